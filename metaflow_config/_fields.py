@@ -1,0 +1,207 @@
+"""The declaration mechanism of the settings table: ``setting(...)``, ``Derive`` and ``Section``.
+
+A section is a class whose body declares settings::
+
+    class Batch(Section):
+        job_queue: str | None = setting("BATCH_JOB_QUEUE", STR, "The Batch job queue.")
+
+The annotation is the static type a reader gets (``settings.batch.job_queue``); the ``setting``
+carries everything the runtime needs. At resolution time a section instance is built from the
+resolved values and stores each value as a plain instance attribute, so reading one costs an
+attribute lookup and nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ._kinds import Kind
+from .errors import show_value
+
+__all__ = [
+    "Context",
+    "Derive",
+    "Section",
+    "Setting",
+    "join_url",
+    "same_as",
+    "setting",
+    "times",
+    "under",
+]
+
+PREFIX = "METAFLOW_"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What derivations may read besides other settings: the injected environment and cwd."""
+
+    env: Mapping[str, str]
+    cwd: str
+
+
+DeriveFn = Callable[[Mapping[str, Any], Context], "tuple[Any, str]"]
+
+
+@dataclass(frozen=True)
+class Derive:
+    """How a setting's default is computed from other resolved settings (or the context).
+
+    ``fn(values, ctx)`` returns ``(value, location)``: ``value`` is ``None`` when there is
+    nothing to derive from, ``location`` names what it was derived from. ``bases`` are the short
+    names it reads (for ordering and for ``explain``); ``text`` describes the rule for docs.
+    """
+
+    bases: tuple[str, ...]
+    fn: DeriveFn
+    text: str
+
+
+def join_url(root: str, suffix: str) -> str:
+    """Join a storage root and a suffix as a URL: exactly one ``/`` between them."""
+    return root.rstrip("/") + "/" + suffix.strip("/")
+
+
+def under(base: str, *, suffix: str = "", suffix_setting: str = "") -> Derive:
+    """``<base>/<suffix>`` joined as a URL, or unset when ``base`` is unset."""
+    bases = (base, suffix_setting) if suffix_setting else (base,)
+    where = ", ".join(PREFIX + b for b in bases)
+
+    def fn(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
+        root = values[base]
+        if root is None:
+            return None, where
+        return join_url(root, values[suffix_setting] if suffix_setting else suffix), where
+
+    tail = f"<{PREFIX}{suffix_setting}>" if suffix_setting else suffix
+    return Derive(bases, fn, f"<{PREFIX}{base}>/{tail}")
+
+
+def same_as(base: str) -> Derive:
+    def fn(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
+        return values[base], PREFIX + base
+
+    return Derive((base,), fn, f"<{PREFIX}{base}>")
+
+
+def times(base: str, factor: int) -> Derive:
+    def fn(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
+        return values[base] * factor, PREFIX + base
+
+    return Derive((base,), fn, f"<{PREFIX}{base}> * {factor}")
+
+
+class Setting:
+    """One row of the settings table (see :func:`setting`)."""
+
+    __slots__ = (
+        "aliases",
+        "attr",
+        "default",
+        "derive",
+        "doc",
+        "env",
+        "kind",
+        "local",
+        "name",
+        "secret",
+        "section",
+    )
+
+    def __init__(  # noqa: PLR0917 - built only by setting(), which takes keywords
+        self,
+        name: str,
+        kind: Kind,
+        doc: str,
+        default: Any,
+        derive: Derive | None,
+        secret: bool,
+        aliases: tuple[str, ...],
+        local: bool,
+    ) -> None:
+        self.name = name
+        self.env = PREFIX + name
+        self.kind = kind
+        self.doc = doc
+        self.default = default
+        self.derive = derive
+        self.secret = secret
+        self.aliases = tuple(PREFIX + a for a in aliases)
+        self.local = local
+        self.attr = ""
+        self.section = ""
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.attr = attr
+        self.section = owner.__name__
+
+    def show(self, value: Any) -> str:
+        """Render a value of this setting for humans (masked when secret)."""
+        return show_value(value, secret=self.secret)
+
+    def __repr__(self) -> str:
+        return f"<setting {self.env}: {self.kind.name}>"
+
+
+def setting(
+    name: str,
+    kind: Kind,
+    doc: str,
+    *,
+    default: Any = None,
+    derive: Derive | None = None,
+    secret: bool = False,
+    aliases: tuple[str, ...] = (),
+    local: bool = False,
+) -> Any:
+    """Declare a setting inside a :class:`Section` body.
+
+    Args:
+        name: the name without ``METAFLOW_`` (``BATCH_JOB_QUEUE``).
+        kind: how values validate and serialize (see ``_kinds``).
+        doc: one line for docs, ``explain`` and the wizard.
+        default: the built-in default (``None``: unset).
+        derive: a rule computing the default from other resolved settings.
+        secret: masked everywhere it could be shown.
+        aliases: other names (without ``METAFLOW_``) it is also read from, lower priority.
+        local: a machine-local value (a path) that never travels to remote containers.
+
+    """
+    return Setting(name, kind, doc, default, derive, secret, aliases, local)
+
+
+class Section:
+    """A family of settings; instances are immutable views of one resolution."""
+
+    fields: ClassVar[tuple[Setting, ...]] = ()
+    #: every resolved value of the snapshot, by short name (for computed accessors)
+    _values: Mapping[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.fields = tuple(v for v in vars(cls).values() if isinstance(v, Setting))
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        state = self.__dict__
+        state["_values"] = values
+        for field in self.fields:
+            state[field.attr] = values[field.name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        msg = f"settings are read-only: use metaflow_config.override({name}=...) instead"
+        raise AttributeError(msg)
+
+    def __repr__(self) -> str:
+        parts = [f"{f.attr}={f.show(self.__dict__[f.attr])}" for f in self.fields]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        mine, theirs = self.__dict__, other.__dict__
+        return all(mine[f.attr] == theirs[f.attr] for f in self.fields)
+
+    __hash__ = None  # type: ignore[assignment]

@@ -1,0 +1,281 @@
+"""The value kinds a setting can have: how it validates, how it is written back to an environment.
+
+Validation is pydantic's: each kind builds a ``pydantic_core`` schema, and the resolver validates
+every setting of a resolution in one call of one ``SchemaValidator`` (collecting every error). The
+schemas are built on first resolution, not at import (``pydantic_core`` is imported lazily).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic_core import CoreSchema
+
+__all__ = [
+    "BOOL",
+    "GS_URL",
+    "IAM_ROLE_ARN",
+    "INT",
+    "JSON_OBJECT",
+    "LOG_GROUP_ARN",
+    "NONNEG_INT",
+    "PATH",
+    "RETRY_CONFIG",
+    "S3_URL",
+    "STR",
+    "STR_DICT",
+    "STR_LIST",
+    "TAGS",
+    "URL",
+    "VERIFY",
+    "Kind",
+    "choice",
+    "parse_bool",
+]
+
+
+class Kind:
+    """A value kind: its name in docs, what a valid value looks like, its schema and serializer."""
+
+    __slots__ = ("_factory", "choices", "expected", "json_valued", "name")
+
+    def __init__(
+        self,
+        name: str,
+        expected: str,
+        factory: Callable[[], CoreSchema],
+        *,
+        json_valued: bool = False,
+        choices: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.expected = expected
+        self._factory = factory
+        self.json_valued = json_valued
+        self.choices = choices
+
+    def core_schema(self) -> CoreSchema:
+        """The pydantic-core schema that validates (and coerces) a raw value of this kind."""
+        return self._factory()
+
+    def to_text(self, value: Any) -> str:
+        """Serialize a validated value so that validating the text gives the same value back."""
+        if self.json_valued:
+            return json.dumps(value, separators=(",", ":"), sort_keys=True)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    def __repr__(self) -> str:
+        return f"Kind({self.name!r})"
+
+
+def _cs() -> Any:
+    from pydantic_core import core_schema
+
+    return core_schema
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        msg = "a boolean is not an integer"
+        raise ValueError(msg)  # noqa: TRY004 - pydantic turns ValueError into a validation error
+    return value
+
+
+def _parse_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            msg = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            raise ValueError(msg) from None
+    return value
+
+
+def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
+    def factory() -> CoreSchema:
+        cs = _cs()
+        return cs.no_info_before_validator_function(_no_bool, cs.int_schema(ge=ge))  # type: ignore[no-any-return]
+
+    return factory
+
+
+def _str(pattern: str | None = None) -> Callable[[], CoreSchema]:
+    def factory() -> CoreSchema:
+        return _cs().str_schema(pattern=pattern)  # type: ignore[no-any-return]
+
+    return factory
+
+
+def _json(inner: Callable[[], CoreSchema]) -> Callable[[], CoreSchema]:
+    def factory() -> CoreSchema:
+        return _cs().no_info_before_validator_function(_parse_json, inner())  # type: ignore[no-any-return]
+
+    return factory
+
+
+def _str_dict() -> CoreSchema:
+    cs = _cs()
+    return cs.dict_schema(cs.str_schema(), cs.str_schema())  # type: ignore[no-any-return]
+
+
+def _object() -> CoreSchema:
+    cs = _cs()
+    return cs.dict_schema(cs.str_schema(), cs.any_schema())  # type: ignore[no-any-return]
+
+
+def _str_list() -> CoreSchema:
+    cs = _cs()
+    return cs.list_schema(cs.str_schema())  # type: ignore[no-any-return]
+
+
+_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
+
+
+def _check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
+    if len(tags) > 50:
+        msg = f"{len(tags)} tags, AWS allows at most 50 per resource"
+        raise ValueError(msg)
+    for key, value in tags.items():
+        if not _TAG_KEY.match(key):
+            msg = f"tag key {key!r} must be 1-128 letters, digits, spaces or _.:/=+-@"
+            raise ValueError(msg)
+        if key.lower().startswith("aws:"):
+            msg = f"tag key {key!r} uses the reserved 'aws:' prefix"
+            raise ValueError(msg)
+        if not _TAG_VALUE.match(value):
+            msg = f"tag value for {key!r} must be 0-256 letters, digits, spaces or _.:/=+-@"
+            raise ValueError(msg)
+    return tags
+
+
+def _tags() -> CoreSchema:
+    return _cs().no_info_after_validator_function(_check_tags, _str_dict())  # type: ignore[no-any-return]
+
+
+def _retry_config() -> CoreSchema:
+    cs = _cs()
+    fields = {
+        "max_attempts": cs.typed_dict_field(_int(0)(), required=False),
+        "total_max_attempts": cs.typed_dict_field(_int(1)(), required=False),
+        "mode": cs.typed_dict_field(
+            cs.literal_schema(["legacy", "standard", "adaptive"]), required=False
+        ),
+    }
+    return cs.typed_dict_schema(fields, total=False, extra_behavior="forbid")  # type: ignore[no-any-return]
+
+
+_BOOL_WORDS = {"true": True, "1": True, "yes": True, "on": True}
+_BOOL_WORDS.update({"false": False, "0": False, "no": False, "off": False})
+
+
+def parse_bool(value: Any) -> bool:
+    """Parse a boolean word (true/false, 1/0, yes/no, on/off, any case); ValueError otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
+        return _BOOL_WORDS[value.strip().lower()]
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    msg = "not a boolean (use true/false, 1/0, yes/no or on/off)"
+    raise ValueError(msg)
+
+
+def _bool() -> CoreSchema:
+    cs = _cs()
+    return cs.no_info_plain_validator_function(parse_bool)  # type: ignore[no-any-return]
+
+
+def _verify(value: Any) -> Any:
+    """S3_VERIFY_CERTIFICATE: a boolean word, or the path of a CA bundle."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value.strip().lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[value.strip().lower()]
+        if value.strip():
+            return value
+    msg = "neither a boolean nor a CA bundle path"
+    raise ValueError(msg)
+
+
+def _verify_schema() -> CoreSchema:
+    return _cs().no_info_plain_validator_function(_verify)  # type: ignore[no-any-return]
+
+
+def choice(*choices: str) -> Kind:
+    """A string that must be one of ``choices`` (compared exactly)."""
+
+    def factory() -> CoreSchema:
+        return _cs().literal_schema(list(choices))  # type: ignore[no-any-return]
+
+    return Kind("choice", "one of " + ", ".join(repr(c) for c in choices), factory, choices=choices)
+
+
+_ACCOUNT = r"\d{12}"
+_PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?"
+
+STR = Kind("string", "a string", _str())
+PATH = Kind("path", "a file system path", _str(r"^\S.*$"))
+BOOL = Kind("boolean", "a boolean (true/false, 1/0, yes/no, on/off)", _bool)
+INT = Kind("integer", "a whole number (e.g. 60, not 5.7)", _int())
+NONNEG_INT = Kind("integer >= 0", "a whole number >= 0", _int(0))
+URL = Kind("URL", "an http:// or https:// URL", _str(r"^https?://[^\s/]+\S*$"))
+S3_URL = Kind(
+    "S3 URL",
+    "an S3 URL s3://bucket[/prefix] (bucket: 3-63 lowercase letters, digits, dots, hyphens)",
+    _str(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"),
+)
+GS_URL = Kind(
+    "GCS URL",
+    "a Google Cloud Storage URL gs://bucket[/prefix]",
+    _str(r"^gs://[a-z0-9][a-z0-9._\-]{1,221}[a-z0-9](/\S*)?$"),
+)
+IAM_ROLE_ARN = Kind(
+    "IAM role ARN",
+    "an IAM role ARN arn:aws:iam::<12-digit account>:role/<name>",
+    _str(rf"^{_PARTITION}:iam::{_ACCOUNT}:role/[A-Za-z0-9+=,.@_\-/]+$"),
+)
+LOG_GROUP_ARN = Kind(
+    "CloudWatch log group ARN",
+    "a CloudWatch Logs log-group ARN arn:aws:logs:<region>:<12-digit account>:log-group:<name>",
+    _str(rf"^{_PARTITION}:logs:[a-z0-9\-]+:{_ACCOUNT}:log-group:[A-Za-z0-9_.\-/#]+(:\*)?$"),
+)
+STR_DICT = Kind(
+    "JSON object of strings",
+    'a JSON object mapping strings to strings, e.g. {"name": "value"}',
+    _json(_str_dict),
+    json_valued=True,
+)
+TAGS = Kind(
+    "AWS tags",
+    'a JSON object of AWS tags, e.g. {"team": "ml"} (at most 50; keys 1-128 chars, values '
+    "0-256 chars, no 'aws:' prefix)",
+    _json(_tags),
+    json_valued=True,
+)
+JSON_OBJECT = Kind("JSON object", "a JSON object, e.g. {}", _json(_object), json_valued=True)
+STR_LIST = Kind(
+    "JSON list of strings",
+    'a JSON list of strings, e.g. ["a", "b"]',
+    _json(_str_list),
+    json_valued=True,
+)
+RETRY_CONFIG = Kind(
+    "botocore retry config",
+    "a JSON object with optional keys max_attempts (int >= 0), total_max_attempts (int >= 1) "
+    'and mode ("legacy", "standard" or "adaptive")',
+    _json(_retry_config),
+    json_valued=True,
+)
+VERIFY = Kind(
+    "boolean or CA bundle path",
+    "a boolean (true/false, ...) or the path of a CA bundle file",
+    _verify_schema,
+)

@@ -1,0 +1,387 @@
+"""The layers a resolution reads, lowest precedence first, and the one tuple that orders them.
+
+Each layer is a small source with one method, ``read() -> LayerData`` (the same shape as a
+pydantic-settings ``PydanticBaseSettingsSource.__call__``, which returns a dict): the raw values it
+holds, by setting, with where each came from. The world is injected: a layer receives the
+environment mapping, the home directory, the profile or the working directory it reads, and
+nothing reads ``os.environ`` or the disk at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._table import BY_ENV
+from .errors import Problem
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "RUNTIME_VARS",
+    "EnvLayer",
+    "FileLayer",
+    "LayerData",
+    "OverrideLayer",
+    "Raw",
+    "find_local_config",
+    "list_profiles",
+    "local_layer",
+    "profile_layer",
+    "profile_path",
+    "read_json_file",
+    "suggest",
+]
+
+#: A profile or local config file larger than this is refused without being read whole.
+MAX_FILE_BYTES = 1024 * 1024
+
+#: ``METAFLOW_*`` variables that are not settings but are legitimately present: the selectors of
+#: this library and the variables Metaflow itself sets in task environments. Never "unknown".
+RUNTIME_VARS = frozenset(
+    "METAFLOW_" + n
+    for n in [
+        "HOME",
+        "PROFILE",
+        "CONFIG_STRICT",
+        "AIRFLOW_DAG_RUN_ID",
+        "AIRFLOW_JOB_ID",
+        "AIRFLOW_TASK_ID",
+        "ARGO_WORKFLOW_FAILURES",
+        "ATTEMPT_NUMBER",
+        "CODE_DS",
+        "CODE_METADATA",
+        "CODE_SHA",
+        "CODE_URL",
+        "DEFAULT_PARAMETERS",
+        "EXTENSIONS_SEARCH_DIRS",
+        "EXTRACTED_ROOT",
+        "FLOW_CONFIG",
+        "FLOW_CONFIG_VALUE",
+        "FLOW_FILENAME",
+        "FLOW_NAME",
+        "INIT_SCRIPT",
+        "INPUT_PATHS",
+        "KUBERNETES_JOBSET_NAME",
+        "KUBERNETES_NODE_IP",
+        "KUBERNETES_POD_ID",
+        "KUBERNETES_POD_NAME",
+        "KUBERNETES_POD_NAMESPACE",
+        "KUBERNETES_SERVICE_ACCOUNT_NAME",
+        "KUBERNETES_WORKLOAD",
+        "OWNER",
+        "PACKAGE_POLICY",
+        "PARAMETERS",
+        "PARENT_TASK_ID",
+        "PATH_TO_MICROMAMBA",
+        "PRODUCTION_TOKEN",
+        "RETRY_COUNT",
+        "RUNTIME_ENVIRONMENT",
+        "RUNTIME_NAME",
+        "RUN_ID",
+        "S3_TEST_RETRYABLE_FAILURES",
+        "SFN_WORKFLOW_TIMEOUT",
+        "SPLIT_INDEX",
+        "SPLIT_PARENT_TASK_ID",
+        "SPLIT_PARENT_TASK_ID_FOR_FOREACH_JOIN",
+        "STEP_NAME",
+        "STUBGEN",
+        "TASK_ID",
+        "TOKEN_HOME",
+        "VERSION",
+        "WORKFLOW_NAME",
+        "WORKFLOW_NAMESPACE",
+        "BATCH_WORKLOAD",
+    ]
+)
+_RUNTIME_PREFIXES = (
+    "METAFLOW_ARGO_EVENT_PAYLOAD_",
+    "METAFLOW_CONDA_",
+    "METAFLOW_DEBUG_",
+    "METAFLOW_ENV_ESCAPE_",
+)
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Raw:
+    """One raw value a layer holds for a setting, and where it was found."""
+
+    value: Any
+    location: str
+
+
+@dataclass
+class LayerData:
+    """What one layer read: values by short setting name, unknown keys, problems."""
+
+    layer: str
+    path: str = ""
+    values: dict[str, Raw] = field(default_factory=dict)
+    unknown: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _file_problem(layer: str, path: str, expected: str, fix: str, value: str = "") -> Problem:
+    return Problem(path, layer, path, value, expected, fix)
+
+
+def _check_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    dupes: list[str] = []
+    for key, value in pairs:
+        if key in result:
+            dupes.append(key)
+        result[key] = value
+    if dupes:
+        result["\0duplicates"] = dupes
+    return result
+
+
+def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wrong
+    path: str, layer: str
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Read a JSON object from ``path``; every way it can be wrong becomes a Problem."""
+    fix_edit = f"edit or remove {path}"
+    try:
+        size = os.stat(path).st_size
+        if os.path.isdir(path):
+            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
+        if size > MAX_FILE_BYTES:
+            return None, [
+                _file_problem(
+                    layer, path, f"a file of at most {MAX_FILE_BYTES} bytes, found {size}", fix_edit
+                )
+            ]
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [
+            _file_problem(layer, path, f"UTF-8 text (invalid byte at offset {exc.start})", fix_edit)
+        ]
+    if not text.strip():
+        return None, [
+            _file_problem(
+                layer,
+                path,
+                "a JSON object, found an empty file",
+                f"write {{}} into {path} or remove it",
+            )
+        ]
+    try:
+        doc = json.loads(text, object_pairs_hook=_check_duplicates)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = (
+            f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+            if isinstance(exc, json.JSONDecodeError)
+            else "nesting too deep"
+        )
+        return None, [_file_problem(layer, path, f"valid JSON (error at {where})", fix_edit)]
+    if not isinstance(doc, dict):
+        return None, [
+            _file_problem(
+                layer, path, f"a JSON object at top level, found {type(doc).__name__}", fix_edit
+            )
+        ]
+    problems = [
+        _file_problem(layer, f"{path}:{key}", f"each key once, found {key} twice", fix_edit)
+        for key in doc.pop("\0duplicates", ())
+    ]
+    return doc, problems
+
+
+def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -> None:
+    """Record one key of a layer: a setting (or alias), a runtime variable, or unknown."""
+    field = BY_ENV.get(key)
+    if field is None:
+        if key in RUNTIME_VARS or key.startswith(_RUNTIME_PREFIXES):
+            return
+        if file or key.startswith("METAFLOW_"):
+            data.unknown.append((key, location))
+        return
+    if value is None:
+        return  # JSON null in a file: unset
+    if key != field.env and field.name in data.values:
+        return  # an alias never beats the setting's own name in the same layer
+    data.values[field.name] = Raw(value, location)
+
+
+class FileLayer:
+    """A JSON config file: the profile file or the project's local ``.metaflow/config.json``."""
+
+    def __init__(self, layer: str, path: str | None, problems: list[Problem] | None = None) -> None:
+        self.layer = layer
+        self.path = path
+        self._problems = problems or []
+
+    def read(self) -> LayerData:
+        """Read the file (a missing file is an empty layer)."""
+        data = LayerData(self.layer, self.path or "", problems=list(self._problems))
+        if not self.path or data.problems:
+            return data
+        if not os.path.lexists(self.path):
+            return data
+        doc, problems = read_json_file(self.path, self.layer)
+        data.problems.extend(problems)
+        for key, value in (doc or {}).items():
+            _take(data, key, value, f"{self.path}:{key}", file=True)
+        return data
+
+
+class EnvLayer:
+    """``METAFLOW_*`` environment variables (an empty value counts as not set)."""
+
+    layer = "env"
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def read(self) -> LayerData:
+        """Pick the ``METAFLOW_*`` variables out of the environment."""
+        data = LayerData(self.layer)
+        for key in self.env:
+            if key.startswith("METAFLOW_"):
+                value = self.env[key]
+                if value != "":
+                    _take(data, key, value, key, file=False)
+        return data
+
+
+class OverrideLayer:
+    """Values injected by code: ``override(...)`` and ``load(overrides=...)``."""
+
+    layer = "override"
+
+    def __init__(self, overrides: Mapping[str, Any]) -> None:
+        self.overrides = overrides
+
+    def read(self) -> LayerData:
+        """Accept short (``BATCH_JOB_QUEUE``) or full names; an unknown key is an error."""
+        data = LayerData(self.layer)
+        for key, value in self.overrides.items():
+            full = key if key.startswith("METAFLOW_") else "METAFLOW_" + key
+            field = BY_ENV.get(full)
+            if field is None:
+                data.problems.append(
+                    Problem(
+                        key,
+                        self.layer,
+                        f"override({key}=...)",
+                        "",
+                        "the name of a setting",
+                        _suggest_fix(full),
+                    )
+                )
+            elif value is not None:
+                data.values[field.name] = Raw(value, f"override({key})")
+        return data
+
+
+def _suggest_fix(key: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(BY_ENV), n=1, cutoff=0.75)
+    if close:
+        return f"did you mean {close[0]}?"
+    return "remove it, or see `metaflow-config docs` for the names of all settings"
+
+
+def suggest(key: str) -> str:
+    """A did-you-mean for an unknown key (public to the resolver)."""
+    return _suggest_fix(key if key.startswith("METAFLOW_") else "METAFLOW_" + key)
+
+
+def profile_path(home: str, profile: str | None) -> tuple[str, list[Problem]]:
+    """The profile file for ``profile`` under ``home``, or problems if the name is unsafe."""
+    if not profile:
+        return os.path.join(home, "config.json"), []
+    if not _PROFILE_NAME.match(profile) or ".." in profile:
+        return "", [
+            Problem(
+                "METAFLOW_PROFILE",
+                "profile",
+                "METAFLOW_PROFILE",
+                repr(profile),
+                "a profile name of letters, digits, '_', '-' and '.' (no '/', '..', NUL)",
+                f"use a plain name; profiles are files config_<name>.json in {home}",
+            )
+        ]
+    return os.path.join(home, f"config_{profile}.json"), []
+
+
+def list_profiles(home: str) -> list[str]:
+    """The profiles under ``home``: ``default`` for config.json, then config_<name>.json names."""
+    try:
+        names = sorted(os.listdir(home))
+    except OSError:
+        return []
+    found = ["default"] if "config.json" in names else []
+    found.extend(n[7:-5] for n in names if n.startswith("config_") and n.endswith(".json"))
+    return found
+
+
+def profile_layer(home: str, profile: str | None) -> FileLayer:
+    """The profile layer for ``home``/``profile``, with the problems of a bad home or profile."""
+    path, problems = profile_path(home, profile)
+    if problems:
+        return FileLayer("profile", None, problems)
+    if os.path.exists(home) and not os.path.isdir(home):
+        return FileLayer(
+            "profile",
+            None,
+            [
+                Problem(
+                    "METAFLOW_HOME",
+                    "profile",
+                    home,
+                    "",
+                    "a directory, found a file",
+                    "point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
+                )
+            ],
+        )
+    if profile and not os.path.lexists(path):
+        existing = list_profiles(home)
+        listed = ", ".join(existing) if existing else "none"
+        return FileLayer(
+            "profile",
+            None,
+            [
+                Problem(
+                    "METAFLOW_PROFILE",
+                    "profile",
+                    path,
+                    repr(profile),
+                    f"an existing profile in {home} (profiles there: {listed})",
+                    f"create it with `metaflow-config configure aws --profile {profile}`, "
+                    "or set METAFLOW_PROFILE to one of the existing profiles",
+                )
+            ],
+        )
+    return FileLayer("profile", path)
+
+
+def find_local_config(cwd: str) -> str | None:
+    """``.metaflow/config.json`` of the nearest ``.metaflow`` directory at or above ``cwd``."""
+    current = os.path.abspath(cwd)
+    while True:
+        candidate = os.path.join(current, ".metaflow")
+        if os.path.isdir(candidate):
+            return os.path.join(candidate, "config.json")
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def local_layer(cwd: str) -> FileLayer:
+    """The project's local config layer, found walking up from ``cwd``."""
+    return FileLayer("local", find_local_config(cwd))

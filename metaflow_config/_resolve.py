@@ -1,0 +1,205 @@
+"""One resolution pass: read the layers, merge with provenance, validate at once, derive.
+
+``resolve(inputs)`` is pure: it reads only the environment mapping, home, profile and working
+directory in ``inputs`` and writes nothing. All problems of one pass come back together in one
+:class:`~metaflow_config.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._fields import Context
+from ._kinds import BOOL, parse_bool
+from ._layers import EnvLayer, LayerData, OverrideLayer, local_layer, profile_layer, suggest
+from ._table import BY_NAME, DERIVED, FIELDS
+from .errors import ConfigError, ConfigWarning, Problem
+
+if TYPE_CHECKING:
+    from pydantic_core import SchemaValidator
+
+__all__ = ["LAYERS", "Inputs", "Resolution", "default_home", "resolve"]
+
+#: The layers, lowest precedence first. ``derived`` sits above ``default`` but below every layer
+#: a person writes: a value set anywhere beats a derived one.
+LAYERS = ("default", "derived", "profile", "local", "env", "override")
+
+_DEFAULT_HOME = "~/.metaflowconfig"
+_MUTABLE_DEFAULTS = tuple(f.name for f in FIELDS if isinstance(f.default, (dict, list)))
+_DEFAULTS = {f.name: f.default for f in FIELDS}
+
+
+def default_home(env: Mapping[str, str]) -> str:
+    """``$METAFLOW_HOME`` (when set and not empty) or ``~/.metaflowconfig``, expanded."""
+    return os.path.expanduser(env.get("METAFLOW_HOME") or _DEFAULT_HOME)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything one resolution reads. ``None`` fields are taken from ``env`` (see ``load``)."""
+
+    env: Mapping[str, str]
+    home: str
+    profile: str | None
+    cwd: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    strict: bool | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The result of one pass: values and origins by short name, and what each layer held."""
+
+    inputs: Inputs
+    values: dict[str, Any]
+    origins: dict[str, tuple[str, str]]
+    layers: tuple[LayerData, ...]
+    warnings: tuple[str, ...]
+
+
+_validator: SchemaValidator | None = None
+
+
+def _get_validator() -> SchemaValidator:
+    global _validator  # noqa: PLW0603 - built once, on first resolution, not at import
+    if _validator is None:
+        from pydantic_core import SchemaValidator, core_schema
+
+        fields = {
+            f.name: core_schema.typed_dict_field(f.kind.core_schema(), required=False)
+            for f in FIELDS
+        }
+        _validator = SchemaValidator(core_schema.typed_dict_schema(fields, total=False))
+    return _validator
+
+
+def _fix(layer: LayerData, location: str, env_name: str) -> str:
+    if layer.layer == "env":
+        return f"correct or unset the environment variable {location}"
+    if layer.layer == "override":
+        return "pass a valid value to override()/load(overrides=...)"
+    path, _, key = location.rpartition(":")
+    return f"correct or remove the key {key} in {path}"
+
+
+def _describe(err: Mapping[str, Any], expected: str) -> str:
+    kind = err["type"]
+    inner = err["loc"][1:]
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if kind == "string_pattern_mismatch" and not inner:
+        return expected
+    where = "".join(f"[{k!r}]" for k in inner)
+    detail = f"{where}: {msg}" if where else msg
+    return f"{expected} ({detail})"
+
+
+def _validate(
+    winners: dict[str, tuple[LayerData, Any]],
+) -> tuple[dict[str, Any], list[Problem]]:
+    from pydantic_core import ValidationError
+
+    raw = {name: w[1].value for name, w in winners.items()}
+    try:
+        return _get_validator().validate_python(raw), []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+    problems: list[Problem] = []
+    bad: set[str] = set()
+    for err in errors:
+        name = str(err["loc"][0])
+        if name in bad:
+            continue
+        bad.add(name)
+        setting = BY_NAME[name]
+        layer, raw_value = winners[name]
+        problems.append(
+            Problem(
+                setting.env,
+                layer.layer,
+                raw_value.location,
+                setting.show(raw_value.value),
+                _describe(err, setting.kind.expected),
+                _fix(layer, raw_value.location, setting.env),
+            )
+        )
+    return {}, problems
+
+
+def _strict(inputs: Inputs, problems: list[Problem]) -> bool:
+    if inputs.strict is not None:
+        return inputs.strict
+    text = inputs.env.get("METAFLOW_CONFIG_STRICT", "")
+    if not text:
+        return False
+    try:
+        return parse_bool(text)
+    except ValueError:
+        problems.append(
+            Problem(
+                "METAFLOW_CONFIG_STRICT",
+                "env",
+                "METAFLOW_CONFIG_STRICT",
+                repr(text),
+                BOOL.expected,
+                "set METAFLOW_CONFIG_STRICT to 1 or 0",
+            )
+        )
+        return False
+
+
+def resolve(inputs: Inputs) -> Resolution:
+    """Resolve every setting from ``inputs``; raise ConfigError with every problem found."""
+    sources = (
+        profile_layer(inputs.home, inputs.profile),
+        local_layer(inputs.cwd),
+        EnvLayer(inputs.env),
+        OverrideLayer(inputs.overrides),
+    )
+    layers = tuple(source.read() for source in sources)
+    problems = [p for layer in layers for p in layer.problems]
+
+    winners: dict[str, tuple[LayerData, Any]] = {}
+    for layer in layers:
+        for name, raw in layer.values.items():
+            winners[name] = (layer, raw)
+    validated, invalid = _validate(winners)
+    problems.extend(invalid)
+
+    strict = _strict(inputs, problems)
+    notes: list[str] = []
+    for layer in layers:
+        for key, location in layer.unknown:
+            where = location if layer.layer == "env" else f"{layer.path}"
+            text = f"unknown setting {key} ({layer.layer}: {where}); {suggest(key)}"
+            if strict:
+                problems.append(
+                    Problem(key, layer.layer, location, "", "a known setting", suggest(key))
+                )
+            else:
+                notes.append(text)
+    if problems:
+        raise ConfigError(problems)
+    for text in notes:
+        warnings.warn(text, ConfigWarning, stacklevel=4)
+
+    values = dict(_DEFAULTS)
+    for name in _MUTABLE_DEFAULTS:
+        values[name] = copy.deepcopy(values[name])
+    origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
+    values.update(validated)
+    ctx = Context(inputs.env, inputs.cwd)
+    for setting in DERIVED:
+        if setting.name not in winners:
+            assert setting.derive is not None  # noqa: S101 - DERIVED holds only derived settings
+            value, location = setting.derive.fn(values, ctx)
+            if value is not None:
+                values[setting.name] = value
+                origins[setting.name] = ("derived", location)
+    return Resolution(inputs, values, origins, layers, tuple(notes))

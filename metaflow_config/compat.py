@@ -1,0 +1,56 @@
+"""Metaflow's module-level configuration names, resolved live.
+
+A drop-in for ``from metaflow.metaflow_config import X``:
+``import metaflow_config.compat as mc; mc.BATCH_JOB_QUEUE`` reads the snapshot in force (the
+innermost ``override`` of this context, else the process-wide ``settings``). Names that Metaflow
+computes by mutation hold the effective value here, built fresh on every read:
+``SERVICE_HEADERS`` includes ``x-api-key``, ``DATATOOLS_CLIENT_PARAMS`` includes ``endpoint_url``
+and ``verify``. Mutable values are copies: changing one never changes the settings.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from ._runtime import current
+from ._settings import Settings
+from ._table import BY_NAME, DEBUG_OPTIONS
+
+#: Metaflow's constants that are not configurable.
+CONSTANTS: dict[str, Any] = {
+    "DATASTORE_LOCAL_DIR": ".metaflow",
+    "DATASTORE_SPIN_LOCAL_DIR": ".metaflow_spin",
+    "LOCAL_CONFIG_FILE": "config.json",
+    "RETRY_WARNING_THRESHOLD": 3,
+    "CARD_SUFFIX": "mf.cards",
+    "MAX_ATTEMPTS": 6,
+    "DEBUG_OPTIONS": list(DEBUG_OPTIONS),
+}
+
+_EFFECTIVE: dict[str, Callable[[Settings], Any]] = {
+    "SERVICE_HEADERS": lambda s: s.service.effective_headers,
+    "DATATOOLS_CLIENT_PARAMS": lambda s: s.datatools.client_params,
+    "AWS_SANDBOX_STS_ENDPOINT_URL": lambda s: s.service.url,
+    "DISABLE_TRACING": lambda s: bool(s._resolution.inputs.env.get("DISABLE_TRACING")),
+}
+
+#: Every name this module answers, as Metaflow's module spells them.
+NAMES: tuple[str, ...] = tuple(sorted({*BY_NAME, *CONSTANTS, *_EFFECTIVE}))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EFFECTIVE:
+        return _EFFECTIVE[name](current())
+    if name in BY_NAME:
+        value = current()._resolution.values[name]
+        return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+    if name in CONSTANTS:
+        return copy.copy(CONSTANTS[name])
+    msg = f"module 'metaflow_config.compat' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return [*NAMES, "CONSTANTS", "NAMES"]
