@@ -14,7 +14,9 @@ from metaflow_config import _runtime
 
 
 @pytest.fixture(autouse=True)
-def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolate(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Clear METAFLOW_*, point METAFLOW_HOME at an empty temp dir, run in an empty temp cwd."""
     for key in list(os.environ):
         if key.startswith("METAFLOW_") or key in {"SUDO_USER", "USERNAME"}:

@@ -1,0 +1,172 @@
+"""The public API: lazy cheap import, immutable snapshots, lookup, explain, compat."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import metaflow_config
+import metaflow_config.compat as mc
+from metaflow_config import ConfigError, Settings, load, settings
+from tests.conftest import write_json
+
+
+def test_import_reads_nothing_and_imports_nothing_heavy(tmp_path: Path) -> None:
+    """Importing the package reads no file, and pulls in no boto3, click, asyncio or pydantic."""
+    code = (
+        "import sys, json, builtins\n"
+        "opened = []\n"
+        "real = builtins.open\n"
+        "builtins.open = lambda *a, **k: (opened.append(a[0]), real(*a, **k))[1]\n"
+        "import metaflow_config, metaflow_config.compat\n"
+        "heavy = [m for m in ('boto3', 'click', 'asyncio', 'pydantic_core', 'pydantic')"
+        " if m in sys.modules]\n"
+        "print(json.dumps({'heavy': heavy, 'opened': opened}))\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "METAFLOW_HOME": str(tmp_path / "poison")}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert json.loads(out.stdout) == {"heavy": [], "opened": []}
+
+
+def test_import_never_fails_on_bad_config(tmp_path: Path) -> None:
+    """A broken profile does not break `import`; the first read raises ConfigError."""
+    code = (
+        "from metaflow_config import settings, ConfigError\n"
+        "try:\n    settings.batch.job_queue\n"
+        "except ConfigError as e:\n    print('CE', e.problems[0].setting)\n"
+    )
+    (tmp_path / "config.json").write_text("{broken")
+    env = {"PATH": os.environ.get("PATH", ""), "METAFLOW_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert out.stdout.strip() == f"CE {tmp_path / 'config.json'}"
+
+
+def test_all_is_sorted_and_documented() -> None:
+    """__all__ is sorted and every public name has a docstring."""
+    assert list(metaflow_config.__all__) == sorted(metaflow_config.__all__)
+    for name in metaflow_config.__all__:
+        obj = getattr(metaflow_config, name)
+        if callable(obj) or isinstance(obj, type):
+            assert obj.__doc__, name
+
+
+def test_snapshot_is_immutable(tmp_path: Path) -> None:
+    """Sections and snapshots refuse assignment and point at override()."""
+    s = load(env={}, home=tmp_path, cwd=tmp_path)
+    with pytest.raises(AttributeError, match="override"):
+        s.batch.job_queue = "x"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="override"):
+        s.batch = None  # type: ignore[assignment,misc]
+    with pytest.raises(AttributeError, match="override"):
+        settings.batch = None  # type: ignore[assignment,misc]
+
+
+def test_getitem_by_env_name_alias_and_short(tmp_path: Path) -> None:
+    """settings["METAFLOW_X"] returns the typed value; aliases and short names work; typos don't."""
+    s = load(env={"METAFLOW_S3_RETRY_COUNT": "3"}, home=tmp_path, cwd=tmp_path)
+    assert s["METAFLOW_S3_RETRY_COUNT"] == 3
+    assert s["S3_RETRY_COUNT"] == 3
+    assert s["METAFLOW_JOB_QUEUE_NAME"] is None
+    assert "METAFLOW_S3_RETRY_COUNT" in s
+    assert "METAFLOW_NOPE" not in s
+    with pytest.raises(KeyError, match="did you mean METAFLOW_S3_RETRY_COUNT"):
+        s["METAFLOW_S3_RETRY_CONT"]
+
+
+def test_items_cover_every_setting(tmp_path: Path) -> None:
+    """items() yields every setting of the table once, by environment name."""
+    names = [name for name, _ in load(env={}, home=tmp_path, cwd=tmp_path).items()]
+    assert len(names) == len(set(names)) >= 150
+    assert all(n.startswith("METAFLOW_") for n in names)
+
+
+def test_explain_masks_secrets(tmp_path: Path) -> None:
+    """explain() keeps the real value but masks it in repr/str, and in shadowed layers."""
+    home = tmp_path / "home"
+    write_json(home / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": "canary-profile"})
+    s = load(env={"METAFLOW_SERVICE_AUTH_KEY": "canary-env"}, home=home, cwd=tmp_path)
+    info = s.explain("METAFLOW_SERVICE_AUTH_KEY")
+    assert info.value == "canary-env"
+    for text in (repr(info), str(info), repr(s), repr(s.service), repr(info.shadowed)):
+        assert "canary" not in text
+    assert info.shadowed[0].source == "profile"
+
+
+def test_explain_derived_names_its_base(tmp_path: Path) -> None:
+    """A derived value's explain names the rule and the setting it came from."""
+    s = load(env={"METAFLOW_DATASTORE_SYSROOT_S3": "s3://bucket/x"}, home=tmp_path, cwd=tmp_path)
+    info = s.explain("DATATOOLS_S3ROOT")
+    assert info.source == "derived"
+    assert "METAFLOW_DATASTORE_SYSROOT_S3" in info.location
+    assert info.derived_from == "<METAFLOW_DATASTORE_SYSROOT_S3>/<METAFLOW_DATATOOLS_SUFFIX>"
+
+
+def test_process_settings_is_lazy_and_reloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`settings` resolves on first use and re-reads the environment on reload()."""
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "one")
+    assert settings.batch.job_queue == "one"
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "two")
+    assert settings.batch.job_queue == "one"
+    fresh = settings.reload()
+    assert isinstance(fresh, Settings)
+    assert settings.batch.job_queue == "two"
+    assert settings["METAFLOW_BATCH_JOB_QUEUE"] == "two"
+
+
+def test_snapshot_reload_rereads_files(tmp_path: Path) -> None:
+    """Settings.reload() on a load() snapshot re-reads its profile file."""
+    home = tmp_path / "home"
+    write_json(home / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "a"})
+    s = load(env={}, home=home, cwd=tmp_path)
+    write_json(home / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "b"})
+    assert (s.batch.job_queue, s.reload().batch.job_queue) == ("a", "b")
+
+
+def test_compat_names_resolve_live(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compat exposes Metaflow's names, live, with effective headers and constants."""
+    monkeypatch.setenv("METAFLOW_DATASTORE_SYSROOT_S3", "s3://bucket/mf")
+    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "k")
+    settings.reload()
+    assert mc.DATATOOLS_S3ROOT == "s3://bucket/mf/data"
+    assert mc.SERVICE_HEADERS == {"x-api-key": "k"}
+    assert mc.DATASTORE_LOCAL_DIR == ".metaflow"
+    mc.SERVICE_HEADERS["x"] = "y"
+    assert mc.SERVICE_HEADERS == {"x-api-key": "k"}
+    with pytest.raises(AttributeError):
+        _ = mc.NOT_A_SETTING
+    assert "BATCH_JOB_QUEUE" in dir(mc)
+
+
+def test_to_env_rejects_unknown_target(tmp_path: Path) -> None:
+    """to_env with an unknown target is a ConfigError listing the targets."""
+    with pytest.raises(ConfigError, match="local, batch, sfn"):
+        load(env={}, home=tmp_path, cwd=tmp_path).to_env("k8s")
+
+
+def test_defaults_are_not_shared_between_snapshots(tmp_path: Path) -> None:
+    """Mutating a mutable value of one snapshot never leaks into another."""
+    a = load(env={}, home=tmp_path, cwd=tmp_path)
+    a.service.headers["x"] = "y"
+    a.spin.allowed_decorators.append("evil")
+    b = load(env={}, home=tmp_path, cwd=tmp_path)
+    assert b.service.headers == {}
+    assert "evil" not in b.spin.allowed_decorators

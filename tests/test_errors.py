@@ -1,0 +1,187 @@
+"""Bad input: every problem of a resolution in one ConfigError naming setting, layer and fix."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from metaflow_config import ConfigError, ConfigWarning, load
+from tests.conftest import write_json
+
+
+def _load_env(tmp_path: Path, **env: str) -> object:
+    return load(env={f"METAFLOW_{k}": v for k, v in env.items()}, home=tmp_path, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        pytest.param("BATCH_EMIT_TAGS", "maybe", "a boolean", id="bool-junk"),
+        pytest.param("S3_RETRY_COUNT", "5.7", "a whole number", id="int-fraction"),
+        pytest.param("S3_RETRY_COUNT", "-1", ">= 0", id="int-negative"),
+        pytest.param("DATASTORE_SYSROOT_S3", "bucket/prefix", "an S3 URL", id="s3-no-scheme"),
+        pytest.param("DATASTORE_SYSROOT_S3", "s3://B/x", "an S3 URL", id="s3-uppercase-bucket"),
+        pytest.param(
+            "SFN_IAM_ROLE", "arn:aws:iam::123:role/x", "IAM role ARN", id="arn-short-acct"
+        ),
+        pytest.param("SFN_IAM_ROLE", "arn:aws:s3:::bucket", "IAM role ARN", id="arn-wrong-service"),
+        pytest.param(
+            "SFN_EXECUTION_LOG_GROUP_ARN",
+            "/aws/states/x",
+            "log-group ARN",
+            id="log-group-name-not-arn",
+        ),
+        pytest.param("BATCH_DEFAULT_TAGS", '{"a": 1}', "AWS tags", id="tags-int-value"),
+        pytest.param("BATCH_DEFAULT_TAGS", "{nope", "not valid JSON", id="tags-bad-json"),
+        pytest.param("BATCH_DEFAULT_TAGS", '{"aws:x": "y"}', "reserved", id="tags-aws-prefix"),
+        pytest.param("SERVICE_HEADERS", "[1]", "JSON object", id="headers-list"),
+        pytest.param("S3_CLIENT_RETRY_CONFIG", '{"mode": "fast"}', "adaptive", id="retry-mode"),
+        pytest.param(
+            "S3_CLIENT_RETRY_CONFIG", '{"max_atempts": 3}', "max_attempts", id="retry-typo-key"
+        ),
+        pytest.param("DEFAULT_DATASTORE", "S3", "one of", id="choice-case"),
+        pytest.param("SERVICE_URL", "metadata.example.com", "URL", id="url-no-scheme"),
+    ],
+)
+def test_bad_env_value(tmp_path: Path, name: str, value: str, expected: str) -> None:
+    """A bad environment value names the variable, the env layer and what was expected."""
+    with pytest.raises(ConfigError) as info:
+        _load_env(tmp_path, **{name: value})
+    (problem,) = info.value.problems
+    assert problem.setting == f"METAFLOW_{name}"
+    assert (problem.layer, problem.location) == ("env", f"METAFLOW_{name}")
+    assert expected in problem.expected
+    assert f"METAFLOW_{name}" in problem.fix
+    assert f"METAFLOW_{name}" in str(info.value)
+
+
+def test_all_problems_reported_together(tmp_path: Path) -> None:
+    """Three bad values in two layers give one ConfigError with three problems."""
+    home = tmp_path / "home"
+    write_json(home / "config.json", {"METAFLOW_S3_RETRY_COUNT": 5.7, "METAFLOW_SFN_IAM_ROLE": "x"})
+    with pytest.raises(ConfigError) as info:
+        load(env={"METAFLOW_BATCH_EMIT_TAGS": "junk"}, home=home, cwd=tmp_path)
+    problems = {p.setting: p for p in info.value.problems}
+    assert set(problems) == {
+        "METAFLOW_S3_RETRY_COUNT",
+        "METAFLOW_SFN_IAM_ROLE",
+        "METAFLOW_BATCH_EMIT_TAGS",
+    }
+    retry = problems["METAFLOW_S3_RETRY_COUNT"]
+    assert retry.layer == "profile"
+    assert retry.location == f"{home / 'config.json'}:METAFLOW_S3_RETRY_COUNT"
+    assert "3 problems" in str(info.value)
+
+
+def test_shadowed_bad_value_is_not_an_error(tmp_path: Path) -> None:
+    """A bad profile value hidden by a good env value does not break resolution."""
+    home = tmp_path / "home"
+    write_json(home / "config.json", {"METAFLOW_BATCH_EMIT_TAGS": "junk"})
+    s = load(env={"METAFLOW_BATCH_EMIT_TAGS": "on"}, home=home, cwd=tmp_path)
+    assert s.batch.emit_tags is True
+
+
+@pytest.mark.parametrize(
+    ("json_value", "expected"),
+    [
+        pytest.param(0, False, id="json-zero"),
+        pytest.param(True, True, id="json-true"),
+        pytest.param("off", False, id="string-off"),
+        pytest.param("No", False, id="string-No"),
+    ],
+)
+def test_bool_from_file(tmp_path: Path, json_value: object, expected: bool) -> None:
+    """Booleans in files: JSON true/false, 0/1 and the boolean words (Metaflow crashes on 0)."""
+    home = tmp_path / "home"
+    write_json(home / "config.json", {"METAFLOW_BATCH_EMIT_TAGS": json_value})
+    assert load(env={}, home=home, cwd=tmp_path).batch.emit_tags is expected
+
+
+def test_secret_value_masked_in_error(tmp_path: Path) -> None:
+    """A bad secret value is never shown in the error."""
+    with pytest.raises(ConfigError) as info:
+        _load_env(tmp_path, SERVICE_HEADERS='{"Authorization": 12345678}')
+    assert "12345678" not in str(info.value)
+    assert "****" in str(info.value)
+
+
+def test_missing_named_profile_lists_existing(tmp_path: Path) -> None:
+    """A named profile that does not exist is an error listing the profiles that do."""
+    home = tmp_path / "home"
+    write_json(home / "config.json", {})
+    write_json(home / "config_dev.json", {})
+    with pytest.raises(ConfigError) as info:
+        load(env={"METAFLOW_PROFILE": "prod"}, home=home, cwd=tmp_path)
+    text = str(info.value)
+    assert "default, dev" in text
+    assert str(home / "config_prod.json") in text
+    assert "configure aws --profile prod" in text
+
+
+def test_missing_default_profile_is_fine(tmp_path: Path) -> None:
+    """No config.json at all is local mode, not an error."""
+    assert load(env={}, home=tmp_path / "nowhere", cwd=tmp_path).defaults.metadata == "local"
+
+
+def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
+    """Malformed JSON names the file, line and column."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text('{\n  "METAFLOW_BATCH_JOB_QUEUE": "q",\n}\n')
+    with pytest.raises(ConfigError) as info:
+        load(env={}, home=home, cwd=tmp_path)
+    (problem,) = info.value.problems
+    assert problem.location == str(home / "config.json")
+    assert "line 3 column 1" in problem.expected
+
+
+def test_unknown_key_warns_with_suggestion(tmp_path: Path) -> None:
+    """An unknown METAFLOW_* variable warns with a did-you-mean."""
+    with pytest.warns(ConfigWarning, match="did you mean METAFLOW_BATCH_JOB_QUEUE"):
+        s = _load_env(tmp_path, BATCH_JOB_QUEU="q")
+    assert s.warnings  # type: ignore[attr-defined]
+
+
+def test_unknown_key_in_file_warns(tmp_path: Path) -> None:
+    """A key of a profile file that is no setting warns, naming the file."""
+    home = tmp_path / "home"
+    write_json(home / "config.json", {"METAFLOW_DATASTORE_SYSROOT": "s3://bucket/x"})
+    with pytest.warns(ConfigWarning, match="config.json") as record:
+        load(env={}, home=home, cwd=tmp_path)
+    assert "METAFLOW_DATASTORE_SYSROOT_S3" in str(record[0].message)
+
+
+@pytest.mark.parametrize(
+    "strict",
+    [
+        pytest.param({"strict": True}, id="load-strict"),
+        pytest.param({"env_strict": "1"}, id="env-strict"),
+    ],
+)
+def test_unknown_key_is_error_in_strict_mode(tmp_path: Path, strict: dict[str, object]) -> None:
+    """In strict mode an unknown key is a ConfigError."""
+    env = {"METAFLOW_BATCH_JOB_QUEU": "q"}
+    if "env_strict" in strict:
+        env["METAFLOW_CONFIG_STRICT"] = str(strict["env_strict"])
+    with pytest.raises(ConfigError, match="did you mean METAFLOW_BATCH_JOB_QUEUE"):
+        load(env=env, home=tmp_path, cwd=tmp_path, strict=strict.get("strict"))  # type: ignore[arg-type]
+
+
+def test_runtime_variables_are_not_unknown(tmp_path: Path) -> None:
+    """Variables Metaflow sets in tasks (METAFLOW_RUN_ID, ...) are not reported as unknown."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(
+            env={"METAFLOW_RUN_ID": "1", "METAFLOW_CODE_URL": "s3://b/c"},
+            home=tmp_path,
+            cwd=tmp_path,
+            strict=True,
+        )
+
+
+def test_unknown_override_is_error(tmp_path: Path) -> None:
+    """An unknown override key is an error (no silent typo in a test)."""
+    with pytest.raises(ConfigError, match="BATCH_JOB_QUEU"):
+        load(env={}, home=tmp_path, cwd=tmp_path, overrides={"BATCH_JOB_QUEU": "q"})
