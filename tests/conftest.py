@@ -9,8 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
-from metaflow_config import _runtime
+from metaflow_config.testing import isolated_process
+
+# Hypothesis budgets: "ci" (the default) keeps the suite fast; "dev" digs deeper; "fuzz" is the
+# long run of tests/test_fuzz.py (see README "Guarantees"). Pick one with HYPOTHESIS_PROFILE.
+# No deadline: a resolution reads files, and a slow disk is not a bug.
+hypothesis_settings.register_profile("ci", max_examples=40, deadline=None, database=None)
+hypothesis_settings.register_profile("dev", max_examples=300, deadline=None)
+hypothesis_settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "20000")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
@@ -18,22 +33,15 @@ def _isolate(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     """Clear METAFLOW_*, point METAFLOW_HOME at an empty temp dir, run in an empty temp cwd."""
-    for key in list(os.environ):
-        if key.startswith("METAFLOW_") or key in {"SUDO_USER", "USERNAME"}:
-            monkeypatch.delenv(key)
     home = tmp_path_factory.mktemp("mfhome")
     work = tmp_path_factory.mktemp("work")
-    monkeypatch.setenv("METAFLOW_HOME", str(home))
-    monkeypatch.chdir(work)
-    _runtime._process.__dict__["_base"] = None
-    _runtime._process._drop_cache()
-    yield
-    _runtime._process.__dict__["_base"] = None
-    _runtime._process._drop_cache()
+    with isolated_process(monkeypatch, home=home, cwd=work):  # the plugin's isolation
+        yield
 
 
 def write_json(path: Path, data: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` (creating parents) and return the path."""
+    """Write ``data`` as JSON to ``path`` (creating parents, mode 0600) and return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data), encoding="utf-8")
+    path.chmod(0o600)
     return path
