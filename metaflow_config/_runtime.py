@@ -1,10 +1,14 @@
 """The process-wide ``settings``, ``load()``, and ``override()`` scoped by contextvars.
 
-``settings`` resolves lazily on first use. While no override is active anywhere in the process,
+``settings`` resolves lazily on first use. While no override is alive anywhere in the process,
 each section it hands out is cached as a plain attribute, so ``settings.batch.job_queue`` costs two
-attribute lookups. Entering an ``override`` drops that cache (under a lock) until the last override
-in the process exits, and reads go through the context-aware path: every thread and asyncio task
-sees exactly its own overrides.
+attribute lookups. Entering an ``override`` drops that cache (under a lock), and reads go through
+the context-aware path: every thread and asyncio task sees exactly its own overrides.
+
+Each entered override is a link (``_Frame``) in the chain its context holds. A context copied
+inside an override (an asyncio task created there, ``contextvars.copy_context()``) keeps the link
+after the ``with`` block ends, so "no override anywhere" means "no link alive", not "no ``with``
+block open": the cache comes back only when the last link is garbage.
 """
 
 from __future__ import annotations
@@ -13,22 +17,24 @@ import functools
 import inspect
 import os
 import threading
-from collections.abc import Callable, Generator, Mapping
-from contextvars import ContextVar, Token
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
+from ._layers import OverrideLayer
 from ._resolve import Inputs, default_home, resolve
 from ._settings import Settings
-from ._table import SECTIONS
+from ._table import BY_ENV, SECTIONS
+from .errors import ConfigError
 
 __all__ = ["Override", "current", "load", "override", "settings"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _SECTION_NAMES = frozenset(attr for attr, _ in SECTIONS)
-_STACK: ContextVar[tuple[Settings, ...]] = ContextVar("metaflow_config_overrides", default=())
 _LOCK = threading.RLock()
-_active = 0  # override scopes alive in the whole process
+#: ids of the override links alive anywhere (in any thread's, task's or copied context)
+_LIVE: set[int] = set()
 
 
 def load(
@@ -77,10 +83,7 @@ class _ProcessSettings:
     def __init__(self) -> None:
         self.__dict__["_base"] = None
 
-    def _snapshot(self) -> Settings:
-        stack = _STACK.get()
-        if stack:
-            return stack[-1]
+    def _base_snapshot(self) -> Settings:
         base: Settings | None = self.__dict__["_base"]
         if base is None:
             with _LOCK:
@@ -90,12 +93,19 @@ class _ProcessSettings:
                     self.__dict__["_base"] = base
         return base
 
+    def _snapshot(self) -> Settings:
+        frame = _STACK.get()
+        return self._base_snapshot() if frame is None else frame.snapshot()
+
     def __getattr__(self, name: str) -> Any:
-        snapshot = self._snapshot()
-        value = getattr(snapshot, name)
-        if name in _SECTION_NAMES and not _STACK.get():
+        frame = _STACK.get()
+        if frame is not None:
+            return getattr(frame.snapshot(), name)
+        base = self._base_snapshot()
+        value = getattr(base, name)
+        if name in _SECTION_NAMES and not _LIVE:
             with _LOCK:
-                if _active == 0 and self.__dict__["_base"] is snapshot:
+                if not _LIVE and self.__dict__["_base"] is base:
                     self.__dict__[name] = value
         return value
 
@@ -121,12 +131,21 @@ class _ProcessSettings:
             return f"<settings: unresolved ({type(exc).__name__})>"
 
     def reload(self) -> Settings:
-        """Re-read the environment and the files for the whole process; return the new snapshot."""
-        with _LOCK:
+        """Re-read the environment and the files for the whole process.
+
+        Overrides stay in force on top of what was re-read; returns the snapshot in force here.
+        """
+        with _LOCK:  # reloads in turn: a later reload never installs older contents
             fresh = load()
             self._drop_cache()
             self.__dict__["_base"] = fresh
-        return fresh
+        return self._snapshot()
+
+    def _reset(self) -> None:
+        """Forget the process snapshot: the next read resolves again (used by test isolation)."""
+        with _LOCK:
+            self._drop_cache()
+            self.__dict__["_base"] = None
 
     def _drop_cache(self) -> None:
         for name in _SECTION_NAMES:
@@ -143,16 +162,62 @@ def current() -> Settings:
     return _process._snapshot()
 
 
-def _activate(delta: int) -> None:
-    global _active  # noqa: PLW0603 - the process-wide count of live override scopes
-    with _LOCK:
-        _active += delta
-        if delta > 0:
-            _process._drop_cache()
+class _Frame:
+    """One entered override in one context, linked to the scope it was entered under.
+
+    ``memo`` is (process snapshot, this scope's snapshot): a read checks one identity. When the
+    process snapshot changed (``settings.reload()``), the stale links are re-derived, outermost
+    first, so overrides keep applying on top of the re-read environment and files.
+    """
+
+    __slots__ = ("memo", "owner", "parent")
+
+    def __init__(
+        self, owner: Override, parent: _Frame | None, memo: tuple[Settings, Settings]
+    ) -> None:
+        self.owner = owner
+        self.parent = parent
+        self.memo = memo
+        _LIVE.add(id(self))
+
+    def __del__(self, _discard: Callable[[int], None] = _LIVE.discard) -> None:
+        _discard(id(self))  # set.discard is atomic: safe from any thread, at any moment
+
+    def snapshot(self) -> Settings:
+        base = _process._base_snapshot()
+        memo = self.memo
+        if memo[0] is base:
+            return memo[1]
+        stale: list[_Frame] = []
+        frame: _Frame | None = self
+        while frame is not None and frame.memo[0] is not base:
+            stale.append(frame)
+            frame = frame.parent
+        under = base if frame is None else frame.memo[1]
+        for link in reversed(stale):
+            under = link.owner._resolve_under(under)
+            link.memo = (base, under)
+        return under
+
+
+_STACK: ContextVar[_Frame | None] = ContextVar("metaflow_config_overrides", default=None)
+
+
+def _name_of(key: str) -> str:
+    field = BY_ENV.get(key if key.startswith("METAFLOW_") else "METAFLOW_" + key)
+    return key if field is None else field.name
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and value == "")
 
 
 class Override:
-    """A scope of injected values: a context manager and a decorator (see :func:`override`)."""
+    """A scope of injected values: a context manager and a decorator (see :func:`override`).
+
+    One instance may be entered any number of times, nested, and from any number of threads and
+    asyncio tasks at once: each entry is private to the context it was made in.
+    """
 
     def __init__(
         self,
@@ -163,94 +228,157 @@ class Override:
         cwd: str | os.PathLike[str] | None,
     ) -> None:
         self._values = dict(values)
-        self._env = env
-        self._home = home
+        problems = OverrideLayer(self._values).read().problems
+        if problems:
+            raise ConfigError(problems)
+        self._env = None if env is None else dict(env)
+        self._home = None if home is None else os.path.abspath(os.path.expanduser(home))
         self._profile = profile
-        self._cwd = cwd
-        self._tokens: list[Token[tuple[Settings, ...]]] = []
+        self._cwd = None if cwd is None else os.path.abspath(cwd)
         self._cache: tuple[Settings, Settings] | None = None
+
+    def _changes(self, inputs: Inputs) -> dict[str, Any]:
+        changes: dict[str, Any] = {}
+        if self._env is not None:  # as if the process had this environment
+            changes["env"] = self._env
+            changes["home"] = default_home(self._env)
+            changes["profile"] = self._env.get("METAFLOW_PROFILE") or None
+        if self._home is not None:
+            changes["home"] = self._home
+        if self._profile is not None:
+            changes["profile"] = self._profile or None
+        if self._cwd is not None:
+            changes["cwd"] = self._cwd
+        mine = {k: v for k, v in self._values.items() if _is_set(v)}
+        if mine:  # merged by setting: this scope's value beats an outer one however spelled
+            names = {_name_of(k) for k in mine}
+            kept = {k: v for k, v in inputs.overrides.items() if _name_of(k) not in names}
+            changes["overrides"] = {**kept, **mine}
+        return changes
 
     def _resolve_under(self, parent: Settings) -> Settings:
         cached = self._cache
         if cached is not None and cached[0] is parent:
             return cached[1]
-        inputs = parent._resolution.inputs
-        changes: dict[str, Any] = {}
-        if self._env is not None:
-            changes["env"] = self._env
-            changes["home"] = default_home(self._env)
-            changes["profile"] = self._env.get("METAFLOW_PROFILE") or None
-        if self._home is not None:
-            changes["home"] = os.path.expanduser(os.fspath(self._home))
-        if self._profile is not None:
-            changes["profile"] = self._profile or None
-        if self._cwd is not None:
-            changes["cwd"] = os.fspath(self._cwd)
-        if self._values:
-            changes["overrides"] = {**inputs.overrides, **self._values}
-        snapshot = parent._replace(**changes)
+        changes = self._changes(parent._resolution.inputs)
+        snapshot = parent._replace(**changes) if changes else parent
         self._cache = (parent, snapshot)
         return snapshot
 
     def __enter__(self) -> Settings:
-        snapshot = self._resolve_under(current())
-        self._tokens.append(_STACK.set((*_STACK.get(), snapshot)))
-        _activate(+1)
+        outer = _STACK.get()
+        base = _process._base_snapshot()
+        parent = base if outer is None else outer.snapshot()
+        snapshot = self._resolve_under(parent)  # a bad value raises here, before any change
+        frame = _Frame(self, outer, (base, snapshot))  # alive before the cache is dropped
+        with _LOCK:
+            _process._drop_cache()
+        _STACK.set(frame)
         return snapshot
 
     def __exit__(self, *exc_info: object) -> None:
-        _STACK.reset(self._tokens.pop())
-        _activate(-1)
+        frame = _STACK.get()
+        while frame is not None and frame.owner is not self:
+            frame = frame.parent  # scopes entered inside and left open end with this one
+        if frame is None:
+            msg = (
+                "override exited in a context where it is not active "
+                "(entered in another thread or asyncio task?)"
+            )
+            raise RuntimeError(msg)
+        _STACK.set(frame.parent)
 
-    def _fresh(self) -> Override:
-        twin = Override(self._values, self._env, self._home, self._profile, self._cwd)
-        twin._cache = self._cache
-        return twin
+    def __repr__(self) -> str:
+        shown = {k: BY_ENV["METAFLOW_" + _name_of(k)].show(v) for k, v in self._values.items()}
+        parts = [f"{k}={v}" for k, v in shown.items()]
+        if self._env is not None:
+            parts.append(f"env=<{len(self._env)} variables>")
+        inputs = {"home": self._home, "profile": self._profile, "cwd": self._cwd}
+        parts.extend(f"{k}={v!r}" for k, v in inputs.items() if v is not None)
+        return f"override({', '.join(parts)})"
 
     def __call__(self, fn: F) -> F:
-        """Decorate a function, generator function or coroutine function."""
-        if inspect.isasyncgenfunction(fn):
-            msg = "override() cannot decorate async generators; use `with override(...)` inside"
+        """Decorate a function, generator function, coroutine or async generator function.
+
+        The values apply while the function's own code runs: for generators, during each step
+        (not while the caller holds a yielded value), so they never leak into the caller.
+        """
+        if inspect.isclass(fn):
+            msg = "override() cannot decorate a class; decorate its methods"
             raise TypeError(msg)
+        if inspect.isasyncgenfunction(fn):
+            return cast(F, self._wrap_async_gen(fn))
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with self._fresh():
+                with self:
                     return await fn(*args, **kwargs)
 
             return cast(F, run_async)
         if inspect.isgeneratorfunction(fn):
-
-            @functools.wraps(fn)
-            def run_gen(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-                scope = self._fresh()
-                with scope:
-                    gen = fn(*args, **kwargs)
-                    sent: Any = None
-                    thrown: BaseException | None = None
-                while True:
-                    with scope:
-                        try:
-                            item = gen.throw(thrown) if thrown is not None else gen.send(sent)
-                        except StopIteration as stop:
-                            return stop.value
-                    try:
-                        sent, thrown = (yield item), None
-                    except GeneratorExit:
-                        gen.close()
-                        raise
-                    except BaseException as exc:
-                        sent, thrown = None, exc
-
-            return cast(F, run_gen)
+            return cast(F, self._wrap_gen(fn))
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
-            with self._fresh():
+            with self:
                 return fn(*args, **kwargs)
 
         return cast(F, run)
+
+    def _wrap_gen(self, fn: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run_gen(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+            gen = fn(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                with self:
+                    try:
+                        if thrown is None:
+                            item = gen.send(sent)
+                        else:
+                            exc, thrown = thrown, None
+                            item = gen.throw(exc)
+                    except StopIteration as stop:
+                        return stop.value
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    with self:
+                        gen.close()
+                    raise
+                except BaseException as exc:  # passed on to the generator
+                    sent, thrown = None, exc
+
+        return run_gen
+
+    def _wrap_async_gen(self, fn: Callable[..., AsyncGenerator[Any, Any]]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        async def run_async_gen(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+            agen = fn(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                with self:
+                    try:
+                        if thrown is None:
+                            item = await agen.asend(sent)
+                        else:
+                            exc, thrown = thrown, None
+                            item = await agen.athrow(exc)
+                    except StopAsyncIteration:
+                        return
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    with self:
+                        await agen.aclose()
+                    raise
+                except BaseException as exc:  # passed on to the generator
+                    sent, thrown = None, exc
+
+        return run_async_gen
 
 
 def override(
@@ -265,8 +393,16 @@ def override(
 ) -> Override:
     """Inject values (short or full names) for the enclosed code, or switch env/home/profile.
 
-    ``with override(BATCH_JOB_QUEUE="q"): ...`` or ``@override(METAFLOW_SFN_IAM_ROLE="arn:...")``.
-    Values validate like any layer: a bad value or an unknown name raises ``ConfigError`` on
-    entry. Scopes nest (the innermost wins) and are private to their thread or asyncio task.
+    ``with override(BATCH_JOB_QUEUE="q"): ...`` or ``@override(METAFLOW_SFN_IAM_ROLE="arn:...")``
+    (on functions, generators, coroutines and async generators). An unknown name raises
+    ``ConfigError`` here, at the call; a bad value raises it on entry, naming the override.
+    Scopes nest (the innermost wins, the outer is back on exit, also after an exception) and are
+    private to their thread or asyncio task. Derived defaults follow the overridden values.
+
+    ``env=`` re-resolves as if the process had that environment (``METAFLOW_HOME`` and
+    ``METAFLOW_PROFILE`` included: pass ``home=`` to keep a home); ``home=``, ``profile=`` (``""``
+    for the default ``config.json``) and ``cwd=`` switch one input. ``os.environ`` is never
+    touched. A value of ``None`` (or ``""``) means "not set by this scope": the layers below apply.
+    ``settings.reload()`` inside the scope re-reads the files and environment under it.
     """
     return Override({**(values or {}), **kwargs}, env, home, profile, cwd)

@@ -11,18 +11,23 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from metaflow_config.testing import isolated_process
 
 # Hypothesis budgets: "ci" (the default) keeps the suite fast; "dev" digs deeper; "fuzz" is the
 # long run of tests/test_fuzz.py (see README "Guarantees"). Pick one with HYPOTHESIS_PROFILE.
 # No deadline: a resolution reads files, and a slow disk is not a bug.
+# Failing examples of the longer runs are kept in .hypothesis/ at the repository root (tests
+# run in temporary working directories).
+_EXAMPLES = DirectoryBasedExampleDatabase(Path(__file__).parent.parent / ".hypothesis" / "examples")
 hypothesis_settings.register_profile("ci", max_examples=40, deadline=None, database=None)
-hypothesis_settings.register_profile("dev", max_examples=300, deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=300, deadline=None, database=_EXAMPLES)
 hypothesis_settings.register_profile(
     "fuzz",
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "20000")),
     deadline=None,
+    database=_EXAMPLES,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -37,6 +42,54 @@ def _isolate(
     work = tmp_path_factory.mktemp("work")
     with isolated_process(monkeypatch, home=home, cwd=work):  # the plugin's isolation
         yield
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1 (a free port) for the whole session: its endpoint URL.
+
+    Batch jobs are only recorded (no Docker). Never real AWS: see ``aws_env``.
+    """
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    _moto_api(url, "config", {"batch": {"use_docker": False}})
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def _moto_api(url: str, path: str, body: Any) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+        f"{url}/moto-api/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - 127.0.0.1
+        response.read()
+
+
+@pytest.fixture
+def aws_env(moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Fake credentials and region for boto3, no AWS config files, a reset moto: its URL."""
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "BOTO_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    _moto_api(moto_server, "reset", {})
+    return moto_server
 
 
 def write_json(path: Path, data: Any) -> Path:

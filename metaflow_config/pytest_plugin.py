@@ -1,0 +1,95 @@
+"""The pytest plugin of metaflow_config: the ``metaflow_settings`` fixture and marker.
+
+Registered through the ``pytest11`` entry point, so it loads in every pytest session where
+metaflow-config is installed. It only declares the marker and the fixture: a test that uses
+neither runs exactly as it would without the plugin.
+
+::
+
+    def test_queue(metaflow_settings):
+        metaflow_settings.write_profile({"BATCH_JOB_QUEUE": "q"})
+        assert settings.batch.job_queue == "q"
+
+    @pytest.mark.metaflow_settings(BATCH_JOB_QUEUE="q")
+    def test_marked():
+        assert settings.batch.job_queue == "q"
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from .testing import SettingsFixture, isolated_process
+
+__all__ = ["metaflow_settings"]
+
+_NAME = "metaflow_settings"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker, so ``--strict-markers`` accepts it."""
+    config.addinivalue_line(
+        "markers",
+        f"{_NAME}(**values): run the test with an isolated Metaflow configuration (the "
+        f"{_NAME} fixture) and these settings overridden (short or full names)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each test carrying the marker the isolation fixture, set up before all others.
+
+    Before the autouse fixtures too: a fixture of the test that sets a variable or writes a
+    file then does so inside the isolation, as it would after a fixture argument.
+    """
+    for item in items:
+        if (
+            isinstance(item, pytest.Function)
+            and _NAME not in item.fixturenames
+            and item.get_closest_marker(_NAME) is not None
+        ):
+            # a new list: parametrized siblings share the old one, and may not carry the marker
+            item.fixturenames = [_NAME, *item.fixturenames]
+
+
+def _marker_values(node: pytest.Item) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    # farthest first (module, class, then the test itself), so that the closest marker wins
+    for mark in reversed(list(node.iter_markers(_NAME))):
+        for arg in mark.args:
+            if not isinstance(arg, Mapping):
+                msg = f"@pytest.mark.{_NAME} takes a mapping or keywords, got {arg!r}"
+                raise TypeError(msg)
+            values.update(arg)
+        values.update(mark.kwargs)
+    return values
+
+
+@pytest.fixture
+def metaflow_settings(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SettingsFixture]:
+    """An isolated Metaflow configuration for the test (see ``SettingsFixture``).
+
+    ``~/.metaflowconfig``, the working directory and ``METAFLOW_*`` variables of the machine are
+    out of reach: ``METAFLOW_HOME`` is an empty temporary directory, the working directory an
+    empty project, the environment has no ``METAFLOW_*``. Values of a ``metaflow_settings``
+    marker on the test, its class or module apply as overrides. Undone after the test.
+    """
+    home = tmp_path_factory.mktemp("metaflow_home")
+    cwd = tmp_path_factory.mktemp("metaflow_cwd")
+    (cwd / ".metaflow").mkdir()
+    with isolated_process(monkeypatch, home=home, cwd=cwd):
+        fixture = SettingsFixture(monkeypatch, home, cwd)
+        try:
+            values = _marker_values(request.node)
+            if values:
+                fixture.set(values)
+            yield fixture
+        finally:
+            fixture.close()

@@ -1,0 +1,275 @@
+"""Helpers for testing code that reads metaflow_config: isolated snapshots, files, provenance.
+
+::
+
+    from metaflow_config.testing import assert_source, isolated, write_profile
+
+    write_profile(tmp_path, {"DATASTORE_SYSROOT_S3": "s3://bucket/mf"}, profile="staging")
+    s = isolated(home=tmp_path, profile="staging", BATCH_JOB_QUEUE="q")
+    assert s.datatools.s3root == "s3://bucket/mf/data"
+    assert_source("METAFLOW_DATATOOLS_S3ROOT", "derived", snapshot=s)
+
+For pytest, the plugin in :mod:`metaflow_config.pytest_plugin` (loaded through the ``pytest11``
+entry point) gives the ``metaflow_settings`` fixture (a :class:`SettingsFixture`) and the
+``@pytest.mark.metaflow_settings(...)`` marker. Importing this module does not import pytest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._layers import profile_path
+from ._resolve import LAYERS
+from ._runtime import Override, _process, current, load, override
+from ._settings import Explanation, Settings
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import pytest
+
+__all__ = [
+    "ISOLATED_ROOT",
+    "SettingsFixture",
+    "assert_source",
+    "isolated",
+    "isolated_process",
+    "reset_settings",
+    "write_local",
+    "write_profile",
+]
+
+#: Where :func:`isolated` points the home and the working directory when none is given: paths
+#: that do not exist, so no profile and no project config is read.
+ISOLATED_ROOT = os.path.join(os.path.abspath(os.sep), "nonexistent", "metaflow-config-isolated")
+
+#: Variables besides ``METAFLOW_*`` that :func:`isolated_process` clears: they feed the derived
+#: ``USER`` ahead of ``$USER``.
+_USER_VARS = ("SUDO_USER", "USERNAME")
+
+
+def isolated(
+    env: Mapping[str, str] | None = None,
+    *,
+    home: str | os.PathLike[str] | None = None,
+    profile: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    strict: bool | None = None,
+    **values: Any,
+) -> Settings:
+    """A snapshot resolved from only what is given: never the real home, environment or cwd.
+
+    Args:
+        env: the environment (default: empty, not ``os.environ``).
+        home: the METAFLOW_HOME to read profiles from (default: a directory that does not exist).
+        profile: the named profile (default: ``$METAFLOW_PROFILE`` of ``env``, else none).
+        cwd: where the search for ``.metaflow/config.json`` starts (default: a directory that
+            does not exist).
+        strict: unknown ``METAFLOW_*`` keys are errors (default: ``$METAFLOW_CONFIG_STRICT``).
+        **values: overrides, by short or full name (``BATCH_JOB_QUEUE="q"``).
+
+    Raises:
+        ConfigError: listing every problem, as :func:`metaflow_config.load` does.
+
+    """
+    return load(
+        env={} if env is None else env,
+        home=os.path.join(ISOLATED_ROOT, "home") if home is None else home,
+        profile=profile,
+        cwd=os.path.join(ISOLATED_ROOT, "cwd") if cwd is None else cwd,
+        overrides=values,
+        strict=strict,
+    )
+
+
+def _write(path: Path, values: Mapping[str, Any]) -> Path:
+    doc = {k if k.startswith("METAFLOW_") else "METAFLOW_" + k: v for k, v in values.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def write_profile(
+    home: str | os.PathLike[str], values: Mapping[str, Any], *, profile: str | None = None
+) -> Path:
+    """Write a profile file into ``home`` (``config.json``, or ``config_<profile>.json``).
+
+    Keys may be short (``BATCH_JOB_QUEUE``) or full names; they are written as ``METAFLOW_*``
+    keys, values as JSON. Returns the path written (its parent is created if missing).
+
+    Raises:
+        ConfigError: the profile name is not a plain name (it would write outside ``home``).
+
+    """
+    path, problems = profile_path(os.fspath(home), profile)
+    if problems:
+        raise ConfigError(problems)
+    return _write(Path(path), values)
+
+
+def write_local(project: str | os.PathLike[str], values: Mapping[str, Any]) -> Path:
+    """Write the project's local config, ``<project>/.metaflow/config.json``; return its path.
+
+    Keys as for :func:`write_profile`.
+    """
+    return _write(Path(project, ".metaflow", "config.json"), values)
+
+
+def assert_source(
+    name: str,
+    source: str,
+    *,
+    location: str | os.PathLike[str] | None = None,
+    snapshot: Settings | None = None,
+) -> Explanation:
+    """Assert where the value of setting ``name`` comes from; return its explanation.
+
+    Args:
+        name: the setting, by full or short name.
+        source: the expected layer: ``default``, ``derived``, ``profile``, ``local``, ``env`` or
+            ``override``.
+        location: the expected location, if given: the whole location (``METAFLOW_X`` for the
+            environment, ``override(X)``), or a file path matching ``<file>:<key>``.
+        snapshot: the snapshot to ask (default: the one in force here,
+            :func:`metaflow_config.current`).
+
+    Raises:
+        AssertionError: with the full explanation of the value, when it does not match.
+        ValueError: ``source`` is not the name of a layer.
+
+    """
+    if source not in LAYERS:
+        msg = f"source must be one of {', '.join(LAYERS)}, got {source!r}"
+        raise ValueError(msg)
+    info = (current() if snapshot is None else snapshot).explain(name)
+    where = None if location is None else os.fspath(location)
+    found = info.source == source and (
+        where is None or info.location == where or info.location.startswith(where + ":")
+    )
+    if not found:
+        wanted = f"source {source!r}" + ("" if where is None else f" at {where!r}")
+        msg = f"{info.name}: expected {wanted}, found:\n{info}"
+        raise AssertionError(msg)
+    return info
+
+
+def reset_settings() -> None:
+    """Forget the process-wide snapshot: the next read of ``settings`` resolves afresh.
+
+    Unlike ``settings.reload()`` nothing is read now, so a broken configuration raises at the
+    next read, not here. Overrides in force stay in force on top of the new resolution.
+    """
+    _process._reset()
+
+
+@contextlib.contextmanager
+def isolated_process(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    home: str | os.PathLike[str],
+    cwd: str | os.PathLike[str],
+) -> Iterator[None]:
+    """Isolate the process-wide ``settings`` from the machine for the enclosed code.
+
+    Clears every ``METAFLOW_*`` variable (and ``SUDO_USER``, ``USERNAME``), points
+    ``METAFLOW_HOME`` at ``home``, changes into ``cwd`` (all through ``monkeypatch``, undone with
+    it) and resets the process snapshot on entry and exit, so ``settings`` reads only what the
+    test puts there.
+    """
+    for key in list(os.environ):
+        if key.startswith("METAFLOW_") or key in _USER_VARS:
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("METAFLOW_HOME", os.fspath(home))
+    monkeypatch.chdir(cwd)
+    reset_settings()
+    try:
+        yield
+    finally:
+        reset_settings()
+
+
+class SettingsFixture:
+    """An isolated configuration for one test: what the ``metaflow_settings`` fixture gives.
+
+    Everything is undone after the test. Reads of ``settings`` (and ``metaflow_config.compat``)
+    see only what the test sets here.
+
+    Attributes:
+        home: the test's ``METAFLOW_HOME``, an empty temporary directory.
+        cwd: the test's working directory, an empty project: a ``.metaflow/`` directory without
+            a config file, so the search for a local config stops there.
+
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, home: Path, cwd: Path) -> None:
+        self.home = home
+        self.cwd = cwd
+        self._monkeypatch = monkeypatch
+        self._scopes: list[Override] = []
+
+    @property
+    def settings(self) -> Settings:
+        """The snapshot in force (the same values ``metaflow_config.settings`` reads here)."""
+        return current()
+
+    def set(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Settings:
+        """Override settings (short or full names) for the rest of the test; return the snapshot.
+
+        Validated now (``ConfigError`` for a bad value or an unknown name). Later calls win.
+        """
+        scope = override({**(values or {}), **kwargs})
+        snapshot = scope.__enter__()
+        self._scopes.append(scope)
+        return snapshot
+
+    def setenv(self, name: str, value: str) -> None:
+        """Set the environment variable ``name`` (a full name) for the rest of the test."""
+        self._monkeypatch.setenv(name, value)
+        reset_settings()
+
+    def delenv(self, name: str) -> None:
+        """Remove the environment variable ``name`` for the rest of the test (if set)."""
+        self._monkeypatch.delenv(name, raising=False)
+        reset_settings()
+
+    def use_profile(self, profile: str | None) -> None:
+        """Select the named profile (``config_<profile>.json`` in :attr:`home`); ``None``: none."""
+        if profile is None:
+            self.delenv("METAFLOW_PROFILE")
+        else:
+            self.setenv("METAFLOW_PROFILE", profile)
+
+    def write_profile(self, values: Mapping[str, Any], *, profile: str | None = None) -> Path:
+        """Write a profile file into :attr:`home` (see :func:`write_profile`); return its path."""
+        path = write_profile(self.home, values, profile=profile)
+        reset_settings()
+        return path
+
+    def write_local(self, values: Mapping[str, Any]) -> Path:
+        """Write the project's local config in :attr:`cwd`; return its path."""
+        path = write_local(self.cwd, values)
+        reset_settings()
+        return path
+
+    def explain(self, name: str) -> Explanation:
+        """Value, source, location and shadowed layers of ``name`` in the snapshot in force."""
+        return current().explain(name)
+
+    def assert_source(
+        self, name: str, source: str, *, location: str | os.PathLike[str] | None = None
+    ) -> Explanation:
+        """Assert where the value of ``name`` comes from (see :func:`assert_source`)."""
+        return assert_source(name, source, location=location)
+
+    def close(self) -> None:
+        """End the overrides made by :meth:`set` (the fixture calls this after the test)."""
+        while self._scopes:
+            scope = self._scopes.pop()
+            # RuntimeError: set() was called in another context (an async test's task), which
+            # is gone with its override.
+            with contextlib.suppress(RuntimeError):
+                scope.__exit__(None, None, None)

@@ -1,0 +1,458 @@
+"""metaflow_config.testing and the pytest plugin: isolated snapshots, files, fixture, marker."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from metaflow_config import ConfigError, settings
+from metaflow_config.testing import (
+    ISOLATED_ROOT,
+    SettingsFixture,
+    assert_source,
+    isolated,
+    isolated_process,
+    reset_settings,
+    write_local,
+    write_profile,
+)
+
+pytest_plugins = ["pytester"]
+
+Q = "METAFLOW_BATCH_JOB_QUEUE"
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+ROOT = Path(__file__).resolve().parent.parent
+#: how the inner sessions run: as strict as this suite's own configuration
+STRICT = ("-p", "no:cacheprovider", "--strict-markers", "-W", "error")
+
+
+@pytest.fixture
+def poisoned_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A machine whose home, METAFLOW_HOME, profile, environment and cwd all carry poison.
+
+    ``~/.metaflowconfig/config.json`` and ``$METAFLOW_HOME/config_poison.json`` (selected by
+    ``METAFLOW_PROFILE=poison``) set values, ``METAFLOW_BATCH_JOB_QUEUE=poison-env`` is in the
+    environment and the working directory's ``.metaflow/config.json`` sets the sysroot.
+    Returns the working directory.
+    """
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    write_profile(tmp_path / "user" / ".metaflowconfig", {"SFN_IAM_ROLE": ROLE + "-home"})
+    write_profile(tmp_path / "mfhome", {"SFN_IAM_ROLE": ROLE + "-profile"}, profile="poison")
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "mfhome"))
+    monkeypatch.setenv("METAFLOW_PROFILE", "poison")
+    monkeypatch.setenv(Q, "poison-env")
+    work = tmp_path / "work"
+    write_local(work, {"DATASTORE_SYSROOT_S3": "s3://poison/mf"})
+    monkeypatch.chdir(work)
+    reset_settings()
+    return work
+
+
+# --- metaflow_config.testing ------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("poisoned_machine")
+def test_isolated_reads_nothing_of_the_machine() -> None:
+    """isolated() ignores os.environ, ~/.metaflowconfig, $METAFLOW_HOME and the cwd's project."""
+    assert settings.batch.job_queue == "poison-env"  # the poison is really there
+    s = isolated()
+    assert {s.explain(name).source for name, _ in s.items()} <= {"default", "derived"}
+    assert s.home == os.path.join(ISOLATED_ROOT, "home")
+    assert s.local_path == ""
+
+
+def test_isolated_reads_what_it_is_given(tmp_path: Path) -> None:
+    """isolated() reads the env, home, profile and project it is given, values on top."""
+    write_profile(tmp_path / "h", {"SFN_IAM_ROLE": ROLE}, profile="stg")
+    write_local(tmp_path / "p", {"DATASTORE_SYSROOT_S3": "s3://local/mf"})
+    s = isolated(
+        {"METAFLOW_BATCH_EMIT_TAGS": "true"},
+        home=tmp_path / "h",
+        profile="stg",
+        cwd=tmp_path / "p",
+        BATCH_JOB_QUEUE="q",
+    )
+    assert [s.source(n) for n in ("SFN_IAM_ROLE", "DATASTORE_SYSROOT_S3", "BATCH_EMIT_TAGS")] == [
+        "profile",
+        "local",
+        "env",
+    ]
+    assert (s.batch.job_queue, s.source(Q)) == ("q", "override")
+    assert s.datatools.s3root == "s3://local/mf/data"
+
+
+def test_isolated_raises_config_error_for_bad_values() -> None:
+    """isolated() validates like load(): a bad value is a ConfigError."""
+    with pytest.raises(ConfigError, match="BATCH_EMIT_TAGS"):
+        isolated(BATCH_EMIT_TAGS="maybe")
+
+
+def test_write_profile_and_local_write_full_names(tmp_path: Path) -> None:
+    """The writers put METAFLOW_* keys into the files Metaflow reads, and return their paths."""
+    default = write_profile(tmp_path, {"BATCH_JOB_QUEUE": "a", Q: "b", "KUBERNETES_PORT": 1})
+    named = write_profile(tmp_path, {}, profile="prod")
+    local = write_local(tmp_path / "proj", {"SFN_IAM_ROLE": ROLE})
+    assert (default, named) == (tmp_path / "config.json", tmp_path / "config_prod.json")
+    assert local == tmp_path / "proj" / ".metaflow" / "config.json"
+    assert json.loads(default.read_text(encoding="utf-8")) == {
+        Q: "b",
+        "METAFLOW_KUBERNETES_PORT": 1,
+    }
+    assert json.loads(local.read_text(encoding="utf-8")) == {"METAFLOW_SFN_IAM_ROLE": ROLE}
+
+
+def test_write_profile_refuses_a_name_that_leaves_home(tmp_path: Path) -> None:
+    """A profile name with a path in it is a ConfigError, and nothing is written."""
+    with pytest.raises(ConfigError, match="METAFLOW_PROFILE"):
+        write_profile(tmp_path / "h", {Q: "x"}, profile="../escape")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_assert_source_passes_and_returns_the_explanation(tmp_path: Path) -> None:
+    """assert_source accepts the right layer, a whole location, or the file of a location."""
+    path = write_profile(tmp_path, {Q: "p"})
+    s = isolated(home=tmp_path)
+    info = assert_source(Q, "profile", location=path, snapshot=s)
+    assert info.value == "p"
+    assert_source("BATCH_JOB_QUEUE", "profile", location=f"{path}:{Q}", snapshot=s)
+    assert_source("DATATOOLS_S3ROOT", "default", snapshot=s)
+
+
+@pytest.mark.parametrize(
+    ("source", "location"),
+    [
+        pytest.param("env", None, id="wrong-source"),
+        pytest.param("profile", "/elsewhere/config.json", id="wrong-file"),
+        pytest.param("profile", "config.json", id="partial-file"),
+    ],
+)
+def test_assert_source_fails_with_the_explanation(
+    tmp_path: Path, source: str, location: str | None
+) -> None:
+    """A mismatch raises AssertionError carrying the full explanation of the value."""
+    write_profile(tmp_path, {Q: "p"})
+    s = isolated(home=tmp_path)
+    with pytest.raises(AssertionError, match=r"(?s)expected source .*source:\s+profile"):
+        assert_source(Q, source, location=location, snapshot=s)
+
+
+def test_assert_source_rejects_an_unknown_layer() -> None:
+    """A misspelled layer name is a ValueError, not a test that can never pass."""
+    with pytest.raises(ValueError, match="default, derived"):
+        assert_source(Q, "enviroment", snapshot=isolated())
+
+
+def test_assert_source_reads_the_scope_in_force() -> None:
+    """Without a snapshot, assert_source asks the snapshot in force (overrides included)."""
+    from metaflow_config import override
+
+    with override(BATCH_JOB_QUEUE="q"):
+        assert_source(Q, "override", location="override(BATCH_JOB_QUEUE)")
+    assert_source(Q, "default")
+
+
+def test_reset_settings_resolves_again_on_next_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After reset_settings() the next read sees the environment as it is now."""
+    assert settings.batch.job_queue is None
+    monkeypatch.setenv(Q, "later")
+    assert settings.batch.job_queue is None
+    reset_settings()
+    assert settings.batch.job_queue == "later"
+
+
+def test_isolated_process_isolates_and_undoes(poisoned_machine: Path, tmp_path: Path) -> None:
+    """isolated_process hides the machine inside and gives it all back on exit."""
+    home, cwd = tmp_path / "iso-home", tmp_path / "iso-cwd"
+    home.mkdir()
+    cwd.mkdir()
+    with pytest.MonkeyPatch.context() as mp, isolated_process(mp, home=home, cwd=cwd):
+        assert os.getcwd() == str(cwd)
+        assert [k for k in os.environ if k.startswith("METAFLOW_")] == ["METAFLOW_HOME"]
+        assert (settings.batch.job_queue, settings.sfn.iam_role) == (None, None)
+        assert settings.home == str(home)
+    assert os.getcwd() == str(poisoned_machine)
+    assert os.environ["METAFLOW_PROFILE"] == "poison"
+    assert (settings.batch.job_queue, settings.sfn.iam_role) == ("poison-env", ROLE + "-profile")
+
+
+def test_import_pulls_in_nothing_heavy() -> None:
+    """Importing the package, its testing module and the plugin loads no heavy dependency."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import metaflow_config, metaflow_config.testing
+        light = sorted(m for m in ("asyncio", "boto3", "click", "pytest", "pydantic_core")
+                       if m in sys.modules)
+        import pytest
+        before = set(sys.modules)
+        import metaflow_config.pytest_plugin
+        added = {m.split(".")[0] for m in set(sys.modules) - before}
+        print(light, sorted(added & {"asyncio", "boto3", "click", "hypothesis", "pydantic",
+                                     "pydantic_core", "metaflow"}))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out.strip() == "[] []"
+
+
+# --- the fixture and the marker in this suite -------------------------------------------------
+
+
+@pytest.mark.usefixtures("poisoned_machine")
+def test_fixture_isolates_the_test(metaflow_settings: SettingsFixture) -> None:
+    """The fixture gives an empty home, an empty project as cwd and no METAFLOW_* variables."""
+    assert [k for k in os.environ if k.startswith("METAFLOW_")] == ["METAFLOW_HOME"]
+    assert os.environ["METAFLOW_HOME"] == str(metaflow_settings.home)
+    assert list(metaflow_settings.home.iterdir()) == []
+    assert Path.cwd() == metaflow_settings.cwd
+    assert [p.name for p in metaflow_settings.cwd.iterdir()] == [".metaflow"]
+    assert {settings.source(name) for name, _ in settings.items()} <= {"default", "derived"}
+    assert settings.local_path == str(metaflow_settings.cwd / ".metaflow" / "config.json")
+
+
+def test_fixture_sets_values_env_profiles_and_local_config(
+    metaflow_settings: SettingsFixture,
+) -> None:
+    """set, setenv, write_profile, use_profile and write_local each reach ``settings``."""
+    metaflow_settings.write_profile({"SFN_IAM_ROLE": ROLE})
+    metaflow_settings.write_profile({"SFN_IAM_ROLE": ROLE + "-stg"}, profile="stg")
+    metaflow_settings.write_local({"DATASTORE_SYSROOT_S3": "s3://local/mf"})
+    metaflow_settings.setenv("METAFLOW_BATCH_EMIT_TAGS", "yes")
+    snapshot = metaflow_settings.set(BATCH_JOB_QUEUE="q")
+    assert snapshot.batch.job_queue == "q"
+    assert (settings.sfn.iam_role, settings.datatools.s3root) == (ROLE, "s3://local/mf/data")
+    assert [settings.source(n) for n in ("BATCH_EMIT_TAGS", "BATCH_JOB_QUEUE")] == [
+        "env",
+        "override",
+    ]
+    metaflow_settings.use_profile("stg")
+    assert (settings.sfn.iam_role, settings.batch.job_queue) == (ROLE + "-stg", "q")
+    stg = metaflow_settings.home / "config_stg.json"
+    metaflow_settings.assert_source("SFN_IAM_ROLE", "profile", location=stg)
+    metaflow_settings.use_profile(None)
+    metaflow_settings.delenv("METAFLOW_BATCH_EMIT_TAGS")
+    assert (settings.sfn.iam_role, settings.batch.emit_tags) == (ROLE, False)
+    assert metaflow_settings.settings.batch.job_queue == "q"
+    assert metaflow_settings.explain(Q).source == "override"
+
+
+def test_fixture_set_validates_now(metaflow_settings: SettingsFixture) -> None:
+    """A bad value given to set() raises ConfigError at once; an unknown keyword too."""
+    with pytest.raises(ConfigError, match="BATCH_EMIT_TAGS"):
+        metaflow_settings.set(BATCH_EMIT_TAGS="maybe")
+    with pytest.raises(ConfigError, match="profile"):
+        metaflow_settings.set(profile="stg")
+    assert settings.batch.emit_tags is False
+
+
+def test_fixture_close_ends_its_overrides(tmp_path: Path) -> None:
+    """close() ends every set(), also one made in a context that is gone (an async test)."""
+    with pytest.MonkeyPatch.context() as mp:
+        fixture = SettingsFixture(mp, tmp_path, tmp_path)
+        fixture.set(BATCH_JOB_QUEUE="here")
+        contextvars.copy_context().run(fixture.set, SFN_IAM_ROLE=ROLE)
+        assert (settings.batch.job_queue, settings.sfn.iam_role) == ("here", None)
+        fixture.close()
+    assert settings.batch.job_queue is None
+
+
+@pytest.mark.metaflow_settings(BATCH_JOB_QUEUE="marked")
+def test_marker_alone_isolates_and_sets(request: pytest.FixtureRequest) -> None:
+    """The marker without the fixture argument isolates the test and applies its values."""
+    assert request.fixturenames[0] == "metaflow_settings"  # set up before any other fixture
+    assert settings.batch.job_queue == "marked"
+    assert settings.explain(Q).source == "override"
+
+
+@pytest.mark.metaflow_settings({"SFN_IAM_ROLE": ROLE})
+def test_marker_takes_a_mapping(metaflow_settings: SettingsFixture) -> None:
+    """The marker accepts a mapping; the fixture in the same test sees its values."""
+    assert metaflow_settings.settings.sfn.iam_role == ROLE
+
+
+@pytest.mark.metaflow_settings(BATCH_JOB_QUEUE="class", SFN_IAM_ROLE=ROLE)
+class TestMarkerOnAClass:
+    """Markers of a class apply to its tests; a marker on the test wins."""
+
+    def test_class_marker_applies(self) -> None:
+        """The class's marker values are in force."""
+        assert (settings.batch.job_queue, settings.sfn.iam_role) == ("class", ROLE)
+
+    @pytest.mark.metaflow_settings(BATCH_JOB_QUEUE="method")
+    def test_closest_marker_wins(self) -> None:
+        """The test's own marker beats the class's for the same setting, keeps the rest."""
+        assert (settings.batch.job_queue, settings.sfn.iam_role) == ("method", ROLE)
+
+
+# --- the plugin in sessions of its own (pytester) ---------------------------------------------
+
+
+@pytest.mark.usefixtures("poisoned_machine")
+def test_plugin_shields_tests_from_a_poisoned_machine(pytester: pytest.Pytester) -> None:
+    """The fixture and the marker read nothing of the machine; the tests around them do."""
+    pytester.makepyfile(
+        f"""
+        import os
+        import pytest
+        from metaflow_config import settings
+
+        ROLE = {ROLE!r}
+
+        def test_control_reads_the_machine():
+            assert settings.batch.job_queue == "poison-env"
+            assert settings.sfn.iam_role == ROLE + "-profile"
+            assert settings.datastore.sysroot_s3 == "s3://poison/mf"
+
+        def test_fixture(metaflow_settings):
+            assert {{settings.source(n) for n, _ in settings.items()}} <= {{"default", "derived"}}
+            assert [k for k in os.environ if k.startswith("METAFLOW_")] == ["METAFLOW_HOME"]
+            assert settings.home == str(metaflow_settings.home)
+            assert os.getcwd() == str(metaflow_settings.cwd)
+
+        @pytest.mark.metaflow_settings(BATCH_JOB_QUEUE="marked")
+        def test_marker():
+            assert (settings.batch.job_queue, settings.sfn.iam_role) == ("marked", None)
+            assert settings.datastore.sysroot_s3 is None
+            assert settings.profile is None
+
+        def test_control_after_reads_the_machine_again():
+            assert settings.batch.job_queue == "poison-env"
+            assert settings.datastore.sysroot_s3 == "s3://poison/mf"
+        """
+    )
+    write_local(pytester.path, {"DATASTORE_SYSROOT_S3": "s3://poison/mf"})
+    result = pytester.runpytest(*STRICT)
+    result.assert_outcomes(passed=4)
+
+
+def test_plugin_leaves_other_tests_alone(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test without the fixture or marker gets no extra fixture, env or cwd change."""
+    pytester.makepyfile(
+        """
+        import os
+
+        def test_untouched(request):
+            assert "metaflow_settings" not in request.fixturenames
+            assert os.environ["METAFLOW_BATCH_JOB_QUEUE"] == "kept"
+            assert os.getcwd() == os.environ["EXPECTED_CWD"]
+        """
+    )
+    monkeypatch.setenv(Q, "kept")
+    monkeypatch.setenv("EXPECTED_CWD", str(pytester.path))
+    result = pytester.runpytest(*STRICT, "--setup-show")
+    result.assert_outcomes(passed=1)
+    (used,) = [line for line in result.outlines if "fixtures used" in line]
+    assert "metaflow" not in used
+
+
+def test_marker_is_declared_and_strict_markers_still_bite(pytester: pytest.Pytester) -> None:
+    """--strict-markers accepts metaflow_settings and still rejects a misspelled marker."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.metaflow_settings(BATCH_JOB_QUEUE="q")
+        def test_ok():
+            pass
+
+        @pytest.mark.metaflow_setting(BATCH_JOB_QUEUE="q")
+        def test_typo():
+            pass
+        """
+    )
+    result = pytester.runpytest(*STRICT)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*'metaflow_setting' not found in `markers`*"])
+    markers = pytester.runpytest("--markers")
+    markers.stdout.fnmatch_lines(["@pytest.mark.metaflow_settings(**values):*"])
+
+
+def test_marker_on_one_parameter_isolates_only_that_one(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A marker on one pytest.param isolates that case; its siblings read the machine."""
+    pytester.makepyfile(
+        """
+        import pytest
+        from metaflow_config import settings
+
+        @pytest.mark.parametrize("expected", [
+            pytest.param("marked", marks=pytest.mark.metaflow_settings(BATCH_JOB_QUEUE="marked")),
+            "from-env",
+        ])
+        def test_case(expected):
+            assert settings.batch.job_queue == expected
+        """
+    )
+    monkeypatch.setenv(Q, "from-env")
+    reset_settings()
+    result = pytester.runpytest(*STRICT)
+    result.assert_outcomes(passed=2)
+
+
+def test_marker_with_bad_values_fails_setup(pytester: pytest.Pytester) -> None:
+    """A marker with a bad value or a non-mapping argument errors in setup, saying why."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.metaflow_settings(BATCH_EMIT_TAGS="maybe")
+        def test_bad_value():
+            pass
+
+        @pytest.mark.metaflow_settings("BATCH_JOB_QUEUE")
+        def test_bad_argument():
+            pass
+        """
+    )
+    result = pytester.runpytest(*STRICT)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        ["*ConfigError*override(BATCH_EMIT_TAGS)*", "*takes a mapping or keywords*"],
+        consecutive=False,
+    )
+
+
+def test_entry_point_loads_the_plugin_in_a_fresh_process(pytester: pytest.Pytester) -> None:
+    """A new pytest process finds the plugin through the pytest11 entry point."""
+    pytester.makepyfile(
+        """
+        import pytest
+        from metaflow_config import settings
+
+        @pytest.mark.metaflow_settings(BATCH_JOB_QUEUE="q")
+        def test_marked():
+            assert settings.batch.job_queue == "q"
+        """
+    )
+    result = pytester.runpytest_subprocess(*STRICT)
+    result.assert_outcomes(passed=1)
+
+
+def _readme_testing_example() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Testing your flows\n", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+@pytest.mark.usefixtures("poisoned_machine")
+def test_readme_testing_example_passes(pytester: pytest.Pytester) -> None:
+    """README's "Testing your flows" example is a test module whose tests all pass."""
+    example = _readme_testing_example()
+    pytester.makepyfile(test_train=example)
+    result = pytester.runpytest(*STRICT)
+    result.assert_outcomes(passed=len(re.findall(r"^def test_", example, re.M)))
