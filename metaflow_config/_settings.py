@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ._fields import Setting
+from ._kinds import strict_loads
 from ._resolve import Inputs, Resolution, resolve
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections
-from .errors import ConfigError, Problem
+from .errors import MASK, ConfigError, Problem
 
-__all__ = ["SFN_ENV_LIMIT", "TARGETS", "Explanation", "Settings", "Shadowed", "lookup"]
+__all__ = [
+    "SFN_ENV_LIMIT",
+    "TARGETS",
+    "Explanation",
+    "ExportedEnv",
+    "Settings",
+    "Shadowed",
+    "check_sfn_size",
+    "environment_sizes",
+    "lookup",
+]
 
 #: Where an exported environment goes: this machine, an AWS Batch job, a Step Functions task.
 TARGETS = ("local", "batch", "sfn")
@@ -102,7 +114,10 @@ class Settings(Sections):
         state["_resolution"] = resolution
         values = resolution.values
         for attr, cls in SECTIONS:
-            state[attr] = cls(values)
+            section = cls(values)
+            # for the accessors that export (Batch, SFN); not via __dict__ (see Section)
+            object.__setattr__(section, "_snapshot", self)
+            state[attr] = section
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -185,13 +200,25 @@ class Settings(Sections):
 
     # -- export ----------------------------------------------------------------------------
 
-    def to_env(self, target: str = "local") -> dict[str, str]:
+    def to_env(self, target: str = "local") -> ExportedEnv:
         """The ``METAFLOW_*`` environment that makes a fresh process resolve this snapshot.
 
-        Every value set in a layer travels, serialized so it parses back identically; derived
-        values stay behind to re-derive. For ``batch`` and ``sfn`` machine-local paths stay
-        behind and ``METAFLOW_SERVICE_URL`` carries the internal service URL. ``sfn`` checks the
-        Step Functions limit of 8,192 characters. Secrets are included: never print the result.
+        Every value set in a layer (profile, local file, environment, override) travels,
+        serialized so that it validates back to the same value (JSON for JSON-valued settings).
+        Derived values stay behind to re-derive from what travels, except those derived from
+        the machine itself (``USER`` from ``$USER``). For ``batch`` and ``sfn`` machine-local
+        paths stay behind and ``METAFLOW_SERVICE_URL`` carries the internal service URL.
+        ``METAFLOW_HOME`` and ``METAFLOW_PROFILE`` never travel: a container has no profile.
+        For ``sfn`` the size is checked against the Step Functions limit of 8,192 characters of
+        container overrides.
+
+        Secrets are included (the container needs them); the result's ``repr`` masks them.
+
+        Raises:
+            ConfigError: an unknown target; a value that would not read back unchanged (e.g.
+                ``NaN`` or a tuple injected with ``override``); for ``sfn``, an environment over
+                the limit (naming the largest variables, never their values).
+
         """
         if target not in TARGETS:
             raise ConfigError(
@@ -208,20 +235,43 @@ class Settings(Sections):
             )
         remote = target != "local"
         values, origins = self._resolution.values, self._resolution.origins
-        env: dict[str, str] = {}
+        env = ExportedEnv()
+        problems: list[Problem] = []
         for field in FIELDS:
             origin = origins.get(field.name)
             if origin is None or (remote and field.local):
                 continue
             if origin[0] == "derived" and (field.derive is None or field.derive.bases):
                 continue
-            env[field.env] = field.kind.to_text(values[field.name])
+            text = _export_text(field, values[field.name])
+            if text is None:
+                problems.append(_unexportable(field, values[field.name], origin))
+            else:
+                env[field.env] = text
+        if problems:
+            raise ConfigError(problems)
         if remote and values["SERVICE_INTERNAL_URL"] is not None:
+            # The container talks to the service through the internal URL. An explicitly set
+            # SERVICE_INTERNAL_URL travels too: in the sandbox it would re-derive differently.
             env["METAFLOW_SERVICE_URL"] = values["SERVICE_INTERNAL_URL"]
-            env.pop("METAFLOW_SERVICE_INTERNAL_URL", None)
         if target == "sfn":
-            _check_sfn_size(env)
+            check_sfn_size(env)
         return env
+
+    def require(self, capability: str) -> None:
+        """Check that every setting ``capability`` needs is set and usable; raise if not.
+
+        ``capability`` is one of ``s3``, ``batch``, ``sfn``, ``sfn-schedule``, ``sfn-foreach``,
+        ``service`` (``batch`` includes ``s3``; the ``sfn`` ones include ``batch``).
+
+        Raises:
+            ConfigError: listing every missing or unusable setting at once, each with the
+                environment variable and the profile key (in :attr:`profile_path`) that set it.
+
+        """
+        from ._require import check
+
+        check(self, capability)
 
     # -- protocol --------------------------------------------------------------------------
 
@@ -247,25 +297,79 @@ class Settings(Sections):
         return f"Settings(profile={profile!r}, home={self.home!r}, set=[{', '.join(shown)}])"
 
 
-def _check_sfn_size(env: dict[str, str]) -> None:
-    """Step Functions limits container overrides; say which variables make it too large."""
-    sizes = {k: len(k) + len(v) + len('{"Name":"","Value":""},') for k, v in env.items()}
-    total = sum(sizes.values()) + 2
+class ExportedEnv(dict[str, str]):
+    """What :meth:`Settings.to_env` returns: a ``dict[str, str]`` whose ``repr`` masks secrets."""
+
+    def __repr__(self) -> str:
+        shown = (f"{key!r}: {_shown(key, value)}" for key, value in self.items())
+        return "{" + ", ".join(shown) + "}"
+
+
+def _shown(key: str, value: str) -> str:
+    field = BY_ENV.get(key)
+    return MASK if field is not None and field.secret else repr(value)
+
+
+def _export_text(field: Setting, value: Any) -> str | None:
+    """``value`` as environment text that validates back to ``value``; ``None`` if impossible."""
+    try:
+        text = field.kind.to_text(value)
+        if field.kind.json_valued and strict_loads(text) != value:
+            return None
+    except (TypeError, ValueError, RecursionError):  # NaN, objects, non-string keys
+        return None
+    return text if text and "\0" not in text else None
+
+
+def _unexportable(field: Setting, value: Any, origin: tuple[str, str]) -> Problem:
+    return Problem(
+        field.env,
+        origin[0],
+        origin[1],
+        field.show(value),
+        f"{field.kind.expected} that reads back unchanged from an environment variable "
+        "(plain JSON: no NaN, tuples, objects or non-string keys)",
+        f"give {field.env} a plain value in {origin[1] or origin[0]}",
+    )
+
+
+def environment_sizes(env: Mapping[str, str]) -> dict[str, int]:
+    """Characters each variable adds to a container override's ``environment`` list (as JSON)."""
+    return {
+        key: len(
+            json.dumps({"name": key, "value": value}, ensure_ascii=False, separators=(",", ":"))
+        )
+        + 1  # the comma
+        for key, value in env.items()
+    }
+
+
+def check_sfn_size(env: Mapping[str, str]) -> None:
+    """Refuse an environment Step Functions would reject; name the variables that make it large.
+
+    AWS Batch refuses a job submitted by Step Functions whose ``ContainerOverrides`` exceed
+    8,192 characters ("Container Overrides length must be at most 8192"), and only when the
+    state machine runs. The environment list is measured as the JSON it becomes; values are
+    never shown (secrets travel).
+    """
+    sizes = environment_sizes(env)
+    total = sum(sizes.values()) + len('{"environment":[]}') - (1 if sizes else 0)
     if total <= SFN_ENV_LIMIT:
         return
-    largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
-    listed = ", ".join(f"{k} ({n} chars)" for k, n in largest)
+    largest = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    listed = ", ".join(f"{key} ({size} chars)" for key, size in largest)
     raise ConfigError(
         [
             Problem(
-                "to_env('sfn')",
+                "container environment for Step Functions",
                 "",
                 "",
-                f"{total} characters",
-                f"at most {SFN_ENV_LIMIT} characters of container environment for Step Functions "
-                f"(largest: {listed})",
-                "shorten or unset the largest values (e.g. move long JSON into the profile of the "
-                "container image), or set METAFLOW_SFN_COMPRESS_STATE_MACHINE=true",
+                f"{total} characters in {len(sizes)} variables",
+                f"at most {SFN_ENV_LIMIT} characters of container overrides, which AWS Batch "
+                f"enforces when the state machine runs (largest: {listed})",
+                "shorten or unset the largest values, or set them in a profile file baked into "
+                "the container image instead; METAFLOW_SFN_COMPRESS_STATE_MACHINE=true also "
+                "shrinks the rest of the overrides (the step command)",
             )
         ]
     )

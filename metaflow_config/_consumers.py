@@ -1,0 +1,132 @@
+"""What the consumers of the settings compute from them, behind the section accessors.
+
+The S3 client arguments, the Batch image and tags, the Step Functions state machine name: the
+properties on the sections in ``_table`` (``settings.s3.client_kwargs``, ``settings.batch.image``,
+``settings.sfn.state_machine_name(...)``) are thin wrappers over these functions, which read the
+resolved values and never change them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ConfigError, Problem
+
+__all__ = [
+    "SFN_NAME_MAX",
+    "batch_image",
+    "docker_registry",
+    "s3_client_kwargs",
+    "split_s3_url",
+    "state_machine_name",
+]
+
+#: Metaflow's pattern for the registry part of an image (``metaflow/plugins/aws/aws_utils.py``):
+#: a registry has a ``.`` or ``:`` and ends with ``/`` (``localhost/x`` has none, as in Metaflow).
+_IMAGE = re.compile(r"^(.+?(?:[:.].+?)\/)?(.*?)(?:[@:])?((?<=[@:]).*)?$")
+
+#: Step Functions state machine names: 1-80 characters, none of these.
+SFN_NAME_MAX = 80
+_SFN_NAME_BAD = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+
+
+def s3_client_kwargs(
+    client_params: Mapping[str, Any], retry_config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Keyword arguments of a boto3 S3 client: the datatools client params plus the retries.
+
+    ``client_params`` is the effective ``DATATOOLS_CLIENT_PARAMS`` (with ``endpoint_url`` and
+    ``verify``); ``config`` is a dict of ``botocore.config.Config`` arguments whose ``retries``
+    is ``S3_CLIENT_RETRY_CONFIG`` unless the params configure retries themselves (as Metaflow's
+    ``Boto3ClientProvider`` does). Deep copies: changing the result changes no setting.
+    """
+    kwargs = copy.deepcopy(dict(client_params))
+    config = kwargs.get("config")
+    config = dict(config) if isinstance(config, Mapping) else {}
+    if config.get("retries") is None:
+        config["retries"] = copy.deepcopy(dict(retry_config))
+    kwargs["config"] = config
+    return kwargs
+
+
+def docker_registry(image: str) -> str | None:
+    """The registry an image names (``123.dkr.ecr.us-east-1.amazonaws.com``), or ``None``."""
+    match = _IMAGE.match(image)
+    registry = match.group(1) if match else None
+    return registry.rstrip("/") if registry else None
+
+
+def batch_image(requested: str | None, configured: str | None, registry: str | None) -> str:
+    """The image a Batch job runs, as Metaflow's ``@batch`` picks it.
+
+    The step's own image, else BATCH_CONTAINER_IMAGE, else ``python:<major>.<minor>`` of the
+    running interpreter; prefixed with BATCH_CONTAINER_REGISTRY unless it names a registry.
+    """
+    image = requested or configured or "python:{}.{}".format(*sys.version_info[:2])
+    if registry and docker_registry(image) is None:
+        image = f"{registry.rstrip('/')}/{image}"
+    return image
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` as ``("bucket", "some/prefix")`` (the prefix may be ``""``)."""
+    path = url[len("s3://") :] if url.startswith("s3://") else url
+    bucket, _, prefix = path.partition("/")
+    return bucket, prefix
+
+
+def state_machine_name(prefix: str | None, flow_name: str) -> str:
+    """``<prefix>_<flow>`` (as Metaflow names state machines), checked against the AWS rules.
+
+    The prefix is not repeated when the name already starts with it. Raises ``ConfigError``
+    when the result is longer than 80 characters or holds a character Step Functions refuses,
+    naming the prefix setting when the prefix is at fault.
+    """
+    name = flow_name
+    if prefix is not None and not flow_name.startswith(prefix):
+        name = f"{prefix}_{flow_name}"
+    problems: list[Problem] = []
+    rules = f'1-{SFN_NAME_MAX} characters without whitespace or any of <>{{}}[]?*"#%\\^|~`$&,;:/'
+    if prefix is not None and _SFN_NAME_BAD.search(prefix):
+        problems.append(
+            Problem(
+                "METAFLOW_SFN_STATE_MACHINE_PREFIX",
+                "",
+                "",
+                repr(prefix),
+                f"a prefix that makes a valid state machine name ({rules})",
+                "set METAFLOW_SFN_STATE_MACHINE_PREFIX to letters, digits, '-' and '_'",
+            )
+        )
+    if not flow_name or _SFN_NAME_BAD.search(flow_name):
+        problems.append(
+            Problem(
+                "state machine name",
+                "",
+                "",
+                repr(flow_name),
+                f"a flow name that makes a valid state machine name ({rules})",
+                "name the flow (or pass a name) with letters, digits, '-' and '_'",
+            )
+        )
+    if len(name) > SFN_NAME_MAX:
+        fix = "pass a shorter name"
+        if prefix:
+            fix += " or shorten METAFLOW_SFN_STATE_MACHINE_PREFIX"
+        problems.append(
+            Problem(
+                "state machine name",
+                "",
+                "",
+                repr(name),
+                f"at most {SFN_NAME_MAX} characters, found {len(name)}",
+                fix,
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+    return name

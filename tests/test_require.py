@@ -1,0 +1,219 @@
+"""settings.require(capability): every missing or unusable setting at once, with the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metaflow_config import ConfigError, Settings, load, settings
+from metaflow_config._require import CAPABILITIES, RequirementError, needs
+from tests.conftest import write_json
+
+ROLE = "arn:aws:iam::123456789012:role/"
+
+#: A configuration with everything every capability needs (short names).
+COMPLETE = {
+    "DATASTORE_SYSROOT_S3": "s3://mf-bucket/metaflow",
+    "SERVICE_URL": "https://mf.example.com/api",
+    "BATCH_JOB_QUEUE": "mf-queue",
+    "ECS_S3_ACCESS_IAM_ROLE": ROLE + "batch",
+    "SFN_IAM_ROLE": ROLE + "sfn",
+    "EVENTS_SFN_ACCESS_IAM_ROLE": ROLE + "events",
+    "SFN_DYNAMO_DB_TABLE": "mf-foreach",
+}
+
+#: What each capability needs, pinned here so that a change to the table is a visible decision.
+EXPECTED = {
+    "s3": ["DATASTORE_SYSROOT_S3"],
+    "service": ["SERVICE_URL"],
+    "batch": ["DATASTORE_SYSROOT_S3", "BATCH_JOB_QUEUE", "ECS_S3_ACCESS_IAM_ROLE"],
+    "sfn": ["DATASTORE_SYSROOT_S3", "BATCH_JOB_QUEUE", "ECS_S3_ACCESS_IAM_ROLE", "SFN_IAM_ROLE"],
+    "sfn-schedule": [
+        "DATASTORE_SYSROOT_S3",
+        "BATCH_JOB_QUEUE",
+        "ECS_S3_ACCESS_IAM_ROLE",
+        "SFN_IAM_ROLE",
+        "EVENTS_SFN_ACCESS_IAM_ROLE",
+    ],
+    "sfn-foreach": [
+        "DATASTORE_SYSROOT_S3",
+        "BATCH_JOB_QUEUE",
+        "ECS_S3_ACCESS_IAM_ROLE",
+        "SFN_IAM_ROLE",
+        "SFN_DYNAMO_DB_TABLE",
+    ],
+}
+
+
+def _load(
+    tmp_path: Path,
+    values: dict[str, str],
+    profile: str | None = None,
+    overrides: dict[str, str] | None = None,
+) -> Settings:
+    """Load ``values`` from the profile file (the usual place for them)."""
+    name = f"config_{profile}.json" if profile else "config.json"
+    write_json(tmp_path / "home" / name, {f"METAFLOW_{k}": v for k, v in values.items()})
+    return load(
+        env={}, home=tmp_path / "home", cwd=tmp_path, profile=profile or "", overrides=overrides
+    )
+
+
+def test_the_capability_table_is_what_the_contract_lists() -> None:
+    """The capabilities and what each needs (Batch includes the S3 datastore: seed 004)."""
+    assert {cap: [n.setting for n in needs(cap)] for cap in CAPABILITIES} == EXPECTED
+
+
+@pytest.mark.parametrize("capability", list(EXPECTED))
+def test_a_complete_configuration_satisfies_every_capability(
+    tmp_path: Path, capability: str
+) -> None:
+    """Nothing is raised when everything the capability needs is set."""
+    _load(tmp_path, COMPLETE).require(capability)
+
+
+@pytest.mark.parametrize(
+    ("capability", "name"),
+    [
+        pytest.param(cap, name, id=f"{cap}-without-{name}")
+        for cap, names in EXPECTED.items()
+        for name in names
+    ],
+)
+def test_each_missing_setting_is_reported_with_how_to_set_it(
+    tmp_path: Path, capability: str, name: str
+) -> None:
+    """Leaving out one needed setting gives one problem: its env var, profile key and file."""
+    values = {k: v for k, v in COMPLETE.items() if k != name}
+    s = _load(tmp_path, values)
+    with pytest.raises(RequirementError) as err:
+        s.require(capability)
+    env = f"METAFLOW_{name}"
+    assert [p.setting for p in err.value.problems] == [env]
+    text = str(err.value)
+    assert f"{env} is not set" in text
+    assert f"export {env}=" in text
+    assert f'"{env}": ' in text
+    assert str(tmp_path / "home" / "config.json") in text
+    assert err.value.capability == capability
+
+
+@pytest.mark.parametrize("capability", list(EXPECTED))
+def test_every_missing_setting_comes_in_one_error(tmp_path: Path, capability: str) -> None:
+    """With nothing configured, one ConfigError lists everything the capability needs, in order."""
+    with pytest.raises(ConfigError) as err:
+        _load(tmp_path, {}).require(capability)
+    assert [p.setting for p in err.value.problems] == [
+        f"METAFLOW_{n}" for n in EXPECTED[capability]
+    ]
+    assert str(err.value).startswith(
+        f"Metaflow is not configured for {CAPABILITIES[capability].title} "
+        f"(require({capability!r})): {len(EXPECTED[capability])} problem"
+    )
+
+
+def test_missing_step_functions_role_beats_metaflows_message(tmp_path: Path) -> None:
+    """Seed 001: the message names METAFLOW_SFN_IAM_ROLE, the active profile file, and the fix."""
+    values = {k: v for k, v in COMPLETE.items() if k != "SFN_IAM_ROLE"}
+    s = _load(tmp_path, values, profile="prod")
+    with pytest.raises(ConfigError) as err:
+        s.require("sfn")
+    text = str(err.value)
+    profile_file = str(tmp_path / "home" / "config_prod.json")
+    assert text == (
+        "Metaflow is not configured for AWS Step Functions (require('sfn')): 1 problem\n"
+        "  - METAFLOW_SFN_IAM_ROLE is not set: expected an IAM role ARN "
+        "arn:aws:iam::<12-digit account>:role/<name>, which AWS Step Functions needs: the role "
+        "the state machines run as (trusted by states.amazonaws.com, allowed to submit Batch "
+        "jobs and to use the DynamoDB table). Fix: export "
+        "METAFLOW_SFN_IAM_ROLE=arn:aws:iam::<account-id>:role/<role-name>, or add "
+        '"METAFLOW_SFN_IAM_ROLE": "arn:aws:iam::<account-id>:role/<role-name>" to '
+        f"{profile_file} (profile 'prod'), or run `metaflow-config configure aws`"
+    )
+
+
+def test_included_settings_say_which_capability_needs_them(tmp_path: Path) -> None:
+    """require('sfn') without a job queue says AWS Batch needs it (what it is for)."""
+    values = {k: v for k, v in COMPLETE.items() if k != "BATCH_JOB_QUEUE"}
+    with pytest.raises(ConfigError, match="which AWS Batch needs: the job queue"):
+        _load(tmp_path, values).require("sfn")
+
+
+def test_an_alias_satisfies_the_requirement(tmp_path: Path) -> None:
+    """METAFLOW_JOB_QUEUE_NAME (Metaflow's old name) sets BATCH_JOB_QUEUE for require too."""
+    values = {k: v for k, v in COMPLETE.items() if k != "BATCH_JOB_QUEUE"}
+    write_json(tmp_path / "home" / "config.json", {f"METAFLOW_{k}": v for k, v in values.items()})
+    s = load(env={"METAFLOW_JOB_QUEUE_NAME": "old-queue"}, home=tmp_path / "home", cwd=tmp_path)
+    s.require("batch")
+
+
+def test_unknown_capability_lists_the_known_ones(tmp_path: Path) -> None:
+    """A typo in the capability is a ConfigError naming every capability."""
+    with pytest.raises(ConfigError, match="'s3', 'service', 'batch', 'sfn'") as err:
+        _load(tmp_path, COMPLETE).require("k8s")
+    assert not isinstance(err.value, RequirementError)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting", "source"),
+    [
+        pytest.param(
+            {"SERVICE_URL": "http://localhost:8080"},
+            "METAFLOW_SERVICE_INTERNAL_URL",
+            "derived",
+            id="service-url-on-localhost",
+        ),
+        pytest.param(
+            {"SERVICE_INTERNAL_URL": "http://127.0.0.1:8080"},
+            "METAFLOW_SERVICE_INTERNAL_URL",
+            "override",
+            id="internal-url-on-loopback",
+        ),
+        pytest.param(
+            {"S3_ENDPOINT_URL": "http://[::1]:9000"},
+            "METAFLOW_S3_ENDPOINT_URL",
+            "override",
+            id="minio-on-loopback",
+        ),
+    ],
+)
+def test_containers_cannot_reach_this_machine(
+    tmp_path: Path, overrides: dict[str, str], setting: str, source: str
+) -> None:
+    """For Batch and Step Functions, a URL on localhost is invalid (it is the container there)."""
+    s = _load(tmp_path, COMPLETE, overrides=overrides)
+    s.require("s3")
+    s.require("service")
+    for capability in ("batch", "sfn", "sfn-schedule", "sfn-foreach"):
+        with pytest.raises(RequirementError) as err:
+            s.require(capability)
+        [problem] = err.value.problems
+        assert (problem.setting, problem.layer) == (setting, source)
+        assert "containers can reach" in problem.expected
+
+
+def test_a_malformed_url_is_not_taken_for_this_machine(tmp_path: Path) -> None:
+    """A URL urllib cannot split (it passed the URL kind) does not crash the loopback check."""
+    _load(tmp_path, COMPLETE, overrides={"S3_ENDPOINT_URL": "http://[::1"}).require("batch")
+
+
+def test_a_reachable_internal_url_fixes_a_local_service_url(tmp_path: Path) -> None:
+    """SERVICE_URL on localhost is fine when SERVICE_INTERNAL_URL is what containers get."""
+    s = _load(
+        tmp_path,
+        {
+            **COMPLETE,
+            "SERVICE_URL": "http://localhost:8080",
+            "SERVICE_INTERNAL_URL": "http://10.0.3.7:8080",
+        },
+    )
+    s.require("sfn")
+
+
+def test_process_wide_settings_require(monkeypatch: pytest.MonkeyPatch) -> None:
+    """settings.require works on the process-wide settings and sees the environment."""
+    monkeypatch.setenv("METAFLOW_DATASTORE_SYSROOT_S3", "s3://mf-bucket/x")
+    settings.require("s3")
+    with pytest.raises(ConfigError, match="METAFLOW_BATCH_JOB_QUEUE is not set"):
+        settings.require("batch")
