@@ -1,4 +1,4 @@
-"""``python -m metaflow_config``: the metaflow-config command."""
+"""``python -m metaflow_config``: the metaflow-config command (``show`` when run bare)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    from ._show import show_main
+    """Run the ``metaflow-config`` command line; return the exit status."""
+    from .cli import main as cli_main
 
-    return show_main(sys.argv[1:] if argv is None else argv)
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ __all__ = [
     "Kind",
     "choice",
     "parse_bool",
+    "strict_loads",
 ]
 
 
@@ -90,11 +91,48 @@ def _no_bool(value: Any) -> Any:
 def _parse_json(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return strict_loads(value)
         except json.JSONDecodeError as exc:
             msg = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
             raise ValueError(msg) from None
+        except RecursionError:
+            msg = "not valid JSON (nested too deeply)"
+            raise ValueError(msg) from None
+        except ValueError as exc:  # NaN, Infinity, a number of more than 4300 digits
+            msg = f"not valid JSON ({str(exc).split(':')[0]})"
+            raise ValueError(msg) from None
     return value
+
+
+def strict_loads(
+    text: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None
+) -> Any:
+    """``json.loads`` that refuses ``NaN``/``Infinity`` and numbers out of a float's range.
+
+    Raises ``json.JSONDecodeError`` for malformed text, ``ValueError`` for those numbers (and for
+    an integer of more than 4300 digits), ``RecursionError`` for absurd nesting.
+    """
+    return json.loads(
+        text,
+        object_pairs_hook=object_pairs_hook,
+        parse_constant=_no_constant,
+        parse_float=_finite_float,
+    )
+
+
+def _no_constant(name: str) -> Any:
+    """``json`` hook: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (RFC 8259)."""
+    msg = f"{name} is not a JSON number"
+    raise ValueError(msg)
+
+
+def _finite_float(text: str) -> float:
+    """``json`` hook: a number too large for a float (``1e400``) is refused, not made infinite."""
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        msg = f"{text} is out of range"
+        raise ValueError(msg)
+    return number
 
 
 def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
@@ -105,9 +143,33 @@ def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
     return factory
 
 
+#: What a one-line value (a name, URL, ARN, path, header) may not contain: control characters
+#: other than tab (NUL, line breaks, escape sequences) and lone surrogates (bytes that were not
+#: UTF-8 in the environment). JSON texts may span lines; the strings inside them may not.
+_NOT_PLAIN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
+
+
+def _plain(value: Any) -> Any:
+    """Refuse a string holding a control character or a lone surrogate (see ``_NOT_PLAIN``)."""
+    if isinstance(value, str):
+        bad = _NOT_PLAIN.search(value)
+        if bad is not None:
+            msg = (
+                f"contains {bad.group()!r} at position {bad.start()}; a value must be one line "
+                "of text without NUL or other control characters"
+            )
+            raise ValueError(msg)
+    return value
+
+
+def _plain_str(pattern: str | None = None) -> CoreSchema:
+    cs = _cs()
+    return cs.no_info_before_validator_function(_plain, cs.str_schema(pattern=pattern))  # type: ignore[no-any-return]
+
+
 def _str(pattern: str | None = None) -> Callable[[], CoreSchema]:
     def factory() -> CoreSchema:
-        return _cs().str_schema(pattern=pattern)  # type: ignore[no-any-return]
+        return _plain_str(pattern)
 
     return factory
 
@@ -120,8 +182,7 @@ def _json(inner: Callable[[], CoreSchema]) -> Callable[[], CoreSchema]:
 
 
 def _str_dict() -> CoreSchema:
-    cs = _cs()
-    return cs.dict_schema(cs.str_schema(), cs.str_schema())  # type: ignore[no-any-return]
+    return _cs().dict_schema(_plain_str(), _plain_str())  # type: ignore[no-any-return]
 
 
 def _object() -> CoreSchema:
@@ -130,8 +191,7 @@ def _object() -> CoreSchema:
 
 
 def _str_list() -> CoreSchema:
-    cs = _cs()
-    return cs.list_schema(cs.str_schema())  # type: ignore[no-any-return]
+    return _cs().list_schema(_plain_str())  # type: ignore[no-any-return]
 
 
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
@@ -200,7 +260,7 @@ def _verify(value: Any) -> Any:
         if value.strip().lower() in _BOOL_WORDS:
             return _BOOL_WORDS[value.strip().lower()]
         if value.strip():
-            return value
+            return _plain(value)
     msg = "neither a boolean nor a CA bundle path"
     raise ValueError(msg)
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._table import BY_ENV
+from ._environ import metaflow_items
+from ._kinds import strict_loads
+from ._table import BY_ENV, BY_NAME
 from .errors import Problem
 
 __all__ = [
@@ -123,44 +126,93 @@ class LayerData:
     values: dict[str, Raw] = field(default_factory=dict)
     unknown: list[tuple[str, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: oddities that are not errors (a secret in a file others can read): ConfigWarnings
+    warnings: list[str] = field(default_factory=list)
 
 
 def _file_problem(layer: str, path: str, expected: str, fix: str, value: str = "") -> Problem:
     return Problem(path, layer, path, value, expected, fix)
 
 
-def _check_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    dupes: list[str] = []
-    for key, value in pairs:
-        if key in result:
-            dupes.append(key)
-        result[key] = value
-    if dupes:
-        result["\0duplicates"] = dupes
-    return result
+_JSON_TYPES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    type(None): "null",
+}
+
+
+def _read_bounded(  # noqa: PLR0911 - one early return per way a file can be wrong
+    path: str, layer: str
+) -> tuple[bytes | None, list[Problem]]:
+    """The bytes of the regular file ``path``, read without blocking and never more than the limit.
+
+    The file is opened first and checked through its descriptor (no race with a swap after the
+    check): a directory, a FIFO or a device is refused before a byte is read (``O_NONBLOCK``: a
+    FIFO without a writer cannot hang the open), and so is a file over ``MAX_FILE_BYTES``.
+    """
+    fix_edit = f"edit or remove {path}"
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        if os.path.isdir(path):
+            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
+        reason = exc.strerror or str(exc)
+        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+    except ValueError:  # NUL in the path
+        return None, [_file_problem(layer, repr(path), "a path without NUL characters", fix_edit)]
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
+        if not stat.S_ISREG(info.st_mode):
+            return None, [
+                _file_problem(layer, path, "a regular file, found a FIFO or device", fix_edit)
+            ]
+        if info.st_size > MAX_FILE_BYTES:
+            return None, [_too_big(layer, path, str(info.st_size))]
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > MAX_FILE_BYTES:  # it grew after the check
+            return None, [_too_big(layer, path, f"more than {MAX_FILE_BYTES}")]
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+    finally:
+        os.close(fd)
+    return b"".join(chunks), []
+
+
+def _too_big(layer: str, path: str, found: str) -> Problem:
+    return _file_problem(
+        layer,
+        path,
+        f"a file of at most {MAX_FILE_BYTES} bytes, found {found}",
+        f"edit or remove {path}: a configuration file is a small JSON object",
+    )
 
 
 def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wrong
     path: str, layer: str
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """Read a JSON object from ``path``; every way it can be wrong becomes a Problem."""
+    """Read a JSON object from ``path``; every way it can be wrong becomes a Problem.
+
+    UTF-8 with or without a byte-order mark; strict JSON (no ``NaN``/``Infinity``); a key given
+    twice is a problem; at most ``MAX_FILE_BYTES`` bytes (a larger file is refused unread).
+    """
     fix_edit = f"edit or remove {path}"
-    try:
-        size = os.stat(path).st_size
-        if os.path.isdir(path):
-            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
-        if size > MAX_FILE_BYTES:
-            return None, [
-                _file_problem(
-                    layer, path, f"a file of at most {MAX_FILE_BYTES} bytes, found {size}", fix_edit
-                )
-            ]
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+    data, problems = _read_bounded(path, layer)
+    if data is None:
+        return None, problems
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -176,24 +228,34 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
                 f"write {{}} into {path} or remove it",
             )
         ]
+    dupes: list[str] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                dupes.append(key)
+            result[key] = value
+        return result
+
     try:
-        doc = json.loads(text, object_pairs_hook=_check_duplicates)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        where = (
-            f"line {exc.lineno} column {exc.colno}: {exc.msg}"
-            if isinstance(exc, json.JSONDecodeError)
-            else "nesting too deep"
-        )
+        doc = strict_loads(text, object_pairs_hook=pairs_hook)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
         return None, [_file_problem(layer, path, f"valid JSON (error at {where})", fix_edit)]
+    except RecursionError:
+        return None, [_file_problem(layer, path, "valid JSON (nested too deeply)", fix_edit)]
+    except ValueError as exc:  # NaN, Infinity, 1e400, an integer of more than 4300 digits
+        reason = str(exc).split(":")[0]
+        return None, [_file_problem(layer, path, f"valid JSON ({reason})", fix_edit)]
     if not isinstance(doc, dict):
+        found = _JSON_TYPES.get(type(doc), type(doc).__name__)
         return None, [
-            _file_problem(
-                layer, path, f"a JSON object at top level, found {type(doc).__name__}", fix_edit
-            )
+            _file_problem(layer, path, f"a JSON object at top level, found {found}", fix_edit)
         ]
     problems = [
         _file_problem(layer, f"{path}:{key}", f"each key once, found {key} twice", fix_edit)
-        for key in doc.pop("\0duplicates", ())
+        for key in dict.fromkeys(dupes)
     ]
     return doc, problems
 
@@ -207,8 +269,8 @@ def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -
         if file or key.startswith("METAFLOW_"):
             data.unknown.append((key, location))
         return
-    if value is None:
-        return  # JSON null in a file: unset
+    if value is None or value == "":
+        return  # JSON null or "" in a file: unset, as an empty environment variable is
     if key != field.env and field.name in data.values:
         return  # an alias never beats the setting's own name in the same layer
     data.values[field.name] = Raw(value, location)
@@ -227,13 +289,35 @@ class FileLayer:
         data = LayerData(self.layer, self.path or "", problems=list(self._problems))
         if not self.path or data.problems:
             return data
-        if not os.path.lexists(self.path):
-            return data
+        try:
+            os.lstat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            return data  # absent: an empty layer (any other failure is reported by the read)
+        except (OSError, ValueError):
+            pass
         doc, problems = read_json_file(self.path, self.layer)
         data.problems.extend(problems)
         for key, value in (doc or {}).items():
             _take(data, key, value, f"{self.path}:{key}", file=True)
+        _check_secret_mode(data, self.path)
         return data
+
+
+def _check_secret_mode(data: LayerData, path: str) -> None:
+    """Warn when a file holding a secret setting can be read by its group or by everyone."""
+    secrets = sorted(BY_NAME[n].env for n in data.values if BY_NAME[n].secret)
+    if not secrets or os.name == "nt":
+        return
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    if mode & 0o044:
+        data.warnings.append(
+            f"{path} holds secrets ({', '.join(secrets)}) and is readable by "
+            f"{'everyone' if mode & 0o004 else 'its group'} (mode {mode:04o}); "
+            f"run `chmod 600 {path}`"
+        )
 
 
 class EnvLayer:
@@ -247,11 +331,9 @@ class EnvLayer:
     def read(self) -> LayerData:
         """Pick the ``METAFLOW_*`` variables out of the environment."""
         data = LayerData(self.layer)
-        for key in self.env:
-            if key.startswith("METAFLOW_"):
-                value = self.env[key]
-                if value != "":
-                    _take(data, key, value, key, file=False)
+        for key, value in metaflow_items(self.env):  # no Python loop over every name: _environ
+            if value != "":
+                _take(data, key, value, key, file=False)
         return data
 
 
@@ -280,7 +362,7 @@ class OverrideLayer:
                         _suggest_fix(full),
                     )
                 )
-            elif value is not None:
+            elif value is not None and value != "":
                 data.values[field.name] = Raw(value, f"override({key})")
         return data
 
@@ -296,6 +378,7 @@ def _suggest_fix(key: str) -> str:
 
 def suggest(key: str) -> str:
     """A did-you-mean for an unknown key (public to the resolver)."""
+    key = key.upper()  # metaflow_batch_job_queue: a near miss too
     return _suggest_fix(key if key.startswith("METAFLOW_") else "METAFLOW_" + key)
 
 
@@ -303,7 +386,7 @@ def profile_path(home: str, profile: str | None) -> tuple[str, list[Problem]]:
     """The profile file for ``profile`` under ``home``, or problems if the name is unsafe."""
     if not profile:
         return os.path.join(home, "config.json"), []
-    if not _PROFILE_NAME.match(profile) or ".." in profile:
+    if not _PROFILE_NAME.fullmatch(profile) or ".." in profile:
         return "", [
             Problem(
                 "METAFLOW_PROFILE",
@@ -321,7 +404,7 @@ def list_profiles(home: str) -> list[str]:
     """The profiles under ``home``: ``default`` for config.json, then config_<name>.json names."""
     try:
         names = sorted(os.listdir(home))
-    except OSError:
+    except (OSError, ValueError):
         return []
     found = ["default"] if "config.json" in names else []
     found.extend(n[7:-5] for n in names if n.startswith("config_") and n.endswith(".json"))
@@ -330,6 +413,21 @@ def list_profiles(home: str) -> list[str]:
 
 def profile_layer(home: str, profile: str | None) -> FileLayer:
     """The profile layer for ``home``/``profile``, with the problems of a bad home or profile."""
+    if "\0" in home:
+        return FileLayer(
+            "profile",
+            None,
+            [
+                Problem(
+                    "METAFLOW_HOME",
+                    "profile",
+                    "METAFLOW_HOME",
+                    repr(home),
+                    "a directory path without NUL characters",
+                    "point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
+                )
+            ],
+        )
     path, problems = profile_path(home, profile)
     if problems:
         return FileLayer("profile", None, problems)

@@ -1,29 +1,117 @@
-"""Rendering the settings in force as a table (used by ``python -m metaflow_config``)."""
+"""Rendering settings for people and programs: the ``show`` table, ``explain``, ``env`` exports.
+
+Everything here is read off the settings table and a :class:`Settings` snapshot, and masks secret
+values unless a caller explicitly asks to reveal them. No click: the command line (``cli``)
+decides where the text goes.
+"""
 
 from __future__ import annotations
 
-import sys
-from typing import TextIO
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
 
-from ._runtime import load
-from ._settings import Settings
-from ._table import FIELDS
-from .errors import ConfigError
+from ._fields import PREFIX, Setting
+from ._settings import Settings, lookup
+from ._table import BY_ENV, DERIVED, FIELDS
+from .errors import MASK
+
+__all__ = [
+    "ENV_FORMATS",
+    "Row",
+    "display",
+    "explain_text",
+    "render",
+    "render_env",
+    "rows",
+    "show_json",
+]
+
+#: The formats of ``metaflow-config env``.
+ENV_FORMATS = ("shell", "dotenv", "json")
+#: Longest value shown in a table cell before it is shortened with "...".
+_CELL = 60
+_UNSET = "(unset)"
+_DOTENV_PLAIN = re.compile(r"^[A-Za-z0-9_./:@,+=%\-]*$")
+#: every setting, each derived one after what it derives from
+DERIVED_FIRST = (*(f for f in FIELDS if f.derive is None), *DERIVED)
 
 
-def rows(snapshot: Settings, *, include_defaults: bool) -> list[tuple[str, str, str, str]]:
-    """(name, masked value, source, location) for each setting, defaults only if asked."""
+def display(field: Setting, value: Any, *, width: int = _CELL) -> str:
+    """A value as plain text for a table cell: masked if secret, ``(unset)`` for None."""
+    if value is None:
+        return _UNSET
+    if field.secret:
+        return MASK
+    text = field.kind.to_text(value)
+    if text == "":
+        return '""'
+    if len(text) > width:
+        text = text[: width - 3] + "..."
+    return text
+
+
+def _public(field: Setting, value: Any) -> Any:
+    """A value for JSON output: the typed value, or the mask for a secret that is set."""
+    if value is not None and field.secret:
+        return MASK
+    return value
+
+
+def _short_location(field: Setting, source: str, location: str) -> str:
+    """A file location without the ``:KEY`` suffix when the key is the setting's own name."""
+    if source in ("profile", "local") and location.endswith(":" + field.env):
+        return location[: -len(field.env) - 1]
+    if source == "derived":
+        return f"from {location}" if location else ""
+    return location
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of ``show``: a setting, its value as shown, where it came from."""
+
+    name: str
+    value: str
+    source: str
+    location: str
+
+
+def _defaulted(snapshot: Settings) -> set[str]:
+    """Settings at their default, or derived only from defaults (or from the context alone)."""
+    result: set[str] = set()
+    for field in DERIVED_FIRST:
+        source = snapshot.source(field.env)
+        if source == "default" or (
+            source == "derived"
+            and field.derive is not None
+            and all(PREFIX + base in result for base in field.derive.bases)
+        ):
+            result.add(field.env)
+    return result
+
+
+def rows(snapshot: Settings, *, include_defaults: bool) -> list[Row]:
+    """The settings in force (masked), defaults only if asked for; in table order.
+
+    A derived value counts as a default when everything it derives from is at its default.
+    """
+    hidden = set() if include_defaults else _defaulted(snapshot)
     result = []
     for field in FIELDS:
-        info = snapshot.explain(field.env)
-        if not include_defaults and info.source == "default":
+        if field.env in hidden:
             continue
-        result.append((field.env, info.shown, info.source, info.location))
+        info = snapshot.explain(field.env)
+        location = _short_location(field, info.source, info.location)
+        result.append(Row(field.env, display(field, info.value), info.source, location))
     return result
 
 
 def render(snapshot: Settings, *, include_defaults: bool, out: TextIO) -> None:
-    """Write the table of settings in force to ``out``."""
+    """Write the table of settings in force to ``out`` (the ``show`` command)."""
     profile = snapshot.profile or "default"
     out.write(f"# profile: {profile} ({snapshot.profile_path})\n")
     if snapshot.local_path:
@@ -31,21 +119,100 @@ def render(snapshot: Settings, *, include_defaults: bool, out: TextIO) -> None:
     table = rows(snapshot, include_defaults=include_defaults)
     if not table:
         out.write(
-            "# no setting is configured: local mode, every value is its default "
-            "(use --all to list them)\n"
+            "# no setting is configured: Metaflow runs locally with every default "
+            "(--all lists them)\n"
         )
         return
-    widths = [max(len(r[i]) for r in table) for i in range(3)]
-    for name, value, source, location in table:
-        out.write(f"{name:<{widths[0]}}  {value:<{widths[1]}}  {source:<{widths[2]}}  {location}\n")
+    head = Row("NAME", "VALUE", "SOURCE", "LOCATION")
+    widths = [max(len(getattr(r, c)) for r in [head, *table]) for c in ("name", "value", "source")]
+    for row in [head, *table]:
+        line = (
+            f"{row.name:<{widths[0]}}  {row.value:<{widths[1]}}  "
+            f"{row.source:<{widths[2]}}  {row.location}"
+        )
+        out.write(line.rstrip() + "\n")
+    if not include_defaults:
+        out.write("# settings at their built-in default are hidden (--all shows them)\n")
 
 
-def show_main(argv: list[str]) -> int:
-    """``python -m metaflow_config [--all]``: print the settings in force."""
-    try:
-        snapshot = load()
-    except ConfigError as exc:
-        sys.stderr.write(f"{exc}\n")
-        return 1
-    render(snapshot, include_defaults="--all" in argv, out=sys.stdout)
-    return 0
+def show_json(snapshot: Settings, *, include_defaults: bool) -> dict[str, Any]:
+    """The ``show --json`` document: profile, files, and each setting with value and source."""
+    hidden = set() if include_defaults else _defaulted(snapshot)
+    entries = []
+    for field in FIELDS:
+        if field.env in hidden:
+            continue
+        info = snapshot.explain(field.env)
+        entries.append(
+            {
+                "name": field.env,
+                "value": _public(field, info.value),
+                "source": info.source,
+                "location": info.location,
+                "secret": field.secret,
+            }
+        )
+    return {
+        "profile": snapshot.profile,
+        "profile_path": snapshot.profile_path,
+        "local_path": snapshot.local_path or None,
+        "settings": entries,
+        "warnings": list(snapshot.warnings),
+    }
+
+
+def explain_text(snapshot: Settings, name: str) -> str:
+    """Everything about one setting: value, source, location, shadowed layers, rule, type, doc."""
+    field = lookup(name)
+    info = snapshot.explain(field.env)
+    value = display(field, info.value, width=10_000)
+    lines = [f"{field.env} = {value}", f"  source:   {info.source}"]
+    if info.location:
+        label = "from:" if info.source != "derived" else "derived:"
+        lines.append(f"  {label:<9} {info.location}")
+    lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in info.shadowed)
+    if field.derive is not None:
+        lines.append(f"  rule:     {field.derive.text} (when no layer sets it)")
+    elif field.default is not None:
+        default = field.kind.to_text(field.default)  # the table's default: public, never a secret
+        lines.append("  default:  " + (default or '""'))
+    lines.append(f"  type:     {field.kind.name}: {field.kind.expected}")
+    if field.aliases:
+        lines.append(f"  aliases:  {', '.join(field.aliases)}")
+    if field.secret:
+        lines.append("  secret:   yes (masked wherever it is shown)")
+    if field.local:
+        lines.append("  local:    machine-local; not exported to remote containers")
+    lines.append(f"  doc:      {field.doc}")
+    return "\n".join(lines)
+
+
+def _dotenv_quote(value: str) -> str:
+    if _DOTENV_PLAIN.match(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_env(env: Mapping[str, str], fmt: str, *, reveal: bool) -> tuple[str, list[str]]:
+    """``env`` as ``shell`` (export lines), ``dotenv`` or ``json``; secrets masked unless revealed.
+
+    Returns the text and the names whose values were masked. A masked secret is a comment in
+    ``shell`` and ``dotenv`` output (so that sourcing the output never sets a wrong value) and
+    the mask in ``json``.
+    """
+    if fmt not in ENV_FORMATS:
+        msg = f"format must be one of {', '.join(ENV_FORMATS)}, got {fmt!r}"
+        raise ValueError(msg)
+    masked = sorted(k for k in env if not reveal and k in BY_ENV and BY_ENV[k].secret)
+    if fmt == "json":
+        shown = {k: (MASK if k in masked else v) for k, v in env.items()}
+        return json.dumps(shown, indent=2, sort_keys=True) + "\n", masked
+    lines = []
+    for key in sorted(env):
+        if key in masked:
+            lines.append(f"# {key}={MASK} (secret: --reveal-secrets includes it)")
+        elif fmt == "shell":
+            lines.append(f"export {key}={shlex.quote(env[key])}")
+        else:
+            lines.append(f"{key}={_dotenv_quote(env[key])}")
+    return "".join(line + "\n" for line in lines), masked

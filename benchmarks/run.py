@@ -1,0 +1,364 @@
+"""Benchmarks of metaflow_config side by side with Metaflow's config and pydantic-settings.
+
+    python benchmarks/run.py            # about two minutes; prints a Markdown table
+    python benchmarks/run.py --quick    # a rough table in about half a minute
+
+Every contender runs in the same invocation and they interleave (A, B, C, A, B, C, ...), so a
+busy machine slows all of them alike; the table reports medians and the ratios the targets of
+issue 7 are stated in. Nothing reads the developer's own configuration: every process gets a
+clean environment whose ``METAFLOW_HOME`` is a temporary directory holding a profile file, and
+runs in an empty temporary working directory.
+
+Cold cases start a fresh interpreter per sample. In-process cases run in worker processes (see
+``worker.py``), one per environment size, each built by the OS at process start so that
+``os.environ`` is the real thing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+
+#: What the profile file holds: a typical `metaflow configure aws` result.
+PROFILE = {
+    "METAFLOW_DEFAULT_DATASTORE": "s3",
+    "METAFLOW_DEFAULT_METADATA": "service",
+    "METAFLOW_DATASTORE_SYSROOT_S3": "s3://bench-bucket/metaflow",
+    "METAFLOW_SERVICE_URL": "https://metadata.example.com/api",
+    "METAFLOW_SERVICE_INTERNAL_URL": "https://metadata.internal.example.com/api",
+    "METAFLOW_BATCH_JOB_QUEUE": "arn:aws:batch:us-west-2:123456789012:job-queue/metaflow",
+    "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": "arn:aws:iam::123456789012:role/metaflow-batch",
+    "METAFLOW_SFN_IAM_ROLE": "arn:aws:iam::123456789012:role/metaflow-sfn",
+    "METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE": "arn:aws:iam::123456789012:role/metaflow-events",
+    "METAFLOW_SFN_DYNAMO_DB_TABLE": "metaflow-sfn-table",
+}
+
+COLD = {
+    "metaflow_config": "from metaflow_config import settings; "
+    "settings['METAFLOW_DATATOOLS_S3ROOT']",
+    "metaflow": "import metaflow.metaflow_config",
+    "pydantic_settings": "import pydantic_settings",
+    "bare": "pass",
+}
+
+_RSS = (
+    "import re, resource\n"
+    "try:\n"
+    "    text = open('/proc/self/status').read()\n"
+    "    kb = int(re.search(r'VmRSS:\\s+(\\d+)', text).group(1))\n"
+    "except OSError:\n"
+    "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
+    "print(kb)\n"
+)
+MEMORY = {
+    "metaflow_config": "from metaflow_config import settings\nsettings.batch.job_queue\n",
+    "pydantic_settings": "import pydantic_settings\n",
+    "metaflow": "import metaflow.metaflow_config\n",
+    "bare": "",
+}
+
+
+def env_settings() -> dict[str, str]:
+    """Fifty ``METAFLOW_*`` string settings (none in the profile) with plain values."""
+    sys.path.insert(0, str(HERE.parent))
+    from metaflow_config._kinds import STR
+    from metaflow_config._table import FIELDS
+
+    names = [f.env for f in FIELDS if f.kind is STR and f.env not in PROFILE and f.name != "USER"]
+    return {name: f"bench-{i}" for i, name in enumerate(names[:50])}
+
+
+def clean_env(root: Path, unrelated: int = 0, metaflow: bool = False) -> dict[str, str]:
+    """A minimal environment: PATH, LANG, a temporary HOME and METAFLOW_HOME, and filler.
+
+    ``unrelated`` is the total number of non-``METAFLOW_*`` variables (filler pads up to it).
+    """
+    env = {k: os.environ[k] for k in ("PATH", "LANG", "SYSTEMROOT") if k in os.environ}
+    env["HOME"] = str(root / "home")
+    for i in range(max(0, unrelated - len(env))):
+        env[f"BENCH_FILLER_{i:05d}"] = f"/opt/filler/{i:05d}/bin:/usr/local/bin:/usr/bin"
+    env["METAFLOW_HOME"] = str(root / "mfhome")
+    if metaflow:
+        env.update(env_settings())
+    return env
+
+
+@dataclass
+class Worker:
+    """A worker process (``worker.py``) and a pipe to it."""
+
+    name: str
+    proc: subprocess.Popen[str]
+
+    @classmethod
+    def start(cls, name: str, root: Path, unrelated: int, extra_fields: int = 0) -> Worker:
+        cmd = [PYTHON, str(HERE / "worker.py"), "--extra-fields", str(extra_fields)]
+        proc = subprocess.Popen(
+            cmd,
+            env=clean_env(root, unrelated, metaflow=True),
+            cwd=root / "work",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        return cls(name, proc)
+
+    def run(self, case: str, n: int) -> list[float]:
+        stdin: IO[str] = self.proc.stdin  # type: ignore[assignment]
+        stdout: IO[str] = self.proc.stdout  # type: ignore[assignment]
+        stdin.write(json.dumps({"case": case, "n": n}) + "\n")
+        stdin.flush()
+        line = stdout.readline()
+        if not line:
+            msg = f"worker {self.name} died running {case}"
+            raise RuntimeError(msg)
+        reply = json.loads(line)
+        if "error" in reply:
+            msg = f"worker {self.name} failed running {case}:\n{reply['error']}"
+            raise RuntimeError(msg)
+        return [float(s) for s in reply["samples"]]
+
+    def stop(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def cold(root: Path, rounds: int, samples: dict[str, list[float]]) -> None:
+    """Fresh interpreters, one per sample, contenders in turn."""
+    env = clean_env(root)
+    for r in range(rounds + 1):
+        for name, code in COLD.items():
+            start = time.perf_counter()
+            subprocess.run([PYTHON, "-c", code], env=env, cwd=root / "work", check=True)
+            elapsed = time.perf_counter() - start
+            if r:  # the first round warms the OS caches and writes bytecode
+                samples.setdefault("cold:" + name, []).append(elapsed)
+
+
+def memory(root: Path, rounds: int, samples: dict[str, list[float]]) -> None:
+    """Resident set size (KiB) of a fresh interpreter after each contender's import."""
+    env = clean_env(root)
+    for _ in range(rounds):
+        for name, code in MEMORY.items():
+            out = subprocess.run(
+                [PYTHON, "-c", code + _RSS],
+                env=env,
+                cwd=root / "work",
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            samples.setdefault("rss:" + name, []).append(float(out.stdout.strip()))
+
+
+def in_process(
+    root: Path, rounds: int, batch: int, samples: dict[str, list[float]], quick: bool
+) -> None:
+    """Every in-process case, the workers and their cases visited in turn each round."""
+    workers = {
+        "50": Worker.start("50", root, 50),
+        "1000": Worker.start("1000", root, 1_000),
+        "10000": Worker.start("10000", root, 10_000),
+        "extended": Worker.start("extended", root, 50, extra_fields=1_000),
+    }
+    plan: list[tuple[str, str, int]] = [
+        ("50", "resolve", batch),
+        ("50", "pydantic_settings", max(1, batch // 5)),
+        ("50", "metaflow_reload", batch),
+        ("1000", "resolve", batch),
+        ("10000", "resolve", batch),
+        ("50", "resolve_changed", batch),
+        ("10000", "resolve_changed", batch),
+        ("extended", "resolve", batch),
+        ("50", "to_env", batch),
+        ("50", "read_module", 3),
+        ("50", "read_section", 3),
+        ("50", "read_item", 3),
+        ("50", "read_compat", 3),
+        ("50", "read_override", 3),
+    ]
+    if not quick:
+        plan.append(("10000", "pydantic_settings", 1))
+    try:
+        for r in range(rounds + 1):
+            for worker, case, n in plan:
+                got = workers[worker].run(case, n)
+                if r:  # round 0 warms up: imports, validators, caches
+                    samples.setdefault(f"{case}@{worker}", []).extend(got)
+    finally:
+        for w in workers.values():
+            w.stop()
+
+
+def prepare(root: Path) -> None:
+    (root / "home").mkdir()
+    (root / "work").mkdir()
+    (root / "mfhome").mkdir()
+    (root / "mfhome" / "config.json").write_text(json.dumps(PROFILE, indent=2), encoding="utf-8")
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.1f} µs"
+    return f"{seconds * 1e9:.1f} ns"
+
+
+@dataclass
+class Row:
+    """One line of the table: a measurement, optionally against a baseline, with a target."""
+
+    what: str
+    key: str
+    base: str = ""
+    target: str = ""  # e.g. "<= 0.8", ">= 10" (on the ratio) or "<= 1 ms" (on the median)
+    unit: str = "time"
+
+    def render(self, med: dict[str, float]) -> tuple[str, ...]:
+        value = med[self.key]
+        shown = f"{value / 1024:.1f} MiB" if self.unit == "kib" else fmt_time(value)
+        ratio = ""
+        if self.base:
+            ratio = f"{value / med[self.base]:.2f}×"
+        verdict = ""
+        if self.target:
+            op, limit = self.target.split(" ", 1)
+            if limit.endswith("ms"):
+                measured, bound = value * 1e3, float(limit.removesuffix("ms"))
+            else:
+                measured, bound = value / med[self.base], float(limit)
+            ok = measured <= bound if op == "<=" else measured >= bound
+            verdict = ("met" if ok else "NOT met") + f" ({op} {limit})"
+        base_name = self.base.split(":")[-1] if self.base else ""
+        return (self.what, shown, base_name and f"{ratio} of {LABELS[self.base]}", verdict)
+
+
+LABELS = {
+    "cold:metaflow": "`import metaflow.metaflow_config`",
+    "cold:pydantic_settings": "`import pydantic_settings`",
+    "cold:bare": "bare interpreter",
+    "resolve@50": "resolution (50 vars)",
+    "pydantic_settings@50": "plain `BaseSettings()`",
+    "metaflow_reload@50": "Metaflow re-resolution",
+    "resolve_changed@50": "resolution after env change (50 vars)",
+    "read_module@50": "module attribute",
+    "rss:pydantic_settings": "`import pydantic_settings`",
+    "rss:bare": "bare interpreter",
+}
+
+ROWS = [
+    ("1. Cold whole-process read", None),
+    (
+        "`from metaflow_config import settings; settings[...]`",
+        Row("", "cold:metaflow_config", "cold:metaflow", "<= 0.8"),
+    ),
+    ("", Row("", "cold:metaflow_config", "cold:pydantic_settings", "<= 1.15")),
+    ("", Row("", "cold:metaflow_config", "cold:bare")),
+    ("`import metaflow.metaflow_config`", Row("", "cold:metaflow")),
+    ("`import pydantic_settings`", Row("", "cold:pydantic_settings")),
+    ("bare interpreter (`pass`)", Row("", "cold:bare")),
+    ("2. Full resolution in process", None),
+    ("`load()`: 153 settings, profile, 50 `METAFLOW_*`", Row("", "resolve@50", target="<= 1ms")),
+    (
+        "plain pydantic-settings `BaseSettings()`, same fields",
+        Row("", "pydantic_settings@50", "resolve@50", ">= 10"),
+    ),
+    ("Metaflow: reload `metaflow.metaflow_config`", Row("", "metaflow_reload@50", "resolve@50")),
+    ("3. Scaling", None),
+    ("`load()` with 1,000 unrelated env vars", Row("", "resolve@1000", "resolve@50")),
+    ("`load()` with 10,000 unrelated env vars", Row("", "resolve@10000", "resolve@50", "<= 2")),
+    (
+        "… 50 vars, first resolution after the env changed",
+        Row("", "resolve_changed@50", "resolve@50"),
+    ),
+    (
+        "… 10,000 vars, first resolution after the env changed",
+        Row("", "resolve_changed@10000", "resolve_changed@50", "<= 2"),
+    ),
+    ("`load()` with the table extended by 1,000 fields", Row("", "resolve@extended", "resolve@50")),
+    ("4. Read latency", None),
+    ("plain module attribute", Row("", "read_module@50")),
+    ("`settings.batch.job_queue`", Row("", "read_section@50", "read_module@50", "<= 3")),
+    ('`settings["METAFLOW_BATCH_JOB_QUEUE"]`', Row("", "read_item@50", "read_module@50")),
+    ("`compat.BATCH_JOB_QUEUE`", Row("", "read_compat@50", "read_module@50")),
+    ("`settings.batch.job_queue` inside `override`", Row("", "read_override@50", "read_module@50")),
+    ("5. Export and memory", None),
+    ('`settings.to_env("batch")`', Row("", "to_env@50", target="<= 0.2ms")),
+    (
+        "RSS after resolution",
+        Row("", "rss:metaflow_config", "rss:pydantic_settings", unit="kib"),
+    ),
+    ("RSS after `import pydantic_settings`", Row("", "rss:pydantic_settings", unit="kib")),
+    ("RSS after `import metaflow.metaflow_config`", Row("", "rss:metaflow", unit="kib")),
+    ("RSS of a bare interpreter", Row("", "rss:bare", unit="kib")),
+]
+
+
+def report(samples: dict[str, list[float]]) -> str:
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    if "pydantic_settings@10000" in med:
+        ROWS.insert(
+            ROWS.index(("3. Scaling", None)) + 3,
+            (
+                "plain `BaseSettings()` with 10,000 unrelated env vars",
+                Row("", "pydantic_settings@10000", "pydantic_settings@50"),
+            ),
+        )
+    lines = ["| measurement | median | ratio | target |", "|---|---:|---|---|"]
+    for what, row in ROWS:
+        if row is None:
+            lines.append(f"| **{what}** | | | |")
+            continue
+        cells = row.render(med)
+        lines.append("| " + " | ".join((what, *cells[1:])) + " |")
+    counts = {k: len(v) for k, v in samples.items()}
+    lines.append("")
+    lines.append(
+        f"Samples per measurement: {min(counts.values())}–{max(counts.values())}; "
+        f"Python {platform.python_version()} on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs."
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (rough)")
+    parser.add_argument("--json", metavar="PATH", help="also write the raw samples here")
+    args = parser.parse_args()
+    cold_rounds, mem_rounds, rounds, batch = (6, 2, 6, 10) if args.quick else (25, 5, 30, 20)
+    samples: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="mfc-bench-") as tmp:
+        root = Path(tmp)
+        prepare(root)
+        print(f"cold processes ({cold_rounds} rounds)...", file=sys.stderr)
+        cold(root, cold_rounds, samples)
+        print(f"memory ({mem_rounds} rounds)...", file=sys.stderr)
+        memory(root, mem_rounds, samples)
+        print(f"in process ({rounds} rounds)...", file=sys.stderr)
+        in_process(root, rounds, batch, samples, args.quick)
+    if args.json:
+        Path(args.json).write_text(json.dumps(samples), encoding="utf-8")
+    print(report(samples))
+
+
+if __name__ == "__main__":
+    main()

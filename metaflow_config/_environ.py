@@ -1,0 +1,80 @@
+"""The ``METAFLOW_*`` variables of an environment, found without a Python loop over every name.
+
+Reporting unknown ``METAFLOW_*`` variables means looking at every variable name, and iterating
+``os.environ`` decodes each name in a Python generator: about 0.13 µs a name, 1.3 ms for a process
+with 10,000 variables (ten times a whole resolution). Instead:
+
+* the names of a ``dict`` (and the raw names ``os.environ`` keeps in its own dict) are joined with
+  NUL and the prefix is found with ``bytes.find``/``str.find``, in C;
+* the names found are remembered with the list of names they came from, and the next resolution
+  over the same names (entering an ``override``, ``settings.reload()``) compares that list (a C
+  loop of identity checks) instead of searching again. Adding or removing any variable changes
+  the list, so the answer is always exact. Values are read afresh every time.
+
+For ``os.environ`` the values are read from the same dict and decoded as ``os.environ`` decodes
+them (one C call each instead of two Python functions). Any other mapping is iterated, as before.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["metaflow_items"]
+
+PREFIX = "METAFLOW_"
+_ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSIX
+
+#: (whether from os.environ, the raw names last searched, (raw name, name) of those found)
+_last: tuple[bool, list[Any], tuple[tuple[Any, str], ...]] = (False, [], ())
+
+
+def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``(name, value)`` of each variable in ``env`` whose name starts with ``METAFLOW_``.
+
+    In the order ``env`` iterates them, exactly as ``[(k, env[k]) for k in env if
+    k.startswith("METAFLOW_")]``.
+    """
+    global _last  # noqa: PLW0603 - one remembered search, replaced whole: thread-safe
+    native = env is os.environ
+    raw: Any = getattr(env, "_data", None) if native else env  # os.environ's own dict
+    if type(raw) is not dict:
+        return [(key, env[key]) for key in env if key.startswith(PREFIX)]
+    names = list(raw)
+    was_native, seen, found = _last
+    if not (native is was_native and names == seen):
+        searched = _search(names, raw)
+        if searched is None:  # a name holding NUL: the plain loop
+            return [(key, env[key]) for key in env if key.startswith(PREFIX)]
+        found = searched
+        _last = (native, names, found)
+    if native and found and isinstance(found[0][0], bytes):
+        return [(name, raw[key].decode(_ENCODING, "surrogateescape")) for key, name in found]
+    return [(name, raw[key]) for key, name in found]
+
+
+def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...] | None:
+    """``(raw name, name)`` of the prefixed names, searched in C; ``None`` if that cannot work."""
+    if not names:
+        return ()
+    sep: Any = "\0" if isinstance(names[0], str) else b"\0"
+    try:
+        blob = sep + sep.join(names)
+    except TypeError:  # names of mixed or other types
+        return None
+    needle = sep + (PREFIX if isinstance(sep, str) else PREFIX.encode())
+    found = []
+    start = blob.find(needle)
+    while start >= 0:
+        end = blob.find(sep, start + 1)
+        found.append(blob[start + 1 : len(blob) if end < 0 else end])
+        start = -1 if end < 0 else blob.find(needle, end)
+    # A name holding NUL would be cut in pieces: a piece that is no name, or one found twice.
+    if len(set(found)) != len(found) or not all(key in raw for key in found):
+        return None
+    return tuple(
+        (key, key if isinstance(key, str) else key.decode(_ENCODING, "surrogateescape"))
+        for key in found
+    )

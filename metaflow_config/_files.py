@@ -1,0 +1,159 @@
+"""Safe writes of configuration files: atomic, private (0600), serialized by an advisory lock.
+
+Every file ``metaflow-config`` writes goes through here. A write never leaves a half-written file
+behind: the new content goes to a temporary file in the same directory, is flushed and fsynced,
+given mode 0600, and renamed over the target with ``os.replace``; then the directory is fsynced
+so the rename itself survives a crash. A read-modify-write (:func:`update_json`) holds an
+exclusive advisory lock (``fcntl.flock``) on a sibling ``<name>.lock`` file, so two processes
+updating the same profile serialize and neither loses the other's keys.
+
+Paths that are symlinks are written through: the link stays, its target gets the new content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._layers import read_json_file
+from .errors import ConfigError
+
+__all__ = [
+    "FILE_MODE",
+    "dump_json",
+    "locked",
+    "read_json_object",
+    "remove_file",
+    "update_json",
+    "write_json_atomic",
+    "write_text_atomic",
+]
+
+#: Mode of every file written: configuration holds secrets (API keys, headers).
+FILE_MODE = 0o600
+#: Mode of a configuration directory created here (``~/.metaflowconfig``).
+DIR_MODE = 0o700
+
+
+def _target(path: str | os.PathLike[str]) -> str:
+    """The file to write: ``path`` with symlinks resolved (a symlinked profile stays a link)."""
+    return os.path.realpath(os.path.expanduser(os.fspath(path)))
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make a rename in ``directory`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a directory; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(directory: str) -> None:
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Hold an exclusive advisory lock for ``path`` (on ``<path>.lock``); yield the real path.
+
+    The lock file is created with mode 0600 and left in place (removing it would race with a
+    process waiting on it). Where ``fcntl`` is unavailable the lock is a no-op.
+    """
+    target = _target(path)
+    _ensure_dir(os.path.dirname(target))
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield target
+        return
+    fd = os.open(target + ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield target
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> str:
+    """Replace ``path`` with ``text`` atomically, mode 0600; return the path written."""
+    target = _target(path)
+    directory = os.path.dirname(target)
+    _ensure_dir(directory)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+    return target
+
+
+def dump_json(data: dict[str, Any]) -> str:
+    """The text of a configuration file: sorted keys, 4-space indent (as Metaflow writes it)."""
+    return json.dumps(data, indent=4, sort_keys=True) + "\n"
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> str:
+    """Replace ``path`` with ``data`` as JSON, atomically and with mode 0600."""
+    return write_text_atomic(path, dump_json(data))
+
+
+def read_json_object(path: str | os.PathLike[str], layer: str = "profile") -> dict[str, Any] | None:
+    """The JSON object in ``path``, ``None`` if there is no file; ConfigError if it is broken."""
+    target = os.fspath(path)
+    if not os.path.lexists(target):
+        return None
+    doc, problems = read_json_file(target, layer)
+    if problems:
+        raise ConfigError(problems)
+    return doc
+
+
+def update_json(
+    path: str | os.PathLike[str],
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Read-modify-write ``path`` under its lock; return ``(old, new)`` (``old`` None: no file).
+
+    ``change`` receives a copy of the current object (``{}`` when there is no file) and returns
+    the new one. The file is written only when the content changes.
+    """
+    with locked(path) as target:
+        old = read_json_object(target)
+        new = change(dict(old or {}))
+        if new != old:
+            write_json_atomic(target, new)
+        return old, new
+
+
+def remove_file(path: str | os.PathLike[str]) -> bool:
+    """Remove ``path`` under its lock; return whether there was a file to remove.
+
+    A symlink is removed itself (as ``rm`` does), never the file it points to.
+    """
+    link = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    with locked(path):
+        try:
+            os.unlink(link)
+        except FileNotFoundError:
+            return False
+        _fsync_dir(os.path.dirname(link))
+        return True

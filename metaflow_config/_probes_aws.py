@@ -1,0 +1,380 @@
+"""The live checks that call AWS: credentials, region, S3, IAM roles, Batch, Step Functions."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from ._probes import (
+    WARN,
+    Context,
+    Outcome,
+    classify,
+    error_code,
+    fail,
+    message,
+    ok,
+    register,
+    skip,
+    warn,
+)
+
+__all__ = ["SSE_VALUES", "trusts"]
+
+# --- credentials and region -------------------------------------------------------------------
+
+
+@register("aws.credentials", "aws", service="sts")
+def _credentials(ctx: Context) -> Outcome:
+    if ctx.session_error is not None:
+        return ctx.session_error
+    p = ctx.profile_arg
+    try:
+        ident = ctx.identity()
+    except Exception as exc:
+        if classify(exc) != "credentials":
+            raise
+        code = error_code(exc)
+        if code.startswith("ExpiredToken") or type(exc).__name__ in {
+            "TokenRetrievalError",
+            "UnauthorizedSSOTokenError",
+            "SSOTokenLoadError",
+        }:
+            return fail(
+                f"AWS credentials have expired: {message(exc)}",
+                f"refresh them: `aws sso login{p}` for SSO, or new temporary credentials "
+                "(AWS_SESSION_TOKEN) from your identity provider",
+            )
+        if code:
+            return fail(
+                f"AWS rejected the credentials: {message(exc)}",
+                "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the keys in "
+                f"~/.aws/credentials (`aws configure{p}`)",
+            )
+        return fail(
+            f"Unable to locate credentials ({type(exc).__name__})",
+            f"run `aws configure{p}` (writes ~/.aws/credentials) or `aws sso login{p}`; "
+            "or export AWS_PROFILE=<profile>, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        )
+    method = ctx.credential_method()
+    via = f"; credentials from {method}" if method else ""
+    return ok(f"{ident.get('Arn')} (account {ident.get('Account')}{via})")
+
+
+@register("aws.region", "aws")
+def _region(ctx: Context) -> Outcome:
+    if ctx.session_error is not None:
+        return skip("no AWS session (see aws.credentials)")
+    if ctx.region:
+        return ok(f"{ctx.region} (from {ctx.region_source})")
+    return fail(
+        "no AWS region is configured: Batch, Step Functions, DynamoDB and CloudWatch Logs need one",
+        "export AWS_DEFAULT_REGION=<region> (e.g. us-east-1), or "
+        f"`aws configure set region <region>{ctx.profile_arg}`",
+    )
+
+
+# --- S3 ---------------------------------------------------------------------------------------
+
+_SYSROOT = "METAFLOW_DATASTORE_SYSROOT_S3"
+_SSE = "METAFLOW_S3_SERVER_SIDE_ENCRYPTION"
+#: the values S3 accepts for x-amz-server-side-encryption
+SSE_VALUES = ("AES256", "aws:kms", "aws:kms:dsse")
+
+
+def _bucket_and_prefix(url: str) -> tuple[str, str]:
+    parsed = urllib.parse.urlparse(url)
+    return parsed.netloc, parsed.path.strip("/")
+
+
+@register("s3.sysroot", "s3", service="s3", setting=_SYSROOT)
+def _sysroot(ctx: Context) -> Outcome:
+    url = ctx.settings.datastore.sysroot_s3
+    if not url:
+        return ctx.unset(_SYSROOT, "s3")
+    bucket, _ = _bucket_and_prefix(url)
+    try:
+        answer = ctx.client("s3").head_bucket(Bucket=bucket)
+        headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    except Exception as exc:
+        code = error_code(exc)
+        if code in {"404", "NoSuchBucket"}:
+            return fail(
+                f"bucket {bucket!r} of {url} does not exist",
+                f"create it: aws s3 mb s3://{bucket}{ctx.region_arg()}; or correct {_SYSROOT} "
+                f"({ctx.where(_SYSROOT)})",
+            )
+        if code in {"301", "PermanentRedirect"}:
+            metadata = getattr(exc, "response", {}).get("ResponseMetadata", {})
+            headers = metadata.get("HTTPHeaders", {})
+        elif code in {"403", "AccessDenied"}:
+            ctx.identity()  # rejected credentials also get a 403 here: then this check SKIPs
+            return fail(
+                f"bucket {bucket!r} exists but these credentials may not access it (403)",
+                f"grant s3:ListBucket on arn:aws:s3:::{bucket} (and s3:GetObject/PutObject on its "
+                "objects) to the identity in aws.credentials, or use the profile that owns it",
+            )
+        else:
+            raise
+    where = headers.get("x-amz-bucket-region")
+    if where and ctx.region and where != ctx.region:
+        return warn(
+            f"bucket {bucket!r} is in {where}, compute runs in {ctx.region}",
+            f"cross-region transfers cost more and need internet or NAT access from {ctx.region}:"
+            f" use a bucket in {ctx.region}, or set AWS_DEFAULT_REGION={where}",
+        )
+    return ok(f"bucket {bucket!r} is reachable" + (f" (in {where})" if where else ""))
+
+
+@register("s3.write_probe", "s3", service="s3", setting=_SYSROOT)
+def _write_probe(ctx: Context) -> Outcome:
+    url = ctx.settings.datastore.sysroot_s3
+    if not ctx.write_probe:
+        return skip("not asked for (--write-probe)")
+    if not url:
+        return skip(f"{_SYSROOT} is not set (see s3.sysroot)")
+    import uuid
+
+    bucket, prefix = _bucket_and_prefix(url)
+    key = "/".join(filter(None, [prefix, f".metaflow-config-probe-{uuid.uuid4().hex}"]))
+    extra: dict[str, str] = {}
+    sse = ctx.settings.s3.server_side_encryption
+    if sse:
+        extra["ServerSideEncryption"] = sse
+    s3 = ctx.client("s3")
+    s3.put_object(Bucket=bucket, Key=key, Body=b"", **extra)
+    try:
+        s3.delete_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        return warn(
+            f"wrote s3://{bucket}/{key} but could not delete it: {message(exc)}",
+            f"aws s3 rm s3://{bucket}/{key}; and grant s3:DeleteObject on arn:aws:s3:::{bucket}/*",
+        )
+    with_sse = f" with ServerSideEncryption={sse}" if sse else ""
+    return ok(f"put and deleted a probe object under {url}{with_sse}")
+
+
+@register("s3.server_side_encryption", "s3", setting=_SSE)
+def _sse(ctx: Context) -> Outcome:
+    value = ctx.settings.s3.server_side_encryption
+    if not value:
+        return skip(f"{_SSE} is not set (the bucket's default encryption applies)")
+    if value not in SSE_VALUES:
+        return fail(
+            f"{value!r} is not a value S3 accepts ({', '.join(SSE_VALUES)})",
+            f"export {_SSE}=AES256 (or aws:kms); it is set in {ctx.where(_SSE)}",
+        )
+    probed = " (used by the write probe)" if ctx.write_probe else ""
+    return ok(f"{value} is one of the values S3 accepts{probed}")
+
+
+# --- Batch ------------------------------------------------------------------------------------
+
+_QUEUE = "METAFLOW_BATCH_JOB_QUEUE"
+
+
+@register("batch.job_queue", "batch", service="batch", setting=_QUEUE)
+def _job_queue(ctx: Context) -> Outcome:
+    name = ctx.settings.batch.job_queue
+    if not name:
+        return ctx.unset(_QUEUE, "batch")
+    batch, r = ctx.client("batch"), ctx.region_arg()
+    queues = batch.describe_job_queues(jobQueues=[name])["jobQueues"]
+    if not queues:
+        return fail(
+            f"job queue {name!r} does not exist in {ctx.region}",
+            f"create it: aws batch create-job-queue --job-queue-name {name} --state ENABLED "
+            f"--priority 1 --compute-environment-order order=1,computeEnvironment=<env>{r}; or "
+            f"set {_QUEUE} (set in {ctx.where(_QUEUE)}) to a queue from "
+            f"`aws batch describe-job-queues{r}`",
+        )
+    queue = queues[0]
+    problems: list[tuple[str, str]] = []
+    if queue.get("state") != "ENABLED":
+        fix = f"aws batch update-job-queue --job-queue {name} --state ENABLED{r}"
+        problems.append((f"is {queue.get('state')}", fix))
+    if queue.get("status") != "VALID":
+        reason = queue.get("statusReason") or "no reason given"
+        fix = f"repair or replace its compute environments (`aws batch describe-job-queues{r}`)"
+        problems.append((f"has status {queue.get('status')} ({reason})", fix))
+    order = [e["computeEnvironment"] for e in queue.get("computeEnvironmentOrder") or []]
+    if not order:
+        fix = (
+            f"aws batch update-job-queue --job-queue {name} --compute-environment-order "
+            f"order=1,computeEnvironment=<env>{r}"
+        )
+        problems.append(("has no compute environment", fix))
+    else:
+        envs = batch.describe_compute_environments(computeEnvironments=order)
+        envs = envs["computeEnvironments"]
+        if not any(e.get("state") == "ENABLED" and e.get("status") == "VALID" for e in envs):
+            shown = ", ".join(f"{e.get('computeEnvironmentName')} {e.get('state')}" for e in envs)
+            fix = f"aws batch update-compute-environment --compute-environment {order[0]} "
+            fix += f"--state ENABLED{r}"
+            problems.append((f"has no ENABLED and VALID compute environment ({shown})", fix))
+    if problems:
+        detail = f"job queue {name!r} " + "; ".join(p for p, _ in problems)
+        return fail(detail, "; ".join(f for _, f in problems))
+    return ok(f"job queue {name!r} is ENABLED and VALID (compute environments: {', '.join(order)})")
+
+
+# --- IAM roles --------------------------------------------------------------------------------
+
+
+def _trust_policy(service: str) -> str:
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, separators=(",", ":"))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def trusts(document: Any, service: str) -> bool:
+    """Whether a trust policy lets ``service`` assume the role (``Allow`` + ``sts:AssumeRole``)."""
+    if isinstance(document, str):
+        document = json.loads(urllib.parse.unquote(document))
+    for statement in _as_list(document.get("Statement", [])):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = {str(a).lower() for a in _as_list(statement.get("Action", []))}
+        if not actions & {"sts:assumerole", "sts:*", "*"}:
+            continue
+        principal = statement.get("Principal", {})
+        if isinstance(principal, dict) and service in _as_list(principal.get("Service", [])):
+            return True
+    return False
+
+
+def _role(ctx: Context, env_name: str, capability: str | None, service: str) -> Outcome:
+    """The role of ``env_name`` exists and trusts ``service``; capability None: optional."""
+    arn = ctx.settings[env_name]
+    if not arn:
+        return ctx.unset(env_name, capability) if capability else skip(f"{env_name} is not set")
+    name = arn.rsplit("/", 1)[-1]
+    policy = _trust_policy(service)
+    try:
+        role = ctx.client("iam").get_role(RoleName=name)["Role"]
+    except Exception as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        return fail(
+            f"role {name!r} ({arn}) does not exist in the account of these credentials",
+            f"create it: aws iam create-role --role-name {name} --assume-role-policy-document "
+            f"'{policy}'{ctx.profile_arg} and attach its policies; or set {env_name} to an "
+            f"existing role (set in {ctx.where(env_name)})",
+        )
+    if role.get("Arn") != arn:
+        return fail(
+            f"{env_name} is {arn} but the role {name!r} here is {role.get('Arn')}",
+            f"export {env_name}={role.get('Arn')} (set in {ctx.where(env_name)}), or use "
+            "credentials for the account the ARN names",
+        )
+    if not trusts(role.get("AssumeRolePolicyDocument", {}), service):
+        return fail(
+            f"role {name!r} does not trust {service} (its trust policy has no Allow of "
+            f"sts:AssumeRole for that service)",
+            f"aws iam update-assume-role-policy --role-name {name} --policy-document "
+            f"'{policy}'{ctx.profile_arg} (replaces the trust policy; merge by hand to keep "
+            "other principals)",
+        )
+    return ok(f"role {name!r} exists and trusts {service}")
+
+
+_JOB_ROLE = "METAFLOW_ECS_S3_ACCESS_IAM_ROLE"
+_FARGATE_ROLE = "METAFLOW_ECS_FARGATE_EXECUTION_ROLE"
+_SFN_ROLE = "METAFLOW_SFN_IAM_ROLE"
+_EVENTS_ROLE = "METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE"
+
+
+@register("batch.job_role", "batch", service="iam", setting=_JOB_ROLE, denied=WARN)
+def _job_role(ctx: Context) -> Outcome:
+    return _role(ctx, _JOB_ROLE, "batch", "ecs-tasks.amazonaws.com")
+
+
+@register(
+    "batch.fargate_execution_role", "batch", service="iam", setting=_FARGATE_ROLE, denied=WARN
+)
+def _fargate_role(ctx: Context) -> Outcome:
+    return _role(ctx, _FARGATE_ROLE, None, "ecs-tasks.amazonaws.com")  # only Fargate needs it
+
+
+@register("sfn.iam_role", "sfn", service="iam", setting=_SFN_ROLE, denied=WARN)
+def _sfn_role(ctx: Context) -> Outcome:
+    return _role(ctx, _SFN_ROLE, "sfn", "states.amazonaws.com")
+
+
+@register("sfn.events_role", "sfn-schedule", service="iam", setting=_EVENTS_ROLE, denied=WARN)
+def _events_role(ctx: Context) -> Outcome:
+    return _role(ctx, _EVENTS_ROLE, "sfn-schedule", "events.amazonaws.com")
+
+
+# --- Step Functions ---------------------------------------------------------------------------
+
+_TABLE = "METAFLOW_SFN_DYNAMO_DB_TABLE"
+_LOG_GROUP = "METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN"
+
+
+@register("sfn.dynamo_db_table", "sfn-foreach", service="dynamodb", setting=_TABLE, denied=WARN)
+def _dynamo_db_table(ctx: Context) -> Outcome:
+    name = ctx.settings.sfn.dynamo_db_table
+    if not name:
+        return ctx.unset(_TABLE, "sfn-foreach")
+    dynamodb, r = ctx.client("dynamodb"), ctx.region_arg()
+    create = (
+        f"aws dynamodb create-table --table-name {name} --attribute-definitions "
+        "AttributeName=pathspec,AttributeType=S --key-schema AttributeName=pathspec,KeyType=HASH "
+        f"--billing-mode PAY_PER_REQUEST{r}"
+    )
+    ttl_fix = (
+        f"aws dynamodb update-time-to-live --table-name {name} "
+        f"--time-to-live-specification Enabled=true,AttributeName=ttl{r}"
+    )
+    try:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+    except Exception as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        return fail(
+            f"table {name!r} does not exist in {ctx.region}",
+            f"create it: {create}; then {ttl_fix}",
+        )
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
+    hash_key = next((k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH"), "")
+    if hash_key != "pathspec" or types.get(hash_key) != "S" or len(table["KeySchema"]) != 1:
+        keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in table["KeySchema"])
+        return fail(
+            f"table {name!r} is keyed on {keys}; Metaflow needs only the string hash key pathspec",
+            f"a key cannot be changed: create a new table ({create.replace(name, '<new>')}) and "
+            f"set {_TABLE}=<new> (set in {ctx.where(_TABLE)})",
+        )
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    status, attribute = ttl.get("TimeToLiveStatus"), ttl.get("AttributeName")
+    if status not in {"ENABLED", "ENABLING"} or attribute != "ttl":
+        on = f" on {attribute!r}" if attribute else ""
+        return fail(f"table {name!r} has TTL {status}{on}; Metaflow writes 'ttl'", ttl_fix)
+    return ok(f"table {name!r}: hash key pathspec (S), TTL on ttl")
+
+
+@register("sfn.execution_log_group", "sfn", service="logs", setting=_LOG_GROUP, denied=WARN)
+def _log_group(ctx: Context) -> Outcome:
+    arn = ctx.settings.sfn.execution_log_group_arn
+    if not arn:
+        return skip(f"{_LOG_GROUP} is not set (executions are not logged)")
+    parts = arn.split(":")
+    region, name = parts[3], parts[6]
+    groups = ctx.client("logs", region).describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    if not any(g.get("logGroupName") == name for g in groups):
+        return fail(
+            f"log group {name!r} does not exist in {region}",
+            f"aws logs create-log-group --log-group-name {name}{ctx.region_arg(region)}; or "
+            f"correct {_LOG_GROUP} (set in {ctx.where(_LOG_GROUP)})",
+        )
+    if ctx.region and region != ctx.region:
+        return warn(
+            f"log group {name!r} is in {region}, state machines are created in {ctx.region}",
+            f"use a log group in {ctx.region}: aws logs create-log-group --log-group-name {name}"
+            f"{ctx.region_arg()}, and set {_LOG_GROUP} to its ARN",
+        )
+    return ok(f"log group {name!r} exists in {region}")

@@ -1,0 +1,159 @@
+"""The ``metaflow-config`` command (also ``python -m metaflow_config``).
+
+click is imported here and in this package only, never by ``import metaflow_config``. Every
+command reads what it shows or asks off the settings table. Errors are one ``Error: ...`` line
+(exit status 1, or 2 for a usage error), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import ConfigError
+from ._common import CliError
+from ._inspect import check_cmd, env_cmd, explain_cmd, show_cmd
+from ._profiles import export_cmd, import_cmd, reset_cmd
+from ._reference import profile_schema, settings_markdown
+from ._wizard import aws_cmd
+
+__all__ = ["cli", "main"]
+
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Group(click.Group):
+    """A group that turns configuration and file errors into one readable message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise CliError(str(exc)) from None
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            raise CliError(f"{exc.strerror or exc}{where}") from None
+
+
+@click.group(
+    cls=_Group,
+    invoke_without_command=True,
+    context_settings=_CONTEXT,
+    epilog="""\b
+Examples:
+  metaflow-config                              # the settings in force (same as `show`)
+  metaflow-config configure aws                # the interactive wizard
+  metaflow-config explain METAFLOW_DATATOOLS_S3ROOT
+  metaflow-config check -p prod
+  metaflow-config env --target batch --format dotenv
+""",
+)
+@click.version_option(__version__, "--version", prog_name="metaflow-config")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Inspect, explain, validate and write Metaflow's configuration.
+
+    Settings resolve from (lowest first) defaults, derived defaults, the profile
+    ($METAFLOW_HOME/config.json or config_$METAFLOW_PROFILE.json), the project's
+    .metaflow/config.json, METAFLOW_* environment variables. Secret values are masked.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(show_cmd)
+
+
+@cli.group(
+    "configure",
+    cls=_Group,
+    context_settings=_CONTEXT,
+    epilog="""\b
+Examples:
+  metaflow-config configure aws --profile prod
+  metaflow-config configure import team.json   # the same as `metaflow-config import`
+""",
+)
+def configure() -> None:
+    """Configure Metaflow (as `metaflow configure`): aws, and show/export/import/reset."""
+
+
+@click.command(
+    "schema",
+    epilog="""\b
+Examples:
+  metaflow-config schema > ~/.metaflowconfig/profile.schema.json
+""",
+)
+def schema_cmd() -> None:
+    """Print the JSON Schema of a profile file, for editors to validate and complete it."""
+    click.echo(json.dumps(profile_schema(), indent=2))
+
+
+@click.command(
+    "docs",
+    epilog="""\b
+Examples:
+  metaflow-config docs > docs/settings.md
+""",
+)
+def docs_cmd() -> None:
+    """Print the Markdown reference of every setting: name, type, default, secret, doc."""
+    click.echo(settings_markdown(), nl=False)
+
+
+for _command in (show_cmd, explain_cmd, env_cmd, check_cmd):
+    cli.add_command(_command)
+cli.add_command(configure)
+for _command in (export_cmd, import_cmd, reset_cmd):
+    cli.add_command(_command)
+for _command in (schema_cmd, docs_cmd):
+    cli.add_command(_command)
+configure.add_command(aws_cmd)
+for _command in (show_cmd, export_cmd, import_cmd, reset_cmd):
+    configure.add_command(_command)
+for _command in (show_cmd, explain_cmd, env_cmd, check_cmd, export_cmd, import_cmd, reset_cmd):
+    _command.context_settings.update(_CONTEXT)
+for _command in (aws_cmd, schema_cmd, docs_cmd):
+    _command.context_settings.update(_CONTEXT)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe (``| head``): send the rest of stdout nowhere, so exit is quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``metaflow-config`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            cli.main(args=args, prog_name="metaflow-config", standalone_mode=True)
+        except SystemExit as exc:
+            code = exc.code
+        else:  # pragma: no cover - standalone mode always exits
+            code = 0
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+    except Exception as exc:  # the promise: one line, never a traceback
+        click.echo(
+            f"Error: unexpected {type(exc).__name__}: {exc} (a bug in metaflow-config; "
+            "please report it)",
+            err=True,
+        )
+        return 1
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1

@@ -1,0 +1,136 @@
+"""What every command shares: the --profile option, loading, errors, confirmations, messages."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from .._layers import list_profiles, profile_path
+from .._resolve import default_home
+from .._runtime import load
+from .._settings import Settings
+from ..errors import MASK, ConfigError, ConfigWarning, Problem
+
+__all__ = [
+    "CliError",
+    "confirm",
+    "home_dir",
+    "load_settings",
+    "missing_profile",
+    "print_warnings",
+    "profile_file",
+    "profile_label",
+    "profile_option",
+    "raw_text",
+    "selected_profile",
+    "yes_option",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A failure the user can act on: printed as one ``Error: ...`` message, exit status 1."""
+
+    exit_code = 1
+
+
+def profile_option(fn: F) -> F:
+    """``--profile/-p NAME``: the named profile (default: ``$METAFLOW_PROFILE``, else default)."""
+    return click.option(
+        "--profile",
+        "-p",
+        metavar="NAME",
+        default=None,
+        help=(
+            "Named profile: config_NAME.json in $METAFLOW_HOME. Default: $METAFLOW_PROFILE, "
+            'else the default profile config.json (--profile "" selects it explicitly).'
+        ),
+    )(fn)
+
+
+def yes_option(fn: F) -> F:
+    """``--yes/-y``: answer yes to every confirmation (for scripts)."""
+    return click.option(
+        "--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts)."
+    )(fn)
+
+
+def home_dir() -> str:
+    """The METAFLOW_HOME in force (``$METAFLOW_HOME`` or ``~/.metaflowconfig``), expanded."""
+    return default_home(os.environ)
+
+
+def selected_profile(profile: str | None) -> str | None:
+    """The profile a command works on: ``--profile``, else ``$METAFLOW_PROFILE``; None: default."""
+    if profile is None:
+        profile = os.environ.get("METAFLOW_PROFILE") or None
+    return profile or None
+
+
+def profile_label(profile: str | None) -> str:
+    """How a profile is named in messages."""
+    return f"profile '{profile}'" if profile else "the default profile"
+
+
+def profile_file(profile: str | None) -> str:
+    """The file of ``profile`` under the METAFLOW_HOME in force; ConfigError for a bad name."""
+    path, problems = profile_path(home_dir(), profile)
+    if problems:
+        raise ConfigError(problems)
+    return path
+
+
+def missing_profile(profile: str, path: str) -> ConfigError:
+    """The error for a named profile that does not exist, listing the profiles that do."""
+    home = home_dir()
+    existing = ", ".join(list_profiles(home)) or "none"
+    return ConfigError(
+        [
+            Problem(
+                "METAFLOW_PROFILE",
+                "profile",
+                path,
+                repr(profile),
+                f"an existing profile in {home} (profiles there: {existing})",
+                f"create it with `metaflow-config configure aws --profile {profile}`",
+            )
+        ]
+    )
+
+
+def print_warnings(texts: tuple[str, ...] | list[str]) -> None:
+    """Print configuration warnings to stderr, one line each."""
+    for text in texts:
+        click.echo(f"Warning: {text}", err=True)
+
+
+def load_settings(profile: str | None, *, strict: bool | None = None) -> Settings:
+    """The settings in force for ``profile`` (None: $METAFLOW_PROFILE); warnings go to stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConfigWarning)
+        snapshot = load(profile=profile, strict=strict)
+    print_warnings(snapshot.warnings)
+    return snapshot
+
+
+def confirm(question: str, *, default: bool, assume_yes: bool) -> bool:
+    """Ask a yes/no question (``--yes`` answers yes without asking)."""
+    if assume_yes:
+        return True
+    return click.confirm(question, default=default)
+
+
+def raw_text(key: str, value: Any, *, secret: bool) -> str:
+    """A value as stored in a file, for messages (masked when secret)."""
+    if secret and value is not None:
+        return MASK
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, sort_keys=True)

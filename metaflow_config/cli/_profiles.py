@@ -1,0 +1,173 @@
+"""Commands that copy or remove profile files: export, import, reset (atomic 0600 writes)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from .._files import read_json_object, remove_file, update_json, write_json_atomic
+from .._kinds import parse_bool
+from .._layers import FileLayer
+from .._resolve import check_layer
+from .._table import BY_ENV
+from ..errors import ConfigError, Problem
+from ._common import (
+    CliError,
+    confirm,
+    home_dir,
+    missing_profile,
+    print_warnings,
+    profile_file,
+    profile_label,
+    profile_option,
+    selected_profile,
+    yes_option,
+)
+
+__all__ = ["activation_hint", "export_cmd", "import_cmd", "reset_cmd"]
+
+
+def activation_hint(profile: str | None) -> str:
+    """How to make Metaflow (and metaflow_config) use ``profile``."""
+    lines = []
+    if profile:
+        lines.append(f"Activate it with:\n  export METAFLOW_PROFILE={profile}")
+    else:
+        lines.append(
+            "It is the default profile: Metaflow uses it when METAFLOW_PROFILE is not set "
+            "(unset METAFLOW_PROFILE)."
+        )
+    home = home_dir()
+    if os.environ.get("METAFLOW_HOME"):
+        lines.append(f"  export METAFLOW_HOME={home}")
+    return "\n".join(lines)
+
+
+@click.command(
+    "export",
+    epilog="""\b
+Examples:
+  metaflow-config export backup.json
+  metaflow-config export -p prod prod.json --yes   # overwrite prod.json without asking
+""",
+)
+@profile_option
+@yes_option
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def export_cmd(profile: str | None, yes: bool, file: str) -> None:
+    """Copy a profile's file to FILE (atomically, mode 0600; it holds secrets)."""
+    name = selected_profile(profile)
+    source = profile_file(name)
+    doc = read_json_object(source)
+    if doc is None:
+        if name:
+            raise missing_profile(name, source)
+        msg = f"nothing to export: {source} does not exist (Metaflow runs locally)"
+        raise CliError(msg)
+    target = os.path.abspath(os.path.expanduser(file))
+    if os.path.exists(target) and os.path.samefile(source, target):
+        raise CliError(f"{target} is the profile file itself")
+    if os.path.exists(target) and not confirm(
+        f"{target} exists. Overwrite it?", default=False, assume_yes=yes
+    ):
+        raise CliError(f"not exported: {target} left unchanged")
+    write_json_atomic(target, doc)
+    click.echo(f"Exported {profile_label(name)} ({source}) to {target}.")
+
+
+def _strict() -> bool:
+    """Whether ``$METAFLOW_CONFIG_STRICT`` asks for unknown keys to be errors."""
+    try:
+        return parse_bool(os.environ.get("METAFLOW_CONFIG_STRICT") or "0")
+    except ValueError:
+        return False
+
+
+def _validated(path: str) -> dict[str, Any]:
+    """The settings in ``path``, checked as the resolver checks a profile; ConfigError if bad."""
+    data = FileLayer("profile", path).read()
+    problems = check_layer(data)
+    if _strict():
+        problems.extend(
+            Problem(key, "profile", where, "", "a known setting", "remove it, or fix its name")
+            for key, where in data.unknown
+        )
+    if problems:
+        raise ConfigError(problems)
+    print_warnings(
+        [f"unknown setting {key} ({where}); imported as is" for key, where in data.unknown]
+    )
+    print_warnings(data.warnings)
+    doc = read_json_object(path)
+    assert doc is not None  # noqa: S101 - FileLayer read it without problems
+    return doc
+
+
+@click.command(
+    "import",
+    epilog="""\b
+Examples:
+  metaflow-config import team-config.json              # into the default profile
+  metaflow-config import prod.json --profile prod      # a new or existing named profile
+  metaflow-config import extra.json -p prod --merge -y # add keys, keep the others
+""",
+)
+@profile_option
+@yes_option
+@click.option("--merge", is_flag=True, help="Keep the profile's keys that FILE does not set.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_cmd(profile: str | None, yes: bool, merge: bool, file: str) -> None:
+    """Validate FILE and write it as a profile (atomically, mode 0600).
+
+    Every value is checked before anything is written; an invalid file changes nothing. The
+    profile is replaced unless --merge is given; an existing profile is only changed after you
+    confirm. Importing into a profile that does not exist yet creates it.
+    """
+    name = selected_profile(profile)
+    source = os.path.abspath(os.path.expanduser(file))
+    doc = _validated(source)
+    unset = sorted(k for k, v in doc.items() if v is None or v == "")
+    doc = {k: v for k, v in doc.items() if k not in unset}
+    if unset:
+        click.echo(f'Skipping {len(unset)} key(s) set to null or "" (unset): {", ".join(unset)}')
+    if not doc:
+        msg = f"nothing to import: {source} holds no setting (`metaflow-config reset` clears one)"
+        raise CliError(msg)
+    target = profile_file(name)
+    if os.path.exists(target):
+        action = f"Add the keys of {file} to" if merge else "Replace"
+        question = f"{action} the configuration of {profile_label(name)} in {target}?"
+        if not confirm(question, default=False, assume_yes=yes):
+            raise CliError(f"not imported: {target} left unchanged")
+    update_json(target, lambda old: {**old, **doc} if merge else dict(doc))
+    known = sum(1 for k in doc if k in BY_ENV)
+    click.echo(f"Imported {known} setting(s) from {source} into {profile_label(name)} ({target}).")
+    click.echo(activation_hint(name))
+
+
+@click.command(
+    "reset",
+    epilog="""\b
+Examples:
+  metaflow-config reset             # asks before removing config.json
+  metaflow-config reset -p dev -y   # remove config_dev.json without asking
+""",
+)
+@profile_option
+@yes_option
+def reset_cmd(profile: str | None, yes: bool) -> None:
+    """Remove a profile's file, so that Metaflow runs locally (asks first)."""
+    name = selected_profile(profile)
+    target = profile_file(name)
+    if not os.path.lexists(target):
+        if name:
+            raise missing_profile(name, target)
+        click.echo(f"Nothing to reset: {target} does not exist; Metaflow runs locally.")
+        return
+    question = f"Remove the configuration of {profile_label(name)} ({target})?"
+    if not confirm(question, default=False, assume_yes=yes):
+        raise CliError(f"not reset: {target} left unchanged")
+    remove_file(target)
+    click.echo(f"Removed {target}; {profile_label(name)} now runs locally.")

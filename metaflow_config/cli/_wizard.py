@@ -1,0 +1,335 @@
+"""``metaflow-config configure aws``: the interactive wizard (and its ``--set`` form for scripts).
+
+It asks which capabilities to enable, then each setting those need, offering the value already
+in the profile as the default (a secret is never echoed: its prompt shows ``****``). Every answer
+is validated as it is typed, by the resolver's own validation, and asked again when wrong. Keys it
+did not ask about are kept. The file is written atomically with mode 0600, under the profile's
+lock, applying only the changes on top of what is on disk at that moment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from .._fields import Setting
+from .._files import read_json_object, update_json
+from .._layers import FileLayer, suggest
+from .._require import CAPABILITIES as REQUIRE
+from .._resolve import check_layer, validate_value
+from .._table import BY_ENV, BY_NAME
+from ..errors import ConfigError, Problem
+from ._common import (
+    CliError,
+    confirm,
+    print_warnings,
+    profile_file,
+    profile_label,
+    profile_option,
+    raw_text,
+    selected_profile,
+    yes_option,
+)
+from ._profiles import activation_hint
+
+__all__ = ["CAPABILITIES", "Capability", "Changes", "aws_cmd"]
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One question of the wizard: the ``require()`` capabilities it enables, what it asks.
+
+    The settings it must ask for are read from ``_require.CAPABILITIES`` (the same table
+    ``settings.require()`` checks), so a profile the wizard completes passes ``require``.
+    """
+
+    title: str
+    why: str
+    #: the names ``settings.require()`` takes, enabled together by this question
+    enables: tuple[str, ...]
+    #: settings (short names) also offered, which may be left empty
+    optional: tuple[str, ...] = ()
+    #: values set (not asked) when enabled, e.g. the default datastore
+    fixed: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The main capability (``s3``, ``service``, ``batch``, ``sfn``)."""
+        return self.enables[0]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The settings (short names) the enabled capabilities need, asked until answered."""
+        return tuple(need.setting for cap in self.enables for need in REQUIRE[cap].needs)
+
+    @property
+    def after(self) -> tuple[str, ...]:
+        """The capabilities that must be enabled first (Batch needs S3, Step Functions Batch)."""
+        return tuple(
+            inc for cap in self.enables for inc in REQUIRE[cap].includes if inc not in self.enables
+        )
+
+
+#: The wizard's questions, in order. What each must ask comes from ``_require.CAPABILITIES``.
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability(
+        "Amazon S3 as the datastore",
+        "Stores code packages and artifacts; required to run on AWS Batch or Step Functions.",
+        enables=("s3",),
+        optional=("DATATOOLS_S3ROOT",),
+        fixed={"DEFAULT_DATASTORE": "s3"},
+    ),
+    Capability(
+        "the Metaflow metadata service",
+        "Tracks runs centrally; required to schedule flows on AWS Step Functions.",
+        enables=("service",),
+        optional=("SERVICE_INTERNAL_URL", "SERVICE_AUTH_KEY"),
+        fixed={"DEFAULT_METADATA": "service"},
+    ),
+    Capability(
+        "AWS Batch for compute",
+        "Runs steps on AWS Batch (--with batch); required for AWS Step Functions.",
+        enables=("batch",),
+        optional=("BATCH_CONTAINER_REGISTRY", "BATCH_CONTAINER_IMAGE"),
+    ),
+    Capability(
+        "AWS Step Functions for scheduling",
+        "Schedules flows on Step Functions, triggered by Amazon EventBridge; foreach steps "
+        "need a DynamoDB table.",
+        enables=("sfn", "sfn-schedule", "sfn-foreach"),
+    ),
+)
+
+_KEEP = object()  # a secret left as it was (Enter at its masked prompt)
+_UNSET = object()  # an optional setting left unset (or cleared with "-")
+
+
+@dataclass
+class Changes:
+    """What the wizard will do to a profile: keys to set (typed values) and keys to remove."""
+
+    assign: dict[str, Any] = field(default_factory=dict)
+    remove: set[str] = field(default_factory=set)
+
+    def apply(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """``doc`` with the changes applied (the other keys kept as they are)."""
+        result = {k: v for k, v in doc.items() if k not in self.remove}
+        result.update(self.assign)
+        return result
+
+
+def _is_on(cap: Capability, existing: Mapping[str, Any]) -> bool:
+    """Whether the profile already enables ``cap``."""
+    if cap.fixed:
+        return all(existing.get(BY_NAME[k].env) == v for k, v in cap.fixed.items())
+    return all(_current(BY_NAME[k], existing) is not None for k in cap.required)
+
+
+def _current(setting: Setting, existing: Mapping[str, Any]) -> Any:
+    """The value a profile holds for ``setting`` (its own name first, then an alias)."""
+    for key in (setting.env, *setting.aliases):
+        value = existing.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _checker(setting: Setting, *, required: bool, has_secret: bool) -> Any:
+    """The click ``value_proc`` of one prompt: validate as the resolver does, or ask again."""
+
+    def check(text: str) -> Any:
+        answer = text.strip()
+        if answer == "" and has_secret:
+            return _KEEP
+        if answer in ("", "-"):
+            if required:
+                raise click.UsageError(f"{setting.env} is required for this capability")
+            return _UNSET
+        try:
+            return validate_value(setting, answer, location="your answer")
+        except ConfigError as exc:
+            problem = exc.problems[0]
+            shown = "" if setting.secret else f"got {problem.value}; "
+            raise click.UsageError(f"{shown}expected {problem.expected}") from None
+
+    return check
+
+
+def _ask(setting: Setting, existing: Mapping[str, Any], *, required: bool) -> Any:
+    """Prompt for one setting; return its typed value, ``_KEEP`` or ``_UNSET``."""
+    current = _current(setting, existing)
+    label = f"[{setting.env}]{'' if required else ' (optional)'} {setting.doc.rstrip('.')}"
+    if not required and setting.derive is not None:
+        label += f"; empty: derived as {setting.derive.text}"
+    if setting.secret:
+        if current is not None:
+            label += " [****, Enter keeps it]"
+        check = _checker(setting, required=required, has_secret=current is not None)
+        return click.prompt(
+            label, default="", show_default=False, hide_input=True, value_proc=check
+        )
+    check = _checker(setting, required=required, has_secret=False)
+    if current is None:
+        default = None if required else ""
+        return click.prompt(label, default=default, show_default=False, value_proc=check)
+    shown = raw_text(setting.env, current, secret=False)
+    return click.prompt(label, default=shown, value_proc=check)
+
+
+def _record(changes: Changes, setting: Setting, answer: Any, existing: Mapping[str, Any]) -> None:
+    """Turn one answer into changes; the aliases of an answered setting are removed."""
+    if answer is _KEEP:
+        return
+    changes.remove.update(a for a in setting.aliases if a in existing)
+    if answer is _UNSET:
+        if setting.env in existing:
+            changes.remove.add(setting.env)
+        return
+    changes.assign[setting.env] = answer
+
+
+def interview(existing: Mapping[str, Any]) -> Changes:
+    """Ask the capability questions and each needed setting; return the changes to make."""
+    changes = Changes()
+    enabled: set[str] = set()
+    for cap in CAPABILITIES:
+        if not enabled.issuperset(cap.after):
+            continue
+        click.echo(f"\n{cap.title[0].upper()}{cap.title[1:]}: {cap.why}")
+        default = _is_on(cap, existing) or not existing
+        if not click.confirm(f"Configure {cap.title}?", default=default):
+            for name, value in cap.fixed.items():
+                if existing.get(BY_NAME[name].env) == value:
+                    changes.remove.add(BY_NAME[name].env)
+            continue
+        enabled.update(cap.enables)
+        for name, value in cap.fixed.items():
+            changes.assign[BY_NAME[name].env] = value
+        for names, required in ((cap.required, True), (cap.optional, False)):
+            for name in names:
+                setting = BY_NAME[name]
+                _record(changes, setting, _ask(setting, existing, required=required), existing)
+    return changes
+
+
+def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
+    """``--set KEY=VALUE`` items as changes (``KEY=`` removes); every value validated."""
+    changes = Changes()
+    problems: list[Problem] = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        setting = BY_ENV.get(key) or BY_ENV.get("METAFLOW_" + key)
+        if not sep or setting is None:
+            hint = "expected KEY=VALUE" if not sep else f"{key} is not a setting; {suggest(key)}"
+            raise CliError(f"--set {item.split('=')[0]}: {hint}")
+        if value.strip() == "":
+            _record(changes, setting, _UNSET, existing)
+            continue
+        where = f"--set {setting.env}"
+        try:
+            typed = validate_value(setting, value.strip(), layer="command line", location=where)
+        except ConfigError as exc:
+            fix = f"pass {where}=<{setting.kind.name}>, or {where}= to remove it"
+            problems.extend(dataclasses.replace(p, fix=fix) for p in exc.problems)
+            continue
+        _record(changes, setting, typed, existing)
+    if problems:
+        raise ConfigError(problems)
+    return changes
+
+
+def describe(changes: Changes, existing: Mapping[str, Any]) -> list[str]:
+    """The changes as lines for people: ``+`` added, ``~`` changed, ``-`` removed (masked)."""
+    lines = []
+    for key in sorted(set(changes.assign) | changes.remove):
+        secret = key in BY_ENV and BY_ENV[key].secret
+        old = existing.get(key)
+        if key in changes.assign:
+            new = raw_text(key, changes.assign[key], secret=secret)
+            if key not in existing:
+                lines.append(f"  + {key} = {new}")
+            elif old != changes.assign[key]:
+                lines.append(f"  ~ {key} = {new} (was {raw_text(key, old, secret=secret)})")
+        elif key in existing:
+            lines.append(f"  - {key} (was {raw_text(key, old, secret=secret)})")
+    return lines
+
+
+def _report_leftovers(path: str) -> None:
+    """Warn about problems the profile still has in keys the wizard did not touch."""
+    data = FileLayer("profile", path).read()
+    problems = check_layer(data)
+    print_warnings([f"the profile still has a problem: {p}" for p in problems])
+    print_warnings([f"unknown setting {key} in {path}" for key, _ in data.unknown])
+
+
+@click.command(
+    "aws",
+    epilog="""\b
+Examples:
+  metaflow-config configure aws                  # the default profile, config.json
+  metaflow-config configure aws --profile prod   # a named profile, config_prod.json
+  metaflow-config configure aws -p ci --yes \\
+      --set DATASTORE_SYSROOT_S3=s3://bucket/metaflow --set DEFAULT_DATASTORE=s3
+""",
+)
+@profile_option
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set one setting without prompting (repeatable; KEY= removes it). With --set, no "
+    "question is asked except before modifying an existing profile. Prefer the prompt for "
+    "secrets: command lines are visible to other users.",
+)
+@yes_option
+def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
+    """Configure Metaflow for AWS: S3, metadata service, AWS Batch, Step Functions.
+
+    Asks which capabilities to enable, then for each setting they need, with the profile's
+    current value as the default; answers are checked as you type. Keys it does not ask about
+    are kept. The profile is written atomically with mode 0600.
+    """
+    name = selected_profile(profile)
+    path = profile_file(name)
+    existing = read_json_object(path)
+    state = "new" if existing is None else "exists"
+    click.echo(f"Configuring {profile_label(name)}: {path} ({state}).")
+    if existing is not None and not confirm(
+        "This profile exists. Do you want to modify it?", default=False, assume_yes=yes
+    ):
+        raise CliError(
+            f"not modified: {path} left unchanged. Use --profile NAME to configure another "
+            "named profile."
+        )
+    existing = existing or {}
+    if sets:
+        changes = parse_sets(sets, existing)
+    else:
+        click.echo(
+            "Press Enter to keep the value in [brackets]; type - to clear an optional value. "
+            "Answers are checked as you type."
+        )
+        changes = interview(existing)
+    if not changes.apply(dict(existing)) and not os.path.lexists(path):
+        click.echo("\nNothing to write: no setting was configured, so Metaflow runs locally.")
+        return
+    lines = describe(changes, existing)
+    if not lines:
+        click.echo(f"\nNo changes: {path} left as it was.")
+        return
+    click.echo(f"\nChanges to {path}:")
+    click.echo("\n".join(lines))
+    _, new = update_json(path, changes.apply)
+    if not new:
+        click.echo("The profile is now empty ({}); `metaflow-config reset` removes it.")
+    click.echo(f"\nConfiguration written to {path} (mode 0600).")
+    _report_leftovers(path)
+    click.echo(activation_hint(name))

@@ -1,0 +1,595 @@
+"""The bad-input battery: every way a file, an environment or a name can be wrong.
+
+Each case must give a ``ConfigError`` (never another exception type, never a hang, never silence)
+whose message names where the bad input came from: the file path, the environment variable, or
+``METAFLOW_PROFILE`` / ``METAFLOW_HOME``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metaflow_config import ConfigError, ConfigWarning, load
+from metaflow_config._layers import MAX_FILE_BYTES
+
+#: A resolution that takes longer than this is a hang, not a slow test (a guard, not a timing).
+HANG_GUARD_SECONDS = 60
+
+
+@pytest.fixture(autouse=True)
+def _no_hang() -> Iterator[None]:
+    """Turn a hang (a FIFO read, an endless file) into a test failure instead of a stuck run."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        msg = f"resolution did not finish within {HANG_GUARD_SECONDS} s"
+        raise TimeoutError(msg)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(HANG_GUARD_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty METAFLOW_HOME."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    """An empty working directory (no .metaflow above it inside tmp_path)."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+def config_error(**kwargs: Any) -> ConfigError:
+    """Resolve with ``kwargs`` and return the ConfigError it must raise."""
+    with pytest.raises(ConfigError) as info:
+        load(**kwargs)
+    assert info.value.problems, "a ConfigError without problems"
+    return info.value
+
+
+# --- malformed profile files ------------------------------------------------------------------
+
+BAD_FILES = [
+    pytest.param(b'{"METAFLOW_BATCH_JOB_QUEUE": ', "valid JSON (error at line 1", id="truncated"),
+    pytest.param(b'{"METAFLOW_BATCH_JOB_QUEUE": "q",}', "valid JSON", id="trailing-comma"),
+    pytest.param(b"{'METAFLOW_BATCH_JOB_QUEUE': 'q'}", "valid JSON", id="single-quotes"),
+    pytest.param(b'{"a": 1} // comment', "valid JSON", id="comment"),
+    pytest.param(b'{"a": 1}{"b": 2}', "valid JSON", id="two-documents"),
+    pytest.param(b"[]", "a JSON object at top level, found an array", id="top-level-array"),
+    pytest.param(b'"q"', "a JSON object at top level, found a string", id="top-level-string"),
+    pytest.param(b"42", "a JSON object at top level, found a number", id="top-level-number"),
+    pytest.param(b"null", "a JSON object at top level, found null", id="top-level-null"),
+    pytest.param(b"true", "a JSON object at top level, found true/false", id="top-level-bool"),
+    pytest.param(b"", "found an empty file", id="empty-file"),
+    pytest.param(b" \n\t\n", "found an empty file", id="whitespace-only"),
+    pytest.param(b"\xef\xbb\xbf", "found an empty file", id="bom-only"),
+    pytest.param(
+        b'{"METAFLOW_BATCH_JOB_QUEUE": "caf\xe9"}', "UTF-8 text (invalid byte", id="latin-1"
+    ),
+    pytest.param(
+        '{"METAFLOW_BATCH_JOB_QUEUE": "q"}'.encode("utf-16"), "UTF-8 text", id="utf-16-with-bom"
+    ),
+    pytest.param(b"\x00\x01\x02\xff", "UTF-8 text", id="binary-garbage"),
+    pytest.param(
+        b'{"METAFLOW_BATCH_JOB_QUEUE": "a", "METAFLOW_BATCH_JOB_QUEUE": "b"}',
+        "each key once, found METAFLOW_BATCH_JOB_QUEUE twice",
+        id="duplicate-key",
+    ),
+    pytest.param(
+        b'{"METAFLOW_SERVICE_HEADERS": {"a": "1", "a": "2"}}',
+        "found a twice",
+        id="duplicate-nested-key",
+    ),
+    pytest.param(b'{"METAFLOW_SERVICE_RETRY_COUNT": NaN}', "NaN is not a JSON number", id="nan"),
+    pytest.param(b'{"METAFLOW_SERVICE_RETRY_COUNT": -Infinity}', "-Infinity is not", id="infinity"),
+    pytest.param(b'{"METAFLOW_SERVICE_RETRY_COUNT": 1e400}', "out of range", id="float-overflow"),
+    pytest.param(
+        b'{"METAFLOW_SERVICE_RETRY_COUNT": ' + b"9" * 5000 + b"}",
+        "valid JSON",
+        id="integer-of-5000-digits",
+    ),
+    pytest.param(
+        b'{"METAFLOW_DATATOOLS_SESSION_VARS": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "nested too deeply",
+        id="deep-nesting",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "expected"), BAD_FILES)
+def test_bad_profile_file(home: Path, work: Path, content: bytes, expected: str) -> None:
+    """A malformed profile file is a ConfigError naming the file and what is wrong."""
+    path = home / "config.json"
+    path.write_bytes(content)
+    err = config_error(env={}, home=home, cwd=work)
+    assert str(path) in str(err)
+    assert expected in str(err)
+    assert all(p.layer == "profile" for p in err.problems)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"{", "valid JSON", id="local-truncated"),
+        pytest.param(b"[1]", "found an array", id="local-array"),
+        pytest.param(b'{"METAFLOW_BATCH_JOB_QUEUE": "\xff"}', "UTF-8", id="local-not-utf8"),
+    ],
+)
+def test_bad_local_file(home: Path, work: Path, content: bytes, expected: str) -> None:
+    """The project's .metaflow/config.json is read by the same reader and named as ``local``."""
+    path = work / ".metaflow" / "config.json"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    err = config_error(env={}, home=home, cwd=work)
+    assert str(path) in str(err)
+    assert expected in str(err)
+    assert [p.layer for p in err.problems] == ["local"]
+
+
+def test_utf8_bom_is_accepted(home: Path, work: Path) -> None:
+    """A UTF-8 byte-order mark (Windows editors write one) is skipped, not an error."""
+    (home / "config.json").write_bytes(b'\xef\xbb\xbf{"METAFLOW_BATCH_JOB_QUEUE": "q"}')
+    assert load(env={}, home=home, cwd=work).batch.job_queue == "q"
+
+
+def test_problems_of_every_layer_come_together(home: Path, work: Path) -> None:
+    """A bad profile file, a bad local file and a bad env var give one error with all three."""
+    (home / "config.json").write_bytes(b"[")
+    local = work / ".metaflow" / "config.json"
+    local.parent.mkdir()
+    local.write_bytes(b"{")
+    err = config_error(env={"METAFLOW_BATCH_EMIT_TAGS": "maybe"}, home=home, cwd=work)
+    assert [p.layer for p in err.problems] == ["profile", "local", "env"]
+
+
+# --- the file system: what sits where the file should be --------------------------------------
+
+
+def _directory(path: Path) -> None:
+    path.mkdir()
+
+
+def _dangling_symlink(path: Path) -> None:
+    path.symlink_to(path.parent / "missing.json")
+
+
+def _symlink_loop(path: Path) -> None:
+    other = path.parent / "other.json"
+    path.symlink_to(other)
+    other.symlink_to(path)
+
+
+def _symlink_to_directory(path: Path) -> None:
+    target = path.parent / "somedir"
+    target.mkdir()
+    path.symlink_to(target)
+
+
+def _fifo(path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    os.mkfifo(path)
+
+
+def _device(path: Path) -> None:
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero on this platform")
+    path.symlink_to("/dev/zero")
+
+
+def _too_big(path: Path) -> None:
+    with path.open("wb") as handle:
+        handle.write(b'{"METAFLOW_BATCH_JOB_QUEUE": "q"}')
+        handle.truncate(MAX_FILE_BYTES + 1)
+
+
+def _huge_sparse(path: Path) -> None:
+    # 1 TiB of holes: reading it all would never finish; the limit refuses it unread.
+    with path.open("wb") as handle:
+        try:
+            handle.truncate(1 << 40)
+        except OSError:
+            pytest.skip("the file system cannot hold a sparse 1 TiB file")
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        pytest.param(_directory, "a JSON file, found a directory", id="directory"),
+        pytest.param(_symlink_to_directory, "found a directory", id="symlink-to-directory"),
+        pytest.param(_dangling_symlink, "a readable file (No such file", id="dangling-symlink"),
+        pytest.param(_symlink_loop, "a readable file (Too many levels", id="symlink-loop"),
+        pytest.param(_fifo, "a regular file, found a FIFO or device", id="fifo-no-hang"),
+        pytest.param(_device, "a regular file, found a FIFO or device", id="device"),
+        pytest.param(_too_big, f"at most {MAX_FILE_BYTES} bytes, found", id="over-size-limit"),
+        pytest.param(_huge_sparse, f"found {1 << 40}", id="huge-sparse-file"),
+    ],
+)
+def test_not_a_readable_file(
+    home: Path, work: Path, make: Callable[[Path], None], expected: str
+) -> None:
+    """Whatever sits at the profile path instead of a small regular file is reported by name."""
+    path = home / "config.json"
+    make(path)
+    err = config_error(env={}, home=home, cwd=work)
+    assert str(path) in str(err)
+    assert expected in str(err)
+
+
+def test_over_limit_file_is_not_read(
+    home: Path, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file over MAX_FILE_BYTES is refused without reading a single byte of it."""
+    _too_big(home / "config.json")
+    read_sizes: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, n: int) -> bytes:
+        data = real_read(fd, n)
+        read_sizes.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "read", counting_read)
+    config_error(env={}, home=home, cwd=work)
+    monkeypatch.undo()
+    assert sum(read_sizes) == 0
+
+
+def test_file_at_the_size_limit_is_read(home: Path, work: Path) -> None:
+    """A file of exactly MAX_FILE_BYTES bytes is still accepted (the limit is inclusive)."""
+    body = b'{"METAFLOW_BATCH_JOB_QUEUE": "q"}'
+    (home / "config.json").write_bytes(body + b" " * (MAX_FILE_BYTES - len(body)))
+    assert load(env={}, home=home, cwd=work).batch.job_queue == "q"
+
+
+def test_metaflow_home_is_a_file(tmp_path: Path, work: Path) -> None:
+    """METAFLOW_HOME pointing at a file is an error naming it, not an empty configuration."""
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("{}")
+    err = config_error(env={"METAFLOW_HOME": str(not_a_dir)}, cwd=work)
+    assert str(not_a_dir) in str(err)
+    assert "a directory, found a file" in str(err)
+
+
+@pytest.mark.parametrize("via", ["argument", "env"])
+def test_metaflow_home_with_nul(work: Path, via: str) -> None:
+    """A METAFLOW_HOME holding NUL is an error (it was silently read as absent)."""
+    bad = "/tmp/mf\0home"
+    if via == "argument":
+        err = config_error(env={}, home=bad, profile="prod", cwd=work)
+    else:
+        err = config_error(env={"METAFLOW_HOME": bad}, profile="prod", cwd=work)
+    assert "METAFLOW_HOME" in str(err)
+    assert "without NUL" in str(err)
+
+
+# --- unreadable files (permission bits; root ignores them, so drop to nobody there) -----------
+
+_UNREADABLE_CHILD = textwrap.dedent(
+    """
+    import json, sys, warnings
+    from metaflow_config import ConfigError, load
+    warnings.simplefilter("error")
+    try:
+        load(env={}, home=sys.argv[1], cwd=sys.argv[2])
+    except ConfigError as exc:
+        print(json.dumps({"type": "ConfigError", "message": str(exc)}))
+    except BaseException as exc:
+        print(json.dumps({"type": type(exc).__name__, "message": str(exc)}))
+    else:
+        print(json.dumps({"type": "none", "message": ""}))
+    """
+)
+
+
+def _drop_dac_capabilities() -> None:
+    """In the child, before exec: drop the capabilities that let root ignore permission bits.
+
+    Root keeps uid 0 (it can still run the interpreter under /root) but, without
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH in its bounding set, the exec'd child is checked
+    against the permission bits like any user.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_dac_override, cap_dac_read_search = 24, 1, 2
+    for cap in (cap_dac_override, cap_dac_read_search):
+        if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def _resolve_as_unprivileged(home: Path, work: Path) -> dict[str, str]:
+    """Resolve ``home`` in a child that cannot bypass permission bits; return what it raised."""
+    if not hasattr(os, "geteuid"):
+        pytest.skip("POSIX permissions only")
+    root = os.geteuid() == 0
+    if root and not sys.platform.startswith("linux"):
+        pytest.skip("running as root, and dropping capabilities needs Linux")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"}
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _UNREADABLE_CHILD, str(home), str(work)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=HANG_GUARD_SECONDS,
+            preexec_fn=_drop_dac_capabilities if root else None,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"running as root and cannot drop CAP_DAC_OVERRIDE here: {exc}")
+    assert out.returncode == 0, out.stderr
+    result: dict[str, str] = json.loads(out.stdout)
+    return result
+
+
+def test_file_without_read_permission(home: Path, work: Path) -> None:
+    """A profile file its reader may not read is reported (not skipped), even when run by root."""
+    path = home / "config.json"
+    path.write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}')
+    path.chmod(0o000)
+    result = _resolve_as_unprivileged(home, work)
+    assert result["type"] == "ConfigError"
+    assert str(path) in result["message"]
+    assert "Permission denied" in result["message"]
+
+
+def test_home_without_search_permission(home: Path, work: Path) -> None:
+    """A METAFLOW_HOME its reader cannot enter is reported, not read as an empty profile."""
+    (home / "config.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}')
+    home.chmod(0o600)
+    try:
+        result = _resolve_as_unprivileged(home, work)
+    finally:
+        home.chmod(0o755)
+    assert result["type"] == "ConfigError"
+    assert str(home / "config.json") in result["message"]
+    assert "Permission denied" in result["message"]
+
+
+# --- profile names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("../evil", id="dotdot-slash"),
+        pytest.param("..", id="dotdot"),
+        pytest.param("a..b", id="embedded-dotdot"),
+        pytest.param("team/prod", id="slash"),
+        pytest.param("/etc/passwd", id="absolute-posix"),
+        pytest.param("C:\\Windows\\x", id="absolute-windows"),
+        pytest.param("a\\b", id="backslash"),
+        pytest.param("prod\0", id="nul"),
+        pytest.param("prod\n", id="trailing-newline"),
+        pytest.param("~root", id="tilde"),
+        pytest.param(" prod", id="leading-space"),
+        pytest.param(".hidden", id="leading-dot"),
+        pytest.param("p" * 129, id="too-long"),
+    ],
+)
+def test_unsafe_profile_name(home: Path, work: Path, name: str) -> None:
+    """A profile name can never point outside METAFLOW_HOME: unsafe names are refused."""
+    (home.parent / "config_evil.json").write_text("{}")  # a target the name could reach
+    for how in ("argument", "env"):
+        if how == "argument":
+            err = config_error(env={}, home=home, profile=name, cwd=work)
+        else:
+            err = config_error(env={"METAFLOW_PROFILE": name}, home=home, cwd=work)
+        assert [p.setting for p in err.problems] == ["METAFLOW_PROFILE"]
+        assert "a profile name of letters" in str(err)
+
+
+def test_missing_named_profile_lists_existing(home: Path, work: Path) -> None:
+    """A named profile that does not exist is an error that lists the profiles that do."""
+    (home / "config.json").write_text("{}")
+    (home / "config_dev.json").write_text("{}")
+    err = config_error(env={}, home=home, profile="prod", cwd=work)
+    assert str(home / "config_prod.json") in str(err)
+    assert "profiles there: default, dev" in str(err)
+
+
+# --- values of every wrong type, for every kind of setting -----------------------------------
+
+#: (setting, wrong values as they would appear in a JSON file, wrong values as env strings)
+WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
+    ("METAFLOW_BATCH_JOB_QUEUE", [5, 1.5, True, [], {}], ["a\0b", "a\nb", "\x1b[31mred"]),
+    ("METAFLOW_CLIENT_CACHE_PATH", [5, ["/tmp"]], [" /leading-space", "/a\0b", "/a\nb"]),
+    ("METAFLOW_BATCH_EMIT_TAGS", [2, 0.5, "maybe", [], {}], ["maybe", "2", "tru", "true\0"]),
+    (
+        "METAFLOW_SERVICE_RETRY_COUNT",
+        [5.7, "five", True, -1, [], {}],
+        ["5.7", "-1", "0x10", "five", "5\0"],
+    ),
+    ("METAFLOW_SERVICE_URL", [8080, {}], ["ftp://x", "localhost:8080", "http://", "http://a\0b"]),
+    (
+        "METAFLOW_DATASTORE_SYSROOT_S3",
+        [5, ["s3://b"]],
+        ["s3://B", "s3:/bucket", "/local/path", "s3://bucket name", "s3://ok-bucket/a\nb"],
+    ),
+    ("METAFLOW_DATASTORE_SYSROOT_GS", [5], ["s3://bucket", "gs://B"]),
+    (
+        "METAFLOW_SFN_IAM_ROLE",
+        [5],
+        ["my-role", "arn:aws:iam::123:role/x", "arn:aws:s3:::bucket", "arn:aws:iam::1:user/x"],
+    ),
+    (
+        "METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN",
+        [5],
+        ["my-log-group", "arn:aws:logs:us-east-1:123456789012:stream:x"],
+    ),
+    ("METAFLOW_DEFAULT_DATASTORE", [5, True, "S3"], ["S3", "hdfs", " s3"]),
+    (
+        "METAFLOW_SERVICE_HEADERS",
+        [[], "x", {"a": 1}, {"a": "b\r\nX-Evil: 1"}],
+        ["not json", "[1]", '{"a": 1}', '{"a": "b\\r\\nX-Evil: 1"}', '{"a": NaN}'],
+    ),
+    ("METAFLOW_DATATOOLS_SESSION_VARS", [[], "x", 5], ["[]", "{", "NaN", "[" * 100_000]),
+    ("METAFLOW_SPIN_ALLOWED_DECORATORS", [{}, [1], "x"], ['{"a": 1}', "[1]", '["a\\u0000"]']),
+    (
+        "METAFLOW_S3_CLIENT_RETRY_CONFIG",
+        [[], {"mode": "fast"}],
+        ['{"mode": "fast"}', '{"max_attempts": -1}', '{"extra": 1}', '{"max_attempts": 1.5}'],
+    ),
+    (
+        "METAFLOW_BATCH_DEFAULT_TAGS",
+        [[], {"k": 5}, {f"k{i}": "v" for i in range(51)}],
+        ['{"aws:x": "y"}', '{"k": 5}', '{"": "v"}', '{"k": "v\\n"}'],
+    ),
+    ("METAFLOW_S3_VERIFY_CERTIFICATE", [5, [], {}], ["   ", "/ca\0bundle.pem"]),
+]
+
+
+def _wrong_value_params() -> list[Any]:
+    params = []
+    for name, file_values, env_values in WRONG_VALUES:
+        short = name[len("METAFLOW_") :].lower()
+        for i, value in enumerate(file_values):
+            params.append(pytest.param(name, "profile", value, id=f"{short}-file-{i}"))
+        for i, text in enumerate(env_values):
+            params.append(pytest.param(name, "env", text, id=f"{short}-env-{i}"))
+    return params
+
+
+@pytest.mark.parametrize(("name", "layer", "value"), _wrong_value_params())
+def test_wrong_value(home: Path, work: Path, name: str, layer: str, value: Any) -> None:
+    """A wrong value of any kind, from a file or the environment, names setting and location."""
+    if layer == "profile":
+        path = home / "config.json"
+        path.write_text(json.dumps({name: value}), encoding="utf-8")
+        err = config_error(env={}, home=home, cwd=work)
+        location = f"{path}:{name}"
+    else:
+        err = config_error(env={name: value}, home=home, cwd=work)
+        location = name
+    assert [(p.setting, p.layer, p.location) for p in err.problems] == [(name, layer, location)]
+    assert location in str(err)
+
+
+def test_every_kind_has_wrong_values() -> None:
+    """The wrong-value battery covers every kind of setting the table uses."""
+    from metaflow_config._table import BY_ENV, FIELDS
+
+    covered = {BY_ENV[name].kind.name for name, _, _ in WRONG_VALUES}
+    assert {f.kind.name for f in FIELDS} <= covered
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("METAFLOW_SERVICE_HEADERS", '{\n  "a": "b"\n}', id="json-with-newlines"),
+        pytest.param("METAFLOW_BATCH_JOB_QUEUE", "a\tb", id="tab-in-string"),
+        pytest.param("METAFLOW_BATCH_EMIT_TAGS", "true\n", id="bool-with-trailing-newline"),
+        pytest.param("METAFLOW_DATATOOLS_SESSION_VARS", '{"a": "x\\ny"}', id="json-free-form"),
+    ],
+)
+def test_whitespace_that_is_fine(home: Path, work: Path, name: str, value: str) -> None:
+    """Newlines inside a JSON text, a tab in a string, a trailing newline after a word: accepted."""
+    load(env={name: value}, home=home, cwd=work)
+
+
+def test_strict_flag_must_be_a_boolean(home: Path, work: Path) -> None:
+    """METAFLOW_CONFIG_STRICT that is not a boolean is an error naming the variable."""
+    err = config_error(env={"METAFLOW_CONFIG_STRICT": "very"}, home=home, cwd=work)
+    assert [p.location for p in err.problems] == ["METAFLOW_CONFIG_STRICT"]
+
+
+def test_sentinel_like_key_is_just_unknown(home: Path, work: Path) -> None:
+    """A key that looks like an internal marker is an ordinary unknown key, not a crash."""
+    (home / "config.json").write_text('{"\\u0000duplicates": 5}')
+    with pytest.warns(ConfigWarning, match="unknown setting"):
+        load(env={}, home=home, cwd=work)
+
+
+# --- unknown keys with near-miss spellings ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "suggestion"),
+    [
+        pytest.param("env", "METAFLOW_BATCH_JOB_QUEU", "METAFLOW_BATCH_JOB_QUEUE", id="env-typo"),
+        pytest.param(
+            "env", "METAFLOW_DATASTORE_SYSROOT_S4", "METAFLOW_DATASTORE_SYSROOT_S3", id="env-s4"
+        ),
+        pytest.param("profile", "METAFLOW_SFN_IAM_ROEL", "METAFLOW_SFN_IAM_ROLE", id="file-typo"),
+        pytest.param(
+            "profile", "metaflow_batch_job_queue", "METAFLOW_BATCH_JOB_QUEUE", id="file-lowercase"
+        ),
+        pytest.param("local", "METAFLOW_SERVICE_ULR", "METAFLOW_SERVICE_URL", id="local-typo"),
+    ],
+)
+def test_near_miss_key(home: Path, work: Path, where: str, key: str, suggestion: str) -> None:
+    """A misspelled key warns with a did-you-mean, and is a ConfigError naming it when strict."""
+    env: dict[str, str] = {}
+    source = key
+    if where == "env":
+        env[key] = "x"
+    elif where == "profile":
+        (home / "config.json").write_text(json.dumps({key: "x"}))
+        source = str(home / "config.json")
+    else:
+        local = work / ".metaflow" / "config.json"
+        local.parent.mkdir()
+        local.write_text(json.dumps({key: "x"}))
+        source = str(local)
+    with pytest.warns(ConfigWarning, match=f"did you mean {suggestion}") as record:
+        load(env=env, home=home, cwd=work)
+    assert source in str(record[0].message)
+    err = config_error(env=env, home=home, cwd=work, strict=True)
+    assert [p.setting for p in err.problems] == [key]
+    assert f"did you mean {suggestion}" in str(err)
+    assert source in str(err)
+
+
+def test_unknown_override_is_an_error(home: Path, work: Path) -> None:
+    """An override of a misspelled name is always an error with a did-you-mean."""
+    err = config_error(env={}, home=home, cwd=work, overrides={"BATCH_JOB_QEUE": "q"})
+    assert "override(BATCH_JOB_QEUE=...)" in str(err)
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE" in str(err)
+
+
+# --- the empty string ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", ["profile", "local", "env", "override"])
+def test_empty_string_is_unset_in_every_layer(home: Path, work: Path, layer: str) -> None:
+    """``""`` means "not set" in every layer, as an empty environment variable does."""
+    (home / "config.json").write_text('{"METAFLOW_DATATOOLS_SUFFIX": "low"}')
+    name = "METAFLOW_DATATOOLS_SUFFIX"
+    kwargs: dict[str, Any] = {"env": {}, "home": home, "cwd": work}
+    if layer == "profile":
+        (home / "config.json").write_text(json.dumps({name: ""}))
+    elif layer == "local":
+        local = work / ".metaflow" / "config.json"
+        local.parent.mkdir()
+        local.write_text(json.dumps({name: ""}))
+    elif layer == "env":
+        kwargs["env"] = {name: ""}
+    else:
+        kwargs["overrides"] = {name: ""}
+    s = load(**kwargs)
+    assert s.datatools.suffix == ("data" if layer == "profile" else "low")
+    assert s.source(name) == ("default" if layer == "profile" else "profile")

@@ -1,0 +1,455 @@
+"""The metaflow-config command in-process: show, explain, env, check, schema, docs, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from metaflow_config.cli import cli
+from tests.conftest import write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "hunter2-secret-value"
+HEADERS_SECRET = "Bearer tok-secret-xyz"
+SYSROOT = "s3://my-bucket/metaflow"
+ROLE = "arn:aws:iam::123456789012:role/MetaflowBatch"
+
+
+def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run the command in-process; an unexpected exception fails the test, not the command."""
+    return CliRunner().invoke(
+        cli, list(args), input=input, env=env, catch_exceptions=False, prog_name="metaflow-config"
+    )
+
+
+def home() -> Path:
+    """The METAFLOW_HOME the autouse fixture points at."""
+    return Path(os.environ["METAFLOW_HOME"])
+
+
+@pytest.fixture
+def configured() -> Path:
+    """A default profile with S3, Batch and two secrets."""
+    return write_json(
+        home() / "config.json",
+        {
+            "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+            "METAFLOW_DEFAULT_DATASTORE": "s3",
+            "METAFLOW_BATCH_JOB_QUEUE": "queue-from-profile",
+            "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": ROLE,
+            "METAFLOW_SERVICE_URL": "https://mf.example.com",
+            "METAFLOW_SERVICE_AUTH_KEY": SECRET,
+            "METAFLOW_SERVICE_HEADERS": {"Authorization": HEADERS_SECRET},
+        },
+    )
+
+
+# --- show -------------------------------------------------------------------------------------
+
+
+def test_show_unconfigured_says_local_mode() -> None:
+    """With no configuration at all, show succeeds and says every value is a default."""
+    result = invoke("show")
+    assert result.exit_code == 0, result.output
+    assert "no setting is configured" in result.stdout
+
+
+def test_bare_command_is_show(configured: Path) -> None:
+    """`metaflow-config` with no arguments prints the same as `metaflow-config show`."""
+    assert invoke().stdout == invoke("show").stdout
+
+
+def test_show_table_has_value_source_location_and_masks(
+    configured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Show lists set values with source and location; secrets are masked; env beats profile."""
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "queue-from-env")
+    result = invoke("show")
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line}
+    assert lines["METAFLOW_BATCH_JOB_QUEUE"][1:] == [
+        "queue-from-env",
+        "env",
+        "METAFLOW_BATCH_JOB_QUEUE",
+    ]
+    assert lines["METAFLOW_DATASTORE_SYSROOT_S3"][1:] == [SYSROOT, "profile", str(configured)]
+    assert lines["METAFLOW_DATATOOLS_S3ROOT"][1:3] == [f"{SYSROOT}/data", "derived"]
+    assert lines["METAFLOW_SERVICE_AUTH_KEY"][1] == "****"
+    assert SECRET not in result.output
+    assert "Bearer" not in result.output
+    assert "METAFLOW_S3_RETRY_COUNT" not in result.stdout  # a default: hidden
+
+
+def test_show_all_lists_defaults_masked(configured: Path) -> None:
+    """--all lists every setting, defaults included, still masking secrets."""
+    result = invoke("show", "--all")
+    assert "METAFLOW_S3_RETRY_COUNT" in result.stdout
+    assert "METAFLOW_AWS_SANDBOX_API_KEY" in result.stdout
+    assert SECRET not in result.output
+    assert HEADERS_SECRET not in result.output
+
+
+def test_show_json_is_machine_readable_and_masked(configured: Path) -> None:
+    """--json prints one JSON document with value, source, location and secret flags."""
+    result = invoke("show", "--json")
+    doc = json.loads(result.stdout)
+    by_name = {s["name"]: s for s in doc["settings"]}
+    assert doc["profile"] is None
+    assert doc["profile_path"] == str(configured)
+    assert by_name["METAFLOW_BATCH_JOB_QUEUE"]["value"] == "queue-from-profile"
+    assert by_name["METAFLOW_BATCH_JOB_QUEUE"]["source"] == "profile"
+    assert by_name["METAFLOW_SERVICE_AUTH_KEY"] == {
+        "name": "METAFLOW_SERVICE_AUTH_KEY",
+        "value": "****",
+        "source": "profile",
+        "location": f"{configured}:METAFLOW_SERVICE_AUTH_KEY",
+        "secret": True,
+    }
+    assert SECRET not in result.stdout
+    assert HEADERS_SECRET not in result.stdout
+    assert "METAFLOW_S3_RETRY_COUNT" not in by_name
+    every = json.loads(invoke("show", "--json", "--all").stdout)
+    assert len(every["settings"]) > len(doc["settings"])
+
+
+def test_show_named_profile() -> None:
+    """--profile selects config_<name>.json."""
+    write_json(home() / "config_prod.json", {"METAFLOW_BATCH_JOB_QUEUE": "prod-q"})
+    result = invoke("show", "--profile", "prod")
+    assert "prod-q" in result.stdout
+    assert "# profile: prod" in result.stdout
+
+
+def test_unknown_profile_is_one_readable_error() -> None:
+    """A missing named profile exits 1 with one message listing the profiles that exist."""
+    write_json(home() / "config_dev.json", {})
+    result = invoke("show", "-p", "nope")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid Metaflow configuration")
+    assert "profiles there: dev" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unknown_key_warns_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown METAFLOW_* variable is a did-you-mean warning on stderr, not a failure."""
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QEUE", "q")
+    result = invoke("show")
+    assert result.exit_code == 0
+    assert "Warning: unknown setting METAFLOW_BATCH_JOB_QEUE" in result.stderr
+    assert "METAFLOW_BATCH_JOB_QUEUE" in result.stderr
+
+
+# --- explain ----------------------------------------------------------------------------------
+
+
+def test_explain_shows_shadowed_layers_rule_and_doc(
+    configured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Explain names value, source, location, the shadowed profile value, type and doc."""
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "queue-from-env")
+    out = invoke("explain", "BATCH_JOB_QUEUE").stdout
+    assert out.splitlines()[0] == "METAFLOW_BATCH_JOB_QUEUE = queue-from-env"
+    assert "source:   env" in out
+    assert "from:     METAFLOW_BATCH_JOB_QUEUE" in out
+    assert f"shadows:  profile {configured}:METAFLOW_BATCH_JOB_QUEUE = 'queue-from-profile'" in out
+    assert "aliases:  METAFLOW_JOB_QUEUE_NAME" in out
+    assert "doc:      AWS Batch job queue jobs are submitted to." in out
+
+
+def test_explain_derived_names_what_it_derives_from(configured: Path) -> None:
+    """A derived value names its bases and its rule."""
+    out = invoke("explain", "METAFLOW_DATATOOLS_S3ROOT").stdout
+    assert f"= {SYSROOT}/data" in out
+    assert "source:   derived" in out
+    assert "derived:  METAFLOW_DATASTORE_SYSROOT_S3, METAFLOW_DATATOOLS_SUFFIX" in out
+    assert "rule:     <METAFLOW_DATASTORE_SYSROOT_S3>/<METAFLOW_DATATOOLS_SUFFIX>" in out
+
+
+def test_explain_masks_secrets_everywhere(
+    configured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Explaining a secret masks its value and the values of the layers it shadows."""
+    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "env-" + SECRET)
+    result = invoke("explain", "SERVICE_AUTH_KEY", "SERVICE_HEADERS")
+    assert "METAFLOW_SERVICE_AUTH_KEY = ****" in result.stdout
+    assert "shadows:  profile" in result.stdout
+    assert "secret:   yes" in result.stdout
+    assert SECRET not in result.output
+    assert HEADERS_SECRET not in result.output
+
+
+def test_explain_unknown_key_suggests() -> None:
+    """An unknown name exits 1 with a did-you-mean, no traceback."""
+    result = invoke("explain", "BATCH_JOB_QEUE")
+    assert result.exit_code == 1
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
+
+
+# --- env --------------------------------------------------------------------------------------
+
+
+def test_env_masks_secrets_unless_revealed(configured: Path) -> None:
+    """env prints every set value; a secret is a comment with the mask unless revealed."""
+    result = invoke("env")
+    assert result.exit_code == 0
+    assert f"export METAFLOW_DATASTORE_SYSROOT_S3={SYSROOT}" in result.stdout
+    assert "# METAFLOW_SERVICE_AUTH_KEY=****" in result.stdout
+    assert SECRET not in result.output
+    assert HEADERS_SECRET not in result.output
+    assert "2 secret value(s) masked" in result.stderr
+    revealed = invoke("env", "--reveal-secrets").stdout
+    assert f"export METAFLOW_SERVICE_AUTH_KEY={SECRET}" in revealed
+    assert HEADERS_SECRET in revealed
+
+
+def test_env_shell_output_round_trips_through_a_shell() -> None:
+    """Sourcing the shell format in sh sets exactly the exported values, quotes and all."""
+    headers = {"x": 'it\'s "q" $HOME `id`'}
+    write_json(
+        home() / "config.json",
+        {"METAFLOW_SERVICE_HEADERS": headers, "METAFLOW_USER": "a b"},
+    )
+    script = invoke("env", "--reveal-secrets").stdout
+    out = subprocess.run(
+        ["sh", "-c", script + 'printf "%s\\n%s" "$METAFLOW_SERVICE_HEADERS" "$METAFLOW_USER"'],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ.get("PATH", "")},
+    ).stdout
+    printed_headers, user = out.split("\n")
+    assert json.loads(printed_headers) == headers
+    assert user == "a b"
+
+
+def test_env_json_and_dotenv_formats(configured: Path) -> None:
+    """json is one masked object; dotenv is KEY=value lines, quoted where needed."""
+    doc = json.loads(invoke("env", "--format", "json").stdout)
+    assert doc["METAFLOW_SERVICE_AUTH_KEY"] == "****"
+    assert doc["METAFLOW_BATCH_JOB_QUEUE"] == "queue-from-profile"
+    assert doc["METAFLOW_SERVICE_HEADERS"] == "****"
+    dotenv = invoke("env", "--format", "dotenv").stdout
+    assert "METAFLOW_BATCH_JOB_QUEUE=queue-from-profile\n" in dotenv
+    assert SECRET not in dotenv
+
+
+def test_env_batch_target_uses_internal_url_and_drops_local_paths(
+    configured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--target batch carries SERVICE_INTERNAL_URL as SERVICE_URL and no machine-local path."""
+    monkeypatch.setenv("METAFLOW_SERVICE_INTERNAL_URL", "http://mf.internal")
+    monkeypatch.setenv("METAFLOW_CLIENT_CACHE_PATH", "/home/me/cache")
+    doc = json.loads(invoke("env", "--target", "batch", "--format", "json").stdout)
+    assert doc["METAFLOW_SERVICE_URL"] == "http://mf.internal"
+    assert "METAFLOW_CLIENT_CACHE_PATH" not in doc
+    local = json.loads(invoke("env", "--format", "json").stdout)
+    assert local["METAFLOW_CLIENT_CACHE_PATH"] == "/home/me/cache"
+
+
+def test_env_sfn_too_large_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An environment over the Step Functions limit exits 1 naming the limit."""
+    monkeypatch.setenv(
+        "METAFLOW_BATCH_DEFAULT_TAGS", json.dumps({f"k{i}": "v" * 250 for i in range(40)})
+    )
+    result = invoke("env", "--target", "sfn")
+    assert result.exit_code == 1
+    assert "8192" in result.stderr
+    assert "Traceback" not in result.output
+
+
+# --- check ------------------------------------------------------------------------------------
+
+
+def test_check_ok(configured: Path) -> None:
+    """A valid configuration: exit 0 and a one-line OK."""
+    result = invoke("check")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("OK: the configuration of the default profile is valid")
+
+
+def test_check_lists_every_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every problem of every layer is listed, and the exit status is 1."""
+    write_json(home() / "config.json", {"METAFLOW_SFN_IAM_ROLE": "not-an-arn"})
+    monkeypatch.setenv("METAFLOW_BATCH_EMIT_TAGS", "maybe")
+    result = invoke("check")
+    assert result.exit_code == 1
+    assert "2 problems" in result.stderr
+    assert "METAFLOW_SFN_IAM_ROLE" in result.stderr
+    assert "METAFLOW_BATCH_EMIT_TAGS" in result.stderr
+
+
+def test_check_requires_what_the_defaults_imply() -> None:
+    """DEFAULT_DATASTORE=s3 without a sysroot fails check, naming the missing setting."""
+    write_json(home() / "config.json", {"METAFLOW_DEFAULT_DATASTORE": "s3"})
+    result = invoke("check")
+    assert result.exit_code == 1
+    assert "METAFLOW_DATASTORE_SYSROOT_S3 is not set" in result.stderr
+
+
+def test_check_require_lists_every_missing_setting(configured: Path) -> None:
+    """--require sfn-foreach names each missing setting of that capability at once."""
+    assert "ready for s3, batch" in invoke("check", "--require", "batch").stdout
+    result = invoke("check", "--require", "sfn-foreach")
+    assert result.exit_code == 1
+    assert "METAFLOW_SFN_IAM_ROLE is not set" in result.stderr
+    assert "METAFLOW_SFN_DYNAMO_DB_TABLE is not set" in result.stderr
+
+
+def test_check_strict_makes_unknown_keys_errors() -> None:
+    """--strict turns an unknown key in the profile into a failure."""
+    write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QEUE": "q"})
+    assert invoke("check").exit_code == 0
+    result = invoke("check", "--strict")
+    assert result.exit_code == 1
+    assert "METAFLOW_BATCH_JOB_QEUE" in result.stderr
+
+
+# --- the command as a whole -------------------------------------------------------------------
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name, command in group.commands.items():
+        found.append((f"{prefix}{name}", command))
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, f"{prefix}{name} "))
+    return found
+
+
+@pytest.mark.parametrize(("path", "command"), _commands(cli), ids=str)
+def test_every_help_has_examples(path: str, command: click.Command) -> None:
+    """--help of every command (and sub-command) shows examples of the command itself."""
+    result = invoke(*path.split(), "--help")
+    assert result.exit_code == 0
+    assert "Examples:" in result.stdout
+    assert result.stdout.startswith(f"Usage: metaflow-config {path} ")
+    examples = result.stdout.split("Examples:")[1]
+    name = path.rsplit(maxsplit=1)[-1]
+    assert f"metaflow-config {path}" in examples or f"metaflow-config {name}" in examples
+
+
+def test_version() -> None:
+    """--version prints the package version."""
+    from metaflow_config import __version__
+
+    assert invoke("--version").stdout.strip() == f"metaflow-config, version {__version__}"
+
+
+def test_usage_error_exits_2_without_traceback() -> None:
+    """A bad option is a usage error (exit 2), one message."""
+    result = invoke("env", "--target", "mars")
+    assert result.exit_code == 2
+    assert "Invalid value for '--target'" in result.stderr
+
+
+def test_import_metaflow_config_does_not_import_click(tmp_path: Path) -> None:
+    """`import metaflow_config` (and running `load`) never imports click."""
+    code = (
+        "import sys, metaflow_config\n"
+        "metaflow_config.load(env={}, home=sys.argv[1], cwd=sys.argv[1])\n"
+        "print('click' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ.get("PATH", ""), "METAFLOW_HOME": str(tmp_path)},
+    )
+    assert out.stdout.strip() == "False"
+
+
+# --- as a process -----------------------------------------------------------------------------
+
+
+def _process_env(tmp_path: Path) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", ""), "METAFLOW_HOME": str(tmp_path / "no-such-home")}
+
+
+@pytest.mark.slow
+def test_python_m_with_no_configuration_prints_settings(tmp_path: Path) -> None:
+    """`python -m metaflow_config` works with no configuration at all and behaves like show."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "metaflow_config"],
+        capture_output=True,
+        text=True,
+        env=_process_env(tmp_path),
+        cwd=tmp_path,
+        check=False,
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert "no setting is configured" in proc.stdout
+    assert not (tmp_path / "no-such-home").exists()  # reading never creates anything
+
+
+@pytest.mark.slow
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    """The `metaflow-config` console script runs the same command."""
+    script = Path(sys.executable).parent / "metaflow-config"
+    proc = subprocess.run(
+        [str(script), "explain", "BATCH_JOB_QUEUE"],
+        capture_output=True,
+        text=True,
+        env=_process_env(tmp_path),
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("METAFLOW_BATCH_JOB_QUEUE = (unset)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["show", "--all"], ["docs"], ["--help"]], ids=" ".join)
+def test_closed_stdout_is_quiet(args: list[str], tmp_path: Path) -> None:
+    """Output into a closed pipe (`metaflow-config show --all | head`) prints no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE, deterministically
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "metaflow_config", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_process_env(tmp_path),
+            cwd=tmp_path,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == 1
+
+
+def test_unexpected_exception_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug surfaces as one `Error: unexpected ...` line and exit 1, not a traceback."""
+    from metaflow_config.cli import _inspect, main
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_inspect, "render", broken)
+    assert main(["show"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: unexpected RuntimeError: boom")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_file_system_error_is_one_line(configured: Path, tmp_path: Path) -> None:
+    """An OS error while writing (a file where a directory should be) is one readable message."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    result = invoke("export", str(blocker / "out.json"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert str(blocker) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output

@@ -1,0 +1,161 @@
+"""Safe writes (metaflow_config._files): atomic, mode 0600, locked read-modify-write."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metaflow_config import ConfigError
+from metaflow_config._files import (
+    locked,
+    read_json_object,
+    remove_file,
+    update_json,
+    write_json_atomic,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mode(path: Path) -> int:
+    """The permission bits of ``path``."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_write_is_0600_sorted_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    """A write creates the directory (0700) and a 0600 file, sorted JSON, and nothing else."""
+    target = tmp_path / "home" / "config.json"
+    write_json_atomic(target, {"B": 1, "A": "x"})
+    assert mode(target) == 0o600
+    assert mode(target.parent) == 0o700
+    assert target.read_text() == '{\n    "A": "x",\n    "B": 1\n}\n'
+    assert sorted(p.name for p in target.parent.iterdir()) == ["config.json"]
+
+
+def test_rewrite_tightens_a_readable_file_to_0600(tmp_path: Path) -> None:
+    """Replacing a world-readable file leaves a 0600 one (the content holds secrets)."""
+    target = tmp_path / "config.json"
+    target.write_text("{}")
+    target.chmod(0o644)
+    write_json_atomic(target, {"A": 1})
+    assert mode(target) == 0o600
+
+
+def test_failed_write_keeps_the_old_file_and_removes_the_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the rename fails, the old content is intact and no temporary file is left behind."""
+    target = tmp_path / "config.json"
+    write_json_atomic(target, {"OLD": 1})
+
+    def boom(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="No space"):
+        write_json_atomic(target, {"NEW": 2})
+    assert json.loads(target.read_text()) == {"OLD": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+def test_symlinked_profile_is_written_through(tmp_path: Path) -> None:
+    """A profile that is a symlink stays a link; its target gets the new content."""
+    real = tmp_path / "dotfiles" / "metaflow.json"
+    real.parent.mkdir()
+    real.write_text("{}")
+    link = tmp_path / "config.json"
+    link.symlink_to(real)
+    update_json(link, lambda doc: {**doc, "A": 1})
+    assert link.is_symlink()
+    assert json.loads(real.read_text()) == {"A": 1}
+
+
+def test_remove_file_removes_the_link_not_its_target(tmp_path: Path) -> None:
+    """Removing a symlinked profile removes the link, as `rm` would."""
+    real = tmp_path / "real.json"
+    real.write_text("{}")
+    link = tmp_path / "config.json"
+    link.symlink_to(real)
+    assert remove_file(link) is True
+    assert not link.is_symlink()
+    assert real.exists()
+    assert remove_file(link) is False
+
+
+def test_update_reports_old_and_new_and_skips_identical_writes(tmp_path: Path) -> None:
+    """update_json returns (old, new); an unchanged document is not rewritten."""
+    target = tmp_path / "config.json"
+    assert update_json(target, lambda doc: {**doc, "A": 1}) == (None, {"A": 1})
+    before = target.stat().st_mtime_ns, target.stat().st_ino
+    assert update_json(target, lambda doc: doc) == ({"A": 1}, {"A": 1})
+    assert (target.stat().st_mtime_ns, target.stat().st_ino) == before
+
+
+def test_update_refuses_a_broken_file(tmp_path: Path) -> None:
+    """A profile that is not valid JSON is never overwritten by an update."""
+    target = tmp_path / "config.json"
+    target.write_text("{broken")
+    with pytest.raises(ConfigError, match="valid JSON"):
+        update_json(target, lambda doc: {"A": 1})
+    assert target.read_text() == "{broken"
+    assert read_json_object(tmp_path / "missing.json") is None
+
+
+def test_lock_file_is_a_private_sibling(tmp_path: Path) -> None:
+    """The lock lives next to the file, as <name>.lock, mode 0600."""
+    target = tmp_path / "config_prod.json"
+    with locked(target) as real:
+        assert real == str(target)
+        assert mode(tmp_path / "config_prod.json.lock") == 0o600
+
+
+def _increment(key: str, times: int, path: Path) -> None:
+    for _ in range(times):
+        update_json(path, lambda doc: {**doc, key: doc.get(key, 0) + 1})
+
+
+def test_concurrent_threads_lose_no_update(tmp_path: Path) -> None:
+    """Threads doing read-modify-write on one profile serialize: every increment survives."""
+    target = tmp_path / "config.json"
+    threads = [
+        threading.Thread(target=_increment, args=(f"K{i}", 25, target)) for i in range(4)
+    ] + [threading.Thread(target=_increment, args=("SHARED", 25, target)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert json.loads(target.read_text()) == {"K0": 25, "K1": 25, "K2": 25, "K3": 25, "SHARED": 100}
+
+
+WRITER = """
+import sys
+from metaflow_config._files import update_json
+path, key, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for _ in range(n):
+    update_json(path, lambda d: {**d, key: d.get(key, 0) + 1, "SHARED": d.get("SHARED", 0) + 1})
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_processes_lose_no_update(tmp_path: Path) -> None:
+    """Separate processes updating one profile serialize on the lock: no update is lost."""
+    target = tmp_path / "config.json"
+    env = {"PATH": os.environ.get("PATH", ""), "METAFLOW_HOME": str(tmp_path)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(target), f"P{i}", "40"], env=env, cwd=ROOT
+        )
+        for i in range(3)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    doc: dict[str, Any] = json.loads(target.read_text())
+    assert doc == {"P0": 40, "P1": 40, "P2": 40, "SHARED": 120}
+    assert mode(target) == 0o600

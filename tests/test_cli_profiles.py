@@ -1,0 +1,401 @@
+"""Writing profiles in-process: configure aws (scripted and --set), export, import, reset."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from metaflow_config import load
+from metaflow_config.cli import cli
+from metaflow_config.cli._wizard import CAPABILITIES
+from tests.conftest import write_json
+
+SYSROOT = "s3://my-bucket/metaflow"
+ROLE = "arn:aws:iam::123456789012:role/MetaflowBatch"
+SFN_ROLE = "arn:aws:iam::123456789012:role/MetaflowSFN"
+EVENTS_ROLE = "arn:aws:iam::123456789012:role/MetaflowEvents"
+SECRET = "api-key-secret-123"
+
+
+def invoke(*args: str, input: str | None = None) -> Result:
+    """Run the command in-process (stdin from ``input``); exceptions fail the test."""
+    return CliRunner().invoke(
+        cli, list(args), input=input, catch_exceptions=False, prog_name="metaflow-config"
+    )
+
+
+def home() -> Path:
+    """The METAFLOW_HOME the autouse fixture points at."""
+    return Path(os.environ["METAFLOW_HOME"])
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``."""
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def answers(*lines: str) -> str:
+    """Stdin for the wizard: one answer per line."""
+    return "".join(line + "\n" for line in lines)
+
+
+#: A new user enabling everything (S3, service with a secret key, Batch, Step Functions).
+EVERYTHING = answers(
+    "y", SYSROOT, "",  # S3: sysroot, datatools root derived
+    "y", "https://mf.example.com", "", SECRET,  # service: url, internal derived, auth key
+    "y", "my-queue", ROLE, "", "",  # batch: queue, role, registry, image
+    "y", SFN_ROLE, EVENTS_ROLE, "mf-table",  # step functions
+)  # fmt: skip
+
+
+# --- configure aws ----------------------------------------------------------------------------
+
+
+def test_wizard_first_profile_writes_what_was_answered() -> None:
+    """A new user's answers become config.json (mode 0600), with the datastore and metadata set."""
+    result = invoke("configure", "aws", input=EVERYTHING)
+    assert result.exit_code == 0, result.output
+    path = home() / "config.json"
+    assert read(path) == {
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+        "METAFLOW_SERVICE_URL": "https://mf.example.com",
+        "METAFLOW_SERVICE_AUTH_KEY": SECRET,
+        "METAFLOW_DEFAULT_METADATA": "service",
+        "METAFLOW_BATCH_JOB_QUEUE": "my-queue",
+        "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": ROLE,
+        "METAFLOW_SFN_IAM_ROLE": SFN_ROLE,
+        "METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE": EVENTS_ROLE,
+        "METAFLOW_SFN_DYNAMO_DB_TABLE": "mf-table",
+    }
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert SECRET not in result.output
+    assert "+ METAFLOW_SERVICE_AUTH_KEY = ****" in result.output
+    assert "It is the default profile" in result.output
+    s = load(env={}, home=home(), cwd=home())
+    assert s.datatools.s3root == f"{SYSROOT}/data"
+
+
+def test_wizard_only_s3_asks_nothing_else() -> None:
+    """Declining the service and Batch skips Batch's and Step Functions' questions."""
+    result = invoke("configure", "aws", "-p", "dev", input=answers("y", SYSROOT, "", "n", "n"))
+    assert result.exit_code == 0, result.output
+    assert read(home() / "config_dev.json") == {
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+    }
+    assert "Configure AWS Step Functions" not in result.output
+    assert "export METAFLOW_PROFILE=dev" in result.output
+
+
+def test_wizard_declining_everything_writes_nothing() -> None:
+    """No capability enabled on a new profile: no file is written, and the wizard says so."""
+    result = invoke("configure", "aws", input=answers("n", "n"))
+    assert result.exit_code == 0
+    assert "Nothing to write" in result.output
+    assert "Configure AWS Batch" not in result.output  # Batch needs S3
+    assert not (home() / "config.json").exists()
+
+
+def test_wizard_rerun_keeps_unasked_keys_and_masked_secret() -> None:
+    """Re-running keeps every key it did not ask about; Enter keeps values and the secret."""
+    path = write_json(
+        home() / "config.json",
+        {
+            "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+            "METAFLOW_DEFAULT_DATASTORE": "s3",
+            "METAFLOW_SERVICE_URL": "https://mf.example.com",
+            "METAFLOW_SERVICE_AUTH_KEY": SECRET,
+            "METAFLOW_DEFAULT_METADATA": "service",
+            "METAFLOW_KUBERNETES_NAMESPACE": "ml",
+            "METAFLOW_SOMETHING_FROM_AN_EXTENSION": "kept",
+        },
+    )
+    script = answers("y", "y", "", "", "y", "", "", "", "n")  # modify; S3 kept; service kept
+    result = invoke("configure", "aws", input=script)
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.output
+    assert read(path)["METAFLOW_SOMETHING_FROM_AN_EXTENSION"] == "kept"
+    script = answers("y", "y", "s3://other-bucket/mf", "", "y", "", "", "", "n")
+    result = invoke("configure", "aws", input=script)
+    assert result.exit_code == 0, result.output
+    assert (
+        "~ METAFLOW_DATASTORE_SYSROOT_S3 = s3://other-bucket/mf (was s3://my-bucket/metaflow)"
+        in (result.output)
+    )
+    after = read(path)
+    assert after["METAFLOW_DATASTORE_SYSROOT_S3"] == "s3://other-bucket/mf"
+    assert after["METAFLOW_SERVICE_AUTH_KEY"] == SECRET
+    assert after["METAFLOW_KUBERNETES_NAMESPACE"] == "ml"
+    assert after["METAFLOW_SOMETHING_FROM_AN_EXTENSION"] == "kept"
+    assert SECRET not in result.output
+
+
+def test_wizard_declining_s3_drops_the_s3_default_datastore() -> None:
+    """Saying no to S3 on a profile using it removes DEFAULT_DATASTORE=s3, keeps the sysroot."""
+    path = write_json(
+        home() / "config.json",
+        {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT, "METAFLOW_DEFAULT_DATASTORE": "s3"},
+    )
+    result = invoke("configure", "aws", input=answers("y", "n", "n"))
+    assert result.exit_code == 0, result.output
+    assert "- METAFLOW_DEFAULT_DATASTORE (was s3)" in result.output
+    assert read(path) == {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT}
+
+
+def test_wizard_wrong_answer_is_asked_again() -> None:
+    """An invalid answer is reported with what was expected and asked again."""
+    script = answers("y", "my-bucket/metaflow", "s3://My_Bucket", SYSROOT, "", "n", "n")
+    result = invoke("configure", "aws", input=script)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Error: got 'my-bucket/metaflow'; expected an S3 URL") == 1
+    assert result.output.count("Error: got 's3://My_Bucket'; expected an S3 URL") == 1
+    assert read(home() / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
+
+
+def test_wizard_optional_dash_clears_a_value() -> None:
+    """Typing - at an optional prompt removes the key (it derives again)."""
+    path = write_json(
+        home() / "config.json",
+        {
+            "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+            "METAFLOW_DEFAULT_DATASTORE": "s3",
+            "METAFLOW_DATATOOLS_S3ROOT": "s3://stale/data",
+        },
+    )
+    result = invoke("configure", "aws", "--yes", input=answers("y", "", "-", "n", "n"))
+    assert result.exit_code == 0, result.output
+    assert "METAFLOW_DATATOOLS_S3ROOT" not in read(path)
+
+
+def test_wizard_moves_an_alias_to_the_setting_name() -> None:
+    """A value under an alias (METAFLOW_JOB_QUEUE_NAME) is offered, then saved under its name."""
+    path = write_json(
+        home() / "config.json",
+        {
+            "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+            "METAFLOW_DEFAULT_DATASTORE": "s3",
+            "METAFLOW_JOB_QUEUE_NAME": "old-q",
+            "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": ROLE,
+        },
+    )
+    script = answers("y", "", "", "", "n", "", "", "", "", "", "n")
+    result = invoke("configure", "aws", input=script)
+    assert result.exit_code == 0, result.output
+    assert "[old-q]" in result.output
+    doc = read(path)
+    assert doc["METAFLOW_BATCH_JOB_QUEUE"] == "old-q"
+    assert "METAFLOW_JOB_QUEUE_NAME" not in doc
+
+
+def test_wizard_refusal_leaves_profile_untouched() -> None:
+    """Answering no to "modify the existing profile?" exits 1 and changes nothing."""
+    path = write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    before = path.read_bytes()
+    result = invoke("configure", "aws", input=answers("n"))
+    assert result.exit_code == 1
+    assert "not modified" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_wizard_set_is_non_interactive_and_validated() -> None:
+    """--set writes exactly the given keys (short or full names), validated; --yes skips asking."""
+    result = invoke(
+        "configure", "aws", "-p", "ci", "--set", f"DATASTORE_SYSROOT_S3={SYSROOT}",
+        "--set", "METAFLOW_BATCH_EMIT_TAGS=yes", "--set", 'BATCH_DEFAULT_TAGS={"team": "ml"}',
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    path = home() / "config_ci.json"
+    assert read(path) == {
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+        "METAFLOW_BATCH_EMIT_TAGS": True,
+        "METAFLOW_BATCH_DEFAULT_TAGS": {"team": "ml"},
+    }
+    bad = invoke("configure", "aws", "-p", "ci", "-y", "--set", "SFN_IAM_ROLE=nope", "--set", "X=1")
+    assert bad.exit_code == 1
+    assert "--set X: X is not a setting" in bad.stderr
+    bad = invoke("configure", "aws", "-p", "ci", "-y", "--set", "SFN_IAM_ROLE=nope")
+    assert bad.exit_code == 1
+    assert "METAFLOW_SFN_IAM_ROLE (command line: --set METAFLOW_SFN_IAM_ROLE): got 'nope'" in (
+        bad.stderr
+    )
+    assert "Fix: pass --set METAFLOW_SFN_IAM_ROLE=<IAM role ARN>" in bad.stderr
+    removed = invoke("configure", "aws", "-p", "ci", "-y", "--set", "BATCH_EMIT_TAGS=")
+    assert removed.exit_code == 0
+    assert "METAFLOW_BATCH_EMIT_TAGS" not in read(path)
+
+
+def test_wizard_secret_via_set_is_masked_in_output() -> None:
+    """A secret given with --set is written but never printed."""
+    result = invoke("configure", "aws", "--set", f"SERVICE_AUTH_KEY={SECRET}")
+    assert result.exit_code == 0
+    assert read(home() / "config.json") == {"METAFLOW_SERVICE_AUTH_KEY": SECRET}
+    assert SECRET not in result.output
+
+
+def test_wizard_broken_profile_is_an_error_not_overwritten() -> None:
+    """A profile that is not valid JSON is reported, never overwritten."""
+    path = home() / "config.json"
+    path.write_text("{oops")
+    result = invoke("configure", "aws", "-y", "--set", "BATCH_JOB_QUEUE=q")
+    assert result.exit_code == 1
+    assert "valid JSON" in result.stderr
+    assert path.read_text() == "{oops"
+
+
+def test_schema_validates_the_files_the_wizard_writes() -> None:
+    """Profiles written by the wizard (prompted and --set, typed values) pass the JSON Schema."""
+    import jsonschema
+
+    from metaflow_config.cli._reference import profile_schema
+
+    assert invoke("configure", "aws", input=EVERYTHING).exit_code == 0
+    typed = ["--set", "BATCH_EMIT_TAGS=on", "--set", 'BATCH_DEFAULT_TAGS={"a": "b"}']
+    assert (
+        invoke("configure", "aws", "-p", "typed", "--set", "S3_RETRY_COUNT=3", *typed).exit_code
+        == 0
+    )
+    validator = jsonschema.Draft202012Validator(profile_schema())
+    for path in (home() / "config.json", home() / "config_typed.json"):
+        assert list(validator.iter_errors(read(path))) == [], path
+    assert list(validator.iter_errors({"METAFLOW_S3_RETRY_COUNT": -1})) != []
+
+
+def test_wizard_profile_meets_every_capability_it_enabled() -> None:
+    """After enabling everything, settings.require() passes for every capability."""
+    assert invoke("configure", "aws", input=EVERYTHING).exit_code == 0
+    s = load(env={}, home=home(), cwd=home())
+    for capability in ("s3", "service", "batch", "sfn", "sfn-schedule", "sfn-foreach"):
+        s.require(capability)
+    assert invoke("check", "--require", "sfn-schedule", "--require", "sfn-foreach").exit_code == 0
+
+
+def test_capabilities_ask_only_table_settings() -> None:
+    """Every setting the wizard asks or fixes is a setting of the table."""
+    from metaflow_config._table import BY_NAME
+
+    for cap in CAPABILITIES:
+        for name in (*cap.required, *cap.optional, *cap.fixed):
+            assert name in BY_NAME, (cap.key, name)
+
+
+# --- export / import / reset ------------------------------------------------------------------
+
+
+def test_export_then_import_into_a_new_profile(tmp_path: Path) -> None:
+    """export copies the profile (0600); import into a profile that does not exist creates it."""
+    write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q", "METAFLOW_X_EXT": 1})
+    out = tmp_path / "backup.json"
+    result = invoke("export", str(out))
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    result = invoke("import", str(out), "--profile", "copy")
+    assert result.exit_code == 0, result.output
+    assert read(home() / "config_copy.json") == read(home() / "config.json")
+    assert "export METAFLOW_PROFILE=copy" in result.output
+    assert "unknown setting METAFLOW_X_EXT" in result.stderr
+
+
+def test_export_asks_before_overwriting(tmp_path: Path) -> None:
+    """An existing destination is only overwritten after a yes."""
+    write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    out = tmp_path / "backup.json"
+    out.write_text("keep")
+    assert invoke("export", str(out), input="n\n").exit_code == 1
+    assert out.read_text() == "keep"
+    assert invoke("export", str(out), input="y\n").exit_code == 0
+    assert read(out) == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+
+
+def test_export_of_nothing_is_an_error(tmp_path: Path) -> None:
+    """Exporting a profile that has no file fails instead of writing an empty file."""
+    result = invoke("export", str(tmp_path / "out.json"))
+    assert result.exit_code == 1
+    assert "nothing to export" in result.stderr
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_import_validates_before_writing(tmp_path: Path) -> None:
+    """An invalid file is refused with every problem; the profile is untouched."""
+    profile = write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    bad = write_json(
+        tmp_path / "bad.json",
+        {"METAFLOW_SFN_IAM_ROLE": "nope", "METAFLOW_BATCH_EMIT_TAGS": "maybe"},
+    )
+    result = invoke("import", str(bad), "-y")
+    assert result.exit_code == 1
+    assert "2 problems" in result.stderr
+    assert f"{bad}:METAFLOW_SFN_IAM_ROLE" in result.stderr
+    assert read(profile) == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+
+
+def test_import_asks_before_replacing_and_merge_keeps_keys(tmp_path: Path) -> None:
+    """Replacing an existing profile needs a yes; --merge keeps the keys the file lacks."""
+    profile = write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    src = write_json(tmp_path / "in.json", {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT})
+    result = invoke("import", str(src), input="n\n")
+    assert result.exit_code == 1
+    assert read(profile) == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+    assert invoke("import", str(src), "--merge", input="y\n").exit_code == 0
+    assert read(profile) == {
+        "METAFLOW_BATCH_JOB_QUEUE": "q",
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+    }
+    assert invoke("import", str(src), "-y").exit_code == 0
+    assert read(profile) == {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT}
+
+
+def test_import_of_an_empty_file_is_refused(tmp_path: Path) -> None:
+    """A file with no setting (or only nulls) is not imported as an empty profile."""
+    src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QUEUE": None})
+    result = invoke("import", str(src))
+    assert result.exit_code == 1
+    assert "nothing to import" in result.stderr
+    assert not (home() / "config.json").exists()
+
+
+def test_reset_asks_first_and_honours_no() -> None:
+    """reset removes the profile only after a yes."""
+    path = write_json(home() / "config_dev.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("reset", "-p", "dev", input="n\n")
+    assert result.exit_code == 1
+    assert path.exists()
+    result = invoke("reset", "-p", "dev", input="y\n")
+    assert result.exit_code == 0
+    assert not path.exists()
+    missing = invoke("reset", "-p", "dev")
+    assert missing.exit_code == 1
+    assert "profiles there: none" in missing.stderr
+    assert "Nothing to reset" in invoke("reset").output
+
+
+def test_configure_aliases_match_metaflow_names(tmp_path: Path) -> None:
+    """`configure export/import/reset/show` work as in `metaflow configure`."""
+    write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    assert invoke("configure", "show").stdout == invoke("show").stdout
+    assert invoke("configure", "export", str(tmp_path / "x.json")).exit_code == 0
+    assert read(tmp_path / "x.json") == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["configure", "aws", "-p", "../evil", "--set", "BATCH_JOB_QUEUE=q"], id="wiz"),
+        pytest.param(["import", "in.json", "-p", "a/b"], id="import"),
+        pytest.param(["reset", "-p", "x/../../y"], id="reset"),
+    ],
+)
+def test_unsafe_profile_names_are_refused(args: list[str], tmp_path: Path) -> None:
+    """A profile name with a path in it is an error; nothing is written outside METAFLOW_HOME."""
+    write_json(Path("in.json"), {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert "a profile name of letters" in result.stderr
+    assert sorted(p.name for p in home().parent.iterdir() if p.name.endswith(".json")) == []

@@ -1,0 +1,103 @@
+"""Generated references: the JSON Schema of a profile file, and docs/settings.md."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from metaflow_config import load
+from metaflow_config.cli import cli
+from metaflow_config.cli._reference import profile_schema, settings_markdown
+from tests.conftest import write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def invoke(*args: str) -> str:
+    """The stdout of the command run in-process."""
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+# --- schema and docs --------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> Any:
+    import jsonschema
+
+    schema = profile_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_schema_command_prints_the_schema() -> None:
+    """`schema` prints the JSON Schema of a profile, valid under its own dialect."""
+    printed = json.loads(invoke("schema"))
+    assert printed == json.loads(json.dumps(profile_schema()))
+    assert printed["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    _validator()
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        pytest.param({"METAFLOW_BATCH_EMIT_TAGS": "Yes", "METAFLOW_DEBUG_S3CLIENT": 1}, id="bools"),
+        pytest.param({"METAFLOW_S3_RETRY_COUNT": "7", "METAFLOW_S3_WORKER_COUNT": 3}, id="ints"),
+        pytest.param({"METAFLOW_BATCH_DEFAULT_TAGS": '{"a": "b"}'}, id="json-text"),
+        pytest.param({"METAFLOW_SERVICE_HEADERS": {"a": "b"}}, id="json-object"),
+        pytest.param({"METAFLOW_JOB_QUEUE_NAME": "q", "METAFLOW_USER": None}, id="alias-null"),
+        pytest.param({"METAFLOW_S3_VERIFY_CERTIFICATE": "/etc/ca.pem"}, id="verify-path"),
+    ],
+)
+def test_schema_accepts_what_the_resolver_accepts(doc: dict[str, Any], tmp_path: Path) -> None:
+    """A profile the resolver accepts validates against the schema."""
+    write_json(tmp_path / "config.json", doc)
+    load(env={}, home=tmp_path, cwd=tmp_path)
+    assert list(_validator().iter_errors(doc)) == []
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        pytest.param({"METAFLOW_BATCH_EMIT_TAGS": "maybe"}, id="bool-junk"),
+        pytest.param({"METAFLOW_S3_RETRY_COUNT": 5.7}, id="int-fraction"),
+        pytest.param({"METAFLOW_DATASTORE_SYSROOT_S3": "bucket/x"}, id="s3-no-scheme"),
+        pytest.param({"METAFLOW_SFN_IAM_ROLE": "arn:aws:s3:::b"}, id="arn-wrong-service"),
+        pytest.param({"METAFLOW_DEFAULT_DATASTORE": "S3"}, id="choice-case"),
+        pytest.param({"METAFLOW_BATCH_JOB_QEUE": "q"}, id="unknown-key"),
+    ],
+)
+def test_schema_rejects_what_the_resolver_rejects(doc: dict[str, Any]) -> None:
+    """A bad value or an unknown key fails the schema, as it fails (or warns in) the resolver."""
+    assert list(_validator().iter_errors(doc)) != []
+
+
+def test_docs_file_is_fresh() -> None:
+    """docs/settings.md is exactly what `metaflow-config docs` generates from the table."""
+    committed = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert committed == settings_markdown(), (
+        "docs/settings.md is stale: run `python -m metaflow_config docs > docs/settings.md`"
+    )
+    assert invoke("docs") == committed
+
+
+def test_docs_cover_every_setting_with_type_default_and_secret() -> None:
+    """Every setting of the table has a row naming its type, default or derivation, secret flag."""
+    from metaflow_config._table import FIELDS
+
+    text = settings_markdown()
+    rows = {line.split("`")[1]: line for line in text.splitlines() if line.startswith("| `")}
+    assert set(rows) == {f.env for f in FIELDS}
+    assert (
+        "| derived: `<METAFLOW_DATASTORE_SYSROOT_S3>/<METAFLOW_DATATOOLS_SUFFIX>` |"
+        in (rows["METAFLOW_DATATOOLS_S3ROOT"])
+    )
+    assert rows["METAFLOW_SERVICE_AUTH_KEY"].split(" | ")[3] == "yes"
+    assert rows["METAFLOW_S3_RETRY_COUNT"].split(" | ")[2] == "`7`"

@@ -1,0 +1,221 @@
+"""`metaflow-config configure aws` in a real pseudo-terminal, driven as a new user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pexpect = pytest.importorskip("pexpect")
+
+pytestmark = pytest.mark.slow
+
+SYSROOT = "s3://team-bucket/metaflow"
+ROLE = "arn:aws:iam::123456789012:role/MetaflowBatch"
+SFN_ROLE = "arn:aws:iam::123456789012:role/MetaflowSFN"
+EVENTS_ROLE = "arn:aws:iam::123456789012:role/MetaflowEvents"
+SECRET = "typed-secret-never-echoed"
+
+
+class Session:
+    """One wizard run in a pseudo-terminal, with everything it printed kept in ``transcript``."""
+
+    def __init__(self, home: Path, *args: str) -> None:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(home.parent),
+            "METAFLOW_HOME": str(home),
+            "TERM": "dumb",
+            "LC_ALL": "C.UTF-8",
+        }
+        self.child = pexpect.spawn(
+            sys.executable,
+            ["-m", "metaflow_config", "configure", "aws", *args],
+            env=env,
+            cwd=str(home.parent),
+            encoding="utf-8",
+            timeout=30,
+            dimensions=(50, 500),  # wide: no prompt is wrapped
+        )
+        self.log: list[str] = []
+
+    def ask(self, prompt: str, answer: str) -> None:
+        """Wait for ``prompt`` (exact text) and type ``answer``."""
+        self.child.expect_exact(prompt)
+        self.log.append(self.child.before + self.child.after)
+        self.child.sendline(answer)
+
+    def finish(self) -> int:
+        """Wait for the end; return the exit status."""
+        self.child.expect(pexpect.EOF)
+        self.log.append(self.child.before)
+        self.child.close()
+        status: int = self.child.exitstatus
+        return status
+
+    @property
+    def transcript(self) -> str:
+        """Everything the terminal showed, including the echo of typed answers."""
+        return "".join(self.log)
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``."""
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty METAFLOW_HOME (not created: the wizard creates it)."""
+    return tmp_path / ".metaflowconfig"
+
+
+def test_first_profile_as_a_new_user(home: Path) -> None:
+    """A new user enables everything; config.json is written 0600; the secret is never shown."""
+    s = Session(home)
+    s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
+    s.ask("[METAFLOW_DATASTORE_SYSROOT_S3]", SYSROOT)
+    s.ask("[METAFLOW_DATATOOLS_S3ROOT] (optional)", "")
+    s.ask("Configure the Metaflow metadata service? [Y/n]: ", "y")
+    s.ask("[METAFLOW_SERVICE_URL]", "https://metadata.example.com")
+    s.ask("[METAFLOW_SERVICE_INTERNAL_URL] (optional)", "http://metadata.internal")
+    s.ask("[METAFLOW_SERVICE_AUTH_KEY] (optional)", SECRET)
+    s.ask("Configure AWS Batch for compute? [Y/n]: ", "")
+    s.ask("[METAFLOW_BATCH_JOB_QUEUE]", "metaflow-queue")
+    s.ask("[METAFLOW_ECS_S3_ACCESS_IAM_ROLE]", ROLE)
+    s.ask("[METAFLOW_BATCH_CONTAINER_REGISTRY] (optional)", "")
+    s.ask("[METAFLOW_BATCH_CONTAINER_IMAGE] (optional)", "python:3.11")
+    s.ask("Configure AWS Step Functions for scheduling? [Y/n]: ", "")
+    s.ask("[METAFLOW_SFN_IAM_ROLE]", SFN_ROLE)
+    s.ask("[METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE]", EVENTS_ROLE)
+    s.ask("[METAFLOW_SFN_DYNAMO_DB_TABLE]", "metaflow-step-functions")
+    assert s.finish() == 0, s.transcript
+    path = home / "config.json"
+    assert read(path) == {
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+        "METAFLOW_SERVICE_URL": "https://metadata.example.com",
+        "METAFLOW_SERVICE_INTERNAL_URL": "http://metadata.internal",
+        "METAFLOW_SERVICE_AUTH_KEY": SECRET,
+        "METAFLOW_DEFAULT_METADATA": "service",
+        "METAFLOW_BATCH_JOB_QUEUE": "metaflow-queue",
+        "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": ROLE,
+        "METAFLOW_BATCH_CONTAINER_IMAGE": "python:3.11",
+        "METAFLOW_SFN_IAM_ROLE": SFN_ROLE,
+        "METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE": EVENTS_ROLE,
+        "METAFLOW_SFN_DYNAMO_DB_TABLE": "metaflow-step-functions",
+    }
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert SECRET not in s.transcript
+    assert "Configuration written to" in s.transcript
+    jsonschema = pytest.importorskip("jsonschema")
+    from metaflow_config.cli._reference import profile_schema
+
+    jsonschema.validate(read(path), profile_schema(), cls=jsonschema.Draft202012Validator)
+    assert "the default profile" in s.transcript
+
+
+def test_second_named_profile_leaves_the_first_alone(home: Path) -> None:
+    """--profile prod writes config_prod.json and says how to activate it."""
+    home.mkdir()
+    first = home / "config.json"
+    first.write_text(json.dumps({"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT}))
+    before = first.read_bytes()
+    s = Session(home, "--profile", "prod")
+    s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "y")
+    s.ask("[METAFLOW_DATASTORE_SYSROOT_S3]", "s3://prod-bucket/metaflow")
+    s.ask("[METAFLOW_DATATOOLS_S3ROOT] (optional)", "")
+    s.ask("Configure the Metaflow metadata service? [Y/n]: ", "n")
+    s.ask("Configure AWS Batch for compute? [Y/n]: ", "n")
+    assert s.finish() == 0, s.transcript
+    assert read(home / "config_prod.json") == {
+        "METAFLOW_DATASTORE_SYSROOT_S3": "s3://prod-bucket/metaflow",
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+    }
+    assert first.read_bytes() == before
+    assert "export METAFLOW_PROFILE=prod" in s.transcript
+
+
+def test_rerun_changes_one_value_and_keeps_the_rest(home: Path) -> None:
+    """Re-running offers current values as defaults; one changed answer changes one key."""
+    home.mkdir()
+    path = home / "config.json"
+    original = {
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+        "METAFLOW_SERVICE_URL": "https://metadata.example.com",
+        "METAFLOW_SERVICE_AUTH_KEY": SECRET,
+        "METAFLOW_DEFAULT_METADATA": "service",
+        "METAFLOW_BATCH_JOB_QUEUE": "old-queue",
+        "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": ROLE,
+        "METAFLOW_KUBERNETES_NAMESPACE": "not-asked-about",
+    }
+    path.write_text(json.dumps(original))
+    s = Session(home)
+    s.ask("Do you want to modify it? [y/N]: ", "y")
+    s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
+    s.ask(f"[METAFLOW_DATASTORE_SYSROOT_S3] S3 bucket and prefix for artifacts and code packages (the S3 datastore) [{SYSROOT}]: ", "")  # fmt: skip  # noqa: E501
+    s.ask("[METAFLOW_DATATOOLS_S3ROOT] (optional)", "")
+    s.ask("Configure the Metaflow metadata service? [Y/n]: ", "")
+    s.ask("[METAFLOW_SERVICE_URL]", "")
+    s.ask("[METAFLOW_SERVICE_INTERNAL_URL] (optional)", "")
+    s.ask("[METAFLOW_SERVICE_AUTH_KEY] (optional) API key sent as x-api-key to the metadata service [****, Enter keeps it]: ", "")  # fmt: skip  # noqa: E501
+    s.ask("Configure AWS Batch for compute? [Y/n]: ", "")
+    s.ask("[METAFLOW_BATCH_JOB_QUEUE] AWS Batch job queue jobs are submitted to [old-queue]: ", "new-queue")  # fmt: skip  # noqa: E501
+    s.ask("[METAFLOW_ECS_S3_ACCESS_IAM_ROLE]", "")
+    s.ask("[METAFLOW_BATCH_CONTAINER_REGISTRY] (optional)", "")
+    s.ask("[METAFLOW_BATCH_CONTAINER_IMAGE] (optional)", "")
+    s.ask("Configure AWS Step Functions for scheduling? [y/N]: ", "n")
+    assert s.finish() == 0, s.transcript
+    assert read(path) == {**original, "METAFLOW_BATCH_JOB_QUEUE": "new-queue"}
+    assert "~ METAFLOW_BATCH_JOB_QUEUE = new-queue (was old-queue)" in s.transcript
+    assert SECRET not in s.transcript
+
+
+def test_wrong_answer_is_asked_again(home: Path) -> None:
+    """A bad value is explained and the same question comes back until the answer is valid."""
+    s = Session(home, "-p", "dev")
+    s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "y")
+    s.ask("[METAFLOW_DATASTORE_SYSROOT_S3]", "team-bucket/metaflow")
+    s.ask("Error: got 'team-bucket/metaflow'; expected an S3 URL", "")
+    s.ask("[METAFLOW_DATASTORE_SYSROOT_S3]", SYSROOT)
+    s.ask("[METAFLOW_DATATOOLS_S3ROOT] (optional)", "")
+    s.ask("Configure the Metaflow metadata service? [Y/n]: ", "y")
+    s.ask("[METAFLOW_SERVICE_URL]", "metadata.example.com")
+    s.ask("expected an http:// or https:// URL", "")
+    s.ask("[METAFLOW_SERVICE_URL]", "https://metadata.example.com")
+    s.ask("[METAFLOW_SERVICE_INTERNAL_URL] (optional)", "")
+    s.ask("[METAFLOW_SERVICE_AUTH_KEY] (optional)", "")
+    s.ask("Configure AWS Batch for compute? [Y/n]: ", "y")
+    s.ask("[METAFLOW_BATCH_JOB_QUEUE]", "q")
+    s.ask("[METAFLOW_ECS_S3_ACCESS_IAM_ROLE]", "MetaflowBatch")
+    s.ask("expected an IAM role ARN", "")
+    s.ask("[METAFLOW_ECS_S3_ACCESS_IAM_ROLE]", ROLE)
+    s.ask("[METAFLOW_BATCH_CONTAINER_REGISTRY] (optional)", "")
+    s.ask("[METAFLOW_BATCH_CONTAINER_IMAGE] (optional)", "")
+    s.ask("Configure AWS Step Functions for scheduling? [Y/n]: ", "n")
+    assert s.finish() == 0, s.transcript
+    doc = read(home / "config_dev.json")
+    assert doc["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
+    assert doc["METAFLOW_SERVICE_URL"] == "https://metadata.example.com"
+    assert doc["METAFLOW_ECS_S3_ACCESS_IAM_ROLE"] == ROLE
+
+
+def test_refusal_to_overwrite_changes_nothing(home: Path) -> None:
+    """Answering no to modifying an existing profile exits non-zero and leaves it byte-identical."""
+    home.mkdir()
+    path = home / "config_prod.json"
+    path.write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}')
+    before = path.read_bytes(), path.stat().st_mtime_ns
+    s = Session(home, "--profile", "prod")
+    s.ask("Do you want to modify it? [y/N]: ", "n")
+    assert s.finish() == 1
+    assert "not modified" in s.transcript
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    assert "Traceback" not in s.transcript
