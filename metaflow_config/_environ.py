@@ -5,7 +5,7 @@ Reporting unknown ``METAFLOW_*`` variables means looking at every variable name,
 with 10,000 variables (ten times a whole resolution). Instead:
 
 * the names of a ``dict`` (and the raw names ``os.environ`` keeps in its own dict) are joined with
-  NUL and the prefix is found with ``bytes.find``/``str.find``, in C;
+  NUL and the prefixed names are found with one regular-expression search, in C;
 * the names found are remembered with the list of names they came from, and the next resolution
   over the same names (entering an ``override``, ``settings.reload()``) compares that list (a C
   loop of identity checks) instead of searching again. Adding or removing any variable changes
@@ -18,6 +18,7 @@ them (one C call each instead of two Python functions). Any other mapping is ite
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +27,8 @@ __all__ = ["metaflow_items"]
 
 PREFIX = "METAFLOW_"
 _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSIX
+_FIND_STR = re.compile("\0(" + PREFIX + "[^\0]*)")
+_FIND_BYTES = re.compile(_FIND_STR.pattern.encode())
 
 #: (whether from os.environ, the raw names last searched, (raw name, name) of those found)
 _last: tuple[bool, list[Any], tuple[tuple[Any, str], ...]] = (False, [], ())
@@ -59,22 +62,17 @@ def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...
     """``(raw name, name)`` of the prefixed names, searched in C; ``None`` if that cannot work."""
     if not names:
         return ()
-    sep: Any = "\0" if isinstance(names[0], str) else b"\0"
+    text = isinstance(names[0], str)
+    sep: Any = "\0" if text else b"\0"
     try:
         blob = sep + sep.join(names)
     except TypeError:  # names of mixed or other types
         return None
-    needle = sep + (PREFIX if isinstance(sep, str) else PREFIX.encode())
-    found = []
-    start = blob.find(needle)
-    while start >= 0:
-        end = blob.find(sep, start + 1)
-        found.append(blob[start + 1 : len(blob) if end < 0 else end])
-        start = -1 if end < 0 else blob.find(needle, end)
+    found: list[Any] = (_FIND_STR if text else _FIND_BYTES).findall(blob)
     # A name holding NUL would be cut in pieces: a piece that is no name, or one found twice.
-    if len(set(found)) != len(found) or not all(key in raw for key in found):
+    unique = set(found)
+    if len(unique) != len(found) or not raw.keys() >= unique:
         return None
-    return tuple(
-        (key, key if isinstance(key, str) else key.decode(_ENCODING, "surrogateescape"))
-        for key in found
-    )
+    if text:
+        return tuple(zip(found, found))
+    return tuple((key, key.decode(_ENCODING, "surrogateescape")) for key in found)
