@@ -269,6 +269,8 @@ def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -
     if field is None:
         if key in RUNTIME_VARS or key.startswith(_RUNTIME_PREFIXES):
             return
+        if file and key == "$schema":
+            return  # an editor's pointer to `metaflow-config schema` output, not a setting
         if file or key.startswith("METAFLOW_"):
             data.unknown.append((key, location))
         return

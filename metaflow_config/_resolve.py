@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -187,16 +187,46 @@ def _strict(inputs: Inputs, problems: list[Problem]) -> bool:
         return False
 
 
-def resolve(inputs: Inputs) -> Resolution:
-    """Resolve every setting from ``inputs``; raise ConfigError with every problem found."""
-    sources = (
-        profile_layer(inputs.home, inputs.profile),
-        local_layer(inputs.cwd),
-        EnvLayer(inputs.env),
-        OverrideLayer(inputs.overrides),
+#: Unknown keys reported one by one per layer; the rest are counted in one line.
+MAX_UNKNOWN_REPORTED = 10
+
+
+def _unknown(layer: LayerData, strict: bool, problems: list[Problem], notes: list[str]) -> None:
+    """Report a layer's unknown keys with a did-you-mean (errors when strict)."""
+    for key, location in layer.unknown[:MAX_UNKNOWN_REPORTED]:
+        hint = suggest(key)
+        if strict:
+            problems.append(Problem(key, layer.layer, location, "", "a known setting", hint))
+        else:
+            where = location if layer.layer == "env" else layer.path
+            notes.append(f"unknown setting {key} ({layer.layer}: {where}); {hint}")
+    rest = len(layer.unknown) - MAX_UNKNOWN_REPORTED
+    if rest > 0:
+        where = layer.path or layer.layer
+        text = f"{rest} more unknown keys in {where}"
+        fix = "remove them; `metaflow-config docs` lists every setting"
+        if strict:
+            problems.append(Problem(text, layer.layer, where, "", "known settings only", fix))
+        else:
+            notes.append(f"{text}; {fix}")
+
+
+def resolve(inputs: Inputs, reuse: tuple[LayerData, ...] = ()) -> Resolution:
+    """Resolve every setting from ``inputs``; raise ConfigError with every problem found.
+
+    ``reuse`` holds layers already read (lowest first) by a resolution that succeeded, to be
+    used instead of reading them again: an ``override`` scope layers its values on the snapshot
+    it was entered from, and what that snapshot already reported is not reported twice.
+    """
+    readers: tuple[Callable[[], LayerData], ...] = (
+        lambda: profile_layer(inputs.home, inputs.profile).read(),
+        lambda: local_layer(inputs.cwd).read(),
+        lambda: EnvLayer(inputs.env).read(),
+        lambda: OverrideLayer(inputs.overrides).read(),
     )
-    layers = tuple(source.read() for source in sources)
-    problems = [p for layer in layers for p in layer.problems]
+    fresh = tuple(read() for read in readers[len(reuse) :])
+    layers = (*reuse, *fresh)
+    problems = [p for layer in fresh for p in layer.problems]
 
     winners: dict[str, tuple[LayerData, Any]] = {}
     for layer in layers:
@@ -207,16 +237,8 @@ def resolve(inputs: Inputs) -> Resolution:
 
     strict = _strict(inputs, problems)
     notes: list[str] = []
-    for layer in layers:
-        for key, location in layer.unknown:
-            where = location if layer.layer == "env" else f"{layer.path}"
-            text = f"unknown setting {key} ({layer.layer}: {where}); {suggest(key)}"
-            if strict:
-                problems.append(
-                    Problem(key, layer.layer, location, "", "a known setting", suggest(key))
-                )
-            else:
-                notes.append(text)
+    for layer in fresh:
+        _unknown(layer, strict, problems, notes)
         notes.extend(layer.warnings)
     if problems:
         raise ConfigError(problems)

@@ -196,7 +196,9 @@ class Settings(Sections):
             k: getattr(inputs, k) for k in ("env", "home", "profile", "cwd", "overrides", "strict")
         }
         fields.update(changes)
-        return Settings(resolve(Inputs(**fields)))
+        # Only the override layer changes: build on the files and environment already read.
+        reuse = self._resolution.layers[:3] if changes.keys() <= {"overrides"} else ()
+        return Settings(resolve(Inputs(**fields), reuse))
 
     # -- export ----------------------------------------------------------------------------
 

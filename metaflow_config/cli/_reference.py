@@ -83,7 +83,12 @@ def profile_schema() -> dict[str, Any]:
     One property per setting and per alias, typed as the resolver validates it (``null`` or
     ``""`` mean "not set"); any other key is reported, as the resolver warns about it.
     """
-    properties: dict[str, Any] = {}
+    properties: dict[str, Any] = {
+        "$schema": {
+            "type": "string",
+            "description": "Where an editor finds this schema (ignored by the resolver).",
+        }
+    }
     cache: dict[int, list[dict[str, Any]]] = {}
     for field in FIELDS:
         alternatives = cache.get(id(field.kind))
