@@ -17,6 +17,7 @@ import pytest
 
 import metaflow_config.compat as mc
 from metaflow_config import ConfigError, Settings, current, override, settings
+from metaflow_config._table import SECTIONS
 from metaflow_config.testing import write_local, write_profile
 
 Q = "METAFLOW_BATCH_JOB_QUEUE"
@@ -277,7 +278,9 @@ def test_compat_and_snapshot_methods_see_the_override() -> None:
 
 def test_fast_path_is_a_plain_attribute_off_inside_a_scope_and_back_after() -> None:
     """Without overrides a section is a plain instance attribute; a scope drops it until it ends."""
-    assert not any(isinstance(v, property) for v in vars(type(settings)).values())
+    sections = [attr for attr, _ in SECTIONS]
+    for klass in type(settings).__mro__:
+        assert not any(isinstance(vars(klass).get(name), property) for name in sections)
     batch = settings.batch
     assert vars(settings)["batch"] is batch
     with override(BATCH_JOB_QUEUE="q"):
