@@ -8,12 +8,12 @@ resolved values and never change them.
 
 from __future__ import annotations
 
-import copy
 import re
 import sys
 from collections.abc import Mapping
 from typing import Any
 
+from ._kinds import thaw
 from .errors import ConfigError, Problem
 
 __all__ = [
@@ -44,11 +44,11 @@ def s3_client_kwargs(
     is ``S3_CLIENT_RETRY_CONFIG`` unless the params configure retries themselves (as Metaflow's
     ``Boto3ClientProvider`` does). Deep copies: changing the result changes no setting.
     """
-    kwargs = copy.deepcopy(dict(client_params))
+    kwargs: dict[str, Any] = thaw(client_params)
     config = kwargs.get("config")
     config = dict(config) if isinstance(config, Mapping) else {}
     if config.get("retries") is None:
-        config["retries"] = copy.deepcopy(dict(retry_config))
+        config["retries"] = thaw(retry_config)
     kwargs["config"] = config
     return kwargs
 

@@ -32,10 +32,13 @@ __all__ = [
     "TAGS",
     "URL",
     "VERIFY",
+    "FrozenDict",
     "Kind",
     "choice",
+    "freeze",
     "parse_bool",
     "strict_loads",
+    "thaw",
 ]
 
 
@@ -66,13 +69,61 @@ class Kind:
     def to_text(self, value: Any) -> str:
         """Serialize a validated value so that validating the text gives the same value back."""
         if self.json_valued:
-            return json.dumps(value, separators=(",", ":"), sort_keys=True)
+            return json.dumps(thaw(value), separators=(",", ":"), sort_keys=True)
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
 
     def __repr__(self) -> str:
         return f"Kind({self.name!r})"
+
+
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A ``dict`` that refuses changes: how snapshots hold JSON objects.
+
+    Still a ``dict`` for everything that reads one (``json.dumps``, ``isinstance``, ``==``,
+    ``dict(...)`` for a mutable copy); every mutating method raises ``TypeError``.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        msg = "settings are read-only: copy with dict(...) or use metaflow_config.override()"
+        raise TypeError(msg)
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self  # immutable all the way down (see freeze)
+
+
+def freeze(value: Any) -> Any:
+    """A read-only deep copy of a JSON value: objects become :class:`FrozenDict`, lists tuples.
+
+    Snapshots hold JSON-valued settings frozen, so nobody can change a snapshot in place (or the
+    caller's dict that an ``override`` was given).
+    """
+    if isinstance(value, Mapping):
+        return FrozenDict({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(item) for item in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A plain, mutable deep copy of a (frozen) JSON-like value: dicts and lists."""
+    if isinstance(value, Mapping):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(item) for item in value]
+    return value
 
 
 def _cs() -> Any:
@@ -243,7 +294,7 @@ def parse_bool(value: Any) -> bool:
         return _BOOL_WORDS[value.strip().lower()]
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    msg = "not a boolean (use true/false, 1/0, yes/no or on/off)"
+    msg = "not one of those words"
     raise ValueError(msg)
 
 

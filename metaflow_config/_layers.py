@@ -267,7 +267,9 @@ def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -
     """Record one key of a layer: a setting (or alias), a runtime variable, or unknown."""
     field = BY_ENV.get(key)
     if field is None:
-        if key in RUNTIME_VARS or key.startswith(_RUNTIME_PREFIXES):
+        if key in RUNTIME_VARS or (
+            not file and key.startswith(_RUNTIME_PREFIXES) and not _close_to_a_setting(key)
+        ):
             return
         if file and key == "$schema":
             return  # an editor's pointer to `metaflow-config schema` output, not a setting
@@ -368,8 +370,21 @@ class OverrideLayer:
                     )
                 )
             elif value is not None and value != "":
+                if full != field.env and field.name in data.values:
+                    continue  # an alias never beats the setting's own name (as in _take)
                 data.values[field.name] = Raw(value, f"override({key})")
         return data
+
+
+def _close_to_a_setting(key: str) -> bool:
+    """Whether ``key`` looks like a misspelled setting, not a runtime variable sharing its prefix.
+
+    ``METAFLOW_DEBUG_S3CLEINT`` is a typo of a setting; ``METAFLOW_CONDA_ENVS_DIRNAME`` is one of
+    Metaflow's own variables.
+    """
+    import difflib
+
+    return bool(difflib.get_close_matches(key, list(BY_ENV), n=1, cutoff=0.9))
 
 
 def _suggest_fix(key: str) -> str:

@@ -6,6 +6,7 @@ import json
 import urllib.parse
 from typing import Any
 
+from ._consumers import split_s3_url
 from ._probes import (
     WARN,
     Context,
@@ -19,8 +20,9 @@ from ._probes import (
     skip,
     warn,
 )
+from ._settings import lookup
 
-__all__ = ["SSE_VALUES", "trusts"]
+__all__ = ["trusts"]
 
 # --- credentials and region -------------------------------------------------------------------
 
@@ -79,13 +81,6 @@ def _region(ctx: Context) -> Outcome:
 
 _SYSROOT = "METAFLOW_DATASTORE_SYSROOT_S3"
 _SSE = "METAFLOW_S3_SERVER_SIDE_ENCRYPTION"
-#: the values S3 accepts for x-amz-server-side-encryption
-SSE_VALUES = ("AES256", "aws:kms", "aws:kms:dsse")
-
-
-def _bucket_and_prefix(url: str) -> tuple[str, str]:
-    parsed = urllib.parse.urlparse(url)
-    return parsed.netloc, parsed.path.strip("/")
 
 
 @register("s3.sysroot", "s3", service="s3", setting=_SYSROOT)
@@ -93,7 +88,7 @@ def _sysroot(ctx: Context) -> Outcome:
     url = ctx.settings.datastore.sysroot_s3
     if not url:
         return ctx.unset(_SYSROOT, "s3")
-    bucket, _ = _bucket_and_prefix(url)
+    bucket, _ = split_s3_url(url)
     try:
         answer = ctx.client("s3").head_bucket(Bucket=bucket)
         headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
@@ -136,8 +131,8 @@ def _write_probe(ctx: Context) -> Outcome:
         return skip(f"{_SYSROOT} is not set (see s3.sysroot)")
     import uuid
 
-    bucket, prefix = _bucket_and_prefix(url)
-    key = "/".join(filter(None, [prefix, f".metaflow-config-probe-{uuid.uuid4().hex}"]))
+    bucket, prefix = split_s3_url(url)
+    key = "/".join(filter(None, [prefix.strip("/"), f".metaflow-config-probe-{uuid.uuid4().hex}"]))
     extra: dict[str, str] = {}
     sse = ctx.settings.s3.server_side_encryption
     if sse:
@@ -160,13 +155,10 @@ def _sse(ctx: Context) -> Outcome:
     value = ctx.settings.s3.server_side_encryption
     if not value:
         return skip(f"{_SSE} is not set (the bucket's default encryption applies)")
-    if value not in SSE_VALUES:
-        return fail(
-            f"{value!r} is not a value S3 accepts ({', '.join(SSE_VALUES)})",
-            f"export {_SSE}=AES256 (or aws:kms); it is set in {ctx.where(_SSE)}",
-        )
+    # the resolver only accepts the values of the setting's kind: no other value gets here
+    accepted = ", ".join(lookup(_SSE).kind.choices)
     probed = " (used by the write probe)" if ctx.write_probe else ""
-    return ok(f"{value} is one of the values S3 accepts{probed}")
+    return ok(f"{value} is one of the values S3 accepts ({accepted}){probed}")
 
 
 # --- Batch ------------------------------------------------------------------------------------

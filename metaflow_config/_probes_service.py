@@ -10,6 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from ._consumers import docker_registry
 from ._probes import FAIL, PASS, Context, Outcome, fail, ok, register, skip, warn
 from .errors import MASK
 
@@ -105,16 +106,13 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH = rf"{_COMPONENT}(?:/{_COMPONENT})*"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-_IMAGE = rf"^(?:{_DOMAIN}{_PORT}/)?{_PATH}(?::{_TAG})?(?:@{_DIGEST})?$"
+#: an image after its registry: path[:tag][@digest]
+_NAME = rf"^{_PATH}(?::{_TAG})?(?:@{_DIGEST})?$"
+_IMAGE = rf"^(?:{_DOMAIN}{_PORT}/)?{_NAME[1:]}"
 _REGISTRY = rf"^{_DOMAIN}{_PORT}(?:/{_PATH})?/?$"
 _ECR = r"^\d{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
 _IMAGE_VAR = "METAFLOW_BATCH_CONTAINER_IMAGE"
 _REGISTRY_VAR = "METAFLOW_BATCH_CONTAINER_REGISTRY"
-
-
-def _has_registry(image: str) -> bool:
-    first, sep, _ = image.partition("/")
-    return bool(sep) and ("." in first or ":" in first or first == "localhost")
 
 
 def _matches(pattern: str, value: str) -> bool:
@@ -123,20 +121,33 @@ def _matches(pattern: str, value: str) -> bool:
 
 @register("batch.container_image", "batch", setting=_IMAGE_VAR)
 def _image(ctx: Context) -> Outcome:
-    image = ctx.settings.batch.container_image
-    if not image:
-        return skip(f"{_IMAGE_VAR} is not set: Batch jobs use python:<version> of the launcher")
-    if not _matches(_IMAGE, image):
-        return fail(
-            f"{image!r} is not an image reference [registry/]name[:tag][@digest] (lowercase "
-            "name, no scheme, no spaces)",
-            f"export {_IMAGE_VAR}=<name>:<tag>, e.g. metaflow/my-image:latest (set in "
-            f"{ctx.where(_IMAGE_VAR)})",
+    """Check the image Batch jobs run: ``settings.batch.image``, with the registry prefix."""
+    batch = ctx.settings.batch
+    configured, registry = batch.container_image, batch.container_registry
+    image = batch.image
+    if not configured:
+        return skip(
+            f"{_IMAGE_VAR} is not set: Batch jobs use python:<version> of the launcher "
+            f"({image} from here)"
         )
-    registry = ctx.settings.batch.container_registry
-    if registry and _has_registry(image):
-        return ok(f"{image} (names its own registry; {_REGISTRY_VAR} is not used for it)")
-    return ok(f"{registry.rstrip('/')}/{image}" if registry else image)
+    prefixed = image != configured  # the registry was put in front of it
+    if prefixed and not _matches(_REGISTRY, registry or ""):
+        if _matches(_NAME, configured):
+            return skip(f"{image}: its registry prefix is not well-formed (see {_REGISTRY_VAR})")
+    elif _matches(_IMAGE, image):
+        if prefixed:
+            return ok(f"{image} ({_REGISTRY_VAR} + {_IMAGE_VAR})")
+        if registry:
+            own = docker_registry(image)
+            return ok(f"{image} (names its own registry {own}; {_REGISTRY_VAR} is not used for it)")
+        return ok(image)
+    made = f" ({_REGISTRY_VAR} + {_IMAGE_VAR}, as Metaflow joins them)" if prefixed else ""
+    return fail(
+        f"{image!r}{made} is not an image reference [registry/]name[:tag][@digest] (lowercase "
+        "name, no scheme, no spaces)",
+        f"export {_IMAGE_VAR}=<name>:<tag>, e.g. metaflow/my-image:latest (set in "
+        f"{ctx.where(_IMAGE_VAR)})",
+    )
 
 
 @register("batch.container_registry", "batch", setting=_REGISTRY_VAR)

@@ -7,15 +7,15 @@ directory in ``inputs`` and writes nothing. All problems of one pass come back t
 
 from __future__ import annotations
 
-import copy
 import os
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._fields import Context, Setting
-from ._kinds import BOOL, parse_bool
+from ._kinds import BOOL, freeze, parse_bool
 from ._layers import (
     EnvLayer,
     LayerData,
@@ -25,7 +25,7 @@ from ._layers import (
     profile_layer,
     suggest,
 )
-from ._table import BY_NAME, DERIVED, FIELDS
+from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS
 from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
@@ -46,25 +46,9 @@ __all__ = [
 LAYERS = ("default", "derived", "profile", "local", "env", "override")
 
 _DEFAULT_HOME = "~/.metaflowconfig"
-_MUTABLE_DEFAULTS = tuple(f.name for f in FIELDS if isinstance(f.default, (dict, list)))
-_DEFAULTS = {f.name: f.default for f in FIELDS}
-_IMMUTABLE = (str, int, float, bool, type(None))
-
-
-def _fresh(value: Any) -> Any:
-    """A deep copy of a default: dicts and lists rebuilt, immutable leaves shared.
-
-    Mutable defaults are JSON-like (a dict of strings, a list of strings), and copying them this
-    way takes a third of the time ``copy.deepcopy`` needs; anything else goes to deepcopy.
-    """
-    kind = type(value)
-    if kind is dict:
-        return {key: _fresh(item) for key, item in value.items()}
-    if kind is list:
-        return [_fresh(item) for item in value]
-    if kind in _IMMUTABLE:
-        return value
-    return copy.deepcopy(value)
+#: JSON-valued settings: held frozen (read-only mappings and tuples) in every snapshot
+_JSON_VALUED = frozenset(f.name for f in FIELDS if f.kind.json_valued)
+_DEFAULTS = {f.name: freeze(f.default) for f in FIELDS}
 
 
 def default_home(env: Mapping[str, str]) -> str:
@@ -111,7 +95,12 @@ def _get_validator() -> SchemaValidator:
     return _validator
 
 
-def _fix(layer: LayerData, location: str, env_name: str) -> str:
+_DERIVED_LAYER = LayerData("derived")
+
+
+def _fix(layer: LayerData, location: str) -> str:
+    if layer.layer == "derived":
+        return f"set it explicitly, or correct what it derives from ({location})"
     if layer.layer == "env":
         return f"correct or unset the environment variable {location}"
     if layer.layer == "override":
@@ -159,7 +148,7 @@ def _validate(
                 raw_value.location,
                 setting.show(raw_value.value),
                 _describe(err, setting.kind.expected),
-                _fix(layer, raw_value.location, setting.env),
+                _fix(layer, raw_value.location),
             )
         )
     return {}, problems
@@ -242,15 +231,47 @@ def resolve(inputs: Inputs, reuse: tuple[LayerData, ...] = ()) -> Resolution:
         notes.extend(layer.warnings)
     if problems:
         raise ConfigError(problems)
-    for text in notes:
-        warnings.warn(text, ConfigWarning, stacklevel=4)
+    notes.extend(_shadowed_problems(fresh, winners))
 
     values = dict(_DEFAULTS)
-    for name in _MUTABLE_DEFAULTS:
-        values[name] = _fresh(values[name])
     origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
     values.update(validated)
-    ctx = Context(inputs.env, inputs.cwd)
+    for name in _JSON_VALUED.intersection(validated):
+        values[name] = freeze(values[name])
+    _derive(values, origins, winners, Context(inputs.env, inputs.cwd))
+    if notes:
+        level = _caller_level()
+        for text in notes:
+            warnings.warn(text, ConfigWarning, stacklevel=level)
+    return Resolution(inputs, values, origins, layers, tuple(notes))
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that attributes a warning to the first caller outside this package."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def _derive(
+    values: dict[str, Any],
+    origins: dict[str, tuple[str, str]],
+    winners: Mapping[str, object],
+    ctx: Context,
+) -> None:
+    """Compute the derived defaults no layer set, and validate them like any value.
+
+    A derived value is only as good as what it derives from: ``DATATOOLS_SUFFIX="a b"`` or a
+    ``$USER`` holding a newline would give a value no layer could set, so it is an error naming
+    the derivation and its bases.
+    """
+    derived: dict[str, tuple[LayerData, Raw]] = {}
     for setting in DERIVED:
         if setting.name not in winners:
             assert setting.derive is not None  # noqa: S101 - DERIVED holds only derived settings
@@ -258,7 +279,25 @@ def resolve(inputs: Inputs, reuse: tuple[LayerData, ...] = ()) -> Resolution:
             if value is not None:
                 values[setting.name] = value
                 origins[setting.name] = ("derived", location)
-    return Resolution(inputs, values, origins, layers, tuple(notes))
+                derived[setting.name] = (_DERIVED_LAYER, Raw(value, location))
+    problems = _validate(derived)[1]
+    if problems:
+        raise ConfigError(problems)
+
+
+def _shadowed_problems(
+    fresh: tuple[LayerData, ...], winners: Mapping[str, tuple[LayerData, Raw]]
+) -> list[str]:
+    """Warnings for invalid values that a higher layer hides: latent, not yet in force."""
+    notes: list[str] = []
+    for layer in fresh:
+        hidden = {
+            name: (layer, raw) for name, raw in layer.values.items() if winners[name][1] is not raw
+        }
+        for problem in _validate(hidden)[1] if hidden else ():
+            above = winners[BY_ENV[problem.setting].name][0].layer
+            notes.append(f"{problem} (not in force: the {above} layer sets it)")
+    return notes
 
 
 def check_layer(data: LayerData) -> list[Problem]:

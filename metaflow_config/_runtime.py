@@ -8,7 +8,8 @@ the context-aware path: every thread and asyncio task sees exactly its own overr
 Each entered override is a link (``_Frame``) in the chain its context holds. A context copied
 inside an override (an asyncio task created there, ``contextvars.copy_context()``) keeps the link
 after the ``with`` block ends, so "no override anywhere" means "no link alive", not "no ``with``
-block open": the cache comes back only when the last link is garbage.
+block open": the cache comes back only when the last link is garbage. A started generator
+decorated with ``override`` holds its links the same way while it is suspended (see _Chain).
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ import inspect
 import os
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, TypeVar, cast
 
 from ._layers import OverrideLayer
 from ._resolve import Inputs, default_home, resolve
 from ._settings import Settings
 from ._table import BY_ENV, SECTIONS
-from .errors import ConfigError
+from .errors import ConfigError, Problem
 
 __all__ = ["Override", "current", "load", "override", "settings"]
 
@@ -71,11 +72,30 @@ def load(
         env=env,
         home=default_home(env) if home is None else os.path.expanduser(os.fspath(home)),
         profile=(env.get("METAFLOW_PROFILE") or None) if profile is None else (profile or None),
-        cwd=os.getcwd() if cwd is None else os.fspath(cwd),
+        cwd=_getcwd() if cwd is None else os.fspath(cwd),
         overrides=dict(overrides or {}),
         strict=strict,
     )
     return Settings(resolve(inputs))
+
+
+def _getcwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError as exc:  # the working directory was removed under the process
+        raise ConfigError(
+            [
+                Problem(
+                    "working directory",
+                    "local",
+                    "os.getcwd()",
+                    "",
+                    "an existing working directory "
+                    f"to look for .metaflow/config.json from ({exc.strerror})",
+                    "change to an existing directory, or pass cwd= to load()/override()",
+                )
+            ]
+        ) from exc
 
 
 class _ProcessSettings:
@@ -248,6 +268,70 @@ class _Frame:
 _STACK: ContextVar[_Frame | None] = ContextVar("metaflow_config_overrides", default=None)
 
 
+class _Chain:
+    """The scopes of one decorated generator, installed during its steps and kept aside between.
+
+    Why not run each step in a ``contextvars.copy_context()`` of its own: an awaitable (the step
+    of an async generator) cannot be driven through ``Context.run``, and a copied context would
+    freeze every other context variable too. Only ``_STACK`` is swapped, the same way for
+    generators and async generators (an async generator's step runs in its consumer's context):
+
+    - ``enter`` installs the generator's chain with ``_STACK.set`` (the token restores the
+      caller's chain exactly in ``leave``, whatever the step entered or left). The first step
+      links the decorating override on top of the caller's scopes.
+    - ``leave`` keeps the chain as the step left it (a ``with override()`` of the generator that
+      spans a ``yield`` stays open in it, for its next steps only), and resets the token: the
+      caller never holds a value in the generator's scopes.
+    - The generator's own links are those above ``outer``, the caller's chain they sit on. When
+      the next step comes from under other scopes (the caller entered or left one, or another
+      task drives it), they are re-linked in order on top of those (``_rebase``), so each step
+      sees its caller's scopes under its own, as an undecorated generator would.
+
+    While the generator is suspended its links stay alive (in ``_LIVE``), like those of a
+    copied context; they go when it finishes or is closed (``done``).
+    """
+
+    __slots__ = ("outer", "owner", "started", "top")
+
+    def __init__(self, owner: Override) -> None:
+        self.owner = owner
+        self.started = False
+        self.outer: _Frame | None = None
+        self.top: _Frame | None = None
+
+    def enter(self) -> Token[_Frame | None]:
+        outer = _STACK.get()
+        if not self.started:
+            self.top = self.owner._link(outer)  # a bad value raises here, before the step
+            self.started = True
+        elif outer is not self.outer:
+            self.top = _rebase(self.top, self.outer, outer)
+        self.outer = outer
+        return _STACK.set(self.top)
+
+    def leave(self, token: Token[_Frame | None], done: bool) -> None:
+        top = _STACK.get()
+        _STACK.reset(token)
+        if done:  # finished or closed: its links can go now, not with the wrapper's frame
+            self.top = self.outer = None
+        else:
+            self.top = top
+
+
+def _rebase(top: _Frame | None, old: _Frame | None, new: _Frame | None) -> _Frame | None:
+    """The links above ``old`` in ``top``'s chain, linked again in order on top of ``new``."""
+    owners: list[Override] = []
+    frame = top
+    while frame is not old:
+        if frame is None:  # the generator left a scope of its caller: keep its chain as it is
+            return top
+        owners.append(frame.owner)
+        frame = frame.parent
+    for owner in reversed(owners):
+        new = owner._link(new)
+    return new
+
+
 def _name_of(key: str) -> str:
     field = BY_ENV.get(key if key.startswith("METAFLOW_") else "METAFLOW_" + key)
     return key if field is None else field.name
@@ -310,16 +394,20 @@ class Override:
         self._cache = (parent, snapshot)
         return snapshot
 
-    def __enter__(self) -> Settings:
-        outer = _STACK.get()
+    def _link(self, outer: _Frame | None) -> _Frame:
+        """A new link of this scope on top of ``outer`` (installed by the caller)."""
         base = _process._base_snapshot()
         parent = base if outer is None else outer.snapshot()
         snapshot = self._resolve_under(parent)  # a bad value raises here, before any change
         frame = _Frame(self, outer, (base, snapshot))  # alive before the cache is dropped
         with _LOCK:
             _process._drop_cache()
+        return frame
+
+    def __enter__(self) -> Settings:
+        frame = self._link(_STACK.get())
         _STACK.set(frame)
-        return snapshot
+        return frame.memo[1]
 
     def __exit__(self, *exc_info: object) -> None:
         frame = _STACK.get()
@@ -375,23 +463,31 @@ class Override:
         @functools.wraps(fn)
         def run_gen(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
             gen = fn(*args, **kwargs)
+            chain = _Chain(self)  # the generator's scopes, in force during its steps only
             sent: Any = None
             thrown: BaseException | None = None
             while True:
-                with self:
-                    try:
-                        if thrown is None:
-                            item = gen.send(sent)
-                        else:
-                            exc, thrown = thrown, None
-                            item = gen.throw(exc)
-                    except StopIteration as stop:
-                        return stop.value
+                done = True  # unless the step yields: any exception out of it ends the generator
+                token = chain.enter()
+                try:
+                    if thrown is None:
+                        item = gen.send(sent)
+                    else:
+                        exc, thrown = thrown, None
+                        item = gen.throw(exc)
+                    done = False
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    chain.leave(token, done)
                 try:
                     sent = yield item
                 except GeneratorExit:
-                    with self:
+                    token = chain.enter()
+                    try:
                         gen.close()
+                    finally:
+                        chain.leave(token, done=True)
                     raise
                 except BaseException as exc:  # passed on to the generator
                     sent, thrown = None, exc
@@ -402,23 +498,31 @@ class Override:
         @functools.wraps(fn)
         async def run_async_gen(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
             agen = fn(*args, **kwargs)
+            chain = _Chain(self)  # as in _wrap_gen: a step awaits in its consumer's context
             sent: Any = None
             thrown: BaseException | None = None
             while True:
-                with self:
-                    try:
-                        if thrown is None:
-                            item = await agen.asend(sent)
-                        else:
-                            exc, thrown = thrown, None
-                            item = await agen.athrow(exc)
-                    except StopAsyncIteration:
-                        return
+                done = True
+                token = chain.enter()
+                try:
+                    if thrown is None:
+                        item = await agen.asend(sent)
+                    else:
+                        exc, thrown = thrown, None
+                        item = await agen.athrow(exc)
+                    done = False
+                except StopAsyncIteration:
+                    return
+                finally:
+                    chain.leave(token, done)
                 try:
                     sent = yield item
                 except GeneratorExit:
-                    with self:
+                    token = chain.enter()
+                    try:
                         await agen.aclose()
+                    finally:
+                        chain.leave(token, done=True)
                     raise
                 except BaseException as exc:  # passed on to the generator
                     sent, thrown = None, exc

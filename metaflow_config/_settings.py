@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._fields import Setting
-from ._kinds import strict_loads
+from ._kinds import strict_loads, thaw
 from ._resolve import Inputs, Resolution, resolve
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections
 from .errors import MASK, ConfigError, Problem
@@ -316,7 +316,7 @@ def _export_text(field: Setting, value: Any) -> str | None:
     """``value`` as environment text that validates back to ``value``; ``None`` if impossible."""
     try:
         text = field.kind.to_text(value)
-        if field.kind.json_valued and strict_loads(text) != value:
+        if field.kind.json_valued and strict_loads(text) != thaw(value):
             return None
     except (TypeError, ValueError, RecursionError):  # NaN, objects, non-string keys
         return None

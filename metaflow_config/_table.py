@@ -8,7 +8,7 @@ export, the compat module, the CLI, the JSON Schema, the docs) is read off this 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._fields import Context, Derive, Section, Setting, setting, times, under
 from ._kinds import (
@@ -24,9 +24,6 @@ from ._kinds import (
     URL,
     choice,
 )
-
-if TYPE_CHECKING:
-    pass
 
 # --- derivation rules -------------------------------------------------------------------------
 
@@ -118,7 +115,7 @@ class Defaults(Section):
 class Spin(Section):
     """The ``spin`` command."""
 
-    allowed_decorators: list[str] = setting(
+    allowed_decorators: tuple[str, ...] = setting(
         "SPIN_ALLOWED_DECORATORS",
         STR_LIST,
         "Decorators allowed in spin steps.",
@@ -134,7 +131,7 @@ class Spin(Section):
             "card",
         ],
     )
-    disallowed_decorators: list[str] = setting(
+    disallowed_decorators: tuple[str, ...] = setting(
         "SPIN_DISALLOWED_DECORATORS",
         STR_LIST,
         "Decorators refused in spin steps.",
@@ -163,7 +160,7 @@ class Runtime(Section):
         local=True,
     )
     ui_url: str | None = setting("UI_URL", URL, "URL of the Metaflow UI.")
-    contact_info: dict[str, str] = setting(
+    contact_info: Mapping[str, str] = setting(
         "CONTACT_INFO",
         STR_DICT,
         "Contact information shown by the metaflow command.",

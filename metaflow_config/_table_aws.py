@@ -29,6 +29,7 @@ from ._kinds import (
     URL,
     VERIFY,
     choice,
+    thaw,
 )
 from .errors import ConfigWarning
 
@@ -77,7 +78,7 @@ class S3(Section):
     log_transient_retries: bool = setting(
         "S3_LOG_TRANSIENT_RETRIES", BOOL, "Log transient S3 retries.", default=False
     )
-    client_retry_config: dict[str, Any] = setting(
+    client_retry_config: Mapping[str, Any] = setting(
         "S3_CLIENT_RETRY_CONFIG",
         RETRY_CONFIG,
         "botocore retry config of S3 clients.",
@@ -139,14 +140,14 @@ class Datatools(Section):
         "S3 root used by metaflow.S3.",
         derive=under("DATASTORE_SYSROOT_S3", suffix_setting="DATATOOLS_SUFFIX"),
     )
-    client_params_setting: dict[str, Any] = setting(
+    client_params_setting: Mapping[str, Any] = setting(
         "DATATOOLS_CLIENT_PARAMS",
         JSON_OBJECT,
         "Extra keyword arguments for the datatools S3 client.",
         default={},
         secret=True,
     )
-    session_vars: dict[str, Any] = setting(
+    session_vars: Mapping[str, Any] = setting(
         "DATATOOLS_SESSION_VARS",
         JSON_OBJECT,
         "Keyword arguments for the datatools boto3 session.",
@@ -178,9 +179,9 @@ class Datatools(Section):
         """The effective datatools client kwargs: DATATOOLS_CLIENT_PARAMS plus endpoint and verify.
 
         ``endpoint_url`` comes from S3_ENDPOINT_URL unless the params set it; ``verify`` from
-        S3_VERIFY_CERTIFICATE when set. A new dict each call: neither setting is mutated.
+        S3_VERIFY_CERTIFICATE when set. A new plain dict each call: no setting is changed.
         """
-        params = dict(self.client_params_setting)
+        params: dict[str, Any] = thaw(self.client_params_setting)
         if self._values["S3_ENDPOINT_URL"]:
             params.setdefault("endpoint_url", self._values["S3_ENDPOINT_URL"])
         if self._values["S3_VERIFY_CERTIFICATE"] is not None:
@@ -208,7 +209,7 @@ class Service(Section):
     auth_key: str | None = setting(
         "SERVICE_AUTH_KEY", STR, "API key sent as x-api-key to the metadata service.", secret=True
     )
-    headers: dict[str, str] = setting(
+    headers: Mapping[str, str] = setting(
         "SERVICE_HEADERS",
         STR_DICT,
         "Extra HTTP headers for the metadata service.",
@@ -225,8 +226,9 @@ class Service(Section):
         headers = dict(self.headers)
         if self.auth_key is not None:
             headers["x-api-key"] = self.auth_key
-        if self._values["AWS_SANDBOX_ENABLED"]:
-            headers["x-api-key"] = self._values["AWS_SANDBOX_API_KEY"]
+        sandbox_key = self._values["AWS_SANDBOX_API_KEY"]
+        if self._values["AWS_SANDBOX_ENABLED"] and sandbox_key is not None:
+            headers["x-api-key"] = sandbox_key
         return headers
 
 
@@ -262,7 +264,7 @@ class Batch(Section):
     emit_tags: bool = setting(
         "BATCH_EMIT_TAGS", BOOL, "Tag Batch jobs (needs batch:TagResource).", default=False
     )
-    default_tags: dict[str, str] = setting(
+    default_tags: Mapping[str, str] = setting(
         "BATCH_DEFAULT_TAGS",
         TAGS,
         "Extra AWS tags for Batch jobs (with BATCH_EMIT_TAGS).",

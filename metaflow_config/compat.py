@@ -14,6 +14,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from ._kinds import thaw
 from ._runtime import current
 from ._settings import Settings
 from ._table import BY_NAME, DEBUG_OPTIONS
@@ -30,8 +31,8 @@ CONSTANTS: dict[str, Any] = {
 }
 
 _EFFECTIVE: dict[str, Callable[[Settings], Any]] = {
-    "SERVICE_HEADERS": lambda s: s.service.effective_headers,
-    "DATATOOLS_CLIENT_PARAMS": lambda s: s.datatools.client_params,
+    "SERVICE_HEADERS": lambda s: thaw(s.service.effective_headers),
+    "DATATOOLS_CLIENT_PARAMS": lambda s: thaw(s.datatools.client_params),
     "AWS_SANDBOX_STS_ENDPOINT_URL": lambda s: s.service.url,
     "DISABLE_TRACING": lambda s: bool(s._resolution.inputs.env.get("DISABLE_TRACING")),
 }
@@ -44,8 +45,7 @@ def __getattr__(name: str) -> Any:
     if name in _EFFECTIVE:
         return _EFFECTIVE[name](current())
     if name in BY_NAME:
-        value = current()._resolution.values[name]
-        return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+        return thaw(current()._resolution.values[name])  # plain dicts and lists, as Metaflow
     if name in CONSTANTS:
         return copy.copy(CONSTANTS[name])
     msg = f"module 'metaflow_config.compat' has no attribute {name!r}"

@@ -162,11 +162,30 @@ def test_to_env_rejects_unknown_target(tmp_path: Path) -> None:
         load(env={}, home=tmp_path, cwd=tmp_path).to_env("k8s")
 
 
-def test_defaults_are_not_shared_between_snapshots(tmp_path: Path) -> None:
-    """Mutating a mutable value of one snapshot never leaks into another."""
-    a = load(env={}, home=tmp_path, cwd=tmp_path)
-    a.service.headers["x"] = "y"
-    a.spin.allowed_decorators.append("evil")
-    b = load(env={}, home=tmp_path, cwd=tmp_path)
-    assert b.service.headers == {}
-    assert "evil" not in b.spin.allowed_decorators
+def test_snapshots_cannot_be_changed_in_place(tmp_path: Path) -> None:
+    """JSON values are read-only (mappings and tuples): no snapshot is changed in place."""
+    a = load(env={"METAFLOW_SERVICE_HEADERS": '{"h": "v"}'}, home=tmp_path, cwd=tmp_path)
+    with pytest.raises(TypeError):
+        a.service.headers["x"] = "y"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        a.spin.allowed_decorators.append("evil")  # type: ignore[attr-defined]
+    assert a.spin.allowed_decorators[:2] == ("conda", "pypi")
+    assert a.to_env()["METAFLOW_SERVICE_HEADERS"] == '{"h":"v"}'
+
+
+def test_override_does_not_share_the_callers_objects(tmp_path: Path) -> None:
+    """A dict given to override()/load(overrides=) is copied: changing it later changes nothing."""
+    given = {"team": {"nested": ["a"]}}
+    s = load(env={}, home=tmp_path, cwd=tmp_path, overrides={"DATATOOLS_SESSION_VARS": given})
+    given["team"]["nested"].append("b")
+    assert s.datatools.session_vars["team"]["nested"] == ("a",)
+
+
+def test_accessors_and_compat_hand_out_plain_copies(tmp_path: Path) -> None:
+    """effective_headers, client_params and compat values are plain, mutable, private copies."""
+    env = {"METAFLOW_DATATOOLS_CLIENT_PARAMS": '{"config": {"retries": {"max_attempts": 2}}}'}
+    s = load(env=env, home=tmp_path, cwd=tmp_path)
+    params = s.datatools.client_params
+    params["config"]["retries"]["max_attempts"] = 99
+    assert s.datatools.client_params["config"]["retries"]["max_attempts"] == 2
+    assert type(params["config"]) is dict

@@ -752,6 +752,65 @@ def test_image_reference_well_formed(tmp_path: Path, image: str, ok: bool) -> No
     assert (results["batch.container_image"].status == PASS) is ok
 
 
+@pytest.mark.parametrize(
+    ("image", "runs"),
+    [
+        pytest.param("localhost/img:1", "reg.example.com/team/localhost/img:1", id="localhost"),
+        pytest.param("metaflow/img:1", "reg.example.com/team/metaflow/img:1", id="no-registry"),
+        pytest.param("localhost:5000/img:1", "localhost:5000/img:1", id="own-registry"),
+        pytest.param("other.example.com/img", "other.example.com/img", id="own-domain"),
+    ],
+)
+def test_image_check_reports_the_image_batch_runs(tmp_path: Path, image: str, runs: str) -> None:
+    """batch.container_image shows settings.batch.image: localhost/img gets the registry prefix."""
+    env = {
+        "METAFLOW_BATCH_CONTAINER_IMAGE": image,
+        "METAFLOW_BATCH_CONTAINER_REGISTRY": "reg.example.com/team/",
+    }
+    settings = settings_of(env, tmp_path)
+    assert settings.batch.image == runs
+    results = {r.name: r for r in check(settings, ["batch"], session=_NoAws())}
+    result = results["batch.container_image"]
+    assert result.status == PASS
+    assert result.detail.split(" ")[0] == runs
+    assert ("names its own registry" in result.detail) is (runs == image)
+
+
+def test_image_check_validates_the_joined_image(tmp_path: Path) -> None:
+    """An image Metaflow prefixes with the registry is checked as joined (a capital fails)."""
+    env = {
+        "METAFLOW_BATCH_CONTAINER_IMAGE": "MyHost/img:1",
+        "METAFLOW_BATCH_CONTAINER_REGISTRY": "reg.example.com",
+    }
+    results = {r.name: r for r in check(settings_of(env, tmp_path), ["batch"], session=_NoAws())}
+    assert results["batch.container_image"].status == FAIL
+    assert "'reg.example.com/MyHost/img:1'" in results["batch.container_image"].detail
+    assert results["batch.container_registry"].status == PASS
+
+
+def test_image_check_leaves_a_bad_registry_to_the_registry_check(tmp_path: Path) -> None:
+    """A malformed registry fails batch.container_registry only; the image check is SKIP."""
+    env = {
+        "METAFLOW_BATCH_CONTAINER_IMAGE": "metaflow/img:1",
+        "METAFLOW_BATCH_CONTAINER_REGISTRY": "https://reg.example.com",
+    }
+    results = {r.name: r for r in check(settings_of(env, tmp_path), ["batch"], session=_NoAws())}
+    assert results["batch.container_registry"].status == FAIL
+    assert results["batch.container_image"].status == SKIP
+    assert "https://reg.example.com/metaflow/img:1" in results["batch.container_image"].detail
+
+
+def test_sse_check_lists_the_choices_of_the_setting(tmp_path: Path) -> None:
+    """s3.server_side_encryption names the values of the setting's kind (no list of its own)."""
+    from metaflow_config._settings import lookup
+
+    env = {"METAFLOW_S3_SERVER_SIDE_ENCRYPTION": "aws:kms"}
+    results = {r.name: r for r in check(settings_of(env, tmp_path), ["s3"], session=_NoAws())}
+    result = results["s3.server_side_encryption"]
+    assert result.status == PASS
+    assert ", ".join(lookup("S3_SERVER_SIDE_ENCRYPTION").kind.choices) in result.detail
+
+
 def test_ecr_registry_in_another_region_warns(tmp_path: Path) -> None:
     """An ECR registry outside the region in force is a WARN about cross-region pulls."""
     env = {"METAFLOW_BATCH_CONTAINER_REGISTRY": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"}

@@ -352,6 +352,79 @@ def test_import_asks_before_replacing_and_merge_keeps_keys(tmp_path: Path) -> No
     assert read(profile) == {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT}
 
 
+def test_import_reports_unknown_keys_with_did_you_mean(tmp_path: Path) -> None:
+    """An unknown key in the imported file warns with a did-you-mean, and is imported as is."""
+    src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QEUE": "q"})
+    result = invoke("import", str(src), "-y")
+    assert result.exit_code == 0, result.output
+    assert "unknown setting METAFLOW_BATCH_JOB_QEUE" in result.stderr
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
+    assert read(home() / "config.json") == {"METAFLOW_BATCH_JOB_QEUE": "q"}
+
+
+def test_import_caps_the_unknown_key_report(tmp_path: Path) -> None:
+    """Past MAX_UNKNOWN_REPORTED unknown keys, the rest are counted in one line."""
+    from metaflow_config._resolve import MAX_UNKNOWN_REPORTED
+
+    extra = 3
+    keys = {f"METAFLOW_X_EXT_{i:02d}": i for i in range(MAX_UNKNOWN_REPORTED + extra)}
+    src = write_json(tmp_path / "in.json", keys)
+    result = invoke("import", str(src), "-y")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("unknown setting METAFLOW_X_EXT_") == MAX_UNKNOWN_REPORTED
+    assert f"{extra} more unknown keys in {src}" in result.stderr
+    assert read(home() / "config.json") == keys
+
+
+def test_import_in_strict_mode_refuses_unknown_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """METAFLOW_CONFIG_STRICT=1: an unknown key is an error (with its did-you-mean)."""
+    monkeypatch.setenv("METAFLOW_CONFIG_STRICT", "1")
+    src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QEUE": "q"})
+    result = invoke("import", str(src), "-y")
+    assert result.exit_code == 1
+    assert "METAFLOW_BATCH_JOB_QEUE" in result.stderr
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
+    assert not (home() / "config.json").exists()
+
+
+def test_import_with_invalid_strict_setting_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invalid METAFLOW_CONFIG_STRICT is an error, as in load(), not silently False."""
+    monkeypatch.setenv("METAFLOW_CONFIG_STRICT", "sometimes")
+    src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("import", str(src), "-y")
+    assert result.exit_code == 1
+    assert "METAFLOW_CONFIG_STRICT" in result.stderr
+    assert "'sometimes'" in result.stderr
+    assert not (home() / "config.json").exists()
+
+
+def test_import_writes_the_document_it_validated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is read once: a change after validation is not imported unvalidated."""
+    from metaflow_config._layers import read_json_file
+    from metaflow_config.cli import _profiles
+
+    src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    reads: list[str] = []
+
+    def read_then_change(path: str, layer: str) -> Any:
+        reads.append(path)
+        result = read_json_file(path, layer)
+        write_json(Path(path), {"METAFLOW_SFN_IAM_ROLE": "not-an-arn"})
+        return result
+
+    monkeypatch.setattr(_profiles, "read_json_file", read_then_change)
+    result = invoke("import", str(src), "-y")
+    assert result.exit_code == 0, result.output
+    assert reads == [str(src)]
+    assert read(home() / "config.json") == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+
+
 def test_import_of_an_empty_file_is_refused(tmp_path: Path) -> None:
     """A file with no setting (or only nulls) is not imported as an empty profile."""
     src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QUEUE": None})

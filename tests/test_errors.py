@@ -75,12 +75,56 @@ def test_all_problems_reported_together(tmp_path: Path) -> None:
     assert "3 problems" in str(info.value)
 
 
-def test_shadowed_bad_value_is_not_an_error(tmp_path: Path) -> None:
-    """A bad profile value hidden by a good env value does not break resolution."""
+def test_shadowed_bad_value_warns_but_does_not_block(tmp_path: Path) -> None:
+    """A bad profile value hidden by a good env value warns (latent) but does not fail."""
     home = tmp_path / "home"
     write_json(home / "config.json", {"METAFLOW_BATCH_EMIT_TAGS": "junk"})
-    s = load(env={"METAFLOW_BATCH_EMIT_TAGS": "on"}, home=home, cwd=tmp_path)
+    with pytest.warns(ConfigWarning, match="not in force: the env layer sets it"):
+        s = load(env={"METAFLOW_BATCH_EMIT_TAGS": "on"}, home=home, cwd=tmp_path)
     assert s.batch.emit_tags is True
+
+
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        pytest.param(
+            {"METAFLOW_DATATOOLS_SUFFIX": "a b"},
+            "METAFLOW_DATATOOLS_S3ROOT",
+            id="suffix-with-space",
+        ),
+        pytest.param({"USER": "ann\nx"}, "METAFLOW_USER", id="user-with-newline"),
+    ],
+)
+def test_derived_values_are_validated(tmp_path: Path, env: dict[str, str], setting: str) -> None:
+    """A derived value no layer could set is an error naming the derivation."""
+    env = {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://bucket/x", **env}
+    with pytest.raises(ConfigError) as info:
+        load(env=env, home=tmp_path, cwd=tmp_path)
+    (problem,) = info.value.problems
+    assert (problem.setting, problem.layer) == (setting, "derived")
+    assert "set it explicitly" in problem.fix
+
+
+def test_runtime_prefix_does_not_hide_a_typo(tmp_path: Path) -> None:
+    """METAFLOW_DEBUG_S3CLEINT is a typo of a setting, not one of Metaflow's runtime variables."""
+    with pytest.warns(ConfigWarning, match="did you mean METAFLOW_DEBUG_S3CLIENT"):
+        load(env={"METAFLOW_DEBUG_S3CLEINT": "1"}, home=tmp_path, cwd=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(env={"METAFLOW_CONDA_ENVS_DIRNAME": "envs"}, home=tmp_path, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"JOB_QUEUE_NAME": "alias", "BATCH_JOB_QUEUE": "own"}, id="alias-first"),
+        pytest.param({"BATCH_JOB_QUEUE": "own", "JOB_QUEUE_NAME": "alias"}, id="own-first"),
+    ],
+)
+def test_override_alias_never_beats_own_name(tmp_path: Path, overrides: dict[str, str]) -> None:
+    """In overrides, as in every layer, the setting's own name beats its alias in any order."""
+    s = load(env={}, home=tmp_path, cwd=tmp_path, overrides=overrides)
+    assert s.batch.job_queue == "own"
 
 
 @pytest.mark.parametrize(

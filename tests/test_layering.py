@@ -80,3 +80,27 @@ def test_schema_key_in_a_file_is_not_a_setting(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         s = load(env={}, home=home, cwd=tmp_path, strict=True)
     assert s.batch.job_queue == "q"
+
+
+def test_deleted_working_directory_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A working directory removed under the process gives ConfigError, not FileNotFoundError."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with pytest.raises(ConfigError, match="pass cwd="):
+        load(env={}, home=tmp_path)
+    assert load(env={}, home=tmp_path, cwd=tmp_path).defaults.datastore == "local"
+
+
+def test_warnings_point_at_the_callers_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ConfigWarning is attributed to the user's code, not to a line inside the library."""
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEU", "typo")
+    with pytest.warns(ConfigWarning) as record:
+        settings.reload()
+    assert record[0].filename == __file__
+    with pytest.warns(ConfigWarning) as record:
+        load()
+    assert record[0].filename == __file__

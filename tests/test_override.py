@@ -488,6 +488,179 @@ def test_decorated_async_generator() -> None:
     assert log == [("closed", "agen")]
 
 
+def _views() -> tuple[Any, Any]:
+    return settings.batch.job_queue, settings.sfn.iam_role
+
+
+def test_decorated_generator_inner_scope_spans_yields() -> None:
+    """A generator's own ``with override`` around yields holds in its steps, never in the caller."""
+
+    @override(BATCH_JOB_QUEUE="gen")
+    def produce() -> Iterator[Any]:
+        yield _views()
+        with override(SFN_IAM_ROLE=ROLE):
+            yield _views()
+            with override(BATCH_JOB_QUEUE="inner"):
+                yield _views()
+            yield _views()
+        yield _views()
+
+    seen: list[Any] = []
+    callers: list[Any] = []
+    for item in produce():
+        seen.append(item)
+        callers.append(_views())
+    assert seen == [("gen", None), ("gen", ROLE), ("inner", ROLE), ("gen", ROLE), ("gen", None)]
+    assert callers == [(None, None)] * 5
+    assert settings.batch.job_queue is None
+    assert fast_path_cached()  # the finished generator holds no link any more
+
+
+def test_decorated_generator_steps_under_the_callers_scope_of_each_step() -> None:
+    """Between steps the caller sees its own scopes; each step sees them under the generator's."""
+
+    @override(BATCH_JOB_QUEUE="gen")
+    def produce() -> Iterator[Any]:
+        with override(KUBERNETES_PORT=8080):
+            while True:
+                yield (*_views(), settings.kubernetes.port)
+
+    gen = produce()
+    assert next(gen) == ("gen", None, 8080)
+    with override(SFN_IAM_ROLE=ROLE, BATCH_JOB_QUEUE="caller"):
+        assert _views() == ("caller", ROLE)
+        assert next(gen) == ("gen", ROLE, 8080)
+        assert (*_views(), settings.kubernetes.port) == ("caller", ROLE, None)
+    assert next(gen) == ("gen", None, 8080)
+    seen: list[Any] = []
+    with override(SFN_IAM_ROLE=ROLE):  # another thread drives the next step, in its context
+        worker = threading.Thread(target=lambda: seen.append(next(gen)))
+        worker.start()
+        worker.join(TIMEOUT)
+    assert seen == [("gen", None, 8080)]
+    gen.close()
+    assert (*_views(), settings.kubernetes.port) == (None, None, None)
+
+
+def test_decorated_generator_throw_and_close_inside_an_inner_scope() -> None:
+    """throw and close reach the generator inside its open inner scope; the caller stays clean."""
+    log: list[Any] = []
+
+    @override(BATCH_JOB_QUEUE="gen")
+    def produce() -> Iterator[Any]:
+        with override(SFN_IAM_ROLE=ROLE):
+            try:
+                yield "first"
+            except KeyError:
+                log.append(("thrown", *_views()))
+            try:
+                yield "second"
+            finally:
+                log.append(("closed", *_views()))
+
+    gen = produce()
+    assert next(gen) == "first"
+    assert gen.throw(KeyError("k")) == "second"
+    assert _views() == (None, None)
+    gen.close()
+    assert log == [("thrown", "gen", ROLE), ("closed", "gen", ROLE)]
+    assert _views() == (None, None)
+    assert fast_path_cached()  # the closed generator holds no link any more
+
+    @override(BATCH_JOB_QUEUE="gen")
+    def uncaught() -> Iterator[Any]:
+        with override(SFN_IAM_ROLE=ROLE):
+            yield "only"
+
+    gen = uncaught()
+    next(gen)
+    with pytest.raises(KeyError):
+        gen.throw(KeyError("k"))
+    assert _views() == (None, None)
+
+
+def test_decorated_generator_returns_from_an_inner_scope_through_yield_from() -> None:
+    """A return inside an inner scope reaches ``yield from`` as for an undecorated generator."""
+
+    @override(BATCH_JOB_QUEUE="gen")
+    def sub() -> Iterator[Any]:
+        with override(SFN_IAM_ROLE=ROLE):
+            got = yield _views()
+            return got, _views()
+
+    def outer() -> Iterator[Any]:
+        result = yield from sub()
+        yield result, _views()
+
+    gen = outer()
+    assert next(gen) == ("gen", ROLE)
+    assert gen.send("sent") == (("sent", ("gen", ROLE)), (None, None))
+
+
+def test_decorated_async_generator_inner_scope_spans_yields() -> None:
+    """An async generator's own scope spans yields and awaits; the caller sees its own values."""
+    log: list[Any] = []
+
+    @override(BATCH_JOB_QUEUE="agen")
+    async def produce() -> AsyncIterator[Any]:
+        with override(SFN_IAM_ROLE=ROLE):
+            await asyncio.sleep(0)
+            yield _views()
+            try:
+                await asyncio.sleep(0)
+                yield _views()
+            except KeyError:
+                log.append(("thrown", *_views()))
+            try:
+                yield "last"
+            finally:
+                await asyncio.sleep(0)
+                log.append(("closed", *_views()))
+
+    async def main() -> list[Any]:
+        agen = produce()
+        seen = [await agen.__anext__(), _views()]
+        with override(BATCH_JOB_QUEUE="caller"):
+            seen += [await agen.__anext__(), _views()]
+        seen.append(await agen.athrow(KeyError("k")))
+        await agen.aclose()
+        return [*seen, _views()]
+
+    assert asyncio.run(main()) == [
+        ("agen", ROLE),
+        (None, None),
+        ("agen", ROLE),
+        ("caller", None),
+        "last",
+        (None, None),
+    ]
+    assert log == [("thrown", "agen", ROLE), ("closed", "agen", ROLE)]
+
+
+def test_decorated_async_generators_in_concurrent_tasks_keep_their_inner_scopes() -> None:
+    """Tasks stepping their own decorated async generators, inner scopes open, see only theirs."""
+
+    @override(SFN_IAM_ROLE=ROLE)
+    async def produce(i: int) -> AsyncIterator[Any]:
+        with override(BATCH_JOB_QUEUE=f"q-{i}"):
+            for _ in range(10):
+                await asyncio.sleep(0)
+                yield _views()
+
+    async def consume(i: int) -> list[Any]:
+        seen = []
+        async for item in produce(i):
+            seen.append((item, _views()))
+            await asyncio.sleep(0)
+        return seen
+
+    async def main() -> list[list[Any]]:
+        return list(await asyncio.gather(*(consume(i) for i in range(20))))
+
+    results = asyncio.run(main())
+    assert results == [[((f"q-{i}", ROLE), (None, None))] * 10 for i in range(20)]
+
+
 def test_decorating_a_class_is_refused() -> None:
     """override() as a class decorator raises TypeError pointing at methods."""
     with pytest.raises(TypeError, match="methods"):

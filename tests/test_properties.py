@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, Settings, current, load, override
 from metaflow_config._fields import Context, join_url
+from metaflow_config._kinds import thaw
 from metaflow_config._table import BY_NAME, DERIVED, FIELDS
 from tests._strategies import (
     WRITTEN_LAYERS,
@@ -55,7 +56,7 @@ def test_precedence_law(config: Config) -> None:
                 top = setters[-1]
                 info = s.explain(name)
                 assert info.source == top
-                assert s[name] == config.typed[top][name]
+                assert thaw(s[name]) == thaw(config.typed[top][name])
                 assert [sh.source for sh in info.shadowed] == setters[:-1]
 
 

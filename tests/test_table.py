@@ -7,6 +7,7 @@ import importlib.util
 import sys
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
 
@@ -31,11 +32,11 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.INT: frozenset({int}),
     _kinds.NONNEG_INT: frozenset({int}),
     _kinds.VERIFY: frozenset({bool, str}),
-    _kinds.STR_DICT: frozenset({dict[str, str]}),
-    _kinds.TAGS: frozenset({dict[str, str]}),
-    _kinds.JSON_OBJECT: frozenset({dict[str, Any]}),
-    _kinds.RETRY_CONFIG: frozenset({dict[str, Any]}),
-    _kinds.STR_LIST: frozenset({list[str]}),
+    _kinds.STR_DICT: frozenset({Mapping[str, str]}),
+    _kinds.TAGS: frozenset({Mapping[str, str]}),
+    _kinds.JSON_OBJECT: frozenset({Mapping[str, Any]}),
+    _kinds.RETRY_CONFIG: frozenset({Mapping[str, Any]}),
+    _kinds.STR_LIST: frozenset({tuple[str, ...]}),
 }
 
 

@@ -8,11 +8,10 @@ from typing import Any
 import click
 
 from .._files import read_json_object, remove_file, update_json, write_json_atomic
-from .._kinds import parse_bool
-from .._layers import FileLayer
-from .._resolve import check_layer
+from .._layers import LayerData, _check_secret_mode, _take, read_json_file
+from .._resolve import Inputs, _strict, _unknown, check_layer
 from .._table import BY_ENV
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError
 from ._common import (
     CliError,
     confirm,
@@ -27,6 +26,9 @@ from ._common import (
 )
 
 __all__ = ["activation_hint", "export_cmd", "import_cmd", "reset_cmd"]
+
+#: the layer an imported file is checked as (it becomes a profile)
+_LAYER = "profile"
 
 
 def activation_hint(profile: str | None) -> str:
@@ -77,31 +79,27 @@ def export_cmd(profile: str | None, yes: bool, file: str) -> None:
     click.echo(f"Exported {profile_label(name)} ({source}) to {target}.")
 
 
-def _strict() -> bool:
-    """Whether ``$METAFLOW_CONFIG_STRICT`` asks for unknown keys to be errors."""
-    try:
-        return parse_bool(os.environ.get("METAFLOW_CONFIG_STRICT") or "0")
-    except ValueError:
-        return False
-
-
 def _validated(path: str) -> dict[str, Any]:
-    """The settings in ``path``, checked as the resolver checks a profile; ConfigError if bad."""
-    data = FileLayer("profile", path).read()
+    """The JSON object in ``path``, read once and checked as the resolver checks a profile.
+
+    What is returned is exactly the document that was validated (never a second read of the
+    file); unknown keys are reported as ``load`` reports them (did-you-mean, capped, errors when
+    ``$METAFLOW_CONFIG_STRICT`` is on). Raises ConfigError listing every problem.
+    """
+    doc, problems = read_json_file(path, _LAYER)
+    data = LayerData(_LAYER, path, problems=problems)
+    for key, value in (doc or {}).items():  # as FileLayer.read records the keys of a file
+        _take(data, key, value, f"{path}:{key}", file=True)
+    _check_secret_mode(data, path)
     problems = check_layer(data)
-    if _strict():
-        problems.extend(
-            Problem(key, "profile", where, "", "a known setting", "remove it, or fix its name")
-            for key, where in data.unknown
-        )
-    if problems:
+    inputs = Inputs(env=os.environ, home=home_dir(), profile=None, cwd=os.getcwd())
+    notes: list[str] = []
+    _unknown(data, _strict(inputs, problems), problems, notes)
+    if problems or doc is None:
         raise ConfigError(problems)
-    print_warnings(
-        [f"unknown setting {key} ({where}); imported as is" for key, where in data.unknown]
-    )
-    print_warnings(data.warnings)
-    doc = read_json_object(path)
-    assert doc is not None  # noqa: S101 - FileLayer read it without problems
+    if data.unknown:
+        notes.append(f"{len(data.unknown)} unknown key(s) imported as is")
+    print_warnings([*notes, *data.warnings])
     return doc
 
 
