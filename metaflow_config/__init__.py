@@ -8,6 +8,7 @@ Importing this package reads nothing and cannot fail.
 
 from __future__ import annotations
 
+from ._kinds import FrozenDict
 from ._runtime import Override, current, load, override, settings
 from ._settings import Explanation, Settings, Shadowed
 from .errors import ConfigError, ConfigWarning, Problem
@@ -16,6 +17,7 @@ __all__ = [
     "ConfigError",
     "ConfigWarning",
     "Explanation",
+    "FrozenDict",
     "Override",
     "Problem",
     "Settings",
