@@ -8,6 +8,7 @@ decides where the text goes.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from collections.abc import Mapping
@@ -17,13 +18,15 @@ from typing import Any, TextIO
 from ._fields import PREFIX, Setting
 from ._settings import Settings, lookup
 from ._table import BY_ENV, DERIVED, FIELDS
-from .errors import MASK
+from .errors import MASK, ConfigError, Problem
 
 __all__ = [
     "ENV_FORMATS",
     "Row",
     "display",
     "explain_text",
+    "profile_file_text",
+    "profile_found",
     "render",
     "render_env",
     "rows",
@@ -31,7 +34,7 @@ __all__ = [
 ]
 
 #: The formats of ``metaflow-config env``.
-ENV_FORMATS = ("shell", "dotenv", "json")
+ENV_FORMATS = ("shell", "dotenv", "docker", "json")
 #: Longest value shown in a table cell before it is shortened with "...".
 _CELL = 60
 _UNSET = "(unset)"
@@ -110,10 +113,21 @@ def rows(snapshot: Settings, *, include_defaults: bool) -> list[Row]:
     return result
 
 
+def profile_found(snapshot: Settings) -> bool:
+    """Whether the profile file of ``snapshot`` exists (a mistyped METAFLOW_HOME: it does not)."""
+    return bool(snapshot.profile_path) and os.path.lexists(snapshot.profile_path)
+
+
+def profile_file_text(snapshot: Settings) -> str:
+    """The profile file, followed by ``: not found`` when it does not exist."""
+    found = profile_found(snapshot)
+    return snapshot.profile_path + ("" if found else ": not found")
+
+
 def render(snapshot: Settings, *, include_defaults: bool, out: TextIO) -> None:
     """Write the table of settings in force to ``out`` (the ``show`` command)."""
     profile = snapshot.profile or "default"
-    out.write(f"# profile: {profile} ({snapshot.profile_path})\n")
+    out.write(f"# profile: {profile} ({profile_file_text(snapshot)})\n")
     if snapshot.local_path:
         out.write(f"# local config: {snapshot.local_path}\n")
     table = rows(snapshot, include_defaults=include_defaults)
@@ -136,7 +150,11 @@ def render(snapshot: Settings, *, include_defaults: bool, out: TextIO) -> None:
 
 
 def show_json(snapshot: Settings, *, include_defaults: bool) -> dict[str, Any]:
-    """The ``show --json`` document: profile, files, and each setting with value and source."""
+    """The ``show --json`` document: profile, files, and each setting with value and source.
+
+    ``profile`` is ``"default"`` for the default profile (``config.json``), as ``show`` names
+    it; ``profile_found`` says whether ``profile_path`` exists.
+    """
     hidden = set() if include_defaults else _defaulted(snapshot)
     entries = []
     for field in FIELDS:
@@ -153,8 +171,9 @@ def show_json(snapshot: Settings, *, include_defaults: bool) -> dict[str, Any]:
             }
         )
     return {
-        "profile": snapshot.profile,
+        "profile": snapshot.profile or "default",
         "profile_path": snapshot.profile_path,
+        "profile_found": profile_found(snapshot),
         "local_path": snapshot.local_path or None,
         "settings": entries,
         "warnings": list(snapshot.warnings),
@@ -187,32 +206,77 @@ def explain_text(snapshot: Settings, name: str) -> str:
     return "\n".join(lines)
 
 
-def _dotenv_quote(value: str) -> str:
+def _dotenv_quote(value: str) -> str | None:
+    """``value`` quoted so that POSIX sh, python-dotenv and docker compose read it back alike.
+
+    None when no quoting does: a line break, ``${`` (python-dotenv interpolates it even in single
+    quotes), or a quote or backslash together with ``$`` or a backtick.
+    """
     if _DOTENV_PLAIN.match(value):
         return value
+    if "\n" in value or "\r" in value or "${" in value:
+        return None
+    if "'" not in value and "\\" not in value:
+        return f"'{value}'"  # literal for all three
+    if "$" in value or "`" in value:
+        return None  # sh expands these in double quotes; python-dotenv keeps a backslash
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _docker_line(value: str) -> str | None:
+    """``value`` as docker ``--env-file`` reads it (literally, to the end of the line)."""
+    return None if "\n" in value or "\r" in value else value
+
+
+_WHY = {
+    "dotenv": (
+        "a value that dotenv output can carry for sh, python-dotenv and docker compose alike "
+        "(no line break, no '${', no quote or backslash together with '$' or a backtick)"
+    ),
+    "docker": "a value on one line (docker --env-file takes each line literally)",
+}
+
+
 def render_env(env: Mapping[str, str], fmt: str, *, reveal: bool) -> tuple[str, list[str]]:
-    """``env`` as ``shell`` (export lines), ``dotenv`` or ``json``; secrets masked unless revealed.
+    """``env`` as ``shell``, ``dotenv``, ``docker`` or ``json``; secrets masked unless revealed.
+
+    - ``shell``: ``export KEY='value'`` lines for ``eval``/``source`` in a POSIX shell.
+    - ``dotenv``: ``KEY=value`` lines, bare or quoted so that POSIX sh (``set -a; . ./file``),
+      python-dotenv and docker compose ``env_file`` read the same value.
+    - ``docker``: ``KEY=value`` lines taken literally, no quotes or escapes, for
+      ``docker run --env-file`` and ECS ``environmentFiles``.
+    - ``json``: one object.
 
     Returns the text and the names whose values were masked. A masked secret is a comment in
-    ``shell`` and ``dotenv`` output (so that sourcing the output never sets a wrong value) and
-    the mask in ``json``.
+    the line formats (so that reading the output never sets a wrong value) and is left out of
+    ``json`` (so that no program passes the mask on as a value).
+
+    Raises:
+        ValueError: an unknown format.
+        ConfigError: a value the format cannot carry (named, never shown).
+
     """
     if fmt not in ENV_FORMATS:
         msg = f"format must be one of {', '.join(ENV_FORMATS)}, got {fmt!r}"
         raise ValueError(msg)
     masked = sorted(k for k in env if not reveal and k in BY_ENV and BY_ENV[k].secret)
     if fmt == "json":
-        shown = {k: (MASK if k in masked else v) for k, v in env.items()}
+        shown = {k: v for k, v in env.items() if k not in masked}
         return json.dumps(shown, indent=2, sort_keys=True) + "\n", masked
     lines = []
+    refused = []
     for key in sorted(env):
         if key in masked:
             lines.append(f"# {key}={MASK} (secret: --reveal-secrets includes it)")
         elif fmt == "shell":
             lines.append(f"export {key}={shlex.quote(env[key])}")
         else:
-            lines.append(f"{key}={_dotenv_quote(env[key])}")
+            text = _dotenv_quote(env[key]) if fmt == "dotenv" else _docker_line(env[key])
+            if text is None:
+                refused.append(key)
+            else:
+                lines.append(f"{key}={text}")
+    if refused:
+        fix = "use --format shell or --format json for this environment"
+        raise ConfigError([Problem(key, "", "", "", _WHY[fmt], fix) for key in refused])
     return "".join(line + "\n" for line in lines), masked

@@ -101,8 +101,9 @@ def test_show_json_is_machine_readable_and_masked(configured: Path) -> None:
     result = invoke("show", "--json")
     doc = json.loads(result.stdout)
     by_name = {s["name"]: s for s in doc["settings"]}
-    assert doc["profile"] is None
+    assert doc["profile"] == "default"
     assert doc["profile_path"] == str(configured)
+    assert doc["profile_found"] is True
     assert by_name["METAFLOW_BATCH_JOB_QUEUE"]["value"] == "queue-from-profile"
     assert by_name["METAFLOW_BATCH_JOB_QUEUE"]["source"] == "profile"
     assert by_name["METAFLOW_SERVICE_AUTH_KEY"] == {
@@ -135,6 +136,51 @@ def test_unknown_profile_is_one_readable_error() -> None:
     assert result.stderr.startswith("Error: invalid Metaflow configuration")
     assert "profiles there: dev" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_show_json_names_the_default_profile_as_show_does(configured: Path) -> None:
+    """show --json calls the default profile "default", as the show table does, with its path."""
+    doc = json.loads(invoke("show", "--json").stdout)
+    assert (doc["profile"], doc["profile_path"]) == ("default", str(configured))
+    assert f"# profile: default ({configured})" in invoke("show").stdout
+    write_json(home() / "config_prod.json", {"METAFLOW_BATCH_JOB_QUEUE": "prod-q"})
+    assert json.loads(invoke("show", "-p", "prod", "--json").stdout)["profile"] == "prod"
+
+
+def test_show_and_check_say_when_the_profile_file_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """show, show --json and check say so when the profile file does not exist."""
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "mistyped"))
+    missing = tmp_path / "mistyped" / "config.json"
+    assert f"# profile: default ({missing}: not found)\n" in invoke("show").stdout
+    doc = json.loads(invoke("show", "--json").stdout)
+    assert (doc["profile_path"], doc["profile_found"]) == (str(missing), False)
+    assert f"({missing}: not found)" in invoke("show", "--all").stdout
+    assert f"; {missing}: not found)." in invoke("check").stdout
+    write_json(missing, {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    assert "not found" not in invoke("show").stdout + invoke("check").stdout
+    assert json.loads(invoke("show", "--json").stdout)["profile_found"] is True
+
+
+def test_missing_profile_from_the_flag_is_fixed_with_the_flag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A missing or unsafe profile given with -p names -p/--profile, not METAFLOW_PROFILE."""
+    write_json(home() / "config_dev.json", {})
+    result = invoke("show", "-p", "prod")
+    assert result.exit_code == 1
+    assert "pass one of the existing profiles to -p/--profile" in result.stderr
+    assert "METAFLOW_PROFILE" not in result.stderr
+    assert "profiles there: dev" in result.stderr
+    unsafe = invoke("check", "--profile", "../etc")
+    assert unsafe.exit_code == 1
+    assert "-p/--profile: got '../etc'" in unsafe.stderr
+    assert "METAFLOW_PROFILE" not in unsafe.stderr
+    monkeypatch.setenv("METAFLOW_PROFILE", "prod")
+    from_env = invoke("show")
+    assert from_env.exit_code == 1
+    assert "set METAFLOW_PROFILE to one of the existing profiles" in from_env.stderr
 
 
 def test_unknown_key_warns_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,14 +276,102 @@ def test_env_shell_output_round_trips_through_a_shell() -> None:
 
 
 def test_env_json_and_dotenv_formats(configured: Path) -> None:
-    """json is one masked object; dotenv is KEY=value lines, quoted where needed."""
+    """json is one object without the masked secrets; dotenv is KEY=value lines."""
     doc = json.loads(invoke("env", "--format", "json").stdout)
-    assert doc["METAFLOW_SERVICE_AUTH_KEY"] == "****"
+    assert "METAFLOW_SERVICE_AUTH_KEY" not in doc
     assert doc["METAFLOW_BATCH_JOB_QUEUE"] == "queue-from-profile"
-    assert doc["METAFLOW_SERVICE_HEADERS"] == "****"
+    assert "METAFLOW_SERVICE_HEADERS" not in doc
     dotenv = invoke("env", "--format", "dotenv").stdout
     assert "METAFLOW_BATCH_JOB_QUEUE=queue-from-profile\n" in dotenv
     assert SECRET not in dotenv
+
+
+def test_env_json_leaves_masked_secrets_out(configured: Path) -> None:
+    """env --format json has no masked secret in it; stderr names the keys and --reveal-secrets."""
+    result = invoke("env", "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert "****" not in result.stdout
+    assert not {"METAFLOW_SERVICE_AUTH_KEY", "METAFLOW_SERVICE_HEADERS"} & set(doc)
+    assert (
+        "2 secret value(s) masked, left out of the JSON "
+        "(METAFLOW_SERVICE_AUTH_KEY, METAFLOW_SERVICE_HEADERS); --reveal-secrets includes them."
+    ) in result.stderr
+    revealed = json.loads(invoke("env", "--format", "json", "--reveal-secrets").stdout)
+    assert revealed["METAFLOW_SERVICE_AUTH_KEY"] == SECRET
+
+
+_AWKWARD = {
+    "METAFLOW_BATCH_DEFAULT_TAGS": {"team": "ml ops"},
+    "METAFLOW_SERVICE_HEADERS": {"x": 'it\'s \\ "q"'},
+    "METAFLOW_USER": "a b",
+    "METAFLOW_DEFAULT_DECOSPECS": 'retry:times=2 x="$HOME" `id`',
+    "METAFLOW_BATCH_JOB_QUEUE": "q#1 = ok",
+}
+
+
+def test_env_dotenv_reads_back_alike_in_sh_and_python_dotenv() -> None:
+    """dotenv output gives the exported values in sh (set -a; . FILE) and python-dotenv."""
+    dotenv = pytest.importorskip("dotenv")
+    write_json(home() / "config.json", _AWKWARD)
+    text = invoke("env", "--format", "dotenv", "--reveal-secrets").stdout
+    expected = json.loads(invoke("env", "--format", "json", "--reveal-secrets").stdout)
+    assert "METAFLOW_SERVICE_HEADERS" in expected
+    assert "METAFLOW_USER='a b'\n" in text
+    path = Path.cwd() / "task.env"
+    path.write_text(text)
+    names = sorted(expected)
+    script = 'set -a; . ./task.env; printf "%s\\0"' + "".join(f' "${name}"' for name in names)
+    out = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": "/nowhere"},
+    ).stdout
+    assert dict(zip(names, out.split("\0")[:-1])) == expected
+    assert dict(dotenv.dotenv_values(path)) == expected
+
+
+def test_env_dotenv_refuses_a_value_it_cannot_carry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value no dotenv quoting carries for every reader is an error naming it."""
+    monkeypatch.setenv("METAFLOW_USER", "it's $HOME")
+    monkeypatch.setenv("METAFLOW_DEFAULT_DECOSPECS", "${x}")
+    result = invoke("env", "--format", "dotenv")
+    assert result.exit_code == 1
+    assert "METAFLOW_DEFAULT_DECOSPECS" in result.stderr
+    assert "METAFLOW_USER" in result.stderr
+    assert "--format shell" in result.stderr
+    assert "$HOME" not in result.stderr
+    assert invoke("env", "--format", "docker").exit_code == 0
+
+
+def test_env_docker_format_is_literal_key_value_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--format docker writes KEY=value with no quotes or escapes (docker --env-file, ECS)."""
+    write_json(home() / "config.json", _AWKWARD)
+    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", SECRET)
+    result = invoke("env", "--target", "batch", "--format", "docker")
+    assert result.exit_code == 0
+    assert "METAFLOW_USER=a b\n" in result.stdout
+    assert "# METAFLOW_SERVICE_AUTH_KEY=****" in result.stdout
+    assert SECRET not in result.output
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("#")]
+    parsed = dict(line.split("=", 1) for line in lines)  # docker's own reading of a line
+    expected = json.loads(invoke("env", "--target", "batch", "--format", "json").stdout)
+    assert parsed == expected
+
+
+def test_env_docker_format_refuses_a_line_break() -> None:
+    """A value with a line break cannot be one docker --env-file line: an error naming it."""
+    from metaflow_config._show import render_env
+    from metaflow_config.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="METAFLOW_USER") as raised:
+        render_env(
+            {"METAFLOW_USER": "a\nb", "METAFLOW_BATCH_JOB_QUEUE": "q"}, "docker", reveal=True
+        )
+    assert "a\nb" not in str(raised.value)
+    assert render_env({"METAFLOW_USER": "a b"}, "docker", reveal=True)[0] == "METAFLOW_USER=a b\n"
 
 
 def test_env_batch_target_uses_internal_url_and_drops_local_paths(
@@ -302,6 +436,46 @@ def test_check_require_lists_every_missing_setting(configured: Path) -> None:
     assert "METAFLOW_SFN_DYNAMO_DB_TABLE is not set" in result.stderr
 
 
+def test_check_lists_capability_problems_despite_an_invalid_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An invalid value does not hide what --require and the defaults still lack."""
+    monkeypatch.setenv("METAFLOW_DEFAULT_DATASTORE", "s3")
+    monkeypatch.setenv("METAFLOW_BATCH_EMIT_TAGS", "maybe")
+    result = invoke("check", "--require", "batch")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid Metaflow configuration: METAFLOW_BATCH_EMIT")
+    for name in (
+        "METAFLOW_DATASTORE_SYSROOT_S3",
+        "METAFLOW_BATCH_JOB_QUEUE",
+        "METAFLOW_ECS_S3_ACCESS_IAM_ROLE",
+    ):
+        assert result.stderr.count(f"{name} is not set") == 1, name
+
+
+def test_check_lists_an_invalid_required_setting_once() -> None:
+    """A needed setting with an invalid value (in a file) is listed as invalid, not as unset."""
+    write_json(
+        home() / "config.json",
+        {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT, "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": "not-an-arn"},
+    )
+    result = invoke("check", "--require", "batch")
+    assert result.exit_code == 1
+    assert "got 'not-an-arn'" in result.stderr
+    assert "METAFLOW_ECS_S3_ACCESS_IAM_ROLE is not set" not in result.stderr
+    assert "METAFLOW_BATCH_JOB_QUEUE is not set" in result.stderr
+    assert "METAFLOW_DATASTORE_SYSROOT_S3" not in result.stderr
+
+
+def test_check_says_require_was_not_checked_when_a_file_is_unreadable() -> None:
+    """A profile that cannot be read: only that is listed, and --require is said unchecked."""
+    (home() / "config.json").write_text("{not json")
+    result = invoke("check", "--require", "batch")
+    assert result.exit_code == 1
+    assert "(--require not checked: the configuration could not be read)" in result.stderr
+    assert "is not set" not in result.stderr
+
+
 def test_check_strict_makes_unknown_keys_errors() -> None:
     """--strict turns an unknown key in the profile into a failure."""
     write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QEUE": "q"})
@@ -347,6 +521,19 @@ def test_usage_error_exits_2_without_traceback() -> None:
     result = invoke("env", "--target", "mars")
     assert result.exit_code == 2
     assert "Invalid value for '--target'" in result.stderr
+
+
+def test_several_problems_are_one_error_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several problems are one `Error:` message, a line each, as README "Command line" says."""
+    monkeypatch.setenv("METAFLOW_BATCH_EMIT_TAGS", "maybe")
+    monkeypatch.setenv("METAFLOW_S3_RETRY_COUNT", "many")
+    result = invoke("show")
+    assert result.exit_code == 1
+    assert result.stderr.count("Error:") == 1
+    assert len(result.stderr.splitlines()) == 3
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "An error is one `Error:` message (a line per problem" in readme
+    assert "`Error: ...` line" not in readme
 
 
 def test_import_metaflow_config_does_not_import_click(tmp_path: Path) -> None:

@@ -101,3 +101,13 @@ def test_docs_cover_every_setting_with_type_default_and_secret() -> None:
     )
     assert rows["METAFLOW_SERVICE_AUTH_KEY"].split(" | ")[3] == "yes"
     assert rows["METAFLOW_S3_RETRY_COUNT"].split(" | ")[2] == "`7`"
+
+
+def test_docs_preamble_names_reveal_secrets_and_aliases() -> None:
+    """The docs say secrets show only with --reveal-secrets, and how an alias is read."""
+    head = " ".join(settings_markdown().split("\n## ", 1)[0].split())
+    assert (
+        "Secret values are masked in every output of `metaflow-config` unless "
+        "`metaflow-config env --reveal-secrets` asks for them." in head
+    )
+    assert 'An alias ("Also read as") is read like the setting\'s own name' in head

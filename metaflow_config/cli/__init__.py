@@ -1,8 +1,9 @@
 """The ``metaflow-config`` command (also ``python -m metaflow_config``).
 
 click is imported here and in this package only, never by ``import metaflow_config``. Every
-command reads what it shows or asks off the settings table. Errors are one ``Error: ...`` line
-(exit status 1, or 2 for a usage error), never a traceback.
+command reads what it shows or asks off the settings table. An error is one ``Error:`` message
+(a line per problem when there are several; exit status 1, or 2 for a usage error), never a
+traceback.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ Examples:
   metaflow-config configure aws                # the interactive wizard
   metaflow-config explain METAFLOW_DATATOOLS_S3ROOT
   metaflow-config check -p prod
-  metaflow-config env --target batch --format dotenv
+  metaflow-config env --target batch --format docker   # for docker run --env-file
 """,
 )
 @click.version_option(__version__, "--version", prog_name="metaflow-config")

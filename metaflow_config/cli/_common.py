@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from ..errors import MASK, ConfigError, ConfigWarning, Problem
 __all__ = [
     "CliError",
     "confirm",
+    "from_flag",
     "home_dir",
     "load_settings",
     "missing_profile",
@@ -109,11 +111,39 @@ def print_warnings(texts: tuple[str, ...] | list[str]) -> None:
         click.echo(f"Warning: {text}", err=True)
 
 
+def from_flag(problem: Problem) -> Problem:
+    """A problem about the profile name, told as coming from ``-p/--profile``.
+
+    The resolver names ``METAFLOW_PROFILE`` (where a profile usually comes from); when the
+    command was given ``-p NAME``, that is what the message and the fix must name.
+    """
+    if problem.setting != "METAFLOW_PROFILE":
+        return problem
+    fix = problem.fix.replace(
+        "set METAFLOW_PROFILE to one of the existing profiles",
+        "pass one of the existing profiles to -p/--profile",
+    ).replace("set METAFLOW_PROFILE", "pass -p/--profile")
+    if problem.location == "METAFLOW_PROFILE":  # the name itself: no file to point at
+        return dataclasses.replace(problem, setting="-p/--profile", layer="", location="", fix=fix)
+    return dataclasses.replace(problem, setting="-p/--profile", fix=fix)
+
+
 def load_settings(profile: str | None, *, strict: bool | None = None) -> Settings:
-    """The settings in force for ``profile`` (None: $METAFLOW_PROFILE); warnings go to stderr."""
+    """The settings in force for ``profile`` (None: $METAFLOW_PROFILE); warnings go to stderr.
+
+    Raises:
+        ConfigError: every problem of the resolution; one about the profile name names
+            ``-p/--profile`` when the name came from there.
+
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfigWarning)
-        snapshot = load(profile=profile, strict=strict)
+        try:
+            snapshot = load(profile=profile, strict=strict)
+        except ConfigError as exc:
+            if not profile:
+                raise
+            raise ConfigError([from_flag(p) for p in exc.problems]) from None
     print_warnings(snapshot.warnings)
     return snapshot
 

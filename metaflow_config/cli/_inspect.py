@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import os
+import warnings
 
 import click
 
+from .._layers import EnvLayer, OverrideLayer, local_layer, profile_layer
 from .._require import CAPABILITIES as REQUIRE
+from .._require import RequirementError
+from .._resolve import Inputs, check_layer, default_home, resolve
 from .._settings import TARGETS, Settings
-from .._show import ENV_FORMATS, explain_text, render, render_env, show_json
-from .._table import FIELDS
-from ..errors import ConfigError
+from .._show import (
+    ENV_FORMATS,
+    explain_text,
+    profile_file_text,
+    render,
+    render_env,
+    show_json,
+)
+from .._table import BY_NAME, FIELDS
+from ..errors import ConfigError, ConfigWarning
 from ._common import CliError, load_settings, profile_label, profile_option
 
 __all__ = ["check_cmd", "env_cmd", "explain_cmd", "show_cmd"]
@@ -69,7 +82,8 @@ def explain_cmd(profile: str | None, names: tuple[str, ...]) -> None:
     epilog="""\b
 Examples:
   metaflow-config env --target batch              # what an AWS Batch task needs
-  metaflow-config env --format dotenv > task.env  # secrets stay masked
+  metaflow-config env --format dotenv > task.env  # for sh, python-dotenv, compose env_file
+  metaflow-config env --target batch --format docker > batch.env   # docker run --env-file
   eval "$(metaflow-config env --reveal-secrets)"  # into this shell
 """,
 )
@@ -87,7 +101,11 @@ Examples:
     type=click.Choice(ENV_FORMATS),
     default="shell",
     show_default=True,
-    help="shell: export lines; dotenv: KEY=value lines; json: one object.",
+    help=(
+        "shell: export lines (eval/source); dotenv: KEY=value lines quoted for sh "
+        "(set -a; . FILE), python-dotenv and docker compose env_file; docker: KEY=value lines "
+        "taken literally, for docker run --env-file and ECS environmentFiles; json: one object."
+    ),
 )
 @click.option(
     "--reveal-secrets",
@@ -100,15 +118,18 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
     Every value set in a layer, serialized so that it parses back identically; derived values
     are left to re-derive. For batch and sfn, machine-local paths stay behind and
     METAFLOW_SERVICE_URL carries the internal service URL; sfn checks the Step Functions size
-    limit. Secret values are masked unless --reveal-secrets is given.
+    limit. Secret values are masked unless --reveal-secrets is given: a comment in the line
+    formats, left out of json. A value a format cannot carry (a line break for docker) is an
+    error naming it.
     """
     snapshot = load_settings(profile)
     text, masked = render_env(snapshot.to_env(target), fmt, reveal=reveal_secrets)
     click.echo(text, nl=False)
     if masked:
+        how = "left out of the JSON" if fmt == "json" else "written as comments"
         click.echo(
-            f"Note: {len(masked)} secret value(s) masked ({', '.join(masked)}); "
-            "--reveal-secrets prints them.",
+            f"Note: {len(masked)} secret value(s) masked, {how} ({', '.join(masked)}); "
+            "--reveal-secrets includes them.",
             err=True,
         )
 
@@ -167,29 +188,84 @@ def check_cmd(
     Reads the profile, the project's .metaflow/config.json and the METAFLOW_* environment,
     exactly as a Metaflow process would, and checks every value. A default datastore of s3 or
     a default metadata provider of service must be usable (as `--require s3` / `service`).
+    When values are invalid, the capabilities are still checked with those values treated as
+    unset, and what they lack is listed too (not when a file cannot be read at all).
     No AWS call is made unless --aws is given (README "Checking against AWS").
     """
     if (aws_profile or write_probe) and not live:
         raise click.UsageError("--aws-profile and --write-probe go with --aws")
-    snapshot = load_settings(profile, strict=strict)
-    implied = []
-    if snapshot.defaults.datastore == "s3":
-        implied.append("s3")
-    if snapshot.defaults.metadata == "service":
-        implied.append("service")
-    capabilities = list(dict.fromkeys([*implied, *required]))
-    failures = [_requirement_failure(snapshot, capability) for capability in capabilities]
-    failures = [text for text in failures if text]
+    try:
+        snapshot = load_settings(profile, strict=strict)
+    except ConfigError as exc:
+        raise CliError(_with_capabilities(str(exc), profile, required)) from None
+    capabilities = _capabilities(snapshot, required)
+    failures = _requirement_failures(snapshot, capabilities, frozenset())
     if failures:
         raise CliError("\n".join(failures))
     count = len(_set_in_layers(snapshot))
     checked = f"; ready for {', '.join(capabilities)}" if capabilities else ""
     click.echo(
         f"OK: the configuration of {profile_label(snapshot.profile)} is valid "
-        f"({count} setting(s) set{checked}; {snapshot.profile_path})."
+        f"({count} setting(s) set{checked}; {profile_file_text(snapshot)})."
     )
     if live:
         _live_check(snapshot, required, aws_profile, write_probe)
+
+
+def _capabilities(snapshot: Settings, required: tuple[str, ...]) -> list[str]:
+    """What ``check`` requires: what the defaults imply (s3, service), then ``--require``."""
+    implied = []
+    if snapshot.defaults.datastore == "s3":
+        implied.append("s3")
+    if snapshot.defaults.metadata == "service":
+        implied.append("service")
+    return list(dict.fromkeys([*implied, *required]))
+
+
+def _with_capabilities(message: str, profile: str | None, required: tuple[str, ...]) -> str:
+    """The resolution's problems, then what the capabilities lack without the invalid values."""
+    found = _without_invalid(profile)
+    if found is None:
+        if not required:
+            return message
+        return f"{message}\n(--require not checked: the configuration could not be read)"
+    snapshot, invalid = found
+    failures = _requirement_failures(snapshot, _capabilities(snapshot, required), invalid)
+    return "\n".join([message, *failures])
+
+
+def _without_invalid(profile: str | None) -> tuple[Settings, frozenset[str]] | None:
+    """The settings in force with each invalid value unset, and the names of those settings.
+
+    Every layer is read as ``load`` reads it and validated on its own (``check_layer``); an
+    invalid value is dropped from its layer, so a lower layer's value (or the default) takes
+    its place, as if it were unset. None when a layer could not be read (a missing profile,
+    malformed JSON): what it holds is unknown.
+    """
+    env = os.environ
+    selected = (env.get("METAFLOW_PROFILE") or None) if profile is None else (profile or None)
+    inputs = Inputs(env, default_home(env), selected, os.getcwd(), strict=False)
+    layers = (
+        profile_layer(inputs.home, inputs.profile).read(),
+        local_layer(inputs.cwd).read(),
+        EnvLayer(env).read(),
+        OverrideLayer({}).read(),
+    )
+    if any(layer.problems for layer in layers):
+        return None
+    invalid: set[str] = set()
+    kept = []
+    for layer in layers:
+        bad = {problem.setting for problem in check_layer(layer)}
+        invalid |= bad
+        values = {name: raw for name, raw in layer.values.items() if BY_NAME[name].env not in bad}
+        kept.append(dataclasses.replace(layer, values=values, unknown=[], warnings=[]))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConfigWarning)
+            return Settings(resolve(inputs, tuple(kept))), frozenset(invalid)
+    except ConfigError:  # pragma: no cover - every invalid value was dropped
+        return None
 
 
 def _live_check(
@@ -214,13 +290,34 @@ def _live_check(
         raise click.exceptions.Exit(code)
 
 
-def _requirement_failure(snapshot: Settings, capability: str) -> str:
-    """The message of ``snapshot.require(capability)``, or ``""`` when it is met."""
+def _requirement_failures(
+    snapshot: Settings, capabilities: list[str], reported: frozenset[str]
+) -> list[str]:
+    """The messages of ``snapshot.require(c)`` for each capability not met.
+
+    Each setting is listed once: a problem about a setting in ``reported`` (an invalid value
+    already listed) or listed for an earlier capability (``batch`` includes ``s3``) is left out.
+    """
+    failures = []
+    seen = set(reported)
+    for capability in capabilities:
+        unmet = _unmet(snapshot, capability)
+        if unmet is None:
+            continue
+        problems = [p for p in unmet.problems if p.setting not in seen]
+        seen.update(p.setting for p in problems)
+        if problems:
+            failures.append(str(RequirementError(unmet.capability, unmet.what, problems)))
+    return failures
+
+
+def _unmet(snapshot: Settings, capability: str) -> RequirementError | None:
+    """What ``snapshot.require(capability)`` raises, or None when the capability is met."""
     try:
         snapshot.require(capability)
-    except ConfigError as exc:
-        return str(exc)
-    return ""
+    except RequirementError as exc:
+        return exc
+    return None
 
 
 def _set_in_layers(snapshot: Settings) -> list[str]:

@@ -152,7 +152,10 @@ def settings_markdown() -> str:
         "its default or derivation, the profile file, the project's `.metaflow/config.json`, the",
         "environment variable of the same name, and `override()`. `metaflow-config explain NAME`",
         "shows where a value in force came from; `metaflow-config schema` prints the JSON Schema",
-        "of a profile file. Secret values are masked in every output of `metaflow-config`.",
+        "of a profile file. Secret values are masked in every output of `metaflow-config` unless",
+        '`metaflow-config env --reveal-secrets` asks for them. An alias ("Also read as") is read',
+        "like the setting's own name; where one file or the environment holds both, the own name",
+        "wins.",
         "",
     ]
     for attr, section in SECTIONS:
