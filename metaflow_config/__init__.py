@@ -9,7 +9,8 @@ Importing this package reads nothing and cannot fail.
 from __future__ import annotations
 
 from ._kinds import FrozenDict
-from ._runtime import Override, current, load, override, settings
+from ._override import Override, override
+from ._runtime import current, load, settings
 from ._settings import Explanation, Settings, Shadowed
 from .errors import ConfigError, ConfigWarning, Problem
 

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._layers import profile_path
+from ._override import Override, override
 from ._resolve import LAYERS
-from ._runtime import Override, _process, current, load, override
+from ._runtime import _process, current, load
 from ._settings import Explanation, Settings
 from .errors import ConfigError
 

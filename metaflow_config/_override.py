@@ -1,0 +1,317 @@
+r"""``override()``: scopes of injected values, as context managers and decorators.
+
+An entered scope is a link (``_runtime._Frame``) in the chain its context holds (``_STACK``);
+reads of ``settings`` in that context see the innermost link's snapshot. This module holds the
+public ``Override``/``override`` and the machinery that keeps a decorated generator's own scopes
+across its ``yield``\ s; the process-wide state (the chain variable, the live-link count, the
+cache of the fast path) lives in ``_runtime``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from contextvars import Token
+from typing import Any, TypeVar, cast
+
+from ._layers import OverrideLayer
+from ._resolve import Inputs, default_home
+from ._runtime import _LOCK, _STACK, _Frame, _process
+from ._settings import Settings
+from ._table import BY_ENV
+from .errors import ConfigError
+
+__all__ = ["Override", "override"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Chain:
+    """The scopes of one decorated generator, installed during its steps and kept aside between.
+
+    Why not run each step in a ``contextvars.copy_context()`` of its own: an awaitable (the step
+    of an async generator) cannot be driven through ``Context.run``, and a copied context would
+    freeze every other context variable too. Only ``_STACK`` is swapped, the same way for
+    generators and async generators (an async generator's step runs in its consumer's context):
+
+    - ``enter`` installs the generator's chain with ``_STACK.set`` (the token restores the
+      caller's chain exactly in ``leave``, whatever the step entered or left). The first step
+      links the decorating override on top of the caller's scopes.
+    - ``leave`` keeps the chain as the step left it (a ``with override()`` of the generator that
+      spans a ``yield`` stays open in it, for its next steps only), and resets the token: the
+      caller never holds a value in the generator's scopes.
+    - The generator's own links are those above ``outer``, the caller's chain they sit on. When
+      the next step comes from under other scopes (the caller entered or left one, or another
+      task drives it), they are re-linked in order on top of those (``_rebase``), so each step
+      sees its caller's scopes under its own, as an undecorated generator would.
+
+    While the generator is suspended its links stay alive (in ``_LIVE``), like those of a
+    copied context; they go when it finishes or is closed (``done``).
+    """
+
+    __slots__ = ("outer", "owner", "started", "top")
+
+    def __init__(self, owner: Override) -> None:
+        self.owner = owner
+        self.started = False
+        self.outer: _Frame | None = None
+        self.top: _Frame | None = None
+
+    def enter(self) -> Token[_Frame | None]:
+        outer = _STACK.get()
+        if not self.started:
+            self.top = self.owner._link(outer)  # a bad value raises here, before the step
+            self.started = True
+        elif outer is not self.outer:
+            self.top = _rebase(self.top, self.outer, outer)
+        self.outer = outer
+        return _STACK.set(self.top)
+
+    def leave(self, token: Token[_Frame | None], done: bool) -> None:
+        top = _STACK.get()
+        _STACK.reset(token)
+        if done:  # finished or closed: its links can go now, not with the wrapper's frame
+            self.top = self.outer = None
+        else:
+            self.top = top
+
+
+def _rebase(top: _Frame | None, old: _Frame | None, new: _Frame | None) -> _Frame | None:
+    """The links above ``old`` in ``top``'s chain, linked again in order on top of ``new``."""
+    owners: list[Override] = []
+    frame = top
+    while frame is not old:
+        if frame is None:  # the generator left a scope of its caller: keep its chain as it is
+            return top
+        owners.append(frame.owner)
+        frame = frame.parent
+    for owner in reversed(owners):
+        new = owner._link(new)
+    return new
+
+
+def _name_of(key: str) -> str:
+    field = BY_ENV.get(key if key.startswith("METAFLOW_") else "METAFLOW_" + key)
+    return key if field is None else field.name
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and value == "")
+
+
+class Override:
+    """A scope of injected values: a context manager and a decorator (see :func:`override`).
+
+    One instance may be entered any number of times, nested, and from any number of threads and
+    asyncio tasks at once: each entry is private to the context it was made in.
+    """
+
+    def __init__(
+        self,
+        values: Mapping[str, Any],
+        env: Mapping[str, str] | None,
+        home: str | os.PathLike[str] | None,
+        profile: str | None,
+        cwd: str | os.PathLike[str] | None,
+    ) -> None:
+        self._values = dict(values)
+        problems = OverrideLayer(self._values).read().problems
+        if problems:
+            raise ConfigError(problems)
+        self._env = None if env is None else dict(env)
+        self._home = None if home is None else os.path.abspath(os.path.expanduser(home))
+        self._profile = profile
+        self._cwd = None if cwd is None else os.path.abspath(cwd)
+        self._cache: tuple[Settings, Settings] | None = None
+
+    def _changes(self, inputs: Inputs) -> dict[str, Any]:
+        changes: dict[str, Any] = {}
+        if self._env is not None:  # as if the process had this environment
+            changes["env"] = self._env
+            changes["home"] = default_home(self._env)
+            changes["profile"] = self._env.get("METAFLOW_PROFILE") or None
+        if self._home is not None:
+            changes["home"] = self._home
+        if self._profile is not None:
+            changes["profile"] = self._profile or None
+        if self._cwd is not None:
+            changes["cwd"] = self._cwd
+        mine = {k: v for k, v in self._values.items() if _is_set(v)}
+        if mine:  # merged by setting: this scope's value beats an outer one however spelled
+            names = {_name_of(k) for k in mine}
+            kept = {k: v for k, v in inputs.overrides.items() if _name_of(k) not in names}
+            changes["overrides"] = {**kept, **mine}
+        return changes
+
+    def _resolve_under(self, parent: Settings) -> Settings:
+        cached = self._cache
+        if cached is not None and cached[0] is parent:
+            return cached[1]
+        changes = self._changes(parent._resolution.inputs)
+        snapshot = parent._replace(**changes) if changes else parent
+        self._cache = (parent, snapshot)
+        return snapshot
+
+    def _link(self, outer: _Frame | None) -> _Frame:
+        """A new link of this scope on top of ``outer`` (installed by the caller)."""
+        base = _process._base_snapshot()
+        parent = base if outer is None else outer.snapshot()
+        snapshot = self._resolve_under(parent)  # a bad value raises here, before any change
+        frame = _Frame(self, outer, (base, snapshot))  # alive before the cache is dropped
+        with _LOCK:
+            _process._drop_cache()
+        return frame
+
+    def __enter__(self) -> Settings:
+        frame = self._link(_STACK.get())
+        _STACK.set(frame)
+        return frame.memo[1]
+
+    def __exit__(self, *exc_info: object) -> None:
+        frame = _STACK.get()
+        while frame is not None and frame.owner is not self:
+            frame = frame.parent  # scopes entered inside and left open end with this one
+        if frame is None:
+            msg = (
+                "override exited in a context where it is not active "
+                "(entered in another thread or asyncio task?)"
+            )
+            raise RuntimeError(msg)
+        _STACK.set(frame.parent)
+
+    def __repr__(self) -> str:
+        shown = {k: BY_ENV["METAFLOW_" + _name_of(k)].show(v) for k, v in self._values.items()}
+        parts = [f"{k}={v}" for k, v in shown.items()]
+        if self._env is not None:
+            parts.append(f"env=<{len(self._env)} variables>")
+        inputs = {"home": self._home, "profile": self._profile, "cwd": self._cwd}
+        parts.extend(f"{k}={v!r}" for k, v in inputs.items() if v is not None)
+        return f"override({', '.join(parts)})"
+
+    def __call__(self, fn: F) -> F:
+        """Decorate a function, generator function, coroutine or async generator function.
+
+        The values apply while the function's own code runs: for generators, during each step
+        (not while the caller holds a yielded value), so they never leak into the caller.
+        """
+        if inspect.isclass(fn):
+            msg = "override() cannot decorate a class; decorate its methods"
+            raise TypeError(msg)
+        if inspect.isasyncgenfunction(fn):
+            return cast(F, self._wrap_async_gen(fn))
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return await fn(*args, **kwargs)
+
+            return cast(F, run_async)
+        if inspect.isgeneratorfunction(fn):
+            return cast(F, self._wrap_gen(fn))
+
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return fn(*args, **kwargs)
+
+        return cast(F, run)
+
+    def _wrap_gen(self, fn: Callable[..., Generator[Any, Any, Any]]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run_gen(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+            gen = fn(*args, **kwargs)
+            chain = _Chain(self)  # the generator's scopes, in force during its steps only
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                done = True  # unless the step yields: any exception out of it ends the generator
+                token = chain.enter()
+                try:
+                    if thrown is None:
+                        item = gen.send(sent)
+                    else:
+                        exc, thrown = thrown, None
+                        item = gen.throw(exc)
+                    done = False
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    chain.leave(token, done)
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    token = chain.enter()
+                    try:
+                        gen.close()
+                    finally:
+                        chain.leave(token, done=True)
+                    raise
+                except BaseException as exc:  # passed on to the generator
+                    sent, thrown = None, exc
+
+        return run_gen
+
+    def _wrap_async_gen(self, fn: Callable[..., AsyncGenerator[Any, Any]]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        async def run_async_gen(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+            agen = fn(*args, **kwargs)
+            chain = _Chain(self)  # as in _wrap_gen: a step awaits in its consumer's context
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                done = True
+                token = chain.enter()
+                try:
+                    if thrown is None:
+                        item = await agen.asend(sent)
+                    else:
+                        exc, thrown = thrown, None
+                        item = await agen.athrow(exc)
+                    done = False
+                except StopAsyncIteration:
+                    return
+                finally:
+                    chain.leave(token, done)
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    token = chain.enter()
+                    try:
+                        await agen.aclose()
+                    finally:
+                        chain.leave(token, done=True)
+                    raise
+                except BaseException as exc:  # passed on to the generator
+                    sent, thrown = None, exc
+
+        return run_async_gen
+
+
+def override(
+    values: Mapping[str, Any] | None = None,
+    /,
+    *,
+    env: Mapping[str, str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+    profile: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> Override:
+    """Inject values (short or full names) for the enclosed code, or switch env/home/profile.
+
+    ``with override(BATCH_JOB_QUEUE="q"): ...`` or ``@override(METAFLOW_SFN_IAM_ROLE="arn:...")``
+    (on functions, generators, coroutines and async generators). An unknown name raises
+    ``ConfigError`` here, at the call; a bad value raises it on entry, naming the override.
+    Scopes nest (the innermost wins, the outer is back on exit, also after an exception) and are
+    private to their thread or asyncio task. Derived defaults follow the overridden values.
+
+    ``env=`` re-resolves as if the process had that environment (``METAFLOW_HOME`` and
+    ``METAFLOW_PROFILE`` included: pass ``home=`` to keep a home); ``home=``, ``profile=`` (``""``
+    for the default ``config.json``) and ``cwd=`` switch one input. ``os.environ`` is never
+    touched. A value of ``None`` (or ``""``) means "not set by this scope": the layers below apply.
+    ``settings.reload()`` inside the scope re-reads the files and environment under it.
+    """
+    return Override({**(values or {}), **kwargs}, env, home, profile, cwd)
