@@ -9,7 +9,6 @@ nothing reads ``os.environ`` or the disk at import time.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ._environ import metaflow_items
-from ._kinds import strict_loads
+from ._jsonfile import MAX_FILE_BYTES, read_json_file
 from ._table import BY_ENV, BY_NAME
 from .errors import Problem
 
@@ -31,6 +30,7 @@ __all__ = [
     "OverrideLayer",
     "Raw",
     "find_local_config",
+    "layer_from_document",
     "list_profiles",
     "local_layer",
     "profile_layer",
@@ -38,9 +38,6 @@ __all__ = [
     "read_json_file",
     "suggest",
 ]
-
-#: A profile or local config file larger than this is refused without being read whole.
-MAX_FILE_BYTES = 1024 * 1024
 
 #: ``METAFLOW_*`` variables that are not settings but are legitimately present: the selectors of
 #: this library and the variables Metaflow itself sets in task environments. Never "unknown".
@@ -133,136 +130,6 @@ class LayerData:
     warnings: list[str] = field(default_factory=list)
 
 
-def _file_problem(layer: str, path: str, expected: str, fix: str, value: str = "") -> Problem:
-    return Problem(path, layer, path, value, expected, fix)
-
-
-_JSON_TYPES = {
-    list: "an array",
-    str: "a string",
-    int: "a number",
-    float: "a number",
-    bool: "true/false",
-    type(None): "null",
-}
-
-
-def _read_bounded(  # noqa: PLR0911 - one early return per way a file can be wrong
-    path: str, layer: str
-) -> tuple[bytes | None, list[Problem]]:
-    """The bytes of the regular file ``path``, read without blocking and never more than the limit.
-
-    The file is opened first and checked through its descriptor (no race with a swap after the
-    check): a directory, a FIFO or a device is refused before a byte is read (``O_NONBLOCK``: a
-    FIFO without a writer cannot hang the open), and so is a file over ``MAX_FILE_BYTES``.
-    """
-    fix_edit = f"edit or remove {path}"
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        if os.path.isdir(path):
-            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
-        reason = exc.strerror or str(exc)
-        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
-    except ValueError:  # NUL in the path
-        return None, [_file_problem(layer, repr(path), "a path without NUL characters", fix_edit)]
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
-        if not stat.S_ISREG(info.st_mode):
-            return None, [
-                _file_problem(layer, path, "a regular file, found a FIFO or device", fix_edit)
-            ]
-        if info.st_size > MAX_FILE_BYTES:
-            return None, [_too_big(layer, path, str(info.st_size))]
-        chunks: list[bytes] = []
-        total = 0
-        while total <= MAX_FILE_BYTES:
-            chunk = os.read(fd, MAX_FILE_BYTES + 1 - total)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        if total > MAX_FILE_BYTES:  # it grew after the check
-            return None, [_too_big(layer, path, f"more than {MAX_FILE_BYTES}")]
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
-    finally:
-        os.close(fd)
-    return b"".join(chunks), []
-
-
-def _too_big(layer: str, path: str, found: str) -> Problem:
-    return _file_problem(
-        layer,
-        path,
-        f"a file of at most {MAX_FILE_BYTES} bytes, found {found}",
-        f"edit or remove {path}: a configuration file is a small JSON object",
-    )
-
-
-def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wrong
-    path: str, layer: str
-) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """Read a JSON object from ``path``; every way it can be wrong becomes a Problem.
-
-    UTF-8 with or without a byte-order mark; strict JSON (no ``NaN``/``Infinity``); a key given
-    twice is a problem; at most ``MAX_FILE_BYTES`` bytes (a larger file is refused unread).
-    """
-    fix_edit = f"edit or remove {path}"
-    data, problems = _read_bounded(path, layer)
-    if data is None:
-        return None, problems
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return None, [
-            _file_problem(layer, path, f"UTF-8 text (invalid byte at offset {exc.start})", fix_edit)
-        ]
-    if not text.strip():
-        return None, [
-            _file_problem(
-                layer,
-                path,
-                "a JSON object, found an empty file",
-                f"write {{}} into {path} or remove it",
-            )
-        ]
-    dupes: list[str] = []
-
-    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                dupes.append(key)
-            result[key] = value
-        return result
-
-    try:
-        doc = strict_loads(text, object_pairs_hook=pairs_hook)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
-        return None, [_file_problem(layer, path, f"valid JSON (error at {where})", fix_edit)]
-    except RecursionError:
-        return None, [_file_problem(layer, path, "valid JSON (nested too deeply)", fix_edit)]
-    except ValueError as exc:  # NaN, Infinity, 1e400, an integer of more than 4300 digits
-        reason = str(exc).split(":")[0]
-        return None, [_file_problem(layer, path, f"valid JSON ({reason})", fix_edit)]
-    if not isinstance(doc, dict):
-        found = _JSON_TYPES.get(type(doc), type(doc).__name__)
-        return None, [
-            _file_problem(layer, path, f"a JSON object at top level, found {found}", fix_edit)
-        ]
-    problems = [
-        _file_problem(layer, f"{path}:{key}", f"each key once, found {key} twice", fix_edit)
-        for key in dict.fromkeys(dupes)
-    ]
-    return doc, problems
-
-
 def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -> None:
     """Record one key of a layer: a setting (or alias), a runtime variable, or unknown."""
     field = BY_ENV.get(key)
@@ -304,10 +171,19 @@ class FileLayer:
             pass
         doc, problems = read_json_file(self.path, self.layer)
         data.problems.extend(problems)
-        for key, value in (doc or {}).items():
-            _take(data, key, value, f"{self.path}:{key}", file=True)
-        _check_secret_mode(data, self.path)
-        return data
+        return layer_from_document(data, self.path, doc)
+
+
+def layer_from_document(data: LayerData, path: str, doc: dict[str, Any] | None) -> LayerData:
+    """Fill ``data`` from a parsed config file ``doc``: settings, unknown keys, mode warnings.
+
+    What :class:`FileLayer` does after reading; public so that a command that has already read
+    (and will write) a document validates exactly what it read.
+    """
+    for key, value in (doc or {}).items():
+        _take(data, key, value, f"{path}:{key}", file=True)
+    _check_secret_mode(data, path)
+    return data
 
 
 def _check_secret_mode(data: LayerData, path: str) -> None:

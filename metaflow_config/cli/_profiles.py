@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .._files import read_json_object, remove_file, update_json, write_json_atomic
-from .._layers import LayerData, _check_secret_mode, _take, read_json_file
+from .._layers import LayerData, layer_from_document, read_json_file
 from .._resolve import Inputs, _strict, _unknown, check_layer
 from .._table import BY_ENV
 from ..errors import ConfigError
@@ -87,10 +87,7 @@ def _validated(path: str) -> dict[str, Any]:
     ``$METAFLOW_CONFIG_STRICT`` is on). Raises ConfigError listing every problem.
     """
     doc, problems = read_json_file(path, _LAYER)
-    data = LayerData(_LAYER, path, problems=problems)
-    for key, value in (doc or {}).items():  # as FileLayer.read records the keys of a file
-        _take(data, key, value, f"{path}:{key}", file=True)
-    _check_secret_mode(data, path)
+    data = layer_from_document(LayerData(_LAYER, path, problems=problems), path, doc)
     problems = check_layer(data)
     inputs = Inputs(env=os.environ, home=home_dir(), profile=None, cwd=os.getcwd())
     notes: list[str] = []

@@ -1,0 +1,151 @@
+"""Reading one JSON config file, bounded and strict: every way it can be wrong is a Problem.
+
+The profile and local config files are read through one descriptor, refused when they are not
+regular files or pass :data:`MAX_FILE_BYTES`, decoded as UTF-8 (a BOM is accepted), and parsed as
+strict JSON (no ``NaN``, duplicate keys reported).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from typing import Any
+
+from ._kinds import strict_loads
+from .errors import Problem
+
+__all__ = ["MAX_FILE_BYTES", "read_json_file"]
+
+#: A profile or local config file larger than this is refused without being read whole.
+MAX_FILE_BYTES = 1024 * 1024
+
+
+def _file_problem(layer: str, path: str, expected: str, fix: str, value: str = "") -> Problem:
+    return Problem(path, layer, path, value, expected, fix)
+
+
+_JSON_TYPES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    type(None): "null",
+}
+
+
+def _read_bounded(  # noqa: PLR0911 - one early return per way a file can be wrong
+    path: str, layer: str
+) -> tuple[bytes | None, list[Problem]]:
+    """The bytes of the regular file ``path``, read without blocking and never more than the limit.
+
+    The file is opened first and checked through its descriptor (no race with a swap after the
+    check): a directory, a FIFO or a device is refused before a byte is read (``O_NONBLOCK``: a
+    FIFO without a writer cannot hang the open), and so is a file over ``MAX_FILE_BYTES``.
+    """
+    fix_edit = f"edit or remove {path}"
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        if os.path.isdir(path):
+            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
+        reason = exc.strerror or str(exc)
+        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+    except ValueError:  # NUL in the path
+        return None, [_file_problem(layer, repr(path), "a path without NUL characters", fix_edit)]
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
+        if not stat.S_ISREG(info.st_mode):
+            return None, [
+                _file_problem(layer, path, "a regular file, found a FIFO or device", fix_edit)
+            ]
+        if info.st_size > MAX_FILE_BYTES:
+            return None, [_too_big(layer, path, str(info.st_size))]
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > MAX_FILE_BYTES:  # it grew after the check
+            return None, [_too_big(layer, path, f"more than {MAX_FILE_BYTES}")]
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+    finally:
+        os.close(fd)
+    return b"".join(chunks), []
+
+
+def _too_big(layer: str, path: str, found: str) -> Problem:
+    return _file_problem(
+        layer,
+        path,
+        f"a file of at most {MAX_FILE_BYTES} bytes, found {found}",
+        f"edit or remove {path}: a configuration file is a small JSON object",
+    )
+
+
+def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wrong
+    path: str, layer: str
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Read a JSON object from ``path``; every way it can be wrong becomes a Problem.
+
+    UTF-8 with or without a byte-order mark; strict JSON (no ``NaN``/``Infinity``); a key given
+    twice is a problem; at most ``MAX_FILE_BYTES`` bytes (a larger file is refused unread).
+    """
+    fix_edit = f"edit or remove {path}"
+    data, problems = _read_bounded(path, layer)
+    if data is None:
+        return None, problems
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [
+            _file_problem(layer, path, f"UTF-8 text (invalid byte at offset {exc.start})", fix_edit)
+        ]
+    if not text.strip():
+        return None, [
+            _file_problem(
+                layer,
+                path,
+                "a JSON object, found an empty file",
+                f"write {{}} into {path} or remove it",
+            )
+        ]
+    dupes: list[str] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                dupes.append(key)
+            result[key] = value
+        return result
+
+    try:
+        doc = strict_loads(text, object_pairs_hook=pairs_hook)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+        return None, [_file_problem(layer, path, f"valid JSON (error at {where})", fix_edit)]
+    except RecursionError:
+        return None, [_file_problem(layer, path, "valid JSON (nested too deeply)", fix_edit)]
+    except ValueError as exc:  # NaN, Infinity, 1e400, an integer of more than 4300 digits
+        reason = str(exc).split(":")[0]
+        return None, [_file_problem(layer, path, f"valid JSON ({reason})", fix_edit)]
+    if not isinstance(doc, dict):
+        found = _JSON_TYPES.get(type(doc), type(doc).__name__)
+        return None, [
+            _file_problem(layer, path, f"a JSON object at top level, found {found}", fix_edit)
+        ]
+    problems = [
+        _file_problem(layer, f"{path}:{key}", f"each key once, found {key} twice", fix_edit)
+        for key in dict.fromkeys(dupes)
+    ]
+    return doc, problems
