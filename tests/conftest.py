@@ -98,3 +98,13 @@ def write_json(path: Path, data: Any) -> Path:
     path.write_text(json.dumps(data), encoding="utf-8")
     path.chmod(0o600)
     return path
+
+
+def cli_runner(**kwargs: Any) -> Any:
+    """A click ``CliRunner`` with stderr captured apart on every click (8.1 needs mix_stderr)."""
+    from click.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False, **kwargs)  # click 8.1 (the last for Python 3.9)
+    except TypeError:
+        return CliRunner(**kwargs)  # click >= 8.2 always keeps stderr apart

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 import metaflow_config.compat as compat
 from metaflow_config import load, override
 from metaflow_config.cli import cli
+from tests.conftest import cli_runner
 
 pytest.importorskip("metaflow")
 pytestmark = pytest.mark.slow
@@ -89,7 +89,7 @@ def test_profile_written_by_the_wizard_resolves_the_same_in_metaflow(tmp_path: P
             "y", SFN_ROLE, EVENTS_ROLE, "metaflow-step-functions",
         )
     )  # fmt: skip
-    result = CliRunner().invoke(
+    result = cli_runner().invoke(
         cli,
         ["configure", "aws", "--profile", "team"],
         input=script,
@@ -140,7 +140,7 @@ def test_file_written_by_metaflow_configure_import_is_read_by_ours(tmp_path: Pat
     assert s.batch.emit_tags is True
     assert s.sfn.iam_role == SFN_ROLE
     assert s.source("METAFLOW_BATCH_JOB_QUEUE") == "profile"
-    shown = CliRunner().invoke(
+    shown = cli_runner().invoke(
         cli, ["show", "--json"], env={"METAFLOW_HOME": str(home)}, catch_exceptions=False
     )
     by_name = {e["name"]: e["value"] for e in json.loads(shown.stdout)["settings"]}

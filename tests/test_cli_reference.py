@@ -8,19 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from metaflow_config import load
 from metaflow_config.cli import cli
 from metaflow_config.cli._reference import profile_schema, settings_markdown
-from tests.conftest import write_json
+from tests.conftest import cli_runner, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def invoke(*args: str) -> str:
     """The stdout of the command run in-process."""
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    result = cli_runner().invoke(cli, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.stdout
 
