@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -305,6 +306,17 @@ class ExportedEnv(dict[str, str]):
     def __repr__(self) -> str:
         shown = (f"{key!r}: {_shown(key, value)}" for key, value in self.items())
         return "{" + ", ".join(shown) + "}"
+
+
+if sys.version_info < (3, 10):  # pragma: no cover - Python 3.9 only
+    # pprint of 3.9 prints a long dict subclass item by item, bypassing its __repr__ (3.10 asks
+    # the class first): register the masking repr where that pprint looks, or secrets would show.
+    import pprint
+
+    def _pprint_masked(printer: Any, obj: Any, stream: Any, *args: Any) -> None:
+        stream.write(repr(obj))
+
+    pprint.PrettyPrinter._dispatch[ExportedEnv.__repr__] = _pprint_masked  # type: ignore[attr-defined]
 
 
 def _shown(key: str, value: str) -> str:
