@@ -53,11 +53,15 @@ class Derive:
     ``fn(values, ctx)`` returns ``(value, location)``: ``value`` is ``None`` when there is
     nothing to derive from, ``location`` names what it was derived from. ``bases`` are the short
     names it reads (for ordering and for ``explain``); ``text`` describes the rule for docs.
+    ``machine``: derived from this machine (its environment, its working directory) rather than
+    from other settings, so another machine would derive something else: ``to_env`` exports the
+    value instead of leaving it to re-derive (``local`` settings still stay behind).
     """
 
     bases: tuple[str, ...]
     fn: DeriveFn
     text: str
+    machine: bool = False
 
 
 def join_url(root: str, suffix: str) -> str:

@@ -244,7 +244,7 @@ class Settings(Sections):
             origin = origins.get(field.name)
             if origin is None or (remote and field.local):
                 continue
-            if origin[0] == "derived" and (field.derive is None or field.derive.bases):
+            if origin[0] == "derived" and not (field.derive and field.derive.machine):
                 continue
             text = _export_text(field, values[field.name])
             if text is None:

@@ -147,7 +147,12 @@ class Runtime(Section):
         "USER",
         STR,
         "User name recorded on runs; falls back to $SUDO_USER, $USERNAME, $USER (not root).",
-        derive=Derive((), _user, "$SUDO_USER > $USERNAME > $USER (first that is set and not root)"),
+        derive=Derive(
+            (),
+            _user,
+            "$SUDO_USER > $USERNAME > $USER (first that is set and not root)",
+            machine=True,
+        ),
     )
     tempdir: str = setting(
         "TEMPDIR", PATH, "Directory for temporary files.", default=".", local=True
@@ -156,7 +161,7 @@ class Runtime(Section):
         "ARTIFACT_LOCALROOT",
         PATH,
         "Where artifact pulls from S3 or Azure are saved.",
-        derive=Derive((), _cwd, "the working directory"),
+        derive=Derive((), _cwd, "the working directory", machine=True),
         local=True,
     )
     ui_url: str | None = setting("UI_URL", URL, "URL of the Metaflow UI.")
