@@ -92,6 +92,11 @@ def _too_big(layer: str, path: str, found: str) -> Problem:
     )
 
 
+def _after_comma(text: str, pos: int) -> bool:
+    """Whether the JSON error at ``pos`` follows a comma (JSON has no trailing commas)."""
+    return text[:pos].rstrip().endswith(",")
+
+
 def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wrong
     path: str, layer: str
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -133,6 +138,8 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
         doc = strict_loads(text, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+        if exc.msg.startswith("Expecting property name") or exc.msg == "Expecting value":
+            where += " (a trailing comma?)" if _after_comma(exc.doc, exc.pos) else ""
         return None, [_file_problem(layer, path, f"valid JSON (error at {where})", fix_edit)]
     except RecursionError:
         return None, [_file_problem(layer, path, "valid JSON (nested too deeply)", fix_edit)]

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ._fields import PREFIX, Setting
 from ._settings import Settings, lookup
 from ._table import BY_ENV, DERIVED, FIELDS
-from .errors import MASK, ConfigError, Problem
+from .errors import MASK, ConfigError, Problem, mask_url_password
 
 __all__ = [
     "ENV_FORMATS",
@@ -49,7 +49,7 @@ def display(field: Setting, value: Any, *, width: int = _CELL) -> str:
         return _UNSET
     if field.secret:
         return MASK
-    text = field.kind.to_text(value)
+    text = mask_url_password(field.kind.to_text(value))
     if text == "":
         return '""'
     if len(text) > width:
@@ -61,7 +61,7 @@ def _public(field: Setting, value: Any) -> Any:
     """A value for JSON output: the typed value, or the mask for a secret that is set."""
     if value is not None and field.secret:
         return MASK
-    return value
+    return mask_url_password(value) if isinstance(value, str) else value
 
 
 def _short_location(field: Setting, source: str, location: str) -> str:

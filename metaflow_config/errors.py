@@ -8,16 +8,19 @@ in one resolution are raised together.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MASK", "ConfigError", "ConfigWarning", "Problem", "show_value"]
+__all__ = ["MASK", "ConfigError", "ConfigWarning", "Problem", "mask_url_password", "show_value"]
 
 #: What a secret value is replaced with wherever it would be shown.
 MASK = "****"
 
 _MAX_SHOWN = 80
+#: the password of a URL's userinfo (``https://user:password@host``), masked wherever shown
+_URL_PASSWORD = re.compile(r"(?i)^([a-z][a-z0-9+.\-]*://[^/@:\s]*:)[^/@\s]*@")
 
 
 def show_value(value: Any, *, secret: bool) -> str:
@@ -26,10 +29,17 @@ def show_value(value: Any, *, secret: bool) -> str:
         return "None"
     if secret:
         return MASK
+    if isinstance(value, str):
+        value = mask_url_password(value)
     text = repr(value)
     if len(text) > _MAX_SHOWN:
         text = text[: _MAX_SHOWN - 3] + "..."
     return text
+
+
+def mask_url_password(text: str) -> str:
+    """``text`` with the password of a URL's userinfo masked (``https://user:****@host``)."""
+    return _URL_PASSWORD.sub(r"\1" + MASK + "@", text) if "@" in text else text
 
 
 @dataclass(frozen=True)

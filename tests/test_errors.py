@@ -229,3 +229,32 @@ def test_unknown_override_is_error(tmp_path: Path) -> None:
     """An unknown override key is an error (no silent typo in a test)."""
     with pytest.raises(ConfigError, match="BATCH_JOB_QUEU"):
         load(env={}, home=tmp_path, cwd=tmp_path, overrides={"BATCH_JOB_QUEU": "q"})
+
+
+def test_url_passwords_are_masked_wherever_shown(tmp_path: Path) -> None:
+    """A password in a URL's userinfo is masked in explain, repr and the show table."""
+    from metaflow_config._show import rows
+
+    url = "https://user:pw-CANARY@mf.example.com/api"
+    s = load(env={"METAFLOW_SERVICE_URL": url}, home=tmp_path, cwd=tmp_path)
+    assert s.service.url == url
+    shown = [
+        str(s.explain("METAFLOW_SERVICE_URL")),
+        str(s.explain("METAFLOW_SERVICE_INTERNAL_URL")),
+        repr(s),
+        repr(s.service),
+        repr(rows(s, include_defaults=False)),
+    ]
+    for text in shown:
+        assert "CANARY" not in text
+        assert "user:****@mf.example.com" in text
+    assert s.to_env()["METAFLOW_SERVICE_URL"] == url  # the container needs the real value
+
+
+def test_trailing_comma_is_named(tmp_path: Path) -> None:
+    """A trailing comma in a profile gets said as such, with its line and column."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text('{\n  "METAFLOW_BATCH_JOB_QUEUE": "q",\n}\n')
+    with pytest.raises(ConfigError, match=r"line 3 column 1: .* \(a trailing comma\?\)"):
+        load(env={}, home=home, cwd=tmp_path)
