@@ -26,6 +26,7 @@ __all__ = [
     "PATH",
     "RETRY_CONFIG",
     "S3_URL",
+    "SFN_NAME_PREFIX",
     "STR",
     "STR_DICT",
     "STR_LIST",
@@ -213,14 +214,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _plain_str(pattern: str | None = None) -> CoreSchema:
+def _plain_str(pattern: str | None = None, max_length: int | None = None) -> CoreSchema:
     cs = _cs()
-    return cs.no_info_before_validator_function(_plain, cs.str_schema(pattern=pattern))  # type: ignore[no-any-return]
+    inner = cs.str_schema(pattern=pattern, max_length=max_length)
+    return cs.no_info_before_validator_function(_plain, inner)  # type: ignore[no-any-return]
 
 
-def _str(pattern: str | None = None) -> Callable[[], CoreSchema]:
+def _str(pattern: str | None = None, max_length: int | None = None) -> Callable[[], CoreSchema]:
     def factory() -> CoreSchema:
-        return _plain_str(pattern)
+        return _plain_str(pattern, max_length)
 
     return factory
 
@@ -357,6 +359,12 @@ LOG_GROUP_ARN = Kind(
     "CloudWatch log group ARN",
     "a CloudWatch Logs log-group ARN arn:aws:logs:<region>:<12-digit account>:log-group:<name>",
     _str(rf"^{_PARTITION}:logs:[a-z0-9\-]+:{_ACCOUNT}:log-group:[A-Za-z0-9_.\-/#]+(:\*)?$"),
+)
+SFN_NAME_PREFIX = Kind(
+    "state machine name prefix",
+    "a prefix of Step Functions state machine names: 1-79 characters, no whitespace and none of "
+    '<>{}[]?*"#%\\^|~`$&,;:/',
+    _str(r'^[^\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]+$', max_length=79),
 )
 STR_DICT = Kind(
     "JSON object of strings",

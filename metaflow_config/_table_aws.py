@@ -23,6 +23,7 @@ from ._kinds import (
     PATH,
     RETRY_CONFIG,
     S3_URL,
+    SFN_NAME_PREFIX,
     STR,
     STR_DICT,
     TAGS,
@@ -338,7 +339,7 @@ class StepFunctions(Section):
     )
     state_machine_prefix: str | None = setting(
         "SFN_STATE_MACHINE_PREFIX",
-        STR,
+        SFN_NAME_PREFIX,
         "Prefix of state machine names.",
         derive=Derive(
             ("AWS_SANDBOX_ENABLED", "AWS_SANDBOX_STACK_NAME"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._fields import Section, same_as, setting, under
-from ._kinds import BOOL, NONNEG_INT, PATH, S3_URL, STR, URL, choice
+from ._kinds import BOOL, NONNEG_INT, PATH, S3_URL, SFN_NAME_PREFIX, STR, URL, choice
 
 __all__ = [
     "DEBUG_OPTIONS",
@@ -240,7 +240,9 @@ class Sandbox(Section):
     )
     region: str | None = setting("AWS_SANDBOX_REGION", STR, "AWS region of the sandbox.")
     stack_name: str | None = setting(
-        "AWS_SANDBOX_STACK_NAME", STR, "Stack name (state machine prefix) of the sandbox."
+        "AWS_SANDBOX_STACK_NAME",
+        SFN_NAME_PREFIX,
+        "Stack name (state machine prefix) of the sandbox.",
     )
 
 

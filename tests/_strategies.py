@@ -30,6 +30,7 @@ from metaflow_config._kinds import (
     PATH,
     RETRY_CONFIG,
     S3_URL,
+    SFN_NAME_PREFIX,
     STR,
     STR_DICT,
     STR_LIST,
@@ -131,6 +132,7 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
     id(LOG_GROUP_ARN): _same(
         st.builds(lambda a, n: f"arn:aws:logs:us-west-2:{a}:log-group:{n}", _account, _safe_text)
     ),
+    id(SFN_NAME_PREFIX): _same(st.from_regex(r"\A[A-Za-z0-9_\-]{1,20}\Z")),
     id(STR_DICT): _json_text(st.dictionaries(plain_text, plain_text, max_size=3)),
     id(TAGS): _json_text(st.dictionaries(_tag_key, _tag_value, max_size=3)),
     id(JSON_OBJECT): _json_text(st.dictionaries(st.text(max_size=8), json_values, max_size=3)),

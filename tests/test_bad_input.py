@@ -431,6 +431,7 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
         ["s3://B", "s3:/bucket", "/local/path", "s3://bucket name", "s3://ok-bucket/a\nb"],
     ),
     ("METAFLOW_DATASTORE_SYSROOT_GS", [5], ["s3://bucket", "gs://B"]),
+    ("METAFLOW_SFN_STATE_MACHINE_PREFIX", [5, ["t"]], ["my team", "a/b", "x" * 80, "t\0"]),
     (
         "METAFLOW_SFN_IAM_ROLE",
         [5],

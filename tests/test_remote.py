@@ -367,7 +367,6 @@ def test_state_machine_name(tmp_path: Path, env: dict[str, str], flow: str, name
 @pytest.mark.parametrize(
     ("prefix", "flow", "match"),
     [
-        pytest.param("my team", "F", "METAFLOW_SFN_STATE_MACHINE_PREFIX", id="space-in-prefix"),
         pytest.param("t", "a/b", "state machine name", id="slash-in-name"),
         pytest.param("x" * 70, "F" * 10, "at most 80 characters, found 81", id="too-long"),
     ],
@@ -377,6 +376,13 @@ def test_invalid_state_machine_names(tmp_path: Path, prefix: str, flow: str, mat
     s = _load(tmp_path, SFN_STATE_MACHINE_PREFIX=prefix)
     with pytest.raises(ConfigError, match=match):
         s.sfn.state_machine_name(flow)
+
+
+@pytest.mark.parametrize("prefix", ["my team", "a/b", "x" * 80])
+def test_invalid_state_machine_prefix_fails_resolution(tmp_path: Path, prefix: str) -> None:
+    """A prefix no state machine name could carry is refused when settings resolve."""
+    with pytest.raises(ConfigError, match="METAFLOW_SFN_STATE_MACHINE_PREFIX"):
+        _load(tmp_path, SFN_STATE_MACHINE_PREFIX=prefix)
 
 
 def test_step_functions_accessors(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.GS_URL: frozenset({str}),
     _kinds.IAM_ROLE_ARN: frozenset({str}),
     _kinds.LOG_GROUP_ARN: frozenset({str}),
+    _kinds.SFN_NAME_PREFIX: frozenset({str}),
     _kinds.BOOL: frozenset({bool}),
     _kinds.INT: frozenset({int}),
     _kinds.NONNEG_INT: frozenset({int}),
