@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from ._environ import metaflow_items
 from ._jsonfile import MAX_FILE_BYTES, read_json_file
-from ._table import BY_ENV, BY_NAME
+from ._table import BY_ENV, BY_NAME, find
 from .errors import Problem
 
 __all__ = [
@@ -232,8 +232,7 @@ class OverrideLayer:
         """Accept short (``BATCH_JOB_QUEUE``) or full names; an unknown key is an error."""
         data = LayerData(self.layer)
         for key, value in self.overrides.items():
-            full = key if key.startswith("METAFLOW_") else "METAFLOW_" + key
-            field = BY_ENV.get(full)
+            field = find(key)
             if field is None:
                 data.problems.append(
                     Problem(
@@ -242,11 +241,11 @@ class OverrideLayer:
                         f"override({key}=...)",
                         "",
                         "the name of a setting",
-                        _suggest_fix(full),
+                        suggest(key),
                     )
                 )
             elif value is not None and value != "":
-                if full != field.env and field.name in data.values:
+                if key not in (field.env, field.name) and field.name in data.values:
                     continue  # an alias never beats the setting's own name (as in _take)
                 data.values[field.name] = Raw(value, f"override({key})")
         return data
@@ -263,19 +262,16 @@ def _close_to_a_setting(key: str) -> bool:
     return bool(difflib.get_close_matches(key, list(BY_ENV), n=1, cutoff=0.9))
 
 
-def _suggest_fix(key: str) -> str:
+def suggest(key: str) -> str:
+    """A did-you-mean for an unknown key (lower case or no METAFLOW_ prefix count as near)."""
     import difflib
 
-    close = difflib.get_close_matches(key, list(BY_ENV), n=1, cutoff=0.75)
+    key = key.upper()
+    full = key if key.startswith("METAFLOW_") else "METAFLOW_" + key
+    close = difflib.get_close_matches(full, list(BY_ENV), n=1, cutoff=0.75)
     if close:
         return f"did you mean {close[0]}?"
     return "remove it, or see `metaflow-config docs` for the names of all settings"
-
-
-def suggest(key: str) -> str:
-    """A did-you-mean for an unknown key (public to the resolver)."""
-    key = key.upper()  # metaflow_batch_job_queue: a near miss too
-    return _suggest_fix(key if key.startswith("METAFLOW_") else "METAFLOW_" + key)
 
 
 def profile_path(home: str, profile: str | None) -> tuple[str, list[Problem]]:

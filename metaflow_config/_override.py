@@ -20,7 +20,7 @@ from ._layers import OverrideLayer
 from ._resolve import Inputs, default_home
 from ._runtime import _LOCK, _STACK, _Frame, _process
 from ._settings import Settings
-from ._table import BY_ENV
+from ._table import find
 from .errors import ConfigError
 
 __all__ = ["Override", "override"]
@@ -93,8 +93,13 @@ def _rebase(top: _Frame | None, old: _Frame | None, new: _Frame | None) -> _Fram
 
 
 def _name_of(key: str) -> str:
-    field = BY_ENV.get(key if key.startswith("METAFLOW_") else "METAFLOW_" + key)
+    field = find(key)
     return key if field is None else field.name
+
+
+def _shown(key: str, value: Any) -> str:
+    field = find(key)
+    return repr(value) if field is None else field.show(value)
 
 
 def _is_set(value: Any) -> bool:
@@ -182,7 +187,7 @@ class Override:
         _STACK.set(frame.parent)
 
     def __repr__(self) -> str:
-        shown = {k: BY_ENV["METAFLOW_" + _name_of(k)].show(v) for k, v in self._values.items()}
+        shown = {k: _shown(k, v) for k, v in self._values.items()}
         parts = [f"{k}={v}" for k, v in shown.items()]
         if self._env is not None:
             parts.append(f"env=<{len(self._env)} variables>")

@@ -11,7 +11,7 @@ from typing import Any
 from ._fields import Setting
 from ._kinds import strict_loads, thaw
 from ._resolve import Inputs, Resolution, resolve
-from ._table import BY_ENV, FIELDS, SECTIONS, Sections
+from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
 from .errors import MASK, ConfigError, Problem
 
 __all__ = [
@@ -34,7 +34,7 @@ SFN_ENV_LIMIT = 8192
 
 def lookup(name: str) -> Setting:
     """The setting called ``name`` (``METAFLOW_X``, an alias, or short ``X``); else KeyError."""
-    field = BY_ENV.get(name) or BY_ENV.get("METAFLOW_" + name)
+    field = find(name)
     if field is None:
         from ._layers import suggest
 
@@ -127,7 +127,7 @@ class Settings(Sections):
         return self._resolution.values[lookup(name).name]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (name in BY_ENV or "METAFLOW_" + name in BY_ENV)
+        return isinstance(name, str) and find(name) is not None
 
     def items(self) -> Iterator[tuple[str, Any]]:
         """Every setting as ``(environment name, typed value)``, in table order."""

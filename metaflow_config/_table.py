@@ -381,6 +381,11 @@ BY_ENV: dict[str, Setting] = {f.env: f for f in FIELDS}
 BY_ENV.update({alias: f for f in FIELDS for alias in f.aliases})
 
 
+def find(name: str) -> Setting | None:
+    """The setting called ``name``: its environment name or an alias, with or without METAFLOW_."""
+    return BY_ENV.get(name if name.startswith("METAFLOW_") else "METAFLOW_" + name)
+
+
 def _derivation_order() -> tuple[Setting, ...]:
     done: set[str] = set()
     order: list[Setting] = []
@@ -402,4 +407,13 @@ def _derivation_order() -> tuple[Setting, ...]:
 #: the derived settings, each after everything it derives from
 DERIVED: tuple[Setting, ...] = _derivation_order()
 
-__all__ = ["BY_ENV", "BY_NAME", "DEBUG_OPTIONS", "DERIVED", "FIELDS", "SECTIONS", "Sections"]
+__all__ = [
+    "BY_ENV",
+    "BY_NAME",
+    "DEBUG_OPTIONS",
+    "DERIVED",
+    "FIELDS",
+    "SECTIONS",
+    "Sections",
+    "find",
+]

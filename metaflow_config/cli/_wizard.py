@@ -22,7 +22,7 @@ from .._files import read_json_object, update_json
 from .._layers import FileLayer, suggest
 from .._require import CAPABILITIES as REQUIRE
 from .._resolve import check_layer, validate_value
-from .._table import BY_ENV, BY_NAME
+from .._table import BY_ENV, BY_NAME, find
 from ..errors import ConfigError, Problem
 from ._common import (
     CliError,
@@ -224,7 +224,7 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
-        setting = BY_ENV.get(key) or BY_ENV.get("METAFLOW_" + key)
+        setting = find(key)
         if not sep or setting is None:
             hint = "expected KEY=VALUE" if not sep else f"{key} is not a setting; {suggest(key)}"
             raise CliError(f"--set {item.split('=')[0]}: {hint}")
