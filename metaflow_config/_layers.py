@@ -47,9 +47,12 @@ RUNTIME_VARS = frozenset(
         "HOME",
         "PROFILE",
         "CONFIG_STRICT",
+        "CONFIG_EXTENSION",  # the Metaflow extension's off switch
+        "CONFIG_WARNED",  # the warnings the launching process has shown (see _extension)
         "AIRFLOW_DAG_RUN_ID",
         "AIRFLOW_JOB_ID",
         "AIRFLOW_TASK_ID",
+        "ARGO_ERROR",
         "ARGO_WORKFLOW_FAILURES",
         "ATTEMPT_NUMBER",
         "CODE_DS",
@@ -76,13 +79,16 @@ RUNTIME_VARS = frozenset(
         "PACKAGE_POLICY",
         "PARAMETERS",
         "PARENT_TASK_ID",
+        "PARENT_TASK_IDS",
         "PATH_TO_MICROMAMBA",
         "PRODUCTION_TOKEN",
         "RETRY_COUNT",
+        "R_VERSION",
         "RUNTIME_ENVIRONMENT",
         "RUNTIME_NAME",
         "RUN_ID",
         "S3_TEST_RETRYABLE_FAILURES",
+        "SKIP_INSTALL_DEPENDENCIES",
         "SFN_WORKFLOW_TIMEOUT",
         "SPLIT_INDEX",
         "SPLIT_PARENT_TASK_ID",
@@ -102,6 +108,9 @@ _RUNTIME_PREFIXES = (
     "METAFLOW_CONDA_",
     "METAFLOW_DEBUG_",
     "METAFLOW_ENV_ESCAPE_",
+    "METAFLOW_INIT_",  # a parameter's value for `init` (METAFLOW_INIT_<PARAMETER>)
+    "METAFLOW_INPUT_PATHS_",  # a Batch task's input paths, split in chunks
+    "METAFLOW_PARENT_",  # a Step Functions join's parents (METAFLOW_PARENT_<n>_TASK_ID, _STEP)
 )
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 

@@ -41,16 +41,30 @@ _EFFECTIVE: dict[str, Callable[[Settings], Any]] = {
 NAMES: tuple[str, ...] = tuple(sorted({*BY_NAME, *CONSTANTS, *_EFFECTIVE}))
 
 
-def __getattr__(name: str) -> Any:
+def _value(snapshot: Settings, name: str) -> Any:
     if name in _EFFECTIVE:
-        return _EFFECTIVE[name](current())
+        return _EFFECTIVE[name](snapshot)
     if name in BY_NAME:
-        return thaw(current()._resolution.values[name])  # plain dicts and lists, as Metaflow
-    if name in CONSTANTS:
-        return copy.copy(CONSTANTS[name])
+        return thaw(snapshot._resolution.values[name])  # plain dicts and lists, as Metaflow
+    return copy.copy(CONSTANTS[name])
+
+
+def module_values(snapshot: Settings | None = None) -> dict[str, Any]:
+    """Every name of :data:`NAMES` with its value in ``snapshot`` (default: the one in force).
+
+    What Metaflow's module holds when the Metaflow extension is active; each value is a fresh
+    copy, as a read of the attribute gives.
+    """
+    snapshot = current() if snapshot is None else snapshot
+    return {name: _value(snapshot, name) for name in NAMES}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EFFECTIVE or name in BY_NAME or name in CONSTANTS:
+        return _value(current(), name)
     msg = f"module 'metaflow_config.compat' has no attribute {name!r}"
     raise AttributeError(msg)
 
 
 def __dir__() -> list[str]:
-    return [*NAMES, "CONSTANTS", "NAMES"]
+    return [*NAMES, "CONSTANTS", "NAMES", "module_values"]

@@ -27,7 +27,8 @@ from ._layers import profile_path
 from ._override import Override, override
 from ._resolve import LAYERS
 from ._runtime import _process, current, load
-from ._settings import Explanation, Settings
+from ._settings import Explanation, Settings, lookup
+from ._table import find
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -35,8 +36,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ISOLATED_ROOT",
+    "TEST_USER",
     "SettingsFixture",
     "assert_source",
+    "child_env",
     "isolated",
     "isolated_process",
     "reset_settings",
@@ -51,6 +54,9 @@ ISOLATED_ROOT = os.path.join(os.path.abspath(os.sep), "nonexistent", "metaflow-c
 #: Variables besides ``METAFLOW_*`` that :func:`isolated_process` clears: they feed the derived
 #: ``USER`` ahead of ``$USER``.
 _USER_VARS = ("SUDO_USER", "USERNAME")
+#: The ``$USER`` :func:`isolated_process` sets when the machine has none (or only ``root``):
+#: Metaflow refuses to run a flow without a user name.
+TEST_USER = "metaflow-test"
 
 
 def isolated(
@@ -158,6 +164,38 @@ def assert_source(
     return info
 
 
+def child_env(
+    snapshot: Settings | None = None, *, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment for a child process that must resolve ``snapshot`` (default: in force).
+
+    A process started here inherits ``os.environ``, not the ``override`` scopes in force:
+    ``subprocess.run(cmd, env=child_env())`` or ``metaflow.Runner(flow, env=child_env())``
+    gives it what the scope resolved. ``base`` (default ``os.environ``) keeps every variable
+    but the settings, which come from ``snapshot.to_env("local")``; ``METAFLOW_HOME`` and
+    ``METAFLOW_PROFILE`` name the snapshot's profile. The child must run in the working
+    directory the snapshot searched for ``.metaflow/config.json`` (this one, unless
+    ``override(cwd=...)`` said otherwise).
+
+    Raises:
+        ConfigError: a value in force would not read back from an environment variable (see
+            :meth:`Settings.to_env`).
+
+    """
+    snapshot = current() if snapshot is None else snapshot
+    env = {
+        key: value
+        for key, value in (os.environ if base is None else base).items()
+        if not (key.startswith("METAFLOW_") and find(key) is not None)
+    }
+    env.update(snapshot.to_env("local"))
+    env["METAFLOW_HOME"] = snapshot.home
+    env.pop("METAFLOW_PROFILE", None)
+    if snapshot.profile:
+        env["METAFLOW_PROFILE"] = snapshot.profile
+    return env
+
+
 def reset_settings() -> None:
     """Forget the process-wide snapshot: the next read of ``settings`` resolves afresh.
 
@@ -179,11 +217,14 @@ def isolated_process(
     Clears every ``METAFLOW_*`` variable (and ``SUDO_USER``, ``USERNAME``), points
     ``METAFLOW_HOME`` at ``home``, changes into ``cwd`` (all through ``monkeypatch``, undone with
     it) and resets the process snapshot on entry and exit, so ``settings`` reads only what the
-    test puts there.
+    test puts there. The derived ``USER`` is then ``$USER``; where that is unset or ``root``,
+    ``$USER`` becomes :data:`TEST_USER`, so that flows the test runs have a user name.
     """
     for key in list(os.environ):
         if key.startswith("METAFLOW_") or key in _USER_VARS:
             monkeypatch.delenv(key)
+    if os.environ.get("USER", "") in ("", "root"):
+        monkeypatch.setenv("USER", TEST_USER)
     monkeypatch.setenv("METAFLOW_HOME", os.fspath(home))
     monkeypatch.chdir(cwd)
     reset_settings()
@@ -197,7 +238,10 @@ class SettingsFixture:
     """An isolated configuration for one test: what the ``metaflow_settings`` fixture gives.
 
     Everything is undone after the test. Reads of ``settings`` (and ``metaflow_config.compat``)
-    see only what the test sets here.
+    see only what the test sets here, and so do the processes the test starts (a flow run with
+    ``metaflow.Runner`` or ``python flow.py run``): values given to :meth:`set` (and the marker)
+    are also put in the environment, as ``METAFLOW_*`` variables, and the profile and local
+    files are where a child process looks for them (``METAFLOW_HOME``, the working directory).
 
     Attributes:
         home: the test's ``METAFLOW_HOME``, an empty temporary directory.
@@ -221,10 +265,18 @@ class SettingsFixture:
         """Override settings (short or full names) for the rest of the test; return the snapshot.
 
         Validated now (``ConfigError`` for a bad value or an unknown name). Later calls win.
+        The values are also set as environment variables, for the processes the test starts;
+        in this process the override is their source.
         """
-        scope = override({**(values or {}), **kwargs})
+        given = {**(values or {}), **kwargs}
+        scope = override(given)
         snapshot = scope.__enter__()
         self._scopes.append(scope)
+        exported = snapshot.to_env("local")
+        for key in given:
+            name = lookup(key).env
+            if name in exported and snapshot.source(name) == "override":
+                self._monkeypatch.setenv(name, exported[name])
         return snapshot
 
     def setenv(self, name: str, value: str) -> None:

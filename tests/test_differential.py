@@ -2,7 +2,9 @@
 
 For each scenario (environment variables, profile files, a project's local config,
 ``METAFLOW_PROFILE``) one subprocess imports Metaflow's module with exactly that environment,
-``METAFLOW_HOME`` and working directory, and prints every upper-case module name as JSON. In this
+``METAFLOW_HOME`` and working directory, and prints every upper-case module name as JSON. Here
+Metaflow resolves on its own (``METAFLOW_CONFIG_EXTENSION=0``); tests/test_metaflow_extension.py
+runs the same scenarios with the extension, where no difference is left. In this
 process ``override(env=..., cwd=...)`` resolves the same inputs and every name of
 ``compat.NAMES`` is read. The two must agree on every name except the documented differences the
 scenario declares (``differs``), each of which must be a row of README's "Differences from
@@ -686,11 +688,17 @@ def build(scenario: Scenario, root: Path) -> Built:
     return Built(env, user_home, Path(os.path.realpath(cwd)))
 
 
-def run_metaflow(built: Built) -> dict[str, Any]:
-    """Import ``metaflow.metaflow_config`` in a fresh process with exactly ``built``'s inputs."""
+def run_metaflow(built: Built, *, extension: bool = False) -> dict[str, Any]:
+    """Import ``metaflow.metaflow_config`` in a fresh process with exactly ``built``'s inputs.
+
+    Metaflow resolves on its own unless ``extension`` (then metaflow-config's extension applies).
+    """
+    env = dict(built.env)
+    if not extension:
+        env["METAFLOW_CONFIG_EXTENSION"] = "0"
     proc = subprocess.run(
         [sys.executable, "-c", PROBE],
-        env=built.env,
+        env=env,
         cwd=built.cwd,
         capture_output=True,
         text=True,

@@ -1,0 +1,291 @@
+"""What the Metaflow extension does: Metaflow's names from this resolution, settings in every task.
+
+Metaflow loads ``metaflow_extensions/metaflow_config/config/mfextinit_metaflow_config.py`` at the
+end of ``metaflow/metaflow_config.py`` and copies that module's names over its own. That module
+asks :func:`metaflow_names` for them, so ``metaflow.metaflow_config.X == compat.X`` for every
+name: one resolution, the one ``metaflow-config show`` and ``explain`` describe.
+
+:func:`metaflow_names` also
+
+- reports a broken configuration as the :class:`ConfigError` message alone: the error propagates
+  out of ``import metaflow`` (a program may catch it), and an uncaught one prints without a
+  traceback and exits with status 1 (``sys.excepthook``, only for ``ConfigError``);
+- shows each ``ConfigWarning`` once per process tree: the launching process shows it and records
+  a digest in ``METAFLOW_CONFIG_WARNED``, which the tasks it starts inherit;
+- hooks Metaflow's launchers so that every AWS Batch job (``--with batch``, ``@batch``) and every
+  task of a Step Functions state machine gets ``settings.to_env("batch")`` /
+  ``to_env("sfn")`` in its container environment. The hook is applied when Metaflow imports the
+  launcher module (an import hook on ``sys.meta_path``, installed once), and only adds the names
+  Metaflow did not set: the names Metaflow sets for the task (run id, code package, the user of
+  a production run, ...) and a step's own ``@environment(vars=...)`` keep their values.
+
+``METAFLOW_CONFIG_EXTENSION=0`` switches all of it off (:func:`enabled`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.abc
+import importlib.util
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType, TracebackType
+from typing import Any
+
+from ._kinds import BOOL, parse_bool
+from .errors import ConfigError, ConfigWarning, Problem
+
+__all__ = ["SWITCH", "WARNED", "enabled", "fill_environment", "metaflow_names"]
+
+#: The environment variable that switches the extension off (``0``, ``false``, ``no``, ``off``).
+SWITCH = "METAFLOW_CONFIG_EXTENSION"
+#: Digests of the ConfigWarnings already shown in this process tree (comma-separated).
+WARNED = "METAFLOW_CONFIG_WARNED"
+
+_LOCK = threading.Lock()
+_installed: set[str] = set()
+
+
+def enabled(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the extension applies (``$METAFLOW_CONFIG_EXTENSION`` unset, empty or true).
+
+    Raises:
+        ConfigError: the variable holds something that is not a boolean.
+
+    """
+    text = (os.environ if env is None else env).get(SWITCH, "")
+    if not text:
+        return True
+    try:
+        return parse_bool(text)
+    except ValueError:
+        raise ConfigError(
+            [
+                Problem(
+                    SWITCH,
+                    "env",
+                    SWITCH,
+                    repr(text),
+                    BOOL.expected,
+                    f"set {SWITCH}=0 to leave Metaflow's own configuration untouched, or unset it",
+                )
+            ]
+        ) from None
+
+
+def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
+    """The names Metaflow's module takes from the extension, resolved once, in load order.
+
+    ``debug_options`` is Metaflow's own ``DEBUG_OPTIONS``: Metaflow *extends* its list with an
+    extension's, so only options it lacks are given (first, so that Metaflow's own reading of
+    their ``DEBUG_*`` flags is replaced by the resolved values that follow).
+
+    Nothing (and no hook) when :func:`enabled` says the extension is switched off.
+
+    Raises:
+        ConfigError: the configuration is invalid (every problem, as ``load()`` reports them),
+            or so is the switch.
+
+    """
+    from . import compat
+    from ._runtime import current
+
+    try:
+        on = enabled()
+    except ConfigError:
+        _report_config_errors_plainly()
+        raise
+    if not on:
+        return {}
+    _report_config_errors_plainly()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        snapshot = current()
+    _show_once(caught)
+    _install_launch_hooks()
+    values = compat.module_values(snapshot)
+    extra = [o for o in values.pop("DEBUG_OPTIONS") if o not in debug_options]
+    return {"DEBUG_OPTIONS": extra, **values} if extra else values
+
+
+# -- errors and warnings ---------------------------------------------------------------------
+
+
+def _report_config_errors_plainly() -> None:
+    """Print an uncaught ConfigError as its message alone (exit status 1); chain the rest."""
+    previous = sys.excepthook
+    if getattr(previous, "_metaflow_config", False):
+        return
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        if isinstance(value, ConfigError):
+            sys.stderr.write(f"{value}\n")
+            sys.stderr.flush()
+        else:
+            previous(kind, value, tb)
+
+    hook._metaflow_config = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def _show_once(caught: list[warnings.WarningMessage]) -> None:
+    """Re-issue what the resolution warned, each ConfigWarning once in this process tree."""
+    shown = {d for d in os.environ.get(WARNED, "").split(",") if d}
+    before = len(shown)
+    for w in caught:
+        if issubclass(w.category, ConfigWarning):
+            digest = _digest(str(w.message))
+            if digest in shown:
+                continue
+            shown.add(digest)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if len(shown) != before:
+        os.environ[WARNED] = ",".join(sorted(shown))  # inherited by the tasks of this run
+
+
+# -- settings into every remote task -----------------------------------------------------------
+
+
+def fill_environment(job: Any, target: str) -> None:
+    """Add to an AWS Batch job builder the ``to_env(target)`` variables it does not set yet.
+
+    ``job`` is Metaflow's ``BatchJob``: its container overrides' ``environment`` list already
+    holds what Metaflow and the step's ``@environment`` set, and those keep their values.
+    """
+    from ._runtime import current
+
+    exported = current().to_env(target)
+    present = {entry["name"] for entry in _environment(job)}
+    for name, value in exported.items():
+        if name not in present:
+            job.environment_variable(name, value)
+
+
+def _environment(job: Any) -> list[dict[str, str]]:
+    overrides = job.payload["containerOverrides"]
+    if "environment" not in overrides:
+        return []
+    entries: list[dict[str, str]] = overrides["environment"]
+    return entries
+
+
+def _check_state_machine_task(job: Any) -> None:
+    """The whole container environment of a state machine's task, against the SFN limit."""
+    from ._settings import check_sfn_size
+
+    env = {e["name"]: e.get("value", e.get("value.$", "")) for e in _environment(job)}
+    check_sfn_size(env)
+
+
+def _as_metaflow_error(exc: ConfigError) -> Exception:
+    """``exc`` as an exception Metaflow's command line prints as a message (no traceback)."""
+    from metaflow.exception import MetaflowException
+
+    error = MetaflowException(msg=str(exc))  # type: ignore[no-untyped-call]
+    error.headline = "metaflow-config"
+    return error
+
+
+def _patch_batch(module: ModuleType) -> None:
+    batch = module.Batch
+    original: Callable[..., Any] = batch.create_job
+
+    @functools.wraps(original)
+    def create_job(self: Any, *args: Any, **kwargs: Any) -> Any:
+        job = original(self, *args, **kwargs)
+        try:
+            fill_environment(job, "batch")
+        except ConfigError as exc:
+            raise _as_metaflow_error(exc) from exc
+        return job
+
+    batch.create_job = create_job
+
+
+def _patch_step_functions(module: ModuleType) -> None:
+    step_functions = module.StepFunctions
+    original: Callable[..., Any] = step_functions._batch
+
+    @functools.wraps(original)
+    def _batch(self: Any, node: Any) -> Any:
+        job = original(self, node)  # Batch.create_job has added to_env("batch") already
+        try:
+            fill_environment(job, "sfn")  # the same names; to_env("sfn") checks its own size
+            _check_state_machine_task(job)
+        except ConfigError as exc:
+            raise _as_metaflow_error(exc) from exc
+        return job
+
+    step_functions._batch = _batch
+
+
+#: Metaflow's launcher modules and what is hooked in each when it is imported.
+LAUNCHERS: dict[str, Callable[[ModuleType], None]] = {
+    "metaflow.plugins.aws.batch.batch": _patch_batch,
+    "metaflow.plugins.aws.step_functions.step_functions": _patch_step_functions,
+}
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """Runs a module as its own loader does, then applies the patch to it."""
+
+    def __init__(self, loader: importlib.abc.Loader, patch: Callable[[ModuleType], None]) -> None:
+        self._loader = loader
+        self._patch = patch
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._patch(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... of the real loader
+        return getattr(self._loader, name)
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Finds the launcher modules as the other finders would, with a patching loader."""
+
+    def __init__(self) -> None:
+        self._busy: set[str] = set()
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        patch = LAUNCHERS.get(fullname)
+        if patch is None or fullname in self._busy or fullname in _installed:
+            return None
+        self._busy.add(fullname)
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._busy.discard(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        _installed.add(fullname)
+        spec.loader = _PatchingLoader(spec.loader, patch)
+        return spec
+
+
+def _install_launch_hooks() -> None:
+    with _LOCK:
+        if any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
+            return
+        for name, patch in LAUNCHERS.items():
+            module = sys.modules.get(name)
+            if module is not None and name not in _installed:
+                _installed.add(name)
+                patch(module)
+        sys.meta_path.insert(0, _PatchOnImport())

@@ -1,0 +1,238 @@
+"""The Metaflow extension: with it, ``metaflow.metaflow_config`` holds exactly what compat holds.
+
+Each case imports the real ``metaflow`` in a fresh process (the extension is found as Metaflow
+finds any: the ``metaflow_extensions`` namespace of the installed distribution) and compares every
+name with ``metaflow_config.compat`` resolved here from the same inputs. The scenarios are those
+of tests/test_differential.py, where Metaflow resolves on its own and differs in documented ways;
+here no difference is left. Hypothesis adds layered configurations drawn at random.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+import metaflow_config.compat as compat
+from metaflow_config import load
+from metaflow_config._table import DEBUG_OPTIONS
+from tests._strategies import Config, configs, write_private
+from tests.test_differential import (
+    ONLY_IN_COMPAT,
+    SCENARIOS,
+    Built,
+    Scenario,
+    build,
+    normalized,
+    read_ours,
+    run_metaflow,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _agree(theirs: dict[str, Any], ours: dict[str, Any]) -> None:
+    values = theirs["values"]
+    differing = {n: (values.get(n), ours[n]) for n in compat.NAMES if values.get(n) != ours[n]}
+    assert not differing, differing
+    options = values["DEBUG_OPTIONS"]
+    assert options == list(DEBUG_OPTIONS)
+    assert len(options) == len(set(options)), "DEBUG_OPTIONS holds an option twice"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_metaflow_holds_what_compat_holds(
+    scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every name of Metaflow's module equals compat's; a configuration we refuse fails import.
+
+    Where Metaflow's own reading fails (it runs before any extension loads), it still does.
+    """
+    built = build(scenario, tmp_path)
+    theirs = run_metaflow(built, extension=True)
+    if scenario.metaflow_fails:
+        assert theirs.get("error") == scenario.metaflow_fails, theirs
+        return
+    if scenario.ours_fails:
+        assert theirs.get("error") == "ConfigError", theirs
+        assert re.search(scenario.ours_fails, theirs["message"], re.DOTALL), theirs["message"]
+        return
+    assert "error" not in theirs, theirs
+    _agree(theirs, read_ours(built, monkeypatch))
+
+
+def _without_overrides(config: Config) -> Config:
+    config.raw["override"].clear()
+    config.typed["override"].clear()
+    return config
+
+
+@hypothesis_settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(config=configs(max_settings=6).map(_without_overrides), alias=st.booleans())
+def test_random_layered_configurations_agree(
+    config: Config, alias: bool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Profile, local file and environment drawn at random: Metaflow and compat agree."""
+    root = tmp_path_factory.mktemp("random")
+    home, project = root / "home", root / "project"
+    home.mkdir()
+    (project / ".metaflow").mkdir(parents=True)
+    if config.raw["profile"]:
+        write_private(str(home / "config.json"), config.raw["profile"])
+    if config.raw["local"]:
+        write_private(str(project / ".metaflow" / "config.json"), config.raw["local"])
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "LC_ALL": "C.UTF-8"}
+    env["METAFLOW_HOME"] = str(home)
+    env.update(config.raw["env"])
+    if alias and "METAFLOW_BATCH_JOB_QUEUE" not in env:
+        env["METAFLOW_JOB_QUEUE_NAME"] = "queue-by-its-alias"
+    built = Built(env, root, project)
+    theirs = run_metaflow(built, extension=True)
+    assert "error" not in theirs, theirs
+    ours = compat.module_values(load(env=env, cwd=project))
+    _agree(theirs, {name: normalized(value) for name, value in ours.items()})
+
+
+# --- the module Metaflow ends up with ---------------------------------------------------------
+
+_NAMES_PROBE = """
+import json, sys
+import metaflow.metaflow_config as m
+print(json.dumps(sorted(n for n in vars(m) if not n.startswith("__"))))
+"""
+
+
+def _run(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _base_env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "mfhome"
+    home.mkdir(exist_ok=True)
+    return {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "METAFLOW_HOME": str(home)}
+
+
+def test_the_extension_binds_configuration_names_only(tmp_path: Path) -> None:
+    """The extension adds no helper names to Metaflow's module, only configuration ones."""
+    env = _base_env(tmp_path)
+    own = json.loads(_run(_NAMES_PROBE, {**env, "METAFLOW_CONFIG_EXTENSION": "0"}, tmp_path).stdout)
+    ours = json.loads(_run(_NAMES_PROBE, env, tmp_path).stdout)
+    assert set(ours) - set(own) == set(ONLY_IN_COMPAT)
+    assert set(own) <= set(ours)
+
+
+@pytest.mark.parametrize("switch", ["0", "false", "OFF", "no"])
+def test_the_switch_leaves_metaflows_resolution_alone(tmp_path: Path, switch: str) -> None:
+    """METAFLOW_CONFIG_EXTENSION=0: Metaflow reads "no" as true, as it does without us."""
+    env = {**_base_env(tmp_path), "METAFLOW_BATCH_EMIT_TAGS": "no"}
+    code = "import metaflow.metaflow_config as m; print(m.BATCH_EMIT_TAGS)"
+    assert _run(code, env, tmp_path).stdout.strip() == "False"
+    off = _run(code, {**env, "METAFLOW_CONFIG_EXTENSION": switch}, tmp_path)
+    assert off.stdout.strip() == "True", off.stderr
+
+
+def test_a_bad_switch_is_a_config_error(tmp_path: Path) -> None:
+    """An unreadable switch is not guessed: the import fails naming the variable."""
+    env = {**_base_env(tmp_path), "METAFLOW_CONFIG_EXTENSION": "maybe"}
+    proc = _run("import metaflow", env, tmp_path)
+    assert proc.returncode == 1
+    assert "METAFLOW_CONFIG_EXTENSION" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    """Every problem is printed as the ConfigError message, and the process exits 1."""
+    env = {
+        **_base_env(tmp_path),
+        "METAFLOW_BATCH_EMIT_TAGS": "maybe",
+        "METAFLOW_SFN_IAM_ROLE": "not-an-arn",
+    }
+    proc = _run("import metaflow\nprint('imported')", env, tmp_path)
+    assert proc.returncode == 1
+    assert "imported" not in proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert "2 problems" in proc.stderr
+    assert "METAFLOW_BATCH_EMIT_TAGS (env: METAFLOW_BATCH_EMIT_TAGS)" in proc.stderr
+    assert "METAFLOW_SFN_IAM_ROLE (env: METAFLOW_SFN_IAM_ROLE)" in proc.stderr
+
+
+def test_a_program_can_catch_the_config_error(tmp_path: Path) -> None:
+    """``import metaflow`` raises the ConfigError itself: an embedding program may handle it."""
+    env = {**_base_env(tmp_path), "METAFLOW_BATCH_EMIT_TAGS": "maybe"}
+    code = (
+        "from metaflow_config import ConfigError\n"
+        "try:\n    import metaflow\n"
+        "except ConfigError as exc:\n    print('caught', len(exc.problems))\n"
+    )
+    proc = _run(code, env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "caught 1"
+
+
+def test_other_uncaught_errors_keep_their_traceback(tmp_path: Path) -> None:
+    """Only ConfigError is printed plainly; any other exception keeps Python's report."""
+    proc = _run("import metaflow\nraise ValueError('boom')", _base_env(tmp_path), tmp_path)
+    assert proc.returncode == 1
+    assert "Traceback" in proc.stderr
+    assert "ValueError: boom" in proc.stderr
+
+
+def test_a_warning_is_shown_once_per_process_tree(tmp_path: Path) -> None:
+    """A child started by a process that warned inherits the digest and stays quiet."""
+    env = {**_base_env(tmp_path), "METAFLOW_BATCH_EMIT_TAGSS": "1"}
+    code = (
+        "import os, subprocess, sys\n"
+        "import metaflow\n"
+        "sys.stderr.flush()\n"
+        "subprocess.run([sys.executable, '-c', 'import metaflow'], check=True)\n"
+    )
+    proc = _run(code, env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("did you mean METAFLOW_BATCH_EMIT_TAGS?") == 1, proc.stderr
+    alone = _run("import metaflow", env, tmp_path)
+    assert alone.stderr.count("did you mean METAFLOW_BATCH_EMIT_TAGS?") == 1, alone.stderr
+
+
+def test_a_new_warning_in_a_child_is_still_shown(tmp_path: Path) -> None:
+    """The digest names what was shown: a child whose configuration differs warns of its own."""
+    env = {**_base_env(tmp_path), "METAFLOW_BATCH_EMIT_TAGSS": "1"}
+    code = (
+        "import os, subprocess, sys\n"
+        "import metaflow\n"
+        "sys.stderr.flush()\n"
+        "child = dict(os.environ, METAFLOW_SFN_IAM_ROL='x')\n"
+        "subprocess.run([sys.executable, '-c', 'import metaflow'], env=child, check=True)\n"
+    )
+    proc = _run(code, env, tmp_path)
+    assert proc.stderr.count("did you mean METAFLOW_BATCH_EMIT_TAGS?") == 1, proc.stderr
+    assert proc.stderr.count("did you mean METAFLOW_SFN_IAM_ROLE?") == 1, proc.stderr
+
+
+def test_the_extension_is_found_from_the_installed_distribution() -> None:
+    """Metaflow's loader lists metaflow-config among the extension distributions."""
+    code = (
+        "from metaflow.extension_support import get_modules\n"
+        "print([m.module.__name__ for m in get_modules('config')])\n"
+    )
+    proc = _run(code, {"PATH": os.environ["PATH"], "HOME": "/nonexistent"}, Path("/"))
+    assert proc.returncode == 0, proc.stderr
+    assert "metaflow_extensions.metaflow_config.config.mfextinit_metaflow_config" in proc.stdout
