@@ -111,7 +111,7 @@ def plain(s: Settings) -> dict[str, Any]:
 
 
 def test_local_run_every_task_uses_the_resolution(tmp_path: Path) -> None:
-    """Profile, local file, alias and strict booleans: Metaflow in each task holds compat's names."""
+    """Profile, local file, alias, strict booleans: Metaflow in each task holds compat's names."""
     where = launch(
         tmp_path,
         {"METAFLOW_JOB_QUEUE_NAME": "queue-by-alias", "METAFLOW_BATCH_EMIT_TAGS": "no"},
@@ -385,11 +385,11 @@ def test_state_machine_tasks_carry_the_settings(aws_env: str, tmp_path: Path) ->
         env = {e["Name"]: e.get("Value", e.get("Value.$")) for e in entries}
         assert env["METAFLOW_USER"] == "SFN"  # a production run's user, Metaflow's
         assert env["METAFLOW_DEFAULT_DATASTORE"] == "s3"
+        decorated = {"METAFLOW_DATATOOLS_SUFFIX": "from-environment-decorator"}
         for name, value in exported.items():
             if name not in ("METAFLOW_USER", "METAFLOW_DEFAULT_DATASTORE"):
-                if name == "METAFLOW_DATATOOLS_SUFFIX" and state == "start":
-                    value = "from-environment-decorator"
-                assert env.get(name) == value, (state, name)
+                wanted = decorated.get(name, value) if state == "start" else value
+                assert env.get(name) == wanted, (state, name)
     entries = machine["States"]["end"]["Parameters"]["ContainerOverrides"]["Environment"]
     task_env = {e["Name"]: e["Value"] for e in entries if "Value" in e}
     task_env.update(PATH="/usr/bin:/bin", HOME=str(tmp_path / "container"))
