@@ -17,7 +17,7 @@ pytest_plugins = ["pytester"]
 
 FLOW = Path(__file__).resolve().parent / "flows" / "probe_flow.py"
 
-INNER = '''
+INNER = """
 import json
 import re
 import subprocess
@@ -114,7 +114,7 @@ def test_without_child_env_a_bare_override_stays_here(metaflow_settings):
     with override(BATCH_JOB_QUEUE="only-here"):
         output = runner()
     assert all(r["settings"]["METAFLOW_BATCH_JOB_QUEUE"] is None for r in steps(output))
-'''
+"""
 
 
 def test_flow_tests_see_what_they_inject(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -236,3 +237,43 @@ def test_the_extension_is_found_from_the_installed_distribution() -> None:
     proc = _run(code, {"PATH": os.environ["PATH"], "HOME": "/nonexistent"}, Path("/"))
     assert proc.returncode == 0, proc.stderr
     assert "metaflow_extensions.metaflow_config.config.mfextinit_metaflow_config" in proc.stdout
+
+
+def test_a_container_without_metaflow_config_says_so_and_runs(tmp_path: Path) -> None:
+    """The code package carries the extension; where the image lacks the library, Metaflow runs.
+
+    ``python -S`` with ``PYTHONPATH`` as a task's: Metaflow importable, the extension's files
+    present (as the code package holds them), metaflow_config not importable.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("metaflow")  # not imported here: only its place is needed
+    assert spec is not None
+    assert spec.origin is not None
+    packaged = tmp_path / "code"
+    shutil.copytree(
+        Path(__file__).resolve().parent.parent / "metaflow_extensions",
+        packaged / "metaflow_extensions",
+    )
+    site = str(Path(spec.origin).resolve().parent.parent)
+    env = {
+        **_base_env(tmp_path),
+        "PYTHONPATH": f"{packaged}{os.pathsep}{site}",
+        "METAFLOW_BATCH_EMIT_TAGS": "no",
+    }
+    code = (
+        "import importlib.util, metaflow.metaflow_config as m\n"
+        "print(importlib.util.find_spec('metaflow_config') is None, m.BATCH_EMIT_TAGS)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True"]  # Metaflow's own reading of "no"
+    assert proc.stderr.count("metaflow-config is not installed in this environment") == 1
