@@ -46,12 +46,21 @@ PROFILE = {
     "METAFLOW_SFN_DYNAMO_DB_TABLE": "metaflow-sfn-table",
 }
 
-COLD = {
-    "metaflow_config": "from metaflow_config import settings; "
-    "settings['METAFLOW_DATATOOLS_S3ROOT']",
-    "metaflow": "import metaflow.metaflow_config",
-    "pydantic_settings": "import pydantic_settings",
-    "bare": "pass",
+#: Metaflow's own configuration, without metaflow-config's extension (which would replace it)
+_OWN = {"METAFLOW_CONFIG_EXTENSION": "0"}
+
+#: Each cold contender: the code a fresh interpreter runs, and variables added to its environment.
+COLD: dict[str, tuple[str, dict[str, str]]] = {
+    "metaflow_config": (
+        "from metaflow_config import settings; settings['METAFLOW_DATATOOLS_S3ROOT']",
+        {},
+    ),
+    "metaflow": ("import metaflow.metaflow_config", _OWN),
+    "pydantic_settings": ("import pydantic_settings", {}),
+    "bare": ("pass", {}),
+    # the Metaflow extension is paid by every task process: `import metaflow` with and without it
+    "import_metaflow:extension": ("import metaflow", {}),
+    "import_metaflow:own": ("import metaflow", _OWN),
 }
 
 _RSS = (
@@ -64,10 +73,10 @@ _RSS = (
     "print(kb)\n"
 )
 MEMORY = {
-    "metaflow_config": "from metaflow_config import settings\nsettings.batch.job_queue\n",
-    "pydantic_settings": "import pydantic_settings\n",
-    "metaflow": "import metaflow.metaflow_config\n",
-    "bare": "",
+    "metaflow_config": ("from metaflow_config import settings\nsettings.batch.job_queue\n", {}),
+    "pydantic_settings": ("import pydantic_settings\n", {}),
+    "metaflow": ("import metaflow.metaflow_config\n", _OWN),
+    "bare": ("", {}),
 }
 
 
@@ -141,9 +150,11 @@ def cold(root: Path, rounds: int, samples: dict[str, list[float]]) -> None:
     """Fresh interpreters, one per sample, contenders in turn."""
     env = clean_env(root)
     for r in range(rounds + 1):
-        for name, code in COLD.items():
+        for name, (code, extra) in COLD.items():
             start = time.perf_counter()
-            subprocess.run([PYTHON, "-c", code], env=env, cwd=root / "work", check=True)
+            subprocess.run(
+                [PYTHON, "-c", code], env={**env, **extra}, cwd=root / "work", check=True
+            )
             elapsed = time.perf_counter() - start
             if r:  # the first round warms the OS caches and writes bytecode
                 samples.setdefault("cold:" + name, []).append(elapsed)
@@ -153,10 +164,10 @@ def memory(root: Path, rounds: int, samples: dict[str, list[float]]) -> None:
     """Resident set size (KiB) of a fresh interpreter after each contender's import."""
     env = clean_env(root)
     for _ in range(rounds):
-        for name, code in MEMORY.items():
+        for name, (code, extra) in MEMORY.items():
             out = subprocess.run(
                 [PYTHON, "-c", code + _RSS],
-                env=env,
+                env={**env, **extra},
                 cwd=root / "work",
                 check=True,
                 capture_output=True,
@@ -258,6 +269,7 @@ LABELS = {
     "cold:metaflow": "`import metaflow.metaflow_config`",
     "cold:pydantic_settings": "`import pydantic_settings`",
     "cold:bare": "bare interpreter",
+    "cold:import_metaflow:own": "`import metaflow` with `METAFLOW_CONFIG_EXTENSION=0`",
     "resolve@50": "resolution (50 vars)",
     "pydantic_settings@50": "plain `BaseSettings()`",
     "metaflow_reload@50": "Metaflow re-resolution",
@@ -278,6 +290,11 @@ ROWS = [
     ("`import metaflow.metaflow_config`", Row("cold:metaflow")),
     ("`import pydantic_settings`", Row("cold:pydantic_settings")),
     ("bare interpreter (`pass`)", Row("cold:bare")),
+    (
+        "`import metaflow` with the extension (every task pays it)",
+        Row("cold:import_metaflow:extension", "cold:import_metaflow:own", "<= 1.15"),
+    ),
+    ("`import metaflow`, `METAFLOW_CONFIG_EXTENSION=0`", Row("cold:import_metaflow:own")),
     ("2. Full resolution in process", None),
     ("`load()`: 153 settings, profile, 50 `METAFLOW_*`", Row("resolve@50", target="<= 1ms")),
     (
