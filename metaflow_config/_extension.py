@@ -34,12 +34,15 @@ import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._kinds import BOOL, parse_bool
 from .errors import ConfigError, ConfigWarning, Problem
 
-__all__ = ["SWITCH", "WARNED", "enabled", "fill_environment", "metaflow_names"]
+if TYPE_CHECKING:
+    from ._settings import Settings
+
+__all__ = ["SWITCH", "WARNED", "check_early", "enabled", "fill_environment", "metaflow_names"]
 
 #: The environment variable that switches the extension off (``0``, ``false``, ``no``, ``off``).
 SWITCH = "METAFLOW_CONFIG_EXTENSION"
@@ -77,6 +80,29 @@ def enabled(env: Mapping[str, str] | None = None) -> bool:
         ) from None
 
 
+def check_early() -> None:
+    """Resolve before Metaflow reads its own configuration (the extension's ``toplevel`` module).
+
+    Metaflow imports ``toplevel`` extension modules before ``metaflow.metaflow_config``, and
+    swallows their exceptions: a problem found here is kept, not raised. Where Metaflow's own
+    reading then fails on the same configuration (malformed JSON in a profile, a missing named
+    profile), the uncaught error is reported as this ``ConfigError`` rather than Metaflow's
+    traceback; otherwise the ``config`` module raises it again (:func:`metaflow_names`).
+    """
+    try:
+        on = enabled()
+    except ConfigError:
+        _report_config_errors_plainly()
+        return  # metaflow_names raises it
+    if not on:
+        return
+    _report_config_errors_plainly()
+    try:
+        _resolve()
+    except ConfigError as exc:
+        _PENDING[:] = [exc]
+
+
 def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
     """The names Metaflow's module takes from the extension, resolved once, in load order.
 
@@ -92,7 +118,6 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
 
     """
     from . import compat
-    from ._runtime import current
 
     try:
         on = enabled()
@@ -102,21 +127,35 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
     if not on:
         return {}
     _report_config_errors_plainly()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        snapshot = current()
-    _show_once(caught)
+    _PENDING.clear()  # raised below if still there: the caller gets it as a ConfigError
+    snapshot = _resolve()
     _install_launch_hooks()
     values = compat.module_values(snapshot)
     extra = [o for o in values.pop("DEBUG_OPTIONS") if o not in debug_options]
     return {"DEBUG_OPTIONS": extra, **values} if extra else values
 
 
+def _resolve() -> Settings:
+    """The process-wide snapshot (resolved on the first call), its warnings shown once."""
+    from ._runtime import current
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            return current()
+    finally:
+        _show_once(caught)  # after the catch: re-issued, they reach the filters in force
+
+
 # -- errors and warnings ---------------------------------------------------------------------
 
 
 def _report_config_errors_plainly() -> None:
-    """Print an uncaught ConfigError as its message alone (exit status 1); chain the rest."""
+    """Print an uncaught ConfigError as its message alone (exit status 1); chain the rest.
+
+    An error out of Metaflow's own configuration reading, after :func:`check_early` found the
+    configuration invalid, is reported as that ConfigError too, with one line naming Metaflow's.
+    """
     previous = sys.excepthook
     if getattr(previous, "_metaflow_config", False):
         return
@@ -124,12 +163,32 @@ def _report_config_errors_plainly() -> None:
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if isinstance(value, ConfigError):
             sys.stderr.write(f"{value}\n")
-            sys.stderr.flush()
+        elif _PENDING and _from_metaflows_reading(tb):
+            sys.stderr.write(
+                f"{_PENDING[0]}\n(Metaflow's own reading of it failed: {kind.__name__}: {value})\n"
+            )
         else:
             previous(kind, value, tb)
+            return
+        sys.stderr.flush()
 
     hook._metaflow_config = True  # type: ignore[attr-defined]
     sys.excepthook = hook
+
+
+#: A ConfigError that check_early found, while Metaflow's own reading has not finished.
+_PENDING: list[ConfigError] = []
+_METAFLOW_READERS = ("metaflow_config.py", "metaflow_config_funcs.py")
+
+
+def _from_metaflows_reading(tb: TracebackType | None) -> bool:
+    """Whether the traceback passes through Metaflow's configuration modules."""
+    while tb is not None:
+        path = tb.tb_frame.f_code.co_filename.replace(os.sep, "/")
+        if path.endswith(tuple("metaflow/" + name for name in _METAFLOW_READERS)):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _digest(text: str) -> str:

@@ -176,6 +176,37 @@ def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) 
     assert "METAFLOW_SFN_IAM_ROLE (env: METAFLOW_SFN_IAM_ROLE)" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("profile", "env", "shown"),
+    [
+        pytest.param(
+            '{"METAFLOW_BATCH_JOB_QUEUE": "q",}',
+            {},
+            ["config.json", "line 1 column 34", "a trailing comma?", "JSONDecodeError"],
+            id="malformed-json",
+        ),
+        pytest.param(
+            "{}",
+            {"METAFLOW_PROFILE": "prod"},
+            ["METAFLOW_PROFILE", "profiles there: default", "MetaflowException"],
+            id="missing-named-profile",
+        ),
+    ],
+)
+def test_what_metaflows_own_reading_trips_on_is_reported_as_ours(
+    tmp_path: Path, profile: str, env: dict[str, str], shown: list[str]
+) -> None:
+    """Metaflow reads first and fails; the report is our ConfigError (and a line of Metaflow's)."""
+    base = _base_env(tmp_path)
+    (Path(base["METAFLOW_HOME"]) / "config.json").write_text(profile, encoding="utf-8")
+    proc = _run("import metaflow", {**base, **env}, tmp_path)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("invalid Metaflow configuration: ")
+    for text in shown:
+        assert text in proc.stderr
+
+
 def test_a_program_can_catch_the_config_error(tmp_path: Path) -> None:
     """``import metaflow`` raises the ConfigError itself: an embedding program may handle it."""
     env = {**_base_env(tmp_path), "METAFLOW_BATCH_EMIT_TAGS": "maybe"}
@@ -189,12 +220,21 @@ def test_a_program_can_catch_the_config_error(tmp_path: Path) -> None:
     assert proc.stdout.strip() == "caught 1"
 
 
-def test_other_uncaught_errors_keep_their_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "env", [{}, {"METAFLOW_BATCH_EMIT_TAGS": "maybe"}], ids=["valid", "caught-config-error"]
+)
+def test_other_uncaught_errors_keep_their_traceback(tmp_path: Path, env: dict[str, str]) -> None:
     """Only ConfigError is printed plainly; any other exception keeps Python's report."""
-    proc = _run("import metaflow\nraise ValueError('boom')", _base_env(tmp_path), tmp_path)
+    code = (
+        "from metaflow_config import ConfigError\n"
+        "try:\n    import metaflow\nexcept ConfigError:\n    pass\n"
+        "raise ValueError('boom')\n"
+    )
+    proc = _run(code, {**_base_env(tmp_path), **env}, tmp_path)
     assert proc.returncode == 1
     assert "Traceback" in proc.stderr
     assert "ValueError: boom" in proc.stderr
+    assert "invalid Metaflow configuration" not in proc.stderr
 
 
 def test_a_warning_is_shown_once_per_process_tree(tmp_path: Path) -> None:

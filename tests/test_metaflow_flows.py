@@ -149,6 +149,18 @@ def test_a_broken_configuration_stops_the_run_before_any_step(tmp_path: Path) ->
     assert "config.json:METAFLOW_DATASTORE_SYSROOT_S3" in proc.stderr
 
 
+def test_a_malformed_profile_stops_the_run_readably(tmp_path: Path) -> None:
+    """Metaflow's own reading trips over the JSON first; the report is ours, with the line."""
+    where = launch(tmp_path)
+    (tmp_path / "mfhome" / "config.json").write_text("{'METAFLOW_BATCH_JOB_QUEUE': 'q'}")
+    proc = run(where, "run", check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "Task is starting" not in proc.stdout + proc.stderr
+    assert "config.json" in proc.stderr
+    assert proc.stderr.startswith("invalid Metaflow configuration: ")
+
+
 def test_an_unknown_key_is_warned_once_per_run(tmp_path: Path) -> None:
     """The launching process warns; its tasks (same environment) do not warn again."""
     where = launch(tmp_path, {"METAFLOW_BATCH_EMIT_TAGSS": "1"})
