@@ -317,3 +317,19 @@ def test_a_container_without_metaflow_config_says_so_and_runs(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "True"]  # Metaflow's own reading of "no"
     assert proc.stderr.count("metaflow-config is not installed in this environment") == 1
+
+
+def test_switched_off_metaflow_config_is_not_even_imported(tmp_path: Path) -> None:
+    """METAFLOW_CONFIG_EXTENSION=0: Metaflow runs exactly as without metaflow-config."""
+    env = {**_base_env(tmp_path), "METAFLOW_CONFIG_EXTENSION": " Off "}
+    proc = _run("import sys, metaflow; print('metaflow_config' in sys.modules)", env, tmp_path)
+    assert proc.stdout.strip() == "False", proc.stderr
+
+
+def test_the_switch_words_are_the_boolean_kinds_false_words() -> None:
+    """The extension reads the switch without our package; its words are the kind's."""
+    from metaflow_config._kinds import parse_bool
+    from metaflow_extensions.metaflow_config import _switch
+
+    words = ["0", "false", "no", "off", "1", "true", "yes", "on"]
+    assert [w for w in words if not parse_bool(w)] == list(_switch.OFF)

@@ -3,7 +3,8 @@
 Metaflow copies every name of this module (but dunders and modules) over its own configuration
 names, so this module binds nothing else: the names come from
 ``metaflow_config._extension.metaflow_names`` (see there), and the helper modules are deleted.
-``METAFLOW_CONFIG_EXTENSION=0`` leaves Metaflow's own resolution untouched.
+``METAFLOW_CONFIG_EXTENSION=0`` leaves Metaflow's own resolution untouched (metaflow_config is
+not even imported).
 
 Metaflow ships this file in every code package, so it also runs in task containers. Where the
 image lacks metaflow-config, Metaflow resolves on its own (from the environment the launcher
@@ -12,20 +13,23 @@ exported) and one line on stderr says so.
 
 import sys
 
-try:
-    from metaflow_config import _extension
-except ModuleNotFoundError as missing:
-    if missing.name != "metaflow_config":
-        raise
-    sys.stderr.write(
-        "metaflow-config is not installed in this environment: Metaflow resolves its own "
-        "configuration here (install metaflow-config in the image for the same resolution)\n"
-    )
-else:
-    globals().update(
-        _extension.metaflow_names(
-            getattr(sys.modules.get("metaflow.metaflow_config"), "DEBUG_OPTIONS", ())
+from metaflow_extensions.metaflow_config import _switch
+
+if not _switch.switched_off():
+    try:
+        from metaflow_config import _extension
+    except ModuleNotFoundError as missing:
+        if missing.name != "metaflow_config":
+            raise
+        sys.stderr.write(
+            "metaflow-config is not installed in this environment: Metaflow resolves its own "
+            "configuration here (install metaflow-config in the image for the same resolution)\n"
         )
-    )
-    del _extension
-del sys
+    else:
+        globals().update(
+            _extension.metaflow_names(
+                getattr(sys.modules.get("metaflow.metaflow_config"), "DEBUG_OPTIONS", ())
+            )
+        )
+        del _extension
+del _switch, sys

@@ -4,11 +4,15 @@ Metaflow imports ``toplevel`` extension modules first thing in ``import metaflow
 defines no top-level names or module overrides. See ``metaflow_config._extension.check_early``.
 """
 
-try:
-    from metaflow_config import _extension
-except ModuleNotFoundError as missing:  # an image without metaflow-config: see the config module
-    if missing.name != "metaflow_config":
-        raise
-else:
-    _extension.check_early()
-    del _extension
+from metaflow_extensions.metaflow_config import _switch
+
+if not _switch.switched_off():
+    try:
+        from metaflow_config import _extension
+    except ModuleNotFoundError as missing:  # an image without metaflow-config: see ../config
+        if missing.name != "metaflow_config":
+            raise
+    else:
+        _extension.check_early()
+        del _extension
+del _switch
