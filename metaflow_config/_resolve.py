@@ -11,9 +11,10 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ._environ import metaflow_items
 from ._fields import Context, Setting
 from ._kinds import BOOL, freeze, parse_bool
 from ._layers import (
@@ -25,7 +26,7 @@ from ._layers import (
     profile_layer,
     suggest,
 )
-from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS
+from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
 from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
@@ -67,6 +68,16 @@ class Inputs:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     strict: bool | None = None
 
+    def portable(self) -> Inputs:
+        """These inputs with the environment reduced to what a resolution reads of it.
+
+        ``METAFLOW_*`` and :data:`~metaflow_config._table.MACHINE_VARIABLES`, as a plain dict:
+        what a pickled snapshot keeps (never the rest of the machine's environment).
+        """
+        env = dict(metaflow_items(self.env))
+        env.update((k, self.env[k]) for k in MACHINE_VARIABLES if k in self.env)
+        return replace(self, env=env)
+
 
 @dataclass(frozen=True)
 class Resolution:
@@ -77,6 +88,10 @@ class Resolution:
     origins: dict[str, tuple[str, str]]
     layers: tuple[LayerData, ...]
     warnings: tuple[str, ...]
+
+    def portable(self) -> Resolution:
+        """The resolution with :meth:`Inputs.portable` inputs (picklable, nothing else kept)."""
+        return replace(self, inputs=self.inputs.portable())
 
 
 _validator: SchemaValidator | None = None

@@ -140,6 +140,10 @@ class _ProcessSettings:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (and copied), the process-wide settings are the snapshot in force here."""
+        return self._snapshot().__reduce__()
+
     def __setattr__(self, name: str, value: Any) -> None:
         msg = f"settings are read-only: use metaflow_config.override({name}=...) instead"
         raise AttributeError(msg)

@@ -289,6 +289,15 @@ class Settings(Sections):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (and copy) the resolution, with only the environment variables it read.
+
+        The live ``os.environ`` does not pickle, and the rest of the machine's environment
+        (credentials, tokens) has no business in an artifact. An unpickled snapshot equals the
+        original; its ``reload()`` re-reads the files, with the environment it was pickled with.
+        """
+        return (Settings, (self._resolution.portable(),))
+
     def __repr__(self) -> str:
         origins = self._resolution.origins
         shown = [

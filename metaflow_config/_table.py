@@ -29,6 +29,10 @@ from ._kinds import (
 
 
 _USER_VARS = ("SUDO_USER", "USERNAME", "USER")
+#: The environment variables besides ``METAFLOW_*`` that a resolution reads: the login names
+#: ``USER`` derives from, and ``DISABLE_TRACING`` (Metaflow's own switch, see compat). A snapshot
+#: keeps only these and the ``METAFLOW_*`` ones when it is pickled.
+MACHINE_VARIABLES = (*_USER_VARS, "DISABLE_TRACING")
 
 
 def _user(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
@@ -413,6 +417,7 @@ __all__ = [
     "DEBUG_OPTIONS",
     "DERIVED",
     "FIELDS",
+    "MACHINE_VARIABLES",
     "SECTIONS",
     "Sections",
     "find",

@@ -34,6 +34,7 @@ _EFFECTIVE: dict[str, Callable[[Settings], Any]] = {
     "SERVICE_HEADERS": lambda s: thaw(s.service.effective_headers),
     "DATATOOLS_CLIENT_PARAMS": lambda s: thaw(s.datatools.client_params),
     "AWS_SANDBOX_STS_ENDPOINT_URL": lambda s: s.service.url,
+    # DISABLE_TRACING is one of _table.MACHINE_VARIABLES (kept when a snapshot is pickled)
     "DISABLE_TRACING": lambda s: bool(s._resolution.inputs.env.get("DISABLE_TRACING")),
 }
 
