@@ -12,6 +12,7 @@ import os
 import stat
 from typing import Any
 
+from ._jsonerror import json_problem
 from ._kinds import strict_loads
 from .errors import Problem
 
@@ -92,11 +93,6 @@ def _too_big(layer: str, path: str, found: str) -> Problem:
     )
 
 
-def _after_comma(text: str, pos: int) -> bool:
-    """Whether the JSON error at ``pos`` follows a comma (JSON has no trailing commas)."""
-    return text[:pos].rstrip().endswith(",")
-
-
 def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wrong
     path: str, layer: str
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -137,10 +133,7 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     try:
         doc = strict_loads(text, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
-        if exc.msg.startswith("Expecting property name") or exc.msg == "Expecting value":
-            where += " (a trailing comma?)" if _after_comma(exc.doc, exc.pos) else ""
-        return None, [_file_problem(layer, path, f"valid JSON (error at {where})", fix_edit)]
+        return None, [json_problem(text, path, layer, exc.pos)]
     except RecursionError:
         return None, [_file_problem(layer, path, "valid JSON (nested too deeply)", fix_edit)]
     except ValueError as exc:  # NaN, Infinity, 1e400, an integer of more than 4300 digits

@@ -13,14 +13,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MASK", "ConfigError", "ConfigWarning", "Problem", "mask_url_password", "show_value"]
+__all__ = [
+    "MASK",
+    "ConfigError",
+    "ConfigWarning",
+    "Problem",
+    "mask_url_password",
+    "mask_url_passwords",
+    "show_value",
+]
 
 #: What a secret value is replaced with wherever it would be shown.
 MASK = "****"
 
 _MAX_SHOWN = 80
-#: the password of a URL's userinfo (``https://user:password@host``), masked wherever shown
-_URL_PASSWORD = re.compile(r"(?i)^([a-z][a-z0-9+.\-]*://[^/@:\s]*:)[^/@\s]*@")
+#: the password of a URL's userinfo (``https://user:password@host``), masked wherever shown; the
+#: userinfo ends at the *last* ``@`` of the authority (as urllib splits it: ``bob:p@ss@host``)
+_URL_PASSWORD = re.compile(r"(?i)^([a-z][a-z0-9+.\-]*://[^/@:\s]*:)[^/\s]*@")
+#: the same anywhere in a text (a line of a file): a quote also ends the authority
+_URL_PASSWORDS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/@:\s\"']*:)[^/\s\"']*@")
 
 
 def show_value(value: Any, *, secret: bool) -> str:
@@ -40,6 +51,11 @@ def show_value(value: Any, *, secret: bool) -> str:
 def mask_url_password(text: str) -> str:
     """``text`` with the password of a URL's userinfo masked (``https://user:****@host``)."""
     return _URL_PASSWORD.sub(r"\1" + MASK + "@", text) if "@" in text else text
+
+
+def mask_url_passwords(text: str) -> str:
+    """Free ``text`` (a line of a file) with the password of every URL in it masked."""
+    return _URL_PASSWORDS.sub(r"\1" + MASK + "@", text) if "@" in text else text
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,8 @@ class Problem:
     def __str__(self) -> str:
         where = f" ({self.layer}: {self.location})" if self.layer or self.location else ""
         got = f" got {self.value};" if self.value else ""
-        return f"{self.setting}{where}:{got} expected {self.expected}. Fix: {self.fix}"
+        fix = "\n    Fix: " if "\n" in self.expected else ". Fix: "  # after an excerpt of a file
+        return f"{self.setting}{where}:{got} expected {self.expected}{fix}{self.fix}"
 
 
 class ConfigError(Exception):

@@ -73,7 +73,9 @@ def config_error(**kwargs: Any) -> ConfigError:
 # --- malformed profile files ------------------------------------------------------------------
 
 BAD_FILES = [
-    pytest.param(b'{"METAFLOW_BATCH_JOB_QUEUE": ', "valid JSON (error at line 1", id="truncated"),
+    pytest.param(
+        b'{"METAFLOW_BATCH_JOB_QUEUE": ', "line 1, column 30: the file ends early", id="truncated"
+    ),
     pytest.param(b'{"METAFLOW_BATCH_JOB_QUEUE": "q",}', "valid JSON", id="trailing-comma"),
     pytest.param(b"{'METAFLOW_BATCH_JOB_QUEUE': 'q'}", "valid JSON", id="single-quotes"),
     pytest.param(b'{"a": 1} // comment', "valid JSON", id="comment"),

@@ -178,7 +178,7 @@ def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
         load(env={}, home=home, cwd=tmp_path)
     (problem,) = info.value.problems
     assert problem.location == str(home / "config.json")
-    assert "line 3 column 1" in problem.expected
+    assert "line 2, column 34" in problem.expected  # at the comma, on every Python
 
 
 def test_unknown_key_warns_with_suggestion(tmp_path: Path) -> None:
@@ -256,5 +256,22 @@ def test_trailing_comma_is_named(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.json").write_text('{\n  "METAFLOW_BATCH_JOB_QUEUE": "q",\n}\n')
-    with pytest.raises(ConfigError, match=r"line 3 column 1: .* \(a trailing comma\?\)"):
+    with pytest.raises(ConfigError, match=r"line 2, column 34: a trailing comma"):
         load(env={}, home=home, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://bob:p@ss@host/api", "https://bob:p@ss@w@rd@host", "https://bob:pw@host:8080/x"],
+)
+def test_a_url_password_holding_at_signs_is_masked_whole(url: str) -> None:
+    """The userinfo ends at the last ``@`` of the authority, as urllib reads it."""
+    from urllib.parse import urlsplit
+
+    from metaflow_config.errors import mask_url_password, mask_url_passwords
+
+    password = urlsplit(url).password
+    assert password
+    for shown in (mask_url_password(url), mask_url_passwords(f'  "X": "{url}",')):
+        assert password not in shown
+        assert "bob:****@" in shown

@@ -182,7 +182,7 @@ def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) 
         pytest.param(
             '{"METAFLOW_BATCH_JOB_QUEUE": "q",}',
             {},
-            ["config.json", "line 1 column 34", "a trailing comma?", "JSONDecodeError"],
+            ["config.json", "line 1, column 33: a trailing comma", "JSONDecodeError"],
             id="malformed-json",
         ),
         pytest.param(

@@ -1,0 +1,120 @@
+"""JSON mistakes in config files: located and named from the text, the same on every Python."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from metaflow_config import ConfigError, load
+from metaflow_config._jsonerror import locate
+
+CASES = [
+    pytest.param('{"A": "q",}', 1, 10, "a trailing comma", id="trailing-comma-object"),
+    pytest.param('{"A": [1, 2,]}', 1, 12, "a trailing comma", id="trailing-comma-array"),
+    pytest.param("{'A': 'q'}", 1, 2, "single quotes are not JSON", id="single-quotes"),
+    pytest.param('{\n  // a note\n  "A": 1\n}', 2, 3, "comments are not JSON", id="line-comment"),
+    pytest.param('{"A": 1 /* x */}', 1, 9, "comments are not JSON", id="block-comment"),
+    pytest.param("{\n  # a note\n}", 2, 3, "comments are not JSON", id="hash-comment"),
+    pytest.param('{"A": "q\n}', 1, 7, "a missing quote?", id="missing-quote"),
+    pytest.param('{A: "q"}', 1, 2, "keys must be in double quotes", id="unquoted-key"),
+    pytest.param('{"A": 1 "B": 2}', 1, 9, "a comma is missing", id="missing-comma"),
+    pytest.param('{"A" 1}', 1, 6, "a ':' is missing", id="missing-colon"),
+    pytest.param('{"A": True}', 1, 7, "a bare word is not a JSON value", id="python-true"),
+    pytest.param('{"A": 1', 1, 8, "the file ends early", id="unclosed"),
+    pytest.param('{"A": 1}}', 1, 9, "text after the end", id="extra-brace"),
+    pytest.param('{"A": [1}', 1, 9, "} does not close an array", id="mismatched"),
+    pytest.param('{"A": "a\\qb"}', 1, 9, "an invalid escape", id="bad-escape"),
+    pytest.param('{"A": "a\tb"}', 1, 9, "a control character", id="raw-tab"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "column", "hint"), CASES)
+def test_common_mistakes_are_located_and_named(
+    tmp_path: Path, text: str, line: int, column: int, hint: str
+) -> None:
+    """File, line and column, the line with a caret, a hint, and a fix that keeps the file."""
+    home = tmp_path / "home"
+    home.mkdir()
+    path = home / "config.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(env={}, home=home, cwd=tmp_path)
+    (problem,) = info.value.problems
+    assert problem.setting == str(path)
+    assert f"line {line}, column {column}: " in problem.expected
+    assert hint in problem.expected
+    shown, caret = problem.expected.splitlines()[1:3]
+    assert shown.strip() == text.splitlines()[line - 1].strip()
+    assert caret.index("^") - 4 == column - 1
+    assert problem.fix == f"correct line {line} of {path} (the rest of the file is kept as it is)"
+    assert "remove" not in problem.fix
+    assert "\n    Fix: " in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("{\"METAFLOW_SERVICE_AUTH_KEY\": 'hunter2'}", id="single-quoted-secret"),
+        pytest.param('{"METAFLOW_SERVICE_AUTH_KEY":\n  "hunter2\n}', id="open-secret-next-line"),
+        pytest.param('{"METAFLOW_SERVICE_HEADERS": {"x-api-key": hunter2}}', id="secret-map"),
+    ],
+)
+def test_the_line_of_a_secret_is_not_shown(tmp_path: Path, text: str) -> None:
+    """A mistake in (or on the line of) a secret setting's value never shows the value."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(env={}, home=home, cwd=tmp_path)
+    assert "hunter2" not in str(info.value)
+    assert "secret setting's value: not shown" in str(info.value)
+
+
+def test_a_url_password_on_the_line_is_masked(tmp_path: Path) -> None:
+    """The excerpt masks a URL's password, as every shown value does."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text('{"METAFLOW_SERVICE_URL": "https://u:pw@h/x",}')
+    with pytest.raises(ConfigError) as info:
+        load(env={}, home=home, cwd=tmp_path)
+    assert "pw@" not in str(info.value)
+    assert "https://u:****@h/x" in str(info.value)
+
+
+_JSONISH = st.text(alphabet="{}[]:,\"'\\ \n\t/*#-+.0123456789eEtrufalsnAB_x", max_size=40)
+
+
+@given(_JSONISH)
+def test_the_scan_agrees_with_json_on_what_is_json(text: str) -> None:
+    """Whatever Python's json rejects, the scan locates a mistake; what it accepts, none."""
+    try:
+        json.loads(text)
+    except ValueError:
+        mistake = locate(text)
+        assert mistake is not None
+        assert 0 <= mistake.pos <= len(text)
+    else:
+        assert locate(text) is None
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=20,
+    )
+)
+def test_valid_json_has_no_mistake(value: object) -> None:
+    """Every JSON document Python writes (any indent) scans clean."""
+    assert locate(json.dumps(value)) is None
+    assert locate(json.dumps(value, indent=2)) is None
+
+
+def test_deep_nesting_is_scanned_without_recursion() -> None:
+    """A 100,000-deep array is scanned iteratively (no RecursionError)."""
+    assert locate("[" * 100_000) is not None
+    assert locate("[" * 100_000 + "]" * 100_000) is None
