@@ -68,7 +68,7 @@ def _skip_space(text: str, i: int) -> int:
     return i
 
 
-def locate(text: str) -> Mistake | None:  # noqa: C901, PLR0911, PLR0912, PLR0915 - one grammar
+def locate(text: str) -> Mistake | None:  # noqa: PLR0911, PLR0912, PLR0915 - one grammar
     """The first mistake in ``text`` as JSON, or ``None`` when the scan finds none."""
     stack: list[str] = []  # "{" or "[" of each open container
     state = "value"  # what comes next: value, first-value, key, first-key, colon, comma, done
