@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ._kinds import Kind
-from .errors import show_value
+from .errors import MASK, has_url_password, mask_url_password, show_value
 
 __all__ = [
     "Context",
@@ -145,6 +145,14 @@ class Setting:
     def show(self, value: Any) -> str:
         """Render a value of this setting for humans (masked when secret)."""
         return show_value(value, secret=self.secret)
+
+    def show_text(self, text: str) -> str:
+        """Environment text of this setting as it may be shown (masked, or its URL password)."""
+        return MASK if self.secret else mask_url_password(text)
+
+    def bears_secret(self, value: Any) -> bool:
+        """Whether showing ``value`` would show a secret: a secret setting's, or a URL password."""
+        return value is not None and (self.secret or has_url_password(value))
 
     def __repr__(self) -> str:
         return f"<setting {self.env}: {self.kind.name}>"

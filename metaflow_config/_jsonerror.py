@@ -14,7 +14,7 @@ import re
 from typing import NamedTuple
 
 from ._table import find
-from .errors import Problem, mask_url_passwords
+from .errors import Problem, mask_url_password
 
 __all__ = ["Mistake", "json_problem", "locate"]
 
@@ -184,7 +184,7 @@ def json_problem(text: str, path: str, layer: str, fallback_pos: int) -> Problem
         excerpt = "    (the line holds a secret setting's value: not shown)"
     else:
         offset = max(0, column - _MAX_SHOWN // 2) if len(line) > _MAX_SHOWN else 0
-        shown = mask_url_passwords(line[offset : offset + _MAX_SHOWN])
+        shown = mask_url_password(line[offset : offset + _MAX_SHOWN])
         pad = "".join(c if c == "\t" else " " for c in line[offset : pos - start])
         excerpt = f"    {shown}\n    {pad}^"
     return Problem(

@@ -101,7 +101,7 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     UTF-8 with or without a byte-order mark; strict JSON (no ``NaN``/``Infinity``); a key given
     twice is a problem; at most ``MAX_FILE_BYTES`` bytes (a larger file is refused unread).
     """
-    fix_edit = f"edit or remove {path}"
+    fix_edit = f"correct {path} (the rest of the file is kept as it is)"
     data, problems = _read_bounded(path, layer)
     if data is None:
         return None, problems

@@ -22,6 +22,7 @@ __all__ = [
     "INT",
     "JSON_OBJECT",
     "LOG_GROUP_ARN",
+    "MAX_JSON_DEPTH",
     "NONNEG_INT",
     "PATH",
     "RETRY_CONFIG",
@@ -35,7 +36,11 @@ __all__ = [
     "VERIFY",
     "FrozenDict",
     "Kind",
+    "PasswordURL",
+    "SecretMapping",
+    "SecretText",
     "choice",
+    "conceal",
     "freeze",
     "parse_bool",
     "strict_loads",
@@ -105,6 +110,67 @@ class FrozenDict(dict):  # type: ignore[type-arg]
         return self  # immutable all the way down (see freeze)
 
 
+class SecretText(str):
+    """A secret setting's text: a ``str`` in every way but its ``repr``, which is masked.
+
+    So a secret stays out of every ``repr`` (``vars(settings.service)``, ``%r`` in a log line)
+    while code reads, compares and sends it as the string it is (``str(x)`` is the plain text).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'****'"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SecretText, (str(self),))
+
+
+class PasswordURL(str):
+    """Text holding a URL with a password: a ``str`` whose ``repr`` masks the password."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        from .errors import mask_url_password
+
+        return repr(mask_url_password(str(self)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PasswordURL, (str(self),))
+
+
+class SecretMapping(FrozenDict):
+    """A secret setting's JSON object (headers, client parameters): a ``FrozenDict``, masked."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "{****}" if self else "{}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SecretMapping, (dict(self),))
+
+
+def conceal(value: Any, *, secret: bool) -> Any:
+    """``value`` held so that its ``repr`` never shows a secret (its ``str`` is the value).
+
+    A secret setting's value is masked whole; any other text masks a URL's password.
+    """
+    if secret:
+        if isinstance(value, str):
+            return SecretText(value)
+        if isinstance(value, FrozenDict):
+            return SecretMapping(value)
+        return value
+    if type(value) is str and "@" in value:
+        from .errors import has_url_password
+
+        if has_url_password(value):
+            return PasswordURL(value)
+    return value
+
+
 def freeze(value: Any) -> Any:
     """A read-only deep copy of a JSON value: objects become :class:`FrozenDict`, lists tuples.
 
@@ -140,7 +206,37 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
+#: How deep a JSON value may nest (objects and arrays): far more than any setting needs, and well
+#: inside every recursion limit of what walks values afterwards (validation, freezing, repr).
+MAX_JSON_DEPTH = 64
+
+
+def json_depth_over(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` nests objects or arrays deeper than ``limit`` (walked iteratively)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _parse_json(value: Any) -> Any:
+    value = _parse_json_text(value)
+    if json_depth_over(value):
+        msg = f"a JSON value nested at most {MAX_JSON_DEPTH} levels deep"
+        raise ValueError(msg)
+    return value
+
+
+def _parse_json_text(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return strict_loads(value)

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from ._environ import metaflow_items
 from ._jsonfile import MAX_FILE_BYTES, read_json_file
 from ._table import BY_ENV, BY_NAME, find
-from .errors import Problem
+from .errors import Problem, show_value
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -29,6 +29,7 @@ __all__ = [
     "LayerData",
     "OverrideLayer",
     "Raw",
+    "argument_problems",
     "find_local_config",
     "layer_from_document",
     "list_profiles",
@@ -125,8 +126,11 @@ class Raw(NamedTuple):
     value: Any
     location: str
 
+    def __repr__(self) -> str:  # a raw value may be a secret's: which setting is not known here
+        return f"Raw(<value>, {self.location!r})"
 
-@dataclass
+
+@dataclass(repr=False)
 class LayerData:
     """What one layer read: values by short setting name, unknown keys, problems."""
 
@@ -137,6 +141,12 @@ class LayerData:
     problems: list[Problem] = field(default_factory=list)
     #: oddities that are not errors (a secret in a file others can read): ConfigWarnings
     warnings: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # names and counts only: the values may be secrets
+        return (
+            f"<{self.layer} layer {self.path!r}: {len(self.values)} values, "
+            f"{len(self.unknown)} unknown keys, {len(self.problems)} problems>"
+        )
 
 
 def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -> None:
@@ -258,6 +268,42 @@ class OverrideLayer:
                     continue  # an alias never beats the setting's own name (as in _take)
                 data.values[field.name] = Raw(value, f"override({key})")
         return data
+
+
+def argument_problems(argument: str, mapping: Any, *, text_values: bool = False) -> list[Problem]:
+    """Problems of a mapping given by code (``load(env=...)``, ``override({...})``).
+
+    Its type, keys that are not strings, and for an environment values that are not strings.
+    """
+    if not isinstance(mapping, Mapping):
+        kind = type(mapping).__name__
+        return [Problem(argument, "", "", kind, "a mapping (a dict)", f"pass a dict as {argument}")]
+    problems = [
+        Problem(
+            argument,
+            "",
+            "",
+            f"the key {show_value(key, secret=False)}",
+            "keys that are strings (the names of settings or variables)",
+            f"give {argument} string keys only",
+        )
+        for key in mapping
+        if not isinstance(key, str)
+    ]
+    if text_values:
+        problems.extend(
+            Problem(
+                f"{argument}[{key!r}]",
+                "",
+                "",
+                f"a value of type {type(value).__name__}",
+                "a string, as environment variables hold",
+                f"give {key} as text (for JSON-valued settings, JSON text)",
+            )
+            for key, value in mapping.items()
+            if isinstance(key, str) and not isinstance(value, str)
+        )
+    return problems
 
 
 def _close_to_a_setting(key: str) -> bool:

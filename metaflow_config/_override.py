@@ -16,12 +16,12 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextvars import Token
 from typing import Any, TypeVar, cast
 
-from ._layers import OverrideLayer
+from ._layers import OverrideLayer, argument_problems
 from ._resolve import Inputs, default_home
 from ._runtime import _LOCK, _STACK, _Frame, _process
 from ._settings import Settings
 from ._table import find
-from .errors import ConfigError
+from .errors import ConfigError, show_value
 
 __all__ = ["Override", "override"]
 
@@ -99,7 +99,7 @@ def _name_of(key: str) -> str:
 
 def _shown(key: str, value: Any) -> str:
     field = find(key)
-    return repr(value) if field is None else field.show(value)
+    return show_value(value, secret=False) if field is None else field.show(value)
 
 
 def _is_set(value: Any) -> bool:
@@ -121,6 +121,11 @@ class Override:
         profile: str | None,
         cwd: str | os.PathLike[str] | None,
     ) -> None:
+        problems = argument_problems("override(...)", values)
+        if env is not None:
+            problems.extend(argument_problems("override(env=...)", env, text_values=True))
+        if problems:
+            raise ConfigError(problems)
         self._values = dict(values)
         problems = OverrideLayer(self._values).read().problems
         if problems:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._environ import metaflow_items
 from ._fields import Context, Setting
-from ._kinds import BOOL, freeze, parse_bool
+from ._kinds import BOOL, conceal, freeze, parse_bool
 from ._layers import (
     EnvLayer,
     LayerData,
@@ -49,6 +49,8 @@ LAYERS = ("default", "derived", "profile", "local", "env", "override")
 _DEFAULT_HOME = "~/.metaflowconfig"
 #: JSON-valued settings: held frozen (read-only mappings and tuples) in every snapshot
 _JSON_VALUED = frozenset(f.name for f in FIELDS if f.kind.json_valued)
+#: secret settings: held so that no repr shows them (see _kinds.conceal)
+_SECRET = frozenset(f.name for f in FIELDS if f.secret)
 _DEFAULTS = {f.name: freeze(f.default) for f in FIELDS}
 
 
@@ -57,7 +59,19 @@ def default_home(env: Mapping[str, str]) -> str:
     return os.path.expanduser(env.get("METAFLOW_HOME") or _DEFAULT_HOME)
 
 
-@dataclass(frozen=True)
+class Values(dict):  # type: ignore[type-arg]
+    """The resolved values of one pass, by short name: a ``dict`` whose ``repr`` shows none.
+
+    Sections keep a reference (for their computed accessors), so ``vars(section)`` shows this.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} resolved values>"
+
+
+@dataclass(frozen=True, repr=False)
 class Inputs:
     """Everything one resolution reads. ``None`` fields are taken from ``env`` (see ``load``)."""
 
@@ -67,6 +81,12 @@ class Inputs:
     cwd: str
     overrides: Mapping[str, Any] = field(default_factory=dict)
     strict: bool | None = None
+
+    def __repr__(self) -> str:  # never the environment's values nor the overrides'
+        return (
+            f"Inputs(home={self.home!r}, profile={self.profile!r}, cwd={self.cwd!r}, "
+            f"env=<{len(self.env)} variables>, overrides=<{len(self.overrides)} values>)"
+        )
 
     def portable(self) -> Inputs:
         """These inputs with the environment reduced to what a resolution reads of it.
@@ -79,7 +99,7 @@ class Inputs:
         return replace(self, env=env)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Resolution:
     """The result of one pass: values and origins by short name, and what each layer held."""
 
@@ -88,6 +108,9 @@ class Resolution:
     origins: dict[str, tuple[str, str]]
     layers: tuple[LayerData, ...]
     warnings: tuple[str, ...]
+
+    def __repr__(self) -> str:  # the values are read through a Settings, which masks them
+        return f"<Resolution of {len(self.values)} settings from {self.inputs!r}>"
 
     def portable(self) -> Resolution:
         """The resolution with :meth:`Inputs.portable` inputs (picklable, nothing else kept)."""
@@ -124,9 +147,9 @@ def _fix(layer: LayerData, location: str) -> str:
     return f"correct or remove the key {key} in {path}"
 
 
-def _describe(err: Mapping[str, Any], expected: str) -> str:
+def _describe(err: Mapping[str, Any], expected: str, *, secret: bool = False) -> str:
     kind = err["type"]
-    inner = err["loc"][1:]
+    inner = () if secret else err["loc"][1:]  # a key of a secret's map (a header name) is secret
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
@@ -162,7 +185,7 @@ def _validate(
                 layer.layer,
                 raw_value.location,
                 setting.show(raw_value.value),
-                _describe(err, setting.kind.expected),
+                _describe(err, setting.kind.expected, secret=setting.secret),
                 _fix(layer, raw_value.location),
             )
         )
@@ -248,11 +271,13 @@ def resolve(inputs: Inputs, reuse: tuple[LayerData, ...] = ()) -> Resolution:
         raise ConfigError(problems)
     notes.extend(_shadowed_problems(fresh, winners))
 
-    values = dict(_DEFAULTS)
+    values = Values(_DEFAULTS)
     origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
     values.update(validated)
     for name in _JSON_VALUED.intersection(validated):
         values[name] = freeze(values[name])
+    for name in validated:  # no repr shows a secret (see _kinds.conceal)
+        values[name] = conceal(values[name], secret=name in _SECRET)
     _derive(values, origins, winners, Context(inputs.env, inputs.cwd))
     if notes:
         level = _caller_level()

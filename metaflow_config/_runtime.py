@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
+from ._layers import argument_problems
 from ._resolve import Inputs, default_home, resolve
 from ._settings import Settings
 from ._table import SECTIONS
@@ -66,6 +67,11 @@ def load(
     ``load`` never writes anything.
 
     """
+    problems = [] if env is None else argument_problems("load(env=...)", env, text_values=True)
+    if overrides is not None:
+        problems.extend(argument_problems("load(overrides=...)", overrides))
+    if problems:
+        raise ConfigError(problems)
     env = os.environ if env is None else env
     inputs = Inputs(
         env=env,

@@ -12,7 +12,7 @@ from ._fields import Setting
 from ._kinds import strict_loads, thaw
 from ._resolve import Inputs, Resolution, resolve
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
-from .errors import MASK, ConfigError, Problem
+from .errors import MASK, ConfigError, Problem, show_value
 
 __all__ = [
     "SFN_ENV_LIMIT",
@@ -330,7 +330,9 @@ if sys.version_info < (3, 10):  # pragma: no cover - Python 3.9 only
 
 def _shown(key: str, value: str) -> str:
     field = BY_ENV.get(key)
-    return MASK if field is not None and field.secret else repr(value)
+    if field is None:
+        return show_value(value, secret=False)
+    return repr(field.show_text(value)) if not field.secret else MASK
 
 
 def _export_text(field: Setting, value: Any) -> str | None:

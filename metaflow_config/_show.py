@@ -259,7 +259,7 @@ def render_env(env: Mapping[str, str], fmt: str, *, reveal: bool) -> tuple[str, 
     if fmt not in ENV_FORMATS:
         msg = f"format must be one of {', '.join(ENV_FORMATS)}, got {fmt!r}"
         raise ValueError(msg)
-    masked = sorted(k for k in env if not reveal and k in BY_ENV and BY_ENV[k].secret)
+    masked = [] if reveal else sorted(k for k in env if BY_ENV[k].bears_secret(env[k]))
     if fmt == "json":
         shown = {k: v for k, v in env.items() if k not in masked}
         return json.dumps(shown, indent=2, sort_keys=True) + "\n", masked
@@ -267,7 +267,9 @@ def render_env(env: Mapping[str, str], fmt: str, *, reveal: bool) -> tuple[str, 
     refused = []
     for key in sorted(env):
         if key in masked:
-            lines.append(f"# {key}={MASK} (secret: --reveal-secrets includes it)")
+            lines.append(
+                f"# {key}={BY_ENV[key].show_text(env[key])} (secret: --reveal-secrets includes it)"
+            )
         elif fmt == "shell":
             lines.append(f"export {key}={shlex.quote(env[key])}")
         else:

@@ -18,8 +18,8 @@ __all__ = [
     "ConfigError",
     "ConfigWarning",
     "Problem",
+    "has_url_password",
     "mask_url_password",
-    "mask_url_passwords",
     "show_value",
 ]
 
@@ -27,11 +27,11 @@ __all__ = [
 MASK = "****"
 
 _MAX_SHOWN = 80
-#: the password of a URL's userinfo (``https://user:password@host``), masked wherever shown; the
-#: userinfo ends at the *last* ``@`` of the authority (as urllib splits it: ``bob:p@ss@host``)
-_URL_PASSWORD = re.compile(r"(?i)^([a-z][a-z0-9+.\-]*://[^/@:\s]*:)[^/\s]*@")
-#: the same anywhere in a text (a line of a file): a quote also ends the authority
-_URL_PASSWORDS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/@:\s\"']*:)[^/\s\"']*@")
+#: the password of a URL's userinfo (``https://user:password@host``), anywhere in a text (a value,
+#: a rendered dict, a line of a file), masked wherever shown. It runs to the *last* ``@`` before a
+#: quote (or the end): urllib ends the userinfo at the last ``@`` (``bob:p@ss@host``), and a ``/``
+#: or a space in it (which urllib may read otherwise) is masked too, rather than half shown.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/@:\"']*:)[^\"']*@")
 
 
 def show_value(value: Any, *, secret: bool) -> str:
@@ -40,22 +40,25 @@ def show_value(value: Any, *, secret: bool) -> str:
         return "None"
     if secret:
         return MASK
-    if isinstance(value, str):
-        value = mask_url_password(value)
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a value injected by code, nested deeper than repr can go
+        return "<a value nested too deeply to show>"
+    text = mask_url_password(text)  # before shortening: a cut must not keep a password
     if len(text) > _MAX_SHOWN:
         text = text[: _MAX_SHOWN - 3] + "..."
     return text
 
 
 def mask_url_password(text: str) -> str:
-    """``text`` with the password of a URL's userinfo masked (``https://user:****@host``)."""
+    """``text`` with the password of every URL in it masked (``https://user:****@host``)."""
     return _URL_PASSWORD.sub(r"\1" + MASK + "@", text) if "@" in text else text
 
 
-def mask_url_passwords(text: str) -> str:
-    """Free ``text`` (a line of a file) with the password of every URL in it masked."""
-    return _URL_PASSWORDS.sub(r"\1" + MASK + "@", text) if "@" in text else text
+def has_url_password(value: Any) -> bool:
+    """Whether ``value`` (or its JSON text) holds a URL with a password: it bears a secret."""
+    text = value if isinstance(value, str) else repr(value)
+    return "@" in text and _URL_PASSWORD.search(text) is not None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._layers import profile_path
+from ._layers import argument_problems, profile_path
 from ._override import Override, override
 from ._resolve import LAYERS
 from ._runtime import _process, current, load
@@ -94,8 +94,13 @@ def isolated(
 
 
 def _write(path: Path, values: Mapping[str, Any]) -> Path:
+    problems = argument_problems("values", values)
+    if problems:
+        raise ConfigError(problems)
     doc = {k if k.startswith("METAFLOW_") else "METAFLOW_" + k: v for k, v in values.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # private, as `configure` writes profiles (they may hold secrets)
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return path
 

@@ -268,10 +268,10 @@ def test_a_url_password_holding_at_signs_is_masked_whole(url: str) -> None:
     """The userinfo ends at the last ``@`` of the authority, as urllib reads it."""
     from urllib.parse import urlsplit
 
-    from metaflow_config.errors import mask_url_password, mask_url_passwords
+    from metaflow_config.errors import mask_url_password
 
     password = urlsplit(url).password
     assert password
-    for shown in (mask_url_password(url), mask_url_passwords(f'  "X": "{url}",')):
+    for shown in (mask_url_password(url), mask_url_password(f'  "X": "{url}",')):
         assert password not in shown
         assert "bob:****@" in shown

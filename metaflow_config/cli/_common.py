@@ -14,7 +14,7 @@ from .._layers import list_profiles, profile_path
 from .._resolve import default_home
 from .._runtime import load
 from .._settings import Settings
-from ..errors import MASK, ConfigError, ConfigWarning, Problem
+from ..errors import MASK, ConfigError, ConfigWarning, Problem, mask_url_password
 
 __all__ = [
     "CliError",
@@ -156,11 +156,11 @@ def confirm(question: str, *, default: bool, assume_yes: bool) -> bool:
 
 
 def raw_text(key: str, value: Any, *, secret: bool) -> str:
-    """A value as stored in a file, for messages (masked when secret)."""
+    """A value as stored in a file, for messages (masked when secret, URL passwords too)."""
     if secret and value is not None:
         return MASK
     if isinstance(value, str):
-        return value
+        return mask_url_password(value)
     import json
 
-    return json.dumps(value, sort_keys=True)
+    return mask_url_password(json.dumps(value, sort_keys=True))

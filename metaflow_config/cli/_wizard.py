@@ -23,7 +23,7 @@ from .._layers import FileLayer, suggest
 from .._require import CAPABILITIES as REQUIRE
 from .._resolve import check_layer, validate_value
 from .._table import BY_ENV, BY_NAME, find
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, Problem, has_url_password
 from ._common import (
     CliError,
     confirm,
@@ -173,6 +173,10 @@ def _ask(setting: Setting, existing: Mapping[str, Any], *, required: bool) -> An
         return click.prompt(
             label, default="", show_default=False, hide_input=True, value_proc=check
         )
+    if current is not None and has_url_password(current):  # never offered as a default
+        label += f" [{raw_text(setting.env, current, secret=False)}, Enter keeps it]"
+        check = _checker(setting, required=required, has_secret=True)
+        return click.prompt(label, default="", show_default=False, value_proc=check)
     check = _checker(setting, required=required, has_secret=False)
     if current is None:
         default = None if required else ""
