@@ -1,10 +1,13 @@
-"""The layers a resolution reads, lowest precedence first, and the one tuple that orders them.
+"""The layers a resolution reads, and :data:`LAYERS`, the one tuple that orders them.
 
-Each layer is a small source with one method, ``read() -> LayerData`` (the same shape as a
-pydantic-settings ``PydanticBaseSettingsSource.__call__``, which returns a dict): the raw values it
-holds, by setting, with where each came from. The world is injected: a layer receives the
-environment mapping, the home directory, the profile or the working directory it reads, and
-nothing reads ``os.environ`` or the disk at import time.
+A layer (:class:`Layer`) has a name, the fields of the inputs it reads, a ``read`` returning a
+:class:`LayerData` (the raw values it holds, by setting, with where each came from: the shape of
+a pydantic-settings ``PydanticBaseSettingsSource.__call__``), and how to fix a bad value found
+in it. :data:`LAYERS` lists them lowest precedence first, as pydantic-settings'
+``settings_customise_sources`` and botocore's ``ChainProvider`` order theirs, and is the only
+place the order is stated. The world is injected: a layer reads the environment mapping, the
+home directory, the profile or the working directory of the inputs it is given, and nothing
+reads ``os.environ`` or the disk at import time.
 """
 
 from __future__ import annotations
@@ -12,20 +15,27 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._environ import metaflow_items
 from ._jsonfile import MAX_FILE_BYTES, read_json_file
 from ._table import BY_ENV, BY_NAME, find
 from .errors import Problem, show_value
 
+if TYPE_CHECKING:
+    from ._resolve import Inputs
+
 __all__ = [
+    "BY_LAYER",
+    "LAYERS",
     "MAX_FILE_BYTES",
     "RUNTIME_VARS",
+    "SOURCES",
     "EnvLayer",
     "FileLayer",
+    "Layer",
     "LayerData",
     "OverrideLayer",
     "Raw",
@@ -430,3 +440,58 @@ def find_local_config(cwd: str) -> str | None:
 def local_layer(cwd: str) -> FileLayer:
     """The project's local config layer, found walking up from ``cwd``."""
     return FileLayer("local", find_local_config(cwd))
+
+
+# --- the layers, in order ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of the resolution.
+
+    Attributes:
+        name: what ``explain`` calls its values' source (``profile``, ``local``, ``env``, ...).
+        reads: the fields of the inputs it reads: a snapshot built on another (an ``override``
+            scope) reuses what this layer read when none of them changed.
+        read: reads the layer from the inputs.
+        fix: how to fix a bad value found at a location in this layer.
+
+    """
+
+    name: str
+    reads: tuple[str, ...]
+    read: Callable[[Inputs], LayerData]
+    fix: Callable[[str], str]
+
+
+def _fix_file_key(location: str) -> str:
+    path, _, key = location.rpartition(":")
+    return f"correct or remove the key {key} in {path}"
+
+
+#: The layers, lowest precedence first: the only place their order is stated.
+LAYERS: tuple[Layer, ...] = (
+    Layer(
+        "profile",
+        ("home", "profile"),
+        lambda inputs: profile_layer(inputs.home, inputs.profile).read(),
+        _fix_file_key,
+    ),
+    Layer("local", ("cwd",), lambda inputs: local_layer(inputs.cwd).read(), _fix_file_key),
+    Layer(
+        "env",
+        ("env",),
+        lambda inputs: EnvLayer(inputs.env).read(),
+        lambda location: f"correct or unset the environment variable {location}",
+    ),
+    Layer(
+        "override",
+        ("overrides",),
+        lambda inputs: OverrideLayer(inputs.overrides).read(),
+        lambda location: "pass a valid value to override()/load(overrides=...)",
+    ),
+)
+BY_LAYER: dict[str, Layer] = {layer.name: layer for layer in LAYERS}
+#: Where a value comes from, lowest first: the table's default, a derivation (computed from the
+#: resolved values wherever no layer set the setting), then the layers.
+SOURCES: tuple[str, ...] = ("default", "derived", *BY_LAYER)

@@ -10,22 +10,14 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._environ import metaflow_items
 from ._fields import Context, Setting
 from ._kinds import BOOL, conceal, freeze, parse_bool
-from ._layers import (
-    EnvLayer,
-    LayerData,
-    OverrideLayer,
-    Raw,
-    local_layer,
-    profile_layer,
-    suggest,
-)
+from ._layers import BY_LAYER, LAYERS, SOURCES, LayerData, Raw, suggest
 from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
 from .errors import ConfigError, ConfigWarning, Problem
 
@@ -33,7 +25,7 @@ if TYPE_CHECKING:
     from pydantic_core import SchemaValidator
 
 __all__ = [
-    "LAYERS",
+    "SOURCES",
     "Inputs",
     "Resolution",
     "check_layer",
@@ -42,9 +34,8 @@ __all__ = [
     "validate_value",
 ]
 
-#: The layers, lowest precedence first. ``derived`` sits above ``default`` but below every layer
-#: a person writes: a value set anywhere beats a derived one.
-LAYERS = ("default", "derived", "profile", "local", "env", "override")
+# The layers and their order: _layers.LAYERS (SOURCES adds "default" and "derived" below them: a
+# value set anywhere beats a derived one).
 
 _DEFAULT_HOME = "~/.metaflowconfig"
 #: JSON-valued settings: held frozen (read-only mappings and tuples) in every snapshot
@@ -101,12 +92,15 @@ class Inputs:
 
 @dataclass(frozen=True, repr=False)
 class Resolution:
-    """The result of one pass: values and origins by short name, and what each layer held."""
+    """The result of one pass: values and origins by short name, and what each layer held.
+
+    ``layers`` holds each layer's data by layer name, in the order of ``_layers.LAYERS``.
+    """
 
     inputs: Inputs
     values: dict[str, Any]
     origins: dict[str, tuple[str, str]]
-    layers: tuple[LayerData, ...]
+    layers: dict[str, LayerData]
     warnings: tuple[str, ...]
 
     def __repr__(self) -> str:  # the values are read through a Settings, which masks them
@@ -137,14 +131,10 @@ _DERIVED_LAYER = LayerData("derived")
 
 
 def _fix(layer: LayerData, location: str) -> str:
-    if layer.layer == "derived":
+    if layer is _DERIVED_LAYER:
         return f"set it explicitly, or correct what it derives from ({location})"
-    if layer.layer == "env":
-        return f"correct or unset the environment variable {location}"
-    if layer.layer == "override":
-        return "pass a valid value to override()/load(overrides=...)"
-    path, _, key = location.rpartition(":")
-    return f"correct or remove the key {key} in {path}"
+    source = BY_LAYER.get(layer.layer)
+    return source.fix(location) if source else f"correct the value given in {location}"
 
 
 def _describe(err: Mapping[str, Any], expected: str, *, secret: bool = False) -> str:
@@ -225,7 +215,7 @@ def _unknown(layer: LayerData, strict: bool, problems: list[Problem], notes: lis
         if strict:
             problems.append(Problem(key, layer.layer, location, "", "a known setting", hint))
         else:
-            where = location if layer.layer == "env" else layer.path
+            where = layer.path or location  # a file, or the variable
             notes.append(f"unknown setting {key} ({layer.layer}: {where}); {hint}")
     rest = len(layer.unknown) - MAX_UNKNOWN_REPORTED
     if rest > 0:
@@ -238,25 +228,23 @@ def _unknown(layer: LayerData, strict: bool, problems: list[Problem], notes: lis
             notes.append(f"{text}; {fix}")
 
 
-def resolve(inputs: Inputs, reuse: tuple[LayerData, ...] = ()) -> Resolution:
+def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Resolution:
     """Resolve every setting from ``inputs``; raise ConfigError with every problem found.
 
-    ``reuse`` holds layers already read (lowest first) by a resolution that succeeded, to be
+    ``reuse`` holds layers already read (by layer name) by a resolution that succeeded, to be
     used instead of reading them again: an ``override`` scope layers its values on the snapshot
     it was entered from, and what that snapshot already reported is not reported twice.
     """
-    readers: tuple[Callable[[], LayerData], ...] = (
-        lambda: profile_layer(inputs.home, inputs.profile).read(),
-        lambda: local_layer(inputs.cwd).read(),
-        lambda: EnvLayer(inputs.env).read(),
-        lambda: OverrideLayer(inputs.overrides).read(),
-    )
-    fresh = tuple(read() for read in readers[len(reuse) :])
-    layers = (*reuse, *fresh)
+    reuse = reuse or {}
+    layers = {
+        layer.name: reuse[layer.name] if layer.name in reuse else layer.read(inputs)
+        for layer in LAYERS
+    }
+    fresh = tuple(data for name, data in layers.items() if name not in reuse)
     problems = [p for layer in fresh for p in layer.problems]
 
     winners: dict[str, tuple[LayerData, Any]] = {}
-    for layer in layers:
+    for layer in layers.values():
         for name, raw in layer.values.items():
             winners[name] = (layer, raw)
     validated, invalid = _validate(winners)

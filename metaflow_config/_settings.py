@@ -10,6 +10,7 @@ from typing import Any
 
 from ._fields import Setting
 from ._kinds import strict_loads, thaw
+from ._layers import LAYERS
 from ._resolve import Inputs, Resolution, resolve
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
 from .errors import MASK, ConfigError, Problem, show_value
@@ -143,7 +144,7 @@ class Settings(Sections):
         field = lookup(name)
         source, location = self._resolution.origins.get(field.name, ("default", ""))
         shadowed: list[Shadowed] = []
-        for layer in self._resolution.layers:
+        for layer in self._resolution.layers.values():
             if layer.layer == source:
                 break
             raw = layer.values.get(field.name)
@@ -175,12 +176,12 @@ class Settings(Sections):
     @property
     def profile_path(self) -> str:
         """The profile file this snapshot read (it may not exist)."""
-        return self._resolution.layers[0].path
+        return self._resolution.layers["profile"].path
 
     @property
     def local_path(self) -> str:
         """The project's local config file, or ``""`` when there is no ``.metaflow`` directory."""
-        return self._resolution.layers[1].path
+        return self._resolution.layers["local"].path
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -197,8 +198,13 @@ class Settings(Sections):
             k: getattr(inputs, k) for k in ("env", "home", "profile", "cwd", "overrides", "strict")
         }
         fields.update(changes)
-        # Only the override layer changes: build on the files and environment already read.
-        reuse = self._resolution.layers[:3] if changes.keys() <= {"overrides"} else ()
+        # Build on what this snapshot read of the layers whose inputs did not change.
+        layers = self._resolution.layers
+        reuse = (
+            {}
+            if "strict" in changes
+            else {x.name: layers[x.name] for x in LAYERS if not changes.keys() & set(x.reads)}
+        )
         return Settings(resolve(Inputs(**fields), reuse))
 
     # -- export ----------------------------------------------------------------------------

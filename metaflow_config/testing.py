@@ -23,9 +23,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._layers import argument_problems, profile_path
+from ._layers import SOURCES, argument_problems, profile_path
 from ._override import Override, override
-from ._resolve import LAYERS
 from ._runtime import _process, current, load
 from ._settings import Explanation, Settings, lookup
 from ._table import find
@@ -154,8 +153,8 @@ def assert_source(
         ValueError: ``source`` is not the name of a layer.
 
     """
-    if source not in LAYERS:
-        msg = f"source must be one of {', '.join(LAYERS)}, got {source!r}"
+    if source not in SOURCES:
+        msg = f"source must be one of {', '.join(SOURCES)}, got {source!r}"
         raise ValueError(msg)
     info = (current() if snapshot is None else snapshot).explain(name)
     where = None if location is None else os.fspath(location)

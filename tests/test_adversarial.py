@@ -188,8 +188,8 @@ def test_the_internals_of_a_snapshot_show_no_value(tmp_path: Path) -> None:
     write_profile(home, {"DATATOOLS_CLIENT_PARAMS": {"aws_secret_access_key": CANARY}})
     s = load(env=env, home=home, cwd=tmp_path)
     texts = [repr(vars(s)), repr(s.__dict__), repr(s._resolution), repr(s._resolution.inputs)]
-    texts += [repr(layer) for layer in s._resolution.layers]
-    texts += [repr(layer.values) for layer in s._resolution.layers]
+    texts += [repr(layer) for layer in s._resolution.layers.values()]
+    texts += [repr(layer.values) for layer in s._resolution.layers.values()]
     for section in ("service", "datatools", "s3"):
         texts.append(repr(vars(getattr(s, section))))
     texts += [repr(s["SERVICE_AUTH_KEY"]), repr(s.service.headers), f"{s.service.auth_key!r}"]

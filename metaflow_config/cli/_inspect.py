@@ -10,7 +10,7 @@ import warnings
 
 import click
 
-from .._layers import EnvLayer, OverrideLayer, local_layer, profile_layer
+from .._layers import LAYERS
 from .._require import CAPABILITIES as REQUIRE
 from .._require import RequirementError
 from .._resolve import Inputs, check_layer, default_home, resolve
@@ -245,25 +245,20 @@ def _without_invalid(profile: str | None) -> tuple[Settings, frozenset[str]] | N
     env = os.environ
     selected = (env.get("METAFLOW_PROFILE") or None) if profile is None else (profile or None)
     inputs = Inputs(env, default_home(env), selected, os.getcwd(), strict=False)
-    layers = (
-        profile_layer(inputs.home, inputs.profile).read(),
-        local_layer(inputs.cwd).read(),
-        EnvLayer(env).read(),
-        OverrideLayer({}).read(),
-    )
+    layers = [layer.read(inputs) for layer in LAYERS]
     if any(layer.problems for layer in layers):
         return None
     invalid: set[str] = set()
-    kept = []
+    kept = {}
     for layer in layers:
         bad = {problem.setting for problem in check_layer(layer)}
         invalid |= bad
         values = {name: raw for name, raw in layer.values.items() if BY_NAME[name].env not in bad}
-        kept.append(dataclasses.replace(layer, values=values, unknown=[], warnings=[]))
+        kept[layer.layer] = dataclasses.replace(layer, values=values, unknown=[], warnings=[])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConfigWarning)
-            return Settings(resolve(inputs, tuple(kept))), frozenset(invalid)
+            return Settings(resolve(inputs, kept)), frozenset(invalid)
     except ConfigError:  # pragma: no cover - every invalid value was dropped
         return None
 
