@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ._kinds import FrozenDict
 from ._override import Override, override
-from ._runtime import current, load, settings
+from ._scope import current, load, settings
 from ._settings import Explanation, Settings, Shadowed
 from .errors import ConfigError, ConfigWarning, Problem
 

@@ -137,7 +137,7 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
 
 def _resolve() -> Settings:
     """The process-wide snapshot (resolved on the first call), its warnings shown once."""
-    from ._runtime import current
+    from ._scope import current
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -219,7 +219,7 @@ def fill_environment(job: Any, target: str) -> None:
     ``job`` is Metaflow's ``BatchJob``: its container overrides' ``environment`` list already
     holds what Metaflow and the step's ``@environment`` set, and those keep their values.
     """
-    from ._runtime import current
+    from ._scope import current
 
     exported = current().to_env(target)
     present = {entry["name"] for entry in _environment(job)}

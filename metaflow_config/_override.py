@@ -1,10 +1,10 @@
 r"""``override()``: scopes of injected values, as context managers and decorators.
 
-An entered scope is a link (``_runtime._Frame``) in the chain its context holds (``_STACK``);
-reads of ``settings`` in that context see the innermost link's snapshot. This module holds the
-public ``Override``/``override`` and the machinery that keeps a decorated generator's own scopes
-across its ``yield``\ s; the process-wide state (the chain variable, the live-link count, the
-cache of the fast path) lives in ``_runtime``.
+An entered scope is a link (``_scope.Frame``) in the chain its context holds; reads of
+``settings`` in that context see the innermost link's snapshot. This module holds the public
+``Override``/``override`` and the machinery that keeps a decorated generator's own scopes across
+its ``yield``\ s; the process-wide state (the chain, the live links, the fast path's cache) is
+owned by ``_scope``, used here through its API only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 from ._layers import OverrideLayer, argument_problems
 from ._resolve import Inputs, default_home
-from ._runtime import _LOCK, _STACK, _Frame, _process
+from ._scope import Frame, chain, install, leave, link, restore
 from ._settings import Settings
 from ._table import find
 from .errors import ConfigError, show_value
@@ -33,10 +33,10 @@ class _Chain:
 
     Why not run each step in a ``contextvars.copy_context()`` of its own: an awaitable (the step
     of an async generator) cannot be driven through ``Context.run``, and a copied context would
-    freeze every other context variable too. Only ``_STACK`` is swapped, the same way for
+    freeze every other context variable too. Only the chain is swapped, the same way for
     generators and async generators (an async generator's step runs in its consumer's context):
 
-    - ``enter`` installs the generator's chain with ``_STACK.set`` (the token restores the
+    - ``enter`` installs the generator's chain with ``_scope.install`` (the token restores the
       caller's chain exactly in ``leave``, whatever the step entered or left). The first step
       links the decorating override on top of the caller's scopes.
     - ``leave`` keeps the chain as the step left it (a ``with override()`` of the generator that
@@ -56,31 +56,31 @@ class _Chain:
     def __init__(self, owner: Override) -> None:
         self.owner = owner
         self.started = False
-        self.outer: _Frame | None = None
-        self.top: _Frame | None = None
+        self.outer: Frame | None = None
+        self.top: Frame | None = None
 
-    def enter(self) -> Token[_Frame | None]:
-        outer = _STACK.get()
+    def enter(self) -> Token[Frame | None]:
+        outer = chain()
         if not self.started:
-            self.top = self.owner._link(outer)  # a bad value raises here, before the step
+            self.top = link(self.owner, outer)  # a bad value raises here, before the step
             self.started = True
         elif outer is not self.outer:
             self.top = _rebase(self.top, self.outer, outer)
         self.outer = outer
-        return _STACK.set(self.top)
+        return install(self.top)
 
-    def leave(self, token: Token[_Frame | None], done: bool) -> None:
-        top = _STACK.get()
-        _STACK.reset(token)
+    def leave(self, token: Token[Frame | None], done: bool) -> None:
+        top = chain()
+        restore(token)
         if done:  # finished or closed: its links can go now, not with the wrapper's frame
             self.top = self.outer = None
         else:
             self.top = top
 
 
-def _rebase(top: _Frame | None, old: _Frame | None, new: _Frame | None) -> _Frame | None:
+def _rebase(top: Frame | None, old: Frame | None, new: Frame | None) -> Frame | None:
     """The links above ``old`` in ``top``'s chain, linked again in order on top of ``new``."""
-    owners: list[Override] = []
+    owners: list[Any] = []
     frame = top
     while frame is not old:
         if frame is None:  # the generator left a scope of its caller: keep its chain as it is
@@ -88,7 +88,7 @@ def _rebase(top: _Frame | None, old: _Frame | None, new: _Frame | None) -> _Fram
         owners.append(frame.owner)
         frame = frame.parent
     for owner in reversed(owners):
-        new = owner._link(new)
+        new = link(owner, new)
     return new
 
 
@@ -155,7 +155,8 @@ class Override:
             changes["overrides"] = {**kept, **mine}
         return changes
 
-    def _resolve_under(self, parent: Settings) -> Settings:
+    def resolve_under(self, parent: Settings) -> Settings:
+        """The scope's snapshot on top of ``parent`` (cached for the last parent)."""
         cached = self._cache
         if cached is not None and cached[0] is parent:
             return cached[1]
@@ -164,32 +165,13 @@ class Override:
         self._cache = (parent, snapshot)
         return snapshot
 
-    def _link(self, outer: _Frame | None) -> _Frame:
-        """A new link of this scope on top of ``outer`` (installed by the caller)."""
-        base = _process._base_snapshot()
-        parent = base if outer is None else outer.snapshot()
-        snapshot = self._resolve_under(parent)  # a bad value raises here, before any change
-        frame = _Frame(self, outer, (base, snapshot))  # alive before the cache is dropped
-        with _LOCK:
-            _process._drop_cache()
-        return frame
-
     def __enter__(self) -> Settings:
-        frame = self._link(_STACK.get())
-        _STACK.set(frame)
+        frame = link(self, chain())
+        install(frame)
         return frame.memo[1]
 
     def __exit__(self, *exc_info: object) -> None:
-        frame = _STACK.get()
-        while frame is not None and frame.owner is not self:
-            frame = frame.parent  # scopes entered inside and left open end with this one
-        if frame is None:
-            msg = (
-                "override exited in a context where it is not active "
-                "(entered in another thread or asyncio task?)"
-            )
-            raise RuntimeError(msg)
-        _STACK.set(frame.parent)
+        leave(self)
 
     def __repr__(self) -> str:
         shown = {k: _shown(k, v) for k, v in self._values.items()}

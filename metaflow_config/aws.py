@@ -29,7 +29,7 @@ except ImportError as exc:  # pragma: no cover - boto3 is the "aws" extra
 
 from ._checks import CheckResult
 from ._checks import check as _check_live
-from ._runtime import current
+from ._scope import current
 from ._settings import Settings
 from .errors import MASK, ConfigError, Problem
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._kinds import thaw
-from ._runtime import current
+from ._scope import current
 from ._settings import Settings
 from ._table import BY_NAME, DEBUG_OPTIONS
 

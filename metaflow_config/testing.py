@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._layers import SOURCES, argument_problems, profile_path
 from ._override import Override, override
-from ._runtime import _process, current, load
+from ._scope import current, load, reset
 from ._settings import Explanation, Settings, lookup
 from ._table import find
 from .errors import ConfigError
@@ -206,7 +206,7 @@ def reset_settings() -> None:
     Unlike ``settings.reload()`` nothing is read now, so a broken configuration raises at the
     next read, not here. Overrides in force stay in force on top of the new resolution.
     """
-    _process._reset()
+    reset()
 
 
 @contextlib.contextmanager

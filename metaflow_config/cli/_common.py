@@ -12,7 +12,7 @@ import click
 
 from .._layers import list_profiles, profile_path
 from .._resolve import default_home
-from .._runtime import load
+from .._scope import load
 from .._settings import Settings
 from ..errors import MASK, ConfigError, ConfigWarning, Problem, mask_url_password
 

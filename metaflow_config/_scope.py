@@ -1,4 +1,10 @@
-"""The process-wide ``settings``, ``load()``, and the per-context chain ``override()`` builds on.
+"""The one owner of the process-wide ``settings``, ``current()``, reloads and ``override`` scopes.
+
+Everything about process-wide state lives here, behind a small internal API that ``_override``
+(the public ``Override`` and its decorators) and ``testing`` use: :func:`chain`, :func:`install`
+and :func:`restore` (the chain of scopes of this context), :func:`link` (a new scope on top of
+a chain), :func:`leave` (the end of a ``with`` block) and :func:`reset` (test isolation). A
+scope is anything with ``resolve_under(parent) -> Settings`` (:class:`Scope`).
 
 ``settings`` resolves lazily on first use. While no override is alive anywhere in the process,
 each section it hands out is cached as a plain attribute, so ``settings.batch.job_queue`` costs two
@@ -11,6 +17,10 @@ after the ``with`` block ends, so "no override anywhere" means "no link alive", 
 block open": the cache comes back only when the last link is garbage. A started generator
 decorated with ``override`` holds its links the same way while it is suspended (see
 ``_override._Chain``). ``Override`` itself lives in ``_override``.
+
+Why the class switch and the liveness tracking: they keep ``settings.batch.job_queue`` at the
+cost of a module attribute read (see ``_ProcessSettings``); the plain path (``_Unresolved``, its
+``__getattr__``) is always correct, and the fast one is used only while no scope is alive.
 """
 
 from __future__ import annotations
@@ -18,8 +28,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, cast
+from contextvars import ContextVar, Token
+from typing import Any, Protocol, cast
 
 from ._layers import argument_problems
 from ._resolve import Inputs, default_home, resolve
@@ -27,10 +37,28 @@ from ._settings import Settings
 from ._table import SECTIONS
 from .errors import ConfigError, Problem
 
-if TYPE_CHECKING:
-    from ._override import Override
+__all__ = [
+    "Frame",
+    "Scope",
+    "chain",
+    "current",
+    "install",
+    "leave",
+    "link",
+    "load",
+    "reset",
+    "restore",
+    "settings",
+]
 
-__all__ = ["current", "load", "settings"]
+
+class Scope(Protocol):
+    """What a link of the chain is made from: ``Override``, as ``_scope`` sees it."""
+
+    def resolve_under(self, parent: Settings) -> Settings:
+        """The snapshot of this scope entered under ``parent``."""
+        ...
+
 
 _SECTION_NAMES = frozenset(attr for attr, _ in SECTIONS)
 _LOCK = threading.RLock()
@@ -236,7 +264,7 @@ def current() -> Settings:
     return _process._snapshot()
 
 
-class _Frame:
+class Frame:
     """One entered override in one context, linked to the scope it was entered under.
 
     ``memo`` is (process snapshot, this scope's snapshot): a read checks one identity. When the
@@ -246,9 +274,7 @@ class _Frame:
 
     __slots__ = ("memo", "owner", "parent")
 
-    def __init__(
-        self, owner: Override, parent: _Frame | None, memo: tuple[Settings, Settings]
-    ) -> None:
+    def __init__(self, owner: Scope, parent: Frame | None, memo: tuple[Settings, Settings]) -> None:
         self.owner = owner
         self.parent = parent
         self.memo = memo
@@ -262,16 +288,65 @@ class _Frame:
         memo = self.memo
         if memo[0] is base:
             return memo[1]
-        stale: list[_Frame] = []
-        frame: _Frame | None = self
+        stale: list[Frame] = []
+        frame: Frame | None = self
         while frame is not None and frame.memo[0] is not base:
             stale.append(frame)
             frame = frame.parent
         under = base if frame is None else frame.memo[1]
-        for link in reversed(stale):
-            under = link.owner._resolve_under(under)
-            link.memo = (base, under)
+        for stale_link in reversed(stale):
+            under = stale_link.owner.resolve_under(under)
+            stale_link.memo = (base, under)
         return under
 
 
-_STACK: ContextVar[_Frame | None] = ContextVar("metaflow_config_overrides", default=None)
+_STACK: ContextVar[Frame | None] = ContextVar("metaflow_config_overrides", default=None)
+
+
+def chain() -> Frame | None:
+    """The innermost scope entered in this context (``None``: the process snapshot applies)."""
+    return _STACK.get()
+
+
+def install(frame: Frame | None) -> Token[Frame | None]:
+    """Make ``frame`` the chain of this context; the token restores the one before."""
+    return _STACK.set(frame)
+
+
+def restore(token: Token[Frame | None]) -> None:
+    """Put back the chain that :func:`install` replaced."""
+    _STACK.reset(token)
+
+
+def link(owner: Scope, outer: Frame | None) -> Frame:
+    """A new link of ``owner`` on top of ``outer`` (not installed: see :func:`install`).
+
+    The scope's snapshot is resolved now, so a bad value raises here, before anything changes;
+    the fast path's cache is dropped once the link is alive.
+    """
+    base = _process._base_snapshot()
+    parent = base if outer is None else outer.snapshot()
+    snapshot = owner.resolve_under(parent)
+    frame = Frame(owner, outer, (base, snapshot))  # alive before the cache is dropped
+    with _LOCK:
+        _process._drop_cache()
+    return frame
+
+
+def leave(owner: Scope) -> None:
+    """End ``owner``'s innermost link in this context, and the scopes entered inside it."""
+    frame = _STACK.get()
+    while frame is not None and frame.owner is not owner:
+        frame = frame.parent  # scopes entered inside and left open end with this one
+    if frame is None:
+        msg = (
+            "override exited in a context where it is not active "
+            "(entered in another thread or asyncio task?)"
+        )
+        raise RuntimeError(msg)
+    _STACK.set(frame.parent)
+
+
+def reset() -> None:
+    """Forget the process snapshot: the next read resolves again (test isolation)."""
+    _process._reset()
