@@ -131,10 +131,8 @@ def _scope(capabilities: Optional[Iterable[str]]) -> tuple[set[str], frozenset[s
     asked = list(capabilities)
     unknown = [c for c in asked if c not in _REQUIRE]
     if unknown:
-        problem = Problem(
+        problem = Problem.bad_argument(
             "check(capabilities)",
-            "",
-            "",
             ", ".join(map(repr, unknown)),
             "capabilities among " + ", ".join(CAPABILITIES),
             "pass some of " + ", ".join(CAPABILITIES) + ", or None for every check",

@@ -93,24 +93,20 @@ def state_machine_name(prefix: str | None, flow_name: str) -> str:
     rules = f'1-{SFN_NAME_MAX} characters without whitespace or any of <>{{}}[]?*"#%\\^|~`$&,;:/'
     if prefix is not None and _SFN_NAME_BAD.search(prefix):
         problems.append(
-            Problem(
+            Problem.bad_argument(
                 "METAFLOW_SFN_STATE_MACHINE_PREFIX",
-                "",
-                "",
                 repr(prefix),
                 f"a prefix that makes a valid state machine name ({rules})",
-                "set METAFLOW_SFN_STATE_MACHINE_PREFIX to letters, digits, '-' and '_'",
+                fix="set METAFLOW_SFN_STATE_MACHINE_PREFIX to letters, digits, '-' and '_'",
             )
         )
     if not flow_name or _SFN_NAME_BAD.search(flow_name):
         problems.append(
-            Problem(
+            Problem.bad_argument(
                 "state machine name",
-                "",
-                "",
                 repr(flow_name),
                 f"a flow name that makes a valid state machine name ({rules})",
-                "name the flow (or pass a name) with letters, digits, '-' and '_'",
+                fix="name the flow (or pass a name) with letters, digits, '-' and '_'",
             )
         )
     if len(name) > SFN_NAME_MAX:
@@ -118,13 +114,11 @@ def state_machine_name(prefix: str | None, flow_name: str) -> str:
         if prefix:
             fix += " or shorten METAFLOW_SFN_STATE_MACHINE_PREFIX"
         problems.append(
-            Problem(
+            Problem.bad_argument(
                 "state machine name",
-                "",
-                "",
                 repr(name),
                 f"at most {SFN_NAME_MAX} characters, found {len(name)}",
-                fix,
+                fix=fix,
             )
         )
     if problems:

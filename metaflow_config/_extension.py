@@ -68,13 +68,14 @@ def enabled(env: Mapping[str, str] | None = None) -> bool:
     except ValueError:
         raise ConfigError(
             [
-                Problem(
+                Problem.bad_value(
                     SWITCH,
                     "env",
                     SWITCH,
-                    repr(text),
-                    BOOL.expected,
-                    f"set {SWITCH}=0 to leave Metaflow's own configuration untouched, or unset it",
+                    value=repr(text),
+                    expected=BOOL.expected,
+                    fix=f"set {SWITCH}=0 to leave Metaflow's own configuration untouched, "
+                    "or unset it",
                 )
             ]
         ) from None

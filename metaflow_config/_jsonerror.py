@@ -187,11 +187,9 @@ def json_problem(text: str, path: str, layer: str, fallback_pos: int) -> Problem
         shown = mask_url_password(line[offset : offset + _MAX_SHOWN])
         pad = "".join(c if c == "\t" else " " for c in line[offset : pos - start])
         excerpt = f"    {shown}\n    {pad}^"
-    return Problem(
+    return Problem.file(
         path,
         layer,
-        path,
-        "",
         f"valid JSON ({where})\n{excerpt}",
         f"correct line {line_no} of {path} (the rest of the file is kept as it is)",
     )

@@ -22,8 +22,8 @@ __all__ = ["MAX_FILE_BYTES", "read_json_file"]
 MAX_FILE_BYTES = 1024 * 1024
 
 
-def _file_problem(layer: str, path: str, expected: str, fix: str, value: str = "") -> Problem:
-    return Problem(path, layer, path, value, expected, fix)
+def _file_problem(layer: str, path: str, expected: str, fix: str) -> Problem:
+    return Problem.file(path, layer, expected, fix)
 
 
 _JSON_TYPES = {

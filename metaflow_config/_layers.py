@@ -264,13 +264,12 @@ class OverrideLayer:
             field = find(key)
             if field is None:
                 data.problems.append(
-                    Problem(
+                    Problem.bad_value(
                         key,
                         self.layer,
                         f"override({key}=...)",
-                        "",
-                        "the name of a setting",
-                        suggest(key),
+                        expected="the name of a setting",
+                        fix=suggest(key),
                     )
                 )
             elif value is not None and value != "":
@@ -287,12 +286,12 @@ def argument_problems(argument: str, mapping: Any, *, text_values: bool = False)
     """
     if not isinstance(mapping, Mapping):
         kind = type(mapping).__name__
-        return [Problem(argument, "", "", kind, "a mapping (a dict)", f"pass a dict as {argument}")]
+        return [
+            Problem.bad_argument(argument, kind, "a mapping (a dict)", f"pass a dict as {argument}")
+        ]
     problems = [
-        Problem(
+        Problem.bad_argument(
             argument,
-            "",
-            "",
             f"the key {show_value(key, secret=False)}",
             "keys that are strings (the names of settings or variables)",
             f"give {argument} string keys only",
@@ -302,10 +301,8 @@ def argument_problems(argument: str, mapping: Any, *, text_values: bool = False)
     ]
     if text_values:
         problems.extend(
-            Problem(
+            Problem.bad_argument(
                 f"{argument}[{key!r}]",
-                "",
-                "",
                 f"a value of type {type(value).__name__}",
                 "a string, as environment variables hold",
                 f"give {key} as text (for JSON-valued settings, JSON text)",
@@ -345,13 +342,13 @@ def profile_path(home: str, profile: str | None) -> tuple[str, list[Problem]]:
         return os.path.join(home, "config.json"), []
     if not _PROFILE_NAME.fullmatch(profile) or ".." in profile:
         return "", [
-            Problem(
+            Problem.bad_value(
                 "METAFLOW_PROFILE",
                 "profile",
                 "METAFLOW_PROFILE",
-                repr(profile),
-                "a profile name of letters, digits, '_', '-' and '.' (no '/', '..', NUL)",
-                f"use a plain name; profiles are files config_<name>.json in {home}",
+                value=repr(profile),
+                expected="a profile name of letters, digits, '_', '-' and '.' (no '/', '..', NUL)",
+                fix=f"use a plain name; profiles are files config_<name>.json in {home}",
             )
         ]
     return os.path.join(home, f"config_{profile}.json"), []
@@ -375,13 +372,13 @@ def profile_layer(home: str, profile: str | None) -> FileLayer:
             "profile",
             None,
             [
-                Problem(
+                Problem.bad_value(
                     "METAFLOW_HOME",
                     "profile",
                     "METAFLOW_HOME",
-                    repr(home),
-                    "a directory path without NUL characters",
-                    "point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
+                    value=repr(home),
+                    expected="a directory path without NUL characters",
+                    fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
                 )
             ],
         )
@@ -393,13 +390,12 @@ def profile_layer(home: str, profile: str | None) -> FileLayer:
             "profile",
             None,
             [
-                Problem(
+                Problem.bad_value(
                     "METAFLOW_HOME",
                     "profile",
                     home,
-                    "",
-                    "a directory, found a file",
-                    "point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
+                    expected="a directory, found a file",
+                    fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
                 )
             ],
         )
@@ -410,13 +406,13 @@ def profile_layer(home: str, profile: str | None) -> FileLayer:
             "profile",
             None,
             [
-                Problem(
+                Problem.bad_value(
                     "METAFLOW_PROFILE",
                     "profile",
                     path,
-                    repr(profile),
-                    f"an existing profile in {home} (profiles there: {listed})",
-                    f"create it with `metaflow-config configure aws --profile {profile}`, "
+                    value=repr(profile),
+                    expected=f"an existing profile in {home} (profiles there: {listed})",
+                    fix=f"create it with `metaflow-config configure aws --profile {profile}`, "
                     "or set METAFLOW_PROFILE to one of the existing profiles",
                 )
             ],

@@ -179,11 +179,8 @@ def missing(s: Settings, need: Need, title: str) -> Problem:
     field = BY_NAME[need.setting]
     example = need.example or _EXAMPLES.get(id(field.kind), "<value>")
     profile = f"profile {s.profile!r}" if s.profile else "the active profile"
-    return Problem(
+    return Problem.missing(
         field.env,
-        "",
-        "",
-        "",
         f"{field.kind.expected}, which {title} needs: {need.purpose}",
         f'export {field.env}={example}, or add "{field.env}": "{example}" to '
         f"{s.profile_path} ({profile}), or run `metaflow-config configure aws`",
@@ -214,13 +211,14 @@ def _unreachable(s: Settings, name: str) -> Problem:
         )
     else:
         fix = f"point {field.env} at an address the containers can reach, or unset it for AWS S3"
-    return Problem(
+    return Problem.bad_value(
         field.env,
         info.source,
         info.location,
-        info.shown,
-        "a URL that AWS Batch containers can reach (localhost there is the container itself)",
-        fix,
+        value=info.shown,
+        expected="a URL that AWS Batch containers can reach "
+        "(localhost there is the container itself)",
+        fix=fix,
     )
 
 
@@ -228,16 +226,7 @@ def check(s: Settings, capability: str) -> None:
     """Raise :class:`RequirementError` listing every problem of ``capability`` in ``s``."""
     if capability not in CAPABILITIES:
         raise ConfigError(
-            [
-                Problem(
-                    "require(capability)",
-                    "",
-                    "",
-                    repr(capability),
-                    "one of " + ", ".join(repr(c) for c in CAPABILITIES),
-                    "call require() with one of those",
-                )
-            ]
+            [Problem.not_one_of("require(capability)", capability, CAPABILITIES, "require()")]
         )
     problems = [
         missing(s, need, CAPABILITIES[owner].title)

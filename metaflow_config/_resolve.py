@@ -170,13 +170,13 @@ def _validate(
         setting = BY_NAME[name]
         layer, raw_value = winners[name]
         problems.append(
-            Problem(
+            Problem.bad_value(
                 setting.env,
                 layer.layer,
                 raw_value.location,
-                setting.show(raw_value.value),
-                _describe(err, setting.kind.expected, secret=setting.secret),
-                _fix(layer, raw_value.location),
+                value=setting.show(raw_value.value),
+                expected=_describe(err, setting.kind.expected, secret=setting.secret),
+                fix=_fix(layer, raw_value.location),
             )
         )
     return {}, problems
@@ -192,13 +192,13 @@ def _strict(inputs: Inputs, problems: list[Problem]) -> bool:
         return parse_bool(text)
     except ValueError:
         problems.append(
-            Problem(
+            Problem.bad_value(
                 "METAFLOW_CONFIG_STRICT",
                 "env",
                 "METAFLOW_CONFIG_STRICT",
-                repr(text),
-                BOOL.expected,
-                "set METAFLOW_CONFIG_STRICT to 1 or 0",
+                value=repr(text),
+                expected=BOOL.expected,
+                fix="set METAFLOW_CONFIG_STRICT to 1 or 0",
             )
         )
         return False
@@ -213,7 +213,11 @@ def _unknown(layer: LayerData, strict: bool, problems: list[Problem], notes: lis
     for key, location in layer.unknown[:MAX_UNKNOWN_REPORTED]:
         hint = suggest(key)
         if strict:
-            problems.append(Problem(key, layer.layer, location, "", "a known setting", hint))
+            problems.append(
+                Problem.bad_value(
+                    key, layer.layer, location, value="", expected="a known setting", fix=hint
+                )
+            )
         else:
             where = layer.path or location  # a file, or the variable
             notes.append(f"unknown setting {key} ({layer.layer}: {where}); {hint}")
@@ -223,7 +227,11 @@ def _unknown(layer: LayerData, strict: bool, problems: list[Problem], notes: lis
         text = f"{rest} more unknown keys in {where}"
         fix = "remove them; `metaflow-config docs` lists every setting"
         if strict:
-            problems.append(Problem(text, layer.layer, where, "", "known settings only", fix))
+            problems.append(
+                Problem.bad_value(
+                    text, layer.layer, where, value="", expected="known settings only", fix=fix
+                )
+            )
         else:
             notes.append(f"{text}; {fix}")
 

@@ -118,14 +118,13 @@ def _getcwd() -> str:
     except OSError as exc:  # the working directory was removed under the process
         raise ConfigError(
             [
-                Problem(
+                Problem.bad_value(
                     "working directory",
                     "local",
                     "os.getcwd()",
-                    "",
-                    "an existing working directory "
+                    expected="an existing working directory "
                     f"to look for .metaflow/config.json from ({exc.strerror})",
-                    "change to an existing directory, or pass cwd= to load()/override()",
+                    fix="change to an existing directory, or pass cwd= to load()/override()",
                 )
             ]
         ) from exc

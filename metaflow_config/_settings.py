@@ -231,16 +231,7 @@ class Settings(Sections):
         """
         if target not in TARGETS:
             raise ConfigError(
-                [
-                    Problem(
-                        "to_env(target)",
-                        "",
-                        "",
-                        repr(target),
-                        "one of " + ", ".join(TARGETS),
-                        'call to_env("local"), to_env("batch") or to_env("sfn")',
-                    )
-                ]
+                [Problem.not_one_of("to_env(target)", target, TARGETS, "to_env(target)")]
             )
         remote = target != "local"
         values, origins = self._resolution.values, self._resolution.origins
@@ -353,14 +344,14 @@ def _export_text(field: Setting, value: Any) -> str | None:
 
 
 def _unexportable(field: Setting, value: Any, origin: tuple[str, str]) -> Problem:
-    return Problem(
+    return Problem.bad_value(
         field.env,
         origin[0],
         origin[1],
-        field.show(value),
-        f"{field.kind.expected} that reads back unchanged from an environment variable "
+        value=field.show(value),
+        expected=f"{field.kind.expected} that reads back unchanged from an environment variable "
         "(plain JSON: no NaN, tuples, objects or non-string keys)",
-        f"give {field.env} a plain value in {origin[1] or origin[0]}",
+        fix=f"give {field.env} a plain value in {origin[1] or origin[0]}",
     )
 
 
@@ -391,10 +382,8 @@ def check_sfn_size(env: Mapping[str, str]) -> None:
     listed = ", ".join(f"{key} ({size} chars)" for key, size in largest)
     raise ConfigError(
         [
-            Problem(
+            Problem.bad_argument(
                 "container environment for Step Functions",
-                "",
-                "",
                 f"{total} characters in {len(sizes)} variables",
                 f"at most {SFN_ENV_LIMIT} characters of container overrides, which AWS Batch "
                 f"enforces when the state machine runs (largest: {listed})",

@@ -280,5 +280,5 @@ def render_env(env: Mapping[str, str], fmt: str, *, reveal: bool) -> tuple[str, 
                 lines.append(f"{key}={text}")
     if refused:
         fix = "use --format shell or --format json for this environment"
-        raise ConfigError([Problem(key, "", "", "", _WHY[fmt], fix) for key in refused])
+        raise ConfigError([Problem.bad_argument(key, "", _WHY[fmt], fix) for key in refused])
     return "".join(line + "\n" for line in lines), masked

@@ -99,14 +99,14 @@ def _config(s: Settings, arguments: Mapping[str, Any]) -> Any:
         info = s.explain("METAFLOW_DATATOOLS_CLIENT_PARAMS")
         raise ConfigError(
             [
-                Problem(
+                Problem.bad_value(
                     info.name,
                     info.source,
                     info.location,
-                    MASK,
-                    "a 'config' object of botocore.config.Config arguments "
+                    value=MASK,
+                    expected="a 'config' object of botocore.config.Config arguments "
                     f"({str(exc).split(':')[-1].strip()})",
-                    "remove the unknown keys from 'config' in METAFLOW_DATATOOLS_CLIENT_PARAMS",
+                    fix="remove the unknown keys from 'config' in METAFLOW_DATATOOLS_CLIENT_PARAMS",
                 )
             ]
         ) from exc

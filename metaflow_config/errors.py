@@ -84,6 +84,38 @@ class Problem:
     expected: str
     fix: str
 
+    # -- the shapes of problem, each written once ----------------------------------------------
+
+    @classmethod
+    def bad_value(
+        cls, setting: str, layer: str, location: str, *, expected: str, fix: str, value: str = ""
+    ) -> Problem:
+        """A value a layer holds (``value`` already masked, or ``""``) that ``setting`` refuses."""
+        return cls(setting, layer, location, value, expected, fix)
+
+    @classmethod
+    def bad_argument(cls, argument: str, value: str, expected: str, fix: str) -> Problem:
+        """An argument code passed (``load(env=...)``, ``to_env(target)``): no layer, no file."""
+        return cls(argument, "", "", value, expected, fix)
+
+    @classmethod
+    def not_one_of(cls, argument: str, value: Any, choices: Iterable[str], call: str) -> Problem:
+        """An argument that must be one of ``choices``: ``call`` names the call to correct."""
+        listed = ", ".join(repr(choice) for choice in choices)
+        return cls.bad_argument(
+            argument, repr(value), f"one of {listed}", f"call {call} with one of those"
+        )
+
+    @classmethod
+    def file(cls, path: str, layer: str, expected: str, fix: str, *, value: str = "") -> Problem:
+        """A config file that cannot be used as it is (unreadable, not JSON, ...)."""
+        return cls(path, layer, path, value, expected, fix)
+
+    @classmethod
+    def missing(cls, setting: str, expected: str, fix: str) -> Problem:
+        """A setting that something needs and that no layer sets."""
+        return cls(setting, "", "", "", expected, fix)
+
     def __str__(self) -> str:
         where = f" ({self.layer}: {self.location})" if self.layer or self.location else ""
         got = f" got {self.value};" if self.value else ""

@@ -158,7 +158,7 @@ def test_compat_names_resolve_live(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_to_env_rejects_unknown_target(tmp_path: Path) -> None:
     """to_env with an unknown target is a ConfigError listing the targets."""
-    with pytest.raises(ConfigError, match="local, batch, sfn"):
+    with pytest.raises(ConfigError, match="one of 'local', 'batch', 'sfn'"):
         load(env={}, home=tmp_path, cwd=tmp_path).to_env("k8s")
 
 

@@ -93,13 +93,13 @@ def missing_profile(profile: str, path: str) -> ConfigError:
     existing = ", ".join(list_profiles(home)) or "none"
     return ConfigError(
         [
-            Problem(
+            Problem.bad_value(
                 "METAFLOW_PROFILE",
                 "profile",
                 path,
-                repr(profile),
-                f"an existing profile in {home} (profiles there: {existing})",
-                f"create it with `metaflow-config configure aws --profile {profile}`",
+                value=repr(profile),
+                expected=f"an existing profile in {home} (profiles there: {existing})",
+                fix=f"create it with `metaflow-config configure aws --profile {profile}`",
             )
         ]
     )
