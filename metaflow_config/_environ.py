@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = ["metaflow_items"]
 
-PREFIX = "METAFLOW_"
+PREFIX = "METAFLOW_"  # _fields.PREFIX (not imported: this module imports nothing of ours)
 _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSIX
 _FIND_STR = re.compile("\0(" + PREFIX + "[^\0]*)")
 _FIND_BYTES = re.compile(_FIND_STR.pattern.encode())

@@ -21,10 +21,12 @@ from ._kinds import Kind
 from .errors import MASK, has_url_password, mask_url_password, show_value
 
 __all__ = [
+    "PREFIX",
     "Context",
     "Derive",
     "Section",
     "Setting",
+    "is_unset",
     "join_url",
     "same_as",
     "setting",
@@ -32,7 +34,17 @@ __all__ = [
     "under",
 ]
 
+#: The prefix of every setting's environment name (and of every key of a config file).
 PREFIX = "METAFLOW_"
+
+
+def is_unset(value: Any) -> bool:
+    """Whether a raw value means "not set": ``None`` (JSON ``null``) or the empty string.
+
+    The rule of every layer (an empty variable, ``""`` or ``null`` in a file, ``None`` or ``""``
+    given to ``override``): the layers below apply.
+    """
+    return value is None or (isinstance(value, str) and value == "")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BOOL",
+    "BOOL_WORDS",
     "GS_URL",
     "IAM_ROLE_ARN",
     "INT",
@@ -380,8 +381,12 @@ def _retry_config() -> CoreSchema:
     return cs.typed_dict_schema(fields, total=False, extra_behavior="forbid")  # type: ignore[no-any-return]
 
 
-_BOOL_WORDS = {"true": True, "1": True, "yes": True, "on": True}
-_BOOL_WORDS.update({"false": False, "0": False, "no": False, "off": False})
+#: The words a boolean is written with (any case, surrounding spaces ignored), and their values.
+BOOL_WORDS: Mapping[str, bool] = {
+    **dict.fromkeys(("true", "1", "yes", "on"), True),
+    **dict.fromkeys(("false", "0", "no", "off"), False),
+}
+_BOOL_WORDS = BOOL_WORDS
 
 
 def parse_bool(value: Any) -> bool:

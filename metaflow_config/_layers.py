@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._environ import metaflow_items
+from ._fields import PREFIX, Setting, is_unset
 from ._jsonfile import MAX_FILE_BYTES, read_json_file
 from ._table import BY_ENV, BY_NAME, find
 from .errors import Problem, show_value
@@ -53,7 +54,7 @@ __all__ = [
 #: ``METAFLOW_*`` variables that are not settings but are legitimately present: the selectors of
 #: this library and the variables Metaflow itself sets in task environments. Never "unknown".
 RUNTIME_VARS = frozenset(
-    "METAFLOW_" + n
+    PREFIX + n
     for n in [
         "HOME",
         "PROFILE",
@@ -169,14 +170,20 @@ def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -
             return
         if file and key == "$schema":
             return  # an editor's pointer to `metaflow-config schema` output, not a setting
-        if file or key.startswith("METAFLOW_"):
+        if file or key.startswith(PREFIX):
             data.unknown.append((key, location))
         return
-    if value is None or value == "":
-        return  # JSON null or "" in a file: unset, as an empty environment variable is
-    if key != field.env and field.name in data.values:
-        return  # an alias never beats the setting's own name in the same layer
-    data.values[field.name] = Raw(value, location)
+    if not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable is
+        _put(data, field, key, Raw(value, location))
+
+
+def _put(data: LayerData, field: Setting, key: str, raw: Raw) -> None:
+    """Record ``raw`` for ``field``, read under the name ``key``.
+
+    An alias never beats the setting's own name in the same layer, in whatever order they come.
+    """
+    if key in (field.env, field.name) or field.name not in data.values:
+        data.values[field.name] = raw
 
 
 class FileLayer:
@@ -244,8 +251,7 @@ class EnvLayer:
         """Pick the ``METAFLOW_*`` variables out of the environment."""
         data = LayerData(self.layer)
         for key, value in metaflow_items(self.env):  # no Python loop over every name: _environ
-            if value != "":
-                _take(data, key, value, key, file=False)
+            _take(data, key, value, key, file=False)
         return data
 
 
@@ -272,10 +278,8 @@ class OverrideLayer:
                         fix=suggest(key),
                     )
                 )
-            elif value is not None and value != "":
-                if key not in (field.env, field.name) and field.name in data.values:
-                    continue  # an alias never beats the setting's own name (as in _take)
-                data.values[field.name] = Raw(value, f"override({key})")
+            elif not is_unset(value):
+                _put(data, field, key, Raw(value, f"override({key})"))
         return data
 
 
@@ -329,7 +333,7 @@ def suggest(key: str) -> str:
     import difflib
 
     key = key.upper()
-    full = key if key.startswith("METAFLOW_") else "METAFLOW_" + key
+    full = key if key.startswith(PREFIX) else PREFIX + key
     close = difflib.get_close_matches(full, list(BY_ENV), n=1, cutoff=0.75)
     if close:
         return f"did you mean {close[0]}?"

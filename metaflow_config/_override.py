@@ -16,8 +16,9 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextvars import Token
 from typing import Any, TypeVar, cast
 
+from ._fields import is_unset
 from ._layers import OverrideLayer, argument_problems
-from ._resolve import Inputs, default_home
+from ._resolve import Inputs, default_home, selected_profile
 from ._scope import Frame, chain, install, leave, link, restore
 from ._settings import Settings
 from ._table import find
@@ -102,10 +103,6 @@ def _shown(key: str, value: Any) -> str:
     return show_value(value, secret=False) if field is None else field.show(value)
 
 
-def _is_set(value: Any) -> bool:
-    return value is not None and not (isinstance(value, str) and value == "")
-
-
 class Override:
     """A scope of injected values: a context manager and a decorator (see :func:`override`).
 
@@ -141,14 +138,14 @@ class Override:
         if self._env is not None:  # as if the process had this environment
             changes["env"] = self._env
             changes["home"] = default_home(self._env)
-            changes["profile"] = self._env.get("METAFLOW_PROFILE") or None
+            changes["profile"] = selected_profile(self._env)
         if self._home is not None:
             changes["home"] = self._home
         if self._profile is not None:
             changes["profile"] = self._profile or None
         if self._cwd is not None:
             changes["cwd"] = self._cwd
-        mine = {k: v for k, v in self._values.items() if _is_set(v)}
+        mine = {k: v for k, v in self._values.items() if not is_unset(v)}
         if mine:  # merged by setting: this scope's value beats an outer one however spelled
             names = {_name_of(k) for k in mine}
             kept = {k: v for k, v in inputs.overrides.items() if _name_of(k) not in names}

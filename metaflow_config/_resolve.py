@@ -31,6 +31,7 @@ __all__ = [
     "check_layer",
     "default_home",
     "resolve",
+    "selected_profile",
     "validate_value",
 ]
 
@@ -48,6 +49,14 @@ _DEFAULTS = {f.name: freeze(f.default) for f in FIELDS}
 def default_home(env: Mapping[str, str]) -> str:
     """``$METAFLOW_HOME`` (when set and not empty) or ``~/.metaflowconfig``, expanded."""
     return os.path.expanduser(env.get("METAFLOW_HOME") or _DEFAULT_HOME)
+
+
+def selected_profile(env: Mapping[str, str], profile: str | None = None) -> str | None:
+    """The named profile in force (``None``: the default ``config.json``).
+
+    ``profile`` if given (``""``: the default file), else ``$METAFLOW_PROFILE`` of ``env``.
+    """
+    return (env.get("METAFLOW_PROFILE") or None) if profile is None else (profile or None)
 
 
 class Values(dict):  # type: ignore[type-arg]

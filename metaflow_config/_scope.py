@@ -32,7 +32,7 @@ from contextvars import ContextVar, Token
 from typing import Any, Protocol, cast
 
 from ._layers import argument_problems
-from ._resolve import Inputs, default_home, resolve
+from ._resolve import Inputs, default_home, resolve, selected_profile
 from ._settings import Settings
 from ._table import SECTIONS
 from .errors import ConfigError, Problem
@@ -104,7 +104,7 @@ def load(
     inputs = Inputs(
         env=env,
         home=default_home(env) if home is None else os.path.expanduser(os.fspath(home)),
-        profile=(env.get("METAFLOW_PROFILE") or None) if profile is None else (profile or None),
+        profile=selected_profile(env, profile),
         cwd=_getcwd() if cwd is None else os.fspath(cwd),
         overrides=dict(overrides or {}),
         strict=strict,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._fields import Context, Derive, Section, Setting, setting, times, under
+from ._fields import PREFIX, Context, Derive, Section, Setting, setting, times, under
 from ._kinds import (
     BOOL,
     GS_URL,
@@ -387,7 +387,7 @@ BY_ENV.update({alias: f for f in FIELDS for alias in f.aliases})
 
 def find(name: str) -> Setting | None:
     """The setting called ``name``: its environment name or an alias, with or without METAFLOW_."""
-    return BY_ENV.get(name if name.startswith("METAFLOW_") else "METAFLOW_" + name)
+    return BY_ENV.get(name if name.startswith(PREFIX) else PREFIX + name)
 
 
 def _derivation_order() -> tuple[Setting, ...]:

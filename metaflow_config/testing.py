@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._fields import PREFIX
 from ._layers import SOURCES, argument_problems, profile_path
 from ._override import Override, override
 from ._scope import current, load, reset
@@ -96,7 +97,7 @@ def _write(path: Path, values: Mapping[str, Any]) -> Path:
     problems = argument_problems("values", values)
     if problems:
         raise ConfigError(problems)
-    doc = {k if k.startswith("METAFLOW_") else "METAFLOW_" + k: v for k, v in values.items()}
+    doc = {k if k.startswith(PREFIX) else PREFIX + k: v for k, v in values.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.chmod(0o600)  # private, as `configure` writes profiles (they may hold secrets)
@@ -190,7 +191,7 @@ def child_env(
     env = {
         key: value
         for key, value in (os.environ if base is None else base).items()
-        if not (key.startswith("METAFLOW_") and find(key) is not None)
+        if not (key.startswith(PREFIX) and find(key) is not None)
     }
     env.update(snapshot.to_env("local"))
     env["METAFLOW_HOME"] = snapshot.home
@@ -225,7 +226,7 @@ def isolated_process(
     ``$USER`` becomes :data:`TEST_USER`, so that flows the test runs have a user name.
     """
     for key in list(os.environ):
-        if key.startswith("METAFLOW_") or key in _USER_VARS:
+        if key.startswith(PREFIX) or key in _USER_VARS:
             monkeypatch.delenv(key)
     if os.environ.get("USER", "") in ("", "root"):
         monkeypatch.setenv("USER", TEST_USER)

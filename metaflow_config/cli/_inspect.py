@@ -13,7 +13,7 @@ import click
 from .._layers import LAYERS
 from .._require import CAPABILITIES as REQUIRE
 from .._require import RequirementError
-from .._resolve import Inputs, check_layer, default_home, resolve
+from .._resolve import Inputs, check_layer, default_home, resolve, selected_profile
 from .._settings import TARGETS, Settings
 from .._show import (
     ENV_FORMATS,
@@ -243,7 +243,7 @@ def _without_invalid(profile: str | None) -> tuple[Settings, frozenset[str]] | N
     malformed JSON): what it holds is unknown.
     """
     env = os.environ
-    selected = (env.get("METAFLOW_PROFILE") or None) if profile is None else (profile or None)
+    selected = selected_profile(env, profile)
     inputs = Inputs(env, default_home(env), selected, os.getcwd(), strict=False)
     layers = [layer.read(inputs) for layer in LAYERS]
     if any(layer.problems for layer in layers):

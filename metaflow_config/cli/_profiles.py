@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from .._fields import is_unset
 from .._files import read_json_object, remove_file, update_json, write_json_atomic
 from .._layers import LayerData, layer_from_document, read_json_file
 from .._resolve import Inputs, _strict, _unknown, check_layer
@@ -123,7 +124,7 @@ def import_cmd(profile: str | None, yes: bool, merge: bool, file: str) -> None:
     name = selected_profile(profile)
     source = os.path.abspath(os.path.expanduser(file))
     doc = _validated(source)
-    unset = sorted(k for k, v in doc.items() if v is None or v == "")
+    unset = sorted(k for k, v in doc.items() if is_unset(v))
     doc = {k: v for k, v in doc.items() if k not in unset}
     if unset:
         click.echo(f'Skipping {len(unset)} key(s) set to null or "" (unset): {", ".join(unset)}')

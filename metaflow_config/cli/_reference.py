@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._fields import Setting
-from .._kinds import BOOL, VERIFY, Kind, parse_bool
+from .._kinds import BOOL, BOOL_WORDS, VERIFY, Kind
 from .._table import FIELDS, SECTIONS
 
 __all__ = ["SCHEMA_DIALECT", "profile_schema", "settings_markdown"]
@@ -26,16 +26,10 @@ def _any_case(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
 
 
-def _bool_words() -> list[str]:
-    words = ["true", "false", "1", "0", "yes", "no", "on", "off"]
-    assert all(isinstance(parse_bool(w), bool) for w in words)  # noqa: S101 - the same words
-    return words
-
-
 def _kind_alternatives(kind: Kind) -> list[dict[str, Any]]:
     """JSON Schemas of the values a file may hold for ``kind`` (what the resolver accepts)."""
     if kind is BOOL:
-        words = "|".join(_any_case(w) for w in _bool_words())
+        words = "|".join(_any_case(w) for w in BOOL_WORDS)
         return [
             {"type": "boolean"},
             {"enum": [0, 1]},

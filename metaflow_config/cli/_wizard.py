@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from .._fields import Setting
+from .._fields import Setting, is_unset
 from .._files import read_json_object, update_json
 from .._layers import FileLayer, suggest
 from .._require import CAPABILITIES as REQUIRE
@@ -134,7 +134,7 @@ def _current(setting: Setting, existing: Mapping[str, Any]) -> Any:
     """The value a profile holds for ``setting`` (its own name first, then an alias)."""
     for key in (setting.env, *setting.aliases):
         value = existing.get(key)
-        if value is not None and value != "":
+        if not is_unset(value):
             return value
     return None
 
