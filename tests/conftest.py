@@ -100,6 +100,19 @@ def write_json(path: Path, data: Any) -> Path:
     return path
 
 
+def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
+    """Run ``metaflow-config ARGS`` in-process (stdin from ``input``): the click ``Result``.
+
+    The one way the tests run the command line; an unexpected exception fails the test, not
+    the command (``SystemExit`` is the exit status).
+    """
+    from metaflow_config.cli import cli
+
+    return cli_runner().invoke(
+        cli, list(args), input=input, env=env, catch_exceptions=False, prog_name="metaflow-config"
+    )
+
+
 def cli_runner(**kwargs: Any) -> Any:
     """A click ``CliRunner`` with stderr captured apart on every click (8.1 needs mix_stderr)."""
     from click.testing import CliRunner

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, load, override
 from metaflow_config.testing import write_local, write_profile
-from tests.conftest import cli_runner
+from tests.conftest import invoke
 
 CANARY = "ZQXJ"  # in every drawn password: text no output holds by chance
 
@@ -78,11 +78,7 @@ def test_urllib_s_password_is_never_shown(tmp_path: Path, password: str) -> None
 
 
 def _cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[int, str]:
-    from metaflow_config.cli import cli
-
-    result = cli_runner(env=env).invoke(cli, args, input=stdin, catch_exceptions=True)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
+    result = invoke(*args, input=stdin, env=env)
     return result.exit_code, result.stdout + result.stderr
 
 
@@ -201,7 +197,7 @@ def test_the_internals_of_a_snapshot_show_no_value(tmp_path: Path) -> None:
     assert json.loads(json.dumps(dict(s.service.headers))) == {"Authorization": CANARY}
 
 
-# --- 4. deep JSON ----------------------------------------------------------------------------------
+# --- 4. deep JSON ---------------------------------------------------------------------------------
 
 
 def _nested(depth: int) -> Any:
@@ -260,7 +256,7 @@ def test_a_deep_value_from_code_is_shown_safely() -> None:
         load(env={}, home="/nonexistent", overrides={"BATCH_JOB_QUEUE": deep})
 
 
-# --- 5. mappings code passes in --------------------------------------------------------------------
+# --- 5. mappings code passes in -------------------------------------------------------------------
 
 _NOT_TEXT: list[Any] = [1, None, 2.5, ("a",), b"METAFLOW_X", frozenset()]
 

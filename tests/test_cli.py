@@ -10,23 +10,15 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import Result
 
 from metaflow_config.cli import cli
-from tests.conftest import cli_runner, write_json
+from tests.conftest import invoke, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "hunter2-secret-value"
 HEADERS_SECRET = "Bearer tok-secret-xyz"
 SYSROOT = "s3://my-bucket/metaflow"
 ROLE = "arn:aws:iam::123456789012:role/MetaflowBatch"
-
-
-def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
-    """Run the command in-process; an unexpected exception fails the test, not the command."""
-    return cli_runner().invoke(
-        cli, list(args), input=input, env=env, catch_exceptions=False, prog_name="metaflow-config"
-    )
 
 
 def home() -> Path:

@@ -9,25 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 
 from metaflow_config import load
-from metaflow_config.cli import cli
 from metaflow_config.cli._wizard import CAPABILITIES
-from tests.conftest import cli_runner, write_json
+from tests.conftest import invoke, write_json
 
 SYSROOT = "s3://my-bucket/metaflow"
 ROLE = "arn:aws:iam::123456789012:role/MetaflowBatch"
 SFN_ROLE = "arn:aws:iam::123456789012:role/MetaflowSFN"
 EVENTS_ROLE = "arn:aws:iam::123456789012:role/MetaflowEvents"
 SECRET = "api-key-secret-123"
-
-
-def invoke(*args: str, input: str | None = None) -> Result:
-    """Run the command in-process (stdin from ``input``); exceptions fail the test."""
-    return cli_runner().invoke(
-        cli, list(args), input=input, catch_exceptions=False, prog_name="metaflow-config"
-    )
 
 
 def home() -> Path:

@@ -10,18 +10,17 @@ from typing import Any
 import pytest
 
 from metaflow_config import load
-from metaflow_config.cli import cli
 from metaflow_config.cli._reference import profile_schema, settings_markdown
-from tests.conftest import cli_runner, write_json
+from tests.conftest import invoke, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def invoke(*args: str) -> str:
-    """The stdout of the command run in-process."""
-    result = cli_runner().invoke(cli, list(args), catch_exceptions=False)
+def stdout_of(*args: str) -> str:
+    """The stdout of the command run in-process (which must succeed)."""
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
-    return result.stdout
+    return str(result.stdout)
 
 
 # --- schema and docs --------------------------------------------------------------------------
@@ -38,7 +37,7 @@ def _validator() -> Any:
 
 def test_schema_command_prints_the_schema() -> None:
     """`schema` prints the JSON Schema of a profile, valid under its own dialect."""
-    printed = json.loads(invoke("schema"))
+    printed = json.loads(stdout_of("schema"))
     assert printed == json.loads(json.dumps(profile_schema()))
     assert printed["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     _validator()
@@ -84,7 +83,7 @@ def test_docs_file_is_fresh() -> None:
     assert committed == settings_markdown(), (
         "docs/settings.md is stale: run `python -m metaflow_config docs > docs/settings.md`"
     )
-    assert invoke("docs") == committed
+    assert stdout_of("docs") == committed
 
 
 def test_docs_cover_every_setting_with_type_default_and_secret() -> None:

@@ -33,7 +33,7 @@ from metaflow_config import (
     settings,
 )
 from metaflow_config._table import FIELDS, SECTIONS
-from tests.conftest import cli_runner
+from tests.conftest import invoke
 
 SECRETS = [f for f in FIELDS if f.secret]
 #: Every canary starts with this: a leak of even a truncated value is caught.
@@ -301,11 +301,7 @@ def cli_env(planted: Planted, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[int, str]:
     """Run ``metaflow-config args`` in-process; return the exit code and stdout + stderr."""
 
-    from metaflow_config.cli import cli
-
-    result = cli_runner(env=env).invoke(cli, args, input=stdin, catch_exceptions=True)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
+    result = invoke(*args, input=stdin, env=env)
     return result.exit_code, result.stdout + result.stderr
 
 
