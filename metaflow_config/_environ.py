@@ -32,6 +32,9 @@ _FIND_BYTES = re.compile(_FIND_STR.pattern.encode())
 
 #: (whether from os.environ, the raw names last searched, (raw name, name) of those found)
 _last: tuple[bool, list[Any], tuple[tuple[Any, str], ...]] = (False, [], ())
+#: (the raw values last found in os.environ, the items made of them): unchanged values give the
+#: same list object back, which a caller may compare by identity
+_last_items: tuple[list[Any], list[tuple[str, str]]] = ([], [])
 
 
 def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -53,9 +56,21 @@ def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
             return [(key, env[key]) for key in env if key.startswith(PREFIX)]
         found = searched
         _last = (native, names, found)
-    if native and found and isinstance(found[0][0], bytes):
-        return [(name, raw[key].decode(_ENCODING, "surrogateescape")) for key, name in found]
-    return [(name, raw[key]) for key, name in found]
+    if not native:
+        return [(name, raw[key]) for key, name in found]
+    global _last_items  # noqa: PLW0603 - replaced whole: thread-safe
+    values = [raw[key] for key, _ in found]
+    if values == _last_items[0]:
+        return _last_items[1]
+    if found and isinstance(found[0][0], bytes):
+        items = [
+            (name, value.decode(_ENCODING, "surrogateescape"))
+            for (_, name), value in zip(found, values)
+        ]
+    else:
+        items = [(name, value) for (_, name), value in zip(found, values)]
+    _last_items = (values, items)
+    return items
 
 
 def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...] | None:

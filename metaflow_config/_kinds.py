@@ -40,6 +40,7 @@ __all__ = [
     "PasswordURL",
     "SecretMapping",
     "SecretText",
+    "TooDeep",
     "choice",
     "conceal",
     "freeze",
@@ -172,16 +173,44 @@ def conceal(value: Any, *, secret: bool) -> Any:
     return value
 
 
-def freeze(value: Any) -> Any:
+#: How deep a JSON value may nest (objects and arrays): far more than any setting needs, and well
+#: inside every recursion limit of what walks values afterwards (freezing, export, repr).
+MAX_JSON_DEPTH = 64
+
+
+class TooDeep(ValueError):  # noqa: N818 - raised and caught inside the package only
+    """A JSON value nested deeper than :data:`MAX_JSON_DEPTH`."""
+
+
+_LEAVES = frozenset((str, int, float, bool, type(None)))
+
+
+def freeze(value: Any, _depth: int = 0) -> Any:
     """A read-only deep copy of a JSON value: objects become :class:`FrozenDict`, lists tuples.
 
     Snapshots hold JSON-valued settings frozen, so nobody can change a snapshot in place (or the
-    caller's dict that an ``override`` was given).
+    caller's dict that an ``override`` was given). One walk, which also bounds the nesting: it
+    recurses at most :data:`MAX_JSON_DEPTH` levels (no ``RecursionError`` however deep a value
+    comes) and raises :class:`TooDeep` past them.
+
+    Raises:
+        TooDeep: ``value`` nests objects or arrays deeper than ``MAX_JSON_DEPTH``.
+
     """
-    if isinstance(value, Mapping):
-        return FrozenDict({key: freeze(item) for key, item in value.items()})
-    if isinstance(value, (list, tuple)):
-        return tuple(freeze(item) for item in value)
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if _depth >= MAX_JSON_DEPTH:
+        msg = f"a JSON value nested at most {MAX_JSON_DEPTH} levels deep"
+        raise TooDeep(msg)
+    inner = _depth + 1
+    leaves = _LEAVES
+    if kind is dict or isinstance(value, Mapping):
+        return FrozenDict(
+            {k: v if type(v) in leaves else freeze(v, inner) for k, v in value.items()}
+        )
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
+        return tuple([v if type(v) in leaves else freeze(v, inner) for v in value])
     return value
 
 
@@ -207,37 +236,7 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-#: How deep a JSON value may nest (objects and arrays): far more than any setting needs, and well
-#: inside every recursion limit of what walks values afterwards (validation, freezing, repr).
-MAX_JSON_DEPTH = 64
-
-
-def json_depth_over(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether ``value`` nests objects or arrays deeper than ``limit`` (walked iteratively)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, Mapping):
-            children: Any = item.values()
-        elif isinstance(item, (list, tuple)):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
 def _parse_json(value: Any) -> Any:
-    value = _parse_json_text(value)
-    if json_depth_over(value):
-        msg = f"a JSON value nested at most {MAX_JSON_DEPTH} levels deep"
-        raise ValueError(msg)
-    return value
-
-
-def _parse_json_text(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return strict_loads(value)

@@ -12,6 +12,7 @@ reads ``os.environ`` or the disk at import time.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -248,11 +249,26 @@ class EnvLayer:
         self.env = env
 
     def read(self) -> LayerData:
-        """Pick the ``METAFLOW_*`` variables out of the environment."""
+        """Pick the ``METAFLOW_*`` variables out of the environment.
+
+        The layer read from the last list of variables is remembered (a resolution does not
+        change it): a process resolving again over the same variables, as tasks carrying
+        hundreds of Metaflow's own do, pays for comparing them only.
+        """
+        global _last_env  # noqa: PLW0603 - one remembered read, replaced whole: thread-safe
+        items = metaflow_items(self.env)  # no Python loop over every name: _environ
+        last = _last_env
+        if last is not None and (last[0] is items or last[0] == items):
+            return last[1]
         data = LayerData(self.layer)
-        for key, value in metaflow_items(self.env):  # no Python loop over every name: _environ
+        for key, value in items:
             _take(data, key, value, key, file=False)
+        _last_env = (items, data)
         return data
+
+
+#: (the variables, the layer read from them) of the last EnvLayer.read
+_last_env: tuple[list[tuple[str, str]], LayerData] | None = None
 
 
 class OverrideLayer:
@@ -317,19 +333,31 @@ def argument_problems(argument: str, mapping: Any, *, text_values: bool = False)
     return problems
 
 
+#: The settings of each runtime family (``METAFLOW_CONDA_`` ...): what a family name may be a
+#: typo of. A typo across families is left to the general did-you-mean.
+_FAMILY_SETTINGS = {p: [name for name in BY_ENV if name.startswith(p)] for p in _RUNTIME_PREFIXES}
+
+
+@functools.lru_cache(maxsize=4096)
 def _close_to_a_setting(key: str) -> bool:
     """Whether ``key`` looks like a misspelled setting, not a runtime variable sharing its prefix.
 
     ``METAFLOW_DEBUG_S3CLEINT`` is a typo of a setting; ``METAFLOW_CONDA_ENVS_DIRNAME`` is one of
-    Metaflow's own variables.
+    Metaflow's own variables. Compared with the settings of its own family only (a few), and
+    remembered per name: a task carries hundreds of these, and every process resolves.
     """
     import difflib
 
-    return bool(difflib.get_close_matches(key, list(BY_ENV), n=1, cutoff=0.9))
+    family = next(_FAMILY_SETTINGS[p] for p in _RUNTIME_PREFIXES if key.startswith(p))
+    return bool(family and difflib.get_close_matches(key, family, n=1, cutoff=0.9))
 
 
+@functools.lru_cache(maxsize=1024)
 def suggest(key: str) -> str:
-    """A did-you-mean for an unknown key (lower case or no METAFLOW_ prefix count as near)."""
+    """A did-you-mean for an unknown key (lower case or no METAFLOW_ prefix count as near).
+
+    Remembered per name for the process: the same unknown key is reported at each resolution.
+    """
     import difflib
 
     key = key.upper()

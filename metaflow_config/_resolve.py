@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._environ import metaflow_items
 from ._fields import Context, Setting
-from ._kinds import BOOL, conceal, freeze, parse_bool
+from ._kinds import BOOL, TooDeep, conceal, freeze, parse_bool
 from ._layers import BY_LAYER, LAYERS, SOURCES, LayerData, Raw, suggest
 from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
 from .errors import ConfigError, ConfigWarning, Problem
@@ -31,6 +31,7 @@ __all__ = [
     "check_layer",
     "default_home",
     "resolve",
+    "resolve_over",
     "selected_profile",
     "validate_value",
 ]
@@ -159,6 +160,39 @@ def _describe(err: Mapping[str, Any], expected: str, *, secret: bool = False) ->
     return f"{expected} ({detail})"
 
 
+def _held(
+    validated: dict[str, Any], winners: Mapping[str, tuple[LayerData, Any]]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """The validated values as a snapshot holds them: JSON frozen (and bounded), secrets concealed.
+
+    Freezing is the one walk of a JSON value after validation; a value nested deeper than
+    ``MAX_JSON_DEPTH`` is a problem of its layer, as a value of the wrong type is.
+    """
+    problems = [
+        p
+        for name in _JSON_VALUED.intersection(validated)
+        if (p := _freeze(validated, name, winners))
+    ]
+    for name, value in validated.items():  # no repr shows a secret (see _kinds.conceal)
+        validated[name] = conceal(value, secret=name in _SECRET)
+    return validated, problems
+
+
+def _freeze(
+    validated: dict[str, Any], name: str, winners: Mapping[str, tuple[LayerData, Any]]
+) -> Problem | None:
+    """Freeze ``validated[name]`` in place; the problem of a value nested too deeply, if so."""
+    try:
+        validated[name] = freeze(validated[name])
+    except TooDeep as exc:
+        layer, raw = winners[name]
+        fix = _fix(layer, raw.location)
+        return Problem.bad_value(
+            BY_NAME[name].env, layer.layer, raw.location, expected=str(exc), fix=fix
+        )
+    return None
+
+
 def _validate(
     winners: dict[str, tuple[LayerData, Any]],
 ) -> tuple[dict[str, Any], list[Problem]]:
@@ -188,7 +222,9 @@ def _validate(
                 fix=_fix(layer, raw_value.location),
             )
         )
-    return {}, problems
+    rest = {name: w for name, w in winners.items() if name not in bad}
+    # the valid values too (one more call, on this path only): their problems come with these
+    return (_validate(rest)[0] if rest else {}), problems
 
 
 def _strict(inputs: Inputs, problems: list[Problem]) -> bool:
@@ -266,6 +302,8 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
             winners[name] = (layer, raw)
     validated, invalid = _validate(winners)
     problems.extend(invalid)
+    validated, unheld = _held(validated, winners)
+    problems.extend(unheld)
 
     strict = _strict(inputs, problems)
     notes: list[str] = []
@@ -279,10 +317,6 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     values = Values(_DEFAULTS)
     origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
     values.update(validated)
-    for name in _JSON_VALUED.intersection(validated):
-        values[name] = freeze(values[name])
-    for name in validated:  # no repr shows a secret (see _kinds.conceal)
-        values[name] = conceal(values[name], secret=name in _SECRET)
     _derive(values, origins, winners, Context(inputs.env, inputs.cwd))
     if notes:
         level = _caller_level()
@@ -304,30 +338,101 @@ def _caller_level() -> int:
     return level
 
 
+def _dependents() -> dict[str, tuple[Setting, ...]]:
+    """For each setting, the derived settings that depend on it (directly or not), in order."""
+    found: dict[str, set[str]] = {f.name: set() for f in FIELDS}
+    for setting in DERIVED:
+        assert setting.derive is not None  # noqa: S101 - DERIVED holds only derived settings
+        for base in setting.derive.bases:
+            found[base].add(setting.name)
+            for dependents in found.values():
+                if base in dependents:
+                    dependents.add(setting.name)
+    return {name: tuple(d for d in DERIVED if d.name in names) for name, names in found.items()}
+
+
+#: setting -> the derived settings to derive again when it changes (DERIVED order)
+_DEPENDENTS = _dependents()
+
+
 def _derive(
     values: dict[str, Any],
     origins: dict[str, tuple[str, str]],
-    winners: Mapping[str, object],
+    winners: Container[str],
     ctx: Context,
+    only: Iterable[Setting] = DERIVED,
 ) -> None:
     """Compute the derived defaults no layer set, and validate them like any value.
+
+    ``only`` (in DERIVED order) restricts it to those derivations: the ones that depend on what
+    changed since ``values`` were derived; where one has nothing to derive from any more, its
+    default is back.
 
     A derived value is only as good as what it derives from: ``DATATOOLS_SUFFIX="a b"`` or a
     ``$USER`` holding a newline would give a value no layer could set, so it is an error naming
     the derivation and its bases.
     """
     derived: dict[str, tuple[LayerData, Raw]] = {}
-    for setting in DERIVED:
-        if setting.name not in winners:
-            assert setting.derive is not None  # noqa: S101 - DERIVED holds only derived settings
-            value, location = setting.derive.fn(values, ctx)
-            if value is not None:
-                values[setting.name] = value
-                origins[setting.name] = ("derived", location)
-                derived[setting.name] = (_DERIVED_LAYER, Raw(value, location))
-    problems = _validate(derived)[1]
+    for setting in only:
+        assert setting.derive is not None  # noqa: S101 - DERIVED holds only derived settings
+        if setting.name in winners:
+            continue
+        value, location = setting.derive.fn(values, ctx)
+        if value is not None:
+            values[setting.name] = value
+            origins[setting.name] = ("derived", location)
+            derived[setting.name] = (_DERIVED_LAYER, Raw(value, location))
+        elif only is not DERIVED:  # nothing to derive from any more: the default again
+            values[setting.name] = _DEFAULTS[setting.name]
+            origins.pop(setting.name, None)
+    if derived:
+        problems = _validate(derived)[1]
+        if problems:
+            raise ConfigError(problems)
+
+
+def resolve_over(parent: Resolution, inputs: Inputs) -> Resolution:
+    """``parent`` with the override layer read from ``inputs`` (which differ in it alone).
+
+    What an ``override`` scope costs on entry: its values are validated, the settings derived
+    from them derived again, and everything else is ``parent``'s, as :func:`resolve` would give.
+    """
+    override = BY_LAYER["override"]
+    fresh = override.read(inputs)
+    if fresh.problems:
+        raise ConfigError(fresh.problems)
+    before = parent.layers[override.name].values
+    changed = {
+        n for n in fresh.values.keys() | before.keys() if fresh.values.get(n) != before.get(n)
+    }
+    layers = {**parent.layers, override.name: fresh}
+    winners: dict[str, tuple[LayerData, Raw]] = {}
+    for name in changed:
+        for data in layers.values():  # lowest first: the last one holding it wins
+            if name in data.values:
+                winners[name] = (data, data.values[name])
+    validated, problems = _validate(winners)
+    if not problems:
+        validated, problems = _held(validated, winners)
     if problems:
         raise ConfigError(problems)
+    values = Values(parent.values)
+    origins = dict(parent.origins)
+    for name in changed:
+        if name in validated:
+            values[name] = validated[name]
+            layer, raw = winners[name]
+            origins[name] = (layer.layer, raw.location)
+        else:  # no layer sets it any more
+            values[name] = _DEFAULTS[name]
+            origins.pop(name, None)
+    again = {d.name for name in changed for d in _DEPENDENTS[name]}
+    again.update(n for n in changed if n not in validated and BY_NAME[n].derive)  # unset: derived
+    if again:
+        set_by_layers = {n for n, (source, _) in origins.items() if source != "derived"}
+        only = [d for d in DERIVED if d.name in again]
+        _derive(values, origins, set_by_layers, Context(inputs.env, inputs.cwd), only)
+    return Resolution(inputs, values, origins, layers, ())
 
 
 def _shadowed_problems(

@@ -11,7 +11,7 @@ from typing import Any
 from ._fields import Setting
 from ._kinds import strict_loads, thaw
 from ._layers import LAYERS
-from ._resolve import Inputs, Resolution, resolve
+from ._resolve import Inputs, Resolution, resolve, resolve_over
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
 from .errors import MASK, ConfigError, Problem, show_value
 
@@ -26,6 +26,8 @@ __all__ = [
     "environment_sizes",
     "lookup",
 ]
+
+_SECTION_CLASSES = dict(SECTIONS)
 
 #: Where an exported environment goes: this machine, an AWS Batch job, a Step Functions task.
 TARGETS = ("local", "batch", "sfn")
@@ -112,14 +114,23 @@ class Settings(Sections):
     _resolution: Resolution
 
     def __init__(self, resolution: Resolution) -> None:
-        state = self.__dict__
-        state["_resolution"] = resolution
-        values = resolution.values
-        for attr, cls in SECTIONS:
-            section = cls(values)
-            # for the accessors that export (Batch, SFN); not via __dict__ (see Section)
-            object.__setattr__(section, "_snapshot", self)
-            state[attr] = section
+        self.__dict__["_resolution"] = resolution
+
+    def __getattr__(self, name: str) -> Any:
+        """Build a section on its first read, then keep it (later reads find it directly).
+
+        Sections are views of the values: an ``override`` scope's snapshot builds only those
+        that its code reads.
+        """
+        cls = _SECTION_CLASSES.get(name)
+        if cls is None:
+            msg = f"{type(self).__name__!r} object has no attribute {name!r}"
+            raise AttributeError(msg)
+        section = cls(self.__dict__["_resolution"].values)
+        # for the accessors that export (Batch, SFN); not via __dict__ (see Section)
+        object.__setattr__(section, "_snapshot", self)
+        self.__dict__[name] = section
+        return section
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -198,6 +209,8 @@ class Settings(Sections):
             k: getattr(inputs, k) for k in ("env", "home", "profile", "cwd", "overrides", "strict")
         }
         fields.update(changes)
+        if changes.keys() == {"overrides"}:  # an override scope: only its values are new
+            return Settings(resolve_over(self._resolution, Inputs(**fields)))
         # Build on what this snapshot read of the layers whose inputs did not change.
         layers = self._resolution.layers
         reuse = (

@@ -221,7 +221,7 @@ def test_deep_json_is_a_config_error_from_every_layer(tmp_path: Path, depth: int
     (project / ".metaflow").mkdir(parents=True)
     (home / "config.json").write_text(f'{{"{name}": {text}}}', encoding="utf-8")
     (project / ".metaflow" / "config.json").write_text(
-        f'{{"METAFLOW_SERVICE_HEADERS": {text}}}', encoding="utf-8"
+        f'{{"METAFLOW_DATATOOLS_CLIENT_PARAMS": {text}}}', encoding="utf-8"
     )
     value = _nested(depth)
     for kwargs in (
@@ -233,6 +233,8 @@ def test_deep_json_is_a_config_error_from_every_layer(tmp_path: Path, depth: int
         with pytest.raises(ConfigError) as info:
             load(**{"cwd": tmp_path, **kwargs})
         assert "nested" in str(info.value)
+    with pytest.raises(ConfigError, match="METAFLOW_SERVICE_HEADERS"):  # a map of strings
+        load(env={"METAFLOW_SERVICE_HEADERS": text}, home=tmp_path / "none", cwd=tmp_path)
 
 
 def test_deep_json_in_a_profile_is_reported_by_show(tmp_path: Path) -> None:
