@@ -20,6 +20,7 @@ import time
 import timeit
 import traceback
 import types
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +42,7 @@ def extend_table(count: int) -> None:
     ``BY_NAME``/``BY_ENV`` dicts in place and drops the cached validator, so the unchanged
     production functions resolve over 153 + ``count`` settings. Nothing is added to the library.
     """
-    from metaflow_config import _fields, _kinds, _resolve, _table
+    from metaflow_config import _fields, _kinds, _resolve, _settings, _table
 
     body = {
         f"extra_{i}": _fields.setting(f"BENCH_EXTRA_{i}", _kinds.STR, "Benchmark filler.")
@@ -59,6 +60,7 @@ def extend_table(count: int) -> None:
                     setattr(module, key, swaps[id(value)])
                 elif isinstance(value, frozenset) and value == names - {"bench_extra"}:
                     setattr(module, key, names)
+    _settings._SECTION_CLASSES["bench_extra"] = extra  # how a snapshot finds its sections
     _table.BY_NAME.update({f.name: f for f in extra.fields})
     _table.BY_ENV.update({f.env: f for f in extra.fields})
     if hasattr(_resolve, "_DEFAULTS"):
@@ -158,6 +160,57 @@ class Cases:
 
         return self._each(again, n)
 
+    def case_json_loads(self, n: int) -> list[float]:
+        """Read the profile file and ``json.loads`` it: the floor of reading a large profile."""
+        path = os.path.join(os.environ["METAFLOW_HOME"], "config.json")
+
+        def parse() -> None:
+            with open(path, encoding="utf-8") as f:
+                json.loads(f.read())
+
+        return self._each(parse, n)
+
+    def _override(self, count: int, n: int) -> list[float]:
+        """Enter and leave a new ``override()`` injecting ``count`` values (fresh each sample)."""
+        samples = []
+        clock = time.perf_counter
+        for _ in range(n):
+            self._tick += 1
+            values = {
+                "BATCH_JOB_QUEUE": f"queue-{self._tick}",
+                "DATASTORE_SYSROOT_S3": f"s3://bench-bucket/run-{self._tick}",
+                "SFN_IAM_ROLE": f"arn:aws:iam::123456789012:role/r{self._tick}",
+            }
+            scope = override(dict(list(values.items())[:count]))
+            start = clock()
+            with scope:
+                pass
+            samples.append(clock() - start)
+        return samples
+
+    def case_override_1(self, n: int) -> list[float]:
+        """Entering (and leaving) an ``override()`` that injects one value."""
+        return self._override(1, n)
+
+    def case_override_3(self, n: int) -> list[float]:
+        """... three values, one of them a root others derive from (DATASTORE_SYSROOT_S3)."""
+        return self._override(3, n)
+
+    def case_override_nested(self, n: int) -> list[float]:
+        """100 nested ``override()`` scopes entered and left: the cost per scope."""
+        samples = []
+        clock = time.perf_counter
+        for _ in range(n):
+            self._tick += 1
+            scopes = [override(BATCH_JOB_QUEUE=f"q-{self._tick}-{i}") for i in range(100)]
+            start = clock()
+            for scope in scopes:
+                scope.__enter__()
+            for scope in reversed(scopes):
+                scope.__exit__(None, None, None)
+            samples.append((clock() - start) / 100)
+        return samples
+
     def case_to_env(self, n: int) -> list[float]:
         """``settings.to_env("batch")`` on the process-wide settings."""
         return self._each(lambda: settings.to_env("batch"), n)
@@ -199,6 +252,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--extra-fields", type=int, default=0)
     args = parser.parse_args()
+    # unknown keys warn at every resolution; shown once by Python's filters, kept off the table
+    warnings.simplefilter("ignore", metaflow_config.ConfigWarning)
     if args.extra_fields:
         extend_table(args.extra_fields)
     assert metaflow_config.load() == settings.reload()

@@ -25,7 +25,6 @@ name: one resolution, the one ``metaflow-config show`` and ``explain`` describe.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.abc
 import importlib.util
 import os
@@ -193,7 +192,9 @@ def _from_metaflows_reading(tb: TracebackType | None) -> bool:
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+    import zlib  # not hashlib: loading OpenSSL would cost every task process milliseconds
+
+    return f"{zlib.crc32(text.encode('utf-8', 'replace')):08x}"
 
 
 def _show_once(caught: list[warnings.WarningMessage]) -> None:

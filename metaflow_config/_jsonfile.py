@@ -12,7 +12,6 @@ import os
 import stat
 from typing import Any
 
-from ._jsonerror import json_problem
 from ._kinds import strict_loads
 from .errors import Problem
 
@@ -133,6 +132,8 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     try:
         doc = strict_loads(text, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as exc:
+        from ._jsonerror import json_problem  # only when a file is not JSON
+
         return None, [json_problem(text, path, layer, exc.pos)]
     except RecursionError:
         return None, [_file_problem(layer, path, "valid JSON (nested too deeply)", fix_edit)]

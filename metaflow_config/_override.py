@@ -10,7 +10,6 @@ owned by ``_scope``, used here through its API only.
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextvars import Token
@@ -185,6 +184,8 @@ class Override:
         The values apply while the function's own code runs: for generators, during each step
         (not while the caller holds a yielded value), so they never leak into the caller.
         """
+        import inspect  # here, not at import: decorating is rarer than reading
+
         if inspect.isclass(fn):
             msg = "override() cannot decorate a class; decorate its methods"
             raise TypeError(msg)

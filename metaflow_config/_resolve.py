@@ -7,6 +7,7 @@ directory in ``inputs`` and writes nothing. All problems of one pass come back t
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import warnings
@@ -338,8 +339,12 @@ def _caller_level() -> int:
     return level
 
 
+@functools.lru_cache(maxsize=1)
 def _dependents() -> dict[str, tuple[Setting, ...]]:
-    """For each setting, the derived settings that depend on it (directly or not), in order."""
+    """For each setting, the derived settings that depend on it (directly or not), in order.
+
+    Computed on the first ``override`` scope, not at import.
+    """
     found: dict[str, set[str]] = {f.name: set() for f in FIELDS}
     for setting in DERIVED:
         assert setting.derive is not None  # noqa: S101 - DERIVED holds only derived settings
@@ -349,10 +354,6 @@ def _dependents() -> dict[str, tuple[Setting, ...]]:
                 if base in dependents:
                     dependents.add(setting.name)
     return {name: tuple(d for d in DERIVED if d.name in names) for name, names in found.items()}
-
-
-#: setting -> the derived settings to derive again when it changes (DERIVED order)
-_DEPENDENTS = _dependents()
 
 
 def _derive(
@@ -426,7 +427,8 @@ def resolve_over(parent: Resolution, inputs: Inputs) -> Resolution:
         else:  # no layer sets it any more
             values[name] = _DEFAULTS[name]
             origins.pop(name, None)
-    again = {d.name for name in changed for d in _DEPENDENTS[name]}
+    dependents = _dependents()  # setting -> the derived settings to derive again when it changes
+    again = {d.name for name in changed for d in dependents[name]}
     again.update(n for n in changed if n not in validated and BY_NAME[n].derive)  # unset: derived
     if again:
         set_by_layers = {n for n, (source, _) in origins.items() if source != "derived"}

@@ -15,6 +15,14 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from metaflow_config.testing import isolated_process
 
+# The fixtures of the live checks (tests/test_checks_*.py), kept in a module of their own; importing
+# fixtures into test modules is what pytest advises against.
+pytest_plugins = ["tests._checks_fixtures"]
+# Helper modules that assert: pytest rewrites their asserts as in test modules (failure details).
+pytest.register_assert_rewrite(
+    "tests._checks_helpers", "tests._differential", "tests._remote_helpers"
+)
+
 # Hypothesis budgets: "ci" (the default) keeps the suite fast; "dev" digs deeper; "fuzz" is the
 # long run of tests/test_fuzz.py (see README "Guarantees"). Pick one with HYPOTHESIS_PROFILE.
 # No deadline: a resolution reads files, and a slow disk is not a bug.

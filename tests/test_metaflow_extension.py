@@ -2,9 +2,10 @@
 
 Each case imports the real ``metaflow`` in a fresh process (the extension is found as Metaflow
 finds any: the ``metaflow_extensions`` namespace of the installed distribution) and compares every
-name with ``metaflow_config.compat`` resolved here from the same inputs. The scenarios are those
-of tests/test_differential.py, where Metaflow resolves on its own and differs in documented ways;
-here no difference is left. Hypothesis adds layered configurations drawn at random.
+name with ``metaflow_config.compat`` resolved here from the same inputs. The scenarios
+(tests/_differential_scenarios.py) are those of tests/test_differential.py, where Metaflow resolves
+on its own and differs in documented ways; here no difference is left. Hypothesis adds layered
+configurations drawn at random.
 """
 
 from __future__ import annotations
@@ -26,10 +27,8 @@ from hypothesis import strategies as st
 import metaflow_config.compat as compat
 from metaflow_config import load
 from metaflow_config._table import DEBUG_OPTIONS
-from tests._strategies import Config, configs, write_private
-from tests.test_differential import (
+from tests._differential import (
     ONLY_IN_COMPAT,
-    SCENARIOS,
     Built,
     Scenario,
     build,
@@ -37,6 +36,8 @@ from tests.test_differential import (
     read_ours,
     run_metaflow,
 )
+from tests._differential_scenarios import SCENARIOS
+from tests._strategies import Config, configs, write_private
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,50 @@
+"""Constants and helpers shared by the tests of remote execution (tests/test_remote_*.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from metaflow_config import Settings, load
+from metaflow_config._fields import Setting
+from metaflow_config._kinds import thaw
+from metaflow_config._table import BY_NAME, FIELDS
+
+ROLE = "arn:aws:iam::123456789012:role/"
+REMOTE = ("batch", "sfn")
+SECRET = "s3cr3t-api-key-0123456789"
+
+
+def _load(tmp_path: Path, **values: Any) -> Settings:
+    """Values (short names) from the environment; JSON-valued ones given as objects."""
+    env = {f"METAFLOW_{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    return load(env=env, home=tmp_path / "home", cwd=tmp_path)
+
+
+def _machine_local(field: Setting) -> bool:
+    bases = field.derive.bases if field.derive else ()
+    return field.local or any(_machine_local(BY_NAME[b]) for b in bases)
+
+
+def travels(field: Setting, target: str) -> bool:
+    """Whether ``field`` must read back the same from ``to_env(target)`` (design section 5).
+
+    Everything for ``local``; for containers all but machine-local paths, what derives from
+    them, and SERVICE_URL (which becomes the internal URL there).
+    """
+    if target == "local":
+        return True
+    return not _machine_local(field) and field.name != "SERVICE_URL"
+
+
+def assert_same_where_it_travels(
+    fresh: Settings | dict[str, Any], s: Settings, target: str
+) -> None:
+    """``fresh`` resolves like ``s`` on every setting that travels to ``target``."""
+    for field in FIELDS:
+        if travels(field, target):
+            assert thaw(fresh[field.env]) == thaw(s[field.env]), (target, field.env)
+    if target != "local":
+        expected_url = s.service.internal_url or s.service.url
+        assert fresh["METAFLOW_SERVICE_URL"] == expected_url
