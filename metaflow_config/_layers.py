@@ -46,6 +46,7 @@ __all__ = [
     "layer_from_document",
     "list_profiles",
     "local_layer",
+    "missing_profile",
     "profile_layer",
     "profile_path",
     "read_json_file",
@@ -432,24 +433,40 @@ def profile_layer(home: str, profile: str | None) -> FileLayer:
             ],
         )
     if profile and not os.path.lexists(path):
-        existing = list_profiles(home)
-        listed = ", ".join(existing) if existing else "none"
-        return FileLayer(
-            "profile",
-            None,
-            [
-                Problem.bad_value(
-                    "METAFLOW_PROFILE",
-                    "profile",
-                    path,
-                    value=repr(profile),
-                    expected=f"an existing profile in {home} (profiles there: {listed})",
-                    fix=f"create it with `metaflow-config configure aws --profile {profile}`, "
-                    "or set METAFLOW_PROFILE to one of the existing profiles",
-                )
-            ],
-        )
+        return FileLayer("profile", None, [missing_profile(home, profile, path)])
     return FileLayer("profile", path)
+
+
+def missing_profile(home: str, profile: str, path: str) -> Problem:
+    """The problem of a named profile whose file does not exist, and what to do instead.
+
+    Says when ``METAFLOW_HOME`` itself does not exist, lists the profiles that do, and names
+    the profile meant when a file name was given for it (``config_prod.json``, ``prod.json``).
+    """
+    existing = list_profiles(home) if os.path.isdir(home) else []
+    if not os.path.isdir(home):
+        where = f"{home}, which does not exist (METAFLOW_HOME)"
+    else:
+        where = f"{home} (profiles there: {', '.join(existing) if existing else 'none'})"
+    fix = f"create it with `metaflow-config configure aws --profile {profile}`"
+    if existing:
+        fix += ", or set METAFLOW_PROFILE to one of the existing profiles"
+    meant = profile.removesuffix(".json")
+    meant = meant[len("config_") :] if meant.startswith("config_") else meant
+    if meant == "config":  # config.json: the default profile
+        fix = 'config.json is the default profile: leave the profile out (or give "")'
+    elif meant not in ("", profile):
+        fix = f"name the profile without config_ and .json: {meant} (--profile {meant})"
+        if not os.path.lexists(profile_path(home, meant)[0]):
+            fix += f", and create it with `metaflow-config configure aws --profile {meant}`"
+    return Problem.bad_value(
+        "METAFLOW_PROFILE",
+        "profile",
+        path,
+        value=repr(profile),
+        expected=f"an existing profile in {where}",
+        fix=fix,
+    )
 
 
 def find_local_config(cwd: str) -> str | None:

@@ -7,6 +7,7 @@ decides where the text goes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -37,10 +38,16 @@ __all__ = [
 ENV_FORMATS = ("shell", "dotenv", "docker", "json")
 #: Longest value shown in a table cell before it is shortened with "...".
 _CELL = 60
+#: the terminal width ``show`` fits a typical profile in
+_WIDTH = 100
 _UNSET = "(unset)"
 _DOTENV_PLAIN = re.compile(r"^[A-Za-z0-9_./:@,+=%\-]*$")
 #: every setting, each derived one after what it derives from
 DERIVED_FIRST = (*(f for f in FIELDS if f.derive is None), *DERIVED)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def display(field: Setting, value: Any, *, width: int = _CELL) -> str:
@@ -65,12 +72,24 @@ def _public(field: Setting, value: Any) -> Any:
 
 
 def _short_location(field: Setting, source: str, location: str) -> str:
-    """A file location without the ``:KEY`` suffix when the key is the setting's own name."""
-    if source in ("profile", "local") and location.endswith(":" + field.env):
-        return location[: -len(field.env) - 1]
+    """Where a value of ``show`` came from, in few columns: the header names the files.
+
+    A file's own key is left out (``as KEY`` for an alias), a derived value says what from.
+    """
+    if source in ("profile", "local"):
+        key = location.rpartition(":")[2]
+        return "" if key == field.env else f"as {key}"
     if source == "derived":
         return f"from {location}" if location else ""
     return location
+
+
+def tilde(path: str) -> str:
+    """``path`` with the user's home written ``~`` (for display only)."""
+    home = os.path.expanduser("~")
+    if home not in ("", "~", os.sep) and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home) :]
+    return path
 
 
 @dataclass(frozen=True)
@@ -97,14 +116,27 @@ def _defaulted(snapshot: Settings) -> set[str]:
     return result
 
 
-def rows(snapshot: Settings, *, include_defaults: bool) -> list[Row]:
+_NO_PROBLEMS: Mapping[str, Problem] = {}
+#: how an invalid value is marked in ``show``
+INVALID = "INVALID"
+
+
+def rows(
+    snapshot: Settings, *, include_defaults: bool, invalid: Mapping[str, Problem] = _NO_PROBLEMS
+) -> list[Row]:
     """The settings in force (masked), defaults only if asked for; in table order.
 
-    A derived value counts as a default when everything it derives from is at its default.
+    A derived value counts as a default when everything it derives from is at its default. A
+    setting in ``invalid`` shows its invalid value (masked) where it was set, marked.
     """
     hidden = set() if include_defaults else _defaulted(snapshot)
     result = []
     for field in FIELDS:
+        problem = invalid.get(field.env)
+        if problem is not None:
+            location = _short_location(field, problem.layer, problem.location)
+            result.append(Row(field.env, f"{problem.value} {INVALID}", problem.layer, location))
+            continue
         if field.env in hidden:
             continue
         info = snapshot.explain(field.env)
@@ -124,13 +156,19 @@ def profile_file_text(snapshot: Settings) -> str:
     return snapshot.profile_path + ("" if found else ": not found")
 
 
-def render(snapshot: Settings, *, include_defaults: bool, out: TextIO) -> None:
+def render(
+    snapshot: Settings,
+    *,
+    include_defaults: bool,
+    out: TextIO,
+    invalid: Mapping[str, Problem] = _NO_PROBLEMS,
+) -> None:
     """Write the table of settings in force to ``out`` (the ``show`` command)."""
     profile = snapshot.profile or "default"
-    out.write(f"# profile: {profile} ({profile_file_text(snapshot)})\n")
+    out.write(f"# profile: {profile} ({tilde(profile_file_text(snapshot))})\n")
     if snapshot.local_path:
-        out.write(f"# local config: {snapshot.local_path}\n")
-    table = rows(snapshot, include_defaults=include_defaults)
+        out.write(f"# local config: {tilde(snapshot.local_path)}\n")
+    table = rows(snapshot, include_defaults=include_defaults, invalid=invalid)
     if not table:
         out.write(
             "# no setting is configured: Metaflow runs locally with every default "
@@ -139,6 +177,11 @@ def render(snapshot: Settings, *, include_defaults: bool, out: TextIO) -> None:
         return
     head = Row("NAME", "VALUE", "SOURCE", "LOCATION")
     widths = [max(len(getattr(r, c)) for r in [head, *table]) for c in ("name", "value", "source")]
+    # a typical profile fits 100 columns: long values are cut (explain shows them whole)
+    room = max(20, _WIDTH - widths[0] - widths[2] - 16)
+    if widths[1] > room:
+        table = [dataclasses.replace(r, value=_cut(r.value, room)) for r in table]
+        widths[1] = room
     for row in [head, *table]:
         line = (
             f"{row.name:<{widths[0]}}  {row.value:<{widths[1]}}  "
@@ -147,17 +190,36 @@ def render(snapshot: Settings, *, include_defaults: bool, out: TextIO) -> None:
         out.write(line.rstrip() + "\n")
     if not include_defaults:
         out.write("# settings at their built-in default are hidden (--all shows them)\n")
+    if invalid:
+        out.write(f"# {len(invalid)} invalid value(s), marked {INVALID} above:\n")
+        out.writelines(f"#   {problem}\n" for problem in invalid.values())
 
 
-def show_json(snapshot: Settings, *, include_defaults: bool) -> dict[str, Any]:
+def show_json(
+    snapshot: Settings, *, include_defaults: bool, invalid: Mapping[str, Problem] = _NO_PROBLEMS
+) -> dict[str, Any]:
     """The ``show --json`` document: profile, files, and each setting with value and source.
 
     ``profile`` is ``"default"`` for the default profile (``config.json``), as ``show`` names
-    it; ``profile_found`` says whether ``profile_path`` exists.
+    it; ``profile_found`` says whether ``profile_path`` exists. An invalid setting has its
+    masked value as text and ``"problem"``; ``problems`` lists them all.
     """
     hidden = set() if include_defaults else _defaulted(snapshot)
     entries = []
     for field in FIELDS:
+        problem = invalid.get(field.env)
+        if problem is not None:
+            entries.append(
+                {
+                    "name": field.env,
+                    "value": problem.value,
+                    "source": problem.layer,
+                    "location": problem.location,
+                    "secret": field.secret,
+                    "problem": str(problem),
+                }
+            )
+            continue
         if field.env in hidden:
             continue
         info = snapshot.explain(field.env)
@@ -177,18 +239,38 @@ def show_json(snapshot: Settings, *, include_defaults: bool) -> dict[str, Any]:
         "local_path": snapshot.local_path or None,
         "settings": entries,
         "warnings": list(snapshot.warnings),
+        "problems": [str(problem) for problem in invalid.values()],
     }
 
 
-def explain_text(snapshot: Settings, name: str) -> str:
-    """Everything about one setting: value, source, location, shadowed layers, rule, type, doc."""
+def explain_text(
+    snapshot: Settings, name: str, *, invalid: Mapping[str, Problem] = _NO_PROBLEMS
+) -> str:
+    """Everything about one setting: value, source, location, shadowed layers, rule, type, doc.
+
+    A setting in ``invalid``: its invalid value (masked), where it was set and the problem;
+    what ``snapshot`` holds (with the invalid value set aside) is what it shadows.
+    """
     field = lookup(name)
     info = snapshot.explain(field.env)
-    value = display(field, info.value, width=10_000)
-    lines = [f"{field.env} = {value}", f"  source:   {info.source}"]
-    if info.location:
-        label = "from:" if info.source != "derived" else "derived:"
-        lines.append(f"  {label:<9} {info.location}")
+    problem = invalid.get(field.env)
+    if problem is not None:
+        lines = [
+            f"{field.env} = {problem.value or '?'} ({INVALID})",
+            f"  source:   {problem.layer}",
+            f"  from:     {problem.location}",
+            f"  problem:  expected {problem.expected}",
+            f"  fix:      {problem.fix}",
+        ]
+        if info.source != "default":
+            value = display(field, info.value, width=10_000)
+            lines.append(f"  shadows:  {info.source} {info.location} = {value}")
+    else:
+        value = display(field, info.value, width=10_000)
+        lines = [f"{field.env} = {value}", f"  source:   {info.source}"]
+        if info.location:
+            label = "from:" if info.source != "derived" else "derived:"
+            lines.append(f"  {label:<9} {info.location}")
     lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in info.shadowed)
     if field.derive is not None:
         lines.append(f"  rule:     {field.derive.text} (when no layer sets it)")

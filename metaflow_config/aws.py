@@ -69,6 +69,18 @@ def client(
     if service_name == "s3":
         return s3_client(settings, boto_session=boto_session, **kwargs)
     sess = boto_session if boto_session is not None else session(settings)
+    if not kwargs.get("region_name") and not sess.region_name:
+        raise ConfigError(
+            [
+                Problem.missing(
+                    "AWS region",
+                    f"a region for the {service_name} client (boto3 found none: not in "
+                    "AWS_DEFAULT_REGION, nor in the AWS profile's config)",
+                    "export AWS_DEFAULT_REGION=<region> (e.g. us-east-1), or run "
+                    "`aws configure` to set the region of your AWS profile, or pass region_name=",
+                )
+            ]
+        )
     return sess.client(service_name, **kwargs)
 
 

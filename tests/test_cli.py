@@ -71,7 +71,8 @@ def test_show_table_has_value_source_location_and_masks(
         "env",
         "METAFLOW_BATCH_JOB_QUEUE",
     ]
-    assert lines["METAFLOW_DATASTORE_SYSROOT_S3"][1:] == [SYSROOT, "profile", str(configured)]
+    assert lines["METAFLOW_DATASTORE_SYSROOT_S3"][1:] == [SYSROOT, "profile"]  # file: in the header
+    assert f"# profile: default ({configured})" in result.stdout
     assert lines["METAFLOW_DATATOOLS_S3ROOT"][1:3] == [f"{SYSROOT}/data", "derived"]
     assert lines["METAFLOW_SERVICE_AUTH_KEY"][1] == "****"
     assert SECRET not in result.output
@@ -468,13 +469,26 @@ def test_check_says_require_was_not_checked_when_a_file_is_unreadable() -> None:
     assert "is not set" not in result.stderr
 
 
-def test_check_strict_makes_unknown_keys_errors() -> None:
-    """--strict turns an unknown key in the profile into a failure."""
+def test_check_fails_on_unknown_keys_unless_lenient() -> None:
+    """An unknown key is a failure of check (with its did-you-mean); --lenient only warns."""
     write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QEUE": "q"})
-    assert invoke("check").exit_code == 0
-    result = invoke("check", "--strict")
-    assert result.exit_code == 1
-    assert "METAFLOW_BATCH_JOB_QEUE" in result.stderr
+    for args in ((), ("--strict",)):
+        result = invoke("check", *args)
+        assert result.exit_code == 1
+        assert "METAFLOW_BATCH_JOB_QEUE" in result.stderr
+        assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
+    lenient = invoke("check", "--lenient")
+    assert lenient.exit_code == 0
+    assert "METAFLOW_BATCH_JOB_QEUE" in lenient.stderr  # still said, as a warning
+
+
+def test_check_says_what_it_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The profile file, the local file (or that there is none), how many variables."""
+    write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    monkeypatch.setenv("METAFLOW_SFN_DYNAMO_DB_TABLE", "t")
+    out = invoke("check").stdout
+    assert f"Checked: {home() / 'config.json'}; no .metaflow/config.json found; " in out
+    assert "2 METAFLOW_* environment variable(s)" in out  # and METAFLOW_HOME
 
 
 # --- the command as a whole -------------------------------------------------------------------

@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, Settings, current, load, override
@@ -45,11 +45,22 @@ def test_every_kind_has_a_strategy() -> None:
     assert kinds_without_strategy() == set()
 
 
+def _load_unless_derived_invalid(**kwargs: Any) -> Settings:
+    """``load``; a draw whose valid values derive an invalid one (a suffix ``" "`` under a
+    sysroot) is rejected: it is a ConfigError by design, not a counterexample of the law.
+    """
+    try:
+        return load(**kwargs)
+    except ConfigError as error:
+        assume(not all(p.layer == "derived" for p in error.problems))
+        raise
+
+
 @given(config=configs())
 def test_precedence_law(config: Config) -> None:
     """The highest layer that sets a key wins; the lower ones are listed as shadowed."""
     with place() as where:
-        s = load(**write(where, config))
+        s = _load_unless_derived_invalid(**write(where, config))
         for layer in WRITTEN_LAYERS:
             for name in config.raw[layer]:
                 setters = config.layers_setting(name)
@@ -96,7 +107,7 @@ def test_derived_law(config: Config) -> None:
 def test_to_env_round_trip(config: Config) -> None:
     """``load(env=s.to_env(t))`` equals ``s`` on every setting that travels, for every target."""
     with place() as where:
-        s = load(**write(where, config))
+        s = _load_unless_derived_invalid(**write(where, config))
         check_round_trip(s, where.elsewhere, where.elsewhere)
 
 
@@ -104,7 +115,7 @@ def test_to_env_round_trip(config: Config) -> None:
 def test_round_trip_is_a_fixed_point(config: Config) -> None:
     """Exporting what an export resolved to gives the same export (to_env is idempotent)."""
     with place() as where:
-        s = load(**write(where, config))
+        s = _load_unless_derived_invalid(**write(where, config))
         first = s.to_env("local")
         again = load(env=first, home=where.elsewhere, cwd=where.project).to_env("local")
         assert again == first

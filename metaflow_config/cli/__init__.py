@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from ._common import CliError
 from ._inspect import check_cmd, env_cmd, explain_cmd, show_cmd
 from ._profiles import export_cmd, import_cmd, reset_cmd
+from ._query import SHELLS, completion_source, diff_cmd, get_cmd
 from ._reference import profile_schema, settings_markdown
 from ._wizard import aws_cmd
 
@@ -87,12 +88,29 @@ def configure() -> None:
     "schema",
     epilog="""\b
 Examples:
-  metaflow-config schema > ~/.metaflowconfig/profile.schema.json
+  metaflow-config schema --output ~/.metaflowconfig/profile.schema.json
+  metaflow-config schema > profile.schema.json
 """,
 )
-def schema_cmd() -> None:
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the schema to FILE (its folder is created) instead of printing it.",
+)
+def schema_cmd(output: str | None) -> None:
     """Print the JSON Schema of a profile file, for editors to validate and complete it."""
-    click.echo(json.dumps(profile_schema(), indent=2))
+    text = json.dumps(profile_schema(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from .._files import write_text_atomic
+
+    path = os.path.abspath(os.path.expanduser(output))
+    write_text_atomic(path, text)
+    click.echo(f"Wrote the profile JSON Schema to {path}", err=True)
 
 
 @click.command(
@@ -107,19 +125,34 @@ def docs_cmd() -> None:
     click.echo(settings_markdown(), nl=False)
 
 
-for _command in (show_cmd, explain_cmd, env_cmd, check_cmd):
+@click.command(
+    "completion",
+    epilog="""\b
+Examples:
+  eval "$(metaflow-config completion bash)"     # in ~/.bashrc
+  eval "$(metaflow-config completion zsh)"      # in ~/.zshrc
+  metaflow-config completion fish > ~/.config/fish/completions/metaflow-config.fish
+""",
+)
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion_cmd(shell: str) -> None:
+    """Print the shell completion script: commands, setting names (short and full), profiles."""
+    click.echo(completion_source(cli, shell))
+
+
+for _command in (show_cmd, explain_cmd, get_cmd, env_cmd, check_cmd, diff_cmd):
     cli.add_command(_command)
 cli.add_command(configure)
 for _command in (export_cmd, import_cmd, reset_cmd):
     cli.add_command(_command)
-for _command in (schema_cmd, docs_cmd):
+for _command in (schema_cmd, docs_cmd, completion_cmd):
     cli.add_command(_command)
 configure.add_command(aws_cmd)
 for _command in (show_cmd, export_cmd, import_cmd, reset_cmd):
     configure.add_command(_command)
 for _command in (show_cmd, explain_cmd, env_cmd, check_cmd, export_cmd, import_cmd, reset_cmd):
     _command.context_settings.update(_CONTEXT)
-for _command in (aws_cmd, schema_cmd, docs_cmd):
+for _command in (aws_cmd, schema_cmd, docs_cmd, get_cmd, diff_cmd, completion_cmd):
     _command.context_settings.update(_CONTEXT)
 
 

@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
-from .._layers import list_profiles, profile_path
+from .._layers import missing_profile as missing_profile_problem
+from .._layers import profile_path
 from .._resolve import default_home
+from .._resolve import selected_profile as resolved_profile
 from .._scope import load
 from .._settings import Settings
 from ..errors import MASK, ConfigError, ConfigWarning, Problem, mask_url_password
@@ -43,11 +45,14 @@ class CliError(click.ClickException):
 
 def profile_option(fn: F) -> F:
     """``--profile/-p NAME``: the named profile (default: ``$METAFLOW_PROFILE``, else default)."""
+    from ._query import complete_profile
+
     return click.option(
         "--profile",
         "-p",
         metavar="NAME",
         default=None,
+        shell_complete=complete_profile,
         help=(
             "Named profile: config_NAME.json in $METAFLOW_HOME. Default: $METAFLOW_PROFILE, "
             'else the default profile config.json (--profile "" selects it explicitly).'
@@ -69,9 +74,7 @@ def home_dir() -> str:
 
 def selected_profile(profile: str | None) -> str | None:
     """The profile a command works on: ``--profile``, else ``$METAFLOW_PROFILE``; None: default."""
-    if profile is None:
-        profile = os.environ.get("METAFLOW_PROFILE") or None
-    return profile or None
+    return resolved_profile(os.environ, profile)
 
 
 def profile_label(profile: str | None) -> str:
@@ -89,20 +92,7 @@ def profile_file(profile: str | None) -> str:
 
 def missing_profile(profile: str, path: str) -> ConfigError:
     """The error for a named profile that does not exist, listing the profiles that do."""
-    home = home_dir()
-    existing = ", ".join(list_profiles(home)) or "none"
-    return ConfigError(
-        [
-            Problem.bad_value(
-                "METAFLOW_PROFILE",
-                "profile",
-                path,
-                value=repr(profile),
-                expected=f"an existing profile in {home} (profiles there: {existing})",
-                fix=f"create it with `metaflow-config configure aws --profile {profile}`",
-            )
-        ]
-    )
+    return ConfigError([missing_profile_problem(home_dir(), profile, path)])
 
 
 def print_warnings(texts: tuple[str, ...] | list[str]) -> None:

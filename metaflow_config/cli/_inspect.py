@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
-import warnings
 
 import click
 
-from .._layers import LAYERS
+from .._fields import PREFIX
 from .._require import CAPABILITIES as REQUIRE
 from .._require import RequirementError
-from .._resolve import Inputs, check_layer, default_home, resolve, selected_profile
 from .._settings import TARGETS, Settings
 from .._show import (
     ENV_FORMATS,
@@ -23,9 +20,11 @@ from .._show import (
     render_env,
     show_json,
 )
-from .._table import BY_NAME, FIELDS
-from ..errors import ConfigError, ConfigWarning
+from .._table import FIELDS
+from ..errors import ConfigError
 from ._common import CliError, load_settings, profile_label, profile_option
+from ._diagnose import Diagnosis, diagnose, without_invalid
+from ._query import complete_setting
 
 __all__ = ["check_cmd", "env_cmd", "explain_cmd", "show_cmd"]
 
@@ -45,16 +44,24 @@ Examples:
 def show_cmd(profile: str | None, as_json: bool, show_all: bool) -> None:
     """Print the settings in force: value, source and location (secrets masked).
 
-    Settings left at their built-in default are hidden unless --all is given.
+    Settings left at their built-in default are hidden unless --all is given. An invalid value
+    is shown in place, marked, with its problem; the command then exits 1.
     """
-    snapshot = load_settings(profile)
+    found = diagnose(profile)
     if as_json:
-        doc = show_json(snapshot, include_defaults=show_all)
+        doc = show_json(found.snapshot, include_defaults=show_all, invalid=found.in_force)
         click.echo(json.dumps(doc, indent=2, default=str))
-        return
-    buffer = io.StringIO()
-    render(snapshot, include_defaults=show_all, out=buffer)
-    click.echo(buffer.getvalue(), nl=False)
+    else:
+        buffer = io.StringIO()
+        render(found.snapshot, include_defaults=show_all, out=buffer, invalid=found.in_force)
+        click.echo(buffer.getvalue(), nl=False)
+    _fail_if_broken(found)
+
+
+def _fail_if_broken(found: Diagnosis) -> None:
+    """After showing a broken configuration: its error on stderr, exit status 1."""
+    if found.error is not None:
+        raise CliError(str(found.error))
 
 
 @click.command(
@@ -66,15 +73,19 @@ Examples:
 """,
 )
 @profile_option
-@click.argument("names", nargs=-1, required=True, metavar="KEY...")
+@click.argument("names", nargs=-1, required=True, metavar="KEY...", shell_complete=complete_setting)
 def explain_cmd(profile: str | None, names: tuple[str, ...]) -> None:
-    """Explain settings: value, source, location, the layers shadowed, rule, type and doc."""
-    snapshot = load_settings(profile)
+    """Explain settings: value, source, location, the layers shadowed, rule, type and doc.
+
+    An invalid value is explained too (its problem with it); the command then exits 1.
+    """
+    found = diagnose(profile)
     try:
-        texts = [explain_text(snapshot, name) for name in names]
+        texts = [explain_text(found.snapshot, name, invalid=found.in_force) for name in names]
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
     click.echo("\n\n".join(texts))
+    _fail_if_broken(found)
 
 
 @click.command(
@@ -123,8 +134,17 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
     error naming it.
     """
     snapshot = load_settings(profile)
-    text, masked = render_env(snapshot.to_env(target), fmt, reveal=reveal_secrets)
+    exported = snapshot.to_env(target)
+    text, masked = render_env(exported, fmt, reveal=reveal_secrets)
     click.echo(text, nl=False)
+    if not any(snapshot.source(name) not in ("default", "derived") for name in exported):
+        machine = f" (only what this machine derives: {', '.join(exported)})" if exported else ""
+        click.echo(
+            f"Nothing to export{machine}: no setting of {profile_label(snapshot.profile)} is "
+            f"set in a layer ({profile_file_text(snapshot)}); a {target} process would resolve "
+            "the defaults too.",
+            err=True,
+        )
     if masked:
         how = "left out of the JSON" if fmt == "json" else "written as comments"
         click.echo(
@@ -140,7 +160,7 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
 Examples:
   metaflow-config check
   metaflow-config check -p prod --require sfn-schedule   # and what scheduling needs
-  metaflow-config check --strict   # unknown METAFLOW_* keys are errors too
+  metaflow-config check --lenient  # unknown METAFLOW_* keys only warn
   metaflow-config check --aws --write-probe   # and live against AWS (credentials, queue, ...)
 """,
 )
@@ -153,9 +173,11 @@ Examples:
     help="Also check that this capability is fully configured (repeatable).",
 )
 @click.option(
-    "--strict/--no-strict",
-    default=None,
-    help="Treat unknown METAFLOW_* keys as errors (default: $METAFLOW_CONFIG_STRICT).",
+    "--strict/--lenient",
+    default=True,
+    show_default=True,
+    help="Unknown METAFLOW_* keys are errors (a misspelled key is a setting not applied); "
+    "--lenient: they only warn, as when Metaflow runs.",
 )
 @click.option(
     "--aws",
@@ -178,7 +200,7 @@ def check_cmd(
     *,
     profile: str | None,
     required: tuple[str, ...],
-    strict: bool | None,
+    strict: bool,
     live: bool,
     aws_profile: str | None,
     write_probe: bool,
@@ -204,9 +226,13 @@ def check_cmd(
         raise CliError("\n".join(failures))
     count = len(_set_in_layers(snapshot))
     checked = f"; ready for {', '.join(capabilities)}" if capabilities else ""
+    variables = sum(1 for key in os.environ if key.startswith(PREFIX))
+    local = snapshot.local_path or "no .metaflow/config.json found"
     click.echo(
         f"OK: the configuration of {profile_label(snapshot.profile)} is valid "
-        f"({count} setting(s) set{checked}; {profile_file_text(snapshot)})."
+        f"({count} setting(s) set{checked}; {profile_file_text(snapshot)}).\n"
+        f"Checked: {profile_file_text(snapshot)}; {local}; "
+        f"{variables} METAFLOW_* environment variable(s)."
     )
     if live:
         _live_check(snapshot, required, aws_profile, write_probe)
@@ -224,43 +250,14 @@ def _capabilities(snapshot: Settings, required: tuple[str, ...]) -> list[str]:
 
 def _with_capabilities(message: str, profile: str | None, required: tuple[str, ...]) -> str:
     """The resolution's problems, then what the capabilities lack without the invalid values."""
-    found = _without_invalid(profile)
+    found = without_invalid(profile)
     if found is None:
         if not required:
             return message
         return f"{message}\n(--require not checked: the configuration could not be read)"
-    snapshot, invalid = found
+    snapshot, invalid = found.snapshot, found.invalid
     failures = _requirement_failures(snapshot, _capabilities(snapshot, required), invalid)
     return "\n".join([message, *failures])
-
-
-def _without_invalid(profile: str | None) -> tuple[Settings, frozenset[str]] | None:
-    """The settings in force with each invalid value unset, and the names of those settings.
-
-    Every layer is read as ``load`` reads it and validated on its own (``check_layer``); an
-    invalid value is dropped from its layer, so a lower layer's value (or the default) takes
-    its place, as if it were unset. None when a layer could not be read (a missing profile,
-    malformed JSON): what it holds is unknown.
-    """
-    env = os.environ
-    selected = selected_profile(env, profile)
-    inputs = Inputs(env, default_home(env), selected, os.getcwd(), strict=False)
-    layers = [layer.read(inputs) for layer in LAYERS]
-    if any(layer.problems for layer in layers):
-        return None
-    invalid: set[str] = set()
-    kept = {}
-    for layer in layers:
-        bad = {problem.setting for problem in check_layer(layer)}
-        invalid |= bad
-        values = {name: raw for name, raw in layer.values.items() if BY_NAME[name].env not in bad}
-        kept[layer.layer] = dataclasses.replace(layer, values=values, unknown=[], warnings=[])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConfigWarning)
-            return Settings(resolve(inputs, kept)), frozenset(invalid)
-    except ConfigError:  # pragma: no cover - every invalid value was dropped
-        return None
 
 
 def _live_check(

@@ -1,0 +1,95 @@
+"""A broken configuration, looked at anyway: what resolves once the invalid values are set aside.
+
+``settings`` in code raises on a bad value; the diagnostic commands (``show``, ``explain``,
+``check``) still show everything else, and mark each invalid value in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from collections.abc import Mapping
+
+from .._layers import LAYERS
+from .._resolve import Inputs, check_layer, default_home, resolve, selected_profile
+from .._settings import Settings
+from .._table import BY_NAME
+from ..errors import ConfigError, ConfigWarning, Problem
+from ._common import load_settings
+
+__all__ = ["Diagnosis", "diagnose", "without_invalid"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnosis:
+    """The settings with every invalid value set aside, and what was set aside.
+
+    Attributes:
+        snapshot: the settings in force with each invalid value unset (a lower layer's value or
+            the default takes its place, as if it were unset).
+        in_force: the problem of each setting whose value in force is invalid (from the highest
+            layer that sets it), by environment name.
+        invalid: every setting with an invalid value in some layer (in force or shadowed).
+        error: the ConfigError a resolution raised (``None`` when nothing is invalid).
+
+    """
+
+    snapshot: Settings
+    in_force: Mapping[str, Problem]
+    invalid: frozenset[str]
+    error: ConfigError | None = None
+
+
+def without_invalid(profile: str | None) -> Diagnosis | None:
+    """The settings in force with each invalid value set aside (see :class:`Diagnosis`).
+
+    Every layer is read as ``load`` reads it and validated on its own (``check_layer``). None
+    when a layer could not be read at all (a missing profile, malformed JSON): what it holds
+    is unknown.
+    """
+    env = os.environ
+    inputs = Inputs(
+        env, default_home(env), selected_profile(env, profile), os.getcwd(), strict=False
+    )
+    layers = [layer.read(inputs) for layer in LAYERS]
+    if any(layer.problems for layer in layers):
+        return None
+    invalid: set[str] = set()
+    in_force: dict[str, Problem] = {}
+    kept = {}
+    for layer in layers:  # lowest first: the highest layer setting a value decides
+        bad = {problem.setting: problem for problem in check_layer(layer)}
+        invalid |= bad.keys()
+        for name in layer.values:
+            env_name = BY_NAME[name].env
+            if env_name in bad:
+                in_force[env_name] = bad[env_name]
+            else:
+                in_force.pop(env_name, None)
+        values = {name: raw for name, raw in layer.values.items() if BY_NAME[name].env not in bad}
+        kept[layer.layer] = dataclasses.replace(layer, values=values, unknown=[], warnings=[])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConfigWarning)
+            snapshot = Settings(resolve(inputs, kept))
+    except ConfigError:  # pragma: no cover - every invalid value was dropped
+        return None
+    return Diagnosis(snapshot, in_force, frozenset(invalid))
+
+
+def diagnose(profile: str | None) -> Diagnosis:
+    """The settings in force; when they do not resolve, what does with the invalid set aside.
+
+    Raises:
+        ConfigError: the configuration cannot be looked at (a file unreadable or not JSON, a
+            missing profile): nothing can be shown but the error.
+
+    """
+    try:
+        return Diagnosis(load_settings(profile), {}, frozenset())
+    except ConfigError as exc:
+        found = without_invalid(profile)
+        if found is None:
+            raise
+        return dataclasses.replace(found, error=exc)

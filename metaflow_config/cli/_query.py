@@ -1,0 +1,121 @@
+"""Commands for scripts and shells: ``get`` one value, ``diff`` two profiles, ``completion``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from click.shell_completion import CompletionItem
+
+from .._layers import list_profiles
+from .._settings import lookup
+from .._show import display
+from .._table import FIELDS
+from ._common import CliError, home_dir, load_settings, profile_option
+
+__all__ = [
+    "SHELLS",
+    "complete_profile",
+    "complete_setting",
+    "completion_source",
+    "diff_cmd",
+    "get_cmd",
+]
+
+#: The shells ``completion`` writes a script for.
+SHELLS = ("bash", "zsh", "fish")
+
+
+def complete_setting(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Setting names for the shell: full names (``METAFLOW_...``) or short, by what is typed."""
+    typed = incomplete.upper()
+    full = [f.env for f in FIELDS]
+    short = [f.name for f in FIELDS]
+    pool = full if typed.startswith("METAFLOW_") or "METAFLOW_".startswith(typed) else short
+    return [CompletionItem(name) for name in pool if name.startswith(typed)]
+
+
+def complete_profile(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """The profiles of the METAFLOW_HOME in force (``default`` is ``config.json``)."""
+    return [CompletionItem(p) for p in list_profiles(home_dir()) if p.startswith(incomplete)]
+
+
+@click.command(
+    "get",
+    epilog="""\b
+Examples:
+  metaflow-config get BATCH_JOB_QUEUE
+  queue=$(metaflow-config get -p prod METAFLOW_BATCH_JOB_QUEUE) || echo "not set"
+""",
+)
+@profile_option
+@click.option("--reveal-secrets", is_flag=True, help="Print a secret value instead of masking it.")
+@click.argument("name", metavar="KEY", shell_complete=complete_setting)
+@click.pass_context
+def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: str) -> None:
+    """Print the value of one setting alone (as its environment variable holds it).
+
+    For scripts: exit status 1 and nothing printed when the setting is unset. A secret (and a
+    URL's password) is masked unless --reveal-secrets is given.
+    """
+    snapshot = load_settings(profile)
+    try:
+        field = lookup(name)
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from None
+    value = snapshot[field.env]
+    if value is None:
+        ctx.exit(1)
+    text = field.kind.to_text(value)
+    click.echo(text if reveal_secrets or not field.bears_secret(value) else field.show_text(text))
+
+
+def _profile_argument(name: str) -> str | None:
+    """A profile as ``diff`` takes it: ``default`` (or ``""``) is ``config.json``."""
+    return None if name in ("", "default") else name
+
+
+@click.command(
+    "diff",
+    epilog="""\b
+Examples:
+  metaflow-config diff default prod
+  metaflow-config diff staging prod && echo "the same"
+""",
+)
+@click.argument("first", metavar="PROFILE_A", shell_complete=complete_profile)
+@click.argument("second", metavar="PROFILE_B", shell_complete=complete_profile)
+def diff_cmd(first: str, second: str) -> None:
+    """The settings that differ between two profiles, each resolved here (secrets masked).
+
+    Both resolve with this environment and this project's .metaflow/config.json, as a process
+    given each profile would. Exit status 1 when they differ, 0 when they are the same (as diff).
+    """
+    a = load_settings(_profile_argument(first))
+    b = load_settings(_profile_argument(second))
+    rows = []
+    for field in FIELDS:
+        left, right = a[field.env], b[field.env]
+        if left != right:
+            shown = (display(field, left), display(field, right))
+            if field.secret and shown[0] == shown[1]:
+                shown = (f"{shown[0]} (differs)", shown[1])
+            rows.append((field.env, *shown))
+    if not rows:
+        click.echo(f"No difference: {first} and {second} resolve to the same settings.")
+        return
+    head = ("NAME", first, second)
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(2)]
+    for row in [head, *rows]:
+        click.echo(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip())
+    raise click.exceptions.Exit(1)
+
+
+def completion_source(cli: click.Command, shell: str) -> str:
+    """The completion script of ``metaflow-config`` for ``shell`` (click's, for this program)."""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    if cls is None:  # pragma: no cover - SHELLS are the ones click knows
+        raise CliError(f"no completion for {shell}")
+    return cls(cli, {}, "metaflow-config", "_METAFLOW_CONFIG_COMPLETE").source()

@@ -1,0 +1,299 @@
+"""Diagnostics on a broken configuration, and the commands people expect (issue 16).
+
+``show`` and ``explain`` look around a configuration with an invalid value (marking it in place),
+``check`` fails on unknown keys, ``get``/``diff``/``completion``, and the quiet successes that
+now speak: an empty ``env``, a profile given as a file name, a missing ``METAFLOW_HOME``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from metaflow_config import ConfigError
+from metaflow_config.testing import write_profile
+from tests.conftest import invoke
+
+SECRET = "s3cr3t-value-xyz"
+
+
+def home() -> Path:
+    """The METAFLOW_HOME the autouse fixture points at."""
+    return Path(os.environ["METAFLOW_HOME"])
+
+
+@pytest.fixture
+def broken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A profile with good values and a secret, and one invalid value in the environment."""
+    write_profile(
+        home(),
+        {"BATCH_JOB_QUEUE": "gpu", "SERVICE_AUTH_KEY": SECRET, "BATCH_EMIT_TAGS": True},
+    )
+    monkeypatch.setenv("METAFLOW_BATCH_EMIT_TAGS", "maybe")
+
+
+# --- looking around a broken configuration -------------------------------------------------
+
+
+@pytest.mark.usefixtures("broken")
+def test_show_lists_everything_and_marks_the_invalid_value() -> None:
+    """Every setting is listed; the invalid one in place, masked as usual; exit status 1."""
+    result = invoke("show")
+    assert result.exit_code == 1
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line[:1] != "#"}
+    assert "gpu" in rows["METAFLOW_BATCH_JOB_QUEUE"]
+    assert "'maybe' INVALID" in rows["METAFLOW_BATCH_EMIT_TAGS"]
+    assert "env" in rows["METAFLOW_BATCH_EMIT_TAGS"]
+    assert "# 1 invalid value(s)" in result.stdout
+    assert "METAFLOW_BATCH_EMIT_TAGS (env: METAFLOW_BATCH_EMIT_TAGS)" in result.stderr
+    assert SECRET not in result.output
+
+
+@pytest.mark.usefixtures("broken")
+def test_show_json_names_the_problem() -> None:
+    """The JSON has the invalid value as text with its problem, and a list of problems."""
+    result = invoke("show", "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    entry = next(e for e in doc["settings"] if e["name"] == "METAFLOW_BATCH_EMIT_TAGS")
+    assert entry["value"] == "'maybe'"
+    assert entry["source"] == "env"
+    assert "expected a boolean" in entry["problem"]
+    assert len(doc["problems"]) == 1
+
+
+@pytest.mark.usefixtures("broken")
+def test_explain_of_an_invalid_value_shows_it_and_its_problem() -> None:
+    """Raw (masked) value, source, location, what it shadows, the problem; exit status 1."""
+    result = invoke("explain", "BATCH_EMIT_TAGS", "BATCH_JOB_QUEUE")
+    assert result.exit_code == 1
+    text = result.stdout
+    assert "METAFLOW_BATCH_EMIT_TAGS = 'maybe' (INVALID)" in text
+    assert "  source:   env" in text
+    assert "  from:     METAFLOW_BATCH_EMIT_TAGS" in text
+    assert "  problem:  expected a boolean" in text
+    assert f"  shadows:  profile {home() / 'config.json'}:METAFLOW_BATCH_EMIT_TAGS = true" in text
+    assert "METAFLOW_BATCH_JOB_QUEUE = gpu" in text
+
+
+def test_an_invalid_secret_is_explained_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret's invalid value stays masked in show and explain."""
+    monkeypatch.setenv("METAFLOW_SERVICE_HEADERS", f'["{SECRET}"]')
+    for args in (["show"], ["explain", "SERVICE_HEADERS"], ["show", "--json"]):
+        result = invoke(*args)
+        assert result.exit_code == 1
+        assert SECRET not in result.output
+        assert "****" in result.output
+
+
+@pytest.mark.usefixtures("broken")
+def test_env_still_refuses_an_invalid_configuration() -> None:
+    """What cannot resolve is not exported: exit status 1, every problem named."""
+    result = invoke("env", "--target", "batch")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "METAFLOW_BATCH_EMIT_TAGS" in result.stderr
+
+
+def test_an_unreadable_file_still_stops_show() -> None:
+    """When a file cannot be read at all, there is nothing to show but the error."""
+    (home() / "config.json").write_text("{'METAFLOW_BATCH_JOB_QUEUE': 'q'}")
+    result = invoke("show")
+    assert result.exit_code == 1
+    assert "single quotes are not JSON" in result.stderr
+    assert result.stdout == ""
+
+
+# --- get, diff, completion ---------------------------------------------------------------------
+
+
+def test_get_prints_the_value_alone() -> None:
+    """For scripts: the value as its variable holds it; short and full names."""
+    write_profile(home(), {"BATCH_JOB_QUEUE": "gpu", "BATCH_DEFAULT_TAGS": {"team": "ml"}})
+    assert invoke("get", "BATCH_JOB_QUEUE").stdout == "gpu\n"
+    assert invoke("get", "METAFLOW_BATCH_JOB_QUEUE").stdout == "gpu\n"
+    assert json.loads(invoke("get", "BATCH_DEFAULT_TAGS").stdout) == {"team": "ml"}
+    assert invoke("get", "DATATOOLS_SUFFIX").stdout == "data\n"  # a default is a value
+
+
+def test_get_of_an_unset_setting_prints_nothing_and_exits_1() -> None:
+    """Unset: exit status 1, nothing on stdout."""
+    result = invoke("get", "SFN_IAM_ROLE")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+
+
+def test_get_masks_secrets_unless_revealed() -> None:
+    """A secret and a URL's password are masked unless --reveal-secrets."""
+    url = "https://bob:pw-" + SECRET + "@mf.example.com/api"
+    write_profile(home(), {"SERVICE_AUTH_KEY": SECRET, "SERVICE_URL": url})
+    assert invoke("get", "SERVICE_AUTH_KEY").stdout == "****\n"
+    assert invoke("get", "SERVICE_URL").stdout == "https://bob:****@mf.example.com/api\n"
+    assert invoke("get", "--reveal-secrets", "SERVICE_AUTH_KEY").stdout == SECRET + "\n"
+    assert invoke("get", "--reveal-secrets", "SERVICE_URL").stdout == url + "\n"
+
+
+def test_get_of_an_unknown_key_suggests_one() -> None:
+    """A typo is an error with a did-you-mean."""
+    result = invoke("get", "BATCH_JOB_QUEU")
+    assert result.exit_code == 1
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
+
+
+def test_diff_lists_what_differs_between_two_profiles() -> None:
+    """Settings that differ, as each profile resolves here; secrets masked; exit 1."""
+    write_profile(home(), {"BATCH_JOB_QUEUE": "cpu", "SERVICE_AUTH_KEY": "a-" + SECRET})
+    write_profile(
+        home(),
+        {"BATCH_JOB_QUEUE": "gpu", "SERVICE_AUTH_KEY": "b-" + SECRET, "SFN_DYNAMO_DB_TABLE": "t"},
+        profile="prod",
+    )
+    result = invoke("diff", "default", "prod")
+    assert result.exit_code == 1
+    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}
+    assert lines["NAME"] == ["default", "prod"]
+    assert lines["METAFLOW_BATCH_JOB_QUEUE"] == ["cpu", "gpu"]
+    assert lines["METAFLOW_SFN_DYNAMO_DB_TABLE"] == ["(unset)", "t"]
+    assert lines["METAFLOW_SERVICE_AUTH_KEY"] == ["****", "(differs)", "****"]
+    assert SECRET not in result.output
+    assert "METAFLOW_DATATOOLS_SUFFIX" not in lines
+
+
+def test_diff_of_equal_profiles_says_so_and_exits_0() -> None:
+    """The same settings: said, exit status 0."""
+    write_profile(home(), {"BATCH_JOB_QUEUE": "cpu"})
+    write_profile(home(), {"METAFLOW_JOB_QUEUE_NAME": "cpu"}, profile="alias")
+    result = invoke("diff", "default", "alias")
+    assert result.exit_code == 0
+    assert "No difference" in result.stdout
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_a_script(shell: str) -> None:
+    """The script the shell sources, driving the command's own completion."""
+    result = invoke("completion", shell)
+    assert result.exit_code == 0
+    assert "_METAFLOW_CONFIG_COMPLETE" in result.stdout
+
+
+def _complete(words: str) -> list[str]:
+    """What bash's completion asks the command for the last word of ``words``."""
+    env = {
+        "_METAFLOW_CONFIG_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
+    from metaflow_config.cli import cli
+    from tests.conftest import cli_runner
+
+    result = cli_runner(env=env).invoke(cli, [], prog_name="metaflow-config")
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
+
+
+def test_completion_of_commands_settings_and_profiles() -> None:
+    """Commands, setting names (short or full, as typed) and profile names complete."""
+    write_profile(home(), {}, profile="prod")
+    write_profile(home(), {}, profile="staging")
+    assert {"explain", "env", "get"} <= set(_complete("metaflow-config e")) | {"get"}
+    assert _complete("metaflow-config explain BATCH_JOB_Q") == ["BATCH_JOB_QUEUE"]
+    assert _complete("metaflow-config get METAFLOW_BATCH_JOB_Q") == ["METAFLOW_BATCH_JOB_QUEUE"]
+    assert _complete("metaflow-config show -p s") == ["staging"]
+    assert set(_complete("metaflow-config diff ")) == {"prod", "staging"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_bash_completes_in_a_terminal(tmp_path: Path) -> None:
+    """In a real bash (a pseudo-terminal), Tab completes a setting name."""
+    import sys
+
+    import pexpect
+
+    write_profile(home(), {})
+    bindir = Path(sys.executable).parent
+    rc = tmp_path / "rc"
+    rc.write_text(
+        f'export PATH="{bindir}:$PATH"\nPS1="$ "\neval "$(metaflow-config completion bash)"\n',
+        encoding="utf-8",
+    )
+    shell = pexpect.spawn(
+        "bash",
+        ["--noprofile", "--rcfile", str(rc), "-i"],
+        encoding="utf-8",
+        timeout=30,
+        env={**os.environ, "TERM": "dumb"},
+    )
+    try:
+        shell.expect_exact("$ ")
+        shell.send("metaflow-config explain BATCH_JOB_QUE\t")
+        shell.expect("BATCH_JOB_QUEUE")
+    finally:
+        shell.close(force=True)
+
+
+# --- quiet successes speak ---------------------------------------------------------------------
+
+
+def test_env_with_nothing_to_export_says_so() -> None:
+    """Nothing set in a layer: an empty output, and stderr says why."""
+    result = invoke("env", "--target", "batch")
+    assert result.exit_code == 0
+    assert result.stdout == "export METAFLOW_USER=metaflow-test\n"  # this machine's, derived
+    assert "Nothing to export (only what this machine derives: METAFLOW_USER)" in result.stderr
+    write_profile(home(), {"BATCH_JOB_QUEUE": "q"})
+    assert "Nothing to export" not in invoke("env", "--target", "batch").stderr
+
+
+@pytest.mark.parametrize(("given", "meant"), [("config_prod.json", "prod"), ("prod.json", "prod")])
+def test_a_profile_given_as_a_file_name_names_the_profile(given: str, meant: str) -> None:
+    """``-p config_prod.json`` is refused with the profile's name suggested."""
+    write_profile(home(), {"BATCH_JOB_QUEUE": "q"}, profile="prod")
+    result = invoke("show", "-p", given)
+    assert result.exit_code == 1
+    assert f"(--profile {meant})" in result.stderr
+    assert "create it" not in result.stderr  # it exists, under its own name
+
+
+def test_config_json_given_as_a_profile_is_the_default() -> None:
+    """``-p config.json`` says that config.json is the default profile."""
+    result = invoke("show", "-p", "config.json")
+    assert result.exit_code == 1
+    assert "config.json is the default profile" in result.stderr
+
+
+def test_a_missing_metaflow_home_is_said(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A named profile in a METAFLOW_HOME that does not exist: the folder is named as missing."""
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "nowhere"))
+    result = invoke("show", "-p", "prod")
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'nowhere'}, which does not exist (METAFLOW_HOME)" in result.stderr
+
+
+def test_schema_output_creates_the_folder(tmp_path: Path) -> None:
+    """``schema --output FILE`` works on a fresh machine (the folder does not exist yet)."""
+    target = tmp_path / "fresh" / ".metaflowconfig" / "profile.schema.json"
+    result = invoke("schema", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text())["type"] == "object"
+
+
+@pytest.mark.aws
+def test_an_aws_client_without_a_region_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No region anywhere: a ConfigError saying how to set one, not botocore's NoRegionError."""
+    from metaflow_config import aws, load
+
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    s = load(env={}, home=tmp_path, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="AWS_DEFAULT_REGION"):
+        aws.client("batch", s)
+    assert aws.client("batch", s, region_name="us-east-1").meta.region_name == "us-east-1"
