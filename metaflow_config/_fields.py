@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ._kinds import Kind
+from ._kinds import Kind, Reference
 from .errors import MASK, has_url_password, mask_url_password, show_value
 
 __all__ = [
@@ -74,6 +74,8 @@ class Derive:
     fn: DeriveFn
     text: str
     machine: bool = False
+    #: the value of its one base, as it is (a secret reference of the base is its reference too)
+    copies: bool = False
 
 
 def join_url(root: str, suffix: str) -> str:
@@ -100,7 +102,7 @@ def same_as(base: str) -> Derive:
     def fn(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
         return values[base], PREFIX + base
 
-    return Derive((base,), fn, f"<{PREFIX}{base}>")
+    return Derive((base,), fn, f"<{PREFIX}{base}>", copies=True)
 
 
 def times(base: str, factor: int) -> Derive:
@@ -155,7 +157,9 @@ class Setting:
         self.section = owner.__name__
 
     def show(self, value: Any) -> str:
-        """Render a value of this setting for humans (masked when secret)."""
+        """Render a value of this setting for humans (masked when secret; a reference as is)."""
+        if isinstance(value, Reference):
+            return repr(value.text)
         return show_value(value, secret=self.secret)
 
     def show_text(self, text: str) -> str:
@@ -219,7 +223,9 @@ class Section:
         put = object.__setattr__
         put(self, "_values", values)
         for field in self.fields:
-            put(self, field.attr, values[field.name])
+            value = values[field.name]
+            if not isinstance(value, Reference):  # fetched on first read (see _settings)
+                put(self, field.attr, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         msg = f"settings are read-only: use metaflow_config.override({name}=...) instead"

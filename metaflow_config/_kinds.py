@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ __all__ = [
     "INT",
     "JSON_OBJECT",
     "LOG_GROUP_ARN",
+    "MARK",
     "MAX_JSON_DEPTH",
     "NONNEG_INT",
     "PATH",
@@ -38,6 +40,7 @@ __all__ = [
     "FrozenDict",
     "Kind",
     "PasswordURL",
+    "Reference",
     "SecretMapping",
     "SecretText",
     "TooDeep",
@@ -45,6 +48,7 @@ __all__ = [
     "conceal",
     "freeze",
     "parse_bool",
+    "parse_reference",
     "strict_loads",
     "thaw",
 ]
@@ -126,6 +130,70 @@ class SecretText(str):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SecretText, (str(self),))
+
+
+#: What every secret reference starts with (see _references): a value holding it is read as one.
+MARK = "{{"
+_REFERENCE = re.compile(r"\{\{resolve:([a-z]+):(.*)\}\}")
+_SERVICES = ("secretsmanager", "ssm")
+_SYNTAX = (
+    "{{resolve:secretsmanager:<secret-id>}}, "
+    "{{resolve:secretsmanager:<secret-id>:SecretString:<json-key>}} or {{resolve:ssm:<name>}}"
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A value to fetch when read: where it is kept (never the value itself).
+
+    Attributes:
+        text: the reference as written (what ``show``, ``explain`` and ``to_env`` give).
+        service: ``secretsmanager`` or ``ssm``.
+        name: the secret id (a name or an ARN), or the parameter name.
+        key: for a JSON secret, the key whose value is wanted (``""``: the whole string).
+
+    """
+
+    text: str
+    service: str
+    name: str
+    key: str = ""
+
+    @property
+    def region(self) -> str | None:
+        """The region of an ARN (``arn:aws:secretsmanager:<region>:...``), else ``None``."""
+        parts = self.name.split(":")
+        return parts[3] if self.name.startswith("arn:") and len(parts) > 4 and parts[3] else None
+
+    @property
+    def action(self) -> str:
+        """The IAM action that reads it."""
+        return (
+            "secretsmanager:GetSecretValue"
+            if self.service == "secretsmanager"
+            else ("ssm:GetParameter")
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_reference(text: str) -> Reference | str:
+    """The reference ``text`` holds, or what is wrong with it (``text`` holds ``{{``)."""
+    match = _REFERENCE.fullmatch(text.strip())
+    if match is None:
+        return f"a secret reference ({_SYNTAX}); a value holding '{{{{' is read as one"
+    service, body = match.groups()
+    if service not in _SERVICES:
+        return f"a reference to secretsmanager or ssm, not {service!r} ({_SYNTAX})"
+    key = ""
+    if service == "secretsmanager" and ":SecretString:" in body:
+        body, key = body.rsplit(":SecretString:", 1)
+        if not key:
+            return f"a JSON key after :SecretString: ({_SYNTAX})"
+    if not body or any(c.isspace() for c in body):
+        return f"a secret id or parameter name without spaces ({_SYNTAX})"
+    return Reference(text.strip(), service, body, key)
 
 
 class PasswordURL(str):

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from ._environ import metaflow_items
 from ._fields import Context, Setting
-from ._kinds import BOOL, TooDeep, conceal, freeze, parse_bool
+from ._kinds import (
+    BOOL,
+    MARK,
+    Reference,
+    TooDeep,
+    conceal,
+    freeze,
+    parse_bool,
+    parse_reference,
+)
 from ._layers import BY_LAYER, LAYERS, SOURCES, LayerData, Raw, suggest
 from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
 from .errors import ConfigError, ConfigWarning, Problem
@@ -113,13 +122,15 @@ class Resolution:
     origins: dict[str, tuple[str, str]]
     layers: dict[str, LayerData]
     warnings: tuple[str, ...]
+    #: what secret references of this snapshot fetched, by setting (see _references)
+    fetched: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:  # the values are read through a Settings, which masks them
         return f"<Resolution of {len(self.values)} settings from {self.inputs!r}>"
 
     def portable(self) -> Resolution:
         """The resolution with :meth:`Inputs.portable` inputs (picklable, nothing else kept)."""
-        return replace(self, inputs=self.inputs.portable())
+        return replace(self, inputs=self.inputs.portable(), fetched={})
 
 
 _validator: SchemaValidator | None = None
@@ -199,12 +210,17 @@ def _validate(
 ) -> tuple[dict[str, Any], list[Problem]]:
     from pydantic_core import ValidationError
 
+    references, problems = _references(winners)
+    if references or problems:  # fetched (and validated) when read, not now
+        winners = {n: w for n, w in winners.items() if n not in references}
+        winners = {
+            n: w for n, w in winners.items() if BY_NAME[n].env not in {p.setting for p in problems}
+        }
     raw = {name: w[1].value for name, w in winners.items()}
     try:
-        return _get_validator().validate_python(raw), []
+        return {**_get_validator().validate_python(raw), **references}, problems
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
-    problems: list[Problem] = []
     bad: set[str] = set()
     for err in errors:
         name = str(err["loc"][0])
@@ -225,7 +241,33 @@ def _validate(
         )
     rest = {name: w for name, w in winners.items() if name not in bad}
     # the valid values too (one more call, on this path only): their problems come with these
-    return (_validate(rest)[0] if rest else {}), problems
+    return {**(_validate(rest)[0] if rest else {}), **references}, problems
+
+
+def _references(
+    winners: Mapping[str, tuple[LayerData, Any]],
+) -> tuple[dict[str, Reference], list[Problem]]:
+    """The winners that are secret references, parsed; the problems of malformed ones."""
+    references: dict[str, Reference] = {}
+    problems: list[Problem] = []
+    for name, (layer, raw) in winners.items():
+        if isinstance(raw.value, str) and MARK in raw.value:
+            parsed = parse_reference(raw.value)
+            setting = BY_NAME[name]
+            if isinstance(parsed, Reference):
+                references[name] = parsed
+            else:
+                problems.append(
+                    Problem.bad_value(
+                        setting.env,
+                        layer.layer,
+                        raw.location,
+                        value=setting.show(raw.value),
+                        expected=parsed,
+                        fix=_fix(layer, raw.location),
+                    )
+                )
+    return references, problems
 
 
 def _strict(inputs: Inputs, problems: list[Problem]) -> bool:
@@ -378,6 +420,19 @@ def _derive(
         assert setting.derive is not None  # noqa: S101 - DERIVED holds only derived settings
         if setting.name in winners:
             continue
+        from_refs = [b for b in setting.derive.bases if isinstance(values[b], Reference)]
+        if from_refs and not setting.derive.copies:
+            bases = ", ".join(BY_NAME[b].env for b in from_refs)
+            raise ConfigError(
+                [
+                    Problem.missing(
+                        setting.env,
+                        f"a value set explicitly: it derives from {bases}, a secret reference "
+                        "(fetched only when read)",
+                        f"set {setting.env} itself, or give {bases} a plain value",
+                    )
+                ]
+            )
         value, location = setting.derive.fn(values, ctx)
         if value is not None:
             values[setting.name] = value
@@ -386,6 +441,7 @@ def _derive(
         elif only is not DERIVED:  # nothing to derive from any more: the default again
             values[setting.name] = _DEFAULTS[setting.name]
             origins.pop(setting.name, None)
+    derived = {n: d for n, d in derived.items() if not isinstance(d[1].value, Reference)}
     if derived:
         problems = _validate(derived)[1]
         if problems:

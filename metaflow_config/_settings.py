@@ -8,8 +8,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._fields import Setting
-from ._kinds import strict_loads, thaw
+from ._fields import Section, Setting
+from ._kinds import Reference, strict_loads, thaw
 from ._layers import LAYERS
 from ._resolve import Inputs, Resolution, resolve, resolve_over
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
@@ -28,6 +28,35 @@ __all__ = [
 ]
 
 _SECTION_CLASSES = dict(SECTIONS)
+
+
+def _fetching(cls: type[Section]) -> type[Section]:
+    """``cls`` for a snapshot holding secret references: their attributes fetch on first read.
+
+    A subclass, so that the sections without references keep no ``__getattr__`` (their reads
+    stay plain attribute loads); a fetched value is then stored as an attribute like any other.
+    """
+    made = _FETCHING.get(cls)
+    if made is not None:
+        return made
+    by_attr = {f.attr: f for f in cls.fields}
+
+    def __getattr__(self: Section, attr: str) -> Any:  # noqa: N807 - the hook itself
+        field = by_attr.get(attr)
+        if field is None:
+            msg = f"{type(self).__name__!r} object has no attribute {attr!r}"
+            raise AttributeError(msg)
+        value = object.__getattribute__(self, "_snapshot")._value(field.name)
+        object.__setattr__(self, attr, value)
+        return value
+
+    made = type(cls.__name__, (cls,), {"__getattr__": __getattr__, "__module__": cls.__module__})
+    _FETCHING[cls] = made
+    return made
+
+
+_FETCHING: dict[type[Section], type[Section]] = {}
+
 
 #: Where an exported environment goes: this machine, an AWS Batch job, a Step Functions task.
 TARGETS = ("local", "batch", "sfn")
@@ -126,7 +155,10 @@ class Settings(Sections):
         if cls is None:
             msg = f"{type(self).__name__!r} object has no attribute {name!r}"
             raise AttributeError(msg)
-        section = cls(self.__dict__["_resolution"].values)
+        values = self.__dict__["_resolution"].values
+        if any(isinstance(values[f.name], Reference) for f in cls.fields):
+            cls = _fetching(cls)
+        section = cls(values)
         # for the accessors that export (Batch, SFN); not via __dict__ (see Section)
         object.__setattr__(section, "_snapshot", self)
         self.__dict__[name] = section
@@ -135,16 +167,27 @@ class Settings(Sections):
     # -- reading ---------------------------------------------------------------------------
 
     def __getitem__(self, name: str) -> Any:
-        """The typed value of the setting ``name`` (``METAFLOW_X``; aliases and ``X`` work too)."""
-        return self._resolution.values[lookup(name).name]
+        """The typed value of the setting ``name`` (``METAFLOW_X``; aliases and ``X`` work too).
+
+        A secret reference is fetched on this first read (see ``_references``).
+        """
+        return self._value(lookup(name).name)
+
+    def _value(self, name: str) -> Any:
+        """The value of the setting ``name`` (short): its reference fetched, if it holds one."""
+        value = self._resolution.values[name]
+        if isinstance(value, Reference):
+            from ._references import fetched
+
+            return fetched(self, name, value)
+        return value
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and find(name) is not None
 
     def items(self) -> Iterator[tuple[str, Any]]:
         """Every setting as ``(environment name, typed value)``, in table order."""
-        values = self._resolution.values
-        return ((f.env, values[f.name]) for f in FIELDS)
+        return ((f.env, self._value(f.name)) for f in FIELDS)
 
     def source(self, name: str) -> str:
         """The layer the value of ``name`` came from (see :meth:`explain` for the details)."""
@@ -263,10 +306,11 @@ class Settings(Sections):
                 env[field.env] = text
         if problems:
             raise ConfigError(problems)
-        if remote and values["SERVICE_INTERNAL_URL"] is not None:
+        internal = values["SERVICE_INTERNAL_URL"]
+        if remote and internal is not None:
             # The container talks to the service through the internal URL. An explicitly set
             # SERVICE_INTERNAL_URL travels too: in the sandbox it would re-derive differently.
-            env["METAFLOW_SERVICE_URL"] = values["SERVICE_INTERNAL_URL"]
+            env["METAFLOW_SERVICE_URL"] = str(internal)  # a reference: as its text
         if target == "sfn":
             check_sfn_size(env)
         return env
@@ -346,7 +390,12 @@ def _shown(key: str, value: str) -> str:
 
 
 def _export_text(field: Setting, value: Any) -> str | None:
-    """``value`` as environment text that validates back to ``value``; ``None`` if impossible."""
+    """``value`` as environment text that validates back to ``value``; ``None`` if impossible.
+
+    A secret reference travels as the reference: the container fetches it with its own role.
+    """
+    if isinstance(value, Reference):
+        return value.text
     try:
         text = field.kind.to_text(value)
         if field.kind.json_valued and strict_loads(text) != thaw(value):

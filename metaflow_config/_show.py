@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ._fields import PREFIX, Setting
+from ._kinds import Reference
 from ._settings import Settings, lookup
 from ._table import BY_ENV, DERIVED, FIELDS
 from .errors import MASK, ConfigError, Problem, mask_url_password
@@ -54,6 +55,8 @@ def display(field: Setting, value: Any, *, width: int = _CELL) -> str:
     """A value as plain text for a table cell: masked if secret, ``(unset)`` for None."""
     if value is None:
         return _UNSET
+    if isinstance(value, Reference):
+        return _cut(value.text, width)  # where the secret is kept, not the secret
     if field.secret:
         return MASK
     text = mask_url_password(field.kind.to_text(value))
@@ -66,6 +69,8 @@ def display(field: Setting, value: Any, *, width: int = _CELL) -> str:
 
 def _public(field: Setting, value: Any) -> Any:
     """A value for JSON output: the typed value, or the mask for a secret that is set."""
+    if isinstance(value, Reference):
+        return value.text
     if value is not None and field.secret:
         return MASK
     return mask_url_password(value) if isinstance(value, str) else value
@@ -271,6 +276,12 @@ def explain_text(
         if info.location:
             label = "from:" if info.source != "derived" else "derived:"
             lines.append(f"  {label:<9} {info.location}")
+        if isinstance(info.value, Reference):
+            done = field.name in snapshot._resolution.fetched
+            lines.append(
+                f"  secret:   kept in {info.value.service}: "
+                + ("fetched" if done else "fetched when first read (not yet)")
+            )
     lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in info.shadowed)
     if field.derive is not None:
         lines.append(f"  rule:     {field.derive.text} (when no layer sets it)")

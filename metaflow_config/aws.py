@@ -29,11 +29,21 @@ except ImportError as exc:  # pragma: no cover - boto3 is the "aws" extra
 
 from ._checks import CheckResult
 from ._checks import check as _check_live
+from ._kinds import Reference
 from ._scope import current
 from ._settings import Settings
 from .errors import MASK, ConfigError, Problem
 
-__all__ = ["CheckResult", "check", "client", "region", "s3_client", "session"]
+__all__ = [
+    "FETCH_TIMEOUTS",
+    "CheckResult",
+    "check",
+    "client",
+    "fetch_reference",
+    "region",
+    "s3_client",
+    "session",
+]
 
 
 def _snapshot(settings: Settings | None) -> Settings:
@@ -101,6 +111,89 @@ def s3_client(settings: Settings | None = None, *, boto_session: Any = None, **k
         config = config.merge(theirs)
     sess = boto_session if boto_session is not None else session(s)
     return sess.client("s3", config=config, **params)
+
+
+#: Bounds of a secret reference's fetch: it happens on a read, so it must not hang the reader.
+FETCH_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 10}
+
+
+def fetch_reference(reference: Reference, settings: Settings, name: str, where: str) -> str:
+    """The text ``reference`` holds in Secrets Manager or SSM (for the setting ``name``).
+
+    The region is the ARN's, else (Secrets Manager) ``AWS_SECRETS_MANAGER_DEFAULT_REGION``,
+    else boto3's own chain; connect and read timeouts, at most one retry.
+
+    Raises:
+        ConfigError: no credentials, not found, access denied (naming the IAM action), a
+            timeout, a JSON key that is not there: naming ``name``, ``where`` (the reference,
+            the layer and the location), never a secret.
+
+    """
+    from botocore.config import Config as BotoConfig
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    s = settings
+    region = reference.region
+    if region is None and reference.service == "secretsmanager":
+        region = s.secrets.aws_secrets_manager_default_region
+    config = BotoConfig(**FETCH_TIMEOUTS, retries={"max_attempts": 2, "mode": "standard"})
+
+    def problem(expected: str, fix: str) -> ConfigError:
+        return ConfigError([Problem.missing(name, f"{expected} for {where}", fix)])
+
+    try:
+        client = session(s).client(reference.service, region_name=region, config=config)
+        if reference.service == "ssm":
+            answer = client.get_parameter(Name=reference.name, WithDecryption=True)
+            text = str(answer["Parameter"]["Value"])
+        else:
+            answer = client.get_secret_value(SecretId=reference.name)
+            if "SecretString" not in answer:
+                raise problem(
+                    "a secret holding text (SecretString), found binary",
+                    f"store {reference.name} as text",
+                )
+            text = str(answer["SecretString"])
+    except NoCredentialsError:
+        raise problem(
+            "AWS credentials to fetch it",
+            "configure credentials (AWS_PROFILE, `aws configure`, or a role of the machine)",
+        ) from None
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("ResourceNotFoundException", "ParameterNotFound"):
+            raise problem(
+                f"an existing {reference.service} entry {reference.name!r}",
+                f"create it, or correct the reference in {where}",
+            ) from None
+        if "AccessDenied" in code or code == "AccessDeniedException":
+            raise problem(
+                f"permission to read it ({reference.action}; kms:Decrypt for an encrypted one)",
+                f"allow {reference.action} on {reference.name} to this machine's role or user",
+            ) from None
+        raise problem(
+            f"an answer from {reference.service} (got {code or 'an error'})", "retry"
+        ) from None
+    except (BotoCoreError, OSError) as exc:
+        raise problem(
+            f"an answer from {reference.service} within the timeouts ({type(exc).__name__})",
+            "check the network and the region, then read the setting again",
+        ) from None
+    if not reference.key:
+        return text
+    import json
+
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or reference.key not in document:
+        raise problem(
+            f"a JSON secret with the key {reference.key!r}",
+            f"add the key {reference.key!r} to {reference.name}, or correct the reference",
+        )
+    value = document[reference.key]
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _config(s: Settings, arguments: Mapping[str, Any]) -> Any:

@@ -46,7 +46,7 @@ def _value(snapshot: Settings, name: str) -> Any:
     if name in _EFFECTIVE:
         return _EFFECTIVE[name](snapshot)
     if name in BY_NAME:
-        return thaw(snapshot._resolution.values[name])  # plain dicts and lists, as Metaflow
+        return thaw(snapshot._value(name))  # plain dicts and lists, as Metaflow
     return copy.copy(CONSTANTS[name])
 
 

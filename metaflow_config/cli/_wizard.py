@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from .._fields import Setting, is_unset
+from .._kinds import Reference
 from .._files import read_json_object, update_json
 from .._layers import FileLayer, suggest
 from .._require import CAPABILITIES as REQUIRE
@@ -151,11 +152,18 @@ def _checker(setting: Setting, *, required: bool, has_secret: bool) -> Any:
                 raise click.UsageError(f"{setting.env} is required for this capability")
             return _UNSET
         try:
-            return validate_value(setting, answer, location="your answer")
+            value = validate_value(setting, answer, location="your answer")
         except ConfigError as exc:
             problem = exc.problems[0]
             shown = "" if setting.secret else f"got {problem.value}; "
             raise click.UsageError(f"{shown}expected {problem.expected}") from None
+        if isinstance(value, Reference):
+            click.echo(
+                f"  {setting.env} will be fetched from {value.service} ({value.name}) when "
+                "it is read, with the reader's own AWS credentials."
+            )
+            return value.text  # written as the reference
+        return value
 
     return check
 
@@ -242,6 +250,9 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
             fix = f"pass {where}=<{setting.kind.name}>, or {where}= to remove it"
             problems.extend(dataclasses.replace(p, fix=fix) for p in exc.problems)
             continue
+        if isinstance(typed, Reference):
+            click.echo(f"{setting.env} will be fetched from {typed.service} when it is read.")
+            typed = typed.text  # written as the reference
         _record(changes, setting, typed, existing)
     if problems:
         raise ConfigError(problems)
