@@ -18,8 +18,8 @@ from typing import Any
 import click
 
 from .._fields import Setting, is_unset
-from .._kinds import Reference
 from .._files import read_json_object, update_json
+from .._kinds import Reference
 from .._layers import FileLayer, suggest
 from .._require import CAPABILITIES as REQUIRE
 from .._resolve import check_layer, validate_value
