@@ -97,6 +97,8 @@ class Explanation:
         derived_from: the rule of its derived default, if it has one (``""`` otherwise).
         doc: the one-line description from the table.
         secret: whether the value is masked wherever it is shown.
+        fetched: for a secret reference (``value`` is the reference), whether this snapshot
+            has fetched it yet; ``None`` for any other value.
 
     """
 
@@ -108,6 +110,7 @@ class Explanation:
     derived_from: str
     doc: str
     secret: bool
+    fetched: bool | None = None
 
     @property
     def shown(self) -> str:
@@ -127,6 +130,9 @@ class Explanation:
         lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in self.shadowed)
         if self.derived_from:
             lines.append(f"  derived:  {self.derived_from} when no layer sets it")
+        if self.fetched is not None:
+            state = "fetched" if self.fetched else "fetched when first read (not yet)"
+            lines.append(f"  secret:   a reference: {state}")
         lines.append(f"  doc:      {self.doc}")
         return "\n".join(lines)
 
@@ -204,15 +210,17 @@ class Settings(Sections):
             raw = layer.values.get(field.name)
             if raw is not None:
                 shadowed.append(Shadowed(layer.layer, raw.location, field.show(raw.value)))
+        value = self._resolution.values[field.name]
         return Explanation(
             field.env,
-            self._resolution.values[field.name],
+            value,
             source,
             location,
             tuple(shadowed),
             field.derive.text if field.derive else "",
             field.doc,
             field.secret,
+            (field.name in self._resolution.fetched) if isinstance(value, Reference) else None,
         )
 
     # -- where it came from ----------------------------------------------------------------
