@@ -59,7 +59,7 @@ T = TypeVar("T")
 #: What a deployment can be asked to support (as in ``settings.require``).
 CAPABILITIES = tuple(_REQUIRE)
 #: the order results come in, by the prefix of their names (then in declaration order)
-_GROUPS = ("aws", "s3", "batch", "sfn", "service")
+_GROUPS = ("aws", "s3", "batch", "sfn", "service", "secrets")
 #: ``progress(done, total, pending)``: called as the checks finish, from the calling thread.
 Progress = Callable[[int, int, Sequence[str]], None]
 

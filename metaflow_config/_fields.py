@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ._kinds import Kind, Reference
+from ._kinds import MARK, Kind, Reference, parse_reference
 from .errors import MASK, has_url_password, mask_url_password, show_value
 
 __all__ = [
@@ -167,8 +167,19 @@ class Setting:
         return MASK if self.secret else mask_url_password(text)
 
     def bears_secret(self, value: Any) -> bool:
-        """Whether showing ``value`` would show a secret: a secret setting's, or a URL password."""
-        return value is not None and (self.secret or has_url_password(value))
+        """Whether showing ``value`` would show a secret: a secret setting's, or a URL password.
+
+        A secret reference (as a value, or as its text) shows where the secret is kept: no.
+        """
+        if value is None or isinstance(value, Reference):
+            return False
+        if (
+            isinstance(value, str)
+            and MARK in value
+            and isinstance(parse_reference(value), Reference)
+        ):
+            return False
+        return self.secret or has_url_password(value)
 
     def __repr__(self) -> str:
         return f"<setting {self.env}: {self.kind.name}>"

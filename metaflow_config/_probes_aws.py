@@ -21,6 +21,7 @@ from ._probes import (
     warn,
 )
 from ._settings import lookup
+from .errors import Problem
 
 __all__ = ["trusts"]
 
@@ -370,3 +371,46 @@ def _log_group(ctx: Context) -> Outcome:
             f"{ctx.region_arg()}, and set {_LOG_GROUP} to its ARN",
         )
     return ok(f"log group {name!r} exists in {region}")
+
+
+@register("secrets.references", "aws", service="secretsmanager")
+def _references(ctx: Context) -> Outcome:
+    """Fetch every secret reference in force (as a read of the setting would)."""
+    from ._kinds import Reference
+    from ._table import FIELDS
+
+    values = ctx.settings._resolution.values
+    held = [f for f in FIELDS if isinstance(values[f.name], Reference)]
+    if not held:
+        return skip("no setting holds a secret reference")
+    ctx.identity()  # no credentials: skipped, as every AWS check is (see aws.credentials)
+    failed: list[str] = []
+    fixes: list[str] = []
+    passed: list[str] = []
+    for field in held:
+        problem = _fetch_problem(ctx, field.name)
+        if problem is None:
+            passed.append(f"{field.env}: PASS")
+        else:
+            failed.append(f"{field.env}: FAIL, expected {problem.expected}")
+            fixes.append(f"{field.env}: {problem.fix}")
+    detail = "; ".join([*failed, *passed])
+    if failed:
+        return fail(detail, "; ".join(fixes))
+    return ok(f"fetched every reference ({detail})")
+
+
+def _fetch_problem(ctx: Context, name: str) -> Problem | None:
+    """What fetching setting ``name``'s reference (with this check's session) fails with."""
+    from ._references import fetch_and_validate
+    from .errors import ConfigError
+
+    reference = ctx.settings._resolution.values[name]
+    region = reference.region
+    if region is None and reference.service == "secretsmanager":
+        region = ctx.settings.secrets.aws_secrets_manager_default_region
+    try:
+        fetch_and_validate(ctx.settings, name, reference, ctx.client(reference.service, region))
+    except ConfigError as exc:
+        return exc.problems[0]
+    return None

@@ -24,7 +24,7 @@ from .errors import ConfigError, Problem
 if TYPE_CHECKING:
     from ._settings import Settings
 
-__all__ = ["fetched"]
+__all__ = ["fetch_and_validate", "fetched"]
 
 _LOCK = threading.Lock()
 
@@ -42,11 +42,17 @@ def fetched(snapshot: Settings, name: str, reference: Reference) -> Any:
         return cache[name]
     with _LOCK:  # one fetch per setting, whatever the threads reading it
         if name not in cache:
-            cache[name] = _fetch_and_validate(snapshot, name, reference)
+            cache[name] = fetch_and_validate(snapshot, name, reference)
     return cache[name]
 
 
-def _fetch_and_validate(snapshot: Settings, name: str, reference: Reference) -> Any:
+def fetch_and_validate(
+    snapshot: Settings, name: str, reference: Reference, client: Any = None
+) -> Any:
+    """Fetch ``reference`` (with ``client`` if given) and validate it as setting ``name``.
+
+    What :func:`fetched` keeps; ``check --aws`` calls it with the clients of its session.
+    """
     from ._kinds import conceal, freeze
     from ._resolve import validate_value
     from ._table import BY_NAME
@@ -55,7 +61,7 @@ def _fetch_and_validate(snapshot: Settings, name: str, reference: Reference) -> 
     setting = BY_NAME[name]
     layer, location = snapshot._resolution.origins.get(name, ("derived", ""))
     where = f"{reference.text} ({layer}: {location})"
-    text = fetch_reference(reference, snapshot, setting.env, where)
+    text = fetch_reference(reference, snapshot, setting.env, where, client=client)
     try:
         value = validate_value(setting, text, layer=layer, location=location)
     except ConfigError as exc:

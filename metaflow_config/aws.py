@@ -17,7 +17,7 @@ carry it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 try:
@@ -117,11 +117,14 @@ def s3_client(settings: Settings | None = None, *, boto_session: Any = None, **k
 FETCH_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 10}
 
 
-def fetch_reference(reference: Reference, settings: Settings, name: str, where: str) -> str:
+def fetch_reference(
+    reference: Reference, settings: Settings, name: str, where: str, *, client: Any = None
+) -> str:
     """The text ``reference`` holds in Secrets Manager or SSM (for the setting ``name``).
 
     The region is the ARN's, else (Secrets Manager) ``AWS_SECRETS_MANAGER_DEFAULT_REGION``,
-    else boto3's own chain; connect and read timeouts, at most one retry.
+    else boto3's own chain; connect and read timeouts, at most one retry. ``client`` (of the
+    reference's service) is used instead of a new one, as ``check --aws`` does.
 
     Raises:
         ConfigError: no credentials, not found, access denied (naming the IAM action), a
@@ -142,7 +145,8 @@ def fetch_reference(reference: Reference, settings: Settings, name: str, where: 
         return ConfigError([Problem.missing(name, f"{expected} for {where}", fix)])
 
     try:
-        client = session(s).client(reference.service, region_name=region, config=config)
+        if client is None:
+            client = session(s).client(reference.service, region_name=region, config=config)
         if reference.service == "ssm":
             answer = client.get_parameter(Name=reference.name, WithDecryption=True)
             text = str(answer["Parameter"]["Value"])
@@ -179,8 +183,11 @@ def fetch_reference(reference: Reference, settings: Settings, name: str, where: 
             f"an answer from {reference.service} within the timeouts ({type(exc).__name__})",
             "check the network and the region, then read the setting again",
         ) from None
-    if not reference.key:
-        return text
+    return _json_key(reference, text, problem) if reference.key else text
+
+
+def _json_key(reference: Reference, text: str, problem: Callable[[str, str], ConfigError]) -> str:
+    """The value of ``reference.key`` in the JSON secret ``text`` (JSON text if not a string)."""
     import json
 
     try:

@@ -25,6 +25,7 @@ from tests._checks_helpers import (
     LOG_GROUP,
     REGION,
     ROLES,
+    SECRET_KEY,
     Runner,
     make_table,
     moto_clients,
@@ -145,6 +146,7 @@ def aws(moto_url: str, shared_session: Any, setup_clients: dict[str, Any]) -> Ca
     )
     make_table(client("dynamodb"), "mf-table", key="pathspec", ttl="ttl")
     client("logs").create_log_group(logGroupName=LOG_GROUP)
+    client("secretsmanager").create_secret(Name="mf/sandbox-key", SecretString=SECRET_KEY)
     return client
 
 

@@ -76,6 +76,8 @@ def correct_env(service_url: str) -> dict[str, str]:
         "METAFLOW_SERVICE_URL": service_url,
         "METAFLOW_SERVICE_INTERNAL_URL": service_url + "internal",
         "METAFLOW_SERVICE_AUTH_KEY": SECRET_KEY,
+        # kept in Secrets Manager: fetched by the secrets.references check
+        "METAFLOW_AWS_SANDBOX_API_KEY": "{{resolve:secretsmanager:mf/sandbox-key}}",
         "METAFLOW_SERVICE_HEADERS": json.dumps({"Authorization": SECRET_TOKEN}),
     }
 

@@ -339,3 +339,16 @@ def test_bucket_in_another_region_warns(aws: Any, run: Runner, tmp_path: Path) -
     assert result.status == WARN
     assert "eu-west-1" in result.detail
     assert REGION in result.detail
+
+
+def test_a_secret_reference_that_cannot_be_fetched_fails_its_check(
+    aws: Any, run: Runner, service: Any, tmp_path: Path
+) -> None:
+    """check --aws fetches every reference in force: a missing secret FAILs, naming the setting."""
+    aws("secretsmanager").delete_secret(SecretId="mf/sandbox-key", ForceDeleteWithoutRecovery=True)
+    results = run(settings_of(correct_env(service.url), tmp_path))
+    assert failing(results) == {"secrets.references"}
+    result = results["secrets.references"]
+    assert "METAFLOW_AWS_SANDBOX_API_KEY: FAIL" in result.detail
+    assert "mf/sandbox-key" in result.detail
+    assert "METAFLOW_AWS_SANDBOX_API_KEY: create it" in result.fix

@@ -287,6 +287,7 @@ def test_show_and_env_give_the_reference(tmp_path: Path) -> None:
     assert SM in invoke("show").stdout
     assert "fetched when first read (not yet)" in invoke("explain", "SERVICE_AUTH_KEY").stdout
     assert f"METAFLOW_SERVICE_AUTH_KEY='{SM}'" in invoke("env", "--reveal-secrets").stdout
+    assert f"METAFLOW_SERVICE_AUTH_KEY='{SM}'" in invoke("env").stdout  # not a secret itself
 
 
 def test_configure_accepts_a_reference_and_says_it_will_be_fetched() -> None:
