@@ -24,7 +24,7 @@ from ._environ import metaflow_items
 from ._fields import PREFIX, Setting, is_unset
 from ._jsonfile import MAX_FILE_BYTES, read_json_file
 from ._table import BY_ENV, BY_NAME, find
-from .errors import Problem, show_value
+from .errors import ConfigError, Problem, show_value
 
 if TYPE_CHECKING:
     from ._resolve import Inputs
@@ -154,6 +154,9 @@ class LayerData:
     problems: list[Problem] = field(default_factory=list)
     #: oddities that are not errors (a secret in a file others can read): ConfigWarnings
     warnings: list[str] = field(default_factory=list)
+    #: raw values of keys the table does not declare, by full name: those of registered
+    #: sections (``_sections``), read by their models (``metaflow_config.pydantic``)
+    extra: dict[str, Raw] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # names and counts only: the values may be secrets
         return (
@@ -173,10 +176,32 @@ def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -
         if file and key == "$schema":
             return  # an editor's pointer to `metaflow-config schema` output, not a setting
         if file or key.startswith(PREFIX):
-            data.unknown.append((key, location))
+            if not is_unset(value):
+                data.extra[key] = Raw(value, location)
+            if not _registered(key, data):
+                data.unknown.append((key, location))
         return
     if not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable is
         _put(data, field, key, Raw(value, location))
+
+
+def _section_key(key: str, data: LayerData) -> str | None:
+    """The full key of a registered section's ``key`` (full or short name), or None."""
+    full = key.upper() if key.upper().startswith(PREFIX) else PREFIX + key.upper()
+    return full if _registered(full, data) else None
+
+
+def _registered(key: str, data: LayerData) -> bool:
+    """Whether ``key`` is a key of a registered section (looking them up if need be)."""
+    from ._sections import registry
+
+    try:
+        return key.upper() in registry()
+    except ConfigError as exc:  # a broken section: a problem of this read, said once
+        for problem in exc.problems:
+            if problem not in data.problems:
+                data.problems.append(problem)
+        return False
 
 
 def _put(data: LayerData, field: Setting, key: str, raw: Raw) -> None:
@@ -285,6 +310,10 @@ class OverrideLayer:
         data = LayerData(self.layer)
         for key, value in self.overrides.items():
             field = find(key)
+            if field is None and _section_key(key, data) is not None:
+                if not is_unset(value):
+                    data.extra[_section_key(key, data) or key] = Raw(value, f"override({key})")
+                continue
             if field is None:
                 data.problems.append(
                     Problem.bad_value(
@@ -363,7 +392,13 @@ def suggest(key: str) -> str:
 
     key = key.upper()
     full = key if key.startswith(PREFIX) else PREFIX + key
-    close = difflib.get_close_matches(full, list(BY_ENV), n=1, cutoff=0.75)
+    from ._sections import registry
+
+    try:
+        names = [*BY_ENV, *registry()]
+    except ConfigError:
+        names = list(BY_ENV)
+    close = difflib.get_close_matches(full, names, n=1, cutoff=0.75)
     if close:
         return f"did you mean {close[0]}?"
     return "remove it, or see `metaflow-config docs` for the names of all settings"

@@ -124,13 +124,15 @@ class Resolution:
     warnings: tuple[str, ...]
     #: what secret references of this snapshot fetched, by setting (see _references)
     fetched: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: the models of registered sections resolved from this snapshot (``Settings.section``)
+    sections: dict[Any, Any] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:  # the values are read through a Settings, which masks them
         return f"<Resolution of {len(self.values)} settings from {self.inputs!r}>"
 
     def portable(self) -> Resolution:
         """The resolution with :meth:`Inputs.portable` inputs (picklable, nothing else kept)."""
-        return replace(self, inputs=self.inputs.portable(), fetched={})
+        return replace(self, inputs=self.inputs.portable(), fetched={}, sections={})
 
 
 _validator: SchemaValidator | None = None

@@ -6,14 +6,16 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ._fields import Section, Setting
 from ._kinds import Reference, strict_loads, thaw
 from ._layers import LAYERS
 from ._resolve import Inputs, Resolution, resolve, resolve_over
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
-from .errors import MASK, ConfigError, Problem, show_value
+from .errors import MASK, ConfigError, Problem, has_url_password, show_value
+
+T = TypeVar("T")
 
 __all__ = [
     "SFN_ENV_LIMIT",
@@ -62,6 +64,13 @@ _FETCHING: dict[type[Section], type[Section]] = {}
 TARGETS = ("local", "batch", "sfn")
 #: Step Functions rejects a state machine whose container overrides exceed this many characters.
 SFN_ENV_LIMIT = 8192
+
+
+def _section_of(name: str) -> Any:
+    """(registered section, full key) of ``name`` when it is a registered section's key."""
+    from ._sections import find_key
+
+    return find_key(name)
 
 
 def lookup(name: str) -> Setting:
@@ -115,7 +124,8 @@ class Explanation:
     @property
     def shown(self) -> str:
         """The value as it may be shown to a person (masked if secret)."""
-        return BY_ENV[self.name].show(self.value)
+        field = BY_ENV.get(self.name)  # None: a registered section's key
+        return field.show(self.value) if field else show_value(self.value, secret=self.secret)
 
     def __repr__(self) -> str:
         return (
@@ -175,9 +185,29 @@ class Settings(Sections):
     def __getitem__(self, name: str) -> Any:
         """The typed value of the setting ``name`` (``METAFLOW_X``; aliases and ``X`` work too).
 
-        A secret reference is fetched on this first read (see ``_references``).
+        A secret reference is fetched on this first read (see ``_references``). The keys of a
+        registered section (``metaflow_config.sections``) read its model's fields.
         """
+        if find(name) is None:
+            section = _section_of(name)
+            if section is not None:
+                registered, key = section
+                return getattr(self.section(registered.cls), registered.keys[key])
         return self._value(lookup(name).name)
+
+    def section(self, cls: type[T]) -> T:
+        """The model ``cls`` (a ``MetaflowBaseSettings``) resolved from this snapshot's inputs.
+
+        Built once per snapshot; a bad value is a ``ConfigError`` naming where it came from.
+        """
+        cache = self._resolution.sections
+        if cls not in cache:
+            from .pydantic import bound
+
+            with bound(self):
+                cache[cls] = cls()
+        made: T = cache[cls]
+        return made
 
     def _value(self, name: str) -> Any:
         """The value of the setting ``name`` (short): its reference fetched, if it holds one."""
@@ -197,10 +227,33 @@ class Settings(Sections):
 
     def source(self, name: str) -> str:
         """The layer the value of ``name`` came from (see :meth:`explain` for the details)."""
+        if find(name) is None and _section_of(name) is not None:
+            return self.explain(name).source
         return self._resolution.origins.get(lookup(name).name, ("default", ""))[0]
+
+    def _explain_section(self, registered: Any, key: str) -> Explanation:
+        """:meth:`explain` of a registered section's key, from the layers that hold it."""
+        secret = key in registered.secret
+        held = [
+            (data.layer, data.extra[key])
+            for data in self._resolution.layers.values()
+            if key in data.extra
+        ]
+        value = getattr(self.section(registered.cls), registered.keys[key])
+        source, location = ("default", "") if not held else (held[-1][0], held[-1][1].location)
+        shadowed = tuple(
+            Shadowed(layer, raw.location, show_value(raw.value, secret=secret))
+            for layer, raw in held[:-1]
+        )
+        doc = registered.cls.model_fields[registered.keys[key]].description or ""
+        return Explanation(key, value, source, location, shadowed, "", doc, secret)
 
     def explain(self, name: str) -> Explanation:
         """Value, source, location and shadowed lower layers of the setting ``name``."""
+        if find(name) is None:
+            section = _section_of(name)
+            if section is not None:
+                return self._explain_section(*section)
         field = lookup(name)
         source, location = self._resolution.origins.get(field.name, ("default", ""))
         shadowed: list[Shadowed] = []
@@ -312,6 +365,7 @@ class Settings(Sections):
                 problems.append(_unexportable(field, values[field.name], origin))
             else:
                 env[field.env] = text
+        env.update(self._section_env())
         if problems:
             raise ConfigError(problems)
         internal = values["SERVICE_INTERNAL_URL"]
@@ -322,6 +376,22 @@ class Settings(Sections):
         if target == "sfn":
             check_sfn_size(env)
         return env
+
+    def _section_env(self) -> dict[str, str]:
+        """The keys of registered sections that a layer set, as environment text."""
+        found: dict[str, Any] = {}
+        for data in self._resolution.layers.values():  # lowest first: the highest wins
+            found.update(data.extra)
+        if not found:
+            return {}
+        from ._sections import registry
+
+        known = registry()
+        return {
+            key: raw.value if isinstance(raw.value, str) else json.dumps(raw.value)
+            for key, raw in found.items()
+            if key in known
+        }
 
     def require(self, capability: str) -> None:
         """Check that every setting ``capability`` needs is set and usable; raise if not.
@@ -391,10 +461,24 @@ if sys.version_info < (3, 10):  # pragma: no cover - Python 3.9 only
 
 
 def _shown(key: str, value: str) -> str:
+    if bears_secret(key, value):
+        field = BY_ENV.get(key)
+        return repr(field.show_text(value)) if field and not field.secret else MASK
+    return repr(value)
+
+
+def bears_secret(key: str, text: str) -> bool:
+    """Whether the exported variable ``key`` holding ``text`` would show a secret.
+
+    A secret setting's (a registered section's secret field too), or a URL with a password.
+    """
     field = BY_ENV.get(key)
-    if field is None:
-        return show_value(value, secret=False)
-    return repr(field.show_text(value)) if not field.secret else MASK
+    if field is not None:
+        return field.bears_secret(text)
+    from ._sections import find_key
+
+    section = find_key(key)
+    return (section is not None and key in section[0].secret) or has_url_password(text)
 
 
 def _export_text(field: Setting, value: Any) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from ._fields import PREFIX, Setting
 from ._kinds import Reference
-from ._settings import Settings, lookup
+from ._settings import Settings, bears_secret, lookup
 from ._table import BY_ENV, DERIVED, FIELDS
 from .errors import MASK, ConfigError, Problem, mask_url_password
 
@@ -352,7 +352,7 @@ def render_env(env: Mapping[str, str], fmt: str, *, reveal: bool) -> tuple[str, 
     if fmt not in ENV_FORMATS:
         msg = f"format must be one of {', '.join(ENV_FORMATS)}, got {fmt!r}"
         raise ValueError(msg)
-    masked = [] if reveal else sorted(k for k in env if BY_ENV[k].bears_secret(env[k]))
+    masked = [] if reveal else sorted(k for k in env if bears_secret(k, env[k]))
     if fmt == "json":
         shown = {k: v for k, v in env.items() if k not in masked}
         return json.dumps(shown, indent=2, sort_keys=True) + "\n", masked
@@ -360,9 +360,9 @@ def render_env(env: Mapping[str, str], fmt: str, *, reveal: bool) -> tuple[str, 
     refused = []
     for key in sorted(env):
         if key in masked:
-            lines.append(
-                f"# {key}={BY_ENV[key].show_text(env[key])} (secret: --reveal-secrets includes it)"
-            )
+            field = BY_ENV.get(key)  # None: a registered section's key
+            text = field.show_text(env[key]) if field else MASK
+            lines.append(f"# {key}={text} (secret: --reveal-secrets includes it)")
         elif fmt == "shell":
             lines.append(f"export {key}={shlex.quote(env[key])}")
         else:

@@ -1,0 +1,184 @@
+"""Settings the library does not declare: pydantic-settings models resolved in the same layers.
+
+::
+
+    from pydantic import SecretStr
+    from pydantic_settings import SettingsConfigDict
+    from metaflow_config.pydantic import MetaflowBaseSettings
+
+    class Acme(MetaflowBaseSettings):
+        \"\"\"ACME's Metaflow settings.\"\"\"
+        model_config = SettingsConfigDict(env_prefix="METAFLOW_ACME_")
+        gpu_queue: str | None = None
+        api_token: SecretStr | None = None
+
+    Acme()                         # field defaults < profile < local file < METAFLOW_ACME_* <
+                                   # override() in force < keyword arguments
+    settings.section(Acme)         # the same, from a snapshot's own inputs (cached there)
+
+Registered with the entry point group ``metaflow_config.sections`` (``acme =
+"acme_mf.config:Acme"``), its keys are known to every layer, ``override()``, ``settings[...]``,
+``explain`` and ``to_env`` (see ``_sections``). :class:`LayerSource` offers each layer as a
+pydantic-settings source for a model's own ``settings_customise_sources``.
+
+Importing this module imports pydantic-settings; ``import metaflow_config`` does not.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from ._fields import is_unset
+from ._layers import LAYERS
+from .errors import ConfigError, Problem, show_value
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._settings import Settings
+
+__all__ = ["LayerSource", "MetaflowBaseSettings"]
+
+#: the snapshot a model is being resolved from (``Settings.section``); else the one in force
+_BOUND: ContextVar[Settings | None] = ContextVar("metaflow_config_section", default=None)
+
+
+def _snapshot() -> Settings:
+    from ._scope import current
+
+    bound = _BOUND.get()
+    return current() if bound is None else bound
+
+
+@contextmanager
+def bound(snapshot: Settings) -> Iterator[None]:
+    """Resolve models from ``snapshot`` in the enclosed code (what ``Settings.section`` does)."""
+    token = _BOUND.set(snapshot)
+    try:
+        yield
+    finally:
+        _BOUND.reset(token)
+
+
+def _key(settings_cls: type[BaseSettings], field_name: str) -> str:
+    return (str(settings_cls.model_config.get("env_prefix") or "") + field_name).upper()
+
+
+class LayerSource(PydanticBaseSettingsSource):
+    """One of metaflow_config's layers (``profile``, ``local``, ``env``, ``override``).
+
+    Reads the values the layer holds for the model's keys (``env_prefix`` + field name) in the
+    snapshot in force (or the one ``Settings.section`` resolves from); JSON text is decoded for
+    complex fields, as pydantic-settings' environment source does. The empty string and JSON
+    ``null`` mean "not set", as in every layer.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], layer: str) -> None:
+        super().__init__(settings_cls)
+        if layer not in {x.name for x in LAYERS}:
+            msg = f"layer must be one of {', '.join(x.name for x in LAYERS)}, got {layer!r}"
+            raise ValueError(msg)
+        self.layer = layer
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The raw value of ``field_name`` in this layer (``None`` when it does not set it)."""
+        key = _key(self.settings_cls, field_name)
+        raw = _snapshot()._resolution.layers[self.layer].extra.get(key)
+        value = None if raw is None or is_unset(raw.value) else raw.value
+        return value, key, self.field_is_complex(field)
+
+    def __call__(self) -> dict[str, Any]:
+        """The values this layer holds for the model, by field name."""
+        found: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, _, complex_ = self.get_field_value(field, name)
+            if value is None:
+                continue
+            if complex_ and isinstance(value, str):
+                with suppress(ValueError):  # validation says what is wrong with it
+                    value = json.loads(value)
+            found[name] = value
+        return found
+
+
+class MetaflowBaseSettings(BaseSettings):
+    """A ``pydantic_settings.BaseSettings`` resolved in metaflow_config's layers.
+
+    Precedence, lowest first: field defaults < profile < local ``.metaflow/config.json`` <
+    ``METAFLOW_*`` environment (with the model's ``env_prefix``) < ``override()`` in force <
+    keyword arguments. ``SecretStr`` fields (and ``json_schema_extra={"secret": True}``) are
+    secrets, masked wherever metaflow_config shows values. A bad value is a ``ConfigError``
+    naming the key, the layer and the place it came from.
+    """
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_problems(type(self), exc, values)) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then the layers from the highest (``override``) down."""
+        return (init_settings, *(LayerSource(settings_cls, x.name) for x in reversed(LAYERS)))
+
+    @classmethod
+    def secret_keys(cls) -> set[str]:
+        """The keys (``METAFLOW_...``) of the fields holding secrets."""
+        found = set()
+        for name, field in cls.model_fields.items():
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            annotation = str(field.annotation)
+            if "SecretStr" in annotation or "SecretBytes" in annotation or extra.get("secret"):
+                found.add(_key(cls, name))
+        return found
+
+
+def _problems(
+    cls: type[MetaflowBaseSettings], exc: ValidationError, given: dict[str, Any]
+) -> list[Problem]:
+    """The problems of a model's validation, each with the layer and place of its value."""
+    snapshot = _snapshot()
+    secret = cls.secret_keys()
+    problems = []
+    for err in exc.errors(include_url=False):
+        name = str(err["loc"][0]) if err["loc"] else ""
+        key = _key(cls, name)
+        if name in given:
+            layer, location, value = "init", f"{cls.__name__}({name}=...)", given[name]
+        else:
+            layer, location, value = "default", "", err.get("input")
+            for data in snapshot._resolution.layers.values():
+                raw = data.extra.get(key)
+                if raw is not None:
+                    layer, location, value = data.layer, raw.location, raw.value
+        fix = {
+            "env": f"correct or unset the environment variable {location}",
+            "override": "pass a valid value to override()",
+            "init": f"pass a valid {name} to {cls.__name__}()",
+        }.get(layer, f"correct or remove {location or key}")
+        problems.append(
+            Problem.bad_value(
+                key,
+                layer,
+                location,
+                value=show_value(value, secret=key in secret or isinstance(value, SecretStr)),
+                expected=str(err["msg"]),
+                fix=fix,
+            )
+        )
+    return problems
