@@ -356,13 +356,13 @@ def render_env(env: Mapping[str, str], fmt: str, *, reveal: bool) -> tuple[str, 
     if fmt == "json":
         shown = {k: v for k, v in env.items() if k not in masked}
         return json.dumps(shown, indent=2, sort_keys=True) + "\n", masked
-    lines = []
-    refused = []
+    lines: list[str] = []
+    refused: list[str] = []
     for key in sorted(env):
         if key in masked:
             field = BY_ENV.get(key)  # None: a registered section's key
-            text = field.show_text(env[key]) if field else MASK
-            lines.append(f"# {key}={text} (secret: --reveal-secrets includes it)")
+            hidden = field.show_text(env[key]) if field else MASK
+            lines.append(f"# {key}={hidden} (secret: --reveal-secrets includes it)")
         elif fmt == "shell":
             lines.append(f"export {key}={shlex.quote(env[key])}")
         else:
