@@ -1,0 +1,332 @@
+"""Settings users add: a pydantic-settings model registered by a throwaway distribution.
+
+Each test that needs it installs ``acme-mf`` on ``sys.path`` (a ``*.dist-info`` with an
+``entry_points.txt`` is enough for ``importlib.metadata``), registering ``Acme`` in the group
+``metaflow_config.sections``; the registry is reset around every test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from metaflow_config import ConfigError, ConfigWarning, _sections, load, override, settings
+from metaflow_config.testing import write_local, write_profile
+from tests.conftest import invoke
+
+TOKEN = "tok-ZQXJ-secret"
+
+ACME = '''
+from typing import Optional
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+class Acme(MetaflowBaseSettings):
+    """ACME's Metaflow settings."""
+
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_ACME_")
+    gpu_queue: Optional[str] = Field(None, description="The GPU queue.")
+    cost_center: str = "ml"
+    spot: bool = False
+    api_token: Optional[SecretStr] = None
+    retries: int = 3
+'''
+
+
+def _install(root: Path, name: str, entry: str, module: str) -> None:
+    package = name.replace("-", "_")
+    (root / package).mkdir(parents=True)
+    (root / package / "__init__.py").write_text("")
+    (root / package / "config.py").write_text(module)
+    info = root / f"{package}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[metaflow_config.sections]\n{entry}\n")
+
+
+@pytest.fixture
+def registered(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[type[Any]]:
+    """``acme-mf`` installed (on sys.path) and discovered; its ``Acme`` class."""
+    root = tmp_path_factory.mktemp("site")
+    _install(root, "acme-mf", "acme = acme_mf.config:Acme", ACME)
+    monkeypatch.syspath_prepend(str(root))
+    importlib.invalidate_caches()
+    _sections.reset()
+    module = importlib.import_module("acme_mf.config")
+    try:
+        yield module.Acme
+    finally:
+        for name in [m for m in sys.modules if m.startswith("acme_mf")]:
+            del sys.modules[name]
+        _sections.reset()
+
+
+def home() -> Path:
+    return Path(os.environ["METAFLOW_HOME"])
+
+
+# --- the model, standalone and in a snapshot --------------------------------------------------
+
+
+LAYER_PAIRS = [
+    pytest.param("default", "profile", id="profile-beats-default"),
+    pytest.param("profile", "local", id="local-beats-profile"),
+    pytest.param("local", "env", id="env-beats-local"),
+    pytest.param("env", "override", id="override-beats-env"),
+    pytest.param("override", "init", id="init-beats-override"),
+]
+
+
+def _set(layer: str, value: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Put ``value`` for ACME_GPU_QUEUE in ``layer``; return a scope to enter (or None)."""
+    if layer == "profile":
+        write_profile(home(), {"ACME_GPU_QUEUE": value})
+    elif layer == "local":
+        write_local(Path.cwd(), {"ACME_GPU_QUEUE": value})
+    elif layer == "env":
+        monkeypatch.setenv("METAFLOW_ACME_GPU_QUEUE", value)
+    elif layer == "override":
+        return override(ACME_GPU_QUEUE=value)
+    return None
+
+
+@pytest.mark.parametrize(("lower", "higher"), LAYER_PAIRS)
+def test_standalone_precedence(
+    registered: type[Any], monkeypatch: pytest.MonkeyPatch, lower: str, higher: str
+) -> None:
+    """``Acme()``: defaults < profile < local < METAFLOW_ACME_* < override() < keyword args."""
+    (Path.cwd() / ".metaflow").mkdir(exist_ok=True)
+    scopes = [_set(lower, "low", monkeypatch)]
+    if higher != "init":
+        scopes.append(_set(higher, "high", monkeypatch))
+    settings.reload()
+    entered = [scope for scope in scopes if scope is not None]
+    for scope in entered:
+        scope.__enter__()
+    try:
+        made = registered(gpu_queue="high") if higher == "init" else registered()
+        assert made.gpu_queue == "high"
+        if lower != "default" and higher == "init":
+            assert registered().gpu_queue == "low"  # without the keyword: the lower layer
+    finally:
+        for scope in reversed(entered):
+            scope.__exit__(None, None, None)
+
+
+def test_the_snapshot_reads_a_registered_section(
+    registered: type[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """section(cls), [name], source and explain, as for built-in settings."""
+    write_profile(home(), {"ACME_GPU_QUEUE": "from-profile", "ACME_SPOT": True})
+    monkeypatch.setenv("METAFLOW_ACME_GPU_QUEUE", "from-env")
+    s = load()
+    acme = s.section(registered)
+    assert isinstance(acme, registered)
+    assert acme is s.section(registered)  # once per snapshot
+    assert (acme.gpu_queue, acme.spot, acme.cost_center) == ("from-env", True, "ml")
+    assert s["METAFLOW_ACME_GPU_QUEUE"] == s["ACME_GPU_QUEUE"] == "from-env"
+    assert s.source("METAFLOW_ACME_GPU_QUEUE") == "env"
+    info = s.explain("ACME_GPU_QUEUE")
+    assert (info.value, info.source, info.location) == (
+        "from-env",
+        "env",
+        "METAFLOW_ACME_GPU_QUEUE",
+    )
+    assert [(x.source, x.value) for x in info.shadowed] == [("profile", "'from-profile'")]
+    assert info.doc == "The GPU queue."
+    assert s.explain("ACME_SPOT").location == f"{home() / 'config.json'}:METAFLOW_ACME_SPOT"
+    assert s.source("ACME_RETRIES") == "default"
+
+
+def test_its_keys_are_known_and_typos_get_a_suggestion(registered: type[Any]) -> None:
+    """No unknown-key warning for its keys; a typo gets "did you mean" one of them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load(env={"METAFLOW_ACME_SPOT": "1"}, home="/nonexistent")
+    assert caught == []
+    with pytest.warns(ConfigWarning, match="did you mean METAFLOW_ACME_SPOT"):
+        load(env={"METAFLOW_ACME_SPOTT": "1"}, home="/nonexistent")
+    with pytest.raises(ConfigError, match="did you mean METAFLOW_ACME_SPOT"):
+        load(env={"METAFLOW_ACME_SPOTT": "1"}, home="/nonexistent", strict=True)
+
+
+def test_override_and_load_take_its_names(registered: type[Any]) -> None:
+    """Short and full names, in override() and load(overrides=...)."""
+    with override(ACME_GPU_QUEUE="scoped"):
+        assert settings["ACME_GPU_QUEUE"] == "scoped"
+        assert settings.source("ACME_GPU_QUEUE") == "override"
+    s = load(env={}, home="/nonexistent", overrides={"METAFLOW_ACME_RETRIES": 7})
+    assert s.section(registered).retries == 7
+    with pytest.raises(ConfigError, match="ACME_GPU_QUEU"):
+        override(ACME_GPU_QUEU="typo")
+
+
+def test_to_env_carries_what_a_layer_set_and_masks_secrets(
+    registered: type[Any], tmp_path: Path
+) -> None:
+    """Its values travel to containers; a SecretStr field is masked wherever shown."""
+    write_profile(home(), {"ACME_API_TOKEN": TOKEN, "ACME_SPOT": True})
+    s = load(env={"METAFLOW_ACME_GPU_QUEUE": "gq"}, home=home(), cwd=tmp_path)
+    exported = s.to_env("batch")
+    assert exported["METAFLOW_ACME_GPU_QUEUE"] == "gq"
+    assert exported["METAFLOW_ACME_API_TOKEN"] == TOKEN
+    assert json.loads(exported["METAFLOW_ACME_SPOT"]) is True
+    assert "METAFLOW_ACME_COST_CENTER" not in exported  # a default
+    fresh = load(env=exported, home="/nonexistent", cwd=tmp_path).section(registered)
+    assert fresh.api_token.get_secret_value() == TOKEN
+    assert fresh.spot is True
+    for text in (repr(exported), str(s.explain("ACME_API_TOKEN")), repr(s.section(registered))):
+        assert TOKEN not in text
+
+
+def test_a_bad_value_is_a_config_error_naming_where(registered: type[Any]) -> None:
+    """Setting, layer, file:key or variable, masked value, what was expected, the fix."""
+    write_profile(home(), {"ACME_RETRIES": "many", "ACME_API_TOKEN": 5})
+    s = load(env={"METAFLOW_ACME_SPOT": "maybe"}, home=home(), cwd="/")
+    with pytest.raises(ConfigError) as info:
+        s.section(registered)
+    by_key = {p.setting: p for p in info.value.problems}
+    assert by_key["METAFLOW_ACME_SPOT"].layer == "env"
+    assert by_key["METAFLOW_ACME_SPOT"].location == "METAFLOW_ACME_SPOT"
+    assert by_key["METAFLOW_ACME_RETRIES"].location.endswith("config.json:METAFLOW_ACME_RETRIES")
+    assert by_key["METAFLOW_ACME_API_TOKEN"].value == "****"
+    assert "correct or unset the environment variable" in by_key["METAFLOW_ACME_SPOT"].fix
+
+
+def test_the_command_line_exports_and_masks_it(registered: type[Any]) -> None:
+    """``env`` exports its keys; its secret is a comment unless --reveal-secrets."""
+    write_profile(home(), {"ACME_API_TOKEN": TOKEN, "ACME_GPU_QUEUE": "gq"})
+    out = invoke("env").stdout
+    assert "export METAFLOW_ACME_GPU_QUEUE=gq" in out
+    assert "# METAFLOW_ACME_API_TOKEN=****" in out
+    assert TOKEN not in out
+    assert TOKEN in invoke("env", "--reveal-secrets").stdout
+
+
+@hypothesis_settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(layers=st.lists(st.sampled_from(["profile", "local", "env", "override"]), unique=True))
+def test_precedence_law_for_its_keys(
+    registered: type[Any], tmp_path_factory: pytest.TempPathFactory, layers: list[str]
+) -> None:
+    """The highest layer that sets the key wins, as for built-in settings."""
+    root = tmp_path_factory.mktemp("law")
+    (root / ".metaflow").mkdir()
+    env: dict[str, str] = {}
+    overrides: dict[str, str] = {}
+    for layer in layers:
+        if layer == "profile":
+            write_profile(root / "home", {"ACME_GPU_QUEUE": layer})
+        elif layer == "local":
+            write_local(root, {"ACME_GPU_QUEUE": layer})
+        elif layer == "env":
+            env["METAFLOW_ACME_GPU_QUEUE"] = layer
+        else:
+            overrides["ACME_GPU_QUEUE"] = layer
+    s = load(env=env, home=root / "home", cwd=root, overrides=overrides)
+    order = ["profile", "local", "env", "override"]
+    top = max(layers, key=order.index) if layers else None
+    assert s["ACME_GPU_QUEUE"] == top
+    assert s.source("ACME_GPU_QUEUE") == (top or "default")
+
+
+# --- pydantic-settings sources, cost, broken entry points --------------------------------------
+
+
+def test_the_layers_are_pydantic_settings_sources(registered: type[Any]) -> None:
+    """A model of one's own may compose the layers (here: the profile only, under kwargs)."""
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+    from metaflow_config.pydantic import LayerSource
+
+    class ProfileOnly(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="METAFLOW_ACME_")
+        gpu_queue: str = "none"
+
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls: Any, init_settings: Any, **others: Any
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, LayerSource(settings_cls, "profile"))
+
+    write_profile(home(), {"ACME_GPU_QUEUE": "from-profile"})
+    settings.reload()
+    with override(ACME_GPU_QUEUE="ignored-here"):
+        assert ProfileOnly().gpu_queue == "from-profile"
+    with pytest.raises(ValueError, match="layer must be one of"):
+        LayerSource(ProfileOnly, "cloud")
+
+
+def test_import_does_not_import_pydantic_settings() -> None:
+    """``import metaflow_config`` and a resolution with no unknown key import neither."""
+    code = (
+        "import sys, metaflow_config\n"
+        "metaflow_config.load(env={'METAFLOW_BATCH_JOB_QUEUE': 'q'}, home='/nonexistent')\n"
+        "print('pydantic_settings' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+BROKEN = [
+    pytest.param("bad = acme_bad.config:Missing", "", "an importable section", id="import-error"),
+    pytest.param(
+        "bad = acme_bad.config:NotSettings",
+        "class NotSettings:\n    pass\n",
+        "a subclass of metaflow_config.pydantic.MetaflowBaseSettings",
+        id="not-a-model",
+    ),
+    pytest.param(
+        "bad = acme_bad.config:Outside",
+        ACME.replace("class Acme", "class Outside").replace("METAFLOW_ACME_", "ACME_"),
+        "an env_prefix of its own under METAFLOW_",
+        id="prefix-outside",
+    ),
+    pytest.param(
+        "bad = acme_bad.config:Clash",
+        "from pydantic_settings import SettingsConfigDict\n"
+        "from metaflow_config.pydantic import MetaflowBaseSettings\n"
+        "class Clash(MetaflowBaseSettings):\n"
+        "    model_config = SettingsConfigDict(env_prefix='METAFLOW_BATCH_')\n"
+        "    job_queue: str = 'x'\n",
+        "METAFLOW_BATCH_JOB_QUEUE is also a built-in setting",
+        id="clash-with-built-in",
+    ),
+]
+
+
+@pytest.mark.parametrize(("entry", "module", "expected"), BROKEN)
+def test_a_broken_entry_point_is_a_config_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry: str, module: str, expected: str
+) -> None:
+    """Naming the distribution and the entry point, when a key needs the registry."""
+    _install(tmp_path, "acme-bad", entry, module)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    _sections.reset()
+    try:
+        with pytest.raises(ConfigError) as info:
+            load(env={"METAFLOW_SOMETHING_ELSE": "x"}, home="/nonexistent")
+        message = str(info.value)
+        assert "acme-bad: entry point bad" in message
+        assert expected in message
+        assert load(env={"METAFLOW_BATCH_JOB_QUEUE": "q"}, home="/nonexistent")  # unaffected
+    finally:
+        for name in [m for m in sys.modules if m.startswith("acme_bad")]:
+            del sys.modules[name]
+        _sections.reset()
