@@ -94,7 +94,44 @@ def env_settings() -> dict[str, str]:
 EXTRA_ENV: dict[str, dict[str, str]] = {
     "unknown": {f"METAFLOW_BENCH_UNKNOWN_{i:02d}": "x" for i in range(50)},
     "runtime": {f"METAFLOW_CONDA_BENCH_{i:03d}": "x" for i in range(950)},
+    "section": {
+        "METAFLOW_BENCH_SECTION_QUEUE": "gpu",
+        "METAFLOW_BENCH_SECTION_CENTER": "research",
+        "METAFLOW_BENCH_SECTION_SPOT": "true",
+        "METAFLOW_BENCH_SECTION_RETRIES": "5",
+        "METAFLOW_BENCH_SECTION_LABEL": "bench",
+    },
 }
+
+
+SECTION = """
+from typing import Optional
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+class BenchSection(MetaflowBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_BENCH_SECTION_")
+    queue: Optional[str] = None
+    center: str = "ml"
+    spot: bool = False
+    retries: int = 3
+    label: Optional[str] = None
+"""
+
+
+def install_section(root: Path) -> Path:
+    """A throwaway distribution registering a 5-field section; the folder to put on PYTHONPATH."""
+    site = root / "site"
+    (site / "bench_section").mkdir(parents=True)
+    (site / "bench_section" / "__init__.py").write_text("")
+    (site / "bench_section" / "config.py").write_text(SECTION)
+    info = site / "bench_section-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bench-section\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[metaflow_config.sections]\nbench = bench_section.config:BenchSection\n"
+    )
+    return site
 
 
 def big_profile() -> dict[str, object]:
@@ -133,6 +170,8 @@ class Worker:
         env = {**clean_env(root, unrelated, metaflow=True), **EXTRA_ENV.get(name, {})}
         if name == "bigjson":
             env["METAFLOW_HOME"] = str(root / "bighome")
+        if name == "section":
+            env["PYTHONPATH"] = str(root / "site")
         proc = subprocess.Popen(
             cmd,
             env=env,
@@ -210,6 +249,7 @@ def in_process(
         "unknown": Worker.start("unknown", root, 50),
         "runtime": Worker.start("runtime", root, 50),
         "bigjson": Worker.start("bigjson", root, 50),
+        "section": Worker.start("section", root, 50),
     }
     plan: list[tuple[str, str, int]] = [
         ("50", "resolve", batch),
@@ -224,6 +264,7 @@ def in_process(
         ("runtime", "resolve", batch),
         ("bigjson", "resolve", max(1, batch // 5)),
         ("bigjson", "json_loads", max(1, batch // 5)),
+        ("section", "resolve_section", batch),
         ("50", "override_1", batch),
         ("50", "override_3", batch),
         ("50", "override_nested", max(1, batch // 5)),
@@ -257,6 +298,7 @@ def prepare(root: Path) -> None:
     big = root / "bighome" / "config.json"
     big.write_text(json.dumps(big_profile()), encoding="utf-8")
     big.chmod(0o600)  # it holds a secret setting
+    install_section(root)
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -378,6 +420,10 @@ ROWS = [
         Row("resolve@bigjson", "json_loads@bigjson", "<= 3"),
     ),
     ("`json.loads` of that profile file", Row("json_loads@bigjson")),
+    (
+        "`load()` + a registered 5-field section set from the environment",
+        Row("resolve_section@section", "resolve@50", "<= 2"),
+    ),
     ("6. Export and memory", None),
     ('`settings.to_env("batch")`', Row("to_env@50", target="<= 0.2ms")),
     (

@@ -160,6 +160,12 @@ class Cases:
 
         return self._each(again, n)
 
+    def case_resolve_section(self, n: int) -> list[float]:
+        """``load()`` and the registered 5-field section read from it (benchmarks' own)."""
+        from bench_section.config import BenchSection  # on PYTHONPATH in the "section" worker
+
+        return self._each(lambda: load().section(BenchSection), n)
+
     def case_json_loads(self, n: int) -> list[float]:
         """Read the profile file and ``json.loads`` it: the floor of reading a large profile."""
         path = os.path.join(os.environ["METAFLOW_HOME"], "config.json")
