@@ -221,13 +221,16 @@ class Section:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.fields = tuple(v for v in vars(cls).values() if isinstance(v, Setting))
+        own = tuple(v for v in vars(cls).values() if isinstance(v, Setting))
+        # a subclass that declares nothing (a view adding accessors) has its base's fields
+        inherited = () if own else cls.fields
+        cls.fields = own or inherited
         # Reads are the hot path. CPython (3.11+) turns ``section.attr`` into a direct load of
         # the instance's inline values, but not while the class holds an attribute of the same
         # name whose type is a Python class (a Setting), and not once the instance's __dict__
         # has been touched: the declarations live on in ``fields``, and __init__ below stores
         # with object.__setattr__. Measured: 7 ns a read instead of 19 ns.
-        for field in cls.fields:
+        for field in own:
             delattr(cls, field.attr)
 
     def __init__(self, values: Mapping[str, Any]) -> None:

@@ -8,11 +8,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from . import _views
 from ._fields import Section, Setting
 from ._kinds import Reference, strict_loads, thaw
 from ._layers import LAYERS
 from ._resolve import Inputs, Resolution, resolve, resolve_over
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
+from ._views import VIEWS
 from .errors import MASK, ConfigError, Problem, has_url_password, show_value
 
 T = TypeVar("T")
@@ -29,7 +31,8 @@ __all__ = [
     "lookup",
 ]
 
-_SECTION_CLASSES = dict(SECTIONS)
+#: the class of each section: the table's, or the view adding its consumers' accessors
+_SECTION_CLASSES: dict[str, type[Section]] = {**dict(SECTIONS), **VIEWS}
 
 
 def _fetching(cls: type[Section]) -> type[Section]:
@@ -155,6 +158,13 @@ class Settings(Sections):
     what a remote container needs (``s.to_env("batch")``). Build one with
     :func:`metaflow_config.load`; the process-wide ``settings`` has the same API.
     """
+
+    # the sections with accessors of their consumers (``_views``), typed as such
+    s3: _views.S3
+    datatools: _views.Datatools
+    service: _views.Service
+    batch: _views.Batch
+    sfn: _views.StepFunctions
 
     _resolution: Resolution
 

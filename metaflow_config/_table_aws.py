@@ -1,17 +1,14 @@
 """The settings table, continued: the AWS consumers (S3, datatools, service, Batch, Step Functions).
 
-Besides the declarations, these sections carry the accessors their consumers read (the S3 client
-arguments, the Batch image and container environment, the state machine name): thin wrappers over
-``_consumers`` that read the resolved values and never change them.
+Declarations only: what these consumers compute from the settings (the S3 client arguments, the
+Batch image and container environment, the state machine name) lives in ``_views``.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import _consumers
 from ._fields import PREFIX, Context, Derive, Section, same_as, setting, under
 from ._kinds import (
     BOOL,
@@ -30,12 +27,7 @@ from ._kinds import (
     URL,
     VERIFY,
     choice,
-    thaw,
 )
-from .errors import ConfigWarning
-
-if TYPE_CHECKING:
-    from ._settings import Settings
 
 __all__ = ["S3", "Batch", "Datatools", "Service", "StepFunctions"]
 
@@ -85,45 +77,6 @@ class S3(Section):
         "botocore retry config of S3 clients.",
         default={"max_attempts": 10, "mode": "adaptive"},
     )
-
-    # -- for the S3 datastore and metaflow.S3 --
-
-    @property
-    def sysroot(self) -> str | None:
-        """The S3 datastore root (DATASTORE_SYSROOT_S3): artifacts and code packages."""
-        return self._values["DATASTORE_SYSROOT_S3"]  # type: ignore[no-any-return]
-
-    @property
-    def datatools_root(self) -> str | None:
-        """The root of metaflow.S3 (DATATOOLS_S3ROOT, by default ``<sysroot>/data``)."""
-        return self._values["DATATOOLS_S3ROOT"]  # type: ignore[no-any-return]
-
-    @property
-    def card_root(self) -> str | None:
-        """The root of cards (CARD_S3ROOT, by default ``<sysroot>/mf.cards``)."""
-        return self._values["CARD_S3ROOT"]  # type: ignore[no-any-return]
-
-    @property
-    def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of a boto3 S3 client; a new dict each call.
-
-        DATATOOLS_CLIENT_PARAMS with ``endpoint_url`` (S3_ENDPOINT_URL) and ``verify``
-        (S3_VERIFY_CERTIFICATE), and ``config``: a dict of ``botocore.config.Config`` arguments
-        whose ``retries`` is S3_CLIENT_RETRY_CONFIG unless the params set retries.
-        ``metaflow_config.aws.s3_client()`` builds the client from it. Holds secrets when
-        DATATOOLS_CLIENT_PARAMS does: never print it.
-        """
-        params = Datatools(self._values).client_params
-        return _consumers.s3_client_kwargs(params, self.client_retry_config)
-
-    @property
-    def upload_args(self) -> dict[str, str]:
-        """Extra arguments of S3 uploads: ``ServerSideEncryption`` (S3_SERVER_SIDE_ENCRYPTION).
-
-        ``ExtraArgs`` of ``upload_file``, or keywords of ``put_object``; empty when not set.
-        """
-        sse = self.server_side_encryption
-        return {"ServerSideEncryption": sse} if sse else {}
 
 
 class Datatools(Section):
@@ -175,20 +128,6 @@ class Datatools(Section):
         local=True,
     )
 
-    @property
-    def client_params(self) -> dict[str, Any]:
-        """The effective datatools client kwargs: DATATOOLS_CLIENT_PARAMS plus endpoint and verify.
-
-        ``endpoint_url`` comes from S3_ENDPOINT_URL unless the params set it; ``verify`` from
-        S3_VERIFY_CERTIFICATE when set. A new plain dict each call: no setting is changed.
-        """
-        params: dict[str, Any] = thaw(self.client_params_setting)
-        if self._values["S3_ENDPOINT_URL"]:
-            params.setdefault("endpoint_url", self._values["S3_ENDPOINT_URL"])
-        if self._values["S3_VERIFY_CERTIFICATE"] is not None:
-            params["verify"] = self._values["S3_VERIFY_CERTIFICATE"]
-        return params
-
 
 class Service(Section):
     """The Metaflow metadata service."""
@@ -220,17 +159,6 @@ class Service(Section):
     version_check: bool = setting(
         "SERVICE_VERSION_CHECK", BOOL, "Check the metadata service version.", default=True
     )
-
-    @property
-    def effective_headers(self) -> dict[str, str]:
-        """SERVICE_HEADERS plus ``x-api-key`` (SERVICE_AUTH_KEY, or the sandbox key); a new dict."""
-        headers = dict(self.headers)
-        if self.auth_key is not None:
-            headers["x-api-key"] = self.auth_key
-        sandbox_key = self._values["AWS_SANDBOX_API_KEY"]
-        if self._values["AWS_SANDBOX_ENABLED"] and sandbox_key is not None:
-            headers["x-api-key"] = sandbox_key
-        return headers
 
 
 class Batch(Section):
@@ -272,56 +200,6 @@ class Batch(Section):
         default={},
     )
 
-    #: the Settings this section belongs to (set by Settings; ``Any`` so that
-    #: ``typing.get_type_hints`` resolves without importing ``_settings`` here)
-    _snapshot: Any
-
-    # -- for the Batch launcher --
-
-    @property
-    def image(self) -> str:
-        """The image of a Batch job without its own: see :meth:`image_for`."""
-        return self.image_for(None)
-
-    def image_for(self, requested: str | None = None) -> str:
-        """The image a Batch job runs, with its registry.
-
-        ``requested`` (a step's ``@batch(image=...)``), else BATCH_CONTAINER_IMAGE, else
-        ``python:<major>.<minor>`` of this interpreter; prefixed with BATCH_CONTAINER_REGISTRY
-        unless the image names a registry of its own.
-        """
-        return _consumers.batch_image(requested, self.container_image, self.container_registry)
-
-    @property
-    def job_tags(self) -> dict[str, str]:
-        """The AWS tags to put on Batch jobs: BATCH_DEFAULT_TAGS when BATCH_EMIT_TAGS is on.
-
-        When tags are configured but BATCH_EMIT_TAGS is off, the jobs get none, and this warns
-        (``ConfigWarning``) instead of dropping them silently.
-        """
-        if self.emit_tags:
-            return dict(self.default_tags)
-        if self.default_tags:
-            warnings.warn(
-                f"{PREFIX}BATCH_DEFAULT_TAGS sets {len(self.default_tags)} tag(s) but "
-                f"{PREFIX}BATCH_EMIT_TAGS is off, so Batch jobs get no tags: set "
-                f"{PREFIX}BATCH_EMIT_TAGS=true (the launching role needs batch:TagResource) "
-                f"or unset {PREFIX}BATCH_DEFAULT_TAGS",
-                ConfigWarning,
-                stacklevel=2,
-            )
-        return {}
-
-    def container_environment(self, extra: Mapping[str, str] | None = None) -> list[dict[str, str]]:
-        """The ``environment`` of a Batch job's container: ``[{"name": ..., "value": ...}]``.
-
-        ``to_env("batch")`` of this snapshot, then ``extra`` (the launcher's own variables,
-        e.g. ``METAFLOW_CODE_URL``; they win). Holds secrets: never print it.
-        """
-        snapshot: Settings = self._snapshot
-        env = {**snapshot.to_env("batch"), **(extra or {})}
-        return [{"name": key, "value": value} for key, value in env.items()]
-
 
 class StepFunctions(Section):
     """AWS Step Functions scheduling (step-functions create)."""
@@ -362,62 +240,3 @@ class StepFunctions(Section):
         "Offload step commands to S3 to shrink definitions.",
         default=False,
     )
-
-    #: the Settings this section belongs to (set by Settings; ``Any`` so that
-    #: ``typing.get_type_hints`` resolves without importing ``_settings`` here)
-    _snapshot: Any
-
-    # -- for the Step Functions deployer --
-
-    def state_machine_name(self, flow_name: str) -> str:
-        """The state machine of ``flow_name``: ``<SFN_STATE_MACHINE_PREFIX>_<flow_name>``.
-
-        The prefix is not repeated when the name starts with it (as Metaflow). Raises
-        ``ConfigError`` if the name breaks the AWS rules (1-80 characters, no whitespace or
-        ``<>{}[]?*"#%^|~`$&,;:/`` or backslash), naming the prefix setting when it is at fault.
-        """
-        return _consumers.state_machine_name(self.state_machine_prefix, flow_name)
-
-    @property
-    def distributed_map_output(self) -> tuple[str, str] | None:
-        """SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH as ``(bucket, prefix)`` for a ``ResultWriter``."""
-        path = self.s3_distributed_map_output_path
-        return None if path is None else _consumers.split_s3_url(path)
-
-    def logging_configuration(self, log_execution_history: bool) -> dict[str, Any]:
-        """The ``loggingConfiguration`` of CreateStateMachine.
-
-        ``{"level": "OFF"}``, or with ``log_execution_history`` every event with its data to
-        SFN_EXECUTION_LOG_GROUP_ARN (``:*`` appended, as Step Functions wants it). Raises
-        ``ConfigError`` when the history is asked for and the log group is not set.
-        """
-        if not log_execution_history:
-            return {"level": "OFF"}
-        arn = self.execution_log_group_arn
-        if arn is None:
-            from ._require import Need, RequirementError, missing
-
-            what = "logging Step Functions executions"
-            need = Need("SFN_EXECUTION_LOG_GROUP_ARN", "the log group the histories go to")
-            snapshot: Settings = self._snapshot
-            raise RequirementError("", what, [missing(snapshot, need, what)])
-        if not arn.endswith(":*"):
-            arn += ":*"
-        return {
-            "level": "ALL",
-            "includeExecutionData": True,
-            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": arn}}],
-        }
-
-    def container_environment(self, extra: Mapping[str, str] | None = None) -> list[dict[str, str]]:
-        """``ContainerOverrides.Environment`` of a Batch task: ``[{"Name": ..., "Value": ...}]``.
-
-        ``to_env("sfn")`` of this snapshot, then ``extra`` (the deployer's own variables; they
-        win); the whole is checked against the 8,192-character limit. Holds secrets.
-        """
-        from ._settings import check_sfn_size
-
-        snapshot: Settings = self._snapshot
-        env = {**snapshot.to_env("sfn"), **(extra or {})}
-        check_sfn_size(env)
-        return [{"Name": key, "Value": value} for key, value in env.items()]
