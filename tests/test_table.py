@@ -165,3 +165,34 @@ def test_every_kind_has_a_type() -> None:
     """Every kind the table uses is mapped above, so the annotation test sees every setting."""
     unmapped = {f.env for f in FIELDS if f.kind not in KIND_TYPES and not f.kind.choices}
     assert not unmapped
+
+
+def test_the_table_only_declares() -> None:
+    """The table modules import nothing of the snapshot, its views or the requirements."""
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "metaflow_config"
+    above = {"_settings", "_scope", "_resolve", "_require", "_views", "_consumers", "_override"}
+    for path in sorted(package.glob("_table*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {
+            (node.module or "").lstrip(".").split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+        } | {
+            alias.name.split(".")[-1]
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
+        assert not imported & above, (path.name, sorted(imported & above))
+
+
+def test_views_add_accessors_to_the_same_fields() -> None:
+    """Each view has exactly its table section's settings (it only adds accessors)."""
+    from metaflow_config._views import VIEWS
+
+    table = dict(SECTIONS)
+    for attr, view in VIEWS.items():
+        assert issubclass(view, table[attr])
+        assert view.fields == table[attr].fields
