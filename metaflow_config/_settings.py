@@ -212,10 +212,9 @@ class Settings(Sections):
         """
         cache = self._resolution.sections
         if cls not in cache:
-            from .pydantic import bound
+            from .pydantic import resolve_model
 
-            with bound(self):
-                cache[cls] = cls()
+            cache[cls] = resolve_model(cls, self)  # type: ignore[arg-type]
         made: T = cache[cls]
         return made
 

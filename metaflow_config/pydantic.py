@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from ._settings import Settings
 
-__all__ = ["LayerSource", "MetaflowBaseSettings"]
+__all__ = ["LayerSource", "MetaflowBaseSettings", "bound", "resolve_model"]
 
 #: the snapshot a model is being resolved from (``Settings.section``); else the one in force
 _BOUND: ContextVar[Settings | None] = ContextVar("metaflow_config_section", default=None)
@@ -92,10 +92,20 @@ class LayerSource(PydanticBaseSettingsSource):
         key = _key(self.settings_cls, field_name)
         raw = _snapshot()._resolution.layers[self.layer].extra.get(key)
         value = None if raw is None or is_unset(raw.value) else raw.value
-        return value, key, self.field_is_complex(field)
+        return value, key, value is not None and self._complex(field_name, field)
+
+    def _complex(self, field_name: str, field: FieldInfo) -> bool:
+        """Whether the field takes JSON (remembered: pydantic-settings' test is costly)."""
+        known = _COMPLEX.get((self.settings_cls, field_name))
+        if known is None:
+            known = _COMPLEX[self.settings_cls, field_name] = self.field_is_complex(field)
+        return known
 
     def __call__(self) -> dict[str, Any]:
         """The values this layer holds for the model, by field name."""
+        extra = _snapshot()._resolution.layers[self.layer].extra
+        if not extra:
+            return {}
         found: dict[str, Any] = {}
         for name, field in self.settings_cls.model_fields.items():
             value, _, complex_ = self.get_field_value(field, name)
@@ -106,6 +116,16 @@ class LayerSource(PydanticBaseSettingsSource):
                     value = json.loads(value)
             found[name] = value
         return found
+
+
+#: (model, field) -> whether the field is complex (takes JSON from text)
+_COMPLEX: dict[tuple[type[BaseSettings], str], bool] = {}
+
+
+def resolve_model(cls: type[MetaflowBaseSettings], snapshot: Settings) -> MetaflowBaseSettings:
+    """``cls`` resolved from ``snapshot``'s layers (what ``Settings.section`` gives)."""
+    with bound(snapshot):
+        return cls()
 
 
 class MetaflowBaseSettings(BaseSettings):
