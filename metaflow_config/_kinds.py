@@ -499,8 +499,63 @@ def choice(*choices: str) -> Kind:
     return Kind("choice", "one of " + ", ".join(repr(c) for c in choices), factory, choices=choices)
 
 
-_ACCOUNT = r"\d{12}"
-_PARTITION = r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?"
+#: The AWS partitions an ARN's second part may name.
+ARN_PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d+")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+
+
+def _arn(
+    service: str, resource: str, resource_expected: str, *, regional: bool
+) -> Callable[[], CoreSchema]:
+    """An ARN of ``service`` whose resource part matches ``resource``; errors name the wrong part.
+
+    An ARN is ``arn:<partition>:<service>:<region>:<account>:<resource>``; each part is checked
+    on its own so that the message says which one is wrong (an 11-digit account, ``aws-eu``
+    for a partition, ``iam`` where ``logs`` belongs, a region on an IAM ARN), all at once.
+    """
+    resource_re = re.compile(resource)
+
+    def check(value: str) -> str:
+        parts = value.split(":", 5)
+        if len(parts) < 6 or parts[0] != "arn":
+            msg = (
+                "not an ARN: an ARN has six parts separated by ':', "
+                "arn:<partition>:<service>:<region>:<account>:<resource>"
+            )
+            raise ValueError(msg)
+        _, partition, got_service, region, account, rest = parts
+        wrong: list[str] = []
+        if partition not in ARN_PARTITIONS:
+            wrong.append(f"partition {partition!r} is not one of {', '.join(ARN_PARTITIONS)}")
+        if got_service != service:
+            wrong.append(f"service {got_service!r} should be {service!r}")
+        if regional and not _REGION.fullmatch(region):
+            wrong.append(
+                f"region {region!r} is not a region name such as us-east-1"
+                if region
+                else "the region is missing (e.g. us-east-1)"
+            )
+        if not regional and region:
+            wrong.append(f"{service} ARNs have no region: remove {region!r}")
+        if not _ACCOUNT.fullmatch(account):
+            digits = sum(c in "0123456789" for c in account)
+            wrong.append(
+                f"account {account!r} has {len(account)} digits, an AWS account ID has 12"
+                if digits == len(account)
+                else f"account {account!r} is not an AWS account ID (12 digits)"
+            )
+        if not resource_re.fullmatch(rest):
+            wrong.append(f"resource {rest!r} should be {resource_expected}")
+        if wrong:
+            raise ValueError("; ".join(wrong))
+        return value
+
+    def factory() -> CoreSchema:
+        return _cs().no_info_after_validator_function(check, _plain_str())  # type: ignore[no-any-return]
+
+    return factory
+
 
 STR = Kind("string", "a string", _str())
 PATH = Kind("path", "a file system path", _str(r"^\S.*$"))
@@ -521,12 +576,12 @@ GS_URL = Kind(
 IAM_ROLE_ARN = Kind(
     "IAM role ARN",
     "an IAM role ARN arn:aws:iam::<12-digit account>:role/<name>",
-    _str(rf"^{_PARTITION}:iam::{_ACCOUNT}:role/[A-Za-z0-9+=,.@_\-/]+$"),
+    _arn("iam", r"role/[A-Za-z0-9+=,.@_\-/]+", "role/<name>", regional=False),
 )
 LOG_GROUP_ARN = Kind(
     "CloudWatch log group ARN",
     "a CloudWatch Logs log-group ARN arn:aws:logs:<region>:<12-digit account>:log-group:<name>",
-    _str(rf"^{_PARTITION}:logs:[a-z0-9\-]+:{_ACCOUNT}:log-group:[A-Za-z0-9_.\-/#]+(:\*)?$"),
+    _arn("logs", r"log-group:[A-Za-z0-9_.\-/#]+(:\*)?", "log-group:<name>", regional=True),
 )
 SFN_NAME_PREFIX = Kind(
     "state machine name prefix",

@@ -596,3 +596,75 @@ def test_empty_string_is_unset_in_every_layer(home: Path, work: Path, layer: str
     s = load(**kwargs)
     assert s.datatools.suffix == ("data" if layer == "profile" else "low")
     assert s.source(name) == ("default" if layer == "profile" else "profile")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam::12345678901:role/x", "has 11 digits"),
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam::1234567890123:role/x", "has 13 digits"),
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam::12345678901a:role/x", "is not an AWS account ID"),
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws-eu:iam::123456789012:role/x", "partition 'aws-eu'"),
+        (
+            "METAFLOW_SFN_IAM_ROLE",
+            "arn:aws:sts::123456789012:role/x",
+            "service 'sts' should be 'iam'",
+        ),
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam:us-east-1:123456789012:role/x", "have no region"),
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam::123456789012:user/x", "should be role/<name>"),
+        ("METAFLOW_SFN_IAM_ROLE", "my-role", "six parts"),
+        (
+            "METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN",
+            "arn:aws:logs::123456789012:log-group:/mf",
+            "the region is missing",
+        ),
+        (
+            "METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN",
+            "arn:aws:logs:useast1:123456789012:log-group:/mf",
+            "region 'useast1'",
+        ),
+        (
+            "METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN",
+            "arn:aws:logs:us-east-1:123456789012:stream:x",
+            "should be log-group:<name>",
+        ),
+    ],
+)
+def test_arn_error_names_the_wrong_part(
+    home: Path, work: Path, name: str, value: str, said: str
+) -> None:
+    """An ARN error says which part is wrong: account length, partition, service, region..."""
+    err = config_error(env={name: value}, home=home, cwd=work)
+    assert [p.setting for p in err.problems] == [name]
+    assert said in str(err)
+
+
+def test_arn_errors_are_reported_together(home: Path, work: Path) -> None:
+    """Every wrong part of one ARN is named in the one problem, not only the first."""
+    err = config_error(
+        env={"METAFLOW_SFN_IAM_ROLE": "arn:aws-xx:iam::123:group/x"}, home=home, cwd=work
+    )
+    text = str(err)
+    for said in ("partition 'aws-xx'", "has 3 digits", "should be role/<name>"):
+        assert said in text
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam::123456789012:role/path/to/my-role"),
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws-us-gov:iam::123456789012:role/x"),
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws-cn:iam::123456789012:role/x"),
+        (
+            "METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN",
+            "arn:aws:logs:us-gov-west-1:123456789012:log-group:/a:*",
+        ),
+        (
+            "METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN",
+            "arn:aws:logs:ap-southeast-3:123456789012:log-group:x",
+        ),
+    ],
+)
+def test_valid_arns_still_pass(home: Path, work: Path, name: str, value: str) -> None:
+    """The part-by-part check accepts every partition and region form AWS uses."""
+    assert load(env={name: value}, home=home, cwd=work)[name] == value

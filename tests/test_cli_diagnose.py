@@ -297,3 +297,41 @@ def test_an_aws_client_without_a_region_is_a_config_error(
     with pytest.raises(ConfigError, match="AWS_DEFAULT_REGION"):
         aws.client("batch", s)
     assert aws.client("batch", s, region_name="us-east-1").meta.region_name == "us-east-1"
+
+
+# --- the wizard shows what a derived default would be ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "shown"),
+    [
+        ({"METAFLOW_DATASTORE_SYSROOT_S3": "s3://bkt/mf"}, "s3://bkt/mf/data"),
+        (
+            {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://bkt/mf", "METAFLOW_DATATOOLS_SUFFIX": "dt"},
+            "s3://bkt/mf/dt",
+        ),
+        (
+            {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://bkt/mf", "METAFLOW_DATATOOLS_S3ROOT": "s3://x"},
+            "s3://bkt/mf/data",
+        ),
+        ({}, None),
+        ({"METAFLOW_DATASTORE_SYSROOT_S3": "not a url"}, None),
+        ({"METAFLOW_DATASTORE_SYSROOT_S3": "aws-secretsmanager://sysroot"}, None),
+    ],
+)
+def test_wizard_derived_value(doc: dict[str, str], shown: str | None) -> None:
+    """The derived value comes from the profile as answered (the setting's own value ignored)."""
+    from metaflow_config._table import BY_ENV
+    from metaflow_config.cli._wizard import derived_value
+
+    assert derived_value(BY_ENV["METAFLOW_DATATOOLS_S3ROOT"], doc) == shown
+
+
+def test_wizard_derived_value_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """METAFLOW_* variables of the shell do not leak into what the profile would derive."""
+    from metaflow_config._table import BY_ENV
+    from metaflow_config.cli._wizard import derived_value
+
+    monkeypatch.setenv("METAFLOW_DATATOOLS_SUFFIX", "from-env")
+    doc = {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://bkt/mf"}
+    assert derived_value(BY_ENV["METAFLOW_DATATOOLS_S3ROOT"], doc) == "s3://bkt/mf/data"

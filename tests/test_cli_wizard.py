@@ -121,6 +121,15 @@ def test_first_profile_as_a_new_user(home: Path) -> None:
     assert "the default profile" in s.transcript
 
 
+def test_derived_default_shows_its_value(home: Path) -> None:
+    """The prompt of a derived setting shows the value it takes from the answers so far."""
+    s = Session(home)
+    s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
+    s.ask("[METAFLOW_DATASTORE_SYSROOT_S3]", SYSROOT)
+    s.ask(f"<METAFLOW_DATATOOLS_SUFFIX> = {SYSROOT}/data", "")
+    s.child.terminate(force=True)
+
+
 def test_second_named_profile_leaves_the_first_alone(home: Path) -> None:
     """--profile prod writes config_prod.json and says how to activate it."""
     home.mkdir()

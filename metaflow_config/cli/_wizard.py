@@ -20,9 +20,9 @@ import click
 from .._fields import Setting, is_unset
 from .._files import read_json_object, update_json
 from .._kinds import Reference
-from .._layers import FileLayer, suggest
+from .._layers import LAYERS, FileLayer, LayerData, layer_from_document, suggest
 from .._require import CAPABILITIES as REQUIRE
-from .._resolve import check_layer, validate_value
+from .._resolve import Inputs, check_layer, resolve, validate_value
 from .._table import BY_ENV, BY_NAME, find
 from ..errors import ConfigError, Problem, has_url_password
 from ._common import (
@@ -117,7 +117,7 @@ class Changes:
     assign: dict[str, Any] = field(default_factory=dict)
     remove: set[str] = field(default_factory=set)
 
-    def apply(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def apply(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """``doc`` with the changes applied (the other keys kept as they are)."""
         result = {k: v for k, v in doc.items() if k not in self.remove}
         result.update(self.assign)
@@ -168,12 +168,47 @@ def _checker(setting: Setting, *, required: bool, has_secret: bool) -> Any:
     return check
 
 
-def _ask(setting: Setting, existing: Mapping[str, Any], *, required: bool) -> Any:
-    """Prompt for one setting; return its typed value, ``_KEEP`` or ``_UNSET``."""
+def derived_value(setting: Setting, doc: Mapping[str, Any]) -> str | None:
+    """What ``setting`` would be derived as from the profile ``doc`` alone, as text (masked).
+
+    The profile is resolved as written so far, with ``setting`` itself left out, by the one
+    resolution pass (no file, ``METAFLOW_*`` variable or local config read). ``None`` when the setting has
+    no derivation, derives from the machine rather than from settings, derives nothing from
+    ``doc``, or ``doc`` does not resolve yet.
+    """
+    if setting.derive is None or setting.derive.machine:
+        return None
+    own = {setting.env, *setting.aliases}
+    profile = layer_from_document(
+        LayerData("profile"), "", {k: v for k, v in doc.items() if k not in own}
+    )
+    layers = {
+        layer.name: profile if layer.name == "profile" else LayerData(layer.name)
+        for layer in LAYERS
+    }
+    try:
+        value = resolve(Inputs(os.environ, "", None, os.getcwd()), layers).values[setting.name]
+    except ConfigError:
+        return None
+    if value is None or isinstance(value, Reference):
+        return None
+    return raw_text(setting.env, setting.kind.to_text(value), secret=setting.secret)
+
+
+def _ask(
+    setting: Setting, existing: Mapping[str, Any], *, required: bool, doc: Mapping[str, Any]
+) -> Any:
+    """Prompt for one setting; return its typed value, ``_KEEP`` or ``_UNSET``.
+
+    ``doc`` is the profile as answered so far: what a derived default is computed from.
+    """
     current = _current(setting, existing)
     label = f"[{setting.env}]{'' if required else ' (optional)'} {setting.doc.rstrip('.')}"
     if not required and setting.derive is not None:
+        derived = derived_value(setting, doc)
         label += f"; empty: derived as {setting.derive.text}"
+        if derived is not None:
+            label += f" = {derived}"
     if setting.secret:
         if current is not None:
             label += " [****, Enter keeps it]"
@@ -225,7 +260,8 @@ def interview(existing: Mapping[str, Any]) -> Changes:
         for names, required in ((cap.required, True), (cap.optional, False)):
             for name in names:
                 setting = BY_NAME[name]
-                _record(changes, setting, _ask(setting, existing, required=required), existing)
+                answer = _ask(setting, existing, required=required, doc=changes.apply(existing))
+                _record(changes, setting, answer, existing)
     return changes
 
 
