@@ -40,6 +40,7 @@ from ._probes import (
     run_check,
 )
 from ._require import CAPABILITIES as _REQUIRE
+from ._require import closure
 from ._settings import Settings
 from .errors import ConfigError, Problem
 
@@ -138,17 +139,9 @@ def _scope(capabilities: Optional[Iterable[str]]) -> tuple[set[str], frozenset[s
             "pass some of " + ", ".join(CAPABILITIES) + ", or None for every check",
         )
         raise ConfigError([problem])
-    required = frozenset(c for name in asked for c in _closure(name))
+    required = frozenset(c for name in asked for c in closure(name))
     aws = required - {"service"}
     return set(required) | ({"aws"} if aws else set()), required
-
-
-def _closure(capability: str) -> set[str]:
-    """A capability and every one it includes (Step Functions runs on Batch, Batch needs S3)."""
-    found = {capability}
-    for included in _REQUIRE[capability].includes:
-        found |= _closure(included)
-    return found
 
 
 def _context(

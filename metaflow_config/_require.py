@@ -28,6 +28,7 @@ __all__ = [
     "Need",
     "RequirementError",
     "check",
+    "closure",
     "missing",
     "needs",
     "owned_needs",
@@ -163,14 +164,25 @@ def needs(capability: str) -> tuple[Need, ...]:
     return tuple(need for _, need in owned_needs(capability))
 
 
+def closure(capability: str) -> tuple[str, ...]:
+    """``capability`` and every one it includes, included ones first, each once.
+
+    The one place the ``includes`` graph is walked (Step Functions runs on Batch, Batch needs
+    S3): ``require``, ``check`` and the wizard's question order all read it from here.
+    """
+    found: dict[str, None] = {}
+    for included in CAPABILITIES[capability].includes:
+        found.update(dict.fromkeys(closure(included)))
+    found[capability] = None
+    return tuple(found)
+
+
 def owned_needs(capability: str) -> tuple[tuple[str, Need], ...]:
     """What ``capability`` needs as ``(the capability that declares it, need)``."""
     seen: dict[str, tuple[str, Need]] = {}
-    for included in CAPABILITIES[capability].includes:
-        for owner, need in owned_needs(included):
+    for owner in closure(capability):
+        for need in CAPABILITIES[owner].needs:
             seen.setdefault(need.setting, (owner, need))
-    for need in CAPABILITIES[capability].needs:
-        seen.setdefault(need.setting, (capability, need))
     return tuple(seen.values())
 
 

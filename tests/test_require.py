@@ -217,3 +217,16 @@ def test_process_wide_settings_require(monkeypatch: pytest.MonkeyPatch) -> None:
     settings.require("s3")
     with pytest.raises(ConfigError, match="METAFLOW_BATCH_JOB_QUEUE is not set"):
         settings.require("batch")
+
+
+def test_closure_is_the_includes_graph_walked_once() -> None:
+    """Each capability's closure: itself last, what it includes first, each capability once."""
+    from metaflow_config._require import closure
+
+    assert closure("s3") == ("s3",)
+    assert closure("sfn-foreach") == ("s3", "batch", "sfn", "sfn-foreach")
+    for name, cap in CAPABILITIES.items():
+        found = closure(name)
+        assert found[-1] == name
+        assert len(set(found)) == len(found)
+        assert set(found) == {name}.union(*(set(closure(i)) for i in cap.includes))

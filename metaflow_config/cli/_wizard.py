@@ -22,6 +22,7 @@ from .._files import read_json_object, update_json
 from .._kinds import Reference
 from .._layers import LAYERS, FileLayer, LayerData, layer_from_document, suggest
 from .._require import CAPABILITIES as REQUIRE
+from .._require import closure
 from .._resolve import Inputs, check_layer, resolve, validate_value
 from .._table import BY_ENV, BY_NAME, find
 from ..errors import ConfigError, Problem, has_url_password
@@ -71,9 +72,7 @@ class Capability:
     @property
     def after(self) -> tuple[str, ...]:
         """The capabilities that must be enabled first (Batch needs S3, Step Functions Batch)."""
-        return tuple(
-            inc for cap in self.enables for inc in REQUIRE[cap].includes if inc not in self.enables
-        )
+        return tuple(inc for cap in self.enables for inc in closure(cap) if inc not in self.enables)
 
 
 #: The wizard's questions, in order. What each must ask comes from ``_require.CAPABILITIES``.
@@ -172,9 +171,9 @@ def derived_value(setting: Setting, doc: Mapping[str, Any]) -> str | None:
     """What ``setting`` would be derived as from the profile ``doc`` alone, as text (masked).
 
     The profile is resolved as written so far, with ``setting`` itself left out, by the one
-    resolution pass (no file, ``METAFLOW_*`` variable or local config read). ``None`` when the setting has
-    no derivation, derives from the machine rather than from settings, derives nothing from
-    ``doc``, or ``doc`` does not resolve yet.
+    resolution pass (no file, ``METAFLOW_*`` variable or local config read). ``None`` when the
+    setting has no derivation, derives from the machine rather than from settings, derives
+    nothing from ``doc``, or ``doc`` does not resolve yet.
     """
     if setting.derive is None or setting.derive.machine:
         return None
