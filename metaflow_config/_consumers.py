@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from ._kinds import thaw
+from ._kinds import SFN_NAME_FORBIDDEN, SFN_NAME_MAX, SFN_NAME_RULES, thaw
 from .errors import ConfigError, Problem
 
 __all__ = [
@@ -29,9 +29,7 @@ __all__ = [
 #: a registry has a ``.`` or ``:`` and ends with ``/`` (``localhost/x`` has none, as in Metaflow).
 _IMAGE = re.compile(r"^(.+?(?:[:.].+?)\/)?(.*?)(?:[@:])?((?<=[@:]).*)?$")
 
-#: Step Functions state machine names: 1-80 characters, none of these.
-SFN_NAME_MAX = 80
-_SFN_NAME_BAD = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+_SFN_NAME_BAD = re.compile(f"[{SFN_NAME_FORBIDDEN}]")
 
 
 def s3_client_kwargs(
@@ -90,7 +88,7 @@ def state_machine_name(prefix: str | None, flow_name: str) -> str:
     if prefix is not None and not flow_name.startswith(prefix):
         name = f"{prefix}_{flow_name}"
     problems: list[Problem] = []
-    rules = f'1-{SFN_NAME_MAX} characters without whitespace or any of <>{{}}[]?*"#%\\^|~`$&,;:/'
+    rules = SFN_NAME_RULES
     if prefix is not None and _SFN_NAME_BAD.search(prefix):
         problems.append(
             Problem.bad_argument(

@@ -583,11 +583,20 @@ LOG_GROUP_ARN = Kind(
     "a CloudWatch Logs log-group ARN arn:aws:logs:<region>:<12-digit account>:log-group:<name>",
     _arn("logs", r"log-group:[A-Za-z0-9_.\-/#]+(:\*)?", "log-group:<name>", regional=True),
 )
+#: Step Functions state machine names (the AWS rule, stated once): at most this many
+#: characters, none of ``SFN_NAME_FORBIDDEN`` (a regex character class body).
+SFN_NAME_MAX = 80
+SFN_NAME_FORBIDDEN = r'\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f'
+#: The rule in words, for messages.
+SFN_NAME_RULES = (
+    f'1-{SFN_NAME_MAX} characters without whitespace or any of <>{{}}[]?*"#%\\^|~`$&,;:/'
+)
 SFN_NAME_PREFIX = Kind(
     "state machine name prefix",
-    "a prefix of Step Functions state machine names: 1-79 characters, no whitespace and none of "
-    '<>{}[]?*"#%\\^|~`$&,;:/',
-    _str(r'^[^\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]+$', max_length=79),
+    f"a prefix of Step Functions state machine names: 1-{SFN_NAME_MAX - 1} characters, no "
+    'whitespace and none of <>{}[]?*"#%\\^|~`$&,;:/',
+    # a prefix is followed by "_" in a name: at most one character shorter than a name
+    _str(f"^[^{SFN_NAME_FORBIDDEN}]+$", max_length=SFN_NAME_MAX - 1),
 )
 STR_DICT = Kind(
     "JSON object of strings",
