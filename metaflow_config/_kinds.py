@@ -516,8 +516,10 @@ def _arn(
     """
     resource_re = re.compile(resource)
 
-    def check(value: str) -> str:
-        parts = value.split(":", 5)
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # the string schema says what is wrong with it
+        parts = _plain(value).split(":", 5)
         if len(parts) < 6 or parts[0] != "arn":
             msg = (
                 "not an ARN: an ARN has six parts separated by ':', "
@@ -551,8 +553,13 @@ def _arn(
             raise ValueError("; ".join(wrong))
         return value
 
+    # the whole rule as a pattern too: what the profile JSON Schema (``schema``) carries
+    region = r"[a-z]{2}(?:-[a-z]+)+-\d+" if regional else ""
+    partitions = "|".join(ARN_PARTITIONS)  # letters and "-": nothing to escape
+    pattern = rf"^arn:(?:{partitions}):{service}:{region}:[0-9]{{12}}:{resource}$"
+
     def factory() -> CoreSchema:
-        return _cs().no_info_after_validator_function(check, _plain_str())  # type: ignore[no-any-return]
+        return _cs().no_info_before_validator_function(check, _plain_str(pattern))  # type: ignore[no-any-return]
 
     return factory
 

@@ -240,15 +240,24 @@ class Settings(Sections):
             return self.explain(name).source
         return self._resolution.origins.get(lookup(name).name, ("default", ""))[0]
 
-    def _explain_section(self, registered: Any, key: str) -> Explanation:
-        """:meth:`explain` of a registered section's key, from the layers that hold it."""
+    def _explain_section(self, registered: Any, key: str, *, typed: bool = True) -> Explanation:
+        """:meth:`explain` of a registered section's key, from the layers that hold it.
+
+        ``typed=False``: the value as the layer holds it (the field's default when none does),
+        without building the model: how ``show`` lists the keys of a model that does not build.
+        """
         secret = key in registered.secret
         held = [
             (data.layer, data.extra[key])
             for data in self._resolution.layers.values()
             if key in data.extra
         ]
-        value = getattr(self.section(registered.cls), registered.keys[key])
+        if typed:
+            value = getattr(self.section(registered.cls), registered.keys[key])
+        elif held:
+            value = held[-1][1].value
+        else:
+            value = registered.cls.model_fields[registered.keys[key]].get_default()
         source, location = ("default", "") if not held else (held[-1][0], held[-1][1].location)
         shadowed = tuple(
             Shadowed(layer, raw.location, show_value(raw.value, secret=secret))

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from ._fields import PREFIX, Setting
 from ._kinds import Reference
-from ._settings import Settings, bears_secret, lookup
+from ._settings import Explanation, Settings, bears_secret, lookup
 from ._table import BY_ENV, DERIVED, FIELDS
 from .errors import MASK, ConfigError, Problem, mask_url_password
 
@@ -32,6 +32,7 @@ __all__ = [
     "render",
     "render_env",
     "rows",
+    "section_problems",
     "show_json",
 ]
 
@@ -76,14 +77,14 @@ def _public(field: Setting, value: Any) -> Any:
     return mask_url_password(value) if isinstance(value, str) else value
 
 
-def _short_location(field: Setting, source: str, location: str) -> str:
+def _short_location(name: str, source: str, location: str) -> str:
     """Where a value of ``show`` came from, in few columns: the header names the files.
 
     A file's own key is left out (``as KEY`` for an alias), a derived value says what from.
     """
     if source in ("profile", "local"):
         key = location.rpartition(":")[2]
-        return "" if key == field.env else f"as {key}"
+        return "" if key == name else f"as {key}"
     if source == "derived":
         return f"from {location}" if location else ""
     return location
@@ -126,28 +127,133 @@ _NO_PROBLEMS: Mapping[str, Problem] = {}
 INVALID = "INVALID"
 
 
+def _registry() -> dict[str, Any]:
+    """The registered sections' keys (``_sections.registry``; a broken one: ConfigError)."""
+    from ._sections import registry
+
+    return registry()
+
+
+def section_problems(snapshot: Settings) -> dict[str, Problem]:
+    """The problem of each registered key whose value does not validate, by key.
+
+    Each registered model is built from ``snapshot``; the problems of one that fails are kept
+    by setting, for ``show`` to mark in place (the built-in settings are diagnosed by the
+    resolution itself, ``cli._diagnose``).
+    """
+    found: dict[str, Problem] = {}
+    for cls in {id(r.cls): r.cls for r in _registry().values()}.values():
+        found.update((p.setting, p) for p in _problems_of(snapshot, cls))
+    return found
+
+
+def _problems_of(snapshot: Settings, cls: Any) -> list[Problem]:
+    """The problems of building the registered model ``cls`` from ``snapshot`` (none: [])."""
+    try:
+        snapshot.section(cls)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
+
+
+def _registered_value(value: Any, *, secret: bool) -> Any:
+    """A registered field's value for JSON output: masked if secret, JSON-able otherwise."""
+    if value is None:
+        return None
+    if secret:
+        return MASK
+    if isinstance(value, str):
+        return mask_url_password(value)
+    from pydantic_core import to_jsonable_python
+
+    return to_jsonable_python(value)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One setting as ``show`` lists it: its explanation, or the problem of its value."""
+
+    name: str
+    field: Setting | None  # None: a registered section's key
+    info: Explanation | None  # None: invalid
+    problem: Problem | None
+
+    def public(self) -> Any:
+        """The value for JSON (masked)."""
+        if self.info is None:
+            return _problem(self).value
+        if self.field is not None:
+            return _public(self.field, self.info.value)
+        return _registered_value(self.info.value, secret=self.info.secret)
+
+    def cell(self) -> str:
+        """The value for the table (masked, shortened)."""
+        if self.info is None:
+            return f"{_problem(self).value} {INVALID}"
+        if self.field is not None:
+            return display(self.field, self.info.value)
+        value = self.public()
+        if value is None:
+            return _UNSET
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        return _cut(text, _CELL) if text != "" else '""'
+
+    @property
+    def source(self) -> str:
+        """The layer the value came from."""
+        return self.info.source if self.info is not None else _problem(self).layer
+
+    @property
+    def location(self) -> str:
+        """Where in that layer."""
+        return self.info.location if self.info is not None else _problem(self).location
+
+
+def _problem(entry: _Entry) -> Problem:
+    """The problem of an entry without an explanation (there is always one)."""
+    assert entry.problem is not None  # noqa: S101 - an invariant of _Entry
+    return entry.problem
+
+
+def _entries(
+    snapshot: Settings, *, include_defaults: bool, invalid: Mapping[str, Problem]
+) -> list[_Entry]:
+    """Every setting ``show`` lists: the table's, then the registered sections' keys."""
+    hidden = set() if include_defaults else _defaulted(snapshot)
+    entries = []
+    for field in FIELDS:
+        problem = invalid.get(field.env)
+        if problem is not None:
+            entries.append(_Entry(field.env, field, None, problem))
+        elif field.env not in hidden:
+            entries.append(_Entry(field.env, field, snapshot.explain(field.env), None))
+    registry = _registry()
+    broken_models = {id(registry[key].cls) for key in registry if key in invalid}
+    for key in sorted(registry):
+        problem = invalid.get(key)
+        if problem is not None:
+            entries.append(_Entry(key, None, None, problem))
+            continue
+        typed = id(registry[key].cls) not in broken_models  # else: as held, not built
+        info = snapshot._explain_section(registry[key], key, typed=typed)
+        if include_defaults or info.source != "default":
+            entries.append(_Entry(key, None, info, None))
+    return entries
+
+
 def rows(
     snapshot: Settings, *, include_defaults: bool, invalid: Mapping[str, Problem] = _NO_PROBLEMS
 ) -> list[Row]:
     """The settings in force (masked), defaults only if asked for; in table order.
 
     A derived value counts as a default when everything it derives from is at its default. A
-    setting in ``invalid`` shows its invalid value (masked) where it was set, marked.
+    setting in ``invalid`` shows its invalid value (masked) where it was set, marked. The keys
+    of registered sections follow the table's.
     """
-    hidden = set() if include_defaults else _defaulted(snapshot)
-    result = []
-    for field in FIELDS:
-        problem = invalid.get(field.env)
-        if problem is not None:
-            location = _short_location(field, problem.layer, problem.location)
-            result.append(Row(field.env, f"{problem.value} {INVALID}", problem.layer, location))
-            continue
-        if field.env in hidden:
-            continue
-        info = snapshot.explain(field.env)
-        location = _short_location(field, info.source, info.location)
-        result.append(Row(field.env, display(field, info.value), info.source, location))
-    return result
+    return [
+        Row(e.name, e.cell(), e.source, _short_location(e.name, e.source, e.location))
+        for e in _entries(snapshot, include_defaults=include_defaults, invalid=invalid)
+    ]
 
 
 def profile_found(snapshot: Settings) -> bool:
@@ -209,34 +315,15 @@ def show_json(
     it; ``profile_found`` says whether ``profile_path`` exists. An invalid setting has its
     masked value as text and ``"problem"``; ``problems`` lists them all.
     """
-    hidden = set() if include_defaults else _defaulted(snapshot)
     entries = []
-    for field in FIELDS:
-        problem = invalid.get(field.env)
-        if problem is not None:
-            entries.append(
-                {
-                    "name": field.env,
-                    "value": problem.value,
-                    "source": problem.layer,
-                    "location": problem.location,
-                    "secret": field.secret,
-                    "problem": str(problem),
-                }
-            )
-            continue
-        if field.env in hidden:
-            continue
-        info = snapshot.explain(field.env)
-        entries.append(
-            {
-                "name": field.env,
-                "value": _public(field, info.value),
-                "source": info.source,
-                "location": info.location,
-                "secret": field.secret,
-            }
-        )
+    for e in _entries(snapshot, include_defaults=include_defaults, invalid=invalid):
+        entry = {"name": e.name, "value": e.public(), "source": e.source, "location": e.location}
+        if e.problem is not None:
+            secret = e.field.secret if e.field is not None else e.problem.value == MASK
+            entry.update(secret=secret, problem=str(e.problem))
+        else:
+            entry["secret"] = e.info.secret if e.info is not None else False
+        entries.append(entry)
     return {
         "profile": snapshot.profile or "default",
         "profile_path": snapshot.profile_path,

@@ -330,3 +330,50 @@ def test_a_broken_entry_point_is_a_config_error_naming_it(
         for name in [m for m in sys.modules if m.startswith("acme_bad")]:
             del sys.modules[name]
         _sections.reset()
+
+
+# --- the command line lists them -------------------------------------------------------------
+
+
+def test_show_lists_its_keys_with_their_sources(registered: type[Any]) -> None:
+    """``show`` lists the keys a layer set (secret masked); ``--all`` its defaults too."""
+    write_profile(home(), {"ACME_API_TOKEN": TOKEN, "ACME_GPU_QUEUE": "gq"})
+    shown = invoke("show", env={"METAFLOW_ACME_SPOT": "yes"})
+    assert shown.exit_code == 0, shown.output
+    lines = {line.split()[0]: line.split() for line in shown.stdout.splitlines() if line}
+    assert lines["METAFLOW_ACME_GPU_QUEUE"][1:3] == ["gq", "profile"]
+    assert lines["METAFLOW_ACME_SPOT"][1:4] == ["true", "env", "METAFLOW_ACME_SPOT"]
+    assert lines["METAFLOW_ACME_API_TOKEN"][1:3] == ["****", "profile"]
+    assert "METAFLOW_ACME_COST_CENTER" not in lines
+    assert TOKEN not in shown.output
+    every = invoke("show", "--all").stdout
+    assert any(
+        line.split()[:3] == ["METAFLOW_ACME_COST_CENTER", "ml", "default"]
+        for line in every.splitlines()
+    )
+    doc = json.loads(invoke("show", "--json").stdout)
+    by_name = {e["name"]: e for e in doc["settings"]}
+    assert by_name["METAFLOW_ACME_API_TOKEN"]["value"] == "****"
+    assert by_name["METAFLOW_ACME_API_TOKEN"]["secret"] is True
+    assert by_name["METAFLOW_ACME_GPU_QUEUE"] == {
+        "name": "METAFLOW_ACME_GPU_QUEUE",
+        "value": "gq",
+        "source": "profile",
+        "location": f"{home() / 'config.json'}:METAFLOW_ACME_GPU_QUEUE",
+        "secret": False,
+    }
+
+
+def test_show_marks_its_invalid_values_and_fails(registered: type[Any]) -> None:
+    """An invalid value of a registered key is marked in place; every other row still shows."""
+    write_profile(home(), {"ACME_RETRIES": "many", "BATCH_JOB_QUEUE": "q"})
+    shown = invoke("show")
+    assert shown.exit_code == 1, (shown.stdout, shown.stderr)
+    row = next(
+        line for line in shown.stdout.splitlines() if line.startswith("METAFLOW_ACME_RETRIES")
+    )
+    assert "INVALID" in row
+    assert "METAFLOW_BATCH_JOB_QUEUE" in shown.stdout
+    assert "METAFLOW_ACME_RETRIES" in shown.stderr
+    doc = json.loads(invoke("show", "--json").stdout)
+    assert any(e["name"] == "METAFLOW_ACME_RETRIES" and "problem" in e for e in doc["settings"])

@@ -18,6 +18,7 @@ from .._show import (
     profile_file_text,
     render,
     render_env,
+    section_problems,
     show_json,
 )
 from .._table import FIELDS
@@ -48,14 +49,18 @@ def show_cmd(profile: str | None, as_json: bool, show_all: bool) -> None:
     is shown in place, marked, with its problem; the command then exits 1.
     """
     found = diagnose(profile)
+    sections = section_problems(found.snapshot)
+    invalid = {**found.in_force, **sections}
     if as_json:
-        doc = show_json(found.snapshot, include_defaults=show_all, invalid=found.in_force)
+        doc = show_json(found.snapshot, include_defaults=show_all, invalid=invalid)
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
         buffer = io.StringIO()
-        render(found.snapshot, include_defaults=show_all, out=buffer, invalid=found.in_force)
+        render(found.snapshot, include_defaults=show_all, out=buffer, invalid=invalid)
         click.echo(buffer.getvalue(), nl=False)
     _fail_if_broken(found)
+    if sections:
+        raise CliError(str(ConfigError(list(sections.values()))))
 
 
 def _fail_if_broken(found: Diagnosis) -> None:
