@@ -76,6 +76,15 @@ def _section_of(name: str) -> Any:
     return find_key(name)
 
 
+def model_problems(snapshot: Settings, cls: Any) -> list[Problem]:
+    """The problems of building the registered model ``cls`` from ``snapshot`` (none: [])."""
+    try:
+        snapshot.section(cls)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
+
+
 def lookup(name: str) -> Setting:
     """The setting called ``name`` (``METAFLOW_X``, an alias, or short ``X``); else KeyError."""
     field = find(name)
@@ -383,7 +392,7 @@ class Settings(Sections):
                 problems.append(_unexportable(field, values[field.name], origin))
             else:
                 env[field.env] = text
-        env.update(self._section_env())
+        env.update(self._section_env(problems))
         if problems:
             raise ConfigError(problems)
         internal = values["SERVICE_INTERNAL_URL"]
@@ -395,8 +404,12 @@ class Settings(Sections):
             check_sfn_size(env)
         return env
 
-    def _section_env(self) -> dict[str, str]:
-        """The keys of registered sections that a layer set, as environment text."""
+    def _section_env(self, problems: list[Problem]) -> dict[str, str]:
+        """The keys of registered sections that a layer set, as environment text.
+
+        Each model they belong to is built first: an invalid value does not travel, its
+        problem is added to ``problems`` (a container would only fail on it later).
+        """
         found: dict[str, Any] = {}
         for data in self._resolution.layers.values():  # lowest first: the highest wins
             found.update(data.extra)
@@ -405,11 +418,14 @@ class Settings(Sections):
         from ._sections import registry
 
         known = registry()
-        return {
+        exported = {
             key: raw.value if isinstance(raw.value, str) else json.dumps(raw.value)
             for key, raw in found.items()
             if key in known
         }
+        for cls in {id(known[key].cls): known[key].cls for key in exported}.values():
+            problems.extend(model_problems(self, cls))
+        return exported
 
     def require(self, capability: str) -> None:
         """Check that every setting ``capability`` needs is set and usable; raise if not.

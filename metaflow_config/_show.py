@@ -18,14 +18,15 @@ from typing import Any, TextIO
 
 from ._fields import PREFIX, Setting
 from ._kinds import Reference
-from ._settings import Explanation, Settings, bears_secret, lookup
-from ._table import BY_ENV, DERIVED, FIELDS
+from ._settings import Explanation, Settings, bears_secret, lookup, model_problems
+from ._table import BY_ENV, DERIVED, FIELDS, find
 from .errors import MASK, ConfigError, Problem, mask_url_password
 
 __all__ = [
     "ENV_FORMATS",
     "Row",
     "display",
+    "entry_text",
     "explain_text",
     "profile_file_text",
     "profile_found",
@@ -143,17 +144,8 @@ def section_problems(snapshot: Settings) -> dict[str, Problem]:
     """
     found: dict[str, Problem] = {}
     for cls in {id(r.cls): r.cls for r in _registry().values()}.values():
-        found.update((p.setting, p) for p in _problems_of(snapshot, cls))
+        found.update((p.setting, p) for p in model_problems(snapshot, cls))
     return found
-
-
-def _problems_of(snapshot: Settings, cls: Any) -> list[Problem]:
-    """The problems of building the registered model ``cls`` from ``snapshot`` (none: [])."""
-    try:
-        snapshot.section(cls)
-    except ConfigError as exc:
-        return list(exc.problems)
-    return []
 
 
 def _registered_value(value: Any, *, secret: bool) -> Any:
@@ -343,6 +335,12 @@ def explain_text(
     A setting in ``invalid``: its invalid value (masked), where it was set and the problem;
     what ``snapshot`` holds (with the invalid value set aside) is what it shadows.
     """
+    if find(name) is None:
+        from ._sections import find_key
+
+        registered = find_key(name)
+        if registered is not None:
+            return _explain_registered(snapshot, *registered, invalid=invalid)
     field = lookup(name)
     info = snapshot.explain(field.env)
     problem = invalid.get(field.env)
@@ -384,6 +382,61 @@ def explain_text(
         lines.append("  local:    machine-local; not exported to remote containers")
     lines.append(f"  doc:      {field.doc}")
     return "\n".join(lines)
+
+
+def _explain_registered(
+    snapshot: Settings, registered: Any, key: str, *, invalid: Mapping[str, Problem]
+) -> str:
+    """:func:`explain_text` of a registered section's key (see ``Settings._explain_section``)."""
+    problem = invalid.get(key)
+    broken = problem is not None or any(k in invalid for k in registered.keys)
+    info = snapshot._explain_section(registered, key, typed=not broken)
+    entry = _Entry(key, None, None if problem else info, problem)
+    if problem is not None:
+        lines = [
+            f"{key} = {problem.value or '?'} ({INVALID})",
+            f"  source:   {problem.layer}",
+            f"  from:     {problem.location}",
+            f"  problem:  expected {problem.expected}",
+            f"  fix:      {problem.fix}",
+        ]
+    else:
+        lines = [f"{key} = {entry.cell()}", f"  source:   {info.source}"]
+        if info.location:
+            lines.append(f"  from:     {info.location}")
+    lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in info.shadowed)
+    model = registered.cls.model_fields[registered.keys[key]]
+    default = model.get_default()
+    if default is not None and key not in registered.secret:
+        lines.append(f"  default:  {entry_text(default)}")
+    lines.append(f"  type:     {getattr(model.annotation, '__name__', None) or model.annotation}")
+    if key in registered.secret:
+        lines.append("  secret:   yes (masked wherever it is shown)")
+    lines.append(f"  section:  {registered.cls.__module__}.{registered.cls.__qualname__}")
+    lines.append(f"            ({registered.origin})")
+    if model.description:
+        lines.append(f"  doc:      {model.description}")
+    return "\n".join(lines)
+
+
+def entry_text(value: Any, *, secret: bool = False) -> str:
+    """A registered key's typed value as its variable would hold it; the mask when ``secret``.
+
+    Strings as they are, booleans ``true``/``false``, everything else JSON (pydantic's JSON
+    form: a ``SecretStr`` is its mask; pass ``get_secret_value()`` to reveal it).
+    """
+    if value is None:
+        return ""
+    if secret:
+        return MASK
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    from pydantic_core import to_jsonable_python
+
+    jsonable = to_jsonable_python(value)
+    return jsonable if isinstance(jsonable, str) else json.dumps(jsonable, sort_keys=True)
 
 
 def _dotenv_quote(value: str) -> str | None:

@@ -377,3 +377,43 @@ def test_show_marks_its_invalid_values_and_fails(registered: type[Any]) -> None:
     assert "METAFLOW_ACME_RETRIES" in shown.stderr
     doc = json.loads(invoke("show", "--json").stdout)
     assert any(e["name"] == "METAFLOW_ACME_RETRIES" and "problem" in e for e in doc["settings"])
+
+
+def test_explain_and_get_take_its_keys(registered: type[Any]) -> None:
+    """``explain`` and ``get`` know its keys, short or full; its secret masked unless revealed."""
+    write_profile(home(), {"ACME_API_TOKEN": TOKEN, "ACME_GPU_QUEUE": "low"})
+    explained = invoke("explain", "ACME_GPU_QUEUE", env={"METAFLOW_ACME_GPU_QUEUE": "high"})
+    assert explained.exit_code == 0, explained.output
+    lines = explained.stdout.splitlines()
+    assert lines[0] == "METAFLOW_ACME_GPU_QUEUE = high"
+    assert "  source:   env" in lines
+    assert any(line.startswith("  shadows:  profile ") and "'low'" in line for line in lines)
+    assert "  doc:      The GPU queue." in lines
+    assert "acme-mf: entry point acme" in explained.stdout
+    secret = invoke("explain", "METAFLOW_ACME_API_TOKEN")
+    assert TOKEN not in secret.output
+    assert "secret:   yes" in secret.stdout
+    assert invoke("get", "ACME_GPU_QUEUE").stdout == "low\n"
+    assert invoke("get", "ACME_SPOT").stdout == "false\n"
+    assert invoke("get", "ACME_API_TOKEN").stdout == "****\n"
+    assert invoke("get", "ACME_API_TOKEN", "--reveal-secrets").stdout == TOKEN + "\n"
+    unset = invoke("get", "ACME_COST_CENTER")
+    assert unset.stdout == "ml\n"
+
+
+def test_an_invalid_value_does_not_travel(registered: type[Any]) -> None:
+    """``to_env`` and ``env`` refuse a registered key that does not validate, printing nothing."""
+    write_profile(home(), {"ACME_RETRIES": "many", "BATCH_JOB_QUEUE": "q"})
+    with pytest.raises(ConfigError, match="METAFLOW_ACME_RETRIES"):
+        load().to_env("batch")
+    exported = invoke("env", "--target", "batch")
+    assert exported.exit_code == 1
+    assert exported.stdout == ""
+    assert "METAFLOW_ACME_RETRIES" in exported.stderr
+    explained = invoke("explain", "ACME_RETRIES")
+    assert explained.exit_code == 1
+    assert "METAFLOW_ACME_RETRIES = 'many' (INVALID)" in explained.stdout
+    assert "problem:" in explained.stdout
+    spot = invoke("explain", "ACME_SPOT")  # a valid key of the same model: as the layer holds it
+    assert "METAFLOW_ACME_SPOT = (unset)" not in spot.stdout
+    assert spot.stdout.startswith("METAFLOW_ACME_SPOT = false")

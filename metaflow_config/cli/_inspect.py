@@ -85,12 +85,16 @@ def explain_cmd(profile: str | None, names: tuple[str, ...]) -> None:
     An invalid value is explained too (its problem with it); the command then exits 1.
     """
     found = diagnose(profile)
+    sections = section_problems(found.snapshot)
+    invalid = {**found.in_force, **sections}
     try:
-        texts = [explain_text(found.snapshot, name, invalid=found.in_force) for name in names]
+        texts = [explain_text(found.snapshot, name, invalid=invalid) for name in names]
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
     click.echo("\n\n".join(texts))
     _fail_if_broken(found)
+    if sections:
+        raise CliError(str(ConfigError(list(sections.values()))))
 
 
 @click.command(

@@ -8,9 +8,10 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._layers import list_profiles
+from .._sections import find_key
 from .._settings import lookup
-from .._show import display
-from .._table import FIELDS
+from .._show import display, entry_text
+from .._table import FIELDS, find
 from ._common import CliError, home_dir, load_settings, profile_option
 
 __all__ = [
@@ -59,6 +60,18 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
     URL's password) is masked unless --reveal-secrets is given.
     """
     snapshot = load_settings(profile)
+    registered = find_key(name) if find(name) is None else None
+    if registered is not None:
+        section, key = registered
+        value = snapshot[key]
+        if value is None:
+            ctx.exit(1)
+        secret = key in section.secret
+        if secret and reveal_secrets:
+            secret = False
+            value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        click.echo(entry_text(value, secret=secret))
+        return
     try:
         field = lookup(name)
     except KeyError as exc:
