@@ -345,13 +345,7 @@ def explain_text(
     info = snapshot.explain(field.env)
     problem = invalid.get(field.env)
     if problem is not None:
-        lines = [
-            f"{field.env} = {problem.value or '?'} ({INVALID})",
-            f"  source:   {problem.layer}",
-            f"  from:     {problem.location}",
-            f"  problem:  expected {problem.expected}",
-            f"  fix:      {problem.fix}",
-        ]
+        lines = _invalid_lines(field.env, problem)
         if info.source != "default":
             value = display(field, info.value, width=10_000)
             lines.append(f"  shadows:  {info.source} {info.location} = {value}")
@@ -384,6 +378,17 @@ def explain_text(
     return "\n".join(lines)
 
 
+def _invalid_lines(name: str, problem: Problem) -> list[str]:
+    """The head of ``explain`` for an invalid value: the value (masked), where, the problem."""
+    return [
+        f"{name} = {problem.value or '?'} ({INVALID})",
+        f"  source:   {problem.layer}",
+        f"  from:     {problem.location}",
+        f"  problem:  expected {problem.expected}",
+        f"  fix:      {problem.fix}",
+    ]
+
+
 def _explain_registered(
     snapshot: Settings, registered: Any, key: str, *, invalid: Mapping[str, Problem]
 ) -> str:
@@ -393,13 +398,7 @@ def _explain_registered(
     info = snapshot._explain_section(registered, key, typed=not broken)
     entry = _Entry(key, None, None if problem else info, problem)
     if problem is not None:
-        lines = [
-            f"{key} = {problem.value or '?'} ({INVALID})",
-            f"  source:   {problem.layer}",
-            f"  from:     {problem.location}",
-            f"  problem:  expected {problem.expected}",
-            f"  fix:      {problem.fix}",
-        ]
+        lines = _invalid_lines(key, problem)
     else:
         lines = [f"{key} = {entry.cell()}", f"  source:   {info.source}"]
         if info.location:
