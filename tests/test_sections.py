@@ -417,3 +417,11 @@ def test_an_invalid_value_does_not_travel(registered: type[Any]) -> None:
     spot = invoke("explain", "ACME_SPOT")  # a valid key of the same model: as the layer holds it
     assert "METAFLOW_ACME_SPOT = (unset)" not in spot.stdout
     assert spot.stdout.startswith("METAFLOW_ACME_SPOT = false")
+
+
+def test_completion_offers_its_keys(registered: type[Any]) -> None:
+    """Shell completion of setting names includes its keys, short and full."""
+    from tests.test_cli_diagnose import _complete
+
+    assert _complete("metaflow-config explain ACME_GP") == ["ACME_GPU_QUEUE"]
+    assert _complete("metaflow-config get METAFLOW_ACME_SP") == ["METAFLOW_ACME_SPOT"]

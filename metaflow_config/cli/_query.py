@@ -8,10 +8,11 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._layers import list_profiles
-from .._sections import find_key
+from .._sections import find_key, registry
 from .._settings import lookup
 from .._show import display, entry_text
 from .._table import FIELDS, find
+from ..errors import ConfigError
 from ._common import CliError, home_dir, load_settings, profile_option
 
 __all__ = [
@@ -28,10 +29,17 @@ SHELLS = ("bash", "zsh", "fish")
 
 
 def complete_setting(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """Setting names for the shell: full names (``METAFLOW_...``) or short, by what is typed."""
+    """Setting names for the shell: full names (``METAFLOW_...``) or short, by what is typed.
+
+    The keys of registered sections too (none when one is broken: completion never fails).
+    """
     typed = incomplete.upper()
-    full = [f.env for f in FIELDS]
-    short = [f.name for f in FIELDS]
+    try:
+        registered = sorted(registry())
+    except ConfigError:
+        registered = []
+    full = [f.env for f in FIELDS] + registered
+    short = [f.name for f in FIELDS] + [key[len("METAFLOW_") :] for key in registered]
     pool = full if typed.startswith("METAFLOW_") or "METAFLOW_".startswith(typed) else short
     return [CompletionItem(name) for name in pool if name.startswith(typed)]
 
