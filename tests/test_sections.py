@@ -425,3 +425,43 @@ def test_completion_offers_its_keys(registered: type[Any]) -> None:
 
     assert _complete("metaflow-config explain ACME_GP") == ["ACME_GPU_QUEUE"]
     assert _complete("metaflow-config get METAFLOW_ACME_SP") == ["METAFLOW_ACME_SPOT"]
+
+
+def test_schema_types_its_keys(registered: type[Any]) -> None:
+    """``schema`` types its keys from the model's JSON Schema: valid values pass, bad ones fail."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(invoke("schema").stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {"METAFLOW_ACME_GPU_QUEUE": "q", "METAFLOW_ACME_SPOT": True, "METAFLOW_ACME_RETRIES": 2}
+    assert list(validator.iter_errors({**good, "METAFLOW_ACME_API_TOKEN": None})) == []
+    assert list(validator.iter_errors({"METAFLOW_ACME_RETRIES": "many"})) != []
+    assert list(validator.iter_errors({"METAFLOW_ACME_SPOTT": True})) != []
+    assert "The GPU queue." in schema["properties"]["METAFLOW_ACME_GPU_QUEUE"]["description"]
+    assert "acme-mf" in schema["properties"]["METAFLOW_ACME_GPU_QUEUE"]["description"]
+
+
+def test_docs_list_its_keys(registered: type[Any]) -> None:
+    """``docs`` adds a table of its keys after the built-in sections; no secret default shown."""
+    text = invoke("docs").stdout
+    head = "## Acme (registered: acme-mf: entry point acme = acme_mf.config:Acme)"
+    assert head in text
+    after = text.split(head, 1)[1]
+    assert (
+        "| `METAFLOW_ACME_COST_CENTER`<br>`settings.section(Acme).cost_center` | str | `ml` |"
+        in after
+    )
+    assert "The GPU queue." in after
+    token_row = next(line for line in after.splitlines() if "METAFLOW_ACME_API_TOKEN" in line)
+    assert "| yes |" in token_row
+
+
+def test_check_fails_on_its_invalid_values(registered: type[Any]) -> None:
+    """``check`` validates the registered models too: an invalid value is not "OK"."""
+    write_profile(home(), {"ACME_RETRIES": "many"})
+    checked = invoke("check")
+    assert checked.exit_code == 1
+    assert "OK" not in checked.stdout
+    assert "METAFLOW_ACME_RETRIES" in checked.stderr
+    write_profile(home(), {"ACME_RETRIES": 4})
+    assert invoke("check").exit_code == 0

@@ -229,8 +229,11 @@ def check_cmd(
         snapshot = load_settings(profile, strict=strict)
     except ConfigError as exc:
         raise CliError(_with_capabilities(str(exc), profile, required)) from None
+    sections = section_problems(snapshot)
     capabilities = _capabilities(snapshot, required)
     failures = _requirement_failures(snapshot, capabilities, frozenset())
+    if sections:
+        failures.insert(0, str(ConfigError(list(sections.values()))))
     if failures:
         raise CliError("\n".join(failures))
     count = len(_set_in_layers(snapshot))

@@ -11,6 +11,7 @@ from typing import Any
 
 from .._fields import Setting
 from .._kinds import BOOL, BOOL_WORDS, VERIFY, Kind
+from .._show import entry_text
 from .._table import FIELDS, SECTIONS
 
 __all__ = ["SCHEMA_DIALECT", "profile_schema", "settings_markdown"]
@@ -93,7 +94,8 @@ def profile_schema() -> dict[str, Any]:
             alias_prop = _property(field, alternatives)
             alias_prop["description"] = f"Alias of {field.env} (that name wins). {field.doc}"
             properties[alias] = alias_prop
-    return {
+    defs = _registered_properties(properties)
+    schema: dict[str, Any] = {
         "$schema": SCHEMA_DIALECT,
         "title": "Metaflow configuration profile",
         "description": (
@@ -105,6 +107,38 @@ def profile_schema() -> dict[str, Any]:
         "properties": properties,
         "additionalProperties": False,
     }
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+def _registered_properties(properties: dict[str, Any]) -> dict[str, Any]:
+    """Add the keys of registered sections to ``properties``; return their models' ``$defs``.
+
+    Each key is typed by its pydantic model's JSON Schema (``null`` or ``""``: not set, as
+    for the built-in settings); nested models' definitions go to the schema's ``$defs``,
+    where pydantic's ``#/$defs/...`` references point.
+    """
+    from .._sections import registry
+
+    found = registry()
+    defs: dict[str, Any] = {}
+    models: dict[int, dict[str, Any]] = {}
+    for key in sorted(found):
+        section = found[key]
+        model = models.get(id(section.cls))
+        if model is None:
+            model = models[id(section.cls)] = section.cls.model_json_schema()
+            defs.update(model.get("$defs", {}))
+        field = dict(model.get("properties", {}).get(section.keys[key], {}))
+        description = field.pop("description", "") or field.pop("title", "")
+        field.pop("title", None)
+        origin = f"{section.cls.__qualname__} ({section.origin})"
+        properties[key] = {
+            "description": f"{description} Registered by {origin}.".strip(),
+            "anyOf": [field, {"type": "null"}, {"const": ""}],
+        }
+    return defs
 
 
 # --- Markdown ---------------------------------------------------------------------------------
@@ -168,4 +202,39 @@ def settings_markdown() -> str:
             cells = [name, _type(field.kind), _default(field), secret, _cell(" ".join(notes))]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+    lines.extend(_registered_markdown())
     return "\n".join(lines)
+
+
+def _registered_markdown() -> list[str]:
+    """The reference of the registered sections (none installed: nothing), after the table's."""
+    from .._sections import registry
+
+    found = registry()
+    by_model: dict[int, list[str]] = {}
+    for key in sorted(found):
+        by_model.setdefault(id(found[key].cls), []).append(key)
+    lines: list[str] = []
+    for keys in by_model.values():
+        section = found[keys[0]]
+        cls = section.cls
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        lines.extend([f"## {cls.__qualname__} (registered: {_cell(section.origin)})", "", doc, ""])
+        lines.append("| Setting | Type | Default | Secret | Description |")
+        lines.append("|---------|------|---------|--------|-------------|")
+        for key in keys:
+            model = cls.model_fields[section.keys[key]]
+            kind = getattr(model.annotation, "__name__", None) or str(model.annotation)
+            default = model.get_default()
+            shown = "unset" if default is None else _code(entry_text(default))
+            secret = "yes" if key in section.secret else ""
+            cells = [
+                f"`{key}`<br>`settings.section({cls.__qualname__}).{section.keys[key]}`",
+                _cell(kind.replace("typing.", "")),
+                "" if secret else shown,
+                secret,
+                _cell(model.description or ""),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
