@@ -465,3 +465,56 @@ def test_check_fails_on_its_invalid_values(registered: type[Any]) -> None:
     assert "METAFLOW_ACME_RETRIES" in checked.stderr
     write_profile(home(), {"ACME_RETRIES": 4})
     assert invoke("check").exit_code == 0
+
+
+_LAW_ORDER = ["profile", "local", "env", "override"]
+#: key -> (strategy of typed values, how the env layer writes one)
+_LAW_KEYS: dict[str, tuple[Any, Any]] = {
+    "ACME_GPU_QUEUE": (st.text("abcxyz-_", min_size=1, max_size=8), str),
+    "ACME_RETRIES": (st.integers(0, 10**6), str),
+    "ACME_SPOT": (st.booleans(), lambda b: "true" if b else "false"),
+}
+
+
+@hypothesis_settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.fixed_dictionaries(
+        {
+            key: st.dictionaries(st.sampled_from(_LAW_ORDER), values, max_size=4)
+            for key, (values, _) in _LAW_KEYS.items()
+        }
+    )
+)
+def test_precedence_law_for_several_typed_keys(
+    registered: type[Any], tmp_path_factory: pytest.TempPathFactory, data: dict[str, Any]
+) -> None:
+    """For every key independently: the highest layer wins, typed; the others are shadowed in
+    order; and what ``to_env`` exports resolves to the same model in a fresh process."""
+    root = tmp_path_factory.mktemp("law")
+    (root / ".metaflow").mkdir()
+    files: dict[str, dict[str, Any]] = {"profile": {}, "local": {}}
+    env: dict[str, str] = {}
+    overrides: dict[str, Any] = {}
+    for key, by_layer in data.items():
+        for layer, value in by_layer.items():
+            if layer in files:
+                files[layer][key] = value
+            elif layer == "env":
+                env["METAFLOW_" + key] = _LAW_KEYS[key][1](value)
+            else:
+                overrides[key] = value
+    write_profile(root / "home", files["profile"])
+    write_local(root, files["local"])
+    s = load(env=env, home=root / "home", cwd=root, overrides=overrides)
+    model = s.section(registered)
+    for key, by_layer in data.items():
+        held = [layer for layer in _LAW_ORDER if layer in by_layer]
+        field = key[len("ACME_") :].lower()
+        default = registered.model_fields[field].get_default()
+        assert getattr(model, field) == (by_layer[held[-1]] if held else default)
+        info = s.explain(key)
+        assert info.source == (held[-1] if held else "default")
+        assert [x.source for x in info.shadowed] == held[:-1]
+    bare = tmp_path_factory.mktemp("container")  # no profile, no .metaflow above it
+    fresh = load(env=s.to_env("batch"), home=bare / "home", cwd=bare)
+    assert fresh.section(registered) == model
