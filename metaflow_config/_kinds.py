@@ -57,7 +57,7 @@ __all__ = [
 class Kind:
     """A value kind: its name in docs, what a valid value looks like, its schema and serializer."""
 
-    __slots__ = ("_factory", "choices", "expected", "json_valued", "name")
+    __slots__ = ("_factory", "choices", "diagnose", "expected", "json_valued", "name")
 
     def __init__(
         self,
@@ -67,12 +67,16 @@ class Kind:
         *,
         json_valued: bool = False,
         choices: tuple[str, ...] = (),
+        diagnose: Callable[[str], str] | None = None,
     ) -> None:
         self.name = name
         self.expected = expected
         self._factory = factory
         self.json_valued = json_valued
         self.choices = choices
+        #: what is wrong with a string its pattern refused, said part by part (the error path
+        #: only: valid values are matched by the pattern in pydantic-core alone)
+        self.diagnose = diagnose
 
     def core_schema(self) -> CoreSchema:
         """The pydantic-core schema that validates (and coerces) a raw value of this kind."""
@@ -507,25 +511,24 @@ _ACCOUNT = re.compile(r"[0-9]{12}")
 
 def _arn(
     service: str, resource: str, resource_expected: str, *, regional: bool
-) -> Callable[[], CoreSchema]:
-    """An ARN of ``service`` whose resource part matches ``resource``; errors name the wrong part.
+) -> tuple[Callable[[], CoreSchema], Callable[[str], str]]:
+    """An ARN of ``service`` whose resource part matches ``resource``: (schema, diagnosis).
 
-    An ARN is ``arn:<partition>:<service>:<region>:<account>:<resource>``; each part is checked
-    on its own so that the message says which one is wrong (an 11-digit account, ``aws-eu``
-    for a partition, ``iam`` where ``logs`` belongs, a region on an IAM ARN), all at once.
+    The schema is one pattern (also what the profile JSON Schema carries). The diagnosis runs
+    only on a value the pattern refused: an ARN is
+    ``arn:<partition>:<service>:<region>:<account>:<resource>``, and each part is checked on
+    its own so that the message says which one is wrong (an 11-digit account, ``aws-eu`` for a
+    partition, ``iam`` where ``logs`` belongs, a region on an IAM ARN), all at once.
     """
     resource_re = re.compile(resource)
 
-    def check(value: Any) -> Any:
-        if not isinstance(value, str):
-            return value  # the string schema says what is wrong with it
-        parts = _plain(value).split(":", 5)
+    def diagnose(value: str) -> str:
+        parts = value.split(":", 5)
         if len(parts) < 6 or parts[0] != "arn":
-            msg = (
+            return (
                 "not an ARN: an ARN has six parts separated by ':', "
                 "arn:<partition>:<service>:<region>:<account>:<resource>"
             )
-            raise ValueError(msg)
         _, partition, got_service, region, account, rest = parts
         wrong: list[str] = []
         if partition not in ARN_PARTITIONS:
@@ -549,19 +552,12 @@ def _arn(
             )
         if not resource_re.fullmatch(rest):
             wrong.append(f"resource {rest!r} should be {resource_expected}")
-        if wrong:
-            raise ValueError("; ".join(wrong))
-        return value
+        return "; ".join(wrong) or "a character no ARN holds"
 
-    # the whole rule as a pattern too: what the profile JSON Schema (``schema``) carries
-    region = r"[a-z]{2}(?:-[a-z]+)+-\d+" if regional else ""
+    region = _REGION.pattern if regional else ""
     partitions = "|".join(ARN_PARTITIONS)  # letters and "-": nothing to escape
     pattern = rf"^arn:(?:{partitions}):{service}:{region}:[0-9]{{12}}:{resource}$"
-
-    def factory() -> CoreSchema:
-        return _cs().no_info_before_validator_function(check, _plain_str(pattern))  # type: ignore[no-any-return]
-
-    return factory
+    return _str(pattern), diagnose
 
 
 STR = Kind("string", "a string", _str())
@@ -580,15 +576,23 @@ GS_URL = Kind(
     "a Google Cloud Storage URL gs://bucket[/prefix]",
     _str(r"^gs://[a-z0-9][a-z0-9._\-]{1,221}[a-z0-9](/\S*)?$"),
 )
+_ROLE_SCHEMA, _ROLE_DIAGNOSIS = _arn(
+    "iam", r"role/[A-Za-z0-9+=,.@_\-/]+", "role/<name>", regional=False
+)
 IAM_ROLE_ARN = Kind(
     "IAM role ARN",
     "an IAM role ARN arn:aws:iam::<12-digit account>:role/<name>",
-    _arn("iam", r"role/[A-Za-z0-9+=,.@_\-/]+", "role/<name>", regional=False),
+    _ROLE_SCHEMA,
+    diagnose=_ROLE_DIAGNOSIS,
+)
+_LOG_GROUP_SCHEMA, _LOG_GROUP_DIAGNOSIS = _arn(
+    "logs", r"log-group:[A-Za-z0-9_.\-/#]+(:\*)?", "log-group:<name>", regional=True
 )
 LOG_GROUP_ARN = Kind(
     "CloudWatch log group ARN",
     "a CloudWatch Logs log-group ARN arn:aws:logs:<region>:<12-digit account>:log-group:<name>",
-    _arn("logs", r"log-group:[A-Za-z0-9_.\-/#]+(:\*)?", "log-group:<name>", regional=True),
+    _LOG_GROUP_SCHEMA,
+    diagnose=_LOG_GROUP_DIAGNOSIS,
 )
 #: Step Functions state machine names (the AWS rule, stated once): at most this many
 #: characters, none of ``SFN_NAME_FORBIDDEN`` (a regex character class body).

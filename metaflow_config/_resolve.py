@@ -161,14 +161,18 @@ def _fix(layer: LayerData, location: str) -> str:
     return source.fix(location) if source else f"correct the value given in {location}"
 
 
-def _describe(err: Mapping[str, Any], expected: str, *, secret: bool = False) -> str:
-    kind = err["type"]
+def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
+    """What ``setting`` expects, with what pydantic-core found wrong with ``value``."""
+    kind, expected, secret = err["type"], setting.kind.expected, setting.secret
     inner = () if secret else err["loc"][1:]  # a key of a secret's map (a header name) is secret
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind == "string_pattern_mismatch" and not inner:
-        return expected
+        diagnose = setting.kind.diagnose
+        if diagnose is None or secret or not isinstance(value, str):
+            return expected
+        return f"{expected} ({diagnose(value)})"
     where = "".join(f"[{k!r}]" for k in inner)
     detail = f"{where}: {msg}" if where else msg
     return f"{expected} ({detail})"
@@ -237,7 +241,7 @@ def _validate(
                 layer.layer,
                 raw_value.location,
                 value=setting.show(raw_value.value),
-                expected=_describe(err, setting.kind.expected, secret=setting.secret),
+                expected=_describe(err, setting, raw_value.value),
                 fix=_fix(layer, raw_value.location),
             )
         )
