@@ -220,14 +220,17 @@ def _entries(
         elif field.env not in hidden:
             entries.append(_Entry(field.env, field, snapshot.explain(field.env), None))
     registry = _registry()
-    broken_models = {id(registry[key].cls) for key in registry if key in invalid}
+    builds: dict[int, bool] = {}  # whether each model builds from the snapshot
     for key in sorted(registry):
         problem = invalid.get(key)
         if problem is not None:
             entries.append(_Entry(key, None, None, problem))
             continue
-        typed = id(registry[key].cls) not in broken_models  # else: as held, not built
-        info = snapshot._explain_section(registry[key], key, typed=typed)
+        cls = registry[key].cls
+        if id(cls) not in builds:
+            builds[id(cls)] = not model_problems(snapshot, cls)
+        # a model that does not build: its other keys as their layers hold them
+        info = snapshot._explain_section(registry[key], key, typed=builds[id(cls)])
         if include_defaults or info.source != "default":
             entries.append(_Entry(key, None, info, None))
     return entries
