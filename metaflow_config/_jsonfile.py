@@ -122,11 +122,13 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     dupes: list[str] = []
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                dupes.append(key)
-            result[key] = value
+        result = dict(pairs)  # in C; the last value of a key wins, as json.loads keeps it
+        if len(result) != len(pairs):  # some key twice: which (the rare path)
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    dupes.append(key)
+                seen.add(key)
         return result
 
     try:
