@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ._fields import PREFIX
 from .errors import ConfigError, Problem
 
 __all__ = ["GROUP", "Registered", "find_key", "registry", "reset"]
@@ -87,7 +88,7 @@ def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
             )
             continue
         prefix = str(cls.model_config.get("env_prefix") or "")
-        if not prefix.upper().startswith("METAFLOW_") or prefix.upper() == "METAFLOW_":
+        if not prefix.upper().startswith(PREFIX) or prefix.upper() == PREFIX:
             problem(
                 f"an env_prefix of its own under METAFLOW_ (e.g. METAFLOW_ACME_), not {prefix!r}",
                 "set model_config = SettingsConfigDict(env_prefix='METAFLOW_<NAME>_')",
@@ -128,7 +129,7 @@ def registry() -> dict[str, Registered]:
 def find_key(name: str) -> tuple[Registered, str] | None:
     """The registered section and full key of ``name`` (``METAFLOW_ACME_X`` or ``ACME_X``)."""
     key = name.upper()
-    key = key if key.startswith("METAFLOW_") else "METAFLOW_" + key
+    key = key if key.startswith(PREFIX) else PREFIX + key
     section = registry().get(key)
     return None if section is None else (section, key)
 

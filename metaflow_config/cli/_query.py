@@ -7,6 +7,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+from .._fields import PREFIX
 from .._layers import list_profiles
 from .._sections import find_key, registry
 from .._settings import lookup
@@ -39,8 +40,8 @@ def complete_setting(ctx: click.Context, param: click.Parameter, incomplete: str
     except ConfigError:
         registered = []
     full = [f.env for f in FIELDS] + registered
-    short = [f.name for f in FIELDS] + [key[len("METAFLOW_") :] for key in registered]
-    pool = full if typed.startswith("METAFLOW_") or "METAFLOW_".startswith(typed) else short
+    short = [f.name for f in FIELDS] + [key[len(PREFIX) :] for key in registered]
+    pool = full if typed.startswith(PREFIX) or PREFIX.startswith(typed) else short
     return [CompletionItem(name) for name in pool if name.startswith(typed)]
 
 
