@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -82,6 +82,23 @@ def _without_overrides(config: Config) -> Config:
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(config=configs(max_settings=6).map(_without_overrides), alias=st.booleans())
+@example(  # found by a CI run: Metaflow's own module code fails on it, with or without us
+    config=Config(
+        raw={
+            "profile": {"METAFLOW_AWS_SANDBOX_ENABLED": "true"},
+            "local": {},
+            "env": {},
+            "override": {},
+        },
+        typed={
+            "profile": {"METAFLOW_AWS_SANDBOX_ENABLED": True},
+            "local": {},
+            "env": {},
+            "override": {},
+        },
+    ),
+    alias=False,
+)
 def test_random_layered_configurations_agree(
     config: Config, alias: bool, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -101,7 +118,12 @@ def test_random_layered_configurations_agree(
         env["METAFLOW_JOB_QUEUE_NAME"] = "queue-by-its-alias"
     built = Built(env, root, project)
     theirs = run_metaflow(built, extension=True)
-    assert "error" not in theirs, theirs
+    if "error" in theirs:
+        # Metaflow's own module code can fail before any extension loads (AWS_SANDBOX_ENABLED
+        # without AWS_SANDBOX_REGION: os.environ[...] = None); then it fails alone, the same way
+        alone = run_metaflow(built, extension=False)
+        assert alone.get("error") == theirs["error"], (theirs, alone)
+        return
     ours = compat.module_values(load(env=env, cwd=project))
     _agree(theirs, {name: normalized(value) for name, value in ours.items()})
 
