@@ -184,10 +184,9 @@ class _Entry:
             return f"{_problem(self).value} {INVALID}"
         if self.field is not None:
             return display(self.field, self.info.value)
-        value = self.public()
-        if value is None:
+        if self.info.value is None:
             return _UNSET
-        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        text = mask_url_password(entry_text(self.info.value, secret=self.info.secret))
         return _cut(text, _CELL) if text != "" else '""'
 
     @property
@@ -424,8 +423,8 @@ def _explain_registered(
 def entry_text(value: Any, *, secret: bool = False) -> str:
     """A registered key's typed value as its variable would hold it; the mask when ``secret``.
 
-    Strings as they are, booleans ``true``/``false``, everything else JSON (pydantic's JSON
-    form: a ``SecretStr`` is its mask; pass ``get_secret_value()`` to reveal it).
+    Strings as they are, everything else JSON (``true``, ``3``; pydantic's JSON form: a
+    ``SecretStr`` is its mask; pass ``get_secret_value()`` to reveal it).
     """
     if value is None:
         return ""
@@ -433,8 +432,6 @@ def entry_text(value: Any, *, secret: bool = False) -> str:
         return MASK
     if isinstance(value, str):
         return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
     from pydantic_core import to_jsonable_python
 
     jsonable = to_jsonable_python(value)
