@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from .._layers import LAYERS
 from .._resolve import Inputs, check_layer, default_home, resolve, selected_profile
 from .._settings import Settings
+from .._show import section_problems
 from .._table import BY_NAME
 from ..errors import ConfigError, ConfigWarning, Problem
 from ._common import load_settings
@@ -81,15 +82,25 @@ def without_invalid(profile: str | None) -> Diagnosis | None:
 def diagnose(profile: str | None) -> Diagnosis:
     """The settings in force; when they do not resolve, what does with the invalid set aside.
 
+    The invalid values of registered sections are in ``in_force`` and ``error`` too.
+
     Raises:
         ConfigError: the configuration cannot be looked at (a file unreadable or not JSON, a
             missing profile): nothing can be shown but the error.
 
     """
     try:
-        return Diagnosis(load_settings(profile), {}, frozenset())
+        found = Diagnosis(load_settings(profile), {}, frozenset())
     except ConfigError as exc:
-        found = without_invalid(profile)
-        if found is None:
+        broken = without_invalid(profile)
+        if broken is None:
             raise
-        return dataclasses.replace(found, error=exc)
+        found = dataclasses.replace(broken, error=exc)
+    # the registered sections' models are built from the snapshot, each problem in place too
+    sections = section_problems(found.snapshot)
+    if not sections:
+        return found
+    problems = [*(found.error.problems if found.error else ()), *sections.values()]
+    return dataclasses.replace(
+        found, in_force={**found.in_force, **sections}, error=ConfigError(problems)
+    )

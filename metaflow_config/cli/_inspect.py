@@ -49,8 +49,7 @@ def show_cmd(profile: str | None, as_json: bool, show_all: bool) -> None:
     is shown in place, marked, with its problem; the command then exits 1.
     """
     found = diagnose(profile)
-    sections = section_problems(found.snapshot)
-    invalid = {**found.in_force, **sections}
+    invalid = found.in_force
     if as_json:
         doc = show_json(found.snapshot, include_defaults=show_all, invalid=invalid)
         click.echo(json.dumps(doc, indent=2, default=str))
@@ -59,8 +58,6 @@ def show_cmd(profile: str | None, as_json: bool, show_all: bool) -> None:
         render(found.snapshot, include_defaults=show_all, out=buffer, invalid=invalid)
         click.echo(buffer.getvalue(), nl=False)
     _fail_if_broken(found)
-    if sections:
-        raise CliError(str(ConfigError(list(sections.values()))))
 
 
 def _fail_if_broken(found: Diagnosis) -> None:
@@ -85,16 +82,13 @@ def explain_cmd(profile: str | None, names: tuple[str, ...]) -> None:
     An invalid value is explained too (its problem with it); the command then exits 1.
     """
     found = diagnose(profile)
-    sections = section_problems(found.snapshot)
-    invalid = {**found.in_force, **sections}
+    invalid = found.in_force
     try:
         texts = [explain_text(found.snapshot, name, invalid=invalid) for name in names]
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
     click.echo("\n\n".join(texts))
     _fail_if_broken(found)
-    if sections:
-        raise CliError(str(ConfigError(list(sections.values()))))
 
 
 @click.command(
