@@ -65,7 +65,8 @@ def extend_table(count: int) -> None:
     _table.BY_ENV.update({f.env: f for f in extra.fields})
     if hasattr(_resolve, "_DEFAULTS"):
         _resolve._DEFAULTS.update({f.name: f.default for f in extra.fields})
-    _resolve._validator = None
+    _resolve._table_validator.cache_clear()
+    _resolve._validator_of.cache_clear()
     snapshot = load()
     assert len(list(snapshot.items())) == len(fields), "the extended table is not in use"
     assert snapshot["METAFLOW_BENCH_EXTRA_0"] is None

@@ -17,10 +17,11 @@ them (one C call each instead of two Python functions). Any other mapping is ite
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["metaflow_items"]
@@ -30,11 +31,25 @@ _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSI
 _FIND_STR = re.compile("\0(" + PREFIX + "[^\0]*)")
 _FIND_BYTES = re.compile(_FIND_STR.pattern.encode())
 
-#: (whether from os.environ, the raw names last searched, (raw name, name) of those found)
-_last: tuple[bool, list[Any], tuple[tuple[Any, str], ...]] = (False, [], ())
+_Getter = Callable[[Any], tuple[Any, ...]]
+#: (whether from os.environ, the raw names last searched, (raw name, name) of those found, and
+#: the function reading their raw values out of the dict in one C call)
+_last: tuple[bool, list[Any], tuple[tuple[Any, str], ...], _Getter] = (
+    False,
+    [],
+    (),
+    lambda _: (),
+)
 #: (the raw values last found in os.environ, the items made of them): unchanged values give the
 #: same list object back, which a caller may compare by identity
-_last_items: tuple[list[Any], list[tuple[str, str]]] = ([], [])
+_last_items: tuple[tuple[Any, ...], list[tuple[str, str]]] = ((), [])
+
+
+def _getter(keys: list[Any]) -> _Getter:
+    """``d -> (d[k] for k in keys)`` as a tuple, read by ``operator.itemgetter`` (in C)."""
+    if len(keys) > 1:
+        return operator.itemgetter(*keys)
+    return (lambda d: (d[keys[0]],)) if keys else (lambda _: ())
 
 
 def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -49,17 +64,18 @@ def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
     if type(raw) is not dict:
         return [(key, env[key]) for key in env if key.startswith(PREFIX)]
     names = list(raw)
-    was_native, seen, found = _last
+    was_native, seen, found, getter = _last
     if not (native is was_native and names == seen):
         searched = _search(names, raw)
         if searched is None:  # a name holding NUL: the plain loop
             return [(key, env[key]) for key in env if key.startswith(PREFIX)]
         found = searched
-        _last = (native, names, found)
+        getter = _getter([key for key, _ in found])
+        _last = (native, names, found, getter)
+    values = getter(raw)
     if not native:
-        return [(name, raw[key]) for key, name in found]
+        return [(name, value) for (_, name), value in zip(found, values)]
     global _last_items  # noqa: PLW0603 - replaced whole: thread-safe
-    values = [raw[key] for key, _ in found]
     if values == _last_items[0]:
         return _last_items[1]
     if found and isinstance(found[0][0], bytes):

@@ -329,6 +329,19 @@ class OverrideLayer:
         return data
 
 
+def scope_layer(below: LayerData, own: LayerData) -> LayerData:
+    """The override layer of a scope: ``own`` (its values, read) over ``below`` (the outer one's).
+
+    By setting, as reading the merged ``{**outer, **own}`` overrides gives, without reading the
+    outer values again: entering a scope costs its own values only, however deep the nesting.
+    """
+    data = LayerData(below.layer)
+    data.values = {n: raw for n, raw in below.values.items() if n not in own.values}
+    data.values.update(own.values)
+    data.extra = {**below.extra, **own.extra}
+    return data
+
+
 def argument_problems(argument: str, mapping: Any, *, text_values: bool = False) -> list[Problem]:
     """Problems of a mapping given by code (``load(env=...)``, ``override({...})``).
 

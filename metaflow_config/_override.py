@@ -123,9 +123,12 @@ class Override:
         if problems:
             raise ConfigError(problems)
         self._values = dict(values)
-        problems = OverrideLayer(self._values).read().problems
-        if problems:
-            raise ConfigError(problems)
+        #: this scope's own values, read once: its layer, laid over the outer scope's on entry
+        self._layer = OverrideLayer(self._values).read()
+        if self._layer.problems:
+            raise ConfigError(self._layer.problems)
+        self._mine = {k: v for k, v in self._values.items() if not is_unset(v)}
+        self._names = {_name_of(k) for k in self._mine}
         self._env = None if env is None else dict(env)
         self._home = None if home is None else os.path.abspath(os.path.expanduser(home))
         self._profile = profile
@@ -144,11 +147,10 @@ class Override:
             changes["profile"] = self._profile or None
         if self._cwd is not None:
             changes["cwd"] = self._cwd
-        mine = {k: v for k, v in self._values.items() if not is_unset(v)}
-        if mine:  # merged by setting: this scope's value beats an outer one however spelled
-            names = {_name_of(k) for k in mine}
+        if self._mine:  # merged by setting: this scope's value beats an outer one however spelled
+            names = self._names
             kept = {k: v for k, v in inputs.overrides.items() if _name_of(k) not in names}
-            changes["overrides"] = {**kept, **mine}
+            changes["overrides"] = {**kept, **self._mine}
         return changes
 
     def resolve_under(self, parent: Settings) -> Settings:
@@ -157,7 +159,7 @@ class Override:
         if cached is not None and cached[0] is parent:
             return cached[1]
         changes = self._changes(parent._resolution.inputs)
-        snapshot = parent._replace(**changes) if changes else parent
+        snapshot = parent._replace(layer=self._layer, **changes) if changes else parent
         self._cache = (parent, snapshot)
         return snapshot
 

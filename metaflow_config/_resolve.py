@@ -32,7 +32,7 @@ from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
 from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
-    from pydantic_core import SchemaValidator
+    from pydantic_core import SchemaValidator, ValidationError
 
 __all__ = [
     "SOURCES",
@@ -135,20 +135,36 @@ class Resolution:
         return replace(self, inputs=self.inputs.portable(), fetched={}, sections={})
 
 
-_validator: SchemaValidator | None = None
+#: Fewer values than this are validated by a validator of their own settings (see _validator)
+_FEW = 8
 
 
-def _get_validator() -> SchemaValidator:
-    global _validator  # noqa: PLW0603 - built once, on first resolution, not at import
-    if _validator is None:
-        from pydantic_core import SchemaValidator, core_schema
+def _validator(names: Iterable[str]) -> tuple[SchemaValidator, type[ValidationError]]:
+    """A validator for values of the settings ``names``, and pydantic-core's error type.
 
-        fields = {
-            f.name: core_schema.typed_dict_field(f.kind.core_schema(), required=False)
-            for f in FIELDS
-        }
-        _validator = SchemaValidator(core_schema.typed_dict_schema(fields, total=False))
-    return _validator
+    One call validates all the values; a validator of the whole table costs a lookup of each of
+    its settings per call, so a handful of values (an ``override`` scope's, the derived ones)
+    is validated by one built for just their settings, kept for the next call.
+    """
+    names = frozenset(names)
+    return _table_validator() if len(names) >= _FEW else _validator_of(names)
+
+
+@functools.cache
+def _table_validator() -> tuple[SchemaValidator, type[ValidationError]]:
+    return _validator_of(frozenset(BY_NAME))
+
+
+@functools.lru_cache(maxsize=64)
+def _validator_of(names: frozenset[str]) -> tuple[SchemaValidator, type[ValidationError]]:
+    from pydantic_core import SchemaValidator, ValidationError, core_schema
+
+    fields = {
+        f.name: core_schema.typed_dict_field(f.kind.core_schema(), required=False)
+        for f in FIELDS
+        if f.name in names
+    }
+    return SchemaValidator(core_schema.typed_dict_schema(fields, total=False)), ValidationError
 
 
 _DERIVED_LAYER = LayerData("derived")
@@ -212,21 +228,27 @@ def _freeze(
 
 
 def _validate(
-    winners: dict[str, tuple[LayerData, Any]],
+    winners: Mapping[str, tuple[LayerData, Any]],
 ) -> tuple[dict[str, Any], list[Problem]]:
-    from pydantic_core import ValidationError
+    """The winners' values validated in one pydantic-core call, and the problems of the rest.
 
-    references, problems = _references(winners)
-    if references or problems:  # fetched (and validated) when read, not now
-        winners = {n: w for n, w in winners.items() if n not in references}
-        winners = {
-            n: w for n, w in winners.items() if BY_NAME[n].env not in {p.setting for p in problems}
-        }
+    Secret references are parsed, not validated: they are fetched (and validated) when read.
+    """
     raw = {name: w[1].value for name, w in winners.items()}
+    references: dict[str, Reference] = {}
+    problems: list[Problem] = []
+    if any(isinstance(v, str) and MARK in v for v in raw.values()):
+        references, problems = _references(winners)
+        unread = {BY_ENV[p.setting].name for p in problems} | references.keys()
+        raw = {name: value for name, value in raw.items() if name not in unread}
+    validator, validation_error = _validator(raw)
     try:
-        return {**_get_validator().validate_python(raw), **references}, problems
-    except ValidationError as exc:
+        validated = validator.validate_python(raw)
+    except validation_error as exc:
         errors = exc.errors(include_url=False, include_input=False)
+    else:
+        validated.update(references)
+        return validated, problems
     bad: set[str] = set()
     for err in errors:
         name = str(err["loc"][0])
@@ -245,7 +267,7 @@ def _validate(
                 fix=_fix(layer, raw_value.location),
             )
         )
-    rest = {name: w for name, w in winners.items() if name not in bad}
+    rest = {name: winners[name] for name in raw if name not in bad}
     # the valid values too (one more call, on this path only): their problems come with these
     return {**(_validate(rest)[0] if rest else {}), **references}, problems
 
@@ -387,6 +409,9 @@ def _caller_level() -> int:
     return level
 
 
+_POSITION = {d.name: i for i, d in enumerate(DERIVED)}
+
+
 @functools.lru_cache(maxsize=1)
 def _dependents() -> dict[str, tuple[Setting, ...]]:
     """For each setting, the derived settings that depend on it (directly or not), in order.
@@ -421,14 +446,17 @@ def _derive(
     ``$USER`` holding a newline would give a value no layer could set, so it is an error naming
     the derivation and its bases.
     """
-    derived: dict[str, tuple[LayerData, Raw]] = {}
+    derived: dict[str, Any] = {}  # what to validate: plain values (a copied reference is not)
     for setting in only:
-        assert setting.derive is not None  # noqa: S101 - DERIVED holds only derived settings
+        derive = setting.derive
+        assert derive is not None  # noqa: S101 - DERIVED holds only derived settings
         if setting.name in winners:
             continue
-        from_refs = [b for b in setting.derive.bases if isinstance(values[b], Reference)]
-        if from_refs and not setting.derive.copies:
-            bases = ", ".join(BY_NAME[b].env for b in from_refs)
+        refs = (
+            [] if derive.copies else [b for b in derive.bases if isinstance(values[b], Reference)]
+        )
+        if refs:
+            bases = ", ".join(BY_NAME[b].env for b in refs)
             raise ConfigError(
                 [
                     Problem.missing(
@@ -439,29 +467,39 @@ def _derive(
                     )
                 ]
             )
-        value, location = setting.derive.fn(values, ctx)
+        value, location = derive.fn(values, ctx)
         if value is not None:
             values[setting.name] = value
             origins[setting.name] = ("derived", location)
-            derived[setting.name] = (_DERIVED_LAYER, Raw(value, location))
+            if not isinstance(value, Reference):
+                derived[setting.name] = value
         elif only is not DERIVED:  # nothing to derive from any more: the default again
             values[setting.name] = _DEFAULTS[setting.name]
             origins.pop(setting.name, None)
-    derived = {n: d for n, d in derived.items() if not isinstance(d[1].value, Reference)}
-    if derived:
-        problems = _validate(derived)[1]
-        if problems:
-            raise ConfigError(problems)
+    if derived and not _valid(derived):  # the messages are built on this path only
+        raws = {n: (_DERIVED_LAYER, Raw(v, origins[n][1])) for n, v in derived.items()}
+        raise ConfigError(_validate(raws)[1])
 
 
-def resolve_over(parent: Resolution, inputs: Inputs) -> Resolution:
+def _valid(values: dict[str, Any]) -> bool:
+    """Whether every one of ``values`` is valid (one pydantic-core call, no messages built)."""
+    validator, validation_error = _validator(values)
+    try:
+        validator.validate_python(values)
+    except validation_error:
+        return False
+    return True
+
+
+def resolve_over(parent: Resolution, inputs: Inputs, fresh: LayerData | None = None) -> Resolution:
     """``parent`` with the override layer read from ``inputs`` (which differ in it alone).
 
     What an ``override`` scope costs on entry: its values are validated, the settings derived
     from them derived again, and everything else is ``parent``'s, as :func:`resolve` would give.
+    ``fresh`` is that override layer when the caller has it already (``_layers.scope_layer``).
     """
     override = BY_LAYER["override"]
-    fresh = override.read(inputs)
+    fresh = override.read(inputs) if fresh is None else fresh
     if fresh.problems:
         raise ConfigError(fresh.problems)
     before = parent.layers[override.name].values
@@ -493,9 +531,9 @@ def resolve_over(parent: Resolution, inputs: Inputs) -> Resolution:
     again = {d.name for name in changed for d in dependents[name]}
     again.update(n for n in changed if n not in validated and BY_NAME[n].derive)  # unset: derived
     if again:
-        set_by_layers = {n for n, (source, _) in origins.items() if source != "derived"}
-        only = [d for d in DERIVED if d.name in again]
-        _derive(values, origins, set_by_layers, Context(inputs.env, inputs.cwd), only)
+        only = [BY_NAME[n] for n in sorted(again, key=_POSITION.__getitem__)]  # DERIVED order
+        explicit = {n for n in again if n in origins and origins[n][0] != "derived"}
+        _derive(values, origins, explicit, Context(inputs.env, inputs.cwd), only)
     return Resolution(inputs, values, origins, layers, ())
 
 

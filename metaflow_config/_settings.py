@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from . import _views
 from ._fields import Section, Setting
 from ._kinds import Reference, strict_loads, thaw
-from ._layers import LAYERS
+from ._layers import LAYERS, LayerData, scope_layer
 from ._resolve import Inputs, Resolution, resolve, resolve_over
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
 from ._views import VIEWS
@@ -334,14 +334,21 @@ class Settings(Sections):
         """Resolve again from the same inputs, re-reading the files (and a live environment)."""
         return Settings(resolve(self._resolution.inputs))
 
-    def _replace(self, **changes: Any) -> Settings:
+    def _replace(self, layer: LayerData | None = None, **changes: Any) -> Settings:
+        """Resolve this snapshot again with ``changes`` to its inputs, reusing what it can.
+
+        ``layer``: the values a scope adds, read (see ``_layers.scope_layer``), when ``changes``
+        are its merged ``overrides``.
+        """
         inputs = self._resolution.inputs
         fields = {
             k: getattr(inputs, k) for k in ("env", "home", "profile", "cwd", "overrides", "strict")
         }
         fields.update(changes)
         if changes.keys() == {"overrides"}:  # an override scope: only its values are new
-            return Settings(resolve_over(self._resolution, Inputs(**fields)))
+            below = self._resolution.layers["override"]
+            fresh = None if layer is None else scope_layer(below, layer)
+            return Settings(resolve_over(self._resolution, Inputs(**fields), fresh))
         # Build on what this snapshot read of the layers whose inputs did not change.
         layers = self._resolution.layers
         reuse = (
