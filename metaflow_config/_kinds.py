@@ -57,7 +57,7 @@ __all__ = [
 class Kind:
     """A value kind: its name in docs, what a valid value looks like, its schema and serializer."""
 
-    __slots__ = ("_factory", "choices", "diagnose", "expected", "json_valued", "name")
+    __slots__ = ("_factory", "choices", "diagnose", "expected", "json_valued", "name", "text")
 
     def __init__(
         self,
@@ -77,6 +77,9 @@ class Kind:
         #: what is wrong with a string its pattern refused, said part by part (the error path
         #: only: valid values are matched by the pattern in pydantic-core alone)
         self.diagnose = diagnose
+        #: a valid ``str`` is its own validated value (text and choice kinds): no coercion, no
+        #: parsing, so what derives from the raw text derives from the validated value
+        self.text = isinstance(factory, _Text) or bool(choices)
 
     def core_schema(self) -> CoreSchema:
         """The pydantic-core schema that validates (and coerces) a raw value of this kind."""
@@ -369,30 +372,60 @@ def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
 _NOT_PLAIN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
 
 
+#: ``_NOT_PLAIN`` as pydantic-core's regex engine checks it (a lone surrogate is refused before
+#: any pattern: no Rust string can hold one)
+_PLAIN_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"
+
+
+def plain_problem(value: str) -> str | None:
+    """What makes ``value`` more than one line of plain text (see ``_NOT_PLAIN``), if anything."""
+    bad = _NOT_PLAIN.search(value)
+    if bad is None:
+        return None
+    return (
+        f"contains {bad.group()!r} at position {bad.start()}; a value must be one line "
+        "of text without NUL or other control characters"
+    )
+
+
 def _plain(value: Any) -> Any:
     """Refuse a string holding a control character or a lone surrogate (see ``_NOT_PLAIN``)."""
     if isinstance(value, str):
-        bad = _NOT_PLAIN.search(value)
-        if bad is not None:
-            msg = (
-                f"contains {bad.group()!r} at position {bad.start()}; a value must be one line "
-                "of text without NUL or other control characters"
-            )
-            raise ValueError(msg)
+        problem = plain_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
     return value
 
 
 def _plain_str(pattern: str | None = None, max_length: int | None = None) -> CoreSchema:
+    """A one-line string inside a JSON value: its message names the key or index it is at."""
     cs = _cs()
     inner = cs.str_schema(pattern=pattern, max_length=max_length)
     return cs.no_info_before_validator_function(_plain, inner)  # type: ignore[no-any-return]
 
 
-def _str(pattern: str | None = None, max_length: int | None = None) -> Callable[[], CoreSchema]:
-    def factory() -> CoreSchema:
-        return _plain_str(pattern, max_length)
+class _Text:
+    """The schema factory of a text kind: one line of text, matching ``pattern`` if given.
 
-    return factory
+    What such a schema gives back for a valid ``str`` is that same string (``Kind.text``).
+    Both checks run in pydantic-core (no Python call per value); the message of a value that
+    is not plain text is :func:`plain_problem`'s, said on the error path (``_resolve``).
+    """
+
+    __slots__ = ("max_length", "pattern")
+
+    def __init__(self, pattern: str | None, max_length: int | None) -> None:
+        self.pattern = pattern
+        self.max_length = max_length
+
+    def __call__(self) -> CoreSchema:
+        cs = _cs()
+        own = cs.str_schema(pattern=self.pattern, max_length=self.max_length)  # JSON Schema's
+        return cs.chain_schema([own, cs.str_schema(pattern=_PLAIN_PATTERN)])  # type: ignore[no-any-return]
+
+
+def _str(pattern: str | None = None, max_length: int | None = None) -> Callable[[], CoreSchema]:
+    return _Text(pattern, max_length)
 
 
 def _json(inner: Callable[[], CoreSchema]) -> Callable[[], CoreSchema]:

@@ -26,6 +26,7 @@ from ._kinds import (
     freeze,
     parse_bool,
     parse_reference,
+    plain_problem,
 )
 from ._layers import BY_LAYER, LAYERS, SOURCES, LayerData, Raw, suggest
 from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
@@ -184,6 +185,10 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    if not inner and setting.kind.text and isinstance(value, str):
+        problem = plain_problem(value)  # a control character and where: none of the text
+        if problem is not None:
+            return f"{expected} ({problem})"
     if kind == "string_pattern_mismatch" and not inner:
         diagnose = setting.kind.diagnose
         if diagnose is None or secret or not isinstance(value, str):
@@ -409,7 +414,16 @@ def _caller_level() -> int:
     return level
 
 
-_POSITION = {d.name: i for i, d in enumerate(DERIVED)}
+@functools.lru_cache(maxsize=256)
+def _rederived(changed: frozenset[str], unset: frozenset[str]) -> tuple[Setting, ...]:
+    """The derived settings to derive again when ``changed`` changed, in DERIVED order.
+
+    Those that depend on any of them, and those of them that no layer sets any more (``unset``):
+    their derived default is back. Kept by name set: a scope's names are the same every entry.
+    """
+    dependents = _dependents()
+    again = {d.name for name in changed for d in dependents[name]} | unset
+    return tuple(d for d in DERIVED if d.name in again)
 
 
 @functools.lru_cache(maxsize=1)
@@ -446,6 +460,17 @@ def _derive(
     ``$USER`` holding a newline would give a value no layer could set, so it is an error naming
     the derivation and its bases.
     """
+    _check_derived(_derived(values, origins, winners, ctx, only), origins)
+
+
+def _derived(
+    values: dict[str, Any],
+    origins: dict[str, tuple[str, str]],
+    winners: Container[str],
+    ctx: Context,
+    only: Iterable[Setting],
+) -> dict[str, Any]:
+    """Compute the derived defaults (see :func:`_derive`); the values to validate, by name."""
     derived: dict[str, Any] = {}  # what to validate: plain values (a copied reference is not)
     for setting in only:
         derive = setting.derive
@@ -476,6 +501,11 @@ def _derive(
         elif only is not DERIVED:  # nothing to derive from any more: the default again
             values[setting.name] = _DEFAULTS[setting.name]
             origins.pop(setting.name, None)
+    return derived
+
+
+def _check_derived(derived: dict[str, Any], origins: Mapping[str, tuple[str, str]]) -> None:
+    """Raise ConfigError naming each invalid derived value (one call when all are valid)."""
     if derived and not _valid(derived):  # the messages are built on this path only
         raws = {n: (_DERIVED_LAYER, Raw(v, origins[n][1])) for n, v in derived.items()}
         raise ConfigError(_validate(raws)[1])
@@ -509,32 +539,97 @@ def resolve_over(parent: Resolution, inputs: Inputs, fresh: LayerData | None = N
     layers = {**parent.layers, override.name: fresh}
     winners: dict[str, tuple[LayerData, Raw]] = {}
     for name in changed:
+        if name in fresh.values:  # the top layer
+            winners[name] = (fresh, fresh.values[name])
+            continue
         for data in layers.values():  # lowest first: the last one holding it wins
             if name in data.values:
                 winners[name] = (data, data.values[name])
+    resolution = _over_at_once(parent, inputs, layers, winners, changed)
+    if resolution is not None:
+        return resolution
     validated, problems = _validate(winners)
     if not problems:
         validated, problems = _held(validated, winners)
     if problems:
         raise ConfigError(problems)
+    resolution, derived = _rebase(
+        parent, inputs, layers=layers, winners=winners, changed=changed, held=validated
+    )
+    _check_derived(derived, resolution.origins)
+    return resolution
+
+
+def _over_at_once(
+    parent: Resolution,
+    inputs: Inputs,
+    layers: dict[str, LayerData],
+    winners: dict[str, tuple[LayerData, Raw]],
+    changed: set[str],
+) -> Resolution | None:
+    """:func:`resolve_over` in one pydantic-core call, where the changed values allow it.
+
+    When every changed value is text of a text kind (``Kind.text``: a valid one is its own
+    validated value), the settings derived from them derive from the raw text exactly as from
+    the validated values, and the changed and the derived values are validated together.
+    ``None`` where that does not apply (another kind, a secret reference, a value that is not
+    ``str``) or anything is invalid: the two-step path then gives the answer, and every message.
+    """
+    raw = {name: w[1].value for name, w in winners.items()}
+    for name, value in raw.items():
+        if type(value) is not str or not BY_NAME[name].kind.text or MARK in value:
+            return None
+    held, problems = _held(dict(raw), winners)
+    if problems:
+        return None
+    try:
+        resolution, derived = _rebase(
+            parent, inputs, layers=layers, winners=winners, changed=changed, held=held
+        )
+    except ConfigError:  # derived from a secret reference: said by the two-step path
+        return None
+    batch = {**raw, **derived}
+    validator, validation_error = _validator(batch)
+    try:
+        validated = validator.validate_python(batch)
+    except validation_error:
+        return None
+    if any(validated[name] != value for name, value in raw.items()):  # not text after all
+        return None
+    return resolution
+
+
+def _rebase(
+    parent: Resolution,
+    inputs: Inputs,
+    *,
+    layers: dict[str, LayerData],
+    winners: Mapping[str, tuple[LayerData, Raw]],
+    changed: set[str],
+    held: Mapping[str, Any],
+) -> tuple[Resolution, dict[str, Any]]:
+    """``parent`` with the ``changed`` settings' ``held`` values, and what derives from them.
+
+    A changed setting missing from ``held`` is set by no layer any more: its default is back.
+    Returns the resolution and the derived values it holds that are still to be validated.
+    """
     values = Values(parent.values)
     origins = dict(parent.origins)
     for name in changed:
-        if name in validated:
-            values[name] = validated[name]
+        if name in held:
+            values[name] = held[name]
             layer, raw = winners[name]
             origins[name] = (layer.layer, raw.location)
         else:  # no layer sets it any more
             values[name] = _DEFAULTS[name]
             origins.pop(name, None)
-    dependents = _dependents()  # setting -> the derived settings to derive again when it changes
-    again = {d.name for name in changed for d in dependents[name]}
-    again.update(n for n in changed if n not in validated and BY_NAME[n].derive)  # unset: derived
-    if again:
-        only = [BY_NAME[n] for n in sorted(again, key=_POSITION.__getitem__)]  # DERIVED order
-        explicit = {n for n in again if n in origins and origins[n][0] != "derived"}
-        _derive(values, origins, explicit, Context(inputs.env, inputs.cwd), only)
-    return Resolution(inputs, values, origins, layers, ())
+    unset = frozenset(n for n in changed if n not in held and BY_NAME[n].derive)
+    only = _rederived(frozenset(changed), unset)  # what to derive again, in DERIVED order
+    derived: dict[str, Any] = {}
+    if only:
+        explicit = {d.name for d in only if d.name in origins and origins[d.name][0] != "derived"}
+        derived = _derived(values, origins, explicit, Context(inputs.env, inputs.cwd), only)
+    return Resolution(inputs, values, origins, layers, ()), derived
 
 
 def _shadowed_problems(

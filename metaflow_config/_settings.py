@@ -341,14 +341,18 @@ class Settings(Sections):
         are its merged ``overrides``.
         """
         inputs = self._resolution.inputs
+        if changes.keys() == {"overrides"}:  # an override scope: only its values are new
+            below = self._resolution.layers["override"]
+            fresh = None if layer is None else scope_layer(below, layer)
+            overrides = changes["overrides"]
+            inputs = Inputs(
+                inputs.env, inputs.home, inputs.profile, inputs.cwd, overrides, inputs.strict
+            )
+            return Settings(resolve_over(self._resolution, inputs, fresh))
         fields = {
             k: getattr(inputs, k) for k in ("env", "home", "profile", "cwd", "overrides", "strict")
         }
         fields.update(changes)
-        if changes.keys() == {"overrides"}:  # an override scope: only its values are new
-            below = self._resolution.layers["override"]
-            fresh = None if layer is None else scope_layer(below, layer)
-            return Settings(resolve_over(self._resolution, Inputs(**fields), fresh))
         # Build on what this snapshot read of the layers whose inputs did not change.
         layers = self._resolution.layers
         reuse = (

@@ -514,6 +514,59 @@ def test_whitespace_that_is_fine(home: Path, work: Path, name: str, value: str) 
     load(env={name: value}, home=home, cwd=work)
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        pytest.param("METAFLOW_BATCH_JOB_QUEUE", "q\x01ueue", "'\\x01' at position 1", id="str"),
+        pytest.param(
+            "METAFLOW_DATASTORE_SYSROOT_S3", "s3://bucket/a\nb", "'\\n' at position 13", id="s3"
+        ),
+        pytest.param(
+            "METAFLOW_SFN_IAM_ROLE",
+            "arn:aws:iam::123456789012:role/r\x7f",
+            "'\\x7f' at position 32",
+            id="arn",
+        ),
+        pytest.param(
+            "METAFLOW_SERVICE_URL", "https://h/\ud800", "'\\ud800' at position 10", id="surrogate"
+        ),
+        pytest.param(
+            "METAFLOW_SERVICE_AUTH_KEY", "s3cr3t\x00", "'\\x00' at position 6", id="secret"
+        ),
+    ],
+)
+def test_control_characters_are_named_where_they_are(
+    home: Path, work: Path, name: str, value: str, shown: str
+) -> None:
+    """A value holding a control character or a lone surrogate names it and its position.
+
+    In every layer and in an ``override`` (whose one-call path must give the same message);
+    a secret's text stays masked, only the character and its position are said.
+    """
+    from metaflow_config import override
+
+    errors = [config_error(env={name: value}, home=home, cwd=work)]
+    (home / "config.json").write_text(json.dumps({name: value}))
+    errors.append(config_error(env={}, home=home, cwd=work))
+    (home / "config.json").unlink()
+    with pytest.raises(ConfigError) as info, override({name: value}):
+        pass
+    errors.append(info.value)
+    for err in errors:
+        assert [p.setting for p in err.problems] == [name]
+        assert f"contains {shown}; a value must be one line" in str(err)
+        if "AUTH_KEY" in name:
+            assert "s3cr3t" not in str(err)
+
+
+def test_control_characters_inside_json_values_name_the_key(home: Path, work: Path) -> None:
+    """A string inside a JSON value is checked too, and the message names its key."""
+    err = config_error(
+        env={"METAFLOW_BATCH_DEFAULT_TAGS": '{"team": "a\\u0001b"}'}, home=home, cwd=work
+    )
+    assert "['team']: contains '\\x01' at position 1" in str(err)
+
+
 def test_strict_flag_must_be_a_boolean(home: Path, work: Path) -> None:
     """METAFLOW_CONFIG_STRICT that is not a boolean is an error naming the variable."""
     err = config_error(env={"METAFLOW_CONFIG_STRICT": "very"}, home=home, cwd=work)

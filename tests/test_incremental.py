@@ -9,6 +9,7 @@ scratch: every value, every source and location.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given
@@ -29,6 +30,22 @@ def injected(draw: st.DrawFn) -> dict[str, Any]:
     """Values a scope injects: a few settings, some of them bases of derived ones."""
     names = draw(st.lists(_NAMES, max_size=4, unique=True))
     return {n: draw(value_triples(BY_NAME[n[len("METAFLOW_") :]]))[2] for n in names}
+
+
+#: raw values that most kinds refuse (a text kind's pattern, a number, a boolean, a JSON text)
+_WRONG = ("s3://Bad Bucket", "a\x01b", "arn:aws:iam::1:role/r", "-1", "yes please", "[1")
+
+
+@st.composite
+def injected_or_wrong(draw: st.DrawFn) -> dict[str, Any]:
+    """Values a scope injects, some of them (often) invalid."""
+    names = draw(st.lists(_NAMES, max_size=4, unique=True))
+    return {
+        n: draw(
+            st.one_of(st.sampled_from(_WRONG), value_triples(BY_NAME[n[9:]]).map(lambda t: t[2]))
+        )
+        for n in names
+    }
 
 
 def _full(inputs: Inputs) -> Settings:
@@ -67,3 +84,82 @@ def test_an_override_snapshot_equals_a_full_resolution(
             assert got._resolution.values == expected._resolution.values
             assert got._resolution.origins == expected._resolution.origins
             base = got  # the next scope is entered under this one
+
+
+def _entered(base: Inputs, scopes: list[dict[str, Any]]) -> Settings | str:
+    """The snapshot of real ``override()`` scopes entered one in another, or the error text."""
+    from contextlib import ExitStack
+
+    from metaflow_config import current, override
+
+    try:
+        with ExitStack() as stack:
+            stack.enter_context(override(env=base.env, home=base.home, cwd=base.cwd))
+            for values in scopes:
+                stack.enter_context(override(values))
+            return current()
+    except ConfigError as error:
+        return str(error)
+
+
+@given(configs(max_settings=4), injected(), injected_or_wrong())
+def test_entered_scopes_equal_a_full_resolution(
+    config: Any, outer: dict[str, Any], inner: dict[str, Any]
+) -> None:
+    """Real nested scopes (each laying its own values over the outer one's) resolve as from scratch.
+
+    And the one-call path of ``resolve_over`` (text values and what derives from them validated
+    together) gives exactly what the two steps give: the same snapshot, or the same message.
+    """
+    from unittest import mock
+
+    from metaflow_config import _resolve
+
+    with place() as where, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kwargs = write(where, config)
+        inputs = Inputs(kwargs["env"], kwargs["home"], None, kwargs["cwd"])
+        if not isinstance(_outcome(lambda: _full(inputs)), Settings):
+            return
+        got = _entered(inputs, [outer, inner])
+        with mock.patch.object(_resolve, "_over_at_once", return_value=None):
+            two_steps = _entered(inputs, [outer, inner])
+        expected = _outcome(lambda: _full(replace(inputs, overrides={**outer, **inner})))
+        if isinstance(got, str) or isinstance(two_steps, str):
+            assert got == two_steps  # the same message, word for word
+            assert not isinstance(expected, Settings)
+            return
+        assert isinstance(expected, Settings)
+        for snapshot in (got, two_steps):
+            assert snapshot._resolution.values == expected._resolution.values
+            assert snapshot._resolution.origins == expected._resolution.origins
+
+
+def test_the_one_call_path_is_taken_for_text_and_declined_otherwise() -> None:
+    """The one-call path serves text values (and what derives from them), and nothing else."""
+    from unittest import mock
+
+    from metaflow_config import _resolve, load, override
+
+    calls: list[bool] = []
+    real = _resolve._over_at_once
+
+    def spy(*args: Any) -> Any:
+        result = real(*args)
+        calls.append(result is not None)
+        return result
+
+    base = load(env={}, home="/nonexistent", cwd="/")
+    with mock.patch.object(_resolve, "_over_at_once", spy):
+        for values, taken in (
+            ({"DATASTORE_SYSROOT_S3": "s3://bucket/x", "BATCH_JOB_QUEUE": "q"}, True),
+            ({"S3_RETRY_COUNT": "3"}, False),  # an integer: validation converts it
+            ({"BATCH_EMIT_TAGS": "true"}, False),  # a boolean
+            ({"BATCH_JOB_QUEUE": "{{resolve:ssm:/q}}"}, False),  # a secret reference
+        ):
+            with override(env={}, home="/nonexistent", cwd="/"), override(values) as snapshot:
+                assert snapshot["METAFLOW_DATATOOLS_S3ROOT"] == (
+                    "s3://bucket/x/data" if "DATASTORE_SYSROOT_S3" in values else None
+                )
+            assert calls[-1] is taken, values
+    assert base["METAFLOW_DATATOOLS_S3ROOT"] is None
