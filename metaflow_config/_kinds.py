@@ -280,12 +280,31 @@ def freeze(value: Any, _depth: int = 0) -> Any:
         raise TooDeep(msg)
     inner = _depth + 1
     leaves = _LEAVES
+    # A list of leaves inside (the common case of large values) becomes a tuple in C, without a
+    # call of its own; within the depth bound it is a leaf container, so nothing nests deeper.
+    flat = inner < MAX_JSON_DEPTH
     if kind is dict or isinstance(value, Mapping):
         return FrozenDict(
-            {k: v if type(v) in leaves else freeze(v, inner) for k, v in value.items()}
+            {
+                k: v
+                if type(v) in leaves
+                else tuple(v)
+                if flat and type(v) is list and leaves.issuperset(map(type, v))
+                else freeze(v, inner)
+                for k, v in value.items()
+            }
         )
     if kind is list or kind is tuple or isinstance(value, (list, tuple)):
-        return tuple([v if type(v) in leaves else freeze(v, inner) for v in value])
+        return tuple(
+            [
+                v
+                if type(v) in leaves
+                else tuple(v)
+                if flat and type(v) is list and leaves.issuperset(map(type, v))
+                else freeze(v, inner)
+                for v in value
+            ]
+        )
     return value
 
 
