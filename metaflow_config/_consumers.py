@@ -27,9 +27,9 @@ __all__ = [
 
 #: Metaflow's pattern for the registry part of an image (``metaflow/plugins/aws/aws_utils.py``):
 #: a registry has a ``.`` or ``:`` and ends with ``/`` (``localhost/x`` has none, as in Metaflow).
-_IMAGE = re.compile(r"^(.+?(?:[:.].+?)\/)?(.*?)(?:[@:])?((?<=[@:]).*)?$")
+_IMAGE = r"^(.+?(?:[:.].+?)\/)?(.*?)(?:[@:])?((?<=[@:]).*)?$"  # compiled by re on first use
 
-_SFN_NAME_BAD = re.compile(f"[{SFN_NAME_FORBIDDEN}]")
+_SFN_NAME_BAD = f"[{SFN_NAME_FORBIDDEN}]"
 
 
 def s3_client_kwargs(
@@ -53,7 +53,7 @@ def s3_client_kwargs(
 
 def docker_registry(image: str) -> str | None:
     """The registry an image names (``123.dkr.ecr.us-east-1.amazonaws.com``), or ``None``."""
-    match = _IMAGE.match(image)
+    match = re.match(_IMAGE, image)
     registry = match.group(1) if match else None
     return registry.rstrip("/") if registry else None
 
@@ -89,7 +89,7 @@ def state_machine_name(prefix: str | None, flow_name: str) -> str:
         name = f"{prefix}_{flow_name}"
     problems: list[Problem] = []
     rules = SFN_NAME_RULES
-    if prefix is not None and _SFN_NAME_BAD.search(prefix):
+    if prefix is not None and re.search(_SFN_NAME_BAD, prefix):
         problems.append(
             Problem.bad_argument(
                 "METAFLOW_SFN_STATE_MACHINE_PREFIX",
@@ -98,7 +98,7 @@ def state_machine_name(prefix: str | None, flow_name: str) -> str:
                 fix="set METAFLOW_SFN_STATE_MACHINE_PREFIX to letters, digits, '-' and '_'",
             )
         )
-    if not flow_name or _SFN_NAME_BAD.search(flow_name):
+    if not flow_name or re.search(_SFN_NAME_BAD, flow_name):
         problems.append(
             Problem.bad_argument(
                 "state machine name",

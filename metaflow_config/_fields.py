@@ -14,7 +14,6 @@ attribute lookup and nothing more.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ._kinds import MARK, Kind, Reference, parse_reference
@@ -47,18 +46,24 @@ def is_unset(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value == "")
 
 
-@dataclass(frozen=True)
 class Context:
-    """What derivations may read besides other settings: the injected environment and cwd."""
+    """What derivations may read besides other settings: the injected environment and cwd.
 
-    env: Mapping[str, str]
-    cwd: str
+    Plain classes with ``__slots__`` here and in ``Derive`` and ``_layers.Layer``, not
+    dataclasses: every process builds them at import (a Metaflow task among them), and creating
+    a dataclass costs about half a millisecond, generating its methods.
+    """
+
+    __slots__ = ("cwd", "env")
+
+    def __init__(self, env: Mapping[str, str], cwd: str) -> None:
+        self.env = env
+        self.cwd = cwd
 
 
 DeriveFn = Callable[[Mapping[str, Any], Context], "tuple[Any, str]"]
 
 
-@dataclass(frozen=True)
 class Derive:
     """How a setting's default is computed from other resolved settings (or the context).
 
@@ -68,14 +73,29 @@ class Derive:
     ``machine``: derived from this machine (its environment, its working directory) rather than
     from other settings, so another machine would derive something else: ``to_env`` exports the
     value instead of leaving it to re-derive (``local`` settings still stay behind).
+    ``copies``: the value of its one base, as it is (a secret reference of the base is its
+    reference too).
     """
 
-    bases: tuple[str, ...]
-    fn: DeriveFn
-    text: str
-    machine: bool = False
-    #: the value of its one base, as it is (a secret reference of the base is its reference too)
-    copies: bool = False
+    __slots__ = ("bases", "copies", "fn", "machine", "text")
+
+    def __init__(
+        self,
+        bases: tuple[str, ...],
+        fn: DeriveFn,
+        text: str,
+        *,
+        machine: bool = False,
+        copies: bool = False,
+    ) -> None:
+        self.bases = bases
+        self.fn = fn
+        self.text = text
+        self.machine = machine
+        self.copies = copies
+
+    def __repr__(self) -> str:
+        return f"Derive({self.text!r})"
 
 
 def join_url(root: str, suffix: str) -> str:

@@ -141,7 +141,8 @@ class SecretText(str):
 
 #: What every secret reference starts with (see _references): a value holding it is read as one.
 MARK = "{{"
-_REFERENCE = re.compile(r"\{\{resolve:([a-z]+):(.*)\}\}")
+#: Patterns as text: compiled (and kept) by ``re`` on first use, not by every process at import.
+_REFERENCE = r"\{\{resolve:([a-z]+):(.*)\}\}"
 _SERVICES = ("secretsmanager", "ssm")
 _SYNTAX = (
     "{{resolve:secretsmanager:<secret-id>}}, "
@@ -187,7 +188,7 @@ class Reference:
 
 def parse_reference(text: str) -> Reference | str:
     """The reference ``text`` holds, or what is wrong with it (``text`` holds ``{{``)."""
-    match = _REFERENCE.fullmatch(text.strip())
+    match = re.fullmatch(_REFERENCE, text.strip())
     if match is None:
         return f"a secret reference ({_SYNTAX}); a value holding '{{{{' is read as one"
     service, body = match.groups()
@@ -467,8 +468,8 @@ def _str_list() -> CoreSchema:
     return _cs().list_schema(_plain_str())  # type: ignore[no-any-return]
 
 
-_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
+_TAG_KEY = r"^[\w .:/=+\-@]{1,128}$"
+_TAG_VALUE = r"^[\w .:/=+\-@]{0,256}$"
 
 
 def _check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
@@ -476,13 +477,13 @@ def _check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
         msg = f"{len(tags)} tags, AWS allows at most 50 per resource"
         raise ValueError(msg)
     for key, value in tags.items():
-        if not _TAG_KEY.match(key):
+        if not re.match(_TAG_KEY, key):
             msg = f"tag key {key!r} must be 1-128 letters, digits, spaces or _.:/=+-@"
             raise ValueError(msg)
         if key.lower().startswith("aws:"):
             msg = f"tag key {key!r} uses the reserved 'aws:' prefix"
             raise ValueError(msg)
-        if not _TAG_VALUE.match(value):
+        if not re.match(_TAG_VALUE, value):
             msg = f"tag value for {key!r} must be 0-256 letters, digits, spaces or _.:/=+-@"
             raise ValueError(msg)
     return tags
@@ -557,8 +558,8 @@ def choice(*choices: str) -> Kind:
 
 #: The AWS partitions an ARN's second part may name.
 ARN_PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d+")
-_ACCOUNT = re.compile(r"[0-9]{12}")
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+_ACCOUNT = r"[0-9]{12}"
 
 
 def _arn(
@@ -572,7 +573,6 @@ def _arn(
     its own so that the message says which one is wrong (an 11-digit account, ``aws-eu`` for a
     partition, ``iam`` where ``logs`` belongs, a region on an IAM ARN), all at once.
     """
-    resource_re = re.compile(resource)
 
     def diagnose(value: str) -> str:
         parts = value.split(":", 5)
@@ -587,7 +587,7 @@ def _arn(
             wrong.append(f"partition {partition!r} is not one of {', '.join(ARN_PARTITIONS)}")
         if got_service != service:
             wrong.append(f"service {got_service!r} should be {service!r}")
-        if regional and not _REGION.fullmatch(region):
+        if regional and not re.fullmatch(_REGION, region):
             wrong.append(
                 f"region {region!r} is not a region name such as us-east-1"
                 if region
@@ -595,18 +595,18 @@ def _arn(
             )
         if not regional and region:
             wrong.append(f"{service} ARNs have no region: remove {region!r}")
-        if not _ACCOUNT.fullmatch(account):
+        if not re.fullmatch(_ACCOUNT, account):
             digits = sum(c in "0123456789" for c in account)
             wrong.append(
                 f"account {account!r} has {len(account)} digits, an AWS account ID has 12"
                 if digits == len(account)
                 else f"account {account!r} is not an AWS account ID (12 digits)"
             )
-        if not resource_re.fullmatch(rest):
+        if not re.fullmatch(resource, rest):
             wrong.append(f"resource {rest!r} should be {resource_expected}")
         return "; ".join(wrong) or "a character no ARN holds"
 
-    region = _REGION.pattern if regional else ""
+    region = _REGION if regional else ""
     partitions = "|".join(ARN_PARTITIONS)  # letters and "-": nothing to escape
     pattern = rf"^arn:(?:{partitions}):{service}:{region}:[0-9]{{12}}:{resource}$"
     return _str(pattern), diagnose

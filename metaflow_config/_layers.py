@@ -538,9 +538,8 @@ def local_layer(cwd: str) -> FileLayer:
 # --- the layers, in order ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Layer:
-    """One layer of the resolution.
+    """One layer of the resolution (a plain class: see ``_fields.Context``).
 
     Attributes:
         name: what ``explain`` calls its values' source (``profile``, ``local``, ``env``, ...).
@@ -551,10 +550,22 @@ class Layer:
 
     """
 
-    name: str
-    reads: tuple[str, ...]
-    read: Callable[[Inputs], LayerData]
-    fix: Callable[[str], str]
+    __slots__ = ("fix", "name", "read", "reads")
+
+    def __init__(
+        self,
+        name: str,
+        reads: tuple[str, ...],
+        read: Callable[[Inputs], LayerData],
+        fix: Callable[[str], str],
+    ) -> None:
+        self.name = name
+        self.reads = reads
+        self.read = read
+        self.fix = fix
+
+    def __repr__(self) -> str:
+        return f"Layer({self.name!r})"
 
 
 def _fix_file_key(location: str) -> str:
