@@ -185,6 +185,8 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    if isinstance(value, (bytes, bytearray)):  # pydantic-core reads bytes as UTF-8 text
+        value = bytes(value).decode("utf-8", "replace")
     if not inner and setting.kind.text and isinstance(value, str):
         problem = plain_problem(value)  # a control character and where: none of the text
         if problem is not None:

@@ -559,6 +559,13 @@ def test_control_characters_are_named_where_they_are(
             assert "s3cr3t" not in str(err)
 
 
+def test_control_characters_in_bytes_given_by_code_are_refused(home: Path, work: Path) -> None:
+    """Bytes injected by code are read as UTF-8 text and checked as text (they were let through)."""
+    err = config_error(env={}, home=home, cwd=work, overrides={"BATCH_JOB_QUEUE": b"a\x01b"})
+    assert [p.setting for p in err.problems] == ["METAFLOW_BATCH_JOB_QUEUE"]
+    assert "contains '\\x01' at position 1" in str(err)
+
+
 def test_control_characters_inside_json_values_name_the_key(home: Path, work: Path) -> None:
     """A string inside a JSON value is checked too, and the message names its key."""
     err = config_error(
