@@ -66,7 +66,7 @@ def extend_table(count: int) -> None:
     if hasattr(_resolve, "_DEFAULTS"):
         _resolve._DEFAULTS.update({f.name: f.default for f in extra.fields})
     _resolve._table_validator.cache_clear()
-    _resolve._validator_of.cache_clear()
+    _resolve._SMALL.clear()
     snapshot = load()
     assert len(list(snapshot.items())) == len(fields), "the extended table is not in use"
     assert snapshot["METAFLOW_BENCH_EXTRA_0"] is None

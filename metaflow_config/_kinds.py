@@ -81,8 +81,14 @@ class Kind:
         #: parsing, so what derives from the raw text derives from the validated value
         self.text = isinstance(factory, _Text) or bool(choices)
 
-    def core_schema(self) -> CoreSchema:
-        """The pydantic-core schema that validates (and coerces) a raw value of this kind."""
+    def core_schema(self, *, shared: bool = False) -> CoreSchema:
+        """The pydantic-core schema that validates (and coerces) a raw value of this kind.
+
+        ``shared``: a text kind's plain-text check refers to :func:`plain_definition` (one
+        compiled pattern for a whole table) instead of holding its own copy.
+        """
+        if isinstance(self._factory, _Text):
+            return self._factory(shared=shared)
         return self._factory()
 
     def to_text(self, value: Any) -> str:
@@ -438,10 +444,26 @@ class _Text:
         self.pattern = pattern
         self.max_length = max_length
 
-    def __call__(self) -> CoreSchema:
+    def __call__(self, *, shared: bool = False) -> CoreSchema:
         cs = _cs()
+        plain = (
+            cs.definition_reference_schema(PLAIN_REF)
+            if shared
+            else cs.str_schema(pattern=_PLAIN_PATTERN)
+        )
+        if shared and self.pattern is None and self.max_length is None:
+            return plain  # type: ignore[no-any-return]
         own = cs.str_schema(pattern=self.pattern, max_length=self.max_length)  # JSON Schema's
-        return cs.chain_schema([own, cs.str_schema(pattern=_PLAIN_PATTERN)])  # type: ignore[no-any-return]
+        return cs.chain_schema([own, plain])  # type: ignore[no-any-return]
+
+
+#: The name under which a table's validator defines the plain-text check once (see ``shared``)
+PLAIN_REF = "metaflow-config-plain-text"
+
+
+def plain_definition() -> CoreSchema:
+    """The plain-text check that ``Kind.core_schema(shared=True)`` schemas refer to."""
+    return _cs().str_schema(pattern=_PLAIN_PATTERN, ref=PLAIN_REF)  # type: ignore[no-any-return]
 
 
 def _str(pattern: str | None = None, max_length: int | None = None) -> Callable[[], CoreSchema]:

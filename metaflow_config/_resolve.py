@@ -26,6 +26,7 @@ from ._kinds import (
     freeze,
     parse_bool,
     parse_reference,
+    plain_definition,
     plain_problem,
 )
 from ._layers import BY_LAYER, LAYERS, SOURCES, LayerData, Raw, suggest
@@ -136,36 +137,56 @@ class Resolution:
         return replace(self, inputs=self.inputs.portable(), fetched={}, sections={})
 
 
-#: Fewer values than this are validated by a validator of their own settings (see _validator)
+#: Fewer values than this may get a validator of their own settings (see _validator)
 _FEW = 8
+#: How many such validators are kept (each name set asked for twice gets one)
+_KEPT = 64
+#: name sets asked for once (a second request builds their validator), and the validators built
+_ASKED: set[frozenset[str]] = set()
+_SMALL: dict[frozenset[str], tuple[SchemaValidator, type[ValidationError]]] = {}
 
 
 def _validator(names: Iterable[str]) -> tuple[SchemaValidator, type[ValidationError]]:
     """A validator for values of the settings ``names``, and pydantic-core's error type.
 
-    One call validates all the values; a validator of the whole table costs a lookup of each of
-    its settings per call, so a handful of values (an ``override`` scope's, the derived ones)
-    is validated by one built for just their settings, kept for the next call.
+    One call validates all the values. A validator of the whole table costs a lookup of each of
+    its settings per call, so a handful of values asked for again (an ``override`` scope's, the
+    settings derived from them) is validated by one built for just their settings. A name set
+    asked for once uses the table's: a process that resolves once builds nothing more.
     """
     names = frozenset(names)
-    return _table_validator() if len(names) >= _FEW else _validator_of(names)
+    if len(names) >= _FEW:
+        return _table_validator()
+    found = _SMALL.get(names)
+    if found is not None:
+        return found
+    if names not in _ASKED or len(_SMALL) >= _KEPT:
+        if len(_ASKED) < 4 * _KEPT:
+            _ASKED.add(names)
+        return _table_validator()
+    found = _SMALL[names] = _build_validator(names)  # a race builds it twice, harmlessly
+    return found
 
 
 @functools.cache
 def _table_validator() -> tuple[SchemaValidator, type[ValidationError]]:
-    return _validator_of(frozenset(BY_NAME))
+    return _build_validator(frozenset(BY_NAME))
 
 
-@functools.lru_cache(maxsize=64)
-def _validator_of(names: frozenset[str]) -> tuple[SchemaValidator, type[ValidationError]]:
+def _build_validator(names: frozenset[str]) -> tuple[SchemaValidator, type[ValidationError]]:
     from pydantic_core import SchemaValidator, ValidationError, core_schema
 
-    fields = {
-        f.name: core_schema.typed_dict_field(f.kind.core_schema(), required=False)
-        for f in FIELDS
-        if f.name in names
-    }
-    return SchemaValidator(core_schema.typed_dict_schema(fields, total=False)), ValidationError
+    schemas: dict[int, Any] = {}  # one schema per kind, shared by its settings
+    fields = {}
+    for f in FIELDS:
+        if f.name in names:
+            schema = schemas.get(id(f.kind))
+            if schema is None:
+                schema = schemas[id(f.kind)] = f.kind.core_schema(shared=True)
+            fields[f.name] = core_schema.typed_dict_field(schema, required=False)
+    table = core_schema.typed_dict_schema(fields, total=False)
+    schema = core_schema.definitions_schema(table, [plain_definition()])  # one compiled pattern
+    return SchemaValidator(schema), ValidationError
 
 
 _DERIVED_LAYER = LayerData("derived")
