@@ -163,3 +163,22 @@ def test_the_one_call_path_is_taken_for_text_and_declined_otherwise() -> None:
                 )
             assert calls[-1] is taken, values
     assert base["METAFLOW_DATATOOLS_S3ROOT"] is None
+
+
+def test_a_process_that_resolves_once_builds_one_validator() -> None:
+    """Validators of a few settings are built for name sets asked for again, never on first use.
+
+    So the one resolution of a task process (and of ``import metaflow``) builds the table's
+    validator only; an ``override`` scope entered again gets one of its own.
+    """
+    from metaflow_config import _resolve, load, override
+
+    _resolve._SMALL.clear()
+    _resolve._ASKED.clear()
+    load(env={}, home="/nonexistent", cwd="/")
+    assert _resolve._SMALL == {}
+    with override(env={}, home="/nonexistent", cwd="/"):
+        for queue in ("a", "b", "c"):
+            with override(BATCH_JOB_QUEUE=queue) as snapshot:
+                assert snapshot["METAFLOW_BATCH_JOB_QUEUE"] == queue
+    assert frozenset({"BATCH_JOB_QUEUE"}) in _resolve._SMALL
