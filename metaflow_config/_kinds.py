@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -156,9 +155,11 @@ _SYNTAX = (
 )
 
 
-@dataclass(frozen=True)
 class Reference:
     """A value to fetch when read: where it is kept (never the value itself).
+
+    Immutable and equal by its fields (a plain class with ``__slots__``, not a dataclass: every
+    process builds it at import, see ``_fields.Context``).
 
     Attributes:
         text: the reference as written (what ``show``, ``explain`` and ``to_env`` give).
@@ -168,10 +169,39 @@ class Reference:
 
     """
 
+    __slots__ = ("key", "name", "service", "text")
     text: str
     service: str
     name: str
-    key: str = ""
+    key: str
+
+    def __init__(self, text: str, service: str, name: str, key: str = "") -> None:
+        for attr, value in (("text", text), ("service", service), ("name", name), ("key", key)):
+            object.__setattr__(self, attr, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        msg = "a Reference is read-only"
+        raise AttributeError(msg)
+
+    def _fields(self) -> tuple[str, str, str, str]:
+        return (self.text, self.service, self.name, self.key)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Reference:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Reference, self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"Reference(text={self.text!r}, service={self.service!r}, name={self.name!r}, "
+            f"key={self.key!r})"
+        )
 
     @property
     def region(self) -> str | None:

@@ -17,7 +17,6 @@ import os
 import re
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._environ import metaflow_items
@@ -143,20 +142,68 @@ class Raw(NamedTuple):
         return f"Raw(<value>, {self.location!r})"
 
 
-@dataclass(repr=False)
 class LayerData:
-    """What one layer read: values by short setting name, unknown keys, problems."""
+    """What one layer read: values by short setting name, unknown keys, problems.
 
+    ``warnings``: oddities that are not errors (a secret in a file others can read), said as
+    ConfigWarnings. ``extra``: raw values of keys the table does not declare, by full name: those
+    of registered sections (``_sections``), read by their models (``metaflow_config.pydantic``).
+    A plain class with ``__slots__`` (see ``_resolve.Inputs``): every resolution makes several.
+    """
+
+    __slots__ = ("extra", "layer", "path", "problems", "unknown", "values", "warnings")
     layer: str
-    path: str = ""
-    values: dict[str, Raw] = field(default_factory=dict)
-    unknown: list[tuple[str, str]] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    #: oddities that are not errors (a secret in a file others can read): ConfigWarnings
-    warnings: list[str] = field(default_factory=list)
-    #: raw values of keys the table does not declare, by full name: those of registered
-    #: sections (``_sections``), read by their models (``metaflow_config.pydantic``)
-    extra: dict[str, Raw] = field(default_factory=dict)
+    path: str
+    values: dict[str, Raw]
+    unknown: list[tuple[str, str]]
+    problems: list[Problem]
+    warnings: list[str]
+    extra: dict[str, Raw]
+
+    def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
+        self,
+        layer: str,
+        path: str = "",
+        values: dict[str, Raw] | None = None,
+        unknown: list[tuple[str, str]] | None = None,
+        problems: list[Problem] | None = None,
+        warnings: list[str] | None = None,
+        extra: dict[str, Raw] | None = None,
+    ) -> None:
+        self.layer = layer
+        self.path = path
+        self.values = {} if values is None else values
+        self.unknown = [] if unknown is None else unknown
+        self.problems = [] if problems is None else problems
+        self.warnings = [] if warnings is None else warnings
+        self.extra = {} if extra is None else extra
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.layer,
+            self.path,
+            self.values,
+            self.unknown,
+            self.problems,
+            self.warnings,
+            self.extra,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not LayerData:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value; the fields are mutable
+
+    def __reduce__(self) -> tuple[Any, ...]:  # every pickle protocol (slots need it below 2)
+        return (LayerData, self._fields())
+
+    def replace(self, **changes: Any) -> LayerData:
+        """A copy of this layer's data with ``changes`` (keyword names as ``__init__``'s)."""
+        fields = {name: getattr(self, name) for name in LayerData.__slots__}
+        fields.update(changes)
+        return LayerData(**fields)
 
     def __repr__(self) -> str:  # names and counts only: the values may be secrets
         return (
@@ -335,11 +382,9 @@ def scope_layer(below: LayerData, own: LayerData) -> LayerData:
     By setting, as reading the merged ``{**outer, **own}`` overrides gives, without reading the
     outer values again: entering a scope costs its own values only, however deep the nesting.
     """
-    data = LayerData(below.layer)
-    data.values = {n: raw for n, raw in below.values.items() if n not in own.values}
-    data.values.update(own.values)
-    data.extra = {**below.extra, **own.extra}
-    return data
+    values = {n: raw for n, raw in below.values.items() if n not in own.values}
+    values.update(own.values)
+    return LayerData(below.layer, values=values, extra={**below.extra, **own.extra})
 
 
 def argument_problems(argument: str, mapping: Any, *, text_values: bool = False) -> list[Problem]:

@@ -12,7 +12,6 @@ import os
 import sys
 import warnings
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._environ import metaflow_items
@@ -84,22 +83,63 @@ class Values(dict):  # type: ignore[type-arg]
         return f"<{len(self)} resolved values>"
 
 
-@dataclass(frozen=True, repr=False)
 class Inputs:
-    """Everything one resolution reads. ``None`` fields are taken from ``env`` (see ``load``)."""
+    """Everything one resolution reads. ``None`` fields are taken from ``env`` (see ``load``).
 
+    Immutable by convention (nothing assigns to an attribute after ``__init__``). Plain classes
+    with ``__slots__`` here and in ``Resolution``: one of each is made per resolution and per
+    ``override`` scope, and every process builds the classes at import; a frozen dataclass costs
+    more in both (see ``_fields.Context``).
+    """
+
+    __slots__ = ("cwd", "env", "home", "overrides", "profile", "strict")
     env: Mapping[str, str]
     home: str
     profile: str | None
     cwd: str
-    overrides: Mapping[str, Any] = field(default_factory=dict)
-    strict: bool | None = None
+    overrides: Mapping[str, Any]
+    strict: bool | None
+
+    def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
+        self,
+        env: Mapping[str, str],
+        home: str,
+        profile: str | None,
+        cwd: str,
+        overrides: Mapping[str, Any] | None = None,
+        strict: bool | None = None,
+    ) -> None:
+        self.env = env
+        self.home = home
+        self.profile = profile
+        self.cwd = cwd
+        self.overrides = {} if overrides is None else overrides
+        self.strict = strict
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.env, self.home, self.profile, self.cwd, self.overrides, self.strict)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Inputs:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value; the mappings are mutable
 
     def __repr__(self) -> str:  # never the environment's values nor the overrides'
         return (
             f"Inputs(home={self.home!r}, profile={self.profile!r}, cwd={self.cwd!r}, "
             f"env=<{len(self.env)} variables>, overrides=<{len(self.overrides)} values>)"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # every pickle protocol (slots need it below 2)
+        return (Inputs, self._fields())
+
+    def replace(self, **changes: Any) -> Inputs:
+        """These inputs with ``changes`` (keyword names as ``__init__``'s)."""
+        fields = dict(zip(Inputs.__slots__, (getattr(self, k) for k in Inputs.__slots__)))
+        fields.update(changes)
+        return Inputs(**fields)
 
     def portable(self) -> Inputs:
         """These inputs with the environment reduced to what a resolution reads of it.
@@ -109,32 +149,71 @@ class Inputs:
         """
         env = dict(metaflow_items(self.env))
         env.update((k, self.env[k]) for k in MACHINE_VARIABLES if k in self.env)
-        return replace(self, env=env)
+        return self.replace(env=env)
 
 
-@dataclass(frozen=True, repr=False)
 class Resolution:
     """The result of one pass: values and origins by short name, and what each layer held.
 
     ``layers`` holds each layer's data by layer name, in the order of ``_layers.LAYERS``.
+    ``fetched`` holds what secret references of this snapshot fetched, by setting (see
+    ``_references``), and ``sections`` the models of registered sections resolved from it
+    (``Settings.section``): neither takes part in equality. Immutable by convention, as
+    :class:`Inputs`.
     """
 
+    __slots__ = ("fetched", "inputs", "layers", "origins", "sections", "values", "warnings")
     inputs: Inputs
     values: dict[str, Any]
     origins: dict[str, tuple[str, str]]
     layers: dict[str, LayerData]
     warnings: tuple[str, ...]
-    #: what secret references of this snapshot fetched, by setting (see _references)
-    fetched: dict[str, Any] = field(default_factory=dict, compare=False)
-    #: the models of registered sections resolved from this snapshot (``Settings.section``)
-    sections: dict[Any, Any] = field(default_factory=dict, compare=False)
+    fetched: dict[str, Any]
+    sections: dict[Any, Any]
+
+    def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
+        self,
+        inputs: Inputs,
+        values: dict[str, Any],
+        origins: dict[str, tuple[str, str]],
+        layers: dict[str, LayerData],
+        warnings: tuple[str, ...],
+        fetched: dict[str, Any] | None = None,
+        sections: dict[Any, Any] | None = None,
+    ) -> None:
+        self.inputs = inputs
+        self.values = values
+        self.origins = origins
+        self.layers = layers
+        self.warnings = warnings
+        self.fetched = {} if fetched is None else fetched
+        self.sections = {} if sections is None else sections
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Resolution:
+            return NotImplemented
+        return (self.inputs, self.values, self.origins, self.layers, self.warnings) == (
+            other.inputs,
+            other.values,
+            other.origins,
+            other.layers,
+            other.warnings,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value; the dicts are mutable
 
     def __repr__(self) -> str:  # the values are read through a Settings, which masks them
         return f"<Resolution of {len(self.values)} settings from {self.inputs!r}>"
 
+    def __reduce__(self) -> tuple[Any, ...]:  # every pickle protocol (slots need it below 2)
+        fields = (self.inputs, self.values, self.origins, self.layers, self.warnings)
+        return (Resolution, (*fields, self.fetched, self.sections))
+
     def portable(self) -> Resolution:
         """The resolution with :meth:`Inputs.portable` inputs (picklable, nothing else kept)."""
-        return replace(self, inputs=self.inputs.portable(), fetched={}, sections={})
+        return Resolution(
+            self.inputs.portable(), self.values, self.origins, self.layers, self.warnings
+        )
 
 
 #: Fewer values than this may get a validator of their own settings (see _validator)

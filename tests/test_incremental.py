@@ -9,7 +9,6 @@ scratch: every value, every source and location.
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
 from typing import Any
 
 from hypothesis import given
@@ -124,7 +123,7 @@ def test_entered_scopes_equal_a_full_resolution(
         got = _entered(inputs, [outer, inner])
         with mock.patch.object(_resolve, "_over_at_once", return_value=None):
             two_steps = _entered(inputs, [outer, inner])
-        expected = _outcome(lambda: _full(replace(inputs, overrides={**outer, **inner})))
+        expected = _outcome(lambda: _full(inputs.replace(overrides={**outer, **inner})))
         if isinstance(got, str) or isinstance(two_steps, str):
             assert got == two_steps  # the same message, word for word
             assert not isinstance(expected, Settings)

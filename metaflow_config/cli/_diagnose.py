@@ -69,7 +69,7 @@ def without_invalid(profile: str | None) -> Diagnosis | None:
             else:
                 in_force.pop(env_name, None)
         values = {name: raw for name, raw in layer.values.items() if BY_NAME[name].env not in bad}
-        kept[layer.layer] = dataclasses.replace(layer, values=values, unknown=[], warnings=[])
+        kept[layer.layer] = layer.replace(values=values, unknown=[], warnings=[])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConfigWarning)
