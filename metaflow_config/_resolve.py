@@ -516,6 +516,9 @@ def _caller_level() -> int:
     return level
 
 
+_NO_NAMES: frozenset[str] = frozenset()
+
+
 @functools.lru_cache(maxsize=256)
 def _rederived(changed: frozenset[str], unset: frozenset[str]) -> tuple[Setting, ...]:
     """The derived settings to derive again when ``changed`` changed, in DERIVED order.
@@ -696,7 +699,7 @@ def _over_at_once(
         validated = validator.validate_python(batch)
     except validation_error:
         return None
-    if any(validated[name] != value for name, value in raw.items()):  # not text after all
+    if not raw.items() <= validated.items():  # a value validation changed: not text after all
         return None
     return resolution
 
@@ -725,7 +728,11 @@ def _rebase(
         else:  # no layer sets it any more
             values[name] = _DEFAULTS[name]
             origins.pop(name, None)
-    unset = frozenset(n for n in changed if n not in held and BY_NAME[n].derive)
+    unset = (
+        _NO_NAMES
+        if changed <= held.keys()
+        else frozenset(n for n in changed if n not in held and BY_NAME[n].derive)
+    )
     only = _rederived(frozenset(changed), unset)  # what to derive again, in DERIVED order
     derived: dict[str, Any] = {}
     if only:
