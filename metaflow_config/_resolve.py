@@ -158,11 +158,21 @@ class Resolution:
     ``layers`` holds each layer's data by layer name, in the order of ``_layers.LAYERS``.
     ``fetched`` holds what secret references of this snapshot fetched, by setting (see
     ``_references``), and ``sections`` the models of registered sections resolved from it
-    (``Settings.section``): neither takes part in equality. Immutable by convention, as
-    :class:`Inputs`.
+    (``Settings.section``): neither takes part in equality. ``references``: whether any value is
+    a secret reference (``None``: not known yet, see :meth:`has_references`). Immutable by
+    convention, as :class:`Inputs`.
     """
 
-    __slots__ = ("fetched", "inputs", "layers", "origins", "sections", "values", "warnings")
+    __slots__ = (
+        "_references",
+        "fetched",
+        "inputs",
+        "layers",
+        "origins",
+        "sections",
+        "values",
+        "warnings",
+    )
     inputs: Inputs
     values: dict[str, Any]
     origins: dict[str, tuple[str, str]]
@@ -180,7 +190,9 @@ class Resolution:
         warnings: tuple[str, ...],
         fetched: dict[str, Any] | None = None,
         sections: dict[Any, Any] | None = None,
+        references: bool | None = None,
     ) -> None:
+        self._references = references
         self.inputs = inputs
         self.values = values
         self.origins = origins
@@ -207,13 +219,18 @@ class Resolution:
 
     def __reduce__(self) -> tuple[Any, ...]:  # every pickle protocol (slots need it below 2)
         fields = (self.inputs, self.values, self.origins, self.layers, self.warnings)
-        return (Resolution, (*fields, self.fetched, self.sections))
+        return (Resolution, (*fields, self.fetched, self.sections, self._references))
+
+    def has_references(self) -> bool:
+        """Whether any value is a secret reference (what derivations must check their bases for)."""
+        if self._references is None:
+            self._references = any(isinstance(v, Reference) for v in self.values.values())
+        return self._references
 
     def portable(self) -> Resolution:
         """The resolution with :meth:`Inputs.portable` inputs (picklable, nothing else kept)."""
-        return Resolution(
-            self.inputs.portable(), self.values, self.origins, self.layers, self.warnings
-        )
+        fields = (self.values, self.origins, self.layers, self.warnings)
+        return Resolution(self.inputs.portable(), *fields, references=self._references)
 
 
 #: Fewer values than this may get a validator of their own settings (see _validator)
@@ -495,12 +512,13 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     values = Values(_DEFAULTS)
     origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
     values.update(validated)
-    _derive(values, origins, winners, Context(inputs.env, inputs.cwd))
+    references = any(isinstance(v, Reference) for v in validated.values())
+    _derive(values, origins, winners, Context(inputs.env, inputs.cwd), references=references)
     if notes:
         level = _caller_level()
         for text in notes:
             warnings.warn(text, ConfigWarning, stacklevel=level)
-    return Resolution(inputs, values, origins, layers, tuple(notes))
+    return Resolution(inputs, values, origins, layers, tuple(notes), references=references)
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -554,6 +572,8 @@ def _derive(
     winners: Container[str],
     ctx: Context,
     only: Iterable[Setting] = DERIVED,
+    *,
+    references: bool = True,
 ) -> None:
     """Compute the derived defaults no layer set, and validate them like any value.
 
@@ -565,7 +585,7 @@ def _derive(
     ``$USER`` holding a newline would give a value no layer could set, so it is an error naming
     the derivation and its bases.
     """
-    _check_derived(_derived(values, origins, winners, ctx, only), origins)
+    _check_derived(_derived(values, origins, winners, ctx, only, references=references), origins)
 
 
 def _derived(
@@ -574,8 +594,14 @@ def _derived(
     winners: Container[str],
     ctx: Context,
     only: Iterable[Setting],
+    *,
+    references: bool = True,
 ) -> dict[str, Any]:
-    """Compute the derived defaults (see :func:`_derive`); the values to validate, by name."""
+    """Compute the derived defaults (see :func:`_derive`); the values to validate, by name.
+
+    ``references``: whether any of ``values`` may be a secret reference (``False``: no
+    derivation needs to look for one among its bases).
+    """
     derived: dict[str, Any] = {}  # what to validate: plain values (a copied reference is not)
     for setting in only:
         derive = setting.derive
@@ -583,7 +609,9 @@ def _derived(
         if setting.name in winners:
             continue
         refs = (
-            [] if derive.copies else [b for b in derive.bases if isinstance(values[b], Reference)]
+            [b for b in derive.bases if isinstance(values[b], Reference)]
+            if references and not derive.copies
+            else ()
         )
         if refs:
             bases = ", ".join(BY_NAME[b].env for b in refs)
@@ -734,11 +762,13 @@ def _rebase(
         else frozenset(n for n in changed if n not in held and BY_NAME[n].derive)
     )
     only = _rederived(frozenset(changed), unset)  # what to derive again, in DERIVED order
+    references = parent.has_references() or any(isinstance(v, Reference) for v in held.values())
     derived: dict[str, Any] = {}
     if only:
         explicit = {d.name for d in only if d.name in origins and origins[d.name][0] != "derived"}
-        derived = _derived(values, origins, explicit, Context(inputs.env, inputs.cwd), only)
-    return Resolution(inputs, values, origins, layers, ()), derived
+        ctx = Context(inputs.env, inputs.cwd)
+        derived = _derived(values, origins, explicit, ctx, only, references=references)
+    return Resolution(inputs, values, origins, layers, (), references=references), derived
 
 
 def _shadowed_problems(

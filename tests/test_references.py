@@ -298,3 +298,50 @@ def test_configure_accepts_a_reference_and_says_it_will_be_fetched() -> None:
     assert "will be fetched from secretsmanager" in result.output
     saved = json.loads((home / "config.json").read_text())
     assert saved["METAFLOW_SERVICE_AUTH_KEY"] == SM
+
+
+def test_an_override_scope_deriving_from_a_reference_is_refused_or_kept() -> None:
+    """In a scope, a derivation root set to a reference needs its dependents set explicitly.
+
+    Entering a scope (the incremental path) refuses what a full resolution refuses, and a scope
+    entered under one that holds a reference derives the rest as a full resolution would.
+    """
+    reference = "{{resolve:ssm:/metaflow/root}}"
+    dependents = {
+        "DATATOOLS_S3ROOT": "s3://bucket-a/data",
+        "CARD_S3ROOT": "s3://bucket-a/cards",
+        "SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH": "s3://bucket-a/sfn",
+        "CONDA_PACKAGE_S3ROOT": "s3://bucket-a/conda",
+    }
+    with override(env={}, home="/nonexistent", cwd="/"):
+        with pytest.raises(ConfigError) as info, override(DATASTORE_SYSROOT_S3=reference):
+            pass
+        assert "derives from METAFLOW_DATASTORE_SYSROOT_S3, a secret reference" in str(info.value)
+        with override(DATASTORE_SYSROOT_S3=reference, **dependents):
+            with override(DATATOOLS_SUFFIX="other", SERVICE_URL="https://md.example.com") as inner:
+                assert inner["METAFLOW_DATATOOLS_S3ROOT"] == "s3://bucket-a/data"
+                assert inner["METAFLOW_SERVICE_INTERNAL_URL"] == "https://md.example.com"
+            sandbox_url = override(AWS_SANDBOX_INTERNAL_SERVICE_URL=reference)
+            with pytest.raises(ConfigError, match="METAFLOW_SERVICE_INTERNAL_URL"), sandbox_url:
+                pass
+
+
+def test_removing_the_explicit_dependents_of_a_reference_is_refused() -> None:
+    """A reference below (here the environment) is seen when a scope's values are taken away.
+
+    The incremental path derives the removed settings again; it must find the reference among
+    their bases as a full resolution does (and refuse, naming what to set).
+    """
+    reference = "{{resolve:ssm:/metaflow/root}}"
+    dependents = {
+        "DATATOOLS_S3ROOT": "s3://bucket-a/data",
+        "CARD_S3ROOT": "s3://bucket-a/cards",
+        "SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH": "s3://bucket-a/sfn",
+        "CONDA_PACKAGE_S3ROOT": "s3://bucket-a/conda",
+    }
+    env = {"METAFLOW_DATASTORE_SYSROOT_S3": reference}
+    snapshot = load(env=env, home="/nonexistent", cwd="/", overrides=dependents)
+    with pytest.raises(ConfigError, match="derives from METAFLOW_DATASTORE_SYSROOT_S3"):
+        snapshot._replace(overrides={})
+    with pytest.raises(ConfigError, match="derives from METAFLOW_DATASTORE_SYSROOT_S3"):
+        load(env=env, home="/nonexistent", cwd="/")
