@@ -325,7 +325,14 @@ def link(owner: Scope, outer: Frame | None) -> Frame:
     """
     base = _process._base_snapshot()
     parent = base if outer is None else outer.snapshot()
-    snapshot = owner.resolve_under(parent)
+    try:
+        snapshot = owner.resolve_under(parent)
+    except BaseException:
+        # A caller that keeps the error (``pytest.raises(...) as info``, a logged exc_info) keeps
+        # this frame's locals through the traceback: not the outer link, or the fast path of
+        # ``settings`` would stay off until a garbage collection.
+        outer = None
+        raise
     frame = Frame(owner, outer, (base, snapshot))  # alive before the cache is dropped
     with _LOCK:
         _process._drop_cache()

@@ -19,6 +19,31 @@ from tests._override_helpers import TIMEOUT, _observed_queue, fast_path_cached
 # --- the fast path ----------------------------------------------------------------------------
 
 
+def test_a_kept_error_of_a_scope_does_not_keep_the_outer_scope_alive() -> None:
+    """An error kept after a refused scope (``pytest.raises(...) as info``) holds no link.
+
+    Its traceback keeps the frames' locals; had ``link`` kept the outer scope's link there, the
+    fast path would stay off until a garbage collection (none runs here).
+    """
+    import gc
+
+    from metaflow_config import ConfigError
+
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        outer, refused = override(BATCH_JOB_QUEUE="outer"), override(BATCH_JOB_QUEUE="a\x01b")
+        with outer, pytest.raises(ConfigError) as info, refused:
+            pass
+        assert "METAFLOW_BATCH_JOB_QUEUE" in str(info.value)
+        assert settings.batch.job_queue is None
+        assert fast_path_cached()
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_fast_path_is_a_plain_attribute_off_inside_a_scope_and_back_after() -> None:
     """Without overrides a section is a plain instance attribute; a scope drops it until it ends."""
     sections = [attr for attr, _ in SECTIONS]
