@@ -300,26 +300,34 @@ def test_configure_accepts_a_reference_and_says_it_will_be_fetched() -> None:
     assert saved["METAFLOW_SERVICE_AUTH_KEY"] == SM
 
 
+_ROOT_REFERENCE = "{{resolve:ssm:/metaflow/root}}"
+
+
+def _root_dependents() -> dict[str, str]:
+    """A plain value for each setting derived from DATASTORE_SYSROOT_S3 (from the table)."""
+    from metaflow_config._table import DERIVED
+
+    return {
+        d.name: f"s3://bucket-a/{d.name.lower()}"
+        for d in DERIVED
+        if d.derive is not None and "DATASTORE_SYSROOT_S3" in d.derive.bases
+    }
+
+
 def test_an_override_scope_deriving_from_a_reference_is_refused_or_kept() -> None:
     """In a scope, a derivation root set to a reference needs its dependents set explicitly.
 
     Entering a scope (the incremental path) refuses what a full resolution refuses, and a scope
     entered under one that holds a reference derives the rest as a full resolution would.
     """
-    reference = "{{resolve:ssm:/metaflow/root}}"
-    dependents = {
-        "DATATOOLS_S3ROOT": "s3://bucket-a/data",
-        "CARD_S3ROOT": "s3://bucket-a/cards",
-        "SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH": "s3://bucket-a/sfn",
-        "CONDA_PACKAGE_S3ROOT": "s3://bucket-a/conda",
-    }
+    reference, dependents = _ROOT_REFERENCE, _root_dependents()
     with override(env={}, home="/nonexistent", cwd="/"):
         with pytest.raises(ConfigError) as info, override(DATASTORE_SYSROOT_S3=reference):
             pass
         assert "derives from METAFLOW_DATASTORE_SYSROOT_S3, a secret reference" in str(info.value)
         with override(DATASTORE_SYSROOT_S3=reference, **dependents):
             with override(DATATOOLS_SUFFIX="other", SERVICE_URL="https://md.example.com") as inner:
-                assert inner["METAFLOW_DATATOOLS_S3ROOT"] == "s3://bucket-a/data"
+                assert inner["METAFLOW_DATATOOLS_S3ROOT"] == dependents["DATATOOLS_S3ROOT"]
                 assert inner["METAFLOW_SERVICE_INTERNAL_URL"] == "https://md.example.com"
             sandbox_url = override(AWS_SANDBOX_INTERNAL_SERVICE_URL=reference)
             with pytest.raises(ConfigError, match="METAFLOW_SERVICE_INTERNAL_URL"), sandbox_url:
@@ -332,13 +340,7 @@ def test_removing_the_explicit_dependents_of_a_reference_is_refused() -> None:
     The incremental path derives the removed settings again; it must find the reference among
     their bases as a full resolution does (and refuse, naming what to set).
     """
-    reference = "{{resolve:ssm:/metaflow/root}}"
-    dependents = {
-        "DATATOOLS_S3ROOT": "s3://bucket-a/data",
-        "CARD_S3ROOT": "s3://bucket-a/cards",
-        "SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH": "s3://bucket-a/sfn",
-        "CONDA_PACKAGE_S3ROOT": "s3://bucket-a/conda",
-    }
+    reference, dependents = _ROOT_REFERENCE, _root_dependents()
     env = {"METAFLOW_DATASTORE_SYSROOT_S3": reference}
     snapshot = load(env=env, home="/nonexistent", cwd="/", overrides=dependents)
     with pytest.raises(ConfigError, match="derives from METAFLOW_DATASTORE_SYSROOT_S3"):

@@ -203,16 +203,20 @@ def test_over_the_limit_names_the_largest_variables_never_their_values(tmp_path:
 
 # --- the round trip, as a property ------------------------------------------------------------
 
+#: The service URLs and the sandbox, which interact (the internal URL and the prefix derive).
+_SANDBOX = (
+    "SERVICE_URL",
+    "SERVICE_INTERNAL_URL",
+    "AWS_SANDBOX_ENABLED",
+    "AWS_SANDBOX_INTERNAL_SERVICE_URL",
+    "AWS_SANDBOX_STACK_NAME",
+    "SFN_STATE_MACHINE_PREFIX",
+)
 #: The settings whose export is subtle (URLs, sandbox, aliases, local paths, derived, secrets).
 _SUBTLE = [
     f"METAFLOW_{n}"
     for n in (
-        "SERVICE_URL",
-        "SERVICE_INTERNAL_URL",
-        "AWS_SANDBOX_ENABLED",
-        "AWS_SANDBOX_INTERNAL_SERVICE_URL",
-        "AWS_SANDBOX_STACK_NAME",
-        "SFN_STATE_MACHINE_PREFIX",
+        *_SANDBOX,
         "DATASTORE_SYSROOT_S3",
         "DATATOOLS_SUFFIX",
         "DATATOOLS_S3ROOT",
@@ -259,19 +263,7 @@ def test_to_env_round_trips_for_every_target(config: Config, user: str | None, a
             assert_same_where_it_travels(fresh, s, target)
 
 
-_SERVICE = [
-    f"METAFLOW_{n}"
-    for n in (
-        "SERVICE_URL",
-        "SERVICE_INTERNAL_URL",
-        "AWS_SANDBOX_ENABLED",
-        "AWS_SANDBOX_INTERNAL_SERVICE_URL",
-        "AWS_SANDBOX_STACK_NAME",
-        "SFN_STATE_MACHINE_PREFIX",
-        "SERVICE_AUTH_KEY",
-        "AWS_SANDBOX_API_KEY",
-    )
-]
+_SERVICE = [f"METAFLOW_{n}" for n in (*_SANDBOX, "SERVICE_AUTH_KEY", "AWS_SANDBOX_API_KEY")]
 
 
 @hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
