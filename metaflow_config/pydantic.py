@@ -31,7 +31,7 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
@@ -89,37 +89,114 @@ class LayerSource(PydanticBaseSettingsSource):
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         """The raw value of ``field_name`` in this layer (``None`` when it does not set it)."""
-        key = _key(self.settings_cls, field_name)
+        key, complex_ = _shape(self.settings_cls)[field_name]
         raw = _snapshot()._resolution.layers[self.layer].extra.get(key)
         value = None if raw is None or is_unset(raw.value) else raw.value
-        return value, key, value is not None and self._complex(field_name, field)
-
-    def _complex(self, field_name: str, field: FieldInfo) -> bool:
-        """Whether the field takes JSON (remembered: pydantic-settings' test is costly)."""
-        known = _COMPLEX.get((self.settings_cls, field_name))
-        if known is None:
-            known = _COMPLEX[self.settings_cls, field_name] = self.field_is_complex(field)
-        return known
+        return value, key, value is not None and complex_
 
     def __call__(self) -> dict[str, Any]:
         """The values this layer holds for the model, by field name."""
         extra = _snapshot()._resolution.layers[self.layer].extra
-        if not extra:
-            return {}
-        found: dict[str, Any] = {}
-        for name, field in self.settings_cls.model_fields.items():
-            value, _, complex_ = self.get_field_value(field, name)
-            if value is None:
-                continue
-            if complex_ and isinstance(value, str):
-                with suppress(ValueError):  # validation says what is wrong with it
-                    value = json.loads(value)
-            found[name] = value
-        return found
+        return _held(_shape(self.settings_cls), extra) if extra else {}
 
 
-#: (model, field) -> whether the field is complex (takes JSON from text)
-_COMPLEX: dict[tuple[type[BaseSettings], str], bool] = {}
+#: model -> {field name: (key, whether the field takes JSON)}; pydantic-settings' test is costly
+_SHAPES: dict[type[BaseSettings], dict[str, tuple[str, bool]]] = {}
+
+
+def _shape(cls: type[BaseSettings]) -> dict[str, tuple[str, bool]]:
+    """Each field of ``cls`` by name: its key and whether it is complex (remembered per model)."""
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        probe = LayerSource(cls, LAYERS[0].name)
+        shape = _SHAPES[cls] = {
+            name: (_key(cls, name), probe.field_is_complex(field))
+            for name, field in cls.model_fields.items()
+        }
+    return shape
+
+
+def _held(shape: dict[str, tuple[str, bool]], extra: dict[str, Any]) -> dict[str, Any]:
+    """The values of one layer's ``extra`` for a model's fields, by field name.
+
+    JSON text is decoded for complex fields, as pydantic-settings' environment source does; the
+    empty string and JSON ``null`` mean "not set".
+    """
+    found: dict[str, Any] = {}
+    for name, (key, complex_) in shape.items():
+        raw = extra.get(key)
+        if raw is None or is_unset(raw.value):
+            continue
+        value = raw.value
+        if complex_ and isinstance(value, str):
+            with suppress(ValueError):  # validation says what is wrong with it
+                value = json.loads(value)
+        found[name] = value
+    return found
+
+
+def _deep_update(mapping: dict[str, Any], updating: dict[str, Any]) -> dict[str, Any]:
+    """``mapping`` updated by ``updating``, nested dicts merged: how pydantic-settings merges."""
+    updated = mapping.copy()
+    for key, value in updating.items():
+        if key in updated and isinstance(updated[key], dict) and isinstance(value, dict):
+            updated[key] = _deep_update(updated[key], value)
+        else:
+            updated[key] = value
+    return updated
+
+
+#: pydantic-settings' hooks; a model defining one of its own resolves through BaseSettings
+_HOOKS = frozenset(
+    {"settings_customise_sources", "_settings_build_values", "_settings_init_sources"}
+)
+
+#: the settings-only configuration keys (not pydantic's own) other than the env_prefix
+_SETTINGS_KEYS = (
+    frozenset(BaseSettings.model_config) - frozenset(ConfigDict.__annotations__) - {"env_prefix"}
+)
+
+#: model -> whether it resolves from the layers alone (see ``_direct``)
+_DIRECT: dict[type[BaseSettings], bool] = {}
+
+
+def _direct(cls: type[BaseSettings]) -> bool:
+    """Whether ``cls()`` is exactly the layers merged and validated (remembered per model).
+
+    True when nothing but the layers can contribute: the model keeps our sources and
+    pydantic-settings' hooks, and its settings-only configuration (``cli_parse_args``,
+    ``nested_model_default_partial_update``, ``json_file``, ...) is BaseSettings' default. Then
+    ``MetaflowBaseSettings`` merges the layers itself, as pydantic-settings would, instead of
+    letting BaseSettings build its default sources first (which read all of ``os.environ``,
+    twice, to be discarded). Anything else goes through BaseSettings.
+    """
+    direct = _DIRECT.get(cls)
+    if direct is None:
+        config, base = cls.model_config, BaseSettings.model_config
+        direct = all(config.get(key) == base.get(key) for key in _SETTINGS_KEYS)
+        for klass in cls.__mro__:
+            if klass is MetaflowBaseSettings:
+                break
+            direct = direct and not _HOOKS & klass.__dict__.keys()
+        _DIRECT[cls] = direct
+    return direct
+
+
+def _layered(cls: type[BaseSettings]) -> dict[str, Any]:
+    """The layers' values for ``cls``, merged as BaseSettings merges its sources.
+
+    Highest layer first, each laid under what the higher ones hold (nested dicts merged): the
+    order pydantic-settings applies. It matters: a scalar between two dicts does not cut the
+    lower dict off (profile ``{"k": {"p": 1}}``, local ``{"k": 2}``, env ``{"k": {"e": 3}}``
+    give ``{"k": {"p": 1, "e": 3}}``).
+    """
+    shape, layers = _shape(cls), _snapshot()._resolution.layers
+    state: dict[str, Any] = {}
+    for layer in reversed(LAYERS):
+        extra = layers[layer.name].extra
+        if extra:
+            state = _deep_update(_held(shape, extra), state)
+    return state
 
 
 def resolve_model(cls: type[MetaflowBaseSettings], snapshot: Settings) -> MetaflowBaseSettings:
@@ -139,10 +216,14 @@ class MetaflowBaseSettings(BaseSettings):
     """
 
     def __init__(self, **values: Any) -> None:
+        cls = type(self)
         try:
-            super().__init__(**values)
+            if values or not _direct(cls):
+                super().__init__(**values)
+            else:  # the layers alone: what BaseSettings would give, without its default sources
+                BaseModel.__init__(self, **_layered(cls))
         except ValidationError as exc:
-            raise ConfigError(_problems(type(self), exc, values)) from None
+            raise ConfigError(_problems(cls, exc, values)) from None
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,283 @@
+"""A section resolved from the layers alone is exactly what pydantic-settings' sources give.
+
+``MetaflowBaseSettings()`` merges the layers itself when nothing else can contribute (no keyword
+arguments, pydantic-settings' hooks and settings-only configuration left alone), instead of
+letting ``BaseSettings`` build its default sources first. These tests hold that direct path to
+the ``BaseSettings`` path, value for value and message for message, and check that everything
+else still goes through ``BaseSettings``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from metaflow_config import ConfigError, ConfigWarning, _sections, load
+from metaflow_config import pydantic as mf_pydantic
+from metaflow_config.pydantic import MetaflowBaseSettings, resolve_model
+from metaflow_config.testing import write_local, write_profile
+from tests.test_sections import _install
+
+RICH = '''
+from typing import Any, Dict, List, Literal, Optional
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+class Inner(BaseModel):
+    a: int = 1
+    b: str = "x"
+
+
+class Rich(MetaflowBaseSettings):
+    """A section with a field of every shape the layers can merge."""
+
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_RICH_")
+    name: Optional[str] = None
+    count: int = 3
+    flag: bool = False
+    tags: Dict[str, Any] = {}
+    inner: Inner = Inner()
+    sizes: List[int] = []
+    token: Optional[SecretStr] = None
+    mode: Literal["a", "b"] = "a"
+'''
+
+KEYS = ["NAME", "COUNT", "FLAG", "TAGS", "INNER", "SIZES", "TOKEN", "MODE"]
+LAYERS = ["profile", "local", "env", "override"]
+
+
+@pytest.fixture
+def rich(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[type[Any]]:
+    """``rich-mf`` installed (on sys.path) and discovered; its ``Rich`` class."""
+    root = tmp_path_factory.mktemp("site")
+    _install(root, "rich-mf", "rich = rich_mf.config:Rich", RICH)
+    monkeypatch.syspath_prepend(str(root))
+    importlib.invalidate_caches()
+    _sections.reset()
+    module = importlib.import_module("rich_mf.config")
+    try:
+        yield module.Rich
+    finally:
+        for name in [m for m in sys.modules if m.startswith("rich_mf")]:
+            del sys.modules[name]
+        _sections.reset()
+
+
+def _outcome(cls: type[Any], snapshot: Any) -> tuple[Any, ...]:
+    """What resolving ``cls`` from ``snapshot`` gives: the model's data and set fields, or the
+    error's whole text."""
+    try:
+        model = resolve_model(cls, snapshot)
+    except ConfigError as exc:
+        return ("error", str(exc))
+    return ("model", model.model_dump(), model.model_fields_set)
+
+
+def _through_base_settings(cls: type[Any], snapshot: Any) -> tuple[Any, ...]:
+    """:func:`_outcome` with the direct path turned off: BaseSettings builds the sources."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mf_pydantic, "_direct", lambda cls: False)
+        return _outcome(cls, snapshot)
+
+
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**4), st.text("abxy1-", max_size=4))
+#: values as a JSON file or override() holds them: scalars, lists, nested dicts
+_json = st.recursive(
+    _leaf,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("abc"), inner),
+    max_leaves=6,
+)
+#: what the environment holds: JSON text of such a value, or any short text
+_text = _json.map(json.dumps) | st.text('ab1{}[]":, tru', max_size=8)
+
+
+@hypothesis_settings(
+    max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
+@given(
+    data=st.fixed_dictionaries(
+        {
+            key: st.fixed_dictionaries(
+                {},
+                optional={
+                    "profile": _json,
+                    "local": _json,
+                    "env": _text,
+                    "override": _json | _text,
+                },
+            )
+            for key in KEYS
+        }
+    )
+)
+def test_the_direct_path_equals_base_settings(
+    rich: type[Any], tmp_path_factory: pytest.TempPathFactory, data: dict[str, dict[str, Any]]
+) -> None:
+    """Every layer holding any value for any field, dicts merged across layers, invalid values:
+    the same model (data and fields set) or the same message, word for word."""
+    root = tmp_path_factory.mktemp("direct")
+    files: dict[str, dict[str, Any]] = {"profile": {}, "local": {}}
+    env: dict[str, str] = {}
+    overrides: dict[str, Any] = {}
+    for key, by_layer in data.items():
+        for layer, value in by_layer.items():
+            if layer in files:
+                files[layer]["RICH_" + key] = value
+            elif layer == "env":
+                env["METAFLOW_RICH_" + key] = value
+            else:
+                overrides["RICH_" + key] = value
+    write_profile(root / "home", files["profile"])
+    write_local(root, files["local"])
+    try:
+        snapshot = load(env=env, home=root / "home", cwd=root, overrides=overrides)
+    except ConfigError:  # a layer refused as a whole (not the model's business)
+        return
+    assert _outcome(rich, snapshot) == _through_base_settings(rich, snapshot)
+
+
+def test_dicts_merge_across_layers_in_pydantic_settings_order(
+    rich: type[Any], tmp_path: Path
+) -> None:
+    """Nested dicts merge, each layer laid under the higher ones, as pydantic-settings merges
+    its sources: so a scalar between two dicts does not cut the lower dict off."""
+    write_profile(tmp_path / "home", {"RICH_TAGS": {"k": {"p": 1}}, "RICH_INNER": {"a": 5}})
+    write_local(tmp_path, {"RICH_TAGS": {"k": 2}})
+    env = {"METAFLOW_RICH_TAGS": '{"k": {"e": 3}}', "METAFLOW_RICH_INNER": '{"b": "env"}'}
+    snapshot = load(env=env, home=tmp_path / "home", cwd=tmp_path)
+    model = snapshot.section(rich)
+    assert model.tags == {"k": {"p": 1, "e": 3}}
+    assert (model.inner.a, model.inner.b) == (5, "env")
+    assert _outcome(rich, snapshot) == _through_base_settings(rich, snapshot)
+
+
+def test_the_direct_path_builds_no_default_source(
+    rich: type[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sources BaseSettings would build and discard (they read all of os.environ) are not
+    built; with keyword arguments BaseSettings resolves, and builds them."""
+    import pydantic_settings.main
+
+    built: list[str] = []
+
+    class Counted(pydantic_settings.main.EnvSettingsSource):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built.append(type(self).__name__)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pydantic_settings.main, "EnvSettingsSource", Counted)
+    env = {"METAFLOW_RICH_COUNT": "7"}
+    snapshot = load(env=env, home=tmp_path / "home", cwd=tmp_path)
+    assert snapshot.section(rich).count == 7
+    assert built == []
+    with mf_pydantic.bound(snapshot):
+        assert rich(flag=True).model_dump()["count"] == 7
+    assert built == ["Counted"]
+
+
+def _model(body: str, **config: Any) -> type[Any]:
+    """A MetaflowBaseSettings subclass with ``config`` and the class body ``body``."""
+    namespace: dict[str, Any] = {
+        "model_config": SettingsConfigDict(env_prefix="METAFLOW_SEC_", **config),  # type: ignore[typeddict-item]
+        "__annotations__": {"value": "int"},
+        "value": 1,
+    }
+    exec(body, globals(), namespace)  # noqa: S102 - test-made class bodies
+    return type("Sec", (MetaflowBaseSettings,), namespace)
+
+
+HOOK = """
+@classmethod
+def {name}(cls, *args, **kwargs):
+    return getattr(super(Sec, cls), "{name}")(*args, **kwargs)
+"""
+
+
+@pytest.mark.parametrize("hook", sorted(mf_pydantic._HOOKS))
+def test_a_model_with_a_hook_of_its_own_goes_through_base_settings(hook: str) -> None:
+    """A model (or a base between it and MetaflowBaseSettings) defining one of
+    pydantic-settings' hooks is resolved by BaseSettings, which calls it."""
+    body = HOOK.format(name=hook).replace("super(Sec, cls)", "super(cls.__mro__[1], cls)")
+    base = _model(body)
+    assert not mf_pydantic._direct(base)
+    below = type("Below", (base,), {})
+    assert not mf_pydantic._direct(below)
+    assert mf_pydantic._direct(_model(""))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"nested_model_default_partial_update": True},
+        {"cli_parse_args": ["--value", "2"]},
+        {"case_sensitive": True},
+        {"json_file": "settings.json"},
+        {"secrets_dir": "/run/secrets"},
+    ],
+    ids=lambda c: next(iter(c)),
+)
+def test_settings_only_configuration_goes_through_base_settings(config: dict[str, Any]) -> None:
+    """A settings-only configuration key of its own: BaseSettings resolves the model, so its
+    meaning (a CLI source, a warning, partial updates) stays pydantic-settings'."""
+    assert not mf_pydantic._direct(_model("", **config))
+
+
+def test_a_model_of_its_own_sources_still_gets_them(tmp_path: Path) -> None:
+    """A source a model adds with ``settings_customise_sources`` is applied as before."""
+
+    class Constant(PydanticBaseSettingsSource):
+        def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+            return None, "", False
+
+        def __call__(self) -> dict[str, Any]:
+            return {"value": 42}
+
+    class Sourced(MetaflowBaseSettings):
+        model_config = SettingsConfigDict(env_prefix="METAFLOW_SOURCED_")
+        value: int = 1
+
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], *args: Any, **kwargs: Any
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (Constant(settings_cls),)
+
+    assert Sourced().value == 42
+
+
+def test_partial_update_of_a_nested_default_is_pydantic_settings(tmp_path: Path) -> None:
+    """``nested_model_default_partial_update`` keeps its meaning: a layer's partial dict is
+    laid over the nested default, and fields left at their defaults are not "set"."""
+
+    class Inner(BaseModel):
+        a: int = 1
+        b: str = "x"
+
+    class Partial(MetaflowBaseSettings):
+        model_config = SettingsConfigDict(
+            env_prefix="METAFLOW_PARTIAL_", nested_model_default_partial_update=True
+        )
+        inner: Inner = Inner(a=9)
+        token: SecretStr = SecretStr("s")
+
+    with pytest.warns(ConfigWarning, match="METAFLOW_PARTIAL_INNER"):  # not registered
+        snapshot = load(
+            env={"METAFLOW_PARTIAL_INNER": '{"b": "y"}'}, home=tmp_path / "home", cwd=tmp_path
+        )
+    model = resolve_model(Partial, snapshot)
+    assert (model.inner.a, model.inner.b) == (9, "y")
