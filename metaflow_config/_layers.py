@@ -381,7 +381,11 @@ def scope_layer(below: LayerData, own: LayerData) -> LayerData:
 
     By setting, as reading the merged ``{**outer, **own}`` overrides gives, without reading the
     outer values again: entering a scope costs its own values only, however deep the nesting.
+    Outside any other scope (``below`` holds nothing), it is ``own`` itself: a layer is not
+    changed once read.
     """
+    if not below.values and not below.extra:
+        return own
     values = {n: raw for n, raw in below.values.items() if n not in own.values}
     values.update(own.values)
     return LayerData(below.layer, values=values, extra={**below.extra, **own.extra})

@@ -55,6 +55,8 @@ _DEFAULT_HOME = "~/.metaflowconfig"
 _JSON_VALUED = frozenset(f.name for f in FIELDS if f.kind.json_valued)
 #: secret settings: held so that no repr shows them (see _kinds.conceal)
 _SECRET = frozenset(f.name for f in FIELDS if f.secret)
+#: the settings of a text kind (``Kind.text``): a valid ``str`` is its own validated value
+_TEXT = frozenset(f.name for f in FIELDS if f.kind.text)
 _DEFAULTS = {f.name: freeze(f.default) for f in FIELDS}
 
 
@@ -666,18 +668,23 @@ def resolve_over(parent: Resolution, inputs: Inputs, fresh: LayerData | None = N
     if fresh.problems:
         raise ConfigError(fresh.problems)
     before = parent.layers[override.name].values
-    changed = {
-        n for n in fresh.values.keys() | before.keys() if fresh.values.get(n) != before.get(n)
-    }
     layers = {**parent.layers, override.name: fresh}
-    winners: dict[str, tuple[LayerData, Raw]] = {}
-    for name in changed:
-        if name in fresh.values:  # the top layer
-            winners[name] = (fresh, fresh.values[name])
-            continue
-        for data in layers.values():  # lowest first: the last one holding it wins
-            if name in data.values:
-                winners[name] = (data, data.values[name])
+    winners: dict[str, tuple[LayerData, Raw]]
+    if not before:  # a scope entered outside any other: each of its values is a change
+        changed = set(fresh.values)
+        winners = {name: (fresh, raw) for name, raw in fresh.values.items()}
+    else:
+        changed = {
+            n for n in fresh.values.keys() | before.keys() if fresh.values.get(n) != before.get(n)
+        }
+        winners = {}
+        for name in changed:
+            if name in fresh.values:  # the top layer
+                winners[name] = (fresh, fresh.values[name])
+                continue
+            for data in layers.values():  # lowest first: the last one holding it wins
+                if name in data.values:
+                    winners[name] = (data, data.values[name])
     resolution = _over_at_once(parent, inputs, layers, winners, changed)
     if resolution is not None:
         return resolution
@@ -708,16 +715,24 @@ def _over_at_once(
     ``None`` where that does not apply (another kind, a secret reference, a value that is not
     ``str``) or anything is invalid: the two-step path then gives the answer, and every message.
     """
-    raw = {name: w[1].value for name, w in winners.items()}
-    for name, value in raw.items():
-        if type(value) is not str or not BY_NAME[name].kind.text or MARK in value:
+    raw: dict[str, str] = {}
+    plain = True  # no value to conceal: none secret, none a URL that may hold a password
+    for name, (_, given) in winners.items():
+        value = given.value
+        if type(value) is not str or name not in _TEXT or MARK in value:
             return None
-    held, problems = _held(dict(raw), winners)
-    if problems:
-        return None
+        raw[name] = value
+        plain = plain and name not in _SECRET and "@" not in value
+    held = raw if plain else _held(dict(raw), winners)[0]  # text: nothing to freeze
     try:
         resolution, derived = _rebase(
-            parent, inputs, layers=layers, winners=winners, changed=changed, held=held
+            parent,
+            inputs,
+            layers=layers,
+            winners=winners,
+            changed=changed,
+            held=held,
+            references=parent.has_references(),  # none of raw is one (no MARK)
         )
     except ConfigError:  # derived from a secret reference: said by the two-step path
         return None
@@ -740,11 +755,14 @@ def _rebase(
     winners: Mapping[str, tuple[LayerData, Raw]],
     changed: set[str],
     held: Mapping[str, Any],
+    references: bool | None = None,
 ) -> tuple[Resolution, dict[str, Any]]:
     """``parent`` with the ``changed`` settings' ``held`` values, and what derives from them.
 
     A changed setting missing from ``held`` is set by no layer any more: its default is back.
-    Returns the resolution and the derived values it holds that are still to be validated.
+    ``references``: whether the result holds a secret reference, when the caller knows
+    (``None``: looked for among ``held``). Returns the resolution and the derived values it
+    holds that are still to be validated.
     """
     values = Values(parent.values)
     origins = dict(parent.origins)
@@ -762,7 +780,8 @@ def _rebase(
         else frozenset(n for n in changed if n not in held and BY_NAME[n].derive)
     )
     only = _rederived(frozenset(changed), unset)  # what to derive again, in DERIVED order
-    references = parent.has_references() or any(isinstance(v, Reference) for v in held.values())
+    if references is None:
+        references = parent.has_references() or any(isinstance(v, Reference) for v in held.values())
     derived: dict[str, Any] = {}
     if only:
         explicit = {d.name for d in only if d.name in origins and origins[d.name][0] != "derived"}

@@ -130,8 +130,36 @@ def test_entered_scopes_equal_a_full_resolution(
             return
         assert isinstance(expected, Settings)
         for snapshot in (got, two_steps):
-            assert snapshot._resolution.values == expected._resolution.values
-            assert snapshot._resolution.origins == expected._resolution.origins
+            _assert_same(snapshot, expected)
+
+
+def _assert_same(got: Settings, expected: Settings) -> None:
+    """Every value equal and of the same type (a concealed secret is not a plain ``str``), every
+    origin equal."""
+    assert got._resolution.values == expected._resolution.values
+    assert {n: type(v) for n, v in got._resolution.values.items()} == {
+        n: type(v) for n, v in expected._resolution.values.items()
+    }
+    assert got._resolution.origins == expected._resolution.origins
+
+
+def test_the_one_call_path_conceals_as_a_full_resolution_does() -> None:
+    """Text a scope injects is held as a full resolution holds it: a secret's value masked
+    whole, a URL's password masked; neither shows in a repr."""
+    from metaflow_config import current, override
+
+    values = {
+        "SERVICE_AUTH_KEY": "key-ZQXJ-secret",
+        "SERVICE_URL": "https://user:pw-ZQXJ@metadata.example.com/api",
+        "BATCH_JOB_QUEUE": "q",
+    }
+    inputs = Inputs({}, "/nonexistent", None, "/")
+    for one in [{k: v} for k, v in values.items()] + [values]:
+        with override(env={}, home="/nonexistent", cwd="/"), override(one):
+            got = current()
+        _assert_same(got, _full(inputs.replace(overrides=one)))
+        shown = repr(dict(got._resolution.values)) + repr(got)
+        assert "ZQXJ" not in shown
 
 
 def test_the_one_call_path_is_taken_for_text_and_declined_otherwise() -> None:
