@@ -11,7 +11,7 @@ import functools
 import os
 import sys
 import warnings
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._environ import metaflow_items
@@ -515,7 +515,7 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
     values.update(validated)
     references = any(isinstance(v, Reference) for v in validated.values())
-    _derive(values, origins, winners, Context(inputs.env, inputs.cwd), references=references)
+    _derive(values, origins, Context(inputs.env, inputs.cwd), references=references)
     if notes:
         level = _caller_level()
         for text in notes:
@@ -571,7 +571,6 @@ def _dependents() -> dict[str, tuple[Setting, ...]]:
 def _derive(
     values: dict[str, Any],
     origins: dict[str, tuple[str, str]],
-    winners: Container[str],
     ctx: Context,
     only: Iterable[Setting] = DERIVED,
     *,
@@ -587,13 +586,12 @@ def _derive(
     ``$USER`` holding a newline would give a value no layer could set, so it is an error naming
     the derivation and its bases.
     """
-    _check_derived(_derived(values, origins, winners, ctx, only, references=references), origins)
+    _check_derived(_derived(values, origins, ctx, only, references=references), origins)
 
 
 def _derived(
     values: dict[str, Any],
     origins: dict[str, tuple[str, str]],
-    winners: Container[str],
     ctx: Context,
     only: Iterable[Setting],
     *,
@@ -601,6 +599,7 @@ def _derived(
 ) -> dict[str, Any]:
     """Compute the derived defaults (see :func:`_derive`); the values to validate, by name.
 
+    A setting a layer set (``origins`` names a layer, not ``derived``) keeps its value.
     ``references``: whether any of ``values`` may be a secret reference (``False``: no
     derivation needs to look for one among its bases).
     """
@@ -608,35 +607,40 @@ def _derived(
     for setting in only:
         derive = setting.derive
         assert derive is not None  # noqa: S101 - DERIVED holds only derived settings
-        if setting.name in winners:
+        name = setting.name
+        origin = origins.get(name)
+        if origin is not None and origin[0] != "derived":  # set explicitly: it wins
             continue
-        refs = (
-            [b for b in derive.bases if isinstance(values[b], Reference)]
-            if references and not derive.copies
-            else ()
-        )
-        if refs:
-            bases = ", ".join(BY_NAME[b].env for b in refs)
-            raise ConfigError(
-                [
-                    Problem.missing(
-                        setting.env,
-                        f"a value set explicitly: it derives from {bases}, a secret reference "
-                        "(fetched only when read)",
-                        f"set {setting.env} itself, or give {bases} a plain value",
-                    )
-                ]
+        if references and not derive.copies:
+            _refuse_references(
+                setting, [b for b in derive.bases if isinstance(values[b], Reference)]
             )
         value, location = derive.fn(values, ctx)
         if value is not None:
-            values[setting.name] = value
-            origins[setting.name] = ("derived", location)
+            values[name] = value
+            origins[name] = ("derived", location)
             if not isinstance(value, Reference):
-                derived[setting.name] = value
+                derived[name] = value
         elif only is not DERIVED:  # nothing to derive from any more: the default again
-            values[setting.name] = _DEFAULTS[setting.name]
-            origins.pop(setting.name, None)
+            values[name] = _DEFAULTS[name]
+            origins.pop(name, None)
     return derived
+
+
+def _refuse_references(setting: Setting, refs: list[str]) -> None:
+    """Raise ConfigError if ``setting`` would derive from ``refs``, secret references."""
+    if refs:
+        bases = ", ".join(BY_NAME[b].env for b in refs)
+        raise ConfigError(
+            [
+                Problem.missing(
+                    setting.env,
+                    f"a value set explicitly: it derives from {bases}, a secret reference "
+                    "(fetched only when read)",
+                    f"set {setting.env} itself, or give {bases} a plain value",
+                )
+            ]
+        )
 
 
 def _check_derived(derived: dict[str, Any], origins: Mapping[str, tuple[str, str]]) -> None:
@@ -784,9 +788,8 @@ def _rebase(
         references = parent.has_references() or any(isinstance(v, Reference) for v in held.values())
     derived: dict[str, Any] = {}
     if only:
-        explicit = {d.name for d in only if d.name in origins and origins[d.name][0] != "derived"}
         ctx = Context(inputs.env, inputs.cwd)
-        derived = _derived(values, origins, explicit, ctx, only, references=references)
+        derived = _derived(values, origins, ctx, only, references=references)
     return Resolution(inputs, values, origins, layers, (), references=references), derived
 
 
