@@ -333,8 +333,10 @@ def _held(
         for name in _JSON_VALUED.intersection(validated)
         if (p := _freeze(validated, name, winners))
     ]
-    for name, value in validated.items():  # no repr shows a secret (see _kinds.conceal)
-        validated[name] = conceal(value, secret=name in _SECRET)
+    # No repr shows a secret (see _kinds.conceal): a secret setting's value, or text that may
+    # hold a URL's password (the others are held as they are).
+    for name in [n for n, v in validated.items() if n in _SECRET or (type(v) is str and "@" in v)]:
+        validated[name] = conceal(validated[name], secret=name in _SECRET)
     return validated, problems
 
 
@@ -353,6 +355,11 @@ def _freeze(
     return None
 
 
+def _holds_mark(values: Iterable[Any]) -> bool:
+    """Whether any of ``values`` is text holding a secret reference's mark (one C-level scan)."""
+    return MARK in "\0".join([v for v in values if isinstance(v, str)])
+
+
 def _validate(
     winners: Mapping[str, tuple[LayerData, Any]],
 ) -> tuple[dict[str, Any], list[Problem]]:
@@ -363,7 +370,7 @@ def _validate(
     raw = {name: w[1].value for name, w in winners.items()}
     references: dict[str, Reference] = {}
     problems: list[Problem] = []
-    if any(isinstance(v, str) and MARK in v for v in raw.values()):
+    if _holds_mark(raw.values()):
         references, problems = _references(winners)
         unread = {BY_ENV[p.setting].name for p in problems} | references.keys()
         raw = {name: value for name, value in raw.items() if name not in unread}
@@ -514,7 +521,7 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     values = Values(_DEFAULTS)
     origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
     values.update(validated)
-    references = any(isinstance(v, Reference) for v in validated.values())
+    references = Reference in set(map(type, validated.values()))  # (nothing subclasses it)
     _derive(values, origins, Context(inputs.env, inputs.cwd), references=references)
     if notes:
         level = _caller_level()
