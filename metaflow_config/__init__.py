@@ -8,11 +8,16 @@ Importing this package reads nothing and cannot fail.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._kinds import FrozenDict
 from ._override import Override, override
 from ._scope import current, load, settings
-from ._settings import Explanation, Settings, Shadowed
+from ._settings import Settings
 from .errors import ConfigError, ConfigWarning, Problem
+
+if TYPE_CHECKING:
+    from ._explanation import Explanation, Shadowed
 
 __all__ = [
     "ConfigError",
@@ -30,3 +35,22 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+#: names imported on first use (see ``_explanation``: not built by every ``import metaflow``)
+_LAZY = frozenset({"Explanation", "Shadowed"})
+
+
+def __getattr__(name: str) -> Any:
+    """``Explanation`` and ``Shadowed``, imported when first named."""
+    if name in _LAZY:
+        from . import _explanation
+
+        value = getattr(_explanation, name)
+        globals()[name] = value  # found directly from here on
+        return value
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _views
 from ._fields import Section, Setting
@@ -17,15 +16,16 @@ from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
 from ._views import VIEWS
 from .errors import MASK, ConfigError, Problem, has_url_password, show_value
 
+if TYPE_CHECKING:
+    from ._explanation import Explanation, Shadowed
+
 T = TypeVar("T")
 
 __all__ = [
     "SFN_ENV_LIMIT",
     "TARGETS",
-    "Explanation",
     "ExportedEnv",
     "Settings",
-    "Shadowed",
     "check_sfn_size",
     "environment_sizes",
     "lookup",
@@ -94,69 +94,6 @@ def lookup(name: str) -> Setting:
         msg = f"{name} is not a Metaflow setting; {suggest(name)}"
         raise KeyError(msg)
     return field
-
-
-@dataclass(frozen=True)
-class Shadowed:
-    """A lower layer that also set a setting, and what it held (masked if secret)."""
-
-    source: str
-    location: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Why a setting has its value: ``settings.explain("METAFLOW_X")``.
-
-    Attributes:
-        name: the environment name.
-        value: the typed value in force (``repr`` masks it if secret).
-        source: ``default``, ``derived``, ``profile``, ``local``, ``env`` or ``override``.
-        location: the file path and key, the environment variable, or what it derived from.
-        shadowed: the lower layers that also set it, lowest first, with masked values.
-        derived_from: the rule of its derived default, if it has one (``""`` otherwise).
-        doc: the one-line description from the table.
-        secret: whether the value is masked wherever it is shown.
-        fetched: for a secret reference (``value`` is the reference), whether this snapshot
-            has fetched it yet; ``None`` for any other value.
-
-    """
-
-    name: str
-    value: Any
-    source: str
-    location: str
-    shadowed: tuple[Shadowed, ...]
-    derived_from: str
-    doc: str
-    secret: bool
-    fetched: bool | None = None
-
-    @property
-    def shown(self) -> str:
-        """The value as it may be shown to a person (masked if secret)."""
-        field = BY_ENV.get(self.name)  # None: a registered section's key
-        return field.show(self.value) if field else show_value(self.value, secret=self.secret)
-
-    def __repr__(self) -> str:
-        return (
-            f"Explanation(name={self.name!r}, value={self.shown}, source={self.source!r}, "
-            f"location={self.location!r}, shadowed={self.shadowed!r})"
-        )
-
-    def __str__(self) -> str:
-        lines = [f"{self.name} = {self.shown}", f"  source:   {self.source}"]
-        if self.location:
-            lines.append(f"  from:     {self.location}")
-        lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in self.shadowed)
-        if self.derived_from:
-            lines.append(f"  derived:  {self.derived_from} when no layer sets it")
-        if self.fetched is not None:
-            state = "fetched" if self.fetched else "fetched when first read (not yet)"
-            lines.append(f"  secret:   a reference: {state}")
-        lines.append(f"  doc:      {self.doc}")
-        return "\n".join(lines)
 
 
 class Settings(Sections):
@@ -255,6 +192,8 @@ class Settings(Sections):
         ``typed=False``: the value as the layer holds it (the field's default when none does),
         without building the model: how ``show`` lists the keys of a model that does not build.
         """
+        from ._explanation import Explanation, Shadowed
+
         secret = key in registered.secret
         held = [
             (data.layer, data.extra[key])
@@ -281,6 +220,8 @@ class Settings(Sections):
             section = _section_of(name)
             if section is not None:
                 return self._explain_section(*section)
+        from ._explanation import Explanation, Shadowed
+
         field = lookup(name)
         source, location = self._resolution.origins.get(field.name, ("default", ""))
         shadowed: list[Shadowed] = []

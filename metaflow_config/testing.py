@@ -23,11 +23,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._explanation import Explanation
 from ._fields import PREFIX
 from ._layers import SOURCES, argument_problems, profile_path
 from ._override import Override, override
 from ._scope import current, load, reset
-from ._settings import Explanation, Settings, lookup
+from ._settings import Settings, lookup
 from ._table import find
 from .errors import ConfigError
 
