@@ -97,7 +97,7 @@ class LayerSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         """The values this layer holds for the model, by field name."""
         extra = _snapshot()._resolution.layers[self.layer].extra
-        return _held(_shape(self.settings_cls), extra) if extra else {}
+        return _layer_values(_shape(self.settings_cls), extra) if extra else {}
 
 
 #: model -> {field name: (key, whether the field takes JSON)}; pydantic-settings' test is costly
@@ -116,7 +116,7 @@ def _shape(cls: type[BaseSettings]) -> dict[str, tuple[str, bool]]:
     return shape
 
 
-def _held(shape: dict[str, tuple[str, bool]], extra: dict[str, Any]) -> dict[str, Any]:
+def _layer_values(shape: dict[str, tuple[str, bool]], extra: dict[str, Any]) -> dict[str, Any]:
     """The values of one layer's ``extra`` for a model's fields, by field name.
 
     JSON text is decoded for complex fields, as pydantic-settings' environment source does; the
@@ -195,7 +195,7 @@ def _layered(cls: type[BaseSettings]) -> dict[str, Any]:
     for layer in reversed(LAYERS):
         extra = layers[layer.name].extra
         if extra:
-            state = _deep_update(_held(shape, extra), state)
+            state = _deep_update(_layer_values(shape, extra), state)
     return state
 
 
