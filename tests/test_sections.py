@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,15 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from metaflow_config import ConfigError, ConfigWarning, _sections, load, override, settings
+from metaflow_config import (
+    ConfigError,
+    ConfigWarning,
+    Settings,
+    _sections,
+    load,
+    override,
+    settings,
+)
 from metaflow_config.testing import write_local, write_profile
 from tests.conftest import invoke
 
@@ -58,23 +66,61 @@ def _install(root: Path, name: str, entry: str, module: str) -> None:
     (info / "entry_points.txt").write_text(f"[metaflow_config.sections]\n{entry}\n")
 
 
+def installed(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    entry: str,
+    module: str,
+) -> Iterator[Any]:
+    """The distribution ``name`` installed (on sys.path) and discovered, registering ``entry``;
+    yields its ``config`` module, forgotten afterwards (a generator for a fixture)."""
+    root = tmp_path_factory.mktemp("site")
+    _install(root, name, entry, module)
+    monkeypatch.syspath_prepend(str(root))
+    importlib.invalidate_caches()
+    _sections.reset()
+    package = name.replace("-", "_")
+    try:
+        yield importlib.import_module(f"{package}.config")
+    finally:
+        for loaded in [m for m in sys.modules if m.startswith(package)]:
+            del sys.modules[loaded]
+        _sections.reset()
+
+
 @pytest.fixture
 def registered(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[type[Any]]:
     """``acme-mf`` installed (on sys.path) and discovered; its ``Acme`` class."""
-    root = tmp_path_factory.mktemp("site")
-    _install(root, "acme-mf", "acme = acme_mf.config:Acme", ACME)
-    monkeypatch.syspath_prepend(str(root))
-    importlib.invalidate_caches()
-    _sections.reset()
-    module = importlib.import_module("acme_mf.config")
-    try:
+    for module in installed(
+        tmp_path_factory, monkeypatch, "acme-mf", "acme = acme_mf.config:Acme", ACME
+    ):
         yield module.Acme
-    finally:
-        for name in [m for m in sys.modules if m.startswith("acme_mf")]:
-            del sys.modules[name]
-        _sections.reset()
+
+
+def load_layered(
+    root: Path,
+    data: dict[str, dict[str, Any]],
+    env_text: Callable[[str, Any], str] = lambda key, value: value,
+) -> Settings:
+    """A snapshot whose layers hold ``data`` (short key -> layer -> value), from files written
+    under ``root``; ``env_text(key, value)`` is what the environment layer holds."""
+    files: dict[str, dict[str, Any]] = {"profile": {}, "local": {}}
+    env: dict[str, str] = {}
+    overrides: dict[str, Any] = {}
+    for key, by_layer in data.items():
+        for layer, value in by_layer.items():
+            if layer in files:
+                files[layer][key] = value
+            elif layer == "env":
+                env["METAFLOW_" + key] = env_text(key, value)
+            else:
+                overrides[key] = value
+    write_profile(root / "home", files["profile"])
+    write_local(root, files["local"])
+    return load(env=env, home=root / "home", cwd=root, overrides=overrides)
 
 
 def home() -> Path:
@@ -490,22 +536,9 @@ def test_precedence_law_for_several_typed_keys(
 ) -> None:
     """For every key independently: the highest layer wins, typed; the others are shadowed in
     order; and what ``to_env`` exports resolves to the same model in a fresh process."""
-    root = tmp_path_factory.mktemp("law")
-    (root / ".metaflow").mkdir()
-    files: dict[str, dict[str, Any]] = {"profile": {}, "local": {}}
-    env: dict[str, str] = {}
-    overrides: dict[str, Any] = {}
-    for key, by_layer in data.items():
-        for layer, value in by_layer.items():
-            if layer in files:
-                files[layer][key] = value
-            elif layer == "env":
-                env["METAFLOW_" + key] = _LAW_KEYS[key][1](value)
-            else:
-                overrides[key] = value
-    write_profile(root / "home", files["profile"])
-    write_local(root, files["local"])
-    s = load(env=env, home=root / "home", cwd=root, overrides=overrides)
+    s = load_layered(
+        tmp_path_factory.mktemp("law"), data, env_text=lambda key, value: _LAW_KEYS[key][1](value)
+    )
     model = s.section(registered)
     for key, by_layer in data.items():
         held = [layer for layer in _LAW_ORDER if layer in by_layer]

@@ -9,9 +9,7 @@ else still goes through ``BaseSettings``.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,11 +21,11 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from metaflow_config import ConfigError, ConfigWarning, _sections, load
+from metaflow_config import ConfigError, ConfigWarning, load
 from metaflow_config import pydantic as mf_pydantic
 from metaflow_config.pydantic import MetaflowBaseSettings, resolve_model
 from metaflow_config.testing import write_local, write_profile
-from tests.test_sections import _install
+from tests.test_sections import installed, load_layered
 
 RICH = '''
 from typing import Any, Dict, List, Literal, Optional
@@ -64,18 +62,10 @@ def rich(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[type[Any]]:
     """``rich-mf`` installed (on sys.path) and discovered; its ``Rich`` class."""
-    root = tmp_path_factory.mktemp("site")
-    _install(root, "rich-mf", "rich = rich_mf.config:Rich", RICH)
-    monkeypatch.syspath_prepend(str(root))
-    importlib.invalidate_caches()
-    _sections.reset()
-    module = importlib.import_module("rich_mf.config")
-    try:
+    for module in installed(
+        tmp_path_factory, monkeypatch, "rich-mf", "rich = rich_mf.config:Rich", RICH
+    ):
         yield module.Rich
-    finally:
-        for name in [m for m in sys.modules if m.startswith("rich_mf")]:
-            del sys.modules[name]
-        _sections.reset()
 
 
 def _outcome(cls: type[Any], snapshot: Any) -> tuple[Any, ...]:
@@ -130,22 +120,9 @@ def test_the_direct_path_equals_base_settings(
 ) -> None:
     """Every layer holding any value for any field, dicts merged across layers, invalid values:
     the same model (data and fields set) or the same message, word for word."""
-    root = tmp_path_factory.mktemp("direct")
-    files: dict[str, dict[str, Any]] = {"profile": {}, "local": {}}
-    env: dict[str, str] = {}
-    overrides: dict[str, Any] = {}
-    for key, by_layer in data.items():
-        for layer, value in by_layer.items():
-            if layer in files:
-                files[layer]["RICH_" + key] = value
-            elif layer == "env":
-                env["METAFLOW_RICH_" + key] = value
-            else:
-                overrides["RICH_" + key] = value
-    write_profile(root / "home", files["profile"])
-    write_local(root, files["local"])
+    layered = {"RICH_" + key: by_layer for key, by_layer in data.items()}
     try:
-        snapshot = load(env=env, home=root / "home", cwd=root, overrides=overrides)
+        snapshot = load_layered(tmp_path_factory.mktemp("direct"), layered)
     except ConfigError:  # a layer refused as a whole (not the model's business)
         return
     assert _outcome(rich, snapshot) == _through_base_settings(rich, snapshot)
