@@ -45,6 +45,7 @@ __all__ = [
     "TooDeep",
     "choice",
     "conceal",
+    "decode_json",
     "freeze",
     "parse_bool",
     "parse_reference",
@@ -367,19 +368,29 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
+def decode_json(text: str) -> tuple[Any, str | None]:
+    """``text`` decoded as strict JSON (see :func:`strict_loads`), or ``None`` and why it is not.
+
+    The reason reads after "not valid JSON": where the syntax breaks, ``nested too deeply``, or
+    the number refused (``NaN``, ``Infinity``, out of a float's range, more than 4300 digits).
+    """
+    try:
+        return strict_loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    except RecursionError:
+        return None, "nested too deeply"
+    except ValueError as exc:  # NaN, Infinity, a number of more than 4300 digits
+        return None, str(exc).split(":")[0]
+
+
 def _parse_json(value: Any) -> Any:
     if isinstance(value, str):
-        try:
-            return strict_loads(value)
-        except json.JSONDecodeError as exc:
-            msg = f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-            raise ValueError(msg) from None
-        except RecursionError:
-            msg = "not valid JSON (nested too deeply)"
-            raise ValueError(msg) from None
-        except ValueError as exc:  # NaN, Infinity, a number of more than 4300 digits
-            msg = f"not valid JSON ({str(exc).split(':')[0]})"
-            raise ValueError(msg) from None
+        decoded, reason = decode_json(value)
+        if reason is not None:
+            msg = f"not valid JSON ({reason})"
+            raise ValueError(msg)
+        return decoded
     return value
 
 

@@ -26,8 +26,7 @@ Importing this module imports pydantic-settings; ``import metaflow_config`` does
 
 from __future__ import annotations
 
-import json
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from ._fields import is_unset
+from ._kinds import decode_json
 from ._layers import LAYERS
 from .errors import ConfigError, Problem, show_value
 
@@ -119,8 +119,10 @@ def _shape(cls: type[BaseSettings]) -> dict[str, tuple[str, bool]]:
 def _layer_values(shape: dict[str, tuple[str, bool]], extra: dict[str, Any]) -> dict[str, Any]:
     """The values of one layer's ``extra`` for a model's fields, by field name.
 
-    JSON text is decoded for complex fields, as pydantic-settings' environment source does; the
-    empty string and JSON ``null`` mean "not set".
+    JSON text is decoded for complex fields, as pydantic-settings' environment source does, but
+    strictly (as every layer reads JSON: no ``NaN``, bounded nesting); text that is not JSON is
+    kept, for validation to refuse (and :func:`_problems` to say why). The empty string and JSON
+    ``null`` mean "not set".
     """
     found: dict[str, Any] = {}
     for name, (key, complex_) in shape.items():
@@ -129,8 +131,9 @@ def _layer_values(shape: dict[str, tuple[str, bool]], extra: dict[str, Any]) -> 
             continue
         value = raw.value
         if complex_ and isinstance(value, str):
-            with suppress(ValueError):  # validation says what is wrong with it
-                value = json.loads(value)
+            decoded, reason = decode_json(value)
+            if reason is None:
+                value = decoded
         found[name] = value
     return found
 
@@ -267,6 +270,12 @@ def _problems(
                 raw = data.extra.get(key)
                 if raw is not None:
                     layer, location, value = data.layer, raw.location, raw.value
+        expected = str(err["msg"])
+        complex_ = name in _shape(cls) and _shape(cls)[name][1]
+        if complex_ and layer not in {"init", "default"} and isinstance(value, str):
+            reason = decode_json(value)[1]  # kept as text by _layer_values: say why
+            if reason is not None:
+                expected = f"{expected} (not valid JSON ({reason}))"
         fix = {
             "env": f"correct or unset the environment variable {location}",
             "override": "pass a valid value to override()",
@@ -278,7 +287,7 @@ def _problems(
                 layer,
                 location,
                 value=show_value(value, secret=key in secret or isinstance(value, SecretStr)),
-                expected=str(err["msg"]),
+                expected=expected,
                 fix=fix,
             )
         )

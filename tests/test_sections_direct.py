@@ -258,3 +258,29 @@ def test_partial_update_of_a_nested_default_is_pydantic_settings(tmp_path: Path)
         )
     model = resolve_model(Partial, snapshot)
     assert (model.inner.a, model.inner.b) == (9, "y")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param("[" * 100_000, "nested too deeply", id="nesting-bomb"),
+        pytest.param("[1, NaN]", "NaN is not a JSON number", id="nan"),
+        pytest.param("[1e400]", "1e400 is out of range", id="infinite"),
+        pytest.param("[1,", "Expecting value at line 1 column 4", id="malformed"),
+    ],
+)
+def test_json_text_that_is_not_json_is_a_config_error_saying_why(
+    rich: type[Any], tmp_path: Path, text: str, reason: str
+) -> None:
+    """A complex field's text that is not strict JSON is a ConfigError naming the key, the
+    layer and why (never a RecursionError, never NaN let in), on both paths alike; every bad
+    field is reported together."""
+    env = {"METAFLOW_RICH_SIZES": text, "METAFLOW_RICH_TAGS": text}
+    snapshot = load(env=env, home=tmp_path / "home", cwd=tmp_path)
+    with pytest.raises(ConfigError) as info:
+        snapshot.section(rich)
+    message = str(info.value)
+    for key in ("METAFLOW_RICH_SIZES", "METAFLOW_RICH_TAGS"):
+        assert f"{key} (env: {key})" in message
+    assert message.count(f"not valid JSON ({reason}") == 2, message
+    assert _through_base_settings(rich, snapshot) == ("error", message)
