@@ -420,7 +420,7 @@ def _finite_float(text: str) -> float:
     """``json`` hook: a number too large for a float (``1e400``) is refused, not made infinite."""
     number = float(text)
     if number in (float("inf"), float("-inf")):
-        msg = f"{text} is out of range"
+        msg = "a number out of a float's range"  # not the number: it may be part of a secret
         raise ValueError(msg)
     return number
 

@@ -107,7 +107,9 @@ BAD_FILES = [
     ),
     pytest.param(b'{"METAFLOW_SERVICE_RETRY_COUNT": NaN}', "NaN is not a JSON number", id="nan"),
     pytest.param(b'{"METAFLOW_SERVICE_RETRY_COUNT": -Infinity}', "-Infinity is not", id="infinity"),
-    pytest.param(b'{"METAFLOW_SERVICE_RETRY_COUNT": 1e400}', "out of range", id="float-overflow"),
+    pytest.param(
+        b'{"METAFLOW_SERVICE_RETRY_COUNT": 1e400}', "out of a float's range", id="float-overflow"
+    ),
     pytest.param(
         b'{"METAFLOW_SERVICE_RETRY_COUNT": ' + b"9" * 5000 + b"}",
         "valid JSON",

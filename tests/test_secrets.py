@@ -493,3 +493,14 @@ def test_files_module_writes_private_files(tmp_path: Path) -> None:
         assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("name", ["METAFLOW_SERVICE_HEADERS", "METAFLOW_DATATOOLS_CLIENT_PARAMS"])
+def test_a_number_out_of_range_in_a_secret_is_not_quoted(name: str, tmp_path: Path) -> None:
+    """Why a secret's JSON is refused never quotes a piece of it (here: its too-large number)."""
+    digits = "31415926535897"
+    with pytest.raises(ConfigError) as info:
+        load(env={name: f'{{"x": {digits}e99999}}'}, home=tmp_path, cwd=tmp_path)
+    assert "out of a float's range" in str(info.value)
+    assert digits not in str(info.value)
+    assert digits not in repr(info.value.problems)

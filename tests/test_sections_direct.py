@@ -265,7 +265,7 @@ def test_partial_update_of_a_nested_default_is_pydantic_settings(tmp_path: Path)
     [
         pytest.param("[" * 100_000, "nested too deeply", id="nesting-bomb"),
         pytest.param("[1, NaN]", "NaN is not a JSON number", id="nan"),
-        pytest.param("[1e400]", "1e400 is out of range", id="infinite"),
+        pytest.param("[1e400]", "a number out of a float's range", id="infinite"),
         pytest.param("[1,", "Expecting value at line 1 column 4", id="malformed"),
     ],
 )
