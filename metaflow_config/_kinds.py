@@ -376,8 +376,9 @@ def decode_json(text: str) -> tuple[Any, str | None]:
     """
     try:
         return strict_loads(text), None
-    except json.JSONDecodeError as exc:
-        return None, f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    except json.JSONDecodeError as exc:  # "Invalid control character at": one "at" is enough
+        what = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
+        return None, f"{what} at line {exc.lineno} column {exc.colno}"
     except RecursionError:
         return None, "nested too deeply"
     except ValueError as exc:  # NaN, Infinity, a number of more than 4300 digits

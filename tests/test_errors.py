@@ -35,6 +35,12 @@ def _load_env(tmp_path: Path, **env: str) -> object:
         ),
         pytest.param("BATCH_DEFAULT_TAGS", '{"a": 1}', "AWS tags", id="tags-int-value"),
         pytest.param("BATCH_DEFAULT_TAGS", "{nope", "not valid JSON", id="tags-bad-json"),
+        pytest.param(
+            "BATCH_DEFAULT_TAGS",
+            '{"a": "b\x01c"}',
+            "not valid JSON (Invalid control character at line 1 column 9)",
+            id="tags-control-character",
+        ),
         pytest.param("BATCH_DEFAULT_TAGS", '{"aws:x": "y"}', "reserved", id="tags-aws-prefix"),
         pytest.param("SERVICE_HEADERS", "[1]", "JSON object", id="headers-list"),
         pytest.param("S3_CLIENT_RETRY_CONFIG", '{"mode": "fast"}', "adaptive", id="retry-mode"),
