@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _views
 from ._fields import Section, Setting
-from ._kinds import Reference, strict_loads, thaw
+from ._kinds import MAX_JSON_DEPTH, Reference, freeze, strict_loads, thaw
 from ._layers import LAYERS, LayerData, scope_layer
 from ._resolve import Inputs, Resolution, resolve, resolve_over
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
@@ -362,19 +362,34 @@ class Settings(Sections):
         Each model they belong to is built first: an invalid value does not travel, its
         problem is added to ``problems`` (a container would only fail on it later).
         """
-        found: dict[str, Any] = {}
+        found: dict[str, tuple[str, Any]] = {}
         for data in self._resolution.layers.values():  # lowest first: the highest wins
-            found.update(data.extra)
+            found.update((key, (data.layer, raw)) for key, raw in data.extra.items())
         if not found:
             return {}
         from ._sections import registry
 
         known = registry()
-        exported = {
-            key: raw.value if isinstance(raw.value, str) else json.dumps(raw.value)
-            for key, raw in found.items()
-            if key in known
-        }
+        exported: dict[str, str] = {}
+        for key, (layer, raw) in found.items():
+            if key not in known:
+                continue
+            text = _section_text(raw.value)
+            if text is None:
+                problems.append(
+                    Problem.bad_value(
+                        key,
+                        layer,
+                        raw.location,
+                        value=show_value(raw.value, secret=key in known[key].secret),
+                        expected="a value that reads back unchanged from an environment "
+                        "variable (text, or plain JSON: no NaN, objects, or nesting deeper "
+                        f"than {MAX_JSON_DEPTH} levels)",
+                        fix=f"give {key} a plain value in {raw.location or layer}",
+                    )
+                )
+            else:
+                exported[key] = text
         for cls in {id(known[key].cls): known[key].cls for key in exported}.values():
             problems.extend(model_problems(self, cls))
         return exported
@@ -481,6 +496,17 @@ def _export_text(field: Setting, value: Any) -> str | None:
     except (TypeError, ValueError, RecursionError):  # NaN, objects, non-string keys
         return None
     return text if text and "\0" not in text else None
+
+
+def _section_text(value: Any) -> str | None:
+    """A registered section's value as environment text (``None``: it would not read back)."""
+    if not isinstance(value, str):
+        try:
+            freeze(value)  # only to bound the nesting: TooDeep past MAX_JSON_DEPTH levels
+            value = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):  # NaN, objects, too deep
+            return None
+    return value if "\0" not in value else None
 
 
 def _unexportable(field: Setting, value: Any, origin: tuple[str, str]) -> Problem:

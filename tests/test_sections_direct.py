@@ -9,6 +9,7 @@ else still goes through ``BaseSettings``.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -284,3 +285,47 @@ def test_json_text_that_is_not_json_is_a_config_error_saying_why(
         assert f"{key} (env: {key})" in message
     assert message.count(f"not valid JSON ({reason}") == 2, message
     assert _through_base_settings(rich, snapshot) == ("error", message)
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    """A dict nesting ``depth`` levels, built without recursion."""
+    top: dict[str, Any] = {}
+    inner = top
+    for _ in range(depth):
+        inner["k"] = {}
+        inner = inner["k"]
+    return top
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        pytest.param({"x": float("nan")}, id="nan"),
+        pytest.param({"when": datetime.date(2026, 12, 1)}, id="an-object"),
+        pytest.param(_nested(100_000), id="nested-100000-deep"),
+        pytest.param(_nested(65), id="nested-past-the-bound"),
+    ],
+)
+def test_a_value_that_would_not_read_back_does_not_travel(
+    rich: type[Any], tmp_path: Path, tags: dict[str, Any]
+) -> None:
+    """``to_env`` refuses a registered key's value that an environment variable cannot carry
+    (a ConfigError naming the key and the layer, with the others found), never a raw
+    RecursionError or TypeError, and never ``NaN`` text a container would refuse."""
+    snapshot = load(
+        overrides={"RICH_TAGS": tags, "RICH_NAME": "a\0b"}, home=tmp_path / "home", cwd=tmp_path
+    )
+    with pytest.raises(ConfigError) as info:
+        snapshot.to_env("batch")
+    found = {(p.setting, p.layer) for p in info.value.problems}
+    assert {("METAFLOW_RICH_TAGS", "override"), ("METAFLOW_RICH_NAME", "override")} <= found
+    assert "reads back unchanged" in str(info.value)
+
+
+def test_a_value_within_the_bound_travels(rich: type[Any], tmp_path: Path) -> None:
+    """What can travel does, and a fresh process builds the same model from it."""
+    tags = {"deep": _nested(60), "n": 1.5}
+    snapshot = load(overrides={"RICH_TAGS": tags}, home=tmp_path / "home", cwd=tmp_path)
+    exported = snapshot.to_env("batch")
+    fresh = load(env=exported, home=tmp_path / "none", cwd=tmp_path)
+    assert fresh.section(rich).tags == snapshot.section(rich).tags == tags
