@@ -368,29 +368,36 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-def decode_json(text: str) -> tuple[Any, str | None]:
-    """``text`` decoded as strict JSON (see :func:`strict_loads`), or ``None`` and why it is not.
+def decode_json(text: str, *, bounded: bool = False) -> tuple[Any, str | None]:
+    """``text`` decoded as strict JSON (see :func:`strict_loads`), or ``None`` and why not.
 
-    The reason reads after "not valid JSON": where the syntax breaks, ``nested too deeply``, or
-    the number refused (``NaN``, ``Infinity``, out of a float's range, more than 4300 digits).
+    The reason is a phrase: ``not valid JSON (...)`` with where the syntax breaks, ``nested too
+    deeply``, or the number refused (``NaN``, ``Infinity``, out of a float's range, more than
+    4300 digits). ``bounded``: a value nested deeper than :data:`MAX_JSON_DEPTH` is refused too
+    (where nothing else bounds it, as :func:`freeze` does for the table's JSON values).
     """
     try:
-        return strict_loads(text), None
+        value = strict_loads(text)
     except json.JSONDecodeError as exc:  # "Invalid control character at": one "at" is enough
         what = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
-        return None, f"{what} at line {exc.lineno} column {exc.colno}"
+        return None, f"not valid JSON ({what} at line {exc.lineno} column {exc.colno})"
     except RecursionError:
-        return None, "nested too deeply"
+        return None, "not valid JSON (nested too deeply)"
     except ValueError as exc:  # NaN, Infinity, a number of more than 4300 digits
-        return None, str(exc).split(":")[0]
+        return None, f"not valid JSON ({str(exc).split(':')[0]})"
+    if bounded:
+        try:
+            freeze(value)
+        except TooDeep as exc:
+            return None, str(exc)
+    return value, None
 
 
 def _parse_json(value: Any) -> Any:
     if isinstance(value, str):
         decoded, reason = decode_json(value)
         if reason is not None:
-            msg = f"not valid JSON ({reason})"
-            raise ValueError(msg)
+            raise ValueError(reason)
         return decoded
     return value
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._environ import metaflow_items
 from ._fields import PREFIX, Setting, is_unset
 from ._jsonfile import MAX_FILE_BYTES, read_json_file
+from ._kinds import TooDeep, freeze
 from ._table import BY_ENV, BY_NAME, find
 from .errors import ConfigError, Problem, show_value
 
@@ -223,9 +224,10 @@ def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -
         if file and key == "$schema":
             return  # an editor's pointer to `metaflow-config schema` output, not a setting
         if file or key.startswith(PREFIX):
+            registered = _registered(key, data)
             if not is_unset(value):
-                data.extra[key] = Raw(value, location)
-            if not _registered(key, data):
+                _put_extra(data, key, Raw(value, location), registered=registered)
+            if not registered:
                 data.unknown.append((key, location))
         return
     if not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable is
@@ -249,6 +251,34 @@ def _registered(key: str, data: LayerData) -> bool:
             if problem not in data.problems:
                 data.problems.append(problem)
         return False
+
+
+def _put_extra(data: LayerData, key: str, raw: Raw, *, registered: bool) -> None:
+    """Record ``raw`` for ``key``, a key the table does not declare (see ``LayerData.extra``).
+
+    A registered section's value is bounded as every JSON value is: nested deeper than
+    ``MAX_JSON_DEPTH`` (text is decoded, and bounded, when its model is built), it is a problem
+    of this layer, not a value that nothing downstream (export, ``show``) could carry.
+    """
+    if registered and not isinstance(raw.value, str):
+        try:
+            freeze(raw.value)
+        except TooDeep as exc:
+            from ._sections import registry
+
+            secret = key.upper() in registry()[key.upper()].secret
+            data.problems.append(
+                Problem.bad_value(
+                    key,
+                    data.layer,
+                    raw.location,
+                    value=show_value(raw.value, secret=secret),
+                    expected=str(exc),
+                    fix=BY_LAYER[data.layer].fix(raw.location),
+                )
+            )
+            return
+    data.extra[key] = raw
 
 
 def _put(data: LayerData, field: Setting, key: str, raw: Raw) -> None:
@@ -357,9 +387,10 @@ class OverrideLayer:
         data = LayerData(self.layer)
         for key, value in self.overrides.items():
             field = find(key)
-            if field is None and _section_key(key, data) is not None:
+            full = None if field is not None else _section_key(key, data)
+            if full is not None:
                 if not is_unset(value):
-                    data.extra[_section_key(key, data) or key] = Raw(value, f"override({key})")
+                    _put_extra(data, full, Raw(value, f"override({key})"), registered=True)
                 continue
             if field is None:
                 data.problems.append(

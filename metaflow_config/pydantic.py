@@ -120,9 +120,9 @@ def _layer_values(shape: dict[str, tuple[str, bool]], extra: dict[str, Any]) -> 
     """The values of one layer's ``extra`` for a model's fields, by field name.
 
     JSON text is decoded for complex fields, as pydantic-settings' environment source does, but
-    strictly (as every layer reads JSON: no ``NaN``, bounded nesting); text that is not JSON is
-    kept, for validation to refuse (and :func:`_problems` to say why). The empty string and JSON
-    ``null`` mean "not set".
+    strictly (as every layer reads JSON: no ``NaN``, nesting bounded at ``MAX_JSON_DEPTH``); text
+    that is not such JSON is kept, for validation to refuse (and :func:`_problems` to say why).
+    The empty string and JSON ``null`` mean "not set".
     """
     found: dict[str, Any] = {}
     for name, (key, complex_) in shape.items():
@@ -131,7 +131,7 @@ def _layer_values(shape: dict[str, tuple[str, bool]], extra: dict[str, Any]) -> 
             continue
         value = raw.value
         if complex_ and isinstance(value, str):
-            decoded, reason = decode_json(value)
+            decoded, reason = decode_json(value, bounded=True)
             if reason is None:
                 value = decoded
         found[name] = value
@@ -273,9 +273,9 @@ def _problems(
         expected = str(err["msg"])
         complex_ = name in _shape(cls) and _shape(cls)[name][1]
         if complex_ and layer not in {"init", "default"} and isinstance(value, str):
-            reason = decode_json(value)[1]  # kept as text by _layer_values: say why
+            reason = decode_json(value, bounded=True)[1]  # kept as text by _layer_values: why
             if reason is not None:
-                expected = f"{expected} (not valid JSON ({reason}))"
+                expected = f"{expected} ({reason})"
         fix = {
             "env": f"correct or unset the environment variable {location}",
             "override": "pass a valid value to override()",
