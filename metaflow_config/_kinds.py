@@ -51,6 +51,7 @@ __all__ = [
     "parse_reference",
     "strict_loads",
     "thaw",
+    "unicode_problem",
 ]
 
 
@@ -461,6 +462,30 @@ def plain_problem(value: str) -> str | None:
         f"contains {bad.group()!r} at position {bad.start()}; a value must be one line "
         "of text without NUL or other control characters"
     )
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def unicode_problem(value: Any) -> str | None:
+    """Where a string in ``value`` holds a lone surrogate (``None``: none does).
+
+    Text, or a JSON value's keys and strings: no UTF-8 output, file or environment variable
+    can carry a lone surrogate. The walk keeps its own stack (no recursion, however deep).
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            bad = _SURROGATE.search(item)
+            if bad is not None:
+                return f"text that is valid Unicode, not {bad.group()!r} at position {bad.start()}"
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return None
 
 
 def _plain(value: Any) -> Any:

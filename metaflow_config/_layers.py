@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._environ import metaflow_items
 from ._fields import PREFIX, Setting, is_unset
 from ._jsonfile import MAX_FILE_BYTES, read_json_file
-from ._kinds import TooDeep, freeze
+from ._kinds import TooDeep, freeze, unicode_problem
 from ._table import BY_ENV, BY_NAME, find
 from .errors import ConfigError, Problem, show_value
 
@@ -224,7 +224,7 @@ def _take(data: LayerData, key: str, value: Any, location: str, *, file: bool) -
         if file and key == "$schema":
             return  # an editor's pointer to `metaflow-config schema` output, not a setting
         if file or key.startswith(PREFIX):
-            registered = _registered(key, data)
+            registered = _registered(key, data, exact=True)  # else unknown: a did-you-mean
             if not is_unset(value):
                 _put_extra(data, key, Raw(value, location), registered=registered)
             if not registered:
@@ -240,12 +240,16 @@ def _section_key(key: str, data: LayerData) -> str | None:
     return full if _registered(full, data) else None
 
 
-def _registered(key: str, data: LayerData) -> bool:
-    """Whether ``key`` is a key of a registered section (looking them up if need be)."""
+def _registered(key: str, data: LayerData, *, exact: bool = False) -> bool:
+    """Whether ``key`` is a key of a registered section (looking them up if need be).
+
+    ``exact``: spelled as the key is (upper case), as a file or the environment must spell it;
+    otherwise in any case, as ``override()`` takes names.
+    """
     from ._sections import registry
 
     try:
-        return key.upper() in registry()
+        return (key if exact else key.upper()) in registry()
     except ConfigError as exc:  # a broken section: a problem of this read, said once
         for problem in exc.problems:
             if problem not in data.problems:
@@ -257,13 +261,18 @@ def _put_extra(data: LayerData, key: str, raw: Raw, *, registered: bool) -> None
     """Record ``raw`` for ``key``, a key the table does not declare (see ``LayerData.extra``).
 
     A registered section's value is bounded as every JSON value is: nested deeper than
-    ``MAX_JSON_DEPTH`` (text is decoded, and bounded, when its model is built), it is a problem
-    of this layer, not a value that nothing downstream (export, ``show``) could carry.
+    ``MAX_JSON_DEPTH`` (text is decoded, and bounded, when its model is built), or holding a
+    lone surrogate, it is a problem of this layer, not a value that nothing downstream (export,
+    ``show``) could carry.
     """
-    if registered and not isinstance(raw.value, str):
+    if registered:
+        expected = None
         try:
-            freeze(raw.value)
+            freeze(raw.value)  # only to bound the nesting
         except TooDeep as exc:
+            expected = str(exc)
+        expected = expected or unicode_problem(raw.value)
+        if expected is not None:
             from ._sections import registry
 
             secret = key.upper() in registry()[key.upper()].secret
@@ -273,7 +282,7 @@ def _put_extra(data: LayerData, key: str, raw: Raw, *, registered: bool) -> None
                     data.layer,
                     raw.location,
                     value=show_value(raw.value, secret=secret),
-                    expected=str(exc),
+                    expected=expected,
                     fix=BY_LAYER[data.layer].fix(raw.location),
                 )
             )

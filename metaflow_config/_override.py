@@ -99,7 +99,23 @@ def _name_of(key: str) -> str:
 
 def _shown(key: str, value: Any) -> str:
     field = find(key)
-    return show_value(value, secret=False) if field is None else field.show(value)
+    if field is not None:
+        return field.show(value)
+    return show_value(value, secret=_registered_secret(key))
+
+
+def _registered_secret(key: str) -> bool:
+    """Whether ``key``, not a built-in setting, is a registered section's secret.
+
+    A section that does not load is taken to be one: a repr masks what it cannot tell apart.
+    """
+    from ._sections import find_key
+
+    try:
+        found = find_key(key)
+    except ConfigError:
+        return True
+    return found is None or found[1] in found[0].secret
 
 
 class Override:

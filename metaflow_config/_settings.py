@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _views
 from ._fields import Section, Setting
-from ._kinds import MAX_JSON_DEPTH, Reference, freeze, strict_loads, thaw
+from ._kinds import MAX_JSON_DEPTH, Reference, strict_loads, thaw
 from ._layers import LAYERS, LayerData, scope_layer
 from ._resolve import Inputs, Resolution, resolve, resolve_over
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
@@ -155,14 +155,30 @@ class Settings(Sections):
         """The model ``cls`` (a ``MetaflowBaseSettings``) resolved from this snapshot's inputs.
 
         Built once per snapshot; a bad value is a ``ConfigError`` naming where it came from.
+
+        Raises:
+            ConfigError: a value the model refuses; ``cls`` is not a ``MetaflowBaseSettings``.
+
         """
         cache = self._resolution.sections
-        if cls not in cache:
-            from .pydantic import resolve_model
+        made = cache.get(cls) if isinstance(cls, type) else None
+        if made is None:
+            from .pydantic import MetaflowBaseSettings, resolve_model
 
-            cache[cls] = resolve_model(cls, self)  # type: ignore[arg-type]
-        made: T = cache[cls]
-        return made
+            if not (isinstance(cls, type) and issubclass(cls, MetaflowBaseSettings)):
+                given = cls.__name__ if isinstance(cls, type) else type(cls).__name__
+                raise ConfigError(
+                    [
+                        Problem.bad_argument(
+                            "section(cls)",
+                            given,
+                            "a subclass of metaflow_config.pydantic.MetaflowBaseSettings",
+                            "pass the model class (settings.section(Acme))",
+                        )
+                    ]
+                )
+            made = cache[cls] = resolve_model(cls, self)
+        return cast(T, made)
 
     def _value(self, name: str) -> Any:
         """The value of the setting ``name`` (short): its reference fetched, if it holds one."""
@@ -368,14 +384,19 @@ class Settings(Sections):
         if not found:
             return {}
         from ._sections import registry
+        from .pydantic import exported
 
         known = registry()
-        exported: dict[str, str] = {}
-        for key, (layer, raw) in found.items():
-            if key not in known:
+        env: dict[str, str] = {}
+        for cls in {id(known[k].cls): known[k].cls for k in found if k in known}.values():
+            invalid = model_problems(self, cls)
+            if invalid:
+                problems.extend(invalid)
                 continue
-            text = _section_text(raw.value)
-            if text is None:
+            texts, refused = exported(cls, self)
+            env.update(texts)
+            for key in refused:
+                layer, raw = found[key]
                 problems.append(
                     Problem.bad_value(
                         key,
@@ -383,16 +404,12 @@ class Settings(Sections):
                         raw.location,
                         value=show_value(raw.value, secret=key in known[key].secret),
                         expected="a value that reads back unchanged from an environment "
-                        "variable (text, or plain JSON: no NaN, objects, or nesting deeper "
-                        f"than {MAX_JSON_DEPTH} levels)",
+                        "variable (text, or plain JSON: no NaN, tuples, objects, non-string "
+                        f"keys, or nesting deeper than {MAX_JSON_DEPTH} levels)",
                         fix=f"give {key} a plain value in {raw.location or layer}",
                     )
                 )
-            else:
-                exported[key] = text
-        for cls in {id(known[key].cls): known[key].cls for key in exported}.values():
-            problems.extend(model_problems(self, cls))
-        return exported
+        return env
 
     def require(self, capability: str) -> None:
         """Check that every setting ``capability`` needs is set and usable; raise if not.
@@ -496,17 +513,6 @@ def _export_text(field: Setting, value: Any) -> str | None:
     except (TypeError, ValueError, RecursionError):  # NaN, objects, non-string keys
         return None
     return text if text and "\0" not in text else None
-
-
-def _section_text(value: Any) -> str | None:
-    """A registered section's value as environment text (``None``: it would not read back)."""
-    if not isinstance(value, str):
-        try:
-            freeze(value)  # only to bound the nesting: TooDeep past MAX_JSON_DEPTH levels
-            value = json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError, RecursionError):  # NaN, objects, too deep
-            return None
-    return value if "\0" not in value else None
 
 
 def _unexportable(field: Setting, value: Any, origin: tuple[str, str]) -> Problem:

@@ -159,7 +159,10 @@ def _registered_value(value: Any, *, secret: bool) -> Any:
         return mask_url_password(value)
     from pydantic_core import to_jsonable_python
 
-    return to_jsonable_python(value)
+    jsonable = to_jsonable_python(value)
+    text = json.dumps(jsonable)
+    masked = mask_url_password(text)  # a URL's password anywhere inside (a dict's value, ...)
+    return jsonable if masked == text else json.loads(masked)
 
 
 @dataclass(frozen=True)

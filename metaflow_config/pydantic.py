@@ -26,17 +26,19 @@ Importing this module imports pydantic-settings; ``import metaflow_config`` does
 
 from __future__ import annotations
 
+import json
+import types
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from ._fields import is_unset
-from ._kinds import decode_json
-from ._layers import LAYERS
+from ._kinds import decode_json, freeze
+from ._layers import LAYERS, Raw
 from .errors import ConfigError, Problem, show_value
 
 if TYPE_CHECKING:
@@ -89,10 +91,10 @@ class LayerSource(PydanticBaseSettingsSource):
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         """The raw value of ``field_name`` in this layer (``None`` when it does not set it)."""
-        key, complex_ = _shape(self.settings_cls)[field_name]
+        key, how = _shape(self.settings_cls)[field_name]
         raw = _snapshot()._resolution.layers[self.layer].extra.get(key)
         value = None if raw is None or is_unset(raw.value) else raw.value
-        return value, key, value is not None and complex_
+        return value, key, value is not None and how == JSON_TEXT
 
     def __call__(self) -> dict[str, Any]:
         """The values this layer holds for the model, by field name."""
@@ -100,23 +102,43 @@ class LayerSource(PydanticBaseSettingsSource):
         return _layer_values(_shape(self.settings_cls), extra) if extra else {}
 
 
-#: model -> {field name: (key, whether the field takes JSON)}; pydantic-settings' test is costly
-_SHAPES: dict[type[BaseSettings], dict[str, tuple[str, bool]]] = {}
+#: how a field's text is read: as it is, as JSON, or as JSON where it is an object or array
+PLAIN, JSON_TEXT, JSON_IF_CONTAINER = 0, 1, 2
+
+#: model -> {field name: (key, how its text is read)}; pydantic-settings' test is costly
+_SHAPES: dict[type[BaseSettings], dict[str, tuple[str, int]]] = {}
 
 
-def _shape(cls: type[BaseSettings]) -> dict[str, tuple[str, bool]]:
-    """Each field of ``cls`` by name: its key and whether it is complex (remembered per model)."""
+def _shape(cls: type[BaseSettings]) -> dict[str, tuple[str, int]]:
+    """Each field of ``cls`` by name: its key and how its text is read (remembered per model).
+
+    As pydantic-settings' environment source reads text: JSON for a complex field (a list, a
+    dict, a model); for a union with a complex arm (``Optional[dict]``, ``Union[int, list]``)
+    JSON where the text is an object or an array, the text as it is otherwise.
+    """
     shape = _SHAPES.get(cls)
     if shape is None:
         probe = LayerSource(cls, LAYERS[0].name)
-        shape = _SHAPES[cls] = {
-            name: (_key(cls, name), probe.field_is_complex(field))
-            for name, field in cls.model_fields.items()
-        }
+        shape = {}
+        for name, field in cls.model_fields.items():
+            how = PLAIN
+            if probe.field_is_complex(field):
+                how = JSON_TEXT
+            elif get_origin(field.annotation) in _UNIONS and any(
+                probe.field_is_complex(FieldInfo.from_annotation(arm))
+                for arm in get_args(field.annotation)
+                if arm is not type(None)
+            ):
+                how = JSON_IF_CONTAINER
+            shape[name] = (_key(cls, name), how)
+        _SHAPES[cls] = shape
     return shape
 
 
-def _layer_values(shape: dict[str, tuple[str, bool]], extra: dict[str, Any]) -> dict[str, Any]:
+_UNIONS = (Union, getattr(types, "UnionType", Union))  # X | Y is types.UnionType from 3.10
+
+
+def _layer_values(shape: dict[str, tuple[str, int]], extra: dict[str, Any]) -> dict[str, Any]:
     """The values of one layer's ``extra`` for a model's fields, by field name.
 
     JSON text is decoded for complex fields, as pydantic-settings' environment source does, but
@@ -125,14 +147,14 @@ def _layer_values(shape: dict[str, tuple[str, bool]], extra: dict[str, Any]) -> 
     The empty string and JSON ``null`` mean "not set".
     """
     found: dict[str, Any] = {}
-    for name, (key, complex_) in shape.items():
+    for name, (key, how) in shape.items():
         raw = extra.get(key)
         if raw is None or is_unset(raw.value):
             continue
         value = raw.value
-        if complex_ and isinstance(value, str):
+        if how and isinstance(value, str):
             decoded, reason = decode_json(value, bounded=True)
-            if reason is None:
+            if reason is None and (how == JSON_TEXT or isinstance(decoded, (dict, list))):
                 value = decoded
         found[name] = value
     return found
@@ -202,6 +224,60 @@ def _layered(cls: type[BaseSettings]) -> dict[str, Any]:
     return state
 
 
+def env_text(value: Any) -> str | None:
+    """A section's value as environment text (``None``: no variable can carry it).
+
+    Text as it is; anything else as strict JSON, nested at most ``MAX_JSON_DEPTH`` levels (no
+    ``NaN``, objects or non-JSON types); never text holding a NUL.
+    """
+    if not isinstance(value, str):
+        try:
+            freeze(value)  # only to bound the nesting: TooDeep past MAX_JSON_DEPTH levels
+            value = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):  # NaN, objects, too deep
+            return None
+    return value if "\0" not in value else None
+
+
+def exported(
+    cls: type[MetaflowBaseSettings], snapshot: Settings
+) -> tuple[dict[str, str], list[str]]:
+    """The environment that rebuilds ``cls`` as ``snapshot`` holds it; the keys that cannot go.
+
+    What the layers hold for the model, merged as the model merges them (a dict set in two
+    layers travels merged), as text; then read back as a container reads it (its environment
+    alone). A key whose text would not read back to the same field value (``{1: "x"}`` comes
+    back ``{"1": "x"}``, a tuple a list, ``True`` for an ``int`` field fails) is refused, not
+    exported. ``snapshot.section(cls)`` must build (the caller reports its problems).
+    """
+    shape = _shape(cls)
+    with bound(snapshot):
+        state = _layered(cls)
+    model = snapshot.section(cls)
+    texts: dict[str, str] = {}
+    refused: list[str] = []
+    for name, value in state.items():
+        text = env_text(value)
+        if text is None:
+            refused.append(shape[name][0])
+        else:
+            texts[shape[name][0]] = text
+    back = _layer_values(shape, {key: Raw(text, key) for key, text in texts.items()})
+    again: Any = cls.__new__(cls)
+    try:
+        BaseModel.__init__(again, **back)
+    except ValidationError as exc:
+        bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]} or set(back)
+        refused.extend(shape[name][0] for name in sorted(bad) if name in shape)
+    else:
+        refused.extend(
+            shape[name][0] for name in back if getattr(again, name) != getattr(model, name)
+        )
+    for key in refused:
+        texts.pop(key, None)
+    return texts, refused
+
+
 def resolve_model(cls: type[MetaflowBaseSettings], snapshot: Settings) -> MetaflowBaseSettings:
     """``cls`` resolved from ``snapshot``'s layers (what ``Settings.section`` gives)."""
     with bound(snapshot):
@@ -227,6 +303,23 @@ class MetaflowBaseSettings(BaseSettings):
                 BaseModel.__init__(self, **_layered(cls))
         except ValidationError as exc:
             raise ConfigError(_problems(cls, exc, values)) from None
+        except ConfigError:
+            raise
+        except Exception as exc:  # a validator of the model's own raised something else
+            prefix = _key(cls, "")
+            raise ConfigError(
+                [
+                    Problem.bad_value(
+                        f"{prefix}* ({cls.__name__})",
+                        "",
+                        "",
+                        expected=f"values {cls.__name__} validates (one of its validators "
+                        f"raised {type(exc).__name__}: {exc})",
+                        fix=f"correct the values of {prefix}*, or the validators of "
+                        f"{cls.__module__}.{cls.__qualname__}",
+                    )
+                ]
+            ) from exc
 
     @classmethod
     def settings_customise_sources(
@@ -242,14 +335,32 @@ class MetaflowBaseSettings(BaseSettings):
 
     @classmethod
     def secret_keys(cls) -> set[str]:
-        """The keys (``METAFLOW_...``) of the fields holding secrets."""
-        found = set()
-        for name, field in cls.model_fields.items():
-            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-            annotation = str(field.annotation)
-            if "SecretStr" in annotation or "SecretBytes" in annotation or extra.get("secret"):
-                found.add(_key(cls, name))
-        return found
+        """The keys (``METAFLOW_...``) of the fields holding secrets.
+
+        A field is secret when it is a ``SecretStr``/``SecretBytes`` or marked
+        ``json_schema_extra={"secret": True}``, or holds one anywhere inside (a model, a list
+        or dict of them): its whole value is masked.
+        """
+        return {_key(cls, name) for name, field in cls.model_fields.items() if _secret(field)}
+
+
+def _secret(field: FieldInfo, seen: frozenset[type] = frozenset()) -> bool:
+    """Whether ``field`` holds a secret: itself, or a field of a model anywhere inside it."""
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if extra.get("secret") or "SecretStr" in str(field.annotation):
+        return True
+    if "SecretBytes" in str(field.annotation):
+        return True
+    pending = [field.annotation]
+    while pending:
+        annotation = pending.pop()
+        pending.extend(get_args(annotation))
+        model = annotation if isinstance(annotation, type) else None
+        if model is not None and issubclass(model, BaseModel) and model not in seen:
+            inner = seen | {model}
+            if any(_secret(f, inner) for f in model.model_fields.values()):
+                return True
+    return False
 
 
 def _problems(
@@ -260,7 +371,19 @@ def _problems(
     secret = cls.secret_keys()
     problems = []
     for err in exc.errors(include_url=False):
-        name = str(err["loc"][0]) if err["loc"] else ""
+        if not err["loc"]:  # the model's own validator: about its values together, none alone
+            prefix = _key(cls, "")
+            problems.append(
+                Problem.bad_value(
+                    f"{prefix}* ({cls.__name__})",
+                    "",
+                    "",
+                    expected=str(err["msg"]),
+                    fix=f"correct the values of {prefix}* that {cls.__name__} refuses together",
+                )
+            )
+            continue
+        name = str(err["loc"][0])
         key = _key(cls, name)
         if name in given:
             layer, location, value = "init", f"{cls.__name__}({name}=...)", given[name]
@@ -271,8 +394,8 @@ def _problems(
                 if raw is not None:
                     layer, location, value = data.layer, raw.location, raw.value
         expected = str(err["msg"])
-        complex_ = name in _shape(cls) and _shape(cls)[name][1]
-        if complex_ and layer not in {"init", "default"} and isinstance(value, str):
+        json_text = name in _shape(cls) and _shape(cls)[name][1] != PLAIN
+        if json_text and layer not in {"init", "default"} and isinstance(value, str):
             reason = decode_json(value, bounded=True)[1]  # kept as text by _layer_values: why
             if reason is not None:
                 expected = f"{expected} ({reason})"

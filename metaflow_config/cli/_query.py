@@ -13,7 +13,7 @@ from .._sections import find_key, registry
 from .._settings import lookup
 from .._show import display, entry_text
 from .._table import FIELDS, find
-from ..errors import ConfigError
+from ..errors import ConfigError, mask_url_password
 from ._common import CliError, home_dir, load_settings, profile_option
 
 __all__ = [
@@ -76,10 +76,12 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
         if value is None:
             ctx.exit(1)
         secret = key in section.secret
-        if secret and reveal_secrets:
-            secret = False
-            value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        click.echo(entry_text(value, secret=secret))
+        if reveal_secrets:
+            if secret:
+                value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+            click.echo(entry_text(value))
+            return
+        click.echo(mask_url_password(entry_text(value, secret=secret)))
         return
     try:
         field = lookup(name)

@@ -1,0 +1,225 @@
+"""Registered sections under hostile or careless input: every case a ConfigError, no secret shown.
+
+Found by an adversarial pass over the sections (each test names the hole it closes): values that
+travel merged or not at all, JSON text of union fields, secrets nested in models, URL passwords,
+the model's own validators, keys spelled in the wrong case, lone surrogates, a wrong argument.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metaflow_config import ConfigError, load, override
+from metaflow_config.testing import write_profile
+from tests.conftest import invoke
+from tests.test_sections import installed
+
+SECRET = "pw-ZQXJ-secret"
+
+HOSTILE = '''
+from typing import Any, Dict, List, Optional, Union
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+class Creds(BaseModel):
+    user: str = ""
+    password: SecretStr = SecretStr("")
+
+
+class Host(MetaflowBaseSettings):
+    """A section with unions, a nested secret and validators of its own."""
+
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_HOST_")
+    name: str = "h"
+    count: int = 1
+    tags: Dict[str, Any] = {}
+    maybe: Optional[Dict[str, int]] = None
+    either: Union[int, List[int]] = 0
+    creds: Optional[Creds] = None
+    hidden: Optional[str] = Field(None, json_schema_extra={"secret": True})
+
+    @field_validator("count")
+    @classmethod
+    def not_thirteen(cls, value: int) -> int:
+        if value == 13:
+            raise TypeError("unlucky")
+        return value
+
+    @model_validator(mode="after")
+    def not_both(self) -> "Host":
+        if self.name == "both" and self.count == 2:
+            raise ValueError("name both and count 2 do not go together")
+        return self
+'''
+
+
+@pytest.fixture
+def host(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[type[Any]]:
+    """``host-mf`` installed (on sys.path) and discovered; its ``Host`` class."""
+    for module in installed(
+        tmp_path_factory, monkeypatch, "host-mf", "host = host_mf.config:Host", HOSTILE
+    ):
+        yield module.Host
+
+
+def _load(tmp_path: Path, **kwargs: Any) -> Any:
+    kwargs.setdefault("env", {})
+    return load(home=tmp_path / "home", cwd=tmp_path, **kwargs)
+
+
+def test_a_dict_set_in_two_layers_travels_merged(host: type[Any], tmp_path: Path) -> None:
+    """The model merges a dict across layers; ``to_env`` carries the merge, not the top layer."""
+    write_profile(tmp_path / "home", {"HOST_TAGS": {"p": 1}})
+    snapshot = _load(tmp_path, env={"METAFLOW_HOST_TAGS": '{"e": 3}'})
+    assert snapshot.section(host).tags == {"p": 1, "e": 3}
+    exported = snapshot.to_env("batch")
+    assert json.loads(exported["METAFLOW_HOST_TAGS"]) == {"p": 1, "e": 3}
+    fresh = load(env=dict(exported), home=tmp_path / "none", cwd=tmp_path)
+    assert fresh.section(host) == snapshot.section(host)
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "value"),
+    [
+        ("maybe", '{"a": 1}', {"a": 1}),
+        ("either", "[1, 2]", [1, 2]),
+        ("either", "7", 7),  # a scalar arm: the text as it is
+        ("creds", '{"user": "u"}', "u"),
+    ],
+)
+def test_json_text_of_a_union_with_a_complex_arm_is_read(
+    host: type[Any], tmp_path: Path, field: str, text: str, value: Any
+) -> None:
+    """``Optional[dict]``, ``Union[int, list]``, ``Optional[Model]``: JSON objects and arrays
+    are decoded, as pydantic-settings does; and what ``to_env`` exports reads back."""
+    snapshot = _load(tmp_path, env={f"METAFLOW_HOST_{field.upper()}": text})
+    got = getattr(snapshot.section(host), field)
+    assert (got.user if field == "creds" else got) == value
+    fresh = load(env=dict(snapshot.to_env("batch")), home=tmp_path / "none", cwd=tmp_path)
+    assert fresh.section(host) == snapshot.section(host)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"HOST_TAGS": {"a": {1: "x"}}}, id="non-string-key"),
+        pytest.param({"HOST_TAGS": {"a": (1, 2)}}, id="tuple"),
+        pytest.param({"HOST_COUNT": True}, id="bool-for-int"),
+    ],
+)
+def test_a_value_that_would_come_back_changed_does_not_travel(
+    host: type[Any], tmp_path: Path, overrides: dict[str, Any]
+) -> None:
+    """A value code gave that would read back as something else is refused by ``to_env``."""
+    (key,) = overrides
+    snapshot = _load(tmp_path, overrides=overrides)
+    snapshot.section(host)  # valid in this process
+    with pytest.raises(ConfigError) as info:
+        snapshot.to_env("batch")
+    assert [p.setting for p in info.value.problems] == [f"METAFLOW_{key}"]
+    assert "reads back unchanged" in str(info.value)
+
+
+def test_a_secret_inside_a_nested_model_is_masked_everywhere(
+    host: type[Any], tmp_path: Path
+) -> None:
+    """A model field holding a SecretStr is a secret key: masked in reprs, explain, show,
+    errors and ``env`` (exported for the container all the same)."""
+    creds = {"user": "u", "password": SECRET}
+    write_profile(tmp_path / "home", {"HOST_CREDS": creds})
+    snapshot = _load(tmp_path, overrides={"HOST_CREDS": creds, "HOST_HIDDEN": SECRET})
+    assert "METAFLOW_HOST_CREDS" in host.secret_keys()
+    exported = snapshot.to_env("batch")
+    assert json.loads(exported["METAFLOW_HOST_CREDS"])["password"] == SECRET
+    shown = [
+        repr(exported),
+        str(snapshot.explain("HOST_CREDS")),
+        repr(override(HOST_CREDS=creds, HOST_HIDDEN=SECRET)),
+    ]
+    for text in shown:
+        assert SECRET not in text
+    bad = {"user": 5, "password": SECRET}
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, overrides={"HOST_CREDS": bad}).section(host)
+    assert SECRET not in str(info.value)
+
+
+def test_the_command_line_masks_url_passwords_in_section_values(
+    host: type[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``get`` and ``show --json`` mask a URL's password inside a registered value, as for
+    built-in settings; ``--reveal-secrets`` shows it."""
+    monkeypatch.setenv("METAFLOW_HOST_NAME", f"https://u:{SECRET}@example.com")
+    monkeypatch.setenv("METAFLOW_HOST_TAGS", json.dumps({"url": f"https://u:{SECRET}@h"}))
+    for args in (["get", "HOST_NAME"], ["get", "HOST_TAGS"], ["show", "--json"], ["show"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert SECRET not in result.output, args
+    assert SECRET in invoke("get", "HOST_NAME", "--reveal-secrets").output
+
+
+def test_the_models_own_validators_give_config_errors(host: type[Any], tmp_path: Path) -> None:
+    """A model validator's refusal names the section's keys, shows no input (no secret); a
+    validator raising another exception is a ConfigError too, not a raw traceback."""
+    snapshot = _load(
+        tmp_path,
+        env={"METAFLOW_HOST_NAME": "both", "METAFLOW_HOST_COUNT": "2"},
+        overrides={"HOST_HIDDEN": SECRET},
+    )
+    with pytest.raises(ConfigError) as together:
+        snapshot.section(host)
+    (problem,) = together.value.problems
+    assert problem.setting == "METAFLOW_HOST_* (Host)"
+    assert "do not go together" in problem.expected
+    assert SECRET not in str(together.value)
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, env={"METAFLOW_HOST_COUNT": "13"}).section(host)
+    assert "raised TypeError: unlucky" in str(raised.value)
+    result = invoke("show", env={"METAFLOW_HOST_COUNT": "13"})
+    assert result.exit_code == 1
+    assert "a bug in metaflow-config" not in result.output + result.stderr
+
+
+def test_a_key_in_the_wrong_case_is_reported_not_dropped(host: type[Any], tmp_path: Path) -> None:
+    """``metaflow_host_name`` in a file is an unknown key with a did-you-mean (it was dropped
+    without a word), as a built-in key in the wrong case is."""
+    write_profile(tmp_path / "home", {})
+    (tmp_path / "home" / "config.json").write_text('{"metaflow_host_name": "x"}')
+    with pytest.warns(UserWarning, match="did you mean METAFLOW_HOST_NAME"):
+        snapshot = _load(tmp_path)
+    assert snapshot.section(host).name == "h"
+
+
+@pytest.mark.parametrize("layer", ["profile", "override"])
+def test_a_lone_surrogate_is_a_problem_of_its_layer(
+    host: type[Any], tmp_path: Path, layer: str
+) -> None:
+    """Text no output or variable can carry (a lone surrogate, e.g. a JSON ``\\ud800`` escape)
+    is refused where it comes from, with its position, not a crash of ``show``."""
+    if layer == "profile":
+        (tmp_path / "home").mkdir()
+        (tmp_path / "home" / "config.json").write_text('{"METAFLOW_HOST_NAME": "x\\ud800"}')
+        kwargs: dict[str, Any] = {}
+    else:
+        kwargs = {"overrides": {"HOST_TAGS": {"k": ["x\ud800"]}}}
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, **kwargs)
+    (problem,) = info.value.problems
+    assert problem.layer == layer
+    assert "not '\\ud800' at position" in problem.expected
+
+
+@pytest.mark.parametrize("given", [int, dict, "host", None])
+def test_section_takes_only_a_model_class(given: Any, tmp_path: Path) -> None:
+    """``section(x)`` for anything but a MetaflowBaseSettings subclass is a ConfigError."""
+    with pytest.raises(ConfigError, match=r"a subclass of metaflow_config\.pydantic"):
+        _load(tmp_path).section(given)
