@@ -336,8 +336,19 @@ def layer_from_document(data: LayerData, path: str, doc: dict[str, Any] | None) 
 
 
 def _check_secret_mode(data: LayerData, path: str) -> None:
-    """Warn when a file holding a secret setting can be read by its group or by everyone."""
+    """Warn when a file holding a secret setting can be read by its group or by everyone.
+
+    Built-in secrets, and the secret keys of registered sections the file holds.
+    """
     secrets = sorted(BY_NAME[n].env for n in data.values if BY_NAME[n].secret)
+    if data.extra:
+        from ._sections import registry
+
+        try:
+            known = registry()
+        except ConfigError:  # a broken section: said by the read already
+            known = {}
+        secrets += sorted(k for k in data.extra if k in known and k in known[k].secret)
     if not secrets or os.name == "nt":
         return
     try:

@@ -54,6 +54,18 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _visible(text: str) -> str:
+    r"""``text`` with control characters escaped (``\r``, ``\n``, ``\x1b``).
+
+    A value shown in a table or ``explain`` cannot move the cursor or fake a row (a registered
+    ``str`` may hold them; the built-in settings refuse them).
+    """
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text) if _CONTROL.search(text) else text
+
+
 def display(field: Setting, value: Any, *, width: int = _CELL) -> str:
     """A value as plain text for a table cell: masked if secret, ``(unset)`` for None."""
     if value is None:
@@ -190,7 +202,7 @@ class _Entry:
             return display(self.field, self.info.value)
         if self.info.value is None:
             return _UNSET
-        text = mask_url_password(entry_text(self.info.value, secret=self.info.secret))
+        text = _visible(mask_url_password(entry_text(self.info.value, secret=self.info.secret)))
         return _cut(text, _CELL) if text != "" else '""'
 
     @property
@@ -413,7 +425,7 @@ def _explain_registered(
     model = registered.cls.model_fields[registered.keys[key]]
     default = model.get_default()
     if default is not None and key not in registered.secret:
-        lines.append(f"  default:  {entry_text(default)}")
+        lines.append(f"  default:  {_visible(entry_text(default))}")
     lines.append(f"  type:     {getattr(model.annotation, '__name__', None) or model.annotation}")
     if key in registered.secret:
         lines.append("  secret:   yes (masked wherever it is shown)")

@@ -38,7 +38,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from ._fields import is_unset
 from ._kinds import decode_json, freeze
-from ._layers import LAYERS, Raw
+from ._layers import LAYERS, LayerData, Raw
 from .errors import ConfigError, Problem, show_value
 
 if TYPE_CHECKING:
@@ -276,6 +276,51 @@ def exported(
     for key in refused:
         texts.pop(key, None)
     return texts, refused
+
+
+def layer_problems(data: LayerData) -> list[Problem]:
+    """The problems of the registered keys one layer holds (what ``import`` checks first).
+
+    Each model is checked on this layer alone. Only the fields the layer sets are judged
+    (another layer may set the rest); a model's own validator, which judges values together,
+    is left to the resolution.
+    """
+    from ._sections import registry
+
+    known = registry()
+    problems: list[Problem] = []
+    for cls in {id(known[k].cls): known[k].cls for k in data.extra if k in known}.values():
+        shape = _shape(cls)
+        values = _layer_values(shape, data.extra)
+        try:
+            BaseModel.__init__(cls.__new__(cls), **values)
+        except ValidationError as exc:
+            secret = cls.secret_keys()
+            for err in exc.errors(include_url=False):
+                name = str(err["loc"][0]) if err["loc"] else ""
+                if name not in values:
+                    continue
+                key = shape[name][0]
+                raw = data.extra[key]
+                expected = str(err["msg"])
+                reason = (
+                    decode_json(raw.value, bounded=True)[1]
+                    if shape[name][1] != PLAIN and isinstance(raw.value, str)
+                    else None
+                )
+                problems.append(
+                    Problem.bad_value(
+                        key,
+                        data.layer,
+                        raw.location,
+                        value=show_value(raw.value, secret=key in secret),
+                        expected=f"{expected} ({reason})" if reason else expected,
+                        fix=f"correct or remove {raw.location or key}",
+                    )
+                )
+        except Exception:  # noqa: S112 - a validator of its own: judged when resolved
+            continue
+    return problems
 
 
 def resolve_model(cls: type[MetaflowBaseSettings], snapshot: Settings) -> MetaflowBaseSettings:

@@ -8,13 +8,14 @@ the model's own validators, keys spelled in the wrong case, lone surrogates, a w
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from metaflow_config import ConfigError, load, override
+from metaflow_config import ConfigError, ConfigWarning, load, override
 from metaflow_config.testing import write_profile
 from tests.conftest import invoke
 from tests.test_sections import installed
@@ -223,3 +224,69 @@ def test_section_takes_only_a_model_class(given: Any, tmp_path: Path) -> None:
     """``section(x)`` for anything but a MetaflowBaseSettings subclass is a ConfigError."""
     with pytest.raises(ConfigError, match=r"a subclass of metaflow_config\.pydantic"):
         _load(tmp_path).section(given)
+
+
+def _home() -> Path:
+    return Path(os.environ["METAFLOW_HOME"])
+
+
+def test_import_refuses_a_value_its_model_refuses(host: type[Any], tmp_path: Path) -> None:
+    """``import`` checks registered keys by their models before it writes (it wrote them and
+    said "Imported 0 setting(s)")."""
+    source = tmp_path / "team.json"
+    source.write_text('{"METAFLOW_HOST_COUNT": "many", "METAFLOW_BATCH_JOB_QUEUE": "q"}')
+    result = invoke("import", str(source), "-y")
+    assert result.exit_code == 1
+    assert "METAFLOW_HOST_COUNT" in result.output + result.stderr
+    assert not (_home() / "config.json").exists()
+    source.write_text('{"METAFLOW_HOST_COUNT": 4}')
+    assert invoke("import", str(source), "-y").exit_code == 0
+    assert json.loads((_home() / "config.json").read_text()) == {"METAFLOW_HOST_COUNT": 4}
+
+
+def test_diff_compares_registered_keys_too(host: type[Any]) -> None:
+    """Two profiles that differ in a registered key differ (``diff`` said "No difference");
+    a secret that differs is masked and said to differ."""
+    write_profile(_home(), {"HOST_NAME": "a", "HOST_HIDDEN": "x-ZQXJ"}, profile="one")
+    write_profile(_home(), {"HOST_NAME": "b", "HOST_HIDDEN": "y-ZQXJ"}, profile="two")
+    result = invoke("diff", "one", "two")
+    assert result.exit_code == 1
+    rows = {line.split()[0]: line for line in result.output.splitlines()}
+    assert rows["METAFLOW_HOST_NAME"].split()[1:] == ["a", "b"]
+    assert "(differs)" in rows["METAFLOW_HOST_HIDDEN"]
+    assert "ZQXJ" not in result.output
+
+
+def test_configure_set_says_a_registered_key_is_not_its_business(host: type[Any]) -> None:
+    """``configure aws --set`` on a registered key says where to set it (it suggested the key
+    itself as a did-you-mean)."""
+    result = invoke("configure", "aws", "--set", "METAFLOW_HOST_COUNT=5", "-y")
+    assert result.exit_code != 0
+    text = result.output + result.stderr
+    assert "registered section" in text
+    assert "did you mean" not in text
+
+
+def test_control_characters_are_shown_escaped(
+    host: type[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registered text holding CR or LF cannot fake a row of ``show`` or a line of
+    ``explain``: the characters are shown escaped."""
+    monkeypatch.setenv("METAFLOW_HOST_NAME", "ok\rMETAFLOW_HOST_COUNT  9  profile\nX")
+    for args in (["show"], ["explain", "HOST_NAME"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert "\r" not in result.output
+        line = next(x for x in result.output.splitlines() if "METAFLOW_HOST_NAME" in x)
+        assert "ok\\rMETAFLOW_HOST_COUNT" in line
+        assert not any(x.startswith("X") for x in result.output.splitlines())
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_a_readable_file_holding_a_registered_secret_warns(host: type[Any]) -> None:
+    """A profile others can read that holds a registered secret gets the chmod warning, as
+    one holding a built-in secret does."""
+    path = write_profile(_home(), {"HOST_HIDDEN": "x"})
+    path.chmod(0o644)
+    with pytest.warns(ConfigWarning, match="holds secrets .METAFLOW_HOST_HIDDEN"):
+        load(env={}, home=_home(), cwd=_home())

@@ -90,6 +90,10 @@ def _validated(path: str) -> dict[str, Any]:
     doc, problems = read_json_file(path, _LAYER)
     data = layer_from_document(LayerData(_LAYER, path, problems=problems), path, doc)
     problems = check_layer(data)
+    if data.extra:  # keys of registered sections: checked by their models
+        from ..pydantic import layer_problems
+
+        problems.extend(layer_problems(data))
     inputs = Inputs(env=os.environ, home=home_dir(), profile=None, cwd=os.getcwd())
     notes: list[str] = []
     _unknown(data, _strict(inputs, problems), problems, notes)

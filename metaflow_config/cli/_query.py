@@ -125,6 +125,7 @@ def diff_cmd(first: str, second: str) -> None:
             if field.secret and shown[0] == shown[1]:
                 shown = (f"{shown[0]} (differs)", shown[1])
             rows.append((field.env, *shown))
+    rows.extend(_registered_differences(a, b))
     if not rows:
         click.echo(f"No difference: {first} and {second} resolve to the same settings.")
         return
@@ -133,6 +134,24 @@ def diff_cmd(first: str, second: str) -> None:
     for row in [head, *rows]:
         click.echo(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip())
     raise click.exceptions.Exit(1)
+
+
+def _registered_differences(a: Any, b: Any) -> list[tuple[str, str, str]]:
+    """The keys of registered sections that differ between two snapshots, masked as shown."""
+    held = {key for s in (a, b) for data in s._resolution.layers.values() for key in data.extra}
+    known = registry() if held else {}
+    rows = []
+    for key in sorted(k for k in held if k in known):
+        left, right = a[key], b[key]
+        if left != right:
+            secret = key in known[key].secret
+            shown = tuple(
+                mask_url_password(entry_text(v, secret=secret)) or "(unset)" for v in (left, right)
+            )
+            if shown[0] == shown[1]:
+                shown = (f"{shown[0]} (differs)", shown[1])
+            rows.append((key, shown[0], shown[1]))
+    return rows
 
 
 def completion_source(cli: click.Command, shell: str) -> str:

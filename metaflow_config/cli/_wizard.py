@@ -24,6 +24,7 @@ from .._layers import LAYERS, FileLayer, LayerData, layer_from_document, suggest
 from .._require import CAPABILITIES as REQUIRE
 from .._require import closure
 from .._resolve import Inputs, check_layer, resolve, validate_value
+from .._sections import find_key
 from .._table import BY_ENV, BY_NAME, find
 from ..errors import ConfigError, Problem, has_url_password
 from ._common import (
@@ -272,6 +273,14 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
         key, sep, value = item.partition("=")
         key = key.strip()
         setting = find(key)
+        registered = find_key(key) if sep and setting is None else None
+        if registered is not None:
+            msg = (
+                f"--set {key}: a key of a registered section ({registered[0].origin}); "
+                "--set takes the built-in settings: write it in the profile file, or with "
+                "`metaflow-config import FILE --merge`"
+            )
+            raise CliError(msg)
         if not sep or setting is None:
             hint = "expected KEY=VALUE" if not sep else f"{key} is not a setting; {suggest(key)}"
             raise CliError(f"--set {item.split('=')[0]}: {hint}")
