@@ -99,7 +99,9 @@ class LayerSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         """The values this layer holds for the model, by field name."""
         extra = _snapshot()._resolution.layers[self.layer].extra
-        return _layer_values(_shape(self.settings_cls), extra) if extra else {}
+        if not extra:
+            return {}
+        return _by_argument(self.settings_cls, _layer_values(_shape(self.settings_cls), extra))
 
 
 #: how a field's text is read: as it is, as JSON, or as JSON where it is an object or array
@@ -132,7 +134,46 @@ def _shape(cls: type[BaseSettings]) -> dict[str, tuple[str, int]]:
                 how = JSON_IF_CONTAINER
             shape[name] = (_key(cls, name), how)
         _SHAPES[cls] = shape
+        _ARGS[cls] = {name: _argument(cls, name, field) for name, field in cls.model_fields.items()}
     return shape
+
+
+#: model -> {field name: the name its ``__init__`` takes the field's value by}
+_ARGS: dict[type[BaseSettings], dict[str, str]] = {}
+
+
+def _argument(cls: type[BaseSettings], name: str, field: FieldInfo) -> str:
+    """The name ``cls(...)`` takes ``name``'s value by.
+
+    The field's alias where it has one (a key is always ``env_prefix`` + field name), unless
+    the model also takes field names.
+    """
+    config = cls.model_config
+    if config.get("populate_by_name") or config.get("validate_by_name"):
+        return name
+    alias = field.validation_alias if field.validation_alias is not None else field.alias
+    if isinstance(alias, str):
+        return alias
+    choices = getattr(alias, "choices", None)  # AliasChoices: its first plain name
+    if choices and isinstance(choices[0], str):
+        return choices[0]
+    return name
+
+
+def _by_argument(cls: type[BaseSettings], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (by field name) by the names ``cls(...)`` takes them by."""
+    _shape(cls)
+    args = _ARGS[cls]
+    return {args[name]: value for name, value in values.items()}
+
+
+def _field_name(cls: type[BaseSettings], argument: str) -> str:
+    """The field a validation error's location names (by its argument name, or its own)."""
+    _shape(cls)
+    for name, arg in _ARGS[cls].items():
+        if arg == argument:
+            return name
+    return argument
 
 
 _UNIONS = (Union, getattr(types, "UnionType", Union))  # X | Y is types.UnionType from 3.10
@@ -265,9 +306,9 @@ def exported(
     back = _layer_values(shape, {key: Raw(text, key) for key, text in texts.items()})
     again: Any = cls.__new__(cls)
     try:
-        BaseModel.__init__(again, **back)
+        BaseModel.__init__(again, **_by_argument(cls, back))
     except ValidationError as exc:
-        bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]} or set(back)
+        bad = {_field_name(cls, str(e["loc"][0])) for e in exc.errors() if e["loc"]} or set(back)
         refused.extend(shape[name][0] for name in sorted(bad) if name in shape)
     else:
         refused.extend(
@@ -293,11 +334,11 @@ def layer_problems(data: LayerData) -> list[Problem]:
         shape = _shape(cls)
         values = _layer_values(shape, data.extra)
         try:
-            BaseModel.__init__(cls.__new__(cls), **values)
+            BaseModel.__init__(cls.__new__(cls), **_by_argument(cls, values))
         except ValidationError as exc:
             secret = cls.secret_keys()
             for err in exc.errors(include_url=False):
-                name = str(err["loc"][0]) if err["loc"] else ""
+                name = _field_name(cls, str(err["loc"][0])) if err["loc"] else ""
                 if name not in values:
                     continue
                 key = shape[name][0]
@@ -345,7 +386,7 @@ class MetaflowBaseSettings(BaseSettings):
             if values or not _direct(cls):
                 super().__init__(**values)
             else:  # the layers alone: what BaseSettings would give, without its default sources
-                BaseModel.__init__(self, **_layered(cls))
+                BaseModel.__init__(self, **_by_argument(cls, _layered(cls)))
         except ValidationError as exc:
             raise ConfigError(_problems(cls, exc, values)) from None
         except ConfigError:
@@ -428,7 +469,7 @@ def _problems(
                 )
             )
             continue
-        name = str(err["loc"][0])
+        name = _field_name(cls, str(err["loc"][0]))
         key = _key(cls, name)
         if name in given:
             layer, location, value = "init", f"{cls.__name__}({name}=...)", given[name]

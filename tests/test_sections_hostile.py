@@ -45,6 +45,8 @@ class Host(MetaflowBaseSettings):
     either: Union[int, List[int]] = 0
     creds: Optional[Creds] = None
     hidden: Optional[str] = Field(None, json_schema_extra={"secret": True})
+    region: str = Field("r0", alias="zone")
+    port: int = Field(80, validation_alias="p")
 
     @field_validator("count")
     @classmethod
@@ -290,3 +292,17 @@ def test_a_readable_file_holding_a_registered_secret_warns(host: type[Any]) -> N
     path.chmod(0o644)
     with pytest.warns(ConfigWarning, match="holds secrets .METAFLOW_HOST_HIDDEN"):
         load(env={}, home=_home(), cwd=_home())
+
+
+def test_a_field_with_an_alias_is_set_by_its_key(host: type[Any], tmp_path: Path) -> None:
+    """A key is ``env_prefix`` + field name, aliased field or not (its value was refused with
+    "Extra inputs are not permitted"); an error names that key; the value travels."""
+    snapshot = _load(tmp_path, env={"METAFLOW_HOST_REGION": "eu", "METAFLOW_HOST_PORT": "8080"})
+    model = snapshot.section(host)
+    assert (model.region, model.port) == ("eu", 8080)
+    fresh = load(env=dict(snapshot.to_env("batch")), home=tmp_path / "none", cwd=tmp_path)
+    assert fresh.section(host) == model
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, env={"METAFLOW_HOST_PORT": "eighty"}).section(host)
+    (problem,) = info.value.problems
+    assert (problem.setting, problem.layer) == ("METAFLOW_HOST_PORT", "env")
