@@ -97,7 +97,7 @@ class LayerSource(PydanticBaseSettingsSource):
         return value, key, value is not None and how == JSON_TEXT
 
     def __call__(self) -> dict[str, Any]:
-        """The values this layer holds for the model, by field name."""
+        """The values this layer holds for the model, by the names the model takes them by."""
         extra = _snapshot()._resolution.layers[self.layer].extra
         if not extra:
             return {}
@@ -133,8 +133,9 @@ def _shape(cls: type[BaseSettings]) -> dict[str, tuple[str, int]]:
             ):
                 how = JSON_IF_CONTAINER
             shape[name] = (_key(cls, name), how)
-        _SHAPES[cls] = shape
+        # the arguments first: a thread that finds the shape finds them too
         _ARGS[cls] = {name: _argument(cls, name, field) for name, field in cls.model_fields.items()}
+        _SHAPES[cls] = shape
     return shape
 
 
@@ -268,9 +269,12 @@ def _layered(cls: type[BaseSettings]) -> dict[str, Any]:
 def env_text(value: Any) -> str | None:
     """A section's value as environment text (``None``: no variable can carry it).
 
-    Text as it is; anything else as strict JSON, nested at most ``MAX_JSON_DEPTH`` levels (no
-    ``NaN``, objects or non-JSON types); never text holding a NUL.
+    Text as it is (a ``SecretStr`` code gave as its secret: the container needs it); anything
+    else as strict JSON, nested at most ``MAX_JSON_DEPTH`` levels (no ``NaN``, objects or
+    non-JSON types); never text holding a NUL.
     """
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
     if not isinstance(value, str):
         try:
             freeze(value)  # only to bound the nesting: TooDeep past MAX_JSON_DEPTH levels

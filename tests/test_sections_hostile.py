@@ -45,6 +45,7 @@ class Host(MetaflowBaseSettings):
     either: Union[int, List[int]] = 0
     creds: Optional[Creds] = None
     hidden: Optional[str] = Field(None, json_schema_extra={"secret": True})
+    token: Optional[SecretStr] = None
     region: str = Field("r0", alias="zone")
     port: int = Field(80, validation_alias="p")
 
@@ -306,3 +307,17 @@ def test_a_field_with_an_alias_is_set_by_its_key(host: type[Any], tmp_path: Path
         _load(tmp_path, env={"METAFLOW_HOST_PORT": "eighty"}).section(host)
     (problem,) = info.value.problems
     assert (problem.setting, problem.layer) == ("METAFLOW_HOST_PORT", "env")
+
+
+def test_a_secret_str_given_by_code_travels(host: type[Any], tmp_path: Path) -> None:
+    """``override(HOST_TOKEN=SecretStr(...))``, the natural value of a SecretStr field, travels
+    as its secret (it was refused as an object); the container's model holds the same value."""
+    from pydantic import SecretStr
+
+    snapshot = _load(tmp_path, overrides={"HOST_TOKEN": SecretStr(SECRET)})
+    assert snapshot.section(host).token.get_secret_value() == SECRET
+    exported = snapshot.to_env("batch")
+    assert exported["METAFLOW_HOST_TOKEN"] == SECRET
+    assert SECRET not in repr(exported)
+    fresh = load(env=dict(exported), home=tmp_path / "none", cwd=tmp_path)
+    assert fresh.section(host).token.get_secret_value() == SECRET
