@@ -396,6 +396,13 @@ def explain_text(
     return "\n".join(lines)
 
 
+def _type_name(annotation: Any) -> str:
+    """A field's annotation as written (``Optional[SecretStr]``, ``dict[str, int]``, ``int``)."""
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "").replace("pydantic.types.", "")
+
+
 def _invalid_lines(name: str, problem: Problem) -> list[str]:
     """The head of ``explain`` for an invalid value: the value (masked), where, the problem."""
     return [
@@ -426,7 +433,7 @@ def _explain_registered(
     default = model.get_default()
     if default is not None and key not in registered.secret:
         lines.append(f"  default:  {_visible(entry_text(default))}")
-    lines.append(f"  type:     {getattr(model.annotation, '__name__', None) or model.annotation}")
+    lines.append(f"  type:     {_type_name(model.annotation)}")
     if key in registered.secret:
         lines.append("  secret:   yes (masked wherever it is shown)")
     lines.append(f"  section:  {registered.cls.__module__}.{registered.cls.__qualname__}")

@@ -321,3 +321,14 @@ def test_a_secret_str_given_by_code_travels(host: type[Any], tmp_path: Path) -> 
     assert SECRET not in repr(exported)
     fresh = load(env=dict(exported), home=tmp_path / "none", cwd=tmp_path)
     assert fresh.section(host).token.get_secret_value() == SECRET
+
+
+def test_check_counts_registered_keys_and_explain_names_their_type(host: type[Any]) -> None:
+    """``check`` counts the registered keys a layer sets (it said "0 setting(s) set"), and
+    ``explain`` gives a field's type as written (``Optional[SecretStr]``, not ``Optional``)."""
+    write_profile(_home(), {"HOST_NAME": "x", "HOST_COUNT": 3})
+    checked = invoke("check")
+    assert checked.exit_code == 0, checked.output
+    assert "(2 setting(s) set" in checked.output
+    explained = invoke("explain", "HOST_TOKEN").output
+    assert "type:     Optional[SecretStr]" in explained

@@ -319,5 +319,15 @@ def _unmet(snapshot: Settings, capability: str) -> RequirementError | None:
 
 
 def _set_in_layers(snapshot: Settings) -> list[str]:
-    """The settings some layer sets (not left at their default or derivation)."""
-    return [f.env for f in FIELDS if snapshot.source(f.env) not in ("default", "derived")]
+    """The settings some layer sets (not left at their default or derivation).
+
+    Registered sections' keys included.
+    """
+    built_in = [f.env for f in FIELDS if snapshot.source(f.env) not in ("default", "derived")]
+    held = {key for data in snapshot._resolution.layers.values() for key in data.extra}
+    if not held:
+        return built_in
+    from .._sections import registry
+
+    known = registry()
+    return [*built_in, *sorted(key for key in held if key in known)]
