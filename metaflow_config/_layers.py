@@ -442,6 +442,9 @@ def scope_layer(below: LayerData, own: LayerData) -> LayerData:
     return LayerData(below.layer, values=values, extra={**below.extra, **own.extra})
 
 
+_STR_ONLY = frozenset({str})
+
+
 def argument_problems(argument: str, mapping: Any, *, text_values: bool = False) -> list[Problem]:
     """Problems of a mapping given by code (``load(env=...)``, ``override({...})``).
 
@@ -452,17 +455,23 @@ def argument_problems(argument: str, mapping: Any, *, text_values: bool = False)
         return [
             Problem.bad_argument(argument, kind, "a mapping (a dict)", f"pass a dict as {argument}")
         ]
-    problems = [
-        Problem.bad_argument(
-            argument,
-            f"the key {show_value(key, secret=False)}",
-            "keys that are strings (the names of settings or variables)",
-            f"give {argument} string keys only",
-        )
-        for key in mapping
-        if not isinstance(key, str)
-    ]
-    if text_values:
+    # The common case answered in C (the types of the keys and values, as a set); the loops
+    # that name each offender run only when something is not exactly a str.
+    problems = (
+        []
+        if set(map(type, mapping)) <= _STR_ONLY
+        else [
+            Problem.bad_argument(
+                argument,
+                f"the key {show_value(key, secret=False)}",
+                "keys that are strings (the names of settings or variables)",
+                f"give {argument} string keys only",
+            )
+            for key in mapping
+            if not isinstance(key, str)
+        ]
+    )
+    if text_values and not set(map(type, mapping.values())) <= _STR_ONLY:
         problems.extend(
             Problem.bad_argument(
                 f"{argument}[{key!r}]",
