@@ -464,7 +464,7 @@ def plain_problem(value: str) -> str | None:
     )
 
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE = r"[\ud800-\udfff]"  # compiled by re on first use, as the rare paths' patterns
 
 
 def unicode_problem(value: Any) -> str | None:
@@ -477,7 +477,7 @@ def unicode_problem(value: Any) -> str | None:
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            bad = _SURROGATE.search(item)
+            bad = re.search(_SURROGATE, item)
             if bad is not None:
                 return f"text that is valid Unicode, not {bad.group()!r} at position {bad.start()}"
         elif isinstance(item, Mapping):

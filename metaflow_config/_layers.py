@@ -273,15 +273,14 @@ def _put_extra(data: LayerData, key: str, raw: Raw, *, registered: bool) -> None
             expected = str(exc)
         expected = expected or unicode_problem(raw.value)
         if expected is not None:
-            from ._sections import registry
+            from ._sections import is_secret
 
-            secret = key.upper() in registry()[key.upper()].secret
             data.problems.append(
                 Problem.bad_value(
                     key,
                     data.layer,
                     raw.location,
-                    value=show_value(raw.value, secret=secret),
+                    value=show_value(raw.value, secret=is_secret(key)),
                     expected=expected,
                     fix=BY_LAYER[data.layer].fix(raw.location),
                 )

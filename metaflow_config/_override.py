@@ -101,21 +101,9 @@ def _shown(key: str, value: Any) -> str:
     field = find(key)
     if field is not None:
         return field.show(value)
-    return show_value(value, secret=_registered_secret(key))
+    from ._sections import is_secret
 
-
-def _registered_secret(key: str) -> bool:
-    """Whether ``key``, not a built-in setting, is a registered section's secret.
-
-    A section that does not load is taken to be one: a repr masks what it cannot tell apart.
-    """
-    from ._sections import find_key
-
-    try:
-        found = find_key(key)
-    except ConfigError:
-        return True
-    return found is None or found[1] in found[0].secret
+    return show_value(value, secret=is_secret(key))
 
 
 class Override:

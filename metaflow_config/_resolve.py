@@ -226,7 +226,7 @@ class Resolution:
     def has_references(self) -> bool:
         """Whether any value is a secret reference (what derivations must check their bases for)."""
         if self._references is None:
-            self._references = any(isinstance(v, Reference) for v in self.values.values())
+            self._references = _holds_reference(self.values.values())
         return self._references
 
     def portable(self) -> Resolution:
@@ -353,6 +353,11 @@ def _freeze(
             BY_NAME[name].env, layer.layer, raw.location, expected=str(exc), fix=fix
         )
     return None
+
+
+def _holds_reference(values: Iterable[Any]) -> bool:
+    """Whether any of ``values`` is a secret reference (one C-level pass; no subclass exists)."""
+    return Reference in set(map(type, values))
 
 
 def _holds_mark(values: Iterable[Any]) -> bool:
@@ -521,7 +526,7 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     values = Values(_DEFAULTS)
     origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
     values.update(validated)
-    references = Reference in set(map(type, validated.values()))  # (nothing subclasses it)
+    references = _holds_reference(validated.values())
     _derive(values, origins, Context(inputs.env, inputs.cwd), references=references)
     if notes:
         level = _caller_level()
@@ -680,22 +685,15 @@ def resolve_over(parent: Resolution, inputs: Inputs, fresh: LayerData | None = N
         raise ConfigError(fresh.problems)
     before = parent.layers[override.name].values
     layers = {**parent.layers, override.name: fresh}
-    winners: dict[str, tuple[LayerData, Raw]]
-    if not before:  # a scope entered outside any other: each of its values is a change
-        changed = set(fresh.values)
-        winners = {name: (fresh, raw) for name, raw in fresh.values.items()}
-    else:
-        changed = {
-            n for n in fresh.values.keys() | before.keys() if fresh.values.get(n) != before.get(n)
-        }
-        winners = {}
-        for name in changed:
-            if name in fresh.values:  # the top layer
-                winners[name] = (fresh, fresh.values[name])
-                continue
-            for data in layers.values():  # lowest first: the last one holding it wins
-                if name in data.values:
-                    winners[name] = (data, data.values[name])
+    # What the scope sets differently (outside any other scope, ``before`` is empty: each of
+    # its values), then what it no longer sets: a lower layer may set that.
+    winners = {n: (fresh, raw) for n, raw in fresh.values.items() if before.get(n) != raw}
+    changed = set(winners)
+    for name in before.keys() - fresh.values.keys():
+        changed.add(name)
+        for data in layers.values():  # lowest first: the last one holding it wins
+            if name in data.values:
+                winners[name] = (data, data.values[name])
     resolution = _over_at_once(parent, inputs, layers, winners, changed)
     if resolution is not None:
         return resolution
@@ -792,7 +790,7 @@ def _rebase(
     )
     only = _rederived(frozenset(changed), unset)  # what to derive again, in DERIVED order
     if references is None:
-        references = parent.has_references() or any(isinstance(v, Reference) for v in held.values())
+        references = parent.has_references() or _holds_reference(held.values())
     derived: dict[str, Any] = {}
     if only:
         ctx = Context(inputs.env, inputs.cwd)

@@ -19,7 +19,7 @@ from typing import Any
 from ._fields import PREFIX
 from .errors import ConfigError, Problem
 
-__all__ = ["GROUP", "Registered", "find_key", "registry", "reset"]
+__all__ = ["GROUP", "Registered", "find_key", "is_secret", "registry", "reset"]
 
 #: The entry point group of the sections packages add.
 GROUP = "metaflow_config.sections"
@@ -132,6 +132,18 @@ def find_key(name: str) -> tuple[Registered, str] | None:
     key = key if key.startswith(PREFIX) else PREFIX + key
     section = registry().get(key)
     return None if section is None else (section, key)
+
+
+def is_secret(name: str) -> bool:
+    """Whether ``name`` (full or short) is a registered section's secret key.
+
+    A section that does not load counts as holding secrets: what cannot be told apart is masked.
+    """
+    try:
+        found = find_key(name)
+    except ConfigError:
+        return True
+    return found is not None and found[1] in found[0].secret
 
 
 def reset() -> None:

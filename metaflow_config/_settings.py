@@ -372,11 +372,10 @@ class Settings(Sections):
             check_sfn_size(env)
         return env
 
-    def _section_env(self, problems: list[Problem]) -> dict[str, str]:
-        """The keys of registered sections that a layer set, as environment text.
+    def _registered_held(self) -> dict[str, tuple[str, Any]]:
+        """The registered sections' keys some layer sets: the layer and raw value in force.
 
-        Each model they belong to is built first: an invalid value does not travel, its
-        problem is added to ``problems`` (a container would only fail on it later).
+        Sorted by key; nothing is looked up when no layer holds a key the table does not declare.
         """
         found: dict[str, tuple[str, Any]] = {}
         for data in self._resolution.layers.values():  # lowest first: the highest wins
@@ -384,11 +383,25 @@ class Settings(Sections):
         if not found:
             return {}
         from ._sections import registry
+
+        known = registry()
+        return {key: found[key] for key in sorted(found) if key in known}
+
+    def _section_env(self, problems: list[Problem]) -> dict[str, str]:
+        """The keys of registered sections that a layer set, as environment text.
+
+        Each model they belong to is built first: an invalid value does not travel, its
+        problem is added to ``problems`` (a container would only fail on it later).
+        """
+        found = self._registered_held()
+        if not found:
+            return {}
+        from ._sections import registry
         from .pydantic import exported
 
         known = registry()
         env: dict[str, str] = {}
-        for cls in {id(known[k].cls): known[k].cls for k in found if k in known}.values():
+        for cls in {id(known[k].cls): known[k].cls for k in found}.values():
             invalid = model_problems(self, cls)
             if invalid:
                 problems.extend(invalid)

@@ -324,10 +324,4 @@ def _set_in_layers(snapshot: Settings) -> list[str]:
     Registered sections' keys included.
     """
     built_in = [f.env for f in FIELDS if snapshot.source(f.env) not in ("default", "derived")]
-    held = {key for data in snapshot._resolution.layers.values() for key in data.extra}
-    if not held:
-        return built_in
-    from .._sections import registry
-
-    known = registry()
-    return [*built_in, *sorted(key for key in held if key in known)]
+    return [*built_in, *snapshot._registered_held()]

@@ -9,7 +9,7 @@ from click.shell_completion import CompletionItem
 
 from .._fields import PREFIX
 from .._layers import list_profiles
-from .._sections import find_key, registry
+from .._sections import find_key, is_secret, registry
 from .._settings import lookup
 from .._show import display, entry_text
 from .._table import FIELDS, find
@@ -138,13 +138,11 @@ def diff_cmd(first: str, second: str) -> None:
 
 def _registered_differences(a: Any, b: Any) -> list[tuple[str, str, str]]:
     """The keys of registered sections that differ between two snapshots, masked as shown."""
-    held = {key for s in (a, b) for data in s._resolution.layers.values() for key in data.extra}
-    known = registry() if held else {}
     rows = []
-    for key in sorted(k for k in held if k in known):
+    for key in sorted({*a._registered_held(), *b._registered_held()}):
         left, right = a[key], b[key]
         if left != right:
-            secret = key in known[key].secret
+            secret = is_secret(key)
             shown = tuple(
                 mask_url_password(entry_text(v, secret=secret)) or "(unset)" for v in (left, right)
             )
