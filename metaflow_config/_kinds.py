@@ -2,11 +2,13 @@
 
 Validation is pydantic's: each kind builds a ``pydantic_core`` schema, and the resolver validates
 every setting of a resolution in one call of one ``SchemaValidator`` (collecting every error). The
-schemas are built on first resolution, not at import (``pydantic_core`` is imported lazily).
+schemas are built on first resolution, not at import, by ``_core`` (pydantic-core's compiled
+validator, loaded without the package's Python schema module).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -357,9 +359,10 @@ def thaw(value: Any) -> Any:
 
 
 def _cs() -> Any:
-    from pydantic_core import core_schema
+    """What builds the kinds' schemas: ``core_schema``'s functions (see ``_core``: not imported)."""
+    from . import _core
 
-    return core_schema
+    return _core
 
 
 def _no_bool(value: Any) -> Any:
@@ -445,7 +448,13 @@ def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
 #: What a one-line value (a name, URL, ARN, path, header) may not contain: control characters
 #: other than tab (NUL, line breaks, escape sequences) and lone surrogates (bytes that were not
 #: UTF-8 in the environment). JSON texts may span lines; the strings inside them may not.
-_NOT_PLAIN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
+_NOT_PLAIN = r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]"
+
+
+@functools.cache
+def _not_plain() -> re.Pattern[str]:
+    """``_NOT_PLAIN`` compiled, on first use: valid text values never need it (see ``_Text``)."""
+    return re.compile(_NOT_PLAIN)
 
 
 #: ``_NOT_PLAIN`` as pydantic-core's regex engine checks it (a lone surrogate is refused before
@@ -455,7 +464,7 @@ _PLAIN_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"
 
 def plain_problem(value: str) -> str | None:
     """What makes ``value`` more than one line of plain text (see ``_NOT_PLAIN``), if anything."""
-    bad = _NOT_PLAIN.search(value)
+    bad = _not_plain().search(value)
     if bad is None:
         return None
     return (

@@ -126,7 +126,7 @@ _RUNTIME_PREFIXES = (
     "METAFLOW_INPUT_PATHS_",  # a Batch task's input paths, split in chunks
     "METAFLOW_PARENT_",  # a Step Functions join's parents (METAFLOW_PARENT_<n>_TASK_ID, _STEP)
 )
-_PROFILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+_PROFILE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}"  # compiled by re when a profile is named
 
 
 class Raw(NamedTuple):
@@ -529,7 +529,7 @@ def profile_path(home: str, profile: str | None) -> tuple[str, list[Problem]]:
     """The profile file for ``profile`` under ``home``, or problems if the name is unsafe."""
     if not profile:
         return os.path.join(home, "config.json"), []
-    if not _PROFILE_NAME.fullmatch(profile) or ".." in profile:
+    if not re.fullmatch(_PROFILE_NAME, profile) or ".." in profile:
         return "", [
             Problem.bad_value(
                 "METAFLOW_PROFILE",

@@ -272,7 +272,7 @@ def _table_validator() -> tuple[SchemaValidator, type[ValidationError]]:
 
 
 def _build_validator(names: frozenset[str]) -> tuple[SchemaValidator, type[ValidationError]]:
-    from pydantic_core import SchemaValidator, ValidationError, core_schema
+    from . import _core  # pydantic-core's compiled validator, loaded alone (see there)
 
     schemas: dict[int, Any] = {}  # one schema per kind, shared by its settings
     fields = {}
@@ -281,10 +281,11 @@ def _build_validator(names: frozenset[str]) -> tuple[SchemaValidator, type[Valid
             schema = schemas.get(id(f.kind))
             if schema is None:
                 schema = schemas[id(f.kind)] = f.kind.core_schema(shared=True)
-            fields[f.name] = core_schema.typed_dict_field(schema, required=False)
-    table = core_schema.typed_dict_schema(fields, total=False)
-    schema = core_schema.definitions_schema(table, [plain_definition()])  # one compiled pattern
-    return SchemaValidator(schema), ValidationError
+            fields[f.name] = _core.typed_dict_field(schema, required=False)
+    table = _core.typed_dict_schema(fields, total=False)
+    schema = _core.definitions_schema(table, [plain_definition()])  # one compiled pattern
+    validator, error = _core.validator_types()
+    return validator(schema), error
 
 
 _DERIVED_LAYER = LayerData("derived")
