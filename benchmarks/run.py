@@ -261,6 +261,7 @@ def in_process(
         ("10000", "resolve_changed", batch),
         ("extended", "resolve", batch),
         ("unknown", "resolve", batch),
+        ("unknown", "resolve_without_sections", batch),
         ("runtime", "resolve", batch),
         ("bigjson", "resolve", max(1, batch // 5)),
         ("bigjson", "json_loads", max(1, batch // 5)),
@@ -351,6 +352,7 @@ LABELS = {
     "read_module@50": "module attribute",
     "json_loads@bigjson": "`json.loads` of the same file",
     "override_1@50": "one scope",
+    "resolve_without_sections@unknown": "the same with sections switched off",
     "rss:pydantic_settings": "`import pydantic_settings`",
     "rss:bare": "bare interpreter",
 }
@@ -392,6 +394,14 @@ ROWS = [
     (
         "`load()`, 50 known + 50 unknown `METAFLOW_*`",
         Row("resolve@unknown", "resolve@50", "<= 1.5"),
+    ),
+    (
+        "… the same, no section registered",
+        Row("resolve@unknown", "resolve_without_sections@unknown", "<= 1.05"),
+    ),
+    (
+        "… the same with sections switched off (a benchmark stub: no registry lookup)",
+        Row("resolve_without_sections@unknown"),
     ),
     (
         "`load()`, 50 known + 950 `METAFLOW_CONDA_*` (a runtime family)",

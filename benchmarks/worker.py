@@ -161,6 +161,21 @@ class Cases:
 
         return self._each(again, n)
 
+    def case_resolve_without_sections(self, n: int) -> list[float]:
+        """``load()`` as if sections did not exist: no key is ever looked up among registered ones.
+
+        The baseline of "no section registered": ``_layers._registered`` (where a resolution asks
+        the registry about a key not in the table) answers no without asking, for these samples.
+        """
+        from metaflow_config import _layers
+
+        real = _layers._registered
+        _layers._registered = lambda *_, **__: False  # type: ignore[assignment]
+        try:
+            return self._each(load, n)
+        finally:
+            _layers._registered = real  # type: ignore[assignment]
+
     def case_resolve_section(self, n: int) -> list[float]:
         """``load()`` and the registered 5-field section read from it (benchmarks' own)."""
         from bench_section.config import BenchSection  # on PYTHONPATH in the "section" worker
