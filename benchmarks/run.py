@@ -4,10 +4,11 @@
     python benchmarks/run.py --quick    # a rough table in about half a minute
 
 Every contender runs in the same invocation and they interleave (A, B, C, A, B, C, ...), so a
-busy machine slows all of them alike; the table reports medians and the ratios the targets of
-issue 7 are stated in. Nothing reads the developer's own configuration: every process gets a
-clean environment whose ``METAFLOW_HOME`` is a temporary directory holding a profile file, and
-runs in an empty temporary working directory.
+busy machine slows all of them alike; the table reports medians and the ratios the targets are
+stated in, each ratio the median of the rounds' own ratios (see ``paired_ratio``). Nothing
+reads the developer's own configuration: every process gets a clean environment whose
+``METAFLOW_HOME`` is a temporary directory holding a profile file, and runs in an empty
+temporary working directory.
 
 Cold cases start a fresh interpreter per sample. In-process cases run in worker processes (see
 ``worker.py``), one per environment size, each built by the OS at process start so that
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import IO
 
 HERE = Path(__file__).resolve().parent
+#: Samples by contender, one list per round (a round visits every contender once, in turn).
+Samples = dict[str, list[list[float]]]
 PYTHON = sys.executable
 
 #: What the profile file holds: a typical `metaflow configure aws` result.
@@ -203,7 +206,7 @@ class Worker:
         self.proc.wait(timeout=30)
 
 
-def cold(root: Path, rounds: int, samples: dict[str, list[float]]) -> None:
+def cold(root: Path, rounds: int, samples: Samples) -> None:
     """Fresh interpreters, one per sample, contenders in turn."""
     env = clean_env(root)
     for r in range(rounds + 1):
@@ -214,10 +217,10 @@ def cold(root: Path, rounds: int, samples: dict[str, list[float]]) -> None:
             )
             elapsed = time.perf_counter() - start
             if r:  # the first round warms the OS caches and writes bytecode
-                samples.setdefault("cold:" + name, []).append(elapsed)
+                samples.setdefault("cold:" + name, []).append([elapsed])
 
 
-def memory(root: Path, rounds: int, samples: dict[str, list[float]]) -> None:
+def memory(root: Path, rounds: int, samples: Samples) -> None:
     """Resident set size (KiB) of a fresh interpreter after each contender's import."""
     env = clean_env(root)
     for _ in range(rounds):
@@ -230,12 +233,10 @@ def memory(root: Path, rounds: int, samples: dict[str, list[float]]) -> None:
                 capture_output=True,
                 text=True,
             )
-            samples.setdefault("rss:" + name, []).append(float(out.stdout.strip()))
+            samples.setdefault("rss:" + name, []).append([float(out.stdout.strip())])
 
 
-def in_process(
-    root: Path, rounds: int, batch: int, samples: dict[str, list[float]], quick: bool
-) -> None:
+def in_process(root: Path, rounds: int, batch: int, samples: Samples, quick: bool) -> None:
     """Every in-process case, the workers and their cases visited in turn each round."""
     workers = {
         "50": Worker.start("50", root, 50),
@@ -284,7 +285,7 @@ def in_process(
                 got = workers[worker].run(case, n)
                 if r:  # round 0 warms up: imports, validators, caches
                     size = worker.split("/")[0]  # 50/2 and 50/3 pool with 50
-                    samples.setdefault(f"{case}@{size}", []).extend(got)
+                    samples.setdefault(f"{case}@{size}", []).append(got)
     finally:
         for w in workers.values():
             w.stop()
@@ -313,6 +314,25 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds * 1e9:.1f} ns"
 
 
+def median(rounds: list[list[float]]) -> float:
+    """The median of every sample of every round."""
+    return statistics.median(x for samples in rounds for x in samples)
+
+
+def paired_ratio(rounds: list[list[float]], bases: list[list[float]]) -> float:
+    """How many times ``bases`` ``rounds`` costs: the median of the rounds' own ratios.
+
+    Each round's median against its base's median in the same round, taken side by side: a
+    slow phase of the machine (this VM has bursts of about 2x) slows both alike and cancels
+    out, where a ratio of overall medians would mix phases. Contenders not visited in the same
+    rounds fall back to the ratio of their medians.
+    """
+    if len(rounds) != len(bases):
+        return median(rounds) / median(bases)
+    ratios = [statistics.median(a) / statistics.median(b) for a, b in zip(rounds, bases)]
+    return statistics.median(ratios)
+
+
 @dataclass
 class Row:
     """One line of the table: a measurement, optionally against a baseline, with a target."""
@@ -322,22 +342,20 @@ class Row:
     target: str = ""  # e.g. "<= 0.8", ">= 10" (on the ratio) or "<= 1 ms" (on the median)
     unit: str = "time"
 
-    def render(self, med: dict[str, float]) -> tuple[str, str, str]:
-        value = med[self.key]
+    def render(self, samples: Samples) -> tuple[str, str, str]:
+        value = median(samples[self.key])
         shown = f"{value / 1024:.1f} MiB" if self.unit == "kib" else fmt_time(value)
-        ratio = ""
-        if self.base:
-            ratio = f"{value / med[self.base]:.2f}x"
+        ratio = paired_ratio(samples[self.key], samples[self.base]) if self.base else 0.0
         verdict = ""
         if self.target:
             op, limit = self.target.split(" ", 1)
             if limit.endswith("ms"):
                 measured, bound = value * 1e3, float(limit.removesuffix("ms"))
             else:
-                measured, bound = value / med[self.base], float(limit)
+                measured, bound = ratio, float(limit)
             ok = measured <= bound if op == "<=" else measured >= bound
             verdict = ("met" if ok else "NOT met") + f" ({op} {limit})"
-        return (shown, self.base and f"{ratio} of {LABELS[self.base]}", verdict)
+        return (shown, self.base and f"{ratio:.2f}x of {LABELS[self.base]}", verdict)
 
 
 LABELS = {
@@ -446,19 +464,19 @@ ROWS = [
 ]
 
 
-def report(samples: dict[str, list[float]], load: str) -> str:
+def report(samples: Samples, load: str) -> str:
     """The Markdown table of medians and ratios (rows whose samples are missing are left out)."""
-    med = {k: statistics.median(v) for k, v in samples.items()}
     lines = ["| measurement | median | ratio | target |", "|---|---:|---|---|"]
     for what, row in ROWS:
         if row is None:
             lines.append(f"| **{what}** | | | |")
-        elif row.key in med:
-            lines.append("| " + " | ".join((what, *row.render(med))) + " |")
-    counts = [len(v) for v in samples.values()]
+        elif row.key in samples:
+            lines.append("| " + " | ".join((what, *row.render(samples))) + " |")
+    counts = [sum(map(len, rounds)) for rounds in samples.values()]
     lines.append("")
     lines.append(
-        f"Medians of {min(counts)} to {max(counts)} samples each; Python "
+        f"Medians of {min(counts)} to {max(counts)} samples each (ratios: the median of each "
+        "round's, against its base in the same round); Python "
         f"{platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
         f"load average {load}."
     )
@@ -478,7 +496,7 @@ def main() -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the raw samples here")
     args = parser.parse_args()
     cold_rounds, mem_rounds, rounds, batch = (6, 2, 6, 10) if args.quick else (30, 5, 40, 20)
-    samples: dict[str, list[float]] = {}
+    samples: Samples = {}
     before = _load()
     with tempfile.TemporaryDirectory(prefix="mfc-bench-") as tmp:
         root = Path(tmp)
