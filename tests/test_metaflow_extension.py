@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 import metaflow_config.compat as compat
 from metaflow_config import load
+from metaflow_config._extension import SWITCH
 from metaflow_config._table import DEBUG_OPTIONS
 from tests._differential import (
     ONLY_IN_COMPAT,
@@ -347,6 +348,23 @@ def test_switched_off_metaflow_config_is_not_even_imported(tmp_path: Path) -> No
     env = {**_base_env(tmp_path), "METAFLOW_CONFIG_EXTENSION": " Off "}
     proc = _run("import sys, metaflow; print('metaflow_config' in sys.modules)", env, tmp_path)
     assert proc.stdout.strip() == "False", proc.stderr
+
+
+def test_the_extension_imports_nothing_but_this_package(tmp_path: Path) -> None:
+    """What ``import metaflow`` imports with the extension and without it differ by ours alone.
+
+    The extension's cost in every task: not the package ``pydantic_core`` (the compiled
+    validator is loaded alone, see ``_core``), not ``typing_extensions``, boto3 or click.
+    """
+    code = "import json, sys, metaflow; print(json.dumps(sorted(sys.modules)))"
+    env = _base_env(tmp_path)
+    on, off = (_run(code, {**env, SWITCH: switch}, tmp_path) for switch in ("1", "0"))
+    assert on.returncode == 0, on.stderr
+    assert off.returncode == 0, off.stderr
+    added = set(json.loads(on.stdout)) - set(json.loads(off.stdout))
+    ours = ("metaflow_config", "metaflow_extensions.metaflow_config")
+    assert added, "the extension imported nothing: is it found?"
+    assert {m for m in added if m.split(".")[0] != ours[0] and not m.startswith(ours[1])} == set()
 
 
 def test_the_switch_words_are_the_boolean_kinds_false_words() -> None:
