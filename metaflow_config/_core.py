@@ -58,6 +58,9 @@ def validator_types() -> tuple[type[SchemaValidator], type[ValidationError]]:
 
 @functools.cache
 def _compiled() -> ModuleType:
+    imported = sys.modules.get(_COMPILED)
+    if imported is not None:  # by the package (or by whoever imported it as such): that one
+        return imported
     if _PACKAGE not in sys.modules:
         alone = _load_alone()
         if alone is not None:
