@@ -320,7 +320,7 @@ def median(rounds: list[list[float]]) -> float:
 
 
 def paired_ratio(rounds: list[list[float]], bases: list[list[float]]) -> float:
-    """How many times ``bases`` ``rounds`` costs: the median of the rounds' own ratios.
+    """``rounds``' cost in multiples of ``bases``': the median of the rounds' own ratios.
 
     Each round's median against its base's median in the same round, taken side by side: a
     slow phase of the machine (this VM has bursts of about 2x) slows both alike and cancels
