@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import types
+from collections.abc import Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
@@ -347,19 +348,13 @@ def layer_problems(data: LayerData) -> list[Problem]:
                     continue
                 key = shape[name][0]
                 raw = data.extra[key]
-                expected = str(err["msg"])
-                reason = (
-                    decode_json(raw.value, bounded=True)[1]
-                    if shape[name][1] != PLAIN and isinstance(raw.value, str)
-                    else None
-                )
                 problems.append(
                     Problem.bad_value(
                         key,
                         data.layer,
                         raw.location,
                         value=show_value(raw.value, secret=key in secret),
-                        expected=f"{expected} ({reason})" if reason else expected,
+                        expected=_expected(cls, name, err, raw.value),
                         fix=f"correct or remove {raw.location or key}",
                     )
                 )
@@ -396,20 +391,13 @@ class MetaflowBaseSettings(BaseSettings):
         except ConfigError:
             raise
         except Exception as exc:  # a validator of the model's own raised something else
-            prefix = _key(cls, "")
-            raise ConfigError(
-                [
-                    Problem.bad_value(
-                        f"{prefix}* ({cls.__name__})",
-                        "",
-                        "",
-                        expected=f"values {cls.__name__} validates (one of its validators "
-                        f"raised {type(exc).__name__}: {exc})",
-                        fix=f"correct the values of {prefix}*, or the validators of "
-                        f"{cls.__module__}.{cls.__qualname__}",
-                    )
-                ]
-            ) from exc
+            problem = _model_problem(
+                cls,
+                f"values {cls.__name__} validates (one of its validators raised "
+                f"{type(exc).__name__}: {exc})",
+                f", or the validators of {cls.__module__}.{cls.__qualname__}",
+            )
+            raise ConfigError([problem]) from exc
 
     @classmethod
     def settings_customise_sources(
@@ -453,6 +441,36 @@ def _secret(field: FieldInfo, seen: frozenset[type] = frozenset()) -> bool:
     return False
 
 
+def _model_problem(cls: type[MetaflowBaseSettings], expected: str, rest: str) -> Problem:
+    """A problem of the model's values together (``METAFLOW_X_* (Model)``): no one input shown.
+
+    ``rest`` ends the fix "correct the values of METAFLOW_X_*".
+    """
+    prefix = _key(cls, "")
+    return Problem.bad_value(
+        f"{prefix}* ({cls.__name__})",
+        "",
+        "",
+        expected=expected,
+        fix=f"correct the values of {prefix}*{rest}",
+    )
+
+
+def _expected(cls: type[BaseSettings], name: str, err: Mapping[str, Any], value: Any) -> str:
+    """What pydantic said of field ``name``, with why its text is not JSON where it takes JSON.
+
+    ``value`` is what a layer held: text that ``_layer_values`` kept as text, not being JSON
+    the field could take, is refused by validation; the JSON reason says why.
+    """
+    expected = str(err["msg"])
+    shape = _shape(cls)
+    if name in shape and shape[name][1] != PLAIN and isinstance(value, str):
+        reason = decode_json(value, bounded=True)[1]
+        if reason is not None:
+            return f"{expected} ({reason})"
+    return expected
+
+
 def _problems(
     cls: type[MetaflowBaseSettings], exc: ValidationError, given: dict[str, Any]
 ) -> list[Problem]:
@@ -462,15 +480,8 @@ def _problems(
     problems = []
     for err in exc.errors(include_url=False):
         if not err["loc"]:  # the model's own validator: about its values together, none alone
-            prefix = _key(cls, "")
             problems.append(
-                Problem.bad_value(
-                    f"{prefix}* ({cls.__name__})",
-                    "",
-                    "",
-                    expected=str(err["msg"]),
-                    fix=f"correct the values of {prefix}* that {cls.__name__} refuses together",
-                )
+                _model_problem(cls, str(err["msg"]), f" that {cls.__name__} refuses together")
             )
             continue
         name = _field_name(cls, str(err["loc"][0]))
@@ -483,12 +494,11 @@ def _problems(
                 raw = data.extra.get(key)
                 if raw is not None:
                     layer, location, value = data.layer, raw.location, raw.value
-        expected = str(err["msg"])
-        json_text = name in _shape(cls) and _shape(cls)[name][1] != PLAIN
-        if json_text and layer not in {"init", "default"} and isinstance(value, str):
-            reason = decode_json(value, bounded=True)[1]  # kept as text by _layer_values: why
-            if reason is not None:
-                expected = f"{expected} ({reason})"
+        expected = (
+            _expected(cls, name, err, value)
+            if layer not in {"init", "default"}  # text a layer held, not code's argument
+            else str(err["msg"])
+        )
         fix = {
             "env": f"correct or unset the environment variable {location}",
             "override": "pass a valid value to override()",
