@@ -17,7 +17,6 @@ them (one C call each instead of two Python functions). Any other mapping is ite
 
 from __future__ import annotations
 
-import functools
 import operator
 import os
 import re
@@ -31,16 +30,10 @@ PREFIX = "METAFLOW_"  # _fields.PREFIX (not imported: this module imports nothin
 _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSIX
 
 
-@functools.cache
-def _finder(text: bool) -> re.Pattern[Any]:
-    """The search for prefixed names among NUL-joined ``str`` (or ``bytes``) names.
-
-    POSIX's ``os.environ`` holds bytes, ``load(env=...)`` str: each is compiled on first use,
-    so a process compiles the one it needs.
-    """
-    pattern = "\0(" + PREFIX + "[^\0]*)"
-    return re.compile(pattern if text else pattern.encode())
-
+#: The prefixed names among NUL-joined names: ``str`` ones (``load(env=...)``), or ``bytes``
+#: (POSIX's ``os.environ``). Compiled by ``re`` on first use: a process compiles the one it needs.
+_FIND_STR = "\0(" + PREFIX + "[^\0]*)"
+_FIND_BYTES = _FIND_STR.encode()
 
 _Getter = Callable[[Any], tuple[Any, ...]]
 #: (whether from os.environ, the raw names last searched, (raw name, name) of those found, and
@@ -110,7 +103,7 @@ def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...
         blob = sep + sep.join(names)
     except TypeError:  # names of mixed or other types
         return None
-    found: list[Any] = _finder(text).findall(blob)
+    found: list[Any] = re.findall(_FIND_STR if text else _FIND_BYTES, blob)
     # A name holding NUL would be cut in pieces: a piece that is no name, or one found twice.
     unique = set(found)
     if len(unique) != len(found) or not raw.keys() >= unique:

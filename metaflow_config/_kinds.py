@@ -8,7 +8,6 @@ validator, loaded without the package's Python schema module).
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -448,13 +447,9 @@ def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
 #: What a one-line value (a name, URL, ARN, path, header) may not contain: control characters
 #: other than tab (NUL, line breaks, escape sequences) and lone surrogates (bytes that were not
 #: UTF-8 in the environment). JSON texts may span lines; the strings inside them may not.
+#: Compiled by ``re`` on first use, as the rare paths' patterns: a valid text value never needs
+#: it (see ``_Text``).
 _NOT_PLAIN = r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]"
-
-
-@functools.cache
-def _not_plain() -> re.Pattern[str]:
-    """``_NOT_PLAIN`` compiled, on first use: valid text values never need it (see ``_Text``)."""
-    return re.compile(_NOT_PLAIN)
 
 
 #: ``_NOT_PLAIN`` as pydantic-core's regex engine checks it (a lone surrogate is refused before
@@ -464,7 +459,7 @@ _PLAIN_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"
 
 def plain_problem(value: str) -> str | None:
     """What makes ``value`` more than one line of plain text (see ``_NOT_PLAIN``), if anything."""
-    bad = _not_plain().search(value)
+    bad = re.search(_NOT_PLAIN, value)
     if bad is None:
         return None
     return (

@@ -8,7 +8,6 @@ in one resolution are raised together.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,17 +29,12 @@ MASK = "****"
 _MAX_SHOWN = 80
 
 
-@functools.cache
-def _url_password() -> re.Pattern[str]:
-    """The password of a URL's userinfo (``https://user:password@host``), anywhere in a text.
-
-    A value, a rendered dict, a line of a file: masked wherever shown. It runs to the *last*
-    ``@`` before a quote (or the end): urllib ends the userinfo at the last ``@``
-    (``bob:p@ss@host``), and a ``/`` or a space in it (which urllib may read otherwise) is
-    masked too, rather than half shown. Compiled on first use (only text holding an ``@`` is
-    searched), not by every ``import``.
-    """
-    return re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/@:\"']*:)[^\"']*@")
+#: the password of a URL's userinfo (``https://user:password@host``), anywhere in a text (a value,
+#: a rendered dict, a line of a file), masked wherever shown. It runs to the *last* ``@`` before a
+#: quote (or the end): urllib ends the userinfo at the last ``@`` (``bob:p@ss@host``), and a ``/``
+#: or a space in it (which urllib may read otherwise) is masked too, rather than half shown.
+#: Compiled by ``re`` on first use, as the rare paths' patterns (only text holding an ``@``).
+_URL_USERINFO = r"(?i)\b([a-z][a-z0-9+.\-]*://[^/@:\"']*:)[^\"']*@"
 
 
 def show_value(value: Any, *, secret: bool) -> str:
@@ -61,13 +55,13 @@ def show_value(value: Any, *, secret: bool) -> str:
 
 def mask_url_password(text: str) -> str:
     """``text`` with the password of every URL in it masked (``https://user:****@host``)."""
-    return _url_password().sub(r"\1" + MASK + "@", text) if "@" in text else text
+    return re.sub(_URL_USERINFO, r"\1" + MASK + "@", text) if "@" in text else text
 
 
 def has_url_password(value: Any) -> bool:
     """Whether ``value`` (or its JSON text) holds a URL with a password: it bears a secret."""
     text = value if isinstance(value, str) else repr(value)
-    return "@" in text and _url_password().search(text) is not None
+    return "@" in text and re.search(_URL_USERINFO, text) is not None
 
 
 @dataclass(frozen=True)
