@@ -425,9 +425,8 @@ class MetaflowBaseSettings(BaseSettings):
 def _secret(field: FieldInfo, seen: frozenset[type] = frozenset()) -> bool:
     """Whether ``field`` holds a secret: itself, or a field of a model anywhere inside it."""
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-    if extra.get("secret") or "SecretStr" in str(field.annotation):
-        return True
-    if "SecretBytes" in str(field.annotation):
+    written = str(field.annotation)
+    if extra.get("secret") or "SecretStr" in written or "SecretBytes" in written:
         return True
     pending = [field.annotation]
     while pending:
