@@ -236,8 +236,6 @@ class Section:
     """A family of settings; instances are immutable views of one resolution."""
 
     fields: ClassVar[tuple[Setting, ...]] = ()
-    #: every resolved value of the snapshot, by short name (for computed accessors)
-    _values: Mapping[str, Any]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -255,7 +253,6 @@ class Section:
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         put = object.__setattr__
-        put(self, "_values", values)
         for field in self.fields:
             value = values[field.name]
             if not isinstance(value, Reference):  # fetched on first read (see _settings)

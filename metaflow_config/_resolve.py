@@ -73,18 +73,6 @@ def selected_profile(env: Mapping[str, str], profile: str | None = None) -> str 
     return (env.get("METAFLOW_PROFILE") or None) if profile is None else (profile or None)
 
 
-class Values(dict):  # type: ignore[type-arg]
-    """The resolved values of one pass, by short name: a ``dict`` whose ``repr`` shows none.
-
-    Sections keep a reference (for their computed accessors), so ``vars(section)`` shows this.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} resolved values>"
-
-
 class Inputs:
     """Everything one resolution reads. ``None`` fields are taken from ``env`` (see ``load``).
 
@@ -524,7 +512,7 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
         raise ConfigError(problems)
     notes.extend(_shadowed_problems(fresh, winners))
 
-    values = Values(_DEFAULTS)
+    values = _DEFAULTS.copy()
     origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
     values.update(validated)
     references = _holds_reference(validated.values())
@@ -774,8 +762,9 @@ def _rebase(
     (``None``: looked for among ``held``). Returns the resolution and the derived values it
     holds that are still to be validated.
     """
-    values = Values(parent.values)
-    origins = parent.origins.copy()  # a dict: copied in C as a block (dict() inserts, on 3.9)
+    # dict.copy: a block copy in C (dict() inserts item by item on Python 3.9)
+    values = parent.values.copy()
+    origins = parent.origins.copy()
     for name in changed:
         if name in held:
             values[name] = held[name]

@@ -197,6 +197,15 @@ def test_the_internals_of_a_snapshot_show_no_value(tmp_path: Path) -> None:
     assert json.loads(json.dumps(dict(s.service.headers))) == {"Authorization": CANARY}
 
 
+def test_a_section_holds_its_own_values_only() -> None:
+    """A section's instance holds its fields and its snapshot: no mapping of every value."""
+    s = load(env={}, home="/nonexistent", cwd="/")
+    for name in ("service", "datatools", "s3", "batch", "sfn"):
+        section = getattr(s, name)
+        own = {f.attr for f in type(section).fields}
+        assert set(vars(section)) == own | {"_snapshot"}, name
+
+
 # --- 4. deep JSON ---------------------------------------------------------------------------------
 
 
