@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ._table import find
-from .errors import Problem, mask_url_password
+from .errors import Problem
 
 __all__ = ["Mistake", "json_problem", "locate"]
 
@@ -161,32 +160,108 @@ def locate(text: str) -> Mistake | None:  # noqa: PLR0911, PLR0912, PLR0915 - on
                 return Mistake(i, "a comma is missing before this", key)
 
 
-def _is_secret(name: str | None) -> bool:
-    field = find(name) if name else None
-    return field is not None and field.secret
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STRUCTURE = frozenset("{}[],: \t\r\n")
+_PLAIN_END = re.compile(r"[{}\[\],:\s\"']")
+
+
+def _token_end(text: str, i: int, stop: int) -> int:
+    """Where the token at ``i`` ends (a string, a comment, a word): never past ``stop``."""
+    ch = text[i]
+    if ch in "\"'":
+        j = i + 1
+        while j < stop and text[j] != ch:
+            j += 2 if text[j] == "\\" else 1
+        return min(j + 1, stop)
+    if text.startswith("/*", i):
+        close = text.find("*/", i + 2)
+        return stop if close < 0 else min(close + 2, stop)
+    if ch == "#" or text.startswith("//", i):
+        return stop
+    found = _PLAIN_END.search(text, i + 1, stop)
+    return stop if found is None else found.start()
+
+
+def _rendered(word: str, key: bool) -> tuple[str, bool]:
+    """How a token of a line not JSON is shown (see ``_shape``), and whether it is verbatim."""
+    ch = word[0]
+    closed = len(word) > 1 and word[-1] == ch
+    if ch == '"':
+        if key and closed and _NAME.fullmatch(word[1:-1]) is not None:
+            return word, True
+        return ('"****"' if closed else '"****'), False
+    if ch == "'":
+        return ("'****'" if closed else "'****"), False
+    if word.startswith("/*"):
+        return ("/*****/" if word.endswith("*/") else "/*****"), False
+    if word.startswith(("//", "#")):
+        return word[: 2 if ch == "/" else 1] + "****", False
+    return (word, True) if word in _LITERALS else ("****", False)
+
+
+def _shape(text: str, start: int, end: int, pos: int) -> tuple[str, int]:
+    """The line ``text[start:end]`` with nothing of its values shown, and the caret's column.
+
+    Kept: JSON's punctuation, spaces, ``true``/``false``/``null``, and the names of top-level
+    keys (plain words, as settings' names are). Every other token (a string, a number, a
+    comment, a bare word, a control character) is shown as ``****`` within its quotes or comment
+    marks: a file that is not JSON may be anything (a secret's value, another file through a
+    symlink), and a name or a secret written in an unexpected way must not show. The caret
+    stays under the token that holds ``pos``.
+    """
+    depth = 0
+    key = False  # whether a string here would be a top-level key (after ``{`` or ``,``)
+    i = 0
+    out: list[str] = []
+    width = 0
+    caret = -1
+    while i < end:
+        ch = text[i]
+        if ch in _STRUCTURE:
+            if ch in "{[":
+                depth += 1
+                key = depth == 1 and ch == "{"
+            elif ch in "}]":
+                depth -= 1
+            elif ch in ",:" and depth == 1:
+                key = ch == ","
+            j, shown, verbatim = i + 1, "" if ch == "\r" else ch, True  # a lone CR: not shown
+        else:
+            line_end = text.find("\n", i)
+            j = max(i + 1, _token_end(text, i, len(text) if line_end < 0 else line_end))
+            shown, verbatim = _rendered(text[i:j], key)
+            key = False
+        if j > start:  # on the line shown
+            if i < start:  # a comment or string begun on an earlier line
+                shown, verbatim = "****", False
+            if caret < 0 and i <= pos < j:
+                caret = width + (max(pos - i, 0) if verbatim else 0)
+            out.append(shown)
+            width += len(shown)
+        i = j
+    return "".join(out), width if caret < 0 else caret
 
 
 def json_problem(text: str, path: str, layer: str, fallback_pos: int) -> Problem:
-    """The problem of a config file that is not JSON: line, column, the line itself, a caret.
+    """The problem of a config file that is not JSON: line, column, the line's shape, a caret.
 
-    ``fallback_pos`` (where Python's parser stopped) is used only when the scan finds nothing.
+    ``fallback_pos`` (where Python's parser stopped) is used only when the scan finds none. The
+    line is shown by its shape (see ``_shape``): its punctuation and key names, no values.
     """
     mistake = locate(text) or Mistake(fallback_pos, "not valid JSON here", None)
     pos = min(mistake.pos, len(text))
     line_no = text.count("\n", 0, pos) + 1
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
-    line = text[start : len(text) if end < 0 else end].rstrip("\r")
     column = pos - start + 1
     where = f"line {line_no}, column {column}: {mistake.hint}"
-    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line)
-    if _is_secret(mistake.key) or any(_is_secret(w) for w in words if w.startswith("METAFLOW")):
-        excerpt = "    (the line holds a secret setting's value: not shown)"
-    else:
-        offset = max(0, column - _MAX_SHOWN // 2) if len(line) > _MAX_SHOWN else 0
-        shown = mask_url_password(line[offset : offset + _MAX_SHOWN])
-        pad = "".join(c if c == "\t" else " " for c in line[offset : pos - start])
-        excerpt = f"    {shown}\n    {pad}^"
+    end = len(text) if end < 0 else end
+    if end > start and text[end - 1] == "\r":  # a line of a Windows file
+        end -= 1
+    shown, caret = _shape(text, start, end, pos)
+    offset = max(0, caret - _MAX_SHOWN // 2) if len(shown) > _MAX_SHOWN else 0
+    pad = "".join(c if c == "\t" else " " for c in shown[offset:caret])
+    excerpt = f"    {shown[offset : offset + _MAX_SHOWN]}\n    {pad}^"
     return Problem.file(
         path,
         layer,

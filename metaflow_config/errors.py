@@ -8,6 +8,7 @@ in one resolution are raised together.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,12 +30,11 @@ MASK = "****"
 _MAX_SHOWN = 80
 
 
-#: the password of a URL's userinfo (``https://user:password@host``), anywhere in a text (a value,
-#: a rendered dict, a line of a file), masked wherever shown. It runs to the *last* ``@`` before a
-#: quote (or the end): urllib ends the userinfo at the last ``@`` (``bob:p@ss@host``), and a ``/``
-#: or a space in it (which urllib may read otherwise) is masked too, rather than half shown.
-#: Compiled by ``re`` on first use, as the rare paths' patterns (only text holding an ``@``).
-_URL_USERINFO = r"(?i)\b([a-z][a-z0-9+.\-]*://[^/@:\"']*:)[^\"']*@"
+#: Where a URL begins (its scheme and ``://``), and a quote that ends a string of a rendered
+#: dict, list or message (``', '``, ``": "``, ``'}``, ``'`` at the end). Compiled by ``re`` on first
+#: use, as the rare paths' patterns (only text holding an ``@`` is looked at).
+_SCHEME = r"(?i)\b[a-z][a-z0-9+.\-]*://"
+_END_QUOTE = r"""["'](?=\s*(?:[,:;}\])]|$))"""
 
 
 def show_value(value: Any, *, secret: bool) -> str:
@@ -43,25 +43,78 @@ def show_value(value: Any, *, secret: bool) -> str:
         return "None"
     if secret:
         return MASK
-    try:
-        text = repr(value)
-    except RecursionError:  # a value injected by code, nested deeper than repr can go
-        return "<a value nested too deeply to show>"
-    text = mask_url_password(text)  # before shortening: a cut must not keep a password
+    if type(value) is str:  # masked as the one value it is (its password may hold quotes)
+        text = repr(mask_url_password(value))
+    else:
+        try:
+            text = repr(value)
+        except RecursionError:  # a value injected by code, nested deeper than repr can go
+            return "<a value nested too deeply to show>"
+        text = mask_url_password(text, rendered=True)  # before shortening: a cut must keep none
     if len(text) > _MAX_SHOWN:
         text = text[: _MAX_SHOWN - 3] + "..."
     return text
 
 
-def mask_url_password(text: str) -> str:
-    """``text`` with the password of every URL in it masked (``https://user:****@host``)."""
-    return re.sub(_URL_USERINFO, r"\1" + MASK + "@", text) if "@" in text else text
+def _url_passwords(text: str, *, rendered: bool) -> list[tuple[int, int]]:
+    """The spans of the URL passwords in ``text`` (``https://user:password@host``), in order.
+
+    As urllib reads a userinfo: the user name runs to the first ``:`` (it may hold an ``@``:
+    ``alice@corp.com:pw@host``) and the password to the *last* ``@`` (``bob:p@ss@host``). A ``/``
+    or a space in the password (which urllib may read otherwise) is masked too, rather than half
+    shown: where the text is ambiguous (``https://user@host:8080/x@y``), more is masked, never
+    less. ``rendered``: ``text`` is a ``repr`` or JSON text, where several strings may follow one
+    another; a URL there also ends with a quote that ends its string (``', '``, ``"}``), not with
+    a quote inside a password (``p"w``). Linear in the text (positions found once, each URL's
+    bounds by bisection): any text a layer holds may be scanned, a hostile one included.
+    """
+    ends = [m.start() for m in re.finditer(_END_QUOTE, text)] if rendered else []
+    ats = [m.start() for m in re.finditer("@", text)]
+    spans: list[tuple[int, int]] = []
+    done = 0  # the text before this is masked already
+    for scheme in re.finditer(_SCHEME, text):
+        start = scheme.end()
+        if start <= done:
+            continue
+        i = bisect.bisect_left(ends, start)
+        end = ends[i] if i < len(ends) else len(text)
+        colon = text.find(":", start, end)
+        slash = text.find("/", start, end)
+        if colon < 0 or 0 <= slash < colon:  # no password: the user name ends at a ``/``
+            continue
+        last = bisect.bisect_left(ats, end) - 1  # the last ``@`` before the URL's string ends
+        if last >= 0 and ats[last] > colon:
+            spans.append((colon + 1, ats[last]))
+            done = ats[last]
+    return spans
+
+
+def mask_url_password(text: str, *, rendered: bool = False) -> str:
+    """``text`` with the password of every URL in it masked (``https://user:****@host``).
+
+    ``rendered``: ``text`` is a ``repr`` or JSON text (see ``_url_passwords``); by default it is
+    read as one value, whose password may hold any character.
+    """
+    if "@" not in text:
+        return text
+    spans = _url_passwords(text, rendered=rendered)
+    if not spans:
+        return text
+    parts: list[str] = []
+    at = 0
+    for start, end in spans:
+        parts += [text[at:start], MASK]
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
 
 
 def has_url_password(value: Any) -> bool:
-    """Whether ``value`` (or its JSON text) holds a URL with a password: it bears a secret."""
-    text = value if isinstance(value, str) else repr(value)
-    return "@" in text and re.search(_URL_USERINFO, text) is not None
+    """Whether ``value`` (text, or any value by its ``repr``) holds a URL with a password."""
+    if isinstance(value, str):
+        return "@" in value and bool(_url_passwords(value, rendered=False))
+    text = repr(value)
+    return "@" in text and bool(_url_passwords(text, rendered=True))
 
 
 @dataclass(frozen=True)

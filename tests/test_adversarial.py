@@ -28,9 +28,10 @@ CANARY = "ZQXJ"  # in every drawn password: text no output holds by chance
 
 # --- 1. URL passwords --------------------------------------------------------------------------
 
-_PASSWORD_CHARS = string.ascii_letters + string.digits + "@:/!$&()*+,;=%-._~"
+_PASSWORD_CHARS = string.ascii_letters + string.digits + "@:/!$&()*+,;=%-._~\"'"
 passwords = st.text(_PASSWORD_CHARS, min_size=0, max_size=12).map(lambda p: CANARY + p)
-users = st.text(string.ascii_lowercase + string.digits, min_size=0, max_size=6)
+#: a user name may hold an ``@`` (an e-mail address: urllib reads up to the last ``@``)
+users = st.text(string.ascii_lowercase + string.digits + "@.", min_size=0, max_size=8)
 
 
 def _url(user: str, password: str, *, space: str = "") -> str:
@@ -65,7 +66,9 @@ def test_a_url_password_shows_nowhere_in_the_library(
 
 
 @pytest.mark.parametrize(
-    "password", ["p@ss", "p@ss@w0rd", "pa/ss", "p:a:s:s", "pass word"], ids=str
+    "password",
+    ["p@ss", "p@ss@w0rd", "pa/ss", "p:a:s:s", "pass word", 'p"ss', "p'ss", "p', 'ss", 'p", "s'],
+    ids=str,
 )
 def test_urllib_s_password_is_never_shown(tmp_path: Path, password: str) -> None:
     """Whatever urllib takes for the password is masked, whole (no tail after an ``@``)."""
@@ -75,6 +78,19 @@ def test_urllib_s_password_is_never_shown(tmp_path: Path, password: str) -> None
         assert CANARY not in text, text
         if len(parsed) > 4:
             assert parsed not in text, text
+
+
+@pytest.mark.parametrize("user", ["alice@corp.example", "a@b@c", "bo'b", 'bo"b'], ids=str)
+def test_a_user_name_with_an_at_or_a_quote_hides_no_password(tmp_path: Path, user: str) -> None:
+    """``https://alice@corp.example:pw@host``: urllib's password (after the first ``:``), masked."""
+    url = _url(user, CANARY + "pw")
+    assert urlsplit(url).password == CANARY + "pw"
+    for text in _surfaces({"METAFLOW_SERVICE_URL": url}, tmp_path):
+        assert CANARY not in text, text
+    env = {"METAFLOW_HOME": str(tmp_path / "none"), "METAFLOW_SERVICE_URL": url}
+    for args in (["show"], ["get", "SERVICE_URL"], ["env"], ["show", "--json"]):
+        _, output = _cli(args, env)
+        assert CANARY not in output, (args, output)
 
 
 def _cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[int, str]:

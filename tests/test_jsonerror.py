@@ -12,31 +12,93 @@ from hypothesis import strategies as st
 from metaflow_config import ConfigError, load
 from metaflow_config._jsonerror import locate
 
+#: (file text, line, column, hint, the line as shown, what the caret is under)
 CASES = [
-    pytest.param('{"A": "q",}', 1, 10, "a trailing comma", id="trailing-comma-object"),
-    pytest.param('{"A": [1, 2,]}', 1, 12, "a trailing comma", id="trailing-comma-array"),
-    pytest.param("{'A': 'q'}", 1, 2, "single quotes are not JSON", id="single-quotes"),
-    pytest.param('{\n  // a note\n  "A": 1\n}', 2, 3, "comments are not JSON", id="line-comment"),
-    pytest.param('{"A": 1 /* x */}', 1, 9, "comments are not JSON", id="block-comment"),
-    pytest.param("{\n  # a note\n}", 2, 3, "comments are not JSON", id="hash-comment"),
-    pytest.param('{"A": "q\n}', 1, 7, "a missing quote?", id="missing-quote"),
-    pytest.param('{A: "q"}', 1, 2, "keys must be in double quotes", id="unquoted-key"),
-    pytest.param('{"A": 1 "B": 2}', 1, 9, "a comma is missing", id="missing-comma"),
-    pytest.param('{"A" 1}', 1, 6, "a ':' is missing", id="missing-colon"),
-    pytest.param('{"A": True}', 1, 7, "a bare word is not a JSON value", id="python-true"),
-    pytest.param('{"A": 1', 1, 8, "the file ends early", id="unclosed"),
-    pytest.param('{"A": 1}}', 1, 9, "text after the end", id="extra-brace"),
-    pytest.param('{"A": [1}', 1, 9, "} does not close an array", id="mismatched"),
-    pytest.param('{"A": "a\\qb"}', 1, 9, "an invalid escape", id="bad-escape"),
-    pytest.param('{"A": "a\tb"}', 1, 9, "a control character", id="raw-tab"),
+    pytest.param(
+        '{"A": "q",}', 1, 10, "a trailing comma", '{"A": "****",}', ",}", id="trailing-comma-object"
+    ),
+    pytest.param(
+        '{"A": [1, 2,]}',
+        1,
+        12,
+        "a trailing comma",
+        '{"A": [****, ****,]}',
+        ",]",
+        id="trailing-comma-array",
+    ),
+    pytest.param(
+        "{'A': 'q'}",
+        1,
+        2,
+        "single quotes are not JSON",
+        "{'****': '****'}",
+        "'*",
+        id="single-quotes",
+    ),
+    pytest.param(
+        '{\n  // a note\n  "A": 1\n}',
+        2,
+        3,
+        "comments are not JSON",
+        "//****",
+        "//",
+        id="line-comment",
+    ),
+    pytest.param(
+        '{"A": 1 /* x */}',
+        1,
+        9,
+        "comments are not JSON",
+        '{"A": **** /*****/}',
+        "/*",
+        id="block-comment",
+    ),
+    pytest.param(
+        "{\n  # a note\n}", 2, 3, "comments are not JSON", "#****", "#*", id="hash-comment"
+    ),
+    pytest.param('{"A": "q\n}', 1, 7, "a missing quote?", '{"A": "****', '"*', id="missing-quote"),
+    pytest.param(
+        '{A: "q"}', 1, 2, "keys must be in double quotes", '{****: "****"}', "**", id="unquoted-key"
+    ),
+    pytest.param(
+        '{"A": 1 "B": 2}',
+        1,
+        9,
+        "a comma is missing",
+        '{"A": **** "****": ****}',
+        '"*',
+        id="missing-comma",
+    ),
+    pytest.param('{"A" 1}', 1, 6, "a ':' is missing", '{"A" ****}', "**", id="missing-colon"),
+    pytest.param(
+        '{"A": True}',
+        1,
+        7,
+        "a bare word is not a JSON value",
+        '{"A": ****}',
+        "**",
+        id="python-true",
+    ),
+    pytest.param('{"A": 1', 1, 8, "the file ends early", '{"A": ****', "", id="unclosed"),
+    pytest.param('{"A": 1}}', 1, 9, "text after the end", '{"A": ****}}', "}", id="extra-brace"),
+    pytest.param(
+        '{"A": [1}', 1, 9, "} does not close an array", '{"A": [****}', "}", id="mismatched"
+    ),
+    pytest.param(
+        '{"A": "a\\qb"}', 1, 9, "an invalid escape", '{"A": "****"}', '"*', id="bad-escape"
+    ),
+    pytest.param('{"A": "a\tb"}', 1, 9, "a control character", '{"A": "****"}', '"*', id="raw-tab"),
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "column", "hint"), CASES)
+@pytest.mark.parametrize(("text", "line", "column", "hint", "shape", "under"), CASES)
 def test_common_mistakes_are_located_and_named(
-    tmp_path: Path, text: str, line: int, column: int, hint: str
+    tmp_path: Path, text: str, line: int, column: int, hint: str, shape: str, under: str
 ) -> None:
-    """File, line and column, the line with a caret, a hint, and a fix that keeps the file."""
+    """File, line and column, the line's shape with a caret, a hint, a fix that keeps the file.
+
+    The line is shown without its values: its punctuation and top-level key names only.
+    """
     home = tmp_path / "home"
     home.mkdir()
     path = home / "config.json"
@@ -48,8 +110,9 @@ def test_common_mistakes_are_located_and_named(
     assert f"line {line}, column {column}: " in problem.expected
     assert hint in problem.expected
     shown, caret = problem.expected.splitlines()[1:3]
-    assert shown.strip() == text.splitlines()[line - 1].strip()
-    assert caret.index("^") - 4 == column - 1
+    assert shown.strip() == shape
+    assert shown[caret.index("^") :].startswith(under)
+    assert caret[: caret.index("^")].strip() == ""
     assert problem.fix == f"correct line {line} of {path} (the rest of the file is kept as it is)"
     assert "remove" not in problem.fix
     assert "\n    Fix: " in str(info.value)
@@ -61,28 +124,46 @@ def test_common_mistakes_are_located_and_named(
         pytest.param("{\"METAFLOW_SERVICE_AUTH_KEY\": 'hunter2'}", id="single-quoted-secret"),
         pytest.param('{"METAFLOW_SERVICE_AUTH_KEY":\n  "hunter2\n}', id="open-secret-next-line"),
         pytest.param('{"METAFLOW_SERVICE_HEADERS": {"x-api-key": hunter2}}', id="secret-map"),
+        pytest.param('{"METAFLOW_SERVICE_AUTH_KEYY": "hunter2", // k\n}', id="misspelled-secret"),
+        pytest.param('{"metaflow_service_auth_key": "hunter2", }', id="lower-case-secret"),
+        pytest.param('{"METAFLOW_VAULT_TOKEN": "hunter2" // a section\n}', id="registered-secret"),
+        pytest.param('{"METAFLOW_SERVICE_AUTH_\\u004bEY": "hunter2",}', id="escaped-name"),
+        pytest.param(
+            '{"METAFLOW_SERVICE_AUTH_KEY":\n   "hunter2", "METAFLOW_BATCH_JOB_QUEUE": \'q\'}',
+            id="next-line-after-secret",
+        ),
+        pytest.param('{"METAFLOW_SERVICE_URL": "https://u:hunter2@h/x",}', id="url-password"),
+        pytest.param('{"METAFLOW_BATCH_JOB_QUEUE": hunter2}', id="bare-word"),
+        pytest.param('{"METAFLOW_BATCH_JOB_QUEUE": 1 /* hunter2 */}', id="comment"),
+        pytest.param("PATH=/bin\0AWS_SECRET_ACCESS_KEY=hunter2\0HOME=/", id="not-json-at-all"),
     ],
 )
-def test_the_line_of_a_secret_is_not_shown(tmp_path: Path, text: str) -> None:
-    """A mistake in (or on the line of) a secret setting's value never shows the value."""
+def test_no_value_of_a_file_is_shown(tmp_path: Path, text: str) -> None:
+    """Whatever the line holds (a secret written in any way, a file that is not JSON at all, a
+    symlink to another file), the excerpt shows its shape: no value, no comment (top-level keys
+    written as plain names are shown: they are settings' names).
+    """
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.json").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load(env={}, home=home, cwd=tmp_path)
     assert "hunter2" not in str(info.value)
-    assert "secret setting's value: not shown" in str(info.value)
+    assert "line 1" in str(info.value) or "line 2" in str(info.value)
 
 
-def test_a_url_password_on_the_line_is_masked(tmp_path: Path) -> None:
-    """The excerpt masks a URL's password, as every shown value does."""
+def test_control_characters_of_a_line_are_not_shown(tmp_path: Path) -> None:
+    """A terminal escape in a broken file (a key, a bare word) reaches no terminal."""
     home = tmp_path / "home"
     home.mkdir()
-    (home / "config.json").write_text('{"METAFLOW_SERVICE_URL": "https://u:pw@h/x",}')
+    text = '{"METAFLOW_X\x1b]52;c;cHduZWQ=\x07": 1, \x1b[2J,}'
+    (home / "config.json").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load(env={}, home=home, cwd=tmp_path)
-    assert "pw@" not in str(info.value)
-    assert "https://u:****@h/x" in str(info.value)
+    message = str(info.value)
+    assert "\x1b" not in message
+    assert "\x07" not in message
+    assert "line 1" in message
 
 
 _JSONISH = st.text(alphabet="{}[]:,\"'\\ \n\t/*#-+.0123456789eEtrufalsnAB_x", max_size=40)
