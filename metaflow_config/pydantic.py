@@ -31,8 +31,9 @@ import types
 from collections.abc import Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Union, cast, get_args, get_origin
 
+import pydantic as _pydantic
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
@@ -270,12 +271,12 @@ def _layered(cls: type[BaseSettings]) -> dict[str, Any]:
 def env_text(value: Any) -> str | None:
     """A section's value as environment text (``None``: no variable can carry it).
 
-    Text as it is (a ``SecretStr`` code gave as its secret: the container needs it); anything
-    else as strict JSON, nested at most ``MAX_JSON_DEPTH`` levels (no ``NaN``, objects or
-    non-JSON types); never text holding a NUL.
+    Text as it is (a ``SecretStr``, ``Secret[T]``, ... code gave as its secret: the container
+    needs it); anything else as strict JSON, nested at most ``MAX_JSON_DEPTH`` levels (no
+    ``NaN``, objects or non-JSON types); never text holding a NUL.
     """
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
+    if isinstance(value, _SECRET_TYPES):  # e.g. a SecretStr code gave
+        value = cast(Any, value).get_secret_value()
     if not isinstance(value, str):
         try:
             freeze(value)  # only to bound the nesting: TooDeep past MAX_JSON_DEPTH levels
@@ -415,28 +416,45 @@ class MetaflowBaseSettings(BaseSettings):
     def secret_keys(cls) -> set[str]:
         """The keys (``METAFLOW_...``) of the fields holding secrets.
 
-        A field is secret when it is a ``SecretStr``/``SecretBytes`` or marked
-        ``json_schema_extra={"secret": True}``, or holds one anywhere inside (a model, a list
-        or dict of them): its whole value is masked.
+        A field is secret when it is one of pydantic's secret types (``SecretStr``,
+        ``SecretBytes``, ``Secret[T]``, a subclass) or marked ``json_schema_extra={"secret":
+        True}``, or holds one anywhere inside (a model, a list or dict of them): its whole value
+        is masked.
         """
         return {_key(cls, name) for name, field in cls.model_fields.items() if _secret(field)}
 
 
+#: pydantic's secret types: ``SecretStr``, ``SecretBytes``, ``Secret[T]`` (pydantic 2.7+), and any
+#: subclass of them
+_SECRET_TYPES: tuple[type, ...] = (
+    _pydantic.SecretStr,
+    _pydantic.SecretBytes,
+    *((_pydantic.Secret,) if hasattr(_pydantic, "Secret") else ()),
+)
+
+
 def _secret(field: FieldInfo, seen: frozenset[type] = frozenset()) -> bool:
-    """Whether ``field`` holds a secret: itself, or a field of a model anywhere inside it."""
+    """Whether ``field`` holds a secret: itself, or a field of a model anywhere inside it.
+
+    Secret: marked so (``json_schema_extra={"secret": True}``), or typed with one of pydantic's
+    secret types or a subclass (``Optional[SecretStr]``, ``Secret[int]``, ``list[Token]``).
+    """
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-    written = str(field.annotation)
-    if extra.get("secret") or "SecretStr" in written or "SecretBytes" in written:
+    if extra.get("secret"):
         return True
     pending = [field.annotation]
     while pending:
         annotation = pending.pop()
         pending.extend(get_args(annotation))
-        model = annotation if isinstance(annotation, type) else None
-        if model is not None and issubclass(model, BaseModel) and model not in seen:
-            inner = seen | {model}
-            if any(_secret(f, inner) for f in model.model_fields.values()):
+        for candidate in (annotation, get_origin(annotation)):
+            if not isinstance(candidate, type):
+                continue
+            if issubclass(candidate, _SECRET_TYPES):
                 return True
+            if issubclass(candidate, BaseModel) and candidate not in seen:
+                inner = seen | {candidate}
+                if any(_secret(f, inner) for f in candidate.model_fields.values()):
+                    return True
     return False
 
 

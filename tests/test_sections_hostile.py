@@ -332,3 +332,53 @@ def test_check_counts_registered_keys_and_explain_names_their_type(host: type[An
     assert "(2 setting(s) set" in checked.output
     explained = invoke("explain", "HOST_TOKEN").output
     assert "type:     Optional[SecretStr]" in explained
+
+
+VAULT = '''
+from typing import Optional
+from pydantic import Secret, SecretStr
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+class Token(SecretStr):
+    """A secret type of the program's own."""
+
+
+class Vault(MetaflowBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_VAULT_")
+    tok: Optional[Token] = None
+    gen: Optional[Secret[str]] = None
+    pin: Optional[Secret[int]] = None
+    name: str = "v"
+'''
+
+
+@pytest.fixture
+def vault(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[type[Any]]:
+    """``vault-mf`` installed and discovered: fields of pydantic's other secret types."""
+    for module in installed(
+        tmp_path_factory, monkeypatch, "vault-mf", "vault = vault_mf.config:Vault", VAULT
+    ):
+        yield module.Vault
+
+
+def test_every_secret_type_of_pydantic_is_a_secret(
+    vault: type[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Secret[T]`` and a subclass of ``SecretStr`` are secrets as ``SecretStr`` is: masked by
+    ``env``, ``show`` (also when a value is invalid) and ``get``."""
+    assert vault.secret_keys() == {"METAFLOW_VAULT_TOK", "METAFLOW_VAULT_GEN", "METAFLOW_VAULT_PIN"}
+    monkeypatch.setenv("METAFLOW_VAULT_TOK", SECRET + "tok")
+    monkeypatch.setenv("METAFLOW_VAULT_GEN", SECRET + "gen")
+    for args in (["env"], ["show"], ["show", "--json"], ["get", "VAULT_TOK"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert SECRET not in result.output, args
+    monkeypatch.setenv("METAFLOW_VAULT_PIN", SECRET + "pin")  # not an int: show marks it
+    result = invoke("show")
+    assert result.exit_code == 1
+    assert SECRET not in result.output
+    assert "METAFLOW_VAULT_PIN" in result.output
