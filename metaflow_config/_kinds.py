@@ -408,17 +408,31 @@ def _parse_json(value: Any) -> Any:
 def strict_loads(
     text: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None
 ) -> Any:
-    """``json.loads`` that refuses ``NaN``/``Infinity`` and numbers out of a float's range.
+    """``json.loads`` refusing NaN, Infinity, numbers out of range, and keys given twice.
 
+    A key given twice in one object is refused unless ``object_pairs_hook`` decides otherwise.
     Raises ``json.JSONDecodeError`` for malformed text, ``ValueError`` for those numbers (and for
-    an integer of more than 4300 digits), ``RecursionError`` for absurd nesting.
+    an integer of more than 4300 digits) and for a key given twice, ``RecursionError`` for
+    absurd nesting. A config file passes a hook of its own, which names the keys given twice.
     """
     return json.loads(
         text,
-        object_pairs_hook=object_pairs_hook,
+        object_pairs_hook=_unique_keys if object_pairs_hook is None else object_pairs_hook,
         parse_constant=_no_constant,
         parse_float=_finite_float,
     )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json`` hook: an object's pairs as a ``dict``, refusing a key given twice.
+
+    The key is not named: it may be a key of a secret map.
+    """
+    result = dict(pairs)  # in C; only a key given twice makes it shorter
+    if len(result) != len(pairs):
+        msg = "a key given twice in one object"
+        raise ValueError(msg)
+    return result
 
 
 def _no_constant(name: str) -> Any:

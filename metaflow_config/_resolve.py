@@ -30,7 +30,7 @@ from ._kinds import (
 )
 from ._layers import BY_LAYER, LAYERS, SOURCES, LayerData, Raw, suggest
 from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
-from .errors import ConfigError, ConfigWarning, Problem
+from .errors import ConfigError, ConfigWarning, Problem, printable
 
 if TYPE_CHECKING:
     from pydantic_core import SchemaValidator, ValidationError
@@ -518,6 +518,7 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     references = _holds_reference(validated.values())
     _derive(values, origins, Context(inputs.env, inputs.cwd), references=references)
     if notes:
+        notes = [printable(text) for text in notes]  # keys and paths of input: no escapes
         level = _caller_level()
         for text in notes:
             warnings.warn(text, ConfigWarning, stacklevel=level)

@@ -190,10 +190,9 @@ def _json_key(reference: Reference, text: str, problem: Callable[[str, str], Con
     """The value of ``reference.key`` in the JSON secret ``text`` (JSON text if not a string)."""
     import json
 
-    try:
-        document = json.loads(text)
-    except ValueError:
-        document = None
+    from ._kinds import decode_json
+
+    document = decode_json(text)[0]  # strict and bounded: a hostile secret is no RecursionError
     if not isinstance(document, dict) or reference.key not in document:
         raise problem(
             f"a JSON secret with the key {reference.key!r}",
@@ -204,24 +203,29 @@ def _json_key(reference: Reference, text: str, problem: Callable[[str, str], Con
 
 
 def _config(s: Settings, arguments: Mapping[str, Any]) -> Any:
-    """``botocore.config.Config(**arguments)``, or a ConfigError naming where they came from."""
+    """``botocore.config.Config(**arguments)``, or a ConfigError naming where they came from.
+
+    botocore's message names the key it refused: not shown, as no key of this secret map is.
+    """
     try:
         return Config(**arguments)
-    except TypeError as exc:
-        info = s.explain("METAFLOW_DATATOOLS_CLIENT_PARAMS")
-        raise ConfigError(
-            [
-                Problem.bad_value(
-                    info.name,
-                    info.source,
-                    info.location,
-                    value=MASK,
-                    expected="a 'config' object of botocore.config.Config arguments "
-                    f"({str(exc).split(':')[-1].strip()})",
-                    fix="remove the unknown keys from 'config' in METAFLOW_DATATOOLS_CLIENT_PARAMS",
-                )
-            ]
-        ) from exc
+    except TypeError:
+        pass
+    info = s.explain("METAFLOW_DATATOOLS_CLIENT_PARAMS")
+    raise ConfigError(  # outside the handler: botocore's error is not its context
+        [
+            Problem.bad_value(
+                info.name,
+                info.source,
+                info.location,
+                value=MASK,
+                expected="a 'config' object of botocore.config.Config arguments (botocore "
+                "refused one of its keys)",
+                fix="keep only botocore.config.Config's arguments in 'config' in "
+                "METAFLOW_DATATOOLS_CLIENT_PARAMS",
+            )
+        ]
+    )
 
 
 def check(

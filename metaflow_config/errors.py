@@ -21,6 +21,7 @@ __all__ = [
     "Problem",
     "has_url_password",
     "mask_url_password",
+    "printable",
     "show_value",
 ]
 
@@ -35,6 +36,26 @@ _MAX_SHOWN = 80
 #: use, as the rare paths' patterns (only text holding an ``@`` is looked at).
 _SCHEME = r"(?i)\b[a-z][a-z0-9+.\-]*://"
 _END_QUOTE = r"""["'](?=\s*(?:[,:;}\])]|$))"""
+
+
+#: What reaches no terminal as it is (see :func:`printable`): C0 and C1 control characters, DEL
+#: and lone surrogates; ``_LINE_CONTROLS`` leaves the newline and the tab (an excerpt's lines).
+_CONTROLS = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]"
+_LINE_CONTROLS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]"
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    r"""``text`` with its control characters escaped (``\x1b``), as input may hold them.
+
+    A name, a path or a message that came from input (a file's key, a variable's name) sends no
+    terminal escape sequence.
+
+    ``lines``: newlines and tabs are kept (a message whose excerpt spans lines).
+    """
+    pattern = _LINE_CONTROLS if lines else _CONTROLS
+    if re.search(pattern, text) is None:
+        return text
+    return re.sub(pattern, lambda m: repr(m.group())[1:-1], text)
 
 
 def show_value(value: Any, *, secret: bool) -> str:
@@ -173,10 +194,12 @@ class Problem:
         return cls(setting, "", "", "", expected, fix)
 
     def __str__(self) -> str:
+        # every part may hold input (a key, a path): none sends a terminal escape sequence
         where = f" ({self.layer}: {self.location})" if self.layer or self.location else ""
         got = f" got {self.value};" if self.value else ""
         fix = "\n    Fix: " if "\n" in self.expected else ". Fix: "  # after an excerpt of a file
-        return f"{self.setting}{where}:{got} expected {self.expected}{fix}{self.fix}"
+        head = printable(f"{self.setting}{where}:{got} expected ")
+        return head + printable(f"{self.expected}{fix}{self.fix}", lines=True)
 
 
 class ConfigError(Exception):

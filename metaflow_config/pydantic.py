@@ -388,17 +388,25 @@ class MetaflowBaseSettings(BaseSettings):
             else:  # the layers alone: what BaseSettings would give, without its default sources
                 BaseModel.__init__(self, **_by_argument(cls, _layered(cls)))
         except ValidationError as exc:
-            raise ConfigError(_problems(cls, exc, values)) from None
+            problems = _problems(cls, exc, values)
         except ConfigError:
             raise
         except Exception as exc:  # a validator of the model's own raised something else
-            problem = _model_problem(
-                cls,
-                f"values {cls.__name__} validates (one of its validators raised "
-                f"{type(exc).__name__}: {exc})",
-                f", or the validators of {cls.__module__}.{cls.__qualname__}",
-            )
-            raise ConfigError([problem]) from exc
+            # its message may quote an input: shown only where the model holds no secret
+            said = "" if cls.secret_keys() else f": {exc}"
+            problems = [
+                _model_problem(
+                    cls,
+                    f"values {cls.__name__} validates (one of its validators raised "
+                    f"{type(exc).__name__}{said})",
+                    f", or the validators of {cls.__module__}.{cls.__qualname__}",
+                )
+            ]
+        else:
+            return
+        # Raised here, outside the handlers: pydantic's error (its inputs, secrets included)
+        # is then neither the ConfigError's cause nor its context, in no traceback.
+        raise ConfigError(problems)
 
     @classmethod
     def settings_customise_sources(

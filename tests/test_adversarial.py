@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import string
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -321,3 +322,37 @@ def test_an_environment_that_is_not_a_mapping_is_a_config_error(argument: Any) -
 def test_os_environ_itself_is_not_checked_key_by_key() -> None:
     """The process environment (always strings) resolves without the check's cost."""
     assert load(home=os.devnull + "-none").batch.job_queue is None
+
+
+# --- 6. terminal escapes in names ----------------------------------------------------------------
+
+#: OSC 52 (writes the clipboard), a screen clear, and a C1 CSI: what a hostile key could send
+_ESCAPES = "\x1b]52;c;cHduZWQ\x07\x1b[2J\x9b"  # no "=": a variable name holds none
+
+
+def _has_control(text: str) -> bool:
+    return any((ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in text)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_key_holding_escapes_reaches_no_terminal(tmp_path: Path, strict: bool) -> None:
+    """An unknown key of a file or a variable's name is shown with its control characters
+    escaped: in the warning, the error (strict), and the command line's output."""
+    home = tmp_path / "home"
+    write_profile(home, {f"METAFLOW_X{_ESCAPES}": 1})
+    env = {f"METAFLOW_Y{_ESCAPES}": "1"}
+    texts: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            load(env=env, home=home, cwd=tmp_path, strict=strict)
+        except ConfigError as err:
+            texts += [str(err), *(str(p) for p in err.problems)]
+    texts += [str(w.message) for w in caught]
+    assert any("METAFLOW_X\\x1b]52" in t for t in texts), texts
+    assert any("METAFLOW_Y\\x1b]52" in t for t in texts), texts
+    for args in (["show"], ["check"], ["explain", f"METAFLOW_Z{_ESCAPES}"]):
+        _, output = _cli(args, {"METAFLOW_HOME": str(home), **env})
+        texts.append(output)
+    for text in texts:
+        assert not _has_control(text), repr(text)

@@ -153,7 +153,9 @@ def test_s3_client_keeps_retries_of_the_client_params_and_merges_a_given_config(
 
 
 def test_bad_botocore_config_in_client_params_is_a_config_error(tmp_path: Path) -> None:
-    """An unknown Config argument names DATATOOLS_CLIENT_PARAMS, masked (it may hold secrets)."""
+    """An unknown Config argument names DATATOOLS_CLIENT_PARAMS, masked (it may hold secrets):
+    not the key botocore refused either (a key of a secret map is not shown), nor botocore's
+    error as the context."""
     from metaflow_config import aws
 
     s = _settings(
@@ -163,7 +165,10 @@ def test_bad_botocore_config_in_client_params_is_a_config_error(tmp_path: Path) 
     with pytest.raises(ConfigError, match="METAFLOW_DATATOOLS_CLIENT_PARAMS") as err:
         aws.s3_client(s, boto_session=_RecordingSession())
     assert "s3cr3t" not in str(err.value)
-    assert "bogus" in str(err.value)
+    assert "bogus" not in str(err.value)
+    assert "botocore refused one of its keys" in str(err.value)
+    assert err.value.__context__ is None
+    assert err.value.__cause__ is None
 
 
 @pytest.mark.aws

@@ -636,6 +636,36 @@ def test_unknown_override_is_an_error(home: Path, work: Path) -> None:
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE" in str(err)
 
 
+# --- a JSON key given twice --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", ["env", "override"])
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("METAFLOW_BATCH_DEFAULT_TAGS", '{"team": "a", "team": "b"}'),
+        ("METAFLOW_BATCH_DEFAULT_TAGS", '{"team": "a", "x": {"k": 1, "k": 2}}'),
+        ("METAFLOW_SERVICE_HEADERS", '{"x-ZQXJ-token": "a", "x-ZQXJ-token": "b"}'),
+    ],
+)
+def test_a_json_key_given_twice_is_a_problem_in_every_layer(
+    home: Path, work: Path, layer: str, name: str, text: str
+) -> None:
+    """As in a file, a key given twice in JSON text is never resolved silently (last one wins
+    would hide a mistake); the key is not named (it may be a secret header's)."""
+    kwargs: dict[str, Any] = {"env": {}, "home": home, "cwd": work}
+    if layer == "env":
+        kwargs["env"] = {name: text}
+    else:
+        kwargs["overrides"] = {name: text}
+    with pytest.raises(ConfigError) as info:
+        load(**kwargs)
+    (problem,) = info.value.problems
+    assert problem.setting == name
+    assert "a key given twice in one object" in problem.expected
+    assert "ZQXJ" not in str(info.value)
+
+
 # --- the empty string ------------------------------------------------------------------------
 
 

@@ -178,6 +178,12 @@ def test_a_reference_is_fetched_once_per_snapshot(aws: Any, tmp_path: Path) -> N
             "the key 'token'",
         ),
         ("not json " + CANARY, "{{resolve:secretsmanager:mf/auth:SecretString:t}}", "the key 't'"),
+        pytest.param(  # past json's recursion limit: a ConfigError, not a RecursionError
+            '{"t": ' + "[" * 5000 + "]" * 5000 + "}",
+            "{{resolve:secretsmanager:mf/auth:SecretString:t}}",
+            "the key 't'",
+            id="nested-too-deeply",
+        ),
         (None, "{{resolve:ssm:/mf/none}}", r"an existing ssm entry '/mf/none'"),
     ],
 )

@@ -185,12 +185,49 @@ def test_the_models_own_validators_give_config_errors(host: type[Any], tmp_path:
     assert problem.setting == "METAFLOW_HOST_* (Host)"
     assert "do not go together" in problem.expected
     assert SECRET not in str(together.value)
+    assert together.value.__context__ is None  # pydantic's error holds the inputs: not kept
+    assert together.value.__cause__ is None
     with pytest.raises(ConfigError) as raised:
         _load(tmp_path, env={"METAFLOW_HOST_COUNT": "13"}).section(host)
-    assert "raised TypeError: unlucky" in str(raised.value)
+    assert "raised TypeError" in str(raised.value)
+    assert "unlucky" not in str(raised.value)  # its message may quote a secret: Host has some
+    assert raised.value.__context__ is None
+    assert raised.value.__cause__ is None
     result = invoke("show", env={"METAFLOW_HOST_COUNT": "13"})
     assert result.exit_code == 1
     assert "a bug in metaflow-config" not in result.output + result.stderr
+
+
+PLAIN = """
+from pydantic import field_validator
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+class Plain(MetaflowBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_PLAIN_")
+    count: int = 1
+
+    @field_validator("count")
+    @classmethod
+    def not_thirteen(cls, value: int) -> int:
+        if value == 13:
+            raise TypeError("thirteen")
+        return value
+"""
+
+
+def test_the_message_of_a_validator_of_a_model_without_secrets_is_shown(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Where the model holds no secret, a validator's own message is part of the problem."""
+    for module in installed(
+        tmp_path_factory, monkeypatch, "plain-mf", "plain = plain_mf.config:Plain", PLAIN
+    ):
+        assert not module.Plain.secret_keys()
+        with pytest.raises(ConfigError) as raised:
+            _load(tmp_path, overrides={"PLAIN_COUNT": 13}).section(module.Plain)
+        assert "raised TypeError: thirteen" in str(raised.value)
 
 
 def test_a_key_in_the_wrong_case_is_reported_not_dropped(host: type[Any], tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from .._resolve import default_home
 from .._resolve import selected_profile as resolved_profile
 from .._scope import load
 from .._settings import Settings
-from ..errors import MASK, ConfigError, ConfigWarning, Problem, mask_url_password
+from ..errors import MASK, ConfigError, ConfigWarning, Problem, mask_url_password, printable
 
 __all__ = [
     "CliError",
@@ -38,9 +38,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CliError(click.ClickException):
-    """A failure the user can act on: printed as one ``Error: ...`` message, exit status 1."""
+    """A failure the user can act on: printed as one ``Error: ...`` message, exit status 1.
+
+    The message may quote input (a key, a name given as an argument): its control characters
+    are escaped, so none reaches the terminal.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message, lines=True))
 
 
 def profile_option(fn: F) -> F:
