@@ -484,6 +484,56 @@ def argument_problems(argument: str, mapping: Any, *, text_values: bool = False)
     return problems
 
 
+def place_problems(
+    call: str,
+    *,
+    home: object = None,
+    profile: object = None,
+    cwd: object = None,
+    strict: object = None,
+) -> list[Problem]:
+    """Problems of the other arguments of ``load()``/``override()`` (``call`` names it).
+
+    ``home`` and ``cwd`` are paths (``str`` or ``os.PathLike`` of ``str``), ``profile`` a
+    ``str`` and ``strict`` a ``bool``; each may be ``None``. A wrong type would otherwise be a
+    raw ``TypeError`` from ``os.path``, or (``strict="no"``) silently true.
+    """
+    problems: list[Problem] = []
+    for name, value in (("home", home), ("cwd", cwd)):
+        if value is not None and not isinstance(_fspath(value), str):
+            problems.append(
+                Problem.bad_argument(
+                    f"{call}({name}=...)",
+                    show_value(value, secret=False),
+                    "a path: a str or an os.PathLike (pathlib.Path)",
+                    f"pass {name} as a str or a pathlib.Path",
+                )
+            )
+    checks = (
+        ("profile", profile, str, "a profile name (a str)"),
+        ("strict", strict, bool, "True or False"),
+    )
+    for name, value, kind, expected in checks:
+        if value is not None and not isinstance(value, kind):
+            problems.append(
+                Problem.bad_argument(
+                    f"{call}({name}=...)",
+                    show_value(value, secret=False),
+                    f"{expected} or None",
+                    f"pass {name} as {expected}, or None for the default",
+                )
+            )
+    return problems
+
+
+def _fspath(value: object) -> object:
+    """``os.fspath(value)``, or ``value`` itself where it is not a path at all."""
+    try:
+        return os.fspath(value)  # type: ignore[call-overload]
+    except TypeError:
+        return value
+
+
 #: The settings of each runtime family (``METAFLOW_CONDA_`` ...): what a family name may be a
 #: typo of. A typo across families is left to the general did-you-mean.
 _FAMILY_SETTINGS = {p: [name for name in BY_ENV if name.startswith(p)] for p in _RUNTIME_PREFIXES}

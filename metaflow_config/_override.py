@@ -16,7 +16,7 @@ from contextvars import Token
 from typing import Any, TypeVar, cast
 
 from ._fields import is_unset
-from ._layers import OverrideLayer, argument_problems
+from ._layers import OverrideLayer, argument_problems, place_problems
 from ._resolve import Inputs, default_home, selected_profile
 from ._scope import Frame, chain, install, leave, link, restore
 from ._settings import Settings
@@ -121,7 +121,8 @@ class Override:
         profile: str | None,
         cwd: str | os.PathLike[str] | None,
     ) -> None:
-        problems = argument_problems("override(...)", values)
+        problems = place_problems("override", home=home, profile=profile, cwd=cwd)
+        problems.extend(argument_problems("override(...)", values))
         if env is not None:
             problems.extend(argument_problems("override(env=...)", env, text_values=True))
         if problems:

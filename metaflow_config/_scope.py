@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import Any, Protocol, cast
 
-from ._layers import argument_problems
+from ._layers import argument_problems, place_problems
 from ._resolve import Inputs, default_home, resolve, selected_profile
 from ._settings import Settings
 from ._table import SECTIONS
@@ -95,7 +95,9 @@ def load(
     ``load`` never writes anything.
 
     """
-    problems = [] if env is None else argument_problems("load(env=...)", env, text_values=True)
+    problems = place_problems("load", home=home, profile=profile, cwd=cwd, strict=strict)
+    if env is not None:
+        problems.extend(argument_problems("load(env=...)", env, text_values=True))
     if overrides is not None:
         problems.extend(argument_problems("load(overrides=...)", overrides))
     if problems:

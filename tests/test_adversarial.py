@@ -319,6 +319,39 @@ def test_an_environment_that_is_not_a_mapping_is_a_config_error(argument: Any) -
         load(env=argument, home="/nonexistent")
 
 
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("home", 5),
+        ("home", b"/tmp"),
+        ("cwd", 5),
+        ("cwd", ["/"]),
+        ("profile", 3),
+        ("strict", "no"),
+        ("strict", 0),
+    ],
+    ids=repr,
+)
+def test_other_arguments_of_a_wrong_type_are_config_errors(argument: str, value: Any) -> None:
+    """``load(home=5)`` is not a raw TypeError from os.path, and ``strict="no"`` is not true:
+    each names the argument and what it takes."""
+    with pytest.raises(ConfigError, match=rf"load\({argument}=\.\.\.\): got ") as info:
+        load(env={}, **{argument: value})
+    assert info.value.problems[0].setting == f"load({argument}=...)"
+    if argument != "strict":
+        with pytest.raises(ConfigError, match=rf"override\({argument}=\.\.\.\)"):
+            override(**{argument: value})
+
+
+def test_paths_may_be_path_objects(tmp_path: Path) -> None:
+    """``pathlib.Path`` (any ``os.PathLike`` of text) is a path, as a str is."""
+    write_profile(tmp_path / "home", {"BATCH_JOB_QUEUE": "q"})
+    s = load(env={}, home=tmp_path / "home", cwd=tmp_path)
+    assert s.batch.job_queue == "q"
+    with override(home=tmp_path / "home", cwd=tmp_path, BATCH_JOB_QUEUE="r") as scoped:
+        assert scoped.batch.job_queue == "r"
+
+
 def test_os_environ_itself_is_not_checked_key_by_key() -> None:
     """The process environment (always strings) resolves without the check's cost."""
     assert load(home=os.devnull + "-none").batch.job_queue is None
