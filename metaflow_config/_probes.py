@@ -14,10 +14,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from ._fields import PREFIX
 from ._settings import Settings
+from .errors import ConfigError
 
 __all__ = [
     "CHECKS",
@@ -247,6 +248,8 @@ _NETWORK_ERRORS = {
     "ProxyConnectionError",
     "SSLError",
 }
+#: what ``aws.client()`` names its problem when boto3 finds no region
+_NO_REGION = "AWS region"
 #: S3 operations and the IAM actions they need, where the names differ
 _S3_ACTIONS = {"HeadBucket": "s3:ListBucket"}
 
@@ -260,7 +263,14 @@ def error_code(exc: BaseException) -> str:
 
 
 def classify(exc: BaseException) -> str:
-    """``credentials``, ``region``, ``denied``, ``network``, ``client`` or ``other``."""
+    """``credentials``, ``region``, ``config``, ``denied``, ``network``, ``client`` or ``other``.
+
+    ``config``: a ConfigError of the settings the check reads (a secret reference it could not
+    fetch, a value a client refused), reported with its own problems and fixes.
+    """
+    if isinstance(exc, ConfigError):  # the library's own: the settings are wrong, or lacking
+        region = any(p.setting == _NO_REGION for p in exc.problems)
+        return "region" if region else "config"
     names = {cls.__name__ for cls in type(exc).__mro__}
     code = error_code(exc)
     if names & _CREDENTIAL_ERRORS or code in _CREDENTIAL_CODES or isinstance(exc, _NoSessionError):
@@ -298,6 +308,12 @@ def _from_error(check: Check, ctx: Context, exc: BaseException) -> Outcome:
         return skip("needs working AWS credentials (see aws.credentials)")
     if kind == "region":
         return skip("needs an AWS region (see aws.region)")
+    if kind == "config":
+        problems = cast(ConfigError, exc).problems
+        return fail(
+            "; ".join(f"{p.setting}: expected {p.expected}" for p in problems),
+            "; ".join(p.fix for p in problems),
+        )
     region = ctx.region or "the default region"
     if kind == "network":
         return fail(
