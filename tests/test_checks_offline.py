@@ -289,3 +289,39 @@ def test_network_errors_fail_with_the_proxy_fix(tmp_path: Path) -> None:
     result = stub_check(tmp_path, env, ["batch"], batch=_Stub(describe_job_queues=down))
     assert result["batch.job_queue"].status == FAIL
     assert "HTTPS_PROXY" in result["batch.job_queue"].fix
+
+
+def test_a_config_error_met_by_a_check_is_reported_with_its_own_fix(tmp_path: Path) -> None:
+    """A ConfigError inside a check (a reference it could not fetch, a value a client refused)
+    FAILs with the problem's own text and fix, not as an "unexpected error"."""
+    from metaflow_config import ConfigError
+    from metaflow_config.errors import Problem
+
+    refused = ConfigError(
+        [Problem.missing("METAFLOW_X", "a value the client takes", "set METAFLOW_X to one")]
+    )
+    env = {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+    result = stub_check(tmp_path, env, ["batch"], batch=_Stub(describe_job_queues=refused))
+    queue = result["batch.job_queue"]
+    assert queue.status == FAIL
+    assert "unexpected" not in queue.detail
+    assert "METAFLOW_X: expected a value the client takes" in queue.detail
+    assert queue.fix == "set METAFLOW_X to one"
+
+
+def test_aws_client_s_missing_region_is_classified_as_the_region(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``aws.client()`` without a region raises the ConfigError the checks read as "region"."""
+    import boto3
+
+    from metaflow_config import ConfigError, aws
+    from metaflow_config._probes import classify
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    no_region = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y")
+    with pytest.raises(ConfigError) as info:
+        aws.client("sts", settings_of({}, tmp_path), boto_session=no_region)
+    assert classify(info.value) == "region"
