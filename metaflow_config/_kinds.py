@@ -28,6 +28,9 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "NONNEG_INT",
     "PATH",
+    "PLUGIN_NAME",
+    "QUANTITY",
+    "QUANTITY_PATTERN",
     "RETRY_CONFIG",
     "S3_URL",
     "SFN_NAME_PREFIX",
@@ -458,6 +461,23 @@ def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
     return factory
 
 
+def _number_as_text(value: Any) -> Any:
+    """A JSON number (not a boolean) as its text: a file may write ``4096`` or ``"4096"``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    return value
+
+
+#: A number >= 0 written as text (what ``QUANTITY`` takes, and its JSON Schema says)
+QUANTITY_PATTERN = r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
+
+
+def _quantity() -> CoreSchema:
+    cs = _cs()
+    text = cs.str_schema(pattern=QUANTITY_PATTERN)
+    return cs.no_info_before_validator_function(_number_as_text, text)  # type: ignore[no-any-return]
+
+
 #: What a one-line value (a name, URL, ARN, path, header) may not contain: control characters
 #: other than tab (NUL, line breaks, escape sequences) and lone surrogates (bytes that were not
 #: UTF-8 in the environment). JSON texts may span lines; the strings inside them may not.
@@ -731,6 +751,15 @@ PATH = Kind("path", "a file system path", _str(r"^\S.*$"))
 BOOL = Kind("boolean", "a boolean (true/false, 1/0, yes/no, on/off)", _bool)
 INT = Kind("integer", "a whole number (e.g. 60, not 5.7)", _int())
 NONNEG_INT = Kind("integer >= 0", "a whole number >= 0", _int(0))
+#: The name of a Metaflow plugin (a datastore, a metadata provider, a resolver): extensions add
+#: their own, so any name is taken and Metaflow says at run time whether it knows it.
+PLUGIN_NAME = Kind(
+    "plugin name",
+    "a plugin's name (letters, digits, '_', '.', '-'; e.g. local, s3)",
+    _str(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"),
+)
+#: A resource request (CPU cores, MB): Metaflow's decorators take a number or its text.
+QUANTITY = Kind("number", 'a number, as text or JSON (e.g. 2, 0.5, "4096")', _quantity)
 URL = Kind("URL", "an http:// or https:// URL", _str(r"^https?://[^\s/]+\S*$"))
 S3_URL = Kind(
     "S3 URL",

@@ -17,6 +17,7 @@ from ._kinds import (
     IAM_ROLE_ARN,
     NONNEG_INT,
     PATH,
+    PLUGIN_NAME,
     S3_URL,
     STR,
     STR_DICT,
@@ -55,8 +56,9 @@ class Defaults(Section):
 
     datastore: str = setting(
         "DEFAULT_DATASTORE",
-        choice("local", "s3", "azure", "gs"),
-        "Datastore used when --datastore is not given.",
+        PLUGIN_NAME,
+        "Datastore used when --datastore is not given (local, s3, azure, gs, spin, or an "
+        "extension's).",
         default="local",
     )
     environment: str = setting(
@@ -70,8 +72,9 @@ class Defaults(Section):
     )
     metadata: str = setting(
         "DEFAULT_METADATA",
-        choice("local", "service"),
-        "Metadata provider used when --metadata is not given.",
+        PLUGIN_NAME,
+        "Metadata provider used when --metadata is not given (local, service, spin, or an "
+        "extension's).",
         default="local",
     )
     monitor: str = setting("DEFAULT_MONITOR", STR, "Monitor sidecar.", default="nullSidecarMonitor")

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from ._fields import Section, same_as, setting, under
-from ._kinds import BOOL, NONNEG_INT, PATH, S3_URL, SFN_NAME_PREFIX, STR, URL, choice
+from ._kinds import (
+    BOOL,
+    NONNEG_INT,
+    PATH,
+    PLUGIN_NAME,
+    QUANTITY,
+    S3_URL,
+    SFN_NAME_PREFIX,
+    STR,
+    URL,
+    choice,
+)
 
 __all__ = [
     "DEBUG_OPTIONS",
@@ -88,9 +99,9 @@ class Kubernetes(Section):
         "KUBERNETES_SHARED_MEMORY", NONNEG_INT, "Shared memory of a step, in MB."
     )
     port: int | None = setting("KUBERNETES_PORT", NONNEG_INT, "Port opened on pods.")
-    cpu: str | None = setting("KUBERNETES_CPU", STR, "Default CPU request.")
-    memory: str | None = setting("KUBERNETES_MEMORY", STR, "Default memory request.")
-    disk: str | None = setting("KUBERNETES_DISK", STR, "Default disk request.")
+    cpu: str | None = setting("KUBERNETES_CPU", QUANTITY, "Default CPU request (cores).")
+    memory: str | None = setting("KUBERNETES_MEMORY", QUANTITY, "Default memory request, in MB.")
+    disk: str | None = setting("KUBERNETES_DISK", QUANTITY, "Default disk request, in MB.")
     qos: str = setting("KUBERNETES_QOS", STR, "QoS class of pods.", default="burstable")
     conda_arch: str | None = setting(
         "KUBERNETES_CONDA_ARCH", STR, "Node architecture for @conda/@pypi."
@@ -204,8 +215,8 @@ class Conda(Section):
     package_gsroot: str | None = setting("CONDA_PACKAGE_GSROOT", STR, "GCS root of conda packages.")
     dependency_resolver: str = setting(
         "CONDA_DEPENDENCY_RESOLVER",
-        choice("conda", "mamba", "micromamba"),
-        "Resolver of conda dependencies.",
+        PLUGIN_NAME,
+        "Resolver of conda dependencies (conda, mamba, micromamba, ...; read by extensions).",
         default="conda",
     )
     use_fast_init: bool = setting(

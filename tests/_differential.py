@@ -37,6 +37,7 @@ SANDBOX = "Sandbox (`AWS_SANDBOX_ENABLED`)"
 VALIDATION = "Validation"
 MISSING_PROFILE = "Missing named profile"
 K8S_INTS = "`KUBERNETES_SHARED_MEMORY`, `KUBERNETES_PORT`"
+K8S_QUANTITIES = "`KUBERNETES_CPU`, `KUBERNETES_MEMORY`, `KUBERNETES_DISK`"
 JOB_QUEUE_ALIAS = "`METAFLOW_JOB_QUEUE_NAME`"
 
 #: Every compat name whose value may differ from Metaflow's, and the README row that explains why.
@@ -53,6 +54,10 @@ DIFFERENCES: dict[str, str] = {
     # integers here, the environment's strings in Metaflow
     "KUBERNETES_SHARED_MEMORY": K8S_INTS,
     "KUBERNETES_PORT": K8S_INTS,
+    # a JSON number in a file is its text here (as the environment gives it), a number there
+    "KUBERNETES_CPU": K8S_QUANTITIES,
+    "KUBERNETES_MEMORY": K8S_QUANTITIES,
+    "KUBERNETES_DISK": K8S_QUANTITIES,
     # "no"/"off" are false here, true in Metaflow
     "BATCH_EMIT_TAGS": BOOLEANS,
     "SFN_COMPRESS_STATE_MACHINE": BOOLEANS,

@@ -324,6 +324,24 @@ SCENARIOS = [
         metaflow_holds={"KUBERNETES_SHARED_MEMORY": 1024},
     ),
     case(
+        "kubernetes-quantities-as-json-numbers",
+        profiles={
+            "config.json": {
+                "METAFLOW_KUBERNETES_CPU": 2,
+                "METAFLOW_KUBERNETES_MEMORY": 4096,
+                "METAFLOW_KUBERNETES_DISK": 10240,
+            }
+        },
+        differs=("KUBERNETES_CPU", "KUBERNETES_MEMORY", "KUBERNETES_DISK"),
+        metaflow_holds={"KUBERNETES_MEMORY": 4096},
+    ),
+    case(
+        "kubernetes-quantities-as-text",
+        profiles={"config.json": {"METAFLOW_KUBERNETES_CPU": "0.5"}},
+        env={"METAFLOW_KUBERNETES_MEMORY": "4096"},
+        metaflow_holds={"KUBERNETES_CPU": "0.5", "KUBERNETES_MEMORY": "4096"},
+    ),
+    case(
         "kubernetes-integers-from-env-strings",
         env={"METAFLOW_KUBERNETES_SHARED_MEMORY": "1024", "METAFLOW_KUBERNETES_PORT": "8080"},
         differs=("KUBERNETES_SHARED_MEMORY", "KUBERNETES_PORT"),

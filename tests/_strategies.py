@@ -28,6 +28,8 @@ from metaflow_config._kinds import (
     LOG_GROUP_ARN,
     NONNEG_INT,
     PATH,
+    PLUGIN_NAME,
+    QUANTITY,
     RETRY_CONFIG,
     S3_URL,
     SFN_NAME_PREFIX,
@@ -148,6 +150,13 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
         )
     ),
     id(VERIFY): _bool_triple() | _same(_verify_path),
+    id(PLUGIN_NAME): _same(st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.\-]{0,12}\Z")),
+    # a file may write the number itself; the typed value is its text either way
+    id(QUANTITY): st.builds(
+        lambda n, as_number: (n if as_number else str(n), str(n), str(n)),
+        st.integers(min_value=0, max_value=2**20),
+        st.booleans(),
+    ),
 }
 
 

@@ -446,7 +446,9 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
         [5],
         ["my-log-group", "arn:aws:logs:us-east-1:123456789012:stream:x"],
     ),
-    ("METAFLOW_DEFAULT_DATASTORE", [5, True, "S3"], ["S3", "hdfs", " s3"]),
+    ("METAFLOW_DEFAULT_DATASTORE", [5, True, "my store"], ["my store", " s3", "s3/x", "-s3"]),
+    ("METAFLOW_KUBERNETES_CPU", [True, [], {}, "2 cores", -1], ["2 cores", "-1", "4Gi", " 2"]),
+    ("METAFLOW_S3_SERVER_SIDE_ENCRYPTION", [5, True, "aes256"], ["aes256", "kms", " AES256"]),
     (
         "METAFLOW_SERVICE_HEADERS",
         [[], "x", {"a": 1}, {"a": "b\r\nX-Evil: 1"}],

@@ -52,6 +52,10 @@ def test_schema_command_prints_the_schema() -> None:
         pytest.param({"METAFLOW_SERVICE_HEADERS": {"a": "b"}}, id="json-object"),
         pytest.param({"METAFLOW_JOB_QUEUE_NAME": "q", "METAFLOW_USER": None}, id="alias-null"),
         pytest.param({"METAFLOW_S3_VERIFY_CERTIFICATE": "/etc/ca.pem"}, id="verify-path"),
+        pytest.param(
+            {"METAFLOW_KUBERNETES_MEMORY": 4096, "METAFLOW_KUBERNETES_CPU": "0.5"}, id="quantities"
+        ),
+        pytest.param({"METAFLOW_DEFAULT_DATASTORE": "spin"}, id="plugin-name"),
     ],
 )
 def test_schema_accepts_what_the_resolver_accepts(doc: dict[str, Any], tmp_path: Path) -> None:
@@ -68,7 +72,9 @@ def test_schema_accepts_what_the_resolver_accepts(doc: dict[str, Any], tmp_path:
         pytest.param({"METAFLOW_S3_RETRY_COUNT": 5.7}, id="int-fraction"),
         pytest.param({"METAFLOW_DATASTORE_SYSROOT_S3": "bucket/x"}, id="s3-no-scheme"),
         pytest.param({"METAFLOW_SFN_IAM_ROLE": "arn:aws:s3:::b"}, id="arn-wrong-service"),
-        pytest.param({"METAFLOW_DEFAULT_DATASTORE": "S3"}, id="choice-case"),
+        pytest.param({"METAFLOW_S3_SERVER_SIDE_ENCRYPTION": "aes256"}, id="choice-case"),
+        pytest.param({"METAFLOW_KUBERNETES_CPU": "2 cores"}, id="quantity-words"),
+        pytest.param({"METAFLOW_KUBERNETES_MEMORY": -1}, id="quantity-negative"),
         pytest.param({"METAFLOW_BATCH_JOB_QEUE": "q"}, id="unknown-key"),
     ],
 )
@@ -77,8 +83,17 @@ def test_schema_rejects_what_the_resolver_rejects(doc: dict[str, Any]) -> None:
     assert list(_validator().iter_errors(doc)) != []
 
 
-def test_docs_file_is_fresh() -> None:
-    """docs/settings.md is exactly what `metaflow-config docs` generates from the table."""
+def test_docs_file_is_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/settings.md is exactly what `metaflow-config docs` generates from the table.
+
+    With no section registered: a plugin installed beside the package (the README's example)
+    adds its keys to `docs`, not to the committed file.
+    """
+    from metaflow_config import _sections
+
+    monkeypatch.setattr(_sections, "_entry_points", list)
+    _sections.reset()
+    monkeypatch.setattr(_sections, "_found", None)
     committed = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     assert committed == settings_markdown(), (
         "docs/settings.md is stale: run `python -m metaflow_config docs > docs/settings.md`"

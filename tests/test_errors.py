@@ -47,7 +47,7 @@ def _load_env(tmp_path: Path, **env: str) -> object:
         pytest.param(
             "S3_CLIENT_RETRY_CONFIG", '{"max_atempts": 3}', "max_attempts", id="retry-typo-key"
         ),
-        pytest.param("DEFAULT_DATASTORE", "S3", "one of", id="choice-case"),
+        pytest.param("S3_SERVER_SIDE_ENCRYPTION", "aes256", "one of", id="choice-case"),
         pytest.param("SERVICE_URL", "metadata.example.com", "URL", id="url-no-scheme"),
     ],
 )

@@ -29,6 +29,8 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.IAM_ROLE_ARN: frozenset({str}),
     _kinds.LOG_GROUP_ARN: frozenset({str}),
     _kinds.SFN_NAME_PREFIX: frozenset({str}),
+    _kinds.PLUGIN_NAME: frozenset({str}),
+    _kinds.QUANTITY: frozenset({str}),
     _kinds.BOOL: frozenset({bool}),
     _kinds.INT: frozenset({int}),
     _kinds.NONNEG_INT: frozenset({int}),

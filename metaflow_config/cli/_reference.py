@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._fields import Setting
-from .._kinds import BOOL, BOOL_WORDS, VERIFY, Kind
+from .._kinds import BOOL, BOOL_WORDS, QUANTITY, QUANTITY_PATTERN, VERIFY, Kind
 from .._show import entry_text
 from .._table import FIELDS, SECTIONS
 
@@ -38,6 +38,8 @@ def _kind_alternatives(kind: Kind) -> list[dict[str, Any]]:
         ]
     if kind is VERIFY:
         return [{"type": "boolean"}, {"type": "string", "minLength": 1}]
+    if kind is QUANTITY:
+        return [{"type": "number", "minimum": 0}, {"type": "string", "pattern": QUANTITY_PATTERN}]
     from pydantic.errors import PydanticInvalidForJsonSchema
     from pydantic.json_schema import GenerateJsonSchema
 
