@@ -481,13 +481,32 @@ def _model_problem(cls: type[MetaflowBaseSettings], expected: str, rest: str) ->
     )
 
 
-def _expected(cls: type[BaseSettings], name: str, err: Mapping[str, Any], value: Any) -> str:
+def _said(message: str, *, secret: bool = False) -> str:
+    """Pydantic's message as what was expected.
+
+    ``Input should be a valid boolean, unable to interpret input`` is ``a valid boolean (unable
+    to interpret input)``; a validator's ``Value error, ...`` is what its validator said, unless
+    the value is ``secret`` (the validator's words may quote it).
+    """
+    for head in ("Input should be ", "Value error, ", "Assertion failed, "):
+        if message.startswith(head):
+            rest = message[len(head) :]
+            if head != "Input should be ":
+                return "a value its validator accepts" + ("" if secret else f" ({rest})")
+            what, _, why = rest.partition(", ")
+            return f"{what} ({why})" if why else what
+    return message
+
+
+def _expected(
+    cls: type[MetaflowBaseSettings], name: str, err: Mapping[str, Any], value: Any
+) -> str:
     """What pydantic said of field ``name``, with why its text is not JSON where it takes JSON.
 
     ``value`` is what a layer held: text that ``_layer_values`` kept as text, not being JSON
     the field could take, is refused by validation; the JSON reason says why.
     """
-    expected = str(err["msg"])
+    expected = _said(str(err["msg"]), secret=_key(cls, name) in cls.secret_keys())
     shape = _shape(cls)
     if name in shape and shape[name][1] != PLAIN and isinstance(value, str):
         reason = decode_json(value, bounded=True)[1]
@@ -506,7 +525,9 @@ def _problems(
     for err in exc.errors(include_url=False):
         if not err["loc"]:  # the model's own validator: about its values together, none alone
             problems.append(
-                _model_problem(cls, str(err["msg"]), f" that {cls.__name__} refuses together")
+                _model_problem(
+                    cls, _said(str(err["msg"])), f" that {cls.__name__} refuses together"
+                )
             )
             continue
         name = _field_name(cls, str(err["loc"][0]))

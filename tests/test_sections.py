@@ -253,6 +253,9 @@ def test_a_bad_value_is_a_config_error_naming_where(registered: type[Any]) -> No
     assert by_key["METAFLOW_ACME_RETRIES"].location.endswith("config.json:METAFLOW_ACME_RETRIES")
     assert by_key["METAFLOW_ACME_API_TOKEN"].value == "****"
     assert "correct or unset the environment variable" in by_key["METAFLOW_ACME_SPOT"].fix
+    # pydantic's sentence, said as what was expected
+    assert by_key["METAFLOW_ACME_SPOT"].expected == "a valid boolean (unable to interpret input)"
+    assert by_key["METAFLOW_ACME_RETRIES"].expected.startswith("a valid integer")
 
 
 def test_the_command_line_exports_and_masks_it(registered: type[Any]) -> None:

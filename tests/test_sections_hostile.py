@@ -419,3 +419,14 @@ def test_every_secret_type_of_pydantic_is_a_secret(
     assert result.exit_code == 1
     assert SECRET not in result.output
     assert "METAFLOW_VAULT_PIN" in result.output
+
+
+def test_a_validator_s_words_about_a_secret_are_not_repeated() -> None:
+    """A field validator's ``ValueError`` text may quote the value: not shown for a secret."""
+    from metaflow_config.pydantic import _said
+
+    assert _said(f"Value error, {SECRET} is too short", secret=True) == (
+        "a value its validator accepts"
+    )
+    assert _said("Value error, too short") == "a value its validator accepts (too short)"
+    assert _said("Input should be a valid integer") == "a valid integer"
