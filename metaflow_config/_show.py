@@ -277,6 +277,18 @@ def profile_file_text(snapshot: Settings) -> str:
     return snapshot.profile_path + ("" if found else ": not found")
 
 
+def local_file_text(snapshot: Settings) -> str:
+    """The local config file, said not found when its ``.metaflow`` directory has none.
+
+    The nearest ``.metaflow`` directory is the one read (a ``python flow.py run`` makes one in
+    its working directory): a project's file further up is then not read, which this shows.
+    """
+    path = snapshot.local_path
+    if os.path.lexists(path):
+        return path
+    return f"{path}: not found (the nearest .metaflow directory has no config.json)"
+
+
 def render(
     snapshot: Settings,
     *,
@@ -288,7 +300,7 @@ def render(
     profile = snapshot.profile or "default"
     out.write(f"# profile: {profile} ({tilde(profile_file_text(snapshot))})\n")
     if snapshot.local_path:
-        out.write(f"# local config: {tilde(snapshot.local_path)}\n")
+        out.write(f"# local config: {tilde(local_file_text(snapshot))}\n")
     table = rows(snapshot, include_defaults=include_defaults, invalid=invalid)
     if not table:
         out.write(

@@ -156,6 +156,32 @@ def test_show_and_check_say_when_the_profile_file_is_missing(
     assert json.loads(invoke("show", "--json").stdout)["profile_found"] is True
 
 
+def test_show_and_check_say_when_the_nearest_metaflow_directory_has_no_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A ``.metaflow`` directory without config.json (a local run makes one) is the one read:
+    show and check say its file is not found, so a project's file further up is not a mystery."""
+    write_json(tmp_path / ".metaflow" / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "up"})
+    (tmp_path / "sub" / ".metaflow").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "sub")
+    nearest = tmp_path / "sub" / ".metaflow" / "config.json"
+    said = f"{nearest}: not found (the nearest .metaflow directory has no config.json)"
+    assert f"# local config: {said}\n" in invoke("show").stdout
+    assert said in invoke("check").stdout
+    monkeypatch.chdir(tmp_path)
+    assert "not found (the nearest" not in invoke("show").stdout
+
+
+def test_show_json_of_a_file_that_is_not_json_is_a_document_of_its_problems() -> None:
+    """A script reading ``show --json`` gets JSON even when nothing can be shown (exit 1)."""
+    (home() / "config.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q",}')
+    result = invoke("show", "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["settings"] == []
+    assert "a trailing comma" in doc["problems"][0]
+
+
 def test_missing_profile_from_the_flag_is_fixed_with_the_flag(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -15,6 +15,7 @@ from .._settings import TARGETS, Settings
 from .._show import (
     ENV_FORMATS,
     explain_text,
+    local_file_text,
     profile_file_text,
     render,
     render_env,
@@ -46,9 +47,17 @@ def show_cmd(profile: str | None, as_json: bool, show_all: bool) -> None:
     """Print the settings in force: value, source and location (secrets masked).
 
     Settings left at their built-in default are hidden unless --all is given. An invalid value
-    is shown in place, marked, with its problem; the command then exits 1.
+    is shown in place, marked, with its problem; the command then exits 1. With --json, a
+    configuration that cannot be read at all (a file that is not JSON) gives a document with
+    its problems and no settings.
     """
-    found = diagnose(profile)
+    try:
+        found = diagnose(profile)
+    except ConfigError as exc:
+        if as_json:  # a script reading stdout still gets a document
+            problems = [str(p) for p in exc.problems]
+            click.echo(json.dumps({"settings": [], "warnings": [], "problems": problems}, indent=2))
+        raise
     invalid = found.in_force
     if as_json:
         doc = show_json(found.snapshot, include_defaults=show_all, invalid=invalid)
@@ -233,7 +242,7 @@ def check_cmd(
     count = len(_set_in_layers(snapshot))
     checked = f"; ready for {', '.join(capabilities)}" if capabilities else ""
     variables = sum(1 for key in os.environ if key.startswith(PREFIX))
-    local = snapshot.local_path or "no .metaflow/config.json found"
+    local = local_file_text(snapshot) if snapshot.local_path else "no .metaflow/config.json found"
     click.echo(
         f"OK: the configuration of {profile_label(snapshot.profile)} is valid "
         f"({count} setting(s) set{checked}; {profile_file_text(snapshot)}).\n"
