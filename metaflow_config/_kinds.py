@@ -496,8 +496,14 @@ def plain_problem(value: str) -> str | None:
     bad = re.search(_NOT_PLAIN, value)
     if bad is None:
         return None
+    char = bad.group()
+    if "\udc80" <= char <= "\udcff":  # how Python holds a byte of the environment not UTF-8
+        return (
+            f"contains the byte 0x{ord(char) - 0xDC00:02x} (not UTF-8) at position "
+            f"{bad.start()}; a value must be one line of UTF-8 text"
+        )
     return (
-        f"contains {bad.group()!r} at position {bad.start()}; a value must be one line "
+        f"contains {char!r} at position {bad.start()}; a value must be one line "
         "of text without NUL or other control characters"
     )
 

@@ -388,7 +388,7 @@ def explain_text(
         if isinstance(info.value, Reference):
             done = field.name in snapshot._resolution.fetched
             lines.append(
-                f"  secret:   kept in {info.value.service}: "
+                f"  kept in:  {info.value.service}: "
                 + ("fetched" if done else "fetched when first read (not yet)")
             )
     lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in info.shadowed)

@@ -18,11 +18,13 @@ neither runs exactly as it would without the plugin.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
 
+from .errors import ConfigError, Problem, show_value
 from .testing import SettingsFixture, isolated_process
 
 __all__ = ["metaflow_settings"]
@@ -55,17 +57,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.fixturenames = [_NAME, *item.fixturenames]
 
 
+_MARK = f"@pytest.mark.{_NAME}"
+
+
 def _marker_values(node: pytest.Item) -> dict[str, Any]:
     values: dict[str, Any] = {}
     # farthest first (module, class, then the test itself), so that the closest marker wins
     for mark in reversed(list(node.iter_markers(_NAME))):
         for arg in mark.args:
             if not isinstance(arg, Mapping):
-                msg = f"@pytest.mark.{_NAME} takes a mapping or keywords, got {arg!r}"
-                raise TypeError(msg)
+                problem = Problem.bad_argument(
+                    _MARK,
+                    show_value(arg, secret=False),
+                    "a mapping of settings, or keywords",
+                    f"write {_MARK}(BATCH_JOB_QUEUE=...) or {_MARK}({{...}})",
+                )
+                raise ConfigError([problem])
             values.update(arg)
         values.update(mark.kwargs)
     return values
+
+
+def _from_marker(problem: Problem) -> Problem:
+    """A problem of a marker's value, said of the marker (not of an ``override()`` call)."""
+    if problem.layer != "override":
+        return problem
+    key = problem.location.partition("(")[2].rstrip(")") or problem.setting
+    return dataclasses.replace(
+        problem,
+        location=f"{_MARK}({key})",
+        fix=f"correct {key} in the {_MARK} marker of the test, its class or its module",
+    )
 
 
 @pytest.fixture
@@ -89,7 +111,10 @@ def metaflow_settings(
         try:
             values = _marker_values(request.node)
             if values:
-                fixture.set(values)
+                try:
+                    fixture.set(values)
+                except ConfigError as exc:
+                    raise ConfigError([_from_marker(p) for p in exc.problems]) from None
             yield fixture
         finally:
             fixture.close()

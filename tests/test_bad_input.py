@@ -537,6 +537,12 @@ def test_whitespace_that_is_fine(home: Path, work: Path, name: str, value: str) 
         pytest.param(
             "METAFLOW_SERVICE_AUTH_KEY", "s3cr3t\x00", "'\\x00' at position 6", id="secret"
         ),
+        pytest.param(  # a byte of the environment that is not UTF-8, as Python holds it
+            "METAFLOW_BATCH_JOB_QUEUE",
+            "q\udcffueue",
+            "the byte 0xff (not UTF-8) at position 1",
+            id="not-utf-8",
+        ),
     ],
 )
 def test_control_characters_are_named_where_they_are(

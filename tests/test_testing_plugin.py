@@ -420,9 +420,14 @@ def test_marker_with_bad_values_fails_setup(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(*STRICT)
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
-        ["*ConfigError*override(BATCH_EMIT_TAGS)*", "*takes a mapping or keywords*"],
+        [
+            "*ConfigError*@pytest.mark.metaflow_settings(BATCH_EMIT_TAGS)*correct BATCH_EMIT_TAGS"
+            " in the @pytest.mark.metaflow_settings marker*",
+            "*ConfigError*@pytest.mark.metaflow_settings*a mapping of settings, or keywords*",
+        ],
         consecutive=False,
     )
+    assert "override(" not in result.stdout.str()
 
 
 def test_entry_point_loads_the_plugin_in_a_fresh_process(pytester: pytest.Pytester) -> None:
