@@ -229,7 +229,8 @@ def test_diff_marks_values_that_differ_only_where_masked() -> None:
     assert result.exit_code == 1
     lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}
     assert lines["METAFLOW_SERVICE_URL"] == ["https://u:****@h", "(differs)", "https://u:****@h"]
-    assert "pw1" not in result.output and "pw2" not in result.output
+    assert "pw1" not in result.output
+    assert "pw2" not in result.output
 
 
 def test_diff_names_the_default_profile_default() -> None:

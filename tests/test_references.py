@@ -370,4 +370,5 @@ def test_no_region_is_said_as_such_not_as_a_timeout(
     text = str(caught.value)
     assert "expected an AWS region to fetch it from for {{resolve:ssm:/mf/auth}}" in text
     assert "Fix: set AWS_DEFAULT_REGION (or AWS_REGION)" in text
-    assert "timeouts" not in text and "network" not in text
+    assert "timeouts" not in text
+    assert "network" not in text
