@@ -20,11 +20,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._layers import read_json_file
-from .errors import ConfigError
+from .errors import ConfigError, Problem
 
 __all__ = [
     "FILE_MODE",
     "dump_json",
+    "file_in_the_way",
     "locked",
     "read_json_object",
     "remove_file",
@@ -58,9 +59,38 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def file_in_the_way(directory: str | os.PathLike[str]) -> str | None:
+    """The path that is not a directory where ``directory`` or a folder above it must be one.
+
+    None when the nearest of them that exists is a directory (the rest can be created).
+    """
+    current = os.path.abspath(os.path.expanduser(os.fspath(directory)))
+    while not os.path.isdir(current):
+        if os.path.lexists(current):  # a file, or a link to nothing
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+    return None
+
+
 def _ensure_dir(directory: str) -> None:
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+    if os.path.isdir(directory):
+        return
+    blocker = file_in_the_way(directory)
+    if blocker is not None:  # os.makedirs would say only "File exists" or "Not a directory"
+        raise ConfigError(
+            [
+                Problem.bad_argument(
+                    directory,
+                    "",
+                    f"a directory, found a file at {blocker}",
+                    f"write to a path in a directory, or move {blocker} out of the way",
+                )
+            ]
+        )
+    os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
 
 
 @contextlib.contextmanager

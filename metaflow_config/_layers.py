@@ -51,6 +51,7 @@ __all__ = [
     "profile_path",
     "read_json_file",
     "suggest",
+    "use_existing_profile",
 ]
 
 #: ``METAFLOW_*`` variables that are not settings but are legitimately present: the selectors of
@@ -604,8 +605,12 @@ def list_profiles(home: str) -> list[str]:
     return found
 
 
-def profile_layer(home: str, profile: str | None) -> FileLayer:
-    """The profile layer for ``home``/``profile``, with the problems of a bad home or profile."""
+def profile_layer(home: str, profile: str | None, source: str = "METAFLOW_PROFILE") -> FileLayer:
+    """The profile layer for ``home``/``profile``, with the problems of a bad home or profile.
+
+    ``source`` is where the profile's name came from, for the fix of a missing one (see
+    :func:`missing_profile`).
+    """
     if "\0" in home:
         return FileLayer(
             "profile",
@@ -639,15 +644,19 @@ def profile_layer(home: str, profile: str | None) -> FileLayer:
             ],
         )
     if profile and not os.path.lexists(path):
-        return FileLayer("profile", None, [missing_profile(home, profile, path)])
+        return FileLayer("profile", None, [missing_profile(home, profile, path, source)])
     return FileLayer("profile", path)
 
 
-def missing_profile(home: str, profile: str, path: str) -> Problem:
+def missing_profile(
+    home: str, profile: str, path: str, source: str = "METAFLOW_PROFILE"
+) -> Problem:
     """The problem of a named profile whose file does not exist, and what to do instead.
 
     Says when ``METAFLOW_HOME`` itself does not exist, lists the profiles that do, and names
     the profile meant when a file name was given for it (``config_prod.json``, ``prod.json``).
+    ``source`` is where the name came from, which the fix names: ``METAFLOW_PROFILE``,
+    ``profile=`` (of ``load()`` or ``override()``), or a command-line argument (``-p/--profile``).
     """
     existing = list_profiles(home) if os.path.isdir(home) else []
     if not os.path.isdir(home):
@@ -656,13 +665,13 @@ def missing_profile(home: str, profile: str, path: str) -> Problem:
         where = f"{home} (profiles there: {', '.join(existing) if existing else 'none'})"
     fix = f"create it with `metaflow-config configure aws --profile {profile}`"
     if existing:
-        fix += ", or set METAFLOW_PROFILE to one of the existing profiles"
+        fix += ", or " + use_existing_profile(source)
     meant = profile.removesuffix(".json")
     meant = meant[len("config_") :] if meant.startswith("config_") else meant
     if meant == "config":  # config.json: the default profile
         fix = 'config.json is the default profile: leave the profile out (or give "")'
     elif meant not in ("", profile):
-        fix = f"name the profile without config_ and .json: {meant} (--profile {meant})"
+        fix = f"name the profile without config_ and .json: {meant} ({_given(source, meant)})"
         if not os.path.lexists(profile_path(home, meant)[0]):
             fix += f", and create it with `metaflow-config configure aws --profile {meant}`"
     return Problem.bad_value(
@@ -672,6 +681,38 @@ def missing_profile(home: str, profile: str, path: str) -> Problem:
         value=repr(profile),
         expected=f"an existing profile in {where}",
         fix=fix,
+    )
+
+
+def use_existing_profile(source: str) -> str:
+    """The fix of a missing profile that names one that exists, where the name was given."""
+    if source == "METAFLOW_PROFILE":
+        return "set METAFLOW_PROFILE to one of the existing profiles"
+    if source == "profile=":
+        return "pass one of the existing profiles as profile="
+    if source.startswith("-"):  # an option
+        return f"pass one of the existing profiles to {source}"
+    return f"give one of the existing profiles as {source}"  # an argument (diff's PROFILE_A)
+
+
+def _given(source: str, profile: str) -> str:
+    """``profile`` as it is given at ``source`` (see :func:`missing_profile`)."""
+    if source == "METAFLOW_PROFILE":
+        return f"METAFLOW_PROFILE={profile}"
+    if source == "profile=":
+        return f"profile={profile!r}"
+    return f"--profile {profile}" if source == "-p/--profile" else f"{profile} as {source}"
+
+
+def _profile_source(inputs: Inputs) -> str:
+    """Where the profile of ``inputs`` was named: ``METAFLOW_PROFILE`` or ``profile=``.
+
+    The inputs keep the name only, so it is told by the environment: a name that is not its
+    ``METAFLOW_PROFILE`` was passed as ``profile=`` (a command line converts its own problems,
+    see ``cli._common.from_flag``).
+    """
+    return (
+        "METAFLOW_PROFILE" if inputs.env.get("METAFLOW_PROFILE") == inputs.profile else "profile="
     )
 
 
@@ -736,7 +777,7 @@ LAYERS: tuple[Layer, ...] = (
     Layer(
         "profile",
         ("home", "profile"),
-        lambda inputs: profile_layer(inputs.home, inputs.profile).read(),
+        lambda inputs: profile_layer(inputs.home, inputs.profile, _profile_source(inputs)).read(),
         _fix_file_key,
     ),
     Layer("local", ("cwd",), lambda inputs: local_layer(inputs.cwd).read(), _fix_file_key),

@@ -127,13 +127,13 @@ def fetch_reference(
     reference's service) is used instead of a new one, as ``check --aws`` does.
 
     Raises:
-        ConfigError: no credentials, not found, access denied (naming the IAM action), a
-            timeout, a JSON key that is not there: naming ``name``, ``where`` (the reference,
-            the layer and the location), never a secret.
+        ConfigError: no credentials, no region, not found, access denied (naming the IAM
+            action), a timeout, a JSON key that is not there: naming ``name``, ``where`` (the
+            reference, the layer and the location), never a secret.
 
     """
     from botocore.config import Config as BotoConfig
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
     s = settings
     region = reference.region
@@ -158,6 +158,13 @@ def fetch_reference(
                     f"store {reference.name} as text",
                 )
             text = str(answer["SecretString"])
+    except NoRegionError:  # no call was made: the network and the timeouts are not the cause
+        own = ", or METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_REGION"
+        raise problem(
+            "an AWS region to fetch it from",
+            "set AWS_DEFAULT_REGION (or AWS_REGION), or the region of the AWS profile in "
+            f"~/.aws/config{own if reference.service == 'secretsmanager' else ''}",
+        ) from None
     except NoCredentialsError:
         raise problem(
             "AWS credentials to fetch it",

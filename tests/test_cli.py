@@ -202,6 +202,25 @@ def test_missing_profile_from_the_flag_is_fixed_with_the_flag(
     assert "set METAFLOW_PROFILE to one of the existing profiles" in from_env.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["export", "-p", "nope", "out.json"], id="export"),
+        pytest.param(["reset", "-p", "nope", "-y"], id="reset"),
+        pytest.param(["get", "-p", "nope", "BATCH_JOB_QUEUE"], id="get"),
+    ],
+)
+def test_missing_profile_of_every_command_names_the_flag(args: list[str]) -> None:
+    """export and reset, like show, name -p/--profile for a name given with it."""
+    write_json(home() / "config_dev.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert "-p/--profile (profile: " in result.stderr
+    assert "pass one of the existing profiles to -p/--profile" in result.stderr
+    assert "METAFLOW_PROFILE" not in result.stderr
+    assert not Path("out.json").exists()
+
+
 def test_unknown_key_warns_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
     """An unknown METAFLOW_* variable is a did-you-mean warning on stderr, not a failure."""
     monkeypatch.setenv("METAFLOW_BATCH_JOB_QEUE", "q")

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,6 +171,87 @@ def test_diff_of_equal_profiles_says_so_and_exits_0() -> None:
     result = invoke("diff", "default", "alias")
     assert result.exit_code == 0
     assert "No difference" in result.stdout
+
+
+@pytest.fixture
+def no_fetch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every secret reference fetched (none is, offline): the texts asked for."""
+    from metaflow_config import aws
+
+    asked: list[str] = []
+
+    def fetch(reference: Any, *args: Any, **kwargs: Any) -> str:
+        asked.append(reference.text)
+        return "fetched-" + SECRET
+
+    monkeypatch.setattr(aws, "fetch_reference", fetch)
+    return asked
+
+
+def test_diff_exit_status_is_diffs(no_fetch: list[str]) -> None:
+    """0 the same, 1 they differ, 2 trouble: a broken or a missing profile."""
+    write_profile(home(), {"BATCH_JOB_QUEUE": "q"}, profile="a")
+    write_profile(home(), {"BATCH_JOB_QUEUE": "q"}, profile="same")
+    write_profile(home(), {"SFN_IAM_ROLE": "bad"}, profile="broken")
+    assert invoke("diff", "a", "same").exit_code == 0
+    assert invoke("diff", "a", "default").exit_code == 1
+    broken = invoke("diff", "a", "broken")
+    assert broken.exit_code == 2
+    assert "METAFLOW_SFN_IAM_ROLE" in broken.stderr
+    missing = invoke("diff", "nope", "a")
+    assert missing.exit_code == 2
+    assert "PROFILE_A (profile: " in missing.stderr
+    assert "give one of the existing profiles as PROFILE_A" in missing.stderr
+    assert "-p/--profile" not in missing.stderr
+    assert invoke("diff", "a", "config_a.json").stderr.count("(a as PROFILE_B)") == 1
+
+
+def test_diff_shows_a_reference_without_fetching_it(no_fetch: list[str]) -> None:
+    """A secret reference is compared and shown as written; nothing is fetched."""
+    reference = "{{resolve:ssm:/mf/key}}"
+    write_profile(home(), {"SERVICE_AUTH_KEY": reference}, profile="d")
+    write_profile(home(), {"SERVICE_AUTH_KEY": reference}, profile="e")
+    write_profile(home(), {"SERVICE_AUTH_KEY": SECRET}, profile="plain")
+    result = invoke("diff", "d", "plain")
+    assert result.exit_code == 1
+    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}
+    assert lines["METAFLOW_SERVICE_AUTH_KEY"] == [reference, "****"]
+    assert invoke("diff", "d", "e").exit_code == 0
+    assert no_fetch == []
+    assert SECRET not in result.output
+
+
+def test_diff_marks_values_that_differ_only_where_masked() -> None:
+    """URL passwords that differ render alike: the row says (differs)."""
+    write_profile(home(), {"SERVICE_URL": "https://u:pw1@h"}, profile="a")
+    write_profile(home(), {"SERVICE_URL": "https://u:pw2@h"}, profile="b")
+    result = invoke("diff", "a", "b")
+    assert result.exit_code == 1
+    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}
+    assert lines["METAFLOW_SERVICE_URL"] == ["https://u:****@h", "(differs)", "https://u:****@h"]
+    assert "pw1" not in result.output
+    assert "pw2" not in result.output
+
+
+def test_diff_names_the_default_profile_default() -> None:
+    """`diff '' ci`: the column of config.json is headed default, not left empty."""
+    write_profile(home(), {"BATCH_JOB_QUEUE": "ci-q"}, profile="ci")
+    result = invoke("diff", "", "ci")
+    assert result.stdout.splitlines()[0].split() == ["NAME", "default", "ci"]
+    write_profile(home(), {"BATCH_JOB_QUEUE": "ci-q"})
+    assert "No difference: default and ci" in invoke("diff", "", "ci").stdout
+
+
+def test_get_of_a_reference_prints_it_unfetched_unless_revealed(no_fetch: list[str]) -> None:
+    """Without --reveal-secrets, what show prints (where it is kept); with it, the fetched value."""
+    reference = "{{resolve:ssm:/mf/key}}"
+    write_profile(home(), {"SERVICE_AUTH_KEY": reference})
+    result = invoke("get", "SERVICE_AUTH_KEY")
+    assert (result.exit_code, result.stdout) == (0, reference + "\n")
+    assert no_fetch == []
+    revealed = invoke("get", "--reveal-secrets", "SERVICE_AUTH_KEY")
+    assert revealed.stdout == "fetched-" + SECRET + "\n"
+    assert no_fetch == [reference]
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

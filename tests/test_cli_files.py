@@ -159,3 +159,57 @@ def test_concurrent_processes_lose_no_update(tmp_path: Path) -> None:
     doc: dict[str, Any] = json.loads(target.read_text())
     assert doc == {"P0": 40, "P1": 40, "P2": 40, "SHARED": 120}
     assert mode(target) == 0o600
+
+
+# --- a file where a folder should be -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("below", ["", "sub"], ids=["home-is-a-file", "under-a-file"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["import", "in.json", "-y"], id="import"),
+        pytest.param(["configure", "aws", "-y", "--set", "BATCH_JOB_QUEUE=q"], id="configure"),
+        pytest.param(["reset", "-y"], id="reset"),
+    ],
+)
+def test_metaflow_home_that_is_a_file_is_said_before_anything(
+    args: list[str], below: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the resolver says it (not "File exists"/"Not a directory"), and nothing told as done."""
+    from tests.conftest import invoke, write_json
+
+    blocker = tmp_path / "f"
+    blocker.write_text("")
+    home = blocker / below if below else blocker
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    write_json(Path("in.json"), {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke(*args)
+    assert result.exit_code == 1
+    found = "a file" if not below else f"a file at {blocker}"
+    assert f"METAFLOW_HOME (profile: {home}): expected a directory, found {found}" in result.stderr
+    assert "Fix: point METAFLOW_HOME at a directory" in result.stderr
+    assert result.stdout == ""
+    assert blocker.read_text() == ""
+
+
+def test_schema_output_under_a_file_names_the_option(tmp_path: Path) -> None:
+    """schema -o with a file where a folder should be: the option, the file in the way."""
+    from tests.conftest import invoke
+
+    blocker = tmp_path / "f"
+    blocker.write_text("")
+    result = invoke("schema", "-o", str(blocker / "x.json"))
+    assert result.exit_code == 1
+    assert (
+        f"--output {blocker / 'x.json'}: expected a path in a directory, found a file at {blocker}"
+    ) in result.stderr
+    assert "File exists" not in result.stderr
+
+
+def test_a_write_under_a_file_is_a_config_error(tmp_path: Path) -> None:
+    """The files module itself names the file in the way (whoever writes)."""
+    blocker = tmp_path / "f"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=f"expected a directory, found a file at {blocker}"):
+        write_json_atomic(blocker / "sub" / "x.json", {})

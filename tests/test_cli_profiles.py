@@ -287,7 +287,7 @@ def test_export_then_import_into_a_new_profile(tmp_path: Path) -> None:
     result = invoke("export", str(out))
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    result = invoke("import", str(out), "--profile", "copy")
+    result = invoke("import", str(out), "--profile", "copy", "--lenient")
     assert result.exit_code == 0, result.output
     assert read(home() / "config_copy.json") == read(home() / "config.json")
     assert "export METAFLOW_PROFILE=copy" in result.output
@@ -343,14 +343,63 @@ def test_import_asks_before_replacing_and_merge_keeps_keys(tmp_path: Path) -> No
     assert read(profile) == {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT}
 
 
-def test_import_reports_unknown_keys_with_did_you_mean(tmp_path: Path) -> None:
-    """An unknown key in the imported file warns with a did-you-mean, and is imported as is."""
-    src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QEUE": "q"})
+def test_import_refuses_unknown_keys_with_did_you_mean(tmp_path: Path) -> None:
+    """An unknown key in the imported file is refused with a did-you-mean; the profile is kept.
+
+    A replacing import of a file whose only key is a typo used to leave the profile holding the
+    typo alone, saying "Imported 0 setting(s)".
+    """
+    profile = write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QEUE": "x"})
     result = invoke("import", str(src), "-y")
+    assert result.exit_code == 1
+    assert f"METAFLOW_BATCH_JOB_QEUE (import file: {src}:METAFLOW_BATCH_JOB_QEUE)" in result.stderr
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE? (--lenient imports it" in result.stderr
+    assert read(profile) == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+
+
+def test_import_lenient_imports_unknown_keys_with_a_warning(tmp_path: Path) -> None:
+    """--lenient: an unknown key warns with a did-you-mean, and is imported as is."""
+    src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QEUE": "q"})
+    result = invoke("import", str(src), "-y", "--lenient")
     assert result.exit_code == 0, result.output
-    assert "unknown setting METAFLOW_BATCH_JOB_QEUE" in result.stderr
+    assert f"unknown setting METAFLOW_BATCH_JOB_QEUE (import file: {src})" in result.stderr
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
     assert read(home() / "config.json") == {"METAFLOW_BATCH_JOB_QEUE": "q"}
+
+
+def test_import_says_which_keys_a_replacing_import_removed(tmp_path: Path) -> None:
+    """Replacing names the keys that went, and the count is of the keys written; --merge keeps."""
+    profile = write_json(
+        home() / "config.json",
+        {"METAFLOW_BATCH_JOB_QUEUE": "q", "METAFLOW_SFN_DYNAMO_DB_TABLE": "t"},
+    )
+    src = write_json(tmp_path / "in.json", {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT})
+    result = invoke("import", str(src), "-y")
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 setting(s)" in result.stdout
+    assert (
+        f"removed 2 key(s) that {src} does not set: METAFLOW_BATCH_JOB_QUEUE, "
+        "METAFLOW_SFN_DYNAMO_DB_TABLE (--merge keeps them)"
+    ) in result.stdout
+    assert read(profile) == {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT}
+    write_json(profile, {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("import", str(src), "-y", "--merge")
+    assert f"Kept 1 key(s) of the profile that {src} does not set." in result.stdout
+    assert "removed" not in result.stdout
+
+
+def test_import_file_problems_name_the_import_file(tmp_path: Path) -> None:
+    """The file being imported is not the profile yet: its problems say "import file"."""
+    bad = write_json(tmp_path / "bad.json", {"METAFLOW_SFN_IAM_ROLE": "nope"})
+    result = invoke("import", str(bad), "-y")
+    assert result.exit_code == 1
+    assert f"(import file: {bad}:METAFLOW_SFN_IAM_ROLE)" in result.stderr
+    assert "(profile:" not in result.stderr
+    (tmp_path / "broken.json").write_text("{'a': 1}")
+    result = invoke("import", str(tmp_path / "broken.json"), "-y")
+    assert result.exit_code == 1
+    assert f"(import file: {tmp_path / 'broken.json'})" in result.stderr
 
 
 def test_import_caps_the_unknown_key_report(tmp_path: Path) -> None:
@@ -360,7 +409,7 @@ def test_import_caps_the_unknown_key_report(tmp_path: Path) -> None:
     extra = 3
     keys = {f"METAFLOW_X_EXT_{i:02d}": i for i in range(MAX_UNKNOWN_REPORTED + extra)}
     src = write_json(tmp_path / "in.json", keys)
-    result = invoke("import", str(src), "-y")
+    result = invoke("import", str(src), "-y", "--lenient")
     assert result.exit_code == 0, result.output
     assert result.stderr.count("unknown setting METAFLOW_X_EXT_") == MAX_UNKNOWN_REPORTED
     assert f"{extra} more unknown keys in {src}" in result.stderr
@@ -463,3 +512,16 @@ def test_unsafe_profile_names_are_refused(args: list[str], tmp_path: Path) -> No
     assert result.exit_code == 1
     assert "a profile name of letters" in result.stderr
     assert sorted(p.name for p in home().parent.iterdir() if p.name.endswith(".json")) == []
+
+
+def test_export_to_dash_is_refused_not_a_file_named_dash(tmp_path: Path) -> None:
+    """`export -` is a usage error saying why (the secrets); no file named - is written."""
+    write_json(home() / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": SECRET})
+    result = invoke("export", "-")
+    assert result.exit_code == 2
+    assert "- (stdout) is refused" in result.stderr
+    assert "./- for a file named -" in result.stderr
+    assert not Path("-").exists()
+    assert SECRET not in result.output
+    assert invoke("export", "./-").exit_code == 0
+    assert read(Path("-")) == {"METAFLOW_SERVICE_AUTH_KEY": SECRET}

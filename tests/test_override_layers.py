@@ -50,6 +50,28 @@ def test_missing_profile_is_an_error_on_entry() -> None:
         pass
 
 
+def test_missing_profile_fix_names_where_the_name_came_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """override(profile=)/load(profile=) say profile=; METAFLOW_PROFILE says the variable."""
+    from metaflow_config import load
+
+    write_profile(home(), {Q: "p"}, profile="prod")
+    given = "pass one of the existing profiles as profile="
+    with pytest.raises(ConfigError, match=given) as caught, override(profile="nope"):
+        pass
+    assert "set METAFLOW_PROFILE" not in str(caught.value)
+    with pytest.raises(ConfigError, match=r"name the profile without config_ and \.json: prod "):
+        load(profile="config_prod.json")
+    with pytest.raises(ConfigError, match=r"\(profile='prod'\)"):
+        load(profile="prod.json")
+    monkeypatch.setenv("METAFLOW_PROFILE", "nope")
+    with pytest.raises(ConfigError, match="set METAFLOW_PROFILE to one of the existing profiles"):
+        load()
+    with pytest.raises(ConfigError, match="set METAFLOW_PROFILE to one"):
+        override(env={"METAFLOW_PROFILE": "nope", "METAFLOW_HOME": str(home())}).__enter__()
+
+
 def test_home_switch_reads_that_home(tmp_path: Path) -> None:
     """override(home=...) reads the profile of another METAFLOW_HOME; values stack on top."""
     other = tmp_path / "other-home"

@@ -353,3 +353,22 @@ def test_removing_the_explicit_dependents_of_a_reference_is_refused() -> None:
         snapshot._replace(overrides={})
     with pytest.raises(ConfigError, match="derives from METAFLOW_DATASTORE_SYSROOT_S3"):
         load(env=env, home="/nonexistent", cwd="/")
+
+
+def test_no_region_is_said_as_such_not_as_a_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore's NoRegionError: "an AWS region", fixed by setting one (no network blamed)."""
+    for key in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    s = _load(tmp_path, SERVICE_AUTH_KEY="{{resolve:ssm:/mf/auth}}")
+    with pytest.raises(ConfigError) as caught:
+        s.service.auth_key  # noqa: B018
+    text = str(caught.value)
+    assert "expected an AWS region to fetch it from for {{resolve:ssm:/mf/auth}}" in text
+    assert "Fix: set AWS_DEFAULT_REGION (or AWS_REGION)" in text
+    assert "timeouts" not in text
+    assert "network" not in text

@@ -375,8 +375,8 @@ def test_writing_commands_never_show_a_secret(
     source.write_text(json.dumps(planted.layers["profile"]))  # 0644: a file being imported
     runs = [
         ["export", str(exported), "--yes"],
-        ["import", str(source), "--profile", "imported", "--yes"],
-        ["import", str(source), "--profile", "imported", "--merge", "--yes"],
+        ["import", str(source), "--profile", "imported", "--yes", "--lenient"],  # a typo'd key
+        ["import", str(source), "--profile", "imported", "--merge", "--yes", "--lenient"],
         ["configure", "aws", "--yes", "--set", f"SERVICE_AUTH_KEY={MARK}set"],
         ["configure", "aws", "--profile", "imported", "--yes", "--set", "SERVICE_URL=https://x.io"],
         ["reset", "--profile", "imported", "--yes"],
@@ -385,6 +385,9 @@ def test_writing_commands_never_show_a_secret(
         code, output = _run(args, cli_env)
         assert code == 0, (args, output)
         assert_clean(output, f"metaflow-config {' '.join(args)}")
+    refused = _run(["import", str(source), "--profile", "strict", "--yes"], cli_env)
+    assert refused[0] == 1, refused
+    assert_clean(refused[1], "metaflow-config import refusing an unknown key")
     for path in (exported, planted.home / "config.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert MARK in exported.read_text()  # the export is a deliberate copy of the secrets

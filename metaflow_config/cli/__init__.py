@@ -17,7 +17,7 @@ import click
 
 from .. import __version__
 from ..errors import ConfigError
-from ._common import CliError
+from ._common import CliError, output_file
 from ._inspect import check_cmd, env_cmd, explain_cmd, show_cmd
 from ._profiles import export_cmd, import_cmd, reset_cmd
 from ._query import SHELLS, completion_source, diff_cmd, get_cmd
@@ -108,7 +108,7 @@ def schema_cmd(output: str | None) -> None:
         return
     from .._files import write_text_atomic
 
-    path = os.path.abspath(os.path.expanduser(output))
+    path = output_file(output, "--output")
     write_text_atomic(path, text)
     click.echo(f"Wrote the profile JSON Schema to {path}", err=True)
 

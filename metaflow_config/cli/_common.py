@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .._files import file_in_the_way
 from .._layers import missing_profile as missing_profile_problem
 from .._layers import profile_path
 from .._resolve import default_home
@@ -25,6 +26,7 @@ __all__ = [
     "home_dir",
     "load_settings",
     "missing_profile",
+    "output_file",
     "print_warnings",
     "profile_file",
     "profile_label",
@@ -89,17 +91,66 @@ def profile_label(profile: str | None) -> str:
     return f"profile '{profile}'" if profile else "the default profile"
 
 
-def profile_file(profile: str | None) -> str:
-    """The file of ``profile`` under the METAFLOW_HOME in force; ConfigError for a bad name."""
-    path, problems = profile_path(home_dir(), profile)
+def profile_file(profile: str | None, flag: str | None = None) -> str:
+    """The file of ``profile`` under the METAFLOW_HOME in force, for reading or writing it.
+
+    ``flag`` is the option the name was given with (None: ``$METAFLOW_PROFILE``).
+
+    Raises:
+        ConfigError: a bad profile name (naming ``flag`` when given), or a METAFLOW_HOME that
+            cannot hold the file (a file where it, or a folder above it, should be a directory),
+            said as the resolver says it, before anything is written or told as done.
+
+    """
+    home = home_dir()
+    path, problems = profile_path(home, profile)
     if problems:
+        if flag is not None and profile:
+            problems = [from_flag(p, profile, flag) for p in problems]
         raise ConfigError(problems)
+    blocker = file_in_the_way(home)
+    if blocker is not None:
+        found = "a file" if blocker == os.path.abspath(home) else f"a file at {blocker}"
+        raise ConfigError(
+            [
+                Problem.bad_value(
+                    "METAFLOW_HOME",
+                    "profile",
+                    home,
+                    expected=f"a directory, found {found}",
+                    fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
+                )
+            ]
+        )
     return path
 
 
-def missing_profile(profile: str, path: str) -> ConfigError:
-    """The error for a named profile that does not exist, listing the profiles that do."""
-    return ConfigError([missing_profile_problem(home_dir(), profile, path)])
+def output_file(path: str, given: str) -> str:
+    """``path`` (as typed) made absolute, for writing; ``given`` names it (``--output FILE``).
+
+    Raises:
+        CliError: a file is where its folder, or a folder above it, should be a directory (the
+            folders that are missing are created when it is written).
+
+    """
+    target = os.path.abspath(os.path.expanduser(path))
+    blocker = file_in_the_way(os.path.dirname(target))
+    if blocker is not None:
+        msg = (
+            f"{given} {path}: expected a path in a directory, found a file at {blocker}; "
+            f"give a path in a directory, or move {blocker} out of the way"
+        )
+        raise CliError(msg)
+    return target
+
+
+def missing_profile(profile: str, path: str, flag: str | None = None) -> ConfigError:
+    """The error for a named profile that does not exist, listing the profiles that do.
+
+    ``flag`` is the option or argument the name was given with (None: ``$METAFLOW_PROFILE``).
+    """
+    problem = missing_profile_problem(home_dir(), profile, path, flag or "METAFLOW_PROFILE")
+    return ConfigError([problem if flag is None else dataclasses.replace(problem, setting=flag)])
 
 
 def print_warnings(texts: tuple[str, ...] | list[str]) -> None:
@@ -108,29 +159,28 @@ def print_warnings(texts: tuple[str, ...] | list[str]) -> None:
         click.echo(f"Warning: {text}", err=True)
 
 
-def from_flag(problem: Problem) -> Problem:
-    """A problem about the profile name, told as coming from ``-p/--profile``.
+def from_flag(problem: Problem, profile: str, flag: str = "-p/--profile") -> Problem:
+    """A problem about the profile name ``profile``, told as coming from ``flag``.
 
-    The resolver names ``METAFLOW_PROFILE`` (where a profile usually comes from); when the
-    command was given ``-p NAME``, that is what the message and the fix must name.
+    The resolver names ``METAFLOW_PROFILE`` or ``profile=`` (it cannot know of a command
+    line); when the command was given the name (``-p NAME``, or an argument such as diff's
+    ``PROFILE_A``), that is what the message and the fix must name.
     """
     if problem.setting != "METAFLOW_PROFILE":
         return problem
-    fix = problem.fix.replace(
-        "set METAFLOW_PROFILE to one of the existing profiles",
-        "pass one of the existing profiles to -p/--profile",
-    ).replace("set METAFLOW_PROFILE", "pass -p/--profile")
     if problem.location == "METAFLOW_PROFILE":  # the name itself: no file to point at
-        return dataclasses.replace(problem, setting="-p/--profile", layer="", location="", fix=fix)
-    return dataclasses.replace(problem, setting="-p/--profile", fix=fix)
+        return dataclasses.replace(problem, setting=flag, layer="", location="")
+    return missing_profile(profile, problem.location, flag).problems[0]
 
 
-def load_settings(profile: str | None, *, strict: bool | None = None) -> Settings:
+def load_settings(
+    profile: str | None, *, strict: bool | None = None, flag: str = "-p/--profile"
+) -> Settings:
     """The settings in force for ``profile`` (None: $METAFLOW_PROFILE); warnings go to stderr.
 
     Raises:
         ConfigError: every problem of the resolution; one about the profile name names
-            ``-p/--profile`` when the name came from there.
+            ``flag`` (the option or argument that gave it) when the name came from there.
 
     """
     with warnings.catch_warnings():
@@ -140,7 +190,7 @@ def load_settings(profile: str | None, *, strict: bool | None = None) -> Setting
         except ConfigError as exc:
             if not profile:
                 raise
-            raise ConfigError([from_flag(p) for p in exc.problems]) from None
+            raise ConfigError([from_flag(p, profile, flag) for p in exc.problems]) from None
     print_warnings(snapshot.warnings)
     return snapshot
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -11,13 +12,13 @@ from .._fields import is_unset
 from .._files import read_json_object, remove_file, update_json, write_json_atomic
 from .._layers import LayerData, layer_from_document, read_json_file
 from .._resolve import Inputs, _strict, _unknown, check_layer
-from .._table import BY_ENV
-from ..errors import ConfigError
+from ..errors import ConfigError, Problem
 from ._common import (
     CliError,
     confirm,
     home_dir,
     missing_profile,
+    output_file,
     print_warnings,
     profile_file,
     profile_label,
@@ -30,6 +31,10 @@ __all__ = ["activation_hint", "export_cmd", "import_cmd", "reset_cmd"]
 
 #: the layer an imported file is checked as (it becomes a profile)
 _LAYER = "profile"
+#: what the problems of an imported file call it (it is not the profile yet)
+_IMPORT = "import file"
+#: the option of a command's profile, named by its problems
+_FLAG = "-p/--profile"
 
 
 def activation_hint(profile: str | None) -> str:
@@ -58,18 +63,30 @@ Examples:
 )
 @profile_option
 @yes_option
-@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
 def export_cmd(profile: str | None, yes: bool, file: str) -> None:
-    """Copy a profile's file to FILE (atomically, mode 0600; it holds secrets)."""
+    """Copy a profile's file to FILE (atomically, mode 0600; it holds secrets).
+
+    FILE is a file, never stdout: "-" is refused (the copy holds the secrets in the clear;
+    `metaflow-config show` prints the profile masked). A file named - is ./-.
+    """
+    if file == "-":
+        msg = (
+            "- (stdout) is refused: the copy holds the profile's secrets in the clear, so it "
+            "is written only to a file (mode 0600). Give a file name (./- for a file named -), "
+            "or see the profile masked with `metaflow-config show`"
+        )
+        raise click.BadParameter(msg, param_hint="FILE")
     name = selected_profile(profile)
-    source = profile_file(name)
+    flag = _FLAG if profile else None
+    source = profile_file(name, flag)
     doc = read_json_object(source)
     if doc is None:
         if name:
-            raise missing_profile(name, source)
+            raise missing_profile(name, source, flag)
         msg = f"nothing to export: {source} does not exist (Metaflow runs locally)"
         raise CliError(msg)
-    target = os.path.abspath(os.path.expanduser(file))
+    target = output_file(file, "FILE")
     if os.path.exists(target) and os.path.samefile(source, target):
         raise CliError(f"{target} is the profile file itself")
     if os.path.exists(target) and not confirm(
@@ -80,12 +97,20 @@ def export_cmd(profile: str | None, yes: bool, file: str) -> None:
     click.echo(f"Exported {profile_label(name)} ({source}) to {target}.")
 
 
-def _validated(path: str) -> dict[str, Any]:
+def _as_import(problem: Problem) -> Problem:
+    """A problem of the file being imported, told as the import file's (not yet the profile's)."""
+    return dataclasses.replace(problem, layer=_IMPORT) if problem.layer == _LAYER else problem
+
+
+def _validated(path: str, *, strict: bool) -> dict[str, Any]:
     """The JSON object in ``path``, read once and checked as the resolver checks a profile.
 
     What is returned is exactly the document that was validated (never a second read of the
-    file); unknown keys are reported as ``load`` reports them (did-you-mean, capped, errors when
-    ``$METAFLOW_CONFIG_STRICT`` is on). Raises ConfigError listing every problem.
+    file). Unknown keys are refused with their did-you-mean when ``strict`` (as ``check`` does:
+    a misspelled key is a setting not applied), else reported as ``load`` reports them (capped);
+    the option decides, as ``check``'s does, but an invalid ``$METAFLOW_CONFIG_STRICT`` is an
+    error, as in ``load``. Problems are told as the import file's. Raises ConfigError listing
+    every problem.
     """
     doc, problems = read_json_file(path, _LAYER)
     data = layer_from_document(LayerData(_LAYER, path, problems=problems), path, doc)
@@ -96,9 +121,15 @@ def _validated(path: str) -> dict[str, Any]:
         problems.extend(layer_problems(data))
     inputs = Inputs(env=os.environ, home=home_dir(), profile=None, cwd=os.getcwd())
     notes: list[str] = []
-    _unknown(data, _strict(inputs, problems), problems, notes)
+    _strict(inputs, problems)  # an invalid METAFLOW_CONFIG_STRICT is an error, as in load()
+    before = len(problems)
+    _unknown(data.replace(layer=_IMPORT), strict, problems, notes)  # the option decides, as check's
+    problems[before:] = [
+        dataclasses.replace(p, fix=f"{p.fix} (--lenient imports it as it is)")
+        for p in problems[before:]
+    ]
     if problems or doc is None:
-        raise ConfigError(problems)
+        raise ConfigError([_as_import(p) for p in problems])
     if data.unknown:
         notes.append(f"{len(data.unknown)} unknown key(s) imported as is")
     print_warnings([*notes, *data.warnings])
@@ -112,22 +143,32 @@ Examples:
   metaflow-config import team-config.json              # into the default profile
   metaflow-config import prod.json --profile prod      # a new or existing named profile
   metaflow-config import extra.json -p prod --merge -y # add keys, keep the others
+  metaflow-config import newer.json --lenient          # keys this version does not know, too
 """,
 )
 @profile_option
 @yes_option
 @click.option("--merge", is_flag=True, help="Keep the profile's keys that FILE does not set.")
+@click.option(
+    "--strict/--lenient",
+    default=True,
+    show_default=True,
+    help="Unknown METAFLOW_* keys in FILE are errors, each with its did-you-mean (a misspelled "
+    "key is a setting not applied); --lenient imports them as they are, with a warning.",
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_cmd(profile: str | None, yes: bool, merge: bool, file: str) -> None:
+def import_cmd(profile: str | None, yes: bool, merge: bool, strict: bool, file: str) -> None:
     """Validate FILE and write it as a profile (atomically, mode 0600).
 
-    Every value is checked before anything is written; an invalid file changes nothing. The
-    profile is replaced unless --merge is given; an existing profile is only changed after you
-    confirm. Importing into a profile that does not exist yet creates it.
+    Every value is checked before anything is written; an invalid file, or one with an unknown
+    key (unless --lenient), changes nothing. The profile is replaced by FILE's keys unless
+    --merge is given, and the keys that go are named; an existing profile is only changed after
+    you confirm. Importing into a profile that does not exist yet creates it.
     """
     name = selected_profile(profile)
+    target = profile_file(name, _FLAG if profile else None)
     source = os.path.abspath(os.path.expanduser(file))
-    doc = _validated(source)
+    doc = _validated(source, strict=strict)
     unset = sorted(k for k, v in doc.items() if is_unset(v))
     doc = {k: v for k, v in doc.items() if k not in unset}
     if unset:
@@ -135,15 +176,23 @@ def import_cmd(profile: str | None, yes: bool, merge: bool, file: str) -> None:
     if not doc:
         msg = f"nothing to import: {source} holds no setting (`metaflow-config reset` clears one)"
         raise CliError(msg)
-    target = profile_file(name)
     if os.path.exists(target):
-        action = f"Add the keys of {file} to" if merge else "Replace"
+        action = f"Add the keys of {file} to" if merge else f"Replace with the keys of {file}"
         question = f"{action} the configuration of {profile_label(name)} in {target}?"
         if not confirm(question, default=False, assume_yes=yes):
             raise CliError(f"not imported: {target} left unchanged")
-    update_json(target, lambda old: {**old, **doc} if merge else dict(doc))
-    known = sum(1 for k in doc if k in BY_ENV)
-    click.echo(f"Imported {known} setting(s) from {source} into {profile_label(name)} ({target}).")
+    old, _ = update_json(target, lambda old: {**old, **doc} if merge else dict(doc))
+    label = f"{profile_label(name)} ({target})"
+    click.echo(f"Imported {len(doc)} setting(s) from {source} into {label}.")
+    others = sorted(set(old or {}) - set(doc))
+    if others and merge:
+        click.echo(f"Kept {len(others)} key(s) of the profile that {file} does not set.")
+    elif others:
+        listed = ", ".join(others)
+        click.echo(
+            f"Replaced the profile: removed {len(others)} key(s) that {file} does not set: "
+            f"{listed} (--merge keeps them)."
+        )
     click.echo(activation_hint(name))
 
 
@@ -160,10 +209,11 @@ Examples:
 def reset_cmd(profile: str | None, yes: bool) -> None:
     """Remove a profile's file, so that Metaflow runs locally (asks first)."""
     name = selected_profile(profile)
-    target = profile_file(name)
+    flag = _FLAG if profile else None
+    target = profile_file(name, flag)
     if not os.path.lexists(target):
         if name:
-            raise missing_profile(name, target)
+            raise missing_profile(name, target, flag)
         click.echo(f"Nothing to reset: {target} does not exist; Metaflow runs locally.")
         return
     question = f"Remove the configuration of {profile_label(name)} ({target})?"

@@ -8,6 +8,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._fields import PREFIX
+from .._kinds import Reference
 from .._layers import list_profiles
 from .._sections import find_key, is_secret, registry
 from .._settings import lookup
@@ -18,6 +19,7 @@ from ._common import CliError, home_dir, load_settings, profile_option
 
 __all__ = [
     "SHELLS",
+    "DiffError",
     "complete_profile",
     "complete_setting",
     "completion_source",
@@ -66,7 +68,8 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
     """Print the value of one setting alone (as its environment variable holds it).
 
     For scripts: exit status 1 and nothing printed when the setting is unset. A secret (and a
-    URL's password) is masked unless --reveal-secrets is given.
+    URL's password) is masked unless --reveal-secrets is given; a secret reference is printed as
+    written ({{resolve:...}}, where the secret is kept), and fetched only with --reveal-secrets.
     """
     snapshot = load_settings(profile)
     registered = find_key(name) if find(name) is None else None
@@ -87,9 +90,14 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
         field = lookup(name)
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
-    value = snapshot[field.env]
+    value = snapshot.explain(field.env).value  # a secret reference as it is, not fetched
     if value is None:
         ctx.exit(1)
+    if isinstance(value, Reference):
+        if not reveal_secrets:  # what show prints: where the secret is kept, not the secret
+            click.echo(value.text)
+            return
+        value = snapshot[field.env]  # fetched: a ConfigError says why it cannot be
     text = field.kind.to_text(value)
     click.echo(text if reveal_secrets or not field.bears_secret(value) else field.show_text(text))
 
@@ -99,12 +107,19 @@ def _profile_argument(name: str) -> str | None:
     return None if name in ("", "default") else name
 
 
+class DiffError(CliError):
+    """``diff`` could not compare (a profile broken or missing): exit status 2, as diff(1)'s."""
+
+    exit_code = 2
+
+
 @click.command(
     "diff",
     epilog="""\b
 Examples:
   metaflow-config diff default prod
   metaflow-config diff staging prod && echo "the same"
+  metaflow-config diff staging prod; [ $? -eq 2 ] && echo "could not compare"
 """,
 )
 @click.argument("first", metavar="PROFILE_A", shell_complete=complete_profile)
@@ -113,27 +128,51 @@ def diff_cmd(first: str, second: str) -> None:
     """The settings that differ between two profiles, each resolved here (secrets masked).
 
     Both resolve with this environment and this project's .metaflow/config.json, as a process
-    given each profile would. Exit status 1 when they differ, 0 when they are the same (as diff).
+    given each profile would. Exit status as diff's: 0 when they are the same, 1 when they
+    differ, 2 when they cannot be compared (a profile that is broken or missing). A secret
+    reference is compared and shown as written, never fetched; values that differ only where
+    they are masked are marked (differs).
     """
-    a = load_settings(_profile_argument(first))
-    b = load_settings(_profile_argument(second))
-    rows = []
-    for field in FIELDS:
-        left, right = a[field.env], b[field.env]
-        if left != right:
-            shown = (display(field, left), display(field, right))
-            if field.secret and shown[0] == shown[1]:
-                shown = (f"{shown[0]} (differs)", shown[1])
-            rows.append((field.env, *shown))
-    rows.extend(_registered_differences(a, b))
+    names = [_profile_argument(first) or "default", _profile_argument(second) or "default"]
+    try:
+        a = load_settings(_profile_argument(first), flag="PROFILE_A")
+        b = load_settings(_profile_argument(second), flag="PROFILE_B")
+        rows = [*_differences(a, b), *_registered_differences(a, b)]
+    except ConfigError as exc:
+        raise DiffError(str(exc)) from None
+    except OSError as exc:  # as the group says it, but with diff's status
+        where = f": {exc.filename}" if exc.filename else ""
+        raise DiffError(f"{exc.strerror or exc}{where}") from None
     if not rows:
-        click.echo(f"No difference: {first} and {second} resolve to the same settings.")
+        click.echo(f"No difference: {names[0]} and {names[1]} resolve to the same settings.")
         return
-    head = ("NAME", first, second)
+    head = ("NAME", *names)
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(2)]
     for row in [head, *rows]:
         click.echo(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip())
     raise click.exceptions.Exit(1)
+
+
+def _marked(shown: tuple[str, str]) -> tuple[str, str]:
+    """Two values that differ, as shown: marked ``(differs)`` where they render the same.
+
+    A secret, a URL's password, or the end of a value cut to fit is masked alike on both sides.
+    """
+    return (f"{shown[0]} (differs)", shown[1]) if shown[0] == shown[1] else shown
+
+
+def _differences(a: Any, b: Any) -> list[tuple[str, str, str]]:
+    """The built-in settings that differ between two snapshots, as ``show`` shows them.
+
+    A secret reference is compared as written (``explain`` gives it unfetched), so nothing is
+    fetched to be masked.
+    """
+    rows = []
+    for field in FIELDS:
+        left, right = a.explain(field.env).value, b.explain(field.env).value
+        if left != right:
+            rows.append((field.env, *_marked((display(field, left), display(field, right)))))
+    return rows
 
 
 def _registered_differences(a: Any, b: Any) -> list[tuple[str, str, str]]:
@@ -146,9 +185,7 @@ def _registered_differences(a: Any, b: Any) -> list[tuple[str, str, str]]:
             shown = tuple(
                 mask_url_password(entry_text(v, secret=secret)) or "(unset)" for v in (left, right)
             )
-            if shown[0] == shown[1]:
-                shown = (f"{shown[0]} (differs)", shown[1])
-            rows.append((key, shown[0], shown[1]))
+            rows.append((key, *_marked((shown[0], shown[1]))))
     return rows
 
 
