@@ -17,7 +17,10 @@ name: one resolution, the one ``metaflow-config show`` and ``explain`` describe.
   ``to_env("sfn")`` in its container environment. The hook is applied when Metaflow imports the
   launcher module (an import hook on ``sys.meta_path``, installed once), and only adds the names
   Metaflow did not set: the names Metaflow sets for the task (run id, code package, the user of
-  a production run, ...) and a step's own ``@environment(vars=...)`` keep their values.
+  a production run, ...) and a step's own ``@environment(vars=...)`` keep their values;
+- puts its own value of every setting in Metaflow's registry of what ``from_conf`` read
+  (``metaflow_config_funcs.config_values()``), which Metaflow's launchers copy into tasks
+  (``METAFLOW_CONDA_*``, ``METAFLOW_DEBUG_*``) before the hook adds anything.
 
 ``METAFLOW_CONFIG_EXTENSION=0`` switches all of it off (:func:`enabled`).
 """
@@ -35,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._kinds import BOOL, parse_bool
+from ._kinds import BOOL, parse_bool, thaw
 from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
@@ -130,6 +133,7 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
     _PENDING.clear()  # raised below if still there: the caller gets it as a ConfigError
     snapshot = _resolve()
     _install_launch_hooks()
+    _pin_metaflows_registry(snapshot)
     values = compat.module_values(snapshot)
     extra = [o for o in values.pop("DEBUG_OPTIONS") if o not in debug_options]
     return {"DEBUG_OPTIONS": extra, **values} if extra else values
@@ -145,6 +149,76 @@ def _resolve() -> Settings:
             return current()
     finally:
         _show_once(caught)  # after the catch: re-issued, they reach the filters in force
+
+
+# -- Metaflow's registry of the values it read ------------------------------------------------
+
+
+def _metaflow_text(value: Any) -> str:
+    """A value as Metaflow's ``from_conf`` serializes it (JSON for lists and dicts)."""
+    import json
+
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def _exported(text: str) -> Callable[[Any], str]:
+    return lambda _value: text
+
+
+class _PinnedRegistry(dict[str, Any]):
+    """Metaflow's ``_all_configs`` with the extension's entries kept.
+
+    ``from_conf`` records every value it reads here, and ``config_values()`` yields from here:
+    a name the extension resolves keeps the extension's entry, whatever Metaflow reads of it
+    later (the ``DEBUG_*`` flags of options only the extension has, another extension's
+    ``from_conf`` of the same name).
+    """
+
+    def __init__(self, entries: Mapping[str, Any], pinned: dict[str, Any]) -> None:
+        super().__init__(entries)
+        self.pinned = pinned
+        self.update(pinned)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, self.pinned.get(key, value))
+
+
+def _pin_metaflows_registry(snapshot: Settings) -> None:
+    """Make ``metaflow_config_funcs.config_values()`` yield this resolution, for every setting.
+
+    Metaflow's launchers copy the ``METAFLOW_CONDA_*`` and ``METAFLOW_DEBUG_*`` entries of
+    ``config_values()`` into a task's environment (AWS Batch, hence Step Functions; Kubernetes,
+    Argo Workflows, Airflow) before anything else: left as Metaflow read them ("off" is true
+    there), they would override ``to_env``. Each setting's entry is its value here, non-default
+    exactly when ``to_env`` exports it, serialized as ``to_env`` does.
+    """
+    from ._settings import _export_text
+    from ._table import FIELDS
+
+    funcs = sys.modules.get("metaflow.metaflow_config_funcs")
+    registry = getattr(funcs, "_all_configs", None)
+    entry = getattr(funcs, "ConfigValue", None)
+    if not isinstance(registry, dict) or entry is None:
+        return  # not a Metaflow whose registry this knows: nothing to keep in line
+    values, origins = snapshot._resolution.values, snapshot._resolution.origins
+    pinned: dict[str, Any] = {}
+    for field in FIELDS:
+        value = thaw(values[field.name])
+        origin = origins.get(field.name)
+        text = None
+        if origin is not None and (
+            origin[0] != "derived" or (field.derive is not None and field.derive.machine)
+        ):
+            text = _export_text(field, values[field.name])
+        if text is None:  # a default, or derived here: Metaflow's registry calls it a default
+            pinned[field.env] = entry(value=value, serializer=_metaflow_text, is_default=True)
+        else:
+            pinned[field.env] = entry(value=value, serializer=_exported(text), is_default=False)
+    if isinstance(registry, _PinnedRegistry):
+        registry.pinned = pinned
+        dict.update(registry, pinned)
+    else:
+        funcs._all_configs = _PinnedRegistry(registry, pinned)  # type: ignore[union-attr]
 
 
 # -- errors and warnings ---------------------------------------------------------------------

@@ -373,3 +373,51 @@ def test_the_switch_words_are_the_boolean_kinds_false_words() -> None:
     from metaflow_extensions.metaflow_config import _switch
 
     assert sorted(w for w, value in BOOL_WORDS.items() if not value) == sorted(_switch.OFF)
+
+
+_CONFIG_VALUES = """
+import json
+import metaflow.metaflow_config as m
+import metaflow.metaflow_config_funcs as funcs
+from metaflow_config import settings
+
+def launched():  # what Metaflow's launchers copy from config_values() into a task
+    copied = ("METAFLOW_CONDA_", "METAFLOW_DEBUG_")
+    return {k: v for k, v in funcs.config_values() if k.startswith(copied)}
+
+before = launched()
+funcs.from_conf("DEBUG_S3CLIENT", False)  # as Metaflow does for an extension's extra options
+exported = settings.to_env("batch")
+print(json.dumps({
+    "module": [m.DEBUG_S3CLIENT, m.CONDA_USE_FAST_INIT, m.DEBUG_SIDECAR],
+    "launched": before,
+    "again": launched(),
+    "exported": {k: v for k, v in exported.items() if k in before or "DEBUG" in k or "CONDA" in k},
+}))
+"""
+
+
+def test_metaflows_config_values_are_the_resolved_ones(tmp_path: Path) -> None:
+    """What ``config_values()`` gives a launcher (Batch, SFN, Kubernetes, Argo, Airflow) is ours.
+
+    Metaflow reads "off" and "no" as true: its launchers would put DEBUG_S3CLIENT=True in the
+    task's environment, ahead of to_env's value, while the launcher runs with it off.
+    """
+    env = _base_env(tmp_path)
+    profile = {
+        "METAFLOW_DEBUG_S3CLIENT": "off",
+        "METAFLOW_CONDA_USE_FAST_INIT": "no",
+        "METAFLOW_DEBUG_SIDECAR": "yes",
+    }
+    (Path(env["METAFLOW_HOME"]) / "config.json").write_text(json.dumps(profile), "utf-8")
+    proc = _run(_CONFIG_VALUES, env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen["module"] == [False, False, True]
+    expected = {
+        "METAFLOW_CONDA_USE_FAST_INIT": "false",
+        "METAFLOW_DEBUG_S3CLIENT": "false",
+        "METAFLOW_DEBUG_SIDECAR": "true",
+    }
+    assert seen["launched"] == expected == seen["exported"]
+    assert seen["again"] == expected  # a later from_conf of the name does not bring Metaflow's back
