@@ -9,7 +9,10 @@ name: one resolution, the one ``metaflow-config show`` and ``explain`` describe.
 
 - reports a broken configuration as the :class:`ConfigError` message alone: the error propagates
   out of ``import metaflow`` (a program may catch it), and an uncaught one prints without a
-  traceback and exits with status 1 (``sys.excepthook``, only for ``ConfigError``);
+  traceback, with the ways out (``metaflow-config check``, ``METAFLOW_CONFIG_EXTENSION=0``), and
+  exits with status 1 (``sys.excepthook``, only for ``ConfigError``);
+- lets ``metaflow configure`` (Metaflow's repair command) run on a broken configuration, on
+  Metaflow's own reading of it (:func:`_repairing`);
 - shows each ``ConfigWarning`` once per process tree: the launching process shows it and records
   a digest in ``METAFLOW_CONFIG_WARNED``, which the tasks it starts inherit;
 - hooks Metaflow's launchers so that every AWS Batch job (``--with batch``, ``@batch``) and every
@@ -131,12 +134,49 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
         return {}
     _report_config_errors_plainly()
     _PENDING.clear()  # raised below if still there: the caller gets it as a ConfigError
-    snapshot = _resolve()
+    try:
+        snapshot = _resolve()
+    except ConfigError as exc:
+        if _repairing():
+            sys.stderr.write(_STANDING_ASIDE.format(problems=_count(exc)))
+            return {}
+        _AT_IMPORT[:] = [exc]
+        raise
     _install_launch_hooks()
     _pin_metaflows_registry(snapshot)
     values = compat.module_values(snapshot)
     extra = [o for o in values.pop("DEBUG_OPTIONS") if o not in debug_options]
     return {"DEBUG_OPTIONS": extra, **values} if extra else values
+
+
+#: Metaflow's console script (``metaflow``, ``metaflow.exe``, ``metaflow-script.py``).
+_METAFLOW_SCRIPT = ("metaflow", "metaflow.exe", "metaflow-script.py", "metaflow-script.pyw")
+_STANDING_ASIDE = (
+    "metaflow-config: this configuration is invalid ({problems}; `metaflow-config check` lists "
+    "them): `metaflow configure` runs on Metaflow's own reading of it\n"
+)
+
+
+def _repairing(argv: Sequence[str] | None = None) -> bool:
+    """Whether this process is Metaflow's ``metaflow configure`` command.
+
+    It is how a configuration is repaired (``reset``, ``import``, ``aws``, ...), and it only
+    reads and writes Metaflow's profile files: on an invalid configuration it runs on
+    Metaflow's own reading, as with ``METAFLOW_CONFIG_EXTENSION=0``, rather than not at all.
+    Metaflow's ``start`` group takes no options, so the command is always the first argument.
+    """
+    args = list(getattr(sys, "argv", ()) if argv is None else argv)
+    if len(args) < 2 or args[1] != "configure":
+        return False
+    script = args[0].replace(os.sep, "/")
+    return script.rsplit("/", 1)[-1] in _METAFLOW_SCRIPT or script.endswith(
+        "metaflow/cmd/main_cli.py"
+    )
+
+
+def _count(exc: ConfigError) -> str:
+    count = len(exc.problems)
+    return "1 problem" if count == 1 else f"{count} problems"
 
 
 def _resolve() -> Settings:
@@ -236,10 +276,12 @@ def _report_config_errors_plainly() -> None:
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if isinstance(value, ConfigError):
-            sys.stderr.write(f"{value}\n")
+            at_import = any(value is e for e in _AT_IMPORT)
+            sys.stderr.write(f"{value}\n{_ESCAPE_HATCH if at_import else ''}")
         elif _PENDING and _from_metaflows_reading(tb):
             sys.stderr.write(
                 f"{_PENDING[0]}\n(Metaflow's own reading of it failed: {kind.__name__}: {value})\n"
+                f"{_SEE_EVERY_PROBLEM}\n"
             )
         else:
             previous(kind, value, tb)
@@ -253,6 +295,16 @@ def _report_config_errors_plainly() -> None:
 #: A ConfigError that check_early found, while Metaflow's own reading has not finished.
 _PENDING: list[ConfigError] = []
 _METAFLOW_READERS = ("metaflow_config.py", "metaflow_config_funcs.py")
+#: The ConfigError metaflow_names raised out of ``import metaflow``.
+_AT_IMPORT: list[ConfigError] = []
+_SEE_EVERY_PROBLEM = (
+    "To see every problem: `metaflow-config check` (or `metaflow-config show`: every setting, "
+    "its value and where it comes from)."
+)
+_ESCAPE_HATCH = (
+    f"{_SEE_EVERY_PROBLEM}\n`metaflow configure` still runs, to repair it; to run Metaflow on "
+    f"its own reading of the configuration meanwhile, set {SWITCH}=0.\n"
+)
 
 
 def _from_metaflows_reading(tb: TracebackType | None) -> bool:

@@ -198,6 +198,10 @@ def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) 
     assert "2 problems" in proc.stderr
     assert "METAFLOW_BATCH_EMIT_TAGS (env: METAFLOW_BATCH_EMIT_TAGS)" in proc.stderr
     assert "METAFLOW_SFN_IAM_ROLE (env: METAFLOW_SFN_IAM_ROLE)" in proc.stderr
+    # the way out: every problem listed, Metaflow's repair command, the off switch
+    assert "To see every problem: `metaflow-config check`" in proc.stderr
+    assert "`metaflow configure` still runs" in proc.stderr
+    assert "set METAFLOW_CONFIG_EXTENSION=0" in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -421,3 +425,68 @@ def test_metaflows_config_values_are_the_resolved_ones(tmp_path: Path) -> None:
     }
     assert seen["launched"] == expected == seen["exported"]
     assert seen["again"] == expected  # a later from_conf of the name does not bring Metaflow's back
+
+
+def _metaflow_command(
+    tmp_path: Path, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    env = _base_env(tmp_path)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "metaflow"), *args],
+        env=env,
+        cwd=tmp_path,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_metaflow_configure_repairs_a_broken_configuration(tmp_path: Path) -> None:
+    """``metaflow configure`` runs on Metaflow's own reading, as with the extension off."""
+    profile = Path(_base_env(tmp_path)["METAFLOW_HOME"]) / "config.json"
+    profile.write_text('{"METAFLOW_BATCH_EMIT_TAGS": "junk"}', encoding="utf-8")
+    show = _metaflow_command(tmp_path, "configure", "show")
+    assert show.returncode == 0, show.stderr
+    assert "METAFLOW_BATCH_EMIT_TAGS=junk" in show.stdout
+    notice = (
+        "metaflow-config: this configuration is invalid (1 problem; `metaflow-config check` "
+        "lists them): `metaflow configure` runs on Metaflow's own reading of it"
+    )
+    assert show.stderr.splitlines() == [notice]
+    reset = _metaflow_command(tmp_path, "configure", "reset", stdin="y\n")
+    assert reset.returncode == 0, reset.stderr
+    assert "Configuration successfully reset" in reset.stdout
+    assert not profile.exists()  # Metaflow's reset removes the profile
+    assert _metaflow_command(tmp_path, "configure", "show").stderr == ""  # repaired
+
+
+def test_other_metaflow_commands_still_refuse_a_broken_configuration(tmp_path: Path) -> None:
+    """Only ``configure`` is let through: ``metaflow status`` would run on a misreading."""
+    profile = Path(_base_env(tmp_path)["METAFLOW_HOME"]) / "config.json"
+    profile.write_text('{"METAFLOW_BATCH_EMIT_TAGS": "junk"}', encoding="utf-8")
+    proc = _metaflow_command(tmp_path, "status")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("invalid Metaflow configuration: METAFLOW_BATCH_EMIT_TAGS")
+
+
+@pytest.mark.parametrize(
+    ("argv", "repairing"),
+    [
+        (["/venv/bin/metaflow", "configure", "reset"], True),
+        (["metaflow", "configure"], True),
+        (["C:/py/Scripts/metaflow.exe", "configure", "show"], True),
+        (["/site/metaflow/cmd/main_cli.py", "configure", "aws"], True),
+        (["/venv/bin/metaflow", "status"], False),
+        (["/venv/bin/metaflow"], False),
+        (["flow.py", "configure"], False),  # a flow's own "configure" is no repair
+        (["/venv/bin/metaflow-config", "configure"], False),
+        ([], False),
+    ],
+)
+def test_the_configure_command_is_recognised(argv: list[str], repairing: bool) -> None:
+    from metaflow_config._extension import _repairing
+
+    assert _repairing(argv) is repairing
