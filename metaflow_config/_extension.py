@@ -13,8 +13,9 @@ name: one resolution, the one ``metaflow-config show`` and ``explain`` describe.
   exits with status 1 (``sys.excepthook``, only for ``ConfigError``);
 - lets ``metaflow configure`` (Metaflow's repair command) run on a broken configuration, on
   Metaflow's own reading of it (:func:`_repairing`);
-- shows each ``ConfigWarning`` once per process tree: the launching process shows it and records
-  a digest in ``METAFLOW_CONFIG_WARNED``, which the tasks it starts inherit;
+- shows each ``ConfigWarning`` once per process tree, as one ``Warning: <message>`` line: the
+  launching process shows it and records a digest in ``METAFLOW_CONFIG_WARNED``, which the tasks
+  it starts inherit;
 - hooks Metaflow's launchers so that every AWS Batch job (``--with batch``, ``@batch``) and every
   task of a Step Functions state machine gets ``settings.to_env("batch")`` /
   ``to_env("sfn")`` in its container environment. The hook is applied when Metaflow imports the
@@ -324,18 +325,45 @@ def _digest(text: str) -> str:
 
 
 def _show_once(caught: list[warnings.WarningMessage]) -> None:
-    """Re-issue what the resolution warned, each ConfigWarning once in this process tree."""
+    """Re-issue what the resolution warned, each ConfigWarning once in this process tree.
+
+    Re-issued, they reach the filters in force (``-W``, ``filterwarnings``, a test's record);
+    shown, a ConfigWarning is one line, ``Warning: <message>``: the line of Metaflow's or the
+    extension's code that happened to resolve first says nothing about the configuration.
+    """
     shown = {d for d in os.environ.get(WARNED, "").split(",") if d}
     before = len(shown)
-    for w in caught:
-        if issubclass(w.category, ConfigWarning):
-            digest = _digest(str(w.message))
-            if digest in shown:
-                continue
-            shown.add(digest)
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    previous = warnings.formatwarning
+    warnings.formatwarning = _plain_format(previous)
+    try:
+        for w in caught:
+            if issubclass(w.category, ConfigWarning):
+                digest = _digest(str(w.message))
+                if digest in shown:
+                    continue
+                shown.add(digest)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    finally:
+        warnings.formatwarning = previous
     if len(shown) != before:
         os.environ[WARNED] = ",".join(sorted(shown))  # inherited by the tasks of this run
+
+
+def _plain_format(previous: Callable[..., str]) -> Callable[..., str]:
+    """``warnings.formatwarning`` showing a ConfigWarning as ``Warning: <message>``, alone."""
+
+    def formatwarning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        line: str | None = None,
+    ) -> str:
+        if issubclass(category, ConfigWarning):
+            return f"Warning: {message}\n"
+        return previous(message, category, filename, lineno, line)
+
+    return formatwarning
 
 
 # -- settings into every remote task -----------------------------------------------------------

@@ -281,6 +281,23 @@ def test_a_warning_is_shown_once_per_process_tree(tmp_path: Path) -> None:
     assert alone.stderr.count("did you mean METAFLOW_BATCH_EMIT_TAGS?") == 1, alone.stderr
 
 
+def test_a_warning_is_one_plain_line(tmp_path: Path) -> None:
+    """Shown as ``Warning: <message>``: not the extension's file, line and source line."""
+    env = {**_base_env(tmp_path), "METAFLOW_BATCH_EMIT_TAGSS": "1"}
+    proc = _run("import metaflow", env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "Warning: unknown setting METAFLOW_BATCH_EMIT_TAGSS (env: METAFLOW_BATCH_EMIT_TAGSS); "
+        "did you mean "
+        "METAFLOW_BATCH_EMIT_TAGS?"
+    ]
+    quiet = _run("import metaflow", {**env, "PYTHONWARNINGS": "ignore"}, tmp_path)
+    assert quiet.stderr == ""  # still a warning: the filters in force apply
+    code = "import warnings; print(warnings.formatwarning('w', UserWarning, 'f.py', 3))"
+    other = _run(f"import metaflow; {code}", env, tmp_path)
+    assert other.stdout == "f.py:3: UserWarning: w\n\n"  # Metaflow's and the program's as ever
+
+
 def test_a_new_warning_in_a_child_is_still_shown(tmp_path: Path) -> None:
     """The digest names what was shown: a child whose configuration differs warns of its own."""
     env = {**_base_env(tmp_path), "METAFLOW_BATCH_EMIT_TAGSS": "1"}
