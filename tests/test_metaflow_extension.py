@@ -507,3 +507,44 @@ def test_the_configure_command_is_recognised(argv: list[str], repairing: bool) -
     from metaflow_config._extension import _repairing
 
     assert _repairing(argv) is repairing
+
+
+_SECRETS_PROBE = """
+import json, pickle
+import metaflow.metaflow_config as m
+
+key, headers, url = m.SERVICE_AUTH_KEY, m.SERVICE_HEADERS, m.SERVICE_URL
+print(json.dumps({
+    "types": [type(key) is not str, type(headers) is dict, type(url) is not str],
+    "repr": [repr(key), repr(headers["x-api-key"]), repr(url), str(headers)],
+    "real": [str(key), f"{key}", json.dumps(headers), pickle.loads(pickle.dumps(key)), str(url)],
+    "stack": m.AWS_SANDBOX_STACK_NAME,
+}))
+"""
+
+
+def test_secrets_in_metaflows_module_mask_their_repr_only(tmp_path: Path) -> None:
+    """README "Differences from Metaflow": secrets are str subclasses, masked in ``repr`` alone."""
+    env = {
+        **_base_env(tmp_path),
+        "METAFLOW_SERVICE_AUTH_KEY": "k3y",
+        "METAFLOW_SERVICE_URL": "https://me:pw@mf.example.com",
+    }
+    proc = _run(_SECRETS_PROBE, env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen["types"] == [True, True, True]
+    assert seen["repr"] == [
+        "'****'",
+        "'****'",
+        "'https://me:****@mf.example.com'",
+        "{'x-api-key': '****'}",  # str() of a container: the mask, for another process too
+    ]
+    assert seen["real"] == [
+        "k3y",
+        "k3y",
+        '{"x-api-key": "k3y"}',
+        "k3y",
+        "https://me:pw@mf.example.com",
+    ]
+    assert seen["stack"] is None  # a name Metaflow's module lacks: there, unset
