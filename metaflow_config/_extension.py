@@ -9,15 +9,22 @@ name: one resolution, the one ``metaflow-config show`` and ``explain`` describe.
 
 - reports a broken configuration as the :class:`ConfigError` message alone: the error propagates
   out of ``import metaflow`` (a program may catch it), and an uncaught one prints without a
-  traceback and exits with status 1 (``sys.excepthook``, only for ``ConfigError``);
-- shows each ``ConfigWarning`` once per process tree: the launching process shows it and records
-  a digest in ``METAFLOW_CONFIG_WARNED``, which the tasks it starts inherit;
+  traceback, with the ways out (``metaflow-config check``, ``METAFLOW_CONFIG_EXTENSION=0``), and
+  exits with status 1 (``sys.excepthook``, only for ``ConfigError``);
+- lets ``metaflow configure`` (Metaflow's repair command) run on a broken configuration, on
+  Metaflow's own reading of it (:func:`_repairing`);
+- shows each ``ConfigWarning`` once per process tree, as one ``Warning: <message>`` line: the
+  launching process shows it and records a digest in ``METAFLOW_CONFIG_WARNED``, which the tasks
+  it starts inherit;
 - hooks Metaflow's launchers so that every AWS Batch job (``--with batch``, ``@batch``) and every
   task of a Step Functions state machine gets ``settings.to_env("batch")`` /
   ``to_env("sfn")`` in its container environment. The hook is applied when Metaflow imports the
   launcher module (an import hook on ``sys.meta_path``, installed once), and only adds the names
   Metaflow did not set: the names Metaflow sets for the task (run id, code package, the user of
-  a production run, ...) and a step's own ``@environment(vars=...)`` keep their values.
+  a production run, ...) and a step's own ``@environment(vars=...)`` keep their values;
+- puts its own value of every setting in Metaflow's registry of what ``from_conf`` read
+  (``metaflow_config_funcs.config_values()``), which Metaflow's launchers copy into tasks
+  (``METAFLOW_CONDA_*``, ``METAFLOW_DEBUG_*``) before the hook adds anything.
 
 ``METAFLOW_CONFIG_EXTENSION=0`` switches all of it off (:func:`enabled`).
 """
@@ -35,7 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._kinds import BOOL, parse_bool
+from ._kinds import BOOL, parse_bool, thaw
 from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
@@ -128,11 +135,49 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
         return {}
     _report_config_errors_plainly()
     _PENDING.clear()  # raised below if still there: the caller gets it as a ConfigError
-    snapshot = _resolve()
+    try:
+        snapshot = _resolve()
+    except ConfigError as exc:
+        if _repairing():
+            sys.stderr.write(_STANDING_ASIDE.format(problems=_count(exc)))
+            return {}
+        _AT_IMPORT[:] = [exc]
+        raise
     _install_launch_hooks()
+    _pin_metaflows_registry(snapshot)
     values = compat.module_values(snapshot)
     extra = [o for o in values.pop("DEBUG_OPTIONS") if o not in debug_options]
     return {"DEBUG_OPTIONS": extra, **values} if extra else values
+
+
+#: Metaflow's console script (``metaflow``, ``metaflow.exe``, ``metaflow-script.py``).
+_METAFLOW_SCRIPT = ("metaflow", "metaflow.exe", "metaflow-script.py", "metaflow-script.pyw")
+_STANDING_ASIDE = (
+    "metaflow-config: this configuration is invalid ({problems}; `metaflow-config check` lists "
+    "them): `metaflow configure` runs on Metaflow's own reading of it\n"
+)
+
+
+def _repairing(argv: Sequence[str] | None = None) -> bool:
+    """Whether this process is Metaflow's ``metaflow configure`` command.
+
+    It is how a configuration is repaired (``reset``, ``import``, ``aws``, ...), and it only
+    reads and writes Metaflow's profile files: on an invalid configuration it runs on
+    Metaflow's own reading, as with ``METAFLOW_CONFIG_EXTENSION=0``, rather than not at all.
+    Metaflow's ``start`` group takes no options, so the command is always the first argument.
+    """
+    args = list(getattr(sys, "argv", ()) if argv is None else argv)
+    if len(args) < 2 or args[1] != "configure":
+        return False
+    script = args[0].replace(os.sep, "/")
+    return script.rsplit("/", 1)[-1] in _METAFLOW_SCRIPT or script.endswith(
+        "metaflow/cmd/main_cli.py"
+    )
+
+
+def _count(exc: ConfigError) -> str:
+    count = len(exc.problems)
+    return "1 problem" if count == 1 else f"{count} problems"
 
 
 def _resolve() -> Settings:
@@ -145,6 +190,76 @@ def _resolve() -> Settings:
             return current()
     finally:
         _show_once(caught)  # after the catch: re-issued, they reach the filters in force
+
+
+# -- Metaflow's registry of the values it read ------------------------------------------------
+
+
+def _metaflow_text(value: Any) -> str:
+    """A value as Metaflow's ``from_conf`` serializes it (JSON for lists and dicts)."""
+    import json
+
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def _exported(text: str) -> Callable[[Any], str]:
+    return lambda _value: text
+
+
+class _PinnedRegistry(dict[str, Any]):
+    """Metaflow's ``_all_configs`` with the extension's entries kept.
+
+    ``from_conf`` records every value it reads here, and ``config_values()`` yields from here:
+    a name the extension resolves keeps the extension's entry, whatever Metaflow reads of it
+    later (the ``DEBUG_*`` flags of options only the extension has, another extension's
+    ``from_conf`` of the same name).
+    """
+
+    def __init__(self, entries: Mapping[str, Any], pinned: dict[str, Any]) -> None:
+        super().__init__(entries)
+        self.pinned = pinned
+        self.update(pinned)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, self.pinned.get(key, value))
+
+
+def _pin_metaflows_registry(snapshot: Settings) -> None:
+    """Make ``metaflow_config_funcs.config_values()`` yield this resolution, for every setting.
+
+    Metaflow's launchers copy the ``METAFLOW_CONDA_*`` and ``METAFLOW_DEBUG_*`` entries of
+    ``config_values()`` into a task's environment (AWS Batch, hence Step Functions; Kubernetes,
+    Argo Workflows, Airflow) before anything else: left as Metaflow read them ("off" is true
+    there), they would override ``to_env``. Each setting's entry is its value here, non-default
+    exactly when ``to_env`` exports it, serialized as ``to_env`` does.
+    """
+    from ._settings import _export_text
+    from ._table import FIELDS
+
+    funcs = sys.modules.get("metaflow.metaflow_config_funcs")
+    registry = getattr(funcs, "_all_configs", None)
+    entry = getattr(funcs, "ConfigValue", None)
+    if not isinstance(registry, dict) or entry is None:
+        return  # not a Metaflow whose registry this knows: nothing to keep in line
+    values, origins = snapshot._resolution.values, snapshot._resolution.origins
+    pinned: dict[str, Any] = {}
+    for field in FIELDS:
+        value = thaw(values[field.name])
+        origin = origins.get(field.name)
+        text = None
+        if origin is not None and (
+            origin[0] != "derived" or (field.derive is not None and field.derive.machine)
+        ):
+            text = _export_text(field, values[field.name])
+        if text is None:  # a default, or derived here: Metaflow's registry calls it a default
+            pinned[field.env] = entry(value=value, serializer=_metaflow_text, is_default=True)
+        else:
+            pinned[field.env] = entry(value=value, serializer=_exported(text), is_default=False)
+    if isinstance(registry, _PinnedRegistry):
+        registry.pinned = pinned
+        dict.update(registry, pinned)
+    else:
+        funcs._all_configs = _PinnedRegistry(registry, pinned)  # type: ignore[union-attr]
 
 
 # -- errors and warnings ---------------------------------------------------------------------
@@ -162,10 +277,12 @@ def _report_config_errors_plainly() -> None:
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if isinstance(value, ConfigError):
-            sys.stderr.write(f"{value}\n")
+            at_import = any(value is e for e in _AT_IMPORT)
+            sys.stderr.write(f"{value}\n{_ESCAPE_HATCH if at_import else ''}")
         elif _PENDING and _from_metaflows_reading(tb):
             sys.stderr.write(
                 f"{_PENDING[0]}\n(Metaflow's own reading of it failed: {kind.__name__}: {value})\n"
+                f"{_SEE_EVERY_PROBLEM}\n"
             )
         else:
             previous(kind, value, tb)
@@ -179,6 +296,16 @@ def _report_config_errors_plainly() -> None:
 #: A ConfigError that check_early found, while Metaflow's own reading has not finished.
 _PENDING: list[ConfigError] = []
 _METAFLOW_READERS = ("metaflow_config.py", "metaflow_config_funcs.py")
+#: The ConfigError metaflow_names raised out of ``import metaflow``.
+_AT_IMPORT: list[ConfigError] = []
+_SEE_EVERY_PROBLEM = (
+    "To see every problem: `metaflow-config check` (or `metaflow-config show`: every setting, "
+    "its value and where it comes from)."
+)
+_ESCAPE_HATCH = (
+    f"{_SEE_EVERY_PROBLEM}\n`metaflow configure` still runs, to repair it; to run Metaflow on "
+    f"its own reading of the configuration meanwhile, set {SWITCH}=0.\n"
+)
 
 
 def _from_metaflows_reading(tb: TracebackType | None) -> bool:
@@ -198,18 +325,45 @@ def _digest(text: str) -> str:
 
 
 def _show_once(caught: list[warnings.WarningMessage]) -> None:
-    """Re-issue what the resolution warned, each ConfigWarning once in this process tree."""
+    """Re-issue what the resolution warned, each ConfigWarning once in this process tree.
+
+    Re-issued, they reach the filters in force (``-W``, ``filterwarnings``, a test's record);
+    shown, a ConfigWarning is one line, ``Warning: <message>``: the line of Metaflow's or the
+    extension's code that happened to resolve first says nothing about the configuration.
+    """
     shown = {d for d in os.environ.get(WARNED, "").split(",") if d}
     before = len(shown)
-    for w in caught:
-        if issubclass(w.category, ConfigWarning):
-            digest = _digest(str(w.message))
-            if digest in shown:
-                continue
-            shown.add(digest)
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    previous = warnings.formatwarning
+    warnings.formatwarning = _plain_format(previous)
+    try:
+        for w in caught:
+            if issubclass(w.category, ConfigWarning):
+                digest = _digest(str(w.message))
+                if digest in shown:
+                    continue
+                shown.add(digest)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    finally:
+        warnings.formatwarning = previous
     if len(shown) != before:
         os.environ[WARNED] = ",".join(sorted(shown))  # inherited by the tasks of this run
+
+
+def _plain_format(previous: Callable[..., str]) -> Callable[..., str]:
+    """``warnings.formatwarning`` showing a ConfigWarning as ``Warning: <message>``, alone."""
+
+    def formatwarning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        line: str | None = None,
+    ) -> str:
+        if issubclass(category, ConfigWarning):
+            return f"Warning: {message}\n"
+        return previous(message, category, filename, lineno, line)
+
+    return formatwarning
 
 
 # -- settings into every remote task -----------------------------------------------------------

@@ -198,6 +198,10 @@ def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) 
     assert "2 problems" in proc.stderr
     assert "METAFLOW_BATCH_EMIT_TAGS (env: METAFLOW_BATCH_EMIT_TAGS)" in proc.stderr
     assert "METAFLOW_SFN_IAM_ROLE (env: METAFLOW_SFN_IAM_ROLE)" in proc.stderr
+    # the way out: every problem listed, Metaflow's repair command, the off switch
+    assert "To see every problem: `metaflow-config check`" in proc.stderr
+    assert "`metaflow configure` still runs" in proc.stderr
+    assert "set METAFLOW_CONFIG_EXTENSION=0" in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -275,6 +279,23 @@ def test_a_warning_is_shown_once_per_process_tree(tmp_path: Path) -> None:
     assert proc.stderr.count("did you mean METAFLOW_BATCH_EMIT_TAGS?") == 1, proc.stderr
     alone = _run("import metaflow", env, tmp_path)
     assert alone.stderr.count("did you mean METAFLOW_BATCH_EMIT_TAGS?") == 1, alone.stderr
+
+
+def test_a_warning_is_one_plain_line(tmp_path: Path) -> None:
+    """Shown as ``Warning: <message>``: not the extension's file, line and source line."""
+    env = {**_base_env(tmp_path), "METAFLOW_BATCH_EMIT_TAGSS": "1"}
+    proc = _run("import metaflow", env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "Warning: unknown setting METAFLOW_BATCH_EMIT_TAGSS (env: METAFLOW_BATCH_EMIT_TAGSS); "
+        "did you mean "
+        "METAFLOW_BATCH_EMIT_TAGS?"
+    ]
+    quiet = _run("import metaflow", {**env, "PYTHONWARNINGS": "ignore"}, tmp_path)
+    assert quiet.stderr == ""  # still a warning: the filters in force apply
+    code = "import warnings; print(warnings.formatwarning('w', UserWarning, 'f.py', 3))"
+    other = _run(f"import metaflow; {code}", env, tmp_path)
+    assert other.stdout == "f.py:3: UserWarning: w\n\n"  # Metaflow's and the program's as ever
 
 
 def test_a_new_warning_in_a_child_is_still_shown(tmp_path: Path) -> None:
@@ -373,3 +394,157 @@ def test_the_switch_words_are_the_boolean_kinds_false_words() -> None:
     from metaflow_extensions.metaflow_config import _switch
 
     assert sorted(w for w, value in BOOL_WORDS.items() if not value) == sorted(_switch.OFF)
+
+
+_CONFIG_VALUES = """
+import json
+import metaflow.metaflow_config as m
+import metaflow.metaflow_config_funcs as funcs
+from metaflow_config import settings
+
+def launched():  # what Metaflow's launchers copy from config_values() into a task
+    copied = ("METAFLOW_CONDA_", "METAFLOW_DEBUG_")
+    return {k: v for k, v in funcs.config_values() if k.startswith(copied)}
+
+before = launched()
+funcs.from_conf("DEBUG_S3CLIENT", False)  # as Metaflow does for an extension's extra options
+exported = settings.to_env("batch")
+print(json.dumps({
+    "module": [m.DEBUG_S3CLIENT, m.CONDA_USE_FAST_INIT, m.DEBUG_SIDECAR],
+    "launched": before,
+    "again": launched(),
+    "exported": {k: v for k, v in exported.items() if k in before or "DEBUG" in k or "CONDA" in k},
+}))
+"""
+
+
+def test_metaflows_config_values_are_the_resolved_ones(tmp_path: Path) -> None:
+    """What ``config_values()`` gives a launcher (Batch, SFN, Kubernetes, Argo, Airflow) is ours.
+
+    Metaflow reads "off" and "no" as true: its launchers would put DEBUG_S3CLIENT=True in the
+    task's environment, ahead of to_env's value, while the launcher runs with it off.
+    """
+    env = _base_env(tmp_path)
+    profile = {
+        "METAFLOW_DEBUG_S3CLIENT": "off",
+        "METAFLOW_CONDA_USE_FAST_INIT": "no",
+        "METAFLOW_DEBUG_SIDECAR": "yes",
+    }
+    (Path(env["METAFLOW_HOME"]) / "config.json").write_text(json.dumps(profile), "utf-8")
+    proc = _run(_CONFIG_VALUES, env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen["module"] == [False, False, True]
+    expected = {
+        "METAFLOW_CONDA_USE_FAST_INIT": "false",
+        "METAFLOW_DEBUG_S3CLIENT": "false",
+        "METAFLOW_DEBUG_SIDECAR": "true",
+    }
+    assert seen["launched"] == expected == seen["exported"]
+    assert seen["again"] == expected  # a later from_conf of the name does not bring Metaflow's back
+
+
+def _metaflow_command(
+    tmp_path: Path, *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    env = _base_env(tmp_path)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "metaflow"), *args],
+        env=env,
+        cwd=tmp_path,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_metaflow_configure_repairs_a_broken_configuration(tmp_path: Path) -> None:
+    """``metaflow configure`` runs on Metaflow's own reading, as with the extension off."""
+    profile = Path(_base_env(tmp_path)["METAFLOW_HOME"]) / "config.json"
+    profile.write_text('{"METAFLOW_BATCH_EMIT_TAGS": "junk"}', encoding="utf-8")
+    show = _metaflow_command(tmp_path, "configure", "show")
+    assert show.returncode == 0, show.stderr
+    assert "METAFLOW_BATCH_EMIT_TAGS=junk" in show.stdout
+    notice = (
+        "metaflow-config: this configuration is invalid (1 problem; `metaflow-config check` "
+        "lists them): `metaflow configure` runs on Metaflow's own reading of it"
+    )
+    assert show.stderr.splitlines() == [notice]
+    reset = _metaflow_command(tmp_path, "configure", "reset", stdin="y\n")
+    assert reset.returncode == 0, reset.stderr
+    assert "Configuration successfully reset" in reset.stdout
+    assert not profile.exists()  # Metaflow's reset removes the profile
+    assert _metaflow_command(tmp_path, "configure", "show").stderr == ""  # repaired
+
+
+def test_other_metaflow_commands_still_refuse_a_broken_configuration(tmp_path: Path) -> None:
+    """Only ``configure`` is let through: ``metaflow status`` would run on a misreading."""
+    profile = Path(_base_env(tmp_path)["METAFLOW_HOME"]) / "config.json"
+    profile.write_text('{"METAFLOW_BATCH_EMIT_TAGS": "junk"}', encoding="utf-8")
+    proc = _metaflow_command(tmp_path, "status")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("invalid Metaflow configuration: METAFLOW_BATCH_EMIT_TAGS")
+
+
+@pytest.mark.parametrize(
+    ("argv", "repairing"),
+    [
+        (["/venv/bin/metaflow", "configure", "reset"], True),
+        (["metaflow", "configure"], True),
+        (["C:/py/Scripts/metaflow.exe", "configure", "show"], True),
+        (["/site/metaflow/cmd/main_cli.py", "configure", "aws"], True),
+        (["/venv/bin/metaflow", "status"], False),
+        (["/venv/bin/metaflow"], False),
+        (["flow.py", "configure"], False),  # a flow's own "configure" is no repair
+        (["/venv/bin/metaflow-config", "configure"], False),
+        ([], False),
+    ],
+)
+def test_the_configure_command_is_recognised(argv: list[str], repairing: bool) -> None:
+    from metaflow_config._extension import _repairing
+
+    assert _repairing(argv) is repairing
+
+
+_SECRETS_PROBE = """
+import json, pickle
+import metaflow.metaflow_config as m
+
+key, headers, url = m.SERVICE_AUTH_KEY, m.SERVICE_HEADERS, m.SERVICE_URL
+print(json.dumps({
+    "types": [type(key) is not str, type(headers) is dict, type(url) is not str],
+    "repr": [repr(key), repr(headers["x-api-key"]), repr(url), str(headers)],
+    "real": [str(key), f"{key}", json.dumps(headers), pickle.loads(pickle.dumps(key)), str(url)],
+    "stack": m.AWS_SANDBOX_STACK_NAME,
+}))
+"""
+
+
+def test_secrets_in_metaflows_module_mask_their_repr_only(tmp_path: Path) -> None:
+    """README "Differences from Metaflow": secrets are str subclasses, masked in ``repr`` alone."""
+    env = {
+        **_base_env(tmp_path),
+        "METAFLOW_SERVICE_AUTH_KEY": "k3y",
+        "METAFLOW_SERVICE_URL": "https://me:pw@mf.example.com",
+    }
+    proc = _run(_SECRETS_PROBE, env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen["types"] == [True, True, True]
+    assert seen["repr"] == [
+        "'****'",
+        "'****'",
+        "'https://me:****@mf.example.com'",
+        "{'x-api-key': '****'}",  # str() of a container: the mask, for another process too
+    ]
+    assert seen["real"] == [
+        "k3y",
+        "k3y",
+        '{"x-api-key": "k3y"}',
+        "k3y",
+        "https://me:pw@mf.example.com",
+    ]
+    assert seen["stack"] is None  # a name Metaflow's module lacks: there, unset

@@ -253,6 +253,9 @@ AWS_PROFILE = {
     "METAFLOW_BATCH_DEFAULT_TAGS": {"team": "ml"},
     "METAFLOW_BATCH_EMIT_TAGS": False,
     "METAFLOW_CONTACT_INFO": {"Slack": "#ml"},
+    # Metaflow reads both as true, and its launchers copy its reading into every task
+    "METAFLOW_DEBUG_S3CLIENT": "off",
+    "METAFLOW_CONDA_USE_FAST_INIT": "no",
 }
 
 
@@ -362,6 +365,9 @@ def test_batch_job_carries_the_settings_and_its_task_resolves_them(
         k: v for k, v in exported.items() if k not in kept
     }
     assert env["METAFLOW_BATCH_JOB_QUEUE"] == "mf-queue"  # via the alias, which Metaflow ignores
+    entries = job["container"]["environment"]
+    assert [e["value"] for e in entries if e["name"] == "METAFLOW_DEBUG_S3CLIENT"] == ["false"]
+    assert [e["value"] for e in entries if e["name"] == "METAFLOW_CONDA_USE_FAST_INIT"] == ["false"]
     seen = _in_the_container(job, aws_env, tmp_path / "container")
     assert seen["differing"] == []
     assert _travelling(seen["settings"], "batch") == _as_in_the_task(
