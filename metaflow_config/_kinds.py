@@ -767,10 +767,36 @@ PLUGIN_NAME = Kind(
 #: A resource request (CPU cores, MB): Metaflow's decorators take a number or its text.
 QUANTITY = Kind("number", 'a number, as text or JSON (e.g. 2, 0.5, "4096")', _quantity)
 URL = Kind("URL", "an http:// or https:// URL", _str(r"^https?://[^\s/]+\S*$"))
+
+
+def _s3_diagnosis(value: str) -> str:
+    """What is wrong with an S3 URL its pattern refused, part by part (see ``_arn``)."""
+    if not value.startswith("s3://"):
+        scheme = value.partition("://")[0] + "://" if "://" in value else ""
+        return f"it starts with {scheme!r}, not 's3://'" if scheme else "it lacks 's3://'"
+    bucket, _, prefix = value[len("s3://") :].partition("/")
+    wrong = []
+    size = len(bucket)
+    if not 3 <= size <= 63:
+        named = f"the bucket {bucket!r}" if size <= 20 else "the bucket"
+        wrong.append(f"{named} has {size} character{'' if size == 1 else 's'} (3 to 63)")
+    odd = sorted(
+        {c for c in bucket if not (c.isascii() and (c.islower() or c.isdigit()))} - {".", "-"}
+    )
+    if odd:
+        wrong.append(f"the bucket holds {', '.join(repr(c) for c in odd)}")
+    if bucket[:1] in (".", "-") or bucket[-1:] in (".", "-"):
+        wrong.append("the bucket starts or ends with '.' or '-'")
+    if any(c.isspace() for c in prefix):
+        wrong.append("the prefix holds a space")
+    return "; ".join(wrong) or "a character no S3 URL holds"
+
+
 S3_URL = Kind(
     "S3 URL",
     "an S3 URL s3://bucket[/prefix] (bucket: 3-63 lowercase letters, digits, dots, hyphens)",
     _str(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"),
+    diagnose=_s3_diagnosis,
 )
 GS_URL = Kind(
     "GCS URL",

@@ -519,6 +519,24 @@ def test_whitespace_that_is_fine(home: Path, work: Path, name: str, value: str) 
 
 
 @pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("s3://b/mf", "the bucket 'b' has 1 character (3 to 63)"),
+        ("s3://My_Bucket/x", "the bucket holds 'B', 'M', '_'"),
+        ("gs://bucket/x", "it starts with 'gs://', not 's3://'"),
+        ("bucket/x", "it lacks 's3://'"),
+        ("s3://-abc/x", "the bucket starts or ends with '.' or '-'"),
+        ("s3://abc/a b", "the prefix holds a space"),
+    ],
+)
+def test_an_s3_url_is_diagnosed_part_by_part(home: Path, work: Path, value: str, said: str) -> None:
+    """What is wrong with an S3 URL is said, not only what one looks like."""
+    err = config_error(env={"METAFLOW_DATASTORE_SYSROOT_S3": value}, home=home, cwd=work)
+    assert [p.setting for p in err.problems] == ["METAFLOW_DATASTORE_SYSROOT_S3"]
+    assert said in err.problems[0].expected
+
+
+@pytest.mark.parametrize(
     ("name", "value", "shown"),
     [
         pytest.param("METAFLOW_BATCH_JOB_QUEUE", "q\x01ueue", "'\\x01' at position 1", id="str"),
