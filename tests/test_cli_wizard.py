@@ -228,3 +228,17 @@ def test_refusal_to_overwrite_changes_nothing(home: Path) -> None:
     assert "not modified" in s.transcript
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     assert "Traceback" not in s.transcript
+
+
+def test_empty_answer_to_a_required_prompt_says_it_is_required(home: Path) -> None:
+    """Enter at a required prompt of a new profile says it is required, as ``-`` does."""
+    s = Session(home)
+    s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
+    s.ask("[METAFLOW_DATASTORE_SYSROOT_S3]", "")
+    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability", "-")
+    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability", SYSROOT)
+    s.ask("[METAFLOW_DATATOOLS_S3ROOT] (optional)", "")
+    s.ask("Configure the Metaflow metadata service? [Y/n]: ", "n")
+    s.ask("Configure AWS Batch for compute? [Y/n]: ", "n")
+    assert s.finish() == 0, s.transcript
+    assert read(home / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT

@@ -221,9 +221,8 @@ def _ask(
         check = _checker(setting, required=required, has_secret=True)
         return click.prompt(label, default="", show_default=False, value_proc=check)
     check = _checker(setting, required=required, has_secret=False)
-    if current is None:
-        default = None if required else ""
-        return click.prompt(label, default=default, show_default=False, value_proc=check)
+    if current is None:  # an empty answer reaches ``check``: "is required", or unset
+        return click.prompt(label, default="", show_default=False, value_proc=check)
     shown = raw_text(setting.env, current, secret=False)
     return click.prompt(label, default=shown, value_proc=check)
 
