@@ -242,3 +242,66 @@ def test_empty_answer_to_a_required_prompt_says_it_is_required(home: Path) -> No
     s.ask("Configure AWS Batch for compute? [Y/n]: ", "n")
     assert s.finish() == 0, s.transcript
     assert read(home / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
+
+
+def test_invalid_current_value_is_not_offered_as_the_default(home: Path) -> None:
+    """An invalid value in the profile is explained once, never offered: Enter cannot keep it."""
+    home.mkdir()
+    path = home / "config.json"
+    path.write_text(
+        json.dumps(
+            {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf", "METAFLOW_DATATOOLS_S3ROOT": "s3://x"}
+        )
+    )
+    s = Session(home)
+    s.ask("Do you want to modify it? [y/N]: ", "y")
+    s.ask("Configure Amazon S3 as the datastore? [y/N]: ", "y")
+    s.ask("[METAFLOW_DATASTORE_SYSROOT_S3] S3 bucket and prefix for artifacts and code packages (the S3 datastore): ", "")  # fmt: skip  # noqa: E501
+    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability", SYSROOT)
+    s.ask("; -: derived as <METAFLOW_DATASTORE_SYSROOT_S3>/<METAFLOW_DATATOOLS_SUFFIX>", "")
+    s.ask("Error: the profile's METAFLOW_DATATOOLS_S3ROOT is invalid: type a valid value, or - to remove it", "-")  # fmt: skip  # noqa: E501
+    s.ask("Configure the Metaflow metadata service? [y/N]: ", "n")
+    s.ask("Configure AWS Batch for compute? [y/N]: ", "n")
+    assert s.finish() == 0, s.transcript
+    assert read(path) == {
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+    }
+    said = "is invalid: got 's3://b/mf'; expected an S3 URL"
+    assert s.transcript.count(f"The profile's METAFLOW_DATASTORE_SYSROOT_S3 {said}") == 1
+    assert "It is not offered as the default: type a valid value." in s.transcript
+    said = "is invalid: got 's3://x'; expected an S3 URL"
+    assert s.transcript.count(f"The profile's METAFLOW_DATATOOLS_S3ROOT {said}") == 1
+    assert "[s3://b/mf]" not in s.transcript
+    assert "[s3://x]" not in s.transcript
+
+
+def test_invalid_secret_or_url_password_is_neither_offered_nor_shown(home: Path) -> None:
+    """An invalid secret or URL with a password is not kept by Enter, and stays masked."""
+    home.mkdir()
+    path = home / "config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "METAFLOW_SERVICE_URL": "https://me:hunter2@not a host",
+                "METAFLOW_SERVICE_AUTH_KEY": 12345,
+            }
+        )
+    )
+    s = Session(home)
+    s.ask("Do you want to modify it? [y/N]: ", "y")
+    s.ask("Configure Amazon S3 as the datastore? [y/N]: ", "n")
+    s.ask("Configure the Metaflow metadata service? [y/N]: ", "y")
+    s.ask("The profile's METAFLOW_SERVICE_URL is invalid: got 'https://me:****@not a host'", "")
+    s.ask("[METAFLOW_SERVICE_URL] URL of the metadata service: ", "")
+    s.ask("Error: METAFLOW_SERVICE_URL is required for this capability", "https://mf.example.com")
+    s.ask("[METAFLOW_SERVICE_INTERNAL_URL] (optional)", "")
+    s.ask("The profile's METAFLOW_SERVICE_AUTH_KEY is invalid: expected", "")
+    s.ask("[METAFLOW_SERVICE_AUTH_KEY] (optional) API key sent as x-api-key to the metadata service: ", "")  # fmt: skip  # noqa: E501
+    s.ask("Error: the profile's METAFLOW_SERVICE_AUTH_KEY is invalid", SECRET)
+    assert s.finish() == 0, s.transcript
+    doc = read(path)
+    assert doc["METAFLOW_SERVICE_URL"] == "https://mf.example.com"
+    assert doc["METAFLOW_SERVICE_AUTH_KEY"] == SECRET
+    for hidden in ("hunter2", "12345", SECRET, "Enter keeps it"):
+        assert hidden not in s.transcript

@@ -1,7 +1,8 @@
 """``metaflow-config configure aws``: the interactive wizard (and its ``--set`` form for scripts).
 
 It asks which capabilities to enable, then each setting those need, offering the value already
-in the profile as the default (a secret is never echoed: its prompt shows ``****``). Every answer
+in the profile as the default (a secret is never echoed: its prompt shows ``****``; a value that
+is invalid is never offered: it is explained once and a valid answer asked for). Every answer
 is validated as it is typed, by the resolver's own validation, and asked again when wrong. Keys it
 did not ask about are kept. The file is written atomically with mode 0600, under the profile's
 lock, applying only the changes on top of what is on disk at that moment.
@@ -140,13 +141,32 @@ def _current(setting: Setting, existing: Mapping[str, Any]) -> Any:
     return None
 
 
-def _checker(setting: Setting, *, required: bool, has_secret: bool) -> Any:
-    """The click ``value_proc`` of one prompt: validate as the resolver does, or ask again."""
+def _invalid(setting: Setting, current: Any) -> Problem | None:
+    """What is wrong with the value a profile holds for ``setting``; ``None`` when it is valid."""
+    if current is None:
+        return None
+    try:
+        validate_value(setting, current, layer="profile")
+    except ConfigError as exc:
+        return exc.problems[0]
+    return None
+
+
+def _checker(setting: Setting, *, required: bool, has_secret: bool, replacing: bool = False) -> Any:
+    """The click ``value_proc`` of one prompt: validate as the resolver does, or ask again.
+
+    ``replacing``: the profile's value is invalid, so an empty answer neither keeps it nor
+    clears it: a valid value is asked for (or ``-`` for an optional setting).
+    """
 
     def check(text: str) -> Any:
         answer = text.strip()
         if answer == "" and has_secret:
             return _KEEP
+        if answer == "" and replacing and not required:
+            raise click.UsageError(
+                f"the profile's {setting.env} is invalid: type a valid value, or - to remove it"
+            )
         if answer in ("", "-"):
             if required:
                 raise click.UsageError(f"{setting.env} is required for this capability")
@@ -203,16 +223,30 @@ def _ask(
     ``doc`` is the profile as answered so far: what a derived default is computed from.
     """
     current = _current(setting, existing)
+    problem = _invalid(setting, current)
+    if problem is not None:  # never offered as a default: Enter could not get past it
+        got = "" if setting.secret else f"got {problem.value}; "
+        clear = "" if required else ", or - to remove it"
+        click.echo(
+            f"  The profile's {setting.env} is invalid: {got}expected {problem.expected}. "
+            f"It is not offered as the default: type a valid value{clear}."
+        )
+        current = None
     label = f"[{setting.env}]{'' if required else ' (optional)'} {setting.doc.rstrip('.')}"
     if not required and setting.derive is not None:
         derived = derived_value(setting, doc)
-        label += f"; empty: derived as {setting.derive.text}"
+        label += f"; {'empty' if problem is None else '-'}: derived as {setting.derive.text}"
         if derived is not None:
             label += f" = {derived}"
     if setting.secret:
         if current is not None:
             label += " [****, Enter keeps it]"
-        check = _checker(setting, required=required, has_secret=current is not None)
+        check = _checker(
+            setting,
+            required=required,
+            has_secret=current is not None,
+            replacing=problem is not None,
+        )
         return click.prompt(
             label, default="", show_default=False, hide_input=True, value_proc=check
         )
@@ -220,7 +254,7 @@ def _ask(
         label += f" [{raw_text(setting.env, current, secret=False)}, Enter keeps it]"
         check = _checker(setting, required=required, has_secret=True)
         return click.prompt(label, default="", show_default=False, value_proc=check)
-    check = _checker(setting, required=required, has_secret=False)
+    check = _checker(setting, required=required, has_secret=False, replacing=problem is not None)
     if current is None:  # an empty answer reaches ``check``: "is required", or unset
         return click.prompt(label, default="", show_default=False, value_proc=check)
     shown = raw_text(setting.env, current, secret=False)
