@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,6 +216,25 @@ def derived_value(setting: Setting, doc: Mapping[str, Any]) -> str | None:
     return raw_text(setting.env, setting.kind.to_text(value), secret=setting.secret)
 
 
+@contextmanager
+def _answered(question: str) -> Iterator[None]:
+    """Stop with a clear error when the input ends at ``question`` (piped answers used up).
+
+    click turns both the end of the input and Ctrl-C into ``Abort``; the end of the input is the
+    one whose context is an ``EOFError``. Ctrl-C stays click's ``Aborted!``.
+    """
+    try:
+        yield
+    except click.Abort as exc:
+        if not isinstance(exc.__context__, EOFError):
+            raise
+        click.echo()  # end the line of the unanswered prompt
+        raise CliError(
+            f"the input ended before {question} was answered: nothing was written. Give one "
+            "line per question, or configure without questions with --set KEY=VALUE ... --yes"
+        ) from None
+
+
 def _ask(
     setting: Setting, existing: Mapping[str, Any], *, required: bool, doc: Mapping[str, Any]
 ) -> Any:
@@ -282,7 +302,10 @@ def interview(existing: Mapping[str, Any]) -> Changes:
             continue
         click.echo(f"\n{cap.title[0].upper()}{cap.title[1:]}: {cap.why}")
         default = _is_on(cap, existing) or not existing
-        if not click.confirm(f"Configure {cap.title}?", default=default):
+        question = f"Configure {cap.title}?"
+        with _answered(f'"{question}"'):
+            enable = click.confirm(question, default=default)
+        if not enable:
             for name, value in cap.fixed.items():
                 if existing.get(BY_NAME[name].env) == value:
                     changes.remove.add(BY_NAME[name].env)
@@ -293,7 +316,8 @@ def interview(existing: Mapping[str, Any]) -> Changes:
         for names, required in ((cap.required, True), (cap.optional, False)):
             for name in names:
                 setting = BY_NAME[name]
-                answer = _ask(setting, existing, required=required, doc=changes.apply(existing))
+                with _answered(setting.env):
+                    answer = _ask(setting, existing, required=required, doc=changes.apply(existing))
                 _record(changes, setting, answer, existing)
     return changes
 
@@ -394,9 +418,12 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     existing = read_json_object(path)
     state = "new" if existing is None else "exists"
     click.echo(f"Configuring {profile_label(name)}: {path} ({state}).")
-    if existing is not None and not confirm(
-        "This profile exists. Do you want to modify it?", default=False, assume_yes=yes
-    ):
+    question = "Do you want to modify it?"
+    with _answered(f'"{question}"'):
+        modify = existing is None or confirm(
+            f"This profile exists. {question}", default=False, assume_yes=yes
+        )
+    if not modify:
         raise CliError(
             f"not modified: {path} left unchanged. Use --profile NAME to configure another "
             "named profile."
