@@ -322,6 +322,31 @@ def interview(existing: Mapping[str, Any]) -> Changes:
     return changes
 
 
+def _check_sets(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> Any:
+    """``--set`` items are ``KEY=VALUE``: one without ``=`` or without a key is a usage error.
+
+    Such an item is named only when it is a setting's name: anything else may hold a value
+    typed without its ``=`` (a secret), so it is told by its position.
+    """
+    for number, item in enumerate(items, 1):
+        key, sep, _ = item.partition("=")
+        setting = find(key.strip()) if not sep else None
+        if setting is not None:
+            name = key.strip()
+            raise click.BadParameter(
+                f"{name} has no '=': expected KEY=VALUE (--set {name}=<{setting.kind.name}> sets "
+                f"it, --set {name}= removes it)"
+            )
+        if not sep or not key.strip():
+            what = "no '='" if not sep else "no KEY before its '='"
+            which = "" if len(items) == 1 else f"--set number {number} of {len(items)} has "
+            raise click.BadParameter(
+                f"{which}{what} (not shown: it may hold a secret): expected KEY=VALUE, e.g. "
+                "--set BATCH_JOB_QUEUE=my-queue"
+            )
+    return items
+
+
 def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
     """``--set KEY=VALUE`` items as changes (``KEY=`` removes); every value validated."""
     changes = Changes()
@@ -401,6 +426,7 @@ Examples:
     "sets",
     multiple=True,
     metavar="KEY=VALUE",
+    callback=_check_sets,
     help="Set one setting without prompting (repeatable; KEY= removes it). With --set, no "
     "question is asked except before modifying an existing profile. Prefer the prompt for "
     "secrets: command lines are visible to other users.",
