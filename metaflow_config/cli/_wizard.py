@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from .._fields import Setting, is_unset
 from .._files import read_json_object, update_json
@@ -41,6 +42,7 @@ from ._common import (
     yes_option,
 )
 from ._profiles import activation_hint
+from ._query import complete_setting
 
 __all__ = ["CAPABILITIES", "Capability", "Changes", "aws_cmd"]
 
@@ -322,6 +324,18 @@ def interview(existing: Mapping[str, Any]) -> Changes:
     return changes
 
 
+def _complete_set(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """``--set`` completes ``KEY=``: the built-in settings' names, short or full as typed.
+
+    A registered section's key is left out (``--set`` refuses it); after the ``=`` nothing is
+    offered (a value is the user's own).
+    """
+    if "=" in incomplete:
+        return []
+    names = (item.value for item in complete_setting(ctx, param, incomplete))
+    return [CompletionItem(f"{name}=") for name in names if find(name) is not None]
+
+
 def _check_sets(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> Any:
     """``--set`` items are ``KEY=VALUE``: one without ``=`` or without a key is a usage error.
 
@@ -427,6 +441,7 @@ Examples:
     multiple=True,
     metavar="KEY=VALUE",
     callback=_check_sets,
+    shell_complete=_complete_set,
     help="Set one setting without prompting (repeatable; KEY= removes it). With --set, no "
     "question is asked except before modifying an existing profile. Prefer the prompt for "
     "secrets: command lines are visible to other users.",
