@@ -336,7 +336,9 @@ def _complete_set(ctx: click.Context, param: click.Parameter, incomplete: str) -
     return [CompletionItem(f"{name}=") for name in names if find(name) is not None]
 
 
-def _check_sets(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> Any:
+def _check_sets(
+    ctx: click.Context, param: click.Parameter, items: tuple[str, ...]
+) -> tuple[str, ...]:
     """``--set`` items are ``KEY=VALUE``: one without ``=`` or without a key is a usage error.
 
     Such an item is named only when it is a setting's name: anything else may hold a value
