@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,119 @@ def test_refusal_to_overwrite_changes_nothing(home: Path) -> None:
     assert "not modified" in s.transcript
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     assert "Traceback" not in s.transcript
+
+
+def test_empty_answer_to_a_required_prompt_says_it_is_required(home: Path) -> None:
+    """Enter at a required prompt of a new profile says it is required, as ``-`` does."""
+    s = Session(home)
+    s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
+    s.ask("[METAFLOW_DATASTORE_SYSROOT_S3]", "")
+    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability", "-")
+    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability", SYSROOT)
+    s.ask("[METAFLOW_DATATOOLS_S3ROOT] (optional)", "")
+    s.ask("Configure the Metaflow metadata service? [Y/n]: ", "n")
+    s.ask("Configure AWS Batch for compute? [Y/n]: ", "n")
+    assert s.finish() == 0, s.transcript
+    assert read(home / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
+
+
+def test_invalid_current_value_is_not_offered_as_the_default(home: Path) -> None:
+    """An invalid value in the profile is explained once, never offered: Enter cannot keep it."""
+    home.mkdir()
+    path = home / "config.json"
+    path.write_text(
+        json.dumps(
+            {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf", "METAFLOW_DATATOOLS_S3ROOT": "s3://x"}
+        )
+    )
+    s = Session(home)
+    s.ask("Do you want to modify it? [y/N]: ", "y")
+    s.ask("Configure Amazon S3 as the datastore? [y/N]: ", "y")
+    s.ask("[METAFLOW_DATASTORE_SYSROOT_S3] S3 bucket and prefix for artifacts and code packages (the S3 datastore): ", "")  # fmt: skip  # noqa: E501
+    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability", SYSROOT)
+    s.ask("; -: derived as <METAFLOW_DATASTORE_SYSROOT_S3>/<METAFLOW_DATATOOLS_SUFFIX>", "")
+    s.ask("Error: the profile's METAFLOW_DATATOOLS_S3ROOT is invalid: type a valid value, or - to remove it", "-")  # fmt: skip  # noqa: E501
+    s.ask("Configure the Metaflow metadata service? [y/N]: ", "n")
+    s.ask("Configure AWS Batch for compute? [y/N]: ", "n")
+    assert s.finish() == 0, s.transcript
+    assert read(path) == {
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+    }
+    said = "is invalid: got 's3://b/mf'; expected an S3 URL"
+    assert s.transcript.count(f"The profile's METAFLOW_DATASTORE_SYSROOT_S3 {said}") == 1
+    assert "It is not offered as the default: type a valid value." in s.transcript
+    said = "is invalid: got 's3://x'; expected an S3 URL"
+    assert s.transcript.count(f"The profile's METAFLOW_DATATOOLS_S3ROOT {said}") == 1
+    assert "[s3://b/mf]" not in s.transcript
+    assert "[s3://x]" not in s.transcript
+
+
+def test_invalid_secret_or_url_password_is_neither_offered_nor_shown(home: Path) -> None:
+    """An invalid secret or URL with a password is not kept by Enter, and stays masked."""
+    home.mkdir()
+    path = home / "config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "METAFLOW_SERVICE_URL": "https://me:hunter2@not a host",
+                "METAFLOW_SERVICE_AUTH_KEY": 12345,
+            }
+        )
+    )
+    s = Session(home)
+    s.ask("Do you want to modify it? [y/N]: ", "y")
+    s.ask("Configure Amazon S3 as the datastore? [y/N]: ", "n")
+    s.ask("Configure the Metaflow metadata service? [y/N]: ", "y")
+    s.ask("The profile's METAFLOW_SERVICE_URL is invalid: got 'https://me:****@not a host'", "")
+    s.ask("[METAFLOW_SERVICE_URL] URL of the metadata service: ", "")
+    s.ask("Error: METAFLOW_SERVICE_URL is required for this capability", "https://mf.example.com")
+    s.ask("[METAFLOW_SERVICE_INTERNAL_URL] (optional)", "")
+    s.ask("The profile's METAFLOW_SERVICE_AUTH_KEY is invalid: expected", "")
+    s.ask("[METAFLOW_SERVICE_AUTH_KEY] (optional) API key sent as x-api-key to the metadata service: ", "")  # fmt: skip  # noqa: E501
+    s.ask("Error: the profile's METAFLOW_SERVICE_AUTH_KEY is invalid", SECRET)
+    assert s.finish() == 0, s.transcript
+    doc = read(path)
+    assert doc["METAFLOW_SERVICE_URL"] == "https://mf.example.com"
+    assert doc["METAFLOW_SERVICE_AUTH_KEY"] == SECRET
+    for hidden in ("hunter2", "12345", SECRET, "Enter keeps it"):
+        assert hidden not in s.transcript
+
+
+def test_piped_answers_that_end_stop_with_an_error(home: Path) -> None:
+    """Piped answers used up mid-interview: a clear error, exit 1, the profile left as it was."""
+    home.mkdir()
+    path = home / "config.json"
+    path.write_text(json.dumps({"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"}))
+    before = path.read_bytes()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home.parent), "METAFLOW_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "metaflow_config", "configure", "aws"],
+        input="y\ny\n\n\n\n",  # modify, S3, then Enter three times at the invalid sysroot
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(home.parent),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done
+    assert done.stderr.strip() == (
+        "Error: the input ended before METAFLOW_DATASTORE_SYSROOT_S3 was answered: nothing was "
+        "written. Give one line per question, or configure without questions with "
+        "--set KEY=VALUE ... --yes"
+    )
+    assert done.stdout.count("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required") == 3
+    assert path.read_bytes() == before
+
+
+def test_ctrl_c_still_aborts(home: Path) -> None:
+    """Ctrl-C at a prompt is click's ``Aborted!`` (not the end-of-input error); nothing written."""
+    s = Session(home)
+    s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
+    s.child.expect_exact("[METAFLOW_DATASTORE_SYSROOT_S3]")
+    s.child.sendintr()
+    assert s.finish() == 1, s.transcript
+    assert "Aborted!" in s.transcript
+    assert "the input ended" not in s.transcript
+    assert not (home / "config.json").exists()

@@ -1,7 +1,8 @@
 """``metaflow-config configure aws``: the interactive wizard (and its ``--set`` form for scripts).
 
 It asks which capabilities to enable, then each setting those need, offering the value already
-in the profile as the default (a secret is never echoed: its prompt shows ``****``). Every answer
+in the profile as the default (a secret is never echoed: its prompt shows ``****``; a value that
+is invalid is never offered: it is explained once and a valid answer asked for). Every answer
 is validated as it is typed, by the resolver's own validation, and asked again when wrong. Keys it
 did not ask about are kept. The file is written atomically with mode 0600, under the profile's
 lock, applying only the changes on top of what is on disk at that moment.
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from .._fields import Setting, is_unset
 from .._files import read_json_object, update_json
@@ -39,6 +42,7 @@ from ._common import (
     yes_option,
 )
 from ._profiles import activation_hint
+from ._query import complete_setting
 
 __all__ = ["CAPABILITIES", "Capability", "Changes", "aws_cmd"]
 
@@ -140,13 +144,32 @@ def _current(setting: Setting, existing: Mapping[str, Any]) -> Any:
     return None
 
 
-def _checker(setting: Setting, *, required: bool, has_secret: bool) -> Any:
-    """The click ``value_proc`` of one prompt: validate as the resolver does, or ask again."""
+def _invalid(setting: Setting, current: Any) -> Problem | None:
+    """What is wrong with the value a profile holds for ``setting``; ``None`` when it is valid."""
+    if current is None:
+        return None
+    try:
+        validate_value(setting, current, layer="profile")
+    except ConfigError as exc:
+        return exc.problems[0]
+    return None
+
+
+def _checker(setting: Setting, *, required: bool, has_secret: bool, replacing: bool = False) -> Any:
+    """The click ``value_proc`` of one prompt: validate as the resolver does, or ask again.
+
+    ``replacing``: the profile's value is invalid, so an empty answer neither keeps it nor
+    clears it: a valid value is asked for (or ``-`` for an optional setting).
+    """
 
     def check(text: str) -> Any:
         answer = text.strip()
         if answer == "" and has_secret:
             return _KEEP
+        if answer == "" and replacing and not required:
+            raise click.UsageError(
+                f"the profile's {setting.env} is invalid: type a valid value, or - to remove it"
+            )
         if answer in ("", "-"):
             if required:
                 raise click.UsageError(f"{setting.env} is required for this capability")
@@ -195,6 +218,25 @@ def derived_value(setting: Setting, doc: Mapping[str, Any]) -> str | None:
     return raw_text(setting.env, setting.kind.to_text(value), secret=setting.secret)
 
 
+@contextmanager
+def _answered(question: str) -> Iterator[None]:
+    """Stop with a clear error when the input ends at ``question`` (piped answers used up).
+
+    click turns both the end of the input and Ctrl-C into ``Abort``; the end of the input is the
+    one whose context is an ``EOFError``. Ctrl-C stays click's ``Aborted!``.
+    """
+    try:
+        yield
+    except click.Abort as exc:
+        if not isinstance(exc.__context__, EOFError):
+            raise
+        click.echo()  # end the line of the unanswered prompt
+        raise CliError(
+            f"the input ended before {question} was answered: nothing was written. Give one "
+            "line per question, or configure without questions with --set KEY=VALUE ... --yes"
+        ) from None
+
+
 def _ask(
     setting: Setting, existing: Mapping[str, Any], *, required: bool, doc: Mapping[str, Any]
 ) -> Any:
@@ -203,16 +245,30 @@ def _ask(
     ``doc`` is the profile as answered so far: what a derived default is computed from.
     """
     current = _current(setting, existing)
+    problem = _invalid(setting, current)
+    if problem is not None:  # never offered as a default: Enter could not get past it
+        got = "" if setting.secret else f"got {problem.value}; "
+        clear = "" if required else ", or - to remove it"
+        click.echo(
+            f"  The profile's {setting.env} is invalid: {got}expected {problem.expected}. "
+            f"It is not offered as the default: type a valid value{clear}."
+        )
+        current = None
     label = f"[{setting.env}]{'' if required else ' (optional)'} {setting.doc.rstrip('.')}"
     if not required and setting.derive is not None:
         derived = derived_value(setting, doc)
-        label += f"; empty: derived as {setting.derive.text}"
+        label += f"; {'empty' if problem is None else '-'}: derived as {setting.derive.text}"
         if derived is not None:
             label += f" = {derived}"
     if setting.secret:
         if current is not None:
             label += " [****, Enter keeps it]"
-        check = _checker(setting, required=required, has_secret=current is not None)
+        check = _checker(
+            setting,
+            required=required,
+            has_secret=current is not None,
+            replacing=problem is not None,
+        )
         return click.prompt(
             label, default="", show_default=False, hide_input=True, value_proc=check
         )
@@ -220,10 +276,9 @@ def _ask(
         label += f" [{raw_text(setting.env, current, secret=False)}, Enter keeps it]"
         check = _checker(setting, required=required, has_secret=True)
         return click.prompt(label, default="", show_default=False, value_proc=check)
-    check = _checker(setting, required=required, has_secret=False)
-    if current is None:
-        default = None if required else ""
-        return click.prompt(label, default=default, show_default=False, value_proc=check)
+    check = _checker(setting, required=required, has_secret=False, replacing=problem is not None)
+    if current is None:  # an empty answer reaches ``check``: "is required", or unset
+        return click.prompt(label, default="", show_default=False, value_proc=check)
     shown = raw_text(setting.env, current, secret=False)
     return click.prompt(label, default=shown, value_proc=check)
 
@@ -249,7 +304,10 @@ def interview(existing: Mapping[str, Any]) -> Changes:
             continue
         click.echo(f"\n{cap.title[0].upper()}{cap.title[1:]}: {cap.why}")
         default = _is_on(cap, existing) or not existing
-        if not click.confirm(f"Configure {cap.title}?", default=default):
+        question = f"Configure {cap.title}?"
+        with _answered(f'"{question}"'):
+            enable = click.confirm(question, default=default)
+        if not enable:
             for name, value in cap.fixed.items():
                 if existing.get(BY_NAME[name].env) == value:
                     changes.remove.add(BY_NAME[name].env)
@@ -260,9 +318,49 @@ def interview(existing: Mapping[str, Any]) -> Changes:
         for names, required in ((cap.required, True), (cap.optional, False)):
             for name in names:
                 setting = BY_NAME[name]
-                answer = _ask(setting, existing, required=required, doc=changes.apply(existing))
+                with _answered(setting.env):
+                    answer = _ask(setting, existing, required=required, doc=changes.apply(existing))
                 _record(changes, setting, answer, existing)
     return changes
+
+
+def _complete_set(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """``--set`` completes ``KEY=``: the built-in settings' names, short or full as typed.
+
+    A registered section's key is left out (``--set`` refuses it); after the ``=`` nothing is
+    offered (a value is the user's own).
+    """
+    if "=" in incomplete:
+        return []
+    names = (item.value for item in complete_setting(ctx, param, incomplete))
+    return [CompletionItem(f"{name}=") for name in names if find(name) is not None]
+
+
+def _check_sets(
+    ctx: click.Context, param: click.Parameter, items: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--set`` items are ``KEY=VALUE``: one without ``=`` or without a key is a usage error.
+
+    Such an item is named only when it is a setting's name: anything else may hold a value
+    typed without its ``=`` (a secret), so it is told by its position.
+    """
+    for number, item in enumerate(items, 1):
+        key, sep, _ = item.partition("=")
+        setting = find(key.strip()) if not sep else None
+        if setting is not None:
+            name = key.strip()
+            raise click.BadParameter(
+                f"{name} has no '=': expected KEY=VALUE (--set {name}=<{setting.kind.name}> sets "
+                f"it, --set {name}= removes it)"
+            )
+        if not sep or not key.strip():
+            what = "no '='" if not sep else "no KEY before its '='"
+            which = "" if len(items) == 1 else f"--set number {number} of {len(items)} has "
+            raise click.BadParameter(
+                f"{which}{what} (not shown: it may hold a secret): expected KEY=VALUE, e.g. "
+                "--set BATCH_JOB_QUEUE=my-queue"
+            )
+    return items
 
 
 def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
@@ -344,6 +442,8 @@ Examples:
     "sets",
     multiple=True,
     metavar="KEY=VALUE",
+    callback=_check_sets,
+    shell_complete=_complete_set,
     help="Set one setting without prompting (repeatable; KEY= removes it). With --set, no "
     "question is asked except before modifying an existing profile. Prefer the prompt for "
     "secrets: command lines are visible to other users.",
@@ -361,9 +461,12 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     existing = read_json_object(path)
     state = "new" if existing is None else "exists"
     click.echo(f"Configuring {profile_label(name)}: {path} ({state}).")
-    if existing is not None and not confirm(
-        "This profile exists. Do you want to modify it?", default=False, assume_yes=yes
-    ):
+    question = "Do you want to modify it?"
+    with _answered(f'"{question}"'):
+        modify = existing is None or confirm(
+            f"This profile exists. {question}", default=False, assume_yes=yes
+        )
+    if not modify:
         raise CliError(
             f"not modified: {path} left unchanged. Use --profile NAME to configure another "
             "named profile."

@@ -1,0 +1,182 @@
+"""`metaflow-config configure aws` in-process: its arguments, completion and piped answers.
+
+The fast companion of tests/test_cli_wizard.py (which drives it in a real pseudo-terminal).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import cli_runner, invoke, write_json
+
+SYSROOT = "s3://my-bucket/metaflow"
+
+
+def home() -> Path:
+    """The METAFLOW_HOME the autouse fixture points at."""
+    return Path(os.environ["METAFLOW_HOME"])
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``."""
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+# --- --set KEY=VALUE --------------------------------------------------------------------------
+
+
+def test_set_without_equals_is_a_usage_error() -> None:
+    """--set NOEQUALS is a usage error (exit 2) before anything is asked or written."""
+    write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("configure", "aws", "--set", "NOEQUALS")  # no --yes: nothing is asked
+    assert result.exit_code == 2, result.output
+    assert "Error: Invalid value for '--set': no '='" in result.stderr
+    assert "expected KEY=VALUE, e.g. --set BATCH_JOB_QUEUE=my-queue" in result.stderr
+    assert "NOEQUALS" not in result.stderr  # not a setting's name: it may be a value
+    assert result.stdout == ""  # not even "Configuring ..." nor "modify it?"
+    assert read(home() / "config.json") == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+
+
+def test_set_of_a_name_alone_says_how_to_set_and_remove_it() -> None:
+    """--set BATCH_JOB_QUEUE (no =) names the setting, how to set it and how to remove it."""
+    result = invoke("configure", "aws", "-y", "--set", "BATCH_JOB_QUEUE")
+    assert result.exit_code == 2
+    assert (
+        "BATCH_JOB_QUEUE has no '=': expected KEY=VALUE (--set BATCH_JOB_QUEUE=<string> sets "
+        "it, --set BATCH_JOB_QUEUE= removes it)"
+    ) in result.stderr
+    assert not (home() / "config.json").exists()
+
+
+@pytest.mark.parametrize("item", ["=hunter2", "SERVICE_AUTH_KEY:hunter2"])
+def test_set_item_that_is_not_key_value_is_not_shown(item: str) -> None:
+    """An item without a key, or without '=', may be a value: it is told by position only."""
+    result = invoke("configure", "aws", "-y", "--set", "BATCH_JOB_QUEUE=q", "--set", item)
+    assert result.exit_code == 2
+    assert "--set number 2 of 2 has no" in result.stderr
+    assert "hunter2" not in result.output + result.stderr
+    assert not (home() / "config.json").exists()
+
+
+# --- completion ---------------------------------------------------------------------------------
+
+
+def _complete(words: str) -> list[str]:
+    """What bash's completion asks the command for the last word of ``words``."""
+    env = {
+        "_METAFLOW_CONFIG_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
+    from metaflow_config.cli import cli
+
+    result = cli_runner(env=env).invoke(cli, [], prog_name="metaflow-config")
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines() if line]
+
+
+def test_set_completes_setting_names_with_their_equals() -> None:
+    """--set completes KEY= (short or full names, as typed); after the = nothing is offered."""
+    assert _complete("metaflow-config configure aws --set BATCH_JOB_Q") == ["BATCH_JOB_QUEUE="]
+    assert _complete("metaflow-config configure aws --set METAFLOW_BATCH_JOB_Q") == [
+        "METAFLOW_BATCH_JOB_QUEUE="
+    ]
+    assert "DATASTORE_SYSROOT_S3=" in _complete("metaflow-config configure aws -y --set DATA")
+    assert _complete("metaflow-config configure aws --set BATCH_JOB_QUEUE=") == []
+
+
+def test_set_completion_leaves_out_registered_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keys of registered sections complete elsewhere, not after --set (which refuses them)."""
+    from metaflow_config.cli import _query
+
+    monkeypatch.setattr(_query, "registry", lambda: {"METAFLOW_ACME_REGION": None})
+    assert _complete("metaflow-config get ACME_R") == ["ACME_REGION"]
+    assert _complete("metaflow-config configure aws --set ACME_R") == []
+
+
+# --- piped answers ------------------------------------------------------------------------------
+
+
+def test_answers_that_run_out_are_an_error_naming_the_question() -> None:
+    """Piped answers used up: an error naming the unanswered question, exit 1, nothing written."""
+    result = invoke("configure", "aws", input="y\n")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: the input ended before METAFLOW_DATASTORE_SYSROOT_S3 was answered: nothing was "
+        "written. Give one line per question, or configure without questions with "
+        "--set KEY=VALUE ... --yes\n"
+    )
+    assert not (home() / "config.json").exists()
+    result = invoke("configure", "aws", input="y\n" + SYSROOT + "\n\n")
+    assert result.exit_code == 1
+    assert 'the input ended before "Configure the Metaflow metadata service?"' in result.stderr
+    assert not (home() / "config.json").exists()
+
+
+def test_answers_that_run_out_at_modify_leave_the_profile() -> None:
+    """No answer to "modify it?" is the same error, naming that question."""
+    path = write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    before = path.read_bytes()
+    result = invoke("configure", "aws", input="")
+    assert result.exit_code == 1
+    assert 'the input ended before "Do you want to modify it?" was answered' in result.stderr
+    assert path.read_bytes() == before
+
+
+# --- empty and invalid answers ---------------------------------------------------------------
+
+
+def test_empty_required_answer_says_it_is_required() -> None:
+    """Enter at a required prompt says "is required", as - does."""
+    result = invoke("configure", "aws", input=f"y\n\n-\n{SYSROOT}\n\nn\nn\n")
+    assert result.exit_code == 0, result.output
+    said = "Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability"
+    assert result.output.count(said) == 2
+    assert read(home() / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
+
+
+def test_invalid_current_value_is_explained_once_and_not_offered() -> None:
+    """An invalid sysroot in the profile is said once, is not the default, and is replaced."""
+    path = write_json(home() / "config.json", {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"})
+    result = invoke("configure", "aws", input=f"y\ny\n\n\n{SYSROOT}\n\nn\nn\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("The profile's METAFLOW_DATASTORE_SYSROOT_S3 is invalid") == 1
+    assert "got 's3://b/mf'; expected an S3 URL" in result.output
+    assert "[s3://b/mf]" not in result.output
+    assert result.output.count("METAFLOW_DATASTORE_SYSROOT_S3 is required") == 2
+    assert read(path)["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
+
+
+def test_invalid_optional_value_needs_a_value_or_dash() -> None:
+    """At an invalid optional value, Enter is refused; - removes it (it derives again)."""
+    path = write_json(
+        home() / "config.json",
+        {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT, "METAFLOW_DATATOOLS_S3ROOT": "s3://x"},
+    )
+    result = invoke("configure", "aws", input="y\ny\n\n\n-\nn\nn\n")
+    assert result.exit_code == 0, result.output
+    assert "type a valid value, or - to remove it." in result.output
+    assert (
+        "Error: the profile's METAFLOW_DATATOOLS_S3ROOT is invalid: type a valid value, or - to "
+        "remove it"
+    ) in result.output
+    assert "METAFLOW_DATATOOLS_S3ROOT" not in read(path)
+
+
+def test_invalid_secret_is_not_kept_by_enter_nor_shown() -> None:
+    """An invalid secret gets no "Enter keeps it"; its value is never printed."""
+    path = write_json(
+        home() / "config.json",
+        {"METAFLOW_SERVICE_URL": "https://mf.example.com", "METAFLOW_SERVICE_AUTH_KEY": 987654},
+    )
+    result = invoke("configure", "aws", input="y\nn\ny\n\n\n\nnew-key\n")
+    assert result.exit_code == 0, result.output
+    assert "The profile's METAFLOW_SERVICE_AUTH_KEY is invalid: expected" in result.output
+    assert "Enter keeps it" not in result.output
+    assert "987654" not in result.output
+    assert read(path)["METAFLOW_SERVICE_AUTH_KEY"] == "new-key"
