@@ -499,6 +499,13 @@ def place_problems(
     ``str`` and ``strict`` a ``bool``; each may be ``None``. A wrong type would otherwise be a
     raw ``TypeError`` from ``os.path``, or (``strict="no"``) silently true.
     """
+    if (
+        (home is None or type(home) is str)
+        and (cwd is None or type(cwd) is str)
+        and (profile is None or type(profile) is str)
+        and (strict is None or type(strict) is bool)
+    ):
+        return []  # the common case, without a call per argument
     problems: list[Problem] = []
     for name, value in (("home", home), ("cwd", cwd)):
         if value is not None and not isinstance(_fspath(value), str):
@@ -605,11 +612,13 @@ def list_profiles(home: str) -> list[str]:
     return found
 
 
-def profile_layer(home: str, profile: str | None, source: str = "METAFLOW_PROFILE") -> FileLayer:
+def profile_layer(
+    home: str, profile: str | None, source: str | Callable[[], str] = "METAFLOW_PROFILE"
+) -> FileLayer:
     """The profile layer for ``home``/``profile``, with the problems of a bad home or profile.
 
     ``source`` is where the profile's name came from, for the fix of a missing one (see
-    :func:`missing_profile`).
+    :func:`missing_profile`), or what tells it, asked only then.
     """
     if "\0" in home:
         return FileLayer(
@@ -644,7 +653,8 @@ def profile_layer(home: str, profile: str | None, source: str = "METAFLOW_PROFIL
             ],
         )
     if profile and not os.path.lexists(path):
-        return FileLayer("profile", None, [missing_profile(home, profile, path, source)])
+        named = source if isinstance(source, str) else source()
+        return FileLayer("profile", None, [missing_profile(home, profile, path, named)])
     return FileLayer("profile", path)
 
 
@@ -777,7 +787,9 @@ LAYERS: tuple[Layer, ...] = (
     Layer(
         "profile",
         ("home", "profile"),
-        lambda inputs: profile_layer(inputs.home, inputs.profile, _profile_source(inputs)).read(),
+        lambda inputs: profile_layer(
+            inputs.home, inputs.profile, lambda: _profile_source(inputs)
+        ).read(),
         _fix_file_key,
     ),
     Layer("local", ("cwd",), lambda inputs: local_layer(inputs.cwd).read(), _fix_file_key),

@@ -518,7 +518,8 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     references = _holds_reference(validated.values())
     _derive(values, origins, Context(inputs.env, inputs.cwd), references=references)
     if notes:
-        notes = [printable(text) for text in notes]  # keys and paths of input: no escapes
+        if not all(map(str.isprintable, notes)):  # keys and paths of input: no escapes
+            notes = [printable(text) for text in notes]
         level = _caller_level()
         for text in notes:
             warnings.warn(text, ConfigWarning, stacklevel=level)

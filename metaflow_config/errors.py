@@ -52,6 +52,8 @@ def printable(text: str, *, lines: bool = False) -> str:
 
     ``lines``: newlines and tabs are kept (a message whose excerpt spans lines).
     """
+    if text.isprintable():  # in C: the common case (a newline or a tab is not printable)
+        return text
     pattern = _LINE_CONTROLS if lines else _CONTROLS
     if re.search(pattern, text) is None:
         return text
