@@ -125,6 +125,19 @@ def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = No
     )
 
 
+def complete(words: str) -> list[str]:
+    """What bash's completion gets from the command for the last word of ``words``."""
+    from metaflow_config.cli import cli
+
+    env = {
+        "_METAFLOW_CONFIG_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
+    result = cli_runner(env=env).invoke(cli, [], prog_name="metaflow-config")
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines() if line]
+
+
 def cli_runner(**kwargs: Any) -> Any:
     """A click ``CliRunner`` with stderr captured apart on every click (8.1 needs mix_stderr)."""
     from click.testing import CliRunner

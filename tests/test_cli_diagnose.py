@@ -17,7 +17,7 @@ import pytest
 
 from metaflow_config import ConfigError
 from metaflow_config.testing import write_profile
-from tests.conftest import invoke
+from tests.conftest import complete, invoke
 
 SECRET = "s3cr3t-value-xyz"
 
@@ -262,29 +262,15 @@ def test_completion_prints_a_script(shell: str) -> None:
     assert "_METAFLOW_CONFIG_COMPLETE" in result.stdout
 
 
-def _complete(words: str) -> list[str]:
-    """What bash's completion asks the command for the last word of ``words``."""
-    env = {
-        "_METAFLOW_CONFIG_COMPLETE": "bash_complete",
-        "COMP_WORDS": words,
-        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
-    }
-    from metaflow_config.cli import cli
-    from tests.conftest import cli_runner
-
-    result = cli_runner(env=env).invoke(cli, [], prog_name="metaflow-config")
-    return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
-
-
 def test_completion_of_commands_settings_and_profiles() -> None:
     """Commands, setting names (short or full, as typed) and profile names complete."""
     write_profile(home(), {}, profile="prod")
     write_profile(home(), {}, profile="staging")
-    assert {"explain", "env", "get"} <= set(_complete("metaflow-config e")) | {"get"}
-    assert _complete("metaflow-config explain BATCH_JOB_Q") == ["BATCH_JOB_QUEUE"]
-    assert _complete("metaflow-config get METAFLOW_BATCH_JOB_Q") == ["METAFLOW_BATCH_JOB_QUEUE"]
-    assert _complete("metaflow-config show -p s") == ["staging"]
-    assert set(_complete("metaflow-config diff ")) == {"prod", "staging"}
+    assert {"explain", "env", "get"} <= set(complete("metaflow-config e")) | {"get"}
+    assert complete("metaflow-config explain BATCH_JOB_Q") == ["BATCH_JOB_QUEUE"]
+    assert complete("metaflow-config get METAFLOW_BATCH_JOB_Q") == ["METAFLOW_BATCH_JOB_QUEUE"]
+    assert complete("metaflow-config show -p s") == ["staging"]
+    assert set(complete("metaflow-config diff ")) == {"prod", "staging"}
 
 
 @pytest.mark.slow

@@ -5,27 +5,12 @@ The fast companion of tests/test_cli_wizard.py (which drives it in a real pseudo
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from tests.conftest import cli_runner, invoke, write_json
+from tests.conftest import complete, invoke, write_json
+from tests.test_cli_profiles import home, read
 
 SYSROOT = "s3://my-bucket/metaflow"
-
-
-def home() -> Path:
-    """The METAFLOW_HOME the autouse fixture points at."""
-    return Path(os.environ["METAFLOW_HOME"])
-
-
-def read(path: Path) -> dict[str, Any]:
-    """The JSON object in ``path``."""
-    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return doc
 
 
 # --- --set KEY=VALUE --------------------------------------------------------------------------
@@ -67,27 +52,14 @@ def test_set_item_that_is_not_key_value_is_not_shown(item: str) -> None:
 # --- completion ---------------------------------------------------------------------------------
 
 
-def _complete(words: str) -> list[str]:
-    """What bash's completion asks the command for the last word of ``words``."""
-    env = {
-        "_METAFLOW_CONFIG_COMPLETE": "bash_complete",
-        "COMP_WORDS": words,
-        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
-    }
-    from metaflow_config.cli import cli
-
-    result = cli_runner(env=env).invoke(cli, [], prog_name="metaflow-config")
-    return [line.split(",", 1)[1] for line in result.stdout.splitlines() if line]
-
-
 def test_set_completes_setting_names_with_their_equals() -> None:
     """--set completes KEY= (short or full names, as typed); after the = nothing is offered."""
-    assert _complete("metaflow-config configure aws --set BATCH_JOB_Q") == ["BATCH_JOB_QUEUE="]
-    assert _complete("metaflow-config configure aws --set METAFLOW_BATCH_JOB_Q") == [
+    assert complete("metaflow-config configure aws --set BATCH_JOB_Q") == ["BATCH_JOB_QUEUE="]
+    assert complete("metaflow-config configure aws --set METAFLOW_BATCH_JOB_Q") == [
         "METAFLOW_BATCH_JOB_QUEUE="
     ]
-    assert "DATASTORE_SYSROOT_S3=" in _complete("metaflow-config configure aws -y --set DATA")
-    assert _complete("metaflow-config configure aws --set BATCH_JOB_QUEUE=") == []
+    assert "DATASTORE_SYSROOT_S3=" in complete("metaflow-config configure aws -y --set DATA")
+    assert complete("metaflow-config configure aws --set BATCH_JOB_QUEUE=") == []
 
 
 def test_set_completion_leaves_out_registered_keys(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,8 +67,8 @@ def test_set_completion_leaves_out_registered_keys(monkeypatch: pytest.MonkeyPat
     from metaflow_config.cli import _query
 
     monkeypatch.setattr(_query, "registry", lambda: {"METAFLOW_ACME_REGION": None})
-    assert _complete("metaflow-config get ACME_R") == ["ACME_REGION"]
-    assert _complete("metaflow-config configure aws --set ACME_R") == []
+    assert complete("metaflow-config get ACME_R") == ["ACME_REGION"]
+    assert complete("metaflow-config configure aws --set ACME_R") == []
 
 
 # --- piped answers ------------------------------------------------------------------------------
