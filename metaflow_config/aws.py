@@ -199,7 +199,8 @@ def _json_key(reference: Reference, text: str, problem: Callable[[str, str], Con
 
     from ._kinds import decode_json
 
-    document = decode_json(text)[0]  # strict and bounded: a hostile secret is no RecursionError
+    # strict and bounded (MAX_JSON_DEPTH, on every Python): a hostile secret is no RecursionError
+    document = decode_json(text, bounded=True)[0]
     if not isinstance(document, dict) or reference.key not in document:
         raise problem(
             f"a JSON secret with the key {reference.key!r}",

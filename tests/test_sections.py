@@ -470,10 +470,10 @@ def test_an_invalid_value_does_not_travel(registered: type[Any]) -> None:
 
 def test_completion_offers_its_keys(registered: type[Any]) -> None:
     """Shell completion of setting names includes its keys, short and full."""
-    from tests.test_cli_diagnose import _complete
+    from tests.conftest import complete
 
-    assert _complete("metaflow-config explain ACME_GP") == ["ACME_GPU_QUEUE"]
-    assert _complete("metaflow-config get METAFLOW_ACME_SP") == ["METAFLOW_ACME_SPOT"]
+    assert complete("metaflow-config explain ACME_GP") == ["ACME_GPU_QUEUE"]
+    assert complete("metaflow-config get METAFLOW_ACME_SP") == ["METAFLOW_ACME_SPOT"]
 
 
 def test_schema_types_its_keys(registered: type[Any]) -> None:
