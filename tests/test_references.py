@@ -178,7 +178,7 @@ def test_a_reference_is_fetched_once_per_snapshot(aws: Any, tmp_path: Path) -> N
             "the key 'token'",
         ),
         ("not json " + CANARY, "{{resolve:secretsmanager:mf/auth:SecretString:t}}", "the key 't'"),
-        pytest.param(  # past MAX_JSON_DEPTH (and json's recursion limit before 3.12): a ConfigError
+        pytest.param(  # past MAX_JSON_DEPTH (and json's recursion limit before 3.13): a ConfigError
             '{"t": ' + "[" * 5000 + "]" * 5000 + "}",
             "{{resolve:secretsmanager:mf/auth:SecretString:t}}",
             "the key 't'",
