@@ -87,7 +87,13 @@ def test_resolution_barely_grows_with_unrelated_environment_variables(
         monkeypatch.setenv(f"PERF_GUARD_UNRELATED_{i:05d}", "/opt/unrelated/bin:/usr/local/bin")
     load(env=small)  # warm: validator built, names searched once
     load()
-    median = interleaved({"small": lambda: load(env=small), "large": load}, 5)
+    # Measured up to three times: a CI machine running another suite beside this one can slow
+    # the large case alone (it walks 10,000 variables) for a whole measurement; a regression
+    # (a Python loop over os.environ: 10x) fails every one.
+    for _ in range(3):
+        median = interleaved({"small": lambda: load(env=small), "large": load}, 5)
+        if median["large"] <= 4 * median["small"]:
+            break
     assert median["large"] <= 4 * median["small"], median
 
 
