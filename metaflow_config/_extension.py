@@ -105,9 +105,34 @@ def check_early() -> None:
         return
     _report_config_errors_plainly()
     try:
-        _resolve()
+        snapshot = _resolve()
     except ConfigError as exc:
         _PENDING[:] = [exc]
+        return
+    trips = _what_metaflow_trips_on(snapshot)
+    if trips:  # valid here, but Metaflow's own reading raises on it: said as ours
+        _PENDING[:] = [ConfigError(trips)]
+
+
+def _what_metaflow_trips_on(snapshot: Settings) -> list[Problem]:
+    """Problems of a configuration this package takes and Metaflow's own reading does not.
+
+    Metaflow's module raises on them at import (with or without the extension): reported as a
+    ConfigError if it does, and nothing if a Metaflow version takes them. The sandbox without a
+    region: Metaflow sets ``AWS_DEFAULT_REGION`` from ``AWS_SANDBOX_REGION`` (a ``TypeError``
+    when it is unset).
+    """
+    if not snapshot.sandbox.enabled or snapshot.sandbox.region:
+        return []
+    info = snapshot.explain("METAFLOW_AWS_SANDBOX_ENABLED")
+    return [
+        Problem.missing(
+            "METAFLOW_AWS_SANDBOX_REGION",
+            "the sandbox's AWS region, which Metaflow needs when METAFLOW_AWS_SANDBOX_ENABLED is "
+            f"true (set by {info.source}: {info.location})",
+            "set METAFLOW_AWS_SANDBOX_REGION (e.g. us-west-2), or METAFLOW_AWS_SANDBOX_ENABLED=0",
+        )
+    ]
 
 
 def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:

@@ -219,6 +219,16 @@ def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) 
             ["METAFLOW_PROFILE", "profiles there: default", "MetaflowException"],
             id="missing-named-profile",
         ),
+        pytest.param(  # valid here, but Metaflow sets AWS_DEFAULT_REGION from the region
+            "{}",
+            {"METAFLOW_AWS_SANDBOX_ENABLED": "1"},
+            [
+                "METAFLOW_AWS_SANDBOX_REGION",
+                "set by env: METAFLOW_AWS_SANDBOX_ENABLED",
+                "TypeError",
+            ],
+            id="sandbox-without-region",
+        ),
     ],
 )
 def test_what_metaflows_own_reading_trips_on_is_reported_as_ours(
