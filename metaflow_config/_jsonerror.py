@@ -4,8 +4,8 @@ Python's ``json`` says *that* a text is not JSON; its messages and positions dif
 versions (3.13 reports a trailing comma at the comma, older versions at the next line). This
 module scans the text with JSON's grammar (iteratively: no recursion limit) and names the first
 mistake people make by hand, identically on every Python: a comment, single quotes, a trailing
-comma, an unquoted key, a missing comma or colon, a string left open. The problem shows the line
-and a caret under the column, never the value of a secret setting.
+comma, an unquoted key, a missing comma or colon, a string left open. The problem shows the
+line's shape (its punctuation and top-level key names, no value) and a caret under the column.
 """
 
 from __future__ import annotations
@@ -160,7 +160,6 @@ def locate(text: str) -> Mistake | None:  # noqa: PLR0911, PLR0912, PLR0915 - on
                 return Mistake(i, "a comma is missing before this", key)
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STRUCTURE = frozenset("{}[],: \t\r\n")
 _PLAIN_END = re.compile(r"[{}\[\],:\s\"']")
 
@@ -187,7 +186,7 @@ def _rendered(word: str, key: bool) -> tuple[str, bool]:
     ch = word[0]
     closed = len(word) > 1 and word[-1] == ch
     if ch == '"':
-        if key and closed and _NAME.fullmatch(word[1:-1]) is not None:
+        if key and closed and _WORD.fullmatch(word[1:-1]) is not None:
             return word, True
         return ('"****"' if closed else '"****'), False
     if ch == "'":

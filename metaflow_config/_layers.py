@@ -43,6 +43,7 @@ __all__ = [
     "Raw",
     "argument_problems",
     "find_local_config",
+    "home_is_a_file",
     "layer_from_document",
     "list_profiles",
     "local_layer",
@@ -639,19 +640,7 @@ def profile_layer(
     if problems:
         return FileLayer("profile", None, problems)
     if os.path.exists(home) and not os.path.isdir(home):
-        return FileLayer(
-            "profile",
-            None,
-            [
-                Problem.bad_value(
-                    "METAFLOW_HOME",
-                    "profile",
-                    home,
-                    expected="a directory, found a file",
-                    fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
-                )
-            ],
-        )
+        return FileLayer("profile", None, [home_is_a_file(home, home)])
     if profile and not os.path.lexists(path):
         named = source if isinstance(source, str) else source()
         return FileLayer("profile", None, [missing_profile(home, profile, path, named)])
@@ -691,6 +680,21 @@ def missing_profile(
         value=repr(profile),
         expected=f"an existing profile in {where}",
         fix=fix,
+    )
+
+
+def home_is_a_file(home: str, blocker: str) -> Problem:
+    """The problem of a METAFLOW_HOME that is a file (``blocker`` is ``home``) or lies under one.
+
+    Said alike by the resolver (``home`` itself) and by the commands that write a profile.
+    """
+    same = os.path.abspath(blocker) == os.path.abspath(home)
+    return Problem.bad_value(
+        "METAFLOW_HOME",
+        "profile",
+        home,
+        expected="a directory, found a file" + ("" if same else f" at {blocker}"),
+        fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
     )
 
 

@@ -248,8 +248,6 @@ _NETWORK_ERRORS = {
     "ProxyConnectionError",
     "SSLError",
 }
-#: what ``aws.client()`` names its problem when boto3 finds no region
-_NO_REGION = "AWS region"
 #: S3 operations and the IAM actions they need, where the names differ
 _S3_ACTIONS = {"HeadBucket": "s3:ListBucket"}
 
@@ -269,7 +267,9 @@ def classify(exc: BaseException) -> str:
     fetch, a value a client refused), reported with its own problems and fixes.
     """
     if isinstance(exc, ConfigError):  # the library's own: the settings are wrong, or lacking
-        region = any(p.setting == _NO_REGION for p in exc.problems)
+        from .aws import NO_REGION  # a check that met one has imported boto3 already
+
+        region = any(p.setting == NO_REGION for p in exc.problems)
         return "region" if region else "config"
     names = {cls.__name__ for cls in type(exc).__mro__}
     code = error_code(exc)

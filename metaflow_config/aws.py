@@ -34,6 +34,9 @@ from ._scope import current
 from ._settings import Settings
 from .errors import MASK, ConfigError, Problem
 
+#: What the problem of a client without a region names (``check --aws`` tells it by this name)
+NO_REGION = "AWS region"
+
 __all__ = [
     "FETCH_TIMEOUTS",
     "CheckResult",
@@ -83,7 +86,7 @@ def client(
         raise ConfigError(
             [
                 Problem.missing(
-                    "AWS region",
+                    NO_REGION,
                     f"a region for the {service_name} client (boto3 found none: not in "
                     "AWS_DEFAULT_REGION, nor in the AWS profile's config)",
                     "export AWS_DEFAULT_REGION=<region> (e.g. us-east-1), or run "

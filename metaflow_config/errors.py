@@ -8,7 +8,6 @@ in one resolution are raised together.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -91,6 +90,8 @@ def _url_passwords(text: str, *, rendered: bool) -> list[tuple[int, int]]:
     a quote inside a password (``p"w``). Linear in the text (positions found once, each URL's
     bounds by bisection): any text a layer holds may be scanned, a hostile one included.
     """
+    import bisect  # here: only text holding an ``@`` gets this far (import stays cheap)
+
     ends = [m.start() for m in re.finditer(_END_QUOTE, text)] if rendered else []
     ats = [m.start() for m in re.finditer("@", text)]
     spans: list[tuple[int, int]] = []

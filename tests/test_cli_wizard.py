@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -306,33 +305,6 @@ def test_invalid_secret_or_url_password_is_neither_offered_nor_shown(home: Path)
     assert doc["METAFLOW_SERVICE_AUTH_KEY"] == SECRET
     for hidden in ("hunter2", "12345", SECRET, "Enter keeps it"):
         assert hidden not in s.transcript
-
-
-def test_piped_answers_that_end_stop_with_an_error(home: Path) -> None:
-    """Piped answers used up mid-interview: a clear error, exit 1, the profile left as it was."""
-    home.mkdir()
-    path = home / "config.json"
-    path.write_text(json.dumps({"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"}))
-    before = path.read_bytes()
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home.parent), "METAFLOW_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "metaflow_config", "configure", "aws"],
-        input="y\ny\n\n\n\n",  # modify, S3, then Enter three times at the invalid sysroot
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(home.parent),
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 1, done
-    assert done.stderr.strip() == (
-        "Error: the input ended before METAFLOW_DATASTORE_SYSROOT_S3 was answered: nothing was "
-        "written. Give one line per question, or configure without questions with "
-        "--set KEY=VALUE ... --yes"
-    )
-    assert done.stdout.count("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required") == 3
-    assert path.read_bytes() == before
 
 
 def test_ctrl_c_still_aborts(home: Path) -> None:

@@ -121,6 +121,21 @@ def test_answers_that_run_out_at_modify_leave_the_profile() -> None:
     assert path.read_bytes() == before
 
 
+def test_piped_answers_that_end_at_an_invalid_value_leave_the_profile() -> None:
+    """Piped answers used up mid-interview: a clear error, exit 1, the profile left as it was."""
+    path = write_json(home() / "config.json", {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"})
+    before = path.read_bytes()
+    done = _piped("y\ny\n\n\n\n")  # modify, S3, then Enter three times at the invalid sysroot
+    assert done.returncode == 1, done
+    assert done.stderr.strip() == (
+        "Error: the input ended before METAFLOW_DATASTORE_SYSROOT_S3 was answered: nothing was "
+        "written. Give one line per question, or configure without questions with "
+        "--set KEY=VALUE ... --yes"
+    )
+    assert done.stdout.count("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required") == 3
+    assert path.read_bytes() == before
+
+
 # --- empty and invalid answers ---------------------------------------------------------------
 
 

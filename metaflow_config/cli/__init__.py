@@ -17,7 +17,7 @@ import click
 
 from .. import __version__
 from ..errors import ConfigError
-from ._common import CliError, output_file
+from ._common import as_cli_error, output_file
 from ._inspect import check_cmd, env_cmd, explain_cmd, show_cmd
 from ._profiles import export_cmd, import_cmd, reset_cmd
 from ._query import SHELLS, completion_source, diff_cmd, get_cmd
@@ -35,13 +35,10 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
-            raise CliError(str(exc)) from None
         except BrokenPipeError:
             raise
-        except OSError as exc:
-            where = f": {exc.filename}" if exc.filename else ""
-            raise CliError(f"{exc.strerror or exc}{where}") from None
+        except (ConfigError, OSError) as exc:
+            raise as_cli_error(exc) from None
 
 
 @click.group(

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import click
 
 from .._files import file_in_the_way
+from .._layers import home_is_a_file, profile_path
 from .._layers import missing_profile as missing_profile_problem
-from .._layers import profile_path
 from .._resolve import default_home
 from .._resolve import selected_profile as resolved_profile
 from .._scope import load
@@ -21,6 +21,7 @@ from ..errors import MASK, ConfigError, ConfigWarning, Problem, mask_url_passwor
 
 __all__ = [
     "CliError",
+    "as_cli_error",
     "confirm",
     "from_flag",
     "home_dir",
@@ -50,6 +51,14 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str) -> None:
         super().__init__(printable(message, lines=True))
+
+
+def as_cli_error(exc: ConfigError | OSError, error: type[CliError] = CliError) -> CliError:
+    """A configuration or file error as the one ``Error: ...`` message (an ``error``)."""
+    if isinstance(exc, ConfigError):
+        return error(str(exc))
+    where = f": {exc.filename}" if exc.filename else ""
+    return error(f"{exc.strerror or exc}{where}")
 
 
 def profile_option(fn: F) -> F:
@@ -110,18 +119,7 @@ def profile_file(profile: str | None, flag: str | None = None) -> str:
         raise ConfigError(problems)
     blocker = file_in_the_way(home)
     if blocker is not None:
-        found = "a file" if blocker == os.path.abspath(home) else f"a file at {blocker}"
-        raise ConfigError(
-            [
-                Problem.bad_value(
-                    "METAFLOW_HOME",
-                    "profile",
-                    home,
-                    expected=f"a directory, found {found}",
-                    fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
-                )
-            ]
-        )
+        raise ConfigError([home_is_a_file(home, blocker)])
     return path
 
 

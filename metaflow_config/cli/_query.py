@@ -15,7 +15,7 @@ from .._settings import lookup
 from .._show import display, entry_text
 from .._table import FIELDS, find
 from ..errors import ConfigError, mask_url_password
-from ._common import CliError, home_dir, load_settings, profile_option
+from ._common import CliError, as_cli_error, home_dir, load_settings, profile_option
 
 __all__ = [
     "SHELLS",
@@ -138,11 +138,8 @@ def diff_cmd(first: str, second: str) -> None:
         a = load_settings(_profile_argument(first), flag="PROFILE_A")
         b = load_settings(_profile_argument(second), flag="PROFILE_B")
         rows = [*_differences(a, b), *_registered_differences(a, b)]
-    except ConfigError as exc:
-        raise DiffError(str(exc)) from None
-    except OSError as exc:  # as the group says it, but with diff's status
-        where = f": {exc.filename}" if exc.filename else ""
-        raise DiffError(f"{exc.strerror or exc}{where}") from None
+    except (ConfigError, OSError) as exc:  # as the group says it, with diff's status
+        raise as_cli_error(exc, DiffError) from None
     if not rows:
         click.echo(f"No difference: {names[0]} and {names[1]} resolve to the same settings.")
         return

@@ -364,14 +364,17 @@ def _check_sets(
 
 
 def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
-    """``--set KEY=VALUE`` items as changes (``KEY=`` removes); every value validated."""
+    """``--set KEY=VALUE`` items as changes (``KEY=`` removes); every value validated.
+
+    Each item holds an ``=`` and a key (``_check_sets``, when the command line is parsed).
+    """
     changes = Changes()
     problems: list[Problem] = []
     for item in items:
-        key, sep, value = item.partition("=")
+        key, _, value = item.partition("=")
         key = key.strip()
         setting = find(key)
-        registered = find_key(key) if sep and setting is None else None
+        registered = find_key(key) if setting is None else None
         if registered is not None:
             msg = (
                 f"--set {key}: a key of a registered section ({registered[0].origin}); "
@@ -379,9 +382,8 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
                 "`metaflow-config import FILE --merge`"
             )
             raise CliError(msg)
-        if not sep or setting is None:
-            hint = "expected KEY=VALUE" if not sep else f"{key} is not a setting; {suggest(key)}"
-            raise CliError(f"--set {item.split('=')[0]}: {hint}")
+        if setting is None:
+            raise CliError(f"--set {key}: {key} is not a setting; {suggest(key)}")
         if value.strip() == "":
             _record(changes, setting, _UNSET, existing)
             continue
