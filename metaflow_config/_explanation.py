@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ._display import show_value
 from ._table import BY_ENV
-from .errors import show_value
 
 __all__ = ["Explanation", "Shadowed"]
 

@@ -252,7 +252,7 @@ class PasswordURL(str):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        from .errors import mask_url_password
+        from ._display import mask_url_password
 
         return repr(mask_url_password(str(self)))
 
@@ -284,7 +284,7 @@ def conceal(value: Any, *, secret: bool) -> Any:
             return SecretMapping(value)
         return value
     if type(value) is str and "@" in value:
-        from .errors import has_url_password
+        from ._display import has_url_password
 
         if has_url_password(value):
             return PasswordURL(value)

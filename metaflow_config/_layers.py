@@ -19,12 +19,13 @@ import stat
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._display import show_value
 from ._environ import metaflow_items
 from ._fields import PREFIX, Setting, is_unset
 from ._jsonfile import MAX_FILE_BYTES, read_json_file
 from ._kinds import TooDeep, freeze, unicode_problem
 from ._table import BY_ENV, BY_NAME, find
-from .errors import ConfigError, Problem, show_value
+from .errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from ._resolve import Inputs

@@ -15,13 +15,14 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextvars import Token
 from typing import Any, TypeVar, cast
 
+from ._display import show_value
 from ._fields import is_unset
 from ._layers import OverrideLayer, argument_problems, place_problems
 from ._resolve import Inputs, default_home, selected_profile
 from ._scope import Frame, chain, install, leave, link, restore
 from ._settings import Settings
 from ._table import find
-from .errors import ConfigError, show_value
+from .errors import ConfigError
 
 __all__ = ["Override", "override"]
 

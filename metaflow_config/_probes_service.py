@@ -11,8 +11,8 @@ import urllib.parse
 import urllib.request
 
 from ._consumers import docker_registry
+from ._display import MASK
 from ._probes import FAIL, PASS, Context, Outcome, fail, ok, register, skip, warn
-from .errors import MASK
 
 __all__ = ["ping"]
 

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._display import printable
 from ._environ import metaflow_items
 from ._fields import Context, Setting
 from ._kinds import (
@@ -30,7 +31,7 @@ from ._kinds import (
 )
 from ._layers import BY_LAYER, LAYERS, SOURCES, LayerData, Raw, suggest
 from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
-from .errors import ConfigError, ConfigWarning, Problem, printable
+from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
     from pydantic_core import SchemaValidator, ValidationError

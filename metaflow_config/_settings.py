@@ -8,13 +8,14 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _views
+from ._display import MASK, has_url_password, show_value
 from ._fields import Section, Setting
 from ._kinds import MAX_JSON_DEPTH, Reference, strict_loads, thaw
 from ._layers import LAYERS, LayerData, scope_layer
 from ._resolve import Inputs, Resolution, resolve, resolve_over
 from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
 from ._views import VIEWS
-from .errors import MASK, ConfigError, Problem, has_url_password, show_value
+from .errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from ._explanation import Explanation, Shadowed

@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from ._display import MASK, mask_url_password
 from ._explanation import Explanation
 from ._fields import PREFIX, Setting
 from ._kinds import Reference
 from ._settings import Settings, bears_secret, lookup, model_problems
 from ._table import BY_ENV, DERIVED, FIELDS, find
-from .errors import MASK, ConfigError, Problem, mask_url_password
+from .errors import ConfigError, Problem
 
 __all__ = [
     "ENV_FORMATS",

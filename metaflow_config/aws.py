@@ -29,10 +29,11 @@ except ImportError as exc:  # pragma: no cover - boto3 is the "aws" extra
 
 from ._checks import CheckResult
 from ._checks import check as _check_live
+from ._display import MASK
 from ._kinds import Reference
 from ._scope import current
 from ._settings import Settings
-from .errors import MASK, ConfigError, Problem
+from .errors import ConfigError, Problem
 
 #: What the problem of a client without a region names (``check --aws`` tells it by this name)
 NO_REGION = "AWS region"

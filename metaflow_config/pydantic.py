@@ -38,10 +38,11 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from ._display import show_value
 from ._fields import is_unset
 from ._kinds import decode_json, freeze
 from ._layers import LAYERS, LayerData, Raw
-from .errors import ConfigError, Problem, show_value
+from .errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from .errors import ConfigError, Problem, show_value
+from ._display import show_value
+from .errors import ConfigError, Problem
 from .testing import SettingsFixture, isolated_process
 
 __all__ = ["metaflow_settings"]

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .._display import MASK, mask_url_password, printable
 from .._files import file_in_the_way
 from .._layers import home_is_a_file, profile_path
 from .._layers import missing_profile as missing_profile_problem
@@ -17,7 +18,7 @@ from .._resolve import default_home
 from .._resolve import selected_profile as resolved_profile
 from .._scope import load
 from .._settings import Settings
-from ..errors import MASK, ConfigError, ConfigWarning, Problem, mask_url_password, printable
+from ..errors import ConfigError, ConfigWarning, Problem
 
 __all__ = [
     "CliError",

@@ -7,6 +7,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+from .._display import mask_url_password
 from .._fields import PREFIX
 from .._kinds import Reference
 from .._layers import list_profiles
@@ -14,7 +15,7 @@ from .._sections import find_key, is_secret, registry
 from .._settings import lookup
 from .._show import display, entry_text
 from .._table import FIELDS, find
-from ..errors import ConfigError, mask_url_password
+from ..errors import ConfigError
 from ._common import CliError, as_cli_error, home_dir, load_settings, profile_option
 
 __all__ = [

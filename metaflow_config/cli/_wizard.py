@@ -20,6 +20,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+from .._display import has_url_password
 from .._fields import Setting, is_unset
 from .._files import read_json_object, update_json
 from .._kinds import Reference
@@ -29,7 +30,7 @@ from .._require import closure
 from .._resolve import Inputs, check_layer, resolve, validate_value
 from .._sections import find_key
 from .._table import BY_ENV, BY_NAME, find
-from ..errors import ConfigError, Problem, has_url_password
+from ..errors import ConfigError, Problem
 from ._common import (
     CliError,
     confirm,
