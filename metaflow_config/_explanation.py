@@ -40,6 +40,9 @@ class Explanation:
         secret: whether the value is masked wherever it is shown.
         fetched: for a secret reference (``value`` is the reference), whether this snapshot
             has fetched it yet; ``None`` for any other value.
+        not_applied: what an untrusted project file set and was not applied (the setting
+            decides where data or credentials go), with why and what to do in ``why``.
+        why: why ``not_applied`` was not applied, and the command that trusts the file.
 
     """
 
@@ -52,6 +55,8 @@ class Explanation:
     doc: str
     secret: bool
     fetched: bool | None = None
+    not_applied: tuple[Shadowed, ...] = ()
+    why: str = ""
 
     @property
     def shown(self) -> str:
@@ -65,11 +70,19 @@ class Explanation:
             f"location={self.location!r}, shadowed={self.shadowed!r})"
         )
 
+    def ignored_lines(self) -> list[str]:
+        """The lines of ``explain`` saying what was set and not applied (see ``not_applied``)."""
+        return [
+            f"  ignored:  {s.source} {s.location} = {s.value} (not applied: {self.why})"
+            for s in self.not_applied
+        ]
+
     def __str__(self) -> str:
         lines = [f"{self.name} = {self.shown}", f"  source:   {self.source}"]
         if self.location:
             lines.append(f"  from:     {self.location}")
         lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in self.shadowed)
+        lines.extend(self.ignored_lines())
         if self.derived_from:
             lines.append(f"  derived:  {self.derived_from} when no layer sets it")
         if self.fetched is not None:

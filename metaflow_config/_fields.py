@@ -73,11 +73,9 @@ class Derive:
     ``machine``: derived from this machine (its environment, its working directory) rather than
     from other settings, so another machine would derive something else: ``to_env`` exports the
     value instead of leaving it to re-derive (``local`` settings still stay behind).
-    ``copies``: the value of its one base, as it is (a secret reference of the base is its
-    reference too).
     """
 
-    __slots__ = ("bases", "copies", "fn", "machine", "text")
+    __slots__ = ("bases", "fn", "machine", "text")
 
     def __init__(
         self,
@@ -86,13 +84,11 @@ class Derive:
         text: str,
         *,
         machine: bool = False,
-        copies: bool = False,
     ) -> None:
         self.bases = bases
         self.fn = fn
         self.text = text
         self.machine = machine
-        self.copies = copies
 
     def __repr__(self) -> str:
         return f"Derive({self.text!r})"
@@ -122,7 +118,7 @@ def same_as(base: str) -> Derive:
     def fn(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
         return values[base], PREFIX + base
 
-    return Derive((base,), fn, f"<{PREFIX}{base}>", copies=True)
+    return Derive((base,), fn, f"<{PREFIX}{base}>")
 
 
 def times(base: str, factor: int) -> Derive:
@@ -147,6 +143,7 @@ class Setting:
         "name",
         "secret",
         "section",
+        "sensitive",
     )
 
     def __init__(  # noqa: PLR0917 - built only by setting(), which takes keywords
@@ -159,6 +156,7 @@ class Setting:
         secret: bool,
         aliases: tuple[str, ...],
         local: bool,
+        sensitive: bool,
     ) -> None:
         self.name = name
         self.env = PREFIX + name
@@ -169,6 +167,7 @@ class Setting:
         self.secret = secret
         self.aliases = tuple(PREFIX + a for a in aliases)
         self.local = local
+        self.sensitive = sensitive or secret
         self.attr = ""
         self.section = ""
 
@@ -215,6 +214,7 @@ def setting(
     secret: bool = False,
     aliases: tuple[str, ...] = (),
     local: bool = False,
+    sensitive: bool = False,
 ) -> Any:
     """Declare a setting inside a :class:`Section` body.
 
@@ -227,9 +227,12 @@ def setting(
         secret: masked everywhere it could be shown.
         aliases: other names (without ``METAFLOW_``) it is also read from, lower priority.
         local: a machine-local value (a path) that never travels to remote containers.
+        sensitive: it decides where data or credentials go (an endpoint, a storage root, a
+            role, an identity): only a trusted source may set it (a project file only once the
+            user trusted it, see ``_trust``). Every secret setting is sensitive.
 
     """
-    return Setting(name, kind, doc, default, derive, secret, aliases, local)
+    return Setting(name, kind, doc, default, derive, secret, aliases, local, sensitive)
 
 
 class Section:

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._layers import read_json_file
+from ._jsonfile import read_json_file
 from .errors import ConfigError, Problem
 
 __all__ = [

@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from typing import Any
 
 from ._kinds import strict_loads
 from .errors import Problem
 
 __all__ = ["MAX_FILE_BYTES", "read_json_file"]
+
+#: What :func:`read_json_file` tells a caller of the file it read: its bytes and its ``fstat``.
+Seen = Callable[[bytes, os.stat_result], None]
 
 #: A profile or local config file larger than this is refused without being read whole.
 MAX_FILE_BYTES = 1024 * 1024
@@ -36,13 +40,14 @@ _JSON_TYPES = {
 
 
 def _read_bounded(  # noqa: PLR0911 - one early return per way a file can be wrong
-    path: str, layer: str
+    path: str, layer: str, seen: Seen | None = None
 ) -> tuple[bytes | None, list[Problem]]:
     """The bytes of the regular file ``path``, read without blocking and never more than the limit.
 
     The file is opened first and checked through its descriptor (no race with a swap after the
     check): a directory, a FIFO or a device is refused before a byte is read (``O_NONBLOCK``: a
     FIFO without a writer cannot hang the open), and so is a file over ``MAX_FILE_BYTES``.
+    ``seen`` is given the bytes read and the ``fstat`` of the descriptor they were read from.
     """
     fix_edit = f"edit or remove {path}"
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -80,7 +85,10 @@ def _read_bounded(  # noqa: PLR0911 - one early return per way a file can be wro
         return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
     finally:
         os.close(fd)
-    return b"".join(chunks), []
+    data = b"".join(chunks)
+    if seen is not None:
+        seen(data, info)
+    return data, []
 
 
 def _too_big(layer: str, path: str, found: str) -> Problem:
@@ -93,15 +101,17 @@ def _too_big(layer: str, path: str, found: str) -> Problem:
 
 
 def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wrong
-    path: str, layer: str
+    path: str, layer: str, seen: Seen | None = None
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Read a JSON object from ``path``; every way it can be wrong becomes a Problem.
 
     UTF-8 with or without a byte-order mark; strict JSON (no ``NaN``/``Infinity``); a key given
     twice is a problem; at most ``MAX_FILE_BYTES`` bytes (a larger file is refused unread).
+    ``seen``: called with the bytes read and the ``fstat`` of the file they came from (what the
+    trust of a project file is judged on: the very bytes parsed, no second read).
     """
     fix_edit = f"correct {path} (the rest of the file is kept as it is)"
-    data, problems = _read_bounded(path, layer)
+    data, problems = _read_bounded(path, layer, seen)
     if data is None:
         return None, problems
     try:
@@ -124,11 +134,11 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(pairs)  # in C; the last value of a key wins, as json.loads keeps it
         if len(result) != len(pairs):  # some key twice: which (the rare path)
-            seen: set[str] = set()
+            keys: set[str] = set()
             for key, _ in pairs:
-                if key in seen:
+                if key in keys:
                     dupes.append(key)
-                seen.add(key)
+                keys.add(key)
         return result
 
     try:

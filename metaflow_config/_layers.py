@@ -19,7 +19,7 @@ import stat
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._display import show_value
+from ._display import shell_quote, show_value
 from ._environ import metaflow_items
 from ._fields import PREFIX, Setting, is_unset
 from ._jsonfile import MAX_FILE_BYTES, read_json_file
@@ -52,6 +52,7 @@ __all__ = [
     "profile_layer",
     "profile_path",
     "read_json_file",
+    "sensitive_key",
     "suggest",
     "use_existing_profile",
 ]
@@ -152,10 +153,22 @@ class LayerData:
     ``warnings``: oddities that are not errors (a secret in a file others can read), said as
     ConfigWarnings. ``extra``: raw values of keys the table does not declare, by full name: those
     of registered sections (``_sections``), read by their models (``metaflow_config.pydantic``).
+    ``untrusted``: the values of sensitive keys (by full name) that the layer held and does not
+    apply, because its file is not trusted; ``distrust`` says why, and what to do (``_trust``).
     A plain class with ``__slots__`` (see ``_resolve.Inputs``): every resolution makes several.
     """
 
-    __slots__ = ("extra", "layer", "path", "problems", "unknown", "values", "warnings")
+    __slots__ = (
+        "distrust",
+        "extra",
+        "layer",
+        "path",
+        "problems",
+        "unknown",
+        "untrusted",
+        "values",
+        "warnings",
+    )
     layer: str
     path: str
     values: dict[str, Raw]
@@ -163,6 +176,8 @@ class LayerData:
     problems: list[Problem]
     warnings: list[str]
     extra: dict[str, Raw]
+    untrusted: dict[str, Raw]
+    distrust: str
 
     def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
         self,
@@ -173,6 +188,8 @@ class LayerData:
         problems: list[Problem] | None = None,
         warnings: list[str] | None = None,
         extra: dict[str, Raw] | None = None,
+        untrusted: dict[str, Raw] | None = None,
+        distrust: str = "",
     ) -> None:
         self.layer = layer
         self.path = path
@@ -181,6 +198,8 @@ class LayerData:
         self.problems = [] if problems is None else problems
         self.warnings = [] if warnings is None else warnings
         self.extra = {} if extra is None else extra
+        self.untrusted = {} if untrusted is None else untrusted
+        self.distrust = distrust
 
     def _fields(self) -> tuple[Any, ...]:
         return (
@@ -191,6 +210,8 @@ class LayerData:
             self.problems,
             self.warnings,
             self.extra,
+            self.untrusted,
+            self.distrust,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -302,27 +323,87 @@ def _put(data: LayerData, field: Setting, key: str, raw: Raw) -> None:
 
 
 class FileLayer:
-    """A JSON config file: the profile file or the project's local ``.metaflow/config.json``."""
+    """A JSON config file: the profile file or the project's local ``.metaflow/config.json``.
 
-    def __init__(self, layer: str, path: str | None, problems: list[Problem] | None = None) -> None:
+    ``home``: for a project file, the home whose trust store judges it (see :func:`_distrust`);
+    ``None`` for the user's own profile.
+    """
+
+    def __init__(
+        self,
+        layer: str,
+        path: str | None,
+        problems: list[Problem] | None = None,
+        home: str | None = None,
+    ) -> None:
         self.layer = layer
         self.path = path
         self._problems = problems or []
+        self.home = home
 
     def read(self) -> LayerData:
         """Read the file (a missing file is an empty layer)."""
         data = LayerData(self.layer, self.path or "", problems=list(self._problems))
         if not self.path or data.problems:
             return data
+        link = None
         try:
-            os.lstat(self.path)
+            info = os.lstat(self.path)
         except (FileNotFoundError, NotADirectoryError):
             return data  # absent: an empty layer (any other failure is reported by the read)
         except (OSError, ValueError):
             pass
-        doc, problems = read_json_file(self.path, self.layer)
+        else:
+            link = info if stat.S_ISLNK(info.st_mode) else None
+        read: list[tuple[bytes, os.stat_result]] = []
+        seen = None if self.home is None else (lambda raw, st: read.append((raw, st)))
+        doc, problems = read_json_file(self.path, self.layer, seen)
         data.problems.extend(problems)
-        return layer_from_document(data, self.path, doc)
+        layer_from_document(data, self.path, doc)
+        if self.home is not None and (data.values or data.extra):
+            _distrust(data, self.path, read, link, self.home)
+        return data
+
+
+def _distrust(
+    data: LayerData,
+    path: str,
+    read: list[tuple[bytes, os.stat_result]],
+    link: os.stat_result | None,
+    home: str,
+) -> None:
+    """Set aside the sensitive values of a project file the user has not trusted as it is.
+
+    Only a file that sets a sensitive key is judged (the trust store is read then, not
+    otherwise); its sensitive values move from ``values``/``extra`` to ``untrusted``, and
+    ``distrust`` says why.
+    """
+    names = [n for n in data.values if BY_NAME[n].sensitive]
+    keys = [k for k in data.extra if sensitive_key(k)]
+    if not names and not keys:
+        return
+    from . import _trust
+
+    facts = _trust.FileFacts(read[0][0], read[0][1], link) if read else None
+    why, advice = _trust.verdict(path, facts, home)
+    if not why:
+        return
+    data.distrust = f"{why}; {advice}"
+    for name in names:
+        data.untrusted[BY_NAME[name].env] = data.values.pop(name)
+    for key in keys:
+        data.untrusted[key] = data.extra.pop(key)
+
+
+def sensitive_key(key: str) -> bool:
+    """Whether ``key`` is a registered section's sensitive key (a broken registry: yes)."""
+    from ._sections import registry
+
+    try:
+        found = registry().get(key)
+    except ConfigError:
+        return True
+    return found is not None and key in found.sensitive
 
 
 def layer_from_document(data: LayerData, path: str, doc: dict[str, Any] | None) -> LayerData:
@@ -361,7 +442,7 @@ def _check_secret_mode(data: LayerData, path: str) -> None:
         data.warnings.append(
             f"{path} holds secrets ({', '.join(secrets)}) and is readable by "
             f"{'everyone' if mode & 0o004 else 'its group'} (mode {mode:04o}); "
-            f"run `chmod 600 {path}`"
+            f"run `chmod 600 {shell_quote(path)}`"
         )
 
 
@@ -744,9 +825,9 @@ def find_local_config(cwd: str) -> str | None:
         current = parent
 
 
-def local_layer(cwd: str) -> FileLayer:
-    """The project's local config layer, found walking up from ``cwd``."""
-    return FileLayer("local", find_local_config(cwd))
+def local_layer(cwd: str, home: str) -> FileLayer:
+    """The project's local config layer, found walking up from ``cwd`` (``home`` trusts it)."""
+    return FileLayer("local", find_local_config(cwd), home=home)
 
 
 # --- the layers, in order ----------------------------------------------------------------------
@@ -797,7 +878,12 @@ LAYERS: tuple[Layer, ...] = (
         ).read(),
         _fix_file_key,
     ),
-    Layer("local", ("cwd",), lambda inputs: local_layer(inputs.cwd).read(), _fix_file_key),
+    Layer(
+        "local",
+        ("cwd", "home"),
+        lambda inputs: local_layer(inputs.cwd, inputs.home).read(),
+        _fix_file_key,
+    ),
     Layer(
         "env",
         ("env",),

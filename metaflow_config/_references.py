@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ._display import MASK
 from ._kinds import Reference
 from .errors import ConfigError, Problem
 
@@ -62,22 +63,27 @@ def fetch_and_validate(
     layer, location = snapshot._resolution.origins.get(name, ("derived", ""))
     where = f"{reference.text} ({layer}: {location})"
     text = fetch_reference(reference, snapshot, setting.env, where, client=client)
+    # Raised outside the handler: no exception chain keeps the fetched text (a ConfigError
+    # about a value quotes it; this one quotes the reference only).
+    failure: ConfigError | None = None
     try:
         value = validate_value(setting, text, layer=layer, location=location)
     except ConfigError as exc:
-        problem = exc.problems[0]
-        raise ConfigError(
+        failure = ConfigError(
             [
                 Problem.bad_value(
                     setting.env,
                     layer,
                     location,
-                    value="**** (fetched from " + reference.text + ")",
-                    expected=problem.expected,
+                    value=f"{MASK} (fetched from {reference.text})",
+                    expected=exc.problems[0].expected,
                     fix=f"store a valid value in {reference.service} under {reference.name}",
                 )
             ]
-        ) from None
+        )
+    del text
+    if failure is not None:
+        raise failure
     if setting.kind.json_valued:
         value = freeze(value)
     return conceal(value, secret=True)  # what a reference fetched is kept out of every repr

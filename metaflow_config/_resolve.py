@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._display import printable
+from ._display import printable, show_value
 from ._environ import metaflow_items
 from ._fields import Context, Setting
 from ._kinds import (
@@ -56,6 +56,8 @@ _DEFAULT_HOME = "~/.metaflowconfig"
 _JSON_VALUED = frozenset(f.name for f in FIELDS if f.kind.json_valued)
 #: secret settings: held so that no repr shows them (see _kinds.conceal)
 _SECRET = frozenset(f.name for f in FIELDS if f.secret)
+#: their environment names, as a message lists them
+_SECRET_NAMES = tuple(f.env for f in FIELDS if f.secret)
 #: the settings of a text kind (``Kind.text``): a valid ``str`` is its own validated value
 _TEXT = frozenset(f.name for f in FIELDS if f.kind.text)
 _DEFAULTS = {f.name: freeze(f.default) for f in FIELDS}
@@ -149,13 +151,11 @@ class Resolution:
     ``layers`` holds each layer's data by layer name, in the order of ``_layers.LAYERS``.
     ``fetched`` holds what secret references of this snapshot fetched, by setting (see
     ``_references``), and ``sections`` the models of registered sections resolved from it
-    (``Settings.section``): neither takes part in equality. ``references``: whether any value is
-    a secret reference (``None``: not known yet, see :meth:`has_references`). Immutable by
-    convention, as :class:`Inputs`.
+    (``Settings.section``): neither takes part in equality. Immutable by convention, as
+    :class:`Inputs`.
     """
 
     __slots__ = (
-        "_references",
         "fetched",
         "inputs",
         "layers",
@@ -181,9 +181,7 @@ class Resolution:
         warnings: tuple[str, ...],
         fetched: dict[str, Any] | None = None,
         sections: dict[Any, Any] | None = None,
-        references: bool | None = None,
     ) -> None:
-        self._references = references
         self.inputs = inputs
         self.values = values
         self.origins = origins
@@ -210,18 +208,12 @@ class Resolution:
 
     def __reduce__(self) -> tuple[Any, ...]:  # every pickle protocol (slots need it below 2)
         fields = (self.inputs, self.values, self.origins, self.layers, self.warnings)
-        return (Resolution, (*fields, self.fetched, self.sections, self._references))
-
-    def has_references(self) -> bool:
-        """Whether any value is a secret reference (what derivations must check their bases for)."""
-        if self._references is None:
-            self._references = _holds_reference(self.values.values())
-        return self._references
+        return (Resolution, (*fields, self.fetched, self.sections))
 
     def portable(self) -> Resolution:
         """The resolution with :meth:`Inputs.portable` inputs (picklable, nothing else kept)."""
         fields = (self.values, self.origins, self.layers, self.warnings)
-        return Resolution(self.inputs.portable(), *fields, references=self._references)
+        return Resolution(self.inputs.portable(), *fields)
 
 
 #: Fewer values than this may get a validator of their own settings (see _validator)
@@ -345,11 +337,6 @@ def _freeze(
     return None
 
 
-def _holds_reference(values: Iterable[Any]) -> bool:
-    """Whether any of ``values`` is a secret reference (one C-level pass; no subclass exists)."""
-    return Reference in set(map(type, values))
-
-
 def _holds_mark(values: Iterable[Any]) -> bool:
     """Whether any of ``values`` is text holding a secret reference's mark (one C-level scan)."""
     return MARK in "\0".join([v for v in values if isinstance(v, str)])
@@ -410,6 +397,11 @@ def _references(
         if isinstance(raw.value, str) and MARK in raw.value:
             parsed = parse_reference(raw.value)
             setting = BY_NAME[name]
+            if isinstance(parsed, Reference) and not setting.secret:
+                parsed = (
+                    "a plain value: a secret reference is fetched only for a secret setting "
+                    f"({', '.join(_SECRET_NAMES)})"
+                )
             if isinstance(parsed, Reference):
                 references[name] = parsed
             else:
@@ -480,6 +472,40 @@ def _unknown(layer: LayerData, strict: bool, problems: list[Problem], notes: lis
             notes.append(f"{text}; {fix}")
 
 
+def untrusted_note(layer: LayerData) -> str:
+    """The one sentence of a project file whose sensitive keys are not applied (see ``_trust``)."""
+    keys = ", ".join(layer.untrusted)
+    decide = "decides" if len(layer.untrusted) == 1 else "decide"
+    return (
+        f"{layer.path} ({layer.layer}) sets {keys}, which {decide} where data or credentials "
+        f"go; not applied: {layer.distrust}"
+    )
+
+
+def _untrusted(layer: LayerData, strict: bool, problems: list[Problem], notes: list[str]) -> None:
+    """Report the sensitive keys an untrusted project file set: one warning (errors when strict)."""
+    if not layer.untrusted:
+        return
+    if not strict:
+        notes.append(untrusted_note(layer))
+        return
+    why, _, advice = layer.distrust.partition("; ")
+    for key, raw in layer.untrusted.items():
+        field = BY_ENV.get(key)
+        shown = field.show(raw.value) if field else show_value(raw.value, secret=True)
+        problems.append(
+            Problem.bad_value(
+                key,
+                layer.layer,
+                raw.location,
+                value=shown,
+                expected="a value from a trusted source (it decides where data or credentials "
+                f"go), but {layer.path} is a project file and {why}",
+                fix=advice,
+            )
+        )
+
+
 def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Resolution:
     """Resolve every setting from ``inputs``; raise ConfigError with every problem found.
 
@@ -508,6 +534,7 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     notes: list[str] = []
     for layer in fresh:
         _unknown(layer, strict, problems, notes)
+        _untrusted(layer, strict, problems, notes)
         notes.extend(layer.warnings)
     if problems:
         raise ConfigError(problems)
@@ -516,15 +543,14 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     values = _DEFAULTS.copy()
     origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
     values.update(validated)
-    references = _holds_reference(validated.values())
-    _derive(values, origins, Context(inputs.env, inputs.cwd), references=references)
+    _derive(values, origins, Context(inputs.env, inputs.cwd))
     if notes:
         if not all(map(str.isprintable, notes)):  # keys and paths of input: no escapes
             notes = [printable(text) for text in notes]
         level = _caller_level()
         for text in notes:
             warnings.warn(text, ConfigWarning, stacklevel=level)
-    return Resolution(inputs, values, origins, layers, tuple(notes), references=references)
+    return Resolution(inputs, values, origins, layers, tuple(notes))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -577,8 +603,6 @@ def _derive(
     origins: dict[str, tuple[str, str]],
     ctx: Context,
     only: Iterable[Setting] = DERIVED,
-    *,
-    references: bool = True,
 ) -> None:
     """Compute the derived defaults no layer set, and validate them like any value.
 
@@ -590,7 +614,7 @@ def _derive(
     ``$USER`` holding a newline would give a value no layer could set, so it is an error naming
     the derivation and its bases.
     """
-    _check_derived(_derived(values, origins, ctx, only, references=references), origins)
+    _check_derived(_derived(values, origins, ctx, only), origins)
 
 
 def _derived(
@@ -598,16 +622,14 @@ def _derived(
     origins: dict[str, tuple[str, str]],
     ctx: Context,
     only: Iterable[Setting],
-    *,
-    references: bool = True,
 ) -> dict[str, Any]:
     """Compute the derived defaults (see :func:`_derive`); the values to validate, by name.
 
-    A setting a layer set (``origins`` names a layer, not ``derived``) keeps its value.
-    ``references``: whether any of ``values`` may be a secret reference (``False``: no
-    derivation needs to look for one among its bases).
+    A setting a layer set (``origins`` names a layer, not ``derived``) keeps its value. No
+    derivation reads a secret setting (a test of the table holds it), so none reads a secret
+    reference: references are honoured in secret settings only.
     """
-    derived: dict[str, Any] = {}  # what to validate: plain values (a copied reference is not)
+    derived: dict[str, Any] = {}
     for setting in only:
         derive = setting.derive
         assert derive is not None  # noqa: S101 - DERIVED holds only derived settings
@@ -615,36 +637,15 @@ def _derived(
         origin = origins.get(name)
         if origin is not None and origin[0] != "derived":  # set explicitly: it wins
             continue
-        if references and not derive.copies:
-            _refuse_references(
-                setting, [b for b in derive.bases if isinstance(values[b], Reference)]
-            )
         value, location = derive.fn(values, ctx)
         if value is not None:
             values[name] = value
             origins[name] = ("derived", location)
-            if not isinstance(value, Reference):
-                derived[name] = value
+            derived[name] = value
         elif only is not DERIVED:  # nothing to derive from any more: the default again
             values[name] = _DEFAULTS[name]
             origins.pop(name, None)
     return derived
-
-
-def _refuse_references(setting: Setting, refs: list[str]) -> None:
-    """Raise ConfigError if ``setting`` would derive from ``refs``, secret references."""
-    if refs:
-        bases = ", ".join(BY_NAME[b].env for b in refs)
-        raise ConfigError(
-            [
-                Problem.missing(
-                    setting.env,
-                    f"a value set explicitly: it derives from {bases}, a secret reference "
-                    "(fetched only when read)",
-                    f"set {setting.env} itself, or give {bases} a plain value",
-                )
-            ]
-        )
 
 
 def _check_derived(derived: dict[str, Any], origins: Mapping[str, tuple[str, str]]) -> None:
@@ -725,18 +726,9 @@ def _over_at_once(
         raw[name] = value
         plain = plain and name not in _SECRET and "@" not in value
     held = raw if plain else _held(dict(raw), winners)[0]  # text: nothing to freeze
-    try:
-        resolution, derived = _rebase(
-            parent,
-            inputs,
-            layers=layers,
-            winners=winners,
-            changed=changed,
-            held=held,
-            references=parent.has_references(),  # none of raw is one (no MARK)
-        )
-    except ConfigError:  # derived from a secret reference: said by the two-step path
-        return None
+    resolution, derived = _rebase(
+        parent, inputs, layers=layers, winners=winners, changed=changed, held=held
+    )
     batch = {**raw, **derived}
     validator, validation_error = _validator(batch)
     try:
@@ -756,14 +748,11 @@ def _rebase(
     winners: Mapping[str, tuple[LayerData, Raw]],
     changed: set[str],
     held: Mapping[str, Any],
-    references: bool | None = None,
 ) -> tuple[Resolution, dict[str, Any]]:
     """``parent`` with the ``changed`` settings' ``held`` values, and what derives from them.
 
     A changed setting missing from ``held`` is set by no layer any more: its default is back.
-    ``references``: whether the result holds a secret reference, when the caller knows
-    (``None``: looked for among ``held``). Returns the resolution and the derived values it
-    holds that are still to be validated.
+    Returns the resolution and the derived values it holds that are still to be validated.
     """
     # dict.copy: a block copy in C (dict() inserts item by item on Python 3.9)
     values = parent.values.copy()
@@ -782,13 +771,10 @@ def _rebase(
         else frozenset(n for n in changed if n not in held and BY_NAME[n].derive)
     )
     only = _rederived(frozenset(changed), unset)  # what to derive again, in DERIVED order
-    if references is None:
-        references = parent.has_references() or _holds_reference(held.values())
     derived: dict[str, Any] = {}
     if only:
-        ctx = Context(inputs.env, inputs.cwd)
-        derived = _derived(values, origins, ctx, only, references=references)
-    return Resolution(inputs, values, origins, layers, (), references=references), derived
+        derived = _derived(values, origins, Context(inputs.env, inputs.cwd), only)
+    return Resolution(inputs, values, origins, layers, ()), derived
 
 
 def _shadowed_problems(

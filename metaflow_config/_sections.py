@@ -33,6 +33,7 @@ class Registered:
     origin: str  # "<distribution>: <entry point>"
     keys: dict[str, str]  # METAFLOW_ACME_GPU_QUEUE -> gpu_queue
     secret: frozenset[str]  # the keys whose values are masked
+    sensitive: frozenset[str] = frozenset()  # the keys only a trusted source may set
 
 
 _LOCK = threading.Lock()
@@ -94,7 +95,9 @@ def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
                 "set model_config = SettingsConfigDict(env_prefix='METAFLOW_<NAME>_')",
             )
             continue
-        section = Registered(cls, origin, {}, frozenset(cls.secret_keys()))
+        section = Registered(
+            cls, origin, {}, frozenset(cls.secret_keys()), frozenset(cls.sensitive_keys())
+        )
         for name in cls.model_fields:
             key = (prefix + name).upper()
             if key in BY_ENV or key in keys:

@@ -229,7 +229,10 @@ class Settings(Sections):
             for layer, raw in held[:-1]
         )
         doc = registered.cls.model_fields[registered.keys[key]].description or ""
-        return Explanation(key, value, source, location, shadowed, "", doc, secret)
+        ignored, why = self._not_applied(key, secret=secret)
+        return Explanation(
+            key, value, source, location, shadowed, "", doc, secret, None, ignored, why
+        )
 
     def explain(self, name: str) -> Explanation:
         """Value, source, location and shadowed lower layers of the setting ``name``."""
@@ -249,6 +252,7 @@ class Settings(Sections):
             if raw is not None:
                 shadowed.append(Shadowed(layer.layer, raw.location, field.show(raw.value)))
         value = self._resolution.values[field.name]
+        ignored, why = self._not_applied(field.env, secret=field.secret)
         return Explanation(
             field.env,
             value,
@@ -259,7 +263,20 @@ class Settings(Sections):
             field.doc,
             field.secret,
             (field.name in self._resolution.fetched) if isinstance(value, Reference) else None,
+            ignored,
+            why,
         )
+
+    def _not_applied(self, key: str, *, secret: bool) -> tuple[tuple[Shadowed, ...], str]:
+        """What an untrusted project file set for ``key`` (full name) and why it is not applied."""
+        from ._explanation import Shadowed
+
+        for data in self._resolution.layers.values():
+            raw = data.untrusted.get(key)
+            if raw is not None:
+                shown = Shadowed(data.layer, raw.location, show_value(raw.value, secret=secret))
+                return (shown,), data.distrust
+        return (), ""
 
     # -- where it came from ----------------------------------------------------------------
 

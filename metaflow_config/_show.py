@@ -290,6 +290,14 @@ def local_file_text(snapshot: Settings) -> str:
     return f"{path}: not found (the nearest .metaflow directory has no config.json)"
 
 
+def untrusted_text(snapshot: Settings) -> str:
+    """What the project file set and is not applied because it is not trusted, or ``""``."""
+    local = snapshot._resolution.layers["local"]
+    if not local.untrusted:
+        return ""
+    return f"not applied from it: {', '.join(local.untrusted)} ({local.distrust})"
+
+
 def render(
     snapshot: Settings,
     *,
@@ -302,6 +310,9 @@ def render(
     out.write(f"# profile: {profile} ({tilde(profile_file_text(snapshot))})\n")
     if snapshot.local_path:
         out.write(f"# local config: {tilde(local_file_text(snapshot))}\n")
+    untrusted = untrusted_text(snapshot)
+    if untrusted:
+        out.write(f"# {untrusted}\n")
     table = rows(snapshot, include_defaults=include_defaults, invalid=invalid)
     if not table:
         out.write(
@@ -352,6 +363,7 @@ def show_json(
         "profile_path": snapshot.profile_path,
         "profile_found": profile_found(snapshot),
         "local_path": snapshot.local_path or None,
+        "not_applied": list(snapshot._resolution.layers["local"].untrusted),
         "settings": entries,
         "warnings": list(snapshot.warnings),
         "problems": [str(problem) for problem in invalid.values()],
@@ -393,6 +405,7 @@ def explain_text(
                 + ("fetched" if done else "fetched when first read (not yet)")
             )
     lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in info.shadowed)
+    lines.extend(info.ignored_lines())
     if field.derive is not None:
         lines.append(f"  rule:     {field.derive.text} (when no layer sets it)")
     elif field.default is not None:
@@ -442,6 +455,7 @@ def _explain_registered(
         if info.location:
             lines.append(f"  from:     {info.location}")
     lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in info.shadowed)
+    lines.extend(info.ignored_lines())
     model = registered.cls.model_fields[registered.keys[key]]
     default = model.get_default()
     if default is not None and key not in registered.secret:

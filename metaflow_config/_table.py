@@ -85,16 +85,25 @@ class Defaults(Section):
         default=".py,.R,.RDS",
     )
     aws_client_provider: str = setting(
-        "DEFAULT_AWS_CLIENT_PROVIDER", STR, "Provider of AWS clients.", default="boto3"
+        "DEFAULT_AWS_CLIENT_PROVIDER",
+        STR,
+        "Provider of AWS clients.",
+        default="boto3",
+        sensitive=True,
     )
     azure_client_provider: str = setting(
         "DEFAULT_AZURE_CLIENT_PROVIDER",
         STR,
         "Provider of Azure credentials.",
         default="azure-default",
+        sensitive=True,
     )
     gcp_client_provider: str = setting(
-        "DEFAULT_GCP_CLIENT_PROVIDER", STR, "Provider of GCP credentials.", default="gcp-default"
+        "DEFAULT_GCP_CLIENT_PROVIDER",
+        STR,
+        "Provider of GCP credentials.",
+        default="gcp-default",
+        sensitive=True,
     )
     from_deployment_impl: str = setting(
         "DEFAULT_FROM_DEPLOYMENT_IMPL",
@@ -224,12 +233,16 @@ class Datastore(Section):
         "DATASTORE_SYSROOT_S3",
         S3_URL,
         "S3 bucket and prefix for artifacts and code packages (the S3 datastore).",
+        sensitive=True,
     )
     sysroot_azure: str | None = setting(
-        "DATASTORE_SYSROOT_AZURE", STR, "Azure Blob container and prefix (container/prefix)."
+        "DATASTORE_SYSROOT_AZURE",
+        STR,
+        "Azure Blob container and prefix (container/prefix).",
+        sensitive=True,
     )
     sysroot_gs: str | None = setting(
-        "DATASTORE_SYSROOT_GS", GS_URL, "Google Cloud Storage bucket and prefix."
+        "DATASTORE_SYSROOT_GS", GS_URL, "Google Cloud Storage bucket and prefix.", sensitive=True
     )
 
 
@@ -261,20 +274,31 @@ class Secrets(Section):
     """The @secrets decorator backends."""
 
     backend_type: str | None = setting(
-        "DEFAULT_SECRETS_BACKEND_TYPE", STR, "Default secrets backend (aws-secrets-manager, ...)."
+        "DEFAULT_SECRETS_BACKEND_TYPE",
+        STR,
+        "Default secrets backend (aws-secrets-manager, ...).",
+        sensitive=True,
     )
-    role: str | None = setting("DEFAULT_SECRETS_ROLE", STR, "Role assumed to read secrets.")
+    role: str | None = setting(
+        "DEFAULT_SECRETS_ROLE", STR, "Role assumed to read secrets.", sensitive=True
+    )
     aws_secrets_manager_default_region: str | None = setting(
-        "AWS_SECRETS_MANAGER_DEFAULT_REGION", STR, "AWS region of Secrets Manager."
+        "AWS_SECRETS_MANAGER_DEFAULT_REGION", STR, "AWS region of Secrets Manager.", sensitive=True
     )
     aws_secrets_manager_default_role: str | None = setting(
-        "AWS_SECRETS_MANAGER_DEFAULT_ROLE", IAM_ROLE_ARN, "IAM role assumed for Secrets Manager."
+        "AWS_SECRETS_MANAGER_DEFAULT_ROLE",
+        IAM_ROLE_ARN,
+        "IAM role assumed for Secrets Manager.",
+        sensitive=True,
     )
     gcp_secret_manager_prefix: str | None = setting(
-        "GCP_SECRET_MANAGER_PREFIX", STR, "Prefix of GCP Secret Manager secret names."
+        "GCP_SECRET_MANAGER_PREFIX",
+        STR,
+        "Prefix of GCP Secret Manager secret names.",
+        sensitive=True,
     )
     azure_key_vault_prefix: str | None = setting(
-        "AZURE_KEY_VAULT_PREFIX", STR, "Azure Key Vault URL prefix."
+        "AZURE_KEY_VAULT_PREFIX", STR, "Azure Key Vault URL prefix.", sensitive=True
     )
 
 
@@ -287,18 +311,21 @@ class Cards(Section):
         S3_URL,
         "S3 root of cards.",
         derive=under("DATASTORE_SYSROOT_S3", suffix="mf.cards"),
+        sensitive=True,
     )
     azureroot: str | None = setting(
         "CARD_AZUREROOT",
         STR,
         "Azure root of cards.",
         derive=under("DATASTORE_SYSROOT_AZURE", suffix="mf.cards"),
+        sensitive=True,
     )
     gsroot: str | None = setting(
         "CARD_GSROOT",
         GS_URL,
         "GCS root of cards.",
         derive=under("DATASTORE_SYSROOT_GS", suffix="mf.cards"),
+        sensitive=True,
     )
     no_warning: bool = setting("CARD_NO_WARNING", BOOL, "Silence card warnings.", default=False)
     runtime_render_interval: int = setting(
@@ -313,7 +340,7 @@ class Azure(Section):
     """Azure Blob Storage."""
 
     storage_blob_service_endpoint: str | None = setting(
-        "AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", URL, "Azure storage account URL."
+        "AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", URL, "Azure storage account URL.", sensitive=True
     )
     storage_workload_type: str = setting(
         "AZURE_STORAGE_WORKLOAD_TYPE",

@@ -49,10 +49,16 @@ class S3(Section):
     """Talking to S3 (endpoint, TLS, encryption, retries)."""
 
     endpoint_url: str | None = setting(
-        "S3_ENDPOINT_URL", URL, "endpoint_url for boto3 S3 clients (MinIO, VPC endpoints)."
+        "S3_ENDPOINT_URL",
+        URL,
+        "endpoint_url for boto3 S3 clients (MinIO, VPC endpoints).",
+        sensitive=True,
     )
     verify_certificate: bool | str | None = setting(
-        "S3_VERIFY_CERTIFICATE", VERIFY, "Verify S3 TLS certificates: a boolean or a CA bundle."
+        "S3_VERIFY_CERTIFICATE",
+        VERIFY,
+        "Verify S3 TLS certificates: a boolean or a CA bundle.",
+        sensitive=True,
     )
     server_side_encryption: str | None = setting(
         "S3_SERVER_SIDE_ENCRYPTION",
@@ -93,6 +99,7 @@ class Datatools(Section):
         S3_URL,
         "S3 root used by metaflow.S3.",
         derive=under("DATASTORE_SYSROOT_S3", suffix_setting="DATATOOLS_SUFFIX"),
+        sensitive=True,
     )
     client_params_setting: Mapping[str, Any] = setting(
         "DATATOOLS_CLIENT_PARAMS",
@@ -113,12 +120,14 @@ class Datatools(Section):
         STR,
         "Azure root used by IncludeFile.",
         derive=under("DATASTORE_SYSROOT_AZURE", suffix_setting="DATATOOLS_SUFFIX"),
+        sensitive=True,
     )
     gsroot: str | None = setting(
         "DATATOOLS_GSROOT",
         GS_URL,
         "GCS root used by IncludeFile.",
         derive=under("DATASTORE_SYSROOT_GS", suffix_setting="DATATOOLS_SUFFIX"),
+        sensitive=True,
     )
     localroot: str | None = setting(
         "DATATOOLS_LOCALROOT",
@@ -132,7 +141,7 @@ class Datatools(Section):
 class Service(Section):
     """The Metaflow metadata service."""
 
-    url: str | None = setting("SERVICE_URL", URL, "URL of the metadata service.")
+    url: str | None = setting("SERVICE_URL", URL, "URL of the metadata service.", sensitive=True)
     internal_url: str | None = setting(
         "SERVICE_INTERNAL_URL",
         URL,
@@ -142,6 +151,7 @@ class Service(Section):
             _internal_url,
             f"<{PREFIX}SERVICE_URL> (<{PREFIX}AWS_SANDBOX_INTERNAL_SERVICE_URL> in the sandbox)",
         ),
+        sensitive=True,
     )
     retry_count: int = setting(
         "SERVICE_RETRY_COUNT", NONNEG_INT, "Retries of metadata service calls.", default=5
@@ -168,9 +178,13 @@ class Batch(Section):
         "ECS_S3_ACCESS_IAM_ROLE",
         IAM_ROLE_ARN,
         "IAM role of Batch containers (S3 access, and DynamoDB for Step Functions).",
+        sensitive=True,
     )
     fargate_execution_role: str | None = setting(
-        "ECS_FARGATE_EXECUTION_ROLE", IAM_ROLE_ARN, "Execution role of Batch jobs on Fargate."
+        "ECS_FARGATE_EXECUTION_ROLE",
+        IAM_ROLE_ARN,
+        "Execution role of Batch jobs on Fargate.",
+        sensitive=True,
     )
     job_queue: str | None = setting(
         "BATCH_JOB_QUEUE",
@@ -205,15 +219,22 @@ class StepFunctions(Section):
     """AWS Step Functions scheduling (step-functions create)."""
 
     iam_role: str | None = setting(
-        "SFN_IAM_ROLE", IAM_ROLE_ARN, "IAM role of the state machines (Batch, DynamoDB access)."
+        "SFN_IAM_ROLE",
+        IAM_ROLE_ARN,
+        "IAM role of the state machines (Batch, DynamoDB access).",
+        sensitive=True,
     )
     dynamo_db_table: str | None = setting(
-        "SFN_DYNAMO_DB_TABLE", STR, "DynamoDB table for foreach (hash key 'pathspec')."
+        "SFN_DYNAMO_DB_TABLE",
+        STR,
+        "DynamoDB table for foreach (hash key 'pathspec').",
+        sensitive=True,
     )
     events_role: str | None = setting(
         "EVENTS_SFN_ACCESS_IAM_ROLE",
         IAM_ROLE_ARN,
         "IAM role EventBridge uses to start scheduled state machines.",
+        sensitive=True,
     )
     state_machine_prefix: str | None = setting(
         "SFN_STATE_MACHINE_PREFIX",
@@ -226,13 +247,17 @@ class StepFunctions(Section):
         ),
     )
     execution_log_group_arn: str | None = setting(
-        "SFN_EXECUTION_LOG_GROUP_ARN", LOG_GROUP_ARN, "CloudWatch log group of execution history."
+        "SFN_EXECUTION_LOG_GROUP_ARN",
+        LOG_GROUP_ARN,
+        "CloudWatch log group of execution history.",
+        sensitive=True,
     )
     s3_distributed_map_output_path: str | None = setting(
         "SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH",
         S3_URL,
         "S3 path of distributed map results.",
         derive=under("DATASTORE_SYSROOT_S3", suffix="sfn_distributed_map_output"),
+        sensitive=True,
     )
     compress_state_machine: bool = setting(
         "SFN_COMPRESS_STATE_MACHINE",

@@ -47,9 +47,10 @@ class Kubernetes(Section):
         STR,
         "Namespace of every object Metaflow creates.",
         default="default",
+        sensitive=True,
     )
     service_account: str | None = setting(
-        "KUBERNETES_SERVICE_ACCOUNT", STR, "Service account of Metaflow pods."
+        "KUBERNETES_SERVICE_ACCOUNT", STR, "Service account of Metaflow pods.", sensitive=True
     )
     node_selector: str = setting(
         "KUBERNETES_NODE_SELECTOR", STR, "Node selectors, foo=bar,baz=bab.", default=""
@@ -59,7 +60,11 @@ class Kubernetes(Section):
         "KUBERNETES_PERSISTENT_VOLUME_CLAIMS", STR, "Persistent volume claims (JSON).", default=""
     )
     secrets: str = setting(
-        "KUBERNETES_SECRETS", STR, "Names of Kubernetes secrets mounted into pods.", default=""
+        "KUBERNETES_SECRETS",
+        STR,
+        "Names of Kubernetes secrets mounted into pods.",
+        default="",
+        sensitive=True,
     )
     labels: str = setting("KUBERNETES_LABELS", STR, "Default pod labels.", default="")
     annotations: str = setting(
@@ -81,7 +86,11 @@ class Kubernetes(Section):
         "KUBERNETES_IMAGE_PULL_POLICY", STR, "imagePullPolicy of Kubernetes pods."
     )
     image_pull_secrets: str = setting(
-        "KUBERNETES_IMAGE_PULL_SECRETS", STR, "Image pull secrets of Kubernetes pods.", default=""
+        "KUBERNETES_IMAGE_PULL_SECRETS",
+        STR,
+        "Image pull secrets of Kubernetes pods.",
+        default="",
+        sensitive=True,
     )
     container_registry: str | None = setting(
         "KUBERNETES_CONTAINER_REGISTRY",
@@ -136,7 +145,11 @@ class Argo(Section):
         "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT", STR, "Script capturing Argo error logs."
     )
     workflows_kubernetes_secrets: str = setting(
-        "ARGO_WORKFLOWS_KUBERNETES_SECRETS", STR, "Secrets mounted into Argo pods.", default=""
+        "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
+        STR,
+        "Secrets mounted into Argo pods.",
+        default="",
+        sensitive=True,
     )
     workflows_env_vars_to_skip: str = setting(
         "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP", STR, "Variables not passed to Argo pods.", default=""
@@ -148,7 +161,10 @@ class Argo(Section):
         "ARGO_WORKFLOWS_USE_SCHEDULES", BOOL, "Use `schedules` (Argo >= 3.6).", default=False
     )
     events_service_account: str | None = setting(
-        "ARGO_EVENTS_SERVICE_ACCOUNT", STR, "Service account of Argo Events sensors."
+        "ARGO_EVENTS_SERVICE_ACCOUNT",
+        STR,
+        "Service account of Argo Events sensors.",
+        sensitive=True,
     )
     events_event_bus: str = setting(
         "ARGO_EVENTS_EVENT_BUS", STR, "Argo Events event bus.", default="default"
@@ -158,16 +174,21 @@ class Argo(Section):
     )
     events_event: str | None = setting("ARGO_EVENTS_EVENT", STR, "Argo Events event name.")
     events_webhook_url: str | None = setting(
-        "ARGO_EVENTS_WEBHOOK_URL", URL, "Argo Events webhook URL."
+        "ARGO_EVENTS_WEBHOOK_URL", URL, "Argo Events webhook URL.", sensitive=True
     )
     events_internal_webhook_url: str | None = setting(
         "ARGO_EVENTS_INTERNAL_WEBHOOK_URL",
         URL,
         "Argo Events webhook URL seen from pods.",
         derive=same_as("ARGO_EVENTS_WEBHOOK_URL"),
+        sensitive=True,
     )
     events_webhook_auth: str = setting(
-        "ARGO_EVENTS_WEBHOOK_AUTH", STR, "Authentication mode of the webhook.", default="none"
+        "ARGO_EVENTS_WEBHOOK_AUTH",
+        STR,
+        "Authentication mode of the webhook.",
+        default="none",
+        sensitive=True,
     )
     events_sensor_namespace: str = setting(
         "ARGO_EVENTS_SENSOR_NAMESPACE",
@@ -190,13 +211,23 @@ class Airflow(Section):
         default=60 * 60,
     )
     kubernetes_conn_id: str | None = setting(
-        "AIRFLOW_KUBERNETES_CONN_ID", STR, "kubernetes_conn_id of KubernetesPodOperator."
+        "AIRFLOW_KUBERNETES_CONN_ID",
+        STR,
+        "kubernetes_conn_id of KubernetesPodOperator.",
+        sensitive=True,
     )
     kubernetes_kubeconfig_file: str | None = setting(
-        "AIRFLOW_KUBERNETES_KUBECONFIG_FILE", PATH, "kubeconfig file for Airflow.", local=True
+        "AIRFLOW_KUBERNETES_KUBECONFIG_FILE",
+        PATH,
+        "kubeconfig file for Airflow.",
+        local=True,
+        sensitive=True,
     )
     kubernetes_kubeconfig_context: str | None = setting(
-        "AIRFLOW_KUBERNETES_KUBECONFIG_CONTEXT", STR, "kubeconfig context for Airflow."
+        "AIRFLOW_KUBERNETES_KUBECONFIG_CONTEXT",
+        STR,
+        "kubeconfig context for Airflow.",
+        sensitive=True,
     )
 
 
@@ -208,11 +239,14 @@ class Conda(Section):
         S3_URL,
         "S3 root of conda packages (defaults under the sysroot).",
         derive=under("DATASTORE_SYSROOT_S3", suffix="conda"),
+        sensitive=True,
     )
     package_azureroot: str | None = setting(
-        "CONDA_PACKAGE_AZUREROOT", STR, "Azure root of conda packages."
+        "CONDA_PACKAGE_AZUREROOT", STR, "Azure root of conda packages.", sensitive=True
     )
-    package_gsroot: str | None = setting("CONDA_PACKAGE_GSROOT", STR, "GCS root of conda packages.")
+    package_gsroot: str | None = setting(
+        "CONDA_PACKAGE_GSROOT", STR, "GCS root of conda packages.", sensitive=True
+    )
     dependency_resolver: str = setting(
         "CONDA_DEPENDENCY_RESOLVER",
         PLUGIN_NAME,
@@ -241,27 +275,37 @@ class Sandbox(Section):
     """The Metaflow AWS sandbox."""
 
     enabled: bool = setting(
-        "AWS_SANDBOX_ENABLED", BOOL, "Use the Metaflow AWS sandbox.", default=False
+        "AWS_SANDBOX_ENABLED", BOOL, "Use the Metaflow AWS sandbox.", default=False, sensitive=True
     )
     api_key: str | None = setting(
         "AWS_SANDBOX_API_KEY", STR, "API key of the sandbox.", secret=True
     )
     internal_service_url: str | None = setting(
-        "AWS_SANDBOX_INTERNAL_SERVICE_URL", URL, "Metadata service URL inside the sandbox."
+        "AWS_SANDBOX_INTERNAL_SERVICE_URL",
+        URL,
+        "Metadata service URL inside the sandbox.",
+        sensitive=True,
     )
-    region: str | None = setting("AWS_SANDBOX_REGION", STR, "AWS region of the sandbox.")
+    region: str | None = setting(
+        "AWS_SANDBOX_REGION", STR, "AWS region of the sandbox.", sensitive=True
+    )
     stack_name: str | None = setting(
         "AWS_SANDBOX_STACK_NAME",
         SFN_NAME_PREFIX,
         "Stack name (state machine prefix) of the sandbox.",
+        sensitive=True,
     )
 
 
 class Tracing(Section):
     """OpenTelemetry / Zipkin tracing."""
 
-    otel_endpoint: str | None = setting("OTEL_ENDPOINT", URL, "OpenTelemetry collector endpoint.")
-    zipkin_endpoint: str | None = setting("ZIPKIN_ENDPOINT", URL, "Zipkin endpoint.")
+    otel_endpoint: str | None = setting(
+        "OTEL_ENDPOINT", URL, "OpenTelemetry collector endpoint.", sensitive=True
+    )
+    zipkin_endpoint: str | None = setting(
+        "ZIPKIN_ENDPOINT", URL, "Zipkin endpoint.", sensitive=True
+    )
     console_trace_enabled: bool = setting(
         "CONSOLE_TRACE_ENABLED", BOOL, "Print traces to the console.", default=False
     )

@@ -17,7 +17,10 @@ carry it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 try:
@@ -148,53 +151,105 @@ def fetch_reference(
     def problem(expected: str, fix: str) -> ConfigError:
         return ConfigError([Problem.missing(name, f"{expected} for {where}", fix)])
 
+    # The error is raised outside the handlers: no exception chain keeps botocore's error.
+    failure: ConfigError | None = None
+    text = ""
     try:
         if client is None:
             client = session(s).client(reference.service, region_name=region, config=config)
-        if reference.service == "ssm":
-            answer = client.get_parameter(Name=reference.name, WithDecryption=True)
-            text = str(answer["Parameter"]["Value"])
-        else:
-            answer = client.get_secret_value(SecretId=reference.name)
-            if "SecretString" not in answer:
-                raise problem(
-                    "a secret holding text (SecretString), found binary",
-                    f"store {reference.name} as text",
-                )
-            text = str(answer["SecretString"])
+        with _unlogged():  # botocore logs response bodies at DEBUG: the secret's text
+            if reference.service == "ssm":
+                answer = client.get_parameter(Name=reference.name, WithDecryption=True)
+                text = str(answer["Parameter"]["Value"])
+            else:
+                answer = client.get_secret_value(SecretId=reference.name)
+                if "SecretString" not in answer:
+                    failure = problem(
+                        "a secret holding text (SecretString), found binary",
+                        f"store {reference.name} as text",
+                    )
+                else:
+                    text = str(answer["SecretString"])
+            del answer
     except NoRegionError:  # no call was made: the network and the timeouts are not the cause
         own = ", or METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_REGION"
-        raise problem(
+        failure = problem(
             "an AWS region to fetch it from",
             "set AWS_DEFAULT_REGION (or AWS_REGION), or the region of the AWS profile in "
             f"~/.aws/config{own if reference.service == 'secretsmanager' else ''}",
-        ) from None
+        )
     except NoCredentialsError:
-        raise problem(
+        failure = problem(
             "AWS credentials to fetch it",
             "configure credentials (AWS_PROFILE, `aws configure`, or a role of the machine)",
-        ) from None
+        )
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in ("ResourceNotFoundException", "ParameterNotFound"):
-            raise problem(
-                f"an existing {reference.service} entry {reference.name!r}",
-                f"create it, or correct the reference in {where}",
-            ) from None
-        if "AccessDenied" in code or code == "AccessDeniedException":
-            raise problem(
-                f"permission to read it ({reference.action}; kms:Decrypt for an encrypted one)",
-                f"allow {reference.action} on {reference.name} to this machine's role or user",
-            ) from None
-        raise problem(
-            f"an answer from {reference.service} (got {code or 'an error'})", "retry"
-        ) from None
+        failure = _client_problem(
+            reference, where, str(exc.response.get("Error", {}).get("Code", "")), problem
+        )
     except (BotoCoreError, OSError) as exc:
-        raise problem(
+        failure = problem(
             f"an answer from {reference.service} within the timeouts ({type(exc).__name__})",
             "check the network and the region, then read the setting again",
-        ) from None
+        )
+    if failure is not None:
+        raise failure
     return _json_key(reference, text, problem) if reference.key else text
+
+
+def _client_problem(
+    reference: Reference, where: str, code: str, problem: Callable[[str, str], ConfigError]
+) -> ConfigError:
+    """The error of an AWS error ``code`` answered to a fetch of ``reference``."""
+    if code in ("ResourceNotFoundException", "ParameterNotFound"):
+        return problem(
+            f"an existing {reference.service} entry {reference.name!r}",
+            f"create it, or correct the reference in {where}",
+        )
+    if "AccessDenied" in code:
+        return problem(
+            f"permission to read it ({reference.action}; kms:Decrypt for an encrypted one)",
+            f"allow {reference.action} on {reference.name} to this machine's role or user",
+        )
+    return problem(f"an answer from {reference.service} (got {code or 'an error'})", "retry")
+
+
+#: Loggers of the libraries a fetch goes through (botocore logs response bodies at DEBUG)
+_FETCH_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+
+
+class _Fetching(logging.Filter):
+    """Drops the records a thread logs while it fetches a secret (see :func:`_unlogged`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.local, "on", False)
+
+
+_FETCHING = _Fetching()
+
+
+@contextlib.contextmanager
+def _unlogged() -> Iterator[None]:
+    """Nothing the AWS libraries log in this thread reaches a handler while the block runs.
+
+    A filter of every logger of botocore, boto3, urllib3 and s3transfer (a logger's filters
+    are asked where a record is made, so each logger gets it), on for this thread only: other
+    threads' logging is untouched.
+    """
+    for logger_name in list(logging.root.manager.loggerDict):
+        if logger_name.split(".", 1)[0] in _FETCH_LOGGERS:
+            logger = logging.getLogger(logger_name)
+            if _FETCHING not in logger.filters:
+                logger.addFilter(_FETCHING)
+    _FETCHING.local.on = True
+    try:
+        yield
+    finally:
+        _FETCHING.local.on = False
 
 
 def _json_key(reference: Reference, text: str, problem: Callable[[str, str], ConfigError]) -> str:

@@ -432,6 +432,22 @@ class MetaflowBaseSettings(BaseSettings):
         """
         return {_key(cls, name) for name, field in cls.model_fields.items() if _secret(field)}
 
+    @classmethod
+    def sensitive_keys(cls) -> set[str]:
+        """The keys (``METAFLOW_...``) only a trusted source may set (see README, "Trust").
+
+        Every secret key, and the fields marked ``json_schema_extra={"sensitive": True}``: those
+        that decide where data or credentials go (an endpoint, a bucket, a role). A project file
+        sets them only once the user has trusted it (``metaflow-config trust``).
+        """
+        marked = {
+            _key(cls, name)
+            for name, field in cls.model_fields.items()
+            if isinstance(field.json_schema_extra, dict)
+            and field.json_schema_extra.get("sensitive")
+        }
+        return marked | cls.secret_keys()
+
 
 #: pydantic's secret types: ``SecretStr``, ``SecretBytes``, ``Secret[T]`` (pydantic 2.7+), and any
 #: subclass of them

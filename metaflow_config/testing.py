@@ -30,6 +30,7 @@ from ._override import Override, override
 from ._scope import current, load, reset
 from ._settings import Settings, lookup
 from ._table import find
+from ._trust import read_facts, record
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ __all__ = [
     "isolated",
     "isolated_process",
     "reset_settings",
+    "trust",
     "write_local",
     "write_profile",
 ]
@@ -124,12 +126,36 @@ def write_profile(
     return _write(Path(path), values)
 
 
-def write_local(project: str | os.PathLike[str], values: Mapping[str, Any]) -> Path:
+def write_local(
+    project: str | os.PathLike[str],
+    values: Mapping[str, Any],
+    *,
+    trusted_by: str | os.PathLike[str] | None = None,
+) -> Path:
     """Write the project's local config, ``<project>/.metaflow/config.json``; return its path.
 
-    Keys as for :func:`write_profile`.
+    Keys as for :func:`write_profile`. ``trusted_by``: a home whose trust store then trusts the
+    file as written (see :func:`trust`); without it, the settings that decide where data or
+    credentials go are not applied from the file (README, "Trust").
     """
-    return _write(Path(project, ".metaflow", "config.json"), values)
+    path = _write(Path(project, ".metaflow", "config.json"), values)
+    if trusted_by is not None:
+        trust(trusted_by, path)
+    return path
+
+
+def trust(home: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Trust the project file ``path`` as it is now, in ``home``'s store: ``metaflow-config trust``.
+
+    Raises:
+        ConfigError: ``path`` is not a readable config file, or can never be trusted (owned by
+            another user, writable by others).
+
+    """
+    facts, _, problems = read_facts(os.fspath(path))
+    if problems or facts is None:
+        raise ConfigError(problems)
+    record(os.fspath(home), os.fspath(path), facts)
 
 
 def assert_source(
@@ -308,9 +334,13 @@ class SettingsFixture:
         reset_settings()
         return path
 
-    def write_local(self, values: Mapping[str, Any]) -> Path:
-        """Write the project's local config in :attr:`cwd`; return its path."""
-        path = write_local(self.cwd, values)
+    def write_local(self, values: Mapping[str, Any], *, trusted: bool = True) -> Path:
+        """Write the project's local config in :attr:`cwd`; return its path.
+
+        The test wrote it, so :attr:`home` trusts it (``trusted=False``: it does not, and the
+        settings that decide where data or credentials go are not applied from it).
+        """
+        path = write_local(self.cwd, values, trusted_by=self.home if trusted else None)
         reset_settings()
         return path
 

@@ -42,6 +42,7 @@ from metaflow_config._kinds import (
 )
 from metaflow_config._settings import TARGETS
 from metaflow_config._table import BY_NAME, FIELDS
+from metaflow_config.testing import trust
 
 #: The layers a person or code writes, lowest first.
 WRITTEN_LAYERS = ("profile", "local", "env", "override")
@@ -243,12 +244,18 @@ def write_private(path: str, doc: Any) -> None:
         json.dump(doc, f)
 
 
-def write(where: Place, config: Config) -> dict[str, Any]:
-    """Write the file layers of ``config``; return the keyword arguments of ``load``."""
+def write(where: Place, config: Config, *, trusted: bool = True) -> dict[str, Any]:
+    """Write the file layers of ``config``; return the keyword arguments of ``load``.
+
+    ``trusted``: the home trusts the project file written (every key of it applies).
+    """
     if config.raw["profile"]:
         write_private(os.path.join(where.home, "config.json"), config.raw["profile"])
     if config.raw["local"]:
-        write_private(os.path.join(where.project, ".metaflow", "config.json"), config.raw["local"])
+        local = os.path.join(where.project, ".metaflow", "config.json")
+        write_private(local, config.raw["local"])
+        if trusted:
+            trust(where.home, local)
     return {
         "env": dict(config.raw["env"]),
         "home": where.home,

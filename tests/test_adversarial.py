@@ -8,6 +8,7 @@ look at every surface where a value becomes text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import string
@@ -22,7 +23,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, load, override
-from metaflow_config.testing import write_local, write_profile
+from metaflow_config.testing import trust, write_local, write_profile
 from tests.conftest import invoke
 
 CANARY = "ZQXJ"  # in every drawn password: text no output holds by chance
@@ -250,11 +251,14 @@ def test_deep_json_is_a_config_error_from_every_layer(tmp_path: Path, depth: int
         f'{{"METAFLOW_DATATOOLS_CLIENT_PARAMS": {text}}}', encoding="utf-8"
     )
     value = _nested(depth)
+    trusting = tmp_path / "trusting"  # the project file sets a secret: applied once trusted
+    with contextlib.suppress(ConfigError):  # past what json reads: refused at the read anyway
+        trust(trusting, project / ".metaflow" / "config.json")
     for kwargs in (
         {"env": {name: text}, "home": tmp_path / "none"},
         {"env": {}, "overrides": {name: value, "BATCH_JOB_QUEUE": [value]}, "home": "/none"},
         {"env": {}, "home": home},
-        {"env": {}, "home": tmp_path / "none", "cwd": project},
+        {"env": {}, "home": trusting, "cwd": project},
     ):
         with pytest.raises(ConfigError) as info:
             load(**{"cwd": tmp_path, **kwargs})

@@ -182,7 +182,7 @@ def test_the_one_call_path_is_taken_for_text_and_declined_otherwise() -> None:
             ({"DATASTORE_SYSROOT_S3": "s3://bucket/x", "BATCH_JOB_QUEUE": "q"}, True),
             ({"S3_RETRY_COUNT": "3"}, False),  # an integer: validation converts it
             ({"BATCH_EMIT_TAGS": "true"}, False),  # a boolean
-            ({"BATCH_JOB_QUEUE": "{{resolve:ssm:/q}}"}, False),  # a secret reference
+            ({"SERVICE_AUTH_KEY": "{{resolve:ssm:/q}}"}, False),  # a secret reference
         ):
             with override(env={}, home="/nonexistent", cwd="/"), override(values) as snapshot:
                 assert snapshot["METAFLOW_DATATOOLS_S3ROOT"] == (

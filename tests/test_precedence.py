@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from metaflow_config import load, override, settings
+from metaflow_config.testing import trust
 from tests.conftest import write_json
 
 Q = "METAFLOW_BATCH_JOB_QUEUE"
@@ -20,9 +21,14 @@ def _home(tmp_path: Path, data: dict[str, object], name: str = "config.json") ->
 
 
 def _project(tmp_path: Path, data: dict[str, object]) -> Path:
-    """A project directory with .metaflow/config.json, and a nested working directory in it."""
+    """A project directory with .metaflow/config.json, and a nested working directory in it.
+
+    The file is trusted by the home of :func:`_home` (the user's own project: every key applies;
+    ``tests/test_trust.py`` has the untrusted ones).
+    """
     root = tmp_path / "project"
     write_json(root / ".metaflow" / "config.json", data)
+    trust(tmp_path / "home", root / ".metaflow" / "config.json")
     cwd = root / "src" / "flows"
     cwd.mkdir(parents=True)
     return cwd

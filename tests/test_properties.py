@@ -117,7 +117,7 @@ def test_round_trip_is_a_fixed_point(config: Config) -> None:
     with place() as where:
         s = _load_unless_derived_invalid(**write(where, config))
         first = s.to_env("local")
-        again = load(env=first, home=where.elsewhere, cwd=where.project).to_env("local")
+        again = load(env=first, home=where.elsewhere, cwd=where.elsewhere).to_env("local")
         assert again == first
 
 

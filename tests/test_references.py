@@ -102,12 +102,49 @@ print("boto3" in sys.modules, "botocore" in sys.modules)
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_a_derivation_from_a_reference_must_be_set_explicitly(tmp_path: Path) -> None:
-    """A root that others join paths to cannot be a reference: said, with the fix."""
-    with pytest.raises(
-        ConfigError, match=r"METAFLOW_DATATOOLS_S3ROOT.*set METAFLOW_DATATOOLS_S3ROOT"
-    ):
-        _load(tmp_path, DATASTORE_SYSROOT_S3="{{resolve:ssm:/mf/sysroot}}")
+_NOT_SECRET = ("DATASTORE_SYSROOT_S3", "USER", "BATCH_JOB_QUEUE", "SERVICE_URL", "S3_RETRY_COUNT")
+
+
+@pytest.mark.parametrize("name", _NOT_SECRET)
+@pytest.mark.parametrize("layer", ["profile", "env", "override"])
+def test_a_reference_outside_a_secret_setting_is_refused(
+    tmp_path: Path, name: str, layer: str
+) -> None:
+    """Only a secret setting fetches a reference: anywhere else it is a ConfigError, said why.
+
+    A reference in an ordinary setting (``METAFLOW_USER``) would have been fetched with the
+    user's credentials and printed, logged or stored as an ordinary value.
+    """
+    reference = "{{resolve:secretsmanager:prod/db-password}}"
+    home = tmp_path / "home"
+    env: dict[str, str] = {}
+    overrides: dict[str, str] = {}
+    if layer == "profile":
+        write_json(home / "config.json", {f"METAFLOW_{name}": reference})
+    elif layer == "env":
+        env[f"METAFLOW_{name}"] = reference
+    else:
+        overrides[name] = reference
+    with pytest.raises(ConfigError) as info:
+        load(env=env, home=home, cwd=tmp_path, overrides=overrides)
+    (problem,) = info.value.problems
+    assert problem.setting == f"METAFLOW_{name}"
+    assert problem.layer == layer
+    assert "a secret reference is fetched only for a secret setting" in problem.expected
+    assert "METAFLOW_SERVICE_AUTH_KEY" in problem.expected
+
+
+def test_no_derivation_reads_a_secret_setting() -> None:
+    """The table's law that makes references safe to leave out of derivation: no secret base.
+
+    A derived value is computed at resolution (no fetch); were a secret one of its bases, it
+    would derive from the reference's text.
+    """
+    from metaflow_config._table import BY_NAME, DERIVED
+
+    for setting in DERIVED:
+        assert setting.derive is not None
+        assert not [b for b in setting.derive.bases if BY_NAME[b].secret], setting.name
 
 
 # --- fetching on moto ------------------------------------------------------------------------
@@ -304,55 +341,6 @@ def test_configure_accepts_a_reference_and_says_it_will_be_fetched() -> None:
     assert "will be fetched from secretsmanager" in result.output
     saved = json.loads((home / "config.json").read_text())
     assert saved["METAFLOW_SERVICE_AUTH_KEY"] == SM
-
-
-_ROOT_REFERENCE = "{{resolve:ssm:/metaflow/root}}"
-
-
-def _root_dependents() -> dict[str, str]:
-    """A plain value for each setting derived from DATASTORE_SYSROOT_S3 (from the table)."""
-    from metaflow_config._table import DERIVED
-
-    return {
-        d.name: f"s3://bucket-a/{d.name.lower()}"
-        for d in DERIVED
-        if d.derive is not None and "DATASTORE_SYSROOT_S3" in d.derive.bases
-    }
-
-
-def test_an_override_scope_deriving_from_a_reference_is_refused_or_kept() -> None:
-    """In a scope, a derivation root set to a reference needs its dependents set explicitly.
-
-    Entering a scope (the incremental path) refuses what a full resolution refuses, and a scope
-    entered under one that holds a reference derives the rest as a full resolution would.
-    """
-    reference, dependents = _ROOT_REFERENCE, _root_dependents()
-    with override(env={}, home="/nonexistent", cwd="/"):
-        with pytest.raises(ConfigError) as info, override(DATASTORE_SYSROOT_S3=reference):
-            pass
-        assert "derives from METAFLOW_DATASTORE_SYSROOT_S3, a secret reference" in str(info.value)
-        with override(DATASTORE_SYSROOT_S3=reference, **dependents):
-            with override(DATATOOLS_SUFFIX="other", SERVICE_URL="https://md.example.com") as inner:
-                assert inner["METAFLOW_DATATOOLS_S3ROOT"] == dependents["DATATOOLS_S3ROOT"]
-                assert inner["METAFLOW_SERVICE_INTERNAL_URL"] == "https://md.example.com"
-            sandbox_url = override(AWS_SANDBOX_INTERNAL_SERVICE_URL=reference)
-            with pytest.raises(ConfigError, match="METAFLOW_SERVICE_INTERNAL_URL"), sandbox_url:
-                pass
-
-
-def test_removing_the_explicit_dependents_of_a_reference_is_refused() -> None:
-    """A reference below (here the environment) is seen when a scope's values are taken away.
-
-    The incremental path derives the removed settings again; it must find the reference among
-    their bases as a full resolution does (and refuse, naming what to set).
-    """
-    reference, dependents = _ROOT_REFERENCE, _root_dependents()
-    env = {"METAFLOW_DATASTORE_SYSROOT_S3": reference}
-    snapshot = load(env=env, home="/nonexistent", cwd="/", overrides=dependents)
-    with pytest.raises(ConfigError, match="derives from METAFLOW_DATASTORE_SYSROOT_S3"):
-        snapshot._replace(overrides={})
-    with pytest.raises(ConfigError, match="derives from METAFLOW_DATASTORE_SYSROOT_S3"):
-        load(env=env, home="/nonexistent", cwd="/")
 
 
 def test_no_region_is_said_as_such_not_as_a_timeout(

@@ -33,6 +33,7 @@ from metaflow_config import (
     settings,
 )
 from metaflow_config._table import FIELDS, SECTIONS
+from metaflow_config.testing import trust
 from tests.conftest import invoke
 
 SECRETS = [f for f in FIELDS if f.secret]
@@ -101,6 +102,7 @@ def planted(tmp_path: Path) -> Planted:
         result.layers[layer] = values
     _write_private(result.home / "config.json", result.layers["profile"])
     _write_private(result.project / ".metaflow" / "config.json", result.layers["local"])
+    trust(result.home, result.project / ".metaflow" / "config.json")  # applied: the canaries show
     return result
 
 

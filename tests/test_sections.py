@@ -119,7 +119,7 @@ def load_layered(
             else:
                 overrides[key] = value
     write_profile(root / "home", files["profile"])
-    write_local(root, files["local"])
+    write_local(root, files["local"], trusted_by=root / "home")
     return load(env=env, home=root / "home", cwd=root, overrides=overrides)
 
 

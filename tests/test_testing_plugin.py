@@ -50,7 +50,7 @@ def poisoned_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("METAFLOW_PROFILE", "poison")
     monkeypatch.setenv(Q, "poison-env")
     work = tmp_path / "work"
-    write_local(work, {"DATASTORE_SYSROOT_S3": "s3://poison/mf"})
+    write_local(work, {"DATASTORE_SYSROOT_S3": "s3://poison/mf"}, trusted_by=tmp_path / "mfhome")
     monkeypatch.chdir(work)
     reset_settings()
     return work
@@ -72,7 +72,9 @@ def test_isolated_reads_nothing_of_the_machine() -> None:
 def test_isolated_reads_what_it_is_given(tmp_path: Path) -> None:
     """isolated() reads the env, home, profile and project it is given, values on top."""
     write_profile(tmp_path / "h", {"SFN_IAM_ROLE": ROLE}, profile="stg")
-    write_local(tmp_path / "p", {"DATASTORE_SYSROOT_S3": "s3://local/mf"})
+    write_local(
+        tmp_path / "p", {"DATASTORE_SYSROOT_S3": "s3://local/mf"}, trusted_by=tmp_path / "h"
+    )
     s = isolated(
         {"METAFLOW_BATCH_EMIT_TAGS": "true"},
         home=tmp_path / "h",
@@ -330,7 +332,8 @@ def test_plugin_shields_tests_from_a_poisoned_machine(pytester: pytest.Pytester)
             assert settings.datastore.sysroot_s3 == "s3://poison/mf"
         """
     )
-    write_local(pytester.path, {"DATASTORE_SYSROOT_S3": "s3://poison/mf"})
+    poison = {"DATASTORE_SYSROOT_S3": "s3://poison/mf"}
+    write_local(pytester.path, poison, trusted_by=os.environ["METAFLOW_HOME"])
     result = pytester.runpytest(*STRICT)
     result.assert_outcomes(passed=4)
 

@@ -22,6 +22,7 @@ from ._inspect import check_cmd, env_cmd, explain_cmd, show_cmd
 from ._profiles import export_cmd, import_cmd, reset_cmd
 from ._query import SHELLS, completion_source, diff_cmd, get_cmd
 from ._reference import profile_schema, settings_markdown
+from ._trust import trust_cmd
 from ._wizard import aws_cmd
 
 __all__ = ["cli", "main"]
@@ -142,14 +143,14 @@ for _command in (show_cmd, explain_cmd, get_cmd, env_cmd, check_cmd, diff_cmd):
 cli.add_command(configure)
 for _command in (export_cmd, import_cmd, reset_cmd):
     cli.add_command(_command)
-for _command in (schema_cmd, docs_cmd, completion_cmd):
+for _command in (trust_cmd, schema_cmd, docs_cmd, completion_cmd):
     cli.add_command(_command)
 configure.add_command(aws_cmd)
 for _command in (show_cmd, export_cmd, import_cmd, reset_cmd):
     configure.add_command(_command)
 for _command in (show_cmd, explain_cmd, env_cmd, check_cmd, export_cmd, import_cmd, reset_cmd):
     _command.context_settings.update(_CONTEXT)
-for _command in (aws_cmd, schema_cmd, docs_cmd, get_cmd, diff_cmd, completion_cmd):
+for _command in (aws_cmd, trust_cmd, schema_cmd, docs_cmd, get_cmd, diff_cmd, completion_cmd):
     _command.context_settings.update(_CONTEXT)
 
 
