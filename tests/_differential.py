@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any
 import pytest
 
 import metaflow_config.compat as compat
-from metaflow_config import override
+from metaflow_config import ConfigWarning, override
+from metaflow_config.testing import trust
 from tests.conftest import write_json
 
 # --- documented differences -------------------------------------------------------------------
@@ -39,6 +41,7 @@ MISSING_PROFILE = "Missing named profile"
 K8S_INTS = "`KUBERNETES_SHARED_MEMORY`, `KUBERNETES_PORT`"
 K8S_QUANTITIES = "`KUBERNETES_CPU`, `KUBERNETES_MEMORY`, `KUBERNETES_DISK`"
 JOB_QUEUE_ALIAS = "`METAFLOW_JOB_QUEUE_NAME`"
+PROJECT_TRUST = "Project file (`.metaflow/config.json`)"
 
 #: Every compat name whose value may differ from Metaflow's, and the README row that explains why.
 #: A scenario lists in ``differs`` exactly the names that differ in it.
@@ -76,6 +79,8 @@ DIFFERENCES: dict[str, str] = {
     "SFN_STATE_MACHINE_PREFIX": SANDBOX,
     # the documented alias is read here; Metaflow does not read it at all
     "BATCH_JOB_QUEUE": JOB_QUEUE_ALIAS,
+    # a role (sensitive) from a project file the user has not trusted is not applied here
+    "ECS_S3_ACCESS_IAM_ROLE": PROJECT_TRUST,
 }
 
 #: Metaflow module-level upper-case names that compat deliberately does not provide.
@@ -103,7 +108,8 @@ class Scenario:
     ``~/.metaflowconfig`` (under the temp ``HOME``) is read. ``metaflow_fails`` names the
     exception Metaflow's import raises; ``ours_fails`` a pattern the ``ConfigError`` matches;
     ``topic`` the README row of either. ``metaflow_holds`` and ``ours_holds`` pin values each
-    side resolves.
+    side resolves. ``trusted``: the user's home trusts the project's config file (README "Trust"),
+    so every key of it applies, as in Metaflow.
     """
 
     env: Mapping[str, str] = field(default_factory=dict)
@@ -117,6 +123,7 @@ class Scenario:
     topic: str = ""
     metaflow_holds: Mapping[str, Any] = field(default_factory=dict)
     ours_holds: Mapping[str, Any] = field(default_factory=dict)
+    trusted: bool = True
 
 
 def case(case_id: str, **kwargs: Any) -> Any:
@@ -151,6 +158,7 @@ class Built:
     env: dict[str, str]
     home: Path
     cwd: Path
+    trusted: bool = True
 
 
 def build(scenario: Scenario, root: Path) -> Built:
@@ -168,13 +176,15 @@ def build(scenario: Scenario, root: Path) -> Built:
             (project / rel).mkdir(parents=True)
         else:
             write_json(project / rel, data).chmod(0o600)
+            if scenario.trusted and rel.endswith("config.json"):
+                trust(mf_home, project / rel)
     cwd = project / scenario.cwd
     cwd.mkdir(parents=True, exist_ok=True)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(user_home), "LC_ALL": "C.UTF-8"}
     if not scenario.default_home:
         env["METAFLOW_HOME"] = str(mf_home)
     env.update(scenario.env)
-    return Built(env, user_home, Path(os.path.realpath(cwd)))
+    return Built(env, user_home, Path(os.path.realpath(cwd)), scenario.trusted)
 
 
 def run_metaflow(built: Built, *, extension: bool = False) -> dict[str, Any]:
@@ -207,5 +217,8 @@ def normalized(value: Any) -> Any:
 def read_ours(built: Built, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Every compat name, resolved from the same environment, home and working directory."""
     monkeypatch.setenv("HOME", str(built.home))  # ~ in a default METAFLOW_HOME: the temp one
-    with override(env=built.env, cwd=built.cwd):
-        return {name: normalized(getattr(compat, name)) for name in compat.NAMES}
+    with warnings.catch_warnings():
+        if not built.trusted:  # the warning of the untrusted file: tests/test_trust.py has it
+            warnings.simplefilter("ignore", ConfigWarning)
+        with override(env=built.env, cwd=built.cwd):
+            return {name: normalized(getattr(compat, name)) for name in compat.NAMES}

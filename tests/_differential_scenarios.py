@@ -125,6 +125,23 @@ SCENARIOS = [
         metaflow_holds={"DEFAULT_DATASTORE": "s3"},
     ),
     case(
+        "untrusted-local-config-steers-nothing",
+        profiles={"config.json": {"METAFLOW_ECS_S3_ACCESS_IAM_ROLE": _role("mine")}},
+        project=local(
+            {
+                "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": _role("theirs"),
+                "METAFLOW_BATCH_JOB_QUEUE": "their-queue",
+            }
+        ),
+        trusted=False,
+        differs=("ECS_S3_ACCESS_IAM_ROLE",),
+        metaflow_holds={
+            "ECS_S3_ACCESS_IAM_ROLE": _role("theirs"),
+            "BATCH_JOB_QUEUE": "their-queue",
+        },
+        ours_holds={"ECS_S3_ACCESS_IAM_ROLE": _role("mine"), "BATCH_JOB_QUEUE": "their-queue"},
+    ),
+    case(
         "nearest-metaflow-directory-wins-even-without-config",
         project={
             **local({"METAFLOW_BATCH_JOB_QUEUE": "outer-queue"}),

@@ -28,6 +28,7 @@ import metaflow_config.compat as compat
 from metaflow_config import load
 from metaflow_config._extension import SWITCH
 from metaflow_config._table import DEBUG_OPTIONS
+from metaflow_config.testing import trust
 from tests._differential import (
     ONLY_IN_COMPAT,
     Built,
@@ -112,6 +113,7 @@ def test_random_layered_configurations_agree(
         write_private(str(home / "config.json"), config.raw["profile"])
     if config.raw["local"]:
         write_private(str(project / ".metaflow" / "config.json"), config.raw["local"])
+        trust(home, project / ".metaflow" / "config.json")  # untrusted: tests/test_trust.py
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "LC_ALL": "C.UTF-8"}
     env["METAFLOW_HOME"] = str(home)
     env.update(config.raw["env"])

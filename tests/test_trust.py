@@ -1,0 +1,385 @@
+"""Trust: a project file (a cloned repository's) cannot steer data or credentials until trusted.
+
+A project file may set every setting, but the sensitive ones (``Setting.sensitive``: where data
+and credentials go) apply only once the user has trusted the file's content, recorded in the
+user's own home. The classes of attack each have a test: a redirected destination, a secret
+reference fetched for the attacker, a file someone else can write, an edit after trusting, a
+forged trust store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from metaflow_config import ConfigError, ConfigWarning, _trust, load
+from metaflow_config._table import BY_NAME, FIELDS
+from metaflow_config.testing import trust, write_local, write_profile
+from tests._strategies import value_triples
+from tests.conftest import invoke
+
+SENSITIVE = [f for f in FIELDS if f.sensitive]
+#: what a repository's file would set to take the user's data and credentials elsewhere
+STEERING = {
+    "METAFLOW_SERVICE_URL": "https://collector.example",
+    "METAFLOW_DATASTORE_SYSROOT_S3": "s3://attacker-bucket/mf",
+    "METAFLOW_S3_ENDPOINT_URL": "https://s3.attacker.example",
+    "METAFLOW_SERVICE_AUTH_KEY": "{{resolve:secretsmanager:prod/db-password}}",
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A cloned repository: its ``.metaflow/config.json`` steers, and sets a harmless key."""
+    write_local(tmp_path / "repo", {**STEERING, "METAFLOW_BATCH_JOB_QUEUE": "their-queue"})
+    return tmp_path / "repo"
+
+
+def _home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    write_profile(home, {"SERVICE_URL": "https://mine.example", "SERVICE_AUTH_KEY": "my-key"})
+    return home
+
+
+def _load(home: Path, cwd: Path, **kwargs: Any) -> tuple[Any, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        snapshot = load(env={}, home=home, cwd=cwd, **kwargs)
+    return snapshot, [str(w.message) for w in caught if w.category is ConfigWarning]
+
+
+# --- the rule -----------------------------------------------------------------------------------
+
+
+def test_an_untrusted_project_file_steers_nothing(tmp_path: Path, project: Path) -> None:
+    """Its sensitive keys are not applied (the user's own values stay); the others are."""
+    s, said = _load(_home(tmp_path), project)
+    assert s.service.url == "https://mine.example"
+    assert s.service.auth_key == "my-key"  # no reference fetched: the profile's own key
+    assert s.datastore.sysroot_s3 is None
+    assert s.s3.client_kwargs.get("endpoint_url") is None
+    assert s.batch.job_queue == "their-queue"  # not sensitive: applied
+    (warning,) = said  # one warning, naming the file, every key, and the command
+    path = str(project / ".metaflow" / "config.json")
+    assert path in warning
+    for key in STEERING:
+        assert key in warning
+    assert f"metaflow-config trust {path}" in warning
+    assert "their-queue" not in warning
+    assert "attacker" not in warning
+
+
+def test_strict_makes_each_key_an_error(tmp_path: Path, project: Path) -> None:
+    """strict=True: one problem per key, naming the file and key, with the command."""
+    with pytest.raises(ConfigError) as info:
+        load(env={}, home=_home(tmp_path), cwd=project, strict=True)
+    problems = info.value.problems
+    assert sorted(p.setting for p in problems) == sorted(STEERING)
+    for problem in problems:
+        assert problem.layer == "local"
+        assert problem.location.endswith(f"config.json:{problem.setting}")
+        assert "metaflow-config trust" in problem.fix
+
+
+def test_trusting_applies_it_and_an_edit_needs_a_new_trust(tmp_path: Path, project: Path) -> None:
+    """Trusted content applies whole; a changed byte makes it untrusted again, said as such."""
+    home = _home(tmp_path)
+    local = project / ".metaflow" / "config.json"
+    del_ref = {k: v for k, v in STEERING.items() if k != "METAFLOW_SERVICE_AUTH_KEY"}
+    local.write_text(json.dumps(del_ref), encoding="utf-8")
+    trust(home, local)
+    s, said = _load(home, project)
+    assert (s.service.url, said) == ("https://collector.example", [])
+    assert s.explain("METAFLOW_SERVICE_URL").source == "local"
+    local.write_text(json.dumps({**del_ref, "METAFLOW_SERVICE_URL": "https://x.example"}))
+    s, said = _load(home, project)
+    assert s.service.url == "https://mine.example"
+    assert "it changed since it was trusted" in said[0]
+
+
+@pytest.mark.parametrize("setting", SENSITIVE, ids=lambda f: f.name)
+def test_every_sensitive_setting_is_held_back(
+    tmp_path_factory: pytest.TempPathFactory, setting: Any
+) -> None:
+    """Each setting the table marks sensitive, set by an untrusted file, is not in force."""
+
+    @hypothesis_settings(max_examples=3, deadline=None)
+    @given(triple=value_triples(setting))
+    def check(triple: Any) -> None:
+        root = tmp_path_factory.mktemp("repo")
+        write_local(root, {setting.env: triple[0]})
+        s, said = _load(root / "home", root)
+        assert s.explain(setting.env).source != "local"
+        assert setting.env in said[0]
+        (ignored,) = s.explain(setting.env).not_applied
+        assert ignored.source == "local"
+
+    check()
+
+
+def test_the_sensitive_set_is_the_documented_one() -> None:
+    """Every secret is sensitive; every URL, S3 root and role is; README lists exactly these."""
+    names = {f.name for f in SENSITIVE}
+    assert {f.name for f in FIELDS if f.secret} <= names
+    for f in FIELDS:
+        if f.kind.name in ("URL", "S3 URL", "GCS URL", "IAM role ARN") and not f.local:
+            assert f.name in names or f.name in ("UI_URL", "ARGO_WORKFLOWS_UI_URL"), f.name
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Trust", 1)[1].split("\n## ", 1)[0]
+    listed = {f.name for f in FIELDS if f"`{f.name}`" in section}
+    assert listed == names
+
+
+# --- files that can never be trusted --------------------------------------------------------------
+
+
+def _chown_or_skip(path: Path, uid: int, *, link: bool = False) -> None:
+    try:
+        (os.lchown if link else os.chown)(path, uid, -1)
+    except PermissionError:
+        pytest.skip("changing a file's owner needs root")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX owners and modes")
+@pytest.mark.parametrize("how", ["another-owner", "group-writable", "world-writable", "link"])
+def test_a_file_others_can_write_is_never_trusted(tmp_path: Path, project: Path, how: str) -> None:
+    """Owned by another user (or its symlink is), or writable by others: never trusted, and
+    `trust` refuses it with the reason; nothing is applied."""
+    home = _home(tmp_path)
+    local = project / ".metaflow" / "config.json"
+    if how == "link":  # a link another user planted, to a file of the user's
+        target = tmp_path / "real.json"
+        local.rename(target)
+        local.symlink_to(target)
+        _chown_or_skip(local, 4242, link=True)
+    elif how == "another-owner":
+        _chown_or_skip(local, 4242)
+    else:
+        local.chmod(0o620 if how == "group-writable" else 0o602)
+    result = invoke("trust", str(project), env={"METAFLOW_HOME": str(home)})
+    assert result.exit_code == 1
+    assert "never trusted" in result.output or "yours alone" in result.output
+    assert not (home / "trusted.json").exists()
+    facts = _trust.read_facts(str(local))[0]
+    assert facts is not None
+    trusted = {"files": {os.path.realpath(local): facts.digest}}  # forged into the store
+    (home / "trusted.json").write_text(json.dumps(trusted), encoding="utf-8")
+    (home / "trusted.json").chmod(0o600)
+    s, said = _load(home, project)
+    assert s.service.url == "https://mine.example"
+    assert "never trusted" in said[0]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX owners and modes")
+@pytest.mark.parametrize("how", ["world-writable", "another-owner", "symlink", "not-json"])
+def test_a_store_that_is_not_the_users_trusts_nothing(
+    tmp_path: Path, project: Path, how: str
+) -> None:
+    """A trust store others could have written (or that is not one) trusts no file."""
+    home = _home(tmp_path)
+    local = project / ".metaflow" / "config.json"
+    trust(home, local)
+    store = home / "trusted.json"
+    if how == "world-writable":
+        store.chmod(0o666)
+    elif how == "another-owner":
+        _chown_or_skip(store, 4242)
+    elif how == "symlink":
+        store.rename(tmp_path / "elsewhere.json")
+        store.symlink_to(tmp_path / "elsewhere.json")
+    else:
+        store.write_text("{", encoding="utf-8")
+    s, said = _load(home, project)
+    assert s.service.url == "https://mine.example"
+    assert "trust store" in said[0]
+
+
+# --- cost: nothing is read when nothing needs trust ---------------------------------------------
+
+
+def test_the_store_is_read_only_for_a_file_that_sets_a_sensitive_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No project file, or one without sensitive keys: the trust store is never opened."""
+    reads: list[str] = []
+    real = _trust.read_store
+    monkeypatch.setattr(_trust, "read_store", lambda home: reads.append(home) or real(home))
+    load(env={}, home=tmp_path / "home", cwd=tmp_path)
+    write_local(tmp_path / "plain", {"BATCH_JOB_QUEUE": "q", "DATATOOLS_SUFFIX": "d"})
+    load(env={}, home=tmp_path / "home", cwd=tmp_path / "plain")
+    assert reads == []
+    write_local(tmp_path / "steers", {"SERVICE_URL": "https://x.example"})
+    _load(tmp_path / "home", tmp_path / "steers")
+    assert len(reads) == 1
+
+
+# --- a property: an untrusted file is the file without its sensitive keys ----------------------
+
+
+@hypothesis_settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    chosen=st.lists(st.sampled_from([f.name for f in FIELDS]), min_size=1, max_size=5, unique=True),
+    data=st.data(),
+)
+def test_untrusted_equals_the_file_without_its_sensitive_keys(
+    tmp_path_factory: pytest.TempPathFactory, chosen: list[str], data: st.DataObject
+) -> None:
+    """Whatever a project file sets, untrusted it resolves as if it set only its other keys."""
+    root = tmp_path_factory.mktemp("prop")
+    values = {BY_NAME[n].env: data.draw(value_triples(BY_NAME[n]))[0] for n in chosen}
+    plain = {k: v for k, v in values.items() if not BY_NAME[k[len("METAFLOW_") :]].sensitive}
+    write_local(root / "full", values)
+    write_local(root / "plain", plain)
+    try:
+        untrusted, said = _load(root / "home", root / "full")
+    except ConfigError:  # a valid value deriving an invalid one: by design, not the law's case
+        return
+    expected, _ = _load(root / "home", root / "plain")
+    machine = "METAFLOW_ARTIFACT_LOCALROOT"  # derived from the working directory: they differ
+    assert {k: v for k, v in untrusted.items() if k != machine} == {
+        k: v for k, v in expected.items() if k != machine
+    }
+    assert bool(said) == (plain != values)
+
+
+# --- the attacks of the issue, end to end ---------------------------------------------------------
+
+
+class _Capture(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.server.seen.append(dict(self.headers))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def capture() -> Iterator[Any]:
+    """A server on 127.0.0.1 recording the headers of every request (the attacker's)."""
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Capture)
+    server.seen = []
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_check_sends_the_users_key_nowhere_a_repository_names(tmp_path: Path, capture: Any) -> None:
+    """A project file naming the service URL gets nothing from `check`: not the user's key."""
+    from metaflow_config._checks import check
+
+    home = tmp_path / "home"
+    write_profile(home, {"SERVICE_AUTH_KEY": "users-own-key-4711"})
+    write_local(tmp_path / "repo", {"SERVICE_URL": capture.url})
+    s, _ = _load(home, tmp_path / "repo")
+    results = check(s, ["service"], timeout=2)
+    assert capture.seen == []
+    assert results[0].status == "FAIL"  # the service URL is not set, as far as the user is
+    assert "users-own-key-4711" not in repr(results)
+
+
+@pytest.mark.slow
+def test_metaflow_runs_under_the_same_rule(tmp_path: Path, project: Path) -> None:
+    """With the extension, Metaflow's own module holds the user's values, and says why once."""
+    home = _home(tmp_path)
+    code = (
+        "import metaflow.metaflow_config as m\n"
+        "print(m.SERVICE_URL, m.DATASTORE_SYSROOT_S3, m.BATCH_JOB_QUEUE)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "METAFLOW_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["https://mine.example", "None", "their-queue"]
+    assert proc.stderr.count("metaflow-config trust") == 1
+    local = project / ".metaflow" / "config.json"
+    fetched = {k: v for k, v in STEERING.items() if k != "METAFLOW_SERVICE_AUTH_KEY"}
+    local.write_text(json.dumps({**fetched, "METAFLOW_BATCH_JOB_QUEUE": "their-queue"}))
+    trust(home, local)
+    proc = subprocess.run(
+        [sys.executable, "-c", code.replace("m.SERVICE_URL, ", "")],
+        env=env,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.stdout.split() == ["s3://attacker-bucket/mf", "their-queue"], proc.stderr
+    assert "metaflow-config trust" not in proc.stderr
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def test_trust_list_and_revoke(tmp_path: Path, project: Path) -> None:
+    """trust records the file as it is; --list says its state; --revoke forgets it."""
+    home = tmp_path / "home"
+    env = {"METAFLOW_HOME": str(home)}
+    local = project / ".metaflow" / "config.json"
+    done = invoke("trust", str(project), env=env)
+    assert done.exit_code == 0, done.output
+    assert "METAFLOW_SERVICE_URL" in done.output
+    assert str(local) in done.output
+    assert oct((home / "trusted.json").stat().st_mode & 0o777) == "0o600"
+    assert "trusted" in invoke("trust", "--list", env=env).output
+    local.write_text(local.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    assert "changed since trusted" in invoke("trust", "--list", env=env).output
+    gone = invoke("trust", "--revoke", str(local), env=env)
+    assert gone.exit_code == 0
+    assert "Revoked" in gone.output
+    assert "No trusted project files" in invoke("trust", "--list", env=env).output
+
+
+def test_trust_refuses_a_file_that_is_not_a_config(tmp_path: Path) -> None:
+    """Malformed JSON is not trusted: the error says where it is wrong; nothing is recorded."""
+    (tmp_path / "repo" / ".metaflow").mkdir(parents=True)
+    (tmp_path / "repo" / ".metaflow" / "config.json").write_text("{nope", encoding="utf-8")
+    home = tmp_path / "home"
+    result = invoke("trust", str(tmp_path / "repo"), env={"METAFLOW_HOME": str(home)})
+    assert result.exit_code == 1
+    assert "expected valid JSON" in result.output
+    assert not (home / "trusted.json").exists()
+
+
+def test_show_explain_and_check_say_what_is_not_applied(
+    tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """show names the keys held back, explain the value ignored and why, check fails on it."""
+    home = _home(tmp_path)
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    monkeypatch.chdir(project)
+    shown = invoke("show")
+    assert "not applied from it: METAFLOW_SERVICE_URL" in shown.output
+    assert "collector.example" not in shown.output.split("not applied", 1)[0]
+    explained = invoke("explain", "SERVICE_URL")
+    assert "ignored:  local" in explained.output
+    assert "not applied: it is not trusted" in explained.output
+    checked = invoke("check")
+    assert checked.exit_code == 1
+    assert "expected a value from a trusted source" in checked.output
