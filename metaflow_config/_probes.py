@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional, cast
 
+from ._display import shell_quote
 from ._fields import PREFIX
 from ._settings import Settings
 from .errors import ConfigError
@@ -120,7 +121,7 @@ class Context:
         self.required = required
         self._credential_method = credential_method
         self.session_error = session_error
-        self.profile_arg = f" --profile {aws_profile}" if aws_profile else ""
+        self.profile_arg = f" --profile {shell_quote(aws_profile)}" if aws_profile else ""
         self._clients = clients
         self._config = config
         self._lock = threading.Lock()
@@ -161,9 +162,9 @@ class Context:
             return self._credential_method()
 
     def region_arg(self, region: Optional[str] = None) -> str:
-        """`` --region R`` (and `` --profile P``) for the AWS CLI commands in fixes."""
+        """`` --region R`` (and `` --profile P``), shell-quoted, for AWS CLI commands in fixes."""
         region = region or self.region
-        return (f" --region {region}" if region else "") + self.profile_arg
+        return (f" --region {shell_quote(region)}" if region else "") + self.profile_arg
 
     def where(self, env_name: str) -> str:
         """Where the value of a setting came from, for messages: ``env: METAFLOW_X``."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from .._display import shell_quote
 from .._fields import is_unset
 from .._files import (
     check_writable,
@@ -44,10 +45,10 @@ _FLAG = "-p/--profile"
 
 
 def activation_hint(profile: str | None) -> str:
-    """How to make Metaflow (and metaflow_config) use ``profile``."""
+    """How to make Metaflow (and metaflow_config) use ``profile``: lines to paste, shell-quoted."""
     lines = []
     if profile:
-        lines.append(f"Activate it with:\n  export METAFLOW_PROFILE={profile}")
+        lines.append(f"Activate it with:\n  export METAFLOW_PROFILE={shell_quote(profile)}")
     else:
         lines.append(
             "It is the default profile: Metaflow uses it when METAFLOW_PROFILE is not set "
@@ -55,7 +56,7 @@ def activation_hint(profile: str | None) -> str:
         )
     home = home_dir()
     if os.environ.get("METAFLOW_HOME"):
-        lines.append(f"  export METAFLOW_HOME={home}")
+        lines.append(f"  export METAFLOW_HOME={shell_quote(home)}")
     return "\n".join(lines)
 
 
