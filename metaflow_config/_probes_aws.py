@@ -83,6 +83,17 @@ def _region(ctx: Context) -> Outcome:
 
 _SYSROOT = "METAFLOW_DATASTORE_SYSROOT_S3"
 _SSE = "METAFLOW_S3_SERVER_SIDE_ENCRYPTION"
+_ENDPOINT = "METAFLOW_S3_ENDPOINT_URL"
+#: The fix of a check that sent no credential to an endpoint that is not trusted
+_TRUST_ENDPOINT = (
+    "credentials go only to endpoints of your own configuration (your profile, the "
+    f"environment): set {_ENDPOINT} there if you trust it"
+)
+
+
+def _withheld(ctx: Context) -> str:
+    """Why the S3 checks send no credentials (``""``: they do): an endpoint not trusted."""
+    return ctx.untrusted(_ENDPOINT) if ctx.settings.s3.endpoint_url else ""
 
 
 @register("s3.sysroot", "s3", service="s3", setting=_SYSROOT)
@@ -91,20 +102,26 @@ def _sysroot(ctx: Context) -> Outcome:
     if not url:
         return ctx.unset(_SYSROOT, "s3")
     bucket, _ = split_s3_url(url)
+    withheld = _withheld(ctx)
+    note = f" (checked without credentials: {withheld})" if withheld else ""
     try:
-        answer = ctx.client("s3").head_bucket(Bucket=bucket)
+        answer = ctx.client("s3", unsigned=bool(withheld)).head_bucket(Bucket=bucket)
         headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     except Exception as exc:
         code = error_code(exc)
         if code in {"404", "NoSuchBucket"}:
             return fail(
-                f"bucket {bucket!r} of {url} does not exist",
+                f"bucket {bucket!r} of {url} does not exist{note}",
                 f"create it: aws s3 mb {shell_quote(f's3://{bucket}')}{ctx.region_arg()}; or "
                 f"correct {_SYSROOT} ({ctx.where(_SYSROOT)})",
             )
         if code in {"301", "PermanentRedirect"}:
             metadata = getattr(exc, "response", {}).get("ResponseMetadata", {})
             headers = metadata.get("HTTPHeaders", {})
+        elif code in {"403", "AccessDenied"} and withheld:
+            return warn(
+                f"bucket {bucket!r} refused a request without credentials{note}", _TRUST_ENDPOINT
+            )
         elif code in {"403", "AccessDenied"}:
             ctx.identity()  # rejected credentials also get a 403 here: then this check SKIPs
             return fail(
@@ -117,11 +134,11 @@ def _sysroot(ctx: Context) -> Outcome:
     where = headers.get("x-amz-bucket-region")
     if where and ctx.region and where != ctx.region:
         return warn(
-            f"bucket {bucket!r} is in {where}, compute runs in {ctx.region}",
+            f"bucket {bucket!r} is in {where}, compute runs in {ctx.region}{note}",
             f"cross-region transfers cost more and need internet or NAT access from {ctx.region}:"
             f" use a bucket in {ctx.region}, or set AWS_DEFAULT_REGION={where}",
         )
-    return ok(f"bucket {bucket!r} is reachable" + (f" (in {where})" if where else ""))
+    return ok(f"bucket {bucket!r} is reachable" + (f" (in {where})" if where else "") + note)
 
 
 @register("s3.write_probe", "s3", service="s3", setting=_SYSROOT)
@@ -131,6 +148,9 @@ def _write_probe(ctx: Context) -> Outcome:
         return skip("not asked for (--write-probe)")
     if not url:
         return skip(f"{_SYSROOT} is not set (see s3.sysroot)")
+    withheld = _withheld(ctx)
+    if withheld:
+        return skip(f"not run: a write needs credentials, and {withheld}")
     import uuid
 
     bucket, prefix = split_s3_url(url)
