@@ -134,12 +134,15 @@ def _check_dirs(real_home: str, real_dir: str, me: int | None) -> None:
 
 def _check_dir(directory: str, real_home: str, me: int) -> None:
     st = _lstat(directory)
-    if st is None or not stat.S_ISDIR(st.st_mode):
+    if st is None or not (stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
         return  # created when the file is written, or a file in the way (said by _ensure_dir)
     what = _HOME if directory == real_home else f"a directory of {_HOME}"
     own = f"point {_HOME} at a directory of your own (default ~/.metaflowconfig)"
     mode = stat.S_IMODE(st.st_mode)
-    if st.st_uid != me:
+    if stat.S_ISLNK(st.st_mode):  # it was resolved a moment ago: swapped since
+        expected = f"{what}, found a symbolic link where it was a moment ago"
+        fix = "find out who changes it, or " + own
+    elif st.st_uid != me:
         expected = f"{what} of your own, found one owned by {_who(st.st_uid)}"
         fix = own
     elif mode & 0o022 and not mode & stat.S_ISVTX:
@@ -160,7 +163,7 @@ def _check_dir(directory: str, real_home: str, me: int) -> None:
 def check_writable(
     path: str | os.PathLike[str], *, home: str | os.PathLike[str] | None = None
 ) -> str:
-    """The file a write of ``path`` would replace (symlinks resolved), once it is safe to.
+    """The file a write of ``path`` would replace (symlinks resolved); refused where unsafe.
 
     Refused (a :class:`ConfigError` naming the path, what is wrong and the fix), before anything
     is written: ``path`` is a symbolic link another user owns; the file it resolves to is a

@@ -18,12 +18,12 @@ import pytest
 
 from metaflow_config import ConfigError
 from metaflow_config._files import (
-    check_writable,
     locked,
     remove_file,
     update_json,
     write_json_atomic,
 )
+from metaflow_config._writable import check_home_dirs, check_writable
 from tests.conftest import invoke, write_json
 
 #: a user id nobody on the test machine has
@@ -229,6 +229,17 @@ def test_a_directory_on_the_way_inside_the_home_is_checked(home: Path) -> None:
     (home / "config.json").symlink_to(shared / "p.json")
     with pytest.raises(ConfigError, match=f"profile: {shared}\\): expected a directory of"):
         update_json(home / "config.json", lambda doc: {"A": 1}, home=home)
+
+
+def test_a_directory_swapped_for_a_link_after_resolving_is_refused(
+    home: Path, tmp_path: Path
+) -> None:
+    """A directory of the resolved path that is a link when checked: someone swapped it."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (home / "sub").symlink_to(elsewhere)
+    with pytest.raises(ConfigError, match="found a symbolic link where it was a moment ago"):
+        check_home_dirs(home, str(home / "sub"))
 
 
 def test_a_missing_home_is_created_private_and_written(tmp_path: Path) -> None:
