@@ -69,7 +69,9 @@ def _inside(real: str, real_home: str) -> bool:
         return False
 
 
-def _check_link(path: str, real: str, home: str | None, me: int | None) -> None:
+def _check_link(
+    path: str, real: str, home: str | None, real_home: str | None, me: int | None
+) -> None:
     """``path`` is not a link another user made, nor (for a home's file) one leading out of it.
 
     Each link of the chain that ends at ``real`` is checked: one the user made may lead to one
@@ -90,7 +92,7 @@ def _check_link(path: str, real: str, home: str | None, me: int | None) -> None:
             )
         current = os.path.join(os.path.dirname(current), os.readlink(current))
         links += 1
-    if links and home is not None and not _inside(real, _real(home)):
+    if links and real_home is not None and not _inside(real, real_home):
         raise _refused(
             path,
             f"a file inside {_HOME} ({home}), found a symbolic link to {real}, outside it",
@@ -176,16 +178,17 @@ def check_writable(
     real = _real(given)
     me = _me()
     shown_home = None if home is None else os.path.expanduser(os.fspath(home))
-    _check_link(given, real, shown_home, me)
-    if shown_home is not None and not _inside(real, _real(shown_home)):
+    real_home = None if shown_home is None else _real(shown_home)
+    _check_link(given, real, shown_home, real_home, me)
+    if real_home is not None and not _inside(real, real_home):
         raise _refused(
             given,
             f"a file inside {_HOME} ({shown_home}), found a path outside it ({real})",
             f"write files of {_HOME} only",
         )
     _check_file(real, me)
-    if shown_home is not None:
-        _check_dirs(_real(shown_home), os.path.dirname(real), me)
+    if real_home is not None:
+        _check_dirs(real_home, os.path.dirname(real), me)
     return real
 
 
