@@ -274,3 +274,27 @@ def test_an_s3_endpoint_from_a_project_file_gets_unsigned_requests(
     )
     assert results["s3.write_probe"].status == SKIP
     assert "a write needs credentials" in results["s3.write_probe"].detail
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_botocore_follows_no_redirect_of_an_s3_endpoint_elsewhere(
+    status: int, servers: Callable[[], Server], tmp_path: Path
+) -> None:
+    """A signed S3 request answered by a redirect to another origin: nothing is sent there.
+
+    botocore's transport follows no redirect; its S3 region redirector re-sends to the endpoint
+    its own rules build (here the configured one), never to a ``Location`` it was given.
+    """
+    endpoint, elsewhere = servers(), servers()
+    endpoint.routes["/mf-bucket"] = (
+        status,
+        {"Location": f"{elsewhere.origin}/mf-bucket", "x-amz-bucket-region": "eu-west-1"},
+    )
+    env = {
+        "METAFLOW_DATASTORE_SYSROOT_S3": "s3://mf-bucket/metaflow",
+        "METAFLOW_S3_ENDPOINT_URL": endpoint.origin,
+    }
+    s3_checks(settings_of(env, tmp_path))
+    assert endpoint.seen
+    assert "authorization" in endpoint.seen[0][1]
+    assert elsewhere.seen == []
