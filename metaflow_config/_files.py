@@ -1,13 +1,17 @@
 """Safe writes of configuration files: atomic, private (0600), serialized by an advisory lock.
 
 Every file ``metaflow-config`` writes goes through here. A write never leaves a half-written file
-behind: the new content goes to a temporary file in the same directory, is flushed and fsynced,
-given mode 0600, and renamed over the target with ``os.replace``; then the directory is fsynced
-so the rename itself survives a crash. A read-modify-write (:func:`update_json`) holds an
-exclusive advisory lock (``fcntl.flock``) on a sibling ``<name>.lock`` file, so two processes
-updating the same profile serialize and neither loses the other's keys.
+behind: the new content goes to a temporary file in the same directory (created with
+``O_CREAT | O_EXCL``, so it is never an existing file or a link), is flushed and fsynced, given
+mode 0600, and renamed over the target with ``os.replace``; then the directory is fsynced so the
+rename itself survives a crash. A read-modify-write (:func:`update_json`) holds an exclusive
+advisory lock (``fcntl.flock``) on a sibling ``<name>.lock`` file, so two processes updating the
+same profile serialize and neither loses the other's keys.
 
-Paths that are symlinks are written through: the link stays, its target gets the new content.
+Nothing is written where another user could have chosen where it goes: every write is checked
+first (:func:`check_writable`, in ``_writable``), and its lock file is never opened through a
+link. A link of the user's own to a file inside the home is written through: the link stays, its
+target gets the new content.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._jsonfile import read_json_file
+from ._writable import check_home_dirs, check_writable, open_lock, removable
 from .errors import ConfigError, Problem
 
 __all__ = [
     "FILE_MODE",
+    "check_writable",
     "dump_json",
     "file_in_the_way",
     "locked",
@@ -38,11 +44,6 @@ __all__ = [
 FILE_MODE = 0o600
 #: Mode of a configuration directory created here (``~/.metaflowconfig``).
 DIR_MODE = 0o700
-
-
-def _target(path: str | os.PathLike[str]) -> str:
-    """The file to write: ``path`` with symlinks resolved (a symlinked profile stays a link)."""
-    return os.path.realpath(os.path.expanduser(os.fspath(path)))
 
 
 def _fsync_dir(directory: str) -> None:
@@ -93,33 +94,60 @@ def _ensure_dir(directory: str) -> None:
     os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
 
 
-@contextlib.contextmanager
-def locked(path: str | os.PathLike[str]) -> Iterator[str]:
-    """Hold an exclusive advisory lock for ``path`` (on ``<path>.lock``); yield the real path.
+def _prepare(path: str | os.PathLike[str], home: str | os.PathLike[str] | None) -> str:
+    """:func:`check_writable`, then the directory made (and checked again, as it is now)."""
+    real = check_writable(path, home=home)
+    directory = os.path.dirname(real)
+    if not os.path.isdir(directory):
+        _ensure_dir(directory)
+        if home is not None:  # what makedirs found in place of a missing directory
+            check_home_dirs(home, directory)
+    return real
 
-    The lock file is created with mode 0600 and left in place (removing it would race with a
-    process waiting on it). Where ``fcntl`` is unavailable the lock is a no-op.
-    """
-    target = _target(path)
-    _ensure_dir(os.path.dirname(target))
+
+@contextlib.contextmanager
+def _hold(real: str) -> Iterator[None]:
+    """Hold the exclusive advisory lock on ``<real>.lock`` (checked; never through a link)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
-        yield target
+        yield
         return
-    fd = os.open(target + ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = open_lock(real + ".lock", FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield target
+        yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> str:
-    """Replace ``path`` with ``text`` atomically, mode 0600; return the path written."""
-    target = _target(path)
+@contextlib.contextmanager
+def locked(
+    path: str | os.PathLike[str], *, home: str | os.PathLike[str] | None = None
+) -> Iterator[str]:
+    """Hold an exclusive advisory lock for ``path`` (on ``<path>.lock``); yield the real path.
+
+    ``path`` is checked first (:func:`check_writable`; ``home``: the ``METAFLOW_HOME`` it
+    belongs in). The lock file is created with mode 0600, never through a link, and left in
+    place (removing it would race with a process waiting on it). Where ``fcntl`` is unavailable
+    the lock is a no-op.
+    """
+    target = _prepare(path, home)
+    with _hold(target):
+        yield target
+
+
+def write_text_atomic(
+    path: str | os.PathLike[str], text: str, *, home: str | os.PathLike[str] | None = None
+) -> str:
+    """Replace ``path`` with ``text`` atomically, mode 0600; return the path written.
+
+    ``home``: the ``METAFLOW_HOME`` the file belongs in (see :func:`check_writable`).
+    """
+    target = _prepare(path, home)
     directory = os.path.dirname(target)
-    _ensure_dir(directory)
+    # mkstemp opens O_CREAT | O_EXCL (| O_NOFOLLOW): a new file under a random name, never one
+    # that is there already, nor a link planted in its place
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -141,9 +169,17 @@ def dump_json(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=4, sort_keys=True) + "\n"
 
 
-def write_json_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> str:
-    """Replace ``path`` with ``data`` as JSON, atomically and with mode 0600."""
-    return write_text_atomic(path, dump_json(data))
+def write_json_atomic(
+    path: str | os.PathLike[str],
+    data: dict[str, Any],
+    *,
+    home: str | os.PathLike[str] | None = None,
+) -> str:
+    """Replace ``path`` with ``data`` as JSON, atomically and with mode 0600.
+
+    ``home``: the ``METAFLOW_HOME`` the file belongs in (see :func:`check_writable`).
+    """
+    return write_text_atomic(path, dump_json(data), home=home)
 
 
 def read_json_object(path: str | os.PathLike[str], layer: str = "profile") -> dict[str, Any] | None:
@@ -160,30 +196,40 @@ def read_json_object(path: str | os.PathLike[str], layer: str = "profile") -> di
 def update_json(
     path: str | os.PathLike[str],
     change: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    home: str | os.PathLike[str] | None = None,
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """Read-modify-write ``path`` under its lock; return ``(old, new)`` (``old`` None: no file).
 
     ``change`` receives a copy of the current object (``{}`` when there is no file) and returns
-    the new one. The file is written only when the content changes.
+    the new one. The file is written only when the content changes. ``home``: the
+    ``METAFLOW_HOME`` the file belongs in (see :func:`check_writable`).
     """
-    with locked(path) as target:
+    with locked(path, home=home) as target:
         old = read_json_object(target)
         new = change(dict(old or {}))
         if new != old:
-            write_json_atomic(target, new)
+            write_json_atomic(target, new, home=home)
         return old, new
 
 
-def remove_file(path: str | os.PathLike[str]) -> bool:
+def remove_file(
+    path: str | os.PathLike[str], *, home: str | os.PathLike[str] | None = None
+) -> bool:
     """Remove ``path`` under its lock; return whether there was a file to remove.
 
-    A symlink is removed itself (as ``rm`` does), never the file it points to.
+    A symlink is removed itself (as ``rm`` does), never the file it points to, wherever that
+    is. ``home``: the ``METAFLOW_HOME`` the file belongs in; its directories are checked as
+    for a write (see :func:`check_writable`).
     """
-    link = os.path.abspath(os.path.expanduser(os.fspath(path)))
-    with locked(path):
+    entry = removable(path, home=home)
+    directory = os.path.dirname(entry)
+    if not os.path.isdir(directory):
+        return False
+    with _hold(entry):
         try:
-            os.unlink(link)
+            os.unlink(entry)
         except FileNotFoundError:
             return False
-        _fsync_dir(os.path.dirname(link))
+        _fsync_dir(directory)
         return True

@@ -5,8 +5,9 @@ from a snapshot, makes at most a few AWS (or HTTP) calls through the clients of 
 :class:`Context`, and returns ``(status, detail, fix)``. The checks live in ``_probes_aws`` (AWS
 APIs) and ``_probes_service`` (the metadata service, container images). Errors that every AWS
 check can meet (no credentials, no region, access denied, no network) are classified once, in
-:func:`run_check`. Nothing here imports boto3 or botocore: the clients come from the factory the
-caller gives, and botocore's errors are recognised by their class names.
+:func:`run_check`. Nothing here imports boto3 or botocore (but for a client that sends no
+credentials, made once a session exists): the clients come from the factory the caller gives,
+and botocore's errors are recognised by their class names.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional, cast
 
+from ._display import shell_quote
 from ._fields import PREFIX
-from ._settings import Settings
+from ._settings import Settings, lookup
 from .errors import ConfigError
 
 __all__ = [
@@ -120,22 +122,33 @@ class Context:
         self.required = required
         self._credential_method = credential_method
         self.session_error = session_error
-        self.profile_arg = f" --profile {aws_profile}" if aws_profile else ""
+        self.profile_arg = f" --profile {shell_quote(aws_profile)}" if aws_profile else ""
         self._clients = clients
         self._config = config
         self._lock = threading.Lock()
         self._identity_lock = threading.Lock()
-        self._cache: dict[tuple[str, Optional[str]], Any] = {}
+        self._cache: dict[tuple[str, Optional[str], bool], Any] = {}
         self._identity: Optional[tuple[Any, Optional[BaseException]]] = None
 
-    def client(self, service: str, region: Optional[str] = None) -> Any:
-        """A client of ``service``, cached (made under a lock: sessions are not threadsafe)."""
+    def client(self, service: str, region: Optional[str] = None, *, unsigned: bool = False) -> Any:
+        """A client of ``service``, cached (made under a lock: sessions are not threadsafe).
+
+        ``unsigned``: its requests carry no credentials (botocore's ``UNSIGNED`` signature: no
+        ``Authorization``, no session token), for an endpoint that is not trusted.
+        """
         if self._clients is None:
             raise _NoSessionError
         with self._lock:
-            key = (service, region)
+            key = (service, region, unsigned)
             if key not in self._cache:
-                self._cache[key] = self._clients(service, config=self._config, region_name=region)
+                config = self._config
+                if unsigned:  # botocore is imported already: the factory made a session
+                    from botocore import UNSIGNED
+                    from botocore.config import Config
+
+                    anonymous = Config(signature_version=UNSIGNED)
+                    config = anonymous if config is None else config.merge(anonymous)
+                self._cache[key] = self._clients(service, config=config, region_name=region)
             return self._cache[key]
 
     def identity(self) -> dict[str, str]:
@@ -161,9 +174,30 @@ class Context:
             return self._credential_method()
 
     def region_arg(self, region: Optional[str] = None) -> str:
-        """`` --region R`` (and `` --profile P``) for the AWS CLI commands in fixes."""
+        """`` --region R`` (and `` --profile P``), shell-quoted, for AWS CLI commands in fixes."""
         region = region or self.region
-        return (f" --region {region}" if region else "") + self.profile_arg
+        return (f" --region {shell_quote(region)}" if region else "") + self.profile_arg
+
+    def untrusted(self, env_name: str) -> str:
+        """Why no credential may go where the setting ``env_name`` points; ``""`` when it may.
+
+        Credentials (the service headers and auth key, signed AWS requests) go only to places
+        the user's own configuration names: the profile, the environment, code, a project file
+        the user trusted. A sensitive setting (``Setting.sensitive``) is in force from a project
+        file only when the user trusted the file (README "Trust"); any other setting from one
+        (``.metaflow/config.json``, written by whoever owns that directory) is not trusted with
+        credentials. A derived value is as trusted as the settings it derives from.
+        """
+        info = self.settings.explain(env_name)
+        if info.source == "local" and not lookup(env_name).sensitive:
+            return f"{env_name} comes from the project file {info.location}, which is not trusted"
+        derive = lookup(env_name).derive
+        if info.source == "derived" and derive is not None:
+            for base in derive.bases:
+                reason = self.untrusted(PREFIX + base)
+                if reason:
+                    return reason
+        return ""
 
     def where(self, env_name: str) -> str:
         """Where the value of a setting came from, for messages: ``env: METAFLOW_X``."""

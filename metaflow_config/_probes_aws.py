@@ -7,6 +7,7 @@ import urllib.parse
 from typing import Any
 
 from ._consumers import split_s3_url
+from ._display import shell_quote
 from ._probes import (
     WARN,
     Context,
@@ -82,6 +83,17 @@ def _region(ctx: Context) -> Outcome:
 
 _SYSROOT = "METAFLOW_DATASTORE_SYSROOT_S3"
 _SSE = "METAFLOW_S3_SERVER_SIDE_ENCRYPTION"
+_ENDPOINT = "METAFLOW_S3_ENDPOINT_URL"
+#: The fix of a check that sent no credential to an endpoint that is not trusted
+_TRUST_ENDPOINT = (
+    "credentials go only to endpoints of your own configuration (your profile, the "
+    f"environment): set {_ENDPOINT} there if you trust it"
+)
+
+
+def _withheld(ctx: Context) -> str:
+    """Why the S3 checks send no credentials (``""``: they do): an endpoint not trusted."""
+    return ctx.untrusted(_ENDPOINT) if ctx.settings.s3.endpoint_url else ""
 
 
 @register("s3.sysroot", "s3", service="s3", setting=_SYSROOT)
@@ -90,20 +102,26 @@ def _sysroot(ctx: Context) -> Outcome:
     if not url:
         return ctx.unset(_SYSROOT, "s3")
     bucket, _ = split_s3_url(url)
+    withheld = _withheld(ctx)
+    note = f" (checked without credentials: {withheld})" if withheld else ""
     try:
-        answer = ctx.client("s3").head_bucket(Bucket=bucket)
+        answer = ctx.client("s3", unsigned=bool(withheld)).head_bucket(Bucket=bucket)
         headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     except Exception as exc:
         code = error_code(exc)
         if code in {"404", "NoSuchBucket"}:
             return fail(
-                f"bucket {bucket!r} of {url} does not exist",
-                f"create it: aws s3 mb s3://{bucket}{ctx.region_arg()}; or correct {_SYSROOT} "
-                f"({ctx.where(_SYSROOT)})",
+                f"bucket {bucket!r} of {url} does not exist{note}",
+                f"create it: aws s3 mb {shell_quote(f's3://{bucket}')}{ctx.region_arg()}; or "
+                f"correct {_SYSROOT} ({ctx.where(_SYSROOT)})",
             )
         if code in {"301", "PermanentRedirect"}:
             metadata = getattr(exc, "response", {}).get("ResponseMetadata", {})
             headers = metadata.get("HTTPHeaders", {})
+        elif code in {"403", "AccessDenied"} and withheld:
+            return warn(
+                f"bucket {bucket!r} refused a request without credentials{note}", _TRUST_ENDPOINT
+            )
         elif code in {"403", "AccessDenied"}:
             ctx.identity()  # rejected credentials also get a 403 here: then this check SKIPs
             return fail(
@@ -116,11 +134,11 @@ def _sysroot(ctx: Context) -> Outcome:
     where = headers.get("x-amz-bucket-region")
     if where and ctx.region and where != ctx.region:
         return warn(
-            f"bucket {bucket!r} is in {where}, compute runs in {ctx.region}",
+            f"bucket {bucket!r} is in {where}, compute runs in {ctx.region}{note}",
             f"cross-region transfers cost more and need internet or NAT access from {ctx.region}:"
             f" use a bucket in {ctx.region}, or set AWS_DEFAULT_REGION={where}",
         )
-    return ok(f"bucket {bucket!r} is reachable" + (f" (in {where})" if where else ""))
+    return ok(f"bucket {bucket!r} is reachable" + (f" (in {where})" if where else "") + note)
 
 
 @register("s3.write_probe", "s3", service="s3", setting=_SYSROOT)
@@ -130,6 +148,9 @@ def _write_probe(ctx: Context) -> Outcome:
         return skip("not asked for (--write-probe)")
     if not url:
         return skip(f"{_SYSROOT} is not set (see s3.sysroot)")
+    withheld = _withheld(ctx)
+    if withheld:
+        return skip(f"not run: a write needs credentials, and {withheld}")
     import uuid
 
     bucket, prefix = split_s3_url(url)
@@ -145,7 +166,8 @@ def _write_probe(ctx: Context) -> Outcome:
     except Exception as exc:
         return warn(
             f"wrote s3://{bucket}/{key} but could not delete it: {message(exc)}",
-            f"aws s3 rm s3://{bucket}/{key}; and grant s3:DeleteObject on arn:aws:s3:::{bucket}/*",
+            f"aws s3 rm {shell_quote(f's3://{bucket}/{key}')}; and grant s3:DeleteObject on "
+            f"arn:aws:s3:::{bucket}/*",
         )
     with_sse = f" with ServerSideEncryption={sse}" if sse else ""
     return ok(f"put and deleted a probe object under {url}{with_sse}")
@@ -172,12 +194,12 @@ def _job_queue(ctx: Context) -> Outcome:
     name = ctx.settings.batch.job_queue
     if not name:
         return ctx.unset(_QUEUE, "batch")
-    batch, r = ctx.client("batch"), ctx.region_arg()
+    batch, r, q = ctx.client("batch"), ctx.region_arg(), shell_quote(name)
     queues = batch.describe_job_queues(jobQueues=[name])["jobQueues"]
     if not queues:
         return fail(
             f"job queue {name!r} does not exist in {ctx.region}",
-            f"create it: aws batch create-job-queue --job-queue-name {name} --state ENABLED "
+            f"create it: aws batch create-job-queue --job-queue-name {q} --state ENABLED "
             f"--priority 1 --compute-environment-order order=1,computeEnvironment=<env>{r}; or "
             f"set {_QUEUE} (set in {ctx.where(_QUEUE)}) to a queue from "
             f"`aws batch describe-job-queues{r}`",
@@ -185,7 +207,7 @@ def _job_queue(ctx: Context) -> Outcome:
     queue = queues[0]
     problems: list[tuple[str, str]] = []
     if queue.get("state") != "ENABLED":
-        fix = f"aws batch update-job-queue --job-queue {name} --state ENABLED{r}"
+        fix = f"aws batch update-job-queue --job-queue {q} --state ENABLED{r}"
         problems.append((f"is {queue.get('state')}", fix))
     if queue.get("status") != "VALID":
         reason = queue.get("statusReason") or "no reason given"
@@ -194,7 +216,7 @@ def _job_queue(ctx: Context) -> Outcome:
     order = [e["computeEnvironment"] for e in queue.get("computeEnvironmentOrder") or []]
     if not order:
         fix = (
-            f"aws batch update-job-queue --job-queue {name} --compute-environment-order "
+            f"aws batch update-job-queue --job-queue {q} --compute-environment-order "
             f"order=1,computeEnvironment=<env>{r}"
         )
         problems.append(("has no compute environment", fix))
@@ -203,8 +225,8 @@ def _job_queue(ctx: Context) -> Outcome:
         envs = envs["computeEnvironments"]
         if not any(e.get("state") == "ENABLED" and e.get("status") == "VALID" for e in envs):
             shown = ", ".join(f"{e.get('computeEnvironmentName')} {e.get('state')}" for e in envs)
-            fix = f"aws batch update-compute-environment --compute-environment {order[0]} "
-            fix += f"--state ENABLED{r}"
+            fix = "aws batch update-compute-environment --compute-environment "
+            fix += f"{shell_quote(order[0])} --state ENABLED{r}"
             problems.append((f"has no ENABLED and VALID compute environment ({shown})", fix))
     if problems:
         detail = f"job queue {name!r} " + "; ".join(p for p, _ in problems)
@@ -254,21 +276,21 @@ def _role(ctx: Context, env_name: str, capability: str | None, service: str) -> 
             raise
         return fail(
             f"role {name!r} ({arn}) does not exist in the account of these credentials",
-            f"create it: aws iam create-role --role-name {name} --assume-role-policy-document "
-            f"'{policy}'{ctx.profile_arg} and attach its policies; or set {env_name} to an "
-            f"existing role (set in {ctx.where(env_name)})",
+            f"create it: aws iam create-role --role-name {shell_quote(name)} "
+            f"--assume-role-policy-document '{policy}'{ctx.profile_arg} and attach its "
+            f"policies; or set {env_name} to an existing role (set in {ctx.where(env_name)})",
         )
     if role.get("Arn") != arn:
         return fail(
             f"{env_name} is {arn} but the role {name!r} here is {role.get('Arn')}",
-            f"export {env_name}={role.get('Arn')} (set in {ctx.where(env_name)}), or use "
-            "credentials for the account the ARN names",
+            f"export {env_name}={shell_quote(str(role.get('Arn')))} (set in "
+            f"{ctx.where(env_name)}), or use credentials for the account the ARN names",
         )
     if not trusts(role.get("AssumeRolePolicyDocument", {}), service):
         return fail(
             f"role {name!r} does not trust {service} (its trust policy has no Allow of "
             f"sts:AssumeRole for that service)",
-            f"aws iam update-assume-role-policy --role-name {name} --policy-document "
+            f"aws iam update-assume-role-policy --role-name {shell_quote(name)} --policy-document "
             f"'{policy}'{ctx.profile_arg} (replaces the trust policy; merge by hand to keep "
             "other principals)",
         )
@@ -314,14 +336,14 @@ def _dynamo_db_table(ctx: Context) -> Outcome:
     name = ctx.settings.sfn.dynamo_db_table
     if not name:
         return ctx.unset(_TABLE, "sfn-foreach")
-    dynamodb, r = ctx.client("dynamodb"), ctx.region_arg()
+    dynamodb, r, q = ctx.client("dynamodb"), ctx.region_arg(), shell_quote(name)
     create = (
-        f"aws dynamodb create-table --table-name {name} --attribute-definitions "
+        f"aws dynamodb create-table --table-name {q} --attribute-definitions "
         "AttributeName=pathspec,AttributeType=S --key-schema AttributeName=pathspec,KeyType=HASH "
         f"--billing-mode PAY_PER_REQUEST{r}"
     )
     ttl_fix = (
-        f"aws dynamodb update-time-to-live --table-name {name} "
+        f"aws dynamodb update-time-to-live --table-name {q} "
         f"--time-to-live-specification Enabled=true,AttributeName=ttl{r}"
     )
     try:
@@ -339,7 +361,7 @@ def _dynamo_db_table(ctx: Context) -> Outcome:
         keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in table["KeySchema"])
         return fail(
             f"table {name!r} is keyed on {keys}; Metaflow needs only the string hash key pathspec",
-            f"a key cannot be changed: create a new table ({create.replace(name, '<new>')}) and "
+            f"a key cannot be changed: create a new table ({create.replace(q, '<new>')}) and "
             f"set {_TABLE}=<new> (set in {ctx.where(_TABLE)})",
         )
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -361,14 +383,14 @@ def _log_group(ctx: Context) -> Outcome:
     if not any(g.get("logGroupName") == name for g in groups):
         return fail(
             f"log group {name!r} does not exist in {region}",
-            f"aws logs create-log-group --log-group-name {name}{ctx.region_arg(region)}; or "
-            f"correct {_LOG_GROUP} (set in {ctx.where(_LOG_GROUP)})",
+            f"aws logs create-log-group --log-group-name {shell_quote(name)}"
+            f"{ctx.region_arg(region)}; or correct {_LOG_GROUP} (set in {ctx.where(_LOG_GROUP)})",
         )
     if ctx.region and region != ctx.region:
         return warn(
             f"log group {name!r} is in {region}, state machines are created in {ctx.region}",
-            f"use a log group in {ctx.region}: aws logs create-log-group --log-group-name {name}"
-            f"{ctx.region_arg()}, and set {_LOG_GROUP} to its ARN",
+            f"use a log group in {ctx.region}: aws logs create-log-group --log-group-name "
+            f"{shell_quote(name)}{ctx.region_arg()}, and set {_LOG_GROUP} to its ARN",
         )
     return ok(f"log group {name!r} exists in {region}")
 

@@ -9,10 +9,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from http.client import HTTPMessage
+from typing import IO
 
 from ._consumers import docker_registry
 from ._display import MASK
-from ._probes import FAIL, PASS, Context, Outcome, fail, ok, register, skip, warn
+from ._probes import FAIL, PASS, WARN, Context, Outcome, fail, ok, register, skip, warn
 
 __all__ = ["ping"]
 
@@ -30,29 +32,125 @@ def _shown_url(url: str) -> str:
     return urllib.parse.urlunsplit(parsed._replace(netloc=netloc))
 
 
-def ping(url: str, headers: dict[str, str], timeout: float) -> Outcome:
-    """``GET <url>/ping`` with ``headers``, as Metaflow's service client does; never raises."""
+#: The schemes a ping follows a redirect to; and their ports when a URL names none.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, the port always written: where credentials may go.
+
+    Two URLs of one origin (as browsers and RFC 6454 compare them) give the same text; the
+    user and password of a URL are not part of it.
+    """
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # not a port: no request goes there, and it is no other URL's origin
+        return f"{scheme}://{parts.netloc.rpartition('@')[2].lower()}"
+    host = (parts.hostname or "").lower()
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does; the configured headers go only to the URL's origin.
+
+    A redirect to another origin (another scheme, host or port: an https -> http downgrade
+    too) is followed with none of the request's headers, and every later request of the
+    chain inherits none; the origins reached so are listed in ``elsewhere``. A redirect to a
+    scheme other than http(s) is not followed (``refused``).
+    """
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.elsewhere: list[str] = []
+        self.refused = ""
+
+    def redirect_request(  # noqa: PLR0917 - urllib's signature
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        """The request of the redirect to ``newurl``, without credentials at another origin."""
+        there = _origin(newurl)
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in _DEFAULT_PORTS:
+            self.refused = there
+            raise urllib.error.HTTPError(newurl, code, msg, headers, fp)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and there != self.origin:
+            for name in list(new.headers):
+                new.remove_header(name)
+            if there not in self.elsewhere:
+                self.elsewhere.append(there)
+        return new
+
+
+def ping(url: str, headers: dict[str, str], timeout: float, *, withheld: str = "") -> Outcome:
+    """``GET <url>/ping`` with ``headers``, as Metaflow's service client does; never raises.
+
+    ``headers`` (the credentials: ``SERVICE_HEADERS``, the auth key) go only to ``url``'s
+    origin: a redirect elsewhere is followed without them, and the result says so.
+    ``withheld``: why no header may be sent at all (the URL comes from a source that is not
+    trusted); then an answer of 401 or 403 is a WARN, not a FAIL (no credential was refused).
+    """
     target = url.rstrip("/") + "/ping"
     shown = _shown_url(target)
-    sent = f" (sent headers {', '.join(sorted(headers))}: values masked)" if headers else ""
-    request = urllib.request.Request(target, headers=headers)  # noqa: S310 - http(s) validated
+    sent = {} if withheld else headers
+    redirects = _Redirects(_origin(target))
+    opener = urllib.request.build_opener(redirects)
+    request = urllib.request.Request(target, headers=sent)  # noqa: S310 - http(s) validated
     start = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with opener.open(request, timeout=timeout) as response:
             response.read(4096)
             status = response.status
     except urllib.error.HTTPError as exc:
-        return FAIL, f"GET {shown} answered HTTP {exc.code}{sent}", _http_fix(exc.code)
+        return _answered(exc.code, f"GET {shown}", redirects, sent, withheld)
     except (urllib.error.URLError, OSError) as exc:
+        notes = _notes(redirects, sent, withheld)
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         if isinstance(reason, (socket.timeout, TimeoutError)):
-            return FAIL, f"GET {shown}: no answer within {timeout:g} s", ""
+            return FAIL, f"GET {shown}: no answer within {timeout:g} s{notes}", ""
         if isinstance(reason, ssl.SSLError):
             fix = "install the service's CA certificate in this machine's trust store"
-            return FAIL, f"GET {shown}: TLS failed: {reason}", fix
-        return FAIL, f"GET {shown}: {reason}", ""
+            return FAIL, f"GET {shown}: TLS failed: {reason}{notes}", fix
+        return FAIL, f"GET {shown}: {reason}{notes}", ""
     elapsed = time.monotonic() - start
-    return PASS, f"GET {shown} answered HTTP {status} in {elapsed * 1000:.0f} ms{sent}", ""
+    notes = _notes(redirects, sent, withheld)
+    return PASS, f"GET {shown} answered HTTP {status} in {elapsed * 1000:.0f} ms{notes}", ""
+
+
+def _answered(
+    code: int, did: str, redirects: _Redirects, sent: dict[str, str], withheld: str
+) -> Outcome:
+    """The outcome of a ping answered with the HTTP error ``code`` (``did``: ``GET <url>``)."""
+    notes = _notes(redirects, sent, withheld)
+    if redirects.refused:
+        return FAIL, f"{did} was redirected to {redirects.refused}, not HTTP(S){notes}", ""
+    if withheld and code in {401, 403}:  # no credential was refused: none was sent
+        fix = (
+            "credentials go only to URLs of your own configuration (your profile, the "
+            "environment): set the URL there if you trust it"
+        )
+        return WARN, f"{did} answered HTTP {code}{notes}", fix
+    return FAIL, f"{did} answered HTTP {code}{notes}", _http_fix(code)
+
+
+def _notes(redirects: _Redirects, sent: dict[str, str], withheld: str) -> str:
+    """What a ping's line says of the headers it sent, and where (never their values)."""
+    notes = []
+    if withheld:
+        notes.append(f"sent without credentials: {withheld}")
+    elif sent:
+        notes.append(f"sent headers {', '.join(sorted(sent))}: values masked")
+    if redirects.elsewhere:
+        where = ", ".join(redirects.elsewhere)
+        notes.append(f"redirected to {where}: sent there without credentials")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _http_fix(code: int) -> str:
@@ -71,9 +169,10 @@ def _service_url(ctx: Context) -> Outcome:
     url = ctx.settings.service.url
     if not url:
         return ctx.unset(_SERVICE_URL, "service")
-    status, detail, hint = ping(url, ctx.settings.service.effective_headers, ctx.timeout)
-    if status == PASS:
-        return ok(detail)
+    headers, withheld = ctx.settings.service.effective_headers, ctx.untrusted(_SERVICE_URL)
+    status, detail, hint = ping(url, headers, ctx.timeout, withheld=withheld)
+    if status != FAIL:
+        return status, detail, hint
     return fail(
         detail,
         hint
@@ -87,9 +186,11 @@ def _service_internal_url(ctx: Context) -> Outcome:
     url, internal = ctx.settings.service.url, ctx.settings.service.internal_url
     if not internal or internal == url:
         return skip("containers use METAFLOW_SERVICE_URL (no separate internal URL)")
-    status, detail, _ = ping(internal, ctx.settings.service.effective_headers, ctx.timeout)
-    if status == PASS:
-        return ok(detail)
+    headers = ctx.settings.service.effective_headers
+    withheld = ctx.untrusted("METAFLOW_SERVICE_INTERNAL_URL")
+    status, detail, hint = ping(internal, headers, ctx.timeout, withheld=withheld)
+    if status != FAIL:
+        return status, detail, hint
     return warn(
         f"{detail} (expected if it is reachable only inside the VPC)",
         "containers use this URL: check that the Batch compute environment's subnets and "

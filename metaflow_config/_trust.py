@@ -212,7 +212,7 @@ def record(home: str, path: str, facts: FileFacts) -> None:
         files[real] = facts.digest
         return {**doc, "files": files}
 
-    update_json(store_path(home), change)
+    update_json(store_path(home), change, home=home)
 
 
 def revoke(home: str, path: str) -> bool:
@@ -226,6 +226,6 @@ def revoke(home: str, path: str) -> bool:
         files = {k: v for k, v in files.items() if k != real} if isinstance(files, dict) else {}
         return {**doc, "files": files}
 
-    old, _ = update_json(store_path(home), change)
+    old, _ = update_json(store_path(home), change, home=home)
     files = (old or {}).get("files")
     return isinstance(files, dict) and real in files

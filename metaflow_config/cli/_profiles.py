@@ -8,8 +8,15 @@ from typing import Any
 
 import click
 
+from .._display import shell_quote
 from .._fields import is_unset
-from .._files import read_json_object, remove_file, update_json, write_json_atomic
+from .._files import (
+    check_writable,
+    read_json_object,
+    remove_file,
+    update_json,
+    write_json_atomic,
+)
 from .._layers import LayerData, layer_from_document, read_json_file
 from .._resolve import Inputs, _strict, _unknown, check_layer
 from ..errors import ConfigError, Problem
@@ -38,10 +45,10 @@ _FLAG = "-p/--profile"
 
 
 def activation_hint(profile: str | None) -> str:
-    """How to make Metaflow (and metaflow_config) use ``profile``."""
+    """How to make Metaflow (and metaflow_config) use ``profile``: lines to paste, shell-quoted."""
     lines = []
     if profile:
-        lines.append(f"Activate it with:\n  export METAFLOW_PROFILE={profile}")
+        lines.append(f"Activate it with:\n  export METAFLOW_PROFILE={shell_quote(profile)}")
     else:
         lines.append(
             "It is the default profile: Metaflow uses it when METAFLOW_PROFILE is not set "
@@ -49,7 +56,7 @@ def activation_hint(profile: str | None) -> str:
         )
     home = home_dir()
     if os.environ.get("METAFLOW_HOME"):
-        lines.append(f"  export METAFLOW_HOME={home}")
+        lines.append(f"  export METAFLOW_HOME={shell_quote(home)}")
     return "\n".join(lines)
 
 
@@ -89,6 +96,7 @@ def export_cmd(profile: str | None, yes: bool, file: str) -> None:
     target = output_file(file, "FILE")
     if os.path.exists(target) and os.path.samefile(source, target):
         raise CliError(f"{target} is the profile file itself")
+    check_writable(target)  # before asking: not through another user's link, nor over a file
     if os.path.exists(target) and not confirm(
         f"{target} exists. Overwrite it?", default=False, assume_yes=yes
     ):
@@ -176,12 +184,14 @@ def import_cmd(profile: str | None, yes: bool, merge: bool, strict: bool, file: 
     if not doc:
         msg = f"nothing to import: {source} holds no setting (`metaflow-config reset` clears one)"
         raise CliError(msg)
+    home = home_dir()
+    check_writable(target, home=home)  # before asking
     if os.path.exists(target):
         action = f"Add the keys of {file} to" if merge else f"Replace with the keys of {file}"
         question = f"{action} the configuration of {profile_label(name)} in {target}?"
         if not confirm(question, default=False, assume_yes=yes):
             raise CliError(f"not imported: {target} left unchanged")
-    old, _ = update_json(target, lambda old: {**old, **doc} if merge else dict(doc))
+    old, _ = update_json(target, lambda old: {**old, **doc} if merge else dict(doc), home=home)
     label = f"{profile_label(name)} ({target})"
     click.echo(f"Imported {len(doc)} setting(s) from {source} into {label}.")
     others = sorted(set(old or {}) - set(doc))
@@ -219,5 +229,5 @@ def reset_cmd(profile: str | None, yes: bool) -> None:
     question = f"Remove the configuration of {profile_label(name)} ({target})?"
     if not confirm(question, default=False, assume_yes=yes):
         raise CliError(f"not reset: {target} left unchanged")
-    remove_file(target)
+    remove_file(target, home=home_dir())
     click.echo(f"Removed {target}; {profile_label(name)} now runs locally.")

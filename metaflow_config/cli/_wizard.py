@@ -22,7 +22,7 @@ from click.shell_completion import CompletionItem
 
 from .._display import has_url_password
 from .._fields import Setting, is_unset
-from .._files import read_json_object, update_json
+from .._files import check_writable, read_json_object, update_json
 from .._kinds import Reference
 from .._layers import LAYERS, FileLayer, LayerData, layer_from_document, suggest
 from .._require import CAPABILITIES as REQUIRE
@@ -34,6 +34,7 @@ from ..errors import ConfigError, Problem
 from ._common import (
     CliError,
     confirm,
+    home_dir,
     print_warnings,
     profile_file,
     profile_label,
@@ -461,6 +462,8 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     """
     name = selected_profile(profile)
     path = profile_file(name)
+    home = home_dir()
+    check_writable(path, home=home)  # before a question is asked: a refusal wastes no answer
     existing = read_json_object(path)
     state = "new" if existing is None else "exists"
     click.echo(f"Configuring {profile_label(name)}: {path} ({state}).")
@@ -492,7 +495,7 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
         return
     click.echo(f"\nChanges to {path}:")
     click.echo("\n".join(lines))
-    _, new = update_json(path, changes.apply)
+    _, new = update_json(path, changes.apply, home=home)
     if not new:
         click.echo("The profile is now empty ({}); `metaflow-config reset` removes it.")
     click.echo(f"\nConfiguration written to {path} (mode 0600).")
