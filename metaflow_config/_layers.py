@@ -34,6 +34,7 @@ __all__ = [
     "BY_LAYER",
     "LAYERS",
     "MAX_FILE_BYTES",
+    "PROJECT_VAR",
     "RUNTIME_VARS",
     "SOURCES",
     "EnvLayer",
@@ -67,6 +68,7 @@ RUNTIME_VARS = frozenset(
         "CONFIG_STRICT",
         "CONFIG_EXTENSION",  # the Metaflow extension's off switch
         "CONFIG_WARNED",  # the warnings the launching process has shown (see _extension)
+        "CONFIG_PROJECT",  # PROJECT_VAR: where the search for the project file starts
         "AIRFLOW_DAG_RUN_ID",
         "AIRFLOW_JOB_ID",
         "AIRFLOW_TASK_ID",
@@ -825,9 +827,19 @@ def find_local_config(cwd: str) -> str | None:
         current = parent
 
 
-def local_layer(cwd: str, home: str) -> FileLayer:
-    """The project's local config layer, found walking up from ``cwd`` (``home`` trusts it)."""
-    return FileLayer("local", find_local_config(cwd), home=home)
+#: The variable naming the directory the search for the project file starts from, in place of
+#: the working directory (empty or unset: the working directory). The pytest fixture sets it to
+#: a temporary project, so that a test and the processes it starts keep their working directory
+#: and read no project file of the real tree (``testing.isolated_process``).
+PROJECT_VAR = PREFIX + "CONFIG_PROJECT"
+
+
+def local_layer(cwd: str, home: str, env: Mapping[str, str]) -> FileLayer:
+    """The project's local config layer, found walking up from ``cwd`` (``home`` trusts it).
+
+    The walk starts at ``$METAFLOW_CONFIG_PROJECT`` of ``env`` instead, when that is set.
+    """
+    return FileLayer("local", find_local_config(env.get(PROJECT_VAR) or cwd), home=home)
 
 
 # --- the layers, in order ----------------------------------------------------------------------
@@ -880,8 +892,8 @@ LAYERS: tuple[Layer, ...] = (
     ),
     Layer(
         "local",
-        ("cwd", "home"),
-        lambda inputs: local_layer(inputs.cwd, inputs.home).read(),
+        ("cwd", "env", "home"),
+        lambda inputs: local_layer(inputs.cwd, inputs.home, inputs.env).read(),
         _fix_file_key,
     ),
     Layer(

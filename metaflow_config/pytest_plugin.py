@@ -99,16 +99,19 @@ def metaflow_settings(
 ) -> Iterator[SettingsFixture]:
     """An isolated Metaflow configuration for the test (see ``SettingsFixture``).
 
-    ``~/.metaflowconfig``, the working directory and ``METAFLOW_*`` variables of the machine are
-    out of reach: ``METAFLOW_HOME`` is an empty temporary directory, the working directory an
-    empty project, the environment has no ``METAFLOW_*``. Values of a ``metaflow_settings``
-    marker on the test, its class or module apply as overrides. Undone after the test.
+    ``~/.metaflowconfig``, the project file of the working directory's tree and ``METAFLOW_*``
+    variables of the machine are out of reach: ``METAFLOW_HOME`` is an empty temporary
+    directory, the project file is looked for in an empty temporary project
+    (``$METAFLOW_CONFIG_PROJECT``), the environment has no other ``METAFLOW_*``. The working
+    directory is left as it is, so paths relative to it keep working. Values of a
+    ``metaflow_settings`` marker on the test, its class or module apply as overrides. Undone
+    after the test.
     """
     home = tmp_path_factory.mktemp("metaflow_home")
-    cwd = tmp_path_factory.mktemp("metaflow_cwd")
-    (cwd / ".metaflow").mkdir()
-    with isolated_process(monkeypatch, home=home, cwd=cwd):
-        fixture = SettingsFixture(monkeypatch, home, cwd)
+    project = tmp_path_factory.mktemp("metaflow_project")
+    (project / ".metaflow").mkdir()
+    with isolated_process(monkeypatch, home=home, project=project):
+        fixture = SettingsFixture(monkeypatch, home, project)
         try:
             values = _marker_values(request.node)
             if values:

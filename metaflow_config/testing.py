@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._explanation import Explanation
 from ._fields import PREFIX
-from ._layers import SOURCES, argument_problems, profile_path
+from ._layers import PROJECT_VAR, SOURCES, argument_problems, profile_path
 from ._override import Override, override
 from ._scope import current, load, reset
 from ._settings import Settings, lookup
@@ -205,9 +205,10 @@ def child_env(
     ``subprocess.run(cmd, env=child_env())`` or ``metaflow.Runner(flow, env=child_env())``
     gives it what the scope resolved. ``base`` (default ``os.environ``) keeps every variable
     but the settings, which come from ``snapshot.to_env("local")``; ``METAFLOW_HOME`` and
-    ``METAFLOW_PROFILE`` name the snapshot's profile. The child must run in the working
-    directory the snapshot searched for ``.metaflow/config.json`` (this one, unless
-    ``override(cwd=...)`` said otherwise).
+    ``METAFLOW_PROFILE`` name the snapshot's profile. The child finds the snapshot's
+    ``.metaflow/config.json`` when it runs in the working directory the snapshot searched from
+    (this one, unless ``override(cwd=...)`` said otherwise), or when ``$METAFLOW_CONFIG_PROJECT``
+    of ``base`` names where the search starts (as the pytest fixture's does).
 
     Raises:
         ConfigError: a value in force would not read back from an environment variable (see
@@ -242,23 +243,43 @@ def isolated_process(
     monkeypatch: pytest.MonkeyPatch,
     *,
     home: str | os.PathLike[str],
-    cwd: str | os.PathLike[str],
+    project: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> Iterator[None]:
     """Isolate the process-wide ``settings`` from the machine for the enclosed code.
 
     Clears every ``METAFLOW_*`` variable (and ``SUDO_USER``, ``USERNAME``), points
-    ``METAFLOW_HOME`` at ``home``, changes into ``cwd`` (all through ``monkeypatch``, undone with
-    it) and resets the process snapshot on entry and exit, so ``settings`` reads only what the
-    test puts there. The derived ``USER`` is then ``$USER``; where that is unset or ``root``,
-    ``$USER`` becomes :data:`TEST_USER`, so that flows the test runs have a user name.
+    ``METAFLOW_HOME`` at ``home`` and resets the process snapshot on entry and exit, so
+    ``settings`` reads only what the test puts there; all through ``monkeypatch``, undone with
+    it. The project file of the real tree is kept out in one of two ways:
+
+    - ``project``: the search for ``.metaflow/config.json`` starts in this directory instead of
+      the working directory (``$METAFLOW_CONFIG_PROJECT``, which the processes the test starts
+      inherit); the working directory stays as it is, so relative paths keep working. Give it a
+      ``.metaflow/`` directory of its own, or the search goes on above it.
+    - ``cwd``: the process changes into this directory, and the search starts there.
+
+    The derived ``USER`` is then ``$USER``; where that is unset or ``root``, ``$USER`` becomes
+    :data:`TEST_USER`, so that flows the test runs have a user name.
+
+    Raises:
+        TypeError: neither ``project`` nor ``cwd`` is given (the project file of the working
+            directory would apply).
+
     """
+    if project is None and cwd is None:
+        msg = "isolated_process() needs project= or cwd=: where the project file is looked for"
+        raise TypeError(msg)
     for key in list(os.environ):
         if key.startswith(PREFIX) or key in _USER_VARS:
             monkeypatch.delenv(key)
     if os.environ.get("USER", "") in ("", "root"):
         monkeypatch.setenv("USER", TEST_USER)
     monkeypatch.setenv("METAFLOW_HOME", os.fspath(home))
-    monkeypatch.chdir(cwd)
+    if project is not None:
+        monkeypatch.setenv(PROJECT_VAR, os.path.abspath(project))
+    if cwd is not None:
+        monkeypatch.chdir(cwd)
     reset_settings()
     try:
         yield
@@ -273,18 +294,20 @@ class SettingsFixture:
     see only what the test sets here, and so do the processes the test starts (a flow run with
     ``metaflow.Runner`` or ``python flow.py run``): values given to :meth:`set` (and the marker)
     are also put in the environment, as ``METAFLOW_*`` variables, and the profile and local
-    files are where a child process looks for them (``METAFLOW_HOME``, the working directory).
+    files are where a child process looks for them (``METAFLOW_HOME``,
+    ``$METAFLOW_CONFIG_PROJECT``). The working directory is the test's own, unchanged.
 
     Attributes:
         home: the test's ``METAFLOW_HOME``, an empty temporary directory.
-        cwd: the test's working directory, an empty project: a ``.metaflow/`` directory without
-            a config file, so the search for a local config stops there.
+        project: the test's project, an empty temporary directory with a ``.metaflow/`` and no
+            config file: the search for ``.metaflow/config.json`` starts and stops there
+            (``$METAFLOW_CONFIG_PROJECT``), never in the working directory's tree.
 
     """
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, home: Path, cwd: Path) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, home: Path, project: Path) -> None:
         self.home = home
-        self.cwd = cwd
+        self.project = project
         self._monkeypatch = monkeypatch
         self._scopes: list[Override] = []
 
@@ -335,12 +358,12 @@ class SettingsFixture:
         return path
 
     def write_local(self, values: Mapping[str, Any], *, trusted: bool = True) -> Path:
-        """Write the project's local config in :attr:`cwd`; return its path.
+        """Write the project's local config in :attr:`project`; return its path.
 
         The test wrote it, so :attr:`home` trusts it (``trusted=False``: it does not, and the
         settings that decide where data or credentials go are not applied from it).
         """
-        path = write_local(self.cwd, values, trusted_by=self.home if trusted else None)
+        path = write_local(self.project, values, trusted_by=self.home if trusted else None)
         reset_settings()
         return path
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from metaflow_config import ConfigError, override, settings
+from metaflow_config import ConfigError, load, override, settings
 from metaflow_config.testing import write_local, write_profile
 from tests._override_helpers import ROLE, TIMEOUT, Q, home
 
@@ -120,6 +120,35 @@ def test_cwd_switch_reads_that_projects_local_config(tmp_path: Path) -> None:
         assert settings.batch.job_queue == "local-q"
         assert settings.explain(Q).source == "local"
     assert settings.batch.job_queue is None
+
+
+def test_project_variable_starts_the_search_elsewhere(tmp_path: Path) -> None:
+    """$METAFLOW_CONFIG_PROJECT, not the cwd, is where the search for the project file starts."""
+    project = write_local(tmp_path / "project", {Q: "project-q"})
+    write_local(tmp_path / "work", {Q: "work-q"})
+    (tmp_path / "project" / "sub").mkdir()
+    moved = {"METAFLOW_CONFIG_PROJECT": str(tmp_path / "project" / "sub")}
+    s = load(env=moved, home=tmp_path / "home", cwd=tmp_path / "work", strict=True)
+    assert (s.batch.job_queue, s.local_path) == ("project-q", str(project))
+    assert s["ARTIFACT_LOCALROOT"] == str(tmp_path / "work")  # still the working directory
+    empty = {"METAFLOW_CONFIG_PROJECT": ""}  # empty means unset, as everywhere
+    s = load(env=empty, home=tmp_path / "home", cwd=tmp_path / "work", strict=True)
+    assert s.batch.job_queue == "work-q"
+
+
+def test_override_of_the_env_searches_for_the_project_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An override(env=...) without the project variable searches from the cwd again."""
+    write_local(tmp_path / "project", {Q: "project-q"})
+    write_local(Path.cwd(), {Q: "work-q"})
+    monkeypatch.setenv("METAFLOW_CONFIG_PROJECT", str(tmp_path / "project"))
+    settings.reload()
+    assert settings.batch.job_queue == "project-q"
+    with override(env={"METAFLOW_HOME": os.environ["METAFLOW_HOME"]}):
+        assert settings.batch.job_queue == "work-q"
+    with override(env=dict(os.environ)):
+        assert settings.batch.job_queue == "project-q"
 
 
 # --- reload -----------------------------------------------------------------------------------

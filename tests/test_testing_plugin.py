@@ -185,6 +185,33 @@ def test_isolated_process_isolates_and_undoes(poisoned_machine: Path, tmp_path: 
     assert (settings.batch.job_queue, settings.sfn.iam_role) == ("poison-env", ROLE + "-profile")
 
 
+def test_isolated_process_with_a_project_keeps_the_cwd(
+    poisoned_machine: Path, tmp_path: Path
+) -> None:
+    """project= keeps the working directory and reads the project file from the project only."""
+    home, project = tmp_path / "iso-home", tmp_path / "iso-project"
+    home.mkdir()
+    (project / ".metaflow").mkdir(parents=True)
+    with pytest.MonkeyPatch.context() as mp, isolated_process(mp, home=home, project=project):
+        assert os.getcwd() == str(poisoned_machine)
+        assert os.environ["METAFLOW_CONFIG_PROJECT"] == str(project)
+        assert settings.datastore.sysroot_s3 is None  # the poisoned cwd's project file
+        assert settings.local_path == str(project / ".metaflow" / "config.json")
+        write_local(project, {"DATATOOLS_SUFFIX": "from-project"})
+        reset_settings()
+        assert settings.datatools.suffix == "from-project"
+    assert "METAFLOW_CONFIG_PROJECT" not in os.environ
+    assert settings.datastore.sysroot_s3 == "s3://poison/mf"
+
+
+def test_isolated_process_needs_a_project_or_a_cwd(tmp_path: Path) -> None:
+    """Without project= or cwd= the working directory's project file would apply: refused."""
+    with pytest.MonkeyPatch.context() as mp:
+        with pytest.raises(TypeError, match="project= or cwd="):
+            isolated_process(mp, home=tmp_path).__enter__()
+        assert os.environ["METAFLOW_HOME"] != str(tmp_path)
+
+
 def test_import_pulls_in_nothing_heavy() -> None:
     """Importing the package, its testing module and the plugin loads no heavy dependency."""
     code = textwrap.dedent(
@@ -210,16 +237,21 @@ def test_import_pulls_in_nothing_heavy() -> None:
 # --- the fixture and the marker in this suite -------------------------------------------------
 
 
-@pytest.mark.usefixtures("poisoned_machine")
-def test_fixture_isolates_the_test(metaflow_settings: SettingsFixture) -> None:
-    """The fixture gives an empty home, an empty project as cwd and no METAFLOW_* variables."""
-    assert [k for k in os.environ if k.startswith("METAFLOW_")] == ["METAFLOW_HOME"]
+def test_fixture_isolates_the_test(
+    poisoned_machine: Path, metaflow_settings: SettingsFixture
+) -> None:
+    """An empty home, an empty project, no METAFLOW_* settings; the cwd stays where it was."""
+    assert sorted(k for k in os.environ if k.startswith("METAFLOW_")) == [
+        "METAFLOW_CONFIG_PROJECT",
+        "METAFLOW_HOME",
+    ]
     assert os.environ["METAFLOW_HOME"] == str(metaflow_settings.home)
+    assert os.environ["METAFLOW_CONFIG_PROJECT"] == str(metaflow_settings.project)
     assert list(metaflow_settings.home.iterdir()) == []
-    assert Path.cwd() == metaflow_settings.cwd
-    assert [p.name for p in metaflow_settings.cwd.iterdir()] == [".metaflow"]
+    assert Path.cwd() == poisoned_machine  # whose .metaflow/config.json is not read
+    assert [p.name for p in metaflow_settings.project.iterdir()] == [".metaflow"]
     assert {settings.source(name) for name, _ in settings.items()} <= {"default", "derived"}
-    assert settings.local_path == str(metaflow_settings.cwd / ".metaflow" / "config.json")
+    assert settings.local_path == str(metaflow_settings.project / ".metaflow" / "config.json")
 
 
 def test_fixture_sets_values_env_profiles_and_local_config(
@@ -300,7 +332,9 @@ class TestMarkerOnAClass:
 
 
 @pytest.mark.usefixtures("poisoned_machine")
-def test_plugin_shields_tests_from_a_poisoned_machine(pytester: pytest.Pytester) -> None:
+def test_plugin_shields_tests_from_a_poisoned_machine(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The fixture and the marker read nothing of the machine; the tests around them do."""
     pytester.makepyfile(
         f"""
@@ -317,9 +351,11 @@ def test_plugin_shields_tests_from_a_poisoned_machine(pytester: pytest.Pytester)
 
         def test_fixture(metaflow_settings):
             assert {{settings.source(n) for n, _ in settings.items()}} <= {{"default", "derived"}}
-            assert [k for k in os.environ if k.startswith("METAFLOW_")] == ["METAFLOW_HOME"]
+            assert sorted(k for k in os.environ if k.startswith("METAFLOW_")) == [
+                "METAFLOW_CONFIG_PROJECT", "METAFLOW_HOME"
+            ]
             assert settings.home == str(metaflow_settings.home)
-            assert os.getcwd() == str(metaflow_settings.cwd)
+            assert os.getcwd() == os.environ["EXPECTED_CWD"]
 
         @pytest.mark.metaflow_settings(BATCH_JOB_QUEUE="marked")
         def test_marker():
@@ -334,6 +370,7 @@ def test_plugin_shields_tests_from_a_poisoned_machine(pytester: pytest.Pytester)
     )
     poison = {"DATASTORE_SYSROOT_S3": "s3://poison/mf"}
     write_local(pytester.path, poison, trusted_by=os.environ["METAFLOW_HOME"])
+    monkeypatch.setenv("EXPECTED_CWD", str(pytester.path))  # the fixture does not move the test
     result = pytester.runpytest(*STRICT)
     result.assert_outcomes(passed=4)
 
