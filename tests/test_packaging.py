@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tarfile
+import zipfile
+from email.parser import HeaderParser
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_distribution_declares_its_top_level_names() -> None:
@@ -53,3 +58,36 @@ def test_mypy_outside_the_repository_sees_the_types(tmp_path: Path) -> None:
     ), proc.stdout
     assert "use.py:3: error: Incompatible types in assignment" in proc.stdout, proc.stdout
     assert "missing library stubs or py.typed" not in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_wheel_and_the_sdist_carry_the_license(tmp_path: Path) -> None:
+    """The built wheel's metadata names Apache-2.0 and carries LICENSE; the sdist holds it too."""
+    pytest.importorskip("hatchling", reason="the build backend, in the test extra")
+    build = (
+        "import sys; from hatchling.build import build_sdist, build_wheel; "
+        "print(build_wheel(sys.argv[1])); print(build_sdist(sys.argv[1]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", build, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    wheel, sdist = (tmp_path / name for name in proc.stdout.split())
+    license_text = (ROOT / "LICENSE").read_bytes()
+    assert b"Apache License\n                           Version 2.0, January 2004" in license_text
+    with zipfile.ZipFile(wheel) as zf:
+        (info,) = {n.split("/")[0] for n in zf.namelist() if n.endswith(".dist-info/METADATA")}
+        meta = HeaderParser().parsestr(zf.read(f"{info}/METADATA").decode("utf-8"))
+        assert zf.read(f"{info}/licenses/LICENSE") == license_text
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    with tarfile.open(sdist) as tf:
+        (top,) = {n.split("/")[0] for n in tf.getnames()}
+        member = tf.extractfile(f"{top}/LICENSE")
+        assert member is not None
+        assert member.read() == license_text
