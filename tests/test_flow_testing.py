@@ -2,8 +2,10 @@
 
 The tests run in an inner pytest session (``pytester``, a subprocess) whose environment has no
 ``USER``, ``USERNAME`` or ``SUDO_USER``, as on a CI machine: the fixture must still let Metaflow
-run. Each inner test runs ``tests/flows/probe_flow.py`` with ``metaflow.Runner`` or with
-``python flow.py run`` and checks the steps' reports against the snapshot in force in the test.
+run. Its working directory holds a project file setting the job queue and the datatools suffix,
+which neither the tests nor their flows may read. Each inner test runs
+``tests/flows/probe_flow.py`` with ``metaflow.Runner`` or with ``python flow.py run`` and checks
+the steps' reports against the snapshot in force in the test.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from metaflow_config.testing import write_local
+
 pytestmark = pytest.mark.slow
 pytest_plugins = ["pytester"]
 
@@ -19,6 +23,7 @@ FLOW = Path(__file__).resolve().parent / "flows" / "probe_flow.py"
 
 INNER = """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -110,6 +115,12 @@ def test_a_bare_override_reaches_the_steps_through_child_env(metaflow_settings):
         )
 
 
+def test_the_project_file_of_the_working_directory_stays_out(metaflow_settings):
+    assert os.path.isfile(os.path.join(".metaflow", "config.json"))
+    assert (settings.batch.job_queue, settings.datatools.suffix) == (None, "data")
+    check(runner(), METAFLOW_BATCH_JOB_QUEUE=None, METAFLOW_DATATOOLS_SUFFIX="data")
+
+
 def test_without_child_env_a_bare_override_stays_here(metaflow_settings):
     with override(BATCH_JOB_QUEUE="only-here"):
         output = runner()
@@ -124,5 +135,6 @@ def test_flow_tests_see_what_they_inject(
     for name in ("USER", "USERNAME", "SUDO_USER", "LOGNAME"):
         monkeypatch.delenv(name, raising=False)
     pytester.makepyfile(test_inner=INNER.format(flow=str(FLOW)))
+    write_local(pytester.path, {"BATCH_JOB_QUEUE": "poison", "DATATOOLS_SUFFIX": "poison"})
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
