@@ -26,6 +26,7 @@ from metaflow_config._kinds import (
     IAM_ROLE_ARN,
     JSON_OBJECT,
     LOG_GROUP_ARN,
+    MARK,
     NONNEG_INT,
     PATH,
     PLUGIN_NAME,
@@ -161,11 +162,20 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
 }
 
 
+def _no_reference_mark(triple: Triple) -> bool:
+    """No text of ``triple`` holds ``{{``: a layer's text holding it is read as a reference.
+
+    Hypothesis draws the code's own string literals (``MARK`` among them) into text, so the
+    strategies above would produce it, and a plain value holding it is a ``ConfigError``.
+    """
+    return not any(isinstance(raw, str) and MARK in raw for raw in triple)
+
+
 def value_triples(setting: Setting) -> st.SearchStrategy[Triple]:
     """Valid values of ``setting`` as ``(file_raw, env_raw, typed)``."""
     if setting.kind.choices:
         return _same(st.sampled_from(setting.kind.choices))
-    return _BY_KIND[id(setting.kind)]
+    return _BY_KIND[id(setting.kind)].filter(_no_reference_mark)
 
 
 def kinds_without_strategy() -> set[str]:
