@@ -8,6 +8,7 @@ lock, on top of what is on disk at that moment, atomically, mode 0600.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,14 +16,22 @@ from typing import Any
 
 import click
 
-from .._display import printable
+from .._display import printable, shell_quote
 from .._files import update_json
 from .._layers import FileLayer
 from .._resolve import check_layer
 from .._table import BY_ENV
-from ._common import CliError, print_warnings, raw_text
+from ..errors import ConfigError
+from ._common import CliError, home_dir, print_warnings, raw_text
 
-__all__ = ["Changes", "answered", "describe", "report_leftovers", "write_changes"]
+__all__ = [
+    "Changes",
+    "activation_hint",
+    "answered",
+    "describe",
+    "report_leftovers",
+    "write_changes",
+]
 
 #: What to do when piped answers run out: the wizard's advice (other commands give their own)
 _WIZARD_FIX = (
@@ -32,25 +41,44 @@ _WIZARD_FIX = (
 
 @dataclass
 class Changes:
-    """What a command will do to a profile: keys to set (values as written) and keys to remove."""
+    """What a command will do to a profile: keys to set (values as written) and keys to remove.
+
+    ``replace``: the profile becomes ``assign`` alone (every other key goes, whatever the file
+    holds when it is written), as ``import FILE`` without ``--merge`` does.
+    """
 
     assign: dict[str, Any] = field(default_factory=dict)
     remove: set[str] = field(default_factory=set)
+    replace: bool = False
 
     def apply(self, doc: Mapping[str, Any]) -> dict[str, Any]:
-        """``doc`` with the changes applied (the other keys kept as they are)."""
+        """``doc`` with the changes applied (the other keys kept, unless ``replace``)."""
+        if self.replace:
+            return dict(self.assign)
         result = {k: v for k, v in doc.items() if k not in self.remove}
         result.update(self.assign)
         return result
 
+    def removed(self, doc: Mapping[str, Any]) -> set[str]:
+        """The keys of ``doc`` that applying the changes removes."""
+        return set(doc).difference(self.apply(doc))
+
 
 def _is_secret(key: str) -> bool:
-    """Whether the profile key ``key`` holds a secret (built in, or a registered section's)."""
+    """Whether the value of the profile key ``key`` is masked when shown.
+
+    A built-in or registered secret is; so is the value of a key no setting knows (a misspelled
+    ``METAFLOW_SERVICE_AUTH_KEYS`` may hold the key itself), as every warning about it hides it.
+    """
     if key in BY_ENV:
         return BY_ENV[key].secret
-    from .._sections import is_secret
+    from .._sections import find_key, is_secret
 
-    return is_secret(key)
+    try:
+        known = find_key(key) is not None
+    except ConfigError:  # a section that does not load: what cannot be told apart is masked
+        return True
+    return not known or is_secret(key)
 
 
 def describe(
@@ -66,7 +94,7 @@ def describe(
     sensitive); ``notes`` adds a word per key (where its value came from).
     """
     lines = []
-    for key in sorted(set(changes.assign) | changes.remove):
+    for key in sorted(set(changes.assign) | changes.removed(existing)):
         secret = _is_secret(key)
         old = existing.get(key)
         note = f"  ({notes[key]})" if notes and key in notes else ""
@@ -119,6 +147,7 @@ def write_changes(
     yes: bool = False,
     masked: Collection[str] = (),
     notes: Mapping[str, str] | None = None,
+    leftovers: bool = True,
 ) -> dict[str, Any] | None:
     """Show ``changes`` as a diff against ``existing`` (the profile ``path`` holds), then write.
 
@@ -126,7 +155,7 @@ def write_changes(
     a :class:`CliError` saying nothing was written, and how to write without asking). The write
     applies the changes to what the file holds at that moment, under its lock. Returns the new
     content, or None when there was nothing to change. ``masked`` and ``notes``: see
-    :func:`describe`.
+    :func:`describe`; ``leftovers``: warn about the problems of the keys left as they were.
 
     Raises:
         CliError: the question was answered no, or not at all; nothing was written.
@@ -147,5 +176,22 @@ def write_changes(
     if not new:
         click.echo("The profile is now empty ({}); `metaflow-config reset` removes it.")
     click.echo(f"\nConfiguration written to {path} (mode 0600).")
-    report_leftovers(path)
+    if leftovers:
+        report_leftovers(path)
     return new
+
+
+def activation_hint(profile: str | None) -> str:
+    """How to make Metaflow (and metaflow_config) use ``profile``: lines to paste, shell-quoted."""
+    lines = []
+    if profile:
+        lines.append(f"Activate it with:\n  export METAFLOW_PROFILE={shell_quote(profile)}")
+    else:
+        lines.append(
+            "It is the default profile: Metaflow uses it when METAFLOW_PROFILE is not set "
+            "(unset METAFLOW_PROFILE)."
+        )
+    home = home_dir()
+    if os.environ.get("METAFLOW_HOME"):
+        lines.append(f"  export METAFLOW_HOME={shell_quote(home)}")
+    return "\n".join(lines)

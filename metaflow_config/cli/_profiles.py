@@ -8,18 +8,12 @@ from typing import Any
 
 import click
 
-from .._display import shell_quote
 from .._fields import is_unset
-from .._files import (
-    check_writable,
-    read_json_object,
-    remove_file,
-    update_json,
-    write_json_atomic,
-)
+from .._files import check_writable, read_json_object, remove_file, write_json_atomic
 from .._layers import LayerData, layer_from_document, read_json_file
 from .._resolve import Inputs, _strict, _unknown, check_layer
 from ..errors import ConfigError, Problem
+from ._changes import Changes, activation_hint, write_changes
 from ._common import (
     CliError,
     confirm,
@@ -33,8 +27,9 @@ from ._common import (
     selected_profile,
     yes_option,
 )
+from ._stack import check_stack_options, import_stack, stack_options
 
-__all__ = ["activation_hint", "export_cmd", "import_cmd", "reset_cmd"]
+__all__ = ["export_cmd", "import_cmd", "reset_cmd"]
 
 #: the layer an imported file is checked as (it becomes a profile)
 _LAYER = "profile"
@@ -42,22 +37,6 @@ _LAYER = "profile"
 _IMPORT = "import file"
 #: the option of a command's profile, named by its problems
 _FLAG = "-p/--profile"
-
-
-def activation_hint(profile: str | None) -> str:
-    """How to make Metaflow (and metaflow_config) use ``profile``: lines to paste, shell-quoted."""
-    lines = []
-    if profile:
-        lines.append(f"Activate it with:\n  export METAFLOW_PROFILE={shell_quote(profile)}")
-    else:
-        lines.append(
-            "It is the default profile: Metaflow uses it when METAFLOW_PROFILE is not set "
-            "(unset METAFLOW_PROFILE)."
-        )
-    home = home_dir()
-    if os.environ.get("METAFLOW_HOME"):
-        lines.append(f"  export METAFLOW_HOME={shell_quote(home)}")
-    return "\n".join(lines)
 
 
 @click.command(
@@ -152,6 +131,8 @@ Examples:
   metaflow-config import prod.json --profile prod      # a new or existing named profile
   metaflow-config import extra.json -p prod --merge -y # add keys, keep the others
   metaflow-config import newer.json --lenient          # keys this version does not know, too
+  metaflow-config import --from-cloudformation metaflow -p prod --region us-west-2
+  terraform output -json > outputs.json && metaflow-config import --from-terraform outputs.json
 """,
 )
 @profile_option
@@ -159,20 +140,64 @@ Examples:
 @click.option("--merge", is_flag=True, help="Keep the profile's keys that FILE does not set.")
 @click.option(
     "--strict/--lenient",
-    default=True,
-    show_default=True,
+    default=None,
     help="Unknown METAFLOW_* keys in FILE are errors, each with its did-you-mean (a misspelled "
-    "key is a setting not applied); --lenient imports them as they are, with a warning.",
+    "key is a setting not applied); --lenient imports them as they are, with a warning. "
+    "[default: strict]",
 )
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_cmd(profile: str | None, yes: bool, merge: bool, strict: bool, file: str) -> None:
-    """Validate FILE and write it as a profile (atomically, mode 0600).
+@stack_options
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+def import_cmd(  # noqa: PLR0917 - click passes every option
+    profile: str | None,
+    yes: bool,
+    merge: bool,
+    strict: bool | None,
+    stack: str | None,
+    terraform: str | None,
+    region: str | None,
+    aws_profile: str | None,
+    file: str | None,
+) -> None:
+    """Validate FILE, or a deployed stack's outputs, and write them as a profile (mode 0600).
 
     Every value is checked before anything is written; an invalid file, or one with an unknown
     key (unless --lenient), changes nothing. The profile is replaced by FILE's keys unless
     --merge is given, and the keys that go are named; an existing profile is only changed after
     you confirm. Importing into a profile that does not exist yet creates it.
+
+    --from-cloudformation STACK reads the stack's outputs (each mapped by the [METAFLOW_*] tag
+    of its description, or its name; the API key fetched by its id); --from-terraform FILE reads
+    `terraform output -json` (metaflow_profile_json and the outputs named after settings). Both
+    show the changes and ask before writing; the profile's other keys are kept.
     """
+    if stack is not None or terraform is not None:
+        check_stack_options(
+            file=file,
+            merge=merge,
+            strict=strict,
+            stack=stack,
+            region=region,
+            aws_profile=aws_profile,
+            terraform=terraform,
+        )
+        import_stack(
+            profile=profile,
+            yes=yes,
+            stack=stack,
+            terraform=terraform,
+            region=region,
+            aws_profile=aws_profile,
+        )
+        return
+    check_stack_options(region=region, aws_profile=aws_profile)
+    if file is None:
+        msg = "give FILE, or --from-cloudformation STACK, or --from-terraform FILE"
+        raise click.UsageError(msg)
+    _import_file(profile, yes=yes, merge=merge, strict=strict is not False, file=file)
+
+
+def _import_file(profile: str | None, *, yes: bool, merge: bool, strict: bool, file: str) -> None:
+    """``import FILE``: validate it, show the changes, ask before changing a profile, write."""
     name = selected_profile(profile)
     target = profile_file(name, _FLAG if profile else None)
     source = os.path.abspath(os.path.expanduser(file))
@@ -186,15 +211,21 @@ def import_cmd(profile: str | None, yes: bool, merge: bool, strict: bool, file: 
         raise CliError(msg)
     home = home_dir()
     check_writable(target, home=home)  # before asking
-    if os.path.exists(target):
+    existing = read_json_object(target)
+    question = None
+    if existing is not None:
         action = f"Add the keys of {file} to" if merge else f"Replace with the keys of {file}"
         question = f"{action} the configuration of {profile_label(name)} in {target}?"
-        if not confirm(question, default=False, assume_yes=yes):
-            raise CliError(f"not imported: {target} left unchanged")
-    old, _ = update_json(target, lambda old: {**old, **doc} if merge else dict(doc), home=home)
+    changes = Changes(assign=doc, replace=not merge)
+    old = existing or {}
+    new = write_changes(
+        target, changes, old, home=home, question=question, yes=yes, leftovers=False
+    )
+    if new is None:
+        return
     label = f"{profile_label(name)} ({target})"
     click.echo(f"Imported {len(doc)} setting(s) from {source} into {label}.")
-    others = sorted(set(old or {}) - set(doc))
+    others = sorted(set(old) - set(doc))
     if others and merge:
         click.echo(f"Kept {len(others)} key(s) of the profile that {file} does not set.")
     elif others:

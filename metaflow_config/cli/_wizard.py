@@ -30,7 +30,7 @@ from .._resolve import Inputs, resolve, validate_value
 from .._sections import find_key
 from .._table import BY_NAME, find
 from ..errors import ConfigError, Problem
-from ._changes import Changes, answered, write_changes
+from ._changes import Changes, activation_hint, answered, write_changes
 from ._common import (
     CliError,
     confirm,
@@ -42,7 +42,6 @@ from ._common import (
     selected_profile,
     yes_option,
 )
-from ._profiles import activation_hint
 from ._query import complete_setting
 
 __all__ = ["CAPABILITIES", "Capability", "aws_cmd"]

@@ -1,0 +1,389 @@
+"""A profile from the deployed stack: ``import --from-cloudformation`` and ``--from-terraform``.
+
+The outputs of a CloudFormation stack, or of ``terraform output -json``, are mapped to settings
+by what the settings table knows: the ``[METAFLOW_*]`` tag in an output's description (the
+official template tags each one), else an output named after a setting (the Terraform module's
+``METAFLOW_BATCH_JOB_QUEUE``, ..., and the keys of its ``metaflow_profile_json``). Aliases and
+registered sections' keys count; an unknown name is listed with its did-you-mean, not imported.
+An empty output (``""``, ``null``) is not set; a placeholder (``## Replace ... ##``) is not a
+value. The output that holds the API key's id (``ApiKeyId``) is read by that id from API Gateway.
+
+Then the one path of every profile write (``_changes``): every value validated at once as a
+profile's (an invalid one names the output, the setting and the fix; nothing is written), the
+diff against the profile (secrets and sensitive outputs masked), a confirmation unless ``--yes``,
+the keys the source does not set kept, the locked, atomic 0600 write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from .._display import MASK, printable, shell_quote
+from .._fields import PREFIX, is_unset
+from .._files import check_writable, read_json_object
+from .._layers import LayerData, layer_from_document, suggest
+from .._resolve import check_layer
+from .._table import BY_ENV, BY_NAME, find
+from ..errors import ConfigError, Problem
+from . import _stack_sources as sources
+from ._changes import Changes, activation_hint, write_changes
+from ._common import home_dir, profile_file, profile_label, raw_text, selected_profile
+from ._stack_sources import Output, Source
+from ._wizard import CAPABILITIES
+
+__all__ = [
+    "Found",
+    "check_stack_options",
+    "import_stack",
+    "map_outputs",
+    "stack_options",
+]
+
+#: A setting named in an output's description: ``[METAFLOW_BATCH_JOB_QUEUE]``
+_TAG = re.compile(r"\[\s*(METAFLOW_[A-Za-z0-9_]+)\s*\]")
+#: A value left for people to replace (terraform-aws-metaflow's ``## Replace with ... ##``)
+_PLACEHOLDER = re.compile(r"\s*##.*##\s*", re.DOTALL)
+#: The setting whose stack output holds the id of its value, not the value: the API key
+_AUTH_KEY = BY_NAME["SERVICE_AUTH_KEY"].env
+
+
+@dataclass
+class Found:
+    """The outputs mapped to profile keys: the values, where each came from, what was left out."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, list[Output]] = field(default_factory=dict)
+    #: profile key -> the output holding the id of its value (the API key's)
+    ids: dict[str, Output] = field(default_factory=dict)
+    #: (output key, why it is not imported), in the source's order
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: profile keys set by the source itself (not implied), each with a word on where from
+    notes: dict[str, str] = field(default_factory=dict)
+    conflicts: list[Problem] = field(default_factory=list)
+    #: how many outputs named a setting the table (or a registered section) knows
+    claimed: int = 0
+
+    @property
+    def masked(self) -> set[str]:
+        """The profile keys whose value came from a sensitive output."""
+        return {k for k, outs in self.sources.items() if any(o.sensitive for o in outs)}
+
+    def add(self, key: str, value: Any, output: Output, label: str, *, note: str = "") -> None:
+        """Record ``value`` for ``key`` from ``output`` (``label``: the source).
+
+        A different value already there is a conflict, naming both outputs.
+        """
+        if key in self.values and self.values[key] != value:
+            first = self.sources[key][0]
+            self.conflicts.append(
+                Problem.bad_value(
+                    key,
+                    label,
+                    f"outputs {first.key} and {output.key}",
+                    expected="one value from the outputs that name it, found two: "
+                    f"{_shown(key, self.values[key], first)} and {_shown(key, value, output)}",
+                    fix="make the outputs agree, or take the setting's tag or name off one",
+                )
+            )
+            return
+        self.values[key] = value
+        self.sources.setdefault(key, []).append(output)
+        self.notes[key] = note or "from " + ", ".join(o.key for o in self.sources[key])
+
+
+def _shown(key: str, value: Any, output: Output) -> str:
+    """``value`` of ``key`` for a message: masked when secret or from a sensitive output."""
+    secret = output.sensitive or (key in BY_ENV and BY_ENV[key].secret)
+    return f"{output.key} = {raw_text(key, value, secret=secret)}"
+
+
+def _setting_key(name: str) -> str | None:
+    """The profile key of the setting ``name`` (an alias gives its setting's), else None."""
+    setting = find(name) if name.startswith(PREFIX) else None
+    if setting is not None:
+        return setting.env
+    from .._sections import find_key
+
+    try:
+        registered = find_key(name) if name.startswith(PREFIX) else None
+    except ConfigError:  # a section that does not load: said where it is used
+        return None
+    return None if registered is None else registered[1]
+
+
+def _holds_an_id(output: Output) -> bool:
+    """Whether ``output`` holds the id of the API key rather than the key (``ApiKeyId``)."""
+    words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", output.key)
+    return (bool(words) and words[-1].lower() == "id") or "key id" in output.description.lower()
+
+
+def map_outputs(outputs: Iterable[Output], label: str) -> Found:
+    """The outputs mapped to profile keys by the settings table (``label``: the source).
+
+    An output maps by each ``[METAFLOW_*]`` tag of its description, else by its ``name``.
+    """
+    found = Found()
+    for output in outputs:
+        names = list(dict.fromkeys(_TAG.findall(output.description)))
+        if not names and output.name is not None:
+            names = [output.name]
+        if not names:
+            found.skipped.append((output.key, "no [METAFLOW_*] tag, and not named after a setting"))
+            continue
+        for name in names:
+            key = _setting_key(name)
+            if key is None:
+                found.skipped.append((output.key, f"{name} is not a setting; {suggest(name)}"))
+                continue
+            found.claimed += 1
+            if is_unset(output.value):
+                found.skipped.append((output.key, f"empty: {key} not set"))
+            elif isinstance(output.value, str) and _PLACEHOLDER.fullmatch(output.value):
+                found.skipped.append((output.key, _placeholder(key, output)))
+            elif key == _AUTH_KEY and _holds_an_id(output):
+                found.ids[key] = output
+            else:
+                found.add(key, output.value, output, label)
+    return found
+
+
+def _placeholder(key: str, output: Output) -> str:
+    """Why a placeholder is not imported, and how to get the value (the API key's command)."""
+    text = output.value if not output.sensitive else ""
+    key_id = re.search(r"--api-key\s+([A-Za-z0-9]+)", text) if key == _AUTH_KEY else None
+    if key_id is None:
+        return f"a placeholder, not a value: {key} not set"
+    fetch = (
+        f"aws apigateway get-api-key --api-key {shell_quote(key_id.group(1))} --include-value "
+        "--query value --output text"
+    )
+    return (
+        f"a placeholder, not a value: {key} not set (fetch the key with `{fetch}`; "
+        "`metaflow-config configure aws` asks for it unechoed)"
+    )
+
+
+def _implied(found: Found) -> dict[str, tuple[str, str]]:
+    """What the guides set once the stack provides a capability (the wizard's fixed values).
+
+    ``DEFAULT_DATASTORE=s3`` with a datastore root, ``DEFAULT_METADATA=service`` with a service
+    URL, unless the source sets them itself.
+    """
+    implied = {}
+    for cap in CAPABILITIES:
+        given = [BY_NAME[name].env for name in cap.required]
+        if cap.fixed and given and all(k in found.values for k in given):
+            for name, value in cap.fixed.items():
+                if BY_NAME[name].env not in found.values:
+                    implied[BY_NAME[name].env] = (value, f"implied by {', '.join(given)}")
+    return implied
+
+
+def _validate(found: Found, label: str, fix: Callable[[list[Output]], str]) -> None:
+    """Validate every value as a profile's, at once; problems name the outputs (nothing written).
+
+    ``fix``: how to correct the outputs given. A sensitive output's value and detail are masked.
+    """
+    data = layer_from_document(LayerData("profile"), "", dict(found.values))
+    problems = check_layer(data)
+    if data.extra:  # keys of registered sections: checked by their models
+        from ..pydantic import layer_problems
+
+        problems.extend(layer_problems(data))
+    told = []
+    for problem in problems:
+        outputs = found.sources.get(problem.setting)
+        if not outputs:
+            told.append(problem)
+            continue
+        hidden = any(o.sensitive for o in outputs) and problem.value not in ("", MASK)
+        setting = BY_ENV.get(problem.setting)
+        told.append(
+            dataclasses.replace(
+                problem,
+                layer=label,
+                location=f"output {', '.join(o.key for o in outputs)}",
+                value=MASK if hidden else problem.value,
+                expected=setting.kind.expected if hidden and setting else problem.expected,
+                fix=f"{fix(outputs)}; nothing was written",
+            )
+        )
+    if told:
+        raise ConfigError(told)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stack_options(fn: F) -> F:
+    """The options of ``import`` that read a deployed stack instead of a FILE."""
+    options = (
+        click.option(
+            "--from-cloudformation",
+            "stack",
+            metavar="STACK",
+            default=None,
+            help="Read the outputs of this CloudFormation stack (name or id) instead of FILE; "
+            "credentials and region from boto3, as `check --aws`.",
+        ),
+        click.option(
+            "--from-terraform",
+            "terraform",
+            metavar="FILE",
+            default=None,
+            type=click.Path(exists=True, dir_okay=False),
+            help="Read `terraform output -json` saved in FILE (metaflow_profile_json and the "
+            "outputs named after settings) instead of FILE.",
+        ),
+        click.option(
+            "--region",
+            metavar="REGION",
+            default=None,
+            help="With --from-cloudformation: the stack's region (default: boto3's, e.g. "
+            "AWS_DEFAULT_REGION).",
+        ),
+        click.option(
+            "--aws-profile",
+            metavar="NAME",
+            default=None,
+            help="With --from-cloudformation: the AWS profile of the boto3 session (default: "
+            "$AWS_PROFILE).",
+        ),
+    )
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def check_stack_options(**given: Any) -> None:
+    """Refuse options that mean nothing together (a usage error, exit 2).
+
+    ``given``: the options of ``import`` as click passed them (``None``/``False``: not given).
+    """
+    stack, terraform = given.get("stack"), given.get("terraform")
+    if stack is None and terraform is None:
+        for name, flag in (("region", "--region"), ("aws_profile", "--aws-profile")):
+            if given.get(name) is not None:
+                raise click.UsageError(f"{flag} goes with --from-cloudformation STACK")
+        return
+    source = "--from-cloudformation" if stack is not None else "--from-terraform"
+    if stack is not None and terraform is not None:
+        raise click.UsageError("give --from-cloudformation or --from-terraform, not both")
+    if given.get("file") is not None:
+        raise click.UsageError(f"give FILE or {source}, not both")
+    if terraform is not None:
+        for name, flag in (("region", "--region"), ("aws_profile", "--aws-profile")):
+            if given.get(name) is not None:
+                raise click.UsageError(
+                    f"{flag} goes with --from-cloudformation (a Terraform "
+                    "outputs file is read offline)"
+                )
+    if given.get("merge"):
+        raise click.UsageError(f"{source} always keeps the profile's other keys: drop --merge")
+    if given.get("strict") is not None:
+        raise click.UsageError(
+            f"--strict/--lenient are for FILE: {source} lists the outputs that are not "
+            "settings and imports the rest"
+        )
+
+
+def _nothing(source: Source, found: Found) -> ConfigError:
+    """The error of a source with no Metaflow output that has a value (naming the source)."""
+    fix = "import from the stack that deploys Metaflow, or see `metaflow-config docs` for the names"
+    if found.claimed:
+        expected = (
+            "a Metaflow output with a value (each output that names a setting is empty or a "
+            "placeholder)"
+        )
+    else:
+        keys = [o.key for o in source.outputs]
+        listed = f"its outputs: {', '.join(keys[:20])}{', ...' if len(keys) > 20 else ''}"
+        expected = (
+            "Metaflow outputs: an output whose description is tagged [METAFLOW_*], or that is "
+            f"named after a setting (none is; {listed if keys else 'it has no outputs'})"
+        )
+    return ConfigError([Problem.missing(source.label, expected, fix)])
+
+
+def _changes(found: Found, existing: Mapping[str, Any]) -> Changes:
+    """The values as changes: the keys the source does not set kept, an alias replaced."""
+    changes = Changes(assign=dict(found.values))
+    for key in found.values:
+        setting = BY_ENV.get(key)
+        aliases = () if setting is None else (setting.env, *setting.aliases)
+        changes.remove.update(a for a in aliases if a != key and a in existing)
+    return changes
+
+
+def _read(found: Found, source: Source) -> None:
+    """Fetch the values the outputs hold the ids of (offline: listed as not imported)."""
+    for key, output in found.ids.items():
+        if source.fetch is None:
+            found.skipped.append((output.key, f"the id of the API key, not {key}"))
+            continue
+        value = source.fetch(output)
+        found.add(key, value, output, source.label, note=f"fetched by the id in {output.key}")
+        click.echo(f"Fetched the API key by the id in output {printable(output.key)}.")
+
+
+def import_stack(
+    *,
+    profile: str | None,
+    yes: bool,
+    stack: str | None = None,
+    terraform: str | None = None,
+    region: str | None = None,
+    aws_profile: str | None = None,
+) -> None:
+    """``import --from-cloudformation STACK`` / ``--from-terraform FILE`` into ``profile``."""
+    name = selected_profile(profile)
+    target = profile_file(name, "-p/--profile" if profile else None)
+    home = home_dir()
+    check_writable(target, home=home)  # before AWS is asked: a refusal costs nothing
+    existing = read_json_object(target) or {}
+    if stack is not None:
+        source = sources.cloudformation(stack, region, aws_profile)
+    else:
+        source = sources.terraform(os.path.abspath(os.path.expanduser(str(terraform))))
+    found = map_outputs(source.outputs, source.label)
+    if found.values or found.ids:
+        _read(found, source)
+    if found.skipped:
+        click.echo(f"Not imported ({len(found.skipped)} output(s)):")
+        click.echo("\n".join(printable(f"  {key}: {why}") for key, why in found.skipped))
+    if found.conflicts:
+        raise ConfigError(found.conflicts)
+    if not found.values:
+        raise _nothing(source, found)
+    _validate(found, source.label, source.fix)
+    for key, (value, note) in _implied(found).items():
+        found.values[key] = value
+        found.notes[key] = note
+    changes = _changes(found, existing)
+    new = write_changes(
+        target,
+        changes,
+        existing,
+        home=home,
+        question=f"Write these changes to {profile_label(name)}?",
+        yes=yes,
+        masked=found.masked,
+        notes=found.notes,
+    )
+    if new is None:
+        return
+    kept = sorted(set(existing) - set(changes.assign) - changes.remove)
+    if kept:
+        click.echo(f"Kept {len(kept)} key(s) of the profile that the source does not set.")
+    click.echo(activation_hint(name))
+    check = "metaflow-config check --aws" + (f" -p {shell_quote(name)}" if name else "")
+    click.echo(f"Then check it against AWS:\n  {check}")
