@@ -484,6 +484,7 @@ def cloudformation_stack(
                 )
             ]
         )
+    where = f"CloudFormation stack {str(found.get('StackName') or name)!r} in {sess.region_name}"
     status = str(found.get("StackStatus", ""))
     if status not in STACK_COMPLETE:
         waiting = status.endswith("_IN_PROGRESS")

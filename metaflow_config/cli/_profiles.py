@@ -170,16 +170,16 @@ def import_cmd(  # noqa: PLR0917 - click passes every option
     `terraform output -json` (metaflow_profile_json and the outputs named after settings). Both
     show the changes and ask before writing; the profile's other keys are kept.
     """
+    check_stack_options(
+        file=file,
+        merge=merge,
+        strict=strict,
+        stack=stack,
+        terraform=terraform,
+        region=region,
+        aws_profile=aws_profile,
+    )
     if stack is not None or terraform is not None:
-        check_stack_options(
-            file=file,
-            merge=merge,
-            strict=strict,
-            stack=stack,
-            region=region,
-            aws_profile=aws_profile,
-            terraform=terraform,
-        )
         import_stack(
             profile=profile,
             yes=yes,
@@ -189,7 +189,6 @@ def import_cmd(  # noqa: PLR0917 - click passes every option
             aws_profile=aws_profile,
         )
         return
-    check_stack_options(region=region, aws_profile=aws_profile)
     if file is None:
         msg = "give FILE, or --from-cloudformation STACK, or --from-terraform FILE"
         raise click.UsageError(msg)
