@@ -186,8 +186,8 @@ def _implied(found: Found) -> dict[str, tuple[str, str]]:
     return implied
 
 
-def _validate(found: Found, label: str, fix: Callable[[list[Output]], str]) -> None:
-    """Validate every value as a profile's, at once; problems name the outputs (nothing written).
+def _problems(found: Found, label: str, fix: Callable[[list[Output]], str]) -> list[Problem]:
+    """Every value validated as a profile's, at once: the problems, each naming its outputs.
 
     ``fix``: how to correct the outputs given. A sensitive output's value and detail are masked.
     """
@@ -215,8 +215,7 @@ def _validate(found: Found, label: str, fix: Callable[[list[Output]], str]) -> N
                 fix=f"{fix(outputs)}; nothing was written",
             )
         )
-    if told:
-        raise ConfigError(told)
+    return told
 
 
 # --- the command ------------------------------------------------------------------------------
@@ -360,11 +359,11 @@ def import_stack(
     if found.skipped:
         click.echo(f"Not imported ({len(found.skipped)} output(s)):")
         click.echo("\n".join(printable(f"  {key}: {why}") for key, why in found.skipped))
-    if found.conflicts:
-        raise ConfigError(found.conflicts)
-    if not found.values:
+    if not found.values and not found.conflicts:
         raise _nothing(source, found)
-    _validate(found, source.label, source.fix)
+    problems = [*found.conflicts, *_problems(found, source.label, source.fix)]
+    if problems:  # every one at once; nothing is written
+        raise ConfigError(problems)
     for key, (value, note) in _implied(found).items():
         found.values[key] = value
         found.notes[key] = note
