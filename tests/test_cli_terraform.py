@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests._stack_fixtures import (
     output,
 )
 from tests.conftest import invoke, write_json
+from tests.test_sections import ACME, installed
 
 
 def home() -> Path:
@@ -257,3 +259,38 @@ def test_the_same_values_again_change_nothing(tmp_path: Path) -> None:
     assert "No changes" in result.stdout
     assert profile.stat().st_mtime_ns == before
     assert SERVICE_URL in read(profile).values()
+
+
+@pytest.fixture
+def acme(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[type[Any]]:
+    """The registered section ``Acme`` (tests/test_sections.py's), installed and discovered."""
+    for module in installed(
+        tmp_path_factory, monkeypatch, "acme-mf", "acme = acme_mf.config:Acme", ACME
+    ):
+        yield module.Acme
+
+
+def test_a_registered_sections_keys_are_settings_too(tmp_path: Path, acme: type[Any]) -> None:
+    """Outputs named after a registered section's keys import, checked by its model, its
+    secrets masked; an invalid one names the output."""
+    outputs = {
+        "METAFLOW_ACME_GPU_QUEUE": output("gpu"),
+        "METAFLOW_ACME_API_TOKEN": output("SEKRITtoken"),
+    }
+    path = _outputs(tmp_path, outputs)
+    result = _import(path, "-y")
+    assert result.exit_code == 0, result.stderr
+    assert read(home() / "config.json") == {
+        "METAFLOW_ACME_GPU_QUEUE": "gpu",
+        "METAFLOW_ACME_API_TOKEN": "SEKRITtoken",
+    }
+    assert "+ METAFLOW_ACME_API_TOKEN = ****" in result.stdout
+    assert "SEKRIT" not in result.stdout + result.stderr
+    path = _outputs(tmp_path, {"METAFLOW_ACME_RETRIES": output("many")})
+    result = _import(path, "-y")
+    assert result.exit_code == 1
+    assert f"METAFLOW_ACME_RETRIES (Terraform outputs {path}: output METAFLOW_ACME_RETRIES)" in (
+        result.stderr
+    )

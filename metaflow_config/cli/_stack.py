@@ -203,15 +203,20 @@ def _problems(found: Found, label: str, fix: Callable[[list[Output]], str]) -> l
         if not outputs:
             told.append(problem)
             continue
-        hidden = any(o.sensitive for o in outputs) and problem.value not in ("", MASK)
+        hidden = any(o.sensitive for o in outputs)  # the detail may quote the value too
         setting = BY_ENV.get(problem.setting)
+        kind_only = (
+            setting.kind.expected
+            if setting is not None
+            else "a value its section's model accepts (the detail is not shown: it is sensitive)"
+        )
         told.append(
             dataclasses.replace(
                 problem,
                 layer=label,
                 location=f"output {', '.join(o.key for o in outputs)}",
-                value=MASK if hidden else problem.value,
-                expected=setting.kind.expected if hidden and setting else problem.expected,
+                value=MASK if hidden and problem.value else problem.value,
+                expected=kind_only if hidden else problem.expected,
                 fix=f"{fix(outputs)}; nothing was written",
             )
         )
