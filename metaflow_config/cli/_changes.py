@@ -24,14 +24,7 @@ from .._table import BY_ENV
 from ..errors import ConfigError
 from ._common import CliError, home_dir, print_warnings, raw_text
 
-__all__ = [
-    "Changes",
-    "activation_hint",
-    "answered",
-    "describe",
-    "report_leftovers",
-    "write_changes",
-]
+__all__ = ["Changes", "activation_hint", "answered", "write_changes"]
 
 #: What to do when piped answers run out: the wizard's advice (other commands give their own)
 _WIZARD_FIX = (

@@ -38,13 +38,7 @@ from ._common import home_dir, profile_file, profile_label, raw_text, selected_p
 from ._stack_sources import Output, Source
 from ._wizard import CAPABILITIES
 
-__all__ = [
-    "Found",
-    "check_stack_options",
-    "import_stack",
-    "map_outputs",
-    "stack_options",
-]
+__all__ = ["check_stack_options", "import_stack", "stack_options"]
 
 #: A setting named in an output's description: ``[METAFLOW_BATCH_JOB_QUEUE]``
 _TAG = re.compile(r"\[\s*(METAFLOW_[A-Za-z0-9_]+)\s*\]")

@@ -19,7 +19,7 @@ from .._kinds import decode_json
 from .._layers import read_json_file
 from ..errors import ConfigError, Problem
 
-__all__ = ["PROFILE_JSON", "Output", "Source", "cloudformation", "terraform", "terraform_outputs"]
+__all__ = ["Output", "Source", "cloudformation", "terraform"]
 
 #: The Terraform output that holds a whole profile, as a JSON text
 PROFILE_JSON = "metaflow_profile_json"
