@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests._stack_fixtures import (
 )
 from tests.conftest import invoke, write_json
 from tests.test_sections import ACME, installed
+from tests.test_shell_quoting import CRAFTED, sh
 
 
 def home() -> Path:
@@ -294,3 +296,23 @@ def test_a_registered_sections_keys_are_settings_too(tmp_path: Path, acme: type[
     assert f"METAFLOW_ACME_RETRIES (Terraform outputs {path}: output METAFLOW_ACME_RETRIES)" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize("name", CRAFTED)
+def test_the_fix_to_write_the_file_again_pastes_safely(name: str, tmp_path: Path) -> None:
+    """`terraform output -json > FILE`, pasted (a stand-in terraform), writes FILE, runs nothing."""
+    folder = tmp_path / name
+    folder.mkdir()
+    path = write_json(folder / "out.json", {"METAFLOW_SFN_IAM_ROLE": output("not-a-role")})
+    result = _import(path, "-y")
+    assert result.exit_code == 1
+    command = f"terraform output -json > {shlex.quote(str(path))}"
+    assert command in result.stderr
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "terraform").write_text("#!/bin/sh\nprintf '{}'\n")
+    (bin_dir / "terraform").chmod(0o755)
+    scratch = tmp_path / "scratch"  # where a pasted command that ran more would leave `pwned`
+    scratch.mkdir()
+    sh(command, scratch, env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert path.read_text() == "{}"
