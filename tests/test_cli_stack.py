@@ -399,3 +399,22 @@ def test_options_that_mean_nothing_together_are_usage_errors(
     result = invoke("import", *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+
+
+def test_an_endpoint_that_does_not_answer(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No answer from CloudFormation (nothing listens): said for the stack, within the timeouts."""
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    result = _import("metaflow", "-y")
+    assert result.exit_code == 1
+    assert (
+        f"CloudFormation stack 'metaflow' in {REGION}: expected an answer from CloudFormation "
+        "within the timeouts (EndpointConnectionError)"
+    ) in result.stderr
+    assert "check the network and the region" in result.stderr

@@ -1,10 +1,11 @@
-"""Commands that copy or remove profile files: export, import, reset (atomic 0600 writes)."""
+"""Commands that copy or remove profile files: export, import (a FILE or a stack), reset."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -27,7 +28,6 @@ from ._common import (
     selected_profile,
     yes_option,
 )
-from ._stack import check_stack_options, import_stack, stack_options
 
 __all__ = ["export_cmd", "import_cmd", "reset_cmd"]
 
@@ -123,6 +123,81 @@ def _validated(path: str, *, strict: bool) -> dict[str, Any]:
     return doc
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _stack_options(fn: _F) -> _F:
+    """The options of ``import`` that read a deployed stack instead of a FILE."""
+    options = (
+        click.option(
+            "--from-cloudformation",
+            "stack",
+            metavar="STACK",
+            default=None,
+            help="Read the outputs of this CloudFormation stack (name or id) instead of FILE; "
+            "credentials and region from boto3, as `check --aws`.",
+        ),
+        click.option(
+            "--from-terraform",
+            "terraform",
+            metavar="FILE",
+            default=None,
+            type=click.Path(exists=True, dir_okay=False),
+            help="Read `terraform output -json` saved in FILE (metaflow_profile_json and the "
+            "outputs named after settings) instead of FILE.",
+        ),
+        click.option(
+            "--region",
+            metavar="REGION",
+            default=None,
+            help="With --from-cloudformation: the stack's region (default: boto3's, e.g. "
+            "AWS_DEFAULT_REGION).",
+        ),
+        click.option(
+            "--aws-profile",
+            metavar="NAME",
+            default=None,
+            help="With --from-cloudformation: the AWS profile of the boto3 session (default: "
+            "$AWS_PROFILE).",
+        ),
+    )
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _check_stack_options(**given: Any) -> None:
+    """Refuse options that mean nothing together (a usage error, exit 2).
+
+    ``given``: the options of ``import`` as click passed them (``None``/``False``: not given).
+    """
+    stack, terraform = given.get("stack"), given.get("terraform")
+    if stack is None and terraform is None:
+        for name, flag in (("region", "--region"), ("aws_profile", "--aws-profile")):
+            if given.get(name) is not None:
+                raise click.UsageError(f"{flag} goes with --from-cloudformation STACK")
+        return
+    source = "--from-cloudformation" if stack is not None else "--from-terraform"
+    if stack is not None and terraform is not None:
+        raise click.UsageError("give --from-cloudformation or --from-terraform, not both")
+    if given.get("file") is not None:
+        raise click.UsageError(f"give FILE or {source}, not both")
+    if terraform is not None:
+        for name, flag in (("region", "--region"), ("aws_profile", "--aws-profile")):
+            if given.get(name) is not None:
+                raise click.UsageError(
+                    f"{flag} goes with --from-cloudformation (a Terraform "
+                    "outputs file is read offline)"
+                )
+    if given.get("merge"):
+        raise click.UsageError(f"{source} always keeps the profile's other keys: drop --merge")
+    if given.get("strict") is not None:
+        raise click.UsageError(
+            f"--strict/--lenient are for FILE: {source} lists the outputs that are not "
+            "settings and imports the rest"
+        )
+
+
 @click.command(
     "import",
     epilog="""\b
@@ -145,7 +220,7 @@ Examples:
     "key is a setting not applied); --lenient imports them as they are, with a warning. "
     "[default: strict]",
 )
-@stack_options
+@_stack_options
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 def import_cmd(  # noqa: PLR0917 - click passes every option
     profile: str | None,
@@ -170,7 +245,7 @@ def import_cmd(  # noqa: PLR0917 - click passes every option
     `terraform output -json` (metaflow_profile_json and the outputs named after settings). Both
     show the changes and ask before writing; the profile's other keys are kept.
     """
-    check_stack_options(
+    _check_stack_options(
         file=file,
         merge=merge,
         strict=strict,
@@ -180,6 +255,8 @@ def import_cmd(  # noqa: PLR0917 - click passes every option
         aws_profile=aws_profile,
     )
     if stack is not None or terraform is not None:
+        from ._stack import import_stack  # the stack sources load only when one is asked for
+
         import_stack(
             profile=profile,
             yes=yes,

@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -38,7 +38,7 @@ from ._common import home_dir, profile_file, profile_label, raw_text, selected_p
 from ._stack_sources import Output, Source
 from ._wizard import CAPABILITIES
 
-__all__ = ["check_stack_options", "import_stack", "stack_options"]
+__all__ = ["import_stack"]
 
 #: A setting named in an output's description: ``[METAFLOW_BATCH_JOB_QUEUE]``
 _TAG = re.compile(r"\[\s*(METAFLOW_[A-Za-z0-9_]+)\s*\]")
@@ -218,80 +218,6 @@ def _problems(found: Found, label: str, fix: Callable[[list[Output]], str]) -> l
 
 
 # --- the command ------------------------------------------------------------------------------
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def stack_options(fn: F) -> F:
-    """The options of ``import`` that read a deployed stack instead of a FILE."""
-    options = (
-        click.option(
-            "--from-cloudformation",
-            "stack",
-            metavar="STACK",
-            default=None,
-            help="Read the outputs of this CloudFormation stack (name or id) instead of FILE; "
-            "credentials and region from boto3, as `check --aws`.",
-        ),
-        click.option(
-            "--from-terraform",
-            "terraform",
-            metavar="FILE",
-            default=None,
-            type=click.Path(exists=True, dir_okay=False),
-            help="Read `terraform output -json` saved in FILE (metaflow_profile_json and the "
-            "outputs named after settings) instead of FILE.",
-        ),
-        click.option(
-            "--region",
-            metavar="REGION",
-            default=None,
-            help="With --from-cloudformation: the stack's region (default: boto3's, e.g. "
-            "AWS_DEFAULT_REGION).",
-        ),
-        click.option(
-            "--aws-profile",
-            metavar="NAME",
-            default=None,
-            help="With --from-cloudformation: the AWS profile of the boto3 session (default: "
-            "$AWS_PROFILE).",
-        ),
-    )
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def check_stack_options(**given: Any) -> None:
-    """Refuse options that mean nothing together (a usage error, exit 2).
-
-    ``given``: the options of ``import`` as click passed them (``None``/``False``: not given).
-    """
-    stack, terraform = given.get("stack"), given.get("terraform")
-    if stack is None and terraform is None:
-        for name, flag in (("region", "--region"), ("aws_profile", "--aws-profile")):
-            if given.get(name) is not None:
-                raise click.UsageError(f"{flag} goes with --from-cloudformation STACK")
-        return
-    source = "--from-cloudformation" if stack is not None else "--from-terraform"
-    if stack is not None and terraform is not None:
-        raise click.UsageError("give --from-cloudformation or --from-terraform, not both")
-    if given.get("file") is not None:
-        raise click.UsageError(f"give FILE or {source}, not both")
-    if terraform is not None:
-        for name, flag in (("region", "--region"), ("aws_profile", "--aws-profile")):
-            if given.get(name) is not None:
-                raise click.UsageError(
-                    f"{flag} goes with --from-cloudformation (a Terraform "
-                    "outputs file is read offline)"
-                )
-    if given.get("merge"):
-        raise click.UsageError(f"{source} always keeps the profile's other keys: drop --merge")
-    if given.get("strict") is not None:
-        raise click.UsageError(
-            f"--strict/--lenient are for FILE: {source} lists the outputs that are not "
-            "settings and imports the rest"
-        )
 
 
 def _nothing(source: Source, found: Found) -> ConfigError:
