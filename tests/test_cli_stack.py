@@ -418,3 +418,21 @@ def test_an_endpoint_that_does_not_answer(
         "within the timeouts (EndpointConnectionError)"
     ) in result.stderr
     assert "check the network and the region" in result.stderr
+
+
+def test_two_api_key_ids_are_an_error_before_any_is_read(account: Account) -> None:
+    """Two outputs holding two API key ids: an error naming both; no key is fetched."""
+    account.deploy(
+        outputs={
+            "ApiKeyId": {
+                "Description": "Key ID [METAFLOW_SERVICE_AUTH_KEY]",
+                "Value": account.key_id,
+            },
+            "OtherKeyId": {"Description": "Key ID [METAFLOW_SERVICE_AUTH_KEY]", "Value": "k2"},
+        }
+    )
+    result = _import("metaflow", "-y")
+    assert result.exit_code == 1
+    assert "outputs ApiKeyId and OtherKeyId" in result.stderr
+    assert "Fetched" not in result.stdout
+    assert not (home() / "config.json").exists()

@@ -24,7 +24,7 @@ from .._table import BY_ENV
 from ..errors import ConfigError
 from ._common import CliError, home_dir, print_warnings, raw_text
 
-__all__ = ["Changes", "activation_hint", "answered", "write_changes"]
+__all__ = ["Changes", "activation_hint", "answered", "is_masked", "write_changes"]
 
 #: What to do when piped answers run out: the wizard's advice (other commands give their own)
 _WIZARD_FIX = (
@@ -57,7 +57,7 @@ class Changes:
         return set(doc).difference(self.apply(doc))
 
 
-def _is_secret(key: str) -> bool:
+def is_masked(key: str) -> bool:
     """Whether the value of the profile key ``key`` is masked when shown.
 
     A built-in or registered secret is; so is the value of a key no setting knows (a misspelled
@@ -88,7 +88,7 @@ def describe(
     """
     lines = []
     for key in sorted(set(changes.assign) | changes.removed(existing)):
-        secret = _is_secret(key)
+        secret = is_masked(key)
         old = existing.get(key)
         note = f"  ({notes[key]})" if notes and key in notes else ""
         if key in changes.assign:

@@ -33,7 +33,7 @@ from .._resolve import check_layer
 from .._table import BY_ENV, BY_NAME, find
 from ..errors import ConfigError, Problem
 from . import _stack_sources as sources
-from ._changes import Changes, activation_hint, write_changes
+from ._changes import Changes, activation_hint, is_masked, write_changes
 from ._common import home_dir, profile_file, profile_label, raw_text, selected_profile
 from ._stack_sources import Output, Source
 from ._wizard import CAPABILITIES
@@ -75,27 +75,44 @@ class Found:
         A different value already there is a conflict, naming both outputs.
         """
         if key in self.values and self.values[key] != value:
-            first = self.sources[key][0]
             self.conflicts.append(
-                Problem.bad_value(
-                    key,
-                    label,
-                    f"outputs {first.key} and {output.key}",
-                    expected="one value from the outputs that name it, found two: "
-                    f"{_shown(key, self.values[key], first)} and {_shown(key, value, output)}",
-                    fix="make the outputs agree, or take the setting's tag or name off one",
-                )
+                _conflict(key, label, (self.sources[key][0], self.values[key]), (output, value))
             )
             return
         self.values[key] = value
         self.sources.setdefault(key, []).append(output)
         self.notes[key] = note or "from " + ", ".join(o.key for o in self.sources[key])
 
+    def add_id(self, key: str, output: Output, label: str) -> None:
+        """Record ``output`` as holding the id of ``key``'s value; another id is a conflict."""
+        first = self.ids.setdefault(key, output)
+        if first.value != output.value:
+            self.conflicts.append(
+                _conflict(key, label, (first, first.value), (output, output.value))
+            )
+
+
+def _conflict(
+    key: str, label: str, first: tuple[Output, Any], second: tuple[Output, Any]
+) -> Problem:
+    """Two outputs that give ``key`` two values: the problem naming both.
+
+    ``first`` and ``second`` are ``(output, value)``; each value is masked as its setting and
+    its source require.
+    """
+    return Problem.bad_value(
+        key,
+        label,
+        f"outputs {first[0].key} and {second[0].key}",
+        expected="one value from the outputs that name it, found two: "
+        f"{_shown(key, first[1], first[0])} and {_shown(key, second[1], second[0])}",
+        fix="make the outputs agree, or take the setting's tag or name off one",
+    )
+
 
 def _shown(key: str, value: Any, output: Output) -> str:
     """``value`` of ``key`` for a message: masked when secret or from a sensitive output."""
-    secret = output.sensitive or (key in BY_ENV and BY_ENV[key].secret)
-    return f"{output.key} = {raw_text(key, value, secret=secret)}"
+    return f"{output.key} = {raw_text(key, value, secret=output.sensitive or is_masked(key))}"
 
 
 def _setting_key(name: str) -> str | None:
@@ -142,7 +159,7 @@ def map_outputs(outputs: Iterable[Output], label: str) -> Found:
             elif isinstance(output.value, str) and _PLACEHOLDER.fullmatch(output.value):
                 found.skipped.append((output.key, _placeholder(key, output)))
             elif key == _AUTH_KEY and _holds_an_id(output):
-                found.ids[key] = output
+                found.add_id(key, output, label)
             else:
                 found.add(key, output.value, output, label)
     return found
@@ -222,7 +239,10 @@ def _problems(found: Found, label: str, fix: Callable[[list[Output]], str]) -> l
 
 def _nothing(source: Source, found: Found) -> ConfigError:
     """The error of a source with no Metaflow output that has a value (naming the source)."""
-    fix = "import from the stack that deploys Metaflow, or see `metaflow-config docs` for the names"
+    fix = (
+        "import from the stack (or outputs) that deploys Metaflow; `metaflow-config docs` lists "
+        "the settings' names"
+    )
     if found.claimed:
         expected = (
             "a Metaflow output with a value (each output that names a setting is empty or a "
@@ -250,7 +270,10 @@ def _changes(found: Found, existing: Mapping[str, Any]) -> Changes:
 
 def _read(found: Found, source: Source) -> None:
     """Fetch the values the outputs hold the ids of (offline: listed as not imported)."""
+    disputed = {p.setting for p in found.conflicts}
     for key, output in found.ids.items():
+        if key in disputed:  # two ids: neither is read
+            continue
         if source.fetch is None:
             found.skipped.append((output.key, f"the id of the API key, not {key}"))
             continue
@@ -279,8 +302,7 @@ def import_stack(
     else:
         source = sources.terraform(os.path.abspath(os.path.expanduser(str(terraform))))
     found = map_outputs(source.outputs, source.label)
-    if found.values or found.ids:
-        _read(found, source)
+    _read(found, source)
     if found.skipped:
         click.echo(f"Not imported ({len(found.skipped)} output(s)):")
         click.echo("\n".join(printable(f"  {key}: {why}") for key, why in found.skipped))
