@@ -23,6 +23,8 @@ from tests._stack_fixtures import (
 )
 from tests.conftest import invoke, write_json
 
+pytestmark = pytest.mark.aws
+
 CANARY = "SEKRITapikey0123456789abcdefghij"  # the API key's value: never shown
 
 
@@ -77,6 +79,7 @@ def account(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Account:
     """A reset moto account in ``REGION``; boto3's chain points the command at it."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env)  # every client the command makes goes there
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     return Account(aws_env)
 
 
