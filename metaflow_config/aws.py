@@ -10,6 +10,9 @@ comes from ``AWS_DEFAULT_REGION``, then the AWS config file (``AWS_PROFILE``,
 defaults mode). The one exception is Metaflow's AWS sandbox, whose AWS_SANDBOX_REGION is given
 to the session, as Metaflow does by setting ``AWS_DEFAULT_REGION``.
 
+``cloudformation_stack`` and ``api_key_value`` read a deployed Metaflow stack (its outputs, and
+the metadata service's API key by its id), for ``metaflow-config import --from-cloudformation``.
+
 A remote task needs the region too: pass ``{"AWS_DEFAULT_REGION": region()}`` as ``extra`` to
 ``settings.batch.container_environment`` (it is not a Metaflow setting, so ``to_env`` does not
 carry it).
@@ -21,6 +24,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 try:
@@ -32,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - boto3 is the "aws" extra
 
 from ._checks import CheckResult
 from ._checks import check as _check_live
-from ._display import MASK
+from ._display import MASK, shell_quote
 from ._kinds import Reference
 from ._scope import current
 from ._settings import Settings
@@ -43,9 +47,14 @@ NO_REGION = "AWS region"
 
 __all__ = [
     "FETCH_TIMEOUTS",
+    "STACK_COMPLETE",
     "CheckResult",
+    "Stack",
+    "StackOutput",
+    "api_key_value",
     "check",
     "client",
+    "cloudformation_stack",
     "fetch_reference",
     "region",
     "s3_client",
@@ -329,3 +338,224 @@ def check(
 
         options["client_factory"] = clients
     return _check_live(s, capabilities, write_probe, profile=profile, **options)
+
+
+# --- a deployed stack ---------------------------------------------------------------------------
+
+#: The states of a stack whose outputs are those of a finished deployment (an update rolled back
+#: is the previous deployment again; a creation rolled back, ``ROLLBACK_COMPLETE``, left nothing)
+STACK_COMPLETE = frozenset(
+    {
+        "CREATE_COMPLETE",
+        "UPDATE_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE",
+        "IMPORT_COMPLETE",
+        "IMPORT_ROLLBACK_COMPLETE",
+    }
+)
+
+
+@dataclass(frozen=True)
+class StackOutput:
+    """One output of a CloudFormation stack: its key, its value and its description."""
+
+    key: str
+    value: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A CloudFormation stack as :func:`cloudformation_stack` read it."""
+
+    name: str
+    region: str
+    status: str
+    outputs: tuple[StackOutput, ...]
+
+
+def _plain_session(region: str | None, aws_profile: str | None, what: str) -> Any:
+    """A boto3 session of ``aws_profile`` (None: boto3's chain) with a region, for ``what``.
+
+    The region is ``region``, else boto3's (``AWS_DEFAULT_REGION``, the AWS profile's config).
+    """
+    from botocore.exceptions import ProfileNotFound
+
+    failure: ConfigError | None = None
+    try:
+        made = boto3.session.Session(profile_name=aws_profile, region_name=region)
+    except ProfileNotFound:
+        failure = ConfigError(
+            [
+                Problem.bad_argument(
+                    "AWS profile",
+                    repr(aws_profile),
+                    "a profile of the AWS config or credentials file (none of that name)",
+                    "check the name (`aws configure list-profiles`), or leave it out to use "
+                    "boto3's default credentials",
+                )
+            ]
+        )
+    if failure is not None:
+        raise failure
+    if not made.region_name:
+        raise ConfigError(
+            [
+                Problem.missing(
+                    NO_REGION,
+                    f"the region of {what} (none given, and boto3 found none: not in "
+                    "AWS_DEFAULT_REGION, nor in the AWS profile's config)",
+                    "pass --region REGION, or export AWS_DEFAULT_REGION=<region>",
+                )
+            ]
+        )
+    return made
+
+
+def _aws_problem(exc: BaseException, where: str, action: str, service: str) -> Problem:
+    """The problem of the AWS error ``exc``, met reading ``where`` (``action``: the IAM action)."""
+    from ._probes import classify, error_code
+
+    kind = classify(exc)
+    if kind == "credentials":
+        code = error_code(exc) or type(exc).__name__
+        expected = f"AWS credentials that {service} accepts (got {code})"
+        fix = (
+            "configure credentials (AWS_PROFILE or --aws-profile, `aws configure`, `aws sso "
+            "login`, or a role of the machine)"
+        )
+    elif kind == "denied":
+        expected, fix = f"permission to read it ({action})", f"allow {action} to this identity"
+    elif kind == "region":
+        expected, fix = "an AWS region", "pass --region REGION, or export AWS_DEFAULT_REGION"
+    elif kind == "network":
+        expected = f"an answer from {service} within the timeouts ({type(exc).__name__})"
+        fix = "check the network and the region, then run it again"
+    else:
+        expected = f"an answer from {service} (got {error_code(exc) or type(exc).__name__})"
+        fix = "run it again"
+    return Problem.missing(where, expected, fix)
+
+
+def cloudformation_stack(
+    name: str, *, region: str | None = None, aws_profile: str | None = None
+) -> Stack:
+    """The CloudFormation stack ``name`` (a name or a stack id) with its outputs.
+
+    Credentials come from boto3's chain (``aws_profile``: that AWS profile); the region is
+    ``region``, else the stack id's, else boto3's. One call, with timeouts and one retry.
+
+    Raises:
+        ConfigError: no region or credentials, a stack not found, one not in a complete state
+            (:data:`STACK_COMPLETE`), access denied: naming the stack and the region.
+
+    """
+    from botocore.config import Config as BotoConfig
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if region is None and name.startswith("arn:") and name.count(":") >= 5:
+        region = name.split(":")[3] or None  # arn:aws:cloudformation:<region>:<account>:stack/...
+    sess = _plain_session(region, aws_profile, f"CloudFormation stack {name!r}")
+    where = f"CloudFormation stack {name!r} in {sess.region_name}"
+    config = BotoConfig(**FETCH_TIMEOUTS, retries={"max_attempts": 2, "mode": "standard"})
+    failure: Problem | None = None
+    found: dict[str, Any] = {}
+    try:
+        answer = sess.client("cloudformation", config=config).describe_stacks(StackName=name)
+        found = answer["Stacks"][0] if answer.get("Stacks") else {}
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ValidationError":  # no such stack
+            found = {}
+        else:
+            failure = _aws_problem(exc, where, "cloudformation:DescribeStacks", "CloudFormation")
+    except (BotoCoreError, OSError) as exc:
+        failure = _aws_problem(exc, where, "cloudformation:DescribeStacks", "CloudFormation")
+    if failure is not None:
+        raise ConfigError([failure])
+    quoted = f"--stack-name {shell_quote(name)} --region {shell_quote(sess.region_name)}"
+    if not found:
+        raise ConfigError(
+            [
+                Problem.missing(
+                    where,
+                    "an existing stack of that name or id (none found)",
+                    "check the name and the region (--region): `aws cloudformation "
+                    f"describe-stacks --region {shell_quote(sess.region_name)}` lists them",
+                )
+            ]
+        )
+    where = f"CloudFormation stack {str(found.get('StackName') or name)!r} in {sess.region_name}"
+    status = str(found.get("StackStatus", ""))
+    if status not in STACK_COMPLETE:
+        waiting = status.endswith("_IN_PROGRESS")
+        raise ConfigError(
+            [
+                Problem.missing(
+                    where,
+                    f"a stack in a complete state ({', '.join(sorted(STACK_COMPLETE))}), found "
+                    f"{status or 'no state'}",
+                    "wait until it completes, then run this again"
+                    if waiting
+                    else "see what went wrong: `aws cloudformation describe-stack-events "
+                    f"{quoted}`; deploy it again, then run this again",
+                )
+            ]
+        )
+    outputs = tuple(
+        StackOutput(
+            str(out.get("OutputKey", "")),
+            str(out.get("OutputValue", "")),
+            str(out.get("Description", "")),
+        )
+        for out in found.get("Outputs", ())
+    )
+    return Stack(str(found.get("StackName", name)), sess.region_name, status, outputs)
+
+
+def api_key_value(
+    key_id: str, *, region: str, aws_profile: str | None = None, what: str = ""
+) -> str:
+    """The value of the API Gateway key ``key_id`` (the metadata service's ``x-api-key``).
+
+    ``what`` names where the id came from (a stack's output), for the errors. The value is a
+    secret: nothing the AWS libraries log while it is read reaches a handler, and no error
+    raised here keeps the response in its chain.
+
+    Raises:
+        ConfigError: no credentials, no key of that id, access denied (``apigateway:GET``):
+            naming ``METAFLOW_SERVICE_AUTH_KEY``, the id, the region and ``what``; never the key.
+
+    """
+    from botocore.config import Config as BotoConfig
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    sess = _plain_session(region, aws_profile, "the API Gateway key")
+    where = f"METAFLOW_SERVICE_AUTH_KEY (the API Gateway key {key_id!r} in {region}{what})"
+    action = f"apigateway:GET on arn:aws:apigateway:{region}::/apikeys/{key_id}"
+    config = BotoConfig(**FETCH_TIMEOUTS, retries={"max_attempts": 2, "mode": "standard"})
+    failure: Problem | None = None
+    value = ""
+    try:
+        with _unlogged():  # botocore logs response bodies at DEBUG: the key's value
+            answer = sess.client("apigateway", config=config).get_api_key(
+                apiKey=key_id, includeValue=True
+            )
+            value = str(answer.get("value") or "")
+            del answer
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NotFoundException":
+            failure = Problem.missing(
+                where,
+                "an API key of that id (none found)",
+                "check the output's value and the region: `aws apigateway get-api-keys "
+                f"--region {shell_quote(region)}` lists the keys",
+            )
+        else:
+            failure = _aws_problem(exc, where, action, "API Gateway")
+    except (BotoCoreError, OSError) as exc:
+        failure = _aws_problem(exc, where, action, "API Gateway")
+    if failure is None and not value:
+        failure = Problem.missing(where, "a key with a value", "give the API key a value")
+    if failure is not None:
+        raise ConfigError([failure])
+    return value

@@ -1,25 +1,20 @@
-"""Commands that copy or remove profile files: export, import, reset (atomic 0600 writes)."""
+"""Commands that copy or remove profile files: export, import (a FILE or a stack), reset."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
-from .._display import shell_quote
 from .._fields import is_unset
-from .._files import (
-    check_writable,
-    read_json_object,
-    remove_file,
-    update_json,
-    write_json_atomic,
-)
+from .._files import check_writable, read_json_object, remove_file, write_json_atomic
 from .._layers import LayerData, layer_from_document, read_json_file
 from .._resolve import Inputs, _strict, _unknown, check_layer
 from ..errors import ConfigError, Problem
+from ._changes import Changes, activation_hint, write_changes
 from ._common import (
     CliError,
     confirm,
@@ -34,7 +29,7 @@ from ._common import (
     yes_option,
 )
 
-__all__ = ["activation_hint", "export_cmd", "import_cmd", "reset_cmd"]
+__all__ = ["export_cmd", "import_cmd", "reset_cmd"]
 
 #: the layer an imported file is checked as (it becomes a profile)
 _LAYER = "profile"
@@ -42,22 +37,6 @@ _LAYER = "profile"
 _IMPORT = "import file"
 #: the option of a command's profile, named by its problems
 _FLAG = "-p/--profile"
-
-
-def activation_hint(profile: str | None) -> str:
-    """How to make Metaflow (and metaflow_config) use ``profile``: lines to paste, shell-quoted."""
-    lines = []
-    if profile:
-        lines.append(f"Activate it with:\n  export METAFLOW_PROFILE={shell_quote(profile)}")
-    else:
-        lines.append(
-            "It is the default profile: Metaflow uses it when METAFLOW_PROFILE is not set "
-            "(unset METAFLOW_PROFILE)."
-        )
-    home = home_dir()
-    if os.environ.get("METAFLOW_HOME"):
-        lines.append(f"  export METAFLOW_HOME={shell_quote(home)}")
-    return "\n".join(lines)
 
 
 @click.command(
@@ -144,6 +123,81 @@ def _validated(path: str, *, strict: bool) -> dict[str, Any]:
     return doc
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _stack_options(fn: _F) -> _F:
+    """The options of ``import`` that read a deployed stack instead of a FILE."""
+    options = (
+        click.option(
+            "--from-cloudformation",
+            "stack",
+            metavar="STACK",
+            default=None,
+            help="Read the outputs of this CloudFormation stack (name or id) instead of FILE; "
+            "credentials and region from boto3, as `check --aws`.",
+        ),
+        click.option(
+            "--from-terraform",
+            "terraform",
+            metavar="FILE",
+            default=None,
+            type=click.Path(exists=True, dir_okay=False),
+            help="Read `terraform output -json` saved in FILE (metaflow_profile_json and the "
+            "outputs named after settings) instead of FILE.",
+        ),
+        click.option(
+            "--region",
+            metavar="REGION",
+            default=None,
+            help="With --from-cloudformation: the stack's region (default: boto3's, e.g. "
+            "AWS_DEFAULT_REGION).",
+        ),
+        click.option(
+            "--aws-profile",
+            metavar="NAME",
+            default=None,
+            help="With --from-cloudformation: the AWS profile of the boto3 session (default: "
+            "$AWS_PROFILE).",
+        ),
+    )
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _check_stack_options(**given: Any) -> None:
+    """Refuse options that mean nothing together (a usage error, exit 2).
+
+    ``given``: the options of ``import`` as click passed them (``None``/``False``: not given).
+    """
+    stack, terraform = given.get("stack"), given.get("terraform")
+    if stack is None and terraform is None:
+        for name, flag in (("region", "--region"), ("aws_profile", "--aws-profile")):
+            if given.get(name) is not None:
+                raise click.UsageError(f"{flag} goes with --from-cloudformation STACK")
+        return
+    source = "--from-cloudformation" if stack is not None else "--from-terraform"
+    if stack is not None and terraform is not None:
+        raise click.UsageError("give --from-cloudformation or --from-terraform, not both")
+    if given.get("file") is not None:
+        raise click.UsageError(f"give FILE or {source}, not both")
+    if terraform is not None:
+        for name, flag in (("region", "--region"), ("aws_profile", "--aws-profile")):
+            if given.get(name) is not None:
+                raise click.UsageError(
+                    f"{flag} goes with --from-cloudformation (a Terraform "
+                    "outputs file is read offline)"
+                )
+    if given.get("merge"):
+        raise click.UsageError(f"{source} always keeps the profile's other keys: drop --merge")
+    if given.get("strict") is not None:
+        raise click.UsageError(
+            f"--strict/--lenient are for FILE: {source} lists the outputs that are not "
+            "settings and imports the rest"
+        )
+
+
 @click.command(
     "import",
     epilog="""\b
@@ -152,6 +206,8 @@ Examples:
   metaflow-config import prod.json --profile prod      # a new or existing named profile
   metaflow-config import extra.json -p prod --merge -y # add keys, keep the others
   metaflow-config import newer.json --lenient          # keys this version does not know, too
+  metaflow-config import --from-cloudformation metaflow -p prod --region us-west-2
+  terraform output -json > outputs.json && metaflow-config import --from-terraform outputs.json
 """,
 )
 @profile_option
@@ -159,20 +215,65 @@ Examples:
 @click.option("--merge", is_flag=True, help="Keep the profile's keys that FILE does not set.")
 @click.option(
     "--strict/--lenient",
-    default=True,
-    show_default=True,
+    default=None,
     help="Unknown METAFLOW_* keys in FILE are errors, each with its did-you-mean (a misspelled "
-    "key is a setting not applied); --lenient imports them as they are, with a warning.",
+    "key is a setting not applied); --lenient imports them as they are, with a warning. "
+    "[default: strict]",
 )
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_cmd(profile: str | None, yes: bool, merge: bool, strict: bool, file: str) -> None:
-    """Validate FILE and write it as a profile (atomically, mode 0600).
+@_stack_options
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+def import_cmd(  # noqa: PLR0917 - click passes every option
+    profile: str | None,
+    yes: bool,
+    merge: bool,
+    strict: bool | None,
+    stack: str | None,
+    terraform: str | None,
+    region: str | None,
+    aws_profile: str | None,
+    file: str | None,
+) -> None:
+    """Validate FILE, or a deployed stack's outputs, and write them as a profile (mode 0600).
 
     Every value is checked before anything is written; an invalid file, or one with an unknown
     key (unless --lenient), changes nothing. The profile is replaced by FILE's keys unless
     --merge is given, and the keys that go are named; an existing profile is only changed after
     you confirm. Importing into a profile that does not exist yet creates it.
+
+    --from-cloudformation STACK reads the stack's outputs (each mapped by the [METAFLOW_*] tag
+    of its description, or its name; the API key fetched by its id); --from-terraform FILE reads
+    `terraform output -json` (metaflow_profile_json and the outputs named after settings). Both
+    show the changes and ask before writing; the profile's other keys are kept.
     """
+    _check_stack_options(
+        file=file,
+        merge=merge,
+        strict=strict,
+        stack=stack,
+        terraform=terraform,
+        region=region,
+        aws_profile=aws_profile,
+    )
+    if stack is not None or terraform is not None:
+        from ._stack import import_stack  # the stack sources load only when one is asked for
+
+        import_stack(
+            profile=profile,
+            yes=yes,
+            stack=stack,
+            terraform=terraform,
+            region=region,
+            aws_profile=aws_profile,
+        )
+        return
+    if file is None:
+        msg = "give FILE, or --from-cloudformation STACK, or --from-terraform FILE"
+        raise click.UsageError(msg)
+    _import_file(profile, yes=yes, merge=merge, strict=strict is not False, file=file)
+
+
+def _import_file(profile: str | None, *, yes: bool, merge: bool, strict: bool, file: str) -> None:
+    """``import FILE``: validate it, show the changes, ask before changing a profile, write."""
     name = selected_profile(profile)
     target = profile_file(name, _FLAG if profile else None)
     source = os.path.abspath(os.path.expanduser(file))
@@ -186,15 +287,21 @@ def import_cmd(profile: str | None, yes: bool, merge: bool, strict: bool, file: 
         raise CliError(msg)
     home = home_dir()
     check_writable(target, home=home)  # before asking
-    if os.path.exists(target):
+    existing = read_json_object(target)
+    question = None
+    if existing is not None:
         action = f"Add the keys of {file} to" if merge else f"Replace with the keys of {file}"
         question = f"{action} the configuration of {profile_label(name)} in {target}?"
-        if not confirm(question, default=False, assume_yes=yes):
-            raise CliError(f"not imported: {target} left unchanged")
-    old, _ = update_json(target, lambda old: {**old, **doc} if merge else dict(doc), home=home)
+    changes = Changes(assign=doc, replace=not merge)
+    old = existing or {}
+    new = write_changes(
+        target, changes, old, home=home, question=question, yes=yes, leftovers=False
+    )
+    if new is None:
+        return
     label = f"{profile_label(name)} ({target})"
     click.echo(f"Imported {len(doc)} setting(s) from {source} into {label}.")
-    others = sorted(set(old or {}) - set(doc))
+    others = sorted(set(old) - set(doc))
     if others and merge:
         click.echo(f"Kept {len(others)} key(s) of the profile that {file} does not set.")
     elif others:

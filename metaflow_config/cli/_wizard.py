@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,20 +21,20 @@ from click.shell_completion import CompletionItem
 
 from .._display import has_url_password
 from .._fields import Setting, is_unset
-from .._files import check_writable, read_json_object, update_json
+from .._files import check_writable, read_json_object
 from .._kinds import Reference
-from .._layers import LAYERS, FileLayer, LayerData, layer_from_document, suggest
+from .._layers import LAYERS, LayerData, layer_from_document, suggest
 from .._require import CAPABILITIES as REQUIRE
 from .._require import closure
-from .._resolve import Inputs, check_layer, resolve, validate_value
+from .._resolve import Inputs, resolve, validate_value
 from .._sections import find_key
-from .._table import BY_ENV, BY_NAME, find
+from .._table import BY_NAME, find
 from ..errors import ConfigError, Problem
+from ._changes import Changes, activation_hint, answered, write_changes
 from ._common import (
     CliError,
     confirm,
     home_dir,
-    print_warnings,
     profile_file,
     profile_label,
     profile_option,
@@ -43,10 +42,9 @@ from ._common import (
     selected_profile,
     yes_option,
 )
-from ._profiles import activation_hint
 from ._query import complete_setting
 
-__all__ = ["CAPABILITIES", "Capability", "Changes", "aws_cmd"]
+__all__ = ["CAPABILITIES", "Capability", "aws_cmd"]
 
 
 @dataclass(frozen=True)
@@ -114,20 +112,6 @@ CAPABILITIES: tuple[Capability, ...] = (
 
 _KEEP = object()  # a secret left as it was (Enter at its masked prompt)
 _UNSET = object()  # an optional setting left unset (or cleared with "-")
-
-
-@dataclass
-class Changes:
-    """What the wizard will do to a profile: keys to set (typed values) and keys to remove."""
-
-    assign: dict[str, Any] = field(default_factory=dict)
-    remove: set[str] = field(default_factory=set)
-
-    def apply(self, doc: Mapping[str, Any]) -> dict[str, Any]:
-        """``doc`` with the changes applied (the other keys kept as they are)."""
-        result = {k: v for k, v in doc.items() if k not in self.remove}
-        result.update(self.assign)
-        return result
 
 
 def _is_on(cap: Capability, existing: Mapping[str, Any]) -> bool:
@@ -220,25 +204,6 @@ def derived_value(setting: Setting, doc: Mapping[str, Any]) -> str | None:
     return raw_text(setting.env, setting.kind.to_text(value), secret=setting.secret)
 
 
-@contextmanager
-def _answered(question: str) -> Iterator[None]:
-    """Stop with a clear error when the input ends at ``question`` (piped answers used up).
-
-    click turns both the end of the input and Ctrl-C into ``Abort``; the end of the input is the
-    one whose context is an ``EOFError``. Ctrl-C stays click's ``Aborted!``.
-    """
-    try:
-        yield
-    except click.Abort as exc:
-        if not isinstance(exc.__context__, EOFError):
-            raise
-        click.echo()  # end the line of the unanswered prompt
-        raise CliError(
-            f"the input ended before {question} was answered: nothing was written. Give one "
-            "line per question, or configure without questions with --set KEY=VALUE ... --yes"
-        ) from None
-
-
 def _ask(
     setting: Setting, existing: Mapping[str, Any], *, required: bool, doc: Mapping[str, Any]
 ) -> Any:
@@ -307,7 +272,7 @@ def interview(existing: Mapping[str, Any]) -> Changes:
         click.echo(f"\n{cap.title[0].upper()}{cap.title[1:]}: {cap.why}")
         default = _is_on(cap, existing) or not existing
         question = f"Configure {cap.title}?"
-        with _answered(f'"{question}"'):
+        with answered(f'"{question}"'):
             enable = click.confirm(question, default=default)
         if not enable:
             for name, value in cap.fixed.items():
@@ -320,7 +285,7 @@ def interview(existing: Mapping[str, Any]) -> Changes:
         for names, required in ((cap.required, True), (cap.optional, False)):
             for name in names:
                 setting = BY_NAME[name]
-                with _answered(setting.env):
+                with answered(setting.env):
                     answer = _ask(setting, existing, required=required, doc=changes.apply(existing))
                 _record(changes, setting, answer, existing)
     return changes
@@ -405,31 +370,6 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
     return changes
 
 
-def describe(changes: Changes, existing: Mapping[str, Any]) -> list[str]:
-    """The changes as lines for people: ``+`` added, ``~`` changed, ``-`` removed (masked)."""
-    lines = []
-    for key in sorted(set(changes.assign) | changes.remove):
-        secret = key in BY_ENV and BY_ENV[key].secret
-        old = existing.get(key)
-        if key in changes.assign:
-            new = raw_text(key, changes.assign[key], secret=secret)
-            if key not in existing:
-                lines.append(f"  + {key} = {new}")
-            elif old != changes.assign[key]:
-                lines.append(f"  ~ {key} = {new} (was {raw_text(key, old, secret=secret)})")
-        elif key in existing:
-            lines.append(f"  - {key} (was {raw_text(key, old, secret=secret)})")
-    return lines
-
-
-def _report_leftovers(path: str) -> None:
-    """Warn about problems the profile still has in keys the wizard did not touch."""
-    data = FileLayer("profile", path).read()
-    problems = check_layer(data)
-    print_warnings([f"the profile still has a problem: {p}" for p in problems])
-    print_warnings([f"unknown setting {key} in {path}" for key, _ in data.unknown])
-
-
 @click.command(
     "aws",
     epilog="""\b
@@ -468,7 +408,7 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     state = "new" if existing is None else "exists"
     click.echo(f"Configuring {profile_label(name)}: {path} ({state}).")
     question = "Do you want to modify it?"
-    with _answered(f'"{question}"'):
+    with answered(f'"{question}"'):
         modify = existing is None or confirm(
             f"This profile exists. {question}", default=False, assume_yes=yes
         )
@@ -489,15 +429,6 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     if not changes.apply(dict(existing)) and not os.path.lexists(path):
         click.echo("\nNothing to write: no setting was configured, so Metaflow runs locally.")
         return
-    lines = describe(changes, existing)
-    if not lines:
-        click.echo(f"\nNo changes: {path} left as it was.")
+    if write_changes(path, changes, existing, home=home) is None:
         return
-    click.echo(f"\nChanges to {path}:")
-    click.echo("\n".join(lines))
-    _, new = update_json(path, changes.apply, home=home)
-    if not new:
-        click.echo("The profile is now empty ({}); `metaflow-config reset` removes it.")
-    click.echo(f"\nConfiguration written to {path} (mode 0600).")
-    _report_leftovers(path)
     click.echo(activation_hint(name))

@@ -1,0 +1,190 @@
+"""Writing changes to a profile: the one path of ``configure aws``, ``import`` and the stacks.
+
+A change is shown as a diff against the profile on disk (``+`` added, ``~`` changed, ``-``
+removed; secrets masked), confirmed unless ``--yes`` (an input that ends before the answer is an
+error saying that nothing was written), and applied with ``update_json``: under the profile's
+lock, on top of what is on disk at that moment, atomically, mode 0600.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from .._display import printable, shell_quote
+from .._files import update_json
+from .._layers import FileLayer
+from .._resolve import check_layer
+from .._table import BY_ENV
+from ..errors import ConfigError
+from ._common import CliError, home_dir, print_warnings, raw_text
+
+__all__ = ["Changes", "activation_hint", "answered", "is_masked", "write_changes"]
+
+#: What to do when piped answers run out: the wizard's advice (other commands give their own)
+_WIZARD_FIX = (
+    "Give one line per question, or configure without questions with --set KEY=VALUE ... --yes"
+)
+
+
+@dataclass
+class Changes:
+    """What a command will do to a profile: keys to set (values as written) and keys to remove.
+
+    ``replace``: the profile becomes ``assign`` alone (every other key goes, whatever the file
+    holds when it is written), as ``import FILE`` without ``--merge`` does.
+    """
+
+    assign: dict[str, Any] = field(default_factory=dict)
+    remove: set[str] = field(default_factory=set)
+    replace: bool = False
+
+    def apply(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """``doc`` with the changes applied (the other keys kept, unless ``replace``)."""
+        if self.replace:
+            return dict(self.assign)
+        result = {k: v for k, v in doc.items() if k not in self.remove}
+        result.update(self.assign)
+        return result
+
+    def removed(self, doc: Mapping[str, Any]) -> set[str]:
+        """The keys of ``doc`` that applying the changes removes."""
+        return set(doc).difference(self.apply(doc))
+
+
+def is_masked(key: str) -> bool:
+    """Whether the value of the profile key ``key`` is masked when shown.
+
+    A built-in or registered secret is; so is the value of a key no setting knows (a misspelled
+    ``METAFLOW_SERVICE_AUTH_KEYS`` may hold the key itself), as every warning about it hides it.
+    """
+    if key in BY_ENV:
+        return BY_ENV[key].secret
+    from .._sections import find_key, is_secret
+
+    try:
+        known = find_key(key) is not None
+    except ConfigError:  # a section that does not load: what cannot be told apart is masked
+        return True
+    return not known or is_secret(key)
+
+
+def describe(
+    changes: Changes,
+    existing: Mapping[str, Any],
+    *,
+    masked: Collection[str] = (),
+    notes: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The changes as lines for people: ``+`` added, ``~`` changed, ``-`` removed.
+
+    Secrets are masked, and so is every key in ``masked`` (values from a source that marks them
+    sensitive); ``notes`` adds a word per key (where its value came from).
+    """
+    lines = []
+    for key in sorted(set(changes.assign) | changes.removed(existing)):
+        secret = is_masked(key)
+        old = existing.get(key)
+        note = f"  ({notes[key]})" if notes and key in notes else ""
+        if key in changes.assign:
+            new = raw_text(key, changes.assign[key], secret=secret or key in masked)
+            if key not in existing:
+                lines.append(f"  + {key} = {new}{note}")
+            elif old != changes.assign[key]:
+                was = raw_text(key, old, secret=secret)
+                lines.append(f"  ~ {key} = {new} (was {was}){note}")
+        elif key in existing:
+            lines.append(f"  - {key} (was {raw_text(key, old, secret=secret)})")
+    return [printable(line) for line in lines]
+
+
+@contextmanager
+def answered(question: str, fix: str = _WIZARD_FIX) -> Iterator[None]:
+    """Stop with a clear error when the input ends at ``question`` (no terminal, answers used up).
+
+    click turns both the end of the input and Ctrl-C into ``Abort``; the end of the input is the
+    one whose context is an ``EOFError``. Ctrl-C stays click's ``Aborted!``. ``fix``: what to do
+    instead (``--yes``, ``--set``).
+    """
+    try:
+        yield
+    except click.Abort as exc:
+        if not isinstance(exc.__context__, EOFError):
+            raise
+        click.echo()  # end the line of the unanswered prompt
+        raise CliError(
+            f"the input ended before {question} was answered: nothing was written. {fix}"
+        ) from None
+
+
+def report_leftovers(path: str) -> None:
+    """Warn about problems the profile still has in keys the command did not touch."""
+    data = FileLayer("profile", path).read()
+    problems = check_layer(data)
+    print_warnings([f"the profile still has a problem: {p}" for p in problems])
+    print_warnings([f"unknown setting {key} in {path}" for key, _ in data.unknown])
+
+
+def write_changes(
+    path: str,
+    changes: Changes,
+    existing: Mapping[str, Any],
+    *,
+    home: str,
+    question: str | None = None,
+    yes: bool = False,
+    masked: Collection[str] = (),
+    notes: Mapping[str, str] | None = None,
+    leftovers: bool = True,
+) -> dict[str, Any] | None:
+    """Show ``changes`` as a diff against ``existing`` (the profile ``path`` holds), then write.
+
+    ``question``: asked before writing, unless ``yes`` (no answer, as when there is no terminal:
+    a :class:`CliError` saying nothing was written, and how to write without asking). The write
+    applies the changes to what the file holds at that moment, under its lock. Returns the new
+    content, or None when there was nothing to change. ``masked`` and ``notes``: see
+    :func:`describe`; ``leftovers``: warn about the problems of the keys left as they were.
+
+    Raises:
+        CliError: the question was answered no, or not at all; nothing was written.
+
+    """
+    lines = describe(changes, existing, masked=masked, notes=notes)
+    if not lines:
+        click.echo(f"\nNo changes: {path} left as it was.")
+        return None
+    click.echo(f"\nChanges to {path}:")
+    click.echo("\n".join(lines))
+    if question is not None and not yes:
+        fix = "Run it again with --yes to write without asking."
+        with answered(f'"{question}"', fix):
+            if not click.confirm(question, default=False):
+                raise CliError(f"not written: {path} left unchanged")
+    _, new = update_json(path, changes.apply, home=home)
+    if not new:
+        click.echo("The profile is now empty ({}); `metaflow-config reset` removes it.")
+    click.echo(f"\nConfiguration written to {path} (mode 0600).")
+    if leftovers:
+        report_leftovers(path)
+    return new
+
+
+def activation_hint(profile: str | None) -> str:
+    """How to make Metaflow (and metaflow_config) use ``profile``: lines to paste, shell-quoted."""
+    lines = []
+    if profile:
+        lines.append(f"Activate it with:\n  export METAFLOW_PROFILE={shell_quote(profile)}")
+    else:
+        lines.append(
+            "It is the default profile: Metaflow uses it when METAFLOW_PROFILE is not set "
+            "(unset METAFLOW_PROFILE)."
+        )
+    home = home_dir()
+    if os.environ.get("METAFLOW_HOME"):
+        lines.append(f"  export METAFLOW_HOME={shell_quote(home)}")
+    return "\n".join(lines)

@@ -1,0 +1,155 @@
+"""Where a deployed stack's outputs come from: a CloudFormation stack, ``terraform output -json``.
+
+Each source gives its outputs as :class:`Output` (key, value, description, the setting its name
+claims, sensitive or not), with how messages name the source, how to correct an output there,
+and, for CloudFormation, how to read a value by the id an output holds (the API key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from .._display import printable, shell_quote
+from .._fields import PREFIX, is_unset
+from .._kinds import decode_json
+from .._layers import read_json_file
+from ..errors import ConfigError, Problem
+
+__all__ = ["Output", "Source", "cloudformation", "terraform"]
+
+#: The Terraform output that holds a whole profile, as a JSON text
+PROFILE_JSON = "metaflow_profile_json"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output of a deployed stack, as the source gives it.
+
+    ``key`` names it in messages (``BatchJobQueueArn``, ``metaflow_profile_json:METAFLOW_X``);
+    ``name`` is the setting it is named after, when its name claims one (``None`` otherwise);
+    ``sensitive``: masked wherever it is shown (Terraform's ``sensitive`` outputs).
+    """
+
+    key: str
+    value: Any
+    description: str = ""
+    name: str | None = None
+    sensitive: bool = False
+
+
+def terraform_outputs(path: str) -> list[Output]:
+    """The outputs in ``path``, written by ``terraform output -json``; the profile JSON expanded.
+
+    Each output is ``{"value": ..., "type": ..., "sensitive": ...}``; ``metaflow_profile_json``
+    (a JSON object, or its text) gives one output per key.
+
+    Raises:
+        ConfigError: a file that is not JSON, not an object, or not outputs.
+
+    """
+    layer = "terraform outputs"
+    doc, problems = read_json_file(path, layer)
+    if problems or doc is None:
+        raise ConfigError(problems)
+    fix = (
+        f"write it with `terraform output -json > {shell_quote(path)}` (a profile file is "
+        "imported with `metaflow-config import FILE`)"
+    )
+    outputs: list[Output] = []
+    for name, entry in doc.items():
+        if not isinstance(entry, dict) or "value" not in entry:
+            problems.append(
+                Problem.bad_value(
+                    name,
+                    layer,
+                    f"{path}:{name}",
+                    expected='an output as `terraform output -json` writes it: {"value": ..., '
+                    '"type": ..., "sensitive": ...}',
+                    fix=fix,
+                )
+            )
+            continue
+        sensitive = entry.get("sensitive") is True
+        if name != PROFILE_JSON:
+            claimed = name if name.startswith(PREFIX) else None
+            outputs.append(Output(name, entry["value"], name=claimed, sensitive=sensitive))
+            continue
+        profile, why = entry["value"], None
+        if isinstance(profile, str) and not is_unset(profile):
+            profile, why = decode_json(profile, bounded=True)
+        if is_unset(profile) and why is None:
+            outputs.append(Output(name, profile, sensitive=sensitive))
+        elif not isinstance(profile, dict):
+            found = why or f"found {type(profile).__name__}"
+            problems.append(
+                Problem.bad_value(
+                    name,
+                    layer,
+                    f"{path}:{name}",
+                    expected="a JSON object of settings, or its text (the Terraform module "
+                    f"writes it with jsonencode): {found}",
+                    fix=fix,
+                )
+            )
+        else:
+            outputs.extend(
+                Output(f"{name}:{k}", v, name=k, sensitive=sensitive) for k, v in profile.items()
+            )
+    if problems:
+        raise ConfigError(problems)
+    return outputs
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the outputs came from: how messages name it, how to correct an output, the AWS key."""
+
+    label: str
+    outputs: list[Output]
+    fix: Callable[[list[Output]], str]
+    fetch: Callable[[Output], str] | None = None
+
+
+def cloudformation(stack: str, region: str | None, aws_profile: str | None) -> Source:
+    """The outputs of the CloudFormation stack ``stack``; the API key is fetched by its id."""
+    from .. import aws
+
+    found = aws.cloudformation_stack(stack, region=region, aws_profile=aws_profile)
+    label = f"CloudFormation stack {found.name!r} in {found.region}"
+    click.echo(f"Read the outputs of {printable(label)} ({found.status}).")
+    outputs = [
+        Output(o.key, o.value, o.description, o.key if o.key.startswith(PREFIX) else None)
+        for o in found.outputs
+    ]
+
+    def fix(given: list[Output]) -> str:
+        keys = ", ".join(o.key for o in given)
+        return f"correct the Value of output {keys} in the stack's template and update the stack"
+
+    def fetch(output: Output) -> str:
+        return aws.api_key_value(
+            str(output.value),
+            region=found.region,
+            aws_profile=aws_profile,
+            what=f", the value of output {output.key} of {label}",
+        )
+
+    return Source(label, outputs, fix, fetch)
+
+
+def terraform(path: str) -> Source:
+    """The outputs in the ``terraform output -json`` file ``path`` (read offline)."""
+    label = f"Terraform outputs {path}"
+
+    def fix(given: list[Output]) -> str:
+        names = ", ".join(sorted({o.key.split(":")[0] for o in given}))
+        return (
+            f"correct output {names} in the Terraform configuration, `terraform apply`, then "
+            f"`terraform output -json > {shell_quote(path)}`"
+        )
+
+    return Source(label, terraform_outputs(path), fix)

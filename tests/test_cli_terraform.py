@@ -1,0 +1,318 @@
+"""``import --from-terraform FILE``: a profile from ``terraform output -json`` (read offline)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metaflow_config import load
+from tests._stack_fixtures import (
+    API_KEY_ID,
+    QUEUE_ARN,
+    SERVICE_URL,
+    SFN_ROLE,
+    SYSROOT,
+    module_outputs,
+    module_profile,
+    output,
+)
+from tests.conftest import invoke, write_json
+from tests.test_sections import ACME, installed
+from tests.test_shell_quoting import CRAFTED, sh
+
+
+def home() -> Path:
+    """The METAFLOW_HOME the autouse fixture points at."""
+    return Path(os.environ["METAFLOW_HOME"])
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``."""
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def _outputs(tmp_path: Path, outputs: dict[str, Any]) -> Path:
+    return write_json(tmp_path / "outputs.json", outputs)
+
+
+def _import(path: Path, *args: str, input: str | None = None) -> Any:
+    return invoke("import", "--from-terraform", str(path), *args, input=input)
+
+
+def _expected(**changes: Any) -> dict[str, Any]:
+    """The module's profile as a profile holds it: no placeholder, ``changes`` applied."""
+    profile = module_profile(auth=False)
+    profile.update(changes)
+    return {k: v for k, v in profile.items() if v is not None}
+
+
+def test_the_module_outputs_become_a_working_profile(tmp_path: Path) -> None:
+    """metaflow_profile_json and the setting-named outputs (which agree) give the profile."""
+    path = _outputs(tmp_path, module_outputs())
+    result = _import(path, "-p", "prod", input="y\n")
+    assert result.exit_code == 0, result.output + result.stderr
+    profile = home() / "config_prod.json"
+    assert stat.S_IMODE(profile.stat().st_mode) == 0o600
+    assert read(profile) == _expected()
+    load(profile="prod").require("sfn-foreach")
+    out = result.stdout
+    assert f"+ METAFLOW_BATCH_JOB_QUEUE = {QUEUE_ARN}  (from METAFLOW_BATCH_JOB_QUEUE, " in out
+    assert "metaflow_profile_json:METAFLOW_BATCH_JOB_QUEUE)" in out
+    assert "  metaflow_s3_bucket_name: no [METAFLOW_*] tag, and not named after a setting" in out
+    assert "export METAFLOW_PROFILE=prod" in out
+    assert "metaflow-config check --aws -p prod" in out
+
+
+def test_the_api_key_placeholder_is_not_a_value(tmp_path: Path) -> None:
+    """The module's "## Replace with ... ##" is not written; the line says how to fetch the key."""
+    path = _outputs(tmp_path, module_outputs())
+    write_json(home() / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": "SEKRITkept"})
+    result = _import(path, "-y")
+    assert result.exit_code == 0, result.stderr
+    assert read(home() / "config.json")["METAFLOW_SERVICE_AUTH_KEY"] == "SEKRITkept"
+    assert (
+        "metaflow_profile_json:METAFLOW_SERVICE_AUTH_KEY: a placeholder, not a value: "
+        "METAFLOW_SERVICE_AUTH_KEY not set (fetch the key with `aws apigateway get-api-key "
+        f"--api-key {API_KEY_ID} --include-value --query value --output text`"
+    ) in result.stdout
+    assert "SEKRIT" not in result.stdout + result.stderr
+
+
+def test_an_empty_service_url_is_not_set(tmp_path: Path) -> None:
+    """``SERVICE_URL: ""`` (terraform-aws-metaflow #53) is not set: no error, no "" written,
+    the profile's own URL kept, and no DEFAULT_METADATA=service implied by the outputs."""
+    outputs = module_outputs(service_url="")
+    profile = module_profile(service_url="")
+    del profile["METAFLOW_DEFAULT_METADATA"]
+    outputs["metaflow_profile_json"] = output(json.dumps(profile))
+    path = _outputs(tmp_path, outputs)
+    write_json(home() / "config.json", {"METAFLOW_SERVICE_URL": "https://mine.example.com/"})
+    result = _import(path, "-y")
+    assert result.exit_code == 0, result.stderr
+    written = read(home() / "config.json")
+    assert written["METAFLOW_SERVICE_URL"] == "https://mine.example.com/"
+    assert "METAFLOW_DEFAULT_METADATA" not in written
+    assert "  METAFLOW_SERVICE_URL: empty: METAFLOW_SERVICE_URL not set" in result.stdout
+    assert "METAFLOW_SERVICE_URL =" not in result.stdout
+
+
+def test_outputs_named_after_settings_alone(tmp_path: Path) -> None:
+    """Without metaflow_profile_json: the setting-named outputs, the defaults the guides set."""
+    path = _outputs(tmp_path, module_outputs(profile_json=False))
+    result = _import(path, "-y")
+    assert result.exit_code == 0, result.stderr
+    expected = _expected(METAFLOW_SFN_STATE_MACHINE_PREFIX=None)
+    assert read(home() / "config.json") == expected
+    out = result.stdout
+    assert "+ METAFLOW_DEFAULT_METADATA = service  (implied by METAFLOW_SERVICE_URL)" in out
+    assert "api_gateway_rest_api_id_key_id: no [METAFLOW_*] tag" in out
+
+
+def test_sensitive_outputs_are_masked_wherever_shown(tmp_path: Path) -> None:
+    """A sensitive output's value is never shown: not in the diff, nor in an error."""
+    canary = "s3://sekrit-bucket-canary/metaflow"
+    outputs = {
+        "METAFLOW_DATASTORE_SYSROOT_S3": output(canary, sensitive=True),
+        "metaflow_profile_json": output(
+            json.dumps({"METAFLOW_SFN_IAM_ROLE": SFN_ROLE}), sensitive=True
+        ),
+    }
+    path = _outputs(tmp_path, outputs)
+    result = _import(path, "-y")
+    assert result.exit_code == 0, result.stderr
+    assert "+ METAFLOW_DATASTORE_SYSROOT_S3 = ****" in result.stdout
+    assert "+ METAFLOW_SFN_IAM_ROLE = ****" in result.stdout
+    assert "sekrit" not in result.stdout
+    assert SFN_ROLE not in result.stdout
+    assert read(home() / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == canary
+    outputs["METAFLOW_DATASTORE_SYSROOT_S3"] = output("s3://SEKRIT_Bucket/x", sensitive=True)
+    outputs["METAFLOW_SFN_IAM_ROLE"] = output("arn:aws:iam::1:role/SEKRIT other", sensitive=True)
+    path = _outputs(tmp_path, outputs)
+    result = _import(path, "-y")
+    assert result.exit_code == 1
+    assert "2 problems" in result.stderr
+    assert "METAFLOW_DATASTORE_SYSROOT_S3 (Terraform outputs" in result.stderr
+    assert "got ****; expected an S3 URL" in result.stderr
+    assert "outputs metaflow_profile_json:METAFLOW_SFN_IAM_ROLE and METAFLOW_SFN_IAM_ROLE" in (
+        result.stderr
+    )
+    assert "SEKRIT" not in result.stdout + result.stderr
+
+
+def test_an_invalid_output_names_it_and_writes_nothing(tmp_path: Path) -> None:
+    """An output the setting refuses: the output, the setting, the fix; nothing written."""
+    outputs = module_outputs()
+    outputs["METAFLOW_SFN_IAM_ROLE"] = output("not-a-role")
+    outputs["metaflow_profile_json"] = output(
+        json.dumps({**module_profile(), "METAFLOW_SFN_IAM_ROLE": "not-a-role"})
+    )
+    path = _outputs(tmp_path, outputs)
+    result = _import(path, "-y")
+    assert result.exit_code == 1
+    err = result.stderr
+    assert (
+        f"METAFLOW_SFN_IAM_ROLE (Terraform outputs {path}: output METAFLOW_SFN_IAM_ROLE, "
+        "metaflow_profile_json:METAFLOW_SFN_IAM_ROLE): got 'not-a-role'"
+    ) in err
+    assert (
+        "Fix: correct output METAFLOW_SFN_IAM_ROLE, metaflow_profile_json in the Terraform" in err
+    )
+    assert f"terraform output -json > {path}" in err
+    assert not (home() / "config.json").exists()
+
+
+def test_outputs_that_disagree_are_an_error_naming_both(tmp_path: Path) -> None:
+    """The profile JSON and a setting-named output with two values: an error, nothing written."""
+    outputs = module_outputs()
+    outputs["METAFLOW_DATASTORE_SYSROOT_S3"] = output("s3://another-bucket/metaflow")
+    path = _outputs(tmp_path, outputs)
+    result = _import(path, "-y")
+    assert result.exit_code == 1
+    assert (
+        "outputs METAFLOW_DATASTORE_SYSROOT_S3 and metaflow_profile_json:"
+        "METAFLOW_DATASTORE_SYSROOT_S3): expected one value from the outputs that name it, found "
+        f"two: METAFLOW_DATASTORE_SYSROOT_S3 = s3://another-bucket/metaflow and "
+        f"metaflow_profile_json:METAFLOW_DATASTORE_SYSROOT_S3 = {SYSROOT}"
+    ) in result.stderr
+    assert not (home() / "config.json").exists()
+
+
+def test_unknown_profile_keys_are_listed_with_a_did_you_mean(tmp_path: Path) -> None:
+    """A key of the profile JSON that no setting has: listed, not imported; the rest is."""
+    profile = {"METAFLOW_BATCH_JOB_QEUE": "q", "METAFLOW_SFN_IAM_ROLE": SFN_ROLE}
+    path = _outputs(tmp_path, {"metaflow_profile_json": output(profile)})
+    result = _import(path, "-y")
+    assert result.exit_code == 0, result.stderr
+    assert read(home() / "config.json") == {"METAFLOW_SFN_IAM_ROLE": SFN_ROLE}
+    assert (
+        "metaflow_profile_json:METAFLOW_BATCH_JOB_QEUE: METAFLOW_BATCH_JOB_QEUE is not a "
+        "setting; did you mean METAFLOW_BATCH_JOB_QUEUE?"
+    ) in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(
+            {"METAFLOW_BATCH_JOB_QUEUE": "q"},
+            'an output as `terraform output -json` writes it: {"value": ...',
+            id="a-profile-not-outputs",
+        ),
+        pytest.param(
+            {"metaflow_profile_json": output("{not json")},
+            "a JSON object of settings, or its text (the Terraform module writes it with "
+            "jsonencode): not valid JSON",
+            id="profile-json-not-json",
+        ),
+        pytest.param(
+            {"metaflow_profile_json": output(["a"])},
+            "found list",
+            id="profile-json-a-list",
+        ),
+        pytest.param(
+            {"bucket": output("b"), "url": output("")},
+            "Metaflow outputs: an output whose description is tagged [METAFLOW_*], or that is "
+            "named after a setting (none is; its outputs: bucket, url)",
+            id="no-metaflow-outputs",
+        ),
+        pytest.param(
+            {"METAFLOW_SERVICE_URL": output(""), "metaflow_profile_json": output("")},
+            "each output that names a setting is empty or a placeholder",
+            id="only-empty",
+        ),
+        pytest.param({}, "(none is; it has no outputs)", id="no-outputs"),
+    ],
+)
+def test_a_file_that_cannot_be_imported(tmp_path: Path, content: Any, expected: str) -> None:
+    """Not outputs, a profile JSON that is not an object, nothing Metaflow: named, exit 1."""
+    path = _outputs(tmp_path, content)
+    result = _import(path, "-y")
+    assert result.exit_code == 1, result.stdout
+    assert str(path) in result.stderr
+    assert expected in result.stderr
+    assert not (home() / "config.json").exists()
+
+
+def test_a_file_that_is_not_json(tmp_path: Path) -> None:
+    """Not JSON at all: said where, as a profile file is."""
+    path = tmp_path / "outputs.json"
+    path.write_text("METAFLOW_SERVICE_URL = https://x\n")
+    result = _import(path, "-y")
+    assert result.exit_code == 1
+    assert f"{path} (terraform outputs: {path}): expected valid JSON" in result.stderr
+
+
+def test_the_same_values_again_change_nothing(tmp_path: Path) -> None:
+    """A second import of the same outputs: no changes, no question, the file untouched."""
+    path = _outputs(tmp_path, module_outputs())
+    assert _import(path, "-y").exit_code == 0
+    profile = home() / "config.json"
+    before = profile.stat().st_mtime_ns
+    result = _import(path)
+    assert result.exit_code == 0, result.stderr
+    assert "No changes" in result.stdout
+    assert profile.stat().st_mtime_ns == before
+    assert SERVICE_URL in read(profile).values()
+
+
+@pytest.fixture
+def acme(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[type[Any]]:
+    """The registered section ``Acme`` (tests/test_sections.py's), installed and discovered."""
+    for module in installed(
+        tmp_path_factory, monkeypatch, "acme-mf", "acme = acme_mf.config:Acme", ACME
+    ):
+        yield module.Acme
+
+
+def test_a_registered_sections_keys_are_settings_too(tmp_path: Path, acme: type[Any]) -> None:
+    """Outputs named after a registered section's keys import, checked by its model, its
+    secrets masked; an invalid one names the output."""
+    outputs = {
+        "METAFLOW_ACME_GPU_QUEUE": output("gpu"),
+        "METAFLOW_ACME_API_TOKEN": output("SEKRITtoken"),
+    }
+    path = _outputs(tmp_path, outputs)
+    result = _import(path, "-y")
+    assert result.exit_code == 0, result.stderr
+    assert read(home() / "config.json") == {
+        "METAFLOW_ACME_GPU_QUEUE": "gpu",
+        "METAFLOW_ACME_API_TOKEN": "SEKRITtoken",
+    }
+    assert "+ METAFLOW_ACME_API_TOKEN = ****" in result.stdout
+    assert "SEKRIT" not in result.stdout + result.stderr
+    path = _outputs(tmp_path, {"METAFLOW_ACME_RETRIES": output("many")})
+    result = _import(path, "-y")
+    assert result.exit_code == 1
+    assert f"METAFLOW_ACME_RETRIES (Terraform outputs {path}: output METAFLOW_ACME_RETRIES)" in (
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize("name", CRAFTED)
+def test_the_fix_to_write_the_file_again_pastes_safely(name: str, tmp_path: Path) -> None:
+    """`terraform output -json > FILE`, pasted (a stand-in terraform), writes FILE, runs nothing."""
+    folder = tmp_path / name
+    folder.mkdir()
+    path = write_json(folder / "out.json", {"METAFLOW_SFN_IAM_ROLE": output("not-a-role")})
+    result = _import(path, "-y")
+    assert result.exit_code == 1
+    command = f"terraform output -json > {shlex.quote(str(path))}"
+    assert command in result.stderr
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "terraform").write_text("#!/bin/sh\nprintf '{}'\n")
+    (bin_dir / "terraform").chmod(0o755)
+    scratch = tmp_path / "scratch"  # where a pasted command that ran more would leave `pwned`
+    scratch.mkdir()
+    sh(command, scratch, env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert path.read_text() == "{}"
