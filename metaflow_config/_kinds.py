@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._display import MASK, has_url_password, mask_url_password
+
 if TYPE_CHECKING:
     from pydantic_core import CoreSchema
 
@@ -44,6 +46,7 @@ __all__ = [
     "Kind",
     "PasswordURL",
     "Reference",
+    "SecretDict",
     "SecretMapping",
     "SecretText",
     "TooDeep",
@@ -53,6 +56,7 @@ __all__ = [
     "freeze",
     "parse_bool",
     "parse_reference",
+    "secret_copy",
     "strict_loads",
     "thaw",
     "unicode_problem",
@@ -137,14 +141,19 @@ class FrozenDict(dict):  # type: ignore[type-arg]
 class SecretText(str):
     """A secret setting's text: a ``str`` in every way but its ``repr``, which is masked.
 
-    So a secret stays out of every ``repr`` (``vars(settings.service)``, ``%r`` in a log line)
-    while code reads, compares and sends it as the string it is (``str(x)`` is the plain text).
+    So a secret stays out of every ``repr`` (``vars(settings.service)``, ``%r`` in a log line, a
+    plain ``dict`` or a ``requests`` header map holding it) while code reads, compares and sends
+    it as the string it is (``str(x)``, an f-string, ``json.dumps`` give the plain text).
     """
 
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "'****'"
+        return repr(MASK)
+
+    def _masked(self) -> str:
+        """What shows it (``_display.mask_value``): the mask."""
+        return MASK
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SecretText, (str(self),))
@@ -252,42 +261,122 @@ class PasswordURL(str):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        from ._display import mask_url_password
+        return repr(self._masked())
 
-        return repr(mask_url_password(str(self)))
+    def _masked(self) -> str:
+        """What shows it (``_display.mask_value``): the text, its password masked."""
+        return mask_url_password(str(self))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (PasswordURL, (str(self),))
 
 
+def _masked_mapping(mapping: Mapping[Any, Any]) -> str:
+    """The ``repr`` of a secret's JSON object: neither its keys nor its values."""
+    return "{" + MASK + "}" if mapping else "{}"
+
+
+def _mask(value: Any) -> str:
+    """What shows a secret's JSON object as a value (``_display.mask_value``): the mask."""
+    return MASK
+
+
 class SecretMapping(FrozenDict):
-    """A secret setting's JSON object (headers, client parameters): a ``FrozenDict``, masked."""
+    """A secret setting's JSON object (headers, client parameters): a ``FrozenDict``, masked.
+
+    Its ``repr`` shows neither keys nor values; what it holds is held as it is (a mutable copy
+    that stays masked all the way down: :func:`thaw`, :func:`secret_copy`).
+    """
 
     __slots__ = ()
 
-    def __repr__(self) -> str:
-        return "{****}" if self else "{}"
+    __repr__ = __str__ = _masked_mapping
+    _masked = _mask
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SecretMapping, (dict(self),))
 
 
+class SecretDict(dict):  # type: ignore[type-arg]
+    """A secret's JSON object handed out to be changed: a plain mutable ``dict``, masked.
+
+    What ``settings.service.effective_headers``, ``settings.s3.client_kwargs``,
+    ``settings.datatools.client_params`` and the ``compat`` names of secret settings return:
+    ``json.dumps``, ``==``, ``dict(...)``, ``**kwargs`` and ``pickle`` take it as the dict it
+    is, and its ``repr``/``str`` (``%r``, an f-string, ``pprint``, ``logging``) show neither its
+    keys nor its values. ``copy()``, ``copy.copy`` and ``|`` give a ``SecretDict`` (Metaflow
+    passes ``SERVICE_HEADERS.copy()`` to ``requests``), and its strings are
+    :class:`SecretText`, so what is copied out of it (``headers.update(x)``) stays masked too.
+    """
+
+    __slots__ = ()
+
+    __repr__ = __str__ = _masked_mapping
+    _masked = _mask
+
+    def copy(self) -> SecretDict:
+        """A shallow copy, masked as this one."""
+        return SecretDict(self)
+
+    __copy__ = copy
+
+    def __or__(self, other: Any) -> Any:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        merged = SecretDict(self)
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other: Any) -> Any:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        merged = SecretDict(other)
+        merged.update(self)
+        return merged
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SecretDict, (dict(self),))
+
+
+def _concealed(value: Any, depth: int = 0) -> Any:
+    """A mutable deep copy of ``value``: strings :class:`SecretText`, objects ``SecretDict``.
+
+    Down to :data:`MAX_JSON_DEPTH` levels (a value nested deeper is refused by the resolution
+    and kept as it is here, inside its masked mapping): no ``RecursionError``.
+    """
+    if isinstance(value, str):
+        return value if type(value) is SecretText else SecretText(value)
+    if depth > MAX_JSON_DEPTH:
+        return value
+    if isinstance(value, Mapping):
+        return SecretDict({k: _concealed(v, depth + 1) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return [_concealed(item, depth + 1) for item in value]
+    return value
+
+
+def secret_copy(value: Mapping[str, Any]) -> SecretDict:
+    """A mutable deep copy of a secret's JSON object, masked all the way down (``SecretDict``).
+
+    Its objects are ``SecretDict`` and its strings :class:`SecretText`: what is copied out of
+    it (``x["config"]``, ``headers.update(x)``, ``requests``' header map) stays masked too.
+    """
+    copied: SecretDict = _concealed(value)
+    return copied
+
+
 def conceal(value: Any, *, secret: bool) -> Any:
     """``value`` held so that its ``repr`` never shows a secret (its ``str`` is the value).
 
-    A secret setting's value is masked whole; any other text masks a URL's password.
+    A secret setting's value is masked whole (text as :class:`SecretText`, a JSON object as a
+    :class:`SecretMapping`); any other text masks a URL's password (:class:`PasswordURL`).
     """
-    if secret:
+    if secret:  # held as it is inside (one copy of the top level: a large value costs no walk)
         if isinstance(value, str):
             return SecretText(value)
-        if isinstance(value, FrozenDict):
-            return SecretMapping(value)
-        return value
-    if type(value) is str and "@" in value:
-        from ._display import has_url_password
-
-        if has_url_password(value):
-            return PasswordURL(value)
+        return SecretMapping(value) if isinstance(value, Mapping) else value
+    if type(value) is str and "@" in value and has_url_password(value):
+        return PasswordURL(value)
     return value
 
 
@@ -352,7 +441,12 @@ def freeze(value: Any, _depth: int = 0) -> Any:
 
 
 def thaw(value: Any) -> Any:
-    """A plain, mutable deep copy of a (frozen) JSON-like value: dicts and lists."""
+    """A plain, mutable deep copy of a (frozen) JSON-like value: dicts and lists.
+
+    A secret's object stays masked: its copy is a :class:`SecretDict` (see :func:`secret_copy`).
+    """
+    if isinstance(value, (SecretMapping, SecretDict)):
+        return secret_copy(value)
     if isinstance(value, Mapping):
         return {key: thaw(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
