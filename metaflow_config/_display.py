@@ -88,8 +88,9 @@ _END_QUOTE = r"""["'](?=\s*(?:[,:;}\])]|$))"""
 _VALUE_QUOTE = r"""\s*["']"""
 #: An image digest after an ``@`` (``image@sha256:<hex>``): no host, so no password before it.
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-#: The head of an ARN (``arn:partition:service:region:account:``): its colons end no user name.
-_ARN_HEAD = r"arn:[^:/@\s]*:[^:/@\s]*:[^:/@\s]*:[^:/@\s]*:"
+#: The head of an ARN (``arn:partition:service:region:account:``, or its ``repr``): its colons
+#: end no user name.
+_ARN_HEAD = r"""["']?arn:[^:/@\s]*:[^:/@\s]*:[^:/@\s]*:[^:/@\s]*:"""
 #: Where JSON text begins: a value reading as a JSON object or list is masked string by string.
 _JSON_START = ("{", "[")
 
@@ -114,7 +115,7 @@ def _colon(text: str, start: int, stop: int, schemes: set[int] | None) -> int:
     scheme characters, at the start or after a character no user name ends with), a key's
     (``"key": "``), and those of an ARN's head (``arn:aws:iam::123456789012:``).
     """
-    if text.startswith("arn:", start):
+    if text.startswith(("arn:", "'arn:", '"arn:'), start):  # as it is, or as its repr
         head = re.compile(_ARN_HEAD).match(text, start, stop)
         if head is not None:
             start = head.end()

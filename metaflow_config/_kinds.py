@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._display import MASK, has_url_password, mask_url_password
+from ._display import MASK, has_url_password, mask_url_password, show_value
 
 if TYPE_CHECKING:
     from pydantic_core import CoreSchema
@@ -572,17 +572,17 @@ def _quantity() -> CoreSchema:
     return cs.no_info_before_validator_function(_number_as_text, text)  # type: ignore[no-any-return]
 
 
-#: What a one-line value (a name, URL, ARN, path, header) may not contain: control characters
-#: other than tab (NUL, line breaks, escape sequences) and lone surrogates (bytes that were not
-#: UTF-8 in the environment). JSON texts may span lines; the strings inside them may not.
-#: Compiled by ``re`` on first use, as the rare paths' patterns: a valid text value never needs
-#: it (see ``_Text``).
-_NOT_PLAIN = r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]"
+#: What a one-line value (a name, URL, ARN, path, header) may not contain: C0 and C1 control
+#: characters other than tab (NUL, line breaks, NEL, escape sequences, CSI), the line and
+#: paragraph separators (U+2028, U+2029) and lone surrogates (bytes that were not UTF-8 in the
+#: environment). JSON texts may span lines; the strings inside them may not. Compiled by ``re``
+#: on first use, as the rare paths' patterns: a valid text value never needs it (see ``_Text``).
+_NOT_PLAIN = r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
 
 
 #: ``_NOT_PLAIN`` as pydantic-core's regex engine checks it (a lone surrogate is refused before
 #: any pattern: no Rust string can hold one)
-_PLAIN_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"
+_PLAIN_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
 def plain_problem(value: str) -> str | None:
@@ -706,19 +706,24 @@ _TAG_KEY = r"^[\w .:/=+\-@]{1,128}$"
 _TAG_VALUE = r"^[\w .:/=+\-@]{0,256}$"
 
 
+def _shown(part: str) -> str:
+    """A part of a value a message quotes (a tag's key, an ARN's account): as a value is shown."""
+    return show_value(part, secret=False)
+
+
 def _check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
     if len(tags) > 50:
         msg = f"{len(tags)} tags, AWS allows at most 50 per resource"
         raise ValueError(msg)
     for key, value in tags.items():
         if not re.match(_TAG_KEY, key):
-            msg = f"tag key {key!r} must be 1-128 letters, digits, spaces or _.:/=+-@"
+            msg = f"tag key {_shown(key)} must be 1-128 letters, digits, spaces or _.:/=+-@"
             raise ValueError(msg)
         if key.lower().startswith("aws:"):
-            msg = f"tag key {key!r} uses the reserved 'aws:' prefix"
+            msg = f"tag key {_shown(key)} uses the reserved 'aws:' prefix"
             raise ValueError(msg)
         if not re.match(_TAG_VALUE, value):
-            msg = f"tag value for {key!r} must be 0-256 letters, digits, spaces or _.:/=+-@"
+            msg = f"tag value for {_shown(key)} must be 0-256 letters, digits, spaces or _.:/=+-@"
             raise ValueError(msg)
     return tags
 
@@ -818,26 +823,26 @@ def _arn(
         _, partition, got_service, region, account, rest = parts
         wrong: list[str] = []
         if partition not in ARN_PARTITIONS:
-            wrong.append(f"partition {partition!r} is not one of {', '.join(ARN_PARTITIONS)}")
+            wrong.append(f"partition {_shown(partition)} is not one of {', '.join(ARN_PARTITIONS)}")
         if got_service != service:
-            wrong.append(f"service {got_service!r} should be {service!r}")
+            wrong.append(f"service {_shown(got_service)} should be {service!r}")
         if regional and not re.fullmatch(_REGION, region):
             wrong.append(
-                f"region {region!r} is not a region name such as us-east-1"
+                f"region {_shown(region)} is not a region name such as us-east-1"
                 if region
                 else "the region is missing (e.g. us-east-1)"
             )
         if not regional and region:
-            wrong.append(f"{service} ARNs have no region: remove {region!r}")
+            wrong.append(f"{service} ARNs have no region: remove {_shown(region)}")
         if not re.fullmatch(_ACCOUNT, account):
             digits = sum(c in "0123456789" for c in account)
             wrong.append(
-                f"account {account!r} has {len(account)} digits, an AWS account ID has 12"
+                f"account {_shown(account)} has {len(account)} digits, an AWS account ID has 12"
                 if digits == len(account)
-                else f"account {account!r} is not an AWS account ID (12 digits)"
+                else f"account {_shown(account)} is not an AWS account ID (12 digits)"
             )
         if not re.fullmatch(resource, rest):
-            wrong.append(f"resource {rest!r} should be {resource_expected}")
+            wrong.append(f"resource {_shown(rest)} should be {resource_expected}")
         return "; ".join(wrong) or "a character no ARN holds"
 
     region = _REGION if regional else ""
@@ -867,12 +872,12 @@ def _s3_diagnosis(value: str) -> str:
     """What is wrong with an S3 URL its pattern refused, part by part (see ``_arn``)."""
     if not value.startswith("s3://"):
         scheme = value.partition("://")[0] + "://" if "://" in value else ""
-        return f"it starts with {scheme!r}, not 's3://'" if scheme else "it lacks 's3://'"
+        return f"it starts with {_shown(scheme)}, not 's3://'" if scheme else "it lacks 's3://'"
     bucket, _, prefix = value[len("s3://") :].partition("/")
     wrong = []
     size = len(bucket)
     if not 3 <= size <= 63:
-        named = f"the bucket {bucket!r}" if size <= 20 else "the bucket"
+        named = f"the bucket {_shown(bucket)}" if size <= 20 else "the bucket"
         wrong.append(f"{named} has {size} character{'' if size == 1 else 's'} (3 to 63)")
     odd = sorted(
         {c for c in bucket if not (c.isascii() and (c.islower() or c.isdigit()))} - {".", "-"}
