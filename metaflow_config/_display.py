@@ -47,9 +47,6 @@ _MAX_SHOWN = 80
 _BEYOND_C1 = "\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE = f"[\x00-\x1f\x7f-\x9f{_BEYOND_C1}]"
 _LINE_UNSAFE = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BEYOND_C1}]"
-#: The characters of ``_UNSAFE`` that a Python could count as printable (format characters,
-#: category Cf): :func:`printable`'s fast path looks for them in printable non-ASCII text.
-_FORMAT = "[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -68,8 +65,10 @@ def printable(text: str, *, lines: bool = False) -> str:
 
     ``lines``: newlines and tabs are kept (a message whose excerpt spans lines).
     """
-    if text.isprintable() and (text.isascii() or re.search(_FORMAT, text) is None):
+    if text.isascii() and text.isprintable():
         return text  # in C: the common case (a newline or a tab is not printable)
+    # other text is searched for the characters themselves: what Python counts as printable
+    # (str.isprintable) is its Unicode database's say, which is not what a terminal obeys
     pattern = _LINE_UNSAFE if lines else _UNSAFE
     if re.search(pattern, text) is None:
         return text
@@ -84,13 +83,16 @@ _SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*://"
 #: A quote that ends a string of a rendered dict, list or message (``', '``, ``": "``, ``'}``,
 #: ``'`` at the end), for ``rendered`` text.
 _END_QUOTE = r"""["'](?=\s*(?:[,:;}\])]|$))"""
-#: What follows a ``:`` that separates a key from its value (``"key": "``, ``'key': '``).
-_VALUE_QUOTE = r"""\s*["']"""
-#: An image digest after an ``@`` (``image@sha256:<hex>``): no host, so no password before it.
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-#: The head of an ARN (``arn:partition:service:region:account:``, or its ``repr``): its colons
-#: end no user name.
-_ARN_HEAD = r"""["']?arn:[^:/@\s]*:[^:/@\s]*:[^:/@\s]*:[^:/@\s]*:"""
+#: A ``:`` that is not a key's (``"key": "``, ``'key': '``: a quote before it and one after it).
+_OPEN_COLON = r"""(?<!["']):|:(?!\s*["'])"""
+#: An image digest after an ``@`` (``image@sha256:<64 hex digits>``): a host with such a port
+#: is no host, so the ``:`` before it (``name:tag@sha256:...``) begins no password.
+_DIGEST = r"sha(?:256:[0-9a-fA-F]{64}|384:[0-9a-fA-F]{96}|512:[0-9a-fA-F]{128})(?![0-9A-Za-z])"
+#: The head of an ARN (``arn:partition:service:region:account:``, or its ``repr``) whose
+#: resource begins with its type and a ``/`` (``role/``, ``bucket/``): its colons end no user
+#: name (an IAM role's name may hold an ``@``). The account is 12 digits, ``aws`` or nothing,
+#: so no user name can stand there (``arn:aws:iam::u:pw@h`` is no ARN: masked).
+_ARN_HEAD = r"""["']?arn:[a-z0-9-]*:[a-z0-9-]*:[a-z0-9-]*:(?:[0-9]{12}|aws)?:(?=[A-Za-z0-9_.-]+/)"""
 #: Where JSON text begins: a value reading as a JSON object or list is masked string by string.
 _JSON_START = ("{", "[")
 
@@ -101,11 +103,14 @@ def _end(text: str, start: int, stop: int) -> int:
     Every ``@`` may end one (``user:pw@``, with a host or not), except one before an image
     digest (``name:tag@sha256:...``). Linear: each digest check stops at the next ``@``.
     """
-    digest = re.compile(_DIGEST)
     at = text.rfind("@", start, stop)
-    while at >= 0 and digest.match(text, at + 1, stop) is not None:
+    while at >= 0 and text.startswith("sha", at + 1) and _digest(text, at + 1, stop):
         at = text.rfind("@", start, at)
     return at
+
+
+def _digest(text: str, start: int, stop: int) -> bool:
+    return re.compile(_DIGEST).match(text, start, stop) is not None
 
 
 def _colon(text: str, start: int, stop: int, schemes: set[int] | None) -> int:
@@ -119,21 +124,14 @@ def _colon(text: str, start: int, stop: int, schemes: set[int] | None) -> int:
         head = re.compile(_ARN_HEAD).match(text, start, stop)
         if head is not None:
             start = head.end()
-    colon = text.find(":", start, stop)
-    while colon >= 0 and _ends_no_user(text, colon, schemes):
-        colon = text.find(":", colon + 1, stop)
-    return colon
-
-
-def _ends_no_user(text: str, colon: int, schemes: set[int] | None) -> bool:
-    """Whether the ``:`` at ``colon`` is a scheme's (``https://``) or a key's (``"key": "``)."""
-    if text.startswith("//", colon + 1):
-        return schemes is not None and colon in schemes
-    return (
-        colon > 0
-        and text[colon - 1] in "\"'"
-        and re.compile(_VALUE_QUOTE).match(text, colon + 1, min(colon + 64, len(text))) is not None
-    )
+    colons = re.compile(_OPEN_COLON)
+    found = colons.search(text, start, stop)
+    while found is not None:
+        colon = found.start()
+        if not (text.startswith("//", colon + 1) and schemes is not None and colon in schemes):
+            return colon
+        found = colons.search(text, colon + 1, stop)  # a scheme's
+    return -1
 
 
 def _scheme_colons(text: str) -> set[int] | None:

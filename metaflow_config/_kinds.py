@@ -711,6 +711,14 @@ def _shown(part: str) -> str:
     return show_value(part, secret=False)
 
 
+_shown_part = _shown
+
+
+def _masked_part(part: str) -> str:
+    """A part of a value holding a URL password, as a message quotes it: the mask."""
+    return MASK
+
+
 def _check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
     if len(tags) > 50:
         msg = f"{len(tags)} tags, AWS allows at most 50 per resource"
@@ -821,6 +829,9 @@ def _arn(
                 "arn:<partition>:<service>:<region>:<account>:<resource>"
             )
         _, partition, got_service, region, account, rest = parts
+        # a part cut out of a value holding a password (``arn:aws:iam::u:pw@h``) is masked
+        # whole: the cut may separate the password from the user name that reveals it
+        _shown = _masked_part if has_url_password(value) else _shown_part
         wrong: list[str] = []
         if partition not in ARN_PARTITIONS:
             wrong.append(f"partition {_shown(partition)} is not one of {', '.join(ARN_PARTITIONS)}")
