@@ -49,6 +49,15 @@ _UNSAFE = f"[\x00-\x1f\x7f-\x9f{_BEYOND_C1}]"
 _LINE_UNSAFE = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BEYOND_C1}]"
 
 
+#: Where the characters of ``_UNSAFE`` are (``tests/test_display.py`` holds the two alike).
+_UNSAFE_RANGES = (
+    range(0xA0),
+    range(0x61C, 0x61D),
+    range(0x200E, 0x2010),
+    range(0x2028, 0x202F),
+    range(0x2066, 0x206A),
+    range(0xD800, 0xE000),
+)
 #: The escape of each character :func:`printable` escapes (built on first use), by ``lines``.
 _ESCAPES: dict[bool, dict[int, str]] = {}
 
@@ -58,12 +67,12 @@ def _escapes(lines: bool) -> dict[int, str]:
     table = _ESCAPES.get(lines)
     if table is None:
         unsafe = re.compile(_LINE_UNSAFE if lines else _UNSAFE)
-        table = {}
-        for code in (*range(0xA0), 0x61C, 0x200E, 0x200F, *range(0x2028, 0x202F)):
-            table[code] = _escape(chr(code))
-        for code in (*range(0x2066, 0x206A), *range(0xD800, 0xE000)):
-            table[code] = _escape(chr(code))
-        table = {code: shown for code, shown in table.items() if unsafe.match(chr(code))}
+        table = {
+            code: _escape(chr(code))
+            for codes in _UNSAFE_RANGES
+            for code in codes
+            if unsafe.match(chr(code))
+        }
         _ESCAPES[lines] = table
     return table
 
