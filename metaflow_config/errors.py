@@ -56,10 +56,12 @@ class Problem:
     def __post_init__(self) -> None:
         # the parts that hold input as it is (a key, a path, a value): a URL's password masked;
         # ``expected`` and ``fix`` are prose, whose makers mask what they quote (``show_value``)
+        # (the value as ``show_value`` renders it: a ``repr``, where strings follow one another)
         for name in ("setting", "location", "value"):
             text = getattr(self, name)
             if "@" in text:
-                object.__setattr__(self, name, mask_url_password(text))
+                masked = mask_url_password(text, rendered=name == "value")
+                object.__setattr__(self, name, masked)
 
     # -- the shapes of problem, each written once ----------------------------------------------
 

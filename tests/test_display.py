@@ -196,6 +196,13 @@ def test_a_password_in_a_setting_is_never_shown_by_the_resolution(
     _no_canary(repr(s) + str(s.explain("SERVICE_URL")), "the snapshot")  # pragma: no cover
 
 
+def test_a_problem_shows_a_value_without_a_password_as_it_is() -> None:
+    """A dict's ``repr`` whose strings hold a ``:`` and an ``@`` (no password): shown whole."""
+    value = show_value({"k": "a:b", "m": "c@d"}, secret=False)
+    problem = Problem.bad_value("X", "env", "X", value=value, expected="e", fix="f")
+    assert "got {'k': 'a:b', 'm': 'c@d'};" in str(problem)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
