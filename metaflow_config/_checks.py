@@ -27,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Optional, TextIO, TypeVar
 
 from . import _probes_aws, _probes_service  # noqa: F401 - they register the checks
+from ._display import printable
 from ._probes import (
     CHECKS,
     FAIL,
@@ -317,12 +318,15 @@ def _run(
 
 
 def render(results: Sequence[CheckResult], out: TextIO) -> None:
-    """Write the results as a table (status, name, detail; the fix below each FAIL or WARN)."""
+    """Write the results as a table (status, name, detail; the fix below each FAIL or WARN).
+
+    Each line is escaped: what AWS or a service answered cannot move the terminal's cursor.
+    """
     width = max((len(r.name) for r in results), default=0)
     for result in results:
-        out.write(f"{result.status}  {result.name:<{width}}  {result.detail}\n")
+        out.write(printable(f"{result.status}  {result.name:<{width}}  {result.detail}") + "\n")
         if result.fix:
-            out.write(f"      {'':<{width}}  fix: {result.fix}\n")
+            out.write(printable(f"      {'':<{width}}  fix: {result.fix}") + "\n")
     counts = Counter(r.status for r in results)
     summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
     out.write(f"{len(results)} checks: {summary or 'none ran'}\n")
@@ -373,7 +377,7 @@ def run_cli(
             settings, capabilities, write_probe, profile=profile, progress=line, **options
         )
     except (ImportError, ConfigError) as exc:
-        err.write(f"{exc}\n")
+        err.write(printable(str(exc), lines=True) + "\n")
         return 2
     finally:
         if line is not None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from ._kinds import SFN_NAME_FORBIDDEN, SFN_NAME_MAX, SFN_NAME_RULES, thaw
+from ._kinds import SFN_NAME_FORBIDDEN, SFN_NAME_MAX, SFN_NAME_RULES, secret_copy, thaw
 from .errors import ConfigError, Problem
 
 __all__ = [
@@ -40,9 +40,10 @@ def s3_client_kwargs(
     ``client_params`` is the effective ``DATATOOLS_CLIENT_PARAMS`` (with ``endpoint_url`` and
     ``verify``); ``config`` is a dict of ``botocore.config.Config`` arguments whose ``retries``
     is ``S3_CLIENT_RETRY_CONFIG`` unless the params configure retries themselves (as Metaflow's
-    ``Boto3ClientProvider`` does). Deep copies: changing the result changes no setting.
+    ``Boto3ClientProvider`` does). Deep copies: changing the result changes no setting. A
+    ``SecretDict`` (the params hold secrets): its ``repr`` shows none.
     """
-    kwargs: dict[str, Any] = thaw(client_params)
+    kwargs: dict[str, Any] = secret_copy(client_params)
     config = kwargs.get("config")
     config = dict(config) if isinstance(config, Mapping) else {}
     if config.get("retries") is None:

@@ -2,23 +2,35 @@
 
 Every output of the package (a repr, an error, a warning, a table of ``show``, a line of
 ``check``, the extension's messages) shows input through these functions: a secret is
-:data:`MASK`, a URL's password is masked, control characters are escaped, and a command to
-paste is shell-quoted. Nothing else in the package masks or escapes on its own.
+:data:`MASK`, a URL's password is masked, characters that move or restyle a terminal or reorder
+text are escaped, and a command to paste is shell-quoted. Nothing else in the package masks or
+escapes on its own.
+
+Two rules divide the work. A *value* is masked where it enters a message (a part:
+:func:`mask_url_password`, :func:`mask_value`, :func:`show_value`), never a whole composed
+message, whose prose may hold a ``:`` and an ``@`` that are no password. A *line* is escaped
+where it leaves (:func:`printable`), wherever its parts came from.
+
+Every function here is linear in its input, whatever the input holds: a value may be 1 MB of
+``a.a.a.`` in a project file. Patterns are compiled by ``re`` on first use (not at import), and
+none can backtrack over what it has read: each is anchored by a look-behind or a character the
+runs it scans cannot hold.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any
 
 __all__ = [
     "MASK",
     "has_url_password",
     "mask_url_password",
+    "mask_value",
     "printable",
     "shell_quote",
     "show_value",
+    "shown_text",
 ]
 
 #: What a secret value is replaced with wherever it would be shown.
@@ -26,101 +38,212 @@ MASK = "****"
 
 _MAX_SHOWN = 80
 
+# --- escaping ----------------------------------------------------------------------------------
 
-#: Where a URL begins (its scheme and ``://``), and a quote that ends a string of a rendered
-#: dict, list or message (``', '``, ``": "``, ``'}``, ``'`` at the end). Compiled by ``re`` on first
-#: use, as the rare paths' patterns (only text holding an ``@`` is looked at).
-_SCHEME = r"(?i)\b[a-z][a-z0-9+.\-]*://"
-_END_QUOTE = r"""["'](?=\s*(?:[,:;}\])]|$))"""
+#: What reaches no terminal as it is (see :func:`printable`): C0 and C1 control characters (NEL
+#: U+0085 and CSI U+009B among them), DEL, lone surrogates, the bidirectional controls (U+061C,
+#: U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the line and paragraph separators
+#: (U+2028, U+2029). ``_LINE_UNSAFE`` leaves the newline and the tab (an excerpt's lines).
+_BEYOND_C1 = "\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = f"[\x00-\x1f\x7f-\x9f{_BEYOND_C1}]"
+_LINE_UNSAFE = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BEYOND_C1}]"
 
 
-#: What reaches no terminal as it is (see :func:`printable`): C0 and C1 control characters, DEL
-#: and lone surrogates; ``_LINE_CONTROLS`` leaves the newline and the tab (an excerpt's lines).
-_CONTROLS = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]"
-_LINE_CONTROLS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]"
+#: Where the characters of ``_UNSAFE`` are (``tests/test_display.py`` holds the two alike).
+_UNSAFE_RANGES = (
+    range(0xA0),
+    range(0x61C, 0x61D),
+    range(0x200E, 0x2010),
+    range(0x2028, 0x202F),
+    range(0x2066, 0x206A),
+    range(0xD800, 0xE000),
+)
+#: The escape of each character :func:`printable` escapes (built on first use), by ``lines``.
+_ESCAPES: dict[bool, dict[int, str]] = {}
+
+
+def _escapes(lines: bool) -> dict[int, str]:
+    """What ``str.translate`` replaces each unsafe character with (see ``_UNSAFE``)."""
+    table = _ESCAPES.get(lines)
+    if table is None:
+        unsafe = re.compile(_LINE_UNSAFE if lines else _UNSAFE)
+        table = {
+            code: _escape(chr(code))
+            for codes in _UNSAFE_RANGES
+            for code in codes
+            if unsafe.match(chr(code))
+        }
+        _ESCAPES[lines] = table
+    return table
+
+
+def _escape(char: str) -> str:
+    shown = repr(char)[1:-1]  # \x1b, \r, \x85, \u202e: as Python writes it
+    return shown if shown != char else f"\\u{ord(char):04x}"
 
 
 def printable(text: str, *, lines: bool = False) -> str:
-    r"""``text`` with its control characters escaped (``\x1b``), as input may hold them.
+    r"""``text`` with every character that moves or restyles a terminal or reorders text escaped.
 
-    A name, a path or a message that came from input (a file's key, a variable's name) sends no
-    terminal escape sequence.
+    Control characters (``\x1b``, ``\x9b``), lone surrogates, the bidirectional overrides and
+    isolates (``\u202e``) and the line separators (``\u2028``) are written as their escapes: a
+    name, a path, a value or a message that came from input sends no escape sequence and turns
+    no text around.
 
     ``lines``: newlines and tabs are kept (a message whose excerpt spans lines).
     """
-    if text.isprintable():  # in C: the common case (a newline or a tab is not printable)
+    if text.isascii() and text.isprintable():
+        return text  # in C: the common case (a newline or a tab is not printable)
+    # other text is searched for the characters themselves: what Python counts as printable
+    # (str.isprintable) is its Unicode database's say, which is not what a terminal obeys
+    if re.search(_LINE_UNSAFE if lines else _UNSAFE, text) is None:
         return text
-    pattern = _LINE_CONTROLS if lines else _CONTROLS
-    if re.search(pattern, text) is None:
-        return text
-    return re.sub(pattern, lambda m: repr(m.group())[1:-1], text)
+    return text.translate(_escapes(lines))  # in C, one pass
 
 
-def show_value(value: Any, *, secret: bool) -> str:
-    """Render ``value`` for a human: masked when secret, shortened when long."""
-    if value is None:
-        return "None"
-    if secret:
-        return MASK
-    if type(value) is str:  # masked as the one value it is (its password may hold quotes)
-        text = repr(mask_url_password(value))
-    else:
-        try:
-            text = repr(value)
-        except RecursionError:  # a value injected by code, nested deeper than repr can go
-            return "<a value nested too deeply to show>"
-        text = mask_url_password(text, rendered=True)  # before shortening: a cut must keep none
-    if len(text) > _MAX_SHOWN:
-        text = text[: _MAX_SHOWN - 3] + "..."
-    return text
+# --- URL passwords -----------------------------------------------------------------------------
+
+#: A scheme and ``://``. The look-behind makes a match start only where a run of scheme
+#: characters starts, so each run is read once (``a.a.a.`` ... is no backtracking).
+_SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*://"
+#: A quote that ends a string of a rendered dict, list or message (``', '``, ``": "``, ``'}``,
+#: ``'`` at the end), for ``rendered`` text.
+_END_QUOTE = r"""["'](?=\s*(?:[,:;}\])]|$))"""
+#: A ``:`` that is not a key's (``"key": "``, ``'key': '``: a quote before it and one after it).
+_OPEN_COLON = r"""(?<!["']):|:(?!\s*["'])"""
+#: An image digest after an ``@`` (``image@sha256:<64 hex digits>``): a host with such a port
+#: is no host, so the ``:`` before it (``name:tag@sha256:...``) begins no password.
+_DIGEST = r"sha(?:256:[0-9a-fA-F]{64}|384:[0-9a-fA-F]{96}|512:[0-9a-fA-F]{128})(?![0-9A-Za-z])"
+#: The head of an ARN (``arn:partition:service:region:account:``, or its ``repr``) whose
+#: resource begins with its type and a ``/`` (``role/``, ``bucket/``): its colons end no user
+#: name (an IAM role's name may hold an ``@``). The account is 12 digits, ``aws`` or nothing,
+#: so no user name can stand there (``arn:aws:iam::u:pw@h`` is no ARN: masked).
+_ARN_HEAD = r"""["']?arn:[a-z0-9-]*:[a-z0-9-]*:[a-z0-9-]*:(?:[0-9]{12}|aws)?:(?=[A-Za-z0-9_.-]+/)"""
+#: Where JSON text begins: a value reading as a JSON object or list is masked string by string.
+_JSON_START = ("{", "[")
+
+
+def _end(text: str, start: int, stop: int) -> int:
+    """The ``@`` ending the last userinfo in ``text[start:stop]``, or -1.
+
+    Every ``@`` may end one (``user:pw@``, with a host or not), except one before an image
+    digest (``name:tag@sha256:...``). Linear: each digest check stops at the next ``@``.
+    """
+    at = text.rfind("@", start, stop)
+    while at >= 0 and text.startswith("sha", at + 1) and _digest(text, at + 1, stop):
+        at = text.rfind("@", start, at)
+    return at
+
+
+def _digest(text: str, start: int, stop: int) -> bool:
+    return re.compile(_DIGEST).match(text, start, stop) is not None
+
+
+def _colon(text: str, start: int, stop: int, schemes: set[int] | None) -> int:
+    """The first ``:`` in ``text[start:stop]`` that may begin a password, or -1.
+
+    Each ``:`` may, except the colon of a scheme (``https://``: the scheme starts a run of
+    scheme characters, at the start or after a character no user name ends with), a key's
+    (``"key": "``), and those of an ARN's head (``arn:aws:iam::123456789012:``).
+    """
+    if text.startswith(("arn:", "'arn:", '"arn:'), start):  # as it is, or as its repr
+        head = re.compile(_ARN_HEAD).match(text, start, stop)
+        if head is not None:
+            start = head.end()
+    first = text.find(":", start, stop)  # memchr: most text holds none
+    if first < 0:
+        return -1
+    colons = re.compile(_OPEN_COLON)
+    found = colons.search(text, first, stop)  # (its look-behind sees before ``first``)
+    while found is not None:
+        colon = found.start()
+        if not (text.startswith("//", colon + 1) and schemes is not None and colon in schemes):
+            return colon
+        found = colons.search(text, colon + 1, stop)  # a scheme's
+    return -1
+
+
+def _scheme_colons(text: str) -> set[int] | None:
+    """Where the colon of each ``scheme://`` is (``None``: the text holds none)."""
+    if "://" not in text:
+        return None
+    colons = set()
+    for match in re.finditer(_SCHEME, text):
+        before = text[match.start() - 1] if match.start() else ""
+        if before not in ("/", ":", "@"):  # "u://pw@h" after "https://" is a user and password
+            colons.add(match.end() - 3)
+    return colons
+
+
+def _segments(text: str, *, rendered: bool) -> list[tuple[int, int]]:
+    """The stretches of ``text`` a userinfo cannot cross: the whole value, or each string.
+
+    ``rendered``: ``text`` is a ``repr`` (of a dict, a list, an object) where several strings
+    follow one another; a string ends with a quote followed by what ends a string there.
+    """
+    if not rendered:
+        return [(0, len(text))]
+    ends = [m.start() + 1 for m in re.finditer(_END_QUOTE, text)]
+    return list(zip([0, *ends], [*ends, len(text)]))
 
 
 def _url_passwords(text: str, *, rendered: bool) -> list[tuple[int, int]]:
-    """The spans of the URL passwords in ``text`` (``https://user:password@host``), in order.
+    """The spans of text to mask as URL passwords, in order.
 
-    As urllib reads a userinfo: the user name runs to the first ``:`` (it may hold an ``@``:
-    ``alice@corp.com:pw@host``) and the password to the *last* ``@`` (``bob:p@ss@host``). A ``/``
-    or a space in the password (which urllib may read otherwise) is masked too, rather than half
-    shown: where the text is ambiguous (``https://user@host:8080/x@y``), more is masked, never
-    less. ``rendered``: ``text`` is a ``repr`` or JSON text, where several strings may follow one
-    another; a URL there also ends with a quote that ends its string (``', '``, ``"}``), not with
-    a quote inside a password (``p"w``). Linear in the text (positions found once, each URL's
-    bounds by bisection): any text a layer holds may be scanned, a hostile one included.
+    A ``user:password@`` shape anywhere, in a valid URL or not (``https://u:pw@h``,
+    ``https:/u:pw@h``, ``//u:pw@h``, ``u:pw@h/path``): in each segment, from the first colon
+    that may begin a password to the last ``@`` that may end one. As urllib reads a userinfo,
+    the user name runs to the first ``:`` (it may hold an ``@``: ``alice@corp.com:pw@host``)
+    and the password to the *last* ``@`` (``bob:p@ss@host``); where the text is ambiguous
+    (``https://user@host:8080/x@y``, two URLs in one value), more is masked, never less.
+    Linear: each segment is read a bounded number of times.
     """
-    import bisect  # here: only text holding an ``@`` gets this far (import stays cheap)
-
-    ends = [m.start() for m in re.finditer(_END_QUOTE, text)] if rendered else []
-    ats = [m.start() for m in re.finditer("@", text)]
-    spans: list[tuple[int, int]] = []
-    done = 0  # the text before this is masked already
-    for scheme in re.finditer(_SCHEME, text):
-        start = scheme.end()
-        if start <= done:
+    schemes = _scheme_colons(text)
+    spans = []
+    for start, stop in _segments(text, rendered=rendered):
+        if text.find("@", start, stop) < 0:
             continue
-        i = bisect.bisect_left(ends, start)
-        end = ends[i] if i < len(ends) else len(text)
-        colon = text.find(":", start, end)
-        slash = text.find("/", start, end)
-        if colon < 0 or 0 <= slash < colon:  # no password: the user name ends at a ``/``
-            continue
-        last = bisect.bisect_left(ats, end) - 1  # the last ``@`` before the URL's string ends
-        if last >= 0 and ats[last] > colon:
-            spans.append((colon + 1, ats[last]))
-            done = ats[last]
+        at = _end(text, start, stop)
+        colon = _colon(text, start, at, schemes) if at > start else -1
+        if colon >= 0:
+            spans.append((colon + 1, at))
     return spans
 
 
-def mask_url_password(text: str, *, rendered: bool = False) -> str:
-    """``text`` with the password of every URL in it masked (``https://user:****@host``).
+_NOT_JSON = object()
 
-    ``rendered``: ``text`` is a ``repr`` or JSON text (see ``_url_passwords``); by default it is
-    read as one value, whose password may hold any character.
+
+def _json(text: str) -> Any:
+    """The value of JSON ``text`` (an object or a list), or ``_NOT_JSON``."""
+    if text.lstrip()[:1] not in _JSON_START:
+        return _NOT_JSON
+    import json  # here: only text holding a password's shape that looks like JSON gets here
+
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def mask_url_password(text: str, *, rendered: bool = False) -> str:
+    """``text`` with every URL password in it masked (``https://user:****@host``).
+
+    By default ``text`` is read as one value, whose password may hold any character; a value
+    that is JSON text (an object or a list) is masked string by string, so that a ``:`` of its
+    syntax begins no password. ``rendered``: ``text`` is a ``repr`` (see ``_segments``).
     """
     if "@" not in text:
         return text
     spans = _url_passwords(text, rendered=rendered)
     if not spans:
         return text
+    if not rendered:
+        value = _json(text)
+        if value is not _NOT_JSON:
+            import json
+
+            masked = mask_value(value)
+            return text if masked is value else json.dumps(masked, ensure_ascii=False)
     parts: list[str] = []
     at = 0
     for start, end in spans:
@@ -131,11 +254,98 @@ def mask_url_password(text: str, *, rendered: bool = False) -> str:
 
 
 def has_url_password(value: Any) -> bool:
-    """Whether ``value`` (text, or any value by its ``repr``) holds a URL with a password."""
+    """Whether ``value`` (text, or a JSON-like value by its strings) holds a URL password."""
+    if not isinstance(value, str):
+        return mask_value(value) is not value
+    if "@" not in value or not _url_passwords(value, rendered=False):
+        return False
+    parsed = _json(value)
+    return parsed is _NOT_JSON or has_url_password(parsed)
+
+
+class _Rendered:
+    """What shows an object by its ``repr``, with the URL passwords of that text masked."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+_PLAIN_REPRS: tuple[Any, ...] = (str.__repr__, dict.__repr__, list.__repr__, tuple.__repr__)
+
+
+def _own_repr(value: Any) -> bool:
+    """Whether ``value`` is a ``str``, ``dict``, ``list`` or ``tuple`` shown by its own ``repr``.
+
+    A concealing class (a secret's ``str`` whose ``repr`` is the mask) is shown as it shows
+    itself, never taken apart.
+    """
+    shows: Any = type(value).__repr__
+    return shows not in _PLAIN_REPRS
+
+
+def _mask_plain(value: str | dict[Any, Any] | list[Any] | tuple[Any, ...]) -> Any:
+    """:func:`mask_value` of text, a ``dict``, a ``list`` or a ``tuple`` (not of a subclass)."""
     if isinstance(value, str):
-        return "@" in value and bool(_url_passwords(value, rendered=False))
+        return mask_url_password(value) if "@" in value else value
+    if isinstance(value, dict):
+        items = [(mask_value(k), mask_value(v)) for k, v in value.items()]
+        same = all(a is k and b is v for (a, b), (k, v) in zip(items, value.items()))
+        return value if same else dict(items)
+    masked = [mask_value(item) for item in value]
+    if all(a is b for a, b in zip(masked, value)):
+        return value
+    return tuple(masked) if isinstance(value, tuple) else masked
+
+
+def mask_value(value: Any) -> Any:
+    """``value`` with the URL passwords of its strings (keys too) masked: the same object if none.
+
+    Text is masked as one value; dicts, lists and tuples are copied (as ``dict``, ``list``,
+    ``tuple``) where something inside is masked. A concealing value (a secret's ``SecretText``
+    or ``SecretDict``, a ``PasswordURL``: a class with a ``_masked`` method) becomes the text it
+    shows. Any other object, and a ``str`` or container of a class with its own ``repr``, stands
+    as its ``repr`` does: unchanged, or replaced by an object whose ``repr`` is that text with
+    its URL passwords masked. Recursive: a value nested deeper than the interpreter's limit
+    raises ``RecursionError``, as its ``repr`` would.
+    """
+    concealed = getattr(type(value), "_masked", None)
+    if concealed is not None:
+        return concealed(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (str, dict, list, tuple)) and not _own_repr(value):
+        return _mask_plain(value)
     text = repr(value)
-    return "@" in text and bool(_url_passwords(text, rendered=True))
+    if "@" not in text:
+        return value
+    shown = mask_url_password(text, rendered=True)
+    return value if shown == text else _Rendered(shown)
+
+
+def show_value(value: Any, *, secret: bool) -> str:
+    """Render ``value`` for a human: masked when secret, escaped, shortened when long."""
+    if value is None:
+        return "None"
+    if secret:
+        return MASK
+    try:
+        text = repr(mask_value(value))  # masked before shortening: a cut must keep none
+    except RecursionError:  # a value injected by code, nested deeper than repr can go
+        return "<a value nested too deeply to show>"
+    text = printable(text)
+    if len(text) > _MAX_SHOWN:
+        text = text[: _MAX_SHOWN - 3] + "..."
+    return text
+
+
+def shown_text(text: str) -> str:
+    """Text of a value as a line may hold it (not quoted): URL passwords masked, escaped."""
+    return printable(mask_url_password(text))
 
 
 def shell_quote(word: str) -> str:
@@ -144,4 +354,6 @@ def shell_quote(word: str) -> str:
     A word holding a control character cannot be both pasted exactly and shown safely: it is
     quoted, then its control characters are escaped (see :func:`printable`).
     """
+    import shlex  # here: only a command to paste needs it (import stays cheap)
+
     return printable(shlex.quote(word))

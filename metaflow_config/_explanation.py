@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._display import show_value
+from ._display import printable, show_value
 from ._table import BY_ENV
 
 __all__ = ["Explanation", "Shadowed"]
@@ -89,4 +89,4 @@ class Explanation:
             state = "fetched" if self.fetched else "fetched when first read (not yet)"
             lines.append(f"  secret:   a reference: {state}")
         lines.append(f"  doc:      {self.doc}")
-        return "\n".join(lines)
+        return "\n".join(map(printable, lines))  # each line escaped: none can fake another

@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._display import mask_url_password, printable
 from ._kinds import BOOL, parse_bool, thaw
 from .errors import ConfigError, ConfigWarning, Problem
 
@@ -301,12 +302,14 @@ def _report_config_errors_plainly() -> None:
         return
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-        if isinstance(value, ConfigError):
+        if isinstance(value, ConfigError):  # its text is escaped (Problem.__str__)
             at_import = any(value is e for e in _AT_IMPORT)
             sys.stderr.write(f"{value}\n{_ESCAPE_HATCH if at_import else ''}")
         elif _PENDING and _from_metaflows_reading(tb):
+            # Metaflow's message quotes the value it tripped on: shown as a value is
+            theirs = printable(mask_url_password(f"{kind.__name__}: {value}"))
             sys.stderr.write(
-                f"{_PENDING[0]}\n(Metaflow's own reading of it failed: {kind.__name__}: {value})\n"
+                f"{_PENDING[0]}\n(Metaflow's own reading of it failed: {theirs})\n"
                 f"{_SEE_EVERY_PROBLEM}\n"
             )
         else:
@@ -385,7 +388,7 @@ def _plain_format(previous: Callable[..., str]) -> Callable[..., str]:
         line: str | None = None,
     ) -> str:
         if issubclass(category, ConfigWarning):
-            return f"Warning: {message}\n"
+            return printable(f"Warning: {message}", lines=True) + "\n"
         return previous(message, category, filename, lineno, line)
 
     return formatwarning

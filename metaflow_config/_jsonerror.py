@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from ._display import MASK
 from .errors import Problem
 
 __all__ = ["Mistake", "json_problem", "locate"]
@@ -185,17 +186,15 @@ def _rendered(word: str, key: bool) -> tuple[str, bool]:
     """How a token of a line not JSON is shown (see ``_shape``), and whether it is verbatim."""
     ch = word[0]
     closed = len(word) > 1 and word[-1] == ch
-    if ch == '"':
-        if key and closed and _WORD.fullmatch(word[1:-1]) is not None:
+    if ch in "\"'":
+        if ch == '"' and key and closed and _WORD.fullmatch(word[1:-1]) is not None:
             return word, True
-        return ('"****"' if closed else '"****'), False
-    if ch == "'":
-        return ("'****'" if closed else "'****"), False
+        return ch + MASK + (ch if closed else ""), False
     if word.startswith("/*"):
-        return ("/*****/" if word.endswith("*/") else "/*****"), False
+        return "/*" + MASK + ("*/" if word.endswith("*/") else ""), False
     if word.startswith(("//", "#")):
-        return word[: 2 if ch == "/" else 1] + "****", False
-    return (word, True) if word in _LITERALS else ("****", False)
+        return word[: 2 if ch == "/" else 1] + MASK, False
+    return (word, True) if word in _LITERALS else (MASK, False)
 
 
 def _shape(text: str, start: int, end: int, pos: int) -> tuple[str, int]:
@@ -232,7 +231,7 @@ def _shape(text: str, start: int, end: int, pos: int) -> tuple[str, int]:
             key = False
         if j > start:  # on the line shown
             if i < start:  # a comment or string begun on an earlier line
-                shown, verbatim = "****", False
+                shown, verbatim = MASK, False
             if caret < 0 and i <= pos < j:
                 caret = width + (max(pos - i, 0) if verbatim else 0)
             out.append(shown)

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._display import MASK, has_url_password, mask_url_password, show_value
+
 if TYPE_CHECKING:
     from pydantic_core import CoreSchema
 
@@ -44,6 +46,7 @@ __all__ = [
     "Kind",
     "PasswordURL",
     "Reference",
+    "SecretDict",
     "SecretMapping",
     "SecretText",
     "TooDeep",
@@ -53,6 +56,7 @@ __all__ = [
     "freeze",
     "parse_bool",
     "parse_reference",
+    "secret_copy",
     "strict_loads",
     "thaw",
     "unicode_problem",
@@ -137,14 +141,19 @@ class FrozenDict(dict):  # type: ignore[type-arg]
 class SecretText(str):
     """A secret setting's text: a ``str`` in every way but its ``repr``, which is masked.
 
-    So a secret stays out of every ``repr`` (``vars(settings.service)``, ``%r`` in a log line)
-    while code reads, compares and sends it as the string it is (``str(x)`` is the plain text).
+    So a secret stays out of every ``repr`` (``vars(settings.service)``, ``%r`` in a log line, a
+    plain ``dict`` or a ``requests`` header map holding it) while code reads, compares and sends
+    it as the string it is (``str(x)``, an f-string, ``json.dumps`` give the plain text).
     """
 
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "'****'"
+        return repr(MASK)
+
+    def _masked(self) -> str:
+        """What shows it (``_display.mask_value``): the mask."""
+        return MASK
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SecretText, (str(self),))
@@ -252,42 +261,122 @@ class PasswordURL(str):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        from ._display import mask_url_password
+        return repr(self._masked())
 
-        return repr(mask_url_password(str(self)))
+    def _masked(self) -> str:
+        """What shows it (``_display.mask_value``): the text, its password masked."""
+        return mask_url_password(str(self))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (PasswordURL, (str(self),))
 
 
+def _masked_mapping(mapping: Mapping[Any, Any]) -> str:
+    """The ``repr`` of a secret's JSON object: neither its keys nor its values."""
+    return "{" + MASK + "}" if mapping else "{}"
+
+
+def _mask(value: Any) -> str:
+    """What shows a secret's JSON object as a value (``_display.mask_value``): the mask."""
+    return MASK
+
+
 class SecretMapping(FrozenDict):
-    """A secret setting's JSON object (headers, client parameters): a ``FrozenDict``, masked."""
+    """A secret setting's JSON object (headers, client parameters): a ``FrozenDict``, masked.
+
+    Its ``repr`` shows neither keys nor values; what it holds is held as it is (a mutable copy
+    that stays masked all the way down: :func:`thaw`, :func:`secret_copy`).
+    """
 
     __slots__ = ()
 
-    def __repr__(self) -> str:
-        return "{****}" if self else "{}"
+    __repr__ = __str__ = _masked_mapping
+    _masked = _mask
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SecretMapping, (dict(self),))
 
 
+class SecretDict(dict):  # type: ignore[type-arg]
+    """A secret's JSON object handed out to be changed: a plain mutable ``dict``, masked.
+
+    What ``settings.service.effective_headers``, ``settings.s3.client_kwargs``,
+    ``settings.datatools.client_params`` and the ``compat`` names of secret settings return:
+    ``json.dumps``, ``==``, ``dict(...)``, ``**kwargs`` and ``pickle`` take it as the dict it
+    is, and its ``repr``/``str`` (``%r``, an f-string, ``pprint``, ``logging``) show neither its
+    keys nor its values. ``copy()``, ``copy.copy`` and ``|`` give a ``SecretDict`` (Metaflow
+    passes ``SERVICE_HEADERS.copy()`` to ``requests``), and its strings are
+    :class:`SecretText`, so what is copied out of it (``headers.update(x)``) stays masked too.
+    """
+
+    __slots__ = ()
+
+    __repr__ = __str__ = _masked_mapping
+    _masked = _mask
+
+    def copy(self) -> SecretDict:
+        """A shallow copy, masked as this one."""
+        return SecretDict(self)
+
+    __copy__ = copy
+
+    def __or__(self, other: Any) -> Any:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        merged = SecretDict(self)
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other: Any) -> Any:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        merged = SecretDict(other)
+        merged.update(self)
+        return merged
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SecretDict, (dict(self),))
+
+
+def _concealed(value: Any, depth: int = 0) -> Any:
+    """A mutable deep copy of ``value``: strings :class:`SecretText`, objects ``SecretDict``.
+
+    Down to :data:`MAX_JSON_DEPTH` levels (a value nested deeper is refused by the resolution
+    and kept as it is here, inside its masked mapping): no ``RecursionError``.
+    """
+    if isinstance(value, str):
+        return value if type(value) is SecretText else SecretText(value)
+    if depth > MAX_JSON_DEPTH:
+        return value
+    if isinstance(value, Mapping):
+        return SecretDict({k: _concealed(v, depth + 1) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return [_concealed(item, depth + 1) for item in value]
+    return value
+
+
+def secret_copy(value: Mapping[str, Any]) -> SecretDict:
+    """A mutable deep copy of a secret's JSON object, masked all the way down (``SecretDict``).
+
+    Its objects are ``SecretDict`` and its strings :class:`SecretText`: what is copied out of
+    it (``x["config"]``, ``headers.update(x)``, ``requests``' header map) stays masked too.
+    """
+    copied: SecretDict = _concealed(value)
+    return copied
+
+
 def conceal(value: Any, *, secret: bool) -> Any:
     """``value`` held so that its ``repr`` never shows a secret (its ``str`` is the value).
 
-    A secret setting's value is masked whole; any other text masks a URL's password.
+    A secret setting's value is masked whole (text as :class:`SecretText`, a JSON object as a
+    :class:`SecretMapping`); any other text masks a URL's password (:class:`PasswordURL`).
     """
-    if secret:
+    if secret:  # held as it is inside (one copy of the top level: a large value costs no walk)
         if isinstance(value, str):
             return SecretText(value)
-        if isinstance(value, FrozenDict):
-            return SecretMapping(value)
-        return value
-    if type(value) is str and "@" in value:
-        from ._display import has_url_password
-
-        if has_url_password(value):
-            return PasswordURL(value)
+        return SecretMapping(value) if isinstance(value, Mapping) else value
+    if type(value) is str and "@" in value and has_url_password(value):
+        return PasswordURL(value)
     return value
 
 
@@ -352,7 +441,12 @@ def freeze(value: Any, _depth: int = 0) -> Any:
 
 
 def thaw(value: Any) -> Any:
-    """A plain, mutable deep copy of a (frozen) JSON-like value: dicts and lists."""
+    """A plain, mutable deep copy of a (frozen) JSON-like value: dicts and lists.
+
+    A secret's object stays masked: its copy is a :class:`SecretDict` (see :func:`secret_copy`).
+    """
+    if isinstance(value, (SecretMapping, SecretDict)):
+        return secret_copy(value)
     if isinstance(value, Mapping):
         return {key: thaw(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -478,17 +572,17 @@ def _quantity() -> CoreSchema:
     return cs.no_info_before_validator_function(_number_as_text, text)  # type: ignore[no-any-return]
 
 
-#: What a one-line value (a name, URL, ARN, path, header) may not contain: control characters
-#: other than tab (NUL, line breaks, escape sequences) and lone surrogates (bytes that were not
-#: UTF-8 in the environment). JSON texts may span lines; the strings inside them may not.
-#: Compiled by ``re`` on first use, as the rare paths' patterns: a valid text value never needs
-#: it (see ``_Text``).
-_NOT_PLAIN = r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]"
+#: What a one-line value (a name, URL, ARN, path, header) may not contain: C0 and C1 control
+#: characters other than tab (NUL, line breaks, NEL, escape sequences, CSI), the line and
+#: paragraph separators (U+2028, U+2029) and lone surrogates (bytes that were not UTF-8 in the
+#: environment). JSON texts may span lines; the strings inside them may not. Compiled by ``re``
+#: on first use, as the rare paths' patterns: a valid text value never needs it (see ``_Text``).
+_NOT_PLAIN = r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
 
 
 #: ``_NOT_PLAIN`` as pydantic-core's regex engine checks it (a lone surrogate is refused before
 #: any pattern: no Rust string can hold one)
-_PLAIN_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"
+_PLAIN_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
 def plain_problem(value: str) -> str | None:
@@ -612,19 +706,32 @@ _TAG_KEY = r"^[\w .:/=+\-@]{1,128}$"
 _TAG_VALUE = r"^[\w .:/=+\-@]{0,256}$"
 
 
+def _shown(part: str) -> str:
+    """A part of a value a message quotes (a tag's key, an ARN's account): as a value is shown."""
+    return show_value(part, secret=False)
+
+
+_shown_part = _shown
+
+
+def _masked_part(part: str) -> str:
+    """A part of a value holding a URL password, as a message quotes it: the mask."""
+    return MASK
+
+
 def _check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
     if len(tags) > 50:
         msg = f"{len(tags)} tags, AWS allows at most 50 per resource"
         raise ValueError(msg)
     for key, value in tags.items():
         if not re.match(_TAG_KEY, key):
-            msg = f"tag key {key!r} must be 1-128 letters, digits, spaces or _.:/=+-@"
+            msg = f"tag key {_shown(key)} must be 1-128 letters, digits, spaces or _.:/=+-@"
             raise ValueError(msg)
         if key.lower().startswith("aws:"):
-            msg = f"tag key {key!r} uses the reserved 'aws:' prefix"
+            msg = f"tag key {_shown(key)} uses the reserved 'aws:' prefix"
             raise ValueError(msg)
         if not re.match(_TAG_VALUE, value):
-            msg = f"tag value for {key!r} must be 0-256 letters, digits, spaces or _.:/=+-@"
+            msg = f"tag value for {_shown(key)} must be 0-256 letters, digits, spaces or _.:/=+-@"
             raise ValueError(msg)
     return tags
 
@@ -722,28 +829,31 @@ def _arn(
                 "arn:<partition>:<service>:<region>:<account>:<resource>"
             )
         _, partition, got_service, region, account, rest = parts
+        # a part cut out of a value holding a password (``arn:aws:iam::u:pw@h``) is masked
+        # whole: the cut may separate the password from the user name that reveals it
+        _shown = _masked_part if has_url_password(value) else _shown_part
         wrong: list[str] = []
         if partition not in ARN_PARTITIONS:
-            wrong.append(f"partition {partition!r} is not one of {', '.join(ARN_PARTITIONS)}")
+            wrong.append(f"partition {_shown(partition)} is not one of {', '.join(ARN_PARTITIONS)}")
         if got_service != service:
-            wrong.append(f"service {got_service!r} should be {service!r}")
+            wrong.append(f"service {_shown(got_service)} should be {service!r}")
         if regional and not re.fullmatch(_REGION, region):
             wrong.append(
-                f"region {region!r} is not a region name such as us-east-1"
+                f"region {_shown(region)} is not a region name such as us-east-1"
                 if region
                 else "the region is missing (e.g. us-east-1)"
             )
         if not regional and region:
-            wrong.append(f"{service} ARNs have no region: remove {region!r}")
+            wrong.append(f"{service} ARNs have no region: remove {_shown(region)}")
         if not re.fullmatch(_ACCOUNT, account):
             digits = sum(c in "0123456789" for c in account)
             wrong.append(
-                f"account {account!r} has {len(account)} digits, an AWS account ID has 12"
+                f"account {_shown(account)} has {len(account)} digits, an AWS account ID has 12"
                 if digits == len(account)
-                else f"account {account!r} is not an AWS account ID (12 digits)"
+                else f"account {_shown(account)} is not an AWS account ID (12 digits)"
             )
         if not re.fullmatch(resource, rest):
-            wrong.append(f"resource {rest!r} should be {resource_expected}")
+            wrong.append(f"resource {_shown(rest)} should be {resource_expected}")
         return "; ".join(wrong) or "a character no ARN holds"
 
     region = _REGION if regional else ""
@@ -773,12 +883,12 @@ def _s3_diagnosis(value: str) -> str:
     """What is wrong with an S3 URL its pattern refused, part by part (see ``_arn``)."""
     if not value.startswith("s3://"):
         scheme = value.partition("://")[0] + "://" if "://" in value else ""
-        return f"it starts with {scheme!r}, not 's3://'" if scheme else "it lacks 's3://'"
+        return f"it starts with {_shown(scheme)}, not 's3://'" if scheme else "it lacks 's3://'"
     bucket, _, prefix = value[len("s3://") :].partition("/")
     wrong = []
     size = len(bucket)
     if not 3 <= size <= 63:
-        named = f"the bucket {bucket!r}" if size <= 20 else "the bucket"
+        named = f"the bucket {_shown(bucket)}" if size <= 20 else "the bucket"
         wrong.append(f"{named} has {size} character{'' if size == 1 else 's'} (3 to 63)")
     odd = sorted(
         {c for c in bucket if not (c.isascii() and (c.islower() or c.isdigit()))} - {".", "-"}

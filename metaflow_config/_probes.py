@@ -17,9 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional, cast
 
-from ._display import shell_quote
+from ._display import MASK, printable, shell_quote, shown_text
 from ._fields import PREFIX
+from ._kinds import Reference
 from ._settings import Settings, lookup
+from ._table import BY_NAME
 from .errors import ConfigError
 
 __all__ = [
@@ -49,6 +51,8 @@ PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 #: Every status a check can end in, best first.
 STATUSES = (PASS, WARN, FAIL, SKIP)
 
+#: The shortest text :meth:`Context.redact` replaces wherever it appears.
+_SHORTEST_SECRET = 4
 #: ``factory(service, config=botocore_config, region_name=None) -> boto3 client``
 ClientFactory = Callable[..., Any]
 Outcome = tuple[str, str, str]
@@ -73,7 +77,7 @@ class CheckResult:
 
     def __str__(self) -> str:
         fix = f" Fix: {self.fix}" if self.fix else ""
-        return f"{self.status} {self.name}: {self.detail}{fix}"
+        return printable(f"{self.status} {self.name}: {self.detail}{fix}")
 
 
 def ok(detail: str) -> Outcome:
@@ -198,6 +202,39 @@ class Context:
                 if reason:
                     return reason
         return ""
+
+    def shown(self, env_name: str, part: Optional[str] = None) -> str:
+        """The value of a setting (or ``part`` of it: a bucket, a role's name) for a line.
+
+        As ``show`` shows it: a secret reference as written (never what it fetched), a secret
+        masked, anything else with its URL passwords masked and escaped. A value read from the
+        settings (``ctx.settings.batch.job_queue``) is for the AWS call, this for the line.
+        """
+        value = self.settings.explain(env_name).value
+        if isinstance(value, Reference):
+            return printable(value.text)
+        field = lookup(env_name)
+        if field.secret:
+            return MASK
+        if part is None:
+            part = "" if value is None else field.kind.to_text(value)
+        return shown_text(part)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret this snapshot holds or has fetched replaced by the mask.
+
+        What an AWS error message quotes back (a name, an ARN) may be a value a reference
+        fetched: no line shows it, whichever line it got into. Text shorter than
+        ``_SHORTEST_SECRET`` is left (replacing it would garble every line and hide nothing).
+        """
+        resolution = self.settings._resolution
+        held = [v for name, v in resolution.values.items() if BY_NAME[name].secret]
+        found = _texts([*resolution.fetched.values(), *held])
+        secrets = {t for t in found if len(t) >= _SHORTEST_SECRET}
+        for secret in sorted(secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
 
     def where(self, env_name: str) -> str:
         """Where the value of a setting came from, for messages: ``env: METAFLOW_X``."""
@@ -328,12 +365,30 @@ def message(exc: BaseException) -> str:
 
 
 def run_check(check: Check, ctx: Context) -> CheckResult:
-    """Run one check; turn the errors every AWS call can meet into a result with a fix."""
+    """Run one check; turn the errors every AWS call can meet into a result with a fix.
+
+    No secret of the snapshot appears in the result, even one an error message quoted back.
+    """
     try:
         status, detail, fix = check.fn(ctx)
     except Exception as exc:
         status, detail, fix = _from_error(check, ctx, exc)
-    return CheckResult(check.name, status, detail, fix)
+    return CheckResult(check.name, status, ctx.redact(detail), ctx.redact(fix))
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """The strings in ``values`` (inside JSON objects and lists too), as plain text."""
+    found: list[str] = []
+    pending = list(values)
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(str(item))
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return found
 
 
 def _from_error(check: Check, ctx: Context, exc: BaseException) -> Outcome:

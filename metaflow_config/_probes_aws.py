@@ -104,6 +104,7 @@ def _sysroot(ctx: Context) -> Outcome:
     bucket, _ = split_s3_url(url)
     withheld = _withheld(ctx)
     note = f" (checked without credentials: {withheld})" if withheld else ""
+    shown = ctx.shown(_SYSROOT, bucket)  # the lines show what show shows: never a fetched value
     try:
         answer = ctx.client("s3", unsigned=bool(withheld)).head_bucket(Bucket=bucket)
         headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
@@ -111,22 +112,22 @@ def _sysroot(ctx: Context) -> Outcome:
         code = error_code(exc)
         if code in {"404", "NoSuchBucket"}:
             return fail(
-                f"bucket {bucket!r} of {url} does not exist{note}",
-                f"create it: aws s3 mb {shell_quote(f's3://{bucket}')}{ctx.region_arg()}; or "
-                f"correct {_SYSROOT} ({ctx.where(_SYSROOT)})",
+                f"bucket '{shown}' of {ctx.shown(_SYSROOT)} does not exist{note}",
+                f"create it: aws s3 mb {shell_quote(ctx.shown(_SYSROOT, f's3://{bucket}'))}"
+                f"{ctx.region_arg()}; or correct {_SYSROOT} ({ctx.where(_SYSROOT)})",
             )
         if code in {"301", "PermanentRedirect"}:
             metadata = getattr(exc, "response", {}).get("ResponseMetadata", {})
             headers = metadata.get("HTTPHeaders", {})
         elif code in {"403", "AccessDenied"} and withheld:
             return warn(
-                f"bucket {bucket!r} refused a request without credentials{note}", _TRUST_ENDPOINT
+                f"bucket '{shown}' refused a request without credentials{note}", _TRUST_ENDPOINT
             )
         elif code in {"403", "AccessDenied"}:
             ctx.identity()  # rejected credentials also get a 403 here: then this check SKIPs
             return fail(
-                f"bucket {bucket!r} exists but these credentials may not access it (403)",
-                f"grant s3:ListBucket on arn:aws:s3:::{bucket} (and s3:GetObject/PutObject on its "
+                f"bucket '{shown}' exists but these credentials may not access it (403)",
+                f"grant s3:ListBucket on arn:aws:s3:::{shown} (and s3:GetObject/PutObject on its "
                 "objects) to the identity in aws.credentials, or use the profile that owns it",
             )
         else:
@@ -134,11 +135,11 @@ def _sysroot(ctx: Context) -> Outcome:
     where = headers.get("x-amz-bucket-region")
     if where and ctx.region and where != ctx.region:
         return warn(
-            f"bucket {bucket!r} is in {where}, compute runs in {ctx.region}{note}",
+            f"bucket '{shown}' is in {where}, compute runs in {ctx.region}{note}",
             f"cross-region transfers cost more and need internet or NAT access from {ctx.region}:"
             f" use a bucket in {ctx.region}, or set AWS_DEFAULT_REGION={where}",
         )
-    return ok(f"bucket {bucket!r} is reachable" + (f" (in {where})" if where else "") + note)
+    return ok(f"bucket '{shown}' is reachable" + (f" (in {where})" if where else "") + note)
 
 
 @register("s3.write_probe", "s3", service="s3", setting=_SYSROOT)
@@ -164,13 +165,14 @@ def _write_probe(ctx: Context) -> Outcome:
     try:
         s3.delete_object(Bucket=bucket, Key=key)
     except Exception as exc:
+        probe = ctx.shown(_SYSROOT, f"s3://{bucket}/{key}")
         return warn(
-            f"wrote s3://{bucket}/{key} but could not delete it: {message(exc)}",
-            f"aws s3 rm {shell_quote(f's3://{bucket}/{key}')}; and grant s3:DeleteObject on "
-            f"arn:aws:s3:::{bucket}/*",
+            f"wrote {probe} but could not delete it: {message(exc)}",
+            f"aws s3 rm {shell_quote(probe)}; and grant s3:DeleteObject on "
+            f"arn:aws:s3:::{ctx.shown(_SYSROOT, bucket)}/*",
         )
-    with_sse = f" with ServerSideEncryption={sse}" if sse else ""
-    return ok(f"put and deleted a probe object under {url}{with_sse}")
+    with_sse = f" with ServerSideEncryption={ctx.shown(_SSE)}" if sse else ""
+    return ok(f"put and deleted a probe object under {ctx.shown(_SYSROOT)}{with_sse}")
 
 
 @register("s3.server_side_encryption", "s3", setting=_SSE)
@@ -181,7 +183,7 @@ def _sse(ctx: Context) -> Outcome:
     # the resolver only accepts the values of the setting's kind: no other value gets here
     accepted = ", ".join(lookup(_SSE).kind.choices)
     probed = " (used by the write probe)" if ctx.write_probe else ""
-    return ok(f"{value} is one of the values S3 accepts ({accepted}){probed}")
+    return ok(f"{ctx.shown(_SSE)} is one of the values S3 accepts ({accepted}){probed}")
 
 
 # --- Batch ------------------------------------------------------------------------------------
@@ -194,12 +196,14 @@ def _job_queue(ctx: Context) -> Outcome:
     name = ctx.settings.batch.job_queue
     if not name:
         return ctx.unset(_QUEUE, "batch")
-    batch, r, q = ctx.client("batch"), ctx.region_arg(), shell_quote(name)
+    batch, r = ctx.client("batch"), ctx.region_arg()
+    shown = ctx.shown(_QUEUE)  # the lines show what show shows: never a fetched value
+    word = shell_quote(shown)
     queues = batch.describe_job_queues(jobQueues=[name])["jobQueues"]
     if not queues:
         return fail(
-            f"job queue {name!r} does not exist in {ctx.region}",
-            f"create it: aws batch create-job-queue --job-queue-name {q} --state ENABLED "
+            f"job queue '{shown}' does not exist in {ctx.region}",
+            f"create it: aws batch create-job-queue --job-queue-name {word} --state ENABLED "
             f"--priority 1 --compute-environment-order order=1,computeEnvironment=<env>{r}; or "
             f"set {_QUEUE} (set in {ctx.where(_QUEUE)}) to a queue from "
             f"`aws batch describe-job-queues{r}`",
@@ -207,7 +211,7 @@ def _job_queue(ctx: Context) -> Outcome:
     queue = queues[0]
     problems: list[tuple[str, str]] = []
     if queue.get("state") != "ENABLED":
-        fix = f"aws batch update-job-queue --job-queue {q} --state ENABLED{r}"
+        fix = f"aws batch update-job-queue --job-queue {word} --state ENABLED{r}"
         problems.append((f"is {queue.get('state')}", fix))
     if queue.get("status") != "VALID":
         reason = queue.get("statusReason") or "no reason given"
@@ -216,7 +220,7 @@ def _job_queue(ctx: Context) -> Outcome:
     order = [e["computeEnvironment"] for e in queue.get("computeEnvironmentOrder") or []]
     if not order:
         fix = (
-            f"aws batch update-job-queue --job-queue {q} --compute-environment-order "
+            f"aws batch update-job-queue --job-queue {word} --compute-environment-order "
             f"order=1,computeEnvironment=<env>{r}"
         )
         problems.append(("has no compute environment", fix))
@@ -224,14 +228,16 @@ def _job_queue(ctx: Context) -> Outcome:
         envs = batch.describe_compute_environments(computeEnvironments=order)
         envs = envs["computeEnvironments"]
         if not any(e.get("state") == "ENABLED" and e.get("status") == "VALID" for e in envs):
-            shown = ", ".join(f"{e.get('computeEnvironmentName')} {e.get('state')}" for e in envs)
+            listed = ", ".join(f"{e.get('computeEnvironmentName')} {e.get('state')}" for e in envs)
             fix = "aws batch update-compute-environment --compute-environment "
             fix += f"{shell_quote(order[0])} --state ENABLED{r}"
-            problems.append((f"has no ENABLED and VALID compute environment ({shown})", fix))
+            problems.append((f"has no ENABLED and VALID compute environment ({listed})", fix))
     if problems:
-        detail = f"job queue {name!r} " + "; ".join(p for p, _ in problems)
+        detail = f"job queue '{shown}' " + "; ".join(p for p, _ in problems)
         return fail(detail, "; ".join(f for _, f in problems))
-    return ok(f"job queue {name!r} is ENABLED and VALID (compute environments: {', '.join(order)})")
+    return ok(
+        f"job queue '{shown}' is ENABLED and VALID (compute environments: {', '.join(order)})"
+    )
 
 
 # --- IAM roles --------------------------------------------------------------------------------
@@ -268,6 +274,8 @@ def _role(ctx: Context, env_name: str, capability: str | None, service: str) -> 
     if not arn:
         return ctx.unset(env_name, capability) if capability else skip(f"{env_name} is not set")
     name = arn.rsplit("/", 1)[-1]
+    shown = ctx.shown(env_name, name)  # the lines show what show shows: never a fetched value
+    word = shell_quote(shown)
     policy = _trust_policy(service)
     try:
         role = ctx.client("iam").get_role(RoleName=name)["Role"]
@@ -275,26 +283,27 @@ def _role(ctx: Context, env_name: str, capability: str | None, service: str) -> 
         if error_code(exc) != "NoSuchEntity":
             raise
         return fail(
-            f"role {name!r} ({arn}) does not exist in the account of these credentials",
-            f"create it: aws iam create-role --role-name {shell_quote(name)} "
-            f"--assume-role-policy-document '{policy}'{ctx.profile_arg} and attach its "
-            f"policies; or set {env_name} to an existing role (set in {ctx.where(env_name)})",
+            f"role '{shown}' ({ctx.shown(env_name)}) does not exist in the account of these "
+            "credentials",
+            f"create it: aws iam create-role --role-name {word} --assume-role-policy-document "
+            f"'{policy}'{ctx.profile_arg} and attach its policies; or set {env_name} to an "
+            f"existing role (set in {ctx.where(env_name)})",
         )
     if role.get("Arn") != arn:
         return fail(
-            f"{env_name} is {arn} but the role {name!r} here is {role.get('Arn')}",
+            f"{env_name} is {ctx.shown(env_name)} but the role '{shown}' here is {role.get('Arn')}",
             f"export {env_name}={shell_quote(str(role.get('Arn')))} (set in "
             f"{ctx.where(env_name)}), or use credentials for the account the ARN names",
         )
     if not trusts(role.get("AssumeRolePolicyDocument", {}), service):
         return fail(
-            f"role {name!r} does not trust {service} (its trust policy has no Allow of "
+            f"role '{shown}' does not trust {service} (its trust policy has no Allow of "
             f"sts:AssumeRole for that service)",
-            f"aws iam update-assume-role-policy --role-name {shell_quote(name)} --policy-document "
+            f"aws iam update-assume-role-policy --role-name {word} --policy-document "
             f"'{policy}'{ctx.profile_arg} (replaces the trust policy; merge by hand to keep "
             "other principals)",
         )
-    return ok(f"role {name!r} exists and trusts {service}")
+    return ok(f"role '{shown}' exists and trusts {service}")
 
 
 _JOB_ROLE = "METAFLOW_ECS_S3_ACCESS_IAM_ROLE"
@@ -336,14 +345,16 @@ def _dynamo_db_table(ctx: Context) -> Outcome:
     name = ctx.settings.sfn.dynamo_db_table
     if not name:
         return ctx.unset(_TABLE, "sfn-foreach")
-    dynamodb, r, q = ctx.client("dynamodb"), ctx.region_arg(), shell_quote(name)
+    dynamodb, r = ctx.client("dynamodb"), ctx.region_arg()
+    shown = ctx.shown(_TABLE)  # the lines show what show shows: never a fetched value
+    word = shell_quote(shown)
     create = (
-        f"aws dynamodb create-table --table-name {q} --attribute-definitions "
+        f"aws dynamodb create-table --table-name {word} --attribute-definitions "
         "AttributeName=pathspec,AttributeType=S --key-schema AttributeName=pathspec,KeyType=HASH "
         f"--billing-mode PAY_PER_REQUEST{r}"
     )
     ttl_fix = (
-        f"aws dynamodb update-time-to-live --table-name {q} "
+        f"aws dynamodb update-time-to-live --table-name {word} "
         f"--time-to-live-specification Enabled=true,AttributeName=ttl{r}"
     )
     try:
@@ -352,24 +363,25 @@ def _dynamo_db_table(ctx: Context) -> Outcome:
         if error_code(exc) != "ResourceNotFoundException":
             raise
         return fail(
-            f"table {name!r} does not exist in {ctx.region}",
+            f"table '{shown}' does not exist in {ctx.region}",
             f"create it: {create}; then {ttl_fix}",
         )
     types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
     hash_key = next((k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH"), "")
     if hash_key != "pathspec" or types.get(hash_key) != "S" or len(table["KeySchema"]) != 1:
         keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in table["KeySchema"])
+        new_table = create.replace(f"--table-name {word} ", "--table-name <new> ")
         return fail(
-            f"table {name!r} is keyed on {keys}; Metaflow needs only the string hash key pathspec",
-            f"a key cannot be changed: create a new table ({create.replace(q, '<new>')}) and "
+            f"table '{shown}' is keyed on {keys}; Metaflow needs only the string hash key pathspec",
+            f"a key cannot be changed: create a new table ({new_table}) and "
             f"set {_TABLE}=<new> (set in {ctx.where(_TABLE)})",
         )
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     status, attribute = ttl.get("TimeToLiveStatus"), ttl.get("AttributeName")
     if status not in {"ENABLED", "ENABLING"} or attribute != "ttl":
         on = f" on {attribute!r}" if attribute else ""
-        return fail(f"table {name!r} has TTL {status}{on}; Metaflow writes 'ttl'", ttl_fix)
-    return ok(f"table {name!r}: hash key pathspec (S), TTL on ttl")
+        return fail(f"table '{shown}' has TTL {status}{on}; Metaflow writes 'ttl'", ttl_fix)
+    return ok(f"table '{shown}': hash key pathspec (S), TTL on ttl")
 
 
 @register("sfn.execution_log_group", "sfn", service="logs", setting=_LOG_GROUP, denied=WARN)
@@ -379,20 +391,24 @@ def _log_group(ctx: Context) -> Outcome:
         return skip(f"{_LOG_GROUP} is not set (executions are not logged)")
     parts = arn.split(":")
     region, name = parts[3], parts[6]
+    # the lines show what show shows: never a fetched value
+    shown, in_region = ctx.shown(_LOG_GROUP, name), ctx.shown(_LOG_GROUP, region)
+    word = shell_quote(shown)
     groups = ctx.client("logs", region).describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     if not any(g.get("logGroupName") == name for g in groups):
         return fail(
-            f"log group {name!r} does not exist in {region}",
-            f"aws logs create-log-group --log-group-name {shell_quote(name)}"
-            f"{ctx.region_arg(region)}; or correct {_LOG_GROUP} (set in {ctx.where(_LOG_GROUP)})",
+            f"log group '{shown}' does not exist in {in_region}",
+            f"aws logs create-log-group --log-group-name {word}"
+            f"{ctx.region_arg(shell_quote(in_region))}; or correct {_LOG_GROUP} (set in "
+            f"{ctx.where(_LOG_GROUP)})",
         )
     if ctx.region and region != ctx.region:
         return warn(
-            f"log group {name!r} is in {region}, state machines are created in {ctx.region}",
-            f"use a log group in {ctx.region}: aws logs create-log-group --log-group-name "
-            f"{shell_quote(name)}{ctx.region_arg()}, and set {_LOG_GROUP} to its ARN",
+            f"log group '{shown}' is in {in_region}, state machines are created in {ctx.region}",
+            f"use a log group in {ctx.region}: aws logs create-log-group --log-group-name {word}"
+            f"{ctx.region_arg()}, and set {_LOG_GROUP} to its ARN",
         )
-    return ok(f"log group {name!r} exists in {region}")
+    return ok(f"log group '{shown}' exists in {in_region}")
 
 
 @register("secrets.references", "aws", service="secretsmanager")

@@ -13,7 +13,7 @@ from http.client import HTTPMessage
 from typing import IO
 
 from ._consumers import docker_registry
-from ._display import MASK
+from ._display import shown_text
 from ._probes import FAIL, PASS, WARN, Context, Outcome, fail, ok, register, skip, warn
 
 __all__ = ["ping"]
@@ -21,15 +21,6 @@ __all__ = ["ping"]
 # --- the metadata service ---------------------------------------------------------------------
 
 _SERVICE_URL = "METAFLOW_SERVICE_URL"
-
-
-def _shown_url(url: str) -> str:
-    """The URL without a password (``https://user:****@host``)."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.password is None:
-        return url
-    netloc = parsed.netloc.replace(f":{parsed.password}@", f":{MASK}@")
-    return urllib.parse.urlunsplit(parsed._replace(netloc=netloc))
 
 
 #: The schemes a ping follows a redirect to; and their ports when a URL names none.
@@ -89,16 +80,19 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return new
 
 
-def ping(url: str, headers: dict[str, str], timeout: float, *, withheld: str = "") -> Outcome:
+def ping(
+    url: str, headers: dict[str, str], timeout: float, *, withheld: str = "", shown: str = ""
+) -> Outcome:
     """``GET <url>/ping`` with ``headers``, as Metaflow's service client does; never raises.
 
     ``headers`` (the credentials: ``SERVICE_HEADERS``, the auth key) go only to ``url``'s
     origin: a redirect elsewhere is followed without them, and the result says so.
     ``withheld``: why no header may be sent at all (the URL comes from a source that is not
     trusted); then an answer of 401 or 403 is a WARN, not a FAIL (no credential was refused).
+    ``shown``: the URL as the lines show it (default: ``<url>/ping``, its password masked).
     """
     target = url.rstrip("/") + "/ping"
-    shown = _shown_url(target)
+    shown = shown or shown_text(target)
     sent = {} if withheld else headers
     redirects = _Redirects(_origin(target))
     opener = urllib.request.build_opener(redirects)
@@ -170,7 +164,8 @@ def _service_url(ctx: Context) -> Outcome:
     if not url:
         return ctx.unset(_SERVICE_URL, "service")
     headers, withheld = ctx.settings.service.effective_headers, ctx.untrusted(_SERVICE_URL)
-    status, detail, hint = ping(url, headers, ctx.timeout, withheld=withheld)
+    shown = ctx.shown(_SERVICE_URL, url.rstrip("/") + "/ping")  # never a fetched value
+    status, detail, hint = ping(url, headers, ctx.timeout, withheld=withheld, shown=shown)
     if status != FAIL:
         return status, detail, hint
     return fail(
@@ -181,14 +176,18 @@ def _service_url(ctx: Context) -> Outcome:
     )
 
 
-@register("service.internal_url", "service", setting="METAFLOW_SERVICE_INTERNAL_URL")
+_INTERNAL_URL = "METAFLOW_SERVICE_INTERNAL_URL"
+
+
+@register("service.internal_url", "service", setting=_INTERNAL_URL)
 def _service_internal_url(ctx: Context) -> Outcome:
     url, internal = ctx.settings.service.url, ctx.settings.service.internal_url
     if not internal or internal == url:
         return skip("containers use METAFLOW_SERVICE_URL (no separate internal URL)")
     headers = ctx.settings.service.effective_headers
-    withheld = ctx.untrusted("METAFLOW_SERVICE_INTERNAL_URL")
-    status, detail, hint = ping(internal, headers, ctx.timeout, withheld=withheld)
+    withheld = ctx.untrusted(_INTERNAL_URL)
+    shown = ctx.shown(_INTERNAL_URL, internal.rstrip("/") + "/ping")  # never a fetched value
+    status, detail, hint = ping(internal, headers, ctx.timeout, withheld=withheld, shown=shown)
     if status != FAIL:
         return status, detail, hint
     return warn(
@@ -229,22 +228,23 @@ def _image(ctx: Context) -> Outcome:
     if not configured:
         return skip(
             f"{_IMAGE_VAR} is not set: Batch jobs use python:<version> of the launcher "
-            f"({image} from here)"
+            f"({shown_text(image)} from here)"
         )
+    shown = ctx.shown(_IMAGE_VAR, image)  # the lines show what show shows: never a fetched value
     prefixed = image != configured  # the registry was put in front of it
     if prefixed and not _matches(_REGISTRY, registry or ""):
         if _matches(_NAME, configured):
-            return skip(f"{image}: its registry prefix is not well-formed (see {_REGISTRY_VAR})")
+            return skip(f"{shown}: its registry prefix is not well-formed (see {_REGISTRY_VAR})")
     elif _matches(_IMAGE, image):
         if prefixed:
-            return ok(f"{image} ({_REGISTRY_VAR} + {_IMAGE_VAR})")
+            return ok(f"{shown} ({_REGISTRY_VAR} + {_IMAGE_VAR})")
         if registry:
-            own = docker_registry(image)
-            return ok(f"{image} (names its own registry {own}; {_REGISTRY_VAR} is not used for it)")
-        return ok(image)
+            own = ctx.shown(_IMAGE_VAR, docker_registry(image) or "")
+            return ok(f"{shown} (names its own registry {own}; {_REGISTRY_VAR} is not used for it)")
+        return ok(shown)
     made = f" ({_REGISTRY_VAR} + {_IMAGE_VAR}, as Metaflow joins them)" if prefixed else ""
     return fail(
-        f"{image!r}{made} is not an image reference [registry/]name[:tag][@digest] (lowercase "
+        f"'{shown}'{made} is not an image reference [registry/]name[:tag][@digest] (lowercase "
         "name, no scheme, no spaces)",
         f"export {_IMAGE_VAR}=<name>:<tag>, e.g. metaflow/my-image:latest (set in "
         f"{ctx.where(_IMAGE_VAR)})",
@@ -256,17 +256,18 @@ def _registry(ctx: Context) -> Outcome:
     registry = ctx.settings.batch.container_registry
     if not registry:
         return skip(f"{_REGISTRY_VAR} is not set (images without a registry come from Docker Hub)")
+    shown = ctx.shown(_REGISTRY_VAR)  # the lines show what show shows: never a fetched value
     if not _matches(_REGISTRY, registry):
         return fail(
-            f"{registry!r} is not a registry host[:port][/path] (no scheme, no tag)",
+            f"'{shown}' is not a registry host[:port][/path] (no scheme, no tag)",
             f"export {_REGISTRY_VAR}=<account>.dkr.ecr.<region>.amazonaws.com (set in "
             f"{ctx.where(_REGISTRY_VAR)})",
         )
     ecr = re.match(_ECR, registry.split("/", 1)[0])
     if ecr and ctx.region and ecr.group(1) != ctx.region:
         return warn(
-            f"ECR registry in {ecr.group(1)}, jobs run in {ctx.region}",
+            f"ECR registry in {ctx.shown(_REGISTRY_VAR, ecr.group(1))}, jobs run in {ctx.region}",
             f"cross-region pulls need internet or NAT access (ECR VPC endpoints are regional): "
             f"push the image to ECR in {ctx.region}, or add that access",
         )
-    return ok(registry)
+    return ok(shown)

@@ -1,8 +1,8 @@
 """Rendering settings for people and programs: the ``show`` table, ``explain``, ``env`` exports.
 
 Everything here is read off the settings table and a :class:`Settings` snapshot, and masks secret
-values unless a caller explicitly asks to reveal them. No click: the command line (``cli``)
-decides where the text goes.
+values unless a caller explicitly asks to reveal them; every line for a person is escaped
+(``_display``). No click: the command line (``cli``) decides where the text goes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ._display import MASK, mask_url_password
+from ._display import MASK, mask_url_password, mask_value, printable, shown_text
 from ._explanation import Explanation
 from ._fields import PREFIX, Setting
 from ._kinds import Reference
@@ -55,41 +55,29 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _visible(text: str) -> str:
-    r"""``text`` with control characters escaped (``\r``, ``\n``, ``\x1b``).
-
-    A value shown in a table or ``explain`` cannot move the cursor or fake a row (a registered
-    ``str`` may hold them; the built-in settings refuse them).
-    """
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text) if _CONTROL.search(text) else text
-
-
 def display(field: Setting, value: Any, *, width: int = _CELL) -> str:
-    """A value as plain text for a table cell: masked if secret, ``(unset)`` for None."""
+    """A value as plain text for a table cell: masked if secret, ``(unset)`` for None.
+
+    Escaped (a value cannot move the cursor, fake a row or turn a line around) and shortened to
+    ``width`` after masking: a cut keeps no part of a password.
+    """
     if value is None:
         return _UNSET
     if isinstance(value, Reference):
-        return _cut(value.text, width)  # where the secret is kept, not the secret
+        return _cut(printable(value.text), width)  # where the secret is kept, not the secret
     if field.secret:
         return MASK
-    text = mask_url_password(field.kind.to_text(value))
-    if text == "":
-        return '""'
-    if len(text) > width:
-        text = text[: width - 3] + "..."
-    return text
+    text = shown_text(field.kind.to_text(value))
+    return _cut(text, width) if text != "" else '""'
 
 
 def _public(field: Setting, value: Any) -> Any:
-    """A value for JSON output: the typed value, or the mask for a secret that is set."""
+    """A value for JSON output: the typed value (URL passwords masked), or the mask if secret."""
     if isinstance(value, Reference):
         return value.text
     if value is not None and field.secret:
         return MASK
-    return mask_url_password(value) if isinstance(value, str) else value
+    return mask_value(value)
 
 
 def _short_location(name: str, source: str, location: str) -> str:
@@ -172,10 +160,7 @@ def _registered_value(value: Any, *, secret: bool) -> Any:
         return mask_url_password(value)
     from pydantic_core import to_jsonable_python
 
-    jsonable = to_jsonable_python(value)
-    text = json.dumps(jsonable)
-    masked = mask_url_password(text)  # a URL's password anywhere inside (a dict's value, ...)
-    return jsonable if masked == text else json.loads(masked)
+    return mask_value(to_jsonable_python(value))  # a URL's password anywhere inside
 
 
 @dataclass(frozen=True)
@@ -203,7 +188,7 @@ class _Entry:
             return display(self.field, self.info.value)
         if self.info.value is None:
             return _UNSET
-        text = _visible(mask_url_password(entry_text(self.info.value, secret=self.info.secret)))
+        text = shown_text(entry_text(self.info.value, secret=self.info.secret))
         return _cut(text, _CELL) if text != "" else '""'
 
     @property
@@ -262,7 +247,12 @@ def rows(
     of registered sections follow the table's.
     """
     return [
-        Row(e.name, e.cell(), e.source, _short_location(e.name, e.source, e.location))
+        Row(
+            printable(e.name),
+            printable(e.cell()),
+            e.source,
+            printable(_short_location(e.name, e.source, e.location)),
+        )
         for e in _entries(snapshot, include_defaults=include_defaults, invalid=invalid)
     ]
 
@@ -307,12 +297,12 @@ def render(
 ) -> None:
     """Write the table of settings in force to ``out`` (the ``show`` command)."""
     profile = snapshot.profile or "default"
-    out.write(f"# profile: {profile} ({tilde(profile_file_text(snapshot))})\n")
+    out.write(printable(f"# profile: {profile} ({tilde(profile_file_text(snapshot))})") + "\n")
     if snapshot.local_path:
-        out.write(f"# local config: {tilde(local_file_text(snapshot))}\n")
+        out.write(printable(f"# local config: {tilde(local_file_text(snapshot))}") + "\n")
     untrusted = untrusted_text(snapshot)
     if untrusted:
-        out.write(f"# {untrusted}\n")
+        out.write(printable(f"# {untrusted}") + "\n")
     table = rows(snapshot, include_defaults=include_defaults, invalid=invalid)
     if not table:
         out.write(
@@ -419,7 +409,7 @@ def explain_text(
     if field.local:
         lines.append("  local:    machine-local; not exported to remote containers")
     lines.append(f"  doc:      {field.doc}")
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))  # each line escaped: none can fake another
 
 
 def _type_name(annotation: Any) -> str:
@@ -459,7 +449,7 @@ def _explain_registered(
     model = registered.cls.model_fields[registered.keys[key]]
     default = model.get_default()
     if default is not None and key not in registered.secret:
-        lines.append(f"  default:  {_visible(entry_text(default))}")
+        lines.append(f"  default:  {shown_text(entry_text(default))}")
     lines.append(f"  type:     {_type_name(model.annotation)}")
     if key in registered.secret:
         lines.append("  secret:   yes (masked wherever it is shown)")
@@ -467,7 +457,7 @@ def _explain_registered(
     lines.append(f"            ({registered.origin})")
     if model.description:
         lines.append(f"  doc:      {model.description}")
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))
 
 
 def entry_text(value: Any, *, secret: bool = False) -> str:
@@ -551,7 +541,7 @@ def render_env(env: Mapping[str, str], fmt: str, *, reveal: bool) -> tuple[str, 
         if key in masked:
             field = BY_ENV.get(key)  # None: a registered section's key
             hidden = field.show_text(env[key]) if field else MASK
-            lines.append(f"# {key}={hidden} (secret: --reveal-secrets includes it)")
+            lines.append(printable(f"# {key}={hidden} (secret: --reveal-secrets includes it)"))
         elif fmt == "shell":
             lines.append(f"export {key}={shlex.quote(env[key])}")
         else:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _consumers, _table_aws
 from ._fields import PREFIX, Section
-from ._kinds import thaw
+from ._kinds import SecretDict, secret_copy
 from .errors import ConfigWarning
 
 if TYPE_CHECKING:
@@ -60,8 +60,8 @@ class S3(_table_aws.S3):
         DATATOOLS_CLIENT_PARAMS with ``endpoint_url`` (S3_ENDPOINT_URL) and ``verify``
         (S3_VERIFY_CERTIFICATE), and ``config``: a dict of ``botocore.config.Config`` arguments
         whose ``retries`` is S3_CLIENT_RETRY_CONFIG unless the params set retries.
-        ``metaflow_config.aws.s3_client()`` builds the client from it. Holds secrets when
-        DATATOOLS_CLIENT_PARAMS does: never print it.
+        ``metaflow_config.aws.s3_client()`` builds the client from it. It holds secrets when
+        DATATOOLS_CLIENT_PARAMS does: a ``SecretDict``, whose ``repr`` shows none.
         """
         datatools: Datatools = _snapshot(self).datatools
         return _consumers.s3_client_kwargs(datatools.client_params, self.client_retry_config)
@@ -84,9 +84,10 @@ class Datatools(_table_aws.Datatools):
         """The effective datatools client kwargs: DATATOOLS_CLIENT_PARAMS plus endpoint and verify.
 
         ``endpoint_url`` comes from S3_ENDPOINT_URL unless the params set it; ``verify`` from
-        S3_VERIFY_CERTIFICATE when set. A new plain dict each call: no setting is changed.
+        S3_VERIFY_CERTIFICATE when set. A new ``SecretDict`` each call (a mutable ``dict``
+        whose ``repr`` masks it): no setting is changed.
         """
-        params: dict[str, Any] = thaw(self.client_params_setting)
+        params: SecretDict = secret_copy(self.client_params_setting or {})
         endpoint, verify = _value(self, "S3_ENDPOINT_URL"), _value(self, "S3_VERIFY_CERTIFICATE")
         if endpoint:
             params.setdefault("endpoint_url", endpoint)
@@ -100,8 +101,12 @@ class Service(_table_aws.Service):
 
     @property
     def effective_headers(self) -> dict[str, str]:
-        """SERVICE_HEADERS plus ``x-api-key`` (SERVICE_AUTH_KEY, or the sandbox key); a new dict."""
-        headers = dict(self.headers)
+        """SERVICE_HEADERS plus ``x-api-key`` (SERVICE_AUTH_KEY, or the sandbox key).
+
+        A new ``SecretDict`` each call: a mutable ``dict`` for ``requests`` and ``urllib``,
+        whose ``repr`` masks it and whose values are ``SecretText``.
+        """
+        headers: SecretDict = secret_copy(self.headers or {})
         if self.auth_key is not None:
             headers["x-api-key"] = self.auth_key
         if _value(self, "AWS_SANDBOX_ENABLED"):

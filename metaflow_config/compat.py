@@ -5,7 +5,9 @@ A drop-in for ``from metaflow.metaflow_config import X``:
 innermost ``override`` of this context, else the process-wide ``settings``). Names that Metaflow
 computes by mutation hold the effective value here, built fresh on every read:
 ``SERVICE_HEADERS`` includes ``x-api-key``, ``DATATOOLS_CLIENT_PARAMS`` includes ``endpoint_url``
-and ``verify``. Mutable values are copies: changing one never changes the settings.
+and ``verify``. Mutable values are copies: changing one never changes the settings. A secret
+setting's value is masked in every ``repr`` and ``str`` of it: text is a ``SecretText``, an object
+a ``SecretDict`` (a mutable ``dict`` whose strings are ``SecretText``).
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ CONSTANTS: dict[str, Any] = {
 }
 
 _EFFECTIVE: dict[str, Callable[[Settings], Any]] = {
-    "SERVICE_HEADERS": lambda s: thaw(s.service.effective_headers),
-    "DATATOOLS_CLIENT_PARAMS": lambda s: thaw(s.datatools.client_params),
+    "SERVICE_HEADERS": lambda s: s.service.effective_headers,  # fresh SecretDicts
+    "DATATOOLS_CLIENT_PARAMS": lambda s: s.datatools.client_params,
     "AWS_SANDBOX_STS_ENDPOINT_URL": lambda s: s.service.url,
     # DISABLE_TRACING is one of _table.MACHINE_VARIABLES (kept when a snapshot is pickled)
     "DISABLE_TRACING": lambda s: bool(s._resolution.inputs.env.get("DISABLE_TRACING")),
@@ -46,7 +48,7 @@ def _value(snapshot: Settings, name: str) -> Any:
     if name in _EFFECTIVE:
         return _EFFECTIVE[name](snapshot)
     if name in BY_NAME:
-        return thaw(snapshot._value(name))  # plain dicts and lists, as Metaflow
+        return thaw(snapshot._value(name))  # plain dicts and lists, as Metaflow (secrets masked)
     return copy.copy(CONSTANTS[name])
 
 

@@ -4,6 +4,10 @@ Every error the library raises about configuration is a :class:`ConfigError`. It
 ``problems``: one :class:`Problem` per thing that is wrong, each naming the setting, the layer and
 the place it came from, the (masked) value, what was expected and how to fix it. All problems found
 in one resolution are raised together.
+
+What they show goes through ``_display`` (the one owner of showing a value): a problem's setting,
+location and value have their URL passwords masked when it is made, and its text, an error's and
+a warning's, have every character that moves or restyles a terminal escaped.
 """
 
 from __future__ import annotations
@@ -48,6 +52,16 @@ class Problem:
     value: str
     expected: str
     fix: str
+
+    def __post_init__(self) -> None:
+        # the parts that hold input as it is (a key, a path, a value): a URL's password masked;
+        # ``expected`` and ``fix`` are prose, whose makers mask what they quote (``show_value``)
+        # (the value as ``show_value`` renders it: a ``repr``, where strings follow one another)
+        for name in ("setting", "location", "value"):
+            text = getattr(self, name)
+            if "@" in text:
+                masked = mask_url_password(text, rendered=name == "value")
+                object.__setattr__(self, name, masked)
 
     # -- the shapes of problem, each written once ----------------------------------------------
 
@@ -101,7 +115,7 @@ class ConfigError(Exception):
         self.problems = tuple(problems)
         super().__init__(self._render())
 
-    def _render(self) -> str:
+    def _render(self) -> str:  # each problem's text is escaped (Problem.__str__)
         count = len(self.problems)
         if count == 1:
             return f"invalid Metaflow configuration: {self.problems[0]}"
@@ -114,4 +128,9 @@ class ConfigWarning(UserWarning):
     """A configuration oddity that is not an error by default (e.g. an unknown ``METAFLOW_*`` key).
 
     In strict mode (``load(strict=True)`` or ``METAFLOW_CONFIG_STRICT=1``) these become errors.
+    Its text escapes what would move or restyle a terminal (``str(w.message)``, and so the line
+    ``warnings`` prints).
     """
+
+    def __str__(self) -> str:
+        return printable(super().__str__(), lines=True)

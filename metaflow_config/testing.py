@@ -28,7 +28,7 @@ from ._fields import PREFIX
 from ._layers import PROJECT_VAR, SOURCES, argument_problems, profile_path
 from ._override import Override, override
 from ._scope import current, load, reset
-from ._settings import Settings, lookup
+from ._settings import ExportedEnv, Settings, lookup
 from ._table import find
 from ._trust import read_facts, record
 from .errors import ConfigError
@@ -205,10 +205,11 @@ def child_env(
     ``subprocess.run(cmd, env=child_env())`` or ``metaflow.Runner(flow, env=child_env())``
     gives it what the scope resolved. ``base`` (default ``os.environ``) keeps every variable
     but the settings, which come from ``snapshot.to_env("local")``; ``METAFLOW_HOME`` and
-    ``METAFLOW_PROFILE`` name the snapshot's profile. The child finds the snapshot's
-    ``.metaflow/config.json`` when it runs in the working directory the snapshot searched from
-    (this one, unless ``override(cwd=...)`` said otherwise), or when ``$METAFLOW_CONFIG_PROJECT``
-    of ``base`` names where the search starts (as the pytest fixture's does).
+    ``METAFLOW_PROFILE`` name the snapshot's profile. Its ``repr`` masks the secrets, as
+    ``to_env``'s does. The child finds the snapshot's ``.metaflow/config.json`` when it runs in
+    the working directory the snapshot searched from (this one, unless ``override(cwd=...)``
+    said otherwise), or when ``$METAFLOW_CONFIG_PROJECT`` of ``base`` names where the search
+    starts (as the pytest fixture's does).
 
     Raises:
         ConfigError: a value in force would not read back from an environment variable (see
@@ -216,11 +217,11 @@ def child_env(
 
     """
     snapshot = current() if snapshot is None else snapshot
-    env = {
-        key: value
+    env = ExportedEnv(  # a dict whose repr masks the secrets, as to_env's
+        (key, value)
         for key, value in (os.environ if base is None else base).items()
         if not (key.startswith(PREFIX) and find(key) is not None)
-    }
+    )
     env.update(snapshot.to_env("local"))
     env["METAFLOW_HOME"] = snapshot.home
     env.pop("METAFLOW_PROFILE", None)

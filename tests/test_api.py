@@ -13,6 +13,7 @@ import pytest
 import metaflow_config
 import metaflow_config.compat as mc
 from metaflow_config import ConfigError, Settings, load, settings
+from metaflow_config._kinds import SecretDict
 from tests.conftest import write_json
 
 
@@ -182,10 +183,13 @@ def test_override_does_not_share_the_callers_objects(tmp_path: Path) -> None:
 
 
 def test_accessors_and_compat_hand_out_plain_copies(tmp_path: Path) -> None:
-    """effective_headers, client_params and compat values are plain, mutable, private copies."""
+    """effective_headers, client_params and compat values are mutable, private dict copies.
+
+    A secret's copy is a ``SecretDict`` all the way down (a ``dict`` whose ``repr`` masks it).
+    """
     env = {"METAFLOW_DATATOOLS_CLIENT_PARAMS": '{"config": {"retries": {"max_attempts": 2}}}'}
     s = load(env=env, home=tmp_path, cwd=tmp_path)
     params = s.datatools.client_params
     params["config"]["retries"]["max_attempts"] = 99
     assert s.datatools.client_params["config"]["retries"]["max_attempts"] == 2
-    assert type(params["config"]) is dict
+    assert type(params["config"]) is SecretDict  # a dict subclass

@@ -540,6 +540,11 @@ def test_an_s3_url_is_diagnosed_part_by_part(home: Path, work: Path, value: str,
     ("name", "value", "shown"),
     [
         pytest.param("METAFLOW_BATCH_JOB_QUEUE", "q\x01ueue", "'\\x01' at position 1", id="str"),
+        pytest.param("METAFLOW_BATCH_JOB_QUEUE", "q\x85ueue", "'\\x85' at position 1", id="nel"),
+        pytest.param("METAFLOW_BATCH_JOB_QUEUE", "q\x9b31m", "'\\x9b' at position 1", id="csi"),
+        pytest.param(
+            "METAFLOW_SERVICE_URL", "https://h/\u2028x", "'\\u2028' at position 10", id="ls"
+        ),
         pytest.param(
             "METAFLOW_DATASTORE_SYSROOT_S3", "s3://bucket/a\nb", "'\\n' at position 13", id="s3"
         ),

@@ -49,7 +49,7 @@ CASES = [
         1,
         9,
         "comments are not JSON",
-        '{"A": **** /*****/}',
+        '{"A": **** /******/}',
         "/*",
         id="block-comment",
     ),

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from .._display import printable, shown_text
 from ..errors import ConfigError
 from ._common import as_cli_error, output_file
 from ._inspect import check_cmd, env_cmd, explain_cmd, show_cmd
@@ -108,7 +109,7 @@ def schema_cmd(output: str | None) -> None:
 
     path = output_file(output, "--output")
     write_text_atomic(path, text)
-    click.echo(f"Wrote the profile JSON Schema to {path}", err=True)
+    click.echo(printable(f"Wrote the profile JSON Schema to {path}"), err=True)
 
 
 @click.command(
@@ -180,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return 1
     except Exception as exc:  # the promise: one line, never a traceback
-        click.echo(
-            f"Error: unexpected {type(exc).__name__}: {exc} (a bug in metaflow-config; "
-            "please report it)",
+        click.echo(  # what the exception quotes is shown as a value is
+            f"Error: unexpected {type(exc).__name__}: {shown_text(str(exc))} (a bug in "
+            "metaflow-config; please report it)",
             err=True,
         )
         return 1

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .._display import MASK, mask_url_password, printable
+from .._display import MASK, mask_value, printable, shown_text
 from .._files import file_in_the_way
 from .._layers import home_is_a_file, profile_path
 from .._layers import missing_profile as missing_profile_problem
@@ -155,7 +155,7 @@ def missing_profile(profile: str, path: str, flag: str | None = None) -> ConfigE
 def print_warnings(texts: tuple[str, ...] | list[str]) -> None:
     """Print configuration warnings to stderr, one line each."""
     for text in texts:
-        click.echo(f"Warning: {text}", err=True)
+        click.echo(printable(f"Warning: {text}", lines=True), err=True)
 
 
 def from_flag(problem: Problem, profile: str, flag: str = "-p/--profile") -> Problem:
@@ -202,11 +202,11 @@ def confirm(question: str, *, default: bool, assume_yes: bool) -> bool:
 
 
 def raw_text(key: str, value: Any, *, secret: bool) -> str:
-    """A value as stored in a file, for messages (masked when secret, URL passwords too)."""
+    """A value as stored in a file, for messages: masked when secret, URL passwords too; escaped."""
     if secret and value is not None:
         return MASK
     if isinstance(value, str):
-        return mask_url_password(value)
+        return shown_text(value)
     import json
 
-    return mask_url_password(json.dumps(value, sort_keys=True))
+    return printable(json.dumps(mask_value(value), sort_keys=True))

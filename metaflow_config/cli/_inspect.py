@@ -8,6 +8,7 @@ import os
 
 import click
 
+from .._display import printable
 from .._fields import PREFIX
 from .._require import CAPABILITIES as REQUIRE
 from .._require import RequirementError
@@ -152,16 +153,20 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
     if not any(snapshot.source(name) not in ("default", "derived") for name in exported):
         machine = f" (only what this machine derives: {', '.join(exported)})" if exported else ""
         click.echo(
-            f"Nothing to export{machine}: no setting of {profile_label(snapshot.profile)} is "
-            f"set in a layer ({profile_file_text(snapshot)}); a {target} process would resolve "
-            "the defaults too.",
+            printable(
+                f"Nothing to export{machine}: no setting of {profile_label(snapshot.profile)} is "
+                f"set in a layer ({profile_file_text(snapshot)}); a {target} process would "
+                "resolve the defaults too."
+            ),
             err=True,
         )
     if masked:
         how = "left out of the JSON" if fmt == "json" else "written as comments"
         click.echo(
-            f"Note: {len(masked)} secret value(s) masked, {how} ({', '.join(masked)}); "
-            "--reveal-secrets includes them.",
+            printable(
+                f"Note: {len(masked)} secret value(s) masked, {how} ({', '.join(masked)}); "
+                "--reveal-secrets includes them."
+            ),
             err=True,
         )
 
@@ -243,12 +248,15 @@ def check_cmd(
     checked = f"; ready for {', '.join(capabilities)}" if capabilities else ""
     variables = sum(1 for key in os.environ if key.startswith(PREFIX))
     local = local_file_text(snapshot) if snapshot.local_path else "no .metaflow/config.json found"
-    click.echo(
+    ok = (
         f"OK: the configuration of {profile_label(snapshot.profile)} is valid "
-        f"({count} setting(s) set{checked}; {profile_file_text(snapshot)}).\n"
+        f"({count} setting(s) set{checked}; {profile_file_text(snapshot)})."
+    )
+    seen = (
         f"Checked: {profile_file_text(snapshot)}; {local}; "
         f"{variables} METAFLOW_* environment variable(s)."
     )
+    click.echo(f"{printable(ok)}\n{printable(seen)}")
     if live:
         _live_check(snapshot, required, aws_profile, write_probe)
 

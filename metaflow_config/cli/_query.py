@@ -7,7 +7,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from .._display import mask_url_password
+from .._display import printable, shown_text
 from .._fields import PREFIX
 from .._kinds import Reference
 from .._layers import list_profiles
@@ -71,6 +71,8 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
     For scripts: exit status 1 and nothing printed when the setting is unset. A secret (and a
     URL's password) is masked unless --reveal-secrets is given; a secret reference is printed as
     written ({{resolve:...}}, where the secret is kept), and fetched only with --reveal-secrets.
+    Characters that move or restyle a terminal are escaped (\u202e), unless --reveal-secrets
+    asks for the value exactly as held.
     """
     snapshot = load_settings(profile)
     registered = find_key(name) if find(name) is None else None
@@ -85,7 +87,7 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
                 value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
             click.echo(entry_text(value))
             return
-        click.echo(mask_url_password(entry_text(value, secret=secret)))
+        click.echo(shown_text(entry_text(value, secret=secret)))
         return
     try:
         field = lookup(name)
@@ -96,11 +98,14 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
         ctx.exit(1)
     if isinstance(value, Reference):
         if not reveal_secrets:  # what show prints: where the secret is kept, not the secret
-            click.echo(value.text)
+            click.echo(printable(value.text))
             return
         value = snapshot[field.env]  # fetched: a ConfigError says why it cannot be
     text = field.kind.to_text(value)
-    click.echo(text if reveal_secrets or not field.bears_secret(value) else field.show_text(text))
+    if reveal_secrets:
+        click.echo(text)
+    else:
+        click.echo(field.show_text(text) if field.secret else shown_text(text))
 
 
 def _profile_argument(name: str) -> str | None:
@@ -142,9 +147,11 @@ def diff_cmd(first: str, second: str) -> None:
     except (ConfigError, OSError) as exc:  # as the group says it, with diff's status
         raise as_cli_error(exc, DiffError) from None
     if not rows:
-        click.echo(f"No difference: {names[0]} and {names[1]} resolve to the same settings.")
+        click.echo(
+            printable(f"No difference: {names[0]} and {names[1]} resolve to the same settings.")
+        )
         return
-    head = ("NAME", *names)
+    head = ("NAME", *map(printable, names))
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(2)]
     for row in [head, *rows]:
         click.echo(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip())
@@ -181,7 +188,7 @@ def _registered_differences(a: Any, b: Any) -> list[tuple[str, str, str]]:
         if left != right:
             secret = is_secret(key)
             shown = tuple(
-                mask_url_password(entry_text(v, secret=secret)) or "(unset)" for v in (left, right)
+                shown_text(entry_text(v, secret=secret)) or "(unset)" for v in (left, right)
             )
             rows.append((key, *_marked((shown[0], shown[1]))))
     return rows
