@@ -25,10 +25,6 @@ __all__ = [
     "state_machine_name",
 ]
 
-#: Metaflow's pattern for the registry part of an image (``metaflow/plugins/aws/aws_utils.py``):
-#: a registry has a ``.`` or ``:`` and ends with ``/`` (``localhost/x`` has none, as in Metaflow).
-_IMAGE = r"^(.+?(?:[:.].+?)\/)?(.*?)(?:[@:])?((?<=[@:]).*)?$"  # compiled by re on first use
-
 _SFN_NAME_BAD = f"[{SFN_NAME_FORBIDDEN}]"
 
 
@@ -53,10 +49,24 @@ def s3_client_kwargs(
 
 
 def docker_registry(image: str) -> str | None:
-    """The registry an image names (``123.dkr.ecr.us-east-1.amazonaws.com``), or ``None``."""
-    match = re.match(_IMAGE, image)
-    registry = match.group(1) if match else None
-    return registry.rstrip("/") if registry else None
+    r"""The registry an image names (``123.dkr.ecr.us-east-1.amazonaws.com``), or ``None``.
+
+    As Metaflow's pattern reads it (``metaflow/plugins/aws/aws_utils.py``:
+    ``^(.+?(?:[:.].+?)\/)?...``): the registry runs to the first ``/`` that comes at least two
+    characters after the first ``.`` or ``:`` past the first character (``localhost/x`` names
+    none). Found in one pass: the pattern backtracks quadratically on text such as ``'a.' * n``,
+    and a value of any length may reach here. ``tests/test_consumers.py`` holds the two equal.
+    """
+    line = image[:-1] if image.endswith("\n") else image  # ``$`` matches before a last newline
+    if "\n" in line:  # ``.`` matches no newline: the pattern does not match at all
+        return None
+    marks = [i for i in (line.find(":", 1), line.find(".", 1)) if i >= 0]
+    if not marks:
+        return None
+    mark = min(marks)
+    end = line.find("/", mark + 2)
+    registry = line[:end] if end >= 0 else ""
+    return registry.rstrip("/") or None
 
 
 def batch_image(requested: str | None, configured: str | None, registry: str | None) -> str:
