@@ -616,7 +616,7 @@ class Row:
             ratio = paired_ratio(runs.kib[self.key], runs.kib[self.base]) if self.base else 0.0
             shown = f"{value / 1024:.1f} MiB"
             ratios = f"{ratio:.2f}x" if self.base else ""
-            return shown, ratios, self.base and LABELS[self.base], self._verdict(value, ratio)
+            return shown, ratios, self.label(), self._verdict(value, ratio)
         cpu, wall = median(runs.cpu[self.key]), median(runs.wall[self.key])
         shown = f"{fmt_time(cpu)} / {fmt_time(wall)}"
         if not self.base:
@@ -624,7 +624,11 @@ class Row:
         cpu_ratio = paired_ratio(runs.cpu[self.key], runs.cpu[self.base])
         wall_ratio = paired_ratio(runs.wall[self.key], runs.wall[self.base])
         ratios = f"{cpu_ratio:.2f}x / {wall_ratio:.2f}x"
-        return shown, ratios, LABELS[self.base], self._verdict(cpu, cpu_ratio)
+        return shown, ratios, self.label(), self._verdict(cpu, cpu_ratio)
+
+    def label(self) -> str:
+        """What the ratios are of: the base's label (its key if it has none)."""
+        return LABELS.get(self.base, self.base)
 
     def _verdict(self, value: float, ratio: float) -> str:
         if not self.target:
