@@ -391,9 +391,12 @@ class Worker:
         return [float(s) for s in reply["wall"]], [float(s) for s in reply["cpu"]]
 
     def stop(self) -> None:
+        """End the worker (its input closed) and wait for it."""
         if self.proc.stdin:
             self.proc.stdin.close()
         self.proc.wait(timeout=30)
+        if self.proc.stdout:
+            self.proc.stdout.close()
 
 
 def children_cpu() -> float:

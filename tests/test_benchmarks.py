@@ -227,3 +227,26 @@ def test_the_installed_distributions_are_found_and_register_no_section(
     assert sorted(d.metadata["Name"] for d in found) == [f"bench-empty-{i:03d}" for i in range(6)]
     groups = {ep.group for d in found for ep in d.entry_points}
     assert groups == {"console_scripts"}
+
+
+def test_a_worker_reports_every_sample_on_both_clocks(bench: ModuleType, tmp_path: Path) -> None:
+    """The worker protocol: n samples of each clock, a failing case reported with its error."""
+    for folder in ("home", "work", "mfhome"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "mfhome" / "config.json").write_text(json.dumps(bench.PROFILE))
+    known = bench.known_settings(tmp_path)
+    assert len(known) == 50
+    assert not set(known) & set(bench.PROFILE)
+    worker = bench.Worker.start("50", tmp_path)
+    try:
+        wall, cpu = worker.run("resolve", 3)
+        assert len(wall) == len(cpu) == 3
+        assert all(c > 0 for c in cpu)
+        wall, cpu = worker.run("resolve_value_changed", 2)
+        assert len(wall) == len(cpu) == 2
+        wall, cpu = worker.run("read_module", 1)
+        assert len(wall) == len(cpu) == 1
+        with pytest.raises(RuntimeError, match="AttributeError"):
+            worker.run("no_such_case", 1)
+    finally:
+        worker.stop()
