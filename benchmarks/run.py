@@ -24,6 +24,7 @@ sample, which times its own first ``load()``. In-process cases run in worker pro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -378,11 +379,15 @@ class Worker:
         """``n`` samples of ``case``: (wall, CPU) seconds each."""
         stdin: IO[str] = self.proc.stdin  # type: ignore[assignment]
         stdout: IO[str] = self.proc.stdout  # type: ignore[assignment]
-        stdin.write(json.dumps({"case": case, "n": n}) + "\n")
-        stdin.flush()
-        line = stdout.readline()
+        try:
+            stdin.write(json.dumps({"case": case, "n": n}) + "\n")
+            stdin.flush()
+        except BrokenPipeError:  # it ended before reading a request: its stderr says why
+            line = ""
+        else:
+            line = stdout.readline()
         if not line:
-            msg = f"worker {self.name} died running {case}"
+            msg = f"worker {self.name} died running {case} (status {self.proc.poll()})"
             raise RuntimeError(msg)
         reply = json.loads(line)
         if "error" in reply:
@@ -393,7 +398,8 @@ class Worker:
     def stop(self) -> None:
         """End the worker (its input closed) and wait for it."""
         if self.proc.stdin:
-            self.proc.stdin.close()
+            with contextlib.suppress(BrokenPipeError):  # it ended already
+                self.proc.stdin.close()
         self.proc.wait(timeout=30)
         if self.proc.stdout:
             self.proc.stdout.close()
