@@ -250,3 +250,20 @@ def test_a_worker_reports_every_sample_on_both_clocks(bench: ModuleType, tmp_pat
             worker.run("no_such_case", 1)
     finally:
         worker.stop()
+
+
+def test_a_worker_that_dies_at_start_is_reported_as_such(
+    bench: ModuleType, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for folder in ("home", "work", "mfhome"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "mfhome" / "config.json").write_text("{not json")  # its first load() fails
+    (tmp_path / "known.json").write_text("{}")
+    worker = bench.Worker.start("50", tmp_path)
+    worker.proc.wait(timeout=60)
+    try:
+        with pytest.raises(RuntimeError, match=r"worker 50 died running resolve \(status 1\)"):
+            worker.run("resolve", 1)
+    finally:
+        worker.stop()
+    assert "ConfigError" in capfd.readouterr().err  # its own traceback, on the run's stderr
