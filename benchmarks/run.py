@@ -1,6 +1,6 @@
 """Benchmarks of metaflow_config side by side with Metaflow's config and pydantic-settings.
 
-    python benchmarks/run.py                  # about four minutes; prints a Markdown table
+    python benchmarks/run.py                  # about five minutes; prints a Markdown table
     python benchmarks/run.py --quick          # a rough table in about half a minute
     python benchmarks/run.py --only cliff     # the rows whose label, key or section match
     python benchmarks/run.py --json out.json  # also every sample of both clocks, per round
