@@ -1,16 +1,24 @@
 """One benchmark process: runs named cases on request and reports per-sample times in seconds.
 
-``run.py`` starts one worker per environment (50, 1,000 or 10,000 unrelated variables; the table
-extended by extra fields) with a real ``os.environ`` built by the OS at process start, then asks
-each worker in turn for a small batch of samples of one case, so that contenders interleave.
+``run.py`` starts one worker per environment (50, 1,000 or 10,000 unrelated variables; unknown
+or runtime-family names; a large profile; the table extended by extra fields) with a real
+``os.environ`` built by the OS at process start, then asks each worker in turn for a small batch
+of samples of one case, so that contenders interleave.
 
 Protocol: one JSON request per line on stdin, ``{"case": "resolve", "n": 10}``; one JSON reply
-per line on stdout, ``{"samples": [seconds, ...]}`` (or ``{"error": "..."}``).
+per line on stdout, ``{"wall": [seconds, ...], "cpu": [seconds, ...]}``, sample by sample (or
+``{"error": "..."}``). Wall time is ``time.perf_counter``; CPU time is ``time.process_time``
+(this process's user + system time), read outside the wall clock's reads so that wall samples
+carry no cost of the CPU clock.
+
+``python worker.py --string-settings`` prints the names of the table's string settings (JSON),
+from which ``run.py`` picks the 50 known variables every worker's environment holds.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import json
@@ -21,7 +29,7 @@ import timeit
 import traceback
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import metaflow_config
@@ -31,6 +39,47 @@ from metaflow_config import load, override, settings
 # A plain module attribute: the baseline of the read-latency cases.
 constants = types.ModuleType("constants")
 constants.BATCH_JOB_QUEUE = "bench-queue"  # type: ignore[attr-defined]
+
+#: Every private module of metaflow_config the benchmarks reach into, by what it holds: the one
+#: place to repoint when the package's private modules move.
+PRIVATE = {
+    "fields": "metaflow_config._fields",  # setting(), Section: how the table declares
+    "kinds": "metaflow_config._kinds",  # STR and the other kinds (plain BaseSettings maps them)
+    "table": "metaflow_config._table",  # FIELDS, SECTIONS, BY_NAME, BY_ENV
+    "resolve": "metaflow_config._resolve",  # the validator's caches, dropped when the table grows
+    "settings": "metaflow_config._settings",  # _SECTION_CLASSES: how a snapshot finds sections
+}
+
+#: What the benchmark stubs: (module, attribute) replaced for some samples, and what the stub is.
+STUBS = {
+    # where a resolution asks the registry of sections about a key not in the table; the stub
+    # answers "not registered" without asking (the baseline of "no section registered")
+    "registered": ("metaflow_config._layers", "_registered"),
+}
+
+
+def private(what: str) -> Any:
+    """The private module of metaflow_config holding ``what`` (see :data:`PRIVATE`)."""
+    return importlib.import_module(PRIVATE[what])
+
+
+@contextlib.contextmanager
+def stubbed(what: str, replacement: object) -> Iterator[None]:
+    """``what`` (see :data:`STUBS`) replaced by ``replacement`` inside the block."""
+    module_name, attribute = STUBS[what]
+    module = importlib.import_module(module_name)
+    real = getattr(module, attribute)
+    setattr(module, attribute, replacement)
+    try:
+        yield
+    finally:
+        setattr(module, attribute, real)
+
+
+def string_settings() -> list[str]:
+    """The environment names of the table's plain string settings, in table order (not USER)."""
+    str_kind = private("kinds").STR
+    return [f.env for f in private("table").FIELDS if f.kind is str_kind and f.name != "USER"]
 
 
 def extend_table(count: int) -> None:
@@ -42,13 +91,14 @@ def extend_table(count: int) -> None:
     ``BY_NAME``/``BY_ENV`` dicts in place and drops the cached validator, so the unchanged
     production functions resolve over 153 + ``count`` settings. Nothing is added to the library.
     """
-    from metaflow_config import _fields, _kinds, _resolve, _settings, _table
+    _fields, _kinds, _resolve = private("fields"), private("kinds"), private("resolve")
+    _settings, _table = private("settings"), private("table")
 
     body = {
         f"extra_{i}": _fields.setting(f"BENCH_EXTRA_{i}", _kinds.STR, "Benchmark filler.")
         for i in range(count)
     }
-    extra: type[_fields.Section] = type("BenchExtra", (_fields.Section,), body)
+    extra: Any = type("BenchExtra", (_fields.Section,), body)
     fields = _table.FIELDS + extra.fields
     sections = (*_table.SECTIONS, ("bench_extra", extra))
     names = frozenset(attr for attr, _ in sections)
@@ -70,7 +120,7 @@ def extend_table(count: int) -> None:
     snapshot = load()
     assert len(list(snapshot.items())) == len(fields), "the extended table is not in use"
     assert snapshot["METAFLOW_BENCH_EXTRA_0"] is None
-    assert snapshot.bench_extra.extra_0 is None  # type: ignore[attr-defined]
+    assert snapshot.bench_extra.extra_0 is None
 
 
 def plain_pydantic_settings() -> type[Any]:
@@ -80,10 +130,9 @@ def plain_pydantic_settings() -> type[Any]:
     from pydantic import create_model
     from pydantic_settings import BaseSettings, SettingsConfigDict
 
-    from metaflow_config import _kinds
-    from metaflow_config._table import FIELDS
+    _kinds = private("kinds")
 
-    def annotation(kind: _kinds.Kind) -> Any:
+    def annotation(kind: Any) -> Any:
         if kind.choices:
             return Literal[kind.choices]
         simple: dict[int, Any] = {
@@ -103,13 +152,22 @@ def plain_pydantic_settings() -> type[Any]:
         model_config = SettingsConfigDict(env_prefix="METAFLOW_", extra="ignore")
 
     spec: dict[str, Any] = {
-        f.name.lower(): (Optional[annotation(f.kind)], f.default) for f in FIELDS
+        f.name.lower(): (Optional[annotation(f.kind)], f.default) for f in private("table").FIELDS
     }
     return create_model("PlainSettings", __base__=Base, **spec)
 
 
+#: One case's samples: (wall seconds, CPU seconds), sample by sample.
+Timed = tuple[list[float], list[float]]
+WALL, CPU = time.perf_counter, time.process_time
+
+
 class Cases:
-    """The benchmark cases; each ``case_<name>(n)`` returns ``n`` samples in seconds."""
+    """The benchmark cases; each ``case_<name>(n)`` returns ``n`` samples on both clocks.
+
+    Every sample reads the CPU clock, then the wall clock, runs, and reads them in reverse: the
+    wall sample holds only what it measures, the CPU sample also the wall clock's two reads.
+    """
 
     def __init__(self) -> None:
         self._numbers: dict[str, int] = {}
@@ -119,36 +177,69 @@ class Cases:
     # -- resolution --------------------------------------------------------------------------
 
     @staticmethod
-    def _each(fn: Callable[[], object], n: int) -> list[float]:
-        samples = []
-        clock = time.perf_counter
+    def _each(fn: Callable[[], object], n: int) -> Timed:
+        wall: list[float] = []
+        cpu: list[float] = []
         for _ in range(n):
-            start = clock()
+            c0 = CPU()
+            w0 = WALL()
             fn()
-            samples.append(clock() - start)
-        return samples
+            w1 = WALL()
+            c1 = CPU()
+            wall.append(w1 - w0)
+            cpu.append(c1 - c0)
+        return wall, cpu
 
-    def case_resolve(self, n: int) -> list[float]:
+    def case_resolve(self, n: int) -> Timed:
         """``load()``: every setting, the profile file, the local file search, ``os.environ``."""
         return self._each(load, n)
 
-    def case_resolve_changed(self, n: int) -> list[float]:
+    def case_resolve_changed(self, n: int) -> Timed:
         """``load()`` right after the set of environment variable names changed."""
-        samples = []
+        wall: list[float] = []
+        cpu: list[float] = []
         for _ in range(n):
             self._tick += 1
             os.environ[f"BENCH_TICK_{self._tick}"] = "1"
             os.environ.pop(f"BENCH_TICK_{self._tick - 1}", None)
-            samples.extend(self._each(load, 1))
-        return samples
+            w, c = self._each(load, 1)
+            wall += w
+            cpu += c
+        return wall, cpu
 
-    def case_pydantic_settings(self, n: int) -> list[float]:
+    def case_resolve_value_changed(self, n: int) -> Timed:
+        """``load()`` right after a known ``METAFLOW_*`` variable took a new value.
+
+        Every ``METAFLOW_*`` variable of the environment is read again (an unchanged environment
+        reuses the last read). The variable is restored, and resolved once, afterwards: the
+        worker's other cases see the environment they started with.
+        """
+        name = "METAFLOW_BATCH_JOB_QUEUE"  # a plain string setting
+        old = os.environ.get(name)
+        wall: list[float] = []
+        cpu: list[float] = []
+        try:
+            for _ in range(n):
+                self._tick += 1
+                os.environ[name] = f"bench-queue-{self._tick}"
+                w, c = self._each(load, 1)
+                wall += w
+                cpu += c
+        finally:
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+            load()
+        return wall, cpu
+
+    def case_pydantic_settings(self, n: int) -> Timed:
         """A plain ``BaseSettings`` with the same fields and its default sources."""
         if self._plain is None:
             self._plain = plain_pydantic_settings()
         return self._each(self._plain, n)
 
-    def case_metaflow_reload(self, n: int) -> list[float]:
+    def case_metaflow_reload(self, n: int) -> Timed:
         """Metaflow re-resolving its config module: caches cleared, module reloaded."""
         import metaflow.metaflow_config as mf_config
         import metaflow.metaflow_config_funcs as mf_funcs
@@ -161,28 +252,23 @@ class Cases:
 
         return self._each(again, n)
 
-    def case_resolve_without_sections(self, n: int) -> list[float]:
+    def case_resolve_without_sections(self, n: int) -> Timed:
         """``load()`` as if sections did not exist: no key is ever looked up among registered ones.
 
-        The baseline of "no section registered": ``_layers._registered`` (where a resolution asks
-        the registry about a key not in the table) answers no without asking, for these samples.
+        The baseline of "no section registered": the registry lookup (``STUBS["registered"]``)
+        answers no without asking, for these samples.
         """
-        from metaflow_config import _layers
-
-        real = _layers._registered
-        _layers._registered = lambda *_, **__: False  # type: ignore[assignment]
-        try:
+        with stubbed("registered", lambda *_, **__: False):
             return self._each(load, n)
-        finally:
-            _layers._registered = real  # type: ignore[assignment]
 
-    def case_resolve_section(self, n: int) -> list[float]:
+    def case_resolve_section(self, n: int) -> Timed:
         """``load()`` and the registered 5-field section read from it (benchmarks' own)."""
-        from bench_section.config import BenchSection  # on PYTHONPATH in the "section" worker
+        # on PYTHONPATH in the "section" worker
+        from bench_section.config import BenchSection  # type: ignore[import-not-found]
 
         return self._each(lambda: load().section(BenchSection), n)
 
-    def case_json_loads(self, n: int) -> list[float]:
+    def case_json_loads(self, n: int) -> Timed:
         """Read the profile file and ``json.loads`` it: the floor of reading a large profile."""
         path = os.path.join(os.environ["METAFLOW_HOME"], "config.json")
 
@@ -192,10 +278,10 @@ class Cases:
 
         return self._each(parse, n)
 
-    def _override(self, count: int, n: int) -> list[float]:
+    def _override(self, count: int, n: int) -> Timed:
         """Enter and leave a new ``override()`` injecting ``count`` values (fresh each sample)."""
-        samples = []
-        clock = time.perf_counter
+        wall: list[float] = []
+        cpu: list[float] = []
         for _ in range(n):
             self._tick += 1
             values = {
@@ -204,67 +290,81 @@ class Cases:
                 "SFN_IAM_ROLE": f"arn:aws:iam::123456789012:role/r{self._tick}",
             }
             scope = override(dict(list(values.items())[:count]))
-            start = clock()
+            c0 = CPU()
+            w0 = WALL()
             with scope:
                 pass
-            samples.append(clock() - start)
-        return samples
+            w1 = WALL()
+            c1 = CPU()
+            wall.append(w1 - w0)
+            cpu.append(c1 - c0)
+        return wall, cpu
 
-    def case_override_1(self, n: int) -> list[float]:
+    def case_override_1(self, n: int) -> Timed:
         """Entering (and leaving) an ``override()`` that injects one value."""
         return self._override(1, n)
 
-    def case_override_3(self, n: int) -> list[float]:
+    def case_override_3(self, n: int) -> Timed:
         """... three values, one of them a root others derive from (DATASTORE_SYSROOT_S3)."""
         return self._override(3, n)
 
-    def case_override_nested(self, n: int) -> list[float]:
+    def case_override_nested(self, n: int) -> Timed:
         """100 nested ``override()`` scopes entered and left: the cost per scope."""
-        samples = []
-        clock = time.perf_counter
+        wall: list[float] = []
+        cpu: list[float] = []
         for _ in range(n):
             self._tick += 1
             scopes = [override(BATCH_JOB_QUEUE=f"q-{self._tick}-{i}") for i in range(100)]
-            start = clock()
+            c0 = CPU()
+            w0 = WALL()
             for scope in scopes:
                 scope.__enter__()
             for scope in reversed(scopes):
                 scope.__exit__(None, None, None)
-            samples.append((clock() - start) / 100)
-        return samples
+            w1 = WALL()
+            c1 = CPU()
+            wall.append((w1 - w0) / 100)
+            cpu.append((c1 - c0) / 100)
+        return wall, cpu
 
-    def case_to_env(self, n: int) -> list[float]:
+    def case_to_env(self, n: int) -> Timed:
         """``settings.to_env("batch")`` on the process-wide settings."""
         return self._each(lambda: settings.to_env("batch"), n)
 
     # -- reads -------------------------------------------------------------------------------
 
-    def _reads(self, stmt: str, n: int) -> list[float]:
+    def _reads(self, stmt: str, n: int) -> Timed:
         names = {"constants": constants, "settings": settings, "compat": compat}
         timer = timeit.Timer(stmt, globals=names)
         number = self._numbers.get(stmt)
         if number is None:  # about 5 ms per sample
             number = max(1000, int(1000 * 0.005 / max(timer.timeit(1000), 1e-9)))
             self._numbers[stmt] = number
-        return [timer.timeit(number) / number for _ in range(n)]
+        wall: list[float] = []
+        cpu: list[float] = []
+        for _ in range(n):
+            c0 = CPU()
+            wall.append(timer.timeit(number) / number)  # timed on the wall clock inside
+            cpu.append((CPU() - c0) / number)
+        return wall, cpu
 
-    def case_read_module(self, n: int) -> list[float]:
+    def case_read_module(self, n: int) -> Timed:
         """``constants.BATCH_JOB_QUEUE``: a plain module attribute."""
         return self._reads("constants.BATCH_JOB_QUEUE", n)
 
-    def case_read_section(self, n: int) -> list[float]:
+    def case_read_section(self, n: int) -> Timed:
         """``settings.batch.job_queue``."""
         return self._reads("settings.batch.job_queue", n)
 
-    def case_read_item(self, n: int) -> list[float]:
+    def case_read_item(self, n: int) -> Timed:
         """``settings["METAFLOW_BATCH_JOB_QUEUE"]``."""
         return self._reads("settings['METAFLOW_BATCH_JOB_QUEUE']", n)
 
-    def case_read_compat(self, n: int) -> list[float]:
+    def case_read_compat(self, n: int) -> Timed:
         """``compat.BATCH_JOB_QUEUE``."""
         return self._reads("compat.BATCH_JOB_QUEUE", n)
 
-    def case_read_override(self, n: int) -> list[float]:
+    def case_read_override(self, n: int) -> Timed:
         """``settings.batch.job_queue`` inside ``with override(BATCH_JOB_QUEUE=...)``."""
         with override(BATCH_JOB_QUEUE="override-queue"):
             return self._reads("settings.batch.job_queue", n)
@@ -273,7 +373,11 @@ class Cases:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--extra-fields", type=int, default=0)
+    parser.add_argument("--string-settings", action="store_true", help="print them and exit")
     args = parser.parse_args()
+    if args.string_settings:
+        print(json.dumps(string_settings()))
+        return
     # unknown keys warn at every resolution; shown once by Python's filters, kept off the table
     warnings.simplefilter("ignore", metaflow_config.ConfigWarning)
     if args.extra_fields:
@@ -285,8 +389,8 @@ def main() -> None:
         request = json.loads(line)
         try:
             gc.collect()
-            samples = getattr(cases, "case_" + request["case"])(int(request["n"]))
-            reply: dict[str, Any] = {"samples": samples}
+            wall, cpu = getattr(cases, "case_" + request["case"])(int(request["n"]))
+            reply: dict[str, Any] = {"wall": wall, "cpu": cpu}
         except Exception:  # reported to the parent, which stops
             reply = {"error": traceback.format_exc()}
         out.write(json.dumps(reply) + "\n")

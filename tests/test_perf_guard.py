@@ -7,15 +7,20 @@ numbers and the targets are in ``benchmarks/run.py`` and the README's "Performan
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 import itertools
 import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 import timeit
 import types
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -233,3 +238,206 @@ def test_a_large_profile_costs_a_few_json_parses() -> None:
     load()
     median = interleaved({"json": parse, "load": load}, 1)
     assert median["load"] <= 6 * median["json"], median
+
+
+# -- input shapes (issue 27): CPU time, best of a few ------------------------------------------
+#
+# The shapes are the benchmark's own (``benchmarks/run.py``). Each guard compares CPU time
+# (``time.process_time``: what the process spent, which a loaded machine moves far less than
+# wall time), the best of a few samples of each contender, with a margin of 2x over the target.
+
+
+@pytest.fixture(scope="module")
+def bench() -> types.ModuleType:
+    """``benchmarks/run.py`` as a module: its shapes, and the code of a first resolution."""
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+    spec = importlib.util.spec_from_file_location("bench_run", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules["bench_run"]
+    return module
+
+
+def _cpu(fn: Callable[[], object]) -> float:
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 27: the did-you-mean of runtime-family names is remembered in an lru_cache of "
+    "4,096 names; over it, every name misses (about 30x here)",
+)
+def test_runtime_family_names_have_no_cliff_at_the_cache_size() -> None:
+    """After a variable changes, 4,100 ``METAFLOW_CONDA_*`` names cost at most 3x what 4,090 cost
+    (target 1.5x: ten more names cost about ten names' worth).
+
+    Each ``load()`` follows a new value of a known variable, so every name is read again. The
+    two sizes run one after the other (a pass over more names than a bounded cache holds would
+    empty it for the other size too), each warmed once, best of three.
+    """
+    ticks = itertools.count()
+
+    def best(count: int) -> float:
+        env = {
+            **_known_environment(),
+            **{f"METAFLOW_CONDA_GUARD_{i:05d}": "x" for i in range(count)},
+        }
+
+        def once() -> float:
+            env["METAFLOW_BATCH_JOB_QUEUE"] = f"queue-{next(ticks)}"
+            return _cpu(lambda: load(env=env))
+
+        once()
+        return min(once() for _ in range(3))
+
+    under, over = best(4_090), best(4_100)
+    assert over <= 3 * under, (under, over)
+
+
+def _first_resolution(bench: types.ModuleType, root: Path, shape: str) -> float:
+    """CPU seconds of a fresh interpreter's first ``load()``, with the benchmark's ``shape``."""
+    extra, dists = bench.FIRST[shape]
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(root),
+        "METAFLOW_HOME": os.environ["METAFLOW_HOME"],
+        **_known_variables(),
+        **extra,
+        "PYTHONPATH": str(root / ("dists" if dists else "nodists")),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", bench.FIRST_CODE],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(out.split()[1])
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(
+            "runtime5000",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason="issue 27: a fresh process runs the did-you-mean of every runtime-family "
+                "name (about 20x here)",
+            ),
+            id="5000-runtime-family-names",
+        ),
+        pytest.param(
+            "unknown1000",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason="issue 27: an unknown name makes the first resolution scan every installed "
+                "distribution for registered sections (about 10x here)",
+            ),
+            id="1000-unknown-names",
+        ),
+        pytest.param(
+            "dists200",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason="issue 27: one unknown name makes the first resolution scan 200 more "
+                "installed distributions (about 12x here)",
+            ),
+            id="200-installed-distributions",
+        ),
+    ],
+)
+def test_a_first_resolution_costs_about_the_plain_one(
+    bench: types.ModuleType, tmp_path: Path, shape: str
+) -> None:
+    """A fresh interpreter's first ``load()`` costs at most 3x the plain one, 50 known variables
+    only (target 1.5x), with 5,000 ``METAFLOW_CONDA_*`` names, 1,000 unknown names, or one unknown
+    name and 200 installed distributions that register no section.
+
+    Every task starts a process and resolves once: work an input shape adds to the first
+    resolution, and that cannot change in the process, is paid by every task. Best of three
+    fresh interpreters each, interleaved; each times its own ``load()``.
+    """
+    (tmp_path / "nodists").mkdir()
+    bench.install_distributions(tmp_path / "dists")
+    plain, shaped = [], []
+    for _ in range(3):
+        plain.append(_first_resolution(bench, tmp_path, "plain"))
+        shaped.append(_first_resolution(bench, tmp_path, shape))
+    assert min(shaped) <= 3 * min(plain), (plain, shaped)
+
+
+@pytest.mark.parametrize(
+    ("shape", "limit"),
+    [
+        pytest.param("object", 6, id="one-object-of-small-objects"),
+        pytest.param(
+            "strings",
+            6,
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason="issue 27: a list of strings costs about 12x here",
+            ),
+            id="a-list-of-strings",
+        ),
+        pytest.param(
+            "unknown",
+            6,
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason="issue 27: 20,000 unknown keys cost about 12x here",
+            ),
+            id="20000-unknown-keys",
+        ),
+        pytest.param("deep", 8, id="nested-64-deep"),
+    ],
+)
+def test_a_profile_of_any_shape_costs_a_few_json_parses(
+    bench: types.ModuleType, tmp_path: Path, shape: str, limit: int
+) -> None:
+    """A profile just under the 1 MiB limit resolves in at most ``limit`` times reading and
+    ``json.loads`` of the same file, whatever its shape (target 3x for every shape).
+
+    One object of small objects costs about 3.6x here (4.1x in the benchmark's workers): 6x.
+    Objects and lists nested to the 64-level cap cost about 5x here (6.6x in the benchmark), a
+    miss of the target that a margin of 2x over it cannot tell from noise: 8x, which a second
+    walk of the value fails; the benchmark's row is the judge of the target. A list of strings
+    and 20,000 unknown keys cost about 12x: 6x, expected to fail until they are fixed.
+
+    Best of three of each, interleaved, after one of each.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    path = home / "config.json"
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as f:
+        f.write(bench.shaped_profile(shape))
+    assert MAX_FILE_BYTES - 25_000 < path.stat().st_size < MAX_FILE_BYTES
+    env = _known_environment()
+
+    def parse() -> object:
+        with open(path, encoding="utf-8") as f:
+            return json.loads(f.read())
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 20,000 unknown keys
+        resolve = functools.partial(load, env=env, home=str(home))
+        samples: dict[str, list[float]] = {"json": [], "load": []}
+        for _ in range(4):
+            samples["json"].append(_cpu(parse))
+            samples["load"].append(_cpu(resolve))
+    best = {name: min(times[1:]) for name, times in samples.items()}
+    assert best["load"] <= limit * best["json"], best
