@@ -7,6 +7,7 @@ import logging
 import os
 import stat
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -134,9 +135,10 @@ def test_without_a_terminal_or_yes_nothing_is_written(account: Account) -> None:
     account.deploy()
     result = _import("metaflow")
     assert result.exit_code == 1
-    assert "nothing was written" in result.stderr
-    assert "--yes" in result.stderr
     assert not (home() / "config.json").exists()
+    if version("click").split(".")[:2] != ["8", "1"]:  # 8.1's CliRunner answers "" forever
+        assert "nothing was written" in result.stderr  # as a pipe does: the input ends
+        assert "--yes" in result.stderr
     assert "Changes to" in result.stdout  # the diff was shown before the question
     result = _import("metaflow", input="n\n")
     assert result.exit_code == 1

@@ -171,7 +171,7 @@ def test_a_file_others_can_write_is_never_trusted(tmp_path: Path, project: Path,
         local.chmod(0o620 if how == "group-writable" else 0o602)
     result = invoke("trust", str(project), env={"METAFLOW_HOME": str(home)})
     assert result.exit_code == 1
-    assert "never trusted" in result.output or "yours alone" in result.output
+    assert "never trusted" in _said(result) or "yours alone" in _said(result)
     assert not (home / "trusted.json").exists()
     facts = _trust.read_facts(str(local))[0]
     assert facts is not None
@@ -337,6 +337,11 @@ def test_metaflow_runs_under_the_same_rule(tmp_path: Path, project: Path) -> Non
 # --- the command ----------------------------------------------------------------------------------
 
 
+def _said(result: Any) -> str:
+    """All a command printed: stdout and stderr (click 8.1 keeps stderr apart from ``output``)."""
+    return result.output + (result.stderr or "")
+
+
 def test_trust_list_and_revoke(tmp_path: Path, project: Path) -> None:
     """trust records the file as it is; --list says its state; --revoke forgets it."""
     home = tmp_path / "home"
@@ -363,7 +368,7 @@ def test_trust_refuses_a_file_that_is_not_a_config(tmp_path: Path) -> None:
     home = tmp_path / "home"
     result = invoke("trust", str(tmp_path / "repo"), env={"METAFLOW_HOME": str(home)})
     assert result.exit_code == 1
-    assert "expected valid JSON" in result.output
+    assert "expected valid JSON" in _said(result)
     assert not (home / "trusted.json").exists()
 
 
@@ -382,4 +387,4 @@ def test_show_explain_and_check_say_what_is_not_applied(
     assert "not applied: it is not trusted" in explained.output
     checked = invoke("check")
     assert checked.exit_code == 1
-    assert "expected a value from a trusted source" in checked.output
+    assert "expected a value from a trusted source" in _said(checked)
