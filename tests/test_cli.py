@@ -66,10 +66,15 @@ def test_show_table_has_value_source_location_and_masks(
     result = invoke("show")
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line}
-    assert lines["METAFLOW_BATCH_JOB_QUEUE"][1:] == [
-        "queue-from-env",
+    assert lines["METAFLOW_BATCH_JOB_QUEUE"][1:] == ["queue-from-env", "env"]  # its own name
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "")
+    monkeypatch.setenv("METAFLOW_JOB_QUEUE_NAME", "queue-from-alias")
+    aliased = {line.split()[0]: line.split() for line in invoke("show").stdout.splitlines()}
+    assert aliased["METAFLOW_BATCH_JOB_QUEUE"][1:] == [
+        "queue-from-alias",
         "env",
-        "METAFLOW_BATCH_JOB_QUEUE",
+        "as",
+        "METAFLOW_JOB_QUEUE_NAME",
     ]
     assert lines["METAFLOW_DATASTORE_SYSROOT_S3"][1:] == [SYSROOT, "profile"]  # file: in the header
     assert f"# profile: default ({configured})" in result.stdout

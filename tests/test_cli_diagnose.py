@@ -49,8 +49,9 @@ def test_show_lists_everything_and_marks_the_invalid_value() -> None:
     assert "gpu" in rows["METAFLOW_BATCH_JOB_QUEUE"]
     assert "'maybe' INVALID" in rows["METAFLOW_BATCH_EMIT_TAGS"]
     assert "env" in rows["METAFLOW_BATCH_EMIT_TAGS"]
-    assert "# 1 invalid value(s)" in result.stdout
+    assert "# marked above: 1 INVALID" in result.stdout
     assert "METAFLOW_BATCH_EMIT_TAGS (env: METAFLOW_BATCH_EMIT_TAGS)" in result.stderr
+    assert "METAFLOW_BATCH_EMIT_TAGS (env" not in result.stdout  # the problem: said once
     assert SECRET not in result.output
 
 
