@@ -322,9 +322,20 @@ def profile_found(snapshot: Settings) -> bool:
 
 
 def profile_file_text(snapshot: Settings) -> str:
-    """The profile file, followed by ``: not found`` when it does not exist."""
-    found = profile_found(snapshot)
-    return snapshot.profile_path + ("" if found else ": not found")
+    """The profile file, followed by ``: not found`` when it does not exist.
+
+    When the folder it would be in is missing too, that is said: a mistyped ``METAFLOW_HOME``
+    is a missing folder, not a missing ``config.json``.
+    """
+    if profile_found(snapshot):
+        return snapshot.profile_path
+    home = snapshot.home
+    if not home or os.path.isdir(home):
+        return snapshot.profile_path + ": not found"
+    if os.path.lexists(home) or snapshot._resolution.inputs.env.get("METAFLOW_HOME"):
+        what = "is not a directory" if os.path.lexists(home) else "does not exist"
+        return f"{snapshot.profile_path}: not found, and METAFLOW_HOME {home} {what}"
+    return f"{snapshot.profile_path}: not found (its folder does not exist yet)"
 
 
 def local_file_text(snapshot: Settings) -> str:

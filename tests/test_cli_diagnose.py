@@ -342,6 +342,22 @@ def test_a_missing_metaflow_home_is_said(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert f"{tmp_path / 'nowhere'}, which does not exist (METAFLOW_HOME)" in result.stderr
 
 
+def test_a_missing_metaflow_home_is_said_for_the_default_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """show and check name a missing METAFLOW_HOME folder, not only a missing config.json."""
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "nowhere"))
+    said = f"config.json: not found, and METAFLOW_HOME {tmp_path / 'nowhere'} does not exist"
+    assert said in invoke("show").stdout
+    assert said in invoke("check").stdout
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path))
+    assert "METAFLOW_HOME" not in invoke("show").stdout  # there: only the file is missing
+    monkeypatch.delenv("METAFLOW_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "fresh"))
+    shown = invoke("show").stdout
+    assert "config.json: not found (its folder does not exist yet)" in shown
+
+
 def test_schema_output_creates_the_folder(tmp_path: Path) -> None:
     """``schema --output FILE`` works on a fresh machine (the folder does not exist yet)."""
     target = tmp_path / "fresh" / ".metaflowconfig" / "profile.schema.json"

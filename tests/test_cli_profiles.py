@@ -494,6 +494,29 @@ def test_reset_asks_first_and_honours_no() -> None:
     assert "Nothing to reset" in invoke("reset").output
 
 
+def test_reset_says_what_is_true_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A named profile reset: selecting it now fails, and the message says so (and the way out)."""
+    write_json(home() / "config_staging.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("reset", "-p", "staging", "-y")
+    assert result.exit_code == 0, result.output
+    assert "runs locally" not in result.output
+    assert "where METAFLOW_PROFILE=staging is set, Metaflow and metaflow-config now fail" in (
+        result.output
+    )
+    assert "`metaflow-config configure aws --profile staging`" in result.output
+    monkeypatch.setenv("METAFLOW_PROFILE", "staging")
+    assert invoke("show").exit_code == 1  # what the message said: it fails
+    write_json(home() / "config_staging.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("reset", "-y")  # the profile METAFLOW_PROFILE selects
+    assert "METAFLOW_PROFILE=staging is set here" in result.output
+    assert "Run `unset METAFLOW_PROFILE` to use the default profile" in result.output
+    monkeypatch.delenv("METAFLOW_PROFILE")
+    write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("reset", "-y")
+    assert "With no default profile, Metaflow runs locally with its defaults" in result.output
+    assert invoke("show").exit_code == 0
+
+
 def test_configure_aliases_match_metaflow_names(tmp_path: Path) -> None:
     """`configure export/import/reset/show` work as in `metaflow configure`."""
     write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
