@@ -151,11 +151,12 @@ def test_show_and_check_say_when_the_profile_file_is_missing(
     """show, show --json and check say so when the profile file does not exist."""
     monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "mistyped"))
     missing = tmp_path / "mistyped" / "config.json"
-    assert f"# profile: default ({missing}: not found)\n" in invoke("show").stdout
+    said = f"{missing}: not found, and METAFLOW_HOME {tmp_path / 'mistyped'} does not exist"
+    assert f"# profile: default ({said})\n" in invoke("show").stdout
     doc = json.loads(invoke("show", "--json").stdout)
     assert (doc["profile_path"], doc["profile_found"]) == (str(missing), False)
-    assert f"({missing}: not found)" in invoke("show", "--all").stdout
-    assert f"; {missing}: not found)." in invoke("check").stdout
+    assert f"({said})" in invoke("show", "--all").stdout
+    assert f"; {said})." in invoke("check").stdout
     write_json(missing, {"METAFLOW_BATCH_JOB_QUEUE": "q"})
     assert "not found" not in invoke("show").stdout + invoke("check").stdout
     assert json.loads(invoke("show", "--json").stdout)["profile_found"] is True
