@@ -234,7 +234,7 @@ def open_directory(directory: str) -> int:
     ``O_DIRECTORY``), or one that is not the directory looked at a moment before.
     """
     me = _me()
-    own = f"a directory of your own to lock, found {{}}: {directory}"
+    own = "a directory of your own to lock, found {}"
     fix = "point METAFLOW_HOME at a directory of your own (default ~/.metaflowconfig)"
     before = _lstat(directory)
     if before is not None and me is not None and before.st_uid != me:
