@@ -27,7 +27,6 @@ from .errors import ConfigError, Problem
 __all__ = [
     "ENV_FORMATS",
     "Row",
-    "Unknown",
     "display",
     "entry_text",
     "explain_text",
@@ -38,7 +37,6 @@ __all__ = [
     "rows",
     "section_problems",
     "show_json",
-    "unknown_keys",
 ]
 
 #: The formats of ``metaflow-config env``.
