@@ -9,7 +9,8 @@ escapes on its own.
 Two rules divide the work. A *value* is masked where it enters a message (a part:
 :func:`mask_url_password`, :func:`mask_value`, :func:`show_value`), never a whole composed
 message, whose prose may hold a ``:`` and an ``@`` that are no password. A *line* is escaped
-where it leaves (:func:`printable`), wherever its parts came from.
+where it leaves (:func:`printable`), wherever its parts came from. A value too long for its
+place is shortened after both (:func:`shorten`), keeping what tells it apart.
 
 Every function here is linear in its input, whatever the input holds: a value may be 1 MB of
 ``a.a.a.`` in a project file. Patterns are compiled by ``re`` on first use (not at import), and
@@ -23,12 +24,14 @@ import re
 from typing import Any
 
 __all__ = [
+    "CUT",
     "MASK",
     "has_url_password",
     "mask_url_password",
     "mask_value",
     "printable",
     "shell_quote",
+    "shorten",
     "show_value",
     "shown_text",
 ]
@@ -325,6 +328,90 @@ def mask_value(value: Any) -> Any:
         return value
     shown = mask_url_password(text, rendered=True)
     return value if shown == text else _Rendered(shown)
+
+
+#: What stands for the part of a value :func:`shorten` leaves out.
+CUT = "..."
+
+
+def _middle(text: str, width: int) -> str:
+    """``text`` in ``width`` characters: its start and its end, :data:`CUT` between them."""
+    if len(text) <= width:
+        return text
+    room = width - len(CUT)
+    if room <= 0:
+        return CUT[:width]
+    head = room // 2
+    return text[:head] + CUT + text[len(text) - (room - head) :]
+
+
+def _tail(text: str, width: int) -> str:
+    """The end of ``text`` in ``width`` characters (after :data:`CUT`), from a ``/`` if one fits."""
+    if len(text) <= width:
+        return text
+    end = text[len(text) - (width - len(CUT)) :]
+    slash = end.find("/", 1)
+    if 0 < slash < len(end) // 2:  # a whole segment reads better than half of one
+        end = end[slash:]
+    return CUT + end
+
+
+def _arn_resource(text: str) -> int:
+    """Where the resource of an ARN (``arn:partition:service:region:account:``) begins, or -1."""
+    at = 0
+    for _ in range(5):
+        at = text.find(":", at) + 1
+        if at == 0:
+            return -1
+    return at
+
+
+def _arn(text: str, start: int, width: int) -> str:
+    """An ARN in ``width`` characters: its resource (from ``start``) whole, or its name's ends."""
+    resource = text[start:]
+    head = width - len(CUT) - len(resource)
+    if head >= len("arn:aws:"):  # the head's start to a colon, its end cut
+        head = text.rfind(":", 0, head) + 1
+        return text[:head] + CUT + resource
+    if len(resource) + len(CUT) <= width:
+        return CUT + resource
+    name = resource[resource.find("/") + 1 :]  # after its type (role/, job-queue/)
+    return CUT + _middle(name, width - len(CUT))
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, keeping what tells it apart from its kind.
+
+    Text as it is shown (masked and escaped first: a cut keeps no part of a password). An ARN
+    keeps its resource (``arn:aws:iam::1234...:role/my-role``), or the name in it; a URL
+    (``s3://`` included) its scheme and host (an S3 bucket) and the end of its path; other text
+    its start and its end; a quoted value (a ``repr``) its quotes. What is left out is
+    :data:`CUT`. Linear in ``text``.
+    """
+    if len(text) <= width:
+        return text
+    if len(text) > 2 and text[0] == text[-1] and text[0] in "'\"" and width > 2:  # a repr
+        return text[0] + _shorten(text[1:-1], width - 2) + text[0]
+    return _shorten(text, width)
+
+
+def _shorten(text: str, width: int) -> str:
+    """:func:`shorten` of text that is not quoted."""
+    if len(text) <= width:
+        return text
+    if width <= len(CUT) + 1:
+        return _middle(text, width)
+    if text.startswith("arn:"):
+        start = _arn_resource(text)
+        if start > 0:
+            return _arn(text, start, width)
+    scheme = text.find("://")
+    if 0 < scheme < 16 and text[:scheme].isalnum():
+        path = text.find("/", scheme + 3)
+        site = text if path < 0 else text[:path]
+        if path > 0 and len(site) + 2 * len(CUT) < width:
+            return site + _tail(text[path:], width - len(site))
+    return _middle(text, width)
 
 
 def show_value(value: Any, *, secret: bool) -> str:

@@ -4,19 +4,24 @@ Every file ``metaflow-config`` writes goes through here. A write never leaves a 
 behind: the new content goes to a temporary file in the same directory (created with
 ``O_CREAT | O_EXCL``, so it is never an existing file or a link), is flushed and fsynced, given
 mode 0600, and renamed over the target with ``os.replace``; then the directory is fsynced so the
-rename itself survives a crash. A read-modify-write (:func:`update_json`) holds an exclusive
-advisory lock (``fcntl.flock``) on a sibling ``<name>.lock`` file, so two processes updating the
-same profile serialize and neither loses the other's keys.
+rename itself survives a crash. A read-modify-write (:func:`update_json`) and a removal hold an
+exclusive advisory lock (``fcntl.flock``) on the file's directory itself (``METAFLOW_HOME``, for
+a profile), so two processes updating the same profile serialize and neither loses the other's
+keys, and no lock file is left behind. Where the file system cannot lock a directory (NFS
+emulates ``flock`` with write locks, which a directory cannot take), a sibling
+``<name>.lock`` file is locked instead, and left in place (removing it would race with a
+process waiting on it).
 
 Nothing is written where another user could have chosen where it goes: every write is checked
-first (:func:`check_writable`, in ``_writable``), and its lock file is never opened through a
-link. A link of the user's own to a file inside the home is written through: the link stays, its
-target gets the new content.
+first (:func:`check_writable`, in ``_writable``), and the directory (or lock file) locked is
+never opened through a link, nor when it is another user's. A link of the user's own to a file
+inside the home is written through: the link stays, its target gets the new content.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -24,7 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._jsonfile import read_json_file
-from ._writable import check_home_dirs, check_writable, open_lock, removable
+from ._writable import check_home_dirs, check_writable, open_directory, open_lock, removable
 from .errors import ConfigError, Problem
 
 __all__ = [
@@ -105,17 +110,36 @@ def _prepare(path: str | os.PathLike[str], home: str | os.PathLike[str] | None) 
     return real
 
 
+#: What ``flock`` of a directory fails with where the file system cannot lock one (NFS: an
+#: exclusive lock needs a descriptor open for writing).
+_CANNOT_LOCK_A_DIRECTORY = (errno.EBADF, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP)
+
+
 @contextlib.contextmanager
 def _hold(real: str) -> Iterator[None]:
-    """Hold the exclusive advisory lock on ``<real>.lock`` (checked; never through a link)."""
+    """Hold the exclusive advisory lock of the directory ``real`` is in (checked, no link).
+
+    Where the directory cannot be locked, the lock file ``<real>.lock`` (see the module).
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    fd = open_lock(real + ".lock", FILE_MODE)
+    fd = open_directory(os.path.dirname(real))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno not in _CANNOT_LOCK_A_DIRECTORY:
+            raise
+        fd = open_lock(real + ".lock", FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+    try:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -125,12 +149,12 @@ def _hold(real: str) -> Iterator[None]:
 def locked(
     path: str | os.PathLike[str], *, home: str | os.PathLike[str] | None = None
 ) -> Iterator[str]:
-    """Hold an exclusive advisory lock for ``path`` (on ``<path>.lock``); yield the real path.
+    """Hold an exclusive advisory lock for ``path`` (on its directory); yield the real path.
 
     ``path`` is checked first (:func:`check_writable`; ``home``: the ``METAFLOW_HOME`` it
-    belongs in). The lock file is created with mode 0600, never through a link, and left in
-    place (removing it would race with a process waiting on it). Where ``fcntl`` is unavailable
-    the lock is a no-op.
+    belongs in). Every writer of the directory serializes on it; nothing is created for the
+    lock (but on a file system that cannot lock a directory: see the module). Where ``fcntl``
+    is unavailable the lock is a no-op.
     """
     target = _prepare(path, home)
     with _hold(target):

@@ -7,7 +7,6 @@ values unless a caller explicitly asks to reveal them; every line for a person i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -16,10 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ._display import MASK, mask_url_password, mask_value, printable, shown_text
+from ._display import CUT, MASK, mask_url_password, mask_value, printable, shorten, shown_text
 from ._explanation import Explanation
 from ._fields import PREFIX, Setting
 from ._kinds import Reference
+from ._layers import suggest
 from ._settings import Settings, bears_secret, lookup, model_problems
 from ._table import BY_ENV, DERIVED, FIELDS, find
 from .errors import ConfigError, Problem
@@ -41,25 +41,31 @@ __all__ = [
 
 #: The formats of ``metaflow-config env``.
 ENV_FORMATS = ("shell", "dotenv", "docker", "json")
-#: Longest value shown in a table cell before it is shortened with "...".
+#: Longest value ``diff`` shows in a cell before it is shortened (``_display.shorten``).
 _CELL = 60
-#: the terminal width ``show`` fits a typical profile in
-_WIDTH = 100
+#: What ``show`` shortens a value to at the least on a narrow terminal; the least room values
+#: keep beside the locations (else the locations give way); a location cut shorter than
+#: ``_MIN_LOCATION`` is left out.
+_MIN_VALUE = 24
+_VALUE_BESIDE_LOCATION = 40
+_MIN_LOCATION = 12
 _UNSET = "(unset)"
 _DOTENV_PLAIN = re.compile(r"^[A-Za-z0-9_./:@,+=%\-]*$")
 #: every setting, each derived one after what it derives from
 DERIVED_FIRST = (*(f for f in FIELDS if f.derive is None), *DERIVED)
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _cut(text: str, width: int | None) -> str:
+    """``text`` shortened to ``width`` keeping what tells it apart; whole when ``width`` is None."""
+    return text if width is None else shorten(text, width)
 
 
-def display(field: Setting, value: Any, *, width: int = _CELL) -> str:
+def display(field: Setting, value: Any, *, width: int | None = _CELL) -> str:
     """A value as plain text for a table cell: masked if secret, ``(unset)`` for None.
 
     Escaped (a value cannot move the cursor, fake a row or turn a line around) and shortened to
-    ``width`` after masking: a cut keeps no part of a password.
+    ``width`` after masking (a cut keeps no part of a password), keeping what tells it apart
+    (``_display.shorten``); ``width=None``: whole.
     """
     if value is None:
         return _UNSET
@@ -83,13 +89,18 @@ def _public(field: Setting, value: Any) -> Any:
 def _short_location(name: str, source: str, location: str) -> str:
     """Where a value of ``show`` came from, in few columns: the header names the files.
 
-    A file's own key is left out (``as KEY`` for an alias), a derived value says what from.
+    A file's own key and a variable named as the setting are left out (``as KEY`` for an
+    alias), a derived value says what from, in short names (``from DATASTORE_SYSROOT_S3,
+    DATATOOLS_SUFFIX``).
     """
     if source in ("profile", "local"):
         key = location.rpartition(":")[2]
         return "" if key == name else f"as {key}"
     if source == "derived":
-        return f"from {location}" if location else ""
+        bases = (b.removeprefix(PREFIX) for b in location.split(", "))
+        return f"from {', '.join(bases)}" if location else ""
+    if source == "env":
+        return "" if location == name else f"as {location}"
     return location
 
 
@@ -103,12 +114,33 @@ def tilde(path: str) -> str:
 
 @dataclass(frozen=True)
 class Row:
-    """One line of ``show``: a setting, its value as shown, where it came from."""
+    """One line of ``show``: a setting, its value as shown, where it came from.
+
+    ``mark``: :data:`INVALID` or :data:`UNKNOWN` after the value (never cut), or ``""``.
+    """
 
     name: str
     value: str
     source: str
     location: str
+    mark: str = ""
+
+    def cell(self, width: int | None = None) -> str:
+        """The value and its mark in ``width`` characters: the value is shortened, not the mark."""
+        mark = f" {self.mark}" if self.mark else ""
+        if width is None or len(self.value) + len(mark) <= width:
+            return self.value + mark
+        return shorten(self.value, max(width - len(mark), len(CUT) + 1)) + mark
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A key no setting knows, found in a layer: where, and its did-you-mean."""
+
+    key: str
+    layer: str
+    location: str
+    hint: str
 
 
 def _defaulted(snapshot: Settings) -> set[str]:
@@ -128,6 +160,23 @@ def _defaulted(snapshot: Settings) -> set[str]:
 _NO_PROBLEMS: Mapping[str, Problem] = {}
 #: how an invalid value is marked in ``show``
 INVALID = "INVALID"
+#: how a key no setting knows is marked in ``show``
+UNKNOWN = "UNKNOWN"
+
+
+def unknown_keys(snapshot: Settings) -> list[Unknown]:
+    """The keys no setting knows in the layers ``snapshot`` was resolved from, lowest layer first.
+
+    The first ``MAX_UNKNOWN_REPORTED`` of each layer, as the resolution reports them (the rest
+    are counted in its warning).
+    """
+    from ._resolve import MAX_UNKNOWN_REPORTED
+
+    return [
+        Unknown(key, data.layer, location, suggest(key))
+        for data in snapshot._resolution.layers.values()
+        for key, location in data.unknown[:MAX_UNKNOWN_REPORTED]
+    ]
 
 
 def _registry() -> dict[str, Any]:
@@ -181,15 +230,15 @@ class _Entry:
         return _registered_value(self.info.value, secret=self.info.secret)
 
     def cell(self) -> str:
-        """The value for the table (masked, shortened)."""
+        """The value for the table (masked, whole; :class:`Row` shortens it to fit)."""
         if self.info is None:
-            return f"{_problem(self).value} {INVALID}"
+            return _problem(self).value
         if self.field is not None:
-            return display(self.field, self.info.value)
+            return display(self.field, self.info.value, width=None)
         if self.info.value is None:
             return _UNSET
         text = shown_text(entry_text(self.info.value, secret=self.info.secret))
-        return _cut(text, _CELL) if text != "" else '""'
+        return text if text != "" else '""'
 
     @property
     def source(self) -> str:
@@ -240,21 +289,29 @@ def _entries(
 def rows(
     snapshot: Settings, *, include_defaults: bool, invalid: Mapping[str, Problem] = _NO_PROBLEMS
 ) -> list[Row]:
-    """The settings in force (masked), defaults only if asked for; in table order.
+    """The settings in force (masked, whole), defaults only if asked for; in table order.
 
     A derived value counts as a default when everything it derives from is at its default. A
-    setting in ``invalid`` shows its invalid value (masked) where it was set, marked. The keys
-    of registered sections follow the table's.
+    setting in ``invalid`` shows its invalid value (masked) where it was set, marked
+    :data:`INVALID`. The keys of registered sections follow the table's, then each key no
+    setting knows (its value masked, as every warning about it hides it), marked
+    :data:`UNKNOWN`, with its did-you-mean.
     """
-    return [
+    table = [
         Row(
             printable(e.name),
             printable(e.cell()),
             e.source,
             printable(_short_location(e.name, e.source, e.location)),
+            INVALID if e.info is None else "",
         )
         for e in _entries(snapshot, include_defaults=include_defaults, invalid=invalid)
     ]
+    table.extend(
+        Row(printable(u.key), MASK, u.layer, printable(u.hint), UNKNOWN)
+        for u in unknown_keys(snapshot)
+    )
+    return table
 
 
 def profile_found(snapshot: Settings) -> bool:
@@ -263,9 +320,20 @@ def profile_found(snapshot: Settings) -> bool:
 
 
 def profile_file_text(snapshot: Settings) -> str:
-    """The profile file, followed by ``: not found`` when it does not exist."""
-    found = profile_found(snapshot)
-    return snapshot.profile_path + ("" if found else ": not found")
+    """The profile file, followed by ``: not found`` when it does not exist.
+
+    When the folder it would be in is missing too, that is said: a mistyped ``METAFLOW_HOME``
+    is a missing folder, not a missing ``config.json``.
+    """
+    if profile_found(snapshot):
+        return snapshot.profile_path
+    home = snapshot.home
+    if not home or os.path.isdir(home):
+        return snapshot.profile_path + ": not found"
+    if os.path.lexists(home) or snapshot._resolution.inputs.env.get("METAFLOW_HOME"):
+        what = "is not a directory" if os.path.lexists(home) else "does not exist"
+        return f"{snapshot.profile_path}: not found, and METAFLOW_HOME {home} {what}"
+    return f"{snapshot.profile_path}: not found (its folder does not exist yet)"
 
 
 def local_file_text(snapshot: Settings) -> str:
@@ -294,8 +362,15 @@ def render(
     include_defaults: bool,
     out: TextIO,
     invalid: Mapping[str, Problem] = _NO_PROBLEMS,
+    width: int | None = None,
 ) -> None:
-    """Write the table of settings in force to ``out`` (the ``show`` command)."""
+    """Write the table of settings in force to ``out`` (the ``show`` command).
+
+    ``width``: the columns to fit (a terminal's); ``None``: every value whole. Names and sources
+    are never cut; values are shortened first, keeping what tells them apart
+    (``_display.shorten``) and their mark; then the end of a location. Each invalid value and
+    unknown key is marked in its row; what is wrong with each is the caller's to say, once.
+    """
     profile = snapshot.profile or "default"
     out.write(printable(f"# profile: {profile} ({tilde(profile_file_text(snapshot))})") + "\n")
     if snapshot.local_path:
@@ -310,24 +385,68 @@ def render(
             "(--all lists them)\n"
         )
         return
-    head = Row("NAME", "VALUE", "SOURCE", "LOCATION")
-    widths = [max(len(getattr(r, c)) for r in [head, *table]) for c in ("name", "value", "source")]
-    # a typical profile fits 100 columns: long values are cut (explain shows them whole)
-    room = max(20, _WIDTH - widths[0] - widths[2] - 16)
-    if widths[1] > room:
-        table = [dataclasses.replace(r, value=_cut(r.value, room)) for r in table]
-        widths[1] = room
-    for row in [head, *table]:
-        line = (
-            f"{row.name:<{widths[0]}}  {row.value:<{widths[1]}}  "
-            f"{row.source:<{widths[2]}}  {row.location}"
-        )
-        out.write(line.rstrip() + "\n")
+    lines, cut = _layout([Row("NAME", "VALUE", "SOURCE", "LOCATION"), *table], width)
+    out.writelines(line + "\n" for line in lines)
     if not include_defaults:
         out.write("# settings at their built-in default are hidden (--all shows them)\n")
-    if invalid:
-        out.write(f"# {len(invalid)} invalid value(s), marked {INVALID} above:\n")
-        out.writelines(f"#   {problem}\n" for problem in invalid.values())
+    if cut:
+        out.write(f"# cut to fit {width} columns: --wide shows every value and location whole\n")
+    counts = [(sum(r.mark == mark for r in table), mark) for mark in (INVALID, UNKNOWN)]
+    marked = ", ".join(f"{n} {mark}" for n, mark in counts if n)
+    if marked:
+        out.write(f"# marked above: {marked}; why, and the fix: on stderr\n")
+
+
+def _least(location: str) -> int:
+    """The width of the shortest form of a location that still tells something."""
+    if location.startswith("from ") and ", " in location:
+        return len(location.partition(", ")[0]) + len(f", {CUT}")
+    return len(location)
+
+
+def _cut_location(text: str, room: int) -> str:
+    """A location in ``room`` characters: whole settings of a list, or its start; else nothing.
+
+    ``from A, B, C`` keeps the settings that fit (``from A, ...``); other text is cut at its
+    end. What would be cut shorter than ``_MIN_LOCATION`` tells nothing and is left out.
+    """
+    if len(text) <= room:
+        return text
+    more = f", {CUT}"
+    if text.startswith("from ") and ", " in text:
+        kept, *rest = text.split(", ")
+        for part in rest:
+            if len(kept) + len(part) + 2 + len(more) > room:
+                break
+            kept += f", {part}"
+        return kept + more if len(kept) + len(more) <= room else ""
+    return text[: room - len(CUT)] + CUT if room >= _MIN_LOCATION else ""
+
+
+def _layout(table: list[Row], width: int | None) -> tuple[list[str], bool]:
+    """The lines of ``table`` (its head first) in ``width`` columns; whether anything was cut."""
+    name_w = max(len(r.name) for r in table)
+    source_w = max(len(r.source) for r in table)
+    value_w = max(len(r.cell()) for r in table)
+    location_w = max(len(r.location) for r in table)
+    fixed = name_w + source_w + 6  # and two spaces after each of the first three columns
+    if width is not None and fixed + value_w + location_w > width:
+        room = width - fixed
+        # the locations whole, or each as short as it still tells something, if values keep
+        # enough beside them; else the values take the room
+        least = max(_least(r.location) for r in table)
+        kept = next((n for n in (location_w, least) if room - n >= _VALUE_BESIDE_LOCATION), 0)
+        value_w = min(value_w, max(_MIN_VALUE, room - kept))
+    lines, cut = [], False
+    for row in table:
+        value = row.cell(value_w)
+        line = f"{row.name:<{name_w}}  {value:<{value_w}}  {row.source:<{source_w}}  "
+        location = row.location
+        if width is not None and len(line) + len(location) > width:
+            location = _cut_location(location, width - len(line))
+        cut = cut or value != row.cell() or location != row.location
+        lines.append((line + location).rstrip())
+    return lines, cut
 
 
 def show_json(
@@ -337,7 +456,8 @@ def show_json(
 
     ``profile`` is ``"default"`` for the default profile (``config.json``), as ``show`` names
     it; ``profile_found`` says whether ``profile_path`` exists. An invalid setting has its
-    masked value as text and ``"problem"``; ``problems`` lists them all.
+    masked value as text and ``"problem"``; ``problems`` lists them all; ``unknown`` lists the
+    keys no setting knows (name, source, location and did-you-mean; their values are not shown).
     """
     entries = []
     for e in _entries(snapshot, include_defaults=include_defaults, invalid=invalid):
@@ -355,6 +475,10 @@ def show_json(
         "local_path": snapshot.local_path or None,
         "not_applied": list(snapshot._resolution.layers["local"].untrusted),
         "settings": entries,
+        "unknown": [
+            {"name": u.key, "source": u.layer, "location": u.location, "suggestion": u.hint}
+            for u in unknown_keys(snapshot)
+        ],
         "warnings": list(snapshot.warnings),
         "problems": [str(problem) for problem in invalid.values()],
     }

@@ -7,7 +7,8 @@ own may lead to one planted), a file of another user's, a directory where the fi
 a file of ``METAFLOW_HOME`` (``home=``): a link whose target lies outside the home, and a
 directory from the home down to the file that another user owns or that group or others may
 write to without the sticky bit (they could swap the file for a link between the check and the
-rename). A lock file is opened without following a link and must be the user's own
+rename). The directory a write locks is opened without following a link and must be the
+user's own (:func:`open_directory`), as must a lock file where one is used
 (:func:`open_lock`). On Windows owners and modes are not checked (they are not POSIX there);
 the rest is.
 """
@@ -20,7 +21,7 @@ import stat
 from ._display import shell_quote
 from .errors import ConfigError, Problem
 
-__all__ = ["check_home_dirs", "check_writable", "open_lock", "removable"]
+__all__ = ["check_home_dirs", "check_writable", "open_directory", "open_lock", "removable"]
 
 #: A home of this name is told as ``METAFLOW_HOME`` in problems.
 _HOME = "METAFLOW_HOME"
@@ -222,6 +223,36 @@ def open_lock(lock: str, mode: int) -> int:
     os.close(fd)
     found = f"one owned by {_who(st.st_uid)}" if stat.S_ISREG(st.st_mode) else "no file"
     raise _refused(lock, f"a lock file of your own, found {found}", removed)
+
+
+def open_directory(directory: str) -> int:
+    """Open ``directory`` (resolved) to lock it: never through a link, only one's own.
+
+    Returns the descriptor (read-only: nothing is written through it). Refused (a
+    :class:`ConfigError`) before it is opened: another user's directory (they could hold its
+    lock forever); and after: a link or anything but a directory in its place (``O_NOFOLLOW``,
+    ``O_DIRECTORY``), or one that is not the directory looked at a moment before.
+    """
+    me = _me()
+    own = "a directory of your own to lock, found {}"
+    fix = "point METAFLOW_HOME at a directory of your own (default ~/.metaflowconfig)"
+    before = _lstat(directory)
+    if before is not None and me is not None and before.st_uid != me:
+        raise _refused(directory, own.format(f"one owned by {_who(before.st_uid)}"), fix)
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(directory, flags)
+    except OSError:
+        if os.path.islink(directory):
+            found = "a symbolic link where it was a moment ago"
+            raise _refused(directory, own.format(found), fix) from None
+        raise
+    st = os.fstat(fd)
+    same = before is not None and (st.st_dev, st.st_ino) == (before.st_dev, before.st_ino)
+    if stat.S_ISDIR(st.st_mode) and same and (me is None or st.st_uid == me):
+        return fd
+    os.close(fd)
+    raise _refused(directory, own.format("another one in its place"), fix)
 
 
 def removable(path: str | os.PathLike[str], *, home: str | os.PathLike[str] | None = None) -> str:

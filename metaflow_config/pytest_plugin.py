@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from ._display import show_value
+from ._layers import BY_LAYER
 from .errors import ConfigError, Problem
 from .testing import SettingsFixture, isolated_process
 
@@ -80,15 +81,19 @@ def _marker_values(node: pytest.Item) -> dict[str, Any]:
 
 
 def _from_marker(problem: Problem) -> Problem:
-    """A problem of a marker's value, said of the marker (not of an ``override()`` call)."""
+    """A problem of a marker's value, said of the marker (not of an ``override()`` call).
+
+    The override layer's own advice (pass a valid value to ``override()``) becomes the
+    marker's; any other fix (an unknown name's did-you-mean) is kept, and says where.
+    """
     if problem.layer != "override":
         return problem
     key = problem.location.partition("(")[2].rstrip(")") or problem.setting
-    return dataclasses.replace(
-        problem,
-        location=f"{_MARK}({key})",
-        fix=f"correct {key} in the {_MARK} marker of the test, its class or its module",
-    )
+    where = f"in the {_MARK} marker of the test, its class or its module"
+    fix = f"correct {key} {where}"
+    if problem.fix != BY_LAYER["override"].fix(problem.location):
+        fix = f"{problem.fix} ({fix})"
+    return dataclasses.replace(problem, location=f"{_MARK}({key})", fix=fix)
 
 
 @pytest.fixture

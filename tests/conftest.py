@@ -104,6 +104,23 @@ def aws_env(moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     return moto_server
 
 
+@pytest.fixture
+def cannot_lock_a_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file system where ``flock`` of a directory fails, as NFS's does (EBADF)."""
+    import errno
+    import fcntl
+    import stat
+
+    real_flock = fcntl.flock
+
+    def flock(fd: int, operation: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+
+
 def write_json(path: Path, data: Any) -> Path:
     """Write ``data`` as JSON to ``path`` (creating parents, mode 0600) and return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)

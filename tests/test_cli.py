@@ -66,10 +66,15 @@ def test_show_table_has_value_source_location_and_masks(
     result = invoke("show")
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line}
-    assert lines["METAFLOW_BATCH_JOB_QUEUE"][1:] == [
-        "queue-from-env",
+    assert lines["METAFLOW_BATCH_JOB_QUEUE"][1:] == ["queue-from-env", "env"]  # its own name
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "")
+    monkeypatch.setenv("METAFLOW_JOB_QUEUE_NAME", "queue-from-alias")
+    aliased = {line.split()[0]: line.split() for line in invoke("show").stdout.splitlines()}
+    assert aliased["METAFLOW_BATCH_JOB_QUEUE"][1:] == [
+        "queue-from-alias",
         "env",
-        "METAFLOW_BATCH_JOB_QUEUE",
+        "as",
+        "METAFLOW_JOB_QUEUE_NAME",
     ]
     assert lines["METAFLOW_DATASTORE_SYSROOT_S3"][1:] == [SYSROOT, "profile"]  # file: in the header
     assert f"# profile: default ({configured})" in result.stdout
@@ -146,11 +151,12 @@ def test_show_and_check_say_when_the_profile_file_is_missing(
     """show, show --json and check say so when the profile file does not exist."""
     monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "mistyped"))
     missing = tmp_path / "mistyped" / "config.json"
-    assert f"# profile: default ({missing}: not found)\n" in invoke("show").stdout
+    said = f"{missing}: not found, and METAFLOW_HOME {tmp_path / 'mistyped'} does not exist"
+    assert f"# profile: default ({said})\n" in invoke("show").stdout
     doc = json.loads(invoke("show", "--json").stdout)
     assert (doc["profile_path"], doc["profile_found"]) == (str(missing), False)
-    assert f"({missing}: not found)" in invoke("show", "--all").stdout
-    assert f"; {missing}: not found)." in invoke("check").stdout
+    assert f"({said})" in invoke("show", "--all").stdout
+    assert f"; {said})." in invoke("check").stdout
     write_json(missing, {"METAFLOW_BATCH_JOB_QUEUE": "q"})
     assert "not found" not in invoke("show").stdout + invoke("check").stdout
     assert json.loads(invoke("show", "--json").stdout)["profile_found"] is True

@@ -49,8 +49,9 @@ def test_show_lists_everything_and_marks_the_invalid_value() -> None:
     assert "gpu" in rows["METAFLOW_BATCH_JOB_QUEUE"]
     assert "'maybe' INVALID" in rows["METAFLOW_BATCH_EMIT_TAGS"]
     assert "env" in rows["METAFLOW_BATCH_EMIT_TAGS"]
-    assert "# 1 invalid value(s)" in result.stdout
+    assert "# marked above: 1 INVALID" in result.stdout
     assert "METAFLOW_BATCH_EMIT_TAGS (env: METAFLOW_BATCH_EMIT_TAGS)" in result.stderr
+    assert "METAFLOW_BATCH_EMIT_TAGS (env" not in result.stdout  # the problem: said once
     assert SECRET not in result.output
 
 
@@ -339,6 +340,22 @@ def test_a_missing_metaflow_home_is_said(monkeypatch: pytest.MonkeyPatch, tmp_pa
     result = invoke("show", "-p", "prod")
     assert result.exit_code == 1
     assert f"{tmp_path / 'nowhere'}, which does not exist (METAFLOW_HOME)" in result.stderr
+
+
+def test_a_missing_metaflow_home_is_said_for_the_default_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """show and check name a missing METAFLOW_HOME folder, not only a missing config.json."""
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "nowhere"))
+    said = f"config.json: not found, and METAFLOW_HOME {tmp_path / 'nowhere'} does not exist"
+    assert said in invoke("show").stdout
+    assert said in invoke("check").stdout
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path))
+    assert "METAFLOW_HOME" not in invoke("show").stdout  # there: only the file is missing
+    monkeypatch.delenv("METAFLOW_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "fresh"))
+    shown = invoke("show").stdout
+    assert "config.json: not found (its folder does not exist yet)" in shown
 
 
 def test_schema_output_creates_the_folder(tmp_path: Path) -> None:

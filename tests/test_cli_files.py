@@ -109,12 +109,50 @@ def test_update_refuses_a_broken_file(tmp_path: Path) -> None:
     assert read_json_object(tmp_path / "missing.json") is None
 
 
-def test_lock_file_is_a_private_sibling(tmp_path: Path) -> None:
-    """The lock lives next to the file, as <name>.lock, mode 0600."""
+def test_the_lock_is_the_directory_and_leaves_nothing(tmp_path: Path) -> None:
+    """The lock is held on the file's directory: another holder waits; no lock file is left."""
+    import fcntl
+
+    target = tmp_path / "config_prod.json"
+    with locked(target) as real:
+        assert real == str(target)
+        fd = os.open(tmp_path, os.O_RDONLY)  # another open of it: another holder
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    update_json(target, lambda doc: {**doc, "A": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config_prod.json"]
+    assert remove_file(target) is True
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures("cannot_lock_a_directory")
+def test_where_a_directory_cannot_be_locked_a_lock_file_is(tmp_path: Path) -> None:
+    """On such a file system the lock is <name>.lock beside the file, mode 0600, left there."""
     target = tmp_path / "config_prod.json"
     with locked(target) as real:
         assert real == str(target)
         assert mode(tmp_path / "config_prod.json.lock") == 0o600
+    _increment("K", 3, target)
+    assert json.loads(target.read_text()) == {"K": 3}
+
+
+def test_another_failure_to_lock_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock that fails for another reason is not skipped: the write does not happen."""
+    import errno
+    import fcntl
+
+    def flock(fd: int, operation: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with pytest.raises(OSError, match="Input/output error"):
+        update_json(tmp_path / "config.json", lambda doc: {"A": 1})
+    assert list(tmp_path.iterdir()) == []
 
 
 def _increment(key: str, times: int, path: Path) -> None:

@@ -87,6 +87,7 @@ def test_profile_written_by_the_wizard_resolves_the_same_in_metaflow(tmp_path: P
             "y", "https://metadata.example.com", "", "service-api-key",
             "y", "metaflow-queue", ROLE, "", "python:3.11",
             "y", SFN_ROLE, EVENTS_ROLE, "metaflow-step-functions",
+            "y",
         )
     )  # fmt: skip
     result = cli_runner().invoke(

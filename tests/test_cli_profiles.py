@@ -43,6 +43,7 @@ EVERYTHING = answers(
     "y", "https://mf.example.com", "", SECRET,  # service: url, internal derived, auth key
     "y", "my-queue", ROLE, "", "",  # batch: queue, role, registry, image
     "y", SFN_ROLE, EVENTS_ROLE, "mf-table",  # step functions
+    "y",  # write these changes
 )  # fmt: skip
 
 
@@ -76,7 +77,7 @@ def test_wizard_first_profile_writes_what_was_answered() -> None:
 
 def test_wizard_only_s3_asks_nothing_else() -> None:
     """Declining the service and Batch skips Batch's and Step Functions' questions."""
-    result = invoke("configure", "aws", "-p", "dev", input=answers("y", SYSROOT, "", "n", "n"))
+    result = invoke("configure", "aws", "-p", "dev", input=answers("y", SYSROOT, "", "n", "n", "y"))
     assert result.exit_code == 0, result.output
     assert read(home() / "config_dev.json") == {
         "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
@@ -109,12 +110,12 @@ def test_wizard_rerun_keeps_unasked_keys_and_masked_secret() -> None:
             "METAFLOW_SOMETHING_FROM_AN_EXTENSION": "kept",
         },
     )
-    script = answers("y", "y", "", "", "y", "", "", "", "n")  # modify; S3 kept; service kept
+    script = answers("y", "", "", "y", "", "", "", "n")  # S3 kept; service kept; no Batch
     result = invoke("configure", "aws", input=script)
     assert result.exit_code == 0, result.output
     assert "No changes" in result.output
     assert read(path)["METAFLOW_SOMETHING_FROM_AN_EXTENSION"] == "kept"
-    script = answers("y", "y", "s3://other-bucket/mf", "", "y", "", "", "", "n")
+    script = answers("y", "s3://other-bucket/mf", "", "y", "", "", "", "n", "y")
     result = invoke("configure", "aws", input=script)
     assert result.exit_code == 0, result.output
     assert (
@@ -135,7 +136,7 @@ def test_wizard_declining_s3_drops_the_s3_default_datastore() -> None:
         home() / "config.json",
         {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT, "METAFLOW_DEFAULT_DATASTORE": "s3"},
     )
-    result = invoke("configure", "aws", input=answers("y", "n", "n"))
+    result = invoke("configure", "aws", input=answers("n", "n", "y"))
     assert result.exit_code == 0, result.output
     assert "- METAFLOW_DEFAULT_DATASTORE (was s3)" in result.output
     assert read(path) == {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT}
@@ -143,7 +144,7 @@ def test_wizard_declining_s3_drops_the_s3_default_datastore() -> None:
 
 def test_wizard_wrong_answer_is_asked_again() -> None:
     """An invalid answer is reported with what was expected and asked again."""
-    script = answers("y", "my-bucket/metaflow", "s3://My_Bucket", SYSROOT, "", "n", "n")
+    script = answers("y", "my-bucket/metaflow", "s3://My_Bucket", SYSROOT, "", "n", "n", "y")
     result = invoke("configure", "aws", input=script)
     assert result.exit_code == 0, result.output
     assert result.output.count("Error: got 'my-bucket/metaflow'; expected an S3 URL") == 1
@@ -177,7 +178,7 @@ def test_wizard_moves_an_alias_to_the_setting_name() -> None:
             "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": ROLE,
         },
     )
-    script = answers("y", "", "", "", "n", "", "", "", "", "", "n")
+    script = answers("", "", "", "n", "", "", "", "", "", "n", "y")
     result = invoke("configure", "aws", input=script)
     assert result.exit_code == 0, result.output
     assert "[old-q]" in result.output
@@ -187,19 +188,21 @@ def test_wizard_moves_an_alias_to_the_setting_name() -> None:
 
 
 def test_wizard_refusal_leaves_profile_untouched() -> None:
-    """Answering no to "modify the existing profile?" exits 1 and changes nothing."""
+    """Answering no to "Write these changes?" exits 1 and changes nothing; it was asked once."""
     path = write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
     before = path.read_bytes()
-    result = invoke("configure", "aws", input=answers("n"))
+    result = invoke("configure", "aws", input=answers("y", SYSROOT, "", "n", "n", "n"))
     assert result.exit_code == 1
-    assert "not modified" in result.stderr
+    assert "Error: not written: " in result.stderr
     assert path.read_bytes() == before
+    assert result.output.count("Write these changes to the default profile? [y/N]") == 1
+    assert "modify" not in result.output  # no question up front: one, after the summary
 
 
 def test_wizard_set_is_non_interactive_and_validated() -> None:
     """--set writes exactly the given keys (short or full names), validated; --yes skips asking."""
     result = invoke(
-        "configure", "aws", "-p", "ci", "--set", f"DATASTORE_SYSROOT_S3={SYSROOT}",
+        "configure", "aws", "-p", "ci", "-y", "--set", f"DATASTORE_SYSROOT_S3={SYSROOT}",
         "--set", "METAFLOW_BATCH_EMIT_TAGS=yes", "--set", 'BATCH_DEFAULT_TAGS={"team": "ml"}',
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -225,7 +228,7 @@ def test_wizard_set_is_non_interactive_and_validated() -> None:
 
 def test_wizard_secret_via_set_is_masked_in_output() -> None:
     """A secret given with --set is written but never printed."""
-    result = invoke("configure", "aws", "--set", f"SERVICE_AUTH_KEY={SECRET}")
+    result = invoke("configure", "aws", "-y", "--set", f"SERVICE_AUTH_KEY={SECRET}")
     assert result.exit_code == 0
     assert read(home() / "config.json") == {"METAFLOW_SERVICE_AUTH_KEY": SECRET}
     assert SECRET not in result.output
@@ -250,7 +253,9 @@ def test_schema_validates_the_files_the_wizard_writes() -> None:
     assert invoke("configure", "aws", input=EVERYTHING).exit_code == 0
     typed = ["--set", "BATCH_EMIT_TAGS=on", "--set", 'BATCH_DEFAULT_TAGS={"a": "b"}']
     assert (
-        invoke("configure", "aws", "-p", "typed", "--set", "S3_RETRY_COUNT=3", *typed).exit_code
+        invoke(
+            "configure", "aws", "-p", "typed", "-y", "--set", "S3_RETRY_COUNT=3", *typed
+        ).exit_code
         == 0
     )
     validator = jsonschema.Draft202012Validator(profile_schema())
@@ -487,6 +492,29 @@ def test_reset_asks_first_and_honours_no() -> None:
     assert missing.exit_code == 1
     assert "profiles there: none" in missing.stderr
     assert "Nothing to reset" in invoke("reset").output
+
+
+def test_reset_says_what_is_true_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A named profile reset: selecting it now fails, and the message says so (and the way out)."""
+    write_json(home() / "config_staging.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("reset", "-p", "staging", "-y")
+    assert result.exit_code == 0, result.output
+    assert "runs locally" not in result.output
+    assert "where METAFLOW_PROFILE=staging is set, Metaflow and metaflow-config now fail" in (
+        result.output
+    )
+    assert "`metaflow-config configure aws --profile staging`" in result.output
+    monkeypatch.setenv("METAFLOW_PROFILE", "staging")
+    assert invoke("show").exit_code == 1  # what the message said: it fails
+    write_json(home() / "config_staging.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("reset", "-y")  # the profile METAFLOW_PROFILE selects
+    assert "METAFLOW_PROFILE=staging is set here" in result.output
+    assert "Run `unset METAFLOW_PROFILE` to use the default profile" in result.output
+    monkeypatch.delenv("METAFLOW_PROFILE")
+    write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("reset", "-y")
+    assert "With no default profile, Metaflow runs locally with its defaults" in result.output
+    assert invoke("show").exit_code == 0
 
 
 def test_configure_aliases_match_metaflow_names(tmp_path: Path) -> None:

@@ -95,6 +95,7 @@ def test_first_profile_as_a_new_user(home: Path) -> None:
     s.ask("[METAFLOW_SFN_IAM_ROLE]", SFN_ROLE)
     s.ask("[METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE]", EVENTS_ROLE)
     s.ask("[METAFLOW_SFN_DYNAMO_DB_TABLE]", "metaflow-step-functions")
+    s.ask("Write these changes to the default profile? [y/N]: ", "y")
     assert s.finish() == 0, s.transcript
     path = home / "config.json"
     assert read(path) == {
@@ -142,6 +143,7 @@ def test_second_named_profile_leaves_the_first_alone(home: Path) -> None:
     s.ask("[METAFLOW_DATATOOLS_S3ROOT] (optional)", "")
     s.ask("Configure the Metaflow metadata service? [Y/n]: ", "n")
     s.ask("Configure AWS Batch for compute? [Y/n]: ", "n")
+    s.ask("Write these changes to profile 'prod'? [y/N]: ", "y")
     assert s.finish() == 0, s.transcript
     assert read(home / "config_prod.json") == {
         "METAFLOW_DATASTORE_SYSROOT_S3": "s3://prod-bucket/metaflow",
@@ -167,7 +169,6 @@ def test_rerun_changes_one_value_and_keeps_the_rest(home: Path) -> None:
     }
     path.write_text(json.dumps(original))
     s = Session(home)
-    s.ask("Do you want to modify it? [y/N]: ", "y")
     s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
     s.ask(f"[METAFLOW_DATASTORE_SYSROOT_S3] S3 bucket and prefix for artifacts and code packages (the S3 datastore) [{SYSROOT}]: ", "")  # fmt: skip  # noqa: E501
     s.ask("[METAFLOW_DATATOOLS_S3ROOT] (optional)", "")
@@ -181,6 +182,7 @@ def test_rerun_changes_one_value_and_keeps_the_rest(home: Path) -> None:
     s.ask("[METAFLOW_BATCH_CONTAINER_REGISTRY] (optional)", "")
     s.ask("[METAFLOW_BATCH_CONTAINER_IMAGE] (optional)", "")
     s.ask("Configure AWS Step Functions for scheduling? [y/N]: ", "n")
+    s.ask("Write these changes to the default profile? [y/N]: ", "y")
     assert s.finish() == 0, s.transcript
     assert read(path) == {**original, "METAFLOW_BATCH_JOB_QUEUE": "new-queue"}
     assert "~ METAFLOW_BATCH_JOB_QUEUE = new-queue (was old-queue)" in s.transcript
@@ -209,6 +211,7 @@ def test_wrong_answer_is_asked_again(home: Path) -> None:
     s.ask("[METAFLOW_BATCH_CONTAINER_REGISTRY] (optional)", "")
     s.ask("[METAFLOW_BATCH_CONTAINER_IMAGE] (optional)", "")
     s.ask("Configure AWS Step Functions for scheduling? [Y/n]: ", "n")
+    s.ask("Write these changes to profile 'dev'? [y/N]: ", "y")
     assert s.finish() == 0, s.transcript
     doc = read(home / "config_dev.json")
     assert doc["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
@@ -217,29 +220,33 @@ def test_wrong_answer_is_asked_again(home: Path) -> None:
 
 
 def test_refusal_to_overwrite_changes_nothing(home: Path) -> None:
-    """Answering no to modifying an existing profile exits non-zero and leaves it byte-identical."""
+    """No to the one confirmation, after the summary: exit 1, the profile byte-identical."""
     home.mkdir()
     path = home / "config_prod.json"
-    path.write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}')
+    path.write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q", "METAFLOW_DEFAULT_DATASTORE": "s3"}')
     before = path.read_bytes(), path.stat().st_mtime_ns
     s = Session(home, "--profile", "prod")
-    s.ask("Do you want to modify it? [y/N]: ", "n")
+    s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "n")
+    s.ask("Configure the Metaflow metadata service? [y/N]: ", "n")
+    s.ask("- METAFLOW_DEFAULT_DATASTORE (was s3)", "")
+    s.ask("Write these changes to profile 'prod'? [y/N]: ", "n")
     assert s.finish() == 1
-    assert "not modified" in s.transcript
+    assert "not written" in s.transcript
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     assert "Traceback" not in s.transcript
 
 
 def test_empty_answer_to_a_required_prompt_says_it_is_required(home: Path) -> None:
-    """Enter at a required prompt of a new profile says it is required, as ``-`` does."""
+    """Enter at a required prompt of a new profile says it is required, and how to skip."""
     s = Session(home)
     s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
     s.ask("[METAFLOW_DATASTORE_SYSROOT_S3]", "")
-    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability", "-")
-    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability", SYSROOT)
+    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for Amazon S3 as the datastore", "")
+    s.ask("or - to skip Amazon S3 as the datastore (nothing of it is changed)", SYSROOT)
     s.ask("[METAFLOW_DATATOOLS_S3ROOT] (optional)", "")
     s.ask("Configure the Metaflow metadata service? [Y/n]: ", "n")
     s.ask("Configure AWS Batch for compute? [Y/n]: ", "n")
+    s.ask("Write these changes to the default profile? [y/N]: ", "y")
     assert s.finish() == 0, s.transcript
     assert read(home / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
 
@@ -254,14 +261,14 @@ def test_invalid_current_value_is_not_offered_as_the_default(home: Path) -> None
         )
     )
     s = Session(home)
-    s.ask("Do you want to modify it? [y/N]: ", "y")
     s.ask("Configure Amazon S3 as the datastore? [y/N]: ", "y")
     s.ask("[METAFLOW_DATASTORE_SYSROOT_S3] S3 bucket and prefix for artifacts and code packages (the S3 datastore): ", "")  # fmt: skip  # noqa: E501
-    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability", SYSROOT)
+    s.ask("Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for Amazon S3", SYSROOT)
     s.ask("; -: derived as <METAFLOW_DATASTORE_SYSROOT_S3>/<METAFLOW_DATATOOLS_SUFFIX>", "")
     s.ask("Error: the profile's METAFLOW_DATATOOLS_S3ROOT is invalid: type a valid value, or - to remove it", "-")  # fmt: skip  # noqa: E501
     s.ask("Configure the Metaflow metadata service? [y/N]: ", "n")
     s.ask("Configure AWS Batch for compute? [y/N]: ", "n")
+    s.ask("Write these changes to the default profile? [y/N]: ", "y")
     assert s.finish() == 0, s.transcript
     assert read(path) == {
         "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
@@ -269,7 +276,10 @@ def test_invalid_current_value_is_not_offered_as_the_default(home: Path) -> None
     }
     said = "is invalid: got 's3://b/mf'; expected an S3 URL"
     assert s.transcript.count(f"The profile's METAFLOW_DATASTORE_SYSROOT_S3 {said}") == 1
-    assert "It is not offered as the default: type a valid value." in s.transcript
+    assert (
+        "It is not offered as the default: type a valid value, or - to skip Amazon S3 as the "
+        "datastore."
+    ) in s.transcript
     said = "is invalid: got 's3://x'; expected an S3 URL"
     assert s.transcript.count(f"The profile's METAFLOW_DATATOOLS_S3ROOT {said}") == 1
     assert "[s3://b/mf]" not in s.transcript
@@ -289,16 +299,16 @@ def test_invalid_secret_or_url_password_is_neither_offered_nor_shown(home: Path)
         )
     )
     s = Session(home)
-    s.ask("Do you want to modify it? [y/N]: ", "y")
     s.ask("Configure Amazon S3 as the datastore? [y/N]: ", "n")
     s.ask("Configure the Metaflow metadata service? [y/N]: ", "y")
     s.ask("The profile's METAFLOW_SERVICE_URL is invalid: got 'https://me:****@not a host'", "")
     s.ask("[METAFLOW_SERVICE_URL] URL of the metadata service: ", "")
-    s.ask("Error: METAFLOW_SERVICE_URL is required for this capability", "https://mf.example.com")
+    s.ask("Error: METAFLOW_SERVICE_URL is required for the Metaflow", "https://mf.example.com")
     s.ask("[METAFLOW_SERVICE_INTERNAL_URL] (optional)", "")
     s.ask("The profile's METAFLOW_SERVICE_AUTH_KEY is invalid: expected", "")
     s.ask("[METAFLOW_SERVICE_AUTH_KEY] (optional) API key sent as x-api-key to the metadata service: ", "")  # fmt: skip  # noqa: E501
     s.ask("Error: the profile's METAFLOW_SERVICE_AUTH_KEY is invalid", SECRET)
+    s.ask("Write these changes to the default profile? [y/N]: ", "y")
     assert s.finish() == 0, s.transcript
     doc = read(path)
     assert doc["METAFLOW_SERVICE_URL"] == "https://mf.example.com"

@@ -6,11 +6,15 @@ The fast companion of tests/test_cli_wizard.py (which drives it in a real pseudo
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from metaflow_config._table import BY_NAME
+from metaflow_config.cli._wizard import CAPABILITIES
 from tests.conftest import complete, invoke, write_json
 from tests.test_cli_profiles import home, read
 
@@ -28,7 +32,7 @@ def test_set_without_equals_is_a_usage_error() -> None:
     assert "Error: Invalid value for '--set': no '='" in result.stderr
     assert "expected KEY=VALUE, e.g. --set BATCH_JOB_QUEUE=my-queue" in result.stderr
     assert "NOEQUALS" not in result.stderr  # not a setting's name: it may be a value
-    assert result.stdout == ""  # not even "Configuring ..." nor "modify it?"
+    assert result.stdout == ""  # not even "Configuring ..."
     assert read(home() / "config.json") == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
 
 
@@ -111,13 +115,17 @@ def test_answers_that_run_out_are_an_error_naming_the_question() -> None:
     assert not (home() / "config.json").exists()
 
 
-def test_answers_that_run_out_at_modify_leave_the_profile() -> None:
-    """No answer to "modify it?" is the same error, naming that question."""
+def test_answers_that_run_out_at_the_confirmation_leave_the_profile() -> None:
+    """No answer to "Write these changes?" is the same error, naming that question."""
     path = write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
     before = path.read_bytes()
-    result = _piped("")
+    result = _piped(f"y\n{SYSROOT}\n\nn\nn\n")  # S3, its two values, no service, no Batch
     assert result.returncode == 1
-    assert 'the input ended before "Do you want to modify it?" was answered' in result.stderr
+    assert "+ METAFLOW_DATASTORE_SYSROOT_S3 = s3://my-bucket/metaflow" in result.stdout
+    assert (
+        'the input ended before "Write these changes to the default profile?" was answered: '
+        "nothing was written"
+    ) in result.stderr
     assert path.read_bytes() == before
 
 
@@ -125,7 +133,7 @@ def test_piped_answers_that_end_at_an_invalid_value_leave_the_profile() -> None:
     """Piped answers used up mid-interview: a clear error, exit 1, the profile left as it was."""
     path = write_json(home() / "config.json", {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"})
     before = path.read_bytes()
-    done = _piped("y\ny\n\n\n\n")  # modify, S3, then Enter three times at the invalid sysroot
+    done = _piped("y\n\n\n\n")  # S3, then Enter three times at the invalid sysroot
     assert done.returncode == 1, done
     assert done.stderr.strip() == (
         "Error: the input ended before METAFLOW_DATASTORE_SYSROOT_S3 was answered: nothing was "
@@ -139,19 +147,53 @@ def test_piped_answers_that_end_at_an_invalid_value_leave_the_profile() -> None:
 # --- empty and invalid answers ---------------------------------------------------------------
 
 
-def test_empty_required_answer_says_it_is_required() -> None:
-    """Enter at a required prompt says "is required", as - does."""
-    result = invoke("configure", "aws", input=f"y\n\n-\n{SYSROOT}\n\nn\nn\n")
+def test_empty_required_answer_says_it_is_required_and_how_to_skip() -> None:
+    """Enter at a required prompt says it is required, and that - skips the capability."""
+    result = invoke("configure", "aws", input=f"y\n\n\n{SYSROOT}\n\nn\nn\ny\n")
     assert result.exit_code == 0, result.output
-    said = "Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for this capability"
+    said = (
+        "Error: METAFLOW_DATASTORE_SYSROOT_S3 is required for Amazon S3 as the datastore: type "
+        "a value, or - to skip Amazon S3 as the datastore (nothing of it is changed)"
+    )
     assert result.output.count(said) == 2
     assert read(home() / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
+
+
+@pytest.mark.parametrize("skip", ["-", "skip", "Skip"])
+def test_dash_at_a_required_answer_skips_the_capability(skip: str) -> None:
+    """- (or skip) at a required value: none of that capability is written, nor what needs it."""
+    result = invoke(
+        "configure", "aws", input=f"y\n{skip}\ny\nhttps://mf.example.com\n\n\ny\n"
+    )  # S3 skipped at its sysroot; the service configured; Batch not asked (it needs S3)
+    assert result.exit_code == 0, result.output
+    assert "Skipped Amazon S3 as the datastore: nothing of it is changed." in result.output
+    assert "AWS Batch for compute: not asked (it needs Amazon S3 as the datastore)." in (
+        result.output
+    )
+    assert read(home() / "config.json") == {
+        "METAFLOW_DEFAULT_METADATA": "service",
+        "METAFLOW_SERVICE_URL": "https://mf.example.com",
+    }
+
+
+def test_skipping_a_capability_leaves_the_profile_s_own_values() -> None:
+    """Skipped at its first required value, a configured capability keeps every key it had."""
+    doc = {
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+        "METAFLOW_DATATOOLS_S3ROOT": f"{SYSROOT}/tools",
+    }
+    path = write_json(home() / "config.json", doc)
+    result = invoke("configure", "aws", input="y\n-\nn\n")  # S3: skip; the service: no
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.output
+    assert read(path) == doc
 
 
 def test_invalid_current_value_is_explained_once_and_not_offered() -> None:
     """An invalid sysroot in the profile is said once, is not the default, and is replaced."""
     path = write_json(home() / "config.json", {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"})
-    result = invoke("configure", "aws", input=f"y\ny\n\n\n{SYSROOT}\n\nn\nn\n")
+    result = invoke("configure", "aws", input=f"y\n\n\n{SYSROOT}\n\nn\nn\ny\n")
     assert result.exit_code == 0, result.output
     assert result.output.count("The profile's METAFLOW_DATASTORE_SYSROOT_S3 is invalid") == 1
     assert "got 's3://b/mf'; expected an S3 URL" in result.output
@@ -166,7 +208,7 @@ def test_invalid_optional_value_needs_a_value_or_dash() -> None:
         home() / "config.json",
         {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT, "METAFLOW_DATATOOLS_S3ROOT": "s3://x"},
     )
-    result = invoke("configure", "aws", input="y\ny\n\n\n-\nn\nn\n")
+    result = invoke("configure", "aws", input="y\n\n\n-\nn\nn\ny\n")
     assert result.exit_code == 0, result.output
     assert "type a valid value, or - to remove it." in result.output
     assert (
@@ -182,9 +224,26 @@ def test_invalid_secret_is_not_kept_by_enter_nor_shown() -> None:
         home() / "config.json",
         {"METAFLOW_SERVICE_URL": "https://mf.example.com", "METAFLOW_SERVICE_AUTH_KEY": 987654},
     )
-    result = invoke("configure", "aws", input="y\nn\ny\n\n\n\nnew-key\n")
+    result = invoke("configure", "aws", input="n\ny\n\n\n\nnew-key\ny\n")
     assert result.exit_code == 0, result.output
     assert "The profile's METAFLOW_SERVICE_AUTH_KEY is invalid: expected" in result.output
     assert "Enter keeps it" not in result.output
     assert "987654" not in result.output
     assert read(path)["METAFLOW_SERVICE_AUTH_KEY"] == "new-key"
+
+
+# --- README: the questions, in order -------------------------------------------------------------
+
+
+def test_readme_lists_the_questions_in_the_order_asked() -> None:
+    """README's numbered list is the wizard's order: each capability, then its settings."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The wizard's questions, in order", 1)[1].split("\n### ", 1)[0]
+    items = re.findall(r"^\d\. (.*?)(?=^\d\. |\n\n)", section, re.S | re.M)
+    listed = [re.findall(r"`(Configure [^`]*\?|METAFLOW_[A-Z0-9_]+)`", item) for item in items]
+    asked = [
+        [f"Configure {cap.title}?", *(BY_NAME[n].env for n in (*cap.required, *cap.optional))]
+        for cap in CAPABILITIES
+    ]
+    assert listed[: len(asked)] == asked
+    assert "Write these changes to profile" in items[len(asked)]

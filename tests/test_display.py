@@ -35,6 +35,7 @@ from metaflow_config._display import (
     mask_url_password,
     mask_value,
     printable,
+    shorten,
     show_value,
 )
 from metaflow_config._kinds import Reference, SecretDict, SecretMapping, SecretText
@@ -71,6 +72,8 @@ FUNCTIONS: dict[str, Callable[[str], Any]] = {
     "printable": printable,
     "show_value": lambda text: show_value(text, secret=False),
     "show_value(list)": lambda text: show_value([text, {"k": text}], secret=False),
+    "shorten": lambda text: shorten(text, 60),
+    "shorten(repr)": lambda text: shorten(repr(text), 60),
 }
 
 

@@ -264,6 +264,39 @@ def test_owners_are_not_checked_on_windows(
 # --- the lock and the temporary file ----------------------------------------------------------
 
 
+def test_no_lock_file_is_left(home: Path) -> None:
+    """Writes and removals lock the home itself: nothing but the profile is ever in it."""
+    update_json(home / "config_prod.json", lambda doc: {"A": 1}, home=home)
+    assert entries(home) == ["config_prod.json"]
+    remove_file(home / "config_prod.json", home=home)
+    assert entries(home) == []
+
+
+def test_a_directory_another_user_owns_is_refused_before_it_is_opened(
+    tmp_path: Path, foreign: Foreign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a home to check, the directory to lock is checked first: never opened."""
+    directory = tmp_path / "theirs"
+    directory.mkdir()
+    foreign(directory)
+    opened: list[str] = []
+    real_open = os.open
+
+    def spy(path: str, flags: int, *args: int, **kwargs: int) -> int:
+        opened.append(os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy)
+    with (
+        pytest.raises(ConfigError, match="a directory of your own to lock, found one owned by"),
+        locked(directory / "config.json"),
+    ):
+        pass
+    assert str(directory) not in opened
+    assert entries(directory) == []
+
+
+@pytest.mark.usefixtures("cannot_lock_a_directory")
 def test_a_lock_file_that_is_a_link_is_refused_not_followed(home: Path, tmp_path: Path) -> None:
     """config.json.lock -> elsewhere: opened with O_NOFOLLOW, refused; nothing is created."""
     victim = tmp_path / "victim"
@@ -274,6 +307,7 @@ def test_a_lock_file_that_is_a_link_is_refused_not_followed(home: Path, tmp_path
     assert entries(home) == ["config.json.lock"]
 
 
+@pytest.mark.usefixtures("cannot_lock_a_directory")
 def test_a_lock_file_another_user_owns_is_refused(tmp_path: Path, foreign: Foreign) -> None:
     """Their lock file: they could hold it forever, or it is not a lock at all."""
     lock = tmp_path / "config.json.lock"
@@ -310,7 +344,7 @@ def test_the_temporary_file_is_new_and_beside_the_target(
 # --- removing ---------------------------------------------------------------------------------
 
 
-def test_remove_takes_the_link_and_locks_beside_it(home: Path, tmp_path: Path) -> None:
+def test_remove_takes_the_link_and_locks_its_directory(home: Path, tmp_path: Path) -> None:
     """reset of a link to a file outside the home: the link goes; nothing is made out there."""
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -318,7 +352,7 @@ def test_remove_takes_the_link_and_locks_beside_it(home: Path, tmp_path: Path) -
     link = home / "config.json"
     link.symlink_to(outside / "p.json")
     assert remove_file(link, home=home) is True
-    assert entries(home) == ["config.json.lock"]
+    assert entries(home) == []
     assert entries(outside) == ["p.json"]
 
 

@@ -401,12 +401,12 @@ def test_wizard_prompts_mask_current_and_typed_secrets(
     """The wizard shows a current secret as a masked default and never echoes a typed one."""
     typed = MARK + "typed" + uuid.uuid4().hex[:8]
     answers = [
-        "y",  # modify the existing profile
         "",  # S3: no
         "y",  # the metadata service: yes
         "https://svc.example",  # its URL
         "",  # the internal URL: derived
         typed,  # a new auth key, typed at the (hidden) prompt
+        "y",  # write these changes
     ]
     code, output = _run(["configure", "aws"], cli_env, stdin="\n".join(answers) + "\n" * 50)
     assert code == 0, output

@@ -470,6 +470,29 @@ def test_marker_with_bad_values_fails_setup(pytester: pytest.Pytester) -> None:
     assert "override(" not in result.stdout.str()
 
 
+def test_marker_with_an_unknown_name_keeps_the_did_you_mean(pytester: pytest.Pytester) -> None:
+    """A typo in the marker fails setup with override()'s did-you-mean, said of the marker."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.metaflow_settings(BATCH_JOB_QUEU="gpu")
+        def test_typo():
+            pass
+        """
+    )
+    result = pytester.runpytest(*STRICT)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ConfigError*@pytest.mark.metaflow_settings(BATCH_JOB_QUEU=...)*Fix: did you mean "
+            "METAFLOW_BATCH_JOB_QUEUE? (correct BATCH_JOB_QUEU=... in the "
+            "@pytest.mark.metaflow_settings marker*"
+        ]
+    )
+    assert "override(" not in result.stdout.str()
+
+
 def test_entry_point_loads_the_plugin_in_a_fresh_process(pytester: pytest.Pytester) -> None:
     """A new pytest process finds the plugin through the pytest11 entry point."""
     pytester.makepyfile(

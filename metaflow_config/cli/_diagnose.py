@@ -1,7 +1,8 @@
 """A broken configuration, looked at anyway: what resolves once the invalid values are set aside.
 
 ``settings`` in code raises on a bad value; the diagnostic commands (``show``, ``explain``,
-``check``) still show everything else, and mark each invalid value in place.
+``check``) still show everything else, and mark each invalid value in place. Each problem is
+said once: the resolution's error, and the warnings it did not turn into errors.
 """
 
 from __future__ import annotations
@@ -12,12 +13,21 @@ import warnings
 from collections.abc import Mapping
 
 from .._layers import LAYERS
-from .._resolve import Inputs, check_layer, default_home, resolve, selected_profile
+from .._resolve import (
+    Inputs,
+    _strict,
+    _unknown,
+    _untrusted,
+    check_layer,
+    default_home,
+    resolve,
+    selected_profile,
+)
 from .._settings import Settings
 from .._show import section_problems
 from .._table import BY_NAME
 from ..errors import ConfigError, ConfigWarning, Problem
-from ._common import load_settings
+from ._common import load_settings, print_warnings
 
 __all__ = ["Diagnosis", "diagnose", "without_invalid"]
 
@@ -33,6 +43,8 @@ class Diagnosis:
             layer that sets it), by environment name.
         invalid: every setting with an invalid value in some layer (in force or shadowed).
         error: the ConfigError a resolution raised (``None`` when nothing is invalid).
+        warnings: what the resolution warns of (unknown keys, untrusted project keys, a file's
+            mode), without what ``error`` holds already.
 
     """
 
@@ -40,6 +52,7 @@ class Diagnosis:
     in_force: Mapping[str, Problem]
     invalid: frozenset[str]
     error: ConfigError | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def without_invalid(profile: str | None) -> Diagnosis | None:
@@ -47,7 +60,8 @@ def without_invalid(profile: str | None) -> Diagnosis | None:
 
     Every layer is read as ``load`` reads it and validated on its own (``check_layer``). None
     when a layer could not be read at all (a missing profile, malformed JSON): what it holds
-    is unknown.
+    is unknown. The snapshot keeps each layer's unknown keys, untrusted keys and warnings
+    (:func:`diagnose` says them).
     """
     env = os.environ
     inputs = Inputs(
@@ -69,7 +83,7 @@ def without_invalid(profile: str | None) -> Diagnosis | None:
             else:
                 in_force.pop(env_name, None)
         values = {name: raw for name, raw in layer.values.items() if BY_NAME[name].env not in bad}
-        kept[layer.layer] = layer.replace(values=values, unknown=[], warnings=[])
+        kept[layer.layer] = layer.replace(values=values)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConfigWarning)
@@ -77,6 +91,24 @@ def without_invalid(profile: str | None) -> Diagnosis | None:
     except ConfigError:  # pragma: no cover - every invalid value was dropped
         return None
     return Diagnosis(snapshot, in_force, frozenset(invalid))
+
+
+def _not_in_the_error(snapshot: Settings, profile: str | None) -> list[str]:
+    """The warnings of a broken configuration that its error does not hold already.
+
+    As the resolution words them, from the layers ``snapshot`` (from :func:`without_invalid`)
+    was resolved from: in strict mode the unknown keys and the untrusted project keys are
+    problems of the error, and only the layers' own warnings (a file's mode, ...) are left.
+    """
+    env = os.environ
+    inputs = Inputs(env, default_home(env), selected_profile(env, profile), os.getcwd())
+    strict = _strict(inputs, [])
+    notes: list[str] = []
+    for data in snapshot._resolution.layers.values():
+        _unknown(data, strict, [], notes)
+        _untrusted(data, strict, [], notes)
+        notes.extend(data.warnings)
+    return notes
 
 
 def diagnose(profile: str | None) -> Diagnosis:
@@ -90,12 +122,15 @@ def diagnose(profile: str | None) -> Diagnosis:
 
     """
     try:
-        found = Diagnosis(load_settings(profile), {}, frozenset())
+        snapshot = load_settings(profile)
+        found = Diagnosis(snapshot, {}, frozenset(), warnings=snapshot.warnings)
     except ConfigError as exc:
         broken = without_invalid(profile)
         if broken is None:
             raise
-        found = dataclasses.replace(broken, error=exc)
+        notes = _not_in_the_error(broken.snapshot, profile)
+        print_warnings(notes)
+        found = dataclasses.replace(broken, error=exc, warnings=tuple(notes))
     # the registered sections' models are built from the snapshot, each problem in place too
     sections = section_problems(found.snapshot)
     if not sections:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 
 import click
 
@@ -38,19 +39,29 @@ __all__ = ["check_cmd", "env_cmd", "explain_cmd", "show_cmd"]
 Examples:
   metaflow-config show                  # what is set, and where
   metaflow-config show --all            # every setting, defaults too
+  metaflow-config show --wide           # every value whole, however wide
   metaflow-config show -p prod --json   # the 'prod' profile, machine-readable
 """,
 )
 @profile_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--all", "show_all", is_flag=True, help="Include settings at their default.")
-def show_cmd(profile: str | None, as_json: bool, show_all: bool) -> None:
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Print every value whole (on a terminal, long values are shortened to fit its width; "
+    "piped or redirected, they are always whole).",
+)
+def show_cmd(profile: str | None, as_json: bool, show_all: bool, wide: bool) -> None:
     """Print the settings in force: value, source and location (secrets masked).
 
-    Settings left at their built-in default are hidden unless --all is given. An invalid value
-    is shown in place, marked, with its problem; the command then exits 1. With --json, a
-    configuration that cannot be read at all (a file that is not JSON) gives a document with
-    its problems and no settings.
+    Settings left at their built-in default are hidden unless --all is given. On a terminal the
+    table fits its width: a long value is shortened, keeping what tells it apart (an ARN's
+    resource, a URL's host and the end of its path); --wide, a pipe or a file get every value
+    whole. An invalid value is shown in place, marked INVALID, and a key no setting knows
+    marked UNKNOWN; what is wrong with each is said once, on stderr, and an invalid value
+    makes the command exit 1. With --json, a configuration that cannot be read at all (a file
+    that is not JSON) gives a document with its problems and no settings.
     """
     try:
         found = diagnose(profile)
@@ -62,12 +73,26 @@ def show_cmd(profile: str | None, as_json: bool, show_all: bool) -> None:
     invalid = found.in_force
     if as_json:
         doc = show_json(found.snapshot, include_defaults=show_all, invalid=invalid)
+        doc["warnings"] = list(found.warnings)
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
         buffer = io.StringIO()
-        render(found.snapshot, include_defaults=show_all, out=buffer, invalid=invalid)
+        width = None if wide else _terminal_width()
+        render(found.snapshot, include_defaults=show_all, out=buffer, invalid=invalid, width=width)
         click.echo(buffer.getvalue(), nl=False)
     _fail_if_broken(found)
+
+
+def _terminal_width() -> int | None:
+    """The columns of the terminal stdout is (``$COLUMNS`` first); ``None`` when it is none."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):  # a replaced or closed stdout: no terminal
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 def _fail_if_broken(found: Diagnosis) -> None:

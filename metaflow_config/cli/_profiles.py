@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .._display import printable, shell_quote
 from .._fields import is_unset
 from .._files import check_writable, read_json_object, remove_file, write_json_atomic
 from .._layers import LayerData, layer_from_document, read_json_file
@@ -324,7 +325,7 @@ Examples:
 @profile_option
 @yes_option
 def reset_cmd(profile: str | None, yes: bool) -> None:
-    """Remove a profile's file, so that Metaflow runs locally (asks first)."""
+    """Remove a profile's file (asks first); say what that means for METAFLOW_PROFILE."""
     name = selected_profile(profile)
     flag = _FLAG if profile else None
     target = profile_file(name, flag)
@@ -337,4 +338,25 @@ def reset_cmd(profile: str | None, yes: bool) -> None:
     if not confirm(question, default=False, assume_yes=yes):
         raise CliError(f"not reset: {target} left unchanged")
     remove_file(target, home=home_dir())
-    click.echo(f"Removed {target}; {profile_label(name)} now runs locally.")
+    click.echo(printable(f"Removed {target}. {_after_reset(name)}"))
+
+
+def _after_reset(name: str | None) -> str:
+    """What is true once ``name``'s file is gone: a named profile's selection now fails."""
+    if not name:
+        return (
+            "With no default profile, Metaflow runs locally with its defaults (unless "
+            "METAFLOW_* variables or a project's .metaflow/config.json set something)."
+        )
+    recreate = f"`metaflow-config configure aws --profile {shell_quote(name)}`"
+    if os.environ.get("METAFLOW_PROFILE") == name:
+        return (
+            f"Profile '{name}' no longer exists, and METAFLOW_PROFILE={shell_quote(name)} is set "
+            "here: Metaflow and metaflow-config now fail with it. Run `unset METAFLOW_PROFILE` "
+            f"to use the default profile, or recreate it with {recreate}."
+        )
+    return (
+        f"Profile '{name}' no longer exists: where METAFLOW_PROFILE={shell_quote(name)} is set, "
+        "Metaflow and metaflow-config now fail; unset it there to use the default profile, or "
+        f"recreate the profile with {recreate}."
+    )

@@ -161,7 +161,8 @@ def diff_cmd(first: str, second: str) -> None:
 def _marked(shown: tuple[str, str]) -> tuple[str, str]:
     """Two values that differ, as shown: marked ``(differs)`` where they render the same.
 
-    A secret, a URL's password, or the end of a value cut to fit is masked alike on both sides.
+    A secret, a URL's password, or the part of a value left out to fit is hidden alike on both
+    sides.
     """
     return (f"{shown[0]} (differs)", shown[1]) if shown[0] == shown[1] else shown
 

@@ -3,9 +3,11 @@
 It asks which capabilities to enable, then each setting those need, offering the value already
 in the profile as the default (a secret is never echoed: its prompt shows ``****``; a value that
 is invalid is never offered: it is explained once and a valid answer asked for). Every answer
-is validated as it is typed, by the resolver's own validation, and asked again when wrong. Keys it
-did not ask about are kept. The file is written atomically with mode 0600, under the profile's
-lock, applying only the changes on top of what is on disk at that moment.
+is validated as it is typed, by the resolver's own validation, and asked again when wrong; ``-``
+at a required setting skips its capability (nothing of it changes). Keys it did not ask about
+are kept. Nothing is written before one summary of what is added, changed and removed, and one
+confirmation (``--yes`` skips it); then the file is written atomically with mode 0600, under
+the lock, applying only the changes on top of what is on disk at that moment.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, answered, write_changes
 from ._common import (
     CliError,
-    confirm,
     home_dir,
     profile_file,
     profile_label,
@@ -112,6 +113,9 @@ CAPABILITIES: tuple[Capability, ...] = (
 
 _KEEP = object()  # a secret left as it was (Enter at its masked prompt)
 _UNSET = object()  # an optional setting left unset (or cleared with "-")
+_SKIP = object()  # a required setting answered "-" or "skip": its capability is left as it is
+#: the answers that skip a capability at one of its required settings (an optional one: "-" clears)
+SKIP_ANSWERS = ("-", "skip")
 
 
 def _is_on(cap: Capability, existing: Mapping[str, Any]) -> bool:
@@ -141,24 +145,36 @@ def _invalid(setting: Setting, current: Any) -> Problem | None:
     return None
 
 
-def _checker(setting: Setting, *, required: bool, has_secret: bool, replacing: bool = False) -> Any:
+def _checker(
+    setting: Setting,
+    *,
+    required: str | None,
+    has_secret: bool,
+    replacing: bool = False,
+) -> Any:
     """The click ``value_proc`` of one prompt: validate as the resolver does, or ask again.
 
-    ``replacing``: the profile's value is invalid, so an empty answer neither keeps it nor
-    clears it: a valid value is asked for (or ``-`` for an optional setting).
+    ``required``: the title of the capability that needs the setting (``-`` or ``skip`` skips
+    it), or None for an optional setting (``-`` clears it). ``replacing``: the profile's value is
+    invalid, so an empty answer neither keeps it nor clears it: a valid value is asked for.
     """
 
     def check(text: str) -> Any:
         answer = text.strip()
+        if required is not None and answer.lower() in SKIP_ANSWERS:
+            return _SKIP
         if answer == "" and has_secret:
             return _KEEP
-        if answer == "" and replacing and not required:
+        if answer == "" and replacing and required is None:
             raise click.UsageError(
                 f"the profile's {setting.env} is invalid: type a valid value, or - to remove it"
             )
         if answer in ("", "-"):
-            if required:
-                raise click.UsageError(f"{setting.env} is required for this capability")
+            if required is not None:
+                raise click.UsageError(
+                    f"{setting.env} is required for {required}: type a value, or - to skip "
+                    f"{required} (nothing of it is changed)"
+                )
             return _UNSET
         try:
             value = validate_value(setting, answer, location="your answer")
@@ -205,17 +221,18 @@ def derived_value(setting: Setting, doc: Mapping[str, Any]) -> str | None:
 
 
 def _ask(
-    setting: Setting, existing: Mapping[str, Any], *, required: bool, doc: Mapping[str, Any]
+    setting: Setting, existing: Mapping[str, Any], *, required: str | None, doc: Mapping[str, Any]
 ) -> Any:
-    """Prompt for one setting; return its typed value, ``_KEEP`` or ``_UNSET``.
+    """Prompt for one setting; return its typed value, ``_KEEP``, ``_UNSET`` or ``_SKIP``.
 
-    ``doc`` is the profile as answered so far: what a derived default is computed from.
+    ``required``: see :func:`_checker`. ``doc`` is the profile as answered so far: what a
+    derived default is computed from.
     """
     current = _current(setting, existing)
     problem = _invalid(setting, current)
     if problem is not None:  # never offered as a default: Enter could not get past it
         got = "" if setting.secret else f"got {problem.value}; "
-        clear = "" if required else ", or - to remove it"
+        clear = f", or - to skip {required}" if required else ", or - to remove it"
         click.echo(
             f"  The profile's {setting.env} is invalid: {got}expected {problem.expected}. "
             f"It is not offered as the default: type a valid value{clear}."
@@ -262,14 +279,32 @@ def _record(changes: Changes, setting: Setting, answer: Any, existing: Mapping[s
     changes.assign[setting.env] = answer
 
 
+def _title(cap: Capability) -> str:
+    return cap.title[0].upper() + cap.title[1:]
+
+
+def _needed_by(cap: Capability, enabled: set[str]) -> str:
+    """The titles of the capabilities ``cap`` needs that are not enabled, for a message."""
+    return " and ".join(
+        other.title
+        for other in CAPABILITIES
+        if other.key in cap.after and not enabled.issuperset(other.enables)
+    )
+
+
 def interview(existing: Mapping[str, Any]) -> Changes:
-    """Ask the capability questions and each needed setting; return the changes to make."""
+    """Ask the capability questions and each needed setting; return the changes to make.
+
+    A capability whose required setting is answered ``-`` (or ``skip``) is skipped: none of its
+    answers is kept, nothing of it changes, and the capabilities that need it are not asked.
+    """
     changes = Changes()
     enabled: set[str] = set()
     for cap in CAPABILITIES:
         if not enabled.issuperset(cap.after):
+            click.echo(f"\n{_title(cap)}: not asked (it needs {_needed_by(cap, enabled)}).")
             continue
-        click.echo(f"\n{cap.title[0].upper()}{cap.title[1:]}: {cap.why}")
+        click.echo(f"\n{_title(cap)}: {cap.why}")
         default = _is_on(cap, existing) or not existing
         question = f"Configure {cap.title}?"
         with answered(f'"{question}"'):
@@ -279,16 +314,34 @@ def interview(existing: Mapping[str, Any]) -> Changes:
                 if existing.get(BY_NAME[name].env) == value:
                     changes.remove.add(BY_NAME[name].env)
             continue
+        own = _interview_one(cap, existing, changes)
+        if own is None:
+            click.echo(f"  Skipped {cap.title}: nothing of it is changed.")
+            continue
         enabled.update(cap.enables)
-        for name, value in cap.fixed.items():
-            changes.assign[BY_NAME[name].env] = value
-        for names, required in ((cap.required, True), (cap.optional, False)):
-            for name in names:
-                setting = BY_NAME[name]
-                with answered(setting.env):
-                    answer = _ask(setting, existing, required=required, doc=changes.apply(existing))
-                _record(changes, setting, answer, existing)
+        changes.assign.update(own.assign)
+        changes.remove.update(own.remove)
     return changes
+
+
+def _interview_one(cap: Capability, existing: Mapping[str, Any], before: Changes) -> Changes | None:
+    """The changes of one enabled capability, or None when it is skipped (``-`` at a required).
+
+    ``before``: the changes of the capabilities asked before (what derived defaults follow).
+    """
+    own = Changes()
+    for name, value in cap.fixed.items():
+        own.assign[BY_NAME[name].env] = value
+    for names, required in ((cap.required, cap.title), (cap.optional, None)):
+        for name in names:
+            setting = BY_NAME[name]
+            doc = own.apply(before.apply(existing))
+            with answered(setting.env):
+                answer = _ask(setting, existing, required=required, doc=doc)
+            if answer is _SKIP:
+                return None
+            _record(own, setting, answer, existing)
+    return own
 
 
 def _complete_set(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -389,16 +442,19 @@ Examples:
     callback=_check_sets,
     shell_complete=_complete_set,
     help="Set one setting without prompting (repeatable; KEY= removes it). With --set, no "
-    "question is asked except before modifying an existing profile. Prefer the prompt for "
-    "secrets: command lines are visible to other users.",
+    "question is asked but the confirmation of the changes (--yes skips it): the way to "
+    "configure from a script. Prefer the prompt for secrets: command lines are visible to "
+    "other users.",
 )
 @yes_option
 def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     """Configure Metaflow for AWS: S3, metadata service, AWS Batch, Step Functions.
 
     Asks which capabilities to enable, then for each setting they need, with the profile's
-    current value as the default; answers are checked as you type. Keys it does not ask about
-    are kept. The profile is written atomically with mode 0600.
+    current value as the default; answers are checked as you type, and - at a required
+    setting skips its capability. Keys it does not ask about are kept. Then shows what will
+    be added, changed and removed, and writes it (atomically, mode 0600) once you confirm
+    (--yes: without asking). For scripts, --set KEY=VALUE ... --yes asks nothing.
     """
     name = selected_profile(profile)
     path = profile_file(name)
@@ -407,28 +463,20 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     existing = read_json_object(path)
     state = "new" if existing is None else "exists"
     click.echo(f"Configuring {profile_label(name)}: {path} ({state}).")
-    question = "Do you want to modify it?"
-    with answered(f'"{question}"'):
-        modify = existing is None or confirm(
-            f"This profile exists. {question}", default=False, assume_yes=yes
-        )
-    if not modify:
-        raise CliError(
-            f"not modified: {path} left unchanged. Use --profile NAME to configure another "
-            "named profile."
-        )
     existing = existing or {}
     if sets:
         changes = parse_sets(sets, existing)
     else:
         click.echo(
-            "Press Enter to keep the value in [brackets]; type - to clear an optional value. "
-            "Answers are checked as you type."
+            "Press Enter to keep the value in [brackets]; type - to clear an optional value, or "
+            "at a required one to skip its capability. Answers are checked as you type; nothing "
+            "is written before you confirm the changes at the end."
         )
         changes = interview(existing)
     if not changes.apply(dict(existing)) and not os.path.lexists(path):
         click.echo("\nNothing to write: no setting was configured, so Metaflow runs locally.")
         return
-    if write_changes(path, changes, existing, home=home) is None:
+    question = f"Write these changes to {profile_label(name)}?"
+    if write_changes(path, changes, existing, home=home, question=question, yes=yes) is None:
         return
     click.echo(activation_hint(name))
