@@ -86,8 +86,8 @@ MEMORY = {
 def env_settings() -> dict[str, str]:
     """Fifty ``METAFLOW_*`` string settings (none in the profile) with plain values."""
     sys.path.insert(0, str(HERE.parent))
-    from metaflow_config._kinds import STR
-    from metaflow_config._table import FIELDS
+    from metaflow_config._model.kinds import STR
+    from metaflow_config._model.table import FIELDS
 
     names = [f.env for f in FIELDS if f.kind is STR and f.env not in PROFILE and f.name != "USER"]
     return {name: f"bench-{i}" for i, name in enumerate(names[:50])}

@@ -42,7 +42,11 @@ def extend_table(count: int) -> None:
     ``BY_NAME``/``BY_ENV`` dicts in place and drops the cached validator, so the unchanged
     production functions resolve over 153 + ``count`` settings. Nothing is added to the library.
     """
-    from metaflow_config import _fields, _kinds, _resolve, _settings, _table
+    from metaflow_config._model import fields as _fields
+    from metaflow_config._model import kinds as _kinds
+    from metaflow_config._model import table as _table
+    from metaflow_config._resolve import resolve as _resolve
+    from metaflow_config._snapshot import settings as _settings
 
     body = {
         f"extra_{i}": _fields.setting(f"BENCH_EXTRA_{i}", _kinds.STR, "Benchmark filler.")
@@ -80,8 +84,8 @@ def plain_pydantic_settings() -> type[Any]:
     from pydantic import create_model
     from pydantic_settings import BaseSettings, SettingsConfigDict
 
-    from metaflow_config import _kinds
-    from metaflow_config._table import FIELDS
+    from metaflow_config._model import kinds as _kinds
+    from metaflow_config._model.table import FIELDS
 
     def annotation(kind: _kinds.Kind) -> Any:
         if kind.choices:
@@ -167,7 +171,7 @@ class Cases:
         The baseline of "no section registered": ``_layers._registered`` (where a resolution asks
         the registry about a key not in the table) answers no without asking, for these samples.
         """
-        from metaflow_config import _layers
+        from metaflow_config._sources import layers as _layers
 
         real = _layers._registered
         _layers._registered = lambda *_, **__: False  # type: ignore[assignment]

@@ -16,12 +16,12 @@ from contextvars import Token
 from typing import Any, TypeVar, cast
 
 from ._display import show_value
-from ._fields import is_unset
-from ._layers import OverrideLayer, argument_problems, place_problems
-from ._resolve import Inputs, default_home, selected_profile
+from ._model.fields import is_unset
+from ._model.table import find
+from ._resolve.resolve import Inputs, default_home, selected_profile
 from ._scope import Frame, chain, install, leave, link, restore
-from ._settings import Settings
-from ._table import find
+from ._snapshot.settings import Settings
+from ._sources.layers import OverrideLayer, argument_problems, place_problems
 from .errors import ConfigError
 
 __all__ = ["Override", "override"]
@@ -102,7 +102,7 @@ def _shown(key: str, value: Any) -> str:
     field = find(key)
     if field is not None:
         return field.show(value)
-    from ._sections import is_secret
+    from ._sources.sections import is_secret
 
     return show_value(value, secret=is_secret(key))
 

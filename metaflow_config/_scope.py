@@ -31,10 +31,10 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import Any, Protocol, cast
 
-from ._layers import argument_problems, place_problems
-from ._resolve import Inputs, default_home, resolve, selected_profile
-from ._settings import Settings
-from ._table import SECTIONS
+from ._model.table import SECTIONS
+from ._resolve.resolve import Inputs, default_home, resolve, selected_profile
+from ._snapshot.settings import Settings
+from ._sources.layers import argument_problems, place_problems
 from .errors import ConfigError, Problem
 
 __all__ = [

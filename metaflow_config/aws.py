@@ -34,12 +34,12 @@ except ImportError as exc:  # pragma: no cover - boto3 is the "aws" extra
     _msg = "metaflow_config.aws needs boto3: pip install 'metaflow-config[aws]'"
     raise ImportError(_msg) from exc
 
-from ._checks import CheckResult
-from ._checks import check as _check_live
+from ._checks.checks import CheckResult
+from ._checks.checks import check as _check_live
 from ._display import MASK, shell_quote
-from ._kinds import Reference
+from ._model.kinds import Reference
 from ._scope import current
-from ._settings import Settings
+from ._snapshot.settings import Settings
 from .errors import ConfigError, Problem
 
 #: What the problem of a client without a region names (``check --aws`` tells it by this name)
@@ -265,7 +265,7 @@ def _json_key(reference: Reference, text: str, problem: Callable[[str, str], Con
     """The value of ``reference.key`` in the JSON secret ``text`` (JSON text if not a string)."""
     import json
 
-    from ._kinds import decode_json
+    from ._model.kinds import decode_json
 
     # strict and bounded (MAX_JSON_DEPTH, on every Python): a hostile secret is no RecursionError
     document = decode_json(text, bounded=True)[0]
@@ -414,7 +414,7 @@ def _plain_session(region: str | None, aws_profile: str | None, what: str) -> An
 
 def _aws_problem(exc: BaseException, where: str, action: str, service: str) -> Problem:
     """The problem of the AWS error ``exc``, met reading ``where`` (``action``: the IAM action)."""
-    from ._probes import classify, error_code
+    from ._checks.probes import classify, error_code
 
     kind = classify(exc)
     if kind == "credentials":

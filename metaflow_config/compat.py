@@ -16,10 +16,10 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from ._kinds import thaw
+from ._model.kinds import thaw
+from ._model.table import BY_NAME, DEBUG_OPTIONS
 from ._scope import current
-from ._settings import Settings
-from ._table import BY_NAME, DEBUG_OPTIONS
+from ._snapshot.settings import Settings
 
 #: Metaflow's constants that are not configurable.
 CONSTANTS: dict[str, Any] = {

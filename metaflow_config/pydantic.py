@@ -39,15 +39,15 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from ._display import show_value
-from ._fields import is_unset
-from ._kinds import decode_json, freeze
-from ._layers import LAYERS, LayerData, Raw
+from ._model.fields import is_unset
+from ._model.kinds import decode_json, freeze
+from ._sources.layers import LAYERS, LayerData, Raw
 from .errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ._settings import Settings
+    from ._snapshot.settings import Settings
 
 __all__ = ["LayerSource", "MetaflowBaseSettings", "bound", "resolve_model"]
 
@@ -333,7 +333,7 @@ def layer_problems(data: LayerData) -> list[Problem]:
     (another layer may set the rest); a model's own validator, which judges values together,
     is left to the resolution.
     """
-    from ._sections import registry
+    from ._sources.sections import registry
 
     known = registry()
     problems: list[Problem] = []

@@ -389,7 +389,7 @@ def test_an_aws_client_without_a_region_is_a_config_error(
 )
 def test_wizard_derived_value(doc: dict[str, str], shown: str | None) -> None:
     """The derived value comes from the profile as answered (the setting's own value ignored)."""
-    from metaflow_config._table import BY_ENV
+    from metaflow_config._model.table import BY_ENV
     from metaflow_config.cli._wizard import derived_value
 
     assert derived_value(BY_ENV["METAFLOW_DATATOOLS_S3ROOT"], doc) == shown
@@ -397,7 +397,7 @@ def test_wizard_derived_value(doc: dict[str, str], shown: str | None) -> None:
 
 def test_wizard_derived_value_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """METAFLOW_* variables of the shell do not leak into what the profile would derive."""
-    from metaflow_config._table import BY_ENV
+    from metaflow_config._model.table import BY_ENV
     from metaflow_config.cli._wizard import derived_value
 
     monkeypatch.setenv("METAFLOW_DATATOOLS_SUFFIX", "from-env")

@@ -239,7 +239,7 @@ def test_unknown_override_is_error(tmp_path: Path) -> None:
 
 def test_url_passwords_are_masked_wherever_shown(tmp_path: Path) -> None:
     """A password in a URL's userinfo is masked in explain, repr and the show table."""
-    from metaflow_config._show import rows
+    from metaflow_config.cli._show import rows
 
     url = "https://user:pw-CANARY@mf.example.com/api"
     s = load(env={"METAFLOW_SERVICE_URL": url}, home=tmp_path, cwd=tmp_path)

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, Settings
-from metaflow_config._resolve import Inputs, resolve
-from metaflow_config._table import BY_NAME, DERIVED, FIELDS
+from metaflow_config._model.table import BY_NAME, DERIVED, FIELDS
+from metaflow_config._resolve.resolve import Inputs, resolve
 from tests._strategies import configs, place, value_triples, write
 
 #: settings others derive from, and settings of every kind
@@ -112,7 +112,7 @@ def test_entered_scopes_equal_a_full_resolution(
     """
     from unittest import mock
 
-    from metaflow_config import _resolve
+    from metaflow_config._resolve import resolve as _resolve
 
     with place() as where, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -166,7 +166,8 @@ def test_the_one_call_path_is_taken_for_text_and_declined_otherwise() -> None:
     """The one-call path serves text values (and what derives from them), and nothing else."""
     from unittest import mock
 
-    from metaflow_config import _resolve, load, override
+    from metaflow_config import load, override
+    from metaflow_config._resolve import resolve as _resolve
 
     calls: list[bool] = []
     real = _resolve._over_at_once
@@ -198,7 +199,8 @@ def test_a_process_that_resolves_once_builds_one_validator() -> None:
     So the one resolution of a task process (and of ``import metaflow``) builds the table's
     validator only; an ``override`` scope entered again gets one of its own.
     """
-    from metaflow_config import _resolve, load, override
+    from metaflow_config import load, override
+    from metaflow_config._resolve import resolve as _resolve
 
     _resolve._SMALL.clear()
     _resolve._ASKED.clear()

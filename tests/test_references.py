@@ -22,7 +22,7 @@ import pytest
 
 import metaflow_config.compat as compat
 from metaflow_config import ConfigError, Settings, load, override
-from metaflow_config._kinds import Reference
+from metaflow_config._model.kinds import Reference
 from tests.conftest import invoke, write_json
 
 CANARY = "canary-ZQXJ-9f31"
@@ -140,7 +140,7 @@ def test_no_derivation_reads_a_secret_setting() -> None:
     A derived value is computed at resolution (no fetch); were a secret one of its bases, it
     would derive from the reference's text.
     """
-    from metaflow_config._table import BY_NAME, DERIVED
+    from metaflow_config._model.table import BY_NAME, DERIVED
 
     for setting in DERIVED:
         assert setting.derive is not None

@@ -26,11 +26,11 @@ from metaflow_config import (
     ConfigError,
     ConfigWarning,
     Settings,
-    _sections,
     load,
     override,
     settings,
 )
+from metaflow_config._sources import sections as _sections
 from metaflow_config.testing import write_local, write_profile
 from tests.conftest import invoke
 

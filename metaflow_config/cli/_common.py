@@ -11,13 +11,13 @@ from typing import Any, TypeVar
 import click
 
 from .._display import MASK, mask_value, printable, shown_text
-from .._files import file_in_the_way
-from .._layers import home_is_a_file, profile_path
-from .._layers import missing_profile as missing_profile_problem
-from .._resolve import default_home
-from .._resolve import selected_profile as resolved_profile
+from .._resolve.resolve import default_home
+from .._resolve.resolve import selected_profile as resolved_profile
 from .._scope import load
-from .._settings import Settings
+from .._snapshot.settings import Settings
+from .._sources.layers import home_is_a_file, profile_path
+from .._sources.layers import missing_profile as missing_profile_problem
+from .._sources.writes import file_in_the_way
 from ..errors import ConfigError, ConfigWarning, Problem
 
 __all__ = [

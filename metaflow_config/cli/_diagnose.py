@@ -11,13 +11,13 @@ import os
 import warnings
 from collections.abc import Mapping
 
-from .._layers import LAYERS
-from .._resolve import Inputs, check_layer, default_home, resolve, selected_profile
-from .._settings import Settings
-from .._show import section_problems
-from .._table import BY_NAME
+from .._model.table import BY_NAME
+from .._resolve.resolve import Inputs, check_layer, default_home, resolve, selected_profile
+from .._snapshot.settings import Settings
+from .._sources.layers import LAYERS
 from ..errors import ConfigError, ConfigWarning, Problem
 from ._common import load_settings
+from ._show import section_problems
 
 __all__ = ["Diagnosis", "diagnose", "without_invalid"]
 

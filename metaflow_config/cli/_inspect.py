@@ -9,11 +9,16 @@ import os
 import click
 
 from .._display import printable
-from .._fields import PREFIX
-from .._require import CAPABILITIES as REQUIRE
-from .._require import RequirementError
-from .._settings import TARGETS, Settings
-from .._show import (
+from .._model.fields import PREFIX
+from .._model.table import FIELDS
+from .._snapshot.require import CAPABILITIES as REQUIRE
+from .._snapshot.require import RequirementError
+from .._snapshot.settings import TARGETS, Settings
+from ..errors import ConfigError
+from ._common import CliError, load_settings, profile_label, profile_option
+from ._diagnose import Diagnosis, diagnose, without_invalid
+from ._query import complete_setting
+from ._show import (
     ENV_FORMATS,
     explain_text,
     local_file_text,
@@ -23,11 +28,6 @@ from .._show import (
     section_problems,
     show_json,
 )
-from .._table import FIELDS
-from ..errors import ConfigError
-from ._common import CliError, load_settings, profile_label, profile_option
-from ._diagnose import Diagnosis, diagnose, without_invalid
-from ._query import complete_setting
 
 __all__ = ["check_cmd", "env_cmd", "explain_cmd", "show_cmd"]
 
@@ -286,12 +286,12 @@ def _with_capabilities(message: str, profile: str | None, required: tuple[str, .
 def _live_check(
     snapshot: Settings, required: tuple[str, ...], aws_profile: str | None, write_probe: bool
 ) -> None:
-    """``check --aws``: the live checks' table; exit 1 on a FAIL (``metaflow_config._checks``)."""
+    """``check --aws``: the live checks' table; exit 1 on a FAIL (``_checks.checks``)."""
     try:
         from .. import aws
     except ImportError as exc:
         raise CliError(str(exc)) from None
-    from .._checks import run_cli
+    from .._checks.checks import run_cli
 
     capabilities = list(required) or None
     code = run_cli(

@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import click
 
-from .._fields import is_unset
-from .._files import check_writable, read_json_object, remove_file, write_json_atomic
-from .._layers import LayerData, layer_from_document, read_json_file
-from .._resolve import Inputs, _strict, _unknown, check_layer
+from .._model.fields import is_unset
+from .._resolve.resolve import Inputs, _strict, _unknown, check_layer
+from .._sources.layers import LayerData, layer_from_document, read_json_file
+from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes
 from ._common import (

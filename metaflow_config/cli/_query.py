@@ -8,15 +8,15 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._display import printable, shown_text
-from .._fields import PREFIX
-from .._kinds import Reference
-from .._layers import list_profiles
-from .._sections import find_key, is_secret, registry
-from .._settings import lookup
-from .._show import display, entry_text
-from .._table import FIELDS, find
+from .._model.fields import PREFIX
+from .._model.kinds import Reference
+from .._model.table import FIELDS, find
+from .._snapshot.settings import lookup
+from .._sources.layers import list_profiles
+from .._sources.sections import find_key, is_secret, registry
 from ..errors import ConfigError
 from ._common import CliError, as_cli_error, home_dir, load_settings, profile_option
+from ._show import display, entry_text
 
 __all__ = [
     "SHELLS",

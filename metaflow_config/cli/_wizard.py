@@ -20,15 +20,15 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._display import has_url_password
-from .._fields import Setting, is_unset
-from .._files import check_writable, read_json_object
-from .._kinds import Reference
-from .._layers import LAYERS, LayerData, layer_from_document, suggest
-from .._require import CAPABILITIES as REQUIRE
-from .._require import closure
-from .._resolve import Inputs, resolve, validate_value
-from .._sections import find_key
-from .._table import BY_NAME, find
+from .._model.fields import Setting, is_unset
+from .._model.kinds import Reference
+from .._model.table import BY_NAME, find
+from .._resolve.resolve import Inputs, resolve, validate_value
+from .._snapshot.require import CAPABILITIES as REQUIRE
+from .._snapshot.require import closure
+from .._sources.layers import LAYERS, LayerData, layer_from_document, suggest
+from .._sources.sections import find_key
+from .._sources.writes import check_writable, read_json_object
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, answered, write_changes
 from ._common import (

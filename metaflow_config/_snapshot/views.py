@@ -13,13 +13,14 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _consumers, _table_aws
-from ._fields import PREFIX, Section
-from ._kinds import SecretDict, secret_copy
-from .errors import ConfigWarning
+from .._model import table_aws
+from .._model.fields import PREFIX, Section
+from .._model.kinds import SecretDict, secret_copy
+from ..errors import ConfigWarning
+from . import consumers
 
 if TYPE_CHECKING:
-    from ._settings import Settings
+    from .settings import Settings
 
 __all__ = ["S3", "VIEWS", "Batch", "Datatools", "Service", "StepFunctions"]
 
@@ -35,7 +36,7 @@ def _value(section: Section, name: str) -> Any:
     return _snapshot(section)._value(name)
 
 
-class S3(_table_aws.S3):
+class S3(table_aws.S3):
     """Talking to S3 (endpoint, TLS, encryption, retries), and what the S3 datastore reads."""
 
     @property
@@ -64,7 +65,7 @@ class S3(_table_aws.S3):
         DATATOOLS_CLIENT_PARAMS does: a ``SecretDict``, whose ``repr`` shows none.
         """
         datatools: Datatools = _snapshot(self).datatools
-        return _consumers.s3_client_kwargs(datatools.client_params, self.client_retry_config)
+        return consumers.s3_client_kwargs(datatools.client_params, self.client_retry_config)
 
     @property
     def upload_args(self) -> dict[str, str]:
@@ -76,7 +77,7 @@ class S3(_table_aws.S3):
         return {"ServerSideEncryption": sse} if sse else {}
 
 
-class Datatools(_table_aws.Datatools):
+class Datatools(table_aws.Datatools):
     """metaflow.S3 and IncludeFile roots and client parameters, and the effective parameters."""
 
     @property
@@ -96,7 +97,7 @@ class Datatools(_table_aws.Datatools):
         return params
 
 
-class Service(_table_aws.Service):
+class Service(table_aws.Service):
     """The Metaflow metadata service, and the headers its clients send."""
 
     @property
@@ -116,7 +117,7 @@ class Service(_table_aws.Service):
         return headers
 
 
-class Batch(_table_aws.Batch):
+class Batch(table_aws.Batch):
     """AWS Batch compute, and what the Batch launcher computes."""
 
     @property
@@ -131,7 +132,7 @@ class Batch(_table_aws.Batch):
         ``python:<major>.<minor>`` of this interpreter; prefixed with BATCH_CONTAINER_REGISTRY
         unless the image names a registry of its own.
         """
-        return _consumers.batch_image(requested, self.container_image, self.container_registry)
+        return consumers.batch_image(requested, self.container_image, self.container_registry)
 
     @property
     def job_tags(self) -> dict[str, str]:
@@ -163,7 +164,7 @@ class Batch(_table_aws.Batch):
         return [{"name": key, "value": value} for key, value in env.items()]
 
 
-class StepFunctions(_table_aws.StepFunctions):
+class StepFunctions(table_aws.StepFunctions):
     """AWS Step Functions scheduling, and what the deployer computes."""
 
     def state_machine_name(self, flow_name: str) -> str:
@@ -173,13 +174,13 @@ class StepFunctions(_table_aws.StepFunctions):
         ``ConfigError`` if the name breaks the AWS rules (1-80 characters, no whitespace or
         ``<>{}[]?*"#%^|~`$&,;:/`` or backslash), naming the prefix setting when it is at fault.
         """
-        return _consumers.state_machine_name(self.state_machine_prefix, flow_name)
+        return consumers.state_machine_name(self.state_machine_prefix, flow_name)
 
     @property
     def distributed_map_output(self) -> tuple[str, str] | None:
         """SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH as ``(bucket, prefix)`` for a ``ResultWriter``."""
         path = self.s3_distributed_map_output_path
-        return None if path is None else _consumers.split_s3_url(path)
+        return None if path is None else consumers.split_s3_url(path)
 
     def logging_configuration(self, log_execution_history: bool) -> dict[str, Any]:
         """The ``loggingConfiguration`` of CreateStateMachine.
@@ -192,7 +193,7 @@ class StepFunctions(_table_aws.StepFunctions):
             return {"level": "OFF"}
         arn = self.execution_log_group_arn
         if arn is None:
-            from ._require import Need, RequirementError, missing
+            from .require import Need, RequirementError, missing
 
             what = "logging Step Functions executions"
             need = Need("SFN_EXECUTION_LOG_GROUP_ARN", "the log group the histories go to")
@@ -211,7 +212,7 @@ class StepFunctions(_table_aws.StepFunctions):
         ``to_env("sfn")`` of this snapshot, then ``extra`` (the deployer's own variables; they
         win); the whole is checked against the 8,192-character limit. Holds secrets.
         """
-        from ._settings import check_sfn_size
+        from .settings import check_sfn_size
 
         env = {**_snapshot(self).to_env("sfn"), **(extra or {})}
         check_sfn_size(env)

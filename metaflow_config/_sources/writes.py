@@ -23,9 +23,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._jsonfile import read_json_file
-from ._writable import check_home_dirs, check_writable, open_lock, removable
-from .errors import ConfigError, Problem
+from ..errors import ConfigError, Problem
+from .jsonfile import read_json_file
+from .writable import check_home_dirs, check_writable, open_lock, removable
 
 __all__ = [
     "FILE_MODE",

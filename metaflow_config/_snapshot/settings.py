@@ -7,18 +7,18 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from . import _views
-from ._display import MASK, has_url_password, show_value
-from ._fields import Section, Setting
-from ._kinds import MAX_JSON_DEPTH, Reference, strict_loads, thaw
-from ._layers import LAYERS, LayerData, scope_layer
-from ._resolve import Inputs, Resolution, resolve, resolve_over
-from ._table import BY_ENV, FIELDS, SECTIONS, Sections, find
-from ._views import VIEWS
-from .errors import ConfigError, Problem
+from .._display import MASK, has_url_password, show_value
+from .._model.fields import Section, Setting
+from .._model.kinds import MAX_JSON_DEPTH, Reference, strict_loads, thaw
+from .._model.table import BY_ENV, FIELDS, SECTIONS, Sections, find
+from .._resolve.resolve import Inputs, Resolution, resolve, resolve_over
+from .._sources.layers import LAYERS, LayerData, scope_layer
+from ..errors import ConfigError, Problem
+from . import views
+from .views import VIEWS
 
 if TYPE_CHECKING:
-    from ._explanation import Explanation, Shadowed
+    from .explanation import Explanation, Shadowed
 
 T = TypeVar("T")
 
@@ -72,7 +72,7 @@ SFN_ENV_LIMIT = 8192
 
 def _section_of(name: str) -> Any:
     """(registered section, full key) of ``name`` when it is a registered section's key."""
-    from ._sections import find_key
+    from .._sources.sections import find_key
 
     return find_key(name)
 
@@ -90,7 +90,7 @@ def lookup(name: str) -> Setting:
     """The setting called ``name`` (``METAFLOW_X``, an alias, or short ``X``); else KeyError."""
     field = find(name)
     if field is None:
-        from ._layers import suggest
+        from .._sources.layers import suggest
 
         msg = f"{name} is not a Metaflow setting; {suggest(name)}"
         raise KeyError(msg)
@@ -107,11 +107,11 @@ class Settings(Sections):
     """
 
     # the sections with accessors of their consumers (``_views``), typed as such
-    s3: _views.S3
-    datatools: _views.Datatools
-    service: _views.Service
-    batch: _views.Batch
-    sfn: _views.StepFunctions
+    s3: views.S3
+    datatools: views.Datatools
+    service: views.Service
+    batch: views.Batch
+    sfn: views.StepFunctions
 
     _resolution: Resolution
 
@@ -164,7 +164,7 @@ class Settings(Sections):
         cache = self._resolution.sections
         made = cache.get(cls) if isinstance(cls, type) else None
         if made is None:
-            from .pydantic import MetaflowBaseSettings, resolve_model
+            from ..pydantic import MetaflowBaseSettings, resolve_model
 
             if not (isinstance(cls, type) and issubclass(cls, MetaflowBaseSettings)):
                 given = cls.__name__ if isinstance(cls, type) else type(cls).__name__
@@ -185,7 +185,7 @@ class Settings(Sections):
         """The value of the setting ``name`` (short): its reference fetched, if it holds one."""
         value = self._resolution.values[name]
         if isinstance(value, Reference):
-            from ._references import fetched
+            from .fetch import fetched
 
             return fetched(self, name, value)
         return value
@@ -209,7 +209,7 @@ class Settings(Sections):
         ``typed=False``: the value as the layer holds it (the field's default when none does),
         without building the model: how ``show`` lists the keys of a model that does not build.
         """
-        from ._explanation import Explanation, Shadowed
+        from .explanation import Explanation, Shadowed
 
         secret = key in registered.secret
         held = [
@@ -240,7 +240,7 @@ class Settings(Sections):
             section = _section_of(name)
             if section is not None:
                 return self._explain_section(*section)
-        from ._explanation import Explanation, Shadowed
+        from .explanation import Explanation, Shadowed
 
         field = lookup(name)
         source, location = self._resolution.origins.get(field.name, ("default", ""))
@@ -269,7 +269,7 @@ class Settings(Sections):
 
     def _not_applied(self, key: str, *, secret: bool) -> tuple[tuple[Shadowed, ...], str]:
         """What an untrusted project file set for ``key`` (full name) and why it is not applied."""
-        from ._explanation import Shadowed
+        from .explanation import Shadowed
 
         for data in self._resolution.layers.values():
             raw = data.untrusted.get(key)
@@ -400,7 +400,7 @@ class Settings(Sections):
             found.update((key, (data.layer, raw)) for key, raw in data.extra.items())
         if not found:
             return {}
-        from ._sections import registry
+        from .._sources.sections import registry
 
         known = registry()
         return {key: found[key] for key in sorted(found) if key in known}
@@ -414,8 +414,8 @@ class Settings(Sections):
         found = self._registered_held()
         if not found:
             return {}
-        from ._sections import registry
-        from .pydantic import exported
+        from .._sources.sections import registry
+        from ..pydantic import exported
 
         known = registry()
         env: dict[str, str] = {}
@@ -453,7 +453,7 @@ class Settings(Sections):
                 environment variable and the profile key (in :attr:`profile_path`) that set it.
 
         """
-        from ._require import check
+        from .require import check
 
         check(self, capability)
 
@@ -524,7 +524,7 @@ def bears_secret(key: str, text: str) -> bool:
     field = BY_ENV.get(key)
     if field is not None:
         return field.bears_secret(text)
-    from ._sections import find_key
+    from .._sources.sections import find_key
 
     section = find_key(key)
     return (section is not None and key in section[0].secret) or has_url_password(text)

@@ -26,9 +26,13 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Optional, TextIO, TypeVar
 
-from . import _probes_aws, _probes_service  # noqa: F401 - they register the checks
-from ._display import printable
-from ._probes import (
+from .._display import printable
+from .._snapshot.require import CAPABILITIES as _REQUIRE
+from .._snapshot.require import closure
+from .._snapshot.settings import Settings
+from ..errors import ConfigError, Problem
+from . import probes_aws, probes_service  # noqa: F401 - they register the checks
+from .probes import (
     CHECKS,
     FAIL,
     STATUSES,
@@ -40,10 +44,6 @@ from ._probes import (
     fail,
     run_check,
 )
-from ._require import CAPABILITIES as _REQUIRE
-from ._require import closure
-from ._settings import Settings
-from .errors import ConfigError, Problem
 
 __all__ = [
     "CAPABILITIES",

@@ -19,16 +19,16 @@ import stat
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._display import shell_quote, show_value
-from ._environ import metaflow_items
-from ._fields import PREFIX, Setting, is_unset
-from ._jsonfile import MAX_FILE_BYTES, read_json_file
-from ._kinds import TooDeep, freeze, unicode_problem
-from ._table import BY_ENV, BY_NAME, find
-from .errors import ConfigError, Problem
+from .._display import shell_quote, show_value
+from .._model.fields import PREFIX, Setting, is_unset
+from .._model.kinds import TooDeep, freeze, unicode_problem
+from .._model.table import BY_ENV, BY_NAME, find
+from ..errors import ConfigError, Problem
+from .environ import metaflow_items
+from .jsonfile import MAX_FILE_BYTES, read_json_file
 
 if TYPE_CHECKING:
-    from ._resolve import Inputs
+    from .._resolve.resolve import Inputs
 
 __all__ = [
     "BY_LAYER",
@@ -272,7 +272,7 @@ def _registered(key: str, data: LayerData, *, exact: bool = False) -> bool:
     ``exact``: spelled as the key is (upper case), as a file or the environment must spell it;
     otherwise in any case, as ``override()`` takes names.
     """
-    from ._sections import registry
+    from .sections import registry
 
     try:
         return (key if exact else key.upper()) in registry()
@@ -299,7 +299,7 @@ def _put_extra(data: LayerData, key: str, raw: Raw, *, registered: bool) -> None
             expected = str(exc)
         expected = expected or unicode_problem(raw.value)
         if expected is not None:
-            from ._sections import is_secret
+            from .sections import is_secret
 
             data.problems.append(
                 Problem.bad_value(
@@ -384,7 +384,7 @@ def _distrust(
     keys = [k for k in data.extra if sensitive_key(k)]
     if not names and not keys:
         return
-    from . import _trust
+    from . import trust as _trust
 
     facts = _trust.FileFacts(read[0][0], read[0][1], link) if read else None
     why, advice = _trust.verdict(path, facts, home)
@@ -399,7 +399,7 @@ def _distrust(
 
 def sensitive_key(key: str) -> bool:
     """Whether ``key`` is a registered section's sensitive key (a broken registry: yes)."""
-    from ._sections import registry
+    from .sections import registry
 
     try:
         found = registry().get(key)
@@ -427,7 +427,7 @@ def _check_secret_mode(data: LayerData, path: str) -> None:
     """
     secrets = sorted(BY_NAME[n].env for n in data.values if BY_NAME[n].secret)
     if data.extra:
-        from ._sections import registry
+        from .sections import registry
 
         try:
             known = registry()
@@ -656,7 +656,7 @@ def suggest(key: str) -> str:
 
     key = key.upper()
     full = key if key.startswith(PREFIX) else PREFIX + key
-    from ._sections import registry
+    from .sections import registry
 
     try:
         names = [*BY_ENV, *registry()]

@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ._display import MASK, mask_url_password, mask_value, printable, shown_text
-from ._explanation import Explanation
-from ._fields import PREFIX, Setting
-from ._kinds import Reference
-from ._settings import Settings, bears_secret, lookup, model_problems
-from ._table import BY_ENV, DERIVED, FIELDS, find
-from .errors import ConfigError, Problem
+from .._display import MASK, mask_url_password, mask_value, printable, shown_text
+from .._model.fields import PREFIX, Setting
+from .._model.kinds import Reference
+from .._model.table import BY_ENV, DERIVED, FIELDS, find
+from .._snapshot.explanation import Explanation
+from .._snapshot.settings import Settings, bears_secret, lookup, model_problems
+from ..errors import ConfigError, Problem
 
 __all__ = [
     "ENV_FORMATS",
@@ -132,7 +132,7 @@ INVALID = "INVALID"
 
 def _registry() -> dict[str, Any]:
     """The registered sections' keys (``_sections.registry``; a broken one: ConfigError)."""
-    from ._sections import registry
+    from .._sources.sections import registry
 
     return registry()
 
@@ -369,7 +369,7 @@ def explain_text(
     what ``snapshot`` holds (with the invalid value set aside) is what it shadows.
     """
     if find(name) is None:
-        from ._sections import find_key
+        from .._sources.sections import find_key
 
         registered = find_key(name)
         if registered is not None:

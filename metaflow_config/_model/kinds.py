@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._display import MASK, has_url_password, mask_url_password, show_value
+from .._display import MASK, has_url_password, mask_url_password, show_value
 
 if TYPE_CHECKING:
     from pydantic_core import CoreSchema
@@ -456,9 +456,9 @@ def thaw(value: Any) -> Any:
 
 def _cs() -> Any:
     """What builds the kinds' schemas: ``core_schema``'s functions (see ``_core``: not imported)."""
-    from . import _core
+    from . import core
 
-    return _core
+    return core
 
 
 def _no_bool(value: Any) -> Any:

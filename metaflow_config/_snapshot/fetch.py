@@ -18,12 +18,12 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ._display import MASK
-from ._kinds import Reference
-from .errors import ConfigError, Problem
+from .._display import MASK
+from .._model.kinds import Reference
+from ..errors import ConfigError, Problem
 
 if TYPE_CHECKING:
-    from ._settings import Settings
+    from .settings import Settings
 
 __all__ = ["fetch_and_validate", "fetched"]
 
@@ -54,10 +54,10 @@ def fetch_and_validate(
 
     What :func:`fetched` keeps; ``check --aws`` calls it with the clients of its session.
     """
-    from ._kinds import conceal, freeze
-    from ._resolve import validate_value
-    from ._table import BY_NAME
-    from .aws import fetch_reference
+    from .._model.kinds import conceal, freeze
+    from .._model.table import BY_NAME
+    from .._resolve.resolve import validate_value
+    from ..aws import fetch_reference
 
     setting = BY_NAME[name]
     layer, location = snapshot._resolution.origins.get(name, ("derived", ""))

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._fields import PREFIX, Context, Derive, Section, same_as, setting, under
-from ._kinds import (
+from .fields import PREFIX, Context, Derive, Section, same_as, setting, under
+from .kinds import (
     BOOL,
     GS_URL,
     IAM_ROLE_ARN,

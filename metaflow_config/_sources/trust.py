@@ -21,7 +21,7 @@ import os
 import stat
 from typing import Any
 
-from .errors import ConfigError, Problem
+from ..errors import ConfigError, Problem
 
 __all__ = [
     "FileFacts",
@@ -130,7 +130,7 @@ def verdict(path: str, facts: FileFacts | None, home: str) -> tuple[str, str]:
 
     Otherwise why not, and what the user can do about it (a command to paste, quoted).
     """
-    from ._display import shell_quote
+    from .._display import shell_quote
 
     trust = f"review it, then trust it: `metaflow-config trust {shell_quote(path)}`"
     if facts is None:
@@ -162,7 +162,7 @@ def read_facts(path: str) -> tuple[FileFacts | None, dict[str, Any] | None, list
         FileNotFoundError: there is no file at ``path``.
 
     """
-    from ._jsonfile import read_json_file
+    from .jsonfile import read_json_file
 
     link: os.stat_result | None = None
     with contextlib.suppress(OSError, ValueError):
@@ -187,8 +187,8 @@ def record(home: str, path: str, facts: FileFacts) -> None:
         ConfigError: ``path`` can never be trusted (owner or mode), naming why and the fix.
 
     """
-    from ._display import shell_quote
-    from ._files import update_json
+    from .._display import shell_quote
+    from .writes import update_json
 
     why = never_trusted(facts)
     if why:
@@ -217,7 +217,7 @@ def record(home: str, path: str, facts: FileFacts) -> None:
 
 def revoke(home: str, path: str) -> bool:
     """Stop trusting the project file ``path``; whether it was trusted."""
-    from ._files import update_json
+    from .writes import update_json
 
     real = os.path.realpath(path)
 

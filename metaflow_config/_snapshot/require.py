@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ._kinds import IAM_ROLE_ARN, LOG_GROUP_ARN, S3_URL, URL
-from ._table import BY_NAME
-from .errors import ConfigError, Problem
+from .._model.kinds import IAM_ROLE_ARN, LOG_GROUP_ARN, S3_URL, URL
+from .._model.table import BY_NAME
+from ..errors import ConfigError, Problem
 
 if TYPE_CHECKING:
-    from ._settings import Settings
+    from .settings import Settings
 
 __all__ = [
     "CAPABILITIES",

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional, cast
 
-from ._display import MASK, printable, shell_quote, shown_text
-from ._fields import PREFIX
-from ._kinds import Reference
-from ._settings import Settings, lookup
-from ._table import BY_NAME
-from .errors import ConfigError
+from .._display import MASK, printable, shell_quote, shown_text
+from .._model.fields import PREFIX
+from .._model.kinds import Reference
+from .._model.table import BY_NAME
+from .._snapshot.settings import Settings, lookup
+from ..errors import ConfigError
 
 __all__ = [
     "CHECKS",
@@ -245,7 +245,7 @@ class Context:
         """SKIP a check whose setting is unset, or FAIL it when its capability was asked for."""
         if capability not in self.required:
             return skip(f"{env_name} is not set")
-        from ._require import CAPABILITIES, missing, needs
+        from .._snapshot.require import CAPABILITIES, missing, needs
 
         title = CAPABILITIES[capability].title
         for need in needs(capability):
@@ -338,7 +338,7 @@ def classify(exc: BaseException) -> str:
     fetch, a value a client refused), reported with its own problems and fixes.
     """
     if isinstance(exc, ConfigError):  # the library's own: the settings are wrong, or lacking
-        from .aws import NO_REGION  # a check that met one has imported boto3 already
+        from ..aws import NO_REGION  # a check that met one has imported boto3 already
 
         region = any(p.setting == NO_REGION for p in exc.problems)
         return "region" if region else "config"

@@ -43,11 +43,11 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._display import mask_url_password, printable
-from ._kinds import BOOL, parse_bool, thaw
+from ._model.kinds import BOOL, parse_bool, thaw
 from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
-    from ._settings import Settings
+    from ._snapshot.settings import Settings
 
 __all__ = ["SWITCH", "WARNED", "check_early", "enabled", "fill_environment", "metaflow_names"]
 
@@ -259,8 +259,8 @@ def _pin_metaflows_registry(snapshot: Settings) -> None:
     there), they would override ``to_env``. Each setting's entry is its value here, non-default
     exactly when ``to_env`` exports it, serialized as ``to_env`` does.
     """
-    from ._settings import _export_text
-    from ._table import FIELDS
+    from ._model.table import FIELDS
+    from ._snapshot.settings import _export_text
 
     funcs = sys.modules.get("metaflow.metaflow_config_funcs")
     registry = getattr(funcs, "_all_configs", None)
@@ -422,7 +422,7 @@ def _environment(job: Any) -> list[dict[str, str]]:
 
 def _check_state_machine_task(job: Any) -> None:
     """The whole container environment of a state machine's task, against the SFN limit."""
-    from ._settings import check_sfn_size
+    from ._snapshot.settings import check_sfn_size
 
     env = {e["name"]: e.get("value", e.get("value.$", "")) for e in _environment(job)}
     check_sfn_size(env)

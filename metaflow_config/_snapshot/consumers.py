@@ -13,8 +13,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from ._kinds import SFN_NAME_FORBIDDEN, SFN_NAME_MAX, SFN_NAME_RULES, secret_copy, thaw
-from .errors import ConfigError, Problem
+from .._model.kinds import SFN_NAME_FORBIDDEN, SFN_NAME_MAX, SFN_NAME_RULES, secret_copy, thaw
+from ..errors import ConfigError, Problem
 
 __all__ = [
     "SFN_NAME_MAX",

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ._display import MASK
-from .errors import Problem
+from .._display import MASK
+from ..errors import Problem
 
 __all__ = ["Mistake", "json_problem", "locate"]
 

@@ -14,10 +14,9 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._display import printable, show_value
-from ._environ import metaflow_items
-from ._fields import Context, Setting
-from ._kinds import (
+from .._display import printable, show_value
+from .._model.fields import Context, Setting
+from .._model.kinds import (
     BOOL,
     MARK,
     Reference,
@@ -29,9 +28,10 @@ from ._kinds import (
     plain_definition,
     plain_problem,
 )
-from ._layers import BY_LAYER, LAYERS, SOURCES, LayerData, Raw, suggest
-from ._table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
-from .errors import ConfigError, ConfigWarning, Problem
+from .._model.table import BY_ENV, BY_NAME, DERIVED, FIELDS, MACHINE_VARIABLES
+from .._sources.environ import metaflow_items
+from .._sources.layers import BY_LAYER, LAYERS, SOURCES, LayerData, Raw, suggest
+from ..errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
     from pydantic_core import SchemaValidator, ValidationError
@@ -137,7 +137,7 @@ class Inputs:
     def portable(self) -> Inputs:
         """These inputs with the environment reduced to what a resolution reads of it.
 
-        ``METAFLOW_*`` and :data:`~metaflow_config._table.MACHINE_VARIABLES`, as a plain dict:
+        ``METAFLOW_*`` and :data:`~metaflow_config._model.table.MACHINE_VARIABLES`, as a plain dict:
         what a pickled snapshot keeps (never the rest of the machine's environment).
         """
         env = dict(metaflow_items(self.env))
@@ -253,7 +253,9 @@ def _table_validator() -> tuple[SchemaValidator, type[ValidationError]]:
 
 
 def _build_validator(names: frozenset[str]) -> tuple[SchemaValidator, type[ValidationError]]:
-    from . import _core  # pydantic-core's compiled validator, loaded alone (see there)
+    from .._model import (
+        core as _core,  # pydantic-core's compiled validator, loaded alone (see there)
+    )
 
     schemas: dict[int, Any] = {}  # one schema per kind, shared by its settings
     fields = {}
@@ -553,7 +555,8 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     return Resolution(inputs, values, origins, layers, tuple(notes))
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: the package's folder (this module's is one below it)
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def _caller_level() -> int:

@@ -1,7 +1,7 @@
 """Where a write may go: never where another user could have chosen it.
 
-:func:`check_writable` is asked before anything is written (``metaflow_config._files`` asks it
-for every write, the commands before their first question). Refused, each with the path, what is
+:func:`check_writable` is asked before anything is written (``_sources.writes`` asks it for
+every write, the commands before their first question). Refused, each with the path, what is
 wrong and the fix: a symbolic link another user owns (any link of the chain: one of the user's
 own may lead to one planted), a file of another user's, a directory where the file goes; and for
 a file of ``METAFLOW_HOME`` (``home=``): a link whose target lies outside the home, and a
@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import stat
 
-from ._display import shell_quote
-from .errors import ConfigError, Problem
+from .._display import shell_quote
+from ..errors import ConfigError, Problem
 
 __all__ = ["check_home_dirs", "check_writable", "open_lock", "removable"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._fields import Section, same_as, setting, under
-from ._kinds import (
+from .fields import Section, same_as, setting, under
+from .kinds import (
     BOOL,
     NONNEG_INT,
     PATH,

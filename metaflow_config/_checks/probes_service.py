@@ -12,9 +12,9 @@ import urllib.request
 from http.client import HTTPMessage
 from typing import IO
 
-from ._consumers import docker_registry
-from ._display import shown_text
-from ._probes import FAIL, PASS, WARN, Context, Outcome, fail, ok, register, skip, warn
+from .._display import shown_text
+from .._snapshot.consumers import docker_registry
+from .probes import FAIL, PASS, WARN, Context, Outcome, fail, ok, register, skip, warn
 
 __all__ = ["ping"]
 

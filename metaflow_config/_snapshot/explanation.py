@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._display import printable, show_value
-from ._table import BY_ENV
+from .._display import printable, show_value
+from .._model.table import BY_ENV
 
 __all__ = ["Explanation", "Shadowed"]
 

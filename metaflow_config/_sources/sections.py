@@ -16,8 +16,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ._fields import PREFIX
-from .errors import ConfigError, Problem
+from .._model.fields import PREFIX
+from ..errors import ConfigError, Problem
 
 __all__ = ["GROUP", "Registered", "find_key", "is_secret", "registry", "reset"]
 
@@ -62,7 +62,7 @@ def _entry_points() -> list[tuple[Any, str]]:
 
 
 def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
-    from ._table import BY_ENV
+    from .._model.table import BY_ENV
 
     keys: dict[str, Registered] = {}
     problems: list[Problem] = []
@@ -80,7 +80,7 @@ def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
                 "fix or uninstall the package that declares it",
             )
             continue
-        from .pydantic import MetaflowBaseSettings
+        from ..pydantic import MetaflowBaseSettings
 
         if not (isinstance(cls, type) and issubclass(cls, MetaflowBaseSettings)):
             problem(
@@ -152,7 +152,7 @@ def is_secret(name: str) -> bool:
 def reset() -> None:
     """Forget what was discovered, and what was read knowing it (tests that add packages)."""
     global _found  # noqa: PLW0603
-    from . import _layers
+    from . import layers as _layers
 
     with _LOCK:
         _found = None

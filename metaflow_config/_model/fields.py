@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from ._display import MASK, has_url_password, mask_url_password, show_value
-from ._kinds import MARK, Kind, Reference, parse_reference
+from .._display import MASK, has_url_password, mask_url_password, show_value
+from .kinds import MARK, Kind, Reference, parse_reference
 
 __all__ = [
     "PREFIX",

@@ -6,9 +6,11 @@ import json
 import urllib.parse
 from typing import Any
 
-from ._consumers import split_s3_url
-from ._display import shell_quote
-from ._probes import (
+from .._display import shell_quote
+from .._snapshot.consumers import split_s3_url
+from .._snapshot.settings import lookup
+from ..errors import Problem
+from .probes import (
     WARN,
     Context,
     Outcome,
@@ -21,8 +23,6 @@ from ._probes import (
     skip,
     warn,
 )
-from ._settings import lookup
-from .errors import Problem
 
 __all__ = ["trusts"]
 
@@ -414,8 +414,8 @@ def _log_group(ctx: Context) -> Outcome:
 @register("secrets.references", "aws", service="secretsmanager")
 def _references(ctx: Context) -> Outcome:
     """Fetch every secret reference in force (as a read of the setting would)."""
-    from ._kinds import Reference
-    from ._table import FIELDS
+    from .._model.kinds import Reference
+    from .._model.table import FIELDS
 
     values = ctx.settings._resolution.values
     held = [f for f in FIELDS if isinstance(values[f.name], Reference)]
@@ -440,8 +440,8 @@ def _references(ctx: Context) -> Outcome:
 
 def _fetch_problem(ctx: Context, name: str) -> Problem | None:
     """What fetching setting ``name``'s reference (with this check's session) fails with."""
-    from ._references import fetch_and_validate
-    from .errors import ConfigError
+    from .._snapshot.fetch import fetch_and_validate
+    from ..errors import ConfigError
 
     reference = ctx.settings._resolution.values[name]
     region = reference.region

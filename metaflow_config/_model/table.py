@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._fields import PREFIX, Context, Derive, Section, Setting, setting, times, under
-from ._kinds import (
+from .fields import PREFIX, Context, Derive, Section, Setting, setting, times, under
+from .kinds import (
     BOOL,
     GS_URL,
     IAM_ROLE_ARN,
@@ -363,8 +363,8 @@ class GS(Section):
 
 # --- the root and the indexes -----------------------------------------------------------------
 
-from ._table_aws import S3, Batch, Datatools, Service, StepFunctions  # noqa: E402
-from ._table_platforms import (  # noqa: E402 - the continuation of this table
+from .table_aws import S3, Batch, Datatools, Service, StepFunctions  # noqa: E402
+from .table_platforms import (  # noqa: E402 - the continuation of this table
     DEBUG_OPTIONS,
     Airflow,
     Argo,

@@ -13,8 +13,8 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
-from ._kinds import strict_loads
-from .errors import Problem
+from .._model.kinds import strict_loads
+from ..errors import Problem
 
 __all__ = ["MAX_FILE_BYTES", "read_json_file"]
 
@@ -144,7 +144,7 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     try:
         doc = strict_loads(text, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as exc:
-        from ._jsonerror import json_problem  # only when a file is not JSON
+        from .jsonerror import json_problem  # only when a file is not JSON
 
         return None, [json_problem(text, path, layer, exc.pos)]
     except RecursionError:
