@@ -45,7 +45,7 @@ def extend_table(count: int) -> None:
     from metaflow_config._model import fields as _fields
     from metaflow_config._model import kinds as _kinds
     from metaflow_config._model import table as _table
-    from metaflow_config._resolve import resolve as _resolve
+    from metaflow_config._resolve import derive, validate
     from metaflow_config._snapshot import settings as _settings
 
     body = {
@@ -67,10 +67,9 @@ def extend_table(count: int) -> None:
     _settings._SECTION_CLASSES["bench_extra"] = extra  # how a snapshot finds its sections
     _table.BY_NAME.update({f.name: f for f in extra.fields})
     _table.BY_ENV.update({f.env: f for f in extra.fields})
-    if hasattr(_resolve, "_DEFAULTS"):
-        _resolve._DEFAULTS.update({f.name: f.default for f in extra.fields})
-    _resolve._table_validator.cache_clear()
-    _resolve._SMALL.clear()
+    derive.DEFAULTS.update({f.name: f.default for f in extra.fields})
+    validate._table_validator.cache_clear()
+    validate._SMALL.clear()
     snapshot = load()
     assert len(list(snapshot.items())) == len(fields), "the extended table is not in use"
     assert snapshot["METAFLOW_BENCH_EXTRA_0"] is None
@@ -168,17 +167,17 @@ class Cases:
     def case_resolve_without_sections(self, n: int) -> list[float]:
         """``load()`` as if sections did not exist: no key is ever looked up among registered ones.
 
-        The baseline of "no section registered": ``_layers._registered`` (where a resolution asks
+        The baseline of "no section registered": ``keys._registered`` (where a resolution asks
         the registry about a key not in the table) answers no without asking, for these samples.
         """
-        from metaflow_config._sources import layers as _layers
+        from metaflow_config._sources import keys
 
-        real = _layers._registered
-        _layers._registered = lambda *_, **__: False  # type: ignore[assignment]
+        real = keys._registered
+        keys._registered = lambda *_, **__: False  # type: ignore[assignment]
         try:
             return self._each(load, n)
         finally:
-            _layers._registered = real  # type: ignore[assignment]
+            keys._registered = real  # type: ignore[assignment]
 
     def case_resolve_section(self, n: int) -> list[float]:
         """``load()`` and the registered 5-field section read from it (benchmarks' own)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._model.kinds import FrozenDict
+from ._model.values import FrozenDict
 from ._override import Override, override
 from ._scope import current, load, settings
 from ._snapshot.settings import Settings

@@ -43,7 +43,8 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._display import mask_url_password, printable
-from ._model.kinds import BOOL, parse_bool, thaw
+from ._model.values import thaw
+from ._sources.environ import own_flag
 from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
@@ -67,25 +68,11 @@ def enabled(env: Mapping[str, str] | None = None) -> bool:
         ConfigError: the variable holds something that is not a boolean.
 
     """
-    text = (os.environ if env is None else env).get(SWITCH, "")
-    if not text:
-        return True
-    try:
-        return parse_bool(text)
-    except ValueError:
-        raise ConfigError(
-            [
-                Problem.bad_value(
-                    SWITCH,
-                    "env",
-                    SWITCH,
-                    value=repr(text),
-                    expected=BOOL.expected,
-                    fix=f"set {SWITCH}=0 to leave Metaflow's own configuration untouched, "
-                    "or unset it",
-                )
-            ]
-        ) from None
+    fix = f"set {SWITCH}=0 to leave Metaflow's own configuration untouched, or unset it"
+    on, problem = own_flag(os.environ if env is None else env, SWITCH, fix)
+    if problem is not None:
+        raise ConfigError([problem])
+    return on is not False
 
 
 def check_early() -> None:
@@ -260,14 +247,16 @@ def _pin_metaflows_registry(snapshot: Settings) -> None:
     exactly when ``to_env`` exports it, serialized as ``to_env`` does.
     """
     from ._model.table import FIELDS
-    from ._snapshot.settings import _export_text
+    from ._snapshot.export import export_text
+    from ._snapshot.settings import resolution_of
 
     funcs = sys.modules.get("metaflow.metaflow_config_funcs")
     registry = getattr(funcs, "_all_configs", None)
     entry = getattr(funcs, "ConfigValue", None)
     if not isinstance(registry, dict) or entry is None:
         return  # not a Metaflow whose registry this knows: nothing to keep in line
-    values, origins = snapshot._resolution.values, snapshot._resolution.origins
+    resolution = resolution_of(snapshot)
+    values, origins = resolution.values, resolution.origins
     pinned: dict[str, Any] = {}
     for field in FIELDS:
         value = thaw(values[field.name])
@@ -276,7 +265,7 @@ def _pin_metaflows_registry(snapshot: Settings) -> None:
         if origin is not None and (
             origin[0] != "derived" or (field.derive is not None and field.derive.machine)
         ):
-            text = _export_text(field, values[field.name])
+            text = export_text(field, values[field.name])
         if text is None:  # a default, or derived here: Metaflow's registry calls it a default
             pinned[field.env] = entry(value=value, serializer=_metaflow_text, is_default=True)
         else:
@@ -422,7 +411,7 @@ def _environment(job: Any) -> list[dict[str, str]]:
 
 def _check_state_machine_task(job: Any) -> None:
     """The whole container environment of a state machine's task, against the SFN limit."""
-    from ._snapshot.settings import check_sfn_size
+    from ._snapshot.export import check_sfn_size
 
     env = {e["name"]: e.get("value", e.get("value.$", "")) for e in _environment(job)}
     check_sfn_size(env)

@@ -32,10 +32,11 @@ from contextvars import ContextVar, Token
 from typing import Any, Protocol, cast
 
 from ._model.table import SECTIONS
-from ._resolve.resolve import Inputs, default_home, resolve, selected_profile
+from ._resolve.resolve import resolve
 from ._snapshot.settings import Settings
-from ._sources.layers import argument_problems, place_problems
-from .errors import ConfigError, Problem
+from ._sources.inputs import (
+    Inputs,
+)
 
 __all__ = [
     "Frame",
@@ -95,41 +96,10 @@ def load(
     ``load`` never writes anything.
 
     """
-    problems = place_problems("load", home=home, profile=profile, cwd=cwd, strict=strict)
-    if env is not None:
-        problems.extend(argument_problems("load(env=...)", env, text_values=True))
-    if overrides is not None:
-        problems.extend(argument_problems("load(overrides=...)", overrides))
-    if problems:
-        raise ConfigError(problems)
-    env = os.environ if env is None else env
-    inputs = Inputs(
-        env=env,
-        home=default_home(env) if home is None else os.path.expanduser(os.fspath(home)),
-        profile=selected_profile(env, profile),
-        cwd=_getcwd() if cwd is None else os.fspath(cwd),
-        overrides=dict(overrides or {}),
-        strict=strict,
+    inputs = Inputs.from_world(
+        env=env, home=home, profile=profile, cwd=cwd, overrides=overrides, strict=strict
     )
     return Settings(resolve(inputs))
-
-
-def _getcwd() -> str:
-    try:
-        return os.getcwd()
-    except OSError as exc:  # the working directory was removed under the process
-        raise ConfigError(
-            [
-                Problem.bad_value(
-                    "working directory",
-                    "local",
-                    "os.getcwd()",
-                    expected="an existing working directory "
-                    f"to look for .metaflow/config.json from ({exc.strerror})",
-                    fix="change to an existing directory, or pass cwd= to load()/override()",
-                )
-            ]
-        ) from exc
 
 
 class _ProcessSettings:

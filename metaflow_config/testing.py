@@ -28,8 +28,11 @@ from ._model.table import find
 from ._override import Override, override
 from ._scope import current, load, reset
 from ._snapshot.explanation import Explanation
-from ._snapshot.settings import ExportedEnv, Settings, lookup
-from ._sources.layers import PROJECT_VAR, SOURCES, argument_problems, profile_path
+from ._snapshot.export import ExportedEnv
+from ._snapshot.settings import Settings, lookup
+from ._sources.inputs import argument_problems
+from ._sources.layers import SOURCES
+from ._sources.profiles import PROJECT_VAR, profile_path
 from ._sources.trust import read_facts, record
 from .errors import ConfigError
 

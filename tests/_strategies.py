@@ -26,7 +26,6 @@ from metaflow_config._model.kinds import (
     IAM_ROLE_ARN,
     JSON_OBJECT,
     LOG_GROUP_ARN,
-    MARK,
     NONNEG_INT,
     PATH,
     PLUGIN_NAME,
@@ -41,8 +40,9 @@ from metaflow_config._model.kinds import (
     URL,
     VERIFY,
 )
+from metaflow_config._model.references import MARK
 from metaflow_config._model.table import BY_NAME, FIELDS
-from metaflow_config._snapshot.settings import TARGETS
+from metaflow_config._snapshot.export import TARGETS
 from metaflow_config.testing import trust
 
 #: The layers a person or code writes, lowest first.

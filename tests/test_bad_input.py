@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from metaflow_config import ConfigError, ConfigWarning, load
-from metaflow_config._sources.layers import MAX_FILE_BYTES
+from metaflow_config._sources.jsonfile import MAX_FILE_BYTES
 
 #: A resolution that takes longer than this is a hang, not a slow test (a guard, not a timing).
 HANG_GUARD_SECONDS = 60

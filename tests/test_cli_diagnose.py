@@ -176,7 +176,7 @@ def test_diff_of_equal_profiles_says_so_and_exits_0() -> None:
 @pytest.fixture
 def no_fetch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record every secret reference fetched (none is, offline): the texts asked for."""
-    from metaflow_config import aws
+    from metaflow_config._snapshot import fetch as fetching
 
     asked: list[str] = []
 
@@ -184,7 +184,7 @@ def no_fetch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         asked.append(reference.text)
         return "fetched-" + SECRET
 
-    monkeypatch.setattr(aws, "fetch_reference", fetch)
+    monkeypatch.setattr(fetching, "fetch_text", fetch)
     return asked
 
 

@@ -446,7 +446,7 @@ def test_import_writes_the_document_it_validated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The file is read once: a change after validation is not imported unvalidated."""
-    from metaflow_config._sources.layers import read_json_file
+    from metaflow_config._sources.jsonfile import read_json_file
     from metaflow_config.cli import _profiles
 
     src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})

@@ -37,7 +37,8 @@ from metaflow_config._display import (
     printable,
     show_value,
 )
-from metaflow_config._model.kinds import Reference, SecretDict, SecretMapping, SecretText
+from metaflow_config._model.references import Reference
+from metaflow_config._model.values import SecretDict, SecretMapping, SecretText
 from metaflow_config.errors import ConfigError, ConfigWarning, Problem
 from tests.conftest import invoke
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from metaflow_config import Settings, load
-from metaflow_config._model.kinds import thaw
 from metaflow_config._model.table import FIELDS
+from metaflow_config._model.values import thaw
 from tests._remote_helpers import ROLE, SECRET, assert_same_where_it_travels
 from tests.conftest import write_json
 

@@ -19,9 +19,9 @@ from typing import Any, Optional, cast
 
 from .._display import MASK, printable, shell_quote, shown_text
 from .._model.fields import PREFIX
-from .._model.kinds import Reference
+from .._model.references import Reference
 from .._model.table import BY_NAME
-from .._snapshot.settings import Settings, lookup
+from .._snapshot.settings import Settings, lookup, resolution_of
 from ..errors import ConfigError
 
 __all__ = [
@@ -51,6 +51,9 @@ PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 #: Every status a check can end in, best first.
 STATUSES = (PASS, WARN, FAIL, SKIP)
 
+#: What the problem of a client without a region names (``aws.client`` raises it; a check that
+#: meets it tells it by this name)
+NO_REGION = "AWS region"
 #: The shortest text :meth:`Context.redact` replaces wherever it appears.
 _SHORTEST_SECRET = 4
 #: ``factory(service, config=botocore_config, region_name=None) -> boto3 client``
@@ -227,7 +230,7 @@ class Context:
         fetched: no line shows it, whichever line it got into. Text shorter than
         ``_SHORTEST_SECRET`` is left (replacing it would garble every line and hide nothing).
         """
-        resolution = self.settings._resolution
+        resolution = resolution_of(self.settings)
         held = [v for name, v in resolution.values.items() if BY_NAME[name].secret]
         found = _texts([*resolution.fetched.values(), *held])
         secrets = {t for t in found if len(t) >= _SHORTEST_SECRET}
@@ -338,8 +341,6 @@ def classify(exc: BaseException) -> str:
     fetch, a value a client refused), reported with its own problems and fixes.
     """
     if isinstance(exc, ConfigError):  # the library's own: the settings are wrong, or lacking
-        from ..aws import NO_REGION  # a check that met one has imported boto3 already
-
         region = any(p.setting == NO_REGION for p in exc.problems)
         return "region" if region else "config"
     names = {cls.__name__ for cls in type(exc).__mro__}

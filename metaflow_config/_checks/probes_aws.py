@@ -8,7 +8,7 @@ from typing import Any
 
 from .._display import shell_quote
 from .._snapshot.consumers import split_s3_url
-from .._snapshot.settings import lookup
+from .._snapshot.settings import lookup, resolution_of
 from ..errors import Problem
 from .probes import (
     WARN,
@@ -414,10 +414,10 @@ def _log_group(ctx: Context) -> Outcome:
 @register("secrets.references", "aws", service="secretsmanager")
 def _references(ctx: Context) -> Outcome:
     """Fetch every secret reference in force (as a read of the setting would)."""
-    from .._model.kinds import Reference
+    from .._model.references import Reference
     from .._model.table import FIELDS
 
-    values = ctx.settings._resolution.values
+    values = resolution_of(ctx.settings).values
     held = [f for f in FIELDS if isinstance(values[f.name], Reference)]
     if not held:
         return skip("no setting holds a secret reference")
@@ -443,12 +443,13 @@ def _fetch_problem(ctx: Context, name: str) -> Problem | None:
     from .._snapshot.fetch import fetch_and_validate
     from ..errors import ConfigError
 
-    reference = ctx.settings._resolution.values[name]
+    resolution = resolution_of(ctx.settings)
+    reference = resolution.values[name]
     region = reference.region
     if region is None and reference.service == "secretsmanager":
         region = ctx.settings.secrets.aws_secrets_manager_default_region
     try:
-        fetch_and_validate(ctx.settings, name, reference, ctx.client(reference.service, region))
+        fetch_and_validate(resolution, name, reference, ctx.client(reference.service, region))
     except ConfigError as exc:
         return exc.problems[0]
     return None

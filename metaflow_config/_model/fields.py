@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from .._display import MASK, has_url_password, mask_url_password, show_value
-from .kinds import MARK, Kind, Reference, parse_reference
+from .kinds import Kind
+from .references import MARK, Reference, parse_reference
 
 __all__ = [
     "PREFIX",
@@ -49,9 +50,7 @@ def is_unset(value: Any) -> bool:
 class Context:
     """What derivations may read besides other settings: the injected environment and cwd.
 
-    Plain classes with ``__slots__`` here and in ``Derive`` and ``_layers.Layer``, not
-    dataclasses: every process builds them at import (a Metaflow task among them), and creating
-    a dataclass costs about half a millisecond, generating its methods.
+    A plain class with ``__slots__``, as ``Derive`` (why not dataclasses: ``_model.record``).
     """
 
     __slots__ = ("cwd", "env")

@@ -2,7 +2,7 @@
 
 Validation is pydantic's: each kind builds a ``pydantic_core`` schema, and the resolver validates
 every setting of a resolution in one call of one ``SchemaValidator`` (collecting every error). The
-schemas are built on first resolution, not at import, by ``_core`` (pydantic-core's compiled
+schemas are built on first resolution, not at import, by ``core`` (pydantic-core's compiled
 validator, loaded without the package's Python schema module).
 """
 
@@ -13,7 +13,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._display import MASK, has_url_password, mask_url_password, show_value
+from .._display import MASK, has_url_password, show_value
+from .jsontext import decode_json
+from .values import thaw
 
 if TYPE_CHECKING:
     from pydantic_core import CoreSchema
@@ -26,8 +28,6 @@ __all__ = [
     "INT",
     "JSON_OBJECT",
     "LOG_GROUP_ARN",
-    "MARK",
-    "MAX_JSON_DEPTH",
     "NONNEG_INT",
     "PATH",
     "PLUGIN_NAME",
@@ -42,23 +42,9 @@ __all__ = [
     "TAGS",
     "URL",
     "VERIFY",
-    "FrozenDict",
     "Kind",
-    "PasswordURL",
-    "Reference",
-    "SecretDict",
-    "SecretMapping",
-    "SecretText",
-    "TooDeep",
     "choice",
-    "conceal",
-    "decode_json",
-    "freeze",
     "parse_bool",
-    "parse_reference",
-    "secret_copy",
-    "strict_loads",
-    "thaw",
     "unicode_problem",
 ]
 
@@ -112,348 +98,6 @@ class Kind:
         return f"Kind({self.name!r})"
 
 
-class FrozenDict(dict):  # type: ignore[type-arg]
-    """A ``dict`` that refuses changes: how snapshots hold JSON objects.
-
-    Still a ``dict`` for everything that reads one (``json.dumps``, ``isinstance``, ``==``,
-    ``dict(...)`` for a mutable copy); every mutating method raises ``TypeError``.
-    """
-
-    __slots__ = ()
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        msg = "settings are read-only: copy with dict(...) or use metaflow_config.override()"
-        raise TypeError(msg)
-
-    __setitem__ = __delitem__ = __ior__ = _refuse
-    clear = pop = popitem = setdefault = update = _refuse
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (FrozenDict, (dict(self),))
-
-    def __copy__(self) -> FrozenDict:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
-        return self  # immutable all the way down (see freeze)
-
-
-class SecretText(str):
-    """A secret setting's text: a ``str`` in every way but its ``repr``, which is masked.
-
-    So a secret stays out of every ``repr`` (``vars(settings.service)``, ``%r`` in a log line, a
-    plain ``dict`` or a ``requests`` header map holding it) while code reads, compares and sends
-    it as the string it is (``str(x)``, an f-string, ``json.dumps`` give the plain text).
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return repr(MASK)
-
-    def _masked(self) -> str:
-        """What shows it (``_display.mask_value``): the mask."""
-        return MASK
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (SecretText, (str(self),))
-
-
-#: What every secret reference starts with (see _references): a value holding it is read as one.
-MARK = "{{"
-#: Patterns as text: compiled (and kept) by ``re`` on first use, not by every process at import.
-_REFERENCE = r"\{\{resolve:([a-z]+):(.*)\}\}"
-_SERVICES = ("secretsmanager", "ssm")
-_SYNTAX = (
-    "{{resolve:secretsmanager:<secret-id>}}, "
-    "{{resolve:secretsmanager:<secret-id>:SecretString:<json-key>}} or {{resolve:ssm:<name>}}"
-)
-
-
-class Reference:
-    """A value to fetch when read: where it is kept (never the value itself).
-
-    Immutable and equal by its fields (a plain class with ``__slots__``, not a dataclass: every
-    process builds it at import, see ``_fields.Context``).
-
-    Attributes:
-        text: the reference as written (what ``show``, ``explain`` and ``to_env`` give).
-        service: ``secretsmanager`` or ``ssm``.
-        name: the secret id (a name or an ARN), or the parameter name.
-        key: for a JSON secret, the key whose value is wanted (``""``: the whole string).
-
-    """
-
-    __slots__ = ("key", "name", "service", "text")
-    text: str
-    service: str
-    name: str
-    key: str
-
-    def __init__(self, text: str, service: str, name: str, key: str = "") -> None:
-        for attr, value in (("text", text), ("service", service), ("name", name), ("key", key)):
-            object.__setattr__(self, attr, value)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        msg = "a Reference is read-only"
-        raise AttributeError(msg)
-
-    def _fields(self) -> tuple[str, str, str, str]:
-        return (self.text, self.service, self.name, self.key)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not Reference:
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Reference, self._fields())
-
-    def __repr__(self) -> str:
-        return (
-            f"Reference(text={self.text!r}, service={self.service!r}, name={self.name!r}, "
-            f"key={self.key!r})"
-        )
-
-    @property
-    def region(self) -> str | None:
-        """The region of an ARN (``arn:aws:secretsmanager:<region>:...``), else ``None``."""
-        parts = self.name.split(":")
-        return parts[3] if self.name.startswith("arn:") and len(parts) > 4 and parts[3] else None
-
-    @property
-    def action(self) -> str:
-        """The IAM action that reads it."""
-        return (
-            "secretsmanager:GetSecretValue"
-            if self.service == "secretsmanager"
-            else ("ssm:GetParameter")
-        )
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def parse_reference(text: str) -> Reference | str:
-    """The reference ``text`` holds, or what is wrong with it (``text`` holds ``{{``)."""
-    match = re.fullmatch(_REFERENCE, text.strip())
-    if match is None:
-        return f"a secret reference ({_SYNTAX}); a value holding '{{{{' is read as one"
-    service, body = match.groups()
-    if service not in _SERVICES:
-        return f"a reference to secretsmanager or ssm, not {service!r} ({_SYNTAX})"
-    key = ""
-    if service == "secretsmanager" and ":SecretString:" in body:
-        body, key = body.rsplit(":SecretString:", 1)
-        if not key:
-            return f"a JSON key after :SecretString: ({_SYNTAX})"
-    if not body or any(c.isspace() for c in body):
-        return f"a secret id or parameter name without spaces ({_SYNTAX})"
-    return Reference(text.strip(), service, body, key)
-
-
-class PasswordURL(str):
-    """Text holding a URL with a password: a ``str`` whose ``repr`` masks the password."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return repr(self._masked())
-
-    def _masked(self) -> str:
-        """What shows it (``_display.mask_value``): the text, its password masked."""
-        return mask_url_password(str(self))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (PasswordURL, (str(self),))
-
-
-def _masked_mapping(mapping: Mapping[Any, Any]) -> str:
-    """The ``repr`` of a secret's JSON object: neither its keys nor its values."""
-    return "{" + MASK + "}" if mapping else "{}"
-
-
-def _mask(value: Any) -> str:
-    """What shows a secret's JSON object as a value (``_display.mask_value``): the mask."""
-    return MASK
-
-
-class SecretMapping(FrozenDict):
-    """A secret setting's JSON object (headers, client parameters): a ``FrozenDict``, masked.
-
-    Its ``repr`` shows neither keys nor values; what it holds is held as it is (a mutable copy
-    that stays masked all the way down: :func:`thaw`, :func:`secret_copy`).
-    """
-
-    __slots__ = ()
-
-    __repr__ = __str__ = _masked_mapping
-    _masked = _mask
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (SecretMapping, (dict(self),))
-
-
-class SecretDict(dict):  # type: ignore[type-arg]
-    """A secret's JSON object handed out to be changed: a plain mutable ``dict``, masked.
-
-    What ``settings.service.effective_headers``, ``settings.s3.client_kwargs``,
-    ``settings.datatools.client_params`` and the ``compat`` names of secret settings return:
-    ``json.dumps``, ``==``, ``dict(...)``, ``**kwargs`` and ``pickle`` take it as the dict it
-    is, and its ``repr``/``str`` (``%r``, an f-string, ``pprint``, ``logging``) show neither its
-    keys nor its values. ``copy()``, ``copy.copy`` and ``|`` give a ``SecretDict`` (Metaflow
-    passes ``SERVICE_HEADERS.copy()`` to ``requests``), and its strings are
-    :class:`SecretText`, so what is copied out of it (``headers.update(x)``) stays masked too.
-    """
-
-    __slots__ = ()
-
-    __repr__ = __str__ = _masked_mapping
-    _masked = _mask
-
-    def copy(self) -> SecretDict:
-        """A shallow copy, masked as this one."""
-        return SecretDict(self)
-
-    __copy__ = copy
-
-    def __or__(self, other: Any) -> Any:
-        if not isinstance(other, Mapping):
-            return NotImplemented
-        merged = SecretDict(self)
-        merged.update(other)
-        return merged
-
-    def __ror__(self, other: Any) -> Any:
-        if not isinstance(other, Mapping):
-            return NotImplemented
-        merged = SecretDict(other)
-        merged.update(self)
-        return merged
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (SecretDict, (dict(self),))
-
-
-def _concealed(value: Any, depth: int = 0) -> Any:
-    """A mutable deep copy of ``value``: strings :class:`SecretText`, objects ``SecretDict``.
-
-    Down to :data:`MAX_JSON_DEPTH` levels (a value nested deeper is refused by the resolution
-    and kept as it is here, inside its masked mapping): no ``RecursionError``.
-    """
-    if isinstance(value, str):
-        return value if type(value) is SecretText else SecretText(value)
-    if depth > MAX_JSON_DEPTH:
-        return value
-    if isinstance(value, Mapping):
-        return SecretDict({k: _concealed(v, depth + 1) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return [_concealed(item, depth + 1) for item in value]
-    return value
-
-
-def secret_copy(value: Mapping[str, Any]) -> SecretDict:
-    """A mutable deep copy of a secret's JSON object, masked all the way down (``SecretDict``).
-
-    Its objects are ``SecretDict`` and its strings :class:`SecretText`: what is copied out of
-    it (``x["config"]``, ``headers.update(x)``, ``requests``' header map) stays masked too.
-    """
-    copied: SecretDict = _concealed(value)
-    return copied
-
-
-def conceal(value: Any, *, secret: bool) -> Any:
-    """``value`` held so that its ``repr`` never shows a secret (its ``str`` is the value).
-
-    A secret setting's value is masked whole (text as :class:`SecretText`, a JSON object as a
-    :class:`SecretMapping`); any other text masks a URL's password (:class:`PasswordURL`).
-    """
-    if secret:  # held as it is inside (one copy of the top level: a large value costs no walk)
-        if isinstance(value, str):
-            return SecretText(value)
-        return SecretMapping(value) if isinstance(value, Mapping) else value
-    if type(value) is str and "@" in value and has_url_password(value):
-        return PasswordURL(value)
-    return value
-
-
-#: How deep a JSON value may nest (objects and arrays): far more than any setting needs, and well
-#: inside every recursion limit of what walks values afterwards (freezing, export, repr).
-MAX_JSON_DEPTH = 64
-
-
-class TooDeep(ValueError):  # noqa: N818 - raised and caught inside the package only
-    """A JSON value nested deeper than :data:`MAX_JSON_DEPTH`."""
-
-
-_LEAVES = frozenset((str, int, float, bool, type(None)))
-
-
-def freeze(value: Any, _depth: int = 0) -> Any:
-    """A read-only deep copy of a JSON value: objects become :class:`FrozenDict`, lists tuples.
-
-    Snapshots hold JSON-valued settings frozen, so nobody can change a snapshot in place (or the
-    caller's dict that an ``override`` was given). One walk, which also bounds the nesting: it
-    recurses at most :data:`MAX_JSON_DEPTH` levels (no ``RecursionError`` however deep a value
-    comes) and raises :class:`TooDeep` past them.
-
-    Raises:
-        TooDeep: ``value`` nests objects or arrays deeper than ``MAX_JSON_DEPTH``.
-
-    """
-    kind = type(value)
-    if kind in _LEAVES:
-        return value
-    if _depth >= MAX_JSON_DEPTH:
-        msg = f"a JSON value nested at most {MAX_JSON_DEPTH} levels deep"
-        raise TooDeep(msg)
-    inner = _depth + 1
-    leaves = _LEAVES
-    # A list of leaves inside (the common case of large values) becomes a tuple in C, without a
-    # call of its own; within the depth bound it is a leaf container, so nothing nests deeper.
-    flat = inner < MAX_JSON_DEPTH
-    if kind is dict or isinstance(value, Mapping):
-        return FrozenDict(
-            {
-                k: v
-                if type(v) in leaves
-                else tuple(v)
-                if flat and type(v) is list and leaves.issuperset(map(type, v))
-                else freeze(v, inner)
-                for k, v in value.items()
-            }
-        )
-    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
-        return tuple(
-            [
-                v
-                if type(v) in leaves
-                else tuple(v)
-                if flat and type(v) is list and leaves.issuperset(map(type, v))
-                else freeze(v, inner)
-                for v in value
-            ]
-        )
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """A plain, mutable deep copy of a (frozen) JSON-like value: dicts and lists.
-
-    A secret's object stays masked: its copy is a :class:`SecretDict` (see :func:`secret_copy`).
-    """
-    if isinstance(value, (SecretMapping, SecretDict)):
-        return secret_copy(value)
-    if isinstance(value, Mapping):
-        return {key: thaw(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [thaw(item) for item in value]
-    return value
-
-
 def _cs() -> Any:
     """What builds the kinds' schemas: ``core_schema``'s functions (see ``_core``: not imported)."""
     from . import core
@@ -468,31 +112,6 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-def decode_json(text: str, *, bounded: bool = False) -> tuple[Any, str | None]:
-    """``text`` decoded as strict JSON (see :func:`strict_loads`), or ``None`` and why not.
-
-    The reason is a phrase: ``not valid JSON (...)`` with where the syntax breaks, ``nested too
-    deeply``, or the number refused (``NaN``, ``Infinity``, out of a float's range, more than
-    4300 digits). ``bounded``: a value nested deeper than :data:`MAX_JSON_DEPTH` is refused too
-    (where nothing else bounds it, as :func:`freeze` does for the table's JSON values).
-    """
-    try:
-        value = strict_loads(text)
-    except json.JSONDecodeError as exc:  # "Invalid control character at": one "at" is enough
-        what = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
-        return None, f"not valid JSON ({what} at line {exc.lineno} column {exc.colno})"
-    except RecursionError:
-        return None, "not valid JSON (nested too deeply)"
-    except ValueError as exc:  # NaN, Infinity, a number of more than 4300 digits
-        return None, f"not valid JSON ({str(exc).split(':')[0]})"
-    if bounded:
-        try:
-            freeze(value)
-        except TooDeep as exc:
-            return None, str(exc)
-    return value, None
-
-
 def _parse_json(value: Any) -> Any:
     if isinstance(value, str):
         decoded, reason = decode_json(value)
@@ -500,51 +119,6 @@ def _parse_json(value: Any) -> Any:
             raise ValueError(reason)
         return decoded
     return value
-
-
-def strict_loads(
-    text: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None
-) -> Any:
-    """``json.loads`` refusing NaN, Infinity, numbers out of range, and keys given twice.
-
-    A key given twice in one object is refused unless ``object_pairs_hook`` decides otherwise.
-    Raises ``json.JSONDecodeError`` for malformed text, ``ValueError`` for those numbers (and for
-    an integer of more than 4300 digits) and for a key given twice, ``RecursionError`` for
-    absurd nesting. A config file passes a hook of its own, which names the keys given twice.
-    """
-    return json.loads(
-        text,
-        object_pairs_hook=_unique_keys if object_pairs_hook is None else object_pairs_hook,
-        parse_constant=_no_constant,
-        parse_float=_finite_float,
-    )
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``json`` hook: an object's pairs as a ``dict``, refusing a key given twice.
-
-    The key is not named: it may be a key of a secret map.
-    """
-    result = dict(pairs)  # in C; only a key given twice makes it shorter
-    if len(result) != len(pairs):
-        msg = "a key given twice in one object"
-        raise ValueError(msg)
-    return result
-
-
-def _no_constant(name: str) -> Any:
-    """``json`` hook: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (RFC 8259)."""
-    msg = f"{name} is not a JSON number"
-    raise ValueError(msg)
-
-
-def _finite_float(text: str) -> float:
-    """``json`` hook: a number too large for a float (``1e400``) is refused, not made infinite."""
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        msg = "a number out of a float's range"  # not the number: it may be part of a secret
-        raise ValueError(msg)
-    return number
 
 
 def _int(ge: int | None = None) -> Callable[[], CoreSchema]:

@@ -13,7 +13,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from .._model.kinds import SFN_NAME_FORBIDDEN, SFN_NAME_MAX, SFN_NAME_RULES, secret_copy, thaw
+from .._model.kinds import SFN_NAME_FORBIDDEN, SFN_NAME_MAX, SFN_NAME_RULES
+from .._model.values import secret_copy, thaw
 from ..errors import ConfigError, Problem
 
 __all__ = [

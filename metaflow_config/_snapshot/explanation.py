@@ -12,8 +12,9 @@ from typing import Any
 
 from .._display import printable, show_value
 from .._model.table import BY_ENV
+from .._resolve.resolution import Resolution
 
-__all__ = ["Explanation", "Shadowed"]
+__all__ = ["Explanation", "Shadowed", "not_applied"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,15 @@ class Explanation:
             lines.append(f"  secret:   a reference: {state}")
         lines.append(f"  doc:      {self.doc}")
         return "\n".join(map(printable, lines))  # each line escaped: none can fake another
+
+
+def not_applied(
+    resolution: Resolution, key: str, *, secret: bool
+) -> tuple[tuple[Shadowed, ...], str]:
+    """What an untrusted project file set for ``key`` (full name) and why it is not applied."""
+    for data in resolution.layers.values():
+        raw = data.untrusted.get(key)
+        if raw is not None:
+            shown = Shadowed(data.layer, raw.location, show_value(raw.value, secret=secret))
+            return (shown,), data.distrust
+    return (), ""

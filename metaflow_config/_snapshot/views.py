@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._model import table_aws
 from .._model.fields import PREFIX, Section
-from .._model.kinds import SecretDict, secret_copy
+from .._model.values import SecretDict, secret_copy
 from ..errors import ConfigWarning
 from . import consumers
 
@@ -212,7 +212,7 @@ class StepFunctions(table_aws.StepFunctions):
         ``to_env("sfn")`` of this snapshot, then ``extra`` (the deployer's own variables; they
         win); the whole is checked against the 8,192-character limit. Holds secrets.
         """
-        from .settings import check_sfn_size
+        from .export import check_sfn_size
 
         env = {**_snapshot(self).to_env("sfn"), **(extra or {})}
         check_sfn_size(env)

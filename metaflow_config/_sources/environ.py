@@ -1,8 +1,13 @@
-"""The ``METAFLOW_*`` variables of an environment, found without a Python loop over every name.
+"""The ``METAFLOW_*`` variables of an environment, and the library's own variables in it.
 
-Reporting unknown ``METAFLOW_*`` variables means looking at every variable name, and iterating
-``os.environ`` decodes each name in a Python generator: about 0.13 µs a name, 1.3 ms for a process
-with 10,000 variables (ten times a whole resolution). Instead:
+The library's own variables (``METAFLOW_HOME``, ``METAFLOW_PROFILE``, ``METAFLOW_CONFIG_*``) are
+read with :func:`own` and :func:`own_flag`: empty means unset, as for every setting.
+
+The ``METAFLOW_*`` variables are found without a Python loop over every name
+(:func:`metaflow_items`). Reporting unknown ``METAFLOW_*`` variables means looking at every
+variable name, and iterating ``os.environ`` decodes each name in a Python generator: about
+0.13 µs a name, 1.3 ms for a process with 10,000 variables (ten times a whole resolution).
+Instead:
 
 * the names of a ``dict`` (and the raw names ``os.environ`` keeps in its own dict) are joined with
   NUL and the prefixed names are found with one regular-expression search, in C;
@@ -12,7 +17,7 @@ with 10,000 variables (ten times a whole resolution). Instead:
   the list, so the answer is always exact. Values are read afresh every time.
 
 For ``os.environ`` the values are read from the same dict and decoded as ``os.environ`` decodes
-them (one C call each instead of two Python functions). Any other mapping is iterated, as before.
+them (one C call each instead of two Python functions). Any other mapping is iterated.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["metaflow_items"]
+from .._model.fields import PREFIX, is_unset
+from .._model.kinds import BOOL, parse_bool
+from ..errors import Problem
 
-PREFIX = "METAFLOW_"  # _fields.PREFIX (not imported: this module imports nothing of ours)
+__all__ = ["metaflow_items", "own", "own_flag"]
+
 _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSIX
 
 
@@ -111,3 +119,30 @@ def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...
     if text:
         return tuple(zip(found, found))
     return tuple((key, key.decode(_ENCODING, "surrogateescape")) for key in found)
+
+
+def own(env: Mapping[str, str], name: str) -> str | None:
+    """The library's own variable ``name`` in ``env``; ``None`` when it is unset or empty.
+
+    Empty means unset (``is_unset``), for these variables as for every setting: an exported
+    ``METAFLOW_PROFILE=`` selects the default profile, as no variable does.
+    """
+    value = env.get(name)
+    return None if is_unset(value) else value
+
+
+def own_flag(env: Mapping[str, str], name: str, fix: str) -> tuple[bool | None, Problem | None]:
+    """The boolean variable ``name`` of ``env``: ``None`` when unset or empty, else its value.
+
+    A word that is not a boolean (``BOOL``'s) is a problem instead, fixed by ``fix``.
+    """
+    text = own(env, name)
+    if text is None:
+        return None, None
+    try:
+        return parse_bool(text), None
+    except ValueError:
+        problem = Problem.bad_value(
+            name, "env", name, value=repr(text), expected=BOOL.expected, fix=fix
+        )
+        return None, problem

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
-from .._model.kinds import strict_loads
+from .._model.jsontext import strict_loads
 from ..errors import Problem
 
 __all__ = ["MAX_FILE_BYTES", "read_json_file"]

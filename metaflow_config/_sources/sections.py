@@ -1,9 +1,15 @@
-"""Settings users add: pydantic-settings models registered by installed packages.
+"""Settings users add: section classes registered by installed packages, as plug-ins.
 
-A package registers a :class:`~metaflow_config.pydantic.MetaflowBaseSettings` subclass with the
-entry point group ``metaflow_config.sections`` (``acme = "acme_mf.config:Acme"``). Its keys
-(``env_prefix`` + field name, upper case) are then known to every layer: not reported as
-unknown, accepted by ``override()``, read by ``settings[...]``, ``explain`` and ``to_env``.
+A package registers a class with the entry point group ``metaflow_config.sections`` (``acme =
+"acme_mf.config:Acme"``). Its keys (``env_prefix`` + field name, upper case) are then known to
+every layer: not reported as unknown, accepted by ``override()``, read by ``settings[...]``,
+``explain`` and ``to_env``.
+
+A class qualifies by the small protocol :class:`SectionModel`, which
+``metaflow_config.pydantic.MetaflowBaseSettings`` implements: it says its keys, resolves itself
+from the layers of a resolution, describes a field and exports itself. The package calls the
+class through it, so nothing below the class's own module knows how a section is built (neither
+this module nor the snapshot imports pydantic).
 
 Discovery scans the installed distributions (milliseconds), so it runs only when it can matter:
 the first time a ``METAFLOW_*`` key is not in the built-in table, or a name is looked up that is
@@ -13,31 +19,101 @@ not. Importing this module imports neither pydantic-settings nor any registered 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._model.fields import PREFIX
+from .._model.record import Record
+from .._model.table import BY_ENV
 from ..errors import ConfigError, Problem
 
-__all__ = ["GROUP", "Registered", "find_key", "is_secret", "registry", "reset"]
+if TYPE_CHECKING:
+    from .data import LayerData
+
+__all__ = [
+    "Registered",
+    "SectionModel",
+    "find_key",
+    "is_secret",
+    "is_section_class",
+    "on_reset",
+    "problems_in",
+    "registry",
+]
 
 #: The entry point group of the sections packages add.
 GROUP = "metaflow_config.sections"
 
 
-@dataclass(frozen=True)
-class Registered:
-    """A registered section: its model, and its keys by full environment name."""
+class SectionModel(Protocol):
+    """What a registered section's class provides (``MetaflowBaseSettings`` implements it)."""
 
+    @classmethod
+    def _metaflow_keys(cls) -> tuple[str, dict[str, str], frozenset[str], frozenset[str]]:
+        """Its ``env_prefix``, its keys (full names) by field, its secret and sensitive keys."""
+        ...
+
+    @classmethod
+    def _metaflow_resolve(cls, layers: Mapping[str, LayerData]) -> Any:
+        """The model resolved from these layers (by layer name); ConfigError when it refuses."""
+        ...
+
+    @classmethod
+    def _metaflow_field(cls, name: str) -> tuple[Any, str]:
+        """The default of the field ``name``, and its one-line description (``""``: none)."""
+        ...
+
+    @classmethod
+    def _metaflow_export(
+        cls, layers: Mapping[str, LayerData], model: Any
+    ) -> tuple[dict[str, str], list[str]]:
+        """The environment that rebuilds ``model``; the keys whose values cannot travel."""
+        ...
+
+
+class Registered(Record):
+    """A registered section: its class, and its keys by full environment name.
+
+    ``origin`` is ``"<distribution>: entry point <name> = <value>"``; ``keys`` maps a key
+    (``METAFLOW_ACME_GPU_QUEUE``) to its field (``gpu_queue``); ``secret`` holds the keys whose
+    values are masked, ``sensitive`` those only a trusted source may set.
+    """
+
+    __slots__ = ("cls", "keys", "origin", "secret", "sensitive")
+    __match_args__ = ("cls", "origin", "keys", "secret", "sensitive")
     cls: Any
-    origin: str  # "<distribution>: <entry point>"
-    keys: dict[str, str]  # METAFLOW_ACME_GPU_QUEUE -> gpu_queue
-    secret: frozenset[str]  # the keys whose values are masked
-    sensitive: frozenset[str] = frozenset()  # the keys only a trusted source may set
+    origin: str
+    keys: dict[str, str]
+    secret: frozenset[str]
+    sensitive: frozenset[str]
+
+    def __init__(
+        self,
+        cls: Any,
+        origin: str,
+        keys: dict[str, str],
+        secret: frozenset[str],
+        sensitive: frozenset[str] = frozenset(),
+    ) -> None:
+        self.cls = cls
+        self.origin = origin
+        self.keys = keys
+        self.secret = secret
+        self.sensitive = sensitive
+
+    def __repr__(self) -> str:
+        return f"Registered({self.origin!r}, {len(self.keys)} keys)"
 
 
 _LOCK = threading.Lock()
 _found: tuple[dict[str, Registered], tuple[Problem, ...]] | None = None
+#: what forgets something read knowing the registry (see :func:`on_reset`)
+_RESETS: list[Callable[[], None]] = []
+
+
+def is_section_class(cls: object) -> bool:
+    """Whether ``cls`` is a class that implements :class:`SectionModel`."""
+    return isinstance(cls, type) and callable(getattr(cls, "_metaflow_keys", None))
 
 
 def _entry_points() -> list[tuple[Any, str]]:
@@ -62,8 +138,6 @@ def _entry_points() -> list[tuple[Any, str]]:
 
 
 def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
-    from .._model.table import BY_ENV
-
     keys: dict[str, Registered] = {}
     problems: list[Problem] = []
     for ep, dist in _entry_points():
@@ -73,33 +147,28 @@ def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
             problems.append(Problem.bad_argument(f"section {origin}", "", expected, fix))
 
         try:
-            cls = ep.load()
+            cls: Any = ep.load()
         except Exception as exc:  # any failure of a package's import is reported
             problem(
                 f"an importable section ({type(exc).__name__}: {exc})",
                 "fix or uninstall the package that declares it",
             )
             continue
-        from ..pydantic import MetaflowBaseSettings
-
-        if not (isinstance(cls, type) and issubclass(cls, MetaflowBaseSettings)):
+        if not is_section_class(cls):
             problem(
                 "a subclass of metaflow_config.pydantic.MetaflowBaseSettings",
                 "point the entry point at such a class",
             )
             continue
-        prefix = str(cls.model_config.get("env_prefix") or "")
+        prefix, fields, secret, sensitive = cls._metaflow_keys()
         if not prefix.upper().startswith(PREFIX) or prefix.upper() == PREFIX:
             problem(
                 f"an env_prefix of its own under METAFLOW_ (e.g. METAFLOW_ACME_), not {prefix!r}",
                 "set model_config = SettingsConfigDict(env_prefix='METAFLOW_<NAME>_')",
             )
             continue
-        section = Registered(
-            cls, origin, {}, frozenset(cls.secret_keys()), frozenset(cls.sensitive_keys())
-        )
-        for name in cls.model_fields:
-            key = (prefix + name).upper()
+        section = Registered(cls, origin, {}, secret, sensitive)
+        for key, name in fields.items():
             if key in BY_ENV or key in keys:
                 other = "a built-in setting" if key in BY_ENV else keys[key].origin
                 problem(f"keys of its own, but {key} is also {other}", "rename the field")
@@ -149,12 +218,43 @@ def is_secret(name: str) -> bool:
     return found is not None and found[1] in found[0].secret
 
 
+def problems_in(layers: Mapping[str, LayerData]) -> list[Problem]:
+    """The problems of the registered sections whose keys ``layers`` set, each class asked once.
+
+    What a resolution that fails adds to its own problems, so that one ``ConfigError`` lists
+    those of the sections too (a resolution that succeeds leaves a section to be built when
+    read). Nothing is discovered when no layer holds a key the table does not declare; a broken
+    registry was reported by the read that looked a key up.
+    """
+    held = {key for data in layers.values() for key in data.extra}
+    if not held:
+        return []
+    try:
+        known = registry()
+    except ConfigError:
+        return []
+    classes = {id(known[k].cls): known[k].cls for k in sorted(held) if k in known}
+    return [p for cls in classes.values() for p in _refused(cls, layers)]
+
+
+def _refused(cls: Any, layers: Mapping[str, LayerData]) -> tuple[Problem, ...]:
+    """The problems of resolving ``cls`` from ``layers`` (none: it resolves)."""
+    try:
+        cls._metaflow_resolve(layers)
+    except ConfigError as exc:
+        return exc.problems
+    return ()
+
+
+def on_reset(forget: Callable[[], None]) -> None:
+    """Have :func:`reset` call ``forget``: a cache of what was read knowing the registry."""
+    _RESETS.append(forget)
+
+
 def reset() -> None:
     """Forget what was discovered, and what was read knowing it (tests that add packages)."""
     global _found  # noqa: PLW0603
-    from . import layers as _layers
-
     with _LOCK:
         _found = None
-        _layers._last_env = None
-        _layers.suggest.cache_clear()
+        for forget in _RESETS:
+            forget()

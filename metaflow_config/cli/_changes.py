@@ -18,8 +18,9 @@ import click
 
 from .._display import printable, shell_quote
 from .._model.table import BY_ENV
-from .._resolve.resolve import check_layer
-from .._sources.layers import FileLayer
+from .._resolve.validate import check_layer
+from .._sources.environ import own
+from .._sources.files import FileLayer
 from .._sources.writes import update_json
 from ..errors import ConfigError
 from ._common import CliError, home_dir, print_warnings, raw_text
@@ -185,6 +186,6 @@ def activation_hint(profile: str | None) -> str:
             "(unset METAFLOW_PROFILE)."
         )
     home = home_dir()
-    if os.environ.get("METAFLOW_HOME"):
+    if own(os.environ, "METAFLOW_HOME"):
         lines.append(f"  export METAFLOW_HOME={shell_quote(home)}")
     return "\n".join(lines)

@@ -7,17 +7,18 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
 from collections.abc import Mapping
 
 from .._model.table import BY_NAME
-from .._resolve.resolve import Inputs, check_layer, default_home, resolve, selected_profile
-from .._snapshot.settings import Settings
+from .._resolve.resolve import resolve
+from .._resolve.validate import check_layer
+from .._snapshot.sections import problems_by_key
+from .._snapshot.settings import Settings, resolution_of
+from .._sources.inputs import Inputs
 from .._sources.layers import LAYERS
 from ..errors import ConfigError, ConfigWarning, Problem
 from ._common import load_settings
-from ._show import section_problems
 
 __all__ = ["Diagnosis", "diagnose", "without_invalid"]
 
@@ -49,10 +50,7 @@ def without_invalid(profile: str | None) -> Diagnosis | None:
     when a layer could not be read at all (a missing profile, malformed JSON): what it holds
     is unknown.
     """
-    env = os.environ
-    inputs = Inputs(
-        env, default_home(env), selected_profile(env, profile), os.getcwd(), strict=False
-    )
+    inputs = Inputs.from_world(profile=profile, strict=False)
     layers = [layer.read(inputs) for layer in LAYERS]
     if any(layer.problems for layer in layers):
         return None
@@ -97,7 +95,7 @@ def diagnose(profile: str | None) -> Diagnosis:
             raise
         found = dataclasses.replace(broken, error=exc)
     # the registered sections' models are built from the snapshot, each problem in place too
-    sections = section_problems(found.snapshot)
+    sections = problems_by_key(resolution_of(found.snapshot))
     if not sections:
         return found
     problems = [*(found.error.problems if found.error else ()), *sections.values()]

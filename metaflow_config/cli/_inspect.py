@@ -11,9 +11,11 @@ import click
 from .._display import printable
 from .._model.fields import PREFIX
 from .._model.table import FIELDS
+from .._snapshot.export import TARGETS
 from .._snapshot.require import CAPABILITIES as REQUIRE
 from .._snapshot.require import RequirementError
-from .._snapshot.settings import TARGETS, Settings
+from .._snapshot.sections import held_keys, problems_by_key
+from .._snapshot.settings import Settings, resolution_of
 from ..errors import ConfigError
 from ._common import CliError, load_settings, profile_label, profile_option
 from ._diagnose import Diagnosis, diagnose, without_invalid
@@ -25,7 +27,6 @@ from ._show import (
     profile_file_text,
     render,
     render_env,
-    section_problems,
     show_json,
 )
 
@@ -237,7 +238,7 @@ def check_cmd(
         snapshot = load_settings(profile, strict=strict)
     except ConfigError as exc:
         raise CliError(_with_capabilities(str(exc), profile, required)) from None
-    sections = section_problems(snapshot)
+    sections = problems_by_key(resolution_of(snapshot))
     capabilities = _capabilities(snapshot, required)
     failures = _requirement_failures(snapshot, capabilities, frozenset())
     if sections:
@@ -341,4 +342,4 @@ def _set_in_layers(snapshot: Settings) -> list[str]:
     Registered sections' keys included.
     """
     built_in = [f.env for f in FIELDS if snapshot.source(f.env) not in ("default", "derived")]
-    return [*built_in, *snapshot._registered_held()]
+    return [*built_in, *held_keys(resolution_of(snapshot))]

@@ -18,10 +18,14 @@ from typing import Any, TextIO
 
 from .._display import MASK, mask_url_password, mask_value, printable, shown_text
 from .._model.fields import PREFIX, Setting
-from .._model.kinds import Reference
+from .._model.references import Reference
 from .._model.table import BY_ENV, DERIVED, FIELDS, find
 from .._snapshot.explanation import Explanation
-from .._snapshot.settings import Settings, bears_secret, lookup, model_problems
+from .._snapshot.export import bears_secret
+from .._snapshot.sections import explain_key, model_problems
+from .._snapshot.settings import Settings, lookup, resolution_of
+from .._sources.sections import find_key
+from .._sources.sections import registry as registered_keys
 from ..errors import ConfigError, Problem
 
 __all__ = [
@@ -35,7 +39,6 @@ __all__ = [
     "render",
     "render_env",
     "rows",
-    "section_problems",
     "show_json",
 ]
 
@@ -130,26 +133,6 @@ _NO_PROBLEMS: Mapping[str, Problem] = {}
 INVALID = "INVALID"
 
 
-def _registry() -> dict[str, Any]:
-    """The registered sections' keys (``_sections.registry``; a broken one: ConfigError)."""
-    from .._sources.sections import registry
-
-    return registry()
-
-
-def section_problems(snapshot: Settings) -> dict[str, Problem]:
-    """The problem of each registered key whose value does not validate, by key.
-
-    Each registered model is built from ``snapshot``; the problems of one that fails are kept
-    by setting, for ``show`` to mark in place (the built-in settings are diagnosed by the
-    resolution itself, ``cli._diagnose``).
-    """
-    found: dict[str, Problem] = {}
-    for cls in {id(r.cls): r.cls for r in _registry().values()}.values():
-        found.update((p.setting, p) for p in model_problems(snapshot, cls))
-    return found
-
-
 def _registered_value(value: Any, *, secret: bool) -> Any:
     """A registered field's value for JSON output: masked if secret, JSON-able otherwise."""
     if value is None:
@@ -220,7 +203,7 @@ def _entries(
             entries.append(_Entry(field.env, field, None, problem))
         elif field.env not in hidden:
             entries.append(_Entry(field.env, field, snapshot.explain(field.env), None))
-    registry = _registry()
+    registry = registered_keys()
     builds: dict[int, bool] = {}  # whether each model builds from the snapshot
     for key in sorted(registry):
         problem = invalid.get(key)
@@ -229,9 +212,9 @@ def _entries(
             continue
         cls = registry[key].cls
         if id(cls) not in builds:
-            builds[id(cls)] = not model_problems(snapshot, cls)
+            builds[id(cls)] = not model_problems(resolution_of(snapshot), cls)
         # a model that does not build: its other keys as their layers hold them
-        info = snapshot._explain_section(registry[key], key, typed=builds[id(cls)])
+        info = explain_key(resolution_of(snapshot), registry[key], key, typed=builds[id(cls)])
         if include_defaults or info.source != "default":
             entries.append(_Entry(key, None, info, None))
     return entries
@@ -282,7 +265,7 @@ def local_file_text(snapshot: Settings) -> str:
 
 def untrusted_text(snapshot: Settings) -> str:
     """What the project file set and is not applied because it is not trusted, or ``""``."""
-    local = snapshot._resolution.layers["local"]
+    local = resolution_of(snapshot).layers["local"]
     if not local.untrusted:
         return ""
     return f"not applied from it: {', '.join(local.untrusted)} ({local.distrust})"
@@ -353,7 +336,7 @@ def show_json(
         "profile_path": snapshot.profile_path,
         "profile_found": profile_found(snapshot),
         "local_path": snapshot.local_path or None,
-        "not_applied": list(snapshot._resolution.layers["local"].untrusted),
+        "not_applied": list(resolution_of(snapshot).layers["local"].untrusted),
         "settings": entries,
         "warnings": list(snapshot.warnings),
         "problems": [str(problem) for problem in invalid.values()],
@@ -369,8 +352,6 @@ def explain_text(
     what ``snapshot`` holds (with the invalid value set aside) is what it shadows.
     """
     if find(name) is None:
-        from .._sources.sections import find_key
-
         registered = find_key(name)
         if registered is not None:
             return _explain_registered(snapshot, *registered, invalid=invalid)
@@ -389,7 +370,7 @@ def explain_text(
             label = "from:" if info.source != "derived" else "derived:"
             lines.append(f"  {label:<9} {info.location}")
         if isinstance(info.value, Reference):
-            done = field.name in snapshot._resolution.fetched
+            done = field.name in resolution_of(snapshot).fetched
             lines.append(
                 f"  kept in:  {info.value.service}: "
                 + ("fetched" if done else "fetched when first read (not yet)")
@@ -433,10 +414,10 @@ def _invalid_lines(name: str, problem: Problem) -> list[str]:
 def _explain_registered(
     snapshot: Settings, registered: Any, key: str, *, invalid: Mapping[str, Problem]
 ) -> str:
-    """:func:`explain_text` of a registered section's key (see ``Settings._explain_section``)."""
+    """:func:`explain_text` of a registered section's key (see ``sections.explain_key``)."""
     problem = invalid.get(key)
     broken = problem is not None or any(k in invalid for k in registered.keys)
-    info = snapshot._explain_section(registered, key, typed=not broken)
+    info = explain_key(resolution_of(snapshot), registered, key, typed=not broken)
     entry = _Entry(key, None, None if problem else info, problem)
     if problem is not None:
         lines = _invalid_lines(key, problem)

@@ -28,8 +28,10 @@ import click
 from .._display import MASK, printable, shell_quote
 from .._model.fields import PREFIX, is_unset
 from .._model.table import BY_ENV, BY_NAME, find
-from .._resolve.resolve import check_layer
-from .._sources.layers import LayerData, layer_from_document, suggest
+from .._resolve.validate import check_layer
+from .._sources.data import LayerData
+from .._sources.files import layer_from_document
+from .._sources.keys import suggest
 from .._sources.writes import check_writable, read_json_object
 from ..errors import ConfigError, Problem
 from . import _stack_sources as sources

@@ -15,8 +15,8 @@ import click
 
 from .._display import printable, shell_quote
 from .._model.fields import PREFIX, is_unset
-from .._model.kinds import decode_json
-from .._sources.layers import read_json_file
+from .._model.jsontext import decode_json
+from .._sources.jsonfile import read_json_file
 from ..errors import ConfigError, Problem
 
 __all__ = ["Output", "Source", "cloudformation", "terraform"]

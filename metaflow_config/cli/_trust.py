@@ -10,7 +10,10 @@ import os
 import click
 
 from .._model.table import BY_NAME
-from .._sources.layers import LayerData, find_local_config, layer_from_document, sensitive_key
+from .._sources.data import LayerData
+from .._sources.files import layer_from_document
+from .._sources.keys import sensitive_key
+from .._sources.profiles import find_local_config
 from .._sources.trust import FileFacts, never_trusted, read_facts, read_store, record, store_path
 from .._sources.trust import revoke as revoke_trust
 from ..errors import ConfigError

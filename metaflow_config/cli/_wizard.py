@@ -21,12 +21,17 @@ from click.shell_completion import CompletionItem
 
 from .._display import has_url_password
 from .._model.fields import Setting, is_unset
-from .._model.kinds import Reference
+from .._model.references import Reference
 from .._model.table import BY_NAME, find
-from .._resolve.resolve import Inputs, resolve, validate_value
+from .._resolve.resolve import resolve
+from .._resolve.validate import validate_value
 from .._snapshot.require import CAPABILITIES as REQUIRE
 from .._snapshot.require import closure
-from .._sources.layers import LAYERS, LayerData, layer_from_document, suggest
+from .._sources.data import LayerData
+from .._sources.files import layer_from_document
+from .._sources.inputs import Inputs
+from .._sources.keys import suggest
+from .._sources.layers import LAYERS
 from .._sources.sections import find_key
 from .._sources.writes import check_writable, read_json_object
 from ..errors import ConfigError, Problem
