@@ -403,3 +403,27 @@ def test_wizard_derived_value_ignores_the_environment(monkeypatch: pytest.Monkey
     monkeypatch.setenv("METAFLOW_DATATOOLS_SUFFIX", "from-env")
     doc = {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://bkt/mf"}
     assert derived_value(BY_ENV["METAFLOW_DATATOOLS_S3ROOT"], doc) == "s3://bkt/mf/data"
+
+
+@pytest.mark.parametrize("command", ["show", "explain BATCH_JOB_QUEUE", "get BATCH_JOB_QUEUE"])
+def test_a_removed_working_directory_is_the_error_load_gives(tmp_path: Path, command: str) -> None:
+    """A command run in a directory removed under it says what ``load()`` says (a ConfigError
+    naming the working directory and the fix), not a bare ``No such file or directory``."""
+    import subprocess
+    import sys
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = f'cd "{gone}" && rmdir "{gone}" && exec "$0" -m metaflow_config {command}'
+    result = subprocess.run(
+        ["sh", "-c", script, sys.executable],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode != 0
+    assert "working directory (local: os.getcwd()): expected an existing working directory" in (
+        result.stderr
+    )
+    assert "change to an existing directory" in result.stderr
