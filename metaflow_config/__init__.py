@@ -36,7 +36,7 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-#: names imported on first use (see ``_explanation``: not built by every ``import metaflow``)
+#: names imported on first use (``_snapshot.explanation``: not built by every ``import metaflow``)
 _LAZY = frozenset({"Explanation", "Shadowed"})
 
 

@@ -50,7 +50,7 @@ from .errors import ConfigError, ConfigWarning, Problem
 if TYPE_CHECKING:
     from ._snapshot.settings import Settings
 
-__all__ = ["SWITCH", "WARNED", "check_early", "enabled", "fill_environment", "metaflow_names"]
+__all__ = ["check_early", "metaflow_names"]
 
 #: The environment variable that switches the extension off (``0``, ``false``, ``no``, ``off``).
 SWITCH = "METAFLOW_CONFIG_EXTENSION"

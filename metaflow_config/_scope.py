@@ -11,7 +11,7 @@ each section it hands out is cached as a plain attribute, so ``settings.batch.jo
 attribute lookups. Entering an ``override`` drops that cache (under a lock), and reads go through
 the context-aware path: every thread and asyncio task sees exactly its own overrides.
 
-Each entered override is a link (``_Frame``) in the chain its context holds. A context copied
+Each entered override is a link (:class:`Frame`) in the chain its context holds. A context copied
 inside an override (an asyncio task created there, ``contextvars.copy_context()``) keeps the link
 after the ``with`` block ends, so "no override anywhere" means "no link alive", not "no ``with``
 block open": the cache comes back only when the last link is garbage. A started generator
@@ -40,7 +40,6 @@ from ._sources.inputs import (
 
 __all__ = [
     "Frame",
-    "Scope",
     "chain",
     "current",
     "install",
@@ -110,7 +109,7 @@ class _ProcessSettings:
     are cached in slots and the object's class becomes this one, which has no ``__getattr__``:
     only then does CPython 3.11 specialize ``settings.batch`` into a direct slot load (7 ns, not
     20-40 ns). Slots survive the class switch (a plain attribute would not stay compact, see
-    Section in _fields); ``vars(settings)`` lists the cached sections, as before.
+    ``Section`` in ``_model.fields``); ``vars(settings)`` lists the cached sections.
     Every other name of :class:`Settings` is forwarded to the snapshot in force (see below).
     """
 

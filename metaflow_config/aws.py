@@ -1,7 +1,8 @@
 """boto3 for the settings: a session, and clients that apply the S3 settings.
 
-The only module of metaflow_config that imports boto3 (``pip install 'metaflow-config[aws]'``);
-``import metaflow_config`` never does. Every function takes a snapshot (``load(...)``) or uses
+The public module of metaflow_config that imports boto3 (``pip install 'metaflow-config[aws]'``;
+``_snapshot.fetch`` imports it too, when a secret reference is first read); ``import
+metaflow_config`` never does. Every function takes a snapshot (``load(...)``) or uses
 the one in force (the innermost ``override``, else the process-wide ``settings``).
 
 Credentials and the region are boto3's own business and are not re-implemented: the region

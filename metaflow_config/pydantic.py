@@ -52,6 +52,8 @@ from .errors import ConfigError, Problem
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from ._sources.sections import SectionModel
+
 __all__ = ["LayerSource", "MetaflowBaseSettings", "bound", "resolve_model"]
 
 #: the layers a model is being resolved from (``Settings.section``); else those in force
@@ -613,3 +615,7 @@ def _problems(
             )
         )
     return problems
+
+
+if TYPE_CHECKING:  # the type checker holds the class to the protocol the package calls it by
+    _SECTION_MODEL: type[SectionModel] = MetaflowBaseSettings

@@ -3,7 +3,7 @@
 Offline validation says a value is well-formed; these checks ask AWS whether it is *right*: the
 credentials work, the bucket exists, the job queue is enabled, the roles trust the services that
 assume them, the DynamoDB table has the key and TTL Metaflow uses, the metadata service answers.
-The checks themselves live in ``_probes``; this module runs them concurrently under bounded
+The checks themselves live in ``probes``; this module runs them concurrently under bounded
 timeouts and an overall deadline, and renders the results.
 
 boto3 is imported only when :func:`check` runs an AWS check, and it is given the session (or a
@@ -45,16 +45,7 @@ from .probes import (
     run_check,
 )
 
-__all__ = [
-    "CAPABILITIES",
-    "CheckResult",
-    "ClientFactory",
-    "Progress",
-    "check",
-    "render",
-    "run_cli",
-    "session_clients",
-]
+__all__ = ["CheckResult", "check", "run_cli"]
 
 T = TypeVar("T")
 

@@ -2,8 +2,8 @@
 
 A check is a small function registered with :func:`register`: it reads the settings it needs
 from a snapshot, makes at most a few AWS (or HTTP) calls through the clients of its
-:class:`Context`, and returns ``(status, detail, fix)``. The checks live in ``_probes_aws`` (AWS
-APIs) and ``_probes_service`` (the metadata service, container images). Errors that every AWS
+:class:`Context`, and returns ``(status, detail, fix)``. The checks live in ``probes_aws`` (AWS
+APIs) and ``probes_service`` (the metadata service, container images). Errors that every AWS
 check can meet (no credentials, no region, access denied, no network) are classified once, in
 :func:`run_check`. Nothing here imports boto3 or botocore (but for a client that sends no
 credentials, made once a session exists): the clients come from the factory the caller gives,
@@ -27,8 +27,8 @@ from ..errors import ConfigError
 __all__ = [
     "CHECKS",
     "FAIL",
+    "NO_REGION",
     "PASS",
-    "SKIP",
     "STATUSES",
     "WARN",
     "Check",

@@ -24,7 +24,7 @@ from .probes import (
     warn,
 )
 
-__all__ = ["trusts"]
+__all__: list[str] = []  # nothing here is imported by name
 
 # --- credentials and region -------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ __all__ = [
     "Section",
     "Setting",
     "is_unset",
-    "join_url",
     "same_as",
     "setting",
     "times",
@@ -219,7 +218,7 @@ def setting(
 
     Args:
         name: the name without ``METAFLOW_`` (``BATCH_JOB_QUEUE``).
-        kind: how values validate and serialize (see ``_kinds``).
+        kind: how values validate and serialize (see ``kinds``).
         doc: one line for docs, ``explain`` and the wizard.
         default: the built-in default (``None``: unset).
         derive: a rule computing the default from other resolved settings.
@@ -228,7 +227,7 @@ def setting(
         local: a machine-local value (a path) that never travels to remote containers.
         sensitive: it decides where data or credentials go (an endpoint, a storage root, a
             role, an identity): only a trusted source may set it (a project file only once the
-            user trusted it, see ``_trust``). Every secret setting is sensitive.
+            user trusted it, see ``_sources.trust``). Every secret setting is sensitive.
 
     """
     return Setting(name, kind, doc, default, derive, secret, aliases, local, sensitive)
@@ -257,7 +256,7 @@ class Section:
         put = object.__setattr__
         for field in self.fields:
             value = values[field.name]
-            if not isinstance(value, Reference):  # fetched on first read (see _settings)
+            if not isinstance(value, Reference):  # fetched on first read (``_snapshot``)
                 put(self, field.attr, value)
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -25,7 +25,6 @@ __all__ = [
     "BOOL_WORDS",
     "GS_URL",
     "IAM_ROLE_ARN",
-    "INT",
     "JSON_OBJECT",
     "LOG_GROUP_ARN",
     "NONNEG_INT",
@@ -35,7 +34,10 @@ __all__ = [
     "QUANTITY_PATTERN",
     "RETRY_CONFIG",
     "S3_URL",
+    "SFN_NAME_FORBIDDEN",
+    "SFN_NAME_MAX",
     "SFN_NAME_PREFIX",
+    "SFN_NAME_RULES",
     "STR",
     "STR_DICT",
     "STR_LIST",
@@ -45,6 +47,8 @@ __all__ = [
     "Kind",
     "choice",
     "parse_bool",
+    "plain_definition",
+    "plain_problem",
     "unicode_problem",
 ]
 
@@ -99,7 +103,7 @@ class Kind:
 
 
 def _cs() -> Any:
-    """What builds the kinds' schemas: ``core_schema``'s functions (see ``_core``: not imported)."""
+    """What builds the kinds' schemas: ``core_schema``'s functions (see ``core``: not imported)."""
     from . import core
 
     return core

@@ -5,8 +5,9 @@ task among them, and creating a dataclass costs about half a millisecond (it gen
 methods with ``exec``); a resolution also makes several instances, and a frozen dataclass's
 ``__init__`` costs more than a plain one. So the package's records are plain classes with
 ``__slots__`` and an ``__init__`` of their own, and this base gives them what a dataclass would:
-equality by value, pickling, ``replace``. The package's other classes with ``__slots__`` and no
-methods of their own (``Context``, ``Derive``, ``Layer``, ...) are plain for the same reason.
+equality by value, pickling, ``replace``. The package's other small classes made at import or
+per resolution (``Context``, ``Derive``, ``Layer``, ``FileFacts``) are plain classes with
+``__slots__`` for the same reason.
 
 A record lists its fields in ``__match_args__``, in the order its ``__init__`` takes them
 (``__slots__`` may list them in any order).

@@ -1,7 +1,7 @@
 """The settings table, continued: the AWS consumers (S3, datatools, service, Batch, Step Functions).
 
 Declarations only: what these consumers compute from the settings (the S3 client arguments, the
-Batch image and container environment, the state machine name) lives in ``_views``.
+Batch image and container environment, the state machine name) lives in ``_snapshot.views``.
 """
 
 from __future__ import annotations

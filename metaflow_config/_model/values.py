@@ -19,8 +19,6 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "FrozenDict",
     "SecretDict",
-    "SecretMapping",
-    "SecretText",
     "TooDeep",
     "conceal",
     "freeze",

@@ -28,14 +28,7 @@ from .derive import DEFAULTS, derive
 from .resolution import Resolution
 from .validate import hold, validate
 
-__all__ = [
-    "MAX_UNKNOWN_REPORTED",
-    "failure",
-    "report_unknown",
-    "resolve",
-    "strict_mode",
-    "untrusted_note",
-]
+__all__ = ["failure", "report_unknown", "resolve", "strict_mode"]
 
 
 def strict_mode(strict: bool | None, env: Mapping[str, str], problems: list[Problem]) -> bool:
@@ -86,7 +79,7 @@ def report_unknown(
 
 
 def untrusted_note(layer: LayerData) -> str:
-    """The one sentence of a project file whose sensitive keys are not applied (see ``_trust``)."""
+    """The one sentence of a project file whose sensitive keys are not applied (see ``trust``)."""
     keys = ", ".join(layer.untrusted)
     decide = "decides" if len(layer.untrusted) == 1 else "decide"
     return (

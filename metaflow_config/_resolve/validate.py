@@ -30,7 +30,6 @@ __all__ = [
     "SECRET",
     "TEXT",
     "check_layer",
-    "fix_of",
     "hold",
     "valid",
     "validate",
@@ -43,7 +42,7 @@ __all__ = [
 _JSON_VALUED = frozenset(f.name for f in FIELDS if f.kind.json_valued)
 
 
-#: secret settings: held so that no repr shows them (see _kinds.conceal)
+#: secret settings: held so that no repr shows them (see ``values.conceal``)
 SECRET = frozenset(f.name for f in FIELDS if f.secret)
 
 
@@ -160,7 +159,7 @@ def hold(
         for name in _JSON_VALUED.intersection(validated)
         if (p := _freeze(validated, name, winners))
     ]
-    # No repr shows a secret (see _kinds.conceal): a secret setting's value, or text that may
+    # No repr shows a secret (see ``values.conceal``): a secret setting's value, or text that may
     # hold a URL's password (the others are held as they are).
     for name in [n for n, v in validated.items() if n in SECRET or (type(v) is str and "@" in v)]:
         validated[name] = conceal(validated[name], secret=name in SECRET)

@@ -1,9 +1,9 @@
 """What the consumers of the settings compute from them, behind the section accessors.
 
 The S3 client arguments, the Batch image and tags, the Step Functions state machine name: the
-properties on the sections in ``_table`` (``settings.s3.client_kwargs``, ``settings.batch.image``,
-``settings.sfn.state_machine_name(...)``) are thin wrappers over these functions, which read the
-resolved values and never change them.
+accessors of the sections' views (``views``: ``settings.s3.client_kwargs``,
+``settings.batch.image``, ``settings.sfn.state_machine_name(...)``) are thin wrappers over these
+functions, which read the resolved values and never change them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from .._model.values import secret_copy, thaw
 from ..errors import ConfigError, Problem
 
 __all__ = [
-    "SFN_NAME_MAX",
     "batch_image",
     "docker_registry",
     "s3_client_kwargs",

@@ -25,16 +25,7 @@ from .._sources.sections import find_key
 from ..errors import ConfigError, Problem
 from .sections import section_env
 
-__all__ = [
-    "SFN_ENV_LIMIT",
-    "TARGETS",
-    "ExportedEnv",
-    "bears_secret",
-    "check_sfn_size",
-    "environment_sizes",
-    "export_text",
-    "to_env",
-]
+__all__ = ["TARGETS", "ExportedEnv", "bears_secret", "check_sfn_size", "export_text", "to_env"]
 
 #: Where an exported environment goes: this machine, an AWS Batch job, a Step Functions task.
 TARGETS = ("local", "batch", "sfn")

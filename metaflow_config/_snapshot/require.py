@@ -3,8 +3,8 @@
 ``settings.require("sfn")`` raises one :class:`RequirementError` (a ``ConfigError``) listing every
 setting the capability needs that is not set, or is set to something a container cannot use, each
 with the environment variable and the profile key that set it. The settings themselves, their
-docs and kinds, come from the table (``_table``); this module only says which ones a capability
-needs and why.
+docs and kinds, come from the table (``_model.table``); this module only says which ones a
+capability needs and why.
 """
 
 from __future__ import annotations
@@ -22,17 +22,7 @@ from ..errors import ConfigError, Problem
 if TYPE_CHECKING:
     from .settings import Settings
 
-__all__ = [
-    "CAPABILITIES",
-    "Capability",
-    "Need",
-    "RequirementError",
-    "check",
-    "closure",
-    "missing",
-    "needs",
-    "owned_needs",
-]
+__all__ = ["CAPABILITIES", "Need", "RequirementError", "check", "closure", "missing", "needs"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +62,7 @@ CAPABILITIES: dict[str, Capability] = {
     ),
     "batch": Capability(
         "AWS Batch",
-        includes=("s3",),  # the only datastore a Batch task can reach (seed 004)
+        includes=("s3",),  # the only datastore a Batch task can reach
         needs=(
             Need("BATCH_JOB_QUEUE", "the job queue tasks are submitted to", "<job-queue-name>"),
             Need(

@@ -88,7 +88,7 @@ class Settings(Sections):
     :func:`metaflow_config.load`; the process-wide ``settings`` has the same API.
     """
 
-    # the sections with accessors of their consumers (``_views``), typed as such
+    # the sections with accessors of their consumers (``views``), typed as such
     s3: views.S3
     datatools: views.Datatools
     service: views.Service

@@ -2,9 +2,9 @@
 
 ``settings.s3.client_kwargs``, ``settings.batch.image``, ``settings.sfn.state_machine_name(...)``
 and the others read the resolved values (through the snapshot, so secret references are fetched)
-and never change them; the rules themselves are functions of ``_consumers``. Each class extends
-the table's section of the same name (``_table_aws``), which only declares; ``Settings`` builds
-these views (``VIEWS``).
+and never change them; the rules themselves are functions of ``consumers``. Each class extends
+the table's section of the same name (``_model.table_aws``), which only declares; ``Settings``
+builds these views (``VIEWS``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from .._display import MASK
 from ..errors import Problem
 
-__all__ = ["Mistake", "json_problem", "locate"]
+__all__ = ["json_problem"]
 
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

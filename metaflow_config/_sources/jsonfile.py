@@ -16,7 +16,7 @@ from typing import Any
 from .._model.jsontext import strict_loads
 from ..errors import Problem
 
-__all__ = ["MAX_FILE_BYTES", "read_json_file"]
+__all__ = ["read_json_file"]
 
 #: What :func:`read_json_file` tells a caller of the file it read: its bytes and its ``fstat``.
 Seen = Callable[[bytes, os.stat_result], None]

@@ -23,7 +23,7 @@ from ..errors import ConfigError, Problem
 from .data import LayerData, Raw
 from .sections import is_secret, on_reset, registry
 
-__all__ = ["RUNTIME_VARS", "put", "section_key", "sensitive_key", "suggest", "take"]
+__all__ = ["put", "put_extra", "section_key", "sensitive_key", "suggest", "take"]
 
 
 #: ``METAFLOW_*`` variables that are not settings but are legitimately present: the selectors of
@@ -35,7 +35,7 @@ RUNTIME_VARS = frozenset(
         "PROFILE",
         "CONFIG_STRICT",
         "CONFIG_EXTENSION",  # the Metaflow extension's off switch
-        "CONFIG_WARNED",  # the warnings the launching process has shown (see _extension)
+        "CONFIG_WARNED",  # the warnings the launching process has shown (see ``_metaflow``)
         "CONFIG_PROJECT",  # PROJECT_VAR: where the search for the project file starts
         "AIRFLOW_DAG_RUN_ID",
         "AIRFLOW_JOB_ID",

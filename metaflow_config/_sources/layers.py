@@ -27,7 +27,7 @@ from .keys import put, put_extra, section_key, suggest, take
 from .profiles import PROJECT_VAR, find_local_config, home_is_a_file, missing_profile, profile_path
 from .sections import on_reset
 
-__all__ = ["BY_LAYER", "LAYERS", "SOURCES", "Layer", "profile_layer", "scope_layer"]
+__all__ = ["BY_LAYER", "LAYERS", "SOURCES", "OverrideLayer", "scope_layer"]
 
 
 def _fix_variable(location: str) -> str:

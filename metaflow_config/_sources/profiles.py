@@ -22,7 +22,6 @@ __all__ = [
     "list_profiles",
     "missing_profile",
     "profile_path",
-    "use_existing_profile",
 ]
 
 _PROFILE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}"  # compiled by re when a profile is named

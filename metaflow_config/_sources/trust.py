@@ -47,7 +47,7 @@ class FileFacts:
     """What reading a project file saw: its bytes' digest, and the owner and mode of the file.
 
     ``link``: the ``lstat`` of the path when it is a symlink (its owner counts too), else None.
-    A plain class with ``__slots__``: one is made per read of a project file.
+    A plain class with ``__slots__`` (``_model.record``): one is made per read of a project file.
     """
 
     __slots__ = ("digest", "link", "target")

@@ -9,7 +9,7 @@ advisory lock (``fcntl.flock``) on a sibling ``<name>.lock`` file, so two proces
 same profile serialize and neither loses the other's keys.
 
 Nothing is written where another user could have chosen where it goes: every write is checked
-first (:func:`check_writable`, in ``_writable``), and its lock file is never opened through a
+first (:func:`check_writable`, in ``writable``), and its lock file is never opened through a
 link. A link of the user's own to a file inside the home is written through: the link stays, its
 target gets the new content.
 """
@@ -28,11 +28,8 @@ from .jsonfile import read_json_file
 from .writable import check_home_dirs, check_writable, open_lock, removable
 
 __all__ = [
-    "FILE_MODE",
     "check_writable",
-    "dump_json",
     "file_in_the_way",
-    "locked",
     "read_json_object",
     "remove_file",
     "update_json",

@@ -24,8 +24,8 @@ from ..errors import ConfigError, ConfigWarning, Problem
 __all__ = [
     "CliError",
     "as_cli_error",
+    "complete_profile",
     "confirm",
-    "from_flag",
     "home_dir",
     "load_settings",
     "missing_profile",

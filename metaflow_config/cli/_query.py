@@ -24,15 +24,7 @@ from ._common import (
 )
 from ._show import display, entry_text
 
-__all__ = [
-    "SHELLS",
-    "DiffError",
-    "complete_profile",
-    "complete_setting",
-    "completion_source",
-    "diff_cmd",
-    "get_cmd",
-]
+__all__ = ["SHELLS", "complete_setting", "completion_source", "diff_cmd", "get_cmd"]
 
 #: The shells ``completion`` writes a script for.
 SHELLS = ("bash", "zsh", "fish")

@@ -14,7 +14,7 @@ from .._model.kinds import BOOL, BOOL_WORDS, QUANTITY, QUANTITY_PATTERN, VERIFY,
 from .._model.table import FIELDS, SECTIONS
 from ._show import entry_text
 
-__all__ = ["SCHEMA_DIALECT", "profile_schema", "settings_markdown"]
+__all__ = ["profile_schema", "settings_markdown"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

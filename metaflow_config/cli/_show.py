@@ -2,7 +2,7 @@
 
 Everything here is read off the settings table and a :class:`Settings` snapshot, and masks secret
 values unless a caller explicitly asks to reveal them; every line for a person is escaped
-(``_display``). No click: the command line (``cli``) decides where the text goes.
+(``_display``). No click here: the commands decide where the text goes.
 """
 
 from __future__ import annotations
@@ -30,15 +30,13 @@ from ..errors import ConfigError, Problem
 
 __all__ = [
     "ENV_FORMATS",
-    "Row",
     "display",
     "entry_text",
     "explain_text",
+    "local_file_text",
     "profile_file_text",
-    "profile_found",
     "render",
     "render_env",
-    "rows",
     "show_json",
 ]
 
@@ -414,7 +412,7 @@ def _invalid_lines(name: str, problem: Problem) -> list[str]:
 def _explain_registered(
     snapshot: Settings, registered: Any, key: str, *, invalid: Mapping[str, Problem]
 ) -> str:
-    """:func:`explain_text` of a registered section's key (see ``sections.explain_key``)."""
+    """:func:`explain_text` of a registered section's key (``_snapshot.sections.explain_key``)."""
     problem = invalid.get(key)
     broken = problem is not None or any(k in invalid for k in registered.keys)
     info = explain_key(resolution_of(snapshot), registered, key, typed=not broken)

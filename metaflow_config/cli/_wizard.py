@@ -49,14 +49,14 @@ from ._common import (
 )
 from ._query import complete_setting
 
-__all__ = ["CAPABILITIES", "Capability", "aws_cmd"]
+__all__ = ["CAPABILITIES", "aws_cmd"]
 
 
 @dataclass(frozen=True)
 class Capability:
     """One question of the wizard: the ``require()`` capabilities it enables, what it asks.
 
-    The settings it must ask for are read from ``_require.CAPABILITIES`` (the same table
+    The settings it must ask for are read from ``_snapshot.require.CAPABILITIES`` (the same table
     ``settings.require()`` checks), so a profile the wizard completes passes ``require``.
     """
 
@@ -85,7 +85,7 @@ class Capability:
         return tuple(inc for cap in self.enables for inc in closure(cap) if inc not in self.enables)
 
 
-#: The wizard's questions, in order. What each must ask comes from ``_require.CAPABILITIES``.
+#: The wizard's questions, in order. What each must ask comes from ``require.CAPABILITIES``.
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "Amazon S3 as the datastore",
