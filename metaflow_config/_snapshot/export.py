@@ -23,7 +23,6 @@ from .._model.values import thaw
 from .._resolve.resolution import Resolution
 from .._sources.sections import find_key
 from ..errors import ConfigError, Problem
-from .sections import section_env
 
 __all__ = ["TARGETS", "ExportedEnv", "bears_secret", "check_sfn_size", "export_text", "to_env"]
 
@@ -76,6 +75,8 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
             problems.append(_unexportable(field, values[field.name], origin))
         else:
             env[field.env] = text
+    from .sections import section_env  # registered sections: on the first export
+
     env.update(section_env(resolution, problems))
     if problems:
         raise ConfigError(problems)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from .._model.fields import Section, Setting
 from .._model.references import Reference
 from .._model.table import FIELDS, SECTIONS, Sections, find
-from .._resolve.over import resolve_over
 from .._resolve.resolution import Resolution
 from .._resolve.resolve import resolve
 from .._sources.data import LayerData
@@ -249,6 +248,8 @@ class Settings(Sections):
             inputs = Inputs(
                 inputs.env, inputs.home, inputs.profile, inputs.cwd, overrides, inputs.strict
             )
+            from .._resolve.over import resolve_over  # the first override scope imports it
+
             return Settings(resolve_over(self._resolution, inputs, fresh))
         # Build on what this snapshot read of the layers whose inputs did not change.
         layers = self._resolution.layers

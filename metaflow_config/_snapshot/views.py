@@ -2,7 +2,8 @@
 
 ``settings.s3.client_kwargs``, ``settings.batch.image``, ``settings.sfn.state_machine_name(...)``
 and the others read the resolved values (through the snapshot, so secret references are fetched)
-and never change them; the rules themselves are functions of ``consumers``. Each class extends
+and never change them; the rules themselves are functions of ``consumers`` (imported by the
+first accessor that applies one: a task that only reads values never does). Each class extends
 the table's section of the same name (``_model.table_aws``), which only declares; ``Settings``
 builds these views (``VIEWS``).
 """
@@ -17,7 +18,6 @@ from .._model import table_aws
 from .._model.fields import PREFIX, Section
 from .._model.values import SecretDict, secret_copy
 from ..errors import ConfigWarning
-from . import consumers
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -65,6 +65,8 @@ class S3(table_aws.S3):
         DATATOOLS_CLIENT_PARAMS does: a ``SecretDict``, whose ``repr`` shows none.
         """
         datatools: Datatools = _snapshot(self).datatools
+        from . import consumers  # the rules: imported by the first accessor that needs them
+
         return consumers.s3_client_kwargs(datatools.client_params, self.client_retry_config)
 
     @property
@@ -132,6 +134,8 @@ class Batch(table_aws.Batch):
         ``python:<major>.<minor>`` of this interpreter; prefixed with BATCH_CONTAINER_REGISTRY
         unless the image names a registry of its own.
         """
+        from . import consumers  # the rules: imported by the first accessor that needs them
+
         return consumers.batch_image(requested, self.container_image, self.container_registry)
 
     @property
@@ -174,12 +178,16 @@ class StepFunctions(table_aws.StepFunctions):
         ``ConfigError`` if the name breaks the AWS rules (1-80 characters, no whitespace or
         ``<>{}[]?*"#%^|~`$&,;:/`` or backslash), naming the prefix setting when it is at fault.
         """
+        from . import consumers  # the rules: imported by the first accessor that needs them
+
         return consumers.state_machine_name(self.state_machine_prefix, flow_name)
 
     @property
     def distributed_map_output(self) -> tuple[str, str] | None:
         """SFN_S3_DISTRIBUTED_MAP_OUTPUT_PATH as ``(bucket, prefix)`` for a ``ResultWriter``."""
         path = self.s3_distributed_map_output_path
+        from . import consumers  # the rules: imported by the first accessor that needs them
+
         return None if path is None else consumers.split_s3_url(path)
 
     def logging_configuration(self, log_execution_history: bool) -> dict[str, Any]:

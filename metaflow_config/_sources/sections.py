@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .._model.fields import PREFIX
 from .._model.record import Record
@@ -28,11 +28,12 @@ from .._model.table import BY_ENV
 from ..errors import ConfigError, Problem
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from .data import LayerData
 
 __all__ = [
     "Registered",
-    "SectionModel",
     "find_key",
     "is_secret",
     "is_section_class",
@@ -45,30 +46,32 @@ __all__ = [
 GROUP = "metaflow_config.sections"
 
 
-class SectionModel(Protocol):
-    """What a registered section's class provides (``MetaflowBaseSettings`` implements it)."""
+if TYPE_CHECKING:  # a protocol class costs a process to make at import: it is for mypy only
 
-    @classmethod
-    def _metaflow_keys(cls) -> tuple[str, dict[str, str], frozenset[str], frozenset[str]]:
-        """Its ``env_prefix``, its keys (full names) by field, its secret and sensitive keys."""
-        ...
+    class SectionModel(Protocol):
+        """What a registered section's class provides (``MetaflowBaseSettings`` implements it)."""
 
-    @classmethod
-    def _metaflow_resolve(cls, layers: Mapping[str, LayerData]) -> Any:
-        """The model resolved from these layers (by layer name); ConfigError when it refuses."""
-        ...
+        @classmethod
+        def _metaflow_keys(cls) -> tuple[str, dict[str, str], frozenset[str], frozenset[str]]:
+            """Its ``env_prefix``, its keys (full names) by field, its secret and sensitive keys."""
+            ...
 
-    @classmethod
-    def _metaflow_field(cls, name: str) -> tuple[Any, str]:
-        """The default of the field ``name``, and its one-line description (``""``: none)."""
-        ...
+        @classmethod
+        def _metaflow_resolve(cls, layers: Mapping[str, LayerData]) -> Any:
+            """The model resolved from these layers (by layer name); ConfigError when it refuses."""
+            ...
 
-    @classmethod
-    def _metaflow_export(
-        cls, layers: Mapping[str, LayerData], model: Any
-    ) -> tuple[dict[str, str], list[str]]:
-        """The environment that rebuilds ``model``; the keys whose values cannot travel."""
-        ...
+        @classmethod
+        def _metaflow_field(cls, name: str) -> tuple[Any, str]:
+            """The default of the field ``name``, and its one-line description (``""``: none)."""
+            ...
+
+        @classmethod
+        def _metaflow_export(
+            cls, layers: Mapping[str, LayerData], model: Any
+        ) -> tuple[dict[str, str], list[str]]:
+            """The environment that rebuilds ``model``; the keys whose values cannot travel."""
+            ...
 
 
 class Registered(Record):
