@@ -43,18 +43,19 @@ constants.BATCH_JOB_QUEUE = "bench-queue"  # type: ignore[attr-defined]
 #: Every private module of metaflow_config the benchmarks reach into, by what it holds: the one
 #: place to repoint when the package's private modules move.
 PRIVATE = {
-    "fields": "metaflow_config._fields",  # setting(), Section: how the table declares
-    "kinds": "metaflow_config._kinds",  # STR and the other kinds (plain BaseSettings maps them)
-    "table": "metaflow_config._table",  # FIELDS, SECTIONS, BY_NAME, BY_ENV
-    "resolve": "metaflow_config._resolve",  # the validator's caches, dropped when the table grows
-    "settings": "metaflow_config._settings",  # _SECTION_CLASSES: how a snapshot finds sections
+    "fields": "metaflow_config._model.fields",  # setting(), Section: how the table declares
+    "kinds": "metaflow_config._model.kinds",  # STR and the other kinds (BaseSettings maps them)
+    "table": "metaflow_config._model.table",  # FIELDS, SECTIONS, BY_NAME, BY_ENV
+    "derive": "metaflow_config._resolve.derive",  # DEFAULTS: each setting's default
+    "validate": "metaflow_config._resolve.validate",  # the validators' caches
+    "settings": "metaflow_config._snapshot.settings",  # _SECTION_CLASSES: a snapshot's sections
 }
 
 #: What the benchmark stubs: (module, attribute) replaced for some samples, and what the stub is.
 STUBS = {
     # where a resolution asks the registry of sections about a key not in the table; the stub
     # answers "not registered" without asking (the baseline of "no section registered")
-    "registered": ("metaflow_config._layers", "_registered"),
+    "registered": ("metaflow_config._sources.keys", "_registered"),
 }
 
 
@@ -91,8 +92,8 @@ def extend_table(count: int) -> None:
     ``BY_NAME``/``BY_ENV`` dicts in place and drops the cached validator, so the unchanged
     production functions resolve over 153 + ``count`` settings. Nothing is added to the library.
     """
-    _fields, _kinds, _resolve = private("fields"), private("kinds"), private("resolve")
-    _settings, _table = private("settings"), private("table")
+    _fields, _kinds, _table = private("fields"), private("kinds"), private("table")
+    derive, validate, _settings = private("derive"), private("validate"), private("settings")
 
     body = {
         f"extra_{i}": _fields.setting(f"BENCH_EXTRA_{i}", _kinds.STR, "Benchmark filler.")
@@ -113,10 +114,9 @@ def extend_table(count: int) -> None:
     _settings._SECTION_CLASSES["bench_extra"] = extra  # how a snapshot finds its sections
     _table.BY_NAME.update({f.name: f for f in extra.fields})
     _table.BY_ENV.update({f.env: f for f in extra.fields})
-    if hasattr(_resolve, "_DEFAULTS"):
-        _resolve._DEFAULTS.update({f.name: f.default for f in extra.fields})
-    _resolve._table_validator.cache_clear()
-    _resolve._SMALL.clear()
+    derive.DEFAULTS.update({f.name: f.default for f in extra.fields})
+    validate._table_validator.cache_clear()
+    validate._SMALL.clear()
     snapshot = load()
     assert len(list(snapshot.items())) == len(fields), "the extended table is not in use"
     assert snapshot["METAFLOW_BENCH_EXTRA_0"] is None

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._kinds import FrozenDict
+from ._model.values import FrozenDict
 from ._override import Override, override
 from ._scope import current, load, settings
-from ._settings import Settings
+from ._snapshot.settings import Settings
 from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
-    from ._explanation import Explanation, Shadowed
+    from ._snapshot.explanation import Explanation, Shadowed
 
 __all__ = [
     "ConfigError",
@@ -36,16 +36,16 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-#: names imported on first use (see ``_explanation``: not built by every ``import metaflow``)
+#: names imported on first use (``_snapshot.explanation``: not built by every ``import metaflow``)
 _LAZY = frozenset({"Explanation", "Shadowed"})
 
 
 def __getattr__(name: str) -> Any:
     """``Explanation`` and ``Shadowed``, imported when first named."""
     if name in _LAZY:
-        from . import _explanation
+        from ._snapshot import explanation
 
-        value = getattr(_explanation, name)
+        value = getattr(explanation, name)
         globals()[name] = value  # found directly from here on
         return value
     msg = f"module {__name__!r} has no attribute {name!r}"

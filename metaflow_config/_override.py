@@ -16,12 +16,13 @@ from contextvars import Token
 from typing import Any, TypeVar, cast
 
 from ._display import show_value
-from ._fields import is_unset
-from ._layers import OverrideLayer, argument_problems, place_problems
-from ._resolve import Inputs, default_home, selected_profile
+from ._model.fields import is_unset
+from ._model.table import find
 from ._scope import Frame, chain, install, leave, link, restore
-from ._settings import Settings
-from ._table import find
+from ._snapshot.settings import Settings, resolution_of
+from ._sources.inputs import Inputs, check_arguments, switched
+from ._sources.layers import OverrideLayer
+from ._sources.sections import is_secret
 from .errors import ConfigError
 
 __all__ = ["Override", "override"]
@@ -102,8 +103,6 @@ def _shown(key: str, value: Any) -> str:
     field = find(key)
     if field is not None:
         return field.show(value)
-    from ._sections import is_secret
-
     return show_value(value, secret=is_secret(key))
 
 
@@ -122,12 +121,15 @@ class Override:
         profile: str | None,
         cwd: str | os.PathLike[str] | None,
     ) -> None:
-        problems = place_problems("override", home=home, profile=profile, cwd=cwd)
-        problems.extend(argument_problems("override(...)", values))
-        if env is not None:
-            problems.extend(argument_problems("override(env=...)", env, text_values=True))
-        if problems:
-            raise ConfigError(problems)
+        check_arguments(
+            "override",
+            env=env,
+            home=home,
+            profile=profile,
+            cwd=cwd,
+            values=values,
+            values_label="override(...)",
+        )
         self._values = dict(values)
         #: this scope's own values, read once: its layer, laid over the outer scope's on entry
         self._layer = OverrideLayer(self._values).read()
@@ -135,24 +137,22 @@ class Override:
             raise ConfigError(self._layer.problems)
         self._mine = {k: v for k, v in self._values.items() if not is_unset(v)}
         self._names = {_name_of(k) for k in self._mine}
-        self._env = None if env is None else dict(env)
-        self._home = None if home is None else os.path.abspath(os.path.expanduser(home))
-        self._profile = profile
-        self._cwd = None if cwd is None else os.path.abspath(cwd)
+        #: the inputs the scope switches (``env=``, ``home=``, ``profile=``, ``cwd=``), as given now
+        self._switch = switched(
+            env=None if env is None else dict(env), home=home, profile=profile, cwd=cwd
+        )
+        #: what the repr shows of them: the variables counted, the rest as given (paths absolute)
+        given = {"home": home, "profile": profile, "cwd": cwd}
+        self._given = {
+            k: profile if k == "profile" else self._switch[k]
+            for k, v in given.items()
+            if v is not None
+        }
+        self._env_size = None if env is None else len(self._switch["env"])
         self._cache: tuple[Settings, Settings] | None = None
 
     def _changes(self, inputs: Inputs) -> dict[str, Any]:
-        changes: dict[str, Any] = {}
-        if self._env is not None:  # as if the process had this environment
-            changes["env"] = self._env
-            changes["home"] = default_home(self._env)
-            changes["profile"] = selected_profile(self._env)
-        if self._home is not None:
-            changes["home"] = self._home
-        if self._profile is not None:
-            changes["profile"] = self._profile or None
-        if self._cwd is not None:
-            changes["cwd"] = self._cwd
+        changes = dict(self._switch)
         if self._mine:  # merged by setting: this scope's value beats an outer one however spelled
             names = self._names
             kept = {k: v for k, v in inputs.overrides.items() if _name_of(k) not in names}
@@ -164,7 +164,7 @@ class Override:
         cached = self._cache
         if cached is not None and cached[0] is parent:
             return cached[1]
-        changes = self._changes(parent._resolution.inputs)
+        changes = self._changes(resolution_of(parent).inputs)
         snapshot = parent._replace(layer=self._layer, **changes) if changes else parent
         self._cache = (parent, snapshot)
         return snapshot
@@ -180,10 +180,9 @@ class Override:
     def __repr__(self) -> str:
         shown = {k: _shown(k, v) for k, v in self._values.items()}
         parts = [f"{k}={v}" for k, v in shown.items()]
-        if self._env is not None:
-            parts.append(f"env=<{len(self._env)} variables>")
-        inputs = {"home": self._home, "profile": self._profile, "cwd": self._cwd}
-        parts.extend(f"{k}={v!r}" for k, v in inputs.items() if v is not None)
+        if self._env_size is not None:
+            parts.append(f"env=<{self._env_size} variables>")
+        parts.extend(f"{k}={v!r}" for k, v in self._given.items())
         return f"override({', '.join(parts)})"
 
     def __call__(self, fn: F) -> F:

@@ -11,7 +11,7 @@ each section it hands out is cached as a plain attribute, so ``settings.batch.jo
 attribute lookups. Entering an ``override`` drops that cache (under a lock), and reads go through
 the context-aware path: every thread and asyncio task sees exactly its own overrides.
 
-Each entered override is a link (``_Frame``) in the chain its context holds. A context copied
+Each entered override is a link (:class:`Frame`) in the chain its context holds. A context copied
 inside an override (an asyncio task created there, ``contextvars.copy_context()``) keeps the link
 after the ``with`` block ends, so "no override anywhere" means "no link alive", not "no ``with``
 block open": the cache comes back only when the last link is garbage. A started generator
@@ -31,15 +31,15 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import Any, Protocol, cast
 
-from ._layers import argument_problems, place_problems
-from ._resolve import Inputs, default_home, resolve, selected_profile
-from ._settings import Settings
-from ._table import SECTIONS
-from .errors import ConfigError, Problem
+from ._model.table import SECTIONS
+from ._resolve.resolve import resolve
+from ._snapshot.settings import Settings
+from ._sources.inputs import (
+    Inputs,
+)
 
 __all__ = [
     "Frame",
-    "Scope",
     "chain",
     "current",
     "install",
@@ -95,41 +95,10 @@ def load(
     ``load`` never writes anything.
 
     """
-    problems = place_problems("load", home=home, profile=profile, cwd=cwd, strict=strict)
-    if env is not None:
-        problems.extend(argument_problems("load(env=...)", env, text_values=True))
-    if overrides is not None:
-        problems.extend(argument_problems("load(overrides=...)", overrides))
-    if problems:
-        raise ConfigError(problems)
-    env = os.environ if env is None else env
-    inputs = Inputs(
-        env=env,
-        home=default_home(env) if home is None else os.path.expanduser(os.fspath(home)),
-        profile=selected_profile(env, profile),
-        cwd=_getcwd() if cwd is None else os.fspath(cwd),
-        overrides=dict(overrides or {}),
-        strict=strict,
+    inputs = Inputs.from_world(
+        env=env, home=home, profile=profile, cwd=cwd, overrides=overrides, strict=strict
     )
     return Settings(resolve(inputs))
-
-
-def _getcwd() -> str:
-    try:
-        return os.getcwd()
-    except OSError as exc:  # the working directory was removed under the process
-        raise ConfigError(
-            [
-                Problem.bad_value(
-                    "working directory",
-                    "local",
-                    "os.getcwd()",
-                    expected="an existing working directory "
-                    f"to look for .metaflow/config.json from ({exc.strerror})",
-                    fix="change to an existing directory, or pass cwd= to load()/override()",
-                )
-            ]
-        ) from exc
 
 
 class _ProcessSettings:
@@ -140,7 +109,7 @@ class _ProcessSettings:
     are cached in slots and the object's class becomes this one, which has no ``__getattr__``:
     only then does CPython 3.11 specialize ``settings.batch`` into a direct slot load (7 ns, not
     20-40 ns). Slots survive the class switch (a plain attribute would not stay compact, see
-    Section in _fields); ``vars(settings)`` lists the cached sections, as before.
+    ``Section`` in ``_model.fields``); ``vars(settings)`` lists the cached sections.
     Every other name of :class:`Settings` is forwarded to the snapshot in force (see below).
     """
 

@@ -1,7 +1,8 @@
 """boto3 for the settings: a session, and clients that apply the S3 settings.
 
-The only module of metaflow_config that imports boto3 (``pip install 'metaflow-config[aws]'``);
-``import metaflow_config`` never does. Every function takes a snapshot (``load(...)``) or uses
+The public module of metaflow_config that imports boto3 (``pip install 'metaflow-config[aws]'``;
+``_snapshot.fetch`` imports it too, when a secret reference is first read); ``import
+metaflow_config`` never does. Every function takes a snapshot (``load(...)``) or uses
 the one in force (the innermost ``override``, else the process-wide ``settings``).
 
 Credentials and the region are boto3's own business and are not re-implemented: the region
@@ -20,10 +21,7 @@ carry it).
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,16 +32,16 @@ except ImportError as exc:  # pragma: no cover - boto3 is the "aws" extra
     _msg = "metaflow_config.aws needs boto3: pip install 'metaflow-config[aws]'"
     raise ImportError(_msg) from exc
 
-from ._checks import CheckResult
-from ._checks import check as _check_live
+from ._checks.checks import CheckResult
+from ._checks.checks import check as _check_live
+from ._checks.probes import NO_REGION
 from ._display import MASK, shell_quote
-from ._kinds import Reference
+from ._model.references import Reference
 from ._scope import current
-from ._settings import Settings
+from ._snapshot.fetch import FETCH_TIMEOUTS, fetch_text, unlogged
+from ._snapshot.fetch import session as _session
+from ._snapshot.settings import Settings, resolution_of
 from .errors import ConfigError, Problem
-
-#: What the problem of a client without a region names (``check --aws`` tells it by this name)
-NO_REGION = "AWS region"
 
 __all__ = [
     "FETCH_TIMEOUTS",
@@ -68,10 +66,7 @@ def _snapshot(settings: Settings | None) -> Settings:
 
 def session(settings: Settings | None = None) -> Any:
     """A new ``boto3.session.Session`` for ``settings`` (credentials and region: boto3's chain)."""
-    s = _snapshot(settings)
-    if s.sandbox.enabled and s.sandbox.region:
-        return boto3.session.Session(region_name=s.sandbox.region)
-    return boto3.session.Session()
+    return _session(resolution_of(_snapshot(settings)).values)
 
 
 def region(settings: Settings | None = None) -> str | None:
@@ -129,10 +124,6 @@ def s3_client(settings: Settings | None = None, *, boto_session: Any = None, **k
     return sess.client("s3", config=config, **params)
 
 
-#: Bounds of a secret reference's fetch: it happens on a read, so it must not hang the reader.
-FETCH_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 10}
-
-
 def fetch_reference(
     reference: Reference, settings: Settings, name: str, where: str, *, client: Any = None
 ) -> str:
@@ -148,134 +139,7 @@ def fetch_reference(
             reference, the layer and the location), never a secret.
 
     """
-    from botocore.config import Config as BotoConfig
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
-
-    s = settings
-    region = reference.region
-    if region is None and reference.service == "secretsmanager":
-        region = s.secrets.aws_secrets_manager_default_region
-    config = BotoConfig(**FETCH_TIMEOUTS, retries={"max_attempts": 2, "mode": "standard"})
-
-    def problem(expected: str, fix: str) -> ConfigError:
-        return ConfigError([Problem.missing(name, f"{expected} for {where}", fix)])
-
-    # The error is raised outside the handlers: no exception chain keeps botocore's error.
-    failure: ConfigError | None = None
-    text = ""
-    try:
-        if client is None:
-            client = session(s).client(reference.service, region_name=region, config=config)
-        with _unlogged():  # botocore logs response bodies at DEBUG: the secret's text
-            if reference.service == "ssm":
-                answer = client.get_parameter(Name=reference.name, WithDecryption=True)
-                text = str(answer["Parameter"]["Value"])
-            else:
-                answer = client.get_secret_value(SecretId=reference.name)
-                if "SecretString" not in answer:
-                    failure = problem(
-                        "a secret holding text (SecretString), found binary",
-                        f"store {reference.name} as text",
-                    )
-                else:
-                    text = str(answer["SecretString"])
-            del answer
-    except NoRegionError:  # no call was made: the network and the timeouts are not the cause
-        own = ", or METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_REGION"
-        failure = problem(
-            "an AWS region to fetch it from",
-            "set AWS_DEFAULT_REGION (or AWS_REGION), or the region of the AWS profile in "
-            f"~/.aws/config{own if reference.service == 'secretsmanager' else ''}",
-        )
-    except NoCredentialsError:
-        failure = problem(
-            "AWS credentials to fetch it",
-            "configure credentials (AWS_PROFILE, `aws configure`, or a role of the machine)",
-        )
-    except ClientError as exc:
-        failure = _client_problem(
-            reference, where, str(exc.response.get("Error", {}).get("Code", "")), problem
-        )
-    except (BotoCoreError, OSError) as exc:
-        failure = problem(
-            f"an answer from {reference.service} within the timeouts ({type(exc).__name__})",
-            "check the network and the region, then read the setting again",
-        )
-    if failure is not None:
-        raise failure
-    return _json_key(reference, text, problem) if reference.key else text
-
-
-def _client_problem(
-    reference: Reference, where: str, code: str, problem: Callable[[str, str], ConfigError]
-) -> ConfigError:
-    """The error of an AWS error ``code`` answered to a fetch of ``reference``."""
-    if code in ("ResourceNotFoundException", "ParameterNotFound"):
-        return problem(
-            f"an existing {reference.service} entry {reference.name!r}",
-            f"create it, or correct the reference in {where}",
-        )
-    if "AccessDenied" in code:
-        return problem(
-            f"permission to read it ({reference.action}; kms:Decrypt for an encrypted one)",
-            f"allow {reference.action} on {reference.name} to this machine's role or user",
-        )
-    return problem(f"an answer from {reference.service} (got {code or 'an error'})", "retry")
-
-
-#: Loggers of the libraries a fetch goes through (botocore logs response bodies at DEBUG)
-_FETCH_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
-
-
-class _Fetching(logging.Filter):
-    """Drops the records a thread logs while it fetches a secret (see :func:`_unlogged`)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.local = threading.local()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(self.local, "on", False)
-
-
-_FETCHING = _Fetching()
-
-
-@contextlib.contextmanager
-def _unlogged() -> Iterator[None]:
-    """Nothing the AWS libraries log in this thread reaches a handler while the block runs.
-
-    A filter of every logger of botocore, boto3, urllib3 and s3transfer (a logger's filters
-    are asked where a record is made, so each logger gets it), on for this thread only: other
-    threads' logging is untouched.
-    """
-    for logger_name in list(logging.root.manager.loggerDict):
-        if logger_name.split(".", 1)[0] in _FETCH_LOGGERS:
-            logger = logging.getLogger(logger_name)
-            if _FETCHING not in logger.filters:
-                logger.addFilter(_FETCHING)
-    _FETCHING.local.on = True
-    try:
-        yield
-    finally:
-        _FETCHING.local.on = False
-
-
-def _json_key(reference: Reference, text: str, problem: Callable[[str, str], ConfigError]) -> str:
-    """The value of ``reference.key`` in the JSON secret ``text`` (JSON text if not a string)."""
-    import json
-
-    from ._kinds import decode_json
-
-    # strict and bounded (MAX_JSON_DEPTH, on every Python): a hostile secret is no RecursionError
-    document = decode_json(text, bounded=True)[0]
-    if not isinstance(document, dict) or reference.key not in document:
-        raise problem(
-            f"a JSON secret with the key {reference.key!r}",
-            f"add the key {reference.key!r} to {reference.name}, or correct the reference",
-        )
-    value = document[reference.key]
-    return value if isinstance(value, str) else json.dumps(value)
+    return fetch_text(reference, resolution_of(settings), name, where, client=client)
 
 
 def _config(s: Settings, arguments: Mapping[str, Any]) -> Any:
@@ -414,7 +278,7 @@ def _plain_session(region: str | None, aws_profile: str | None, what: str) -> An
 
 def _aws_problem(exc: BaseException, where: str, action: str, service: str) -> Problem:
     """The problem of the AWS error ``exc``, met reading ``where`` (``action``: the IAM action)."""
-    from ._probes import classify, error_code
+    from ._checks.probes import classify, error_code
 
     kind = classify(exc)
     if kind == "credentials":
@@ -536,7 +400,7 @@ def api_key_value(
     failure: Problem | None = None
     value = ""
     try:
-        with _unlogged():  # botocore logs response bodies at DEBUG: the key's value
+        with unlogged():  # botocore logs response bodies at DEBUG: the key's value
             answer = sess.client("apigateway", config=config).get_api_key(
                 apiKey=key_id, includeValue=True
             )

@@ -16,10 +16,10 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from ._kinds import thaw
+from ._model.table import BY_NAME, DEBUG_OPTIONS
+from ._model.values import thaw
 from ._scope import current
-from ._settings import Settings
-from ._table import BY_NAME, DEBUG_OPTIONS
+from ._snapshot.settings import Settings, resolution_of
 
 #: Metaflow's constants that are not configurable.
 CONSTANTS: dict[str, Any] = {
@@ -37,7 +37,7 @@ _EFFECTIVE: dict[str, Callable[[Settings], Any]] = {
     "DATATOOLS_CLIENT_PARAMS": lambda s: s.datatools.client_params,
     "AWS_SANDBOX_STS_ENDPOINT_URL": lambda s: s.service.url,
     # DISABLE_TRACING is one of _table.MACHINE_VARIABLES (kept when a snapshot is pickled)
-    "DISABLE_TRACING": lambda s: bool(s._resolution.inputs.env.get("DISABLE_TRACING")),
+    "DISABLE_TRACING": lambda s: bool(resolution_of(s).inputs.env.get("DISABLE_TRACING")),
 }
 
 #: Every name this module answers, as Metaflow's module spells them.

@@ -39,37 +39,49 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from ._display import show_value
-from ._fields import is_unset
-from ._kinds import decode_json, freeze
-from ._layers import LAYERS, LayerData, Raw
+from ._model.fields import is_unset
+from ._model.jsontext import decode_json
+from ._model.values import freeze
+from ._scope import current
+from ._snapshot.settings import Settings, resolution_of
+from ._sources.data import LayerData, Raw
+from ._sources.layers import LAYERS
+from ._sources.sections import registry
 from .errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ._settings import Settings
+    from ._sources.sections import SectionModel
 
 __all__ = ["LayerSource", "MetaflowBaseSettings", "bound", "resolve_model"]
 
-#: the snapshot a model is being resolved from (``Settings.section``); else the one in force
-_BOUND: ContextVar[Settings | None] = ContextVar("metaflow_config_section", default=None)
+#: the layers a model is being resolved from (``Settings.section``); else those in force
+_BOUND: ContextVar[Mapping[str, LayerData] | None] = ContextVar(
+    "metaflow_config_section", default=None
+)
 
 
-def _snapshot() -> Settings:
-    from ._scope import current
+def _layers() -> Mapping[str, LayerData]:
+    """The layers models resolve from here: those bound, else the snapshot in force's."""
+    layers = _BOUND.get()
+    return resolution_of(current()).layers if layers is None else layers
 
-    bound = _BOUND.get()
-    return current() if bound is None else bound
+
+@contextmanager
+def _binding(layers: Mapping[str, LayerData]) -> Iterator[None]:
+    token = _BOUND.set(layers)
+    try:
+        yield
+    finally:
+        _BOUND.reset(token)
 
 
 @contextmanager
 def bound(snapshot: Settings) -> Iterator[None]:
     """Resolve models from ``snapshot`` in the enclosed code (what ``Settings.section`` does)."""
-    token = _BOUND.set(snapshot)
-    try:
+    with _binding(resolution_of(snapshot).layers):
         yield
-    finally:
-        _BOUND.reset(token)
 
 
 def _key(settings_cls: type[BaseSettings], field_name: str) -> str:
@@ -95,13 +107,13 @@ class LayerSource(PydanticBaseSettingsSource):
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         """The raw value of ``field_name`` in this layer (``None`` when it does not set it)."""
         key, how = _shape(self.settings_cls)[field_name]
-        raw = _snapshot()._resolution.layers[self.layer].extra.get(key)
+        raw = _layers()[self.layer].extra.get(key)
         value = None if raw is None or is_unset(raw.value) else raw.value
         return value, key, value is not None and how == JSON_TEXT
 
     def __call__(self) -> dict[str, Any]:
         """The values this layer holds for the model, by the names the model takes them by."""
-        extra = _snapshot()._resolution.layers[self.layer].extra
+        extra = _layers()[self.layer].extra
         if not extra:
             return {}
         return _by_argument(self.settings_cls, _layer_values(_shape(self.settings_cls), extra))
@@ -260,7 +272,7 @@ def _layered(cls: type[BaseSettings]) -> dict[str, Any]:
     lower dict off (profile ``{"k": {"p": 1}}``, local ``{"k": 2}``, env ``{"k": {"e": 3}}``
     give ``{"k": {"p": 1, "e": 3}}``).
     """
-    shape, layers = _shape(cls), _snapshot()._resolution.layers
+    shape, layers = _shape(cls), _layers()
     state: dict[str, Any] = {}
     for layer in reversed(LAYERS):
         extra = layers[layer.name].extra
@@ -288,20 +300,19 @@ def env_text(value: Any) -> str | None:
 
 
 def exported(
-    cls: type[MetaflowBaseSettings], snapshot: Settings
+    cls: type[MetaflowBaseSettings], layers: Mapping[str, LayerData], model: MetaflowBaseSettings
 ) -> tuple[dict[str, str], list[str]]:
-    """The environment that rebuilds ``cls`` as ``snapshot`` holds it; the keys that cannot go.
+    """The environment that rebuilds ``model`` (``cls`` from ``layers``); the keys that cannot go.
 
     What the layers hold for the model, merged as the model merges them (a dict set in two
     layers travels merged), as text; then read back as a container reads it (its environment
     alone). A key whose text would not read back to the same field value (``{1: "x"}`` comes
     back ``{"1": "x"}``, a tuple a list, ``True`` for an ``int`` field fails) is refused, not
-    exported. ``snapshot.section(cls)`` must build (the caller reports its problems).
+    exported. ``model`` is ``cls`` resolved from ``layers`` (the caller reports its problems).
     """
     shape = _shape(cls)
-    with bound(snapshot):
+    with _binding(layers):
         state = _layered(cls)
-    model = snapshot.section(cls)
     texts: dict[str, str] = {}
     refused: list[str] = []
     for name, value in state.items():
@@ -333,8 +344,6 @@ def layer_problems(data: LayerData) -> list[Problem]:
     (another layer may set the rest); a model's own validator, which judges values together,
     is left to the resolution.
     """
-    from ._sections import registry
-
     known = registry()
     problems: list[Problem] = []
     for cls in {id(known[k].cls): known[k].cls for k in data.extra if k in known}.values():
@@ -448,6 +457,34 @@ class MetaflowBaseSettings(BaseSettings):
         }
         return marked | cls.secret_keys()
 
+    # -- the section protocol (``_sources.sections.SectionModel``): how the package calls it --
+
+    @classmethod
+    def _metaflow_keys(cls) -> tuple[str, dict[str, str], frozenset[str], frozenset[str]]:
+        """Its ``env_prefix``, its keys by field, its secret and sensitive keys."""
+        prefix = str(cls.model_config.get("env_prefix") or "")
+        keys = {_key(cls, name): name for name in cls.model_fields}
+        return prefix, keys, frozenset(cls.secret_keys()), frozenset(cls.sensitive_keys())
+
+    @classmethod
+    def _metaflow_resolve(cls, layers: Mapping[str, LayerData]) -> MetaflowBaseSettings:
+        """The model resolved from ``layers`` (a ``ConfigError`` when it refuses them)."""
+        with _binding(layers):
+            return cls()
+
+    @classmethod
+    def _metaflow_field(cls, name: str) -> tuple[Any, str]:
+        """The default of the field ``name`` and its description (``""``: none)."""
+        field = cls.model_fields[name]
+        return field.get_default(), field.description or ""
+
+    @classmethod
+    def _metaflow_export(
+        cls, layers: Mapping[str, LayerData], model: Any
+    ) -> tuple[dict[str, str], list[str]]:
+        """The environment that rebuilds ``model``; the keys whose values cannot travel."""
+        return exported(cls, layers, model)
+
 
 #: pydantic's secret types: ``SecretStr``, ``SecretBytes``, ``Secret[T]`` (pydantic 2.7+), and any
 #: subclass of them
@@ -536,7 +573,7 @@ def _problems(
     cls: type[MetaflowBaseSettings], exc: ValidationError, given: dict[str, Any]
 ) -> list[Problem]:
     """The problems of a model's validation, each with the layer and place of its value."""
-    snapshot = _snapshot()
+    layers = _layers()
     secret = cls.secret_keys()
     problems = []
     for err in exc.errors(include_url=False):
@@ -553,7 +590,7 @@ def _problems(
             layer, location, value = "init", f"{cls.__name__}({name}=...)", given[name]
         else:
             layer, location, value = "default", "", err.get("input")
-            for data in snapshot._resolution.layers.values():
+            for data in layers.values():
                 raw = data.extra.get(key)
                 if raw is not None:
                     layer, location, value = data.layer, raw.location, raw.value
@@ -578,3 +615,7 @@ def _problems(
             )
         )
     return problems
+
+
+if TYPE_CHECKING:  # the type checker holds the class to the protocol the package calls it by
+    _SECTION_MODEL: type[SectionModel] = MetaflowBaseSettings

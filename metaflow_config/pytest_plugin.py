@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from ._display import show_value
-from ._layers import BY_LAYER
+from ._sources.layers import BY_LAYER
 from .errors import ConfigError, Problem
 from .testing import SettingsFixture, isolated_process
 

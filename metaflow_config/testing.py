@@ -23,14 +23,17 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._explanation import Explanation
-from ._fields import PREFIX
-from ._layers import PROJECT_VAR, SOURCES, argument_problems, profile_path
+from ._model.fields import PREFIX
+from ._model.table import find
 from ._override import Override, override
 from ._scope import current, load, reset
-from ._settings import ExportedEnv, Settings, lookup
-from ._table import find
-from ._trust import read_facts, record
+from ._snapshot.explanation import Explanation
+from ._snapshot.export import ExportedEnv
+from ._snapshot.settings import Settings, lookup
+from ._sources.inputs import argument_problems
+from ._sources.layers import SOURCES
+from ._sources.profiles import PROJECT_VAR, profile_path
+from ._sources.trust import read_facts, record
 from .errors import ConfigError
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from metaflow_config import Settings
-from metaflow_config._checks import check
-from metaflow_config._probes import CheckResult
+from metaflow_config._checks.checks import check
+from metaflow_config._checks.probes import CheckResult
 from tests._checks_helpers import (
     LOG_GROUP,
     REGION,

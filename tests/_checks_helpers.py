@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from metaflow_config import Settings, load
-from metaflow_config._probes import FAIL, CheckResult
+from metaflow_config._checks.probes import FAIL, CheckResult
 
 ACCOUNT = "123456789012"  # moto's account
 REGION = "us-east-1"

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from metaflow_config import Settings, load
-from metaflow_config._fields import Setting
-from metaflow_config._kinds import thaw
-from metaflow_config._table import BY_NAME, FIELDS
+from metaflow_config._model.fields import Setting
+from metaflow_config._model.table import BY_NAME, FIELDS
+from metaflow_config._model.values import thaw
 
 ROLE = "arn:aws:iam::123456789012:role/"
 REMOTE = ("batch", "sfn")

@@ -19,14 +19,13 @@ from typing import Any
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, Settings, load
-from metaflow_config._fields import Setting
-from metaflow_config._kinds import (
+from metaflow_config._model.fields import Setting
+from metaflow_config._model.kinds import (
     BOOL,
     GS_URL,
     IAM_ROLE_ARN,
     JSON_OBJECT,
     LOG_GROUP_ARN,
-    MARK,
     NONNEG_INT,
     PATH,
     PLUGIN_NAME,
@@ -41,8 +40,9 @@ from metaflow_config._kinds import (
     URL,
     VERIFY,
 )
-from metaflow_config._settings import TARGETS
-from metaflow_config._table import BY_NAME, FIELDS
+from metaflow_config._model.references import MARK
+from metaflow_config._model.table import BY_NAME, FIELDS
+from metaflow_config._snapshot.export import TARGETS
 from metaflow_config.testing import trust
 
 #: The layers a person or code writes, lowest first.

@@ -13,7 +13,7 @@ import pytest
 import metaflow_config
 import metaflow_config.compat as mc
 from metaflow_config import ConfigError, Settings, load, settings
-from metaflow_config._kinds import SecretDict
+from metaflow_config._model.values import SecretDict
 from tests.conftest import write_json
 
 

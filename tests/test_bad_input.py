@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from metaflow_config import ConfigError, ConfigWarning, load
-from metaflow_config._layers import MAX_FILE_BYTES
+from metaflow_config._sources.jsonfile import MAX_FILE_BYTES
 
 #: A resolution that takes longer than this is a hang, not a slow test (a guard, not a timing).
 HANG_GUARD_SECONDS = 60
@@ -498,7 +498,7 @@ def test_wrong_value(home: Path, work: Path, name: str, layer: str, value: Any) 
 
 def test_every_kind_has_wrong_values() -> None:
     """The wrong-value battery covers every kind of setting the table uses."""
-    from metaflow_config._table import BY_ENV, FIELDS
+    from metaflow_config._model.table import BY_ENV, FIELDS
 
     covered = {BY_ENV[name].kind.name for name, _, _ in WRONG_VALUES}
     assert {f.kind.name for f in FIELDS} <= covered

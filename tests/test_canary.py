@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 import metaflow_config.compat as compat
 from metaflow_config import ConfigError, load, override
-from metaflow_config._table import FIELDS
+from metaflow_config._model.table import FIELDS
 from metaflow_config.testing import trust
 from tests.conftest import invoke, write_json
 

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from metaflow_config._checks import check
-from metaflow_config._probes import CHECKS, FAIL, PASS, SKIP, WARN
+from metaflow_config._checks.checks import check
+from metaflow_config._checks.probes import CHECKS, FAIL, PASS, SKIP, WARN
 from tests._checks_helpers import (
     ACCOUNT,
     LOG_GROUP,

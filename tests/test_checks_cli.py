@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from metaflow_config._checks import render, run_cli
-from metaflow_config._probes import CHECKS, FAIL, PASS, CheckResult
+from metaflow_config._checks.checks import render, run_cli
+from metaflow_config._checks.probes import CHECKS, FAIL, PASS, CheckResult
 from tests._checks_helpers import (
     SECRET_KEY,
     _disable_queue,
@@ -83,8 +83,8 @@ def test_render_shows_fix_under_failures() -> None:
 
 
 def test_importing_checks_does_not_import_boto3() -> None:
-    """metaflow_config._checks (and the package) import boto3 only when AWS checks run."""
-    code = "import sys, metaflow_config._checks; print('boto3' in sys.modules)"
+    """metaflow_config._checks.checks (and the package) import boto3 only when AWS checks run."""
+    code = "import sys, metaflow_config._checks.checks; print('boto3' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

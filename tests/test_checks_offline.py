@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from metaflow_config._checks import check
-from metaflow_config._probes import FAIL, PASS, SKIP, WARN, CheckResult
-from metaflow_config._probes_aws import trusts
+from metaflow_config._checks.checks import check
+from metaflow_config._checks.probes import FAIL, PASS, SKIP, WARN, CheckResult
+from metaflow_config._checks.probes_aws import trusts
 from tests._checks_helpers import (
     ACCOUNT,
     REGION,
@@ -147,7 +147,7 @@ def test_image_check_leaves_a_bad_registry_to_the_registry_check(tmp_path: Path)
 
 def test_sse_check_lists_the_choices_of_the_setting(tmp_path: Path) -> None:
     """s3.server_side_encryption names the values of the setting's kind (no list of its own)."""
-    from metaflow_config._settings import lookup
+    from metaflow_config._snapshot.settings import lookup
 
     env = {"METAFLOW_S3_SERVER_SIDE_ENCRYPTION": "aws:kms"}
     results = {r.name: r for r in check(settings_of(env, tmp_path), ["s3"], session=_NoAws())}
@@ -316,7 +316,7 @@ def test_aws_client_s_missing_region_is_classified_as_the_region(
     import boto3
 
     from metaflow_config import ConfigError, aws
-    from metaflow_config._probes import classify
+    from metaflow_config._checks.probes import classify
 
     for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)

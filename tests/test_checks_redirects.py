@@ -21,10 +21,10 @@ import boto3
 import pytest
 
 from metaflow_config import ConfigWarning, load
-from metaflow_config._checks import check
-from metaflow_config._probes import FAIL, PASS, SKIP, WARN
-from metaflow_config._probes_service import _origin, _Redirects
-from metaflow_config._table import BY_NAME
+from metaflow_config._checks.checks import check
+from metaflow_config._checks.probes import FAIL, PASS, SKIP, WARN
+from metaflow_config._checks.probes_service import _origin, _Redirects
+from metaflow_config._model.table import BY_NAME
 from metaflow_config.testing import trust
 from tests._checks_helpers import SECRET_KEY, SECRET_TOKEN, assert_no_secrets, settings_of
 from tests.conftest import write_json

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from metaflow_config import ConfigError
-from metaflow_config._checks import CAPABILITIES, check
-from metaflow_config._probes import FAIL, PASS, SKIP, WARN
+from metaflow_config._checks.checks import CAPABILITIES, check
+from metaflow_config._checks.probes import FAIL, PASS, SKIP, WARN
 from tests._checks_helpers import (
     SECRET_KEY,
     SECRET_TOKEN,

@@ -407,7 +407,7 @@ def test_env_docker_format_is_literal_key_value_lines(monkeypatch: pytest.Monkey
 
 def test_env_docker_format_refuses_a_line_break() -> None:
     """A value with a line break cannot be one docker --env-file line: an error naming it."""
-    from metaflow_config._show import render_env
+    from metaflow_config.cli._show import render_env
     from metaflow_config.errors import ConfigError
 
     with pytest.raises(ConfigError, match="METAFLOW_USER") as raised:

@@ -177,7 +177,7 @@ def test_diff_of_equal_profiles_says_so_and_exits_0() -> None:
 @pytest.fixture
 def no_fetch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record every secret reference fetched (none is, offline): the texts asked for."""
-    from metaflow_config import aws
+    from metaflow_config._snapshot import fetch as fetching
 
     asked: list[str] = []
 
@@ -185,7 +185,7 @@ def no_fetch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         asked.append(reference.text)
         return "fetched-" + SECRET
 
-    monkeypatch.setattr(aws, "fetch_reference", fetch)
+    monkeypatch.setattr(fetching, "fetch_text", fetch)
     return asked
 
 
@@ -406,7 +406,7 @@ def test_an_aws_client_without_a_region_is_a_config_error(
 )
 def test_wizard_derived_value(doc: dict[str, str], shown: str | None) -> None:
     """The derived value comes from the profile as answered (the setting's own value ignored)."""
-    from metaflow_config._table import BY_ENV
+    from metaflow_config._model.table import BY_ENV
     from metaflow_config.cli._wizard import derived_value
 
     assert derived_value(BY_ENV["METAFLOW_DATATOOLS_S3ROOT"], doc) == shown
@@ -414,9 +414,33 @@ def test_wizard_derived_value(doc: dict[str, str], shown: str | None) -> None:
 
 def test_wizard_derived_value_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """METAFLOW_* variables of the shell do not leak into what the profile would derive."""
-    from metaflow_config._table import BY_ENV
+    from metaflow_config._model.table import BY_ENV
     from metaflow_config.cli._wizard import derived_value
 
     monkeypatch.setenv("METAFLOW_DATATOOLS_SUFFIX", "from-env")
     doc = {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://bkt/mf"}
     assert derived_value(BY_ENV["METAFLOW_DATATOOLS_S3ROOT"], doc) == "s3://bkt/mf/data"
+
+
+@pytest.mark.parametrize("command", ["show", "explain BATCH_JOB_QUEUE", "get BATCH_JOB_QUEUE"])
+def test_a_removed_working_directory_is_the_error_load_gives(tmp_path: Path, command: str) -> None:
+    """A command run in a directory removed under it says what ``load()`` says (a ConfigError
+    naming the working directory and the fix), not a bare ``No such file or directory``."""
+    import subprocess
+    import sys
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = f'cd "{gone}" && rmdir "{gone}" && exec "$0" -m metaflow_config {command}'
+    result = subprocess.run(
+        ["sh", "-c", script, sys.executable],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode != 0
+    assert "working directory (local: os.getcwd()): expected an existing working directory" in (
+        result.stderr
+    )
+    assert "change to an existing directory" in result.stderr

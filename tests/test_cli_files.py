@@ -1,4 +1,4 @@
-"""Safe writes (metaflow_config._files): atomic, mode 0600, locked read-modify-write."""
+"""Safe writes (metaflow_config._sources.writes): atomic, mode 0600, locked read-modify-write."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from metaflow_config import ConfigError
-from metaflow_config._files import (
+from metaflow_config._sources.writes import (
     locked,
     read_json_object,
     remove_file,
@@ -175,7 +175,7 @@ def test_concurrent_threads_lose_no_update(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from metaflow_config._files import update_json
+from metaflow_config._sources.writes import update_json
 path, key, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 for _ in range(n):
     update_json(path, lambda d: {**d, key: d.get(key, 0) + 1, "SHARED": d.get("SHARED", 0) + 1})

@@ -275,7 +275,7 @@ def test_wizard_profile_meets_every_capability_it_enabled() -> None:
 
 def test_capabilities_ask_only_table_settings() -> None:
     """Every setting the wizard asks or fixes is a setting of the table."""
-    from metaflow_config._table import BY_NAME
+    from metaflow_config._model.table import BY_NAME
 
     for cap in CAPABILITIES:
         for name in (*cap.required, *cap.optional, *cap.fixed):
@@ -409,7 +409,7 @@ def test_import_file_problems_name_the_import_file(tmp_path: Path) -> None:
 
 def test_import_caps_the_unknown_key_report(tmp_path: Path) -> None:
     """Past MAX_UNKNOWN_REPORTED unknown keys, the rest are counted in one line."""
-    from metaflow_config._resolve import MAX_UNKNOWN_REPORTED
+    from metaflow_config._resolve.resolve import MAX_UNKNOWN_REPORTED
 
     extra = 3
     keys = {f"METAFLOW_X_EXT_{i:02d}": i for i in range(MAX_UNKNOWN_REPORTED + extra)}
@@ -451,7 +451,7 @@ def test_import_writes_the_document_it_validated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The file is read once: a change after validation is not imported unvalidated."""
-    from metaflow_config._layers import read_json_file
+    from metaflow_config._sources.jsonfile import read_json_file
     from metaflow_config.cli import _profiles
 
     src = write_json(tmp_path / "in.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})

@@ -89,7 +89,7 @@ def test_docs_file_is_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
     With no section registered: a plugin installed beside the package (the README's example)
     adds its keys to `docs`, not to the committed file.
     """
-    from metaflow_config import _sections
+    from metaflow_config._sources import sections as _sections
 
     monkeypatch.setattr(_sections, "_entry_points", list)
     _sections.reset()
@@ -103,7 +103,7 @@ def test_docs_file_is_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_docs_cover_every_setting_with_type_default_and_secret() -> None:
     """Every setting of the table has a row naming its type, default or derivation, secret flag."""
-    from metaflow_config._table import FIELDS
+    from metaflow_config._model.table import FIELDS
 
     text = settings_markdown()
     rows = {line.split("`")[1]: line for line in text.splitlines() if line.startswith("| `")}

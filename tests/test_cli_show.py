@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from metaflow_config import load
 from metaflow_config._display import CUT, shorten
-from metaflow_config._show import render
+from metaflow_config.cli._show import render
 from metaflow_config.testing import write_profile
 from tests.conftest import invoke
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from metaflow_config._table import BY_NAME
+from metaflow_config._model.table import BY_NAME
 from metaflow_config.cli._wizard import CAPABILITIES
 from tests.conftest import complete, invoke, write_json
 from tests.test_cli_profiles import home, read

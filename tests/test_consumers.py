@@ -8,7 +8,7 @@ import time
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from metaflow_config._consumers import docker_registry
+from metaflow_config._snapshot.consumers import docker_registry
 
 #: Metaflow's own pattern (``metaflow/plugins/aws/aws_utils.py``), the reference
 METAFLOWS = r"^(.+?(?:[:.].+?)\/)?(.*?)(?:[@:])?((?<=[@:]).*)?$"

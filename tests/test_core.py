@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from pydantic_core import core_schema
 
-from metaflow_config import _core, _kinds
-from metaflow_config._table import FIELDS
+from metaflow_config._model import core as _core
+from metaflow_config._model import kinds as _kinds
+from metaflow_config._model.table import FIELDS
 
 
 def _plain(value: Any) -> Any:
@@ -95,7 +96,7 @@ _RESOLVE_THEN_PYDANTIC = """
 import json, os, sys
 os.environ["METAFLOW_BATCH_JOB_QUEUE"] = "queue"
 import metaflow_config
-from metaflow_config import _core
+from metaflow_config._model import core as _core
 before = metaflow_config.load().batch.job_queue
 loaded = sorted(m for m in ("pydantic_core", "pydantic_core._pydantic_core", "typing_extensions")
                 if m in sys.modules)
@@ -155,7 +156,7 @@ def test_an_imported_package_is_used_as_it_is(tmp_path: Path) -> None:
     code = (
         "import json, sys\n"
         "import pydantic_core\n"
-        "from metaflow_config import _core\n"
+        "from metaflow_config._model import core as _core\n"
         "print(json.dumps(_core._compiled() is sys.modules['pydantic_core._pydantic_core']))\n"
     )
     assert _run(code, tmp_path) is True

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from metaflow_config import load
-from metaflow_config._files import remove_file, update_json, write_json_atomic
+from metaflow_config._sources.writes import remove_file, update_json, write_json_atomic
 
 pytestmark = [
     pytest.mark.slow,
@@ -123,7 +123,7 @@ def test_sigkill_during_a_command_leaves_old_or_new(command: str, tmp_path: Path
 _WRITER = textwrap.dedent(
     """
     import json, sys
-    from metaflow_config._files import remove_file, update_json, write_json_atomic
+    from metaflow_config._sources.writes import remove_file, update_json, write_json_atomic
     path, docs = sys.argv[1], json.loads(sys.argv[2])
     print("ready", flush=True)
     i = 0
@@ -216,7 +216,7 @@ def test_interruption_at_each_step_of_a_write(
 _COUNTER = textwrap.dedent(
     """
     import sys
-    from metaflow_config._files import update_json
+    from metaflow_config._sources.writes import update_json
     path, me, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     for i in range(rounds):
         def bump(doc):

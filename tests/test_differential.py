@@ -25,7 +25,7 @@ import pytest
 
 import metaflow_config.compat as compat
 from metaflow_config import ConfigError
-from metaflow_config._layers import find_local_config
+from metaflow_config._sources.profiles import find_local_config
 from tests._differential import (
     DIFFERENCES,
     NOT_PROVIDED,

@@ -38,7 +38,8 @@ from metaflow_config._display import (
     shorten,
     show_value,
 )
-from metaflow_config._kinds import Reference, SecretDict, SecretMapping, SecretText
+from metaflow_config._model.references import Reference
+from metaflow_config._model.values import SecretDict, SecretMapping, SecretText
 from metaflow_config.errors import ConfigError, ConfigWarning, Problem
 from tests.conftest import invoke
 
@@ -550,7 +551,7 @@ class _Session:
 @pytest.mark.usefixtures("_aws_env")
 def test_check_lines_show_a_reference_never_what_it_fetched(tmp_path: Path) -> None:
     """The fix line of a missing queue names it as show does; errors quoting it are redacted."""
-    from metaflow_config._checks import check, render
+    from metaflow_config._checks.checks import check, render
 
     env = {
         "METAFLOW_BATCH_JOB_QUEUE": "q",
@@ -584,8 +585,8 @@ def test_the_check_table_escapes_what_aws_answered() -> None:
     """A detail holding an escape sequence (from an AWS answer) reaches no terminal."""
     import io
 
-    from metaflow_config._checks import render
-    from metaflow_config._probes import CheckResult
+    from metaflow_config._checks.checks import render
+    from metaflow_config._checks.probes import CheckResult
 
     out = io.StringIO()
     render([CheckResult("x.y", "FAIL", "queue \x1b[31mred\u202e", "fix \x9b1m")], out)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigWarning, load
-from metaflow_config._environ import metaflow_items
+from metaflow_config._sources.environ import metaflow_items
 
 
 def plain(env: dict[str, str] | os._Environ[str]) -> list[tuple[str, str]]:

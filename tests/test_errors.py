@@ -194,6 +194,26 @@ def test_unknown_key_warns_with_suggestion(tmp_path: Path) -> None:
     assert s.warnings  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("scoped", [False, True], ids=["load", "override"])
+def test_a_warning_names_the_line_of_code_that_resolved(tmp_path: Path, scoped: bool) -> None:
+    """A ConfigWarning is attributed to the caller outside the package, wherever in the
+    package's subpackages the resolution ran."""
+    from metaflow_config import override, settings
+
+    env = {"METAFLOW_BATCH_JOB_QUEU": "q"}
+
+    def resolve() -> None:
+        if scoped:
+            with override(env=env, home=tmp_path, cwd=tmp_path):
+                settings.batch.job_queue  # noqa: B018
+        else:
+            load(env=env, home=tmp_path, cwd=tmp_path)
+
+    with pytest.warns(ConfigWarning) as caught:
+        resolve()
+    assert {w.filename for w in caught} == {__file__}
+
+
 def test_unknown_key_in_file_warns(tmp_path: Path) -> None:
     """A key of a profile file that is no setting warns, naming the file."""
     home = tmp_path / "home"
@@ -239,7 +259,7 @@ def test_unknown_override_is_error(tmp_path: Path) -> None:
 
 def test_url_passwords_are_masked_wherever_shown(tmp_path: Path) -> None:
     """A password in a URL's userinfo is masked in explain, repr and the show table."""
-    from metaflow_config._show import rows
+    from metaflow_config.cli._show import rows
 
     url = "https://user:pw-CANARY@mf.example.com/api"
     s = load(env={"METAFLOW_SERVICE_URL": url}, home=tmp_path, cwd=tmp_path)

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from metaflow_config import ConfigError
-from metaflow_config._files import (
+from metaflow_config._sources.writable import check_home_dirs, check_writable
+from metaflow_config._sources.writes import (
     locked,
     remove_file,
     update_json,
     write_json_atomic,
 )
-from metaflow_config._writable import check_home_dirs, check_writable
 from tests.conftest import invoke, write_json
 
 #: a user id nobody on the test machine has

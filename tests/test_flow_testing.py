@@ -32,7 +32,7 @@ import pytest
 from metaflow import Runner
 
 from metaflow_config import override, settings
-from metaflow_config._table import FIELDS
+from metaflow_config._model.table import FIELDS
 from metaflow_config.testing import TEST_USER, child_env
 
 FLOW = {flow!r}

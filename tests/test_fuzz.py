@@ -22,8 +22,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from metaflow_config import Settings
-from metaflow_config._layers import read_json_file
-from metaflow_config._table import FIELDS
+from metaflow_config._model.table import FIELDS
+from metaflow_config._sources.jsonfile import read_json_file
 from tests._strategies import (
     check_round_trip,
     check_views,

@@ -1,7 +1,7 @@
 """An override scope's snapshot is resolved incrementally; it must equal a full resolution.
 
 Entering ``override()`` validates only the scope's values and derives again only what depends on
-them (``_resolve.resolve_over``). For any configuration and any values a scope injects (and
+them (``_resolve.over.resolve_over``). For any configuration and any values a scope injects (and
 removes, entered under another scope), the result equals a resolution of the same inputs from
 scratch: every value, every source and location.
 """
@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, Settings
-from metaflow_config._resolve import Inputs, resolve
-from metaflow_config._table import BY_NAME, DERIVED, FIELDS
+from metaflow_config._model.table import BY_NAME, DERIVED, FIELDS
+from metaflow_config._resolve.resolve import resolve
+from metaflow_config._sources.inputs import Inputs
 from tests._strategies import configs, place, value_triples, write
 
 #: settings others derive from, and settings of every kind
@@ -112,7 +113,7 @@ def test_entered_scopes_equal_a_full_resolution(
     """
     from unittest import mock
 
-    from metaflow_config import _resolve
+    from metaflow_config._resolve import over
 
     with place() as where, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -121,7 +122,7 @@ def test_entered_scopes_equal_a_full_resolution(
         if not isinstance(_outcome(lambda: _full(inputs)), Settings):
             return
         got = _entered(inputs, [outer, inner])
-        with mock.patch.object(_resolve, "_over_at_once", return_value=None):
+        with mock.patch.object(over, "_over_at_once", return_value=None):
             two_steps = _entered(inputs, [outer, inner])
         expected = _outcome(lambda: _full(inputs.replace(overrides={**outer, **inner})))
         if isinstance(got, str) or isinstance(two_steps, str):
@@ -166,10 +167,11 @@ def test_the_one_call_path_is_taken_for_text_and_declined_otherwise() -> None:
     """The one-call path serves text values (and what derives from them), and nothing else."""
     from unittest import mock
 
-    from metaflow_config import _resolve, load, override
+    from metaflow_config import load, override
+    from metaflow_config._resolve import over
 
     calls: list[bool] = []
-    real = _resolve._over_at_once
+    real = over._over_at_once
 
     def spy(*args: Any) -> Any:
         result = real(*args)
@@ -177,7 +179,7 @@ def test_the_one_call_path_is_taken_for_text_and_declined_otherwise() -> None:
         return result
 
     base = load(env={}, home="/nonexistent", cwd="/")
-    with mock.patch.object(_resolve, "_over_at_once", spy):
+    with mock.patch.object(over, "_over_at_once", spy):
         for values, taken in (
             ({"DATASTORE_SYSROOT_S3": "s3://bucket/x", "BATCH_JOB_QUEUE": "q"}, True),
             ({"S3_RETRY_COUNT": "3"}, False),  # an integer: validation converts it
@@ -198,14 +200,15 @@ def test_a_process_that_resolves_once_builds_one_validator() -> None:
     So the one resolution of a task process (and of ``import metaflow``) builds the table's
     validator only; an ``override`` scope entered again gets one of its own.
     """
-    from metaflow_config import _resolve, load, override
+    from metaflow_config import load, override
+    from metaflow_config._resolve import validate
 
-    _resolve._SMALL.clear()
-    _resolve._ASKED.clear()
+    validate._SMALL.clear()
+    validate._ASKED.clear()
     load(env={}, home="/nonexistent", cwd="/")
-    assert _resolve._SMALL == {}
+    assert validate._SMALL == {}
     with override(env={}, home="/nonexistent", cwd="/"):
         for queue in ("a", "b", "c"):
             with override(BATCH_JOB_QUEUE=queue) as snapshot:
                 assert snapshot["METAFLOW_BATCH_JOB_QUEUE"] == queue
-    assert frozenset({"BATCH_JOB_QUEUE"}) in _resolve._SMALL
+    assert frozenset({"BATCH_JOB_QUEUE"}) in validate._SMALL

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from metaflow_config import ConfigError, ConfigWarning, load, override, settings
-from metaflow_config._resolve import MAX_UNKNOWN_REPORTED
+from metaflow_config._resolve.resolve import MAX_UNKNOWN_REPORTED
 from tests.conftest import write_json
 
 

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 import metaflow_config.compat as compat
 from metaflow_config import load
-from metaflow_config._extension import SWITCH
-from metaflow_config._table import DEBUG_OPTIONS
+from metaflow_config._metaflow import SWITCH
+from metaflow_config._model.table import DEBUG_OPTIONS
 from metaflow_config.testing import trust
 from tests._differential import (
     ONLY_IN_COMPAT,
@@ -402,7 +402,7 @@ def test_the_extension_imports_nothing_but_this_package(tmp_path: Path) -> None:
 
 def test_the_switch_words_are_the_boolean_kinds_false_words() -> None:
     """The extension reads the switch without our package; its words are the kind's."""
-    from metaflow_config._kinds import BOOL_WORDS
+    from metaflow_config._model.kinds import BOOL_WORDS
     from metaflow_extensions.metaflow_config import _switch
 
     assert sorted(w for w, value in BOOL_WORDS.items() if not value) == sorted(_switch.OFF)
@@ -516,7 +516,7 @@ def test_other_metaflow_commands_still_refuse_a_broken_configuration(tmp_path: P
     ],
 )
 def test_the_configure_command_is_recognised(argv: list[str], repairing: bool) -> None:
-    from metaflow_config._extension import _repairing
+    from metaflow_config._metaflow import _repairing
 
     assert _repairing(argv) is repairing
 

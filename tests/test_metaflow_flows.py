@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from metaflow_config import Settings, load
-from metaflow_config._table import BY_ENV, FIELDS
+from metaflow_config._model.table import BY_ENV, FIELDS
 from tests._strategies import travels
 from tests.conftest import write_json
 
@@ -385,7 +385,7 @@ def test_batch_job_carries_the_settings_and_its_task_resolves_them(
 _RESOLVE = """
 import json
 from metaflow_config import settings
-from metaflow_config._table import FIELDS
+from metaflow_config._model.table import FIELDS
 print(json.dumps({f.env: settings[f.env] for f in FIELDS}, default=repr))
 """
 

@@ -13,7 +13,7 @@ import pytest
 
 import metaflow_config.compat as mc
 from metaflow_config import override, settings
-from metaflow_config._table import SECTIONS
+from metaflow_config._model.table import SECTIONS
 from tests._override_helpers import TIMEOUT, _observed_queue, fast_path_cached
 
 # --- the fast path ----------------------------------------------------------------------------

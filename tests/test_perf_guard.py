@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from metaflow_config import load, override, settings
-from metaflow_config._kinds import STR
-from metaflow_config._layers import MAX_FILE_BYTES
-from metaflow_config._table import FIELDS
+from metaflow_config._model.kinds import STR
+from metaflow_config._model.table import FIELDS
+from metaflow_config._sources.jsonfile import MAX_FILE_BYTES
 from metaflow_config.testing import write_profile
 
 ROUNDS = 15

@@ -15,9 +15,9 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, Settings, current, load, override
-from metaflow_config._fields import Context, join_url
-from metaflow_config._kinds import thaw
-from metaflow_config._table import BY_NAME, DERIVED, FIELDS
+from metaflow_config._model.fields import Context, join_url
+from metaflow_config._model.table import BY_NAME, DERIVED, FIELDS
+from metaflow_config._model.values import thaw
 from tests._strategies import (
     WRITTEN_LAYERS,
     Config,

@@ -22,7 +22,7 @@ import pytest
 
 import metaflow_config.compat as compat
 from metaflow_config import ConfigError, Settings, load, override
-from metaflow_config._kinds import Reference
+from metaflow_config._model.references import Reference
 from tests.conftest import invoke, write_json
 
 CANARY = "canary-ZQXJ-9f31"
@@ -140,7 +140,7 @@ def test_no_derivation_reads_a_secret_setting() -> None:
     A derived value is computed at resolution (no fetch); were a secret one of its bases, it
     would derive from the reference's text.
     """
-    from metaflow_config._table import BY_NAME, DERIVED
+    from metaflow_config._model.table import BY_NAME, DERIVED
 
     for setting in DERIVED:
         assert setting.derive is not None
@@ -283,10 +283,10 @@ def test_a_server_that_never_answers_is_bounded(
     aws_env: str, silent_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Read timeouts and at most one retry: a ConfigError, in bounded time."""
-    from metaflow_config import aws as aws_module
+    from metaflow_config._snapshot import fetch
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", silent_server)
-    monkeypatch.setattr(aws_module, "FETCH_TIMEOUTS", {"connect_timeout": 1, "read_timeout": 1})
+    monkeypatch.setattr(fetch, "FETCH_TIMEOUTS", {"connect_timeout": 1, "read_timeout": 1})
     s = _load(tmp_path, SERVICE_AUTH_KEY=SM)
     start = time.monotonic()
     with pytest.raises(ConfigError, match="within the timeouts"):

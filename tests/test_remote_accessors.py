@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from metaflow_config import ConfigError, ConfigWarning
-from metaflow_config._settings import SFN_ENV_LIMIT
+from metaflow_config._snapshot.export import SFN_ENV_LIMIT
 from tests._remote_helpers import ROLE, SECRET, _load
 
 # --- the consumers' accessors -----------------------------------------------------------------

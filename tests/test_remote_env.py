@@ -14,8 +14,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, load
-from metaflow_config._settings import SFN_ENV_LIMIT, TARGETS, check_sfn_size
-from metaflow_config._table import FIELDS
+from metaflow_config._model.table import FIELDS
+from metaflow_config._snapshot.export import SFN_ENV_LIMIT, TARGETS, check_sfn_size
 from tests._remote_helpers import REMOTE, SECRET, _load, assert_same_where_it_travels
 from tests._strategies import Config, configs, place, write
 from tests.conftest import write_json

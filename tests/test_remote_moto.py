@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from metaflow_config import Settings, load
-from metaflow_config._kinds import thaw
-from metaflow_config._table import FIELDS
+from metaflow_config._model.table import FIELDS
+from metaflow_config._model.values import thaw
 from tests._remote_helpers import ROLE, SECRET, assert_same_where_it_travels
 from tests.conftest import write_json
 
@@ -26,7 +26,7 @@ from tests.conftest import write_json
 _RESOLVE_IN_A_FRESH_PROCESS = """
 import json, sys
 from metaflow_config import load
-from metaflow_config._table import FIELDS
+from metaflow_config._model.table import FIELDS
 s = load(home=sys.argv[1], cwd=sys.argv[2])
 print(json.dumps({f.env: s[f.env] for f in FIELDS}))
 """

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from metaflow_config import ConfigError, Settings, load, settings
-from metaflow_config._require import CAPABILITIES, RequirementError, needs
+from metaflow_config._snapshot.require import CAPABILITIES, RequirementError, needs
 from tests.conftest import write_json
 
 ROLE = "arn:aws:iam::123456789012:role/"
@@ -221,7 +221,7 @@ def test_process_wide_settings_require(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_closure_is_the_includes_graph_walked_once() -> None:
     """Each capability's closure: itself last, what it includes first, each capability once."""
-    from metaflow_config._require import closure
+    from metaflow_config._snapshot.require import closure
 
     assert closure("s3") == ("s3",)
     assert closure("sfn-foreach") == ("s3", "batch", "sfn", "sfn-foreach")

@@ -32,7 +32,7 @@ from metaflow_config import (
     override,
     settings,
 )
-from metaflow_config._table import FIELDS, SECTIONS
+from metaflow_config._model.table import FIELDS, SECTIONS
 from metaflow_config.testing import trust
 from tests.conftest import invoke
 
@@ -484,7 +484,7 @@ def test_readable_file_without_secrets_does_not_warn(tmp_path: Path) -> None:
 def test_files_module_writes_private_files(tmp_path: Path) -> None:
     """Every file the library writes is 0600, whatever the umask and the old file's mode."""
     _posix_only()
-    from metaflow_config._files import update_json, write_json_atomic
+    from metaflow_config._sources.writes import update_json, write_json_atomic
 
     path = tmp_path / "config.json"
     path.write_text("{}")

@@ -26,11 +26,11 @@ from metaflow_config import (
     ConfigError,
     ConfigWarning,
     Settings,
-    _sections,
     load,
     override,
     settings,
 )
+from metaflow_config._sources import sections as _sections
 from metaflow_config.testing import write_local, write_profile
 from tests.conftest import invoke
 
@@ -256,6 +256,43 @@ def test_a_bad_value_is_a_config_error_naming_where(registered: type[Any]) -> No
     # pydantic's sentence, said as what was expected
     assert by_key["METAFLOW_ACME_SPOT"].expected == "a valid boolean (unable to interpret input)"
     assert by_key["METAFLOW_ACME_RETRIES"].expected.startswith("a valid integer")
+
+
+@pytest.mark.parametrize("scoped", [False, True], ids=["load", "override"])
+def test_a_failed_resolution_names_the_sections_problems_too(
+    registered: type[Any], monkeypatch: pytest.MonkeyPatch, scoped: bool
+) -> None:
+    """One bad built-in value and one bad section value: one ConfigError naming both (the
+    built-in's first). A resolution that succeeds builds no section: it costs nothing more."""
+    built: list[Any] = []
+    real = registered._metaflow_resolve.__func__
+
+    def counted(cls: type[Any], layers: Any) -> Any:
+        built.append(cls)
+        return real(cls, layers)
+
+    monkeypatch.setattr(registered, "_metaflow_resolve", classmethod(counted))
+    good = load(env={"METAFLOW_ACME_RETRIES": "many"}, home=home(), cwd="/")
+    assert built == []
+    bad = {"SFN_IAM_ROLE": "not-a-role", "ACME_RETRIES": "many"}
+
+    def resolve() -> None:
+        if scoped:
+            with override(env={}, home=home(), cwd="/"), override(bad):
+                pass
+        else:
+            load(env={f"METAFLOW_{k}": v for k, v in bad.items()}, home=home(), cwd="/")
+
+    with pytest.raises(ConfigError) as info:
+        resolve()
+    assert [p.setting for p in info.value.problems] == [
+        "METAFLOW_SFN_IAM_ROLE",
+        "METAFLOW_ACME_RETRIES",
+    ]
+    assert info.value.problems[1].expected.startswith("a valid integer")
+    assert built == [registered]
+    with pytest.raises(ConfigError, match="METAFLOW_ACME_RETRIES"):
+        good.section(registered)
 
 
 def test_the_command_line_exports_and_masks_it(registered: type[Any]) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from metaflow_config import ConfigError
-from metaflow_config._files import update_json, write_json_atomic
-from metaflow_config._probes import Context
+from metaflow_config._checks.probes import Context
+from metaflow_config._sources.writes import update_json, write_json_atomic
 from tests._checks_helpers import Runner, settings_of
 from tests.conftest import invoke
 

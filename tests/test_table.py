@@ -13,8 +13,9 @@ from typing import Any, Union
 
 import pytest
 
-from metaflow_config import _kinds, load
-from metaflow_config._table import BY_ENV, BY_NAME, DEBUG_OPTIONS, FIELDS, SECTIONS
+from metaflow_config import load
+from metaflow_config._model import kinds as _kinds
+from metaflow_config._model.table import BY_ENV, BY_NAME, DEBUG_OPTIONS, FIELDS, SECTIONS
 
 #: Settings the table declares that Metaflow's module does not read with from_conf (none today).
 TABLE_ONLY: dict[str, str] = {}
@@ -174,8 +175,8 @@ def test_the_table_only_declares() -> None:
     import ast
 
     package = Path(__file__).resolve().parent.parent / "metaflow_config"
-    above = {"_settings", "_scope", "_resolve", "_require", "_views", "_consumers", "_override"}
-    for path in sorted(package.glob("_table*.py")):
+    above = {"_sources", "_resolve", "_snapshot", "_scope", "_override", "settings", "views"}
+    for path in sorted(package.glob("_model/table*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = {
             (node.module or "").lstrip(".").split(".")[0]
@@ -192,7 +193,7 @@ def test_the_table_only_declares() -> None:
 
 def test_views_add_accessors_to_the_same_fields() -> None:
     """Each view has exactly its table section's settings (it only adds accessors)."""
-    from metaflow_config._views import VIEWS
+    from metaflow_config._snapshot.views import VIEWS
 
     table = dict(SECTIONS)
     for attr, view in VIEWS.items():

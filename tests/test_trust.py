@@ -25,8 +25,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from metaflow_config import ConfigError, ConfigWarning, _trust, load
-from metaflow_config._table import BY_NAME, FIELDS
+from metaflow_config import ConfigError, ConfigWarning, load
+from metaflow_config._model.table import BY_NAME, FIELDS
+from metaflow_config._sources import trust as _trust
 from metaflow_config.testing import trust, write_local, write_profile
 from tests._strategies import value_triples
 from tests.conftest import invoke
@@ -284,7 +285,7 @@ def capture() -> Iterator[Any]:
 
 def test_check_sends_the_users_key_nowhere_a_repository_names(tmp_path: Path, capture: Any) -> None:
     """A project file naming the service URL gets nothing from `check`: not the user's key."""
-    from metaflow_config._checks import check
+    from metaflow_config._checks.checks import check
 
     home = tmp_path / "home"
     write_profile(home, {"SERVICE_AUTH_KEY": "users-own-key-4711"})

@@ -105,7 +105,7 @@ def schema_cmd(output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from .._files import write_text_atomic
+    from .._sources.writes import write_text_atomic
 
     path = output_file(output, "--output")
     write_text_atomic(path, text)

@@ -17,10 +17,11 @@ from typing import Any
 import click
 
 from .._display import printable, shell_quote
-from .._files import update_json
-from .._layers import FileLayer
-from .._resolve import check_layer
-from .._table import BY_ENV
+from .._model.table import BY_ENV
+from .._resolve.validate import check_layer
+from .._sources.environ import own
+from .._sources.files import FileLayer
+from .._sources.writes import update_json
 from ..errors import ConfigError
 from ._common import CliError, home_dir, print_warnings, raw_text
 
@@ -65,7 +66,7 @@ def is_masked(key: str) -> bool:
     """
     if key in BY_ENV:
         return BY_ENV[key].secret
-    from .._sections import find_key, is_secret
+    from .._sources.sections import find_key, is_secret
 
     try:
         known = find_key(key) is not None
@@ -185,6 +186,6 @@ def activation_hint(profile: str | None) -> str:
             "(unset METAFLOW_PROFILE)."
         )
     home = home_dir()
-    if os.environ.get("METAFLOW_HOME"):
+    if own(os.environ, "METAFLOW_HOME"):
         lines.append(f"  export METAFLOW_HOME={shell_quote(home)}")
     return "\n".join(lines)

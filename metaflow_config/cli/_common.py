@@ -9,22 +9,23 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from .._display import MASK, mask_value, printable, shown_text
-from .._files import file_in_the_way
-from .._layers import home_is_a_file, profile_path
-from .._layers import missing_profile as missing_profile_problem
-from .._resolve import default_home
-from .._resolve import selected_profile as resolved_profile
 from .._scope import load
-from .._settings import Settings
+from .._snapshot.settings import Settings
+from .._sources.inputs import default_home
+from .._sources.inputs import selected_profile as resolved_profile
+from .._sources.profiles import home_is_a_file, list_profiles, profile_path
+from .._sources.profiles import missing_profile as missing_profile_problem
+from .._sources.writes import file_in_the_way
 from ..errors import ConfigError, ConfigWarning, Problem
 
 __all__ = [
     "CliError",
     "as_cli_error",
+    "complete_profile",
     "confirm",
-    "from_flag",
     "home_dir",
     "load_settings",
     "missing_profile",
@@ -64,8 +65,6 @@ def as_cli_error(exc: ConfigError | OSError, error: type[CliError] = CliError) -
 
 def profile_option(fn: F) -> F:
     """``--profile/-p NAME``: the named profile (default: ``$METAFLOW_PROFILE``, else default)."""
-    from ._query import complete_profile
-
     return click.option(
         "--profile",
         "-p",
@@ -77,6 +76,11 @@ def profile_option(fn: F) -> F:
             'else the default profile config.json (--profile "" selects it explicitly).'
         ),
     )(fn)
+
+
+def complete_profile(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """The profiles of the METAFLOW_HOME in force (``default`` is ``config.json``)."""
+    return [CompletionItem(p) for p in list_profiles(home_dir()) if p.startswith(incomplete)]
 
 
 def yes_option(fn: F) -> F:

@@ -8,24 +8,16 @@ said once: the resolution's error, and the warnings it did not turn into errors.
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
 from collections.abc import Mapping
 
-from .._layers import LAYERS
-from .._resolve import (
-    Inputs,
-    _strict,
-    _unknown,
-    _untrusted,
-    check_layer,
-    default_home,
-    resolve,
-    selected_profile,
-)
-from .._settings import Settings
-from .._show import section_problems
-from .._table import BY_NAME
+from .._model.table import BY_NAME
+from .._resolve.resolve import report_unknown, report_untrusted, resolve, strict_mode
+from .._resolve.validate import check_layer
+from .._snapshot.sections import problems_by_key
+from .._snapshot.settings import Settings, resolution_of
+from .._sources.inputs import Inputs
+from .._sources.layers import LAYERS
 from ..errors import ConfigError, ConfigWarning, Problem
 from ._common import load_settings, print_warnings
 
@@ -63,10 +55,7 @@ def without_invalid(profile: str | None) -> Diagnosis | None:
     is unknown. The snapshot keeps each layer's unknown keys, untrusted keys and warnings
     (:func:`diagnose` says them).
     """
-    env = os.environ
-    inputs = Inputs(
-        env, default_home(env), selected_profile(env, profile), os.getcwd(), strict=False
-    )
+    inputs = Inputs.from_world(profile=profile, strict=False)
     layers = [layer.read(inputs) for layer in LAYERS]
     if any(layer.problems for layer in layers):
         return None
@@ -100,13 +89,12 @@ def _not_in_the_error(snapshot: Settings, profile: str | None) -> list[str]:
     was resolved from: in strict mode the unknown keys and the untrusted project keys are
     problems of the error, and only the layers' own warnings (a file's mode, ...) are left.
     """
-    env = os.environ
-    inputs = Inputs(env, default_home(env), selected_profile(env, profile), os.getcwd())
-    strict = _strict(inputs, [])
+    inputs = Inputs.from_world(profile=profile)
+    strict = strict_mode(inputs.strict, inputs.env, [])
     notes: list[str] = []
-    for data in snapshot._resolution.layers.values():
-        _unknown(data, strict, [], notes)
-        _untrusted(data, strict, [], notes)
+    for data in resolution_of(snapshot).layers.values():
+        report_unknown(data, strict, [], notes)
+        report_untrusted(data, strict, [], notes)
         notes.extend(data.warnings)
     return notes
 
@@ -132,7 +120,7 @@ def diagnose(profile: str | None) -> Diagnosis:
         print_warnings(notes)
         found = dataclasses.replace(broken, error=exc, warnings=tuple(notes))
     # the registered sections' models are built from the snapshot, each problem in place too
-    sections = section_problems(found.snapshot)
+    sections = problems_by_key(resolution_of(found.snapshot))
     if not sections:
         return found
     problems = [*(found.error.problems if found.error else ()), *sections.values()]

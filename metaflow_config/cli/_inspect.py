@@ -10,25 +10,26 @@ import sys
 import click
 
 from .._display import printable
-from .._fields import PREFIX
-from .._require import CAPABILITIES as REQUIRE
-from .._require import RequirementError
-from .._settings import TARGETS, Settings
-from .._show import (
+from .._model.fields import PREFIX
+from .._model.table import FIELDS
+from .._snapshot.export import TARGETS
+from .._snapshot.require import CAPABILITIES as REQUIRE
+from .._snapshot.require import RequirementError
+from .._snapshot.sections import held_keys, problems_by_key
+from .._snapshot.settings import Settings, resolution_of
+from ..errors import ConfigError
+from ._common import CliError, load_settings, profile_label, profile_option
+from ._diagnose import Diagnosis, diagnose, without_invalid
+from ._query import complete_setting
+from ._show import (
     ENV_FORMATS,
     explain_text,
     local_file_text,
     profile_file_text,
     render,
     render_env,
-    section_problems,
     show_json,
 )
-from .._table import FIELDS
-from ..errors import ConfigError
-from ._common import CliError, load_settings, profile_label, profile_option
-from ._diagnose import Diagnosis, diagnose, without_invalid
-from ._query import complete_setting
 
 __all__ = ["check_cmd", "env_cmd", "explain_cmd", "show_cmd"]
 
@@ -262,7 +263,7 @@ def check_cmd(
         snapshot = load_settings(profile, strict=strict)
     except ConfigError as exc:
         raise CliError(_with_capabilities(str(exc), profile, required)) from None
-    sections = section_problems(snapshot)
+    sections = problems_by_key(resolution_of(snapshot))
     capabilities = _capabilities(snapshot, required)
     failures = _requirement_failures(snapshot, capabilities, frozenset())
     if sections:
@@ -311,12 +312,12 @@ def _with_capabilities(message: str, profile: str | None, required: tuple[str, .
 def _live_check(
     snapshot: Settings, required: tuple[str, ...], aws_profile: str | None, write_probe: bool
 ) -> None:
-    """``check --aws``: the live checks' table; exit 1 on a FAIL (``metaflow_config._checks``)."""
+    """``check --aws``: the live checks' table; exit 1 on a FAIL (``_checks.checks``)."""
     try:
         from .. import aws
     except ImportError as exc:
         raise CliError(str(exc)) from None
-    from .._checks import run_cli
+    from .._checks.checks import run_cli
 
     capabilities = list(required) or None
     code = run_cli(
@@ -366,4 +367,4 @@ def _set_in_layers(snapshot: Settings) -> list[str]:
     Registered sections' keys included.
     """
     built_in = [f.env for f in FIELDS if snapshot.source(f.env) not in ("default", "derived")]
-    return [*built_in, *snapshot._registered_held()]
+    return [*built_in, *held_keys(resolution_of(snapshot))]

@@ -10,10 +10,13 @@ from typing import Any, TypeVar
 import click
 
 from .._display import printable, shell_quote
-from .._fields import is_unset
-from .._files import check_writable, read_json_object, remove_file, write_json_atomic
-from .._layers import LayerData, layer_from_document, read_json_file
-from .._resolve import Inputs, _strict, _unknown, check_layer
+from .._model.fields import is_unset
+from .._resolve.resolve import report_unknown, strict_mode
+from .._resolve.validate import check_layer
+from .._sources.data import LayerData
+from .._sources.files import layer_from_document
+from .._sources.jsonfile import read_json_file
+from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes
 from ._common import (
@@ -107,11 +110,10 @@ def _validated(path: str, *, strict: bool) -> dict[str, Any]:
         from ..pydantic import layer_problems
 
         problems.extend(layer_problems(data))
-    inputs = Inputs(env=os.environ, home=home_dir(), profile=None, cwd=os.getcwd())
     notes: list[str] = []
-    _strict(inputs, problems)  # an invalid METAFLOW_CONFIG_STRICT is an error, as in load()
+    strict_mode(None, os.environ, problems)  # an invalid METAFLOW_CONFIG_STRICT is an error
     before = len(problems)
-    _unknown(data.replace(layer=_IMPORT), strict, problems, notes)  # the option decides, as check's
+    report_unknown(data.replace(layer=_IMPORT), strict, problems, notes)  # as check's option
     problems[before:] = [
         dataclasses.replace(p, fix=f"{p.fix} (--lenient imports it as it is)")
         for p in problems[before:]

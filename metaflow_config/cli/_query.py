@@ -8,25 +8,23 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._display import printable, shown_text
-from .._fields import PREFIX
-from .._kinds import Reference
-from .._layers import list_profiles
-from .._sections import find_key, is_secret, registry
-from .._settings import lookup
-from .._show import display, entry_text
-from .._table import FIELDS, find
+from .._model.fields import PREFIX
+from .._model.references import Reference
+from .._model.table import FIELDS, find
+from .._snapshot.sections import held_keys
+from .._snapshot.settings import lookup, resolution_of
+from .._sources.sections import find_key, is_secret, registry
 from ..errors import ConfigError
-from ._common import CliError, as_cli_error, home_dir, load_settings, profile_option
+from ._common import (
+    CliError,
+    as_cli_error,
+    complete_profile,
+    load_settings,
+    profile_option,
+)
+from ._show import display, entry_text
 
-__all__ = [
-    "SHELLS",
-    "DiffError",
-    "complete_profile",
-    "complete_setting",
-    "completion_source",
-    "diff_cmd",
-    "get_cmd",
-]
+__all__ = ["SHELLS", "complete_setting", "completion_source", "diff_cmd", "get_cmd"]
 
 #: The shells ``completion`` writes a script for.
 SHELLS = ("bash", "zsh", "fish")
@@ -46,11 +44,6 @@ def complete_setting(ctx: click.Context, param: click.Parameter, incomplete: str
     short = [f.name for f in FIELDS] + [key[len(PREFIX) :] for key in registered]
     pool = full if typed.startswith(PREFIX) or PREFIX.startswith(typed) else short
     return [CompletionItem(name) for name in pool if name.startswith(typed)]
-
-
-def complete_profile(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """The profiles of the METAFLOW_HOME in force (``default`` is ``config.json``)."""
-    return [CompletionItem(p) for p in list_profiles(home_dir()) if p.startswith(incomplete)]
 
 
 @click.command(
@@ -184,7 +177,7 @@ def _differences(a: Any, b: Any) -> list[tuple[str, str, str]]:
 def _registered_differences(a: Any, b: Any) -> list[tuple[str, str, str]]:
     """The keys of registered sections that differ between two snapshots, masked as shown."""
     rows = []
-    for key in sorted({*a._registered_held(), *b._registered_held()}):
+    for key in sorted({*held_keys(resolution_of(a)), *held_keys(resolution_of(b))}):
         left, right = a[key], b[key]
         if left != right:
             secret = is_secret(key)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._fields import Setting
-from .._kinds import BOOL, BOOL_WORDS, QUANTITY, QUANTITY_PATTERN, VERIFY, Kind
-from .._show import entry_text
-from .._table import FIELDS, SECTIONS
+from .._model.fields import Setting
+from .._model.kinds import BOOL, BOOL_WORDS, QUANTITY, QUANTITY_PATTERN, VERIFY, Kind
+from .._model.table import FIELDS, SECTIONS
+from ._show import entry_text
 
-__all__ = ["SCHEMA_DIALECT", "profile_schema", "settings_markdown"]
+__all__ = ["profile_schema", "settings_markdown"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -121,7 +121,7 @@ def _registered_properties(properties: dict[str, Any]) -> dict[str, Any]:
     for the built-in settings); nested models' definitions go to the schema's ``$defs``,
     where pydantic's ``#/$defs/...`` references point.
     """
-    from .._sections import registry
+    from .._sources.sections import registry
 
     found = registry()
     defs: dict[str, Any] = {}
@@ -210,7 +210,7 @@ def settings_markdown() -> str:
 
 def _registered_markdown() -> list[str]:
     """The reference of the registered sections (none installed: nothing), after the table's."""
-    from .._sections import registry
+    from .._sources.sections import registry
 
     found = registry()
     by_model: dict[int, list[str]] = {}

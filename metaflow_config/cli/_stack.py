@@ -26,11 +26,13 @@ from typing import Any
 import click
 
 from .._display import MASK, printable, shell_quote
-from .._fields import PREFIX, is_unset
-from .._files import check_writable, read_json_object
-from .._layers import LayerData, layer_from_document, suggest
-from .._resolve import check_layer
-from .._table import BY_ENV, BY_NAME, find
+from .._model.fields import PREFIX, is_unset
+from .._model.table import BY_ENV, BY_NAME, find
+from .._resolve.validate import check_layer
+from .._sources.data import LayerData
+from .._sources.files import layer_from_document
+from .._sources.keys import suggest
+from .._sources.writes import check_writable, read_json_object
 from ..errors import ConfigError, Problem
 from . import _stack_sources as sources
 from ._changes import Changes, activation_hint, is_masked, write_changes
@@ -120,7 +122,7 @@ def _setting_key(name: str) -> str | None:
     setting = find(name) if name.startswith(PREFIX) else None
     if setting is not None:
         return setting.env
-    from .._sections import find_key
+    from .._sources.sections import find_key
 
     try:
         registered = find_key(name) if name.startswith(PREFIX) else None

@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from .._display import printable, shell_quote
-from .._fields import PREFIX, is_unset
-from .._kinds import decode_json
-from .._layers import read_json_file
+from .._model.fields import PREFIX, is_unset
+from .._model.jsontext import decode_json
+from .._sources.jsonfile import read_json_file
 from ..errors import ConfigError, Problem
 
 __all__ = ["Output", "Source", "cloudformation", "terraform"]

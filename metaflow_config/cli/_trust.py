@@ -1,6 +1,6 @@
 """``metaflow-config trust``: let a project file set the settings that decide where data goes.
 
-The record is the user's own (``$METAFLOW_HOME/trusted.json``, see ``metaflow_config._trust``).
+The record is the user's own (``$METAFLOW_HOME/trusted.json``, see ``_sources.trust``).
 """
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ import os
 
 import click
 
-from .._layers import LayerData, find_local_config, layer_from_document, sensitive_key
-from .._table import BY_NAME
-from .._trust import FileFacts, never_trusted, read_facts, read_store, record, store_path
-from .._trust import revoke as revoke_trust
+from .._model.table import BY_NAME
+from .._sources.data import LayerData
+from .._sources.files import layer_from_document
+from .._sources.keys import sensitive_key
+from .._sources.profiles import find_local_config
+from .._sources.trust import FileFacts, never_trusted, read_facts, read_store, record, store_path
+from .._sources.trust import revoke as revoke_trust
 from ..errors import ConfigError
 from ._common import CliError, home_dir
 

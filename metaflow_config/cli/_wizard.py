@@ -22,15 +22,20 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._display import has_url_password
-from .._fields import Setting, is_unset
-from .._files import check_writable, read_json_object
-from .._kinds import Reference
-from .._layers import LAYERS, LayerData, layer_from_document, suggest
-from .._require import CAPABILITIES as REQUIRE
-from .._require import closure
-from .._resolve import Inputs, resolve, validate_value
-from .._sections import find_key
-from .._table import BY_NAME, find
+from .._model.fields import Setting, is_unset
+from .._model.references import Reference
+from .._model.table import BY_NAME, find
+from .._resolve.resolve import resolve
+from .._resolve.validate import validate_value
+from .._snapshot.require import CAPABILITIES as REQUIRE
+from .._snapshot.require import closure
+from .._sources.data import LayerData
+from .._sources.files import layer_from_document
+from .._sources.inputs import Inputs
+from .._sources.keys import suggest
+from .._sources.layers import LAYERS
+from .._sources.sections import find_key
+from .._sources.writes import check_writable, read_json_object
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, answered, write_changes
 from ._common import (
@@ -45,14 +50,14 @@ from ._common import (
 )
 from ._query import complete_setting
 
-__all__ = ["CAPABILITIES", "Capability", "aws_cmd"]
+__all__ = ["CAPABILITIES", "aws_cmd"]
 
 
 @dataclass(frozen=True)
 class Capability:
     """One question of the wizard: the ``require()`` capabilities it enables, what it asks.
 
-    The settings it must ask for are read from ``_require.CAPABILITIES`` (the same table
+    The settings it must ask for are read from ``_snapshot.require.CAPABILITIES`` (the same table
     ``settings.require()`` checks), so a profile the wizard completes passes ``require``.
     """
 
@@ -81,7 +86,7 @@ class Capability:
         return tuple(inc for cap in self.enables for inc in closure(cap) if inc not in self.enables)
 
 
-#: The wizard's questions, in order. What each must ask comes from ``_require.CAPABILITIES``.
+#: The wizard's questions, in order. What each must ask comes from ``require.CAPABILITIES``.
 CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "Amazon S3 as the datastore",

@@ -1,7 +1,7 @@
 """Whether ``METAFLOW_CONFIG_EXTENSION`` switches the extension off, read with the stdlib only.
 
 Switched off, the extension's modules do not even import metaflow_config: Metaflow runs exactly
-as without it. Any other value is left to ``metaflow_config._extension.enabled``, which refuses
+as without it. Any other value is left to ``metaflow_config._metaflow.enabled``, which refuses
 what is not a boolean. ``OFF`` holds the false words of the boolean kind (a test keeps them so).
 """
 

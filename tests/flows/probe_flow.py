@@ -22,7 +22,7 @@ def report(step_name):
 
     import metaflow_config.compat as compat
     from metaflow_config import settings
-    from metaflow_config._table import FIELDS
+    from metaflow_config._model.table import FIELDS
 
     ours = json.loads(json.dumps(compat.module_values(), default=repr))
     theirs = json.loads(

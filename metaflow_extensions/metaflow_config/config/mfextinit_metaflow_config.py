@@ -2,7 +2,7 @@
 
 Metaflow copies every name of this module (but dunders and modules) over its own configuration
 names, so this module binds nothing else: the names come from
-``metaflow_config._extension.metaflow_names`` (see there), and the helper modules are deleted.
+``metaflow_config._metaflow.metaflow_names`` (see there), and the helper modules are deleted.
 ``METAFLOW_CONFIG_EXTENSION=0`` leaves Metaflow's own resolution untouched (metaflow_config is
 not even imported).
 
@@ -17,7 +17,7 @@ from metaflow_extensions.metaflow_config import _switch
 
 if not _switch.switched_off():
     try:
-        from metaflow_config import _extension
+        from metaflow_config import _metaflow
     except ModuleNotFoundError as missing:
         if missing.name != "metaflow_config":
             raise
@@ -27,9 +27,9 @@ if not _switch.switched_off():
         )
     else:
         globals().update(
-            _extension.metaflow_names(
+            _metaflow.metaflow_names(
                 getattr(sys.modules.get("metaflow.metaflow_config"), "DEBUG_OPTIONS", ())
             )
         )
-        del _extension
+        del _metaflow
 del _switch, sys

@@ -1,0 +1,1 @@
+"""The live checks of a configuration against AWS and the metadata service (``check --aws``)."""

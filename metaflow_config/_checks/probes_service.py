@@ -1,0 +1,273 @@
+"""The live checks that need no AWS API: the metadata service answers, images are well-formed."""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.client import HTTPMessage
+from typing import IO
+
+from .._display import shown_text
+from .._snapshot.consumers import docker_registry
+from .probes import FAIL, PASS, WARN, Context, Outcome, fail, ok, register, skip, warn
+
+__all__: list[str] = []  # nothing here is imported by name
+
+# --- the metadata service ---------------------------------------------------------------------
+
+_SERVICE_URL = "METAFLOW_SERVICE_URL"
+
+
+#: The schemes a ping follows a redirect to; and their ports when a URL names none.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, the port always written: where credentials may go.
+
+    Two URLs of one origin (as browsers and RFC 6454 compare them) give the same text; the
+    user and password of a URL are not part of it.
+    """
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # not a port: no request goes there, and it is no other URL's origin
+        return f"{scheme}://{parts.netloc.rpartition('@')[2].lower()}"
+    host = (parts.hostname or "").lower()
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does; the configured headers go only to the URL's origin.
+
+    A redirect to another origin (another scheme, host or port: an https -> http downgrade
+    too) is followed with none of the request's headers, and every later request of the
+    chain inherits none; the origins reached so are listed in ``elsewhere``. A redirect to a
+    scheme other than http(s) is not followed (``refused``).
+    """
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.elsewhere: list[str] = []
+        self.refused = ""
+
+    def redirect_request(  # noqa: PLR0917 - urllib's signature
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        """The request of the redirect to ``newurl``, without credentials at another origin."""
+        there = _origin(newurl)
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in _DEFAULT_PORTS:
+            self.refused = there
+            raise urllib.error.HTTPError(newurl, code, msg, headers, fp)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and there != self.origin:
+            for name in list(new.headers):
+                new.remove_header(name)
+            if there not in self.elsewhere:
+                self.elsewhere.append(there)
+        return new
+
+
+def ping(
+    url: str, headers: dict[str, str], timeout: float, *, withheld: str = "", shown: str = ""
+) -> Outcome:
+    """``GET <url>/ping`` with ``headers``, as Metaflow's service client does; never raises.
+
+    ``headers`` (the credentials: ``SERVICE_HEADERS``, the auth key) go only to ``url``'s
+    origin: a redirect elsewhere is followed without them, and the result says so.
+    ``withheld``: why no header may be sent at all (the URL comes from a source that is not
+    trusted); then an answer of 401 or 403 is a WARN, not a FAIL (no credential was refused).
+    ``shown``: the URL as the lines show it (default: ``<url>/ping``, its password masked).
+    """
+    target = url.rstrip("/") + "/ping"
+    shown = shown or shown_text(target)
+    sent = {} if withheld else headers
+    redirects = _Redirects(_origin(target))
+    opener = urllib.request.build_opener(redirects)
+    request = urllib.request.Request(target, headers=sent)  # noqa: S310 - http(s) validated
+    start = time.monotonic()
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            response.read(4096)
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        return _answered(exc.code, f"GET {shown}", redirects, sent, withheld)
+    except (urllib.error.URLError, OSError) as exc:
+        notes = _notes(redirects, sent, withheld)
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            return FAIL, f"GET {shown}: no answer within {timeout:g} s{notes}", ""
+        if isinstance(reason, ssl.SSLError):
+            fix = "install the service's CA certificate in this machine's trust store"
+            return FAIL, f"GET {shown}: TLS failed: {reason}{notes}", fix
+        return FAIL, f"GET {shown}: {reason}{notes}", ""
+    elapsed = time.monotonic() - start
+    notes = _notes(redirects, sent, withheld)
+    return PASS, f"GET {shown} answered HTTP {status} in {elapsed * 1000:.0f} ms{notes}", ""
+
+
+def _answered(
+    code: int, did: str, redirects: _Redirects, sent: dict[str, str], withheld: str
+) -> Outcome:
+    """The outcome of a ping answered with the HTTP error ``code`` (``did``: ``GET <url>``)."""
+    notes = _notes(redirects, sent, withheld)
+    if redirects.refused:
+        return FAIL, f"{did} was redirected to {redirects.refused}, not HTTP(S){notes}", ""
+    if withheld and code in {401, 403}:  # no credential was refused: none was sent
+        fix = (
+            "credentials go only to URLs of your own configuration (your profile, the "
+            "environment): set the URL there if you trust it"
+        )
+        return WARN, f"{did} answered HTTP {code}{notes}", fix
+    return FAIL, f"{did} answered HTTP {code}{notes}", _http_fix(code)
+
+
+def _notes(redirects: _Redirects, sent: dict[str, str], withheld: str) -> str:
+    """What a ping's line says of the headers it sent, and where (never their values)."""
+    notes = []
+    if withheld:
+        notes.append(f"sent without credentials: {withheld}")
+    elif sent:
+        notes.append(f"sent headers {', '.join(sorted(sent))}: values masked")
+    if redirects.elsewhere:
+        where = ", ".join(redirects.elsewhere)
+        notes.append(f"redirected to {where}: sent there without credentials")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _http_fix(code: int) -> str:
+    if code in {401, 403}:
+        return (
+            "the service refused the credentials: set METAFLOW_SERVICE_AUTH_KEY (sent as "
+            "x-api-key) or METAFLOW_SERVICE_HEADERS to what it accepts"
+        )
+    if code == 404:
+        return f"{_SERVICE_URL} should be the service root that answers /ping"
+    return "the service is unhealthy: see its logs (or the load balancer in front of it)"
+
+
+@register("service.url", "service", setting=_SERVICE_URL)
+def _service_url(ctx: Context) -> Outcome:
+    url = ctx.settings.service.url
+    if not url:
+        return ctx.unset(_SERVICE_URL, "service")
+    headers, withheld = ctx.settings.service.effective_headers, ctx.untrusted(_SERVICE_URL)
+    shown = ctx.shown(_SERVICE_URL, url.rstrip("/") + "/ping")  # never a fetched value
+    status, detail, hint = ping(url, headers, ctx.timeout, withheld=withheld, shown=shown)
+    if status != FAIL:
+        return status, detail, hint
+    return fail(
+        detail,
+        hint
+        or f"check {_SERVICE_URL} ({ctx.where(_SERVICE_URL)}) and that it is reachable from here: "
+        "VPN, security groups, proxy variables (HTTPS_PROXY, NO_PROXY)",
+    )
+
+
+_INTERNAL_URL = "METAFLOW_SERVICE_INTERNAL_URL"
+
+
+@register("service.internal_url", "service", setting=_INTERNAL_URL)
+def _service_internal_url(ctx: Context) -> Outcome:
+    url, internal = ctx.settings.service.url, ctx.settings.service.internal_url
+    if not internal or internal == url:
+        return skip("containers use METAFLOW_SERVICE_URL (no separate internal URL)")
+    headers = ctx.settings.service.effective_headers
+    withheld = ctx.untrusted(_INTERNAL_URL)
+    shown = ctx.shown(_INTERNAL_URL, internal.rstrip("/") + "/ping")  # never a fetched value
+    status, detail, hint = ping(internal, headers, ctx.timeout, withheld=withheld, shown=shown)
+    if status != FAIL:
+        return status, detail, hint
+    return warn(
+        f"{detail} (expected if it is reachable only inside the VPC)",
+        "containers use this URL: check that the Batch compute environment's subnets and "
+        "security groups reach it (from a container: curl <url>/ping)",
+    )
+
+
+# --- container image and registry -------------------------------------------------------------
+
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
+_PORT = r"(?::[0-9]+)?"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH = rf"{_COMPONENT}(?:/{_COMPONENT})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+#: an image after its registry: path[:tag][@digest]
+_NAME = rf"^{_PATH}(?::{_TAG})?(?:@{_DIGEST})?$"
+_IMAGE = rf"^(?:{_DOMAIN}{_PORT}/)?{_NAME[1:]}"
+_REGISTRY = rf"^{_DOMAIN}{_PORT}(?:/{_PATH})?/?$"
+_ECR = r"^\d{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
+_IMAGE_VAR = "METAFLOW_BATCH_CONTAINER_IMAGE"
+_REGISTRY_VAR = "METAFLOW_BATCH_CONTAINER_REGISTRY"
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return re.match(pattern, value) is not None
+
+
+@register("batch.container_image", "batch", setting=_IMAGE_VAR)
+def _image(ctx: Context) -> Outcome:
+    """Check the image Batch jobs run: ``settings.batch.image``, with the registry prefix."""
+    batch = ctx.settings.batch
+    configured, registry = batch.container_image, batch.container_registry
+    image = batch.image
+    if not configured:
+        return skip(
+            f"{_IMAGE_VAR} is not set: Batch jobs use python:<version> of the launcher "
+            f"({shown_text(image)} from here)"
+        )
+    shown = ctx.shown(_IMAGE_VAR, image)  # the lines show what show shows: never a fetched value
+    prefixed = image != configured  # the registry was put in front of it
+    if prefixed and not _matches(_REGISTRY, registry or ""):
+        if _matches(_NAME, configured):
+            return skip(f"{shown}: its registry prefix is not well-formed (see {_REGISTRY_VAR})")
+    elif _matches(_IMAGE, image):
+        if prefixed:
+            return ok(f"{shown} ({_REGISTRY_VAR} + {_IMAGE_VAR})")
+        if registry:
+            own = ctx.shown(_IMAGE_VAR, docker_registry(image) or "")
+            return ok(f"{shown} (names its own registry {own}; {_REGISTRY_VAR} is not used for it)")
+        return ok(shown)
+    made = f" ({_REGISTRY_VAR} + {_IMAGE_VAR}, as Metaflow joins them)" if prefixed else ""
+    return fail(
+        f"'{shown}'{made} is not an image reference [registry/]name[:tag][@digest] (lowercase "
+        "name, no scheme, no spaces)",
+        f"export {_IMAGE_VAR}=<name>:<tag>, e.g. metaflow/my-image:latest (set in "
+        f"{ctx.where(_IMAGE_VAR)})",
+    )
+
+
+@register("batch.container_registry", "batch", setting=_REGISTRY_VAR)
+def _registry(ctx: Context) -> Outcome:
+    registry = ctx.settings.batch.container_registry
+    if not registry:
+        return skip(f"{_REGISTRY_VAR} is not set (images without a registry come from Docker Hub)")
+    shown = ctx.shown(_REGISTRY_VAR)  # the lines show what show shows: never a fetched value
+    if not _matches(_REGISTRY, registry):
+        return fail(
+            f"'{shown}' is not a registry host[:port][/path] (no scheme, no tag)",
+            f"export {_REGISTRY_VAR}=<account>.dkr.ecr.<region>.amazonaws.com (set in "
+            f"{ctx.where(_REGISTRY_VAR)})",
+        )
+    ecr = re.match(_ECR, registry.split("/", 1)[0])
+    if ecr and ctx.region and ecr.group(1) != ctx.region:
+        return warn(
+            f"ECR registry in {ctx.shown(_REGISTRY_VAR, ecr.group(1))}, jobs run in {ctx.region}",
+            f"cross-region pulls need internet or NAT access (ECR VPC endpoints are regional): "
+            f"push the image to ECR in {ctx.region}, or add that access",
+        )
+    return ok(shown)

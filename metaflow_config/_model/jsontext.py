@@ -1,0 +1,87 @@
+"""The strict, bounded JSON codec of every JSON text the package reads.
+
+:func:`strict_loads` refuses what RFC 8259 does not allow and ``json`` takes (``NaN``,
+``Infinity``, numbers out of a float's range) and a key given twice in one object;
+:func:`decode_json` says why a text is not such JSON, as a phrase for a message, and may bound
+its nesting at :data:`~metaflow_config._model.values.MAX_JSON_DEPTH`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .values import TooDeep, freeze
+
+__all__ = ["decode_json", "strict_loads"]
+
+
+def decode_json(text: str, *, bounded: bool = False) -> tuple[Any, str | None]:
+    """``text`` decoded as strict JSON (see :func:`strict_loads`), or ``None`` and why not.
+
+    The reason is a phrase: ``not valid JSON (...)`` with where the syntax breaks, ``nested too
+    deeply``, or the number refused (``NaN``, ``Infinity``, out of a float's range, more than
+    4300 digits). ``bounded``: a value nested deeper than :data:`MAX_JSON_DEPTH` is refused too
+    (where nothing else bounds it, as :func:`freeze` does for the table's JSON values).
+    """
+    try:
+        value = strict_loads(text)
+    except json.JSONDecodeError as exc:  # "Invalid control character at": one "at" is enough
+        what = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
+        return None, f"not valid JSON ({what} at line {exc.lineno} column {exc.colno})"
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply)"
+    except ValueError as exc:  # NaN, Infinity, a number of more than 4300 digits
+        return None, f"not valid JSON ({str(exc).split(':')[0]})"
+    if bounded:
+        try:
+            freeze(value)
+        except TooDeep as exc:
+            return None, str(exc)
+    return value, None
+
+
+def strict_loads(
+    text: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None
+) -> Any:
+    """``json.loads`` refusing NaN, Infinity, numbers out of range, and keys given twice.
+
+    A key given twice in one object is refused unless ``object_pairs_hook`` decides otherwise.
+    Raises ``json.JSONDecodeError`` for malformed text, ``ValueError`` for those numbers (and for
+    an integer of more than 4300 digits) and for a key given twice, ``RecursionError`` for
+    absurd nesting. A config file passes a hook of its own, which names the keys given twice.
+    """
+    return json.loads(
+        text,
+        object_pairs_hook=_unique_keys if object_pairs_hook is None else object_pairs_hook,
+        parse_constant=_no_constant,
+        parse_float=_finite_float,
+    )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json`` hook: an object's pairs as a ``dict``, refusing a key given twice.
+
+    The key is not named: it may be a key of a secret map.
+    """
+    result = dict(pairs)  # in C; only a key given twice makes it shorter
+    if len(result) != len(pairs):
+        msg = "a key given twice in one object"
+        raise ValueError(msg)
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    """``json`` hook: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (RFC 8259)."""
+    msg = f"{name} is not a JSON number"
+    raise ValueError(msg)
+
+
+def _finite_float(text: str) -> float:
+    """``json`` hook: a number too large for a float (``1e400``) is refused, not made infinite."""
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        msg = "a number out of a float's range"  # not the number: it may be part of a secret
+        raise ValueError(msg)
+    return number

@@ -1,0 +1,558 @@
+"""The value kinds a setting can have: how it validates, how it is written back to an environment.
+
+Validation is pydantic's: each kind builds a ``pydantic_core`` schema, and the resolver validates
+every setting of a resolution in one call of one ``SchemaValidator`` (collecting every error). The
+schemas are built on first resolution, not at import, by ``core`` (pydantic-core's compiled
+validator, loaded without the package's Python schema module).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._display import MASK, has_url_password, show_value
+from .jsontext import decode_json
+from .values import thaw
+
+if TYPE_CHECKING:
+    from pydantic_core import CoreSchema
+
+__all__ = [
+    "BOOL",
+    "BOOL_WORDS",
+    "GS_URL",
+    "IAM_ROLE_ARN",
+    "JSON_OBJECT",
+    "LOG_GROUP_ARN",
+    "NONNEG_INT",
+    "PATH",
+    "PLUGIN_NAME",
+    "QUANTITY",
+    "QUANTITY_PATTERN",
+    "RETRY_CONFIG",
+    "S3_URL",
+    "SFN_NAME_FORBIDDEN",
+    "SFN_NAME_MAX",
+    "SFN_NAME_PREFIX",
+    "SFN_NAME_RULES",
+    "STR",
+    "STR_DICT",
+    "STR_LIST",
+    "TAGS",
+    "URL",
+    "VERIFY",
+    "Kind",
+    "choice",
+    "parse_bool",
+    "plain_definition",
+    "plain_problem",
+    "unicode_problem",
+]
+
+
+class Kind:
+    """A value kind: its name in docs, what a valid value looks like, its schema and serializer."""
+
+    __slots__ = ("_factory", "choices", "diagnose", "expected", "json_valued", "name", "text")
+
+    def __init__(
+        self,
+        name: str,
+        expected: str,
+        factory: Callable[[], CoreSchema],
+        *,
+        json_valued: bool = False,
+        choices: tuple[str, ...] = (),
+        diagnose: Callable[[str], str] | None = None,
+    ) -> None:
+        self.name = name
+        self.expected = expected
+        self._factory = factory
+        self.json_valued = json_valued
+        self.choices = choices
+        #: what is wrong with a string its pattern refused, said part by part (the error path
+        #: only: valid values are matched by the pattern in pydantic-core alone)
+        self.diagnose = diagnose
+        #: a valid ``str`` is its own validated value (text and choice kinds): no coercion, no
+        #: parsing, so what derives from the raw text derives from the validated value
+        self.text = isinstance(factory, _Text) or bool(choices)
+
+    def core_schema(self, *, shared: bool = False) -> CoreSchema:
+        """The pydantic-core schema that validates (and coerces) a raw value of this kind.
+
+        ``shared``: a text kind's plain-text check refers to :func:`plain_definition` (one
+        compiled pattern for a whole table) instead of holding its own copy.
+        """
+        if isinstance(self._factory, _Text):
+            return self._factory(shared=shared)
+        return self._factory()
+
+    def to_text(self, value: Any) -> str:
+        """Serialize a validated value so that validating the text gives the same value back."""
+        if self.json_valued:
+            return json.dumps(thaw(value), separators=(",", ":"), sort_keys=True)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    def __repr__(self) -> str:
+        return f"Kind({self.name!r})"
+
+
+def _cs() -> Any:
+    """What builds the kinds' schemas: ``core_schema``'s functions (see ``core``: not imported)."""
+    from . import core
+
+    return core
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        msg = "a boolean is not an integer"
+        raise ValueError(msg)  # noqa: TRY004 - pydantic turns ValueError into a validation error
+    return value
+
+
+def _parse_json(value: Any) -> Any:
+    if isinstance(value, str):
+        decoded, reason = decode_json(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return decoded
+    return value
+
+
+def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
+    def factory() -> CoreSchema:
+        cs = _cs()
+        return cs.no_info_before_validator_function(_no_bool, cs.int_schema(ge=ge))  # type: ignore[no-any-return]
+
+    return factory
+
+
+def _number_as_text(value: Any) -> Any:
+    """A JSON number (not a boolean) as its text: a file may write ``4096`` or ``"4096"``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    return value
+
+
+#: A number >= 0 written as text (what ``QUANTITY`` takes, and its JSON Schema says)
+QUANTITY_PATTERN = r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
+
+
+def _quantity() -> CoreSchema:
+    cs = _cs()
+    text = cs.str_schema(pattern=QUANTITY_PATTERN)
+    return cs.no_info_before_validator_function(_number_as_text, text)  # type: ignore[no-any-return]
+
+
+#: What a one-line value (a name, URL, ARN, path, header) may not contain: C0 and C1 control
+#: characters other than tab (NUL, line breaks, NEL, escape sequences, CSI), the line and
+#: paragraph separators (U+2028, U+2029) and lone surrogates (bytes that were not UTF-8 in the
+#: environment). JSON texts may span lines; the strings inside them may not. Compiled by ``re``
+#: on first use, as the rare paths' patterns: a valid text value never needs it (see ``_Text``).
+_NOT_PLAIN = r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
+
+
+#: ``_NOT_PLAIN`` as pydantic-core's regex engine checks it (a lone surrogate is refused before
+#: any pattern: no Rust string can hold one)
+_PLAIN_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]*$"
+
+
+def plain_problem(value: str) -> str | None:
+    """What makes ``value`` more than one line of plain text (see ``_NOT_PLAIN``), if anything."""
+    bad = re.search(_NOT_PLAIN, value)
+    if bad is None:
+        return None
+    char = bad.group()
+    if "\udc80" <= char <= "\udcff":  # how Python holds a byte of the environment not UTF-8
+        return (
+            f"contains the byte 0x{ord(char) - 0xDC00:02x} (not UTF-8) at position "
+            f"{bad.start()}; a value must be one line of UTF-8 text"
+        )
+    return (
+        f"contains {char!r} at position {bad.start()}; a value must be one line "
+        "of text without NUL or other control characters"
+    )
+
+
+_SURROGATE = r"[\ud800-\udfff]"  # compiled by re on first use, as the rare paths' patterns
+
+
+def unicode_problem(value: Any) -> str | None:
+    """Where a string in ``value`` holds a lone surrogate (``None``: none does).
+
+    Text, or a JSON value's keys and strings: no UTF-8 output, file or environment variable
+    can carry a lone surrogate. The walk keeps its own stack (no recursion, however deep).
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            bad = re.search(_SURROGATE, item)
+            if bad is not None:
+                return f"text that is valid Unicode, not {bad.group()!r} at position {bad.start()}"
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """Refuse a string holding a control character or a lone surrogate (see ``_NOT_PLAIN``)."""
+    if isinstance(value, str):
+        problem = plain_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+    return value
+
+
+def _plain_str(pattern: str | None = None, max_length: int | None = None) -> CoreSchema:
+    """A one-line string inside a JSON value: its message names the key or index it is at."""
+    cs = _cs()
+    inner = cs.str_schema(pattern=pattern, max_length=max_length)
+    return cs.no_info_before_validator_function(_plain, inner)  # type: ignore[no-any-return]
+
+
+class _Text:
+    """The schema factory of a text kind: one line of text, matching ``pattern`` if given.
+
+    What such a schema gives back for a valid ``str`` is that same string (``Kind.text``).
+    Both checks run in pydantic-core (no Python call per value); the message of a value that
+    is not plain text is :func:`plain_problem`'s, said on the error path (``_resolve``).
+    """
+
+    __slots__ = ("max_length", "pattern")
+
+    def __init__(self, pattern: str | None, max_length: int | None) -> None:
+        self.pattern = pattern
+        self.max_length = max_length
+
+    def __call__(self, *, shared: bool = False) -> CoreSchema:
+        cs = _cs()
+        plain = (
+            cs.definition_reference_schema(PLAIN_REF)
+            if shared
+            else cs.str_schema(pattern=_PLAIN_PATTERN)
+        )
+        if shared and self.pattern is None and self.max_length is None:
+            return plain  # type: ignore[no-any-return]
+        own = cs.str_schema(pattern=self.pattern, max_length=self.max_length)  # JSON Schema's
+        return cs.chain_schema([own, plain])  # type: ignore[no-any-return]
+
+
+#: The name under which a table's validator defines the plain-text check once (see ``shared``)
+PLAIN_REF = "metaflow-config-plain-text"
+
+
+def plain_definition() -> CoreSchema:
+    """The plain-text check that ``Kind.core_schema(shared=True)`` schemas refer to."""
+    return _cs().str_schema(pattern=_PLAIN_PATTERN, ref=PLAIN_REF)  # type: ignore[no-any-return]
+
+
+def _str(pattern: str | None = None, max_length: int | None = None) -> Callable[[], CoreSchema]:
+    return _Text(pattern, max_length)
+
+
+def _json(inner: Callable[[], CoreSchema]) -> Callable[[], CoreSchema]:
+    def factory() -> CoreSchema:
+        return _cs().no_info_before_validator_function(_parse_json, inner())  # type: ignore[no-any-return]
+
+    return factory
+
+
+def _str_dict() -> CoreSchema:
+    return _cs().dict_schema(_plain_str(), _plain_str())  # type: ignore[no-any-return]
+
+
+def _object() -> CoreSchema:
+    cs = _cs()
+    return cs.dict_schema(cs.str_schema(), cs.any_schema())  # type: ignore[no-any-return]
+
+
+def _str_list() -> CoreSchema:
+    return _cs().list_schema(_plain_str())  # type: ignore[no-any-return]
+
+
+_TAG_KEY = r"^[\w .:/=+\-@]{1,128}$"
+_TAG_VALUE = r"^[\w .:/=+\-@]{0,256}$"
+
+
+def _shown(part: str) -> str:
+    """A part of a value a message quotes (a tag's key, an ARN's account): as a value is shown."""
+    return show_value(part, secret=False)
+
+
+_shown_part = _shown
+
+
+def _masked_part(part: str) -> str:
+    """A part of a value holding a URL password, as a message quotes it: the mask."""
+    return MASK
+
+
+def _check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
+    if len(tags) > 50:
+        msg = f"{len(tags)} tags, AWS allows at most 50 per resource"
+        raise ValueError(msg)
+    for key, value in tags.items():
+        if not re.match(_TAG_KEY, key):
+            msg = f"tag key {_shown(key)} must be 1-128 letters, digits, spaces or _.:/=+-@"
+            raise ValueError(msg)
+        if key.lower().startswith("aws:"):
+            msg = f"tag key {_shown(key)} uses the reserved 'aws:' prefix"
+            raise ValueError(msg)
+        if not re.match(_TAG_VALUE, value):
+            msg = f"tag value for {_shown(key)} must be 0-256 letters, digits, spaces or _.:/=+-@"
+            raise ValueError(msg)
+    return tags
+
+
+def _tags() -> CoreSchema:
+    return _cs().no_info_after_validator_function(_check_tags, _str_dict())  # type: ignore[no-any-return]
+
+
+def _retry_config() -> CoreSchema:
+    cs = _cs()
+    fields = {
+        "max_attempts": cs.typed_dict_field(_int(0)(), required=False),
+        "total_max_attempts": cs.typed_dict_field(_int(1)(), required=False),
+        "mode": cs.typed_dict_field(
+            cs.literal_schema(["legacy", "standard", "adaptive"]), required=False
+        ),
+    }
+    return cs.typed_dict_schema(fields, total=False, extra_behavior="forbid")  # type: ignore[no-any-return]
+
+
+#: The words a boolean is written with (any case, surrounding spaces ignored), and their values.
+BOOL_WORDS: Mapping[str, bool] = {
+    **dict.fromkeys(("true", "1", "yes", "on"), True),
+    **dict.fromkeys(("false", "0", "no", "off"), False),
+}
+_BOOL_WORDS = BOOL_WORDS
+
+
+def parse_bool(value: Any) -> bool:
+    """Parse a boolean word (true/false, 1/0, yes/no, on/off, any case); ValueError otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
+        return _BOOL_WORDS[value.strip().lower()]
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    msg = "not one of those words"
+    raise ValueError(msg)
+
+
+def _bool() -> CoreSchema:
+    cs = _cs()
+    return cs.no_info_plain_validator_function(parse_bool)  # type: ignore[no-any-return]
+
+
+def _verify(value: Any) -> Any:
+    """S3_VERIFY_CERTIFICATE: a boolean word, or the path of a CA bundle."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value.strip().lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[value.strip().lower()]
+        if value.strip():
+            return _plain(value)
+    msg = "neither a boolean nor a CA bundle path"
+    raise ValueError(msg)
+
+
+def _verify_schema() -> CoreSchema:
+    return _cs().no_info_plain_validator_function(_verify)  # type: ignore[no-any-return]
+
+
+def choice(*choices: str) -> Kind:
+    """A string that must be one of ``choices`` (compared exactly)."""
+
+    def factory() -> CoreSchema:
+        return _cs().literal_schema(list(choices))  # type: ignore[no-any-return]
+
+    return Kind("choice", "one of " + ", ".join(repr(c) for c in choices), factory, choices=choices)
+
+
+#: The AWS partitions an ARN's second part may name.
+ARN_PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
+_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+_ACCOUNT = r"[0-9]{12}"
+
+
+def _arn(
+    service: str, resource: str, resource_expected: str, *, regional: bool
+) -> tuple[Callable[[], CoreSchema], Callable[[str], str]]:
+    """An ARN of ``service`` whose resource part matches ``resource``: (schema, diagnosis).
+
+    The schema is one pattern (also what the profile JSON Schema carries). The diagnosis runs
+    only on a value the pattern refused: an ARN is
+    ``arn:<partition>:<service>:<region>:<account>:<resource>``, and each part is checked on
+    its own so that the message says which one is wrong (an 11-digit account, ``aws-eu`` for a
+    partition, ``iam`` where ``logs`` belongs, a region on an IAM ARN), all at once.
+    """
+
+    def diagnose(value: str) -> str:
+        parts = value.split(":", 5)
+        if len(parts) < 6 or parts[0] != "arn":
+            return (
+                "not an ARN: an ARN has six parts separated by ':', "
+                "arn:<partition>:<service>:<region>:<account>:<resource>"
+            )
+        _, partition, got_service, region, account, rest = parts
+        # a part cut out of a value holding a password (``arn:aws:iam::u:pw@h``) is masked
+        # whole: the cut may separate the password from the user name that reveals it
+        _shown = _masked_part if has_url_password(value) else _shown_part
+        wrong: list[str] = []
+        if partition not in ARN_PARTITIONS:
+            wrong.append(f"partition {_shown(partition)} is not one of {', '.join(ARN_PARTITIONS)}")
+        if got_service != service:
+            wrong.append(f"service {_shown(got_service)} should be {service!r}")
+        if regional and not re.fullmatch(_REGION, region):
+            wrong.append(
+                f"region {_shown(region)} is not a region name such as us-east-1"
+                if region
+                else "the region is missing (e.g. us-east-1)"
+            )
+        if not regional and region:
+            wrong.append(f"{service} ARNs have no region: remove {_shown(region)}")
+        if not re.fullmatch(_ACCOUNT, account):
+            digits = sum(c in "0123456789" for c in account)
+            wrong.append(
+                f"account {_shown(account)} has {len(account)} digits, an AWS account ID has 12"
+                if digits == len(account)
+                else f"account {_shown(account)} is not an AWS account ID (12 digits)"
+            )
+        if not re.fullmatch(resource, rest):
+            wrong.append(f"resource {_shown(rest)} should be {resource_expected}")
+        return "; ".join(wrong) or "a character no ARN holds"
+
+    region = _REGION if regional else ""
+    partitions = "|".join(ARN_PARTITIONS)  # letters and "-": nothing to escape
+    pattern = rf"^arn:(?:{partitions}):{service}:{region}:[0-9]{{12}}:{resource}$"
+    return _str(pattern), diagnose
+
+
+STR = Kind("string", "a string", _str())
+PATH = Kind("path", "a file system path", _str(r"^\S.*$"))
+BOOL = Kind("boolean", "a boolean (true/false, 1/0, yes/no, on/off)", _bool)
+INT = Kind("integer", "a whole number (e.g. 60, not 5.7)", _int())
+NONNEG_INT = Kind("integer >= 0", "a whole number >= 0", _int(0))
+#: The name of a Metaflow plugin (a datastore, a metadata provider, a resolver): extensions add
+#: their own, so any name is taken and Metaflow says at run time whether it knows it.
+PLUGIN_NAME = Kind(
+    "plugin name",
+    "a plugin's name (letters, digits, '_', '.', '-'; e.g. local, s3)",
+    _str(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"),
+)
+#: A resource request (CPU cores, MB): Metaflow's decorators take a number or its text.
+QUANTITY = Kind("number", 'a number, as text or JSON (e.g. 2, 0.5, "4096")', _quantity)
+URL = Kind("URL", "an http:// or https:// URL", _str(r"^https?://[^\s/]+\S*$"))
+
+
+def _s3_diagnosis(value: str) -> str:
+    """What is wrong with an S3 URL its pattern refused, part by part (see ``_arn``)."""
+    if not value.startswith("s3://"):
+        scheme = value.partition("://")[0] + "://" if "://" in value else ""
+        return f"it starts with {_shown(scheme)}, not 's3://'" if scheme else "it lacks 's3://'"
+    bucket, _, prefix = value[len("s3://") :].partition("/")
+    wrong = []
+    size = len(bucket)
+    if not 3 <= size <= 63:
+        named = f"the bucket {_shown(bucket)}" if size <= 20 else "the bucket"
+        wrong.append(f"{named} has {size} character{'' if size == 1 else 's'} (3 to 63)")
+    odd = sorted(
+        {c for c in bucket if not (c.isascii() and (c.islower() or c.isdigit()))} - {".", "-"}
+    )
+    if odd:
+        wrong.append(f"the bucket holds {', '.join(repr(c) for c in odd)}")
+    if bucket[:1] in (".", "-") or bucket[-1:] in (".", "-"):
+        wrong.append("the bucket starts or ends with '.' or '-'")
+    if any(c.isspace() for c in prefix):
+        wrong.append("the prefix holds a space")
+    return "; ".join(wrong) or "a character no S3 URL holds"
+
+
+S3_URL = Kind(
+    "S3 URL",
+    "an S3 URL s3://bucket[/prefix] (bucket: 3-63 lowercase letters, digits, dots, hyphens)",
+    _str(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"),
+    diagnose=_s3_diagnosis,
+)
+GS_URL = Kind(
+    "GCS URL",
+    "a Google Cloud Storage URL gs://bucket[/prefix]",
+    _str(r"^gs://[a-z0-9][a-z0-9._\-]{1,221}[a-z0-9](/\S*)?$"),
+)
+_ROLE_SCHEMA, _ROLE_DIAGNOSIS = _arn(
+    "iam", r"role/[A-Za-z0-9+=,.@_\-/]+", "role/<name>", regional=False
+)
+IAM_ROLE_ARN = Kind(
+    "IAM role ARN",
+    "an IAM role ARN arn:aws:iam::<12-digit account>:role/<name>",
+    _ROLE_SCHEMA,
+    diagnose=_ROLE_DIAGNOSIS,
+)
+_LOG_GROUP_SCHEMA, _LOG_GROUP_DIAGNOSIS = _arn(
+    "logs", r"log-group:[A-Za-z0-9_.\-/#]+(:\*)?", "log-group:<name>", regional=True
+)
+LOG_GROUP_ARN = Kind(
+    "CloudWatch log group ARN",
+    "a CloudWatch Logs log-group ARN arn:aws:logs:<region>:<12-digit account>:log-group:<name>",
+    _LOG_GROUP_SCHEMA,
+    diagnose=_LOG_GROUP_DIAGNOSIS,
+)
+#: Step Functions state machine names (the AWS rule, stated once): at most this many
+#: characters, none of ``SFN_NAME_FORBIDDEN`` (a regex character class body).
+SFN_NAME_MAX = 80
+SFN_NAME_FORBIDDEN = r'\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f'
+#: The rule in words, for messages.
+SFN_NAME_RULES = (
+    f'1-{SFN_NAME_MAX} characters without whitespace or any of <>{{}}[]?*"#%\\^|~`$&,;:/'
+)
+SFN_NAME_PREFIX = Kind(
+    "state machine name prefix",
+    f"a prefix of Step Functions state machine names: 1-{SFN_NAME_MAX - 1} characters, no "
+    'whitespace and none of <>{}[]?*"#%\\^|~`$&,;:/',
+    # a prefix is followed by "_" in a name: at most one character shorter than a name
+    _str(f"^[^{SFN_NAME_FORBIDDEN}]+$", max_length=SFN_NAME_MAX - 1),
+)
+STR_DICT = Kind(
+    "JSON object of strings",
+    'a JSON object mapping strings to strings, e.g. {"name": "value"}',
+    _json(_str_dict),
+    json_valued=True,
+)
+TAGS = Kind(
+    "AWS tags",
+    'a JSON object of AWS tags, e.g. {"team": "ml"} (at most 50; keys 1-128 chars, values '
+    "0-256 chars, no 'aws:' prefix)",
+    _json(_tags),
+    json_valued=True,
+)
+JSON_OBJECT = Kind("JSON object", "a JSON object, e.g. {}", _json(_object), json_valued=True)
+STR_LIST = Kind(
+    "JSON list of strings",
+    'a JSON list of strings, e.g. ["a", "b"]',
+    _json(_str_list),
+    json_valued=True,
+)
+RETRY_CONFIG = Kind(
+    "botocore retry config",
+    "a JSON object with optional keys max_attempts (int >= 0), total_max_attempts (int >= 1) "
+    'and mode ("legacy", "standard" or "adaptive")',
+    _json(_retry_config),
+    json_valued=True,
+)
+VERIFY = Kind(
+    "boolean or CA bundle path",
+    "a boolean (true/false, ...) or the path of a CA bundle file",
+    _verify_schema,
+)

@@ -1,0 +1,314 @@
+"""The settings table, continued: Kubernetes, Argo, Airflow, Conda, debug, sandbox, tracing."""
+
+from __future__ import annotations
+
+from .fields import Section, same_as, setting, under
+from .kinds import (
+    BOOL,
+    NONNEG_INT,
+    PATH,
+    PLUGIN_NAME,
+    QUANTITY,
+    S3_URL,
+    SFN_NAME_PREFIX,
+    STR,
+    URL,
+    choice,
+)
+
+__all__ = [
+    "DEBUG_OPTIONS",
+    "Airflow",
+    "Argo",
+    "Conda",
+    "Debug",
+    "Kubernetes",
+    "Sandbox",
+    "Tracing",
+]
+
+DEBUG_OPTIONS = (
+    "subcommand",
+    "sidecar",
+    "s3client",
+    "tracing",
+    "stubgen",
+    "userconf",
+    "conda",
+    "package",
+)
+
+
+class Kubernetes(Section):
+    """Kubernetes compute (the @kubernetes decorator)."""
+
+    namespace: str = setting(
+        "KUBERNETES_NAMESPACE",
+        STR,
+        "Namespace of every object Metaflow creates.",
+        default="default",
+        sensitive=True,
+    )
+    service_account: str | None = setting(
+        "KUBERNETES_SERVICE_ACCOUNT", STR, "Service account of Metaflow pods.", sensitive=True
+    )
+    node_selector: str = setting(
+        "KUBERNETES_NODE_SELECTOR", STR, "Node selectors, foo=bar,baz=bab.", default=""
+    )
+    tolerations: str = setting("KUBERNETES_TOLERATIONS", STR, "Pod tolerations (JSON).", default="")
+    persistent_volume_claims: str = setting(
+        "KUBERNETES_PERSISTENT_VOLUME_CLAIMS", STR, "Persistent volume claims (JSON).", default=""
+    )
+    secrets: str = setting(
+        "KUBERNETES_SECRETS",
+        STR,
+        "Names of Kubernetes secrets mounted into pods.",
+        default="",
+        sensitive=True,
+    )
+    labels: str = setting("KUBERNETES_LABELS", STR, "Default pod labels.", default="")
+    annotations: str = setting(
+        "KUBERNETES_ANNOTATIONS", STR, "Default pod annotations.", default=""
+    )
+    gpu_vendor: str = setting(
+        "KUBERNETES_GPU_VENDOR",
+        choice("nvidia", "amd"),
+        "GPU vendor of GPU pods.",
+        default="nvidia",
+    )
+    container_image: str | None = setting(
+        "KUBERNETES_CONTAINER_IMAGE",
+        STR,
+        "Container image of Kubernetes pods.",
+        derive=same_as("DEFAULT_CONTAINER_IMAGE"),
+    )
+    image_pull_policy: str | None = setting(
+        "KUBERNETES_IMAGE_PULL_POLICY", STR, "imagePullPolicy of Kubernetes pods."
+    )
+    image_pull_secrets: str = setting(
+        "KUBERNETES_IMAGE_PULL_SECRETS",
+        STR,
+        "Image pull secrets of Kubernetes pods.",
+        default="",
+        sensitive=True,
+    )
+    container_registry: str | None = setting(
+        "KUBERNETES_CONTAINER_REGISTRY",
+        STR,
+        "Registry Kubernetes images are pulled from.",
+        derive=same_as("DEFAULT_CONTAINER_REGISTRY"),
+    )
+    fetch_ec2_metadata: bool = setting(
+        "KUBERNETES_FETCH_EC2_METADATA",
+        BOOL,
+        "Fetch EC2 instance metadata in pods.",
+        default=False,
+    )
+    shared_memory: int | None = setting(
+        "KUBERNETES_SHARED_MEMORY", NONNEG_INT, "Shared memory of a step, in MB."
+    )
+    port: int | None = setting("KUBERNETES_PORT", NONNEG_INT, "Port opened on pods.")
+    cpu: str | None = setting("KUBERNETES_CPU", QUANTITY, "Default CPU request (cores).")
+    memory: str | None = setting("KUBERNETES_MEMORY", QUANTITY, "Default memory request, in MB.")
+    disk: str | None = setting("KUBERNETES_DISK", QUANTITY, "Default disk request, in MB.")
+    qos: str = setting("KUBERNETES_QOS", STR, "QoS class of pods.", default="burstable")
+    conda_arch: str | None = setting(
+        "KUBERNETES_CONDA_ARCH", STR, "Node architecture for @conda/@pypi."
+    )
+    jobset_group: str = setting(
+        "KUBERNETES_JOBSET_GROUP", STR, "API group of JobSets.", default="jobset.x-k8s.io"
+    )
+    jobset_version: str = setting(
+        "KUBERNETES_JOBSET_VERSION", STR, "API version of JobSets.", default="v1alpha2"
+    )
+    job_terminate_mode: str = setting(
+        "KUBERNETES_JOB_TERMINATE_MODE",
+        STR,
+        "How Kubernetes jobs are terminated.",
+        default="stop",
+    )
+    job_ttl_seconds_after_finished: int = setting(
+        "KUBERNETES_JOB_TTL_SECONDS_AFTER_FINISHED",
+        NONNEG_INT,
+        "Seconds completed jobs are kept (7 days).",
+        default=7 * 24 * 60 * 60,
+    )
+    sandbox_init_script: str | None = setting(
+        "KUBERNETES_SANDBOX_INIT_SCRIPT", STR, "Init script of sandbox pods."
+    )
+
+
+class Argo(Section):
+    """Argo Workflows and Argo Events."""
+
+    workflows_capture_error_script: str | None = setting(
+        "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT", STR, "Script capturing Argo error logs."
+    )
+    workflows_kubernetes_secrets: str = setting(
+        "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
+        STR,
+        "Secrets mounted into Argo pods.",
+        default="",
+        sensitive=True,
+    )
+    workflows_env_vars_to_skip: str = setting(
+        "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP", STR, "Variables not passed to Argo pods.", default=""
+    )
+    workflows_ui_url: str | None = setting(
+        "ARGO_WORKFLOWS_UI_URL", URL, "URL of the Argo Workflows UI."
+    )
+    workflows_use_schedules: bool = setting(
+        "ARGO_WORKFLOWS_USE_SCHEDULES", BOOL, "Use `schedules` (Argo >= 3.6).", default=False
+    )
+    events_service_account: str | None = setting(
+        "ARGO_EVENTS_SERVICE_ACCOUNT",
+        STR,
+        "Service account of Argo Events sensors.",
+        sensitive=True,
+    )
+    events_event_bus: str = setting(
+        "ARGO_EVENTS_EVENT_BUS", STR, "Argo Events event bus.", default="default"
+    )
+    events_event_source: str | None = setting(
+        "ARGO_EVENTS_EVENT_SOURCE", STR, "Argo Events event source."
+    )
+    events_event: str | None = setting("ARGO_EVENTS_EVENT", STR, "Argo Events event name.")
+    events_webhook_url: str | None = setting(
+        "ARGO_EVENTS_WEBHOOK_URL", URL, "Argo Events webhook URL.", sensitive=True
+    )
+    events_internal_webhook_url: str | None = setting(
+        "ARGO_EVENTS_INTERNAL_WEBHOOK_URL",
+        URL,
+        "Argo Events webhook URL seen from pods.",
+        derive=same_as("ARGO_EVENTS_WEBHOOK_URL"),
+        sensitive=True,
+    )
+    events_webhook_auth: str = setting(
+        "ARGO_EVENTS_WEBHOOK_AUTH",
+        STR,
+        "Authentication mode of the webhook.",
+        default="none",
+        sensitive=True,
+    )
+    events_sensor_namespace: str = setting(
+        "ARGO_EVENTS_SENSOR_NAMESPACE",
+        STR,
+        "Namespace of Argo Events sensors.",
+        derive=same_as("KUBERNETES_NAMESPACE"),
+    )
+    namespaced_events_prefix: str = setting(
+        "NAMESPACED_EVENTS_PREFIX", STR, "Prefix of namespaced events.", default="mfns"
+    )
+
+
+class Airflow(Section):
+    """Apache Airflow."""
+
+    kubernetes_startup_timeout_seconds: int = setting(
+        "AIRFLOW_KUBERNETES_STARTUP_TIMEOUT_SECONDS",
+        NONNEG_INT,
+        "startup_timeout_seconds of KubernetesPodOperator.",
+        default=60 * 60,
+    )
+    kubernetes_conn_id: str | None = setting(
+        "AIRFLOW_KUBERNETES_CONN_ID",
+        STR,
+        "kubernetes_conn_id of KubernetesPodOperator.",
+        sensitive=True,
+    )
+    kubernetes_kubeconfig_file: str | None = setting(
+        "AIRFLOW_KUBERNETES_KUBECONFIG_FILE",
+        PATH,
+        "kubeconfig file for Airflow.",
+        local=True,
+        sensitive=True,
+    )
+    kubernetes_kubeconfig_context: str | None = setting(
+        "AIRFLOW_KUBERNETES_KUBECONFIG_CONTEXT",
+        STR,
+        "kubeconfig context for Airflow.",
+        sensitive=True,
+    )
+
+
+class Conda(Section):
+    """@conda / @pypi environments."""
+
+    package_s3root: str | None = setting(
+        "CONDA_PACKAGE_S3ROOT",
+        S3_URL,
+        "S3 root of conda packages (defaults under the sysroot).",
+        derive=under("DATASTORE_SYSROOT_S3", suffix="conda"),
+        sensitive=True,
+    )
+    package_azureroot: str | None = setting(
+        "CONDA_PACKAGE_AZUREROOT", STR, "Azure root of conda packages.", sensitive=True
+    )
+    package_gsroot: str | None = setting(
+        "CONDA_PACKAGE_GSROOT", STR, "GCS root of conda packages.", sensitive=True
+    )
+    dependency_resolver: str = setting(
+        "CONDA_DEPENDENCY_RESOLVER",
+        PLUGIN_NAME,
+        "Resolver of conda dependencies (conda, mamba, micromamba, ...; read by extensions).",
+        default="conda",
+    )
+    use_fast_init: bool = setting(
+        "CONDA_USE_FAST_INIT", BOOL, "Use the fast init binary.", default=False
+    )
+
+
+class Debug(Section):
+    """Debug output switches (``DEBUG_*``)."""
+
+    subcommand: bool = setting("DEBUG_SUBCOMMAND", BOOL, "Debug subcommands.", default=False)
+    sidecar: bool = setting("DEBUG_SIDECAR", BOOL, "Debug sidecars.", default=False)
+    s3client: bool = setting("DEBUG_S3CLIENT", BOOL, "Debug the S3 client.", default=False)
+    tracing: bool = setting("DEBUG_TRACING", BOOL, "Debug tracing.", default=False)
+    stubgen: bool = setting("DEBUG_STUBGEN", BOOL, "Debug stub generation.", default=False)
+    userconf: bool = setting("DEBUG_USERCONF", BOOL, "Debug user configs.", default=False)
+    conda: bool = setting("DEBUG_CONDA", BOOL, "Debug conda.", default=False)
+    package: bool = setting("DEBUG_PACKAGE", BOOL, "Debug code packaging.", default=False)
+
+
+class Sandbox(Section):
+    """The Metaflow AWS sandbox."""
+
+    enabled: bool = setting(
+        "AWS_SANDBOX_ENABLED", BOOL, "Use the Metaflow AWS sandbox.", default=False, sensitive=True
+    )
+    api_key: str | None = setting(
+        "AWS_SANDBOX_API_KEY", STR, "API key of the sandbox.", secret=True
+    )
+    internal_service_url: str | None = setting(
+        "AWS_SANDBOX_INTERNAL_SERVICE_URL",
+        URL,
+        "Metadata service URL inside the sandbox.",
+        sensitive=True,
+    )
+    region: str | None = setting(
+        "AWS_SANDBOX_REGION", STR, "AWS region of the sandbox.", sensitive=True
+    )
+    stack_name: str | None = setting(
+        "AWS_SANDBOX_STACK_NAME",
+        SFN_NAME_PREFIX,
+        "Stack name (state machine prefix) of the sandbox.",
+        sensitive=True,
+    )
+
+
+class Tracing(Section):
+    """OpenTelemetry / Zipkin tracing."""
+
+    otel_endpoint: str | None = setting(
+        "OTEL_ENDPOINT", URL, "OpenTelemetry collector endpoint.", sensitive=True
+    )
+    zipkin_endpoint: str | None = setting(
+        "ZIPKIN_ENDPOINT", URL, "Zipkin endpoint.", sensitive=True
+    )
+    console_trace_enabled: bool = setting(
+        "CONSOLE_TRACE_ENABLED", BOOL, "Print traces to the console.", default=False
+    )
+    otel_service_name: str = setting(
+        "OTEL_SERVICE_NAME", STR, "Service name of traces.", default="metaflow"
+    )

@@ -1,0 +1,202 @@
+"""One resolution pass: read the layers, merge with provenance, validate at once, derive.
+
+``resolve(inputs)`` is pure: it reads only the environment mapping, home, profile and working
+directory in ``inputs`` and writes nothing. All problems of one pass come back together in one
+:class:`~metaflow_config.errors.ConfigError`, those of registered sections whose keys a layer
+sets among them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from .._display import printable, show_value
+from .._model.fields import Context
+from .._model.table import BY_ENV
+from .._sources.data import LayerData, Raw
+from .._sources.environ import own_flag
+from .._sources.inputs import Inputs
+from .._sources.keys import suggest
+from .._sources.layers import LAYERS
+from .._sources.sections import problems_in
+from ..errors import ConfigError, ConfigWarning, Problem
+from .derive import DEFAULTS, derive
+from .resolution import Resolution
+from .validate import hold, validate
+
+__all__ = ["failure", "report_unknown", "report_untrusted", "resolve", "strict_mode"]
+
+
+def strict_mode(strict: bool | None, env: Mapping[str, str], problems: list[Problem]) -> bool:
+    """Whether unknown keys are errors: ``strict``, else ``$METAFLOW_CONFIG_STRICT`` of ``env``.
+
+    An invalid ``METAFLOW_CONFIG_STRICT`` is added to ``problems``.
+    """
+    if strict is not None:
+        return strict
+    flag, problem = own_flag(env, "METAFLOW_CONFIG_STRICT", "set METAFLOW_CONFIG_STRICT to 1 or 0")
+    if problem is not None:
+        problems.append(problem)
+    return bool(flag)
+
+
+#: Unknown keys reported one by one per layer; the rest are counted in one line.
+MAX_UNKNOWN_REPORTED = 10
+
+
+def report_unknown(
+    layer: LayerData, strict: bool, problems: list[Problem], notes: list[str]
+) -> None:
+    """Report a layer's unknown keys with a did-you-mean (errors when strict)."""
+    for key, location in layer.unknown[:MAX_UNKNOWN_REPORTED]:
+        hint = suggest(key)
+        if strict:
+            problems.append(
+                Problem.bad_value(
+                    key, layer.layer, location, value="", expected="a known setting", fix=hint
+                )
+            )
+        else:
+            where = layer.path or location  # a file, or the variable
+            notes.append(f"unknown setting {key} ({layer.layer}: {where}); {hint}")
+    rest = len(layer.unknown) - MAX_UNKNOWN_REPORTED
+    if rest > 0:
+        where = layer.path or layer.layer
+        text = f"{rest} more unknown keys in {where}"
+        fix = "remove them; `metaflow-config docs` lists every setting"
+        if strict:
+            problems.append(
+                Problem.bad_value(
+                    text, layer.layer, where, value="", expected="known settings only", fix=fix
+                )
+            )
+        else:
+            notes.append(f"{text}; {fix}")
+
+
+def untrusted_note(layer: LayerData) -> str:
+    """The one sentence of a project file whose sensitive keys are not applied (see ``trust``)."""
+    keys = ", ".join(layer.untrusted)
+    decide = "decides" if len(layer.untrusted) == 1 else "decide"
+    return (
+        f"{layer.path} ({layer.layer}) sets {keys}, which {decide} where data or credentials "
+        f"go; not applied: {layer.distrust}"
+    )
+
+
+def report_untrusted(
+    layer: LayerData, strict: bool, problems: list[Problem], notes: list[str]
+) -> None:
+    """Report the sensitive keys an untrusted project file set: one warning (errors when strict)."""
+    if not layer.untrusted:
+        return
+    if not strict:
+        notes.append(untrusted_note(layer))
+        return
+    why, _, advice = layer.distrust.partition("; ")
+    for key, raw in layer.untrusted.items():
+        field = BY_ENV.get(key)
+        shown = field.show(raw.value) if field else show_value(raw.value, secret=True)
+        problems.append(
+            Problem.bad_value(
+                key,
+                layer.layer,
+                raw.location,
+                value=shown,
+                expected="a value from a trusted source (it decides where data or credentials "
+                f"go), but {layer.path} is a project file and {why}",
+                fix=advice,
+            )
+        )
+
+
+def failure(problems: list[Problem], layers: Mapping[str, LayerData]) -> ConfigError:
+    """The error of a resolution that fails: its problems, then its registered sections'.
+
+    The sections whose keys a layer sets are built from the same layers on this path only, so
+    that one error lists every problem of the configuration (a resolution that succeeds leaves
+    a section to be built when read: a good configuration costs nothing more).
+    """
+    return ConfigError([*problems, *problems_in(layers)])
+
+
+def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Resolution:
+    """Resolve every setting from ``inputs``; raise ConfigError with every problem found.
+
+    ``reuse`` holds layers already read (by layer name) by a resolution that succeeded, to be
+    used instead of reading them again: an ``override`` scope layers its values on the snapshot
+    it was entered from, and what that snapshot already reported is not reported twice.
+    """
+    reuse = reuse or {}
+    layers = {
+        layer.name: reuse[layer.name] if layer.name in reuse else layer.read(inputs)
+        for layer in LAYERS
+    }
+    fresh = tuple(data for name, data in layers.items() if name not in reuse)
+    problems = [p for layer in fresh for p in layer.problems]
+
+    winners: dict[str, tuple[LayerData, Any]] = {}
+    for layer in layers.values():
+        for name, raw in layer.values.items():
+            winners[name] = (layer, raw)
+    validated, invalid = validate(winners)
+    problems.extend(invalid)
+    validated, unheld = hold(validated, winners)
+    problems.extend(unheld)
+
+    strict = strict_mode(inputs.strict, inputs.env, problems)
+    notes: list[str] = []
+    for layer in fresh:
+        report_unknown(layer, strict, problems, notes)
+        report_untrusted(layer, strict, problems, notes)
+        notes.extend(layer.warnings)
+    if problems:
+        raise failure(problems, layers)
+    notes.extend(_shadowed_problems(fresh, winners))
+
+    values = DEFAULTS.copy()
+    origins = {name: (w[0].layer, w[1].location) for name, w in winners.items()}
+    values.update(validated)
+    underived = derive(values, origins, Context(inputs.env, inputs.cwd))
+    if underived:
+        raise failure(underived, layers)
+    if notes:
+        if not all(map(str.isprintable, notes)):  # keys and paths of input: no escapes
+            notes = [printable(text) for text in notes]
+        level = _caller_level()
+        for text in notes:
+            warnings.warn(text, ConfigWarning, stacklevel=level)
+    return Resolution(inputs, values, origins, layers, tuple(notes))
+
+
+#: the package's folder (this module's is one below it)
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that attributes a warning to the first caller outside this package."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def _shadowed_problems(
+    fresh: tuple[LayerData, ...], winners: Mapping[str, tuple[LayerData, Raw]]
+) -> list[str]:
+    """Warnings for invalid values that a higher layer hides: latent, not yet in force."""
+    notes: list[str] = []
+    for layer in fresh:
+        hidden = {
+            name: (layer, raw) for name, raw in layer.values.items() if winners[name][1] is not raw
+        }
+        for problem in validate(hidden)[1] if hidden else ():
+            above = winners[BY_ENV[problem.setting].name][0].layer
+            notes.append(f"{problem} (not in force: the {above} layer sets it)")
+    return notes

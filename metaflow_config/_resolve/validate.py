@@ -1,0 +1,298 @@
+"""Validation as a resolution does it: pydantic-core validators, their cache, the messages.
+
+A resolution validates the values in force in one pydantic-core call (:func:`validate`); a
+handful of values asked for again (an ``override`` scope's) get a validator of their own
+settings (:func:`validator_for`). What a value is held as afterwards (frozen, concealed) is
+:func:`hold`'s; :func:`check_layer` and :func:`validate_value` validate a layer or one value alone,
+with the same messages.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._model.fields import Setting
+from .._model.kinds import plain_definition, plain_problem
+from .._model.references import MARK, Reference, parse_reference
+from .._model.table import BY_ENV, BY_NAME, FIELDS
+from .._model.values import TooDeep, conceal, freeze
+from .._sources.data import LayerData, Raw
+from .._sources.layers import BY_LAYER
+from ..errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from pydantic_core import SchemaValidator, ValidationError
+
+__all__ = [
+    "DERIVED_LAYER",
+    "SECRET",
+    "TEXT",
+    "check_layer",
+    "hold",
+    "valid",
+    "validate",
+    "validate_value",
+    "validator_for",
+]
+
+
+#: JSON-valued settings: held frozen (read-only mappings and tuples) in every snapshot
+_JSON_VALUED = frozenset(f.name for f in FIELDS if f.kind.json_valued)
+
+
+#: secret settings: held so that no repr shows them (see ``values.conceal``)
+SECRET = frozenset(f.name for f in FIELDS if f.secret)
+
+
+#: their environment names, as a message lists them
+_SECRET_NAMES = tuple(f.env for f in FIELDS if f.secret)
+
+
+#: the settings of a text kind (``Kind.text``): a valid ``str`` is its own validated value
+TEXT = frozenset(f.name for f in FIELDS if f.kind.text)
+
+
+#: Fewer values than this may get a validator of their own settings (see _validator)
+_FEW = 8
+
+
+#: How many such validators are kept (each name set asked for twice gets one)
+_KEPT = 64
+
+
+#: name sets asked for once (a second request builds their validator), and the validators built
+_ASKED: set[frozenset[str]] = set()
+
+
+_SMALL: dict[frozenset[str], tuple[SchemaValidator, type[ValidationError]]] = {}
+
+
+def validator_for(names: Iterable[str]) -> tuple[SchemaValidator, type[ValidationError]]:
+    """A validator for values of the settings ``names``, and pydantic-core's error type.
+
+    One call validates all the values. A validator of the whole table costs a lookup of each of
+    its settings per call, so a handful of values asked for again (an ``override`` scope's, the
+    settings derived from them) is validated by one built for just their settings. A name set
+    asked for once uses the table's: a process that resolves once builds nothing more.
+    """
+    names = frozenset(names)
+    if len(names) >= _FEW:
+        return _table_validator()
+    found = _SMALL.get(names)
+    if found is not None:
+        return found
+    if names not in _ASKED or len(_SMALL) >= _KEPT:
+        if len(_ASKED) < 4 * _KEPT:
+            _ASKED.add(names)
+        return _table_validator()
+    found = _SMALL[names] = _build_validator(names)  # a race builds it twice, harmlessly
+    return found
+
+
+@functools.cache
+def _table_validator() -> tuple[SchemaValidator, type[ValidationError]]:
+    return _build_validator(frozenset(BY_NAME))
+
+
+def _build_validator(names: frozenset[str]) -> tuple[SchemaValidator, type[ValidationError]]:
+    from .._model import core  # pydantic-core's compiled validator, loaded alone (see there)
+
+    schemas: dict[int, Any] = {}  # one schema per kind, shared by its settings
+    fields = {}
+    for f in FIELDS:
+        if f.name in names:
+            schema = schemas.get(id(f.kind))
+            if schema is None:
+                schema = schemas[id(f.kind)] = f.kind.core_schema(shared=True)
+            fields[f.name] = core.typed_dict_field(schema, required=False)
+    table = core.typed_dict_schema(fields, total=False)
+    schema = core.definitions_schema(table, [plain_definition()])  # one compiled pattern
+    validator, error = core.validator_types()
+    return validator(schema), error
+
+
+DERIVED_LAYER = LayerData("derived")
+
+
+def fix_of(layer: LayerData, location: str) -> str:
+    if layer is DERIVED_LAYER:
+        return f"set it explicitly, or correct what it derives from ({location})"
+    source = BY_LAYER.get(layer.layer)
+    return source.fix(location) if source else f"correct the value given in {location}"
+
+
+def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
+    """What ``setting`` expects, with what pydantic-core found wrong with ``value``."""
+    kind, expected, secret = err["type"], setting.kind.expected, setting.secret
+    inner = () if secret else err["loc"][1:]  # a key of a secret's map (a header name) is secret
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if isinstance(value, (bytes, bytearray)):  # pydantic-core reads bytes as UTF-8 text
+        value = bytes(value).decode("utf-8", "replace")
+    if not inner and setting.kind.text and isinstance(value, str):
+        problem = plain_problem(value)  # a control character and where: none of the text
+        if problem is not None:
+            return f"{expected} ({problem})"
+    if kind == "string_pattern_mismatch" and not inner:
+        diagnose = setting.kind.diagnose
+        if diagnose is None or secret or not isinstance(value, str):
+            return expected
+        return f"{expected} ({diagnose(value)})"
+    where = "".join(f"[{k!r}]" for k in inner)
+    detail = f"{where}: {msg}" if where else msg
+    return f"{expected} ({detail})"
+
+
+def hold(
+    validated: dict[str, Any], winners: Mapping[str, tuple[LayerData, Any]]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """The validated values as a snapshot holds them: JSON frozen (and bounded), secrets concealed.
+
+    Freezing is the one walk of a JSON value after validation; a value nested deeper than
+    ``MAX_JSON_DEPTH`` is a problem of its layer, as a value of the wrong type is.
+    """
+    problems = [
+        p
+        for name in _JSON_VALUED.intersection(validated)
+        if (p := _freeze(validated, name, winners))
+    ]
+    # No repr shows a secret (see ``values.conceal``): a secret setting's value, or text that may
+    # hold a URL's password (the others are held as they are).
+    for name in [n for n, v in validated.items() if n in SECRET or (type(v) is str and "@" in v)]:
+        validated[name] = conceal(validated[name], secret=name in SECRET)
+    return validated, problems
+
+
+def _freeze(
+    validated: dict[str, Any], name: str, winners: Mapping[str, tuple[LayerData, Any]]
+) -> Problem | None:
+    """Freeze ``validated[name]`` in place; the problem of a value nested too deeply, if so."""
+    try:
+        validated[name] = freeze(validated[name])
+    except TooDeep as exc:
+        layer, raw = winners[name]
+        fix = fix_of(layer, raw.location)
+        return Problem.bad_value(
+            BY_NAME[name].env, layer.layer, raw.location, expected=str(exc), fix=fix
+        )
+    return None
+
+
+def _holds_mark(values: Iterable[Any]) -> bool:
+    """Whether any of ``values`` is text holding a secret reference's mark (one C-level scan)."""
+    return MARK in "\0".join([v for v in values if isinstance(v, str)])
+
+
+def validate(
+    winners: Mapping[str, tuple[LayerData, Any]],
+) -> tuple[dict[str, Any], list[Problem]]:
+    """The winners' values validated in one pydantic-core call, and the problems of the rest.
+
+    Secret references are parsed, not validated: they are fetched (and validated) when read.
+    """
+    raw = {name: w[1].value for name, w in winners.items()}
+    references: dict[str, Reference] = {}
+    problems: list[Problem] = []
+    if _holds_mark(raw.values()):
+        references, problems = _references(winners)
+        unread = {BY_ENV[p.setting].name for p in problems} | references.keys()
+        raw = {name: value for name, value in raw.items() if name not in unread}
+    validator, validation_error = validator_for(raw)
+    try:
+        validated = validator.validate_python(raw)
+    except validation_error as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+    else:
+        validated.update(references)
+        return validated, problems
+    bad: set[str] = set()
+    for err in errors:
+        name = str(err["loc"][0])
+        if name in bad:
+            continue
+        bad.add(name)
+        setting = BY_NAME[name]
+        layer, raw_value = winners[name]
+        problems.append(
+            Problem.bad_value(
+                setting.env,
+                layer.layer,
+                raw_value.location,
+                value=setting.show(raw_value.value),
+                expected=_describe(err, setting, raw_value.value),
+                fix=fix_of(layer, raw_value.location),
+            )
+        )
+    rest = {name: winners[name] for name in raw if name not in bad}
+    # the valid values too (one more call, on this path only): their problems come with these
+    return {**(validate(rest)[0] if rest else {}), **references}, problems
+
+
+def _references(
+    winners: Mapping[str, tuple[LayerData, Any]],
+) -> tuple[dict[str, Reference], list[Problem]]:
+    """The winners that are secret references, parsed; the problems of malformed ones."""
+    references: dict[str, Reference] = {}
+    problems: list[Problem] = []
+    for name, (layer, raw) in winners.items():
+        if isinstance(raw.value, str) and MARK in raw.value:
+            parsed = parse_reference(raw.value)
+            setting = BY_NAME[name]
+            if isinstance(parsed, Reference) and not setting.secret:
+                parsed = (
+                    "a plain value: a secret reference is fetched only for a secret setting "
+                    f"({', '.join(_SECRET_NAMES)})"
+                )
+            if isinstance(parsed, Reference):
+                references[name] = parsed
+            else:
+                problems.append(
+                    Problem.bad_value(
+                        setting.env,
+                        layer.layer,
+                        raw.location,
+                        value=setting.show(raw.value),
+                        expected=parsed,
+                        fix=fix_of(layer, raw.location),
+                    )
+                )
+    return references, problems
+
+
+def valid(values: dict[str, Any]) -> bool:
+    """Whether every one of ``values`` is valid (one pydantic-core call, no messages built)."""
+    validator, validation_error = validator_for(values)
+    try:
+        validator.validate_python(values)
+    except validation_error:
+        return False
+    return True
+
+
+def check_layer(data: LayerData) -> list[Problem]:
+    """Every problem of one layer on its own: what reading it found, then each invalid value.
+
+    Values are validated exactly as :func:`resolve` validates them (the same validator, the same
+    messages), without merging other layers in: for checking a file before it is written.
+    """
+    winners = {name: (data, raw) for name, raw in data.values.items()}
+    return [*data.problems, *validate(winners)[1]]
+
+
+def validate_value(
+    setting: Setting, raw: Any, *, layer: str = "override", location: str = ""
+) -> Any:
+    """The typed value of ``setting`` for the raw value ``raw``, validated as :func:`resolve` does.
+
+    Raises:
+        ConfigError: with the one problem (setting, masked value, what was expected).
+
+    """
+    value = Raw(raw, location or setting.env)
+    validated, problems = validate({setting.name: (LayerData(layer), value)})
+    if problems:
+        raise ConfigError(problems)
+    return validated[setting.name]

@@ -1,0 +1,177 @@
+"""Export: the environment that makes a fresh process resolve a snapshot again (``to_env``).
+
+Every value a layer set travels, as text that validates back to the same value; derived values
+stay behind to re-derive. A target may limit what its containers take: Step Functions refuses
+container overrides over :data:`SFN_ENV_LIMIT` characters (:func:`check_sfn_size`). What is
+exported holds secrets (the container needs them): :class:`ExportedEnv` masks them in its
+``repr``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from .._display import MASK, has_url_password
+from .._model.fields import Setting
+from .._model.jsontext import strict_loads
+from .._model.references import Reference
+from .._model.table import BY_ENV, FIELDS
+from .._model.values import thaw
+from .._resolve.resolution import Resolution
+from .._sources.sections import find_key
+from ..errors import ConfigError, Problem
+
+__all__ = ["TARGETS", "ExportedEnv", "bears_secret", "check_sfn_size", "export_text", "to_env"]
+
+#: Where an exported environment goes: this machine, an AWS Batch job, a Step Functions task.
+TARGETS = ("local", "batch", "sfn")
+
+
+#: Step Functions rejects a state machine whose container overrides exceed this many characters.
+SFN_ENV_LIMIT = 8192
+
+
+class ExportedEnv(dict[str, str]):
+    """What :meth:`Settings.to_env` returns: a ``dict[str, str]`` whose ``repr`` masks secrets."""
+
+    def __repr__(self) -> str:
+        shown = (f"{key!r}: {_shown(key, value)}" for key, value in self.items())
+        return "{" + ", ".join(shown) + "}"
+
+
+if sys.version_info < (3, 10):  # pragma: no cover - Python 3.9 only
+    # pprint of 3.9 prints a long dict subclass item by item, bypassing its __repr__ (3.10 asks
+    # the class first): register the masking repr where that pprint looks, or secrets would show.
+    import pprint
+
+    def _pprint_masked(printer: Any, obj: Any, stream: Any, *args: Any) -> None:
+        stream.write(repr(obj))
+
+    pprint.PrettyPrinter._dispatch[ExportedEnv.__repr__] = _pprint_masked  # type: ignore[attr-defined]
+
+
+def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
+    """The ``METAFLOW_*`` environment that makes a fresh process resolve this resolution again.
+
+    What :meth:`Settings.to_env` gives for its snapshot (see there).
+    """
+    if target not in TARGETS:
+        raise ConfigError([Problem.not_one_of("to_env(target)", target, TARGETS, "to_env(target)")])
+    remote = target != "local"
+    values, origins = resolution.values, resolution.origins
+    env = ExportedEnv()
+    problems: list[Problem] = []
+    for field in FIELDS:
+        origin = origins.get(field.name)
+        if origin is None or (remote and field.local):
+            continue
+        if origin[0] == "derived" and not (field.derive and field.derive.machine):
+            continue
+        text = export_text(field, values[field.name])
+        if text is None:
+            problems.append(_unexportable(field, values[field.name], origin))
+        else:
+            env[field.env] = text
+    from .sections import section_env  # registered sections: on the first export
+
+    env.update(section_env(resolution, problems))
+    if problems:
+        raise ConfigError(problems)
+    internal = values["SERVICE_INTERNAL_URL"]
+    if remote and internal is not None:
+        # The container talks to the service through the internal URL. An explicitly set
+        # SERVICE_INTERNAL_URL travels too: in the sandbox it would re-derive differently.
+        env["METAFLOW_SERVICE_URL"] = str(internal)  # a reference: as its text
+    if target == "sfn":
+        check_sfn_size(env)
+    return env
+
+
+def _shown(key: str, value: str) -> str:
+    if bears_secret(key, value):
+        field = BY_ENV.get(key)
+        return repr(field.show_text(value)) if field and not field.secret else MASK
+    return repr(value)
+
+
+def bears_secret(key: str, text: str) -> bool:
+    """Whether the exported variable ``key`` holding ``text`` would show a secret.
+
+    A secret setting's (a registered section's secret field too), or a URL with a password.
+    """
+    field = BY_ENV.get(key)
+    if field is not None:
+        return field.bears_secret(text)
+    section = find_key(key)
+    return (section is not None and key in section[0].secret) or has_url_password(text)
+
+
+def export_text(field: Setting, value: Any) -> str | None:
+    """``value`` as environment text that validates back to ``value``; ``None`` if impossible.
+
+    A secret reference travels as the reference: the container fetches it with its own role.
+    """
+    if isinstance(value, Reference):
+        return value.text
+    try:
+        text = field.kind.to_text(value)
+        if field.kind.json_valued and strict_loads(text) != thaw(value):
+            return None
+    except (TypeError, ValueError, RecursionError):  # NaN, objects, non-string keys
+        return None
+    return text if text and "\0" not in text else None
+
+
+def _unexportable(field: Setting, value: Any, origin: tuple[str, str]) -> Problem:
+    return Problem.bad_value(
+        field.env,
+        origin[0],
+        origin[1],
+        value=field.show(value),
+        expected=f"{field.kind.expected} that reads back unchanged from an environment variable "
+        "(plain JSON: no NaN, tuples, objects or non-string keys)",
+        fix=f"give {field.env} a plain value in {origin[1] or origin[0]}",
+    )
+
+
+def environment_sizes(env: Mapping[str, str]) -> dict[str, int]:
+    """Characters each variable adds to a container override's ``environment`` list (as JSON)."""
+    return {
+        key: len(
+            json.dumps({"name": key, "value": value}, ensure_ascii=False, separators=(",", ":"))
+        )
+        + 1  # the comma
+        for key, value in env.items()
+    }
+
+
+def check_sfn_size(env: Mapping[str, str]) -> None:
+    """Refuse an environment Step Functions would reject; name the variables that make it large.
+
+    AWS Batch refuses a job submitted by Step Functions whose ``ContainerOverrides`` exceed
+    8,192 characters ("Container Overrides length must be at most 8192"), and only when the
+    state machine runs. The environment list is measured as the JSON it becomes; values are
+    never shown (secrets travel).
+    """
+    sizes = environment_sizes(env)
+    total = sum(sizes.values()) + len('{"environment":[]}') - (1 if sizes else 0)
+    if total <= SFN_ENV_LIMIT:
+        return
+    largest = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    listed = ", ".join(f"{key} ({size} chars)" for key, size in largest)
+    raise ConfigError(
+        [
+            Problem.bad_argument(
+                "container environment for Step Functions",
+                f"{total} characters in {len(sizes)} variables",
+                f"at most {SFN_ENV_LIMIT} characters of container overrides, which AWS Batch "
+                f"enforces when the state machine runs (largest: {listed})",
+                "shorten or unset the largest values, or set them in a profile file baked into "
+                "the container image instead; METAFLOW_SFN_COMPRESS_STATE_MACHINE=true also "
+                "shrinks the rest of the overrides (the step command)",
+            )
+        ]
+    )

@@ -1,0 +1,256 @@
+"""Secret references fetched: from AWS Secrets Manager or SSM Parameter Store, once per snapshot.
+
+In any layer the value of a setting may be a reference in CloudFormation's dynamic-reference
+syntax (``_model.references``), which stays a reference through resolution, ``show``,
+``explain`` and ``to_env`` (a container fetches it with its own role: the plaintext never enters
+a job definition or a state machine):
+
+- ``{{resolve:secretsmanager:<secret-id>}}``: the secret's string (a name or a full ARN);
+- ``{{resolve:secretsmanager:<secret-id>:SecretString:<json-key>}}``: one key of a JSON secret;
+- ``{{resolve:ssm:<parameter-name>}}``: a parameter (a SecureString decrypted).
+
+It is fetched the first time the setting's value is read (:func:`fetched`: boto3 is imported
+then, and only then), validated as the setting's kind, and kept for the snapshot's life. The
+call itself (:func:`fetch_text`) is bounded (:data:`FETCH_TIMEOUTS`, one retry), and nothing the
+AWS libraries log while it runs reaches a handler (:func:`unlogged`); ``metaflow_config.aws``
+offers it as ``fetch_reference``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from .._display import MASK
+from .._model.jsontext import decode_json
+from .._model.references import Reference
+from .._model.table import BY_NAME
+from .._model.values import conceal, freeze
+from .._resolve.resolution import Resolution
+from .._resolve.validate import validate_value
+from ..errors import ConfigError, Problem
+
+__all__ = ["FETCH_TIMEOUTS", "fetch_and_validate", "fetch_text", "fetched", "session", "unlogged"]
+
+_LOCK = threading.Lock()
+
+
+def fetched(resolution: Resolution, name: str, reference: Reference) -> Any:
+    """The value of setting ``name`` (short) that ``reference`` holds, fetched once per snapshot.
+
+    ``resolution`` is the snapshot's: what was fetched is kept there.
+
+    Raises:
+        ConfigError: it cannot be fetched, or what was fetched is not a valid value of the
+            setting; naming the setting, where the reference came from and the reference.
+
+    """
+    cache: dict[str, Any] = resolution.fetched
+    if name in cache:
+        return cache[name]
+    with _LOCK:  # one fetch per setting, whatever the threads reading it
+        if name not in cache:
+            cache[name] = fetch_and_validate(resolution, name, reference)
+    return cache[name]
+
+
+def fetch_and_validate(
+    resolution: Resolution, name: str, reference: Reference, client: Any = None
+) -> Any:
+    """Fetch ``reference`` (with ``client`` if given) and validate it as setting ``name``.
+
+    What :func:`fetched` keeps; ``check --aws`` calls it with the clients of its session.
+    """
+    setting = BY_NAME[name]
+    layer, location = resolution.origins.get(name, ("derived", ""))
+    where = f"{reference.text} ({layer}: {location})"
+    text = fetch_text(reference, resolution, setting.env, where, client=client)
+    # Raised outside the handler: no exception chain keeps the fetched text (a ConfigError
+    # about a value quotes it; this one quotes the reference only).
+    failure: ConfigError | None = None
+    try:
+        value = validate_value(setting, text, layer=layer, location=location)
+    except ConfigError as exc:
+        failure = ConfigError(
+            [
+                Problem.bad_value(
+                    setting.env,
+                    layer,
+                    location,
+                    value=f"{MASK} (fetched from {reference.text})",
+                    expected=exc.problems[0].expected,
+                    fix=f"store a valid value in {reference.service} under {reference.name}",
+                )
+            ]
+        )
+    del text
+    if failure is not None:
+        raise failure
+    if setting.kind.json_valued:
+        value = freeze(value)
+    return conceal(value, secret=True)  # what a reference fetched is kept out of every repr
+
+
+#: Bounds of a secret reference's fetch: it happens on a read, so it must not hang the reader.
+FETCH_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 10}
+
+
+def fetch_text(
+    reference: Reference, resolution: Resolution, name: str, where: str, *, client: Any = None
+) -> str:
+    """The text ``reference`` holds in Secrets Manager or SSM (for the setting ``name``).
+
+    What ``aws.fetch_reference`` does for a snapshot; ``resolution`` is the snapshot's.
+
+    The region is the ARN's, else (Secrets Manager) ``AWS_SECRETS_MANAGER_DEFAULT_REGION``,
+    else boto3's own chain; connect and read timeouts, at most one retry. ``client`` (of the
+    reference's service) is used instead of a new one, as ``check --aws`` does.
+
+    Raises:
+        ConfigError: no credentials, no region, not found, access denied (naming the IAM
+            action), a timeout, a JSON key that is not there: naming ``name``, ``where`` (the
+            reference, the layer and the location), never a secret.
+
+    """
+    from botocore.config import Config as BotoConfig
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    region = reference.region
+    if region is None and reference.service == "secretsmanager":
+        region = resolution.values["AWS_SECRETS_MANAGER_DEFAULT_REGION"]
+    config = BotoConfig(**FETCH_TIMEOUTS, retries={"max_attempts": 2, "mode": "standard"})
+
+    def problem(expected: str, fix: str) -> ConfigError:
+        return ConfigError([Problem.missing(name, f"{expected} for {where}", fix)])
+
+    # The error is raised outside the handlers: no exception chain keeps botocore's error.
+    failure: ConfigError | None = None
+    text = ""
+    try:
+        if client is None:
+            made = session(resolution.values)
+            client = made.client(reference.service, region_name=region, config=config)
+        with unlogged():  # botocore logs response bodies at DEBUG: the secret's text
+            if reference.service == "ssm":
+                answer = client.get_parameter(Name=reference.name, WithDecryption=True)
+                text = str(answer["Parameter"]["Value"])
+            else:
+                answer = client.get_secret_value(SecretId=reference.name)
+                if "SecretString" not in answer:
+                    failure = problem(
+                        "a secret holding text (SecretString), found binary",
+                        f"store {reference.name} as text",
+                    )
+                else:
+                    text = str(answer["SecretString"])
+            del answer
+    except NoRegionError:  # no call was made: the network and the timeouts are not the cause
+        own = ", or METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_REGION"
+        failure = problem(
+            "an AWS region to fetch it from",
+            "set AWS_DEFAULT_REGION (or AWS_REGION), or the region of the AWS profile in "
+            f"~/.aws/config{own if reference.service == 'secretsmanager' else ''}",
+        )
+    except NoCredentialsError:
+        failure = problem(
+            "AWS credentials to fetch it",
+            "configure credentials (AWS_PROFILE, `aws configure`, or a role of the machine)",
+        )
+    except ClientError as exc:
+        failure = _client_problem(
+            reference, where, str(exc.response.get("Error", {}).get("Code", "")), problem
+        )
+    except (BotoCoreError, OSError) as exc:
+        failure = problem(
+            f"an answer from {reference.service} within the timeouts ({type(exc).__name__})",
+            "check the network and the region, then read the setting again",
+        )
+    if failure is not None:
+        raise failure
+    return _json_key(reference, text, problem) if reference.key else text
+
+
+def _client_problem(
+    reference: Reference, where: str, code: str, problem: Callable[[str, str], ConfigError]
+) -> ConfigError:
+    """The error of an AWS error ``code`` answered to a fetch of ``reference``."""
+    if code in ("ResourceNotFoundException", "ParameterNotFound"):
+        return problem(
+            f"an existing {reference.service} entry {reference.name!r}",
+            f"create it, or correct the reference in {where}",
+        )
+    if "AccessDenied" in code:
+        return problem(
+            f"permission to read it ({reference.action}; kms:Decrypt for an encrypted one)",
+            f"allow {reference.action} on {reference.name} to this machine's role or user",
+        )
+    return problem(f"an answer from {reference.service} (got {code or 'an error'})", "retry")
+
+
+#: Loggers of the libraries a fetch goes through (botocore logs response bodies at DEBUG)
+_FETCH_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+
+
+class _Fetching(logging.Filter):
+    """Drops the records a thread logs while it fetches a secret (see :func:`unlogged`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.local, "on", False)
+
+
+_FETCHING = _Fetching()
+
+
+@contextlib.contextmanager
+def unlogged() -> Iterator[None]:
+    """Nothing the AWS libraries log in this thread reaches a handler while the block runs.
+
+    A filter of every logger of botocore, boto3, urllib3 and s3transfer (a logger's filters
+    are asked where a record is made, so each logger gets it), on for this thread only: other
+    threads' logging is untouched.
+    """
+    for logger_name in list(logging.root.manager.loggerDict):
+        if logger_name.split(".", 1)[0] in _FETCH_LOGGERS:
+            logger = logging.getLogger(logger_name)
+            if _FETCHING not in logger.filters:
+                logger.addFilter(_FETCHING)
+    _FETCHING.local.on = True
+    try:
+        yield
+    finally:
+        _FETCHING.local.on = False
+
+
+def _json_key(reference: Reference, text: str, problem: Callable[[str, str], ConfigError]) -> str:
+    """The value of ``reference.key`` in the JSON secret ``text`` (JSON text if not a string)."""
+    import json
+
+    # strict and bounded (MAX_JSON_DEPTH, on every Python): a hostile secret is no RecursionError
+    document = decode_json(text, bounded=True)[0]
+    if not isinstance(document, dict) or reference.key not in document:
+        raise problem(
+            f"a JSON secret with the key {reference.key!r}",
+            f"add the key {reference.key!r} to {reference.name}, or correct the reference",
+        )
+    value = document[reference.key]
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def session(values: Mapping[str, Any]) -> Any:
+    """A new ``boto3.session.Session`` for the resolved ``values`` (boto3's chain).
+
+    Metaflow's AWS sandbox gives its region (AWS_SANDBOX_REGION) to the session, as Metaflow
+    does; otherwise credentials and the region are boto3's own business.
+    """
+    import boto3
+
+    if values["AWS_SANDBOX_ENABLED"] and values["AWS_SANDBOX_REGION"]:
+        return boto3.session.Session(region_name=values["AWS_SANDBOX_REGION"])
+    return boto3.session.Session()

@@ -1,0 +1,244 @@
+"""What each capability needs, in one small table, and the check behind ``Settings.require``.
+
+``settings.require("sfn")`` raises one :class:`RequirementError` (a ``ConfigError``) listing every
+setting the capability needs that is not set, or is set to something a container cannot use, each
+with the environment variable and the profile key that set it. The settings themselves, their
+docs and kinds, come from the table (``_model.table``); this module only says which ones a
+capability needs and why.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from .._model.kinds import IAM_ROLE_ARN, LOG_GROUP_ARN, S3_URL, URL
+from .._model.table import BY_NAME
+from ..errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+__all__ = ["CAPABILITIES", "Need", "RequirementError", "check", "closure", "missing", "needs"]
+
+
+@dataclass(frozen=True)
+class Need:
+    """A setting a capability needs, and what for (shown in the error)."""
+
+    setting: str
+    purpose: str
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class Capability:
+    """A thing Metaflow can do once configured: what it includes and what it needs.
+
+    ``reachable``: URL settings that remote containers use; when set they must not point at
+    this machine (``localhost`` in a container is the container).
+    """
+
+    title: str
+    includes: tuple[str, ...] = ()
+    needs: tuple[Need, ...] = ()
+    reachable: tuple[str, ...] = ()
+
+
+_CONTAINERS = ("SERVICE_INTERNAL_URL", "S3_ENDPOINT_URL")
+
+#: The capabilities ``require`` knows, each with what it needs beyond what it includes.
+CAPABILITIES: dict[str, Capability] = {
+    "s3": Capability(
+        "the S3 datastore",
+        needs=(Need("DATASTORE_SYSROOT_S3", "the bucket and prefix of artifacts and code"),),
+    ),
+    "service": Capability(
+        "the Metaflow metadata service",
+        needs=(Need("SERVICE_URL", "where runs, steps and tasks are recorded"),),
+    ),
+    "batch": Capability(
+        "AWS Batch",
+        includes=("s3",),  # the only datastore a Batch task can reach
+        needs=(
+            Need("BATCH_JOB_QUEUE", "the job queue tasks are submitted to", "<job-queue-name>"),
+            Need(
+                "ECS_S3_ACCESS_IAM_ROLE",
+                "the role Batch containers run as (trusted by ecs-tasks.amazonaws.com, with "
+                "access to the S3 datastore)",
+            ),
+        ),
+        reachable=_CONTAINERS,
+    ),
+    "sfn": Capability(
+        "AWS Step Functions",
+        includes=("batch",),
+        needs=(
+            Need(
+                "SFN_IAM_ROLE",
+                "the role the state machines run as (trusted by states.amazonaws.com, allowed "
+                "to submit Batch jobs and to use the DynamoDB table)",
+            ),
+        ),
+        reachable=_CONTAINERS,
+    ),
+    "sfn-schedule": Capability(
+        "scheduled AWS Step Functions (@schedule)",
+        includes=("sfn",),
+        needs=(
+            Need(
+                "EVENTS_SFN_ACCESS_IAM_ROLE",
+                "the role EventBridge assumes to start the state machine on schedule (trusted "
+                "by events.amazonaws.com, allowed states:StartExecution)",
+            ),
+        ),
+        reachable=_CONTAINERS,
+    ),
+    "sfn-foreach": Capability(
+        "foreach on AWS Step Functions",
+        includes=("sfn",),
+        needs=(
+            Need(
+                "SFN_DYNAMO_DB_TABLE",
+                "the DynamoDB table (hash key 'pathspec', TTL attribute 'ttl') that carries "
+                "foreach cardinalities between tasks",
+                "<table-name>",
+            ),
+        ),
+        reachable=_CONTAINERS,
+    ),
+}
+
+_EXAMPLES = {
+    id(IAM_ROLE_ARN): "arn:aws:iam::<account-id>:role/<role-name>",
+    id(S3_URL): "s3://<bucket>/<prefix>",
+    id(URL): "https://<host>/",
+    id(LOG_GROUP_ARN): "arn:aws:logs:<region>:<account-id>:log-group:<name>",
+}
+
+
+class RequirementError(ConfigError):
+    """What ``Settings.require(capability)`` raises: every problem of that capability at once.
+
+    Attributes:
+        capability: the capability asked for (``"sfn"``), or ``""`` for another use.
+        what: what is not configured, for the first line of the message.
+
+    """
+
+    def __init__(self, capability: str, what: str, problems: Iterable[Problem]) -> None:
+        self.capability = capability
+        self.what = what
+        super().__init__(problems)
+
+    def _render(self) -> str:
+        count = len(self.problems)
+        head = (
+            f"Metaflow is not configured for {self.what}: {count} "
+            f"problem{'' if count == 1 else 's'}"
+        )
+        return "\n".join([head, *(f"  - {_line(p)}" for p in self.problems)])
+
+
+def _line(problem: Problem) -> str:
+    if problem.layer or problem.value:
+        return str(problem)
+    return f"{problem.setting} is not set: expected {problem.expected}. Fix: {problem.fix}"
+
+
+def needs(capability: str) -> tuple[Need, ...]:
+    """Everything ``capability`` needs, its includes' needs first, each setting once."""
+    return tuple(need for _, need in owned_needs(capability))
+
+
+def closure(capability: str) -> tuple[str, ...]:
+    """``capability`` and every one it includes, included ones first, each once.
+
+    The one place the ``includes`` graph is walked (Step Functions runs on Batch, Batch needs
+    S3): ``require``, ``check`` and the wizard's question order all read it from here.
+    """
+    found: dict[str, None] = {}
+    for included in CAPABILITIES[capability].includes:
+        found.update(dict.fromkeys(closure(included)))
+    found[capability] = None
+    return tuple(found)
+
+
+def owned_needs(capability: str) -> tuple[tuple[str, Need], ...]:
+    """What ``capability`` needs as ``(the capability that declares it, need)``."""
+    seen: dict[str, tuple[str, Need]] = {}
+    for owner in closure(capability):
+        for need in CAPABILITIES[owner].needs:
+            seen.setdefault(need.setting, (owner, need))
+    return tuple(seen.values())
+
+
+def missing(s: Settings, need: Need, title: str) -> Problem:
+    """The problem of an unset setting: what it is for, and how to set it in this snapshot."""
+    field = BY_NAME[need.setting]
+    example = need.example or _EXAMPLES.get(id(field.kind), "<value>")
+    profile = f"profile {s.profile!r}" if s.profile else "the active profile"
+    return Problem.missing(
+        field.env,
+        f"{field.kind.expected}, which {title} needs: {need.purpose}",
+        f'export {field.env}={example}, or add "{field.env}": "{example}" to '
+        f"{s.profile_path} ({profile}), or run `metaflow-config configure aws`",
+    )
+
+
+def _loopback(url: str) -> bool:
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:  # "http://[::1" passes the URL kind's pattern; not ours to judge here
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _unreachable(s: Settings, name: str) -> Problem:
+    field = BY_NAME[name]
+    info = s.explain(field.env)
+    if name == "SERVICE_INTERNAL_URL":
+        fix = (
+            f"set {field.env} to an address of the service inside the VPC (containers receive "
+            "it as METAFLOW_SERVICE_URL)"
+        )
+    else:
+        fix = f"point {field.env} at an address the containers can reach, or unset it for AWS S3"
+    return Problem.bad_value(
+        field.env,
+        info.source,
+        info.location,
+        value=info.shown,
+        expected="a URL that AWS Batch containers can reach "
+        "(localhost there is the container itself)",
+        fix=fix,
+    )
+
+
+def check(s: Settings, capability: str) -> None:
+    """Raise :class:`RequirementError` listing every problem of ``capability`` in ``s``."""
+    if capability not in CAPABILITIES:
+        raise ConfigError(
+            [Problem.not_one_of("require(capability)", capability, CAPABILITIES, "require()")]
+        )
+    problems = [
+        missing(s, need, CAPABILITIES[owner].title)
+        for owner, need in owned_needs(capability)
+        if s[need.setting] is None
+    ]
+    for name in CAPABILITIES[capability].reachable:
+        value = s[name]
+        if isinstance(value, str) and _loopback(value):
+            problems.append(_unreachable(s, name))
+    if problems:
+        what = f"{CAPABILITIES[capability].title} (require({capability!r}))"
+        raise RequirementError(capability, what, problems)

@@ -1,0 +1,334 @@
+"""The Settings snapshot: typed sections, lookup by name, explain, export to remote containers.
+
+A :class:`Settings` is a view of one ``Resolution``: what it reads, it reads there. The other
+modules of the package reach that resolution through :func:`resolution_of` only. What a task
+process does not need at import (exporting, registered sections, fetching a reference,
+explaining) is in modules of its own, imported on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from .._model.fields import Section, Setting
+from .._model.references import Reference
+from .._model.table import FIELDS, SECTIONS, Sections, find
+from .._resolve.resolution import Resolution
+from .._resolve.resolve import resolve
+from .._sources.data import LayerData
+from .._sources.inputs import Inputs
+from .._sources.keys import suggest
+from .._sources.layers import LAYERS, scope_layer
+from .._sources.sections import find_key
+from . import views
+from .views import VIEWS
+
+if TYPE_CHECKING:
+    from .explanation import Explanation
+    from .export import ExportedEnv
+
+T = TypeVar("T")
+
+__all__ = ["Settings", "lookup", "resolution_of"]
+
+#: the class of each section: the table's, or the view adding its consumers' accessors
+_SECTION_CLASSES: dict[str, type[Section]] = {**dict(SECTIONS), **VIEWS}
+
+
+def _fetching(cls: type[Section]) -> type[Section]:
+    """``cls`` for a snapshot holding secret references: their attributes fetch on first read.
+
+    A subclass, so that the sections without references keep no ``__getattr__`` (their reads
+    stay plain attribute loads); a fetched value is then stored as an attribute like any other.
+    """
+    made = _FETCHING.get(cls)
+    if made is not None:
+        return made
+    by_attr = {f.attr: f for f in cls.fields}
+
+    def __getattr__(self: Section, attr: str) -> Any:  # noqa: N807 - the hook itself
+        field = by_attr.get(attr)
+        if field is None:
+            msg = f"{type(self).__name__!r} object has no attribute {attr!r}"
+            raise AttributeError(msg)
+        value = object.__getattribute__(self, "_snapshot")._value(field.name)
+        object.__setattr__(self, attr, value)
+        return value
+
+    made = type(cls.__name__, (cls,), {"__getattr__": __getattr__, "__module__": cls.__module__})
+    _FETCHING[cls] = made
+    return made
+
+
+_FETCHING: dict[type[Section], type[Section]] = {}
+
+
+def resolution_of(snapshot: Settings) -> Resolution:
+    """The resolution behind ``snapshot`` (the package's one way to it from outside the class)."""
+    return snapshot._resolution
+
+
+def lookup(name: str) -> Setting:
+    """The setting called ``name`` (``METAFLOW_X``, an alias, or short ``X``); else KeyError."""
+    field = find(name)
+    if field is None:
+        msg = f"{name} is not a Metaflow setting; {suggest(name)}"
+        raise KeyError(msg)
+    return field
+
+
+class Settings(Sections):
+    """An immutable, typed snapshot of one resolution of the Metaflow configuration.
+
+    Read values through the sections (``s.batch.job_queue``), by environment name
+    (``s["METAFLOW_BATCH_JOB_QUEUE"]``), ask where one came from (``s.explain(...)``), or export
+    what a remote container needs (``s.to_env("batch")``). Build one with
+    :func:`metaflow_config.load`; the process-wide ``settings`` has the same API.
+    """
+
+    # the sections with accessors of their consumers (``views``), typed as such
+    s3: views.S3
+    datatools: views.Datatools
+    service: views.Service
+    batch: views.Batch
+    sfn: views.StepFunctions
+
+    _resolution: Resolution
+
+    def __init__(self, resolution: Resolution) -> None:
+        self.__dict__["_resolution"] = resolution
+
+    def __getattr__(self, name: str) -> Any:
+        """Build a section on its first read, then keep it (later reads find it directly).
+
+        Sections are views of the values: an ``override`` scope's snapshot builds only those
+        that its code reads.
+        """
+        cls = _SECTION_CLASSES.get(name)
+        if cls is None:
+            msg = f"{type(self).__name__!r} object has no attribute {name!r}"
+            raise AttributeError(msg)
+        values = self.__dict__["_resolution"].values
+        if any(isinstance(values[f.name], Reference) for f in cls.fields):
+            cls = _fetching(cls)
+        section = cls(values)
+        # for the accessors that export (Batch, SFN); not via __dict__ (see Section)
+        object.__setattr__(section, "_snapshot", self)
+        self.__dict__[name] = section
+        return section
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Any:
+        """The typed value of the setting ``name`` (``METAFLOW_X``; aliases and ``X`` work too).
+
+        A secret reference is fetched on this first read (see ``fetch``). The keys of a
+        registered section (``metaflow_config.sections``) read its model's fields.
+        """
+        if find(name) is None:
+            section = find_key(name)
+            if section is not None:
+                registered, key = section
+                return getattr(self.section(registered.cls), registered.keys[key])
+        return self._value(lookup(name).name)
+
+    def section(self, cls: type[T]) -> T:
+        """The model ``cls`` (a ``MetaflowBaseSettings``) resolved from this snapshot's layers.
+
+        Built once per snapshot; a bad value is a ``ConfigError`` naming where it came from.
+
+        Raises:
+            ConfigError: a value the model refuses; ``cls`` is not a ``MetaflowBaseSettings``.
+
+        """
+        from . import sections
+
+        return cast(T, sections.model(self._resolution, cls))
+
+    def _value(self, name: str) -> Any:
+        """The value of the setting ``name`` (short): its reference fetched, if it holds one."""
+        value = self._resolution.values[name]
+        if isinstance(value, Reference):
+            from .fetch import fetched  # logging, and boto3 when it fetches: on first use
+
+            return fetched(self._resolution, name, value)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and find(name) is not None
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """Every setting as ``(environment name, typed value)``, in table order."""
+        return ((f.env, self._value(f.name)) for f in FIELDS)
+
+    def source(self, name: str) -> str:
+        """The layer the value of ``name`` came from (see :meth:`explain` for the details)."""
+        if find(name) is None and find_key(name) is not None:
+            return self.explain(name).source
+        return self._resolution.origins.get(lookup(name).name, ("default", ""))[0]
+
+    def explain(self, name: str) -> Explanation:
+        """Value, source, location and shadowed lower layers of the setting ``name``."""
+        if find(name) is None:
+            section = find_key(name)
+            if section is not None:
+                from .sections import explain_key
+
+                return explain_key(self._resolution, *section)
+        from .explanation import Explanation, Shadowed, not_applied
+
+        field = lookup(name)
+        source, location = self._resolution.origins.get(field.name, ("default", ""))
+        shadowed: list[Shadowed] = []
+        for layer in self._resolution.layers.values():
+            if layer.layer == source:
+                break
+            raw = layer.values.get(field.name)
+            if raw is not None:
+                shadowed.append(Shadowed(layer.layer, raw.location, field.show(raw.value)))
+        value = self._resolution.values[field.name]
+        ignored, why = not_applied(self._resolution, field.env, secret=field.secret)
+        return Explanation(
+            field.env,
+            value,
+            source,
+            location,
+            tuple(shadowed),
+            field.derive.text if field.derive else "",
+            field.doc,
+            field.secret,
+            (field.name in self._resolution.fetched) if isinstance(value, Reference) else None,
+            ignored,
+            why,
+        )
+
+    # -- where it came from ----------------------------------------------------------------
+
+    @property
+    def home(self) -> str:
+        """The METAFLOW_HOME this snapshot read its profile from (expanded)."""
+        return self._resolution.inputs.home
+
+    @property
+    def profile(self) -> str | None:
+        """The named profile in force, or ``None`` for the default ``config.json``."""
+        return self._resolution.inputs.profile
+
+    @property
+    def profile_path(self) -> str:
+        """The profile file this snapshot read (it may not exist)."""
+        return self._resolution.layers["profile"].path
+
+    @property
+    def local_path(self) -> str:
+        """The project's local config file, or ``""`` when there is no ``.metaflow`` directory."""
+        return self._resolution.layers["local"].path
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Warnings of the resolution (unknown keys with did-you-mean suggestions)."""
+        return self._resolution.warnings
+
+    def reload(self) -> Settings:
+        """Resolve again from the same inputs, re-reading the files (and a live environment)."""
+        return Settings(resolve(self._resolution.inputs))
+
+    def _replace(self, layer: LayerData | None = None, **changes: Any) -> Settings:
+        """Resolve this snapshot again with ``changes`` to its inputs, reusing what it can.
+
+        ``layer``: the values a scope adds, read (see ``layers.scope_layer``), when ``changes``
+        are its merged ``overrides``.
+        """
+        inputs = self._resolution.inputs
+        if changes.keys() == {"overrides"}:  # an override scope: only its values are new
+            below = self._resolution.layers["override"]
+            fresh = None if layer is None else scope_layer(below, layer)
+            overrides = changes["overrides"]
+            inputs = Inputs(
+                inputs.env, inputs.home, inputs.profile, inputs.cwd, overrides, inputs.strict
+            )
+            from .._resolve.over import resolve_over  # the first override scope imports it
+
+            return Settings(resolve_over(self._resolution, inputs, fresh))
+        # Build on what this snapshot read of the layers whose inputs did not change.
+        layers = self._resolution.layers
+        reuse = (
+            {}
+            if "strict" in changes
+            else {x.name: layers[x.name] for x in LAYERS if not changes.keys() & set(x.reads)}
+        )
+        return Settings(resolve(inputs.replace(**changes), reuse))
+
+    # -- export ----------------------------------------------------------------------------
+
+    def to_env(self, target: str = "local") -> ExportedEnv:
+        """The ``METAFLOW_*`` environment that makes a fresh process resolve this snapshot.
+
+        Every value set in a layer (profile, local file, environment, override) travels,
+        serialized so that it validates back to the same value (JSON for JSON-valued settings).
+        Derived values stay behind to re-derive from what travels, except those derived from
+        the machine itself (``USER`` from ``$USER``). For ``batch`` and ``sfn`` machine-local
+        paths stay behind and ``METAFLOW_SERVICE_URL`` carries the internal service URL.
+        ``METAFLOW_HOME`` and ``METAFLOW_PROFILE`` never travel: a container has no profile.
+        For ``sfn`` the size is checked against the Step Functions limit of 8,192 characters of
+        container overrides.
+
+        Secrets are included (the container needs them); the result's ``repr`` masks them.
+
+        Raises:
+            ConfigError: an unknown target; a value that would not read back unchanged (e.g.
+                ``NaN`` or a tuple injected with ``override``); for ``sfn``, an environment over
+                the limit (naming the largest variables, never their values).
+
+        """
+        from .export import to_env
+
+        return to_env(self._resolution, target)
+
+    def require(self, capability: str) -> None:
+        """Check that every setting ``capability`` needs is set and usable; raise if not.
+
+        ``capability`` is one of ``s3``, ``batch``, ``sfn``, ``sfn-schedule``, ``sfn-foreach``,
+        ``service`` (``batch`` includes ``s3``; the ``sfn`` ones include ``batch``).
+
+        Raises:
+            ConfigError: listing every missing or unusable setting at once, each with the
+                environment variable and the profile key (in :attr:`profile_path`) that set it.
+
+        """
+        from .require import check
+
+        check(self, capability)
+
+    # -- protocol --------------------------------------------------------------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        msg = f"settings are read-only: use metaflow_config.override({name}=...) instead"
+        raise AttributeError(msg)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return self._resolution.values == other._resolution.values
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (and copy) the resolution, with only the environment variables it read.
+
+        The live ``os.environ`` does not pickle, and the rest of the machine's environment
+        (credentials, tokens) has no business in an artifact. An unpickled snapshot equals the
+        original; its ``reload()`` re-reads the files, with the environment it was pickled with.
+        """
+        return (Settings, (self._resolution.portable(),))
+
+    def __repr__(self) -> str:
+        origins = self._resolution.origins
+        shown = [
+            f"{f.env}={f.show(self._resolution.values[f.name])}"
+            for f in FIELDS
+            if origins.get(f.name, ("default",))[0] not in ("default", "derived")
+        ]
+        profile = self.profile or "default"
+        return f"Settings(profile={profile!r}, home={self.home!r}, set=[{', '.join(shown)}])"

@@ -1,0 +1,164 @@
+"""Reading one JSON config file, bounded and strict: every way it can be wrong is a Problem.
+
+The profile and local config files are read through one descriptor, refused when they are not
+regular files or pass :data:`MAX_FILE_BYTES`, decoded as UTF-8 (a BOM is accepted), and parsed as
+strict JSON (no ``NaN``, duplicate keys reported).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Callable
+from typing import Any
+
+from .._model.jsontext import strict_loads
+from ..errors import Problem
+
+__all__ = ["read_json_file"]
+
+#: What :func:`read_json_file` tells a caller of the file it read: its bytes and its ``fstat``.
+Seen = Callable[[bytes, os.stat_result], None]
+
+#: A profile or local config file larger than this is refused without being read whole.
+MAX_FILE_BYTES = 1024 * 1024
+
+
+def _file_problem(layer: str, path: str, expected: str, fix: str) -> Problem:
+    return Problem.file(path, layer, expected, fix)
+
+
+_JSON_TYPES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    type(None): "null",
+}
+
+
+def _read_bounded(  # noqa: PLR0911 - one early return per way a file can be wrong
+    path: str, layer: str, seen: Seen | None = None
+) -> tuple[bytes | None, list[Problem]]:
+    """The bytes of the regular file ``path``, read without blocking and never more than the limit.
+
+    The file is opened first and checked through its descriptor (no race with a swap after the
+    check): a directory, a FIFO or a device is refused before a byte is read (``O_NONBLOCK``: a
+    FIFO without a writer cannot hang the open), and so is a file over ``MAX_FILE_BYTES``.
+    ``seen`` is given the bytes read and the ``fstat`` of the descriptor they were read from.
+    """
+    fix_edit = f"edit or remove {path}"
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        if os.path.isdir(path):
+            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
+        reason = exc.strerror or str(exc)
+        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+    except ValueError:  # NUL in the path
+        return None, [_file_problem(layer, repr(path), "a path without NUL characters", fix_edit)]
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
+        if not stat.S_ISREG(info.st_mode):
+            return None, [
+                _file_problem(layer, path, "a regular file, found a FIFO or device", fix_edit)
+            ]
+        if info.st_size > MAX_FILE_BYTES:
+            return None, [_too_big(layer, path, str(info.st_size))]
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > MAX_FILE_BYTES:  # it grew after the check
+            return None, [_too_big(layer, path, f"more than {MAX_FILE_BYTES}")]
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if seen is not None:
+        seen(data, info)
+    return data, []
+
+
+def _too_big(layer: str, path: str, found: str) -> Problem:
+    return _file_problem(
+        layer,
+        path,
+        f"a file of at most {MAX_FILE_BYTES} bytes, found {found}",
+        f"edit or remove {path}: a configuration file is a small JSON object",
+    )
+
+
+def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wrong
+    path: str, layer: str, seen: Seen | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Read a JSON object from ``path``; every way it can be wrong becomes a Problem.
+
+    UTF-8 with or without a byte-order mark; strict JSON (no ``NaN``/``Infinity``); a key given
+    twice is a problem; at most ``MAX_FILE_BYTES`` bytes (a larger file is refused unread).
+    ``seen``: called with the bytes read and the ``fstat`` of the file they came from (what the
+    trust of a project file is judged on: the very bytes parsed, no second read).
+    """
+    fix_edit = f"correct {path} (the rest of the file is kept as it is)"
+    data, problems = _read_bounded(path, layer, seen)
+    if data is None:
+        return None, problems
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [
+            _file_problem(layer, path, f"UTF-8 text (invalid byte at offset {exc.start})", fix_edit)
+        ]
+    if not text.strip():
+        return None, [
+            _file_problem(
+                layer,
+                path,
+                "a JSON object, found an empty file",
+                f"write {{}} into {path} or remove it",
+            )
+        ]
+    dupes: list[str] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)  # in C; the last value of a key wins, as json.loads keeps it
+        if len(result) != len(pairs):  # some key twice: which (the rare path)
+            keys: set[str] = set()
+            for key, _ in pairs:
+                if key in keys:
+                    dupes.append(key)
+                keys.add(key)
+        return result
+
+    try:
+        doc = strict_loads(text, object_pairs_hook=pairs_hook)
+    except json.JSONDecodeError as exc:
+        from .jsonerror import json_problem  # only when a file is not JSON
+
+        return None, [json_problem(text, path, layer, exc.pos)]
+    except RecursionError:
+        return None, [_file_problem(layer, path, "valid JSON (nested too deeply)", fix_edit)]
+    except ValueError as exc:  # NaN, Infinity, 1e400, an integer of more than 4300 digits
+        reason = str(exc).split(":")[0]
+        return None, [_file_problem(layer, path, f"valid JSON ({reason})", fix_edit)]
+    if not isinstance(doc, dict):
+        found = _JSON_TYPES.get(type(doc), type(doc).__name__)
+        return None, [
+            _file_problem(layer, path, f"a JSON object at top level, found {found}", fix_edit)
+        ]
+    problems = [
+        _file_problem(layer, f"{path}:{key}", f"each key once, found {key} twice", fix_edit)
+        for key in dict.fromkeys(dupes)
+    ]
+    return doc, problems

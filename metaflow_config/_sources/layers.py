@@ -1,0 +1,253 @@
+"""The layers a resolution reads, and :data:`LAYERS`, the one tuple that orders them.
+
+A layer (:class:`Layer`) has a name, the fields of the inputs it reads, a ``read`` returning a
+``LayerData`` (the raw values it holds, by setting, with where each came from: the shape of a
+pydantic-settings ``PydanticBaseSettingsSource.__call__``), and how to fix a bad value found in
+it. :data:`LAYERS` lists them lowest precedence first, and is the only place the order is stated
+(pydantic-settings' ``settings_customise_sources`` and botocore's ``ChainProvider`` list theirs
+highest first: the first source that has a value wins there). The world is injected: a layer
+reads the environment mapping, the home directory, the profile or the working directory of the
+inputs it is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .._model.fields import is_unset
+from .._model.table import find
+from ..errors import Problem
+from .data import LayerData, Raw
+from .environ import metaflow_items, own
+from .files import FileLayer, fix_file_key
+from .inputs import Inputs
+from .keys import put, put_extra, section_key, suggest, take
+from .profiles import PROJECT_VAR, find_local_config, home_is_a_file, missing_profile, profile_path
+from .sections import on_reset
+
+__all__ = ["BY_LAYER", "LAYERS", "SOURCES", "OverrideLayer", "scope_layer"]
+
+
+def _fix_variable(location: str) -> str:
+    return f"correct or unset the environment variable {location}"
+
+
+def _fix_override(location: str) -> str:
+    return "pass a valid value to override()/load(overrides=...)"
+
+
+class EnvLayer:
+    """``METAFLOW_*`` environment variables (an empty value counts as not set)."""
+
+    layer = "env"
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def read(self) -> LayerData:
+        """Pick the ``METAFLOW_*`` variables out of the environment.
+
+        The layer read from the last list of variables is remembered (a resolution does not
+        change it): a process resolving again over the same variables, as tasks carrying
+        hundreds of Metaflow's own do, pays for comparing them only.
+        """
+        global _last_env  # noqa: PLW0603 - one remembered read, replaced whole: thread-safe
+        items = metaflow_items(self.env)  # no Python loop over every name: environ
+        last = _last_env
+        if last is not None and (last[0] is items or last[0] == items):
+            return last[1]
+        data = LayerData(self.layer)
+        for key, value in items:
+            take(data, key, value, key, file=False, fix=_fix_variable)
+        _last_env = (items, data)
+        return data
+
+
+#: (the variables, the layer read from them) of the last EnvLayer.read
+_last_env: tuple[list[tuple[str, str]], LayerData] | None = None
+
+
+class OverrideLayer:
+    """Values injected by code: ``override(...)`` and ``load(overrides=...)``."""
+
+    layer = "override"
+
+    def __init__(self, overrides: Mapping[str, Any]) -> None:
+        self.overrides = overrides
+
+    def read(self) -> LayerData:
+        """Accept short (``BATCH_JOB_QUEUE``) or full names; an unknown key is an error."""
+        data = LayerData(self.layer)
+        for key, value in self.overrides.items():
+            field = find(key)
+            full = None if field is not None else section_key(key, data)
+            if full is not None:
+                if not is_unset(value):
+                    raw = Raw(value, f"override({key})")
+                    put_extra(data, full, raw, registered=True, fix=_fix_override)
+                continue
+            if field is None:
+                data.problems.append(
+                    Problem.bad_value(
+                        key,
+                        self.layer,
+                        f"override({key}=...)",
+                        expected="the name of a setting",
+                        fix=suggest(key),
+                    )
+                )
+            elif not is_unset(value):
+                put(data, field, key, Raw(value, f"override({key})"))
+        return data
+
+
+def scope_layer(below: LayerData, own: LayerData) -> LayerData:
+    """The override layer of a scope: ``own`` (its values, read) over ``below`` (the outer one's).
+
+    By setting, as reading the merged ``{**outer, **own}`` overrides gives, without reading the
+    outer values again: entering a scope costs its own values only, however deep the nesting.
+    Outside any other scope (``below`` holds nothing), it is ``own`` itself: a layer is not
+    changed once read.
+    """
+    if not below.values and not below.extra:
+        return own
+    values = {n: raw for n, raw in below.values.items() if n not in own.values}
+    values.update(own.values)
+    return LayerData(below.layer, values=values, extra={**below.extra, **own.extra})
+
+
+def profile_layer(
+    home: str, profile: str | None, source: str | Callable[[], str] = "METAFLOW_PROFILE"
+) -> FileLayer:
+    """The profile layer for ``home``/``profile``, with the problems of a bad home or profile.
+
+    ``source`` is where the profile's name came from, for the fix of a missing one (see
+    :func:`missing_profile`), or what tells it, asked only then.
+    """
+    if "\0" in home:
+        return FileLayer(
+            "profile",
+            None,
+            [
+                Problem.bad_value(
+                    "METAFLOW_HOME",
+                    "profile",
+                    "METAFLOW_HOME",
+                    value=repr(home),
+                    expected="a directory path without NUL characters",
+                    fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
+                )
+            ],
+        )
+    path, problems = profile_path(home, profile)
+    if problems:
+        return FileLayer("profile", None, problems)
+    if os.path.exists(home) and not os.path.isdir(home):
+        return FileLayer("profile", None, [home_is_a_file(home, home)])
+    if profile and not os.path.lexists(path):
+        named = source if isinstance(source, str) else source()
+        return FileLayer("profile", None, [missing_profile(home, profile, path, named)])
+    return FileLayer("profile", path)
+
+
+def _profile_source(inputs: Inputs) -> str:
+    """Where the profile of ``inputs`` was named: ``METAFLOW_PROFILE`` or ``profile=``.
+
+    The inputs keep the name only, so it is told by the environment: a name that is not its
+    ``METAFLOW_PROFILE`` was passed as ``profile=`` (a command line converts its own problems,
+    see ``cli._common.from_flag``).
+    """
+    return (
+        "METAFLOW_PROFILE" if own(inputs.env, "METAFLOW_PROFILE") == inputs.profile else "profile="
+    )
+
+
+def local_layer(cwd: str, home: str, env: Mapping[str, str]) -> FileLayer:
+    """The project's local config layer, found walking up from ``cwd`` (``home`` trusts it).
+
+    The walk starts at ``$METAFLOW_CONFIG_PROJECT`` of ``env`` instead, when that is set.
+    """
+    return FileLayer("local", find_local_config(own(env, PROJECT_VAR) or cwd), home=home)
+
+
+# --- the layers, in order ----------------------------------------------------------------------
+
+
+class Layer:
+    """One layer of the resolution (a plain class with ``__slots__``: see ``_model.record``).
+
+    Attributes:
+        name: what ``explain`` calls its values' source (``profile``, ``local``, ``env``, ...).
+        reads: the fields of the inputs it reads: a snapshot built on another (an ``override``
+            scope) reuses what this layer read when none of them changed.
+        read: reads the layer from the inputs.
+        fix: how to fix a bad value found at a location in this layer.
+
+    """
+
+    __slots__ = ("fix", "name", "read", "reads")
+
+    def __init__(
+        self,
+        name: str,
+        reads: tuple[str, ...],
+        read: Callable[[Inputs], LayerData],
+        fix: Callable[[str], str],
+    ) -> None:
+        self.name = name
+        self.reads = reads
+        self.read = read
+        self.fix = fix
+
+    def __repr__(self) -> str:
+        return f"Layer({self.name!r})"
+
+
+#: The layers, lowest precedence first: the only place their order is stated.
+LAYERS: tuple[Layer, ...] = (
+    Layer(
+        "profile",
+        ("home", "profile"),
+        lambda inputs: profile_layer(
+            inputs.home, inputs.profile, lambda: _profile_source(inputs)
+        ).read(),
+        fix_file_key,
+    ),
+    Layer(
+        "local",
+        ("cwd", "env", "home"),
+        lambda inputs: local_layer(inputs.cwd, inputs.home, inputs.env).read(),
+        fix_file_key,
+    ),
+    Layer(
+        "env",
+        ("env",),
+        lambda inputs: EnvLayer(inputs.env).read(),
+        _fix_variable,
+    ),
+    Layer(
+        "override",
+        ("overrides",),
+        lambda inputs: OverrideLayer(inputs.overrides).read(),
+        _fix_override,
+    ),
+)
+
+
+BY_LAYER: dict[str, Layer] = {layer.name: layer for layer in LAYERS}
+
+
+#: Where a value comes from, lowest first: the table's default, a derivation (computed from the
+#: resolved values wherever no layer set the setting), then the layers.
+SOURCES: tuple[str, ...] = ("default", "derived", *BY_LAYER)
+
+
+def _forget_env() -> None:
+    """Forget the remembered read of the environment (it knew the registered keys)."""
+    global _last_env  # noqa: PLW0603
+    _last_env = None
+
+
+on_reset(_forget_env)

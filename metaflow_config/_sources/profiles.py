@@ -1,0 +1,147 @@
+"""Where the files of a configuration are: profiles in ``METAFLOW_HOME``, the project's file.
+
+A profile is ``config.json`` (the default) or ``config_<name>.json`` in ``METAFLOW_HOME``
+(:func:`profile_path`, :func:`list_profiles`); the project's file is ``.metaflow/config.json`` in
+the nearest ``.metaflow`` directory at or above the working directory (:func:`find_local_config`).
+The problems of a missing profile and of a home that is a file are said here, alike for the
+resolver and the commands that write a profile.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from .._model.fields import PREFIX
+from ..errors import Problem
+
+__all__ = [
+    "PROJECT_VAR",
+    "find_local_config",
+    "home_is_a_file",
+    "list_profiles",
+    "missing_profile",
+    "profile_path",
+]
+
+_PROFILE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}"  # compiled by re when a profile is named
+
+
+def profile_path(home: str, profile: str | None) -> tuple[str, list[Problem]]:
+    """The profile file for ``profile`` under ``home``, or problems if the name is unsafe."""
+    if not profile:
+        return os.path.join(home, "config.json"), []
+    if not re.fullmatch(_PROFILE_NAME, profile) or ".." in profile:
+        return "", [
+            Problem.bad_value(
+                "METAFLOW_PROFILE",
+                "profile",
+                "METAFLOW_PROFILE",
+                value=repr(profile),
+                expected="a profile name of letters, digits, '_', '-' and '.' (no '/', '..', NUL)",
+                fix=f"use a plain name; profiles are files config_<name>.json in {home}",
+            )
+        ]
+    return os.path.join(home, f"config_{profile}.json"), []
+
+
+def list_profiles(home: str) -> list[str]:
+    """The profiles under ``home``: ``default`` for config.json, then config_<name>.json names."""
+    try:
+        names = sorted(os.listdir(home))
+    except (OSError, ValueError):
+        return []
+    found = ["default"] if "config.json" in names else []
+    found.extend(n[7:-5] for n in names if n.startswith("config_") and n.endswith(".json"))
+    return found
+
+
+def missing_profile(
+    home: str, profile: str, path: str, source: str = "METAFLOW_PROFILE"
+) -> Problem:
+    """The problem of a named profile whose file does not exist, and what to do instead.
+
+    Says when ``METAFLOW_HOME`` itself does not exist, lists the profiles that do, and names
+    the profile meant when a file name was given for it (``config_prod.json``, ``prod.json``).
+    ``source`` is where the name came from, which the fix names: ``METAFLOW_PROFILE``,
+    ``profile=`` (of ``load()`` or ``override()``), or a command-line argument (``-p/--profile``).
+    """
+    existing = list_profiles(home) if os.path.isdir(home) else []
+    if not os.path.isdir(home):
+        where = f"{home}, which does not exist (METAFLOW_HOME)"
+    else:
+        where = f"{home} (profiles there: {', '.join(existing) if existing else 'none'})"
+    fix = f"create it with `metaflow-config configure aws --profile {profile}`"
+    if existing:
+        fix += ", or " + use_existing_profile(source)
+    meant = profile.removesuffix(".json")
+    meant = meant[len("config_") :] if meant.startswith("config_") else meant
+    if meant == "config":  # config.json: the default profile
+        fix = 'config.json is the default profile: leave the profile out (or give "")'
+    elif meant not in ("", profile):
+        fix = f"name the profile without config_ and .json: {meant} ({_given(source, meant)})"
+        if not os.path.lexists(profile_path(home, meant)[0]):
+            fix += f", and create it with `metaflow-config configure aws --profile {meant}`"
+    return Problem.bad_value(
+        "METAFLOW_PROFILE",
+        "profile",
+        path,
+        value=repr(profile),
+        expected=f"an existing profile in {where}",
+        fix=fix,
+    )
+
+
+def home_is_a_file(home: str, blocker: str) -> Problem:
+    """The problem of a METAFLOW_HOME that is a file (``blocker`` is ``home``) or lies under one.
+
+    Said alike by the resolver (``home`` itself) and by the commands that write a profile.
+    """
+    same = os.path.abspath(blocker) == os.path.abspath(home)
+    return Problem.bad_value(
+        "METAFLOW_HOME",
+        "profile",
+        home,
+        expected="a directory, found a file" + ("" if same else f" at {blocker}"),
+        fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
+    )
+
+
+def use_existing_profile(source: str) -> str:
+    """The fix of a missing profile that names one that exists, where the name was given."""
+    if source == "METAFLOW_PROFILE":
+        return "set METAFLOW_PROFILE to one of the existing profiles"
+    if source == "profile=":
+        return "pass one of the existing profiles as profile="
+    if source.startswith("-"):  # an option
+        return f"pass one of the existing profiles to {source}"
+    return f"give one of the existing profiles as {source}"  # an argument (diff's PROFILE_A)
+
+
+def _given(source: str, profile: str) -> str:
+    """``profile`` as it is given at ``source`` (see :func:`missing_profile`)."""
+    if source == "METAFLOW_PROFILE":
+        return f"METAFLOW_PROFILE={profile}"
+    if source == "profile=":
+        return f"profile={profile!r}"
+    return f"--profile {profile}" if source == "-p/--profile" else f"{profile} as {source}"
+
+
+def find_local_config(cwd: str) -> str | None:
+    """``.metaflow/config.json`` of the nearest ``.metaflow`` directory at or above ``cwd``."""
+    current = os.path.abspath(cwd)
+    while True:
+        candidate = os.path.join(current, ".metaflow")
+        if os.path.isdir(candidate):
+            return os.path.join(candidate, "config.json")
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+#: The variable naming the directory the search for the project file starts from, in place of
+#: the working directory (empty or unset: the working directory). The pytest fixture sets it to
+#: a temporary project, so that a test and the processes it starts keep their working directory
+#: and read no project file of the real tree (``testing.isolated_process``).
+PROJECT_VAR = PREFIX + "CONFIG_PROJECT"

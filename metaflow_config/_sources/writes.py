@@ -1,0 +1,256 @@
+"""Safe writes of configuration files: atomic, private (0600), serialized by an advisory lock.
+
+Every file ``metaflow-config`` writes goes through here. A write never leaves a half-written file
+behind: the new content goes to a temporary file in the same directory (created with
+``O_CREAT | O_EXCL``, so it is never an existing file or a link), is flushed and fsynced, given
+mode 0600, and renamed over the target with ``os.replace``; then the directory is fsynced so the
+rename itself survives a crash. A read-modify-write (:func:`update_json`) and a removal hold an
+exclusive advisory lock (``fcntl.flock``) on the file's directory itself (``METAFLOW_HOME``, for
+a profile), so two processes updating the same profile serialize and neither loses the other's
+keys, and no lock file is left behind. Where the file system cannot lock a directory (NFS
+emulates ``flock`` with write locks, which a directory cannot take), a sibling
+``<name>.lock`` file is locked instead, and left in place (removing it would race with a
+process waiting on it).
+
+Nothing is written where another user could have chosen where it goes: every write is checked
+first (:func:`check_writable`, in ``writable``), and the directory (or lock file) locked is
+never opened through a link, nor when it is another user's. A link of the user's own to a file
+inside the home is written through: the link stays, its target gets the new content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..errors import ConfigError, Problem
+from .jsonfile import read_json_file
+from .writable import check_home_dirs, check_writable, open_directory, open_lock, removable
+
+__all__ = [
+    "check_writable",
+    "file_in_the_way",
+    "read_json_object",
+    "remove_file",
+    "update_json",
+    "write_json_atomic",
+    "write_text_atomic",
+]
+
+#: Mode of every file written: configuration holds secrets (API keys, headers).
+FILE_MODE = 0o600
+#: Mode of a configuration directory created here (``~/.metaflowconfig``).
+DIR_MODE = 0o700
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make a rename in ``directory`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a directory; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def file_in_the_way(directory: str | os.PathLike[str]) -> str | None:
+    """The path that is not a directory where ``directory`` or a folder above it must be one.
+
+    None when the nearest of them that exists is a directory (the rest can be created).
+    """
+    current = os.path.abspath(os.path.expanduser(os.fspath(directory)))
+    while not os.path.isdir(current):
+        if os.path.lexists(current):  # a file, or a link to nothing
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+    return None
+
+
+def _ensure_dir(directory: str) -> None:
+    if os.path.isdir(directory):
+        return
+    blocker = file_in_the_way(directory)
+    if blocker is not None:  # os.makedirs would say only "File exists" or "Not a directory"
+        raise ConfigError(
+            [
+                Problem.bad_argument(
+                    directory,
+                    "",
+                    f"a directory, found a file at {blocker}",
+                    f"write to a path in a directory, or move {blocker} out of the way",
+                )
+            ]
+        )
+    os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+
+
+def _prepare(path: str | os.PathLike[str], home: str | os.PathLike[str] | None) -> str:
+    """:func:`check_writable`, then the directory made (and checked again, as it is now)."""
+    real = check_writable(path, home=home)
+    directory = os.path.dirname(real)
+    if not os.path.isdir(directory):
+        _ensure_dir(directory)
+        if home is not None:  # what makedirs found in place of a missing directory
+            check_home_dirs(home, directory)
+    return real
+
+
+#: What ``flock`` of a directory fails with where the file system cannot lock one (NFS: an
+#: exclusive lock needs a descriptor open for writing).
+_CANNOT_LOCK_A_DIRECTORY = (errno.EBADF, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP)
+
+
+@contextlib.contextmanager
+def _hold(real: str) -> Iterator[None]:
+    """Hold the exclusive advisory lock of the directory ``real`` is in (checked, no link).
+
+    Where the directory cannot be locked, the lock file ``<real>.lock`` (see the module).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fd = open_directory(os.path.dirname(real))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno not in _CANNOT_LOCK_A_DIRECTORY:
+            raise
+        fd = open_lock(real + ".lock", FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+    try:
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextlib.contextmanager
+def locked(
+    path: str | os.PathLike[str], *, home: str | os.PathLike[str] | None = None
+) -> Iterator[str]:
+    """Hold an exclusive advisory lock for ``path`` (on its directory); yield the real path.
+
+    ``path`` is checked first (:func:`check_writable`; ``home``: the ``METAFLOW_HOME`` it
+    belongs in). Every writer of the directory serializes on it; nothing is created for the
+    lock (but on a file system that cannot lock a directory: see the module). Where ``fcntl``
+    is unavailable the lock is a no-op.
+    """
+    target = _prepare(path, home)
+    with _hold(target):
+        yield target
+
+
+def write_text_atomic(
+    path: str | os.PathLike[str], text: str, *, home: str | os.PathLike[str] | None = None
+) -> str:
+    """Replace ``path`` with ``text`` atomically, mode 0600; return the path written.
+
+    ``home``: the ``METAFLOW_HOME`` the file belongs in (see :func:`check_writable`).
+    """
+    target = _prepare(path, home)
+    directory = os.path.dirname(target)
+    # mkstemp opens O_CREAT | O_EXCL (| O_NOFOLLOW): a new file under a random name, never one
+    # that is there already, nor a link planted in its place
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+    return target
+
+
+def dump_json(data: dict[str, Any]) -> str:
+    """The text of a configuration file: sorted keys, 4-space indent (as Metaflow writes it)."""
+    return json.dumps(data, indent=4, sort_keys=True) + "\n"
+
+
+def write_json_atomic(
+    path: str | os.PathLike[str],
+    data: dict[str, Any],
+    *,
+    home: str | os.PathLike[str] | None = None,
+) -> str:
+    """Replace ``path`` with ``data`` as JSON, atomically and with mode 0600.
+
+    ``home``: the ``METAFLOW_HOME`` the file belongs in (see :func:`check_writable`).
+    """
+    return write_text_atomic(path, dump_json(data), home=home)
+
+
+def read_json_object(path: str | os.PathLike[str], layer: str = "profile") -> dict[str, Any] | None:
+    """The JSON object in ``path``, ``None`` if there is no file; ConfigError if it is broken."""
+    target = os.fspath(path)
+    if not os.path.lexists(target):
+        return None
+    doc, problems = read_json_file(target, layer)
+    if problems:
+        raise ConfigError(problems)
+    return doc
+
+
+def update_json(
+    path: str | os.PathLike[str],
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    home: str | os.PathLike[str] | None = None,
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Read-modify-write ``path`` under its lock; return ``(old, new)`` (``old`` None: no file).
+
+    ``change`` receives a copy of the current object (``{}`` when there is no file) and returns
+    the new one. The file is written only when the content changes. ``home``: the
+    ``METAFLOW_HOME`` the file belongs in (see :func:`check_writable`).
+    """
+    with locked(path, home=home) as target:
+        old = read_json_object(target)
+        new = change(dict(old or {}))
+        if new != old:
+            write_json_atomic(target, new, home=home)
+        return old, new
+
+
+def remove_file(
+    path: str | os.PathLike[str], *, home: str | os.PathLike[str] | None = None
+) -> bool:
+    """Remove ``path`` under its lock; return whether there was a file to remove.
+
+    A symlink is removed itself (as ``rm`` does), never the file it points to, wherever that
+    is. ``home``: the ``METAFLOW_HOME`` the file belongs in; its directories are checked as
+    for a write (see :func:`check_writable`).
+    """
+    entry = removable(path, home=home)
+    directory = os.path.dirname(entry)
+    if not os.path.isdir(directory):
+        return False
+    with _hold(entry):
+        try:
+            os.unlink(entry)
+        except FileNotFoundError:
+            return False
+        _fsync_dir(directory)
+        return True
