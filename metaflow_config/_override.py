@@ -178,6 +178,8 @@ class Override:
         leave(self)
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_cache"):  # its __init__ raised: a traceback shows it anyway
+            return "override(<not made: invalid arguments>)"
         shown = {k: _shown(k, v) for k, v in self._values.items()}
         parts = [f"{k}={v}" for k, v in shown.items()]
         if self._env_size is not None:

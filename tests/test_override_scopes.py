@@ -248,3 +248,17 @@ def test_compat_and_snapshot_methods_see_the_override() -> None:
         assert "METAFLOW_BATCH_JOB_QUEUE='q'" in repr(settings)
     assert mc.BATCH_JOB_QUEUE is None
     assert Q not in settings.to_env("batch")
+
+
+def test_an_override_whose_arguments_failed_has_a_repr() -> None:
+    """A traceback of a mistyped override() shows the object: its repr must not raise."""
+    import traceback
+
+    from metaflow_config._override import Override
+
+    try:
+        override(BATCH_JOB_QUEU="q")
+    except ConfigError as exc:
+        frames = traceback.TracebackException.from_exception(exc, capture_locals=True)
+        assert "AttributeError" not in "".join(frames.format())
+    assert repr(Override.__new__(Override)) == "override(<not made: invalid arguments>)"
