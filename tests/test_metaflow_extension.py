@@ -377,6 +377,63 @@ def test_a_container_without_metaflow_config_says_so_and_runs(tmp_path: Path) ->
     assert proc.stderr.count("metaflow-config is not installed in this environment") == 1
 
 
+_TASK = """
+set -e
+python -S -c 'import metaflow'                      # the code package's bootstrap
+python -S step.py --quiet step start                 # the step, and a child of it
+python -S -c 'import metaflow'                      # the log saver after the step
+"""
+_STEP = """
+import subprocess, sys
+import metaflow
+subprocess.run([sys.executable, "-S", "-c", "import metaflow"], check=True)
+"""
+
+
+def test_a_task_without_metaflow_config_says_so_once(tmp_path: Path) -> None:
+    """A task's processes (before, the step, its children, after) print the line once in all;
+    outside a task, each process that imports Metaflow says it."""
+    from metaflow_config import _metaflow
+    from metaflow_extensions.metaflow_config import _switch
+
+    assert _switch.WARNED == _metaflow.WARNED  # one record of what was shown, both sides
+    env = _without_metaflow_config(tmp_path)
+    (tmp_path / "step.py").write_text(_STEP)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+    for in_task, count in ((True, 1), (False, 3)):
+        task = {**env, "METAFLOW_CODE_URL": "s3://b/code"} if in_task else env
+        proc = subprocess.run(
+            ["/bin/sh", "-c", _TASK],
+            env=task,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.count("metaflow-config is not installed") == count, proc.stderr
+
+
+def _without_metaflow_config(tmp_path: Path) -> dict[str, str]:
+    """The environment of a task whose image has Metaflow but not metaflow-config (``-S``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("metaflow")  # not imported here: only its place is needed
+    assert spec is not None
+    assert spec.origin is not None
+    packaged = tmp_path / "code"
+    shutil.copytree(
+        Path(__file__).resolve().parent.parent / "metaflow_extensions",
+        packaged / "metaflow_extensions",
+    )
+    site = str(Path(spec.origin).resolve().parent.parent)
+    return {**_base_env(tmp_path), "PYTHONPATH": f"{packaged}{os.pathsep}{site}"}
+
+
 def test_switched_off_metaflow_config_is_not_even_imported(tmp_path: Path) -> None:
     """METAFLOW_CONFIG_EXTENSION=0: Metaflow runs exactly as without metaflow-config."""
     env = {**_base_env(tmp_path), "METAFLOW_CONFIG_EXTENSION": " Off "}

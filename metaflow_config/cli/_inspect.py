@@ -143,7 +143,8 @@ Examples:
     type=click.Choice(TARGETS),
     default="local",
     show_default=True,
-    help="Where the environment goes: this machine, AWS Batch, or Step Functions.",
+    help="Where the environment goes: this machine, AWS Batch, Step Functions, a Kubernetes pod, "
+    "an Argo Workflows task or an Airflow task.",
 )
 @click.option(
     "--format",
@@ -166,11 +167,11 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
     """Print the METAFLOW_* environment a remote container needs to resolve these settings.
 
     Every value set in a layer, serialized so that it parses back identically; derived values
-    are left to re-derive. For batch and sfn, machine-local paths stay behind and
-    METAFLOW_SERVICE_URL carries the internal service URL; sfn checks the Step Functions size
-    limit. Secret values are masked unless --reveal-secrets is given: a comment in the line
-    formats, left out of json. A value a format cannot carry (a line break for docker) is an
-    error naming it.
+    are left to re-derive. For the remote targets, machine-local paths stay behind,
+    METAFLOW_SERVICE_URL carries the internal service URL and no variable may reach 128 KiB;
+    sfn checks the Step Functions size limit. Secret values are masked unless --reveal-secrets
+    is given: a comment in the line formats, left out of json. A value a format cannot carry
+    (a line break for docker) is an error naming it.
     """
     snapshot = load_settings(profile)
     exported = snapshot.to_env(target)

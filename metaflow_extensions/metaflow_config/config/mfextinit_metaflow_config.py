@@ -11,7 +11,7 @@ it out of ``sys.modules`` before Metaflow's loader asks for it), and the names a
 
 Metaflow ships this file in every code package, so it also runs in task containers. Where the
 image lacks metaflow-config, Metaflow resolves on its own (from the environment the launcher
-exported) and one line on stderr says so.
+exported) and one line on stderr says so, once per task (``_switch.say_not_installed``).
 """
 
 import sys
@@ -24,10 +24,7 @@ if not _switch.switched_off():
     except ModuleNotFoundError as missing:
         if missing.name != "metaflow_config":
             raise
-        sys.stderr.write(
-            "metaflow-config is not installed in this environment: Metaflow resolves its own "
-            "configuration here (install metaflow-config in the image for the same resolution)\n"
-        )
+        _switch.say_not_installed()
     else:
         globals().update(
             _metaflow.metaflow_names(
