@@ -30,6 +30,7 @@ from ..errors import ConfigError, Problem
 __all__ = [
     "ARGO_WORKFLOW_LIMIT",
     "KUBERNETES_OBJECT_LIMIT",
+    "METAFLOW_SETS",
     "REMOTE",
     "TARGETS",
     "ExportedEnv",
@@ -47,6 +48,14 @@ __all__ = [
 TARGETS = ("local", "batch", "sfn", "kubernetes", "argo", "airflow")
 #: The targets whose tasks run in a container, not on this machine.
 REMOTE = TARGETS[1:]
+
+#: What Metaflow itself sets in a task of each target, whatever the launcher resolved (a
+#: production run's user; Airflow's tasks always record to the metadata service).
+METAFLOW_SETS: dict[str, dict[str, str]] = {
+    "sfn": {"METAFLOW_USER": "SFN"},
+    "argo": {"METAFLOW_USER": "argo-workflows"},
+    "airflow": {"METAFLOW_DEFAULT_METADATA": "service"},
+}
 
 #: Linux refuses to start a process with one ``NAME=value`` environment string of this many
 #: bytes or more (``MAX_ARG_STRLEN``, 32 pages, the terminating NUL counted): the container of

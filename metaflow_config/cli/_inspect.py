@@ -30,6 +30,7 @@ from ._show import (
     render_env,
     show_json,
 )
+from ._target import TARGET_TITLES, target_explain_text, target_json, target_text
 
 __all__ = ["check_cmd", "env_cmd", "explain_cmd", "show_cmd"]
 
@@ -42,6 +43,7 @@ Examples:
   metaflow-config show --all            # every setting, defaults too
   metaflow-config show --wide           # every value whole, however wide
   metaflow-config show -p prod --json   # the 'prod' profile, machine-readable
+  metaflow-config show --target argo    # what an Argo Workflows task will resolve
 """,
 )
 @profile_option
@@ -53,7 +55,16 @@ Examples:
     help="Print every value whole (on a terminal, long values are shortened to fit its width; "
     "piped or redirected, they are always whole).",
 )
-def show_cmd(profile: str | None, as_json: bool, show_all: bool, wide: bool) -> None:
+@click.option(
+    "--target",
+    type=click.Choice(tuple(TARGET_TITLES)),
+    default=None,
+    help="Show what a task there resolves instead: each value as the task gets it, marked where "
+    "it differs from this machine or points at it.",
+)
+def show_cmd(
+    profile: str | None, as_json: bool, show_all: bool, wide: bool, target: str | None
+) -> None:
     """Print the settings in force: value, source and location (secrets masked).
 
     Settings left at their built-in default are hidden unless --all is given. On a terminal the
@@ -63,7 +74,20 @@ def show_cmd(profile: str | None, as_json: bool, show_all: bool, wide: bool) -> 
     marked UNKNOWN; what is wrong with each is said once, on stderr, and an invalid value
     makes the command exit 1. With --json, a configuration that cannot be read at all (a file
     that is not JSON) gives a document with its problems and no settings.
+
+    With --target (batch, sfn, kubernetes, argo, airflow): what a task there resolves from what
+    it is given (to_env(target) and what Metaflow sets for it, no profile or project file),
+    each value marked where it differs from this machine (with this machine's value) or is a URL
+    pointing at this machine.
     """
+    if target is not None:
+        snapshot = load_settings(profile)
+        if as_json:
+            doc = target_json(snapshot, target, include_defaults=show_all)
+            click.echo(json.dumps(doc, indent=2))
+        else:
+            click.echo(target_text(snapshot, target, include_defaults=show_all), nl=False)
+        return
     try:
         found = diagnose(profile)
     except ConfigError as exc:
@@ -108,15 +132,31 @@ def _fail_if_broken(found: Diagnosis) -> None:
 Examples:
   metaflow-config explain METAFLOW_DATATOOLS_S3ROOT
   metaflow-config explain BATCH_JOB_QUEUE SFN_IAM_ROLE   # short names work too
+  metaflow-config explain --target kubernetes SERVICE_URL   # as a Kubernetes pod gets it
 """,
 )
 @profile_option
+@click.option(
+    "--target",
+    type=click.Choice(tuple(TARGET_TITLES)),
+    default=None,
+    help="Explain the setting as a task there resolves it, beside this machine's value.",
+)
 @click.argument("names", nargs=-1, required=True, metavar="KEY...", shell_complete=complete_setting)
-def explain_cmd(profile: str | None, names: tuple[str, ...]) -> None:
+def explain_cmd(profile: str | None, names: tuple[str, ...], target: str | None) -> None:
     """Explain settings: value, source, location, the layers shadowed, rule, type and doc.
 
-    An invalid value is explained too (its problem with it); the command then exits 1.
+    An invalid value is explained too (its problem with it); the command then exits 1. With
+    --target, as a task on that target resolves it (see show --target).
     """
+    if target is not None:
+        snapshot = load_settings(profile)
+        try:
+            texts = [target_explain_text(snapshot, name, target) for name in names]
+        except KeyError as exc:
+            raise CliError(str(exc.args[0])) from None
+        click.echo("\n\n".join(texts))
+        return
     found = diagnose(profile)
     invalid = found.in_force
     try:
