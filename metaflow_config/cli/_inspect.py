@@ -17,6 +17,7 @@ from .._snapshot.require import CAPABILITIES as REQUIRE
 from .._snapshot.require import RequirementError
 from .._snapshot.sections import held_keys, problems_by_key
 from .._snapshot.settings import Settings, resolution_of
+from .._sources.plugins import CATEGORIES, installed
 from ..errors import ConfigError
 from ._common import CliError, load_settings, profile_label, profile_option
 from ._diagnose import Diagnosis, diagnose, without_invalid
@@ -238,6 +239,33 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
         )
 
 
+def _plugin_failures(snapshot: Settings) -> tuple[list[str], str]:
+    """Plugin names the installed Metaflow (with its extensions) does not register.
+
+    Returns the failures, and what the names were compared with (for the closing line).
+    """
+    found = installed()
+    if not found:
+        return [], "plugin names not compared: Metaflow is not installed here"
+    failures = []
+    for name, category in CATEGORIES.items():
+        registered = found.get(category)
+        value = snapshot[name]
+        if registered is None or value in registered:
+            continue
+        info = snapshot.explain(name)
+        failures.append(
+            printable(
+                f"{info.name} = {value!r} ({info.source}: {info.location}): the installed "
+                f"Metaflow and its extensions register no such {category.replace('_', ' ')} "
+                f"(registered: {', '.join(sorted(registered))}); Metaflow refuses it when a "
+                "flow runs. Fix: set it to one of those, or install the extension that "
+                "provides it"
+            )
+        )
+    return failures, "plugin names compared with what the installed Metaflow registers"
+
+
 @click.command(
     "check",
     epilog="""\b
@@ -307,6 +335,8 @@ def check_cmd(
     sections = problems_by_key(resolution_of(snapshot))
     capabilities = _capabilities(snapshot, required)
     failures = _requirement_failures(snapshot, capabilities, frozenset())
+    plugins, compared = _plugin_failures(snapshot)
+    failures.extend(plugins)
     if sections:
         failures.insert(0, str(ConfigError(list(sections.values()))))
     if failures:
@@ -321,7 +351,7 @@ def check_cmd(
     )
     seen = (
         f"Checked: {profile_file_text(snapshot)}; {local}; "
-        f"{variables} METAFLOW_* environment variable(s)."
+        f"{variables} METAFLOW_* environment variable(s); {compared}."
     )
     click.echo(f"{printable(ok)}\n{printable(seen)}")
     if live:
