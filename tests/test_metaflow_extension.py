@@ -625,3 +625,23 @@ def test_secrets_in_metaflows_module_mask_their_repr_only(tmp_path: Path) -> Non
         "https://me:pw@mf.example.com",
     ]
     assert seen["stack"] is None  # a name Metaflow's module lacks: there, unset
+
+
+_ARCHIVES = """
+import metaflow
+from metaflow.packaging_sys.tar_backend import TarPackagingBackend
+
+backend = TarPackagingBackend()
+backend.create()  # as MetaflowPackage._make does (`with backend.create()`): create() twice
+first = backend._archive
+with backend:
+    pass
+print(first.closed, backend._archive is not first, bytes(backend.get_blob()[:2]) == b"\\x1f\\x8b")
+"""
+
+
+def test_metaflows_abandoned_archive_is_closed(tmp_path: Path) -> None:
+    """The archive Metaflow's packaging abandons is closed (Python 3.12+ would print a gzip
+    traceback when it is collected); the archive Metaflow keeps is a whole gzip stream."""
+    proc = _run(_ARCHIVES, _base_env(tmp_path), tmp_path)
+    assert proc.stdout.split() == ["True", "True", "True"], proc.stderr

@@ -30,6 +30,7 @@ from tests.test_metaflow_flows import (
     SYSROOT,
     Launch,
     _aws_env,
+    _aws_launch,
     _boto,
     launch,
     plain,
@@ -414,3 +415,21 @@ def test_airflow_tasks_carry_the_settings(aws_env: str, tmp_path: Path) -> None:
             METAFLOW_DEFAULT_METADATA="service",  # Metaflow's Airflow tasks always say so
             **_decorated(step),
         )
+
+
+# --- AWS Batch and Step Functions: no fetched secret either --------------------------------------
+
+
+def test_a_state_machine_carries_the_reference_not_the_secret(aws_env: str, tmp_path: Path) -> None:
+    """Metaflow builds METAFLOW_SERVICE_HEADERS with the fetched auth key merged in: in a state
+    machine (hence a Batch job) it is replaced; the reference travels and the task fetches it."""
+    _boto(aws_env, "ssm").put_parameter(Name="/mf/api-key", Value=SECRET, Type="SecureString")
+    where = _aws_launch(tmp_path, aws_env, METAFLOW_SERVICE_AUTH_KEY=REFERENCE)
+    proc = run(where, "--datastore=s3", "step-functions", "create", "--only-json")
+    _no_plaintext(proc.stdout)
+    machine = json.loads(proc.stdout[proc.stdout.index("{") :])
+    for state in ("start", "end"):
+        entries = machine["States"][state]["Parameters"]["ContainerOverrides"]["Environment"]
+        env = {e["Name"]: e.get("Value") for e in entries}
+        assert env["METAFLOW_SERVICE_AUTH_KEY"] == REFERENCE
+        assert "METAFLOW_SERVICE_HEADERS" not in env

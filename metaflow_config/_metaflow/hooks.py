@@ -2,7 +2,8 @@
 
 Metaflow has no extension point where a task's environment is built: each launcher module is
 patched as it is imported (a finder on ``sys.meta_path``, installed once per process), by the
-function :data:`LAUNCHERS` names for it (:mod:`.batch`, :mod:`.kubernetes`).
+function :data:`LAUNCHERS` names for it (:mod:`.batch`, :mod:`.kubernetes`; and Metaflow's tar
+backend, :mod:`.packaging`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from .batch import patch_batch, patch_step_functions
 from .kubernetes import patch_airflow, patch_argo, patch_argo_jobsets, patch_kubernetes
+from .packaging import patch_tar_backend
 
 __all__ = ["LAUNCHERS", "install_launch_hooks"]
 
@@ -29,6 +31,7 @@ LAUNCHERS: dict[str, Callable[[ModuleType], None]] = {
     "metaflow.plugins.kubernetes.kubernetes_jobsets": patch_argo_jobsets,
     "metaflow.plugins.argo.argo_workflows": patch_argo,
     "metaflow.plugins.airflow.airflow": patch_airflow,
+    "metaflow.packaging_sys.tar_backend": patch_tar_backend,  # not a launcher: see .packaging
 }
 
 _LOCK = threading.Lock()
