@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from metaflow_config import ConfigError, load
+from metaflow_config import ConfigError, load, settings
 from metaflow_config._metaflow.taskenv import TaskEnv, for_airflow, for_kubernetes
 from metaflow_config._snapshot.export import REMOTE, check_object_size
 
@@ -124,3 +124,58 @@ def test_an_object_over_its_platforms_limit_names_the_largest_variables() -> Non
     assert "at most 100 bytes" in text
     assert "METAFLOW_A (" in text
     assert "secret-a" not in text
+
+
+class _Client:
+    """What ``KubernetesJob._client.get()`` gives: the kubernetes client module, here a stub."""
+
+    class ApiClient:
+        def sanitize_for_serialization(self, body: object) -> object:
+            return body
+
+    def get(self) -> _Client:
+        return self
+
+
+class _Job:
+    """A ``KubernetesJob`` builder as the hook sees it: its kwargs, and create() building it."""
+
+    def __init__(self, command: str) -> None:
+        self._kwargs: dict[str, object] = {"environment_variables": {"METAFLOW_RUN_ID": "1"}}
+        self._client = _Client()
+        self._command = command
+        self._job: object = None
+
+    def environment_variable(self, name: str, value: str) -> _Job:
+        env = self._kwargs["environment_variables"]
+        assert isinstance(env, dict)
+        env[name] = value
+        return self
+
+    def create(self) -> _Job:
+        self._job = {"spec": {"command": self._command, "env": self._kwargs}}
+        return self
+
+
+def test_a_kubernetes_job_over_its_limit_is_refused_when_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Job's JSON over 1.5 MiB: create() raises the error (as Metaflow prints it: here the
+    ConfigError itself, Metaflow not imported), naming the limit."""
+    from metaflow_config._metaflow import kubernetes
+
+    monkeypatch.setattr(kubernetes, "as_metaflow_error", lambda exc: exc)
+    monkeypatch.setenv("METAFLOW_S3_RETRY_COUNT", "3")
+    settings.reload()
+    small = _Job("python flow.py step start")
+    kubernetes._fill_job(small)
+    assert small.create() is small
+    assert small._kwargs["environment_variables"] == {
+        "METAFLOW_RUN_ID": "1",
+        "METAFLOW_S3_RETRY_COUNT": "3",
+        "METAFLOW_USER": small._kwargs["environment_variables"]["METAFLOW_USER"],  # type: ignore[index]
+    }
+    big = _Job("x" * 1_600_000)
+    kubernetes._fill_job(big)
+    with pytest.raises(ConfigError, match=r"Kubernetes job: got \d+ bytes.*1572864"):
+        big.create()

@@ -72,11 +72,11 @@ def _fill_spec(spec: Any, task: TaskEnv, later: Iterable[str] = ()) -> dict[str,
     present = {*values, *kwargs.get("environment_variables_from_selectors", {}), *later}
     replace, headers = task.service_headers(present)
     if replace:
-        values.pop(HEADERS)
+        values.pop(HEADERS, None)
         if headers is not None:
             values[HEADERS] = for_kubernetes(headers)
     secrets = [s for s in kwargs.get("secrets") or () if s]
-    mounted = bool(secrets or [s for s in str(current().kubernetes.secrets).split(",") if s])
+    mounted = bool(secrets or task.cluster_secrets)
     added = task.missing(present, mounted=mounted)
     for name, text in added.items():
         spec.environment_variable(name, for_kubernetes(text))

@@ -68,6 +68,8 @@ class TaskEnv:
         )
         skip = values["ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"] if target in _KUBERNETES else ""
         self.skipped = frozenset(name for name in str(skip or "").split(",") if name)
+        #: ``KUBERNETES_SECRETS``: Metaflow mounts them in every pod of ``--with kubernetes``
+        self.cluster_secrets = tuple(s for s in str(values["KUBERNETES_SECRETS"]).split(",") if s)
 
     def missing(self, present: Iterable[str], *, mounted: bool = False) -> dict[str, str]:
         """The exported variables a container lacks, as plain text (not yet encoded).

@@ -17,12 +17,15 @@ name nobody here knows (a warning: an extension not installed here may provide i
 
 from __future__ import annotations
 
-import ast
 import functools
 import importlib.util
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ast
 
 __all__ = ["CATEGORIES", "CORE", "Verdict", "installed", "judge"]
 
@@ -175,6 +178,8 @@ def _read(
     toggles: dict[str, list[str]],
 ) -> None:
     """Add what the module at ``path`` declares (literal lists only; anything else is skipped)."""
+    import ast  # on the rare path only: a name that is not Metaflow's own
+
     try:
         with open(path, encoding="utf-8") as f:
             tree = ast.parse(f.read(), path)
@@ -199,6 +204,8 @@ def _declared(
     enabled: dict[str, list[str] | None],
     toggles: dict[str, list[str]],
 ) -> None:
+    import ast
+
     for category, desc in _DESC.items():
         upper = category.upper()
         if name == desc and isinstance(value, ast.List):
