@@ -110,6 +110,10 @@ def test_metaflows_headers_never_carry_a_fetched_secret(
         task = TaskEnv(s, target)
         assert task.service_headers(["METAFLOW_SERVICE_HEADERS"]) == replaced
         assert task.service_headers([]) == (False, None)  # Metaflow did not write it
+    skip = {"METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_SERVICE_HEADERS"}
+    s = load(env={**env, **skip}, home=tmp_path, cwd=tmp_path)  # a Kubernetes Secret has them
+    expected = (True, None) if replaced[0] else replaced
+    assert TaskEnv(s, "kubernetes").service_headers(["METAFLOW_SERVICE_HEADERS"]) == expected
 
 
 def test_an_object_over_its_platforms_limit_names_the_largest_variables() -> None:

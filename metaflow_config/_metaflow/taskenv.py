@@ -87,11 +87,12 @@ class TaskEnv:
 
         It must where it holds a fetched secret (the auth key or the headers are a reference):
         then by the headers as ``to_env`` exports them, or by nothing (``None``: remove it) when
-        no layer set them. A plain-text secret stays as Metaflow wrote it.
+        no layer set them or ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP`` lists them (a Kubernetes
+        Secret supplies them). A plain-text secret stays as Metaflow wrote it.
         """
-        if not self._fetched or HEADERS not in set(present) or HEADERS in self.skipped:
+        if not self._fetched or HEADERS not in set(present):
             return False, None
-        return True, self.exported.get(HEADERS)
+        return True, None if HEADERS in self.skipped else self.exported.get(HEADERS)
 
 
 def for_kubernetes(text: str) -> str:
