@@ -16,7 +16,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from ._model.table import BY_NAME, DEBUG_OPTIONS
+from ._model import table as _table
+from ._model.table import BY_NAME
 from ._model.values import thaw
 from ._scope import current
 from ._snapshot.settings import Settings, resolution_of
@@ -29,7 +30,7 @@ CONSTANTS: dict[str, Any] = {
     "RETRY_WARNING_THRESHOLD": 3,
     "CARD_SUFFIX": "mf.cards",
     "MAX_ATTEMPTS": 6,
-    "DEBUG_OPTIONS": list(DEBUG_OPTIONS),
+    "DEBUG_OPTIONS": list(_table.DEBUG_OPTIONS),
 }
 
 _EFFECTIVE: dict[str, Callable[[Settings], Any]] = {

@@ -147,7 +147,8 @@ except Exception as exc:
     print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
 else:
     names = {n: v for n, v in vars(m).items() if n.isupper()}
-    print(json.dumps({"values": names}, default=repr))
+    types = {n: type(v).__name__ for n, v in names.items()}
+    print(json.dumps({"values": names, "types": types}, default=repr))
 """
 
 

@@ -473,6 +473,21 @@ SCENARIOS = [
         ours_holds={"S3_RETRY_COUNT": 7},
     ),
     case(
+        "empty-env-var-for-json",
+        env={"METAFLOW_CONTACT_INFO": ""},
+        profiles={"config.json": {"METAFLOW_CONTACT_INFO": {"Slack": "#ml"}}},
+        metaflow_fails="ValueError",
+        topic=EMPTY_ENV,
+        ours_holds={"CONTACT_INFO": {"Slack": "#ml"}},
+    ),
+    case(
+        "empty-env-var-for-choice",
+        env={"METAFLOW_GS_STORAGE_WORKLOAD_TYPE": ""},
+        metaflow_fails="MetaflowException",
+        topic=EMPTY_ENV,
+        ours_holds={"GS_STORAGE_WORKLOAD_TYPE": "general"},
+    ),
+    case(
         "json-null-in-files",
         profiles={
             "config.json": {

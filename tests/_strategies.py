@@ -43,6 +43,7 @@ from metaflow_config._model.kinds import (
 from metaflow_config._model.references import MARK
 from metaflow_config._model.table import BY_NAME, FIELDS
 from metaflow_config._snapshot.export import TARGETS
+from metaflow_config._sources.plugins import CATEGORIES, CORE
 from metaflow_config.testing import trust
 
 #: The layers a person or code writes, lowest first.
@@ -172,9 +173,14 @@ def _no_reference_mark(triple: Triple) -> bool:
 
 
 def value_triples(setting: Setting) -> st.SearchStrategy[Triple]:
-    """Valid values of ``setting`` as ``(file_raw, env_raw, typed)``."""
+    """Valid values of ``setting`` as ``(file_raw, env_raw, typed)``.
+
+    A plugin's name is one Metaflow knows (another warns, or is an error near a known one).
+    """
     if setting.kind.choices:
         return _same(st.sampled_from(setting.kind.choices))
+    if setting.name in CATEGORIES:
+        return _same(st.sampled_from(sorted(CORE[CATEGORIES[setting.name]])))
     return _BY_KIND[id(setting.kind)].filter(_no_reference_mark)
 
 

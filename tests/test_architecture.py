@@ -41,6 +41,7 @@ PACKAGES = {
     "metaflow_config._resolve": 3,
     "metaflow_config._snapshot": 4,
     "metaflow_config._checks": 6,
+    "metaflow_config._metaflow": 6,
     "metaflow_config.cli": 7,
     "metaflow_extensions": 8,
 }
@@ -56,7 +57,6 @@ MODULES = {
     "metaflow_config.compat": 6,
     "metaflow_config.testing": 6,
     "metaflow_config.pytest_plugin": 6,
-    "metaflow_config._metaflow": 6,
     "metaflow_config.__main__": 7,
 }
 #: third-party libraries, and the only modules that may import them (prefixes)

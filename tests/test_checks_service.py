@@ -67,7 +67,7 @@ def test_service_capability_alone_makes_no_aws_call(service: Any, tmp_path: Path
 def test_unknown_capability_is_a_config_error(tmp_path: Path) -> None:
     """An unknown capability is refused with the list of known ones."""
     with pytest.raises(ConfigError, match="capabilities among s3"):
-        check(settings_of({}, tmp_path), ["batch", "kubernetes"])
+        check(settings_of({}, tmp_path), ["batch", "slurm"])
     assert "sfn-foreach" in CAPABILITIES
 
 

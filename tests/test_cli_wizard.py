@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import sys
 from pathlib import Path
@@ -20,6 +21,10 @@ ROLE = "arn:aws:iam::123456789012:role/MetaflowBatch"
 SFN_ROLE = "arn:aws:iam::123456789012:role/MetaflowSFN"
 EVENTS_ROLE = "arn:aws:iam::123456789012:role/MetaflowEvents"
 SECRET = "typed-secret-never-echoed"
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class Session:
@@ -41,6 +46,9 @@ class Session:
             encoding="utf-8",
             timeout=30,
             dimensions=(50, 500),  # wide: no prompt is wrapped
+            # Ctrl-C works as in a terminal even where this test runs as a background job (a
+            # non-interactive shell starts those with SIGINT ignored, and Python keeps it so)
+            preexec_fn=_interruptible,
         )
         self.log: list[str] = []
 

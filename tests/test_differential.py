@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import metaflow_config.compat as compat
-from metaflow_config import ConfigError
+from metaflow_config import ConfigError, override
 from metaflow_config._sources.profiles import find_local_config
 from tests._differential import (
     DIFFERENCES,
@@ -110,6 +110,38 @@ def test_compat_covers_metaflows_module(root: Path) -> None:
     theirs = set(run_metaflow(build(Scenario(), root))["values"])
     assert theirs - set(compat.NAMES) == set(NOT_PROVIDED)
     assert set(compat.NAMES) - theirs == set(ONLY_IN_COMPAT)
+
+
+@pytest.mark.slow
+def test_compat_values_have_metaflows_types(root: Path) -> None:
+    """Each compat value is of the type Metaflow's module holds (a list stays a list), or a
+    subclass of it (a secret's masked ``str`` or ``dict``); JSON would not tell them apart."""
+    scenario = Scenario(
+        profiles={
+            "config.json": {
+                "METAFLOW_BATCH_DEFAULT_TAGS": {"team": "ml"},
+                "METAFLOW_SERVICE_HEADERS": {"a": "b"},
+                "METAFLOW_SERVICE_AUTH_KEY": "k",
+                "METAFLOW_SPIN_ALLOWED_DECORATORS": ["card"],
+                "METAFLOW_BATCH_JOB_QUEUE": "q",
+                "METAFLOW_S3_RETRY_COUNT": 3,
+            }
+        }
+    )
+    built = build(scenario, root)
+    theirs = run_metaflow(built)["types"]
+    with override(env=built.env, cwd=built.cwd):
+        ours = {name: getattr(compat, name) for name in compat.NAMES}
+    wrong = {
+        name: (theirs[name], type(value).__name__)
+        for name, value in ours.items()
+        if name in theirs
+        and value is not None
+        and theirs[name] != "NoneType"
+        and theirs[name] not in {t.__name__ for t in type(value).__mro__}
+        and name not in DIFFERENCES
+    }
+    assert wrong == {}
 
 
 def readme_difference_topics() -> set[str]:

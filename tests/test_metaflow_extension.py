@@ -59,11 +59,12 @@ def test_metaflow_holds_what_compat_holds(
 ) -> None:
     """Every name of Metaflow's module equals compat's; a configuration we refuse fails import.
 
-    Where Metaflow's own reading fails (it runs before any extension loads), it still does.
+    Where Metaflow's own reading fails on a value we take (an empty variable, a JSON ``0`` for a
+    boolean), it takes ours; where we refuse it too, Metaflow's reading still fails first.
     """
     built = build(scenario, tmp_path)
     theirs = run_metaflow(built, extension=True)
-    if scenario.metaflow_fails:
+    if scenario.metaflow_fails and scenario.ours_fails:
         assert theirs.get("error") == scenario.metaflow_fails, theirs
         return
     if scenario.ours_fails:
@@ -376,6 +377,63 @@ def test_a_container_without_metaflow_config_says_so_and_runs(tmp_path: Path) ->
     assert proc.stderr.count("metaflow-config is not installed in this environment") == 1
 
 
+_TASK = """
+set -e
+python -S -c 'import metaflow'                      # the code package's bootstrap
+python -S step.py --quiet step start                 # the step, and a child of it
+python -S -c 'import metaflow'                      # the log saver after the step
+"""
+_STEP = """
+import subprocess, sys
+import metaflow
+subprocess.run([sys.executable, "-S", "-c", "import metaflow"], check=True)
+"""
+
+
+def test_a_task_without_metaflow_config_says_so_once(tmp_path: Path) -> None:
+    """A task's processes (before, the step, its children, after) print the line once in all;
+    outside a task, each process that imports Metaflow says it."""
+    from metaflow_config import _metaflow
+    from metaflow_extensions.metaflow_config import _switch
+
+    assert _switch.WARNED == _metaflow.WARNED  # one record of what was shown, both sides
+    env = _without_metaflow_config(tmp_path)
+    (tmp_path / "step.py").write_text(_STEP)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+    for in_task, count in ((True, 1), (False, 3)):
+        task = {**env, "METAFLOW_CODE_URL": "s3://b/code"} if in_task else env
+        proc = subprocess.run(
+            ["/bin/sh", "-c", _TASK],
+            env=task,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.count("metaflow-config is not installed") == count, proc.stderr
+
+
+def _without_metaflow_config(tmp_path: Path) -> dict[str, str]:
+    """The environment of a task whose image has Metaflow but not metaflow-config (``-S``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("metaflow")  # not imported here: only its place is needed
+    assert spec is not None
+    assert spec.origin is not None
+    packaged = tmp_path / "code"
+    shutil.copytree(
+        Path(__file__).resolve().parent.parent / "metaflow_extensions",
+        packaged / "metaflow_extensions",
+    )
+    site = str(Path(spec.origin).resolve().parent.parent)
+    return {**_base_env(tmp_path), "PYTHONPATH": f"{packaged}{os.pathsep}{site}"}
+
+
 def test_switched_off_metaflow_config_is_not_even_imported(tmp_path: Path) -> None:
     """METAFLOW_CONFIG_EXTENSION=0: Metaflow runs exactly as without metaflow-config."""
     env = {**_base_env(tmp_path), "METAFLOW_CONFIG_EXTENSION": " Off "}
@@ -567,3 +625,23 @@ def test_secrets_in_metaflows_module_mask_their_repr_only(tmp_path: Path) -> Non
         "https://me:pw@mf.example.com",
     ]
     assert seen["stack"] is None  # a name Metaflow's module lacks: there, unset
+
+
+_ARCHIVES = """
+import metaflow
+from metaflow.packaging_sys.tar_backend import TarPackagingBackend
+
+backend = TarPackagingBackend()
+backend.create()  # as MetaflowPackage._make does (`with backend.create()`): create() twice
+first = backend._archive
+with backend:
+    pass
+print(first.closed, backend._archive is not first, bytes(backend.get_blob()[:2]) == b"\\x1f\\x8b")
+"""
+
+
+def test_metaflows_abandoned_archive_is_closed(tmp_path: Path) -> None:
+    """The archive Metaflow's packaging abandons is closed (Python 3.12+ would print a gzip
+    traceback when it is collected); the archive Metaflow keeps is a whole gzip stream."""
+    proc = _run(_ARCHIVES, _base_env(tmp_path), tmp_path)
+    assert proc.stdout.split() == ["True", "True", "True"], proc.stderr

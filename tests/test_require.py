@@ -21,6 +21,8 @@ COMPLETE = {
     "SFN_IAM_ROLE": ROLE + "sfn",
     "EVENTS_SFN_ACCESS_IAM_ROLE": ROLE + "events",
     "SFN_DYNAMO_DB_TABLE": "mf-foreach",
+    "KUBERNETES_NAMESPACE": "mf",
+    "KUBERNETES_SERVICE_ACCOUNT": "mf-pods",
 }
 
 #: What each capability needs, pinned here so that a change to the table is a visible decision.
@@ -42,6 +44,13 @@ EXPECTED = {
         "ECS_S3_ACCESS_IAM_ROLE",
         "SFN_IAM_ROLE",
         "SFN_DYNAMO_DB_TABLE",
+    ],
+    "kubernetes": ["DATASTORE_SYSROOT_S3", "KUBERNETES_NAMESPACE", "KUBERNETES_SERVICE_ACCOUNT"],
+    "argo": [
+        "DATASTORE_SYSROOT_S3",
+        "KUBERNETES_NAMESPACE",
+        "KUBERNETES_SERVICE_ACCOUNT",
+        "SERVICE_URL",
     ],
 }
 
@@ -230,3 +239,25 @@ def test_closure_is_the_includes_graph_walked_once() -> None:
         assert found[-1] == name
         assert len(set(found)) == len(found)
         assert set(found) == {name}.union(*(set(closure(i)) for i in cap.includes))
+
+
+def test_kubernetes_needs_a_namespace_chosen_not_the_default(tmp_path: Path) -> None:
+    """KUBERNETES_NAMESPACE's built-in 'default' does not meet require('kubernetes'): a layer
+    must set it (to 'default' too); the fix names the variable and the profile, not the wizard."""
+    values = {k: v for k, v in COMPLETE.items() if k != "KUBERNETES_NAMESPACE"}
+    with pytest.raises(RequirementError) as info:
+        _load(tmp_path, values).require("argo")
+    [problem] = info.value.problems
+    assert problem.setting == "METAFLOW_KUBERNETES_NAMESPACE"
+    assert "not the built-in default 'default'" in problem.expected
+    assert "configure aws" not in problem.fix
+    _load(tmp_path, {**values, "KUBERNETES_NAMESPACE": "default"}).require("argo")
+
+
+def test_argo_tasks_must_reach_the_webhook(tmp_path: Path) -> None:
+    """A pod's localhost is the pod: Argo's internal webhook URL must not point at this machine."""
+    s = _load(tmp_path, {**COMPLETE, "ARGO_EVENTS_WEBHOOK_URL": "http://localhost:12000/x"})
+    s.require("kubernetes")
+    with pytest.raises(RequirementError, match="Argo Workflows containers can reach") as info:
+        s.require("argo")
+    assert [p.setting for p in info.value.problems] == ["METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL"]

@@ -446,7 +446,8 @@ BOOL = Kind("boolean", "a boolean (true/false, 1/0, yes/no, on/off)", _bool)
 INT = Kind("integer", "a whole number (e.g. 60, not 5.7)", _int())
 NONNEG_INT = Kind("integer >= 0", "a whole number >= 0", _int(0))
 #: The name of a Metaflow plugin (a datastore, a metadata provider, a resolver): extensions add
-#: their own, so any name is taken and Metaflow says at run time whether it knows it.
+#: their own, so any name of this shape is taken here; a resolution then compares it with the
+#: names Metaflow knows (``_resolve.plugins``).
 PLUGIN_NAME = Kind(
     "plugin name",
     "a plugin's name (letters, digits, '_', '.', '-'; e.g. local, s3)",

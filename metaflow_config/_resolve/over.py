@@ -6,6 +6,7 @@ validating only what the scope changed and deriving again only what depends on i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,9 +16,11 @@ from .._model.table import BY_NAME
 from .._sources.data import LayerData, Raw
 from .._sources.inputs import Inputs
 from .._sources.layers import BY_LAYER
+from ..errors import ConfigWarning, Problem
 from .derive import DEFAULTS, NO_NAMES, derive_values, derived_problems, rederived
+from .plugins import PLUGIN_SETTINGS, plugin_problems
 from .resolution import Resolution
-from .resolve import failure
+from .resolve import _caller_level, failure
 from .validate import SECRET, TEXT, hold, validate, validator_for
 
 __all__ = ["resolve_over"]
@@ -46,6 +49,19 @@ def resolve_over(parent: Resolution, inputs: Inputs, fresh: LayerData | None = N
         for data in layers.values():  # lowest first: the last one holding it wins
             if name in data.values:
                 winners[name] = (data, data.values[name])
+    plugins: list[Problem] = []
+    named = PLUGIN_SETTINGS.intersection(winners)
+    if named:  # a name Metaflow does not know: an error if near one it does, else a warning
+        notes: list[str] = []
+        plugin_problems(
+            ((n, winners[n][1].value, winners[n][0].layer, winners[n][1].location) for n in named),
+            plugins,
+            notes,
+        )
+        for text in notes:
+            warnings.warn(text, ConfigWarning, stacklevel=_caller_level())
+    if plugins:
+        raise failure(plugins, layers)
     resolution = _over_at_once(parent, inputs, layers, winners, changed)
     if resolution is not None:
         return resolution

@@ -25,6 +25,7 @@ from .._sources.layers import LAYERS
 from .._sources.sections import problems_in
 from ..errors import ConfigError, ConfigWarning, Problem
 from .derive import DEFAULTS, derive
+from .plugins import PLUGIN_SETTINGS, plugin_problems
 from .resolution import Resolution
 from .validate import hold, validate
 
@@ -150,6 +151,15 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
 
     strict = strict_mode(inputs.strict, inputs.env, problems)
     notes: list[str] = []
+    plugin_problems(
+        (
+            (name, validated[name], winners[name][0].layer, winners[name][1].location)
+            for name in PLUGIN_SETTINGS.intersection(validated)
+            if winners[name][0] in fresh
+        ),
+        problems,
+        notes,
+    )
     for layer in fresh:
         report_unknown(layer, strict, problems, notes)
         report_untrusted(layer, strict, problems, notes)

@@ -2,9 +2,12 @@
 
 Every value a layer set travels, as text that validates back to the same value; derived values
 stay behind to re-derive. A target may limit what its containers take: Step Functions refuses
-container overrides over :data:`SFN_ENV_LIMIT` characters (:func:`check_sfn_size`). What is
-exported holds secrets (the container needs them): :class:`ExportedEnv` masks them in its
-``repr``.
+container overrides over :data:`SFN_ENV_LIMIT` characters (:func:`check_sfn_size`); a Linux
+process does not start with a variable of :data:`ENTRY_LIMIT` bytes or more (checked for every
+remote target); Kubernetes stores no object over :data:`KUBERNETES_OBJECT_LIMIT` bytes and Argo
+Workflows runs no workflow over :data:`ARGO_WORKFLOW_LIMIT` (:func:`check_object_size`, called
+where the object is built). What is exported holds secrets (the container needs them):
+:class:`ExportedEnv` masks them in its ``repr``.
 """
 
 from __future__ import annotations
@@ -24,10 +27,46 @@ from .._resolve.resolution import Resolution
 from .._sources.sections import find_key
 from ..errors import ConfigError, Problem
 
-__all__ = ["TARGETS", "ExportedEnv", "bears_secret", "check_sfn_size", "export_text", "to_env"]
+__all__ = [
+    "ARGO_WORKFLOW_LIMIT",
+    "KUBERNETES_OBJECT_LIMIT",
+    "METAFLOW_SETS",
+    "REMOTE",
+    "TARGETS",
+    "ExportedEnv",
+    "bears_secret",
+    "check_object_size",
+    "check_sfn_size",
+    "export_text",
+    "to_env",
+]
 
-#: Where an exported environment goes: this machine, an AWS Batch job, a Step Functions task.
-TARGETS = ("local", "batch", "sfn")
+#: Where an exported environment goes: this machine, an AWS Batch job, a Step Functions task, a
+#: Kubernetes pod (``--with kubernetes``, ``@kubernetes``), an Argo Workflows task, an Airflow
+#: task. Every remote target exports the same variables; what differs is what Metaflow sets
+#: there itself and each platform's limits.
+TARGETS = ("local", "batch", "sfn", "kubernetes", "argo", "airflow")
+#: The targets whose tasks run in a container, not on this machine.
+REMOTE = TARGETS[1:]
+
+#: What Metaflow itself sets in a task of each target, whatever the launcher resolved (a
+#: production run's user; Airflow's tasks always record to the metadata service).
+METAFLOW_SETS: dict[str, dict[str, str]] = {
+    "sfn": {"METAFLOW_USER": "SFN"},
+    "argo": {"METAFLOW_USER": "argo-workflows"},
+    "airflow": {"METAFLOW_DEFAULT_METADATA": "service"},
+}
+
+#: Linux refuses to start a process with one ``NAME=value`` environment string of this many
+#: bytes or more (``MAX_ARG_STRLEN``, 32 pages, the terminating NUL counted): the container of
+#: any remote target would fail to start.
+ENTRY_LIMIT = 131_072
+#: etcd's default request limit (1.5 MiB): Kubernetes stores no larger object (Job, JobSet, Pod,
+#: WorkflowTemplate).
+KUBERNETES_OBJECT_LIMIT = 1_572_864
+#: Argo Workflows' default ``MAX_WORKFLOW_SIZE`` (1 MiB of JSON): a run of a WorkflowTemplate
+#: stores the template's spec in the workflow, which the controller refuses over this size.
+ARGO_WORKFLOW_LIMIT = 1_048_576
 
 
 #: Step Functions rejects a state machine whose container overrides exceed this many characters.
@@ -60,7 +99,7 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
     """
     if target not in TARGETS:
         raise ConfigError([Problem.not_one_of("to_env(target)", target, TARGETS, "to_env(target)")])
-    remote = target != "local"
+    remote = target in REMOTE
     values, origins = resolution.values, resolution.origins
     env = ExportedEnv()
     problems: list[Problem] = []
@@ -85,9 +124,35 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
         # The container talks to the service through the internal URL. An explicitly set
         # SERVICE_INTERNAL_URL travels too: in the sandbox it would re-derive differently.
         env["METAFLOW_SERVICE_URL"] = str(internal)  # a reference: as its text
+    if remote:
+        _check_entries(env, origins)
     if target == "sfn":
         check_sfn_size(env)
     return env
+
+
+def _check_entries(env: Mapping[str, str], origins: Mapping[str, tuple[str, str]]) -> None:
+    """Refuse a variable a Linux process cannot be started with (values never shown)."""
+    problems = []
+    for key, value in env.items():
+        size = len(key.encode()) + len(value.encode()) + 2  # "=" and the NUL
+        if size < ENTRY_LIMIT:
+            continue
+        field = BY_ENV.get(key)
+        layer, location = origins.get(field.name, ("", "")) if field else ("", "")
+        problems.append(
+            Problem.bad_value(
+                key,
+                layer,
+                location,
+                value=f"{size} bytes as the environment string {key}=...",
+                expected=f"less than {ENTRY_LIMIT} bytes (Linux's MAX_ARG_STRLEN): a container "
+                "with a longer variable does not start",
+                fix=f"shorten {key}, or set it in a profile file baked into the container image",
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
 
 
 def _shown(key: str, value: str) -> str:
@@ -172,6 +237,29 @@ def check_sfn_size(env: Mapping[str, str]) -> None:
                 "shorten or unset the largest values, or set them in a profile file baked into "
                 "the container image instead; METAFLOW_SFN_COMPRESS_STATE_MACHINE=true also "
                 "shrinks the rest of the overrides (the step command)",
+            )
+        ]
+    )
+
+
+def check_object_size(what: str, size: int, limit: int, env: Mapping[str, str], why: str) -> None:
+    """Refuse ``what`` of ``size`` bytes over ``limit``; name the largest of ``env``'s variables.
+
+    ``env`` is what a task of the object gets from this package; ``why`` says which platform
+    enforces ``limit`` and when. Values are never shown (secrets travel).
+    """
+    if size <= limit:
+        return
+    largest = sorted(environment_sizes(env).items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    listed = ", ".join(f"{key} ({size} chars)" for key, size in largest) or "none"
+    raise ConfigError(
+        [
+            Problem.bad_argument(
+                what,
+                f"{size} bytes",
+                f"at most {limit} bytes, which {why} (largest variables added: {listed})",
+                "shorten or unset the largest values, or set them in a profile file baked into "
+                "the container image instead",
             )
         ]
     )

@@ -22,16 +22,31 @@ from ..errors import ConfigError, Problem
 if TYPE_CHECKING:
     from .settings import Settings
 
-__all__ = ["CAPABILITIES", "Need", "RequirementError", "check", "closure", "missing", "needs"]
+__all__ = [
+    "CAPABILITIES",
+    "Need",
+    "RequirementError",
+    "check",
+    "closure",
+    "missing",
+    "needs",
+    "points_here",
+    "unmet",
+]
 
 
 @dataclass(frozen=True)
 class Need:
-    """A setting a capability needs, and what for (shown in the error)."""
+    """A setting a capability needs, and what for (shown in the error).
+
+    ``explicit``: the built-in default is no answer (Kubernetes' namespace ``default``): a layer
+    must set it.
+    """
 
     setting: str
     purpose: str
     example: str = ""
+    explicit: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,13 +54,15 @@ class Capability:
     """A thing Metaflow can do once configured: what it includes and what it needs.
 
     ``reachable``: URL settings that remote containers use; when set they must not point at
-    this machine (``localhost`` in a container is the container).
+    this machine (``localhost`` in a container is the container). ``wizard``: ``configure aws``
+    asks for its settings.
     """
 
     title: str
     includes: tuple[str, ...] = ()
     needs: tuple[Need, ...] = ()
     reachable: tuple[str, ...] = ()
+    wizard: bool = True
 
 
 _CONTAINERS = ("SERVICE_INTERNAL_URL", "S3_ENDPOINT_URL")
@@ -109,6 +126,34 @@ CAPABILITIES: dict[str, Capability] = {
             ),
         ),
         reachable=_CONTAINERS,
+    ),
+    "kubernetes": Capability(
+        "Kubernetes",
+        includes=("s3",),  # the datastore Metaflow's pods read and write here
+        needs=(
+            Need(
+                "KUBERNETES_NAMESPACE",
+                "the namespace Metaflow's jobs and pods are created in",
+                "<namespace>",
+                explicit=True,
+            ),
+            Need(
+                "KUBERNETES_SERVICE_ACCOUNT",
+                "the service account pods run as, with access to the S3 datastore (e.g. through "
+                "an IAM role for service accounts)",
+                "<service-account>",
+            ),
+        ),
+        reachable=_CONTAINERS,
+        wizard=False,
+    ),
+    "argo": Capability(
+        "Argo Workflows",
+        # a production run's tasks record their runs in the service (local metadata would stay
+        # in each pod)
+        includes=("kubernetes", "service"),
+        reachable=(*_CONTAINERS, "ARGO_EVENTS_INTERNAL_WEBHOOK_URL"),
+        wizard=False,
     ),
 }
 
@@ -176,20 +221,28 @@ def owned_needs(capability: str) -> tuple[tuple[str, Need], ...]:
     return tuple(seen.values())
 
 
-def missing(s: Settings, need: Need, title: str) -> Problem:
+def missing(s: Settings, need: Need, title: str, *, wizard: bool = True) -> Problem:
     """The problem of an unset setting: what it is for, and how to set it in this snapshot."""
     field = BY_NAME[need.setting]
     example = need.example or _EXAMPLES.get(id(field.kind), "<value>")
     profile = f"profile {s.profile!r}" if s.profile else "the active profile"
+    default = f" (not the built-in default {s[need.setting]!r})" if need.explicit else ""
     return Problem.missing(
         field.env,
-        f"{field.kind.expected}, which {title} needs: {need.purpose}",
+        f"{field.kind.expected}{default}, which {title} needs: {need.purpose}",
         f'export {field.env}={example}, or add "{field.env}": "{example}" to '
-        f"{s.profile_path} ({profile}), or run `metaflow-config configure aws`",
+        f"{s.profile_path} ({profile})"
+        + (", or run `metaflow-config configure aws`" if wizard else ""),
     )
 
 
-def _loopback(url: str) -> bool:
+def unmet(s: Settings, need: Need) -> bool:
+    """Whether ``s`` leaves ``need`` unmet: unset, or at its default where that is no answer."""
+    return s[need.setting] is None or (need.explicit and s.source(need.setting) == "default")
+
+
+def points_here(url: str) -> bool:
+    """Whether ``url`` points at this machine (``localhost``, a loopback or unspecified address)."""
     try:
         host = (urlsplit(url).hostname or "").rstrip(".").lower()
     except ValueError:  # "http://[::1" passes the URL kind's pattern; not ours to judge here
@@ -203,7 +256,7 @@ def _loopback(url: str) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
-def _unreachable(s: Settings, name: str) -> Problem:
+def _unreachable(s: Settings, name: str, title: str) -> Problem:
     field = BY_NAME[name]
     info = s.explain(field.env)
     if name == "SERVICE_INTERNAL_URL":
@@ -218,7 +271,7 @@ def _unreachable(s: Settings, name: str) -> Problem:
         info.source,
         info.location,
         value=info.shown,
-        expected="a URL that AWS Batch containers can reach "
+        expected=f"a URL that {title} containers can reach "
         "(localhost there is the container itself)",
         fix=fix,
     )
@@ -231,14 +284,14 @@ def check(s: Settings, capability: str) -> None:
             [Problem.not_one_of("require(capability)", capability, CAPABILITIES, "require()")]
         )
     problems = [
-        missing(s, need, CAPABILITIES[owner].title)
+        missing(s, need, CAPABILITIES[owner].title, wizard=CAPABILITIES[owner].wizard)
         for owner, need in owned_needs(capability)
-        if s[need.setting] is None
+        if unmet(s, need)
     ]
     for name in CAPABILITIES[capability].reachable:
         value = s[name]
-        if isinstance(value, str) and _loopback(value):
-            problems.append(_unreachable(s, name))
+        if isinstance(value, str) and points_here(value):
+            problems.append(_unreachable(s, name, CAPABILITIES[capability].title))
     if problems:
         what = f"{CAPABILITIES[capability].title} (require({capability!r}))"
         raise RequirementError(capability, what, problems)

@@ -268,18 +268,21 @@ class Settings(Sections):
         Every value set in a layer (profile, local file, environment, override) travels,
         serialized so that it validates back to the same value (JSON for JSON-valued settings).
         Derived values stay behind to re-derive from what travels, except those derived from
-        the machine itself (``USER`` from ``$USER``). For ``batch`` and ``sfn`` machine-local
-        paths stay behind and ``METAFLOW_SERVICE_URL`` carries the internal service URL.
-        ``METAFLOW_HOME`` and ``METAFLOW_PROFILE`` never travel: a container has no profile.
-        For ``sfn`` the size is checked against the Step Functions limit of 8,192 characters of
-        container overrides.
+        the machine itself (``USER`` from ``$USER``). For the remote targets (``batch``,
+        ``sfn``, ``kubernetes``, ``argo``, ``airflow``) machine-local paths stay behind,
+        ``METAFLOW_SERVICE_URL`` carries the internal service URL, and no variable may reach
+        128 KiB (``NAME=value``: no Linux process starts with it). ``METAFLOW_HOME`` and
+        ``METAFLOW_PROFILE`` never travel: a container has no profile. For ``sfn`` the size is
+        checked against the Step Functions limit of 8,192 characters of container overrides;
+        the Kubernetes objects' limits are checked where they are built (the extension).
 
         Secrets are included (the container needs them); the result's ``repr`` masks them.
 
         Raises:
             ConfigError: an unknown target; a value that would not read back unchanged (e.g.
-                ``NaN`` or a tuple injected with ``override``); for ``sfn``, an environment over
-                the limit (naming the largest variables, never their values).
+                ``NaN`` or a tuple injected with ``override``); a variable over 128 KiB for a
+                remote target; for ``sfn``, an environment over the limit (naming the largest
+                variables, never their values).
 
         """
         from .export import to_env

@@ -17,6 +17,7 @@ from .._snapshot.require import CAPABILITIES as REQUIRE
 from .._snapshot.require import RequirementError
 from .._snapshot.sections import held_keys, problems_by_key
 from .._snapshot.settings import Settings, resolution_of
+from .._sources.plugins import CATEGORIES, installed
 from ..errors import ConfigError
 from ._common import CliError, load_settings, profile_label, profile_option
 from ._diagnose import Diagnosis, diagnose, without_invalid
@@ -30,6 +31,7 @@ from ._show import (
     render_env,
     show_json,
 )
+from ._target import TARGET_TITLES, target_explain_text, target_json, target_text
 
 __all__ = ["check_cmd", "env_cmd", "explain_cmd", "show_cmd"]
 
@@ -42,6 +44,7 @@ Examples:
   metaflow-config show --all            # every setting, defaults too
   metaflow-config show --wide           # every value whole, however wide
   metaflow-config show -p prod --json   # the 'prod' profile, machine-readable
+  metaflow-config show --target argo    # what an Argo Workflows task will resolve
 """,
 )
 @profile_option
@@ -53,7 +56,16 @@ Examples:
     help="Print every value whole (on a terminal, long values are shortened to fit its width; "
     "piped or redirected, they are always whole).",
 )
-def show_cmd(profile: str | None, as_json: bool, show_all: bool, wide: bool) -> None:
+@click.option(
+    "--target",
+    type=click.Choice(tuple(TARGET_TITLES)),
+    default=None,
+    help="Show what a task there resolves instead: each value as the task gets it, marked where "
+    "it differs from this machine or points at it.",
+)
+def show_cmd(
+    profile: str | None, as_json: bool, show_all: bool, wide: bool, target: str | None
+) -> None:
     """Print the settings in force: value, source and location (secrets masked).
 
     Settings left at their built-in default are hidden unless --all is given. On a terminal the
@@ -63,7 +75,20 @@ def show_cmd(profile: str | None, as_json: bool, show_all: bool, wide: bool) -> 
     marked UNKNOWN; what is wrong with each is said once, on stderr, and an invalid value
     makes the command exit 1. With --json, a configuration that cannot be read at all (a file
     that is not JSON) gives a document with its problems and no settings.
+
+    With --target (batch, sfn, kubernetes, argo, airflow): what a task there resolves from what
+    it is given (to_env(target) and what Metaflow sets for it, no profile or project file),
+    each value marked where it differs from this machine (with this machine's value) or is a URL
+    pointing at this machine.
     """
+    if target is not None:
+        snapshot = load_settings(profile)
+        if as_json:
+            doc = target_json(snapshot, target, include_defaults=show_all)
+            click.echo(json.dumps(doc, indent=2))
+        else:
+            click.echo(target_text(snapshot, target, include_defaults=show_all), nl=False)
+        return
     try:
         found = diagnose(profile)
     except ConfigError as exc:
@@ -108,15 +133,31 @@ def _fail_if_broken(found: Diagnosis) -> None:
 Examples:
   metaflow-config explain METAFLOW_DATATOOLS_S3ROOT
   metaflow-config explain BATCH_JOB_QUEUE SFN_IAM_ROLE   # short names work too
+  metaflow-config explain --target kubernetes SERVICE_URL   # as a Kubernetes pod gets it
 """,
 )
 @profile_option
+@click.option(
+    "--target",
+    type=click.Choice(tuple(TARGET_TITLES)),
+    default=None,
+    help="Explain the setting as a task there resolves it, beside this machine's value.",
+)
 @click.argument("names", nargs=-1, required=True, metavar="KEY...", shell_complete=complete_setting)
-def explain_cmd(profile: str | None, names: tuple[str, ...]) -> None:
+def explain_cmd(profile: str | None, names: tuple[str, ...], target: str | None) -> None:
     """Explain settings: value, source, location, the layers shadowed, rule, type and doc.
 
-    An invalid value is explained too (its problem with it); the command then exits 1.
+    An invalid value is explained too (its problem with it); the command then exits 1. With
+    --target, as a task on that target resolves it (see show --target).
     """
+    if target is not None:
+        snapshot = load_settings(profile)
+        try:
+            texts = [target_explain_text(snapshot, name, target) for name in names]
+        except KeyError as exc:
+            raise CliError(str(exc.args[0])) from None
+        click.echo("\n\n".join(texts))
+        return
     found = diagnose(profile)
     invalid = found.in_force
     try:
@@ -143,7 +184,8 @@ Examples:
     type=click.Choice(TARGETS),
     default="local",
     show_default=True,
-    help="Where the environment goes: this machine, AWS Batch, or Step Functions.",
+    help="Where the environment goes: this machine, AWS Batch, Step Functions, a Kubernetes pod, "
+    "an Argo Workflows task or an Airflow task.",
 )
 @click.option(
     "--format",
@@ -166,11 +208,11 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
     """Print the METAFLOW_* environment a remote container needs to resolve these settings.
 
     Every value set in a layer, serialized so that it parses back identically; derived values
-    are left to re-derive. For batch and sfn, machine-local paths stay behind and
-    METAFLOW_SERVICE_URL carries the internal service URL; sfn checks the Step Functions size
-    limit. Secret values are masked unless --reveal-secrets is given: a comment in the line
-    formats, left out of json. A value a format cannot carry (a line break for docker) is an
-    error naming it.
+    are left to re-derive. For the remote targets, machine-local paths stay behind,
+    METAFLOW_SERVICE_URL carries the internal service URL and no variable may reach 128 KiB;
+    sfn checks the Step Functions size limit. Secret values are masked unless --reveal-secrets
+    is given: a comment in the line formats, left out of json. A value a format cannot carry
+    (a line break for docker) is an error naming it.
     """
     snapshot = load_settings(profile)
     exported = snapshot.to_env(target)
@@ -195,6 +237,33 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
             ),
             err=True,
         )
+
+
+def _plugin_failures(snapshot: Settings) -> tuple[list[str], str]:
+    """Plugin names the installed Metaflow (with its extensions) does not register.
+
+    Returns the failures, and what the names were compared with (for the closing line).
+    """
+    found = installed()
+    if not found:
+        return [], "plugin names not compared: Metaflow is not installed here"
+    failures = []
+    for name, category in CATEGORIES.items():
+        registered = found.get(category)
+        value = snapshot[name]
+        if registered is None or value in registered:
+            continue
+        info = snapshot.explain(name)
+        failures.append(
+            printable(
+                f"{info.name} = {value!r} ({info.source}: {info.location}): the installed "
+                f"Metaflow and its extensions register no such {category.replace('_', ' ')} "
+                f"(registered: {', '.join(sorted(registered))}); Metaflow refuses it when a "
+                "flow runs. Fix: set it to one of those, or install the extension that "
+                "provides it"
+            )
+        )
+    return failures, "plugin names compared with what the installed Metaflow registers"
 
 
 @click.command(
@@ -266,6 +335,8 @@ def check_cmd(
     sections = problems_by_key(resolution_of(snapshot))
     capabilities = _capabilities(snapshot, required)
     failures = _requirement_failures(snapshot, capabilities, frozenset())
+    plugins, compared = _plugin_failures(snapshot)
+    failures.extend(plugins)
     if sections:
         failures.insert(0, str(ConfigError(list(sections.values()))))
     if failures:
@@ -280,7 +351,7 @@ def check_cmd(
     )
     seen = (
         f"Checked: {profile_file_text(snapshot)}; {local}; "
-        f"{variables} METAFLOW_* environment variable(s)."
+        f"{variables} METAFLOW_* environment variable(s); {compared}."
     )
     click.echo(f"{printable(ok)}\n{printable(seen)}")
     if live:

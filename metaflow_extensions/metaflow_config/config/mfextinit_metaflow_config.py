@@ -6,9 +6,12 @@ names, so this module binds nothing else: the names come from
 ``METAFLOW_CONFIG_EXTENSION=0`` leaves Metaflow's own resolution untouched (metaflow_config is
 not even imported).
 
+``importlib.reload(metaflow.metaflow_config)`` runs this module again (``metaflow_names`` takes
+it out of ``sys.modules`` before Metaflow's loader asks for it), and the names are re-resolved.
+
 Metaflow ships this file in every code package, so it also runs in task containers. Where the
 image lacks metaflow-config, Metaflow resolves on its own (from the environment the launcher
-exported) and one line on stderr says so.
+exported) and one line on stderr says so, once per task (``_switch.say_not_installed``).
 """
 
 import sys
@@ -21,10 +24,7 @@ if not _switch.switched_off():
     except ModuleNotFoundError as missing:
         if missing.name != "metaflow_config":
             raise
-        sys.stderr.write(
-            "metaflow-config is not installed in this environment: Metaflow resolves its own "
-            "configuration here (install metaflow-config in the image for the same resolution)\n"
-        )
+        _switch.say_not_installed()
     else:
         globals().update(
             _metaflow.metaflow_names(

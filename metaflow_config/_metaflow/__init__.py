@@ -16,39 +16,47 @@ name: one resolution, the one ``metaflow-config show`` and ``explain`` describe.
 - shows each ``ConfigWarning`` once per process tree, as one ``Warning: <message>`` line: the
   launching process shows it and records a digest in ``METAFLOW_CONFIG_WARNED``, which the tasks
   it starts inherit;
-- hooks Metaflow's launchers so that every AWS Batch job (``--with batch``, ``@batch``) and every
-  task of a Step Functions state machine gets ``settings.to_env("batch")`` /
-  ``to_env("sfn")`` in its container environment. The hook is applied when Metaflow imports the
-  launcher module (an import hook on ``sys.meta_path``, installed once), and only adds the names
-  Metaflow did not set: the names Metaflow sets for the task (run id, code package, the user of
-  a production run, ...) and a step's own ``@environment(vars=...)`` keep their values;
+- hooks Metaflow's launchers so that every remote task gets the launcher's
+  ``settings.to_env(target)`` in its environment: AWS Batch jobs, Step Functions tasks
+  (:mod:`.batch`), Kubernetes jobs and JobSets, Argo Workflows templates, Airflow tasks
+  (:mod:`.kubernetes`), by the rules of :mod:`.taskenv`: only the names Metaflow did not set are
+  added; the names Metaflow sets for the task (run id, code package, the user of a production
+  run, ...), what Kubernetes fills from the pod, and a step's own ``@environment(vars=...)``
+  keep their values. The hooks are applied when Metaflow imports the launcher modules (an import
+  hook on ``sys.meta_path``, installed once: :mod:`.hooks`);
 - puts its own value of every setting in Metaflow's registry of what ``from_conf`` read
   (``metaflow_config_funcs.config_values()``), which Metaflow's launchers copy into tasks
-  (``METAFLOW_CONDA_*``, ``METAFLOW_DEBUG_*``) before the hook adds anything.
+  (``METAFLOW_CONDA_*``, ``METAFLOW_DEBUG_*``) before the hook adds anything (:mod:`.registry`);
+- re-resolves on every call after the first: ``importlib.reload(metaflow.metaflow_config)``
+  runs the ``config`` module again (:func:`_rerun_on_reload`), so a reload after a change of
+  ``os.environ``, ``METAFLOW_HOME`` or ``METAFLOW_PROFILE`` gives this package's resolution of
+  the new inputs, through the same snapshot logic as at import.
+
+:func:`check_early` also makes Metaflow's own reading take what this package takes (an empty
+variable, a JSON ``0`` for a boolean: :mod:`.parsing`).
 
 ``METAFLOW_CONFIG_EXTENSION=0`` switches all of it off (:func:`enabled`).
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.abc
-import importlib.util
 import os
 import sys
-import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._display import mask_url_password, printable
-from ._model.values import thaw
-from ._sources.environ import own_flag
-from .errors import ConfigError, ConfigWarning, Problem
+from .._display import mask_url_password, printable
+from .._scope import current, settings
+from .._sources.environ import own_flag
+from ..errors import ConfigError, ConfigWarning, Problem
+from .hooks import install_launch_hooks
+from .parsing import take_over_parsing
+from .registry import pin_metaflows_registry
 
 if TYPE_CHECKING:
-    from ._snapshot.settings import Settings
+    from .._snapshot.settings import Settings
 
 __all__ = ["check_early", "metaflow_names"]
 
@@ -57,8 +65,8 @@ SWITCH = "METAFLOW_CONFIG_EXTENSION"
 #: Digests of the ConfigWarnings already shown in this process tree (comma-separated).
 WARNED = "METAFLOW_CONFIG_WARNED"
 
-_LOCK = threading.Lock()
-_installed: set[str] = set()
+#: Whether Metaflow's module has asked for the names once in this process (then: reloads).
+_ASKED: list[bool] = []
 
 
 def enabled(env: Mapping[str, str] | None = None) -> bool:
@@ -100,6 +108,8 @@ def check_early() -> None:
     trips = _what_metaflow_trips_on(snapshot)
     if trips:  # valid here, but Metaflow's own reading raises on it: said as ours
         _PENDING[:] = [ConfigError(trips)]
+        return
+    take_over_parsing(current)
 
 
 def _what_metaflow_trips_on(snapshot: Settings) -> list[Problem]:
@@ -137,7 +147,7 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
             or so is the switch.
 
     """
-    from . import compat
+    from .. import compat
 
     try:
         on = enabled()
@@ -148,16 +158,21 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
         return {}
     _report_config_errors_plainly()
     _PENDING.clear()  # raised below if still there: the caller gets it as a ConfigError
+    again = bool(_ASKED)
+    _ASKED[:] = [True]
     try:
-        snapshot = _resolve()
+        snapshot = _resolve(again=again)
     except ConfigError as exc:
         if _repairing():
             sys.stderr.write(_STANDING_ASIDE.format(problems=_count(exc)))
             return {}
         _AT_IMPORT[:] = [exc]
         raise
-    _install_launch_hooks()
-    _pin_metaflows_registry(snapshot)
+    install_launch_hooks()
+    pin_metaflows_registry(snapshot)
+    _rerun_on_reload()
+    if again:
+        _forget_metaflows_files()
     values = compat.module_values(snapshot)
     extra = [o for o in values.pop("DEBUG_OPTIONS") if o not in debug_options]
     return {"DEBUG_OPTIONS": extra, **values} if extra else values
@@ -193,88 +208,57 @@ def _count(exc: ConfigError) -> str:
     return "1 problem" if count == 1 else f"{count} problems"
 
 
-def _resolve() -> Settings:
-    """The process-wide snapshot (resolved on the first call), its warnings shown once."""
-    from ._scope import current
+def _resolve(*, again: bool = False) -> Settings:
+    """The process-wide snapshot, its warnings shown once; ``again``: re-read the world first.
 
+    The first call takes the snapshot :func:`check_early` resolved (or resolves it); a later one
+    (Metaflow's module reloaded) re-reads the environment and the files, as ``settings.reload()``.
+    """
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            return current()
+            return settings.reload() if again else current()
     finally:
         _show_once(caught)  # after the catch: re-issued, they reach the filters in force
 
 
-# -- Metaflow's registry of the values it read ------------------------------------------------
+#: The extension's ``config`` module: what Metaflow's module takes its names from.
+CONFIG_MODULE = "metaflow_extensions.metaflow_config.config.mfextinit_metaflow_config"
 
 
-def _metaflow_text(value: Any) -> str:
-    """A value as Metaflow's ``from_conf`` serializes it (JSON for lists and dicts)."""
-    import json
+def _rerun_on_reload() -> None:
+    """Have Metaflow's loader run the ``config`` module again each time it asks for it.
 
-    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
-
-
-def _exported(text: str) -> Callable[[Any], str]:
-    return lambda _value: text
-
-
-class _PinnedRegistry(dict[str, Any]):
-    """Metaflow's ``_all_configs`` with the extension's entries kept.
-
-    ``from_conf`` records every value it reads here, and ``config_values()`` yields from here:
-    a name the extension resolves keeps the extension's entry, whatever Metaflow reads of it
-    later (the ``DEBUG_*`` flags of options only the extension has, another extension's
-    ``from_conf`` of the same name).
+    Metaflow's module asks for its configuration extensions with
+    ``metaflow.extension_support.get_modules("config")`` each time it runs, which imports them:
+    a module still in ``sys.modules`` would not run again, and its names of the first import
+    would replace those Metaflow's reload just read. The wrapper takes it out first.
     """
+    import metaflow.extension_support as support
 
-    def __init__(self, entries: Mapping[str, Any], pinned: dict[str, Any]) -> None:
-        super().__init__(entries)
-        self.pinned = pinned
-        self.update(pinned)
+    real: Callable[..., Any] = support.get_modules
+    if getattr(real, "_metaflow_config", False):
+        return
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(key, self.pinned.get(key, value))
+    def get_modules(extension_point: str) -> Any:
+        if extension_point == "config":
+            sys.modules.pop(CONFIG_MODULE, None)
+        return real(extension_point)
+
+    get_modules._metaflow_config = True  # type: ignore[attr-defined]
+    support.get_modules = get_modules
 
 
-def _pin_metaflows_registry(snapshot: Settings) -> None:
-    """Make ``metaflow_config_funcs.config_values()`` yield this resolution, for every setting.
+def _forget_metaflows_files() -> None:
+    """Make Metaflow's own ``from_conf`` read the profile and project files again.
 
-    Metaflow's launchers copy the ``METAFLOW_CONDA_*`` and ``METAFLOW_DEBUG_*`` entries of
-    ``config_values()`` into a task's environment (AWS Batch, hence Step Functions; Kubernetes,
-    Argo Workflows, Airflow) before anything else: left as Metaflow read them ("off" is true
-    there), they would override ``to_env``. Each setting's entry is its value here, non-default
-    exactly when ``to_env`` exports it, serialized as ``to_env`` does.
+    Metaflow keeps the files it read once per process; after a reload (a new ``METAFLOW_PROFILE``)
+    what Metaflow's plugins read with ``from_conf`` follows the files this resolution read.
     """
-    from ._model.table import FIELDS
-    from ._snapshot.export import export_text
-    from ._snapshot.settings import resolution_of
-
     funcs = sys.modules.get("metaflow.metaflow_config_funcs")
-    registry = getattr(funcs, "_all_configs", None)
-    entry = getattr(funcs, "ConfigValue", None)
-    if not isinstance(registry, dict) or entry is None:
-        return  # not a Metaflow whose registry this knows: nothing to keep in line
-    resolution = resolution_of(snapshot)
-    values, origins = resolution.values, resolution.origins
-    pinned: dict[str, Any] = {}
-    for field in FIELDS:
-        value = thaw(values[field.name])
-        origin = origins.get(field.name)
-        text = None
-        if origin is not None and (
-            origin[0] != "derived" or (field.derive is not None and field.derive.machine)
-        ):
-            text = export_text(field, values[field.name])
-        if text is None:  # a default, or derived here: Metaflow's registry calls it a default
-            pinned[field.env] = entry(value=value, serializer=_metaflow_text, is_default=True)
-        else:
-            pinned[field.env] = entry(value=value, serializer=_exported(text), is_default=False)
-    if isinstance(registry, _PinnedRegistry):
-        registry.pinned = pinned
-        dict.update(registry, pinned)
-    else:
-        funcs._all_configs = _PinnedRegistry(registry, pinned)  # type: ignore[union-attr]
+    for name in ("METAFLOW_CONFIG", "METAFLOW_LOCAL_CONFIG"):
+        if getattr(funcs, name, None) is not None:
+            setattr(funcs, name, None)
 
 
 # -- errors and warnings ---------------------------------------------------------------------
@@ -381,143 +365,3 @@ def _plain_format(previous: Callable[..., str]) -> Callable[..., str]:
         return previous(message, category, filename, lineno, line)
 
     return formatwarning
-
-
-# -- settings into every remote task -----------------------------------------------------------
-
-
-def fill_environment(job: Any, target: str) -> None:
-    """Add to an AWS Batch job builder the ``to_env(target)`` variables it does not set yet.
-
-    ``job`` is Metaflow's ``BatchJob``: its container overrides' ``environment`` list already
-    holds what Metaflow and the step's ``@environment`` set, and those keep their values.
-    """
-    from ._scope import current
-
-    exported = current().to_env(target)
-    present = {entry["name"] for entry in _environment(job)}
-    for name, value in exported.items():
-        if name not in present:
-            job.environment_variable(name, value)
-
-
-def _environment(job: Any) -> list[dict[str, str]]:
-    overrides = job.payload["containerOverrides"]
-    if "environment" not in overrides:
-        return []
-    entries: list[dict[str, str]] = overrides["environment"]
-    return entries
-
-
-def _check_state_machine_task(job: Any) -> None:
-    """The whole container environment of a state machine's task, against the SFN limit."""
-    from ._snapshot.export import check_sfn_size
-
-    env = {e["name"]: e.get("value", e.get("value.$", "")) for e in _environment(job)}
-    check_sfn_size(env)
-
-
-def _as_metaflow_error(exc: ConfigError) -> Exception:
-    """``exc`` as an exception Metaflow's command line prints as a message (no traceback)."""
-    from metaflow.exception import MetaflowException
-
-    error = MetaflowException(msg=str(exc))  # type: ignore[no-untyped-call]
-    error.headline = "metaflow-config"
-    return error
-
-
-def _patch_batch(module: ModuleType) -> None:
-    batch = module.Batch
-    original: Callable[..., Any] = batch.create_job
-
-    @functools.wraps(original)
-    def create_job(self: Any, *args: Any, **kwargs: Any) -> Any:
-        job = original(self, *args, **kwargs)
-        try:
-            fill_environment(job, "batch")
-        except ConfigError as exc:
-            raise _as_metaflow_error(exc) from exc
-        return job
-
-    batch.create_job = create_job
-
-
-def _patch_step_functions(module: ModuleType) -> None:
-    step_functions = module.StepFunctions
-    original: Callable[..., Any] = step_functions._batch
-
-    @functools.wraps(original)
-    def _batch(self: Any, node: Any) -> Any:
-        job = original(self, node)  # Batch.create_job has added to_env("batch") already
-        try:
-            fill_environment(job, "sfn")  # the same names; to_env("sfn") checks its own size
-            _check_state_machine_task(job)
-        except ConfigError as exc:
-            raise _as_metaflow_error(exc) from exc
-        return job
-
-    step_functions._batch = _batch
-
-
-#: Metaflow's launcher modules and what is hooked in each when it is imported.
-LAUNCHERS: dict[str, Callable[[ModuleType], None]] = {
-    "metaflow.plugins.aws.batch.batch": _patch_batch,
-    "metaflow.plugins.aws.step_functions.step_functions": _patch_step_functions,
-}
-
-
-class _PatchingLoader(importlib.abc.Loader):
-    """Runs a module as its own loader does, then applies the patch to it."""
-
-    def __init__(self, loader: importlib.abc.Loader, patch: Callable[[ModuleType], None]) -> None:
-        self._loader = loader
-        self._patch = patch
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self._loader.exec_module(module)
-        self._patch(module)
-
-    def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... of the real loader
-        return getattr(self._loader, name)
-
-
-class _PatchOnImport(importlib.abc.MetaPathFinder):
-    """Finds the launcher modules as the other finders would, with a patching loader."""
-
-    def __init__(self) -> None:
-        self._busy: set[str] = set()
-
-    def find_spec(
-        self,
-        fullname: str,
-        path: Sequence[str] | None,
-        target: ModuleType | None = None,
-    ) -> importlib.machinery.ModuleSpec | None:
-        patch = LAUNCHERS.get(fullname)
-        if patch is None or fullname in self._busy or fullname in _installed:
-            return None
-        self._busy.add(fullname)
-        try:
-            spec = importlib.util.find_spec(fullname)
-        finally:
-            self._busy.discard(fullname)
-        if spec is None or spec.loader is None:
-            return spec
-        _installed.add(fullname)
-        spec.loader = _PatchingLoader(spec.loader, patch)
-        return spec
-
-
-def _install_launch_hooks() -> None:
-    with _LOCK:
-        if any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
-            return
-        for name, patch in LAUNCHERS.items():
-            module = sys.modules.get(name)
-            if module is not None and name not in _installed:
-                _installed.add(name)
-                patch(module)
-        sys.meta_path.insert(0, _PatchOnImport())

@@ -1,0 +1,89 @@
+"""Settings into AWS Batch jobs (``--with batch``, ``@batch``) and Step Functions tasks.
+
+``Batch.create_job`` returns Metaflow's ``BatchJob`` builder, whose container overrides'
+``environment`` list holds what Metaflow and the step's ``@environment`` set; the wrapper adds
+``to_env("batch")`` (:mod:`.taskenv`'s rules). ``StepFunctions._batch`` builds each state's job
+through it, then adds what ``to_env("sfn")`` has beyond and checks Step Functions' limit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from .._scope import current
+from .._snapshot.export import check_sfn_size
+from ..errors import ConfigError
+from .taskenv import HEADERS, TaskEnv, as_metaflow_error
+
+__all__ = ["fill_environment", "patch_batch", "patch_step_functions"]
+
+
+def fill_environment(job: Any, target: str) -> None:
+    """Add to an AWS Batch job builder the ``to_env(target)`` variables it does not set yet.
+
+    ``job`` is Metaflow's ``BatchJob``: its container overrides' ``environment`` list already
+    holds what Metaflow and the step's ``@environment`` set, and those keep their values, but
+    for a fetched secret in Metaflow's ``METAFLOW_SERVICE_HEADERS`` (see :mod:`.taskenv`).
+    """
+    task = TaskEnv(current(), target)
+    entries = _environment(job)
+    present = [entry["name"] for entry in entries]
+    replace, headers = task.service_headers(present)
+    if replace:
+        entries[:] = [e for e in entries if e["name"] != HEADERS]
+        if headers is not None:
+            entries.append({"name": HEADERS, "value": headers})
+    for name, value in task.missing(present).items():
+        job.environment_variable(name, value)
+
+
+def _environment(job: Any) -> list[dict[str, str]]:
+    overrides = job.payload["containerOverrides"]
+    if "environment" not in overrides:
+        return []
+    entries: list[dict[str, str]] = overrides["environment"]
+    return entries
+
+
+def _check_state_machine_task(job: Any) -> None:
+    """The whole container environment of a state machine's task, against the SFN limit."""
+    env = {e["name"]: e.get("value", e.get("value.$", "")) for e in _environment(job)}
+    check_sfn_size(env)
+
+
+def patch_batch(module: ModuleType) -> None:
+    """Wrap ``Batch.create_job`` of ``metaflow.plugins.aws.batch.batch``."""
+    batch = module.Batch
+    original: Callable[..., Any] = batch.create_job
+
+    @functools.wraps(original)
+    def create_job(self: Any, *args: Any, **kwargs: Any) -> Any:
+        job = original(self, *args, **kwargs)
+        try:
+            fill_environment(job, "batch")
+        except ConfigError as exc:
+            raise as_metaflow_error(exc) from exc
+        return job
+
+    batch.create_job = create_job
+
+
+def patch_step_functions(module: ModuleType) -> None:
+    """Wrap ``StepFunctions._batch`` of ``metaflow.plugins.aws.step_functions.step_functions``."""
+    step_functions = module.StepFunctions
+    original: Callable[..., Any] = step_functions._batch
+
+    @functools.wraps(original)
+    def _batch(self: Any, node: Any) -> Any:
+        job = original(self, node)  # Batch.create_job has added to_env("batch") already
+        try:
+            fill_environment(job, "sfn")  # the same names; to_env("sfn") checks its own size
+            _check_state_machine_task(job)
+        except ConfigError as exc:
+            raise as_metaflow_error(exc) from exc
+        return job
+
+    step_functions._batch = _batch

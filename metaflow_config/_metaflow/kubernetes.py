@@ -1,0 +1,233 @@
+"""Settings into Kubernetes pods: ``--with kubernetes``, JobSets, Argo Workflows, Airflow.
+
+Each wrapper takes what Metaflow built for a task (a ``KubernetesJob`` or ``JobSetSpec`` builder,
+the container templates of a WorkflowTemplate, an Airflow task's operator arguments) and adds
+the launcher's ``to_env(target)`` by :mod:`.taskenv`'s rules, every value encoded for a pod's
+``env[].value`` (``$`` doubled: Kubernetes expands ``$(NAME)``; for Airflow also kept out of
+Jinja). The names Metaflow fills from the pod (the downward API, :data:`.taskenv.DOWNWARD`) are
+left to Kubernetes. The object built is then held to its platform's limit: a Kubernetes object
+under 1.5 MiB, an Argo WorkflowTemplate under Argo's default 1 MiB.
+
+Hooked methods (all present since Metaflow 2.12): ``Kubernetes.create_job_object`` and
+``Kubernetes.create_jobset`` (``metaflow.plugins.kubernetes.kubernetes``),
+``KubernetesArgoJobSet.dump`` (``...kubernetes_jobsets``: an Argo ``@parallel`` step's manifest,
+which Metaflow writes as YAML), ``ArgoWorkflows._compile_workflow_template``
+(``metaflow.plugins.argo.argo_workflows``: the template is built there, so ``create``,
+``--only-json`` and the Deployer all get it) and ``Airflow._to_job``
+(``metaflow.plugins.airflow.airflow``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Any
+
+from .._scope import current
+from .._snapshot.export import ARGO_WORKFLOW_LIMIT, KUBERNETES_OBJECT_LIMIT, check_object_size
+from ..errors import ConfigError
+from .taskenv import DOWNWARD, HEADERS, TaskEnv, as_metaflow_error, for_airflow, for_kubernetes
+
+__all__ = ["patch_airflow", "patch_argo", "patch_argo_jobsets", "patch_kubernetes"]
+
+_ETCD = "Kubernetes stores (etcd's default request limit of 1.5 MiB)"
+
+
+def _size(body: Any) -> int:
+    return len(json.dumps(body, separators=(",", ":"), default=str).encode())
+
+
+def _wrap(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace ``owner.name`` by ``make(original)``, if the method exists in this Metaflow."""
+    original = getattr(owner, name, None)
+    if original is not None:
+        setattr(owner, name, functools.wraps(original)(make(original)))
+
+
+def _guarded(fill: Callable[..., Any]) -> Callable[..., Any]:
+    """``fill`` raising a ConfigError as Metaflow's command line prints it (no traceback)."""
+
+    @functools.wraps(fill)
+    def guarded(*args: Any) -> Any:
+        try:
+            return fill(*args)
+        except ConfigError as exc:
+            raise as_metaflow_error(exc) from exc
+
+    return guarded
+
+
+# -- --with kubernetes, @kubernetes, JobSets ------------------------------------------------------
+
+
+def _fill_spec(spec: Any, task: TaskEnv, later: Iterable[str] = ()) -> dict[str, str]:
+    """Add to a ``KubernetesJob`` or ``JobSetSpec`` builder what it lacks; what was added.
+
+    ``later``: names the builder adds itself when it builds the container.
+    """
+    kwargs = spec._kwargs
+    values: dict[str, Any] = kwargs.setdefault("environment_variables", {})
+    present = {*values, *kwargs.get("environment_variables_from_selectors", {}), *later}
+    replace, headers = task.service_headers(present)
+    if replace:
+        values.pop(HEADERS, None)
+        if headers is not None:
+            values[HEADERS] = for_kubernetes(headers)
+    secrets = [s for s in kwargs.get("secrets") or () if s]
+    mounted = bool(secrets or task.cluster_secrets)
+    added = task.missing(present, mounted=mounted)
+    for name, text in added.items():
+        spec.environment_variable(name, for_kubernetes(text))
+    return added
+
+
+@_guarded
+def _fill_job(job: Any) -> None:
+    task = TaskEnv(current(), "kubernetes")
+    added = _fill_spec(job, task, DOWNWARD)  # KubernetesJob.create_job_spec adds them
+    create = job.create
+
+    def create_checked() -> Any:  # the V1Job exists once create() has run
+        built = create()
+        body = job._client.get().ApiClient().sanitize_for_serialization(job._job)
+        size = _size(body)
+        _guarded(check_object_size)("Kubernetes job", size, KUBERNETES_OBJECT_LIMIT, added, _ETCD)
+        return built
+
+    job.create = create_checked
+
+
+@_guarded
+def _fill_jobset(jobset: Any) -> None:
+    task = TaskEnv(current(), "kubernetes")
+    added = _fill_spec(jobset.control, task)
+    added.update(_fill_spec(jobset.worker, task))
+    size = _size(jobset.dump())
+    check_object_size("Kubernetes JobSet", size, KUBERNETES_OBJECT_LIMIT, added, _ETCD)
+
+
+def patch_kubernetes(module: ModuleType) -> None:
+    """Wrap the builders of ``metaflow.plugins.kubernetes.kubernetes``'s ``Kubernetes``."""
+
+    def job_object(original: Callable[..., Any]) -> Callable[..., Any]:
+        def create_job_object(self: Any, *args: Any, **kwargs: Any) -> Any:
+            job = original(self, *args, **kwargs)
+            _fill_job(job)
+            return job
+
+        return create_job_object
+
+    def jobset(original: Callable[..., Any]) -> Callable[..., Any]:
+        def create_jobset(self: Any, *args: Any, **kwargs: Any) -> Any:
+            built = original(self, *args, **kwargs)
+            _fill_jobset(built)
+            return built
+
+        return create_jobset
+
+    _wrap(module.Kubernetes, "create_job_object", job_object)
+    _wrap(module.Kubernetes, "create_jobset", jobset)
+
+
+# -- Argo Workflows -----------------------------------------------------------------------------
+
+
+def patch_argo_jobsets(module: ModuleType) -> None:
+    """Wrap ``KubernetesArgoJobSet.dump``: an Argo ``@parallel`` step's JobSet manifest."""
+
+    def dump(original: Callable[..., Any]) -> Callable[..., Any]:
+        def dump_filled(self: Any) -> Any:
+            task = TaskEnv(current(), "argo")
+            _guarded(_fill_spec)(self.control, task)
+            _guarded(_fill_spec)(self.worker, task)
+            return original(self)
+
+        return dump_filled
+
+    cls = getattr(module, "KubernetesArgoJobSet", None)
+    if cls is not None:
+        _wrap(cls, "dump", dump)
+
+
+def _fill_container(container: dict[str, Any], task: TaskEnv) -> dict[str, str]:
+    """Add to one container template's ``env`` what it lacks; what was added."""
+    entries: list[dict[str, Any]] = container.get("env") or []
+    container["env"] = entries
+    present = [entry["name"] for entry in entries]
+    replace, headers = task.service_headers(present)
+    if replace:
+        entries[:] = [entry for entry in entries if entry["name"] != HEADERS]
+        if headers is not None:
+            entries.append({"name": HEADERS, "value": for_kubernetes(headers)})
+    # camelCase in step templates, snake_case in the heartbeat daemon's
+    mounted = bool(container.get("envFrom") or container.get("env_from"))
+    added = task.missing(present, mounted=mounted)
+    entries.extend({"name": name, "value": for_kubernetes(text)} for name, text in added.items())
+    return added
+
+
+@_guarded
+def _fill_workflow_template(template: Any) -> None:
+    task = TaskEnv(current(), "argo")
+    added: dict[str, str] = {}
+    for each in template.payload["spec"]["templates"]:
+        if "container" in each:  # `in`: the payloads are defaultdicts
+            added.update(_fill_container(each["container"], task))
+    check_object_size(
+        "Argo WorkflowTemplate",
+        _size(template.payload),
+        ARGO_WORKFLOW_LIMIT,
+        added,
+        "Argo Workflows takes in a workflow by default (the controller's MAX_WORKFLOW_SIZE; "
+        "every run stores the template's spec)",
+    )
+
+
+def patch_argo(module: ModuleType) -> None:
+    """Wrap ``ArgoWorkflows._compile_workflow_template`` of ``...argo.argo_workflows``."""
+
+    def compile_template(original: Callable[..., Any]) -> Callable[..., Any]:
+        def _compile_workflow_template(self: Any) -> Any:
+            template = original(self)
+            if template is not None:  # None where a test mocks the compilation away
+                _fill_workflow_template(template)
+            return template
+
+        return _compile_workflow_template
+
+    _wrap(module.ArgoWorkflows, "_compile_workflow_template", compile_template)
+
+
+# -- Airflow ------------------------------------------------------------------------------------
+
+
+@_guarded
+def _fill_operator(args: dict[str, Any]) -> None:
+    task = TaskEnv(current(), "airflow")
+    entries: list[dict[str, Any]] = args.setdefault("env_vars", [])
+    present: Iterable[str] = [entry["name"] for entry in entries]
+    replace, headers = task.service_headers(present)
+    if replace:
+        entries[:] = [entry for entry in entries if entry["name"] != HEADERS]
+        if headers is not None:
+            entries.append({"name": HEADERS, "value": for_airflow(HEADERS, headers)})
+    mounted = bool([s for s in args.get("secrets") or () if s])
+    added = task.missing(present, mounted=mounted)
+    entries.extend({"name": name, "value": for_airflow(name, text)} for name, text in added.items())
+    check_object_size("Airflow task's pod", _size(args), KUBERNETES_OBJECT_LIMIT, added, _ETCD)
+
+
+def patch_airflow(module: ModuleType) -> None:
+    """Wrap ``Airflow._to_job`` of ``metaflow.plugins.airflow.airflow``."""
+
+    def to_job(original: Callable[..., Any]) -> Callable[..., Any]:
+        def _to_job(self: Any, node: Any) -> Any:
+            args = original(self, node)
+            _fill_operator(args)
+            return args
+
+        return _to_job
+
+    _wrap(module.Airflow, "_to_job", to_job)

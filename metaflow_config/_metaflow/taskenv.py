@@ -1,0 +1,140 @@
+"""What a remote task's environment gets from this package, whatever builds it.
+
+One rule for every target (AWS Batch, Step Functions, Kubernetes, JobSets, Argo Workflows,
+Airflow): :class:`TaskEnv` holds the launcher's ``to_env(target)`` and says which of its
+variables a container lacks, given the names already there (Metaflow's own and the step's
+``@environment``, which keep their values). On the Kubernetes targets it also leaves out
+
+- the names of ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP``, as Metaflow does for its own names on Argo:
+  the way to have a Kubernetes Secret supply a variable;
+- the secret settings when the container mounts Kubernetes Secrets as environment variables
+  (``KUBERNETES_SECRETS``, ``@kubernetes(secrets=...)``, ``ARGO_WORKFLOWS_KUBERNETES_SECRETS``):
+  an explicit entry would override what such a Secret supplies under the same name.
+
+Metaflow writes ``METAFLOW_SERVICE_HEADERS`` into every task from its own ``SERVICE_HEADERS``,
+which holds the auth key merged in: where the key or the headers are a secret reference, that is
+the fetched secret. :meth:`TaskEnv.service_headers` is what replaces it (the headers as
+configured, or nothing), so no fetched plaintext is written into a job definition, state
+machine, pod spec, Argo template or Airflow DAG; the reference travels and the task fetches it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from .._model.references import Reference
+from .._model.table import FIELDS
+from .._snapshot.export import ExportedEnv
+from .._snapshot.settings import Settings, resolution_of
+from ..errors import ConfigError, Problem
+
+__all__ = [
+    "DOWNWARD",
+    "HEADERS",
+    "TaskEnv",
+    "as_metaflow_error",
+    "for_airflow",
+    "for_kubernetes",
+]
+
+#: The variables Metaflow fills from the pod itself (Kubernetes' downward API): left to it.
+DOWNWARD = frozenset(
+    {
+        "METAFLOW_KUBERNETES_NAMESPACE",
+        "METAFLOW_KUBERNETES_POD_NAMESPACE",
+        "METAFLOW_KUBERNETES_POD_NAME",
+        "METAFLOW_KUBERNETES_POD_ID",
+        "METAFLOW_KUBERNETES_SERVICE_ACCOUNT_NAME",
+        "METAFLOW_KUBERNETES_NODE_IP",
+    }
+)
+#: The variable Metaflow builds from its ``SERVICE_HEADERS`` with the auth key merged in.
+HEADERS = "METAFLOW_SERVICE_HEADERS"
+_SECRETS = frozenset(field.env for field in FIELDS if field.secret)
+_KUBERNETES = ("kubernetes", "argo", "airflow")
+
+
+class TaskEnv:
+    """The launcher's ``to_env(target)`` and the rules of adding it to one task's container."""
+
+    def __init__(self, snapshot: Settings, target: str) -> None:
+        self.target = target
+        self.exported: ExportedEnv = snapshot.to_env(target)
+        values = resolution_of(snapshot).values
+        self._fetched = any(
+            isinstance(values[name], Reference) for name in ("SERVICE_AUTH_KEY", "SERVICE_HEADERS")
+        )
+        skip = values["ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"] if target in _KUBERNETES else ""
+        self.skipped = frozenset(name for name in str(skip or "").split(",") if name)
+        #: ``KUBERNETES_SECRETS``: Metaflow mounts them in every pod of ``--with kubernetes``
+        self.cluster_secrets = tuple(s for s in str(values["KUBERNETES_SECRETS"]).split(",") if s)
+
+    def missing(self, present: Iterable[str], *, mounted: bool = False) -> dict[str, str]:
+        """The exported variables a container lacks, as plain text (not yet encoded).
+
+        ``present``: the names the container holds (values and ``valueFrom`` entries alike);
+        ``mounted``: it mounts Kubernetes Secrets as environment variables.
+        """
+        held = set(present) | self.skipped
+        if mounted:
+            held |= _SECRETS
+        return {name: text for name, text in self.exported.items() if name not in held}
+
+    def service_headers(self, present: Iterable[str]) -> tuple[bool, str | None]:
+        """Whether Metaflow's ``METAFLOW_SERVICE_HEADERS`` must be replaced, and by what.
+
+        It must where it holds a fetched secret (the auth key or the headers are a reference):
+        then by the headers as ``to_env`` exports them, or by nothing (``None``: remove it) when
+        no layer set them or ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP`` lists them (a Kubernetes
+        Secret supplies them). A plain-text secret stays as Metaflow wrote it.
+        """
+        if not self._fetched or HEADERS not in set(present):
+            return False, None
+        return True, None if HEADERS in self.skipped else self.exported.get(HEADERS)
+
+
+def for_kubernetes(text: str) -> str:
+    """``text`` as a pod's ``env[].value``: Kubernetes expands ``$(NAME)``, ``$$`` is ``$``."""
+    return text.replace("$", "$$")
+
+
+_JINJA = ("{{", "{%", "{#")
+_END_RAW = re.compile(r"\{%-?\s*endraw")
+
+
+def for_airflow(name: str, text: str) -> str:
+    """``text`` as an Airflow task's ``env_vars`` value: Jinja-rendered, then a pod's.
+
+    Airflow renders ``env_vars`` as Jinja templates: a value holding template syntax (a secret
+    reference ``{{resolve:...}}``) goes in a ``{% raw %}`` block, which renders to the text.
+
+    Raises:
+        ConfigError: the value holds the end of a raw block, which nothing can carry.
+
+    """
+    encoded = for_kubernetes(text)
+    if not any(mark in text for mark in _JINJA):
+        return encoded
+    if _END_RAW.search(text):
+        raise ConfigError(
+            [
+                Problem.bad_argument(
+                    name,
+                    "a value holding '{% endraw'",
+                    "a value Airflow's Jinja rendering can carry",
+                    f"give {name} a value without '{{% endraw'",
+                )
+            ]
+        )
+    return "{% raw %}" + encoded + "{% endraw %}"
+
+
+def as_metaflow_error(exc: ConfigError) -> Exception:
+    """``exc`` as an exception Metaflow's command line prints as a message (no traceback)."""
+    from metaflow.exception import MetaflowException
+
+    error: Any = MetaflowException(msg=str(exc))  # type: ignore[no-untyped-call]
+    error.headline = "metaflow-config"
+    return error  # type: ignore[no-any-return]

@@ -1,0 +1,51 @@
+"""Plugin names checked at resolution: a near miss of a known name is an error, else a warning.
+
+See ``_sources.plugins``: a name Metaflow registers costs one set lookup; only another name
+looks at what the installed Metaflow and its extensions register.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .._model.table import BY_NAME
+from .._sources.plugins import CATEGORIES, judge
+from ..errors import Problem
+
+__all__ = ["PLUGIN_SETTINGS", "plugin_problems"]
+
+#: The settings whose value names a plugin.
+PLUGIN_SETTINGS = frozenset(CATEGORIES)
+#: What the plugin-name kind takes (a value it refuses is reported by validation, not here).
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+
+
+def plugin_problems(
+    values: Iterable[tuple[str, object, str, str]], problems: list[Problem], notes: list[str]
+) -> None:
+    """Judge each ``(setting, value, layer, location)`` of a plugin setting a layer set.
+
+    A case variant or near miss of a known name is added to ``problems`` (with the
+    did-you-mean); a name nobody here knows to ``notes`` (a warning).
+    """
+    for name, value, layer, location in values:
+        if not isinstance(value, str) or not _NAME.fullmatch(value):
+            continue
+        verdict = judge(name, value)
+        if verdict is None:
+            continue
+        field = BY_NAME[name]
+        if verdict.kind == "near":
+            problems.append(
+                Problem.bad_value(
+                    field.env,
+                    layer,
+                    location,
+                    value=field.show(value),
+                    expected=verdict.text,
+                    fix=f"did you mean {verdict.close}? set {field.env}={verdict.close}",
+                )
+            )
+        else:
+            notes.append(f"{field.env} ({layer}: {location}): {verdict.text}")

@@ -1,0 +1,226 @@
+"""The plugin names Metaflow knows: its datastores, metadata providers and conda resolvers.
+
+``DEFAULT_DATASTORE``, ``DEFAULT_METADATA`` and ``CONDA_DEPENDENCY_RESOLVER`` take a plugin's
+name, and extensions add plugins of their own, so the table's kind takes any name. A resolution
+compares a name with :data:`CORE` (what Metaflow 2.19 registers itself) first: a core name costs
+a set lookup. Only another name makes it look at what the installed Metaflow and its extensions
+register (:func:`installed`): their sources are read, never imported (importing Metaflow would
+run this package's extension and cost every resolution a fifth of a second), with ``ast``: the
+``*_DESC`` lists of ``metaflow/plugins/__init__.py`` and of each ``metaflow_extensions`` package's
+``plugins`` modules, and the ``ENABLED_*`` and ``TOGGLE_*`` lists there. A list built by code
+cannot be read so: then only the names it can read count.
+
+:func:`judge` says what a name is: known (nothing to say), a case variant or near miss of a
+known name (an error with the did-you-mean: Metaflow would refuse it far from the cause), or a
+name nobody here knows (a warning: an extension not installed here may provide it).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ast
+
+__all__ = ["CATEGORIES", "CORE", "Verdict", "installed", "judge"]
+
+#: The settings that name a plugin, and the plugin category each names.
+CATEGORIES: Mapping[str, str] = {
+    "DEFAULT_DATASTORE": "datastore",
+    "DEFAULT_METADATA": "metadata_provider",
+    "CONDA_DEPENDENCY_RESOLVER": "conda_resolver",
+}
+#: What Metaflow registers itself, by category (``conda_resolver``: the resolvers Metaflow's
+#: ``@conda`` took by name, and Netflix's extension takes; no registry of them exists).
+CORE: Mapping[str, frozenset[str]] = {
+    "datastore": frozenset({"local", "spin", "s3", "azure", "gs"}),
+    "metadata_provider": frozenset({"local", "service", "spin"}),
+    "conda_resolver": frozenset({"conda", "mamba", "micromamba"}),
+}
+_DESC = {"datastore": "DATASTORES_DESC", "metadata_provider": "METADATA_PROVIDERS_DESC"}
+_WHAT = {
+    "datastore": "datastore",
+    "metadata_provider": "metadata provider",
+    "conda_resolver": "conda dependency resolver",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What :func:`judge` says of a name that is not a known plugin's.
+
+    ``kind``: ``near`` a known one (an error: ``close`` is the did-you-mean) or ``unknown`` (a
+    warning); ``text`` says what was expected.
+    """
+
+    kind: str
+    text: str
+    close: str = ""
+
+
+def judge(setting: str, value: str) -> Verdict | None:
+    """What the plugin name ``value`` of ``setting`` is; ``None``: a name Metaflow knows."""
+    category = CATEGORIES[setting]
+    if value in CORE[category]:
+        return None
+    found = installed().get(category, frozenset())
+    if value in found:
+        return None
+    known = sorted(CORE[category] | found)
+    what = _WHAT[category]
+    close = _near(value, known)
+    if close is not None:
+        return Verdict("near", f"a {what} Metaflow knows ({', '.join(known)})", close)
+    return Verdict(
+        "unknown",
+        f"{value!r} is not a {what} the installed Metaflow or its extensions register "
+        f"({', '.join(known)}): Metaflow refuses it when a flow runs unless an extension "
+        "provides it there",
+    )
+
+
+def _near(value: str, known: Iterable[str]) -> str | None:
+    """The known name ``value`` is a case variant or a near miss of (one or two edits)."""
+    lowered = value.lower()
+    for name in known:
+        if name.lower() == lowered:
+            return name
+    best = min(known, key=lambda name: (_distance(lowered, name.lower()), name), default=None)
+    if best is None:
+        return None
+    allowed = 1 if len(best) <= 4 else 2
+    return best if _distance(lowered, best.lower()) <= allowed else None
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) from ``a`` to ``b``: short names."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    rows = [list(range(len(b) + 1))]
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+@functools.lru_cache(maxsize=1)
+def installed() -> Mapping[str, frozenset[str]]:
+    """The names the installed Metaflow and its extensions register, read from their sources.
+
+    Empty where Metaflow is not installed; once per process.
+    """
+    try:
+        spec = importlib.util.find_spec("metaflow")
+    except (ImportError, ValueError):
+        return {}
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    names: dict[str, set[str]] = {category: set() for category in _DESC}
+    enabled: dict[str, list[str] | None] = dict.fromkeys(_DESC)
+    toggles: dict[str, list[str]] = {category: [] for category in _DESC}
+    core = os.path.join(next(iter(spec.submodule_search_locations)), "plugins", "__init__.py")
+    for path in [core, *_extension_plugin_files()]:
+        _read(path, names, enabled, toggles)
+    result = {}
+    for category, declared in names.items():
+        chosen = enabled[category]
+        # an explicit list: only those, toggles ignored (as Metaflow does)
+        found = declared if chosen is None else {n for n in chosen if n in declared}
+        for toggle in toggles[category]:
+            if toggle.startswith("-"):
+                found.discard(toggle[1:])
+        result[category] = frozenset(found)
+    return result
+
+
+def _extension_plugin_files() -> list[str]:
+    """The ``plugins`` modules of every ``metaflow_extensions`` package on the import path."""
+    try:
+        spec = importlib.util.find_spec("metaflow_extensions")
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    found: list[str] = []
+    for root in spec.submodule_search_locations:
+        try:
+            organisations = sorted(os.listdir(root))
+        except OSError:
+            continue
+        for org in organisations:
+            plugins = os.path.join(root, org, "plugins")
+            try:
+                files = sorted(os.listdir(plugins))
+            except OSError:
+                continue
+            found.extend(
+                os.path.join(plugins, f)
+                for f in files
+                if f == "__init__.py" or (f.startswith("mfextinit_") and f.endswith(".py"))
+            )
+    return found
+
+
+def _read(
+    path: str,
+    names: dict[str, set[str]],
+    enabled: dict[str, list[str] | None],
+    toggles: dict[str, list[str]],
+) -> None:
+    """Add what the module at ``path`` declares (literal lists only; anything else is skipped)."""
+    import ast  # on the rare path only: a name that is not Metaflow's own
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                _declared(target.id, value, names, enabled, toggles)
+
+
+def _declared(
+    name: str,
+    value: ast.expr,
+    names: dict[str, set[str]],
+    enabled: dict[str, list[str] | None],
+    toggles: dict[str, list[str]],
+) -> None:
+    import ast
+
+    for category, desc in _DESC.items():
+        upper = category.upper()
+        if name == desc and isinstance(value, ast.List):
+            for element in value.elts:
+                if isinstance(element, ast.Tuple) and element.elts:
+                    first = element.elts[0]
+                    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                        names[category].add(first.value)
+        elif name in (f"ENABLED_{upper}", f"TOGGLE_{upper}"):
+            try:
+                listed = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+            if isinstance(listed, list) and all(isinstance(x, str) for x in listed):
+                if name.startswith("ENABLED_"):
+                    enabled[category] = listed
+                else:
+                    toggles[category].extend(listed)

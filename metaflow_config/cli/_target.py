@@ -1,0 +1,143 @@
+"""``show --target T`` and ``explain --target T``: what a task on a remote target resolves.
+
+A task on target T starts with ``to_env(T)`` and what Metaflow itself sets there
+(``export.METAFLOW_SETS``), and no profile or project file: :func:`task_settings` resolves exactly
+that, in a process of its own making (``load`` of those variables, an empty home and working
+directory). Each value is then set beside this machine's: a value that differs is marked (and
+why: it stays behind, it is the internal service URL, Metaflow sets it), and so is every URL that
+points at this machine (``localhost`` in a task is the task).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .._display import printable
+from .._model.fields import Setting
+from .._model.table import FIELDS, find
+from .._snapshot.export import METAFLOW_SETS
+from .._snapshot.require import points_here
+from .._snapshot.settings import Settings, resolution_of
+from ..errors import ConfigWarning
+from ._show import display, explain_text
+
+__all__ = ["TARGET_TITLES", "compare", "target_explain_text", "target_json", "target_text"]
+
+#: The remote targets ``--target`` takes, and what each is.
+TARGET_TITLES = {
+    "batch": "an AWS Batch job",
+    "sfn": "a Step Functions task",
+    "kubernetes": "a Kubernetes pod",
+    "argo": "an Argo Workflows task",
+    "airflow": "an Airflow task",
+}
+
+
+def task_settings(snapshot: Settings, target: str) -> Settings:
+    """What a fresh process on ``target`` resolves from what it is given (no file of its own).
+
+    Raises:
+        ConfigError: ``snapshot`` cannot be exported to ``target`` (a value over a limit).
+
+    """
+    from .. import load
+
+    env = {**snapshot.to_env(target), **METAFLOW_SETS.get(target, {})}
+    with tempfile.TemporaryDirectory() as empty, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConfigWarning)
+        return load(env=env, home=empty, cwd=empty, profile="")
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One setting in a task and here: both values as shown, and what sets them apart."""
+
+    name: str
+    task: str
+    source: str  # in the task: travels, metaflow, derived, default
+    note: str  # "" when the two agree and nothing is to be said
+
+
+def _raw(s: Settings, field: Setting) -> Any:
+    return resolution_of(s).values[field.name]  # a reference as the reference: nothing fetched
+
+
+def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
+    """Every setting of ``target``'s task beside this machine's, in table order."""
+    task = task_settings(snapshot, target)
+    there = resolution_of(task).inputs.cwd  # a temporary directory: the task has its own
+    sets = METAFLOW_SETS.get(target, {})
+    exported = snapshot.to_env(target)
+    for field in FIELDS:
+        theirs, ours = _raw(task, field), _raw(snapshot, field)
+        source = task.source(field.env)
+        if field.env in sets:
+            source = "metaflow"
+        elif field.env in exported:
+            source = "travels"
+        notes = []
+        if theirs != ours:
+            if field.env in sets:
+                notes.append(f"Metaflow sets it on {target}")
+            elif field.name == "SERVICE_URL":
+                notes.append("the internal service URL")
+            elif field.local or source in ("default", "derived"):
+                notes.append("stays behind" if field.local else "re-derived there")
+            notes.append(f"here: {display(field, ours, width=None)}")
+        if isinstance(theirs, str) and points_here(theirs):
+            notes.append("points at this machine: in a task, localhost is the task itself")
+        shown = display(field, theirs, width=None).replace(there, "<the task's directory>")
+        yield Compared(field.env, shown, source, "; ".join(notes))
+
+
+def _shown(rows: list[Compared], include_defaults: bool) -> list[Compared]:
+    return [r for r in rows if include_defaults or r.note or r.source in ("travels", "metaflow")]
+
+
+def target_text(snapshot: Settings, target: str, *, include_defaults: bool) -> str:
+    """The ``show --target`` table: name, value in the task, where it comes from, the notes."""
+    rows = _shown(list(compare(snapshot, target)), include_defaults)
+    head = (
+        f"# what {TARGET_TITLES[target]} ({target}) resolves: to_env({target!r}), what "
+        "Metaflow sets there, no profile or project file"
+    )
+    table = [("NAME", "VALUE IN THE TASK", "FROM", "NOTE")]
+    table += [(r.name, r.task, r.source, r.note) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    lines = [printable(head)]
+    for row in table:
+        cells = [row[i].ljust(widths[i]) for i in range(3)]
+        lines.append(printable("  ".join([*cells, row[3]]).rstrip()))
+    differing = sum(bool(r.note) for r in rows)
+    if not include_defaults:
+        lines.append("# settings at their default in the task are hidden (--all shows them)")
+    lines.append(f"# {differing} setting(s) noted: they differ from this machine or point at it")
+    return "\n".join(lines) + "\n"
+
+
+def target_json(snapshot: Settings, target: str, *, include_defaults: bool) -> dict[str, Any]:
+    """The ``show --target --json`` document."""
+    rows = _shown(list(compare(snapshot, target)), include_defaults)
+    return {
+        "target": target,
+        "settings": [
+            {"name": r.name, "value": r.task, "from": r.source, "note": r.note} for r in rows
+        ],
+    }
+
+
+def target_explain_text(snapshot: Settings, name: str, target: str) -> str:
+    """``explain --target``: the setting as the task explains it, then how it compares."""
+    text = explain_text(task_settings(snapshot, target), name)
+    field = find(name)
+    for row in compare(snapshot, target):
+        if field is not None and row.name == field.env:
+            extra = [f"on:       {TARGET_TITLES[target]} ({target}), from: {row.source}"]
+            if row.note:
+                extra.append(f"note:     {row.note}")
+            return "\n".join(printable(line) for line in extra) + "\n" + text
+    return text  # a registered section's key: as the task explains it

@@ -1,0 +1,85 @@
+"""``show --target`` and ``explain --target``: what a remote task resolves, beside this machine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import invoke
+
+SECRET = "k-0123456789abcdef"
+ENV = {
+    "METAFLOW_SERVICE_URL": "https://mf.example.com",
+    "METAFLOW_SERVICE_INTERNAL_URL": "http://localhost:8080",
+    "METAFLOW_TEMPDIR": "/home/me/tmp",
+    "METAFLOW_S3_RETRY_COUNT": "3",
+    "METAFLOW_SERVICE_AUTH_KEY": SECRET,
+    "USER": "me",
+}
+
+
+def _rows(text: str) -> dict[str, str]:
+    return {line.split()[0]: line for line in text.splitlines() if line.startswith("METAFLOW_")}
+
+
+def test_show_target_marks_what_differs_and_what_points_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each value as the task gets it: Metaflow's own, the internal URL, what stays behind, a
+    URL at this machine; what travels unchanged is not noted; a secret stays masked."""
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    result = invoke("show", "--target", "argo")
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert "argo-workflows" in rows["METAFLOW_USER"]
+    assert "Metaflow sets it on argo; here: me" in rows["METAFLOW_USER"]
+    assert "the internal service URL; here: https://mf.example.com" in rows["METAFLOW_SERVICE_URL"]
+    assert "points at this machine" in rows["METAFLOW_SERVICE_INTERNAL_URL"]
+    assert "stays behind; here: /home/me/tmp" in rows["METAFLOW_TEMPDIR"]
+    assert rows["METAFLOW_S3_RETRY_COUNT"].split() == ["METAFLOW_S3_RETRY_COUNT", "3", "travels"]
+    assert SECRET not in result.output
+    assert "travels" in rows["METAFLOW_SERVICE_AUTH_KEY"]
+
+
+def test_show_target_json_and_the_metadata_airflow_tasks_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--json lists the same rows; an Airflow task always records to the metadata service."""
+    monkeypatch.setenv("METAFLOW_S3_RETRY_COUNT", "3")
+    result = invoke("show", "--target", "airflow", "--json")
+    doc = json.loads(result.stdout)
+    assert doc["target"] == "airflow"
+    by_name = {row["name"]: row for row in doc["settings"]}
+    assert by_name["METAFLOW_DEFAULT_METADATA"]["value"] == "service"
+    assert (
+        by_name["METAFLOW_DEFAULT_METADATA"]["note"] == "Metaflow sets it on airflow; here: local"
+    )
+    assert by_name["METAFLOW_S3_RETRY_COUNT"] == {
+        "name": "METAFLOW_S3_RETRY_COUNT",
+        "value": "3",
+        "from": "travels",
+        "note": "",
+    }
+
+
+def test_explain_target_explains_as_the_task_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain --target: the task's value, source and location, then how it compares."""
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    result = invoke("explain", "--target", "kubernetes", "SERVICE_URL", "SERVICE_AUTH_KEY")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "on:       a Kubernetes pod (kubernetes), from: travels"
+    assert "the internal service URL; here: https://mf.example.com" in lines[1]
+    assert "METAFLOW_SERVICE_URL = http://localhost:8080" in result.stdout
+    assert SECRET not in result.output
+
+
+def test_a_target_over_its_limit_is_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What to_env refuses for the target is the command's error, not a table."""
+    monkeypatch.setenv("METAFLOW_KUBERNETES_NODE_SELECTOR", "y" * 140_000)
+    result = invoke("show", "--target", "kubernetes")
+    assert result.exit_code == 1
+    assert "131072 bytes" in result.stderr

@@ -1,0 +1,435 @@
+"""Kubernetes, Argo Workflows and Airflow tasks resolve what the launcher resolved.
+
+The real ``metaflow`` with the extension, on moto (S3, SSM) and a fake Kubernetes API server
+(``tests/_fake_kubernetes.py``): ``run --with kubernetes`` creates its Jobs there, and the
+server runs each Job's command locally from the captured pod spec, as the pod would; a
+``@parallel`` step's JobSet is captured the same way. ``argo-workflows create --only-json`` prints
+the WorkflowTemplate and ``airflow create`` writes the DAG file: no cluster is needed. Each
+task's environment is then resolved alone (``load(env=<the pod's environment>)``, no profile, no
+project) and compared with the launcher's resolution, setting by setting.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metaflow_config import ConfigWarning, Settings, load
+from metaflow_config._model.table import BY_ENV, FIELDS
+from metaflow_config._model.values import thaw
+from metaflow_config._snapshot.settings import resolution_of
+from tests._fake_kubernetes import expand, fake_cluster, kubeconfig_env, pod_environment
+from tests._strategies import travels
+from tests.test_metaflow_flows import (
+    FLOW,
+    SYSROOT,
+    Launch,
+    _aws_env,
+    _aws_launch,
+    _boto,
+    launch,
+    plain,
+    reports,
+    run,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.aws]
+
+PARALLEL_FLOW = FLOW.parent / "parallel_flow.py"
+SECRET = "plaintext-api-key-4242"
+REFERENCE = "{{resolve:ssm:/mf/api-key}}"
+DECORATED = "from-environment-decorator"
+
+#: A profile as `configure aws` writes it, with values Metaflow itself never copies into a pod.
+PROFILE: dict[str, Any] = {
+    "METAFLOW_DEFAULT_DATASTORE": "local",  # the runs say --datastore=s3: Metaflow's value wins
+    "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+    "METAFLOW_DATATOOLS_SUFFIX": "from-profile",
+    "METAFLOW_S3_RETRY_COUNT": 3,
+    "METAFLOW_S3_WORKER_COUNT": 16,
+    "METAFLOW_CLIENT_CACHE_MAX_SIZE": 500,
+    "METAFLOW_CARD_NO_WARNING": True,
+    "METAFLOW_BATCH_JOB_QUEUE": "mf-queue",
+    "METAFLOW_DATATOOLS_CLIENT_PARAMS": {"region_name": "us-east-1"},
+    "METAFLOW_S3_SERVER_SIDE_ENCRYPTION": "AES256",
+    "METAFLOW_KUBERNETES_NAMESPACE": "mf-ns",
+    "METAFLOW_KUBERNETES_SERVICE_ACCOUNT": "mf-sa",
+    "METAFLOW_CONTACT_INFO": {"Slack": "#ml $(HOME) $$"},  # what Kubernetes would expand
+    "METAFLOW_SERVICE_AUTH_KEY": REFERENCE,
+    "METAFLOW_DEBUG_S3CLIENT": "off",
+}
+
+
+def _launch(tmp_path: Path, endpoint: str, **env: str) -> Launch:
+    _boto(endpoint, "s3").create_bucket(Bucket="mf-bucket")
+    _boto(endpoint, "ssm").put_parameter(Name="/mf/api-key", Value=SECRET, Type="SecureString")
+    return launch(
+        tmp_path,
+        {
+            **_aws_env(endpoint),
+            "METAFLOW_S3_ENDPOINT_URL": endpoint,
+            "PROBE_ENVIRONMENT_SUFFIX": DECORATED,
+            **env,
+        },
+        profile=PROFILE,
+    )
+
+
+def _launcher(where: Launch, step: str) -> Settings:
+    """What the process that launches ``step`` resolves (it holds the step's @environment)."""
+    env = dict(where.env)
+    if step == "start":
+        env["METAFLOW_DATATOOLS_SUFFIX"] = DECORATED
+    return load(env=env, cwd=where.project)
+
+
+def _raw(s: Settings) -> dict[str, Any]:
+    """Every setting of ``s`` as resolved, a secret reference as the reference (nothing fetched)."""
+    values = resolution_of(s).values
+    return {f.env: thaw(values[f.name]) for f in FIELDS}
+
+
+def _alone(env: dict[str, str], tmp_path: Path) -> Settings:
+    """What a fresh process resolves from ``env`` alone: no profile, no project file."""
+    empty = tmp_path / "alone"
+    empty.mkdir(exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConfigWarning)  # Metaflow's own task variables
+        return load(env=env, home=empty, cwd=empty, profile="")
+
+
+def _compare(fresh: Settings, launcher: Settings, target: str, **metaflows: Any) -> None:
+    """``fresh`` resolves as ``launcher`` on every travelling setting, but ``metaflows``'s."""
+    ours, theirs = _raw(fresh), _raw(launcher)
+    theirs.update(metaflows)
+    differing = {
+        name: (ours[name], theirs[name])
+        for name in ours
+        if travels(BY_ENV[name], target) and ours[name] != theirs[name]
+    }
+    assert differing == {}
+    assert ours["METAFLOW_SERVICE_URL"] == theirs["METAFLOW_SERVICE_INTERNAL_URL"]
+
+
+def _no_plaintext(text: str) -> None:
+    assert SECRET not in text
+    assert "{{resolve:ssm:/mf/api-key}}" in text  # the reference travels instead
+
+
+# --- run --with kubernetes ---------------------------------------------------------------------
+
+
+def test_kubernetes_pods_resolve_what_the_launcher_resolved(
+    aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each Job's pod gets to_env('kubernetes'); resolved alone it gives the launcher's values;
+    run from the captured spec, the task sees them in Metaflow's module and in settings."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env)  # the test reads the reference too
+    where = _launch(tmp_path, aws_env)
+    with fake_cluster(tmp_path / "cluster", run=True, **_image(where, tmp_path)) as cluster:
+        proc = run(
+            where, "--datastore=s3", "run", "--with", "kubernetes", env=kubeconfig_env(cluster)
+        )
+    assert len(cluster.jobs()) == 2, proc.stdout + proc.stderr
+    steps = {}
+    for job in cluster.jobs():
+        _no_plaintext(json.dumps(job))
+        assert job["metadata"]["namespace"] == "mf-ns"
+        [c] = job["spec"]["template"]["spec"]["containers"]
+        steps[_step_of(c)] = c
+    assert set(steps) == {"start", "end"}
+    for step, c in steps.items():
+        launcher = _launcher(where, step)
+        exported = launcher.to_env("kubernetes")
+        entries = {e["name"]: e for e in c["env"]}
+        names = [e["name"] for e in c["env"]]
+        assert len(names) == len(set(names)), "a name given twice"
+        # Kubernetes fills the namespace from the pod; Metaflow's own names keep their values
+        assert entries["METAFLOW_KUBERNETES_NAMESPACE"]["valueFrom"]["fieldRef"] == {
+            "fieldPath": "metadata.namespace"
+        }
+        assert entries["METAFLOW_DEFAULT_DATASTORE"]["value"] == "s3"
+        assert entries["METAFLOW_DEBUG_S3CLIENT"]["value"] == "false"
+        if step == "start":
+            assert entries["METAFLOW_DATATOOLS_SUFFIX"]["value"] == DECORATED
+        assert "METAFLOW_SERVICE_HEADERS" not in entries  # it held the fetched key
+        missing = set(exported) - set(entries)
+        assert missing == set()
+        fields = {"metadata.namespace": "mf-ns"}
+        env = pod_environment(c, fields)
+        assert env["METAFLOW_CONTACT_INFO"] == exported["METAFLOW_CONTACT_INFO"]  # $ escaped
+        _compare(_alone(env, tmp_path), launcher, "kubernetes", METAFLOW_DEFAULT_DATASTORE="s3")
+    seen = reports("\n".join(cluster.outputs))
+    assert set(seen) == {"start", "end"}, cluster.outputs
+    for step, report in seen.items():
+        assert report["differing"] == []
+        launcher = plain(_launcher(where, step))
+        launcher.update(METAFLOW_DEFAULT_DATASTORE="s3")
+        assert {
+            k: v for k, v in report["settings"].items() if travels(BY_ENV[k], "kubernetes")
+        } == {k: v for k, v in launcher.items() if travels(BY_ENV[k], "kubernetes")}
+        assert report["settings"]["METAFLOW_S3_RETRY_COUNT"] == 3
+        assert report["settings"]["METAFLOW_SERVICE_AUTH_KEY"] == SECRET  # fetched in the task
+
+
+def _image(where: Launch, tmp_path: Path) -> dict[str, str]:
+    """What a pod's image and role add to its environment."""
+    return {
+        **_aws_env(where.env["AWS_ENDPOINT_URL"]),
+        "PATH": where.env["PATH"],
+        "HOME": str(tmp_path / "pod-home"),
+        "METAFLOW_SKIP_INSTALL_DEPENDENCIES": "1",  # the image has the packages
+    }
+
+
+def _step_of(container: dict[str, Any]) -> str:
+    """The step a Metaflow container runs (its command says ``step <name>``)."""
+    words = " ".join(container["command"]).split()
+    return words[words.index("step") + 1]
+
+
+def test_a_jobset_carries_the_settings_in_both_replicated_jobs(
+    aws_env: str, tmp_path: Path
+) -> None:
+    """@parallel on Kubernetes is a JobSet: control and workers get to_env('kubernetes')."""
+    where = _launch(tmp_path, aws_env)
+    parallel = Launch(where.env, where.project)
+    (where.project / FLOW.name).write_text(PARALLEL_FLOW.read_text())  # the flow run below
+    with fake_cluster(tmp_path / "cluster", run=True, **_image(where, tmp_path)) as cluster:
+        # start runs as a Job; the fake server does not answer a JobSet's status: the run
+        # fails once the JobSet of train is created
+        run(
+            parallel,
+            "--datastore=s3",
+            "run",
+            "--with",
+            "kubernetes",
+            env=kubeconfig_env(cluster),
+            check=False,
+        )
+    [jobset] = cluster.jobsets()
+    _no_plaintext(json.dumps(jobset))
+    exported = _launcher(where, "train").to_env("kubernetes")
+    replicated = jobset["spec"]["replicatedJobs"]
+    assert [r["name"] for r in replicated] == ["control", "worker"]
+    for job in replicated:
+        [c] = job["template"]["spec"]["template"]["spec"]["containers"]
+        entries = {e["name"]: e for e in c["env"]}
+        assert set(exported) - set(entries) == set()
+        assert "valueFrom" in entries["METAFLOW_KUBERNETES_NAMESPACE"]
+        assert (
+            expand(entries["METAFLOW_CONTACT_INFO"]["value"], {})
+            == (exported["METAFLOW_CONTACT_INFO"])
+        )
+
+
+def _decorated(step: str) -> dict[str, str]:
+    """What ``start``'s @environment sets in its task (Metaflow sets the data root itself)."""
+    return {"METAFLOW_DATATOOLS_SUFFIX": DECORATED} if step == "start" else {}
+
+
+# --- Argo Workflows ----------------------------------------------------------------------------
+
+
+def _templates(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t["container"] for t in workflow["spec"]["templates"] if "container" in t}
+
+
+def test_argo_templates_carry_the_settings(aws_env: str, tmp_path: Path) -> None:
+    """Every container template of the WorkflowTemplate gets to_env('argo'): the step
+    containers and the error-capture hook; Metaflow's own names keep their values."""
+    where = _launch(tmp_path, aws_env)
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
+    _no_plaintext(proc.stdout)
+    workflow = json.loads(proc.stdout[proc.stdout.index("{") :])
+    containers = _templates(workflow)
+    assert {"start", "end", "error-msg-capture-hook"} <= set(containers)
+    launcher = _launcher(where, "end")  # `argo-workflows create` runs no step's @environment
+    exported = launcher.to_env("argo")
+    for name, c in containers.items():
+        entries = {e["name"]: e for e in c["env"]}
+        assert set(exported) - set(entries) == set(), name
+        assert entries["METAFLOW_USER"]["value"] == "argo-workflows"  # a production run's user
+        assert "METAFLOW_SERVICE_HEADERS" not in entries
+        if name == "error-msg-capture-hook":
+            continue
+        assert "valueFrom" in entries["METAFLOW_KUBERNETES_NAMESPACE"]
+        env = pod_environment(c, {"metadata.namespace": "mf-ns"})
+        _compare(
+            _alone(env, tmp_path),
+            launcher,
+            "argo",
+            METAFLOW_DEFAULT_DATASTORE="s3",
+            METAFLOW_USER="argo-workflows",
+            **_decorated(name),
+        )
+
+
+def test_argo_honours_the_skip_list_and_kubernetes_secrets(aws_env: str, tmp_path: Path) -> None:
+    """ARGO_WORKFLOWS_ENV_VARS_TO_SKIP stays out; with Kubernetes Secrets mounted the secret
+    settings are left to them (an entry would override what the Secret supplies)."""
+    where = _launch(
+        tmp_path,
+        aws_env,
+        METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP="METAFLOW_CONTACT_INFO",
+        METAFLOW_KUBERNETES_SECRETS="mf-secrets",
+    )
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
+    workflow = json.loads(proc.stdout[proc.stdout.index("{") :])
+    for name, c in _templates(workflow).items():
+        entries = {e["name"] for e in c["env"]}
+        assert "METAFLOW_CONTACT_INFO" not in entries, name
+        if c.get("envFrom"):
+            assert "METAFLOW_SERVICE_AUTH_KEY" not in entries, name
+            assert "METAFLOW_S3_RETRY_COUNT" in entries, name
+        else:
+            assert "METAFLOW_SERVICE_AUTH_KEY" in entries, name
+    assert any(c.get("envFrom") for c in _templates(workflow).values())
+
+
+def test_an_argo_jobset_manifest_carries_the_settings(aws_env: str, tmp_path: Path) -> None:
+    """An Argo @parallel step's JobSet manifest (YAML): both jobs get to_env('argo')."""
+    import yaml
+
+    where = _launch(tmp_path, aws_env)
+    (where.project / FLOW.name).write_text(PARALLEL_FLOW.read_text())
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
+    workflow = json.loads(proc.stdout[proc.stdout.index("{") :])
+    [manifest] = [
+        t["resource"]["manifest"] for t in workflow["spec"]["templates"] if "resource" in t
+    ]
+    count = "{{=asInt(inputs.parameters.workerCount)}}"  # unquoted by Metaflow on purpose
+    jobset = yaml.safe_load(manifest.replace(count, repr(count)))
+    exported = _launcher(where, "end").to_env("argo")
+    for job in jobset["spec"]["replicatedJobs"]:
+        [c] = job["template"]["spec"]["template"]["spec"]["containers"]
+        entries = {e["name"]: e for e in c["env"]}
+        assert set(exported) - set(entries) == set(), job["name"]
+        assert entries["METAFLOW_S3_RETRY_COUNT"]["value"] == "3"
+
+
+def test_argo_refuses_a_template_over_its_size(aws_env: str, tmp_path: Path) -> None:
+    """A WorkflowTemplate over Argo's 1 MiB is refused at create, readably, values unshown."""
+    big = json.dumps({"x": "y" * 120_000})
+    where = _launch(
+        tmp_path,
+        aws_env,
+        METAFLOW_CONTACT_INFO=big,
+        METAFLOW_SPIN_DISALLOWED_DECORATORS=json.dumps(["z" * 120_000]),
+        METAFLOW_SPIN_ALLOWED_DECORATORS=json.dumps(["y" * 120_000]),
+    )
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json", check=False)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert "1048576" in proc.stderr
+    assert "METAFLOW_CONTACT_INFO" in proc.stderr
+    assert "y" * 100 not in proc.stderr + proc.stdout
+
+
+def test_the_deployer_gets_the_same_template(aws_env: str, tmp_path: Path) -> None:
+    """Deployer(...).argo_workflows().create(only_json=True) holds the settings too."""
+    where = _launch(tmp_path, aws_env)
+    code = (
+        "import json\nfrom metaflow import Deployer\n"
+        f"d = Deployer({str(where.flow)!r}, show_output=False, datastore='s3')"
+        ".argo_workflows().create(only_json=True)\n"
+        "print(json.dumps(d.workflow_template))\n"
+    )
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=where.env,
+        cwd=where.project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    workflow = json.loads(proc.stdout.strip().splitlines()[-1])
+    exported = _launcher(where, "end").to_env("argo")
+    entries = {e["name"] for e in _templates(workflow)["end"]["env"]}
+    assert set(exported) - entries == set()
+
+
+# --- Airflow -----------------------------------------------------------------------------------
+
+
+class _Airflow:
+    """What Airflow passes to a template (a task instance, a DAG run): anything goes."""
+
+    def __getattr__(self, name: str) -> _Airflow:
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Airflow:
+        return self
+
+    def __sub__(self, other: Any) -> int:
+        return 0
+
+    def __str__(self) -> str:
+        return "airflow"
+
+
+def test_airflow_tasks_carry_the_settings(aws_env: str, tmp_path: Path) -> None:
+    """airflow create: every task's env_vars get to_env('airflow'), kept out of Jinja; resolved
+    alone after Airflow's rendering they give the launcher's values."""
+    import jinja2
+
+    where = _launch(tmp_path, aws_env)
+    run(where, "--datastore=s3", "airflow", "create", "dag.py")
+    text = (where.project / "dag.py").read_text()
+    _no_plaintext(text)
+    line = next(x for x in text.splitlines() if x.startswith("CONFIG = "))
+    config = ast.literal_eval(line[len("CONFIG = ") :])
+    assert set(config["states"]) == {"start", "end"}
+    launcher = _launcher(where, "end")  # `airflow create` runs no step's @environment
+    exported = launcher.to_env("airflow")
+    for step, state in config["states"].items():
+        entries = state["operator_args"]["env_vars"]
+        names = {e["name"] for e in entries}
+        assert set(exported) - names == set(), step
+        assert "METAFLOW_SERVICE_HEADERS" not in names
+        jinja = jinja2.Environment(undefined=jinja2.ChainableUndefined, autoescape=False)  # noqa: S701
+        for name in ("json_dump", "run_id_creator", "task_id_creator", "join_list"):
+            jinja.filters[name] = str  # the filters of Metaflow's own macros
+        airflow = {"task_instance": _Airflow(), "ti": _Airflow(), "dag_run": _Airflow()}
+        rendered = {}
+        for e in entries:  # Airflow renders each value, then Kubernetes expands it
+            text = jinja.from_string(e["value"]).render(**airflow)
+            rendered[e["name"]] = expand(text, rendered)
+        assert rendered["METAFLOW_SERVICE_AUTH_KEY"] == REFERENCE
+        assert rendered["METAFLOW_KUBERNETES_NAMESPACE"] == "mf-ns"  # Airflow has no downward one
+        _compare(
+            _alone(rendered, tmp_path),
+            launcher,
+            "airflow",
+            METAFLOW_DEFAULT_DATASTORE="s3",
+            METAFLOW_DEFAULT_METADATA="service",  # Metaflow's Airflow tasks always say so
+            **_decorated(step),
+        )
+
+
+# --- AWS Batch and Step Functions: no fetched secret either --------------------------------------
+
+
+def test_a_state_machine_carries_the_reference_not_the_secret(aws_env: str, tmp_path: Path) -> None:
+    """Metaflow builds METAFLOW_SERVICE_HEADERS with the fetched auth key merged in: in a state
+    machine (hence a Batch job) it is replaced; the reference travels and the task fetches it."""
+    _boto(aws_env, "ssm").put_parameter(Name="/mf/api-key", Value=SECRET, Type="SecureString")
+    where = _aws_launch(tmp_path, aws_env, METAFLOW_SERVICE_AUTH_KEY=REFERENCE)
+    proc = run(where, "--datastore=s3", "step-functions", "create", "--only-json")
+    _no_plaintext(proc.stdout)
+    machine = json.loads(proc.stdout[proc.stdout.index("{") :])
+    for state in ("start", "end"):
+        entries = machine["States"][state]["Parameters"]["ContainerOverrides"]["Environment"]
+        env = {e["Name"]: e.get("Value") for e in entries}
+        assert env["METAFLOW_SERVICE_AUTH_KEY"] == REFERENCE
+        assert "METAFLOW_SERVICE_HEADERS" not in env

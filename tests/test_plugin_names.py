@@ -1,0 +1,150 @@
+"""Plugin names (DEFAULT_DATASTORE, DEFAULT_METADATA, CONDA_DEPENDENCY_RESOLVER) are checked.
+
+A case variant or near miss of a name Metaflow knows is a ConfigError with the did-you-mean; a
+name nobody here knows is a ConfigWarning; ``check`` compares with what the installed Metaflow
+and its extensions register. Extensions are read from their sources, never imported.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from metaflow_config import ConfigError, ConfigWarning, load, override
+from metaflow_config._sources import plugins
+from tests.conftest import invoke, write_json
+
+
+@pytest.fixture
+def fresh_discovery() -> Iterator[None]:
+    """What the installed plugins are is read again in the test, and after it."""
+    plugins.installed.cache_clear()
+    yield
+    plugins.installed.cache_clear()
+
+
+def _extension(root: Path, body: str) -> Path:
+    """A ``metaflow_extensions`` package on ``root`` whose plugins module holds ``body``."""
+    module = root / "metaflow_extensions" / "acme" / "plugins" / "mfextinit_acme.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(body)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "meant"),
+    [
+        pytest.param("DEFAULT_DATASTORE", "S3", "s3", id="case-variant"),
+        pytest.param("DEFAULT_DATASTORE", "azur", "azure", id="near-miss"),
+        pytest.param("DEFAULT_METADATA", "servce", "service", id="metadata-near-miss"),
+        pytest.param("CONDA_DEPENDENCY_RESOLVER", "mambaa", "mamba", id="resolver-near-miss"),
+    ],
+)
+def test_a_near_miss_is_an_error_with_the_did_you_mean(
+    tmp_path: Path, name: str, value: str, meant: str
+) -> None:
+    """From the environment and from a profile, named with its layer and location."""
+    env = f"METAFLOW_{name}"
+    with pytest.raises(ConfigError, match=rf"{env} \(env: {env}\).*did you mean {meant}\?"):
+        load(env={env: value}, home=tmp_path, cwd=tmp_path)
+    write_json(tmp_path / "config.json", {env: value})
+    with pytest.raises(ConfigError, match=rf"config.json:{env}\).*did you mean {meant}\?"):
+        load(env={}, home=tmp_path, cwd=tmp_path)
+    with pytest.raises(ConfigError, match=rf"did you mean {meant}\?"):
+        override(**{name: value}).__enter__()
+
+
+def test_a_name_nobody_knows_is_a_warning(tmp_path: Path) -> None:
+    """ftp may be an extension's datastore elsewhere: said, not refused."""
+    with pytest.warns(ConfigWarning, match=r"'ftp' is not a datastore .*azure, gs, local, s3"):
+        s = load(env={"METAFLOW_DEFAULT_DATASTORE": "ftp"}, home=tmp_path, cwd=tmp_path)
+    assert s.defaults.datastore == "ftp"
+    with (
+        pytest.warns(ConfigWarning, match="'ftp' is not a datastore"),
+        override(DEFAULT_DATASTORE="ftp"),
+    ):
+        pass
+
+
+def test_an_extensions_plugins_count_without_importing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_discovery: None
+) -> None:
+    """A datastore an installed extension declares resolves quietly, even one near a core
+    name; the extension is read, not imported."""
+    root = _extension(
+        tmp_path / "ext",
+        "raise RuntimeError('imported')\n"
+        "DATASTORES_DESC = [('s3x', '.s3x.S3X'), ('acme', '.acme.Acme')]\n",
+    )
+    monkeypatch.syspath_prepend(str(root))
+    for name in ("s3x", "acme"):
+        s = load(env={"METAFLOW_DEFAULT_DATASTORE": name}, home=tmp_path, cwd=tmp_path)
+        assert s.defaults.datastore == name
+
+
+def test_a_known_name_reads_no_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A core name costs a set lookup: the installed sources are not even looked for."""
+
+    def refuse() -> None:
+        raise AssertionError("installed() was asked")
+
+    monkeypatch.setattr(plugins, "installed", refuse)
+    load(env={"METAFLOW_DEFAULT_DATASTORE": "s3", "METAFLOW_DEFAULT_METADATA": "service"})
+
+
+def test_a_resolution_never_imports_metaflow(tmp_path: Path) -> None:
+    """Even an unusual name is judged from Metaflow's sources, in a process that has not
+    imported Metaflow and does not afterwards."""
+    code = (
+        "import sys, warnings\nwarnings.simplefilter('ignore')\n"
+        "from metaflow_config import load\n"
+        "load(env={'METAFLOW_DEFAULT_DATASTORE': 'ftp'}, home=sys.argv[1], cwd=sys.argv[1])\n"
+        "print('metaflow' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert proc.stdout.strip() == "False"
+
+
+def test_check_compares_with_what_metaflow_registers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_discovery: None
+) -> None:
+    """An extension's ENABLED_DATASTORE leaves azure out: check fails on DEFAULT_DATASTORE=azure
+    (Metaflow would refuse it at run time), naming what is registered."""
+    ok = invoke("check", "--lenient")
+    assert ok.exit_code == 0, ok.output
+    assert "plugin names compared with what the installed Metaflow registers" in ok.stdout
+    root = _extension(tmp_path / "ext", "ENABLED_DATASTORE = ['local', 's3']\n")
+    monkeypatch.syspath_prepend(str(root))
+    plugins.installed.cache_clear()
+    monkeypatch.setenv("METAFLOW_DEFAULT_DATASTORE", "azure")
+    result = invoke("check", "--lenient")
+    assert result.exit_code == 1
+    assert "METAFLOW_DEFAULT_DATASTORE = 'azure' (env: METAFLOW_DEFAULT_DATASTORE)" in result.stderr
+    assert "register no such datastore (registered: local, s3)" in result.stderr
+
+
+def test_without_metaflow_the_names_are_not_compared(
+    monkeypatch: pytest.MonkeyPatch, fresh_discovery: None
+) -> None:
+    """No installed Metaflow: check says the comparison was skipped; only core names count."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "metaflow" else real(name, *a),
+    )
+    result = invoke("check", "--lenient")
+    assert result.exit_code == 0, result.output
+    assert "plugin names not compared: Metaflow is not installed here" in result.stdout

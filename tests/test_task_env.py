@@ -1,0 +1,185 @@
+"""The rules of a remote task's environment, target by target, without Metaflow's launchers.
+
+``to_env`` for the Kubernetes targets, the size of one variable, what the hooks leave out
+(``metaflow_config._metaflow.taskenv``) and how they encode values for a pod and for Airflow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metaflow_config import ConfigError, load, settings
+from metaflow_config._metaflow.taskenv import TaskEnv, for_airflow, for_kubernetes
+from metaflow_config._snapshot.export import REMOTE, check_object_size
+
+REFERENCE = "{{resolve:ssm:/mf/key}}"
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "argo", "airflow"])
+def test_kubernetes_targets_export_what_batch_exports(tmp_path: Path, target: str) -> None:
+    """Every remote target carries the same variables: set values, the internal service URL."""
+    s = load(
+        env={
+            "METAFLOW_SERVICE_URL": "https://mf.example.com",
+            "METAFLOW_SERVICE_INTERNAL_URL": "http://mf.internal",
+            "METAFLOW_TEMPDIR": "/home/me/tmp",
+            "METAFLOW_S3_RETRY_COUNT": "3",
+        },
+        home=tmp_path,
+        cwd=tmp_path,
+    )
+    assert s.to_env(target) == s.to_env("batch")
+    assert s.to_env(target)["METAFLOW_SERVICE_URL"] == "http://mf.internal"
+    assert "METAFLOW_TEMPDIR" not in s.to_env(target)
+
+
+@pytest.mark.parametrize("target", [t for t in REMOTE if t != "sfn"])  # sfn: 8,192 in all
+def test_a_variable_no_container_starts_with_is_refused(tmp_path: Path, target: str) -> None:
+    """NAME=value of 128 KiB or more (Linux's MAX_ARG_STRLEN) fails at export, value unshown."""
+    name = "METAFLOW_KUBERNETES_NODE_SELECTOR"
+    fits = "y" * (131_071 - len(name) - 2)  # with "=" and the NUL: one byte under the limit
+    assert name in load(env={name: fits}, home=tmp_path, cwd=tmp_path).to_env(target)
+    s = load(env={name: fits + "y"}, home=tmp_path, cwd=tmp_path)
+    with pytest.raises(ConfigError, match=rf"{name} \(env: .*131072 bytes") as info:
+        s.to_env(target)
+    assert "yyyy" not in str(info.value)
+    assert name in s.to_env("local")  # this machine: not a container's limit
+
+
+def test_what_a_pod_takes_is_escaped_for_kubernetes() -> None:
+    """$ is doubled: Kubernetes would expand $(NAME) and read $$ as $."""
+    assert for_kubernetes("a$(HOME)b$$c$") == "a$$(HOME)b$$$$c$$"
+
+
+def test_what_airflow_takes_is_kept_out_of_jinja() -> None:
+    """A value holding template syntax is a raw block; one that ends a raw block is refused."""
+    assert for_airflow("X", "plain $x") == "plain $$x"
+    assert for_airflow("X", REFERENCE) == "{% raw %}" + REFERENCE + "{% endraw %}"
+    with pytest.raises(ConfigError, match="endraw"):
+        for_airflow("X", "{{resolve:ssm:/a}}{% endraw %}")
+
+
+def test_the_skip_list_and_mounted_secrets_keep_names_out(tmp_path: Path) -> None:
+    """ARGO_WORKFLOWS_ENV_VARS_TO_SKIP on Kubernetes targets; secret settings where Kubernetes
+    Secrets are mounted; names present stay as they are."""
+    s = load(
+        env={
+            "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_S3_RETRY_COUNT,",
+            "METAFLOW_S3_RETRY_COUNT": "3",
+            "METAFLOW_SERVICE_AUTH_KEY": "k",
+            "METAFLOW_BATCH_JOB_QUEUE": "q",
+        },
+        home=tmp_path,
+        cwd=tmp_path,
+    )
+    argo = TaskEnv(s, "argo")
+    assert set(argo.missing(["METAFLOW_BATCH_JOB_QUEUE"])) == {
+        "METAFLOW_SERVICE_AUTH_KEY",
+        "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
+    }
+    assert "METAFLOW_SERVICE_AUTH_KEY" not in argo.missing([], mounted=True)
+    assert "METAFLOW_S3_RETRY_COUNT" in TaskEnv(s, "batch").missing([])  # Batch has no such list
+
+
+@pytest.mark.parametrize(
+    ("env", "replaced"),
+    [
+        pytest.param({"METAFLOW_SERVICE_AUTH_KEY": "plain"}, (False, None), id="plain-text-stays"),
+        pytest.param({"METAFLOW_SERVICE_AUTH_KEY": REFERENCE}, (True, None), id="fetched-key"),
+        pytest.param(
+            {"METAFLOW_SERVICE_AUTH_KEY": REFERENCE, "METAFLOW_SERVICE_HEADERS": '{"a": "b"}'},
+            (True, '{"a":"b"}'),
+            id="fetched-key-headers-as-set",
+        ),
+        pytest.param(
+            {"METAFLOW_SERVICE_HEADERS": "{{resolve:ssm:/mf/headers}}"},
+            (True, "{{resolve:ssm:/mf/headers}}"),
+            id="fetched-headers",
+        ),
+    ],
+)
+def test_metaflows_headers_never_carry_a_fetched_secret(
+    tmp_path: Path, env: dict[str, str], replaced: tuple[bool, str | None]
+) -> None:
+    """Where Metaflow's METAFLOW_SERVICE_HEADERS holds a fetched secret, it is replaced by the
+    headers as configured (or removed); a plain-text secret stays as Metaflow writes it."""
+    s = load(env=env, home=tmp_path, cwd=tmp_path)
+    for target in REMOTE:
+        task = TaskEnv(s, target)
+        assert task.service_headers(["METAFLOW_SERVICE_HEADERS"]) == replaced
+        assert task.service_headers([]) == (False, None)  # Metaflow did not write it
+    skip = {"METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_SERVICE_HEADERS"}
+    s = load(env={**env, **skip}, home=tmp_path, cwd=tmp_path)  # a Kubernetes Secret has them
+    expected = (True, None) if replaced[0] else replaced
+    assert TaskEnv(s, "kubernetes").service_headers(["METAFLOW_SERVICE_HEADERS"]) == expected
+
+
+def test_an_object_over_its_platforms_limit_names_the_largest_variables() -> None:
+    """The limit, the size and the largest variables added; never a value."""
+    check_object_size("Kubernetes job", 100, 100, {"METAFLOW_A": "x"}, "Kubernetes stores")
+    with pytest.raises(ConfigError) as info:
+        check_object_size(
+            "Kubernetes job", 101, 100, {"METAFLOW_A": "secret-a", "METAFLOW_B": "b"}, "it stores"
+        )
+    text = str(info.value)
+    assert "101 bytes" in text
+    assert "at most 100 bytes" in text
+    assert "METAFLOW_A (" in text
+    assert "secret-a" not in text
+
+
+class _Client:
+    """What ``KubernetesJob._client.get()`` gives: the kubernetes client module, here a stub."""
+
+    class ApiClient:
+        def sanitize_for_serialization(self, body: object) -> object:
+            return body
+
+    def get(self) -> _Client:
+        return self
+
+
+class _Job:
+    """A ``KubernetesJob`` builder as the hook sees it: its kwargs, and create() building it."""
+
+    def __init__(self, command: str) -> None:
+        self._kwargs: dict[str, object] = {"environment_variables": {"METAFLOW_RUN_ID": "1"}}
+        self._client = _Client()
+        self._command = command
+        self._job: object = None
+
+    def environment_variable(self, name: str, value: str) -> _Job:
+        env = self._kwargs["environment_variables"]
+        assert isinstance(env, dict)
+        env[name] = value
+        return self
+
+    def create(self) -> _Job:
+        self._job = {"spec": {"command": self._command, "env": self._kwargs}}
+        return self
+
+
+def test_a_kubernetes_job_over_its_limit_is_refused_when_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Job's JSON over 1.5 MiB: create() raises the error (as Metaflow prints it: here the
+    ConfigError itself, Metaflow not imported), naming the limit."""
+    from metaflow_config._metaflow import kubernetes
+
+    monkeypatch.setattr(kubernetes, "as_metaflow_error", lambda exc: exc)
+    monkeypatch.setenv("METAFLOW_S3_RETRY_COUNT", "3")
+    settings.reload()
+    small = _Job("python flow.py step start")
+    kubernetes._fill_job(small)
+    assert small.create() is small
+    assert small._kwargs["environment_variables"] == {
+        "METAFLOW_RUN_ID": "1",
+        "METAFLOW_S3_RETRY_COUNT": "3",
+        "METAFLOW_USER": small._kwargs["environment_variables"]["METAFLOW_USER"],  # type: ignore[index]
+    }
+    big = _Job("x" * 1_600_000)
+    kubernetes._fill_job(big)
+    with pytest.raises(ConfigError, match=r"Kubernetes job: got \d+ bytes.*1572864"):
+        big.create()
