@@ -246,6 +246,8 @@ def freeze(value: Any, _depth: int = 0) -> Any:
             }
         )
     if kind is list or kind is tuple or isinstance(value, (list, tuple)):
+        if leaves.issuperset(map(type, value)):  # a list of leaves: copied in C
+            return value if kind is tuple else tuple(value)
         return tuple(
             [
                 v

@@ -123,6 +123,10 @@ def fix_of(layer: LayerData, location: str) -> str:
     return source.fix(location) if source else f"correct the value given in {location}"
 
 
+#: What pydantic-core says of a string its plain-text check refuses (see ``kinds.PLAIN_REF``)
+_NOT_PLAIN_ERRORS = ("string_pattern_mismatch", "string_unicode")
+
+
 def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
     """What ``setting`` expects, with what pydantic-core found wrong with ``value``."""
     kind, expected, secret = err["type"], setting.kind.expected, setting.secret
@@ -130,6 +134,11 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    found = err.get("input")
+    if len(err["loc"]) > 1 and kind in _NOT_PLAIN_ERRORS and isinstance(found, str):
+        problem = plain_problem(found)  # a string inside a JSON value: the character and where
+        if problem is not None:
+            kind, msg = "value_error", problem
     if isinstance(value, (bytes, bytearray)):  # pydantic-core reads bytes as UTF-8 text
         value = bytes(value).decode("utf-8", "replace")
     if not inner and setting.kind.text and isinstance(value, str):
@@ -204,7 +213,7 @@ def validate(
     try:
         validated = validator.validate_python(raw)
     except validation_error as exc:
-        errors = exc.errors(include_url=False, include_input=False)
+        errors = exc.errors(include_url=False)  # inputs: where a string is not plain
     else:
         validated.update(references)
         return validated, problems
