@@ -54,40 +54,32 @@ _SECRET_NAMES = tuple(f.env for f in FIELDS if f.secret)
 TEXT = frozenset(f.name for f in FIELDS if f.kind.text)
 
 
-#: Fewer values than this may get a validator of their own settings (see _validator)
-_FEW = 8
-
-
-#: How many such validators are kept (each name set asked for twice gets one)
+#: How many validators of name sets are kept (see validator_for)
 _KEPT = 64
 
 
-#: name sets asked for once (a second request builds their validator), and the validators built
-_ASKED: set[frozenset[str]] = set()
-
-
-_SMALL: dict[frozenset[str], tuple[SchemaValidator, type[ValidationError]]] = {}
+#: the validators built, by the names of the settings they validate
+_BUILT: dict[frozenset[str], tuple[SchemaValidator, type[ValidationError]]] = {}
 
 
 def validator_for(names: Iterable[str]) -> tuple[SchemaValidator, type[ValidationError]]:
     """A validator for values of the settings ``names``, and pydantic-core's error type.
 
-    One call validates all the values. A validator of the whole table costs a lookup of each of
-    its settings per call, so a handful of values asked for again (an ``override`` scope's, the
-    settings derived from them) is validated by one built for just their settings. A name set
-    asked for once uses the table's: a process that resolves once builds nothing more.
+    One call validates all the values, by a validator built for just their settings and kept
+    for the next values of the same settings (a resolution over an unchanged environment, an
+    ``override`` scope entered again). Building it compiles the patterns of their kinds only:
+    the first resolution of a task, which sets a few dozen settings, does not pay for the whole
+    table's (several times the cost), and a validator of the whole table would also look up
+    each of its settings on every call. Past :data:`_KEPT` name sets (a process resolving many
+    different configurations), the table's validator serves every other set.
     """
     names = frozenset(names)
-    if len(names) >= _FEW:
-        return _table_validator()
-    found = _SMALL.get(names)
+    found = _BUILT.get(names)
     if found is not None:
         return found
-    if names not in _ASKED or len(_SMALL) >= _KEPT:
-        if len(_ASKED) < 4 * _KEPT:
-            _ASKED.add(names)
+    if len(_BUILT) >= _KEPT:
         return _table_validator()
-    found = _SMALL[names] = _build_validator(names)  # a race builds it twice, harmlessly
+    found = _BUILT[names] = _build_validator(names)  # a race builds it twice, harmlessly
     return found
 
 
