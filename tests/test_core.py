@@ -198,3 +198,27 @@ def test_strings_checked_at_once_are_what_the_check_of_each_gives(value: Any) ->
         ours = SchemaValidator(kind.core_schema())
         theirs = SchemaValidator(core_schema.chain_schema([core_schema.any_schema(), exact]))
         assert _outcome(ours, value) == _outcome(theirs, value)
+
+
+@given(
+    st.one_of(
+        st.dictionaries(st.one_of(_ITEMS, st.integers()), st.lists(_ITEMS, max_size=2)),
+        st.lists(_ITEMS, max_size=2),
+    ),
+    st.booleans(),
+)
+def test_a_json_object_checked_at_once_is_what_the_check_of_each_key_gives(
+    value: Any, frozen: bool
+) -> None:
+    """A JSON object's keys checked in one C pass give what pydantic-core's check of each key
+    gives (a value read frozen is kept as it is: equal, and no copy)."""
+    from pydantic_core import SchemaValidator
+
+    from metaflow_config._model.values import FrozenDict
+
+    if frozen and isinstance(value, dict):
+        value = FrozenDict(value)
+    exact = core_schema.dict_schema(core_schema.str_schema(), core_schema.any_schema())
+    ours = SchemaValidator(_kinds.JSON_OBJECT.core_schema())
+    theirs = SchemaValidator(core_schema.chain_schema([core_schema.any_schema(), exact]))
+    assert _outcome(ours, value) == _outcome(theirs, value)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._display import MASK, has_url_password, show_value
 from .jsontext import decode_json
-from .values import thaw
+from .values import FrozenDict, thaw
 
 if TYPE_CHECKING:
     from pydantic_core import CoreSchema
@@ -301,10 +301,10 @@ def _plain_list(value: Any, handler: Callable[[Any], Any]) -> Any:
     that is not ASCII or holds a tab, an item that is not a string) goes through ``handler``,
     whose errors name the index.
     """
-    if type(value) is list:
+    if type(value) is list or type(value) is tuple:
         try:
             if _plain_ascii("".join(value)):
-                return value.copy()
+                return list(value)
         except TypeError:  # an item that is not a string
             pass
     return handler(value)
@@ -312,10 +312,10 @@ def _plain_list(value: Any, handler: Callable[[Any], Any]) -> Any:
 
 def _plain_dict(value: Any, handler: Callable[[Any], Any]) -> Any:
     """A JSON object of strings, checked as :func:`_plain_list` checks a list (errors name keys)."""
-    if type(value) is dict:
+    if type(value) is dict or type(value) is FrozenDict:
         try:
             if _plain_ascii("".join(value), "".join(value.values())):
-                return value.copy()
+                return dict(value)
         except TypeError:  # a value that is not a string
             pass
     return handler(value)
@@ -327,9 +327,27 @@ def _str_dict(*, shared: bool = False) -> CoreSchema:
     return cs.no_info_wrap_validator_function(_plain_dict, exact)  # type: ignore[no-any-return]
 
 
+def _str_keys(value: Any, handler: Callable[[Any], Any]) -> Any:
+    """A JSON object whose keys are all strings (checked in C at once), without a copy.
+
+    What the check key by key (``handler``) accepts, as it is where it is frozen (a profile's
+    value, read frozen: copying a large one costs more than the rest of its resolution), else
+    a shallow copy as ``handler`` makes; anything else goes through ``handler``.
+    """
+    kind = type(value)
+    if kind is dict or kind is FrozenDict:
+        try:
+            "".join(value)
+        except TypeError:  # a key that is not a string
+            return handler(value)
+        return value if kind is FrozenDict else dict(value)
+    return handler(value)
+
+
 def _object(*, shared: bool = False) -> CoreSchema:
     cs = _cs()
-    return cs.dict_schema(cs.str_schema(), cs.any_schema())  # type: ignore[no-any-return]
+    exact = cs.dict_schema(cs.str_schema(), cs.any_schema())
+    return cs.no_info_wrap_validator_function(_str_keys, exact)  # type: ignore[no-any-return]
 
 
 def _str_list(*, shared: bool = False) -> CoreSchema:

@@ -17,7 +17,7 @@ from .._model.fields import Setting
 from .._model.kinds import plain_definition, plain_problem
 from .._model.references import MARK, Reference, parse_reference
 from .._model.table import BY_ENV, BY_NAME, FIELDS
-from .._model.values import TooDeep, conceal, freeze
+from .._model.values import TooDeep, conceal, freeze, freeze_top
 from .._sources.data import LayerData, Raw
 from .._sources.layers import BY_LAYER
 from ..errors import ConfigError, Problem
@@ -170,11 +170,18 @@ def hold(
 def _freeze(
     validated: dict[str, Any], name: str, winners: Mapping[str, tuple[LayerData, Any]]
 ) -> Problem | None:
-    """Freeze ``validated[name]`` in place; the problem of a value nested too deeply, if so."""
+    """Freeze ``validated[name]`` in place; the problem of a value nested too deeply, if so.
+
+    A value its layer read frozen (``LayerData.frozen``), given as a JSON value and not as JSON
+    text, is frozen inside already: validation copied its top level only.
+    """
+    layer, raw = winners[name]
+    if layer.frozen and not isinstance(raw.value, (str, bytes)):
+        validated[name] = freeze_top(validated[name])
+        return None
     try:
         validated[name] = freeze(validated[name])
     except TooDeep as exc:
-        layer, raw = winners[name]
         fix = fix_of(layer, raw.location)
         return Problem.bad_value(
             BY_NAME[name].env, layer.layer, raw.location, expected=str(exc), fix=fix
