@@ -25,6 +25,9 @@ Seen = Callable[[bytes, os.stat_result], None]
 #: A profile or local config file larger than this is refused without being read whole.
 MAX_FILE_BYTES = 1024 * 1024
 
+#: UTF-8's byte-order mark, which a file may start with
+_BOM = b"\xef\xbb\xbf"
+
 #: A document holding more objects than this is read frozen (see ``read_json_file``)
 _MANY_OBJECTS = 64
 
@@ -123,8 +126,8 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     data, problems = _read_bounded(path, layer, seen)
     if data is None:
         return None, problems
-    try:
-        text = data.decode("utf-8-sig")
+    try:  # a byte-order mark is dropped here, not by the "utf-8-sig" codec (a module to import)
+        text = (data[len(_BOM) :] if data.startswith(_BOM) else data).decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [
             _file_problem(layer, path, f"UTF-8 text (invalid byte at offset {exc.start})", fix_edit)
