@@ -72,6 +72,9 @@ def test_the_environment_layer_is_read_again_exactly_when_it_could_change(
     assert read() is first
     monkeypatch.setenv("METAFLOW_CONDA_ENVS_DIRNAME", "other")  # passed over by name
     assert read() is first
+    monkeypatch.setenv("PERF_NOT_METAFLOW", "x")  # another variable: the same names found
+    assert read() is first
+    assert read() is first
     steps = [
         ("METAFLOW_BATCH_JOB_QUEUE", "q2"),  # a setting's value
         ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam::123456789012:role/r"),  # an empty one set

@@ -63,7 +63,9 @@ class EnvLayer:
             items = metaflow_items(self.env)
         else:
             found, raw = scanned
-            if last is not None and last.found is found and last.watched(raw) == last.values:
+            if last is not None and last.reads(found) and last.watched(raw) == last.values:
+                if last.found is not found:  # other names changed, not these: keep the read
+                    _last_env = last.replace_found(found)
                 return last.data
             items = found.items(raw)
         data = LayerData(self.layer)
@@ -99,6 +101,25 @@ class _EnvRead:
         ]
         self.watched = getter(watched)
         self.values = self.watched(raw)
+
+    def reads(self, found: Found) -> bool:
+        """Whether ``found`` is what this read was read from.
+
+        The same search, or the same ``METAFLOW_*`` names found again after other variables came
+        or went.
+        """
+        return found is self.found or found.pairs == self.found.pairs
+
+    def replace_found(self, found: Found) -> _EnvRead:
+        """The same read, as read from ``found`` (the same names: compared by identity next)."""
+        again = _EnvRead.__new__(_EnvRead)
+        again.found, again.data, again.watched, again.values = (
+            found,
+            self.data,
+            self.watched,
+            self.values,
+        )
+        return again
 
 
 #: The last read of an EnvLayer, and what it was read from
