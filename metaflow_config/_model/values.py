@@ -319,6 +319,8 @@ def thaw(value: Any) -> Any:
 
     A secret's object stays masked: its copy is a :class:`SecretDict` (see :func:`secret_copy`).
     """
+    if type(value) in _LEAVES:  # most settings' values: no ABC checks
+        return value
     if isinstance(value, (SecretMapping, SecretDict)):
         return secret_copy(value)
     if isinstance(value, Mapping):
