@@ -116,7 +116,7 @@ def extend_table(count: int) -> None:
     _table.BY_ENV.update({f.env: f for f in extra.fields})
     derive.DEFAULTS.update({f.name: f.default for f in extra.fields})
     validate._table_validator.cache_clear()
-    validate._SMALL.clear()
+    validate._BUILT.clear()
     snapshot = load()
     assert len(list(snapshot.items())) == len(fields), "the extended table is not in use"
     assert snapshot["METAFLOW_BENCH_EXTRA_0"] is None

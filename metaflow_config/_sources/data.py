@@ -31,13 +31,17 @@ class LayerData(Record):
     ConfigWarnings. ``extra``: raw values of keys the table does not declare, by full name: those
     of registered sections (``_sources.sections``), read by their models. ``untrusted``: the
     values of sensitive keys (by full name) that the layer held and does not apply, because its
-    file is not trusted; ``distrust`` says why, and what to do (``_sources.trust``). A record
-    (``_model.record``): every resolution makes several.
+    file is not trusted; ``distrust`` says why, and what to do (``_sources.trust``).
+    ``frozen``: the JSON objects and arrays of its values were made read-only as they were
+    parsed (``values.frozen_object_hook``, within ``MAX_JSON_DEPTH``): a value given as such
+    (not as JSON text) is held as it is. A record (``_model.record``): every resolution makes
+    several.
     """
 
     __slots__ = (
         "distrust",
         "extra",
+        "frozen",
         "layer",
         "path",
         "problems",
@@ -56,6 +60,7 @@ class LayerData(Record):
         "extra",
         "untrusted",
         "distrust",
+        "frozen",
     )
     layer: str
     path: str
@@ -66,6 +71,7 @@ class LayerData(Record):
     extra: dict[str, Raw]
     untrusted: dict[str, Raw]
     distrust: str
+    frozen: bool
 
     def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
         self,
@@ -78,6 +84,7 @@ class LayerData(Record):
         extra: dict[str, Raw] | None = None,
         untrusted: dict[str, Raw] | None = None,
         distrust: str = "",
+        frozen: bool = False,
     ) -> None:
         self.layer = layer
         self.path = path
@@ -88,6 +95,7 @@ class LayerData(Record):
         self.extra = {} if extra is None else extra
         self.untrusted = {} if untrusted is None else untrusted
         self.distrust = distrust
+        self.frozen = frozen
 
     def __repr__(self) -> str:  # names and counts only: the values may be secrets
         return (

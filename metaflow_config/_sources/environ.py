@@ -16,6 +16,10 @@ Instead:
   loop of identity checks) instead of searching again. Adding or removing any variable changes
   the list, so the answer is always exact. Values are read afresh every time.
 
+:func:`metaflow_found` gives that remembered search itself (:class:`Found`): the same object
+while the names are unchanged, so that a caller can tell an unchanged list of names by
+identity and read only the values it needs (the environment layer: ``layers.EnvLayer``).
+
 For ``os.environ`` the values are read from the same dict and decoded as ``os.environ`` decodes
 them (one C call each instead of two Python functions). Any other mapping is iterated.
 """
@@ -33,7 +37,7 @@ from .._model.fields import PREFIX, is_unset
 from .._model.kinds import BOOL, parse_bool
 from ..errors import Problem
 
-__all__ = ["metaflow_items", "own", "own_flag"]
+__all__ = ["Found", "getter", "metaflow_found", "metaflow_items", "own", "own_flag"]
 
 _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSIX
 
@@ -44,24 +48,66 @@ _FIND_STR = "\0(" + PREFIX + "[^\0]*)"
 _FIND_BYTES = _FIND_STR.encode()
 
 _Getter = Callable[[Any], tuple[Any, ...]]
-#: (whether from os.environ, the raw names last searched, (raw name, name) of those found, and
-#: the function reading their raw values out of the dict in one C call)
-_last: tuple[bool, list[Any], tuple[tuple[Any, str], ...], _Getter] = (
-    False,
-    [],
-    (),
-    lambda _: (),
-)
-#: (the raw values last found in os.environ, the items made of them): unchanged values give the
-#: same list object back, which a caller may compare by identity
-_last_items: tuple[tuple[Any, ...], list[tuple[str, str]]] = ((), [])
 
 
-def _getter(keys: list[Any]) -> _Getter:
+def getter(keys: list[Any]) -> _Getter:
     """``d -> (d[k] for k in keys)`` as a tuple, read by ``operator.itemgetter`` (in C)."""
     if len(keys) > 1:
         return operator.itemgetter(*keys)
     return (lambda d: (d[keys[0]],)) if keys else (lambda _: ())
+
+
+class Found:
+    """The ``METAFLOW_*`` variables one search found among the names of an environment.
+
+    ``pairs``: ``(raw name, name)`` of each, in the environment's order (the raw name is the
+    key of the dict holding the values: ``bytes`` in POSIX's ``os.environ``); ``native``:
+    whether that dict is ``os.environ``'s own, whose values are decoded as it decodes them.
+    """
+
+    __slots__ = ("_values", "native", "pairs")
+
+    def __init__(self, pairs: tuple[tuple[Any, str], ...], *, native: bool) -> None:
+        self.pairs = pairs
+        self.native = native
+        self._values = getter([key for key, _ in pairs])
+
+    def items(self, raw: dict[Any, Any]) -> list[tuple[str, str]]:
+        """``(name, value)`` of each variable, its value read from ``raw`` now."""
+        values = self._values(raw)
+        if self.native and self.pairs and isinstance(self.pairs[0][0], bytes):
+            return [
+                (name, value.decode(_ENCODING, "surrogateescape"))
+                for (_, name), value in zip(self.pairs, values)
+            ]
+        return [(name, value) for (_, name), value in zip(self.pairs, values)]
+
+
+#: (the raw names last searched, what the search found in them)
+_last: tuple[list[Any], Found] = ([], Found((), native=False))
+
+
+def metaflow_found(env: Mapping[str, str]) -> tuple[Found, dict[Any, Any]] | None:
+    """What the search of ``env``'s names found, and the dict holding their raw values.
+
+    The same :class:`Found` object while ``env``'s names (all of them, in order) are the ones
+    last searched: a caller may compare it by identity. ``None`` where ``env`` is not backed by
+    a plain ``dict``, or a name holds NUL: iterate ``env`` instead.
+    """
+    global _last  # noqa: PLW0603 - one remembered search, replaced whole: thread-safe
+    native = env is os.environ
+    raw: Any = getattr(env, "_data", None) if native else env  # os.environ's own dict
+    if type(raw) is not dict:
+        return None
+    names = list(raw)
+    seen, found = _last
+    if found.native is not native or names != seen:
+        searched = _search(names, raw)
+        if searched is None:  # a name holding NUL: the plain loop
+            return None
+        found = Found(searched, native=native)
+        _last = (names, found)
+    return found, raw
 
 
 def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -70,35 +116,11 @@ def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
     In the order ``env`` iterates them, exactly as ``[(k, env[k]) for k in env if
     k.startswith("METAFLOW_")]``.
     """
-    global _last  # noqa: PLW0603 - one remembered search, replaced whole: thread-safe
-    native = env is os.environ
-    raw: Any = getattr(env, "_data", None) if native else env  # os.environ's own dict
-    if type(raw) is not dict:
+    scanned = metaflow_found(env)
+    if scanned is None:
         return [(key, env[key]) for key in env if key.startswith(PREFIX)]
-    names = list(raw)
-    was_native, seen, found, getter = _last
-    if not (native is was_native and names == seen):
-        searched = _search(names, raw)
-        if searched is None:  # a name holding NUL: the plain loop
-            return [(key, env[key]) for key in env if key.startswith(PREFIX)]
-        found = searched
-        getter = _getter([key for key, _ in found])
-        _last = (native, names, found, getter)
-    values = getter(raw)
-    if not native:
-        return [(name, value) for (_, name), value in zip(found, values)]
-    global _last_items  # noqa: PLW0603 - replaced whole: thread-safe
-    if values == _last_items[0]:
-        return _last_items[1]
-    if found and isinstance(found[0][0], bytes):
-        items = [
-            (name, value.decode(_ENCODING, "surrogateescape"))
-            for (_, name), value in zip(found, values)
-        ]
-    else:
-        items = [(name, value) for (_, name), value in zip(found, values)]
-    _last_items = (values, items)
-    return items
+    found, raw = scanned
+    return found.items(raw)
 
 
 def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...] | None:
