@@ -269,12 +269,6 @@ def _cpu(fn: Callable[[], object]) -> float:
     return time.process_time() - start
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 27: the did-you-mean of runtime-family names is remembered in an lru_cache of "
-    "4,096 names; over it, every name misses (about 30x here)",
-)
 def test_runtime_family_names_have_no_cliff_at_the_cache_size() -> None:
     """After a variable changes, 4,100 ``METAFLOW_CONDA_*`` names cost at most 3x what 4,090 cost
     (target 1.5x: ten more names cost about ten names' worth).
@@ -327,36 +321,9 @@ def _first_resolution(bench: types.ModuleType, root: Path, shape: str) -> float:
 @pytest.mark.parametrize(
     "shape",
     [
-        pytest.param(
-            "runtime5000",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="issue 27: a fresh process runs the did-you-mean of every runtime-family "
-                "name (about 20x here)",
-            ),
-            id="5000-runtime-family-names",
-        ),
-        pytest.param(
-            "unknown1000",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="issue 27: an unknown name makes the first resolution scan every installed "
-                "distribution for registered sections (about 10x here)",
-            ),
-            id="1000-unknown-names",
-        ),
-        pytest.param(
-            "dists200",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="issue 27: one unknown name makes the first resolution scan 200 more "
-                "installed distributions (about 12x here)",
-            ),
-            id="200-installed-distributions",
-        ),
+        pytest.param("runtime5000", id="5000-runtime-family-names"),
+        pytest.param("unknown1000", id="1000-unknown-names"),
+        pytest.param("dists200", id="200-installed-distributions"),
     ],
 )
 def test_a_first_resolution_costs_about_the_plain_one(

@@ -25,7 +25,12 @@ class Raw(NamedTuple):
 
 
 class LayerData(Record):
-    """What one layer read: values by short setting name, unknown keys, problems.
+    """What one layer read: values by short setting name, keys not applied, problems.
+
+    ``unknown``: (key, location) of the keys it held that nothing applies (a misspelled or
+    foreign key, a retired name, a command-line variable in a file: ``_sources.keys`` says
+    which). ``renamed``: (key, location) of the old names of settings it held, applied as their
+    settings (in ``values``, unless the setting's own name was there too).
 
     ``warnings``: oddities that are not errors (a secret in a file others can read), said as
     ConfigWarnings. ``extra``: raw values of keys the table does not declare, by full name: those
@@ -41,6 +46,7 @@ class LayerData(Record):
         "layer",
         "path",
         "problems",
+        "renamed",
         "unknown",
         "untrusted",
         "values",
@@ -56,6 +62,7 @@ class LayerData(Record):
         "extra",
         "untrusted",
         "distrust",
+        "renamed",
     )
     layer: str
     path: str
@@ -66,6 +73,7 @@ class LayerData(Record):
     extra: dict[str, Raw]
     untrusted: dict[str, Raw]
     distrust: str
+    renamed: list[tuple[str, str]]
 
     def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
         self,
@@ -78,6 +86,7 @@ class LayerData(Record):
         extra: dict[str, Raw] | None = None,
         untrusted: dict[str, Raw] | None = None,
         distrust: str = "",
+        renamed: list[tuple[str, str]] | None = None,
     ) -> None:
         self.layer = layer
         self.path = path
@@ -88,6 +97,7 @@ class LayerData(Record):
         self.extra = {} if extra is None else extra
         self.untrusted = {} if untrusted is None else untrusted
         self.distrust = distrust
+        self.renamed = [] if renamed is None else renamed
 
     def __repr__(self) -> str:  # names and counts only: the values may be secrets
         return (

@@ -18,6 +18,12 @@ Instead:
 
 For ``os.environ`` the values are read from the same dict and decoded as ``os.environ`` decodes
 them (one C call each instead of two Python functions). Any other mapping is iterated.
+
+A caller may pass over whole families of names (:class:`Skip`: Metaflow's runtime variables,
+thousands in some tasks) in the same search: the names under its prefixes are neither decoded
+nor returned, except those its pattern keeps. A family absent from the environment costs one
+substring test; so a task that carries 5,000 of them pays for none, in a fresh process as in a
+long one.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from .._model.fields import PREFIX, is_unset
 from .._model.kinds import BOOL, parse_bool
 from ..errors import Problem
 
-__all__ = ["metaflow_items", "own", "own_flag"]
+__all__ = ["Skip", "metaflow_items", "own", "own_flag"]
 
 _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSIX
 
@@ -43,18 +49,73 @@ _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSI
 _FIND_STR = "\0(" + PREFIX + "[^\0]*)"
 _FIND_BYTES = _FIND_STR.encode()
 
+
+class Skip:
+    """Names a search passes over: those under ``prefixes``, but for those ``keep`` finds.
+
+    ``keep`` holds, for some of the prefixes, two regular expressions (text, alternations):
+    the first matches a kept name from its start; the second matches a kept name reversed,
+    from its start (its last characters first) to its end. A search compiles what it needs on
+    first use, once per process; a prefix absent from the environment costs a substring test.
+    """
+
+    __slots__ = ("_patterns", "keep", "prefixes")
+
+    def __init__(self, prefixes: tuple[str, ...], keep: Mapping[str, tuple[str, str]]) -> None:
+        self.prefixes = prefixes
+        self.keep = keep
+        self._patterns: dict[tuple[bool, tuple[str, ...]], tuple[Any, Any, Any]] = {}
+
+    def find(self, text: bool, blob: Any) -> list[Any]:
+        """The prefixed names of ``blob`` but for those passed over, in its order.
+
+        ``blob`` holds the names, each after a NUL: ``str`` if ``text``, else ``bytes``.
+        """
+        sep: Any = "\0" if text else b"\0"
+        present = tuple(p for p in self.prefixes if (sep + (p if text else p.encode())) in blob)
+        if not present:
+            return re.findall(_FIND_STR if text else _FIND_BYTES, blob)
+        main, forward, backward = self._compiled(text, present)
+        found: list[Any] = main.findall(blob)
+        if forward is None:
+            return found
+        kept = set(forward.findall(blob))
+        kept.update(name[::-1] for name in backward.findall(blob[::-1]))
+        if not kept:
+            return found
+        order = blob.split(sep)  # rare: a name near a setting of a runtime family
+        return sorted({*found, *kept}, key=order.index)
+
+    def _compiled(self, text: bool, present: tuple[str, ...]) -> tuple[Any, Any, Any]:
+        cached = self._patterns.get((text, present))
+        if cached is not None:
+            return cached
+        skipped = "|".join(re.escape(p) for p in present)
+        sources = [f"\0((?!{skipped}){PREFIX}[^\0]*)"]
+        kept = [self.keep[p] for p in present if p in self.keep]
+        if kept:
+            sources.append(f"\0((?:{'|'.join(f for f, _ in kept)})[^\0]*)")
+            sources.append(f"\0((?:{'|'.join(b for _, b in kept)})(?![^\0]))")
+        compiled = [re.compile(x if text else x.encode()) for x in sources]
+        found = (compiled[0], compiled[1], compiled[2]) if kept else (compiled[0], None, None)
+        self._patterns[(text, present)] = found
+        return found
+
+
 _Getter = Callable[[Any], tuple[Any, ...]]
-#: (whether from os.environ, the raw names last searched, (raw name, name) of those found, and
-#: the function reading their raw values out of the dict in one C call)
-_last: tuple[bool, list[Any], tuple[tuple[Any, str], ...], _Getter] = (
+#: (whether from os.environ, the Skip, the raw names last searched, (raw name, name) of those
+#: found, and the function reading their raw values out of the dict in one C call)
+_last: tuple[bool, Skip | None, list[Any], tuple[tuple[Any, str], ...], _Getter] = (
     False,
+    None,
     [],
     (),
     lambda _: (),
 )
-#: (the raw values last found in os.environ, the items made of them): unchanged values give the
-#: same list object back, which a caller may compare by identity
-_last_items: tuple[tuple[Any, ...], list[tuple[str, str]]] = ((), [])
+#: (the raw values last found in os.environ, the items made of them, the names they are of):
+#: unchanged values of the same names give the same list object back, which a caller may
+#: compare by identity
+_last_items: tuple[tuple[Any, ...], list[tuple[str, str]], tuple[Any, ...]] = ((), [], ())
 
 
 def _getter(keys: list[Any]) -> _Getter:
@@ -64,11 +125,12 @@ def _getter(keys: list[Any]) -> _Getter:
     return (lambda d: (d[keys[0]],)) if keys else (lambda _: ())
 
 
-def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
+def metaflow_items(env: Mapping[str, str], skip: Skip | None = None) -> list[tuple[str, str]]:
     """``(name, value)`` of each variable in ``env`` whose name starts with ``METAFLOW_``.
 
     In the order ``env`` iterates them, exactly as ``[(k, env[k]) for k in env if
-    k.startswith("METAFLOW_")]``.
+    k.startswith("METAFLOW_")]``; with ``skip``, some of the names under its prefixes may be
+    left out (those its ``keep`` does not match; a mapping that is not a ``dict`` keeps all).
     """
     global _last  # noqa: PLW0603 - one remembered search, replaced whole: thread-safe
     native = env is os.environ
@@ -76,19 +138,19 @@ def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
     if type(raw) is not dict:
         return [(key, env[key]) for key in env if key.startswith(PREFIX)]
     names = list(raw)
-    was_native, seen, found, getter = _last
-    if not (native is was_native and names == seen):
-        searched = _search(names, raw)
+    was_native, skipped, seen, found, getter = _last
+    if not (native is was_native and skip is skipped and names == seen):
+        searched = _search(names, raw, skip)
         if searched is None:  # a name holding NUL: the plain loop
             return [(key, env[key]) for key in env if key.startswith(PREFIX)]
         found = searched
         getter = _getter([key for key, _ in found])
-        _last = (native, names, found, getter)
+        _last = (native, skip, names, found, getter)
     values = getter(raw)
     if not native:
         return [(name, value) for (_, name), value in zip(found, values)]
     global _last_items  # noqa: PLW0603 - replaced whole: thread-safe
-    if values == _last_items[0]:
+    if values == _last_items[0] and found is _last_items[2]:
         return _last_items[1]
     if found and isinstance(found[0][0], bytes):
         items = [
@@ -97,11 +159,13 @@ def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
         ]
     else:
         items = [(name, value) for (_, name), value in zip(found, values)]
-    _last_items = (values, items)
+    _last_items = (values, items, found)
     return items
 
 
-def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...] | None:
+def _search(
+    names: list[Any], raw: dict[Any, Any], skip: Skip | None
+) -> tuple[tuple[Any, str], ...] | None:
     """``(raw name, name)`` of the prefixed names, searched in C; ``None`` if that cannot work."""
     if not names:
         return ()
@@ -111,7 +175,10 @@ def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...
         blob = sep + sep.join(names)
     except TypeError:  # names of mixed or other types
         return None
-    found: list[Any] = re.findall(_FIND_STR if text else _FIND_BYTES, blob)
+    if skip is None:
+        found: list[Any] = re.findall(_FIND_STR if text else _FIND_BYTES, blob)
+    else:
+        found = skip.find(text, blob)
     # A name holding NUL would be cut in pieces: a piece that is no name, or one found twice.
     unique = set(found)
     if len(unique) != len(found) or not raw.keys() >= unique:

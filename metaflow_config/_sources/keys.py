@@ -1,133 +1,548 @@
-"""What a key of a layer is: a setting, a registered key, a runtime variable, or unknown.
+"""What a key of a layer is, decided in one place, and the one way each kind is told.
 
-A setting (or one of its aliases), a registered section's key, a variable Metaflow sets at run
-time, or unknown (with a did-you-mean). :func:`take` records one key of a layer's read in its
-``LayerData``: the table's settings by short name, registered sections' keys in ``extra``,
-runtime variables not at all, anything else as unknown. A ``METAFLOW_*`` name the table does not
-declare is looked up among registered sections only then (``sections.registry``, discovered once
-per process).
+Every layer records its keys through :func:`take_all`; the resolution's reports, ``check``,
+``show``, ``explain``, ``import`` and ``migrate`` ask :func:`classify`. A key is, first match
+wins:
+
+========== =========================================================== ===================
+kind       what                                                        in a layer
+========== =========================================================== ===================
+setting    a setting of the table, or one of its aliases               applied
+cli        a variable of Metaflow's command line (environment only)    left to Metaflow
+old        an old name of a setting (``Renamed``)                      applied, one warning
+runtime    a variable Metaflow sets at run time (``RUNTIME_VARS``)     ignored
+metaflow   a plugin list Metaflow reads itself (``ENABLED_*``)         left to Metaflow
+retired    a name Metaflow no longer reads                             not applied: warned
+env-only   a command-line variable in a file (click reads no file)     not applied: warned
+runtime    a name of a runtime family (``METAFLOW_CONDA_*``) (env)     ignored
+parameter  a flow's parameter or flow decorator option (env)           left to Metaflow
+section    a key of a registered section                               applied by its model
+typo       near a setting (``near``'s measure)                         not applied: warned
+foreign    near nothing: another program's key                         not applied: warned
+========== =========================================================== ===================
+
+except that a name of a runtime family or of a command's parameters that is near a setting is
+a typo (``METAFLOW_DEBUG_S3CLEINT``, ``METAFLOW_RUN_TIME_CARD_RENDER_INTERVAL``). A name
+Metaflow's command line reads is known exactly (``_model.metaflow_cli``), before any nearness.
+
+Which of the keys not applied are errors (:data:`STRICTNESS`): none at run time (``lenient``,
+the default: each a ``ConfigWarning``); typos and command-line variables in files for
+``check`` and ``import`` (``typos``: a setting the user meant and that is not applied); every
+one of them with ``METAFLOW_CONFIG_STRICT=1``, ``load(strict=True)`` or ``--strict``
+(``strict``). An old name is applied, so it is never an error.
+
+Costs: a ``METAFLOW_*`` name the table does not declare is looked up among registered sections
+(``sections.registry``, discovered once per process) only when nothing else knows it. Which
+setting a key is near is found only for the keys a report words (:func:`classify`), and for
+names of runtime families and parameters in the environment, each name once per process;
+those of the runtime families in ``os.environ`` are mostly passed over unread
+(:data:`ENV_SKIP`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+import os
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._display import show_value
-from .._model.fields import PREFIX, Setting, is_unset
+from .._model import metaflow_names as mf
+from .._model.fields import PREFIX, Renamed, Setting, is_unset
 from .._model.kinds import unicode_problem
-from .._model.table import BY_ENV
+from .._model.record import Record
+from .._model.table import BY_ENV, OLD_NAMES
 from .._model.values import TooDeep, freeze
 from ..errors import ConfigError, Problem
 from .data import LayerData, Raw
+from .environ import Skip
+from .near import FAMILY_EDITS, Index, family_patterns
 from .sections import is_secret, on_reset, registry
 
-__all__ = ["put", "put_extra", "section_key", "sensitive_key", "suggest", "take"]
+__all__ = [
+    "ENV_SKIP",
+    "LENIENT",
+    "STRICT",
+    "STRICTNESS",
+    "TYPOS",
+    "Key",
+    "classify",
+    "put",
+    "put_extra",
+    "section_key",
+    "sensitive_key",
+    "suggest",
+    "take_all",
+]
 
+#: How strictly keys that are not applied are reported: every one a warning; misspellings
+#: (typos, command-line variables in a file) errors; every one an error.
+LENIENT, TYPOS, STRICT = "lenient", "typos", "strict"
+STRICTNESS = (LENIENT, TYPOS, STRICT)
 
-#: ``METAFLOW_*`` variables that are not settings but are legitimately present: the selectors of
-#: this library and the variables Metaflow itself sets in task environments. Never "unknown".
-RUNTIME_VARS = frozenset(
-    PREFIX + n
-    for n in [
-        "HOME",
-        "PROFILE",
-        "CONFIG_STRICT",
-        "CONFIG_EXTENSION",  # the Metaflow extension's off switch
-        "CONFIG_WARNED",  # the warnings the launching process has shown (see ``_metaflow``)
-        "CONFIG_PROJECT",  # PROJECT_VAR: where the search for the project file starts
-        "AIRFLOW_DAG_RUN_ID",
-        "AIRFLOW_JOB_ID",
-        "AIRFLOW_TASK_ID",
-        "ARGO_ERROR",
-        "ARGO_WORKFLOW_FAILURES",
-        "ATTEMPT_NUMBER",
-        "CODE_DS",
-        "CODE_METADATA",
-        "CODE_SHA",
-        "CODE_URL",
-        "DEFAULT_PARAMETERS",
-        "EXTENSIONS_SEARCH_DIRS",
-        "EXTRACTED_ROOT",
-        "FLOW_CONFIG",
-        "FLOW_CONFIG_VALUE",
-        "FLOW_FILENAME",
-        "FLOW_NAME",
-        "INIT_SCRIPT",
-        "INPUT_PATHS",
-        "KUBERNETES_JOBSET_NAME",
-        "KUBERNETES_NODE_IP",
-        "KUBERNETES_POD_ID",
-        "KUBERNETES_POD_NAME",
-        "KUBERNETES_POD_NAMESPACE",
-        "KUBERNETES_SERVICE_ACCOUNT_NAME",
-        "KUBERNETES_WORKLOAD",
-        "OWNER",
-        "PACKAGE_POLICY",
-        "PARAMETERS",
-        "PARENT_TASK_ID",
-        "PARENT_TASK_IDS",
-        "PATH_TO_MICROMAMBA",
-        "PRODUCTION_TOKEN",
-        "RETRY_COUNT",
-        "R_VERSION",
-        "RUNTIME_ENVIRONMENT",
-        "RUNTIME_NAME",
-        "RUN_ID",
-        "S3_TEST_RETRYABLE_FAILURES",
-        "SKIP_INSTALL_DEPENDENCIES",
-        "SFN_WORKFLOW_TIMEOUT",
-        "SPLIT_INDEX",
-        "SPLIT_PARENT_TASK_ID",
-        "SPLIT_PARENT_TASK_ID_FOR_FOREACH_JOIN",
-        "STEP_NAME",
-        "STUBGEN",
-        "TASK_ID",
-        "TOKEN_HOME",
-        "VERSION",
-        "WORKFLOW_NAME",
-        "WORKFLOW_NAMESPACE",
-        "BATCH_WORKLOAD",
-    ]
+#: The kinds of key (see the module's table).
+SETTING, CLI, OLD, RUNTIME, METAFLOW, RETIRED, ENV_ONLY = (
+    "setting",
+    "cli",
+    "old",
+    "runtime",
+    "metaflow",
+    "retired",
+    "env-only",
 )
+PARAMETER, SECTION, TYPO, FOREIGN, UNKNOWN = "parameter", "section", "typo", "foreign", "unknown"
+
+#: kinds a layer ignores (Metaflow reads them, or sets them)
+_QUIET = frozenset({CLI, RUNTIME, METAFLOW, PARAMETER})
+#: kinds not applied, and reported: the strictness each becomes an error at
+_ERROR_AT = {TYPO: (TYPOS, STRICT), ENV_ONLY: (TYPOS, STRICT), FOREIGN: (STRICT,)}
+_ERROR_AT[RETIRED] = (STRICT,)
+
+_ENABLED = frozenset(mf.ENABLED)
+#: names a layer leaves alone, whatever else: Metaflow reads or sets them itself
+_QUIET_IN_ENV = frozenset({*mf.CLI_VARIABLES, *mf.RUNTIME_VARS, *_ENABLED}) - set(BY_ENV)
+_QUIET_IN_FILES = frozenset({*mf.RUNTIME_VARS, *_ENABLED})
+#: names :func:`_kind` tells apart by name (the others are unknown, or a section's)
+_SPECIAL_IN_ENV = frozenset({*OLD_NAMES, *mf.RETIRED})
+_SPECIAL_IN_FILES = frozenset({*OLD_NAMES, *mf.RETIRED, *mf.CLI_VARIABLES})
+#: prefixes :func:`_kind` tells names apart by (in files, none)
+_PREFIXES = (*mf.RUNTIME_PREFIXES, *mf.PARAMETER_PREFIXES)
+_PREFIXES_IN_FILES: tuple[str, ...] = ()
 
 
-_RUNTIME_PREFIXES = (
-    "METAFLOW_ARGO_EVENT_PAYLOAD_",
-    "METAFLOW_CONDA_",
-    "METAFLOW_DEBUG_",
-    "METAFLOW_ENV_ESCAPE_",
-    "METAFLOW_INIT_",  # a parameter's value for `init` (METAFLOW_INIT_<PARAMETER>)
-    "METAFLOW_INPUT_PATHS_",  # a Batch task's input paths, split in chunks
-    "METAFLOW_PARENT_",  # a Step Functions join's parents (METAFLOW_PARENT_<n>_TASK_ID, _STEP)
-)
+class Key(Record):
+    """What a key is (:func:`classify`), and the one wording of its kind.
 
-
-def take(
-    data: LayerData, key: str, value: Any, location: str, *, file: bool, fix: Callable[[str], str]
-) -> None:
-    """Record one key of a layer: a setting (or alias), a registered key, runtime, or unknown.
-
-    ``fix`` says how to fix a bad value at a location of this layer.
+    ``kind``: see the module's table. ``field``: the setting an old name is applied as, or the
+    one a typo is near (``None`` otherwise). ``near``: the name a typo is near (a setting's,
+    or a registered key). ``old``: the old name a key is, or is near. ``detail``: what Metaflow
+    does with a name it reads (the command and option; a retired name's story).
     """
-    field = BY_ENV.get(key)
-    if field is None:
-        if key in RUNTIME_VARS or (
-            not file and key.startswith(_RUNTIME_PREFIXES) and not _close_to_a_setting(key)
-        ):
-            return
-        if file and key == "$schema":
-            return  # an editor's pointer to `metaflow-config schema` output, not a setting
-        if file or key.startswith(PREFIX):
-            registered = _registered(key, data, exact=True)  # else unknown: a did-you-mean
-            if not is_unset(value):
-                put_extra(data, key, Raw(value, location), registered=registered, fix=fix)
-            if not registered:
-                data.unknown.append((key, location))
+
+    __slots__ = ("detail", "field", "key", "kind", "near", "old")
+    __match_args__ = ("key", "kind", "field", "near", "old", "detail")
+    key: str
+    kind: str
+    field: Setting | None
+    near: str
+    old: Renamed | None
+    detail: str
+
+    def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
+        self,
+        key: str,
+        kind: str,
+        field: Setting | None = None,
+        near: str = "",
+        old: Renamed | None = None,
+        detail: str = "",
+    ) -> None:
+        self.key = key
+        self.kind = kind
+        self.field = field
+        self.near = near
+        self.old = old
+        self.detail = detail
+
+    @property
+    def reported(self) -> bool:
+        """Whether a layer holding it says so: an old name, or a key not applied."""
+        return self.kind in _ERROR_AT or self.kind == OLD
+
+    def error(self, strictness: str) -> bool:
+        """Whether it is an error (not a warning) under ``strictness`` (:data:`STRICTNESS`)."""
+        return strictness in _ERROR_AT.get(self.kind, ())
+
+    def hint(self) -> str:
+        """What to do about the name where a setting's name is expected (``override``, a fix)."""
+        if self.kind == TYPO:
+            return f"did you mean {self.near}?{self._old_note()}"
+        if self.kind == OLD and self.field is not None:
+            return f"did you mean {self.field.env}? ({self.key} is {self._story()})"
+        if self.kind == FOREIGN:
+            return "`metaflow-config docs` lists every setting"
+        return f"it is {self.what()}"
+
+    def what(self) -> str:  # noqa: PLR0911 - one phrase per kind
+        """What the name is, as a noun phrase (``explain`` of a name that is not a setting)."""
+        if self.kind == CLI:
+            return f"the environment variable of {self._option()}, read by Metaflow itself"
+        if self.kind == PARAMETER:
+            command = mf.PARAMETER_COMMANDS.get(self.detail)
+            if command is None:
+                return (
+                    "the environment variable of a flow decorator's option (METAFLOW_FLOW_"
+                    "<OPTION>), read by Metaflow's command line"
+                )
+            return (
+                f"the value of a flow parameter for `python flow.py {command}` "
+                f"({self.detail}<PARAMETER>), read by Metaflow's command line"
+            )
+        if self.kind == RUNTIME:
+            return "a variable Metaflow sets for its own processes at run time, not a setting"
+        if self.kind == METAFLOW:
+            return (
+                "a list of the plugins Metaflow enables, which Metaflow reads itself from its "
+                "configuration (metaflow-config leaves it to Metaflow)"
+            )
+        if self.kind == RETIRED:
+            release, story = mf.RETIRED[self.key]
+            return f"a name Metaflow no longer reads (no effect since {release}; {story})"
+        if self.kind == ENV_ONLY:
+            return f"the environment variable of {self._option()}, read from the environment only"
+        if self.kind == OLD and self.field is not None and self.old is not None:
+            return f"an old name of {self.field.env} ({self.old.note})"
+        if self.kind == SECTION:
+            return "a key of a registered section"
+        if self.kind == TYPO:
+            return f"not a setting (did you mean {self.near}?{self._old_note()})"
+        if self.kind == FOREIGN:
+            return "not a setting of Metaflow or of a registered section"
+        return "a setting"
+
+    def note(self, layer: LayerData, location: str) -> str:
+        """The warning of a key a layer holds (``location``: where in it)."""
+        where = f"{self.key} ({layer.layer}: {layer.path or location})"
+        if self.kind == TYPO:
+            return f"unknown setting {where}; {self.hint()}"
+        if self.kind == OLD and self.field is not None:
+            held = layer.values.get(self.field.name)
+            wins = (
+                f"{self.field.env} is set there too and wins"
+                if held is not None and held.location != location
+                else f"applied as {self.field.env}"
+            )
+            assert self.old is not None  # noqa: S101 - an old name's record
+            return f"{where} is an old name of {self.field.env} ({self.old.note}); {wins}; " + (
+                self._rename(layer)
+            )
+        return f"{where} is {self.what()}; {self._fix(layer)}"
+
+    def problem(self, layer: LayerData, location: str) -> Problem:
+        """The error of a key a layer holds, under a strictness that makes it one."""
+        if self.kind == TYPO:
+            expected, fix = "a known setting", self.hint()
+        elif self.kind == FOREIGN:
+            expected = "a setting of Metaflow or of a registered section"
+            fix = self._fix(layer)
+        elif self.kind == RETIRED:
+            expected = f"a name Metaflow reads ({self.key} is {self.what()})"
+            fix = self._fix(layer)
+        else:
+            expected = f"a setting ({self.key} is {self.what()})"
+            fix = self._fix(layer)
+        return Problem.bad_value(
+            self.key, layer.layer, location, value="", expected=expected, fix=fix
+        )
+
+    def _fix(self, layer: LayerData) -> str:
+        gone = "unset it" if layer.layer == "env" else "remove it"
+        if self.kind == FOREIGN:
+            if not self.key.upper().startswith(PREFIX):
+                return f"Metaflow reads only {PREFIX}* keys: if no other program reads it, {gone}"
+            return (
+                "if an extension or a fork of Metaflow reads it, register it in a section "
+                f"(entry point group metaflow_config.sections), else {gone}"
+            )
+        if self.kind == ENV_ONLY:
+            setting = mf.STANDS_FOR.get(self.key)
+            if setting is not None:
+                return f"set {PREFIX}{setting} instead"
+            return f"set it in the environment instead, or {gone}"
+        return gone
+
+    def _rename(self, layer: LayerData) -> str:
+        assert self.field is not None  # noqa: S101 - an old name's setting
+        if layer.layer == "profile":
+            return f"`metaflow-config migrate{_profile_option(layer.path)}` renames it"
+        if layer.layer == "env":
+            return f"rename the variable to {self.field.env}"
+        return f"rename the key to {self.field.env}"
+
+    def _story(self) -> str:
+        return self.old.story() if self.old is not None else ""
+
+    def _old_note(self) -> str:
+        if self.old is None:
+            return ""
+        return f" ({self.old.name}: {self._story()})"
+
+    def _option(self) -> str:
+        command, option = mf.CLI_VARIABLES.get(self.key, ("", "an option"))
+        return f"{option} of `python flow.py{' ' + command if command else ''}`"
+
+    def __repr__(self) -> str:
+        return f"Key({self.key!r}, {self.kind!r})"
+
+
+def _profile_option(path: str) -> str:
+    """`` -p NAME`` for ``config_NAME.json``; nothing for the default ``config.json``."""
+    name = os.path.basename(path)
+    if name.startswith("config_") and name.endswith(".json"):
+        from .._display import shell_quote
+
+        return f" -p {shell_quote(name[len('config_') : -len('.json')])}"
+    return ""
+
+
+def take_all(
+    data: LayerData,
+    items: Iterable[tuple[str, Any]],
+    *,
+    file: str | None,
+    fix: Callable[[str], str],
+) -> None:
+    """Record the keys of a layer, each (key, value): applied, or not.
+
+    ``file``: the path of the file the keys are of (a key's location is ``<file>:<key>``), or
+    None for the environment (a key's location is its name). Applied: a setting (or alias), an
+    old name (also recorded in ``renamed``), a registered section's key (in ``extra``). Not
+    applied: the names Metaflow reads or sets itself, left alone, and every other key, recorded
+    in ``unknown`` (in their order) with its value kept in ``extra``, where a model resolved from
+    the layers reads its keys, registered or not. ``fix`` says how to fix a bad value at a
+    location of this layer.
+
+    The settings are told apart one by one, the rest by set operations first, so that thousands
+    of keys nothing knows cost little more than reading them.
+    """
+    get = BY_ENV.get
+    where = "" if file is None else file + ":"
+    others: list[tuple[str, Any]] = []
+    for key, value in items:
+        field = get(key)
+        if field is None:
+            others.append((key, value))
+        elif not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable
+            put(data, field, key, Raw(value, where + key))
+    if not others:
         return
-    if not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable is
-        put(data, field, key, Raw(value, location))
+    in_file = file is not None
+    names = {key for key, _ in others}
+    names -= _QUIET_IN_FILES if in_file else _QUIET_IN_ENV
+    if in_file:
+        names.discard("$schema")  # an editor's pointer to `metaflow-config schema` output
+    special = names & (_SPECIAL_IN_FILES if in_file else _SPECIAL_IN_ENV)
+    special.update(k for k in names if k.startswith(_PREFIXES_IN_FILES if in_file else _PREFIXES))
+    registered: set[str] = set()
+    if any(key.startswith(PREFIX) for key in names):
+        try:
+            registered = names & registry().keys()
+        except ConfigError as exc:  # a broken section: a problem of this read, said once
+            data.problems.extend(p for p in exc.problems if p not in data.problems)
+        special |= registered
+    plain = []  # what nothing knows: not applied, its value kept for a model
+    for key, value in others:
+        if key in special:
+            kind = SECTION if key in registered else _kind(key, in_file)
+            _take_other(data, kind, key, Raw(value, where + key), fix)
+        elif key in names:
+            plain.append((key, value, where + key))
+    data.extra.update({k: Raw(v, at) for k, v, at in plain if v is not None and v != ""})
+    data.unknown.extend([(k, at) for k, _, at in plain])
+
+
+def _take_other(data: LayerData, kind: str, key: str, raw: Raw, fix: Callable[[str], str]) -> None:
+    """Record ``key``, of ``kind``, that is not a setting's own name (see :func:`take_all`)."""
+    if kind in _QUIET:
+        return
+    if kind == OLD:
+        data.renamed.append((key, raw.location))
+        if not is_unset(raw.value):
+            put(data, OLD_NAMES[key][0], key, raw)
+        return
+    if not is_unset(raw.value):
+        put_extra(data, key, raw, registered=kind == SECTION, fix=fix)
+    if kind != SECTION:
+        data.unknown.append((key, raw.location))
+
+
+def _kind(key: str, file: bool) -> str:  # noqa: PLR0911 - the rules in order, first match wins
+    """The kind of a key no setting declares, as far as exact names and families tell it.
+
+    ``UNKNOWN`` for what only a registered section, or nearness, can tell (:func:`classify`).
+    """
+    if not file and key in mf.CLI_VARIABLES:
+        return CLI  # METAFLOW_DECOSPECS: `--with` in the environment, an old name in a file
+    old = OLD_NAMES.get(key)
+    if old is not None and old[1].applied:
+        return OLD
+    if key in mf.RUNTIME_VARS:
+        return RUNTIME
+    if key in _ENABLED:
+        return METAFLOW
+    if key in mf.RETIRED:
+        return RETIRED
+    if file:
+        return ENV_ONLY if key in mf.CLI_VARIABLES else UNKNOWN
+    if key.startswith(mf.RUNTIME_PREFIXES):
+        return UNKNOWN if _family_typo(key) is not None else RUNTIME
+    if key.startswith(mf.PARAMETER_PREFIXES):
+        return UNKNOWN if _indexes.near(key, registered=False) is not None else PARAMETER
+    return UNKNOWN
+
+
+def classify(key: str, *, file: bool) -> Key:
+    """What ``key`` is, in a file (``file``) or in the environment, with its wording.
+
+    Remembered per name for the process (up to a bound; past it, computed each time).
+    """
+    cache = _classified[file]
+    found = cache.get(key)
+    if found is None:
+        found = _classify(key, file)
+        if len(cache) < _CACHE_BOUND:
+            cache[key] = found
+    return found
+
+
+def _classify(key: str, file: bool) -> Key:  # noqa: PLR0911 - a return per kind
+    field = BY_ENV.get(key)
+    if field is not None:
+        return Key(key, SETTING, field)
+    kind = _kind(key, file)
+    if kind == OLD:
+        field, old = OLD_NAMES[key]
+        return Key(key, OLD, field, old=old)
+    if kind == PARAMETER:
+        return Key(
+            key, PARAMETER, detail=next(p for p in mf.PARAMETER_PREFIXES if key.startswith(p))
+        )
+    if kind in (CLI, ENV_ONLY, RUNTIME, METAFLOW, RETIRED):
+        return Key(key, kind)
+    if key.startswith(PREFIX) and _registered_quietly(key):
+        return Key(key, SECTION)
+    near = _family_typo(key) if not file and key.startswith(mf.RUNTIME_PREFIXES) else None
+    if near is None:
+        near = _indexes.near(key, registered=True)
+    if near is None:
+        return Key(key, FOREIGN)
+    return Key(key, TYPO, near[1], near[0], near[2])
+
+
+def suggest(key: str) -> str:
+    """What to say of a name given where a setting's name is expected: a did-you-mean, or why.
+
+    Short names count (``BATCH_JOB_QEUE``), and so do lower case and a missing prefix.
+    """
+    full = key.upper() if key.upper().startswith(PREFIX) else PREFIX + key.upper()
+    found = classify(key if key.startswith(PREFIX) else full, file=True)
+    if found.kind in (SETTING, SECTION) and key != found.key:
+        return f"did you mean {found.key}?"
+    return found.hint()
+
+
+# -- nearness --------------------------------------------------------------------------------
+
+#: A name's nearest (the name, its setting, the old name matched): ``None`` for a registered key
+_Near = tuple[str, "Setting | None", "Renamed | None"]
+
+
+class _Indexes:
+    """The names a key may be near, built on first use: built-in, then with registered keys."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built_in: Index[_Near] | None = None
+        self._all: Index[_Near] | None = None
+        self._seen: dict[tuple[bool, str], _Near | None] = {}
+
+    def near(self, key: str, *, registered: bool) -> _Near | None:
+        """The name ``key`` is near, among the table's (and registered keys, if ``registered``)."""
+        seen = self._seen.get((registered, key), self)
+        if seen is not self:
+            return seen  # type: ignore[return-value]
+        index = self._index(registered)
+        found = index.nearest(key)
+        if len(self._seen) < _CACHE_BOUND:
+            self._seen[(registered, key)] = found
+        return found
+
+    def _index(self, registered: bool) -> Index[_Near]:
+        with self._lock:
+            if self._built_in is None:
+                self._built_in = Index(_built_in_names())
+            if not registered:
+                return self._built_in
+            if self._all is None:
+                try:
+                    keys = sorted(registry())
+                except ConfigError:  # a broken section: said by the read that met it
+                    keys = []
+                self._all = self._built_in
+                if keys:
+                    extra: list[tuple[str, _Near]] = [(k, (k, None, None)) for k in keys]
+                    self._all = Index([*_built_in_names(), *extra])
+            return self._all
+
+    def reset(self) -> None:
+        with self._lock:
+            self._all = None
+            self._seen = {}
+
+
+def _built_in_names() -> Iterable[tuple[str, _Near]]:
+    """Every name of the table, each with the setting it stands for.
+
+    The settings' own names, then aliases, then old names (applied or not).
+    """
+    for key, field in BY_ENV.items():
+        yield key, (field.env, field, None)
+    for key, (field, old) in OLD_NAMES.items():
+        yield key, (field.env, field, old)
+
+
+_indexes = _Indexes()
+on_reset(_indexes.reset)  # the nearest names include registered keys
+
+#: The settings of each runtime family (``METAFLOW_CONDA_`` ...): what a name of the family may
+#: be a typo of, one edit away (``near.FAMILY_EDITS``). A typo across families is left to the
+#: general did-you-mean.
+_FAMILIES = {p: [name for name in BY_ENV if name.startswith(p)] for p in mf.RUNTIME_PREFIXES}
+_FAMILY_INDEXES = {
+    p: Index(
+        [(name, (BY_ENV[name].env, BY_ENV[name], None)) for name in names],
+        lambda _: FAMILY_EDITS,
+    )
+    for p, names in _FAMILIES.items()
+    if names
+}
+_family_seen: dict[str, _Near | None] = {}
+
+
+def _family_typo(key: str) -> _Near | None:
+    """The setting of its family that a runtime-family name is near, if any."""
+    if key in _family_seen:
+        return _family_seen[key]
+    index = next((i for p, i in _FAMILY_INDEXES.items() if key.startswith(p)), None)
+    found = None if index is None else index.nearest(key)
+    if len(_family_seen) < _CACHE_BOUND:
+        _family_seen[key] = found
+    return found
+
+
+#: The runtime families an environment scan passes over (``environ.Skip``): every name of them
+#: but those that may be near one of their settings (``near.family_patterns``), which
+#: :func:`take_all` then tells apart exactly.
+ENV_SKIP = Skip(
+    mf.RUNTIME_PREFIXES,
+    {p: family_patterns(p, names) for p, names in _FAMILIES.items() if names},
+)
+
+#: How many names each remembered answer keeps, at most: past it, a name is worked out each
+#: time (linear in the names, never a cliff).
+_CACHE_BOUND = 1 << 16
+_classified: dict[bool, dict[str, Key]] = {False: {}, True: {}}
+
+
+def _forget_classified() -> None:
+    for cache in _classified.values():
+        cache.clear()
+
+
+on_reset(_forget_classified)  # whether a key is a section's depends on the registry
+
+
+# -- registered sections ---------------------------------------------------------------------
 
 
 def section_key(key: str, data: LayerData) -> str | None:
@@ -148,6 +563,14 @@ def _registered(key: str, data: LayerData, *, exact: bool = False) -> bool:
         for problem in exc.problems:
             if problem not in data.problems:
                 data.problems.append(problem)
+        return False
+
+
+def _registered_quietly(key: str) -> bool:
+    """Whether ``key`` is a registered key (a broken registry: no; its read says why)."""
+    try:
+        return key in registry()
+    except ConfigError:
         return False
 
 
@@ -186,7 +609,8 @@ def put_extra(
 def put(data: LayerData, field: Setting, key: str, raw: Raw) -> None:
     """Record ``raw`` for ``field``, read under the name ``key``.
 
-    An alias never beats the setting's own name in the same layer, in whatever order they come.
+    An alias or an old name never beats the setting's own name in the same layer, in whatever
+    order they come.
     """
     if key in (field.env, field.name) or field.name not in data.values:
         data.values[field.name] = raw
@@ -199,45 +623,3 @@ def sensitive_key(key: str) -> bool:
     except ConfigError:
         return True
     return found is not None and key in found.sensitive
-
-
-#: The settings of each runtime family (``METAFLOW_CONDA_`` ...): what a family name may be a
-#: typo of. A typo across families is left to the general did-you-mean.
-_FAMILY_SETTINGS = {p: [name for name in BY_ENV if name.startswith(p)] for p in _RUNTIME_PREFIXES}
-
-
-@functools.lru_cache(maxsize=4096)
-def _close_to_a_setting(key: str) -> bool:
-    """Whether ``key`` looks like a misspelled setting, not a runtime variable sharing its prefix.
-
-    ``METAFLOW_DEBUG_S3CLEINT`` is a typo of a setting; ``METAFLOW_CONDA_ENVS_DIRNAME`` is one of
-    Metaflow's own variables. Compared with the settings of its own family only (a few), and
-    remembered per name: a task carries hundreds of these, and every process resolves.
-    """
-    import difflib
-
-    family = next(_FAMILY_SETTINGS[p] for p in _RUNTIME_PREFIXES if key.startswith(p))
-    return bool(family and difflib.get_close_matches(key, family, n=1, cutoff=0.9))
-
-
-@functools.lru_cache(maxsize=1024)
-def suggest(key: str) -> str:
-    """A did-you-mean for an unknown key (lower case or no METAFLOW_ prefix count as near).
-
-    Remembered per name for the process: the same unknown key is reported at each resolution.
-    """
-    import difflib
-
-    key = key.upper()
-    full = key if key.startswith(PREFIX) else PREFIX + key
-    try:
-        names = [*BY_ENV, *registry()]
-    except ConfigError:
-        names = list(BY_ENV)
-    close = difflib.get_close_matches(full, names, n=1, cutoff=0.75)
-    if close:
-        return f"did you mean {close[0]}?"
-    return "remove it, or see `metaflow-config docs` for the names of all settings"
-
-
-on_reset(suggest.cache_clear)  # a did-you-mean names registered keys

@@ -23,7 +23,7 @@ from .data import LayerData, Raw
 from .environ import metaflow_items, own
 from .files import FileLayer, fix_file_key
 from .inputs import Inputs
-from .keys import put, put_extra, section_key, suggest, take
+from .keys import ENV_SKIP, put, put_extra, section_key, suggest, take_all
 from .profiles import PROJECT_VAR, find_local_config, home_is_a_file, missing_profile, profile_path
 from .sections import on_reset
 
@@ -51,16 +51,16 @@ class EnvLayer:
 
         The layer read from the last list of variables is remembered (a resolution does not
         change it): a process resolving again over the same variables, as tasks carrying
-        hundreds of Metaflow's own do, pays for comparing them only.
+        hundreds of Metaflow's own do, pays for comparing them only. The names of Metaflow's
+        runtime families are mostly passed over by the scan itself (``keys.ENV_SKIP``).
         """
         global _last_env  # noqa: PLW0603 - one remembered read, replaced whole: thread-safe
-        items = metaflow_items(self.env)  # no Python loop over every name: environ
+        items = metaflow_items(self.env, ENV_SKIP)  # no Python loop over every name: environ
         last = _last_env
         if last is not None and (last[0] is items or last[0] == items):
             return last[1]
         data = LayerData(self.layer)
-        for key, value in items:
-            take(data, key, value, key, file=False, fix=_fix_variable)
+        take_all(data, items, file=None, fix=_fix_variable)
         _last_env = (items, data)
         return data
 

@@ -125,10 +125,15 @@ def answered(question: str, fix: str = _WIZARD_FIX) -> Iterator[None]:
 
 def report_leftovers(path: str) -> None:
     """Warn about problems the profile still has in keys the command did not touch."""
+    from .._resolve.resolve import report_keys
+    from .._sources.keys import LENIENT
+
     data = FileLayer("profile", path).read()
     problems = check_layer(data)
     print_warnings([f"the profile still has a problem: {p}" for p in problems])
-    print_warnings([f"unknown setting {key} in {path}" for key, _ in data.unknown])
+    notes: list[str] = []
+    report_keys(data, LENIENT, [], notes)
+    print_warnings(notes)
 
 
 def write_changes(

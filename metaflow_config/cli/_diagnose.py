@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Mapping
 
 from .._model.table import BY_NAME
-from .._resolve.resolve import report_unknown, report_untrusted, resolve, strict_mode
+from .._resolve.resolve import report_keys, report_untrusted, resolve, strict_mode
 from .._resolve.validate import check_layer
 from .._snapshot.sections import problems_by_key
 from .._snapshot.settings import Settings, resolution_of
@@ -90,11 +90,11 @@ def _not_in_the_error(snapshot: Settings, profile: str | None) -> list[str]:
     problems of the error, and only the layers' own warnings (a file's mode, ...) are left.
     """
     inputs = Inputs.from_world(profile=profile)
-    strict = strict_mode(inputs.strict, inputs.env, [])
+    strictness = strict_mode(inputs.strict, inputs.env, [])
     notes: list[str] = []
     for data in resolution_of(snapshot).layers.values():
-        report_unknown(data, strict, [], notes)
-        report_untrusted(data, strict, [], notes)
+        report_keys(data, strictness, [], notes)
+        report_untrusted(data, strictness, [], notes)
         notes.extend(data.warnings)
     return notes
 

@@ -17,6 +17,7 @@ from .._snapshot.require import CAPABILITIES as REQUIRE
 from .._snapshot.require import RequirementError
 from .._snapshot.sections import held_keys, problems_by_key
 from .._snapshot.settings import Settings, resolution_of
+from .._sources.keys import LENIENT, STRICT, TYPOS
 from ..errors import ConfigError
 from ._common import CliError, load_settings, profile_label, profile_option
 from ._diagnose import Diagnosis, diagnose, without_invalid
@@ -203,7 +204,8 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
 Examples:
   metaflow-config check
   metaflow-config check -p prod --require sfn-schedule   # and what scheduling needs
-  metaflow-config check --lenient  # unknown METAFLOW_* keys only warn
+  metaflow-config check --lenient  # misspelled keys only warn, as when Metaflow runs
+  metaflow-config check --strict   # keys of extensions and other programs fail too
   metaflow-config check --aws --write-probe   # and live against AWS (credentials, queue, ...)
 """,
 )
@@ -217,10 +219,10 @@ Examples:
 )
 @click.option(
     "--strict/--lenient",
-    default=True,
-    show_default=True,
-    help="Unknown METAFLOW_* keys are errors (a misspelled key is a setting not applied); "
-    "--lenient: they only warn, as when Metaflow runs.",
+    default=None,
+    help="By default a misspelled setting is an error (a setting not applied) and a key near "
+    "no setting (an extension's, another program's) a warning; --strict: every key that is not "
+    "applied is an error; --lenient: every one only warns, as when Metaflow runs.",
 )
 @click.option(
     "--aws",
@@ -243,7 +245,7 @@ def check_cmd(
     *,
     profile: str | None,
     required: tuple[str, ...],
-    strict: bool,
+    strict: bool | None,
     live: bool,
     aws_profile: str | None,
     write_probe: bool,
@@ -259,8 +261,9 @@ def check_cmd(
     """
     if (aws_profile or write_probe) and not live:
         raise click.UsageError("--aws-profile and --write-probe go with --aws")
+    strictness = TYPOS if strict is None else STRICT if strict else LENIENT
     try:
-        snapshot = load_settings(profile, strict=strict)
+        snapshot = load_settings(profile, strict=strictness)
     except ConfigError as exc:
         raise CliError(_with_capabilities(str(exc), profile, required)) from None
     sections = problems_by_key(resolution_of(snapshot))
