@@ -62,34 +62,27 @@ def report_keys(
     makes its kind an error. The first ``MAX_UNKNOWN_REPORTED`` keys not applied are told one
     by one; the rest in one line each for the errors and the warnings among them.
     """
-    last = _last_report
-    if last[0] is layer and last[1] == strictness:  # the same read, reported again
+    last = _last_reports.get(layer.layer)
+    if last is not None and last[0] is layer and last[1] == strictness:  # reported again
         problems.extend(last[2])
         notes.extend(last[3])
         return
     mine: list[Problem] = []
     said: list[str] = []
     _report_keys(layer, strictness, mine, said)
-    _remember_report(layer, strictness, mine, said)
+    _last_reports[layer.layer] = (layer, strictness, mine, said)
     problems.extend(mine)
     notes.extend(said)
 
 
-#: (the layer, the strictness, its problems, its notes) of the last report: a process resolving
-#: again over the same environment (the layer read is reused) words its keys once
-_last_report: tuple[LayerData | None, str, list[Problem], list[str]] = (None, "", [], [])
-
-
-def _remember_report(
-    layer: LayerData, strictness: str, problems: list[Problem], notes: list[str]
-) -> None:
-    global _last_report  # noqa: PLW0603 - one remembered report, replaced whole: thread-safe
-    _last_report = (layer, strictness, problems, notes)
+#: By layer name, (the layer read, the strictness, its problems, its notes) of its last report:
+#: a process resolving again over the same environment (whose read is reused) words its keys
+#: once. Each entry is replaced whole (thread-safe).
+_last_reports: dict[str, tuple[LayerData, str, list[Problem], list[str]]] = {}
 
 
 def _forget_report() -> None:
-    global _last_report  # noqa: PLW0603
-    _last_report = (None, "", [], [])
+    _last_reports.clear()
 
 
 on_reset(_forget_report)  # the words of a key name registered keys (a did-you-mean)

@@ -50,6 +50,11 @@ _FIND_STR = "\0(" + PREFIX + "[^\0]*)"
 _FIND_BYTES = _FIND_STR.encode()
 
 
+#: the size of the names (in characters) from which one search for any of a Skip's prefixes
+#: costs less than a substring test for each
+_LARGE = 1 << 15
+
+
 class Skip:
     """Names a search passes over: those under ``prefixes``, but for those ``keep`` finds.
 
@@ -64,7 +69,7 @@ class Skip:
     def __init__(self, prefixes: tuple[str, ...], keep: Mapping[str, tuple[str, str]]) -> None:
         self.prefixes = prefixes
         self.keep = keep
-        self._patterns: dict[tuple[bool, tuple[str, ...]], tuple[Any, Any, Any]] = {}
+        self._patterns: dict[tuple[bool, tuple[str, ...]], tuple[Any, ...]] = {}
 
     def find(self, text: bool, blob: Any) -> list[Any]:
         """The prefixed names of ``blob`` but for those passed over, in its order.
@@ -72,7 +77,10 @@ class Skip:
         ``blob`` holds the names, each after a NUL: ``str`` if ``text``, else ``bytes``.
         """
         sep: Any = "\0" if text else b"\0"
-        present = tuple(p for p in self.prefixes if (sep + (p if text else p.encode())) in blob)
+        present: tuple[str, ...] = ()
+        # a few substring tests in a small environment; one compiled pass over a large one
+        if len(blob) < _LARGE or self._any(text).search(blob) is not None:
+            present = tuple(p for p in self.prefixes if (sep + (p if text else p.encode())) in blob)
         if not present:
             return re.findall(_FIND_STR if text else _FIND_BYTES, blob)
         main, forward, backward = self._compiled(text, present)
@@ -86,10 +94,18 @@ class Skip:
         order = blob.split(sep)  # rare: a name near a setting of a runtime family
         return sorted({*found, *kept}, key=order.index)
 
+    def _any(self, text: bool) -> Any:
+        """The search for a name under any of the prefixes."""
+        found = self._patterns.get((text, ()))
+        if found is None:
+            source = "\0(?:" + "|".join(re.escape(p) for p in self.prefixes) + ")"
+            found = self._patterns[(text, ())] = (re.compile(source if text else source.encode()),)
+        return found[0]
+
     def _compiled(self, text: bool, present: tuple[str, ...]) -> tuple[Any, Any, Any]:
         cached = self._patterns.get((text, present))
         if cached is not None:
-            return cached
+            return cached[0], cached[1], cached[2]
         skipped = "|".join(re.escape(p) for p in present)
         sources = [f"\0((?!{skipped}){PREFIX}[^\0]*)"]
         kept = [self.keep[p] for p in present if p in self.keep]
@@ -185,7 +201,7 @@ def _search(
         return None
     if text:
         return tuple(zip(found, found))
-    return tuple((key, key.decode(_ENCODING, "surrogateescape")) for key in found)
+    return tuple(zip(found, [key.decode(_ENCODING, "surrogateescape") for key in found]))
 
 
 def own(env: Mapping[str, str], name: str) -> str | None:

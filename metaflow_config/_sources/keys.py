@@ -42,8 +42,9 @@ those of the runtime families in ``os.environ`` are mostly passed over unread
 from __future__ import annotations
 
 import os
+import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from .._display import show_value
@@ -105,9 +106,10 @@ _QUIET_IN_FILES = frozenset({*mf.RUNTIME_VARS, *_ENABLED})
 #: names :func:`_kind` tells apart by name (the others are unknown, or a section's)
 _SPECIAL_IN_ENV = frozenset({*OLD_NAMES, *mf.RETIRED})
 _SPECIAL_IN_FILES = frozenset({*OLD_NAMES, *mf.RETIRED, *mf.CLI_VARIABLES})
-#: prefixes :func:`_kind` tells names apart by (in files, none)
+#: the names, one a line, under the prefixes :func:`_kind` tells names of the environment apart
+#: by (in files, no prefix tells anything)
 _PREFIXES = (*mf.RUNTIME_PREFIXES, *mf.PARAMETER_PREFIXES)
-_PREFIXES_IN_FILES: tuple[str, ...] = ()
+_UNDER_PREFIXES = re.compile("\n((?:" + "|".join(map(re.escape, _PREFIXES)) + ").*)")
 
 
 class Key(Record):
@@ -287,7 +289,7 @@ def _profile_option(path: str) -> str:
 
 def take_all(
     data: LayerData,
-    items: Iterable[tuple[str, Any]],
+    items: Collection[tuple[str, Any]],
     *,
     file: str | None,
     fix: Callable[[str], str],
@@ -302,43 +304,50 @@ def take_all(
     the layers reads its keys, registered or not. ``fix`` says how to fix a bad value at a
     location of this layer.
 
-    The settings are told apart one by one, the rest by set operations first, so that thousands
-    of keys nothing knows cost little more than reading them.
+    The keys that are not settings are told apart by set operations first, so that thousands of
+    keys nothing knows cost little more than reading them (one pass, two objects each).
     """
-    get = BY_ENV.get
+    names = {key for key, _ in items} - BY_ENV.keys()
+    in_file = file is not None
+    special: set[str] = set()
+    registered: set[str] = set()
+    if names:
+        names -= _QUIET_IN_FILES if in_file else _QUIET_IN_ENV
+        if in_file:
+            names.discard("$schema")  # an editor's pointer to `metaflow-config schema` output
+        special = names & (_SPECIAL_IN_FILES if in_file else _SPECIAL_IN_ENV)
+        if not in_file:
+            special.update(_under_prefixes(names))
+        if any(key.startswith(PREFIX) for key in names):
+            try:
+                registered = names & registry().keys()
+            except ConfigError as exc:  # a broken section: a problem of this read, said once
+                data.problems.extend(p for p in exc.problems if p not in data.problems)
+            special |= registered
     where = "" if file is None else file + ":"
-    others: list[tuple[str, Any]] = []
+    get, new = BY_ENV.get, tuple.__new__  # Raw(...) without its Python-level __new__
+    extra, unknown = data.extra, data.unknown
     for key, value in items:
         field = get(key)
-        if field is None:
-            others.append((key, value))
-        elif not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable
-            put(data, field, key, Raw(value, where + key))
-    if not others:
-        return
-    in_file = file is not None
-    names = {key for key, _ in others}
-    names -= _QUIET_IN_FILES if in_file else _QUIET_IN_ENV
-    if in_file:
-        names.discard("$schema")  # an editor's pointer to `metaflow-config schema` output
-    special = names & (_SPECIAL_IN_FILES if in_file else _SPECIAL_IN_ENV)
-    special.update(k for k in names if k.startswith(_PREFIXES_IN_FILES if in_file else _PREFIXES))
-    registered: set[str] = set()
-    if any(key.startswith(PREFIX) for key in names):
-        try:
-            registered = names & registry().keys()
-        except ConfigError as exc:  # a broken section: a problem of this read, said once
-            data.problems.extend(p for p in exc.problems if p not in data.problems)
-        special |= registered
-    plain = []  # what nothing knows: not applied, its value kept for a model
-    for key, value in others:
-        if key in special:
+        if field is not None:
+            if not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable
+                put(data, field, key, new(Raw, (value, where + key)))
+        elif key in special:
             kind = SECTION if key in registered else _kind(key, in_file)
             _take_other(data, kind, key, Raw(value, where + key), fix)
-        elif key in names:
-            plain.append((key, value, where + key))
-    data.extra.update({k: Raw(v, at) for k, v, at in plain if v is not None and v != ""})
-    data.unknown.extend([(k, at) for k, _, at in plain])
+        elif key in names:  # nothing knows it: not applied, its value kept for a model
+            location = where + key
+            if value is not None and value != "":
+                extra[key] = new(Raw, (value, location))
+            unknown.append((key, location))
+
+
+def _under_prefixes(names: set[str]) -> list[str]:
+    """The names under the prefixes :func:`_kind` tells apart by, found in C."""
+    lines = "\n" + "\n".join(names)
+    if lines.count("\n") != len(names):  # a name holding a line break: one by one
+        return [name for name in names if name.startswith(_PREFIXES)]
+    return _UNDER_PREFIXES.findall(lines)
 
 
 def _take_other(data: LayerData, kind: str, key: str, raw: Raw, fix: Callable[[str], str]) -> None:

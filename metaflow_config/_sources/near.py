@@ -14,10 +14,9 @@ likeness, so a fork's ``METAFLOW_AWS_ARN`` was "near" ``METAFLOW_USER`` and
 the part that differs calls a key near only where a slip of the hand made it, and nothing near
 otherwise (a key nobody misspelled).
 
-:class:`Index` finds the nearest of many names for one key, cheaply: a name whose length or
-whose set of character pairs is too far to be within its allowed edits is skipped without
-computing the distance (each edit changes the length by at most one and removes at most three
-pairs).
+:class:`Index` finds the nearest of many names for one key, cheaply: a name whose length is
+too far to be within its allowed edits, or that holds none of the key's pieces (:func:`pieces`),
+is passed over without computing the distance.
 
 A name of one of Metaflow's runtime families (``METAFLOW_CONDA_*``, thousands in some tasks)
 shares its family's prefix with the family's settings, and is near one of them only one edit
@@ -28,14 +27,13 @@ over the rest of a large environment unread.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 from .._model.fields import PREFIX
 
-__all__ = ["FAMILY_EDITS", "Index", "allowed", "distance", "family_patterns", "tail"]
+__all__ = ["FAMILY_EDITS", "Index", "allowed", "distance", "family_patterns", "pieces", "tail"]
 
 T = TypeVar("T")
 
@@ -79,55 +77,76 @@ def distance(a: str, b: str, bound: int) -> int:
     return min(row[-1], bound + 1)
 
 
-def _pairs(text: str) -> frozenset[str]:
-    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
+def pieces(text: str, edits: int) -> list[str] | None:
+    """``text`` cut into ``edits + 1`` pieces, one character apart; None when too short to tell.
+
+    A text within ``edits`` edits of ``text`` holds one of the pieces whole: an edit touches one
+    piece at most (a swap of two neighbours too, as the pieces are apart), so one comes through.
+    """
+    size = (len(text) - edits) // (edits + 1)
+    if size < 2:
+        return None
+    cut, start = [], 0
+    for piece in range(edits + 1):
+        end = start + size if piece < edits else len(text)
+        cut.append(text[start:end])
+        start = end + 1
+    return cut
 
 
 class Index(Generic[T]):
     """Names to find the nearest of (see the module's measure), each with what it stands for.
 
     ``edits``: how many edits a key may be from a name, by the length of the name's tail.
-    The names are kept in order of their tails' lengths (a key is compared only with names of a
-    length within reach); a name's pairs of characters are made the first time a key asks.
+    Names are kept by the length of their tails: a key is compared only with names of a length
+    within reach, and only with those holding one of its pieces (:func:`pieces`) whole.
     """
 
-    __slots__ = ("_edits", "_lengths", "_pairs", "_tails", "_values")
+    __slots__ = ("_by_length", "_edits")
 
     def __init__(
         self, names: Iterable[tuple[str, T]], edits: Callable[[int], int] = allowed
     ) -> None:
-        given = list(names)
-        # names as written (not misspelled): without the prefix, in upper case
-        tails = [(n[len(PREFIX) :] if n.startswith(PREFIX) else n).upper() for n, _ in given]
-        order = sorted(range(len(given)), key=lambda i: (len(tails[i]), i))
-        self._tails = [tails[i] for i in order]
-        self._lengths = [len(t) for t in self._tails]
-        self._edits = [edits(n) for n in self._lengths]
-        self._values = [(i, given[i][1]) for i in order]  # (order given: a tie's first, value)
-        self._pairs: list[frozenset[str] | None] = [None] * len(given)
+        self._edits = edits
+        self._by_length: dict[int, list[tuple[int, str, T]]] = {}
+        for order, (name, value) in enumerate(names):
+            # names as written (not misspelled): without the prefix, in upper case
+            t = (name[len(PREFIX) :] if name.startswith(PREFIX) else name).upper()
+            self._by_length.setdefault(len(t), []).append((order, t, value))
 
     def nearest(self, key: str) -> T | None:
         """What the nearest name to ``key`` stands for; ``None`` when no name is near it."""
         mine = tail(key)
-        size, pairs = len(mine), _pairs(mine)
+        size = len(mine)
+        cuts = [pieces(mine, edits) for edits in range(_MOST_EDITS + 1)]
         best: T | None = None
         best_rank = (_MOST_EDITS + 1, 0)  # (distance, order given): the nearest, then the first
-        start = bisect.bisect_left(self._lengths, size - _MOST_EDITS)
-        stop = bisect.bisect_right(self._lengths, size + _MOST_EDITS)
-        for i in range(start, stop):
-            bound = min(self._edits[i], best_rank[0])
-            if abs(self._lengths[i] - size) > bound:
+        for length in range(size - _MOST_EDITS, size + _MOST_EDITS + 1):
+            names = self._by_length.get(length)
+            if names is None:
                 continue
-            theirs = self._pairs[i]
-            if theirs is None:
-                theirs = self._pairs[i] = _pairs(self._tails[i])
-            if len(pairs & theirs) < max(len(pairs), len(theirs)) - 3 * bound:
+            bound = min(self._edits(length), best_rank[0])
+            if abs(length - size) > bound:
                 continue
-            found = distance(mine, self._tails[i], bound)
-            order, value = self._values[i]
-            if found <= bound and (found, order) < best_rank:
-                best, best_rank = value, (found, order)
+            cut = cuts[bound] if bound else None
+            for order, name, value in names:
+                if bound == 0:
+                    found = 0 if name == mine else 1
+                elif cut is None or _holds_one(name, cut):
+                    found = distance(mine, name, bound)
+                else:
+                    continue
+                if found <= bound and (found, order) < best_rank:
+                    best, best_rank = value, (found, order)
         return best
+
+
+def _holds_one(name: str, cut: list[str]) -> bool:
+    """Whether ``name`` holds one of the pieces of ``cut`` (a loop: no generator to make)."""
+    for piece in cut:  # noqa: SIM110 - any() of a generator costs a generator per name
+        if piece in name:
+            return True
+    return False
 
 
 #: the most edits :func:`allowed` gives
