@@ -131,7 +131,7 @@ class Defaults(Section):
             Renamed(
                 "METAFLOW_DECOSPECS",
                 "2.14.2",
-                "Metaflow 2.12.1 to 2.14.1 read it; 2.14.2 renamed it",
+                "read by Metaflow 2.12.1 to 2.14.1; renamed in 2.14.2",
             ),
         ),
     )
@@ -351,8 +351,8 @@ class Cards(Section):
             Renamed(
                 "METAFLOW_DATASTORE_CARD_AZUREROOT",
                 "2.7.15",
-                "Metaflow 2.7.7 to 2.7.14 set it in the tasks of Argo Workflows and Airflow, and "
-                "never read it; 2.7.15 sets the current name",
+                "set by Metaflow 2.7.7 to 2.7.14 in the tasks of Argo Workflows and Airflow, never "
+                "read; 2.7.15 sets the current name",
             ),
         ),
     )

@@ -114,9 +114,9 @@ class Datatools(Section):
             Renamed(
                 "METAFLOW_DATATOOLS_SYSROOT_S3",
                 "2.8.3",
-                "`metaflow configure aws` 2.0.0 to 2.8.2 wrote it and Metaflow never read it (it "
-                "derived <METAFLOW_DATASTORE_SYSROOT_S3>/data); the wizard writes the current "
-                "name since 2.8.3",
+                "written by `metaflow configure aws` 2.0.0 to 2.8.2, never read by Metaflow, "
+                "which derived <METAFLOW_DATASTORE_SYSROOT_S3>/data; the wizard writes the "
+                "current name since 2.8.3",
             ),
         ),
     )
@@ -171,8 +171,8 @@ class Service(Section):
             Renamed(
                 "METADATA_SERVICE_URL",
                 "2.0.1",
-                "`metaflow configure aws` 2.0.0 wrote it, without the METAFLOW_ prefix, and "
-                "Metaflow never read it; the wizard writes the current name since 2.0.1",
+                "written without the METAFLOW_ prefix by `metaflow configure aws` 2.0.0, never "
+                "read by Metaflow; the wizard writes the current name since 2.0.1",
             ),
         ),
     )

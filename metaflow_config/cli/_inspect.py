@@ -19,8 +19,8 @@ from .._snapshot.sections import held_keys, problems_by_key
 from .._snapshot.settings import Settings, resolution_of
 from .._sources.keys import LENIENT, STRICT, TYPOS
 from ..errors import ConfigError
-from ._common import CliError, load_settings, profile_label, profile_option
-from ._diagnose import Diagnosis, diagnose, without_invalid
+from ._common import CliError, load_settings, print_warnings, profile_label, profile_option
+from ._diagnose import Diagnosis, diagnose, not_in_the_error, without_invalid
 from ._query import complete_setting
 from ._show import (
     ENV_FORMATS,
@@ -265,7 +265,7 @@ def check_cmd(
     try:
         snapshot = load_settings(profile, strict=strictness)
     except ConfigError as exc:
-        raise CliError(_with_capabilities(str(exc), profile, required)) from None
+        raise CliError(_with_capabilities(str(exc), profile, required, strictness)) from None
     sections = problems_by_key(resolution_of(snapshot))
     capabilities = _capabilities(snapshot, required)
     failures = _requirement_failures(snapshot, capabilities, frozenset())
@@ -300,9 +300,17 @@ def _capabilities(snapshot: Settings, required: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys([*implied, *required]))
 
 
-def _with_capabilities(message: str, profile: str | None, required: tuple[str, ...]) -> str:
-    """The resolution's problems, then what the capabilities lack without the invalid values."""
+def _with_capabilities(
+    message: str, profile: str | None, required: tuple[str, ...], strictness: str
+) -> str:
+    """The resolution's problems, then what the capabilities lack without the invalid values.
+
+    The warnings that are not among the problems (an old name, a foreign key by default) are
+    printed first, as they would be on a configuration that resolves.
+    """
     found = without_invalid(profile)
+    if found is not None:
+        print_warnings(not_in_the_error(found.snapshot, profile, strictness))
     if found is None:
         if not required:
             return message
