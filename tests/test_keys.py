@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, ConfigWarning, load
@@ -49,6 +49,8 @@ def test_distance_is_the_osa_distance_up_to_its_bound(a: str, b: str, bound: int
 
 
 @given(TEXT, TEXT, st.integers(1, 3))
+@example("ABCDEFG", "ABCEDFG", 1)  # a swap across where the pieces are cut
+@example("ABCDEFG", "XABCDEFG", 1)
 def test_a_text_within_the_edits_holds_a_piece(a: str, b: str, edits: int) -> None:
     """The filter of the index never drops a name within reach: one of the key's pieces is in it."""
     cut = near.pieces(a, edits)
@@ -179,13 +181,15 @@ def test_the_environment_scan_passes_over_only_what_is_left_alone(env: dict[str,
 def test_a_typo_in_a_family_is_told_among_thousands(tmp_path: Path) -> None:
     """5,000 names of a family are passed over; the one a slip away from a setting is told."""
     env = {f"METAFLOW_CONDA_GUARD_{i:05d}": "x" for i in range(5000)}
-    env["METAFLOW_CONDA_PACKAGE_S3ROTO"] = "s3://bucket/c"
-    env["METAFLOW_DEBUG_SUBCOMAND"] = "1"
+    env["METAFLOW_CONDA_PACKAGE_S3ROTO"] = "s3://bucket/c"  # two letters swapped at its end
+    env["METAFLOW_DEBUG_SUBCOMAND"] = "1"  # one letter missing
+    env["METAFLOW_DEBUG_XS3CLIENT"] = "1"  # one letter before it
     with pytest.warns(ConfigWarning) as record:
         load(env=env, home=str(tmp_path), cwd=str(tmp_path))
     said = "\n".join(str(w.message) for w in record)
     assert "did you mean METAFLOW_CONDA_PACKAGE_S3ROOT?" in said
     assert "did you mean METAFLOW_DEBUG_SUBCOMMAND?" in said
+    assert "METAFLOW_DEBUG_XS3CLIENT (env: METAFLOW_DEBUG_XS3CLIENT); did you mean" in said
     assert "GUARD" not in said
 
 
@@ -342,15 +346,15 @@ def test_the_entry_points_are_those_importlib_metadata_finds(
 
     from metaflow_config._sources import sections
 
-    def dist(root: Path, folder: str, name: str, group: str) -> None:
+    def dist(root: Path, folder: str, name: str, group: str, value: str = "m:C") -> None:
         info = root / folder
         info.mkdir(parents=True)
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1\n")
-        (info / "entry_points.txt").write_text(f"[{group}]\n{name.replace('-', '_')} = m:C\n")
+        (info / "entry_points.txt").write_text(f"[{group}]\n{name.replace('-', '_')} = {value}\n")
 
     first, second = tmp_path / "first", tmp_path / "second"
     dist(first, "twice_mf-1.dist-info", "twice-mf", sections.GROUP)
-    dist(second, "twice_mf-2.dist-info", "twice-mf", sections.GROUP)  # shadowed
+    dist(second, "twice_mf-2.dist-info", "twice-mf", sections.GROUP, "m:Shadowed")
     dist(second, "other_mf-1.dist-info", "other-mf", "console_scripts")
     dist(second, "eggy_mf.egg-info", "eggy-mf", sections.GROUP)
     archive = tmp_path / "dists.zip"
@@ -366,4 +370,5 @@ def test_the_entry_points_are_those_importlib_metadata_finds(
     }
     assert found == theirs
     assert ("twice_mf", "m:C", "twice-mf") in found
+    assert not [f for f in found if f[1] == "m:Shadowed"]
     assert {name for _, _, name in found} >= {"eggy-mf", "zipped-mf"}

@@ -557,10 +557,11 @@ def _explain_other(snapshot: Settings, name: str, invalid: Mapping[str, Problem]
     full = name if name.upper().startswith(PREFIX) else PREFIX + name
     in_env, in_file = classify(full, file=False), classify(full, file=True)
     if in_file.kind == "old" and in_file.field is not None:
-        head = printable(f"{full}: {in_file.what()}")
+        head = [f"{full}: {in_file.what()}"]
         if in_env.kind != "old":
-            head += printable(f"\n  in the environment: {in_env.what()}")
-        return head + "\n" + explain_text(snapshot, in_file.field.env, invalid=invalid)
+            head.append(f"  in the environment: {in_env.what()}")
+        setting = explain_text(snapshot, in_file.field.env, invalid=invalid)
+        return "\n".join([*map(printable, head), setting])
     if in_env.kind not in ("cli", "parameter", "runtime", "metaflow", "retired"):
         return None
     lines = [f"{full}: not a setting", f"  what:     {in_env.what()}"]
