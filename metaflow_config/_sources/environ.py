@@ -32,7 +32,7 @@ import operator
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._model.fields import PREFIX, is_unset
@@ -119,19 +119,20 @@ class Skip:
 
 
 _Getter = Callable[[Any], tuple[Any, ...]]
-#: (whether from os.environ, the Skip, the raw names last searched, (raw name, name) of those
-#: found, and the function reading their raw values out of the dict in one C call)
-_last: tuple[bool, Skip | None, list[Any], tuple[tuple[Any, str], ...], _Getter] = (
+#: (whether from os.environ, the Skip, the raw names last searched, the raw names found, their
+#: names as ``str``, and the function reading their raw values out of the dict in one C call)
+_last: tuple[bool, Skip | None, list[Any], list[Any], list[str], _Getter] = (
     False,
     None,
     [],
-    (),
+    [],
+    [],
     lambda _: (),
 )
 #: (the raw values last found in os.environ, the items made of them, the names they are of):
 #: unchanged values of the same names give the same list object back, which a caller may
 #: compare by identity
-_last_items: tuple[tuple[Any, ...], list[tuple[str, str]], tuple[Any, ...]] = ((), [], ())
+_last_items: tuple[tuple[Any, ...], list[tuple[str, str]], list[str]] = ((), [], [])
 
 
 def _getter(keys: list[Any]) -> _Getter:
@@ -139,6 +140,17 @@ def _getter(keys: list[Any]) -> _Getter:
     if len(keys) > 1:
         return operator.itemgetter(*keys)
     return (lambda d: (d[keys[0]],)) if keys else (lambda _: ())
+
+
+#: encodings in which NUL is one byte of its own: bytes joined with NUL decode as each alone
+_NUL_SAFE = _ENCODING.lower().replace("-", "").replace("_", "") in ("utf8", "ascii", "latin1")
+
+
+def _decoded(raws: Sequence[bytes]) -> list[str]:
+    """Each of ``raws`` decoded as ``os.environ`` decodes it (in one C call where that can be)."""
+    if _NUL_SAFE and raws:
+        return b"\0".join(raws).decode(_ENCODING, "surrogateescape").split("\0")
+    return [raw.decode(_ENCODING, "surrogateescape") for raw in raws]
 
 
 def metaflow_items(env: Mapping[str, str], skip: Skip | None = None) -> list[tuple[str, str]]:
@@ -154,37 +166,32 @@ def metaflow_items(env: Mapping[str, str], skip: Skip | None = None) -> list[tup
     if type(raw) is not dict:
         return [(key, env[key]) for key in env if key.startswith(PREFIX)]
     names = list(raw)
-    was_native, skipped, seen, found, getter = _last
+    was_native, skipped, seen, raws, found, getter = _last
     if not (native is was_native and skip is skipped and names == seen):
         searched = _search(names, raw, skip)
         if searched is None:  # a name holding NUL: the plain loop
             return [(key, env[key]) for key in env if key.startswith(PREFIX)]
-        found = searched
-        getter = _getter([key for key, _ in found])
-        _last = (native, skip, names, found, getter)
+        raws, found = searched
+        getter = _getter(raws)
+        _last = (native, skip, names, raws, found, getter)
     values = getter(raw)
     if not native:
-        return [(name, value) for (_, name), value in zip(found, values)]
+        return list(zip(found, values))
     global _last_items  # noqa: PLW0603 - replaced whole: thread-safe
     if values == _last_items[0] and found is _last_items[2]:
         return _last_items[1]
-    if found and isinstance(found[0][0], bytes):
-        items = [
-            (name, value.decode(_ENCODING, "surrogateescape"))
-            for (_, name), value in zip(found, values)
-        ]
-    else:
-        items = [(name, value) for (_, name), value in zip(found, values)]
+    texts = _decoded(values) if raws and isinstance(raws[0], bytes) else values
+    items = list(zip(found, texts))
     _last_items = (values, items, found)
     return items
 
 
 def _search(
     names: list[Any], raw: dict[Any, Any], skip: Skip | None
-) -> tuple[tuple[Any, str], ...] | None:
-    """``(raw name, name)`` of the prefixed names, searched in C; ``None`` if that cannot work."""
+) -> tuple[list[Any], list[str]] | None:
+    """The raw prefixed names and the same as ``str``, searched in C; None if that cannot be."""
     if not names:
-        return ()
+        return [], []
     text = isinstance(names[0], str)
     sep: Any = "\0" if text else b"\0"
     try:
@@ -199,9 +206,7 @@ def _search(
     unique = set(found)
     if len(unique) != len(found) or not raw.keys() >= unique:
         return None
-    if text:
-        return tuple(zip(found, found))
-    return tuple(zip(found, [key.decode(_ENCODING, "surrogateescape") for key in found]))
+    return found, (found if text else _decoded(found))
 
 
 def own(env: Mapping[str, str], name: str) -> str | None:
