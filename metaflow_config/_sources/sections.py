@@ -141,7 +141,8 @@ def _entry_points() -> list[tuple[Any, str]]:
     entry (a zip file) goes through ``importlib.metadata`` as it is.
     """
     found: list[tuple[Any, str]] = []
-    seen: set[str] = set()
+    seen: set[str] = set()  # the distributions found so far, normalized
+    pending: list[str] = []  # folders found since, not normalized yet (only if it matters)
     for dist in _other_finders():
         _take_entry_points(dist, found, seen)
     for entry in list(sys.path):
@@ -153,6 +154,8 @@ def _entry_points() -> list[tuple[Any, str]]:
         except NotADirectoryError:  # a zip file, or another kind of entry
             from importlib import metadata
 
+            seen.update(map(_folder_key, pending))
+            pending.clear()
             for dist in metadata.distributions(path=[entry]):
                 _take_entry_points(dist, found, seen)
             continue
@@ -161,16 +164,19 @@ def _entry_points() -> list[tuple[Any, str]]:
         for name in names:
             if not name.endswith(_METADATA_FOLDERS):
                 continue
+            if not _names_the_group(f"{root}{os.sep}{name}{os.sep}entry_points.txt"):
+                pending.append(name)
+                continue
+            seen.update(map(_folder_key, pending))
+            pending.clear()
             key = _folder_key(name)
             if key in seen:
-                continue
+                continue  # another distribution of the name came first
             seen.add(key)
-            if _names_the_group(f"{root}{os.sep}{name}{os.sep}entry_points.txt"):
-                import pathlib
-                from importlib import metadata
+            import pathlib
+            from importlib import metadata
 
-                dist = metadata.PathDistribution(pathlib.Path(root, name))
-                found.extend(_group_of(dist))
+            found.extend(_group_of(metadata.PathDistribution(pathlib.Path(root, name))))
     return found
 
 
