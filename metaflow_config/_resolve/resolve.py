@@ -20,7 +20,8 @@ from .._model.table import BY_ENV
 from .._sources.data import LayerData, Raw
 from .._sources.environ import own_flag
 from .._sources.inputs import Inputs
-from .._sources.keys import LENIENT, STRICT, TYPOS, classify
+from .._sources.keykind import LENIENT, STRICT, TYPOS
+from .._sources.keys import classify
 from .._sources.layers import LAYERS
 from .._sources.sections import on_reset, problems_in
 from ..errors import ConfigError, ConfigWarning, Problem

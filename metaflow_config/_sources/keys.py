@@ -1,8 +1,8 @@
 """What a key of a layer is, decided in one place, and the one way each kind is told.
 
 Every layer records its keys through :func:`take_all`; the resolution's reports, ``check``,
-``show``, ``explain``, ``import`` and ``migrate`` ask :func:`classify`. A key is, first match
-wins:
+``show``, ``explain``, ``import`` and ``migrate`` ask :func:`classify`, whose answer
+(``keykind.Key``) words the key as its kind does. A key is, first match wins:
 
 ========== =========================================================== ===================
 kind       what                                                        in a layer
@@ -10,11 +10,11 @@ kind       what                                                        in a laye
 setting    a setting of the table, or one of its aliases               applied
 cli        a variable of Metaflow's command line (environment only)    left to Metaflow
 old        an old name of a setting (``Renamed``)                      applied, one warning
-runtime    a variable Metaflow sets at run time (``RUNTIME_VARS``)     ignored
+runtime    a variable Metaflow sets at run time (``RUNTIME_VARS``, or  ignored
+           in the environment a runtime family's: ``METAFLOW_CONDA_*``)
 metaflow   a plugin list Metaflow reads itself (``ENABLED_*``)         left to Metaflow
 retired    a name Metaflow no longer reads                             not applied: warned
 env-only   a command-line variable in a file (click reads no file)     not applied: warned
-runtime    a name of a runtime family (``METAFLOW_CONDA_*``) (env)     ignored
 parameter  a flow's parameter or flow decorator option (env)           left to Metaflow
 section    a key of a registered section                               applied by its model
 typo       near a setting (``near``'s measure)                         not applied: warned
@@ -25,7 +25,7 @@ except that a name of a runtime family or of a command's parameters that is near
 a typo (``METAFLOW_DEBUG_S3CLEINT``, ``METAFLOW_RUN_TIME_CARD_RENDER_INTERVAL``). A name
 Metaflow's command line reads is known exactly (``_model.metaflow_cli``), before any nearness.
 
-Which of the keys not applied are errors (:data:`STRICTNESS`): none at run time (``lenient``,
+Which of the keys not applied are errors (``keykind.STRICTNESS``): none at run time (``lenient``,
 the default: each a ``ConfigWarning``); typos and command-line variables in files for
 ``check`` and ``import`` (``typos``: a setting the user meant and that is not applied); every
 one of them with ``METAFLOW_CONFIG_STRICT=1``, ``load(strict=True)`` or ``--strict``
@@ -41,7 +41,6 @@ those of the runtime families in ``os.environ`` are mostly passed over unread
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable, Collection, Iterable
@@ -51,22 +50,32 @@ from .._display import show_value
 from .._model import metaflow_names as mf
 from .._model.fields import PREFIX, Renamed, Setting, is_unset
 from .._model.kinds import unicode_problem
-from .._model.record import Record
 from .._model.table import BY_ENV, OLD_NAMES
 from .._model.values import TooDeep, freeze
 from ..errors import ConfigError, Problem
 from .data import LayerData, Raw
 from .environ import Skip
+from .keykind import (
+    CLI,
+    ENV_ONLY,
+    FOREIGN,
+    METAFLOW,
+    OLD,
+    PARAMETER,
+    QUIET,
+    RETIRED,
+    RUNTIME,
+    SECTION,
+    SETTING,
+    TYPO,
+    UNKNOWN,
+    Key,
+)
 from .near import FAMILY_EDITS, Index, family_patterns
 from .sections import is_secret, on_reset, registry
 
 __all__ = [
     "ENV_SKIP",
-    "LENIENT",
-    "STRICT",
-    "STRICTNESS",
-    "TYPOS",
-    "Key",
     "classify",
     "put",
     "put_extra",
@@ -75,29 +84,6 @@ __all__ = [
     "suggest",
     "take_all",
 ]
-
-#: How strictly keys that are not applied are reported: every one a warning; misspellings
-#: (typos, command-line variables in a file) errors; every one an error.
-LENIENT, TYPOS, STRICT = "lenient", "typos", "strict"
-STRICTNESS = (LENIENT, TYPOS, STRICT)
-
-#: The kinds of key (see the module's table).
-SETTING, CLI, OLD, RUNTIME, METAFLOW, RETIRED, ENV_ONLY = (
-    "setting",
-    "cli",
-    "old",
-    "runtime",
-    "metaflow",
-    "retired",
-    "env-only",
-)
-PARAMETER, SECTION, TYPO, FOREIGN, UNKNOWN = "parameter", "section", "typo", "foreign", "unknown"
-
-#: kinds a layer ignores (Metaflow reads them, or sets them)
-_QUIET = frozenset({CLI, RUNTIME, METAFLOW, PARAMETER})
-#: kinds not applied, and reported: the strictness each becomes an error at
-_ERROR_AT = {TYPO: (TYPOS, STRICT), ENV_ONLY: (TYPOS, STRICT), FOREIGN: (STRICT,)}
-_ERROR_AT[RETIRED] = (STRICT,)
 
 _ENABLED = frozenset(mf.ENABLED)
 #: names a layer leaves alone, whatever else: Metaflow reads or sets them itself
@@ -110,181 +96,6 @@ _SPECIAL_IN_FILES = frozenset({*OLD_NAMES, *mf.RETIRED, *mf.CLI_VARIABLES})
 #: by (in files, no prefix tells anything)
 _PREFIXES = (*mf.RUNTIME_PREFIXES, *mf.PARAMETER_PREFIXES)
 _UNDER_PREFIXES = re.compile("\n((?:" + "|".join(map(re.escape, _PREFIXES)) + ").*)")
-
-
-class Key(Record):
-    """What a key is (:func:`classify`), and the one wording of its kind.
-
-    ``kind``: see the module's table. ``field``: the setting an old name is applied as, or the
-    one a typo is near (``None`` otherwise). ``near``: the name a typo is near (a setting's,
-    or a registered key). ``old``: the old name a key is, or is near. ``detail``: what Metaflow
-    does with a name it reads (the command and option; a retired name's story).
-    """
-
-    __slots__ = ("detail", "field", "key", "kind", "near", "old")
-    __match_args__ = ("key", "kind", "field", "near", "old", "detail")
-    key: str
-    kind: str
-    field: Setting | None
-    near: str
-    old: Renamed | None
-    detail: str
-
-    def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
-        self,
-        key: str,
-        kind: str,
-        field: Setting | None = None,
-        near: str = "",
-        old: Renamed | None = None,
-        detail: str = "",
-    ) -> None:
-        self.key = key
-        self.kind = kind
-        self.field = field
-        self.near = near
-        self.old = old
-        self.detail = detail
-
-    @property
-    def reported(self) -> bool:
-        """Whether a layer holding it says so: an old name, or a key not applied."""
-        return self.kind in _ERROR_AT or self.kind == OLD
-
-    def error(self, strictness: str) -> bool:
-        """Whether it is an error (not a warning) under ``strictness`` (:data:`STRICTNESS`)."""
-        return strictness in _ERROR_AT.get(self.kind, ())
-
-    def hint(self) -> str:
-        """What to do about the name where a setting's name is expected (``override``, a fix)."""
-        if self.kind == TYPO:
-            return f"did you mean {self.near}?{self._old_note()}"
-        if self.kind == OLD and self.field is not None:
-            return f"did you mean {self.field.env}? ({self.key} is {self._story()})"
-        if self.kind == FOREIGN:
-            return "`metaflow-config docs` lists every setting"
-        return f"it is {self.what()}"
-
-    def what(self) -> str:  # noqa: PLR0911 - one phrase per kind
-        """What the name is, as a noun phrase (``explain`` of a name that is not a setting)."""
-        if self.kind == CLI:
-            return f"the environment variable of {self._option()}, read by Metaflow itself"
-        if self.kind == PARAMETER:
-            command = mf.PARAMETER_COMMANDS.get(self.detail)
-            if command is None:
-                return (
-                    "the environment variable of a flow decorator's option (METAFLOW_FLOW_"
-                    "<OPTION>), read by Metaflow's command line"
-                )
-            return (
-                f"the value of a flow parameter for `python flow.py {command}` "
-                f"({self.detail}<PARAMETER>), read by Metaflow's command line"
-            )
-        if self.kind == RUNTIME:
-            return "a variable Metaflow sets for its own processes at run time, not a setting"
-        if self.kind == METAFLOW:
-            return (
-                "a list of the plugins Metaflow enables, which Metaflow reads itself from its "
-                "configuration (metaflow-config leaves it to Metaflow)"
-            )
-        if self.kind == RETIRED:
-            release, story = mf.RETIRED[self.key]
-            return f"a name Metaflow no longer reads (no effect since {release}; {story})"
-        if self.kind == ENV_ONLY:
-            return f"the environment variable of {self._option()}, read from the environment only"
-        if self.kind == OLD and self.field is not None and self.old is not None:
-            return f"an old name of {self.field.env} ({self.old.note})"
-        if self.kind == SECTION:
-            return "a key of a registered section"
-        if self.kind == TYPO:
-            return f"not a setting (did you mean {self.near}?{self._old_note()})"
-        if self.kind == FOREIGN:
-            return "not a setting of Metaflow or of a registered section"
-        return "a setting"
-
-    def note(self, layer: LayerData, location: str) -> str:
-        """The warning of a key a layer holds (``location``: where in it)."""
-        where = f"{self.key} ({layer.layer}: {layer.path or location})"
-        if self.kind == TYPO:
-            return f"unknown setting {where}; {self.hint()}"
-        if self.kind == OLD and self.field is not None:
-            held = layer.values.get(self.field.name)
-            wins = (
-                f"{self.field.env} is set there too and wins"
-                if held is not None and held.location != location
-                else f"applied as {self.field.env}"
-            )
-            assert self.old is not None  # noqa: S101 - an old name's record
-            return f"{where} is an old name of {self.field.env} ({self.old.note}); {wins}; " + (
-                self._rename(layer)
-            )
-        return f"{where} is {self.what()}; {self._fix(layer)}"
-
-    def problem(self, layer: LayerData, location: str) -> Problem:
-        """The error of a key a layer holds, under a strictness that makes it one."""
-        if self.kind == TYPO:
-            expected, fix = "a known setting", self.hint()
-        elif self.kind == FOREIGN:
-            expected = "a setting of Metaflow or of a registered section"
-            fix = self._fix(layer)
-        elif self.kind == RETIRED:
-            expected = f"a name Metaflow reads ({self.key} is {self.what()})"
-            fix = self._fix(layer)
-        else:
-            expected = f"a setting ({self.key} is {self.what()})"
-            fix = self._fix(layer)
-        return Problem.bad_value(
-            self.key, layer.layer, location, value="", expected=expected, fix=fix
-        )
-
-    def _fix(self, layer: LayerData) -> str:
-        gone = "unset it" if layer.layer == "env" else "remove it"
-        if self.kind == FOREIGN:
-            if not self.key.upper().startswith(PREFIX):
-                return f"Metaflow reads only {PREFIX}* keys: if no other program reads it, {gone}"
-            return (
-                "if an extension or a fork of Metaflow reads it, register it in a section "
-                f"(entry point group metaflow_config.sections), else {gone}"
-            )
-        if self.kind == ENV_ONLY:
-            setting = mf.STANDS_FOR.get(self.key)
-            if setting is not None:
-                return f"set {PREFIX}{setting} instead"
-            return f"set it in the environment instead, or {gone}"
-        return gone
-
-    def _rename(self, layer: LayerData) -> str:
-        assert self.field is not None  # noqa: S101 - an old name's setting
-        if layer.layer == "profile":
-            return f"`metaflow-config migrate{_profile_option(layer.path)}` renames it"
-        if layer.layer == "env":
-            return f"rename the variable to {self.field.env}"
-        return f"rename the key to {self.field.env}"
-
-    def _story(self) -> str:
-        return self.old.story() if self.old is not None else ""
-
-    def _old_note(self) -> str:
-        if self.old is None:
-            return ""
-        return f" ({self.old.name}: {self._story()})"
-
-    def _option(self) -> str:
-        command, option = mf.CLI_VARIABLES.get(self.key, ("", "an option"))
-        return f"{option} of `python flow.py{' ' + command if command else ''}`"
-
-    def __repr__(self) -> str:
-        return f"Key({self.key!r}, {self.kind!r})"
-
-
-def _profile_option(path: str) -> str:
-    """`` -p NAME`` for ``config_NAME.json``; nothing for the default ``config.json``."""
-    name = os.path.basename(path)
-    if name.startswith("config_") and name.endswith(".json"):
-        from .._display import shell_quote
-
-        return f" -p {shell_quote(name[len('config_') : -len('.json')])}"
-    return ""
 
 
 def take_all(
@@ -352,7 +163,7 @@ def _under_prefixes(names: set[str]) -> list[str]:
 
 def _take_other(data: LayerData, kind: str, key: str, raw: Raw, fix: Callable[[str], str]) -> None:
     """Record ``key``, of ``kind``, that is not a setting's own name (see :func:`take_all`)."""
-    if kind in _QUIET:
+    if kind in QUIET:
         return
     if kind == OLD:
         data.renamed.append((key, raw.location))

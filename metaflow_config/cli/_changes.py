@@ -142,7 +142,7 @@ def answered(question: str, fix: str = _WIZARD_FIX) -> Iterator[None]:
 def report_leftovers(path: str) -> None:
     """Warn about problems the profile still has in keys the command did not touch."""
     from .._resolve.resolve import report_keys
-    from .._sources.keys import LENIENT
+    from .._sources.keykind import LENIENT
 
     data = FileLayer("profile", path).read()
     problems = check_layer(data)

@@ -17,7 +17,7 @@ from .._snapshot.require import CAPABILITIES as REQUIRE
 from .._snapshot.require import RequirementError
 from .._snapshot.sections import held_keys, problems_by_key
 from .._snapshot.settings import Settings, resolution_of
-from .._sources.keys import LENIENT, STRICT, TYPOS
+from .._sources.keykind import LENIENT, STRICT, TYPOS
 from ..errors import ConfigError
 from ._common import CliError, load_settings, print_warnings, profile_label, profile_option
 from ._diagnose import Diagnosis, diagnose, not_in_the_error, without_invalid

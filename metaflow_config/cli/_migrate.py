@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from .._display import printable
-from .._model.metaflow_names import RETIRED
+from .._model import metaflow_names as mf
 from .._model.table import BY_ENV
+from .._sources.keykind import OLD, RETIRED
 from .._sources.keys import classify
 from .._sources.writes import read_json_object
 from ._changes import Changes, write_changes
@@ -46,10 +47,10 @@ def migration(doc: Mapping[str, Any]) -> tuple[Changes, dict[str, str]]:
                 in_force[field.name] = key
     for key in doc:
         found = classify(key, file=True)
-        if found.kind == "retired":
+        if found.kind == RETIRED:
             changes.remove.add(key)
-            notes[key] = f"no effect since Metaflow {RETIRED[key][0]}"
-        elif found.kind == "old" and found.field is not None:
+            notes[key] = f"no effect since Metaflow {mf.RETIRED[key][0]}"
+        elif found.kind == OLD and found.field is not None:
             name = found.field.name
             if in_force.setdefault(name, key) == key:
                 changes.rename[key] = found.field.env

@@ -16,7 +16,7 @@ from .._resolve.validate import check_layer
 from .._sources.data import LayerData
 from .._sources.files import layer_from_document
 from .._sources.jsonfile import read_json_file
-from .._sources.keys import LENIENT, STRICT, TYPOS
+from .._sources.keykind import LENIENT, STRICT, TYPOS
 from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes

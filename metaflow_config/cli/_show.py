@@ -24,6 +24,7 @@ from .._snapshot.explanation import Explanation
 from .._snapshot.export import bears_secret
 from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, lookup, resolution_of
+from .._sources.keykind import OLD, QUIET, RETIRED, TYPO
 from .._sources.keys import classify
 from .._sources.sections import find_key
 from .._sources.sections import registry as registered_keys
@@ -179,7 +180,7 @@ def unknown_keys(snapshot: Settings) -> list[Unknown]:
     for data in resolution_of(snapshot).layers.values():
         for key, location in data.unknown[:MAX_UNKNOWN_REPORTED]:
             what = classify(key, file=data.layer != "env")
-            hint = what.hint() if what.kind == "typo" else what.what()
+            hint = what.hint() if what.kind == TYPO else what.what()
             found.append(Unknown(key, data.layer, location, hint, what.kind))
     return found
 
@@ -556,13 +557,13 @@ def _explain_other(snapshot: Settings, name: str, invalid: Mapping[str, Problem]
         return _explain_registered(snapshot, *registered, invalid=invalid)
     full = name if name.upper().startswith(PREFIX) else PREFIX + name
     in_env, in_file = classify(full, file=False), classify(full, file=True)
-    if in_file.kind == "old" and in_file.field is not None:
+    if in_file.kind == OLD and in_file.field is not None:
         head = [f"{full}: {in_file.what()}"]
-        if in_env.kind != "old":
+        if in_env.kind != OLD:
             head.append(f"  in the environment: {in_env.what()}")
         setting = explain_text(snapshot, in_file.field.env, invalid=invalid)
         return "\n".join([*map(printable, head), setting])
-    if in_env.kind not in ("cli", "parameter", "runtime", "metaflow", "retired"):
+    if in_env.kind not in (*QUIET, RETIRED):
         return None
     lines = [f"{full}: not a setting", f"  what:     {in_env.what()}"]
     if in_file.kind != in_env.kind:
