@@ -58,7 +58,8 @@ def test_the_environment_layer_is_read_again_exactly_when_it_could_change(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The remembered read of the env layer is reused while its names and the values it depends
-    on are unchanged: a runtime variable's new value reuses it, any other change reads again."""
+    on are unchanged: a runtime variable's new value, or a new name of a runtime family, reuses
+    it; any other change reads again."""
     from metaflow_config._sources.layers import EnvLayer
 
     def read() -> LayerData:
@@ -79,7 +80,7 @@ def test_the_environment_layer_is_read_again_exactly_when_it_could_change(
         ("METAFLOW_BATCH_JOB_QUEUE", "q2"),  # a setting's value
         ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam::123456789012:role/r"),  # an empty one set
         ("METAFLOW_PERF_UNKNOWN", "v"),  # an unknown key's value (held in extra)
-        ("METAFLOW_CONDA_OTHER", "x"),  # a new name
+        ("METAFLOW_PERF_OTHER", "x"),  # a new name
     ]
     for name, value in steps:
         before = read()
@@ -88,7 +89,9 @@ def test_the_environment_layer_is_read_again_exactly_when_it_could_change(
         assert after is not before, name
         assert after == _fresh(), name
     before = read()
-    monkeypatch.delenv("METAFLOW_CONDA_OTHER")
+    monkeypatch.setenv("METAFLOW_CONDA_OTHER", "x")  # a runtime family's: the search passes it over
+    assert read() is before
+    monkeypatch.delenv("METAFLOW_PERF_OTHER")
     assert read() is not before
     assert read().values["BATCH_JOB_QUEUE"].value == "q2"
     assert read().values["SFN_IAM_ROLE"].value == "arn:aws:iam::123456789012:role/r"

@@ -25,7 +25,12 @@ class Raw(NamedTuple):
 
 
 class LayerData(Record):
-    """What one layer read: values by short setting name, unknown keys, problems.
+    """What one layer read: values by short setting name, keys not applied, problems.
+
+    ``unknown``: (key, location) of the keys it held that nothing applies (a misspelled or
+    foreign key, a retired name, a command-line variable in a file: ``_sources.keys`` says
+    which). ``renamed``: (key, location) of the old names of settings it held, applied as their
+    settings (in ``values``, unless the setting's own name was there too).
 
     ``warnings``: oddities that are not errors (a secret in a file others can read), said as
     ConfigWarnings. ``extra``: raw values of keys the table does not declare, by full name: those
@@ -45,6 +50,7 @@ class LayerData(Record):
         "layer",
         "path",
         "problems",
+        "renamed",
         "unknown",
         "untrusted",
         "values",
@@ -61,6 +67,7 @@ class LayerData(Record):
         "untrusted",
         "distrust",
         "frozen",
+        "renamed",
     )
     layer: str
     path: str
@@ -72,6 +79,7 @@ class LayerData(Record):
     untrusted: dict[str, Raw]
     distrust: str
     frozen: bool
+    renamed: list[tuple[str, str]]
 
     def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
         self,
@@ -85,6 +93,7 @@ class LayerData(Record):
         untrusted: dict[str, Raw] | None = None,
         distrust: str = "",
         frozen: bool = False,
+        renamed: list[tuple[str, str]] | None = None,
     ) -> None:
         self.layer = layer
         self.path = path
@@ -96,6 +105,7 @@ class LayerData(Record):
         self.untrusted = {} if untrusted is None else untrusted
         self.distrust = distrust
         self.frozen = frozen
+        self.renamed = [] if renamed is None else renamed
 
     def __repr__(self) -> str:  # names and counts only: the values may be secrets
         return (

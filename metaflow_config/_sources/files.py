@@ -17,7 +17,7 @@ from .._model.values import FrozenDict
 from ..errors import ConfigError, Problem
 from .data import LayerData
 from .jsonfile import read_json_file
-from .keys import sensitive_key, take
+from .keys import sensitive_key, take_all
 from .sections import registry
 
 __all__ = ["FileLayer", "fix_file_key", "layer_from_document"]
@@ -103,8 +103,7 @@ def layer_from_document(data: LayerData, path: str, doc: dict[str, Any] | None) 
     What :class:`FileLayer` does after reading; public so that a command that has already read
     (and will write) a document validates exactly what it read.
     """
-    for key, value in (doc or {}).items():
-        take(data, key, value, f"{path}:{key}", file=True, fix=fix_file_key)
+    take_all(data, (doc or {}).items(), file=path, fix=fix_file_key)
     _check_secret_mode(data, path)
     return data
 

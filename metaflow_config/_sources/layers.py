@@ -23,7 +23,7 @@ from .data import LayerData, Raw
 from .environ import Found, getter, metaflow_found, metaflow_items, own
 from .files import FileLayer, fix_file_key
 from .inputs import Inputs
-from .keys import put, put_extra, section_key, suggest, take
+from .keys import ENV_SKIP, put, put_extra, section_key, suggest, take_all
 from .profiles import PROJECT_VAR, find_local_config, home_is_a_file, missing_profile, profile_path
 from .sections import on_reset
 
@@ -53,14 +53,15 @@ class EnvLayer:
         read from: the names of the environment (``environ.metaflow_found``, compared by
         identity) and the values of the variables it depends on. A process resolving again over
         the same variables, as tasks carrying thousands of Metaflow's own do, pays for comparing
-        those only: the variables ``take`` passed over by their name (Metaflow's runtime
-        variables) are not read again, since no value of theirs could change the layer.
+        those only. The names of Metaflow's runtime families are mostly passed over by the
+        search itself (``keys.ENV_SKIP``); the variables ``take_all`` passes over by their name
+        are not read again, since no value of theirs could change the layer.
         """
         global _last_env  # noqa: PLW0603 - one remembered read, replaced whole: thread-safe
-        scanned = metaflow_found(self.env)  # no Python loop over every name: environ
+        scanned = metaflow_found(self.env, ENV_SKIP)  # no Python loop over every name: environ
         last = _last_env
         if scanned is None:
-            items = metaflow_items(self.env)
+            items = metaflow_items(self.env, ENV_SKIP)
         else:
             found, raw = scanned
             if last is not None and last.reads(found) and last.watched(raw) == last.values:
@@ -69,8 +70,7 @@ class EnvLayer:
                 return last.data
             items = found.items(raw)
         data = LayerData(self.layer)
-        for key, value in items:
-            take(data, key, value, key, file=False, fix=_fix_variable)
+        take_all(data, items, file=None, fix=_fix_variable)
         _last_env = None if scanned is None else _EnvRead(scanned[0], scanned[1], items, data)
         return data
 
@@ -80,9 +80,9 @@ class _EnvRead:
 
     ``found``: the search of the names it was read from; ``watched``: reads (in C) the raw
     values of the variables that matter, ``values`` those values at the time. A variable
-    matters unless ``take`` passed it over by its name: it is none of the layer's values,
-    unknown or registered keys, and its value is not empty (an empty one may be a setting's).
-    Where the read found problems, every variable matters.
+    matters unless ``take_all`` passed it over by its name: it is none of the layer's values,
+    unknown, renamed or registered keys, and its value is not empty (an empty one may be a
+    setting's). Where the read found problems, every variable matters.
     """
 
     __slots__ = ("data", "found", "values", "watched")
@@ -92,7 +92,7 @@ class _EnvRead:
     ) -> None:
         self.found = found
         self.data = data
-        kept = {*data.extra, *(key for key, _ in data.unknown)}
+        kept = {*data.extra, *(key for key, _ in data.unknown), *(key for key, _ in data.renamed)}
         kept.update(r.location for r in data.values.values())
         watched = [
             raw_name
