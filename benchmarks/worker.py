@@ -53,9 +53,9 @@ PRIVATE = {
 
 #: What the benchmark stubs: (module, attribute) replaced for some samples, and what the stub is.
 STUBS = {
-    # where a resolution asks the registry of sections about a key not in the table; the stub
-    # answers "not registered" without asking (the baseline of "no section registered")
-    "registered": ("metaflow_config._sources.keys", "_registered"),
+    # where a layer asks the registry of sections about keys not in the table; the stub answers
+    # "no section registered" without asking (the baseline of "no section registered")
+    "registered": ("metaflow_config._sources.keys", "registry"),
 }
 
 
@@ -116,7 +116,7 @@ def extend_table(count: int) -> None:
     _table.BY_ENV.update({f.env: f for f in extra.fields})
     derive.DEFAULTS.update({f.name: f.default for f in extra.fields})
     validate._table_validator.cache_clear()
-    validate._SMALL.clear()
+    validate._BUILT.clear()
     snapshot = load()
     assert len(list(snapshot.items())) == len(fields), "the extended table is not in use"
     assert snapshot["METAFLOW_BENCH_EXTRA_0"] is None
@@ -258,7 +258,7 @@ class Cases:
         The baseline of "no section registered": the registry lookup (``STUBS["registered"]``)
         answers no without asking, for these samples.
         """
-        with stubbed("registered", lambda *_, **__: False):
+        with stubbed("registered", dict):
             return self._each(load, n)
 
     def case_resolve_section(self, n: int) -> Timed:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._model.values import FrozenDict
-from ._override import Override, override
 from ._scope import current, load, settings
 from ._snapshot.settings import Settings
 from .errors import ConfigError, ConfigWarning, Problem
 
 if TYPE_CHECKING:
+    from ._override import Override, override
     from ._snapshot.explanation import Explanation, Shadowed
 
 __all__ = [
@@ -36,16 +36,22 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-#: names imported on first use (``_snapshot.explanation``: not built by every ``import metaflow``)
-_LAZY = frozenset({"Explanation", "Shadowed"})
+#: names imported on first use, by the module that holds them (neither is imported by every
+#: ``import metaflow``: a task reads settings, it does not enter scopes or explain them)
+_LAZY = {
+    "Explanation": "._snapshot.explanation",
+    "Shadowed": "._snapshot.explanation",
+    "Override": "._override",
+    "override": "._override",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """``Explanation`` and ``Shadowed``, imported when first named."""
+    """``Explanation``, ``Shadowed``, ``Override`` and ``override``, imported when first named."""
     if name in _LAZY:
-        from ._snapshot import explanation
+        import importlib
 
-        value = getattr(explanation, name)
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value  # found directly from here on
         return value
     msg = f"module {__name__!r} has no attribute {name!r}"

@@ -29,7 +29,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ._model.table import SECTIONS
 from ._resolve.resolve import resolve
@@ -52,12 +52,14 @@ __all__ = [
 ]
 
 
-class Scope(Protocol):
-    """What a link of the chain is made from: ``Override``, as ``_scope`` sees it."""
+if TYPE_CHECKING:  # a Protocol class costs every process to make: for mypy only
 
-    def resolve_under(self, parent: Settings) -> Settings:
-        """The snapshot of this scope entered under ``parent``."""
-        ...
+    class Scope(Protocol):
+        """What a link of the chain is made from: ``Override``, as ``_scope`` sees it."""
+
+        def resolve_under(self, parent: Settings) -> Settings:
+            """The snapshot of this scope entered under ``parent``."""
+            ...
 
 
 _SECTION_NAMES = frozenset(attr for attr, _ in SECTIONS)

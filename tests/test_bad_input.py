@@ -614,9 +614,9 @@ def test_strict_flag_must_be_a_boolean(home: Path, work: Path) -> None:
 
 
 def test_sentinel_like_key_is_just_unknown(home: Path, work: Path) -> None:
-    """A key that looks like an internal marker is an ordinary unknown key, not a crash."""
+    """A key that looks like an internal marker is an ordinary foreign key, not a crash."""
     (home / "config.json").write_text('{"\\u0000duplicates": 5}')
-    with pytest.warns(ConfigWarning, match="unknown setting"):
+    with pytest.warns(ConfigWarning, match="is not a setting of Metaflow"):
         load(env={}, home=home, cwd=work)
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic_core import core_schema
 
 from metaflow_config._model import core as _core
@@ -23,6 +25,10 @@ from metaflow_config._model.table import FIELDS
 
 def _plain(value: Any) -> Any:
     return value
+
+
+def _wrap(value: Any, handler: Any) -> Any:
+    return handler(value)
 
 
 #: each builder of _core, with the arguments the kinds and the resolver call it with
@@ -50,6 +56,7 @@ CALLS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "no_info_before_validator_function": [((_plain, {"type": "str"}), {})],
     "no_info_after_validator_function": [((_plain, {"type": "str"}), {})],
     "no_info_plain_validator_function": [((_plain,), {})],
+    "no_info_wrap_validator_function": [((_wrap, {"type": "str"}), {})],
 }
 
 
@@ -160,3 +167,58 @@ def test_an_imported_package_is_used_as_it_is(tmp_path: Path) -> None:
         "print(json.dumps(_core._compiled() is sys.modules['pydantic_core._pydantic_core']))\n"
     )
     assert _run(code, tmp_path) is True
+
+
+_ITEMS = st.text(
+    alphabet=["a", " ", "\t", "\x01", "\x7f", "\x85", "é", "\u2028", "\ud800"], max_size=3
+)
+
+
+def _outcome(validator: Any, value: Any) -> Any:
+    """What a validator gives for ``value``: the value, or where and why it refuses it."""
+    from pydantic_core import ValidationError
+
+    try:
+        return validator.validate_python(value)
+    except ValidationError as exc:
+        return [(e["loc"], e["type"]) for e in exc.errors()]
+
+
+@given(st.one_of(st.lists(_ITEMS, max_size=4), st.dictionaries(_ITEMS, _ITEMS, max_size=4)))
+def test_strings_checked_at_once_are_what_the_check_of_each_gives(value: Any) -> None:
+    """A JSON list or object of strings checked in one C pass (plain ASCII) gives exactly what
+    the check string by string gives: the same value, or the same errors at the same places."""
+    from pydantic_core import SchemaValidator
+
+    plain = core_schema.str_schema(pattern=_kinds._PLAIN_PATTERN)
+    for kind, exact in [
+        (_kinds.STR_LIST, core_schema.list_schema(plain)),
+        (_kinds.STR_DICT, core_schema.dict_schema(plain, plain)),
+    ]:
+        ours = SchemaValidator(kind.core_schema())
+        theirs = SchemaValidator(core_schema.chain_schema([core_schema.any_schema(), exact]))
+        assert _outcome(ours, value) == _outcome(theirs, value)
+
+
+@given(
+    st.one_of(
+        st.dictionaries(st.one_of(_ITEMS, st.integers()), st.lists(_ITEMS, max_size=2)),
+        st.lists(_ITEMS, max_size=2),
+    ),
+    st.booleans(),
+)
+def test_a_json_object_checked_at_once_is_what_the_check_of_each_key_gives(
+    value: Any, frozen: bool
+) -> None:
+    """A JSON object's keys checked in one C pass give what pydantic-core's check of each key
+    gives (a value read frozen is kept as it is: equal, and no copy)."""
+    from pydantic_core import SchemaValidator
+
+    from metaflow_config._model.values import FrozenDict
+
+    if frozen and isinstance(value, dict):
+        value = FrozenDict(value)
+    exact = core_schema.dict_schema(core_schema.str_schema(), core_schema.any_schema())
+    ours = SchemaValidator(_kinds.JSON_OBJECT.core_schema())
+    theirs = SchemaValidator(core_schema.chain_schema([core_schema.any_schema(), exact]))
+    assert _outcome(ours, value) == _outcome(theirs, value)

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigWarning, load
+from metaflow_config._sources.data import LayerData
 from metaflow_config._sources.environ import metaflow_items
 
 
@@ -51,3 +52,54 @@ def test_a_typo_added_after_a_resolution_is_still_reported(
     monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEU", "q")
     with pytest.warns(ConfigWarning, match="METAFLOW_BATCH_JOB_QUEU"):
         load()
+
+
+def test_the_environment_layer_is_read_again_exactly_when_it_could_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The remembered read of the env layer is reused while its names and the values it depends
+    on are unchanged: a runtime variable's new value, or a new name of a runtime family, reuses
+    it; any other change reads again."""
+    from metaflow_config._sources.layers import EnvLayer
+
+    def read() -> LayerData:
+        return EnvLayer(os.environ).read()
+
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "q")
+    monkeypatch.setenv("METAFLOW_CONDA_ENVS_DIRNAME", "envs")  # Metaflow's runtime variable
+    monkeypatch.setenv("METAFLOW_SFN_IAM_ROLE", "")  # a setting, empty: not set
+    monkeypatch.setenv("METAFLOW_PERF_UNKNOWN", "u")
+    first = read()
+    assert read() is first
+    monkeypatch.setenv("METAFLOW_CONDA_ENVS_DIRNAME", "other")  # passed over by name
+    assert read() is first
+    monkeypatch.setenv("PERF_NOT_METAFLOW", "x")  # another variable: the same names found
+    assert read() is first
+    assert read() is first
+    steps = [
+        ("METAFLOW_BATCH_JOB_QUEUE", "q2"),  # a setting's value
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam::123456789012:role/r"),  # an empty one set
+        ("METAFLOW_PERF_UNKNOWN", "v"),  # an unknown key's value (held in extra)
+        ("METAFLOW_PERF_OTHER", "x"),  # a new name
+    ]
+    for name, value in steps:
+        before = read()
+        monkeypatch.setenv(name, value)
+        after = read()
+        assert after is not before, name
+        assert after == _fresh(), name
+    before = read()
+    monkeypatch.setenv("METAFLOW_CONDA_OTHER", "x")  # a runtime family's: the search passes it over
+    assert read() is before
+    monkeypatch.delenv("METAFLOW_PERF_OTHER")
+    assert read() is not before
+    assert read().values["BATCH_JOB_QUEUE"].value == "q2"
+    assert read().values["SFN_IAM_ROLE"].value == "arn:aws:iam::123456789012:role/r"
+
+
+def _fresh() -> LayerData:
+    """The env layer read from a copy of os.environ (no remembered read can apply)."""
+    from metaflow_config._sources.layers import EnvLayer
+
+    data = EnvLayer(dict(os.environ)).read()
+    return data

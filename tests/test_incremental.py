@@ -194,21 +194,25 @@ def test_the_one_call_path_is_taken_for_text_and_declined_otherwise() -> None:
     assert base["METAFLOW_DATATOOLS_S3ROOT"] is None
 
 
-def test_a_process_that_resolves_once_builds_one_validator() -> None:
-    """Validators of a few settings are built for name sets asked for again, never on first use.
+def test_a_process_that_resolves_once_builds_one_validator_of_its_settings() -> None:
+    """A resolution builds a validator of the settings it validates, never the table's.
 
-    So the one resolution of a task process (and of ``import metaflow``) builds the table's
-    validator only; an ``override`` scope entered again gets one of its own.
+    So the one resolution of a task process (and of ``import metaflow``) compiles the patterns
+    of the settings in force only; the same settings again (an ``override`` scope entered again,
+    a warm ``load()``) reuse it.
     """
     from metaflow_config import load, override
     from metaflow_config._resolve import validate
 
-    validate._SMALL.clear()
-    validate._ASKED.clear()
-    load(env={}, home="/nonexistent", cwd="/")
-    assert validate._SMALL == {}
+    validate._BUILT.clear()
+    validate._table_validator.cache_clear()
+    load(env={"METAFLOW_BATCH_JOB_QUEUE": "q"}, home="/nonexistent", cwd="/")
+    assert frozenset({"BATCH_JOB_QUEUE"}) in validate._BUILT  # and the derived settings'
     with override(env={}, home="/nonexistent", cwd="/"):
+        sizes = []
         for queue in ("a", "b", "c"):
             with override(BATCH_JOB_QUEUE=queue) as snapshot:
                 assert snapshot["METAFLOW_BATCH_JOB_QUEUE"] == queue
-    assert frozenset({"BATCH_JOB_QUEUE"}) in validate._SMALL
+            sizes.append(len(validate._BUILT))
+    assert validate._table_validator.cache_info().currsize == 0
+    assert sizes[0] == sizes[-1]  # the scopes' values: one set of settings, built once

@@ -458,6 +458,26 @@ def test_the_extension_imports_nothing_but_this_package(tmp_path: Path) -> None:
     assert {m for m in added if m.split(".")[0] != ours[0] and not m.startswith(ours[1])} == set()
 
 
+def test_a_task_imports_only_what_reading_its_settings_needs(tmp_path: Path) -> None:
+    """``import metaflow`` with the extension and a profile imports neither the ``override``
+    machinery nor the explanation, the export of targets' limits aside, nor a codec module for
+    the profile's byte-order mark: a task reads its settings, it does not scope or explain them.
+    """
+    code = "import json, sys, metaflow; print(json.dumps(sorted(sys.modules)))"
+    env = _base_env(tmp_path)
+    profile = {"METAFLOW_DEFAULT_DATASTORE": "s3", "METAFLOW_BATCH_JOB_QUEUE": "q"}
+    (Path(env["METAFLOW_HOME"]) / "config.json").write_text(json.dumps(profile))
+    on, off = (_run(code, {**env, SWITCH: switch}, tmp_path) for switch in ("1", "0"))
+    assert on.returncode == 0, on.stderr
+    assert off.returncode == 0, off.stderr
+    imported = set(json.loads(on.stdout))
+    assert "metaflow_config._metaflow" in imported  # the extension ran
+    unwanted = {"metaflow_config._override", "metaflow_config._snapshot.explanation"}
+    assert imported & unwanted == set()
+    # a codec module for the byte-order mark (Python 3.13's site imports it itself: added only)
+    assert "encodings.utf_8_sig" not in imported - set(json.loads(off.stdout))
+
+
 def test_the_switch_words_are_the_boolean_kinds_false_words() -> None:
     """The extension reads the switch without our package; its words are the kind's."""
     from metaflow_config._model.kinds import BOOL_WORDS

@@ -170,6 +170,45 @@ def test_an_unknown_key_is_warned_once_per_run(tmp_path: Path) -> None:
     assert set(reports(output)) == {"start", "end"}
 
 
+def test_the_command_lines_variables_warn_nowhere(tmp_path: Path) -> None:
+    """A run given its parameters and max workers as variables, whose flow file sets another
+    parameter's after ``import metaflow``: no warning printed, none in any task's stored log,
+    and the parameters took the variables' values."""
+    where = launch(tmp_path, {"METAFLOW_RUN_ALPHA": "5", "METAFLOW_RUN_MAX_WORKERS": "2"})
+    flow = where.project / "parameter_flow.py"
+    shutil.copy(FLOW.parent / "parameter_flow.py", flow)
+    run_id_file = tmp_path / "run_id"
+    proc = subprocess.run(
+        [sys.executable, str(flow), "run", "--run-id-file", str(run_id_file)],
+        env=where.env,
+        cwd=where.project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert output.count("PARAMETERS alpha=5 late=late") == 2, output
+    assert "Warning" not in output
+    run_id = run_id_file.read_text(encoding="utf-8").strip()
+    for step_name in ("start", "end"):
+        logs = subprocess.run(
+            [sys.executable, str(flow), "logs", f"{run_id}/{step_name}", "--stderr"],
+            env=where.env,
+            cwd=where.project,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        assert "Warning" not in logs.stdout + logs.stderr, logs.stdout
+    stored = list((where.project / ".metaflow" / "ParameterFlow").rglob("*stderr*"))
+    assert stored, "no stored stderr log found"
+    for path in stored:
+        assert b"Warning" not in path.read_bytes(), path
+
+
 def test_switched_off_metaflow_resolves_on_its_own(tmp_path: Path) -> None:
     """METAFLOW_CONFIG_EXTENSION=0: the tasks see Metaflow's own values (the alias unread)."""
     where = launch(tmp_path, {"METAFLOW_JOB_QUEUE_NAME": "q", "METAFLOW_BATCH_EMIT_TAGS": "no"})

@@ -40,6 +40,7 @@ __all__ = [
     "no_info_after_validator_function",
     "no_info_before_validator_function",
     "no_info_plain_validator_function",
+    "no_info_wrap_validator_function",
     "str_schema",
     "typed_dict_field",
     "typed_dict_schema",
@@ -156,7 +157,7 @@ def definition_reference_schema(schema_ref: str) -> Any:
     return _schema("definition-ref", schema_ref=schema_ref)
 
 
-def _function(kind: str, function: Callable[[Any], Any], schema: Any = None) -> Any:
+def _function(kind: str, function: Callable[..., Any], schema: Any = None) -> Any:
     return _schema(kind, function={"type": "no-info", "function": function}, schema=schema)
 
 
@@ -168,6 +169,16 @@ def no_info_before_validator_function(function: Callable[[Any], Any], schema: An
 def no_info_after_validator_function(function: Callable[[Any], Any], schema: Any) -> Any:
     """``core_schema.no_info_after_validator_function``: ``schema``, then ``function``."""
     return _function("function-after", function, schema)
+
+
+def no_info_wrap_validator_function(
+    function: Callable[[Any, Callable[[Any], Any]], Any], schema: Any
+) -> Any:
+    """``core_schema.no_info_wrap_validator_function``: ``function(value, handler)``.
+
+    ``handler`` validates by ``schema``; ``function`` may return without calling it.
+    """
+    return _function("function-wrap", function, schema)
 
 
 def no_info_plain_validator_function(function: Callable[[Any], Any]) -> Any:

@@ -24,9 +24,11 @@ __all__ = [
     "PREFIX",
     "Context",
     "Derive",
+    "Renamed",
     "Section",
     "Setting",
     "is_unset",
+    "old_attribute",
     "same_as",
     "setting",
     "times",
@@ -126,6 +128,49 @@ def times(base: str, factor: int) -> Derive:
     return Derive((base,), fn, f"<{PREFIX}{base}> * {factor}")
 
 
+class Renamed:
+    """An old name of a setting: the name, the Metaflow release that renamed it, and its story.
+
+    ``name`` is the full name as it was written (``METAFLOW_DECOSPECS``; ``METADATA_SERVICE_URL``,
+    which Metaflow 2.0.0's wizard wrote without the prefix). ``applied``: a key Metaflow read or
+    wrote, which configuration files still hold: a layer that sets it sets the setting, with a
+    warning (``metaflow-config migrate`` renames it in a profile). Not ``applied``: a name
+    Metaflow's module used for the value (its attribute) but never read as a key: a key of that
+    name is told as a misspelling of the setting, and not applied (as Metaflow never applied it).
+    A plain class with ``__slots__``, as ``Derive``.
+    """
+
+    __slots__ = ("applied", "name", "note", "release")
+
+    def __init__(self, name: str, release: str, note: str, *, applied: bool = True) -> None:
+        self.name = name
+        self.release = release
+        self.note = note
+        self.applied = applied
+
+    def story(self) -> str:
+        """What the name was, for a message: ``its old name: Metaflow 2.12.1 to 2.14.1 ...``."""
+        return f"its old name: {self.note}" if self.applied else self.note
+
+    def __repr__(self) -> str:
+        return f"Renamed({self.name!r}, {self.release!r})"
+
+
+def old_attribute(name: str) -> Renamed:
+    """``name``, the attribute of Metaflow's module holding the value until 2.7.14 (not a key).
+
+    Metaflow 2.7.15 renamed the module's attributes to their keys' names (Netflix/metaflow
+    #1183); the keys themselves did not change, so a file holding the old attribute's name as a
+    key was never applied.
+    """
+    return Renamed(
+        name,
+        "2.7.15",
+        "the name Metaflow's module gave its attribute until 2.7.14, never a key Metaflow read",
+        applied=False,
+    )
+
+
 class Setting:
     """One row of the settings table (see :func:`setting`)."""
 
@@ -139,6 +184,7 @@ class Setting:
         "kind",
         "local",
         "name",
+        "renamed",
         "secret",
         "section",
         "sensitive",
@@ -155,6 +201,7 @@ class Setting:
         aliases: tuple[str, ...],
         local: bool,
         sensitive: bool,
+        renamed: tuple[Renamed, ...] = (),
     ) -> None:
         self.name = name
         self.env = PREFIX + name
@@ -166,6 +213,7 @@ class Setting:
         self.aliases = tuple(PREFIX + a for a in aliases)
         self.local = local
         self.sensitive = sensitive or secret
+        self.renamed = renamed
         self.attr = ""
         self.section = ""
 
@@ -213,6 +261,7 @@ def setting(
     aliases: tuple[str, ...] = (),
     local: bool = False,
     sensitive: bool = False,
+    renamed: tuple[Renamed, ...] = (),
 ) -> Any:
     """Declare a setting inside a :class:`Section` body.
 
@@ -228,9 +277,10 @@ def setting(
         sensitive: it decides where data or credentials go (an endpoint, a storage root, a
             role, an identity): only a trusted source may set it (a project file only once the
             user trusted it, see ``_sources.trust``). Every secret setting is sensitive.
+        renamed: the names Metaflow used for it before (see :class:`Renamed`).
 
     """
-    return Setting(name, kind, doc, default, derive, secret, aliases, local, sensitive)
+    return Setting(name, kind, doc, default, derive, secret, aliases, local, sensitive, renamed)
 
 
 class Section:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from itertools import accumulate
 from typing import Any
 
 from .values import TooDeep, freeze
 
-__all__ = ["decode_json", "strict_loads"]
+__all__ = ["decode_json", "nests_within", "strict_loads"]
 
 
 def decode_json(text: str, *, bounded: bool = False) -> tuple[Any, str | None]:
@@ -85,3 +86,25 @@ def _finite_float(text: str) -> float:
         msg = "a number out of a float's range"  # not the number: it may be part of a secret
         raise ValueError(msg)
     return number
+
+
+#: Every byte but those that open or close a JSON string, object or array (deleted in C)
+_NOT_STRUCTURE = bytes(range(256)).translate(None, b'"[]{}')
+#: An opening bracket or brace as +1, a closing one as -1 (a signed byte)
+_STEPS = bytes.maketrans(b"[]{}", bytes([1, 255, 1, 255]))
+
+
+def nests_within(data: bytes, levels: int) -> bool:
+    """Whether the JSON text ``data`` (valid, UTF-8) nests objects and arrays at most ``levels``.
+
+    In C, without parsing: escaped backslashes and quotes are dropped, then every byte but
+    quotes and brackets (no byte of a multi-byte UTF-8 character is one of those), then the
+    strings (quote to quote); what is left is the brackets outside strings, whose running sum
+    (+1 opening, -1 closing) peaks at the depth. About a millisecond for a megabyte.
+    """
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    text = data.translate(None, _NOT_STRUCTURE).replace(b'""', b"")  # most strings: nothing left
+    if b'"' in text:
+        text = b"".join(text.split(b'"')[::2])
+    return max(accumulate(memoryview(text.translate(_STEPS)).cast("b")), default=0) <= levels

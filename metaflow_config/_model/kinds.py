@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._display import MASK, has_url_password, show_value
 from .jsontext import decode_json
-from .values import thaw
+from .values import FrozenDict, thaw
 
 if TYPE_CHECKING:
     from pydantic_core import CoreSchema
@@ -86,7 +86,7 @@ class Kind:
         ``shared``: a text kind's plain-text check refers to :func:`plain_definition` (one
         compiled pattern for a whole table) instead of holding its own copy.
         """
-        if isinstance(self._factory, _Text):
+        if isinstance(self._factory, (_Text, _Json)):
             return self._factory(shared=shared)
         return self._factory()
 
@@ -213,13 +213,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _plain_str(pattern: str | None = None, max_length: int | None = None) -> CoreSchema:
-    """A one-line string inside a JSON value: its message names the key or index it is at."""
-    cs = _cs()
-    inner = cs.str_schema(pattern=pattern, max_length=max_length)
-    return cs.no_info_before_validator_function(_plain, inner)  # type: ignore[no-any-return]
-
-
 class _Text:
     """The schema factory of a text kind: one line of text, matching ``pattern`` if given.
 
@@ -260,24 +253,107 @@ def _str(pattern: str | None = None, max_length: int | None = None) -> Callable[
     return _Text(pattern, max_length)
 
 
-def _json(inner: Callable[[], CoreSchema]) -> Callable[[], CoreSchema]:
-    def factory() -> CoreSchema:
-        return _cs().no_info_before_validator_function(_parse_json, inner())  # type: ignore[no-any-return]
+class _Json:
+    """The schema factory of a JSON-valued kind: JSON text (or a value) checked by ``inner``.
 
-    return factory
+    ``shared`` is passed on to ``inner``: the strings inside refer to the table's one plain-text
+    check (see :func:`_plain_str`).
+    """
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Callable[..., CoreSchema]) -> None:
+        self.inner = inner
+
+    def __call__(self, *, shared: bool = False) -> CoreSchema:
+        inner = self.inner(shared=shared)
+        return _cs().no_info_before_validator_function(_parse_json, inner)  # type: ignore[no-any-return]
 
 
-def _str_dict() -> CoreSchema:
-    return _cs().dict_schema(_plain_str(), _plain_str())  # type: ignore[no-any-return]
+def _plain_str(*, shared: bool) -> CoreSchema:
+    """A one-line string inside a JSON value (a key or an item), checked in pydantic-core.
+
+    The check of a text kind (``_Text``), so a JSON value of 60,000 strings costs no Python
+    call per string; a string it refuses is described by :func:`plain_problem` on the error
+    path (``_resolve.validate``), its message naming the key or index it is at.
+    """
+    return _Text(None, None)(shared=shared)
 
 
-def _object() -> CoreSchema:
+#: The ASCII characters a one-line value may not hold (``_NOT_PLAIN``'s), as bytes
+_ASCII_NOT_PLAIN = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])
+
+
+def _plain_ascii(*texts: str) -> bool:
+    """Whether ``texts`` are ASCII without a control character (see ``_NOT_PLAIN``), in C."""
+    joined = "".join(texts)
+    if not joined.isascii():
+        return False
+    ascii_text = joined.encode("ascii")
+    return len(ascii_text.translate(None, _ASCII_NOT_PLAIN)) == len(ascii_text)
+
+
+def _plain_list(value: Any, handler: Callable[[Any], Any]) -> Any:
+    """A JSON list of strings, checked in C at once where they are all plain ASCII.
+
+    Such a list is what the check string by string (``handler``) gives, without a call per
+    string (a list of 60,000 strings costs a third of that check); any other value (a string
+    that is not ASCII or holds a tab, an item that is not a string) goes through ``handler``,
+    whose errors name the index.
+    """
+    if type(value) is list or type(value) is tuple:
+        try:
+            if _plain_ascii("".join(value)):
+                return list(value)
+        except TypeError:  # an item that is not a string
+            pass
+    return handler(value)
+
+
+def _plain_dict(value: Any, handler: Callable[[Any], Any]) -> Any:
+    """A JSON object of strings, checked as :func:`_plain_list` checks a list (errors name keys)."""
+    if type(value) is dict or type(value) is FrozenDict:
+        try:
+            if _plain_ascii("".join(value), "".join(value.values())):
+                return dict(value)
+        except TypeError:  # a value that is not a string
+            pass
+    return handler(value)
+
+
+def _str_dict(*, shared: bool = False) -> CoreSchema:
     cs = _cs()
-    return cs.dict_schema(cs.str_schema(), cs.any_schema())  # type: ignore[no-any-return]
+    exact = cs.dict_schema(_plain_str(shared=shared), _plain_str(shared=shared))
+    return cs.no_info_wrap_validator_function(_plain_dict, exact)  # type: ignore[no-any-return]
 
 
-def _str_list() -> CoreSchema:
-    return _cs().list_schema(_plain_str())  # type: ignore[no-any-return]
+def _str_keys(value: Any, handler: Callable[[Any], Any]) -> Any:
+    """A JSON object whose keys are all strings (checked in C at once), without a copy.
+
+    What the check key by key (``handler``) accepts, as it is where it is frozen (a profile's
+    value, read frozen: copying a large one costs more than the rest of its resolution), else
+    a shallow copy as ``handler`` makes; anything else goes through ``handler``.
+    """
+    kind = type(value)
+    if kind is dict or kind is FrozenDict:
+        try:
+            "".join(value)
+        except TypeError:  # a key that is not a string
+            return handler(value)
+        return value if kind is FrozenDict else dict(value)
+    return handler(value)
+
+
+def _object(*, shared: bool = False) -> CoreSchema:
+    cs = _cs()
+    exact = cs.dict_schema(cs.str_schema(), cs.any_schema())
+    return cs.no_info_wrap_validator_function(_str_keys, exact)  # type: ignore[no-any-return]
+
+
+def _str_list(*, shared: bool = False) -> CoreSchema:
+    cs = _cs()
+    exact = cs.list_schema(_plain_str(shared=shared))
+    return cs.no_info_wrap_validator_function(_plain_list, exact)  # type: ignore[no-any-return]
 
 
 _TAG_KEY = r"^[\w .:/=+\-@]{1,128}$"
@@ -314,11 +390,11 @@ def _check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
     return tags
 
 
-def _tags() -> CoreSchema:
-    return _cs().no_info_after_validator_function(_check_tags, _str_dict())  # type: ignore[no-any-return]
+def _tags(*, shared: bool = False) -> CoreSchema:
+    return _cs().no_info_after_validator_function(_check_tags, _str_dict(shared=shared))  # type: ignore[no-any-return]
 
 
-def _retry_config() -> CoreSchema:
+def _retry_config(*, shared: bool = False) -> CoreSchema:
     cs = _cs()
     fields = {
         "max_attempts": cs.typed_dict_field(_int(0)(), required=False),
@@ -528,28 +604,28 @@ SFN_NAME_PREFIX = Kind(
 STR_DICT = Kind(
     "JSON object of strings",
     'a JSON object mapping strings to strings, e.g. {"name": "value"}',
-    _json(_str_dict),
+    _Json(_str_dict),
     json_valued=True,
 )
 TAGS = Kind(
     "AWS tags",
     'a JSON object of AWS tags, e.g. {"team": "ml"} (at most 50; keys 1-128 chars, values '
     "0-256 chars, no 'aws:' prefix)",
-    _json(_tags),
+    _Json(_tags),
     json_valued=True,
 )
-JSON_OBJECT = Kind("JSON object", "a JSON object, e.g. {}", _json(_object), json_valued=True)
+JSON_OBJECT = Kind("JSON object", "a JSON object, e.g. {}", _Json(_object), json_valued=True)
 STR_LIST = Kind(
     "JSON list of strings",
     'a JSON list of strings, e.g. ["a", "b"]',
-    _json(_str_list),
+    _Json(_str_list),
     json_valued=True,
 )
 RETRY_CONFIG = Kind(
     "botocore retry config",
     "a JSON object with optional keys max_attempts (int >= 0), total_max_attempts (int >= 1) "
     'and mode ("legacy", "standard" or "adaptive")',
-    _json(_retry_config),
+    _Json(_retry_config),
     json_valued=True,
 )
 VERIFY = Kind(

@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .fields import PREFIX, Context, Derive, Section, Setting, setting, times, under
+from .fields import (
+    PREFIX,
+    Context,
+    Derive,
+    Renamed,
+    Section,
+    Setting,
+    old_attribute,
+    setting,
+    times,
+    under,
+)
 from .kinds import (
     BOOL,
     GS_URL,
@@ -112,7 +123,17 @@ class Defaults(Section):
         default="argo-workflows",
     )
     decospecs: str = setting(
-        "DEFAULT_DECOSPECS", STR, "Space-separated decorators applied as with --with.", default=""
+        "DEFAULT_DECOSPECS",
+        STR,
+        "Space-separated decorators applied as with --with.",
+        default="",
+        renamed=(
+            Renamed(
+                "METAFLOW_DECOSPECS",
+                "2.14.2",
+                "read by Metaflow 2.12.1 to 2.14.1; renamed in 2.14.2",
+            ),
+        ),
     )
     runtime_limit: int = setting(
         "DEFAULT_RUNTIME_LIMIT",
@@ -305,13 +326,20 @@ class Secrets(Section):
 class Cards(Section):
     """Where cards are stored (``CARD_*``)."""
 
-    localroot: str | None = setting("CARD_LOCALROOT", PATH, "Local root of cards.", local=True)
+    localroot: str | None = setting(
+        "CARD_LOCALROOT",
+        PATH,
+        "Local root of cards.",
+        local=True,
+        renamed=(old_attribute("DATASTORE_CARD_LOCALROOT"),),
+    )
     s3root: str | None = setting(
         "CARD_S3ROOT",
         S3_URL,
         "S3 root of cards.",
         derive=under("DATASTORE_SYSROOT_S3", suffix="mf.cards"),
         sensitive=True,
+        renamed=(old_attribute("DATASTORE_CARD_S3ROOT"),),
     )
     azureroot: str | None = setting(
         "CARD_AZUREROOT",
@@ -319,6 +347,14 @@ class Cards(Section):
         "Azure root of cards.",
         derive=under("DATASTORE_SYSROOT_AZURE", suffix="mf.cards"),
         sensitive=True,
+        renamed=(
+            Renamed(
+                "METAFLOW_DATASTORE_CARD_AZUREROOT",
+                "2.7.15",
+                "set by Metaflow 2.7.7 to 2.7.14 in the tasks of Argo Workflows and Airflow, never "
+                "read; 2.7.15 sets the current name",
+            ),
+        ),
     )
     gsroot: str | None = setting(
         "CARD_GSROOT",
@@ -413,6 +449,10 @@ BY_NAME: dict[str, Setting] = {f.name: f for f in FIELDS}
 #: by every environment name a setting answers to (its own first, then its aliases)
 BY_ENV: dict[str, Setting] = {f.env: f for f in FIELDS}
 BY_ENV.update({alias: f for f in FIELDS for alias in f.aliases})
+#: every old name of a setting (``Renamed``), applied or not: name -> (the setting, the record)
+OLD_NAMES: dict[str, tuple[Setting, Renamed]] = {
+    old.name: (f, old) for f in FIELDS for old in f.renamed
+}
 
 
 def find(name: str) -> Setting | None:
@@ -448,6 +488,7 @@ __all__ = [
     "DERIVED",
     "FIELDS",
     "MACHINE_VARIABLES",
+    "OLD_NAMES",
     "SECTIONS",
     "Sections",
     "find",

@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .fields import PREFIX, Context, Derive, Section, same_as, setting, under
+from .fields import (
+    PREFIX,
+    Context,
+    Derive,
+    Renamed,
+    Section,
+    old_attribute,
+    same_as,
+    setting,
+    under,
+)
 from .kinds import (
     BOOL,
     GS_URL,
@@ -100,6 +110,15 @@ class Datatools(Section):
         "S3 root used by metaflow.S3.",
         derive=under("DATASTORE_SYSROOT_S3", suffix_setting="DATATOOLS_SUFFIX"),
         sensitive=True,
+        renamed=(
+            Renamed(
+                "METAFLOW_DATATOOLS_SYSROOT_S3",
+                "2.8.3",
+                "written by `metaflow configure aws` 2.0.0 to 2.8.2, never read by Metaflow, "
+                "which derived <METAFLOW_DATASTORE_SYSROOT_S3>/data; the wizard writes the "
+                "current name since 2.8.3",
+            ),
+        ),
     )
     client_params_setting: Mapping[str, Any] = setting(
         "DATATOOLS_CLIENT_PARAMS",
@@ -107,6 +126,7 @@ class Datatools(Section):
         "Extra keyword arguments for the datatools S3 client.",
         default={},
         secret=True,
+        renamed=(old_attribute("DATATOOLS_DEFAULT_CLIENT_PARAMS"),),
     )
     session_vars: Mapping[str, Any] = setting(
         "DATATOOLS_SESSION_VARS",
@@ -114,6 +134,7 @@ class Datatools(Section):
         "Keyword arguments for the datatools boto3 session.",
         default={},
         secret=True,
+        renamed=(old_attribute("DATATOOLS_DEFAULT_SESSION_VARS"),),
     )
     azureroot: str | None = setting(
         "DATATOOLS_AZUREROOT",
@@ -141,7 +162,20 @@ class Datatools(Section):
 class Service(Section):
     """The Metaflow metadata service."""
 
-    url: str | None = setting("SERVICE_URL", URL, "URL of the metadata service.", sensitive=True)
+    url: str | None = setting(
+        "SERVICE_URL",
+        URL,
+        "URL of the metadata service.",
+        sensitive=True,
+        renamed=(
+            Renamed(
+                "METADATA_SERVICE_URL",
+                "2.0.1",
+                "written without the METAFLOW_ prefix by `metaflow configure aws` 2.0.0, never "
+                "read by Metaflow; the wizard writes the current name since 2.0.1",
+            ),
+        ),
+    )
     internal_url: str | None = setting(
         "SERVICE_INTERNAL_URL",
         URL,
@@ -152,12 +186,21 @@ class Service(Section):
             f"<{PREFIX}SERVICE_URL> (<{PREFIX}AWS_SANDBOX_INTERNAL_SERVICE_URL> in the sandbox)",
         ),
         sensitive=True,
+        renamed=(old_attribute("BATCH_METADATA_SERVICE_URL"),),
     )
     retry_count: int = setting(
-        "SERVICE_RETRY_COUNT", NONNEG_INT, "Retries of metadata service calls.", default=5
+        "SERVICE_RETRY_COUNT",
+        NONNEG_INT,
+        "Retries of metadata service calls.",
+        default=5,
+        renamed=(old_attribute("METADATA_SERVICE_NUM_RETRIES"),),
     )
     auth_key: str | None = setting(
-        "SERVICE_AUTH_KEY", STR, "API key sent as x-api-key to the metadata service.", secret=True
+        "SERVICE_AUTH_KEY",
+        STR,
+        "API key sent as x-api-key to the metadata service.",
+        secret=True,
+        renamed=(old_attribute("METADATA_SERVICE_AUTH_KEY"),),
     )
     headers: Mapping[str, str] = setting(
         "SERVICE_HEADERS",
@@ -165,9 +208,17 @@ class Service(Section):
         "Extra HTTP headers for the metadata service.",
         default={},
         secret=True,
+        renamed=(
+            old_attribute("METADATA_SERVICE_HEADERS"),
+            old_attribute("BATCH_METADATA_SERVICE_HEADERS"),
+        ),
     )
     version_check: bool = setting(
-        "SERVICE_VERSION_CHECK", BOOL, "Check the metadata service version.", default=True
+        "SERVICE_VERSION_CHECK",
+        BOOL,
+        "Check the metadata service version.",
+        default=True,
+        renamed=(old_attribute("METADATA_SERVICE_VERSION_CHECK"),),
     )
 
 

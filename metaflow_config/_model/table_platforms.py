@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .fields import Section, same_as, setting, under
+from .fields import Section, old_attribute, same_as, setting, under
 from .kinds import (
     BOOL,
     NONNEG_INT,
@@ -209,6 +209,7 @@ class Airflow(Section):
         NONNEG_INT,
         "startup_timeout_seconds of KubernetesPodOperator.",
         default=60 * 60,
+        renamed=(old_attribute("AIRFLOW_KUBERNETES_STARTUP_TIMEOUT"),),
     )
     kubernetes_conn_id: str | None = setting(
         "AIRFLOW_KUBERNETES_CONN_ID",

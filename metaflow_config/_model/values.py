@@ -10,7 +10,7 @@ secret shows the mask in its ``repr`` and is the plain value everywhere else: a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._display import MASK, has_url_password, mask_url_password
@@ -22,6 +22,8 @@ __all__ = [
     "TooDeep",
     "conceal",
     "freeze",
+    "freeze_top",
+    "frozen_object_hook",
     "secret_copy",
     "thaw",
 ]
@@ -246,6 +248,8 @@ def freeze(value: Any, _depth: int = 0) -> Any:
             }
         )
     if kind is list or kind is tuple or isinstance(value, (list, tuple)):
+        if leaves.issuperset(map(type, value)):  # a list of leaves: copied in C
+            return value if kind is tuple else tuple(value)
         return tuple(
             [
                 v
@@ -259,11 +263,64 @@ def freeze(value: Any, _depth: int = 0) -> Any:
     return value
 
 
+def freeze_top(value: Any) -> Any:
+    """A JSON value whose objects and arrays inside are frozen already, frozen at its top.
+
+    What :func:`freeze` gives for such a value (one built of :func:`frozen_object_hook`'s, as
+    validation copies its top level), without walking what is inside again.
+    """
+    kind = type(value)
+    if kind is FrozenDict or kind is tuple:
+        return value
+    if isinstance(value, Mapping):
+        return FrozenDict(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return value
+
+
+def frozen_object_hook(
+    duplicate: Callable[[list[tuple[str, Any]]], None], *, arrays: bool
+) -> Callable[[list[tuple[str, Any]]], FrozenDict]:
+    """A ``json`` ``object_pairs_hook`` building frozen values as the text is parsed.
+
+    Each object becomes a :class:`FrozenDict` (the last value of a key given twice, as
+    ``json`` keeps it; ``duplicate`` is told the object's pairs), each array in it a tuple:
+    what :func:`freeze` makes of the parsed value, with no walk afterwards (``arrays``: whether
+    the text holds any array at all; without, objects are all there is to build). Unbounded:
+    the caller knows that the text nests within :data:`MAX_JSON_DEPTH` (``jsontext.nests_within``).
+    """
+    setitem = dict.__setitem__
+
+    def hook(pairs: list[tuple[str, Any]]) -> FrozenDict:
+        built = FrozenDict(pairs)  # in C; only a key given twice makes it shorter
+        if len(built) != len(pairs):
+            duplicate(pairs)
+            pairs = list(built.items())  # the values that stay
+        if arrays:
+            for key, value in pairs:
+                if type(value) is list:
+                    tupled = _tupled(value) if list in map(type, value) else tuple(value)
+                    setitem(built, key, tupled)
+        return built
+
+    return hook
+
+
+def _tupled(items: list[Any]) -> tuple[Any, ...]:
+    """A parsed array as a tuple, the arrays directly in it too (its objects are frozen)."""
+    if list in map(type, items):
+        return tuple([_tupled(v) if v.__class__ is list else v for v in items])
+    return tuple(items)
+
+
 def thaw(value: Any) -> Any:
     """A plain, mutable deep copy of a (frozen) JSON-like value: dicts and lists.
 
     A secret's object stays masked: its copy is a :class:`SecretDict` (see :func:`secret_copy`).
     """
+    if type(value) in _LEAVES:  # most settings' values: no ABC checks
+        return value
     if isinstance(value, (SecretMapping, SecretDict)):
         return secret_copy(value)
     if isinstance(value, Mapping):

@@ -20,63 +20,108 @@ from .._model.table import BY_ENV
 from .._sources.data import LayerData, Raw
 from .._sources.environ import own_flag
 from .._sources.inputs import Inputs
-from .._sources.keys import suggest
+from .._sources.keykind import LENIENT, STRICT, TYPOS
+from .._sources.keys import classify
 from .._sources.layers import LAYERS
-from .._sources.sections import problems_in
+from .._sources.sections import on_reset, problems_in
 from ..errors import ConfigError, ConfigWarning, Problem
 from .derive import DEFAULTS, derive
 from .plugins import PLUGIN_SETTINGS, plugin_problems
 from .resolution import Resolution
 from .validate import hold, validate
 
-__all__ = ["failure", "report_unknown", "report_untrusted", "resolve", "strict_mode"]
+__all__ = ["failure", "report_keys", "report_untrusted", "resolve", "strict_mode"]
 
 
-def strict_mode(strict: bool | None, env: Mapping[str, str], problems: list[Problem]) -> bool:
-    """Whether unknown keys are errors: ``strict``, else ``$METAFLOW_CONFIG_STRICT`` of ``env``.
+def strict_mode(strict: bool | str | None, env: Mapping[str, str], problems: list[Problem]) -> str:
+    """How strictly keys that are not applied are reported (``keys.STRICTNESS``).
 
-    An invalid ``METAFLOW_CONFIG_STRICT`` is added to ``problems``.
+    ``strict``: ``True`` is ``strict``, ``False`` ``lenient``, a word of ``STRICTNESS`` itself
+    (``typos``: ``check``'s default); ``None``: ``$METAFLOW_CONFIG_STRICT`` of ``env`` (true:
+    ``strict``, else ``lenient``). An invalid ``METAFLOW_CONFIG_STRICT`` is added to
+    ``problems``.
     """
-    if strict is not None:
+    if isinstance(strict, str):
         return strict
+    if strict is not None:
+        return STRICT if strict else LENIENT
     flag, problem = own_flag(env, "METAFLOW_CONFIG_STRICT", "set METAFLOW_CONFIG_STRICT to 1 or 0")
     if problem is not None:
         problems.append(problem)
-    return bool(flag)
+    return STRICT if flag else LENIENT
 
 
-#: Unknown keys reported one by one per layer; the rest are counted in one line.
+#: Keys not applied reported one by one per layer; the rest are counted in one line.
 MAX_UNKNOWN_REPORTED = 10
 
 
-def report_unknown(
-    layer: LayerData, strict: bool, problems: list[Problem], notes: list[str]
+def report_keys(
+    layer: LayerData, strictness: str, problems: list[Problem], notes: list[str]
 ) -> None:
-    """Report a layer's unknown keys with a did-you-mean (errors when strict)."""
+    """Report a layer's old names and the keys it holds that are not applied (``keys``).
+
+    Each as its kind words it (``keys.Key``): a warning, or a problem where ``strictness``
+    makes its kind an error. The first ``MAX_UNKNOWN_REPORTED`` keys not applied are told one
+    by one; the rest in one line each for the errors and the warnings among them.
+    """
+    last = _last_reports.get(layer.layer)
+    if last is not None and last[0] is layer and last[1] == strictness:  # reported again
+        problems.extend(last[2])
+        notes.extend(last[3])
+        return
+    mine: list[Problem] = []
+    said: list[str] = []
+    _report_keys(layer, strictness, mine, said)
+    _last_reports[layer.layer] = (layer, strictness, mine, said)
+    problems.extend(mine)
+    notes.extend(said)
+
+
+#: By layer name, (the layer read, the strictness, its problems, its notes) of its last report:
+#: a process resolving again over the same environment (whose read is reused) words its keys
+#: once. Each entry is replaced whole (thread-safe).
+_last_reports: dict[str, tuple[LayerData, str, list[Problem], list[str]]] = {}
+
+
+def _forget_report() -> None:
+    _last_reports.clear()
+
+
+on_reset(_forget_report)  # the words of a key name registered keys (a did-you-mean)
+
+
+def _report_keys(
+    layer: LayerData, strictness: str, problems: list[Problem], notes: list[str]
+) -> None:
+    file = layer.layer != "env"
+    for key, location in layer.renamed:
+        notes.append(classify(key, file=file).note(layer, location))
     for key, location in layer.unknown[:MAX_UNKNOWN_REPORTED]:
-        hint = suggest(key)
-        if strict:
-            problems.append(
-                Problem.bad_value(
-                    key, layer.layer, location, value="", expected="a known setting", fix=hint
-                )
-            )
+        found = classify(key, file=file)
+        if found.error(strictness):
+            problems.append(found.problem(layer, location))
         else:
-            where = layer.path or location  # a file, or the variable
-            notes.append(f"unknown setting {key} ({layer.layer}: {where}); {hint}")
-    rest = len(layer.unknown) - MAX_UNKNOWN_REPORTED
-    if rest > 0:
-        where = layer.path or layer.layer
-        text = f"{rest} more unknown keys in {where}"
-        fix = "remove them; `metaflow-config docs` lists every setting"
-        if strict:
-            problems.append(
-                Problem.bad_value(
-                    text, layer.layer, where, value="", expected="known settings only", fix=fix
-                )
+            notes.append(found.note(layer, location))
+    rest = layer.unknown[MAX_UNKNOWN_REPORTED:]
+    if not rest:
+        return
+    where = layer.path or layer.layer
+    if strictness == STRICT:
+        errors = len(rest)
+    elif strictness == TYPOS:  # a command's: each key is told apart
+        errors = sum(classify(key, file=file).error(strictness) for key, _ in rest)
+    else:
+        errors = 0
+    fix = "remove them; `metaflow-config docs` lists every setting"
+    if errors:
+        text = f"{errors} more unknown keys in {where}"
+        problems.append(
+            Problem.bad_value(
+                text, layer.layer, where, value="", expected="known settings only", fix=fix
             )
-        else:
-            notes.append(f"{text}; {fix}")
+        )
+    if len(rest) > errors:
+        notes.append(f"{len(rest) - errors} more unknown keys in {where}; {fix}")
 
 
 def untrusted_note(layer: LayerData) -> str:
@@ -90,12 +135,15 @@ def untrusted_note(layer: LayerData) -> str:
 
 
 def report_untrusted(
-    layer: LayerData, strict: bool, problems: list[Problem], notes: list[str]
+    layer: LayerData, strictness: str, problems: list[Problem], notes: list[str]
 ) -> None:
-    """Report the sensitive keys an untrusted project file set: one warning (errors when strict)."""
+    """Report the sensitive keys an untrusted project file set.
+
+    One warning when ``strictness`` is lenient, else an error per key.
+    """
     if not layer.untrusted:
         return
-    if not strict:
+    if strictness == LENIENT:
         notes.append(untrusted_note(layer))
         return
     why, _, advice = layer.distrust.partition("; ")
@@ -149,7 +197,7 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     validated, unheld = hold(validated, winners)
     problems.extend(unheld)
 
-    strict = strict_mode(inputs.strict, inputs.env, problems)
+    strictness = strict_mode(inputs.strict, inputs.env, problems)
     notes: list[str] = []
     plugin_problems(
         (
@@ -161,8 +209,8 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
         notes,
     )
     for layer in fresh:
-        report_unknown(layer, strict, problems, notes)
-        report_untrusted(layer, strict, problems, notes)
+        report_keys(layer, strictness, problems, notes)
+        report_untrusted(layer, strictness, problems, notes)
         notes.extend(layer.warnings)
     if problems:
         raise failure(problems, layers)

@@ -17,7 +17,7 @@ from .._model.fields import Setting
 from .._model.kinds import plain_definition, plain_problem
 from .._model.references import MARK, Reference, parse_reference
 from .._model.table import BY_ENV, BY_NAME, FIELDS
-from .._model.values import TooDeep, conceal, freeze
+from .._model.values import TooDeep, conceal, freeze, freeze_top
 from .._sources.data import LayerData, Raw
 from .._sources.layers import BY_LAYER
 from ..errors import ConfigError, Problem
@@ -54,40 +54,32 @@ _SECRET_NAMES = tuple(f.env for f in FIELDS if f.secret)
 TEXT = frozenset(f.name for f in FIELDS if f.kind.text)
 
 
-#: Fewer values than this may get a validator of their own settings (see _validator)
-_FEW = 8
-
-
-#: How many such validators are kept (each name set asked for twice gets one)
+#: How many validators of name sets are kept (see validator_for)
 _KEPT = 64
 
 
-#: name sets asked for once (a second request builds their validator), and the validators built
-_ASKED: set[frozenset[str]] = set()
-
-
-_SMALL: dict[frozenset[str], tuple[SchemaValidator, type[ValidationError]]] = {}
+#: the validators built, by the names of the settings they validate
+_BUILT: dict[frozenset[str], tuple[SchemaValidator, type[ValidationError]]] = {}
 
 
 def validator_for(names: Iterable[str]) -> tuple[SchemaValidator, type[ValidationError]]:
     """A validator for values of the settings ``names``, and pydantic-core's error type.
 
-    One call validates all the values. A validator of the whole table costs a lookup of each of
-    its settings per call, so a handful of values asked for again (an ``override`` scope's, the
-    settings derived from them) is validated by one built for just their settings. A name set
-    asked for once uses the table's: a process that resolves once builds nothing more.
+    One call validates all the values, by a validator built for just their settings and kept
+    for the next values of the same settings (a resolution over an unchanged environment, an
+    ``override`` scope entered again). Building it compiles the patterns of their kinds only:
+    the first resolution of a task, which sets a few dozen settings, does not pay for the whole
+    table's (several times the cost), and a validator of the whole table would also look up
+    each of its settings on every call. Past :data:`_KEPT` name sets (a process resolving many
+    different configurations), the table's validator serves every other set.
     """
     names = frozenset(names)
-    if len(names) >= _FEW:
-        return _table_validator()
-    found = _SMALL.get(names)
+    found = _BUILT.get(names)
     if found is not None:
         return found
-    if names not in _ASKED or len(_SMALL) >= _KEPT:
-        if len(_ASKED) < 4 * _KEPT:
-            _ASKED.add(names)
+    if len(_BUILT) >= _KEPT:
         return _table_validator()
-    found = _SMALL[names] = _build_validator(names)  # a race builds it twice, harmlessly
+    found = _BUILT[names] = _build_validator(names)  # a race builds it twice, harmlessly
     return found
 
 
@@ -123,6 +115,10 @@ def fix_of(layer: LayerData, location: str) -> str:
     return source.fix(location) if source else f"correct the value given in {location}"
 
 
+#: What pydantic-core says of a string its plain-text check refuses (see ``kinds.PLAIN_REF``)
+_NOT_PLAIN_ERRORS = ("string_pattern_mismatch", "string_unicode")
+
+
 def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
     """What ``setting`` expects, with what pydantic-core found wrong with ``value``."""
     kind, expected, secret = err["type"], setting.kind.expected, setting.secret
@@ -130,6 +126,11 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    found = err.get("input")
+    if len(err["loc"]) > 1 and kind in _NOT_PLAIN_ERRORS and isinstance(found, str):
+        problem = plain_problem(found)  # a string inside a JSON value: the character and where
+        if problem is not None:
+            kind, msg = "value_error", problem
     if isinstance(value, (bytes, bytearray)):  # pydantic-core reads bytes as UTF-8 text
         value = bytes(value).decode("utf-8", "replace")
     if not inner and setting.kind.text and isinstance(value, str):
@@ -169,11 +170,18 @@ def hold(
 def _freeze(
     validated: dict[str, Any], name: str, winners: Mapping[str, tuple[LayerData, Any]]
 ) -> Problem | None:
-    """Freeze ``validated[name]`` in place; the problem of a value nested too deeply, if so."""
+    """Freeze ``validated[name]`` in place; the problem of a value nested too deeply, if so.
+
+    A value its layer read frozen (``LayerData.frozen``), given as a JSON value and not as JSON
+    text, is frozen inside already: validation copied its top level only.
+    """
+    layer, raw = winners[name]
+    if layer.frozen and not isinstance(raw.value, (str, bytes)):
+        validated[name] = freeze_top(validated[name])
+        return None
     try:
         validated[name] = freeze(validated[name])
     except TooDeep as exc:
-        layer, raw = winners[name]
         fix = fix_of(layer, raw.location)
         return Problem.bad_value(
             BY_NAME[name].env, layer.layer, raw.location, expected=str(exc), fix=fix
@@ -204,7 +212,7 @@ def validate(
     try:
         validated = validator.validate_python(raw)
     except validation_error as exc:
-        errors = exc.errors(include_url=False, include_input=False)
+        errors = exc.errors(include_url=False)  # inputs: where a string is not plain
     else:
         validated.update(references)
         return validated, problems

@@ -25,22 +25,32 @@ class Raw(NamedTuple):
 
 
 class LayerData(Record):
-    """What one layer read: values by short setting name, unknown keys, problems.
+    """What one layer read: values by short setting name, keys not applied, problems.
+
+    ``unknown``: (key, location) of the keys it held that nothing applies (a misspelled or
+    foreign key, a retired name, a command-line variable in a file: ``_sources.keys`` says
+    which). ``renamed``: (key, location) of the old names of settings it held, applied as their
+    settings (in ``values``, unless the setting's own name was there too).
 
     ``warnings``: oddities that are not errors (a secret in a file others can read), said as
     ConfigWarnings. ``extra``: raw values of keys the table does not declare, by full name: those
     of registered sections (``_sources.sections``), read by their models. ``untrusted``: the
     values of sensitive keys (by full name) that the layer held and does not apply, because its
-    file is not trusted; ``distrust`` says why, and what to do (``_sources.trust``). A record
-    (``_model.record``): every resolution makes several.
+    file is not trusted; ``distrust`` says why, and what to do (``_sources.trust``).
+    ``frozen``: the JSON objects and arrays of its values were made read-only as they were
+    parsed (``values.frozen_object_hook``, within ``MAX_JSON_DEPTH``): a value given as such
+    (not as JSON text) is held as it is. A record (``_model.record``): every resolution makes
+    several.
     """
 
     __slots__ = (
         "distrust",
         "extra",
+        "frozen",
         "layer",
         "path",
         "problems",
+        "renamed",
         "unknown",
         "untrusted",
         "values",
@@ -56,6 +66,8 @@ class LayerData(Record):
         "extra",
         "untrusted",
         "distrust",
+        "frozen",
+        "renamed",
     )
     layer: str
     path: str
@@ -66,6 +78,8 @@ class LayerData(Record):
     extra: dict[str, Raw]
     untrusted: dict[str, Raw]
     distrust: str
+    frozen: bool
+    renamed: list[tuple[str, str]]
 
     def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
         self,
@@ -78,6 +92,8 @@ class LayerData(Record):
         extra: dict[str, Raw] | None = None,
         untrusted: dict[str, Raw] | None = None,
         distrust: str = "",
+        frozen: bool = False,
+        renamed: list[tuple[str, str]] | None = None,
     ) -> None:
         self.layer = layer
         self.path = path
@@ -88,6 +104,8 @@ class LayerData(Record):
         self.extra = {} if extra is None else extra
         self.untrusted = {} if untrusted is None else untrusted
         self.distrust = distrust
+        self.frozen = frozen
+        self.renamed = [] if renamed is None else renamed
 
     def __repr__(self) -> str:  # names and counts only: the values may be secrets
         return (

@@ -16,8 +16,19 @@ Instead:
   loop of identity checks) instead of searching again. Adding or removing any variable changes
   the list, so the answer is always exact. Values are read afresh every time.
 
+:func:`metaflow_found` gives that remembered search itself (:class:`Found`): the same object
+while the names are unchanged, so that a caller can tell an unchanged list of names by
+identity and read only the values it needs (the environment layer: ``layers.EnvLayer``).
+
 For ``os.environ`` the values are read from the same dict and decoded as ``os.environ`` decodes
-them (one C call each instead of two Python functions). Any other mapping is iterated.
+them (one C call for them all where the encoding allows, else one each). Any other mapping is
+iterated.
+
+A caller may pass over whole families of names (:class:`Skip`: Metaflow's runtime variables,
+thousands in some tasks) in the same search: the names under its prefixes are neither decoded
+nor returned, except those its pattern keeps. A family absent from the environment costs one
+substring test; so a task that carries 5,000 of them pays for none, in a fresh process as in a
+long one.
 """
 
 from __future__ import annotations
@@ -26,14 +37,14 @@ import operator
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._model.fields import PREFIX, is_unset
 from .._model.kinds import BOOL, parse_bool
 from ..errors import Problem
 
-__all__ = ["metaflow_items", "own", "own_flag"]
+__all__ = ["Found", "Skip", "getter", "metaflow_found", "metaflow_items", "own", "own_flag"]
 
 _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSIX
 
@@ -43,65 +54,169 @@ _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSI
 _FIND_STR = "\0(" + PREFIX + "[^\0]*)"
 _FIND_BYTES = _FIND_STR.encode()
 
+
+#: the size of the names (in characters) from which one search for any of a Skip's prefixes
+#: costs less than a substring test for each
+_LARGE = 1 << 15
+
+
+class Skip:
+    """Names a search passes over: those under ``prefixes``, but for those ``keep`` finds.
+
+    ``keep`` holds, for some of the prefixes, two regular expressions (text, alternations):
+    the first matches a kept name from its start; the second matches a kept name reversed,
+    from its start (its last characters first) to its end. A search compiles what it needs on
+    first use, once per process; a prefix absent from the environment costs a substring test.
+    """
+
+    __slots__ = ("_patterns", "keep", "prefixes")
+
+    def __init__(self, prefixes: tuple[str, ...], keep: Mapping[str, tuple[str, str]]) -> None:
+        self.prefixes = prefixes
+        self.keep = keep
+        self._patterns: dict[tuple[bool, tuple[str, ...]], tuple[Any, ...]] = {}
+
+    def find(self, text: bool, blob: Any) -> list[Any]:
+        """The prefixed names of ``blob`` but for those passed over, in its order.
+
+        ``blob`` holds the names, each after a NUL: ``str`` if ``text``, else ``bytes``.
+        """
+        sep: Any = "\0" if text else b"\0"
+        present: tuple[str, ...] = ()
+        # a few substring tests in a small environment; one compiled pass over a large one
+        if len(blob) < _LARGE or self._any(text).search(blob) is not None:
+            present = tuple(p for p in self.prefixes if (sep + (p if text else p.encode())) in blob)
+        if not present:
+            return re.findall(_FIND_STR if text else _FIND_BYTES, blob)
+        main, forward, backward = self._compiled(text, present)
+        found: list[Any] = main.findall(blob)
+        if forward is None:
+            return found
+        kept = set(forward.findall(blob))
+        kept.update(name[::-1] for name in backward.findall(blob[::-1]))
+        if not kept:
+            return found
+        order = blob.split(sep)  # rare: a name near a setting of a runtime family
+        return sorted({*found, *kept}, key=order.index)
+
+    def _any(self, text: bool) -> Any:
+        """The search for a name under any of the prefixes."""
+        found = self._patterns.get((text, ()))
+        if found is None:
+            source = "\0(?:" + "|".join(re.escape(p) for p in self.prefixes) + ")"
+            found = self._patterns[(text, ())] = (re.compile(source if text else source.encode()),)
+        return found[0]
+
+    def _compiled(self, text: bool, present: tuple[str, ...]) -> tuple[Any, Any, Any]:
+        cached = self._patterns.get((text, present))
+        if cached is not None:
+            return cached[0], cached[1], cached[2]
+        skipped = "|".join(re.escape(p) for p in present)
+        sources = [f"\0((?!{skipped}){PREFIX}[^\0]*)"]
+        kept = [self.keep[p] for p in present if p in self.keep]
+        if kept:
+            sources.append(f"\0((?:{'|'.join(f for f, _ in kept)})[^\0]*)")
+            sources.append(f"\0((?:{'|'.join(b for _, b in kept)})(?![^\0]))")
+        compiled = [re.compile(x if text else x.encode()) for x in sources]
+        found = (compiled[0], compiled[1], compiled[2]) if kept else (compiled[0], None, None)
+        self._patterns[(text, present)] = found
+        return found
+
+
 _Getter = Callable[[Any], tuple[Any, ...]]
-#: (whether from os.environ, the raw names last searched, (raw name, name) of those found, and
-#: the function reading their raw values out of the dict in one C call)
-_last: tuple[bool, list[Any], tuple[tuple[Any, str], ...], _Getter] = (
-    False,
-    [],
-    (),
-    lambda _: (),
-)
-#: (the raw values last found in os.environ, the items made of them): unchanged values give the
-#: same list object back, which a caller may compare by identity
-_last_items: tuple[tuple[Any, ...], list[tuple[str, str]]] = ((), [])
 
 
-def _getter(keys: list[Any]) -> _Getter:
+def getter(keys: list[Any]) -> _Getter:
     """``d -> (d[k] for k in keys)`` as a tuple, read by ``operator.itemgetter`` (in C)."""
     if len(keys) > 1:
         return operator.itemgetter(*keys)
     return (lambda d: (d[keys[0]],)) if keys else (lambda _: ())
 
 
-def metaflow_items(env: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``(name, value)`` of each variable in ``env`` whose name starts with ``METAFLOW_``.
+#: encodings in which NUL is one byte of its own: bytes joined with NUL decode as each alone
+_NUL_SAFE = _ENCODING.lower().replace("-", "").replace("_", "") in ("utf8", "ascii", "latin1")
 
-    In the order ``env`` iterates them, exactly as ``[(k, env[k]) for k in env if
-    k.startswith("METAFLOW_")]``.
+
+def _decoded(raws: Sequence[bytes]) -> list[str]:
+    """Each of ``raws`` decoded as ``os.environ`` decodes it (in one C call where that can be)."""
+    if _NUL_SAFE and raws:
+        return b"\0".join(raws).decode(_ENCODING, "surrogateescape").split("\0")
+    return [raw.decode(_ENCODING, "surrogateescape") for raw in raws]
+
+
+class Found:
+    """The ``METAFLOW_*`` variables one search found among the names of an environment.
+
+    ``pairs``: ``(raw name, name)`` of each, in the environment's order (the raw name is the
+    key of the dict holding the values: ``bytes`` in POSIX's ``os.environ``); ``native``:
+    whether that dict is ``os.environ``'s own, whose values are decoded as it decodes them;
+    ``skip``: what the search passed over.
+    """
+
+    __slots__ = ("_bytes", "_values", "native", "pairs", "skip")
+
+    def __init__(
+        self, pairs: tuple[tuple[Any, str], ...], *, native: bool, skip: Skip | None = None
+    ) -> None:
+        self.pairs = pairs
+        self.native = native
+        self.skip = skip
+        self._bytes = native and bool(pairs) and isinstance(pairs[0][0], bytes)
+        self._values = getter([key for key, _ in pairs])
+
+    def items(self, raw: dict[Any, Any]) -> list[tuple[str, str]]:
+        """``(name, value)`` of each variable, its value read from ``raw`` now."""
+        values = self._values(raw)
+        texts = _decoded(values) if self._bytes else values
+        return [(name, value) for (_, name), value in zip(self.pairs, texts)]
+
+
+#: (the raw names last searched, what the search found in them)
+_last: tuple[list[Any], Found] = ([], Found((), native=False))
+
+
+def metaflow_found(
+    env: Mapping[str, str], skip: Skip | None = None
+) -> tuple[Found, dict[Any, Any]] | None:
+    """What the search of ``env``'s names found, and the dict holding their raw values.
+
+    The same :class:`Found` object while ``env``'s names (all of them, in order) are the ones
+    last searched with the same ``skip``: a caller may compare it by identity. ``None`` where
+    ``env`` is not backed by a plain ``dict``, or a name holds NUL: iterate ``env`` instead.
     """
     global _last  # noqa: PLW0603 - one remembered search, replaced whole: thread-safe
     native = env is os.environ
     raw: Any = getattr(env, "_data", None) if native else env  # os.environ's own dict
     if type(raw) is not dict:
-        return [(key, env[key]) for key in env if key.startswith(PREFIX)]
+        return None
     names = list(raw)
-    was_native, seen, found, getter = _last
-    if not (native is was_native and names == seen):
-        searched = _search(names, raw)
+    seen, found = _last
+    if found.native is not native or found.skip is not skip or names != seen:
+        searched = _search(names, raw, skip)
         if searched is None:  # a name holding NUL: the plain loop
-            return [(key, env[key]) for key in env if key.startswith(PREFIX)]
-        found = searched
-        getter = _getter([key for key, _ in found])
-        _last = (native, names, found, getter)
-    values = getter(raw)
-    if not native:
-        return [(name, value) for (_, name), value in zip(found, values)]
-    global _last_items  # noqa: PLW0603 - replaced whole: thread-safe
-    if values == _last_items[0]:
-        return _last_items[1]
-    if found and isinstance(found[0][0], bytes):
-        items = [
-            (name, value.decode(_ENCODING, "surrogateescape"))
-            for (_, name), value in zip(found, values)
-        ]
-    else:
-        items = [(name, value) for (_, name), value in zip(found, values)]
-    _last_items = (values, items)
-    return items
+            return None
+        found = Found(searched, native=native, skip=skip)
+        _last = (names, found)
+    return found, raw
 
 
-def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...] | None:
+def metaflow_items(env: Mapping[str, str], skip: Skip | None = None) -> list[tuple[str, str]]:
+    """``(name, value)`` of each variable in ``env`` whose name starts with ``METAFLOW_``.
+
+    In the order ``env`` iterates them, exactly as ``[(k, env[k]) for k in env if
+    k.startswith("METAFLOW_")]``; with ``skip``, some of the names under its prefixes may be
+    left out (those its ``keep`` does not match; a mapping that is not a ``dict`` keeps all).
+    """
+    scanned = metaflow_found(env, skip)
+    if scanned is None:
+        return [(key, env[key]) for key in env if key.startswith(PREFIX)]
+    found, raw = scanned
+    return found.items(raw)
+
+
+def _search(
+    names: list[Any], raw: dict[Any, Any], skip: Skip | None
+) -> tuple[tuple[Any, str], ...] | None:
     """``(raw name, name)`` of the prefixed names, searched in C; ``None`` if that cannot work."""
     if not names:
         return ()
@@ -111,14 +226,15 @@ def _search(names: list[Any], raw: dict[Any, Any]) -> tuple[tuple[Any, str], ...
         blob = sep + sep.join(names)
     except TypeError:  # names of mixed or other types
         return None
-    found: list[Any] = re.findall(_FIND_STR if text else _FIND_BYTES, blob)
+    if skip is None:
+        found: list[Any] = re.findall(_FIND_STR if text else _FIND_BYTES, blob)
+    else:
+        found = skip.find(text, blob)
     # A name holding NUL would be cut in pieces: a piece that is no name, or one found twice.
     unique = set(found)
     if len(unique) != len(found) or not raw.keys() >= unique:
         return None
-    if text:
-        return tuple(zip(found, found))
-    return tuple((key, key.decode(_ENCODING, "surrogateescape")) for key in found)
+    return tuple(zip(found, found if text else _decoded(found)))
 
 
 def own(env: Mapping[str, str], name: str) -> str | None:

@@ -13,10 +13,11 @@ from typing import Any
 
 from .._display import shell_quote
 from .._model.table import BY_NAME
+from .._model.values import FrozenDict
 from ..errors import ConfigError, Problem
 from .data import LayerData
 from .jsonfile import read_json_file
-from .keys import sensitive_key, take
+from .keys import sensitive_key, take_all
 from .sections import registry
 
 __all__ = ["FileLayer", "fix_file_key", "layer_from_document"]
@@ -57,8 +58,9 @@ class FileLayer:
             link = info if stat.S_ISLNK(info.st_mode) else None
         read: list[tuple[bytes, os.stat_result]] = []
         seen = None if self.home is None else (lambda raw, st: read.append((raw, st)))
-        doc, problems = read_json_file(self.path, self.layer, seen)
+        doc, problems = read_json_file(self.path, self.layer, seen, frozen=True)
         data.problems.extend(problems)
+        data.frozen = type(doc) is FrozenDict  # read frozen: within the depth bound
         layer_from_document(data, self.path, doc)
         if self.home is not None and (data.values or data.extra):
             _distrust(data, self.path, read, link, self.home)
@@ -101,8 +103,7 @@ def layer_from_document(data: LayerData, path: str, doc: dict[str, Any] | None) 
     What :class:`FileLayer` does after reading; public so that a command that has already read
     (and will write) a document validates exactly what it read.
     """
-    for key, value in (doc or {}).items():
-        take(data, key, value, f"{path}:{key}", file=True, fix=fix_file_key)
+    take_all(data, (doc or {}).items(), file=path, fix=fix_file_key)
     _check_secret_mode(data, path)
     return data
 

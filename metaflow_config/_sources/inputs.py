@@ -218,7 +218,9 @@ class Inputs(Record):
     """Everything one resolution reads (:meth:`from_world` makes them from ``load``'s arguments).
 
     Immutable by convention (nothing assigns to an attribute after ``__init__``); a record
-    (``_model.record``): one is made per resolution and per ``override`` scope.
+    (``_model.record``): one is made per resolution and per ``override`` scope. ``strict`` is
+    ``load()``'s (``None``: ``$METAFLOW_CONFIG_STRICT``), or a word of ``keys.STRICTNESS``
+    that a command asks for (``check``'s ``typos``).
     """
 
     __slots__ = ("cwd", "env", "home", "overrides", "profile", "strict")
@@ -228,7 +230,7 @@ class Inputs(Record):
     profile: str | None
     cwd: str
     overrides: Mapping[str, Any]
-    strict: bool | None
+    strict: bool | str | None
 
     def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
         self,
@@ -237,7 +239,7 @@ class Inputs(Record):
         profile: str | None,
         cwd: str,
         overrides: Mapping[str, Any] | None = None,
-        strict: bool | None = None,
+        strict: bool | str | None = None,
     ) -> None:
         self.env = env
         self.home = home

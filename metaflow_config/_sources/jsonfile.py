@@ -13,7 +13,8 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
-from .._model.jsontext import strict_loads
+from .._model.jsontext import nests_within, strict_loads
+from .._model.values import MAX_JSON_DEPTH, frozen_object_hook
 from ..errors import Problem
 
 __all__ = ["read_json_file"]
@@ -23,6 +24,12 @@ Seen = Callable[[bytes, os.stat_result], None]
 
 #: A profile or local config file larger than this is refused without being read whole.
 MAX_FILE_BYTES = 1024 * 1024
+
+#: UTF-8's byte-order mark, which a file may start with
+_BOM = b"\xef\xbb\xbf"
+
+#: A document holding more objects than this is read frozen (see ``read_json_file``)
+_MANY_OBJECTS = 64
 
 
 def _file_problem(layer: str, path: str, expected: str, fix: str) -> Problem:
@@ -101,7 +108,7 @@ def _too_big(layer: str, path: str, found: str) -> Problem:
 
 
 def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wrong
-    path: str, layer: str, seen: Seen | None = None
+    path: str, layer: str, seen: Seen | None = None, *, frozen: bool = False
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Read a JSON object from ``path``; every way it can be wrong becomes a Problem.
 
@@ -109,13 +116,18 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     twice is a problem; at most ``MAX_FILE_BYTES`` bytes (a larger file is refused unread).
     ``seen``: called with the bytes read and the ``fstat`` of the file they came from (what the
     trust of a project file is judged on: the very bytes parsed, no second read).
+
+    ``frozen``: a document that nests within ``MAX_JSON_DEPTH`` below its top is read frozen
+    as it is parsed (``values.frozen_object_hook``): it is a ``FrozenDict``, its objects
+    ``FrozenDict`` and its arrays tuples, all the way down, as ``freeze`` would make them
+    (a resolution holds them as they are). A deeper one is read as plain dicts and lists.
     """
     fix_edit = f"correct {path} (the rest of the file is kept as it is)"
     data, problems = _read_bounded(path, layer, seen)
     if data is None:
         return None, problems
-    try:
-        text = data.decode("utf-8-sig")
+    try:  # a byte-order mark is dropped here, not by the "utf-8-sig" codec (a module to import)
+        text = (data[len(_BOM) :] if data.startswith(_BOM) else data).decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [
             _file_problem(layer, path, f"UTF-8 text (invalid byte at offset {exc.start})", fix_edit)
@@ -131,18 +143,27 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
         ]
     dupes: list[str] = []
 
+    def duplicate(pairs: list[tuple[str, Any]]) -> None:
+        """Which keys an object gives twice (the rare path)."""
+        keys: set[str] = set()
+        for key, _ in pairs:
+            if key in keys:
+                dupes.append(key)
+            keys.add(key)
+
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(pairs)  # in C; the last value of a key wins, as json.loads keeps it
-        if len(result) != len(pairs):  # some key twice: which (the rare path)
-            keys: set[str] = set()
-            for key, _ in pairs:
-                if key in keys:
-                    dupes.append(key)
-                keys.add(key)
+        if len(result) != len(pairs):
+            duplicate(pairs)
         return result
 
+    hook: Callable[[list[tuple[str, Any]]], dict[str, Any]] = pairs_hook
+    # Read frozen where that saves a walk of many objects (a few are frozen in no time), and
+    # the document nests within the bound below its top (it is a level itself)
+    if frozen and text.count("{") > _MANY_OBJECTS and nests_within(data, MAX_JSON_DEPTH + 1):
+        hook = frozen_object_hook(duplicate, arrays="[" in text)
     try:
-        doc = strict_loads(text, object_pairs_hook=pairs_hook)
+        doc = strict_loads(text, object_pairs_hook=hook)
     except json.JSONDecodeError as exc:
         from .jsonerror import json_problem  # only when a file is not JSON
 

@@ -1,133 +1,368 @@
-"""What a key of a layer is: a setting, a registered key, a runtime variable, or unknown.
+"""What a key of a layer is, decided in one place, and the one way each kind is told.
 
-A setting (or one of its aliases), a registered section's key, a variable Metaflow sets at run
-time, or unknown (with a did-you-mean). :func:`take` records one key of a layer's read in its
-``LayerData``: the table's settings by short name, registered sections' keys in ``extra``,
-runtime variables not at all, anything else as unknown. A ``METAFLOW_*`` name the table does not
-declare is looked up among registered sections only then (``sections.registry``, discovered once
-per process).
+Every layer records its keys through :func:`take_all`; the resolution's reports, ``check``,
+``show``, ``explain``, ``import`` and ``migrate`` ask :func:`classify`, whose answer
+(``keykind.Key``) words the key as its kind does. A key is, first match wins:
+
+========== =========================================================== ===================
+kind       what                                                        in a layer
+========== =========================================================== ===================
+setting    a setting of the table, or one of its aliases               applied
+cli        a variable of Metaflow's command line (environment only)    left to Metaflow
+old        an old name of a setting (``Renamed``)                      applied, one warning
+runtime    a variable Metaflow sets at run time (``RUNTIME_VARS``, or  ignored
+           in the environment a runtime family's: ``METAFLOW_CONDA_*``)
+metaflow   a plugin list Metaflow reads itself (``ENABLED_*``)         left to Metaflow
+retired    a name Metaflow no longer reads                             not applied: warned
+env-only   a command-line variable in a file (click reads no file)     not applied: warned
+parameter  a flow's parameter or flow decorator option (env)           left to Metaflow
+section    a key of a registered section                               applied by its model
+typo       near a setting (``near``'s measure)                         not applied: warned
+foreign    near nothing: another program's key                         not applied: warned
+========== =========================================================== ===================
+
+except that a name of a runtime family or of a command's parameters that is near a setting is
+a typo (``METAFLOW_DEBUG_S3CLEINT``, ``METAFLOW_RUN_TIME_CARD_RENDER_INTERVAL``). A name
+Metaflow's command line reads is known exactly (``_model.metaflow_cli``), before any nearness.
+
+Which of the keys not applied are errors (``keykind.STRICTNESS``): none at run time (``lenient``,
+the default: each a ``ConfigWarning``); typos and command-line variables in files for
+``check`` and ``import`` (``typos``: a setting the user meant and that is not applied); every
+one of them with ``METAFLOW_CONFIG_STRICT=1``, ``load(strict=True)`` or ``--strict``
+(``strict``). An old name is applied, so it is never an error.
+
+Costs: a ``METAFLOW_*`` name the table does not declare is looked up among registered sections
+(``sections.registry``, discovered once per process) only when nothing else knows it. Which
+setting a key is near is found only for the keys a report words (:func:`classify`), and for
+names of runtime families and parameters in the environment, each name once per process;
+those of the runtime families in ``os.environ`` are mostly passed over unread
+(:data:`ENV_SKIP`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+import re
+import threading
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from .._display import show_value
-from .._model.fields import PREFIX, Setting, is_unset
+from .._model import metaflow_names as mf
+from .._model.fields import PREFIX, Renamed, Setting, is_unset
 from .._model.kinds import unicode_problem
-from .._model.table import BY_ENV
+from .._model.table import BY_ENV, OLD_NAMES
 from .._model.values import TooDeep, freeze
 from ..errors import ConfigError, Problem
 from .data import LayerData, Raw
+from .environ import Skip
+from .keykind import (
+    CLI,
+    ENV_ONLY,
+    FOREIGN,
+    METAFLOW,
+    OLD,
+    PARAMETER,
+    QUIET,
+    RETIRED,
+    RUNTIME,
+    SECTION,
+    SETTING,
+    TYPO,
+    UNKNOWN,
+    Key,
+)
+from .near import FAMILY_EDITS, Index, family_patterns
 from .sections import is_secret, on_reset, registry
 
-__all__ = ["put", "put_extra", "section_key", "sensitive_key", "suggest", "take"]
+__all__ = [
+    "ENV_SKIP",
+    "classify",
+    "put",
+    "put_extra",
+    "section_key",
+    "sensitive_key",
+    "suggest",
+    "take_all",
+]
+
+_ENABLED = frozenset(mf.ENABLED)
+#: names a layer leaves alone, whatever else: Metaflow reads or sets them itself
+_QUIET_IN_ENV = frozenset({*mf.CLI_VARIABLES, *mf.RUNTIME_VARS, *_ENABLED}) - set(BY_ENV)
+_QUIET_IN_FILES = frozenset({*mf.RUNTIME_VARS, *_ENABLED})
+#: names :func:`_kind` tells apart by name (the others are unknown, or a section's)
+_SPECIAL_IN_ENV = frozenset({*OLD_NAMES, *mf.RETIRED})
+_SPECIAL_IN_FILES = frozenset({*OLD_NAMES, *mf.RETIRED, *mf.CLI_VARIABLES})
+#: the names, one a line, under the prefixes :func:`_kind` tells names of the environment apart
+#: by (in files, no prefix tells anything)
+_PREFIXES = (*mf.RUNTIME_PREFIXES, *mf.PARAMETER_PREFIXES)
+_UNDER_PREFIXES = re.compile("\n((?:" + "|".join(map(re.escape, _PREFIXES)) + ").*)")
 
 
-#: ``METAFLOW_*`` variables that are not settings but are legitimately present: the selectors of
-#: this library and the variables Metaflow itself sets in task environments. Never "unknown".
-RUNTIME_VARS = frozenset(
-    PREFIX + n
-    for n in [
-        "HOME",
-        "PROFILE",
-        "CONFIG_STRICT",
-        "CONFIG_EXTENSION",  # the Metaflow extension's off switch
-        "CONFIG_WARNED",  # the warnings the launching process has shown (see ``_metaflow``)
-        "CONFIG_PROJECT",  # PROJECT_VAR: where the search for the project file starts
-        "AIRFLOW_DAG_RUN_ID",
-        "AIRFLOW_JOB_ID",
-        "AIRFLOW_TASK_ID",
-        "ARGO_ERROR",
-        "ARGO_WORKFLOW_FAILURES",
-        "ATTEMPT_NUMBER",
-        "CODE_DS",
-        "CODE_METADATA",
-        "CODE_SHA",
-        "CODE_URL",
-        "DEFAULT_PARAMETERS",
-        "EXTENSIONS_SEARCH_DIRS",
-        "EXTRACTED_ROOT",
-        "FLOW_CONFIG",
-        "FLOW_CONFIG_VALUE",
-        "FLOW_FILENAME",
-        "FLOW_NAME",
-        "INIT_SCRIPT",
-        "INPUT_PATHS",
-        "KUBERNETES_JOBSET_NAME",
-        "KUBERNETES_NODE_IP",
-        "KUBERNETES_POD_ID",
-        "KUBERNETES_POD_NAME",
-        "KUBERNETES_POD_NAMESPACE",
-        "KUBERNETES_SERVICE_ACCOUNT_NAME",
-        "KUBERNETES_WORKLOAD",
-        "OWNER",
-        "PACKAGE_POLICY",
-        "PARAMETERS",
-        "PARENT_TASK_ID",
-        "PARENT_TASK_IDS",
-        "PATH_TO_MICROMAMBA",
-        "PRODUCTION_TOKEN",
-        "RETRY_COUNT",
-        "R_VERSION",
-        "RUNTIME_ENVIRONMENT",
-        "RUNTIME_NAME",
-        "RUN_ID",
-        "S3_TEST_RETRYABLE_FAILURES",
-        "SKIP_INSTALL_DEPENDENCIES",
-        "SFN_WORKFLOW_TIMEOUT",
-        "SPLIT_INDEX",
-        "SPLIT_PARENT_TASK_ID",
-        "SPLIT_PARENT_TASK_ID_FOR_FOREACH_JOIN",
-        "STEP_NAME",
-        "STUBGEN",
-        "TASK_ID",
-        "TOKEN_HOME",
-        "VERSION",
-        "WORKFLOW_NAME",
-        "WORKFLOW_NAMESPACE",
-        "BATCH_WORKLOAD",
-    ]
-)
-
-
-_RUNTIME_PREFIXES = (
-    "METAFLOW_ARGO_EVENT_PAYLOAD_",
-    "METAFLOW_CONDA_",
-    "METAFLOW_DEBUG_",
-    "METAFLOW_ENV_ESCAPE_",
-    "METAFLOW_INIT_",  # a parameter's value for `init` (METAFLOW_INIT_<PARAMETER>)
-    "METAFLOW_INPUT_PATHS_",  # a Batch task's input paths, split in chunks
-    "METAFLOW_PARENT_",  # a Step Functions join's parents (METAFLOW_PARENT_<n>_TASK_ID, _STEP)
-)
-
-
-def take(
-    data: LayerData, key: str, value: Any, location: str, *, file: bool, fix: Callable[[str], str]
+def take_all(
+    data: LayerData,
+    items: Collection[tuple[str, Any]],
+    *,
+    file: str | None,
+    fix: Callable[[str], str],
 ) -> None:
-    """Record one key of a layer: a setting (or alias), a registered key, runtime, or unknown.
+    """Record the keys of a layer, each (key, value): applied, or not.
 
-    ``fix`` says how to fix a bad value at a location of this layer.
+    ``file``: the path of the file the keys are of (a key's location is ``<file>:<key>``), or
+    None for the environment (a key's location is its name). Applied: a setting (or alias), an
+    old name (also recorded in ``renamed``), a registered section's key (in ``extra``). Not
+    applied: the names Metaflow reads or sets itself, left alone, and every other key, recorded
+    in ``unknown`` (in their order) with its value kept in ``extra``, where a model resolved from
+    the layers reads its keys, registered or not. ``fix`` says how to fix a bad value at a
+    location of this layer.
+
+    The keys that are not settings are told apart by set operations first, so that thousands of
+    keys nothing knows cost little more than reading them (one pass, two objects each).
     """
-    field = BY_ENV.get(key)
-    if field is None:
-        if key in RUNTIME_VARS or (
-            not file and key.startswith(_RUNTIME_PREFIXES) and not _close_to_a_setting(key)
-        ):
-            return
-        if file and key == "$schema":
-            return  # an editor's pointer to `metaflow-config schema` output, not a setting
-        if file or key.startswith(PREFIX):
-            registered = _registered(key, data, exact=True)  # else unknown: a did-you-mean
-            if not is_unset(value):
-                put_extra(data, key, Raw(value, location), registered=registered, fix=fix)
-            if not registered:
-                data.unknown.append((key, location))
+    names = {key for key, _ in items} - BY_ENV.keys()
+    in_file = file is not None
+    special: set[str] = set()
+    registered: set[str] = set()
+    if names:
+        names -= _QUIET_IN_FILES if in_file else _QUIET_IN_ENV
+        if in_file:
+            names.discard("$schema")  # an editor's pointer to `metaflow-config schema` output
+        special = names & (_SPECIAL_IN_FILES if in_file else _SPECIAL_IN_ENV)
+        if not in_file:
+            special.update(_under_prefixes(names))
+        if any(key.startswith(PREFIX) for key in names):
+            try:
+                registered = names & registry().keys()
+            except ConfigError as exc:  # a broken section: a problem of this read, said once
+                data.problems.extend(p for p in exc.problems if p not in data.problems)
+            special |= registered
+    where = "" if file is None else file + ":"
+    get, new = BY_ENV.get, tuple.__new__  # Raw(...) without its Python-level __new__
+    extra, unknown = data.extra, data.unknown
+    for key, value in items:
+        field = get(key)
+        if field is not None:
+            if not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable
+                put(data, field, key, new(Raw, (value, where + key)))
+        elif key in special:
+            kind = SECTION if key in registered else _kind(key, in_file)
+            _take_other(data, kind, key, Raw(value, where + key), fix)
+        elif key in names:  # nothing knows it: not applied, its value kept for a model
+            location = where + key
+            if value is not None and value != "":
+                extra[key] = new(Raw, (value, location))
+            unknown.append((key, location))
+
+
+def _under_prefixes(names: set[str]) -> list[str]:
+    """The names under the prefixes :func:`_kind` tells apart by, found in C."""
+    lines = "\n" + "\n".join(names)
+    if lines.count("\n") != len(names):  # a name holding a line break: one by one
+        return [name for name in names if name.startswith(_PREFIXES)]
+    return _UNDER_PREFIXES.findall(lines)
+
+
+def _take_other(data: LayerData, kind: str, key: str, raw: Raw, fix: Callable[[str], str]) -> None:
+    """Record ``key``, of ``kind``, that is not a setting's own name (see :func:`take_all`)."""
+    if kind in QUIET:
         return
-    if not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable is
-        put(data, field, key, Raw(value, location))
+    if kind == OLD:
+        data.renamed.append((key, raw.location))
+        if not is_unset(raw.value):
+            put(data, OLD_NAMES[key][0], key, raw)
+        return
+    if not is_unset(raw.value):
+        put_extra(data, key, raw, registered=kind == SECTION, fix=fix)
+    if kind != SECTION:
+        data.unknown.append((key, raw.location))
+
+
+def _kind(key: str, file: bool) -> str:  # noqa: PLR0911 - the rules in order, first match wins
+    """The kind of a key no setting declares, as far as exact names and families tell it.
+
+    ``UNKNOWN`` for what only a registered section, or nearness, can tell (:func:`classify`).
+    """
+    if not file and key in mf.CLI_VARIABLES:
+        return CLI  # METAFLOW_DECOSPECS: `--with` in the environment, an old name in a file
+    old = OLD_NAMES.get(key)
+    if old is not None and old[1].applied:
+        return OLD
+    if key in mf.RUNTIME_VARS:
+        return RUNTIME
+    if key in _ENABLED:
+        return METAFLOW
+    if key in mf.RETIRED:
+        return RETIRED
+    if file:
+        return ENV_ONLY if key in mf.CLI_VARIABLES else UNKNOWN
+    if key.startswith(mf.RUNTIME_PREFIXES):
+        return UNKNOWN if _family_typo(key) is not None else RUNTIME
+    if key.startswith(mf.PARAMETER_PREFIXES):
+        return UNKNOWN if _indexes.near(key, registered=False) is not None else PARAMETER
+    return UNKNOWN
+
+
+def classify(key: str, *, file: bool) -> Key:
+    """What ``key`` is, in a file (``file``) or in the environment, with its wording.
+
+    Remembered per name for the process (up to a bound; past it, computed each time).
+    """
+    cache = _classified[file]
+    found = cache.get(key)
+    if found is None:
+        found = _classify(key, file)
+        if len(cache) < _CACHE_BOUND:
+            cache[key] = found
+    return found
+
+
+def _classify(key: str, file: bool) -> Key:  # noqa: PLR0911 - a return per kind
+    field = BY_ENV.get(key)
+    if field is not None:
+        return Key(key, SETTING, field)
+    kind = _kind(key, file)
+    if kind == OLD:
+        field, old = OLD_NAMES[key]
+        return Key(key, OLD, field, old=old)
+    if kind == PARAMETER:
+        return Key(
+            key, PARAMETER, detail=next(p for p in mf.PARAMETER_PREFIXES if key.startswith(p))
+        )
+    if kind in (CLI, ENV_ONLY, RUNTIME, METAFLOW, RETIRED):
+        return Key(key, kind)
+    if key.startswith(PREFIX) and _registered_quietly(key):
+        return Key(key, SECTION)
+    near = _family_typo(key) if not file and key.startswith(mf.RUNTIME_PREFIXES) else None
+    if near is None:
+        near = _indexes.near(key, registered=True)
+    if near is None:
+        return Key(key, FOREIGN)
+    return Key(key, TYPO, near[1], near[0], near[2])
+
+
+def suggest(key: str) -> str:
+    """What to say of a name given where a setting's name is expected: a did-you-mean, or why.
+
+    Short names count (``BATCH_JOB_QEUE``), and so do lower case and a missing prefix.
+    """
+    full = key.upper() if key.upper().startswith(PREFIX) else PREFIX + key.upper()
+    found = classify(key if key.startswith(PREFIX) else full, file=True)
+    if found.kind in (SETTING, SECTION) and key != found.key:
+        return f"did you mean {found.key}?"
+    return found.hint()
+
+
+# -- nearness --------------------------------------------------------------------------------
+
+#: A name's nearest (the name, its setting, the old name matched): ``None`` for a registered key
+_Near = tuple[str, "Setting | None", "Renamed | None"]
+
+
+class _Indexes:
+    """The names a key may be near, built on first use: built-in, then with registered keys."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built_in: Index[_Near] | None = None
+        self._all: Index[_Near] | None = None
+        self._seen: dict[tuple[bool, str], _Near | None] = {}
+
+    def near(self, key: str, *, registered: bool) -> _Near | None:
+        """The name ``key`` is near, among the table's (and registered keys, if ``registered``)."""
+        seen = self._seen.get((registered, key), self)
+        if seen is not self:
+            return seen  # type: ignore[return-value]
+        index = self._index(registered)
+        found = index.nearest(key)
+        if len(self._seen) < _CACHE_BOUND:
+            self._seen[(registered, key)] = found
+        return found
+
+    def _index(self, registered: bool) -> Index[_Near]:
+        with self._lock:
+            if self._built_in is None:
+                self._built_in = Index(_built_in_names())
+            if not registered:
+                return self._built_in
+            if self._all is None:
+                try:
+                    keys = sorted(registry())
+                except ConfigError:  # a broken section: said by the read that met it
+                    keys = []
+                self._all = self._built_in
+                if keys:
+                    extra: list[tuple[str, _Near]] = [(k, (k, None, None)) for k in keys]
+                    self._all = Index([*_built_in_names(), *extra])
+            return self._all
+
+    def reset(self) -> None:
+        with self._lock:
+            self._all = None
+            self._seen = {}
+
+
+def _built_in_names() -> Iterable[tuple[str, _Near]]:
+    """Every name of the table, each with the setting it stands for.
+
+    The settings' own names, then aliases, then old names (applied or not).
+    """
+    for key, field in BY_ENV.items():
+        yield key, (field.env, field, None)
+    for key, (field, old) in OLD_NAMES.items():
+        yield key, (field.env, field, old)
+
+
+_indexes = _Indexes()
+on_reset(_indexes.reset)  # the nearest names include registered keys
+
+#: The settings of each runtime family (``METAFLOW_CONDA_`` ...): what a name of the family may
+#: be a typo of, one edit away (``near.FAMILY_EDITS``). A typo across families is left to the
+#: general did-you-mean.
+_FAMILIES = {p: [name for name in BY_ENV if name.startswith(p)] for p in mf.RUNTIME_PREFIXES}
+_FAMILY_INDEXES = {
+    p: Index(
+        [(name, (BY_ENV[name].env, BY_ENV[name], None)) for name in names],
+        lambda _: FAMILY_EDITS,
+    )
+    for p, names in _FAMILIES.items()
+    if names
+}
+_family_seen: dict[str, _Near | None] = {}
+
+
+def _family_typo(key: str) -> _Near | None:
+    """The setting of its family that a runtime-family name is near, if any."""
+    if key in _family_seen:
+        return _family_seen[key]
+    index = next((i for p, i in _FAMILY_INDEXES.items() if key.startswith(p)), None)
+    found = None if index is None else index.nearest(key)
+    if len(_family_seen) < _CACHE_BOUND:
+        _family_seen[key] = found
+    return found
+
+
+#: The runtime families an environment scan passes over (``environ.Skip``): every name of them
+#: but those that may be near one of their settings (``near.family_patterns``), which
+#: :func:`take_all` then tells apart exactly.
+ENV_SKIP = Skip(
+    mf.RUNTIME_PREFIXES,
+    {p: family_patterns(p, names) for p, names in _FAMILIES.items() if names},
+)
+
+#: How many names each remembered answer keeps, at most: past it, a name is worked out each
+#: time (linear in the names, never a cliff).
+_CACHE_BOUND = 1 << 16
+_classified: dict[bool, dict[str, Key]] = {False: {}, True: {}}
+
+
+def _forget_classified() -> None:
+    for cache in _classified.values():
+        cache.clear()
+
+
+on_reset(_forget_classified)  # whether a key is a section's depends on the registry
+
+
+# -- registered sections ---------------------------------------------------------------------
 
 
 def section_key(key: str, data: LayerData) -> str | None:
@@ -148,6 +383,14 @@ def _registered(key: str, data: LayerData, *, exact: bool = False) -> bool:
         for problem in exc.problems:
             if problem not in data.problems:
                 data.problems.append(problem)
+        return False
+
+
+def _registered_quietly(key: str) -> bool:
+    """Whether ``key`` is a registered key (a broken registry: no; its read says why)."""
+    try:
+        return key in registry()
+    except ConfigError:
         return False
 
 
@@ -186,7 +429,8 @@ def put_extra(
 def put(data: LayerData, field: Setting, key: str, raw: Raw) -> None:
     """Record ``raw`` for ``field``, read under the name ``key``.
 
-    An alias never beats the setting's own name in the same layer, in whatever order they come.
+    An alias or an old name never beats the setting's own name in the same layer, in whatever
+    order they come.
     """
     if key in (field.env, field.name) or field.name not in data.values:
         data.values[field.name] = raw
@@ -199,45 +443,3 @@ def sensitive_key(key: str) -> bool:
     except ConfigError:
         return True
     return found is not None and key in found.sensitive
-
-
-#: The settings of each runtime family (``METAFLOW_CONDA_`` ...): what a family name may be a
-#: typo of. A typo across families is left to the general did-you-mean.
-_FAMILY_SETTINGS = {p: [name for name in BY_ENV if name.startswith(p)] for p in _RUNTIME_PREFIXES}
-
-
-@functools.lru_cache(maxsize=4096)
-def _close_to_a_setting(key: str) -> bool:
-    """Whether ``key`` looks like a misspelled setting, not a runtime variable sharing its prefix.
-
-    ``METAFLOW_DEBUG_S3CLEINT`` is a typo of a setting; ``METAFLOW_CONDA_ENVS_DIRNAME`` is one of
-    Metaflow's own variables. Compared with the settings of its own family only (a few), and
-    remembered per name: a task carries hundreds of these, and every process resolves.
-    """
-    import difflib
-
-    family = next(_FAMILY_SETTINGS[p] for p in _RUNTIME_PREFIXES if key.startswith(p))
-    return bool(family and difflib.get_close_matches(key, family, n=1, cutoff=0.9))
-
-
-@functools.lru_cache(maxsize=1024)
-def suggest(key: str) -> str:
-    """A did-you-mean for an unknown key (lower case or no METAFLOW_ prefix count as near).
-
-    Remembered per name for the process: the same unknown key is reported at each resolution.
-    """
-    import difflib
-
-    key = key.upper()
-    full = key if key.startswith(PREFIX) else PREFIX + key
-    try:
-        names = [*BY_ENV, *registry()]
-    except ConfigError:
-        names = list(BY_ENV)
-    close = difflib.get_close_matches(full, names, n=1, cutoff=0.75)
-    if close:
-        return f"did you mean {close[0]}?"
-    return "remove it, or see `metaflow-config docs` for the names of all settings"
-
-
-on_reset(suggest.cache_clear)  # a did-you-mean names registered keys

@@ -17,13 +17,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._model.fields import is_unset
-from .._model.table import find
+from .._model.table import BY_ENV, find
 from ..errors import Problem
 from .data import LayerData, Raw
-from .environ import metaflow_items, own
+from .environ import Found, getter, metaflow_found, metaflow_items, own
 from .files import FileLayer, fix_file_key
 from .inputs import Inputs
-from .keys import put, put_extra, section_key, suggest, take
+from .keys import ENV_SKIP, put, put_extra, section_key, suggest, take_all
 from .profiles import PROJECT_VAR, find_local_config, home_is_a_file, missing_profile, profile_path
 from .sections import on_reset
 
@@ -49,24 +49,81 @@ class EnvLayer:
     def read(self) -> LayerData:
         """Pick the ``METAFLOW_*`` variables out of the environment.
 
-        The layer read from the last list of variables is remembered (a resolution does not
-        change it): a process resolving again over the same variables, as tasks carrying
-        hundreds of Metaflow's own do, pays for comparing them only.
+        The layer read last is remembered (a resolution does not change it) with what it was
+        read from: the names of the environment (``environ.metaflow_found``, compared by
+        identity) and the values of the variables it depends on. A process resolving again over
+        the same variables, as tasks carrying thousands of Metaflow's own do, pays for comparing
+        those only. The names of Metaflow's runtime families are mostly passed over by the
+        search itself (``keys.ENV_SKIP``); the variables ``take_all`` passes over by their name
+        are not read again, since no value of theirs could change the layer.
         """
         global _last_env  # noqa: PLW0603 - one remembered read, replaced whole: thread-safe
-        items = metaflow_items(self.env)  # no Python loop over every name: environ
+        scanned = metaflow_found(self.env, ENV_SKIP)  # no Python loop over every name: environ
         last = _last_env
-        if last is not None and (last[0] is items or last[0] == items):
-            return last[1]
+        if scanned is None:
+            items = metaflow_items(self.env, ENV_SKIP)
+        else:
+            found, raw = scanned
+            if last is not None and last.reads(found) and last.watched(raw) == last.values:
+                if last.found is not found:  # other names changed, not these: keep the read
+                    _last_env = last.replace_found(found)
+                return last.data
+            items = found.items(raw)
         data = LayerData(self.layer)
-        for key, value in items:
-            take(data, key, value, key, file=False, fix=_fix_variable)
-        _last_env = (items, data)
+        take_all(data, items, file=None, fix=_fix_variable)
+        _last_env = None if scanned is None else _EnvRead(scanned[0], scanned[1], items, data)
         return data
 
 
-#: (the variables, the layer read from them) of the last EnvLayer.read
-_last_env: tuple[list[tuple[str, str]], LayerData] | None = None
+class _EnvRead:
+    """A read of the environment layer, and what tells that a new read would give the same.
+
+    ``found``: the search of the names it was read from; ``watched``: reads (in C) the raw
+    values of the variables that matter, ``values`` those values at the time. A variable
+    matters unless ``take_all`` passed it over by its name: it is none of the layer's values,
+    unknown, renamed or registered keys, and its value is not empty (an empty one may be a
+    setting's). Where the read found problems, every variable matters.
+    """
+
+    __slots__ = ("data", "found", "values", "watched")
+
+    def __init__(
+        self, found: Found, raw: dict[Any, Any], items: list[tuple[str, str]], data: LayerData
+    ) -> None:
+        self.found = found
+        self.data = data
+        kept = {*data.extra, *(key for key, _ in data.unknown), *(key for key, _ in data.renamed)}
+        kept.update(r.location for r in data.values.values())
+        watched = [
+            raw_name
+            for (raw_name, name), (_, value) in zip(found.pairs, items)
+            if data.problems or name in kept or name in BY_ENV or is_unset(value)
+        ]
+        self.watched = getter(watched)
+        self.values = self.watched(raw)
+
+    def reads(self, found: Found) -> bool:
+        """Whether ``found`` is what this read was read from.
+
+        The same search, or the same ``METAFLOW_*`` names found again after other variables came
+        or went.
+        """
+        return found is self.found or found.pairs == self.found.pairs
+
+    def replace_found(self, found: Found) -> _EnvRead:
+        """The same read, as read from ``found`` (the same names: compared by identity next)."""
+        again = _EnvRead.__new__(_EnvRead)
+        again.found, again.data, again.watched, again.values = (
+            found,
+            self.data,
+            self.watched,
+            self.values,
+        )
+        return again
+
+
+#: The last read of an EnvLayer, and what it was read from
+_last_env: _EnvRead | None = None
 
 
 class OverrideLayer:

@@ -18,13 +18,23 @@ not. Importing this module imports neither pydantic-settings nor any registered 
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._model.fields import PREFIX
+from .._model.metaflow_names import (
+    CLI_VARIABLES,
+    ENABLED,
+    PARAMETER_PREFIXES,
+    RETIRED,
+    RUNTIME_PREFIXES,
+    RUNTIME_VARS,
+)
 from .._model.record import Record
-from .._model.table import BY_ENV
+from .._model.table import BY_ENV, OLD_NAMES
 from ..errors import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -122,22 +132,112 @@ def is_section_class(cls: object) -> bool:
 def _entry_points() -> list[tuple[Any, str]]:
     """The entry points of the group, each with the name of its distribution.
 
-    Walked distribution by distribution, on every Python the same way (3.9's ``EntryPoint``
-    does not know its distribution); a distribution found twice on ``sys.path`` counts once,
-    the first, as ``importlib.metadata.entry_points()`` does.
+    The distributions are those ``importlib.metadata`` finds, in its order (a finder of
+    ``sys.meta_path`` that finds its own, then each ``sys.path`` entry), a distribution found
+    twice counted once, the first. But a directory of ``sys.path`` is read cheaply: of each
+    ``*.dist-info``/``*.egg-info`` folder, only ``entry_points.txt``, and only one that names
+    the group is parsed (``importlib.metadata`` itself, about 50 ms to import, is loaded then):
+    an image of hundreds of distributions costs a task a few milliseconds, not tens. Any other
+    entry (a zip file) goes through ``importlib.metadata`` as it is.
     """
+    found: list[tuple[Any, str]] = []
+    seen: set[str] = set()  # the distributions found so far, normalized
+    pending: list[str] = []  # folders found since, not normalized yet (only if it matters)
+    for dist in _other_finders():
+        _take_entry_points(dist, found, seen)
+    for entry in list(sys.path):
+        if not isinstance(entry, str):
+            continue
+        root = entry or "."
+        try:
+            names = os.listdir(root)
+        except NotADirectoryError:  # a zip file, or another kind of entry
+            from importlib import metadata
+
+            seen.update(map(_folder_key, pending))
+            pending.clear()
+            for dist in metadata.distributions(path=[entry]):
+                _take_entry_points(dist, found, seen)
+            continue
+        except (OSError, ValueError):  # missing, unreadable: importlib.metadata skips it too
+            continue
+        for name in names:
+            if not name.endswith(_METADATA_FOLDERS):
+                continue
+            if not _names_the_group(f"{root}{os.sep}{name}{os.sep}entry_points.txt"):
+                pending.append(name)
+                continue
+            seen.update(map(_folder_key, pending))
+            pending.clear()
+            key = _folder_key(name)
+            if key in seen:
+                continue  # another distribution of the name came first
+            seen.add(key)
+            import pathlib
+            from importlib import metadata
+
+            found.extend(_group_of(metadata.PathDistribution(pathlib.Path(root, name))))
+    return found
+
+
+#: the folders holding an installed distribution's metadata
+_METADATA_FOLDERS = (".dist-info", ".egg-info")
+
+
+def _folder_key(name: str) -> str:
+    """The distribution a metadata folder (``name-1.0.dist-info``) is of, normalized."""
+    stem = name.rpartition(".")[0]
+    return stem.partition("-")[0].lower().replace(".", "_")
+
+
+def _names_the_group(path: str) -> bool:
+    """Whether the file ``path`` exists and holds the group's name (read raw, bounded)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (OSError, ValueError):
+        return False
+    try:
+        return _GROUP_BYTES in os.read(fd, 1 << 20)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+_GROUP_BYTES = GROUP.encode()
+
+
+def _other_finders() -> list[Any]:
+    """The distributions that finders of ``sys.meta_path`` other than the path finder find."""
+    import importlib.machinery
+
+    finders = [
+        f
+        for f in sys.meta_path
+        if f is not importlib.machinery.PathFinder and hasattr(f, "find_distributions")
+    ]
+    if not finders:
+        return []
     from importlib import metadata
 
-    found: list[tuple[Any, str]] = []
-    seen: set[str] = set()
-    for dist in metadata.distributions():
-        name = str(dist.metadata["Name"] or "a distribution")
-        key = name.lower().replace("-", "_").replace(".", "_")
-        if key in seen:
-            continue
-        seen.add(key)
-        found.extend((ep, name) for ep in dist.entry_points if ep.group == GROUP)
-    return found
+    context = metadata.DistributionFinder.Context()
+    return [dist for finder in finders for dist in finder.find_distributions(context)]
+
+
+def _take_entry_points(dist: Any, found: list[tuple[Any, str]], seen: set[str]) -> None:
+    """The group's entry points of ``dist`` into ``found``, unless its name was ``seen``."""
+    name = str(dist.metadata["Name"] or "a distribution")
+    key = name.lower().replace("-", "_").replace(".", "_")
+    if key in seen:
+        return
+    seen.add(key)
+    found.extend(_group_of(dist, name))
+
+
+def _group_of(dist: Any, name: str | None = None) -> list[tuple[Any, str]]:
+    """The entry points of the group that ``dist`` declares, each with its name."""
+    name = name or str(dist.metadata["Name"] or "a distribution")
+    return [(ep, name) for ep in dist.entry_points if ep.group == GROUP]
 
 
 def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
@@ -164,22 +264,44 @@ def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
             )
             continue
         prefix, fields, secret, sensitive = cls._metaflow_keys()
-        if not prefix.upper().startswith(PREFIX) or prefix.upper() == PREFIX:
+        upper = prefix.upper()
+        metaflows = next((p for p in _METAFLOWS_PREFIXES if upper.startswith(p)), None)
+        if not upper.startswith(PREFIX) or upper == PREFIX or metaflows is not None:
+            mine = f", not under Metaflow's own {metaflows}" if metaflows else ""
             problem(
-                f"an env_prefix of its own under METAFLOW_ (e.g. METAFLOW_ACME_), not {prefix!r}",
+                f"an env_prefix of its own under METAFLOW_ (e.g. METAFLOW_ACME_){mine}, not "
+                f"{prefix!r}",
                 "set model_config = SettingsConfigDict(env_prefix='METAFLOW_<NAME>_')",
             )
             continue
         section = Registered(cls, origin, {}, secret, sensitive)
         for key, name in fields.items():
-            if key in BY_ENV or key in keys:
-                other = "a built-in setting" if key in BY_ENV else keys[key].origin
+            other = _taken(key) or (keys[key].origin if key in keys else None)
+            if other is not None:
                 problem(f"keys of its own, but {key} is also {other}", "rename the field")
                 continue
             section.keys[key] = name
         for key in section.keys:
             keys[key] = section
     return keys, tuple(problems)
+
+
+#: Prefixes of names that Metaflow uses for itself: a section's keys cannot be under them
+#: (its runtime families, and the free-form names of its command line).
+_METAFLOWS_PREFIXES = (*RUNTIME_PREFIXES, *PARAMETER_PREFIXES)
+
+
+def _taken(key: str) -> str | None:
+    """What else ``key`` is, when it is a name of the table's or of Metaflow's own; else None."""
+    if key in BY_ENV:
+        return "a built-in setting"
+    if key in OLD_NAMES:
+        return f"an old name of {OLD_NAMES[key][0].env}"
+    if key in CLI_VARIABLES:
+        return "a variable of Metaflow's command line"
+    if key in RUNTIME_VARS or key in RETIRED or key in ENABLED:
+        return "a name Metaflow uses itself"
+    return None
 
 
 def registry() -> dict[str, Registered]:

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from .._display import printable, shell_quote
-from .._model.table import BY_ENV
+from .._model.table import BY_ENV, OLD_NAMES
 from .._resolve.validate import check_layer
 from .._sources.environ import own
 from .._sources.files import FileLayer
@@ -38,18 +38,24 @@ class Changes:
     """What a command will do to a profile: keys to set (values as written) and keys to remove.
 
     ``replace``: the profile becomes ``assign`` alone (every other key goes, whatever the file
-    holds when it is written), as ``import FILE`` without ``--merge`` does.
+    holds when it is written), as ``import FILE`` without ``--merge`` does. ``rename``: keys to
+    give another name, in place and with their values as they are (``migrate``).
     """
 
     assign: dict[str, Any] = field(default_factory=dict)
     remove: set[str] = field(default_factory=set)
     replace: bool = False
+    rename: dict[str, str] = field(default_factory=dict)
 
     def apply(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """``doc`` with the changes applied (the other keys kept, unless ``replace``)."""
         if self.replace:
             return dict(self.assign)
-        result = {k: v for k, v in doc.items() if k not in self.remove}
+        result = {
+            self.rename.get(k, k): v
+            for k, v in doc.items()
+            if k not in self.remove and self.rename.get(k) not in doc
+        }
         result.update(self.assign)
         return result
 
@@ -66,6 +72,8 @@ def is_masked(key: str) -> bool:
     """
     if key in BY_ENV:
         return BY_ENV[key].secret
+    if key in OLD_NAMES:  # an old name holds its setting's value
+        return OLD_NAMES[key][0].secret
     from .._sources.sections import find_key, is_secret
 
     try:
@@ -82,13 +90,21 @@ def describe(
     masked: Collection[str] = (),
     notes: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """The changes as lines for people: ``+`` added, ``~`` changed, ``-`` removed.
+    """The changes as lines for people: ``+`` added, ``~`` changed or renamed, ``-`` removed.
 
     Secrets are masked, and so is every key in ``masked`` (values from a source that marks them
     sensitive); ``notes`` adds a word per key (where its value came from).
     """
     lines = []
-    for key in sorted(set(changes.assign) | changes.removed(existing)):
+    for before, after in sorted(changes.rename.items()):
+        if before in existing and after not in existing:
+            value = raw_text(after, existing[before], secret=is_masked(after) or after in masked)
+            note = f"  ({notes[after]})" if notes and after in notes else ""
+            lines.append(f"  ~ {before} -> {after} = {value}{note}")
+    renamed = {after for before, after in changes.rename.items() if before in existing}
+    for key in sorted((set(changes.assign) | changes.removed(existing)) - renamed):
+        if key in changes.rename and changes.rename[key] not in existing:
+            continue  # said as renamed
         secret = is_masked(key)
         old = existing.get(key)
         note = f"  ({notes[key]})" if notes and key in notes else ""
@@ -100,7 +116,7 @@ def describe(
                 was = raw_text(key, old, secret=secret)
                 lines.append(f"  ~ {key} = {new} (was {was}){note}")
         elif key in existing:
-            lines.append(f"  - {key} (was {raw_text(key, old, secret=secret)})")
+            lines.append(f"  - {key} (was {raw_text(key, old, secret=secret)}){note}")
     return [printable(line) for line in lines]
 
 
@@ -125,10 +141,15 @@ def answered(question: str, fix: str = _WIZARD_FIX) -> Iterator[None]:
 
 def report_leftovers(path: str) -> None:
     """Warn about problems the profile still has in keys the command did not touch."""
+    from .._resolve.resolve import report_keys
+    from .._sources.keykind import LENIENT
+
     data = FileLayer("profile", path).read()
     problems = check_layer(data)
     print_warnings([f"the profile still has a problem: {p}" for p in problems])
-    print_warnings([f"unknown setting {key} in {path}" for key, _ in data.unknown])
+    notes: list[str] = []
+    report_keys(data, LENIENT, [], notes)
+    print_warnings(notes)
 
 
 def write_changes(

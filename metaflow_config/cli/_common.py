@@ -12,9 +12,9 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._display import MASK, mask_value, printable, shown_text
-from .._scope import load
+from .._resolve.resolve import resolve
 from .._snapshot.settings import Settings
-from .._sources.inputs import default_home
+from .._sources.inputs import Inputs, default_home
 from .._sources.inputs import selected_profile as resolved_profile
 from .._sources.profiles import home_is_a_file, list_profiles, profile_path
 from .._sources.profiles import missing_profile as missing_profile_problem
@@ -177,9 +177,11 @@ def from_flag(problem: Problem, profile: str, flag: str = "-p/--profile") -> Pro
 
 
 def load_settings(
-    profile: str | None, *, strict: bool | None = None, flag: str = "-p/--profile"
+    profile: str | None, *, strict: bool | str | None = None, flag: str = "-p/--profile"
 ) -> Settings:
     """The settings in force for ``profile`` (None: $METAFLOW_PROFILE); warnings go to stderr.
+
+    ``strict``: as ``load()``'s, or a word of ``keys.STRICTNESS`` (``check``'s ``typos``).
 
     Raises:
         ConfigError: every problem of the resolution; one about the profile name names
@@ -189,7 +191,8 @@ def load_settings(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfigWarning)
         try:
-            snapshot = load(profile=profile, strict=strict)
+            inputs = Inputs.from_world(profile=profile)
+            snapshot = Settings(resolve(inputs.replace(strict=strict)))
         except ConfigError as exc:
             if not profile:
                 raise

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Mapping
 
 from .._model.table import BY_NAME
-from .._resolve.resolve import report_unknown, report_untrusted, resolve, strict_mode
+from .._resolve.resolve import report_keys, report_untrusted, resolve, strict_mode
 from .._resolve.validate import check_layer
 from .._snapshot.sections import problems_by_key
 from .._snapshot.settings import Settings, resolution_of
@@ -21,7 +21,7 @@ from .._sources.layers import LAYERS
 from ..errors import ConfigError, ConfigWarning, Problem
 from ._common import load_settings, print_warnings
 
-__all__ = ["Diagnosis", "diagnose", "without_invalid"]
+__all__ = ["Diagnosis", "diagnose", "not_in_the_error", "without_invalid"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,19 +82,22 @@ def without_invalid(profile: str | None) -> Diagnosis | None:
     return Diagnosis(snapshot, in_force, frozenset(invalid))
 
 
-def _not_in_the_error(snapshot: Settings, profile: str | None) -> list[str]:
+def not_in_the_error(
+    snapshot: Settings, profile: str | None, strict: bool | str | None = None
+) -> list[str]:
     """The warnings of a broken configuration that its error does not hold already.
 
     As the resolution words them, from the layers ``snapshot`` (from :func:`without_invalid`)
-    was resolved from: in strict mode the unknown keys and the untrusted project keys are
-    problems of the error, and only the layers' own warnings (a file's mode, ...) are left.
+    was resolved from, under ``strict`` (as ``load()``'s, or a word of ``keys.STRICTNESS``;
+    None: ``$METAFLOW_CONFIG_STRICT``): the keys that are errors there are problems of the
+    error, and the rest (old names, the layers' own warnings, ...) are left.
     """
     inputs = Inputs.from_world(profile=profile)
-    strict = strict_mode(inputs.strict, inputs.env, [])
+    strictness = strict_mode(strict if strict is not None else inputs.strict, inputs.env, [])
     notes: list[str] = []
     for data in resolution_of(snapshot).layers.values():
-        report_unknown(data, strict, [], notes)
-        report_untrusted(data, strict, [], notes)
+        report_keys(data, strictness, [], notes)
+        report_untrusted(data, strictness, [], notes)
         notes.extend(data.warnings)
     return notes
 
@@ -116,7 +119,7 @@ def diagnose(profile: str | None) -> Diagnosis:
         broken = without_invalid(profile)
         if broken is None:
             raise
-        notes = _not_in_the_error(broken.snapshot, profile)
+        notes = not_in_the_error(broken.snapshot, profile)
         print_warnings(notes)
         found = dataclasses.replace(broken, error=exc, warnings=tuple(notes))
     # the registered sections' models are built from the snapshot, each problem in place too

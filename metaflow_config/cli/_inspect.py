@@ -17,10 +17,11 @@ from .._snapshot.require import CAPABILITIES as REQUIRE
 from .._snapshot.require import RequirementError
 from .._snapshot.sections import held_keys, problems_by_key
 from .._snapshot.settings import Settings, resolution_of
+from .._sources.keykind import LENIENT, STRICT, TYPOS
 from .._sources.plugins import CATEGORIES, installed
 from ..errors import ConfigError
-from ._common import CliError, load_settings, profile_label, profile_option
-from ._diagnose import Diagnosis, diagnose, without_invalid
+from ._common import CliError, load_settings, print_warnings, profile_label, profile_option
+from ._diagnose import Diagnosis, diagnose, not_in_the_error, without_invalid
 from ._query import complete_setting
 from ._show import (
     ENV_FORMATS,
@@ -272,7 +273,8 @@ def _plugin_failures(snapshot: Settings) -> tuple[list[str], str]:
 Examples:
   metaflow-config check
   metaflow-config check -p prod --require sfn-schedule   # and what scheduling needs
-  metaflow-config check --lenient  # unknown METAFLOW_* keys only warn
+  metaflow-config check --lenient  # misspelled keys only warn, as when Metaflow runs
+  metaflow-config check --strict   # keys of extensions and other programs fail too
   metaflow-config check --aws --write-probe   # and live against AWS (credentials, queue, ...)
 """,
 )
@@ -286,10 +288,10 @@ Examples:
 )
 @click.option(
     "--strict/--lenient",
-    default=True,
-    show_default=True,
-    help="Unknown METAFLOW_* keys are errors (a misspelled key is a setting not applied); "
-    "--lenient: they only warn, as when Metaflow runs.",
+    default=None,
+    help="By default a misspelled setting is an error (a setting not applied) and a key near "
+    "no setting (an extension's, another program's) a warning; --strict: every key that is not "
+    "applied is an error; --lenient: every one only warns, as when Metaflow runs.",
 )
 @click.option(
     "--aws",
@@ -312,7 +314,7 @@ def check_cmd(
     *,
     profile: str | None,
     required: tuple[str, ...],
-    strict: bool,
+    strict: bool | None,
     live: bool,
     aws_profile: str | None,
     write_probe: bool,
@@ -328,10 +330,11 @@ def check_cmd(
     """
     if (aws_profile or write_probe) and not live:
         raise click.UsageError("--aws-profile and --write-probe go with --aws")
+    strictness = TYPOS if strict is None else STRICT if strict else LENIENT
     try:
-        snapshot = load_settings(profile, strict=strict)
+        snapshot = load_settings(profile, strict=strictness)
     except ConfigError as exc:
-        raise CliError(_with_capabilities(str(exc), profile, required)) from None
+        raise CliError(_with_capabilities(str(exc), profile, required, strictness)) from None
     sections = problems_by_key(resolution_of(snapshot))
     capabilities = _capabilities(snapshot, required)
     failures = _requirement_failures(snapshot, capabilities, frozenset())
@@ -368,9 +371,17 @@ def _capabilities(snapshot: Settings, required: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys([*implied, *required]))
 
 
-def _with_capabilities(message: str, profile: str | None, required: tuple[str, ...]) -> str:
-    """The resolution's problems, then what the capabilities lack without the invalid values."""
+def _with_capabilities(
+    message: str, profile: str | None, required: tuple[str, ...], strictness: str
+) -> str:
+    """The resolution's problems, then what the capabilities lack without the invalid values.
+
+    The warnings that are not among the problems (an old name, a foreign key by default) are
+    printed first, as they would be on a configuration that resolves.
+    """
     found = without_invalid(profile)
+    if found is not None:
+        print_warnings(not_in_the_error(found.snapshot, profile, strictness))
     if found is None:
         if not required:
             return message

@@ -11,11 +11,12 @@ import click
 
 from .._display import printable, shell_quote
 from .._model.fields import is_unset
-from .._resolve.resolve import report_unknown, strict_mode
+from .._resolve.resolve import report_keys, strict_mode
 from .._resolve.validate import check_layer
 from .._sources.data import LayerData
 from .._sources.files import layer_from_document
 from .._sources.jsonfile import read_json_file
+from .._sources.keykind import LENIENT, STRICT, TYPOS
 from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes
@@ -93,15 +94,15 @@ def _as_import(problem: Problem) -> Problem:
     return dataclasses.replace(problem, layer=_IMPORT) if problem.layer == _LAYER else problem
 
 
-def _validated(path: str, *, strict: bool) -> dict[str, Any]:
+def _validated(path: str, *, strictness: str) -> dict[str, Any]:
     """The JSON object in ``path``, read once and checked as the resolver checks a profile.
 
     What is returned is exactly the document that was validated (never a second read of the
-    file). Unknown keys are refused with their did-you-mean when ``strict`` (as ``check`` does:
-    a misspelled key is a setting not applied), else reported as ``load`` reports them (capped);
-    the option decides, as ``check``'s does, but an invalid ``$METAFLOW_CONFIG_STRICT`` is an
-    error, as in ``load``. Problems are told as the import file's. Raises ConfigError listing
-    every problem.
+    file). The keys not applied are reported as ``strictness`` (``keys.STRICTNESS``) says,
+    as ``check``'s option does: by default a misspelled key is refused with its did-you-mean (a
+    setting not applied) and a foreign key imported with a warning; the option decides, but an
+    invalid ``$METAFLOW_CONFIG_STRICT`` is an error, as in ``load``. Problems are told as the
+    import file's. Raises ConfigError listing every problem.
     """
     doc, problems = read_json_file(path, _LAYER)
     data = layer_from_document(LayerData(_LAYER, path, problems=problems), path, doc)
@@ -113,7 +114,7 @@ def _validated(path: str, *, strict: bool) -> dict[str, Any]:
     notes: list[str] = []
     strict_mode(None, os.environ, problems)  # an invalid METAFLOW_CONFIG_STRICT is an error
     before = len(problems)
-    report_unknown(data.replace(layer=_IMPORT), strict, problems, notes)  # as check's option
+    report_keys(data.replace(layer=_IMPORT), strictness, problems, notes)  # as check's option
     problems[before:] = [
         dataclasses.replace(p, fix=f"{p.fix} (--lenient imports it as it is)")
         for p in problems[before:]
@@ -121,7 +122,7 @@ def _validated(path: str, *, strict: bool) -> dict[str, Any]:
     if problems or doc is None:
         raise ConfigError([_as_import(p) for p in problems])
     if data.unknown:
-        notes.append(f"{len(data.unknown)} unknown key(s) imported as is")
+        notes.append(f"{len(data.unknown)} key(s) that are not settings imported as they are")
     print_warnings([*notes, *data.warnings])
     return doc
 
@@ -219,9 +220,10 @@ Examples:
 @click.option(
     "--strict/--lenient",
     default=None,
-    help="Unknown METAFLOW_* keys in FILE are errors, each with its did-you-mean (a misspelled "
-    "key is a setting not applied); --lenient imports them as they are, with a warning. "
-    "[default: strict]",
+    help="--strict: every key of FILE that is not a setting is an error; --lenient: each is "
+    "imported as it is, with a warning. By default a misspelled setting is an error, with its "
+    "did-you-mean (a setting not applied), and a key near no setting (an extension's, another "
+    "program's) is imported with a warning.",
 )
 @_stack_options
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
@@ -272,15 +274,18 @@ def import_cmd(  # noqa: PLR0917 - click passes every option
     if file is None:
         msg = "give FILE, or --from-cloudformation STACK, or --from-terraform FILE"
         raise click.UsageError(msg)
-    _import_file(profile, yes=yes, merge=merge, strict=strict is not False, file=file)
+    strictness = TYPOS if strict is None else STRICT if strict else LENIENT
+    _import_file(profile, yes=yes, merge=merge, strictness=strictness, file=file)
 
 
-def _import_file(profile: str | None, *, yes: bool, merge: bool, strict: bool, file: str) -> None:
+def _import_file(
+    profile: str | None, *, yes: bool, merge: bool, strictness: str, file: str
+) -> None:
     """``import FILE``: validate it, show the changes, ask before changing a profile, write."""
     name = selected_profile(profile)
     target = profile_file(name, _FLAG if profile else None)
     source = os.path.abspath(os.path.expanduser(file))
-    doc = _validated(source, strict=strict)
+    doc = _validated(source, strictness=strictness)
     unset = sorted(k for k, v in doc.items() if is_unset(v))
     doc = {k: v for k, v in doc.items() if k not in unset}
     if unset:

@@ -77,8 +77,9 @@ def _property(field: Setting, alternatives: list[dict[str, Any]]) -> dict[str, A
 def profile_schema() -> dict[str, Any]:
     """The JSON Schema of a profile file (``config.json``, ``config_<name>.json``).
 
-    One property per setting and per alias, typed as the resolver validates it (``null`` or
-    ``""`` mean "not set"); any other key is reported, as the resolver warns about it.
+    One property per setting, per alias and per old name read (``deprecated``), typed as the
+    resolver validates it (``null`` or ``""`` mean "not set"); any other key is reported, as the
+    resolver warns about it.
     """
     properties: dict[str, Any] = {
         "$schema": {
@@ -96,6 +97,15 @@ def profile_schema() -> dict[str, Any]:
             alias_prop = _property(field, alternatives)
             alias_prop["description"] = f"Alias of {field.env} (that name wins). {field.doc}"
             properties[alias] = alias_prop
+        for old in field.renamed:
+            if old.applied:  # read as the setting, with a warning
+                old_prop = _property(field, alternatives)
+                old_prop["description"] = (
+                    f"Old name of {field.env} ({old.note}; that name wins); "
+                    "`metaflow-config migrate` renames it."
+                )
+                old_prop["deprecated"] = True
+                properties[old.name] = old_prop
     defs = _registered_properties(properties)
     schema: dict[str, Any] = {
         "$schema": SCHEMA_DIALECT,
@@ -185,7 +195,7 @@ def settings_markdown() -> str:
         "of a profile file. Secret values are masked in every output of `metaflow-config` unless",
         '`metaflow-config env --reveal-secrets` asks for them. An alias ("Also read as") is read',
         "like the setting's own name; where one file or the environment holds both, the own name",
-        "wins.",
+        "wins. An old name is read so too, with a warning (`metaflow-config migrate` renames it).",
         "",
     ]
     for attr, section in SECTIONS:
@@ -198,6 +208,9 @@ def settings_markdown() -> str:
             notes = [field.doc]
             if field.aliases:
                 notes.append("Also read as " + ", ".join(_code(a) for a in field.aliases) + ".")
+            olds = [f"{_code(o.name)} ({o.note})" for o in field.renamed if o.applied]
+            if olds:
+                notes.append("Old name, read with a warning: " + "; ".join(olds) + ".")
             if field.local:
                 notes.append("Machine-local: not exported to remote containers.")
             secret = "yes" if field.secret else ""

@@ -17,13 +17,15 @@ from typing import Any, TextIO
 
 from .._display import CUT, MASK, mask_url_password, mask_value, printable, shorten, shown_text
 from .._model.fields import PREFIX, Setting
+from .._model.metaflow_names import CLI_VARIABLES
 from .._model.references import Reference
 from .._model.table import BY_ENV, DERIVED, FIELDS, find
 from .._snapshot.explanation import Explanation
 from .._snapshot.export import bears_secret
 from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, lookup, resolution_of
-from .._sources.keys import suggest
+from .._sources.keykind import OLD, QUIET, RETIRED, TYPO
+from .._sources.keys import classify
 from .._sources.sections import find_key
 from .._sources.sections import registry as registered_keys
 from ..errors import ConfigError, Problem
@@ -136,12 +138,13 @@ class Row:
 
 @dataclass(frozen=True)
 class Unknown:
-    """A key no setting knows, found in a layer: where, and its did-you-mean."""
+    """A key a layer holds and nothing applies: where, what it is (its kind) and what to do."""
 
     key: str
     layer: str
     location: str
     hint: str
+    kind: str
 
 
 def _defaulted(snapshot: Settings) -> set[str]:
@@ -166,18 +169,20 @@ UNKNOWN = "UNKNOWN"
 
 
 def unknown_keys(snapshot: Settings) -> list[Unknown]:
-    """The keys no setting knows in the layers ``snapshot`` was resolved from, lowest layer first.
+    """The keys nothing applies in the layers ``snapshot`` was resolved from, lowest layer first.
 
     The first ``MAX_UNKNOWN_REPORTED`` of each layer, as the resolution reports them (the rest
-    are counted in its warning).
+    are counted in its warning); the hint is a typo's did-you-mean, else what the key is.
     """
     from .._resolve.resolve import MAX_UNKNOWN_REPORTED
 
-    return [
-        Unknown(key, data.layer, location, suggest(key))
-        for data in resolution_of(snapshot).layers.values()
-        for key, location in data.unknown[:MAX_UNKNOWN_REPORTED]
-    ]
+    found = []
+    for data in resolution_of(snapshot).layers.values():
+        for key, location in data.unknown[:MAX_UNKNOWN_REPORTED]:
+            what = classify(key, file=data.layer != "env")
+            hint = what.hint() if what.kind == TYPO else what.what()
+            found.append(Unknown(key, data.layer, location, hint, what.kind))
+    return found
 
 
 def _registered_value(value: Any, *, secret: bool) -> Any:
@@ -457,7 +462,13 @@ def show_json(
         "not_applied": list(resolution_of(snapshot).layers["local"].untrusted),
         "settings": entries,
         "unknown": [
-            {"name": u.key, "source": u.layer, "location": u.location, "suggestion": u.hint}
+            {
+                "name": u.key,
+                "source": u.layer,
+                "location": u.location,
+                "kind": u.kind,
+                "suggestion": u.hint,
+            }
             for u in unknown_keys(snapshot)
         ],
         "warnings": list(snapshot.warnings),
@@ -474,9 +485,9 @@ def explain_text(
     what ``snapshot`` holds (with the invalid value set aside) is what it shadows.
     """
     if find(name) is None:
-        registered = find_key(name)
-        if registered is not None:
-            return _explain_registered(snapshot, *registered, invalid=invalid)
+        other = _explain_other(snapshot, name, invalid)
+        if other is not None:
+            return other
     field = lookup(name)
     info = snapshot.explain(field.env)
     problem = invalid.get(field.env)
@@ -505,14 +516,61 @@ def explain_text(
         default = field.kind.to_text(field.default)  # the table's default: public, never a secret
         lines.append("  default:  " + (default or '""'))
     lines.append(f"  type:     {field.kind.name}: {field.kind.expected}")
-    if field.aliases:
-        lines.append(f"  aliases:  {', '.join(field.aliases)}")
+    lines.extend(_name_lines(field))
     if field.secret:
         lines.append("  secret:   yes (masked wherever it is shown)")
     if field.local:
         lines.append("  local:    machine-local; not exported to remote containers")
     lines.append(f"  doc:      {field.doc}")
     return "\n".join(map(printable, lines))  # each line escaped: none can fake another
+
+
+def _name_lines(field: Setting) -> list[str]:
+    """``explain``'s lines of the other names of ``field``: aliases, old names, the CLI's."""
+    lines = []
+    if field.aliases:
+        lines.append(f"  aliases:  {', '.join(field.aliases)}")
+    lines.extend(
+        f"  {'old name:' if old.applied else 'not:     '} {old.name} ({old.note})"
+        for old in field.renamed
+    )
+    if field.env in CLI_VARIABLES:
+        command, option = CLI_VARIABLES[field.env]
+        lines.append(
+            f"  also:     the environment variable of {option} of "
+            f"`python flow.py{' ' + command if command else ''}` (Metaflow's command line "
+            "reads it too)"
+        )
+    return lines
+
+
+def _explain_other(snapshot: Settings, name: str, invalid: Mapping[str, Problem]) -> str | None:
+    """``explain`` of a name that is not a setting but that is known; None for any other.
+
+    A registered section's key is explained by its section (:func:`_explain_registered`). An
+    old name is explained as its setting, after a line saying so; a name Metaflow reads or
+    sets itself (a command-line variable, a parameter's, a runtime variable, a plugin list, a
+    retired name) says what it is, and whether it is set here, without its value.
+    """
+    registered = find_key(name)
+    if registered is not None:
+        return _explain_registered(snapshot, *registered, invalid=invalid)
+    full = name if name.upper().startswith(PREFIX) else PREFIX + name
+    in_env, in_file = classify(full, file=False), classify(full, file=True)
+    if in_file.kind == OLD and in_file.field is not None:
+        head = [f"{full}: {in_file.what()}"]
+        if in_env.kind != OLD:
+            head.append(f"  in the environment: {in_env.what()}")
+        setting = explain_text(snapshot, in_file.field.env, invalid=invalid)
+        return "\n".join([*map(printable, head), setting])
+    if in_env.kind not in (*QUIET, RETIRED):
+        return None
+    lines = [f"{full}: not a setting", f"  what:     {in_env.what()}"]
+    if in_file.kind != in_env.kind:
+        lines.append(f"  in files: {in_file.what()}")
+    env = resolution_of(snapshot).inputs.env
+    lines.append("  set:      " + ("in this environment" if env.get(full) else "not here"))
+    return "\n".join(map(printable, lines))
 
 
 def _type_name(annotation: Any) -> str:

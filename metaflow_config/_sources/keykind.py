@@ -1,0 +1,237 @@
+"""The kinds of key a layer may hold, and the one way each is told (what ``keys`` decides).
+
+:class:`Key` is what :func:`~metaflow_config._sources.keys.classify` returns: the kind of a key
+(see ``keys``), what it is near or stands for, and its words: the warning of a layer holding it
+(:meth:`Key.note`), the problem where a strictness makes it an error (:meth:`Key.problem`),
+what it is (:meth:`Key.what`) and what to do where a setting's name is expected
+(:meth:`Key.hint`). :data:`STRICTNESS` names how strictly keys that are not applied are told.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .._model import metaflow_names as mf
+from .._model.fields import PREFIX, Renamed, Setting
+from .._model.record import Record
+from ..errors import Problem
+from .data import LayerData
+
+__all__ = [
+    "CLI",
+    "ENV_ONLY",
+    "FOREIGN",
+    "LENIENT",
+    "METAFLOW",
+    "OLD",
+    "PARAMETER",
+    "QUIET",
+    "RETIRED",
+    "RUNTIME",
+    "SECTION",
+    "SETTING",
+    "STRICT",
+    "STRICTNESS",
+    "TYPO",
+    "TYPOS",
+    "UNKNOWN",
+    "Key",
+]
+
+#: How strictly keys that are not applied are reported: every one a warning; misspellings
+#: (typos, command-line variables in a file) errors; every one an error.
+LENIENT, TYPOS, STRICT = "lenient", "typos", "strict"
+STRICTNESS = (LENIENT, TYPOS, STRICT)
+
+#: The kinds of key (see ``keys``' table); ``unknown``: not told yet (only a registered section,
+#: or nearness, can tell it).
+SETTING, CLI, OLD, RUNTIME, METAFLOW, RETIRED, ENV_ONLY = (
+    "setting",
+    "cli",
+    "old",
+    "runtime",
+    "metaflow",
+    "retired",
+    "env-only",
+)
+PARAMETER, SECTION, TYPO, FOREIGN, UNKNOWN = "parameter", "section", "typo", "foreign", "unknown"
+
+#: kinds a layer leaves alone (Metaflow reads them, or sets them)
+QUIET = frozenset({CLI, RUNTIME, METAFLOW, PARAMETER})
+#: kinds not applied, and reported: the strictness each becomes an error at
+_ERROR_AT = {
+    TYPO: (TYPOS, STRICT),
+    ENV_ONLY: (TYPOS, STRICT),
+    FOREIGN: (STRICT,),
+    RETIRED: (STRICT,),
+}
+
+
+class Key(Record):
+    """What a key is (:func:`classify`), and the one wording of its kind.
+
+    ``kind``: see the module's table. ``field``: the setting an old name is applied as, or the
+    one a typo is near (``None`` otherwise). ``near``: the name a typo is near (a setting's,
+    or a registered key). ``old``: the old name a key is, or is near. ``detail``: for a
+    parameter's name, the prefix it is under.
+    """
+
+    __slots__ = ("detail", "field", "key", "kind", "near", "old")
+    __match_args__ = ("key", "kind", "field", "near", "old", "detail")
+    key: str
+    kind: str
+    field: Setting | None
+    near: str
+    old: Renamed | None
+    detail: str
+
+    def __init__(  # noqa: PLR0917 - the fields, as a dataclass would take them
+        self,
+        key: str,
+        kind: str,
+        field: Setting | None = None,
+        near: str = "",
+        old: Renamed | None = None,
+        detail: str = "",
+    ) -> None:
+        self.key = key
+        self.kind = kind
+        self.field = field
+        self.near = near
+        self.old = old
+        self.detail = detail
+
+    def error(self, strictness: str) -> bool:
+        """Whether it is an error (not a warning) under ``strictness`` (:data:`STRICTNESS`)."""
+        return strictness in _ERROR_AT.get(self.kind, ())
+
+    def hint(self) -> str:
+        """What to do about the name where a setting's name is expected (``override``, a fix)."""
+        if self.kind == TYPO:
+            return f"did you mean {self.near}?{self._old_note()}"
+        if self.kind == OLD and self.field is not None:
+            return f"did you mean {self.field.env}? ({self.key} is {self._story()})"
+        if self.kind == FOREIGN:
+            return "`metaflow-config docs` lists every setting"
+        return f"it is {self.what()}"
+
+    def what(self) -> str:  # noqa: PLR0911 - one phrase per kind
+        """What the name is, as a noun phrase (``explain`` of a name that is not a setting)."""
+        if self.kind == CLI:
+            return f"the environment variable of {self._option()}, read by Metaflow itself"
+        if self.kind == PARAMETER:
+            command = mf.PARAMETER_COMMANDS.get(self.detail)
+            if command is None:
+                return (
+                    "the environment variable of a flow decorator's option (METAFLOW_FLOW_"
+                    "<OPTION>), read by Metaflow's command line"
+                )
+            return (
+                f"the value of a flow parameter for `python flow.py {command}` "
+                f"({self.detail}<PARAMETER>), read by Metaflow's command line"
+            )
+        if self.kind == RUNTIME:
+            return "a variable Metaflow sets for its own processes at run time, not a setting"
+        if self.kind == METAFLOW:
+            return (
+                "a list of the plugins Metaflow enables, which Metaflow reads itself from its "
+                "configuration (metaflow-config leaves it to Metaflow)"
+            )
+        if self.kind == RETIRED:
+            release, story = mf.RETIRED[self.key]
+            return f"a name Metaflow no longer reads (no effect since {release}; {story})"
+        if self.kind == ENV_ONLY:
+            return f"the environment variable of {self._option()}, read from the environment only"
+        if self.kind == OLD and self.field is not None and self.old is not None:
+            return f"an old name of {self.field.env} ({self.old.note})"
+        if self.kind == SECTION:
+            return "a key of a registered section"
+        if self.kind == TYPO:
+            return f"not a setting (did you mean {self.near}?{self._old_note()})"
+        if self.kind == FOREIGN:
+            return "not a setting of Metaflow or of a registered section"
+        return "a setting"
+
+    def note(self, layer: LayerData, location: str) -> str:
+        """The warning of a key a layer holds (``location``: where in it)."""
+        where = f"{self.key} ({layer.layer}: {layer.path or location})"
+        if self.kind == TYPO:
+            return f"unknown setting {where}; {self.hint()}"
+        if self.kind == OLD and self.field is not None:
+            held = layer.values.get(self.field.name)
+            wins = (
+                f"{self.field.env} is set there too and wins"
+                if held is not None and held.location != location
+                else f"applied as {self.field.env}"
+            )
+            assert self.old is not None  # noqa: S101 - an old name's record
+            return f"{where} is an old name of {self.field.env} ({self.old.note}); {wins}; " + (
+                self._rename(layer)
+            )
+        return f"{where} is {self.what()}; {self._fix(layer)}"
+
+    def problem(self, layer: LayerData, location: str) -> Problem:
+        """The error of a key a layer holds, under a strictness that makes it one."""
+        if self.kind == TYPO:
+            expected, fix = "a known setting", self.hint()
+        elif self.kind == FOREIGN:
+            expected = "a setting of Metaflow or of a registered section"
+            fix = self._fix(layer)
+        elif self.kind == RETIRED:
+            expected = f"a name Metaflow reads ({self.key} is {self.what()})"
+            fix = self._fix(layer)
+        else:
+            expected = f"a setting ({self.key} is {self.what()})"
+            fix = self._fix(layer)
+        return Problem.bad_value(
+            self.key, layer.layer, location, value="", expected=expected, fix=fix
+        )
+
+    def _fix(self, layer: LayerData) -> str:
+        gone = "unset it" if layer.layer == "env" else "remove it"
+        if self.kind == FOREIGN:
+            if not self.key.upper().startswith(PREFIX):
+                return f"Metaflow reads only {PREFIX}* keys: if no other program reads it, {gone}"
+            return (
+                "if an extension or a fork of Metaflow reads it, register it in a section "
+                f"(entry point group metaflow_config.sections), else {gone}"
+            )
+        if self.kind == ENV_ONLY:
+            setting = mf.STANDS_FOR.get(self.key)
+            if setting is not None:
+                return f"set {PREFIX}{setting} instead"
+            return f"set it in the environment instead, or {gone}"
+        return gone
+
+    def _rename(self, layer: LayerData) -> str:
+        assert self.field is not None  # noqa: S101 - an old name's setting
+        if layer.layer == "profile":
+            return f"`metaflow-config migrate{_profile_option(layer.path)}` renames it"
+        if layer.layer == "env":
+            return f"rename the variable to {self.field.env}"
+        return f"rename the key to {self.field.env}"
+
+    def _story(self) -> str:
+        return self.old.story() if self.old is not None else ""
+
+    def _old_note(self) -> str:
+        if self.old is None:
+            return ""
+        return f" ({self.old.name}: {self._story()})"
+
+    def _option(self) -> str:
+        command, option = mf.CLI_VARIABLES.get(self.key, ("", "an option"))
+        return f"{option} of `python flow.py{' ' + command if command else ''}`"
+
+    def __repr__(self) -> str:
+        return f"Key({self.key!r}, {self.kind!r})"
+
+
+def _profile_option(path: str) -> str:
+    """`` -p NAME`` for ``config_NAME.json``; nothing for the default ``config.json``."""
+    name = os.path.basename(path)
+    if name.startswith("config_") and name.endswith(".json"):
+        from .._display import shell_quote
+
+        return f" -p {shell_quote(name[len('config_') : -len('.json')])}"
+    return ""

@@ -1,0 +1,101 @@
+"""``migrate``: a profile's old names of settings renamed to the current ones, values unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from .._display import printable
+from .._model import metaflow_names as mf
+from .._model.table import BY_ENV
+from .._sources.keykind import OLD, RETIRED
+from .._sources.keys import classify
+from .._sources.writes import read_json_object
+from ._changes import Changes, write_changes
+from ._common import (
+    CliError,
+    home_dir,
+    missing_profile,
+    profile_file,
+    profile_label,
+    profile_option,
+    selected_profile,
+    yes_option,
+)
+
+__all__ = ["migrate_cmd", "migration"]
+
+
+def migration(doc: Mapping[str, Any]) -> tuple[Changes, dict[str, str]]:
+    """What migrating the profile ``doc`` changes, and a note on each key it renames or drops.
+
+    An old name in force (no key of the setting's own name, and none of its other names before
+    it, as a layer applies them) is renamed to the setting's own name, in place; one not in
+    force is removed, as is a name Metaflow no longer reads. So the profile resolves to the same
+    values after as before.
+    """
+    changes = Changes()
+    notes: dict[str, str] = {}
+    in_force: dict[str, str] = {}  # setting -> the key a layer applies it from
+    for key in doc:
+        field = BY_ENV.get(key)
+        if field is not None:
+            own = key == field.env
+            if own or field.name not in in_force:
+                in_force[field.name] = key
+    for key in doc:
+        found = classify(key, file=True)
+        if found.kind == RETIRED:
+            changes.remove.add(key)
+            notes[key] = f"no effect since Metaflow {mf.RETIRED[key][0]}"
+        elif found.kind == OLD and found.field is not None:
+            name = found.field.name
+            if in_force.setdefault(name, key) == key:
+                changes.rename[key] = found.field.env
+            else:
+                changes.remove.add(key)
+                notes[key] = f"old name of {found.field.env}, not in force: {in_force[name]} is"
+    return changes, notes
+
+
+@click.command(
+    "migrate",
+    epilog="""\b
+Examples:
+  metaflow-config migrate               # the default profile: shows the renames, asks
+  metaflow-config migrate -p prod --yes # without asking
+""",
+)
+@profile_option
+@yes_option
+def migrate_cmd(profile: str | None, yes: bool) -> None:
+    """Rename the old names of settings in a profile to the current ones (values unchanged).
+
+    An old name Metaflow or its wizard used (METAFLOW_DATATOOLS_SYSROOT_S3 for
+    METAFLOW_DATATOOLS_S3ROOT, METAFLOW_DECOSPECS, METADATA_SERVICE_URL, ...: `metaflow-config
+    explain` lists a setting's) is renamed in place; where it is not the key in force (the
+    profile sets the current name too), it is removed, and so is a name Metaflow no longer reads
+    at all. The profile resolves to the same values after as before. Shows the changes and asks
+    before writing (atomically, mode 0600).
+    """
+    name = selected_profile(profile)
+    flag = "-p/--profile" if profile else None
+    path = profile_file(name, flag)
+    doc = read_json_object(path)
+    if doc is None:
+        if name:
+            raise missing_profile(name, path, flag)
+        raise CliError(f"nothing to migrate: {path} does not exist")
+    changes, notes = migration(doc)
+    if not changes.rename and not changes.remove:
+        click.echo(printable(f"Nothing to migrate: {path} holds no old name of a setting."))
+        return
+    question = f"Write these changes to {profile_label(name)}?"
+    new = write_changes(
+        path, changes, doc, home=home_dir(), question=question, yes=yes, notes=notes
+    )
+    if new is not None:
+        count = len(changes.rename) + len(changes.remove)
+        click.echo(f"Migrated {count} key(s); the values in force are unchanged.")
