@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -364,11 +365,12 @@ def test_the_entry_points_are_those_importlib_metadata_finds(
     for entry in (archive, second, first):
         monkeypatch.syspath_prepend(str(entry))
     found = {(ep.name, ep.value, name) for ep, name in sections._entry_points()}
-    theirs = {
-        (ep.name, ep.value, ep.dist.name if ep.dist else "")
-        for ep in metadata.entry_points(group=sections.GROUP)
-    }
-    assert found == theirs
+    if sys.version_info >= (3, 10):  # 3.9's takes no group, and lists a shadowed distribution
+        theirs = {
+            (ep.name, ep.value, ep.dist.name if ep.dist else "")
+            for ep in metadata.entry_points(group=sections.GROUP)
+        }
+        assert found == theirs
     assert ("twice_mf", "m:C", "twice-mf") in found
     assert not [f for f in found if f[1] == "m:Shadowed"]
     assert {name for _, _, name in found} >= {"eggy-mf", "zipped-mf"}
