@@ -8,6 +8,7 @@ backend, :mod:`.packaging`).
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -17,22 +18,29 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-from .batch import patch_batch, patch_step_functions
-from .kubernetes import patch_airflow, patch_argo, patch_argo_jobsets, patch_kubernetes
-from .packaging import patch_tar_backend
-
 __all__ = ["LAUNCHERS", "install_launch_hooks"]
 
-#: Metaflow's launcher modules and what is hooked in each when it is imported.
-LAUNCHERS: dict[str, Callable[[ModuleType], None]] = {
-    "metaflow.plugins.aws.batch.batch": patch_batch,
-    "metaflow.plugins.aws.step_functions.step_functions": patch_step_functions,
-    "metaflow.plugins.kubernetes.kubernetes": patch_kubernetes,
-    "metaflow.plugins.kubernetes.kubernetes_jobsets": patch_argo_jobsets,
-    "metaflow.plugins.argo.argo_workflows": patch_argo,
-    "metaflow.plugins.airflow.airflow": patch_airflow,
-    "metaflow.packaging_sys.tar_backend": patch_tar_backend,  # not a launcher: see .packaging
+#: Metaflow's launcher modules and what is hooked in each when it is imported: the function
+#: (module of this package, name), imported with it (a task that launches nothing imports none).
+LAUNCHERS: dict[str, tuple[str, str]] = {
+    "metaflow.plugins.aws.batch.batch": ("batch", "patch_batch"),
+    "metaflow.plugins.aws.step_functions.step_functions": ("batch", "patch_step_functions"),
+    "metaflow.plugins.kubernetes.kubernetes": ("kubernetes", "patch_kubernetes"),
+    "metaflow.plugins.kubernetes.kubernetes_jobsets": ("kubernetes", "patch_argo_jobsets"),
+    "metaflow.plugins.argo.argo_workflows": ("kubernetes", "patch_argo"),
+    "metaflow.plugins.airflow.airflow": ("kubernetes", "patch_airflow"),
+    "metaflow.packaging_sys.tar_backend": ("packaging", "patch_tar_backend"),  # see .packaging
 }
+
+
+def _patch(name: str) -> Callable[[ModuleType], None]:
+    """The function that patches the launcher module ``name``."""
+    module, function = LAUNCHERS[name]
+    patch: Callable[[ModuleType], None] = getattr(
+        importlib.import_module(f"{__package__}.{module}"), function
+    )
+    return patch
+
 
 _LOCK = threading.Lock()
 _installed: set[str] = set()
@@ -68,8 +76,7 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        patch = LAUNCHERS.get(fullname)
-        if patch is None or fullname in self._busy or fullname in _installed:
+        if fullname not in LAUNCHERS or fullname in self._busy or fullname in _installed:
             return None
         self._busy.add(fullname)
         try:
@@ -79,7 +86,7 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
         if spec is None or spec.loader is None:
             return spec
         _installed.add(fullname)
-        spec.loader = _PatchingLoader(spec.loader, patch)
+        spec.loader = _PatchingLoader(spec.loader, _patch(fullname))
         return spec
 
 
@@ -88,9 +95,9 @@ def install_launch_hooks() -> None:
     with _LOCK:
         if any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
             return
-        for name, patch in LAUNCHERS.items():
+        for name in LAUNCHERS:
             module = sys.modules.get(name)
             if module is not None and name not in _installed:
                 _installed.add(name)
-                patch(module)
+                _patch(name)(module)
         sys.meta_path.insert(0, _PatchOnImport())

@@ -21,8 +21,9 @@ import functools
 import importlib.util
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from .._model.record import Record
 
 if TYPE_CHECKING:
     import ast
@@ -50,17 +51,27 @@ _WHAT = {
 }
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(Record):
     """What :func:`judge` says of a name that is not a known plugin's.
 
     ``kind``: ``near`` a known one (an error: ``close`` is the did-you-mean) or ``unknown`` (a
-    warning); ``text`` says what was expected.
+    warning); ``text`` says what was expected. A record, not a dataclass: every task imports
+    this module (``_model.record`` says why).
     """
 
+    __slots__ = ("close", "kind", "text")
+    __match_args__ = ("kind", "text", "close")
     kind: str
     text: str
-    close: str = ""
+    close: str
+
+    def __init__(self, kind: str, text: str, close: str = "") -> None:
+        self.kind = kind
+        self.text = text
+        self.close = close
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
 
 
 def judge(setting: str, value: str) -> Verdict | None:
