@@ -76,20 +76,34 @@ SFN_ENV_LIMIT = 8192
 class ExportedEnv(dict[str, str]):
     """What :meth:`Settings.to_env` returns: a ``dict[str, str]`` whose ``repr`` masks secrets."""
 
+    if sys.version_info < (3, 10):  # pragma: no cover - Python 3.9 only
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> ExportedEnv:
+            _mask_in_pprint()
+            return super().__new__(cls, *args, **kwargs)
+
     def __repr__(self) -> str:
         shown = (f"{key!r}: {_shown(key, value)}" for key, value in self.items())
         return "{" + ", ".join(shown) + "}"
 
 
-if sys.version_info < (3, 10):  # pragma: no cover - Python 3.9 only
-    # pprint of 3.9 prints a long dict subclass item by item, bypassing its __repr__ (3.10 asks
-    # the class first): register the masking repr where that pprint looks, or secrets would show.
+def _mask_in_pprint() -> None:  # pragma: no cover - Python 3.9 only
+    """Make Python 3.9's pprint show an ExportedEnv by its masking repr.
+
+    pprint of 3.9 prints a long dict subclass item by item, bypassing its ``__repr__`` (3.10 asks
+    the class first), so secrets would show: the masking repr is registered where that pprint
+    looks, when the first ExportedEnv is made (made or unpickled: ``__new__``), so that a
+    process that never exports does not import pprint.
+    """
     import pprint
 
-    def _pprint_masked(printer: Any, obj: Any, stream: Any, *args: Any) -> None:
-        stream.write(repr(obj))
+    dispatch = pprint.PrettyPrinter._dispatch  # type: ignore[attr-defined]
+    if ExportedEnv.__repr__ not in dispatch:
 
-    pprint.PrettyPrinter._dispatch[ExportedEnv.__repr__] = _pprint_masked  # type: ignore[attr-defined]
+        def _pprint_masked(printer: Any, obj: Any, stream: Any, *args: Any) -> None:
+            stream.write(repr(obj))
+
+        dispatch[ExportedEnv.__repr__] = _pprint_masked
 
 
 def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:

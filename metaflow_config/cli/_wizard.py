@@ -258,9 +258,14 @@ def _ask(
             has_secret=current is not None,
             replacing=problem is not None,
         )
-        return click.prompt(
-            label, default="", show_default=False, hide_input=True, value_proc=check
-        )
+        # Checked here, not by click: click 8.1 words any refused hidden answer as "The value
+        # you entered was invalid" (never why); the reasons never hold the typed value.
+        while True:
+            answer = click.prompt(label, default="", show_default=False, hide_input=True)
+            try:
+                return check(answer)
+            except click.UsageError as exc:
+                click.echo(f"Error: {exc.message}")
     if current is not None and has_url_password(current):  # never offered as a default
         label += f" [{raw_text(setting.env, current, secret=False)}, Enter keeps it]"
         check = _checker(setting, required=required, has_secret=True)
