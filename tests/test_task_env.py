@@ -57,8 +57,9 @@ def test_what_airflow_takes_is_kept_out_of_jinja() -> None:
     """A value holding template syntax is a raw block; one that ends a raw block is refused."""
     assert for_airflow("X", "plain $x") == "plain $$x"
     assert for_airflow("X", REFERENCE) == "{% raw %}" + REFERENCE + "{% endraw %}"
-    with pytest.raises(ConfigError, match="endraw"):
-        for_airflow("X", "{{resolve:ssm:/a}}{% endraw %}")
+    for end in ("{% endraw %}", "{%- endraw %}", "{%+ endraw %}", "{%endraw%}", "{%\tendraw -%}"):
+        with pytest.raises(ConfigError, match="endraw"):  # it would end the block: {{ 7*7 }} ran
+            for_airflow("X", "{{resolve:ssm:/a}}" + end + "{{ 7*7 }}{% raw %}")
 
 
 def test_the_skip_list_and_mounted_secrets_keep_names_out(tmp_path: Path) -> None:

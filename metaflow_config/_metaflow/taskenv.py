@@ -101,7 +101,8 @@ def for_kubernetes(text: str) -> str:
 
 
 _JINJA = ("{{", "{%", "{#")
-_END_RAW = re.compile(r"\{%-?\s*endraw")
+#: the end of a raw block, as Jinja reads it (``{%``, ``{%-`` or ``{%+``, spaces, ``endraw``)
+_END_RAW = re.compile(r"\{%[-+]?\s*endraw")
 
 
 def for_airflow(name: str, text: str) -> str:
