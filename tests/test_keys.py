@@ -4,6 +4,7 @@ and the old names of settings, applied with one warning each."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import warnings
@@ -374,3 +375,35 @@ def test_the_entry_points_are_those_importlib_metadata_finds(
     assert ("twice_mf", "m:C", "twice-mf") in found
     assert not [f for f in found if f[1] == "m:Shadowed"]
     assert {name for _, _, name in found} >= {"eggy-mf", "zipped-mf"}
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_an_entry_points_file_that_is_no_file_is_no_distributions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A sys.path directory anyone wrote (a cloned repository holding the flow) may hold a
+    metadata folder whose entry_points.txt is a named pipe (a read would block forever), a
+    device or a directory: it is passed over, and the distributions beside it are found."""
+    from metaflow_config._sources import sections
+
+    bad = tmp_path / "evil-1.dist-info" / "entry_points.txt"
+    bad.parent.mkdir()
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs on this platform")
+        os.mkfifo(bad)
+    elif kind == "device":
+        if not os.path.exists("/dev/zero"):
+            pytest.skip("no /dev/zero on this platform")
+        bad.symlink_to("/dev/zero")
+    else:
+        bad.mkdir()
+    good = tmp_path / "good_mf-1.dist-info"
+    good.mkdir()
+    (good / "METADATA").write_text("Metadata-Version: 2.1\nName: good-mf\nVersion: 1\n")
+    (good / "entry_points.txt").write_text(f"[{sections.GROUP}]\ngood = m:C\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = {(ep.name, name) for ep, name in sections._entry_points()}
+    assert ("good", "good-mf") in found
+    assert not [f for f in found if f[1] == "evil"]

@@ -19,6 +19,7 @@ not. Importing this module imports neither pydantic-settings nor any registered 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -191,13 +192,18 @@ def _folder_key(name: str) -> str:
 
 
 def _names_the_group(path: str) -> bool:
-    """Whether the file ``path`` exists and holds the group's name (read raw, bounded)."""
+    """Whether the file ``path`` exists and holds the group's name (read raw, bounded).
+
+    A ``sys.path`` entry may be a directory anyone wrote (a cloned repository holding the flow):
+    what is not a regular file there (a named pipe, which would block the read forever, a
+    device) is no distribution's.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except (OSError, ValueError):
         return False
     try:
-        return _GROUP_BYTES in os.read(fd, 1 << 20)
+        return stat.S_ISREG(os.fstat(fd).st_mode) and _GROUP_BYTES in os.read(fd, 1 << 20)
     except OSError:
         return False
     finally:
