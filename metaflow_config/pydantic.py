@@ -107,16 +107,16 @@ class LayerSource(PydanticBaseSettingsSource):
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         """The raw value of ``field_name`` in this layer (``None`` when it does not set it)."""
         key, how = _shape(self.settings_cls)[field_name]
-        raw = _layers()[self.layer].extra.get(key)
+        raw = _layers()[self.layer].raw(key)
         value = None if raw is None or is_unset(raw.value) else raw.value
         return value, key, value is not None and how == JSON_TEXT
 
     def __call__(self) -> dict[str, Any]:
         """The values this layer holds for the model, by the names the model takes them by."""
-        extra = _layers()[self.layer].extra
-        if not extra:
+        data = _layers()[self.layer]
+        if not data.extra and not data.loose:
             return {}
-        return _by_argument(self.settings_cls, _layer_values(_shape(self.settings_cls), extra))
+        return _by_argument(self.settings_cls, _layer_values(_shape(self.settings_cls), data))
 
 
 #: how a field's text is read: as it is, as JSON, or as JSON where it is an object or array
@@ -195,8 +195,8 @@ def _field_name(cls: type[BaseSettings], argument: str) -> str:
 _UNIONS = (Union, getattr(types, "UnionType", Union))  # X | Y is types.UnionType from 3.10
 
 
-def _layer_values(shape: dict[str, tuple[str, int]], extra: dict[str, Any]) -> dict[str, Any]:
-    """The values of one layer's ``extra`` for a model's fields, by field name.
+def _layer_values(shape: dict[str, tuple[str, int]], data: LayerData) -> dict[str, Any]:
+    """The values one layer holds for a model's fields (:meth:`LayerData.raw`), by field name.
 
     JSON text is decoded for complex fields, as pydantic-settings' environment source does, but
     strictly (as every layer reads JSON: no ``NaN``, nesting bounded at ``MAX_JSON_DEPTH``); text
@@ -205,7 +205,7 @@ def _layer_values(shape: dict[str, tuple[str, int]], extra: dict[str, Any]) -> d
     """
     found: dict[str, Any] = {}
     for name, (key, how) in shape.items():
-        raw = extra.get(key)
+        raw = data.raw(key)
         if raw is None or is_unset(raw.value):
             continue
         value = raw.value
@@ -275,9 +275,9 @@ def _layered(cls: type[BaseSettings]) -> dict[str, Any]:
     shape, layers = _shape(cls), _layers()
     state: dict[str, Any] = {}
     for layer in reversed(LAYERS):
-        extra = layers[layer.name].extra
-        if extra:
-            state = _deep_update(_layer_values(shape, extra), state)
+        data = layers[layer.name]
+        if data.extra or data.loose:
+            state = _deep_update(_layer_values(shape, data), state)
     return state
 
 
@@ -321,7 +321,8 @@ def exported(
             refused.append(shape[name][0])
         else:
             texts[shape[name][0]] = text
-    back = _layer_values(shape, {key: Raw(text, key) for key, text in texts.items()})
+    read_back = LayerData("env", extra={key: Raw(text, key) for key, text in texts.items()})
+    back = _layer_values(shape, read_back)
     again: Any = cls.__new__(cls)
     try:
         BaseModel.__init__(again, **_by_argument(cls, back))
@@ -348,7 +349,7 @@ def layer_problems(data: LayerData) -> list[Problem]:
     problems: list[Problem] = []
     for cls in {id(known[k].cls): known[k].cls for k in data.extra if k in known}.values():
         shape = _shape(cls)
-        values = _layer_values(shape, data.extra)
+        values = _layer_values(shape, data)
         try:
             BaseModel.__init__(cls.__new__(cls), **_by_argument(cls, values))
         except ValidationError as exc:
@@ -358,7 +359,7 @@ def layer_problems(data: LayerData) -> list[Problem]:
                 if name not in values:
                     continue
                 key = shape[name][0]
-                raw = data.extra[key]
+                raw = data.extra[key]  # a registered key
                 problems.append(
                     Problem.bad_value(
                         key,
@@ -591,7 +592,7 @@ def _problems(
         else:
             layer, location, value = "default", "", err.get("input")
             for data in layers.values():
-                raw = data.extra.get(key)
+                raw = data.raw(key)
                 if raw is not None:
                     layer, location, value = data.layer, raw.location, raw.value
         expected = (

@@ -18,7 +18,7 @@ from metaflow_config import ConfigError, ConfigWarning, load
 from metaflow_config._model import metaflow_names as mf
 from metaflow_config._model.table import BY_ENV, OLD_NAMES
 from metaflow_config._sources import keys, near
-from metaflow_config._sources.data import LayerData
+from metaflow_config._sources.data import LayerData, Raw
 from metaflow_config._sources.environ import metaflow_items
 
 # --- the measure --------------------------------------------------------------------------------
@@ -175,8 +175,8 @@ def test_the_environment_scan_passes_over_only_what_is_left_alone(env: dict[str,
     """A layer read with the families passed over in C is the layer read name by name."""
     whole, skipped = LayerData("env"), LayerData("env")
     prefixed = [(k, v) for k, v in env.items() if k.startswith("METAFLOW_")]
-    keys.take_all(whole, prefixed, file=None, fix=str)
-    keys.take_all(skipped, metaflow_items(dict(env), keys.ENV_SKIP), file=None, fix=str)
+    keys.take_all(whole, dict(prefixed), file=None, fix=str)
+    keys.take_all(skipped, dict(metaflow_items(dict(env), keys.ENV_SKIP)), file=None, fix=str)
     assert skipped == whole
 
 
@@ -407,3 +407,31 @@ def test_an_entry_points_file_that_is_no_file_is_no_distributions(
     found = {(ep.name, name) for ep, name in sections._entry_points()}
     assert ("good", "good-mf") in found
     assert not [f for f in found if f[1] == "evil"]
+
+
+def test_the_keys_not_applied_keep_their_order_values_and_locations() -> None:
+    """Keys nothing applies, held in bulk, read as each was: in the file's order (a retired
+    name among foreign keys too), each at ``<file>:<key>``, an unset one holding nothing; the
+    settings are applied, and ``extra`` holds registered sections' keys only."""
+    path = "/p/config.json"
+    doc = {
+        "METAFLOW_ZZZ_FOREIGN": "a",
+        "METAFLOW_SKIP_CARD_DUALWRITE": "b",  # retired: told apart by name
+        "METAFLOW_BATCH_JOB_QUEUE": "q",
+        "AAA_OTHER": "",
+        "METAFLOW_MID": {"x": 1},
+    }
+    data = LayerData("profile", path)
+    keys.take_all(data, doc, file=path, fix=str)
+    order = ["METAFLOW_ZZZ_FOREIGN", "METAFLOW_SKIP_CARD_DUALWRITE", "AAA_OTHER", "METAFLOW_MID"]
+    assert data.unknown == [(key, f"{path}:{key}") for key in order]
+    assert data.loose.located(2) == data.unknown[:2]
+    assert len(data.loose) == 4
+    assert data.values["BATCH_JOB_QUEUE"] == Raw("q", f"{path}:METAFLOW_BATCH_JOB_QUEUE")
+    assert data.raw("METAFLOW_MID") == Raw({"x": 1}, f"{path}:METAFLOW_MID")
+    assert data.raw("METAFLOW_SKIP_CARD_DUALWRITE") == Raw(
+        "b", f"{path}:METAFLOW_SKIP_CARD_DUALWRITE"
+    )
+    assert data.raw("AAA_OTHER") is None  # "" is unset, as in every layer
+    assert data.raw("METAFLOW_BATCH_JOB_QUEUE") is None  # a setting: in values
+    assert data.extra == {}

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from metaflow_config import ConfigError, ConfigWarning, load
@@ -30,7 +30,7 @@ from tests.test_sections import installed, load_layered
 
 RICH = '''
 from typing import Any, Dict, List, Literal, Optional
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 from metaflow_config.pydantic import MetaflowBaseSettings
 
@@ -259,6 +259,26 @@ def test_partial_update_of_a_nested_default_is_pydantic_settings(tmp_path: Path)
         )
     model = resolve_model(Partial, snapshot)
     assert (model.inner.a, model.inner.b) == (9, "y")
+
+
+def test_a_model_not_registered_reads_every_layers_keys(tmp_path: Path) -> None:
+    """Keys nothing applies are held as each layer read them, and a model that is not
+    registered reads its own from every layer: the highest wins, an unset one holds nothing."""
+
+    class Loose(MetaflowBaseSettings):
+        model_config = SettingsConfigDict(env_prefix="METAFLOW_LOOSE_")
+        value: int = 1
+        name: str = "default"
+        tags: dict[str, int] = Field(default_factory=dict)
+
+    home = tmp_path / "home"
+    write_profile(home, {"METAFLOW_LOOSE_VALUE": 5, "METAFLOW_LOOSE_TAGS": {"a": 1}})
+    write_local(tmp_path, {"METAFLOW_LOOSE_NAME": "", "METAFLOW_LOOSE_VALUE": 6})
+    env = {"METAFLOW_LOOSE_TAGS": '{"b": 2}'}
+    with pytest.warns(ConfigWarning):  # its keys are not registered: warned, yet read
+        snapshot = load(env=env, home=home, cwd=tmp_path)
+    model = resolve_model(Loose, snapshot)
+    assert (model.value, model.name, model.tags) == (6, "default", {"a": 1, "b": 2})
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Mapping
+from itertools import islice
 from typing import Any
 
 from .._display import printable, show_value
@@ -96,20 +97,22 @@ def _report_keys(
     file = layer.layer != "env"
     for key, location in layer.renamed:
         notes.append(classify(key, file=file).note(layer, location))
-    for key, location in layer.unknown[:MAX_UNKNOWN_REPORTED]:
+    loose = layer.loose
+    for key, location in loose.located(MAX_UNKNOWN_REPORTED):
         found = classify(key, file=file)
         if found.error(strictness):
             problems.append(found.problem(layer, location))
         else:
             notes.append(found.note(layer, location))
-    rest = layer.unknown[MAX_UNKNOWN_REPORTED:]
-    if not rest:
+    rest = len(loose) - MAX_UNKNOWN_REPORTED
+    if rest <= 0:
         return
     where = layer.path or layer.layer
     if strictness == STRICT:
-        errors = len(rest)
+        errors = rest
     elif strictness == TYPOS:  # a command's: each key is told apart
-        errors = sum(classify(key, file=file).error(strictness) for key, _ in rest)
+        told = islice(loose, MAX_UNKNOWN_REPORTED, None)
+        errors = sum(classify(key, file=file).error(strictness) for key in told)
     else:
         errors = 0
     fix = "remove them; `metaflow-config docs` lists every setting"
@@ -120,8 +123,8 @@ def _report_keys(
                 text, layer.layer, where, value="", expected="known settings only", fix=fix
             )
         )
-    if len(rest) > errors:
-        notes.append(f"{len(rest) - errors} more unknown keys in {where}; {fix}")
+    if rest > errors:
+        notes.append(f"{rest - errors} more unknown keys in {where}; {fix}")
 
 
 def untrusted_note(layer: LayerData) -> str:

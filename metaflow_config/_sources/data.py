@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any, NamedTuple
 
+from .._model.fields import is_unset
 from .._model.record import Record
 from ..errors import Problem
 
-__all__ = ["LayerData", "Raw"]
+__all__ = ["LayerData", "Loose", "Raw"]
 
 
 class Raw(NamedTuple):
@@ -24,17 +27,75 @@ class Raw(NamedTuple):
         return f"Raw(<value>, {self.location!r})"
 
 
+class Loose(Record):
+    """The keys of one layer that nothing applies, held in bulk, as the layer read them.
+
+    ``keys``: the keys; ``source``: the layer's keys and values, in its order (the parsed file,
+    the variables read); ``prefix``: what a key's location starts with (``<file>:``, nothing in
+    the environment). A Raw and a location are made only for a key asked for: a file of many
+    keys nothing knows (another program's) costs no object a key beyond what parsing made.
+    Iterating gives the keys in the layer's order.
+    """
+
+    __slots__ = ("keys", "prefix", "source")
+    __match_args__ = ("keys", "source", "prefix")
+    keys: frozenset[str] | set[str]
+    source: Mapping[str, Any]
+    prefix: str
+
+    def __init__(
+        self,
+        keys: frozenset[str] | set[str] = frozenset(),
+        source: Mapping[str, Any] | None = None,
+        prefix: str = "",
+    ) -> None:
+        self.keys = keys
+        self.source = {} if source is None else source
+        self.prefix = prefix
+
+    def _compared(self) -> tuple[Any, ...]:
+        """Equal when the keys, their values and their order, and the prefix are."""
+        source = self.source
+        return self.prefix, [(key, source[key]) for key in self]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def __iter__(self) -> Iterator[str]:
+        if len(self.keys) == len(self.source):
+            return iter(self.source)
+        return filter(self.keys.__contains__, self.source)
+
+    def located(self, limit: int | None = None) -> list[tuple[str, str]]:
+        """(key, location) of the keys, in the layer's order: the first ``limit`` of them."""
+        keys = iter(self) if limit is None else islice(self, limit)
+        prefix = self.prefix
+        return [(key, prefix + key) for key in keys]
+
+    def get(self, key: str) -> Raw | None:
+        """The raw value of ``key``, and where; None when the layer holds no such key, or unset."""
+        if key not in self.keys:
+            return None
+        value = self.source[key]
+        return None if is_unset(value) else Raw(value, self.prefix + key)
+
+
 class LayerData(Record):
     """What one layer read: values by short setting name, keys not applied, problems.
 
-    ``unknown``: (key, location) of the keys it held that nothing applies (a misspelled or
-    foreign key, a retired name, a command-line variable in a file: ``_sources.keys`` says
-    which). ``renamed``: (key, location) of the old names of settings it held, applied as their
-    settings (in ``values``, unless the setting's own name was there too).
+    ``loose``: the keys it held that nothing applies (a misspelled or foreign key, a retired
+    name, a command-line variable in a file: ``_sources.keys`` says which), with their values,
+    where a model resolved from the layers reads its keys, registered or not (:meth:`raw`);
+    ``unknown`` lists them with their locations. ``renamed``: (key, location) of the old names
+    of settings it held, applied as their settings (in ``values``, unless the setting's own
+    name was there too).
 
     ``warnings``: oddities that are not errors (a secret in a file others can read), said as
-    ConfigWarnings. ``extra``: raw values of keys the table does not declare, by full name: those
-    of registered sections (``_sources.sections``), read by their models. ``untrusted``: the
+    ConfigWarnings. ``extra``: raw values of the keys of registered sections
+    (``_sources.sections``), by full name, read by their models. ``untrusted``: the
     values of sensitive keys (by full name) that the layer held and does not apply, because its
     file is not trusted; ``distrust`` says why, and what to do (``_sources.trust``).
     ``frozen``: the JSON objects and arrays of its values were made read-only as they were
@@ -48,10 +109,10 @@ class LayerData(Record):
         "extra",
         "frozen",
         "layer",
+        "loose",
         "path",
         "problems",
         "renamed",
-        "unknown",
         "untrusted",
         "values",
         "warnings",
@@ -60,7 +121,7 @@ class LayerData(Record):
         "layer",
         "path",
         "values",
-        "unknown",
+        "loose",
         "problems",
         "warnings",
         "extra",
@@ -72,7 +133,7 @@ class LayerData(Record):
     layer: str
     path: str
     values: dict[str, Raw]
-    unknown: list[tuple[str, str]]
+    loose: Loose
     problems: list[Problem]
     warnings: list[str]
     extra: dict[str, Raw]
@@ -86,7 +147,7 @@ class LayerData(Record):
         layer: str,
         path: str = "",
         values: dict[str, Raw] | None = None,
-        unknown: list[tuple[str, str]] | None = None,
+        loose: Loose | None = None,
         problems: list[Problem] | None = None,
         warnings: list[str] | None = None,
         extra: dict[str, Raw] | None = None,
@@ -98,7 +159,7 @@ class LayerData(Record):
         self.layer = layer
         self.path = path
         self.values = {} if values is None else values
-        self.unknown = [] if unknown is None else unknown
+        self.loose = _NO_KEYS if loose is None else loose
         self.problems = [] if problems is None else problems
         self.warnings = [] if warnings is None else warnings
         self.extra = {} if extra is None else extra
@@ -107,8 +168,26 @@ class LayerData(Record):
         self.frozen = frozen
         self.renamed = [] if renamed is None else renamed
 
+    @property
+    def unknown(self) -> list[tuple[str, str]]:
+        """(key, location) of the keys it held that nothing applies, in its order."""
+        return self.loose.located()
+
+    def raw(self, key: str) -> Raw | None:
+        """The raw value the layer holds for ``key``, a key the table does not declare, if set.
+
+        A registered section's, or one nothing applies (a model that is not registered reads
+        its keys so).
+        """
+        found = self.extra.get(key)
+        return self.loose.get(key) if found is None else found
+
     def __repr__(self) -> str:  # names and counts only: the values may be secrets
         return (
             f"<{self.layer} layer {self.path!r}: {len(self.values)} values, "
-            f"{len(self.unknown)} unknown keys, {len(self.problems)} problems>"
+            f"{len(self.loose)} unknown keys, {len(self.problems)} problems>"
         )
+
+
+#: a layer that holds no key nothing applies (never changed: a layer is given a new Loose)
+_NO_KEYS = Loose()

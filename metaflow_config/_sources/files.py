@@ -103,7 +103,7 @@ def layer_from_document(data: LayerData, path: str, doc: dict[str, Any] | None) 
     What :class:`FileLayer` does after reading; public so that a command that has already read
     (and will write) a document validates exactly what it read.
     """
-    take_all(data, (doc or {}).items(), file=path, fix=fix_file_key)
+    take_all(data, doc or {}, file=path, fix=fix_file_key)
     _check_secret_mode(data, path)
     return data
 

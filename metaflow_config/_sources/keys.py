@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .._display import show_value
@@ -53,7 +53,7 @@ from .._model.kinds import unicode_problem
 from .._model.table import BY_ENV, OLD_NAMES
 from .._model.values import TooDeep, freeze
 from ..errors import ConfigError, Problem
-from .data import LayerData, Raw
+from .data import LayerData, Loose, Raw
 from .environ import Skip
 from .keykind import (
     CLI,
@@ -100,25 +100,26 @@ _UNDER_PREFIXES = re.compile("\n((?:" + "|".join(map(re.escape, _PREFIXES)) + ")
 
 def take_all(
     data: LayerData,
-    items: Collection[tuple[str, Any]],
+    source: Mapping[str, Any],
     *,
     file: str | None,
     fix: Callable[[str], str],
 ) -> None:
-    """Record the keys of a layer, each (key, value): applied, or not.
+    """Record the keys of a layer, ``source`` (key -> value, in the layer's order): applied, or not.
 
     ``file``: the path of the file the keys are of (a key's location is ``<file>:<key>``), or
     None for the environment (a key's location is its name). Applied: a setting (or alias), an
     old name (also recorded in ``renamed``), a registered section's key (in ``extra``). Not
-    applied: the names Metaflow reads or sets itself, left alone, and every other key, recorded
-    in ``unknown`` (in their order) with its value kept in ``extra``, where a model resolved from
-    the layers reads its keys, registered or not. ``fix`` says how to fix a bad value at a
-    location of this layer.
+    applied: the names Metaflow reads or sets itself, left alone, and every other key, held in
+    ``loose`` with its value, where a model resolved from the layers reads its keys, registered
+    or not. ``fix`` says how to fix a bad value at a location of this layer.
 
-    The keys that are not settings are told apart by set operations first, so that thousands of
-    keys nothing knows cost little more than reading them (one pass, two objects each).
+    The keys are told apart by set operations, and the keys nothing knows are held in bulk (as
+    ``source`` holds them: no object a key), so that thousands of them cost little more than
+    parsing them: only the settings and the keys told apart by name take a step of Python each.
     """
-    names = {key for key, _ in items} - BY_ENV.keys()
+    keys = source.keys()
+    names = keys - BY_ENV.keys()
     in_file = file is not None
     special: set[str] = set()
     registered: set[str] = set()
@@ -137,20 +138,21 @@ def take_all(
             special |= registered
     where = "" if file is None else file + ":"
     get, new = BY_ENV.get, tuple.__new__  # Raw(...) without its Python-level __new__
-    extra, unknown = data.extra, data.unknown
-    for key, value in items:
-        field = get(key)
+    stepped = keys & BY_ENV.keys()
+    stepped |= special
+    for key in filter(stepped.__contains__, source) if len(stepped) < len(keys) else source:
+        value, field = source[key], get(key)
         if field is not None:
             if not is_unset(value):  # JSON null or "" in a file: unset, as an empty variable
                 put(data, field, key, new(Raw, (value, where + key)))
-        elif key in special:
+        else:
             kind = SECTION if key in registered else _kind(key, in_file)
-            _take_other(data, kind, key, Raw(value, where + key), fix)
-        elif key in names:  # nothing knows it: not applied, its value kept for a model
-            location = where + key
-            if value is not None and value != "":
-                extra[key] = new(Raw, (value, location))
-            unknown.append((key, location))
+            if _take_other(data, kind, key, Raw(value, where + key), fix):
+                names.add(key)  # kept with the keys nothing knows, in the layer's order
+            else:
+                names.discard(key)
+    if names:  # what is left: the keys not applied, held as the layer read them
+        data.loose = Loose(names, source, where)
 
 
 def _under_prefixes(names: set[str]) -> list[str]:
@@ -161,19 +163,23 @@ def _under_prefixes(names: set[str]) -> list[str]:
     return _UNDER_PREFIXES.findall(lines)
 
 
-def _take_other(data: LayerData, kind: str, key: str, raw: Raw, fix: Callable[[str], str]) -> None:
-    """Record ``key``, of ``kind``, that is not a setting's own name (see :func:`take_all`)."""
+def _take_other(data: LayerData, kind: str, key: str, raw: Raw, fix: Callable[[str], str]) -> bool:
+    """Record ``key``, of ``kind``, that is not a setting's own name (see :func:`take_all`).
+
+    Whether the key is one not applied, for ``unknown`` (the caller records those in bulk).
+    """
     if kind in QUIET:
-        return
+        return False
     if kind == OLD:
         data.renamed.append((key, raw.location))
         if not is_unset(raw.value):
             put(data, OLD_NAMES[key][0], key, raw)
-        return
-    if not is_unset(raw.value):
-        put_extra(data, key, raw, registered=kind == SECTION, fix=fix)
+        return False
     if kind != SECTION:
-        data.unknown.append((key, raw.location))
+        return True  # its value is kept with those of the other keys not applied
+    if not is_unset(raw.value):
+        put_extra(data, key, raw, fix=fix)
+    return False
 
 
 def _kind(key: str, file: bool) -> str:  # noqa: PLR0911 - the rules in order, first match wins
@@ -394,36 +400,32 @@ def _registered_quietly(key: str) -> bool:
         return False
 
 
-def put_extra(
-    data: LayerData, key: str, raw: Raw, *, registered: bool, fix: Callable[[str], str]
-) -> None:
-    """Record ``raw`` for ``key``, a key the table does not declare (see ``LayerData.extra``).
+def put_extra(data: LayerData, key: str, raw: Raw, *, fix: Callable[[str], str]) -> None:
+    """Record ``raw`` for ``key``, a registered section's key (see ``LayerData.extra``).
 
-    A registered section's value is bounded as every JSON value is: nested deeper than
-    ``MAX_JSON_DEPTH`` (text is decoded, and bounded, when its model is built), or holding a
-    lone surrogate, it is a problem of this layer, not a value that nothing downstream (export,
-    ``show``) could carry.
+    Its value is bounded as every JSON value is: nested deeper than ``MAX_JSON_DEPTH`` (text is
+    decoded, and bounded, when its model is built), or holding a lone surrogate, it is a problem
+    of this layer, not a value that nothing downstream (export, ``show``) could carry.
     """
-    if registered:
-        expected = None
-        try:
-            freeze(raw.value)  # only to bound the nesting
-        except TooDeep as exc:
-            expected = str(exc)
-        expected = expected or unicode_problem(raw.value)
-        if expected is not None:
-            data.problems.append(
-                Problem.bad_value(
-                    key,
-                    data.layer,
-                    raw.location,
-                    value=show_value(raw.value, secret=is_secret(key)),
-                    expected=expected,
-                    fix=fix(raw.location),
-                )
-            )
-            return
-    data.extra[key] = raw
+    expected = None
+    try:
+        freeze(raw.value)  # only to bound the nesting
+    except TooDeep as exc:
+        expected = str(exc)
+    expected = expected or unicode_problem(raw.value)
+    if expected is None:
+        data.extra[key] = raw
+        return
+    data.problems.append(
+        Problem.bad_value(
+            key,
+            data.layer,
+            raw.location,
+            value=show_value(raw.value, secret=is_secret(key)),
+            expected=expected,
+            fix=fix(raw.location),
+        )
+    )
 
 
 def put(data: LayerData, field: Setting, key: str, raw: Raw) -> None:

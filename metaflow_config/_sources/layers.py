@@ -70,7 +70,7 @@ class EnvLayer:
                 return last.data
             items = found.items(raw)
         data = LayerData(self.layer)
-        take_all(data, items, file=None, fix=_fix_variable)
+        take_all(data, dict(items), file=None, fix=_fix_variable)
         _last_env = None if scanned is None else _EnvRead(scanned[0], scanned[1], items, data)
         return data
 
@@ -92,7 +92,7 @@ class _EnvRead:
     ) -> None:
         self.found = found
         self.data = data
-        kept = {*data.extra, *(key for key, _ in data.unknown), *(key for key, _ in data.renamed)}
+        kept = {*data.extra, *data.loose.keys, *(key for key, _ in data.renamed)}
         kept.update(r.location for r in data.values.values())
         watched = [
             raw_name
@@ -143,7 +143,7 @@ class OverrideLayer:
             if full is not None:
                 if not is_unset(value):
                     raw = Raw(value, f"override({key})")
-                    put_extra(data, full, raw, registered=True, fix=_fix_override)
+                    put_extra(data, full, raw, fix=_fix_override)
                 continue
             if field is None:
                 data.problems.append(

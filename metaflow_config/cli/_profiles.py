@@ -121,8 +121,8 @@ def _validated(path: str, *, strictness: str) -> dict[str, Any]:
     ]
     if problems or doc is None:
         raise ConfigError([_as_import(p) for p in problems])
-    if data.unknown:
-        notes.append(f"{len(data.unknown)} key(s) that are not settings imported as they are")
+    if data.loose:
+        notes.append(f"{len(data.loose)} key(s) that are not settings imported as they are")
     print_warnings([*notes, *data.warnings])
     return doc
 

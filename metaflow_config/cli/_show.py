@@ -178,7 +178,7 @@ def unknown_keys(snapshot: Settings) -> list[Unknown]:
 
     found = []
     for data in resolution_of(snapshot).layers.values():
-        for key, location in data.unknown[:MAX_UNKNOWN_REPORTED]:
+        for key, location in data.loose.located(MAX_UNKNOWN_REPORTED):
             what = classify(key, file=data.layer != "env")
             hint = what.hint() if what.kind == TYPO else what.what()
             found.append(Unknown(key, data.layer, location, hint, what.kind))
