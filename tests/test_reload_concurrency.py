@@ -16,7 +16,7 @@ from typing import Any
 from metaflow_config import current, settings
 
 READERS = 6
-VERSIONS = 15
+VERSIONS = 10
 #: A reader that makes no progress for this long is stuck (a guard, not a timing assertion).
 STUCK_SECONDS = 60.0
 
