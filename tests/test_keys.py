@@ -409,6 +409,30 @@ def test_an_entry_points_file_that_is_no_file_is_no_distributions(
     assert not [f for f in found if f[1] == "evil"]
 
 
+@pytest.mark.parametrize(
+    ("before", "found"),
+    [
+        pytest.param(0, True, id="small"),
+        pytest.param(600_000, True, id="group-after-600-KB"),
+        pytest.param(1 << 20, False, id="group-past-the-1-MiB-bound"),
+    ],
+)
+def test_an_entry_points_file_is_read_whole_up_to_its_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: int, found: bool
+) -> None:
+    """The group is found wherever it is in entry_points.txt, within the first MiB (a file is
+    read as large as it is, no more: one MiB allocated per file cost every scan)."""
+    from metaflow_config._sources import sections
+
+    info = tmp_path / "big_mf-1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: big-mf\nVersion: 1\n")
+    filler = "[console_scripts]\n" + "x = y:z\n" * (before // 8)
+    (info / "entry_points.txt").write_text(f"{filler}[{sections.GROUP}]\nbig = m:C\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert (("big", "big-mf") in {(ep.name, n) for ep, n in sections._entry_points()}) is found
+
+
 def test_the_keys_not_applied_keep_their_order_values_and_locations() -> None:
     """Keys nothing applies, held in bulk, read as each was: in the file's order (a retired
     name among foreign keys too), each at ``<file>:<key>``, an unset one holding nothing; the

@@ -153,7 +153,7 @@ class Found:
     ``skip``: what the search passed over.
     """
 
-    __slots__ = ("_bytes", "_values", "native", "pairs", "skip")
+    __slots__ = ("_bytes", "_names", "_values", "native", "pairs", "skip")
 
     def __init__(
         self, pairs: tuple[tuple[Any, str], ...], *, native: bool, skip: Skip | None = None
@@ -163,12 +163,12 @@ class Found:
         self.skip = skip
         self._bytes = native and bool(pairs) and isinstance(pairs[0][0], bytes)
         self._values = getter([key for key, _ in pairs])
+        self._names = [name for _, name in pairs]
 
-    def items(self, raw: dict[Any, Any]) -> list[tuple[str, str]]:
-        """``(name, value)`` of each variable, its value read from ``raw`` now."""
+    def read(self, raw: dict[Any, Any]) -> dict[str, str]:
+        """Each variable's value (by name, in the environment's order), read from ``raw`` now."""
         values = self._values(raw)
-        texts = _decoded(values) if self._bytes else values
-        return [(name, value) for (_, name), value in zip(self.pairs, texts)]
+        return dict(zip(self._names, _decoded(values) if self._bytes else values))
 
 
 #: (the raw names last searched, what the search found in them)
@@ -211,7 +211,7 @@ def metaflow_items(env: Mapping[str, str], skip: Skip | None = None) -> list[tup
     if scanned is None:
         return [(key, env[key]) for key in env if key.startswith(PREFIX)]
     found, raw = scanned
-    return found.items(raw)
+    return list(found.read(raw).items())
 
 
 def _search(

@@ -61,17 +61,17 @@ class EnvLayer:
         scanned = metaflow_found(self.env, ENV_SKIP)  # no Python loop over every name: environ
         last = _last_env
         if scanned is None:
-            items = metaflow_items(self.env, ENV_SKIP)
+            source = dict(metaflow_items(self.env, ENV_SKIP))
         else:
             found, raw = scanned
             if last is not None and last.reads(found) and last.watched(raw) == last.values:
                 if last.found is not found:  # other names changed, not these: keep the read
                     _last_env = last.replace_found(found)
                 return last.data
-            items = found.items(raw)
+            source = found.read(raw)
         data = LayerData(self.layer)
-        take_all(data, dict(items), file=None, fix=_fix_variable)
-        _last_env = None if scanned is None else _EnvRead(scanned[0], scanned[1], items, data)
+        take_all(data, source, file=None, fix=_fix_variable)
+        _last_env = None if scanned is None else _EnvRead(scanned[0], scanned[1], source, data)
         return data
 
 
@@ -88,17 +88,22 @@ class _EnvRead:
     __slots__ = ("data", "found", "values", "watched")
 
     def __init__(
-        self, found: Found, raw: dict[Any, Any], items: list[tuple[str, str]], data: LayerData
+        self, found: Found, raw: dict[Any, Any], source: dict[str, str], data: LayerData
     ) -> None:
         self.found = found
         self.data = data
-        kept = {*data.extra, *data.loose.keys, *(key for key, _ in data.renamed)}
-        kept.update(r.location for r in data.values.values())
-        watched = [
-            raw_name
-            for (raw_name, name), (_, value) in zip(found.pairs, items)
-            if data.problems or name in kept or name in BY_ENV or is_unset(value)
-        ]
+        names = source.keys()
+        matter: set[str] | Any = names  # every variable, where the read found problems
+        if not data.problems:  # the kept keys, the settings' names, the empty ones (by sets)
+            matter = {*data.extra, *data.loose.keys, *(key for key, _ in data.renamed)}
+            matter.update(r.location for r in data.values.values())
+            matter |= names & BY_ENV.keys()
+            if "" in source.values():
+                matter.update(name for name, value in source.items() if is_unset(value))
+        if len(matter) == len(names):
+            watched = [raw_name for raw_name, _ in found.pairs]
+        else:
+            watched = [raw_name for raw_name, name in found.pairs if name in matter]
         self.watched = getter(watched)
         self.values = self.watched(raw)
 

@@ -203,14 +203,25 @@ def _names_the_group(path: str) -> bool:
     except (OSError, ValueError):
         return False
     try:
-        return stat.S_ISREG(os.fstat(fd).st_mode) and _GROUP_BYTES in os.read(fd, 1 << 20)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        # as many bytes as the file holds (a read of the bound itself would allocate it, 1 MiB,
+        # for each file): one more tells that it grew since, and then the rest is read
+        want = min(info.st_size + 1, _MOST_BYTES)
+        text = os.read(fd, want)
+        if len(text) == want < _MOST_BYTES:
+            text += os.read(fd, _MOST_BYTES - want)
     except OSError:
         return False
     finally:
         os.close(fd)
+    return _GROUP_BYTES in text
 
 
 _GROUP_BYTES = GROUP.encode()
+#: the most of an ``entry_points.txt`` read
+_MOST_BYTES = 1 << 20
 
 
 def _other_finders() -> list[Any]:
