@@ -95,7 +95,8 @@ _SPECIAL_IN_FILES = frozenset({*OLD_NAMES, *mf.RETIRED, *mf.CLI_VARIABLES})
 #: the names, one a line, under the prefixes :func:`_kind` tells names of the environment apart
 #: by (in files, no prefix tells anything)
 _PREFIXES = (*mf.RUNTIME_PREFIXES, *mf.PARAMETER_PREFIXES)
-_UNDER_PREFIXES = re.compile("\n((?:" + "|".join(map(re.escape, _PREFIXES)) + ").*)")
+#: (compiled by ``re`` on first use: a task whose variables the table knows never compiles it)
+_UNDER_PREFIXES = "\n((?:" + "|".join(map(re.escape, _PREFIXES)) + ").*)"
 
 
 def take_all(
@@ -160,7 +161,7 @@ def _under_prefixes(names: set[str]) -> list[str]:
     lines = "\n" + "\n".join(names)
     if lines.count("\n") != len(names):  # a name holding a line break: one by one
         return [name for name in names if name.startswith(_PREFIXES)]
-    return _UNDER_PREFIXES.findall(lines)
+    return re.findall(_UNDER_PREFIXES, lines)
 
 
 def _take_other(data: LayerData, kind: str, key: str, raw: Raw, fix: Callable[[str], str]) -> bool:
