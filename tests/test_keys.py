@@ -444,6 +444,7 @@ def test_the_keys_not_applied_keep_their_order_values_and_locations() -> None:
         "METAFLOW_BATCH_JOB_QUEUE": "q",
         "AAA_OTHER": "",
         "METAFLOW_MID": {"x": 1},
+        "METAFLOW_SERVICE_AUTH_KEY": "sekrit",  # a secret: in the source, never in a repr
     }
     data = LayerData("profile", path)
     keys.take_all(data, doc, file=path, fix=str)
@@ -459,3 +460,5 @@ def test_the_keys_not_applied_keep_their_order_values_and_locations() -> None:
     assert data.raw("AAA_OTHER") is None  # "" is unset, as in every layer
     assert data.raw("METAFLOW_BATCH_JOB_QUEUE") is None  # a setting: in values
     assert data.extra == {}
+    assert "sekrit" not in repr(data.loose)
+    assert "/p/" not in repr(data.loose)

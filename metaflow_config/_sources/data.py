@@ -61,6 +61,9 @@ class Loose(Record):
     def __len__(self) -> int:
         return len(self.keys)
 
+    def __repr__(self) -> str:  # a count only: the source holds every value the layer read
+        return f"<Loose: {len(self.keys)} keys not applied>"
+
     def __contains__(self, key: object) -> bool:
         return key in self.keys
 
