@@ -427,10 +427,44 @@ def test_an_entry_points_file_is_read_whole_up_to_its_bound(
     info = tmp_path / "big_mf-1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: big-mf\nVersion: 1\n")
-    filler = "[console_scripts]\n" + "x = y:z\n" * (before // 8)
+    filler = "[console_scripts]\n" + "".join(f"x{i:06d} = y:z\n" for i in range(before // 14))
     (info / "entry_points.txt").write_text(f"{filler}[{sections.GROUP}]\nbig = m:C\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert (("big", "big-mf") in {(ep.name, n) for ep, n in sections._entry_points()}) is found
+
+
+#: what load() says of an entry_points.txt that importlib.metadata cannot read
+_UNREADABLE = r"section broken-mf \(.*broken_mf-1\.dist-info\): \w+Error: .*expected an entry_p"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        pytest.param(b"[{group}]\nno equals sign here\n", _UNREADABLE, id="a-line-without-equals"),
+        # Python 3.9's parser refuses a name given twice; later ones take both (neither imports)
+        pytest.param(b"[{group}]\nx = m:C\nx = m:D\n", "section broken-mf", id="a-name-twice"),
+        pytest.param(b"[{group}]\nx = m:C\n\xff\xfe\n", _UNREADABLE, id="not-utf-8"),
+    ],
+)
+def test_an_entry_points_file_importlib_cannot_read_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: bytes, said: str
+) -> None:
+    """A metadata folder in a sys.path directory (a cloned repository's) whose entry_points.txt
+    names the group but is malformed: importlib.metadata raises on it (which error depends on
+    the Python), and load() says so as a ConfigError naming the folder, not a traceback."""
+    from metaflow_config._sources import sections
+
+    info = tmp_path / "broken_mf-1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-mf\nVersion: 1\n")
+    (info / "entry_points.txt").write_bytes(text.replace(b"{group}", sections.GROUP.encode()))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sections.reset()
+    try:
+        with pytest.raises(ConfigError, match=said):
+            load(env={"METAFLOW_ACME_X": "1"}, home=tmp_path / "home", cwd=tmp_path)
+    finally:
+        sections.reset()
 
 
 def test_the_keys_not_applied_keep_their_order_values_and_locations() -> None:

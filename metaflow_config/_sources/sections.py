@@ -130,7 +130,7 @@ def is_section_class(cls: object) -> bool:
     return isinstance(cls, type) and callable(getattr(cls, "_metaflow_keys", None))
 
 
-def _entry_points() -> list[tuple[Any, str]]:
+def _entry_points(broken: list[str] | None = None) -> list[tuple[Any, str]]:
     """The entry points of the group, each with the name of its distribution.
 
     The distributions are those ``importlib.metadata`` finds, in its order (a finder of
@@ -140,12 +140,17 @@ def _entry_points() -> list[tuple[Any, str]]:
     the group is parsed (``importlib.metadata`` itself, about 50 ms to import, is loaded then):
     an image of hundreds of distributions costs a task a few milliseconds, not tens. Any other
     entry (a zip file) goes through ``importlib.metadata`` as it is.
+
+    A distribution that names the group in an ``entry_points.txt`` (or a ``METADATA``) that
+    ``importlib.metadata`` cannot read declares no entry point: what is wrong is said in
+    ``broken``, if given (a ``sys.path`` directory may be a cloned repository's).
     """
+    broken = [] if broken is None else broken
     found: list[tuple[Any, str]] = []
     seen: set[str] = set()  # the distributions found so far, normalized
     pending: list[str] = []  # folders found since, not normalized yet (only if it matters)
     for dist in _other_finders():
-        _take_entry_points(dist, found, seen)
+        _take_entry_points(dist, found, seen, broken)
     for entry in list(sys.path):
         if not isinstance(entry, str):
             continue
@@ -158,7 +163,7 @@ def _entry_points() -> list[tuple[Any, str]]:
             seen.update(map(_folder_key, pending))
             pending.clear()
             for dist in metadata.distributions(path=[entry]):
-                _take_entry_points(dist, found, seen)
+                _take_entry_points(dist, found, seen, broken)
             continue
         except (OSError, ValueError):  # missing, unreadable: importlib.metadata skips it too
             continue
@@ -177,7 +182,8 @@ def _entry_points() -> list[tuple[Any, str]]:
             import pathlib
             from importlib import metadata
 
-            found.extend(_group_of(metadata.PathDistribution(pathlib.Path(root, name))))
+            dist = metadata.PathDistribution(pathlib.Path(root, name))
+            found.extend(_group_of(dist, broken, where=f"{root}{os.sep}{name}"))
     return found
 
 
@@ -241,26 +247,62 @@ def _other_finders() -> list[Any]:
     return [dist for finder in finders for dist in finder.find_distributions(context)]
 
 
-def _take_entry_points(dist: Any, found: list[tuple[Any, str]], seen: set[str]) -> None:
+def _take_entry_points(
+    dist: Any, found: list[tuple[Any, str]], seen: set[str], broken: list[str]
+) -> None:
     """The group's entry points of ``dist`` into ``found``, unless its name was ``seen``."""
-    name = str(dist.metadata["Name"] or "a distribution")
+    try:
+        name = str(dist.metadata["Name"] or "a distribution")
+    except Exception:  # unreadable metadata: its entry points may still say
+        name = "a distribution"
     key = name.lower().replace("-", "_").replace(".", "_")
     if key in seen:
         return
     seen.add(key)
-    found.extend(_group_of(dist, name))
+    found.extend(_group_of(dist, broken))
 
 
-def _group_of(dist: Any, name: str | None = None) -> list[tuple[Any, str]]:
-    """The entry points of the group that ``dist`` declares, each with its name."""
-    name = name or str(dist.metadata["Name"] or "a distribution")
-    return [(ep, name) for ep in dist.entry_points if ep.group == GROUP]
+def _group_of(dist: Any, broken: list[str], where: str = "") -> list[tuple[Any, str]]:
+    """The entry points of the group that ``dist`` declares, each with its distribution's name.
+
+    None where ``importlib.metadata`` cannot read them (a malformed ``entry_points.txt``, which
+    it raises on): said in ``broken`` if the file names the group (``where``: the folder of a
+    ``sys.path`` directory whose file was found to name it), else passed over as another
+    program's business.
+    """
+    name = "a distribution"
+    try:
+        name = str(dist.metadata["Name"] or name)
+        return [(ep, name) for ep in dist.entry_points if ep.group == GROUP]
+    except Exception as exc:  # importlib.metadata's parsers raise anything
+        reason = f"{type(exc).__name__}: {exc}"
+    if not where:  # found by importlib.metadata: ours if its text names the group
+        try:
+            text = dist.read_text("entry_points.txt") or ""
+        except Exception:  # unreadable: nothing tells that it is ours
+            text = ""
+        if GROUP not in text:
+            return []
+        where = str(getattr(dist, "_path", "")) or name
+    broken.append(f"{name} ({where}): {reason}")
+    return []
 
 
 def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
     keys: dict[str, Registered] = {}
     problems: list[Problem] = []
-    for ep, dist in _entry_points():
+    broken: list[str] = []
+    found = _entry_points(broken)
+    problems.extend(
+        Problem.bad_argument(
+            f"section {text}",
+            "",
+            "an entry_points.txt that importlib.metadata reads",
+            "fix or uninstall the package that declares it",
+        )
+        for text in broken
+    )
+    for ep, dist in found:
         origin = f"{dist}: entry point {ep.name} = {ep.value}"
 
         def problem(expected: str, fix: str, origin: str = origin) -> None:
