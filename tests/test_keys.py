@@ -434,7 +434,7 @@ def test_an_entry_points_file_is_read_whole_up_to_its_bound(
 
 
 #: what load() says of an entry_points.txt that importlib.metadata cannot read
-_UNREADABLE = r"section broken-mf \(.*broken_mf-1\.dist-info\): \w+Error: .*expected an entry_p"
+_UNREADABLE = r"section broken-mf \(.*broken_mf-1\.dist-info\): expected an entry_points.txt im"
 
 
 @pytest.mark.parametrize(
@@ -462,6 +462,31 @@ def test_an_entry_points_file_importlib_cannot_read_is_a_config_error(
     sections.reset()
     try:
         with pytest.raises(ConfigError, match=said):
+            load(env={"METAFLOW_ACME_X": "1"}, home=tmp_path / "home", cwd=tmp_path)
+    finally:
+        sections.reset()
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("file", ["METADATA", "PKG-INFO"])
+def test_a_declaring_folder_whose_metadata_is_no_file_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file: str
+) -> None:
+    """A metadata folder (a cloned repository's) whose entry_points.txt names the group and
+    whose METADATA or PKG-INFO is a named pipe: importlib.metadata would block on it forever;
+    load() says which file instead, without reading it."""
+    from metaflow_config._sources import sections
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    info = tmp_path / "piped_mf-1.dist-info"
+    info.mkdir()
+    os.mkfifo(info / file)
+    (info / "entry_points.txt").write_text(f"[{sections.GROUP}]\nx = m:C\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sections.reset()
+    try:
+        with pytest.raises(ConfigError, match=f"piped_mf-1.dist-info.*regular file as its {file}"):
             load(env={"METAFLOW_ACME_X": "1"}, home=tmp_path / "home", cwd=tmp_path)
     finally:
         sections.reset()

@@ -130,7 +130,7 @@ def is_section_class(cls: object) -> bool:
     return isinstance(cls, type) and callable(getattr(cls, "_metaflow_keys", None))
 
 
-def _entry_points(broken: list[str] | None = None) -> list[tuple[Any, str]]:
+def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any, str]]:
     """The entry points of the group, each with the name of its distribution.
 
     The distributions are those ``importlib.metadata`` finds, in its order (a finder of
@@ -142,8 +142,10 @@ def _entry_points(broken: list[str] | None = None) -> list[tuple[Any, str]]:
     entry (a zip file) goes through ``importlib.metadata`` as it is.
 
     A distribution that names the group in an ``entry_points.txt`` (or a ``METADATA``) that
-    ``importlib.metadata`` cannot read declares no entry point: what is wrong is said in
-    ``broken``, if given (a ``sys.path`` directory may be a cloned repository's).
+    ``importlib.metadata`` cannot read declares no entry point: the distribution and what it
+    should hold are said in ``broken``, if given (a ``sys.path`` directory may be a cloned
+    repository's). A file there that is not a regular file is not read (a named pipe would
+    block the read forever).
     """
     broken = [] if broken is None else broken
     found: list[tuple[Any, str]] = []
@@ -179,12 +181,36 @@ def _entry_points(broken: list[str] | None = None) -> list[tuple[Any, str]]:
             if key in seen:
                 continue  # another distribution of the name came first
             seen.add(key)
+            folder = f"{root}{os.sep}{name}"
+            odd = _not_regular(folder)
+            if odd:  # importlib.metadata would read it: a named pipe blocks the read forever
+                broken.append((f"{name} ({folder})", f"a regular file as its {odd}"))
+                continue
             import pathlib
             from importlib import metadata
 
-            dist = metadata.PathDistribution(pathlib.Path(root, name))
-            found.extend(_group_of(dist, broken, where=f"{root}{os.sep}{name}"))
+            dist = metadata.PathDistribution(pathlib.Path(folder))
+            found.extend(_group_of(dist, broken, where=folder))
     return found
+
+
+#: what ``importlib.metadata`` reads of a metadata folder to list its entry points
+_READ_FILES = ("METADATA", "PKG-INFO", "entry_points.txt")
+
+
+def _not_regular(folder: str) -> str:
+    """The first file ``importlib.metadata`` reads in ``folder`` that is not a regular file.
+
+    A named pipe, a device or a directory where the file would be; ``""`` when there is none.
+    """
+    for file in _READ_FILES:
+        try:
+            mode = os.stat(f"{folder}{os.sep}{file}").st_mode
+        except (OSError, ValueError):
+            continue  # not there (or unreadable: importlib.metadata finds it so too)
+        if not stat.S_ISREG(mode):
+            return file
+    return ""
 
 
 #: the folders holding an installed distribution's metadata
@@ -248,7 +274,7 @@ def _other_finders() -> list[Any]:
 
 
 def _take_entry_points(
-    dist: Any, found: list[tuple[Any, str]], seen: set[str], broken: list[str]
+    dist: Any, found: list[tuple[Any, str]], seen: set[str], broken: list[tuple[str, str]]
 ) -> None:
     """The group's entry points of ``dist`` into ``found``, unless its name was ``seen``."""
     try:
@@ -262,7 +288,7 @@ def _take_entry_points(
     found.extend(_group_of(dist, broken))
 
 
-def _group_of(dist: Any, broken: list[str], where: str = "") -> list[tuple[Any, str]]:
+def _group_of(dist: Any, broken: list[tuple[str, str]], where: str = "") -> list[tuple[Any, str]]:
     """The entry points of the group that ``dist`` declares, each with its distribution's name.
 
     None where ``importlib.metadata`` cannot read them (a malformed ``entry_points.txt``, which
@@ -284,23 +310,20 @@ def _group_of(dist: Any, broken: list[str], where: str = "") -> list[tuple[Any, 
         if GROUP not in text:
             return []
         where = str(getattr(dist, "_path", "")) or name
-    broken.append(f"{name} ({where}): {reason}")
+    broken.append((f"{name} ({where})", f"an entry_points.txt importlib.metadata reads ({reason})"))
     return []
 
 
 def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
     keys: dict[str, Registered] = {}
     problems: list[Problem] = []
-    broken: list[str] = []
+    broken: list[tuple[str, str]] = []
     found = _entry_points(broken)
     problems.extend(
         Problem.bad_argument(
-            f"section {text}",
-            "",
-            "an entry_points.txt that importlib.metadata reads",
-            "fix or uninstall the package that declares it",
+            f"section {origin}", "", expected, "fix or uninstall the package that declares it"
         )
-        for text in broken
+        for origin, expected in broken
     )
     for ep, dist in found:
         origin = f"{dist}: entry point {ep.name} = {ep.value}"
