@@ -167,7 +167,7 @@ def _under_prefixes(names: set[str]) -> list[str]:
 def _take_other(data: LayerData, kind: str, key: str, raw: Raw, fix: Callable[[str], str]) -> bool:
     """Record ``key``, of ``kind``, that is not a setting's own name (see :func:`take_all`).
 
-    Whether the key is one not applied, for ``unknown`` (the caller records those in bulk).
+    Whether the key is one not applied (the caller holds those in ``loose``, in bulk).
     """
     if kind in QUIET:
         return False

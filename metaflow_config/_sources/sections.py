@@ -141,11 +141,11 @@ def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any
     an image of hundreds of distributions costs a task a few milliseconds, not tens. Any other
     entry (a zip file) goes through ``importlib.metadata`` as it is.
 
-    A distribution that names the group in an ``entry_points.txt`` (or a ``METADATA``) that
-    ``importlib.metadata`` cannot read declares no entry point: the distribution and what it
-    should hold are said in ``broken``, if given (a ``sys.path`` directory may be a cloned
-    repository's). A file there that is not a regular file is not read (a named pipe would
-    block the read forever).
+    A distribution whose ``entry_points.txt`` names the group but that ``importlib.metadata``
+    cannot read (a malformed file, or a ``METADATA``, ``PKG-INFO`` or ``entry_points.txt`` that
+    is not a regular file: a named pipe would block the read forever, so it is not read)
+    declares no entry point: the distribution and what it should hold are said in ``broken``,
+    if given (a ``sys.path`` directory may be a cloned repository's).
     """
     broken = [] if broken is None else broken
     found: list[tuple[Any, str]] = []
@@ -285,23 +285,25 @@ def _take_entry_points(
     if key in seen:
         return
     seen.add(key)
-    found.extend(_group_of(dist, broken))
+    found.extend(_group_of(dist, broken, name=name))
 
 
-def _group_of(dist: Any, broken: list[tuple[str, str]], where: str = "") -> list[tuple[Any, str]]:
+def _group_of(
+    dist: Any, broken: list[tuple[str, str]], where: str = "", name: str = ""
+) -> list[tuple[Any, str]]:
     """The entry points of the group that ``dist`` declares, each with its distribution's name.
 
     None where ``importlib.metadata`` cannot read them (a malformed ``entry_points.txt``, which
     it raises on): said in ``broken`` if the file names the group (``where``: the folder of a
     ``sys.path`` directory whose file was found to name it), else passed over as another
-    program's business.
+    program's business. ``name``: the distribution's, if read already.
     """
-    name = "a distribution"
     try:
-        name = str(dist.metadata["Name"] or name)
+        name = name or str(dist.metadata["Name"] or "a distribution")
         return [(ep, name) for ep in dist.entry_points if ep.group == GROUP]
     except Exception as exc:  # importlib.metadata's parsers raise anything
         reason = f"{type(exc).__name__}: {exc}"
+        name = name or "a distribution"
     if not where:  # found by importlib.metadata: ours if its text names the group
         try:
             text = dist.read_text("entry_points.txt") or ""
