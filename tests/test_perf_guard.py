@@ -181,7 +181,9 @@ def test_a_warm_resolution_barely_grows_with_runtime_family_names(
 
     An unchanged environment is compared, not read again: its names (one C comparison) and the
     values the environment layer depends on, not the runtime names' (reading all 5,000 values on
-    every resolution cost 2.6x). CPU time of batches, best of five, both sizes three times.
+    every resolution cost 2.6x). CPU time of batches, best of five, both sizes in each of three
+    rounds; the best round's ratio (a round's sizes are measured in the same phase of a busy
+    machine: the best of one size against the best of the other compared phases).
     """
     known = _known_variables()
     for name, value in known.items():
@@ -201,7 +203,8 @@ def test_a_warm_resolution_barely_grows_with_runtime_family_names(
         shaped.append(best())
         for name in runtime:
             monkeypatch.delenv(name)
-    assert min(shaped) <= 2 * min(plain), (plain, shaped)
+    # each round's own ratio (its two sizes measured in the same phase of a busy machine)
+    assert min(s / p for p, s in zip(plain, shaped)) <= 2, (plain, shaped)
 
 
 def test_entering_an_override_costs_a_fraction_of_a_resolution() -> None:
@@ -365,8 +368,9 @@ def test_a_first_resolution_costs_about_the_plain_one(
     name and 200 installed distributions that register no section.
 
     Every task starts a process and resolves once: work an input shape adds to the first
-    resolution, and that cannot change in the process, is paid by every task. Best of three
-    fresh interpreters each, interleaved; each times its own ``load()``.
+    resolution, and that cannot change in the process, is paid by every task. Three rounds of
+    a fresh interpreter each, interleaved, each timing its own ``load()``: the best round's
+    ratio.
     """
     (tmp_path / "nodists").mkdir()
     bench.install_distributions(tmp_path / "dists")
@@ -374,7 +378,7 @@ def test_a_first_resolution_costs_about_the_plain_one(
     for _ in range(3):
         plain.append(_first_resolution(bench, tmp_path, "plain"))
         shaped.append(_first_resolution(bench, tmp_path, shape))
-    assert min(shaped) <= 3 * min(plain), (plain, shaped)
+    assert min(s / p for p, s in zip(plain, shaped)) <= 3, (plain, shaped)  # each round's ratio
 
 
 @pytest.mark.parametrize(
