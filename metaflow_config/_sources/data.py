@@ -91,8 +91,8 @@ class LayerData(Record):
 
     ``loose``: the keys it held that nothing applies (a misspelled or foreign key, a retired
     name, a command-line variable in a file: ``_sources.keys`` says which), with their values,
-    where a model resolved from the layers reads its keys, registered or not (:meth:`raw`);
-    ``unknown`` lists them with their locations. ``renamed``: (key, location) of the old names
+    where a model resolved from the layers reads its keys, registered or not (:meth:`raw`),
+    each at its location (``Loose.located``). ``renamed``: (key, location) of the old names
     of settings it held, applied as their settings (in ``values``, unless the setting's own
     name was there too).
 
@@ -170,11 +170,6 @@ class LayerData(Record):
         self.distrust = distrust
         self.frozen = frozen
         self.renamed = [] if renamed is None else renamed
-
-    @property
-    def unknown(self) -> list[tuple[str, str]]:
-        """(key, location) of the keys it held that nothing applies, in its order."""
-        return self.loose.located()
 
     def raw(self, key: str) -> Raw | None:
         """The raw value the layer holds for ``key``, a key the table does not declare, if set.
