@@ -492,6 +492,27 @@ def test_a_declaring_folder_whose_metadata_is_no_file_is_a_config_error(
         sections.reset()
 
 
+def test_a_declaring_folder_whose_metadata_is_huge_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """importlib.metadata reads METADATA whole: one over the 1 MiB bound (a cloned repository's
+    link to a huge file, here a sparse one) is said, not read."""
+    from metaflow_config._sources import sections
+
+    info = tmp_path / "huge_mf-1.dist-info"
+    info.mkdir()
+    with open(info / "METADATA", "wb") as f:
+        f.truncate(64 << 20)
+    (info / "entry_points.txt").write_text(f"[{sections.GROUP}]\nx = m:C\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sections.reset()
+    try:
+        with pytest.raises(ConfigError, match=r"huge_mf-1\.dist-info.*its METADATA within 1 MiB"):
+            load(env={"METAFLOW_ACME_X": "1"}, home=tmp_path / "home", cwd=tmp_path)
+    finally:
+        sections.reset()
+
+
 def test_the_keys_not_applied_keep_their_order_values_and_locations() -> None:
     """Keys nothing applies, held in bulk, read as each was: in the file's order (a retired
     name among foreign keys too), each at ``<file>:<key>``, an unset one holding nothing; the

@@ -182,9 +182,9 @@ def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any
                 continue  # another distribution of the name came first
             seen.add(key)
             folder = f"{root}{os.sep}{name}"
-            odd = _not_regular(folder)
-            if odd:  # importlib.metadata would read it: a named pipe blocks the read forever
-                broken.append((f"{name} ({folder})", f"a regular file as its {odd}"))
+            expected = _unreadable(folder)
+            if expected:  # importlib.metadata would read it whole: a pipe blocks that forever
+                broken.append((f"{name} ({folder})", expected))
                 continue
             import pathlib
             from importlib import metadata
@@ -198,18 +198,21 @@ def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any
 _READ_FILES = ("METADATA", "PKG-INFO", "entry_points.txt")
 
 
-def _not_regular(folder: str) -> str:
-    """The first file ``importlib.metadata`` reads in ``folder`` that is not a regular file.
+def _unreadable(folder: str) -> str:
+    """What the first file ``importlib.metadata`` would read in ``folder`` should be, if it is not.
 
-    A named pipe, a device or a directory where the file would be; ``""`` when there is none.
+    Each is read whole: a named pipe, a device or a directory where the file would be, or a
+    file over ``_MOST_BYTES`` (a link to a huge one), is not read. ``""`` when all may be.
     """
     for file in _READ_FILES:
         try:
-            mode = os.stat(f"{folder}{os.sep}{file}").st_mode
+            info = os.stat(f"{folder}{os.sep}{file}")
         except (OSError, ValueError):
             continue  # not there (or unreadable: importlib.metadata finds it so too)
-        if not stat.S_ISREG(mode):
-            return file
+        if not stat.S_ISREG(info.st_mode):
+            return f"a regular file as its {file}"
+        if info.st_size > _MOST_BYTES:
+            return f"its {file} within {_MOST_BYTES >> 20} MiB, found {info.st_size} bytes"
     return ""
 
 
