@@ -92,18 +92,15 @@ class _EnvRead:
     ) -> None:
         self.found = found
         self.data = data
-        names = source.keys()
-        matter: set[str] | Any = names  # every variable, where the read found problems
+        watched = [raw_name for raw_name, _ in found.pairs]  # where the read found problems
         if not data.problems:  # the kept keys, the settings' names, the empty ones (by sets)
             matter = {*data.extra, *data.loose.keys, *(key for key, _ in data.renamed)}
             matter.update(r.location for r in data.values.values())
-            matter |= names & BY_ENV.keys()
+            matter |= source.keys() & BY_ENV.keys()
             if "" in source.values():
                 matter.update(name for name, value in source.items() if is_unset(value))
-        if len(matter) == len(names):
-            watched = [raw_name for raw_name, _ in found.pairs]
-        else:
-            watched = [raw_name for raw_name, name in found.pairs if name in matter]
+            if len(matter) < len(source):
+                watched = [raw_name for raw_name, name in found.pairs if name in matter]
         self.watched = getter(watched)
         self.values = self.watched(raw)
 
