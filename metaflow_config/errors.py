@@ -13,7 +13,7 @@ a warning's, have every character that moves or restyles a terminal escaped.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from typing import Any
 
 from ._display import MASK, has_url_password, mask_url_password, printable, show_value
@@ -30,7 +30,17 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+#: The fields of a Problem, in order (its ``__init__``, ``repr``, equality and hash).
+_FIELDS = ("setting", "layer", "location", "value", "expected", "fix")
+#: The fields that hold input as it is (a key, a path, a value): a URL's password is masked.
+_MASKED = ("setting", "location", "value")
+
+
+# A frozen dataclass whose methods are written out: ``@dataclass(frozen=True)`` generates them
+# by compiling source at import, about a million instructions on every ``import metaflow`` of a
+# task (the extension imports this module). ``dataclasses.fields``, ``replace``, ``asdict`` and
+# pattern matching work as on any dataclass; assigning a field raises ``FrozenInstanceError``.
+@dataclass(init=False, repr=False, eq=False)
 class Problem:
     """One thing wrong with the configuration.
 
@@ -53,15 +63,42 @@ class Problem:
     expected: str
     fix: str
 
-    def __post_init__(self) -> None:
-        # the parts that hold input as it is (a key, a path, a value): a URL's password masked;
-        # ``expected`` and ``fix`` are prose, whose makers mask what they quote (``show_value``)
-        # (the value as ``show_value`` renders it: a ``repr``, where strings follow one another)
-        for name in ("setting", "location", "value"):
-            text = getattr(self, name)
-            if "@" in text:
-                masked = mask_url_password(text, rendered=name == "value")
-                object.__setattr__(self, name, masked)
+    def __init__(  # noqa: PLR0917 - a dataclass's: the fields, in order
+        self, setting: str, layer: str, location: str, value: str, expected: str, fix: str
+    ) -> None:
+        # the parts that hold input as it is (``_MASKED``): a URL's password masked; ``expected``
+        # and ``fix`` are prose, whose makers mask what they quote (``show_value``) (the value as
+        # ``show_value`` renders it: a ``repr``, where strings follow one another)
+        parts = dict(zip(_FIELDS, (setting, layer, location, value, expected, fix)))
+        for name in _MASKED:
+            if "@" in parts[name]:
+                parts[name] = mask_url_password(parts[name], rendered=name == "value")
+        self.__dict__.update(parts)
+
+    def _parts(self) -> tuple[str, ...]:
+        return tuple(self.__dict__[name] for name in _FIELDS)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={part!r}" for name, part in zip(_FIELDS, self._parts()))
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Problem) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._parts() == other._parts()
+
+    def __hash__(self) -> int:
+        return hash(self._parts())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if type(self) is Problem or name in _FIELDS:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if type(self) is Problem or name in _FIELDS:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+        super().__delattr__(name)
 
     # -- the shapes of problem, each written once ----------------------------------------------
 

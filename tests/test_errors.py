@@ -301,3 +301,39 @@ def test_a_url_password_holding_at_signs_is_masked_whole(url: str) -> None:
     for shown in (mask_url_password(url), mask_url_password(f'  "X": "{url}",')):
         assert password not in shown
         assert "bob:****@" in shown
+
+
+def test_a_problem_is_a_frozen_dataclass() -> None:
+    """Problem's methods are written out (cheaper to import): they behave as generated ones."""
+    import dataclasses
+    import pickle
+
+    from metaflow_config import Problem
+
+    url = "https://user:hunter2@example.com/"
+    problem = Problem("METAFLOW_X", "env", url, url, "a URL", "fix it")
+    assert "hunter2" not in repr(problem)  # masked when made, as __post_init__ did
+    assert problem.location == "https://user:****@example.com/"
+    parts = ("METAFLOW_X", "env", problem.location, problem.value, "a URL", "fix it")
+    assert dataclasses.astuple(problem) == parts
+    assert [f.name for f in dataclasses.fields(Problem)] == list(Problem.__match_args__)
+    assert (
+        repr(problem)
+        == "Problem("
+        + ", ".join(f"{f.name}={v!r}" for f, v in zip(dataclasses.fields(Problem), parts))
+        + ")"
+    )
+    same = Problem(*parts)
+    assert same == problem
+    assert hash(same) == hash(problem)
+    assert len({same, problem}) == 1
+    assert problem != Problem(*parts[:-1], "another fix")
+    assert problem.__eq__(parts) is NotImplemented
+    assert dataclasses.replace(problem, fix="other").fix == "other"
+    assert pickle.loads(pickle.dumps(problem)) == problem  # noqa: S301 - our own bytes
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        problem.fix = "changed"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del problem.fix  # type: ignore[misc]
+    assert problem.fix == "fix it"
+    assert Problem.__match_args__ == ("setting", "layer", "location", "value", "expected", "fix")
