@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 import metaflow_config.compat as compat
 from metaflow_config import load
 from metaflow_config._metaflow import SWITCH
+from metaflow_config._metaflow.hooks import LAUNCHERS
 from metaflow_config._model.table import DEBUG_OPTIONS
 from metaflow_config.testing import trust
 from tests._differential import (
@@ -460,8 +461,9 @@ def test_the_extension_imports_nothing_but_this_package(tmp_path: Path) -> None:
 
 def test_a_task_imports_only_what_reading_its_settings_needs(tmp_path: Path) -> None:
     """``import metaflow`` with the extension and a profile imports neither the ``override``
-    machinery nor the explanation, the export of targets' limits aside, nor a codec module for
-    the profile's byte-order mark: a task reads its settings, it does not scope or explain them.
+    machinery nor the explanation, nor the launchers' handlers (though Metaflow imports its
+    launchers), nor the did-you-mean, nor a codec module for the profile's byte-order mark: a
+    task reads its settings, it does not scope, explain, correct or launch with them.
     """
     code = "import json, sys, metaflow; print(json.dumps(sorted(sys.modules)))"
     env = _base_env(tmp_path)
@@ -473,9 +475,36 @@ def test_a_task_imports_only_what_reading_its_settings_needs(tmp_path: Path) -> 
     imported = set(json.loads(on.stdout))
     assert "metaflow_config._metaflow" in imported  # the extension ran
     unwanted = {"metaflow_config._override", "metaflow_config._snapshot.explanation"}
+    unwanted |= {f"metaflow_config._metaflow.{m}" for m in ("batch", "kubernetes", "taskenv")}
+    unwanted.add("metaflow_config._sources.near")  # the did-you-mean: no name is unknown
+    assert {*LAUNCHERS} & imported  # so hooked: Metaflow imports launchers at its import
     assert imported & unwanted == set()
     # a codec module for the byte-order mark (Python 3.13's site imports it itself: added only)
     assert "encodings.utf_8_sig" not in imported - set(json.loads(off.stdout))
+
+
+_HOOK_POINTS = """
+import importlib, json
+from metaflow_config._metaflow.hooks import LAUNCHERS
+missing = []
+for launcher, hooks in LAUNCHERS.items():
+    module = importlib.import_module(launcher)
+    for owner, method, handler in hooks:
+        if not callable(getattr(getattr(module, owner, None), method, None)):
+            missing.append(f"{launcher}.{owner}.{method}")
+        name, function = handler.split(".")
+        handlers = importlib.import_module(f"metaflow_config._metaflow.{name}")
+        if not callable(getattr(handlers, function, None)):
+            missing.append(handler)
+print(json.dumps(missing))
+"""
+
+
+def test_every_hooked_method_is_in_this_metaflow(tmp_path: Path) -> None:
+    """A hook point Metaflow renames is left alone at run time: this catches it at upgrade."""
+    proc = _run(_HOOK_POINTS, _base_env(tmp_path), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
 
 
 def test_the_switch_words_are_the_boolean_kinds_false_words() -> None:

@@ -1,16 +1,15 @@
 """Settings into AWS Batch jobs (``--with batch``, ``@batch``) and Step Functions tasks.
 
 ``Batch.create_job`` returns Metaflow's ``BatchJob`` builder, whose container overrides'
-``environment`` list holds what Metaflow and the step's ``@environment`` set; the wrapper adds
+``environment`` list holds what Metaflow and the step's ``@environment`` set; the handler adds
 ``to_env("batch")`` (:mod:`.taskenv`'s rules). ``StepFunctions._batch`` builds each state's job
 through it, then adds what ``to_env("sfn")`` has beyond and checks Step Functions' limit.
+:mod:`.hooks` calls the handlers from the wrapped methods.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 from .._scope import current
@@ -18,7 +17,7 @@ from .._snapshot.export import check_sfn_size
 from ..errors import ConfigError
 from .taskenv import HEADERS, TaskEnv, as_metaflow_error
 
-__all__ = ["fill_environment", "patch_batch", "patch_step_functions"]
+__all__ = ["create_job", "fill_environment", "state_machine_task"]
 
 
 def fill_environment(job: Any, target: str) -> None:
@@ -54,36 +53,22 @@ def _check_state_machine_task(job: Any) -> None:
     check_sfn_size(env)
 
 
-def patch_batch(module: ModuleType) -> None:
-    """Wrap ``Batch.create_job`` of ``metaflow.plugins.aws.batch.batch``."""
-    batch = module.Batch
-    original: Callable[..., Any] = batch.create_job
-
-    @functools.wraps(original)
-    def create_job(self: Any, *args: Any, **kwargs: Any) -> Any:
-        job = original(self, *args, **kwargs)
-        try:
-            fill_environment(job, "batch")
-        except ConfigError as exc:
-            raise as_metaflow_error(exc) from exc
-        return job
-
-    batch.create_job = create_job
+def create_job(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:
+    """``Batch.create_job`` of ``metaflow.plugins.aws.batch.batch``, then ``to_env("batch")``."""
+    job = original(self, *args, **kwargs)
+    try:
+        fill_environment(job, "batch")
+    except ConfigError as exc:
+        raise as_metaflow_error(exc) from exc
+    return job
 
 
-def patch_step_functions(module: ModuleType) -> None:
-    """Wrap ``StepFunctions._batch`` of ``metaflow.plugins.aws.step_functions.step_functions``."""
-    step_functions = module.StepFunctions
-    original: Callable[..., Any] = step_functions._batch
-
-    @functools.wraps(original)
-    def _batch(self: Any, node: Any) -> Any:
-        job = original(self, node)  # Batch.create_job has added to_env("batch") already
-        try:
-            fill_environment(job, "sfn")  # the same names; to_env("sfn") checks its own size
-            _check_state_machine_task(job)
-        except ConfigError as exc:
-            raise as_metaflow_error(exc) from exc
-        return job
-
-    step_functions._batch = _batch
+def state_machine_task(original: Callable[..., Any], self: Any, node: Any) -> Any:
+    """``StepFunctions._batch`` (``...step_functions.step_functions``), then ``to_env("sfn")``."""
+    job = original(self, node)  # Batch.create_job has added to_env("batch") already
+    try:
+        fill_environment(job, "sfn")  # the same names; to_env("sfn") checks its own size
+        _check_state_machine_task(job)
+    except ConfigError as exc:
+        raise as_metaflow_error(exc) from exc
+    return job

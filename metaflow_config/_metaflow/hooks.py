@@ -1,13 +1,19 @@
-"""The import hook that patches Metaflow's launchers when Metaflow imports them.
+"""The import hook that hooks Metaflow's launchers when Metaflow imports them.
 
-Metaflow has no extension point where a task's environment is built: each launcher module is
-patched as it is imported (a finder on ``sys.meta_path``, installed once per process), by the
-function :data:`LAUNCHERS` names for it (:mod:`.batch`, :mod:`.kubernetes`; and Metaflow's tar
-backend, :mod:`.packaging`).
+Metaflow has no extension point where a task's environment is built: the methods that build one
+are wrapped as their module is imported (a finder on ``sys.meta_path``, installed once per
+process). :data:`LAUNCHERS` lists them, each with its handler in this package (:mod:`.batch`,
+:mod:`.kubernetes`; and Metaflow's tar backend, :mod:`.packaging`).
+
+Metaflow imports most launcher modules at every ``import metaflow``, a task's included, though
+a task launches nothing: so wrapping a method imports nothing, and the handler's module (with
+what it imports: :mod:`.taskenv`, the export rules) is imported at the method's first call.
+A handler is called as ``handler(original, self, *args, **kwargs)`` and calls ``original``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -20,52 +26,77 @@ from typing import Any
 
 __all__ = ["LAUNCHERS", "install_launch_hooks"]
 
-#: Metaflow's launcher modules and what is hooked in each when it is imported: the function
-#: (module of this package, name), imported with it (a task that launches nothing imports none).
-LAUNCHERS: dict[str, tuple[str, str]] = {
-    "metaflow.plugins.aws.batch.batch": ("batch", "patch_batch"),
-    "metaflow.plugins.aws.step_functions.step_functions": ("batch", "patch_step_functions"),
-    "metaflow.plugins.kubernetes.kubernetes": ("kubernetes", "patch_kubernetes"),
-    "metaflow.plugins.kubernetes.kubernetes_jobsets": ("kubernetes", "patch_argo_jobsets"),
-    "metaflow.plugins.argo.argo_workflows": ("kubernetes", "patch_argo"),
-    "metaflow.plugins.airflow.airflow": ("kubernetes", "patch_airflow"),
-    "metaflow.packaging_sys.tar_backend": ("packaging", "patch_tar_backend"),  # see .packaging
+#: Metaflow's launcher modules and the methods hooked in each: (class, method, handler), the
+#: handler as ``module.function`` of this package. A method this Metaflow lacks is left alone
+#: (``tests/test_metaflow_extension.py`` checks that the installed Metaflow has every one).
+LAUNCHERS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "metaflow.plugins.aws.batch.batch": (("Batch", "create_job", "batch.create_job"),),
+    "metaflow.plugins.aws.step_functions.step_functions": (
+        ("StepFunctions", "_batch", "batch.state_machine_task"),
+    ),
+    "metaflow.plugins.kubernetes.kubernetes": (
+        ("Kubernetes", "create_job_object", "kubernetes.job_object"),
+        ("Kubernetes", "create_jobset", "kubernetes.jobset"),
+    ),
+    "metaflow.plugins.kubernetes.kubernetes_jobsets": (
+        ("KubernetesArgoJobSet", "dump", "kubernetes.argo_jobset"),
+    ),
+    "metaflow.plugins.argo.argo_workflows": (
+        ("ArgoWorkflows", "_compile_workflow_template", "kubernetes.workflow_template"),
+    ),
+    "metaflow.plugins.airflow.airflow": (("Airflow", "_to_job", "kubernetes.airflow_task"),),
+    "metaflow.packaging_sys.tar_backend": (  # see .packaging
+        ("TarPackagingBackend", "create", "packaging.create"),
+    ),
 }
 
 
-def _patch(name: str) -> Callable[[ModuleType], None]:
-    """The function that patches the launcher module ``name``."""
-    module, function = LAUNCHERS[name]
-    patch: Callable[[ModuleType], None] = getattr(
-        importlib.import_module(f"{__package__}.{module}"), function
-    )
-    return patch
+def _hooked(original: Callable[..., Any], handler: str) -> Callable[..., Any]:
+    """``original`` calling through ``handler`` (``module.function``), imported on first call."""
+    found: list[Callable[..., Any]] = []
+
+    @functools.wraps(original)
+    def hooked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not found:
+            module, function = handler.split(".")
+            found.append(getattr(importlib.import_module(f"{__package__}.{module}"), function))
+        return found[0](original, self, *args, **kwargs)
+
+    return hooked
+
+
+def _hook(module: ModuleType) -> None:
+    """Wrap the methods :data:`LAUNCHERS` lists for the launcher ``module``."""
+    for owner_name, method, handler in LAUNCHERS[module.__name__]:
+        owner = getattr(module, owner_name, None)
+        original = getattr(owner, method, None)
+        if original is not None:
+            setattr(owner, method, _hooked(original, handler))
 
 
 _LOCK = threading.Lock()
 _installed: set[str] = set()
 
 
-class _PatchingLoader(importlib.abc.Loader):
-    """Runs a module as its own loader does, then applies the patch to it."""
+class _HookingLoader(importlib.abc.Loader):
+    """Runs a module as its own loader does, then hooks its methods."""
 
-    def __init__(self, loader: importlib.abc.Loader, patch: Callable[[ModuleType], None]) -> None:
+    def __init__(self, loader: importlib.abc.Loader) -> None:
         self._loader = loader
-        self._patch = patch
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         self._loader.exec_module(module)
-        self._patch(module)
+        _hook(module)
 
     def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... of the real loader
         return getattr(self._loader, name)
 
 
-class _PatchOnImport(importlib.abc.MetaPathFinder):
-    """Finds the launcher modules as the other finders would, with a patching loader."""
+class _HookOnImport(importlib.abc.MetaPathFinder):
+    """Finds the launcher modules as the other finders would, with a hooking loader."""
 
     def __init__(self) -> None:
         self._busy: set[str] = set()
@@ -86,18 +117,18 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
         if spec is None or spec.loader is None:
             return spec
         _installed.add(fullname)
-        spec.loader = _PatchingLoader(spec.loader, _patch(fullname))
+        spec.loader = _HookingLoader(spec.loader)
         return spec
 
 
 def install_launch_hooks() -> None:
-    """Patch the launchers imported already; patch the others when they are imported."""
+    """Hook the launchers imported already; hook the others when they are imported."""
     with _LOCK:
-        if any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
+        if any(isinstance(f, _HookOnImport) for f in sys.meta_path):
             return
         for name in LAUNCHERS:
             module = sys.modules.get(name)
             if module is not None and name not in _installed:
                 _installed.add(name)
-                _patch(name)(module)
-        sys.meta_path.insert(0, _PatchOnImport())
+                _hook(module)
+        sys.meta_path.insert(0, _HookOnImport())

@@ -1,9 +1,10 @@
 """Settings into Kubernetes pods: ``--with kubernetes``, JobSets, Argo Workflows, Airflow.
 
-Each wrapper takes what Metaflow built for a task (a ``KubernetesJob`` or ``JobSetSpec`` builder,
-the container templates of a WorkflowTemplate, an Airflow task's operator arguments) and adds
-the launcher's ``to_env(target)`` by :mod:`.taskenv`'s rules, every value encoded for a pod's
-``env[].value`` (``$`` doubled: Kubernetes expands ``$(NAME)``; for Airflow also kept out of
+Each handler (:mod:`.hooks` calls it from the method it wraps) takes what Metaflow built for a
+task (a ``KubernetesJob`` or ``JobSetSpec`` builder, the container templates of a
+WorkflowTemplate, an Airflow task's operator arguments) and adds the launcher's
+``to_env(target)`` by :mod:`.taskenv`'s rules, every value encoded for a pod's ``env[].value``
+(``$`` doubled: Kubernetes expands ``$(NAME)``; for Airflow also kept out of
 Jinja). The names Metaflow fills from the pod (the downward API, :data:`.taskenv.DOWNWARD`) are
 left to Kubernetes. The object built is then held to its platform's limit: a Kubernetes object
 under 1.5 MiB, an Argo WorkflowTemplate under Argo's default 1 MiB.
@@ -22,7 +23,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable
-from types import ModuleType
 from typing import Any
 
 from .._scope import current
@@ -30,20 +30,13 @@ from .._snapshot.export import ARGO_WORKFLOW_LIMIT, KUBERNETES_OBJECT_LIMIT, che
 from ..errors import ConfigError
 from .taskenv import DOWNWARD, HEADERS, TaskEnv, as_metaflow_error, for_airflow, for_kubernetes
 
-__all__ = ["patch_airflow", "patch_argo", "patch_argo_jobsets", "patch_kubernetes"]
+__all__ = ["airflow_task", "argo_jobset", "job_object", "jobset", "workflow_template"]
 
 _ETCD = "Kubernetes stores (etcd's default request limit of 1.5 MiB)"
 
 
 def _size(body: Any) -> int:
     return len(json.dumps(body, separators=(",", ":"), default=str).encode())
-
-
-def _wrap(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    """Replace ``owner.name`` by ``make(original)``, if the method exists in this Metaflow."""
-    original = getattr(owner, name, None)
-    if original is not None:
-        setattr(owner, name, functools.wraps(original)(make(original)))
 
 
 def _guarded(fill: Callable[..., Any]) -> Callable[..., Any]:
@@ -108,47 +101,29 @@ def _fill_jobset(jobset: Any) -> None:
     check_object_size("Kubernetes JobSet", size, KUBERNETES_OBJECT_LIMIT, added, _ETCD)
 
 
-def patch_kubernetes(module: ModuleType) -> None:
-    """Wrap the builders of ``metaflow.plugins.kubernetes.kubernetes``'s ``Kubernetes``."""
+def job_object(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:
+    """``Kubernetes.create_job_object``, then the job's environment filled."""
+    job = original(self, *args, **kwargs)
+    _fill_job(job)
+    return job
 
-    def job_object(original: Callable[..., Any]) -> Callable[..., Any]:
-        def create_job_object(self: Any, *args: Any, **kwargs: Any) -> Any:
-            job = original(self, *args, **kwargs)
-            _fill_job(job)
-            return job
 
-        return create_job_object
-
-    def jobset(original: Callable[..., Any]) -> Callable[..., Any]:
-        def create_jobset(self: Any, *args: Any, **kwargs: Any) -> Any:
-            built = original(self, *args, **kwargs)
-            _fill_jobset(built)
-            return built
-
-        return create_jobset
-
-    _wrap(module.Kubernetes, "create_job_object", job_object)
-    _wrap(module.Kubernetes, "create_jobset", jobset)
+def jobset(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:
+    """``Kubernetes.create_jobset``, then both of the JobSet's containers filled."""
+    built = original(self, *args, **kwargs)
+    _fill_jobset(built)
+    return built
 
 
 # -- Argo Workflows -----------------------------------------------------------------------------
 
 
-def patch_argo_jobsets(module: ModuleType) -> None:
-    """Wrap ``KubernetesArgoJobSet.dump``: an Argo ``@parallel`` step's JobSet manifest."""
-
-    def dump(original: Callable[..., Any]) -> Callable[..., Any]:
-        def dump_filled(self: Any) -> Any:
-            task = TaskEnv(current(), "argo")
-            _guarded(_fill_spec)(self.control, task)
-            _guarded(_fill_spec)(self.worker, task)
-            return original(self)
-
-        return dump_filled
-
-    cls = getattr(module, "KubernetesArgoJobSet", None)
-    if cls is not None:
-        _wrap(cls, "dump", dump)
+def argo_jobset(original: Callable[..., Any], self: Any) -> Any:
+    """``KubernetesArgoJobSet.dump`` (an Argo ``@parallel`` step's manifest), filled first."""
+    task = TaskEnv(current(), "argo")
+    _guarded(_fill_spec)(self.control, task)
+    _guarded(_fill_spec)(self.worker, task)
+    return original(self)
 
 
 def _fill_container(container: dict[str, Any], task: TaskEnv) -> dict[str, str]:
@@ -185,19 +160,12 @@ def _fill_workflow_template(template: Any) -> None:
     )
 
 
-def patch_argo(module: ModuleType) -> None:
-    """Wrap ``ArgoWorkflows._compile_workflow_template`` of ``...argo.argo_workflows``."""
-
-    def compile_template(original: Callable[..., Any]) -> Callable[..., Any]:
-        def _compile_workflow_template(self: Any) -> Any:
-            template = original(self)
-            if template is not None:  # None where a test mocks the compilation away
-                _fill_workflow_template(template)
-            return template
-
-        return _compile_workflow_template
-
-    _wrap(module.ArgoWorkflows, "_compile_workflow_template", compile_template)
+def workflow_template(original: Callable[..., Any], self: Any) -> Any:
+    """``ArgoWorkflows._compile_workflow_template``, then every container template filled."""
+    template = original(self)
+    if template is not None:  # None where a test mocks the compilation away
+        _fill_workflow_template(template)
+    return template
 
 
 # -- Airflow ------------------------------------------------------------------------------------
@@ -219,15 +187,8 @@ def _fill_operator(args: dict[str, Any]) -> None:
     check_object_size("Airflow task's pod", _size(args), KUBERNETES_OBJECT_LIMIT, added, _ETCD)
 
 
-def patch_airflow(module: ModuleType) -> None:
-    """Wrap ``Airflow._to_job`` of ``metaflow.plugins.airflow.airflow``."""
-
-    def to_job(original: Callable[..., Any]) -> Callable[..., Any]:
-        def _to_job(self: Any, node: Any) -> Any:
-            args = original(self, node)
-            _fill_operator(args)
-            return args
-
-        return _to_job
-
-    _wrap(module.Airflow, "_to_job", to_job)
+def airflow_task(original: Callable[..., Any], self: Any, node: Any) -> Any:
+    """``Airflow._to_job``, then the operator's arguments filled."""
+    args = original(self, node)
+    _fill_operator(args)
+    return args

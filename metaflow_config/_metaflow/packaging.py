@@ -4,32 +4,21 @@
 ``__enter__`` calls ``create()`` again: the first tar.gz archive is abandoned unclosed. Python
 3.12 and later finalize a ``GzipFile`` by closing it, and the garbage collector may close its
 buffer first, so the command (``step-functions create``, ``argo-workflows create``, ``run``)
-ends with ``Exception ignored in: <gzip ...>`` and a ``ValueError`` traceback. The wrapper closes
+ends with ``Exception ignored in: <gzip ...>`` and a ``ValueError`` traceback. The handler closes
 the archive a second ``create()`` would abandon; the archive Metaflow keeps is unchanged.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
-__all__ = ["patch_tar_backend"]
+__all__ = ["create"]
 
 
-def patch_tar_backend(module: ModuleType) -> None:
-    """Wrap ``TarPackagingBackend.create`` of ``metaflow.packaging_sys.tar_backend``."""
-    backend = getattr(module, "TarPackagingBackend", None)
-    original: Callable[..., Any] | None = getattr(backend, "create", None)
-    if backend is None or original is None:
-        return
-
-    @functools.wraps(original)
-    def create(self: Any) -> Any:
-        abandoned = getattr(self, "_archive", None)
-        if abandoned is not None:
-            abandoned.close()  # the GzipFile and its buffer, in order
-        return original(self)
-
-    backend.create = create
+def create(original: Callable[..., Any], self: Any) -> Any:
+    """``TarPackagingBackend.create`` of ``metaflow.packaging_sys.tar_backend``, closing first."""
+    abandoned = getattr(self, "_archive", None)
+    if abandoned is not None:
+        abandoned.close()  # the GzipFile and its buffer, in order
+    return original(self)
