@@ -63,18 +63,29 @@ _LARGE = 1 << 15
 class Skip:
     """Names a search passes over: those under ``prefixes``, but for those ``keep`` finds.
 
-    ``keep`` holds, for some of the prefixes, two regular expressions (text, alternations):
+    ``keep()`` gives, for some of the prefixes, two regular expressions (text, alternations):
     the first matches a kept name from its start; the second matches a kept name reversed,
-    from its start (its last characters first) to its end. A search compiles what it needs on
-    first use, once per process; a prefix absent from the environment costs a substring test.
+    from its start (its last characters first) to its end. It is called when a name under one
+    of the prefixes is first met. A search compiles what it needs on first use, once per
+    process; a prefix absent from the environment costs a substring test.
     """
 
-    __slots__ = ("_patterns", "keep", "prefixes")
+    __slots__ = ("_keep", "_kept", "_patterns", "prefixes")
 
-    def __init__(self, prefixes: tuple[str, ...], keep: Mapping[str, tuple[str, str]]) -> None:
+    def __init__(
+        self, prefixes: tuple[str, ...], keep: Callable[[], Mapping[str, tuple[str, str]]]
+    ) -> None:
         self.prefixes = prefixes
-        self.keep = keep
+        self._keep = keep
+        self._kept: Mapping[str, tuple[str, str]] | None = None
         self._patterns: dict[tuple[bool, tuple[str, ...]], tuple[Any, ...]] = {}
+
+    @property
+    def keep(self) -> Mapping[str, tuple[str, str]]:
+        """What ``keep()`` gave (called once; a race calls it twice, harmlessly)."""
+        if self._kept is None:
+            self._kept = self._keep()
+        return self._kept
 
     def find(self, text: bool, blob: Any) -> list[Any]:
         """The prefixed names of ``blob`` but for those passed over, in its order.
@@ -113,7 +124,8 @@ class Skip:
             return cached[0], cached[1], cached[2]
         skipped = "|".join(re.escape(p) for p in present)
         sources = [f"\0((?!{skipped}){PREFIX}[^\0]*)"]
-        kept = [self.keep[p] for p in present if p in self.keep]
+        keep = self.keep
+        kept = [keep[p] for p in present if p in keep]
         if kept:
             sources.append(f"\0((?:{'|'.join(f for f, _ in kept)})[^\0]*)")
             sources.append(f"\0((?:{'|'.join(b for _, b in kept)})(?![^\0]))")

@@ -41,10 +41,11 @@ those of the runtime families in ``os.environ`` are mostly passed over unread
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._display import show_value
 from .._model import metaflow_names as mf
@@ -71,8 +72,10 @@ from .keykind import (
     UNKNOWN,
     Key,
 )
-from .near import FAMILY_EDITS, Index, family_patterns
 from .sections import is_secret, on_reset, registry
+
+if TYPE_CHECKING:
+    from .near import Index
 
 __all__ = [
     "ENV_SKIP",
@@ -285,6 +288,8 @@ class _Indexes:
         return found
 
     def _index(self, registered: bool) -> Index[_Near]:
+        from .near import Index  # the did-you-mean's: loaded when a name is first unknown
+
         with self._lock:
             if self._built_in is None:
                 self._built_in = Index(_built_in_names())
@@ -321,18 +326,35 @@ def _built_in_names() -> Iterable[tuple[str, _Near]]:
 _indexes = _Indexes()
 on_reset(_indexes.reset)  # the nearest names include registered keys
 
-#: The settings of each runtime family (``METAFLOW_CONDA_`` ...): what a name of the family may
-#: be a typo of, one edit away (``near.FAMILY_EDITS``). A typo across families is left to the
-#: general did-you-mean.
-_FAMILIES = {p: [name for name in BY_ENV if name.startswith(p)] for p in mf.RUNTIME_PREFIXES}
-_FAMILY_INDEXES = {
-    p: Index(
-        [(name, (BY_ENV[name].env, BY_ENV[name], None)) for name in names],
-        lambda _: FAMILY_EDITS,
-    )
-    for p, names in _FAMILIES.items()
-    if names
-}
+
+@functools.cache
+def _families() -> dict[str, list[str]]:
+    """The settings of each runtime family (``METAFLOW_CONDA_`` ...) that has any.
+
+    What a name of the family may be a typo of, one edit away (``near.FAMILY_EDITS``); a typo
+    across families is left to the general did-you-mean. Worked out when a name of a runtime
+    family is first met (a task whose names the table knows never does).
+    """
+    families: dict[str, list[str]] = {p: [] for p in mf.RUNTIME_PREFIXES}
+    for name in BY_ENV:
+        if name.startswith(mf.RUNTIME_PREFIXES):
+            families[next(p for p in mf.RUNTIME_PREFIXES if name.startswith(p))].append(name)
+    return {p: names for p, names in families.items() if names}
+
+
+@functools.cache
+def _family_indexes() -> dict[str, Index[_Near]]:
+    from .near import FAMILY_EDITS, Index
+
+    return {
+        p: Index(
+            [(name, (BY_ENV[name].env, BY_ENV[name], None)) for name in names],
+            lambda _: FAMILY_EDITS,
+        )
+        for p, names in _families().items()
+    }
+
+
 _family_seen: dict[str, _Near | None] = {}
 
 
@@ -340,20 +362,24 @@ def _family_typo(key: str) -> _Near | None:
     """The setting of its family that a runtime-family name is near, if any."""
     if key in _family_seen:
         return _family_seen[key]
-    index = next((i for p, i in _FAMILY_INDEXES.items() if key.startswith(p)), None)
+    index = next((i for p, i in _family_indexes().items() if key.startswith(p)), None)
     found = None if index is None else index.nearest(key)
     if len(_family_seen) < _CACHE_BOUND:
         _family_seen[key] = found
     return found
 
 
+def _family_keep() -> dict[str, tuple[str, str]]:
+    """What an environment scan keeps of each runtime family (``near.family_patterns``)."""
+    from .near import family_patterns
+
+    return {p: family_patterns(p, names) for p, names in _families().items()}
+
+
 #: The runtime families an environment scan passes over (``environ.Skip``): every name of them
-#: but those that may be near one of their settings (``near.family_patterns``), which
+#: but those that may be near one of their settings (:func:`_family_keep`), which
 #: :func:`take_all` then tells apart exactly.
-ENV_SKIP = Skip(
-    mf.RUNTIME_PREFIXES,
-    {p: family_patterns(p, names) for p, names in _FAMILIES.items() if names},
-)
+ENV_SKIP = Skip(mf.RUNTIME_PREFIXES, _family_keep)
 
 #: How many names each remembered answer keeps, at most: past it, a name is worked out each
 #: time (linear in the names, never a cliff).
