@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from itertools import islice
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any
 
 from .._model.fields import is_unset
 from .._model.record import Record
@@ -13,15 +14,26 @@ from ..errors import Problem
 __all__ = ["LayerData", "Loose", "Raw"]
 
 
-class Raw(NamedTuple):
-    """One raw value a layer holds for a setting, and where it was found.
+class Raw(tuple[Any, str]):
+    """One raw value a layer holds for a setting, and where it was found: ``(value, location)``.
 
-    Immutable; a NamedTuple rather than a frozen dataclass because a resolution makes one per
-    value it reads, and a NamedTuple is built in 60% of the time.
+    Immutable; a tuple rather than a frozen dataclass because a resolution makes one per value
+    it reads, and a tuple is built in 60% of the time. Written out rather than a ``NamedTuple``,
+    whose class is made by compiling source at import (every ``import metaflow`` of a task).
     """
 
-    value: Any
-    location: str
+    __slots__ = ()
+
+    def __new__(cls, value: Any, location: str) -> Raw:
+        return tuple.__new__(cls, (value, location))
+
+    def __getnewargs__(self) -> tuple[Any, str]:  # pickle and copy make one by __new__
+        return (self[0], self[1])
+
+    #: the value as the layer holds it (text, or what JSON parsed)
+    value: Any = property(itemgetter(0))
+    #: where it was found: ``<file>:<key>``, the variable's name, ``override``
+    location: str = property(itemgetter(1))  # type: ignore[assignment]
 
     def __repr__(self) -> str:  # a raw value may be a secret's: which setting is not known here
         return f"Raw(<value>, {self.location!r})"
