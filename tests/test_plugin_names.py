@@ -148,3 +148,10 @@ def test_without_metaflow_the_names_are_not_compared(
     result = invoke("check", "--lenient")
     assert result.exit_code == 0, result.output
     assert "plugin names not compared: Metaflow is not installed here" in result.stdout
+
+
+def test_the_plugin_settings_are_the_tables_plugin_name_settings() -> None:
+    """Resolution checks the settings of the plugin-name kind; each has a plugin category."""
+    from metaflow_config._resolve.plugins import PLUGIN_SETTINGS
+
+    assert PLUGIN_SETTINGS == set(plugins.CATEGORIES)

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._display import MASK, has_url_password, show_value
-from .jsontext import decode_json
 from .values import FrozenDict, thaw
 
 if TYPE_CHECKING:
@@ -118,6 +117,8 @@ def _no_bool(value: Any) -> Any:
 
 def _parse_json(value: Any) -> Any:
     if isinstance(value, str):
+        from .jsontext import decode_json  # a JSON setting given as text: loaded when one is
+
         decoded, reason = decode_json(value)
         if reason is not None:
             raise ValueError(reason)

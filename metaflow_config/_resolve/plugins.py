@@ -1,7 +1,8 @@
 """Plugin names checked at resolution: a near miss of a known name is an error, else a warning.
 
-See ``_sources.plugins``: a name Metaflow registers costs one set lookup; only another name
-looks at what the installed Metaflow and its extensions register.
+See ``_sources.plugins`` (imported when a layer names a plugin): a name Metaflow registers
+costs one set lookup; only another name looks at what the installed Metaflow and its
+extensions register.
 """
 
 from __future__ import annotations
@@ -9,16 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .._model.table import BY_NAME
-from .._sources.plugins import CATEGORIES, judge
+from .._model.kinds import PLUGIN_NAME
+from .._model.table import BY_NAME, FIELDS
 from ..errors import Problem
 
 __all__ = ["PLUGIN_SETTINGS", "plugin_problems"]
 
-#: The settings whose value names a plugin.
-PLUGIN_SETTINGS = frozenset(CATEGORIES)
+#: The settings whose value names a plugin (``_sources.plugins.CATEGORIES`` says of what).
+PLUGIN_SETTINGS = frozenset(f.name for f in FIELDS if f.kind is PLUGIN_NAME)
 #: What the plugin-name kind takes (a value it refuses is reported by validation, not here).
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 
 
 def plugin_problems(
@@ -30,8 +31,10 @@ def plugin_problems(
     did-you-mean); a name nobody here knows to ``notes`` (a warning).
     """
     for name, value, layer, location in values:
-        if not isinstance(value, str) or not _NAME.fullmatch(value):
+        if not isinstance(value, str) or not re.fullmatch(_NAME, value):
             continue
+        from .._sources.plugins import judge  # loaded when a layer names a plugin
+
         verdict = judge(name, value)
         if verdict is None:
             continue

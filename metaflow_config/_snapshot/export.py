@@ -19,7 +19,6 @@ from typing import Any
 
 from .._display import MASK, has_url_password
 from .._model.fields import Setting
-from .._model.jsontext import strict_loads
 from .._model.references import Reference
 from .._model.table import BY_ENV, FIELDS
 from .._model.values import thaw
@@ -197,8 +196,11 @@ def export_text(field: Setting, value: Any) -> str | None:
         return value.text
     try:
         text = field.kind.to_text(value)
-        if field.kind.json_valued and strict_loads(text) != thaw(value):
-            return None
+        if field.kind.json_valued:
+            from .._model.jsontext import strict_loads  # loaded with the first JSON value
+
+            if strict_loads(text) != thaw(value):
+                return None
     except (TypeError, ValueError, RecursionError):  # NaN, objects, non-string keys
         return None
     return text if text and "\0" not in text else None

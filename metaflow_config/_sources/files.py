@@ -16,7 +16,6 @@ from .._model.table import BY_NAME
 from .._model.values import FrozenDict
 from ..errors import ConfigError, Problem
 from .data import LayerData
-from .jsonfile import read_json_file
 from .keys import sensitive_key, take_all
 from .sections import registry
 
@@ -56,6 +55,8 @@ class FileLayer:
             pass
         else:
             link = info if stat.S_ISLNK(info.st_mode) else None
+        from .jsonfile import read_json_file  # a file is there (a task often has none)
+
         read: list[tuple[bytes, os.stat_result]] = []
         seen = None if self.home is None else (lambda raw, st: read.append((raw, st)))
         doc, problems = read_json_file(self.path, self.layer, seen, frozen=True)
