@@ -7,7 +7,6 @@ extensions register.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from .._model.kinds import PLUGIN_NAME
@@ -18,8 +17,13 @@ __all__ = ["PLUGIN_SETTINGS", "plugin_problems"]
 
 #: The settings whose value names a plugin (``_sources.plugins.CATEGORIES`` says of what).
 PLUGIN_SETTINGS = frozenset(f.name for f in FIELDS if f.kind is PLUGIN_NAME)
-#: What the plugin-name kind takes (a value it refuses is reported by validation, not here).
-_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+#: What the plugin-name kind takes (a value it refuses is reported by validation, not here):
+#: a name of these characters, not starting with ``.`` or ``-`` (told by ``str.strip``, in C).
+_NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+
+def _a_name(value: str) -> bool:
+    return value[:1] not in ("", ".", "-") and not value.strip(_NAME_CHARS)
 
 
 def plugin_problems(
@@ -31,7 +35,7 @@ def plugin_problems(
     did-you-mean); a name nobody here knows to ``notes`` (a warning).
     """
     for name, value, layer, location in values:
-        if not isinstance(value, str) or not re.fullmatch(_NAME, value):
+        if not isinstance(value, str) or not _a_name(value):
             continue
         from .._sources.plugins import judge  # loaded when a layer names a plugin
 
