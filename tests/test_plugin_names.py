@@ -154,4 +154,4 @@ def test_the_plugin_settings_are_the_tables_plugin_name_settings() -> None:
     """Resolution checks the settings of the plugin-name kind; each has a plugin category."""
     from metaflow_config._resolve.plugins import PLUGIN_SETTINGS
 
-    assert PLUGIN_SETTINGS == set(plugins.CATEGORIES)
+    assert set(plugins.CATEGORIES) == PLUGIN_SETTINGS
