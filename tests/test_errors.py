@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -316,7 +317,8 @@ def test_a_problem_is_a_frozen_dataclass() -> None:
     assert problem.location == "https://user:****@example.com/"
     parts = ("METAFLOW_X", "env", problem.location, problem.value, "a URL", "fix it")
     assert dataclasses.astuple(problem) == parts
-    assert [f.name for f in dataclasses.fields(Problem)] == list(Problem.__match_args__)
+    names = ("setting", "layer", "location", "value", "expected", "fix")
+    assert tuple(f.name for f in dataclasses.fields(Problem)) == names
     assert (
         repr(problem)
         == "Problem("
@@ -336,4 +338,5 @@ def test_a_problem_is_a_frozen_dataclass() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         del problem.fix  # type: ignore[misc]
     assert problem.fix == "fix it"
-    assert Problem.__match_args__ == ("setting", "layer", "location", "value", "expected", "fix")
+    if sys.version_info >= (3, 10):  # dataclasses set it from Python 3.10 on
+        assert Problem.__match_args__ == names
