@@ -475,21 +475,14 @@ def test_a_declaring_folder_whose_metadata_is_no_file_is_a_config_error(
     """A metadata folder (a cloned repository's) whose entry_points.txt names the group and
     whose METADATA or PKG-INFO is a named pipe: importlib.metadata would block on it forever;
     load() says which file instead, without reading it."""
-    from metaflow_config._sources import sections
-
     if not hasattr(os, "mkfifo"):
         pytest.skip("no FIFOs on this platform")
     info = tmp_path / "piped_mf-1.dist-info"
     info.mkdir()
     os.mkfifo(info / file)
-    (info / "entry_points.txt").write_text(f"[{sections.GROUP}]\nx = m:C\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    sections.reset()
-    try:
-        with pytest.raises(ConfigError, match=f"piped_mf-1.dist-info.*regular file as its {file}"):
-            load(env={"METAFLOW_ACME_X": "1"}, home=tmp_path / "home", cwd=tmp_path)
-    finally:
-        sections.reset()
+    _declaring_folder_is_refused(
+        info, monkeypatch, f"piped_mf-1.dist-info.*regular file as its {file}"
+    )
 
 
 def test_a_declaring_folder_whose_metadata_is_huge_is_a_config_error(
@@ -497,18 +490,25 @@ def test_a_declaring_folder_whose_metadata_is_huge_is_a_config_error(
 ) -> None:
     """importlib.metadata reads METADATA whole: one over the 1 MiB bound (a cloned repository's
     link to a huge file, here a sparse one) is said, not read."""
-    from metaflow_config._sources import sections
-
     info = tmp_path / "huge_mf-1.dist-info"
     info.mkdir()
     with open(info / "METADATA", "wb") as f:
         f.truncate(64 << 20)
+    _declaring_folder_is_refused(
+        info, monkeypatch, r"huge_mf-1\.dist-info.*its METADATA within 1 MiB"
+    )
+
+
+def _declaring_folder_is_refused(info: Path, monkeypatch: pytest.MonkeyPatch, match: str) -> None:
+    """``info`` (a metadata folder) declares a section; a resolution looking for one refuses it."""
+    from metaflow_config._sources import sections
+
     (info / "entry_points.txt").write_text(f"[{sections.GROUP}]\nx = m:C\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(info.parent))
     sections.reset()
     try:
-        with pytest.raises(ConfigError, match=r"huge_mf-1\.dist-info.*its METADATA within 1 MiB"):
-            load(env={"METAFLOW_ACME_X": "1"}, home=tmp_path / "home", cwd=tmp_path)
+        with pytest.raises(ConfigError, match=match):
+            load(env={"METAFLOW_ACME_X": "1"}, home=info.parent / "home", cwd=info.parent)
     finally:
         sections.reset()
 
