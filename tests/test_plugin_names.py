@@ -155,3 +155,25 @@ def test_the_plugin_settings_are_the_tables_plugin_name_settings() -> None:
     from metaflow_config._resolve.plugins import PLUGIN_SETTINGS
 
     assert set(plugins.CATEGORIES) == PLUGIN_SETTINGS
+
+
+def test_the_plugin_name_check_is_the_kinds_pattern(tmp_path: Path) -> None:
+    """``is_plugin_name`` (the check before the judge, in C) takes exactly what validation takes."""
+    import itertools
+    import warnings
+
+    from metaflow_config._model.kinds import is_plugin_name
+
+    assert not is_plugin_name("")  # (an empty variable is unset: never validated)
+    for size in range(1, 4):
+        for chars in itertools.product("aZ9_.-/ é\n", repeat=size):
+            value = "".join(chars)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # a name nobody registers: a warning
+                    load(env={"METAFLOW_DEFAULT_DATASTORE": value}, home=tmp_path, cwd=tmp_path)
+            except ConfigError as exc:
+                takes = not any("plugin's name" in p.expected for p in exc.problems)
+            else:
+                takes = True
+            assert is_plugin_name(value) is takes, repr(value)

@@ -45,6 +45,7 @@ __all__ = [
     "VERIFY",
     "Kind",
     "choice",
+    "is_plugin_name",
     "parse_bool",
     "plain_definition",
     "plain_problem",
@@ -530,6 +531,18 @@ PLUGIN_NAME = Kind(
     "a plugin's name (letters, digits, '_', '.', '-'; e.g. local, s3)",
     _str(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"),
 )
+_PLUGIN_NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+
+def is_plugin_name(value: str) -> bool:
+    """Whether :data:`PLUGIN_NAME`'s pattern takes ``value``, told in C (``str.strip``).
+
+    For a raw value before validation (``_resolve.plugins``); ``tests/test_plugin_names.py``
+    holds it to the pattern.
+    """
+    return value[:1] not in ("", ".", "-") and not value.strip(_PLUGIN_NAME_CHARS)
+
+
 #: A resource request (CPU cores, MB): Metaflow's decorators take a number or its text.
 QUANTITY = Kind("number", 'a number, as text or JSON (e.g. 2, 0.5, "4096")', _quantity)
 URL = Kind("URL", "an http:// or https:// URL", _str(r"^https?://[^\s/]+\S*$"))

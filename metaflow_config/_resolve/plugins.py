@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._model.kinds import PLUGIN_NAME
+from .._model.kinds import PLUGIN_NAME, is_plugin_name
 from .._model.table import BY_NAME, FIELDS
 from ..errors import Problem
 
@@ -17,13 +17,6 @@ __all__ = ["PLUGIN_SETTINGS", "plugin_problems"]
 
 #: The settings whose value names a plugin (``_sources.plugins.CATEGORIES`` says of what).
 PLUGIN_SETTINGS = frozenset(f.name for f in FIELDS if f.kind is PLUGIN_NAME)
-#: What the plugin-name kind takes (a value it refuses is reported by validation, not here):
-#: a name of these characters, not starting with ``.`` or ``-`` (told by ``str.strip``, in C).
-_NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-
-
-def _a_name(value: str) -> bool:
-    return value[:1] not in ("", ".", "-") and not value.strip(_NAME_CHARS)
 
 
 def plugin_problems(
@@ -35,8 +28,8 @@ def plugin_problems(
     did-you-mean); a name nobody here knows to ``notes`` (a warning).
     """
     for name, value, layer, location in values:
-        if not isinstance(value, str) or not _a_name(value):
-            continue
+        if not isinstance(value, str) or not is_plugin_name(value):
+            continue  # a value the kind refuses is reported by validation, not here
         from .._sources.plugins import judge  # loaded when a layer names a plugin
 
         verdict = judge(name, value)
