@@ -103,3 +103,35 @@ def _fresh() -> LayerData:
 
     data = EnvLayer(dict(os.environ)).read()
     return data
+
+
+@pytest.mark.parametrize("large", [0, 1 << 40])
+def test_a_large_environment_is_searched_as_a_small_one(
+    monkeypatch: pytest.MonkeyPatch, large: int
+) -> None:
+    """Whether the runtime families are looked for by one compiled search (a large environment)
+    or by a substring test each (a small one), the same names are found."""
+    from metaflow_config._sources import environ
+    from metaflow_config._sources.keys import ENV_SKIP
+
+    env = {f"METAFLOW_CONDA_GUARD_{i}": "x" for i in range(50)}
+    env.update(
+        {
+            "METAFLOW_CONDA_PACKAGE_S3ROTO": "typo",  # kept: one edit from a family setting
+            "METAFLOW_DEBUG_SUBCOMAND": "1",
+            "METAFLOW_BATCH_JOB_QUEUE": "q",
+            "METAFLOW_BENCH_UNKNOWN": "u",
+            "PATH": "/bin",
+        }
+    )
+    expected = [
+        ("METAFLOW_CONDA_PACKAGE_S3ROTO", "typo"),
+        ("METAFLOW_DEBUG_SUBCOMAND", "1"),
+        ("METAFLOW_BATCH_JOB_QUEUE", "q"),
+        ("METAFLOW_BENCH_UNKNOWN", "u"),
+    ]
+    monkeypatch.setattr(environ, "_LARGE", large)
+    monkeypatch.setattr(environ, "_last", ([], environ.Found((), native=False)))  # no memory
+    assert metaflow_items(env, ENV_SKIP) == expected
+    without = {k: v for k, v in env.items() if "CONDA" not in k and "DEBUG" not in k}
+    assert metaflow_items(without, ENV_SKIP) == expected[2:]

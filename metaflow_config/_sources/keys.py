@@ -42,7 +42,6 @@ those of the runtime families in ``os.environ`` are mostly passed over unread
 from __future__ import annotations
 
 import functools
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -95,11 +94,9 @@ _QUIET_IN_FILES = frozenset({*mf.RUNTIME_VARS, *_ENABLED})
 #: names :func:`_kind` tells apart by name (the others are unknown, or a section's)
 _SPECIAL_IN_ENV = frozenset({*OLD_NAMES, *mf.RETIRED})
 _SPECIAL_IN_FILES = frozenset({*OLD_NAMES, *mf.RETIRED, *mf.CLI_VARIABLES})
-#: the names, one a line, under the prefixes :func:`_kind` tells names of the environment apart
-#: by (in files, no prefix tells anything)
+#: the prefixes :func:`_kind` tells names of the environment apart by (in files, no prefix
+#: tells anything)
 _PREFIXES = (*mf.RUNTIME_PREFIXES, *mf.PARAMETER_PREFIXES)
-#: (compiled by ``re`` on first use: a task whose variables the table knows never compiles it)
-_UNDER_PREFIXES = "\n((?:" + "|".join(map(re.escape, _PREFIXES)) + ").*)"
 
 
 def take_all(
@@ -133,7 +130,7 @@ def take_all(
             names.discard("$schema")  # an editor's pointer to `metaflow-config schema` output
         special = names & (_SPECIAL_IN_FILES if in_file else _SPECIAL_IN_ENV)
         if not in_file:
-            special.update(_under_prefixes(names))
+            special.update(name for name in names if name.startswith(_PREFIXES))
         if any(key.startswith(PREFIX) for key in names):
             try:
                 registered = names & registry().keys()
@@ -157,14 +154,6 @@ def take_all(
                 names.discard(key)
     if names:  # what is left: the keys not applied, held as the layer read them
         data.loose = Loose(names, source, where)
-
-
-def _under_prefixes(names: set[str]) -> list[str]:
-    """The names under the prefixes :func:`_kind` tells apart by, found in C."""
-    lines = "\n" + "\n".join(names)
-    if lines.count("\n") != len(names):  # a name holding a line break: one by one
-        return [name for name in names if name.startswith(_PREFIXES)]
-    return re.findall(_UNDER_PREFIXES, lines)
 
 
 def _take_other(data: LayerData, kind: str, key: str, raw: Raw, fix: Callable[[str], str]) -> bool:
