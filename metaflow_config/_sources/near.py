@@ -99,10 +99,12 @@ class Index(Generic[T]):
 
     ``edits``: how many edits a key may be from a name, by the length of the name's tail.
     Names are kept by the length of their tails: a key is compared only with names of a length
-    within reach, and only with those holding one of its pieces (:func:`pieces`) whole.
+    within reach, and only with those holding one of its pieces (:func:`pieces`) whole. The
+    names of a length are also kept joined in one text: a length none of whose names holds a
+    piece (most, for a key nobody misspelled) is passed over by a substring test of each piece.
     """
 
-    __slots__ = ("_by_length", "_edits")
+    __slots__ = ("_by_length", "_edits", "_joined")
 
     def __init__(
         self, names: Iterable[tuple[str, T]], edits: Callable[[int], int] = allowed
@@ -113,6 +115,8 @@ class Index(Generic[T]):
             # names as written (not misspelled): without the prefix, in upper case
             t = (name[len(PREFIX) :] if name.startswith(PREFIX) else name).upper()
             self._by_length.setdefault(len(t), []).append((order, t, value))
+        # a piece found in the joined text may span two names: then each is tested, as without
+        self._joined = {n: "\n".join(t for _, t, _ in of) for n, of in self._by_length.items()}
 
     def nearest(self, key: str) -> T | None:
         """What the nearest name to ``key`` stands for; ``None`` when no name is near it."""
@@ -129,6 +133,8 @@ class Index(Generic[T]):
             if abs(length - size) > bound:
                 continue
             cut = cuts[bound] if bound else None
+            if cut is not None and not _holds_one(self._joined[length], cut):
+                continue  # no name of this length holds a piece whole: none is within reach
             for order, name, value in names:
                 if bound == 0:
                     found = 0 if name == mine else 1
