@@ -21,19 +21,24 @@ runs it scans cannot hold.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
     "CUT",
     "MASK",
+    "SHORTEST_SECRET",
     "has_url_password",
     "mask_url_password",
     "mask_value",
     "printable",
+    "redact",
     "shell_quote",
     "shorten",
     "show_value",
     "shown_text",
+    "texts_of",
+    "url_passwords",
 ]
 
 #: What a secret value is replaced with wherever it would be shown.
@@ -254,6 +259,49 @@ def mask_url_password(text: str, *, rendered: bool = False) -> str:
         at = end
     parts.append(text[at:])
     return "".join(parts)
+
+
+#: The shortest text :func:`redact` replaces wherever it appears.
+SHORTEST_SECRET = 4
+
+
+def texts_of(values: Iterable[Any]) -> list[str]:
+    """The strings in ``values`` (inside JSON objects and lists too), as plain text."""
+    found: list[str] = []
+    pending = list(values)
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(str(item))
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return found
+
+
+def url_passwords(values: Iterable[Any]) -> list[str]:
+    """The URL passwords the strings of ``values`` hold, as written (what is masked in them)."""
+    return [
+        text[start:end]
+        for text in texts_of(values)
+        if "@" in text
+        for start, end in _url_passwords(text, rendered=False)
+    ]
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by the mask wherever it appears in it.
+
+    For text that may quote what it was given, in pieces where no shape tells a secret: an
+    error message (``nonnumeric port: 'pa55word@host'``, an AWS answer quoting a fetched name).
+    A secret shorter than :data:`SHORTEST_SECRET` is left (replacing it would garble every
+    line and hide nothing); the longest are replaced first.
+    """
+    for secret in sorted({s for s in secrets if len(s) >= SHORTEST_SECRET}, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def has_url_password(value: Any) -> bool:

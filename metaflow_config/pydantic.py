@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from ._display import show_value
+from ._display import mask_url_password, redact, show_value, url_passwords
 from ._model.fields import is_unset
 from ._model.jsontext import decode_json
 from ._model.values import freeze
@@ -393,18 +393,23 @@ class MetaflowBaseSettings(BaseSettings):
 
     def __init__(self, **values: Any) -> None:
         cls = type(self)
+        inputs: dict[str, Any] = values
         try:
             if values or not _direct(cls):
                 super().__init__(**values)
             else:  # the layers alone: what BaseSettings would give, without its default sources
-                BaseModel.__init__(self, **_by_argument(cls, _layered(cls)))
+                inputs = _by_argument(cls, _layered(cls))
+                BaseModel.__init__(self, **inputs)
         except ValidationError as exc:
             problems = _problems(cls, exc, values)
         except ConfigError:
             raise
         except Exception as exc:  # a validator of the model's own raised something else
-            # its message may quote an input: shown only where the model holds no secret
-            said = "" if cls.secret_keys() else f": {exc}"
+            # its message may quote an input: shown only where the model holds no secret, and
+            # with the URL passwords of the inputs masked (a piece of one, too: no URL left)
+            said = ""
+            if not cls.secret_keys():
+                said = f": {mask_url_password(redact(str(exc), url_passwords(inputs.values())))}"
             problems = [
                 _model_problem(
                     cls,

@@ -92,6 +92,42 @@ def test_service_check_sends_configured_headers_and_masks_them(
     assert_no_secrets(repr(results))
 
 
+def test_a_service_urls_login_is_sent_as_basic_auth_and_never_shown(
+    service: Any, tmp_path: Path
+) -> None:
+    """``https://user:password@host``: the ping sends the login as Metaflow's client does (HTTP
+    Basic), to the URL without it; no line shows the password."""
+    import base64
+
+    url = service.url.replace("http://", "http://alice:pa55%40word@")
+    results = check(settings_of({"METAFLOW_SERVICE_URL": url}, tmp_path), ["service"], timeout=2)
+    assert results[0].status == PASS, results[0]
+    expected = "Basic " + base64.b64encode(b"alice:pa55@word").decode()
+    assert service.seen[0].get("Authorization") == expected
+    assert "alice:****@127.0.0.1" in results[0].detail
+    assert "pa55" not in repr(results)
+
+
+def test_an_error_quoting_a_piece_of_a_urls_password_is_masked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An error message that quotes part of a URL (its password, no URL shape left around it)
+    is masked in every line, whatever check it came from."""
+    from http.client import InvalidURL
+
+    from metaflow_config._checks import probes_service
+
+    def ping(*args: Any, **kwargs: Any) -> Any:
+        raise InvalidURL("nonnumeric port: 'pa55word@mf.example.com'")
+
+    monkeypatch.setattr(probes_service, "ping", ping)
+    env = {"METAFLOW_SERVICE_URL": "https://alice:pa55word@mf.example.com"}
+    result = check(settings_of(env, tmp_path), ["service"], timeout=2)[0]
+    assert result.status == FAIL
+    assert "nonnumeric port: '****@mf.example.com'" in result.detail
+    assert "pa55word" not in repr(result)
+
+
 def test_service_that_rejects_the_key_fails_with_the_auth_fix(service: Any, tmp_path: Path) -> None:
     """A 403 from the service FAILs service.url, pointing at METAFLOW_SERVICE_AUTH_KEY."""
     service.key = SECRET_KEY

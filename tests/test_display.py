@@ -595,3 +595,16 @@ def test_the_check_table_escapes_what_aws_answered() -> None:
     assert "\x1b" not in out.getvalue()
     assert "\u202e" not in out.getvalue()
     assert "\x9b" not in out.getvalue()
+
+
+def test_the_url_passwords_of_values_are_masked_wherever_a_text_quotes_them() -> None:
+    """``url_passwords`` finds them in strings inside JSON values too; ``redact`` masks each
+    wherever it turns up (a piece of a URL an error message quoted), the longest first."""
+    from metaflow_config._display import redact, url_passwords
+
+    values = ["https://a:pw1234@h", {"k": ["x", "s3://u:deep5678@b/p"]}, "no password", 7]
+    assert sorted(url_passwords(values)) == ["deep5678", "pw1234"]
+    said = "nonnumeric port: 'pw1234@h'; deep5678, pw"
+    assert redact(said, url_passwords(values)) == "nonnumeric port: '****@h'; ****, pw"
+    assert redact("a pw here", ["pw"]) == "a pw here"  # too short to hide anything
+    assert redact("secret-long", ["secret", "secret-long"]) == "****"

@@ -230,6 +230,45 @@ def test_the_message_of_a_validator_of_a_model_without_secrets_is_shown(
         assert "raised TypeError: thirteen" in str(raised.value)
 
 
+QUOTING = """
+from pydantic import field_validator
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+class Quoting(MetaflowBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_QUOTING_")
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def port(cls, value: str) -> str:
+        if "@" in value:  # as http.client words it: a piece of the URL, no URL shape left
+            raise TypeError(f"nonnumeric port: {value.rpartition(':')[2]!r}")
+        return value
+"""
+
+
+def test_a_validators_message_quoting_a_piece_of_a_urls_password_is_masked(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A model without secrets: its validator's message is shown, an input's URL password
+    masked in it even where the message quotes only a piece of the URL."""
+    for module in installed(
+        tmp_path_factory, monkeypatch, "quoting-mf", "quoting = quoting_mf.config:Quoting", QUOTING
+    ):
+        url = "https://alice:pa55word@mf.example.com"
+        with pytest.raises(ConfigError) as raised:
+            _load(tmp_path, overrides={"QUOTING_URL": url}).section(module.Quoting)
+        assert "raised TypeError: nonnumeric port" in str(raised.value)
+        assert "****@mf.example.com'" in str(raised.value)
+        assert "pa55word" not in str(raised.value)
+        with pytest.raises(ConfigError) as raised:
+            module.Quoting(url=url)
+        assert "****@mf.example.com'" in str(raised.value)
+        assert "pa55word" not in str(raised.value)
+
+
 def test_a_key_in_the_wrong_case_is_reported_not_dropped(host: type[Any], tmp_path: Path) -> None:
     """``metaflow_host_name`` in a file is an unknown key with a did-you-mean (it was dropped
     without a word), as a built-in key in the wrong case is."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional, cast
 
-from .._display import MASK, printable, shell_quote, shown_text
+from .._display import MASK, printable, redact, shell_quote, shown_text, texts_of, url_passwords
 from .._model.fields import PREFIX
 from .._model.references import Reference
 from .._model.table import BY_NAME
@@ -54,8 +54,6 @@ STATUSES = (PASS, WARN, FAIL, SKIP)
 #: What the problem of a client without a region names (``aws.client`` raises it; a check that
 #: meets it tells it by this name)
 NO_REGION = "AWS region"
-#: The shortest text :meth:`Context.redact` replaces wherever it appears.
-_SHORTEST_SECRET = 4
 #: ``factory(service, config=botocore_config, region_name=None) -> boto3 client``
 ClientFactory = Callable[..., Any]
 Outcome = tuple[str, str, str]
@@ -226,18 +224,14 @@ class Context:
     def redact(self, text: str) -> str:
         """``text`` with every secret this snapshot holds or has fetched replaced by the mask.
 
-        What an AWS error message quotes back (a name, an ARN) may be a value a reference
-        fetched: no line shows it, whichever line it got into. Text shorter than
-        ``_SHORTEST_SECRET`` is left (replacing it would garble every line and hide nothing).
+        What an error message quotes back (a name, an ARN, a piece of a URL) may be a value a
+        reference fetched, a secret setting's, or the password of a URL any setting holds: no
+        line shows it, whichever line it got into (see ``_display.redact``).
         """
         resolution = resolution_of(self.settings)
         held = [v for name, v in resolution.values.items() if BY_NAME[name].secret]
-        found = _texts([*resolution.fetched.values(), *held])
-        secrets = {t for t in found if len(t) >= _SHORTEST_SECRET}
-        for secret in sorted(secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        secrets = texts_of([*resolution.fetched.values(), *held])
+        return redact(text, [*secrets, *url_passwords(resolution.values.values())])
 
     def where(self, env_name: str) -> str:
         """Where the value of a setting came from, for messages: ``env: METAFLOW_X``."""
@@ -375,21 +369,6 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
     except Exception as exc:
         status, detail, fix = _from_error(check, ctx, exc)
     return CheckResult(check.name, status, ctx.redact(detail), ctx.redact(fix))
-
-
-def _texts(values: list[Any]) -> list[str]:
-    """The strings in ``values`` (inside JSON objects and lists too), as plain text."""
-    found: list[str] = []
-    pending = list(values)
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            found.append(str(item))
-        elif isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            pending.extend(item)
-    return found
 
 
 def _from_error(check: Check, ctx: Context, exc: BaseException) -> Outcome:

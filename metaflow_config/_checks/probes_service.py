@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import ssl
@@ -93,7 +94,8 @@ def ping(
     """
     target = url.rstrip("/") + "/ping"
     shown = shown or shown_text(target)
-    sent = {} if withheld else headers
+    target, login = _userinfo_apart(target)
+    sent = {} if withheld else {**headers, **login}
     redirects = _Redirects(_origin(target))
     opener = urllib.request.build_opener(redirects)
     request = urllib.request.Request(target, headers=sent)  # noqa: S310 - http(s) validated
@@ -104,6 +106,8 @@ def ping(
             status = response.status
     except urllib.error.HTTPError as exc:
         return _answered(exc.code, f"GET {shown}", redirects, sent, withheld)
+    except ValueError as exc:  # http.client's InvalidURL: a URL no request can go to
+        return FAIL, f"GET {shown}: not a URL a request can go to ({exc})", ""
     except (urllib.error.URLError, OSError) as exc:
         notes = _notes(redirects, sent, withheld)
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
@@ -116,6 +120,22 @@ def ping(
     elapsed = time.monotonic() - start
     notes = _notes(redirects, sent, withheld)
     return PASS, f"GET {shown} answered HTTP {status} in {elapsed * 1000:.0f} ms{notes}", ""
+
+
+def _userinfo_apart(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its ``user:password@``, and that login as the header that carries it.
+
+    Metaflow's service client (``requests``) sends a URL's user and password as HTTP Basic
+    authentication; urllib would take them for part of the host (``nonnumeric port``).
+    """
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, {}
+    user, _, password = userinfo.partition(":")
+    login = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    header = "Basic " + base64.b64encode(login.encode()).decode("ascii")
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), {"Authorization": header}
 
 
 def _answered(
