@@ -282,6 +282,18 @@ def test_explain_unknown_key_suggests() -> None:
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
 
 
+@pytest.mark.parametrize("target", [[], ["--target", "batch"]])
+def test_explain_of_several_names_says_every_unknown_one(target: list[str]) -> None:
+    """Each known name is explained; the unknown ones are all said, in one error, exit 1."""
+    result = invoke("explain", *target, "BATCH_JOB_QEUE", "BATCH_JOB_QUEUE", "METAFLOW_SFN_IAM_ROL")
+    assert result.exit_code == 1
+    assert "METAFLOW_BATCH_JOB_QUEUE" in result.stdout  # the known one, explained
+    assert "Error: 2 names are not settings:" in result.stderr
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
+    assert "did you mean METAFLOW_SFN_IAM_ROLE?" in result.stderr
+    assert "Traceback" not in result.output
+
+
 # --- env --------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -153,20 +154,29 @@ def explain_cmd(profile: str | None, names: tuple[str, ...], target: str | None)
     """
     if target is not None:
         snapshot = load_settings(profile)
-        try:
-            texts = [target_explain_text(snapshot, name, target) for name in names]
-        except KeyError as exc:
-            raise CliError(str(exc.args[0])) from None
-        click.echo("\n\n".join(texts))
+        _explain_each(names, lambda name: target_explain_text(snapshot, name, target))
         return
     found = diagnose(profile)
     invalid = found.in_force
-    try:
-        texts = [explain_text(found.snapshot, name, invalid=invalid) for name in names]
-    except KeyError as exc:
-        raise CliError(str(exc.args[0])) from None
-    click.echo("\n\n".join(texts))
+    _explain_each(names, lambda name: explain_text(found.snapshot, name, invalid=invalid))
     _fail_if_broken(found)
+
+
+def _explain_each(names: tuple[str, ...], explain: Callable[[str], str]) -> None:
+    """Print the explanation of each name; then every name that is no setting, in one error."""
+    texts, unknown = [], []
+    for name in names:
+        try:
+            texts.append(explain(name))
+        except KeyError as exc:  # noqa: PERF203 - one name each: a loop of a few
+            unknown.append(str(exc.args[0]))
+    if texts:
+        click.echo("\n\n".join(texts))
+    if len(unknown) == 1:
+        raise CliError(unknown[0])
+    if unknown:
+        lines = [f"{len(unknown)} names are not settings:", *(f"  - {u}" for u in unknown)]
+        raise CliError("\n".join(lines))
 
 
 @click.command(
