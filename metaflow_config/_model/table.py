@@ -134,6 +134,7 @@ class Defaults(Section):
                 "read by Metaflow 2.12.1 to 2.14.1; renamed in 2.14.2",
             ),
         ),
+        sensitive=True,
     )
     runtime_limit: int = setting(
         "DEFAULT_RUNTIME_LIMIT",
@@ -142,10 +143,16 @@ class Defaults(Section):
         default=5 * 24 * 60 * 60,
     )
     container_image: str | None = setting(
-        "DEFAULT_CONTAINER_IMAGE", STR, "Container image for all remote compute providers."
+        "DEFAULT_CONTAINER_IMAGE",
+        STR,
+        "Container image for all remote compute providers.",
+        sensitive=True,
     )
     container_registry: str | None = setting(
-        "DEFAULT_CONTAINER_REGISTRY", STR, "Container registry for all remote compute providers."
+        "DEFAULT_CONTAINER_REGISTRY",
+        STR,
+        "Container registry for all remote compute providers.",
+        sensitive=True,
     )
 
 
@@ -192,7 +199,12 @@ class Runtime(Section):
         ),
     )
     tempdir: str = setting(
-        "TEMPDIR", PATH, "Directory for temporary files.", default=".", local=True
+        "TEMPDIR",
+        PATH,
+        "Directory for temporary files.",
+        default=".",
+        local=True,
+        sensitive=True,
     )
     artifact_localroot: str = setting(
         "ARTIFACT_LOCALROOT",
@@ -200,6 +212,7 @@ class Runtime(Section):
         "Where artifact pulls from S3 or Azure are saved.",
         derive=Derive((), _cwd, "the working directory", machine=True),
         local=True,
+        sensitive=True,
     )
     ui_url: str | None = setting("UI_URL", URL, "URL of the Metaflow UI.")
     contact_info: Mapping[str, str] = setting(
@@ -245,10 +258,18 @@ class Datastore(Section):
     """Where Metaflow stores artifacts and code packages (``DATASTORE_SYSROOT_*``)."""
 
     sysroot_local: str | None = setting(
-        "DATASTORE_SYSROOT_LOCAL", PATH, "Root of the local datastore.", local=True
+        "DATASTORE_SYSROOT_LOCAL",
+        PATH,
+        "Root of the local datastore.",
+        local=True,
+        sensitive=True,
     )
     sysroot_spin: str | None = setting(
-        "DATASTORE_SYSROOT_SPIN", PATH, "Root of the spin datastore.", local=True
+        "DATASTORE_SYSROOT_SPIN",
+        PATH,
+        "Root of the spin datastore.",
+        local=True,
+        sensitive=True,
     )
     sysroot_s3: str | None = setting(
         "DATASTORE_SYSROOT_S3",
@@ -276,6 +297,7 @@ class ClientCache(Section):
         "Directory of the client cache.",
         default="/tmp/metaflow_client",  # noqa: S108 - Metaflow's own default
         local=True,
+        sensitive=True,
     )
     max_size: int = setting(
         "CLIENT_CACHE_MAX_SIZE", NONNEG_INT, "Maximum size of the cache.", default=10000
@@ -332,6 +354,7 @@ class Cards(Section):
         "Local root of cards.",
         local=True,
         renamed=(old_attribute("DATASTORE_CARD_LOCALROOT"),),
+        sensitive=True,
     )
     s3root: str | None = setting(
         "CARD_S3ROOT",

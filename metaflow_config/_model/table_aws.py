@@ -156,6 +156,7 @@ class Datatools(Section):
         "Local root used by IncludeFile.",
         derive=under("DATASTORE_SYSROOT_LOCAL", suffix_setting="DATATOOLS_SUFFIX"),
         local=True,
+        sensitive=True,
     )
 
 
@@ -248,12 +249,14 @@ class Batch(Section):
         STR,
         "Container image of Batch jobs.",
         derive=same_as("DEFAULT_CONTAINER_IMAGE"),
+        sensitive=True,
     )
     container_registry: str | None = setting(
         "BATCH_CONTAINER_REGISTRY",
         STR,
         "Registry Batch images are pulled from.",
         derive=same_as("DEFAULT_CONTAINER_REGISTRY"),
+        sensitive=True,
     )
     emit_tags: bool = setting(
         "BATCH_EMIT_TAGS", BOOL, "Tag Batch jobs (needs batch:TagResource).", default=False

@@ -81,6 +81,7 @@ class Kubernetes(Section):
         STR,
         "Container image of Kubernetes pods.",
         derive=same_as("DEFAULT_CONTAINER_IMAGE"),
+        sensitive=True,
     )
     image_pull_policy: str | None = setting(
         "KUBERNETES_IMAGE_PULL_POLICY", STR, "imagePullPolicy of Kubernetes pods."
@@ -97,6 +98,7 @@ class Kubernetes(Section):
         STR,
         "Registry Kubernetes images are pulled from.",
         derive=same_as("DEFAULT_CONTAINER_REGISTRY"),
+        sensitive=True,
     )
     fetch_ec2_metadata: bool = setting(
         "KUBERNETES_FETCH_EC2_METADATA",
@@ -134,7 +136,7 @@ class Kubernetes(Section):
         default=7 * 24 * 60 * 60,
     )
     sandbox_init_script: str | None = setting(
-        "KUBERNETES_SANDBOX_INIT_SCRIPT", STR, "Init script of sandbox pods."
+        "KUBERNETES_SANDBOX_INIT_SCRIPT", STR, "Init script of sandbox pods.", sensitive=True
     )
 
 
@@ -142,7 +144,10 @@ class Argo(Section):
     """Argo Workflows and Argo Events."""
 
     workflows_capture_error_script: str | None = setting(
-        "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT", STR, "Script capturing Argo error logs."
+        "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT",
+        STR,
+        "Script capturing Argo error logs.",
+        sensitive=True,
     )
     workflows_kubernetes_secrets: str = setting(
         "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
