@@ -188,6 +188,29 @@ def test_a_bad_switch_is_a_config_error(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("where", ["env", "profile"])
+def test_metaflows_own_error_quotes_no_secret(tmp_path: Path, where: str) -> None:
+    """Metaflow's message about a value it cannot read quotes it: a secret's is masked, and so
+    is a URL's password, whichever layer holds them."""
+    values = {
+        "METAFLOW_DATATOOLS_CLIENT_PARAMS": '{"aws_secret_access_key": "ZZSEC_cp1",}',
+        "METAFLOW_SERVICE_HEADERS": '{"x-api-key": "ZZSEC_h1"',
+        "METAFLOW_SERVICE_URL": "https://alice:ZZSEC_pw@mf.example.com",
+    }
+    env = _base_env(tmp_path)
+    if where == "env":
+        env.update(values)
+    else:
+        profile = {**values, "METAFLOW_DATATOOLS_CLIENT_PARAMS": {"k": "ZZSEC_cp1"}}
+        profile["METAFLOW_SERVICE_HEADERS"] = "not JSON ZZSEC_h1"
+        Path(env["METAFLOW_HOME"], "config.json").write_text(json.dumps(profile))
+    proc = _run("import metaflow", env, tmp_path)
+    assert proc.returncode == 1
+    assert "Metaflow's own reading of it failed" in proc.stderr
+    assert "ZZSEC" not in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
 def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) -> None:
     """Every problem is printed as the ConfigError message, and the process exits 1."""
     env = {

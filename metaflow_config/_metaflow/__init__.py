@@ -47,7 +47,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._display import mask_url_password, printable
+from .._display import mask_url_password, printable, redact, texts_of, url_passwords
 from .._scope import current, settings
 from .._sources.environ import own_flag
 from ..errors import ConfigError, ConfigWarning, Problem
@@ -279,8 +279,10 @@ def _report_config_errors_plainly() -> None:
             at_import = any(value is e for e in _AT_IMPORT)
             sys.stderr.write(f"{value}\n{_ESCAPE_HATCH if at_import else ''}")
         elif _PENDING and _from_metaflows_reading(tb):
-            # Metaflow's message quotes the value it tripped on: shown as a value is
-            theirs = printable(mask_url_password(f"{kind.__name__}: {value}"))
+            # Metaflow's message quotes the value it tripped on: shown as a value is, and
+            # without any secret this configuration holds (a secret's malformed JSON, say)
+            said = redact(f"{kind.__name__}: {value}", _secrets_held())
+            theirs = printable(mask_url_password(said))
             sys.stderr.write(
                 f"{_PENDING[0]}\n(Metaflow's own reading of it failed: {theirs})\n"
                 f"{_SEE_EVERY_PROBLEM}\n"
@@ -292,6 +294,35 @@ def _report_config_errors_plainly() -> None:
 
     hook._metaflow_config = True  # type: ignore[attr-defined]
     sys.excepthook = hook
+
+
+def _secrets_held() -> list[str]:
+    """What no message may show of the configuration as the layers hold it, valid or not.
+
+    Each secret setting's value (its strings, for a JSON value) and the password of every URL
+    any value holds, in every layer, a project file's withheld keys included (Metaflow's own
+    reading applies them): a message of Metaflow's about a value quotes it as it was given.
+    """
+    from .._model.table import BY_ENV, BY_NAME
+    from .._sources.inputs import Inputs
+    from .._sources.layers import LAYERS
+
+    try:
+        inputs = Inputs.from_world()
+        layers = [layer.read(inputs) for layer in LAYERS]
+    except ConfigError:  # the working directory is gone: no file holds anything to hide
+        layers = []
+    secrets: list[Any] = []
+    given: list[Any] = []
+    for data in layers:
+        raws = [(BY_NAME[name].secret, raw) for name, raw in data.values.items()]
+        raws += [
+            (key not in BY_ENV or BY_ENV[key].secret, raw) for key, raw in data.untrusted.items()
+        ]
+        for secret, raw in raws:
+            (secrets if secret else given).append(raw.value)
+    found = texts_of(secrets)
+    return [*found, *url_passwords([*found, *texts_of(given)])]
 
 
 #: A ConfigError that check_early found, while Metaflow's own reading has not finished.
