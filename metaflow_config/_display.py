@@ -147,12 +147,14 @@ def _digest(text: str, start: int, stop: int) -> bool:
     return re.compile(_DIGEST).match(text, start, stop) is not None
 
 
-def _colon(text: str, start: int, stop: int, schemes: set[int] | None) -> int:
+def _colon(text: str, start: int, stop: int, schemes: set[int] | None, *, rendered: bool) -> int:
     """The first ``:`` in ``text[start:stop]`` that may begin a password, or -1.
 
     Each ``:`` may, except the colon of a scheme (``https://``: the scheme starts a run of
-    scheme characters, at the start or after a character no user name ends with), a key's
-    (``"key": "``), and those of an ARN's head (``arn:aws:iam::123456789012:``).
+    scheme characters, at the start or after a character no user name ends with), those of an
+    ARN's head (``arn:aws:iam::123456789012:``), and, in ``rendered`` text, a key's (``"key":
+    "``). In one value a quote is a character like any other (``https://u":"pw@h``: urllib's
+    password is ``"pw``).
     """
     if text.startswith(("arn:", "'arn:", '"arn:'), start):  # as it is, or as its repr
         head = re.compile(_ARN_HEAD).match(text, start, stop)
@@ -161,7 +163,7 @@ def _colon(text: str, start: int, stop: int, schemes: set[int] | None) -> int:
     first = text.find(":", start, stop)  # memchr: most text holds none
     if first < 0:
         return -1
-    colons = re.compile(_OPEN_COLON)
+    colons = re.compile(_OPEN_COLON if rendered else ":")
     found = colons.search(text, first, stop)  # (its look-behind sees before ``first``)
     while found is not None:
         colon = found.start()
@@ -212,7 +214,7 @@ def _url_passwords(text: str, *, rendered: bool) -> list[tuple[int, int]]:
         if text.find("@", start, stop) < 0:
             continue
         at = _end(text, start, stop)
-        colon = _colon(text, start, at, schemes) if at > start else -1
+        colon = _colon(text, start, at, schemes, rendered=rendered) if at > start else -1
         if colon >= 0:
             spans.append((colon + 1, at))
     return spans

@@ -608,3 +608,20 @@ def test_the_url_passwords_of_values_are_masked_wherever_a_text_quotes_them() ->
     assert redact(said, url_passwords(values)) == "nonnumeric port: '****@h'; ****, pw"
     assert redact("a pw here", ["pw"]) == "a pw here"  # too short to hide anything
     assert redact("secret-long", ["secret", "secret-long"]) == "****"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ('https://admin":"S3cretPW@mf.example.com/', 'https://admin":****@mf.example.com/'),
+        ("https://u': 'SECRETPW2@host/", "https://u':****@host/"),
+        ('{"url": "https://u:pw@h"', '{"url":****@h"'),  # not JSON: one value, more masked
+        ('{"url": "https://u:pw@h"}', '{"url": "https://u:****@h"}'),  # JSON: string by string
+    ],
+)
+def test_a_quote_around_the_colon_of_one_value_is_a_character(value: str, shown: str) -> None:
+    """In one value a ``":"`` is no key's colon: urllib reads ``https://u":"pw@h``'s password as
+    ``"pw``, so it is masked (a key's colon is skipped in rendered text and JSON only)."""
+    from metaflow_config._display import mask_url_password
+
+    assert mask_url_password(value) == shown
