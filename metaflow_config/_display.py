@@ -283,13 +283,20 @@ def texts_of(values: Iterable[Any]) -> list[str]:
 
 
 def url_passwords(values: Iterable[Any]) -> list[str]:
-    """The URL passwords the strings of ``values`` hold, as written (what is masked in them)."""
-    return [
-        text[start:end]
-        for text in texts_of(values)
-        if "@" in text
-        for start, end in _url_passwords(text, rendered=False)
-    ]
+    """The URL passwords the strings of ``values`` hold, as written (what is masked in them).
+
+    Each also in the pieces a URL parser cuts it into where it holds ``/``, ``?``, ``#``, ``@``
+    or ``:`` (``https://u:Sup3r/Secret@h``: urllib's ``nonnumeric port: 'Sup3r'``).
+    """
+    found: list[str] = []
+    for text in texts_of(values):
+        if "@" not in text:
+            continue
+        for start, end in _url_passwords(text, rendered=False):
+            password = text[start:end]
+            found.append(password)
+            found.extend(re.split(r"[/?#@:]", password))  # the pieces (itself, if none)
+    return found
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

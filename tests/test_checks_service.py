@@ -128,6 +128,42 @@ def test_an_error_quoting_a_piece_of_a_urls_password_is_masked(
     assert "pa55word" not in repr(result)
 
 
+@pytest.mark.parametrize("cut", ["/", "?", "#"])
+def test_a_password_a_url_parser_cuts_is_masked_in_each_piece(tmp_path: Path, cut: str) -> None:
+    """``https://alice:Sup3r/Secret@host``: urllib takes ``Sup3r`` for a port and says so; the
+    line masks that piece of the password too."""
+    url = f"https://alice:Sup3r{cut}Secret@mf.example.com/api"
+    result = check(settings_of({"METAFLOW_SERVICE_URL": url}, tmp_path), ["service"], timeout=2)[0]
+    assert result.status == FAIL
+    assert "Sup3r" not in repr(result)
+    assert "Secret" not in repr(result)
+
+
+def test_a_service_that_answers_no_http_fails_with_that(tmp_path: Path) -> None:
+    """A server that answers something else than HTTP is a FAIL saying so, not an "unexpected
+    error"."""
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+
+    def answer() -> None:
+        conn, _ = sock.accept()
+        conn.recv(4096)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        conn.close()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    result = check(settings_of({"METAFLOW_SERVICE_URL": url}, tmp_path), ["service"], timeout=2)[0]
+    thread.join(5)
+    sock.close()
+    assert result.status == FAIL
+    assert "not an HTTP answer (BadStatusLine" in result.detail, result
+
+
 def test_service_that_rejects_the_key_fails_with_the_auth_fix(service: Any, tmp_path: Path) -> None:
     """A 403 from the service FAILs service.url, pointing at METAFLOW_SERVICE_AUTH_KEY."""
     service.key = SECRET_KEY

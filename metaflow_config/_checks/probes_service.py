@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.client import HTTPMessage
+from http.client import HTTPException, HTTPMessage, InvalidURL
 from typing import IO
 
 from .._display import shown_text
@@ -106,20 +106,26 @@ def ping(
             status = response.status
     except urllib.error.HTTPError as exc:
         return _answered(exc.code, f"GET {shown}", redirects, sent, withheld)
-    except ValueError as exc:  # http.client's InvalidURL: a URL no request can go to
-        return FAIL, f"GET {shown}: not a URL a request can go to ({exc})", ""
-    except (urllib.error.URLError, OSError) as exc:
-        notes = _notes(redirects, sent, withheld)
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        if isinstance(reason, (socket.timeout, TimeoutError)):
-            return FAIL, f"GET {shown}: no answer within {timeout:g} s{notes}", ""
-        if isinstance(reason, ssl.SSLError):
-            fix = "install the service's CA certificate in this machine's trust store"
-            return FAIL, f"GET {shown}: TLS failed: {reason}{notes}", fix
-        return FAIL, f"GET {shown}: {reason}{notes}", ""
+    except (urllib.error.URLError, OSError, ValueError, HTTPException) as exc:
+        return _unanswered(exc, f"GET {shown}", timeout, _notes(redirects, sent, withheld))
     elapsed = time.monotonic() - start
     notes = _notes(redirects, sent, withheld)
     return PASS, f"GET {shown} answered HTTP {status} in {elapsed * 1000:.0f} ms{notes}", ""
+
+
+def _unanswered(exc: Exception, did: str, timeout: float, notes: str) -> Outcome:
+    """The outcome of a ping that got no HTTP answer (``did``: ``GET <url>``)."""
+    if isinstance(exc, (ValueError, InvalidURL)):  # unknown url type, a nonnumeric port
+        return FAIL, f"{did}: not a URL a request can go to ({exc})", ""
+    if isinstance(exc, HTTPException):  # an answer that is not HTTP (a bad status line)
+        return FAIL, f"{did}: not an HTTP answer ({type(exc).__name__}: {exc}){notes}", ""
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return FAIL, f"{did}: no answer within {timeout:g} s{notes}", ""
+    if isinstance(reason, ssl.SSLError):
+        fix = "install the service's CA certificate in this machine's trust store"
+        return FAIL, f"{did}: TLS failed: {reason}{notes}", fix
+    return FAIL, f"{did}: {reason}{notes}", ""
 
 
 def _userinfo_apart(url: str) -> tuple[str, dict[str, str]]:
