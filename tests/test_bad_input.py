@@ -791,3 +791,21 @@ def test_arn_errors_are_reported_together(home: Path, work: Path) -> None:
 def test_valid_arns_still_pass(home: Path, work: Path, name: str, value: str) -> None:
     """The part-by-part check accepts every partition and region form AWS uses."""
     assert load(env={name: value}, home=home, cwd=work)[name] == value
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("METAFLOW_DATASTORE_SYSROOT_S3", "s3://user:QZXJ@host/x"),
+        ("METAFLOW_DATASTORE_SYSROOT_GS", "gs://user:QZXJ@host/x"),
+        ("METAFLOW_SFN_IAM_ROLE", "arn:aws:iam::user:QZXJ@host"),
+    ],
+)
+def test_a_diagnosis_tells_nothing_of_a_url_password(name: str, value: str) -> None:
+    """What a diagnosis quotes of a refused value (the characters its bucket holds) comes from
+    the value as it is shown: no character of a URL's password."""
+    with pytest.raises(ConfigError) as raised:
+        load(env={name: value}, home="/nonexistent-home", cwd="/")
+    said = str(raised.value)
+    assert "QZXJ" not in said
+    assert not any(f"'{c}'" in said for c in "QZXJ"), said

@@ -13,6 +13,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._display import mask_url_password
 from .._model.fields import Setting
 from .._model.kinds import plain_definition, plain_problem
 from .._model.references import MARK, Reference, parse_reference
@@ -141,7 +142,9 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
         diagnose = setting.kind.diagnose
         if diagnose is None or secret or not isinstance(value, str):
             return expected
-        return f"{expected} ({diagnose(value)})"
+        # a diagnosis quotes parts of the value (the characters a bucket holds): of a value
+        # holding a URL password, the value as it is shown (the password masked) is diagnosed
+        return f"{expected} ({diagnose(mask_url_password(value) if '@' in value else value)})"
     where = "".join(f"[{k!r}]" for k in inner)
     detail = f"{where}: {msg}" if where else msg
     return f"{expected} ({detail})"
