@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import json
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Union, cast, get_args, get_origin
 
 import pydantic as _pydantic
@@ -407,9 +408,7 @@ class MetaflowBaseSettings(BaseSettings):
         except Exception as exc:  # a validator of the model's own raised something else
             # its message may quote an input: shown only where the model holds no secret, and
             # with the URL passwords of the inputs masked (a piece of one, too: no URL left)
-            said = ""
-            if not cls.secret_keys():
-                said = f": {mask_url_password(redact(str(exc), url_passwords(inputs.values())))}"
+            said = "" if cls.secret_keys() else f": {_unquoted(str(exc), [inputs.values()])}"
             problems = [
                 _model_problem(
                     cls,
@@ -541,6 +540,15 @@ def _model_problem(cls: type[MetaflowBaseSettings], expected: str, rest: str) ->
     )
 
 
+def _unquoted(text: str, held: Iterable[Iterable[Any]]) -> str:
+    """``text`` with no URL password: what a model's validation said may quote its values.
+
+    The passwords of the values ``held`` (groups of values) are masked wherever ``text`` quotes
+    them, whole or in a piece (``nonnumeric port: 'pw@host'``); any other URL's too.
+    """
+    return mask_url_password(redact(text, url_passwords(chain.from_iterable(held))))
+
+
 def _said(message: str, *, secret: bool = False) -> str:
     """Pydantic's message as what was expected.
 
@@ -578,17 +586,22 @@ def _expected(
 def _problems(
     cls: type[MetaflowBaseSettings], exc: ValidationError, given: dict[str, Any]
 ) -> list[Problem]:
-    """The problems of a model's validation, each with the layer and place of its value."""
+    """The problems of a model's validation, each with the layer and place of its value.
+
+    What pydantic and the model's validators say may quote a value: the URL passwords of the
+    values given and of those the layers hold for the model are masked in it, whole or in a
+    piece (:func:`_unquoted`).
+    """
     layers = _layers()
     secret = cls.secret_keys()
+    keys = cls._metaflow_keys()[1]
+    held: list[Iterable[Any]] = [given.values()]
+    held += [[raw.value for key in keys if (raw := data.raw(key))] for data in layers.values()]
     problems = []
     for err in exc.errors(include_url=False):
         if not err["loc"]:  # the model's own validator: about its values together, none alone
-            problems.append(
-                _model_problem(
-                    cls, _said(str(err["msg"])), f" that {cls.__name__} refuses together"
-                )
-            )
+            said = _unquoted(_said(str(err["msg"])), held)
+            problems.append(_model_problem(cls, said, f" that {cls.__name__} refuses together"))
             continue
         name = _field_name(cls, str(err["loc"][0]))
         key = _key(cls, name)
@@ -600,10 +613,11 @@ def _problems(
                 raw = data.raw(key)
                 if raw is not None:
                     layer, location, value = data.layer, raw.location, raw.value
-        expected = (
+        expected = _unquoted(
             _expected(cls, name, err, value)
             if layer not in {"init", "default"}  # text a layer held, not code's argument
-            else str(err["msg"])
+            else str(err["msg"]),
+            held,
         )
         fix = {
             "env": f"correct or unset the environment variable {location}",

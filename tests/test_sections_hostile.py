@@ -240,11 +240,20 @@ class Quoting(MetaflowBaseSettings):
     model_config = SettingsConfigDict(env_prefix="METAFLOW_QUOTING_")
     url: str = ""
 
+    queue: str = ""
+
     @field_validator("url")
     @classmethod
     def port(cls, value: str) -> str:
         if "@" in value:  # as http.client words it: a piece of the URL, no URL shape left
             raise TypeError(f"nonnumeric port: {value.rpartition(':')[2]!r}")
+        return value
+
+    @field_validator("queue")
+    @classmethod
+    def queue_name(cls, value: str) -> str:
+        if value:  # pydantic's "Value error, ...": the validator's words quote the value
+            raise ValueError(f"bad queue {value.rpartition(':')[2]!r}")
         return value
 """
 
@@ -266,6 +275,17 @@ def test_a_validators_message_quoting_a_piece_of_a_urls_password_is_masked(
         with pytest.raises(ConfigError) as raised:
             module.Quoting(url=url)
         assert "****@mf.example.com'" in str(raised.value)
+        assert "pa55word" not in str(raised.value)
+        for given in (
+            {"overrides": {"QUOTING_QUEUE": url}},
+            {"env": {"METAFLOW_QUOTING_QUEUE": url}},
+        ):
+            with pytest.raises(ConfigError) as raised:
+                _load(tmp_path, **given).section(module.Quoting)
+            assert "bad queue '****@mf.example.com'" in str(raised.value)
+            assert "pa55word" not in str(raised.value)
+        with pytest.raises(ConfigError) as raised:
+            module.Quoting(queue=url)
         assert "pa55word" not in str(raised.value)
 
 
