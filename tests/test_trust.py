@@ -362,6 +362,21 @@ def test_trust_list_and_revoke(tmp_path: Path, project: Path) -> None:
     assert "No trusted project files" in invoke("trust", "--list", env=env).output
 
 
+def test_trust_escapes_what_a_path_holds(tmp_path: Path) -> None:
+    """A folder named to move the terminal (ESC, BEL, a right-to-left override) is named by
+    trust, --list and --revoke with those characters escaped."""
+    project = tmp_path / "x\x1b]0;TITLE\x07\u202eevil"
+    (project / ".metaflow").mkdir(parents=True)
+    local = project / ".metaflow" / "config.json"
+    local.write_text(json.dumps({"METAFLOW_SERVICE_URL": "https://evil.example"}), "utf-8")
+    env = {"METAFLOW_HOME": str(tmp_path / "home")}
+    for args in (["trust", str(project)], ["trust", "--list"], ["trust", "--revoke", str(local)]):
+        result = invoke(*args, env=env)
+        assert result.exit_code == 0, _said(result)
+        assert "evil" in result.output
+        assert not {"\x1b", "\x07", "\u202e"} & set(_said(result)), args
+
+
 def test_trust_refuses_a_file_that_is_not_a_config(tmp_path: Path) -> None:
     """Malformed JSON is not trusted: the error says where it is wrong; nothing is recorded."""
     (tmp_path / "repo" / ".metaflow").mkdir(parents=True)

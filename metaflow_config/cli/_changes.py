@@ -178,9 +178,9 @@ def write_changes(
     """
     lines = describe(changes, existing, masked=masked, notes=notes)
     if not lines:
-        click.echo(f"\nNo changes: {path} left as it was.")
+        click.echo(printable(f"\nNo changes: {path} left as it was.", lines=True))
         return None
-    click.echo(f"\nChanges to {path}:")
+    click.echo(printable(f"\nChanges to {path}:", lines=True))
     click.echo("\n".join(lines))
     if question is not None and not yes:
         fix = "Run it again with --yes to write without asking."
@@ -190,7 +190,7 @@ def write_changes(
     _, new = update_json(path, changes.apply, home=home)
     if not new:
         click.echo("The profile is now empty ({}); `metaflow-config reset` removes it.")
-    click.echo(f"\nConfiguration written to {path} (mode 0600).")
+    click.echo(printable(f"\nConfiguration written to {path} (mode 0600).", lines=True))
     if leftovers:
         report_leftovers(path)
     return new

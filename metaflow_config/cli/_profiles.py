@@ -86,7 +86,7 @@ def export_cmd(profile: str | None, yes: bool, file: str) -> None:
     ):
         raise CliError(f"not exported: {target} left unchanged")
     write_json_atomic(target, doc)
-    click.echo(f"Exported {profile_label(name)} ({source}) to {target}.")
+    click.echo(printable(f"Exported {profile_label(name)} ({source}) to {target}."))
 
 
 def _as_import(problem: Problem) -> Problem:
@@ -308,10 +308,10 @@ def _import_file(
     if new is None:
         return
     label = f"{profile_label(name)} ({target})"
-    click.echo(f"Imported {len(doc)} setting(s) from {source} into {label}.")
+    click.echo(printable(f"Imported {len(doc)} setting(s) from {source} into {label}."))
     others = sorted(set(old) - set(doc))
     if others and merge:
-        click.echo(f"Kept {len(others)} key(s) of the profile that {file} does not set.")
+        click.echo(printable(f"Kept {len(others)} key(s) of the profile that {file} does not set."))
     elif others:
         listed = ", ".join(others)
         click.echo(
@@ -339,7 +339,7 @@ def reset_cmd(profile: str | None, yes: bool) -> None:
     if not os.path.lexists(target):
         if name:
             raise missing_profile(name, target, flag)
-        click.echo(f"Nothing to reset: {target} does not exist; Metaflow runs locally.")
+        click.echo(printable(f"Nothing to reset: {target} does not exist; Metaflow runs locally."))
         return
     question = f"Remove the configuration of {profile_label(name)} ({target})?"
     if not confirm(question, default=False, assume_yes=yes):

@@ -9,6 +9,7 @@ import os
 
 import click
 
+from .._display import printable
 from .._model.table import BY_NAME
 from .._sources.data import LayerData
 from .._sources.files import layer_from_document
@@ -90,7 +91,9 @@ def trust_cmd(list_: bool, revoke: bool, path: str | None) -> None:
     target = _project_file(path)
     if revoke:
         was = revoke_trust(home, target)
-        click.echo(f"{'Revoked' if was else 'Not trusted (nothing to revoke)'}: {target}")
+        click.echo(
+            printable(f"{'Revoked' if was else 'Not trusted (nothing to revoke)'}: {target}")
+        )
         return
     try:
         facts, doc, problems = read_facts(target)
@@ -105,7 +108,7 @@ def trust_cmd(list_: bool, revoke: bool, path: str | None) -> None:
         if keys
         else "it sets nothing that needs trust today; an edit needs a new trust"
     )
-    click.echo(f"Trusted {target} as it is now (sha256 {facts.digest[:12]}): {allows}")
+    click.echo(printable(f"Trusted {target} as it is now (sha256 {facts.digest[:12]}): {allows}"))
 
 
 def _list(home: str) -> None:
@@ -113,7 +116,7 @@ def _list(home: str) -> None:
     if refused:
         raise CliError(f"{refused}: nothing is trusted until it is repaired")
     if not trusted:
-        click.echo(f"No trusted project files ({store_path(home)}).")
+        click.echo(printable(f"No trusted project files ({store_path(home)})."))
         return
     for real, digest in sorted(trusted.items()):
         facts = _facts(real)
@@ -126,4 +129,4 @@ def _list(home: str) -> None:
             state = "changed since trusted: not trusted until trusted again"
         else:
             state = "trusted"
-        click.echo(f"{real}  {state}")
+        click.echo(printable(f"{real}  {state}"))

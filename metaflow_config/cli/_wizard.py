@@ -21,7 +21,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from .._display import has_url_password
+from .._display import has_url_password, printable
 from .._model.fields import Setting, is_unset
 from .._model.references import Reference
 from .._model.table import BY_NAME, find
@@ -472,7 +472,7 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     check_writable(path, home=home)  # before a question is asked: a refusal wastes no answer
     existing = read_json_object(path)
     state = "new" if existing is None else "exists"
-    click.echo(f"Configuring {profile_label(name)}: {path} ({state}).")
+    click.echo(printable(f"Configuring {profile_label(name)}: {path} ({state})."))
     existing = existing or {}
     if sets:
         changes = parse_sets(sets, existing)
