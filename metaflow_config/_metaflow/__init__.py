@@ -52,7 +52,7 @@ from .._scope import current, settings
 from .._sources.environ import own_flag
 from ..errors import ConfigError, ConfigWarning, Problem
 from .hooks import install_launch_hooks
-from .parsing import take_over_parsing
+from .parsing import take_over_files, take_over_parsing
 from .registry import pin_metaflows_registry
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ def check_early() -> None:
     if not on:
         return
     _report_config_errors_plainly()
+    take_over_files()  # Metaflow's own reading of the files: this package's reader
     try:
         snapshot = _resolve()
     except ConfigError as exc:

@@ -1,4 +1,4 @@
-"""Metaflow's own reading of a value this package takes: never a traceback.
+"""Metaflow's own reading of the configuration: never a traceback, a hang, a file of its own.
 
 Metaflow's module reads every name with ``metaflow_config_funcs.from_conf`` before the
 extension's names replace them, and ``from_conf`` raises on values this package reads fine: an
@@ -8,21 +8,29 @@ setting, a choice's validation), a JSON ``0``/``1`` for a boolean in a profile (
 error gives this resolution's value instead (the extension's names replace it a moment later
 anyway); any other name keeps Metaflow's error. Nothing is written: not ``os.environ`` (tasks
 and programs read it), not the files.
+
+:func:`take_over_files` has Metaflow read its profile and project files through this package's
+reader: bounded, never blocked by a named pipe or a device, a byte-order mark accepted, and a
+project file's keys that its trust withholds left out (Metaflow applies every key it reads: a
+cloned repository's ``ENABLED_*`` or decorators would run its choice of code). A file this
+reader refuses is this package's ``ConfigError``, raised out of Metaflow's reading.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._model.table import BY_ENV
 from .._model.values import thaw
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from .._snapshot.settings import Settings
 
-__all__ = ["take_over_parsing"]
+__all__ = ["take_over_files", "take_over_parsing"]
 
 #: What Metaflow's ``from_conf`` raises on a value it cannot read (a ``MetaflowException`` for a
 #: choice, ``AttributeError`` for ``0.lower()``, ``TypeError`` for ``int(None)``).
@@ -58,3 +66,58 @@ def take_over_parsing(snapshot: Callable[[], Settings]) -> None:
 
     from_conf._metaflow_config = True  # type: ignore[attr-defined]
     funcs.from_conf = from_conf
+
+
+def take_over_files() -> None:
+    """Have Metaflow read its profile and project files as this package does (once per process).
+
+    Metaflow reads them on its first ``from_conf``, through the module's ``init_config`` and
+    ``init_local_config``: those are replaced by :func:`metaflows_file`'s reads.
+    """
+    import metaflow.metaflow_config_funcs as funcs
+
+    if getattr(funcs.init_config, "_metaflow_config", False):
+        return
+
+    def init_config() -> dict[str, Any]:
+        return metaflows_file("profile")
+
+    def init_local_config() -> dict[str, Any]:
+        return metaflows_file("local")
+
+    for mine in (init_config, init_local_config):
+        mine._metaflow_config = True  # type: ignore[attr-defined]
+        setattr(funcs, mine.__name__, mine)
+
+
+def metaflows_file(layer: str) -> dict[str, Any]:
+    """The profile (``layer="profile"``) or project file as Metaflow may read it: its object.
+
+    Read by ``jsonfile`` (bounded, never blocked); an absent file is ``{}``; of a project file,
+    the keys its trust withholds are left out.
+
+    Raises:
+        ConfigError: the file (or the profile's name, or its home) is wrong: what a resolution
+            says of it.
+
+    """
+    from .._sources.inputs import Inputs
+    from .._sources.jsonfile import read_json_file
+    from .._sources.layers import local_layer, profile_layer
+
+    inputs = Inputs.from_world()
+    if layer == "profile":
+        found = profile_layer(inputs.home, inputs.profile)
+    else:
+        found = local_layer(inputs.cwd, inputs.home, inputs.env)
+    if found.path is None:
+        if layer == "profile" and found.problems:
+            raise ConfigError(found.problems)
+        return {}
+    if not os.path.lexists(found.path):
+        return {}
+    doc, problems = read_json_file(found.path, layer)
+    if problems or doc is None:
+        raise ConfigError(problems or "an unreadable file")
+    withheld = found.read().untrusted if layer == "local" else {}
+    return {key: value for key, value in doc.items() if key not in withheld}

@@ -41,6 +41,11 @@ class FileLayer:
         self._problems = problems or []
         self.home = home
 
+    @property
+    def problems(self) -> list[Problem]:
+        """What is wrong before the file is read: a bad home, an unsafe or missing profile."""
+        return list(self._problems)
+
     def read(self) -> LayerData:
         """Read the file (a missing file is an empty layer)."""
         data = LayerData(self.layer, self.path or "", problems=list(self._problems))
