@@ -67,7 +67,8 @@ PROFILE: dict[str, Any] = {
 
 def _launch(tmp_path: Path, endpoint: str, **env: str) -> Launch:
     _boto(endpoint, "s3").create_bucket(Bucket="mf-bucket")
-    _boto(endpoint, "ssm").put_parameter(Name="/mf/api-key", Value=SECRET, Type="SecureString")
+    ssm = _boto(endpoint, "ssm")
+    ssm.put_parameter(Name="/mf/api-key", Value=SECRET, Type="SecureString", Overwrite=True)
     return launch(
         tmp_path,
         {
@@ -78,6 +79,12 @@ def _launch(tmp_path: Path, endpoint: str, **env: str) -> Launch:
         },
         profile=PROFILE,
     )
+
+
+def _argo_launch(tmp_path: Path, endpoint: str, **env: str) -> Launch:
+    """A launch for Argo: the auth key as text, since Argo refuses the reference (see
+    test_argo_refuses_a_secret_reference)."""
+    return _launch(tmp_path, endpoint, **{"METAFLOW_SERVICE_AUTH_KEY": SECRET, **env})
 
 
 def _launcher(where: Launch, step: str) -> Settings:
@@ -243,9 +250,8 @@ def _templates(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_argo_templates_carry_the_settings(aws_env: str, tmp_path: Path) -> None:
     """Every container template of the WorkflowTemplate gets to_env('argo'): the step
     containers and the error-capture hook; Metaflow's own names keep their values."""
-    where = _launch(tmp_path, aws_env)
+    where = _argo_launch(tmp_path, aws_env)
     proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
-    _no_plaintext(proc.stdout)
     workflow = json.loads(proc.stdout[proc.stdout.index("{") :])
     containers = _templates(workflow)
     assert {"start", "end", "error-msg-capture-hook"} <= set(containers)
@@ -255,7 +261,6 @@ def test_argo_templates_carry_the_settings(aws_env: str, tmp_path: Path) -> None
         entries = {e["name"]: e for e in c["env"]}
         assert set(exported) - set(entries) == set(), name
         assert entries["METAFLOW_USER"]["value"] == "argo-workflows"  # a production run's user
-        assert "METAFLOW_SERVICE_HEADERS" not in entries
         if name == "error-msg-capture-hook":
             continue
         assert "valueFrom" in entries["METAFLOW_KUBERNETES_NAMESPACE"]
@@ -266,6 +271,7 @@ def test_argo_templates_carry_the_settings(aws_env: str, tmp_path: Path) -> None
             "argo",
             METAFLOW_DEFAULT_DATASTORE="s3",
             METAFLOW_USER="argo-workflows",
+            METAFLOW_SERVICE_HEADERS={"x-api-key": SECRET},  # Metaflow merges the key in
             **_decorated(name),
         )
 
@@ -273,7 +279,7 @@ def test_argo_templates_carry_the_settings(aws_env: str, tmp_path: Path) -> None
 def test_argo_honours_the_skip_list_and_kubernetes_secrets(aws_env: str, tmp_path: Path) -> None:
     """ARGO_WORKFLOWS_ENV_VARS_TO_SKIP stays out; with Kubernetes Secrets mounted the secret
     settings are left to them (an entry would override what the Secret supplies)."""
-    where = _launch(
+    where = _argo_launch(
         tmp_path,
         aws_env,
         METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP="METAFLOW_CONTACT_INFO",
@@ -292,11 +298,34 @@ def test_argo_honours_the_skip_list_and_kubernetes_secrets(aws_env: str, tmp_pat
     assert any(c.get("envFrom") for c in _templates(workflow).values())
 
 
+def test_argo_refuses_a_secret_reference(aws_env: str, tmp_path: Path) -> None:
+    """Argo reads ``{{...}}`` as its own variable and refuses a workflow holding one it does not
+    know: a secret reference is refused at create, saying how to give the secret to the pods;
+    mounted as a Kubernetes Secret and skipped, the template is made, with no reference."""
+    where = _launch(tmp_path, aws_env)
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json", check=False)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    said = proc.stdout + proc.stderr
+    assert "METAFLOW_SERVICE_AUTH_KEY" in said
+    assert "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP" in said
+    assert SECRET not in said
+    where = _launch(
+        tmp_path / "skipped",
+        aws_env,
+        METAFLOW_KUBERNETES_SECRETS="mf-secrets",
+        METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP="METAFLOW_SERVICE_AUTH_KEY",
+    )
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
+    assert "{{resolve" not in proc.stdout
+    assert SECRET not in proc.stdout
+
+
 def test_an_argo_jobset_manifest_carries_the_settings(aws_env: str, tmp_path: Path) -> None:
     """An Argo @parallel step's JobSet manifest (YAML): both jobs get to_env('argo')."""
     import yaml
 
-    where = _launch(tmp_path, aws_env)
+    where = _argo_launch(tmp_path, aws_env)
     (where.project / FLOW.name).write_text(PARALLEL_FLOW.read_text())
     proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
     workflow = json.loads(proc.stdout[proc.stdout.index("{") :])
@@ -316,7 +345,7 @@ def test_an_argo_jobset_manifest_carries_the_settings(aws_env: str, tmp_path: Pa
 def test_argo_refuses_a_template_over_its_size(aws_env: str, tmp_path: Path) -> None:
     """A WorkflowTemplate over Argo's 1 MiB is refused at create, readably, values unshown."""
     big = json.dumps({"x": "y" * 120_000})
-    where = _launch(
+    where = _argo_launch(
         tmp_path,
         aws_env,
         METAFLOW_CONTACT_INFO=big,
@@ -333,7 +362,7 @@ def test_argo_refuses_a_template_over_its_size(aws_env: str, tmp_path: Path) -> 
 
 def test_the_deployer_gets_the_same_template(aws_env: str, tmp_path: Path) -> None:
     """Deployer(...).argo_workflows().create(only_json=True) holds the settings too."""
-    where = _launch(tmp_path, aws_env)
+    where = _argo_launch(tmp_path, aws_env)
     code = (
         "import json\nfrom metaflow import Deployer\n"
         f"d = Deployer({str(where.flow)!r}, show_output=False, datastore='s3')"

@@ -28,7 +28,7 @@ from typing import Any
 from .._scope import current
 from .._snapshot.export import ARGO_WORKFLOW_LIMIT, KUBERNETES_OBJECT_LIMIT, check_object_size
 from ..errors import ConfigError
-from .taskenv import DOWNWARD, HEADERS, TaskEnv, as_metaflow_error, for_airflow, for_kubernetes
+from .taskenv import DOWNWARD, HEADERS, TaskEnv, as_metaflow_error
 
 __all__ = ["airflow_task", "argo_jobset", "job_object", "jobset", "workflow_template"]
 
@@ -67,12 +67,12 @@ def _fill_spec(spec: Any, task: TaskEnv, later: Iterable[str] = ()) -> dict[str,
     if replace:
         values.pop(HEADERS, None)
         if headers is not None:
-            values[HEADERS] = for_kubernetes(headers)
+            values[HEADERS] = task.encoded(HEADERS, headers)
     secrets = [s for s in kwargs.get("secrets") or () if s]
     mounted = bool(secrets or task.cluster_secrets)
     added = task.missing(present, mounted=mounted)
     for name, text in added.items():
-        spec.environment_variable(name, for_kubernetes(text))
+        spec.environment_variable(name, task.encoded(name, text))
     return added
 
 
@@ -126,21 +126,31 @@ def argo_jobset(original: Callable[..., Any], self: Any) -> Any:
     return original(self)
 
 
-def _fill_container(container: dict[str, Any], task: TaskEnv) -> dict[str, str]:
-    """Add to one container template's ``env`` what it lacks; what was added."""
-    entries: list[dict[str, Any]] = container.get("env") or []
-    container["env"] = entries
+def _fill_entries(entries: list[dict[str, Any]], task: TaskEnv, *, mounted: bool) -> dict[str, str]:
+    """Add to a container's ``env`` entries (Argo's, Airflow's) what it lacks; what was added.
+
+    ``mounted``: the container mounts Kubernetes Secrets as environment variables.
+    """
     present = [entry["name"] for entry in entries]
     replace, headers = task.service_headers(present)
     if replace:
         entries[:] = [entry for entry in entries if entry["name"] != HEADERS]
         if headers is not None:
-            entries.append({"name": HEADERS, "value": for_kubernetes(headers)})
+            entries.append({"name": HEADERS, "value": task.encoded(HEADERS, headers)})
+    added = task.missing(present, mounted=mounted)
+    entries.extend(
+        {"name": name, "value": task.encoded(name, text)} for name, text in added.items()
+    )
+    return added
+
+
+def _fill_container(container: dict[str, Any], task: TaskEnv) -> dict[str, str]:
+    """Add to one container template's ``env`` what it lacks; what was added."""
+    entries: list[dict[str, Any]] = container.get("env") or []
+    container["env"] = entries
     # camelCase in step templates, snake_case in the heartbeat daemon's
     mounted = bool(container.get("envFrom") or container.get("env_from"))
-    added = task.missing(present, mounted=mounted)
-    entries.extend({"name": name, "value": for_kubernetes(text)} for name, text in added.items())
-    return added
+    return _fill_entries(entries, task, mounted=mounted)
 
 
 @_guarded
@@ -175,15 +185,8 @@ def workflow_template(original: Callable[..., Any], self: Any) -> Any:
 def _fill_operator(args: dict[str, Any]) -> None:
     task = TaskEnv(current(), "airflow")
     entries: list[dict[str, Any]] = args.setdefault("env_vars", [])
-    present: Iterable[str] = [entry["name"] for entry in entries]
-    replace, headers = task.service_headers(present)
-    if replace:
-        entries[:] = [entry for entry in entries if entry["name"] != HEADERS]
-        if headers is not None:
-            entries.append({"name": HEADERS, "value": for_airflow(HEADERS, headers)})
     mounted = bool([s for s in args.get("secrets") or () if s])
-    added = task.missing(present, mounted=mounted)
-    entries.extend({"name": name, "value": for_airflow(name, text)} for name, text in added.items())
+    added = _fill_entries(entries, task, mounted=mounted)
     check_object_size("Airflow task's pod", _size(args), KUBERNETES_OBJECT_LIMIT, added, _ETCD)
 
 

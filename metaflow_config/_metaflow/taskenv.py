@@ -82,6 +82,19 @@ class TaskEnv:
             held |= _SECRETS
         return {name: text for name, text in self.exported.items() if name not in held}
 
+    def encoded(self, name: str, text: str) -> str:
+        """``text`` of variable ``name`` as this target's pod spec carries it.
+
+        Raises:
+            ConfigError: the value is one this target cannot carry.
+
+        """
+        if self.target == "airflow":
+            return for_airflow(name, text)
+        if self.target == "argo":
+            return for_argo(name, text)
+        return for_kubernetes(text)
+
     def service_headers(self, present: Iterable[str]) -> tuple[bool, str | None]:
         """Whether Metaflow's ``METAFLOW_SERVICE_HEADERS`` must be replaced, and by what.
 
@@ -98,6 +111,34 @@ class TaskEnv:
 def for_kubernetes(text: str) -> str:
     """``text`` as a pod's ``env[].value``: Kubernetes expands ``$(NAME)``, ``$$`` is ``$``."""
     return text.replace("$", "$$")
+
+
+def for_argo(name: str, text: str) -> str:
+    """``text`` as an Argo Workflows container's ``env[].value``: a pod's.
+
+    Argo reads ``{{...}}`` in a template as its own variable, and refuses a workflow holding one
+    it does not know ("failed to resolve"): a value holding ``{{`` (a secret reference, the
+    only such value a setting takes) cannot go there.
+
+    Raises:
+        ConfigError: the value holds ``{{``.
+
+    """
+    if "{{" in text:
+        raise ConfigError(
+            [
+                Problem.bad_argument(
+                    name,
+                    "a value holding '{{' (a secret reference)",
+                    "a value Argo Workflows can carry (it reads '{{...}}' as a variable of its "
+                    "own and refuses a workflow holding one it does not know)",
+                    "mount the secret in the pods as a Kubernetes Secret instead: name it in "
+                    "METAFLOW_KUBERNETES_SECRETS (or METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS) "
+                    f"and add {name} to METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
+                )
+            ]
+        )
+    return for_kubernetes(text)
 
 
 _JINJA = ("{{", "{%", "{#")
