@@ -130,7 +130,7 @@ def test_a_reference_outside_a_secret_setting_is_refused(
     (problem,) = info.value.problems
     assert problem.setting == f"METAFLOW_{name}"
     assert problem.layer == layer
-    assert "a secret reference is fetched only for a secret setting" in problem.expected
+    assert "it begins a secret reference, which only a secret setting takes" in problem.expected
     assert "METAFLOW_SERVICE_AUTH_KEY" in problem.expected
 
 

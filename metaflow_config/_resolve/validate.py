@@ -252,10 +252,10 @@ def _references(
         if isinstance(raw.value, str) and MARK in raw.value:
             parsed = parse_reference(raw.value)
             setting = BY_NAME[name]
-            if isinstance(parsed, Reference) and not setting.secret:
+            if not setting.secret:  # '{{' begins a reference: none is taken here
                 parsed = (
-                    "a plain value: a secret reference is fetched only for a secret setting "
-                    f"({', '.join(_SECRET_NAMES)})"
+                    "a value without '{{': it begins a secret reference, which only a secret "
+                    f"setting takes ({', '.join(_SECRET_NAMES)})"
                 )
             if isinstance(parsed, Reference):
                 references[name] = parsed
