@@ -94,7 +94,7 @@ def test_a_link_another_user_planted_is_refused_without_a_home(
     link = tmp_path / "backup.json"
     link.symlink_to(victim)
     foreign(link)
-    with pytest.raises(ConfigError, match="found a symbolic link owned by"):
+    with pytest.raises(ConfigError, match="found a symbolic link"):
         write_json_atomic(link, {"A": 1})
     assert victim.read_text() == "precious\n"
 
@@ -424,5 +424,29 @@ def test_export_refuses_a_planted_link(
     foreign(link)
     result = invoke("export", str(link))
     assert result.exit_code == 1
-    assert "found a symbolic link owned by" in result.stderr
+    assert "found a symbolic link" in result.stderr
     assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("command", [["export"], ["schema", "--output"]])
+def test_a_file_named_on_the_command_line_is_not_written_through_ones_own_link(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """A cloned repository's link is the cloner's own: ``export backup.json`` (the profile,
+    secrets in the clear) or ``schema -o`` is not written where it points, nor asked about."""
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    write_json(home / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": "sekrit-4242"})
+    victim = tmp_path / "bashrc"
+    victim.write_text("precious\n")
+    for name, target in (("backup.json", victim), ("new.json", tmp_path / "elsewhere.json")):
+        link = tmp_path / name
+        link.symlink_to(target)
+        result = (
+            invoke(*command, str(link), "--yes")
+            if command == ["export"]
+            else invoke(*command, str(link))
+        )
+        assert result.exit_code == 1, result.output
+        assert "found a symbolic link to" in result.stderr
+    assert victim.read_text() == "precious\n"
+    assert not (tmp_path / "elsewhere.json").exists()

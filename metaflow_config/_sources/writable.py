@@ -174,9 +174,19 @@ def check_writable(
     ``METAFLOW_HOME``), ``path`` resolves outside it, or a directory from the home down to the
     file is another user's or writable by group or others without the sticky bit. Directories
     that do not exist yet are not refused (a write creates them, mode 0700, and checks them).
+    Without ``home`` (a file named on a command line: ``export``, ``schema --output``), ``path``
+    itself being a symbolic link is refused: a cloned repository's link is the cloner's own, and
+    may point anywhere (``~/.bashrc``).
     """
     given = os.path.abspath(os.path.expanduser(os.fspath(path)))
     real = _real(given)
+    if home is None and os.path.islink(given):
+        raise _refused(
+            given,
+            f"a file, found a symbolic link to {real} (a link in a folder someone else wrote, a "
+            "cloned repository's, may point anywhere)",
+            f"name the file itself ({shell_quote(real)}) if that is where it should go",
+        )
     me = _me()
     shown_home = None if home is None else os.path.expanduser(os.fspath(home))
     real_home = None if shown_home is None else _real(shown_home)
