@@ -36,6 +36,7 @@ __all__ = [
     "shell_quote",
     "shorten",
     "show_value",
+    "shown_as",
     "shown_text",
     "texts_of",
     "url_passwords",
@@ -268,17 +269,29 @@ SHORTEST_SECRET = 4
 
 
 def texts_of(values: Iterable[Any]) -> list[str]:
-    """The strings in ``values`` (inside JSON objects and lists too), as plain text."""
+    """The strings in ``values``, as plain text, wherever they are held.
+
+    Inside JSON objects and lists, sets, and the attributes of other objects (a model's fields,
+    a nested model's); each object once.
+    """
     found: list[str] = []
     pending = list(values)
+    seen: set[int] = set()
     while pending:
         item = pending.pop()
         if isinstance(item, str):
             found.append(str(item))
+        elif item is None or isinstance(item, (bool, int, float, bytes)) or id(item) in seen:
+            continue
         elif isinstance(item, dict):
+            seen.add(id(item))
             pending.extend(item.values())
-        elif isinstance(item, (list, tuple)):
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            seen.add(id(item))
             pending.extend(item)
+        elif isinstance(getattr(item, "__dict__", None), dict):
+            seen.add(id(item))
+            pending.extend(vars(item).values())
     return found
 
 
@@ -335,6 +348,11 @@ class _Rendered:
         return self.text
 
 
+def shown_as(text: str) -> Any:
+    """An object whose ``repr`` is ``text`` (a value shown as something else: the mask)."""
+    return _Rendered(text)
+
+
 _PLAIN_REPRS: tuple[Any, ...] = (str.__repr__, dict.__repr__, list.__repr__, tuple.__repr__)
 
 
@@ -383,7 +401,9 @@ def mask_value(value: Any) -> Any:
     text = repr(value)
     if "@" not in text:
         return value
-    shown = mask_url_password(text, rendered=True)
+    # the passwords its strings hold, wherever its repr quotes them (a quote and a comma inside
+    # a password end a string of the repr for the shape alone), then any other URL's
+    shown = mask_url_password(redact(text, url_passwords([value])), rendered=True)
     return value if shown == text else _Rendered(shown)
 
 

@@ -39,10 +39,18 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from ._display import mask_url_password, redact, show_value, url_passwords
+from ._display import (
+    MASK,
+    mask_url_password,
+    mask_value,
+    redact,
+    show_value,
+    shown_as,
+    url_passwords,
+)
 from ._model.fields import is_unset
 from ._model.jsontext import decode_json
-from ._model.values import freeze
+from ._model.values import SecretDict, conceal, freeze
 from ._scope import current
 from ._snapshot.settings import Settings, resolution_of
 from ._sources.data import LayerData, Raw
@@ -418,6 +426,7 @@ class MetaflowBaseSettings(BaseSettings):
                 )
             ]
         else:
+            _conceal(self)
             return
         # Raised here, outside the handlers: pydantic's error (its inputs, secrets included)
         # is then neither the ConfigError's cause nor its context, in no traceback.
@@ -434,6 +443,18 @@ class MetaflowBaseSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Keyword arguments, then the layers from the highest (``override``) down."""
         return (init_settings, *(LayerSource(settings_cls, x.name) for x in reversed(LAYERS)))
+
+    def __repr_args__(self) -> Any:
+        """The fields as ``repr`` and ``str`` show them: a secret's masked, URL passwords masked.
+
+        As a built-in section shows its settings (a value ``_conceal`` could not hold so, a URL
+        type or a nested model, is shown by its ``repr`` with the passwords masked).
+        """
+        cls = type(self)
+        secret = cls.secret_keys()
+        for name, value in super().__repr_args__():
+            hidden = name is not None and name in cls.model_fields and _key(cls, name) in secret
+            yield name, shown_as(MASK) if hidden else mask_value(value)
 
     @classmethod
     def secret_keys(cls) -> set[str]:
@@ -538,6 +559,40 @@ def _model_problem(cls: type[MetaflowBaseSettings], expected: str, rest: str) ->
         expected=expected,
         fix=f"correct the values of {prefix}*{rest}",
     )
+
+
+def _conceal(model: MetaflowBaseSettings) -> None:
+    """Hold ``model``'s values as a snapshot holds the built-in settings' values.
+
+    A secret field's text as ``SecretText``, its ``dict`` as a ``SecretDict`` (still a mutable
+    ``dict``); text holding a URL's password as ``PasswordURL`` wherever it is held (in a list, a
+    set, a dict, a nested model): ``str`` and ``dict`` subclasses whose ``repr`` is masked, so
+    that ``vars()``, ``pprint`` and the reprs of what holds them show no secret either. A value
+    of another type (a pydantic URL type) keeps its own ``repr`` there; the model's own ``repr``
+    and ``str`` mask it (``__repr_args__``).
+    """
+    cls = type(model)
+    secret = cls.secret_keys()
+    for name in cls.model_fields:
+        if name in model.__dict__:
+            value = model.__dict__[name]
+            model.__dict__[name] = _held(value, secret=_key(cls, name) in secret)
+
+
+def _held(value: Any, *, secret: bool) -> Any:
+    """``value`` held with its text masked in every ``repr`` (see :func:`_conceal`)."""
+    if type(value) is str:
+        return conceal(value, secret=secret)
+    if type(value) is dict:
+        if secret:
+            return SecretDict(value)
+        return {key: _held(item, secret=False) for key, item in value.items()}
+    if type(value) in (list, tuple, set, frozenset):
+        return type(value)(_held(item, secret=secret) for item in value)
+    if isinstance(value, BaseModel):
+        for field, item in list(vars(value).items()):
+            value.__dict__[field] = _held(item, secret=secret)
+    return value
 
 
 def _unquoted(text: str, held: Iterable[Iterable[Any]]) -> str:

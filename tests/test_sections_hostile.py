@@ -289,6 +289,61 @@ def test_a_validators_message_quoting_a_piece_of_a_urls_password_is_masked(
         assert "pa55word" not in str(raised.value)
 
 
+HOLDING = """
+from typing import Optional, Set
+from pydantic import BaseModel, Field, HttpUrl
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+class Conn(BaseModel):
+    url: str
+    port: int = 1
+
+
+class Holding(MetaflowBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_HOLD_")
+    token: Optional[str] = Field(None, json_schema_extra={"secret": True})
+    params: Optional[dict] = Field(None, json_schema_extra={"secret": True})
+    db_url: Optional[str] = None
+    http_url: Optional[HttpUrl] = None
+    hosts: Optional[Set[str]] = None
+    conn: Optional[Conn] = None
+"""
+
+
+def test_a_sections_values_show_no_secret_anywhere(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A registered section's secret fields and URL passwords are masked as the built-ins' are:
+    repr and str of the model, vars, pprint, the snapshot's item, explain (a password holding a
+    quote and a comma, in a set or a nested model, too)."""
+    import pprint
+
+    for module in installed(
+        tmp_path_factory, monkeypatch, "holding-mf", "holding = holding_mf.config:Holding", HOLDING
+    ):
+        env = {
+            "METAFLOW_HOLD_TOKEN": "QZSEC_token",
+            "METAFLOW_HOLD_PARAMS": '{"k": "QZSEC_param"}',
+            "METAFLOW_HOLD_DB_URL": "postgres://u:QZSEC_db@h/x",
+            "METAFLOW_HOLD_HTTP_URL": "https://u:QZSEC_http@h/x",
+            "METAFLOW_HOLD_HOSTS": json.dumps(["https://u:QZ', 'SEC_set@h"]),
+            "METAFLOW_HOLD_CONN": json.dumps({"url": "https://u:QZ', 'SEC_conn@h"}),
+        }
+        snapshot = _load(tmp_path, env=env)
+        section = snapshot.section(module.Holding)
+        held = {k: v for k, v in vars(section).items() if k != "http_url"}  # pydantic's own repr
+        shown = [repr(section), str(section), repr(held), pprint.pformat(section)]
+        shown += [repr(snapshot["METAFLOW_HOLD_TOKEN"]), repr(snapshot["METAFLOW_HOLD_PARAMS"])]
+        shown += [str(snapshot.explain(f"METAFLOW_HOLD_{k}")) for k in ("HOSTS", "CONN", "TOKEN")]
+        for text in shown:
+            assert "QZSEC" not in text and "SEC_" not in text, text
+        assert section.token == "QZSEC_token"  # read in code: the value
+        assert section.params == {"k": "QZSEC_param"}
+        assert str(section.db_url) == "postgres://u:QZSEC_db@h/x"
+
+
 def test_a_key_in_the_wrong_case_is_reported_not_dropped(host: type[Any], tmp_path: Path) -> None:
     """``metaflow_host_name`` in a file is an unknown key with a did-you-mean (it was dropped
     without a word), as a built-in key in the wrong case is."""
