@@ -153,10 +153,15 @@ def _colon(text: str, start: int, stop: int, schemes: set[int] | None, *, render
 
     Each ``:`` may, except the colon of a scheme (``https://``: the scheme starts a run of
     scheme characters, at the start or after a character no user name ends with), those of an
-    ARN's head (``arn:aws:iam::123456789012:``), and, in ``rendered`` text, a key's (``"key":
-    "``). In one value a quote is a character like any other (``https://u":"pw@h``: urllib's
-    password is ``"pw``).
+    ARN's head (``arn:aws:iam::123456789012:``), and a key's (``"key": "``). But in one value
+    (not ``rendered``), from the ``//`` an authority starts with, a quote is a character like
+    any other: ``https://u":"pw@h`` is urllib's user ``u"`` and password ``"pw``.
     """
+    if not rendered:
+        authority = text.rfind("//", start, stop)
+        colon = text.find(":", authority + 2, stop) if authority >= 0 else -1
+        if colon >= 0:
+            return colon
     if text.startswith(("arn:", "'arn:", '"arn:'), start):  # as it is, or as its repr
         head = re.compile(_ARN_HEAD).match(text, start, stop)
         if head is not None:
@@ -164,7 +169,7 @@ def _colon(text: str, start: int, stop: int, schemes: set[int] | None, *, render
     first = text.find(":", start, stop)  # memchr: most text holds none
     if first < 0:
         return -1
-    colons = re.compile(_OPEN_COLON if rendered else ":")
+    colons = re.compile(_OPEN_COLON)
     found = colons.search(text, first, stop)  # (its look-behind sees before ``first``)
     while found is not None:
         colon = found.start()

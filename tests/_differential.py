@@ -28,7 +28,9 @@ from tests.conftest import write_json
 
 #: README "Differences from Metaflow" rows (their first cell, verbatim) that the scenarios show.
 BOOLEANS = "Booleans"
-WRONG_JSON_TYPES = "Wrong JSON types in a profile (`0` for a bool, `5.7` for an int)"
+WRONG_JSON_TYPES = (
+    "Wrong JSON types in a profile (`0` for a bool, `5.7` for an int, `5` for a text setting)"
+)
 JSON_NULL = "JSON `null` in a file"
 EMPTY_ENV = "Empty environment variable"
 DERIVED_ROOTS = "Derived roots"

@@ -73,7 +73,7 @@ def test_symlinked_profile_is_written_through(tmp_path: Path) -> None:
     real.write_text("{}")
     link = tmp_path / "config.json"
     link.symlink_to(real)
-    update_json(link, lambda doc: {**doc, "A": 1})
+    update_json(link, lambda doc: {**doc, "A": 1}, home=tmp_path)  # a profile: in its home
     assert link.is_symlink()
     assert json.loads(real.read_text()) == {"A": 1}
 

@@ -616,7 +616,7 @@ def test_the_url_passwords_of_values_are_masked_wherever_a_text_quotes_them() ->
     [
         ('https://admin":"S3cretPW@mf.example.com/', 'https://admin":****@mf.example.com/'),
         ("https://u': 'SECRETPW2@host/", "https://u':****@host/"),
-        ('{"url": "https://u:pw@h"', '{"url":****@h"'),  # not JSON: one value, more masked
+        ('{"url": "https://u:pw@h"', '{"url": "https://u:****@h"'),  # not JSON: one value
         ('{"url": "https://u:pw@h"}', '{"url": "https://u:****@h"}'),  # JSON: string by string
     ],
 )
