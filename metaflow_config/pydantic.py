@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import types
+import weakref
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -450,11 +451,9 @@ class MetaflowBaseSettings(BaseSettings):
         As a built-in section shows its settings (a value ``_conceal`` could not hold so, a URL
         type or a nested model, is shown by its ``repr`` with the passwords masked).
         """
-        cls = type(self)
-        secret = cls.secret_keys()
+        secret = _secret_fields(type(self))
         for name, value in super().__repr_args__():
-            hidden = name is not None and name in cls.model_fields and _key(cls, name) in secret
-            yield name, shown_as(MASK) if hidden else mask_value(value)
+            yield name, shown_as(MASK) if name in secret else mask_value(value)
 
     @classmethod
     def secret_keys(cls) -> set[str]:
@@ -569,14 +568,27 @@ def _conceal(model: MetaflowBaseSettings) -> None:
     set, a dict, a nested model): ``str`` and ``dict`` subclasses whose ``repr`` is masked, so
     that ``vars()``, ``pprint`` and the reprs of what holds them show no secret either. A value
     of another type (a pydantic URL type) keeps its own ``repr`` there; the model's own ``repr``
-    and ``str`` mask it (``__repr_args__``).
+    and ``str`` mask it (``__repr_args__``). Plain text without an ``@`` costs a type test.
     """
-    cls = type(model)
-    secret = cls.secret_keys()
-    for name in cls.model_fields:
-        if name in model.__dict__:
-            value = model.__dict__[name]
-            model.__dict__[name] = _held(value, secret=_key(cls, name) in secret)
+    held = model.__dict__
+    secret = _secret_fields(type(model))
+    for name, value in held.items():
+        if name in secret:
+            held[name] = _held(value, secret=True)
+        elif type(value) is not str or "@" in value:
+            held[name] = _held(value, secret=False)
+
+
+_SECRET_FIELDS: weakref.WeakKeyDictionary[type, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _secret_fields(cls: type[MetaflowBaseSettings]) -> frozenset[str]:
+    """The names of ``cls``'s secret fields (worked out once per class)."""
+    found = _SECRET_FIELDS.get(cls)
+    if found is None:
+        fields = cls.model_fields
+        found = _SECRET_FIELDS[cls] = frozenset(n for n, f in fields.items() if _secret(f))
+    return found
 
 
 def _held(value: Any, *, secret: bool) -> Any:
