@@ -12,8 +12,8 @@ and programs read it), not the files.
 :func:`take_over_files` has Metaflow read its profile and project files through this package's
 reader: bounded, never blocked by a named pipe or a device, a byte-order mark accepted, and a
 project file's keys that its trust withholds left out (Metaflow applies every key it reads: a
-cloned repository's ``ENABLED_*`` or decorators would run its choice of code). A file this
-reader refuses is this package's ``ConfigError``, raised out of Metaflow's reading.
+cloned repository's decorators or images would run its choice of code). A file this reader
+refuses is this package's ``ConfigError``, raised out of Metaflow's reading.
 """
 
 from __future__ import annotations
