@@ -154,12 +154,15 @@ def _colon(text: str, start: int, stop: int, schemes: set[int] | None, *, render
     Each ``:`` may, except the colon of a scheme (``https://``: the scheme starts a run of
     scheme characters, at the start or after a character no user name ends with), those of an
     ARN's head (``arn:aws:iam::123456789012:``), and a key's (``"key": "``). But in one value
-    (not ``rendered``), from the ``//`` an authority starts with, a quote is a character like
-    any other: ``https://u":"pw@h`` is urllib's user ``u"`` and password ``"pw``.
+    (not ``rendered``), from the first ``//`` an authority starts with, a quote is a character
+    like any other: ``https://u":"pw@h`` is urllib's user ``u"`` and password ``"pw`` (and a
+    later URL in the value is masked with the first's password).
     """
     if not rendered:
-        authority = text.rfind("//", start, stop)
+        authority = text.find("//", start, stop)  # the first URL's: from there, all is masked
         colon = text.find(":", authority + 2, stop) if authority >= 0 else -1
+        while colon >= 0 and schemes is not None and colon in schemes:  # a later URL's scheme
+            colon = text.find(":", colon + 1, stop)
         if colon >= 0:
             return colon
     if text.startswith(("arn:", "'arn:", '"arn:'), start):  # as it is, or as its repr

@@ -626,3 +626,23 @@ def test_a_quote_around_the_colon_of_one_value_is_a_character(value: str, shown:
     from metaflow_config._display import mask_url_password
 
     assert mask_url_password(value) == shown
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://u:pw1SECRET@h.example.com/?x=//y:z@w",
+        "https://a:pw1SECRET@h1 https://b:pw2@h2",
+        "https://u:pw1SECRET@h,https://v:x@y",
+        "https://u:pw1SECRET@h//v:w@",
+        "postgres://u:pw1SECRET@h:5432/db?x=//x:y@z",
+        '"k": "https://u":"pw1SECRET@h/?x=//y:z@w"',
+    ],
+)
+def test_a_later_url_in_a_value_never_unmasks_the_first(value: str) -> None:
+    """A value holding a second ``//...:...@`` after a URL with a password: the password of the
+    first is masked (with what follows it, where the value is ambiguous: more, never less)."""
+    from metaflow_config._display import mask_url_password, url_passwords
+
+    assert "pw1SECRET" not in mask_url_password(value)
+    assert any("pw1SECRET" in p for p in url_passwords([value]))

@@ -193,6 +193,7 @@ def test_metaflows_own_error_quotes_no_secret(tmp_path: Path, where: str) -> Non
     values = {
         "METAFLOW_DATATOOLS_CLIENT_PARAMS": '{"aws_secret_access_key": "ZZSEC_cp1",}',
         "METAFLOW_SERVICE_HEADERS": '{"x-api-key": "ZZSEC_h1"',
+        "METAFLOW_DATATOOLS_SESSION_VARS": '["ZZSEC_sv1", "x"]',  # Metaflow quotes it parsed
         "METAFLOW_SERVICE_URL": "https://alice:ZZSEC_pw@mf.example.com",
     }
     env = _base_env(tmp_path)
@@ -261,6 +262,16 @@ def test_metaflow_does_not_read_what_an_untrusted_project_file_withholds(
     monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("METAFLOW_CONFIG_PROJECT", raising=False)
     assert metaflows_file("local") == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+
+
+@pytest.mark.parametrize("value", ['"ZZSEC_tok"', '["ZZSEC_tok", "x"]'])
+def test_metaflows_own_error_quotes_no_secret_it_parsed(tmp_path: Path, value: str) -> None:
+    """Metaflow parses a JSON secret before it quotes it (``got: ZZSEC_tok``, a list's repr):
+    masked as well."""
+    env = {**_base_env(tmp_path), "METAFLOW_DATATOOLS_SESSION_VARS": value}
+    proc = _run("import metaflow", env, tmp_path)
+    assert "Metaflow's own reading of it failed" in proc.stderr
+    assert "ZZSEC" not in proc.stderr + proc.stdout
 
 
 def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) -> None:

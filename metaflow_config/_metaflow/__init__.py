@@ -300,10 +300,12 @@ def _report_config_errors_plainly() -> None:
 def _secrets_held() -> list[str]:
     """What no message may show of the configuration as the layers hold it, valid or not.
 
-    Each secret setting's value (its strings, for a JSON value) and the password of every URL
-    any value holds, in every layer, a project file's withheld keys included (Metaflow's own
-    reading applies them): a message of Metaflow's about a value quotes it as it was given.
+    Each secret setting's value (its strings, for a JSON value; and the strings of the JSON it
+    holds as text) and the password of every URL any value holds, in every layer, a project
+    file's withheld keys included (Metaflow's own reading applies them): a message of
+    Metaflow's about a value quotes it as it was given, or as it parsed it.
     """
+    from .._model.jsontext import decode_json
     from .._model.table import BY_ENV, BY_NAME
     from .._sources.inputs import Inputs
     from .._sources.layers import LAYERS
@@ -323,6 +325,8 @@ def _secrets_held() -> list[str]:
         for secret, raw in raws:
             (secrets if secret else given).append(raw.value)
     found = texts_of(secrets)
+    # as Metaflow quotes a secret it parsed (json.loads), too: '"tok"' shown as tok
+    found += texts_of(decode_json(text, bounded=True)[0] for text in list(found))
     return [*found, *url_passwords([*found, *texts_of(given)])]
 
 

@@ -71,6 +71,7 @@ class Defaults(Section):
         "Datastore used when --datastore is not given (local, s3, azure, gs, spin, or an "
         "extension's).",
         default="local",
+        sensitive=True,
     )
     environment: str = setting(
         "DEFAULT_ENVIRONMENT",
@@ -87,6 +88,7 @@ class Defaults(Section):
         "Metadata provider used when --metadata is not given (local, service, spin, or an "
         "extension's).",
         default="local",
+        sensitive=True,
     )
     monitor: str = setting("DEFAULT_MONITOR", STR, "Monitor sidecar.", default="nullSidecarMonitor")
     package_suffixes: str = setting(

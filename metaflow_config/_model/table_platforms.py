@@ -57,7 +57,11 @@ class Kubernetes(Section):
     )
     tolerations: str = setting("KUBERNETES_TOLERATIONS", STR, "Pod tolerations (JSON).", default="")
     persistent_volume_claims: str = setting(
-        "KUBERNETES_PERSISTENT_VOLUME_CLAIMS", STR, "Persistent volume claims (JSON).", default=""
+        "KUBERNETES_PERSISTENT_VOLUME_CLAIMS",
+        STR,
+        "Persistent volume claims (JSON).",
+        default="",
+        sensitive=True,
     )
     secrets: str = setting(
         "KUBERNETES_SECRETS",
@@ -66,9 +70,11 @@ class Kubernetes(Section):
         default="",
         sensitive=True,
     )
-    labels: str = setting("KUBERNETES_LABELS", STR, "Default pod labels.", default="")
+    labels: str = setting(
+        "KUBERNETES_LABELS", STR, "Default pod labels.", default="", sensitive=True
+    )
     annotations: str = setting(
-        "KUBERNETES_ANNOTATIONS", STR, "Default pod annotations.", default=""
+        "KUBERNETES_ANNOTATIONS", STR, "Default pod annotations.", default="", sensitive=True
     )
     gpu_vendor: str = setting(
         "KUBERNETES_GPU_VENDOR",
