@@ -56,6 +56,7 @@ def _everywhere(tmp_path: Path, endpoint: str) -> Settings:
                 "arn:aws:logs:us-east-1:123456789012:log-group:/mf/sfn:*"
             ),
             "METAFLOW_SFN_STATE_MACHINE_PREFIX": "team",
+            "METAFLOW_DEFAULT_DATASTORE": "s3",  # sensitive: the profile's, not a project's
         },
     )
     write_json(
@@ -63,7 +64,6 @@ def _everywhere(tmp_path: Path, endpoint: str) -> Settings:
         {
             "METAFLOW_DATATOOLS_SUFFIX": "datasets",
             "METAFLOW_S3_SERVER_SIDE_ENCRYPTION": "aws:kms",
-            "METAFLOW_DEFAULT_DATASTORE": "s3",
         },
     )
     env = {
