@@ -464,7 +464,7 @@ class MetaflowBaseSettings(BaseSettings):
         True}``, or holds one anywhere inside (a model, a list or dict of them): its whole value
         is masked.
         """
-        return {_key(cls, name) for name, field in cls.model_fields.items() if _secret(field)}
+        return {_key(cls, name) for name in _secret_fields(cls)}
 
     @classmethod
     def sensitive_keys(cls) -> set[str]:
