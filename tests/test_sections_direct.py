@@ -273,12 +273,19 @@ def test_a_model_not_registered_reads_every_layers_keys(tmp_path: Path) -> None:
 
     home = tmp_path / "home"
     write_profile(home, {"METAFLOW_LOOSE_VALUE": 5, "METAFLOW_LOOSE_TAGS": {"a": 1}})
-    write_local(tmp_path, {"METAFLOW_LOOSE_NAME": "", "METAFLOW_LOOSE_VALUE": 6})
+    local = {"METAFLOW_LOOSE_NAME": "", "METAFLOW_LOOSE_VALUE": 6}
+    write_local(tmp_path, local, trusted_by=home)
     env = {"METAFLOW_LOOSE_TAGS": '{"b": 2}'}
     with pytest.warns(ConfigWarning):  # its keys are not registered: warned, yet read
         snapshot = load(env=env, home=home, cwd=tmp_path)
     model = resolve_model(Loose, snapshot)
     assert (model.value, model.name, model.tags) == (6, "default", {"a": 1, "b": 2})
+
+    write_local(tmp_path, {**local, "METAFLOW_LOOSE_NAME": None})  # changed since trusted:
+    # a key no section declares is not read from it
+    with pytest.warns(ConfigWarning):
+        snapshot = load(env=env, home=home, cwd=tmp_path)
+    assert resolve_model(Loose, snapshot).value == 5  # the profile's
 
 
 @pytest.mark.parametrize(

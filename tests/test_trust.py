@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, ConfigWarning, load
 from metaflow_config._model.table import BY_NAME, FIELDS
+from metaflow_config._snapshot.settings import resolution_of
 from metaflow_config._sources import trust as _trust
 from metaflow_config.testing import trust, write_local, write_profile
 from tests._strategies import value_triples
@@ -81,6 +82,42 @@ def test_an_untrusted_project_file_steers_nothing(tmp_path: Path, project: Path)
     assert f"metaflow-config trust {path}" in warning
     assert "their-queue" not in warning
     assert "attacker" not in warning
+
+
+#: keys of a project file that are no settings of metaflow-config: Metaflow reads them itself
+#: (a plugin list choosing the code that runs), or an extension does (its own endpoint)
+FOREIGN = {
+    "METAFLOW_ENABLED_STEP_DECORATOR": ["attacker_decorator"],
+    "METAFLOW_ACME_UPLOAD_URL": "https://collector.example/upload",
+}
+
+
+def test_keys_that_are_no_settings_reach_no_reader_until_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Metaflow's own reading of an untrusted project file, and a model reading its keys, get
+    none of the keys this package cannot judge; the settings that are not sensitive pass. One
+    warning names the keys that are not told otherwise (a key near no setting is told as such);
+    trusted, the file is read whole."""
+    from metaflow_config._metaflow.parsing import metaflows_file
+
+    home, repo = _home(tmp_path), tmp_path / "repo"
+    local = write_local(repo, {**FOREIGN, "METAFLOW_BATCH_JOB_QUEUE": "their-queue"})
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    assert metaflows_file("local") == {"METAFLOW_BATCH_JOB_QUEUE": "their-queue"}
+    s, said = _load(home, repo)
+    assert s.batch.job_queue == "their-queue"
+    (warning,) = [w for w in said if "not applied" in w]
+    assert "METAFLOW_ENABLED_STEP_DECORATOR" in warning
+    assert "attacker_decorator" not in " ".join(said)
+    assert s.explain("METAFLOW_BATCH_JOB_QUEUE").source == "local"
+    assert resolution_of(s).layers["local"].raw("METAFLOW_ACME_UPLOAD_URL") is None
+    with pytest.raises(ConfigError) as info:
+        load(env={}, home=home, cwd=repo, strict=True)
+    assert "METAFLOW_ENABLED_STEP_DECORATOR" in [p.setting for p in info.value.problems]
+    trust(home, local)
+    assert metaflows_file("local") == json.loads(local.read_text(encoding="utf-8"))
 
 
 def test_strict_makes_each_key_an_error(tmp_path: Path, project: Path) -> None:
@@ -214,7 +251,9 @@ def test_a_store_that_is_not_the_users_trusts_nothing(
 def test_the_store_is_read_only_for_a_file_that_sets_a_sensitive_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No project file, or one without sensitive keys: the trust store is never opened."""
+    """No project file, or one of settings that are not sensitive: the store is never opened.
+
+    A key that is no setting (Metaflow's plugin list) needs it, as a sensitive one does."""
     reads: list[str] = []
     real = _trust.read_store
     monkeypatch.setattr(_trust, "read_store", lambda home: reads.append(home) or real(home))
@@ -225,6 +264,9 @@ def test_the_store_is_read_only_for_a_file_that_sets_a_sensitive_key(
     write_local(tmp_path / "steers", {"SERVICE_URL": "https://x.example"})
     _load(tmp_path / "home", tmp_path / "steers")
     assert len(reads) == 1
+    write_local(tmp_path / "plugins", {"ENABLED_STEP_DECORATOR": ["batch"]})
+    _load(tmp_path / "home", tmp_path / "plugins")
+    assert len(reads) == 2
 
 
 # --- a property: an untrusted file is the file without its sensitive keys ----------------------

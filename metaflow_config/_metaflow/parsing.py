@@ -93,8 +93,10 @@ def take_over_files() -> None:
 def metaflows_file(layer: str) -> dict[str, Any]:
     """The profile (``layer="profile"``) or project file as Metaflow may read it: its object.
 
-    Read by ``jsonfile`` (bounded, never blocked); an absent file is ``{}``; of a project file,
-    the keys its trust withholds are left out.
+    Read by ``jsonfile`` (bounded, never blocked); an absent file is ``{}``; of a project file
+    the user has not trusted, every key its trust withholds is left out: the sensitive settings
+    (by any name they are read by) and every key that is no setting (Metaflow's plugin lists, an
+    extension's names: ``files.foreign_keys``).
 
     Raises:
         ConfigError: the file (or the profile's name, or its home) is wrong: what a resolution
@@ -119,5 +121,19 @@ def metaflows_file(layer: str) -> dict[str, Any]:
     doc, problems = read_json_file(found.path, layer)
     if problems or doc is None:
         raise ConfigError(problems or "an unreadable file")
-    withheld = found.read().untrusted if layer == "local" else {}
-    return {key: value for key, value in doc.items() if key not in withheld}
+    if layer != "local":
+        return doc
+    data = found.read()
+    if not data.distrust:
+        return doc
+    return {k: v for k, v in doc.items() if k not in data.untrusted and not _steers(k)}
+
+
+def _steers(key: str) -> bool:
+    """Whether ``key`` names a sensitive setting, by any name it is read by (an alias, an old one)."""
+    from .._model.table import BY_ENV, OLD_NAMES
+
+    field = BY_ENV.get(key)
+    if field is None and key in OLD_NAMES:
+        field = OLD_NAMES[key][0]
+    return field is not None and field.sensitive

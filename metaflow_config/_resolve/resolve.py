@@ -22,7 +22,7 @@ from .._sources.data import LayerData, Raw
 from .._sources.environ import own_flag
 from .._sources.inputs import Inputs
 from .._sources.keykind import LENIENT, STRICT, TYPOS
-from .._sources.keys import classify
+from .._sources.keys import classify, sensitive_key
 from .._sources.layers import LAYERS
 from .._sources.sections import on_reset, problems_in
 from ..errors import ConfigError, ConfigWarning, Problem
@@ -128,39 +128,67 @@ def _report_keys(
 
 
 def untrusted_note(layer: LayerData) -> str:
-    """The one sentence of a project file whose sensitive keys are not applied (see ``trust``)."""
-    keys = ", ".join(layer.untrusted)
-    decide = "decides" if len(layer.untrusted) == 1 else "decide"
-    return (
-        f"{layer.path} ({layer.layer}) sets {keys}, which {decide} where data or credentials "
-        f"go; not applied: {layer.distrust}"
-    )
+    """The one sentence of a project file whose keys are not applied (see ``trust``)."""
+    steering, foreign = _untrusted_kinds(layer)
+    said = []
+    if steering:
+        decide = "decides" if len(steering) == 1 else "decide"
+        said.append(f"{', '.join(steering)}, which {decide} where data or credentials go")
+    if foreign:
+        it, what = ("it", "is no setting") if len(foreign) == 1 else ("them", "are no settings")
+        said.append(
+            f"{', '.join(foreign)}, which {what} of metaflow-config (Metaflow or an extension "
+            f"may read {it} to choose what runs or where data goes)"
+        )
+    return f"{layer.path} ({layer.layer}) sets {' and '.join(said)}; not applied: {layer.distrust}"
+
+
+def _untrusted_kinds(layer: LayerData) -> tuple[list[str], list[str]]:
+    """The untrusted keys of ``layer`` to report: the sensitive settings', and the other keys.
+
+    A key not applied (``loose``: misspelled, or near nothing) is left out: its own report says
+    that it is not applied, and what to do (register it in a section, or fix it).
+    """
+    steering, foreign = [], []
+    for key in layer.untrusted:
+        if key in BY_ENV or sensitive_key(key):
+            steering.append(key)
+        elif key not in layer.loose:
+            foreign.append(key)
+    return steering, foreign
 
 
 def report_untrusted(
     layer: LayerData, strictness: str, problems: list[Problem], notes: list[str]
 ) -> None:
-    """Report the sensitive keys an untrusted project file set.
+    """Report the keys an untrusted project file set that it may not decide.
 
-    One warning when ``strictness`` is lenient, else an error per key.
+    One warning when ``strictness`` is lenient, else an error per key (:func:`_untrusted_kinds`).
     """
-    if not layer.untrusted:
+    steering, foreign = _untrusted_kinds(layer)
+    if not steering and not foreign:
         return
     if strictness == LENIENT:
         notes.append(untrusted_note(layer))
         return
     why, _, advice = layer.distrust.partition("; ")
-    for key, raw in layer.untrusted.items():
+    for key in [*steering, *foreign]:
+        raw = layer.untrusted[key]
         field = BY_ENV.get(key)
         shown = field.show(raw.value) if field else show_value(raw.value, secret=True)
+        what = (
+            "it decides where data or credentials go"
+            if key in steering
+            else "it is no setting of metaflow-config: Metaflow or an extension may read it"
+        )
         problems.append(
             Problem.bad_value(
                 key,
                 layer.layer,
                 raw.location,
                 value=shown,
-                expected="a value from a trusted source (it decides where data or credentials "
-                f"go), but {layer.path} is a project file and {why}",
+                expected=f"a value from a trusted source ({what}), but {layer.path} is a "
+                f"project file and {why}",
                 fix=advice,
             )
         )

@@ -187,10 +187,12 @@ class LayerData(Record):
         """The raw value the layer holds for ``key``, a key the table does not declare, if set.
 
         A registered section's, or one nothing applies (a model that is not registered reads
-        its keys so).
+        its keys so); never one an untrusted project file holds (``untrusted``).
         """
         found = self.extra.get(key)
-        return self.loose.get(key) if found is None else found
+        if found is None and key not in self.untrusted:
+            return self.loose.get(key)
+        return found
 
     def __repr__(self) -> str:  # names and counts only: the values may be secrets
         return (

@@ -12,14 +12,15 @@ import stat
 from typing import Any
 
 from .._display import shell_quote
-from .._model.table import BY_NAME
+from .._model.fields import is_unset
+from .._model.table import BY_ENV, BY_NAME, OLD_NAMES
 from .._model.values import FrozenDict
 from ..errors import ConfigError, Problem
-from .data import LayerData
-from .keys import sensitive_key, take_all
+from .data import LayerData, Raw
+from .keys import is_section_key, sensitive_key, take_all
 from .sections import registry
 
-__all__ = ["FileLayer", "fix_file_key", "layer_from_document"]
+__all__ = ["FileLayer", "fix_file_key", "foreign_keys", "layer_from_document"]
 
 
 class FileLayer:
@@ -68,8 +69,8 @@ class FileLayer:
         data.problems.extend(problems)
         data.frozen = type(doc) is FrozenDict  # read frozen: within the depth bound
         layer_from_document(data, self.path, doc)
-        if self.home is not None and (data.values or data.extra):
-            _distrust(data, self.path, read, link, self.home)
+        if self.home is not None and doc:
+            _distrust(data, self.path, read, link, self.home, doc)
         return data
 
 
@@ -79,16 +80,21 @@ def _distrust(
     read: list[tuple[bytes, os.stat_result]],
     link: os.stat_result | None,
     home: str,
+    doc: dict[str, Any],
 ) -> None:
-    """Set aside the sensitive values of a project file the user has not trusted as it is.
+    """Set aside what a project file the user has not trusted as it is may not decide.
 
-    Only a file that sets a sensitive key is judged (the trust store is read then, not
-    otherwise); its sensitive values move from ``values``/``extra`` to ``untrusted``, and
-    ``distrust`` says why.
+    Its sensitive values (moved from ``values``/``extra`` to ``untrusted``), and every key that
+    is no setting of the table or of a registered section (:func:`foreign_keys`: Metaflow's own
+    plugin lists, an extension's names), which this package cannot judge: recorded in
+    ``untrusted`` too, so that Metaflow (``_metaflow.parsing``) and a model reading the layer
+    are not given them. ``distrust`` says why. Only a file that holds such a key is judged (the
+    trust store is read then, not otherwise).
     """
     names = [n for n in data.values if BY_NAME[n].sensitive]
     keys = [k for k in data.extra if sensitive_key(k)]
-    if not names and not keys:
+    foreign = foreign_keys(data, doc)
+    if not names and not keys and not foreign:
         return
     from .trust import FileFacts, verdict  # hashlib (OpenSSL): loaded by such a file only
 
@@ -101,6 +107,30 @@ def _distrust(
         data.untrusted[BY_NAME[name].env] = data.values.pop(name)
     for key in keys:
         data.untrusted[key] = data.extra.pop(key)
+    for key in foreign:
+        data.untrusted[key] = Raw(doc[key], f"{path}:{key}")
+
+
+def foreign_keys(data: LayerData, doc: dict[str, Any]) -> list[str]:
+    """The keys of the file ``doc`` that set something no setting of this package declares.
+
+    Neither a setting (by its name, an alias or an old name it is read by), nor a registered
+    section's key, nor ``$schema``; a key whose value is unset (``null``, ``""``) sets nothing.
+    """
+    return [
+        key
+        for key, value in doc.items()
+        if key not in BY_ENV
+        and key not in data.extra
+        and key not in _APPLIED_OLD_NAMES
+        and key != "$schema"
+        and not is_unset(value)
+        and not is_section_key(key)
+    ]
+
+
+#: the old names a layer applies (as their setting): not foreign to it
+_APPLIED_OLD_NAMES = frozenset(key for key, (_, how) in OLD_NAMES.items() if how.applied)
 
 
 def layer_from_document(data: LayerData, path: str, doc: dict[str, Any] | None) -> LayerData:

@@ -79,6 +79,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_SKIP",
     "classify",
+    "is_section_key",
     "put",
     "put_extra",
     "section_key",
@@ -452,6 +453,19 @@ def put(data: LayerData, field: Setting, key: str, raw: Raw) -> None:
     """
     if key in (field.env, field.name) or field.name not in data.values:
         data.values[field.name] = raw
+
+
+def is_section_key(key: str) -> bool:
+    """Whether ``key`` is a registered section's key (a broken registry: no).
+
+    A section's keys are under ``METAFLOW_``: no other key costs the registry's lookup.
+    """
+    if not key.startswith(PREFIX):
+        return False
+    try:
+        return key in registry()
+    except ConfigError:
+        return False
 
 
 def sensitive_key(key: str) -> bool:
