@@ -450,3 +450,27 @@ def test_a_file_named_on_the_command_line_is_not_written_through_ones_own_link(
         assert "found a symbolic link to" in result.stderr
     assert victim.read_text() == "precious\n"
     assert not (tmp_path / "elsewhere.json").exists()
+
+
+@pytest.mark.parametrize("named", ["out/backup.json", "sub/../out/backup.json", "{repo}/out/x"])
+def test_a_file_named_on_the_command_line_is_not_written_through_a_linked_directory(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch, named: str
+) -> None:
+    """A cloned repository's directory link (``out -> ~/.ssh``) is not followed either, however
+    the path reaches it; a link above the working directory (the user's own ``/tmp``) is."""
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    write_json(home / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": "sekrit-4242"})
+    repo, private = tmp_path / "repo", tmp_path / "private"
+    (repo / "sub").mkdir(parents=True)
+    private.mkdir()
+    (repo / "out").symlink_to(private, target_is_directory=True)
+    monkeypatch.chdir(repo)
+    result = invoke("export", named.format(repo=repo), "--yes")
+    assert result.exit_code == 1, result.output
+    assert f"found a symbolic link to {private}/" in result.stderr
+    assert f"(the directory {repo / 'out'} is one)" in result.stderr
+    assert list(private.iterdir()) == []
+    above = tmp_path / "above"
+    above.symlink_to(tmp_path / "private", target_is_directory=True)
+    assert invoke("export", str(above / "ok.json"), "--yes").exit_code == 0
+    assert (private / "ok.json").exists()

@@ -175,18 +175,22 @@ def check_writable(
     file is another user's or writable by group or others without the sticky bit. Directories
     that do not exist yet are not refused (a write creates them, mode 0700, and checks them).
     Without ``home`` (a file named on a command line: ``export``, ``schema --output``), ``path``
-    itself being a symbolic link is refused: a cloned repository's link is the cloner's own, and
-    may point anywhere (``~/.bashrc``).
+    itself being a symbolic link is refused, and so is a directory of it below the working
+    directory that is one: a cloned repository's link is the cloner's own, and may point
+    anywhere (``~/.bashrc``, ``~/.ssh``).
     """
     given = os.path.abspath(os.path.expanduser(os.fspath(path)))
     real = _real(given)
-    if home is None and os.path.islink(given):
-        raise _refused(
-            given,
-            f"a file, found a symbolic link to {real} (a link in a folder someone else wrote, a "
-            "cloned repository's, may point anywhere)",
-            f"name the file itself ({shell_quote(real)}) if that is where it should go",
-        )
+    if home is None:
+        link = given if os.path.islink(given) else _linked_directory(path)
+        if link is not None:
+            raise _refused(
+                given,
+                f"a file, found a symbolic link to {real}"
+                f"{'' if link == given else f' (the directory {link} is one)'} (a link in a "
+                "folder someone else wrote, a cloned repository's, may point anywhere)",
+                f"name the file itself ({shell_quote(real)}) if that is where it should go",
+            )
     me = _me()
     shown_home = None if home is None else os.path.expanduser(os.fspath(home))
     real_home = None if shown_home is None else _real(shown_home)
@@ -201,6 +205,26 @@ def check_writable(
     if real_home is not None:
         _check_dirs(real_home, os.path.dirname(real), me)
     return real
+
+
+def _linked_directory(path: str | os.PathLike[str]) -> str | None:
+    """The first directory of ``path`` below the working directory that is a symbolic link.
+
+    The directories as the kernel walks them (``..`` goes up from where the walk is), from the
+    working directory for a relative path; those above it are the user's own choice and are
+    not looked at (``/tmp`` may be a link).
+    """
+    typed = os.path.expanduser(os.fspath(path))
+    here = os.getcwd()
+    current = os.path.abspath(os.sep) if os.path.isabs(typed) else here
+    below = here.rstrip(os.sep) + os.sep
+    for part in os.path.normcase(typed).split(os.sep)[:-1]:
+        if part in ("", os.curdir):
+            continue
+        current = os.path.dirname(current) if part == os.pardir else os.path.join(current, part)
+        if current.startswith(below) and os.path.islink(current):
+            return current
+    return None
 
 
 def check_home_dirs(home: str | os.PathLike[str], directory: str) -> None:
