@@ -112,6 +112,20 @@ def test_derived_values_are_validated(tmp_path: Path, env: dict[str, str], setti
     assert "set it explicitly" in problem.fix
 
 
+@pytest.mark.parametrize("name", ["we\nird", "esc\x1b[0m", "line\u2028sep"])
+def test_a_working_directory_no_value_could_name_is_dot(tmp_path: Path, name: str) -> None:
+    """A working directory whose path is not one line of plain text (a cloned repository's
+    folder may be named so) blocks nothing: the local root derived from it is ``.``, which
+    names the same directory, and its origin says why; it is exported as such."""
+    work = tmp_path / name
+    work.mkdir()
+    s = load(env={}, home=tmp_path, cwd=work)
+    assert s["ARTIFACT_LOCALROOT"] == "."
+    assert "not one line of plain text" in s.explain("ARTIFACT_LOCALROOT").location
+    assert s.to_env("local")["METAFLOW_ARTIFACT_LOCALROOT"] == "."
+    assert load(env={}, home=tmp_path, cwd=tmp_path)["ARTIFACT_LOCALROOT"] == str(tmp_path)
+
+
 def test_runtime_prefix_does_not_hide_a_typo(tmp_path: Path) -> None:
     """METAFLOW_DEBUG_S3CLEINT is a typo of a setting, not one of Metaflow's runtime variables."""
     with pytest.warns(ConfigWarning, match="did you mean METAFLOW_DEBUG_S3CLIENT"):

@@ -35,6 +35,7 @@ from .kinds import (
     STR_LIST,
     URL,
     choice,
+    plain_problem,
 )
 
 # --- derivation rules -------------------------------------------------------------------------
@@ -56,7 +57,14 @@ def _user(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
 
 
 def _cwd(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
-    return ctx.cwd, "the working directory"
+    """The working directory; as ``.`` where its path is not one line of plain text.
+
+    A directory's name may hold a line break (a cloned repository's may): no layer could set
+    such a value, and ``.`` names the same directory.
+    """
+    if ctx.cwd.isprintable() or plain_problem(ctx.cwd) is None:
+        return ctx.cwd, "the working directory"
+    return ".", "the working directory, as '.' (its path is not one line of plain text)"
 
 
 # --- sections ---------------------------------------------------------------------------------
