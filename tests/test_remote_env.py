@@ -179,6 +179,35 @@ def test_the_sfn_limit_is_8192_characters_of_overrides(excess: int) -> None:
         check_sfn_size(env)
 
 
+def test_a_state_machine_task_counts_its_whole_container_overrides() -> None:
+    """The step's command and resources count toward AWS Batch's 8,192 characters, as the
+    environment does: an environment well under the limit with a long command is refused, at
+    create, naming the largest variables but no value; the same job with a short command passes.
+    """
+    from types import SimpleNamespace
+
+    from metaflow_config._metaflow.batch import _check_state_machine_task
+
+    env = [{"name": f"METAFLOW_V{i}", "value": "v" * 100} for i in range(40)]  # ~5 KB
+    resources = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "4096"}]
+
+    def job(command: str) -> Any:
+        overrides = {"command": ["bash", "-c", command], "environment": env}
+        overrides["resourceRequirements"] = resources
+        return SimpleNamespace(payload={"containerOverrides": overrides})
+
+    assert _json_length({e["name"]: e["value"] for e in env}) < SFN_ENV_LIMIT
+    _check_state_machine_task(job("python flow.py step start"))
+    with pytest.raises(ConfigError) as err:
+        _check_state_machine_task(job("c" * 3000))
+    text = str(err.value)
+    assert "container overrides for Step Functions" in text
+    assert "the step's command 3018" in text  # ["bash", "-c", "c..."]
+    assert "at most 8192 characters" in text
+    assert "largest variables: METAFLOW_V10 (135 chars)" in text
+    assert "v" * 100 not in text
+
+
 def test_over_the_limit_names_the_largest_variables_never_their_values(tmp_path: Path) -> None:
     """For sfn, a payload over 8192 characters is one ConfigError listing the largest variables."""
     s = _load(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._scope import current
-from .._snapshot.export import check_sfn_size
+from .._snapshot.export import check_sfn_overrides
 from ..errors import ConfigError
 from .taskenv import HEADERS, TaskEnv, as_metaflow_error
 
@@ -48,9 +48,11 @@ def _environment(job: Any) -> list[dict[str, str]]:
 
 
 def _check_state_machine_task(job: Any) -> None:
-    """The whole container environment of a state machine's task, against the SFN limit."""
-    env = {e["name"]: e.get("value", e.get("value.$", "")) for e in _environment(job)}
-    check_sfn_size(env)
+    """A state machine task's whole container overrides, against AWS Batch's limit.
+
+    The command, the environment and the resources count (enforced when the state machine runs).
+    """
+    check_sfn_overrides(job.payload["containerOverrides"])
 
 
 def create_job(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:

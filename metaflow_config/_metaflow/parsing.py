@@ -130,7 +130,7 @@ def metaflows_file(layer: str) -> dict[str, Any]:
 
 
 def _steers(key: str) -> bool:
-    """Whether ``key`` names a sensitive setting, by any name it is read by (an alias, an old one)."""
+    """Whether ``key`` names a sensitive setting, by any name it is read by (an old one too)."""
     from .._model.table import BY_ENV, OLD_NAMES
 
     field = BY_ENV.get(key)

@@ -35,6 +35,7 @@ __all__ = [
     "ExportedEnv",
     "bears_secret",
     "check_object_size",
+    "check_sfn_overrides",
     "check_sfn_size",
     "export_text",
     "to_env",
@@ -253,6 +254,38 @@ def check_sfn_size(env: Mapping[str, str]) -> None:
                 "shorten or unset the largest values, or set them in a profile file baked into "
                 "the container image instead; METAFLOW_SFN_COMPRESS_STATE_MACHINE=true also "
                 "shrinks the rest of the overrides (the step command)",
+            )
+        ]
+    )
+
+
+def check_sfn_overrides(overrides: Mapping[str, Any]) -> None:
+    """Refuse a Step Functions task's whole container overrides over AWS Batch's limit.
+
+    ``overrides`` is the job's ``containerOverrides`` as the state machine passes it: the step's
+    command, its environment list and its resource requirements, all counted (as compact JSON)
+    against :data:`SFN_ENV_LIMIT`. The largest variables are named; values are never shown.
+    """
+    total = len(json.dumps(overrides, ensure_ascii=False, separators=(",", ":"), default=str))
+    if total <= SFN_ENV_LIMIT:
+        return
+    entries = overrides.get("environment") or []
+    env = {e.get("name", ""): e.get("value", e.get("value.$", "")) for e in entries}
+    sizes = environment_sizes(env)
+    command = len(json.dumps(overrides.get("command") or [], ensure_ascii=False))
+    largest = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    listed = ", ".join(f"{key} ({size} chars)" for key, size in largest) or "none"
+    raise ConfigError(
+        [
+            Problem.bad_argument(
+                "container overrides for Step Functions",
+                f"{total} characters: the step's command {command}, the environment "
+                f"{sum(sizes.values())} in {len(sizes)} variables",
+                f"at most {SFN_ENV_LIMIT} characters of container overrides, which AWS Batch "
+                f"enforces when the state machine runs (largest variables: {listed})",
+                "shorten or unset the largest values, or set them in a profile file baked into "
+                "the container image instead; METAFLOW_SFN_COMPRESS_STATE_MACHINE=true also "
+                "shrinks the step command",
             )
         ]
     )

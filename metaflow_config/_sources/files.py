@@ -74,7 +74,7 @@ class FileLayer:
         return data
 
 
-def _distrust(
+def _distrust(  # noqa: PLR0917 - what one read of the file saw
     data: LayerData,
     path: str,
     read: list[tuple[bytes, os.stat_result]],
