@@ -186,10 +186,26 @@ def test_a_bad_switch_is_a_config_error(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+#: ``import metaflow`` caught, as a notebook, a logger or a test runner catches it: the type and
+#: the whole traceback with its chain printed
+CAUGHT = (
+    "import traceback\n"
+    "try:\n"
+    "    import metaflow\n"
+    "except Exception as exc:\n"
+    "    print(type(exc).__name__, exc.__context__, exc.__cause__)\n"
+    "    traceback.print_exc()\n"
+    "    raise SystemExit(1)\n"
+)
+
+
+@pytest.mark.parametrize("caught", [False, True], ids=["uncaught", "caught"])
 @pytest.mark.parametrize("where", ["env", "profile"])
-def test_metaflows_own_error_quotes_no_secret(tmp_path: Path, where: str) -> None:
-    """Metaflow's message about a value it cannot read quotes it: a secret's is masked, and so
-    is a URL's password, whichever layer holds them."""
+def test_metaflows_own_error_quotes_no_secret(tmp_path: Path, where: str, caught: bool) -> None:
+    """Metaflow's message about a value it cannot read quotes it (a secret's, a URL with its
+    password), whichever layer holds them: Metaflow's reading of a configuration found invalid
+    raises this package's ConfigError instead, with nothing of Metaflow's in its chain, so that
+    neither the uncaught report nor a caller's traceback shows it."""
     values = {
         "METAFLOW_DATATOOLS_CLIENT_PARAMS": '{"aws_secret_access_key": "ZZSEC_cp1",}',
         "METAFLOW_SERVICE_HEADERS": '{"x-api-key": "ZZSEC_h1"',
@@ -203,11 +219,14 @@ def test_metaflows_own_error_quotes_no_secret(tmp_path: Path, where: str) -> Non
         profile = {**values, "METAFLOW_DATATOOLS_CLIENT_PARAMS": {"k": "ZZSEC_cp1"}}
         profile["METAFLOW_SERVICE_HEADERS"] = "not JSON ZZSEC_h1"
         Path(env["METAFLOW_HOME"], "config.json").write_text(json.dumps(profile))
-    proc = _run("import metaflow", env, tmp_path)
+    proc = _run(CAUGHT if caught else "import metaflow", env, tmp_path)
     assert proc.returncode == 1
-    assert "Metaflow's own reading of it failed" in proc.stderr
+    assert "invalid Metaflow configuration" in proc.stderr
     assert "ZZSEC" not in proc.stderr + proc.stdout
-    assert "Traceback" not in proc.stderr
+    if caught:
+        assert proc.stdout.startswith("ConfigError None None"), proc.stdout
+    else:
+        assert "Traceback" not in proc.stderr
 
 
 def _hostile_project(root: Path, shape: str) -> None:
@@ -269,8 +288,8 @@ def test_metaflows_own_error_quotes_no_secret_it_parsed(tmp_path: Path, value: s
     """Metaflow parses a JSON secret before it quotes it (``got: ZZSEC_tok``, a list's repr):
     masked as well."""
     env = {**_base_env(tmp_path), "METAFLOW_DATATOOLS_SESSION_VARS": value}
-    proc = _run("import metaflow", env, tmp_path)
-    assert "Metaflow's own reading of it failed" in proc.stderr
+    proc = _run(CAUGHT, env, tmp_path)
+    assert "METAFLOW_DATATOOLS_SESSION_VARS" in proc.stderr
     assert "ZZSEC" not in proc.stderr + proc.stdout
 
 

@@ -101,6 +101,7 @@ def check_early() -> None:
         return
     _report_config_errors_plainly()
     take_over_files()  # Metaflow's own reading of the files: this package's reader
+    take_over_parsing(current, _pending)  # and of the values
     try:
         snapshot = _resolve()
     except ConfigError as exc:
@@ -109,8 +110,14 @@ def check_early() -> None:
     trips = _what_metaflow_trips_on(snapshot)
     if trips:  # valid here, but Metaflow's own reading raises on it: said as ours
         _PENDING[:] = [ConfigError(trips)]
-        return
-    take_over_parsing(current)
+
+
+def _pending() -> ConfigError | None:
+    """The ConfigError :func:`check_early` found, while Metaflow's own reading runs.
+
+    None for ``metaflow configure``, which runs on Metaflow's own reading (:func:`_repairing`).
+    """
+    return _PENDING[0] if _PENDING and not _repairing() else None
 
 
 def _what_metaflow_trips_on(snapshot: Settings) -> list[Problem]:
@@ -277,7 +284,7 @@ def _report_config_errors_plainly() -> None:
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if isinstance(value, ConfigError):  # its text is escaped (Problem.__str__)
-            at_import = any(value is e for e in _AT_IMPORT)
+            at_import = any(value is e for e in (*_AT_IMPORT, *_PENDING))
             sys.stderr.write(f"{value}\n{_ESCAPE_HATCH if at_import else ''}")
         elif _PENDING and _from_metaflows_reading(tb):
             # Metaflow's message quotes the value it tripped on: shown as a value is, and

@@ -6,8 +6,10 @@ empty variable (``int("")`` for ``METAFLOW_S3_RETRY_COUNT=``, ``json.loads("")``
 setting, a choice's validation), a JSON ``0``/``1`` for a boolean in a profile (``0.lower()``).
 :func:`take_over_parsing` wraps ``from_conf`` so that, for a setting of the table only, such an
 error gives this resolution's value instead (the extension's names replace it a moment later
-anyway); any other name keeps Metaflow's error. Nothing is written: not ``os.environ`` (tasks
-and programs read it), not the files.
+anyway); any other name keeps Metaflow's error. On a configuration found invalid before
+Metaflow reads it, every error of its reading is that ``ConfigError`` instead (Metaflow's
+message quotes the value, a secret's too). Nothing is written: not ``os.environ`` (tasks and
+programs read it), not the files.
 
 :func:`take_over_files` has Metaflow read its profile and project files through this package's
 reader: bounded, never blocked by a named pipe or a device, a byte-order mark accepted, and a
@@ -37,10 +39,16 @@ __all__ = ["take_over_files", "take_over_parsing"]
 _PARSING_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, AttributeError)
 
 
-def take_over_parsing(snapshot: Callable[[], Settings]) -> None:
+def take_over_parsing(
+    snapshot: Callable[[], Settings], pending: Callable[[], ConfigError | None]
+) -> None:
     """Wrap Metaflow's ``from_conf`` (once per process): see the module docstring.
 
     ``snapshot`` gives the resolution in force when Metaflow reads (called only on an error).
+    ``pending`` gives the ``ConfigError`` of a configuration found invalid before Metaflow read
+    it: any error of Metaflow's reading is then that error instead, raised without Metaflow's
+    in its chain (Metaflow's message quotes the value it tripped on, a secret's included, and a
+    caller catching the error, a notebook, a logger or a test runner would show it).
     """
     import metaflow.metaflow_config_funcs as funcs
     from metaflow.exception import MetaflowException
@@ -54,15 +62,20 @@ def take_over_parsing(snapshot: Callable[[], Settings]) -> None:
     def from_conf(name: str, default: Any = None, validate_fn: Any = None) -> Any:
         try:
             return real(name, default, validate_fn)
-        except errors:
-            env = f"METAFLOW_{name}"
-            field = BY_ENV.get(env)
-            if field is None or field.name != name:  # not a setting of ours (or an alias)
-                raise
-            value = thaw(snapshot()[env])
-            registry = funcs._all_configs
-            registry[env] = funcs.ConfigValue(value=value, serializer=str, is_default=True)
-            return value
+        except Exception as exc:  # told apart below, outside the handler
+            failed = exc
+        invalid = pending()
+        if invalid is not None:  # raised here, not in the handler: no chain to Metaflow's
+            del failed
+            raise invalid
+        env = f"METAFLOW_{name}"
+        field = BY_ENV.get(env)
+        if not isinstance(failed, errors) or field is None or field.name != name:
+            raise failed  # not a setting of ours (or an alias): Metaflow's own error
+        value = thaw(snapshot()[env])
+        registry = funcs._all_configs
+        registry[env] = funcs.ConfigValue(value=value, serializer=str, is_default=True)
+        return value
 
     from_conf._metaflow_config = True  # type: ignore[attr-defined]
     funcs.from_conf = from_conf
