@@ -57,13 +57,15 @@ def _everywhere(tmp_path: Path, endpoint: str) -> Settings:
             ),
             "METAFLOW_SFN_STATE_MACHINE_PREFIX": "team",
             "METAFLOW_DEFAULT_DATASTORE": "s3",  # sensitive: the profile's, not a project's
+            "METAFLOW_DATATOOLS_SUFFIX": "datasets",  # so are these
+            "METAFLOW_S3_SERVER_SIDE_ENCRYPTION": "aws:kms",
         },
     )
     write_json(
         project / ".metaflow" / "config.json",
         {
-            "METAFLOW_DATATOOLS_SUFFIX": "datasets",
-            "METAFLOW_S3_SERVER_SIDE_ENCRYPTION": "aws:kms",
+            "METAFLOW_S3_WORKER_COUNT": 16,
+            "METAFLOW_KUBERNETES_GPU_VENDOR": "amd",
         },
     )
     env = {

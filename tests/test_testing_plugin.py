@@ -197,9 +197,9 @@ def test_isolated_process_with_a_project_keeps_the_cwd(
         assert os.environ["METAFLOW_CONFIG_PROJECT"] == str(project)
         assert settings.datastore.sysroot_s3 is None  # the poisoned cwd's project file
         assert settings.local_path == str(project / ".metaflow" / "config.json")
-        write_local(project, {"DATATOOLS_SUFFIX": "from-project"})
+        write_local(project, {"S3_RETRY_COUNT": 3})
         reset_settings()
-        assert settings.datatools.suffix == "from-project"
+        assert settings.s3.retry_count == 3
     assert "METAFLOW_CONFIG_PROJECT" not in os.environ
     assert settings.datastore.sysroot_s3 == "s3://poison/mf"
 

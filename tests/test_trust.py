@@ -172,6 +172,8 @@ def test_the_sensitive_set_is_the_documented_one() -> None:
     """Every secret is sensitive; every URL, S3 root and role is; README lists exactly these."""
     names = {f.name for f in SENSITIVE}
     assert {f.name for f in FIELDS if f.secret} <= names
+    for f in SENSITIVE:  # what a sensitive value derives from steers it as much
+        assert f.derive is None or set(f.derive.bases) <= names, f.name
     for f in FIELDS:
         if f.kind.name in ("URL", "S3 URL", "GCS URL", "IAM role ARN") and not f.local:
             assert f.name in names or f.name in ("UI_URL", "ARGO_WORKFLOWS_UI_URL"), f.name
@@ -258,7 +260,7 @@ def test_the_store_is_read_only_for_a_file_that_sets_a_sensitive_key(
     real = _trust.read_store
     monkeypatch.setattr(_trust, "read_store", lambda home: reads.append(home) or real(home))
     load(env={}, home=tmp_path / "home", cwd=tmp_path)
-    write_local(tmp_path / "plain", {"BATCH_JOB_QUEUE": "q", "DATATOOLS_SUFFIX": "d"})
+    write_local(tmp_path / "plain", {"BATCH_JOB_QUEUE": "q", "S3_RETRY_COUNT": 3})
     load(env={}, home=tmp_path / "home", cwd=tmp_path / "plain")
     assert reads == []
     write_local(tmp_path / "steers", {"SERVICE_URL": "https://x.example"})

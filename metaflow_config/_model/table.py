@@ -104,6 +104,7 @@ class Defaults(Section):
         STR,
         "Comma-separated file suffixes included in the code package.",
         default=".py,.R,.RDS",
+        sensitive=True,  # `.pem,.env` would upload the working directory's secrets
     )
     aws_client_provider: str = setting(
         "DEFAULT_AWS_CLIENT_PROVIDER",
@@ -207,6 +208,7 @@ class Runtime(Section):
             "$SUDO_USER > $USERNAME > $USER (first that is set and not root)",
             machine=True,
         ),
+        sensitive=True,  # whose runs, and which namespace the client reads (and unpickles)
     )
     tempdir: str = setting(
         "TEMPDIR",

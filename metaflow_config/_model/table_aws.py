@@ -74,6 +74,7 @@ class S3(Section):
         "S3_SERVER_SIDE_ENCRYPTION",
         choice("AES256", "aws:kms", "aws:kms:dsse"),
         "ServerSideEncryption for S3 uploads.",
+        sensitive=True,  # a profile's aws:kms is not downgraded by a repository
     )
     retry_count: int = setting(
         "S3_RETRY_COUNT", NONNEG_INT, "Retries of failed S3 operations.", default=7
@@ -103,6 +104,7 @@ class Datatools(Section):
         STR,
         "Suffix of the datatools roots under the sysroots.",
         default="data",
+        sensitive=True,  # the datatools roots derive from it (an absolute one replaces them)
     )
     s3root: str | None = setting(
         "DATATOOLS_S3ROOT",

@@ -53,9 +53,15 @@ class Kubernetes(Section):
         "KUBERNETES_SERVICE_ACCOUNT", STR, "Service account of Metaflow pods.", sensitive=True
     )
     node_selector: str = setting(
-        "KUBERNETES_NODE_SELECTOR", STR, "Node selectors, foo=bar,baz=bab.", default=""
+        "KUBERNETES_NODE_SELECTOR",
+        STR,
+        "Node selectors, foo=bar,baz=bab.",
+        default="",
+        sensitive=True,  # the node, and so its instance role
     )
-    tolerations: str = setting("KUBERNETES_TOLERATIONS", STR, "Pod tolerations (JSON).", default="")
+    tolerations: str = setting(
+        "KUBERNETES_TOLERATIONS", STR, "Pod tolerations (JSON).", default="", sensitive=True
+    )
     persistent_volume_claims: str = setting(
         "KUBERNETES_PERSISTENT_VOLUME_CLAIMS",
         STR,
