@@ -474,3 +474,25 @@ def test_a_file_named_on_the_command_line_is_not_written_through_a_linked_direct
     above.symlink_to(tmp_path / "private", target_is_directory=True)
     assert invoke("export", str(above / "ok.json"), "--yes").exit_code == 0
     assert (private / "ok.json").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_export_never_replaces_what_is_not_a_regular_file(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A named pipe, a socket, a device (``/dev/null`` as root) is refused: the atomic write
+    would replace the node with a file holding the profile, secrets in the clear."""
+    import socket
+
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    write_json(home / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": "sekrit-4242"})
+    target = tmp_path / "f.json"
+    with socket.socket(socket.AF_UNIX) as sock:
+        if kind == "fifo":
+            os.mkfifo(target)
+        else:
+            sock.bind(str(target))
+        result = invoke("export", str(target), "--yes")
+    assert result.exit_code == 1, result.output
+    assert f"found a {'named pipe' if kind == 'fifo' else 'socket'}" in result.stderr
+    assert not stat.S_ISREG(os.lstat(target).st_mode)

@@ -111,12 +111,29 @@ def _check_file(real: str, me: int | None) -> None:
     moved = f"mv {shell_quote(real)} {shell_quote(real + '.old')}"
     if stat.S_ISDIR(st.st_mode):
         raise _refused(real, "a file, found a directory", f"move it out of the way ({moved})")
+    if not stat.S_ISREG(st.st_mode):  # a write replaces the entry: a device node, a pipe gone
+        raise _refused(
+            real,
+            f"a regular file, found {_kind_of(st.st_mode)}",
+            "name a regular file (a write replaces what is there)",
+        )
     if me is not None and st.st_uid != me:
         raise _refused(
             real,
             f"a file of your own, found one owned by {_who(st.st_uid)}",
             f"move it out of the way if you did not make it ({moved}), or ask its owner",
         )
+
+
+def _kind_of(mode: int) -> str:
+    """What a file that is not a regular one is, as a message says it."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "something else"
 
 
 def _check_dirs(real_home: str, real_dir: str, me: int | None) -> None:
@@ -170,7 +187,8 @@ def check_writable(
 
     Refused (a :class:`ConfigError` naming the path, what is wrong and the fix), before anything
     is written: ``path`` is a symbolic link another user owns; the file it resolves to is a
-    directory or another user's; and when ``home`` is given (the file belongs in that
+    directory, not a regular file (a device, a named pipe: the write would replace it), or
+    another user's; and when ``home`` is given (the file belongs in that
     ``METAFLOW_HOME``), ``path`` resolves outside it, or a directory from the home down to the
     file is another user's or writable by group or others without the sticky bit. Directories
     that do not exist yet are not refused (a write creates them, mode 0700, and checks them).
