@@ -158,6 +158,31 @@ def _base_env(tmp_path: Path) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "METAFLOW_HOME": str(home)}
 
 
+@pytest.mark.parametrize("org", ["acme", "zorg"])  # before and after ours, by name
+def test_an_organisations_config_extension_replaces_our_names(tmp_path: Path, org: str) -> None:
+    """An organisation's ``config`` extension sets names on purpose: whichever order Metaflow
+    loads the extensions in, its names win (README); every other name is ours."""
+    config = tmp_path / "org" / "metaflow_extensions" / org / "config"
+    config.mkdir(parents=True)
+    (config / f"mfextinit_{org}.py").write_text(
+        'BATCH_JOB_QUEUE = "org-forced-queue"\nSERVICE_RETRY_COUNT = 42\n', encoding="utf-8"
+    )
+    env = {
+        **_base_env(tmp_path),
+        "PYTHONPATH": str(tmp_path / "org"),
+        "METAFLOW_BATCH_JOB_QUEUE": "mine",
+        "METAFLOW_KUBERNETES_CPU": "2",  # ours: Metaflow alone keeps the text, we a number's
+    }
+    code = (
+        "import metaflow.metaflow_config as m\n"
+        "print(m.BATCH_JOB_QUEUE, m.SERVICE_RETRY_COUNT, repr(m.KUBERNETES_SHARED_MEMORY), "
+        "m.KUBERNETES_CPU)\n"
+    )
+    proc = _run(code, env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["org-forced-queue", "42", "None", "2"]
+
+
 def test_the_extension_binds_configuration_names_only(tmp_path: Path) -> None:
     """The extension adds no helper names to Metaflow's module, only configuration ones."""
     env = _base_env(tmp_path)

@@ -44,7 +44,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._display import mask_url_password, printable, redact, texts_of, url_passwords
@@ -182,8 +182,40 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
     if again:
         _forget_metaflows_files()
     values = compat.module_values(snapshot)
+    for name in _set_by_earlier_config_extensions():  # theirs replace ours (README)
+        values.pop(name, None)
     extra = [o for o in values.pop("DEBUG_OPTIONS") if o not in debug_options]
     return {"DEBUG_OPTIONS": extra, **values} if extra else values
+
+
+def _set_by_earlier_config_extensions() -> set[str]:
+    """The names the config extensions Metaflow applies before ours set (an organisation's).
+
+    Metaflow copies each config extension's names over its module in its extensions' order, so
+    a later one replaces what an earlier one set. An organisation's ``config`` extension sets
+    names on purpose (its defaults, its own reading): whichever comes first, its names replace
+    this package's, as README says. Those applied after ours replace them anyway; those before
+    it are imported already, and their names are left out of ours.
+    """
+    support = sys.modules.get("metaflow.extension_support")
+    packages = getattr(support, "_pkgs_per_extension_point", {}).get("config", [])
+    names: set[str] = set()
+    for package in packages:
+        module_name = getattr(package, "config_module", None) or ".".join(
+            ("metaflow_extensions", getattr(package, "tl_package", ""), "config")
+        )
+        if module_name == CONFIG_MODULE:
+            break
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        names.update(
+            name
+            for name, value in vars(module).items()
+            if not name.startswith("__") and not isinstance(value, ModuleType)
+        )
+    names.discard("DEBUG_OPTIONS")  # Metaflow extends its list with each extension's
+    return names
 
 
 #: Metaflow's console script (``metaflow``, ``metaflow.exe``, ``metaflow-script.py``).
