@@ -83,3 +83,33 @@ def test_a_target_over_its_limit_is_the_error(monkeypatch: pytest.MonkeyPatch) -
     result = invoke("show", "--target", "kubernetes")
     assert result.exit_code == 1
     assert "131072 bytes" in result.stderr
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "argo", "airflow"])
+def test_show_target_tells_what_the_pods_are_not_given(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """As the launchers build the pods: with Kubernetes Secrets mounted, the secret settings
+    are left to them; a name of ARGO_WORKFLOWS_ENV_VARS_TO_SKIP is not given; a pod of
+    Kubernetes or Argo gets the internal webhook URL as its webhook URL (Metaflow sets it)."""
+    for key, value in {
+        **ENV,
+        "METAFLOW_KUBERNETES_SECRETS": "mf-creds",
+        "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_S3_RETRY_COUNT",
+        "METAFLOW_ARGO_EVENTS_WEBHOOK_URL": "https://public.example/hook",
+        "METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL": "http://internal.svc/hook",
+    }.items():
+        monkeypatch.setenv(key, value)
+    result = invoke("show", "--target", target)
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    auth = rows["METAFLOW_SERVICE_AUTH_KEY"]
+    assert "left out" in auth
+    assert "left to the Kubernetes Secrets the pod mounts (mf-creds)" in auth
+    assert "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists it" in rows["METAFLOW_S3_RETRY_COUNT"]
+    webhook = rows["METAFLOW_ARGO_EVENTS_WEBHOOK_URL"]
+    if target == "airflow":
+        assert "https://public.example/hook" in webhook
+    else:
+        assert webhook.split()[1:3] == ["http://internal.svc/hook", "metaflow"]
+    assert SECRET not in result.output

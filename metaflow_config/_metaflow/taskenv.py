@@ -70,6 +70,25 @@ class TaskEnv:
         self.skipped = frozenset(name for name in str(skip or "").split(",") if name)
         #: ``KUBERNETES_SECRETS``: Metaflow mounts them in every pod of ``--with kubernetes``
         self.cluster_secrets = tuple(s for s in str(values["KUBERNETES_SECRETS"]).split(",") if s)
+        argo = str(values["ARGO_WORKFLOWS_KUBERNETES_SECRETS"] or "") if target == "argo" else ""
+        #: the Kubernetes Secrets every container of this target mounts, whatever the step
+        self.mounted_secrets = (
+            (*self.cluster_secrets, *(s for s in argo.split(",") if s))
+            if target in _KUBERNETES
+            else ()
+        )
+
+    def left_out(self, *, mounted: bool) -> dict[str, str]:
+        """The exported names a container does not get, each with why (see the module).
+
+        ``mounted``: the container mounts Kubernetes Secrets as environment variables.
+        """
+        why = dict.fromkeys(self.skipped, "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists it")
+        if mounted:
+            secrets = ",".join(self.mounted_secrets) or "the step's"
+            for name in _SECRETS - self.skipped:
+                why[name] = f"left to the Kubernetes Secrets the pod mounts ({secrets})"
+        return {name: text for name, text in why.items() if name in self.exported}
 
     def missing(self, present: Iterable[str], *, mounted: bool = False) -> dict[str, str]:
         """The exported variables a container lacks, as plain text (not yet encoded).
@@ -77,9 +96,7 @@ class TaskEnv:
         ``present``: the names the container holds (values and ``valueFrom`` entries alike);
         ``mounted``: it mounts Kubernetes Secrets as environment variables.
         """
-        held = set(present) | self.skipped
-        if mounted:
-            held |= _SECRETS
+        held = set(present) | self.left_out(mounted=mounted).keys()
         return {name: text for name, text in self.exported.items() if name not in held}
 
     def encoded(self, name: str, text: str) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "check_sfn_overrides",
     "check_sfn_size",
     "export_text",
+    "metaflow_sets",
     "to_env",
 ]
 
@@ -56,6 +57,20 @@ METAFLOW_SETS: dict[str, dict[str, str]] = {
     "argo": {"METAFLOW_USER": "argo-workflows"},
     "airflow": {"METAFLOW_DEFAULT_METADATA": "service"},
 }
+
+
+def metaflow_sets(values: Mapping[str, Any], target: str) -> dict[str, str]:
+    """What Metaflow itself sets in a task of ``target`` (:data:`METAFLOW_SETS`), as text.
+
+    Given the resolved ``values``, with what depends on them: a pod of Kubernetes or Argo
+    Workflows gets the internal webhook URL as its ``ARGO_EVENTS_WEBHOOK_URL``.
+    """
+    sets = dict(METAFLOW_SETS.get(target, {}))
+    internal = values.get("ARGO_EVENTS_INTERNAL_WEBHOOK_URL")
+    if target in ("kubernetes", "argo") and internal:
+        sets["METAFLOW_ARGO_EVENTS_WEBHOOK_URL"] = str(internal)
+    return sets
+
 
 #: Linux refuses to start a process with one ``NAME=value`` environment string of this many
 #: bytes or more (``MAX_ARG_STRLEN``, 32 pages, the terminating NUL counted): the container of

@@ -1,11 +1,13 @@
 """``show --target T`` and ``explain --target T``: what a task on a remote target resolves.
 
-A task on target T starts with ``to_env(T)`` and what Metaflow itself sets there
-(``export.METAFLOW_SETS``), and no profile or project file: :func:`task_settings` resolves exactly
-that, in a process of its own making (``load`` of those variables, an empty home and working
-directory). Each value is then set beside this machine's: a value that differs is marked (and
-why: it stays behind, it is the internal service URL, Metaflow sets it), and so is every URL that
-points at this machine (``localhost`` in a task is the task).
+A task on target T starts with ``to_env(T)`` but what its container is not given (on the
+Kubernetes targets, the names of ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP``, and the secret settings
+where the pods mount Kubernetes Secrets: ``_metaflow.taskenv``), with what Metaflow itself
+sets there (``export.metaflow_sets``), and no profile or project file: :func:`task_settings`
+resolves exactly that, in a process of its own making (``load`` of those variables, an empty
+home and working directory). Each value is then set beside this machine's: a value that
+differs is marked (and why: it stays behind, it is the internal service URL, Metaflow sets
+it), and so is every URL that points at this machine (``localhost`` in a task is the task).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._display import printable
+from .._metaflow.taskenv import TaskEnv
 from .._model.fields import Setting
 from .._model.table import FIELDS, find
-from .._snapshot.export import METAFLOW_SETS
+from .._snapshot.export import metaflow_sets
 from .._snapshot.require import points_here
 from .._snapshot.settings import Settings, resolution_of
 from ..errors import ConfigWarning
@@ -46,10 +49,22 @@ def task_settings(snapshot: Settings, target: str) -> Settings:
     """
     from .. import load
 
-    env = {**snapshot.to_env(target), **METAFLOW_SETS.get(target, {})}
+    left = _left_out(snapshot, target)
+    given = {k: v for k, v in snapshot.to_env(target).items() if k not in left}
+    env = {**given, **metaflow_sets(resolution_of(snapshot).values, target)}
     with tempfile.TemporaryDirectory() as empty, warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfigWarning)
         return load(env=env, home=empty, cwd=empty, profile="")
+
+
+def _left_out(snapshot: Settings, target: str) -> dict[str, str]:
+    """The exported names a container of ``target`` is not given, each with why.
+
+    As every container of the target: a step mounting Secrets of its own
+    (``@kubernetes(secrets=...)``) leaves the secret settings out of its pods too.
+    """
+    task = TaskEnv(snapshot, target)
+    return task.left_out(mounted=bool(task.mounted_secrets))
 
 
 @dataclass(frozen=True)
@@ -70,16 +85,20 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
     """Every setting of ``target``'s task beside this machine's, in table order."""
     task = task_settings(snapshot, target)
     there = resolution_of(task).inputs.cwd  # a temporary directory: the task has its own
-    sets = METAFLOW_SETS.get(target, {})
+    sets = metaflow_sets(resolution_of(snapshot).values, target)
     exported = snapshot.to_env(target)
+    left = _left_out(snapshot, target)
     for field in FIELDS:
         theirs, ours = _raw(task, field), _raw(snapshot, field)
         source = task.source(field.env)
+        notes = []
         if field.env in sets:
             source = "metaflow"
+        elif field.env in left:
+            source = "left out"
+            notes.append(left[field.env])
         elif field.env in exported:
             source = "travels"
-        notes = []
         if theirs != ours:
             if field.env in sets:
                 notes.append(f"Metaflow sets it on {target}")
