@@ -120,6 +120,27 @@ def test_keys_that_are_no_settings_reach_no_reader_until_trusted(
     assert metaflows_file("local") == json.loads(local.read_text(encoding="utf-8"))
 
 
+def test_metaflows_reading_judges_the_bytes_it_hands_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project file is read once for Metaflow: a file swapped for a trusted one between a
+    read of its keys and a read for its trust cannot pass its own keys on."""
+    from metaflow_config._metaflow.parsing import metaflows_file
+    from metaflow_config._sources import jsonfile
+
+    home, repo = _home(tmp_path), tmp_path / "repo"
+    write_local(repo, FOREIGN)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    reads: list[str] = []
+    real = jsonfile.read_json_file
+    monkeypatch.setattr(
+        jsonfile, "read_json_file", lambda path, *a, **k: reads.append(path) or real(path, *a, **k)
+    )
+    assert metaflows_file("local") == {}
+    assert len(reads) == 1
+
+
 def test_strict_makes_each_key_an_error(tmp_path: Path, project: Path) -> None:
     """strict=True: one problem per key, naming the file and key, with the command."""
     with pytest.raises(ConfigError) as info:

@@ -117,7 +117,6 @@ def metaflows_file(layer: str) -> dict[str, Any]:
 
     """
     from .._sources.inputs import Inputs
-    from .._sources.jsonfile import read_json_file
     from .._sources.layers import local_layer, profile_layer
 
     inputs = Inputs.from_world()
@@ -131,12 +130,10 @@ def metaflows_file(layer: str) -> dict[str, Any]:
         return {}
     if not os.path.lexists(found.path):
         return {}
-    doc, problems = read_json_file(found.path, layer)
-    if problems or doc is None:
-        raise ConfigError(problems or "an unreadable file")
-    if layer != "local":
-        return doc
-    data = found.read()
+    data, frozen = found.read_document()  # one read: the trust is judged on these very bytes
+    if data.problems or frozen is None:
+        raise ConfigError(data.problems or "an unreadable file")
+    doc: dict[str, Any] = thaw(frozen)
     if not data.distrust:
         return doc
     return {k: v for k, v in doc.items() if k not in data.untrusted and not _steers(k)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from typing import Any
 
 from .._display import shell_quote
@@ -49,14 +50,22 @@ class FileLayer:
 
     def read(self) -> LayerData:
         """Read the file (a missing file is an empty layer)."""
+        return self.read_document()[0]
+
+    def read_document(self) -> tuple[LayerData, Mapping[str, Any] | None]:
+        """Read the file: the layer, and the document it was made of.
+
+        The document is read-only, and ``None`` when there is no file or none could be read.
+        One read: what the layer withholds is judged on the very bytes the document holds.
+        """
         data = LayerData(self.layer, self.path or "", problems=list(self._problems))
         if not self.path or data.problems:
-            return data
+            return data, None
         link = None
         try:
             info = os.lstat(self.path)
         except (FileNotFoundError, NotADirectoryError):
-            return data  # absent: an empty layer (any other failure is reported by the read)
+            return data, None  # absent: an empty layer (any other failure: said by the read)
         except (OSError, ValueError):
             pass
         else:
@@ -71,7 +80,7 @@ class FileLayer:
         layer_from_document(data, self.path, doc)
         if self.home is not None and doc:
             _distrust(data, self.path, read, link, self.home, doc)
-        return data
+        return data, doc
 
 
 def _distrust(  # noqa: PLR0917 - what one read of the file saw
@@ -80,7 +89,7 @@ def _distrust(  # noqa: PLR0917 - what one read of the file saw
     read: list[tuple[bytes, os.stat_result]],
     link: os.stat_result | None,
     home: str,
-    doc: dict[str, Any],
+    doc: Mapping[str, Any],
 ) -> None:
     """Set aside what a project file the user has not trusted as it is may not decide.
 
@@ -111,7 +120,7 @@ def _distrust(  # noqa: PLR0917 - what one read of the file saw
         data.untrusted[key] = Raw(doc[key], f"{path}:{key}")
 
 
-def foreign_keys(data: LayerData, doc: dict[str, Any]) -> list[str]:
+def foreign_keys(data: LayerData, doc: Mapping[str, Any]) -> list[str]:
     """The keys of the file ``doc`` that set something no setting of this package declares.
 
     Neither a setting (by its name, an alias or an old name it is read by), nor a registered
