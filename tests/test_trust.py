@@ -427,6 +427,23 @@ def test_trust_list_and_revoke(tmp_path: Path, project: Path) -> None:
     assert "No trusted project files" in invoke("trust", "--list", env=env).output
 
 
+def test_trust_finds_the_project_file_as_the_resolver_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without PATH, from $METAFLOW_CONFIG_PROJECT where it is set; it names what it now lets
+    the file set, keys that are no setting included."""
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    local = write_local(tmp_path / "repo", {**FOREIGN, "SERVICE_URL": "https://x.example"})
+    monkeypatch.chdir(elsewhere)
+    env = {"METAFLOW_HOME": str(home), "METAFLOW_CONFIG_PROJECT": str(tmp_path / "repo")}
+    done = invoke("trust", env=env)
+    assert done.exit_code == 0, done.output
+    assert f"Trusted {local}" in done.output
+    for key in ("METAFLOW_SERVICE_URL", *FOREIGN):
+        assert key in done.output
+
+
 def test_trust_escapes_what_a_path_holds(tmp_path: Path) -> None:
     """A folder named to move the terminal (ESC, BEL, a right-to-left override) is named by
     trust, --list and --revoke with those characters escaped."""

@@ -12,9 +12,10 @@ import click
 from .._display import printable
 from .._model.table import BY_NAME
 from .._sources.data import LayerData
-from .._sources.files import layer_from_document
+from .._sources.environ import own
+from .._sources.files import foreign_keys, layer_from_document
 from .._sources.keys import sensitive_key
-from .._sources.profiles import find_local_config
+from .._sources.profiles import PROJECT_VAR, find_local_config
 from .._sources.trust import FileFacts, never_trusted, read_facts, read_store, record, store_path
 from .._sources.trust import revoke as revoke_trust
 from ..errors import ConfigError
@@ -26,14 +27,15 @@ __all__ = ["trust_cmd"]
 def _project_file(path: str | None) -> str:
     """The project file meant by ``path`` (a file, a project folder or its ``.metaflow``).
 
-    No ``path``: the one found walking up from the working directory, as the resolver finds it.
+    No ``path``: the one found walking up from the working directory (or from
+    ``$METAFLOW_CONFIG_PROJECT``), as the resolver finds it.
     """
     if path is None:
-        cwd = os.getcwd()
-        found = find_local_config(cwd)
+        start = own(os.environ, PROJECT_VAR) or os.getcwd()
+        found = find_local_config(start)
         if found is None:
             msg = (
-                f"no project file: no .metaflow directory at or above {cwd}; "
+                f"no project file: no .metaflow directory at or above {start}; "
                 "give the file to trust (metaflow-config trust PATH)"
             )
             raise CliError(msg)
@@ -102,7 +104,8 @@ def trust_cmd(list_: bool, revoke: bool, path: str | None) -> None:
     if problems or facts is None:
         raise ConfigError(problems)
     record(home, target, facts)
-    keys = _sensitive(layer_from_document(LayerData("local", target), target, doc))
+    data = layer_from_document(LayerData("local", target), target, doc)
+    keys = _sensitive(data) + foreign_keys(data, doc or {})
     allows = (
         f"it may now set {', '.join(keys)}"
         if keys
