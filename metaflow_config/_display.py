@@ -51,9 +51,14 @@ _MAX_SHOWN = 80
 
 #: What reaches no terminal as it is (see :func:`printable`): C0 and C1 control characters (NEL
 #: U+0085 and CSI U+009B among them), DEL, lone surrogates, the bidirectional controls (U+061C,
-#: U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the line and paragraph separators
-#: (U+2028, U+2029). ``_LINE_UNSAFE`` leaves the newline and the tab (an excerpt's lines).
-_BEYOND_C1 = "\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
+#: U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), the line and paragraph separators (U+2028,
+#: U+2029), and the invisible ones that make a value look like another (the soft hyphen, the
+#: zero-width space, joiners and word joiner, U+180E, U+2061-U+2064, the byte-order mark).
+#: ``_LINE_UNSAFE`` leaves the newline and the tab (an excerpt's lines).
+_BEYOND_C1 = (
+    "\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "\ud800-\udfff"
+)
 _UNSAFE = f"[\x00-\x1f\x7f-\x9f{_BEYOND_C1}]"
 _LINE_UNSAFE = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BEYOND_C1}]"
 
@@ -61,11 +66,15 @@ _LINE_UNSAFE = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BEYOND_C1}]"
 #: Where the characters of ``_UNSAFE`` are (``tests/test_display.py`` holds the two alike).
 _UNSAFE_RANGES = (
     range(0xA0),
+    range(0xAD, 0xAE),
     range(0x61C, 0x61D),
-    range(0x200E, 0x2010),
+    range(0x180E, 0x180F),
+    range(0x200B, 0x2010),
     range(0x2028, 0x202F),
+    range(0x2060, 0x2065),
     range(0x2066, 0x206A),
     range(0xD800, 0xE000),
+    range(0xFEFF, 0xFF00),
 )
 #: The escape of each character :func:`printable` escapes (built on first use), by ``lines``.
 _ESCAPES: dict[bool, dict[int, str]] = {}

@@ -293,6 +293,11 @@ UNSAFE = {
     "LS": "\u2028",
     "PS": "\u2029",
     "surrogate": "\ud800",
+    "SHY": "\u00ad",  # the invisible ones: "a\u200bdmin" looked like "admin"
+    "ZWSP": "\u200b",
+    "ZWJ": "\u200d",
+    "WJ": "\u2060",
+    "BOM": "\ufeff",
 }
 
 
