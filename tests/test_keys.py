@@ -142,6 +142,19 @@ def test_what_a_key_is(key: str, in_file: bool, kind: str, near_name: str) -> No
     assert (found.kind, found.near) == (kind, near_name)
 
 
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("METAFLOW_DEBUG_ACMEDEBUG", "a debug flag of Metaflow or of an extension"),
+        ("METAFLOW_CONDA_ENVS_DIRNAME", "a variable of Metaflow's Conda environments"),
+        ("METAFLOW_RUN_ID", "a variable Metaflow sets for its own processes at run time"),
+    ],
+)
+def test_a_runtime_name_is_said_as_what_it_is(key: str, said: str) -> None:
+    """A debug flag is the user's to set (an extension's DEBUG_OPTIONS too), not Metaflow's."""
+    assert keys.classify(key, file=False).what().startswith(said)
+
+
 def test_metaflows_own_names_are_not_under_its_prefixes() -> None:
     """No name known exactly (a CLI variable, an old or retired name, a plugin list, a runtime
     variable) is under a runtime family's prefix: the environment scan passes over those."""

@@ -131,6 +131,16 @@ class Key(Record):
                 f"({self.detail}<PARAMETER>), read by Metaflow's command line"
             )
         if self.kind == RUNTIME:
+            if self.key.startswith("METAFLOW_DEBUG_"):
+                return (
+                    "a debug flag of Metaflow or of an extension (DEBUG_OPTIONS), which Metaflow "
+                    "reads itself and copies into its tasks, not a setting"
+                )
+            if self.key.startswith("METAFLOW_CONDA_"):
+                return (
+                    "a variable of Metaflow's Conda environments, which Metaflow reads or sets "
+                    "itself and copies into its tasks, not a setting"
+                )
             return "a variable Metaflow sets for its own processes at run time, not a setting"
         if self.kind == METAFLOW:
             return (
