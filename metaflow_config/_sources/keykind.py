@@ -67,6 +67,20 @@ _ERROR_AT = {
 }
 
 
+_RUNTIME = "a variable Metaflow sets for its own processes at run time, not a setting"
+#: what a name of a runtime family is, by its prefix (``METAFLOW_DEBUG_``), where it is more
+_RUNTIME_FAMILIES = {
+    "METAFLOW_DEBUG_": (
+        "a debug flag of Metaflow or of an extension (DEBUG_OPTIONS), which Metaflow reads "
+        "itself and copies into its tasks, not a setting"
+    ),
+    "METAFLOW_CONDA_": (
+        "a variable of Metaflow's Conda environments, which Metaflow reads or sets itself and "
+        "copies into its tasks, not a setting"
+    ),
+}
+
+
 class Key(Record):
     """What a key is (:func:`classify`), and the one wording of its kind.
 
@@ -131,17 +145,7 @@ class Key(Record):
                 f"({self.detail}<PARAMETER>), read by Metaflow's command line"
             )
         if self.kind == RUNTIME:
-            if self.key.startswith("METAFLOW_DEBUG_"):
-                return (
-                    "a debug flag of Metaflow or of an extension (DEBUG_OPTIONS), which Metaflow "
-                    "reads itself and copies into its tasks, not a setting"
-                )
-            if self.key.startswith("METAFLOW_CONDA_"):
-                return (
-                    "a variable of Metaflow's Conda environments, which Metaflow reads or sets "
-                    "itself and copies into its tasks, not a setting"
-                )
-            return "a variable Metaflow sets for its own processes at run time, not a setting"
+            return _RUNTIME_FAMILIES.get(self.key[: self.key.find("_", 9) + 1], _RUNTIME)
         if self.kind == METAFLOW:
             return (
                 "a list of the plugins Metaflow enables, which Metaflow reads itself from its "
