@@ -537,6 +537,21 @@ def test_an_s3_url_is_diagnosed_part_by_part(home: Path, work: Path, value: str,
 
 
 @pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("https://ui.example.com/#a b", "it holds a space (or another blank) at position 25"),
+        ("ftp://ui.example.com", "it starts with 'ftp://', not 'http://' or 'https://'"),
+        ("ui.example.com", "it lacks 'http://' or 'https://'"),
+        ("https:///path", "it names no host"),
+    ],
+)
+def test_a_url_is_diagnosed(home: Path, work: Path, value: str, said: str) -> None:
+    """What is wrong with a URL is said: a space in it is not left for the reader to find."""
+    err = config_error(env={"METAFLOW_UI_URL": value}, home=home, cwd=work)
+    assert said in err.problems[0].expected
+
+
+@pytest.mark.parametrize(
     ("name", "value", "shown"),
     [
         pytest.param("METAFLOW_BATCH_JOB_QUEUE", "q\x01ueue", "'\\x01' at position 1", id="str"),

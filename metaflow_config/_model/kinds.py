@@ -545,7 +545,27 @@ def is_plugin_name(value: str) -> bool:
 
 #: A resource request (CPU cores, MB): Metaflow's decorators take a number or its text.
 QUANTITY = Kind("number", 'a number, as text or JSON (e.g. 2, 0.5, "4096")', _quantity)
-URL = Kind("URL", "an http:// or https:// URL", _str(r"^https?://[^\s/]+\S*$"))
+
+
+def _url_diagnosis(value: str) -> str:
+    """What is wrong with a URL its pattern refused: the scheme, the host, a space."""
+    scheme, found, rest = value.partition("://")
+    if not found:
+        return "it lacks 'http://' or 'https://'"
+    if scheme not in ("http", "https"):
+        return f"it starts with {_shown(scheme + '://')}, not 'http://' or 'https://'"
+    space = next((i for i, c in enumerate(value) if c.isspace()), None)
+    if space is not None:
+        return f"it holds a space (or another blank) at position {space}"
+    return "it names no host" if not rest or rest.startswith("/") else "a character no URL holds"
+
+
+URL = Kind(
+    "URL",
+    "an http:// or https:// URL",
+    _str(r"^https?://[^\s/]+\S*$"),
+    diagnose=_url_diagnosis,
+)
 
 
 def _s3_diagnosis(value: str) -> str:
