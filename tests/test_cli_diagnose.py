@@ -151,7 +151,12 @@ def test_diff_lists_what_differs_between_two_profiles() -> None:
     write_profile(home(), {"BATCH_JOB_QUEUE": "cpu", "SERVICE_AUTH_KEY": "a-" + SECRET})
     write_profile(
         home(),
-        {"BATCH_JOB_QUEUE": "gpu", "SERVICE_AUTH_KEY": "b-" + SECRET, "SFN_DYNAMO_DB_TABLE": "t"},
+        {
+            "BATCH_JOB_QUEUE": "gpu",
+            "SERVICE_AUTH_KEY": "b-" + SECRET,
+            "SFN_DYNAMO_DB_TABLE": "t",
+            "SERVICE_HEADERS": {"x-api-key": SECRET},
+        },
         profile="prod",
     )
     result = invoke("diff", "default", "prod")
@@ -161,6 +166,7 @@ def test_diff_lists_what_differs_between_two_profiles() -> None:
     assert lines["METAFLOW_BATCH_JOB_QUEUE"] == ["cpu", "gpu"]
     assert lines["METAFLOW_SFN_DYNAMO_DB_TABLE"] == ["(unset)", "t"]
     assert lines["METAFLOW_SERVICE_AUTH_KEY"] == ["****", "(differs)", "****"]
+    assert lines["METAFLOW_SERVICE_HEADERS"] == ["{}", "****"]  # empty: nothing to hide
     assert SECRET not in result.output
     assert "METAFLOW_DATATOOLS_SUFFIX" not in lines
 

@@ -74,7 +74,7 @@ def display(field: Setting, value: Any, *, width: int | None = _CELL) -> str:
         return _UNSET
     if isinstance(value, Reference):
         return _cut(printable(value.text), width)  # where the secret is kept, not the secret
-    if field.secret:
+    if field.secret and _holds_something(value):
         return MASK
     text = shown_text(field.kind.to_text(value))
     return _cut(text, width) if text != "" else '""'
@@ -84,9 +84,14 @@ def _public(field: Setting, value: Any) -> Any:
     """A value for JSON output: the typed value (URL passwords masked), or the mask if secret."""
     if isinstance(value, Reference):
         return value.text
-    if value is not None and field.secret:
+    if field.secret and _holds_something(value):
         return MASK
     return mask_value(value)
+
+
+def _holds_something(value: Any) -> bool:
+    """Whether a secret's value holds anything to hide (an empty one, ``{}``, is shown so)."""
+    return value is not None and (not isinstance(value, (str, Mapping)) or len(value) > 0)
 
 
 def _short_location(name: str, source: str, location: str) -> str:
