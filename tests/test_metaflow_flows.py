@@ -115,8 +115,8 @@ def test_local_run_every_task_uses_the_resolution(tmp_path: Path) -> None:
     where = launch(
         tmp_path,
         {"METAFLOW_JOB_QUEUE_NAME": "queue-by-alias", "METAFLOW_BATCH_EMIT_TAGS": "no"},
-        profile={"METAFLOW_SFN_IAM_ROLE": ROLE + "sfn", "METAFLOW_DATATOOLS_SUFFIX": "p"},
-        local={"METAFLOW_DATATOOLS_SUFFIX": "from-local"},
+        profile={"METAFLOW_SFN_IAM_ROLE": ROLE + "sfn", "METAFLOW_S3_RETRY_COUNT": 5},
+        local={"METAFLOW_S3_RETRY_COUNT": 3},
     )
     proc = run(where, "run")
     seen = reports(proc.stdout + proc.stderr)
@@ -130,7 +130,7 @@ def test_local_run_every_task_uses_the_resolution(tmp_path: Path) -> None:
             "USER": "tester",
         }
         assert report["settings"] == expected
-    assert seen["end"]["settings"]["METAFLOW_DATATOOLS_SUFFIX"] == "from-local"
+    assert seen["end"]["settings"]["METAFLOW_S3_RETRY_COUNT"] == 3
 
 
 def test_a_broken_configuration_stops_the_run_before_any_step(tmp_path: Path) -> None:
