@@ -120,6 +120,31 @@ def test_keys_that_are_no_settings_reach_no_reader_until_trusted(
     assert metaflows_file("local") == json.loads(local.read_text(encoding="utf-8"))
 
 
+def test_an_unset_value_hands_metaflow_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """null or "" sets nothing in any layer: Metaflow's reading of the project file does not
+    get it either, so a repository's null cannot clear the profile's value (Metaflow takes a
+    key that is there, null or not, over the lower file's), trusted or not."""
+    from metaflow_config._metaflow.parsing import metaflows_file
+
+    home, repo = _home(tmp_path), tmp_path / "repo"
+    unset = {
+        "METAFLOW_ENABLED_STEP_DECORATOR": None,
+        "METAFLOW_ENABLED_FLOW_DECORATOR": "",
+        "METAFLOW_ACME_ENDPOINT": "",
+        "METAFLOW_SERVICE_URL": None,
+        "METAFLOW_BATCH_JOB_QUEUE": "",
+    }
+    local = write_local(repo, unset)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    assert metaflows_file("local") == {}
+    trust(home, local)
+    assert metaflows_file("local") == {}
+    assert metaflows_file("profile")["METAFLOW_SERVICE_URL"] == "https://mine.example"
+
+
 def test_metaflows_reading_judges_the_bytes_it_hands_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

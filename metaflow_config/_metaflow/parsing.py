@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._model.fields import is_unset
 from .._model.table import BY_ENV
 from .._model.values import thaw
 from ..errors import ConfigError
@@ -106,8 +107,9 @@ def take_over_files() -> None:
 def metaflows_file(layer: str) -> dict[str, Any]:
     """The profile (``layer="profile"``) or project file as Metaflow may read it: its object.
 
-    Read by ``jsonfile`` (bounded, never blocked); an absent file is ``{}``; of a project file
-    the user has not trusted, every key its trust withholds is left out: the sensitive settings
+    Read by ``jsonfile`` (bounded, never blocked); an absent file is ``{}``; a key whose value
+    is unset (``null``, ``""``) is left out, as every layer leaves it; of a project file the
+    user has not trusted, every key its trust withholds is left out: the sensitive settings
     (by any name they are read by) and every key that is no setting (Metaflow's plugin lists, an
     extension's names: ``files.foreign_keys``).
 
@@ -133,7 +135,9 @@ def metaflows_file(layer: str) -> dict[str, Any]:
     data, frozen = found.read_document()  # one read: the trust is judged on these very bytes
     if data.problems or frozen is None:
         raise ConfigError(data.problems or "an unreadable file")
-    doc: dict[str, Any] = thaw(frozen)
+    # null or "" sets nothing, in every layer (README): Metaflow would take it as the value,
+    # over the lower file's (an untrusted file's null would clear the profile's plugin list)
+    doc = {k: thaw(v) for k, v in frozen.items() if not is_unset(v)}
     if not data.distrust:
         return doc
     return {k: v for k, v in doc.items() if k not in data.untrusted and not _steers(k)}
