@@ -86,6 +86,7 @@ class Defaults(Section):
         STR,
         "Execution environment (local, conda, pypi, ...).",
         default="local",
+        sensitive=True,  # what installs the code a step runs with
     )
     event_logger: str = setting(
         "DEFAULT_EVENT_LOGGER", STR, "Event logger sidecar.", default="nullSidecarLogger"
@@ -226,7 +227,9 @@ class Runtime(Section):
         local=True,
         sensitive=True,
     )
-    ui_url: str | None = setting("UI_URL", URL, "URL of the Metaflow UI.")
+    ui_url: str | None = setting(
+        "UI_URL", URL, "URL of the Metaflow UI.", sensitive=True  # the link a run prints
+    )
     contact_info: Mapping[str, str] = setting(
         "CONTACT_INFO",
         STR_DICT,

@@ -268,6 +268,7 @@ class Batch(Section):
         TAGS,
         "Extra AWS tags for Batch jobs (with BATCH_EMIT_TAGS).",
         default={},
+        sensitive=True,  # tags can grant access (attribute-based IAM), as a pod's labels do
     )
 
 

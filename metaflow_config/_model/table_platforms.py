@@ -169,10 +169,14 @@ class Argo(Section):
         sensitive=True,
     )
     workflows_env_vars_to_skip: str = setting(
-        "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP", STR, "Variables not passed to Argo pods.", default=""
+        "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
+        STR,
+        "Variables not passed to Argo pods.",
+        default="",
+        sensitive=True,  # it strips any setting from the pods (the encryption, the datastore)
     )
     workflows_ui_url: str | None = setting(
-        "ARGO_WORKFLOWS_UI_URL", URL, "URL of the Argo Workflows UI."
+        "ARGO_WORKFLOWS_UI_URL", URL, "URL of the Argo Workflows UI.", sensitive=True
     )
     workflows_use_schedules: bool = setting(
         "ARGO_WORKFLOWS_USE_SCHEDULES", BOOL, "Use `schedules` (Argo >= 3.6).", default=False
@@ -184,12 +188,14 @@ class Argo(Section):
         sensitive=True,
     )
     events_event_bus: str = setting(
-        "ARGO_EVENTS_EVENT_BUS", STR, "Argo Events event bus.", default="default"
+        "ARGO_EVENTS_EVENT_BUS", STR, "Argo Events event bus.", default="default", sensitive=True
     )
     events_event_source: str | None = setting(
-        "ARGO_EVENTS_EVENT_SOURCE", STR, "Argo Events event source."
+        "ARGO_EVENTS_EVENT_SOURCE", STR, "Argo Events event source.", sensitive=True
     )
-    events_event: str | None = setting("ARGO_EVENTS_EVENT", STR, "Argo Events event name.")
+    events_event: str | None = setting(
+        "ARGO_EVENTS_EVENT", STR, "Argo Events event name.", sensitive=True
+    )
     events_webhook_url: str | None = setting(
         "ARGO_EVENTS_WEBHOOK_URL", URL, "Argo Events webhook URL.", sensitive=True
     )
@@ -212,6 +218,7 @@ class Argo(Section):
         STR,
         "Namespace of Argo Events sensors.",
         derive=same_as("KUBERNETES_NAMESPACE"),
+        sensitive=True,
     )
     namespaced_events_prefix: str = setting(
         "NAMESPACED_EVENTS_PREFIX", STR, "Prefix of namespaced events.", default="mfns"
