@@ -56,8 +56,7 @@ _MAX_SHOWN = 80
 #: zero-width space, joiners and word joiner, U+180E, U+2061-U+2064, the byte-order mark).
 #: ``_LINE_UNSAFE`` leaves the newline and the tab (an excerpt's lines).
 _BEYOND_C1 = (
-    "\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-    "\ud800-\udfff"
+    "\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff"
 )
 _UNSAFE = f"[\x00-\x1f\x7f-\x9f{_BEYOND_C1}]"
 _LINE_UNSAFE = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BEYOND_C1}]"

@@ -591,3 +591,38 @@ def test_precedence_law_for_several_typed_keys(
     bare = tmp_path_factory.mktemp("container")  # no profile, no .metaflow above it
     fresh = load(env=s.to_env("batch"), home=bare / "home", cwd=bare)
     assert fresh.section(registered) == model
+
+
+def test_the_working_directory_registers_no_section(tmp_path: Path) -> None:
+    """A cloned repository one runs ``python -c``/``-m``/a notebook in has the working directory
+    on sys.path: its ``*.dist-info`` is not read, so its module is never imported."""
+    marker = tmp_path / "imported"
+    evil = f'open({str(marker)!r}, "w").close()\n' + ACME
+    _install(tmp_path, "evil-mf", "evil = evil_mf.config:Acme", evil)
+    code = "from metaflow_config._sources.sections import registry\nprint(sorted(registry()))\n"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "METAFLOW_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    assert not marker.exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run(  # the same folder on sys.path but not the working directory: read
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n" + code],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "METAFLOW_ACME_GPU_QUEUE" in proc.stdout, proc.stderr
+    assert marker.exists()

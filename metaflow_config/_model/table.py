@@ -228,7 +228,10 @@ class Runtime(Section):
         sensitive=True,
     )
     ui_url: str | None = setting(
-        "UI_URL", URL, "URL of the Metaflow UI.", sensitive=True  # the link a run prints
+        "UI_URL",
+        URL,
+        "URL of the Metaflow UI.",
+        sensitive=True,  # the link a run prints
     )
     contact_info: Mapping[str, str] = setting(
         "CONTACT_INFO",

@@ -130,6 +130,19 @@ def is_section_class(cls: object) -> bool:
     return isinstance(cls, type) and callable(getattr(cls, "_metaflow_keys", None))
 
 
+def _path_entries() -> list[str]:
+    """The entries of ``sys.path`` a scan reads: text, and not the working directory."""
+    try:
+        here: str | None = os.getcwd()
+    except OSError:  # the working directory is gone: none of sys.path can be it
+        here = None
+    return [
+        entry
+        for entry in list(sys.path)
+        if isinstance(entry, str) and (here is None or os.path.abspath(entry or ".") != here)
+    ]
+
+
 def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any, str]]:
     """The entry points of the group, each with the name of its distribution.
 
@@ -146,6 +159,10 @@ def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any
     is not a regular file: a named pipe would block the read forever, so it is not read)
     declares no entry point: the distribution and what it should hold are said in ``broken``,
     if given (a ``sys.path`` directory may be a cloned repository's).
+
+    The working directory is not read (``python -c``, ``python -m``, a notebook put it on
+    ``sys.path``): a cloned repository one runs in registers no section, so that its
+    ``*.dist-info`` cannot have its own module imported; a section's package is installed.
     """
     broken = [] if broken is None else broken
     found: list[tuple[Any, str]] = []
@@ -153,9 +170,7 @@ def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any
     pending: list[str] = []  # folders found since, not normalized yet (only if it matters)
     for dist in _other_finders():
         _take_entry_points(dist, found, seen, broken)
-    for entry in list(sys.path):
-        if not isinstance(entry, str):
-            continue
+    for entry in _path_entries():
         root = entry or "."
         try:
             names = os.listdir(root)
