@@ -49,32 +49,53 @@ _MAX_SHOWN = 80
 
 # --- escaping ----------------------------------------------------------------------------------
 
-#: What reaches no terminal as it is (see :func:`printable`): C0 and C1 control characters (NEL
-#: U+0085 and CSI U+009B among them), DEL, lone surrogates, the bidirectional controls (U+061C,
-#: U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), the line and paragraph separators (U+2028,
-#: U+2029), and the invisible ones that make a value look like another (the soft hyphen, the
-#: zero-width space, joiners and word joiner, U+180E, U+2061-U+2064, the byte-order mark).
-#: ``_LINE_UNSAFE`` leaves the newline and the tab (an excerpt's lines).
-_BEYOND_C1 = (
-    "\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff"
+#: What reaches no terminal as it is (see :func:`printable`), beyond the C0 and C1 control
+#: characters (NEL U+0085 and CSI U+009B among them) and DEL: lone surrogates, the line and
+#: paragraph separators (U+2028, U+2029), every format character of Unicode 15.1 (category Cf:
+#: the bidirectional controls U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, the soft
+#: hyphen, the zero-width space and joiners, the byte-order mark, the tag characters of
+#: U+E0000), and the other characters that show nothing and so make a value look like another
+#: (the combining grapheme joiner, the Hangul fillers, the variation selectors, the blank
+#: Braille pattern). ``tests/test_display.py`` holds it to the Python's own Cf set.
+_BEYOND_C1_RANGES = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xD800, 0xDFFF),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+    (0xE0100, 0xE01EF),
 )
-_UNSAFE = f"[\x00-\x1f\x7f-\x9f{_BEYOND_C1}]"
-_LINE_UNSAFE = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BEYOND_C1}]"
+_BEYOND_C1 = "".join(f"\\U{first:08x}-\\U{last:08x}" for first, last in _BEYOND_C1_RANGES)
+_UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f{_BEYOND_C1}]"
+_LINE_UNSAFE = f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BEYOND_C1}]"
 
 
 #: Where the characters of ``_UNSAFE`` are (``tests/test_display.py`` holds the two alike).
-_UNSAFE_RANGES = (
-    range(0xA0),
-    range(0xAD, 0xAE),
-    range(0x61C, 0x61D),
-    range(0x180E, 0x180F),
-    range(0x200B, 0x2010),
-    range(0x2028, 0x202F),
-    range(0x2060, 0x2065),
-    range(0x2066, 0x206A),
-    range(0xD800, 0xE000),
-    range(0xFEFF, 0xFF00),
-)
+_UNSAFE_RANGES = (range(0xA0), *(range(first, last + 1) for first, last in _BEYOND_C1_RANGES))
 #: The escape of each character :func:`printable` escapes (built on first use), by ``lines``.
 _ESCAPES: dict[bool, dict[int, str]] = {}
 

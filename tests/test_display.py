@@ -298,6 +298,9 @@ UNSAFE = {
     "ZWJ": "\u200d",
     "WJ": "\u2060",
     "BOM": "\ufeff",
+    "TAG": "\U000e0070",
+    "filler": "\u3164",
+    "VS16": "\ufe0f",
 }
 
 
@@ -312,6 +315,18 @@ def test_printable_escapes_every_unsafe_class(char: str) -> None:
         assert shown.endswith("value")
     assert printable("a\nb\tc", lines=True) == "a\nb\tc"
     assert printable("café, 東京 and plain ASCII") == "café, 東京 and plain ASCII"
+
+
+def test_every_format_character_is_escaped() -> None:
+    """Every character of Unicode's category Cf (invisible: a tag character smuggles text past
+    the eye, a zero-width one makes "admin" of "a\u200bdmin"), as this Python knows them, and
+    every separator and control character, is escaped."""
+    import unicodedata
+
+    for code in range(0x110000):
+        if unicodedata.category(chr(code)) in ("Cf", "Cc", "Zl", "Zp", "Cs"):
+            assert printable(f"a{chr(code)}b") != f"a{chr(code)}b", hex(code)
+    assert printable("prod\U000e0070\U000e0077") == "prod\\U000e0070\\U000e0077"
 
 
 def test_the_escapes_cover_exactly_the_unsafe_characters() -> None:
