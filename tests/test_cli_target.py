@@ -95,7 +95,7 @@ def test_show_target_tells_what_the_pods_are_not_given(
     for key, value in {
         **ENV,
         "METAFLOW_KUBERNETES_SECRETS": "mf-creds",
-        "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_S3_RETRY_COUNT",
+        "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_S3_RETRY_COUNT,METAFLOW_USER",
         "METAFLOW_ARGO_EVENTS_WEBHOOK_URL": "https://public.example/hook",
         "METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL": "http://internal.svc/hook",
     }.items():
@@ -107,6 +107,9 @@ def test_show_target_tells_what_the_pods_are_not_given(
     assert "left out" in auth
     assert "left to the Kubernetes Secrets the pod mounts (mf-creds)" in auth
     assert "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists it" in rows["METAFLOW_S3_RETRY_COUNT"]
+    if target == "argo":  # Metaflow's templates skip its own too
+        assert "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists it" in rows["METAFLOW_USER"]
+        assert "argo-workflows" not in rows["METAFLOW_USER"]
     webhook = rows["METAFLOW_ARGO_EVENTS_WEBHOOK_URL"]
     if target == "airflow":
         assert "https://public.example/hook" in webhook

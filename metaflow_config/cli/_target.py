@@ -51,10 +51,23 @@ def task_settings(snapshot: Settings, target: str) -> Settings:
 
     left = _left_out(snapshot, target)
     given = {k: v for k, v in snapshot.to_env(target).items() if k not in left}
-    env = {**given, **metaflow_sets(resolution_of(snapshot).values, target)}
+    env = {**given, **_metaflow_sets(snapshot, target)}
     with tempfile.TemporaryDirectory() as empty, warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfigWarning)
         return load(env=env, home=empty, cwd=empty, profile="")
+
+
+def _metaflow_sets(snapshot: Settings, target: str) -> dict[str, str]:
+    """What Metaflow sets in a task of ``target``: on Argo, but the names it is told to skip.
+
+    Metaflow's Argo Workflows templates leave out any variable ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP``
+    names, its own (``METAFLOW_USER``) too.
+    """
+    sets = metaflow_sets(resolution_of(snapshot).values, target)
+    if target != "argo":
+        return sets
+    skipped = TaskEnv(snapshot, target).skipped
+    return {name: value for name, value in sets.items() if name not in skipped}
 
 
 def _left_out(snapshot: Settings, target: str) -> dict[str, str]:
@@ -85,7 +98,7 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
     """Every setting of ``target``'s task beside this machine's, in table order."""
     task = task_settings(snapshot, target)
     there = resolution_of(task).inputs.cwd  # a temporary directory: the task has its own
-    sets = metaflow_sets(resolution_of(snapshot).values, target)
+    sets = _metaflow_sets(snapshot, target)
     exported = snapshot.to_env(target)
     left = _left_out(snapshot, target)
     for field in FIELDS:
