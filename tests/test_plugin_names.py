@@ -154,7 +154,7 @@ def test_the_plugin_settings_are_the_tables_plugin_name_settings() -> None:
     """Resolution checks the settings of the plugin-name kind; each has a plugin category."""
     from metaflow_config._resolve.plugins import PLUGIN_SETTINGS
 
-    assert set(plugins.CATEGORIES) == PLUGIN_SETTINGS
+    assert set(plugins.CATEGORIES) == set(PLUGIN_SETTINGS)
 
 
 def test_the_plugin_name_check_is_the_kinds_pattern(tmp_path: Path) -> None:
@@ -177,3 +177,22 @@ def test_the_plugin_name_check_is_the_kinds_pattern(tmp_path: Path) -> None:
             else:
                 takes = True
             assert is_plugin_name(value) is takes, repr(value)
+
+
+def test_plugin_problems_are_marked_and_said_in_table_order_with_the_layers_fix() -> None:
+    """``show`` marks a misnamed plugin INVALID in place; the fix names the file it is in; and
+    the problems come in the table's order, whatever the hash seed."""
+    from metaflow_config._resolve.validate import check_layer
+    from metaflow_config._sources.data import LayerData, Raw
+
+    data = LayerData("profile", "/p/config.json")
+    data.values["DEFAULT_METADATA"] = Raw("servce", "/p/config.json:METAFLOW_DEFAULT_METADATA")
+    data.values["DEFAULT_DATASTORE"] = Raw("S3", "/p/config.json:METAFLOW_DEFAULT_DATASTORE")
+    problems = check_layer(data)
+    assert [p.setting for p in problems] == [
+        "METAFLOW_DEFAULT_DATASTORE",
+        "METAFLOW_DEFAULT_METADATA",
+    ]
+    assert problems[0].fix == (
+        "did you mean s3? correct or remove the key METAFLOW_DEFAULT_DATASTORE in /p/config.json"
+    )

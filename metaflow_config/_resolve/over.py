@@ -50,7 +50,7 @@ def resolve_over(parent: Resolution, inputs: Inputs, fresh: LayerData | None = N
             if name in data.values:
                 winners[name] = (data, data.values[name])
     plugins: list[Problem] = []
-    named = PLUGIN_SETTINGS.intersection(winners)
+    named = [name for name in PLUGIN_SETTINGS if name in winners]
     if named:  # a name Metaflow does not know: an error if near one it does, else a warning
         notes: list[str] = []
         plugin_problems(

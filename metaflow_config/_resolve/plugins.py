@@ -11,12 +11,14 @@ from collections.abc import Iterable
 
 from .._model.kinds import PLUGIN_NAME, is_plugin_name
 from .._model.table import BY_NAME, FIELDS
+from .._sources.layers import BY_LAYER
 from ..errors import Problem
 
 __all__ = ["PLUGIN_SETTINGS", "plugin_problems"]
 
-#: The settings whose value names a plugin (``_sources.plugins.CATEGORIES`` says of what).
-PLUGIN_SETTINGS = frozenset(f.name for f in FIELDS if f.kind is PLUGIN_NAME)
+#: The settings whose value names a plugin (``_sources.plugins.CATEGORIES`` says of what), in
+#: table order: their problems are said in that order, whatever the hash seed.
+PLUGIN_SETTINGS = tuple(f.name for f in FIELDS if f.kind is PLUGIN_NAME)
 
 
 def plugin_problems(
@@ -44,8 +46,14 @@ def plugin_problems(
                     location,
                     value=field.show(value),
                     expected=verdict.text,
-                    fix=f"did you mean {verdict.close}? set {field.env}={verdict.close}",
+                    fix=f"did you mean {verdict.close}? {_fix(layer, location)}",
                 )
             )
         else:
             notes.append(f"{field.env} ({layer}: {location}): {verdict.text}")
+
+
+def _fix(layer: str, location: str) -> str:
+    """How to fix a value at ``location`` of ``layer``, as the layer's other problems say it."""
+    source = BY_LAYER.get(layer)
+    return source.fix(location) if source else f"correct the value given in {location}"

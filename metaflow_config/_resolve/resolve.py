@@ -233,7 +233,8 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     plugin_problems(
         (
             (name, validated[name], winners[name][0].layer, winners[name][1].location)
-            for name in PLUGIN_SETTINGS.intersection(validated)
+            for name in PLUGIN_SETTINGS
+            if name in validated
             if winners[name][0] in fresh
         ),
         problems,

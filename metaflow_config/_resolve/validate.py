@@ -287,10 +287,23 @@ def check_layer(data: LayerData) -> list[Problem]:
     """Every problem of one layer on its own: what reading it found, then each invalid value.
 
     Values are validated exactly as :func:`resolve` validates them (the same validator, the same
-    messages), without merging other layers in: for checking a file before it is written.
+    messages, a plugin's name judged as it judges it), without merging other layers in: for
+    checking a file before it is written, and ``show`` marking each invalid value.
     """
+    from .plugins import PLUGIN_SETTINGS, plugin_problems
+
     winners = {name: (data, raw) for name, raw in data.values.items()}
-    return [*data.problems, *validate(winners)[1]]
+    validated, problems = validate(winners)
+    plugin_problems(
+        (
+            (name, validated[name], data.layer, winners[name][1].location)
+            for name in PLUGIN_SETTINGS
+            if name in validated
+        ),
+        problems,
+        [],
+    )
+    return [*data.problems, *problems]
 
 
 def validate_value(
