@@ -229,6 +229,25 @@ def test_the_sensitive_set_is_the_documented_one() -> None:
     assert listed == names
 
 
+def test_a_datastore_folder_others_can_write_to_is_said(tmp_path: Path) -> None:
+    """The nearest .metaflow directory holds the local datastore's runs when no root is set: one
+    that others can write to (a shared /tmp checkout) is a warning naming it and the fix, and
+    only where the local datastore or metadata would use it."""
+    repo = tmp_path / "shared"
+    (repo / ".metaflow").mkdir(parents=True)
+    (repo / ".metaflow").chmod(0o777)
+    _, said = _load(tmp_path / "home", repo)
+    (warning,) = said
+    assert f"{repo / '.metaflow'} is writable by everyone (mode 0777)" in warning
+    assert "set METAFLOW_DATASTORE_SYSROOT_LOCAL" in warning
+    elsewhere = {"METAFLOW_DATASTORE_SYSROOT_LOCAL": str(tmp_path / "mine")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(env=elsewhere, home=tmp_path / "home", cwd=repo)
+        (repo / ".metaflow").chmod(0o700)
+        load(env={}, home=tmp_path / "home", cwd=repo)
+
+
 # --- files that can never be trusted --------------------------------------------------------------
 
 

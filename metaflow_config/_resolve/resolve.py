@@ -24,6 +24,7 @@ from .._sources.inputs import Inputs
 from .._sources.keykind import LENIENT, STRICT, TYPOS
 from .._sources.keys import classify, sensitive_key
 from .._sources.layers import LAYERS
+from .._sources.profiles import others_can_write
 from .._sources.sections import on_reset, problems_in
 from ..errors import ConfigError, ConfigWarning, Problem
 from .derive import DEFAULTS, derive
@@ -194,6 +195,31 @@ def report_untrusted(
         )
 
 
+def _shared_local_root(local: LayerData, values: Mapping[str, Any]) -> list[str]:
+    """The warning of a ``.metaflow`` directory another user can write to, where it matters.
+
+    Without ``DATASTORE_SYSROOT_LOCAL``, Metaflow's local datastore and metadata keep their runs
+    in the nearest ``.metaflow`` directory at or above the working directory (the project's,
+    whose file is the local layer's): in one that another user can write to (a shared ``/tmp``
+    checkout), they read the user's artifacts and can plant ones that the client or ``resume``
+    then loads.
+    """
+    if not local.path or values["DATASTORE_SYSROOT_LOCAL"] is not None:
+        return []
+    if "local" not in (values["DEFAULT_DATASTORE"], values["DEFAULT_METADATA"]):
+        return []
+    directory = os.path.dirname(local.path)
+    why = others_can_write(directory)
+    if not why:
+        return []
+    return [
+        f"{directory} is {why}: Metaflow's local datastore keeps your runs there "
+        "(METAFLOW_DATASTORE_SYSROOT_LOCAL is not set), where another user can read your "
+        "artifacts and plant ones your runs would load; set METAFLOW_DATASTORE_SYSROOT_LOCAL "
+        "to a directory of your own, or run from a folder of your own"
+    ]
+
+
 def failure(problems: list[Problem], layers: Mapping[str, LayerData]) -> ConfigError:
     """The error of a resolution that fails: its problems, then its registered sections'.
 
@@ -254,6 +280,8 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     underived = derive(values, origins, Context(inputs.env, inputs.cwd))
     if underived:
         raise failure(underived, layers)
+    if layers["local"] in fresh:
+        notes.extend(_shared_local_root(layers["local"], values))
     if notes:
         if not all(map(str.isprintable, notes)):  # keys and paths of input: no escapes
             notes = [printable(text) for text in notes]

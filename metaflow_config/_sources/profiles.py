@@ -21,6 +21,7 @@ __all__ = [
     "home_is_a_file",
     "list_profiles",
     "missing_profile",
+    "others_can_write",
     "profile_path",
 ]
 
@@ -145,3 +146,24 @@ def find_local_config(cwd: str) -> str | None:
 #: a temporary project, so that a test and the processes it starts keep their working directory
 #: and read no project file of the real tree (``testing.isolated_process``).
 PROJECT_VAR = PREFIX + "CONFIG_PROJECT"
+
+
+def others_can_write(directory: str) -> str:
+    """Why another user can put files in ``directory``, or ``""``: it is the user's alone.
+
+    Another user's (root's aside), or writable by its group or by others: even with the sticky
+    bit, they may create entries in it. Nothing is said of a directory that cannot be looked at,
+    nor on Windows (owners and modes are not POSIX's there).
+    """
+    if os.name == "nt":  # pragma: no cover - POSIX owners and modes only
+        return ""
+    try:
+        info = os.stat(directory)
+    except (OSError, ValueError):
+        return ""
+    if info.st_uid not in (os.getuid(), 0):
+        return f"owned by another user (uid {info.st_uid})"
+    mode = info.st_mode & 0o777
+    if mode & 0o022:
+        return f"writable by {'everyone' if mode & 0o002 else 'its group'} (mode {mode:04o})"
+    return ""
