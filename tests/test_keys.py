@@ -116,6 +116,9 @@ def test_the_part_compared(key: str, tail: str) -> None:
         ("METAFLOW_RUN_BOOL_PARAM", True, "foreign", ""),  # a file is no command line
         ("METAFLOW_CONDA_ENVS_DIRNAME", False, "runtime", ""),
         ("METAFLOW_RUN_ID", False, "runtime", ""),
+        ("METAFLOW_PROFILE", False, "runtime", ""),  # this library's own: the environment's
+        ("METAFLOW_PROFILE", True, "env-only", ""),  # in a file it selects nothing: said
+        ("METAFLOW_CONFIG_STRICT", True, "env-only", ""),
         ("METAFLOW_ENABLED_STEP_DECORATOR", True, "metaflow", ""),
         ("METAFLOW_SKIP_CARD_DUALWRITE", True, "retired", ""),
         ("METAFLOW_BATCH_JOB_QEUE", True, "typo", "METAFLOW_BATCH_JOB_QUEUE"),

@@ -27,8 +27,23 @@ __all__ = [
     "RETIRED",
     "RUNTIME_PREFIXES",
     "RUNTIME_VARS",
+    "SELECTORS",
     "STANDS_FOR",
 ]
+
+#: This library's own variables: where the configuration is read from and how (read from the
+#: environment only; in a file they select nothing).
+SELECTORS = frozenset(
+    PREFIX + n
+    for n in (
+        "HOME",
+        "PROFILE",
+        "CONFIG_STRICT",
+        "CONFIG_EXTENSION",
+        "CONFIG_WARNED",
+        "CONFIG_PROJECT",
+    )
+)
 
 #: ``METAFLOW_*`` variables that are not settings but are legitimately present: the selectors of
 #: this library and the variables Metaflow itself sets in task environments. Never "unknown".

@@ -155,6 +155,12 @@ class Key(Record):
             release, story = mf.RETIRED[self.key]
             return f"a name Metaflow no longer reads (no effect since {release}; {story})"
         if self.kind == ENV_ONLY:
+            if self.key in mf.SELECTORS:
+                return (
+                    "a variable of metaflow-config's own, which chooses where the configuration "
+                    "is read from and how: read from the environment only, in a file it selects "
+                    "nothing"
+                )
             return f"the environment variable of {self._option()}, read from the environment only"
         if self.kind == OLD and self.field is not None and self.old is not None:
             return f"an old name of {self.field.env} ({self.old.note})"

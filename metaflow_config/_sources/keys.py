@@ -91,10 +91,10 @@ __all__ = [
 _ENABLED = frozenset(mf.ENABLED)
 #: names a layer leaves alone, whatever else: Metaflow reads or sets them itself
 _QUIET_IN_ENV = frozenset({*mf.CLI_VARIABLES, *mf.RUNTIME_VARS, *_ENABLED}) - set(BY_ENV)
-_QUIET_IN_FILES = frozenset({*mf.RUNTIME_VARS, *_ENABLED})
+_QUIET_IN_FILES = frozenset({*mf.RUNTIME_VARS, *_ENABLED}) - mf.SELECTORS
 #: names :func:`_kind` tells apart by name (the others are unknown, or a section's)
 _SPECIAL_IN_ENV = frozenset({*OLD_NAMES, *mf.RETIRED})
-_SPECIAL_IN_FILES = frozenset({*OLD_NAMES, *mf.RETIRED, *mf.CLI_VARIABLES})
+_SPECIAL_IN_FILES = frozenset({*OLD_NAMES, *mf.RETIRED, *mf.CLI_VARIABLES, *mf.SELECTORS})
 #: the prefixes :func:`_kind` tells names of the environment apart by (in files, no prefix
 #: tells anything)
 _PREFIXES = (*mf.RUNTIME_PREFIXES, *mf.PARAMETER_PREFIXES)
@@ -186,6 +186,8 @@ def _kind(key: str, file: bool) -> str:  # noqa: PLR0911 - the rules in order, f
     old = OLD_NAMES.get(key)
     if old is not None and old[1].applied:
         return OLD
+    if file and key in mf.SELECTORS:
+        return ENV_ONLY  # `"METAFLOW_PROFILE": "prod"` in a file selects nothing
     if key in mf.RUNTIME_VARS:
         return RUNTIME
     if key in _ENABLED:
