@@ -115,6 +115,31 @@ def test_answers_that_run_out_are_an_error_naming_the_question() -> None:
     assert not (home() / "config.json").exists()
 
 
+@pytest.mark.parametrize("command", [["reset"], ["export", "f.json"]])
+def test_a_confirmation_left_unanswered_says_so_for_every_command(
+    command: list[str], tmp_path: Path
+) -> None:
+    """``reset`` and ``export`` over a file: the same error as the wizard's, not ``Aborted!``."""
+    path = write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    (tmp_path / "f.json").write_text("{}")
+    result = subprocess.run(
+        [sys.executable, "-m", "metaflow_config", *command],
+        input="",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "the input ended before" in result.stderr
+    assert "Run it again with --yes" in result.stderr
+    assert "Aborted!" not in result.stderr
+    assert path.exists()
+    assert (tmp_path / "f.json").read_text() == "{}"
+
+
 def test_answers_that_run_out_at_the_confirmation_leave_the_profile() -> None:
     """No answer to "Write these changes?" is the same error, naming that question."""
     path = write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})

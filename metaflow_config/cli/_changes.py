@@ -9,8 +9,8 @@ lock, on top of what is on disk at that moment, atomically, mode 0600.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from .._sources.files import FileLayer
 from .._sources.writes import update_json
 from ..errors import ConfigError
 from ._common import CliError, home_dir, print_warnings, raw_text
+from ._common import answered as _answered
 
 __all__ = ["Changes", "activation_hint", "answered", "is_masked", "write_changes"]
 
@@ -120,23 +121,9 @@ def describe(
     return [printable(line) for line in lines]
 
 
-@contextmanager
-def answered(question: str, fix: str = _WIZARD_FIX) -> Iterator[None]:
-    """Stop with a clear error when the input ends at ``question`` (no terminal, answers used up).
-
-    click turns both the end of the input and Ctrl-C into ``Abort``; the end of the input is the
-    one whose context is an ``EOFError``. Ctrl-C stays click's ``Aborted!``. ``fix``: what to do
-    instead (``--yes``, ``--set``).
-    """
-    try:
-        yield
-    except click.Abort as exc:
-        if not isinstance(exc.__context__, EOFError):
-            raise
-        click.echo()  # end the line of the unanswered prompt
-        raise CliError(
-            f"the input ended before {question} was answered: nothing was written. {fix}"
-        ) from None
+def answered(question: str, fix: str = _WIZARD_FIX) -> AbstractContextManager[None]:
+    """``_common.answered``, with the wizard's advice by default."""
+    return _answered(question, fix)
 
 
 def report_leftovers(path: str) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -23,6 +24,7 @@ from ..errors import ConfigError, ConfigWarning, Problem
 
 __all__ = [
     "CliError",
+    "answered",
     "as_cli_error",
     "complete_profile",
     "confirm",
@@ -202,10 +204,35 @@ def load_settings(
 
 
 def confirm(question: str, *, default: bool, assume_yes: bool) -> bool:
-    """Ask a yes/no question (``--yes`` answers yes without asking)."""
+    """Ask a yes/no question (``--yes`` answers yes without asking).
+
+    Raises:
+        CliError: the input ended before it was answered (:func:`answered`).
+
+    """
     if assume_yes:
         return True
-    return click.confirm(question, default=default)
+    with answered(f'"{question}"', "Run it again with --yes to answer yes without asking."):
+        return click.confirm(question, default=default)
+
+
+@contextmanager
+def answered(question: str, fix: str) -> Iterator[None]:
+    """Stop with a clear error when the input ends at ``question`` (no terminal, answers used up).
+
+    click turns both the end of the input and Ctrl-C into ``Abort``; the end of the input is the
+    one whose context is an ``EOFError``. Ctrl-C stays click's ``Aborted!``. ``fix``: what to do
+    instead (``--yes``, ``--set``).
+    """
+    try:
+        yield
+    except click.Abort as exc:
+        if not isinstance(exc.__context__, EOFError):
+            raise
+        click.echo()  # end the line of the unanswered prompt
+        raise CliError(
+            f"the input ended before {question} was answered: nothing was written. {fix}"
+        ) from None
 
 
 def raw_text(key: str, value: Any, *, secret: bool) -> str:
