@@ -536,6 +536,13 @@ def test_an_s3_url_is_diagnosed_part_by_part(home: Path, work: Path, value: str,
     assert said in err.problems[0].expected
 
 
+def test_a_dynamodb_table_name_is_one_aws_takes(home: Path, work: Path) -> None:
+    """The wizard took `my_table!`, and `check --aws` then told to create a table AWS refuses."""
+    err = config_error(env={"METAFLOW_SFN_DYNAMO_DB_TABLE": "my_table!"}, home=home, cwd=work)
+    assert "a DynamoDB table name" in err.problems[0].expected
+    load(env={"METAFLOW_SFN_DYNAMO_DB_TABLE": "mf_foreach-1.x"}, home=home, cwd=work)
+
+
 @pytest.mark.parametrize(
     ("value", "said"),
     [

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BOOL",
     "BOOL_WORDS",
+    "DYNAMO_TABLE",
     "GS_URL",
     "IAM_ROLE_ARN",
     "JSON_OBJECT",
@@ -619,6 +620,11 @@ LOG_GROUP_ARN = Kind(
     "a CloudWatch Logs log-group ARN arn:aws:logs:<region>:<12-digit account>:log-group:<name>",
     _LOG_GROUP_SCHEMA,
     diagnose=_LOG_GROUP_DIAGNOSIS,
+)
+DYNAMO_TABLE = Kind(
+    "DynamoDB table name",
+    "a DynamoDB table name: 3 to 255 letters, digits, '_', '-' or '.'",
+    _str(r"^[A-Za-z0-9_.\-]{3,255}$"),
 )
 #: Step Functions state machine names (the AWS rule, stated once): at most this many
 #: characters, none of ``SFN_NAME_FORBIDDEN`` (a regex character class body).

@@ -22,6 +22,7 @@ from .fields import (
 )
 from .kinds import (
     BOOL,
+    DYNAMO_TABLE,
     GS_URL,
     IAM_ROLE_ARN,
     JSON_OBJECT,
@@ -283,7 +284,7 @@ class StepFunctions(Section):
     )
     dynamo_db_table: str | None = setting(
         "SFN_DYNAMO_DB_TABLE",
-        STR,
+        DYNAMO_TABLE,
         "DynamoDB table for foreach (hash key 'pathspec').",
         sensitive=True,
     )
