@@ -429,6 +429,7 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
         ["5.7", "-1", "0x10", "five", "5\0"],
     ),
     ("METAFLOW_SERVICE_URL", [8080, {}], ["ftp://x", "localhost:8080", "http://", "http://a\0b"]),
+    ("METAFLOW_SFN_DYNAMO_DB_TABLE", [5, ["t"]], ["ab", "my_table!", "a b c", "t" * 256]),
     (
         "METAFLOW_DATASTORE_SYSROOT_S3",
         [5, ["s3://b"]],
