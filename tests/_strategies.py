@@ -22,6 +22,7 @@ from metaflow_config import ConfigError, Settings, load
 from metaflow_config._model.fields import Setting
 from metaflow_config._model.kinds import (
     BOOL,
+    DYNAMO_TABLE,
     GS_URL,
     IAM_ROLE_ARN,
     JSON_OBJECT,
@@ -138,6 +139,7 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
         st.builds(lambda a, n: f"arn:aws:logs:us-west-2:{a}:log-group:{n}", _account, _safe_text)
     ),
     id(SFN_NAME_PREFIX): _same(st.from_regex(r"\A[A-Za-z0-9_\-]{1,20}\Z")),
+    id(DYNAMO_TABLE): _same(st.from_regex(r"\A[A-Za-z0-9_.\-]{3,30}\Z")),
     id(STR_DICT): _json_text(st.dictionaries(plain_text, plain_text, max_size=3)),
     id(TAGS): _json_text(st.dictionaries(_tag_key, _tag_value, max_size=3)),
     id(JSON_OBJECT): _json_text(st.dictionaries(st.text(max_size=8), json_values, max_size=3)),

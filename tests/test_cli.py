@@ -548,7 +548,7 @@ def test_check_fails_on_unknown_keys_unless_lenient() -> None:
 def test_check_says_what_it_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     """The profile file, the local file (or that there is none), how many variables."""
     write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
-    monkeypatch.setenv("METAFLOW_SFN_DYNAMO_DB_TABLE", "t")
+    monkeypatch.setenv("METAFLOW_SFN_DYNAMO_DB_TABLE", "mf-t")
     out = invoke("check").stdout
     assert f"Checked: {home() / 'config.json'}; no .metaflow/config.json found; " in out
     assert "2 METAFLOW_* environment variable(s)" in out  # and METAFLOW_HOME

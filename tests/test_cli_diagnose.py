@@ -154,7 +154,7 @@ def test_diff_lists_what_differs_between_two_profiles() -> None:
         {
             "BATCH_JOB_QUEUE": "gpu",
             "SERVICE_AUTH_KEY": "b-" + SECRET,
-            "SFN_DYNAMO_DB_TABLE": "t",
+            "SFN_DYNAMO_DB_TABLE": "mf-t",
             "SERVICE_HEADERS": {"x-api-key": SECRET},
         },
         profile="prod",
@@ -164,7 +164,7 @@ def test_diff_lists_what_differs_between_two_profiles() -> None:
     lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()}
     assert lines["NAME"] == ["default", "prod"]
     assert lines["METAFLOW_BATCH_JOB_QUEUE"] == ["cpu", "gpu"]
-    assert lines["METAFLOW_SFN_DYNAMO_DB_TABLE"] == ["(unset)", "t"]
+    assert lines["METAFLOW_SFN_DYNAMO_DB_TABLE"] == ["(unset)", "mf-t"]
     assert lines["METAFLOW_SERVICE_AUTH_KEY"] == ["****", "(differs)", "****"]
     assert lines["METAFLOW_SERVICE_HEADERS"] == ["{}", "****"]  # empty: nothing to hide
     assert SECRET not in result.output

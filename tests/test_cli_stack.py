@@ -220,8 +220,8 @@ def test_two_outputs_with_one_tag_and_two_values_are_an_error(account: Account) 
         outputs={
             "QueueA": {"Description": "[METAFLOW_BATCH_JOB_QUEUE]", "Value": "queue-a"},
             "QueueB": {"Description": "[METAFLOW_BATCH_JOB_QUEUE]", "Value": "queue-b"},
-            "Same1": {"Description": "[METAFLOW_SFN_DYNAMO_DB_TABLE]", "Value": "t"},
-            "Same2": {"Description": "[METAFLOW_SFN_DYNAMO_DB_TABLE]", "Value": "t"},
+            "Same1": {"Description": "[METAFLOW_SFN_DYNAMO_DB_TABLE]", "Value": "mf-t"},
+            "Same2": {"Description": "[METAFLOW_SFN_DYNAMO_DB_TABLE]", "Value": "mf-t"},
             "ApiKeyId": {
                 "Description": "Key ID [METAFLOW_SERVICE_AUTH_KEY]",
                 "Value": account.key_id,

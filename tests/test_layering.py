@@ -22,9 +22,9 @@ def test_override_layers_on_the_snapshot_in_force(
     monkeypatch.setenv("METAFLOW_HOME", str(home))
     settings.reload()
     write_json(home / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "new"})
-    with override(SFN_DYNAMO_DB_TABLE="t"):
+    with override(SFN_DYNAMO_DB_TABLE="mf-t"):
         assert settings.batch.job_queue == "old"
-        assert settings.sfn.dynamo_db_table == "t"
+        assert settings.sfn.dynamo_db_table == "mf-t"
     assert settings.reload().batch.job_queue == "new"
 
 

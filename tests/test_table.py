@@ -29,6 +29,7 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.GS_URL: frozenset({str}),
     _kinds.IAM_ROLE_ARN: frozenset({str}),
     _kinds.LOG_GROUP_ARN: frozenset({str}),
+    _kinds.DYNAMO_TABLE: frozenset({str}),
     _kinds.SFN_NAME_PREFIX: frozenset({str}),
     _kinds.PLUGIN_NAME: frozenset({str}),
     _kinds.QUANTITY: frozenset({str}),
