@@ -21,6 +21,7 @@ import pytest
 
 from metaflow_config import ConfigError, ConfigWarning, load
 from metaflow_config._sources.jsonfile import MAX_FILE_BYTES
+from tests.conftest import write_json
 
 #: A resolution that takes longer than this is a hang, not a slow test (a guard, not a timing).
 HANG_GUARD_SECONDS = 60
@@ -535,6 +536,27 @@ def test_an_s3_url_is_diagnosed_part_by_part(home: Path, work: Path, value: str,
     err = config_error(env={"METAFLOW_DATASTORE_SYSROOT_S3": value}, home=home, cwd=work)
     assert [p.setting for p in err.problems] == ["METAFLOW_DATASTORE_SYSROOT_S3"]
     assert said in err.problems[0].expected
+
+
+def test_a_number_for_text_says_to_quote_it(home: Path, work: Path) -> None:
+    """A JSON number or boolean where text is expected: the quoted text is the fix (a secret's
+    digits are not repeated)."""
+    write_json(
+        home / "config.json",
+        {"METAFLOW_BATCH_JOB_QUEUE": 123, "METAFLOW_USER": True, "METAFLOW_SERVICE_AUTH_KEY": 9876},
+    )
+    err = config_error(env={}, home=home, cwd=work)
+    said = {p.setting: p.expected for p in err.problems}
+    assert (
+        'found a JSON number: if the text is meant, write it in quotes, "123"'
+        in said["METAFLOW_BATCH_JOB_QUEUE"]
+    )
+    assert (
+        'found a JSON boolean: if the text is meant, write it in quotes, "true"'
+        in said["METAFLOW_USER"]
+    )
+    assert said["METAFLOW_SERVICE_AUTH_KEY"].endswith("write it in quotes)")
+    assert "9876" not in str(err)
 
 
 def test_a_dynamodb_table_name_is_one_aws_takes(home: Path, work: Path) -> None:

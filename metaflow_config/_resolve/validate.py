@@ -138,6 +138,12 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
         problem = plain_problem(value)  # a control character and where: none of the text
         if problem is not None:
             return f"{expected} ({problem})"
+    if kind == "string_type" and not inner and isinstance(value, (int, float)):
+        import json  # the error path only
+
+        what = "a JSON boolean" if isinstance(value, bool) else "a JSON number"
+        quoted = "" if secret else f', "{json.dumps(value)}"'  # a secret's digits are secret
+        return f"{expected} (found {what}: if the text is meant, write it in quotes{quoted})"
     if kind == "string_pattern_mismatch" and not inner:
         diagnose = setting.kind.diagnose
         if diagnose is None or secret or not isinstance(value, str):
