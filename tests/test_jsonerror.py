@@ -69,6 +69,15 @@ CASES = [
         '"*',
         id="missing-comma",
     ),
+    pytest.param(
+        '{\n "METAFLOW_A": "s3://b/mf"\n "METAFLOW_B": "q"\n}',
+        3,
+        2,
+        "a comma is missing at the end of line 2, before this",
+        '"METAFLOW_B": "****"',  # a setting's name opening the line: the key
+        '"M',
+        id="missing-comma-at-a-line-end",
+    ),
     pytest.param('{"A" 1}', 1, 6, "a ':' is missing", '{"A" ****}', "**", id="missing-colon"),
     pytest.param(
         '{"A": True}',
@@ -113,7 +122,11 @@ def test_common_mistakes_are_located_and_named(
     assert shown.strip() == shape
     assert shown[caret.index("^") :].startswith(under)
     assert caret[: caret.index("^")].strip() == ""
-    assert problem.fix == f"correct line {line} of {path} (the rest of the file is kept as it is)"
+    fixed = line - 1 if "end of line" in hint else line  # where the comma goes
+    assert (
+        problem.fix
+        == f"correct line {fixed} of {path} (nothing of a file that is not JSON is applied)"
+    )
     assert "remove" not in problem.fix
     assert "\n    Fix: " in str(info.value)
 

@@ -158,9 +158,10 @@ def locate(text: str) -> Mistake | None:  # noqa: PLR0911, PLR0912, PLR0915 - on
                 opened = "an object" if top == "{" else "an array"
                 return Mistake(i, f"{ch} does not close {opened}", key)
             else:
-                return Mistake(i, "a comma is missing before this", key)
+                return Mistake(i, _MISSING_COMMA, key)
 
 
+_MISSING_COMMA = "a comma is missing before this"
 _STRUCTURE = frozenset("{}[],: \t\r\n")
 _PLAIN_END = re.compile(r"[{}\[\],:\s\"']")
 
@@ -197,6 +198,11 @@ def _rendered(word: str, key: bool) -> tuple[str, bool]:
     return (word, True) if word in _LITERALS else (MASK, False)
 
 
+def _opens_line(text: str, i: int) -> bool:
+    """Whether only spaces stand before ``text[i]`` on its line."""
+    return not text[text.rfind("\n", 0, i) + 1 : i].strip()
+
+
 def _shape(text: str, start: int, end: int, pos: int) -> tuple[str, int]:
     """The line ``text[start:end]`` with nothing of its values shown, and the caret's column.
 
@@ -209,6 +215,7 @@ def _shape(text: str, start: int, end: int, pos: int) -> tuple[str, int]:
     """
     depth = 0
     key = False  # whether a string here would be a top-level key (after ``{`` or ``,``)
+    valued = False  # a top-level value ended, and no comma followed yet
     i = 0
     out: list[str] = []
     width = 0
@@ -222,12 +229,15 @@ def _shape(text: str, start: int, end: int, pos: int) -> tuple[str, int]:
             elif ch in "}]":
                 depth -= 1
             elif ch in ",:" and depth == 1:
-                key = ch == ","
+                key, valued = ch == ",", False
             j, shown, verbatim = i + 1, "" if ch == "\r" else ch, True  # a lone CR: not shown
         else:
             line_end = text.find("\n", i)
             j = max(i + 1, _token_end(text, i, len(text) if line_end < 0 else line_end))
-            shown, verbatim = _rendered(text[i:j], key)
+            # a setting's name opening a line after a value: a key whose comma is missing
+            missed = valued and text.startswith('"METAFLOW_', i) and _opens_line(text, i)
+            shown, verbatim = _rendered(text[i:j], key or missed)
+            valued = depth == 1 and not key
             key = False
         if j > start:  # on the line shown
             if i < start:  # a comment or string begun on an earlier line
@@ -249,10 +259,17 @@ def json_problem(text: str, path: str, layer: str, fallback_pos: int) -> Problem
     mistake = locate(text) or Mistake(fallback_pos, "not valid JSON here", None)
     pos = min(mistake.pos, len(text))
     line_no = text.count("\n", 0, pos) + 1
+    fix_line = line_no
+    hint = mistake.hint
+    if hint == _MISSING_COMMA:  # it belongs after the value before: on an earlier line?
+        before = len(text[:pos].rstrip())
+        fix_line = text.count("\n", 0, before) + 1
+        if fix_line < line_no:
+            hint = f"a comma is missing at the end of line {fix_line}, before this"
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
     column = pos - start + 1
-    where = f"line {line_no}, column {column}: {mistake.hint}"
+    where = f"line {line_no}, column {column}: {hint}"
     end = len(text) if end < 0 else end
     if end > start and text[end - 1] == "\r":  # a line of a Windows file
         end -= 1
@@ -264,5 +281,5 @@ def json_problem(text: str, path: str, layer: str, fallback_pos: int) -> Problem
         path,
         layer,
         f"valid JSON ({where})\n{excerpt}",
-        f"correct line {line_no} of {path} (the rest of the file is kept as it is)",
+        f"correct line {fix_line} of {path} (nothing of a file that is not JSON is applied)",
     )

@@ -122,7 +122,7 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     ``FrozenDict`` and its arrays tuples, all the way down, as ``freeze`` would make them
     (a resolution holds them as they are). A deeper one is read as plain dicts and lists.
     """
-    fix_edit = f"correct {path} (the rest of the file is kept as it is)"
+    fix_edit = f"correct {path} (nothing of a file that cannot be read is applied)"
     data, problems = _read_bounded(path, layer, seen)
     if data is None:
         return None, problems
