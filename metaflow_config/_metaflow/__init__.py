@@ -380,7 +380,8 @@ _SEE_EVERY_PROBLEM = (
 )
 _ESCAPE_HATCH = (
     f"{_SEE_EVERY_PROBLEM}\n`metaflow configure` still runs, to repair it; to run Metaflow on "
-    f"its own reading of the configuration meanwhile, set {SWITCH}=0.\n"
+    f"its own reading of the configuration meanwhile, set {SWITCH}=0 (a flow that reads "
+    "metaflow_config's settings itself still needs a valid configuration).\n"
 )
 
 
