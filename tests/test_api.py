@@ -193,3 +193,17 @@ def test_accessors_and_compat_hand_out_plain_copies(tmp_path: Path) -> None:
     params["config"]["retries"]["max_attempts"] = 99
     assert s.datatools.client_params["config"]["retries"]["max_attempts"] == 2
     assert type(params["config"]) is SecretDict  # a dict subclass
+
+
+def test_a_misspelled_section_is_said_with_its_did_you_mean(tmp_path: Path) -> None:
+    """``settings.bach``: the section it is near, in the process-wide object too; ``dir()`` lists
+    the sections (they are built on first read)."""
+    from metaflow_config import settings
+
+    s = load(env={}, home=tmp_path, cwd=tmp_path)
+    with pytest.raises(AttributeError, match="did you mean 'batch'"):
+        _ = s.bach
+    with pytest.raises(AttributeError, match="did you mean 'batch'"):
+        _ = settings.bach
+    assert {"batch", "s3", "service"} <= set(dir(s))
+    assert not hasattr(s, "_no_such")

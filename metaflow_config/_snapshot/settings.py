@@ -78,6 +78,20 @@ def lookup(name: str) -> Setting:
     return field
 
 
+def _no_attribute(name: str) -> str:
+    """The message of an attribute a snapshot lacks, with the section it is near, if any.
+
+    A private or special name (``copy`` and ``pickle`` ask for some) is said plainly.
+    """
+    said = f"'Settings' object has no attribute {name!r}"
+    if name.startswith("_"):
+        return said
+    import difflib  # the error path only
+
+    near = difflib.get_close_matches(name, list(_SECTION_CLASSES), n=1)
+    return f"{said}; did you mean {near[0]!r}?" if near else said
+
+
 class Settings(Sections):
     """An immutable, typed snapshot of one resolution of the Metaflow configuration.
 
@@ -99,6 +113,10 @@ class Settings(Sections):
     def __init__(self, resolution: Resolution) -> None:
         self.__dict__["_resolution"] = resolution
 
+    def __dir__(self) -> list[str]:
+        """The attributes, the sections (built on first read) among them."""
+        return sorted({*super().__dir__(), *_SECTION_CLASSES})
+
     def __getattr__(self, name: str) -> Any:
         """Build a section on its first read, then keep it (later reads find it directly).
 
@@ -107,8 +125,7 @@ class Settings(Sections):
         """
         cls = _SECTION_CLASSES.get(name)
         if cls is None:
-            msg = f"{type(self).__name__!r} object has no attribute {name!r}"
-            raise AttributeError(msg)
+            raise AttributeError(_no_attribute(name))
         values = self.__dict__["_resolution"].values
         if any(isinstance(values[f.name], Reference) for f in cls.fields):
             cls = _fetching(cls)
