@@ -71,6 +71,7 @@ def test_wizard_first_profile_writes_what_was_answered() -> None:
     assert SECRET not in result.output
     assert "+ METAFLOW_SERVICE_AUTH_KEY = ****" in result.output
     assert "It is the default profile" in result.output
+    assert "point Metaflow at this home with:\n  export METAFLOW_HOME=" in result.output
     s = load(env={}, home=home(), cwd=home())
     assert s.datatools.s3root == f"{SYSROOT}/data"
 

@@ -195,5 +195,7 @@ def activation_hint(profile: str | None) -> str:
         )
     home = home_dir()
     if own(os.environ, "METAFLOW_HOME"):
+        if not profile:  # the line to paste needs its own lead-in
+            lines.append("In a new shell, point Metaflow at this home with:")
         lines.append(f"  export METAFLOW_HOME={shell_quote(home)}")
     return "\n".join(lines)
