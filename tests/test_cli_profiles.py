@@ -379,7 +379,7 @@ def test_import_says_which_keys_a_replacing_import_removed(tmp_path: Path) -> No
     """Replacing names the keys that went, and the count is of the keys written; --merge keeps."""
     profile = write_json(
         home() / "config.json",
-        {"METAFLOW_BATCH_JOB_QUEUE": "q", "METAFLOW_SFN_DYNAMO_DB_TABLE": "t"},
+        {"METAFLOW_BATCH_JOB_QUEUE": "q", "METAFLOW_SFN_DYNAMO_DB_TABLE": "mf-t"},
     )
     src = write_json(tmp_path / "in.json", {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT})
     result = invoke("import", str(src), "-y")

@@ -253,7 +253,7 @@ def test_concurrent_imports_merge_every_key(tmp_path: Path) -> None:
     home.mkdir()
     write_json_atomic(home / "config.json", {"METAFLOW_DEFAULT_DATASTORE": "s3"})
     parts = [
-        {"METAFLOW_BATCH_JOB_QUEUE": "q", "METAFLOW_SFN_DYNAMO_DB_TABLE": "t"},
+        {"METAFLOW_BATCH_JOB_QUEUE": "q", "METAFLOW_SFN_DYNAMO_DB_TABLE": "mf-t"},
         {"METAFLOW_SERVICE_URL": "https://svc.example", "METAFLOW_SERVICE_RETRY_COUNT": 3},
     ]
     argvs = []
