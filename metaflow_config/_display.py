@@ -51,7 +51,9 @@ _MAX_SHOWN = 80
 
 #: What reaches no terminal as it is (see :func:`printable`), beyond the C0 and C1 control
 #: characters (NEL U+0085 and CSI U+009B among them) and DEL: lone surrogates, the line and
-#: paragraph separators (U+2028, U+2029), every format character of Unicode 15.1 (category Cf:
+#: paragraph separators (U+2028, U+2029), every default-ignorable code point (Unicode's
+#: Default_Ignorable_Code_Point, unassigned ones too: a renderer shows them as nothing) and every
+#: format character of Unicode 15.1 (category Cf:
 #: the bidirectional controls U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, the soft
 #: hyphen, the zero-width space and joiners, the byte-order mark, the tag characters of
 #: U+E0000), and the other characters that show nothing and so make a value look like another
@@ -71,23 +73,20 @@ _BEYOND_C1_RANGES = (
     (0x180B, 0x180F),
     (0x200B, 0x200F),
     (0x2028, 0x202E),
-    (0x2060, 0x2064),
-    (0x2066, 0x206F),
+    (0x2060, 0x206F),
     (0x2800, 0x2800),
     (0x3164, 0x3164),
     (0xD800, 0xDFFF),
     (0xFE00, 0xFE0F),
     (0xFEFF, 0xFEFF),
     (0xFFA0, 0xFFA0),
-    (0xFFF9, 0xFFFB),
+    (0xFFF0, 0xFFFB),
     (0x110BD, 0x110BD),
     (0x110CD, 0x110CD),
     (0x13430, 0x1343F),
     (0x1BCA0, 0x1BCA3),
     (0x1D173, 0x1D17A),
-    (0xE0001, 0xE0001),
-    (0xE0020, 0xE007F),
-    (0xE0100, 0xE01EF),
+    (0xE0000, 0xE0FFF),
 )
 _BEYOND_C1 = "".join(f"\\U{first:08x}-\\U{last:08x}" for first, last in _BEYOND_C1_RANGES)
 _UNSAFE = f"[\\x00-\\x1f\\x7f-\\x9f{_BEYOND_C1}]"

@@ -301,6 +301,9 @@ UNSAFE = {
     "TAG": "\U000e0070",
     "filler": "\u3164",
     "VS16": "\ufe0f",
+    "unassigned-ignorable": "\u2065",  # default-ignorable though unassigned: shown as nothing
+    "unassigned-tag": "\U000e0002",
+    "FFF0": "\ufff0",
 }
 
 
