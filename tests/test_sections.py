@@ -613,6 +613,19 @@ def test_the_working_directory_registers_no_section(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
     assert not marker.exists()
+    link = tmp_path.parent / f"{tmp_path.name}-link"  # the same folder, spelled through a link
+    link.symlink_to(tmp_path, target_is_directory=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=link,
+        env={**env, "PYTHONPATH": str(link)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout.strip() == "[]", proc.stderr
+    assert not marker.exists()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     proc = subprocess.run(  # the same folder on sys.path but not the working directory: read

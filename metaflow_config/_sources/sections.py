@@ -131,16 +131,27 @@ def is_section_class(cls: object) -> bool:
 
 
 def _path_entries() -> list[str]:
-    """The entries of ``sys.path`` a scan reads: text, and not the working directory."""
+    """The entries of ``sys.path`` a scan reads: text, and not the working directory.
+
+    The working directory by what it is, not how it is spelled: ``""``, ``.``, its path, or a
+    path through a link to it (``$PWD`` on ``PYTHONPATH``; ``/tmp`` is a link on macOS).
+    """
     try:
-        here: str | None = os.getcwd()
+        here = os.stat(".")
     except OSError:  # the working directory is gone: none of sys.path can be it
-        here = None
-    return [
-        entry
-        for entry in list(sys.path)
-        if isinstance(entry, str) and (here is None or os.path.abspath(entry or ".") != here)
-    ]
+        return [entry for entry in sys.path if isinstance(entry, str)]
+    entries = []
+    for entry in list(sys.path):
+        if not isinstance(entry, str):
+            continue
+        try:
+            there = os.stat(entry or ".")
+        except (OSError, ValueError):
+            entries.append(entry)  # missing, unreadable: the scan skips it as before
+            continue
+        if (there.st_dev, there.st_ino) != (here.st_dev, here.st_ino):
+            entries.append(entry)
+    return entries
 
 
 def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any, str]]:
