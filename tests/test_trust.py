@@ -229,23 +229,42 @@ def test_the_sensitive_set_is_the_documented_one() -> None:
     assert listed == names
 
 
-def test_a_datastore_folder_others_can_write_to_is_said(tmp_path: Path) -> None:
-    """The nearest .metaflow directory holds the local datastore's runs when no root is set: one
-    that others can write to (a shared /tmp checkout) is a warning naming it and the fix, and
-    only where the local datastore or metadata would use it."""
-    repo = tmp_path / "shared"
-    (repo / ".metaflow").mkdir(parents=True)
-    (repo / ".metaflow").chmod(0o777)
-    _, said = _load(tmp_path / "home", repo)
-    (warning,) = said
-    assert f"{repo / '.metaflow'} is writable by everyone (mode 0777)" in warning
+def test_a_datastore_folder_others_can_steer_is_said(tmp_path: Path) -> None:
+    """The nearest .metaflow directory holds local runs and cached environments (``@pypi``,
+    ``@conda``: whatever the datastore) when no local root is set: one others can write to,
+    swap (its parent is theirs to write) or that links elsewhere is a warning naming it and
+    the fix, found as Metaflow finds it (not from ``METAFLOW_CONFIG_PROJECT``)."""
+    home, repo = tmp_path / "home", tmp_path / "shared"
+    folder = repo / ".metaflow"
+    folder.mkdir(parents=True)
+    s3 = {"METAFLOW_DEFAULT_DATASTORE": "s3", "METAFLOW_DATASTORE_SYSROOT_S3": "s3://bkt/mf"}
+
+    def said(env: dict[str, str] | None = None) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load(env={**s3, **(env or {})}, home=home, cwd=repo)
+        return [str(w.message) for w in caught if w.category is ConfigWarning]
+
+    assert said() == []
+    folder.chmod(0o777)
+    (warning,) = said()
+    assert f"{folder} is writable by everyone (mode 0777)" in warning
     assert "set METAFLOW_DATASTORE_SYSROOT_LOCAL" in warning
-    elsewhere = {"METAFLOW_DATASTORE_SYSROOT_LOCAL": str(tmp_path / "mine")}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        load(env=elsewhere, home=tmp_path / "home", cwd=repo)
-        (repo / ".metaflow").chmod(0o700)
-        load(env={}, home=tmp_path / "home", cwd=repo)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / ".metaflow").mkdir(parents=True)
+    assert len(said({"METAFLOW_CONFIG_PROJECT": str(elsewhere)})) == 1  # Metaflow's walk
+    assert said({"METAFLOW_DATASTORE_SYSROOT_LOCAL": str(tmp_path / "mine")}) == []
+    folder.chmod(0o700)
+    (folder / "HelloFlow").symlink_to(tmp_path / "planted", target_is_directory=True)
+    (warning,) = said()
+    assert f"holds links to elsewhere (HelloFlow -> {tmp_path / 'planted'})" in warning
+    (folder / "HelloFlow").unlink()
+    repo.chmod(0o777)
+    try:
+        (warning,) = said()
+        assert "which others can write to without the sticky bit" in warning
+    finally:
+        repo.chmod(0o755)
 
 
 # --- files that can never be trusted --------------------------------------------------------------

@@ -19,12 +19,18 @@ from .._display import printable, show_value
 from .._model.fields import Context
 from .._model.table import BY_ENV
 from .._sources.data import LayerData, Raw
-from .._sources.environ import own_flag
+from .._sources.environ import own, own_flag
 from .._sources.inputs import Inputs
 from .._sources.keykind import LENIENT, STRICT, TYPOS
 from .._sources.keys import classify, sensitive_key
 from .._sources.layers import LAYERS
-from .._sources.profiles import others_can_write
+from .._sources.profiles import (
+    PROJECT_VAR,
+    find_local_config,
+    linked_entries,
+    others_can_swap,
+    others_can_write,
+)
 from .._sources.sections import on_reset, problems_in
 from ..errors import ConfigError, ConfigWarning, Problem
 from .derive import DEFAULTS, derive
@@ -195,28 +201,38 @@ def report_untrusted(
         )
 
 
-def _shared_local_root(local: LayerData, values: Mapping[str, Any]) -> list[str]:
-    """The warning of a ``.metaflow`` directory another user can write to, where it matters.
+def _shared_local_root(inputs: Inputs, local: LayerData, values: Mapping[str, Any]) -> list[str]:
+    """The warning of a ``.metaflow`` directory another user can steer, where Metaflow uses it.
 
-    Without ``DATASTORE_SYSROOT_LOCAL``, Metaflow's local datastore and metadata keep their runs
-    in the nearest ``.metaflow`` directory at or above the working directory (the project's,
-    whose file is the local layer's): in one that another user can write to (a shared ``/tmp``
-    checkout), they read the user's artifacts and can plant ones that the client or ``resume``
-    then loads.
+    Without ``DATASTORE_SYSROOT_LOCAL``, Metaflow keeps what it writes locally in the nearest
+    ``.metaflow`` directory at or above the working directory: the local datastore's and
+    metadata's runs, and ``@pypi``/``@conda``'s cached environments whatever the datastore. In
+    one that another user can write to (a shared ``/tmp`` checkout), or can swap (its parent is
+    theirs to write), or whose entries link elsewhere (a cloned repository's committed
+    ``.metaflow/<Flow> -> /tmp/x``), they read the user's artifacts and can plant what a run
+    loads (a pickled artifact, an environment's package list).
     """
-    if not local.path or values["DATASTORE_SYSROOT_LOCAL"] is not None:
+    if values["DATASTORE_SYSROOT_LOCAL"] is not None:
         return []
-    if "local" not in (values["DEFAULT_DATASTORE"], values["DEFAULT_METADATA"]):
+    from_cwd = not own(inputs.env, PROJECT_VAR)  # else the project file is found elsewhere
+    found = local.path if from_cwd else find_local_config(inputs.cwd)
+    if not found:
         return []
-    directory = os.path.dirname(local.path)
+    directory = os.path.dirname(found)
     why = others_can_write(directory)
+    if not why:
+        why = others_can_swap(directory)
+    if not why:
+        links = linked_entries(directory)
+        if links:
+            why = f"holds links to elsewhere ({', '.join(links)})"
     if not why:
         return []
     return [
-        f"{directory} is {why}: Metaflow's local datastore keeps your runs there "
-        "(METAFLOW_DATASTORE_SYSROOT_LOCAL is not set), where another user can read your "
-        "artifacts and plant ones your runs would load; set METAFLOW_DATASTORE_SYSROOT_LOCAL "
-        "to a directory of your own, or run from a folder of your own"
+        f"{directory} {why}: Metaflow keeps your local runs and cached environments there "
+        "(METAFLOW_DATASTORE_SYSROOT_LOCAL is not set), where another user could read your "
+        "artifacts and plant what your runs load; set METAFLOW_DATASTORE_SYSROOT_LOCAL to a "
+        "directory of your own, or run from a folder of your own"
     ]
 
 
@@ -281,7 +297,7 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     if underived:
         raise failure(underived, layers)
     if layers["local"] in fresh:
-        notes.extend(_shared_local_root(layers["local"], values))
+        notes.extend(_shared_local_root(inputs, layers["local"], values))
     if notes:
         if not all(map(str.isprintable, notes)):  # keys and paths of input: no escapes
             notes = [printable(text) for text in notes]

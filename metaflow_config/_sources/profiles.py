@@ -19,8 +19,10 @@ __all__ = [
     "PROJECT_VAR",
     "find_local_config",
     "home_is_a_file",
+    "linked_entries",
     "list_profiles",
     "missing_profile",
+    "others_can_swap",
     "others_can_write",
     "profile_path",
 ]
@@ -162,8 +164,44 @@ def others_can_write(directory: str) -> str:
     except (OSError, ValueError):
         return ""
     if info.st_uid not in (os.getuid(), 0):
-        return f"owned by another user (uid {info.st_uid})"
+        return f"is owned by another user (uid {info.st_uid})"
     mode = info.st_mode & 0o777
     if mode & 0o022:
-        return f"writable by {'everyone' if mode & 0o002 else 'its group'} (mode {mode:04o})"
+        return f"is writable by {'everyone' if mode & 0o002 else 'its group'} (mode {mode:04o})"
     return ""
+
+
+def others_can_swap(directory: str) -> str:
+    """Why another user can replace ``directory`` by another, or ``""``.
+
+    Its parent is writable by its group or by others without the sticky bit: they may rename
+    the directory away and put one of theirs in its place. Not on Windows.
+    """
+    if os.name == "nt":  # pragma: no cover - POSIX modes only
+        return ""
+    parent = os.path.dirname(os.path.abspath(directory))
+    try:
+        mode = os.stat(parent).st_mode
+    except (OSError, ValueError):
+        return ""
+    if mode & 0o022 and not mode & 0o1000:
+        return f"is in {parent}, which others can write to without the sticky bit"
+    return ""
+
+
+def linked_entries(directory: str) -> list[str]:
+    """The entries of ``directory`` that are symbolic links, as ``name -> target`` (a few)."""
+    try:
+        with os.scandir(directory) as entries:
+            links = [e.name for e in entries if e.is_symlink()]
+    except (OSError, ValueError):
+        return []
+    return [f"{name} -> {_target(os.path.join(directory, name))}" for name in sorted(links)[:3]]
+
+
+def _target(link: str) -> str:
+    """Where the symbolic link ``link`` points (``?`` when it cannot be read)."""
+    try:
+        return os.readlink(link)
+    except OSError:
+        return "?"
