@@ -89,7 +89,11 @@ class Defaults(Section):
         sensitive=True,  # what installs the code a step runs with
     )
     event_logger: str = setting(
-        "DEFAULT_EVENT_LOGGER", STR, "Event logger sidecar.", default="nullSidecarLogger"
+        "DEFAULT_EVENT_LOGGER",
+        STR,
+        "Event logger sidecar.",
+        default="nullSidecarLogger",
+        sensitive=True,
     )
     metadata: str = setting(
         "DEFAULT_METADATA",
@@ -99,7 +103,9 @@ class Defaults(Section):
         default="local",
         sensitive=True,
     )
-    monitor: str = setting("DEFAULT_MONITOR", STR, "Monitor sidecar.", default="nullSidecarMonitor")
+    monitor: str = setting(
+        "DEFAULT_MONITOR", STR, "Monitor sidecar.", default="nullSidecarMonitor", sensitive=True
+    )
     package_suffixes: str = setting(
         "DEFAULT_PACKAGE_SUFFIXES",
         STR,
@@ -133,6 +139,7 @@ class Defaults(Section):
         STR,
         "Default deployer for from_deployment.",
         default="argo-workflows",
+        sensitive=True,
     )
     decospecs: str = setting(
         "DEFAULT_DECOSPECS",
@@ -242,6 +249,7 @@ class Runtime(Section):
             "Chat with us": "http://chat.metaflow.org",
             "Get help by email": "help@metaflow.org",
         },
+        sensitive=True,
     )
     include_foreach_stack: bool = setting(
         "INCLUDE_FOREACH_STACK", BOOL, "Record the foreach stack in metadata.", default=True

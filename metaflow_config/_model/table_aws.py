@@ -303,6 +303,7 @@ class StepFunctions(Section):
             _state_machine_prefix,
             f"<{PREFIX}AWS_SANDBOX_STACK_NAME> in the sandbox, else unset",
         ),
+        sensitive=True,
     )
     execution_log_group_arn: str | None = setting(
         "SFN_EXECUTION_LOG_GROUP_ARN",

@@ -130,10 +130,18 @@ class Kubernetes(Section):
         "KUBERNETES_CONDA_ARCH", STR, "Node architecture for @conda/@pypi."
     )
     jobset_group: str = setting(
-        "KUBERNETES_JOBSET_GROUP", STR, "API group of JobSets.", default="jobset.x-k8s.io"
+        "KUBERNETES_JOBSET_GROUP",
+        STR,
+        "API group of JobSets.",
+        default="jobset.x-k8s.io",
+        sensitive=True,
     )
     jobset_version: str = setting(
-        "KUBERNETES_JOBSET_VERSION", STR, "API version of JobSets.", default="v1alpha2"
+        "KUBERNETES_JOBSET_VERSION",
+        STR,
+        "API version of JobSets.",
+        default="v1alpha2",
+        sensitive=True,
     )
     job_terminate_mode: str = setting(
         "KUBERNETES_JOB_TERMINATE_MODE",
@@ -221,7 +229,11 @@ class Argo(Section):
         sensitive=True,
     )
     namespaced_events_prefix: str = setting(
-        "NAMESPACED_EVENTS_PREFIX", STR, "Prefix of namespaced events.", default="mfns"
+        "NAMESPACED_EVENTS_PREFIX",
+        STR,
+        "Prefix of namespaced events.",
+        default="mfns",
+        sensitive=True,
     )
 
 
