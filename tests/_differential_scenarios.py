@@ -130,16 +130,16 @@ SCENARIOS = [
         project=local(
             {
                 "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": _role("theirs"),
-                "METAFLOW_BATCH_JOB_QUEUE": "their-queue",
+                "METAFLOW_OTEL_SERVICE_NAME": "their-service",
             }
         ),
         trusted=False,
         differs=("ECS_S3_ACCESS_IAM_ROLE",),
         metaflow_holds={
             "ECS_S3_ACCESS_IAM_ROLE": _role("theirs"),
-            "BATCH_JOB_QUEUE": "their-queue",
+            "OTEL_SERVICE_NAME": "their-service",
         },
-        ours_holds={"ECS_S3_ACCESS_IAM_ROLE": _role("mine"), "BATCH_JOB_QUEUE": "their-queue"},
+        ours_holds={"ECS_S3_ACCESS_IAM_ROLE": _role("mine"), "OTEL_SERVICE_NAME": "their-service"},
     ),
     case(
         "nearest-metaflow-directory-wins-even-without-config",

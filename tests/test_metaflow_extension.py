@@ -262,7 +262,7 @@ def _hostile_project(root: Path, shape: str) -> None:
     elif shape == "device":
         file.symlink_to("/dev/zero")
     else:  # a byte-order mark, which Metaflow's json.load refuses
-        file.write_bytes(b'\xef\xbb\xbf{"METAFLOW_BATCH_JOB_QUEUE": "from-the-project"}')
+        file.write_bytes(b'\xef\xbb\xbf{"METAFLOW_OTEL_SERVICE_NAME": "from-the-project"}')
 
 
 @pytest.mark.parametrize("shape", ["fifo", "device", "bom"])
@@ -272,7 +272,7 @@ def test_metaflow_reads_the_project_file_through_this_reader(tmp_path: Path, sha
     mark is read (Metaflow's json.load raised)."""
     project = tmp_path / "repo"
     _hostile_project(project, shape)
-    code = "import metaflow.metaflow_config as m; print(m.BATCH_JOB_QUEUE)"
+    code = "import metaflow.metaflow_config as m; print(m.OTEL_SERVICE_NAME)"
     proc = _run(code, _base_env(tmp_path), project)
     assert "Traceback" not in proc.stderr
     if shape == "bom":
@@ -300,12 +300,12 @@ def test_metaflow_does_not_read_what_an_untrusted_project_file_withholds(
 
     project = tmp_path / "repo"
     (project / ".metaflow").mkdir(parents=True)
-    held = {"METAFLOW_DEFAULT_DECOSPECS": "environment:vars={}", "METAFLOW_BATCH_JOB_QUEUE": "q"}
+    held = {"METAFLOW_DEFAULT_DECOSPECS": "environment:vars={}", "METAFLOW_OTEL_SERVICE_NAME": "q"}
     (project / ".metaflow" / "config.json").write_text(json.dumps(held), "utf-8")
     monkeypatch.chdir(project)
     monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("METAFLOW_CONFIG_PROJECT", raising=False)
-    assert metaflows_file("local") == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+    assert metaflows_file("local") == {"METAFLOW_OTEL_SERVICE_NAME": "q"}
 
 
 @pytest.mark.parametrize("value", ['"ZZSEC_tok"', '["ZZSEC_tok", "x"]'])

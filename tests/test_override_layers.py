@@ -114,7 +114,7 @@ def test_env_switch_without_home_uses_that_envs_default_home(
 
 def test_cwd_switch_reads_that_projects_local_config(tmp_path: Path) -> None:
     """override(cwd=...) reads the local config of the project around that directory."""
-    write_local(tmp_path / "project", {Q: "local-q"})
+    write_local(tmp_path / "project", {Q: "local-q"}, trusted_by=os.environ["METAFLOW_HOME"])
     (tmp_path / "project" / "sub").mkdir()
     with override(cwd=tmp_path / "project" / "sub"):
         assert settings.batch.job_queue == "local-q"
@@ -124,8 +124,9 @@ def test_cwd_switch_reads_that_projects_local_config(tmp_path: Path) -> None:
 
 def test_project_variable_starts_the_search_elsewhere(tmp_path: Path) -> None:
     """$METAFLOW_CONFIG_PROJECT, not the cwd, is where the search for the project file starts."""
-    project = write_local(tmp_path / "project", {Q: "project-q"})
-    write_local(tmp_path / "work", {Q: "work-q"})
+    home = tmp_path / "home"  # the queue is sensitive: the files are trusted
+    project = write_local(tmp_path / "project", {Q: "project-q"}, trusted_by=home)
+    write_local(tmp_path / "work", {Q: "work-q"}, trusted_by=home)
     (tmp_path / "project" / "sub").mkdir()
     moved = {"METAFLOW_CONFIG_PROJECT": str(tmp_path / "project" / "sub")}
     s = load(env=moved, home=tmp_path / "home", cwd=tmp_path / "work", strict=True)
@@ -140,8 +141,9 @@ def test_override_of_the_env_searches_for_the_project_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An override(env=...) without the project variable searches from the cwd again."""
-    write_local(tmp_path / "project", {Q: "project-q"})
-    write_local(Path.cwd(), {Q: "work-q"})
+    trusted = os.environ["METAFLOW_HOME"]  # the queue is sensitive: the files are trusted
+    write_local(tmp_path / "project", {Q: "project-q"}, trusted_by=trusted)
+    write_local(Path.cwd(), {Q: "work-q"}, trusted_by=trusted)
     monkeypatch.setenv("METAFLOW_CONFIG_PROJECT", str(tmp_path / "project"))
     settings.reload()
     assert settings.batch.job_queue == "project-q"

@@ -46,7 +46,7 @@ STEERING = {
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A cloned repository: its ``.metaflow/config.json`` steers, and sets a harmless key."""
-    write_local(tmp_path / "repo", {**STEERING, "METAFLOW_BATCH_JOB_QUEUE": "their-queue"})
+    write_local(tmp_path / "repo", {**STEERING, "METAFLOW_OTEL_SERVICE_NAME": "their-service"})
     return tmp_path / "repo"
 
 
@@ -73,14 +73,14 @@ def test_an_untrusted_project_file_steers_nothing(tmp_path: Path, project: Path)
     assert s.service.auth_key == "my-key"  # no reference fetched: the profile's own key
     assert s.datastore.sysroot_s3 is None
     assert s.s3.client_kwargs.get("endpoint_url") is None
-    assert s.batch.job_queue == "their-queue"  # not sensitive: applied
+    assert s["OTEL_SERVICE_NAME"] == "their-service"  # not sensitive: applied
     (warning,) = said  # one warning, naming the file, every key, and the command
     path = str(project / ".metaflow" / "config.json")
     assert path in warning
     for key in STEERING:
         assert key in warning
     assert f"metaflow-config trust {path}" in warning
-    assert "their-queue" not in warning
+    assert "their-service" not in warning
     assert "attacker" not in warning
 
 
@@ -102,16 +102,16 @@ def test_keys_that_are_no_settings_reach_no_reader_until_trusted(
     from metaflow_config._metaflow.parsing import metaflows_file
 
     home, repo = _home(tmp_path), tmp_path / "repo"
-    local = write_local(repo, {**FOREIGN, "METAFLOW_BATCH_JOB_QUEUE": "their-queue"})
+    local = write_local(repo, {**FOREIGN, "METAFLOW_OTEL_SERVICE_NAME": "their-service"})
     monkeypatch.chdir(repo)
     monkeypatch.setenv("METAFLOW_HOME", str(home))
-    assert metaflows_file("local") == {"METAFLOW_BATCH_JOB_QUEUE": "their-queue"}
+    assert metaflows_file("local") == {"METAFLOW_OTEL_SERVICE_NAME": "their-service"}
     s, said = _load(home, repo)
-    assert s.batch.job_queue == "their-queue"
+    assert s["OTEL_SERVICE_NAME"] == "their-service"
     (warning,) = [w for w in said if "not applied" in w]
     assert "METAFLOW_ENABLED_STEP_DECORATOR" in warning
     assert "attacker_decorator" not in " ".join(said)
-    assert s.explain("METAFLOW_BATCH_JOB_QUEUE").source == "local"
+    assert s.explain("METAFLOW_OTEL_SERVICE_NAME").source == "local"
     assert resolution_of(s).layers["local"].raw("METAFLOW_ACME_UPLOAD_URL") is None
     with pytest.raises(ConfigError) as info:
         load(env={}, home=home, cwd=repo, strict=True)
@@ -344,7 +344,7 @@ def test_the_store_is_read_only_for_a_file_that_sets_a_sensitive_key(
     real = _trust.read_store
     monkeypatch.setattr(_trust, "read_store", lambda home: reads.append(home) or real(home))
     load(env={}, home=tmp_path / "home", cwd=tmp_path)
-    write_local(tmp_path / "plain", {"BATCH_JOB_QUEUE": "q", "S3_RETRY_COUNT": 3})
+    write_local(tmp_path / "plain", {"OTEL_SERVICE_NAME": "q", "S3_RETRY_COUNT": 3})
     load(env={}, home=tmp_path / "home", cwd=tmp_path / "plain")
     assert reads == []
     write_local(tmp_path / "steers", {"SERVICE_URL": "https://x.example"})
@@ -431,7 +431,7 @@ def test_metaflow_runs_under_the_same_rule(tmp_path: Path, project: Path) -> Non
     home = _home(tmp_path)
     code = (
         "import metaflow.metaflow_config as m\n"
-        "print(m.SERVICE_URL, m.DATASTORE_SYSROOT_S3, m.BATCH_JOB_QUEUE)\n"
+        "print(m.SERVICE_URL, m.DATASTORE_SYSROOT_S3, m.OTEL_SERVICE_NAME)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "METAFLOW_HOME": str(home)}
     proc = subprocess.run(
@@ -444,11 +444,11 @@ def test_metaflow_runs_under_the_same_rule(tmp_path: Path, project: Path) -> Non
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["https://mine.example", "None", "their-queue"]
+    assert proc.stdout.split() == ["https://mine.example", "None", "their-service"]
     assert proc.stderr.count("metaflow-config trust") == 1
     local = project / ".metaflow" / "config.json"
     fetched = {k: v for k, v in STEERING.items() if k != "METAFLOW_SERVICE_AUTH_KEY"}
-    local.write_text(json.dumps({**fetched, "METAFLOW_BATCH_JOB_QUEUE": "their-queue"}))
+    local.write_text(json.dumps({**fetched, "METAFLOW_OTEL_SERVICE_NAME": "their-service"}))
     trust(home, local)
     proc = subprocess.run(
         [sys.executable, "-c", code.replace("m.SERVICE_URL, ", "")],
@@ -459,7 +459,7 @@ def test_metaflow_runs_under_the_same_rule(tmp_path: Path, project: Path) -> Non
         timeout=120,
         check=False,
     )
-    assert proc.stdout.split() == ["s3://attacker-bucket/mf", "their-queue"], proc.stderr
+    assert proc.stdout.split() == ["s3://attacker-bucket/mf", "their-service"], proc.stderr
     assert "metaflow-config trust" not in proc.stderr
 
 

@@ -246,6 +246,7 @@ class Batch(Section):
         STR,
         "AWS Batch job queue jobs are submitted to.",
         aliases=("JOB_QUEUE_NAME",),
+        sensitive=True,  # its compute environment: the instance role a container reaches
     )
     container_image: str | None = setting(
         "BATCH_CONTAINER_IMAGE",
