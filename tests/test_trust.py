@@ -259,6 +259,14 @@ def test_a_datastore_folder_others_can_steer_is_said(tmp_path: Path) -> None:
     (warning,) = said()
     assert f"holds links to elsewhere (HelloFlow -> {tmp_path / 'planted'})" in warning
     (folder / "HelloFlow").unlink()
+    from metaflow_config._sources.profiles import MAX_ENTRIES
+
+    for n in range(MAX_ENTRIES + 1):  # a folder filled to hide a link costs a bounded look
+        (folder / f"f{n}").mkdir()
+    (warning,) = said()
+    assert f"holds more than {MAX_ENTRIES} entries, not all looked at for links" in warning
+    for n in range(MAX_ENTRIES + 1):
+        (folder / f"f{n}").rmdir()
     repo.chmod(0o777)
     try:
         (warning,) = said()

@@ -219,13 +219,7 @@ def _shared_local_root(inputs: Inputs, local: LayerData, values: Mapping[str, An
     if not found:
         return []
     directory = os.path.dirname(found)
-    why = others_can_write(directory)
-    if not why:
-        why = others_can_swap(directory)
-    if not why:
-        links = linked_entries(directory)
-        if links:
-            why = f"holds links to elsewhere ({', '.join(links)})"
+    why = others_can_write(directory) or others_can_swap(directory) or linked_entries(directory)
     if not why:
         return []
     return [

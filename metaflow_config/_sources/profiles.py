@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from itertools import islice
 
 from .._model.fields import PREFIX
 from ..errors import Problem
@@ -189,14 +190,30 @@ def others_can_swap(directory: str) -> str:
     return ""
 
 
-def linked_entries(directory: str) -> list[str]:
-    """The entries of ``directory`` that are symbolic links, as ``name -> target`` (a few)."""
+#: How many entries of a ``.metaflow`` directory :func:`linked_entries` looks at (a resolution
+#: looks each time: a folder a repository filled with entries costs no more than this many).
+MAX_ENTRIES = 1024
+
+
+def linked_entries(directory: str) -> str:
+    """What in ``directory`` could send its writes elsewhere, as a phrase, or ``""``.
+
+    Its entries that are symbolic links (``holds links to elsewhere (name -> target)``); at most
+    :data:`MAX_ENTRIES` are looked at, and a directory holding more is said as such (a link
+    could be past them).
+    """
     try:
         with os.scandir(directory) as entries:
-            links = [e.name for e in entries if e.is_symlink()]
+            seen = list(islice(entries, MAX_ENTRIES + 1))
     except (OSError, ValueError):
-        return []
-    return [f"{name} -> {_target(os.path.join(directory, name))}" for name in sorted(links)[:3]]
+        return ""
+    if len(seen) > MAX_ENTRIES:
+        return f"holds more than {MAX_ENTRIES} entries, not all looked at for links"
+    links = sorted(e.name for e in seen if e.is_symlink())[:3]
+    if not links:
+        return ""
+    shown = ", ".join(f"{name} -> {_target(os.path.join(directory, name))}" for name in links)
+    return f"holds links to elsewhere ({shown})"
 
 
 def _target(link: str) -> str:
