@@ -245,6 +245,12 @@ def environment_sizes(env: Mapping[str, str]) -> dict[str, int]:
     }
 
 
+def _largest(sizes: Mapping[str, int]) -> str:
+    """The five largest variables of ``sizes`` as a message lists them (``none``: no variable)."""
+    largest = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    return ", ".join(f"{key} ({size} chars)" for key, size in largest) or "none"
+
+
 def check_sfn_size(env: Mapping[str, str]) -> None:
     """Refuse an environment Step Functions would reject; name the variables that make it large.
 
@@ -257,8 +263,7 @@ def check_sfn_size(env: Mapping[str, str]) -> None:
     total = sum(sizes.values()) + len('{"environment":[]}') - (1 if sizes else 0)
     if total <= SFN_ENV_LIMIT:
         return
-    largest = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    listed = ", ".join(f"{key} ({size} chars)" for key, size in largest)
+    listed = _largest(sizes)
     raise ConfigError(
         [
             Problem.bad_argument(
@@ -288,8 +293,7 @@ def check_sfn_overrides(overrides: Mapping[str, Any]) -> None:
     env = {e.get("name", ""): e.get("value", e.get("value.$", "")) for e in entries}
     sizes = environment_sizes(env)
     command = len(json.dumps(overrides.get("command") or [], ensure_ascii=False))
-    largest = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    listed = ", ".join(f"{key} ({size} chars)" for key, size in largest) or "none"
+    listed = _largest(sizes)
     raise ConfigError(
         [
             Problem.bad_argument(
@@ -314,8 +318,7 @@ def check_object_size(what: str, size: int, limit: int, env: Mapping[str, str], 
     """
     if size <= limit:
         return
-    largest = sorted(environment_sizes(env).items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    listed = ", ".join(f"{key} ({size} chars)" for key, size in largest) or "none"
+    listed = _largest(environment_sizes(env))
     raise ConfigError(
         [
             Problem.bad_argument(
