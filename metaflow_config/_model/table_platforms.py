@@ -296,16 +296,30 @@ class Conda(Section):
 
 
 class Debug(Section):
-    """Debug output switches (``DEBUG_*``)."""
+    """Debug output switches (``DEBUG_*``).
 
-    subcommand: bool = setting("DEBUG_SUBCOMMAND", BOOL, "Debug subcommands.", default=False)
-    sidecar: bool = setting("DEBUG_SIDECAR", BOOL, "Debug sidecars.", default=False)
-    s3client: bool = setting("DEBUG_S3CLIENT", BOOL, "Debug the S3 client.", default=False)
-    tracing: bool = setting("DEBUG_TRACING", BOOL, "Debug tracing.", default=False)
-    stubgen: bool = setting("DEBUG_STUBGEN", BOOL, "Debug stub generation.", default=False)
-    userconf: bool = setting("DEBUG_USERCONF", BOOL, "Debug user configs.", default=False)
-    conda: bool = setting("DEBUG_CONDA", BOOL, "Debug conda.", default=False)
-    package: bool = setting("DEBUG_PACKAGE", BOOL, "Debug code packaging.", default=False)
+    Sensitive: Metaflow then prints command lines, parameter and config values and storage
+    requests to the terminal and the runs' logs, which others may read.
+    """
+
+    subcommand: bool = setting(
+        "DEBUG_SUBCOMMAND", BOOL, "Debug subcommands.", default=False, sensitive=True
+    )
+    sidecar: bool = setting("DEBUG_SIDECAR", BOOL, "Debug sidecars.", default=False, sensitive=True)
+    s3client: bool = setting(
+        "DEBUG_S3CLIENT", BOOL, "Debug the S3 client.", default=False, sensitive=True
+    )
+    tracing: bool = setting("DEBUG_TRACING", BOOL, "Debug tracing.", default=False, sensitive=True)
+    stubgen: bool = setting(
+        "DEBUG_STUBGEN", BOOL, "Debug stub generation.", default=False, sensitive=True
+    )
+    userconf: bool = setting(
+        "DEBUG_USERCONF", BOOL, "Debug user configs.", default=False, sensitive=True
+    )
+    conda: bool = setting("DEBUG_CONDA", BOOL, "Debug conda.", default=False, sensitive=True)
+    package: bool = setting(
+        "DEBUG_PACKAGE", BOOL, "Debug code packaging.", default=False, sensitive=True
+    )
 
 
 class Sandbox(Section):
