@@ -58,8 +58,11 @@ _MAX_SHOWN = 80
 #: hyphen, the zero-width space and joiners, the byte-order mark, the tag characters of
 #: U+E0000), and the other characters that show nothing and so make a value look like another
 #: (the combining grapheme joiner, the Hangul fillers, the variation selectors, the blank
-#: Braille pattern). ``tests/test_display.py`` holds it to the Python's own Cf set.
+#: Braille pattern), and every space but the ASCII one (category Zs: U+00A0, U+2000-U+200A,
+#: U+3000 ... look like a space and are not one, so ``bucket\u00a0x`` is not ``bucket x``).
+#: ``tests/test_display.py`` holds it to the Python's own Cf and Zs sets.
 _BEYOND_C1_RANGES = (
+    (0x00A0, 0x00A0),
     (0x00AD, 0x00AD),
     (0x034F, 0x034F),
     (0x0600, 0x0605),
@@ -69,12 +72,14 @@ _BEYOND_C1_RANGES = (
     (0x0890, 0x0891),
     (0x08E2, 0x08E2),
     (0x115F, 0x1160),
+    (0x1680, 0x1680),
     (0x17B4, 0x17B5),
     (0x180B, 0x180F),
-    (0x200B, 0x200F),
-    (0x2028, 0x202E),
-    (0x2060, 0x206F),
+    (0x2000, 0x200F),
+    (0x2028, 0x202F),
+    (0x205F, 0x206F),
     (0x2800, 0x2800),
+    (0x3000, 0x3000),
     (0x3164, 0x3164),
     (0xD800, 0xDFFF),
     (0xFE00, 0xFE0F),

@@ -304,6 +304,10 @@ UNSAFE = {
     "unassigned-ignorable": "\u2065",  # default-ignorable though unassigned: shown as nothing
     "unassigned-tag": "\U000e0002",
     "FFF0": "\ufff0",
+    "NBSP": "\u00a0",  # a space that is not one: "bucket\u00a0x" is not "bucket x"
+    "EN-QUAD": "\u2000",
+    "NNBSP": "\u202f",
+    "IDEOGRAPHIC-SPACE": "\u3000",
 }
 
 
@@ -323,11 +327,12 @@ def test_printable_escapes_every_unsafe_class(char: str) -> None:
 def test_every_format_character_is_escaped() -> None:
     """Every character of Unicode's category Cf (invisible: a tag character smuggles text past
     the eye, a zero-width one makes "admin" of "a\u200bdmin"), as this Python knows them, and
-    every separator and control character, is escaped."""
+    every separator and control character, and every space but the ASCII one (a lookalike), is
+    escaped."""
     import unicodedata
 
     for code in range(0x110000):
-        if unicodedata.category(chr(code)) in ("Cf", "Cc", "Zl", "Zp", "Cs"):
+        if unicodedata.category(chr(code)) in ("Cf", "Cc", "Zl", "Zp", "Cs", "Zs") and code != 0x20:
             assert printable(f"a{chr(code)}b") != f"a{chr(code)}b", hex(code)
     assert printable("prod\U000e0070\U000e0077") == "prod\\U000e0070\\U000e0077"
 
