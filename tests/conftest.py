@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,30 @@ def cannot_lock_a_directory(monkeypatch: pytest.MonkeyPatch) -> None:
         real_flock(fd, operation)
 
     monkeypatch.setattr(fcntl, "flock", flock)
+
+
+@pytest.fixture
+def accounts(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Fake the account database: the test's user ``me`` (its uid, its primary gid), whose group
+    (any gid asked for) is named ``group`` and lists ``members``; ``primary_of`` are other users
+    whose primary group is the user's. ``accounts()`` is a user private group (``useradd``'s)."""
+    import grp
+    import pwd
+
+    def use(
+        *, group: str = "me", members: tuple[str, ...] = (), primary_of: tuple[str, ...] = ()
+    ) -> None:
+        def user(name: str, uid: int) -> pwd.struct_passwd:
+            return pwd.struct_passwd((name, "x", uid, os.getgid(), "", "/nonexistent", "/bin/sh"))
+
+        others = [user(name, 5000 + i) for i, name in enumerate(primary_of)]
+        monkeypatch.setattr(
+            grp, "getgrgid", lambda gid: grp.struct_group((group, "x", gid, list(members)))
+        )
+        monkeypatch.setattr(pwd, "getpwuid", lambda uid: user("me", uid))
+        monkeypatch.setattr(pwd, "getpwall", lambda: [user("me", os.getuid()), *others])
+
+    return use
 
 
 def write_json(path: Path, data: Any) -> Path:

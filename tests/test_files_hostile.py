@@ -202,8 +202,12 @@ def test_a_home_another_user_owns_is_refused(home: Path, foreign: Foreign) -> No
 @pytest.mark.parametrize(
     ("mode", "by"), [(0o777, "others"), (0o770, "its group"), (0o703, "others")]
 )
-def test_a_home_others_may_write_to_is_refused(home: Path, mode: int, by: str) -> None:
-    """Writable by group or others, without the sticky bit: refused, with chmod go-w."""
+def test_a_home_others_may_write_to_is_refused(
+    home: Path, mode: int, by: str, accounts: Callable[..., None]
+) -> None:
+    """Writable by group (one holding another user) or others, without the sticky bit: refused,
+    with chmod go-w."""
+    accounts(members=("bob",))
     home.chmod(mode)
     with pytest.raises(ConfigError) as err:
         update_json(home / "config.json", lambda doc: {"A": 1}, home=home)

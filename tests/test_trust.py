@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -275,6 +275,64 @@ def test_a_datastore_folder_others_can_steer_is_said(tmp_path: Path) -> None:
         repo.chmod(0o755)
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX owners and modes")
+@pytest.mark.parametrize(
+    ("shape", "others"),
+    [
+        ({}, False),  # a user private group: useradd's, where umask 002 is the default
+        ({"members": ("bob",)}, True),
+        ({"members": ("me",)}, False),
+        ({"primary_of": ("bob",)}, True),  # bob's primary group is the user's
+        ({"group": "staff"}, True),  # not named after the user
+    ],
+)
+def test_a_group_of_the_user_alone_is_no_other_writer(
+    tmp_path: Path, accounts: Callable[..., None], shape: dict[str, Any], others: bool
+) -> None:
+    """Group-writable is another writer only when the group holds another user: under a umask of
+    002 and user private groups, the user's own folders, project file and home are no warning
+    and no refusal; a group holding anyone else is (the .metaflow folder, its parent, the
+    project file's trust, the home a command writes to)."""
+    from metaflow_config._sources.profiles import others_can_swap, others_can_write, writable_by
+    from metaflow_config._sources.writes import update_json
+
+    accounts(**shape)
+    repo = tmp_path / "repo"
+    (repo / ".metaflow").mkdir(parents=True)
+    for path in (repo, repo / ".metaflow"):
+        path.chmod(0o775)
+    local = write_local(repo, {"METAFLOW_SERVICE_URL": "https://collector.example"})
+    local.chmod(0o664)
+    home = tmp_path / "home"
+    home.mkdir(mode=0o775)
+    home.chmod(0o775)
+    assert bool(writable_by(local.stat())) is others
+    assert bool(others_can_write(str(repo / ".metaflow"))) is others
+    assert bool(others_can_swap(str(repo / ".metaflow"))) is others
+    result = invoke("trust", str(repo), env={"METAFLOW_HOME": str(home)})
+    assert (result.exit_code == 1) is others, _said(result)
+    if others:
+        with pytest.raises(ConfigError, match="writable by its group"):
+            update_json(home / "config.json", lambda doc: {"A": 1}, home=home)
+    else:
+        update_json(home / "config.json", lambda doc: {"A": 1}, home=home)
+    local.chmod(0o666)  # everyone: always another writer
+    assert writable_by(local.stat()) == "everyone"
+
+
+def test_a_folder_in_another_users_folder_is_swappable(tmp_path: Path) -> None:
+    """The owner of the .metaflow folder's parent may rename it away, whatever the modes."""
+    from metaflow_config._sources.profiles import others_can_swap
+
+    folder = tmp_path / "theirs" / ".metaflow"
+    folder.mkdir(parents=True)
+    assert others_can_swap(str(folder)) == ""
+    _chown_or_skip(folder.parent, 4242)
+    assert (
+        others_can_swap(str(folder)) == f"is in {folder.parent}, which another user owns (uid 4242)"
+    )
+
+
 # --- files that can never be trusted --------------------------------------------------------------
 
 
@@ -287,9 +345,12 @@ def _chown_or_skip(path: Path, uid: int, *, link: bool = False) -> None:
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX owners and modes")
 @pytest.mark.parametrize("how", ["another-owner", "group-writable", "world-writable", "link"])
-def test_a_file_others_can_write_is_never_trusted(tmp_path: Path, project: Path, how: str) -> None:
-    """Owned by another user (or its symlink is), or writable by others: never trusted, and
-    `trust` refuses it with the reason; nothing is applied."""
+def test_a_file_others_can_write_is_never_trusted(
+    tmp_path: Path, project: Path, how: str, accounts: Callable[..., None]
+) -> None:
+    """Owned by another user (or its symlink is), or writable by others (its group holds another
+    user): never trusted, and `trust` refuses it with the reason; nothing is applied."""
+    accounts(members=("bob",))
     home = _home(tmp_path)
     local = project / ".metaflow" / "config.json"
     if how == "link":  # a link another user planted, to a file of the user's

@@ -26,6 +26,7 @@ __all__ = [
     "others_can_swap",
     "others_can_write",
     "profile_path",
+    "writable_by",
 ]
 
 _PROFILE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}"  # compiled by re when a profile is named
@@ -151,12 +152,44 @@ def find_local_config(cwd: str) -> str | None:
 PROJECT_VAR = PREFIX + "CONFIG_PROJECT"
 
 
+def writable_by(info: os.stat_result) -> str:
+    """Who besides its owner may write to what ``info`` describes: ``everyone``, ``its group``.
+
+    A group-writable entry whose group is its owner's own (a user private group: named after
+    the owner, the owner's primary group, with no other member, as ``useradd`` makes one and a
+    umask of 002 then makes every new file group-writable) is writable by no one else. Not on
+    Windows (owners and modes are not POSIX's there). ``""``: no one.
+    """
+    mode = info.st_mode & 0o777
+    if os.name == "nt" or not mode & 0o022:
+        return ""
+    if mode & 0o002:
+        return "everyone"
+    return "" if _private_group(info.st_gid, info.st_uid) else "its group"
+
+
+def _private_group(gid: int, uid: int) -> bool:
+    """Whether group ``gid`` is user ``uid``'s own and holds no other user."""
+    import grp
+    import pwd
+
+    try:
+        group, owner = grp.getgrgid(gid), pwd.getpwuid(uid)
+    except (KeyError, OverflowError):
+        return False
+    if owner.pw_gid != gid or group.gr_name != owner.pw_name:
+        return False
+    if set(group.gr_mem) - {owner.pw_name}:
+        return False
+    return all(user.pw_gid != gid or user.pw_uid == uid for user in pwd.getpwall())
+
+
 def others_can_write(directory: str) -> str:
     """Why another user can put files in ``directory``, or ``""``: it is the user's alone.
 
-    Another user's (root's aside), or writable by its group or by others: even with the sticky
-    bit, they may create entries in it. Nothing is said of a directory that cannot be looked at,
-    nor on Windows (owners and modes are not POSIX's there).
+    Another user's (root's aside), or writable by its group (one holding another user) or by
+    others: even with the sticky bit, they may create entries in it. Nothing is said of a
+    directory that cannot be looked at, nor on Windows (owners and modes are not POSIX's there).
     """
     if os.name == "nt":  # pragma: no cover - POSIX owners and modes only
         return ""
@@ -166,26 +199,27 @@ def others_can_write(directory: str) -> str:
         return ""
     if info.st_uid not in (os.getuid(), 0):
         return f"is owned by another user (uid {info.st_uid})"
-    mode = info.st_mode & 0o777
-    if mode & 0o022:
-        return f"is writable by {'everyone' if mode & 0o002 else 'its group'} (mode {mode:04o})"
-    return ""
+    who = writable_by(info)
+    return f"is writable by {who} (mode {info.st_mode & 0o777:04o})" if who else ""
 
 
 def others_can_swap(directory: str) -> str:
     """Why another user can replace ``directory`` by another, or ``""``.
 
-    Its parent is writable by its group or by others without the sticky bit: they may rename
-    the directory away and put one of theirs in its place. Not on Windows.
+    Its parent is another user's (root's aside), or writable by its group (one holding another
+    user) or by others without the sticky bit: they may rename the directory away and put one
+    of theirs in its place. Not on Windows.
     """
     if os.name == "nt":  # pragma: no cover - POSIX modes only
         return ""
     parent = os.path.dirname(os.path.abspath(directory))
     try:
-        mode = os.stat(parent).st_mode
+        info = os.stat(parent)
     except (OSError, ValueError):
         return ""
-    if mode & 0o022 and not mode & 0o1000:
+    if info.st_uid not in (os.getuid(), 0):
+        return f"is in {parent}, which another user owns (uid {info.st_uid})"
+    if writable_by(info) and not info.st_mode & 0o1000:
         return f"is in {parent}, which others can write to without the sticky bit"
     return ""
 

@@ -22,6 +22,7 @@ import stat
 from typing import Any
 
 from ..errors import ConfigError, Problem
+from .profiles import writable_by
 
 __all__ = [
     "FileFacts",
@@ -76,10 +77,9 @@ def never_trusted(facts: FileFacts) -> str:
             continue
         if not _owners_ok(info.st_uid):
             return f"{what} is owned by another user (uid {info.st_uid})"
-        if what == "the file" and stat.S_IMODE(info.st_mode) & 0o022:
-            mode = stat.S_IMODE(info.st_mode)
-            who = "everyone" if mode & 0o002 else "its group"
-            return f"the file is writable by {who} (mode {mode:04o})"
+        who = writable_by(info) if what == "the file" else ""
+        if who:
+            return f"the file is writable by {who} (mode {stat.S_IMODE(info.st_mode):04o})"
     return ""
 
 
@@ -108,7 +108,7 @@ def read_store(home: str) -> tuple[dict[str, str], str]:  # noqa: PLR0911 - a re
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > 1024 * 1024:
             return {}, f"the trust store {path} is not a regular file of at most 1 MiB"
-        if os.name != "nt" and (not _owners_ok(info.st_uid) or stat.S_IMODE(info.st_mode) & 0o022):
+        if os.name != "nt" and (not _owners_ok(info.st_uid) or writable_by(info)):
             return {}, f"the trust store {path} is not yours alone (owner or mode)"
         data = os.read(fd, 1024 * 1024 + 1)
     finally:
