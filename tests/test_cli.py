@@ -551,7 +551,11 @@ def test_check_says_what_it_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("METAFLOW_SFN_DYNAMO_DB_TABLE", "mf-t")
     out = invoke("check").stdout
     assert f"Checked: {home() / 'config.json'}; no .metaflow/config.json found; " in out
-    assert "2 METAFLOW_* environment variable(s)" in out  # and METAFLOW_HOME
+    assert "1 METAFLOW_* environment variable(s)" in out  # METAFLOW_HOME selects, sets nothing
+    monkeypatch.setenv("METAFLOW_PROFILE", "")
+    monkeypatch.setenv("METAFLOW_RUN_ID", "12")  # what Metaflow sets in a task
+    monkeypatch.setenv("METAFLOW_DEFAULT_DATASTORE", "local")
+    assert "2 METAFLOW_* environment variable(s)" in invoke("check").stdout
 
 
 # --- the command as a whole -------------------------------------------------------------------

@@ -12,6 +12,7 @@ import click
 
 from .._display import printable
 from .._model.fields import PREFIX
+from .._model.metaflow_names import RUNTIME_VARS
 from .._model.table import FIELDS
 from .._snapshot.export import TARGETS
 from .._snapshot.require import CAPABILITIES as REQUIRE
@@ -356,7 +357,7 @@ def check_cmd(
         raise CliError("\n".join(failures))
     count = len(_set_in_layers(snapshot))
     checked = f"; ready for {', '.join(capabilities)}" if capabilities else ""
-    variables = sum(1 for key in os.environ if key.startswith(PREFIX))
+    variables = sum(1 for key in os.environ if key.startswith(PREFIX) and key not in RUNTIME_VARS)
     local = local_file_text(snapshot) if snapshot.local_path else "no .metaflow/config.json found"
     ok = (
         f"OK: the configuration of {profile_label(snapshot.profile)} is valid "
@@ -364,7 +365,8 @@ def check_cmd(
     )
     seen = (
         f"Checked: {profile_file_text(snapshot)}; {local}; "
-        f"{variables} METAFLOW_* environment variable(s); {compared}."
+        f"{variables} METAFLOW_* environment variable(s) (beside the selectors and what Metaflow "
+        f"sets for a task); {compared}."
     )
     click.echo(f"{printable(ok)}\n{printable(seen)}")
     if live:
