@@ -415,6 +415,25 @@ def test_missing_named_profile_lists_existing(home: Path, work: Path) -> None:
     err = config_error(env={}, home=home, profile="prod", cwd=work)
     assert str(home / "config_prod.json") in str(err)
     assert "profiles there: default, dev" in str(err)
+    assert "did you mean" not in str(err)  # prod is near no profile there
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"), [("stagin", "staging"), ("Prod", "prod"), ("prdo", "prod"), ("dve", "dev")]
+)
+def test_a_missing_profile_near_one_gets_a_did_you_mean(
+    home: Path, work: Path, given: str, meant: str
+) -> None:
+    """A typo of an existing profile's name (case, an edit, two letters swapped) names it, as
+    given where it was given; no guess when two are as near."""
+    for name in ("prod", "staging", "dev"):
+        (home / f"config_{name}.json").write_text("{}")
+    err = config_error(env={"METAFLOW_PROFILE": given}, home=home, cwd=work)
+    assert f"Fix: did you mean {meant}? (METAFLOW_PROFILE={meant}); or create it" in str(err)
+    err = config_error(env={}, home=home, profile=given, cwd=work)
+    assert f"did you mean {meant}? (profile={meant!r})" in str(err)
+    (home / "config_dew.json").write_text("{}")
+    assert "did you mean" not in str(config_error(env={}, home=home, profile="dex", cwd=work))
 
 
 # --- values of every wrong type, for every kind of setting -----------------------------------

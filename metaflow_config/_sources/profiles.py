@@ -79,6 +79,9 @@ def missing_profile(
     fix = f"create it with `metaflow-config configure aws --profile {profile}`"
     if existing:
         fix += ", or " + use_existing_profile(source)
+    near = _nearest_profile(profile, existing)
+    if near is not None:  # a typo of one that exists: said first
+        fix = f"did you mean {near}? ({_given(source, near)}); or {fix}"
     meant = profile.removesuffix(".json")
     meant = meant[len("config_") :] if meant.startswith("config_") else meant
     if meant == "config":  # config.json: the default profile
@@ -110,6 +113,15 @@ def home_is_a_file(home: str, blocker: str) -> Problem:
         expected="a directory, found a file" + ("" if same else f" at {blocker}"),
         fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
     )
+
+
+def _nearest_profile(profile: str, existing: list[str]) -> str | None:
+    """The existing profile ``profile`` is a typo of (case, a few edits), if exactly one is."""
+    from .near import allowed, distance
+
+    bound = allowed(len(profile))
+    near = [p for p in existing if distance(profile.lower(), p.lower(), bound) <= bound]
+    return near[0] if len(near) == 1 else None
 
 
 def use_existing_profile(source: str) -> str:
