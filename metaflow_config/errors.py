@@ -134,7 +134,10 @@ class Problem:
 
     def __str__(self) -> str:
         # every part may hold input (a key, a path): none sends a terminal escape sequence
-        where = f" ({self.layer}: {self.location})" if self.layer or self.location else ""
+        if self.location == self.setting and self.layer != "env":  # a file's own: named once
+            where = f" ({self.layer})" if self.layer else ""
+        else:
+            where = f" ({self.layer}: {self.location})" if self.layer or self.location else ""
         got = f" got {self.value};" if self.value else ""
         fix = "\n    Fix: " if "\n" in self.expected else ". Fix: "  # after an excerpt of a file
         head = printable(f"{self.setting}{where}:{got} expected ")

@@ -247,7 +247,7 @@ def test_a_file_that_is_not_json(tmp_path: Path) -> None:
     path.write_text("METAFLOW_SERVICE_URL = https://x\n")
     result = _import(path, "-y")
     assert result.exit_code == 1
-    assert f"{path} (terraform outputs: {path}): expected valid JSON" in result.stderr
+    assert f"{path} (terraform outputs): expected valid JSON" in result.stderr  # the path once
 
 
 def test_the_same_values_again_change_nothing(tmp_path: Path) -> None:

@@ -125,7 +125,7 @@ def test_common_mistakes_are_located_and_named(
     fixed = line - 1 if "end of line" in hint else line  # where the comma goes
     assert (
         problem.fix
-        == f"correct line {fixed} of {path} (nothing of a file that is not JSON is applied)"
+        == f"correct line {fixed} of the file (nothing of a file that is not JSON is applied)"
     )
     assert "remove" not in problem.fix
     assert "\n    Fix: " in str(info.value)

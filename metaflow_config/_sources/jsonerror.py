@@ -281,5 +281,5 @@ def json_problem(text: str, path: str, layer: str, fallback_pos: int) -> Problem
         path,
         layer,
         f"valid JSON ({where})\n{excerpt}",
-        f"correct line {fix_line} of {path} (nothing of a file that is not JSON is applied)",
+        f"correct line {fix_line} of the file (nothing of a file that is not JSON is applied)",
     )
