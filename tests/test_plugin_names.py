@@ -86,6 +86,51 @@ def test_an_extensions_plugins_count_without_importing_it(
         assert s.defaults.datastore == name
 
 
+def test_the_working_directorys_extensions_declare_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_discovery: None
+) -> None:
+    """A cloned repository run in place (``python -c``, a notebook: the working directory on
+    ``sys.path``) registers no plugin: its ``metaflow_extensions`` is not read."""
+    repo = _extension(tmp_path / "repo", "DATASTORES_DESC = [('evil', '.evil.Evil')]\n")
+    monkeypatch.chdir(repo)
+    monkeypatch.syspath_prepend("")
+    assert "evil" not in plugins.installed()["datastore"]
+    plugins.installed.cache_clear()
+    monkeypatch.syspath_prepend(str(repo))  # by its path, as a link to it would be
+    assert "evil" not in plugins.installed()["datastore"]
+    plugins.installed.cache_clear()
+    monkeypatch.chdir(tmp_path)  # installed elsewhere: its names count
+    assert "evil" in plugins.installed()["datastore"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and /dev/zero are POSIX's")
+@pytest.mark.parametrize("what", ["fifo", "device", "huge", "nested", "minus"])
+def test_a_hostile_plugins_module_is_not_read_or_costs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_discovery: None, what: str
+) -> None:
+    """A plugins module that is a FIFO (the read would block forever), a link to a device (it
+    would never end), larger than a MiB, or text that breaks the parser: read as declaring
+    nothing, in bounded time and memory, with no exception but the name's own warning."""
+    import os
+
+    root = _extension(tmp_path / "ext", "")
+    module = root / "metaflow_extensions" / "acme" / "plugins" / "mfextinit_acme.py"
+    module.unlink()
+    if what == "fifo":
+        os.mkfifo(module)
+    elif what == "device":
+        module.symlink_to("/dev/zero")
+    elif what == "huge":
+        module.write_text("DATASTORES_DESC = [('big', '.b.B')]\n" + "#" * (2 << 20))
+    elif what == "nested":
+        module.write_text("x = a" + ".b" * 200_000 + "\n")
+    else:
+        module.write_text("x = " + "-" * 200_000 + "1\n")
+    monkeypatch.syspath_prepend(str(root))
+    with pytest.warns(ConfigWarning, match="'big' is not a datastore"):
+        load(env={"METAFLOW_DEFAULT_DATASTORE": "big"}, home=tmp_path, cwd=tmp_path)
+
+
 def test_a_known_name_reads_no_source(monkeypatch: pytest.MonkeyPatch) -> None:
     """A core name costs a set lookup: the installed sources are not even looked for."""
 

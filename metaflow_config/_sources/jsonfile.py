@@ -17,7 +17,7 @@ from .._model.jsontext import nests_within, strict_loads
 from .._model.values import MAX_JSON_DEPTH, frozen_object_hook
 from ..errors import Problem
 
-__all__ = ["read_json_file"]
+__all__ = ["read_json_file", "read_regular"]
 
 #: What :func:`read_json_file` tells a caller of the file it read: its bytes and its ``fstat``.
 Seen = Callable[[bytes, os.stat_result], None]
@@ -46,53 +46,85 @@ _JSON_TYPES = {
 }
 
 
-def _read_bounded(  # noqa: PLR0911 - one early return per way a file can be wrong
-    path: str, layer: str, seen: Seen | None = None
-) -> tuple[bytes | None, list[Problem]]:
-    """The bytes of the regular file ``path``, read without blocking and never more than the limit.
+#: Why :func:`read_regular` read nothing: the path is a directory, not a regular file (a FIFO,
+#: a device, a socket), larger than the bound, or unreadable (``OSError``'s text, or ``NUL``).
+DIRECTORY, SPECIAL, TOO_BIG = "directory", "special", "too big"
 
-    The file is opened first and checked through its descriptor (no race with a swap after the
-    check): a directory, a FIFO or a device is refused before a byte is read (``O_NONBLOCK``: a
-    FIFO without a writer cannot hang the open), and so is a file over ``MAX_FILE_BYTES``.
-    ``seen`` is given the bytes read and the ``fstat`` of the descriptor they were read from.
+
+def read_regular(  # noqa: PLR0911 - one early return per way a file can be refused
+    path: str, limit: int
+) -> tuple[bytes | None, os.stat_result | None, str]:
+    """The bytes of the regular file ``path``, read without blocking, at most ``limit`` of them.
+
+    The one reader of a file anyone may have put in the way (a profile, a project file, a
+    cloned repository's module or metadata on ``sys.path``). The file is opened first and
+    checked through its descriptor (no race with a swap after the check): a directory, a FIFO,
+    a device or a socket is refused before a byte is read (``O_NONBLOCK``: a FIFO without a
+    writer cannot hang the open), and so is a file over ``limit`` bytes, or one that grows past
+    it while it is read. Returns the bytes, the descriptor's ``fstat``, and why nothing was read
+    (:data:`DIRECTORY`, :data:`SPECIAL`, :data:`TOO_BIG`, or the error's text): ``""`` if read.
     """
-    fix_edit = f"edit or remove {path}"
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        if os.path.isdir(path):
-            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
-        reason = exc.strerror or str(exc)
-        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+        return None, None, DIRECTORY if os.path.isdir(path) else exc.strerror or str(exc)
     except ValueError:  # NUL in the path
-        return None, [_file_problem(layer, repr(path), "a path without NUL characters", fix_edit)]
+        return None, None, "NUL"
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            return None, [_file_problem(layer, path, "a JSON file, found a directory", fix_edit)]
+            return None, info, DIRECTORY
         if not stat.S_ISREG(info.st_mode):
-            return None, [
-                _file_problem(layer, path, "a regular file, found a FIFO or device", fix_edit)
-            ]
-        if info.st_size > MAX_FILE_BYTES:
-            return None, [_too_big(layer, path, str(info.st_size))]
+            return None, info, SPECIAL
+        if info.st_size > limit:
+            return None, info, TOO_BIG
+        # as many bytes as the file holds and one more (a read of the bound itself would
+        # allocate it for each file): the one more tells that it grew since, and then the rest
+        # is read, up to the bound
         chunks: list[bytes] = []
         total = 0
-        while total <= MAX_FILE_BYTES:
-            chunk = os.read(fd, MAX_FILE_BYTES + 1 - total)
+        want = info.st_size + 1
+        while total <= limit:
+            chunk = os.read(fd, want - total)
             if not chunk:
                 break
             chunks.append(chunk)
             total += len(chunk)
-        if total > MAX_FILE_BYTES:  # it grew after the check
-            return None, [_too_big(layer, path, f"more than {MAX_FILE_BYTES}")]
+            if total == want:
+                want = limit + 1
+        if total > limit:  # it grew after the check
+            return None, info, TOO_BIG
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return None, [_file_problem(layer, path, f"a readable file ({reason})", fix_edit)]
+        return None, None, exc.strerror or str(exc)
     finally:
         os.close(fd)
-    data = b"".join(chunks)
+    return b"".join(chunks), info, ""
+
+
+def _read_bounded(
+    path: str, layer: str, seen: Seen | None = None
+) -> tuple[bytes | None, list[Problem]]:
+    """The bytes of the config file ``path`` (:func:`read_regular`), or its problem.
+
+    ``seen`` is given the bytes read and the ``fstat`` of the descriptor they were read from.
+    """
+    fix_edit = f"edit or remove {path}"
+    data, info, why = read_regular(path, MAX_FILE_BYTES)
+    if data is None or info is None:
+        if why == TOO_BIG:
+            size = 0 if info is None else info.st_size  # within the bound: it grew as it was read
+            found = str(size) if size > MAX_FILE_BYTES else f"more than {MAX_FILE_BYTES}"
+            return None, [_too_big(layer, path, found)]
+        if why == "NUL":
+            return None, [
+                _file_problem(layer, repr(path), "a path without NUL characters", fix_edit)
+            ]
+        expected = {
+            DIRECTORY: "a JSON file, found a directory",
+            SPECIAL: "a regular file, found a FIFO or device",
+        }.get(why, f"a readable file ({why})")
+        return None, [_file_problem(layer, path, expected, fix_edit)]
     if seen is not None:
         seen(data, info)
     return data, []

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from .._model.record import Record
+from .jsonfile import read_regular
+from .sections import outside_working_directory
 
 if TYPE_CHECKING:
     import ast
@@ -136,10 +138,13 @@ def installed() -> Mapping[str, frozenset[str]]:
         return {}
     if spec is None or not spec.submodule_search_locations:
         return {}
+    locations = outside_working_directory(spec.submodule_search_locations)
+    if not locations:  # the working directory's own metaflow folder: a repository's
+        return {}
     names: dict[str, set[str]] = {category: set() for category in _DESC}
     enabled: dict[str, list[str] | None] = dict.fromkeys(_DESC)
     toggles: dict[str, list[str]] = {category: [] for category in _DESC}
-    core = os.path.join(next(iter(spec.submodule_search_locations)), "plugins", "__init__.py")
+    core = os.path.join(locations[0], "plugins", "__init__.py")
     for path in [core, *_extension_plugin_files()]:
         _read(path, names, enabled, toggles)
     result = {}
@@ -154,6 +159,10 @@ def installed() -> Mapping[str, frozenset[str]]:
     return result
 
 
+#: The most of a plugins module read (Metaflow's own is 10 KB).
+_MOST_BYTES = 1 << 20
+
+
 def _extension_plugin_files() -> list[str]:
     """The ``plugins`` modules of every ``metaflow_extensions`` package on the import path."""
     try:
@@ -163,7 +172,7 @@ def _extension_plugin_files() -> list[str]:
     if spec is None or not spec.submodule_search_locations:
         return []
     found: list[str] = []
-    for root in spec.submodule_search_locations:
+    for root in outside_working_directory(spec.submodule_search_locations):
         try:
             organisations = sorted(os.listdir(root))
         except OSError:
@@ -191,10 +200,12 @@ def _read(
     """Add what the module at ``path`` declares (literal lists only; anything else is skipped)."""
     import ast  # on the rare path only: a name that is not Metaflow's own
 
+    data = read_regular(path, _MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
+    if data is None:
+        return
     try:
-        with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read(), path)
-    except (OSError, SyntaxError, ValueError):
+        tree = ast.parse(data, path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # a hostile module's text
         return
     for node in tree.body:
         if isinstance(node, ast.Assign):

@@ -22,7 +22,7 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._model.fields import PREFIX
@@ -37,6 +37,7 @@ from .._model.metaflow_names import (
 from .._model.record import Record
 from .._model.table import BY_ENV, OLD_NAMES
 from ..errors import ConfigError, Problem
+from .jsonfile import read_regular
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -128,6 +129,27 @@ _RESETS: list[Callable[[], None]] = []
 def is_section_class(cls: object) -> bool:
     """Whether ``cls`` is a class that implements :class:`SectionModel`."""
     return isinstance(cls, type) and callable(getattr(cls, "_metaflow_keys", None))
+
+
+def outside_working_directory(locations: Iterable[str]) -> list[str]:
+    """The ``locations`` (a package's folders) that are not in the working directory.
+
+    The rule of :func:`_path_entries` for a package found on the import path: what a cloned
+    repository holds where it is run registers nothing (its ``metaflow_extensions`` folder).
+    """
+    try:
+        here = os.stat(".")
+    except OSError:
+        return list(locations)
+    kept = []
+    for location in locations:
+        try:
+            there = os.stat(os.path.dirname(os.path.abspath(location)) or ".")
+        except (OSError, ValueError):
+            continue
+        if (there.st_dev, there.st_ino) != (here.st_dev, here.st_ino):
+            kept.append(location)
+    return kept
 
 
 def _path_entries() -> list[str]:
@@ -257,27 +279,10 @@ def _names_the_group(path: str) -> bool:
 
     A ``sys.path`` entry may be a directory anyone wrote (a cloned repository holding the flow):
     what is not a regular file there (a named pipe, which would block the read forever, a
-    device) is no distribution's.
+    device) is no distribution's, nor is a file of more than a MiB.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except (OSError, ValueError):
-        return False
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return False
-        # as many bytes as the file holds (a read of the bound itself would allocate it, 1 MiB,
-        # for each file): one more tells that it grew since, and then the rest is read
-        want = min(info.st_size + 1, _MOST_BYTES)
-        text = os.read(fd, want)
-        if len(text) == want < _MOST_BYTES:
-            text += os.read(fd, _MOST_BYTES - want)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return _GROUP_BYTES in text
+    data = read_regular(path, _MOST_BYTES)[0]
+    return data is not None and _GROUP_BYTES in data
 
 
 _GROUP_BYTES = GROUP.encode()
