@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -318,6 +319,31 @@ def test_a_group_of_the_user_alone_is_no_other_writer(
         update_json(home / "config.json", lambda doc: {"A": 1}, home=home)
     local.chmod(0o666)  # everyone: always another writer
     assert writable_by(local.stat()) == "everyone"
+
+
+@pytest.mark.parametrize("inner", ["HelloFlow/data", "HelloFlow/latest_run", "HelloFlow/data/1c"])
+def test_a_link_where_metaflow_writes_inside_a_flows_folder_is_said(
+    tmp_path: Path, inner: str
+) -> None:
+    """Metaflow writes by name inside a flow's folder (its artifacts under ``data/<xx>``, the
+    last run's id in ``latest_run``): a committed link there sends the artifacts, or the write
+    of the id, to where it points; said as a link at the top is. A run's own folders are not
+    looked at (their names are new)."""
+    from metaflow_config._sources.profiles import linked_entries
+
+    folder = tmp_path / "repo" / ".metaflow"
+    (folder / "HelloFlow" / "data" / "c5").mkdir(parents=True)
+    (folder / "HelloFlow" / "1700000000" / "start").mkdir(parents=True)
+    (folder / "HelloFlow" / "1700000000" / "start" / "x").symlink_to(tmp_path)
+    assert linked_entries(str(folder)) == ""
+    link = folder / inner
+    if link.is_dir():
+        shutil.rmtree(link)
+    link.symlink_to(tmp_path / "stolen")
+    assert (
+        linked_entries(str(folder))
+        == f"holds links to elsewhere ({inner} -> {tmp_path / 'stolen'})"
+    )
 
 
 def test_a_folder_in_another_users_folder_is_swappable(tmp_path: Path) -> None:

@@ -241,12 +241,20 @@ def others_can_swap(directory: str) -> str:
 MAX_ENTRIES = 1024
 
 
-def linked_entries(directory: str) -> str:
-    """What in ``directory`` could send its writes elsewhere, as a phrase, or ``""``.
+#: Where Metaflow's local datastore writes by name inside a flow's folder: the artifacts
+#: (``<flow>/data/<2 hex digits>/<hash>``) and the id of the last run (``<flow>/latest_run``).
+_WRITTEN_BY_NAME = ("data", "latest_run")
 
-    Its entries that are symbolic links (``holds links to elsewhere (name -> target)``); at most
-    :data:`MAX_ENTRIES` are looked at, and a directory holding more is said as such (a link
-    could be past them).
+
+def linked_entries(directory: str) -> str:
+    """What in the ``.metaflow`` folder ``directory`` could send writes elsewhere, or ``""``.
+
+    The symbolic links among its entries, and where Metaflow writes by name in each flow's
+    folder: ``<flow>/data``, ``<flow>/latest_run`` and the folders of ``<flow>/data``; said as
+    ``holds links to elsewhere (HelloFlow/data -> target)``. At most :data:`MAX_ENTRIES`
+    entries of the folder are looked at, and a folder holding more is said as such (a link could
+    be past them); below it, at most as many again (a run's own folders are not looked at: their
+    names are new).
     """
     try:
         with os.scandir(directory) as entries:
@@ -255,11 +263,33 @@ def linked_entries(directory: str) -> str:
         return ""
     if len(seen) > MAX_ENTRIES:
         return f"holds more than {MAX_ENTRIES} entries, not all looked at for links"
-    links = sorted(e.name for e in seen if e.is_symlink())[:3]
+    links = [e.name for e in seen if e.is_symlink()]
+    budget = MAX_ENTRIES
+    for flow in sorted(e.name for e in seen if e.is_dir(follow_symlinks=False)):
+        for name in _WRITTEN_BY_NAME:
+            inner = os.path.join(directory, flow, name)
+            if os.path.islink(inner):
+                links.append(f"{flow}/{name}")
+            elif name == "data" and budget > 0:
+                found = _links_in(inner, budget)
+                budget -= found[1]
+                links.extend(f"{flow}/data/{link}" for link in found[0])
     if not links:
         return ""
-    shown = ", ".join(f"{name} -> {_target(os.path.join(directory, name))}" for name in links)
+    shown = ", ".join(
+        f"{name} -> {_target(os.path.join(directory, name))}" for name in sorted(links)[:3]
+    )
     return f"holds links to elsewhere ({shown})"
+
+
+def _links_in(directory: str, most: int) -> tuple[list[str], int]:
+    """The links among the first ``most`` entries of ``directory``, and how many were looked at."""
+    try:
+        with os.scandir(directory) as entries:
+            seen = list(islice(entries, most))
+    except (OSError, ValueError):
+        return [], 0
+    return [e.name for e in seen if e.is_symlink()], len(seen)
 
 
 def _target(link: str) -> str:
