@@ -145,23 +145,39 @@ class Problem:
 
 
 class ConfigError(Exception):
-    """The configuration is wrong; ``problems`` lists everything found, not just the first."""
+    """The configuration is wrong; ``problems`` lists everything found, not just the first.
+
+    ``also``: what the configuration's files hold that is not applied, said with the problems
+    (a project file's keys withheld until it is trusted): an error about one key never hides
+    that, nor does the way out it suggests.
+    """
 
     problems: tuple[Problem, ...]
+    also: tuple[str, ...]
 
-    def __init__(self, problems: Iterable[Problem] | str) -> None:
+    def __init__(self, problems: Iterable[Problem] | str, *, also: Iterable[str] = ()) -> None:
         if isinstance(problems, str):
             problems = (Problem("configuration", "", "", "", problems, "see the message"),)
         self.problems = tuple(problems)
+        self.also = tuple(also)
         super().__init__(self._render())
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled whole (a subprocess, a pool's worker)
+        return (_config_error, (self.problems, self.also))
 
     def _render(self) -> str:  # each problem's text is escaped (Problem.__str__)
         count = len(self.problems)
         if count == 1:
-            return f"invalid Metaflow configuration: {self.problems[0]}"
-        lines = [f"invalid Metaflow configuration: {count} problems"]
-        lines.extend(f"  - {p}" for p in self.problems)
-        return "\n".join(lines)
+            text = f"invalid Metaflow configuration: {self.problems[0]}"
+        else:
+            lines = [f"invalid Metaflow configuration: {count} problems"]
+            lines.extend(f"  - {p}" for p in self.problems)
+            text = "\n".join(lines)
+        return "".join([text, *(printable(f"\nAlso: {note}", lines=True) for note in self.also)])
+
+
+def _config_error(problems: tuple[Problem, ...], also: tuple[str, ...]) -> ConfigError:
+    return ConfigError(problems, also=also)
 
 
 class ConfigWarning(UserWarning):

@@ -123,7 +123,8 @@ def metaflow_settings(
                 try:
                     fixture.set(values)
                 except ConfigError as exc:
-                    raise ConfigError([_from_marker(p) for p in exc.problems]) from None
+                    problems = [_from_marker(p) for p in exc.problems]
+                    raise ConfigError(problems, also=exc.also) from None
             yield fixture
         finally:
             fixture.close()

@@ -29,7 +29,7 @@ from metaflow_config import load
 from metaflow_config._metaflow import SWITCH
 from metaflow_config._metaflow.hooks import LAUNCHERS
 from metaflow_config._model.table import DEBUG_OPTIONS
-from metaflow_config.testing import trust
+from metaflow_config.testing import trust, write_local
 from tests._differential import (
     ONLY_IN_COMPAT,
     Built,
@@ -336,6 +336,27 @@ def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) 
     assert "To see every problem: `metaflow-config check`" in proc.stderr
     assert "`metaflow configure` still runs" in proc.stderr
     assert "set METAFLOW_CONFIG_EXTENSION=0" in proc.stderr
+    assert "Also:" not in proc.stderr
+    assert "Mind that" not in proc.stderr
+
+
+def test_a_broken_configuration_still_says_what_a_project_file_has_withheld(
+    tmp_path: Path,
+) -> None:
+    """A cloned repository breaks the configuration with a harmless key to hide that it sets a
+    sensitive one: the error says both, and the off switch it offers is said with what it
+    means (Metaflow's own reading would apply the withheld key)."""
+    project = tmp_path / "repo"
+    write_local(
+        project,
+        {"METAFLOW_KUBERNETES_PORT": "8080a", "METAFLOW_SERVICE_URL": "https://evil.example"},
+    )
+    proc = _run("import metaflow", _base_env(tmp_path), project)
+    assert proc.returncode == 1
+    assert "METAFLOW_KUBERNETES_PORT" in proc.stderr
+    assert "Also: " in proc.stderr
+    assert "sets METAFLOW_SERVICE_URL" in proc.stderr
+    assert "Metaflow's own reading applies the project file's keys" in proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -276,6 +276,33 @@ def test_a_datastore_folder_others_can_steer_is_said(tmp_path: Path) -> None:
         repo.chmod(0o755)
 
 
+def test_an_invalid_value_never_hides_what_is_withheld(tmp_path: Path, project: Path) -> None:
+    """A project file that breaks the configuration with a harmless key still has its withheld
+    keys said, in the error itself (``also``), which survives a pickle; a file with nothing
+    withheld adds nothing."""
+    import pickle
+
+    local = project / ".metaflow" / "config.json"
+    local.write_text(json.dumps({"METAFLOW_KUBERNETES_PORT": "8080a", **STEERING}))
+    with pytest.raises(ConfigError) as err:
+        load(env={}, home=tmp_path / "home", cwd=project)
+    (also,) = err.value.also
+    assert also.startswith(f"{local} (local) sets METAFLOW_")
+    assert "METAFLOW_SERVICE_URL" in also
+    assert f"\nAlso: {also}" in str(err.value)
+    again = pickle.loads(pickle.dumps(err.value))  # noqa: S301 - its own bytes
+    assert (str(again), again.problems, again.also) == (
+        str(err.value),
+        err.value.problems,
+        err.value.also,
+    )
+    local.write_text(json.dumps({"METAFLOW_KUBERNETES_PORT": "8080a"}))
+    with pytest.raises(ConfigError) as err:
+        load(env={}, home=tmp_path / "home", cwd=project)
+    assert err.value.also == ()
+    assert "Also:" not in str(err.value)
+
+
 @pytest.mark.skipif(os.name == "nt", reason="POSIX owners and modes")
 @pytest.mark.parametrize(
     ("shape", "others"),

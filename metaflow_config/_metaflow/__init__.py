@@ -317,7 +317,7 @@ def _report_config_errors_plainly() -> None:
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if isinstance(value, ConfigError):  # its text is escaped (Problem.__str__)
             at_import = any(value is e for e in (*_AT_IMPORT, *_PENDING))
-            sys.stderr.write(f"{value}\n{_ESCAPE_HATCH if at_import else ''}")
+            sys.stderr.write(f"{value}\n{_escape_hatch(value) if at_import else ''}")
         elif _PENDING and _from_metaflows_reading(tb):
             # Metaflow's message quotes the value it tripped on: shown as a value is, and
             # without any secret this configuration holds (a secret's malformed JSON, say)
@@ -383,6 +383,21 @@ _ESCAPE_HATCH = (
     f"its own reading of the configuration meanwhile, set {SWITCH}=0 (a flow that reads "
     "metaflow_config's settings itself still needs a valid configuration).\n"
 )
+
+
+def _escape_hatch(error: ConfigError) -> str:
+    """The ways out of the invalid configuration ``error`` is of.
+
+    Where a project file's keys are withheld (``error.also``), switching the extension off is
+    said with what it means: Metaflow's own reading applies them as they are, trusted or not.
+    """
+    if not error.also:
+        return _ESCAPE_HATCH
+    return _ESCAPE_HATCH + (
+        f"Mind that with {SWITCH}=0 Metaflow's own reading applies the project file's keys "
+        "that metaflow-config withholds (Also: above) as they are: remove them from the file "
+        "first, or run elsewhere.\n"
+    )
 
 
 def _from_metaflows_reading(tb: TracebackType | None) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -230,14 +230,18 @@ def _shared_local_root(inputs: Inputs, local: LayerData, values: Mapping[str, An
     ]
 
 
-def failure(problems: list[Problem], layers: Mapping[str, LayerData]) -> ConfigError:
+def failure(
+    problems: list[Problem], layers: Mapping[str, LayerData], also: Sequence[str] = ()
+) -> ConfigError:
     """The error of a resolution that fails: its problems, then its registered sections'.
+
+    ``also``: the notes of what a project file holds that is withheld, said with them.
 
     The sections whose keys a layer sets are built from the same layers on this path only, so
     that one error lists every problem of the configuration (a resolution that succeeds leaves
     a section to be built when read: a good configuration costs nothing more).
     """
-    return ConfigError([*problems, *problems_in(layers)])
+    return ConfigError([*problems, *problems_in(layers)], also=also)
 
 
 def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Resolution:
@@ -276,12 +280,15 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
         problems,
         notes,
     )
+    withheld: list[str] = []
     for layer in fresh:
         report_keys(layer, strictness, problems, notes)
+        said = len(notes)
         report_untrusted(layer, strictness, problems, notes)
+        withheld.extend(notes[said:])
         notes.extend(layer.warnings)
     if problems:
-        raise failure(problems, layers)
+        raise failure(problems, layers, withheld)
     notes.extend(_shadowed_problems(fresh, winners))
 
     values = DEFAULTS.copy()
@@ -289,7 +296,7 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     values.update(validated)
     underived = derive(values, origins, Context(inputs.env, inputs.cwd))
     if underived:
-        raise failure(underived, layers)
+        raise failure(underived, layers, withheld)
     if layers["local"] in fresh:
         notes.extend(_shared_local_root(inputs, layers["local"], values))
     if notes:

@@ -198,7 +198,8 @@ def load_settings(
         except ConfigError as exc:
             if not profile:
                 raise
-            raise ConfigError([from_flag(p, profile, flag) for p in exc.problems]) from None
+            problems = [from_flag(p, profile, flag) for p in exc.problems]
+            raise ConfigError(problems, also=exc.also) from None
     print_warnings(snapshot.warnings)
     return snapshot
 
