@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
+from metaflow_config._display import printable
 from metaflow_config.cli import cli
 from tests.conftest import invoke, write_json
 
@@ -580,6 +581,8 @@ def test_every_help_has_examples(path: str, command: click.Command) -> None:
     examples = result.stdout.split("Examples:")[1]
     name = path.rsplit(maxsplit=1)[-1]
     assert f"metaflow-config {path}" in examples or f"metaflow-config {name}" in examples
+    # what a help says reaches the terminal as it is: no character there moves or reorders it
+    assert printable(result.stdout, lines=True) == result.stdout
 
 
 def test_version() -> None:

@@ -59,7 +59,7 @@ Examples:
 @click.argument("name", metavar="KEY", shell_complete=complete_setting)
 @click.pass_context
 def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: str) -> None:
-    """Print the value of one setting alone (as its environment variable holds it).
+    r"""Print the value of one setting alone (as its environment variable holds it).
 
     For scripts: exit status 1 and nothing printed when the setting is unset. A secret (and a
     URL's password) is masked unless --reveal-secrets is given; a secret reference is printed as
