@@ -116,3 +116,36 @@ def test_show_target_tells_what_the_pods_are_not_given(
     else:
         assert webhook.split()[1:3] == ["http://internal.svc/hook", "metaflow"]
     assert SECRET not in result.output
+
+
+@pytest.mark.parametrize("target", ["batch", "sfn", "kubernetes", "argo", "airflow"])
+def test_show_target_says_the_key_metaflow_merges_into_the_headers(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """Metaflow writes METAFLOW_SERVICE_HEADERS into every task, the auth key merged in, as text
+    in what it submits, whatever Secrets the pods mount: said so (masked), with the way to
+    leave them to a Secret on the pod targets; once the skip list names them, left out."""
+    for key, value in {
+        **ENV,
+        "METAFLOW_KUBERNETES_SECRETS": "mf-creds",
+        "METAFLOW_SERVICE_HEADERS": '{"X-Team": "ml"}',
+    }.items():
+        monkeypatch.setenv(key, value)
+    pods = target in ("kubernetes", "argo", "airflow")
+    headers = _rows(invoke("show", "--target", target).stdout)["METAFLOW_SERVICE_HEADERS"]
+    assert headers.split()[1:3] == ["****", "metaflow"]
+    assert "with the auth key merged in (x-api-key)" in headers
+    assert ("list METAFLOW_SERVICE_HEADERS in ARGO_WORKFLOWS_ENV_VARS_TO_SKIP" in headers) is pods
+    monkeypatch.setenv("METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP", "METAFLOW_SERVICE_HEADERS")
+    result = invoke("show", "--target", target)
+    headers = _rows(result.stdout)["METAFLOW_SERVICE_HEADERS"]
+    if pods:
+        assert "left out" in headers
+        assert "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists it" in headers
+    else:  # the skip list is Argo's and the pods': a Batch job still gets Metaflow's entry
+        assert "metaflow" in headers.split()
+    monkeypatch.delenv("METAFLOW_SERVICE_AUTH_KEY")
+    monkeypatch.delenv("METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP")
+    headers = _rows(invoke("show", "--target", target).stdout)["METAFLOW_SERVICE_HEADERS"]
+    assert "merged in" not in headers  # no key: nothing of it to say
+    assert SECRET not in result.output

@@ -105,7 +105,8 @@ def test_metaflows_headers_never_carry_a_fetched_secret(
     tmp_path: Path, env: dict[str, str], replaced: tuple[bool, str | None]
 ) -> None:
     """Where Metaflow's METAFLOW_SERVICE_HEADERS holds a fetched secret, it is replaced by the
-    headers as configured (or removed); a plain-text secret stays as Metaflow writes it."""
+    headers as configured (or removed); a plain-text secret stays as Metaflow writes it, but in
+    a pod where ARGO_WORKFLOWS_ENV_VARS_TO_SKIP names the headers (a Secret supplies them)."""
     s = load(env=env, home=tmp_path, cwd=tmp_path)
     for target in REMOTE:
         task = TaskEnv(s, target)
@@ -113,8 +114,10 @@ def test_metaflows_headers_never_carry_a_fetched_secret(
         assert task.service_headers([]) == (False, None)  # Metaflow did not write it
     skip = {"METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_SERVICE_HEADERS"}
     s = load(env={**env, **skip}, home=tmp_path, cwd=tmp_path)  # a Kubernetes Secret has them
-    expected = (True, None) if replaced[0] else replaced
-    assert TaskEnv(s, "kubernetes").service_headers(["METAFLOW_SERVICE_HEADERS"]) == expected
+    for target in ("kubernetes", "argo", "airflow"):  # Metaflow's entry, key and all, removed
+        assert TaskEnv(s, target).service_headers(["METAFLOW_SERVICE_HEADERS"]) == (True, None)
+    for target in ("batch", "sfn"):  # no pods, no Secrets: the skip list is not theirs
+        assert TaskEnv(s, target).service_headers(["METAFLOW_SERVICE_HEADERS"]) == replaced
 
 
 def test_an_object_over_its_platforms_limit_names_the_largest_variables() -> None:

@@ -20,6 +20,7 @@ machine, pod spec, Argo template or Airflow DAG; the reference travels and the t
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -63,6 +64,7 @@ class TaskEnv:
         self.target = target
         self.exported: ExportedEnv = snapshot.to_env(target)
         values = resolution_of(snapshot).values
+        self._values = values
         self._fetched = any(
             isinstance(values[name], Reference) for name in ("SERVICE_AUTH_KEY", "SERVICE_HEADERS")
         )
@@ -120,9 +122,30 @@ class TaskEnv:
         no layer set them or ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP`` lists them (a Kubernetes
         Secret supplies them). A plain-text secret stays as Metaflow wrote it.
         """
-        if not self._fetched or HEADERS not in set(present):
+        if HEADERS not in set(present):
             return False, None
-        return True, None if HEADERS in self.skipped else self.exported.get(HEADERS)
+        if HEADERS in self.skipped:  # a Kubernetes Secret supplies them: Metaflow's would win
+            return True, None
+        if not self._fetched:
+            return False, None
+        return True, self.exported.get(HEADERS)
+
+    def metaflow_headers(self) -> str | None:
+        """The ``METAFLOW_SERVICE_HEADERS`` a task gets from Metaflow's entry, or ``None``.
+
+        As :meth:`service_headers` leaves it: Metaflow's ``SERVICE_HEADERS`` with the auth key
+        merged in as ``x-api-key`` (the sandbox's API key when the sandbox is on).
+        """
+        replace, headers = self.service_headers((HEADERS,))
+        if replace:
+            return headers
+        values = self._values
+        merged = dict(values["SERVICE_HEADERS"] or {})
+        if values["SERVICE_AUTH_KEY"] is not None:
+            merged["x-api-key"] = values["SERVICE_AUTH_KEY"]
+        if values["AWS_SANDBOX_ENABLED"]:
+            merged["x-api-key"] = values["AWS_SANDBOX_API_KEY"]
+        return json.dumps(merged)
 
 
 def for_kubernetes(text: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._display import printable
-from .._metaflow.taskenv import TaskEnv
+from .._metaflow.taskenv import HEADERS, TaskEnv
 from .._model.fields import Setting
 from .._model.table import FIELDS, find
 from .._snapshot.export import metaflow_sets
@@ -63,11 +63,14 @@ def _metaflow_sets(snapshot: Settings, target: str) -> dict[str, str]:
     Metaflow's Argo Workflows templates leave out any variable ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP``
     names, its own (``METAFLOW_USER``) too.
     """
+    task = TaskEnv(snapshot, target)
     sets = metaflow_sets(resolution_of(snapshot).values, target)
+    headers = task.metaflow_headers()  # every remote target: Metaflow's own entry
+    if headers is not None:
+        sets[HEADERS] = headers
     if target != "argo":
         return sets
-    skipped = TaskEnv(snapshot, target).skipped
-    return {name: value for name, value in sets.items() if name not in skipped}
+    return {name: value for name, value in sets.items() if name not in task.skipped}
 
 
 def _left_out(snapshot: Settings, target: str) -> dict[str, str]:
@@ -112,6 +115,8 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
             notes.append(left[field.env])
         elif field.env in exported:
             source = "travels"
+        if field.env == HEADERS and field.env in sets and _holds_the_key(sets[HEADERS]):
+            notes.append(_KEY_IN_HEADERS[target in ("kubernetes", "argo", "airflow")])
         if theirs != ours:
             if field.env in sets:
                 notes.append(f"Metaflow sets it on {target}")
@@ -124,6 +129,24 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
             notes.append("points at this machine: in a task, localhost is the task itself")
         shown = display(field, theirs, width=None).replace(there, "<the task's directory>")
         yield Compared(field.env, shown, source, "; ".join(notes))
+
+
+#: What is said of Metaflow's headers entry holding the auth key as text (not a reference), by
+#: whether the target runs pods (where a Kubernetes Secret could supply them instead).
+_KEY_IN_HEADERS = {
+    False: "Metaflow writes it with the auth key merged in (x-api-key), as text in what it submits",
+    True: "Metaflow writes it with the auth key merged in (x-api-key), as text in the pod spec, "
+    "whatever Secrets the pods mount: list METAFLOW_SERVICE_HEADERS in "
+    "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP to leave the headers to a Kubernetes Secret",
+}
+
+
+def _holds_the_key(headers: str) -> bool:
+    """Whether Metaflow's headers entry holds the auth key itself (text, not a reference)."""
+    import json
+
+    key = json.loads(headers).get("x-api-key")
+    return isinstance(key, str) and "{{resolve:" not in key
 
 
 def _shown(rows: list[Compared], include_defaults: bool) -> list[Compared]:
