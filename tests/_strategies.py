@@ -26,10 +26,13 @@ from metaflow_config._model.kinds import (
     GS_URL,
     IAM_ROLE_ARN,
     JSON_OBJECT,
+    KEY_VALUE_LIST,
     LOG_GROUP_ARN,
+    NAME_LIST,
     NONNEG_INT,
     PATH,
     PLUGIN_NAME,
+    QOS_CLASS,
     QUANTITY,
     RETRY_CONFIG,
     S3_URL,
@@ -38,8 +41,10 @@ from metaflow_config._model.kinds import (
     STR_DICT,
     STR_LIST,
     TAGS,
+    TOLERATIONS,
     URL,
     VERIFY,
+    VOLUME_CLAIMS,
 )
 from metaflow_config._model.references import MARK
 from metaflow_config._model.table import BY_NAME, FIELDS
@@ -73,6 +78,17 @@ def _same(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Triple]:
 def _json_text(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Triple]:
     """A JSON-valued setting: an object in a file, its JSON text in the environment."""
     return values.map(lambda v: (v, json.dumps(v), v))
+
+
+def _held_as_text(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Triple]:
+    """A setting Metaflow parses as JSON text itself: held as the text; a file writes the
+    value itself or its text."""
+
+    def build(value: Any, native: bool) -> Triple:
+        text = json.dumps(value, separators=(",", ":"))
+        return (value if native else text, text, text)
+
+    return st.builds(build, values, st.booleans())
 
 
 _bool_words = st.sampled_from(["true", "false", "1", "0", "yes", "no", "on", "off"])
@@ -155,6 +171,31 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
         )
     ),
     id(VERIFY): _bool_triple() | _same(_verify_path),
+    id(TOLERATIONS): _held_as_text(
+        st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "key": _safe_text,
+                    "operator": st.sampled_from(["Exists", "Equal"]),
+                    "value": plain_text,
+                    "effect": st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+                    "toleration_seconds": st.integers(0, 3600),
+                },
+            ),
+            max_size=3,
+        )
+    ),
+    id(VOLUME_CLAIMS): _held_as_text(
+        st.dictionaries(_safe_text, st.builds(lambda p: "/" + p, _safe_text), max_size=3)
+    ),
+    id(NAME_LIST): _held_as_text(st.lists(_safe_text, max_size=3)),
+    id(KEY_VALUE_LIST): _same(
+        st.lists(
+            st.builds(lambda k, v: f"{k}={v}", _safe_text, _safe_text), min_size=1, max_size=3
+        ).map(",".join)
+    ),
+    id(QOS_CLASS): _same(st.sampled_from(["Guaranteed", "Burstable", "burstable", "GUARANTEED"])),
     id(PLUGIN_NAME): _same(st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.\-]{0,12}\Z")),
     # a file may write the number itself; the typed value is its text either way
     id(QUANTITY): st.builds(

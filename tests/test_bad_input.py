@@ -488,6 +488,19 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
         ['{"aws:x": "y"}', '{"k": 5}', '{"": "v"}', '{"k": "v\\n"}'],
     ),
     ("METAFLOW_S3_VERIFY_CERTIFICATE", [5, [], {}], ["   ", "/ca\0bundle.pem"]),
+    (
+        "METAFLOW_KUBERNETES_TOLERATIONS",
+        [{}, [{"key": 5}], [{"effect": "Sometimes"}], [{"tolerationSeconds": 5}], 5],
+        ["gpu:NoSchedule", "{}", '[{"operator": "Maybe"}]', '[{"toleration_seconds": -1}]'],
+    ),
+    (
+        "METAFLOW_KUBERNETES_PERSISTENT_VOLUME_CLAIMS",
+        [[], {"claim": "relative/path"}, {"claim": 5}],
+        ["pvc-a:/mnt/a", "[]", '{"claim": "mnt"}', '{" ": "/mnt"}'],
+    ),
+    ("METAFLOW_KUBERNETES_IMAGE_PULL_SECRETS", [{}, [5], [""]], ["regcred", '"regcred"', "[1]"]),
+    ("METAFLOW_KUBERNETES_NODE_SELECTOR", [5, ["a=b"]], ["arm64", "a=b,c", "=v", "a=b,,c=d"]),
+    ("METAFLOW_KUBERNETES_QOS", [5, "bogus"], ["bogus", "best-effort", " burstable"]),
 ]
 
 
@@ -515,6 +528,38 @@ def test_wrong_value(home: Path, work: Path, name: str, layer: str, value: Any) 
         location = name
     assert [(p.setting, p.layer, p.location) for p in err.problems] == [(name, layer, location)]
     assert location in str(err)
+
+
+def test_the_kubernetes_json_settings_are_held_as_the_text_metaflow_parses(
+    home: Path, work: Path
+) -> None:
+    """Metaflow ``json.loads`` the tolerations, volume claims and pull secrets itself: the text
+    is checked and kept as written; a file's JSON value itself is taken and held as its text,
+    which is what Metaflow's module and a task get."""
+    from metaflow_config import compat
+
+    tolerations = [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    claims = {"my-claim": "/mnt/data"}
+    write_json(
+        home / "config.json",
+        {
+            "METAFLOW_KUBERNETES_TOLERATIONS": tolerations,
+            "METAFLOW_KUBERNETES_PERSISTENT_VOLUME_CLAIMS": claims,
+            "METAFLOW_KUBERNETES_NODE_SELECTOR": "kubernetes.io/arch=arm64,team=ml",
+            "METAFLOW_KUBERNETES_QOS": "Guaranteed",
+        },
+    )
+    text = '[ "regcred" ]'
+    s = load(env={"METAFLOW_KUBERNETES_IMAGE_PULL_SECRETS": text}, home=home, cwd=work)
+    assert s.kubernetes.image_pull_secrets == text  # as written
+    values = compat.module_values(s)
+    assert json.loads(values["KUBERNETES_TOLERATIONS"]) == tolerations
+    assert json.loads(values["KUBERNETES_PERSISTENT_VOLUME_CLAIMS"]) == claims
+    exported = s.to_env("kubernetes")
+    assert json.loads(exported["METAFLOW_KUBERNETES_TOLERATIONS"]) == tolerations
+    again = load(env=dict(exported), home=work, cwd=work)
+    assert again.kubernetes.tolerations == s.kubernetes.tolerations
+    assert load(env={}, home=work, cwd=work).kubernetes.tolerations == ""  # unset: Metaflow's
 
 
 def test_every_kind_has_wrong_values() -> None:

@@ -79,7 +79,7 @@ def test_explain_target_explains_as_the_task_does(monkeypatch: pytest.MonkeyPatc
 
 def test_a_target_over_its_limit_is_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """What to_env refuses for the target is the command's error, not a table."""
-    monkeypatch.setenv("METAFLOW_KUBERNETES_NODE_SELECTOR", "y" * 140_000)
+    monkeypatch.setenv("METAFLOW_KUBERNETES_CONDA_ARCH", "y" * 140_000)
     result = invoke("show", "--target", "kubernetes")
     assert result.exit_code == 1
     assert "131072 bytes" in result.stderr

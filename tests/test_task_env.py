@@ -38,7 +38,7 @@ def test_kubernetes_targets_export_what_batch_exports(tmp_path: Path, target: st
 @pytest.mark.parametrize("target", [t for t in REMOTE if t != "sfn"])  # sfn: 8,192 in all
 def test_a_variable_no_container_starts_with_is_refused(tmp_path: Path, target: str) -> None:
     """NAME=value of 128 KiB or more (Linux's MAX_ARG_STRLEN) fails at export, value unshown."""
-    name = "METAFLOW_KUBERNETES_NODE_SELECTOR"
+    name = "METAFLOW_KUBERNETES_CONDA_ARCH"
     fits = "y" * (131_071 - len(name) - 2)  # with "=" and the NUL: one byte under the limit
     assert name in load(env={name: fits}, home=tmp_path, cwd=tmp_path).to_env(target)
     s = load(env={name: fits + "y"}, home=tmp_path, cwd=tmp_path)

@@ -26,10 +26,13 @@ __all__ = [
     "GS_URL",
     "IAM_ROLE_ARN",
     "JSON_OBJECT",
+    "KEY_VALUE_LIST",
     "LOG_GROUP_ARN",
+    "NAME_LIST",
     "NONNEG_INT",
     "PATH",
     "PLUGIN_NAME",
+    "QOS_CLASS",
     "QUANTITY",
     "QUANTITY_PATTERN",
     "RETRY_CONFIG",
@@ -42,11 +45,15 @@ __all__ = [
     "STR_DICT",
     "STR_LIST",
     "TAGS",
+    "TOLERATIONS",
     "URL",
     "VERIFY",
+    "VOLUME_CLAIMS",
     "Kind",
+    "any_case",
     "choice",
     "is_plugin_name",
+    "json_text",
     "parse_bool",
     "plain_definition",
     "plain_problem",
@@ -57,7 +64,16 @@ __all__ = [
 class Kind:
     """A value kind: its name in docs, what a valid value looks like, its schema and serializer."""
 
-    __slots__ = ("_factory", "choices", "diagnose", "expected", "json_valued", "name", "text")
+    __slots__ = (
+        "_factory",
+        "choices",
+        "diagnose",
+        "expected",
+        "json_text",
+        "json_valued",
+        "name",
+        "text",
+    )
 
     def __init__(
         self,
@@ -68,6 +84,7 @@ class Kind:
         json_valued: bool = False,
         choices: tuple[str, ...] = (),
         diagnose: Callable[[str], str] | None = None,
+        json_text: bool = False,
     ) -> None:
         self.name = name
         self.expected = expected
@@ -80,6 +97,9 @@ class Kind:
         #: a valid ``str`` is its own validated value (text and choice kinds): no coercion, no
         #: parsing, so what derives from the raw text derives from the validated value
         self.text = isinstance(factory, _Text) or bool(choices)
+        #: held as JSON text that Metaflow parses itself (``json.loads``): a file may give the
+        #: JSON value or its text, and the text is what every layer resolves to
+        self.json_text = json_text
 
     def core_schema(self, *, shared: bool = False) -> CoreSchema:
         """The pydantic-core schema that validates (and coerces) a raw value of this kind.
@@ -543,6 +563,94 @@ def is_plugin_name(value: str) -> bool:
     """
     return value[:1] not in ("", ".", "-") and not value.strip(_PLUGIN_NAME_CHARS)
 
+
+def _as_json_text(value: Any, handler: Callable[[Any], Any]) -> Any:
+    """JSON text whose value ``handler`` (the shape's check) takes, as the text (see ``json_text``).
+
+    Text is parsed strictly and checked, and stays as written; a JSON value (a list or an object
+    in a file) is checked and becomes its compact text; ``""`` is unset (Metaflow's default).
+    """
+    if isinstance(value, str):
+        if not value.strip():
+            return value
+        handler(_parse_json(value))
+        return value
+    handler(value)
+    return json.dumps(thaw(value), separators=(",", ":"))
+
+
+def json_text(name: str, expected: str, shape: Callable[[], CoreSchema]) -> Kind:
+    """A setting Metaflow holds as JSON text and parses itself: checked here against ``shape``."""
+
+    def factory() -> CoreSchema:
+        return _cs().no_info_wrap_validator_function(_as_json_text, shape())  # type: ignore[no-any-return]
+
+    return Kind(name, expected, factory, json_text=True)
+
+
+def _tolerations() -> CoreSchema:
+    cs = _cs()
+    text = cs.str_schema()
+    fields = {
+        "key": cs.typed_dict_field(text, required=False),
+        "operator": cs.typed_dict_field(cs.literal_schema(["Exists", "Equal"]), required=False),
+        "value": cs.typed_dict_field(text, required=False),
+        "effect": cs.typed_dict_field(
+            cs.literal_schema(["NoSchedule", "PreferNoSchedule", "NoExecute"]), required=False
+        ),
+        "toleration_seconds": cs.typed_dict_field(cs.int_schema(ge=0), required=False),
+    }
+    return cs.list_schema(cs.typed_dict_schema(fields, extra_behavior="forbid"))  # type: ignore[no-any-return]
+
+
+def _volume_claims() -> CoreSchema:
+    cs = _cs()
+    return cs.dict_schema(cs.str_schema(pattern=r"\S"), cs.str_schema(pattern=r"^/"))  # type: ignore[no-any-return]
+
+
+def _names() -> CoreSchema:
+    cs = _cs()
+    return cs.list_schema(cs.str_schema(pattern=r"\S"))  # type: ignore[no-any-return]
+
+
+TOLERATIONS = json_text(
+    "JSON text of pod tolerations",
+    'JSON text of a list of tolerations, each with keys among key, operator ("Exists" or '
+    '"Equal"), value, effect ("NoSchedule", "PreferNoSchedule", "NoExecute") and '
+    'toleration_seconds, e.g. [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}] '
+    "(in a file, the list itself is taken too)",
+    _tolerations,
+)
+VOLUME_CLAIMS = json_text(
+    "JSON text of volume claims",
+    'JSON text of an object mapping claim names to mount paths, e.g. {"my-claim": "/mnt/data"} '
+    "(in a file, the object itself is taken too)",
+    _volume_claims,
+)
+NAME_LIST = json_text(
+    "JSON text of a list of names",
+    'JSON text of a list of names, e.g. ["regcred"] (in a file, the list itself is taken too)',
+    _names,
+)
+
+
+def any_case(word: str) -> str:
+    """A pattern fragment matching ``word`` in any case (ECMA-262 and Rust alike: no flags)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+#: A pod's QoS class, as Metaflow compares it (in any case).
+QOS_CLASS = Kind(
+    "QoS class",
+    "a QoS class Metaflow supports: Guaranteed or Burstable (in any case)",
+    _str(f"^(?:{any_case('guaranteed')}|{any_case('burstable')})$"),
+)
+#: ``key=value`` pairs separated by commas (Metaflow's ``parse_kube_keyvalue_list``).
+KEY_VALUE_LIST = Kind(
+    "key=value list",
+    "comma-separated key=value pairs, e.g. kubernetes.io/arch=arm64,team=ml",
+    _str(r"^(?:|[^,=\s][^,=]*=[^,]*(?:,[^,=\s][^,=]*=[^,]*)*)$"),
+)
 
 #: A resource request (CPU cores, MB): Metaflow's decorators take a number or its text.
 QUANTITY = Kind("number", 'a number, as text or JSON (e.g. 2, 0.5, "4096")', _quantity)

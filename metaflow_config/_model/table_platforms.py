@@ -5,14 +5,19 @@ from __future__ import annotations
 from .fields import Section, old_attribute, same_as, setting, under
 from .kinds import (
     BOOL,
+    KEY_VALUE_LIST,
+    NAME_LIST,
     NONNEG_INT,
     PATH,
     PLUGIN_NAME,
+    QOS_CLASS,
     QUANTITY,
     S3_URL,
     SFN_NAME_PREFIX,
     STR,
+    TOLERATIONS,
     URL,
+    VOLUME_CLAIMS,
     choice,
 )
 
@@ -54,17 +59,17 @@ class Kubernetes(Section):
     )
     node_selector: str = setting(
         "KUBERNETES_NODE_SELECTOR",
-        STR,
+        KEY_VALUE_LIST,
         "Node selectors, foo=bar,baz=bab.",
         default="",
         sensitive=True,  # the node, and so its instance role
     )
     tolerations: str = setting(
-        "KUBERNETES_TOLERATIONS", STR, "Pod tolerations (JSON).", default="", sensitive=True
+        "KUBERNETES_TOLERATIONS", TOLERATIONS, "Pod tolerations (JSON).", default="", sensitive=True
     )
     persistent_volume_claims: str = setting(
         "KUBERNETES_PERSISTENT_VOLUME_CLAIMS",
-        STR,
+        VOLUME_CLAIMS,
         "Persistent volume claims (JSON).",
         default="",
         sensitive=True,
@@ -96,11 +101,13 @@ class Kubernetes(Section):
         sensitive=True,
     )
     image_pull_policy: str | None = setting(
-        "KUBERNETES_IMAGE_PULL_POLICY", STR, "imagePullPolicy of Kubernetes pods."
+        "KUBERNETES_IMAGE_PULL_POLICY",
+        choice("Always", "IfNotPresent", "Never"),
+        "imagePullPolicy of Kubernetes pods.",
     )
     image_pull_secrets: str = setting(
         "KUBERNETES_IMAGE_PULL_SECRETS",
-        STR,
+        NAME_LIST,
         "Image pull secrets of Kubernetes pods.",
         default="",
         sensitive=True,
@@ -125,7 +132,7 @@ class Kubernetes(Section):
     cpu: str | None = setting("KUBERNETES_CPU", QUANTITY, "Default CPU request (cores).")
     memory: str | None = setting("KUBERNETES_MEMORY", QUANTITY, "Default memory request, in MB.")
     disk: str | None = setting("KUBERNETES_DISK", QUANTITY, "Default disk request, in MB.")
-    qos: str = setting("KUBERNETES_QOS", STR, "QoS class of pods.", default="burstable")
+    qos: str = setting("KUBERNETES_QOS", QOS_CLASS, "QoS class of pods.", default="burstable")
     conda_arch: str | None = setting(
         "KUBERNETES_CONDA_ARCH", STR, "Node architecture for @conda/@pypi."
     )
@@ -145,7 +152,7 @@ class Kubernetes(Section):
     )
     job_terminate_mode: str = setting(
         "KUBERNETES_JOB_TERMINATE_MODE",
-        STR,
+        choice("stop", "delete"),
         "How Kubernetes jobs are terminated.",
         default="stop",
     )

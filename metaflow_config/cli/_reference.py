@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._model.fields import Setting
-from .._model.kinds import BOOL, BOOL_WORDS, QUANTITY, QUANTITY_PATTERN, VERIFY, Kind
+from .._model.kinds import BOOL, BOOL_WORDS, QUANTITY, QUANTITY_PATTERN, VERIFY, Kind, any_case
 from .._model.table import FIELDS, SECTIONS
 from ._show import entry_text
 
@@ -22,15 +22,10 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _INT_TEXT = r"^\s*[+-]?[0-9]+(_[0-9]+)*(\.0*)?\s*$"
 
 
-def _any_case(word: str) -> str:
-    """An ECMA-262 pattern fragment matching ``word`` in any case (no inline flags there)."""
-    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
-
-
 def _kind_alternatives(kind: Kind) -> list[dict[str, Any]]:
     """JSON Schemas of the values a file may hold for ``kind`` (what the resolver accepts)."""
     if kind is BOOL:
-        words = "|".join(_any_case(w) for w in BOOL_WORDS)
+        words = "|".join(any_case(w) for w in BOOL_WORDS)
         return [
             {"type": "boolean"},
             {"enum": [0, 1]},
@@ -48,7 +43,7 @@ def _kind_alternatives(kind: Kind) -> list[dict[str, Any]]:
     except PydanticInvalidForJsonSchema:  # a validator function without a schema: say so
         return [{"description": kind.expected}]
     alternatives = [generated]
-    if kind.json_valued:
+    if kind.json_valued or kind.json_text:
         alternatives.append({"type": "string", "contentMediaType": "application/json"})
     if generated.get("type") == "integer":
         alternatives.append({"type": "string", "pattern": _INT_TEXT})
