@@ -78,9 +78,13 @@ def stubbed(what: str, replacement: object) -> Iterator[None]:
 
 
 def string_settings() -> list[str]:
-    """The environment names of the table's plain string settings, in table order (not USER)."""
-    str_kind = private("kinds").STR
-    return [f.env for f in private("table").FIELDS if f.kind is str_kind and f.name != "USER"]
+    """The environment names of the table's plain text settings, in table order (not USER).
+
+    Plain strings, and the texts of items Metaflow splits (``bench-7`` is one item).
+    """
+    kinds = private("kinds")
+    plain = (kinds.STR, kinds.COMMA_LIST, kinds.SPACE_LIST)
+    return [f.env for f in private("table").FIELDS if f.kind in plain and f.name != "USER"]
 
 
 def extend_table(count: int) -> None:

@@ -22,6 +22,7 @@ from metaflow_config import ConfigError, Settings, load
 from metaflow_config._model.fields import Setting
 from metaflow_config._model.kinds import (
     BOOL,
+    COMMA_LIST,
     DYNAMO_TABLE,
     GS_URL,
     IAM_ROLE_ARN,
@@ -37,6 +38,7 @@ from metaflow_config._model.kinds import (
     RETRY_CONFIG,
     S3_URL,
     SFN_NAME_PREFIX,
+    SPACE_LIST,
     STR,
     STR_DICT,
     STR_LIST,
@@ -89,6 +91,18 @@ def _held_as_text(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Triple]:
         return (value if native else text, text, text)
 
     return st.builds(build, values, st.booleans())
+
+
+def _joined(sep: str) -> st.SearchStrategy[Triple]:
+    """Items separated by ``sep``: as text, or in a file as a JSON list of the items."""
+
+    def build(items: list[str], native: bool) -> Triple:
+        text = sep.join(items)
+        return (items if native else text, text, text)
+
+    return _same(plain_text) | st.builds(
+        build, st.lists(_safe_text, min_size=1, max_size=3), st.booleans()
+    )
 
 
 _bool_words = st.sampled_from(["true", "false", "1", "0", "yes", "no", "on", "off"])
@@ -171,6 +185,8 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
         )
     ),
     id(VERIFY): _bool_triple() | _same(_verify_path),
+    id(COMMA_LIST): _joined(","),
+    id(SPACE_LIST): _joined(" "),
     id(TOLERATIONS): _held_as_text(
         st.lists(
             st.fixed_dictionaries(

@@ -501,6 +501,8 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
     ("METAFLOW_KUBERNETES_IMAGE_PULL_SECRETS", [{}, [5], [""]], ["regcred", '"regcred"', "[1]"]),
     ("METAFLOW_KUBERNETES_NODE_SELECTOR", [5, ["a=b"]], ["arm64", "a=b,c", "=v", "a=b,,c=d"]),
     ("METAFLOW_KUBERNETES_QOS", [5, "bogus"], ["bogus", "best-effort", " burstable"]),
+    ("METAFLOW_KUBERNETES_SECRETS", [5, {}, ["a,b"], [""], [1]], ["a\nb"]),
+    ("METAFLOW_DEFAULT_DECOSPECS", [5, ["retry kubernetes"], [" "]], ["retry\0"]),
 ]
 
 
@@ -560,6 +562,26 @@ def test_the_kubernetes_json_settings_are_held_as_the_text_metaflow_parses(
     again = load(env=dict(exported), home=work, cwd=work)
     assert again.kubernetes.tolerations == s.kubernetes.tolerations
     assert load(env={}, home=work, cwd=work).kubernetes.tolerations == ""  # unset: Metaflow's
+
+
+def test_a_separated_list_takes_a_files_json_list(home: Path, work: Path) -> None:
+    """Metaflow splits these texts itself: a file's JSON list becomes the text it would split,
+    and a list in the wrong place says what is expected."""
+    write_json(
+        home / "config.json",
+        {
+            "METAFLOW_DEFAULT_PACKAGE_SUFFIXES": [".py", ".R"],
+            "METAFLOW_DEFAULT_DECOSPECS": ["kubernetes", "retry:times=3"],
+            "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": ["METAFLOW_USER"],
+        },
+    )
+    s = load(env={}, home=home, cwd=work)
+    assert s.defaults.package_suffixes == ".py,.R"
+    assert s.defaults.decospecs == "kubernetes retry:times=3"
+    assert s.to_env("argo")["METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"] == "METAFLOW_USER"
+    write_json(home / "config.json", {"METAFLOW_KUBERNETES_SECRETS": {"a": "b"}})
+    err = config_error(env={}, home=home, cwd=work)
+    assert "expected comma-separated text, e.g. a,b (in a file, a JSON list" in str(err)
 
 
 def test_every_kind_has_wrong_values() -> None:

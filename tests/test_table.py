@@ -34,6 +34,8 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.PLUGIN_NAME: frozenset({str}),
     _kinds.QUANTITY: frozenset({str}),
     _kinds.QOS_CLASS: frozenset({str}),
+    _kinds.COMMA_LIST: frozenset({str}),
+    _kinds.SPACE_LIST: frozenset({str}),
     _kinds.KEY_VALUE_LIST: frozenset({str}),
     _kinds.TOLERATIONS: frozenset({str}),
     _kinds.VOLUME_CLAIMS: frozenset({str}),

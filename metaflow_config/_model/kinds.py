@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BOOL",
     "BOOL_WORDS",
+    "COMMA_LIST",
     "DYNAMO_TABLE",
     "GS_URL",
     "IAM_ROLE_ARN",
@@ -41,6 +42,7 @@ __all__ = [
     "SFN_NAME_MAX",
     "SFN_NAME_PREFIX",
     "SFN_NAME_RULES",
+    "SPACE_LIST",
     "STR",
     "STR_DICT",
     "STR_LIST",
@@ -274,6 +276,45 @@ def plain_definition() -> CoreSchema:
 
 def _str(pattern: str | None = None, max_length: int | None = None) -> Callable[[], CoreSchema]:
     return _Text(pattern, max_length)
+
+
+class _Joined(_Text):
+    """A text kind of items separated by ``sep`` (Metaflow splits the text itself).
+
+    A file may write the items as a JSON list of strings: their text joined by ``sep``.
+    """
+
+    __slots__ = ("sep",)
+
+    def __init__(self, sep: str) -> None:
+        super().__init__(None, None)
+        self.sep = sep
+
+    def __call__(self, *, shared: bool = False) -> CoreSchema:
+        return _cs().no_info_wrap_validator_function(self._join, super().__call__(shared=shared))  # type: ignore[no-any-return]
+
+    def _join(self, value: Any, handler: Callable[[Any], Any]) -> Any:
+        if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+            if any(self.sep in item or not item.strip() for item in value):
+                msg = f"a JSON list of items, none empty or holding {self.sep!r}"
+                raise ValueError(msg)
+            value = self.sep.join(value)
+        return handler(value)
+
+
+#: Items separated by commas (Metaflow splits them): ``.py,.R``; a file may write a JSON list.
+COMMA_LIST = Kind(
+    "comma-separated text",
+    "comma-separated text, e.g. a,b (in a file, a JSON list of strings is taken too)",
+    _Joined(","),
+)
+#: Items separated by spaces (``DEFAULT_DECOSPECS``); a file may write a JSON list.
+SPACE_LIST = Kind(
+    "space-separated text",
+    'space-separated text, e.g. "kubernetes retry" (in a file, a JSON list of strings is '
+    "taken too)",
+    _Joined(" "),
+)
 
 
 class _Json:

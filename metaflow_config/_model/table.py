@@ -24,12 +24,14 @@ from .fields import (
 )
 from .kinds import (
     BOOL,
+    COMMA_LIST,
     GS_URL,
     IAM_ROLE_ARN,
     NONNEG_INT,
     PATH,
     PLUGIN_NAME,
     S3_URL,
+    SPACE_LIST,
     STR,
     STR_DICT,
     STR_LIST,
@@ -108,7 +110,7 @@ class Defaults(Section):
     )
     package_suffixes: str = setting(
         "DEFAULT_PACKAGE_SUFFIXES",
-        STR,
+        COMMA_LIST,
         "Comma-separated file suffixes included in the code package.",
         default=".py,.R,.RDS",
         sensitive=True,  # `.pem,.env` would upload the working directory's secrets
@@ -143,7 +145,7 @@ class Defaults(Section):
     )
     decospecs: str = setting(
         "DEFAULT_DECOSPECS",
-        STR,
+        SPACE_LIST,
         "Space-separated decorators applied as with --with.",
         default="",
         renamed=(

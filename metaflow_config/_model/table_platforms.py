@@ -5,6 +5,7 @@ from __future__ import annotations
 from .fields import Section, old_attribute, same_as, setting, under
 from .kinds import (
     BOOL,
+    COMMA_LIST,
     KEY_VALUE_LIST,
     NAME_LIST,
     NONNEG_INT,
@@ -76,8 +77,8 @@ class Kubernetes(Section):
     )
     secrets: str = setting(
         "KUBERNETES_SECRETS",
-        STR,
-        "Names of Kubernetes secrets mounted into pods.",
+        COMMA_LIST,
+        "Names of Kubernetes secrets mounted into pods, comma-separated.",
         default="",
         sensitive=True,
     )
@@ -178,15 +179,15 @@ class Argo(Section):
     )
     workflows_kubernetes_secrets: str = setting(
         "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
-        STR,
-        "Secrets mounted into Argo pods.",
+        COMMA_LIST,
+        "Secrets mounted into Argo pods, comma-separated.",
         default="",
         sensitive=True,
     )
     workflows_env_vars_to_skip: str = setting(
         "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
-        STR,
-        "Variables not passed to Argo pods.",
+        COMMA_LIST,
+        "Variables not passed to Argo pods, comma-separated.",
         default="",
         sensitive=True,  # it strips any setting from the pods (the encryption, the datastore)
     )
