@@ -133,8 +133,11 @@ class Override:
         self._values = dict(values)
         #: this scope's own values, read once: its layer, laid over the outer scope's on entry
         self._layer = OverrideLayer(self._values).read()
-        if self._layer.problems:
-            raise ConfigError(self._layer.problems)
+        if self._layer.problems:  # with what is wrong with the values named right, all at once
+            from ._resolve.validate import validate
+
+            winners = {name: (self._layer, raw) for name, raw in self._layer.values.items()}
+            raise ConfigError([*self._layer.problems, *validate(winners)[1]])
         self._mine = {k: v for k, v in self._values.items() if not is_unset(v)}
         self._names = {_name_of(k) for k in self._mine}
         #: the inputs the scope switches (``env=``, ``home=``, ``profile=``, ``cwd=``), as given now
@@ -303,7 +306,8 @@ def override(
 
     ``with override(BATCH_JOB_QUEUE="q"): ...`` or ``@override(METAFLOW_SFN_IAM_ROLE="arn:...")``
     (on functions, generators, coroutines and async generators). An unknown name raises
-    ``ConfigError`` here, at the call; a bad value raises it on entry, naming the override.
+    ``ConfigError`` here, at the call (with the bad values beside it); a bad value raises it on
+    entry, naming the override.
     Scopes nest (the innermost wins, the outer is back on exit, also after an exception) and are
     private to their thread or asyncio task. Derived defaults follow the overridden values.
 

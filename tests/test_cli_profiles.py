@@ -213,9 +213,16 @@ def test_wizard_set_is_non_interactive_and_validated() -> None:
         "METAFLOW_BATCH_EMIT_TAGS": True,
         "METAFLOW_BATCH_DEFAULT_TAGS": {"team": "ml"},
     }
-    bad = invoke("configure", "aws", "-p", "ci", "-y", "--set", "SFN_IAM_ROLE=nope", "--set", "X=1")
+    bad = invoke(
+        "configure", "aws", "-p", "ci", "-y", "--set", "SFN_IAM_ROLE=nope", "--set", "X=1",
+        "--set", "BATCH_JOB_QEUE=q",
+    )  # fmt: skip
     assert bad.exit_code == 1
-    assert "--set X: X is not a setting" in bad.stderr
+    assert "3 problems" in bad.stderr  # every one, the names that are no setting too
+    assert "X (command line: --set X): expected the name of a setting" in bad.stderr
+    assert "BATCH_JOB_QEUE (command line: --set BATCH_JOB_QEUE)" in bad.stderr
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in bad.stderr
+    assert "got 'nope'" in bad.stderr
     bad = invoke("configure", "aws", "-p", "ci", "-y", "--set", "SFN_IAM_ROLE=nope")
     assert bad.exit_code == 1
     assert "METAFLOW_SFN_IAM_ROLE (command line: --set METAFLOW_SFN_IAM_ROLE): got 'nope'" in (

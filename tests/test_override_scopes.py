@@ -174,9 +174,17 @@ def test_every_bad_value_is_reported_together() -> None:
 
 
 def test_unknown_key_is_an_error_with_a_suggestion() -> None:
-    """A misspelled name raises ConfigError at the call, with a did-you-mean."""
+    """A misspelled name raises ConfigError at the call, with a did-you-mean, and with every
+    bad value beside it (one run shows all that is wrong)."""
     with pytest.raises(ConfigError, match="did you mean METAFLOW_BATCH_JOB_QUEUE"):
         override(BATCH_JOB_QUEU="q")
+    with pytest.raises(ConfigError) as caught:
+        override(BATCH_JOB_QUEU="q", SERVICE_URL="x", BATCH_EMIT_TAGS="maybe")
+    assert [p.setting for p in caught.value.problems] == [
+        "BATCH_JOB_QUEU",
+        "METAFLOW_SERVICE_URL",
+        "METAFLOW_BATCH_EMIT_TAGS",
+    ]
 
 
 def test_unknown_key_in_a_decorator_fails_at_decoration() -> None:

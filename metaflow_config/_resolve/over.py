@@ -16,7 +16,7 @@ from .._model.table import BY_NAME
 from .._sources.data import LayerData, Raw
 from .._sources.inputs import Inputs
 from .._sources.layers import BY_LAYER
-from ..errors import ConfigWarning, Problem
+from ..errors import ConfigWarning
 from .derive import DEFAULTS, NO_NAMES, derive_values, derived_problems, rederived
 from .plugins import PLUGIN_SETTINGS, plugin_problems
 from .resolution import Resolution
@@ -37,8 +37,7 @@ def resolve_over(parent: Resolution, inputs: Inputs, fresh: LayerData | None = N
     override = BY_LAYER["override"]
     fresh = override.read(inputs) if fresh is None else fresh
     layers = {**parent.layers, override.name: fresh}
-    if fresh.problems:
-        raise failure(fresh.problems, layers)
+    problems = list(fresh.problems)  # a name that is no setting: said with every other problem
     before = parent.layers[override.name].values
     # What the scope sets differently (outside any other scope, ``before`` is empty: each of
     # its values), then what it no longer sets: a lower layer may set that.
@@ -49,23 +48,22 @@ def resolve_over(parent: Resolution, inputs: Inputs, fresh: LayerData | None = N
         for data in layers.values():  # lowest first: the last one holding it wins
             if name in data.values:
                 winners[name] = (data, data.values[name])
-    plugins: list[Problem] = []
     named = [name for name in PLUGIN_SETTINGS if name in winners]
     if named:  # a name Metaflow does not know: an error if near one it does, else a warning
         notes: list[str] = []
         plugin_problems(
             ((n, winners[n][1].value, winners[n][0].layer, winners[n][1].location) for n in named),
-            plugins,
+            problems,
             notes,
         )
         for text in notes:
             warnings.warn(text, ConfigWarning, stacklevel=_caller_level())
-    if plugins:
-        raise failure(plugins, layers)
-    resolution = _over_at_once(parent, inputs, layers, winners, changed)
-    if resolution is not None:
-        return resolution
-    validated, problems = validate(winners)
+    if not problems:
+        resolution = _over_at_once(parent, inputs, layers, winners, changed)
+        if resolution is not None:
+            return resolution
+    validated, invalid = validate(winners)
+    problems.extend(invalid)
     if not problems:
         validated, problems = hold(validated, winners)
     if problems:

@@ -39,7 +39,6 @@ from .._sources.writes import check_writable, read_json_object
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, answered, write_changes
 from ._common import (
-    CliError,
     home_dir,
     profile_file,
     profile_label,
@@ -393,6 +392,23 @@ def _check_sets(
     return items
 
 
+def _not_a_setting(key: str, registered: tuple[Any, str] | None) -> Problem:
+    """The problem of ``--set KEY=...`` where KEY is no built-in setting."""
+    where = f"--set {key}"
+    if registered is not None:
+        return Problem.bad_value(
+            key,
+            "command line",
+            where,
+            expected=f"a built-in setting, found a key of a registered section "
+            f"({registered[0].origin})",
+            fix="write it in the profile file, or with `metaflow-config import FILE --merge`",
+        )
+    return Problem.bad_value(
+        key, "command line", where, expected="the name of a setting", fix=suggest(key)
+    )
+
+
 def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
     """``--set KEY=VALUE`` items as changes (``KEY=`` removes); every value validated.
 
@@ -405,15 +421,9 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
         key = key.strip()
         setting = find(key)
         registered = find_key(key) if setting is None else None
-        if registered is not None:
-            msg = (
-                f"--set {key}: a key of a registered section ({registered[0].origin}); "
-                "--set takes the built-in settings: write it in the profile file, or with "
-                "`metaflow-config import FILE --merge`"
-            )
-            raise CliError(msg)
-        if setting is None:
-            raise CliError(f"--set {key}: {key} is not a setting; {suggest(key)}")
+        if setting is None:  # said with every other problem of the command line
+            problems.append(_not_a_setting(key, registered))
+            continue
         if value.strip() == "":
             _record(changes, setting, _UNSET, existing)
             continue
