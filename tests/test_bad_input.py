@@ -408,6 +408,13 @@ def test_unsafe_profile_name(home: Path, work: Path, name: str) -> None:
         assert "a profile name of letters" in str(err)
 
 
+def test_a_named_profile_in_a_home_that_does_not_exist_says_check_the_home(work: Path) -> None:
+    """A mistyped METAFLOW_HOME is the likelier cause: said first, before creating there."""
+    err = config_error(env={"METAFLOW_PROFILE": "prod"}, home=work / "typo", cwd=work)
+    assert f"{work / 'typo'}, which does not exist (METAFLOW_HOME)" in str(err)
+    assert "Fix: correct METAFLOW_HOME if it is mistyped; else create it with" in str(err)
+
+
 def test_missing_named_profile_lists_existing(home: Path, work: Path) -> None:
     """A named profile that does not exist is an error that lists the profiles that do."""
     (home / "config.json").write_text("{}")
@@ -643,6 +650,9 @@ def test_a_number_for_text_says_to_quote_it(home: Path, work: Path) -> None:
     )
     assert said["METAFLOW_SERVICE_AUTH_KEY"].endswith("write it in quotes)")
     assert "9876" not in str(err)
+    write_json(home / "config.json", {"METAFLOW_SERVICE_URL": 8080})  # "8080" is no URL either
+    (expected,) = (p.expected for p in config_error(env={}, home=home, cwd=work).problems)
+    assert expected.endswith("(found a JSON number)")
 
 
 def test_a_dynamodb_table_name_is_one_aws_takes(home: Path, work: Path) -> None:

@@ -142,7 +142,10 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
         import json  # the error path only
 
         what = "a JSON boolean" if isinstance(value, bool) else "a JSON number"
-        quoted = "" if secret else f', "{json.dumps(value)}"'  # a secret's digits are secret
+        text = json.dumps(value)
+        if validate({setting.name: (LayerData("check"), Raw(text, setting.env))})[1]:
+            return f"{expected} (found {what})"  # quoted, it would be wrong still: not said
+        quoted = "" if secret else f', "{text}"'  # a secret's digits are secret
         return f"{expected} (found {what}: if the text is meant, write it in quotes{quoted})"
     if kind == "string_pattern_mismatch" and not inner:
         diagnose = setting.kind.diagnose

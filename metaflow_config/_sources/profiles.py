@@ -79,6 +79,8 @@ def missing_profile(
     fix = f"create it with `metaflow-config configure aws --profile {profile}`"
     if existing:
         fix += ", or " + use_existing_profile(source)
+    elif not os.path.isdir(home):  # a mistyped METAFLOW_HOME, first of all
+        fix = f"correct METAFLOW_HOME if it is mistyped; else {fix}"
     near = _nearest_profile(profile, existing)
     if near is not None:  # a typo of one that exists: said first
         fix = f"did you mean {near}? ({_given(source, near)}); or {fix}"
