@@ -655,6 +655,25 @@ def test_trust_refuses_a_file_that_is_not_a_config(tmp_path: Path) -> None:
     assert not (home / "trusted.json").exists()
 
 
+def test_a_misspelled_key_is_never_said_to_wait_for_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo is not applied, trusted or not (its own warning says so): neither show's list of
+    what waits for trust nor trust's list of what it may now set names it."""
+    home = _home(tmp_path)
+    local = write_local(
+        tmp_path / "repo", {"METAFLOW_BATCH_JOB_QUEUE": "q", "METAFLOW_BATCH_JOB_QEUE": "z"}
+    )
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    monkeypatch.chdir(tmp_path / "repo")
+    header = next(line for line in invoke("show").output.splitlines() if "not applied from" in line)
+    assert "METAFLOW_BATCH_JOB_QUEUE" in header
+    assert "QEUE" not in header
+    trusted = invoke("trust", str(local))
+    assert "it may now set METAFLOW_BATCH_JOB_QUEUE" in trusted.output
+    assert "QEUE" not in trusted.output
+
+
 def test_show_explain_and_check_say_what_is_not_applied(
     tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

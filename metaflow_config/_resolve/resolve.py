@@ -38,7 +38,14 @@ from .plugins import PLUGIN_SETTINGS, plugin_problems
 from .resolution import Resolution
 from .validate import hold, validate
 
-__all__ = ["failure", "report_keys", "report_untrusted", "resolve", "strict_mode"]
+__all__ = [
+    "failure",
+    "report_keys",
+    "report_untrusted",
+    "resolve",
+    "strict_mode",
+    "untrusted_keys",
+]
 
 
 def strict_mode(strict: bool | str | None, env: Mapping[str, str], problems: list[Problem]) -> str:
@@ -148,6 +155,15 @@ def untrusted_note(layer: LayerData) -> str:
             f"may read {it} to choose what runs or where data goes)"
         )
     return f"{layer.path} ({layer.layer}) sets {' and '.join(said)}; not applied: {layer.distrust}"
+
+
+def untrusted_keys(layer: LayerData) -> list[str]:
+    """The keys of the untrusted ``layer`` that trusting it would apply, as its warning names them.
+
+    A misspelled key, or one near nothing, is not among them: trusted or not, it is not applied.
+    """
+    steering, foreign = _untrusted_kinds(layer)
+    return [*steering, *foreign]
 
 
 def _untrusted_kinds(layer: LayerData) -> tuple[list[str], list[str]]:

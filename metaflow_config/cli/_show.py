@@ -341,10 +341,13 @@ def local_file_text(snapshot: Settings) -> str:
 
 def untrusted_text(snapshot: Settings) -> str:
     """What the project file set and is not applied because it is not trusted, or ``""``."""
+    from .._resolve.resolve import untrusted_keys
+
     local = resolution_of(snapshot).layers["local"]
-    if not local.untrusted:
+    keys = untrusted_keys(local) if local.untrusted else []
+    if not keys:
         return ""
-    return f"not applied from it: {', '.join(local.untrusted)} ({local.distrust})"
+    return f"not applied from it: {', '.join(keys)} ({local.distrust})"
 
 
 def render(
