@@ -50,6 +50,30 @@ EVERYTHING = answers(
 # --- configure aws ----------------------------------------------------------------------------
 
 
+def test_piped_answers_read_the_secret_without_getpass(tmp_path: Path) -> None:
+    """Answers piped by a script: the secret is read as a line (no terminal echoes it), not by
+    getpass, which would warn that it cannot hide it; it is written, and never printed."""
+    import subprocess
+    import sys
+
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "METAFLOW_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "metaflow_config", "configure", "aws"],
+        input=EVERYTHING,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert read(tmp_path / "config.json")["METAFLOW_SERVICE_AUTH_KEY"] == SECRET
+    assert "GetPassWarning" not in proc.stderr
+    assert "echoed" not in proc.stdout + proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+
+
 def test_wizard_first_profile_writes_what_was_answered() -> None:
     """A new user's answers become config.json (mode 0600), with the datastore and metadata set."""
     result = invoke("configure", "aws", input=EVERYTHING)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,7 +261,7 @@ def _ask(
         # Checked here, not by click: click 8.1 words any refused hidden answer as "The value
         # you entered was invalid" (never why); the reasons never hold the typed value.
         while True:
-            answer = click.prompt(label, default="", show_default=False, hide_input=True)
+            answer = _secret_answer(label)
             try:
                 return check(answer)
             except click.UsageError as exc:
@@ -390,6 +391,26 @@ def _check_sets(
                 "--set BATCH_JOB_QUEUE=my-queue"
             )
     return items
+
+
+def _secret_answer(label: str) -> str:
+    """The answer to a secret's question, never echoed.
+
+    On a terminal, read without echo (``getpass``); from a pipe (answers in a script), read as a
+    line: no terminal echoes it, and ``getpass`` would warn that it cannot hide what it reads.
+
+    Raises:
+        click.Abort: the input ended (as ``click.prompt`` does).
+
+    """
+    if sys.stdin is not None and sys.stdin.isatty():
+        return str(click.prompt(label, default="", show_default=False, hide_input=True))
+    click.echo(f"{label}: ", nl=False)
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    if not line:
+        click.echo()
+        raise click.Abort
+    return line.rstrip("\r\n")
 
 
 def _not_a_setting(key: str, registered: tuple[Any, str] | None) -> Problem:
