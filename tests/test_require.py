@@ -261,3 +261,19 @@ def test_argo_tasks_must_reach_the_webhook(tmp_path: Path) -> None:
     with pytest.raises(RequirementError, match="Argo Workflows containers can reach") as info:
         s.require("argo")
     assert [p.setting for p in info.value.problems] == ["METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL"]
+
+
+def test_a_requirement_error_pickles_whole(tmp_path: Path) -> None:
+    """A process pool's worker hands it back as it was raised: the class, the capability and
+    every problem."""
+    import pickle
+
+    with pytest.raises(RequirementError) as caught:
+        load(env={}, home=tmp_path, cwd=tmp_path).require("sfn")
+    again = pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - its own bytes
+    assert type(again) is RequirementError
+    assert (again.capability, again.problems, str(again)) == (
+        "sfn",
+        caught.value.problems,
+        str(caught.value),
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._model.kinds import IAM_ROLE_ARN, LOG_GROUP_ARN, S3_URL, URL
@@ -178,6 +178,9 @@ class RequirementError(ConfigError):
         self.capability = capability
         self.what = what
         super().__init__(problems)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled whole, as a ConfigError is
+        return (type(self), (self.capability, self.what, self.problems))
 
     def _render(self) -> str:
         count = len(self.problems)
