@@ -108,8 +108,10 @@ class Skip:
         kept.update(name[::-1] for name in backward.findall(blob[::-1]))
         if not kept:
             return found
-        order = blob.split(sep)  # rare: a name near a setting of a runtime family
-        return sorted({*found, *kept}, key=order.index)
+        # a name under a runtime family's prefix that a setting holds (CONDA_PACKAGE_S3ROOT):
+        # in the environment's order, each name's place looked up once (not searched for)
+        place = {name: i for i, name in enumerate(blob.split(sep))}
+        return sorted({*found, *kept}, key=place.__getitem__)
 
     def _any(self, text: bool) -> Any:
         """The search for a name under any of the prefixes."""
