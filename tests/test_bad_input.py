@@ -408,6 +408,25 @@ def test_unsafe_profile_name(home: Path, work: Path, name: str) -> None:
         assert "a profile name of letters" in str(err)
 
 
+def test_json_text_quoted_twice_says_drop_the_quotes(home: Path, work: Path) -> None:
+    """A shell that kept the quotes (`export X="'{...}'"`, an env file): said, not only where the
+    JSON breaks."""
+    err = config_error(
+        env={"METAFLOW_BATCH_DEFAULT_TAGS": '\'{"team": "ml"}\''}, home=home, cwd=work
+    )
+    assert "the whole value is in ' quotes, which are part of it: drop them" in str(err)
+    err = config_error(env={"METAFLOW_BATCH_DEFAULT_TAGS": "{'team': 'ml'}"}, home=home, cwd=work)
+    assert "drop them" not in str(err)
+
+
+def test_a_utf16_profile_says_save_it_as_utf8(home: Path, work: Path) -> None:
+    """PowerShell's > writes UTF-16: said as such, with the way to write UTF-8."""
+    (home / "config.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}', encoding="utf-16")
+    err = str(config_error(env={}, home=home, cwd=work))
+    assert "it looks like UTF-16" in err
+    assert "as UTF-8 (Out-File -Encoding utf8" in err
+
+
 def test_a_named_profile_in_a_home_that_does_not_exist_says_check_the_home(work: Path) -> None:
     """A mistyped METAFLOW_HOME is the likelier cause: said first, before creating there."""
     err = config_error(env={"METAFLOW_PROFILE": "prod"}, home=work / "typo", cwd=work)

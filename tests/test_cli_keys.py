@@ -144,7 +144,7 @@ def test_explain_of_a_foreign_key_is_an_error() -> None:
     """Not a name anything knows: exit 1, and no did-you-mean to a setting it is not near."""
     result = invoke("explain", "METAFLOW_AWS_ARN")
     assert result.exit_code == 1
-    assert "METAFLOW_AWS_ARN is not a Metaflow setting" in result.stderr
+    assert "'METAFLOW_AWS_ARN' is not a Metaflow setting" in result.stderr
     assert "did you mean" not in result.stderr
 
 

@@ -30,7 +30,11 @@ def decode_json(text: str, *, bounded: bool = False) -> tuple[Any, str | None]:
         value = strict_loads(text)
     except json.JSONDecodeError as exc:  # "Invalid control character at": one "at" is enough
         what = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
-        return None, f"not valid JSON ({what} at line {exc.lineno} column {exc.colno})"
+        said = f"not valid JSON ({what} at line {exc.lineno} column {exc.colno})"
+        inner = text.strip()
+        if len(inner) > 1 and inner[0] == inner[-1] and inner[0] in "'\"":  # quoted twice
+            said += f"; the whole value is in {inner[0]} quotes, which are part of it: drop them"
+        return None, said
     except RecursionError:
         return None, "not valid JSON (nested too deeply)"
     except ValueError as exc:  # NaN, Infinity, a number of more than 4300 digits

@@ -73,7 +73,7 @@ def lookup(name: str) -> Setting:
     """The setting called ``name`` (``METAFLOW_X``, an alias, or short ``X``); else KeyError."""
     field = find(name)
     if field is None:
-        msg = f"{name} is not a Metaflow setting; {suggest(name)}"
+        msg = f"{name!r} is not a Metaflow setting; {suggest(name)}"
         raise KeyError(msg)
     return field
 
