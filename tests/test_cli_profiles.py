@@ -113,9 +113,12 @@ def test_wizard_only_s3_asks_nothing_else() -> None:
 
 
 def test_wizard_declining_everything_writes_nothing() -> None:
-    """No capability enabled on a new profile: no file is written, and the wizard says so."""
-    result = invoke("configure", "aws", input=answers("n", "n"))
+    """No capability enabled on a new profile: no file is written, and the wizard says so. An
+    answer that is neither yes nor no says what it takes, and the question is asked again."""
+    result = invoke("configure", "aws", input=answers("sure", "NO", "n"))
     assert result.exit_code == 0
+    assert "Error: answer y or n (or Enter for yes), not 'sure'" in result.output
+    assert result.output.count("Configure Amazon S3 as the datastore? [Y/n]") == 2
     assert "Nothing to write" in result.output
     assert "Configure AWS Batch" not in result.output  # Batch needs S3
     assert not (home() / "config.json").exists()

@@ -23,7 +23,7 @@ from .._sources.environ import own
 from .._sources.files import FileLayer
 from .._sources.writes import update_json
 from ..errors import ConfigError
-from ._common import CliError, home_dir, print_warnings, raw_text
+from ._common import CliError, home_dir, print_warnings, raw_text, yes_or_no
 from ._common import answered as _answered
 
 __all__ = ["Changes", "activation_hint", "answered", "is_masked", "write_changes"]
@@ -172,7 +172,7 @@ def write_changes(
     if question is not None and not yes:
         fix = "Run it again with --yes to write without asking."
         with answered(f'"{question}"', fix):
-            if not click.confirm(question, default=False):
+            if not yes_or_no(question, default=False):
                 raise CliError(f"not written: {path} left unchanged")
     _, new = update_json(path, changes.apply, home=home)
     if not new:

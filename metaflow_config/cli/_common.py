@@ -39,6 +39,7 @@ __all__ = [
     "raw_text",
     "selected_profile",
     "yes_option",
+    "yes_or_no",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -214,7 +215,36 @@ def confirm(question: str, *, default: bool, assume_yes: bool) -> bool:
     if assume_yes:
         return True
     with answered(f'"{question}"', "Run it again with --yes to answer yes without asking."):
-        return click.confirm(question, default=default)
+        return yes_or_no(question, default=default)
+
+
+#: The answers :func:`yes_or_no` takes (any case), and what each means.
+_ANSWERS = {"y": True, "yes": True, "n": False, "no": False}
+
+
+def yes_or_no(question: str, *, default: bool) -> bool:
+    """Ask ``question`` (``[Y/n]`` or ``[y/N]``); an empty answer is ``default``.
+
+    Another answer is said (``answer y or n``) and the question asked again, as ``click.confirm``
+    does, but with what it takes rather than ``invalid input``.
+
+    Raises:
+        click.Abort: the input ended (as ``click.confirm`` does).
+
+    """
+
+    def parse(answer: str) -> bool:
+        word = answer.strip().lower()
+        if not word:
+            return default
+        if word not in _ANSWERS:
+            msg = f"answer y or n (or Enter for {'yes' if default else 'no'}), not {answer!r}"
+            raise click.UsageError(printable(msg))
+        return _ANSWERS[word]
+
+    shown = f"{question} [{'Y/n' if default else 'y/N'}]"
+    answer: bool = click.prompt(shown, default="", show_default=False, value_proc=parse)
+    return answer
 
 
 @contextmanager

@@ -47,6 +47,7 @@ from ._common import (
     raw_text,
     selected_profile,
     yes_option,
+    yes_or_no,
 )
 from ._query import complete_setting
 
@@ -318,7 +319,7 @@ def interview(existing: Mapping[str, Any]) -> Changes:
         default = _is_on(cap, existing) or not existing
         question = f"Configure {cap.title}?"
         with answered(f'"{question}"'):
-            enable = click.confirm(question, default=default)
+            enable = yes_or_no(question, default=default)
         if not enable:
             for name, value in cap.fixed.items():
                 if existing.get(BY_NAME[name].env) == value:
