@@ -122,12 +122,16 @@ def cannot_lock_a_directory(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def accounts(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+def accounts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     """Fake the account database: the test's user ``me`` (its uid, its primary gid), whose group
     (any gid asked for) is named ``group`` and lists ``members``; ``primary_of`` are other users
     whose primary group is the user's. ``accounts()`` is a user private group (``useradd``'s)."""
     import grp
     import pwd
+
+    from metaflow_config._sources.profiles import _private_group
+
+    _private_group.cache_clear()  # what the real database said, or another test's fake
 
     def use(
         *, group: str = "me", members: tuple[str, ...] = (), primary_of: tuple[str, ...] = ()
@@ -141,8 +145,10 @@ def accounts(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         )
         monkeypatch.setattr(pwd, "getpwuid", lambda uid: user("me", uid))
         monkeypatch.setattr(pwd, "getpwall", lambda: [user("me", os.getuid()), *others])
+        _private_group.cache_clear()
 
-    return use
+    yield use
+    _private_group.cache_clear()
 
 
 def write_json(path: Path, data: Any) -> Path:

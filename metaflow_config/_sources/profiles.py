@@ -9,6 +9,7 @@ resolver and the commands that write a profile.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from itertools import islice
@@ -182,8 +183,13 @@ def writable_by(info: os.stat_result) -> str:
     return "" if _private_group(info.st_gid, info.st_uid) else "its group"
 
 
+@functools.lru_cache(maxsize=16)
 def _private_group(gid: int, uid: int) -> bool:
-    """Whether group ``gid`` is user ``uid``'s own and holds no other user."""
+    """Whether group ``gid`` is user ``uid``'s own and holds no other user.
+
+    Asked once each: the account database is read whole, and every resolution looks at the
+    ``.metaflow`` folder.
+    """
     import grp
     import pwd
 
