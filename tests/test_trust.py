@@ -296,6 +296,21 @@ def test_an_invalid_value_never_hides_what_is_withheld(tmp_path: Path, project: 
         err.value.problems,
         err.value.also,
     )
+    local.write_text(  # a key near no setting: an extension's own endpoint, say
+        json.dumps(
+            {"METAFLOW_KUBERNETES_PORT": "8080a", "METAFLOW_ACME_ENDPOINT": "https://x.example"}
+        )
+    )
+    with pytest.raises(ConfigError) as err:
+        load(env={}, home=tmp_path / "home", cwd=project)
+    (also,) = err.value.also
+    assert "METAFLOW_ACME_ENDPOINT" in also
+    local.write_text(
+        json.dumps({"METAFLOW_KUBERNETES_PORT": "8080a", "METAFLOW_BATCH_JOB_QEUE": "q"})
+    )
+    with pytest.raises(ConfigError) as err:  # a typo: nothing reads it, trusted or not
+        load(env={}, home=tmp_path / "home", cwd=project)
+    assert err.value.also == ()
     local.write_text(json.dumps({"METAFLOW_KUBERNETES_PORT": "8080a"}))
     with pytest.raises(ConfigError) as err:
         load(env={}, home=tmp_path / "home", cwd=project)

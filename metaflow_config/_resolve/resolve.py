@@ -22,7 +22,7 @@ from .._sources.data import LayerData, Raw
 from .._sources.environ import own, own_flag
 from .._sources.inputs import Inputs
 from .._sources.keykind import LENIENT, STRICT, TYPOS
-from .._sources.keys import classify, sensitive_key
+from .._sources.keys import classify, misspelled, sensitive_key
 from .._sources.layers import LAYERS
 from .._sources.profiles import (
     PROJECT_VAR,
@@ -160,7 +160,7 @@ def untrusted_note(layer: LayerData) -> str:
 def untrusted_keys(layer: LayerData) -> list[str]:
     """The keys of the untrusted ``layer`` that trusting it would apply, as its warning names them.
 
-    A misspelled key, or one near nothing, is not among them: trusted or not, it is not applied.
+    A misspelled key is not among them: trusted or not, nothing reads it.
     """
     steering, foreign = _untrusted_kinds(layer)
     return [*steering, *foreign]
@@ -169,14 +169,15 @@ def untrusted_keys(layer: LayerData) -> list[str]:
 def _untrusted_kinds(layer: LayerData) -> tuple[list[str], list[str]]:
     """The untrusted keys of ``layer`` to report: the sensitive settings', and the other keys.
 
-    A key not applied (``loose``: misspelled, or near nothing) is left out: its own report says
-    that it is not applied, and what to do (register it in a section, or fix it).
+    A misspelled key is left out: its own report says that it is not applied and what to fix,
+    and nothing reads it, trusted or not. A key near nothing is not: an extension may read it
+    (an endpoint of its own), and Metaflow's own reading would pass it on.
     """
     steering, foreign = [], []
     for key in layer.untrusted:
         if key in BY_ENV or sensitive_key(key):
             steering.append(key)
-        elif key not in layer.loose:
+        elif key not in layer.loose or not misspelled(key):
             foreign.append(key)
     return steering, foreign
 

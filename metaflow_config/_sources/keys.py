@@ -80,6 +80,7 @@ __all__ = [
     "ENV_SKIP",
     "classify",
     "is_section_key",
+    "misspelled",
     "put",
     "put_extra",
     "section_key",
@@ -468,6 +469,17 @@ def is_section_key(key: str) -> bool:
         return key in registry()
     except ConfigError:
         return False
+
+
+def misspelled(key: str) -> bool:
+    """Whether the file key ``key`` is a misspelling (of a setting, or of a selector).
+
+    Nothing reads it, trusted or not. Another key no setting declares may be read by Metaflow
+    or an extension (``ACME_ENDPOINT``).
+    """
+    from .keykind import ENV_ONLY, TYPO
+
+    return classify(key, file=True).kind in (TYPO, ENV_ONLY)
 
 
 def sensitive_key(key: str) -> bool:

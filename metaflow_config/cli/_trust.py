@@ -14,8 +14,7 @@ from .._model.table import BY_NAME
 from .._sources.data import LayerData
 from .._sources.environ import own
 from .._sources.files import foreign_keys, layer_from_document
-from .._sources.keykind import ENV_ONLY, TYPO
-from .._sources.keys import classify, sensitive_key
+from .._sources.keys import misspelled, sensitive_key
 from .._sources.profiles import PROJECT_VAR, find_local_config
 from .._sources.trust import FileFacts, never_trusted, read_facts, read_store, record, store_path
 from .._sources.trust import revoke as revoke_trust
@@ -106,12 +105,8 @@ def trust_cmd(list_: bool, revoke: bool, path: str | None) -> None:
         raise ConfigError(problems)
     record(home, target, facts)
     data = layer_from_document(LayerData("local", target), target, doc)
-    misspelled = (TYPO, ENV_ONLY)  # not applied, trusted or not: their own warning says so
-    keys = _sensitive(data) + [
-        key
-        for key in foreign_keys(data, doc or {})
-        if classify(key, file=True).kind not in misspelled
-    ]
+    # a misspelled key is not applied, trusted or not: its own warning says so
+    keys = _sensitive(data) + [k for k in foreign_keys(data, doc or {}) if not misspelled(k)]
     allows = (
         f"it may now set {', '.join(keys)}"
         if keys
