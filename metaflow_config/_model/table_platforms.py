@@ -366,7 +366,11 @@ class Tracing(Section):
         "ZIPKIN_ENDPOINT", URL, "Zipkin endpoint.", sensitive=True
     )
     console_trace_enabled: bool = setting(
-        "CONSOLE_TRACE_ENABLED", BOOL, "Print traces to the console.", default=False
+        "CONSOLE_TRACE_ENABLED",
+        BOOL,
+        "Print traces to the console.",
+        default=False,
+        sensitive=True,  # the traces hold command lines, as the DEBUG_* output does
     )
     otel_service_name: str = setting(
         "OTEL_SERVICE_NAME", STR, "Service name of traces.", default="metaflow"
