@@ -206,10 +206,10 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
         st.dictionaries(_safe_text, st.builds(lambda p: "/" + p, _safe_text), max_size=3)
     ),
     id(NAME_LIST): _held_as_text(st.lists(_safe_text, max_size=3)),
-    id(KEY_VALUE_LIST): _same(
-        st.lists(
-            st.builds(lambda k, v: f"{k}={v}", _safe_text, _safe_text), min_size=1, max_size=3
-        ).map(",".join)
+    id(KEY_VALUE_LIST): _same(  # each key once, as Metaflow takes them
+        st.dictionaries(_safe_text, _safe_text, min_size=1, max_size=3).map(
+            lambda pairs: ",".join(f"{k}={v}" for k, v in pairs.items())
+        )
     ),
     id(QOS_CLASS): _same(st.sampled_from(["Guaranteed", "Burstable", "burstable", "GUARANTEED"])),
     id(PLUGIN_NAME): _same(st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.\-]{0,12}\Z")),

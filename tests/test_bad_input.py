@@ -517,7 +517,15 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
     (
         "METAFLOW_KUBERNETES_TOLERATIONS",
         [{}, [{"key": 5}], [{"effect": "Sometimes"}], [{"tolerationSeconds": 5}], 5],
-        ["gpu:NoSchedule", "{}", '[{"operator": "Maybe"}]', '[{"toleration_seconds": -1}]'],
+        [
+            "gpu:NoSchedule",
+            "{}",
+            '[{"operator": "Maybe"}]',
+            '[{"toleration_seconds": -1}]',
+            '[{"toleration_seconds": true}]',
+            '[{"toleration_seconds": "5"}]',
+            '[{"toleration_seconds": 1.0}]',
+        ],
     ),
     (
         "METAFLOW_KUBERNETES_PERSISTENT_VOLUME_CLAIMS",
@@ -525,7 +533,11 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
         ["pvc-a:/mnt/a", "[]", '{"claim": "mnt"}', '{" ": "/mnt"}'],
     ),
     ("METAFLOW_KUBERNETES_IMAGE_PULL_SECRETS", [{}, [5], [""]], ["regcred", '"regcred"', "[1]"]),
-    ("METAFLOW_KUBERNETES_NODE_SELECTOR", [5, ["a=b"]], ["arm64", "a=b,c", "=v", "a=b,,c=d"]),
+    (
+        "METAFLOW_KUBERNETES_NODE_SELECTOR",
+        [5, ["a=b"], "a=1,a=2"],
+        ["arm64", "a=b,c", "=v", "a=b,,c=d", "a=1,b=2,a=3"],
+    ),
     ("METAFLOW_KUBERNETES_QOS", [5, "bogus"], ["bogus", "best-effort", " burstable"]),
     ("METAFLOW_KUBERNETES_SECRETS", [5, {}, ["a,b"], [""], [1]], ["a\nb"]),
     ("METAFLOW_DEFAULT_DECOSPECS", [5, ["retry kubernetes"], [" "]], ["retry\0"]),

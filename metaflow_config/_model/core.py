@@ -105,9 +105,9 @@ def str_schema(
     return _schema("str", pattern=pattern, max_length=max_length, ref=ref)
 
 
-def int_schema(*, ge: int | None = None) -> Any:
-    """``core_schema.int_schema``: an integer, at least ``ge``."""
-    return _schema("int", ge=ge)
+def int_schema(*, ge: int | None = None, strict: bool | None = None) -> Any:
+    """``core_schema.int_schema``: an integer, at least ``ge`` (``strict``: a JSON integer only)."""
+    return _schema("int", ge=ge, strict=strict)
 
 
 def any_schema() -> Any:

@@ -639,7 +639,7 @@ def _tolerations() -> CoreSchema:
         "effect": cs.typed_dict_field(
             cs.literal_schema(["NoSchedule", "PreferNoSchedule", "NoExecute"]), required=False
         ),
-        "toleration_seconds": cs.typed_dict_field(cs.int_schema(ge=0), required=False),
+        "toleration_seconds": cs.typed_dict_field(cs.int_schema(ge=0, strict=True), required=False),
     }
     return cs.list_schema(cs.typed_dict_schema(fields, extra_behavior="forbid"))  # type: ignore[no-any-return]
 
@@ -686,11 +686,35 @@ QOS_CLASS = Kind(
     "a QoS class Metaflow supports: Guaranteed or Burstable (in any case)",
     _str(f"^(?:{any_case('guaranteed')}|{any_case('burstable')})$"),
 )
+
+
+class _KeyValues(_Text):
+    """``key=value`` pairs separated by commas, each key once.
+
+    Metaflow's ``parse_kube_keyvalue_list`` refuses a key given twice, at launch.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *, shared: bool = False) -> CoreSchema:
+        checked = super().__call__(shared=shared)
+        return _cs().no_info_after_validator_function(_keys_once, checked)  # type: ignore[no-any-return]
+
+
+def _keys_once(text: str) -> str:
+    keys = [pair.split("=", 1)[0] for pair in text.split(",")] if text else []
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        msg = f"the key {twice[0]!r} is given twice (Metaflow refuses it at launch)"
+        raise ValueError(msg)
+    return text
+
+
 #: ``key=value`` pairs separated by commas (Metaflow's ``parse_kube_keyvalue_list``).
 KEY_VALUE_LIST = Kind(
     "key=value list",
-    "comma-separated key=value pairs, e.g. kubernetes.io/arch=arm64,team=ml",
-    _str(r"^(?:|[^,=\s][^,=]*=[^,]*(?:,[^,=\s][^,=]*=[^,]*)*)$"),
+    "comma-separated key=value pairs, each key once, e.g. kubernetes.io/arch=arm64,team=ml",
+    _KeyValues(r"^(?:|[^,=\s][^,=]*=[^,]*(?:,[^,=\s][^,=]*=[^,]*)*)$", None),
 )
 
 #: A resource request (CPU cores, MB): Metaflow's decorators take a number or its text.
