@@ -670,6 +670,23 @@ def test_trust_refuses_a_file_that_is_not_a_config(tmp_path: Path) -> None:
     assert not (home / "trusted.json").exists()
 
 
+def test_show_and_check_say_the_working_directorys_extensions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cloned repository's metaflow_extensions is code Metaflow imports where it runs (a flow,
+    a notebook, python -c), and its config extension replaces settings no table shows: show and
+    check say it is there."""
+    repo = tmp_path / "repo"
+    (repo / "metaflow_extensions" / "evil" / "config").mkdir(parents=True)
+    monkeypatch.setenv("METAFLOW_HOME", str(_home(tmp_path)))
+    monkeypatch.chdir(repo)
+    said = f"{repo / 'metaflow_extensions'} holds Metaflow extensions (evil): Metaflow imports them"
+    assert f"# {said}" in invoke("show").output
+    assert said in _said(invoke("check"))
+    monkeypatch.chdir(tmp_path)
+    assert "holds Metaflow extensions" not in invoke("show").output
+
+
 def test_a_misspelled_key_is_never_said_to_wait_for_trust(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

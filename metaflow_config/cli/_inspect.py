@@ -28,6 +28,7 @@ from ._query import complete_setting
 from ._show import (
     ENV_FORMATS,
     explain_text,
+    extensions_here_text,
     local_file_text,
     profile_file_text,
     render,
@@ -369,6 +370,9 @@ def check_cmd(
         f"sets for a task); {compared}."
     )
     click.echo(f"{printable(ok)}\n{printable(seen)}")
+    here = extensions_here_text(snapshot)
+    if here:
+        print_warnings([here])
     if live:
         _live_check(snapshot, required, aws_profile, write_probe)
 

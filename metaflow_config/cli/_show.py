@@ -339,6 +339,31 @@ def local_file_text(snapshot: Settings) -> str:
     return f"{path}: not found (the nearest .metaflow directory has no config.json)"
 
 
+def extensions_here_text(snapshot: Settings) -> str:
+    """What the working directory's ``metaflow_extensions`` folder would do, or ``""``.
+
+    Metaflow imports the extensions of every ``sys.path`` entry, and a flow's folder, a notebook
+    or ``python -c`` puts the working directory there: their code runs, and a ``config``
+    extension's names replace settings, which no table here shows. Said where one is.
+    """
+    folder = os.path.join(resolution_of(snapshot).inputs.cwd, "metaflow_extensions")
+    try:
+        names = sorted(
+            name
+            for name in os.listdir(folder)
+            if os.path.isdir(os.path.join(folder, name)) and not name.startswith((".", "_"))
+        )
+    except (OSError, ValueError):
+        return ""
+    if not names:
+        return ""
+    return (
+        f"{folder} holds Metaflow extensions ({', '.join(names[:5])}): Metaflow imports them when "
+        "it runs here (a flow, a notebook, python -c), and a config extension's names replace "
+        "what is shown here; review them as code you run"
+    )
+
+
 def untrusted_text(snapshot: Settings) -> str:
     """What the project file set and is not applied because it is not trusted, or ``""``."""
     from .._resolve.resolve import untrusted_keys
@@ -369,9 +394,9 @@ def render(
     out.write(printable(f"# profile: {profile} ({tilde(profile_file_text(snapshot))})") + "\n")
     if snapshot.local_path:
         out.write(printable(f"# local config: {tilde(local_file_text(snapshot))}") + "\n")
-    untrusted = untrusted_text(snapshot)
-    if untrusted:
-        out.write(printable(f"# {untrusted}") + "\n")
+    for said in (untrusted_text(snapshot), extensions_here_text(snapshot)):
+        if said:
+            out.write(printable(f"# {said}") + "\n")
     table = rows(snapshot, include_defaults=include_defaults, invalid=invalid)
     if not table:
         out.write(
