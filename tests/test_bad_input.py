@@ -521,7 +521,7 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
             "gpu:NoSchedule",
             "{}",
             '[{"operator": "Maybe"}]',
-            '[{"toleration_seconds": -1}]',
+            '[{"effect": "Always"}]',
             '[{"toleration_seconds": true}]',
             '[{"toleration_seconds": "5"}]',
             '[{"toleration_seconds": 1.0}]',
@@ -539,7 +539,7 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
         ["arm64", "a=b,c", "=v", "a=b,,c=d", "a=1,b=2,a=3"],
     ),
     ("METAFLOW_KUBERNETES_QOS", [5, "bogus"], ["bogus", "best-effort", " burstable"]),
-    ("METAFLOW_KUBERNETES_SECRETS", [5, {}, ["a,b"], [""], [1]], ["a\nb"]),
+    ("METAFLOW_KUBERNETES_SECRETS", [5, {}, ["a,b"], [""], [1], []], ["a\nb"]),
     ("METAFLOW_DEFAULT_DECOSPECS", [5, ["retry kubernetes"], [" "]], ["retry\0"]),
 ]
 
@@ -600,6 +600,18 @@ def test_the_kubernetes_json_settings_are_held_as_the_text_metaflow_parses(
     again = load(env=dict(exported), home=work, cwd=work)
     assert again.kubernetes.tolerations == s.kubernetes.tolerations
     assert load(env={}, home=work, cwd=work).kubernetes.tolerations == ""  # unset: Metaflow's
+
+
+def test_kubernetes_own_forms_of_a_toleration_are_taken(home: Path, work: Path) -> None:
+    """What Kubernetes itself takes: an empty effect (every effect), an empty operator (Equal),
+    a null value, a negative toleration_seconds (counted as 0)."""
+    tolerations = [
+        {"key": "dedicated", "operator": "Exists", "effect": ""},
+        {"key": "team", "value": None, "operator": "", "toleration_seconds": -1},
+    ]
+    write_json(home / "config.json", {"METAFLOW_KUBERNETES_TOLERATIONS": tolerations})
+    s = load(env={}, home=home, cwd=work)
+    assert json.loads(s.kubernetes.tolerations) == tolerations
 
 
 def test_a_separated_list_takes_a_files_json_list(home: Path, work: Path) -> None:

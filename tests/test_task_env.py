@@ -187,3 +187,31 @@ def test_a_kubernetes_job_over_its_limit_is_refused_when_built(
     kubernetes._fill_job(big)
     with pytest.raises(ConfigError, match=r"Kubernetes job: got \d+ bytes.*1572864"):
         big.create()
+
+
+def test_what_metaflows_module_holds_decides_what_the_pods_are_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An organisation's config extension may set the Secrets the pods mount and the names they
+    skip in Metaflow's module, which its launchers read: a launch goes by those (the auth key is
+    left to the Secret, Metaflow's headers entry removed), not by the snapshot alone."""
+    import sys
+    import types
+
+    s = load(env={"METAFLOW_SERVICE_AUTH_KEY": "plain"}, home=tmp_path, cwd=tmp_path)
+    module = types.ModuleType("metaflow.metaflow_config")
+    module.KUBERNETES_SECRETS = "acme-secrets"  # type: ignore[attr-defined]
+    module.ARGO_WORKFLOWS_ENV_VARS_TO_SKIP = "METAFLOW_SERVICE_HEADERS"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "metaflow.metaflow_config", module)
+    for target in ("kubernetes", "airflow"):
+        assert TaskEnv(s, target).mounted_secrets == ()  # the snapshot alone: nothing mounted
+        with monkeypatch.context() as m:
+            m.setattr("metaflow_config._scope.current", lambda: s)
+            task = TaskEnv.launching(target)
+        assert task.mounted_secrets == ("acme-secrets",)
+        assert "METAFLOW_SERVICE_AUTH_KEY" in task.left_out(mounted=True)
+        assert task.service_headers(["METAFLOW_SERVICE_HEADERS"]) == (True, None)
+    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config")
+    with monkeypatch.context() as m:
+        m.setattr("metaflow_config._scope.current", lambda: s)
+        assert TaskEnv.launching("kubernetes").mounted_secrets == ()  # no Metaflow: the snapshot

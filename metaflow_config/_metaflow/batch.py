@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._scope import current
 from .._snapshot.export import check_sfn_overrides
 from ..errors import ConfigError
 from .taskenv import HEADERS, TaskEnv, as_metaflow_error
@@ -27,7 +26,7 @@ def fill_environment(job: Any, target: str) -> None:
     holds what Metaflow and the step's ``@environment`` set, and those keep their values, but
     for a fetched secret in Metaflow's ``METAFLOW_SERVICE_HEADERS`` (see :mod:`.taskenv`).
     """
-    task = TaskEnv(current(), target)
+    task = TaskEnv.launching(target)
     entries = _environment(job)
     present = [entry["name"] for entry in entries]
     replace, headers = task.service_headers(present)

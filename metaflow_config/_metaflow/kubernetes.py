@@ -25,7 +25,6 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._scope import current
 from .._snapshot.export import ARGO_WORKFLOW_LIMIT, KUBERNETES_OBJECT_LIMIT, check_object_size
 from ..errors import ConfigError
 from .taskenv import DOWNWARD, HEADERS, TaskEnv, as_metaflow_error
@@ -78,7 +77,7 @@ def _fill_spec(spec: Any, task: TaskEnv, later: Iterable[str] = ()) -> dict[str,
 
 @_guarded
 def _fill_job(job: Any) -> None:
-    task = TaskEnv(current(), "kubernetes")
+    task = TaskEnv.launching("kubernetes")
     added = _fill_spec(job, task, DOWNWARD)  # KubernetesJob.create_job_spec adds them
     create = job.create
 
@@ -94,7 +93,7 @@ def _fill_job(job: Any) -> None:
 
 @_guarded
 def _fill_jobset(jobset: Any) -> None:
-    task = TaskEnv(current(), "kubernetes")
+    task = TaskEnv.launching("kubernetes")
     added = _fill_spec(jobset.control, task)
     added.update(_fill_spec(jobset.worker, task))
     size = _size(jobset.dump())
@@ -120,7 +119,7 @@ def jobset(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -
 
 def argo_jobset(original: Callable[..., Any], self: Any) -> Any:
     """``KubernetesArgoJobSet.dump`` (an Argo ``@parallel`` step's manifest), filled first."""
-    task = TaskEnv(current(), "argo")
+    task = TaskEnv.launching("argo")
     _guarded(_fill_spec)(self.control, task)
     _guarded(_fill_spec)(self.worker, task)
     return original(self)
@@ -155,7 +154,7 @@ def _fill_container(container: dict[str, Any], task: TaskEnv) -> dict[str, str]:
 
 @_guarded
 def _fill_workflow_template(template: Any) -> None:
-    task = TaskEnv(current(), "argo")
+    task = TaskEnv.launching("argo")
     added: dict[str, str] = {}
     for each in template.payload["spec"]["templates"]:
         if "container" in each:  # `in`: the payloads are defaultdicts
@@ -183,7 +182,7 @@ def workflow_template(original: Callable[..., Any], self: Any) -> Any:
 
 @_guarded
 def _fill_operator(args: dict[str, Any]) -> None:
-    task = TaskEnv(current(), "airflow")
+    task = TaskEnv.launching("airflow")
     entries: list[dict[str, Any]] = args.setdefault("env_vars", [])
     mounted = bool([s for s in args.get("secrets") or () if s])
     added = _fill_entries(entries, task, mounted=mounted)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._model.references import Reference
@@ -32,6 +33,7 @@ from .._snapshot.settings import Settings, resolution_of
 from ..errors import ConfigError, Problem
 
 __all__ = [
+    "DECIDING",
     "DOWNWARD",
     "HEADERS",
     "TaskEnv",
@@ -57,13 +59,30 @@ _SECRETS = frozenset(field.env for field in FIELDS if field.secret)
 _KUBERNETES = ("kubernetes", "argo", "airflow")
 
 
-class TaskEnv:
-    """The launcher's ``to_env(target)`` and the rules of adding it to one task's container."""
+#: The settings that decide what a pod is given, which Metaflow's launchers read from its own
+#: module: an organisation's config extension may set them there (see :meth:`TaskEnv.launching`).
+DECIDING = (
+    "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
+    "KUBERNETES_SECRETS",
+    "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
+)
 
-    def __init__(self, snapshot: Settings, target: str) -> None:
+
+class TaskEnv:
+    """The launcher's ``to_env(target)`` and the rules of adding it to one task's container.
+
+    ``launcher``: what Metaflow's module holds for the names of :data:`DECIDING`, which win
+    over the snapshot's (the Secrets Metaflow mounts are the ones its module names).
+    """
+
+    def __init__(
+        self, snapshot: Settings, target: str, *, launcher: Mapping[str, Any] | None = None
+    ) -> None:
         self.target = target
         self.exported: ExportedEnv = snapshot.to_env(target)
-        values = resolution_of(snapshot).values
+        values: Mapping[str, Any] = resolution_of(snapshot).values
+        if launcher:
+            values = {**values, **{k: v for k, v in launcher.items() if k in DECIDING}}
         self._values = values
         self._fetched = any(
             isinstance(values[name], Reference) for name in ("SERVICE_AUTH_KEY", "SERVICE_HEADERS")
@@ -79,6 +98,18 @@ class TaskEnv:
             if target in _KUBERNETES
             else ()
         )
+
+    @classmethod
+    def launching(cls, target: str) -> TaskEnv:
+        """The rules of a launch of ``target`` in this process, as Metaflow's launcher reads them.
+
+        The names of :data:`DECIDING` as Metaflow's module holds them.
+        """
+        from .._scope import current
+
+        module = sys.modules.get("metaflow.metaflow_config")
+        held = {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
+        return cls(current(), target, launcher=held)
 
     def left_out(self, *, mounted: bool) -> dict[str, str]:
         """The exported names a container does not get, each with why (see the module).

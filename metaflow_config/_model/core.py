@@ -41,6 +41,7 @@ __all__ = [
     "no_info_before_validator_function",
     "no_info_plain_validator_function",
     "no_info_wrap_validator_function",
+    "nullable_schema",
     "str_schema",
     "typed_dict_field",
     "typed_dict_schema",
@@ -108,6 +109,11 @@ def str_schema(
 def int_schema(*, ge: int | None = None, strict: bool | None = None) -> Any:
     """``core_schema.int_schema``: an integer, at least ``ge`` (``strict``: a JSON integer only)."""
     return _schema("int", ge=ge, strict=strict)
+
+
+def nullable_schema(schema: Any) -> Any:
+    """``core_schema.nullable_schema``: ``None``, or what ``schema`` takes."""
+    return _schema("nullable", schema=schema)
 
 
 def any_schema() -> Any:

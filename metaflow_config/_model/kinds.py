@@ -295,8 +295,11 @@ class _Joined(_Text):
 
     def _join(self, value: Any, handler: Callable[[Any], Any]) -> Any:
         if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-            if any(self.sep in item or not item.strip() for item in value):
-                msg = f"a JSON list of items, none empty or holding {self.sep!r}"
+            if not value or any(self.sep in item or not item.strip() for item in value):
+                msg = (
+                    f"a JSON list of one item or more, none empty or holding {self.sep!r} (leave "
+                    "the key out, or null, for the default)"
+                )
                 raise ValueError(msg)
             value = self.sep.join(value)
         return handler(value)
@@ -630,16 +633,22 @@ def json_text(name: str, expected: str, shape: Callable[[], CoreSchema]) -> Kind
 
 
 def _tolerations() -> CoreSchema:
+    """A list of tolerations, each a ``V1Toleration``'s fields as Metaflow passes them on.
+
+    Kubernetes' own rules: an empty effect matches every effect, an empty operator is
+    ``Equal``, a missing value is ``null``, and a negative ``toleration_seconds`` counts as 0.
+    """
     cs = _cs()
-    text = cs.str_schema()
+
+    def optional(schema: CoreSchema) -> CoreSchema:
+        return cs.typed_dict_field(cs.nullable_schema(schema), required=False)  # type: ignore[no-any-return]
+
     fields = {
-        "key": cs.typed_dict_field(text, required=False),
-        "operator": cs.typed_dict_field(cs.literal_schema(["Exists", "Equal"]), required=False),
-        "value": cs.typed_dict_field(text, required=False),
-        "effect": cs.typed_dict_field(
-            cs.literal_schema(["NoSchedule", "PreferNoSchedule", "NoExecute"]), required=False
-        ),
-        "toleration_seconds": cs.typed_dict_field(cs.int_schema(ge=0, strict=True), required=False),
+        "key": optional(cs.str_schema()),
+        "operator": optional(cs.literal_schema(["", "Exists", "Equal"])),
+        "value": optional(cs.str_schema()),
+        "effect": optional(cs.literal_schema(["", "NoSchedule", "PreferNoSchedule", "NoExecute"])),
+        "toleration_seconds": optional(cs.int_schema(strict=True)),
     }
     return cs.list_schema(cs.typed_dict_schema(fields, extra_behavior="forbid"))  # type: ignore[no-any-return]
 
