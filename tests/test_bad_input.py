@@ -536,7 +536,7 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
     (
         "METAFLOW_KUBERNETES_NODE_SELECTOR",
         [5, ["a=b"], "a=1,a=2"],
-        ["arm64", "a=b,c", "=v", "a=b,,c=d", "a=1,b=2,a=3"],
+        ["arm64", "a=b,c", "=v", "a=b,,c=d", "a=1,b=2,a=3", "a=x y", "a=b ", "-a=b"],
     ),
     ("METAFLOW_KUBERNETES_QOS", [5, "bogus"], ["bogus", "best-effort", " burstable"]),
     ("METAFLOW_KUBERNETES_SECRETS", [5, {}, ["a,b"], [""], [1], []], ["a\nb"]),

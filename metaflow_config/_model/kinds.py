@@ -719,11 +719,17 @@ def _keys_once(text: str) -> str:
     return text
 
 
-#: ``key=value`` pairs separated by commas (Metaflow's ``parse_kube_keyvalue_list``).
+#: A Kubernetes label's name, and a label key: an optional DNS-subdomain prefix and ``/``.
+_LABEL_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_PAIR = rf"(?:[a-z0-9](?:[-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}=(?:{_LABEL_NAME})?"
+#: ``key=value`` pairs separated by commas (Metaflow's ``parse_kube_keyvalue_list``), each a
+#: Kubernetes label's key and value (a node selector matches labels).
 KEY_VALUE_LIST = Kind(
     "key=value list",
-    "comma-separated key=value pairs, each key once, e.g. kubernetes.io/arch=arm64,team=ml",
-    _KeyValues(r"^(?:|[^,=\s][^,=]*=[^,]*(?:,[^,=\s][^,=]*=[^,]*)*)$", None),
+    "comma-separated key=value pairs of Kubernetes label keys and values (letters, digits, "
+    "'-', '_', '.'; a key may have a prefix/), each key once, e.g. "
+    "kubernetes.io/arch=arm64,team=ml",
+    _KeyValues(rf"^(?:|{_LABEL_PAIR}(?:,{_LABEL_PAIR})*)$", None),
 )
 
 #: A resource request (CPU cores, MB): Metaflow's decorators take a number or its text.
