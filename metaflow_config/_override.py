@@ -134,10 +134,17 @@ class Override:
         #: this scope's own values, read once: its layer, laid over the outer scope's on entry
         self._layer = OverrideLayer(self._values).read()
         if self._layer.problems:  # with what is wrong with the values named right, all at once
+            from ._resolve.plugins import PLUGIN_SETTINGS, plugin_problems
             from ._resolve.validate import validate
 
-            winners = {name: (self._layer, raw) for name, raw in self._layer.values.items()}
-            raise ConfigError([*self._layer.problems, *validate(winners)[1]])
+            values = self._layer.values
+            winners = {name: (self._layer, raw) for name, raw in values.items()}
+            problems = [*self._layer.problems, *validate(winners)[1]]
+            named = [n for n in PLUGIN_SETTINGS if n in values]
+            plugin_problems(
+                ((n, values[n].value, "override", values[n].location) for n in named), problems, []
+            )
+            raise ConfigError(problems)
         self._mine = {k: v for k, v in self._values.items() if not is_unset(v)}
         self._names = {_name_of(k) for k in self._mine}
         #: the inputs the scope switches (``env=``, ``home=``, ``profile=``, ``cwd=``), as given now

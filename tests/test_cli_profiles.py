@@ -250,6 +250,10 @@ def test_wizard_set_is_non_interactive_and_validated() -> None:
     assert "BATCH_JOB_QEUE (command line: --set BATCH_JOB_QEUE)" in bad.stderr
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in bad.stderr
     assert "got 'nope'" in bad.stderr
+    bad = invoke("configure", "aws", "-p", "ci", "-y", "--set", "DEFAULT_DATASTORE=S3")
+    assert bad.exit_code == 1  # a run would refuse it: so is writing it
+    assert "got 'S3'; expected a datastore Metaflow knows" in bad.stderr
+    assert "did you mean s3?" in bad.stderr
     bad = invoke("configure", "aws", "-p", "ci", "-y", "--set", "SFN_IAM_ROLE=nope")
     assert bad.exit_code == 1
     assert "METAFLOW_SFN_IAM_ROLE (command line: --set METAFLOW_SFN_IAM_ROLE): got 'nope'" in (

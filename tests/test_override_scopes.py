@@ -179,11 +179,14 @@ def test_unknown_key_is_an_error_with_a_suggestion() -> None:
     with pytest.raises(ConfigError, match="did you mean METAFLOW_BATCH_JOB_QUEUE"):
         override(BATCH_JOB_QUEU="q")
     with pytest.raises(ConfigError) as caught:
-        override(BATCH_JOB_QUEU="q", SERVICE_URL="x", BATCH_EMIT_TAGS="maybe")
+        override(
+            BATCH_JOB_QUEU="q", SERVICE_URL="x", BATCH_EMIT_TAGS="maybe", DEFAULT_DATASTORE="S3"
+        )
     assert [p.setting for p in caught.value.problems] == [
         "BATCH_JOB_QUEU",
         "METAFLOW_SERVICE_URL",
         "METAFLOW_BATCH_EMIT_TAGS",
+        "METAFLOW_DEFAULT_DATASTORE",  # a plugin's name near a known one
     ]
 
 

@@ -26,6 +26,7 @@ from .._display import has_url_password, printable
 from .._model.fields import Setting, is_unset
 from .._model.references import Reference
 from .._model.table import BY_NAME, find
+from .._resolve.plugins import PLUGIN_SETTINGS, plugin_problems
 from .._resolve.resolve import resolve
 from .._resolve.validate import validate_value
 from .._snapshot.require import CAPABILITIES as REQUIRE
@@ -41,6 +42,7 @@ from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, answered, write_changes
 from ._common import (
     home_dir,
+    print_warnings,
     profile_file,
     profile_label,
     profile_option,
@@ -459,6 +461,10 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
         if isinstance(typed, Reference):
             click.echo(f"{setting.env} will be fetched from {typed.service} when it is read.")
             typed = typed.text  # written as the reference
+        if setting.name in PLUGIN_SETTINGS:  # a name near a known one: refused, as a run would
+            notes: list[str] = []
+            plugin_problems([(setting.name, typed, "command line", where)], problems, notes)
+            print_warnings(notes)
         _record(changes, setting, typed, existing)
     if problems:
         raise ConfigError(problems)
