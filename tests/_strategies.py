@@ -100,9 +100,9 @@ def _joined(sep: str) -> st.SearchStrategy[Triple]:
         text = sep.join(items)
         return (items if native else text, text, text)
 
-    return _same(plain_text) | st.builds(
-        build, st.lists(_safe_text, min_size=1, max_size=3), st.booleans()
-    )
+    joined = st.builds(build, st.lists(_safe_text, min_size=1, max_size=3), st.booleans())
+    # comma-separated items hold no space, quote or bracket; space-separated ones are any text
+    return joined if sep == "," else _same(plain_text) | joined
 
 
 _bool_words = st.sampled_from(["true", "false", "1", "0", "yes", "no", "on", "off"])

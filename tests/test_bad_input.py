@@ -539,7 +539,11 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
         ["arm64", "a=b,c", "=v", "a=b,,c=d", "a=1,b=2,a=3", "a=x y", "a=b ", "-a=b"],
     ),
     ("METAFLOW_KUBERNETES_QOS", [5, "bogus"], ["bogus", "best-effort", " burstable"]),
-    ("METAFLOW_KUBERNETES_SECRETS", [5, {}, ["a,b"], [""], [1], []], ["a\nb"]),
+    (
+        "METAFLOW_KUBERNETES_SECRETS",
+        [5, {}, ["a,b"], [""], [1], [], [" a"]],
+        ["a\nb", "a, b", '["a", "b"]', '"a,b"', "a,,b", "a,"],
+    ),
     ("METAFLOW_DEFAULT_DECOSPECS", [5, ["retry kubernetes"], [" "]], ["retry\0"]),
 ]
 
@@ -631,7 +635,7 @@ def test_a_separated_list_takes_a_files_json_list(home: Path, work: Path) -> Non
     assert s.to_env("argo")["METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"] == "METAFLOW_USER"
     write_json(home / "config.json", {"METAFLOW_KUBERNETES_SECRETS": {"a": "b"}})
     err = config_error(env={}, home=home, cwd=work)
-    assert "expected comma-separated text, e.g. a,b (in a file, a JSON list" in str(err)
+    assert "expected comma-separated text, e.g. a,b, no spaces (in a file, a JSON list" in str(err)
 
 
 def test_every_kind_has_wrong_values() -> None:

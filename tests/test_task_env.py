@@ -67,7 +67,7 @@ def test_the_skip_list_and_mounted_secrets_keep_names_out(tmp_path: Path) -> Non
     Secrets are mounted; names present stay as they are."""
     s = load(
         env={
-            "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_S3_RETRY_COUNT,",
+            "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_S3_RETRY_COUNT",
             "METAFLOW_S3_RETRY_COUNT": "3",
             "METAFLOW_SERVICE_AUTH_KEY": "k",
             "METAFLOW_BATCH_JOB_QUEUE": "q",

@@ -286,8 +286,8 @@ class _Joined(_Text):
 
     __slots__ = ("sep",)
 
-    def __init__(self, sep: str) -> None:
-        super().__init__(None, None)
+    def __init__(self, sep: str, pattern: str | None = None) -> None:
+        super().__init__(pattern, None)
         self.sep = sep
 
     def __call__(self, *, shared: bool = False) -> CoreSchema:
@@ -295,7 +295,9 @@ class _Joined(_Text):
 
     def _join(self, value: Any, handler: Callable[[Any], Any]) -> Any:
         if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-            if not value or any(self.sep in item or not item.strip() for item in value):
+            if not value or any(
+                self.sep in item or item.strip() != item or not item for item in value
+            ):
                 msg = (
                     f"a JSON list of one item or more, none empty or holding {self.sep!r} (leave "
                     "the key out, or null, for the default)"
@@ -305,11 +307,28 @@ class _Joined(_Text):
         return handler(value)
 
 
-#: Items separated by commas (Metaflow splits them): ``.py,.R``; a file may write a JSON list.
+def _comma_list_diagnosis(value: str) -> str:
+    """What is wrong with comma-separated text its pattern refused.
+
+    Metaflow splits on ``,`` alone: a space, a quote or a bracket becomes part of an item.
+    """
+    inner = value.strip()
+    if inner.startswith("[") or inner.startswith('"['):
+        return "a JSON list: in a variable, write the items themselves, e.g. a,b"
+    if inner[:1] in ("'", '"'):
+        return "quotes around it, which are part of it: drop them"
+    if any(c.isspace() for c in value):
+        return "a space (after a comma?), which Metaflow keeps in the item"
+    return "an empty item (two commas in a row, or one at an end)"
+
+
+#: Items separated by commas (Metaflow splits them on ``,`` alone): ``.py,.R``; a file may
+#: write a JSON list. No item is empty or holds a space, a quote or a bracket.
 COMMA_LIST = Kind(
     "comma-separated text",
-    "comma-separated text, e.g. a,b (in a file, a JSON list of strings is taken too)",
-    _Joined(","),
+    "comma-separated text, e.g. a,b, no spaces (in a file, a JSON list of strings is taken too)",
+    _Joined(",", r"^(?:|[^,\s\"'\[\]]+(?:,[^,\s\"'\[\]]+)*)$"),
+    diagnose=_comma_list_diagnosis,
 )
 #: Items separated by spaces (``DEFAULT_DECOSPECS``); a file may write a JSON list.
 SPACE_LIST = Kind(
