@@ -70,6 +70,7 @@ _SAFE = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 _safe_text = st.text(_SAFE, min_size=1, max_size=12)
 _bucket = st.from_regex(r"\A[a-z0-9][a-z0-9.\-]{1,10}[a-z0-9]\Z")
 _account = st.from_regex(r"\A[0-9]{12}\Z")
+_label = st.from_regex(r"\A[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?\Z")  # a Kubernetes label's name
 
 
 def _same(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Triple]:
@@ -207,7 +208,7 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
     ),
     id(NAME_LIST): _held_as_text(st.lists(_safe_text, max_size=3)),
     id(KEY_VALUE_LIST): _same(  # each key once, as Metaflow takes them
-        st.dictionaries(_safe_text, _safe_text, min_size=1, max_size=3).map(
+        st.dictionaries(_label, _label, min_size=1, max_size=3).map(
             lambda pairs: ",".join(f"{k}={v}" for k, v in pairs.items())
         )
     ),
