@@ -421,10 +421,11 @@ def test_json_text_quoted_twice_says_drop_the_quotes(home: Path, work: Path) -> 
 
 def test_a_utf16_profile_says_save_it_as_utf8(home: Path, work: Path) -> None:
     """PowerShell's > writes UTF-16: said as such, with the way to write UTF-8."""
-    (home / "config.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}', encoding="utf-16")
-    err = str(config_error(env={}, home=home, cwd=work))
-    assert "it looks like UTF-16" in err
-    assert "as UTF-8 (Out-File -Encoding utf8" in err
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be"):  # with its byte-order mark, and without
+        (home / "config.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}', encoding=encoding)
+        err = str(config_error(env={}, home=home, cwd=work))
+        assert "it looks like UTF-16" in err, encoding
+        assert "as UTF-8 (Out-File -Encoding utf8" in err
 
 
 def test_a_named_profile_in_a_home_that_does_not_exist_says_check_the_home(work: Path) -> None:

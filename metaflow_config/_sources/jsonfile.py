@@ -158,13 +158,14 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     data, problems = _read_bounded(path, layer, seen)
     if data is None:
         return None, problems
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in data[:4]:  # JSON holds no NUL
+        fix = f"save {path} as UTF-8 (Out-File -Encoding utf8, or your editor's encoding)"
+        found = "it looks like UTF-16, as PowerShell's > and Out-File write"
+        return None, [_file_problem(layer, path, f"UTF-8 text ({found})", fix)]
     try:  # a byte-order mark is dropped here, not by the "utf-8-sig" codec (a module to import)
         text = (data[len(_BOM) :] if data.startswith(_BOM) else data).decode("utf-8")
     except UnicodeDecodeError as exc:
         found = f"invalid byte at offset {exc.start}"
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in data[:4]:
-            found += "; it looks like UTF-16, as PowerShell's > and Out-File write"
-            fix_edit = f"save {path} as UTF-8 (Out-File -Encoding utf8, or your editor's encoding)"
         return None, [_file_problem(layer, path, f"UTF-8 text ({found})", fix_edit)]
     if not text.strip():
         return None, [
