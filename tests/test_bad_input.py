@@ -607,6 +607,26 @@ def test_the_kubernetes_json_settings_are_held_as_the_text_metaflow_parses(
     assert load(env={}, home=work, cwd=work).kubernetes.tolerations == ""  # unset: Metaflow's
 
 
+def test_a_choice_is_said_once_with_its_case_and_kubernetes_spelling_is_named(
+    home: Path, work: Path
+) -> None:
+    """A value of another case is named (``ifnotpresent``: ``IfNotPresent``), the choices are
+    listed once, and Kubernetes' ``tolerationSeconds`` says the name Metaflow takes."""
+    err = str(
+        config_error(
+            env={
+                "METAFLOW_KUBERNETES_IMAGE_PULL_POLICY": "ifnotpresent",
+                "METAFLOW_KUBERNETES_TOLERATIONS": '[{"tolerationSeconds": 5}]',
+            },
+            home=home,
+            cwd=work,
+        )
+    )
+    assert "expected one of 'Always', 'IfNotPresent', 'Never' (did you mean 'IfNotPresent'?)" in err
+    assert "Input should be" not in err.split("TOLERATIONS", maxsplit=1)[0]
+    assert "write it 'toleration_seconds', as Metaflow takes it" in err
+
+
 def test_kubernetes_own_forms_of_a_toleration_are_taken(home: Path, work: Path) -> None:
     """What Kubernetes itself takes: an empty effect (every effect), an empty operator (Equal),
     a null value, a negative toleration_seconds (counted as 0)."""

@@ -120,7 +120,7 @@ def fix_of(layer: LayerData, location: str) -> str:
 _NOT_PLAIN_ERRORS = ("string_pattern_mismatch", "string_unicode")
 
 
-def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
+def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:  # noqa: PLR0911 - a return per kind of fault
     """What ``setting`` expects, with what pydantic-core found wrong with ``value``."""
     kind, expected, secret = err["type"], setting.kind.expected, setting.secret
     inner = () if secret else err["loc"][1:]  # a key of a secret's map (a header name) is secret
@@ -154,9 +154,25 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:
         # a diagnosis quotes parts of the value (the characters a bucket holds): of a value
         # holding a URL password, the value as it is shown (the password masked) is diagnosed
         return f"{expected} ({diagnose(mask_url_password(value) if '@' in value else value)})"
+    if kind == "literal_error" and not inner and setting.kind.choices:
+        return expected + _case_of(setting.kind.choices, value, secret)  # the choices: said once
+    if kind == "extra_forbidden" and inner and str(inner[-1]) in _SNAKE:  # Kubernetes' spelling
+        msg = f"{msg}: write it {_SNAKE[str(inner[-1])]!r}, as Metaflow takes it"
     where = "".join(f"[{k!r}]" for k in inner)
     detail = f"{where}: {msg}" if where else msg
     return f"{expected} ({detail})"
+
+
+#: Keys Kubernetes' API spells in camel case where Metaflow takes the Python client's names.
+_SNAKE = {"tolerationSeconds": "toleration_seconds"}
+
+
+def _case_of(choices: tuple[str, ...], value: Any, secret: bool) -> str:
+    """`` (did you mean 'X'?)`` where ``value`` is one of ``choices`` in another case."""
+    if secret or not isinstance(value, str):
+        return ""
+    same = [choice for choice in choices if choice.lower() == value.strip().lower()]
+    return f" (did you mean {same[0]!r}?)" if same else ""
 
 
 def hold(

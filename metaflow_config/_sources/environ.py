@@ -101,17 +101,20 @@ class Skip:
         if not present:
             return re.findall(_FIND_STR if text else _FIND_BYTES, blob)
         main, forward, backward = self._compiled(text, present)
-        found: list[Any] = main.findall(blob)
         if forward is None:
+            found: list[Any] = main.findall(blob)
             return found
-        kept = set(forward.findall(blob))
-        kept.update(name[::-1] for name in backward.findall(blob[::-1]))
+        # a name under a runtime family's prefix that a setting holds (CONDA_PACKAGE_S3ROOT) is
+        # kept too: every name found with its place in the blob, put in the environment's order
+        # by those places (the names found, not the environment, are sorted)
+        places = {m.start(1): m.group(1) for m in main.finditer(blob)}
+        kept = {m.start(1): m.group(1) for m in forward.finditer(blob)}
+        end = len(blob)
+        kept.update((end - m.end(1), m.group(1)[::-1]) for m in backward.finditer(blob[::-1]))
         if not kept:
-            return found
-        # a name under a runtime family's prefix that a setting holds (CONDA_PACKAGE_S3ROOT):
-        # in the environment's order, each name's place looked up once (not searched for)
-        place = {name: i for i, name in enumerate(blob.split(sep))}
-        return sorted({*found, *kept}, key=place.__getitem__)
+            return list(places.values())
+        places.update(kept)
+        return [places[place] for place in sorted(places)]
 
     def _any(self, text: bool) -> Any:
         """The search for a name under any of the prefixes."""
