@@ -112,6 +112,17 @@ def test_wizard_only_s3_asks_nothing_else() -> None:
     assert "export METAFLOW_PROFILE=dev" in result.output
 
 
+def test_configuring_a_new_profile_near_an_existing_one_says_so() -> None:
+    """`-p prodution` beside `production`: created (it may be meant), with the did-you-mean."""
+    write_json(home() / "config_production.json", {})
+    result = invoke("configure", "aws", "-p", "prodution", "-y", "--set", "BATCH_JOB_QUEUE=q")
+    assert result.exit_code == 0, result.output
+    assert "no profile prodution yet (did you mean production? -p production)" in result.stderr
+    assert read(home() / "config_prodution.json") == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+    again = invoke("configure", "aws", "-p", "prodution", "-y", "--set", "BATCH_JOB_QUEUE=r")
+    assert "did you mean" not in again.stderr  # it exists now
+
+
 def test_wizard_declining_everything_writes_nothing() -> None:
     """No capability enabled on a new profile: no file is written, and the wizard says so. An
     answer that is neither yes nor no says what it takes, and the question is asked again."""

@@ -24,6 +24,7 @@ __all__ = [
     "linked_entries",
     "list_profiles",
     "missing_profile",
+    "nearest_profile",
     "others_can_swap",
     "others_can_write",
     "profile_path",
@@ -82,7 +83,7 @@ def missing_profile(
         fix += ", or " + use_existing_profile(source)
     elif not os.path.isdir(home):  # a mistyped METAFLOW_HOME, first of all
         fix = f"correct METAFLOW_HOME if it is mistyped; else {fix}"
-    near = _nearest_profile(profile, existing)
+    near = nearest_profile(profile, existing)
     if near is not None:  # a typo of one that exists: said first
         fix = f"did you mean {near}? ({_given(source, near)}); or {fix}"
     meant = profile.removesuffix(".json")
@@ -118,7 +119,7 @@ def home_is_a_file(home: str, blocker: str) -> Problem:
     )
 
 
-def _nearest_profile(profile: str, existing: list[str]) -> str | None:
+def nearest_profile(profile: str, existing: list[str]) -> str | None:
     """The existing profile ``profile`` is a typo of (case, a few edits), if exactly one is."""
     from .near import allowed, distance
 

@@ -36,6 +36,7 @@ from .._sources.files import layer_from_document
 from .._sources.inputs import Inputs
 from .._sources.keys import suggest
 from .._sources.layers import LAYERS
+from .._sources.profiles import list_profiles, nearest_profile
 from .._sources.sections import find_key
 from .._sources.writes import check_writable, read_json_object
 from ..errors import ConfigError, Problem
@@ -511,6 +512,9 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     existing = read_json_object(path)
     state = "new" if existing is None else "exists"
     click.echo(printable(f"Configuring {profile_label(name)}: {path} ({state})."))
+    near = nearest_profile(name, list_profiles(home)) if existing is None and name else None
+    if near is not None:  # a typo of one that exists makes a new profile: said, not refused
+        print_warnings([f"no profile {name} yet (did you mean {near}? -p {near}): it is created"])
     existing = existing or {}
     if sets:
         changes = parse_sets(sets, existing)
