@@ -628,6 +628,23 @@ def test_a_choice_is_said_once_with_its_case_and_kubernetes_spelling_is_named(
     assert "write it 'toleration_seconds', as Metaflow takes it" in err
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("kubernetes.io/arch: amd64", "':' where '=' is meant"),
+        ("a=b, team=ml", "a space (after a comma?)"),
+        ("a=b,", "an empty item"),
+        ('"team=ml"', "quotes or brackets around it"),
+        ('{"team": "ml"}', "quotes or brackets around it"),
+        ("a=" + "x" * 70, "a key or value no Kubernetes label takes"),
+    ],
+)
+def test_a_node_selector_says_what_is_wrong(home: Path, work: Path, value: str, said: str) -> None:
+    """Not only the form expected: the likeliest fault of the text given."""
+    err = config_error(env={"METAFLOW_KUBERNETES_NODE_SELECTOR": value}, home=home, cwd=work)
+    assert said in str(err)
+
+
 def test_kubernetes_own_forms_of_a_toleration_are_taken(home: Path, work: Path) -> None:
     """What Kubernetes itself takes: an empty effect (every effect), an empty operator (Equal),
     a null value, a negative toleration_seconds (counted as 0)."""

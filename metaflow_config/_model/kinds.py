@@ -741,6 +741,24 @@ def _keys_once(text: str) -> str:
 #: A Kubernetes label's name, and a label key: an optional DNS-subdomain prefix and ``/``.
 _LABEL_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _LABEL_PAIR = rf"(?:[a-z0-9](?:[-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}=(?:{_LABEL_NAME})?"
+
+
+def _key_values_diagnosis(value: str) -> str:
+    """What is wrong with ``key=value`` pairs their pattern refused, the likeliest first."""
+    inner = value.strip()
+    if inner[:1] in ("'", '"', "{", "["):
+        return "quotes or brackets around it: write the pairs themselves, e.g. a=b,c=d"
+    items = value.split(",")
+    if any(not item for item in items):
+        return "an empty item (two commas in a row, or one at an end)"
+    if any("=" not in item for item in items):
+        colon = any(":" in item for item in items)
+        return "':' where '=' is meant" if colon else "an item without '='"
+    if any(c.isspace() for c in value):
+        return "a space (after a comma?), which no label key or value holds"
+    return "a key or value no Kubernetes label takes (at most 63 characters of those)"
+
+
 #: ``key=value`` pairs separated by commas (Metaflow's ``parse_kube_keyvalue_list``), each a
 #: Kubernetes label's key and value (a node selector matches labels).
 KEY_VALUE_LIST = Kind(
@@ -749,6 +767,7 @@ KEY_VALUE_LIST = Kind(
     "'-', '_', '.'; a key may have a prefix/), each key once, e.g. "
     "kubernetes.io/arch=arm64,team=ml",
     _KeyValues(rf"^(?:|{_LABEL_PAIR}(?:,{_LABEL_PAIR})*)$", None),
+    diagnose=_key_values_diagnosis,
 )
 
 #: A resource request (CPU cores, MB): Metaflow's decorators take a number or its text.
