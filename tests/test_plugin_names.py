@@ -131,6 +131,31 @@ def test_a_hostile_plugins_module_is_not_read_or_costs_nothing(
         load(env={"METAFLOW_DEFAULT_DATASTORE": "big"}, home=tmp_path, cwd=tmp_path)
 
 
+def test_only_literal_lists_are_read_and_a_list_built_by_code_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_discovery: None
+) -> None:
+    """Each top-level list of literals counts (comments, trailing commas, ``+=``, an annotation);
+    one built by code, or nested past a few levels, declares nothing; nothing is run."""
+    root = _extension(
+        tmp_path / "ext",
+        "import os\n"
+        "DATASTORES_DESC = [\n"
+        "    ('lit', '.a.A'),  # a comment, and a ',' or ']' in a string: 'x]'\n"
+        "    ('br]ack', '.b.B'),\n"
+        "]\n"
+        "DATASTORES_DESC += [('more', '.m.M')]\n"
+        "METADATA_PROVIDERS_DESC: list = [('annotated', '.n.N')]\n"
+        "DATASTORES_DESC += [(os.environ['X'], '.c.C')]\n"
+        "DATASTORES_DESC += " + "[" * 20 + "('deep', '.d.D')" + "]" * 20 + "\n"
+        "DATASTORES_DESC += [('x' + 'y', '.e.E')]\n",
+    )
+    monkeypatch.syspath_prepend(str(root))
+    found = plugins.installed()
+    assert {"lit", "br]ack", "more"} <= found["datastore"]
+    assert "annotated" in found["metadata_provider"]
+    assert not {"deep", "xy"} & found["datastore"]
+
+
 def test_a_known_name_reads_no_source(monkeypatch: pytest.MonkeyPatch) -> None:
     """A core name costs a set lookup: the installed sources are not even looked for."""
 

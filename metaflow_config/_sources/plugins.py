@@ -5,9 +5,10 @@ name, and extensions add plugins of their own, so the table's kind takes any nam
 compares a name with :data:`CORE` (what Metaflow 2.19 registers itself) first: a core name costs
 a set lookup. Only another name makes it look at what the installed Metaflow and its extensions
 register (:func:`installed`): their sources are read, never imported (importing Metaflow would
-run this package's extension and cost every resolution a fifth of a second), with ``ast``: the
+run this package's extension and cost every resolution a fifth of a second), as text: the
 ``*_DESC`` lists of ``metaflow/plugins/__init__.py`` and of each ``metaflow_extensions`` package's
-``plugins`` modules, and the ``ENABLED_*`` and ``TOGGLE_*`` lists there. A list built by code
+``plugins`` modules, and the ``ENABLED_*`` and ``TOGGLE_*`` lists there, each a literal list
+evaluated alone (``ast.literal_eval``; a module is never parsed whole). A list built by code
 cannot be read so: then only the names it can read count.
 
 :func:`judge` says what a name is: known (nothing to say), a case variant or near miss of a
@@ -20,6 +21,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -28,7 +30,7 @@ from .jsonfile import read_regular
 from .sections import outside_working_directory
 
 if TYPE_CHECKING:
-    import ast
+    from typing_extensions import TypeGuard
 
 __all__ = ["CATEGORIES", "CORE", "Verdict", "installed", "judge"]
 
@@ -197,52 +199,92 @@ def _read(
     enabled: dict[str, list[str] | None],
     toggles: dict[str, list[str]],
 ) -> None:
-    """Add what the module at ``path`` declares (literal lists only; anything else is skipped)."""
-    import ast  # on the rare path only: a name that is not Metaflow's own
+    """Add what the module at ``path`` declares (literal lists only; anything else is skipped).
 
+    The module is not parsed whole (a hostile one, a cloned repository's, can crash the parser
+    of Python 3.9 and 3.10 with a deep expression): each top-level assignment of a list is read
+    as text, and only a list of string literals, tuples and lists, nested a few levels at most,
+    is evaluated (``ast.literal_eval``); a list built by code is passed over.
+    """
     data = read_regular(path, _MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
     if data is None:
         return
-    try:
-        tree = ast.parse(data, path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # a hostile module's text
-        return
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
+    import ast  # on the rare path only: a name that is not Metaflow's own
+
+    text = data.decode("utf-8", "replace")
+    for head in _HEAD.finditer(text):
+        literal = _bracketed(text, head.end())
+        if literal is None:
             continue
-        for target in targets:
-            if isinstance(target, ast.Name):
-                _declared(target.id, value, names, enabled, toggles)
+        try:
+            value = ast.literal_eval(literal)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+        _declared(head.group(1), value, names, enabled, toggles)
+
+
+#: A top-level assignment of a list: ``NAME = [``, ``NAME += [``, ``NAME: list = [``.
+_HEAD = re.compile(r"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?\+?=[ \t]*(?=\[)", re.MULTILINE)
+#: The deepest nesting of brackets read (Metaflow's lists hold tuples: two levels).
+_MOST_DEPTH = 8
+
+
+def _bracketed(text: str, start: int) -> str | None:  # noqa: PLR0911, PLR0912 - a scanner
+    """The list literal at ``text[start]`` (a ``[``), or None if it holds anything but literals.
+
+    Strings (single-line, not prefixed), brackets, commas, blanks and comments only.
+    """
+    depth, i, size = 0, start, len(text)
+    while i < size:
+        char = text[i]
+        if char in "'\"":
+            if text.startswith(char * 3, i):
+                return None
+            i += 1
+            while i < size and text[i] != char:
+                if text[i] == "\n":
+                    return None
+                i += 2 if text[i] == "\\" else 1
+            if i >= size:
+                return None
+        elif char == "#":
+            newline = text.find("\n", i)
+            if newline < 0:
+                return None
+            i = newline
+        elif char in "[(":
+            depth += 1
+            if depth > _MOST_DEPTH:
+                return None
+        elif char in "])":
+            depth -= 1
+            if depth == 0:
+                return text[start : i + 1]
+        elif char not in ", \t\r\n":
+            return None  # a name, a call, an operator: a list built by code
+        i += 1
+    return None
 
 
 def _declared(
     name: str,
-    value: ast.expr,
+    value: object,
     names: dict[str, set[str]],
     enabled: dict[str, list[str] | None],
     toggles: dict[str, list[str]],
 ) -> None:
-    import ast
-
     for category, desc in _DESC.items():
         upper = category.upper()
-        if name == desc and isinstance(value, ast.List):
-            for element in value.elts:
-                if isinstance(element, ast.Tuple) and element.elts:
-                    first = element.elts[0]
-                    if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                        names[category].add(first.value)
-        elif name in (f"ENABLED_{upper}", f"TOGGLE_{upper}"):
-            try:
-                listed = ast.literal_eval(value)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                continue
-            if isinstance(listed, list) and all(isinstance(x, str) for x in listed):
-                if name.startswith("ENABLED_"):
-                    enabled[category] = listed
-                else:
-                    toggles[category].extend(listed)
+        if name == desc and isinstance(value, list):
+            for element in value:
+                if isinstance(element, tuple) and element and isinstance(element[0], str):
+                    names[category].add(element[0])
+        elif name in (f"ENABLED_{upper}", f"TOGGLE_{upper}") and _strings(value):
+            if name.startswith("ENABLED_"):
+                enabled[category] = value
+            else:
+                toggles[category].extend(value)
+
+
+def _strings(value: object) -> TypeGuard[list[str]]:
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)
