@@ -524,6 +524,7 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
             '[{"operator": "Maybe"}]',
             '[{"effect": "Always"}]',
             '[{"toleration_seconds": true}]',
+            "   ",
             '[{"toleration_seconds": "5"}]',
             '[{"toleration_seconds": 1.0}]',
         ],

@@ -634,9 +634,9 @@ def _as_json_text(value: Any, handler: Callable[[Any], Any]) -> Any:
     in a file) is checked and becomes its compact text; ``""`` is unset (Metaflow's default).
     """
     if isinstance(value, str):
-        if not value.strip():
+        if not value:
             return value
-        handler(_parse_json(value))
+        handler(_parse_json(value))  # blanks alone are no JSON: Metaflow's json.loads fails too
         return value
     handler(value)
     return json.dumps(thaw(value), separators=(",", ":"))
