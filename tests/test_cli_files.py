@@ -56,7 +56,7 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temp(
     target = tmp_path / "config.json"
     write_json_atomic(target, {"OLD": 1})
 
-    def boom(src: str, dst: str) -> None:
+    def boom(src: str, dst: str, **dir_fds: int) -> None:  # by path, or within a directory
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", boom)

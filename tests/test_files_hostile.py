@@ -23,6 +23,7 @@ from metaflow_config._sources.writes import (
     remove_file,
     update_json,
     write_json_atomic,
+    write_text_atomic,
 )
 from tests.conftest import invoke, write_json
 
@@ -246,6 +247,34 @@ def test_a_directory_swapped_for_a_link_after_resolving_is_refused(
         check_home_dirs(home, str(home / "sub"))
 
 
+@pytest.mark.skipif(os.name == "nt", reason="writes relative to a directory: POSIX")
+def test_a_folder_swapped_for_a_link_between_the_check_and_the_write_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export FILE`, `schema --output`: the folders are checked, then a user who can write
+    where the file goes swaps one of them for a link to theirs; the write goes through the
+    folders as checked, or not at all (never into the link's target)."""
+    from metaflow_config._sources import writes
+
+    out = tmp_path / "work" / "out"
+    out.mkdir(parents=True)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    real_prepare = writes._prepare
+
+    def swapped(path: str, home: str | None) -> str:
+        target = real_prepare(path, home)  # checked as it is now
+        out.rename(tmp_path / "work" / "moved")
+        out.symlink_to(theirs, target_is_directory=True)  # and swapped since
+        return target
+
+    monkeypatch.setattr(writes, "_prepare", swapped)
+    with pytest.raises(ConfigError, match="found out replaced \\(by a link, or removed\\) since"):
+        write_text_atomic(out / "schema.json", "{}")
+    assert entries(theirs) == []
+    assert entries(tmp_path / "work" / "moved") == []
+
+
 def test_a_missing_home_is_created_private_and_written(tmp_path: Path) -> None:
     """A home that does not exist yet is made (0700) and the write goes ahead."""
     home = tmp_path / "new" / "home"
@@ -327,20 +356,23 @@ def test_a_lock_file_another_user_owns_is_refused(tmp_path: Path, foreign: Forei
 def test_the_temporary_file_is_new_and_beside_the_target(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The content goes to a file made O_CREAT | O_EXCL | O_NOFOLLOW in the target's directory."""
-    opened: list[tuple[str, int]] = []
+    """The content goes to a file made O_CREAT | O_EXCL | O_NOFOLLOW in the target's directory
+    (by its path, or within the directory's descriptor)."""
+    opened: list[tuple[str, int, tuple[int, int]]] = []
     real_open = os.open
 
     def spy(path: str, flags: int, *args: int, **kwargs: int) -> int:
-        opened.append((os.fspath(path), flags))
+        dir_fd = kwargs.get("dir_fd")
+        where = os.stat(os.path.dirname(path) or ".") if dir_fd is None else os.fstat(dir_fd)
+        opened.append((os.fspath(path), flags, (where.st_dev, where.st_ino)))
         return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", spy)
     write_json_atomic(home / "config.json", {"A": 1}, home=home)
-    temps = [(p, f) for p, f in opened if os.path.basename(p).startswith(".config.json.")]
+    temps = [t for t in opened if os.path.basename(t[0]).startswith(".config.json.")]
     assert len(temps) == 1
-    path, flags = temps[0]
-    assert os.path.dirname(path) == str(home)
+    _, flags, where = temps[0]
+    assert where == (home.stat().st_dev, home.stat().st_ino)  # the target's directory
     must = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     assert flags & must == must
 

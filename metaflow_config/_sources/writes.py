@@ -4,7 +4,9 @@ Every file ``metaflow-config`` writes goes through here. A write never leaves a 
 behind: the new content goes to a temporary file in the same directory (created with
 ``O_CREAT | O_EXCL``, so it is never an existing file or a link), is flushed and fsynced, given
 mode 0600, and renamed over the target with ``os.replace``; then the directory is fsynced so the
-rename itself survives a crash. A read-modify-write (:func:`update_json`) and a removal hold an
+rename itself survives a crash. On POSIX both happen within the directory's descriptor, opened
+from the root one folder at a time without following a link: a folder swapped for a link after
+the checks is refused, not followed. A read-modify-write (:func:`update_json`) and a removal hold an
 exclusive advisory lock (``fcntl.flock``) on the file's directory itself (``METAFLOW_HOME``, for
 a profile), so two processes updating the same profile serialize and neither loses the other's
 keys, and no lock file is left behind. Where the file system cannot lock a directory (NFS
@@ -167,6 +169,9 @@ def write_text_atomic(
     """
     target = _prepare(path, home)
     directory = os.path.dirname(target)
+    if _AT_A_DIRECTORY:  # through the directory checked, whatever is swapped in since
+        _write_in(_walk_without_links(target), os.path.basename(target), text)
+        return target
     # mkstemp opens O_CREAT | O_EXCL (| O_NOFOLLOW): a new file under a random name, never one
     # that is there already, nor a link planted in its place
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", dir=directory)
@@ -183,6 +188,75 @@ def write_text_atomic(
         raise
     _fsync_dir(directory)
     return target
+
+
+#: Whether files are created and renamed relative to a directory's descriptor (POSIX; ``os.replace``
+#: takes the descriptors where ``os.rename`` does: the table lists only the latter).
+_AT_A_DIRECTORY = {os.open, os.rename, os.unlink} <= os.supports_dir_fd
+
+
+def _walk_without_links(target: str) -> int:
+    """A descriptor of the directory of ``target``, opened from the root, never through a link.
+
+    ``target`` is a real path: one folder at a time is opened, each without following a link.
+    The folders were checked a moment ago (:func:`check_writable`); one replaced by a link since
+    (a folder another user can write to, swapped between the check and the write) is refused
+    here, rather than followed.
+
+    Raises:
+        ConfigError: a folder on the way is a link, or no folder, now.
+
+    """
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+    directory = os.path.dirname(target)
+    fd = os.open(os.sep, flags)
+    try:
+        for part in [p for p in directory.split(os.sep) if p]:
+            try:
+                inner = os.open(part, flags | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+                    raise
+                expected = (
+                    f"the folders on the way to {target} as they were checked, found "
+                    f"{part} replaced (by a link, or removed) since"
+                )
+                problem = Problem.bad_value(
+                    target, "write", target, expected=expected,
+                    fix="find out who changes it, and write elsewhere; nothing was written",
+                )  # fmt: skip
+                raise ConfigError([problem]) from None
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _write_in(directory: int, name: str, text: str) -> None:
+    """Replace ``name`` in the open ``directory`` with ``text`` atomically (see the module)."""
+    import secrets
+
+    try:
+        tmp = f".{name}.{secrets.token_hex(6)}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), FILE_MODE, dir_fd=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                os.fchmod(handle.fileno(), FILE_MODE)
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=directory)
+            raise
+        with contextlib.suppress(OSError):  # some file systems refuse fsync on a directory
+            os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def dump_json(data: dict[str, Any]) -> str:
