@@ -169,8 +169,9 @@ def write_text_atomic(
     """
     target = _prepare(path, home)
     directory = os.path.dirname(target)
-    if _AT_A_DIRECTORY:  # through the directory checked, whatever is swapped in since
-        _write_in(_walk_without_links(target), os.path.basename(target), text)
+    opened = _walk_without_links(target) if _AT_A_DIRECTORY else None
+    if opened is not None:  # through the directory checked, whatever is swapped in since
+        _write_in(opened, os.path.basename(target), text)
         return target
     # mkstemp opens O_CREAT | O_EXCL (| O_NOFOLLOW): a new file under a random name, never one
     # that is there already, nor a link planted in its place
@@ -195,7 +196,7 @@ def write_text_atomic(
 _AT_A_DIRECTORY = {os.open, os.rename, os.unlink} <= os.supports_dir_fd
 
 
-def _walk_without_links(target: str) -> int:
+def _walk_without_links(target: str) -> int | None:
     """A descriptor of the directory of ``target``, opened from the root, never through a link.
 
     ``target`` is a real path: one folder at a time is opened, each without following a link.
@@ -203,17 +204,29 @@ def _walk_without_links(target: str) -> int:
     (a folder another user can write to, swapped between the check and the write) is refused
     here, rather than followed.
 
+    A folder is opened to be looked through, not read (``O_PATH`` where there is one: a
+    folder one may pass but not list, mode 0711, is on the way to many homes). ``None`` where
+    one cannot be opened so (elsewhere than Linux, such a folder): the write then goes by path,
+    as checked.
+
     Raises:
         ConfigError: a folder on the way is a link, or no folder, now.
 
     """
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
     directory = os.path.dirname(target)
-    fd = os.open(os.sep, flags)
+    try:
+        fd = os.open(os.sep, flags)
+    except PermissionError:
+        return None
     try:
         for part in [p for p in directory.split(os.sep) if p]:
             try:
                 inner = os.open(part, flags | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+            except PermissionError:
+                os.close(fd)
+                return None
             except OSError as exc:
                 if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
                     raise
@@ -254,7 +267,11 @@ def _write_in(directory: int, name: str, text: str) -> None:
                 os.unlink(tmp, dir_fd=directory)
             raise
         with contextlib.suppress(OSError):  # some file systems refuse fsync on a directory
-            os.fsync(directory)
+            readable = os.open(".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0), dir_fd=directory)
+            try:  # the folder itself (an O_PATH descriptor cannot be synced)
+                os.fsync(readable)
+            finally:
+                os.close(readable)
     finally:
         os.close(directory)
 
