@@ -26,7 +26,6 @@ import contextlib
 import errno
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -50,10 +49,13 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-def _fsync_dir(directory: str) -> None:
-    """Make a rename in ``directory`` durable (a no-op where directories cannot be opened)."""
+def _fsync_dir(directory: str, dir_fd: int | None = None) -> None:
+    """Make a rename in ``directory`` (relative to ``dir_fd``, if given) durable.
+
+    A no-op where directories cannot be opened to be synced (an ``O_PATH`` descriptor cannot).
+    """
     try:
-        fd = os.open(directory, os.O_RDONLY)
+        fd = os.open(directory, os.O_RDONLY, dir_fd=dir_fd)
     except OSError:
         return
     try:
@@ -168,26 +170,12 @@ def write_text_atomic(
     ``home``: the ``METAFLOW_HOME`` the file belongs in (see :func:`check_writable`).
     """
     target = _prepare(path, home)
-    directory = os.path.dirname(target)
     opened = _walk_without_links(target) if _AT_A_DIRECTORY else None
-    if opened is not None:  # through the directory checked, whatever is swapped in since
-        _write_in(opened, os.path.basename(target), text)
-        return target
-    # mkstemp opens O_CREAT | O_EXCL (| O_NOFOLLOW): a new file under a random name, never one
-    # that is there already, nor a link planted in its place
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(directory)
+    try:  # through the directory checked, whatever is swapped in since; else by its path
+        _replace(target, opened, text)
+    finally:
+        if opened is not None:
+            os.close(opened)
     return target
 
 
@@ -247,33 +235,32 @@ def _walk_without_links(target: str) -> int | None:
     return fd
 
 
-def _write_in(directory: int, name: str, text: str) -> None:
-    """Replace ``name`` in the open ``directory`` with ``text`` atomically (see the module)."""
+def _replace(target: str, directory: int | None, text: str) -> None:
+    """Replace ``target`` with ``text`` atomically (see the module).
+
+    ``directory``: a descriptor of its folder, which the new file is made and renamed within;
+    ``None``: by paths. The new file is made ``O_CREAT | O_EXCL | O_NOFOLLOW`` under a random
+    name: never a file that is there already, nor a link planted in its place.
+    """
     import secrets
 
+    folder, name = os.path.split(target)
+    tmp = f".{name}.{secrets.token_hex(6)}"
+    here, there = (tmp, name) if directory is not None else (os.path.join(folder, tmp), target)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(here, flags | getattr(os, "O_CLOEXEC", 0), FILE_MODE, dir_fd=directory)
     try:
-        tmp = f".{name}.{secrets.token_hex(6)}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), FILE_MODE, dir_fd=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                os.fchmod(handle.fileno(), FILE_MODE)
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, name, src_dir_fd=directory, dst_dir_fd=directory)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=directory)
-            raise
-        with contextlib.suppress(OSError):  # some file systems refuse fsync on a directory
-            readable = os.open(".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0), dir_fd=directory)
-            try:  # the folder itself (an O_PATH descriptor cannot be synced)
-                os.fsync(readable)
-            finally:
-                os.close(readable)
-    finally:
-        os.close(directory)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(here, there, src_dir_fd=directory, dst_dir_fd=directory)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(here, dir_fd=directory)
+        raise
+    _fsync_dir(folder if directory is None else ".", directory)
 
 
 def dump_json(data: dict[str, Any]) -> str:
