@@ -346,13 +346,18 @@ def extensions_here_text(snapshot: Settings) -> str:
     or ``python -c`` puts the working directory there: their code runs, and a ``config``
     extension's names replace settings, which no table here shows. Said where one is.
     """
+    from itertools import islice
+
+    from .._sources.profiles import MAX_ENTRIES
+
     folder = os.path.join(resolution_of(snapshot).inputs.cwd, "metaflow_extensions")
-    try:
-        names = sorted(
-            name
-            for name in os.listdir(folder)
-            if os.path.isdir(os.path.join(folder, name)) and not name.startswith((".", "_"))
-        )
+    try:  # a folder a repository filled costs a bounded look, as the .metaflow one does
+        with os.scandir(folder) as entries:
+            names = sorted(
+                entry.name
+                for entry in islice(entries, MAX_ENTRIES)
+                if entry.is_dir() and not entry.name.startswith((".", "_"))
+            )
     except (OSError, ValueError):
         return ""
     if not names:
