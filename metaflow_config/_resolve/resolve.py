@@ -21,7 +21,7 @@ from .._model.table import BY_ENV
 from .._sources.data import LayerData, Raw
 from .._sources.environ import own, own_flag
 from .._sources.inputs import Inputs
-from .._sources.keykind import LENIENT, STRICT, TYPOS
+from .._sources.keykind import LENIENT, QUIET, STRICT, TYPOS
 from .._sources.keys import classify, misspelled, sensitive_key
 from .._sources.layers import LAYERS
 from .._sources.profiles import (
@@ -114,6 +114,8 @@ def _report_keys(
     loose = layer.loose
     for key, location in loose.located(MAX_UNKNOWN_REPORTED):
         found = classify(key, file=file)
+        if found.kind in QUIET:  # an installed extension reads it: nothing to say
+            continue
         if found.error(strictness):
             problems.append(found.problem(layer, location))
         else:

@@ -20,6 +20,7 @@ from .data import LayerData
 __all__ = [
     "CLI",
     "ENV_ONLY",
+    "EXTENSION",
     "FOREIGN",
     "LENIENT",
     "METAFLOW",
@@ -55,9 +56,11 @@ SETTING, CLI, OLD, RUNTIME, METAFLOW, RETIRED, ENV_ONLY = (
     "env-only",
 )
 PARAMETER, SECTION, TYPO, FOREIGN, UNKNOWN = "parameter", "section", "typo", "foreign", "unknown"
+#: a name an installed Metaflow extension reads (``extensions.config_names``)
+EXTENSION = "extension"
 
 #: kinds a layer leaves alone (Metaflow reads them, or sets them)
-QUIET = frozenset({CLI, RUNTIME, METAFLOW, PARAMETER})
+QUIET = frozenset({CLI, RUNTIME, METAFLOW, PARAMETER, EXTENSION})
 #: kinds not applied, and reported: the strictness each becomes an error at
 _ERROR_AT = {
     TYPO: (TYPOS, STRICT),
@@ -129,7 +132,7 @@ class Key(Record):
             return "`metaflow-config docs` lists every setting"
         return f"it is {self.what()}"
 
-    def what(self) -> str:  # noqa: PLR0911 - one phrase per kind
+    def what(self) -> str:  # noqa: PLR0911, PLR0912 - one phrase per kind
         """What the name is, as a noun phrase (``explain`` of a name that is not a setting)."""
         if self.kind == CLI:
             return f"the environment variable of {self._option()}, read by Metaflow itself"
@@ -166,6 +169,12 @@ class Key(Record):
             return f"an old name of {self.field.env} ({self.old.note})"
         if self.kind == SECTION:
             return "a key of a registered section"
+        if self.kind == EXTENSION:
+            return (
+                f"a name the installed Metaflow extension metaflow_extensions.{self.detail} "
+                "reads (with from_conf, in its config module), not a setting of "
+                "metaflow-config: Metaflow gives it to the extension as it is"
+            )
         if self.kind == TYPO:
             return f"not a setting (did you mean {self.near}?{self._old_note()})"
         if self.kind == FOREIGN:

@@ -17,6 +17,8 @@ retired    a name Metaflow no longer reads                             not appli
 env-only   a command-line variable in a file (click reads no file)     not applied: warned
 parameter  a flow's parameter or flow decorator option (env)           left to Metaflow
 section    a key of a registered section                               applied by its model
+extension  a name an installed Metaflow extension's ``config`` reads   left to Metaflow
+           (``from_conf``: ``extensions.config_names``)
 typo       near a setting (``near``'s measure)                         not applied: warned
 foreign    near nothing: another program's key                         not applied: warned
 ========== =========================================================== ===================
@@ -58,6 +60,7 @@ from .environ import Skip
 from .keykind import (
     CLI,
     ENV_ONLY,
+    EXTENSION,
     FOREIGN,
     METAFLOW,
     OLD,
@@ -234,12 +237,27 @@ def _classify(key: str, file: bool) -> Key:  # noqa: PLR0911 - a return per kind
         return Key(key, kind)
     if key.startswith(PREFIX) and _registered_quietly(key):
         return Key(key, SECTION)
+    org = _read_by_extension(key)
+    if org is not None:
+        return Key(key, EXTENSION, detail=org)
     near = _family_typo(key) if not file and key.startswith(mf.RUNTIME_PREFIXES) else None
     if near is None:
         near = _indexes.near(key, registered=True)
     if near is None:
         return Key(key, FOREIGN)
     return Key(key, TYPO, near[1], near[0], near[2])
+
+
+def _read_by_extension(key: str) -> str | None:
+    """The installed Metaflow extension whose ``config`` reads ``key``, if one does.
+
+    Asked only of a name nothing else knows (its sources are read once per process then).
+    """
+    if not key.startswith(PREFIX):
+        return None
+    from .extensions import config_names
+
+    return config_names().get(key)
 
 
 def suggest(key: str) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from .._model.record import Record
+from .extensions import MOST_BYTES, point_files
 from .jsonfile import read_regular
 from .sections import outside_working_directory
 
@@ -147,7 +148,7 @@ def installed() -> Mapping[str, frozenset[str]]:
     enabled: dict[str, list[str] | None] = dict.fromkeys(_DESC)
     toggles: dict[str, list[str]] = {category: [] for category in _DESC}
     core = os.path.join(locations[0], "plugins", "__init__.py")
-    for path in [core, *_extension_plugin_files()]:
+    for path in [core, *(path for _, path in point_files("plugins"))]:
         _read(path, names, enabled, toggles)
     result = {}
     for category, declared in names.items():
@@ -159,38 +160,6 @@ def installed() -> Mapping[str, frozenset[str]]:
                 found.discard(toggle[1:])
         result[category] = frozenset(found)
     return result
-
-
-#: The most of a plugins module read (Metaflow's own is 10 KB).
-_MOST_BYTES = 1 << 20
-
-
-def _extension_plugin_files() -> list[str]:
-    """The ``plugins`` modules of every ``metaflow_extensions`` package on the import path."""
-    try:
-        spec = importlib.util.find_spec("metaflow_extensions")
-    except (ImportError, ValueError):
-        return []
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    found: list[str] = []
-    for root in outside_working_directory(spec.submodule_search_locations):
-        try:
-            organisations = sorted(os.listdir(root))
-        except OSError:
-            continue
-        for org in organisations:
-            plugins = os.path.join(root, org, "plugins")
-            try:
-                files = sorted(os.listdir(plugins))
-            except OSError:
-                continue
-            found.extend(
-                os.path.join(plugins, f)
-                for f in files
-                if f == "__init__.py" or (f.startswith("mfextinit_") and f.endswith(".py"))
-            )
-    return found
 
 
 def _read(
@@ -206,7 +175,7 @@ def _read(
     as text, and only a list of string literals, tuples and lists, nested a few levels at most,
     is evaluated (``ast.literal_eval``); a list built by code is passed over.
     """
-    data = read_regular(path, _MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
+    data = read_regular(path, MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
     if data is None:
         return
     import ast  # on the rare path only: a name that is not Metaflow's own

@@ -185,6 +185,8 @@ def unknown_keys(snapshot: Settings) -> list[Unknown]:
     for data in resolution_of(snapshot).layers.values():
         for key, location in data.loose.located(MAX_UNKNOWN_REPORTED):
             what = classify(key, file=data.layer != "env")
+            if what.kind in QUIET:  # an installed extension's: not unknown
+                continue
             hint = what.hint() if what.kind == TYPO else what.what()
             found.append(Unknown(key, data.layer, location, hint, what.kind))
     return found

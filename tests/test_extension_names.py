@@ -1,0 +1,134 @@
+"""The names an installed Metaflow extension reads are the extension's, not unknown names.
+
+An organisation's extension (``metaflow_extensions.<org>.config``) reads names of its own with
+Metaflow's ``from_conf`` (``METAFLOW_ACME_ENDPOINT``), set in every task of the organisation: a
+resolution says nothing of them, ``show`` does not list them as unknown, and ``explain`` says
+whose they are. The extension's modules are read as text, never imported; the working
+directory's own ``metaflow_extensions`` (a cloned repository's) counts for nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from metaflow_config import ConfigWarning, load
+from metaflow_config._sources import extensions, sections
+from metaflow_config._sources.keykind import EXTENSION, FOREIGN
+from metaflow_config._sources.keys import classify
+from tests.conftest import invoke, write_json
+
+_CONFIG = """\
+raise RuntimeError("imported")  # read, never run
+from metaflow.metaflow_config_funcs import from_conf
+
+ACME_ENDPOINT = from_conf("ACME_ENDPOINT", "https://acme.example")
+ACME_RETRIES = from_conf( 'ACME_RETRIES' , 3)
+ACME_REGION = from_conf(name="ACME_REGION")
+BUILT = from_conf("ACME_" + "BUILT")  # built by code: not read so
+"""
+
+
+@pytest.fixture
+def fresh_extensions() -> Iterator[None]:
+    """What the installed extensions read, and every key told knowing it, read again."""
+    sections.reset()
+    yield
+    sections.reset()
+
+
+def _extension(root: Path, body: str = _CONFIG, org: str = "acme") -> Path:
+    """``root`` holding a ``metaflow_extensions.<org>`` package whose config module is ``body``."""
+    module = root / "metaflow_extensions" / org / "config" / f"mfextinit_{org}.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(body)
+    return module
+
+
+@pytest.fixture
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_extensions: None) -> Path:
+    """The acme extension, installed on the import path (outside the working directory)."""
+    _extension(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+def test_the_literal_names_of_its_from_conf_calls_are_read(installed: Path) -> None:
+    """Positional or by keyword, either quote, blanks around: each ``METAFLOW_<name>``; a
+    name built by code is not one."""
+    names = extensions.config_names()
+    for name in ("ACME_ENDPOINT", "ACME_RETRIES", "ACME_REGION"):
+        assert names["METAFLOW_" + name] == "acme"
+    assert "METAFLOW_ACME_BUILT" not in names
+    assert "imported" not in sys.modules.get("metaflow_extensions.acme.config", "")
+
+
+def test_a_resolution_says_nothing_of_the_extensions_names(installed: Path) -> None:
+    """Set in the environment or in the profile: no warning for them, the warning for a name
+    the extension does not read."""
+    home = installed / "home"
+    home.mkdir()
+    write_json(home / "config.json", {"METAFLOW_ACME_REGION": "eu-west-1"})
+    env = {"METAFLOW_ACME_ENDPOINT": "https://x", "METAFLOW_ACME_TIMEOUT": "3"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load(env=env, home=home)
+    said = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
+    assert len(said) == 1, said
+    assert "METAFLOW_ACME_TIMEOUT" in said[0]
+    assert "not a setting" in said[0]
+    assert classify("METAFLOW_ACME_ENDPOINT", file=False).kind == EXTENSION
+    assert classify("METAFLOW_ACME_REGION", file=True).kind == EXTENSION
+    assert classify("METAFLOW_ACME_TIMEOUT", file=False).kind == FOREIGN
+
+
+def test_show_and_explain_say_whose_it_is(installed: Path) -> None:
+    env = {"METAFLOW_HOME": str(installed / "home"), "METAFLOW_ACME_ENDPOINT": "https://x"}
+    shown = invoke("show", env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "ACME_ENDPOINT" not in shown.output
+    explained = invoke("explain", "METAFLOW_ACME_ENDPOINT", env=env)
+    assert explained.exit_code == 0, explained.output
+    assert "installed Metaflow extension metaflow_extensions.acme" in explained.output
+    assert "set:      in this environment" in explained.output
+
+
+def test_the_working_directorys_extensions_read_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_extensions: None
+) -> None:
+    """A cloned repository run in place (the working directory on ``sys.path``) does not make
+    its names known: the warning stays."""
+    repo = tmp_path / "repo"
+    _extension(repo)
+    monkeypatch.chdir(repo)
+    monkeypatch.syspath_prepend(str(repo))
+    importlib.invalidate_caches()
+    assert extensions.config_names() == {}
+    with pytest.warns(ConfigWarning, match="METAFLOW_ACME_ENDPOINT"):
+        load(env={"METAFLOW_ACME_ENDPOINT": "https://x"}, home=tmp_path / "home")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs are POSIX's")
+def test_a_config_module_that_is_a_fifo_declares_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_extensions: None
+) -> None:
+    """The read would block forever: it is not read, and the name is warned about."""
+    module = _extension(tmp_path / "site")
+    module.unlink()
+    os.mkfifo(module)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+    monkeypatch.chdir(tmp_path)
+    assert extensions.config_names() == {}
+    with pytest.warns(ConfigWarning, match="METAFLOW_ACME_ENDPOINT"):
+        load(env={"METAFLOW_ACME_ENDPOINT": "https://x"}, home=tmp_path / "home")
