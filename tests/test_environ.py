@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import given
@@ -14,12 +15,15 @@ from metaflow_config._sources.environ import metaflow_items
 
 
 def plain(env: dict[str, str] | os._Environ[str]) -> list[tuple[str, str]]:
-    """What the scan replaces: every name, in order, tested in Python."""
-    return [(key, env[key]) for key in env if key.startswith("METAFLOW_")]
+    """What the scan replaces: every name, in order, tested in Python; then the slips of case
+    (``metaflow_``, which Metaflow passes over: reported), in order."""
+    return [(key, env[key]) for key in env if key.startswith("METAFLOW_")] + [
+        (key, env[key]) for key in env if key.startswith("metaflow_")
+    ]
 
 
 NAMES = st.lists(
-    st.sampled_from(["METAFLOW_", "\0", "A", "_", "M", "é", "\udcff"]), max_size=5
+    st.sampled_from(["METAFLOW_", "metaflow_", "\0", "A", "_", "M", "é", "\udcff"]), max_size=5
 ).map("".join)
 
 
@@ -34,6 +38,7 @@ def test_os_environ_scans_like_the_plain_loop(monkeypatch: pytest.MonkeyPatch) -
     """os.environ: non-ASCII and undecodable bytes; adding, changing and removing between scans."""
     monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "q-\udcff")
     monkeypatch.setenv("METAFLOW_É", "é")
+    monkeypatch.setenv("metaflow_batch_job_queue", "q")
     assert metaflow_items(os.environ) == plain(os.environ)
     monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "other")  # same names, a new value
     assert metaflow_items(os.environ) == plain(os.environ)
@@ -52,6 +57,31 @@ def test_a_typo_added_after_a_resolution_is_still_reported(
     monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEU", "q")
     with pytest.warns(ConfigWarning, match="METAFLOW_BATCH_JOB_QUEU"):
         load()
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        pytest.param(
+            "metaflow_batch_job_queue", "did you mean METAFLOW_BATCH_JOB_QUEUE?", id="setting"
+        ),
+        pytest.param("metaflow_profile", "did you mean METAFLOW_PROFILE?", id="selector"),
+        pytest.param(
+            "metaflow_acme", "Metaflow reads only METAFLOW_* keys: if no other program", id="other"
+        ),
+    ],
+)
+def test_a_name_in_lower_case_is_reported_not_applied(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object, name: str, said: str
+) -> None:
+    """Environment names are case-sensitive: Metaflow reads none of ``metaflow_*``, and a user
+    who typed one is told what it is (with the name in capitals where that one is known)."""
+    monkeypatch.setenv(name, "q")
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path))
+    with pytest.warns(ConfigWarning, match=rf"{name} \(env: {name}\).*{re.escape(said)}"):
+        s = load()
+    assert s.batch.job_queue is None
+    assert s.explain("METAFLOW_BATCH_JOB_QUEUE").source == "default"
 
 
 def test_the_environment_layer_is_read_again_exactly_when_it_could_change(

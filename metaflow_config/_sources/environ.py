@@ -44,7 +44,16 @@ from .._model.fields import PREFIX, is_unset
 from .._model.kinds import BOOL, parse_bool
 from ..errors import Problem
 
-__all__ = ["Found", "Skip", "getter", "metaflow_found", "metaflow_items", "own", "own_flag"]
+__all__ = [
+    "SLIP",
+    "Found",
+    "Skip",
+    "getter",
+    "metaflow_found",
+    "metaflow_items",
+    "own",
+    "own_flag",
+]
 
 _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSIX
 
@@ -53,6 +62,13 @@ _ENCODING = sys.getfilesystemencoding()  # what os.environ decodes with, on POSI
 #: (POSIX's ``os.environ``). Compiled by ``re`` on first use: a process compiles the one it needs.
 _FIND_STR = "\0(" + PREFIX + "[^\0]*)"
 _FIND_BYTES = _FIND_STR.encode()
+
+#: ``metaflow_`` in lower case: a slip Metaflow passes over in silence (environment names are
+#: case-sensitive on POSIX), found too so that the layer reports it (one substring test where
+#: there is none)
+SLIP = PREFIX.lower()
+_SLIPS_STR = "\0(" + SLIP + "[^\0]*)"
+_SLIPS_BYTES = _SLIPS_STR.encode()
 
 
 #: the size of the names (in characters) from which one search for any of a Skip's prefixes,
@@ -222,12 +238,14 @@ def metaflow_items(env: Mapping[str, str], skip: Skip | None = None) -> list[tup
     """``(name, value)`` of each variable in ``env`` whose name starts with ``METAFLOW_``.
 
     In the order ``env`` iterates them, exactly as ``[(k, env[k]) for k in env if
-    k.startswith("METAFLOW_")]``; with ``skip``, some of the names under its prefixes may be
-    left out (those its ``keep`` does not match; a mapping that is not a ``dict`` keeps all).
+    k.startswith("METAFLOW_")]``, then those starting with :data:`SLIP` (``metaflow_``) likewise;
+    with ``skip``, some of the names under its prefixes may be left out (those its ``keep`` does
+    not match; a mapping that is not a ``dict`` keeps all).
     """
     scanned = metaflow_found(env, skip)
     if scanned is None:
-        return [(key, env[key]) for key in env if key.startswith(PREFIX)]
+        items = [(key, env[key]) for key in env if key.startswith((PREFIX, SLIP))]
+        return sorted(items, key=lambda item: item[0].startswith(SLIP))  # stable: slips last
     found, raw = scanned
     return list(found.read(raw).items())
 
@@ -248,6 +266,8 @@ def _search(
         found: list[Any] = re.findall(_FIND_STR if text else _FIND_BYTES, blob)
     else:
         found = skip.find(text, blob)
+    if (sep + (SLIP if text else SLIP.encode())) in blob:  # after the others: reported only
+        found += re.findall(_SLIPS_STR if text else _SLIPS_BYTES, blob)
     # A name holding NUL would be cut in pieces: a piece that is no name, or one found twice.
     unique = set(found)
     if len(unique) != len(found) or not raw.keys() >= unique:

@@ -219,7 +219,7 @@ class Key(Record):
     def _fix(self, layer: LayerData) -> str:
         gone = "unset it" if layer.layer == "env" else "remove it"
         if self.kind == FOREIGN:
-            if not self.key.upper().startswith(PREFIX):
+            if not self.key.startswith(PREFIX):  # names are case-sensitive: metaflow_x too
                 return f"Metaflow reads only {PREFIX}* keys: if no other program reads it, {gone}"
             return (
                 "if an extension or a fork of Metaflow reads it, register it in a section "

@@ -56,7 +56,7 @@ from .._model.table import BY_ENV, OLD_NAMES
 from .._model.values import TooDeep, freeze
 from ..errors import ConfigError, Problem
 from .data import LayerData, Loose, Raw
-from .environ import Skip
+from .environ import SLIP, Skip
 from .keykind import (
     CLI,
     ENV_ONLY,
@@ -240,6 +240,10 @@ def _classify(key: str, file: bool) -> Key:  # noqa: PLR0911 - a return per kind
     org = _read_by_extension(key)
     if org is not None:
         return Key(key, EXTENSION, detail=org)
+    if key.startswith(SLIP):  # read by no one: the name in capitals, if that one is known
+        upper = _classify(key.upper(), file)
+        if upper.kind not in (FOREIGN, TYPO):
+            return Key(key, TYPO, upper.field if upper.kind == SETTING else None, upper.key)
     near = _family_typo(key) if not file and key.startswith(mf.RUNTIME_PREFIXES) else None
     if near is None:
         near = _indexes.near(key, registered=True)
