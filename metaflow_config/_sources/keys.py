@@ -330,12 +330,15 @@ class _Indexes:
 def _built_in_names() -> Iterable[tuple[str, _Near]]:
     """Every name of the table, each with the setting it stands for.
 
-    The settings' own names, then aliases, then old names (applied or not).
+    The settings' own names, then aliases, then old names (applied or not), then the library's
+    own variables (no setting's: ``None``).
     """
     for key, field in BY_ENV.items():
         yield key, (field.env, field, None)
     for key, (field, old) in OLD_NAMES.items():
         yield key, (field.env, field, old)
+    for key in sorted(mf.SELECTORS):  # this library's own: METAFLOW_PROFLE is METAFLOW_PROFILE's
+        yield key, (key, None, None)
 
 
 _indexes = _Indexes()
