@@ -615,8 +615,9 @@ def test_the_extension_imports_nothing_but_this_package(tmp_path: Path) -> None:
 def test_a_task_imports_only_what_reading_its_settings_needs(tmp_path: Path) -> None:
     """``import metaflow`` with the extension and a profile imports neither the ``override``
     machinery nor the explanation, nor the launchers' handlers (though Metaflow imports its
-    launchers), nor the did-you-mean, nor a codec module for the profile's byte-order mark: a
-    task reads its settings, it does not scope, explain, correct or launch with them.
+    launchers), nor the export, nor the did-you-mean, nor a codec module for the profile's
+    byte-order mark: a task reads its settings, it does not scope, explain, correct or launch
+    with them.
     """
     code = "import json, sys, metaflow; print(json.dumps(sorted(sys.modules)))"
     env = _base_env(tmp_path)
@@ -630,10 +631,33 @@ def test_a_task_imports_only_what_reading_its_settings_needs(tmp_path: Path) -> 
     unwanted = {"metaflow_config._override", "metaflow_config._snapshot.explanation"}
     unwanted |= {f"metaflow_config._metaflow.{m}" for m in ("batch", "kubernetes", "taskenv")}
     unwanted.add("metaflow_config._sources.near")  # the did-you-mean: no name is unknown
+    unwanted.add("metaflow_config._sources.extensions")  # what extensions read: the same
+    unwanted.add("metaflow_config._snapshot.export")  # Metaflow's registry takes a setting's text
     assert {*LAUNCHERS} & imported  # so hooked: Metaflow imports launchers at its import
     assert imported & unwanted == set()
     # a codec module for the byte-order mark (Python 3.13's site imports it itself: added only)
     assert "encodings.utf_8_sig" not in imported - set(json.loads(off.stdout))
+
+
+def test_a_task_configured_by_its_environment_reads_no_file_module(tmp_path: Path) -> None:
+    """A remote task gets its settings as variables (the launcher's ``to_env``), with no profile
+    file: it imports neither the file reader nor the JSON text helpers, nor what reads the
+    installed extensions' sources (its datastore is a plugin Metaflow registers itself)."""
+    code = "import json, sys, metaflow; print(json.dumps(sorted(sys.modules)))"
+    env = {
+        **_base_env(tmp_path),
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+        "METAFLOW_DATASTORE_SYSROOT_S3": "s3://bucket/metaflow",
+        "METAFLOW_BATCH_JOB_QUEUE": "q",
+        "METAFLOW_CODE_URL": "s3://bucket/metaflow/code",  # what Metaflow sets for a task
+    }
+    on = _run(code, env, tmp_path)
+    assert on.returncode == 0, on.stderr
+    imported = set(json.loads(on.stdout))
+    assert "metaflow_config._sources.plugins" in imported  # the datastore was judged
+    unwanted = {f"metaflow_config._sources.{m}" for m in ("jsonfile", "extensions", "near")}
+    unwanted |= {"metaflow_config._model.jsontext", "metaflow_config._snapshot.export"}
+    assert imported & unwanted == set()
 
 
 _HOOK_POINTS = """

@@ -58,7 +58,6 @@ def pin_metaflows_registry(snapshot: Settings) -> None:
     exactly when ``to_env`` exports it, serialized as ``to_env`` does.
     """
     from .._model.table import FIELDS
-    from .._snapshot.export import export_text
     from .._snapshot.settings import resolution_of
 
     funcs = sys.modules.get("metaflow.metaflow_config_funcs")
@@ -76,7 +75,7 @@ def pin_metaflows_registry(snapshot: Settings) -> None:
         if origin is not None and (
             origin[0] != "derived" or (field.derive is not None and field.derive.machine)
         ):
-            text = export_text(field, values[field.name])
+            text = field.export_text(values[field.name])
         if text is None:  # a default, or derived here: Metaflow's registry calls it a default
             pinned[field.env] = entry(value=value, serializer=_metaflow_text, is_default=True)
         else:

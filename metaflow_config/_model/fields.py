@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from .._display import MASK, has_url_password, mask_url_password, show_value
 from .kinds import Kind
 from .references import MARK, Reference, parse_reference
+from .values import thaw
 
 __all__ = [
     "PREFIX",
@@ -245,6 +246,26 @@ class Setting:
         ):
             return False
         return self.secret or has_url_password(value)
+
+    def export_text(self, value: Any) -> str | None:
+        """``value`` as environment text that validates back to it; ``None`` if impossible.
+
+        A secret reference travels as the reference: the container fetches it with its own
+        role. Here rather than with the export (``_snapshot.export``): every process that runs
+        Metaflow's extension writes these texts into Metaflow's registry, and imports no more.
+        """
+        if isinstance(value, Reference):
+            return value.text
+        try:
+            text = self.kind.to_text(value)
+            if self.kind.json_valued:
+                from .jsontext import strict_loads  # loaded with the first JSON value
+
+                if strict_loads(text) != thaw(value):
+                    return None
+        except (TypeError, ValueError, RecursionError):  # NaN, objects, non-string keys
+            return None
+        return text if text and "\0" not in text else None
 
     def __repr__(self) -> str:
         return f"<setting {self.env}: {self.kind.name}>"

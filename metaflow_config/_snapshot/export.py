@@ -19,9 +19,7 @@ from typing import Any
 
 from .._display import MASK, has_url_password
 from .._model.fields import Setting
-from .._model.references import Reference
 from .._model.table import BY_ENV, FIELDS
-from .._model.values import thaw
 from .._resolve.resolution import Resolution
 from .._sources.sections import find_key
 from ..errors import ConfigError, Problem
@@ -37,7 +35,6 @@ __all__ = [
     "check_object_size",
     "check_sfn_overrides",
     "check_sfn_size",
-    "export_text",
     "metaflow_sets",
     "to_env",
 ]
@@ -138,7 +135,7 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
             continue
         if origin[0] == "derived" and not (field.derive and field.derive.machine):
             continue
-        text = export_text(field, values[field.name])
+        text = field.export_text(values[field.name])
         if text is None:
             problems.append(_unexportable(field, values[field.name], origin))
         else:
@@ -201,25 +198,6 @@ def bears_secret(key: str, text: str) -> bool:
         return field.bears_secret(text)
     section = find_key(key)
     return (section is not None and key in section[0].secret) or has_url_password(text)
-
-
-def export_text(field: Setting, value: Any) -> str | None:
-    """``value`` as environment text that validates back to ``value``; ``None`` if impossible.
-
-    A secret reference travels as the reference: the container fetches it with its own role.
-    """
-    if isinstance(value, Reference):
-        return value.text
-    try:
-        text = field.kind.to_text(value)
-        if field.kind.json_valued:
-            from .._model.jsontext import strict_loads  # loaded with the first JSON value
-
-            if strict_loads(text) != thaw(value):
-                return None
-    except (TypeError, ValueError, RecursionError):  # NaN, objects, non-string keys
-        return None
-    return text if text and "\0" not in text else None
 
 
 def _unexportable(field: Setting, value: Any, origin: tuple[str, str]) -> Problem:

@@ -26,9 +26,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from .._model.record import Record
-from .extensions import MOST_BYTES, point_files
-from .jsonfile import read_regular
-from .sections import outside_working_directory
 
 if TYPE_CHECKING:
     from typing_extensions import TypeGuard
@@ -133,8 +130,12 @@ def _distance(a: str, b: str) -> int:
 def installed() -> Mapping[str, frozenset[str]]:
     """The names the installed Metaflow and its extensions register, read from their sources.
 
-    Empty where Metaflow is not installed; once per process.
+    Empty where Metaflow is not installed; once per process. What reads the sources is
+    imported here: a task naming a core plugin (``s3``) imports this module alone.
     """
+    from .extensions import point_files
+    from .sections import outside_working_directory
+
     try:
         spec = importlib.util.find_spec("metaflow")
     except (ImportError, ValueError):
@@ -175,10 +176,14 @@ def _read(
     as text, and only a list of string literals, tuples and lists, nested a few levels at most,
     is evaluated (``ast.literal_eval``); a list built by code is passed over.
     """
+    import ast  # on the rare path only: a name that is not Metaflow's own
+
+    from .extensions import MOST_BYTES
+    from .jsonfile import read_regular
+
     data = read_regular(path, MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
     if data is None:
         return
-    import ast  # on the rare path only: a name that is not Metaflow's own
 
     text = data.decode("utf-8", "replace")
     for head in _HEAD.finditer(text):

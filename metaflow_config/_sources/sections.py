@@ -37,7 +37,6 @@ from .._model.metaflow_names import (
 from .._model.record import Record
 from .._model.table import BY_ENV, OLD_NAMES
 from ..errors import ConfigError, Problem
-from .jsonfile import read_regular
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -281,6 +280,8 @@ def _names_the_group(path: str) -> bool:
     what is not a regular file there (a named pipe, which would block the read forever, a
     device) is no distribution's, nor is a file of more than a MiB.
     """
+    from .jsonfile import read_regular  # the bounded reader: imported by a search only
+
     data = read_regular(path, _MOST_BYTES)[0]
     return data is not None and _GROUP_BYTES in data
 
