@@ -207,3 +207,24 @@ def test_a_misspelled_section_is_said_with_its_did_you_mean(tmp_path: Path) -> N
         _ = settings.bach
     assert {"batch", "s3", "service"} <= set(dir(s))
     assert not hasattr(s, "_no_such")
+
+
+def test_a_misspelled_section_is_said_with_one_did_you_mean(tmp_path: Path) -> None:
+    """As a traceback shows it (Python 3.12+ computes its own suggestion there, 3.10 and 3.11
+    at the interpreter's top level): one did-you-mean, the message's."""
+    import subprocess
+    import sys
+    import traceback
+
+    from metaflow_config import settings
+
+    for snapshot in (load(env={}, home=tmp_path, cwd=tmp_path), settings):
+        with pytest.raises(AttributeError) as info:
+            _ = snapshot.btach
+        shown = "".join(traceback.format_exception_only(info.type, info.value))
+        assert shown.lower().count("did you mean") == 1, shown
+    code = "from metaflow_config import load; load(env={}).btach"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.lower().count("did you mean") == 1, last
+    assert "'batch'" in last

@@ -125,7 +125,10 @@ class Settings(Sections):
         """
         cls = _SECTION_CLASSES.get(name)
         if cls is None:
-            raise AttributeError(_no_attribute(name))
+            missing = AttributeError(_no_attribute(name))
+            # named: Python (3.10+) adds its own did-you-mean only to an error it names itself
+            missing.name = name
+            raise missing
         values = self.__dict__["_resolution"].values
         if any(isinstance(values[f.name], Reference) for f in cls.fields):
             cls = _fetching(cls)
