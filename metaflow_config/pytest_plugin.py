@@ -118,13 +118,27 @@ def metaflow_settings(
     with isolated_process(monkeypatch, home=home, project=project):
         fixture = SettingsFixture(monkeypatch, home, project)
         try:
-            values = _marker_values(request.node)
-            if values:
-                try:
-                    fixture.set(values)
-                except ConfigError as exc:
-                    problems = [_from_marker(p) for p in exc.problems]
-                    raise ConfigError(problems, also=exc.also) from None
+            _apply_marker(request.node, fixture)
             yield fixture
         finally:
             fixture.close()
+
+
+def _apply_marker(node: pytest.Item, fixture: SettingsFixture) -> None:
+    """Set what the node's markers give; a bad marker fails the test's setup.
+
+    With the message alone, not this plugin's source and locals: the fault is the marker's.
+    """
+    said = ""
+    try:
+        values = _marker_values(node)
+        if values:
+            try:
+                fixture.set(values)
+            except ConfigError as exc:
+                problems = [_from_marker(p) for p in exc.problems]
+                raise ConfigError(problems, also=exc.also) from None
+    except ConfigError as exc:
+        said = f"ConfigError: {exc}"
+    if said:  # outside the handler: nothing chained
+        pytest.fail(said, pytrace=False)

@@ -34,7 +34,7 @@ from ._sources.inputs import argument_problems
 from ._sources.layers import SOURCES
 from ._sources.profiles import PROJECT_VAR, profile_path
 from ._sources.trust import read_facts, record
-from .errors import ConfigError
+from .errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     import pytest
@@ -100,7 +100,7 @@ def isolated(
 
 
 def _write(path: Path, values: Mapping[str, Any]) -> Path:
-    problems = argument_problems("values", values)
+    problems = argument_problems("values", values) or _short_name_problems(values)
     if problems:
         raise ConfigError(problems)
     doc = {k if k.startswith(PREFIX) else PREFIX + k: v for k, v in values.items()}
@@ -109,6 +109,29 @@ def _write(path: Path, values: Mapping[str, Any]) -> Path:
     path.chmod(0o600)  # private, as `configure` writes profiles (they may hold secrets)
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def _short_name_problems(values: Mapping[str, Any]) -> list[Problem]:
+    """The problems of short keys that name nothing a file holds (``BATCH_JOB_QEUE``).
+
+    The test meant a setting. A full ``METAFLOW_*`` name is written as it is, known or not (a
+    test of a warning).
+    """
+    from ._sources.keykind import ENV_ONLY, FOREIGN, TYPO
+    from ._sources.keys import classify, suggest
+
+    return [
+        Problem.bad_value(
+            key,
+            "argument",
+            f"values[{key!r}]",
+            expected="a setting's name (short, or a full METAFLOW_* name to write as it is)",
+            fix=suggest(key),
+        )
+        for key in values
+        if not key.startswith(PREFIX)
+        and classify(PREFIX + key, file=True).kind in (TYPO, ENV_ONLY, FOREIGN)
+    ]
 
 
 def write_profile(
@@ -120,7 +143,8 @@ def write_profile(
     keys, values as JSON. Returns the path written (its parent is created if missing).
 
     Raises:
-        ConfigError: the profile name is not a plain name (it would write outside ``home``).
+        ConfigError: the profile name is not a plain name (it would write outside ``home``), or
+            a short key names no setting (a typo: a full ``METAFLOW_*`` name is written as is).
 
     """
     path, problems = profile_path(os.fspath(home), profile)

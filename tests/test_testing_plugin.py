@@ -111,6 +111,25 @@ def test_write_profile_and_local_write_full_names(tmp_path: Path) -> None:
     assert json.loads(local.read_text(encoding="utf-8")) == {"METAFLOW_SFN_IAM_ROLE": ROLE}
 
 
+def test_a_short_name_that_names_no_setting_is_refused_and_nothing_written(
+    tmp_path: Path,
+) -> None:
+    """A typo of a short name would be written and warned about, and the test would fail on a
+    puzzling assertion: it is a ConfigError with the did-you-mean. A full name is written as it
+    is, known or not (a test of the warning)."""
+    meant = r"BATCH_JOB_QEUE .*did you mean METAFLOW_BATCH_JOB_QUEUE"
+    with pytest.raises(ConfigError, match=meant):
+        write_profile(tmp_path, {"BATCH_JOB_QEUE": "q"})
+    with pytest.raises(ConfigError, match="BATCH_JOB_QEUE"):
+        write_local(tmp_path / "proj", {"BATCH_JOB_QEUE": "q"})
+    assert list(tmp_path.iterdir()) == []
+    written = write_profile(tmp_path, {"METAFLOW_BATCH_JOB_QEUE": "q", "DATATOOLS_SYSROOT_S3": "x"})
+    assert set(json.loads(written.read_text(encoding="utf-8"))) == {
+        "METAFLOW_BATCH_JOB_QEUE",
+        "METAFLOW_DATATOOLS_SYSROOT_S3",  # an old name: a file may hold it
+    }
+
+
 def test_write_profile_refuses_a_name_that_leaves_home(tmp_path: Path) -> None:
     """A profile name with a path in it is a ConfigError, and nothing is written."""
     with pytest.raises(ConfigError, match="METAFLOW_PROFILE"):
@@ -468,6 +487,9 @@ def test_marker_with_bad_values_fails_setup(pytester: pytest.Pytester) -> None:
         consecutive=False,
     )
     assert "override(" not in result.stdout.str()
+    shown = result.stdout.str()
+    assert "def metaflow_settings" not in shown  # the message alone, not the plugin's source
+    assert "During handling" not in shown
 
 
 def test_marker_with_an_unknown_name_keeps_the_did_you_mean(pytester: pytest.Pytester) -> None:
@@ -491,6 +513,9 @@ def test_marker_with_an_unknown_name_keeps_the_did_you_mean(pytester: pytest.Pyt
         ]
     )
     assert "override(" not in result.stdout.str()
+    shown = result.stdout.str()
+    assert "def metaflow_settings" not in shown  # the message alone, not the plugin's source
+    assert "During handling" not in shown
 
 
 def test_entry_point_loads_the_plugin_in_a_fresh_process(pytester: pytest.Pytester) -> None:
