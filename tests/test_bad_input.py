@@ -441,7 +441,7 @@ def test_missing_named_profile_lists_existing(home: Path, work: Path) -> None:
     (home / "config_dev.json").write_text("{}")
     err = config_error(env={}, home=home, profile="prod", cwd=work)
     assert str(home / "config_prod.json") in str(err)
-    assert "profiles there: default, dev" in str(err)
+    assert "profiles there: config.json (the default), dev" in str(err)
     assert "did you mean" not in str(err)  # prod is near no profile there
 
 

@@ -249,6 +249,26 @@ def test_diff_names_the_default_profile_default() -> None:
     assert "No difference: default and ci" in invoke("diff", "", "ci").stdout
 
 
+def test_a_profile_named_default_is_not_the_default_profile() -> None:
+    """``-p default`` selects ``config_default.json``, as ``METAFLOW_PROFILE=default`` does in
+    Metaflow: where there is none, the error says that ``config.json`` is the default profile
+    (not "did you mean default?"); ``configure -p default`` says what it creates; ``diff`` tells
+    the two apart once both exist."""
+    write_profile(home(), {"BATCH_JOB_QUEUE": "main"})
+    missing = invoke("get", "-p", "default", "BATCH_JOB_QUEUE")
+    assert missing.exit_code != 0
+    said = missing.stderr
+    assert "config.json (the default)" in said
+    assert "leave the profile out" in said
+    assert "did you mean default" not in said
+    made = invoke("configure", "aws", "-p", "default", "--yes", "--set", "BATCH_JOB_QUEUE=named")
+    assert made.exit_code == 0, made.output
+    assert "a profile named default is config_default.json" in made.stderr
+    compared = invoke("diff", "", "default")
+    assert compared.exit_code == 1
+    assert compared.stdout.splitlines()[0].split() == ["NAME", "config.json", "default"]
+
+
 def test_get_of_a_reference_prints_it_unfetched_unless_revealed(no_fetch: list[str]) -> None:
     """Without --reveal-secrets, what show prints (where it is kept); with it, the fetched value."""
     reference = "{{resolve:ssm:/mf/key}}"

@@ -180,7 +180,7 @@ def test_missing_named_profile_lists_existing(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load(env={"METAFLOW_PROFILE": "prod"}, home=home, cwd=tmp_path)
     text = str(info.value)
-    assert "default, dev" in text
+    assert "config.json (the default), dev" in text
     assert str(home / "config_prod.json") in text
     assert "configure aws --profile prod" in text
 

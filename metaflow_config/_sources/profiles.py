@@ -18,6 +18,7 @@ from .._model.fields import PREFIX
 from ..errors import Problem
 
 __all__ = [
+    "DEFAULT_LISTED",
     "PROJECT_VAR",
     "find_local_config",
     "home_is_a_file",
@@ -53,14 +54,20 @@ def profile_path(home: str, profile: str | None) -> tuple[str, list[Problem]]:
 
 
 def list_profiles(home: str) -> list[str]:
-    """The profiles under ``home``: ``default`` for config.json, then config_<name>.json names."""
+    """The named profiles under ``home``: the ``<name>`` of each ``config_<name>.json``.
+
+    Not the default profile, ``config.json``, which no name selects: ``-p default`` and
+    ``METAFLOW_PROFILE=default`` select ``config_default.json``, as Metaflow reads them.
+    """
     try:
         names = sorted(os.listdir(home))
     except (OSError, ValueError):
         return []
-    found = ["default"] if "config.json" in names else []
-    found.extend(n[7:-5] for n in names if n.startswith("config_") and n.endswith(".json"))
-    return found
+    return [n[7:-5] for n in names if n.startswith("config_") and n.endswith(".json")]
+
+
+#: How the default profile is listed beside the named ones.
+DEFAULT_LISTED = "config.json (the default)"
 
 
 def missing_profile(
@@ -74,10 +81,13 @@ def missing_profile(
     ``profile=`` (of ``load()`` or ``override()``), or a command-line argument (``-p/--profile``).
     """
     existing = list_profiles(home) if os.path.isdir(home) else []
+    listed = existing
+    if os.path.lexists(os.path.join(home, "config.json")):
+        listed = [DEFAULT_LISTED, *existing]
     if not os.path.isdir(home):
         where = f"{home}, which does not exist (METAFLOW_HOME)"
     else:
-        where = f"{home} (profiles there: {', '.join(existing) if existing else 'none'})"
+        where = f"{home} (profiles there: {', '.join(listed) if listed else 'none'})"
     fix = f"create it with `metaflow-config configure aws --profile {profile}`"
     if existing:
         fix += ", or " + use_existing_profile(source)
@@ -88,8 +98,10 @@ def missing_profile(
         fix = f"did you mean {near}? ({_given(source, near)}); or {fix}"
     meant = profile.removesuffix(".json")
     meant = meant[len("config_") :] if meant.startswith("config_") else meant
-    if meant == "config":  # config.json: the default profile
+    if meant == "config" or profile == "default":  # config.json: the default profile
         fix = 'config.json is the default profile: leave the profile out (or give "")'
+        if profile == "default":
+            fix += "; a profile named default is a file config_default.json, as Metaflow reads it"
     elif meant not in ("", profile):
         fix = f"name the profile without config_ and .json: {meant} ({_given(source, meant)})"
         if not os.path.lexists(profile_path(home, meant)[0]):

@@ -82,7 +82,7 @@ def profile_option(fn: F) -> F:
 
 
 def complete_profile(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    """The profiles of the METAFLOW_HOME in force (``default`` is ``config.json``)."""
+    """The named profiles of the METAFLOW_HOME in force (the default one is given by no name)."""
     return [CompletionItem(p) for p in list_profiles(home_dir()) if p.startswith(incomplete)]
 
 

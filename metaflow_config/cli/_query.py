@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -13,12 +14,14 @@ from .._model.references import Reference
 from .._model.table import FIELDS, find
 from .._snapshot.sections import held_keys
 from .._snapshot.settings import lookup, resolution_of
+from .._sources.profiles import profile_path
 from .._sources.sections import find_key, is_secret, registry
 from ..errors import ConfigError
 from ._common import (
     CliError,
     as_cli_error,
     complete_profile,
+    home_dir,
     load_settings,
     profile_option,
 )
@@ -102,8 +105,23 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
 
 
 def _profile_argument(name: str) -> str | None:
-    """A profile as ``diff`` takes it: ``default`` (or ``""``) is ``config.json``."""
-    return None if name in ("", "default") else name
+    """A profile as ``diff`` takes it (``None``: the default profile, ``config.json``).
+
+    ``""`` is ``config.json``, and so is ``default``, unless a profile is named so
+    (``config_default.json``, which ``-p default`` selects).
+    """
+    if name == "default":
+        path, problems = profile_path(home_dir(), name)
+        return name if not problems and os.path.lexists(path) else None
+    return name or None
+
+
+def _profile_shown(name: str) -> str:
+    """How ``diff`` names a profile: ``config.json`` is ``default`` unless a profile is so named."""
+    chosen = _profile_argument(name)
+    if chosen is not None:
+        return chosen
+    return "config.json" if _profile_argument("default") == "default" else "default"
 
 
 class DiffError(CliError):
@@ -132,7 +150,7 @@ def diff_cmd(first: str, second: str) -> None:
     reference is compared and shown as written, never fetched; values that differ only where
     they are masked are marked (differs).
     """
-    names = [_profile_argument(first) or "default", _profile_argument(second) or "default"]
+    names = [_profile_shown(first), _profile_shown(second)]
     try:
         a = load_settings(_profile_argument(first), flag="PROFILE_A")
         b = load_settings(_profile_argument(second), flag="PROFILE_B")

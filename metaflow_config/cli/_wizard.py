@@ -515,6 +515,14 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     near = nearest_profile(name, list_profiles(home)) if existing is None and name else None
     if near is not None:  # a typo of one that exists makes a new profile: said, not refused
         print_warnings([f"no profile {name} yet (did you mean {near}? -p {near}): it is created"])
+    elif existing is None and name == "default":  # Metaflow's name, not the default profile's
+        print_warnings(
+            [
+                "a profile named default is config_default.json, which only -p default or "
+                "METAFLOW_PROFILE=default selects; the default profile is config.json (leave "
+                "-p out to configure it): config_default.json is created"
+            ]
+        )
     existing = existing or {}
     if sets:
         changes = parse_sets(sets, existing)
