@@ -86,6 +86,42 @@ def test_an_extensions_plugins_count_without_importing_it(
         assert s.defaults.datastore == name
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            "_STORES = ['gcs']\nDATASTORES_DESC = [(n, '.a.A') for n in _STORES]\n", id="listcomp"
+        ),
+        pytest.param("DATASTORES_DESC = make()\n", id="call"),
+        pytest.param(
+            "DATASTORES_DESC = []\nDATASTORES_DESC.append(('gcs', '.a.A'))\n", id="append"
+        ),
+        pytest.param("ENABLED_DATASTORE = [n for n in ('gcs',)]\n", id="enabled"),
+    ],
+)
+def test_a_list_built_by_code_makes_a_near_miss_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_discovery: None, body: str
+) -> None:
+    """An extension registering its datastores in code may register ``gcs``, one edit from the
+    core ``gs``: not read here, so the name is warned about (with the did-you-mean), never
+    refused, which stopped every ``import metaflow`` of a working setup."""
+    monkeypatch.syspath_prepend(str(_extension(tmp_path / "ext", body)))
+    assert not plugins.installed()["datastore"].complete
+    with pytest.warns(ConfigWarning, match=r"'gcs' is not a datastore .*did you mean gs\?.*code"):
+        s = load(env={"METAFLOW_DEFAULT_DATASTORE": "gcs"}, home=tmp_path, cwd=tmp_path)
+    assert s.defaults.datastore == "gcs"
+    assert plugins.installed()["metadata_provider"].complete  # another category: still read
+
+
+def test_a_near_miss_is_an_error_where_every_list_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_discovery: None
+) -> None:
+    monkeypatch.syspath_prepend(str(_extension(tmp_path / "ext", "DATASTORES_DESC = []\n")))
+    assert plugins.installed()["datastore"].complete
+    with pytest.raises(ConfigError, match="did you mean gs"):
+        load(env={"METAFLOW_DEFAULT_DATASTORE": "gcs"}, home=tmp_path, cwd=tmp_path)
+
+
 def test_the_working_directorys_extensions_declare_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_discovery: None
 ) -> None:

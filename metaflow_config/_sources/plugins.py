@@ -30,7 +30,7 @@ from .._model.record import Record
 if TYPE_CHECKING:
     from typing_extensions import TypeGuard
 
-__all__ = ["CATEGORIES", "CORE", "Verdict", "installed", "judge"]
+__all__ = ["CATEGORIES", "CORE", "Declared", "Verdict", "installed", "judge"]
 
 #: The settings that name a plugin, and the plugin category each names.
 CATEGORIES: Mapping[str, str] = {
@@ -87,13 +87,22 @@ def judge(setting: str, value: str) -> Verdict | None:
     known = sorted(CORE[category] | found)
     what = _WHAT[category]
     close = _near(value, known)
-    if close is not None:
-        return Verdict("near", f"a {what} Metaflow knows ({', '.join(known)})", close)
+    if getattr(found, "complete", True):
+        if close is not None:
+            return Verdict("near", f"a {what} Metaflow knows ({', '.join(known)})", close)
+        return Verdict(
+            "unknown",
+            f"{value!r} is not a {what} the installed Metaflow or its extensions register "
+            f"({', '.join(known)}): Metaflow refuses it when a flow runs unless an extension "
+            "provides it there",
+        )
+    # an extension registers some in code: the name may be one of them, near a known one or not
+    maybe = f" (did you mean {close}?)" if close is not None else ""
     return Verdict(
         "unknown",
-        f"{value!r} is not a {what} the installed Metaflow or its extensions register "
-        f"({', '.join(known)}): Metaflow refuses it when a flow runs unless an extension "
-        "provides it there",
+        f"{value!r} is not a {what} the installed Metaflow or its extensions register as text "
+        f"({', '.join(known)}){maybe}: an extension registers its own in code, which is not "
+        "read here; Metaflow refuses the name when a flow runs unless one of them is it",
     )
 
 
@@ -148,9 +157,10 @@ def installed() -> Mapping[str, frozenset[str]]:
     names: dict[str, set[str]] = {category: set() for category in _DESC}
     enabled: dict[str, list[str] | None] = dict.fromkeys(_DESC)
     toggles: dict[str, list[str]] = {category: [] for category in _DESC}
+    unread: set[str] = set()
     core = os.path.join(locations[0], "plugins", "__init__.py")
     for path in [core, *(path for _, path in point_files("plugins"))]:
-        _read(path, names, enabled, toggles)
+        unread |= _read(path, names, enabled, toggles)
     result = {}
     for category, declared in names.items():
         chosen = enabled[category]
@@ -159,8 +169,23 @@ def installed() -> Mapping[str, frozenset[str]]:
         for toggle in toggles[category]:
             if toggle.startswith("-"):
                 found.discard(toggle[1:])
-        result[category] = frozenset(found)
+        result[category] = Declared(found, complete=category not in unread)
     return result
+
+
+class Declared(frozenset[str]):
+    """The names of a category read from the sources; ``complete``: every list was read.
+
+    A list built by code (``[(n, ...) for n in STORES]``, an ``.append``) cannot be read as
+    text: its names are unknown here, and a name near a known one may be one of them.
+    """
+
+    complete: bool
+
+    def __new__(cls, names: Iterable[str] = (), *, complete: bool = True) -> Declared:
+        made = super().__new__(cls, names)
+        made.complete = complete
+        return made
 
 
 def _read(
@@ -168,13 +193,14 @@ def _read(
     names: dict[str, set[str]],
     enabled: dict[str, list[str] | None],
     toggles: dict[str, list[str]],
-) -> None:
+) -> set[str]:
     """Add what the module at ``path`` declares (literal lists only; anything else is skipped).
 
     The module is not parsed whole (a hostile one, a cloned repository's, can crash the parser
     of Python 3.9 and 3.10 with a deep expression): each top-level assignment of a list is read
     as text, and only a list of string literals, tuples and lists, nested a few levels at most,
-    is evaluated (``ast.literal_eval``); a list built by code is passed over.
+    is evaluated (``ast.literal_eval``); a list built by code is passed over. Returns the
+    categories of the lists it declares that could not be read so.
     """
     import ast  # on the rare path only: a name that is not Metaflow's own
 
@@ -183,9 +209,10 @@ def _read(
 
     data = read_regular(path, MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
     if data is None:
-        return
+        return set()
 
     text = data.decode("utf-8", "replace")
+    read: set[int] = set()  # where the assignments read as literals begin
     for head in _HEAD.finditer(text):
         literal = _bracketed(text, head.end())
         if literal is None:
@@ -195,10 +222,28 @@ def _read(
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             continue
         _declared(head.group(1), value, names, enabled, toggles)
+        read.add(head.start())
+    return {
+        _LISTS[change.group(1)]
+        for change in _CHANGED.finditer(text)
+        if change.group(1) in _LISTS and (change.start() not in read or change.group(2))
+    }
 
 
 #: A top-level assignment of a list: ``NAME = [``, ``NAME += [``, ``NAME: list = [``.
 _HEAD = re.compile(r"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?\+?=[ \t]*(?=\[)", re.MULTILINE)
+#: The lists that declare a category's plugins, by name: ``*_DESC``, ``ENABLED_*``, ``TOGGLE_*``.
+_LISTS = {
+    name: category
+    for category, desc in _DESC.items()
+    for name in (desc, f"ENABLED_{category.upper()}", f"TOGGLE_{category.upper()}")
+}
+#: A top-level assignment of any value, or a list method's call (group 2): ``NAME = ...``,
+#: ``NAME += ...``, ``NAME.append(...)``.
+_CHANGED = re.compile(
+    r"^([A-Za-z_]\w*)[ \t]*(?:(\.[ \t]*(?:append|extend|insert)\b)|(?::[^=\n]*)?\+?=)",
+    re.MULTILINE,
+)
 #: The deepest nesting of brackets read (Metaflow's lists hold tuples: two levels).
 _MOST_DEPTH = 8
 
