@@ -111,6 +111,10 @@ def test_a_list_built_by_code_makes_a_near_miss_a_warning(
         s = load(env={"METAFLOW_DEFAULT_DATASTORE": "gcs"}, home=tmp_path, cwd=tmp_path)
     assert s.defaults.datastore == "gcs"
     assert plugins.installed()["metadata_provider"].complete  # another category: still read
+    checked = invoke(
+        "check", env={"METAFLOW_HOME": str(tmp_path), "METAFLOW_DEFAULT_DATASTORE": "gcs"}
+    )
+    assert checked.exit_code == 0, checked.output  # warned, not failed: a working setup
 
 
 def test_a_near_miss_is_an_error_where_every_list_was_read(

@@ -266,6 +266,8 @@ def _plugin_failures(snapshot: Settings) -> tuple[list[str], str]:
         value = snapshot[name]
         if registered is None or value in registered:
             continue
+        if not getattr(registered, "complete", True):  # an extension registers some in code
+            continue  # unknowable here: the resolution's warning says so
         info = snapshot.explain(name)
         failures.append(
             printable(
