@@ -722,3 +722,38 @@ def test_show_explain_and_check_say_what_is_not_applied(
     checked = invoke("check")
     assert checked.exit_code == 1
     assert "expected a value from a trusted source" in _said(checked)
+
+
+def test_thousands_of_withheld_keys_cost_a_few_did_you_means(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository's file of 5,000 keys near a setting (each a did-you-mean to work out) made
+    every ``import metaflow`` there take seconds, and ``check`` print one error a key: the first
+    few are told apart and named, the rest counted, in the warning, ``check``, ``show`` and
+    ``trust``."""
+    from metaflow_config._resolve.resolve import MAX_UNKNOWN_REPORTED
+    from metaflow_config._sources import keys
+
+    home = _home(tmp_path)
+    doc = {f"METAFLOW_ACME_{i}": "x" for i in range(5000)}
+    local = write_local(tmp_path / "repo", {"SERVICE_URL": "https://theirs.example", **doc})
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    monkeypatch.chdir(tmp_path / "repo")
+    told: list[str] = []
+    real = keys.misspelled
+    monkeypatch.setattr(keys, "misspelled", lambda key: told.append(key) or real(key))
+    with pytest.warns(ConfigWarning) as caught:
+        load()
+    note = next(str(w.message) for w in caught if "not applied" in str(w.message))
+    assert "METAFLOW_SERVICE_URL, which decides where data or credentials go, and " in note
+    assert f"and {5000 - MAX_UNKNOWN_REPORTED} more keys, which are no settings" in note
+    assert len(told) <= 2 * MAX_UNKNOWN_REPORTED, len(told)
+    checked = invoke("check")
+    assert checked.exit_code == 1
+    assert f"{5000 - MAX_UNKNOWN_REPORTED} more keys of" in _said(checked)
+    errors = [line for line in checked.stderr.splitlines() if line.startswith("  - ")]
+    assert len(errors) == 2 + MAX_UNKNOWN_REPORTED  # SERVICE_URL, ten named, the count
+    shown = invoke("show").output
+    assert f"and {5000 - MAX_UNKNOWN_REPORTED} more keys (" in shown
+    trusted = invoke("trust", str(local))
+    assert f"and {5000 - MAX_UNKNOWN_REPORTED} more keys" in trusted.output

@@ -22,7 +22,7 @@ from .._sources.data import LayerData, Raw
 from .._sources.environ import own, own_flag
 from .._sources.inputs import Inputs
 from .._sources.keykind import LENIENT, QUIET, STRICT, TYPOS
-from .._sources.keys import classify, misspelled, sensitive_key
+from .._sources.keys import classify, keys_said, read_keys, sensitive_key
 from .._sources.layers import LAYERS
 from .._sources.profiles import (
     PROJECT_VAR,
@@ -145,43 +145,48 @@ def _report_keys(
 
 def untrusted_note(layer: LayerData) -> str:
     """The one sentence of a project file whose keys are not applied (see ``trust``)."""
-    steering, foreign = _untrusted_kinds(layer)
+    steering, foreign, more = _untrusted_kinds(layer)
     said = []
     if steering:
         decide = "decides" if len(steering) == 1 else "decide"
         said.append(f"{', '.join(steering)}, which {decide} where data or credentials go")
-    if foreign:
-        it, what = ("it", "is no setting") if len(foreign) == 1 else ("them", "are no settings")
+    if foreign or more:
+        one = len(foreign) + more == 1
+        it, what = ("it", "is no setting") if one else ("them", "are no settings")
         said.append(
-            f"{', '.join(foreign)}, which {what} of metaflow-config (Metaflow or an extension "
-            f"may read {it} to choose what runs or where data goes)"
+            f"{keys_said(foreign, more)}, which {what} of metaflow-config (Metaflow or an "
+            f"extension may read {it} to choose what runs or where data goes)"
         )
-    return f"{layer.path} ({layer.layer}) sets {' and '.join(said)}; not applied: {layer.distrust}"
+    return f"{layer.path} ({layer.layer}) sets {', and '.join(said)}; not applied: {layer.distrust}"
 
 
-def untrusted_keys(layer: LayerData) -> list[str]:
+def untrusted_keys(layer: LayerData) -> tuple[list[str], int]:
     """The keys of the untrusted ``layer`` that trusting it would apply, as its warning names them.
 
-    A misspelled key is not among them: trusted or not, nothing reads it.
+    A misspelled key is not among them: trusted or not, nothing reads it. Of the keys no setting
+    declares, the first few are named (``MAX_UNKNOWN_REPORTED``) and the rest counted.
     """
-    steering, foreign = _untrusted_kinds(layer)
-    return [*steering, *foreign]
+    steering, foreign, more = _untrusted_kinds(layer)
+    return [*steering, *foreign], more
 
 
-def _untrusted_kinds(layer: LayerData) -> tuple[list[str], list[str]]:
-    """The untrusted keys of ``layer`` to report: the sensitive settings', and the other keys.
+def _untrusted_kinds(layer: LayerData) -> tuple[list[str], list[str], int]:
+    """The untrusted keys of ``layer`` to report: the sensitive settings', others, how many more.
 
-    A misspelled key is left out: its own report says that it is not applied and what to fix,
-    and nothing reads it, trusted or not. A key near nothing is not: an extension may read it
-    (an endpoint of its own), and Metaflow's own reading would pass it on.
+    The other keys are named, the first few, and the rest counted. A misspelled key is left out: its
+    own report says that it is not applied and what to fix, and nothing reads it, trusted or not. A
+    key near nothing is not: an extension may read it (an endpoint of its own), and Metaflow's own
+    reading would pass it on. Only the first few other keys are told apart (``keys.read_keys``): a
+    file of thousands costs no more.
     """
-    steering, foreign = [], []
+    steering, other = [], []
     for key in layer.untrusted:
         if key in BY_ENV or sensitive_key(key):
             steering.append(key)
-        elif key not in layer.loose or not misspelled(key):
-            foreign.append(key)
-    return steering, foreign
+        else:
+            other.append(key)
+    foreign, more = read_keys(other, MAX_UNKNOWN_REPORTED)
+    return steering, foreign, more
 
 
 def report_untrusted(
@@ -189,10 +194,11 @@ def report_untrusted(
 ) -> None:
     """Report the keys an untrusted project file set that it may not decide.
 
-    One warning when ``strictness`` is lenient, else an error per key (:func:`_untrusted_kinds`).
+    One warning when ``strictness`` is lenient, else an error per key named, and one for the
+    keys counted (:func:`_untrusted_kinds`).
     """
-    steering, foreign = _untrusted_kinds(layer)
-    if not steering and not foreign:
+    steering, foreign, more = _untrusted_kinds(layer)
+    if not steering and not foreign and not more:
         return
     if strictness == LENIENT:
         notes.append(untrusted_note(layer))
@@ -215,6 +221,18 @@ def report_untrusted(
                 value=shown,
                 expected=f"a value from a trusted source ({what}), but {layer.path} is a "
                 f"project file and {why}",
+                fix=advice,
+            )
+        )
+    if more:
+        problems.append(
+            Problem.bad_value(
+                f"{more} more key{'s' if more != 1 else ''} of {layer.path}",
+                layer.layer,
+                layer.path or layer.layer,
+                value="",
+                expected=f"values from a trusted source, but {layer.path} is a project file "
+                f"and {why}",
                 fix=advice,
             )
         )

@@ -83,9 +83,11 @@ __all__ = [
     "ENV_SKIP",
     "classify",
     "is_section_key",
+    "keys_said",
     "misspelled",
     "put",
     "put_extra",
+    "read_keys",
     "section_key",
     "sensitive_key",
     "suggest",
@@ -505,6 +507,30 @@ def misspelled(key: str) -> bool:
     from .keykind import ENV_ONLY, TYPO
 
     return classify(key, file=True).kind in (TYPO, ENV_ONLY)
+
+
+def read_keys(keys: Iterable[str], most: int) -> tuple[list[str], int]:
+    """Of the first ``most`` of ``keys``, those that are no misspelling; how many keys follow.
+
+    Those that follow are not told apart (:func:`misspelled`: a did-you-mean each). What a
+    report names of keys that something may read: a file of thousands of keys costs a few
+    did-you-means, not one each (a misspelling among the first is reported by its own warning).
+    """
+    named: list[str] = []
+    more = 0
+    for seen, key in enumerate(keys):
+        if seen >= most:
+            more += 1
+        elif not misspelled(key):
+            named.append(key)
+    return named, more
+
+
+def keys_said(named: list[str], more: int) -> str:
+    """What :func:`read_keys` gave, in words: ``A, B and 3 more keys``, or ``3 keys``."""
+    if not named:
+        return f"{more} key{'s' if more != 1 else ''}"
+    return ", ".join(named) + (f" and {more} more key{'s' if more != 1 else ''}" if more else "")
 
 
 def sensitive_key(key: str) -> bool:

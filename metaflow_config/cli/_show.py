@@ -25,7 +25,7 @@ from .._snapshot.export import bears_secret
 from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, lookup, resolution_of
 from .._sources.keykind import OLD, QUIET, RETIRED, TYPO
-from .._sources.keys import classify
+from .._sources.keys import classify, keys_said
 from .._sources.sections import find_key
 from .._sources.sections import registry as registered_keys
 from ..errors import ConfigError, Problem
@@ -376,10 +376,10 @@ def untrusted_text(snapshot: Settings) -> str:
     from .._resolve.resolve import untrusted_keys
 
     local = resolution_of(snapshot).layers["local"]
-    keys = untrusted_keys(local) if local.untrusted else []
-    if not keys:
+    keys, more = untrusted_keys(local) if local.untrusted else ([], 0)
+    if not keys and not more:
         return ""
-    return f"not applied from it: {', '.join(keys)} ({local.distrust})"
+    return f"not applied from it: {keys_said(keys, more)} ({local.distrust})"
 
 
 def render(

@@ -11,10 +11,11 @@ import click
 
 from .._display import printable
 from .._model.table import BY_NAME
+from .._resolve.resolve import MAX_UNKNOWN_REPORTED
 from .._sources.data import LayerData
 from .._sources.environ import own
 from .._sources.files import foreign_keys, layer_from_document
-from .._sources.keys import misspelled, sensitive_key
+from .._sources.keys import keys_said, read_keys, sensitive_key
 from .._sources.profiles import PROJECT_VAR, find_local_config
 from .._sources.trust import FileFacts, never_trusted, read_facts, read_store, record, store_path
 from .._sources.trust import revoke as revoke_trust
@@ -106,10 +107,11 @@ def trust_cmd(list_: bool, revoke: bool, path: str | None) -> None:
     record(home, target, facts)
     data = layer_from_document(LayerData("local", target), target, doc)
     # a misspelled key is not applied, trusted or not: its own warning says so
-    keys = _sensitive(data) + [k for k in foreign_keys(data, doc or {}) if not misspelled(k)]
+    others, more = read_keys(foreign_keys(data, doc or {}), MAX_UNKNOWN_REPORTED)
+    keys = _sensitive(data) + others
     allows = (
-        f"it may now set {', '.join(keys)}"
-        if keys
+        f"it may now set {keys_said(keys, more)}"
+        if keys or more
         else "it sets nothing that needs trust today; an edit needs a new trust"
     )
     click.echo(printable(f"Trusted {target} as it is now (sha256 {facts.digest[:12]}): {allows}"))
