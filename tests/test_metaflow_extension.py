@@ -10,6 +10,7 @@ configurations drawn at random.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -542,6 +543,33 @@ import subprocess, sys
 import metaflow
 subprocess.run([sys.executable, "-S", "-c", "import metaflow"], check=True)
 """
+
+
+def test_no_warning_can_take_the_record_of_another() -> None:
+    """The record of a warning shown is a cryptographic digest: two texts a checksum confuses
+    (a key a repository chose so that its warning's CRC-32 is that of the warning of a planted
+    link, which was then never shown) have records of their own; both sides record alike."""
+    import zlib
+
+    from metaflow_config import _metaflow
+    from metaflow_extensions.metaflow_config import _switch
+
+    seen: dict[int, str] = {}
+    for i in range(1 << 20):  # a CRC-32 collision: about 2**16 texts in, by the birthday bound
+        text = f"METAFLOW_X{i} (env: METAFLOW_X{i}) is not a setting"
+        crc = zlib.crc32(text.encode())
+        if crc in seen:
+            break
+        seen[crc] = text
+    else:
+        raise AssertionError("no CRC-32 collision found")
+    assert _metaflow._digest(text) != _metaflow._digest(seen[crc])
+    recorded: dict[str, str] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_switch.os, "environ", recorded)
+        patch.setattr(_switch.sys, "stderr", io.StringIO())
+        _switch.say_not_installed()
+    assert recorded[_switch.WARNED] == _metaflow._digest(_switch.NOT_INSTALLED)
 
 
 def test_a_task_without_metaflow_config_says_so_once(tmp_path: Path) -> None:

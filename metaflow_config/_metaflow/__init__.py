@@ -411,9 +411,15 @@ def _from_metaflows_reading(tb: TracebackType | None) -> bool:
 
 
 def _digest(text: str) -> str:
-    import zlib  # not hashlib: loading OpenSSL would cost every task process milliseconds
+    """A warning's record in ``METAFLOW_CONFIG_WARNED``: no text can be made to share it.
 
-    return f"{zlib.crc32(text.encode('utf-8', 'replace')):08x}"
+    A cryptographic digest (64 bits of SHA-256), not a checksum: a key a repository chose could
+    give its own warning the checksum of another (the one of a planted ``.metaflow`` link), and
+    hide that one. Metaflow has imported ``hashlib`` already.
+    """
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def _show_once(caught: list[warnings.WarningMessage]) -> None:

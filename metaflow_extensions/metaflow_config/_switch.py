@@ -12,9 +12,9 @@ records it in ``METAFLOW_CONFIG_WARNED``, which its children inherit; the task's
 processes (a Metaflow task: ``METAFLOW_CODE_URL`` is set) stay quiet.
 """
 
+import hashlib
 import os
 import sys
-import zlib
 
 OFF = ("0", "false", "no", "off")
 #: Digests of the warnings already shown in this process tree (``metaflow_config._metaflow``).
@@ -32,7 +32,7 @@ def switched_off() -> bool:
 
 def say_not_installed() -> None:
     """One stderr line saying metaflow-config is missing, once per task (module docstring)."""
-    digest = f"{zlib.crc32(NOT_INSTALLED.encode()):08x}"
+    digest = hashlib.sha256(NOT_INSTALLED.encode()).hexdigest()[:16]  # as metaflow_config's
     shown = [d for d in os.environ.get(WARNED, "").split(",") if d]
     if digest in shown:
         return
