@@ -28,6 +28,7 @@ __all__ = [
     "CUT",
     "MASK",
     "SHORTEST_SECRET",
+    "Lines",
     "has_url_password",
     "mask_url_password",
     "mask_value",
@@ -122,6 +123,17 @@ def _escapes(lines: bool) -> dict[int, str]:
 def _escape(char: str) -> str:
     shown = repr(char)[1:-1]  # \x1b, \r, \x85, \u202e: as Python writes it
     return shown if shown != char else f"\\u{ord(char):04x}"
+
+
+class Lines(str):
+    """Text of several lines that this package laid out (a file's excerpt under its message).
+
+    Its line breaks and tabs are shown as they are; any other text is shown on one line, its
+    line breaks escaped with the rest (:func:`printable`): text built from input (a path, a
+    key, a folder's name) never starts a line of its own that could pass for the tool's.
+    """
+
+    __slots__ = ()
 
 
 def printable(text: str, *, lines: bool = False) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import FrozenInstanceError, dataclass
 from typing import Any
 
-from ._display import MASK, has_url_password, mask_url_password, printable, show_value
+from ._display import MASK, Lines, has_url_password, mask_url_password, printable, show_value
 
 __all__ = [
     "MASK",
@@ -139,9 +139,10 @@ class Problem:
         else:
             where = f" ({self.layer}: {self.location})" if self.layer or self.location else ""
         got = f" got {self.value};" if self.value else ""
-        fix = "\n    Fix: " if "\n" in self.expected else ". Fix: "  # after an excerpt of a file
+        laid_out = isinstance(self.expected, Lines)  # an excerpt of a file: its lines kept
+        fix = "\n    Fix: " if laid_out else ". Fix: "
         head = printable(f"{self.setting}{where}:{got} expected ")
-        return head + printable(f"{self.expected}{fix}{self.fix}", lines=True)
+        return head + printable(self.expected, lines=laid_out) + fix + printable(self.fix)
 
 
 class ConfigError(Exception):
@@ -173,7 +174,7 @@ class ConfigError(Exception):
             lines = [f"invalid Metaflow configuration: {count} problems"]
             lines.extend(f"  - {p}" for p in self.problems)
             text = "\n".join(lines)
-        return "".join([text, *(printable(f"\nAlso: {note}", lines=True) for note in self.also)])
+        return "".join([text, *(f"\nAlso: {printable(note)}" for note in self.also)])
 
 
 def _config_error(problems: tuple[Problem, ...], also: tuple[str, ...]) -> ConfigError:
@@ -189,4 +190,4 @@ class ConfigWarning(UserWarning):
     """
 
     def __str__(self) -> str:
-        return printable(super().__str__(), lines=True)
+        return printable(super().__str__())  # one line: none of its text starts a line

@@ -659,6 +659,39 @@ def test_trust_escapes_what_a_path_holds(tmp_path: Path) -> None:
         assert not {"\x1b", "\x07", "\u202e"} & set(_said(result)), args
 
 
+def test_no_name_a_repository_chose_starts_a_line_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout's folder, or an extension folder in it, named with a line break and a line
+    that passes for the tool's (``OK: ...``): every warning and error is shown on its lines, the
+    line break escaped, in ``check``, ``show`` and ``import metaflow``; a file's excerpt under
+    its JSON error keeps its own lines."""
+    fake = "OK: all good"
+    project = tmp_path / f"x\n{fake}"
+    (project / "metaflow_extensions" / f"y\n{fake}" / "config").mkdir(parents=True)
+    write_local(project, {"SERVICE_URL": "https://theirs.example"})
+    monkeypatch.setenv("METAFLOW_HOME", str(_home(tmp_path)))
+    monkeypatch.chdir(project)
+    for args in (["check"], ["check", "--strict"], ["show"]):
+        said = _said(invoke(*args))
+        assert "x\\nOK: all good" in said, args  # escaped, and there
+        assert not [line for line in said.splitlines() if line.startswith(fake)], args
+    code = "import metaflow"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "METAFLOW_CONFIG_STRICT": "1"},
+    )
+    assert "x\\nOK: all good" in proc.stderr
+    assert not [line for line in proc.stderr.splitlines() if line.startswith(fake)]
+    (project / ".metaflow" / "config.json").write_text('{\n  "METAFLOW_A": 1\n  "B": 2\n}')
+    excerpt = _said(invoke("check"))
+    assert "line 3" in excerpt
+    assert "\n    Fix: correct line" in excerpt  # the excerpt's own lines, as laid out
+
+
 def test_trust_refuses_a_file_that_is_not_a_config(tmp_path: Path) -> None:
     """Malformed JSON is not trusted: the error says where it is wrong; nothing is recorded."""
     (tmp_path / "repo" / ".metaflow").mkdir(parents=True)

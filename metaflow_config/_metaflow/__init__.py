@@ -458,7 +458,7 @@ def _plain_format(previous: Callable[..., str]) -> Callable[..., str]:
         line: str | None = None,
     ) -> str:
         if issubclass(category, ConfigWarning):
-            return printable(f"Warning: {message}", lines=True) + "\n"
+            return "Warning: " + printable(str(message)) + "\n"  # one line, as print_warnings
         return previous(message, category, filename, lineno, line)
 
     return formatwarning

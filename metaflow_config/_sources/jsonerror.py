@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from .._display import MASK
+from .._display import MASK, Lines, printable
 from ..errors import Problem
 
 __all__ = ["json_problem"]
@@ -280,6 +280,6 @@ def json_problem(text: str, path: str, layer: str, fallback_pos: int) -> Problem
     return Problem.file(
         path,
         layer,
-        f"valid JSON ({where})\n{excerpt}",
+        Lines(f"valid JSON ({printable(where)})\n{printable(excerpt, lines=True)}"),
         f"correct line {fix_line} of the file (nothing of a file that is not JSON is applied)",
     )

@@ -165,9 +165,9 @@ def write_changes(
     """
     lines = describe(changes, existing, masked=masked, notes=notes)
     if not lines:
-        click.echo(printable(f"\nNo changes: {path} left as it was.", lines=True))
+        click.echo("\n" + printable(f"No changes: {path} left as it was."))
         return None
-    click.echo(printable(f"\nChanges to {path}:", lines=True))
+    click.echo("\n" + printable(f"Changes to {path}:"))
     click.echo("\n".join(lines))
     if question is not None and not yes:
         fix = "Run it again with --yes to write without asking."
@@ -177,7 +177,7 @@ def write_changes(
     _, new = update_json(path, changes.apply, home=home)
     if not new:
         click.echo("The profile is now empty ({}); `metaflow-config reset` removes it.")
-    click.echo(printable(f"\nConfiguration written to {path} (mode 0600).", lines=True))
+    click.echo("\n" + printable(f"Configuration written to {path} (mode 0600)."))
     if leftovers:
         report_leftovers(path)
     return new

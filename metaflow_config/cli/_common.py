@@ -162,7 +162,7 @@ def missing_profile(profile: str, path: str, flag: str | None = None) -> ConfigE
 def print_warnings(texts: tuple[str, ...] | list[str]) -> None:
     """Print configuration warnings to stderr, one line each."""
     for text in texts:
-        click.echo(printable(f"Warning: {text}", lines=True), err=True)
+        click.echo("Warning: " + printable(text), err=True)  # one line: nothing in it starts one
 
 
 def from_flag(problem: Problem, profile: str, flag: str = "-p/--profile") -> Problem:
