@@ -132,3 +132,24 @@ def test_a_config_module_that_is_a_fifo_declares_nothing(
     assert extensions.config_names() == {}
     with pytest.warns(ConfigWarning, match="METAFLOW_ACME_ENDPOINT"):
         load(env={"METAFLOW_ACME_ENDPOINT": "https://x"}, home=tmp_path / "home")
+
+
+def test_explain_says_where_the_name_is_set(installed: Path) -> None:
+    """In the environment, in the profile, and in a project file whose trust withholds it:
+    each said, the last with why it is not applied."""
+    home = installed / "home"
+    home.mkdir()
+    write_json(home / "config.json", {"METAFLOW_ACME_ENDPOINT": "https://profile"})
+    project = Path.cwd()
+    (project / ".metaflow").mkdir()
+    write_json(project / ".metaflow" / "config.json", {"METAFLOW_ACME_ENDPOINT": "https://repo"})
+    env = {"METAFLOW_HOME": str(home), "METAFLOW_ACME_ENDPOINT": "https://env"}
+    said = invoke("explain", "METAFLOW_ACME_ENDPOINT", env=env).output
+    set_line = next(line for line in said.splitlines() if line.startswith("  set:"))
+    assert "in this environment" in set_line
+    assert f"in {home / 'config.json'} (profile)" in set_line
+    assert "(local), not applied: it is not trusted" in set_line
+    del env["METAFLOW_ACME_ENDPOINT"]
+    (home / "config.json").unlink()
+    (project / ".metaflow" / "config.json").unlink()
+    assert "  set:      not here" in invoke("explain", "METAFLOW_ACME_ENDPOINT", env=env).output

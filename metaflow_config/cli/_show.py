@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from .._display import CUT, MASK, mask_url_password, mask_value, printable, shorten, shown_text
-from .._model.fields import PREFIX, Setting
+from .._model.fields import PREFIX, Setting, is_unset
 from .._model.metaflow_names import CLI_VARIABLES
 from .._model.references import Reference
 from .._model.table import BY_ENV, DERIVED, FIELDS, find
@@ -608,9 +608,33 @@ def _explain_other(snapshot: Settings, name: str, invalid: Mapping[str, Problem]
     lines = [f"{full}: not a setting", f"  what:     {in_env.what()}"]
     if in_file.kind != in_env.kind:
         lines.append(f"  in files: {in_file.what()}")
-    env = resolution_of(snapshot).inputs.env
-    lines.append("  set:      " + ("in this environment" if env.get(full) else "not here"))
+    where = _where_set(snapshot, full)
+    lines.append("  set:      " + ("; ".join(where) if where else "not here"))
     return "\n".join(map(printable, lines))
+
+
+def _where_set(snapshot: Settings, name: str) -> list[str]:
+    """Where ``name`` (no setting: Metaflow's, an extension's) is set, environment and files.
+
+    A project file's key its trust withholds is said so.
+    """
+    from .._sources.writes import read_json_object
+
+    resolution = resolution_of(snapshot)
+    found = ["in this environment"] if resolution.inputs.env.get(name) else []
+    for data in resolution.layers.values():
+        if not data.path or data.layer == "env":
+            continue
+        if name in data.untrusted:
+            found.append(f"in {data.path} ({data.layer}), not applied: {data.distrust}")
+            continue
+        try:
+            doc = read_json_object(data.path, data.layer)
+        except ConfigError:  # said by the resolution
+            continue
+        if doc is not None and not is_unset(doc.get(name)):
+            found.append(f"in {data.path} ({data.layer})")
+    return found
 
 
 def _type_name(annotation: Any) -> str:
