@@ -716,6 +716,9 @@ def test_show_and_check_say_the_working_directorys_extensions(
     said = f"{repo / 'metaflow_extensions'} holds Metaflow extensions (evil): Metaflow imports them"
     assert f"# {said}" in invoke("show").output
     assert said in _said(invoke("check"))
+    for decoy in ("a1", "a2", "a3", "a4", "a5", "a6"):  # decoys first: the rest counted
+        (repo / "metaflow_extensions" / decoy).mkdir()
+    assert "(a1, a2, a3, a4, a5 and 2 more)" in invoke("show").output
     monkeypatch.chdir(tmp_path)
     assert "holds Metaflow extensions" not in invoke("show").output
 

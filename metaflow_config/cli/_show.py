@@ -364,8 +364,9 @@ def extensions_here_text(snapshot: Settings) -> str:
         return ""
     if not names:
         return ""
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return (
-        f"{folder} holds Metaflow extensions ({', '.join(names[:5])}): Metaflow imports them when "
+        f"{folder} holds Metaflow extensions ({listed}): Metaflow imports them when "
         "it runs here (a flow, a notebook, python -c), and a config extension's names replace "
         "what is shown here; review them as code you run"
     )
