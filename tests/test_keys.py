@@ -20,6 +20,7 @@ from metaflow_config._model.table import BY_ENV, OLD_NAMES
 from metaflow_config._sources import keys, near
 from metaflow_config._sources.data import LayerData, Raw
 from metaflow_config._sources.environ import metaflow_items
+from tests.conftest import invoke
 
 # --- the measure --------------------------------------------------------------------------------
 
@@ -296,6 +297,35 @@ def test_an_old_name_is_no_name_to_set_in_code(tmp_path: Path) -> None:
     s = load(env={}, home=str(tmp_path), cwd=str(tmp_path))
     with pytest.raises(KeyError, match="did you mean METAFLOW_SERVICE_URL"):
         s["METADATA_SERVICE_URL"]
+
+
+def test_a_command_says_a_misspelling_first_whatever_precedes_it(tmp_path: Path) -> None:
+    """Ten harmless unknown keys before a misspelling hid it in one counted line, in ``check``'s
+    error as in its warnings: a command tells apart the keys (up to ``TOLD_APART``) and says the
+    errors first, each with its did-you-mean."""
+    from metaflow_config._resolve.resolve import TOLD_APART
+
+    doc: dict[str, object] = {f"METAFLOW_ACME_OPTION_{c}": "v" for c in "ABCDEFGHIJKL"}
+    doc["METAFLOW_BATCH_JOB_QEUE"] = "gpu"
+    _profile(tmp_path, doc)
+    checked = invoke("check", env={"METAFLOW_HOME": str(tmp_path)})
+    assert checked.exit_code == 1
+    assert "METAFLOW_BATCH_JOB_QEUE" in checked.stderr
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in checked.stderr
+    assert "3 more unknown keys" in checked.stderr  # ten said one by one: the error, then nine
+    # past what a command tells apart, keys are counted, not worked out one by one
+    _profile(tmp_path, {f"METAFLOW_ACME_{i}": "v" for i in range(TOLD_APART + 50)})
+    told: list[str] = []
+    real = keys.classify
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            "metaflow_config._resolve.resolve.classify",
+            lambda k, **kw: told.append(k) or real(k, **kw),
+        )
+        checked = invoke("check", env={"METAFLOW_HOME": str(tmp_path)})
+    assert len(told) == TOLD_APART
+    assert "50 more unknown keys in" in checked.stderr
+    assert "not told apart" in checked.stderr
 
 
 def test_strict_mode_errs_on_keys_not_applied_but_not_on_old_names(tmp_path: Path) -> None:

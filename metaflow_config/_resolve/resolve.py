@@ -12,7 +12,6 @@ import os
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
-from itertools import islice
 from typing import Any
 
 from .._display import printable, show_value
@@ -21,7 +20,7 @@ from .._model.table import BY_ENV
 from .._sources.data import LayerData, Raw
 from .._sources.environ import own, own_flag
 from .._sources.inputs import Inputs
-from .._sources.keykind import LENIENT, QUIET, STRICT, TYPOS
+from .._sources.keykind import LENIENT, QUIET, STRICT
 from .._sources.keys import classify, keys_said, read_keys, sensitive_key
 from .._sources.layers import LAYERS
 from .._sources.profiles import (
@@ -68,6 +67,9 @@ def strict_mode(strict: bool | str | None, env: Mapping[str, str], problems: lis
 
 #: Keys not applied reported one by one per layer; the rest are counted in one line.
 MAX_UNKNOWN_REPORTED = 10
+#: Keys not applied that a command (``check``, ``import``) tells apart per layer, a did-you-mean
+#: each: the errors among them are reported first; past them, the keys are counted.
+TOLD_APART = 200
 
 
 def report_keys(
@@ -112,35 +114,47 @@ def _report_keys(
     for key, location in layer.renamed:
         notes.append(classify(key, file=file).note(layer, location))
     loose = layer.loose
-    for key, location in loose.located(MAX_UNKNOWN_REPORTED):
-        found = classify(key, file=file)
-        if found.kind in QUIET:  # an installed extension reads it: nothing to say
-            continue
-        if found.error(strictness):
-            problems.append(found.problem(layer, location))
-        else:
-            notes.append(found.note(layer, location))
-    rest = len(loose) - MAX_UNKNOWN_REPORTED
-    if rest <= 0:
-        return
+    # at run time the first keys, in the layer's order; a command's check tells apart up to
+    # TOLD_APART keys, and says the errors among them first (harmless keys hide no misspelling)
+    told = MAX_UNKNOWN_REPORTED if strictness == LENIENT else TOLD_APART
+    found = [(classify(key, file=file), location) for key, location in loose.located(told)]
+    found = [(key, location) for key, location in found if key.kind not in QUIET]
+    errors = [(key, location) for key, location in found if key.error(strictness)]
+    others = [(key, location) for key, location in found if not key.error(strictness)]
+    problems.extend(key.problem(layer, location) for key, location in errors[:MAX_UNKNOWN_REPORTED])
+    room = max(MAX_UNKNOWN_REPORTED - len(errors), 0)
+    notes.extend(key.note(layer, location) for key, location in others[:room])
     where = layer.path or layer.layer
-    if strictness == STRICT:
-        errors = rest
-    elif strictness == TYPOS:  # a command's: each key is told apart
-        told = islice(loose, MAX_UNKNOWN_REPORTED, None)
-        errors = sum(classify(key, file=file).error(strictness) for key in told)
-    else:
-        errors = 0
     fix = "remove them; `metaflow-config docs` lists every setting"
-    if errors:
-        text = f"{errors} more unknown keys in {where}"
+    more_errors = max(len(errors) - MAX_UNKNOWN_REPORTED, 0)
+    untold = len(loose) - min(len(loose), told)
+    if strictness == STRICT:
+        more_errors, untold = more_errors + untold, 0
+    if more_errors:
         problems.append(
             Problem.bad_value(
-                text, layer.layer, where, value="", expected="known settings only", fix=fix
+                f"{more_errors} more unknown {_keys_word(more_errors)} in {where}",
+                layer.layer,
+                where,
+                value="",
+                expected="known settings only",
+                fix=fix,
             )
         )
-    if rest > errors:
-        notes.append(f"{rest - errors} more unknown keys in {where}; {fix}")
+    more_others = len(others) - min(len(others), room)
+    if more_others:
+        notes.append(f"{more_others} more unknown {_keys_word(more_others)} in {where}; {fix}")
+    if untold and strictness == LENIENT:
+        notes.append(f"{untold} more unknown {_keys_word(untold)} in {where}; {fix}")
+    elif untold:  # a command's: past what it tells apart, a misspelling is not looked for
+        notes.append(
+            f"{untold} more unknown {_keys_word(untold)} in {where} not told apart (a "
+            f"misspelling among them is not found): {fix}"
+        )
+
+
+def _keys_word(count: int) -> str:
+    return "key" if count == 1 else "keys"
 
 
 def untrusted_note(layer: LayerData) -> str:
