@@ -716,3 +716,21 @@ def test_file_system_error_is_one_line(configured: Path, tmp_path: Path) -> None
     assert str(blocker) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_check_says_when_metaflow_cannot_tell_the_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container or CI job as root with no $USER: valid, but every flow run stops with
+    "Unknown user" (Metaflow passes over root): check says so, and how to fix it."""
+    for name in ("USER", "USERNAME", "SUDO_USER", "METAFLOW_USER"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"METAFLOW_HOME": str(tmp_path)}
+    for user in (None, "root"):
+        if user:
+            monkeypatch.setenv("USER", user)
+        checked = invoke("check", env=env)
+        assert checked.exit_code == 0, checked.output
+        assert "Unknown user" in checked.stderr
+        assert "set METAFLOW_USER" in checked.stderr
+    assert "Unknown user" not in invoke("check", env={**env, "METAFLOW_USER": "ana"}).stderr

@@ -372,11 +372,27 @@ def check_cmd(
         f"sets for a task); {compared}."
     )
     click.echo(f"{printable(ok)}\n{printable(seen)}")
-    here = extensions_here_text(snapshot)
-    if here:
-        print_warnings([here])
+    said = [text for text in (extensions_here_text(snapshot), _no_user_text(snapshot)) if text]
+    if said:
+        print_warnings(said)
     if live:
         _live_check(snapshot, required, aws_profile, write_probe)
+
+
+def _no_user_text(snapshot: Settings) -> str:
+    """The warning of a machine where Metaflow cannot tell who runs a flow, or ``""``.
+
+    Metaflow takes ``USER`` (this resolution's), then ``SUDO_USER``, ``USERNAME``, ``USER``,
+    passing over ``root``; with none, a run stops at once ("Unknown user"): a container or a CI
+    job running as root, with no ``$USER``.
+    """
+    names = [snapshot.runtime.user, *(os.environ.get(v) for v in ("SUDO_USER", "USERNAME", "USER"))]
+    if any(name and name != "root" for name in names):
+        return ""
+    return (
+        "Metaflow cannot tell who runs flows here (no user name, or only root): a flow run stops "
+        'with "Unknown user"; set METAFLOW_USER to your name (in the environment or the profile)'
+    )
 
 
 def _capabilities(snapshot: Settings, required: tuple[str, ...]) -> list[str]:
