@@ -153,3 +153,26 @@ def test_explain_says_where_the_name_is_set(installed: Path) -> None:
     (home / "config.json").unlink()
     (project / ".metaflow" / "config.json").unlink()
     assert "  set:      not here" in invoke("explain", "METAFLOW_ACME_ENDPOINT", env=env).output
+
+
+def test_settings_an_extension_sets_are_said_to_be_its(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_extensions: None
+) -> None:
+    """An organisation's config extension that sets a setting's name in Metaflow's module (its
+    own default: ``DEFAULT_DATASTORE = from_conf("DEFAULT_DATASTORE", "s3")``) makes Metaflow
+    run on its value: show, explain and check say so, naming the extension."""
+    body = 'DEFAULT_DATASTORE = from_conf("DEFAULT_DATASTORE", "s3")\nNOT_A_SETTING = 1\n'
+    _extension(tmp_path / "site", body, org="corp")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert extensions.config_settings() == {"DEFAULT_DATASTORE": "corp"}
+    env = {"METAFLOW_HOME": str(tmp_path / "home"), "USER": "me"}
+    said = "metaflow_extensions.corp sets METAFLOW_DEFAULT_DATASTORE in Metaflow's configuration"
+    assert f"# {said}" in invoke("show", env=env).output
+    assert said in invoke("check", env=env).stderr
+    explained = invoke("explain", "DEFAULT_DATASTORE", env=env).output
+    assert "replaced: metaflow_extensions.corp sets DEFAULT_DATASTORE" in explained
+    assert "replaced:" not in invoke("explain", "BATCH_JOB_QUEUE", env=env).output

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from .jsonfile import read_regular
 from .sections import on_reset, outside_working_directory
 
-__all__ = ["MOST_BYTES", "config_names", "point_files"]
+__all__ = ["MOST_BYTES", "config_names", "config_settings", "point_files"]
 
 #: The most of an extension's module read (Metaflow's own plugins module is 10 KB).
 MOST_BYTES = 1 << 20
@@ -68,7 +68,6 @@ def point_files(point: str) -> list[tuple[str, str]]:
 _FROM_CONF = re.compile(r"""\bfrom_conf\(\s*(?:name\s*=\s*)?(["'])([A-Za-z_][A-Za-z0-9_]*)\1""")
 
 
-@functools.lru_cache(maxsize=1)
 def config_names() -> Mapping[str, str]:
     """The variables the installed extensions' ``config`` modules read: name -> organisation.
 
@@ -76,14 +75,40 @@ def config_names() -> Mapping[str, str]:
     it: the environment variable, and the key of a profile or project file). A name built by
     code cannot be read so. This package's own extension reads nothing so.
     """
+    return _config_scan()[0]
+
+
+def config_settings() -> Mapping[str, str]:
+    """The settings (by short name) that installed extensions' ``config`` modules assign.
+
+    Metaflow copies a config extension's names over its module's, so for these Metaflow runs on
+    the extension's value (its ``from_conf`` default, say), not on this resolution's. A
+    top-level ``NAME = ...`` of a setting's name, read as text: name -> organisation.
+    """
+    return _config_scan()[1]
+
+
+#: A top-level assignment: ``NAME = ...``, ``NAME: str = ...`` (not ``==``).
+_ASSIGNED = re.compile(r"^([A-Z][A-Z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=1)
+def _config_scan() -> tuple[Mapping[str, str], Mapping[str, str]]:
+    from .._model.table import BY_NAME
+
     names: dict[str, str] = {}
+    assigned: dict[str, str] = {}
     for org, path in point_files("config"):
         data = read_regular(path, MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
         if data is None:
             continue
-        for match in _FROM_CONF.finditer(data.decode("utf-8", "replace")):
+        text = data.decode("utf-8", "replace")
+        for match in _FROM_CONF.finditer(text):
             names.setdefault("METAFLOW_" + match.group(2), org)
-    return names
+        for match in _ASSIGNED.finditer(text):
+            if match.group(1) in BY_NAME:
+                assigned.setdefault(match.group(1), org)
+    return names, assigned
 
 
-on_reset(config_names.cache_clear)  # a test that adds an extension reads them again
+on_reset(_config_scan.cache_clear)  # a test that adds an extension reads them again

@@ -28,6 +28,7 @@ from ._query import complete_setting
 from ._show import (
     ENV_FORMATS,
     explain_text,
+    extension_settings_text,
     extensions_here_text,
     local_file_text,
     profile_file_text,
@@ -372,7 +373,8 @@ def check_cmd(
         f"sets for a task); {compared}."
     )
     click.echo(f"{printable(ok)}\n{printable(seen)}")
-    said = [text for text in (extensions_here_text(snapshot), _no_user_text(snapshot)) if text]
+    notes = (extensions_here_text(snapshot), extension_settings_text(), _no_user_text(snapshot))
+    said = [text for text in notes if text]
     if said:
         print_warnings(said)
     if live:

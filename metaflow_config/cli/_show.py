@@ -372,6 +372,26 @@ def extensions_here_text(snapshot: Settings) -> str:
     )
 
 
+def extension_settings_text() -> str:
+    """What installed Metaflow extensions set of the settings in Metaflow's module, or ``""``.
+
+    Metaflow copies a config extension's names over its own: for those it runs on the
+    extension's value (its own ``from_conf`` default, say), which this resolution cannot know.
+    """
+    from .._sources.extensions import config_settings
+
+    by_org: dict[str, list[str]] = {}
+    for name, org in config_settings().items():
+        by_org.setdefault(org, []).append(PREFIX + name)
+    if not by_org:
+        return ""
+    said = "; ".join(f"metaflow_extensions.{org} sets {', '.join(n)}" for org, n in by_org.items())
+    return (
+        f"{said} in Metaflow's configuration: Metaflow runs on the extension's values of those "
+        "(its own defaults, say), which may differ from what is shown here"
+    )
+
+
 def untrusted_text(snapshot: Settings) -> str:
     """What the project file set and is not applied because it is not trusted, or ``""``."""
     from .._resolve.resolve import untrusted_keys
@@ -402,7 +422,8 @@ def render(
     out.write(printable(f"# profile: {profile} ({tilde(profile_file_text(snapshot))})") + "\n")
     if snapshot.local_path:
         out.write(printable(f"# local config: {tilde(local_file_text(snapshot))}") + "\n")
-    for said in (untrusted_text(snapshot), extensions_here_text(snapshot)):
+    notes = (untrusted_text(snapshot), extensions_here_text(snapshot), extension_settings_text())
+    for said in notes:
         if said:
             out.write(printable(f"# {said}") + "\n")
     table = rows(snapshot, include_defaults=include_defaults, invalid=invalid)
@@ -551,6 +572,7 @@ def explain_text(
             )
     lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in info.shadowed)
     lines.extend(info.ignored_lines())
+    lines.extend(_extension_lines(field))
     if field.derive is not None:
         lines.append(f"  rule:     {field.derive.text} (when no layer sets it)")
     elif field.default is not None:
@@ -636,6 +658,19 @@ def _where_set(snapshot: Settings, name: str) -> list[str]:
         if doc is not None and not is_unset(doc.get(name)):
             found.append(f"in {data.path} ({data.layer})")
     return found
+
+
+def _extension_lines(field: Setting) -> list[str]:
+    """The line of a setting an installed extension sets in Metaflow's module, if one does."""
+    from .._sources.extensions import config_settings
+
+    org = config_settings().get(field.name)
+    if org is None:
+        return []
+    return [
+        f"  replaced: metaflow_extensions.{org} sets {field.name} in Metaflow's configuration: "
+        "Metaflow runs on its value, which may differ from this one"
+    ]
 
 
 def _type_name(annotation: Any) -> str:
