@@ -793,3 +793,22 @@ def test_thousands_of_withheld_keys_cost_a_few_did_you_means(
     assert f"and {5000 - MAX_UNKNOWN_REPORTED} more keys (" in shown
     trusted = invoke("trust", str(local))
     assert f"and {5000 - MAX_UNKNOWN_REPORTED} more keys" in trusted.output
+
+
+def test_an_error_never_hides_a_planted_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository's committed ``.metaflow/HelloFlow`` link and an invalid harmless value: the
+    error (of ``check``, ``load()``, ``import metaflow``) says the link too, as ``also``."""
+    repo = tmp_path / "repo"
+    write_local(repo, {"BATCH_EMIT_TAGS": "maybe"}, trusted_by=_home(tmp_path))
+    (repo / ".metaflow" / "HelloFlow").symlink_to(tmp_path / "attacker-store")
+    monkeypatch.setenv("METAFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(repo)
+    with pytest.raises(ConfigError) as info:
+        load()
+    assert any("holds links to elsewhere (HelloFlow ->" in note for note in info.value.also)
+    assert "Also: " in str(info.value)
+    checked = invoke("check")
+    assert checked.exit_code == 1
+    assert "holds links to elsewhere (HelloFlow ->" in _said(checked)

@@ -338,8 +338,11 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
         report_untrusted(layer, strictness, problems, notes)
         withheld.extend(notes[said:])
         notes.extend(layer.warnings)
+    steered: list[str] = []  # said with an error too: a link a repository planted
+    if layers["local"] in fresh:
+        steered = _shared_local_root(inputs, layers["local"], {**DEFAULTS, **validated})
     if problems:
-        raise failure(problems, layers, withheld)
+        raise failure(problems, layers, [*withheld, *steered])
     notes.extend(_shadowed_problems(fresh, winners))
 
     values = DEFAULTS.copy()
@@ -347,9 +350,8 @@ def resolve(inputs: Inputs, reuse: Mapping[str, LayerData] | None = None) -> Res
     values.update(validated)
     underived = derive(values, origins, Context(inputs.env, inputs.cwd))
     if underived:
-        raise failure(underived, layers, withheld)
-    if layers["local"] in fresh:
-        notes.extend(_shared_local_root(inputs, layers["local"], values))
+        raise failure(underived, layers, [*withheld, *steered])
+    notes.extend(steered)
     if notes:
         if not all(map(str.isprintable, notes)):  # keys and paths of input: no escapes
             notes = [printable(text) for text in notes]
