@@ -721,6 +721,18 @@ def test_show_and_check_say_the_working_directorys_extensions(
     assert "(a1, a2, a3, a4, a5 and 2 more)" in invoke("show").output
     monkeypatch.chdir(tmp_path)
     assert "holds Metaflow extensions" not in invoke("show").output
+    # this package's own extension, where it is installed from (its clone's README is followed
+    # there): not said; a repository's folder of the same name is
+    import metaflow_config
+
+    monkeypatch.chdir(Path(metaflow_config.__file__).resolve().parent.parent)
+    assert "holds Metaflow extensions" not in invoke("show").output
+    copy = tmp_path / "copy"
+    (copy / "metaflow_extensions" / "metaflow_config").mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    assert "(metaflow_config)" in next(
+        line for line in invoke("show").output.splitlines() if "holds Metaflow extensions" in line
+    )
 
 
 def test_a_misspelled_key_is_never_said_to_wait_for_trust(

@@ -341,12 +341,25 @@ def local_file_text(snapshot: Settings) -> str:
     return f"{path}: not found (the nearest .metaflow directory has no config.json)"
 
 
+#: This package's own Metaflow extension, as installed beside it (a wheel's, an editable one's)
+_OWN_EXTENSION = os.path.realpath(
+    os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        os.pardir,
+        "metaflow_extensions",
+        "metaflow_config",
+    )
+)
+
+
 def extensions_here_text(snapshot: Settings) -> str:
     """What the working directory's ``metaflow_extensions`` folder would do, or ``""``.
 
     Metaflow imports the extensions of every ``sys.path`` entry, and a flow's folder, a notebook
     or ``python -c`` puts the working directory there: their code runs, and a ``config``
-    extension's names replace settings, which no table here shows. Said where one is.
+    extension's names replace settings, which no table here shows. Said where one is; not this
+    package's own extension, installed from there (a clone of this repository, where its README
+    is followed).
     """
     from itertools import islice
 
@@ -358,7 +371,9 @@ def extensions_here_text(snapshot: Settings) -> str:
             names = sorted(
                 entry.name
                 for entry in islice(entries, MAX_ENTRIES)
-                if entry.is_dir() and not entry.name.startswith((".", "_"))
+                if entry.is_dir()
+                and not entry.name.startswith((".", "_"))
+                and os.path.realpath(entry.path) != _OWN_EXTENSION
             )
     except (OSError, ValueError):
         return ""
