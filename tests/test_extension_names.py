@@ -32,6 +32,8 @@ ACME_ENDPOINT = from_conf("ACME_ENDPOINT", "https://acme.example")
 ACME_RETRIES = from_conf( 'ACME_RETRIES' , 3)
 ACME_REGION = from_conf(name="ACME_REGION")
 BUILT = from_conf("ACME_" + "BUILT")  # built by code: not read so
+from metaflow.metaflow_config_funcs import from_conf as _fc
+ACME_ZONE = _fc("ACME_ZONE")
 """
 
 
@@ -64,10 +66,10 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_extensions:
 
 
 def test_the_literal_names_of_its_from_conf_calls_are_read(installed: Path) -> None:
-    """Positional or by keyword, either quote, blanks around: each ``METAFLOW_<name>``; a
-    name built by code is not one."""
+    """Positional or by keyword, either quote, blanks around, ``from_conf`` imported under
+    another name: each ``METAFLOW_<name>``; a name built by code is not one."""
     names = extensions.config_names()
-    for name in ("ACME_ENDPOINT", "ACME_RETRIES", "ACME_REGION"):
+    for name in ("ACME_ENDPOINT", "ACME_RETRIES", "ACME_REGION", "ACME_ZONE"):
         assert names["METAFLOW_" + name] == "acme"
     assert "METAFLOW_ACME_BUILT" not in names
     assert "imported" not in sys.modules.get("metaflow_extensions.acme.config", "")

@@ -88,6 +88,8 @@ def config_settings() -> Mapping[str, str]:
     return _config_scan()[1]
 
 
+#: ``from_conf`` imported under another name: ``from_conf as fc``.
+_ALIAS = re.compile(r"\bfrom_conf[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
 #: A top-level assignment: ``NAME = ...``, ``NAME: str = ...`` (not ``==``).
 _ASSIGNED = re.compile(r"^([A-Z][A-Z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)", re.MULTILINE)
 
@@ -103,7 +105,12 @@ def _config_scan() -> tuple[Mapping[str, str], Mapping[str, str]]:
         if data is None:
             continue
         text = data.decode("utf-8", "replace")
-        for match in _FROM_CONF.finditer(text):
+        calls = _FROM_CONF
+        aliases = _ALIAS.findall(text)  # from ... import from_conf as fc
+        if aliases:
+            called = "|".join(["from_conf", *map(re.escape, aliases)])
+            calls = re.compile(_FROM_CONF.pattern.replace("from_conf", f"(?:{called})", 1))
+        for match in calls.finditer(text):
             names.setdefault("METAFLOW_" + match.group(2), org)
         for match in _ASSIGNED.finditer(text):
             if match.group(1) in BY_NAME:
