@@ -272,3 +272,16 @@ def test_readme_lists_the_questions_in_the_order_asked() -> None:
     ]
     assert listed[: len(asked)] == asked
     assert "Write these changes to profile" in items[len(asked)]
+
+
+def test_a_bad_profile_name_is_said_of_the_option_it_came_by(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``configure aws -p 'a b'``: the error names -p/--profile, as show's does, not the
+    METAFLOW_PROFILE variable nobody set; the variable is named where it gave the name."""
+    said = invoke("configure", "aws", "-p", "a b", "--yes", "--set", "BATCH_JOB_QUEUE=q").stderr
+    assert "-p/--profile: got 'a b'" in said
+    assert "METAFLOW_PROFILE" not in said
+    monkeypatch.setenv("METAFLOW_PROFILE", "a b")
+    said = invoke("configure", "aws", "--yes", "--set", "BATCH_JOB_QUEUE=q").stderr
+    assert "METAFLOW_PROFILE (profile): got 'a b'" in said
