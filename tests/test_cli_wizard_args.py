@@ -275,7 +275,7 @@ def test_readme_lists_the_questions_in_the_order_asked() -> None:
 
 
 def test_a_bad_profile_name_is_said_of_the_option_it_came_by(
-    home: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``configure aws -p 'a b'``: the error names -p/--profile, as show's does, not the
     METAFLOW_PROFILE variable nobody set; the variable is named where it gave the name."""
