@@ -88,6 +88,27 @@ CASES = [
         "**",
         id="python-true",
     ),
+    pytest.param(
+        '{"A": NaN}', 1, 7, "NaN is not a JSON number", '{"A": ****}', "**", id="python-nan"
+    ),
+    pytest.param(
+        "METAFLOW_A=1\nMETAFLOW_B=2\n",
+        1,
+        1,
+        "NAME=value lines are not JSON: the file is one JSON object",
+        "****",
+        "*",
+        id="dotenv",
+    ),
+    pytest.param(
+        '{"A": -Infinity}',
+        1,
+        7,
+        "-Infinity is not a JSON number",
+        '{"A": ****}',
+        "**",
+        id="python-minus-infinity",
+    ),
     pytest.param('{"A": 1', 1, 8, "the file ends early", '{"A": ****', "", id="unclosed"),
     pytest.param('{"A": 1}}', 1, 9, "text after the end", '{"A": ****}}', "}", id="extra-brace"),
     pytest.param(

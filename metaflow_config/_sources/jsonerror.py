@@ -110,6 +110,17 @@ def locate(text: str) -> Mistake | None:  # noqa: PLR0911, PLR0912, PLR0915 - on
             elif (number := _NUMBER.match(text, i)) is not None:
                 i, state = number.end(), "comma" if stack else "done"
             elif (word := _WORD.match(text, i)) is not None:
+                if not stack and text.startswith("=", word.end()):  # NAME=value: a .env file
+                    return Mistake(
+                        i,
+                        "NAME=value lines are not JSON: the file is one JSON object, "
+                        '{"METAFLOW_NAME": "value", ...}',
+                        key,
+                    )
+                if word.group() in ("NaN", "Infinity"):  # Python's json writes them: not JSON
+                    return Mistake(
+                        i, f"{word.group()} is not a JSON number (quote it, or use null)", key
+                    )
                 if word.group() not in _LITERALS:  # not echoed: it may be a secret's value
                     return Mistake(
                         i,
@@ -118,6 +129,8 @@ def locate(text: str) -> Mistake | None:  # noqa: PLR0911, PLR0912, PLR0915 - on
                         key,
                     )
                 i, state = word.end(), "comma" if stack else "done"
+            elif text.startswith("-Infinity", i):
+                return Mistake(i, "-Infinity is not a JSON number (quote it, or use null)", key)
             else:
                 return Mistake(i, f"{ch!r} cannot start a JSON value", key)
         elif state in ("key", "first-key"):

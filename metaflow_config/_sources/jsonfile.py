@@ -206,6 +206,10 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     except RecursionError:
         return None, [_file_problem(layer, path, "valid JSON (nested too deeply)", fix_edit)]
     except ValueError as exc:  # NaN, Infinity, 1e400, an integer of more than 4300 digits
+        from .jsonerror import json_problem, locate
+
+        if locate(text) is not None:  # NaN, Infinity: said where they stand
+            return None, [json_problem(text, path, layer, 0)]
         reason = str(exc).split(":")[0]
         return None, [_file_problem(layer, path, f"valid JSON ({reason})", fix_edit)]
     if not isinstance(doc, dict):
