@@ -734,3 +734,17 @@ def test_check_says_when_metaflow_cannot_tell_the_user(
         assert "Unknown user" in checked.stderr
         assert "set METAFLOW_USER" in checked.stderr
     assert "Unknown user" not in invoke("check", env={**env, "METAFLOW_USER": "ana"}).stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["-p", "prod", "show"], "metaflow-config COMMAND -p NAME"),
+        (["--profile", "prod", "check"], "metaflow-config COMMAND -p NAME"),
+        (["configure", "-p", "prod", "aws"], "metaflow-config configure COMMAND -p NAME"),
+    ],
+)
+def test_a_profile_before_the_command_says_where_it_goes(args: list[str], said: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert f"-p is an option of each command: {said}" in result.stderr

@@ -35,6 +35,17 @@ _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 class _Group(click.Group):
     """A group that turns configuration and file errors into one readable message."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:  # `metaflow-config -p prod show`: where -p goes
+            if exc.option_name not in ("-p", "--profile"):
+                raise
+            where = f" -p is an option of each command: {ctx.command_path} COMMAND -p NAME"
+            raise click.NoSuchOption(
+                exc.option_name, exc.message + where, exc.possibilities, exc.ctx
+            ) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
