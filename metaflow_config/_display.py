@@ -30,11 +30,13 @@ __all__ = [
     "SHORTEST_SECRET",
     "Lines",
     "has_url_password",
+    "laid_out",
     "mask_url_password",
     "mask_value",
     "printable",
     "redact",
     "shell_quote",
+    "short_name",
     "shorten",
     "show_value",
     "shown_as",
@@ -134,6 +136,11 @@ class Lines(str):
     """
 
     __slots__ = ()
+
+
+def laid_out(lines: Iterable[str]) -> Lines:
+    """``lines`` as one text of lines: each escaped to one line, unless laid out already."""
+    return Lines("\n".join(line if isinstance(line, Lines) else printable(line) for line in lines))
 
 
 def printable(text: str, *, lines: bool = False) -> str:
@@ -507,6 +514,18 @@ def _arn(text: str, start: int, width: int) -> str:
         return CUT + resource
     name = resource[resource.find("/") + 1 :]  # after its type (role/, job-queue/)
     return CUT + _middle(name, width - len(CUT))
+
+
+#: The longest name from input (a key of a file, a variable's name) a message says whole.
+_LONGEST_NAME = 120
+
+
+def short_name(name: str) -> str:
+    """A name from input as a message says it: whole, or its start and its end (:data:`CUT`).
+
+    A file may hold keys of any length: a message says each in a line a reader can take in.
+    """
+    return _middle(name, _LONGEST_NAME)
 
 
 def shorten(text: str, width: int) -> str:

@@ -163,6 +163,10 @@ class ConfigError(Exception):
         self.also = tuple(also)
         super().__init__(self._render())
 
+    def __str__(self) -> str:
+        # its lines are laid out here, each problem's text escaped (Problem.__str__): Lines
+        return Lines(super().__str__())
+
     def __reduce__(self) -> tuple[Any, ...]:  # pickled whole (a subprocess, a pool's worker)
         return (_config_error, (self.problems, self.also))
 

@@ -90,7 +90,7 @@ SCENARIOS = [
         env={"METAFLOW_PROFILE": "nope"},
         profiles={"config.json": AWS_PROFILE},
         metaflow_fails="MetaflowException",
-        ours_fails=r"METAFLOW_PROFILE.*profiles there: default",
+        ours_fails=r"METAFLOW_PROFILE.*profiles there: config.json \(the default\)",
         topic=MISSING_PROFILE,
     ),
     # -- precedence ------------------------------------------------------------------------

@@ -593,3 +593,19 @@ def test_the_keys_not_applied_keep_their_order_values_and_locations() -> None:
     assert data.extra == {}
     assert "sekrit" not in repr(data.loose)
     assert "/p/" not in repr(data.loose)
+
+
+def test_a_long_key_is_said_in_a_line_a_reader_can_take_in(tmp_path: Path) -> None:
+    """A file's key of 90,000 characters (ten of them, and a sensitive key) flooded the terminal
+    with every warning, ``check`` and ``show`` alike: a name is said by its start and its end."""
+    long = {f"METAFLOW_Z{i}_" + "X" * 90_000: "x" for i in range(10)}
+    _profile(tmp_path, long)
+    with pytest.warns(ConfigWarning) as caught:
+        load(env={}, home=str(tmp_path), cwd=str(tmp_path))
+    assert caught
+    assert all(len(str(w.message)) < 1_000 for w in caught)
+    assert any("METAFLOW_Z3_XXX" in str(w.message) and "..." in str(w.message) for w in caught)
+    env = {"METAFLOW_HOME": str(tmp_path)}
+    for args in (["check"], ["check", "--strict"], ["show"]):
+        result = invoke(*args, env=env)
+        assert len(result.output) + len(result.stderr) < 20_000, args

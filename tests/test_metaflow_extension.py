@@ -372,7 +372,7 @@ def test_a_broken_configuration_still_says_what_a_project_file_has_withheld(
         pytest.param(
             "{}",
             {"METAFLOW_PROFILE": "prod"},
-            ["METAFLOW_PROFILE", "profiles there: default"],
+            ["METAFLOW_PROFILE", "profiles there: config.json (the default)"],
             id="missing-named-profile",
         ),
         pytest.param(  # valid here, but Metaflow sets AWS_DEFAULT_REGION from the region

@@ -686,6 +686,13 @@ def test_no_name_a_repository_chose_starts_a_line_of_its_own(
     )
     assert "x\\nOK: all good" in proc.stderr
     assert not [line for line in proc.stderr.splitlines() if line.startswith(fake)]
+    bare = tmp_path / f"bare\n{fake}"  # a command's own error (no project file here)
+    bare.mkdir()
+    monkeypatch.chdir(bare)
+    refused = invoke("trust")
+    assert refused.exit_code != 0
+    assert not [line for line in refused.stderr.splitlines() if line.startswith(fake)]
+    monkeypatch.chdir(project)
     (project / ".metaflow" / "config.json").write_text('{\n  "METAFLOW_A": 1\n  "B": 2\n}')
     excerpt = _said(invoke("check"))
     assert "line 3" in excerpt
@@ -727,6 +734,15 @@ def test_show_and_check_say_the_working_directorys_extensions(
 
     monkeypatch.chdir(Path(metaflow_config.__file__).resolve().parent.parent)
     assert "holds Metaflow extensions" not in invoke("show").output
+    hidden = tmp_path / "hidden"  # a _name runs as any other; files pad the look past its bound
+    (hidden / "metaflow_extensions" / "_evil" / "config").mkdir(parents=True)
+    monkeypatch.chdir(hidden)
+    assert "holds Metaflow extensions (_evil)" in invoke("show").output
+    from metaflow_config._sources.profiles import MAX_ENTRIES
+
+    for i in range(MAX_ENTRIES + 1):
+        (hidden / "metaflow_extensions" / f"f{i}.txt").touch()
+    assert "entries, not all looked at" in invoke("show").output
     copy = tmp_path / "copy"
     (copy / "metaflow_extensions" / "metaflow_config").mkdir(parents=True)
     monkeypatch.chdir(copy)

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._display import printable, show_value
+from .._display import printable, short_name, show_value
 from .._model.fields import Context
 from .._model.table import BY_ENV
 from .._sources.data import LayerData, Raw
@@ -229,9 +229,9 @@ def report_untrusted(
         )
         problems.append(
             Problem.bad_value(
-                key,
+                short_name(key),
                 layer.layer,
-                raw.location,
+                short_name(raw.location),
                 value=shown,
                 expected=f"a value from a trusted source ({what}), but {layer.path} is a "
                 f"project file and {why}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from .._display import short_name
 from .._model import metaflow_names as mf
 from .._model.fields import PREFIX, Renamed, Setting
 from .._model.record import Record
@@ -183,7 +184,7 @@ class Key(Record):
 
     def note(self, layer: LayerData, location: str) -> str:
         """The warning of a key a layer holds (``location``: where in it)."""
-        where = f"{self.key} ({layer.layer}: {layer.path or location})"
+        where = f"{short_name(self.key)} ({layer.layer}: {layer.path or short_name(location)})"
         if self.kind == TYPO:
             return f"unknown setting {where}; {self.hint()}"
         if self.kind == OLD and self.field is not None:
@@ -213,7 +214,12 @@ class Key(Record):
             expected = f"a setting ({self.key} is {self.what()})"
             fix = self._fix(layer)
         return Problem.bad_value(
-            self.key, layer.layer, location, value="", expected=expected, fix=fix
+            short_name(self.key),
+            layer.layer,
+            short_name(location),
+            value="",
+            expected=expected,
+            fix=fix,
         )
 
     def _fix(self, layer: LayerData) -> str:

@@ -48,7 +48,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._display import show_value
+from .._display import short_name, show_value
 from .._model import metaflow_names as mf
 from .._model.fields import PREFIX, Renamed, Setting, is_unset
 from .._model.kinds import unicode_problem
@@ -530,7 +530,8 @@ def keys_said(named: list[str], more: int) -> str:
     """What :func:`read_keys` gave, in words: ``A, B and 3 more keys``, or ``3 keys``."""
     if not named:
         return f"{more} key{'s' if more != 1 else ''}"
-    return ", ".join(named) + (f" and {more} more key{'s' if more != 1 else ''}" if more else "")
+    listed = ", ".join(map(short_name, named))
+    return listed + (f" and {more} more key{'s' if more != 1 else ''}" if more else "")
 
 
 def sensitive_key(key: str) -> bool:

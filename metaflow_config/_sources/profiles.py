@@ -91,6 +91,8 @@ def missing_profile(
     fix = f"create it with `metaflow-config configure aws --profile {profile}`"
     if existing:
         fix += ", or " + use_existing_profile(source)
+    elif listed:  # the default profile alone
+        fix += ", or select the default profile, config.json, by giving no name"
     elif not os.path.isdir(home):  # a mistyped METAFLOW_HOME, first of all
         fix = f"correct METAFLOW_HOME if it is mistyped; else {fix}"
     near = nearest_profile(profile, existing)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from .._display import MASK, mask_value, printable, shown_text
+from .._display import MASK, Lines, mask_value, printable, shown_text
 from .._resolve.resolve import resolve
 from .._snapshot.settings import Settings
 from .._sources.inputs import Inputs, default_home
@@ -55,7 +55,9 @@ class CliError(click.ClickException):
     exit_code = 1
 
     def __init__(self, message: str) -> None:
-        super().__init__(printable(message, lines=True))
+        # one line, its line breaks escaped (a folder's name may hold one), unless this package
+        # laid it out in lines (a ConfigError's problems, a list: ``Lines``)
+        super().__init__(printable(message, lines=isinstance(message, Lines)))
 
 
 def as_cli_error(exc: ConfigError | OSError, error: type[CliError] = CliError) -> CliError:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import click
 
-from .._display import printable
+from .._display import laid_out, printable
 from .._model.fields import PREFIX
 from .._model.metaflow_names import RUNTIME_VARS
 from .._model.table import FIELDS
@@ -179,7 +179,7 @@ def _explain_each(names: tuple[str, ...], explain: Callable[[str], str]) -> None
         raise CliError(unknown[0])
     if unknown:
         lines = [f"{len(unknown)} names are not settings:", *(f"  - {u}" for u in unknown)]
-        raise CliError("\n".join(lines))
+        raise CliError(laid_out(lines))
 
 
 @click.command(
@@ -358,7 +358,7 @@ def check_cmd(
     if sections:
         failures.insert(0, str(ConfigError(list(sections.values()))))
     if failures:
-        raise CliError("\n".join(failures))
+        raise CliError(laid_out(failures))
     count = len(_set_in_layers(snapshot))
     checked = f"; ready for {', '.join(capabilities)}" if capabilities else ""
     variables = sum(1 for key in os.environ if key.startswith(PREFIX) and key not in RUNTIME_VARS)
@@ -421,10 +421,10 @@ def _with_capabilities(
     if found is None:
         if not required:
             return message
-        return f"{message}\n(--require not checked: the configuration could not be read)"
+        return laid_out([message, "(--require not checked: the configuration could not be read)"])
     snapshot, invalid = found.snapshot, found.invalid
     failures = _requirement_failures(snapshot, _capabilities(snapshot, required), invalid)
-    return "\n".join([message, *failures])
+    return laid_out([message, *failures])
 
 
 def _live_check(

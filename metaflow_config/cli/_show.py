@@ -15,7 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .._display import CUT, MASK, mask_url_password, mask_value, printable, shorten, shown_text
+from .._display import (
+    CUT,
+    MASK,
+    mask_url_password,
+    mask_value,
+    printable,
+    short_name,
+    shorten,
+    shown_text,
+)
 from .._model.fields import PREFIX, Setting, is_unset
 from .._model.metaflow_names import CLI_VARIABLES
 from .._model.references import Reference
@@ -301,7 +310,7 @@ def rows(
         for e in _entries(snapshot, include_defaults=include_defaults, invalid=invalid)
     ]
     table.extend(
-        Row(printable(u.key), MASK, u.layer, printable(u.hint), UNKNOWN)
+        Row(printable(short_name(u.key)), MASK, u.layer, printable(u.hint), UNKNOWN)
         for u in unknown_keys(snapshot)
     )
     return table
@@ -368,18 +377,23 @@ def extensions_here_text(snapshot: Settings) -> str:
     folder = os.path.join(resolution_of(snapshot).inputs.cwd, "metaflow_extensions")
     try:  # a folder a repository filled costs a bounded look, as the .metaflow one does
         with os.scandir(folder) as entries:
-            names = sorted(
-                entry.name
-                for entry in islice(entries, MAX_ENTRIES)
-                if entry.is_dir()
-                and not entry.name.startswith((".", "_"))
-                and os.path.realpath(entry.path) != _OWN_EXTENSION
-            )
+            seen = list(islice(entries, MAX_ENTRIES + 1))
+        names = sorted(  # as Metaflow's loader takes them: a _name too
+            entry.name
+            for entry in seen[:MAX_ENTRIES]
+            if entry.is_dir()
+            and not entry.name.startswith(".")
+            and entry.name != "__pycache__"
+            and os.path.realpath(entry.path) != _OWN_EXTENSION
+        )
     except (OSError, ValueError):
         return ""
-    if not names:
+    unseen = len(seen) > MAX_ENTRIES  # padded with files: what is past the look is said too
+    if not names and not unseen:
         return ""
     listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    if unseen:
+        listed += f"{'; ' if names else ''}over {MAX_ENTRIES} entries, not all looked at"
     return (
         f"{folder} holds Metaflow extensions ({listed}): Metaflow imports them when "
         "it runs here (a flow, a notebook, python -c), and a config extension's names replace "
