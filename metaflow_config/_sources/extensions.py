@@ -18,9 +18,9 @@ needs it: a process that meets no unknown name reads none of this.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 import re
+import sys
 from collections.abc import Mapping
 
 from .jsonfile import read_regular
@@ -38,14 +38,8 @@ def point_files(point: str) -> list[tuple[str, str]]:
     Each as (the organisation's package name, the module's path), in Metaflow's order of names:
     the point's ``__init__.py`` and its ``mfextinit_*.py`` modules.
     """
-    try:
-        spec = importlib.util.find_spec("metaflow_extensions")
-    except (ImportError, ValueError):
-        return []
-    if spec is None or not spec.submodule_search_locations:
-        return []
     found: list[tuple[str, str]] = []
-    for root in outside_working_directory(spec.submodule_search_locations):
+    for root in outside_working_directory(_roots()):
         try:
             organisations = sorted(os.listdir(root))
         except OSError:
@@ -64,20 +58,64 @@ def point_files(point: str) -> list[tuple[str, str]]:
     return found
 
 
+def _roots() -> list[str]:
+    """The ``metaflow_extensions`` folders of the ``sys.path`` entries, in their order.
+
+    Where the namespace package's portions are (as ``importlib`` finds them: a folder of that
+    name in an entry), without ``importlib.util`` (a process that meets an unknown name and has
+    not imported it would pay more for it than for the whole look).
+    """
+    roots: list[str] = []
+    for entry in list(sys.path):
+        if not isinstance(entry, str):
+            continue
+        root = os.path.join(entry or os.curdir, "metaflow_extensions")
+        if root not in roots and os.path.isdir(root):
+            roots.append(root)
+    return roots
+
+
 #: A call of ``from_conf`` with a literal name: ``from_conf("ACME_ENDPOINT"``, or ``name=`` it.
-_FROM_CONF = re.compile(r"""\bfrom_conf\(\s*(?:name\s*=\s*)?(["'])([A-Za-z_][A-Za-z0-9_]*)\1""")
+_FROM_CONF = r"""\bfrom_conf\(\s*(?:name\s*=\s*)?(["'])([A-Za-z_][A-Za-z0-9_]*)\1"""
+#: ``from_conf`` imported under another name: ``from_conf as fc``.
+_ALIAS = r"\bfrom_conf[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)"
+#: A top-level assignment: ``NAME = ...``, ``NAME: str = ...`` (not ``==``).
+_ASSIGNED = r"^([A-Z][A-Z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)"
 
 
+@functools.lru_cache(maxsize=1)
+def _config_texts() -> tuple[tuple[str, str], ...]:
+    """The text of each installed extension's ``config`` module, with its organisation."""
+    texts = []
+    for org, path in point_files("config"):
+        data = read_regular(path, MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
+        if data is not None:
+            texts.append((org, data.decode("utf-8", "replace")))
+    return tuple(texts)
+
+
+@functools.lru_cache(maxsize=1)
 def config_names() -> Mapping[str, str]:
     """The variables the installed extensions' ``config`` modules read: name -> organisation.
 
     A name is ``METAFLOW_`` and what a ``from_conf`` call names as a literal (as Metaflow reads
-    it: the environment variable, and the key of a profile or project file). A name built by
-    code cannot be read so. This package's own extension reads nothing so.
+    it: the environment variable, and the key of a profile or project file), ``from_conf``
+    imported under another name too. A name built by code cannot be read so. This package's
+    own extension reads nothing so. The patterns are compiled only for a module that calls
+    ``from_conf`` at all: a process meeting an unknown name pays for no more.
     """
-    return _config_scan()[0]
+    names: dict[str, str] = {}
+    for org, text in _config_texts():
+        if "from_conf" not in text:
+            continue
+        called = ["from_conf", *map(re.escape, re.findall(_ALIAS, text))]
+        calls = _FROM_CONF.replace("from_conf", f"(?:{'|'.join(called)})", 1)
+        for match in re.finditer(calls, text):
+            names.setdefault("METAFLOW_" + match.group(2), org)
+    return names
 
 
+@functools.lru_cache(maxsize=1)
 def config_settings() -> Mapping[str, str]:
     """The settings (by short name) that installed extensions' ``config`` modules assign.
 
@@ -85,37 +123,19 @@ def config_settings() -> Mapping[str, str]:
     the extension's value (its ``from_conf`` default, say), not on this resolution's. A
     top-level ``NAME = ...`` of a setting's name, read as text: name -> organisation.
     """
-    return _config_scan()[1]
-
-
-#: ``from_conf`` imported under another name: ``from_conf as fc``.
-_ALIAS = re.compile(r"\bfrom_conf[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
-#: A top-level assignment: ``NAME = ...``, ``NAME: str = ...`` (not ``==``).
-_ASSIGNED = re.compile(r"^([A-Z][A-Z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)", re.MULTILINE)
-
-
-@functools.lru_cache(maxsize=1)
-def _config_scan() -> tuple[Mapping[str, str], Mapping[str, str]]:
     from .._model.table import BY_NAME
 
-    names: dict[str, str] = {}
     assigned: dict[str, str] = {}
-    for org, path in point_files("config"):
-        data = read_regular(path, MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
-        if data is None:
-            continue
-        text = data.decode("utf-8", "replace")
-        calls = _FROM_CONF
-        aliases = _ALIAS.findall(text)  # from ... import from_conf as fc
-        if aliases:
-            called = "|".join(["from_conf", *map(re.escape, aliases)])
-            calls = re.compile(_FROM_CONF.pattern.replace("from_conf", f"(?:{called})", 1))
-        for match in calls.finditer(text):
-            names.setdefault("METAFLOW_" + match.group(2), org)
-        for match in _ASSIGNED.finditer(text):
+    for org, text in _config_texts():
+        for match in re.finditer(_ASSIGNED, text, re.MULTILINE):
             if match.group(1) in BY_NAME:
                 assigned.setdefault(match.group(1), org)
-    return names, assigned
+    return assigned
 
 
-on_reset(_config_scan.cache_clear)  # a test that adds an extension reads them again
+def _forget() -> None:
+    for cached in (_config_texts, config_names, config_settings):
+        cached.cache_clear()
+
+
+on_reset(_forget)  # a test that adds an extension reads them again
