@@ -249,6 +249,21 @@ def test_diff_names_the_default_profile_default() -> None:
     assert "No difference: default and ci" in invoke("diff", "", "ci").stdout
 
 
+def test_diff_of_the_default_profile_is_config_json_whatever_metaflow_profile_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After ``export METAFLOW_PROFILE=prod`` (README's own example), ``diff default prod``
+    compared prod with itself and said "No difference"."""
+    write_profile(home(), {"BATCH_JOB_QUEUE": "cpu"})
+    write_profile(home(), {"BATCH_JOB_QUEUE": "gpu"}, profile="prod")
+    monkeypatch.setenv("METAFLOW_PROFILE", "prod")
+    for first in ("default", ""):
+        compared = invoke("diff", first, "prod")
+        assert compared.exit_code == 1, compared.output
+        assert "cpu" in compared.stdout
+        assert "gpu" in compared.stdout
+
+
 def test_a_profile_named_default_is_not_the_default_profile() -> None:
     """``-p default`` selects ``config_default.json``, as ``METAFLOW_PROFILE=default`` does in
     Metaflow: where there is none, the error says that ``config.json`` is the default profile

@@ -104,22 +104,22 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
         click.echo(field.show_text(text) if field.secret else shown_text(text))
 
 
-def _profile_argument(name: str) -> str | None:
-    """A profile as ``diff`` takes it (``None``: the default profile, ``config.json``).
+def _profile_argument(name: str) -> str:
+    """A profile as ``diff`` takes it: ``""`` is ``config.json``, whatever ``$METAFLOW_PROFILE``.
 
-    ``""`` is ``config.json``, and so is ``default``, unless a profile is named so
+    ``-p ""`` selects it so. ``default`` is ``config.json`` too, unless a profile is named so
     (``config_default.json``, which ``-p default`` selects).
     """
     if name == "default":
         path, problems = profile_path(home_dir(), name)
-        return name if not problems and os.path.lexists(path) else None
-    return name or None
+        return name if not problems and os.path.lexists(path) else ""
+    return name
 
 
 def _profile_shown(name: str) -> str:
     """How ``diff`` names a profile: ``config.json`` is ``default`` unless a profile is so named."""
     chosen = _profile_argument(name)
-    if chosen is not None:
+    if chosen:
         return chosen
     return "config.json" if _profile_argument("default") == "default" else "default"
 
