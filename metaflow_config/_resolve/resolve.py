@@ -124,33 +124,44 @@ def _report_keys(
     problems.extend(key.problem(layer, location) for key, location in errors[:MAX_UNKNOWN_REPORTED])
     room = max(MAX_UNKNOWN_REPORTED - len(errors), 0)
     notes.extend(key.note(layer, location) for key, location in others[:room])
-    where = layer.path or layer.layer
-    fix = "remove them; `metaflow-config docs` lists every setting"
     more_errors = max(len(errors) - MAX_UNKNOWN_REPORTED, 0)
+    more_others = len(others) - min(len(others), room)
     untold = len(loose) - min(len(loose), told)
     if strictness == STRICT:
         more_errors, untold = more_errors + untold, 0
     if more_errors:
         problems.append(
             Problem.bad_value(
-                f"{more_errors} more unknown {_keys_word(more_errors)} in {where}",
-                layer.layer,
-                where,
+                f"{more_errors} more unknown {_keys_word(more_errors)}"
+                + (" in the environment" if layer.layer == "env" else ""),
+                "" if layer.layer == "env" else layer.layer,
+                layer.path or "",
                 value="",
                 expected="known settings only",
-                fix=fix,
+                fix=_more_fix(layer, more_errors),
             )
         )
-    more_others = len(others) - min(len(others), room)
     if more_others:
-        notes.append(f"{more_others} more unknown {_keys_word(more_others)} in {where}; {fix}")
-    if untold and strictness == LENIENT:
-        notes.append(f"{untold} more unknown {_keys_word(untold)} in {where}; {fix}")
-    elif untold:  # a command's: past what it tells apart, a misspelling is not looked for
-        notes.append(
-            f"{untold} more unknown {_keys_word(untold)} in {where} not told apart (a "
-            f"misspelling among them is not found): {fix}"
+        notes.append(_counted(layer, more_others, _more_fix(layer, more_others)))
+    if untold:  # past what is told apart: a misspelling among them is not looked for
+        them = "it" if untold == 1 else "them"
+        told_how = (
+            f"`metaflow-config check` tells {them} apart (a misspelling is an error there)"
+            if strictness == LENIENT
+            else f"not told apart past the first {TOLD_APART} (no misspelling is looked for)"
         )
+        notes.append(_counted(layer, untold, f"{told_how}; else {_more_fix(layer, untold)}"))
+
+
+def _counted(layer: LayerData, count: int, fix: str) -> str:
+    """The note of ``count`` keys of ``layer`` not said one by one."""
+    where = "the environment" if layer.layer == "env" else f"{layer.path} ({layer.layer})"
+    return f"{count} more unknown {_keys_word(count)} in {where}; {fix}"
+
+
+def _more_fix(layer: LayerData, count: int) -> str:
+    gone = "unset" if layer.layer == "env" else "remove"
+    return f"{gone} {'it' if count == 1 else 'them'}; `metaflow-config docs` lists every setting"
 
 
 def _keys_word(count: int) -> str:

@@ -148,6 +148,12 @@ class Key(Record):
                 f"the value of a flow parameter for `python flow.py {command}` "
                 f"({self.detail}<PARAMETER>), read by Metaflow's command line"
             )
+        if self.kind == RUNTIME and self.key in mf.SELECTORS:  # the user's, not Metaflow's
+            return (
+                "a variable of metaflow-config's own, which chooses where the configuration is "
+                "read from and how (the profile, its folder, the strictness, the extension's "
+                "switch), not a setting"
+            )
         if self.kind == RUNTIME:
             return _RUNTIME_FAMILIES.get(self.key[: self.key.find("_", 9) + 1], _RUNTIME)
         if self.kind == METAFLOW:
