@@ -587,9 +587,24 @@ def shown_text(text: str) -> str:
 def shell_quote(word: str) -> str:
     """``word`` quoted for a POSIX shell, and printable: a path or a name to paste in a command.
 
-    A word holding a control character cannot be both pasted exactly and shown safely: it is
-    quoted, then its control characters are escaped (see :func:`printable`).
+    A word holding a character :func:`printable` escapes (a line break, an escape) is quoted
+    ``$'...'``, where its escapes mean those very characters (bash, zsh, ksh): shown safely, and
+    pasted exactly.
     """
     import shlex  # here: only a command to paste needs it (import stays cheap)
 
-    return printable(shlex.quote(word))
+    if printable(word) == word:
+        return shlex.quote(word)
+    inside = "".join(_ansi_c(c) for c in word)
+    return f"$'{inside}'"
+
+
+def _ansi_c(char: str) -> str:
+    """``char`` inside ``$'...'``, meaning itself there.
+
+    A byte a file name held undecoded (``surrogateescape``) as that byte; a quote or a
+    backslash escaped; any other as :func:`printable` shows it.
+    """
+    if "\udc80" <= char <= "\udcff":
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return "\\" + char if char in "\\'" else printable(char)

@@ -15,7 +15,9 @@ import math
 import pickle
 import pprint
 import re
+import shutil
 import string
+import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -674,3 +676,30 @@ def test_a_later_url_in_a_value_never_unmasks_the_first(value: str) -> None:
 
     assert "pw1SECRET" not in mask_url_password(value)
     assert any("pw1SECRET" in p for p in url_passwords([value]))
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash's $'...' quoting")
+@pytest.mark.parametrize(
+    "word",
+    [
+        "plain path",
+        "a'b",
+        "x\nOK: forged",
+        "esc\x1b[31m",
+        "rtl\u202eL",
+        "back\\slash\tt",
+        "a\udcffb",
+    ],
+)
+def test_a_quoted_word_is_shown_safely_and_pastes_exactly(word: str) -> None:
+    """A path a command suggests pasting (``metaflow-config trust PATH``): printable, and what
+    the shell reads back is the very word, a line break or an undecodable byte included."""
+    from metaflow_config._display import shell_quote
+
+    quoted = shell_quote(word)
+    assert printable(quoted) == quoted
+    raw = word.encode("utf-8", "surrogateescape")
+    back = subprocess.run(
+        ["bash", "-c", f"printf %s {quoted}"], capture_output=True, check=True
+    ).stdout
+    assert back == raw
