@@ -135,6 +135,7 @@ def test_the_part_compared(key: str, tail: str) -> None:
         ("metaflow_batch_job_queue", False, "typo", "METAFLOW_BATCH_JOB_QUEUE"),  # a case slip
         ("metaflow_run_max_workers", False, "typo", "METAFLOW_RUN_MAX_WORKERS"),  # of Metaflow's
         ("metaflow_acme", False, "foreign", ""),
+        ("metaflow_datatools_sysroot_s3", False, "typo", "METAFLOW_DATATOOLS_S3ROOT"),  # old
         ("METAFLOW_METADATA_SERVICE_URL", True, "typo", "METAFLOW_SERVICE_URL"),  # old name's
         ("METADATA_SERVICE_HEADERS", True, "typo", "METAFLOW_SERVICE_HEADERS"),  # an attribute
         ("METAFLOW_AWS_ARN", True, "foreign", ""),  # difflib said METAFLOW_USER

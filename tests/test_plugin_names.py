@@ -306,3 +306,21 @@ def test_plugin_problems_are_marked_and_said_in_table_order_with_the_layers_fix(
     assert problems[0].fix == (
         "did you mean s3? correct or remove the key METAFLOW_DEFAULT_DATASTORE in /p/config.json"
     )
+
+
+def test_check_says_an_unregistered_name_once_and_beside_other_problems(tmp_path: Path) -> None:
+    """An unregistered datastore is check's error, said once (not also as the resolution's
+    warning); and still said when another value is invalid (check lists every problem)."""
+    env = {"METAFLOW_HOME": str(tmp_path)}
+    write_json(tmp_path / "config.json", {"METAFLOW_DEFAULT_DATASTORE": "nope"})
+    alone = invoke("check", env=env)
+    assert alone.exit_code == 1
+    assert alone.stderr.count("'nope'") == 1, alone.stderr
+    write_json(
+        tmp_path / "config.json",
+        {"METAFLOW_DEFAULT_DATASTORE": "nope", "METAFLOW_BATCH_EMIT_TAGS": "maybe"},
+    )
+    beside = invoke("check", env=env)
+    assert beside.exit_code == 1
+    assert "METAFLOW_BATCH_EMIT_TAGS" in beside.stderr
+    assert beside.stderr.count("'nope'") == 1, beside.stderr

@@ -244,8 +244,10 @@ def _classify(key: str, file: bool) -> Key:  # noqa: PLR0911 - a return per kind
         return Key(key, EXTENSION, detail=org)
     if key.startswith(SLIP):  # read by no one: the name in capitals, if that one is known
         upper = _classify(key.upper(), file)
+        if upper.kind in (SETTING, OLD) and upper.field is not None:  # its setting's own name
+            return Key(key, TYPO, upper.field, upper.field.env)
         if upper.kind not in (FOREIGN, TYPO):
-            return Key(key, TYPO, upper.field if upper.kind == SETTING else None, upper.key)
+            return Key(key, TYPO, None, upper.key)
     near = _family_typo(key) if not file and key.startswith(mf.RUNTIME_PREFIXES) else None
     if near is None:
         near = _indexes.near(key, registered=True)

@@ -182,11 +182,16 @@ def from_flag(problem: Problem, profile: str, flag: str = "-p/--profile") -> Pro
 
 
 def load_settings(
-    profile: str | None, *, strict: bool | str | None = None, flag: str = "-p/--profile"
+    profile: str | None,
+    *,
+    strict: bool | str | None = None,
+    flag: str = "-p/--profile",
+    warn: bool = True,
 ) -> Settings:
     """The settings in force for ``profile`` (None: $METAFLOW_PROFILE); warnings go to stderr.
 
     ``strict``: as ``load()``'s, or a word of ``keys.STRICTNESS`` (``check``'s ``typos``).
+    ``warn=False``: the caller prints ``snapshot.warnings`` (``check``, which says some as errors).
 
     Raises:
         ConfigError: every problem of the resolution; one about the profile name names
@@ -203,7 +208,8 @@ def load_settings(
                 raise
             problems = [from_flag(p, profile, flag) for p in exc.problems]
             raise ConfigError(problems, also=exc.also) from None
-    print_warnings(snapshot.warnings)
+    if warn:
+        print_warnings(snapshot.warnings)
     return snapshot
 
 

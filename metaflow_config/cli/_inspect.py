@@ -6,7 +6,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import click
 
@@ -347,13 +347,14 @@ def check_cmd(
         raise click.UsageError("--aws-profile and --write-probe go with --aws")
     strictness = TYPOS if strict is None else STRICT if strict else LENIENT
     try:
-        snapshot = load_settings(profile, strict=strictness)
+        snapshot = load_settings(profile, strict=strictness, warn=False)
     except ConfigError as exc:
         raise CliError(_with_capabilities(str(exc), profile, required, strictness)) from None
     sections = problems_by_key(resolution_of(snapshot))
     capabilities = _capabilities(snapshot, required)
     failures = _requirement_failures(snapshot, capabilities, frozenset())
     plugins, compared = _plugin_failures(snapshot)
+    print_warnings(_not_failed(snapshot.warnings, plugins))  # a plugin name failed: said once
     failures.extend(plugins)
     if sections:
         failures.insert(0, str(ConfigError(list(sections.values()))))
@@ -416,15 +417,25 @@ def _with_capabilities(
     printed first, as they would be on a configuration that resolves.
     """
     found = without_invalid(profile)
-    if found is not None:
-        print_warnings(not_in_the_error(found.snapshot, profile, strictness))
     if found is None:
         if not required:
             return message
         return laid_out([message, "(--require not checked: the configuration could not be read)"])
     snapshot, invalid = found.snapshot, found.invalid
+    plugins = _plugin_failures(snapshot)[0]  # every problem: an unregistered plugin name too
+    print_warnings(_not_failed(not_in_the_error(snapshot, profile, strictness), plugins))
     failures = _requirement_failures(snapshot, _capabilities(snapshot, required), invalid)
-    return laid_out([message, *failures])
+    return laid_out([message, *failures, *plugins])
+
+
+def _not_failed(warned: Sequence[str], failures: Sequence[str]) -> list[str]:
+    """The warnings but those of a setting a failure names (an unregistered plugin name)."""
+    failed = tuple(
+        f"{PREFIX}{name} ("
+        for name in CATEGORIES
+        if any(text.startswith(f"{PREFIX}{name} ") for text in failures)
+    )
+    return [text for text in warned if not (failed and text.startswith(failed))]
 
 
 def _live_check(
