@@ -25,7 +25,7 @@ from ._common import CliError, home_dir
 __all__ = ["trust_cmd"]
 
 
-def _project_file(path: str | None) -> str:
+def _project_file(path: str | None, *, revoke: bool = False) -> str:
     """The project file meant by ``path`` (a file, a project folder or its ``.metaflow``).
 
     No ``path``: the one found walking up from the working directory (or from
@@ -37,7 +37,7 @@ def _project_file(path: str | None) -> str:
         if found is None:
             msg = (
                 f"no project file: no .metaflow directory at or above {start}; "
-                "give the file to trust (metaflow-config trust PATH)"
+                f"give the file (metaflow-config trust {'--revoke ' if revoke else ''}PATH)"
             )
             raise CliError(msg)
         return found
@@ -91,7 +91,7 @@ def trust_cmd(list_: bool, revoke: bool, path: str | None) -> None:
             raise click.UsageError("--list takes no PATH and no --revoke")
         _list(home)
         return
-    target = _project_file(path)
+    target = _project_file(path, revoke=revoke)
     if revoke:
         was = revoke_trust(home, target)
         click.echo(
