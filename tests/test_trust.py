@@ -840,3 +840,11 @@ def test_an_error_never_hides_a_planted_link(
     checked = invoke("check")
     assert checked.exit_code == 1
     assert "holds links to elsewhere (HelloFlow ->" in _said(checked)
+
+
+def test_revoke_without_a_project_file_says_how_to_name_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    said = invoke("trust", "--revoke", env={"METAFLOW_HOME": str(tmp_path / "home")}).stderr
+    assert "metaflow-config trust --revoke PATH" in said
