@@ -373,11 +373,30 @@ class SettingsFixture:
         reset_settings()
 
     def use_profile(self, profile: str | None) -> None:
-        """Select the named profile (``config_<profile>.json`` in :attr:`home`); ``None``: none."""
+        """Select the named profile (``config_<profile>.json`` in :attr:`home`); ``None``: none.
+
+        Raises:
+            ConfigError: the test's home holds no such profile (write it first, with
+                :meth:`write_profile`), or the name is not a plain one.
+
+        """
         if profile is None:
             self.delenv("METAFLOW_PROFILE")
-        else:
-            self.setenv("METAFLOW_PROFILE", profile)
+            return
+        path, problems = profile_path(os.fspath(self.home), profile)
+        if not problems and not os.path.lexists(path):
+            problems = [
+                Problem.bad_argument(
+                    "use_profile",
+                    repr(profile),
+                    f"a profile of the test's home ({path} does not exist)",
+                    "write it first: metaflow_settings.write_profile({...}, "
+                    f"profile={profile!r})",
+                )
+            ]
+        if problems:
+            raise ConfigError(problems)
+        self.setenv("METAFLOW_PROFILE", profile)
 
     def write_profile(self, values: Mapping[str, Any], *, profile: str | None = None) -> Path:
         """Write a profile file into :attr:`home` (see :func:`write_profile`); return its path."""

@@ -308,6 +308,17 @@ def test_fixture_set_validates_now(metaflow_settings: SettingsFixture) -> None:
     assert settings.batch.emit_tags is False
 
 
+def test_use_profile_of_a_profile_not_written_says_to_write_it(
+    metaflow_settings: SettingsFixture,
+) -> None:
+    """In the test's own home, the way to a profile is ``.write_profile``, not the wizard."""
+    with pytest.raises(ConfigError, match=r"write_profile\(\{\.\.\.\}, profile='staging'\)"):
+        metaflow_settings.use_profile("staging")
+    metaflow_settings.write_profile({"BATCH_JOB_QUEUE": "q"}, profile="staging")
+    metaflow_settings.use_profile("staging")
+    assert settings.batch.job_queue == "q"
+
+
 def test_fixture_close_ends_its_overrides(tmp_path: Path) -> None:
     """close() ends every set(), also one made in a context that is gone (an async test)."""
     with pytest.MonkeyPatch.context() as mp:
