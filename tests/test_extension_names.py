@@ -10,6 +10,7 @@ directory's own ``metaflow_extensions`` (a cloned repository's) counts for nothi
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 import warnings
@@ -178,3 +179,16 @@ def test_settings_an_extension_sets_are_said_to_be_its(
     explained = invoke("explain", "DEFAULT_DATASTORE", env=env).output
     assert "replaced: metaflow_extensions.corp sets DEFAULT_DATASTORE" in explained
     assert "replaced:" not in invoke("explain", "BATCH_JOB_QUEUE", env=env).output
+
+
+def test_show_target_says_the_extensions_names_stay_behind(installed: Path) -> None:
+    """Metaflow passes none of an extension's names to a remote task (nor does ``to_env``):
+    ``show --target`` says which of those set here the task will not see."""
+    env = {"METAFLOW_HOME": str(installed / "home"), "METAFLOW_ACME_ENDPOINT": "https://x"}
+    shown = invoke("show", "--target", "kubernetes", env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "# not passed to the task, though set here: METAFLOW_ACME_ENDPOINT" in shown.output
+    as_json = invoke("show", "--target", "batch", "--json", env=env)
+    assert json.loads(as_json.output)["not_passed"] == ["METAFLOW_ACME_ENDPOINT"]
+    del env["METAFLOW_ACME_ENDPOINT"]
+    assert "not passed" not in invoke("show", "--target", "kubernetes", env=env).output

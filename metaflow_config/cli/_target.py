@@ -25,6 +25,7 @@ from .._model.table import FIELDS, find
 from .._snapshot.export import metaflow_sets
 from .._snapshot.require import points_here
 from .._snapshot.settings import Settings, resolution_of
+from .._sources.keys import keys_said
 from ..errors import ConfigWarning
 from ._show import display, explain_text
 
@@ -171,7 +172,34 @@ def target_text(snapshot: Settings, target: str, *, include_defaults: bool) -> s
     if not include_defaults:
         lines.append("# settings at their default in the task are hidden (--all shows them)")
     lines.append(f"# {differing} setting(s) noted: they differ from this machine or point at it")
+    behind = left_behind(snapshot)
+    if behind:
+        lines.append(
+            printable(
+                "# not passed to the task, though set here: "
+                f"{keys_said(behind[:10], len(behind[10:]))}"
+                " (read by installed extensions; Metaflow passes none: give them in the image or "
+                "with @environment)"
+            )
+        )
     return "\n".join(lines) + "\n"
+
+
+def left_behind(snapshot: Settings) -> list[str]:
+    """The names installed extensions read that are set here (environment, files), in order.
+
+    Metaflow passes none of them to a remote task (nor does ``to_env``): there the extension
+    reads what the task's image and ``@environment`` give it.
+    """
+    from .._sources.extensions import config_names
+
+    read = config_names()
+    if not read:
+        return []
+    found: dict[str, None] = {}
+    for data in resolution_of(snapshot).layers.values():
+        found.update((key, None) for key in data.loose if key in read)
+    return list(found)
 
 
 def target_json(snapshot: Settings, target: str, *, include_defaults: bool) -> dict[str, Any]:
@@ -182,6 +210,7 @@ def target_json(snapshot: Settings, target: str, *, include_defaults: bool) -> d
         "settings": [
             {"name": r.name, "value": r.task, "from": r.source, "note": r.note} for r in rows
         ],
+        "not_passed": left_behind(snapshot),
     }
 
 
