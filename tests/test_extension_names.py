@@ -192,3 +192,18 @@ def test_show_target_says_the_extensions_names_stay_behind(installed: Path) -> N
     assert json.loads(as_json.output)["not_passed"] == ["METAFLOW_ACME_ENDPOINT"]
     del env["METAFLOW_ACME_ENDPOINT"]
     assert "not passed" not in invoke("show", "--target", "kubernetes", env=env).output
+
+
+def test_the_look_at_an_extensions_folder_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_extensions: None
+) -> None:
+    """A folder on the import path that another user fills (a shared directory) costs a bounded
+    look, as every folder the package does not own: at most ``MAX_ENTRIES`` organisations."""
+    from metaflow_config._sources.profiles import MAX_ENTRIES
+
+    for i in range(MAX_ENTRIES + 50):
+        _extension(tmp_path / "site", 'X = from_conf("ACME_X")\n', org=f"org{i}")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.chdir(tmp_path)
+    found = [path for _, path in extensions.point_files("config") if path.startswith(str(tmp_path))]
+    assert len(found) == MAX_ENTRIES

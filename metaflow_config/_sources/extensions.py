@@ -22,8 +22,10 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from itertools import islice
 
 from .jsonfile import read_regular
+from .profiles import MAX_ENTRIES
 from .sections import on_reset, outside_working_directory
 
 __all__ = ["MOST_BYTES", "config_names", "config_settings", "point_files"]
@@ -40,22 +42,26 @@ def point_files(point: str) -> list[tuple[str, str]]:
     """
     found: list[tuple[str, str]] = []
     for root in outside_working_directory(_roots()):
-        try:
-            organisations = sorted(os.listdir(root))
-        except OSError:
-            continue
-        for org in organisations:
+        for org in _listed(root):
             folder = os.path.join(root, org, point)
-            try:
-                files = sorted(os.listdir(folder))
-            except OSError:
-                continue
             found.extend(
                 (org, os.path.join(folder, f))
-                for f in files
+                for f in _listed(folder)
                 if f == "__init__.py" or (f.startswith("mfextinit_") and f.endswith(".py"))
             )
     return found
+
+
+def _listed(folder: str) -> list[str]:
+    """The names in ``folder``, sorted; nothing where it cannot be listed.
+
+    A bounded look (``MAX_ENTRIES``), as every look at a folder this package does not own.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entry.name for entry in islice(entries, MAX_ENTRIES))
+    except (OSError, ValueError):
+        return []
 
 
 def _roots() -> list[str]:
