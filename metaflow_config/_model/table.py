@@ -43,19 +43,20 @@ from .kinds import (
 # --- derivation rules -------------------------------------------------------------------------
 
 
-_USER_VARS = ("SUDO_USER", "USERNAME", "USER")
+#: The login names ``USER`` derives from, in order (``root`` passed over), as Metaflow reads them.
+USER_VARIABLES = ("SUDO_USER", "USERNAME", "USER")
 #: The environment variables besides ``METAFLOW_*`` that a resolution reads: the login names
 #: ``USER`` derives from, and ``DISABLE_TRACING`` (Metaflow's own switch, see compat). A snapshot
 #: keeps only these and the ``METAFLOW_*`` ones when it is pickled.
-MACHINE_VARIABLES = (*_USER_VARS, "DISABLE_TRACING")
+MACHINE_VARIABLES = (*USER_VARIABLES, "DISABLE_TRACING")
 
 
 def _user(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
-    for var in _USER_VARS:
+    for var in USER_VARIABLES:
         name = ctx.env.get(var)
         if name and name != "root":
             return name, var
-    return None, " > ".join(_USER_VARS)
+    return None, " > ".join(USER_VARIABLES)
 
 
 def _cwd(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
@@ -541,6 +542,7 @@ __all__ = [
     "MACHINE_VARIABLES",
     "OLD_NAMES",
     "SECTIONS",
+    "USER_VARIABLES",
     "Sections",
     "find",
 ]

@@ -21,7 +21,7 @@ from .._sources.data import LayerData, Raw
 from .._sources.environ import own, own_flag
 from .._sources.inputs import Inputs
 from .._sources.keykind import LENIENT, QUIET, STRICT
-from .._sources.keys import classify, keys_said, read_keys, sensitive_key
+from .._sources.keys import classify, count_keys, keys_said, read_keys, sensitive_key
 from .._sources.layers import LAYERS
 from .._sources.profiles import (
     PROJECT_VAR,
@@ -132,7 +132,7 @@ def _report_keys(
     if more_errors:
         problems.append(
             Problem.bad_value(
-                f"{more_errors} more unknown {_keys_word(more_errors)}"
+                count_keys(more_errors, "more unknown ")
                 + (" in the environment" if layer.layer == "env" else ""),
                 "" if layer.layer == "env" else layer.layer,
                 layer.path or "",
@@ -156,16 +156,12 @@ def _report_keys(
 def _counted(layer: LayerData, count: int, fix: str) -> str:
     """The note of ``count`` keys of ``layer`` not said one by one."""
     where = "the environment" if layer.layer == "env" else f"{layer.path} ({layer.layer})"
-    return f"{count} more unknown {_keys_word(count)} in {where}; {fix}"
+    return f"{count_keys(count, 'more unknown ')} in {where}; {fix}"
 
 
 def _more_fix(layer: LayerData, count: int) -> str:
     gone = "unset" if layer.layer == "env" else "remove"
     return f"{gone} {'it' if count == 1 else 'them'}; `metaflow-config docs` lists every setting"
-
-
-def _keys_word(count: int) -> str:
-    return "key" if count == 1 else "keys"
 
 
 def untrusted_note(layer: LayerData) -> str:
@@ -252,7 +248,7 @@ def report_untrusted(
     if more:
         problems.append(
             Problem.bad_value(
-                f"{more} more key{'s' if more != 1 else ''} of {layer.path}",
+                f"{count_keys(more, 'more ')} of {layer.path}",
                 layer.layer,
                 layer.path or layer.layer,
                 value="",

@@ -82,6 +82,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_SKIP",
     "classify",
+    "count_keys",
     "is_section_key",
     "keys_said",
     "misspelled",
@@ -531,9 +532,14 @@ def read_keys(keys: Iterable[str], most: int) -> tuple[list[str], int]:
 def keys_said(named: list[str], more: int) -> str:
     """What :func:`read_keys` gave, in words: ``A, B and 3 more keys``, or ``3 keys``."""
     if not named:
-        return f"{more} key{'s' if more != 1 else ''}"
+        return count_keys(more)
     listed = ", ".join(map(short_name, named))
-    return listed + (f" and {more} more key{'s' if more != 1 else ''}" if more else "")
+    return listed + (f" and {count_keys(more, 'more ')}" if more else "")
+
+
+def count_keys(count: int, what: str = "") -> str:
+    """``1 key``, ``3 keys`` (``what`` before the noun: ``3 more unknown keys``)."""
+    return f"{count} {what}key{'' if count == 1 else 's'}"
 
 
 def sensitive_key(key: str) -> bool:

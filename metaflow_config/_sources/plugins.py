@@ -292,17 +292,19 @@ def _declared(
     enabled: dict[str, list[str] | None],
     toggles: dict[str, list[str]],
 ) -> None:
-    for category, desc in _DESC.items():
-        upper = category.upper()
-        if name == desc and isinstance(value, list):
+    category = _LISTS.get(name)
+    if category is None:
+        return
+    if name == _DESC[category]:
+        if isinstance(value, list):
             for element in value:
                 if isinstance(element, tuple) and element and isinstance(element[0], str):
                     names[category].add(element[0])
-        elif name in (f"ENABLED_{upper}", f"TOGGLE_{upper}") and _strings(value):
-            if name.startswith("ENABLED_"):
-                enabled[category] = value
-            else:
-                toggles[category].extend(value)
+    elif _strings(value):
+        if name.startswith("ENABLED_"):
+            enabled[category] = value
+        else:
+            toggles[category].extend(value)
 
 
 def _strings(value: object) -> TypeGuard[list[str]]:

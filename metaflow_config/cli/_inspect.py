@@ -13,7 +13,7 @@ import click
 from .._display import laid_out, printable
 from .._model.fields import PREFIX
 from .._model.metaflow_names import RUNTIME_VARS
-from .._model.table import FIELDS
+from .._model.table import FIELDS, USER_VARIABLES
 from .._snapshot.export import TARGETS
 from .._snapshot.require import CAPABILITIES as REQUIRE
 from .._snapshot.require import RequirementError
@@ -389,7 +389,7 @@ def _no_user_text(snapshot: Settings) -> str:
     passing over ``root``; with none, a run stops at once ("Unknown user"): a container or a CI
     job running as root, with no ``$USER``.
     """
-    names = [snapshot.runtime.user, *(os.environ.get(v) for v in ("SUDO_USER", "USERNAME", "USER"))]
+    names = [snapshot.runtime.user, *(os.environ.get(v) for v in USER_VARIABLES)]
     if any(name and name != "root" for name in names):
         return ""
     return (

@@ -12,7 +12,6 @@ records it in ``METAFLOW_CONFIG_WARNED``, which its children inherit; the task's
 processes (a Metaflow task: ``METAFLOW_CODE_URL`` is set) stay quiet.
 """
 
-import hashlib
 import os
 import sys
 
@@ -32,6 +31,8 @@ def switched_off() -> bool:
 
 def say_not_installed() -> None:
     """One stderr line saying metaflow-config is missing, once per task (module docstring)."""
+    import hashlib  # here: a process with metaflow-config installed never needs it
+
     digest = hashlib.sha256(NOT_INSTALLED.encode()).hexdigest()[:16]  # as metaflow_config's
     shown = [d for d in os.environ.get(WARNED, "").split(",") if d]
     if digest in shown:
