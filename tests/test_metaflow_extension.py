@@ -661,6 +661,7 @@ def test_a_task_imports_only_what_reading_its_settings_needs(tmp_path: Path) -> 
     unwanted.add("metaflow_config._sources.near")  # the did-you-mean: no name is unknown
     unwanted.add("metaflow_config._sources.extensions")  # what extensions read: the same
     unwanted.add("metaflow_config._snapshot.export")  # Metaflow's registry takes a setting's text
+    unwanted.add("metaflow_config._sources.plugins")  # `s3` is Metaflow's own: nothing to judge
     assert {*LAUNCHERS} & imported  # so hooked: Metaflow imports launchers at its import
     assert imported & unwanted == set()
     # a codec module for the byte-order mark (Python 3.13's site imports it itself: added only)
@@ -670,7 +671,8 @@ def test_a_task_imports_only_what_reading_its_settings_needs(tmp_path: Path) -> 
 def test_a_task_configured_by_its_environment_reads_no_file_module(tmp_path: Path) -> None:
     """A remote task gets its settings as variables (the launcher's ``to_env``), with no profile
     file: it imports neither the file reader nor the JSON text helpers, nor what reads the
-    installed extensions' sources (its datastore is a plugin Metaflow registers itself)."""
+    installed extensions' sources, nor the plugin-name judge: its datastore is a plugin Metaflow
+    registers itself, which costs a set lookup."""
     code = "import json, sys, metaflow; print(json.dumps(sorted(sys.modules)))"
     env = {
         **_base_env(tmp_path),
@@ -682,8 +684,10 @@ def test_a_task_configured_by_its_environment_reads_no_file_module(tmp_path: Pat
     on = _run(code, env, tmp_path)
     assert on.returncode == 0, on.stderr
     imported = set(json.loads(on.stdout))
-    assert "metaflow_config._sources.plugins" in imported  # the datastore was judged
-    unwanted = {f"metaflow_config._sources.{m}" for m in ("jsonfile", "extensions", "near")}
+    assert "metaflow_config._resolve.plugins" in imported  # where the datastore is looked up
+    unwanted = {
+        f"metaflow_config._sources.{m}" for m in ("jsonfile", "extensions", "near", "plugins")
+    }
     unwanted |= {"metaflow_config._model.jsontext", "metaflow_config._snapshot.export"}
     assert imported & unwanted == set()
 

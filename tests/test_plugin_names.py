@@ -262,9 +262,10 @@ def test_without_metaflow_the_names_are_not_compared(
 
 def test_the_plugin_settings_are_the_tables_plugin_name_settings() -> None:
     """Resolution checks the settings of the plugin-name kind; each has a plugin category."""
+    from metaflow_config._model.metaflow_names import PLUGIN_CATEGORIES
     from metaflow_config._resolve.plugins import PLUGIN_SETTINGS
 
-    assert set(plugins.CATEGORIES) == set(PLUGIN_SETTINGS)
+    assert set(PLUGIN_CATEGORIES) == set(PLUGIN_SETTINGS)
 
 
 def test_the_plugin_name_check_is_the_kinds_pattern(tmp_path: Path) -> None:

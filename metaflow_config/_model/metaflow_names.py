@@ -8,22 +8,28 @@
 - :data:`RETIRED`: configuration names Metaflow once read and no longer does, with no successor
   (a renamed one is declared on its setting in the table: ``Renamed``);
 - :data:`STANDS_FOR`: command-line variables whose option defaults to a setting (what a file
-  that holds one of them means).
+  that holds one of them means);
+- :data:`PLUGIN_CATEGORIES` and :data:`CORE_PLUGINS`: the settings that name a plugin, and the
+  plugins Metaflow registers itself (``_sources.plugins`` reads what else is installed).
 
 Data only; ``_sources.keys`` classifies a key with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .fields import PREFIX
 from .metaflow_cli import COMMANDS, ENABLED, FLOW_OPTIONS, PARAMETER_COMMANDS
 
 __all__ = [
     "CLI_VARIABLES",
+    "CORE_PLUGINS",
     "ENABLED",
     "FLOW_OPTION_PREFIX",
     "PARAMETER_COMMANDS",
     "PARAMETER_PREFIXES",
+    "PLUGIN_CATEGORIES",
     "RETIRED",
     "RUNTIME_PREFIXES",
     "RUNTIME_VARS",
@@ -169,4 +175,19 @@ STANDS_FOR: dict[str, str] = {
     PREFIX + "RUN_DECOSPECS": "DEFAULT_DECOSPECS",
     PREFIX + "RESUME_DECOSPECS": "DEFAULT_DECOSPECS",
     PREFIX + "STEP_FUNCTIONS_CREATE_COMPRESS_STATE_MACHINE": "SFN_COMPRESS_STATE_MACHINE",
+}
+
+
+#: The settings that name a plugin, and the plugin category each names.
+PLUGIN_CATEGORIES: Mapping[str, str] = {
+    "DEFAULT_DATASTORE": "datastore",
+    "DEFAULT_METADATA": "metadata_provider",
+    "CONDA_DEPENDENCY_RESOLVER": "conda_resolver",
+}
+#: What Metaflow registers itself, by category (``conda_resolver``: the resolvers Metaflow's
+#: ``@conda`` took by name, and Netflix's extension takes; no registry of them exists).
+CORE_PLUGINS: Mapping[str, frozenset[str]] = {
+    "datastore": frozenset({"local", "spin", "s3", "azure", "gs"}),
+    "metadata_provider": frozenset({"local", "service", "spin"}),
+    "conda_resolver": frozenset({"conda", "mamba", "micromamba"}),
 }

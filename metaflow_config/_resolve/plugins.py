@@ -1,8 +1,8 @@
 """Plugin names checked at resolution: a near miss of a known name is an error, else a warning.
 
-See ``_sources.plugins`` (imported when a layer names a plugin): a name Metaflow registers
-costs one set lookup; only another name looks at what the installed Metaflow and its
-extensions register.
+A name Metaflow registers itself (``CORE_PLUGINS``) costs one set lookup; only another name
+imports ``_sources.plugins``, which looks at what the installed Metaflow and its extensions
+register.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .._model.kinds import PLUGIN_NAME, is_plugin_name
+from .._model.metaflow_names import CORE_PLUGINS, PLUGIN_CATEGORIES
 from .._model.table import BY_NAME, FIELDS
 from .._sources.layers import BY_LAYER
 from ..errors import Problem
 
 __all__ = ["PLUGIN_SETTINGS", "plugin_problems"]
 
-#: The settings whose value names a plugin (``_sources.plugins.CATEGORIES`` says of what), in
+#: The settings whose value names a plugin (``PLUGIN_CATEGORIES`` says of what), in
 #: table order: their problems are said in that order, whatever the hash seed.
 PLUGIN_SETTINGS = tuple(f.name for f in FIELDS if f.kind is PLUGIN_NAME)
 
@@ -32,7 +33,9 @@ def plugin_problems(
     for name, value, layer, location in values:
         if not isinstance(value, str) or not is_plugin_name(value):
             continue  # a value the kind refuses is reported by validation, not here
-        from .._sources.plugins import judge  # loaded when a layer names a plugin
+        if value in CORE_PLUGINS[PLUGIN_CATEGORIES[name]]:
+            continue  # Metaflow's own
+        from .._sources.plugins import judge  # loaded when a layer names another plugin
 
         verdict = judge(name, value)
         if verdict is None:

@@ -2,9 +2,10 @@
 
 ``DEFAULT_DATASTORE``, ``DEFAULT_METADATA`` and ``CONDA_DEPENDENCY_RESOLVER`` take a plugin's
 name, and extensions add plugins of their own, so the table's kind takes any name. A resolution
-compares a name with :data:`CORE` (what Metaflow 2.19 registers itself) first: a core name costs
-a set lookup. Only another name makes it look at what the installed Metaflow and its extensions
-register (:func:`installed`): their sources are read, never imported (importing Metaflow would
+compares a name with ``CORE_PLUGINS`` (``_model.metaflow_names``: what Metaflow 2.19 registers
+itself) first, before this module is imported: a core name costs a set lookup. Only another
+name makes it look at what the installed Metaflow and its extensions register
+(:func:`installed`): their sources are read, never imported (importing Metaflow would
 run this package's extension and cost every resolution a fifth of a second), as text: the
 ``*_DESC`` lists of ``metaflow/plugins/__init__.py`` and of each ``metaflow_extensions`` package's
 ``plugins`` modules, and the ``ENABLED_*`` and ``TOGGLE_*`` lists there, each a literal list
@@ -25,26 +26,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from .._model.metaflow_names import CORE_PLUGINS, PLUGIN_CATEGORIES
 from .._model.record import Record
 
 if TYPE_CHECKING:
     from typing_extensions import TypeGuard
 
-__all__ = ["CATEGORIES", "CORE", "Declared", "Verdict", "installed", "judge"]
+__all__ = ["Declared", "Verdict", "installed", "judge"]
 
-#: The settings that name a plugin, and the plugin category each names.
-CATEGORIES: Mapping[str, str] = {
-    "DEFAULT_DATASTORE": "datastore",
-    "DEFAULT_METADATA": "metadata_provider",
-    "CONDA_DEPENDENCY_RESOLVER": "conda_resolver",
-}
-#: What Metaflow registers itself, by category (``conda_resolver``: the resolvers Metaflow's
-#: ``@conda`` took by name, and Netflix's extension takes; no registry of them exists).
-CORE: Mapping[str, frozenset[str]] = {
-    "datastore": frozenset({"local", "spin", "s3", "azure", "gs"}),
-    "metadata_provider": frozenset({"local", "service", "spin"}),
-    "conda_resolver": frozenset({"conda", "mamba", "micromamba"}),
-}
 _DESC = {"datastore": "DATASTORES_DESC", "metadata_provider": "METADATA_PROVIDERS_DESC"}
 _WHAT = {
     "datastore": "datastore",
@@ -78,13 +67,13 @@ class Verdict(Record):
 
 def judge(setting: str, value: str) -> Verdict | None:
     """What the plugin name ``value`` of ``setting`` is; ``None``: a name Metaflow knows."""
-    category = CATEGORIES[setting]
-    if value in CORE[category]:
+    category = PLUGIN_CATEGORIES[setting]
+    if value in CORE_PLUGINS[category]:
         return None
     found = installed().get(category, frozenset())
     if value in found:
         return None
-    known = sorted(CORE[category] | found)
+    known = sorted(CORE_PLUGINS[category] | found)
     what = _WHAT[category]
     close = _near(value, known)
     if getattr(found, "complete", True):
@@ -213,7 +202,7 @@ def _read(
 
     text = data.decode("utf-8", "replace")
     read: set[int] = set()  # where the assignments read as literals begin
-    for head in _HEAD.finditer(text):
+    for head in re.finditer(_HEAD, text, re.MULTILINE):
         literal = _bracketed(text, head.end())
         if literal is None:
             continue
@@ -225,13 +214,14 @@ def _read(
         read.add(head.start())
     return {
         _LISTS[change.group(1)]
-        for change in _CHANGED.finditer(text)
+        for change in re.finditer(_CHANGED, text, re.MULTILINE)
         if change.group(1) in _LISTS and (change.start() not in read or change.group(2))
     }
 
 
-#: A top-level assignment of a list: ``NAME = [``, ``NAME += [``, ``NAME: list = [``.
-_HEAD = re.compile(r"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?\+?=[ \t]*(?=\[)", re.MULTILINE)
+#: A top-level assignment of a list: ``NAME = [``, ``NAME += [``, ``NAME: list = [`` (the
+#: patterns are compiled where a module is read: a task never reads one).
+_HEAD = r"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?\+?=[ \t]*(?=\[)"
 #: The lists that declare a category's plugins, by name: ``*_DESC``, ``ENABLED_*``, ``TOGGLE_*``.
 _LISTS = {
     name: category
@@ -240,10 +230,7 @@ _LISTS = {
 }
 #: A top-level assignment of any value, or a list method's call (group 2): ``NAME = ...``,
 #: ``NAME += ...``, ``NAME.append(...)``.
-_CHANGED = re.compile(
-    r"^([A-Za-z_]\w*)[ \t]*(?:(\.[ \t]*(?:append|extend|insert)\b)|(?::[^=\n]*)?\+?=)",
-    re.MULTILINE,
-)
+_CHANGED = r"^([A-Za-z_]\w*)[ \t]*(?:(\.[ \t]*(?:append|extend|insert)\b)|(?::[^=\n]*)?\+?=)"
 #: The deepest nesting of brackets read (Metaflow's lists hold tuples: two levels).
 _MOST_DEPTH = 8
 

@@ -12,7 +12,7 @@ import click
 
 from .._display import laid_out, printable
 from .._model.fields import PREFIX
-from .._model.metaflow_names import RUNTIME_VARS
+from .._model.metaflow_names import PLUGIN_CATEGORIES, RUNTIME_VARS
 from .._model.table import FIELDS, USER_VARIABLES
 from .._snapshot.export import TARGETS
 from .._snapshot.require import CAPABILITIES as REQUIRE
@@ -20,7 +20,7 @@ from .._snapshot.require import RequirementError
 from .._snapshot.sections import held_keys, problems_by_key
 from .._snapshot.settings import Settings, resolution_of
 from .._sources.keykind import LENIENT, STRICT, TYPOS
-from .._sources.plugins import CATEGORIES, installed
+from .._sources.plugins import installed
 from ..errors import ConfigError
 from ._common import CliError, load_settings, print_warnings, profile_label, profile_option
 from ._diagnose import Diagnosis, diagnose, not_in_the_error, without_invalid
@@ -262,7 +262,7 @@ def _plugin_failures(snapshot: Settings) -> tuple[list[str], str]:
     if not found:
         return [], "plugin names not compared: Metaflow is not installed here"
     failures = []
-    for name, category in CATEGORIES.items():
+    for name, category in PLUGIN_CATEGORIES.items():
         registered = found.get(category)
         value = snapshot[name]
         if registered is None or value in registered:
@@ -432,7 +432,7 @@ def _not_failed(warned: Sequence[str], failures: Sequence[str]) -> list[str]:
     """The warnings but those of a setting a failure names (an unregistered plugin name)."""
     failed = tuple(
         f"{PREFIX}{name} ("
-        for name in CATEGORIES
+        for name in PLUGIN_CATEGORIES
         if any(text.startswith(f"{PREFIX}{name} ") for text in failures)
     )
     return [text for text in warned if not (failed and text.startswith(failed))]
