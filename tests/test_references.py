@@ -251,6 +251,22 @@ def test_what_is_fetched_is_validated_as_the_setting(aws: Any, tmp_path: Path) -
     assert CANARY not in str(info.value)
 
 
+@pytest.mark.aws
+@pytest.mark.parametrize("stored", ["{{resolve:ssm:/mf/other}}", "ab{{cd" + CANARY])
+def test_what_is_fetched_is_a_value_whatever_it_holds(
+    aws: Any, tmp_path: Path, stored: str
+) -> None:
+    """A fetched text holding ``{{`` is the secret itself: never a reference fetched again (a
+    ``Reference`` whose repr would show it), nor refused as a malformed one."""
+    aws.client("ssm").put_parameter(Name="/mf/k", Value=stored, Type="SecureString")
+    s = _load(tmp_path, SERVICE_AUTH_KEY="{{resolve:ssm:/mf/k}}")
+    assert type(s.service.auth_key) is not Reference
+    assert s.service.auth_key == stored
+    assert s.service.effective_headers["x-api-key"] == stored
+    surfaces = [repr(s.service.auth_key), repr(s.service.effective_headers), repr(s)]
+    assert not [text for text in surfaces if stored in text]
+
+
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """A TCP server on 127.0.0.1 that accepts connections and never answers."""

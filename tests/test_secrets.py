@@ -16,7 +16,7 @@ import subprocess
 import sys
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,11 @@ def _views(s: Settings) -> list[tuple[str, str]]:
         )
     shown.append(("settings.warnings", repr(s.warnings)))
     shown.extend((f"repr(to_env({t!r}))", repr(s.to_env(t))) for t in ("local", "batch", "sfn"))
+    for f in SECRETS:  # what code copies out of a secret's JSON object shows none either
+        value = s[f.env]
+        if isinstance(value, Mapping):
+            shown.append((f"dict(settings[{f.env!r}])", repr(dict(value))))
+            shown.extend((f"settings[{f.env!r}][{k!r}]", repr(v)) for k, v in value.items())
     return shown
 
 
@@ -169,6 +174,34 @@ def test_library_views_never_show_a_secret(planted: Planted, captured: list[str]
         assert_clean(text, label)
     explained = s.explain("METAFLOW_SERVICE_AUTH_KEY")
     assert [sh.source for sh in explained.shadowed] == ["profile", "local", "env"]
+
+
+def test_what_is_read_out_of_a_secret_object_stays_masked(tmp_path: Path) -> None:
+    """A secret's JSON object is masked all the way down: its strings, its objects and its
+    arrays, read out one by one or copied (``dict(...)``), show the mask, and are the values."""
+    canary = _canary("env", "nested")
+    params = {"config": {"retries": {"mode": canary}}, "list": [canary], "n": 3}
+    env = {
+        "METAFLOW_DATATOOLS_CLIENT_PARAMS": json.dumps(params),
+        "METAFLOW_SERVICE_HEADERS": json.dumps({"Authorization": canary}),
+    }
+    s = load(env=env, home=tmp_path, cwd=tmp_path)
+    headers, client = s.service.headers, s["METAFLOW_DATATOOLS_CLIENT_PARAMS"]
+    read_out = [
+        dict(headers),
+        list(headers.items()),
+        headers["Authorization"],
+        dict(client),
+        dict(client["config"]),
+        dict(client["config"]["retries"]),
+        client["config"]["retries"]["mode"],
+        client["list"],
+        client["list"][0],
+    ]
+    for value in read_out:
+        assert_clean(repr(value), "a value read out of a secret's object")
+    assert headers["Authorization"] == canary  # the value itself, in code
+    assert json.loads(json.dumps(client)) == params
 
 
 def test_to_env_reveals_only_the_values_in_force(planted: Planted, captured: list[str]) -> None:

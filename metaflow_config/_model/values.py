@@ -105,8 +105,9 @@ def _mask(value: Any) -> str:
 class SecretMapping(FrozenDict):
     """A secret setting's JSON object (headers, client parameters): a ``FrozenDict``, masked.
 
-    Its ``repr`` shows neither keys nor values; what it holds is held as it is (a mutable copy
-    that stays masked all the way down: :func:`thaw`, :func:`secret_copy`).
+    Its ``repr`` shows neither keys nor values, and it is masked all the way down: its strings
+    are :class:`SecretText`, its objects ``SecretMapping`` (:func:`conceal`), and a mutable copy
+    stays so (:func:`thaw`, :func:`secret_copy`).
     """
 
     __slots__ = ()
@@ -159,8 +160,11 @@ class SecretDict(dict):  # type: ignore[type-arg]
         return (SecretDict, (dict(self),))
 
 
-def _concealed(value: Any, depth: int = 0) -> Any:
-    """A mutable deep copy of ``value``: strings :class:`SecretText`, objects ``SecretDict``.
+def _concealed(value: Any, depth: int = 0, *, frozen: bool = False) -> Any:
+    """A deep copy of ``value``, masked all the way down.
+
+    Strings become :class:`SecretText`, objects ``SecretDict`` and arrays lists (``frozen``:
+    :class:`SecretMapping` and tuples).
 
     Down to :data:`MAX_JSON_DEPTH` levels (a value nested deeper is refused by the resolution
     and kept as it is here, inside its masked mapping): no ``RecursionError``.
@@ -170,9 +174,11 @@ def _concealed(value: Any, depth: int = 0) -> Any:
     if depth > MAX_JSON_DEPTH:
         return value
     if isinstance(value, Mapping):
-        return SecretDict({k: _concealed(v, depth + 1) for k, v in value.items()})
+        items = {k: _concealed(v, depth + 1, frozen=frozen) for k, v in value.items()}
+        return SecretMapping(items) if frozen else SecretDict(items)
     if isinstance(value, (list, tuple)):
-        return [_concealed(item, depth + 1) for item in value]
+        listed = [_concealed(item, depth + 1, frozen=frozen) for item in value]
+        return tuple(listed) if frozen else listed
     return value
 
 
@@ -189,13 +195,13 @@ def secret_copy(value: Mapping[str, Any]) -> SecretDict:
 def conceal(value: Any, *, secret: bool) -> Any:
     """``value`` held so that its ``repr`` never shows a secret (its ``str`` is the value).
 
-    A secret setting's value is masked whole (text as :class:`SecretText`, a JSON object as a
-    :class:`SecretMapping`); any other text masks a URL's password (:class:`PasswordURL`).
+    A secret setting's value is masked all the way down: text as :class:`SecretText`, a JSON
+    object as a :class:`SecretMapping` whose strings are ``SecretText`` (so what is read out of
+    it, ``dict(headers)`` or ``headers["Authorization"]``, shows no secret either). Any other
+    text masks a URL's password (:class:`PasswordURL`).
     """
-    if secret:  # held as it is inside (one copy of the top level: a large value costs no walk)
-        if isinstance(value, str):
-            return SecretText(value)
-        return SecretMapping(value) if isinstance(value, Mapping) else value
+    if secret:
+        return SecretText(value) if isinstance(value, str) else _concealed(value, frozen=True)
     if type(value) is str and "@" in value and has_url_password(value):
         return PasswordURL(value)
     return value

@@ -223,16 +223,17 @@ def _holds_mark(values: Iterable[Any]) -> bool:
 
 
 def validate(
-    winners: Mapping[str, tuple[LayerData, Any]],
+    winners: Mapping[str, tuple[LayerData, Any]], *, references_taken: bool = True
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The winners' values validated in one pydantic-core call, and the problems of the rest.
 
     Secret references are parsed, not validated: they are fetched (and validated) when read.
+    ``references_taken=False``: a ``{{`` is text like any other (what a reference fetched).
     """
     raw = {name: w[1].value for name, w in winners.items()}
     references: dict[str, Reference] = {}
     problems: list[Problem] = []
-    if _holds_mark(raw.values()):
+    if references_taken and _holds_mark(raw.values()):
         references, problems = _references(winners)
         unread = {BY_ENV[p.setting].name for p in problems} | references.keys()
         raw = {name: value for name, value in raw.items() if name not in unread}
@@ -264,7 +265,8 @@ def validate(
         )
     rest = {name: winners[name] for name in raw if name not in bad}
     # the valid values too (one more call, on this path only): their problems come with these
-    return {**(validate(rest)[0] if rest else {}), **references}, problems
+    valid_rest = validate(rest, references_taken=references_taken)[0] if rest else {}
+    return {**valid_rest, **references}, problems
 
 
 def _references(
@@ -332,16 +334,26 @@ def check_layer(data: LayerData) -> list[Problem]:
 
 
 def validate_value(
-    setting: Setting, raw: Any, *, layer: str = "override", location: str = ""
+    setting: Setting,
+    raw: Any,
+    *,
+    layer: str = "override",
+    location: str = "",
+    references_taken: bool = True,
 ) -> Any:
     """The typed value of ``setting`` for the raw value ``raw``, validated as :func:`resolve` does.
+
+    ``references_taken=False``: ``raw`` is what a secret reference fetched, a value whatever it
+    holds (a ``{{`` in it begins no reference: nothing fetched is fetched again).
 
     Raises:
         ConfigError: with the one problem (setting, masked value, what was expected).
 
     """
     value = Raw(raw, location or setting.env)
-    validated, problems = validate({setting.name: (LayerData(layer), value)})
+    validated, problems = validate(
+        {setting.name: (LayerData(layer), value)}, references_taken=references_taken
+    )
     if problems:
         raise ConfigError(problems)
     return validated[setting.name]

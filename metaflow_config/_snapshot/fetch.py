@@ -72,7 +72,9 @@ def fetch_and_validate(
     # about a value quotes it; this one quotes the reference only).
     failure: ConfigError | None = None
     try:
-        value = validate_value(setting, text, layer=layer, location=location)
+        value = validate_value(
+            setting, text, layer=layer, location=location, references_taken=False
+        )
     except ConfigError as exc:
         failure = ConfigError(
             [
