@@ -103,7 +103,8 @@ BAD_FILES = [
     ),
     pytest.param(
         b'{"METAFLOW_SERVICE_HEADERS": {"a": "1", "a": "2"}}',
-        "found a twice",
+        "config.json:METAFLOW_SERVICE_HEADERS (profile): expected each key once in every object, "
+        "found a key given twice inside (not named",
         id="duplicate-nested-key",
     ),
     pytest.param(b'{"METAFLOW_SERVICE_RETRY_COUNT": NaN}', "NaN is not a JSON number", id="nan"),

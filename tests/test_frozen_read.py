@@ -101,14 +101,19 @@ def test_a_resolution_holds_a_value_read_frozen_frozen(home: Path) -> None:
 
 
 def test_a_key_given_twice_is_a_problem_in_a_document_read_frozen(home: Path) -> None:
-    """A key given twice inside a value of a document read frozen is reported, by name."""
+    """A key given twice inside a value of a document read frozen is reported, by the setting
+    holding it (never by its own name: a secret's keys are secret)."""
     body = json.dumps(_many_objects({"a": 1}))
     body = body.replace('{"a": 1}', '{"a": 1, "a": [2]}')
     path = home / "config.json"
     path.write_text(body, encoding="utf-8")
     doc, problems = read_json_file(str(path), "profile", frozen=True)
     assert type(doc) is FrozenDict
-    assert [p.expected for p in problems] == ["each key once, found a twice"]
+    assert [p.expected for p in problems] == [
+        "each key once in every object, found a key given twice inside (not named: the keys of "
+        "a value may be a secret's)"
+    ]
+    assert [p.location for p in problems] == [f"{path}:METAFLOW_DATATOOLS_SESSION_VARS"]
     assert doc["METAFLOW_DATATOOLS_SESSION_VARS"]["value"] == {"a": (2,)}  # the last, as json
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._model.jsontext import nests_within, strict_loads
@@ -217,8 +217,47 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
         return None, [
             _file_problem(layer, path, f"a JSON object at top level, found {found}", fix_edit)
         ]
+    return doc, _duplicate_problems(doc, dupes, path, layer, fix_edit) if dupes else []
+
+
+def _duplicate_problems(
+    doc: Mapping[str, Any], dupes: list[str], path: str, layer: str, fix: str
+) -> list[Problem]:
+    """The problems of the keys given twice.
+
+    A top-level key is said by name; a key inside a value by the top-level key holding it,
+    never by its own name (a secret's keys, a header's name, are secret themselves).
+    """
+    top = [key for key in dict.fromkeys(dupes) if key in doc]
     problems = [
-        _file_problem(layer, f"{path}:{key}", f"each key once, found {key} twice", fix_edit)
-        for key in dict.fromkeys(dupes)
+        _file_problem(layer, f"{path}:{key}", f"each key once, found {key} twice", fix)
+        for key in top
     ]
-    return doc, problems
+    inner = set(dupes).difference(top)
+    if inner:
+        holders = [key for key, value in doc.items() if _holds_key(value, inner)] or [""]
+        problems.extend(
+            _file_problem(
+                layer,
+                f"{path}:{key}" if key else path,
+                "each key once in every object, found a key given twice inside (not named: "
+                "the keys of a value may be a secret's)",
+                fix,
+            )
+            for key in holders
+        )
+    return problems
+
+
+def _holds_key(value: Any, keys: set[str]) -> bool:
+    """Whether an object inside ``value`` has a key of ``keys`` (a walk, not a recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            if not keys.isdisjoint(item):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
