@@ -189,7 +189,13 @@ def test_what_is_read_out_of_a_secret_object_stays_masked(tmp_path: Path) -> Non
     headers, client = s.service.headers, s["METAFLOW_DATATOOLS_CLIENT_PARAMS"]
     read_out = [
         dict(headers),
+        {**headers},
+        headers.copy(),
+        headers | {},
+        {} | headers,
         list(headers.items()),
+        list(headers.values()),
+        headers.get("Authorization"),
         headers["Authorization"],
         dict(client),
         dict(client["config"]),

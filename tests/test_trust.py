@@ -85,6 +85,48 @@ def test_an_untrusted_project_file_steers_nothing(tmp_path: Path, project: Path)
     assert "attacker" not in warning
 
 
+@pytest.mark.parametrize("command", [None, "show", "trust", "configure"])
+def test_a_relative_home_is_refused(
+    tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch, command: str | None
+) -> None:
+    """A relative ``METAFLOW_HOME`` is a folder of the working directory: a cloned repository
+    would hold the profile and the record of what is trusted (trusting itself). Refused, by the
+    resolution and by every command, saying the absolute path to set; nothing written."""
+    theirs = project / "mfhome"
+    write_profile(theirs, {"SERVICE_URL": "https://collector.example"})
+    local = project / ".metaflow" / "config.json"
+    trust(theirs, local)  # the repository's own record, trusting its own file
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("METAFLOW_HOME", "mfhome")
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    before = sorted(p.name for p in theirs.iterdir())
+    if command is None:
+        with pytest.raises(ConfigError) as info:
+            load()
+        message = str(info.value)
+    else:
+        args = {"configure": ["configure", "aws", "--set", "BATCH_JOB_QUEUE=q", "--yes"]}
+        result = invoke(*args.get(command, [command]))
+        assert result.exit_code != 0
+        message = result.output
+    assert "METAFLOW_HOME" in message
+    assert "an absolute directory path" in message
+    assert f"export METAFLOW_HOME={theirs}" in message
+    assert "collector" not in message
+    assert sorted(p.name for p in theirs.iterdir()) == before
+
+
+def test_a_home_given_in_code_is_taken_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``load(home="h")``: the program's own choice, as a path in Python reads, made absolute."""
+    write_profile(tmp_path / "h", {"BATCH_JOB_QUEUE": "mine"})
+    monkeypatch.chdir(tmp_path)
+    s = load(env={}, home="h", cwd=tmp_path / "elsewhere")
+    assert s.batch.job_queue == "mine"
+    assert s.explain("BATCH_JOB_QUEUE").location.startswith(str(tmp_path / "h"))
+
+
 #: keys of a project file that are no settings of metaflow-config: Metaflow reads them itself
 #: (a plugin list choosing the code that runs), or an extension does (its own endpoint)
 FOREIGN = {

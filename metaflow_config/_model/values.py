@@ -10,7 +10,7 @@ secret shows the mask in its ``repr`` and is the plain value everywhere else: a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .._display import MASK, has_url_password, mask_url_password
@@ -102,12 +102,30 @@ def _mask(value: Any) -> str:
     return MASK
 
 
+def _handed_out(value: Any) -> Any:
+    """What a :class:`SecretMapping` hands out of what it holds: masked, as it is read.
+
+    Text as :class:`SecretText`, an object as a ``SecretMapping`` (a copy of its top level), an
+    array as a tuple of these; numbers, booleans and ``null`` as they are.
+    """
+    if isinstance(value, str):
+        return value if type(value) is SecretText else SecretText(value)
+    if isinstance(value, Mapping):
+        return value if type(value) is SecretMapping else SecretMapping(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(map(_handed_out, value))
+    return value
+
+
 class SecretMapping(FrozenDict):
     """A secret setting's JSON object (headers, client parameters): a ``FrozenDict``, masked.
 
-    Its ``repr`` shows neither keys nor values, and it is masked all the way down: its strings
-    are :class:`SecretText`, its objects ``SecretMapping`` (:func:`conceal`), and a mutable copy
-    stays so (:func:`thaw`, :func:`secret_copy`).
+    Its ``repr`` shows neither keys nor values, and what is read out of it is masked too
+    (:func:`_handed_out`): an item, ``get``, ``values()``, ``items()``, ``dict(...)``, ``{**x}``
+    and ``copy()`` give :class:`SecretText` for its strings, ``SecretMapping`` for its objects,
+    tuples for its arrays, made as they are read: a snapshot holding a large secret value walks
+    none of it. ``==``, ``json.dumps`` and ``str(text)`` give the values themselves; a mutable
+    copy stays masked all the way down (:func:`thaw`, :func:`secret_copy`).
     """
 
     __slots__ = ()
@@ -115,8 +133,46 @@ class SecretMapping(FrozenDict):
     __repr__ = __str__ = _masked_mapping
     _masked = _mask
 
+    def __getitem__(self, key: Any) -> Any:
+        return _handed_out(dict.__getitem__(self, key))
+
+    def __iter__(self) -> Iterator[Any]:
+        # Defined here, so that ``dict(x)`` and ``{**x}`` read it by its keys and items (CPython
+        # copies a dict whose iteration is dict's own without asking it for its values)
+        return dict.__iter__(self)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The value of ``key`` (masked), else ``default``."""
+        return _handed_out(dict.get(self, key, default))
+
+    def values(self) -> Any:
+        """The values, masked (a list: the mapping never changes)."""
+        return [_handed_out(v) for v in dict.values(self)]
+
+    def items(self) -> Any:
+        """The ``(key, value)`` pairs, values masked (a list: the mapping never changes)."""
+        return [(k, _handed_out(v)) for k, v in dict.items(self)]
+
+    def copy(self) -> SecretDict:
+        """A mutable deep copy, masked all the way down (``SecretDict``)."""
+        return secret_copy(self)
+
+    def __or__(self, other: Any) -> Any:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        merged = secret_copy(self)
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other: Any) -> Any:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        merged = SecretDict(other)
+        merged.update(secret_copy(self))
+        return merged
+
     def __reduce__(self) -> tuple[Any, ...]:
-        return (SecretMapping, (dict(self),))
+        return (SecretMapping, (dict(dict.items(self)),))
 
 
 class SecretDict(dict):  # type: ignore[type-arg]
@@ -160,11 +216,8 @@ class SecretDict(dict):  # type: ignore[type-arg]
         return (SecretDict, (dict(self),))
 
 
-def _concealed(value: Any, depth: int = 0, *, frozen: bool = False) -> Any:
-    """A deep copy of ``value``, masked all the way down.
-
-    Strings become :class:`SecretText`, objects ``SecretDict`` and arrays lists (``frozen``:
-    :class:`SecretMapping` and tuples).
+def _concealed(value: Any, depth: int = 0) -> Any:
+    """A mutable deep copy of ``value``: strings :class:`SecretText`, objects ``SecretDict``.
 
     Down to :data:`MAX_JSON_DEPTH` levels (a value nested deeper is refused by the resolution
     and kept as it is here, inside its masked mapping): no ``RecursionError``.
@@ -174,11 +227,9 @@ def _concealed(value: Any, depth: int = 0, *, frozen: bool = False) -> Any:
     if depth > MAX_JSON_DEPTH:
         return value
     if isinstance(value, Mapping):
-        items = {k: _concealed(v, depth + 1, frozen=frozen) for k, v in value.items()}
-        return SecretMapping(items) if frozen else SecretDict(items)
+        return SecretDict({k: _concealed(v, depth + 1) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
-        listed = [_concealed(item, depth + 1, frozen=frozen) for item in value]
-        return tuple(listed) if frozen else listed
+        return [_concealed(item, depth + 1) for item in value]
     return value
 
 
@@ -196,12 +247,14 @@ def conceal(value: Any, *, secret: bool) -> Any:
     """``value`` held so that its ``repr`` never shows a secret (its ``str`` is the value).
 
     A secret setting's value is masked all the way down: text as :class:`SecretText`, a JSON
-    object as a :class:`SecretMapping` whose strings are ``SecretText`` (so what is read out of
-    it, ``dict(headers)`` or ``headers["Authorization"]``, shows no secret either). Any other
-    text masks a URL's password (:class:`PasswordURL`).
+    object as a :class:`SecretMapping`, which hands out what it holds masked (so what is read
+    out of it, ``dict(headers)`` or ``headers["Authorization"]``, shows no secret either). Any
+    other text masks a URL's password (:class:`PasswordURL`).
     """
-    if secret:
-        return SecretText(value) if isinstance(value, str) else _concealed(value, frozen=True)
+    if secret:  # one copy of the top level: a large value costs no walk (masked as read)
+        if isinstance(value, str):
+            return SecretText(value)
+        return SecretMapping(value) if isinstance(value, Mapping) else value
     if type(value) is str and "@" in value and has_url_password(value):
         return PasswordURL(value)
     return value

@@ -262,7 +262,8 @@ class Inputs(Record):
         """The inputs of ``load()`` (and of the commands): each argument not given, from the world.
 
         ``env``: ``os.environ``; ``home``: ``$METAFLOW_HOME``, else ``~/.metaflowconfig``
-        (expanded); ``profile``: ``$METAFLOW_PROFILE`` (``""``: the default ``config.json``);
+        (expanded; a ``home`` given here is made absolute, a relative ``$METAFLOW_HOME`` is a
+        problem of the profile layer); ``profile``: ``$METAFLOW_PROFILE`` (``""``: the default ``config.json``);
         ``cwd``: the working directory. The environment read is ``env``'s (see
         :func:`~.environ.own`: an empty variable is unset).
 
@@ -284,7 +285,7 @@ class Inputs(Record):
         env = os.environ if env is None else env
         return cls(
             env,
-            default_home(env) if home is None else os.path.expanduser(os.fspath(home)),
+            default_home(env) if home is None else os.path.abspath(os.path.expanduser(home)),
             selected_profile(env, profile),
             working_directory() if cwd is None else os.fspath(cwd),
             dict(overrides or {}),

@@ -24,7 +24,14 @@ from .environ import Found, getter, metaflow_found, metaflow_items, own
 from .files import FileLayer, fix_file_key
 from .inputs import Inputs
 from .keys import ENV_SKIP, put, put_extra, section_key, suggest, take_all
-from .profiles import PROJECT_VAR, find_local_config, home_is_a_file, missing_profile, profile_path
+from .profiles import (
+    PROJECT_VAR,
+    find_local_config,
+    home_is_a_file,
+    missing_profile,
+    profile_path,
+    relative_home,
+)
 from .sections import on_reset
 
 __all__ = ["BY_LAYER", "LAYERS", "SOURCES", "OverrideLayer", "scope_layer"]
@@ -200,6 +207,8 @@ def profile_layer(
                 )
             ],
         )
+    if not os.path.isabs(home):  # from the environment: a home given in code is made absolute
+        return FileLayer("profile", None, [relative_home(home)])
     path, problems = profile_path(home, profile)
     if problems:
         return FileLayer("profile", None, problems)

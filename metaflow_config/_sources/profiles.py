@@ -133,6 +133,27 @@ def home_is_a_file(home: str, blocker: str) -> Problem:
     )
 
 
+def relative_home(home: str) -> Problem:
+    """The problem of a relative ``$METAFLOW_HOME``: a folder of each working directory.
+
+    A cloned repository could hold it, with a profile (applied whole, as the user's own) and a
+    record of trusted files of its own. Said alike by the resolver and by the commands.
+    """
+    from .._display import shell_quote
+
+    return Problem.bad_value(
+        "METAFLOW_HOME",
+        "profile",
+        "METAFLOW_HOME",
+        value=repr(home),
+        expected="an absolute directory path (or one starting with ~): a relative one is a "
+        "folder of each working directory, which a cloned repository could hold, with a "
+        "profile and a record of trusted files of its own",
+        fix="point METAFLOW_HOME at it by its absolute path: "
+        f"export METAFLOW_HOME={shell_quote(os.path.abspath(home))}",
+    )
+
+
 def nearest_profile(profile: str, existing: list[str]) -> str | None:
     """The existing profile ``profile`` is a typo of (case, a few edits), if exactly one is."""
     from .near import allowed, distance

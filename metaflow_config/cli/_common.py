@@ -17,7 +17,7 @@ from .._resolve.resolve import resolve
 from .._snapshot.settings import Settings
 from .._sources.inputs import Inputs, default_home
 from .._sources.inputs import selected_profile as resolved_profile
-from .._sources.profiles import home_is_a_file, list_profiles, profile_path
+from .._sources.profiles import home_is_a_file, list_profiles, profile_path, relative_home
 from .._sources.profiles import missing_profile as missing_profile_problem
 from .._sources.writes import file_in_the_way
 from ..errors import ConfigError, ConfigWarning, Problem
@@ -85,7 +85,11 @@ def profile_option(fn: F) -> F:
 
 def complete_profile(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """The named profiles of the METAFLOW_HOME in force (the default one is given by no name)."""
-    return [CompletionItem(p) for p in list_profiles(home_dir()) if p.startswith(incomplete)]
+    try:
+        home = home_dir()
+    except ConfigError:  # a relative METAFLOW_HOME: no profile of it is offered
+        return []
+    return [CompletionItem(p) for p in list_profiles(home) if p.startswith(incomplete)]
 
 
 def yes_option(fn: F) -> F:
@@ -96,8 +100,16 @@ def yes_option(fn: F) -> F:
 
 
 def home_dir() -> str:
-    """The METAFLOW_HOME in force (``$METAFLOW_HOME`` or ``~/.metaflowconfig``), expanded."""
-    return default_home(os.environ)
+    """The METAFLOW_HOME in force (``$METAFLOW_HOME`` or ``~/.metaflowconfig``), expanded.
+
+    Raises:
+        ConfigError: ``$METAFLOW_HOME`` is relative (``_sources.profiles.relative_home``).
+
+    """
+    home = default_home(os.environ)
+    if not os.path.isabs(home):
+        raise ConfigError([relative_home(home)])
+    return home
 
 
 def selected_profile(profile: str | None) -> str | None:
