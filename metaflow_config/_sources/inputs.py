@@ -263,8 +263,8 @@ class Inputs(Record):
 
         ``env``: ``os.environ``; ``home``: ``$METAFLOW_HOME``, else ``~/.metaflowconfig``
         (expanded; a ``home`` given here is made absolute, a relative ``$METAFLOW_HOME`` is a
-        problem of the profile layer); ``profile``: ``$METAFLOW_PROFILE`` (``""``: the default ``config.json``);
-        ``cwd``: the working directory. The environment read is ``env``'s (see
+        problem of the profile layer); ``profile``: ``$METAFLOW_PROFILE`` (``""``: the default
+        ``config.json``); ``cwd``: the working directory. The environment read is ``env``'s (see
         :func:`~.environ.own`: an empty variable is unset).
 
         Raises:
