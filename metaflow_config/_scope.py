@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ._model.table import SECTIONS
 from ._resolve.resolve import resolve
-from ._snapshot.settings import Settings
+from ._snapshot.settings import Settings, changed_in_place
 from ._sources.inputs import (
     Inputs,
 )
@@ -151,8 +151,13 @@ class _ProcessSettings:
         return self._snapshot().__reduce__()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        msg = f"settings are read-only: use metaflow_config.override({name}=...) instead"
-        raise AttributeError(msg)
+        raise AttributeError(changed_in_place(name))
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        raise TypeError(changed_in_place(name, key=True))
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError(changed_in_place(name, key=True))
 
     def __repr__(self) -> str:
         try:

@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import metaflow_config
 import metaflow_config.compat as mc
-from metaflow_config import ConfigError, Settings, load, settings
+from metaflow_config import ConfigError, Settings, load, override, settings
 from metaflow_config._model.values import SecretDict
 from tests.conftest import write_json
 
@@ -79,6 +80,32 @@ def test_snapshot_is_immutable(tmp_path: Path) -> None:
         s.batch = None  # type: ignore[assignment,misc]
     with pytest.raises(AttributeError, match="override"):
         settings.batch = None  # type: ignore[assignment,misc]
+
+
+@pytest.mark.parametrize("where", ["snapshot", "process"])
+def test_a_change_in_place_is_told_the_override_that_works(tmp_path: Path, where: str) -> None:
+    """The message names the setting as ``override`` takes it (``BATCH_JOB_QUEUE``, not the
+    attribute ``job_queue``), for an attribute, an item and a deletion alike; and what it
+    suggests runs."""
+    s: Any = load(env={}, home=tmp_path, cwd=tmp_path) if where == "snapshot" else settings
+    changes = {
+        "s.batch.job_queue = 'x'": "BATCH_JOB_QUEUE",
+        "s.sfn.iam_role = 'x'": "SFN_IAM_ROLE",
+        "s['METAFLOW_BATCH_JOB_QUEUE'] = 'x'": "BATCH_JOB_QUEUE",
+        "s['SFN_IAM_ROLE'] = 'x'": "SFN_IAM_ROLE",
+        "del s['BATCH_JOB_QUEUE']": "BATCH_JOB_QUEUE",
+    }
+    for change, name in changes.items():
+        with pytest.raises((AttributeError, TypeError)) as info:
+            exec(change, {"s": s})  # noqa: S102 - the statements above, as a user writes them
+        assert f"metaflow_config.override({name}=...)" in str(info.value), change
+        assert "_ProcessSettings" not in str(info.value)
+        with override(home=tmp_path, cwd=tmp_path, **{name: "arn:aws:iam::123456789012:role/r"}):
+            pass  # the override suggested is one that runs
+    with pytest.raises(AttributeError) as section:
+        s.batch = None
+    assert "override(NAME=...) with a setting's name" in str(section.value)
+    assert "override(ECS_S3_ACCESS_IAM_ROLE=...)" in str(section.value)  # one of its own
 
 
 def test_getitem_by_env_name_alias_and_short(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "Setting",
     "is_unset",
     "old_attribute",
+    "read_only",
     "same_as",
     "setting",
     "times",
@@ -38,6 +39,21 @@ __all__ = [
 
 #: The prefix of every setting's environment name (and of every key of a config file).
 PREFIX = "METAFLOW_"
+
+
+def read_only(setting: Setting | None, example: Setting | None = None) -> str:
+    """What a change of settings in place is told: they change in a scope, by a setting's name.
+
+    ``setting``: the setting the change named (``settings.batch.job_queue = ...`` names
+    ``BATCH_JOB_QUEUE``); else the message takes a setting's name, ``example``'s if given.
+    """
+    if setting is not None:
+        return f"settings are read-only: use metaflow_config.override({setting.name}=...) instead"
+    named = f", e.g. override({example.name}=...)" if example is not None else ""
+    return (
+        "settings are read-only: use metaflow_config.override(NAME=...) with a setting's name "
+        f"instead{named}"
+    )
 
 
 def is_unset(value: Any) -> bool:
@@ -331,8 +347,8 @@ class Section:
                 put(self, field.attr, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        msg = f"settings are read-only: use metaflow_config.override({name}=...) instead"
-        raise AttributeError(msg)
+        named = next((f for f in self.fields if f.attr == name), None)
+        raise AttributeError(read_only(named, self.fields[0] if self.fields else None))
 
     def __repr__(self) -> str:
         parts = [f"{f.attr}={f.show(getattr(self, f.attr))}" for f in self.fields]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from .._model.fields import Section, Setting
+from .._model.fields import Section, Setting, read_only
 from .._model.references import Reference
 from .._model.table import FIELDS, SECTIONS, Sections, find
 from .._resolve.resolution import Resolution
@@ -327,8 +327,13 @@ class Settings(Sections):
     # -- protocol --------------------------------------------------------------------------
 
     def __setattr__(self, name: str, value: Any) -> None:
-        msg = f"settings are read-only: use metaflow_config.override({name}=...) instead"
-        raise AttributeError(msg)
+        raise AttributeError(changed_in_place(name))
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        raise TypeError(changed_in_place(name, key=True))
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError(changed_in_place(name, key=True))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Settings):
@@ -355,3 +360,16 @@ class Settings(Sections):
         ]
         profile = self.profile or "default"
         return f"Settings(profile={profile!r}, home={self.home!r}, set=[{', '.join(shown)}])"
+
+
+def changed_in_place(name: str, *, key: bool = False) -> str:
+    """What a change of the settings in place is told (``settings.X = ...``, ``settings[X] = ...``).
+
+    ``key``: ``name`` is a setting's name (an item); else an attribute, a section's (the message
+    takes one of its settings as the example) or any other.
+    """
+    if key:
+        return read_only(find(name) if isinstance(name, str) else None)
+    section = _SECTION_CLASSES.get(name)
+    fields = getattr(section, "fields", ())
+    return read_only(None, fields[0] if fields else None)
