@@ -10,7 +10,9 @@ from tests._differential import (
     BOOLEANS,
     DIR,
     EMPTY_ENV,
+    GPU_VENDOR,
     MISSING_PROFILE,
+    RELATIVE_HOME,
     VALIDATION,
     WRONG_JSON_TYPES,
     case,
@@ -92,6 +94,18 @@ SCENARIOS = [
         metaflow_fails="MetaflowException",
         ours_fails=r"METAFLOW_PROFILE.*profiles there: config.json \(the default\)",
         topic=MISSING_PROFILE,
+    ),
+    case(
+        "relative-home",
+        env={"METAFLOW_HOME": "mfhome"},  # a folder of the working directory (none here)
+        ours_fails=r"METAFLOW_HOME.*an absolute directory path",
+        topic=RELATIVE_HOME,
+    ),
+    case(
+        "gpu-vendor-in-capitals",
+        env={"METAFLOW_KUBERNETES_GPU_VENDOR": "AMD"},  # the pod's limit would be AMD.com/gpu
+        ours_fails=r"KUBERNETES_GPU_VENDOR.*'nvidia', 'amd'",
+        topic=GPU_VENDOR,
     ),
     # -- precedence ------------------------------------------------------------------------
     case(
