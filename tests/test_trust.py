@@ -478,12 +478,69 @@ def test_a_file_others_can_write_is_never_trusted(
     assert not (home / "trusted.json").exists()
     facts = _trust.read_facts(str(local))[0]
     assert facts is not None
-    trusted = {"files": {os.path.realpath(local): facts.digest}}  # forged into the store
+    trusted = {"files": {_trust.trust_key(str(local)): facts.digest}}  # forged into the store
     (home / "trusted.json").write_text(json.dumps(trusted), encoding="utf-8")
     (home / "trusted.json").chmod(0o600)
     s, said = _load(home, project)
     assert s.service.url == "https://mine.example"
     assert "never trusted" in said[0]
+    assert s["OTEL_SERVICE_NAME"] != "their-service"  # nothing of it: not its harmless keys
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX owners and modes")
+@pytest.mark.parametrize(
+    "content", [b'{"METAFLOW_S3_RETRY_COUNT": "boom"}', b"{not json", b'{"METAFLOW_X": 1}']
+)
+@pytest.mark.parametrize("how", ["another-owner", "world-writable", "unreadable"])
+def test_a_file_another_user_planted_above_stops_nothing(
+    tmp_path: Path, content: bytes, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/tmp/.metaflow/config.json`` planted by another user above a user's working directory:
+    never trusted, and not read at all, so neither a value Metaflow refuses nor bytes that are
+    no JSON stop a run below it (nor Metaflow's own reading); one warning says why."""
+    home = _home(tmp_path)
+    shared = tmp_path / "shared"
+    local = shared / ".metaflow" / "config.json"
+    local.parent.mkdir(parents=True)
+    local.write_bytes(content)
+    work = shared / "mine"
+    work.mkdir()
+    if how == "world-writable":
+        local.chmod(0o666)
+    else:
+        _chown_or_skip(local, 4242)
+        if how == "unreadable":
+            local.chmod(0o000)
+    s, said = _load(home, work)
+    assert s.service.url == "https://mine.example"
+    assert s["S3_RETRY_COUNT"] == BY_NAME["S3_RETRY_COUNT"].default
+    (warning,) = [w for w in said if str(local) in w]
+    assert "is not read" in warning
+    assert "nothing of it applies" in warning
+    from metaflow_config._metaflow.parsing import metaflows_file
+
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    monkeypatch.delenv("METAFLOW_CONFIG_PROJECT", raising=False)
+    assert metaflows_file("local") == {}
+
+
+def test_a_linked_metaflow_folder_borrows_no_trust(tmp_path: Path) -> None:
+    """A repository whose ``.metaflow`` links to a trusted project's: the file found there is
+    not the one trusted (trust is of the file as found), so nothing that steers applies."""
+    home = _home(tmp_path)
+    write_local(tmp_path / "trusted", {"DATASTORE_SYSROOT_S3": "s3://prod/mf"})
+    trust(home, tmp_path / "trusted" / ".metaflow" / "config.json")
+    assert _load(home, tmp_path / "trusted")[0].datastore.sysroot_s3 == "s3://prod/mf"
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / ".metaflow").symlink_to(tmp_path / "trusted" / ".metaflow")
+    s, said = _load(home, evil)
+    assert s.datastore.sysroot_s3 is None
+    assert any("not trusted" in w and "DATASTORE_SYSROOT_S3" in w for w in said), said
+    result = invoke("trust", env={"METAFLOW_HOME": str(home), "METAFLOW_CONFIG_PROJECT": str(evil)})
+    assert result.exit_code == 0, result.output  # trusted as found there, on its own
+    assert _load(home, evil)[0].datastore.sysroot_s3 == "s3://prod/mf"
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX owners and modes")

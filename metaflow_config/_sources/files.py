@@ -19,6 +19,7 @@ from .._model.values import FrozenDict
 from ..errors import ConfigError, Problem
 from .data import LayerData, Raw
 from .keys import is_section_key, sensitive_key, take_all
+from .profiles import planted_by_another
 from .sections import registry
 
 __all__ = ["FileLayer", "fix_file_key", "foreign_keys", "layer_from_document"]
@@ -70,17 +71,47 @@ class FileLayer:
             pass
         else:
             link = info if stat.S_ISLNK(info.st_mode) else None
+        anothers = "" if self.home is None else _anothers(self.path, link)  # a project file
+        if anothers:
+            return _not_read(data, self.path, anothers), FrozenDict()
         from .jsonfile import read_json_file  # a file is there (a task often has none)
 
         read: list[tuple[bytes, os.stat_result]] = []
         seen = None if self.home is None else (lambda raw, st: read.append((raw, st)))
         doc, problems = read_json_file(self.path, self.layer, seen, frozen=True)
+        anothers = planted_by_another(read[0][1], link) if read else ""  # the file read
+        if anothers:  # swapped since it was looked at
+            return _not_read(data, self.path, anothers), FrozenDict()
         data.problems.extend(problems)
         data.frozen = type(doc) is FrozenDict  # read frozen: within the depth bound
         layer_from_document(data, self.path, doc)
         if self.home is not None and doc:
             _distrust(data, self.path, read, link, self.home, doc)
         return data, doc
+
+
+def _anothers(path: str, link: os.stat_result | None) -> str:
+    """Why the project file at ``path`` is another user's (``profiles.planted_by_another``)."""
+    try:
+        target: os.stat_result | None = os.stat(path)
+    except (OSError, ValueError):  # a dangling link: its own owner counts
+        target = None
+    return planted_by_another(target, link)
+
+
+def _not_read(data: LayerData, path: str, why: str) -> LayerData:
+    """The layer of a project file that is another user's: nothing of it, and why.
+
+    Such a file (``/tmp/.metaflow/config.json`` above a user's working directory, a shared
+    folder's) is never trusted, and is not read at all: whatever it holds (a value Metaflow
+    refuses, bytes that are no JSON) would otherwise stop every run below it.
+    """
+    data.warnings.append(
+        f"{path} is not read: {why}, so it is never trusted and nothing of it applies (as if "
+        "it were absent); set what you need in your own profile or environment, or make the "
+        "file yours and not writable by others"
+    )
+    return data
 
 
 def _distrust(  # noqa: PLR0917 - what one read of the file saw

@@ -240,6 +240,26 @@ def _private_group(gid: int, uid: int) -> bool:
     return all(user.pw_gid != gid or user.pw_uid == uid for user in pwd.getpwall())
 
 
+def planted_by_another(target: os.stat_result | None, link: os.stat_result | None = None) -> str:
+    """Why a project file of these stats is another's (never trusted), or ``""``.
+
+    Owned by another user (root aside), or writable by its group or by others; ``link``: the
+    symlink found at its path, whose owner counts too. Nothing on Windows (owners and modes are
+    not POSIX's there).
+    """
+    if os.name == "nt":  # pragma: no cover - POSIX modes and owners only
+        return ""
+    for what, info in (("the symlink", link), ("the file", target)):
+        if info is None:
+            continue
+        if info.st_uid not in (os.getuid(), 0):
+            return f"{what} is owned by another user (uid {info.st_uid})"
+        who = writable_by(info) if what == "the file" else ""
+        if who:
+            return f"the file is writable by {who} (mode {info.st_mode & 0o777:04o})"
+    return ""
+
+
 def others_can_write(directory: str) -> str:
     """Why another user can put files in ``directory``, or ``""``: it is the user's alone.
 

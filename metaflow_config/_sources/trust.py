@@ -5,8 +5,9 @@ the user runs in (a cloned repository, a shared folder) wrote it. The settings t
 data or credentials go (``Setting.sensitive``: endpoints, storage roots, roles, identities,
 every secret) are applied from such a file only when the user has trusted its content, with
 ``metaflow-config trust``; the record is kept in the user's own home, never in the project:
-``$METAFLOW_HOME/trusted.json``, mapping each trusted file's real path to the SHA-256 of the
-bytes trusted (an edit after trusting needs a new trust, as ``direnv allow`` does).
+``$METAFLOW_HOME/trusted.json``, mapping each trusted file (as it is found: :func:`trust_key`)
+to the SHA-256 of the bytes trusted (an edit after trusting needs a new trust, as
+``direnv allow`` does).
 
 A file owned by another user (root aside), or writable by its group or by others, is never
 trusted, as ssh treats its configuration; nor is a trust store that is not the user's own.
@@ -22,7 +23,7 @@ import stat
 from typing import Any
 
 from ..errors import ConfigError, Problem
-from .profiles import writable_by
+from .profiles import planted_by_another, writable_by
 
 __all__ = [
     "FileFacts",
@@ -70,17 +71,20 @@ def never_trusted(facts: FileFacts) -> str:
 
     Nothing on Windows, where ownership and modes are not POSIX's.
     """
-    if os.name == "nt":  # pragma: no cover - POSIX modes and owners only
-        return ""
-    for what, info in (("the symlink", facts.link), ("the file", facts.target)):
-        if info is None:
-            continue
-        if not _owners_ok(info.st_uid):
-            return f"{what} is owned by another user (uid {info.st_uid})"
-        who = writable_by(info) if what == "the file" else ""
-        if who:
-            return f"the file is writable by {who} (mode {stat.S_IMODE(info.st_mode):04o})"
-    return ""
+    return planted_by_another(facts.target, facts.link)
+
+
+def trust_key(path: str) -> str:
+    """The key of the project file ``path`` in the trust store: the file as it is found.
+
+    Its project directory's real path, then ``.metaflow/config.json`` as they are there: a
+    symbolic link at either is not followed, so a repository whose ``.metaflow`` links to a
+    trusted project's borrows no trust (the working directory, where the search starts, is a
+    real path already).
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    project, meta = os.path.split(folder)
+    return os.path.join(os.path.realpath(project), meta, name)
 
 
 def store_path(home: str) -> str:
@@ -145,7 +149,7 @@ def verdict(path: str, facts: FileFacts | None, home: str) -> tuple[str, str]:
     trusted, refused = read_store(home)
     if refused:
         return refused, f"make it yours alone (`chmod 600 {shell_quote(store_path(home))}`)"
-    recorded = trusted.get(os.path.realpath(path))
+    recorded = trusted.get(trust_key(path))
     if recorded is None:
         return "it is not trusted", trust
     if recorded != facts.digest:
@@ -204,12 +208,12 @@ def record(home: str, path: str, facts: FileFacts) -> None:
                 )
             ]
         )
-    real = os.path.realpath(path)
+    key = trust_key(path)
 
     def change(doc: dict[str, Any]) -> dict[str, Any]:
         files = doc.get("files")
         files = dict(files) if isinstance(files, dict) else {}
-        files[real] = facts.digest
+        files[key] = facts.digest
         return {**doc, "files": files}
 
     update_json(store_path(home), change, home=home)
@@ -219,13 +223,13 @@ def revoke(home: str, path: str) -> bool:
     """Stop trusting the project file ``path``; whether it was trusted."""
     from .writes import update_json
 
-    real = os.path.realpath(path)
+    key = trust_key(path)
 
     def change(doc: dict[str, Any]) -> dict[str, Any]:
         files = doc.get("files")
-        files = {k: v for k, v in files.items() if k != real} if isinstance(files, dict) else {}
+        files = {k: v for k, v in files.items() if k != key} if isinstance(files, dict) else {}
         return {**doc, "files": files}
 
     old, _ = update_json(store_path(home), change, home=home)
     files = (old or {}).get("files")
-    return isinstance(files, dict) and real in files
+    return isinstance(files, dict) and key in files
