@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from metaflow_config import ConfigError, ConfigWarning
-from metaflow_config._snapshot.export import SFN_ENV_LIMIT
+from metaflow_config._snapshot.export import OVERRIDES_LIMIT
 from tests._remote_helpers import ROLE, SECRET, _load
 
 # --- the consumers' accessors -----------------------------------------------------------------
@@ -196,4 +196,4 @@ def test_sfn_container_environment_counts_the_launchers_variables(tmp_path: Path
         {"Name": "METAFLOW_CODE_URL", "Value": "s3://b/c"},
     ]
     with pytest.raises(ConfigError, match="largest: METAFLOW_CODE_URL"):
-        s.sfn.container_environment({"METAFLOW_CODE_URL": "s3://b/" + "c" * SFN_ENV_LIMIT})
+        s.sfn.container_environment({"METAFLOW_CODE_URL": "s3://b/" + "c" * OVERRIDES_LIMIT})

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, load
 from metaflow_config._model.table import FIELDS
-from metaflow_config._snapshot.export import SFN_ENV_LIMIT, TARGETS, check_sfn_size
+from metaflow_config._snapshot.export import OVERRIDES_LIMIT, TARGETS, check_overrides_size
 from tests._remote_helpers import REMOTE, SECRET, _load, assert_same_where_it_travels
 from tests._strategies import Config, configs, place, write
 from tests.conftest import write_json
@@ -166,27 +166,37 @@ def _json_length(env: dict[str, str]) -> int:
     return len(json.dumps({"environment": items}, ensure_ascii=False, separators=(",", ":")))
 
 
+@pytest.mark.parametrize("target", ["batch", "sfn"])
 @pytest.mark.parametrize("excess", [0, 1])
-def test_the_sfn_limit_is_8192_characters_of_overrides(excess: int) -> None:
-    """An environment whose overrides JSON is exactly 8192 characters passes; one more fails."""
+def test_the_aws_batch_limit_is_8192_characters_of_overrides(excess: int, target: str) -> None:
+    """An environment whose overrides JSON is exactly 8192 characters passes; one more fails,
+    for a job ``--with batch`` submits as for a state machine's (AWS Batch enforces both)."""
     env = {"METAFLOW_A": "", "METAFLOW_B": "x"}
-    env["METAFLOW_A"] = "y" * (SFN_ENV_LIMIT - _json_length(env) + excess)
-    assert _json_length(env) == SFN_ENV_LIMIT + excess
+    env["METAFLOW_A"] = "y" * (OVERRIDES_LIMIT - _json_length(env) + excess)
+    assert _json_length(env) == OVERRIDES_LIMIT + excess
     if excess:
-        with pytest.raises(ConfigError, match="8193 characters"):
-            check_sfn_size(env)
+        platform = {"batch": "AWS Batch", "sfn": "Step Functions"}[target]
+        with pytest.raises(ConfigError, match=f"environment for {platform}: got 8193 characters"):
+            check_overrides_size(env, target)
     else:
-        check_sfn_size(env)
+        check_overrides_size(env, target)
 
 
-def test_a_state_machine_task_counts_its_whole_container_overrides() -> None:
+@pytest.mark.parametrize(
+    ("target", "platform"), [("sfn", "Step Functions"), ("batch", "AWS Batch")]
+)
+def test_a_batch_task_counts_its_whole_container_overrides(target: str, platform: str) -> None:
     """The step's command and resources count toward AWS Batch's 8,192 characters, as the
     environment does: an environment well under the limit with a long command is refused, at
     create, naming the largest variables but no value; the same job with a short command passes.
+    A job ``--with batch`` submits is held to it as a state machine's task is.
     """
     from types import SimpleNamespace
 
-    from metaflow_config._metaflow.batch import _check_state_machine_task
+    from metaflow_config._snapshot.export import check_batch_overrides
+
+    def _check_state_machine_task(job: Any) -> None:
+        check_batch_overrides(job.payload["containerOverrides"], target)
 
     env = [{"name": f"METAFLOW_V{i}", "value": "v" * 100} for i in range(40)]  # ~5 KB
     resources = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "4096"}]
@@ -196,12 +206,12 @@ def test_a_state_machine_task_counts_its_whole_container_overrides() -> None:
         overrides["resourceRequirements"] = resources
         return SimpleNamespace(payload={"containerOverrides": overrides})
 
-    assert _json_length({e["name"]: e["value"] for e in env}) < SFN_ENV_LIMIT
+    assert _json_length({e["name"]: e["value"] for e in env}) < OVERRIDES_LIMIT
     _check_state_machine_task(job("python flow.py step start"))
     with pytest.raises(ConfigError) as err:
         _check_state_machine_task(job("c" * 3000))
     text = str(err.value)
-    assert "container overrides for Step Functions" in text
+    assert f"container overrides for {platform}" in text
     assert "the step's command 3018" in text  # ["bash", "-c", "c..."]
     assert "at most 8192 characters" in text
     assert "largest variables: METAFLOW_V10 (135 chars)" in text
@@ -216,12 +226,17 @@ def test_over_the_limit_names_the_largest_variables_never_their_values(tmp_path:
         BATCH_DEFAULT_TAGS={f"k{i:02}": "v" * 100 for i in range(30)},
         BATCH_JOB_QUEUE="q",
     )
-    batch = s.to_env("batch")  # Batch itself takes it
-    assert len(batch["METAFLOW_SERVICE_AUTH_KEY"]) == 200 * len(SECRET)
+    local = s.to_env("local")  # a local run takes it
+    assert len(local["METAFLOW_SERVICE_AUTH_KEY"]) == 200 * len(SECRET)
     with pytest.raises(ConfigError) as err:
         s.to_env("sfn")
+    with pytest.raises(ConfigError) as batch:
+        s.to_env("batch")  # AWS Batch enforces it for a job --with batch submits too
     text = str(err.value)
-    assert f"{_json_length(batch)} characters in 3 variables" in text
+    assert "environment for AWS Batch" in str(batch.value)
+    assert SECRET not in str(batch.value)
+    sized = {k: v for k, v in local.items() if k != "METAFLOW_ARTIFACT_LOCALROOT"}
+    assert f"{_json_length(sized)} characters in 3 variables" in text
     assert "at most 8192 characters" in text
     key = len('{"name":"METAFLOW_SERVICE_AUTH_KEY","value":""},') + 200 * len(SECRET)
     assert "largest: METAFLOW_SERVICE_AUTH_KEY (" in text

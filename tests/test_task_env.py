@@ -35,7 +35,7 @@ def test_kubernetes_targets_export_what_batch_exports(tmp_path: Path, target: st
     assert "METAFLOW_TEMPDIR" not in s.to_env(target)
 
 
-@pytest.mark.parametrize("target", [t for t in REMOTE if t != "sfn"])  # sfn: 8,192 in all
+@pytest.mark.parametrize("target", ["kubernetes", "argo", "airflow"])  # AWS Batch: 8,192 in all
 def test_a_variable_no_container_starts_with_is_refused(tmp_path: Path, target: str) -> None:
     """NAME=value of 128 KiB or more (Linux's MAX_ARG_STRLEN) fails at export, value unshown."""
     name = "METAFLOW_KUBERNETES_CONDA_ARCH"
@@ -215,3 +215,79 @@ def test_what_metaflows_module_holds_decides_what_the_pods_are_given(
     with monkeypatch.context() as m:
         m.setattr("metaflow_config._scope.current", lambda: s)
         assert TaskEnv.launching("kubernetes").mounted_secrets == ()  # no Metaflow: the snapshot
+
+
+class _BatchJob:
+    """Metaflow's ``BatchJob`` builder as the hook sees it: its container overrides' list."""
+
+    def __init__(self, entries: list[dict[str, str]]) -> None:
+        self.payload = {"containerOverrides": {"environment": entries}}
+
+    def environment_variable(self, name: str, value: str) -> _BatchJob:
+        self.payload["containerOverrides"]["environment"].append({"name": name, "value": value})
+        return self
+
+    def values_of(self, name: str) -> list[str]:
+        entries = self.payload["containerOverrides"]["environment"]
+        return [e["value"] for e in entries if e["name"] == name]
+
+
+@pytest.mark.parametrize("target", ["batch", "sfn"])
+@pytest.mark.parametrize("steps", [True, False], ids=["step-sets-headers", "metaflows-only"])
+def test_a_steps_own_headers_stay_where_metaflows_fetched_ones_go(
+    monkeypatch: pytest.MonkeyPatch, target: str, steps: bool
+) -> None:
+    """Where the auth key is a secret reference, Metaflow's own METAFLOW_SERVICE_HEADERS (the
+    fetched key merged in) is taken out; a step's ``@environment`` entry of the same name (which
+    Metaflow writes after its own) keeps its value, as without the extension; without one, the
+    headers as configured go in. A second pass over the same job changes nothing."""
+    import json
+    import sys
+    import types
+
+    from metaflow_config._metaflow.batch import fill_environment
+
+    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", REFERENCE)
+    monkeypatch.setenv("METAFLOW_SERVICE_HEADERS", '{"x-team": "ml"}')
+    settings.reload()
+    fetched = {"x-team": "ml", "x-api-key": "FETCHED-SECRET"}
+    module = types.SimpleNamespace(SERVICE_HEADERS=fetched)  # Metaflow's, the key fetched
+    monkeypatch.setitem(sys.modules, "metaflow.metaflow_config", module)
+    step = '{"X-Step-Header": "step-value"}'
+    entries = [{"name": "METAFLOW_SERVICE_HEADERS", "value": json.dumps(fetched)}]
+    if steps:
+        entries.append({"name": "METAFLOW_SERVICE_HEADERS", "value": step})
+    job = _BatchJob(entries)
+    for _ in range(2):
+        fill_environment(job, target)
+        headers = job.values_of("METAFLOW_SERVICE_HEADERS")
+        assert headers == ([step] if steps else ['{"x-team":"ml"}'])  # as to_env writes it
+        assert job.values_of("METAFLOW_SERVICE_AUTH_KEY") == [REFERENCE]  # fetched in the task
+        assert "FETCHED-SECRET" not in json.dumps(job.payload)
+
+
+def test_a_job_with_batch_submits_is_held_to_aws_batchs_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--with batch``: the job's whole container overrides over 8,192 characters are refused
+    when it is built, as AWS Batch would refuse it when it starts; a state machine's task is
+    said as Step Functions' once complete (its own wording), not as a direct job's."""
+    from metaflow_config._metaflow import batch
+
+    monkeypatch.setattr(batch, "as_metaflow_error", lambda exc: exc)
+    monkeypatch.delitem(__import__("sys").modules, "metaflow.metaflow_config", raising=False)
+    settings.reload()
+
+    def built(command: str) -> _BatchJob:
+        job = _BatchJob([{"name": "METAFLOW_RUN_ID", "value": "1"}])
+        job.payload["containerOverrides"]["command"] = ["bash", "-c", command]
+        return job
+
+    def create(original_job: _BatchJob) -> object:
+        return batch.create_job(lambda self: original_job, None)
+
+    create(built("python flow.py step start"))
+    with pytest.raises(ConfigError, match="container overrides for AWS Batch: got"):
+        create(built("c" * 9000))
+    with pytest.raises(ConfigError, match="container overrides for Step Functions: got"):
+        batch.state_machine_task(lambda self, node: create(built("c" * 9000)), None, None)

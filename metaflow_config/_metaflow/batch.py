@@ -3,20 +3,25 @@
 ``Batch.create_job`` returns Metaflow's ``BatchJob`` builder, whose container overrides'
 ``environment`` list holds what Metaflow and the step's ``@environment`` set; the handler adds
 ``to_env("batch")`` (:mod:`.taskenv`'s rules). ``StepFunctions._batch`` builds each state's job
-through it, then adds what ``to_env("sfn")`` has beyond and checks Step Functions' limit.
+through it, then adds what ``to_env("sfn")`` has beyond. Each checks AWS Batch's limit on the
+job's whole container overrides, in the words of its target.
 :mod:`.hooks` calls the handlers from the wrapped methods.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
-from .._snapshot.export import check_sfn_overrides
+from .._snapshot.export import check_batch_overrides
 from ..errors import ConfigError
-from .taskenv import HEADERS, TaskEnv, as_metaflow_error
+from .taskenv import HEADERS, TaskEnv, as_metaflow_error, metaflows_headers_text
 
 __all__ = ["create_job", "fill_environment", "state_machine_task"]
+
+#: Whether the job being built is a state machine's task (its limit is said as Step Functions')
+_STATE_MACHINE: ContextVar[bool] = ContextVar("metaflow_config_state_machine", default=False)
 
 
 def fill_environment(job: Any, target: str) -> None:
@@ -24,16 +29,21 @@ def fill_environment(job: Any, target: str) -> None:
 
     ``job`` is Metaflow's ``BatchJob``: its container overrides' ``environment`` list already
     holds what Metaflow and the step's ``@environment`` set, and those keep their values, but
-    for a fetched secret in Metaflow's ``METAFLOW_SERVICE_HEADERS`` (see :mod:`.taskenv`).
+    for a fetched secret in Metaflow's own ``METAFLOW_SERVICE_HEADERS`` (see :mod:`.taskenv`),
+    told from a step's entry of the same name by its text. Called again on the same job, it
+    adds nothing.
     """
     task = TaskEnv.launching(target)
     entries = _environment(job)
     present = [entry["name"] for entry in entries]
     replace, headers = task.service_headers(present)
-    if replace:
-        entries[:] = [e for e in entries if e["name"] != HEADERS]
-        if headers is not None:
-            entries.append({"name": HEADERS, "value": headers})
+    written = metaflows_headers_text() if replace else None
+    if written is not None:  # Metaflow's own entry goes, by its text: the step's stays
+        kept = [e for e in entries if e["name"] != HEADERS or e.get("value") != written]
+        if len(kept) < len(entries):
+            entries[:] = kept
+            if headers is not None and HEADERS not in (e["name"] for e in kept):
+                entries.append({"name": HEADERS, "value": headers})
     for name, value in task.missing(present).items():
         job.environment_variable(name, value)
 
@@ -46,19 +56,14 @@ def _environment(job: Any) -> list[dict[str, str]]:
     return entries
 
 
-def _check_state_machine_task(job: Any) -> None:
-    """A state machine task's whole container overrides, against AWS Batch's limit.
-
-    The command, the environment and the resources count (enforced when the state machine runs).
-    """
-    check_sfn_overrides(job.payload["containerOverrides"])
-
-
 def create_job(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> Any:
     """``Batch.create_job`` of ``metaflow.plugins.aws.batch.batch``, then ``to_env("batch")``."""
     job = original(self, *args, **kwargs)
+    machine = _STATE_MACHINE.get()  # a state machine's task: its target's, checked once built
     try:
-        fill_environment(job, "batch")
+        fill_environment(job, "sfn" if machine else "batch")
+        if not machine:
+            check_batch_overrides(job.payload["containerOverrides"], "batch")
     except ConfigError as exc:
         raise as_metaflow_error(exc) from exc
     return job
@@ -66,10 +71,14 @@ def create_job(original: Callable[..., Any], self: Any, *args: Any, **kwargs: An
 
 def state_machine_task(original: Callable[..., Any], self: Any, node: Any) -> Any:
     """``StepFunctions._batch`` (``...step_functions.step_functions``), then ``to_env("sfn")``."""
-    job = original(self, node)  # Batch.create_job has added to_env("batch") already
+    token = _STATE_MACHINE.set(True)
     try:
-        fill_environment(job, "sfn")  # the same names; to_env("sfn") checks its own size
-        _check_state_machine_task(job)
+        job = original(self, node)  # Batch.create_job has added to_env("sfn") already
+    finally:
+        _STATE_MACHINE.reset(token)
+    try:
+        fill_environment(job, "sfn")  # adds nothing to a job built by Batch.create_job
+        check_batch_overrides(job.payload["containerOverrides"], "sfn")
     except ConfigError as exc:
         raise as_metaflow_error(exc) from exc
     return job

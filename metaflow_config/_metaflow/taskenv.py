@@ -40,6 +40,7 @@ __all__ = [
     "as_metaflow_error",
     "for_airflow",
     "for_kubernetes",
+    "metaflows_headers_text",
 ]
 
 #: The variables Metaflow fills from the pod itself (Kubernetes' downward API): left to it.
@@ -177,6 +178,18 @@ class TaskEnv:
         if values["AWS_SANDBOX_ENABLED"]:
             merged["x-api-key"] = values["AWS_SANDBOX_API_KEY"]
         return json.dumps(merged)
+
+
+def metaflows_headers_text() -> str | None:
+    """The text Metaflow's launchers write as ``METAFLOW_SERVICE_HEADERS``: its module's.
+
+    ``json.dumps(SERVICE_HEADERS)``, as Metaflow's AWS Batch launcher writes it (``None``:
+    Metaflow's module is not imported). A step's own ``@environment`` entry of the same name
+    holds another text.
+    """
+    module = sys.modules.get("metaflow.metaflow_config")
+    headers = getattr(module, "SERVICE_HEADERS", None)
+    return None if headers is None else json.dumps(headers)
 
 
 def for_kubernetes(text: str) -> str:

@@ -1,8 +1,9 @@
 """Export: the environment that makes a fresh process resolve a snapshot again (``to_env``).
 
 Every value a layer set travels, as text that validates back to the same value; derived values
-stay behind to re-derive. A target may limit what its containers take: Step Functions refuses
-container overrides over :data:`SFN_ENV_LIMIT` characters (:func:`check_sfn_size`); a Linux
+stay behind to re-derive. A target may limit what its containers take: AWS Batch starts no job
+(from ``--with batch`` or a state machine) whose container overrides exceed
+:data:`OVERRIDES_LIMIT` characters (:func:`check_overrides_size`); a Linux
 process does not start with a variable of :data:`ENTRY_LIMIT` bytes or more (checked for every
 remote target); Kubernetes stores no object over :data:`KUBERNETES_OBJECT_LIMIT` bytes and Argo
 Workflows runs no workflow over :data:`ARGO_WORKFLOW_LIMIT` (:func:`check_object_size`, called
@@ -32,9 +33,9 @@ __all__ = [
     "TARGETS",
     "ExportedEnv",
     "bears_secret",
+    "check_batch_overrides",
     "check_object_size",
-    "check_sfn_overrides",
-    "check_sfn_size",
+    "check_overrides_size",
     "metaflow_sets",
     "to_env",
 ]
@@ -81,8 +82,14 @@ KUBERNETES_OBJECT_LIMIT = 1_572_864
 ARGO_WORKFLOW_LIMIT = 1_048_576
 
 
-#: Step Functions rejects a state machine whose container overrides exceed this many characters.
-SFN_ENV_LIMIT = 8192
+#: AWS Batch starts no job whose container overrides exceed this many characters (as JSON): ECS,
+#: which runs the job, takes no more ("Container Overrides length must be at most 8192").
+OVERRIDES_LIMIT = 8192
+#: How each AWS Batch target's limit is said: what is measured, and when AWS refuses it.
+_BATCH_TARGETS = {
+    "batch": ("AWS Batch", "when the job starts"),
+    "sfn": ("Step Functions", "when the state machine runs"),
+}
 
 
 class ExportedEnv(dict[str, str]):
@@ -152,8 +159,8 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
         env["METAFLOW_SERVICE_URL"] = str(internal)  # a reference: as its text
     if remote:
         _check_entries(env, origins)
-    if target == "sfn":
-        check_sfn_size(env)
+    if target in _BATCH_TARGETS:
+        check_overrides_size(env, target)
     return env
 
 
@@ -229,60 +236,66 @@ def _largest(sizes: Mapping[str, int]) -> str:
     return ", ".join(f"{key} ({size} chars)" for key, size in largest) or "none"
 
 
-def check_sfn_size(env: Mapping[str, str]) -> None:
-    """Refuse an environment Step Functions would reject; name the variables that make it large.
+def check_overrides_size(env: Mapping[str, str], target: str) -> None:
+    """Refuse an environment AWS Batch would refuse; name the variables that make it large.
 
-    AWS Batch refuses a job submitted by Step Functions whose ``ContainerOverrides`` exceed
-    8,192 characters ("Container Overrides length must be at most 8192"), and only when the
-    state machine runs. The environment list is measured as the JSON it becomes; values are
-    never shown (secrets travel).
+    AWS Batch starts no job (``target``: ``batch``, ``sfn``) whose ``containerOverrides`` exceed
+    :data:`OVERRIDES_LIMIT` characters, and says so only when the job starts. The environment
+    list is measured as the JSON it becomes; values are never shown (secrets travel).
     """
     sizes = environment_sizes(env)
     total = sum(sizes.values()) + len('{"environment":[]}') - (1 if sizes else 0)
-    if total <= SFN_ENV_LIMIT:
+    if total <= OVERRIDES_LIMIT:
         return
-    listed = _largest(sizes)
+    platform, when = _BATCH_TARGETS[target]
     raise ConfigError(
         [
             Problem.bad_argument(
-                "container environment for Step Functions",
+                f"container environment for {platform}",
                 f"{total} characters in {len(sizes)} variables",
-                f"at most {SFN_ENV_LIMIT} characters of container overrides, which AWS Batch "
-                f"enforces when the state machine runs (largest: {listed})",
-                "shorten or unset the largest values, or set them in a profile file baked into "
-                "the container image instead; METAFLOW_SFN_COMPRESS_STATE_MACHINE=true also "
-                "shrinks the rest of the overrides (the step command)",
+                f"at most {OVERRIDES_LIMIT} characters of container overrides, which AWS Batch "
+                f"enforces {when} (largest: {_largest(sizes)})",
+                _SHORTEN[target],
             )
         ]
     )
 
 
-def check_sfn_overrides(overrides: Mapping[str, Any]) -> None:
-    """Refuse a Step Functions task's whole container overrides over AWS Batch's limit.
+#: How to make a task's container overrides shorter, by target.
+_SHORTEN = {
+    "batch": "shorten or unset the largest values, or set them in a profile file baked into "
+    "the container image instead",
+    "sfn": "shorten or unset the largest values, or set them in a profile file baked into "
+    "the container image instead; METAFLOW_SFN_COMPRESS_STATE_MACHINE=true also shrinks the "
+    "rest of the overrides (the step command)",
+}
 
-    ``overrides`` is the job's ``containerOverrides`` as the state machine passes it: the step's
-    command, its environment list and its resource requirements, all counted (as compact JSON)
-    against :data:`SFN_ENV_LIMIT`. The largest variables are named; values are never shown.
+
+def check_batch_overrides(overrides: Mapping[str, Any], target: str) -> None:
+    """Refuse an AWS Batch task's whole container overrides over AWS Batch's limit.
+
+    ``overrides`` is the job's ``containerOverrides`` as ``--with batch`` submits it or the
+    state machine passes it (``target``: ``batch``, ``sfn``): the step's command, its
+    environment list and its resource requirements, all counted (as compact JSON) against
+    :data:`OVERRIDES_LIMIT`. The largest variables are named; values are never shown.
     """
     total = len(json.dumps(overrides, ensure_ascii=False, separators=(",", ":"), default=str))
-    if total <= SFN_ENV_LIMIT:
+    if total <= OVERRIDES_LIMIT:
         return
     entries = overrides.get("environment") or []
     env = {e.get("name", ""): e.get("value", e.get("value.$", "")) for e in entries}
     sizes = environment_sizes(env)
     command = len(json.dumps(overrides.get("command") or [], ensure_ascii=False))
-    listed = _largest(sizes)
+    platform, when = _BATCH_TARGETS[target]
     raise ConfigError(
         [
             Problem.bad_argument(
-                "container overrides for Step Functions",
+                f"container overrides for {platform}",
                 f"{total} characters: the step's command {command}, the environment "
                 f"{sum(sizes.values())} in {len(sizes)} variables",
-                f"at most {SFN_ENV_LIMIT} characters of container overrides, which AWS Batch "
-                f"enforces when the state machine runs (largest variables: {listed})",
-                "shorten or unset the largest values, or set them in a profile file baked into "
-                "the container image instead; METAFLOW_SFN_COMPRESS_STATE_MACHINE=true also "
-                "shrinks the step command",
+                f"at most {OVERRIDES_LIMIT} characters of container overrides, which AWS Batch "
+                f"enforces {when} (largest variables: {_largest(sizes)})",
+                _SHORTEN[target],
             )
         ]
     )

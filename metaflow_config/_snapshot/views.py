@@ -220,10 +220,10 @@ class StepFunctions(table_aws.StepFunctions):
         ``to_env("sfn")`` of this snapshot, then ``extra`` (the deployer's own variables; they
         win); the whole is checked against the 8,192-character limit. Holds secrets.
         """
-        from .export import check_sfn_size
+        from .export import check_overrides_size
 
         env = {**_snapshot(self).to_env("sfn"), **(extra or {})}
-        check_sfn_size(env)
+        check_overrides_size(env, "sfn")
         return [{"Name": key, "Value": value} for key, value in env.items()]
 
 
