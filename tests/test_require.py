@@ -8,7 +8,7 @@ import pytest
 
 from metaflow_config import ConfigError, Settings, load, settings
 from metaflow_config._snapshot.require import CAPABILITIES, RequirementError, needs
-from tests.conftest import write_json
+from tests.conftest import invoke, write_json
 
 ROLE = "arn:aws:iam::123456789012:role/"
 
@@ -80,6 +80,38 @@ def test_a_complete_configuration_satisfies_every_capability(
 ) -> None:
     """Nothing is raised when everything the capability needs is set."""
     _load(tmp_path, COMPLETE).require(capability)
+
+
+def test_argo_needs_every_value_its_templates_can_carry(tmp_path: Path) -> None:
+    """A secret reference Argo would read as its own variable (``argo-workflows create``
+    refuses it): ``require("argo")`` says so, ``check --require argo`` fails, and ``show
+    --target argo`` is an error; left to a mounted Kubernetes Secret, it is ready again."""
+    ref = {**COMPLETE, "SERVICE_AUTH_KEY": "{{resolve:ssm:/mf/key}}"}
+    s = _load(tmp_path, ref)
+    s.require("kubernetes")  # a pod's env takes it: the task fetches it
+    with pytest.raises(ConfigError) as info:
+        s.require("argo")
+    assert "METAFLOW_SERVICE_AUTH_KEY: got a value holding '{{'" in str(info.value)
+    env = {"METAFLOW_HOME": str(tmp_path / "home"), "METAFLOW_CONFIG_PROJECT": str(tmp_path)}
+    for args in (["check", "--require", "argo"], ["show", "--target", "argo"]):
+        result = invoke(*args, env=env)
+        assert result.exit_code == 1, result.output
+        assert "Argo Workflows can carry" in result.output
+    mounted = {
+        **ref,
+        "KUBERNETES_SECRETS": "mf-secrets",
+        "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_SERVICE_AUTH_KEY",
+    }
+    _load(tmp_path, mounted).require("argo")
+
+
+@pytest.mark.parametrize("capability", ["batch", "sfn"])
+def test_aws_batch_needs_its_overrides_within_the_limit(tmp_path: Path, capability: str) -> None:
+    """Settings whose container overrides AWS Batch would refuse (8,192 characters) make a
+    Batch or Step Functions launch fail: ``require`` says so beside what is missing."""
+    big = {**COMPLETE, "BATCH_DEFAULT_TAGS": {f"k{i:02}": "v" * 200 for i in range(45)}}
+    with pytest.raises(ConfigError, match="at most 8192 characters of container overrides"):
+        _load(tmp_path, big).require(capability)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The rules of a remote task's environment, target by target, without Metaflow's launchers.
 
 ``to_env`` for the Kubernetes targets, the size of one variable, what the hooks leave out
-(``metaflow_config._metaflow.taskenv``) and how they encode values for a pod and for Airflow.
+(``metaflow_config._snapshot.taskenv``) and how they encode values for a pod and for Airflow.
 """
 
 from __future__ import annotations
@@ -10,11 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from metaflow_config import ConfigError, load, settings
-from metaflow_config._metaflow.taskenv import TaskEnv, for_airflow, for_kubernetes
+from metaflow_config import ConfigError, Settings, load, settings
+from metaflow_config._metaflow.launch import task_env
 from metaflow_config._snapshot.export import REMOTE, check_object_size
+from metaflow_config._snapshot.settings import resolution_of
+from metaflow_config._snapshot.taskenv import TaskEnv, for_airflow, for_kubernetes
 
 REFERENCE = "{{resolve:ssm:/mf/key}}"
+
+
+def _task(s: Settings, target: str) -> TaskEnv:
+    """The rules of a task of ``target`` given ``s``'s settings."""
+    return TaskEnv(resolution_of(s), target)
 
 
 @pytest.mark.parametrize("target", ["kubernetes", "argo", "airflow"])
@@ -75,13 +82,13 @@ def test_the_skip_list_and_mounted_secrets_keep_names_out(tmp_path: Path) -> Non
         home=tmp_path,
         cwd=tmp_path,
     )
-    argo = TaskEnv(s, "argo")
+    argo = _task(s, "argo")
     assert set(argo.missing(["METAFLOW_BATCH_JOB_QUEUE"])) == {
         "METAFLOW_SERVICE_AUTH_KEY",
         "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
     }
     assert "METAFLOW_SERVICE_AUTH_KEY" not in argo.missing([], mounted=True)
-    assert "METAFLOW_S3_RETRY_COUNT" in TaskEnv(s, "batch").missing([])  # Batch has no such list
+    assert "METAFLOW_S3_RETRY_COUNT" in _task(s, "batch").missing([])  # Batch has no such list
 
 
 @pytest.mark.parametrize(
@@ -109,15 +116,18 @@ def test_metaflows_headers_never_carry_a_fetched_secret(
     a pod where ARGO_WORKFLOWS_ENV_VARS_TO_SKIP names the headers (a Secret supplies them)."""
     s = load(env=env, home=tmp_path, cwd=tmp_path)
     for target in REMOTE:
-        task = TaskEnv(s, target)
+        task = _task(s, target)
         assert task.service_headers(["METAFLOW_SERVICE_HEADERS"]) == replaced
         assert task.service_headers([]) == (False, None)  # Metaflow did not write it
     skip = {"METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_SERVICE_HEADERS"}
     s = load(env={**env, **skip}, home=tmp_path, cwd=tmp_path)  # a Kubernetes Secret has them
     for target in ("kubernetes", "argo", "airflow"):  # Metaflow's entry, key and all, removed
-        assert TaskEnv(s, target).service_headers(["METAFLOW_SERVICE_HEADERS"]) == (True, None)
+        assert _task(s, target).service_headers(["METAFLOW_SERVICE_HEADERS"]) == (
+            True,
+            None,
+        )
     for target in ("batch", "sfn"):  # no pods, no Secrets: the skip list is not theirs
-        assert TaskEnv(s, target).service_headers(["METAFLOW_SERVICE_HEADERS"]) == replaced
+        assert _task(s, target).service_headers(["METAFLOW_SERVICE_HEADERS"]) == replaced
 
 
 def test_an_object_over_its_platforms_limit_names_the_largest_variables() -> None:
@@ -204,17 +214,17 @@ def test_what_metaflows_module_holds_decides_what_the_pods_are_given(
     module.ARGO_WORKFLOWS_ENV_VARS_TO_SKIP = "METAFLOW_SERVICE_HEADERS"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "metaflow.metaflow_config", module)
     for target in ("kubernetes", "airflow"):
-        assert TaskEnv(s, target).mounted_secrets == ()  # the snapshot alone: nothing mounted
+        assert _task(s, target).mounted_secrets == ()  # the snapshot alone: nothing mounted
         with monkeypatch.context() as m:
             m.setattr("metaflow_config._scope.current", lambda: s)
-            task = TaskEnv.launching(target)
+            task = task_env(target)
         assert task.mounted_secrets == ("acme-secrets",)
         assert "METAFLOW_SERVICE_AUTH_KEY" in task.left_out(mounted=True)
         assert task.service_headers(["METAFLOW_SERVICE_HEADERS"]) == (True, None)
     monkeypatch.delitem(sys.modules, "metaflow.metaflow_config")
     with monkeypatch.context() as m:
         m.setattr("metaflow_config._scope.current", lambda: s)
-        assert TaskEnv.launching("kubernetes").mounted_secrets == ()  # no Metaflow: the snapshot
+        assert task_env("kubernetes").mounted_secrets == ()  # no Metaflow: the snapshot
 
 
 class _BatchJob:

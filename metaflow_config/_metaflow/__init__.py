@@ -19,11 +19,11 @@ name: one resolution, the one ``metaflow-config show`` and ``explain`` describe.
 - hooks Metaflow's launchers so that every remote task gets the launcher's
   ``settings.to_env(target)`` in its environment: AWS Batch jobs, Step Functions tasks
   (:mod:`.batch`), Kubernetes jobs and JobSets, Argo Workflows templates, Airflow tasks
-  (:mod:`.kubernetes`), by the rules of :mod:`.taskenv`: only the names Metaflow did not set are
-  added; the names Metaflow sets for the task (run id, code package, the user of a production
-  run, ...), what Kubernetes fills from the pod, and a step's own ``@environment(vars=...)``
-  keep their values. The hooks are applied when Metaflow imports the launcher modules (an import
-  hook on ``sys.meta_path``, installed once: :mod:`.hooks`);
+  (:mod:`.kubernetes`), by the rules of ``_snapshot.taskenv``: only the names Metaflow did not
+  set are added; the names Metaflow sets for the task (run id, code package, the user of a
+  production run, ...), what Kubernetes fills from the pod, and a step's own
+  ``@environment(vars=...)`` keep their values. The hooks are applied when Metaflow imports the
+  launcher modules (an import hook on ``sys.meta_path``, installed once: :mod:`.hooks`);
 - puts its own value of every setting in Metaflow's registry of what ``from_conf`` read
   (``metaflow_config_funcs.config_values()``), which Metaflow's launchers copy into tasks
   (``METAFLOW_CONDA_*``, ``METAFLOW_DEBUG_*``) before the hook adds anything (:mod:`.registry`);

@@ -2,9 +2,9 @@
 
 ``Batch.create_job`` returns Metaflow's ``BatchJob`` builder, whose container overrides'
 ``environment`` list holds what Metaflow and the step's ``@environment`` set; the handler adds
-``to_env("batch")`` (:mod:`.taskenv`'s rules). ``StepFunctions._batch`` builds each state's job
-through it, then adds what ``to_env("sfn")`` has beyond. Each checks AWS Batch's limit on the
-job's whole container overrides, in the words of its target.
+``to_env("batch")`` (``_snapshot.taskenv``'s rules). ``StepFunctions._batch`` builds each
+state's job through it, then adds what ``to_env("sfn")`` has beyond. Each checks AWS Batch's
+limit on the job's whole container overrides, in the words of its target.
 :mod:`.hooks` calls the handlers from the wrapped methods.
 """
 
@@ -15,8 +15,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from .._snapshot.export import check_batch_overrides
+from .._snapshot.taskenv import HEADERS
 from ..errors import ConfigError
-from .taskenv import HEADERS, TaskEnv, as_metaflow_error, metaflows_headers_text
+from .launch import as_metaflow_error, metaflows_headers_text, task_env
 
 __all__ = ["create_job", "fill_environment", "state_machine_task"]
 
@@ -29,11 +30,11 @@ def fill_environment(job: Any, target: str) -> None:
 
     ``job`` is Metaflow's ``BatchJob``: its container overrides' ``environment`` list already
     holds what Metaflow and the step's ``@environment`` set, and those keep their values, but
-    for a fetched secret in Metaflow's own ``METAFLOW_SERVICE_HEADERS`` (see :mod:`.taskenv`),
+    for a fetched secret in Metaflow's own ``METAFLOW_SERVICE_HEADERS`` (see ``_snapshot.taskenv``),
     told from a step's entry of the same name by its text. Called again on the same job, it
     adds nothing.
     """
-    task = TaskEnv.launching(target)
+    task = task_env(target)
     entries = _environment(job)
     present = [entry["name"] for entry in entries]
     replace, headers = task.service_headers(present)

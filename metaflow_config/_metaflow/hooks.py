@@ -7,7 +7,8 @@ process). :data:`LAUNCHERS` lists them, each with its handler in this package (:
 
 Metaflow imports most launcher modules at every ``import metaflow``, a task's included, though
 a task launches nothing: so wrapping a method imports nothing, and the handler's module (with
-what it imports: :mod:`.taskenv`, the export rules) is imported at the method's first call.
+what it imports: :mod:`.launch`, the task environment's rules) is imported at the method's
+first call.
 A handler is called as ``handler(original, self, *args, **kwargs)`` and calls ``original``.
 """
 

@@ -3,9 +3,9 @@
 Each handler (:mod:`.hooks` calls it from the method it wraps) takes what Metaflow built for a
 task (a ``KubernetesJob`` or ``JobSetSpec`` builder, the container templates of a
 WorkflowTemplate, an Airflow task's operator arguments) and adds the launcher's
-``to_env(target)`` by :mod:`.taskenv`'s rules, every value encoded for a pod's ``env[].value``
+``to_env(target)`` by ``_snapshot.taskenv``'s rules, every value encoded for a pod's ``env[].value``
 (``$`` doubled: Kubernetes expands ``$(NAME)``; for Airflow also kept out of
-Jinja). The names Metaflow fills from the pod (the downward API, :data:`.taskenv.DOWNWARD`) are
+Jinja). The names Metaflow fills from the pod (the downward API, ``_snapshot.taskenv.DOWNWARD``) are
 left to Kubernetes. The object built is then held to its platform's limit: a Kubernetes object
 under 1.5 MiB, an Argo WorkflowTemplate under Argo's default 1 MiB.
 
@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._snapshot.export import ARGO_WORKFLOW_LIMIT, KUBERNETES_OBJECT_LIMIT, check_object_size
+from .._snapshot.taskenv import DOWNWARD, HEADERS, TaskEnv
 from ..errors import ConfigError
-from .taskenv import DOWNWARD, HEADERS, TaskEnv, as_metaflow_error
+from .launch import as_metaflow_error, task_env
 
 __all__ = ["airflow_task", "argo_jobset", "job_object", "jobset", "workflow_template"]
 
@@ -77,7 +78,7 @@ def _fill_spec(spec: Any, task: TaskEnv, later: Iterable[str] = ()) -> dict[str,
 
 @_guarded
 def _fill_job(job: Any) -> None:
-    task = TaskEnv.launching("kubernetes")
+    task = task_env("kubernetes")
     added = _fill_spec(job, task, DOWNWARD)  # KubernetesJob.create_job_spec adds them
     create = job.create
 
@@ -93,7 +94,7 @@ def _fill_job(job: Any) -> None:
 
 @_guarded
 def _fill_jobset(jobset: Any) -> None:
-    task = TaskEnv.launching("kubernetes")
+    task = task_env("kubernetes")
     added = _fill_spec(jobset.control, task)
     added.update(_fill_spec(jobset.worker, task))
     size = _size(jobset.dump())
@@ -119,7 +120,7 @@ def jobset(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -
 
 def argo_jobset(original: Callable[..., Any], self: Any) -> Any:
     """``KubernetesArgoJobSet.dump`` (an Argo ``@parallel`` step's manifest), filled first."""
-    task = TaskEnv.launching("argo")
+    task = task_env("argo")
     _guarded(_fill_spec)(self.control, task)
     _guarded(_fill_spec)(self.worker, task)
     return original(self)
@@ -154,7 +155,7 @@ def _fill_container(container: dict[str, Any], task: TaskEnv) -> dict[str, str]:
 
 @_guarded
 def _fill_workflow_template(template: Any) -> None:
-    task = TaskEnv.launching("argo")
+    task = task_env("argo")
     added: dict[str, str] = {}
     for each in template.payload["spec"]["templates"]:
         if "container" in each:  # `in`: the payloads are defaultdicts
@@ -182,7 +183,7 @@ def workflow_template(original: Callable[..., Any], self: Any) -> Any:
 
 @_guarded
 def _fill_operator(args: dict[str, Any]) -> None:
-    task = TaskEnv.launching("airflow")
+    task = task_env("airflow")
     entries: list[dict[str, Any]] = args.setdefault("env_vars", [])
     mounted = bool([s for s in args.get("secrets") or () if s])
     added = _fill_entries(entries, task, mounted=mounted)

@@ -10,7 +10,7 @@ capability needs and why.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -55,7 +55,9 @@ class Capability:
 
     ``reachable``: URL settings that remote containers use; when set they must not point at
     this machine (``localhost`` in a container is the container). ``wizard``: ``configure aws``
-    asks for its settings.
+    asks for its settings. ``target``: the ``to_env`` target its tasks get the settings by:
+    every variable must be one that target carries (its limits; an Argo template takes no
+    ``{{``), as the launch hooks build it.
     """
 
     title: str
@@ -63,6 +65,7 @@ class Capability:
     needs: tuple[Need, ...] = ()
     reachable: tuple[str, ...] = ()
     wizard: bool = True
+    target: str = ""
 
 
 _CONTAINERS = ("SERVICE_INTERNAL_URL", "S3_ENDPOINT_URL")
@@ -79,6 +82,7 @@ CAPABILITIES: dict[str, Capability] = {
     ),
     "batch": Capability(
         "AWS Batch",
+        target="batch",
         includes=("s3",),  # the only datastore a Batch task can reach
         needs=(
             Need("BATCH_JOB_QUEUE", "the job queue tasks are submitted to", "<job-queue-name>"),
@@ -92,6 +96,7 @@ CAPABILITIES: dict[str, Capability] = {
     ),
     "sfn": Capability(
         "AWS Step Functions",
+        target="sfn",
         includes=("batch",),
         needs=(
             Need(
@@ -129,6 +134,7 @@ CAPABILITIES: dict[str, Capability] = {
     ),
     "kubernetes": Capability(
         "Kubernetes",
+        target="kubernetes",
         includes=("s3",),  # the datastore Metaflow's pods read and write here
         needs=(
             Need(
@@ -149,6 +155,7 @@ CAPABILITIES: dict[str, Capability] = {
     ),
     "argo": Capability(
         "Argo Workflows",
+        target="argo",
         # a production run's tasks record their runs in the service (local metadata would stay
         # in each pod)
         includes=("kubernetes", "service"),
@@ -280,8 +287,14 @@ def _unreachable(s: Settings, name: str, title: str) -> Problem:
     )
 
 
-def check(s: Settings, capability: str) -> None:
-    """Raise :class:`RequirementError` listing every problem of ``capability`` in ``s``."""
+def check(
+    s: Settings, capability: str, carried: Callable[[str], list[Problem]] | None = None
+) -> None:
+    """Raise :class:`RequirementError` listing every problem of ``capability`` in ``s``.
+
+    ``carried``: the problems of giving ``s``'s settings to a task of a target (the capability's
+    and those it includes: ``Capability.target``), as ``taskenv.not_carried`` says them.
+    """
     if capability not in CAPABILITIES:
         raise ConfigError(
             [Problem.not_one_of("require(capability)", capability, CAPABILITIES, "require()")]
@@ -295,6 +308,9 @@ def check(s: Settings, capability: str) -> None:
         value = s[name]
         if isinstance(value, str) and points_here(value):
             problems.append(_unreachable(s, name, CAPABILITIES[capability].title))
+    if carried is not None:
+        for target in dict.fromkeys(CAPABILITIES[c].target for c in closure(capability)):
+            problems.extend(carried(target) if target else ())
     if problems:
         what = f"{CAPABILITIES[capability].title} (require({capability!r}))"
         raise RequirementError(capability, what, problems)

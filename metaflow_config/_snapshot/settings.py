@@ -321,8 +321,9 @@ class Settings(Sections):
 
         """
         from .require import check
+        from .taskenv import not_carried
 
-        check(self, capability)
+        check(self, capability, lambda target: not_carried(self._resolution, target))
 
     # -- protocol --------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 A task on target T starts with ``to_env(T)`` but what its container is not given (on the
 Kubernetes targets, the names of ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP``, and the secret settings
-where the pods mount Kubernetes Secrets: ``_metaflow.taskenv``), with what Metaflow itself
+where the pods mount Kubernetes Secrets: ``_snapshot.taskenv``), with what Metaflow itself
 sets there (``export.metaflow_sets``), and no profile or project file: :func:`task_settings`
 resolves exactly that, in a process of its own making (``load`` of those variables, an empty
 home and working directory). Each value is then set beside this machine's: a value that
@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._display import printable
-from .._metaflow.taskenv import HEADERS, TaskEnv
 from .._model.fields import Setting
 from .._model.table import FIELDS, find
 from .._snapshot.export import metaflow_sets
 from .._snapshot.require import points_here
 from .._snapshot.settings import Settings, resolution_of
+from .._snapshot.taskenv import HEADERS, TaskEnv, not_carried
 from .._sources.keys import keys_said
-from ..errors import ConfigWarning
+from ..errors import ConfigError, ConfigWarning
 from ._show import display, explain_text
 
 __all__ = ["TARGET_TITLES", "compare", "target_explain_text", "target_json", "target_text"]
@@ -45,11 +45,15 @@ def task_settings(snapshot: Settings, target: str) -> Settings:
     """What a fresh process on ``target`` resolves from what it is given (no file of its own).
 
     Raises:
-        ConfigError: ``snapshot`` cannot be exported to ``target`` (a value over a limit).
+        ConfigError: ``snapshot`` cannot be given to a task of ``target`` (a value over a
+            limit, one its launch refuses: ``require.not_carried``).
 
     """
     from .. import load
 
+    problems = not_carried(resolution_of(snapshot), target)
+    if problems:
+        raise ConfigError(problems)
     left = _left_out(snapshot, target)
     given = {k: v for k, v in snapshot.to_env(target).items() if k not in left}
     env = {**given, **_metaflow_sets(snapshot, target)}
@@ -64,7 +68,7 @@ def _metaflow_sets(snapshot: Settings, target: str) -> dict[str, str]:
     Metaflow's Argo Workflows templates leave out any variable ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP``
     names, its own (``METAFLOW_USER``) too.
     """
-    task = TaskEnv(snapshot, target)
+    task = TaskEnv(resolution_of(snapshot), target)
     sets = metaflow_sets(resolution_of(snapshot).values, target)
     headers = task.metaflow_headers()  # every remote target: Metaflow's own entry
     if headers is not None:
@@ -80,7 +84,7 @@ def _left_out(snapshot: Settings, target: str) -> dict[str, str]:
     As every container of the target: a step mounting Secrets of its own
     (``@kubernetes(secrets=...)``) leaves the secret settings out of its pods too.
     """
-    task = TaskEnv(snapshot, target)
+    task = TaskEnv(resolution_of(snapshot), target)
     return task.left_out(mounted=bool(task.mounted_secrets))
 
 

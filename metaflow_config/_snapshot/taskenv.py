@@ -22,25 +22,24 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._model.references import Reference
 from .._model.table import FIELDS
-from .._snapshot.export import ExportedEnv
-from .._snapshot.settings import Settings, resolution_of
+from .._resolve.resolution import Resolution
 from ..errors import ConfigError, Problem
+from .export import ExportedEnv, to_env
 
 __all__ = [
     "DECIDING",
     "DOWNWARD",
     "HEADERS",
     "TaskEnv",
-    "as_metaflow_error",
     "for_airflow",
+    "for_argo",
     "for_kubernetes",
-    "metaflows_headers_text",
+    "not_carried",
 ]
 
 #: The variables Metaflow fills from the pod itself (Kubernetes' downward API): left to it.
@@ -73,15 +72,16 @@ class TaskEnv:
     """The launcher's ``to_env(target)`` and the rules of adding it to one task's container.
 
     ``launcher``: what Metaflow's module holds for the names of :data:`DECIDING`, which win
-    over the snapshot's (the Secrets Metaflow mounts are the ones its module names).
+    over the snapshot's (the Secrets Metaflow mounts are the ones its module names:
+    ``_metaflow.launch.task_env``).
     """
 
     def __init__(
-        self, snapshot: Settings, target: str, *, launcher: Mapping[str, Any] | None = None
+        self, resolution: Resolution, target: str, *, launcher: Mapping[str, Any] | None = None
     ) -> None:
         self.target = target
-        self.exported: ExportedEnv = snapshot.to_env(target)
-        values: Mapping[str, Any] = resolution_of(snapshot).values
+        self.exported: ExportedEnv = to_env(resolution, target)
+        values: Mapping[str, Any] = resolution.values
         if launcher:
             values = {**values, **{k: v for k, v in launcher.items() if k in DECIDING}}
         self._values = values
@@ -99,18 +99,6 @@ class TaskEnv:
             if target in _KUBERNETES
             else ()
         )
-
-    @classmethod
-    def launching(cls, target: str) -> TaskEnv:
-        """The rules of a launch of ``target`` in this process, as Metaflow's launcher reads them.
-
-        The names of :data:`DECIDING` as Metaflow's module holds them.
-        """
-        from .._scope import current
-
-        module = sys.modules.get("metaflow.metaflow_config")
-        held = {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
-        return cls(current(), target, launcher=held)
 
     def left_out(self, *, mounted: bool) -> dict[str, str]:
         """The exported names a container does not get, each with why (see the module).
@@ -146,6 +134,14 @@ class TaskEnv:
             return for_argo(name, text)
         return for_kubernetes(text)
 
+    def refused(self, name: str, text: str) -> list[Problem]:
+        """The problems of carrying ``text`` of variable ``name`` in this target (none: it can)."""
+        try:
+            self.encoded(name, text)
+        except ConfigError as exc:
+            return list(exc.problems)
+        return []
+
     def service_headers(self, present: Iterable[str]) -> tuple[bool, str | None]:
         """Whether Metaflow's ``METAFLOW_SERVICE_HEADERS`` must be replaced, and by what.
 
@@ -178,18 +174,6 @@ class TaskEnv:
         if values["AWS_SANDBOX_ENABLED"]:
             merged["x-api-key"] = values["AWS_SANDBOX_API_KEY"]
         return json.dumps(merged)
-
-
-def metaflows_headers_text() -> str | None:
-    """The text Metaflow's launchers write as ``METAFLOW_SERVICE_HEADERS``: its module's.
-
-    ``json.dumps(SERVICE_HEADERS)``, as Metaflow's AWS Batch launcher writes it (``None``:
-    Metaflow's module is not imported). A step's own ``@environment`` entry of the same name
-    holds another text.
-    """
-    module = sys.modules.get("metaflow.metaflow_config")
-    headers = getattr(module, "SERVICE_HEADERS", None)
-    return None if headers is None else json.dumps(headers)
 
 
 def for_kubernetes(text: str) -> str:
@@ -257,10 +241,18 @@ def for_airflow(name: str, text: str) -> str:
     return "{% raw %}" + encoded + "{% endraw %}"
 
 
-def as_metaflow_error(exc: ConfigError) -> Exception:
-    """``exc`` as an exception Metaflow's command line prints as a message (no traceback)."""
-    from metaflow.exception import MetaflowException
+def not_carried(resolution: Resolution, target: str) -> list[Problem]:
+    """The problems of giving ``resolution``'s settings to a task of ``target``, as a launch would.
 
-    error: Any = MetaflowException(msg=str(exc))  # type: ignore[no-untyped-call]
-    error.headline = "metaflow-config"
-    return error  # type: ignore[no-any-return]
+    ``to_env(target)`` within the target's limits, and each variable a container is given as
+    the target carries it (an Argo template takes no ``{{``).
+    """
+    try:
+        task = TaskEnv(resolution, target)
+    except ConfigError as exc:  # over a limit of the target
+        return list(exc.problems)
+    return [
+        problem
+        for name, text in task.missing((), mounted=bool(task.mounted_secrets)).items()
+        for problem in task.refused(name, text)
+    ]
