@@ -194,6 +194,46 @@ def test_show_target_says_the_extensions_names_stay_behind(installed: Path) -> N
     assert "not passed" not in invoke("show", "--target", "kubernetes", env=env).output
 
 
+_DECIDING = """\
+from metaflow.metaflow_config_funcs import from_conf
+
+KUBERNETES_SECRETS = "acme-mf-secrets"
+ARGO_WORKFLOWS_ENV_VARS_TO_SKIP: str = 'METAFLOW_CLIENT_CACHE_MAX_SIZE'  # kept from pods
+ARGO_WORKFLOWS_KUBERNETES_SECRETS = "early"
+ARGO_WORKFLOWS_KUBERNETES_SECRETS = from_conf("ARGO_WORKFLOWS_KUBERNETES_SECRETS")
+"""
+
+
+def test_show_target_takes_what_an_extension_sets_for_the_pods(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_extensions: None
+) -> None:
+    """An extension that sets the Secrets the pods mount and the names they skip, as plain
+    text: ``show --target argo`` leaves out what the pods are not given, as the template does,
+    and says which settings the extension sets (``set_by_extensions`` in ``--json``). A value
+    the extension builds by code (its last assignment) is not read."""
+    _extension(tmp_path / "site", _DECIDING)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config", raising=False)  # as the CLI
+    monkeypatch.chdir(tmp_path)
+    assert extensions.config_literals() == {
+        "KUBERNETES_SECRETS": "acme-mf-secrets",
+        "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": "METAFLOW_CLIENT_CACHE_MAX_SIZE",
+    }
+    write_json(
+        tmp_path / "home" / "config.json",
+        {"METAFLOW_CLIENT_CACHE_MAX_SIZE": 500, "METAFLOW_SERVICE_AUTH_KEY": "plain-key"},
+    )
+    env = {"METAFLOW_HOME": str(tmp_path / "home")}
+    shown = invoke("show", "--target", "argo", env=env)
+    assert shown.exit_code == 0, shown.output
+    rows = {line.split()[0]: line for line in shown.output.splitlines() if line[:1] != "#"}
+    assert "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists it" in rows["METAFLOW_CLIENT_CACHE_MAX_SIZE"]
+    assert "acme-mf-secrets" in rows["METAFLOW_SERVICE_AUTH_KEY"]  # left to the Secret
+    assert "# metaflow_extensions.acme sets METAFLOW_KUBERNETES_SECRETS" in shown.output
+    as_json = json.loads(invoke("show", "--target", "argo", "--json", env=env).output)
+    assert as_json["set_by_extensions"]["METAFLOW_KUBERNETES_SECRETS"] == "acme"
+
+
 def test_the_look_at_an_extensions_folder_is_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_extensions: None
 ) -> None:

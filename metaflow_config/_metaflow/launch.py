@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from .._snapshot.taskenv import DECIDING, TaskEnv
+from .._snapshot.taskenv import TaskEnv, launcher_values
 from ..errors import ConfigError
 
 __all__ = ["as_metaflow_error", "metaflows_headers_text", "task_env"]
@@ -28,9 +28,7 @@ def task_env(target: str) -> TaskEnv:
     from .._scope import current
     from .._snapshot.settings import resolution_of
 
-    module = sys.modules.get("metaflow.metaflow_config")
-    held = {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
-    return TaskEnv(resolution_of(current()), target, launcher=held)
+    return TaskEnv(resolution_of(current()), target, launcher=launcher_values())
 
 
 def metaflows_headers_text() -> str | None:

@@ -321,9 +321,10 @@ class Settings(Sections):
 
         """
         from .require import check
-        from .taskenv import not_carried
+        from .taskenv import launcher_values, not_carried
 
-        check(self, capability, lambda target: not_carried(self._resolution, target))
+        launcher = launcher_values()
+        check(self, capability, lambda target: not_carried(self._resolution, target, launcher))
 
     # -- protocol --------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "for_airflow",
     "for_argo",
     "for_kubernetes",
+    "launcher_values",
     "not_carried",
 ]
 
@@ -66,6 +68,22 @@ DECIDING = (
     "KUBERNETES_SECRETS",
     "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
 )
+
+
+def launcher_values() -> dict[str, Any]:
+    """What Metaflow's launchers read for the names of :data:`DECIDING`, where it differs.
+
+    Metaflow's module holds them where it is imported (an organisation's config extension may
+    set them there); else what the installed extensions assign them as plain text
+    (``extensions.config_literals``: read, never run). Empty where neither says.
+    """
+    module = sys.modules.get("metaflow.metaflow_config")
+    if module is not None:
+        return {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
+    from .._sources.extensions import config_literals
+
+    literals = config_literals()
+    return {name: literals[name] for name in DECIDING if name in literals}
 
 
 class TaskEnv:
@@ -241,14 +259,17 @@ def for_airflow(name: str, text: str) -> str:
     return "{% raw %}" + encoded + "{% endraw %}"
 
 
-def not_carried(resolution: Resolution, target: str) -> list[Problem]:
+def not_carried(
+    resolution: Resolution, target: str, launcher: Mapping[str, Any] | None = None
+) -> list[Problem]:
     """The problems of giving ``resolution``'s settings to a task of ``target``, as a launch would.
 
     ``to_env(target)`` within the target's limits, and each variable a container is given as
-    the target carries it (an Argo template takes no ``{{``).
+    the target carries it (an Argo template takes no ``{{``); ``launcher`` as ``TaskEnv``
+    takes it (:func:`launcher_values`).
     """
     try:
-        task = TaskEnv(resolution, target)
+        task = TaskEnv(resolution, target, launcher=launcher)
     except ConfigError as exc:  # over a limit of the target
         return list(exc.problems)
     return [

@@ -28,7 +28,7 @@ from .jsonfile import read_regular
 from .profiles import MAX_ENTRIES
 from .sections import on_reset, outside_working_directory
 
-__all__ = ["MOST_BYTES", "config_names", "config_settings", "point_files"]
+__all__ = ["MOST_BYTES", "config_literals", "config_names", "config_settings", "point_files"]
 
 #: The most of an extension's module read (Metaflow's own plugins module is 10 KB).
 MOST_BYTES = 1 << 20
@@ -139,8 +139,32 @@ def config_settings() -> Mapping[str, str]:
     return assigned
 
 
+#: A top-level assignment of a string literal on one line: ``NAME = "text"`` (group 3).
+_LITERAL = r"""^([A-Z][A-Z0-9_]*)[ \t]*(?::[^=\n]*)?=[ \t]*(["'])([^"'\\\n]*)\2[ \t]*(?:#.*)?$"""
+
+
+@functools.lru_cache(maxsize=1)
+def config_literals() -> Mapping[str, str]:
+    """The settings installed extensions' ``config`` modules assign a plain string literal.
+
+    ``KUBERNETES_SECRETS = "acme-secrets"`` as text: short name -> the string, where the last
+    assignment of the name (Metaflow applies the extensions in order, each over the last) is
+    such a literal. A value built by code, or a string with a quote or an escape in it, is not
+    read so: :func:`config_settings` still names the setting.
+    """
+    last: dict[str, str | None] = {}
+    for _, text in _config_texts():
+        for match in re.finditer(_ASSIGNED, text, re.MULTILINE):
+            end = text.find("\n", match.start())
+            line = text[match.start() : end if end >= 0 else len(text)]
+            literal = re.fullmatch(_LITERAL, line)
+            last[match.group(1)] = literal.group(3) if literal else None
+    settings = config_settings()
+    return {n: v for n, v in last.items() if v is not None and n in settings}
+
+
 def _forget() -> None:
-    for cached in (_config_texts, config_names, config_settings):
+    for cached in (_config_texts, config_names, config_settings, config_literals):
         cached.cache_clear()
 
 

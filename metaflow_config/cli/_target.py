@@ -19,15 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._display import printable
-from .._model.fields import Setting
+from .._model.fields import PREFIX, Setting
 from .._model.table import FIELDS, find
 from .._snapshot.export import metaflow_sets
 from .._snapshot.require import points_here
 from .._snapshot.settings import Settings, resolution_of
-from .._snapshot.taskenv import HEADERS, TaskEnv, not_carried
+from .._snapshot.taskenv import HEADERS, TaskEnv, launcher_values, not_carried
+from .._sources.extensions import config_names, config_settings
 from .._sources.keys import keys_said
 from ..errors import ConfigError, ConfigWarning
-from ._show import display, explain_text
+from ._show import display, explain_text, extension_settings_text
 
 __all__ = ["TARGET_TITLES", "compare", "target_explain_text", "target_json", "target_text"]
 
@@ -51,7 +52,7 @@ def task_settings(snapshot: Settings, target: str) -> Settings:
     """
     from .. import load
 
-    problems = not_carried(resolution_of(snapshot), target)
+    problems = not_carried(resolution_of(snapshot), target, launcher_values())
     if problems:
         raise ConfigError(problems)
     left = _left_out(snapshot, target)
@@ -68,7 +69,7 @@ def _metaflow_sets(snapshot: Settings, target: str) -> dict[str, str]:
     Metaflow's Argo Workflows templates leave out any variable ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP``
     names, its own (``METAFLOW_USER``) too.
     """
-    task = TaskEnv(resolution_of(snapshot), target)
+    task = TaskEnv(resolution_of(snapshot), target, launcher=launcher_values())
     sets = metaflow_sets(resolution_of(snapshot).values, target)
     headers = task.metaflow_headers()  # every remote target: Metaflow's own entry
     if headers is not None:
@@ -84,7 +85,7 @@ def _left_out(snapshot: Settings, target: str) -> dict[str, str]:
     As every container of the target: a step mounting Secrets of its own
     (``@kubernetes(secrets=...)``) leaves the secret settings out of its pods too.
     """
-    task = TaskEnv(resolution_of(snapshot), target)
+    task = TaskEnv(resolution_of(snapshot), target, launcher=launcher_values())
     return task.left_out(mounted=bool(task.mounted_secrets))
 
 
@@ -176,6 +177,9 @@ def target_text(snapshot: Settings, target: str, *, include_defaults: bool) -> s
     if not include_defaults:
         lines.append("# settings at their default in the task are hidden (--all shows them)")
     lines.append(f"# {differing} setting(s) noted: they differ from this machine or point at it")
+    replaced = extension_settings_text()
+    if replaced:  # what decides a launch may be among them (the Secrets mounted, the skip list)
+        lines.append(printable(f"# {replaced}"))
     behind = left_behind(snapshot)
     if behind:
         lines.append(
@@ -195,8 +199,6 @@ def left_behind(snapshot: Settings) -> list[str]:
     Metaflow passes none of them to a remote task (nor does ``to_env``): there the extension
     reads what the task's image and ``@environment`` give it.
     """
-    from .._sources.extensions import config_names
-
     read = config_names()
     if not read:
         return []
@@ -215,6 +217,7 @@ def target_json(snapshot: Settings, target: str, *, include_defaults: bool) -> d
             {"name": r.name, "value": r.task, "from": r.source, "note": r.note} for r in rows
         ],
         "not_passed": left_behind(snapshot),
+        "set_by_extensions": {PREFIX + n: org for n, org in config_settings().items()},
     }
 
 
