@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from .._snapshot.taskenv import TaskEnv, launcher_values
+from .._snapshot.taskenv import DECIDING, TaskEnv
 from ..errors import ConfigError
 
 __all__ = ["as_metaflow_error", "metaflows_headers_text", "task_env"]
@@ -22,13 +22,17 @@ __all__ = ["as_metaflow_error", "metaflows_headers_text", "task_env"]
 def task_env(target: str) -> TaskEnv:
     """The rules of a launch of ``target`` in this process, as Metaflow's launcher reads them.
 
-    The settings in force, and the names of ``_snapshot.taskenv.DECIDING`` as
-    Metaflow's module holds them (an organisation's config extension may set them there).
+    The settings in force, and the names of ``_snapshot.taskenv.DECIDING`` as Metaflow's
+    module holds them, which its launchers read (an organisation's config extension may set
+    them there; so may a flow's own code). Without a launch in this process, ``require`` and
+    ``show --target`` take ``_snapshot.taskenv.launcher_values``.
     """
     from .._scope import current
     from .._snapshot.settings import resolution_of
 
-    return TaskEnv(resolution_of(current()), target, launcher=launcher_values())
+    module = sys.modules.get("metaflow.metaflow_config")
+    held = {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
+    return TaskEnv(resolution_of(current()), target, launcher=held)
 
 
 def metaflows_headers_text() -> str | None:

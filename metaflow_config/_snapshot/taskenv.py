@@ -71,19 +71,23 @@ DECIDING = (
 
 
 def launcher_values() -> dict[str, Any]:
-    """What Metaflow's launchers read for the names of :data:`DECIDING`, where it differs.
+    """What Metaflow's launchers read for the names of :data:`DECIDING` an extension sets.
 
-    Metaflow's module holds them where it is imported (an organisation's config extension may
-    set them there); else what the installed extensions assign them as plain text
-    (``extensions.config_literals``: read, never run). Empty where neither says.
+    An organisation's config extension may set them in Metaflow's module
+    (``extensions.config_settings``): their values are the module's where it is imported, else
+    what the extension assigns them as plain text (``extensions.config_literals``: read, never
+    run). A name no extension sets is this resolution's, in Metaflow's module too: not here.
     """
+    from .._sources.extensions import config_literals, config_settings
+
+    names = [name for name in DECIDING if name in config_settings()]
+    if not names:
+        return {}
     module = sys.modules.get("metaflow.metaflow_config")
     if module is not None:
-        return {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
-    from .._sources.extensions import config_literals
-
+        return {name: getattr(module, name) for name in names if hasattr(module, name)}
     literals = config_literals()
-    return {name: literals[name] for name in DECIDING if name in literals}
+    return {name: literals[name] for name in names if name in literals}
 
 
 class TaskEnv:
