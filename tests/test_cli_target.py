@@ -149,3 +149,27 @@ def test_show_target_says_the_key_metaflow_merges_into_the_headers(
     headers = _rows(invoke("show", "--target", target).stdout)["METAFLOW_SERVICE_HEADERS"]
     assert "merged in" not in headers  # no key: nothing of it to say
     assert SECRET not in result.output
+
+
+@pytest.mark.parametrize("target", ["batch", "argo"])
+def test_show_target_notes_a_secret_written_as_text_where_metaflow_writes_none(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """The datatools client's keys as text reach what the launcher submits (Metaflow alone
+    writes them nowhere): the row says so and what keeps them out; the auth key, which
+    Metaflow writes into its headers entry anyway, is not noted so."""
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", '{"aws_secret_access_key": "S3KR1T"}')
+    result = invoke("show", "--target", target)
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    where = {
+        "batch": "the AWS Batch job's container overrides",
+        "argo": "the Argo WorkflowTemplate",
+    }
+    assert f"as text in {where[target]}" in rows["METAFLOW_DATATOOLS_CLIENT_PARAMS"]
+    out = "a Kubernetes Secret" if target == "argo" else "a secret reference"
+    assert f"{out} keeps it out" in rows["METAFLOW_DATATOOLS_CLIENT_PARAMS"]
+    assert "as text in" not in rows["METAFLOW_SERVICE_AUTH_KEY"]
+    assert "S3KR1T" not in result.output

@@ -301,3 +301,40 @@ def test_a_job_with_batch_submits_is_held_to_aws_batchs_limit(
         create(built("c" * 9000))
     with pytest.raises(ConfigError, match="container overrides for Step Functions: got"):
         batch.state_machine_task(lambda self, node: create(built("c" * 9000)), None, None)
+
+
+@pytest.mark.parametrize("target", ["batch", "sfn", "kubernetes", "argo", "airflow"])
+def test_a_secret_metaflow_would_not_write_is_warned_about_once_at_launch(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """A secret given to the tasks as text that Metaflow alone writes nowhere (the datatools
+    client's keys) is said once per process tree at launch, with where it goes and what keeps
+    it out, never its value; a reference, or the auth key Metaflow writes itself, is not."""
+    import sys
+    import warnings
+
+    from metaflow_config import ConfigWarning
+
+    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config", raising=False)
+    monkeypatch.delenv("METAFLOW_CONFIG_WARNED", raising=False)
+    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "plain-key")  # Metaflow writes it anyway
+    monkeypatch.setenv("METAFLOW_DATATOOLS_SESSION_VARS", REFERENCE)  # the task fetches it
+    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", '{"aws_secret_access_key": "S3KR1T"}')
+    settings.reload()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task_env(target)
+        task_env(target)  # every step of the launch: said once
+    said = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
+    assert len(said) == 1, said
+    assert said[0].startswith("METAFLOW_DATATOOLS_CLIENT_PARAMS is secret, and written as text")
+    assert "SERVICE_AUTH_KEY" not in said[0]
+    assert ("Kubernetes Secret" if target == "argo" else "{{resolve:") in said[0]
+    assert "S3KR1T" not in said[0]
+    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", REFERENCE)
+    monkeypatch.delenv("METAFLOW_CONFIG_WARNED")
+    settings.reload()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task_env(target)
+    assert not [w for w in caught if issubclass(w.category, ConfigWarning)]

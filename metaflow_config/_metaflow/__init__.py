@@ -58,7 +58,7 @@ from .registry import pin_metaflows_registry
 if TYPE_CHECKING:
     from .._snapshot.settings import Settings
 
-__all__ = ["check_early", "metaflow_names"]
+__all__ = ["check_early", "metaflow_names", "show_once"]
 
 #: The environment variable that switches the extension off (``0``, ``false``, ``no``, ``off``).
 SWITCH = "METAFLOW_CONFIG_EXTENSION"
@@ -420,6 +420,11 @@ def _digest(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def show_once(message: str) -> None:
+    """Show ``message`` as a ``ConfigWarning`` once in this process tree, as the resolution's."""
+    _show_once([warnings.WarningMessage(ConfigWarning(message), ConfigWarning, __file__, 0)])
 
 
 def _show_once(caught: list[warnings.WarningMessage]) -> None:

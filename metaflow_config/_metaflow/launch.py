@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from .._snapshot.taskenv import DECIDING, TaskEnv
+from .._snapshot.taskenv import DECIDING, TaskEnv, exposed_text
 from ..errors import ConfigError
 
 __all__ = ["as_metaflow_error", "metaflows_headers_text", "task_env"]
@@ -25,14 +25,22 @@ def task_env(target: str) -> TaskEnv:
     The settings in force, and the names of ``_snapshot.taskenv.DECIDING`` as Metaflow's
     module holds them, which its launchers read (an organisation's config extension may set
     them there; so may a flow's own code). Without a launch in this process, ``require`` and
-    ``show --target`` take ``_snapshot.taskenv.launcher_values``.
+    ``show --target`` take ``_snapshot.taskenv.launcher_values``. A secret its tasks would be
+    given as text that Metaflow alone would not write is warned about, once
+    (``TaskEnv.exposed_secrets``).
     """
     from .._scope import current
     from .._snapshot.settings import resolution_of
 
     module = sys.modules.get("metaflow.metaflow_config")
     held = {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
-    return TaskEnv(resolution_of(current()), target, launcher=held)
+    task = TaskEnv(resolution_of(current()), target, launcher=held)
+    exposed = task.exposed_secrets()
+    if exposed:  # said once in the process tree, as every ConfigWarning
+        from . import show_once
+
+        show_once(exposed_text(exposed, target))
+    return task
 
 
 def metaflows_headers_text() -> str | None:

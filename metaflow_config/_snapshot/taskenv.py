@@ -36,6 +36,7 @@ __all__ = [
     "DECIDING",
     "DOWNWARD",
     "HEADERS",
+    "WHERE",
     "TaskEnv",
     "for_airflow",
     "for_argo",
@@ -59,6 +60,16 @@ DOWNWARD = frozenset(
 HEADERS = "METAFLOW_SERVICE_HEADERS"
 _SECRETS = frozenset(field.env for field in FIELDS if field.secret)
 _KUBERNETES = ("kubernetes", "argo", "airflow")
+
+
+#: What each target's tasks are given their environment in, as whoever may read it there sees it.
+WHERE = {
+    "batch": "the AWS Batch job's container overrides",
+    "sfn": "the state machine's definition",
+    "kubernetes": "the pod spec",
+    "argo": "the Argo WorkflowTemplate",
+    "airflow": "the Airflow DAG file",
+}
 
 
 #: The settings that decide what a pod is given, which Metaflow's launchers read from its own
@@ -180,6 +191,27 @@ class TaskEnv:
             return False, None
         return True, self.exported.get(HEADERS)
 
+    def exposed_secrets(self) -> list[str]:
+        """The secret settings given as text where Metaflow alone would write none (:data:`WHERE`).
+
+        Given (not left to a mounted Secret or the skip list), not a secret reference (the task
+        fetches that), and not what Metaflow writes itself: its headers entry, the auth key
+        merged in, and the sandbox's API key when the sandbox is on.
+        """
+        values = self._values
+        own = {"SERVICE_AUTH_KEY", "SERVICE_HEADERS"}
+        if values["AWS_SANDBOX_ENABLED"]:
+            own.add("AWS_SANDBOX_API_KEY")
+        given = self.missing((), mounted=bool(self.mounted_secrets))
+        return [
+            field.env
+            for field in FIELDS
+            if field.secret
+            and field.name not in own
+            and field.env in given
+            and not isinstance(values[field.name], Reference)
+        ]
+
     def metaflow_headers(self) -> str | None:
         """The ``METAFLOW_SERVICE_HEADERS`` a task gets from Metaflow's entry, or ``None``.
 
@@ -281,3 +313,28 @@ def not_carried(
         for name, text in task.missing((), mounted=bool(task.mounted_secrets)).items()
         for problem in task.refused(name, text)
     ]
+
+
+def exposed_text(names: list[str], target: str) -> str:
+    """What is said of secret settings a target's tasks are given as text (``exposed_secrets``)."""
+    one = len(names) == 1
+    them = "it" if one else "them"
+    how = (
+        "mount a Kubernetes Secret that holds them (METAFLOW_KUBERNETES_SECRETS) and list them "
+        "in METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"
+        if target == "argo"
+        else "keep them in Secrets Manager or SSM and set a secret reference in their place "
+        "({{resolve:secretsmanager:<name>}}, {{resolve:ssm:<name>}}), which the task fetches"
+        + (
+            "; or mount a Kubernetes Secret (METAFLOW_KUBERNETES_SECRETS)"
+            if target in ("kubernetes", "airflow")
+            else ""
+        )
+    )
+    if one:
+        how = how.replace("them", "it").replace("hold it", "holds it")
+    return (
+        f"{', '.join(names)} {'is' if one else 'are'} secret, and written as text into "
+        f"{WHERE[target]} ({target}), where whoever can read that reads {them} (Metaflow alone "
+        f"writes {them} nowhere): {how}"
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 from itertools import islice
 
 from .._model.fields import PREFIX
@@ -243,9 +244,9 @@ def _private_group(gid: int, uid: int) -> bool:
 def planted_by_another(target: os.stat_result | None, link: os.stat_result | None = None) -> str:
     """Why a project file of these stats is another's (never trusted), or ``""``.
 
-    Owned by another user (root aside), or writable by its group or by others; ``link``: the
-    symlink found at its path, whose owner counts too. Nothing on Windows (owners and modes are
-    not POSIX's there).
+    Owned by another user (root aside), or a regular file writable by its group or by others;
+    ``link``: the symlink found at its path, whose owner counts too. Nothing on Windows (owners
+    and modes are not POSIX's there).
     """
     if os.name == "nt":  # pragma: no cover - POSIX modes and owners only
         return ""
@@ -254,7 +255,9 @@ def planted_by_another(target: os.stat_result | None, link: os.stat_result | Non
             continue
         if info.st_uid not in (os.getuid(), 0):
             return f"{what} is owned by another user (uid {info.st_uid})"
-        who = writable_by(info) if what == "the file" else ""
+        # a device's mode says who may use it, not who wrote what it holds (the reader refuses it)
+        regular = what == "the file" and stat.S_ISREG(info.st_mode)
+        who = writable_by(info) if regular else ""
         if who:
             return f"the file is writable by {who} (mode {info.st_mode & 0o777:04o})"
     return ""

@@ -24,7 +24,7 @@ from .._model.table import FIELDS, find
 from .._snapshot.export import metaflow_sets
 from .._snapshot.require import points_here
 from .._snapshot.settings import Settings, resolution_of
-from .._snapshot.taskenv import HEADERS, TaskEnv, launcher_values, not_carried
+from .._snapshot.taskenv import HEADERS, WHERE, TaskEnv, launcher_values, not_carried
 from .._sources.extensions import config_names, config_settings
 from .._sources.keys import keys_said
 from ..errors import ConfigError, ConfigWarning
@@ -110,6 +110,8 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
     sets = _metaflow_sets(snapshot, target)
     exported = snapshot.to_env(target)
     left = _left_out(snapshot, target)
+    rules = TaskEnv(resolution_of(snapshot), target, launcher=launcher_values())
+    exposed = set(rules.exposed_secrets())
     for field in FIELDS:
         theirs, ours = _raw(task, field), _raw(snapshot, field)
         source = task.source(field.env)
@@ -121,6 +123,12 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
             notes.append(left[field.env])
         elif field.env in exported:
             source = "travels"
+        if field.env in exposed:
+            out = "a Kubernetes Secret" if target == "argo" else "a secret reference"
+            notes.append(
+                f"as text in {WHERE[target]}, where Metaflow alone would not write it: {out} "
+                "keeps it out"
+            )
         if field.env == HEADERS and field.env in sets and _holds_the_key(sets[HEADERS]):
             notes.append(_KEY_IN_HEADERS[target in ("kubernetes", "argo", "airflow")])
         if theirs != ours:
