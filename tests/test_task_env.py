@@ -338,3 +338,39 @@ def test_a_secret_metaflow_would_not_write_is_warned_about_once_at_launch(
         warnings.simplefilter("always")
         task_env(target)
     assert not [w for w in caught if issubclass(w.category, ConfigWarning)]
+
+
+def test_an_override_at_a_launch_apart_from_metaflows_module_is_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Metaflow builds what it submits from its own module, read at import; an ``override()``
+    in force at a launch that differs from it is said once (naming what differs), since the
+    tasks are given the override's values. Outside the scope, or agreeing, nothing is said."""
+    import sys
+    import types
+    import warnings
+
+    from metaflow_config import ConfigWarning, compat, override
+
+    monkeypatch.delenv("METAFLOW_CONFIG_WARNED", raising=False)
+    monkeypatch.setenv("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", "mf-sa")
+    settings.reload()
+    module = types.SimpleNamespace(**compat.module_values(settings))  # as imported
+    monkeypatch.setitem(sys.modules, "metaflow.metaflow_config", module)
+
+    def said(**values: str) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if values:
+                with override(**values):
+                    task_env("kubernetes")
+            else:
+                task_env("kubernetes")
+        return [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
+
+    assert said() == []
+    assert said(KUBERNETES_SERVICE_ACCOUNT="mf-sa") == []  # the same: nothing apart
+    (text,) = said(KUBERNETES_SERVICE_ACCOUNT="ovr-sa")
+    assert "an override() is in force at this launch (kubernetes)" in text
+    assert "(KUBERNETES_SERVICE_ACCOUNT)" in text
+    assert "ovr-sa" not in text

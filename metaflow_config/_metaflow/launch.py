@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from .._snapshot.taskenv import DECIDING, TaskEnv, exposed_text
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from .._snapshot.settings import Settings
 
 __all__ = ["as_metaflow_error", "metaflows_headers_text", "task_env"]
 
@@ -29,18 +33,56 @@ def task_env(target: str) -> TaskEnv:
     given as text that Metaflow alone would not write is warned about, once
     (``TaskEnv.exposed_secrets``).
     """
-    from .._scope import current
+    from .._scope import chain, current
     from .._snapshot.settings import resolution_of
 
     module = sys.modules.get("metaflow.metaflow_config")
     held = {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
-    task = TaskEnv(resolution_of(current()), target, launcher=held)
-    exposed = task.exposed_secrets()
-    if exposed:  # said once in the process tree, as every ConfigWarning
+    snapshot = current()
+    task = TaskEnv(resolution_of(snapshot), target, launcher=held)
+    said = [exposed_text(task.exposed_secrets(), target)] if task.exposed_secrets() else []
+    if module is not None and chain() is not None:  # an override() in force at the launch
+        said.extend(_scope_apart(module, snapshot, target))
+    if said:  # each once in the process tree, as every ConfigWarning
         from . import show_once
 
-        show_once(exposed_text(exposed, target))
+        for text in said:
+            show_once(text)
     return task
+
+
+#: How many names a message of an override apart from Metaflow's module names.
+_NAMED = 5
+
+
+def _scope_apart(module: ModuleType, snapshot: Settings, target: str) -> list[str]:
+    """What is said of an ``override()`` in force at a launch where it differs from Metaflow's.
+
+    Metaflow builds what it submits (the pod's service account, the job queue, the image) from
+    its own module, read at import, which no scope changes; the tasks are given the scope's
+    values: the task's settings would describe what was not launched. Names an installed
+    extension sets in Metaflow's module are the extension's (not said).
+    """
+    from .. import compat
+    from .._sources.extensions import config_settings
+    from .._sources.keys import keys_said
+
+    theirs = set(config_settings())
+    apart = [
+        name
+        for name, value in compat.module_values(snapshot).items()
+        if name not in theirs and hasattr(module, name) and getattr(module, name) != value
+    ]
+    if not apart:
+        return []
+    named = keys_said(apart[:_NAMED], len(apart[_NAMED:]))
+    return [
+        f"an override() is in force at this launch ({target}) and differs from Metaflow's "
+        f"configuration ({named}): Metaflow builds what it submits from its own, read at "
+        "import, while the tasks are given the override's values, so a task's settings would "
+        "describe what was not launched; set these before Metaflow is imported (the "
+        "environment, a profile), or launch outside the override"
+    ]
 
 
 def metaflows_headers_text() -> str | None:
