@@ -140,9 +140,10 @@ def test_get_masks_secrets_unless_revealed() -> None:
 
 
 def test_get_of_an_unknown_key_suggests_one() -> None:
-    """A typo is an error with a did-you-mean."""
+    """A typo is an error with a did-you-mean, exit status 2 (1 is an unset setting)."""
     result = invoke("get", "BATCH_JOB_QUEU")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
+    assert invoke("get", "BATCH_JOB_QUEUE").exit_code == 1  # unset
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
 
 
@@ -349,13 +350,16 @@ def test_bash_completes_in_a_terminal(tmp_path: Path) -> None:
 
 
 def test_env_with_nothing_to_export_says_so() -> None:
-    """Nothing set in a layer: an empty output, and stderr says why."""
+    """Nothing set in a layer: only what this machine derives is printed, and stderr says so
+    (not "nothing to export" beside an export line)."""
     result = invoke("env", "--target", "batch")
     assert result.exit_code == 0
     assert result.stdout == "export METAFLOW_USER=metaflow-test\n"  # this machine's, derived
-    assert "Nothing to export (only what this machine derives: METAFLOW_USER)" in result.stderr
+    said = "Only what this machine derives is exported (METAFLOW_USER: a process started"
+    assert said in result.stderr
+    assert "Nothing to export" not in result.stderr
     write_profile(home(), {"BATCH_JOB_QUEUE": "q"})
-    assert "Nothing to export" not in invoke("env", "--target", "batch").stderr
+    assert "Only what this machine derives" not in invoke("env", "--target", "batch").stderr
 
 
 @pytest.mark.parametrize(("given", "meant"), [("config_prod.json", "prod"), ("prod.json", "prod")])

@@ -233,12 +233,17 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
     text, masked = render_env(exported, fmt, reveal=reveal_secrets)
     click.echo(text, nl=False)
     if not any(snapshot.source(name) not in ("default", "derived") for name in exported):
-        machine = f" (only what this machine derives: {', '.join(exported)})" if exported else ""
+        head = (
+            f"Only what this machine derives is exported ({', '.join(exported)}: a process "
+            "started elsewhere would derive it differently)"
+            if exported
+            else "Nothing to export"
+        )
         click.echo(
             printable(
-                f"Nothing to export{machine}: no setting of {profile_label(snapshot.profile)} is "
-                f"set in a layer ({profile_file_text(snapshot)}); a {target} process would "
-                "resolve the defaults too."
+                f"{head}: no setting of {profile_label(snapshot.profile)} is set in a layer "
+                f"({profile_file_text(snapshot)}); a {target} process would resolve the defaults "
+                "too."
             ),
             err=True,
         )

@@ -55,6 +55,7 @@ def complete_setting(ctx: click.Context, param: click.Parameter, incomplete: str
 Examples:
   metaflow-config get BATCH_JOB_QUEUE
   queue=$(metaflow-config get -p prod METAFLOW_BATCH_JOB_QUEUE) || echo "not set"
+  (exit status 1: not set; 2: the configuration is invalid, said on stderr)
 """,
 )
 @profile_option
@@ -64,12 +65,28 @@ Examples:
 def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: str) -> None:
     r"""Print the value of one setting alone (as its environment variable holds it).
 
-    For scripts: exit status 1 and nothing printed when the setting is unset. A secret (and a
-    URL's password) is masked unless --reveal-secrets is given; a secret reference is printed as
-    written ({{resolve:...}}, where the secret is kept), and fetched only with --reveal-secrets.
-    Characters that move or restyle a terminal are escaped (\u202e), unless --reveal-secrets
-    asks for the value exactly as held.
+    For scripts: exit status 1 and nothing printed when the setting is unset; 2 when it cannot
+    be told (the configuration is invalid, the key is no setting: the error on stderr). A
+    secret (and a URL's password) is masked unless --reveal-secrets is given; a secret
+    reference is printed as written ({{resolve:...}}, where the secret is kept), and fetched
+    only with --reveal-secrets. Characters that move or restyle a terminal are escaped
+    (\u202e), unless --reveal-secrets asks for the value exactly as held.
     """
+    try:
+        _get(ctx, profile, reveal_secrets, name)
+    except (ConfigError, OSError) as exc:
+        raise _told_apart(as_cli_error(exc)) from None
+    except CliError as exc:
+        raise _told_apart(exc) from None
+
+
+def _told_apart(error: CliError) -> CliError:
+    """``error`` with exit status 2: a script tells it from an unset setting (exit status 1)."""
+    error.exit_code = 2
+    return error
+
+
+def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: str) -> None:
     snapshot = load_settings(profile)
     registered = find_key(name) if find(name) is None else None
     if registered is not None:
