@@ -21,7 +21,7 @@ import pytest
 
 from metaflow_config import ConfigError, ConfigWarning, load
 from metaflow_config._sources.jsonfile import MAX_FILE_BYTES
-from tests.conftest import write_json
+from tests.conftest import invoke, write_json
 
 #: A resolution that takes longer than this is a hang, not a slow test (a guard, not a timing).
 HANG_GUARD_SECONDS = 60
@@ -444,6 +444,33 @@ def test_missing_named_profile_lists_existing(home: Path, work: Path) -> None:
     assert str(home / "config_prod.json") in str(err)
     assert "profiles there: config.json (the default), dev" in str(err)
     assert "did you mean" not in str(err)  # prod is near no profile there
+
+
+def test_a_number_given_in_code_for_text_is_said_in_pythons_words(home: Path, work: Path) -> None:
+    """``override(BATCH_JOB_QUEUE=5)``: a Python int, to pass as a str (a file's 5 is a JSON
+    number, to write in quotes)."""
+    from metaflow_config import override
+
+    with pytest.raises(ConfigError) as info, override(BATCH_JOB_QUEUE=5, home=home, cwd=work):
+        pass
+    assert "found a Python int: if the text is meant, pass it as a str, '5'" in str(info.value)
+    (home / "config.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": 5}')
+    err = str(config_error(env={}, home=home, cwd=work))
+    assert 'found a JSON number: if the text is meant, write it in quotes, "5"' in err
+
+
+def test_a_missing_profile_beside_the_default_alone_says_how_to_select_it(
+    home: Path, work: Path
+) -> None:
+    """Where only config.json exists, the fix selects it as the name was given: unset the
+    variable, ``profile=""``, or leave out the option (not "give no name" to a variable)."""
+    (home / "config.json").write_text("{}")
+    err = config_error(env={"METAFLOW_PROFILE": "prod"}, home=home, cwd=work)
+    assert "or select the default profile, config.json, by unsetting METAFLOW_PROFILE" in str(err)
+    err = config_error(env={}, home=home, profile="prod", cwd=work)
+    assert 'or select the default profile, config.json, with profile=""' in str(err)
+    result = invoke("show", "-p", "prod", env={"METAFLOW_HOME": str(home)})
+    assert "config.json, by leaving out -p/--profile" in result.stderr
 
 
 @pytest.mark.parametrize(

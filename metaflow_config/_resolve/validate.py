@@ -116,12 +116,35 @@ def fix_of(layer: LayerData, location: str) -> str:
     return source.fix(location) if source else f"correct the value given in {location}"
 
 
+def _found_a_number(setting: Setting, value: float, *, code: bool) -> str:
+    """What a text setting given a number (or a boolean) expects: the text, if that is meant.
+
+    In Python's words where the value came from code (``override()``), else in JSON's. The
+    text is suggested only where it would be valid, and never a secret's (its digits).
+    """
+    import json  # the error path only
+
+    text, expected = json.dumps(value), setting.kind.expected
+    if code:
+        what, how, quoted = f"a Python {type(value).__name__}", "pass it as a str", f"'{text}'"
+    else:
+        what = "a JSON boolean" if isinstance(value, bool) else "a JSON number"
+        how, quoted = "write it in quotes", f'"{text}"'
+    if validate({setting.name: (LayerData("check"), Raw(text, setting.env))})[1]:
+        return f"{expected} (found {what})"  # quoted, it would be wrong still: not said
+    shown = "" if setting.secret else f", {quoted}"  # a secret's digits are secret
+    return f"{expected} (found {what}: if the text is meant, {how}{shown})"
+
+
 #: What pydantic-core says of a string its plain-text check refuses (see ``kinds.PLAIN_REF``)
 _NOT_PLAIN_ERRORS = ("string_pattern_mismatch", "string_unicode")
 
 
-def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:  # noqa: PLR0911 - a return per kind of fault
-    """What ``setting`` expects, with what pydantic-core found wrong with ``value``."""
+def _describe(err: Mapping[str, Any], setting: Setting, value: Any, *, code: bool = False) -> str:
+    """What ``setting`` expects, with what pydantic-core found wrong with ``value``.
+
+    ``code``: the value was given in Python (``override()``), not in JSON or an environment.
+    """
     kind, expected, secret = err["type"], setting.kind.expected, setting.secret
     inner = () if secret else err["loc"][1:]  # a key of a secret's map (a header name) is secret
     msg = str(err["msg"])
@@ -139,14 +162,7 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any) -> str:  # n
         if problem is not None:
             return f"{expected} ({problem})"
     if kind == "string_type" and not inner and isinstance(value, (int, float)):
-        import json  # the error path only
-
-        what = "a JSON boolean" if isinstance(value, bool) else "a JSON number"
-        text = json.dumps(value)
-        if validate({setting.name: (LayerData("check"), Raw(text, setting.env))})[1]:
-            return f"{expected} (found {what})"  # quoted, it would be wrong still: not said
-        quoted = "" if secret else f', "{text}"'  # a secret's digits are secret
-        return f"{expected} (found {what}: if the text is meant, write it in quotes{quoted})"
+        return _found_a_number(setting, value, code=code)
     if kind == "string_pattern_mismatch" and not inner:
         diagnose = setting.kind.diagnose
         if diagnose is None or secret or not isinstance(value, str):
@@ -259,7 +275,7 @@ def validate(
                 layer.layer,
                 raw_value.location,
                 value=setting.show(raw_value.value),
-                expected=_describe(err, setting, raw_value.value),
+                expected=_describe(err, setting, raw_value.value, code=layer.layer == "override"),
                 fix=fix_of(layer, raw_value.location),
             )
         )

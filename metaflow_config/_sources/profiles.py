@@ -93,7 +93,7 @@ def missing_profile(
     if existing:
         fix += ", or " + use_existing_profile(source)
     elif listed:  # the default profile alone
-        fix += ", or select the default profile, config.json, by giving no name"
+        fix += ", or select the default profile, config.json, " + _no_name(source)
     elif not os.path.isdir(home):  # a mistyped METAFLOW_HOME, first of all
         fix = f"correct METAFLOW_HOME if it is mistyped; else {fix}"
     near = nearest_profile(profile, existing)
@@ -173,6 +173,15 @@ def use_existing_profile(source: str) -> str:
     if source.startswith("-"):  # an option
         return f"pass one of the existing profiles to {source}"
     return f"give one of the existing profiles as {source}"  # an argument (diff's PROFILE_A)
+
+
+def _no_name(source: str) -> str:
+    """How the default profile is selected, where the name was given (:func:`missing_profile`)."""
+    if source == "METAFLOW_PROFILE":
+        return "by unsetting METAFLOW_PROFILE (`unset METAFLOW_PROFILE`)"
+    if source == "profile=":
+        return 'with profile=""'
+    return f"by leaving out {source}" if source.startswith("-") else "by giving no name"
 
 
 def _given(source: str, profile: str) -> str:

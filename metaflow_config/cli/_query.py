@@ -80,10 +80,18 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
         raise _told_apart(exc) from None
 
 
+class _UntoldError(CliError):
+    """What stopped ``get`` telling a value: exit status 2 (1 is an unset setting's)."""
+
+    exit_code = 2
+
+    def __init__(self, error: CliError) -> None:
+        click.ClickException.__init__(self, error.message)  # printable already, as CliError made it
+
+
 def _told_apart(error: CliError) -> CliError:
     """``error`` with exit status 2: a script tells it from an unset setting (exit status 1)."""
-    error.exit_code = 2
-    return error
+    return _UntoldError(error)
 
 
 def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: str) -> None:
