@@ -1065,3 +1065,16 @@ def test_a_diagnosis_tells_nothing_of_a_url_password(name: str, value: str) -> N
     said = str(raised.value)
     assert "QZXJ" not in said
     assert not any(f"'{c}'" in said for c in "QZXJ"), said
+
+
+def test_a_short_name_in_a_file_is_told_that_a_files_keys_are_whole(home: Path, work: Path) -> None:
+    """``BATCH_JOB_QUEUE`` as a file's key: the did-you-mean, and why (the command line and
+    ``override()`` take short names; files and the environment, whole ones)."""
+    import warnings
+
+    (home / "config.json").write_text('{"BATCH_JOB_QUEUE": "q"}')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load(env={}, home=home, cwd=work)
+    (said,) = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE? (BATCH_JOB_QUEUE is its short name" in said

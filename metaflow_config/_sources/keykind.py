@@ -256,9 +256,14 @@ class Key(Record):
         return self.old.story() if self.old is not None else ""
 
     def _old_note(self) -> str:
-        if self.old is None:
-            return ""
-        return f" ({self.old.name}: {self._story()})"
+        if self.old is not None:
+            return f" ({self.old.name}: {self._story()})"
+        if self.near == PREFIX + self.key:  # a setting's short name, where its name is meant
+            return (
+                f" ({self.key} is its short name, which the command line and override() take; "
+                "a file's keys and the environment's names are whole)"
+            )
+        return ""
 
     def _option(self) -> str:
         command, option = mf.CLI_VARIABLES.get(self.key, ("", "an option"))
