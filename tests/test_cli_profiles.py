@@ -604,3 +604,31 @@ def test_export_to_dash_is_refused_not_a_file_named_dash(tmp_path: Path) -> None
     assert SECRET not in result.output
     assert invoke("export", "./-").exit_code == 0
     assert read(Path("-")) == {"METAFLOW_SERVICE_AUTH_KEY": SECRET}
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+
+def test_profiles_lists_each_with_its_file_and_marks_the_one_in_force(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """config.json as the default, each config_<name>.json by its name, `*` on the one in
+    force; --json the same; a METAFLOW_PROFILE naming none is said; no profile, how to make one."""
+    monkeypatch.delenv("METAFLOW_PROFILE", raising=False)
+    empty = invoke("profiles")
+    assert empty.exit_code == 0
+    assert "No profile in" in empty.stdout
+    assert "metaflow-config configure aws" in empty.stdout
+    write_json(home() / "config.json", {})
+    write_json(home() / "config_prod.json", {})
+    listed = invoke("profiles").stdout.splitlines()
+    assert listed[0].startswith("* config.json (the default)")
+    assert listed[0].endswith(str(home() / "config.json"))
+    assert listed[1].split()[:2] == ["prod", str(home() / "config_prod.json")]
+    monkeypatch.setenv("METAFLOW_PROFILE", "prod")
+    rows = json.loads(invoke("profiles", "--json").stdout)
+    assert [(r["name"], r["in_force"]) for r in rows] == [("", False), ("prod", True)]
+    monkeypatch.setenv("METAFLOW_PROFILE", "stage")
+    said = invoke("profiles")
+    assert "METAFLOW_PROFILE=stage names no profile here" in said.stderr
+    assert "*" not in said.stdout

@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ._common import as_cli_error, output_file
 from ._inspect import check_cmd, env_cmd, explain_cmd, show_cmd
 from ._migrate import migrate_cmd
-from ._profiles import export_cmd, import_cmd, reset_cmd
+from ._profiles import export_cmd, import_cmd, profiles_cmd, reset_cmd
 from ._query import SHELLS, completion_source, diff_cmd, get_cmd
 from ._reference import profile_schema, settings_markdown
 from ._trust import trust_cmd
@@ -154,7 +154,7 @@ def completion_cmd(shell: str) -> None:
 for _command in (show_cmd, explain_cmd, get_cmd, env_cmd, check_cmd, diff_cmd):
     cli.add_command(_command)
 cli.add_command(configure)
-for _command in (export_cmd, import_cmd, migrate_cmd, reset_cmd):
+for _command in (export_cmd, import_cmd, migrate_cmd, reset_cmd, profiles_cmd):
     cli.add_command(_command)
 for _command in (trust_cmd, schema_cmd, docs_cmd, completion_cmd):
     cli.add_command(_command)
@@ -165,6 +165,7 @@ for _command in (show_cmd, explain_cmd, env_cmd, check_cmd, export_cmd, import_c
     _command.context_settings.update(_CONTEXT)
 for _command in (aws_cmd, trust_cmd, schema_cmd, docs_cmd, get_cmd, diff_cmd, completion_cmd):
     _command.context_settings.update(_CONTEXT)
+profiles_cmd.context_settings.update(_CONTEXT)
 migrate_cmd.context_settings.update(_CONTEXT)
 
 

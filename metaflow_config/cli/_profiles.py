@@ -17,6 +17,7 @@ from .._sources.data import LayerData
 from .._sources.files import layer_from_document
 from .._sources.jsonfile import read_json_file
 from .._sources.keykind import LENIENT, STRICT, TYPOS
+from .._sources.profiles import DEFAULT_LISTED, list_profiles
 from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes
@@ -34,7 +35,7 @@ from ._common import (
     yes_option,
 )
 
-__all__ = ["export_cmd", "import_cmd", "reset_cmd"]
+__all__ = ["export_cmd", "import_cmd", "profiles_cmd", "reset_cmd"]
 
 #: the layer an imported file is checked as (it becomes a profile)
 _LAYER = "profile"
@@ -367,3 +368,53 @@ def _after_reset(name: str | None) -> str:
         "Metaflow and metaflow-config now fail; unset it there to use the default profile, or "
         f"recreate the profile with {recreate}."
     )
+
+
+@click.command(
+    "profiles",
+    epilog="""\b
+Examples:
+  metaflow-config profiles          # the profiles of METAFLOW_HOME; * marks the one in force
+  metaflow-config profiles --json   # [{"name": ..., "path": ..., "in_force": ...}]
+""",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the profiles as a JSON array.")
+def profiles_cmd(as_json: bool) -> None:
+    """List the profiles of METAFLOW_HOME, the one in force (METAFLOW_PROFILE) marked.
+
+    The default profile is config.json, selected by no name (``-p default`` is
+    config_default.json, as Metaflow reads it); each named profile is config_<name>.json.
+    """
+    import json
+
+    home = home_dir()
+    in_force = selected_profile(None) or ""
+    found = (
+        [("", os.path.join(home, "config.json"))]
+        if os.path.lexists(os.path.join(home, "config.json"))
+        else []
+    )
+    found += [(name, profile_file(name)) for name in list_profiles(home)]
+    if as_json:
+        rows = [{"name": n, "path": p, "in_force": n == in_force} for n, p in found]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not found:
+        click.echo(
+            printable(
+                f"No profile in {home}: Metaflow runs locally with its defaults; create one "
+                "with `metaflow-config configure aws` (or `--profile NAME`)."
+            )
+        )
+    names = [n or DEFAULT_LISTED for n, _ in found]
+    width = max(map(len, names), default=0)
+    for (name, path), shown in zip(found, names):
+        click.echo(printable(f"{'*' if name == in_force else ' '} {shown.ljust(width)}  {path}"))
+    if in_force and in_force not in (n for n, _ in found):
+        click.echo(
+            printable(
+                f"METAFLOW_PROFILE={shell_quote(in_force)} names no profile here: Metaflow and "
+                "metaflow-config fail with it (`unset METAFLOW_PROFILE` selects config.json)"
+            ),
+            err=True,
+        )
