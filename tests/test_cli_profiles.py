@@ -632,3 +632,15 @@ def test_profiles_lists_each_with_its_file_and_marks_the_one_in_force(
     said = invoke("profiles")
     assert "METAFLOW_PROFILE=stage names no profile here" in said.stderr
     assert "*" not in said.stdout
+
+
+def test_import_shows_the_plugin_lists_it_writes(tmp_path: Path) -> None:
+    """A team file's ``METAFLOW_ENABLED_*`` (the plugins Metaflow loads) is shown in the change
+    list, to be reviewed: not masked as a key no setting knows would be."""
+    team = tmp_path / "team.json"
+    write_json(
+        team, {"METAFLOW_ENABLED_STEP_DECORATOR": '["evil"]', "METAFLOW_BATCH_JOB_QUEUE": "q"}
+    )
+    result = invoke("import", str(team), "--yes")
+    assert result.exit_code == 0, result.output
+    assert '+ METAFLOW_ENABLED_STEP_DECORATOR = ["evil"]' in result.stdout

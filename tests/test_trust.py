@@ -947,3 +947,17 @@ def test_revoke_without_a_project_file_says_how_to_name_one(
     monkeypatch.chdir(tmp_path)
     said = invoke("trust", "--revoke", env={"METAFLOW_HOME": str(tmp_path / "home")}).stderr
     assert "metaflow-config trust --revoke PATH" in said
+
+
+def test_an_old_name_in_an_untrusted_file_is_not_said_applied(tmp_path: Path) -> None:
+    """``METADATA_SERVICE_URL`` in a file not trusted: read as ``METAFLOW_SERVICE_URL``, which
+    is not applied until the file is trusted (not "applied as")."""
+    home = _home(tmp_path)
+    local = tmp_path / "repo" / ".metaflow" / "config.json"
+    local.parent.mkdir(parents=True)
+    local.write_text(json.dumps({"METADATA_SERVICE_URL": "https://collector.example"}))
+    s, said = _load(home, tmp_path / "repo")
+    assert s.service.url == "https://mine.example"
+    (old,) = [w for w in said if "is an old name of" in w]
+    assert "not applied until the file is trusted" in old
+    assert "applied as" not in old

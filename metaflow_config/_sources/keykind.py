@@ -195,11 +195,12 @@ class Key(Record):
             return f"unknown setting {where}; {self.hint()}"
         if self.kind == OLD and self.field is not None:
             held = layer.values.get(self.field.name)
-            wins = (
-                f"{self.field.env} is set there too and wins"
-                if held is not None and held.location != location
-                else f"applied as {self.field.env}"
-            )
+            if held is not None and held.location != location:
+                wins = f"{self.field.env} is set there too and wins"
+            elif self.field.env in layer.untrusted:  # a project file not trusted: said there
+                wins = f"read as {self.field.env}, which is not applied until the file is trusted"
+            else:
+                wins = f"applied as {self.field.env}"
             assert self.old is not None  # noqa: S101 - an old name's record
             return f"{where} is an old name of {self.field.env} ({self.old.note}); {wins}; " + (
                 self._rename(layer)

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from .._display import printable, shell_quote
+from .._model.metaflow_names import ENABLED
 from .._model.table import BY_ENV, OLD_NAMES
 from .._resolve.validate import check_layer
 from .._sources.environ import own
@@ -70,9 +71,13 @@ def is_masked(key: str) -> bool:
 
     A built-in or registered secret is; so is the value of a key no setting knows (a misspelled
     ``METAFLOW_SERVICE_AUTH_KEYS`` may hold the key itself), as every warning about it hides it.
+    Metaflow's plugin lists (``METAFLOW_ENABLED_*``) are shown: which plugins Metaflow loads is
+    what a change of them is to be reviewed for.
     """
     if key in BY_ENV:
         return BY_ENV[key].secret
+    if key in ENABLED:
+        return False
     if key in OLD_NAMES:  # an old name holds its setting's value
         return OLD_NAMES[key][0].secret
     from .._sources.sections import find_key, is_secret
