@@ -103,6 +103,12 @@ def test_batch_container_environment(tmp_path: Path) -> None:
         {"name": "METAFLOW_BATCH_JOB_QUEUE", "value": "q"},
         {"name": "AWS_X", "value": "1"},
     ]
+    assert SECRET not in repr(env)  # the secret's value is text whose repr masks it
+    sfn = _load(tmp_path, SERVICE_AUTH_KEY=SECRET).sfn.container_environment()
+    assert SECRET not in repr(sfn)
+    assert [e["Value"] for e in sfn if e["Name"] == "METAFLOW_SERVICE_AUTH_KEY"] == [SECRET]
+    with pytest.raises(ConfigError, match="container environment for AWS Batch"):
+        s.batch.container_environment({"METAFLOW_CODE_URL": "s3://b/" + "c" * 9000})
 
 
 @pytest.mark.parametrize(

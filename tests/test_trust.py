@@ -961,3 +961,84 @@ def test_an_old_name_in_an_untrusted_file_is_not_said_applied(tmp_path: Path) ->
     (old,) = [w for w in said if "is an old name of" in w]
     assert "not applied until the file is trusted" in old
     assert "applied as" not in old
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX owners and modes")
+@pytest.mark.parametrize("how", ["folder", "link"])
+def test_a_metaflow_entry_another_user_owns_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A ``.metaflow`` folder another user owns (one the user may not even look in), or their
+    link to a folder of the user's: whatever it leads to is not read, and stops nothing."""
+    home = _home(tmp_path)
+    shared = tmp_path / "shared"
+    mine = tmp_path / "mine" / ".metaflow"
+    mine.mkdir(parents=True)
+    (mine / "config.json").write_text('{"METAFLOW_S3_RETRY_COUNT": "not-a-number"}')
+    shared.mkdir()
+    if how == "folder":
+        (shared / ".metaflow").mkdir()
+        (shared / ".metaflow" / "config.json").write_text('{"METAFLOW_S3_RETRY_COUNT": "x"}')
+        _chown_or_skip(shared / ".metaflow", 4242)
+    else:
+        (shared / ".metaflow").symlink_to(mine)
+        _chown_or_skip(shared / ".metaflow", 4242, link=True)
+    (shared / "work").mkdir()
+    s, said = _load(home, shared / "work")
+    assert s["S3_RETRY_COUNT"] == BY_NAME["S3_RETRY_COUNT"].default
+    assert any(f"the .metaflow {how} holding it is owned by another user" in w for w in said), said
+
+
+@pytest.mark.skipif(not hasattr(os, "setxattr"), reason="Linux's extended attributes")
+def test_a_file_an_access_list_lets_others_write_is_never_trusted(
+    tmp_path: Path, project: Path, accounts: Callable[..., None]
+) -> None:
+    """Group-writable in a user private group, but with a POSIX access list naming another user
+    (its group bits are the list's mask): others may write it, so it is never trusted, and not
+    read."""
+    import struct
+
+    accounts()  # the owner's group is private: the mode alone would pass
+    home = _home(tmp_path)
+    local = project / ".metaflow" / "config.json"
+    local.chmod(0o664)
+    entries = [(1, 6, 0xFFFFFFFF), (2, 6, 4242), (4, 4, 0xFFFFFFFF), (0x10, 6, 0xFFFFFFFF)]
+    entries.append((0x20, 4, 0xFFFFFFFF))  # user::rw-, user:4242:rw-, group::r--, mask, other
+    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+    try:
+        os.setxattr(local, "system.posix_acl_access", acl)
+    except OSError:
+        pytest.skip("no POSIX access lists on this file system")
+    result = invoke("trust", str(project), env={"METAFLOW_HOME": str(home)})
+    assert result.exit_code == 1
+    assert "access list" in _said(result)
+    s, said = _load(home, project)
+    assert s["OTEL_SERVICE_NAME"] != "their-service"
+    assert any("access list (ACL)" in w for w in said), said
+
+
+def test_trust_of_a_metaflow_folder_is_of_its_own_file(tmp_path: Path) -> None:
+    """``trust REPO/.metaflow`` is REPO/.metaflow/config.json, whatever that folder holds (a
+    link to another project's folder is not followed to its ``.metaflow``)."""
+    home = _home(tmp_path)
+    write_local(tmp_path / "B", {"SERVICE_URL": "https://other.example"})
+    (tmp_path / "A").mkdir()
+    (tmp_path / "A" / ".metaflow").symlink_to(tmp_path / "B")
+    result = invoke("trust", str(tmp_path / "A" / ".metaflow"), env={"METAFLOW_HOME": str(home)})
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'A' / '.metaflow' / 'config.json'}: no such file" in _said(result)
+    assert _load(home, tmp_path / "B")[0].service.url == "https://mine.example"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_a_profile_others_can_write_is_warned_about(tmp_path: Path) -> None:
+    """The user's own profile is applied whole, its steering settings included: where others
+    may write it, one warning says so (as ssh does of its configuration); mode 0644, none."""
+    home = _home(tmp_path)
+    profile = home / "config.json"
+    profile.chmod(0o666)
+    _, said = _load(home, tmp_path)
+    assert any(f"{profile} (profile) is writable by everyone (mode 0666)" in w for w in said)
+    profile.chmod(0o644)
+    _, said = _load(home, tmp_path)
+    assert not [w for w in said if "is writable by" in w]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._model import table_aws
 from .._model.fields import PREFIX, Section
-from .._model.values import SecretDict, secret_copy
+from .._model.values import SecretDict, SecretText, secret_copy
 from ..errors import ConfigWarning
 
 if TYPE_CHECKING:
@@ -162,10 +162,10 @@ class Batch(table_aws.Batch):
         """The ``environment`` of a Batch job's container: ``[{"name": ..., "value": ...}]``.
 
         ``to_env("batch")`` of this snapshot, then ``extra`` (the launcher's own variables,
-        e.g. ``METAFLOW_CODE_URL``; they win). Holds secrets: never print it.
+        e.g. ``METAFLOW_CODE_URL``; they win); the whole is checked against AWS Batch's
+        8,192-character limit. Holds secrets, each a ``SecretText`` (see ``_container_env``).
         """
-        env = {**_snapshot(self).to_env("batch"), **(extra or {})}
-        return [{"name": key, "value": value} for key, value in env.items()]
+        return _container_env(_snapshot(self), "batch", extra, ("name", "value"))
 
 
 class StepFunctions(table_aws.StepFunctions):
@@ -218,13 +218,27 @@ class StepFunctions(table_aws.StepFunctions):
         """``ContainerOverrides.Environment`` of a Batch task: ``[{"Name": ..., "Value": ...}]``.
 
         ``to_env("sfn")`` of this snapshot, then ``extra`` (the deployer's own variables; they
-        win); the whole is checked against the 8,192-character limit. Holds secrets.
+        win); the whole is checked against the 8,192-character limit. Holds secrets, each a
+        ``SecretText`` (see ``_container_env``).
         """
-        from .export import check_overrides_size
+        return _container_env(_snapshot(self), "sfn", extra, ("Name", "Value"))
 
-        env = {**_snapshot(self).to_env("sfn"), **(extra or {})}
-        check_overrides_size(env, "sfn")
-        return [{"Name": key, "Value": value} for key, value in env.items()]
+
+def _container_env(
+    snapshot: Settings, target: str, extra: Mapping[str, str] | None, keys: tuple[str, str]
+) -> list[dict[str, str]]:
+    """``to_env(target)`` of ``snapshot`` and ``extra`` (which win), as a container's list.
+
+    Checked whole against AWS Batch's limit. A value that would show a secret is a
+    ``SecretText``, a ``str`` whose ``repr`` masks it: the list's ``repr`` shows none, and
+    boto3 sends the text.
+    """
+    from .export import bears_secret, check_overrides_size
+
+    env = {**snapshot.to_env(target), **(extra or {})}
+    check_overrides_size(env, target)
+    name, value = keys
+    return [{name: k, value: SecretText(v) if bears_secret(k, v) else v} for k, v in env.items()]
 
 
 #: the sections ``Settings`` builds as these views, by attribute

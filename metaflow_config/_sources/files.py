@@ -19,7 +19,7 @@ from .._model.values import FrozenDict
 from ..errors import ConfigError, Problem
 from .data import LayerData, Raw
 from .keys import is_section_key, sensitive_key, take_all
-from .profiles import planted_by_another
+from .profiles import planted_by_another, writable_by
 from .sections import registry
 
 __all__ = ["FileLayer", "fix_file_key", "foreign_keys", "layer_from_document"]
@@ -77,11 +77,15 @@ class FileLayer:
         from .jsonfile import read_json_file  # a file is there (a task often has none)
 
         read: list[tuple[bytes, os.stat_result]] = []
-        seen = None if self.home is None else (lambda raw, st: read.append((raw, st)))
-        doc, problems = read_json_file(self.path, self.layer, seen, frozen=True)
-        anothers = planted_by_another(read[0][1], link) if read else ""  # the file read
-        if anothers:  # swapped since it was looked at
-            return _not_read(data, self.path, anothers), FrozenDict()
+        doc, problems = read_json_file(
+            self.path, self.layer, lambda raw, st: read.append((raw, st)), frozen=True
+        )
+        if self.home is not None:  # a project file
+            anothers = planted_by_another(read[0][1], link, path=self.path) if read else ""
+            if anothers:  # swapped since it was looked at
+                return _not_read(data, self.path, anothers), FrozenDict()
+        elif read:  # the user's own file: applied whole, so said where others may write it
+            _check_writers(data, self.path, read[0][1])
         data.problems.extend(problems)
         data.frozen = type(doc) is FrozenDict  # read frozen: within the depth bound
         layer_from_document(data, self.path, doc)
@@ -90,13 +94,36 @@ class FileLayer:
         return data, doc
 
 
+def _check_writers(data: LayerData, path: str, info: os.stat_result) -> None:
+    """Warn where others may write the profile ``path`` (``info``: the file read), as ssh does.
+
+    A profile is applied whole, its settings that decide where data and credentials go
+    included: whoever may write it decides them.
+    """
+    who = writable_by(info, path) if stat.S_ISREG(info.st_mode) else ""
+    if who:
+        data.warnings.append(
+            f"{path} ({data.layer}) is writable by {who} (mode {info.st_mode & 0o777:04o}): "
+            "whoever can write it decides where your data and credentials go (a profile is "
+            f"applied whole); run `chmod go-w {shell_quote(path)}`"
+        )
+
+
 def _anothers(path: str, link: os.stat_result | None) -> str:
-    """Why the project file at ``path`` is another user's (``profiles.planted_by_another``)."""
+    """Why the project file at ``path`` is another user's (``profiles.planted_by_another``).
+
+    The ``.metaflow`` entry holding it counts (another user's folder the user cannot look in,
+    or a link of theirs to elsewhere, is theirs), and so does the file's access list.
+    """
+    try:
+        folder: os.stat_result | None = os.lstat(os.path.dirname(path))
+    except (OSError, ValueError):
+        folder = None
     try:
         target: os.stat_result | None = os.stat(path)
-    except (OSError, ValueError):  # a dangling link: its own owner counts
+    except (OSError, ValueError):  # a dangling link, or a folder not to be looked in
         target = None
-    return planted_by_another(target, link)
+    return planted_by_another(target, link, folder=folder, path=path)
 
 
 def _not_read(data: LayerData, path: str, why: str) -> LayerData:

@@ -213,20 +213,35 @@ def find_local_config(cwd: str) -> str | None:
 PROJECT_VAR = PREFIX + "CONFIG_PROJECT"
 
 
-def writable_by(info: os.stat_result) -> str:
+def writable_by(info: os.stat_result, path: str | None = None) -> str:
     """Who besides its owner may write to what ``info`` describes: ``everyone``, ``its group``.
 
     A group-writable entry whose group is its owner's own (a user private group: named after
     the owner, the owner's primary group, with no other member, as ``useradd`` makes one and a
-    umask of 002 then makes every new file group-writable) is writable by no one else. Not on
-    Windows (owners and modes are not POSIX's there). ``""``: no one.
+    umask of 002 then makes every new file group-writable) is writable by no one else, unless
+    ``path`` (what ``info`` is of) has a POSIX access list: then the group bits are the list's
+    mask, which lets the users and groups it names write. Not on Windows (owners and modes are
+    not POSIX's there). ``""``: no one.
     """
     mode = info.st_mode & 0o777
     if os.name == "nt" or not mode & 0o022:
         return ""
     if mode & 0o002:
         return "everyone"
+    if path is not None and _access_list(path):
+        return "the users and groups its access list (ACL) names"
     return "" if _private_group(info.st_gid, info.st_uid) else "its group"
+
+
+def _access_list(path: str) -> bool:
+    """Whether ``path`` has a POSIX access list (ACL) beyond its mode.
+
+    Linux's extended attribute; nothing where the platform has none.
+    """
+    try:
+        return "system.posix_acl_access" in os.listxattr(path)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @functools.lru_cache(maxsize=16)
@@ -250,15 +265,26 @@ def _private_group(gid: int, uid: int) -> bool:
     return all(user.pw_gid != gid or user.pw_uid == uid for user in pwd.getpwall())
 
 
-def planted_by_another(target: os.stat_result | None, link: os.stat_result | None = None) -> str:
+def planted_by_another(
+    target: os.stat_result | None,
+    link: os.stat_result | None = None,
+    *,
+    folder: os.stat_result | None = None,
+    path: str | None = None,
+) -> str:
     """Why a project file of these stats is another's (never trusted), or ``""``.
 
-    Owned by another user (root aside), or a regular file writable by its group or by others;
-    ``link``: the symlink found at its path, whose owner counts too. Nothing on Windows (owners
-    and modes are not POSIX's there).
+    Owned by another user (root aside), or a regular file writable by its group or by others
+    (``path``: the file's, whose access list counts: :func:`writable_by`); ``link``: the
+    symlink found at its path, and ``folder``: the ``.metaflow`` entry holding it (a folder, or
+    a link to one), whose owners count too. Nothing on Windows (owners and modes are not
+    POSIX's there).
     """
     if os.name == "nt":  # pragma: no cover - POSIX modes and owners only
         return ""
+    if folder is not None and folder.st_uid not in (os.getuid(), 0):
+        what = "link" if stat.S_ISLNK(folder.st_mode) else "folder"
+        return f"the .metaflow {what} holding it is owned by another user (uid {folder.st_uid})"
     for what, info in (("the symlink", link), ("the file", target)):
         if info is None:
             continue
@@ -266,7 +292,7 @@ def planted_by_another(target: os.stat_result | None, link: os.stat_result | Non
             return f"{what} is owned by another user (uid {info.st_uid})"
         # a device's mode says who may use it, not who wrote what it holds (the reader refuses it)
         regular = what == "the file" and stat.S_ISREG(info.st_mode)
-        who = writable_by(info) if regular else ""
+        who = writable_by(info, path) if regular else ""
         if who:
             return f"the file is writable by {who} (mode {info.st_mode & 0o777:04o})"
     return ""
@@ -287,7 +313,7 @@ def others_can_write(directory: str) -> str:
         return ""
     if info.st_uid not in (os.getuid(), 0):
         return f"is owned by another user (uid {info.st_uid})"
-    who = writable_by(info)
+    who = writable_by(info, directory)
     return f"is writable by {who} (mode {info.st_mode & 0o777:04o})" if who else ""
 
 
@@ -307,7 +333,7 @@ def others_can_swap(directory: str) -> str:
         return ""
     if info.st_uid not in (os.getuid(), 0):
         return f"is in {parent}, which another user owns (uid {info.st_uid})"
-    if writable_by(info) and not info.st_mode & 0o1000:
+    if writable_by(info, parent) and not info.st_mode & 0o1000:
         return f"is in {parent}, which others can write to without the sticky bit"
     return ""
 

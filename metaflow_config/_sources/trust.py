@@ -66,12 +66,18 @@ def _owners_ok(uid: int) -> bool:
     return uid in (os.getuid(), 0)
 
 
-def never_trusted(facts: FileFacts) -> str:
+def never_trusted(facts: FileFacts, path: str | None = None) -> str:
     """Why a file can never be trusted (owned by another user, writable by others), or ``""``.
 
-    Nothing on Windows, where ownership and modes are not POSIX's.
+    ``path``: where it was read, whose ``.metaflow`` entry and access list count too
+    (``profiles.planted_by_another``). Nothing on Windows, where ownership and modes are not
+    POSIX's.
     """
-    return planted_by_another(facts.target, facts.link)
+    folder = None
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError):
+            folder = os.lstat(os.path.dirname(os.path.abspath(path)))
+    return planted_by_another(facts.target, facts.link, folder=folder, path=path)
 
 
 def trust_key(path: str) -> str:
@@ -112,7 +118,7 @@ def read_store(home: str) -> tuple[dict[str, str], str]:  # noqa: PLR0911 - a re
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > 1024 * 1024:
             return {}, f"the trust store {path} is not a regular file of at most 1 MiB"
-        if os.name != "nt" and (not _owners_ok(info.st_uid) or writable_by(info)):
+        if os.name != "nt" and (not _owners_ok(info.st_uid) or writable_by(info, path)):
             return {}, f"the trust store {path} is not yours alone (owner or mode)"
         data = os.read(fd, 1024 * 1024 + 1)
     finally:
@@ -139,7 +145,7 @@ def verdict(path: str, facts: FileFacts | None, home: str) -> tuple[str, str]:
     trust = f"review it, then trust it: `metaflow-config trust {shell_quote(path)}`"
     if facts is None:
         return "it could not be read", trust
-    reason = never_trusted(facts)
+    reason = never_trusted(facts, path)
     if reason:
         return (
             f"{reason}, so it is never trusted",
@@ -194,7 +200,7 @@ def record(home: str, path: str, facts: FileFacts) -> None:
     from .._display import shell_quote
     from .writes import update_json
 
-    why = never_trusted(facts)
+    why = never_trusted(facts, path)
     if why:
         raise ConfigError(
             [

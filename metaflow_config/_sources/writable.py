@@ -166,7 +166,7 @@ def _check_dir(directory: str, real_home: str, me: int) -> None:
     elif st.st_uid != me:
         expected = f"{what} of your own, found one owned by {_who(st.st_uid)}"
         fix = own
-    elif writable_by(st) and not mode & stat.S_ISVTX:
+    elif writable_by(st, directory) and not mode & stat.S_ISVTX:
         by = "others" if mode & 0o002 else "its group"
         expected = (
             f"{what} that only you can write to, found one writable by {by} (mode {mode:04o}): "

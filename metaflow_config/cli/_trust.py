@@ -17,7 +17,15 @@ from .._sources.environ import own
 from .._sources.files import foreign_keys, layer_from_document
 from .._sources.keys import keys_said, read_keys, sensitive_key
 from .._sources.profiles import PROJECT_VAR, find_local_config
-from .._sources.trust import FileFacts, never_trusted, read_facts, read_store, record, store_path
+from .._sources.trust import (
+    FileFacts,
+    never_trusted,
+    read_facts,
+    read_store,
+    record,
+    store_path,
+    trust_key,
+)
 from .._sources.trust import revoke as revoke_trust
 from ..errors import ConfigError
 from ._common import CliError, home_dir
@@ -44,9 +52,10 @@ def _project_file(path: str | None, *, revoke: bool = False) -> str:
     target = os.path.abspath(os.path.expanduser(path))
     if os.path.isdir(target):
         inner = os.path.join(target, ".metaflow")
-        folder = inner if os.path.isdir(inner) else target
+        is_meta = os.path.basename(target) == ".metaflow"  # its own, whatever it holds
+        folder = inner if not is_meta and os.path.isdir(inner) else target
         target = os.path.join(folder, "config.json")
-    return target
+    return trust_key(target)  # the file as the trust store and the resolver name it
 
 
 def _facts(path: str) -> FileFacts | None:
@@ -126,7 +135,7 @@ def _list(home: str) -> None:
         return
     for real, digest in sorted(trusted.items()):
         facts = _facts(real)
-        why = "" if facts is None else never_trusted(facts)
+        why = "" if facts is None else never_trusted(facts, real)
         if facts is None:
             state = "missing or unreadable"
         elif why:
