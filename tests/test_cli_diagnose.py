@@ -80,6 +80,15 @@ def test_explain_of_an_invalid_value_shows_it_and_its_problem() -> None:
     assert "  problem:  expected a boolean" in text
     assert f"  shadows:  profile {home() / 'config.json'}:METAFLOW_BATCH_EMIT_TAGS = true" in text
     assert "METAFLOW_BATCH_JOB_QUEUE = gpu" in text
+    # the problem explained is not said again; one elsewhere is
+    assert (
+        result.stderr.strip() == "Error: the configuration is invalid: the problem explained above"
+    )
+    elsewhere = invoke("explain", "BATCH_JOB_QUEUE")
+    assert elsewhere.exit_code == 1
+    assert (
+        "METAFLOW_BATCH_EMIT_TAGS (env: METAFLOW_BATCH_EMIT_TAGS): got 'maybe'" in elsewhere.stderr
+    )
 
 
 def test_an_invalid_secret_is_explained_masked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -644,3 +644,13 @@ def test_import_shows_the_plugin_lists_it_writes(tmp_path: Path) -> None:
     result = invoke("import", str(team), "--yes")
     assert result.exit_code == 0, result.output
     assert '+ METAFLOW_ENABLED_STEP_DECORATOR = ["evil"]' in result.stdout
+
+
+def test_a_refused_set_says_nothing_of_configuring() -> None:
+    """``configure aws --set`` with a key that is no setting: the error alone, before any word
+    of the profile being configured (nothing is), and nothing written."""
+    result = invoke("configure", "aws", "-p", "x", "--set", "BATCH_JOB_QUEU=q", "--yes")
+    assert result.exit_code == 1
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
+    assert "Configuring" not in result.stdout
+    assert not (home() / "config_x.json").exists()

@@ -7,6 +7,7 @@ strict JSON (no ``NaN``, duplicate keys reported).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -51,6 +52,16 @@ _JSON_TYPES = {
 DIRECTORY, SPECIAL, TOO_BIG = "directory", "special", "too big"
 
 
+#: How :func:`read_regular` opens a file: never blocking (a FIFO without a writer), not inherited
+#: by a child, as bytes (Windows' O_BINARY); computed once (a search reads hundreds of files).
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
 def read_regular(  # noqa: PLR0911 - one early return per way a file can be refused
     path: str, limit: int
 ) -> tuple[bytes | None, os.stat_result | None, str]:
@@ -64,11 +75,13 @@ def read_regular(  # noqa: PLR0911 - one early return per way a file can be refu
     it while it is read. Returns the bytes, the descriptor's ``fstat``, and why nothing was read
     (:data:`DIRECTORY`, :data:`SPECIAL`, :data:`TOO_BIG`, or the error's text): ``""`` if read.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
-        return None, None, DIRECTORY if os.path.isdir(path) else exc.strerror or str(exc)
+        # a directory where opening one fails (Windows); not there, the common case: no stat
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR) and os.path.isdir(path):
+            return None, None, DIRECTORY
+        return None, None, exc.strerror or str(exc)
     except ValueError:  # NUL in the path
         return None, None, "NUL"
     try:
@@ -86,11 +99,12 @@ def read_regular(  # noqa: PLR0911 - one early return per way a file can be refu
         total = 0
         want = info.st_size + 1
         while total <= limit:
-            chunk = os.read(fd, want - total)
-            if not chunk:
-                break
+            asked = want - total
+            chunk = os.read(fd, asked)
             chunks.append(chunk)
             total += len(chunk)
+            if len(chunk) < asked:  # a short read of a regular file: its end, no read more
+                break
             if total == want:
                 want = limit + 1
         if total > limit:  # it grew after the check

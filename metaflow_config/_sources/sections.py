@@ -196,6 +196,8 @@ def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any
     ``sys.path``): a cloned repository one runs in registers no section, so that its
     ``*.dist-info`` cannot have its own module imported; a section's package is installed.
     """
+    from .jsonfile import read_regular  # the bounded reader: imported by a search only
+
     broken = [] if broken is None else broken
     found: list[tuple[Any, str]] = []
     seen: set[str] = set()  # the distributions found so far, normalized
@@ -219,7 +221,8 @@ def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any
         for name in names:
             if not name.endswith(_METADATA_FOLDERS):
                 continue
-            if not _names_the_group(f"{root}{os.sep}{name}{os.sep}entry_points.txt"):
+            data = read_regular(f"{root}{os.sep}{name}{os.sep}entry_points.txt", _MOST_BYTES)[0]
+            if data is None or _GROUP_BYTES not in data:  # no such file, or not of the group
                 pending.append(name)
                 continue
             seen.update(map(_folder_key, pending))
@@ -273,19 +276,10 @@ def _folder_key(name: str) -> str:
     return stem.partition("-")[0].lower().replace(".", "_")
 
 
-def _names_the_group(path: str) -> bool:
-    """Whether the file ``path`` exists and holds the group's name (read raw, bounded).
-
-    A ``sys.path`` entry may be a directory anyone wrote (a cloned repository holding the flow):
-    what is not a regular file there (a named pipe, which would block the read forever, a
-    device) is no distribution's, nor is a file of more than a MiB.
-    """
-    from .jsonfile import read_regular  # the bounded reader: imported by a search only
-
-    data = read_regular(path, _MOST_BYTES)[0]
-    return data is not None and _GROUP_BYTES in data
-
-
+#: What names the group in an ``entry_points.txt`` (read raw, bounded: a ``sys.path`` entry may
+#: be a directory anyone wrote, a cloned repository's, where what is not a regular file, a named
+#: pipe that would block the read forever or a device, is no distribution's, nor is a file of
+#: more than :data:`_MOST_BYTES`).
 _GROUP_BYTES = GROUP.encode()
 #: the most of an ``entry_points.txt`` read
 _MOST_BYTES = 1 << 20

@@ -13,7 +13,7 @@ import click
 from .._display import laid_out, printable
 from .._model.fields import PREFIX
 from .._model.metaflow_names import PLUGIN_CATEGORIES, RUNTIME_VARS
-from .._model.table import FIELDS, USER_VARIABLES
+from .._model.table import FIELDS, USER_VARIABLES, find
 from .._snapshot.export import TARGETS
 from .._snapshot.require import CAPABILITIES as REQUIRE
 from .._snapshot.require import RequirementError
@@ -162,6 +162,11 @@ def explain_cmd(profile: str | None, names: tuple[str, ...], target: str | None)
     found = diagnose(profile)
     invalid = found.in_force
     _explain_each(names, lambda name: explain_text(found.snapshot, name, invalid=invalid))
+    shown = {field.env for field in map(find, names) if field is not None}
+    if found.error is not None and all(p.setting in shown for p in found.error.problems):
+        count = len(found.error.problems)
+        said = "the problem explained above" if count == 1 else f"the {count} problems above"
+        raise CliError(f"the configuration is invalid: {said}")  # not said twice
     _fail_if_broken(found)
 
 

@@ -511,6 +511,8 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     check_writable(path, home=home)  # before a question is asked: a refusal wastes no answer
     existing = read_json_object(path)
     state = "new" if existing is None else "exists"
+    # --set: refused before anything is said of the profile (nothing is configured then)
+    changes = parse_sets(sets, existing or {}) if sets else None
     click.echo(printable(f"Configuring {profile_label(name)}: {path} ({state})."))
     near = nearest_profile(name, list_profiles(home)) if existing is None and name else None
     if near is not None:  # a typo of one that exists makes a new profile: said, not refused
@@ -524,9 +526,7 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
             ]
         )
     existing = existing or {}
-    if sets:
-        changes = parse_sets(sets, existing)
-    else:
+    if changes is None:
         click.echo(
             "Press Enter to keep the value in [brackets]; type - to clear an optional value, or "
             "at a required one to skip its capability. Answers are checked as you type; nothing "
