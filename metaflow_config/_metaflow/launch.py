@@ -40,7 +40,8 @@ def task_env(target: str) -> TaskEnv:
     held = {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
     snapshot = current()
     task = TaskEnv(resolution_of(snapshot), target, launcher=held)
-    said = [exposed_text(task.exposed_secrets(), target)] if task.exposed_secrets() else []
+    exposed = task.exposed_secrets()
+    said = [exposed_text(exposed, target)] if exposed else []
     if module is not None and chain() is not None:  # an override() in force at the launch
         said.extend(_scope_apart(module, snapshot, target))
     if said:  # each once in the process tree, as every ConfigWarning
