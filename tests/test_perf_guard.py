@@ -251,7 +251,9 @@ def test_entering_an_override_costs_a_fraction_of_a_resolution() -> None:
     median = {name: statistics.median(times) for name, times in samples.items()}
     assert median["one"] <= 0.5 * median["load"], median
     assert median["three"] <= 0.5 * median["load"], median
-    assert median["deep"] <= 3 * median["one"], median
+    # linear, not quadratic: the best of each (a few deep samples' median moved 5x under the
+    # load of CI's other Pythons, where a quadratic walk would cost 100x)
+    assert min(samples["deep"]) <= 3 * min(samples["one"]), median
 
 
 def test_a_large_profile_costs_a_few_json_parses() -> None:

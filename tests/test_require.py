@@ -96,7 +96,7 @@ def test_argo_needs_every_value_its_templates_can_carry(tmp_path: Path) -> None:
     for args in (["check", "--require", "argo"], ["show", "--target", "argo"]):
         result = invoke(*args, env=env)
         assert result.exit_code == 1, result.output
-        assert "Argo Workflows can carry" in result.output
+        assert "Argo Workflows can carry" in result.stderr  # click < 8.2 keeps it apart
     mounted = {
         **ref,
         "KUBERNETES_SECRETS": "mf-secrets",
