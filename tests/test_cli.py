@@ -173,6 +173,8 @@ def test_show_and_check_say_when_the_nearest_metaflow_directory_has_no_config(
     monkeypatch.chdir(tmp_path / "sub")
     nearest = tmp_path / "sub" / ".metaflow" / "config.json"
     said = f"{nearest}: not found (the nearest .metaflow directory has no config.json)"
+    up = tmp_path / ".metaflow" / "config.json"
+    said += f"; {up}, further up, is not read: the nearest .metaflow directory is the one read"
     assert f"# local config: {said}\n" in invoke("show").stdout
     assert said in invoke("check").stdout
     monkeypatch.chdir(tmp_path)

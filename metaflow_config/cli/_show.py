@@ -35,6 +35,7 @@ from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, lookup, resolution_of
 from .._sources.keykind import OLD, QUIET, RETIRED, TYPO
 from .._sources.keys import classify, keys_said
+from .._sources.profiles import find_local_config
 from .._sources.sections import find_key
 from .._sources.sections import registry as registered_keys
 from ..errors import ConfigError, Problem
@@ -347,7 +348,13 @@ def local_file_text(snapshot: Settings) -> str:
     path = snapshot.local_path
     if os.path.lexists(path):
         return path
-    return f"{path}: not found (the nearest .metaflow directory has no config.json)"
+    above = find_local_config(os.path.dirname(os.path.dirname(os.path.dirname(path))))
+    hidden = (
+        f"; {above}, further up, is not read: the nearest .metaflow directory is the one read"
+        if above is not None and os.path.lexists(above)
+        else ""
+    )
+    return f"{path}: not found (the nearest .metaflow directory has no config.json){hidden}"
 
 
 #: This package's own Metaflow extension, as installed beside it (a wheel's, an editable one's)
