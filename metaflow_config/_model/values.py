@@ -158,18 +158,10 @@ class SecretMapping(FrozenDict):
         return secret_copy(self)
 
     def __or__(self, other: Any) -> Any:
-        if not isinstance(other, Mapping):
-            return NotImplemented
-        merged = secret_copy(self)
-        merged.update(other)
-        return merged
+        return _merged(self.copy(), other)
 
     def __ror__(self, other: Any) -> Any:
-        if not isinstance(other, Mapping):
-            return NotImplemented
-        merged = SecretDict(other)
-        merged.update(secret_copy(self))
-        return merged
+        return _merged(other, self.copy())
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SecretMapping, (dict(dict.items(self)),))
@@ -199,21 +191,25 @@ class SecretDict(dict):  # type: ignore[type-arg]
     __copy__ = copy
 
     def __or__(self, other: Any) -> Any:
-        if not isinstance(other, Mapping):
-            return NotImplemented
-        merged = SecretDict(self)
-        merged.update(other)
-        return merged
+        return _merged(self.copy(), other)
 
     def __ror__(self, other: Any) -> Any:
-        if not isinstance(other, Mapping):
-            return NotImplemented
-        merged = SecretDict(other)
-        merged.update(self)
-        return merged
+        return _merged(other, self.copy())
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SecretDict, (dict(self),))
+
+
+def _merged(left: Any, right: Any) -> Any:
+    """``left | right`` of a secret's mapping (a masked copy on its side): a ``SecretDict``.
+
+    ``NotImplemented`` where the other side is no mapping, as ``dict``'s ``|`` says.
+    """
+    if not isinstance(left, Mapping) or not isinstance(right, Mapping):
+        return NotImplemented
+    merged = SecretDict(left)
+    merged.update(right)
+    return merged
 
 
 def _concealed(value: Any, depth: int = 0) -> Any:
