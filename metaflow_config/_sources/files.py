@@ -81,7 +81,7 @@ class FileLayer:
             self.path, self.layer, lambda raw, st: read.append((raw, st)), frozen=True
         )
         if self.home is not None:  # a project file
-            anothers = planted_by_another(read[0][1], link, path=self.path) if read else ""
+            anothers = planted_by_another(read[0][1], link, self.path) if read else ""
             if anothers:  # swapped since it was looked at
                 return _not_read(data, self.path, anothers), FrozenDict()
         elif read:  # the user's own file: applied whole, so said where others may write it
@@ -110,20 +110,12 @@ def _check_writers(data: LayerData, path: str, info: os.stat_result) -> None:
 
 
 def _anothers(path: str, link: os.stat_result | None) -> str:
-    """Why the project file at ``path`` is another user's (``profiles.planted_by_another``).
-
-    The ``.metaflow`` entry holding it counts (another user's folder the user cannot look in,
-    or a link of theirs to elsewhere, is theirs), and so does the file's access list.
-    """
-    try:
-        folder: os.stat_result | None = os.lstat(os.path.dirname(path))
-    except (OSError, ValueError):
-        folder = None
+    """Why the project file at ``path`` is another user's (``profiles.planted_by_another``)."""
     try:
         target: os.stat_result | None = os.stat(path)
     except (OSError, ValueError):  # a dangling link, or a folder not to be looked in
         target = None
-    return planted_by_another(target, link, folder=folder, path=path)
+    return planted_by_another(target, link, path)
 
 
 def _not_read(data: LayerData, path: str, why: str) -> LayerData:

@@ -207,8 +207,9 @@ def profile_layer(
                 )
             ],
         )
-    if not os.path.isabs(home):  # from the environment: a home given in code is made absolute
-        return FileLayer("profile", None, [relative_home(home)])
+    relative = relative_home(home)  # from the environment: a home given in code is absolute
+    if relative is not None:
+        return FileLayer("profile", None, [relative])
     path, problems = profile_path(home, profile)
     if problems:
         return FileLayer("profile", None, problems)

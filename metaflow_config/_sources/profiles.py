@@ -134,12 +134,14 @@ def home_is_a_file(home: str, blocker: str) -> Problem:
     )
 
 
-def relative_home(home: str) -> Problem:
-    """The problem of a relative ``$METAFLOW_HOME``: a folder of each working directory.
+def relative_home(home: str) -> Problem | None:
+    """The problem of a relative ``$METAFLOW_HOME`` (a folder of each working directory), if so.
 
     A cloned repository could hold it, with a profile (applied whole, as the user's own) and a
     record of trusted files of its own. Said alike by the resolver and by the commands.
     """
+    if os.path.isabs(home):
+        return None
     from .._display import shell_quote
 
     return Problem.bad_value(
@@ -265,30 +267,35 @@ def _private_group(gid: int, uid: int) -> bool:
     return all(user.pw_gid != gid or user.pw_uid == uid for user in pwd.getpwall())
 
 
+def yours(uid: int) -> bool:
+    """Whether what ``uid`` owns is the user's to trust: the user's own, or root's."""
+    return uid in (os.getuid(), 0)
+
+
 def planted_by_another(
-    target: os.stat_result | None,
-    link: os.stat_result | None = None,
-    *,
-    folder: os.stat_result | None = None,
-    path: str | None = None,
+    target: os.stat_result | None, link: os.stat_result | None = None, path: str | None = None
 ) -> str:
     """Why a project file of these stats is another's (never trusted), or ``""``.
 
-    Owned by another user (root aside), or a regular file writable by its group or by others
-    (``path``: the file's, whose access list counts: :func:`writable_by`); ``link``: the
-    symlink found at its path, and ``folder``: the ``.metaflow`` entry holding it (a folder, or
-    a link to one), whose owners count too. Nothing on Windows (owners and modes are not
-    POSIX's there).
+    Owned by another user (root aside), or a regular file writable by its group or by others;
+    ``link``: the symlink found at its path, whose owner counts too; ``path``: where it is,
+    whose access list counts (:func:`writable_by`), and so does the owner of the ``.metaflow``
+    entry holding it (a folder the user may not even look in, or a link to one). Nothing on
+    Windows (owners and modes are not POSIX's there).
     """
     if os.name == "nt":  # pragma: no cover - POSIX modes and owners only
         return ""
-    if folder is not None and folder.st_uid not in (os.getuid(), 0):
+    try:
+        folder = None if path is None else os.lstat(os.path.dirname(os.path.abspath(path)))
+    except (OSError, ValueError):
+        folder = None
+    if folder is not None and not yours(folder.st_uid):
         what = "link" if stat.S_ISLNK(folder.st_mode) else "folder"
         return f"the .metaflow {what} holding it is owned by another user (uid {folder.st_uid})"
     for what, info in (("the symlink", link), ("the file", target)):
         if info is None:
             continue
-        if info.st_uid not in (os.getuid(), 0):
+        if not yours(info.st_uid):
             return f"{what} is owned by another user (uid {info.st_uid})"
         # a device's mode says who may use it, not who wrote what it holds (the reader refuses it)
         regular = what == "the file" and stat.S_ISREG(info.st_mode)
@@ -311,7 +318,7 @@ def others_can_write(directory: str) -> str:
         info = os.stat(directory)
     except (OSError, ValueError):
         return ""
-    if info.st_uid not in (os.getuid(), 0):
+    if not yours(info.st_uid):
         return f"is owned by another user (uid {info.st_uid})"
     who = writable_by(info, directory)
     return f"is writable by {who} (mode {info.st_mode & 0o777:04o})" if who else ""
@@ -331,7 +338,7 @@ def others_can_swap(directory: str) -> str:
         info = os.stat(parent)
     except (OSError, ValueError):
         return ""
-    if info.st_uid not in (os.getuid(), 0):
+    if not yours(info.st_uid):
         return f"is in {parent}, which another user owns (uid {info.st_uid})"
     if writable_by(info, parent) and not info.st_mode & 0o1000:
         return f"is in {parent}, which others can write to without the sticky bit"

@@ -23,7 +23,7 @@ import stat
 from typing import Any
 
 from ..errors import ConfigError, Problem
-from .profiles import planted_by_another, writable_by
+from .profiles import planted_by_another, writable_by, yours
 
 __all__ = [
     "FileFacts",
@@ -62,10 +62,6 @@ class FileFacts:
         self.link = link
 
 
-def _owners_ok(uid: int) -> bool:
-    return uid in (os.getuid(), 0)
-
-
 def never_trusted(facts: FileFacts, path: str | None = None) -> str:
     """Why a file can never be trusted (owned by another user, writable by others), or ``""``.
 
@@ -73,11 +69,7 @@ def never_trusted(facts: FileFacts, path: str | None = None) -> str:
     (``profiles.planted_by_another``). Nothing on Windows, where ownership and modes are not
     POSIX's.
     """
-    folder = None
-    if path is not None:
-        with contextlib.suppress(OSError, ValueError):
-            folder = os.lstat(os.path.dirname(os.path.abspath(path)))
-    return planted_by_another(facts.target, facts.link, folder=folder, path=path)
+    return planted_by_another(facts.target, facts.link, path)
 
 
 def trust_key(path: str) -> str:
@@ -118,7 +110,7 @@ def read_store(home: str) -> tuple[dict[str, str], str]:  # noqa: PLR0911 - a re
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > 1024 * 1024:
             return {}, f"the trust store {path} is not a regular file of at most 1 MiB"
-        if os.name != "nt" and (not _owners_ok(info.st_uid) or writable_by(info, path)):
+        if os.name != "nt" and (not yours(info.st_uid) or writable_by(info, path)):
             return {}, f"the trust store {path} is not yours alone (owner or mode)"
         data = os.read(fd, 1024 * 1024 + 1)
     finally:

@@ -107,8 +107,9 @@ def home_dir() -> str:
 
     """
     home = default_home(os.environ)
-    if not os.path.isabs(home):
-        raise ConfigError([relative_home(home)])
+    relative = relative_home(home)
+    if relative is not None:
+        raise ConfigError([relative])
     return home
 
 
