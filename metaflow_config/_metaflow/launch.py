@@ -14,7 +14,7 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .._snapshot.taskenv import DECIDING, TaskEnv, exposed_text
+from .._snapshot.taskenv import TaskEnv, exposed_text, held_by_metaflow
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
@@ -36,14 +36,13 @@ def task_env(target: str) -> TaskEnv:
     from .._scope import chain, current
     from .._snapshot.settings import resolution_of
 
-    module = sys.modules.get("metaflow.metaflow_config")
-    held = {name: getattr(module, name) for name in DECIDING if hasattr(module, name)}
+    held = held_by_metaflow()
     snapshot = current()
     task = TaskEnv(resolution_of(snapshot), target, launcher=held)
     exposed = task.exposed_secrets()
     said = [exposed_text(exposed, target)] if exposed else []
-    if module is not None and chain() is not None:  # an override() in force at the launch
-        said.extend(_scope_apart(module, snapshot, target))
+    if held is not None and chain() is not None:  # an override() in force at the launch
+        said.extend(_scope_apart(sys.modules["metaflow.metaflow_config"], snapshot, target))
     if said:  # each once in the process tree, as every ConfigWarning
         from . import show_once
 

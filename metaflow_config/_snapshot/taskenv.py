@@ -41,6 +41,7 @@ __all__ = [
     "for_airflow",
     "for_argo",
     "for_kubernetes",
+    "held_by_metaflow",
     "launcher_values",
     "not_carried",
 ]
@@ -58,6 +59,8 @@ DOWNWARD = frozenset(
 )
 #: The variable Metaflow builds from its ``SERVICE_HEADERS`` with the auth key merged in.
 HEADERS = "METAFLOW_SERVICE_HEADERS"
+#: The settings Metaflow writes into that variable itself (the sandbox's key too, when on).
+_IN_HEADERS = ("SERVICE_HEADERS", "SERVICE_AUTH_KEY")
 _SECRETS = frozenset(field.env for field in FIELDS if field.secret)
 _KUBERNETES = ("kubernetes", "argo", "airflow")
 
@@ -81,6 +84,14 @@ DECIDING = (
 )
 
 
+def held_by_metaflow(names: Iterable[str] = DECIDING) -> dict[str, Any] | None:
+    """What Metaflow's module holds of ``names`` (``None``: it is not imported)."""
+    module = sys.modules.get("metaflow.metaflow_config")
+    if module is None:
+        return None
+    return {name: getattr(module, name) for name in names if hasattr(module, name)}
+
+
 def launcher_values() -> dict[str, Any]:
     """What Metaflow's launchers read for the names of :data:`DECIDING` an extension sets.
 
@@ -94,9 +105,9 @@ def launcher_values() -> dict[str, Any]:
     names = [name for name in DECIDING if name in config_settings()]
     if not names:
         return {}
-    module = sys.modules.get("metaflow.metaflow_config")
-    if module is not None:
-        return {name: getattr(module, name) for name in names if hasattr(module, name)}
+    held = held_by_metaflow(names)
+    if held is not None:
+        return held
     literals = config_literals()
     return {name: literals[name] for name in names if name in literals}
 
@@ -118,9 +129,7 @@ class TaskEnv:
         if launcher:
             values = {**values, **{k: v for k, v in launcher.items() if k in DECIDING}}
         self._values = values
-        self._fetched = any(
-            isinstance(values[name], Reference) for name in ("SERVICE_AUTH_KEY", "SERVICE_HEADERS")
-        )
+        self._fetched = any(isinstance(values[name], Reference) for name in _IN_HEADERS)
         skip = values["ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"] if target in _KUBERNETES else ""
         self.skipped = frozenset(name for name in str(skip or "").split(",") if name)
         #: ``KUBERNETES_SECRETS``: Metaflow mounts them in every pod of ``--with kubernetes``
@@ -199,9 +208,7 @@ class TaskEnv:
         merged in, and the sandbox's API key when the sandbox is on.
         """
         values = self._values
-        own = {"SERVICE_AUTH_KEY", "SERVICE_HEADERS"}
-        if values["AWS_SANDBOX_ENABLED"]:
-            own.add("AWS_SANDBOX_API_KEY")
+        own = {*_IN_HEADERS, *(("AWS_SANDBOX_API_KEY",) if values["AWS_SANDBOX_ENABLED"] else ())}
         given = self.missing((), mounted=bool(self.mounted_secrets))
         return [
             field.env

@@ -165,8 +165,8 @@ for _command in (show_cmd, explain_cmd, env_cmd, check_cmd, export_cmd, import_c
     _command.context_settings.update(_CONTEXT)
 for _command in (aws_cmd, trust_cmd, schema_cmd, docs_cmd, get_cmd, diff_cmd, completion_cmd):
     _command.context_settings.update(_CONTEXT)
-profiles_cmd.context_settings.update(_CONTEXT)
-migrate_cmd.context_settings.update(_CONTEXT)
+for _command in (migrate_cmd, profiles_cmd):
+    _command.context_settings.update(_CONTEXT)
 
 
 def _silence_stdout() -> None:
