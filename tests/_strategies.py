@@ -48,7 +48,7 @@ from metaflow_config._model.kinds import (
     VERIFY,
     VOLUME_CLAIMS,
 )
-from metaflow_config._model.metaflow_names import CORE_PLUGINS, PLUGIN_CATEGORIES
+from metaflow_config._model.metaflow_names import CORE_PLUGINS
 from metaflow_config._model.references import MARK
 from metaflow_config._model.table import BY_NAME, FIELDS
 from metaflow_config._snapshot.export import TARGETS
@@ -239,8 +239,8 @@ def value_triples(setting: Setting) -> st.SearchStrategy[Triple]:
     """
     if setting.kind.choices:
         return _same(st.sampled_from(setting.kind.choices))
-    if setting.name in PLUGIN_CATEGORIES:
-        return _same(st.sampled_from(sorted(CORE_PLUGINS[PLUGIN_CATEGORIES[setting.name]])))
+    if setting.plugin:
+        return _same(st.sampled_from(sorted(CORE_PLUGINS[setting.plugin])))
     return _BY_KIND[id(setting.kind)].filter(_no_reference_mark)
 
 

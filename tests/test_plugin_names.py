@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from metaflow_config import ConfigError, ConfigWarning, load, override
+from metaflow_config._model.table import FIELDS
 from metaflow_config._sources import plugins
 from tests.conftest import invoke, write_json
 
@@ -261,11 +262,19 @@ def test_without_metaflow_the_names_are_not_compared(
 
 
 def test_the_plugin_settings_are_the_tables_plugin_name_settings() -> None:
-    """Resolution checks the settings of the plugin-name kind; each has a plugin category."""
-    from metaflow_config._model.metaflow_names import PLUGIN_CATEGORIES
+    """Resolution checks the settings of the plugin-name kind; each names a known category."""
+    from metaflow_config._model.fields import setting
+    from metaflow_config._model.kinds import PLUGIN_NAME, STR
+    from metaflow_config._model.metaflow_names import CORE_PLUGINS
     from metaflow_config._resolve.plugins import PLUGIN_SETTINGS
 
-    assert set(PLUGIN_CATEGORIES) == set(PLUGIN_SETTINGS)
+    assert tuple(f.name for f in FIELDS if f.kind is PLUGIN_NAME) == PLUGIN_SETTINGS
+    assert {f.plugin for f in FIELDS if f.plugin} == set(CORE_PLUGINS)
+    # a declaration holds the two together
+    with pytest.raises(ValueError, match="plugin category"):
+        setting("X", PLUGIN_NAME, "doc")
+    with pytest.raises(ValueError, match="plugin category"):
+        setting("X", STR, "doc", plugin="datastore")
 
 
 def test_the_plugin_name_check_is_the_kinds_pattern(tmp_path: Path) -> None:

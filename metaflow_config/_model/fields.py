@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from .._display import MASK, has_url_password, mask_url_password, show_value
-from .kinds import Kind
+from .kinds import PLUGIN_NAME, Kind
 from .references import MARK, Reference, parse_reference
 from .values import thaw
 
@@ -201,6 +201,7 @@ class Setting:
         "kind",
         "local",
         "name",
+        "plugin",
         "renamed",
         "secret",
         "section",
@@ -219,6 +220,7 @@ class Setting:
         local: bool,
         sensitive: bool,
         renamed: tuple[Renamed, ...] = (),
+        plugin: str = "",
     ) -> None:
         self.name = name
         self.env = PREFIX + name
@@ -231,6 +233,7 @@ class Setting:
         self.local = local
         self.sensitive = sensitive or secret
         self.renamed = renamed
+        self.plugin = plugin
         self.attr = ""
         self.section = ""
 
@@ -299,6 +302,7 @@ def setting(
     local: bool = False,
     sensitive: bool = False,
     renamed: tuple[Renamed, ...] = (),
+    plugin: str = "",
 ) -> Any:
     """Declare a setting inside a :class:`Section` body.
 
@@ -315,9 +319,17 @@ def setting(
             role, an identity): only a trusted source may set it (a project file only once the
             user trusted it, see ``_sources.trust``). Every secret setting is sensitive.
         renamed: the names Metaflow used for it before (see :class:`Renamed`).
+        plugin: the category of the Metaflow plugin its value names (``datastore``), for a
+            setting of the plugin-name kind (``_resolve.plugins`` compares the name with the
+            category's plugins).
 
     """
-    return Setting(name, kind, doc, default, derive, secret, aliases, local, sensitive, renamed)
+    if bool(plugin) != (kind is PLUGIN_NAME):
+        msg = f"{name}: a setting names a plugin category exactly when its kind is a plugin name"
+        raise ValueError(msg)
+    return Setting(
+        name, kind, doc, default, derive, secret, aliases, local, sensitive, renamed, plugin
+    )
 
 
 class Section:

@@ -9,8 +9,8 @@
   (a renamed one is declared on its setting in the table: ``Renamed``);
 - :data:`STANDS_FOR`: command-line variables whose option defaults to a setting (what a file
   that holds one of them means);
-- :data:`PLUGIN_CATEGORIES` and :data:`CORE_PLUGINS`: the settings that name a plugin, and the
-  plugins Metaflow registers itself (``_sources.plugins`` reads what else is installed).
+- :data:`CORE_PLUGINS`: the plugins Metaflow registers itself, by the category a setting's
+  ``plugin`` names (``_sources.plugins`` reads what else is installed).
 
 Data only; ``_sources.keys`` classifies a key with it.
 """
@@ -29,7 +29,6 @@ __all__ = [
     "FLOW_OPTION_PREFIX",
     "PARAMETER_COMMANDS",
     "PARAMETER_PREFIXES",
-    "PLUGIN_CATEGORIES",
     "RETIRED",
     "RUNTIME_PREFIXES",
     "RUNTIME_VARS",
@@ -178,14 +177,9 @@ STANDS_FOR: dict[str, str] = {
 }
 
 
-#: The settings that name a plugin, and the plugin category each names.
-PLUGIN_CATEGORIES: Mapping[str, str] = {
-    "DEFAULT_DATASTORE": "datastore",
-    "DEFAULT_METADATA": "metadata_provider",
-    "CONDA_DEPENDENCY_RESOLVER": "conda_resolver",
-}
-#: What Metaflow registers itself, by category (``conda_resolver``: the resolvers Metaflow's
-#: ``@conda`` took by name, and Netflix's extension takes; no registry of them exists).
+#: What Metaflow registers itself, by category (a plugin setting's ``plugin``;
+#: ``conda_resolver``: the resolvers Metaflow's ``@conda`` took by name, and Netflix's extension
+#: takes; no registry of them exists).
 CORE_PLUGINS: Mapping[str, frozenset[str]] = {
     "datastore": frozenset({"local", "spin", "s3", "azure", "gs"}),
     "metadata_provider": frozenset({"local", "service", "spin"}),

@@ -83,6 +83,7 @@ class Defaults(Section):
         "extension's).",
         default="local",
         sensitive=True,
+        plugin="datastore",
     )
     environment: str = setting(
         "DEFAULT_ENVIRONMENT",
@@ -105,6 +106,7 @@ class Defaults(Section):
         "extension's).",
         default="local",
         sensitive=True,
+        plugin="metadata_provider",
     )
     monitor: str = setting(
         "DEFAULT_MONITOR", STR, "Monitor sidecar.", default="nullSidecarMonitor", sensitive=True

@@ -297,6 +297,7 @@ class Conda(Section):
         PLUGIN_NAME,
         "Resolver of conda dependencies (conda, mamba, micromamba, ...; read by extensions).",
         default="conda",
+        plugin="conda_resolver",
     )
     use_fast_init: bool = setting(
         "CONDA_USE_FAST_INIT", BOOL, "Use the fast init binary.", default=False

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._model.kinds import PLUGIN_NAME, is_plugin_name
-from .._model.metaflow_names import CORE_PLUGINS, PLUGIN_CATEGORIES
+from .._model.kinds import is_plugin_name
+from .._model.metaflow_names import CORE_PLUGINS
 from .._model.table import BY_NAME, FIELDS
 from .._sources.layers import BY_LAYER
 from ..errors import Problem
 
 __all__ = ["PLUGIN_SETTINGS", "plugin_problems"]
 
-#: The settings whose value names a plugin (``PLUGIN_CATEGORIES`` says of what), in
+#: The settings whose value names a plugin (their ``plugin`` says of what category), in
 #: table order: their problems are said in that order, whatever the hash seed.
-PLUGIN_SETTINGS = tuple(f.name for f in FIELDS if f.kind is PLUGIN_NAME)
+PLUGIN_SETTINGS = tuple(f.name for f in FIELDS if f.plugin)
 
 
 def plugin_problems(
@@ -33,7 +33,7 @@ def plugin_problems(
     for name, value, layer, location in values:
         if not isinstance(value, str) or not is_plugin_name(value):
             continue  # a value the kind refuses is reported by validation, not here
-        if value in CORE_PLUGINS[PLUGIN_CATEGORIES[name]]:
+        if value in CORE_PLUGINS[BY_NAME[name].plugin]:
             continue  # Metaflow's own
         from .._sources.plugins import judge  # loaded when a layer names another plugin
 

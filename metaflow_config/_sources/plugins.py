@@ -26,8 +26,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from .._model.metaflow_names import CORE_PLUGINS, PLUGIN_CATEGORIES
+from .._model.metaflow_names import CORE_PLUGINS
 from .._model.record import Record
+from .._model.table import BY_NAME
 
 if TYPE_CHECKING:
     from typing_extensions import TypeGuard
@@ -67,7 +68,7 @@ class Verdict(Record):
 
 def judge(setting: str, value: str) -> Verdict | None:
     """What the plugin name ``value`` of ``setting`` is; ``None``: a name Metaflow knows."""
-    category = PLUGIN_CATEGORIES[setting]
+    category = BY_NAME[setting].plugin
     if value in CORE_PLUGINS[category]:
         return None
     found = installed().get(category, frozenset())

@@ -12,7 +12,7 @@ import click
 
 from .._display import laid_out, printable
 from .._model.fields import PREFIX
-from .._model.metaflow_names import PLUGIN_CATEGORIES, RUNTIME_VARS
+from .._model.metaflow_names import RUNTIME_VARS
 from .._model.table import FIELDS, USER_VARIABLES, find
 from .._snapshot.export import TARGETS
 from .._snapshot.require import CAPABILITIES as REQUIRE
@@ -263,6 +263,10 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
         )
 
 
+#: The settings whose value names a plugin, in table order.
+_PLUGIN_FIELDS = tuple(field for field in FIELDS if field.plugin)
+
+
 def _plugin_failures(snapshot: Settings) -> tuple[list[str], str]:
     """Plugin names the installed Metaflow (with its extensions) does not register.
 
@@ -272,9 +276,9 @@ def _plugin_failures(snapshot: Settings) -> tuple[list[str], str]:
     if not found:
         return [], "plugin names not compared: Metaflow is not installed here"
     failures = []
-    for name, category in PLUGIN_CATEGORIES.items():
-        registered = found.get(category)
-        value = snapshot[name]
+    for field in _PLUGIN_FIELDS:
+        name, category = field.name, field.plugin
+        registered, value = found.get(category), snapshot[name]
         if registered is None or value in registered:
             continue
         if not getattr(registered, "complete", True):  # an extension registers some in code
@@ -442,7 +446,7 @@ def _not_failed(warned: Sequence[str], failures: Sequence[str]) -> list[str]:
     """The warnings but those of a setting a failure names (an unregistered plugin name)."""
     failed = tuple(
         f"{PREFIX}{name} ("
-        for name in PLUGIN_CATEGORIES
+        for name in (field.name for field in _PLUGIN_FIELDS)
         if any(text.startswith(f"{PREFIX}{name} ") for text in failures)
     )
     return [text for text in warned if not (failed and text.startswith(failed))]
