@@ -739,6 +739,20 @@ def test_check_says_when_metaflow_cannot_tell_the_user(
     assert "Unknown user" not in invoke("check", env={**env, "METAFLOW_USER": "ana"}).stderr
 
 
+def test_check_names_the_secret_references_it_did_not_fetch(tmp_path: Path) -> None:
+    """Without --aws, check asks AWS nothing, though every ``import metaflow`` fetches the
+    references: the note says which were not fetched, and not with --aws (which fetches)."""
+    reference = "{{resolve:secretsmanager:mf/service-key}}"
+    write_json(tmp_path / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": reference})
+    env = {"METAFLOW_HOME": str(tmp_path), "METAFLOW_USER": "ana"}
+    checked = invoke("check", env=env)
+    assert checked.exit_code == 0, checked.output
+    assert "1 secret reference(s) not fetched (METAFLOW_SERVICE_AUTH_KEY)" in checked.stderr
+    assert "check --aws` fetches them" in checked.stderr
+    write_json(tmp_path / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    assert "not fetched" not in invoke("check", env=env).stderr
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

@@ -341,6 +341,25 @@ def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) 
     assert "Mind that" not in proc.stderr
 
 
+def test_a_secret_reference_aws_does_not_answer_is_reported_with_the_ways_out(
+    tmp_path: Path,
+) -> None:
+    """``import metaflow`` fetches the references it hands Metaflow's module: a fetch that
+    fails (here: no region to ask) is an invalid configuration, said with its ways out."""
+    env = _base_env(tmp_path)
+    profile = Path(env["METAFLOW_HOME"]) / "config.json"
+    reference = "{{resolve:secretsmanager:mf/service-key}}"
+    profile.write_text(json.dumps({"METAFLOW_SERVICE_AUTH_KEY": reference}), "utf-8")
+    profile.chmod(0o600)
+    proc = _run("import metaflow\nprint('imported')", env, tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "imported" not in proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert "METAFLOW_SERVICE_AUTH_KEY: expected an AWS region" in proc.stderr
+    assert "To see every problem: `metaflow-config check`" in proc.stderr
+    assert "set METAFLOW_CONFIG_EXTENSION=0" in proc.stderr
+
+
 def test_a_broken_configuration_still_says_what_a_project_file_has_withheld(
     tmp_path: Path,
 ) -> None:

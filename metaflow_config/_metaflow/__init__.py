@@ -170,6 +170,9 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
     _ASKED[:] = [True]
     try:
         snapshot = _resolve(again=again)
+        # reads every value, so a secret reference is fetched here: an answer AWS does not
+        # give is an invalid configuration as well (its ways out said, or `configure` runs)
+        values = compat.module_values(snapshot)
     except ConfigError as exc:
         if _repairing():
             sys.stderr.write(_STANDING_ASIDE.format(problems=_count(exc)))
@@ -181,7 +184,6 @@ def metaflow_names(debug_options: Sequence[str] = ()) -> dict[str, Any]:
     _rerun_on_reload()
     if again:
         _forget_metaflows_files()
-    values = compat.module_values(snapshot)
     for name in _set_by_earlier_config_extensions():  # theirs replace ours (README)
         values.pop(name, None)
     extra = [o for o in values.pop("DEBUG_OPTIONS") if o not in debug_options]

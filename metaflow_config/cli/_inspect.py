@@ -388,12 +388,37 @@ def check_cmd(
         f"sets for a task); {compared}."
     )
     click.echo(f"{printable(ok)}\n{printable(seen)}")
-    notes = (extensions_here_text(snapshot), extension_settings_text(), _no_user_text(snapshot))
+    notes = (
+        extensions_here_text(snapshot),
+        extension_settings_text(),
+        _no_user_text(snapshot),
+        "" if live else _unfetched_text(snapshot),
+    )
     said = [text for text in notes if text]
     if said:
         print_warnings(said)
     if live:
         _live_check(snapshot, required, aws_profile, write_probe)
+
+
+def _unfetched_text(snapshot: Settings) -> str:
+    """The note of the secret references in force that ``check`` did not fetch, or ``""``.
+
+    Without ``--aws``, ``check`` asks AWS nothing; Metaflow's extension fetches them at every
+    ``import metaflow`` (it hands Metaflow's module the values), and stops where AWS does not
+    answer: said before a flow finds out.
+    """
+    from .._model.references import Reference
+
+    values = resolution_of(snapshot).values
+    held = [f.env for f in FIELDS if isinstance(values[f.name], Reference)]
+    if not held:
+        return ""
+    return (
+        f"{len(held)} secret reference(s) not fetched ({', '.join(held)}): `metaflow-config "
+        "check --aws` fetches them; Metaflow fetches them at every `import metaflow` (a flow, "
+        "a task) and stops when AWS does not answer"
+    )
 
 
 def _no_user_text(snapshot: Settings) -> str:
