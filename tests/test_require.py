@@ -170,8 +170,20 @@ def test_missing_step_functions_role_beats_metaflows_message(tmp_path: Path) -> 
         "jobs and to use the DynamoDB table). Fix: export "
         "METAFLOW_SFN_IAM_ROLE=arn:aws:iam::<account-id>:role/<role-name>, or add "
         '"METAFLOW_SFN_IAM_ROLE": "arn:aws:iam::<account-id>:role/<role-name>" to '
-        f"{profile_file} (profile 'prod'), or run `metaflow-config configure aws`"
+        f"{profile_file} (profile 'prod'), or run `metaflow-config configure aws --profile prod`"
     )
+
+
+def test_the_wizard_suggested_configures_the_profile_in_force(tmp_path: Path) -> None:
+    """The fix names the wizard for the profile the problem is in: the default one without
+    ``--profile`` (a named one's fix used to send the user to the default profile)."""
+    values = {k: v for k, v in COMPLETE.items() if k != "SFN_IAM_ROLE"}
+    with pytest.raises(ConfigError) as default:
+        _load(tmp_path, values).require("sfn")
+    assert str(default.value).endswith("or run `metaflow-config configure aws`")
+    with pytest.raises(ConfigError) as named:
+        _load(tmp_path, values, profile="team-prod").require("sfn")
+    assert str(named.value).endswith("or run `metaflow-config configure aws --profile team-prod`")
 
 
 def test_included_settings_say_which_capability_needs_them(tmp_path: Path) -> None:

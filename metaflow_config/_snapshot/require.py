@@ -242,8 +242,17 @@ def missing(s: Settings, need: Need, title: str, *, wizard: bool = True) -> Prob
         f"{field.kind.expected}{default}, which {title} needs: {need.purpose}",
         f'export {field.env}={example}, or add "{field.env}": "{example}" to '
         f"{s.profile_path} ({profile})"
-        + (", or run `metaflow-config configure aws`" if wizard else ""),
+        + (f", or run `{_wizard_command(s.profile)}`" if wizard else ""),
     )
+
+
+def _wizard_command(profile: str | None) -> str:
+    """The wizard's command line for ``profile`` (``""`` or None: the default profile)."""
+    if not profile:
+        return "metaflow-config configure aws"
+    from .._display import shell_quote  # an unmet need only
+
+    return f"metaflow-config configure aws --profile {shell_quote(profile)}"
 
 
 def unmet(s: Settings, need: Need) -> bool:
