@@ -36,6 +36,25 @@ def test_set_without_equals_is_a_usage_error() -> None:
     assert read(home() / "config.json") == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
 
 
+def test_a_setting_set_twice_is_a_usage_error_that_shows_neither_value() -> None:
+    """--set SERVICE_AUTH_KEY=a --set METAFLOW_SERVICE_AUTH_KEY=b: which one was meant is not
+    known (the last one used to win silently); nothing is written, no value is shown."""
+    result = invoke(
+        "configure", "aws", "-y",
+        "--set", "SERVICE_AUTH_KEY=ZZSEC_one",
+        "--set", "BATCH_JOB_QUEUE=q",
+        "--set", "METAFLOW_SERVICE_AUTH_KEY=ZZSEC_two",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert (
+        "METAFLOW_SERVICE_AUTH_KEY is given twice (--set number 1 and 3; values not shown)"
+    ) in result.stderr
+    assert "ZZSEC" not in result.output
+    assert not (home() / "config.json").exists()
+    same_twice = invoke("configure", "aws", "-y", "--set", "X_Y=1", "--set", "X_Y=2")
+    assert "X_Y is given twice" in same_twice.stderr  # a key no setting has: by its text
+
+
 def test_set_of_a_name_alone_says_how_to_set_and_remove_it() -> None:
     """--set BATCH_JOB_QUEUE (no =) names the setting, how to set it and how to remove it."""
     result = invoke("configure", "aws", "-y", "--set", "BATCH_JOB_QUEUE")

@@ -376,8 +376,10 @@ def _check_sets(
     """``--set`` items are ``KEY=VALUE``: one without ``=`` or without a key is a usage error.
 
     Such an item is named only when it is a setting's name: anything else may hold a value
-    typed without its ``=`` (a secret), so it is told by its position.
+    typed without its ``=`` (a secret), so it is told by its position. A setting given twice
+    (by either of its names) is a usage error too: which value was meant is not known.
     """
+    given: dict[str, int] = {}
     for number, item in enumerate(items, 1):
         key, sep, _ = item.partition("=")
         setting = find(key.strip()) if not sep else None
@@ -394,6 +396,14 @@ def _check_sets(
                 f"{which}{what} (not shown: it may hold a secret): expected KEY=VALUE, e.g. "
                 "--set BATCH_JOB_QUEUE=my-queue"
             )
+        named = find(key.strip())
+        name = named.env if named is not None else key.strip()
+        if name in given:
+            raise click.BadParameter(
+                f"{printable(name)} is given twice (--set number {given[name]} and {number}; "
+                "values not shown): give it once"
+            )
+        given[name] = number
     return items
 
 
