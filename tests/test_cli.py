@@ -280,17 +280,17 @@ def test_explain_masks_secrets_everywhere(
 
 
 def test_explain_unknown_key_suggests() -> None:
-    """An unknown name exits 1 with a did-you-mean, no traceback."""
+    """An unknown name is a usage error (exit 2, as ``get``'s) with a did-you-mean."""
     result = invoke("explain", "BATCH_JOB_QEUE")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
 
 
 @pytest.mark.parametrize("target", [[], ["--target", "batch"]])
 def test_explain_of_several_names_says_every_unknown_one(target: list[str]) -> None:
-    """Each known name is explained; the unknown ones are all said, in one error, exit 1."""
+    """Each known name is explained; the unknown ones are all said, in one error, exit 2."""
     result = invoke("explain", *target, "BATCH_JOB_QEUE", "BATCH_JOB_QUEUE", "METAFLOW_SFN_IAM_ROL")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "METAFLOW_BATCH_JOB_QUEUE" in result.stdout  # the known one, explained
     assert "Error: 2 names are not settings:" in result.stderr
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr

@@ -141,9 +141,9 @@ def test_explain_of_a_setting_the_command_line_reads_too() -> None:
 
 
 def test_explain_of_a_foreign_key_is_an_error() -> None:
-    """Not a name anything knows: exit 1, and no did-you-mean to a setting it is not near."""
+    """Not a name anything knows: exit 2, and no did-you-mean to a setting it is not near."""
     result = invoke("explain", "METAFLOW_AWS_ARN")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "'METAFLOW_AWS_ARN' is not a Metaflow setting" in result.stderr
     assert "did you mean" not in result.stderr
 

@@ -24,6 +24,7 @@ from ..errors import ConfigError, ConfigWarning, Problem
 
 __all__ = [
     "CliError",
+    "NoSuchSettingError",
     "answered",
     "as_cli_error",
     "complete_profile",
@@ -58,6 +59,12 @@ class CliError(click.ClickException):
         # one line, its line breaks escaped (a folder's name may hold one), unless this package
         # laid it out in lines (a ConfigError's problems, a list: ``Lines``)
         super().__init__(printable(message, lines=isinstance(message, Lines)))
+
+
+class NoSuchSettingError(CliError):
+    """A name given as a setting's that is no setting: a usage error (exit status 2)."""
+
+    exit_code = 2
 
 
 def as_cli_error(exc: ConfigError | OSError, error: type[CliError] = CliError) -> CliError:

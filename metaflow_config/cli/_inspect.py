@@ -22,7 +22,14 @@ from .._snapshot.settings import Settings, resolution_of
 from .._sources.keykind import LENIENT, STRICT, TYPOS
 from .._sources.plugins import installed
 from ..errors import ConfigError
-from ._common import CliError, load_settings, print_warnings, profile_label, profile_option
+from ._common import (
+    CliError,
+    NoSuchSettingError,
+    load_settings,
+    print_warnings,
+    profile_label,
+    profile_option,
+)
 from ._diagnose import Diagnosis, diagnose, not_in_the_error, without_invalid
 from ._query import complete_setting
 from ._show import (
@@ -181,10 +188,10 @@ def _explain_each(names: tuple[str, ...], explain: Callable[[str], str]) -> None
     if texts:
         click.echo("\n\n".join(texts))
     if len(unknown) == 1:
-        raise CliError(unknown[0])
+        raise NoSuchSettingError(unknown[0])
     if unknown:
         lines = [f"{len(unknown)} names are not settings:", *(f"  - {u}" for u in unknown)]
-        raise CliError(laid_out(lines))
+        raise NoSuchSettingError(laid_out(lines))
 
 
 @click.command(

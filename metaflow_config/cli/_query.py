@@ -19,6 +19,7 @@ from .._sources.sections import find_key, is_secret, registry
 from ..errors import ConfigError
 from ._common import (
     CliError,
+    NoSuchSettingError,
     as_cli_error,
     complete_profile,
     home_dir,
@@ -113,7 +114,7 @@ def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: st
     try:
         field = lookup(name)
     except KeyError as exc:
-        raise CliError(str(exc.args[0])) from None
+        raise NoSuchSettingError(str(exc.args[0])) from None
     value = snapshot.explain(field.env).value  # a secret reference as it is, not fetched
     if value is None:
         ctx.exit(1)
