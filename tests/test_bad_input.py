@@ -734,7 +734,8 @@ def test_whitespace_that_is_fine(home: Path, work: Path, name: str, value: str) 
         ("s3://b/mf", "the bucket 'b' has 1 character (3 to 63)"),
         ("s3://My_Bucket/x", "the bucket holds 'B', 'M', '_'"),
         ("gs://bucket/x", "it starts with 'gs://', not 's3://'"),
-        ("bucket/x", "it lacks 's3://'"),
+        ("bucket/x", "it lacks 's3://': 's3://bucket/x'?"),
+        ("My_Bucket/x", "it lacks 's3://')"),  # with it, still no S3 URL: nothing suggested
         ("s3://-abc/x", "the bucket starts or ends with '.' or '-'"),
         ("s3://abc/a b", "the prefix holds a space"),
     ],
@@ -744,6 +745,26 @@ def test_an_s3_url_is_diagnosed_part_by_part(home: Path, work: Path, value: str,
     err = config_error(env={"METAFLOW_DATASTORE_SYSROOT_S3": value}, home=home, cwd=work)
     assert [p.setting for p in err.problems] == ["METAFLOW_DATASTORE_SYSROOT_S3"]
     assert said in err.problems[0].expected
+
+
+def test_numbers_and_booleans_are_said_in_the_kinds_words(home: Path, work: Path) -> None:
+    """A bad whole number is said by its kind alone (pydantic-core's words repeated it), a
+    fraction as such, and a number for a boolean as a number, not as a word."""
+    write_json(
+        home / "config.json",
+        {
+            "METAFLOW_S3_RETRY_COUNT": "yes",
+            "METAFLOW_S3_WORKER_COUNT": 5.5,
+            "METAFLOW_CLIENT_CACHE_MAX_SIZE": -3,
+            "METAFLOW_BATCH_EMIT_TAGS": 5,
+        },
+    )
+    said = {p.setting: p.expected for p in config_error(env={}, home=home, cwd=work).problems}
+    assert said["METAFLOW_S3_RETRY_COUNT"] == "a whole number >= 0"
+    assert said["METAFLOW_CLIENT_CACHE_MAX_SIZE"] == "a whole number >= 0"
+    assert said["METAFLOW_S3_WORKER_COUNT"] == "a whole number >= 0 (it has a fractional part)"
+    assert said["METAFLOW_BATCH_EMIT_TAGS"].endswith("(a number other than 1 or 0)")
+    assert not any("Input should" in text for text in said.values())
 
 
 def test_a_number_for_text_says_to_quote_it(home: Path, work: Path) -> None:

@@ -508,8 +508,8 @@ def parse_bool(value: Any) -> bool:
         return _BOOL_WORDS[value.strip().lower()]
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    msg = "not one of those words"
-    raise ValueError(msg)
+    number = isinstance(value, (int, float))
+    raise ValueError("a number other than 1 or 0" if number else "not one of those words")
 
 
 def _bool() -> CoreSchema:
@@ -799,7 +799,12 @@ def _s3_diagnosis(value: str) -> str:
     """What is wrong with an S3 URL its pattern refused, part by part (see ``_arn``)."""
     if not value.startswith("s3://"):
         scheme = value.partition("://")[0] + "://" if "://" in value else ""
-        return f"it starts with {_shown(scheme)}, not 's3://'" if scheme else "it lacks 's3://'"
+        if scheme:
+            return f"it starts with {_shown(scheme)}, not 's3://'"
+        import re  # the error path only
+
+        meant = "s3://" + value.lstrip("/")
+        return f"it lacks 's3://': {_shown(meant)}?" if re.match(_S3, meant) else "it lacks 's3://'"
     bucket, _, prefix = value[len("s3://") :].partition("/")
     wrong = []
     size = len(bucket)
@@ -818,10 +823,11 @@ def _s3_diagnosis(value: str) -> str:
     return "; ".join(wrong) or "a character no S3 URL holds"
 
 
+_S3 = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"
 S3_URL = Kind(
     "S3 URL",
     "an S3 URL s3://bucket[/prefix] (bucket: 3-63 lowercase letters, digits, dots, hyphens)",
-    _str(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"),
+    _str(_S3),
     diagnose=_s3_diagnosis,
 )
 GS_URL = Kind(

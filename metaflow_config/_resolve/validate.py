@@ -140,7 +140,9 @@ def _found_a_number(setting: Setting, value: float, *, code: bool) -> str:
 _NOT_PLAIN_ERRORS = ("string_pattern_mismatch", "string_unicode")
 
 
-def _describe(err: Mapping[str, Any], setting: Setting, value: Any, *, code: bool = False) -> str:
+def _describe(  # noqa: PLR0911 - one phrase per kind of error
+    err: Mapping[str, Any], setting: Setting, value: Any, *, code: bool = False
+) -> str:
     """What ``setting`` expects, with what pydantic-core found wrong with ``value``.
 
     ``code``: the value was given in Python (``override()``), not in JSON or an environment.
@@ -170,6 +172,8 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any, *, code: boo
         # a diagnosis quotes parts of the value (the characters a bucket holds): of a value
         # holding a URL password, the value as it is shown (the password masked) is diagnosed
         return f"{expected} ({diagnose(mask_url_password(value) if '@' in value else value)})"
+    if kind in _SAID_BY_EXPECTED and not inner:  # pydantic-core's words would repeat it
+        return expected + _SAID_BY_EXPECTED[kind]
     if kind == "literal_error" and not inner and setting.kind.choices:
         return expected + _case_of(setting.kind.choices, value, secret)  # the choices: said once
     if kind == "extra_forbidden" and inner and str(inner[-1]) in _SNAKE:  # Kubernetes' spelling
@@ -179,6 +183,13 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any, *, code: boo
     return f"{expected} ({detail})"
 
 
+#: pydantic-core's errors of an integer that the kind's ``expected`` says, and what to add.
+_SAID_BY_EXPECTED = {
+    "int_parsing": "",
+    "int_type": "",
+    "greater_than_equal": "",
+    "int_from_float": " (it has a fractional part)",
+}
 #: Keys Kubernetes' API spells in camel case where Metaflow takes the Python client's names.
 _SNAKE = {"tolerationSeconds": "toleration_seconds"}
 
