@@ -276,9 +276,49 @@ def _url_passwords(text: str, *, rendered: bool) -> list[tuple[int, int]]:
             continue
         at = _end(text, start, stop)
         colon = _colon(text, start, at, schemes, rendered=rendered) if at > start else -1
-        if colon >= 0:
+        if colon >= 0 and colon + 1 < at:
             spans.append((colon + 1, at))
+        spans += _token_users(text, start, stop)
+    return _merged_spans(spans) if len(spans) > 1 else spans
+
+
+#: What ends a URL's authority (``//userinfo@host:port``), as urllib splits it; and blanks.
+_AUTHORITY_END = r"[/?#\s]"
+
+
+def _token_users(text: str, start: int, stop: int) -> list[tuple[int, int]]:
+    """The user names that are a URL's whole userinfo, or hold it with an empty password.
+
+    ``https://TOKEN@host`` (a token as the user name: GitHub's, an API gateway's) and
+    ``https://TOKEN:@host`` carry the credential in the user name; a client sends it as
+    Basic authentication (``u%3Apw``, percent-encoded, too). Every ``//`` of ``text[start:stop]``
+    may begin an authority; each is read once, to where its authority ends.
+    """
+    spans = []
+    slashes = text.find("//", start, stop)
+    ends = re.compile(_AUTHORITY_END) if slashes >= 0 else None
+    while slashes >= 0 and ends is not None:
+        begin = slashes + 2
+        found = ends.search(text, begin, stop)
+        end = found.start() if found is not None else stop
+        at = text.rfind("@", begin, end)
+        if at > begin:
+            colon = text.find(":", begin, at)
+            if colon < 0 or colon + 1 == at:  # no password: the user name is the credential
+                spans.append((begin, at))
+        slashes = text.find("//", max(end, begin), stop)
     return spans
+
+
+def _merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` in order, each overlapping (or touching) pair made one."""
+    merged: list[tuple[int, int]] = []
+    for begin, end in sorted(spans):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((begin, end))
+    return merged
 
 
 _NOT_JSON = object()

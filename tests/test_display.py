@@ -37,8 +37,10 @@ from metaflow_config._display import (
     mask_url_password,
     mask_value,
     printable,
+    redact,
     shorten,
     show_value,
+    url_passwords,
 )
 from metaflow_config._model.references import Reference
 from metaflow_config._model.values import SecretDict, SecretMapping, SecretText
@@ -140,6 +142,10 @@ SHAPES = (
     "//{user}:{password}@{host}{tail}",
     "{user}:{password}@{host}{tail}",
     "{user}:{password}@{host}/path{tail}",
+    # a token as the user name is the credential (no password, or an empty one)
+    "{scheme}://{password}@{host}{tail}",
+    "{scheme}://{password}:@{host}{tail}",
+    "//{password}@{host}{tail}",
 )
 shapes = st.sampled_from(SHAPES)
 #: Any text around it (controls, quotes, colons, at signs, JSON), but the canary's letters.
@@ -256,11 +262,31 @@ def test_mistyped_urls_lose_their_password(text: str, shown: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://ghp_T0KEN@mf.corp", "https://****@mf.corp"),
+        ("https://ghp_T0KEN:@mf.corp", "https://****@mf.corp"),
+        ("https://u%3APW@mf.corp", "https://****@mf.corp"),  # u:PW, percent-encoded
+        ("https://user@host:8080/x", "https://****@host:8080/x"),
+        ("https://u@h1 https://v@h2", "https://****@h1 https://****@h2"),
+        ("ssh://git@github.com/org", "ssh://****@github.com/org"),
+    ],
+    ids=str,
+)
+def test_a_url_whose_user_name_is_its_whole_userinfo_loses_it(text: str, shown: str) -> None:
+    """A token as the user name is the credential (a client sends it as Basic authentication,
+    as ``check --aws`` does): masked as a password is; a user name is no less masked than that."""
+    assert mask_url_password(text) == shown
+    assert has_url_password(text)
+    assert "T0KEN" not in redact(text, url_passwords([text]))  # a message quoting it, too
+
+
+@pytest.mark.parametrize(
     "text",
     [
-        "https://user@host:8080/x",
-        "https://u@h1 https://v@h2",
         "alice@corp.com",
+        "git@github.com:org/repo.git",
+        "https://host/path@x",
         "python:3.11@sha256:" + "0" * 64,
         "localhost:5000/img@sha256:" + "a" * 64,
         "arn:aws:iam::123456789012:role/svc@corp",
@@ -271,7 +297,8 @@ def test_mistyped_urls_lose_their_password(text: str, shown: str) -> None:
     ids=str,
 )
 def test_what_holds_no_password_is_shown_as_it_is(text: str) -> None:
-    """A URL's user, an e-mail, an image digest, a role named with an @, JSON syntax."""
+    """An e-mail, scp's ``user@host:``, an @ in a path, an image digest, a role named with an @,
+    JSON syntax."""
     assert mask_url_password(text) == text
     assert not has_url_password(text)
 

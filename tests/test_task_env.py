@@ -340,6 +340,36 @@ def test_a_secret_metaflow_would_not_write_is_warned_about_once_at_launch(
     assert not [w for w in caught if issubclass(w.category, ConfigWarning)]
 
 
+def test_a_launch_warning_is_not_hidden_by_metaflows_ignore_everything_filter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Metaflow's command line runs ``warnings.filterwarnings("ignore")`` before any launcher:
+    the warning of a secret written as text is still shown (and only then counted as shown);
+    a filter naming ConfigWarning still silences it."""
+    import sys
+    import warnings
+
+    from metaflow_config import ConfigWarning
+
+    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config", raising=False)
+    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", '{"aws_secret_access_key": "S3KR1T"}')
+    settings.reload()
+    for silenced in (False, True):
+        monkeypatch.delenv("METAFLOW_CONFIG_WARNED", raising=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")  # a process's defaults (not this suite's "error")
+            warnings.filterwarnings("ignore")  # as metaflow.cli.main does
+            if silenced:
+                warnings.filterwarnings("ignore", category=ConfigWarning)
+            task_env("sfn")
+        said = " ".join(str(w.message) for w in caught)
+        if silenced:
+            assert "written as text" not in said
+        else:
+            assert "METAFLOW_DATATOOLS_CLIENT_PARAMS is secret, and written as text" in said
+            assert "S3KR1T" not in said
+
+
 def test_an_override_at_a_launch_apart_from_metaflows_module_is_said(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

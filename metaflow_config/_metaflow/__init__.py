@@ -45,7 +45,7 @@ import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._display import mask_url_password, printable, redact, texts_of, url_passwords
 from .._scope import current, settings
@@ -425,8 +425,24 @@ def _digest(text: str) -> str:
 
 
 def show_once(message: str) -> None:
-    """Show ``message`` as a ``ConfigWarning`` once in this process tree, as the resolution's."""
-    _show_once([warnings.WarningMessage(ConfigWarning(message), ConfigWarning, __file__, 0)])
+    """Show ``message`` as a ``ConfigWarning`` once in this process tree, as the resolution's.
+
+    For what a launch does (a secret written as text, an ``override()`` apart from Metaflow's
+    module): Metaflow's command line ignores every warning before any launcher runs
+    (``warnings.filterwarnings("ignore")``, for its own noise), and that blanket filter would
+    hide it while its digest is recorded as shown. A filter that names ``ConfigWarning``, a
+    message or a module still applies.
+    """
+    with warnings.catch_warnings():
+        kept = [f for f in warnings.filters if not _ignores_everything(f)]
+        cast("list[Any]", warnings.filters)[:] = kept  # a list, typed as a Sequence
+        _show_once([warnings.WarningMessage(ConfigWarning(message), ConfigWarning, __file__, 0)])
+
+
+def _ignores_everything(entry: tuple[Any, ...]) -> bool:
+    """Whether a warnings filter is ``filterwarnings("ignore")``: every warning, anywhere."""
+    action, message, category, module, lineno = entry
+    return action == "ignore" and category is Warning and not (message or module or lineno)
 
 
 def _show_once(caught: list[warnings.WarningMessage]) -> None:
