@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from ._display import show_value
+from ._display import mask_value, show_value
 from ._sources.layers import BY_LAYER
 from .errors import ConfigError, Problem
 from .testing import SettingsFixture, isolated_process
@@ -41,6 +41,36 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{_NAME}(**values): run the test with an isolated Metaflow configuration (the "
         f"{_NAME} fixture) and these settings overridden (short or full names)",
     )
+
+
+def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
+    """A failed comparison with a secret on either side explains itself without it.
+
+    pytest's own explanation of ``assert settings.service.auth_key == "..."`` is a string diff
+    of the values as they are (its ``+`` line is the secret): where either side conceals
+    something (a secret's value, a URL's password, a container holding one), each side is shown
+    as its masked ``repr``, a side that conceals nothing by its type alone (it may be the secret
+    read elsewhere), and no diff. Any other comparison is left to pytest.
+    """
+    masked = [_masked(side) for side in (left, right)]
+    if all(shown is side for shown, side in zip(masked, (left, right))):
+        return None
+    left_shown, right_shown = (
+        repr(shown) if shown is not side else f"<a {type(side).__name__}, not shown>"
+        for shown, side in zip(masked, (left, right))
+    )
+    return [
+        f"{left_shown} {op} {right_shown}",
+        "(a secret is compared: metaflow-config shows neither value, nor how they differ)",
+    ]
+
+
+def _masked(value: object) -> object:
+    """``value`` as shown masked (the same object when it conceals nothing)."""
+    try:
+        return mask_value(value)
+    except RecursionError:  # too deep to tell: as if it concealed something
+        return "<too deep to show>"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

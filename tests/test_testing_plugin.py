@@ -427,6 +427,44 @@ def test_plugin_leaves_other_tests_alone(
     assert "metaflow" not in used
 
 
+def test_a_failed_comparison_of_a_secret_shows_no_secret(pytester: pytest.Pytester) -> None:
+    """pytest's string diff of ``assert auth_key == "..."`` printed the secret on its ``+``
+    line: the plugin explains a comparison holding a secret by masked reprs alone; any other
+    comparison keeps pytest's explanation."""
+    pytester.makepyfile(
+        """
+        from metaflow_config import load
+
+        def _s():
+            return load(
+                env={"METAFLOW_SERVICE_AUTH_KEY": "LEAKP1-abcdef",
+                     "METAFLOW_SERVICE_URL": "https://TOKENX9@h.example.com"},
+                home="/nonexistent", cwd="/",
+            )
+
+        def test_secret_text():
+            assert _s().service.auth_key == "LEAKP1-abcdeg"
+
+        def test_secret_in_a_list():
+            assert [_s().service.auth_key] == ["other"]
+
+        def test_url_token():
+            assert _s().service.url == "https://other.example.com"
+
+        def test_plain():
+            assert "plain-left" == "plain-right"
+        """
+    )
+    result = pytester.runpytest(*STRICT)
+    result.assert_outcomes(failed=4)
+    out = result.stdout.str()
+    assert "LEAKP1-abcdef" not in out
+    assert "TOKENX9" not in out
+    assert out.count("(a secret is compared: metaflow-config shows neither value") == 3
+    assert "<a str, not shown>" in out
+    assert "- plain-right" in out  # pytest's own diff, where nothing is secret
+
+
 def test_marker_is_declared_and_strict_markers_still_bite(pytester: pytest.Pytester) -> None:
     """--strict-markers accepts metaflow_settings and still rejects a misspelled marker."""
     pytester.makepyfile(
