@@ -471,14 +471,14 @@ class MetaflowBaseSettings(BaseSettings):
         """The keys (``METAFLOW_...``) only a trusted source may set (see README, "Trust").
 
         Every secret key, and the fields marked ``json_schema_extra={"sensitive": True}``: those
-        that decide where data or credentials go (an endpoint, a bucket, a role). A project file
-        sets them only once the user has trusted it (``metaflow-config trust``).
+        that decide where data or credentials go (an endpoint, a bucket, a role), or hold such a
+        field anywhere inside (a model grouping an endpoint's fields). A project file sets them
+        only once the user has trusted it (``metaflow-config trust``).
         """
         marked = {
             _key(cls, name)
             for name, field in cls.model_fields.items()
-            if isinstance(field.json_schema_extra, dict)
-            and field.json_schema_extra.get("sensitive")
+            if _marked(field, "sensitive")
         }
         return marked | cls.secret_keys()
 
@@ -520,14 +520,24 @@ _SECRET_TYPES: tuple[type, ...] = (
 )
 
 
-def _secret(field: FieldInfo, seen: frozenset[type] = frozenset()) -> bool:
+def _secret(field: FieldInfo) -> bool:
     """Whether ``field`` holds a secret: itself, or a field of a model anywhere inside it.
 
     Secret: marked so (``json_schema_extra={"secret": True}``), or typed with one of pydantic's
     secret types or a subclass (``Optional[SecretStr]``, ``Secret[int]``, ``list[Token]``).
     """
+    return _marked(field, "secret")
+
+
+def _marked(field: FieldInfo, mark: str, seen: frozenset[type] = frozenset()) -> bool:
+    """Whether ``field`` is marked ``mark`` (``secret``, ``sensitive``), or holds such a field.
+
+    Marked: ``json_schema_extra={mark: True}`` on it, or on a field of a model anywhere in its
+    type (``Endpoint``, ``Optional[list[Endpoint]]``); a secret also by its type (pydantic's
+    secret types, a subclass).
+    """
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-    if extra.get("secret"):
+    if extra.get(mark):
         return True
     pending = [field.annotation]
     while pending:
@@ -536,11 +546,11 @@ def _secret(field: FieldInfo, seen: frozenset[type] = frozenset()) -> bool:
         for candidate in (annotation, get_origin(annotation)):
             if not isinstance(candidate, type):
                 continue
-            if issubclass(candidate, _SECRET_TYPES):
+            if mark == "secret" and issubclass(candidate, _SECRET_TYPES):
                 return True
             if issubclass(candidate, BaseModel) and candidate not in seen:
                 inner = seen | {candidate}
-                if any(_secret(f, inner) for f in candidate.model_fields.values()):
+                if any(_marked(f, mark, inner) for f in candidate.model_fields.values()):
                     return True
     return False
 

@@ -200,6 +200,50 @@ def test_the_snapshot_reads_a_registered_section(
     assert s.source("ACME_RETRIES") == "default"
 
 
+NESTED = """
+from typing import List, Optional
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+class Endpoint(BaseModel):
+    url: str = Field("https://good.example.com", json_schema_extra={"sensitive": True})
+
+
+class Acme(MetaflowBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_ACME_")
+    api_url: str = Field("https://acme.example.com", json_schema_extra={"sensitive": True})
+    endpoint: Endpoint = Endpoint()
+    mirrors: Optional[List[Endpoint]] = None
+    team: str = "ml"
+"""
+
+
+def test_a_field_holding_a_sensitive_field_is_sensitive(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An endpoint's fields grouped in a model: the field holding them decides where data goes
+    as much as the endpoint does, and an untrusted project file does not set it."""
+    for module in installed(
+        tmp_path_factory, monkeypatch, "acme-mf", "acme = acme_mf.config:Acme", NESTED
+    ):
+        acme = module.Acme
+        assert acme.sensitive_keys() == {
+            "METAFLOW_ACME_API_URL", "METAFLOW_ACME_ENDPOINT", "METAFLOW_ACME_MIRRORS"
+        }  # fmt: skip
+        project = tmp_path / "repo"
+        write_local(
+            project,
+            {"ACME_ENDPOINT": {"url": "https://evil.example.com"}, "ACME_TEAM": "theirs"},
+        )
+        with pytest.warns(ConfigWarning, match="METAFLOW_ACME_ENDPOINT"):
+            snapshot = load(env={}, home=tmp_path / "home", cwd=project)
+        section = snapshot.section(acme)
+        assert section.endpoint.url == "https://good.example.com"
+        assert section.team == "theirs"  # not sensitive: applied
+
+
 def test_its_keys_are_known_and_typos_get_a_suggestion(registered: type[Any]) -> None:
     """No unknown-key warning for its keys; a typo gets "did you mean" one of them."""
     with warnings.catch_warnings(record=True) as caught:
