@@ -739,6 +739,27 @@ def test_check_says_when_metaflow_cannot_tell_the_user(
     assert "Unknown user" not in invoke("check", env={**env, "METAFLOW_USER": "ana"}).stderr
 
 
+def test_check_says_a_root_configured_but_not_used(tmp_path: Path) -> None:
+    """An S3 root (or a service URL) with the datastore (metadata) left at its default, local:
+    valid, but flows do not use it; said with the setting and the command, for the profile in
+    force. A datastore set to local on purpose is a choice: not said."""
+    env = {"METAFLOW_HOME": str(tmp_path), "METAFLOW_USER": "ana"}
+    write_json(
+        tmp_path / "config_team.json",
+        {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT, "METAFLOW_SERVICE_URL": "https://mf.example"},
+    )
+    checked = invoke("check", "-p", "team", env=env)
+    assert checked.exit_code == 0, checked.output
+    assert (
+        "METAFLOW_DATASTORE_SYSROOT_S3 is set, but METAFLOW_DEFAULT_DATASTORE is 'local' (the "
+        "default): flows keep their data on this machine; set METAFLOW_DEFAULT_DATASTORE=s3 to "
+        "use it (`metaflow-config configure aws --profile team --set DEFAULT_DATASTORE=s3`)"
+    ) in checked.stderr
+    assert "METAFLOW_DEFAULT_METADATA is 'local' (the default)" in checked.stderr
+    chosen = invoke("check", "-p", "team", env={**env, "METAFLOW_DEFAULT_DATASTORE": "local"})
+    assert "METAFLOW_DEFAULT_DATASTORE is 'local'" not in chosen.stderr
+
+
 def test_check_names_the_secret_references_it_did_not_fetch(tmp_path: Path) -> None:
     """Without --aws, check asks AWS nothing, though every ``import metaflow`` fetches the
     references: the note says which were not fetched, and not with --aws (which fetches)."""

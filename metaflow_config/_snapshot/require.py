@@ -32,6 +32,7 @@ __all__ = [
     "needs",
     "points_here",
     "unmet",
+    "wizard_command",
 ]
 
 
@@ -242,11 +243,11 @@ def missing(s: Settings, need: Need, title: str, *, wizard: bool = True) -> Prob
         f"{field.kind.expected}{default}, which {title} needs: {need.purpose}",
         f'export {field.env}={example}, or add "{field.env}": "{example}" to '
         f"{s.profile_path} ({profile})"
-        + (f", or run `{_wizard_command(s.profile)}`" if wizard else ""),
+        + (f", or run `{wizard_command(s.profile)}`" if wizard else ""),
     )
 
 
-def _wizard_command(profile: str | None) -> str:
+def wizard_command(profile: str | None) -> str:
     """The wizard's command line for ``profile`` (``""`` or None: the default profile)."""
     if not profile:
         return "metaflow-config configure aws"

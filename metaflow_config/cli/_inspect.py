@@ -16,7 +16,7 @@ from .._model.metaflow_names import RUNTIME_VARS
 from .._model.table import FIELDS, USER_VARIABLES, find
 from .._snapshot.export import TARGETS
 from .._snapshot.require import CAPABILITIES as REQUIRE
-from .._snapshot.require import RequirementError
+from .._snapshot.require import RequirementError, wizard_command
 from .._snapshot.sections import held_keys, problems_by_key
 from .._snapshot.settings import Settings, resolution_of
 from .._sources.keykind import LENIENT, STRICT, TYPOS
@@ -399,6 +399,7 @@ def check_cmd(
         extensions_here_text(snapshot),
         extension_settings_text(),
         _no_user_text(snapshot),
+        *_unused_texts(snapshot),
         "" if live else _unfetched_text(snapshot),
     )
     said = [text for text in notes if text]
@@ -406,6 +407,36 @@ def check_cmd(
         print_warnings(said)
     if live:
         _live_check(snapshot, required, aws_profile, write_probe)
+
+
+#: A setting that configures a plugin, and the plugin setting that must name it to be used:
+#: (the configured setting, the plugin setting, its plugin, what runs without it).
+_UNUSED = (
+    ("DATASTORE_SYSROOT_S3", "DEFAULT_DATASTORE", "s3", "flows keep their data on this machine"),
+    ("SERVICE_URL", "DEFAULT_METADATA", "service", "flows record their runs on this machine"),
+)
+
+
+def _unused_texts(snapshot: Settings) -> list[str]:
+    """The notes of a plugin configured but not used: an S3 root with the local datastore.
+
+    Metaflow's ``configure aws`` (and this package's wizard, and ``import``) set both; a
+    profile written by hand, or by ``--set`` one setting at a time, may hold only the root.
+    Only where the plugin setting is at its default: one set to ``local`` is a choice.
+    """
+    notes = []
+    for configured, plugin_setting, plugin, meanwhile in _UNUSED:
+        if snapshot[configured] is None or snapshot.source(plugin_setting) != "default":
+            continue
+        if snapshot[plugin_setting] == plugin:
+            continue
+        notes.append(
+            f"{PREFIX}{configured} is set, but {PREFIX}{plugin_setting} is "
+            f"{snapshot[plugin_setting]!r} (the default): {meanwhile}; set "
+            f"{PREFIX}{plugin_setting}={plugin} to use it "
+            f"(`{wizard_command(snapshot.profile)} --set {plugin_setting}={plugin}`)"
+        )
+    return notes
 
 
 def _unfetched_text(snapshot: Settings) -> str:
