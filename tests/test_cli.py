@@ -760,6 +760,39 @@ def test_check_says_a_root_configured_but_not_used(tmp_path: Path) -> None:
     assert "METAFLOW_DEFAULT_DATASTORE is 'local'" not in chosen.stderr
 
 
+def test_check_looks_at_a_capability_configured_in_part(tmp_path: Path) -> None:
+    """A job queue set says AWS Batch is meant: ready, it is listed with what is ready; not
+    ready (the service at localhost, which a container cannot reach), it is said, not an
+    error, with the command that lists what it lacks."""
+    env = {"METAFLOW_HOME": str(tmp_path), "METAFLOW_USER": "ana"}
+    batch = {
+        "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+        "METAFLOW_BATCH_JOB_QUEUE": "gpu",
+        "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": ROLE,
+    }
+    write_json(tmp_path / "config.json", batch)
+    ready = invoke("check", env=env)
+    assert ready.exit_code == 0, ready.output
+    assert "ready for s3, batch;" in ready.stdout
+    assert "configured in part" not in ready.stderr
+    write_json(
+        tmp_path / "config_tty.json",
+        {
+            **batch,
+            "METAFLOW_SERVICE_URL": "http://localhost:8080",
+            "METAFLOW_DEFAULT_METADATA": "service",
+        },
+    )
+    apart = invoke("check", "-p", "tty", env=env)
+    assert apart.exit_code == 0, apart.output
+    assert "ready for s3, service;" in apart.stdout
+    assert (
+        "AWS Batch is configured in part and not ready (not required, so not an error): "
+        "`metaflow-config check -p tty --require batch` says what it lacks"
+    ) in apart.stderr
+
+
 def test_check_names_the_secret_references_it_did_not_fetch(tmp_path: Path) -> None:
     """Without --aws, check asks AWS nothing, though every ``import metaflow`` fetches the
     references: the note says which were not fetched, and not with --aws (which fetches)."""

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from .._display import laid_out, printable
+from .._display import laid_out, printable, shell_quote
 from .._model.fields import PREFIX
 from .._model.metaflow_names import RUNTIME_VARS
 from .._model.table import FIELDS, USER_VARIABLES, find
@@ -382,7 +382,9 @@ def check_cmd(
     if failures:
         raise CliError(laid_out(failures))
     count = len(_set_in_layers(snapshot))
-    checked = f"; ready for {', '.join(capabilities)}" if capabilities else ""
+    begun = _begun(snapshot, capabilities)  # configured in part, not required: looked at too
+    ready = [*capabilities, *(c for c in begun if _unmet(snapshot, c) is None)]
+    checked = f"; ready for {', '.join(ready)}" if ready else ""
     variables = sum(1 for key in os.environ if key.startswith(PREFIX) and key not in RUNTIME_VARS)
     local = local_file_text(snapshot) if snapshot.local_path else "no .metaflow/config.json found"
     ok = (
@@ -400,6 +402,7 @@ def check_cmd(
         extension_settings_text(),
         _no_user_text(snapshot),
         *_unused_texts(snapshot),
+        *(_not_ready_text(snapshot, c) for c in begun if c not in ready),
         "" if live else _unfetched_text(snapshot),
     )
     said = [text for text in notes if text]
@@ -407,6 +410,26 @@ def check_cmd(
         print_warnings(said)
     if live:
         _live_check(snapshot, required, aws_profile, write_probe)
+
+
+def _begun(snapshot: Settings, checked: list[str]) -> list[str]:
+    """The capabilities not ``checked`` of which a layer sets a setting they need (a queue)."""
+    return [
+        name
+        for name, capability in REQUIRE.items()
+        if name not in checked
+        and any(snapshot.source(need.setting) != "default" for need in capability.needs)
+    ]
+
+
+def _not_ready_text(snapshot: Settings, capability: str) -> str:
+    """The note of a capability configured in part that is not ready (not required here)."""
+    profile = f" -p {shell_quote(snapshot.profile)}" if snapshot.profile else ""
+    return (
+        f"{REQUIRE[capability].title} is configured in part and not ready (not required, so "
+        f"not an error): `metaflow-config check{profile} --require {capability}` says what it "
+        "lacks"
+    )
 
 
 #: A setting that configures a plugin, and the plugin setting that must name it to be used:
