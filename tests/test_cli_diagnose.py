@@ -148,6 +148,15 @@ def test_get_masks_secrets_unless_revealed() -> None:
     assert invoke("get", "--reveal-secrets", "SERVICE_URL").stdout == url + "\n"
 
 
+def test_get_shows_a_secret_that_holds_nothing_as_show_does() -> None:
+    """The headers' default, ``{}``: nothing to hide, shown as show and explain show it (a
+    mask said something was set); headers that hold one are masked."""
+    write_profile(home(), {"BATCH_JOB_QUEUE": "q"})
+    assert invoke("get", "SERVICE_HEADERS").stdout == "{}\n"
+    write_profile(home(), {"SERVICE_HEADERS": {"x-api-key": SECRET}})
+    assert invoke("get", "SERVICE_HEADERS").stdout == "****\n"
+
+
 def test_get_of_an_unknown_key_suggests_one() -> None:
     """A typo is an error with a did-you-mean, exit status 2 (1 is an unset setting)."""
     result = invoke("get", "BATCH_JOB_QUEU")

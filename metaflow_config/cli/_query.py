@@ -8,7 +8,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from .._display import printable, shown_text
+from .._display import MASK, printable, shown_text
 from .._model.fields import PREFIX
 from .._model.references import Reference
 from .._model.table import FIELDS, find
@@ -26,7 +26,7 @@ from ._common import (
     load_settings,
     profile_option,
 )
-from ._show import display, entry_text
+from ._show import display, entry_text, holds_something
 
 __all__ = ["SHELLS", "complete_setting", "completion_source", "diff_cmd", "get_cmd"]
 
@@ -126,8 +126,8 @@ def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: st
     text = field.kind.to_text(value)
     if reveal_secrets:
         click.echo(text)
-    else:
-        click.echo(field.show_text(text) if field.secret else shown_text(text))
+    else:  # a secret that holds nothing ({}, as by default) is shown so, as show shows it
+        click.echo(MASK if field.secret and holds_something(value) else shown_text(text))
 
 
 def _profile_argument(name: str) -> str:

@@ -45,6 +45,7 @@ __all__ = [
     "display",
     "entry_text",
     "explain_text",
+    "holds_something",
     "local_file_text",
     "profile_file_text",
     "render",
@@ -84,7 +85,7 @@ def display(field: Setting, value: Any, *, width: int | None = _CELL) -> str:
         return _UNSET
     if isinstance(value, Reference):
         return _cut(printable(value.text), width)  # where the secret is kept, not the secret
-    if field.secret and _holds_something(value):
+    if field.secret and holds_something(value):
         return MASK
     text = shown_text(field.kind.to_text(value))
     return _cut(text, width) if text != "" else '""'
@@ -94,12 +95,12 @@ def _public(field: Setting, value: Any) -> Any:
     """A value for JSON output: the typed value (URL passwords masked), or the mask if secret."""
     if isinstance(value, Reference):
         return value.text
-    if field.secret and _holds_something(value):
+    if field.secret and holds_something(value):
         return MASK
     return mask_value(value)
 
 
-def _holds_something(value: Any) -> bool:
+def holds_something(value: Any) -> bool:
     """Whether a secret's value holds anything to hide (an empty one, ``{}``, is shown so)."""
     return value is not None and (not isinstance(value, (str, Mapping)) or len(value) > 0)
 
