@@ -234,7 +234,9 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
     """Print the METAFLOW_* environment a remote container needs to resolve these settings.
 
     Every value set in a layer, serialized so that it parses back identically; derived values
-    are left to re-derive. For the remote targets, machine-local paths stay behind,
+    are left to re-derive, but those this machine decides (the user name, and for local the
+    working directory as ARTIFACT_LOCALROOT) travel, so that another process resolves the
+    same. For the remote targets, machine-local paths stay behind,
     METAFLOW_SERVICE_URL carries the internal service URL and no variable may reach 128 KiB;
     sfn checks the Step Functions size limit. Secret values are masked unless --reveal-secrets
     is given: a comment in the line formats, left out of json. A value a format cannot carry
