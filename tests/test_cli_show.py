@@ -189,6 +189,10 @@ def test_the_command_fits_the_terminal_and_honours_columns() -> None:
     assert ROLE in wide
     assert "cut to fit" not in wide
     assert ROLE in _in_a_terminal(100, "--wide")
+    assert "# cut to fit 100 columns" in narrow
+    tiny = _in_a_terminal(60)  # narrower than the names and the values' least width
+    assert "cut to fit" not in tiny  # the footer does not claim what the lines do not do
+    assert "still wider than 60 columns" in tiny
 
 
 def test_piped_or_wide_every_value_is_whole() -> None:

@@ -475,7 +475,16 @@ def render(
     if not include_defaults:
         out.write("# settings at their built-in default are hidden (--all shows them)\n")
     if cut:
-        out.write(f"# cut to fit {width} columns: --wide shows every value and location whole\n")
+        fits = width is None or all(len(line) <= width for line in lines)
+        what = (
+            f"cut to fit {width} columns"
+            if fits
+            else (
+                f"values and locations cut, and still wider than {width} columns (the names and "
+                "the values' least width need more)"
+            )
+        )
+        out.write(f"# {what}: --wide shows every value and location whole\n")
     counts = [(sum(r.mark == mark for r in table), mark) for mark in (INVALID, UNKNOWN)]
     marked = ", ".join(f"{n} {mark}" for n, mark in counts if n)
     if marked:
