@@ -268,3 +268,21 @@ def test_an_unknown_key_of_a_valid_configuration_is_marked_too(
     assert result.exit_code == 0
     assert rows(result.stdout)["METAFLOW_BATCH_JOB_QUEU"].split()[1:4] == ["****", "UNKNOWN", "env"]
     assert result.stderr.count("unknown setting METAFLOW_BATCH_JOB_QUEU") == 1
+
+
+def test_a_retired_key_is_marked_ignored_with_what_it_is() -> None:
+    """A name Metaflow retired is known, not unknown: marked IGNORED beside what it is, and
+    counted so in the footer; a typo beside it stays UNKNOWN."""
+    from tests.conftest import write_json
+
+    write_json(
+        Path(os.environ["METAFLOW_HOME"]) / "config.json",
+        {"METAFLOW_SKIP_CARD_DUALWRITE": True, "METAFLOW_BATCH_JOB_QEUE": "q"},
+    )
+    result = invoke("show")
+    assert result.exit_code == 0, result.output
+    shown = rows(result.stdout)
+    assert shown["METAFLOW_SKIP_CARD_DUALWRITE"].split()[1:4] == ["****", "IGNORED", "profile"]
+    assert "a name Metaflow no longer reads" in shown["METAFLOW_SKIP_CARD_DUALWRITE"]
+    assert shown["METAFLOW_BATCH_JOB_QEUE"].split()[1:3] == ["****", "UNKNOWN"]
+    assert "# marked above: 1 UNKNOWN, 1 IGNORED; why, and the fix: on stderr" in result.stdout

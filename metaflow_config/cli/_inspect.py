@@ -83,8 +83,9 @@ def show_cmd(
     Settings left at their built-in default are hidden unless --all is given. On a terminal the
     table fits its width: a long value is shortened, keeping what tells it apart (an ARN's
     resource, a URL's host and the end of its path); --wide, a pipe or a file get every value
-    whole. An invalid value is shown in place, marked INVALID, and a key no setting knows
-    marked UNKNOWN; what is wrong with each is said once, on stderr, and an invalid value
+    whole. An invalid value is shown in place, marked INVALID, a key no setting knows marked
+    UNKNOWN, and one known but not applied (a retired name) IGNORED; what is wrong with each
+    is said once, on stderr, and an invalid value
     makes the command exit 1. With --json, a configuration that cannot be read at all (a file
     that is not JSON) gives a document with its problems and no settings.
 

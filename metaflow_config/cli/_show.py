@@ -33,7 +33,7 @@ from .._snapshot.explanation import Explanation
 from .._snapshot.export import bears_secret
 from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, lookup, resolution_of
-from .._sources.keykind import OLD, QUIET, RETIRED, TYPO
+from .._sources.keykind import FOREIGN, OLD, QUIET, RETIRED, TYPO
 from .._sources.keys import classify, keys_said
 from .._sources.profiles import find_local_config
 from .._sources.sections import find_key
@@ -135,7 +135,8 @@ def tilde(path: str) -> str:
 class Row:
     """One line of ``show``: a setting, its value as shown, where it came from.
 
-    ``mark``: :data:`INVALID` or :data:`UNKNOWN` after the value (never cut), or ``""``.
+    ``mark``: :data:`INVALID`, :data:`UNKNOWN` or :data:`IGNORED` after the value (never cut),
+    or ``""``.
     """
 
     name: str
@@ -182,6 +183,9 @@ _NO_PROBLEMS: Mapping[str, Problem] = {}
 INVALID = "INVALID"
 #: how a key no setting knows is marked in ``show``
 UNKNOWN = "UNKNOWN"
+#: how a key known but not applied is marked (a name Metaflow retired, a command line's
+#: variable in a file): what it is stands in its row
+IGNORED = "IGNORED"
 
 
 def unknown_keys(snapshot: Settings) -> list[Unknown]:
@@ -299,7 +303,8 @@ def rows(
     setting in ``invalid`` shows its invalid value (masked) where it was set, marked
     :data:`INVALID`. The keys of registered sections follow the table's, then each key no
     setting knows (its value masked, as every warning about it hides it), marked
-    :data:`UNKNOWN`, with its did-you-mean.
+    :data:`UNKNOWN`, with its did-you-mean; a key known but not applied (a retired name) is
+    marked :data:`IGNORED`, with what it is.
     """
     table = [
         Row(
@@ -312,7 +317,13 @@ def rows(
         for e in _entries(snapshot, include_defaults=include_defaults, invalid=invalid)
     ]
     table.extend(
-        Row(printable(short_name(u.key)), MASK, u.layer, printable(u.hint), UNKNOWN)
+        Row(
+            printable(short_name(u.key)),
+            MASK,
+            u.layer,
+            printable(u.hint),
+            UNKNOWN if u.kind in (TYPO, FOREIGN) else IGNORED,
+        )
         for u in unknown_keys(snapshot)
     )
     return table
@@ -485,7 +496,7 @@ def render(
             )
         )
         out.write(f"# {what}: --wide shows every value and location whole\n")
-    counts = [(sum(r.mark == mark for r in table), mark) for mark in (INVALID, UNKNOWN)]
+    counts = [(sum(r.mark == mark for r in table), mark) for mark in (INVALID, UNKNOWN, IGNORED)]
     marked = ", ".join(f"{n} {mark}" for n, mark in counts if n)
     if marked:
         out.write(f"# marked above: {marked}; why, and the fix: on stderr\n")
