@@ -38,7 +38,7 @@ from ._checks.probes import NO_REGION
 from ._display import MASK, shell_quote
 from ._model.references import Reference
 from ._scope import current
-from ._snapshot.fetch import FETCH_TIMEOUTS, fetch_text, unlogged
+from ._snapshot.fetch import FETCH_TIMEOUTS, fetch_text, no_answer, unlogged
 from ._snapshot.fetch import session as _session
 from ._snapshot.settings import Settings, resolution_of
 from .errors import ConfigError, Problem
@@ -293,7 +293,7 @@ def _aws_problem(exc: BaseException, where: str, action: str, service: str) -> P
     elif kind == "region":
         expected, fix = "an AWS region", "pass --region REGION, or export AWS_DEFAULT_REGION"
     elif kind == "network":
-        expected = f"an answer from {service} within the timeouts ({type(exc).__name__})"
+        expected = no_answer(service, exc)
         fix = "check the network and the region, then run it again"
     else:
         expected = f"an answer from {service} (got {error_code(exc) or type(exc).__name__})"

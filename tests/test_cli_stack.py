@@ -409,7 +409,8 @@ def test_options_that_mean_nothing_together_are_usage_errors(
 def test_an_endpoint_that_does_not_answer(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No answer from CloudFormation (nothing listens): said for the stack, within the timeouts."""
+    """No answer from CloudFormation (nothing listens): said for the stack, as a connection
+    refused at once (not "within the timeouts", which a refusal never waits for)."""
     import socket
 
     with socket.socket() as sock:  # a port nothing listens on once closed
@@ -420,7 +421,7 @@ def test_an_endpoint_that_does_not_answer(
     assert result.exit_code == 1
     assert (
         f"CloudFormation stack 'metaflow' in {REGION}: expected an answer from CloudFormation "
-        "within the timeouts (EndpointConnectionError)"
+        "(could not connect: EndpointConnectionError)"
     ) in result.stderr
     assert "check the network and the region" in result.stderr
 

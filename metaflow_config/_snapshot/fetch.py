@@ -33,7 +33,15 @@ from .._resolve.resolution import Resolution
 from .._resolve.validate import validate_value
 from ..errors import ConfigError, Problem
 
-__all__ = ["FETCH_TIMEOUTS", "fetch_and_validate", "fetch_text", "fetched", "session", "unlogged"]
+__all__ = [
+    "FETCH_TIMEOUTS",
+    "fetch_and_validate",
+    "fetch_text",
+    "fetched",
+    "no_answer",
+    "session",
+    "unlogged",
+]
 
 _LOCK = threading.Lock()
 
@@ -167,7 +175,7 @@ def fetch_text(
         )
     except (BotoCoreError, OSError) as exc:
         failure = problem(
-            f"an answer from {reference.service} within the timeouts ({type(exc).__name__})",
+            no_answer(reference.service, exc),
             "check the network and the region, then read the setting again",
         )
     if failure is not None:
@@ -256,3 +264,17 @@ def session(values: Mapping[str, Any]) -> Any:
     if values["AWS_SANDBOX_ENABLED"] and values["AWS_SANDBOX_REGION"]:
         return boto3.session.Session(region_name=values["AWS_SANDBOX_REGION"])
     return boto3.session.Session()
+
+
+def no_answer(service: str, exc: BaseException) -> str:
+    """What a call that got no answer from ``service`` expected: said as it failed.
+
+    A timeout (connecting or reading) is said as one; a refused or unresolvable connection is
+    no timeout (it fails at once): ``an answer from CloudFormation (could not connect: ...)``.
+    """
+    name = type(exc).__name__
+    if "Timeout" in name:
+        return f"an answer from {service} within the timeouts ({name})"
+    if "Connection" in name:
+        return f"an answer from {service} (could not connect: {name})"
+    return f"an answer from {service} ({name})"
