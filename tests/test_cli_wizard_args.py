@@ -173,13 +173,33 @@ def test_answers_that_run_out_at_the_confirmation_leave_the_profile() -> None:
     assert path.read_bytes() == before
 
 
+def test_the_wizard_warns_of_an_invalid_profile_before_its_questions() -> None:
+    """A profile holding an invalid value stops every run, and answering No asks nothing of
+    it: said before the first question, naming the setting (never its value)."""
+    write_json(
+        home() / "config.json",
+        {"METAFLOW_DATASTORE_SYSROOT_S3": "bad-bucket/x", "METAFLOW_BATCH_JOB_QUEUE": "q"},
+    )
+    result = _piped("n\nn\n")
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"{home() / 'config.json'} holds 1 invalid value(s) (METAFLOW_DATASTORE_SYSROOT_S3), "
+        "which stop every run"
+    ) in result.stderr
+    assert "bad-bucket" not in result.stderr
+    write_json(home() / "config.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    assert "invalid value" not in _piped("n\nn\n").stderr
+
+
 def test_piped_answers_that_end_at_an_invalid_value_leave_the_profile() -> None:
     """Piped answers used up mid-interview: a clear error, exit 1, the profile left as it was."""
     path = write_json(home() / "config.json", {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"})
     before = path.read_bytes()
     done = _piped("y\n\n\n\n")  # S3, then Enter three times at the invalid sysroot
     assert done.returncode == 1, done
-    assert done.stderr.strip() == (
+    warned, error = done.stderr.strip().split("\n")  # the invalid value, before the questions
+    assert "holds 1 invalid value(s) (METAFLOW_DATASTORE_SYSROOT_S3)" in warned
+    assert error == (
         "Error: the input ended before METAFLOW_DATASTORE_SYSROOT_S3 was answered: nothing was "
         "written. Give one line per question, or configure without questions with "
         "--set KEY=VALUE ... --yes"

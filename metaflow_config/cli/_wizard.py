@@ -306,6 +306,28 @@ def _needed_by(cap: Capability, enabled: set[str]) -> str:
     )
 
 
+def _say_what_is_invalid(path: str, existing: Mapping[str, Any]) -> None:
+    """Warn of the profile's invalid values before the questions, which may never reach them.
+
+    A capability answered No asks nothing of its settings: the wizard would end with "no
+    changes" on a profile that stops every run.
+    """
+    if not existing:
+        return
+    from .._resolve.validate import check_layer
+
+    problems = check_layer(layer_from_document(LayerData("profile"), path, dict(existing)))
+    if problems:
+        names = ", ".join(dict.fromkeys(p.setting for p in problems))
+        print_warnings(
+            [
+                f"{path} holds {len(problems)} invalid value(s) ({names}), which stop every "
+                "run: answer the capability they belong to and correct them, or `metaflow-config "
+                "check` says what is wrong with each"
+            ]
+        )
+
+
 def interview(existing: Mapping[str, Any]) -> Changes:
     """Ask the capability questions and each needed setting; return the changes to make.
 
@@ -537,6 +559,7 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
         )
     existing = existing or {}
     if changes is None:
+        _say_what_is_invalid(path, existing)
         click.echo(
             "Press Enter to keep the value in [brackets]; type - to clear an optional value, or "
             "at a required one to skip its capability. Answers are checked as you type; nothing "
