@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from metaflow_config import ConfigError, Settings, load, settings
+from metaflow_config import ConfigError, ConfigWarning, Settings, load, settings
 from metaflow_config._metaflow.launch import task_env
 from metaflow_config._snapshot.export import REMOTE, check_object_size
 from metaflow_config._snapshot.settings import resolution_of
@@ -217,7 +217,9 @@ def test_what_metaflows_module_holds_decides_what_the_pods_are_given(
         assert _task(s, target).mounted_secrets == ()  # the snapshot alone: nothing mounted
         with monkeypatch.context() as m:
             m.setattr("metaflow_config._scope.current", lambda: s)
-            task = task_env(target)
+            m.delenv("METAFLOW_CONFIG_WARNED", raising=False)
+            with pytest.warns(ConfigWarning, match="not given to the pods"):
+                task = task_env(target)
         assert task.mounted_secrets == ("acme-secrets",)
         assert "METAFLOW_SERVICE_AUTH_KEY" in task.left_out(mounted=True)
         assert task.service_headers(["METAFLOW_SERVICE_HEADERS"]) == (True, None)
@@ -368,6 +370,45 @@ def test_a_launch_warning_is_not_hidden_by_metaflows_ignore_everything_filter(
         else:
             assert "METAFLOW_DATATOOLS_CLIENT_PARAMS is secret, and written as text" in said
             assert "S3KR1T" not in said
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "argo", "airflow"])
+def test_secrets_left_to_a_mounted_kubernetes_secret_are_said_at_launch(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """Pods that mount a Kubernetes Secret are not given the secret settings (the Secret's would
+    be overwritten): the launch says which, once, and that the Secret must hold them; what
+    ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists is the user's own saying, and not repeated."""
+    import sys
+    import warnings
+
+    from metaflow_config import ConfigWarning
+
+    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config", raising=False)
+    monkeypatch.delenv("METAFLOW_CONFIG_WARNED", raising=False)
+    monkeypatch.setenv("METAFLOW_KUBERNETES_SECRETS", "mf-creds")
+    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", '{"aws_secret_access_key": "S3KR1T"}')
+    monkeypatch.setenv("METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP", "METAFLOW_SERVICE_AUTH_KEY")
+    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "plain-key")
+    settings.reload()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task_env(target)
+        task_env(target)
+    said = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
+    assert said == [
+        f"METAFLOW_DATATOOLS_CLIENT_PARAMS is set here and not given to the pods ({target}): left "
+        "to the Kubernetes Secrets they mount (mf-creds), which must hold it for a task to "
+        f"resolve what this machine resolves (`metaflow-config show --target {target}` lists "
+        "what a task resolves)"
+    ]
+    monkeypatch.delenv("METAFLOW_KUBERNETES_SECRETS")
+    monkeypatch.delenv("METAFLOW_CONFIG_WARNED")
+    settings.reload()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task_env(target)
+    assert not any("not given to the pods" in str(w.message) for w in caught)
 
 
 def test_an_override_at_a_launch_apart_from_metaflows_module_is_said(

@@ -154,6 +154,19 @@ class TaskEnv:
                 why[name] = f"left to the Kubernetes Secrets the pod mounts ({secrets})"
         return {name: text for name, text in why.items() if name in self.exported}
 
+    def left_to_secrets(self) -> list[str]:
+        """The secret settings set here that no pod of this target is given, in table order.
+
+        Where every container mounts Kubernetes Secrets (``KUBERNETES_SECRETS``, Argo's own),
+        the secret settings are left to them (Metaflow's would be overwritten): a task resolves
+        them only if a Secret holds them. Not those ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP`` lists
+        (the user said where they come from).
+        """
+        if not self.mounted_secrets:
+            return []
+        left = self.left_out(mounted=True).keys() - self.skipped
+        return [field.env for field in FIELDS if field.env in left]
+
     def missing(self, present: Iterable[str], *, mounted: bool = False) -> dict[str, str]:
         """The exported variables a container lacks, as plain text (not yet encoded).
 
@@ -344,4 +357,17 @@ def exposed_text(names: list[str], target: str) -> str:
         f"{', '.join(names)} {'is' if one else 'are'} secret, and written as text into "
         f"{WHERE[target]} ({target}), where whoever can read that reads {them} (Metaflow alone "
         f"writes {them} nowhere): {how}"
+    )
+
+
+def left_to_secrets_text(task: TaskEnv) -> str:
+    """What is said of the secret settings a target's pods are not given (``left_to_secrets``)."""
+    names = task.left_to_secrets()
+    one = len(names) == 1
+    return (
+        f"{', '.join(names)} {'is' if one else 'are'} set here and not given to the pods "
+        f"({task.target}): left to the Kubernetes Secrets they mount "
+        f"({', '.join(task.mounted_secrets)}), which must hold {'it' if one else 'them'} for a "
+        "task to resolve what this machine resolves (`metaflow-config show --target "
+        f"{task.target}` lists what a task resolves)"
     )
