@@ -747,6 +747,29 @@ def test_an_s3_url_is_diagnosed_part_by_part(home: Path, work: Path, value: str,
     assert said in err.problems[0].expected
 
 
+@pytest.mark.parametrize(
+    ("value", "takes"),
+    [
+        ("mf-table", True),
+        ("arn:aws:dynamodb:us-west-2:123456789012:table/mf-table", True),  # TableName takes it
+        ("arn:aws-cn:dynamodb:cn-north-1:123456789012:table/t_1", True),
+        ("arn:aws:dynamodb:us-west-2:12345:table/mf-table", False),  # an 5-digit account
+        ("arn:aws:dynamodb:us-west-2:123456789012:mf-table", False),  # no table/
+        ("mf table", False),
+    ],
+)
+def test_a_dynamodb_table_is_its_name_or_its_arn(
+    home: Path, work: Path, value: str, takes: bool
+) -> None:
+    """DynamoDB's TableName (Step Functions' tasks, boto3's calls) takes a table's ARN too."""
+    env = {"METAFLOW_SFN_DYNAMO_DB_TABLE": value}
+    if takes:
+        assert load(env=env, home=home, cwd=work).sfn.dynamo_db_table == value
+    else:
+        err = config_error(env=env, home=home, cwd=work)
+        assert [p.setting for p in err.problems] == ["METAFLOW_SFN_DYNAMO_DB_TABLE"]
+
+
 def test_numbers_and_booleans_are_said_in_the_kinds_words(home: Path, work: Path) -> None:
     """A bad whole number is said by its kind alone (pydantic-core's words repeated it), a
     fraction as such, and a number for a boolean as a number, not as a word."""

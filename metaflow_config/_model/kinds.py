@@ -853,10 +853,16 @@ LOG_GROUP_ARN = Kind(
     _LOG_GROUP_SCHEMA,
     diagnose=_LOG_GROUP_DIAGNOSIS,
 )
+#: A table's name, or its ARN: DynamoDB's ``TableName`` takes either (Step Functions' DynamoDB
+#: tasks and boto3's calls pass it as given), as Metaflow's own reading does.
 DYNAMO_TABLE = Kind(
     "DynamoDB table name",
-    "a DynamoDB table name: 3 to 255 letters, digits, '_', '-' or '.'",
-    _str(r"^[A-Za-z0-9_.\-]{3,255}$"),
+    "a DynamoDB table name (3 to 255 letters, digits, '_', '-' or '.'), or the table's ARN "
+    "arn:aws:dynamodb:<region>:<12-digit account>:table/<name>",
+    _str(
+        r"^(?:arn:aws[a-z-]*:dynamodb:[a-z]{2}(?:-[a-z]+)+-\d+:[0-9]{12}:table/)?"
+        r"[A-Za-z0-9_.\-]{3,255}$"
+    ),
 )
 #: Step Functions state machine names (the AWS rule, stated once): at most this many
 #: characters, none of ``SFN_NAME_FORBIDDEN`` (a regex character class body).
