@@ -172,13 +172,22 @@ class ConfigError(Exception):
 
     def _render(self) -> str:  # each problem's text is escaped (Problem.__str__)
         count = len(self.problems)
+        # a call given a wrong argument (``require("s4")``) is no invalid configuration
+        calls = all(_a_call(p.setting) and not (p.layer or p.location) for p in self.problems)
+        head = "invalid argument" if calls else "invalid Metaflow configuration"
         if count == 1:
-            text = f"invalid Metaflow configuration: {self.problems[0]}"
+            text = f"{head}: {self.problems[0]}"
         else:
-            lines = [f"invalid Metaflow configuration: {count} problems"]
+            lines = [f"{head}: {count} problems"]
             lines.extend(f"  - {p}" for p in self.problems)
             text = "\n".join(lines)
         return "".join([text, *(f"\nAlso: {printable(note)}" for note in self.also)])
+
+
+def _a_call(name: str) -> bool:
+    """Whether a problem names a call's argument (``require(capability)``, ``load(env=...)``)."""
+    call, opened, rest = name.partition("(")
+    return bool(opened) and call.isidentifier() and ")" in rest
 
 
 def _config_error(problems: tuple[Problem, ...], also: tuple[str, ...]) -> ConfigError:

@@ -354,3 +354,18 @@ def test_a_problem_is_a_frozen_dataclass() -> None:
     assert problem.fix == "fix it"
     if sys.version_info >= (3, 10):  # dataclasses set it from Python 3.10 on
         assert Problem.__match_args__ == names
+
+
+def test_a_wrong_argument_of_a_call_is_headed_as_one() -> None:
+    """``require("s4")`` is a call given a wrong argument, not an invalid configuration: the
+    same ConfigError, headed for what it is; a configuration's problems keep their heading."""
+    s = load(env={}, home="/nonexistent", cwd="/")
+    with pytest.raises(ConfigError) as wrong:
+        s.require("s4")
+    assert str(wrong.value).startswith("invalid argument: require(capability): got 's4'")
+    with pytest.raises(ConfigError) as typed:
+        load(env={"METAFLOW_X": 1}, home="/nonexistent", cwd="/")  # type: ignore[dict-item]
+    assert str(typed.value).startswith("invalid argument: load(env=...)['METAFLOW_X']")
+    with pytest.raises(ConfigError) as invalid:
+        load(env={"METAFLOW_BATCH_EMIT_TAGS": "maybe"}, home="/nonexistent", cwd="/")
+    assert str(invalid.value).startswith("invalid Metaflow configuration: METAFLOW_BATCH")
