@@ -282,8 +282,9 @@ def _url_passwords(text: str, *, rendered: bool) -> list[tuple[int, int]]:
     return _merged_spans(spans) if len(spans) > 1 else spans
 
 
-#: What ends a URL's authority (``//userinfo@host:port``), as urllib splits it; and blanks.
-_AUTHORITY_END = r"[/?#\s]"
+#: What ends a URL's authority (``//userinfo@host:port``), as urllib splits it: a blank does
+#: not (``https://tok SECRET@h``: urllib's user name is ``tok SECRET``).
+_AUTHORITY_END = r"[/?#]"
 
 
 def _token_users(text: str, start: int, stop: int) -> list[tuple[int, int]]:

@@ -19,7 +19,7 @@ neither runs exactly as it would without the plugin.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -47,22 +47,72 @@ def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str]
     """A failed comparison with a secret on either side explains itself without it.
 
     pytest's own explanation of ``assert settings.service.auth_key == "..."`` is a string diff
-    of the values as they are (its ``+`` line is the secret): where either side conceals
-    something (a secret's value, a URL's password, a container holding one), each side is shown
-    as its masked ``repr``, a side that conceals nothing by its type alone (it may be the secret
-    read elsewhere), and no diff. Any other comparison is left to pytest.
+    of the values as they are (its ``+`` line is the secret), and it takes apart what holds one
+    (``to_env()``'s dict, a dataclass's fields) to diff their plain values: where either side
+    conceals something, itself or anywhere inside (:func:`_conceals`), each side that does is
+    shown as its masked ``repr``, the other by its type alone (it may be the secret read
+    elsewhere), and no diff. Any other comparison is left to pytest.
     """
-    masked = [_masked(side) for side in (left, right)]
-    if all(shown is side for shown, side in zip(masked, (left, right))):
+    sides = (left, right)
+    hiding = [_conceals(side) for side in sides]
+    if not any(hiding):
         return None
     left_shown, right_shown = (
-        repr(shown) if shown is not side else f"<a {type(side).__name__}, not shown>"
-        for shown, side in zip(masked, (left, right))
+        repr(_masked(side)) if hides else f"<a {type(side).__name__}, not shown>"
+        for side, hides in zip(sides, hiding)
     )
     return [
         f"{left_shown} {op} {right_shown}",
         "(a secret is compared: metaflow-config shows neither value, nor how they differ)",
     ]
+
+
+#: How many objects :func:`_conceals` looks at, at most (a larger value is taken as hiding).
+_LOOKED_AT = 100_000
+_PLAIN_REPRS = {str: str.__repr__, dict: dict.__repr__, list: list.__repr__, tuple: tuple.__repr__}
+
+
+def _conceals(value: object) -> bool:
+    """Whether showing ``value`` as pytest takes it apart would show something it conceals.
+
+    Anything inside counts (items, keys, an object's attributes): a string shown masked (a
+    secret's ``SecretText``, a URL's password), or a ``str``, ``dict``, ``list`` or ``tuple``
+    whose class masks what it holds in its own ``repr`` (``to_env()``'s ``ExportedEnv``, whose
+    values are plain text). Each object once; past :data:`_LOOKED_AT` of them, as if it did.
+    """
+    pending: list[object] = [value]
+    seen: set[int] = set()
+    while pending:
+        if len(seen) >= _LOOKED_AT:
+            return True
+        item = pending.pop()
+        if item is None or isinstance(item, (bool, int, float, bytes)) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, str):
+            if _masked(item) is not item:
+                return True
+            continue
+        plain = next((r for t, r in _PLAIN_REPRS.items() if isinstance(item, t)), None)
+        masks = plain is not None and type(item).__repr__ is not plain
+        if masks and plain is not None and _shown_apart(item, plain):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            pending.extend(item)
+        elif isinstance(getattr(item, "__dict__", None), dict):
+            pending.extend(vars(item).values())
+    return False
+
+
+def _shown_apart(item: object, plain: Callable[[Any], str]) -> bool:
+    """Whether a container's own ``repr`` shows less than the plain one would (it masks)."""
+    try:
+        return repr(item) != plain(item)
+    except (RecursionError, ValueError, TypeError):  # cannot tell: as if it masked
+        return True
 
 
 def _masked(value: object) -> object:

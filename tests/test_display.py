@@ -270,6 +270,8 @@ def test_mistyped_urls_lose_their_password(text: str, shown: str) -> None:
         ("https://user@host:8080/x", "https://****@host:8080/x"),
         ("https://u@h1 https://v@h2", "https://****@h1 https://****@h2"),
         ("ssh://git@github.com/org", "ssh://****@github.com/org"),
+        ("https://tok T0KEN@host", "https://****@host"),  # urllib's user name: "tok T0KEN"
+        ("https://T0KEN\t@host/x", "https://****@host/x"),  # urllib drops the tab
     ],
     ids=str,
 )

@@ -433,6 +433,8 @@ def test_a_failed_comparison_of_a_secret_shows_no_secret(pytester: pytest.Pytest
     comparison keeps pytest's explanation."""
     pytester.makepyfile(
         """
+        import dataclasses
+
         from metaflow_config import load
 
         def _s():
@@ -451,18 +453,54 @@ def test_a_failed_comparison_of_a_secret_shows_no_secret(pytester: pytest.Pytest
         def test_url_token():
             assert _s().service.url == "https://other.example.com"
 
+        def test_exported():  # a dict whose own repr masks its plain values
+            assert _s().to_env("batch") == {}
+
+        @dataclasses.dataclass
+        class Creds:
+            key: str
+
+        def test_dataclass():  # pytest diffs the fields of a dataclass one by one
+            assert Creds(_s().service.auth_key) == Creds("expected")
+
         def test_plain():
             assert "plain-left" == "plain-right"
         """
     )
     result = pytester.runpytest(*STRICT)
-    result.assert_outcomes(failed=4)
+    result.assert_outcomes(failed=6)
     out = result.stdout.str()
     assert "LEAKP1-abcdef" not in out
     assert "TOKENX9" not in out
-    assert out.count("(a secret is compared: metaflow-config shows neither value") == 3
+    assert out.count("(a secret is compared: metaflow-config shows neither value") == 5
     assert "<a str, not shown>" in out
     assert "- plain-right" in out  # pytest's own diff, where nothing is secret
+
+
+def test_the_locals_pytest_shows_of_a_failed_export_hold_no_secret(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pytest -l`` shows the locals of every frame of a traceback: an export over the Batch
+    limit raises through ``to_env``, whose last exported text was a secret's."""
+    pytester.makepyfile(
+        """
+        import os
+
+        from metaflow_config import load
+
+        def test_big():
+            load(
+                env={"METAFLOW_SERVICE_AUTH_KEY": os.environ["THE_KEY"],
+                     "METAFLOW_DEFAULT_DECOSPECS": "x" * 9000},
+                home="/nonexistent", cwd="/",
+            ).to_env("batch")
+        """
+    )
+    monkeypatch.setenv("THE_KEY", "LOCALSEKRIT1")
+    result = pytester.runpytest(*STRICT, "-l")
+    result.assert_outcomes(failed=1)
+    assert "container overrides" in result.stdout.str()
+    assert "LOCALSEKRIT1" not in result.stdout.str()
 
 
 def test_marker_is_declared_and_strict_markers_still_bite(pytester: pytest.Pytester) -> None:

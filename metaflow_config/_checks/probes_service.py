@@ -13,7 +13,7 @@ import urllib.request
 from http.client import HTTPException, HTTPMessage, InvalidURL
 from typing import IO
 
-from .._display import shown_text
+from .._display import MASK, shown_text
 from .._snapshot.consumers import docker_registry
 from .probes import FAIL, PASS, WARN, Context, Outcome, fail, ok, register, skip, warn
 
@@ -116,7 +116,10 @@ def ping(
 def _unanswered(exc: Exception, did: str, timeout: float, notes: str) -> Outcome:
     """The outcome of a ping that got no HTTP answer (``did``: ``GET <url>``)."""
     if isinstance(exc, (ValueError, InvalidURL)):  # unknown url type, a nonnumeric port
-        return FAIL, f"{did}: not a URL a request can go to ({exc})", ""
+        # what urllib quotes is a piece of the URL as it cut it, of a password too (a piece too
+        # short to redact by its text: ``nonnumeric port: 'Zq9'``): never shown
+        said = re.sub(r"'[^']*'", f"'{MASK}'", str(exc))
+        return FAIL, f"{did}: not a URL a request can go to ({said})", ""
     if isinstance(exc, HTTPException):  # an answer that is not HTTP (a bad status line)
         return FAIL, f"{did}: not an HTTP answer ({type(exc).__name__}: {exc}){notes}", ""
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc

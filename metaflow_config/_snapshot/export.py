@@ -147,6 +147,7 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
             problems.append(_unexportable(field, values[field.name], origin))
         else:
             env[field.env] = text
+    text = None  # a secret's text is no local of a frame the checks below may raise through
     from .sections import section_env  # registered sections: on the first export
 
     env.update(section_env(resolution, problems))
