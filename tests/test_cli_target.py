@@ -77,6 +77,20 @@ def test_explain_target_explains_as_the_task_does(monkeypatch: pytest.MonkeyPatc
     assert SECRET not in result.output
 
 
+@pytest.mark.parametrize("target", ["batch", "sfn", "kubernetes", "airflow"])
+def test_headers_kept_as_a_reference_are_shown_as_the_reference(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """README's own example, ``METAFLOW_SERVICE_HEADERS='{{resolve:ssm:...}}'``: the row is the
+    reference (the task fetches it), where reading it as JSON was "a bug in metaflow-config"."""
+    monkeypatch.setenv("METAFLOW_SERVICE_HEADERS", "{{resolve:ssm:/mf/headers}}")
+    shown = invoke("show", "--target", target)
+    assert shown.exit_code == 0, shown.output
+    assert "{{resolve:ssm:/mf/headers}}" in shown.stdout
+    explained = invoke("explain", "--target", target, "SERVICE_HEADERS")
+    assert explained.exit_code == 0, explained.output
+
+
 def test_a_target_over_its_limit_is_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """What to_env refuses for the target is the command's error, not a table."""
     monkeypatch.setenv("METAFLOW_KUBERNETES_CONDA_ARCH", "y" * 140_000)

@@ -156,10 +156,18 @@ _KEY_IN_HEADERS = {
 
 
 def _holds_the_key(headers: str) -> bool:
-    """Whether Metaflow's headers entry holds the auth key itself (text, not a reference)."""
+    """Whether Metaflow's headers entry holds the auth key itself (text, not a reference).
+
+    The entry is JSON text, or the headers' own secret reference (``{{resolve:...}}``, which
+    the task fetches): that holds no key.
+    """
     import json
 
-    key = json.loads(headers).get("x-api-key")
+    try:
+        held = json.loads(headers)
+    except ValueError:  # a reference: where the headers are kept, not the headers
+        return False
+    key = held.get("x-api-key") if isinstance(held, dict) else None
     return isinstance(key, str) and "{{resolve:" not in key
 
 
