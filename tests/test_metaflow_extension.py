@@ -341,21 +341,28 @@ def test_a_broken_configuration_is_reported_without_a_traceback(tmp_path: Path) 
     assert "Mind that" not in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [
+        ("METAFLOW_SERVICE_AUTH_KEY", "{{resolve:secretsmanager:mf/service-key}}"),
+        ("METAFLOW_SERVICE_HEADERS", "{{resolve:ssm:/mf/headers}}"),  # read by Metaflow's module
+    ],
+)
 def test_a_secret_reference_aws_does_not_answer_is_reported_with_the_ways_out(
-    tmp_path: Path,
+    tmp_path: Path, name: str, reference: str
 ) -> None:
-    """``import metaflow`` fetches the references it hands Metaflow's module: a fetch that
-    fails (here: no region to ask) is an invalid configuration, said with its ways out."""
+    """``import metaflow`` fetches the references it hands Metaflow's module (or that Metaflow's
+    own reading asks for): a fetch that fails (here: no region to ask) is an invalid
+    configuration, said with its ways out."""
     env = _base_env(tmp_path)
     profile = Path(env["METAFLOW_HOME"]) / "config.json"
-    reference = "{{resolve:secretsmanager:mf/service-key}}"
-    profile.write_text(json.dumps({"METAFLOW_SERVICE_AUTH_KEY": reference}), "utf-8")
+    profile.write_text(json.dumps({name: reference}), "utf-8")
     profile.chmod(0o600)
     proc = _run("import metaflow\nprint('imported')", env, tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert "imported" not in proc.stdout
     assert "Traceback" not in proc.stderr
-    assert "METAFLOW_SERVICE_AUTH_KEY: expected an AWS region" in proc.stderr
+    assert f"{name}: expected an AWS region" in proc.stderr
     assert "To see every problem: `metaflow-config check`" in proc.stderr
     assert "set METAFLOW_CONFIG_EXTENSION=0" in proc.stderr
 

@@ -318,7 +318,10 @@ def _report_config_errors_plainly() -> None:
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         if isinstance(value, ConfigError):  # its text is escaped (Problem.__str__)
+            # raised by the resolution, or out of Metaflow's own reading (a secret reference
+            # its configuration module reads, fetched then): the ways out are said
             at_import = any(value is e for e in (*_AT_IMPORT, *_PENDING))
+            at_import = at_import or _from_metaflows_reading(tb)
             sys.stderr.write(f"{value}\n{_escape_hatch(value) if at_import else ''}")
         elif _PENDING and _from_metaflows_reading(tb):
             # Metaflow's message quotes the value it tripped on: shown as a value is, and
