@@ -55,6 +55,29 @@ def test_a_setting_set_twice_is_a_usage_error_that_shows_neither_value() -> None
     assert "X_Y is given twice" in same_twice.stderr  # a key no setting has: by its text
 
 
+def test_set_removes_a_key_no_setting_reads_that_the_profile_holds() -> None:
+    """What check says to remove (a misspelled key, a command line's variable, a selector) is
+    removed by ``KEY=`` as the file holds it; a setting's own key stays as it is."""
+    path = write_json(
+        home() / "config_t.json",
+        {
+            "METAFLOW_BATCH_JOB_QEUE": "q",
+            "METAFLOW_DATASTORE": "s3",
+            "METAFLOW_PROFILE": "prod",
+            "METAFLOW_BATCH_JOB_QUEUE": "kept",
+        },
+    )
+    result = invoke(
+        "configure", "aws", "-p", "t", "-y",
+        "--set", "METAFLOW_BATCH_JOB_QEUE=", "--set", "DATASTORE=", "--set", "METAFLOW_PROFILE=",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert read(path) == {"METAFLOW_BATCH_JOB_QUEUE": "kept"}
+    absent = invoke("configure", "aws", "-p", "t", "-y", "--set", "NOT_HELD=")
+    assert absent.exit_code == 1  # a key neither a setting nor in the file: still refused
+    assert read(path) == {"METAFLOW_BATCH_JOB_QUEUE": "kept"}
+
+
 def test_set_of_a_name_alone_says_how_to_set_and_remove_it() -> None:
     """--set BATCH_JOB_QUEUE (no =) names the setting, how to set it and how to remove it."""
     result = invoke("configure", "aws", "-y", "--set", "BATCH_JOB_QUEUE")

@@ -23,7 +23,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from .._display import has_url_password, printable
-from .._model.fields import Setting, is_unset
+from .._model.fields import PREFIX, Setting, is_unset
 from .._model.references import Reference
 from .._model.table import BY_NAME, find
 from .._resolve.plugins import PLUGIN_SETTINGS, plugin_problems
@@ -470,6 +470,8 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
     """``--set KEY=VALUE`` items as changes (``KEY=`` removes); every value validated.
 
     Each item holds an ``=`` and a key (``_check_sets``, when the command line is parsed).
+    ``KEY=`` removes any key the profile holds, a setting's or not (a misspelled key, a
+    command line's variable, a retired name: what ``check`` says to remove).
     """
     changes = Changes()
     problems: list[Problem] = []
@@ -477,6 +479,10 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
         key, _, value = item.partition("=")
         key = key.strip()
         setting = find(key)
+        held = next((k for k in (key, PREFIX + key) if k in existing), None)
+        if value.strip() == "" and held is not None and (setting is None or held != setting.env):
+            changes.remove.add(held)  # a key no setting reads, as the file holds it
+            continue
         registered = find_key(key) if setting is None else None
         if setting is None:  # said with every other problem of the command line
             problems.append(_not_a_setting(key, registered))
@@ -522,7 +528,8 @@ Examples:
     metavar="KEY=VALUE",
     callback=_check_sets,
     shell_complete=_complete_set,
-    help="Set one setting without prompting (repeatable; KEY= removes it). With --set, no "
+    help="Set one setting without prompting (repeatable; KEY= removes it, or any key the "
+    "profile holds, such as a misspelled one). With --set, no "
     "question is asked but the confirmation of the changes (--yes skips it): the way to "
     "configure from a script. Prefer the prompt for secrets: command lines are visible to "
     "other users.",
