@@ -157,6 +157,20 @@ def test_get_shows_a_secret_that_holds_nothing_as_show_does() -> None:
     assert invoke("get", "SERVICE_HEADERS").stdout == "****\n"
 
 
+def test_get_of_an_old_name_gives_its_settings_value() -> None:
+    """An old name a layer still applies is explained as its setting; get gives that value too,
+    with a note on stderr (stdout stays the value alone); an attribute name Metaflow never read
+    as a key is no setting."""
+    write_profile(home(), {"DATASTORE_SYSROOT_S3": "s3://bkt/mf"})
+    for name in ("METAFLOW_DATATOOLS_SYSROOT_S3", "DATATOOLS_SYSROOT_S3", "METADATA_SERVICE_URL"):
+        result = invoke("get", name)
+        expected = 1 if name == "METADATA_SERVICE_URL" else 0  # unset: exit 1, as for its setting
+        assert result.exit_code == expected, result.output
+        assert "is an old name of METAFLOW_" in result.stderr
+    assert invoke("get", "METAFLOW_DATATOOLS_SYSROOT_S3").stdout == "s3://bkt/mf/data\n"
+    assert invoke("get", "DATATOOLS_DEFAULT_CLIENT_PARAMS").exit_code == 2
+
+
 def test_get_of_an_unknown_key_suggests_one() -> None:
     """A typo is an error with a did-you-mean, exit status 2 (1 is an unset setting)."""
     result = invoke("get", "BATCH_JOB_QUEU")

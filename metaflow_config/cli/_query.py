@@ -11,7 +11,7 @@ from click.shell_completion import CompletionItem
 from .._display import MASK, printable, shown_text
 from .._model.fields import PREFIX
 from .._model.references import Reference
-from .._model.table import FIELDS, find
+from .._model.table import FIELDS, OLD_NAMES, find
 from .._snapshot.sections import held_keys
 from .._snapshot.settings import lookup, resolution_of
 from .._sources.profiles import profile_path
@@ -114,7 +114,12 @@ def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: st
     try:
         field = lookup(name)
     except KeyError as exc:
-        raise NoSuchSettingError(str(exc.args[0])) from None
+        # an old name a layer still applies (explain explains it too): its setting's value
+        old = OLD_NAMES.get(name) or OLD_NAMES.get(PREFIX + name)
+        if old is None or not old[1].applied:
+            raise NoSuchSettingError(str(exc.args[0])) from None
+        field = old[0]
+        click.echo(printable(f"Note: {name} is an old name of {field.env}"), err=True)
     value = snapshot.explain(field.env).value  # a secret reference as it is, not fetched
     if value is None:
         ctx.exit(1)
