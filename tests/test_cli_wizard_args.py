@@ -78,6 +78,15 @@ def test_set_removes_a_key_no_setting_reads_that_the_profile_holds() -> None:
     assert read(path) == {"METAFLOW_BATCH_JOB_QUEUE": "kept"}
 
 
+def test_set_of_a_command_line_variable_names_the_setting_its_option_defaults_to() -> None:
+    """``--set DATASTORE=s3``: the variable of ``--datastore``, which a file never sets; the
+    fix names the setting the option defaults to, as the profile's warning does."""
+    result = invoke("configure", "aws", "-y", "--set", "DATASTORE=s3")
+    assert result.exit_code == 1
+    assert "set METAFLOW_DEFAULT_DATASTORE instead" in result.stderr
+    assert not (home() / "config.json").exists()
+
+
 def test_set_of_a_name_alone_says_how_to_set_and_remove_it() -> None:
     """--set BATCH_JOB_QUEUE (no =) names the setting, how to set it and how to remove it."""
     result = invoke("configure", "aws", "-y", "--set", "BATCH_JOB_QUEUE")

@@ -131,6 +131,9 @@ class Key(Record):
             return f"did you mean {self.field.env}? ({self.key} is {self._story()})"
         if self.kind == FOREIGN:
             return "`metaflow-config docs` lists every setting"
+        instead = mf.STANDS_FOR.get(self.key) if self.kind in (ENV_ONLY, CLI) else None
+        if instead is not None:  # a command line's variable whose option defaults to a setting
+            return f"it is {self.what()}; set {PREFIX}{instead} instead"
         return f"it is {self.what()}"
 
     def what(self) -> str:  # noqa: PLR0911, PLR0912 - one phrase per kind
