@@ -819,3 +819,24 @@ def test_a_profile_before_the_command_says_where_it_goes(args: list[str], said: 
     result = invoke(*args)
     assert result.exit_code == 2
     assert f"-p is an option of each command: {said}" in result.stderr
+
+
+def test_python_and_the_command_label_an_explanation_alike(tmp_path: Path) -> None:
+    """``print(settings.explain(KEY))`` and ``metaflow-config explain KEY`` say a derived value's
+    bases and its rule with the same labels (``derived:``, ``rule:``); a set value's ``from:``."""
+    from metaflow_config import load
+
+    env = {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT}
+    s = load(env=env, home=tmp_path, cwd=tmp_path)
+    text = str(s.explain("METAFLOW_DATATOOLS_S3ROOT"))
+    command = invoke(
+        "explain", "DATATOOLS_S3ROOT", env={**env, "METAFLOW_HOME": str(tmp_path)}
+    ).stdout
+    for line in (
+        "  derived:  METAFLOW_DATASTORE_SYSROOT_S3, METAFLOW_DATATOOLS_SUFFIX",
+        "  rule:     <METAFLOW_DATASTORE_SYSROOT_S3>/<METAFLOW_DATATOOLS_SUFFIX> (when no layer "
+        "sets it)",
+    ):
+        assert line in text.splitlines()
+        assert line in command.splitlines()
+    assert "  from:     METAFLOW_DATASTORE_SYSROOT_S3" in str(s.explain("DATASTORE_SYSROOT_S3"))

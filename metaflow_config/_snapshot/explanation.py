@@ -80,12 +80,13 @@ class Explanation:
 
     def __str__(self) -> str:
         lines = [f"{self.name} = {self.shown}", f"  source:   {self.source}"]
-        if self.location:
-            lines.append(f"  from:     {self.location}")
+        if self.location:  # labelled as `metaflow-config explain` labels it
+            label = "derived:" if self.source == "derived" else "from:"
+            lines.append(f"  {label:<9} {self.location}")
         lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in self.shadowed)
         lines.extend(self.ignored_lines())
         if self.derived_from:
-            lines.append(f"  derived:  {self.derived_from} when no layer sets it")
+            lines.append(f"  rule:     {self.derived_from} (when no layer sets it)")
         if self.fetched is not None:
             state = "fetched" if self.fetched else "fetched when first read (not yet)"
             lines.append(f"  secret:   a reference: {state}")
