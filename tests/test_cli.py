@@ -840,3 +840,16 @@ def test_python_and_the_command_label_an_explanation_alike(tmp_path: Path) -> No
         assert line in text.splitlines()
         assert line in command.splitlines()
     assert "  from:     METAFLOW_DATASTORE_SYSROOT_S3" in str(s.explain("DATASTORE_SYSROOT_S3"))
+
+
+@pytest.mark.parametrize(
+    ("word", "meant"),
+    [("untrust", "trust --revoke [DIR]"), ("set", "configure aws --set KEY=VALUE")],
+)
+def test_a_command_of_another_tool_names_the_one_that_does_it(word: str, meant: str) -> None:
+    """``untrust``: click's guess by spelling would be ``trust``, which does the opposite; a
+    word other tools use is answered with the command that does it here (a usage error)."""
+    result = invoke(word)
+    assert result.exit_code == 2
+    assert f"No such command '{word}': `metaflow-config {meant}` does that." in result.stderr
+    assert "Did you mean 'show'?" in invoke("shwo").stderr  # a typo: click's guess

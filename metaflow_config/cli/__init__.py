@@ -32,6 +32,19 @@ __all__ = ["cli", "main"]
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+#: Commands other tools have, and what does it here.
+_MEANT = {
+    "untrust": "trust --revoke [DIR]",
+    "revoke": "trust --revoke [DIR]",
+    "set": "configure aws --set KEY=VALUE",
+    "unset": "configure aws --set KEY=",
+    "validate": "check",
+    "list": "profiles",
+    "init": "configure aws",
+    "setup": "configure aws",
+}
+
+
 class _Group(click.Group):
     """A group that turns configuration and file errors into one readable message."""
 
@@ -45,6 +58,20 @@ class _Group(click.Group):
             raise click.NoSuchOption(
                 exc.option_name, exc.message + where, exc.possibilities, exc.ctx
             ) from None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            meant = _MEANT.get(args[0]) if args and ctx.parent is None else None
+            if meant is None:
+                raise
+            # a word another tool uses: the command that does it here (click's guess is by
+            # spelling: `untrust` -> `trust`, which trusts)
+            msg = f"No such command {args[0]!r}: `{ctx.command_path} {meant}` does that."
+            raise click.UsageError(msg, ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
