@@ -422,6 +422,12 @@ def test_import_lenient_imports_unknown_keys_with_a_warning(tmp_path: Path) -> N
     assert f"unknown setting METAFLOW_BATCH_JOB_QEUE (import file: {src})" in result.stderr
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
     assert read(home() / "config.json") == {"METAFLOW_BATCH_JOB_QEUE": "q"}
+    assert "Imported 0 setting(s) and 1 other key(s), as they are" in result.stdout  # not "1"
+    both = write_json(tmp_path / "both.json", {"METAFLOW_BATCH_JOB_QEUE": "q", "BATCH_JOB_Q": 1})
+    replaced = invoke("import", str(both), "-y", "--lenient", "-p", "two")
+    assert "Imported 0 setting(s) and 2 other key(s)" in replaced.stdout
+    merged = invoke("import", str(src), "--merge", "-y", "--lenient", "-p", "three")
+    assert "Imported 0 setting(s) and 1 other key(s)" in merged.stdout
 
 
 def test_import_says_which_keys_a_replacing_import_removed(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from .._resolve.validate import check_layer
 from .._sources.data import LayerData
 from .._sources.files import layer_from_document
 from .._sources.jsonfile import read_json_file
-from .._sources.keykind import LENIENT, STRICT, TYPOS
+from .._sources.keykind import LENIENT, OLD, SECTION, SETTING, STRICT, TYPOS
+from .._sources.keys import classify
 from .._sources.profiles import DEFAULT_LISTED, list_profiles
 from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
@@ -37,6 +38,8 @@ from ._common import (
 
 __all__ = ["export_cmd", "import_cmd", "profiles_cmd", "reset_cmd"]
 
+#: the kinds of key a profile applies (a setting, an old name of one, a registered section's)
+_APPLIED = (SETTING, OLD, SECTION)
 #: the layer an imported file is checked as (it becomes a profile)
 _LAYER = "profile"
 #: what the problems of an imported file call it (it is not the profile yet)
@@ -299,8 +302,10 @@ def _import_file(
     existing = read_json_object(target)
     question = None
     if existing is not None:
-        action = f"Add the keys of {file} to" if merge else f"Replace with the keys of {file}"
-        question = f"{action} the configuration of {profile_label(name)} in {target}?"
+        action = "Add the keys of {file} to" if merge else "Replace the configuration of"
+        question = f"{action.format(file=file)} {profile_label(name)} in {target}" + (
+            "?" if merge else f" with the keys of {file}?"
+        )
     changes = Changes(assign=doc, replace=not merge)
     old = existing or {}
     new = write_changes(
@@ -309,7 +314,10 @@ def _import_file(
     if new is None:
         return
     label = f"{profile_label(name)} ({target})"
-    click.echo(printable(f"Imported {len(doc)} setting(s) from {source} into {label}."))
+    settings = sum(1 for key in doc if classify(key, file=True).kind in _APPLIED)
+    unread = len(doc) - settings  # --lenient: keys no setting reads, written as they are
+    also = f" and {unread} other key(s), as they are" if unread else ""
+    click.echo(printable(f"Imported {settings} setting(s){also} from {source} into {label}."))
     others = sorted(set(old) - set(doc))
     if others and merge:
         click.echo(printable(f"Kept {len(others)} key(s) of the profile that {file} does not set."))
