@@ -157,7 +157,9 @@ def test_show_and_check_say_when_the_profile_file_is_missing(
     doc = json.loads(invoke("show", "--json").stdout)
     assert (doc["profile_path"], doc["profile_found"]) == (str(missing), False)
     assert f"({said})" in invoke("show", "--all").stdout
-    assert f"; {said})." in invoke("check").stdout
+    checked = invoke("check").stdout
+    assert f"Checked: {said};" in checked  # once: not on the OK line too
+    assert checked.count("not found") == 1
     write_json(missing, {"METAFLOW_BATCH_JOB_QUEUE": "q"})
     assert "not found" not in invoke("show").stdout + invoke("check").stdout
     assert json.loads(invoke("show", "--json").stdout)["profile_found"] is True
@@ -774,7 +776,7 @@ def test_check_looks_at_a_capability_configured_in_part(tmp_path: Path) -> None:
     write_json(tmp_path / "config.json", batch)
     ready = invoke("check", env=env)
     assert ready.exit_code == 0, ready.output
-    assert "ready for s3, batch;" in ready.stdout
+    assert "ready for s3, batch)" in ready.stdout
     assert "configured in part" not in ready.stderr
     write_json(
         tmp_path / "config_tty.json",
@@ -786,7 +788,7 @@ def test_check_looks_at_a_capability_configured_in_part(tmp_path: Path) -> None:
     )
     apart = invoke("check", "-p", "tty", env=env)
     assert apart.exit_code == 0, apart.output
-    assert "ready for s3, service;" in apart.stdout
+    assert "ready for s3, service)" in apart.stdout
     assert (
         "AWS Batch is configured in part and not ready (not required, so not an error): "
         "`metaflow-config check -p tty --require batch` says what it lacks"

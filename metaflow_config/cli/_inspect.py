@@ -390,9 +390,9 @@ def check_cmd(
     checked = f"; ready for {', '.join(ready)}" if ready else ""
     variables = sum(1 for key in os.environ if key.startswith(PREFIX) and key not in RUNTIME_VARS)
     local = local_file_text(snapshot) if snapshot.local_path else "no .metaflow/config.json found"
-    ok = (
+    ok = (  # the profile's file is named on the next line, with what was found of it
         f"OK: the configuration of {profile_label(snapshot.profile)} is valid "
-        f"({count} setting(s) set{checked}; {profile_file_text(snapshot)})."
+        f"({count} setting(s) set{checked})."
     )
     seen = (
         f"Checked: {profile_file_text(snapshot)}; {local}; "
