@@ -286,3 +286,15 @@ def test_a_retired_key_is_marked_ignored_with_what_it_is() -> None:
     assert "a name Metaflow no longer reads" in shown["METAFLOW_SKIP_CARD_DUALWRITE"]
     assert shown["METAFLOW_BATCH_JOB_QEUE"].split()[1:3] == ["****", "UNKNOWN"]
     assert "# marked above: 1 UNKNOWN, 1 IGNORED; why, and the fix: on stderr" in result.stdout
+
+
+def test_a_derived_location_too_long_for_its_room_is_cut_as_the_others_are() -> None:
+    """``from A, B`` keeps the settings that fit; where not even the first fits, it is cut at
+    its end as a single location is, not left out (the rows below kept ``from DATAST...``)."""
+    from metaflow_config.cli._show import _cut_location
+
+    listed = "from DATASTORE_SYSROOT_S3, DATATOOLS_SUFFIX"
+    assert _cut_location(listed, 40) == "from DATASTORE_SYSROOT_S3, ..."
+    assert _cut_location(listed, 20) == "from DATASTORE_SY..."
+    assert _cut_location("from DATASTORE_SYSROOT_S3", 20) == "from DATASTORE_SY..."
+    assert _cut_location(listed, 8) == ""  # too short to tell anything

@@ -512,8 +512,9 @@ def _least(location: str) -> int:
 def _cut_location(text: str, room: int) -> str:
     """A location in ``room`` characters: whole settings of a list, or its start; else nothing.
 
-    ``from A, B, C`` keeps the settings that fit (``from A, ...``); other text is cut at its
-    end. What would be cut shorter than ``_MIN_LOCATION`` tells nothing and is left out.
+    ``from A, B, C`` keeps the settings that fit (``from A, ...``); other text, and a list
+    whose first setting does not fit, is cut at its end (as the rows around it are). What would
+    be cut shorter than ``_MIN_LOCATION`` tells nothing and is left out.
     """
     if len(text) <= room:
         return text
@@ -524,7 +525,8 @@ def _cut_location(text: str, room: int) -> str:
             if len(kept) + len(part) + 2 + len(more) > room:
                 break
             kept += f", {part}"
-        return kept + more if len(kept) + len(more) <= room else ""
+        if len(kept) + len(more) <= room:
+            return kept + more
     return text[: room - len(CUT)] + CUT if room >= _MIN_LOCATION else ""
 
 
