@@ -855,3 +855,12 @@ def test_a_command_of_another_tool_names_the_one_that_does_it(word: str, meant: 
     assert result.exit_code == 2
     assert f"No such command '{word}': `metaflow-config {meant}` does that." in result.stderr
     assert "Did you mean 'show'?" in invoke("shwo").stderr  # a typo: click's guess
+
+
+@pytest.mark.parametrize("command", [["check"], ["import", "in.json"]])
+def test_strict_and_lenient_together_are_a_usage_error(command: list[str]) -> None:
+    """click's flag pair took the last one silently: which strictness was meant is not known."""
+    result = invoke(*command, "--strict", "--lenient")
+    assert result.exit_code == 2
+    assert "--strict and --lenient contradict each other" in result.stderr
+    assert invoke("check", "--strict").exit_code != 2  # one of them: as before

@@ -25,6 +25,7 @@ from ..errors import ConfigError, ConfigWarning, Problem
 __all__ = [
     "CliError",
     "NoSuchSettingError",
+    "StrictOrLenient",
     "answered",
     "as_cli_error",
     "complete_profile",
@@ -59,6 +60,20 @@ class CliError(click.ClickException):
         # one line, its line breaks escaped (a folder's name may hold one), unless this package
         # laid it out in lines (a ConfigError's problems, a list: ``Lines``)
         super().__init__(printable(message, lines=isinstance(message, Lines)))
+
+
+class StrictOrLenient(click.Command):
+    """A command taking ``--strict/--lenient``: both given is a usage error.
+
+    click's flag pair takes the last one silently; which strictness was meant is not known.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = args[: args.index("--")] if "--" in args else args
+        if "--strict" in given and "--lenient" in given:
+            msg = "--strict and --lenient contradict each other: give one of them"
+            raise click.UsageError(msg, ctx)
+        return super().parse_args(ctx, args)
 
 
 class NoSuchSettingError(CliError):

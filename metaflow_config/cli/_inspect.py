@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from ._common import (
     CliError,
     NoSuchSettingError,
+    StrictOrLenient,
     load_settings,
     print_warnings,
     profile_label,
@@ -308,6 +309,7 @@ def _plugin_failures(snapshot: Settings) -> tuple[list[str], str]:
 
 @click.command(
     "check",
+    cls=StrictOrLenient,
     epilog="""\b
 Examples:
   metaflow-config check

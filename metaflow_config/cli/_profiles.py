@@ -24,6 +24,7 @@ from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes
 from ._common import (
     CliError,
+    StrictOrLenient,
     confirm,
     home_dir,
     missing_profile,
@@ -208,6 +209,7 @@ def _check_stack_options(**given: Any) -> None:
 
 @click.command(
     "import",
+    cls=StrictOrLenient,
     epilog="""\b
 Examples:
   metaflow-config import team-config.json              # into the default profile
