@@ -184,6 +184,25 @@ def test_kubernetes_pods_resolve_what_the_launcher_resolved(
         assert report["settings"]["METAFLOW_SERVICE_AUTH_KEY"] == SECRET  # fetched in the task
 
 
+def test_a_local_run_with_kubernetes_says_its_launch_warning_once(
+    aws_env: str, tmp_path: Path
+) -> None:
+    """``run --with kubernetes`` launches each task from a process of its own: a secret given to
+    the pods as text was said by each (siblings do not share what was said). The run says it
+    once, first, and its tasks inherit that it was said."""
+    params = json.dumps({"region_name": "us-east-1"})  # a secret setting, as text
+    where = _launch(tmp_path, aws_env, METAFLOW_DATATOOLS_CLIENT_PARAMS=params)
+    with fake_cluster(tmp_path / "cluster", run=True, **_image(where, tmp_path)) as cluster:
+        proc = run(
+            where, "--datastore=s3", "run", "--with", "kubernetes", env=kubeconfig_env(cluster)
+        )
+    assert len(cluster.jobs()) == 2, proc.stdout + proc.stderr  # two tasks, two launches
+    said = (proc.stdout + proc.stderr).count(
+        "METAFLOW_DATATOOLS_CLIENT_PARAMS is secret, and written as text"
+    )
+    assert said == 1, proc.stdout + proc.stderr
+
+
 def _image(where: Launch, tmp_path: Path) -> dict[str, str]:
     """What a pod's image and role add to its environment."""
     return {

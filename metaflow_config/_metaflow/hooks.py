@@ -49,6 +49,7 @@ LAUNCHERS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "metaflow.packaging_sys.tar_backend": (  # see .packaging
         ("TarPackagingBackend", "create", "packaging.create"),
     ),
+    "metaflow.runtime": (("NativeRuntime", "execute", "launch.run_execute"),),
 }
 
 

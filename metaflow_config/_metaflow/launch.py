@@ -53,6 +53,34 @@ def task_env(target: str) -> TaskEnv:
     return task
 
 
+#: The step decorators a local run launches a step elsewhere with, and the target of each.
+_LAUNCHED_BY = {"kubernetes": "kubernetes", "batch": "batch"}
+
+
+def run_execute(original: Any, runtime: Any, *args: Any, **kwargs: Any) -> Any:
+    """A local run's ``NativeRuntime.execute``: its launches' warnings said once, here, first.
+
+    Each task of ``run --with kubernetes`` (or ``batch``) is launched by a process of its own,
+    a child of the run's: said by each, a warning would repeat once per task (siblings do not
+    see what the others said). Said here first, its record is in the environment every task's
+    process inherits (``show_once``), so none says it again. A launch that cannot be made is
+    left to the task that makes it, which says why.
+    """
+    flow = getattr(runtime, "_flow", None)
+    targets = {
+        _LAUNCHED_BY[deco.name]
+        for node in getattr(runtime, "_graph", ())
+        for deco in getattr(getattr(flow, node.name, None), "decorators", ())
+        if getattr(deco, "name", None) in _LAUNCHED_BY
+    }
+    for target in sorted(targets):
+        try:
+            task_env(target)
+        except ConfigError:  # noqa: PERF203 - a target or two
+            continue
+    return original(runtime, *args, **kwargs)
+
+
 #: How many names a message of an override apart from Metaflow's module names.
 _NAMED = 5
 
