@@ -411,6 +411,30 @@ def test_secrets_left_to_a_mounted_kubernetes_secret_are_said_at_launch(
     assert not any("not given to the pods" in str(w.message) for w in caught)
 
 
+def test_the_auth_key_metaflows_headers_carry_is_not_said_to_be_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Metaflow writes its headers, the auth key merged in, into every pod, whatever Secrets it
+    mounts: the key reaches the pods, and the note does not say otherwise (exposed_secrets and
+    show --target say where it is)."""
+    import sys
+    import warnings
+
+    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config", raising=False)
+    monkeypatch.delenv("METAFLOW_CONFIG_WARNED", raising=False)
+    monkeypatch.setenv("METAFLOW_KUBERNETES_SECRETS", "mf-creds")
+    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "plain-key")
+    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", '{"region_name": "us-east-1"}')
+    settings.reload()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task = task_env("argo")
+    assert task.left_to_secrets() == ["METAFLOW_DATATOOLS_CLIENT_PARAMS"]
+    said = [str(w.message) for w in caught if "not given to the pods" in str(w.message)]
+    assert len(said) == 1
+    assert "SERVICE_AUTH_KEY" not in said[0]
+
+
 def test_an_override_at_a_launch_apart_from_metaflows_module_is_said(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._model.fields import PREFIX
 from .._model.references import Reference
 from .._model.table import FIELDS
 from .._resolve.resolution import Resolution
@@ -160,11 +161,15 @@ class TaskEnv:
         Where every container mounts Kubernetes Secrets (``KUBERNETES_SECRETS``, Argo's own),
         the secret settings are left to them (Metaflow's would be overwritten): a task resolves
         them only if a Secret holds them. Not those ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP`` lists
-        (the user said where they come from).
+        (the user said where they come from), nor the headers and the auth key where Metaflow
+        writes them itself, as text, into its ``METAFLOW_SERVICE_HEADERS`` (they reach the pods
+        that way: ``exposed_secrets`` and ``show --target`` say so).
         """
         if not self.mounted_secrets:
             return []
         left = self.left_out(mounted=True).keys() - self.skipped
+        if HEADERS not in self.skipped and not self._fetched:  # Metaflow's entry carries them
+            left -= {PREFIX + name for name in _IN_HEADERS}
         return [field.env for field in FIELDS if field.env in left]
 
     def missing(self, present: Iterable[str], *, mounted: bool = False) -> dict[str, str]:
