@@ -345,8 +345,8 @@ def exposed_text(names: list[str], target: str) -> str:
     one = len(names) == 1
     them = "it" if one else "them"
     how = (
-        "mount a Kubernetes Secret that holds them (METAFLOW_KUBERNETES_SECRETS) and list them "
-        "in METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"
+        "mount a Kubernetes Secret that holds them (METAFLOW_KUBERNETES_SECRETS or "
+        "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS): pods that mount one are not given them"
         if target == "argo"
         else "keep them in Secrets Manager or SSM and set a secret reference in their place "
         "({{resolve:secretsmanager:<name>}}, {{resolve:ssm:<name>}}), which the task fetches"
