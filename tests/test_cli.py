@@ -790,8 +790,8 @@ def test_check_looks_at_a_capability_configured_in_part(tmp_path: Path) -> None:
     assert apart.exit_code == 0, apart.output
     assert "ready for s3, service)" in apart.stdout
     assert (
-        "AWS Batch is configured in part and not ready (not required, so not an error): "
-        "`metaflow-config check -p tty --require batch` says what it lacks"
+        "AWS Batch is configured in part and not ready (METAFLOW_SERVICE_INTERNAL_URL; not "
+        "required, so not an error): `metaflow-config check -p tty --require batch` says why"
     ) in apart.stderr
 
 

@@ -430,10 +430,12 @@ def _begun(snapshot: Settings, checked: list[str]) -> list[str]:
 def _not_ready_text(snapshot: Settings, capability: str) -> str:
     """The note of a capability configured in part that is not ready (not required here)."""
     profile = f" -p {shell_quote(snapshot.profile)}" if snapshot.profile else ""
+    unmet = _unmet(snapshot, capability)
+    names = ", ".join(dict.fromkeys(p.setting for p in unmet.problems)) if unmet else ""
     return (
-        f"{REQUIRE[capability].title} is configured in part and not ready (not required, so "
-        f"not an error): `metaflow-config check{profile} --require {capability}` says what it "
-        "lacks"
+        f"{REQUIRE[capability].title} is configured in part and not ready ({names}; not "
+        f"required, so not an error): `metaflow-config check{profile} --require {capability}` "
+        "says why"
     )
 
 
