@@ -484,8 +484,8 @@ def _unfetched_text(snapshot: Settings) -> str:
         return ""
     return (
         f"{len(held)} secret reference(s) not fetched ({', '.join(held)}): `metaflow-config "
-        "check --aws` fetches them; Metaflow fetches them at every `import metaflow` (a flow, "
-        "a task) and stops when AWS does not answer"
+        "check --aws` fetches them; Metaflow fetches them at every `import metaflow` that "
+        "holds them (a flow's run, a task given them) and stops when AWS does not answer"
     )
 
 
