@@ -304,9 +304,11 @@ def _import_file(
     existing = read_json_object(target)
     question = None
     if existing is not None:
-        action = "Add the keys of {file} to" if merge else "Replace the configuration of"
-        question = f"{action.format(file=file)} {profile_label(name)} in {target}" + (
-            "?" if merge else f" with the keys of {file}?"
+        held = f"{profile_label(name)} in {target}"  # a file's name may hold any character
+        question = (
+            f"Add the keys of {file} to {held}?"
+            if merge
+            else f"Replace the configuration of {held} with the keys of {file}?"
         )
     changes = Changes(assign=doc, replace=not merge)
     old = existing or {}
