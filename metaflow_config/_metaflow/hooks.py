@@ -3,7 +3,8 @@
 Metaflow has no extension point where a task's environment is built: the methods that build one
 are wrapped as their module is imported (a finder on ``sys.meta_path``, installed once per
 process). :data:`LAUNCHERS` lists them, each with its handler in this package (:mod:`.batch`,
-:mod:`.kubernetes`; and Metaflow's tar backend, :mod:`.packaging`).
+:mod:`.kubernetes`; Metaflow's tar backend, :mod:`.packaging`; and the local runtime, whose
+``execute`` says its launches' warnings once, :func:`.launch.run_execute`).
 
 Metaflow imports most launcher modules at every ``import metaflow``, a task's included, though
 a task launches nothing: so wrapping a method imports nothing, and the handler's module (with
