@@ -854,7 +854,9 @@ def test_a_command_of_another_tool_names_the_one_that_does_it(word: str, meant: 
     result = invoke(word)
     assert result.exit_code == 2
     assert f"No such command '{word}': `metaflow-config {meant}` does that." in result.stderr
-    assert "Did you mean 'show'?" in invoke("shwo").stderr  # a typo: click's guess
+    typo = invoke("shwo").stderr  # a typo: click's own message (its guess, from click 8.2)
+    assert "No such command 'shwo'" in typo
+    assert "does that" not in typo
 
 
 @pytest.mark.parametrize("command", [["check"], ["import", "in.json"]])
