@@ -53,8 +53,8 @@ def task_env(target: str) -> TaskEnv:
     return task
 
 
-#: The step decorators a local run launches a step elsewhere with, and the target of each.
-_LAUNCHED_BY = {"kubernetes": "kubernetes", "batch": "batch"}
+#: The step decorators a local run launches a step elsewhere with: each named as its target.
+_LAUNCHED_BY = frozenset({"kubernetes", "batch"})
 
 
 def run_execute(original: Any, runtime: Any, *args: Any, **kwargs: Any) -> Any:
@@ -68,7 +68,7 @@ def run_execute(original: Any, runtime: Any, *args: Any, **kwargs: Any) -> Any:
     """
     flow = getattr(runtime, "_flow", None)
     targets = {
-        _LAUNCHED_BY[deco.name]
+        deco.name
         for node in getattr(runtime, "_graph", ())
         for deco in getattr(getattr(flow, node.name, None), "decorators", ())
         if getattr(deco, "name", None) in _LAUNCHED_BY

@@ -387,8 +387,9 @@ def check_cmd(
     if failures:
         raise CliError(laid_out(failures))
     count = len(_set_in_layers(snapshot))
-    begun = _begun(snapshot, capabilities)  # configured in part, not required: looked at too
-    ready = [*capabilities, *(c for c in begun if _unmet(snapshot, c) is None)]
+    # configured in part, not required: looked at too (each checked once)
+    begun = {c: _unmet(snapshot, c) for c in _begun(snapshot, capabilities)}
+    ready = [*capabilities, *(c for c, unmet in begun.items() if unmet is None)]
     checked = f"; ready for {', '.join(ready)}" if ready else ""
     variables = sum(1 for key in os.environ if key.startswith(PREFIX) and key not in RUNTIME_VARS)
     local = local_file_text(snapshot) if snapshot.local_path else "no .metaflow/config.json found"
@@ -407,7 +408,7 @@ def check_cmd(
         extension_settings_text(),
         _no_user_text(snapshot),
         *_unused_texts(snapshot),
-        *(_not_ready_text(snapshot, c) for c in begun if c not in ready),
+        *(_not_ready_text(snapshot, c, unmet) for c, unmet in begun.items() if unmet),
         "" if live else _unfetched_text(snapshot),
     )
     said = [text for text in notes if text]
@@ -427,11 +428,10 @@ def _begun(snapshot: Settings, checked: list[str]) -> list[str]:
     ]
 
 
-def _not_ready_text(snapshot: Settings, capability: str) -> str:
+def _not_ready_text(snapshot: Settings, capability: str, unmet: RequirementError) -> str:
     """The note of a capability configured in part that is not ready (not required here)."""
     profile = f" -p {shell_quote(snapshot.profile)}" if snapshot.profile else ""
-    unmet = _unmet(snapshot, capability)
-    names = ", ".join(dict.fromkeys(p.setting for p in unmet.problems)) if unmet else ""
+    names = ", ".join(dict.fromkeys(p.setting for p in unmet.problems))
     return (
         f"{REQUIRE[capability].title} is configured in part and not ready ({names}; not "
         f"required, so not an error): `metaflow-config check{profile} --require {capability}` "
@@ -441,31 +441,35 @@ def _not_ready_text(snapshot: Settings, capability: str) -> str:
 
 #: A setting that configures a plugin, and the plugin setting that must name it to be used:
 #: (the configured setting, the plugin setting, its plugin, what runs without it).
-_UNUSED = (
-    ("DATASTORE_SYSROOT_S3", "DEFAULT_DATASTORE", "s3", "flows keep their data on this machine"),
-    ("SERVICE_URL", "DEFAULT_METADATA", "service", "flows record their runs on this machine"),
-)
+_MEANWHILE = {
+    "s3": "flows keep their data on this machine",
+    "service": "flows record their runs on this machine",
+}
 
 
 def _unused_texts(snapshot: Settings) -> list[str]:
     """The notes of a plugin configured but not used: an S3 root with the local datastore.
 
-    Metaflow's ``configure aws`` (and this package's wizard, and ``import``) set both; a
+    The wizard's capabilities say which settings configure a plugin and the value that uses it
+    (``fixed``: ``DEFAULT_DATASTORE=s3`` with the S3 root), as ``import`` implies them; a
     profile written by hand, or by ``--set`` one setting at a time, may hold only the root.
     Only where the plugin setting is at its default: one set to ``local`` is a choice.
     """
+    from ._wizard import CAPABILITIES  # the wizard's table: what a capability sets itself
+
     notes = []
-    for configured, plugin_setting, plugin, meanwhile in _UNUSED:
-        if snapshot[configured] is None or snapshot.source(plugin_setting) != "default":
+    for cap in CAPABILITIES:
+        if not cap.fixed or any(snapshot[name] is None for name in cap.required):
             continue
-        if snapshot[plugin_setting] == plugin:
-            continue
-        notes.append(
-            f"{PREFIX}{configured} is set, but {PREFIX}{plugin_setting} is "
-            f"{snapshot[plugin_setting]!r} (the default): {meanwhile}; set "
-            f"{PREFIX}{plugin_setting}={plugin} to use it "
-            f"(`{wizard_command(snapshot.profile)} --set {plugin_setting}={plugin}`)"
-        )
+        for name, plugin in cap.fixed.items():
+            if snapshot.source(name) != "default" or snapshot[name] == plugin:
+                continue
+            notes.append(
+                f"{', '.join(PREFIX + n for n in cap.required)} is set, but {PREFIX}{name} is "
+                f"{snapshot[name]!r} (the default): {_MEANWHILE.get(cap.key, 'it is not used')}; "
+                f"set {PREFIX}{name}={plugin} to use it "
+                f"(`{wizard_command(snapshot.profile)} --set {name}={plugin}`)"
+            )
     return notes
 
 
