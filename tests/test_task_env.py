@@ -305,6 +305,28 @@ def test_a_job_with_batch_submits_is_held_to_aws_batchs_limit(
         batch.state_machine_task(lambda self, node: create(built("c" * 9000)), None, None)
 
 
+def _launched(
+    monkeypatch: pytest.MonkeyPatch, target: str, launches: int = 1, **env: str
+) -> tuple[list[str], TaskEnv]:
+    """What ``launches`` launches of ``target`` say (the ConfigWarnings), with ``env`` set.
+
+    As a launcher's process first launches: nothing said yet in its process tree, no Metaflow
+    module to take values from, the settings read again. Also the last launch's rules.
+    """
+    import sys
+    import warnings
+
+    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config", raising=False)
+    monkeypatch.delenv("METAFLOW_CONFIG_WARNED", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings.reload()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tasks = [task_env(target) for _ in range(launches)]
+    return [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)], tasks[-1]
+
+
 @pytest.mark.parametrize("target", ["batch", "sfn", "kubernetes", "argo", "airflow"])
 def test_a_secret_metaflow_would_not_write_is_warned_about_once_at_launch(
     monkeypatch: pytest.MonkeyPatch, target: str
@@ -312,34 +334,21 @@ def test_a_secret_metaflow_would_not_write_is_warned_about_once_at_launch(
     """A secret given to the tasks as text that Metaflow alone writes nowhere (the datatools
     client's keys) is said once per process tree at launch, with where it goes and what keeps
     it out, never its value; a reference, or the auth key Metaflow writes itself, is not."""
-    import sys
-    import warnings
-
-    from metaflow_config import ConfigWarning
-
-    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config", raising=False)
-    monkeypatch.delenv("METAFLOW_CONFIG_WARNED", raising=False)
-    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "plain-key")  # Metaflow writes it anyway
-    monkeypatch.setenv("METAFLOW_DATATOOLS_SESSION_VARS", REFERENCE)  # the task fetches it
-    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", '{"aws_secret_access_key": "S3KR1T"}')
-    settings.reload()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        task_env(target)
-        task_env(target)  # every step of the launch: said once
-    said = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
+    said, _ = _launched(
+        monkeypatch,
+        target,
+        2,  # every step of the launch: said once
+        METAFLOW_SERVICE_AUTH_KEY="plain-key",  # Metaflow writes it anyway
+        METAFLOW_DATATOOLS_SESSION_VARS=REFERENCE,  # the task fetches it
+        METAFLOW_DATATOOLS_CLIENT_PARAMS='{"aws_secret_access_key": "S3KR1T"}',
+    )
     assert len(said) == 1, said
     assert said[0].startswith("METAFLOW_DATATOOLS_CLIENT_PARAMS is secret, and written as text")
     assert "SERVICE_AUTH_KEY" not in said[0]
     assert ("Kubernetes Secret" if target == "argo" else "{{resolve:") in said[0]
     assert "S3KR1T" not in said[0]
-    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", REFERENCE)
-    monkeypatch.delenv("METAFLOW_CONFIG_WARNED")
-    settings.reload()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        task_env(target)
-    assert not [w for w in caught if issubclass(w.category, ConfigWarning)]
+    caught, _ = _launched(monkeypatch, target, METAFLOW_DATATOOLS_CLIENT_PARAMS=REFERENCE)
+    assert not caught
 
 
 def test_a_launch_warning_is_not_hidden_by_metaflows_ignore_everything_filter(
@@ -379,23 +388,15 @@ def test_secrets_left_to_a_mounted_kubernetes_secret_are_said_at_launch(
     """Pods that mount a Kubernetes Secret are not given the secret settings (the Secret's would
     be overwritten): the launch says which, once, and that the Secret must hold them; what
     ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists is the user's own saying, and not repeated."""
-    import sys
-    import warnings
-
-    from metaflow_config import ConfigWarning
-
-    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config", raising=False)
-    monkeypatch.delenv("METAFLOW_CONFIG_WARNED", raising=False)
-    monkeypatch.setenv("METAFLOW_KUBERNETES_SECRETS", "mf-creds")
-    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", '{"aws_secret_access_key": "S3KR1T"}')
-    monkeypatch.setenv("METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP", "METAFLOW_SERVICE_AUTH_KEY")
-    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "plain-key")
-    settings.reload()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        task_env(target)
-        task_env(target)
-    said = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
+    said, _ = _launched(
+        monkeypatch,
+        target,
+        2,
+        METAFLOW_KUBERNETES_SECRETS="mf-creds",
+        METAFLOW_DATATOOLS_CLIENT_PARAMS='{"aws_secret_access_key": "S3KR1T"}',
+        METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP="METAFLOW_SERVICE_AUTH_KEY",
+        METAFLOW_SERVICE_AUTH_KEY="plain-key",
+    )
     assert said == [
         f"METAFLOW_DATATOOLS_CLIENT_PARAMS is set here and not given to the pods ({target}): left "
         "to the Kubernetes Secrets they mount (mf-creds), which must hold it for a task to "
@@ -403,12 +404,8 @@ def test_secrets_left_to_a_mounted_kubernetes_secret_are_said_at_launch(
         "what a task resolves)"
     ]
     monkeypatch.delenv("METAFLOW_KUBERNETES_SECRETS")
-    monkeypatch.delenv("METAFLOW_CONFIG_WARNED")
-    settings.reload()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        task_env(target)
-    assert not any("not given to the pods" in str(w.message) for w in caught)
+    caught, _ = _launched(monkeypatch, target)
+    assert not any("not given to the pods" in text for text in caught)
 
 
 def test_the_auth_key_metaflows_headers_carry_is_not_said_to_be_left_out(
@@ -417,20 +414,15 @@ def test_the_auth_key_metaflows_headers_carry_is_not_said_to_be_left_out(
     """Metaflow writes its headers, the auth key merged in, into every pod, whatever Secrets it
     mounts: the key reaches the pods, and the note does not say otherwise (exposed_secrets and
     show --target say where it is)."""
-    import sys
-    import warnings
-
-    monkeypatch.delitem(sys.modules, "metaflow.metaflow_config", raising=False)
-    monkeypatch.delenv("METAFLOW_CONFIG_WARNED", raising=False)
-    monkeypatch.setenv("METAFLOW_KUBERNETES_SECRETS", "mf-creds")
-    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "plain-key")
-    monkeypatch.setenv("METAFLOW_DATATOOLS_CLIENT_PARAMS", '{"region_name": "us-east-1"}')
-    settings.reload()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        task = task_env("argo")
+    caught, task = _launched(
+        monkeypatch,
+        "argo",
+        METAFLOW_KUBERNETES_SECRETS="mf-creds",
+        METAFLOW_SERVICE_AUTH_KEY="plain-key",
+        METAFLOW_DATATOOLS_CLIENT_PARAMS='{"region_name": "us-east-1"}',
+    )
     assert task.left_to_secrets() == ["METAFLOW_DATATOOLS_CLIENT_PARAMS"]
-    said = [str(w.message) for w in caught if "not given to the pods" in str(w.message)]
+    said = [text for text in caught if "not given to the pods" in text]
     assert len(said) == 1
     assert "SERVICE_AUTH_KEY" not in said[0]
 
