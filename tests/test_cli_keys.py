@@ -82,16 +82,24 @@ def test_import_imports_a_foreign_key_with_a_warning_and_refuses_a_misspelling(
 
 
 def test_show_json_gives_each_unknown_keys_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``unknown`` entries say their kind; a variable of Metaflow's command line is not one."""
+    """``unknown`` entries say their kind, what the key is (``about``) and the setting it
+    likely stands for (``suggestion``: a name, or null, never a description); a variable of
+    Metaflow's command line is not one."""
     monkeypatch.setenv("METAFLOW_BATCH_JOB_QEUE", "q")
     monkeypatch.setenv("METAFLOW_ACME_X", "q")
     monkeypatch.setenv("METAFLOW_RUN_MAX_WORKERS", "4")
+    monkeypatch.setenv("METAFLOW_SKIP_CARD_DUALWRITE", "1")  # a name Metaflow retired
     doc = json.loads(invoke("show", "--json").stdout)
     kinds = {u["name"]: (u["kind"], u["suggestion"]) for u in doc["unknown"]}
     assert kinds == {
-        "METAFLOW_BATCH_JOB_QEUE": ("typo", "did you mean METAFLOW_BATCH_JOB_QUEUE?"),
-        "METAFLOW_ACME_X": ("foreign", "not a setting of Metaflow or of a registered section"),
+        "METAFLOW_BATCH_JOB_QEUE": ("typo", "METAFLOW_BATCH_JOB_QUEUE"),
+        "METAFLOW_ACME_X": ("foreign", None),
+        "METAFLOW_SKIP_CARD_DUALWRITE": ("retired", None),
     }
+    about = {u["name"]: u["about"] for u in doc["unknown"]}
+    assert about["METAFLOW_ACME_X"] == "not a setting of Metaflow or of a registered section"
+    assert about["METAFLOW_SKIP_CARD_DUALWRITE"].startswith("a name Metaflow no longer reads")
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in about["METAFLOW_BATCH_JOB_QEUE"]
 
 
 # --- explain -------------------------------------------------------------------------------------

@@ -241,7 +241,7 @@ def test_an_unknown_key_is_marked_in_place_with_its_did_you_mean() -> None:
     doc = invoke("show", "--json")
     unknown = json.loads(doc.stdout)["unknown"]
     assert [(u["name"], u["suggestion"]) for u in unknown] == [
-        ("METAFLOW_BATCH_JOB_QUEU", "did you mean METAFLOW_BATCH_JOB_QUEUE?")
+        ("METAFLOW_BATCH_JOB_QUEU", "METAFLOW_BATCH_JOB_QUEUE")
     ]
 
 

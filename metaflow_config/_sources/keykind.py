@@ -136,6 +136,19 @@ class Key(Record):
             return f"it is {self.what()}; set {PREFIX}{instead} instead"
         return f"it is {self.what()}"
 
+    def meant(self) -> str:
+        """The setting's name the key likely stands for (``""``: none), as :meth:`hint` names it.
+
+        A misspelling's nearest setting, the setting an old name is of, the setting a command
+        line's variable defaults from.
+        """
+        if self.kind == TYPO:
+            return self.near
+        if self.kind == OLD and self.field is not None:
+            return self.field.env
+        instead = mf.STANDS_FOR.get(self.key) if self.kind in (ENV_ONLY, CLI) else None
+        return PREFIX + instead if instead is not None else ""
+
     def what(self) -> str:  # noqa: PLR0911, PLR0912 - one phrase per kind
         """What the name is, as a noun phrase (``explain`` of a name that is not a setting)."""
         if self.kind == CLI:

@@ -162,6 +162,8 @@ class Unknown:
     location: str
     hint: str
     kind: str
+    about: str
+    meant: str
 
 
 def _defaulted(snapshot: Settings) -> set[str]:
@@ -203,7 +205,9 @@ def unknown_keys(snapshot: Settings) -> list[Unknown]:
             if what.kind in QUIET:  # an installed extension's: not unknown
                 continue
             hint = what.hint() if what.kind == TYPO else what.what()
-            found.append(Unknown(key, data.layer, location, hint, what.kind))
+            found.append(
+                Unknown(key, data.layer, location, hint, what.kind, what.what(), what.meant())
+            )
     return found
 
 
@@ -564,7 +568,9 @@ def show_json(
     ``profile`` is ``"default"`` for the default profile (``config.json``), as ``show`` names
     it; ``profile_found`` says whether ``profile_path`` exists. An invalid setting has its
     masked value as text and ``"problem"``; ``problems`` lists them all; ``unknown`` lists the
-    keys no setting knows (name, source, location and did-you-mean; their values are not shown).
+    keys no setting knows (name, source, location, ``kind``, ``about``: what the key is, and
+    ``suggestion``: the setting's name it likely stands for, else null; their values are not
+    shown).
     """
     entries = []
     for e in _entries(snapshot, include_defaults=include_defaults, invalid=invalid):
@@ -588,7 +594,8 @@ def show_json(
                 "source": u.layer,
                 "location": u.location,
                 "kind": u.kind,
-                "suggestion": u.hint,
+                "about": u.about,
+                "suggestion": u.meant or None,
             }
             for u in unknown_keys(snapshot)
         ],
