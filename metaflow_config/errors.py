@@ -134,10 +134,11 @@ class Problem:
 
     def __str__(self) -> str:
         # every part may hold input (a key, a path): none sends a terminal escape sequence
-        if self.location == self.setting and self.layer != "env":  # a file's own: named once
+        # a file's own key (named once), or a value of no location (the built-in default)
+        if (self.location == self.setting and self.layer != "env") or not self.location:
             where = f" ({self.layer})" if self.layer else ""
         else:
-            where = f" ({self.layer}: {self.location})" if self.layer or self.location else ""
+            where = f" ({self.layer}: {self.location})"
         got = f" got {self.value};" if self.value else ""
         laid_out = isinstance(self.expected, Lines)  # an excerpt of a file: its lines kept
         fix = "\n    Fix: " if laid_out else ". Fix: "

@@ -60,6 +60,7 @@ def make_table(dynamodb: Any, name: str, *, key: str, key_type: str = "S", ttl: 
 def correct_env(service_url: str) -> dict[str, str]:
     """The METAFLOW_* settings of the correct account (every check configured)."""
     return {
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
         "METAFLOW_DATASTORE_SYSROOT_S3": "s3://mf-bucket/metaflow",
         "METAFLOW_S3_SERVER_SIDE_ENCRYPTION": "AES256",
         "METAFLOW_BATCH_JOB_QUEUE": "mf-queue",

@@ -793,6 +793,21 @@ def test_check_looks_at_a_capability_configured_in_part(tmp_path: Path) -> None:
         "AWS Batch is configured in part and not ready (METAFLOW_SERVICE_INTERNAL_URL; not "
         "required, so not an error): `metaflow-config check -p tty --require batch` says why"
     ) in apart.stderr
+    # the default datastore is no setting of Batch's own: S3 alone does not begin Batch; but
+    # Batch begun on the local datastore is not ready (Metaflow's @batch refuses it)
+    write_json(
+        tmp_path / "config_s3.json",
+        {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT, "METAFLOW_DEFAULT_DATASTORE": "s3"},
+    )
+    alone = invoke("check", "-p", "s3", env=env)
+    assert "ready for s3)" in alone.stdout
+    assert "configured in part" not in alone.stderr
+    local = {k: v for k, v in batch.items() if k != "METAFLOW_DEFAULT_DATASTORE"}
+    write_json(tmp_path / "config_local.json", local)
+    on_local = invoke("check", "-p", "local", env=env)
+    assert "AWS Batch is configured in part and not ready (METAFLOW_DEFAULT_DATASTORE; " in (
+        on_local.stderr
+    )
 
 
 def test_check_names_the_secret_references_it_did_not_fetch(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ ROLE = "arn:aws:iam::123456789012:role/"
 #: A configuration with everything every capability needs (short names).
 COMPLETE = {
     "DATASTORE_SYSROOT_S3": "s3://mf-bucket/metaflow",
+    "DEFAULT_DATASTORE": "s3",
     "SERVICE_URL": "https://mf.example.com/api",
     "BATCH_JOB_QUEUE": "mf-queue",
     "ECS_S3_ACCESS_IAM_ROLE": ROLE + "batch",
@@ -25,26 +26,16 @@ COMPLETE = {
     "KUBERNETES_SERVICE_ACCOUNT": "mf-pods",
 }
 
+#: What AWS Batch needs (the S3 datastore's root, and as the default datastore).
+_BATCH = ["DATASTORE_SYSROOT_S3", "DEFAULT_DATASTORE", "BATCH_JOB_QUEUE", "ECS_S3_ACCESS_IAM_ROLE"]
 #: What each capability needs, pinned here so that a change to the table is a visible decision.
 EXPECTED = {
     "s3": ["DATASTORE_SYSROOT_S3"],
     "service": ["SERVICE_URL"],
-    "batch": ["DATASTORE_SYSROOT_S3", "BATCH_JOB_QUEUE", "ECS_S3_ACCESS_IAM_ROLE"],
-    "sfn": ["DATASTORE_SYSROOT_S3", "BATCH_JOB_QUEUE", "ECS_S3_ACCESS_IAM_ROLE", "SFN_IAM_ROLE"],
-    "sfn-schedule": [
-        "DATASTORE_SYSROOT_S3",
-        "BATCH_JOB_QUEUE",
-        "ECS_S3_ACCESS_IAM_ROLE",
-        "SFN_IAM_ROLE",
-        "EVENTS_SFN_ACCESS_IAM_ROLE",
-    ],
-    "sfn-foreach": [
-        "DATASTORE_SYSROOT_S3",
-        "BATCH_JOB_QUEUE",
-        "ECS_S3_ACCESS_IAM_ROLE",
-        "SFN_IAM_ROLE",
-        "SFN_DYNAMO_DB_TABLE",
-    ],
+    "batch": _BATCH,
+    "sfn": [*_BATCH, "SFN_IAM_ROLE"],
+    "sfn-schedule": [*_BATCH, "SFN_IAM_ROLE", "EVENTS_SFN_ACCESS_IAM_ROLE"],
+    "sfn-foreach": [*_BATCH, "SFN_IAM_ROLE", "SFN_DYNAMO_DB_TABLE"],
     "kubernetes": ["DATASTORE_SYSROOT_S3", "KUBERNETES_NAMESPACE", "KUBERNETES_SERVICE_ACCOUNT"],
     "argo": [
         "DATASTORE_SYSROOT_S3",
@@ -133,7 +124,10 @@ def test_each_missing_setting_is_reported_with_how_to_set_it(
     env = f"METAFLOW_{name}"
     assert [p.setting for p in err.value.problems] == [env]
     text = str(err.value)
-    assert f"{env} is not set" in text
+    if name == "DEFAULT_DATASTORE":  # set, to the built-in default: said as a value
+        assert f"{env} (default): got 'local'; expected 's3', which " in text
+    else:
+        assert f"{env} is not set" in text
     assert f"export {env}=" in text
     assert f'"{env}": ' in text
     assert str(tmp_path / "home" / "config.json") in text

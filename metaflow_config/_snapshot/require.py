@@ -41,13 +41,16 @@ class Need:
     """A setting a capability needs, and what for (shown in the error).
 
     ``explicit``: the built-in default is no answer (Kubernetes' namespace ``default``): a layer
-    must set it.
+    must set it. ``value``: the one value that meets it (the datastore ``s3``), where any other
+    value is as good as none; such a setting is not the capability's own (``check`` does not
+    count it as begun, the wizard sets it with the capability that fixes it).
     """
 
     setting: str
     purpose: str
     example: str = ""
     explicit: bool = False
+    value: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,18 @@ class Capability:
 
 _CONTAINERS = ("SERVICE_INTERNAL_URL", "S3_ENDPOINT_URL")
 
+
+#: The S3 datastore as the default: Metaflow's ``@batch`` refuses a run on the local one
+#: (``--datastore=s3`` on every command line is the other way). Kubernetes takes the S3, Azure
+#: or Google Cloud datastore: its capability here is the S3 one's, by its includes alone.
+_S3_DEFAULT = Need(
+    "DEFAULT_DATASTORE",
+    "the datastore its tasks use (Metaflow's @batch refuses a run on the local one unless every "
+    "command is given --datastore=s3)",
+    value="s3",
+)
+
+
 #: The capabilities ``require`` knows, each with what it needs beyond what it includes.
 CAPABILITIES: dict[str, Capability] = {
     "s3": Capability(
@@ -86,6 +101,7 @@ CAPABILITIES: dict[str, Capability] = {
         target="batch",
         includes=("s3",),  # the only datastore a Batch task can reach
         needs=(
+            _S3_DEFAULT,
             Need("BATCH_JOB_QUEUE", "the job queue tasks are submitted to", "<job-queue-name>"),
             Need(
                 "ECS_S3_ACCESS_IAM_ROLE",
@@ -235,15 +251,26 @@ def owned_needs(capability: str) -> tuple[tuple[str, Need], ...]:
 def missing(s: Settings, need: Need, title: str, *, wizard: bool = True) -> Problem:
     """The problem of an unset setting: what it is for, and how to set it in this snapshot."""
     field = BY_NAME[need.setting]
-    example = need.example or _EXAMPLES.get(id(field.kind), "<value>")
+    example = need.value or need.example or _EXAMPLES.get(id(field.kind), "<value>")
     profile = f"profile {s.profile!r}" if s.profile else "the active profile"
-    default = f" (not the built-in default {s[need.setting]!r})" if need.explicit else ""
-    return Problem.missing(
-        field.env,
-        f"{field.kind.expected}{default}, which {title} needs: {need.purpose}",
+    fix = (
         f'export {field.env}={example}, or add "{field.env}": "{example}" to '
         f"{s.profile_path} ({profile})"
-        + (f", or run `{wizard_command(s.profile)}`" if wizard else ""),
+        + (f", or run `{wizard_command(s.profile)}`" if wizard else "")
+    )
+    if need.value:  # set, to another value: said as a value, from where it came
+        info = s.explain(field.env)
+        return Problem.bad_value(
+            field.env,
+            info.source,
+            info.location,
+            value=info.shown,
+            expected=f"{need.value!r}, which {title} needs: {need.purpose}",
+            fix=fix,
+        )
+    default = f" (not the built-in default {s[need.setting]!r})" if need.explicit else ""
+    return Problem.missing(
+        field.env, f"{field.kind.expected}{default}, which {title} needs: {need.purpose}", fix
     )
 
 
@@ -257,7 +284,9 @@ def wizard_command(profile: str | None) -> str:
 
 
 def unmet(s: Settings, need: Need) -> bool:
-    """Whether ``s`` leaves ``need`` unmet: unset, or at its default where that is no answer."""
+    """Whether ``s`` leaves ``need`` unmet: unset, a default that is no answer, another value."""
+    if need.value:
+        return bool(s[need.setting] != need.value)
     return s[need.setting] is None or (need.explicit and s.source(need.setting) == "default")
 
 

@@ -424,7 +424,11 @@ def _begun(snapshot: Settings, checked: list[str]) -> list[str]:
         name
         for name, capability in REQUIRE.items()
         if name not in checked
-        and any(snapshot.source(need.setting) != "default" for need in capability.needs)
+        and any(
+            snapshot.source(need.setting) != "default"
+            for need in capability.needs
+            if not need.value  # the datastore is not Batch's own
+        )
     ]
 
 

@@ -82,7 +82,12 @@ class Capability:
     @property
     def required(self) -> tuple[str, ...]:
         """The settings (short names) the enabled capabilities need, asked until answered."""
-        return tuple(need.setting for cap in self.enables for need in REQUIRE[cap].needs)
+        return tuple(
+            need.setting
+            for cap in self.enables
+            for need in REQUIRE[cap].needs
+            if not need.value  # set by the question that fixes it (the datastore: S3's)
+        )
 
     @property
     def after(self) -> tuple[str, ...]:
