@@ -569,6 +569,17 @@ def short_name(name: str) -> str:
     return _middle(name, _LONGEST_NAME)
 
 
+def short_location(location: str, path: str | None) -> str:
+    """A key's location as a message says it: the file's ``path`` whole, the key as a name.
+
+    ``path:KEY`` (a file's key) keeps the path a reader copies, and says ``KEY`` as
+    :func:`short_name` does; any other location (a variable's name) is a name.
+    """
+    if path and location.startswith(path + ":"):
+        return path + ":" + short_name(location[len(path) + 1 :])
+    return short_name(location)
+
+
 def shorten(text: str, width: int) -> str:
     """``text`` in at most ``width`` characters, keeping what tells it apart from its kind.
 

@@ -960,6 +960,26 @@ def test_near_miss_key(home: Path, work: Path, where: str, key: str, suggestion:
     assert source in str(err)
 
 
+@pytest.mark.parametrize("where", ["profile", "local"])
+def test_a_long_path_is_named_whole_beside_an_unknown_key(tmp_path: Path, where: str) -> None:
+    """A file's unknown key is said with the file's path whole, however long (the key alone is a
+    name a message may shorten): the warning and the strict error alike."""
+    deep = tmp_path / ("a-rather-long-directory-name-" * 3) / ("and-one-more-level-" * 3)
+    home, work = deep / "home", deep / "work"
+    home.mkdir(parents=True)
+    work.mkdir()
+    key = "METAFLOW_BATCH_JOB_QEUE"
+    path = home / "config.json" if where == "profile" else work / ".metaflow" / "config.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({key: "x"}))
+    assert len(f"{path}:{key}") > 130
+    with pytest.warns(ConfigWarning) as record:
+        load(env={}, home=home, cwd=work)
+    assert str(path) in str(record[0].message)
+    err = config_error(env={}, home=home, cwd=work, strict=True)
+    assert f"({where}: {path}:{key})" in str(err)
+
+
 def test_unknown_override_is_an_error(home: Path, work: Path) -> None:
     """An override of a misspelled name is always an error with a did-you-mean."""
     err = config_error(env={}, home=home, cwd=work, overrides={"BATCH_JOB_QEUE": "q"})

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._display import printable, short_name, show_value
+from .._display import printable, short_location, short_name, show_value
 from .._model.fields import Context
 from .._model.table import BY_ENV
 from .._sources.data import LayerData, Raw
@@ -238,7 +238,7 @@ def report_untrusted(
             Problem.bad_value(
                 short_name(key),
                 layer.layer,
-                short_name(raw.location),
+                short_location(raw.location, layer.path),
                 value=shown,
                 expected=f"a value from a trusted source ({what}), but {layer.path} is a "
                 f"project file and {why}",

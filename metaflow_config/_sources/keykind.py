@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from .._display import short_name
+from .._display import short_location, short_name
 from .._model import metaflow_names as mf
 from .._model.fields import PREFIX, Renamed, Setting
 from .._model.record import Record
@@ -239,7 +239,7 @@ class Key(Record):
         return Problem.bad_value(
             short_name(self.key),
             layer.layer,
-            short_name(location),
+            short_location(location, layer.path),
             value="",
             expected=expected,
             fix=fix,
