@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from metaflow_config import Settings, load
-from metaflow_config._model.fields import Setting
-from metaflow_config._model.table import BY_NAME, FIELDS
+from metaflow_config._model.table import FIELDS
 from metaflow_config._model.values import thaw
+from tests._strategies import travels
 
 ROLE = "arn:aws:iam::123456789012:role/"
 REMOTE = ("batch", "sfn")
@@ -20,22 +20,6 @@ def _load(tmp_path: Path, **values: Any) -> Settings:
     """Values (short names) from the environment; JSON-valued ones given as objects."""
     env = {f"METAFLOW_{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
     return load(env=env, home=tmp_path / "home", cwd=tmp_path)
-
-
-def _machine_local(field: Setting) -> bool:
-    bases = field.derive.bases if field.derive else ()
-    return field.local or any(_machine_local(BY_NAME[b]) for b in bases)
-
-
-def travels(field: Setting, target: str) -> bool:
-    """Whether ``field`` must read back the same from ``to_env(target)`` (design section 5).
-
-    Everything for ``local``; for containers all but machine-local paths, what derives from
-    them, and SERVICE_URL (which becomes the internal URL there).
-    """
-    if target == "local":
-        return True
-    return not _machine_local(field) and field.name != "SERVICE_URL"
 
 
 def assert_same_where_it_travels(

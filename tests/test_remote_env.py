@@ -15,10 +15,15 @@ from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, load
 from metaflow_config._model.table import FIELDS
-from metaflow_config._snapshot.export import OVERRIDES_LIMIT, TARGETS, check_overrides_size
+from metaflow_config._snapshot.export import (
+    ELSEWHERE,
+    OVERRIDES_LIMIT,
+    TARGETS,
+    check_overrides_size,
+)
 from tests._remote_helpers import REMOTE, SECRET, _load, assert_same_where_it_travels
 from tests._strategies import Config, configs, place, write
-from tests.conftest import write_json
+from tests.conftest import invoke, write_json
 
 # --- to_env: what travels ---------------------------------------------------------------------
 
@@ -81,6 +86,39 @@ def test_machine_local_paths_stay_on_the_machine(tmp_path: Path, target: str) ->
     exported = s.to_env(target)
     for f in local:
         assert (f.env in exported) == (target == "local"), f.env
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_other_platforms_launcher_settings_stay_off_aws_batch(tmp_path: Path, target: str) -> None:
+    """A Batch (or Step Functions) task never reads the settings of Kubernetes', Argo's or
+    Airflow's launchers, and its 8,192 characters of overrides hold all it is given: a fleet's
+    profile setting them all would pass AWS Batch's limit where Metaflow alone does not. Every
+    other target is given them."""
+    sections = {f.section for f in FIELDS if f.section in ELSEWHERE["batch"]}
+    assert sections == {"Kubernetes", "Argo", "Airflow"}  # each holds settings
+    s = _load(
+        tmp_path,
+        KUBERNETES_NAMESPACE="mf",
+        KUBERNETES_SANDBOX_INIT_SCRIPT="x" * 9000,  # over the limit alone
+        ARGO_WORKFLOWS_KUBERNETES_SECRETS="argo-secret",
+        AIRFLOW_KUBERNETES_STARTUP_TIMEOUT_SECONDS="120",
+        BATCH_JOB_QUEUE="q",
+    )
+    elsewhere = {
+        "METAFLOW_KUBERNETES_NAMESPACE",
+        "METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT",
+        "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS",
+        "METAFLOW_AIRFLOW_KUBERNETES_STARTUP_TIMEOUT_SECONDS",
+    }
+    exported = s.to_env(target)
+    assert exported["METAFLOW_BATCH_JOB_QUEUE"] == "q"
+    if target in ("batch", "sfn"):
+        assert not elsewhere & exported.keys()
+        shown = invoke("show", "--target", target, env=s.to_env("local")).stdout
+        row = next(r for r in shown.splitlines() if r.startswith("METAFLOW_KUBERNETES_NAMESPACE"))
+        assert "stays behind: a setting of the Kubernetes launcher" in row
+    else:
+        assert elsewhere <= exported.keys()
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -27,6 +27,7 @@ from ..errors import ConfigError, Problem
 
 __all__ = [
     "ARGO_WORKFLOW_LIMIT",
+    "ELSEWHERE",
     "KUBERNETES_OBJECT_LIMIT",
     "METAFLOW_SETS",
     "REMOTE",
@@ -68,6 +69,14 @@ def metaflow_sets(values: Mapping[str, Any], target: str) -> dict[str, str]:
     if target in ("kubernetes", "argo") and internal:
         sets["METAFLOW_ARGO_EVENTS_WEBHOOK_URL"] = str(internal)
     return sets
+
+
+#: The sections of other platforms' launchers, by target: a task on AWS Batch (or on Step
+#: Functions, which runs it there) never reads them, and its container overrides hold at most
+#: :data:`OVERRIDES_LIMIT` characters for all it is given (Metaflow alone gives it none of them).
+ELSEWHERE: dict[str, frozenset[str]] = dict.fromkeys(
+    ("batch", "sfn"), frozenset({"Kubernetes", "Argo", "Airflow"})
+)
 
 
 #: Linux refuses to start a process with one ``NAME=value`` environment string of this many
@@ -133,12 +142,13 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
     if target not in TARGETS:
         raise ConfigError([Problem.not_one_of("to_env(target)", target, TARGETS, "to_env(target)")])
     remote = target in REMOTE
+    elsewhere = ELSEWHERE.get(target, frozenset())
     values, origins = resolution.values, resolution.origins
     env = ExportedEnv()
     problems: list[Problem] = []
     for field in FIELDS:
         origin = origins.get(field.name)
-        if origin is None or (remote and field.local):
+        if origin is None or (remote and field.local) or field.section in elsewhere:
             continue
         if origin[0] == "derived" and not (field.derive and field.derive.machine):
             continue

@@ -21,7 +21,7 @@ from typing import Any
 from .._display import printable
 from .._model.fields import PREFIX, Setting
 from .._model.table import FIELDS, find
-from .._snapshot.export import metaflow_sets
+from .._snapshot.export import ELSEWHERE, metaflow_sets
 from .._snapshot.require import points_here
 from .._snapshot.settings import Settings, resolution_of
 from .._snapshot.taskenv import HEADERS, WHERE, TaskEnv, launcher_values, not_carried
@@ -136,6 +136,11 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
                 notes.append(f"Metaflow sets it on {target}")
             elif field.name == "SERVICE_URL":
                 notes.append("the internal service URL")
+            elif field.section in ELSEWHERE.get(target, ()):
+                notes.append(
+                    f"stays behind: a setting of the {field.section} launcher, which a Batch task "
+                    "never reads"
+                )
             elif field.local or source in ("default", "derived"):
                 notes.append("stays behind" if field.local else "re-derived there")
             notes.append(f"here: {display(field, ours, width=None)}")
