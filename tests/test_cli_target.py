@@ -187,3 +187,22 @@ def test_show_target_notes_a_secret_written_as_text_where_metaflow_writes_none(
     assert f"{out} keeps it out" in rows["METAFLOW_DATATOOLS_CLIENT_PARAMS"]
     assert "as text in" not in rows["METAFLOW_SERVICE_AUTH_KEY"]
     assert "S3KR1T" not in result.output
+
+
+def test_show_target_notes_a_url_password_metaflow_writes_nowhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A URL's password in a setting no secret (the UI's URL) reaches the task as text only
+    because the resolution travels: its row says so, masked; the service's URL, which Metaflow
+    writes itself, is not noted so."""
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("METAFLOW_UI_URL", "https://admin:HUNTER2@ui.example.com/")
+    result = invoke("show", "--target", "sfn")
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert (
+        "its URL's password as text in the state machine's definition" in (rows["METAFLOW_UI_URL"])
+    )
+    assert "password" not in rows["METAFLOW_SERVICE_URL"]
+    assert "HUNTER2" not in result.output

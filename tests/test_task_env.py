@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -349,6 +350,34 @@ def test_a_secret_metaflow_would_not_write_is_warned_about_once_at_launch(
     assert "S3KR1T" not in said[0]
     caught, _ = _launched(monkeypatch, target, METAFLOW_DATATOOLS_CLIENT_PARAMS=REFERENCE)
     assert not caught
+
+
+@pytest.mark.parametrize("target", ["batch", "sfn", "kubernetes", "argo", "airflow"])
+def test_a_url_password_metaflow_would_not_write_is_warned_about_at_launch(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """A URL's password (or a token as its user) in a setting no secret, which Metaflow alone
+    writes into no task (the UI's URL), goes to the tasks because the whole resolution travels:
+    said once at launch, masked; one in a URL Metaflow writes itself (the service's) is not."""
+    said, _ = _launched(
+        monkeypatch,
+        target,
+        2,
+        METAFLOW_UI_URL="https://admin:HUNTER2@ui.example.com/",
+        METAFLOW_ARGO_WORKFLOWS_UI_URL="https://TOKEN9@argo.example.com/",
+        METAFLOW_SERVICE_URL="https://svc:PW7@mf.example.com/api",  # Metaflow writes it anyway
+    )
+    assert len(said) == 1, said
+    urls = (
+        "METAFLOW_UI_URL"
+        if target in ("batch", "sfn")  # the Argo UI's URL stays behind on Batch
+        else "METAFLOW_UI_URL, METAFLOW_ARGO_WORKFLOWS_UI_URL"
+    )
+    assert said[0].startswith(f"{urls} hold")
+    assert "a URL's password, written as text" in said[0]
+    assert "take the password out of the URL" in said[0]
+    assert "SERVICE_URL" not in said[0]
+    assert not {"HUNTER2", "TOKEN9", "PW7"} & set(re.findall(r"\w+", said[0]))
 
 
 def test_a_launch_warning_is_not_hidden_by_metaflows_ignore_everything_filter(

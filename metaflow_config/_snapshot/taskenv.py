@@ -76,6 +76,55 @@ WHERE = {
 }
 
 
+#: The settings Metaflow's launchers write into a task themselves (of any remote target): a URL
+#: password in one of them is Metaflow's to carry, there without this library too. Any other
+#: setting holding one goes to the task only because the whole resolution travels.
+METAFLOW_WRITES = frozenset(
+    PREFIX + name
+    for name in (
+        "ARGO_EVENTS_EVENT",
+        "ARGO_EVENTS_EVENT_BUS",
+        "ARGO_EVENTS_EVENT_SOURCE",
+        "ARGO_EVENTS_INTERNAL_WEBHOOK_URL",  # written as ARGO_EVENTS_WEBHOOK_URL
+        "ARGO_EVENTS_SERVICE_ACCOUNT",
+        "ARGO_EVENTS_WEBHOOK_AUTH",
+        "ARGO_EVENTS_WEBHOOK_URL",
+        "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT",
+        "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
+        "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
+        "AWS_SECRETS_MANAGER_DEFAULT_REGION",
+        "AZURE_KEY_VAULT_PREFIX",
+        "AZURE_STORAGE_BLOB_SERVICE_ENDPOINT",
+        "CARD_AZUREROOT",
+        "CARD_GSROOT",
+        "CARD_S3ROOT",
+        "DATASTORE_SYSROOT_AZURE",
+        "DATASTORE_SYSROOT_GS",
+        "DATASTORE_SYSROOT_S3",
+        "DATATOOLS_S3ROOT",
+        "DEFAULT_AWS_CLIENT_PROVIDER",
+        "DEFAULT_DATASTORE",
+        "DEFAULT_GCP_CLIENT_PROVIDER",
+        "DEFAULT_METADATA",
+        "DEFAULT_SECRETS_BACKEND_TYPE",
+        "GCP_SECRET_MANAGER_PREFIX",
+        "KUBERNETES_FETCH_EC2_METADATA",
+        "KUBERNETES_NAMESPACE",
+        "KUBERNETES_SANDBOX_INIT_SCRIPT",
+        "OTEL_ENDPOINT",
+        "OTEL_SERVICE_NAME",
+        "S3_ENDPOINT_URL",
+        "S3_SERVER_SIDE_ENCRYPTION",
+        "SERVICE_HEADERS",
+        "SERVICE_INTERNAL_URL",  # written as SERVICE_URL
+        "SERVICE_URL",
+        "SFN_DYNAMO_DB_TABLE",
+        "TEMPDIR",
+        "USER",
+    )
+)
+
+
 #: The settings that decide what a pod is given, which Metaflow's launchers read from its own
 #: module: an organisation's config extension may set them there (see :meth:`TaskEnv.launching`).
 DECIDING = (
@@ -219,23 +268,28 @@ class TaskEnv:
         return True, self.exported.get(HEADERS)
 
     def exposed_secrets(self) -> list[str]:
-        """The secret settings given as text where Metaflow alone would write none (:data:`WHERE`).
+        """The secrets given as text where Metaflow alone would write none (:data:`WHERE`).
 
-        Given (not left to a mounted Secret or the skip list), not a secret reference (the task
-        fetches that), and not what Metaflow writes itself: its headers entry, the auth key
-        merged in, and the sandbox's API key when the sandbox is on.
+        Secret settings given (not left to a mounted Secret or the skip list), not a secret
+        reference (the task fetches that), and not what Metaflow writes itself: its headers
+        entry, the auth key merged in, and the sandbox's API key when the sandbox is on. And
+        any other setting given whose value holds a URL's password (or a token as its user
+        name) that Metaflow itself writes nowhere (:data:`METAFLOW_WRITES`).
         """
         values = self._values
         own = {*_IN_HEADERS, *(("AWS_SANDBOX_API_KEY",) if values["AWS_SANDBOX_ENABLED"] else ())}
         given = self.missing((), mounted=bool(self.mounted_secrets))
-        return [
-            field.env
-            for field in FIELDS
-            if field.secret
-            and field.name not in own
-            and field.env in given
-            and not isinstance(values[field.name], Reference)
-        ]
+        exposed = []
+        for field in FIELDS:
+            if field.env not in given:
+                continue
+            value = values[field.name]
+            if field.secret:
+                if field.name not in own and not isinstance(value, Reference):
+                    exposed.append(field.env)
+            elif field.env not in METAFLOW_WRITES and field.bears_secret(value):
+                exposed.append(field.env)
+        return exposed
 
     def metaflow_headers(self) -> str | None:
         """The ``METAFLOW_SERVICE_HEADERS`` a task gets from Metaflow's entry, or ``None``.
@@ -341,7 +395,29 @@ def not_carried(
 
 
 def exposed_text(names: list[str], target: str) -> str:
-    """What is said of secret settings a target's tasks are given as text (``exposed_secrets``)."""
+    """What is said of secrets a target's tasks are given as text (``exposed_secrets``).
+
+    Secret settings, and then the other settings whose value holds a URL's password.
+    """
+    secret = [name for name in names if _is_secret(name)]
+    in_urls = [name for name in names if not _is_secret(name)]
+    said = [_secrets_text(secret, target)] if secret else []
+    if in_urls:
+        one = len(in_urls) == 1
+        it = "it" if one else "them"
+        said.append(
+            f"{', '.join(in_urls)} {'holds' if one else 'hold'} a URL's password, written as "
+            f"text into {WHERE[target]} ({target}), where whoever can read that reads {it} "
+            f"(Metaflow alone writes {it} nowhere): take the password out of the URL"
+        )
+    return "; ".join(said)
+
+
+def _is_secret(name: str) -> bool:
+    return name in _SECRETS
+
+
+def _secrets_text(names: list[str], target: str) -> str:
     one = len(names) == 1
     them = "it" if one else "them"
     how = (

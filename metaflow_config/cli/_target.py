@@ -124,11 +124,7 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
         elif field.env in exported:
             source = "travels"
         if field.env in exposed:
-            out = "a Kubernetes Secret" if target == "argo" else "a secret reference"
-            notes.append(
-                f"as text in {WHERE[target]}, where Metaflow alone would not write it: {out} "
-                "keeps it out"
-            )
+            notes.append(_exposed_note(field, target))
         if field.env == HEADERS and field.env in sets and _holds_the_key(sets[HEADERS]):
             notes.append(_KEY_IN_HEADERS[target in ("kubernetes", "argo", "airflow")])
         if theirs != ours:
@@ -148,6 +144,21 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
             notes.append("points at this machine: in a task, localhost is the task itself")
         shown = display(field, theirs, width=None).replace(there, "<the task's directory>")
         yield Compared(field.env, shown, source, "; ".join(notes))
+
+
+def _exposed_note(field: Setting, target: str) -> str:
+    """The note of a secret given as text where Metaflow alone writes none, and the way out.
+
+    A secret setting's value, or a URL's password (``TaskEnv.exposed_secrets``).
+    """
+    if not field.secret:
+        return (
+            f"its URL's password as text in {WHERE[target]}, where Metaflow alone would not "
+            "write it: take the password out of the URL"
+        )
+    out = "a Kubernetes Secret" if target == "argo" else "a secret reference"
+    where = WHERE[target]
+    return f"as text in {where}, where Metaflow alone would not write it: {out} keeps it out"
 
 
 #: What is said of Metaflow's headers entry holding the auth key as text (not a reference), by
