@@ -116,6 +116,47 @@ def test_a_relative_home_is_refused(
     assert sorted(p.name for p in theirs.iterdir()) == before
 
 
+@pytest.mark.parametrize("home_variable", [None, "rel"])
+def test_no_home_directory_reads_no_profile_and_trusts_nothing(
+    tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch, home_variable: str | None
+) -> None:
+    """Where ``~`` names no directory (``$HOME`` unset, or relative, and no password entry: a
+    container's user) and ``METAFLOW_HOME`` is not set, there is no home: no profile is read
+    (none is an error but a profile named), and no trust store, where Metaflow alone would read
+    ``~/.metaflowconfig`` of the working directory (a cloned repository may hold one, with a
+    record trusting its own file)."""
+    monkeypatch.chdir(project)
+    if home_variable is None:
+        monkeypatch.delenv("HOME", raising=False)
+        monkeypatch.setattr("pwd.getpwuid", _no_entry)
+    else:
+        monkeypatch.setenv("HOME", home_variable)
+    theirs = project / os.path.expanduser("~/.metaflowconfig")
+    assert not os.path.isabs(os.path.expanduser("~/.metaflowconfig"))
+    write_profile(theirs, {"SERVICE_URL": "https://collector.example"})
+    trust(theirs, project / ".metaflow" / "config.json")  # the repository trusting itself
+    env = {"METAFLOW_USER": "ana"}
+    s, said = _load_env(env, project)
+    assert s.service.url is None  # neither their profile nor their project file's
+    assert s.datastore.sysroot_s3 is None
+    assert "no home directory holds a trust store here" in " ".join(said)
+    with pytest.raises(ConfigError) as info:
+        load(env={**env, "METAFLOW_PROFILE": "prod"}, cwd=project)
+    assert "'~' names none here" in str(info.value)
+    assert "collector" not in str(info.value)
+
+
+def _no_entry(uid: int) -> Any:
+    raise KeyError(uid)
+
+
+def _load_env(env: dict[str, str], cwd: Path) -> tuple[Any, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        snapshot = load(env=env, cwd=cwd)
+    return snapshot, [str(w.message) for w in caught if w.category is ConfigWarning]
+
+
 def test_a_home_given_in_code_is_taken_from_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,6 +18,7 @@ from .._model.record import Record
 from .._model.table import MACHINE_VARIABLES
 from ..errors import ConfigError, Problem
 from .environ import metaflow_items, own
+from .profiles import DEFAULT_HOME
 
 __all__ = [
     "Inputs",
@@ -28,12 +29,10 @@ __all__ = [
     "switched",
 ]
 
-_DEFAULT_HOME = "~/.metaflowconfig"
-
 
 def default_home(env: Mapping[str, str]) -> str:
     """``$METAFLOW_HOME`` (when set and not empty) or ``~/.metaflowconfig``, expanded."""
-    return os.path.expanduser(own(env, "METAFLOW_HOME") or _DEFAULT_HOME)
+    return os.path.expanduser(own(env, "METAFLOW_HOME") or DEFAULT_HOME)
 
 
 def selected_profile(env: Mapping[str, str], profile: str | None = None) -> str | None:

@@ -28,6 +28,7 @@ from .profiles import (
     PROJECT_VAR,
     find_local_config,
     home_is_a_file,
+    homeless,
     missing_profile,
     profile_path,
     relative_home,
@@ -192,24 +193,9 @@ def profile_layer(
     ``source`` is where the profile's name came from, for the fix of a missing one (see
     :func:`missing_profile`), or what tells it, asked only then.
     """
-    if "\0" in home:
-        return FileLayer(
-            "profile",
-            None,
-            [
-                Problem.bad_value(
-                    "METAFLOW_HOME",
-                    "profile",
-                    "METAFLOW_HOME",
-                    value=repr(home),
-                    expected="a directory path without NUL characters",
-                    fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
-                )
-            ],
-        )
-    relative = relative_home(home)  # from the environment: a home given in code is absolute
-    if relative is not None:
-        return FileLayer("profile", None, [relative])
+    unusable = _home_problems(home, profile)
+    if unusable is not None:
+        return FileLayer("profile", None, unusable)
     path, problems = profile_path(home, profile)
     if problems:
         return FileLayer("profile", None, problems)
@@ -219,6 +205,28 @@ def profile_layer(
         named = source if isinstance(source, str) else source()
         return FileLayer("profile", None, [missing_profile(home, profile, path, named)])
     return FileLayer("profile", path)
+
+
+def _home_problems(home: str, profile: str | None) -> list[Problem] | None:
+    """Why no profile is read from ``home`` (``None``: it may be): NUL, relative, or no home.
+
+    No home (``homeless``) is no profile file, and a problem only where a profile is named.
+    """
+    if "\0" in home:
+        return [
+            Problem.bad_value(
+                "METAFLOW_HOME",
+                "profile",
+                "METAFLOW_HOME",
+                value=repr(home),
+                expected="a directory path without NUL characters",
+                fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
+            )
+        ]
+    relative = relative_home(home)  # from the environment: a home given in code is absolute
+    if homeless(home):
+        return [relative] if profile and relative else []
+    return None if relative is None else [relative]
 
 
 def _profile_source(inputs: Inputs) -> str:

@@ -134,6 +134,21 @@ def home_is_a_file(home: str, blocker: str) -> Problem:
     )
 
 
+#: Where the profiles are kept when ``$METAFLOW_HOME`` is not set.
+DEFAULT_HOME = "~/.metaflowconfig"
+
+
+def homeless(home: str) -> bool:
+    """Whether ``home`` is the default home where ``~`` names no directory of this user's.
+
+    ``$HOME`` unset (or relative) and no entry for the user in the password database: a
+    container's user, often. Metaflow alone then reads ``~/.metaflowconfig`` relative to the
+    working directory (a cloned repository may hold one); here there is no home: no profile,
+    no trust store.
+    """
+    return not os.path.isabs(home) and home == os.path.expanduser(DEFAULT_HOME)
+
+
 def relative_home(home: str) -> Problem | None:
     """The problem of a relative ``$METAFLOW_HOME`` (a folder of each working directory), if so.
 
@@ -144,6 +159,16 @@ def relative_home(home: str) -> Problem | None:
         return None
     from .._display import shell_quote
 
+    if home.startswith("~") or homeless(home):  # "~" expands to no absolute directory here
+        return Problem.bad_value(
+            "METAFLOW_HOME",
+            "profile",
+            "METAFLOW_HOME" if not homeless(home) else "the default ~/.metaflowconfig",
+            value=repr(home),
+            expected="a directory: '~' names none here ($HOME is unset or relative, and the "
+            "password database has no entry for this user)",
+            fix="set METAFLOW_HOME (or HOME) to an absolute directory path",
+        )
     return Problem.bad_value(
         "METAFLOW_HOME",
         "profile",

@@ -97,6 +97,8 @@ def read_store(home: str) -> tuple[dict[str, str], str]:  # noqa: PLR0911 - a re
     by group or others), not a regular file, or not of the expected shape trusts nothing either,
     and the second item says why (said in the warning of an untrusted file).
     """
+    if not os.path.isabs(home):  # no home (``profiles.homeless``): a working directory's folder
+        return {}, "no home directory holds a trust store here (set METAFLOW_HOME)"
     path = store_path(home)
     try:
         fd = os.open(
