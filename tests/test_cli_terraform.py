@@ -86,6 +86,43 @@ def test_the_api_key_placeholder_is_not_a_value(tmp_path: Path) -> None:
     assert "SEKRIT" not in result.stdout + result.stderr
 
 
+def test_the_modules_current_profile_output_is_read_too(tmp_path: Path) -> None:
+    """terraform-aws-metaflow's root module names its profile output
+    ``metaflow_aws_managed_profile_json`` now: its keys (the Fargate role, the image, the state
+    machines' prefix, which no output is named after) are imported from it too."""
+    outputs = module_outputs()
+    profile_json = outputs.pop("metaflow_profile_json")
+    held = json.loads(profile_json["value"])
+    held["METAFLOW_SFN_STATE_MACHINE_PREFIX"] = "team-a"  # no output of its own is named so
+    outputs["metaflow_aws_managed_profile_json"] = output(json.dumps(held))
+    result = _import(_outputs(tmp_path, outputs), "-y")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert read(home() / "config.json")["METAFLOW_SFN_STATE_MACHINE_PREFIX"] == "team-a"
+    assert "metaflow_aws_managed_profile_json: no [METAFLOW_*] tag" not in result.stdout
+
+
+def test_a_profile_file_holding_the_modules_placeholder_imports_no_placeholder(
+    tmp_path: Path,
+) -> None:
+    """The module's README has its users write the profile output to a file as it is, with the
+    API key's "## Replace with ... ##": ``import FILE`` skips it, saying so, and ``check``
+    warns of a profile that holds one (Metaflow would send it as the key)."""
+    held = module_profile(auth=True)
+    placeholder = held["METAFLOW_SERVICE_AUTH_KEY"]
+    assert str(placeholder).startswith("## ")
+    path = write_json(tmp_path / "metaflow_profile.json", held)
+    result = invoke("import", str(path), "-p", "mod", "--yes")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "METAFLOW_SERVICE_AUTH_KEY" not in read(home() / "config_mod.json")
+    assert "Skipping 1 placeholder(s) left to replace (## ... ##), not values: " in result.stdout
+    write_json(home() / "config_mod.json", held)  # written as it is, by hand
+    checked = invoke("check", "-p", "mod")
+    assert (
+        "METAFLOW_SERVICE_AUTH_KEY holds a placeholder left to replace (## ... ##), not a value"
+    ) in checked.stderr
+    assert "Replace with" not in checked.output + checked.stderr
+
+
 def test_an_empty_service_url_is_not_set(tmp_path: Path) -> None:
     """``SERVICE_URL: ""`` (terraform-aws-metaflow #53) is not set: no error, no "" written,
     the profile's own URL kept, and no DEFAULT_METADATA=service implied by the outputs."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -318,3 +319,13 @@ def raw_text(key: str, value: Any, *, secret: bool) -> str:
     import json
 
     return printable(json.dumps(mask_value(value), sort_keys=True))
+
+
+#: A value left for people to replace (terraform-aws-metaflow's ``## Replace with ... ##``, in
+#: its stack output and in the profile file its README has users write)
+_PLACEHOLDER = re.compile(r"\s*##.*##\s*", re.DOTALL)
+
+
+def is_placeholder(value: Any) -> bool:
+    """Whether ``value`` is a placeholder left to replace (``## Replace with ... ##``)."""
+    return isinstance(value, str) and _PLACEHOLDER.fullmatch(value) is not None

@@ -26,6 +26,7 @@ from ._common import (
     CliError,
     NoSuchSettingError,
     StrictOrLenient,
+    is_placeholder,
     load_settings,
     print_warnings,
     profile_label,
@@ -408,6 +409,7 @@ def check_cmd(
         extension_settings_text(),
         _no_user_text(snapshot),
         *_unused_texts(snapshot),
+        _placeholders_text(snapshot),
         *(_not_ready_text(snapshot, c, unmet) for c, unmet in begun.items() if unmet),
         "" if live else _unfetched_text(snapshot),
     )
@@ -475,6 +477,24 @@ def _unused_texts(snapshot: Settings) -> list[str]:
                 f"(`{wizard_command(snapshot.profile)} --set {name}={plugin}`)"
             )
     return notes
+
+
+def _placeholders_text(snapshot: Settings) -> str:
+    """The note of the settings holding a placeholder left to replace (``## ... ##``), or ``""``.
+
+    terraform-aws-metaflow's profile output holds one for the API key, which its README has
+    users write to a profile file as it is: Metaflow would send it as the key.
+    """
+    values = resolution_of(snapshot).values
+    held = [field.env for field in FIELDS if is_placeholder(values[field.name])]
+    if not held:
+        return ""
+    one = len(held) == 1
+    return (
+        f"{', '.join(held)} {'holds' if one else 'hold'} a placeholder left to replace "
+        f"(## ... ##), not a value: set {'it' if one else 'them'} to the value "
+        f"(`{wizard_command(snapshot.profile)}` asks for each)"
+    )
 
 
 def _unfetched_text(snapshot: Settings) -> str:

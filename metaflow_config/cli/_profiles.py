@@ -27,6 +27,7 @@ from ._common import (
     StrictOrLenient,
     confirm,
     home_dir,
+    is_placeholder,
     missing_profile,
     output_file,
     print_warnings,
@@ -152,7 +153,7 @@ def _stack_options(fn: _F) -> _F:
             metavar="FILE",
             default=None,
             type=click.Path(exists=True, dir_okay=False),
-            help="Read `terraform output -json` saved in FILE (metaflow_profile_json and the "
+            help="Read `terraform output -json` saved in FILE (the profile output and the "
             "outputs named after settings) instead of FILE.",
         ),
         click.option(
@@ -253,7 +254,7 @@ def import_cmd(  # noqa: PLR0917 - click passes every option
 
     --from-cloudformation STACK reads the stack's outputs (each mapped by the [METAFLOW_*] tag
     of its description, or its name; the API key fetched by its id); --from-terraform FILE reads
-    `terraform output -json` (metaflow_profile_json and the outputs named after settings). Both
+    `terraform output -json` (the profile output and the outputs named after settings). Both
     show the changes and ask before writing; the profile's other keys are kept.
     """
     _check_stack_options(
@@ -296,6 +297,13 @@ def _import_file(
     doc = {k: v for k, v in doc.items() if k not in unset}
     if unset:
         click.echo(f'Skipping {len(unset)} key(s) set to null or "" (unset): {", ".join(unset)}')
+    left = sorted(k for k, v in doc.items() if is_placeholder(v))
+    doc = {k: v for k, v in doc.items() if k not in left}
+    if left:  # the Terraform module's README has its users write its profile output as it is
+        click.echo(
+            f"Skipping {len(left)} placeholder(s) left to replace (## ... ##), not values: "
+            f"{', '.join(left)}"
+        )
     if not doc:
         msg = f"nothing to import: {source} holds no setting (`metaflow-config reset` clears one)"
         raise CliError(msg)

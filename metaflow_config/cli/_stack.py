@@ -36,7 +36,14 @@ from .._sources.writes import check_writable, read_json_object
 from ..errors import ConfigError, Problem
 from . import _stack_sources as sources
 from ._changes import Changes, activation_hint, is_masked, write_changes
-from ._common import home_dir, profile_file, profile_label, raw_text, selected_profile
+from ._common import (
+    home_dir,
+    is_placeholder,
+    profile_file,
+    profile_label,
+    raw_text,
+    selected_profile,
+)
 from ._stack_sources import Output, Source
 from ._wizard import CAPABILITIES
 
@@ -44,8 +51,6 @@ __all__ = ["import_stack"]
 
 #: A setting named in an output's description: ``[METAFLOW_BATCH_JOB_QUEUE]``
 _TAG = re.compile(r"\[\s*(METAFLOW_[A-Za-z0-9_]+)\s*\]")
-#: A value left for people to replace (terraform-aws-metaflow's ``## Replace with ... ##``)
-_PLACEHOLDER = re.compile(r"\s*##.*##\s*", re.DOTALL)
 #: The setting whose stack output holds the id of its value, not the value: the API key
 _AUTH_KEY = BY_NAME["SERVICE_AUTH_KEY"].env
 
@@ -158,7 +163,7 @@ def map_outputs(outputs: Iterable[Output], label: str) -> Found:
             found.claimed += 1
             if is_unset(output.value):
                 found.skipped.append((output.key, f"empty: {key} not set"))
-            elif isinstance(output.value, str) and _PLACEHOLDER.fullmatch(output.value):
+            elif is_placeholder(output.value):
                 found.skipped.append((output.key, _placeholder(key, output)))
             elif key == _AUTH_KEY and _holds_an_id(output):
                 found.add_id(key, output, label)

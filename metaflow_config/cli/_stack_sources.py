@@ -21,8 +21,10 @@ from ..errors import ConfigError, Problem
 
 __all__ = ["Output", "Source", "cloudformation", "terraform"]
 
-#: The Terraform output that holds a whole profile, as a JSON text
-PROFILE_JSON = "metaflow_profile_json"
+#: The Terraform outputs that hold a whole profile, as a JSON text: terraform-aws-metaflow's
+#: (its root module names it ``metaflow_aws_managed_profile_json`` now, as its README's
+#: ``local_file`` reads it; ``metaflow_profile_json`` before)
+PROFILE_JSON = ("metaflow_profile_json", "metaflow_aws_managed_profile_json")
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ class Output:
 def terraform_outputs(path: str) -> list[Output]:
     """The outputs in ``path``, written by ``terraform output -json``; the profile JSON expanded.
 
-    Each output is ``{"value": ..., "type": ..., "sensitive": ...}``; ``metaflow_profile_json``
-    (a JSON object, or its text) gives one output per key.
+    Each output is ``{"value": ..., "type": ..., "sensitive": ...}``; a profile's output
+    (:data:`PROFILE_JSON`: a JSON object, or its text) gives one output per key.
 
     Raises:
         ConfigError: a file that is not JSON, not an object, or not outputs.
@@ -74,7 +76,7 @@ def terraform_outputs(path: str) -> list[Output]:
             )
             continue
         sensitive = entry.get("sensitive") is True
-        if name != PROFILE_JSON:
+        if name not in PROFILE_JSON:
             claimed = name if name.startswith(PREFIX) else None
             outputs.append(Output(name, entry["value"], name=claimed, sensitive=sensitive))
             continue
