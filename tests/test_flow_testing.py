@@ -121,9 +121,10 @@ def test_the_project_file_of_the_working_directory_stays_out(metaflow_settings):
     check(runner(), METAFLOW_BATCH_JOB_QUEUE=None, METAFLOW_DATATOOLS_SUFFIX="data")
 
 
-def test_without_child_env_a_bare_override_stays_here(metaflow_settings):
-    with override(BATCH_JOB_QUEUE="only-here"):
-        output = runner()
+def test_a_runner_made_inside_a_bare_override_runs_the_scope(metaflow_settings):
+    with override(BATCH_JOB_QUEUE="from-bare-override"):
+        check(runner(), METAFLOW_BATCH_JOB_QUEUE="from-bare-override")
+    output = runner()  # made outside the scope: the process's settings
     assert all(r["settings"]["METAFLOW_BATCH_JOB_QUEUE"] is None for r in steps(output))
 """
 
@@ -131,7 +132,8 @@ def test_without_child_env_a_bare_override_stays_here(metaflow_settings):
 def test_flow_tests_see_what_they_inject(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Marker, set, setenv, profiles, local file, override + child_env: the steps see them."""
+    """Marker, set, setenv, profiles, local file, override (a Runner made in its scope, or given
+    child_env): the steps see them."""
     for name in ("USER", "USERNAME", "SUDO_USER", "LOGNAME"):
         monkeypatch.delenv(name, raising=False)
     pytester.makepyfile(test_inner=INNER.format(flow=str(FLOW)))

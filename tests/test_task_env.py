@@ -490,3 +490,33 @@ def test_an_override_at_a_launch_apart_from_metaflows_module_is_said(
     assert "an override() is in force at this launch (kubernetes)" in text
     assert "(KUBERNETES_SERVICE_ACCOUNT)" in text
     assert "ovr-sa" not in text
+
+
+def test_a_runner_or_deployer_made_inside_an_override_is_given_the_scope() -> None:
+    """``Runner(...)`` and a ``Deployer``'s implementation take ``env`` (and ``profile``): made
+    inside an ``override()``, their flow's processes are given what the scope resolved, under
+    what the caller passes itself (positionally too); outside any scope nothing changes."""
+    from metaflow_config import override
+    from metaflow_config._metaflow.launch import in_scope
+
+    def made(
+        api: object,
+        flow: str,
+        show: bool = True,
+        profile: str | None = None,
+        env: dict[str, str] | None = None,
+        **kwargs: object,
+    ) -> dict[str, str] | None:
+        return env
+
+    assert in_scope(made, object(), "flow.py") is None
+    assert in_scope(made, object(), "flow.py", env={"A": "1"}) == {"A": "1"}
+    with override(BATCH_JOB_QUEUE="scoped", SFN_IAM_ROLE="arn:aws:iam::123456789012:role/r"):
+        given = in_scope(made, object(), "flow.py")
+        assert given is not None
+        assert given["METAFLOW_BATCH_JOB_QUEUE"] == "scoped"
+        assert given["METAFLOW_HOME"] == settings.home
+        mine = in_scope(made, object(), "flow.py", True, None, {"METAFLOW_BATCH_JOB_QUEUE": "x"})
+        assert mine is not None
+        assert mine["METAFLOW_BATCH_JOB_QUEUE"] == "x"  # the caller's own wins
+        assert mine["METAFLOW_SFN_IAM_ROLE"].endswith(":role/r")

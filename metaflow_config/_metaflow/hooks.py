@@ -3,8 +3,9 @@
 Metaflow has no extension point where a task's environment is built: the methods that build one
 are wrapped as their module is imported (a finder on ``sys.meta_path``, installed once per
 process). :data:`LAUNCHERS` lists them, each with its handler in this package (:mod:`.batch`,
-:mod:`.kubernetes`; Metaflow's tar backend, :mod:`.packaging`; and the local runtime, whose
-``execute`` says its launches' warnings once, :func:`.launch.run_execute`).
+:mod:`.kubernetes`; Metaflow's tar backend, :mod:`.packaging`; the local runtime, whose
+``execute`` says its launches' warnings once, :func:`.launch.run_execute`; and the Runner and
+Deployer APIs, whose processes are given an ``override()`` in force, :func:`.launch.in_scope`).
 
 Metaflow imports most launcher modules at every ``import metaflow``, a task's included, though
 a task launches nothing: so wrapping a method imports nothing, and the handler's module (with
@@ -51,6 +52,9 @@ LAUNCHERS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("TarPackagingBackend", "create", "packaging.create"),
     ),
     "metaflow.runtime": (("NativeRuntime", "execute", "launch.run_execute"),),
+    # a flow run or deployment started inside an ``override()``: its processes resolve the scope
+    "metaflow.runner.metaflow_runner": (("Runner", "__init__", "launch.in_scope"),),
+    "metaflow.runner.deployer_impl": (("DeployerImpl", "__init__", "launch.in_scope"),),
 }
 
 

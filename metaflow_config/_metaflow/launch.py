@@ -20,7 +20,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from .._snapshot.settings import Settings
 
-__all__ = ["as_metaflow_error", "metaflows_headers_text", "task_env"]
+__all__ = ["as_metaflow_error", "in_scope", "metaflows_headers_text", "task_env"]
 
 
 def task_env(target: str) -> TaskEnv:
@@ -51,6 +51,32 @@ def task_env(target: str) -> TaskEnv:
         for text in said:
             show_once(text)
     return task
+
+
+def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
+    """``Runner(...)`` or a ``Deployer``'s implementation made inside an ``override()``.
+
+    Their flow's processes are children of this one: they inherit ``os.environ``, not the
+    scopes in force, so a test's ``with override(...): Runner("flow.py").run()`` ran the flow
+    with what the scope overrode. Inside a scope, the ``env`` they are given starts with what
+    the scope resolved (``to_env("local")``, the profile's home and name, as
+    ``testing.child_env``); what the caller passes in ``env`` (and ``profile=``) wins.
+    """
+    from .._scope import chain, current
+
+    if chain() is None:
+        return original(api, *args, **kwargs)
+    import inspect  # a Runner's first call only; Metaflow has imported it
+
+    bound = inspect.signature(original).bind(api, *args, **kwargs)
+    snapshot = current()
+    env = dict(snapshot.to_env("local"))
+    env["METAFLOW_HOME"] = snapshot.home
+    if snapshot.profile:
+        env["METAFLOW_PROFILE"] = snapshot.profile
+    env.update(bound.arguments.get("env") or {})
+    bound.arguments["env"] = env
+    return original(*bound.args, **bound.kwargs)
 
 
 #: The step decorators a local run launches a step elsewhere with: each named as its target.
