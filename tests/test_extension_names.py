@@ -35,6 +35,9 @@ ACME_REGION = from_conf(name="ACME_REGION")
 BUILT = from_conf("ACME_" + "BUILT")  # built by code: not read so
 from metaflow.metaflow_config_funcs import from_conf as _fc
 ACME_ZONE = _fc("ACME_ZONE")
+DEBUG_OPTIONS = [
+    "acmeclient", 'acmetrace'
+]
 """
 
 
@@ -74,6 +77,21 @@ def test_the_literal_names_of_its_from_conf_calls_are_read(installed: Path) -> N
         assert names["METAFLOW_" + name] == "acme"
     assert "METAFLOW_ACME_BUILT" not in names
     assert "imported" not in sys.modules.get("metaflow_extensions.acme.config", "")
+
+
+def test_its_debug_options_are_its_names(installed: Path) -> None:
+    """Metaflow adds an extension's ``DEBUG_OPTIONS`` to its own and reads ``DEBUG_<OPTION>`` of
+    each with ``from_conf``: in a profile too, they are the extension's, not unknown keys."""
+    names = extensions.config_names()
+    assert names["METAFLOW_DEBUG_ACMECLIENT"] == names["METAFLOW_DEBUG_ACMETRACE"] == "acme"
+    home = installed / "home"
+    home.mkdir()
+    write_json(home / "config.json", {"METAFLOW_DEBUG_ACMECLIENT": True})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load(env={}, home=home)
+    assert not [w for w in caught if issubclass(w.category, ConfigWarning)]
+    assert classify("METAFLOW_DEBUG_ACMECLIENT", file=True).kind == EXTENSION
 
 
 def test_a_resolution_says_nothing_of_the_extensions_names(installed: Path) -> None:

@@ -87,6 +87,10 @@ _FROM_CONF = r"""\bfrom_conf\(\s*(?:name\s*=\s*)?(["'])([A-Za-z_][A-Za-z0-9_]*)\
 _ALIAS = r"\bfrom_conf[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)"
 #: A top-level assignment: ``NAME = ...``, ``NAME: str = ...`` (not ``==``).
 _ASSIGNED = r"^([A-Z][A-Z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)"
+#: A top-level list of debug options (``DEBUG_OPTIONS = ["acmeclient"]``): Metaflow adds each to
+#: its own and reads ``METAFLOW_DEBUG_<OPTION>`` with ``from_conf`` (its profile key too).
+_DEBUG_OPTIONS = r"^DEBUG_OPTIONS[ \t]*(?::[^=\n]*)?\+?=[ \t]*\[([^\]]*)\]"
+_OPTION = r"""(["'])([A-Za-z0-9_]+)\1"""
 
 
 @functools.lru_cache(maxsize=1)
@@ -106,12 +110,18 @@ def config_names() -> Mapping[str, str]:
 
     A name is ``METAFLOW_`` and what a ``from_conf`` call names as a literal (as Metaflow reads
     it: the environment variable, and the key of a profile or project file), ``from_conf``
-    imported under another name too. A name built by code cannot be read so. This package's
+    imported under another name too, and ``METAFLOW_DEBUG_<OPTION>`` of each option a
+    top-level ``DEBUG_OPTIONS`` list names (Metaflow reads those with ``from_conf`` too). A name
+    built by code cannot be read so. This package's
     own extension reads nothing so. The patterns are compiled only for a module that calls
     ``from_conf`` at all: a process meeting an unknown name pays for no more.
     """
     names: dict[str, str] = {}
     for org, text in _config_texts():
+        if "DEBUG_OPTIONS" in text:  # Metaflow reads DEBUG_<OPTION> of each with from_conf
+            for listed in re.finditer(_DEBUG_OPTIONS, text, re.MULTILINE):
+                for option in re.finditer(_OPTION, listed.group(1)):
+                    names.setdefault("METAFLOW_DEBUG_" + option.group(2).upper(), org)
         if "from_conf" not in text:
             continue
         called = ["from_conf", *map(re.escape, re.findall(_ALIAS, text))]
