@@ -30,5 +30,13 @@ class TopLevelHook(BuildHookInterface):  # type: ignore[misc]
         handle, path = tempfile.mkstemp(prefix="top_level-", suffix=".txt")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(TOP_LEVEL)
+        self._written = path  # removed once the wheel holds it (finalize)
         build_data["force_include"][path] = target
         build_data["force_include_editable"][path] = target
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        """Remove the file :meth:`initialize` wrote: the wheel holds it now."""
+        path = getattr(self, "_written", None)
+        if path is not None:
+            os.unlink(path)
+            self._written = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tarfile
@@ -62,21 +63,26 @@ def test_mypy_outside_the_repository_sees_the_types(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_wheel_and_the_sdist_carry_the_license(tmp_path: Path) -> None:
-    """The built wheel's metadata names Apache-2.0 and carries LICENSE; the sdist holds it too."""
+    """The built wheel's metadata names Apache-2.0 and carries LICENSE (and top_level.txt,
+    whose file the build hook leaves nowhere once the wheel holds it); the sdist holds it too."""
     pytest.importorskip("hatchling", reason="the build backend, in the test extra")
     build = (
         "import sys; from hatchling.build import build_sdist, build_wheel; "
         "print(build_wheel(sys.argv[1])); print(build_sdist(sys.argv[1]))"
     )
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     proc = subprocess.run(
         [sys.executable, "-c", build, str(tmp_path)],
         cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(temporary)},
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+    assert not list(temporary.iterdir())
     wheel, sdist = (tmp_path / name for name in proc.stdout.split())
     license_text = (ROOT / "LICENSE").read_bytes()
     assert b"Apache License\n                           Version 2.0, January 2004" in license_text
@@ -84,6 +90,7 @@ def test_the_wheel_and_the_sdist_carry_the_license(tmp_path: Path) -> None:
         (info,) = {n.split("/")[0] for n in zf.namelist() if n.endswith(".dist-info/METADATA")}
         meta = HeaderParser().parsestr(zf.read(f"{info}/METADATA").decode("utf-8"))
         assert zf.read(f"{info}/licenses/LICENSE") == license_text
+        assert zf.read(f"{info}/top_level.txt") == b"metaflow_config\nmetaflow_extensions\n"
     assert meta["License-Expression"] == "Apache-2.0"
     assert meta.get_all("License-File") == ["LICENSE"]
     with tarfile.open(sdist) as tf:
