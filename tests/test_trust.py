@@ -516,6 +516,8 @@ def test_a_file_others_can_write_is_never_trusted(
     result = invoke("trust", str(project), env={"METAFLOW_HOME": str(home)})
     assert result.exit_code == 1
     assert "never trusted" in _said(result) or "yours alone" in _said(result)
+    chmod = f"chmod go-w {local}" in _said(result)  # no mode makes another user's file yours
+    assert chmod == (how in ("group-writable", "world-writable")), _said(result)
     assert not (home / "trusted.json").exists()
     facts = _trust.read_facts(str(local))[0]
     assert facts is not None

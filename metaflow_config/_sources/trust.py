@@ -202,9 +202,13 @@ def record(home: str, path: str, facts: FileFacts) -> None:
                     path,
                     "local",
                     f"a file that is yours alone to trust, but {why}",
-                    "make it yours and not writable by others "
-                    f"(`chmod go-w {shell_quote(path)}`), or set what you need in your own "
-                    "profile",
+                    (
+                        "have it (and its .metaflow folder) made yours by its owner or root "
+                        "(`chown`): no mode makes another user's file yours"
+                        if "owned by another user" in why
+                        else f"make it not writable by others (`chmod go-w {shell_quote(path)}`)"
+                    )
+                    + ", or set what you need in your own profile",
                 )
             ]
         )
