@@ -66,6 +66,36 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temp(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
 
 
+def test_a_write_that_cannot_be_made_names_the_file_not_its_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only file system refuses the temporary file made beside the profile: the error
+    names the profile (``configure`` said ``Read-only file system: .config_prod.json.0c43...``)."""
+    import errno
+
+    from tests.conftest import invoke
+
+    target = tmp_path / "config_prod.json"
+    real_open = os.open
+
+    def read_only(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(OSError, match="Read-only file system") as info:
+        write_json_atomic(target, {"A": 1})
+    assert info.value.filename == str(target)
+    result = invoke(
+        "configure", "aws", "-p", "prod", "--set", "BATCH_JOB_QUEUE=q", "--yes",
+        env={"METAFLOW_HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"Read-only file system: {target}" in result.output + result.stderr
+    assert ".config_prod.json." not in result.output + result.stderr
+
+
 def test_symlinked_profile_is_written_through(tmp_path: Path) -> None:
     """A profile that is a symlink stays a link; its target gets the new content."""
     real = tmp_path / "dotfiles" / "metaflow.json"

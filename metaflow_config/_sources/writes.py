@@ -173,6 +173,8 @@ def write_text_atomic(
     opened = _walk_without_links(target) if _AT_A_DIRECTORY else None
     try:  # through the directory checked, whatever is swapped in since; else by its path
         _replace(target, opened, text)
+    except OSError as exc:  # said of the file written, not of the temporary one beside it
+        raise OSError(exc.errno, exc.strerror, target) from None
     finally:
         if opened is not None:
             os.close(opened)
