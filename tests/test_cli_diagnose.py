@@ -142,10 +142,19 @@ def test_get_masks_secrets_unless_revealed() -> None:
     """A secret and a URL's password are masked unless --reveal-secrets."""
     url = "https://bob:pw-" + SECRET + "@mf.example.com/api"
     write_profile(home(), {"SERVICE_AUTH_KEY": SECRET, "SERVICE_URL": url})
-    assert invoke("get", "SERVICE_AUTH_KEY").stdout == "****\n"
+    masked = invoke("get", "SERVICE_AUTH_KEY")
+    assert masked.stdout == "****\n"
+    # a script must not take the mask for the value: stderr says so (stdout stays the value's)
+    assert masked.stderr == (
+        "Note: METAFLOW_SERVICE_AUTH_KEY is shown masked; --reveal-secrets prints it\n"
+    )
     assert invoke("get", "SERVICE_URL").stdout == "https://bob:****@mf.example.com/api\n"
+    assert "is shown masked" in invoke("get", "SERVICE_URL").stderr
     assert invoke("get", "--reveal-secrets", "SERVICE_AUTH_KEY").stdout == SECRET + "\n"
-    assert invoke("get", "--reveal-secrets", "SERVICE_URL").stdout == url + "\n"
+    revealed = invoke("get", "--reveal-secrets", "SERVICE_URL")
+    assert revealed.stdout == url + "\n"
+    assert not revealed.stderr
+    assert not invoke("get", "SERVICE_HEADERS").stderr  # {}: nothing masked, nothing said
 
 
 def test_get_shows_a_secret_that_holds_nothing_as_show_does() -> None:

@@ -234,16 +234,17 @@ Examples:
     help="Print secret values instead of masking them (keep the output private).",
 )
 def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) -> None:
-    """Print the METAFLOW_* environment a remote container needs to resolve these settings.
+    """Print the METAFLOW_* environment another process needs to resolve these settings.
 
-    Every value set in a layer, serialized so that it parses back identically; derived values
-    are left to re-derive, but those this machine decides (the user name, and for local the
-    working directory as ARTIFACT_LOCALROOT) travel, so that another process resolves the
-    same. For the remote targets, machine-local paths stay behind,
-    METAFLOW_SERVICE_URL carries the internal service URL and no variable may reach 128 KiB;
-    sfn checks the Step Functions size limit. Secret values are masked unless --reveal-secrets
-    is given: a comment in the line formats, left out of json. A value a format cannot carry
-    (a line break for docker) is an error naming it.
+    By default (--target local) a process on this machine, in this working directory: every
+    value set in a layer, serialized so that it parses back identically; derived values are
+    left to re-derive, but those this machine decides (the user name, and the working
+    directory as ARTIFACT_LOCALROOT, which pins it) travel. With --target, a remote
+    container's: machine-local paths stay behind, METAFLOW_SERVICE_URL carries the internal
+    service URL and no variable may reach 128 KiB; on batch and sfn the settings of other
+    platforms' launchers stay behind and AWS Batch's size limit is checked. Secret values are
+    masked unless --reveal-secrets is given: a comment in the line formats, left out of json.
+    A value a format cannot carry (a line break for docker) is an error naming it.
     """
     snapshot = load_settings(profile)
     exported = snapshot.to_env(target)

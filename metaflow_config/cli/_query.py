@@ -68,7 +68,8 @@ def get_cmd(ctx: click.Context, profile: str | None, reveal_secrets: bool, name:
 
     For scripts: exit status 1 and nothing printed when the setting is unset; 2 when it cannot
     be told (the configuration is invalid, the key is no setting: the error on stderr). A
-    secret (and a URL's password) is masked unless --reveal-secrets is given; a secret
+    secret (and a URL's password) is masked unless --reveal-secrets is given, and a note on
+    stderr says so (a script must not take the mask for the value); a secret
     reference is printed as written ({{resolve:...}}, where the secret is kept), and fetched
     only with --reveal-secrets. Characters that move or restyle a terminal are escaped
     (\u202e), unless --reveal-secrets asks for the value exactly as held.
@@ -109,7 +110,10 @@ def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: st
                 value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
             click.echo(entry_text(value))
             return
-        click.echo(shown_text(entry_text(value, secret=secret)))
+        shown = shown_text(entry_text(value, secret=secret))
+        click.echo(shown)
+        if shown != printable(entry_text(value)):  # as for a setting of the table
+            click.echo(f"Note: {key} is shown masked; --reveal-secrets prints it", err=True)
         return
     try:
         field = lookup(name)
@@ -131,8 +135,12 @@ def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: st
     text = field.kind.to_text(value)
     if reveal_secrets:
         click.echo(text)
-    else:  # a secret that holds nothing ({}, as by default) is shown so, as show shows it
-        click.echo(MASK if field.secret and holds_something(value) else shown_text(text))
+        return
+    # a secret that holds nothing ({}, as by default) is shown so, as show shows it
+    shown = MASK if field.secret and holds_something(value) else shown_text(text)
+    click.echo(shown)
+    if shown != printable(text):  # a script must not take the mask for the value
+        click.echo(f"Note: {field.env} is shown masked; --reveal-secrets prints it", err=True)
 
 
 def _profile_argument(name: str) -> str:
