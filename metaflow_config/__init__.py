@@ -18,6 +18,7 @@ from .errors import ConfigError, ConfigWarning, Problem
 if TYPE_CHECKING:
     from ._override import Override, override
     from ._snapshot.explanation import Explanation, Shadowed
+    from ._snapshot.require import RequirementError
 
 __all__ = [
     "ConfigError",
@@ -26,6 +27,7 @@ __all__ = [
     "FrozenDict",
     "Override",
     "Problem",
+    "RequirementError",
     "Settings",
     "Shadowed",
     "current",
@@ -36,18 +38,19 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-#: names imported on first use, by the module that holds them (neither is imported by every
-#: ``import metaflow``: a task reads settings, it does not enter scopes or explain them)
+#: names imported on first use, by the module that holds them (none is imported by every
+#: ``import metaflow``: a task reads settings, it does not enter scopes, explain or require them)
 _LAZY = {
     "Explanation": "._snapshot.explanation",
     "Shadowed": "._snapshot.explanation",
     "Override": "._override",
     "override": "._override",
+    "RequirementError": "._snapshot.require",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """``Explanation``, ``Shadowed``, ``Override`` and ``override``, imported when first named."""
+    """The names of :data:`_LAZY`, imported when first named."""
     if name in _LAZY:
         import importlib
 

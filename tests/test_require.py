@@ -60,6 +60,15 @@ def _load(
     )
 
 
+def test_requirement_error_is_public() -> None:
+    """What ``require`` raises is named by the package itself (a ``ConfigError``)."""
+    import metaflow_config
+
+    assert metaflow_config.RequirementError is RequirementError
+    assert issubclass(metaflow_config.RequirementError, ConfigError)
+    assert "RequirementError" in metaflow_config.__all__
+
+
 def test_the_capability_table_is_what_the_contract_lists() -> None:
     """The capabilities and what each needs (Batch includes the S3 datastore: seed 004)."""
     assert {cap: [n.setting for n in needs(cap)] for cap in CAPABILITIES} == EXPECTED
