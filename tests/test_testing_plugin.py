@@ -456,6 +456,15 @@ def test_a_failed_comparison_of_a_secret_shows_no_secret(pytester: pytest.Pytest
         def test_exported():  # a dict whose own repr masks its plain values
             assert _s().to_env("batch") == {}
 
+        def test_exported_value():  # one value of it, as a test of a task's environment reads it
+            assert _s().to_env("batch")["METAFLOW_SERVICE_AUTH_KEY"] == "LEAKP1-abcdeX"
+
+        def test_child_env_value():
+            from metaflow_config import override
+            from metaflow_config.testing import child_env
+            with override(SERVICE_URL=_s().service.url):
+                assert child_env()["METAFLOW_SERVICE_URL"] == "https://h.example.com"
+
         @dataclasses.dataclass
         class Creds:
             key: str
@@ -468,14 +477,14 @@ def test_a_failed_comparison_of_a_secret_shows_no_secret(pytester: pytest.Pytest
         """
     )
     result = pytester.runpytest(*STRICT)
-    result.assert_outcomes(failed=6)
+    result.assert_outcomes(failed=8)
     out = result.stdout.str()
     assert "LEAKP1-abcdef" not in out
     assert "TOKENX9" not in out
     # counted among the failures alone: on CI (``CI`` set) pytest's short summary repeats each
     # message whole, where elsewhere it cuts them to the terminal's width
     failures = out.partition("short test summary info")[0]
-    assert failures.count("(a secret is compared: metaflow-config shows neither value") == 5
+    assert failures.count("(a secret is compared: metaflow-config shows neither value") == 7
     assert "<a str, not shown>" in out
     assert "- plain-right" in out  # pytest's own diff, where nothing is secret
 

@@ -21,6 +21,7 @@ from typing import Any
 from .._display import MASK, has_url_password
 from .._model.fields import Setting
 from .._model.table import BY_ENV, FIELDS
+from .._model.values import conceal
 from .._resolve.resolution import Resolution
 from .._sources.sections import find_key
 from ..errors import ConfigError, Problem
@@ -155,8 +156,8 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
         text = field.export_text(values[field.name])
         if text is None:
             problems.append(_unexportable(field, values[field.name], origin))
-        else:
-            env[field.env] = text
+        else:  # held masked: a test's failed comparison of it (pytest's diff) shows no secret
+            env[field.env] = conceal(text, secret=field.secret)
     text = None  # a secret's text is no local of a frame the checks below may raise through
     from .sections import section_env  # registered sections: on the first export
 
@@ -167,7 +168,7 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
     if remote and internal is not None:
         # The container talks to the service through the internal URL. An explicitly set
         # SERVICE_INTERNAL_URL travels too: in the sandbox it would re-derive differently.
-        env["METAFLOW_SERVICE_URL"] = str(internal)  # a reference: as its text
+        env["METAFLOW_SERVICE_URL"] = conceal(str(internal), secret=False)  # a reference: its text
     if remote:
         _check_entries(env, origins)
     if target in _BATCH_TARGETS:

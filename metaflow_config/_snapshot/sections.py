@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._display import show_value
-from .._model.values import MAX_JSON_DEPTH
+from .._model.values import MAX_JSON_DEPTH, conceal
 from .._resolve.resolution import Resolution
 from .._sources.sections import Registered, is_section_class, registry
 from ..errors import ConfigError, Problem
@@ -110,7 +110,7 @@ def section_env(resolution: Resolution, problems: list[Problem]) -> dict[str, st
             problems.extend(invalid)
             continue
         texts, refused = cls._metaflow_export(resolution.layers, model(resolution, cls))
-        env.update(texts)
+        env.update((k, conceal(v, secret=k in known[k].secret)) for k, v in texts.items())
         for key in refused:
             layer, raw = found[key]
             problems.append(
