@@ -768,6 +768,7 @@ print(json.dumps({
     "launched": before,
     "again": launched(),
     "exported": {k: v for k, v in exported.items() if k in before or "DEBUG" in k or "CONDA" in k},
+    "set": sorted(k for k, v in funcs.config_values() if "DEBUG" not in k and "CONDA" not in k),
 }))
 """
 
@@ -778,11 +779,12 @@ def test_metaflows_config_values_are_the_resolved_ones(tmp_path: Path) -> None:
     Metaflow reads "off" and "no" as true: its launchers would put DEBUG_S3CLIENT=True in the
     task's environment, ahead of to_env's value, while the launcher runs with it off.
     """
-    env = _base_env(tmp_path)
+    env = {**_base_env(tmp_path), "USER": "ana"}  # USER derives from it: this machine's
     profile = {
         "METAFLOW_DEBUG_S3CLIENT": "off",
         "METAFLOW_CONDA_USE_FAST_INIT": "no",
         "METAFLOW_DEBUG_SIDECAR": "yes",
+        "METAFLOW_BATCH_JOB_QUEUE": "q",
     }
     (Path(env["METAFLOW_HOME"]) / "config.json").write_text(json.dumps(profile), "utf-8")
     proc = _run(_CONFIG_VALUES, env, tmp_path)
@@ -796,6 +798,9 @@ def test_metaflows_config_values_are_the_resolved_ones(tmp_path: Path) -> None:
     }
     assert seen["launched"] == expected == seen["exported"]
     assert seen["again"] == expected  # a later from_conf of the name does not bring Metaflow's back
+    # what a layer set, as Metaflow's registry tells it: not what is derived from this machine
+    # (its user, its working directory), which a launcher copying them all would carry away
+    assert seen["set"] == ["METAFLOW_BATCH_JOB_QUEUE"]
 
 
 def _metaflow_command(

@@ -55,7 +55,8 @@ def pin_metaflows_registry(snapshot: Settings) -> None:
     ``config_values()`` into a task's environment (AWS Batch, hence Step Functions; Kubernetes,
     Argo Workflows, Airflow) before anything else: left as Metaflow read them ("off" is true
     there), they would override ``to_env``. Each setting's entry is its value here, non-default
-    exactly when ``to_env`` exports it, serialized as ``to_env`` does.
+    exactly when a layer set it (as Metaflow's own reading tells it), serialized as ``to_env``
+    does.
     """
     from .._model.table import FIELDS
     from .._snapshot.settings import resolution_of
@@ -72,9 +73,10 @@ def pin_metaflows_registry(snapshot: Settings) -> None:
         value = thaw(values[field.name])
         origin = origins.get(field.name)
         text = None
-        if origin is not None and (
-            origin[0] != "derived" or (field.derive is not None and field.derive.machine)
-        ):
+        # set in a layer, as Metaflow's registry tells it: a value derived here (from this
+        # machine's user or working directory too) is a default there, which no launcher that
+        # copies the registry's values into a task takes from this machine
+        if origin is not None and origin[0] != "derived":
             text = field.export_text(values[field.name])
         if text is None:  # a default, or derived here: Metaflow's registry calls it a default
             pinned[field.env] = entry(value=value, serializer=_metaflow_text, is_default=True)
