@@ -258,19 +258,25 @@ def missing(s: Settings, need: Need, title: str, *, wizard: bool = True) -> Prob
         f"{s.profile_path} ({profile})"
         + (f", or run `{wizard_command(s.profile)}`" if wizard else "")
     )
-    if need.value:  # set, to another value: said as a value, from where it came
+    held = s[need.setting]
+    if need.value or held is not None:  # a value that is no answer: said as one, where from
         info = s.explain(field.env)
+        expected = (
+            repr(need.value)
+            if need.value
+            else f"{field.kind.expected} chosen in a layer (the built-in default is no choice; "
+            f"{held!r} set in a layer is one)"
+        )
         return Problem.bad_value(
             field.env,
             info.source,
             info.location,
             value=info.shown,
-            expected=f"{need.value!r}, which {title} needs: {need.purpose}",
+            expected=f"{expected}, which {title} needs: {need.purpose}",
             fix=fix,
         )
-    default = f" (not the built-in default {s[need.setting]!r})" if need.explicit else ""
     return Problem.missing(
-        field.env, f"{field.kind.expected}{default}, which {title} needs: {need.purpose}", fix
+        field.env, f"{field.kind.expected}, which {title} needs: {need.purpose}", fix
     )
 
 
