@@ -1017,6 +1017,29 @@ def test_a_json_key_given_twice_is_a_problem_in_every_layer(
     assert "ZQXJ" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("headers", "said"),
+    [
+        ({"Authorization": " Bearer ZQXJ-token"}, "the value of header 1 starts with a blank"),
+        ({"x-a": "1", "Authorization": "Bearer ZQXJ\r\nX-Evil: 1"}, "other control characters"),
+        ({" x-ZQXJ": "v"}, "the name of header 1 is empty, starts with a blank, or holds ':'"),
+        ({"x:ZQXJ": "v"}, "the name of header 1"),
+        ({"": "ZQXJ"}, "the name of header 1"),
+    ],
+)
+def test_a_header_requests_would_refuse_is_refused_unshown(
+    home: Path, work: Path, headers: dict[str, str], said: str
+) -> None:
+    """The service's headers go through ``requests``, which refuses a name or value of these
+    shapes at every request (a value with a leading blank pasted with its token): refused at
+    resolution, the header said by its number (its name and value may be secret)."""
+    with pytest.raises(ConfigError) as info:
+        load(env={"METAFLOW_SERVICE_HEADERS": json.dumps(headers)}, home=home, cwd=work)
+    assert said in str(info.value)
+    assert "ZQXJ" not in str(info.value)
+    assert load(env={"METAFLOW_SERVICE_HEADERS": '{"X-Empty": ""}'}, home=home, cwd=work)
+
+
 # --- the empty string ------------------------------------------------------------------------
 
 

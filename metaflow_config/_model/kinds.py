@@ -885,6 +885,42 @@ STR_DICT = Kind(
     _Json(_str_dict),
     json_valued=True,
 )
+#: What ``requests`` (Metaflow's client of the service) takes for a header: a name neither
+#: empty nor starting with a blank, without ``:`` or a line break; a value empty, or not
+#: starting with a blank, without a line break. Others it refuses at every request.
+_HEADER_NAME = r"[^:\s][^:\r\n]*"
+_HEADER_VALUE = r"(?:\S[^\r\n]*)?"
+
+
+def _check_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """Refuse a header ``requests`` would refuse; said without its name or value (secret)."""
+    for number, (name, value) in enumerate(headers.items(), 1):
+        if not re.fullmatch(_HEADER_NAME, name):
+            msg = (
+                f"the name of header {number} is empty, starts with a blank, or holds ':' or a "
+                "line break, which no HTTP client sends"
+            )
+            raise ValueError(msg)
+        if not re.fullmatch(_HEADER_VALUE, value):
+            msg = (
+                f"the value of header {number} starts with a blank or holds a line break, which "
+                "requests (Metaflow's client) refuses at every request"
+            )
+            raise ValueError(msg)
+    return headers
+
+
+def _headers(*, shared: bool = False) -> CoreSchema:
+    return _cs().no_info_after_validator_function(_check_headers, _str_dict(shared=shared))  # type: ignore[no-any-return]
+
+
+HEADERS = Kind(
+    "HTTP headers",
+    'a JSON object of HTTP headers, e.g. {"Authorization": "Bearer ..."} (a name does not '
+    "start with a blank nor hold ':'; a value does not start with a blank)",
+    _Json(_headers),
+    json_valued=True,
+)
 TAGS = Kind(
     "AWS tags",
     'a JSON object of AWS tags, e.g. {"team": "ml"} (at most 50; keys 1-128 chars, values '

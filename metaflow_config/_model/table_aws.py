@@ -24,6 +24,7 @@ from .kinds import (
     BOOL,
     DYNAMO_TABLE,
     GS_URL,
+    HEADERS,
     IAM_ROLE_ARN,
     JSON_OBJECT,
     LOG_GROUP_ARN,
@@ -33,7 +34,6 @@ from .kinds import (
     S3_URL,
     SFN_NAME_PREFIX,
     STR,
-    STR_DICT,
     TAGS,
     URL,
     VERIFY,
@@ -208,7 +208,7 @@ class Service(Section):
     )
     headers: Mapping[str, str] = setting(
         "SERVICE_HEADERS",
-        STR_DICT,
+        HEADERS,
         "Extra HTTP headers for the metadata service.",
         default={},
         secret=True,
