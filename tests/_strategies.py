@@ -25,6 +25,7 @@ from metaflow_config._model.kinds import (
     COMMA_LIST,
     DYNAMO_TABLE,
     GS_URL,
+    HEADERS,
     IAM_ROLE_ARN,
     JSON_OBJECT,
     KEY_VALUE_LIST,
@@ -173,6 +174,13 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
     id(DYNAMO_TABLE): _same(st.from_regex(r"\A[A-Za-z0-9_.\-]{3,30}\Z")),
     id(STR_DICT): _json_text(st.dictionaries(plain_text, plain_text, max_size=3)),
     id(TAGS): _json_text(st.dictionaries(_tag_key, _tag_value, max_size=3)),
+    id(HEADERS): _json_text(
+        st.dictionaries(
+            st.from_regex(r"\A[A-Za-z][A-Za-z0-9-]{0,15}\Z"),
+            plain_text.filter(lambda v: not v[:1].isspace()),
+            max_size=3,
+        )
+    ),
     id(JSON_OBJECT): _json_text(st.dictionaries(st.text(max_size=8), json_values, max_size=3)),
     id(STR_LIST): _json_text(st.lists(plain_text, max_size=3)),
     id(RETRY_CONFIG): _json_text(

@@ -527,8 +527,13 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
     ("METAFLOW_S3_SERVER_SIDE_ENCRYPTION", [5, True, "aes256"], ["aes256", "kms", " AES256"]),
     (
         "METAFLOW_SERVICE_HEADERS",
-        [[], "x", {"a": 1}, {"a": "b\r\nX-Evil: 1"}],
-        ["not json", "[1]", '{"a": 1}', '{"a": "b\\r\\nX-Evil: 1"}', '{"a": NaN}'],
+        [[], "x", {"a": 1}, {"a": "b\r\nX-Evil: 1"}, {"a": " b"}, {"a:b": "c"}],
+        ["not json", "[1]", '{"a": 1}', '{"a": "b\\r\\nX-Evil: 1"}', '{"a": NaN}', '{" a": "b"}'],
+    ),
+    (
+        "METAFLOW_CONTACT_INFO",
+        [[], "x", {"a": 1}, {"a": "b\r\nc"}],
+        ["not json", "[1]", '{"a": 1}', '{"a": "b\\u0000c"}'],
     ),
     ("METAFLOW_DATATOOLS_SESSION_VARS", [[], "x", 5], ["[]", "{", "NaN", "[" * 100_000]),
     ("METAFLOW_SPIN_ALLOWED_DECORATORS", [{}, [1], "x"], ['{"a": 1}', "[1]", '["a\\u0000"]']),

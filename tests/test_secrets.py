@@ -50,7 +50,7 @@ def _planted(kind_name: str, canary: str) -> Any:
     """A valid value of a secret setting's kind that carries ``canary``."""
     if kind_name == "string":
         return canary
-    if kind_name == "JSON object of strings":
+    if kind_name in ("JSON object of strings", "HTTP headers"):
         return {"Authorization": canary}
     assert kind_name == "JSON object", kind_name
     return {"aws_secret_access_key": canary}

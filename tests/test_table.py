@@ -46,6 +46,7 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.VERIFY: frozenset({bool, str}),
     _kinds.STR_DICT: frozenset({Mapping[str, str]}),
     _kinds.TAGS: frozenset({Mapping[str, str]}),
+    _kinds.HEADERS: frozenset({Mapping[str, str]}),
     _kinds.JSON_OBJECT: frozenset({Mapping[str, Any]}),
     _kinds.RETRY_CONFIG: frozenset({Mapping[str, Any]}),
     _kinds.STR_LIST: frozenset({tuple[str, ...]}),
