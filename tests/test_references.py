@@ -242,6 +242,55 @@ def test_a_failed_fetch_names_the_setting_and_the_reference(
 
 
 @pytest.mark.aws
+@pytest.mark.parametrize(
+    ("setting", "stored", "text"),
+    [
+        pytest.param(
+            "SERVICE_AUTH_KEY",
+            json.dumps({"other": CANARY + "-other", "db": CANARY}),
+            "{{resolve:secretsmanager:mf/auth:SecretString:token}}",
+            id="missing-key",
+        ),
+        pytest.param(
+            "SERVICE_AUTH_KEY",
+            "not json " + CANARY,
+            "{{resolve:secretsmanager:mf/auth:SecretString:token}}",
+            id="not-json",
+        ),
+        pytest.param(
+            "SERVICE_HEADERS",
+            json.dumps({"h": "[" + CANARY + "]", "other": CANARY + "-other"}),
+            "{{resolve:secretsmanager:mf/auth:SecretString:h}}",
+            id="key-not-of-the-setting-s-kind",
+        ),
+        pytest.param(
+            "SERVICE_HEADERS",
+            "[" + CANARY + "]",
+            "{{resolve:secretsmanager:mf/auth}}",
+            id="text-not-of-the-setting-s-kind",
+        ),
+    ],
+)
+def test_no_frame_a_failed_fetch_passes_through_holds_the_fetched_text(
+    aws: Any, tmp_path: Path, setting: str, stored: str, text: str
+) -> None:
+    """``pytest -l``, Sentry and rich tracebacks show every frame's locals: the secret fetched
+    (every key of a shared JSON secret) is no local of a frame the ConfigError passes through."""
+    from metaflow_config.aws import fetch_reference
+    from tests._frames import frames_showing, raised
+
+    aws.client("secretsmanager").create_secret(Name="mf/auth", SecretString=stored)
+    s = _load(tmp_path, **{setting: text})
+    error = raised(lambda: s[setting])
+    assert "METAFLOW_" + setting in str(error)
+    assert frames_showing(error, CANARY) == []
+    reference = s._resolution.values[setting]
+    if reference.key == "token":  # no such key: aws.fetch_reference fails the same way
+        error = raised(lambda: fetch_reference(reference, s, setting, text))
+        assert frames_showing(error, CANARY) == []
+
+
+@pytest.mark.aws
 def test_what_is_fetched_is_validated_as_the_setting(aws: Any, tmp_path: Path) -> None:
     """SERVICE_HEADERS must yield a JSON object of strings; the fetched text is never shown."""
     aws.client("ssm").put_parameter(Name="/mf/h", Value="[" + CANARY + "]", Type="SecureString")
