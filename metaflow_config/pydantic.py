@@ -434,6 +434,9 @@ class MetaflowBaseSettings(BaseSettings):
         else:
             _conceal(self)
             return
+        # A traceback shows its frames' locals (pytest -l, Sentry, rich): the values given and
+        # those of the layers, secrets in plain text, are no locals of this frame when it raises.
+        del inputs, values
         # Raised here, outside the handlers: pydantic's error (its inputs, secrets included)
         # is then neither the ConfigError's cause nor its context, in no traceback.
         raise ConfigError(problems)

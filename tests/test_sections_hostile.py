@@ -648,3 +648,18 @@ def test_the_commands_redact_a_validators_message_quoting_a_secret(
     assert result.exit_code == 1
     assert "must start with ok-" in result.output + result.stderr
     assert SECRET not in result.output + result.stderr
+
+
+def test_no_frame_a_sections_error_passes_through_holds_its_secrets(
+    telling: type[Any], tmp_path: Path
+) -> None:
+    """``pytest -l``, Sentry and rich tracebacks show every frame's locals: a section's error
+    leaves no frame holding the layers' values (or code's arguments) in plain text."""
+    from tests._frames import frames_showing, raised
+
+    good = {"TELLING_TOKEN": "ok-" + SECRET, "TELLING_KEY": SECRET, "TELLING_COUNT": "many"}
+    env = {f"METAFLOW_{k}": v for k, v in good.items()}
+    snapshot = _load(tmp_path, env=env)
+    assert frames_showing(raised(lambda: snapshot.section(telling)), SECRET) == []
+    error = raised(lambda: telling(token="ok-" + SECRET, key=SECRET, count="many"))
+    assert frames_showing(error, SECRET) == []
