@@ -7,9 +7,11 @@ held there as plain text (not as a masking ``SecretText``) is shown to whoever r
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Callable
 
+import metaflow_config
 from metaflow_config import ConfigError
 
 
@@ -27,10 +29,11 @@ def raised(call: Callable[[], object]) -> ConfigError:
 
 
 def frames_showing(exc: BaseException, secret: str) -> list[str]:
-    """The locals (``file:function:name``) whose ``repr`` shows ``secret``, in ``exc``'s frames.
+    """The library's locals (``file:function:name``) whose ``repr`` shows ``secret``.
 
-    Its cause and context too; and the text of the traceback with its locals captured, as a
-    whole (``TracebackException``), where it shows ``secret``.
+    In the frames ``exc`` passed through, its cause's and its context's; each as the frame holds
+    it, and as ``TracebackException(capture_locals=True)`` captures it. The caller's own frames
+    (a test's, which holds what it set up) are not the library's business.
     """
     found: list[str] = []
     seen: set[int] = set()
@@ -41,14 +44,31 @@ def frames_showing(exc: BaseException, secret: str) -> list[str]:
             continue
         seen.add(id(error))
         pending += [error.__cause__, error.__context__]
-        tb = error.__traceback__
-        while tb is not None:
-            code = tb.tb_frame.f_code
-            for name, value in tb.tb_frame.f_locals.items():
-                if secret in repr(value):
-                    found.append(f"{code.co_filename}:{code.co_name}:{name}")
-            tb = tb.tb_next
-    captured = traceback.TracebackException.from_exception(exc, capture_locals=True)
-    if secret in "".join(captured.format()):
-        found.append("TracebackException(capture_locals=True)")
+        for frame, _ in traceback.walk_tb(error.__traceback__):
+            code = frame.f_code
+            if _LIBRARY in code.co_filename:
+                found.extend(
+                    f"{code.co_filename}:{code.co_name}:{name}"
+                    for name, value in frame.f_locals.items()
+                    if secret in repr(value)
+                )
+    chained: list[traceback.TracebackException | None] = [
+        traceback.TracebackException.from_exception(exc, capture_locals=True)
+    ]
+    while chained:
+        captured = chained.pop()
+        if captured is None:
+            continue
+        chained += [captured.__cause__, captured.__context__]
+        for summary in captured.stack:
+            if _LIBRARY in summary.filename:
+                found.extend(
+                    f"{summary.filename}:{summary.name}:{name} (captured)"
+                    for name, shown in (summary.locals or {}).items()
+                    if secret in shown
+                )
     return found
+
+
+#: the library's own source files (the installed package: the clone's, in its editable install)
+_LIBRARY = os.path.dirname(metaflow_config.__file__) + os.sep

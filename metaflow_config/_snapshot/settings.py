@@ -258,16 +258,27 @@ class Settings(Sections):
         """Resolve this snapshot again with ``changes`` to its inputs, reusing what it can.
 
         ``layer``: the values a scope adds, read (see ``layers.scope_layer``), when ``changes``
-        are its merged ``overrides``.
+        are its merged ``overrides``. No changes: this snapshot.
+
+        ``changes`` (an environment, values: secrets in plain text) is no local of this frame
+        when the resolution raises: a traceback shows its frames' locals (``pytest -l``,
+        Sentry, rich), and the inputs that hold them show neither in their repr.
         """
+        if not changes:
+            return self
         inputs = self._resolution.inputs
         if changes.keys() == {"overrides"}:  # an override scope: only its values are new
             below = self._resolution.layers["override"]
             fresh = None if layer is None else scope_layer(below, layer)
-            overrides = changes["overrides"]
             inputs = Inputs(
-                inputs.env, inputs.home, inputs.profile, inputs.cwd, overrides, inputs.strict
+                inputs.env,
+                inputs.home,
+                inputs.profile,
+                inputs.cwd,
+                changes["overrides"],
+                inputs.strict,
             )
+            del changes
             from .._resolve.over import resolve_over  # the first override scope imports it
 
             return Settings(resolve_over(self._resolution, inputs, fresh))
@@ -278,7 +289,9 @@ class Settings(Sections):
             if "strict" in changes
             else {x.name: layers[x.name] for x in LAYERS if not changes.keys() & set(x.reads)}
         )
-        return Settings(resolve(inputs.replace(**changes), reuse))
+        inputs = inputs.replace(**changes)
+        del changes
+        return Settings(resolve(inputs, reuse))
 
     # -- export ----------------------------------------------------------------------------
 
