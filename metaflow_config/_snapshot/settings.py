@@ -56,7 +56,16 @@ def _fetching(cls: type[Section]) -> type[Section]:
         object.__setattr__(self, attr, value)
         return value
 
-    made = type(cls.__name__, (cls,), {"__getattr__": __getattr__, "__module__": cls.__module__})
+    def _held(self: Section, field: Setting) -> Any:
+        # the reference where there is one, fetched or not: repr and == never fetch (Section)
+        snapshot: Settings = object.__getattribute__(self, "_snapshot")
+        return snapshot._resolution.values[field.name]
+
+    made = type(
+        cls.__name__,
+        (cls,),
+        {"__getattr__": __getattr__, "_held": _held, "__module__": cls.__module__},
+    )
     _FETCHING[cls] = made
     return made
 
