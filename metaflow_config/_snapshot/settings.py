@@ -21,6 +21,7 @@ from .._sources.inputs import Inputs
 from .._sources.keys import suggest
 from .._sources.layers import LAYERS, scope_layer
 from .._sources.sections import find_key
+from ..errors import ConfigError, Problem, show_value
 from . import views
 from .views import VIEWS
 
@@ -85,6 +86,27 @@ def lookup(name: str) -> Setting:
         msg = f"{name!r} is not a Metaflow setting; {suggest(name)}"
         raise KeyError(msg)
     return field
+
+
+def _name_given(name: object, call: str) -> str:
+    """``name`` as ``call`` was given it: a setting's name (or a registered key), as text.
+
+    A name that is no ``str`` at all (``settings[5]``) is a wrong argument, a ``ConfigError``
+    headed as one (it was an ``AttributeError`` about ``startswith``); a ``str`` naming no
+    setting stays a ``KeyError``, a mapping's answer, with its did-you-mean (:func:`lookup`).
+    """
+    if isinstance(name, str):
+        return name
+    raise ConfigError(
+        [
+            Problem.bad_argument(
+                call,
+                f"{show_value(name, secret=False)} (of type {type(name).__name__})",
+                "a setting's name as a str ('METAFLOW_BATCH_JOB_QUEUE' or 'BATCH_JOB_QUEUE')",
+                "pass the setting's name as a str",
+            )
+        ]
+    )
 
 
 def _no_attribute(name: str) -> str:
@@ -154,8 +176,14 @@ class Settings(Sections):
 
         A secret reference is fetched on this first read (see ``fetch``). The keys of a
         registered section (``metaflow_config.sections``) read its model's fields.
+
+        Raises:
+            KeyError: ``name`` is no setting's name (with the nearest one).
+            ConfigError: ``name`` is not a ``str``; the value cannot be fetched or its section
+                refuses it.
+
         """
-        if find(name) is None:
+        if find(_name_given(name, "settings[name]")) is None:
             section = find_key(name)
             if section is not None:
                 registered, key = section
@@ -192,14 +220,26 @@ class Settings(Sections):
         return ((f.env, self._value(f.name)) for f in FIELDS)
 
     def source(self, name: str) -> str:
-        """The layer the value of ``name`` came from (see :meth:`explain` for the details)."""
-        if find(name) is None and find_key(name) is not None:
+        """The layer the value of ``name`` came from (see :meth:`explain` for the details).
+
+        Raises:
+            KeyError: ``name`` is no setting's name (with the nearest one).
+            ConfigError: ``name`` is not a ``str``.
+
+        """
+        if find(_name_given(name, "source(name)")) is None and find_key(name) is not None:
             return self.explain(name).source
         return self._resolution.origins.get(lookup(name).name, ("default", ""))[0]
 
     def explain(self, name: str) -> Explanation:
-        """Value, source, location and shadowed lower layers of the setting ``name``."""
-        if find(name) is None:
+        """Value, source, location and shadowed lower layers of the setting ``name``.
+
+        Raises:
+            KeyError: ``name`` is no setting's name (with the nearest one).
+            ConfigError: ``name`` is not a ``str``.
+
+        """
+        if find(_name_given(name, "explain(name)")) is None:
             section = find_key(name)
             if section is not None:
                 from .sections import explain_key
