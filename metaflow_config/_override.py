@@ -174,8 +174,9 @@ class Override:
         cached = self._cache
         if cached is not None and cached[0] is parent:
             return cached[1]
-        changes = self._changes(resolution_of(parent).inputs)
-        snapshot = parent._replace(layer=self._layer, **changes) if changes else parent
+        # The changes (an environment, values) are handed on, never a local of this frame: a
+        # traceback of the resolution's error shows the locals of the frames it passes through.
+        snapshot = parent._replace(layer=self._layer, **self._changes(resolution_of(parent).inputs))
         self._cache = (parent, snapshot)
         return snapshot
 

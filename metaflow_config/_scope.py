@@ -100,6 +100,10 @@ def load(
     inputs = Inputs.from_world(
         env=env, home=home, profile=profile, cwd=cwd, overrides=overrides, strict=strict
     )
+    # A traceback shows its frames' locals (pytest -l, Sentry, rich): the caller's environment
+    # (credentials, tokens) and values are no locals of this frame when the resolution raises;
+    # the inputs hold them, and their repr shows neither.
+    del env, overrides
     return Settings(resolve(inputs))
 
 

@@ -186,9 +186,15 @@ class ConfigError(Exception):
 
 
 def _a_call(name: str) -> bool:
-    """Whether a problem names a call's argument (``require(capability)``, ``load(env=...)``)."""
-    call, opened, rest = name.partition("(")
-    return bool(opened) and call.isidentifier() and ")" in rest
+    """Whether a problem names a call's argument (``require(capability)``, ``settings[name]``).
+
+    A call (``load(env=...)['X']`` too) or an item of an object (``settings[name]``).
+    """
+    for opening, closing in (("(", ")"), ("[", "]")):
+        call, opened, rest = name.partition(opening)
+        if opened and call.isidentifier() and closing in rest:
+            return True
+    return False
 
 
 def _config_error(problems: tuple[Problem, ...], also: tuple[str, ...]) -> ConfigError:

@@ -364,6 +364,7 @@ def layer_problems(data: LayerData) -> list[Problem]:
             BaseModel.__init__(cls.__new__(cls), **_by_argument(cls, values))
         except ValidationError as exc:
             secret = cls.secret_keys()
+            quoted = _quoted(cls, {}, {data.layer: data})
             for err in exc.errors(include_url=False):
                 name = _field_name(cls, str(err["loc"][0])) if err["loc"] else ""
                 if name not in values:
@@ -376,7 +377,9 @@ def layer_problems(data: LayerData) -> list[Problem]:
                         data.layer,
                         raw.location,
                         value=show_value(raw.value, secret=key in secret),
-                        expected=_expected(cls, name, err, raw.value),
+                        expected=_redacted(
+                            _expected(cls, name, err, raw.value), [*quoted, *_inputs(cls, err)]
+                        ),
                         fix=f"correct or remove {raw.location or key}",
                     )
                 )
@@ -417,7 +420,9 @@ class MetaflowBaseSettings(BaseSettings):
         except Exception as exc:  # a validator of the model's own raised something else
             # its message may quote an input: shown only where the model holds no secret, and
             # with the URL passwords of the inputs masked (a piece of one, too: no URL left)
-            said = "" if cls.secret_keys() else f": {_unquoted(str(exc), [inputs.values()])}"
+            said = ""
+            if not cls.secret_keys():
+                said = f": {_redacted(str(exc), _quoted(cls, inputs, _layers()))}"
             problems = [
                 _model_problem(
                     cls,
@@ -429,6 +434,9 @@ class MetaflowBaseSettings(BaseSettings):
         else:
             _conceal(self)
             return
+        # A traceback shows its frames' locals (pytest -l, Sentry, rich): the values given and
+        # those of the layers, secrets in plain text, are no locals of this frame when it raises.
+        del inputs, values
         # Raised here, outside the handlers: pydantic's error (its inputs, secrets included)
         # is then neither the ConfigError's cause nor its context, in no traceback.
         raise ConfigError(problems)
@@ -617,13 +625,89 @@ def _held(value: Any, *, secret: bool) -> Any:
     return value
 
 
-def _unquoted(text: str, held: Iterable[Iterable[Any]]) -> str:
-    """``text`` with no URL password: what a model's validation said may quote its values.
+def _quoted(
+    cls: type[MetaflowBaseSettings], given: Mapping[str, Any], layers: Mapping[str, LayerData]
+) -> list[str]:
+    """What no message about ``cls``'s values may quote (see :func:`_redacted`).
 
-    The passwords of the values ``held`` (groups of values) are masked wherever ``text`` quotes
-    them, whole or in a piece (``nonnumeric port: 'pw@host'``); any other URL's too.
+    The texts of its secret fields' values, as code gave them (``given``, by the names
+    ``cls(...)`` takes) and as ``layers`` hold them; the URL passwords of all its values,
+    whole and in the pieces a URL parser cuts them into.
     """
-    return mask_url_password(redact(text, url_passwords(chain.from_iterable(held))))
+    secret = _secret_fields(cls)
+    held: list[Any] = list(given.values())
+    hidden = [value for argument, value in given.items() if _field_name(cls, argument) in secret]
+    for key, name in cls._metaflow_keys()[1].items():
+        for data in layers.values():
+            raw = data.raw(key)
+            if raw is not None:
+                held.append(raw.value)
+                if name in secret:
+                    hidden.append(raw.value)
+    return [*_secret_texts(hidden), *url_passwords(held)]
+
+
+def _inputs(cls: type[MetaflowBaseSettings], err: Mapping[str, Any]) -> list[str]:
+    """The texts of the secret values pydantic's error ``err`` was about (its ``input``).
+
+    A field's input, if that field is secret; a model validator's input (the values together),
+    its secret fields' entries. What a layer or code gave is in :func:`_quoted` already; this
+    is the rest (a model's own sources, a validator's ``mode="before"`` changes).
+    """
+    secret = _secret_fields(cls)
+    given = err.get("input")
+    if err["loc"]:
+        return _secret_texts([given]) if _field_name(cls, str(err["loc"][0])) in secret else []
+    if isinstance(given, BaseModel):  # an "after" model validator's: the model itself
+        given = dict(vars(given))
+    if not isinstance(given, Mapping):
+        return []
+    return _secret_texts(v for k, v in given.items() if _field_name(cls, str(k)) in secret)
+
+
+def _secret_texts(values: Iterable[Any]) -> list[str]:
+    """Every text ``values`` (of secret fields) hold: a message quoting one shows a secret.
+
+    Strings wherever they are held (a dict's keys too, a list's items, a nested model's fields,
+    the secret of pydantic's secret types, bytes as text); JSON text, as a layer holds a dict
+    or a list, both whole and decoded.
+    """
+    found: list[str] = []
+    pending = list(values)
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _SECRET_TYPES):
+            item = cast(Any, item).get_secret_value()
+        if isinstance(item, bytes):
+            item = item.decode(errors="replace")
+        if isinstance(item, str):
+            found.append(str(item))
+            if item.lstrip()[:1] in ("{", "["):
+                pending.append(decode_json(item, bounded=True)[0])
+        elif id(item) in seen:
+            continue
+        elif isinstance(item, Mapping):
+            seen.add(id(item))
+            pending.extend(chain(item.keys(), item.values()))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            seen.add(id(item))
+            pending.extend(item)
+        elif isinstance(item, BaseModel):
+            seen.add(id(item))
+            pending.extend(vars(item).values())
+    return found
+
+
+def _redacted(text: str, quoted: Iterable[str]) -> str:
+    """A message taken from pydantic (a validator's words), as it may be shown.
+
+    Every message about a model's values goes through here: whatever its shape (``Value
+    error, ...``, a ``PydanticCustomError``'s own template, a model validator's words), none of
+    ``quoted`` (:func:`_quoted`, :func:`_inputs`) is in it, whole or in a piece (``nonnumeric
+    port: 'pw@host'``), nor any other URL's password.
+    """
+    return mask_url_password(redact(text, quoted))
 
 
 def _said(message: str, *, secret: bool = False) -> str:
@@ -665,19 +749,17 @@ def _problems(
 ) -> list[Problem]:
     """The problems of a model's validation, each with the layer and place of its value.
 
-    What pydantic and the model's validators say may quote a value: the URL passwords of the
-    values given and of those the layers hold for the model are masked in it, whole or in a
-    piece (:func:`_unquoted`).
+    What pydantic and the model's validators say may quote a value: every message is said
+    through :func:`_redacted`, without the secret fields' values nor any URL password of the
+    values given and of those the layers hold for the model, whole or in a piece.
     """
     layers = _layers()
     secret = cls.secret_keys()
-    keys = cls._metaflow_keys()[1]
-    held: list[Iterable[Any]] = [given.values()]
-    held += [[raw.value for key in keys if (raw := data.raw(key))] for data in layers.values()]
+    quoted = _quoted(cls, given, layers)
     problems = []
     for err in exc.errors(include_url=False):
         if not err["loc"]:  # the model's own validator: about its values together, none alone
-            said = _unquoted(_said(str(err["msg"])), held)
+            said = _redacted(_said(str(err["msg"])), [*quoted, *_inputs(cls, err)])
             problems.append(_model_problem(cls, said, f" that {cls.__name__} refuses together"))
             continue
         name = _field_name(cls, str(err["loc"][0]))
@@ -690,11 +772,11 @@ def _problems(
                 raw = data.raw(key)
                 if raw is not None:
                     layer, location, value = data.layer, raw.location, raw.value
-        expected = _unquoted(
+        expected = _redacted(
             _expected(cls, name, err, value)
             if layer not in {"init", "default"}  # text a layer held, not code's argument
             else str(err["msg"]),
-            held,
+            [*quoted, *_inputs(cls, err)],
         )
         fix = {
             "env": f"correct or unset the environment variable {location}",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from metaflow_config import ConfigError, ConfigWarning, load
+from metaflow_config import ConfigError, ConfigWarning, load, override
 from tests.conftest import write_json
 
 
@@ -354,6 +356,33 @@ def test_a_problem_is_a_frozen_dataclass() -> None:
     assert problem.fix == "fix it"
     if sys.version_info >= (3, 10):  # dataclasses set it from Python 3.10 on
         assert Problem.__match_args__ == names
+
+
+@pytest.mark.parametrize("wrong", [5, None, b"METAFLOW_USER", ["s3"]], ids=repr)
+@pytest.mark.parametrize("process", [False, True], ids=["snapshot", "process-settings"])
+def test_a_name_that_is_not_a_str_is_a_wrong_argument(wrong: Any, process: bool) -> None:
+    """``settings[5]``, ``explain(123)``: a ConfigError headed "invalid argument:" (they were an
+    AttributeError about ``startswith``; ``require(["s3"])`` a TypeError: unhashable). A str
+    naming no setting stays a KeyError, with its did-you-mean."""
+    from metaflow_config import settings
+
+    s = settings if process else load(env={}, home="/nonexistent", cwd="/")
+    calls: dict[str, Callable[[], object]] = {
+        "settings[name]": lambda: s[wrong],
+        "explain(name)": lambda: s.explain(wrong),
+        "source(name)": lambda: s.source(wrong),
+        "to_env(target)": lambda: s.to_env(wrong),
+        "require(capability)": lambda: s.require(wrong),
+    }
+    if not isinstance(wrong, list):  # a key of a dict: a list cannot be one
+        calls["override(...)"] = lambda: override({wrong: "q"})
+    for argument, call in calls.items():
+        with pytest.raises(ConfigError) as info:
+            call()
+        assert str(info.value).startswith(f"invalid argument: {argument}: got "), argument
+    for call in (lambda: s["BATCH_JOB_QUEU"], lambda: s.explain("BATCH_JOB_QUEU")):
+        with pytest.raises(KeyError, match="did you mean METAFLOW_BATCH_JOB_QUEUE"):
+            call()
 
 
 def test_a_wrong_argument_of_a_call_is_headed_as_one() -> None:

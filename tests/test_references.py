@@ -102,6 +102,46 @@ print("boto3" in sys.modules, "botocore" in sys.modules)
     assert out.stdout.split() == ["False", "False"]
 
 
+def test_a_sections_repr_and_equality_never_fetch() -> None:
+    """A section's ``repr`` (``str``, ``pprint``, a traceback's locals) shows a secret reference
+    as written and ``==`` compares references: no boto3, no AWS call, no error where AWS does
+    not answer (here: no region, no credentials)."""
+    code = """
+import pprint, sys
+from metaflow_config import current, load, override
+env = {"METAFLOW_SERVICE_AUTH_KEY": "SM"}
+other = {"METAFLOW_SERVICE_AUTH_KEY": "{{resolve:ssm:/other}}"}
+s, same, different = (load(env=e, home="/nonexistent", cwd="/") for e in (env, env, other))
+print(repr(s.service))
+print(str(s.service) == repr(s.service) == pprint.pformat(s.service))
+print(s.service == same.service, s.service != different.service)
+with override(env=env, home="/nonexistent"):
+    print(repr(current().service) == repr(s.service))
+print("boto3" in sys.modules, "botocore" in sys.modules)
+""".replace("SM", SM)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO"))}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert f"auth_key={SM!r}" in lines[0]
+    assert lines[1:] == ["True", "True True", "True", "False False"]
+
+
+@pytest.mark.aws
+def test_a_fetched_secret_is_not_in_a_sections_repr(aws: Any, tmp_path: Path) -> None:
+    """Read, the secret is the section's value; its ``repr`` still shows where it is kept, and
+    the section equals that of a snapshot that has not fetched it."""
+    aws.client("secretsmanager").create_secret(Name="mf/auth", SecretString=CANARY)
+    s = _load(tmp_path, SERVICE_AUTH_KEY=SM)
+    assert s.service.auth_key == CANARY
+    assert CANARY not in repr(s.service)
+    assert f"auth_key={SM!r}" in repr(s.service)
+    assert s.service == _load(tmp_path, SERVICE_AUTH_KEY=SM).service
+
+
 _NOT_SECRET = ("DATASTORE_SYSROOT_S3", "USER", "BATCH_JOB_QUEUE", "SERVICE_URL", "S3_RETRY_COUNT")
 
 
@@ -239,6 +279,55 @@ def test_a_failed_fetch_names_the_setting_and_the_reference(
     assert "profile: " in message
     assert "config.json" in message
     assert CANARY not in message
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize(
+    ("setting", "stored", "text"),
+    [
+        pytest.param(
+            "SERVICE_AUTH_KEY",
+            json.dumps({"other": CANARY + "-other", "db": CANARY}),
+            "{{resolve:secretsmanager:mf/auth:SecretString:token}}",
+            id="missing-key",
+        ),
+        pytest.param(
+            "SERVICE_AUTH_KEY",
+            "not json " + CANARY,
+            "{{resolve:secretsmanager:mf/auth:SecretString:token}}",
+            id="not-json",
+        ),
+        pytest.param(
+            "SERVICE_HEADERS",
+            json.dumps({"h": "[" + CANARY + "]", "other": CANARY + "-other"}),
+            "{{resolve:secretsmanager:mf/auth:SecretString:h}}",
+            id="key-not-of-the-setting-s-kind",
+        ),
+        pytest.param(
+            "SERVICE_HEADERS",
+            "[" + CANARY + "]",
+            "{{resolve:secretsmanager:mf/auth}}",
+            id="text-not-of-the-setting-s-kind",
+        ),
+    ],
+)
+def test_no_frame_a_failed_fetch_passes_through_holds_the_fetched_text(
+    aws: Any, tmp_path: Path, setting: str, stored: str, text: str
+) -> None:
+    """``pytest -l``, Sentry and rich tracebacks show every frame's locals: the secret fetched
+    (every key of a shared JSON secret) is no local of a frame the ConfigError passes through."""
+    from metaflow_config.aws import fetch_reference
+    from tests._frames import frames_showing, raised
+
+    aws.client("secretsmanager").create_secret(Name="mf/auth", SecretString=stored)
+    s = _load(tmp_path, **{setting: text})
+    error = raised(lambda: s[setting])
+    assert "METAFLOW_" + setting in str(error)
+    assert frames_showing(error, CANARY) == []
+    reference = s._resolution.values[setting]
+    if reference.key == "token":  # no such key: aws.fetch_reference fails the same way
+        error = raised(lambda: fetch_reference(reference, s, setting, text))
+        assert frames_showing(error, CANARY) == []
 
 
 @pytest.mark.aws

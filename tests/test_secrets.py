@@ -315,6 +315,53 @@ def test_error_messages_never_show_a_secret(planted: Planted, captured: list[str
     assert seen >= 8
 
 
+#: what the machine's environment holds beside Metaflow's: a credential no setting reads
+_MACHINE_SECRET = MARK + "-machine-aws-key"
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "load-env",
+        "load-overrides",
+        "override-env",
+        "override-values",
+        "override-env-and-values",
+        "override-nested",
+    ],
+)
+def test_no_frame_of_a_resolutions_error_holds_the_environment_or_the_values(
+    tmp_path: Path, how: str
+) -> None:
+    """``pytest -l``, Sentry and rich tracebacks show every frame's locals: a resolution's error
+    (an invalid value) leaves no frame holding the caller's environment (the machine's
+    credentials) or the values given (a secret's), as a plain ``dict``."""
+    from tests._frames import frames_showing, raised
+
+    home = tmp_path / "home"
+    good = {"AWS_SECRET_ACCESS_KEY": _MACHINE_SECRET, "METAFLOW_SERVICE_AUTH_KEY": MARK + "-auth"}
+    bad = {**good, "METAFLOW_BATCH_EMIT_TAGS": "maybe"}
+    values = {"SERVICE_AUTH_KEY": MARK + "-auth", "BATCH_EMIT_TAGS": "maybe"}
+
+    def resolve() -> object:
+        if how == "load-env":
+            return load(env=dict(bad), home=home)
+        if how == "load-overrides":
+            return load(env={}, home=home, overrides=dict(values))
+        if how == "override-nested":
+            with override(SERVICE_AUTH_KEY=MARK + "-outer"), override(BATCH_EMIT_TAGS="maybe"):
+                return None
+        scopes = {
+            "override-env": override(env=dict(bad), home=home),
+            "override-values": override(dict(values)),
+            "override-env-and-values": override(dict(values), env=dict(good), home=home),
+        }
+        with scopes[how]:
+            return None
+
+    assert frames_showing(raised(resolve), MARK) == []
+
+
 def test_testing_helpers_never_show_a_secret(planted: Planted, captured: list[str]) -> None:
     """metaflow_config.testing: isolated() snapshots and assert_source() failures are masked."""
     from metaflow_config.testing import assert_source, isolated

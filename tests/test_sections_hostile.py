@@ -545,3 +545,121 @@ def test_a_validator_s_words_about_a_secret_are_not_repeated() -> None:
     )
     assert _said("Value error, too short") == "a value its validator accepts (too short)"
     assert _said("Input should be a valid integer") == "a valid integer"
+
+
+TELLING = '''
+from typing import Dict, Optional
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+class Telling(MetaflowBaseSettings):
+    """Validators whose messages quote the secrets they judge, in the shapes pydantic allows."""
+
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_TELLING_")
+    token: Optional[SecretStr] = None
+    key: Optional[str] = Field(None, json_schema_extra={"secret": True})
+    creds: Dict[str, str] = Field({}, json_schema_extra={"secret": True})
+    mode: str = "open"
+    count: int = 1
+
+    @field_validator("token")
+    @classmethod
+    def ok_token(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:
+        if value is not None and not value.get_secret_value().startswith("ok-"):
+            raise PydanticCustomError(
+                "token", "token {token} must start with ok-", {"token": value.get_secret_value()}
+            )
+        return value
+
+    @model_validator(mode="after")
+    def closed_takes_no_secret(self) -> "Telling":
+        if self.mode == "closed" and (self.key or self.creds):
+            raise ValueError(f"mode closed takes no key, got {self.key} and {self.creds}")
+        return self
+'''
+
+
+@pytest.fixture
+def telling(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[type[Any]]:
+    """``telling-mf`` installed (on sys.path) and discovered; its ``Telling`` class."""
+    for module in installed(
+        tmp_path_factory, monkeypatch, "telling-mf", "telling = telling_mf.config:Telling", TELLING
+    ):
+        yield module.Telling
+
+
+#: the values of Telling's secret fields that its validators refuse, and quote
+_REFUSED = {
+    "token": ("TELLING_TOKEN", SECRET + "-token", "must start with ok-"),
+    "model": ("TELLING_KEY", SECRET + "-key", "mode closed takes no key"),
+    "dict": ("TELLING_CREDS", {"user": SECRET + "-creds"}, "mode closed takes no key"),
+}
+
+
+@pytest.mark.parametrize("layer", ["env", "override", "profile", "init"])
+@pytest.mark.parametrize("case", sorted(_REFUSED))
+def test_a_validators_message_quoting_a_secret_is_redacted(
+    telling: type[Any], tmp_path: Path, layer: str, case: str
+) -> None:
+    """A custom error (``PydanticCustomError``, no ``Value error, `` prefix) and a model
+    validator's message quoting a secret field's value: said with the value masked, from
+    every layer and from code's own arguments."""
+    key, value, said = _REFUSED[case]
+    mode = {"TELLING_MODE": "closed"} if case != "token" else {}
+    given = {key: value, **mode}
+    if layer == "profile":
+        write_profile(tmp_path / "home", given)
+
+    def call() -> Any:
+        if layer == "init":
+            return telling(**{k[len("TELLING_") :].lower(): v for k, v in given.items()})
+        if layer == "env":
+            texts = {k: v if isinstance(v, str) else json.dumps(v) for k, v in given.items()}
+            env = {f"METAFLOW_{k}": v for k, v in texts.items()}
+            return _load(tmp_path, env=env).section(telling)
+        return _load(tmp_path, overrides=given if layer == "override" else {}).section(telling)
+
+    with pytest.raises(ConfigError) as raised:
+        call()
+    assert said in str(raised.value)
+    assert SECRET not in str(raised.value)
+    assert "****" in str(raised.value)
+
+
+def test_the_commands_redact_a_validators_message_quoting_a_secret(
+    telling: type[Any], tmp_path: Path
+) -> None:
+    """``check``, ``show`` and ``import`` say the problem, never the secret it quotes."""
+    env = {"METAFLOW_TELLING_TOKEN": SECRET, "METAFLOW_TELLING_KEY": SECRET + "-key"}
+    env["METAFLOW_TELLING_MODE"] = "closed"
+    for args in (["check"], ["show"], ["show", "--json"]):
+        result = invoke(*args, env=env)
+        assert result.exit_code == 1, args
+        assert "must start with ok-" in result.output + result.stderr, args
+        assert SECRET not in result.output + result.stderr, args
+    source = tmp_path / "team.json"
+    source.write_text(json.dumps({"METAFLOW_TELLING_TOKEN": SECRET}))
+    result = invoke("import", str(source), "-y")
+    assert result.exit_code == 1
+    assert "must start with ok-" in result.output + result.stderr
+    assert SECRET not in result.output + result.stderr
+
+
+def test_no_frame_a_sections_error_passes_through_holds_its_secrets(
+    telling: type[Any], tmp_path: Path
+) -> None:
+    """``pytest -l``, Sentry and rich tracebacks show every frame's locals: a section's error
+    leaves no frame holding the layers' values (or code's arguments) in plain text."""
+    from tests._frames import frames_showing, raised
+
+    good = {"TELLING_TOKEN": "ok-" + SECRET, "TELLING_KEY": SECRET, "TELLING_COUNT": "many"}
+    env = {f"METAFLOW_{k}": v for k, v in good.items()}
+    snapshot = _load(tmp_path, env=env)
+    assert frames_showing(raised(lambda: snapshot.section(telling)), SECRET) == []
+    error = raised(lambda: telling(token="ok-" + SECRET, key=SECRET, count="many"))
+    assert frames_showing(error, SECRET) == []

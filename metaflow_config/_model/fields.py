@@ -362,13 +362,22 @@ class Section:
         named = next((f for f in self.fields if f.attr == name), None)
         raise AttributeError(read_only(named, self.fields[0] if self.fields else None))
 
+    def _held(self, field: Setting) -> Any:
+        """The value of ``field`` as the resolution holds it: what ``repr`` shows, ``==`` compares.
+
+        Never a fetch: a section holding secret references (``_snapshot``) answers the reference
+        itself, fetched or not, so that showing or comparing a section makes no AWS call and
+        cannot fail (a snapshot's ``repr`` and ``==`` do the same).
+        """
+        return object.__getattribute__(self, field.attr)
+
     def __repr__(self) -> str:
-        parts = [f"{f.attr}={f.show(getattr(self, f.attr))}" for f in self.fields]
+        parts = [f"{f.attr}={f.show(self._held(f))}" for f in self.fields]
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return all(getattr(self, f.attr) == getattr(other, f.attr) for f in self.fields)
+        return all(self._held(f) == other._held(f) for f in self.fields)
 
     __hash__ = None  # type: ignore[assignment]

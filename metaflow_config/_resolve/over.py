@@ -67,6 +67,9 @@ def resolve_over(parent: Resolution, inputs: Inputs, fresh: LayerData | None = N
     if not problems:
         validated, problems = hold(validated, winners)
     if problems:
+        # validated values are not concealed until held: no local of a frame the error passes
+        # through (a traceback shows its frames' locals: pytest -l, Sentry, rich)
+        validated = {}
         raise failure(problems, layers)
     resolution, derived = _rebase(
         parent, inputs, layers=layers, winners=winners, changed=changed, held=validated

@@ -140,7 +140,7 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
 
     What :meth:`Settings.to_env` gives for its snapshot (see there).
     """
-    if target not in TARGETS:
+    if not isinstance(target, str) or target not in TARGETS:
         raise ConfigError([Problem.not_one_of("to_env(target)", target, TARGETS, "to_env(target)")])
     remote = target in REMOTE
     elsewhere = ELSEWHERE.get(target, frozenset())

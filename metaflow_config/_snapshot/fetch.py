@@ -178,9 +178,14 @@ def fetch_text(
             no_answer(reference.service, exc),
             "check the network and the region, then read the setting again",
         )
+    if failure is None and reference.key:  # the key's value: the rest of the secret goes
+        text, failure = _json_key(reference, text, problem)
     if failure is not None:
+        # A traceback shows its frames' locals (pytest -l, Sentry, rich): the fetched text is
+        # no local of this frame when it raises (nor of _json_key's, which has returned).
+        text = ""
         raise failure
-    return _json_key(reference, text, problem) if reference.key else text
+    return text
 
 
 def _client_problem(
@@ -238,19 +243,25 @@ def unlogged() -> Iterator[None]:
         _FETCHING.local.on = False
 
 
-def _json_key(reference: Reference, text: str, problem: Callable[[str, str], ConfigError]) -> str:
-    """The value of ``reference.key`` in the JSON secret ``text`` (JSON text if not a string)."""
+def _json_key(
+    reference: Reference, text: str, problem: Callable[[str, str], ConfigError]
+) -> tuple[str, ConfigError | None]:
+    """The value of ``reference.key`` in the JSON secret ``text`` (JSON text if not a string).
+
+    Or ``""`` and the error to raise where ``text`` is not a JSON object holding the key:
+    returned, not raised, so that this frame, which holds the whole secret, is gone by then.
+    """
     import json
 
     # strict and bounded (MAX_JSON_DEPTH, on every Python): a hostile secret is no RecursionError
     document = decode_json(text, bounded=True)[0]
     if not isinstance(document, dict) or reference.key not in document:
-        raise problem(
+        return "", problem(
             f"a JSON secret with the key {reference.key!r}",
             f"add the key {reference.key!r} to {reference.name}, or correct the reference",
         )
     value = document[reference.key]
-    return value if isinstance(value, str) else json.dumps(value)
+    return (value if isinstance(value, str) else json.dumps(value)), None
 
 
 def session(values: Mapping[str, Any]) -> Any:

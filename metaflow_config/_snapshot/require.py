@@ -340,7 +340,7 @@ def check(
     ``carried``: the problems of giving ``s``'s settings to a task of a target (the capability's
     and those it includes: ``Capability.target``), as ``taskenv.not_carried`` says them.
     """
-    if capability not in CAPABILITIES:
+    if not isinstance(capability, str) or capability not in CAPABILITIES:  # a list: unhashable
         raise ConfigError(
             [Problem.not_one_of("require(capability)", capability, CAPABILITIES, "require()")]
         )

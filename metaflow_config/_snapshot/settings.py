@@ -21,6 +21,7 @@ from .._sources.inputs import Inputs
 from .._sources.keys import suggest
 from .._sources.layers import LAYERS, scope_layer
 from .._sources.sections import find_key
+from ..errors import ConfigError, Problem, show_value
 from . import views
 from .views import VIEWS
 
@@ -56,7 +57,16 @@ def _fetching(cls: type[Section]) -> type[Section]:
         object.__setattr__(self, attr, value)
         return value
 
-    made = type(cls.__name__, (cls,), {"__getattr__": __getattr__, "__module__": cls.__module__})
+    def _held(self: Section, field: Setting) -> Any:
+        # the reference where there is one, fetched or not: repr and == never fetch (Section)
+        snapshot: Settings = object.__getattribute__(self, "_snapshot")
+        return snapshot._resolution.values[field.name]
+
+    made = type(
+        cls.__name__,
+        (cls,),
+        {"__getattr__": __getattr__, "_held": _held, "__module__": cls.__module__},
+    )
     _FETCHING[cls] = made
     return made
 
@@ -76,6 +86,27 @@ def lookup(name: str) -> Setting:
         msg = f"{name!r} is not a Metaflow setting; {suggest(name)}"
         raise KeyError(msg)
     return field
+
+
+def _name_given(name: object, call: str) -> str:
+    """``name`` as ``call`` was given it: a setting's name (or a registered key), as text.
+
+    A name that is no ``str`` at all (``settings[5]``) is a wrong argument, a ``ConfigError``
+    headed as one (it was an ``AttributeError`` about ``startswith``); a ``str`` naming no
+    setting stays a ``KeyError``, a mapping's answer, with its did-you-mean (:func:`lookup`).
+    """
+    if isinstance(name, str):
+        return name
+    raise ConfigError(
+        [
+            Problem.bad_argument(
+                call,
+                f"{show_value(name, secret=False)} (of type {type(name).__name__})",
+                "a setting's name as a str ('METAFLOW_BATCH_JOB_QUEUE' or 'BATCH_JOB_QUEUE')",
+                "pass the setting's name as a str",
+            )
+        ]
+    )
 
 
 def _no_attribute(name: str) -> str:
@@ -145,8 +176,14 @@ class Settings(Sections):
 
         A secret reference is fetched on this first read (see ``fetch``). The keys of a
         registered section (``metaflow_config.sections``) read its model's fields.
+
+        Raises:
+            KeyError: ``name`` is no setting's name (with the nearest one).
+            ConfigError: ``name`` is not a ``str``; the value cannot be fetched or its section
+                refuses it.
+
         """
-        if find(name) is None:
+        if find(_name_given(name, "settings[name]")) is None:
             section = find_key(name)
             if section is not None:
                 registered, key = section
@@ -183,14 +220,26 @@ class Settings(Sections):
         return ((f.env, self._value(f.name)) for f in FIELDS)
 
     def source(self, name: str) -> str:
-        """The layer the value of ``name`` came from (see :meth:`explain` for the details)."""
-        if find(name) is None and find_key(name) is not None:
+        """The layer the value of ``name`` came from (see :meth:`explain` for the details).
+
+        Raises:
+            KeyError: ``name`` is no setting's name (with the nearest one).
+            ConfigError: ``name`` is not a ``str``.
+
+        """
+        if find(_name_given(name, "source(name)")) is None and find_key(name) is not None:
             return self.explain(name).source
         return self._resolution.origins.get(lookup(name).name, ("default", ""))[0]
 
     def explain(self, name: str) -> Explanation:
-        """Value, source, location and shadowed lower layers of the setting ``name``."""
-        if find(name) is None:
+        """Value, source, location and shadowed lower layers of the setting ``name``.
+
+        Raises:
+            KeyError: ``name`` is no setting's name (with the nearest one).
+            ConfigError: ``name`` is not a ``str``.
+
+        """
+        if find(_name_given(name, "explain(name)")) is None:
             section = find_key(name)
             if section is not None:
                 from .sections import explain_key
@@ -258,16 +307,27 @@ class Settings(Sections):
         """Resolve this snapshot again with ``changes`` to its inputs, reusing what it can.
 
         ``layer``: the values a scope adds, read (see ``layers.scope_layer``), when ``changes``
-        are its merged ``overrides``.
+        are its merged ``overrides``. No changes: this snapshot.
+
+        ``changes`` (an environment, values: secrets in plain text) is no local of this frame
+        when the resolution raises: a traceback shows its frames' locals (``pytest -l``,
+        Sentry, rich), and the inputs that hold them show neither in their repr.
         """
+        if not changes:
+            return self
         inputs = self._resolution.inputs
         if changes.keys() == {"overrides"}:  # an override scope: only its values are new
             below = self._resolution.layers["override"]
             fresh = None if layer is None else scope_layer(below, layer)
-            overrides = changes["overrides"]
             inputs = Inputs(
-                inputs.env, inputs.home, inputs.profile, inputs.cwd, overrides, inputs.strict
+                inputs.env,
+                inputs.home,
+                inputs.profile,
+                inputs.cwd,
+                changes["overrides"],
+                inputs.strict,
             )
+            del changes
             from .._resolve.over import resolve_over  # the first override scope imports it
 
             return Settings(resolve_over(self._resolution, inputs, fresh))
@@ -278,7 +338,9 @@ class Settings(Sections):
             if "strict" in changes
             else {x.name: layers[x.name] for x in LAYERS if not changes.keys() & set(x.reads)}
         )
-        return Settings(resolve(inputs.replace(**changes), reuse))
+        inputs = inputs.replace(**changes)
+        del changes
+        return Settings(resolve(inputs, reuse))
 
     # -- export ----------------------------------------------------------------------------
 
