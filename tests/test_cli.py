@@ -266,6 +266,12 @@ def test_explain_derived_names_what_it_derives_from(configured: Path) -> None:
     assert "source:   derived" in out
     assert "derived:  METAFLOW_DATASTORE_SYSROOT_S3, METAFLOW_DATATOOLS_SUFFIX" in out
     assert "rule:     <METAFLOW_DATASTORE_SYSROOT_S3>/<METAFLOW_DATATOOLS_SUFFIX>" in out
+    # each base with its value and the layer that set it: no second explain needed
+    assert (
+        f"base:     METAFLOW_DATASTORE_SYSROOT_S3 = {SYSROOT} "
+        f"(profile: {configured}:METAFLOW_DATASTORE_SYSROOT_S3)"
+    ) in out
+    assert "base:     METAFLOW_DATATOOLS_SUFFIX = data (default)" in out
 
 
 def test_explain_masks_secrets_everywhere(

@@ -28,7 +28,7 @@ from .._display import (
 from .._model.fields import PREFIX, Setting, is_unset
 from .._model.metaflow_names import CLI_VARIABLES
 from .._model.references import Reference
-from .._model.table import BY_ENV, DERIVED, FIELDS, find
+from .._model.table import BY_ENV, BY_NAME, DERIVED, FIELDS, find
 from .._snapshot.explanation import Explanation
 from .._snapshot.export import bears_secret
 from .._snapshot.sections import explain_key, model_problems
@@ -604,6 +604,21 @@ def show_json(
     }
 
 
+def _base_lines(snapshot: Settings, bases: tuple[str, ...]) -> list[str]:
+    """``explain``'s lines of a derived value's bases: each value, and the layer that set it.
+
+    So that no second ``explain`` is needed to tell where a derived value comes from.
+    """
+    lines = []
+    for name in bases:
+        base = BY_NAME[name]
+        info = snapshot.explain(base.env)
+        where = f"{info.source}: {info.location}" if info.location else info.source
+        value = display(base, info.value, width=10_000)
+        lines.append(f"  base:     {base.env} = {value} ({where})")
+    return lines
+
+
 def explain_text(
     snapshot: Settings, name: str, *, invalid: Mapping[str, Problem] = _NO_PROBLEMS
 ) -> str:
@@ -630,6 +645,8 @@ def explain_text(
         if info.location:
             label = "from:" if info.source != "derived" else "derived:"
             lines.append(f"  {label:<9} {info.location}")
+        if info.source == "derived" and field.derive is not None:
+            lines.extend(_base_lines(snapshot, field.derive.bases))
         if isinstance(info.value, Reference):
             done = field.name in resolution_of(snapshot).fetched
             lines.append(
