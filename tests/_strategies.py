@@ -70,6 +70,8 @@ _SAFE = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 _safe_text = st.text(_SAFE, min_size=1, max_size=12)
 _bucket = st.from_regex(r"\A[a-z0-9][a-z0-9.\-]{1,10}[a-z0-9]\Z")
 _account = st.from_regex(r"\A[0-9]{12}\Z")
+#: a label of a URL's host name (letters, digits, '-', '_': no empty label, no '.')
+_host_label = st.from_regex(r"\A[a-z0-9_-]{1,12}\Z")
 _label = st.from_regex(r"\A[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?\Z")  # a Kubernetes label's name
 
 
@@ -156,7 +158,7 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
     id(PATH): _same(_path),
     id(BOOL): _bool_triple(),
     id(NONNEG_INT): _int_triple(),
-    id(URL): _same(st.builds(lambda h, p: f"https://{h}.example/{p}", _safe_text, _safe_text)),
+    id(URL): _same(st.builds(lambda h, p: f"https://{h}.example/{p}", _host_label, _safe_text)),
     id(S3_URL): _same(
         st.builds(
             lambda b, p: f"s3://{b}" + (f"/{p}" if p else ""), _bucket, st.none() | _safe_text
