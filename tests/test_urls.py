@@ -306,3 +306,100 @@ def test_a_refusal_is_said_in_linear_time(make: Any) -> None:
     while growth[-1] >= MAX_GROWTH and len(growth) < 3:  # a busy machine, or quadratic
         growth.append(_growth(url_problems, make))
     assert min(growth) < MAX_GROWTH, growth
+
+
+# --- AWS endpoints: what botocore takes -----------------------------------------------------
+
+_ENDPOINT = _validator(kinds.AWS_ENDPOINT)
+
+
+def _botocore_takes(url: str) -> bool:
+    """Whether botocore takes ``url`` as an ``endpoint_url`` (``botocore.endpoint``'s check)."""
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+    try:
+        return bool(is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url))
+    except ValueError:  # urllib's own refusal, raised through botocore
+        return False
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://minio:9000",
+        "https://s3.us-east-1.amazonaws.com",
+        "https://bucket.vpce-1a2b3c4d-5e6f.s3.us-east-1.vpce.amazonaws.com/",
+        "http://127.0.0.1:9000/prefix",
+        "http://[::1]:9000",
+        "https://" + "a" * 63 + ".example",
+        "https://localstack.",
+    ],
+)
+def test_an_endpoint_botocore_takes_is_taken(url: str, tmp_path: Path) -> None:
+    """S3_ENDPOINT_URL takes what botocore takes (and every client reads alike)."""
+    s = load(env={"METAFLOW_S3_ENDPOINT_URL": url}, home=tmp_path / "none", cwd=tmp_path)
+    assert s.s3.endpoint_url == url
+    assert _botocore_takes(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        pytest.param("https://my_host", "the host 'my_host' holds '_', which botocore", id="_"),
+        pytest.param(
+            f"https://u:{CANARY}1@my_host",
+            "a user name or password (before '@'), which botocore does not send",
+            id="password",
+        ),
+        pytest.param("https://-minio.local", "starts or ends with '-'", id="hyphen"),
+        pytest.param("https://" + "a" * 64 + ".example", "over 63 characters", id="label"),
+        pytest.param(
+            "https://" + ("a" * 60 + ".") * 5 + "example",
+            "the host has 312 characters, botocore takes at most 255",
+            id="host-length",
+        ),
+        pytest.param("http://minio:9000#x", "a '#', which begins a fragment", id="fragment"),
+        pytest.param("http://minio:99999", "out of range", id="port"),
+    ],
+)
+def test_an_endpoint_botocore_refuses_is_refused_with_why(
+    url: str, said: str, tmp_path: Path
+) -> None:
+    """botocore's ``ValueError: Invalid endpoint: https://u:SEKRET1@my_host`` (the password
+    printed) at a run is now an error of the resolution, naming the rule, quoting no password."""
+    err = _refusal(url, tmp_path, "METAFLOW_S3_ENDPOINT_URL")
+    (problem,) = err.problems
+    assert said in problem.expected
+    for text in _texts(err):
+        assert CANARY not in text, text
+
+
+def test_an_endpoint_in_the_client_params_is_checked_as_one(tmp_path: Path) -> None:
+    """DATATOOLS_CLIENT_PARAMS' ``endpoint_url`` (boto3's too) is held to the same rule; the
+    setting is secret: the error says the rule, not the value."""
+    params = f'{{"endpoint_url": "https://{CANARY}@my_host", "region_name": "us-east-1"}}'
+    err = _refusal(params, tmp_path, "METAFLOW_DATATOOLS_CLIENT_PARAMS")
+    (problem,) = err.problems
+    assert "whose endpoint_url, if given, is an http:// or https:// URL botocore" in str(problem)
+    assert problem.value == "****"
+    for text in _texts(err):
+        assert CANARY not in text, text
+        assert "my_host" not in text, text
+    fine = '{"endpoint_url": "http://minio:9000", "region_name": "us-east-1"}'
+    s = load(env={"METAFLOW_DATATOOLS_CLIENT_PARAMS": fine}, home=tmp_path / "none", cwd=tmp_path)
+    assert s.datatools.client_params["endpoint_url"] == "http://minio:9000"
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(url=url_texts)
+@example(url="https://my_host")
+@example(url="http://-a.b/")
+@example(url="http://[::1]/")
+def test_an_endpoint_is_what_botocore_takes(url: str) -> None:
+    """Of the URLs every client reads alike and that hold no user name or password, the AWS
+    endpoint kind takes exactly those botocore takes (``is_valid_endpoint_url``)."""
+    endpoint = _takes(_ENDPOINT, url)
+    if endpoint:
+        assert _takes(_URL, url)
+    if _takes(_URL, url) and urllib.parse.urlsplit(url).username is None and "@" not in url:
+        assert endpoint == _botocore_takes(url), url

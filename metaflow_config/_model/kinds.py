@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from pydantic_core import CoreSchema
 
 __all__ = [
+    "AWS_ENDPOINT",
     "BOOL",
     "BOOL_WORDS",
+    "CLIENT_PARAMS",
     "COMMA_LIST",
     "DYNAMO_TABLE",
     "GS_URL",
@@ -784,10 +786,10 @@ QUANTITY = Kind("number", 'a number, as text or JSON (e.g. 2, 0.5, "4096")', _qu
 #
 # A URL setting is handed to clients that each parse it their own way: urllib (``check``'s ping),
 # urllib3 under requests (Metaflow's service client, webhooks) and botocore (S3 endpoints). The
-# URL kind takes only what they all read alike, one way: a value they would refuse crashes a run
+# URL kinds take only what they all read alike, one way: a value they would refuse crashes a run
 # with a traceback that prints it (its password too), and a value they read differently can be
 # shown (masked) as going to one host while it goes to another (``http://h:8765#@corp/api``).
-# The pattern is matched by pydantic-core's regex engine (linear in the value, whatever it is)
+# Each pattern is matched by pydantic-core's regex engine (linear in the value, whatever it is)
 # and holds no look-around, so that ECMA-262 (the JSON Schema) and Python's ``re`` read it too.
 
 #: A user name and password as written: printable ASCII but what ends the authority for urllib
@@ -837,6 +839,27 @@ _PATH_QUERY = r"(?:[/?][^\s@#]*)?"
 _LABEL = "[A-Za-z0-9_-]{1,63}"
 _NAME = rf"{_LABEL}(?:\.{_LABEL})*\.?"
 _URL = rf"^https?://(?:{_USERINFO}@)?(?:{_NAME}|\[{_IPV6}\])(?::{_PORT})?{_PATH_QUERY}$"
+#: A host name botocore takes in an endpoint (``botocore.utils.is_valid_endpoint_url``): labels
+#: of ASCII letters, digits and ``-``, not at either end, 1 to 63 each; an IPv4 address is such
+#: a name. No user name or password: botocore signs its requests, sends none, and prints the
+#: endpoint (the password too) in its errors.
+_AWS_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_AWS_NAME = rf"{_AWS_LABEL}(?:\.{_AWS_LABEL})*\.?"
+_AWS_ENDPOINT = rf"^https?://(?:{_AWS_NAME}|\[{_IPV6}\])(?::{_PORT})?{_PATH_QUERY}$"
+#: botocore's other rule of a host name, at most 255 characters: the labels' pattern cannot
+#: count them, so a second pattern does (no ``@`` comes before the host of an endpoint).
+_AWS_HOST_LENGTH = r"^https?://(?:[A-Za-z0-9.-]{1,255}(?:[:/?]|$)|\[)"
+
+
+class _Endpoint(_Text):
+    """The schema factory of an AWS endpoint: its pattern, then botocore's length of its host."""
+
+    __slots__ = ()
+
+    def __call__(self, *, shared: bool = False) -> CoreSchema:
+        checked = super().__call__(shared=shared)
+        length = _cs().str_schema(pattern=_AWS_HOST_LENGTH)
+        return _cs().chain_schema([checked, length])  # type: ignore[no-any-return]
 
 
 def _url_diagnosis(value: str) -> str:
@@ -846,6 +869,13 @@ def _url_diagnosis(value: str) -> str:
     return "; ".join(url_problems(value)) or "a character no URL holds"
 
 
+def _endpoint_diagnosis(value: str) -> str:
+    """What is wrong with an AWS endpoint its patterns refused (see ``urls``)."""
+    from .urls import url_problems  # the error path only
+
+    return "; ".join(url_problems(value, endpoint=True)) or "a character no endpoint holds"
+
+
 URL = Kind(
     "URL",
     "an http:// or https:// URL, [user:password@]host[:port][/path][?query] (the host a name "
@@ -853,6 +883,16 @@ URL = Kind(
     "after the host, no blank: a '/', '?' or '#' of a password percent-encoded)",
     _str(_URL),
     diagnose=_url_diagnosis,
+    raw_diagnosis=True,
+)
+#: A URL botocore takes as an ``endpoint_url`` (``S3_ENDPOINT_URL``): stricter than :data:`URL`.
+AWS_ENDPOINT = Kind(
+    "AWS endpoint URL",
+    "an http:// or https:// URL botocore takes as an endpoint, host[:port][/path] (the host a "
+    "name of labels of ASCII letters, digits and '-', no '_', none starting or ending with '-', "
+    "or an IPv4 or an [IPv6] address; no user name or password, no '#', no blank)",
+    _Endpoint(_AWS_ENDPOINT, None),
+    diagnose=_endpoint_diagnosis,
     raw_diagnosis=True,
 )
 
@@ -955,6 +995,41 @@ TAGS = Kind(
     json_valued=True,
 )
 JSON_OBJECT = Kind("JSON object", "a JSON object, e.g. {}", _Json(_object), json_valued=True)
+
+
+def _endpoint_param(value: Any, handler: Callable[[Any], Any]) -> Any:
+    """boto3 client arguments whose ``endpoint_url`` (if any) ``handler`` takes, as they are."""
+    endpoint = value.get("endpoint_url") if isinstance(value, dict) else None
+    if endpoint is not None:  # None is boto3's own default: no endpoint of its own
+        handler(endpoint)
+    return value
+
+
+def _client_params(*, shared: bool = False) -> CoreSchema:
+    """A JSON object (as :data:`JSON_OBJECT`'s) whose ``endpoint_url`` is an AWS endpoint.
+
+    One Python call more than a JSON object's, and the endpoint's patterns in pydantic-core:
+    the endpoint botocore would refuse at a run (printing it) is an error of the resolution.
+    """
+    cs = _cs()
+    endpoint = cs.no_info_wrap_validator_function(
+        _endpoint_param, AWS_ENDPOINT.core_schema(shared=shared)
+    )
+    return cs.chain_schema([_object(shared=shared), endpoint])  # type: ignore[no-any-return]
+
+
+#: Keyword arguments of a boto3 client (``DATATOOLS_CLIENT_PARAMS``): its ``endpoint_url`` is
+#: checked as ``S3_ENDPOINT_URL`` is; the rest is boto3's to take (``metaflow_config.aws``
+#: turns what it refuses into a ``ConfigError``).
+CLIENT_PARAMS = Kind(
+    "JSON object of boto3 client arguments",
+    'a JSON object of boto3 client arguments, e.g. {"region_name": "us-east-1"}, whose '
+    "endpoint_url, if given, is an http:// or https:// URL botocore takes as an endpoint (the "
+    "host a name of ASCII letters, digits, '-' and '.', no '_', or an IPv4 or an [IPv6] "
+    "address; no user name or password, no '#', no blank)",
+    _Json(_client_params),
+    json_valued=True,
+)
 STR_LIST = Kind(
     "JSON list of strings",
     'a JSON list of strings, e.g. ["a", "b"]',

@@ -1,7 +1,7 @@
 """What is wrong with a URL the URL kinds refused, said part by part (the error path only).
 
-The rule itself is the kind's pattern (``kinds.URL``): a valid value is
-matched by pydantic-core alone and never comes here. This module reads a refused value as the
+The rule itself is the kinds' patterns (``kinds.URL``, ``kinds.AWS_ENDPOINT``): a valid value
+is matched by pydantic-core alone and never comes here. This module reads a refused value as the
 clients read it (urllib, urllib3 under requests, botocore) and says each thing that makes them
 disagree or refuse it, so that the message names the part to correct.
 
@@ -24,7 +24,7 @@ __all__ = ["url_problems"]
 _SCHEMES = ("http", "https")
 #: What ends a URL's authority for urllib (urllib3 ends it at a ``\`` too)
 _AUTHORITY_ENDS = "/?#"
-#: What a host name may hold
+#: What a host name may hold (the URL kind's; an AWS endpoint's holds no ``_``)
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 #: What a user name or password may not hold as written (besides blanks and non-ASCII): urllib
 #: refuses a netloc with one bracket, and urllib3 ends the authority at a backslash
@@ -37,10 +37,11 @@ def _shown(part: str) -> str:
     return show_value(part, secret=False)
 
 
-def url_problems(value: str) -> list[str]:
-    """What is wrong with ``value``, an http(s) URL the URL kind's pattern refused.
+def url_problems(value: str, *, endpoint: bool = False) -> list[str]:
+    """What is wrong with ``value``, an http(s) URL a URL kind's pattern refused.
 
-    Empty when nothing is found.
+    ``endpoint``: the rules of an AWS endpoint (botocore's: no ``_`` in the host, no label
+    starting or ending with ``-``, and no user name or password). Empty when nothing is found.
     """
     scheme, found, rest = value.partition("://")
     if not found:
@@ -75,13 +76,18 @@ def url_problems(value: str) -> list[str]:
         return wrong
     userinfo, has_userinfo, hostport = authority.rpartition("@")
     if has_userinfo:
-        wrong += _userinfo_problems(userinfo)
-    wrong += _host_port_problems(hostport)
+        wrong += _userinfo_problems(userinfo, endpoint=endpoint)
+    wrong += _host_port_problems(hostport, endpoint=endpoint)
     return wrong
 
 
-def _userinfo_problems(userinfo: str) -> list[str]:
+def _userinfo_problems(userinfo: str, *, endpoint: bool) -> list[str]:
     """What is wrong with a URL's ``user:password`` (never quoted)."""
+    if endpoint:
+        return [
+            "a user name or password (before '@'), which botocore does not send (it signs "
+            "requests) but prints in its errors: remove it"
+        ]
     wrong = []
     if any(c in _USERINFO_BAD for c in userinfo):
         wrong.append(
@@ -124,7 +130,7 @@ def _percent_encoded(userinfo: str) -> bool:
     return True
 
 
-def _host_port_problems(hostport: str) -> list[str]:
+def _host_port_problems(hostport: str, *, endpoint: bool) -> list[str]:
     """What is wrong with a URL's ``host[:port]``: after its last ``@``, so quoted."""
     if hostport.startswith("["):
         close = hostport.find("]")
@@ -136,7 +142,7 @@ def _host_port_problems(hostport: str) -> list[str]:
             wrong.append(f"{_shown(port)} after the IPv6 address's ']', where a port may come")
         return wrong + (_port_problems(port[1:]) if port.startswith(":") else [])
     host, colon, port = hostport.partition(":")
-    wrong = _host_problems(host)
+    wrong = _host_problems(host, endpoint=endpoint)
     return wrong + (_port_problems(port) if colon else [])
 
 
@@ -151,7 +157,7 @@ def _ipv6_problems(address: str) -> list[str]:
     return []
 
 
-def _host_problems(host: str) -> list[str]:
+def _host_problems(host: str, *, endpoint: bool) -> list[str]:
     """What is wrong with a host name (a DNS name or an IPv4 address)."""
     if not host:
         return ["it names no host"]
@@ -175,6 +181,23 @@ def _host_problems(host: str) -> list[str]:
         wrong.append(f"the host {shown} has an empty label ('..', or a '.' at its start)")
     if any(len(label) > 63 for label in labels):
         wrong.append(f"the host {shown} has a label (between dots) over 63 characters")
+    if endpoint:
+        wrong += _endpoint_host_problems(host, labels, shown)
+    return wrong
+
+
+def _endpoint_host_problems(host: str, labels: list[str], shown: str) -> list[str]:
+    """What botocore refuses in an endpoint's host name (``is_valid_endpoint_url``)."""
+    wrong = []
+    if "_" in host:
+        wrong.append(
+            f"the host {shown} holds '_', which botocore refuses in an endpoint (letters, "
+            "digits, '-' and '.' only)"
+        )
+    if any(label.startswith("-") or label.endswith("-") for label in labels):
+        wrong.append(f"a label of the host {shown} starts or ends with '-', which botocore refuses")
+    if len(host) > 255:
+        wrong.append(f"the host has {len(host)} characters, botocore takes at most 255")
     return wrong
 
 
