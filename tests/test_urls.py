@@ -143,8 +143,13 @@ def test_a_url_every_client_reads_alike_is_taken(url: str, tmp_path: Path) -> No
         ),
         pytest.param("https://a..b/", "has an empty label", id="empty-label"),
         pytest.param("https://straße.example/", "is not ASCII", id="idna"),
-        pytest.param("https://[:::]/", "the host [:::] is not an IPv6 address", id="ipv6"),
+        pytest.param("https://[:::]/", "the host '[:::]' is not an IPv6 address", id="ipv6"),
         pytest.param("https://[fe80::1%25eth0]/", "an IPv6 zone", id="zone"),
+        pytest.param(
+            "https://[" + "1:" * 40_000 + "]/",
+            "the host '[1:1:1:",
+            id="ipv6-long",  # said shortened, as every value is
+        ),
         pytest.param("https://[::1/", "a '[' without its ']'", id="bracket-unclosed"),
         pytest.param("https://[::1]x/", "after the IPv6 address's ']'", id="after-bracket"),
         pytest.param("https:///path", "it names no host", id="no-host"),
@@ -162,6 +167,7 @@ def test_a_url_clients_read_otherwise_is_refused_with_why(
     err = _refusal(url, tmp_path)
     (problem,) = err.problems
     assert said in problem.expected
+    assert len(problem.expected) < 1500  # every part it quotes is shortened as values are
     assert not _takes(_URL, url)
     assert not re.match(kinds._URL, url)  # the JSON Schema's pattern (Python's re) agrees
     for text in _texts(err):

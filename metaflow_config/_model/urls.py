@@ -151,7 +151,7 @@ def _ipv6_problems(address: str) -> list[str]:
     try:
         ipaddress.IPv6Address(address)
     except ValueError:
-        return [f"the host [{address}] is not an IPv6 address"]
+        return [f"the host {_shown(f'[{address}]')} is not an IPv6 address"]
     if "%" in address:  # a zone: urllib keeps its %25, urllib3 decodes it
         return ["an IPv6 zone ('%'), which clients read differently: leave it out"]
     return []
