@@ -21,13 +21,14 @@ carry it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 try:
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
 except ImportError as exc:  # pragma: no cover - boto3 is the "aws" extra
     _msg = "metaflow_config.aws needs boto3: pip install 'metaflow-config[aws]'"
     raise ImportError(_msg) from exc
@@ -35,12 +36,23 @@ except ImportError as exc:  # pragma: no cover - boto3 is the "aws" extra
 from ._checks.checks import CheckResult
 from ._checks.checks import check as _check_live
 from ._checks.probes import NO_REGION
-from ._display import MASK, shell_quote
+from ._display import (
+    MASK,
+    mask_quoted,
+    mask_url_password,
+    redact,
+    shell_quote,
+    show_value,
+    texts_of,
+    url_passwords,
+)
 from ._model.references import Reference
+from ._model.table import BY_NAME
 from ._scope import current
 from ._snapshot.fetch import FETCH_TIMEOUTS, fetch_text, no_answer, unlogged
 from ._snapshot.fetch import session as _session
 from ._snapshot.settings import Settings, resolution_of
+from ._sources.layers import BY_LAYER
 from .errors import ConfigError, Problem
 
 __all__ = [
@@ -65,8 +77,15 @@ def _snapshot(settings: Settings | None) -> Settings:
 
 
 def session(settings: Settings | None = None) -> Any:
-    """A new ``boto3.session.Session`` for ``settings`` (credentials and region: boto3's chain)."""
-    return _session(resolution_of(_snapshot(settings)).values)
+    """A new ``boto3.session.Session`` for ``settings`` (credentials and region: boto3's chain).
+
+    Raises:
+        ConfigError: boto3 refused what the settings gave it (the sandbox's region), naming
+            the setting, its layer and its location, with boto3's words masked.
+
+    """
+    s = _snapshot(settings)
+    return _built(s, "a boto3 session", lambda: _session(resolution_of(s).values), _of_session(s))
 
 
 def region(settings: Settings | None = None) -> str | None:
@@ -89,7 +108,8 @@ def client(
     """
     if service_name == "s3":
         return s3_client(settings, boto_session=boto_session, **kwargs)
-    sess = boto_session if boto_session is not None else session(settings)
+    s = _snapshot(settings)
+    sess = boto_session if boto_session is not None else session(s)
     if not kwargs.get("region_name") and not sess.region_name:
         raise ConfigError(
             [
@@ -102,7 +122,15 @@ def client(
                 )
             ]
         )
-    return sess.client(service_name, **kwargs)
+    fed = _of_session(s) if boto_session is None else ()  # a session given is the caller's
+    return _built(
+        s,
+        f"the {service_name} client",
+        lambda: sess.client(service_name, **kwargs),
+        fed,
+        handed=kwargs,
+        call="client" if kwargs else "",
+    )
 
 
 def s3_client(settings: Settings | None = None, *, boto_session: Any = None, **kwargs: Any) -> Any:
@@ -112,6 +140,13 @@ def s3_client(settings: Settings | None = None, *, boto_session: Any = None, **k
     S3_ENDPOINT_URL (MinIO, VPC endpoints), ``verify`` from S3_VERIFY_CERTIFICATE, and the
     retries of S3_CLIENT_RETRY_CONFIG. ``kwargs`` win over them; a ``config`` given here is
     merged over the settings' one. Uploads take ``settings.s3.upload_args`` as ``ExtraArgs``.
+
+    Raises:
+        ConfigError: boto3 refused the arguments the settings gave it (a keyword it does not
+            take, a value of the wrong type, partial credentials), naming the settings, their
+            layers and locations, with boto3's words masked (never a secret, nor a key of
+            DATATOOLS_CLIENT_PARAMS).
+
     """
     s = _snapshot(settings)
     params = s.s3.client_kwargs
@@ -121,7 +156,15 @@ def s3_client(settings: Settings | None = None, *, boto_session: Any = None, **k
     if theirs is not None:
         config = config.merge(theirs)
     sess = boto_session if boto_session is not None else session(s)
-    return sess.client("s3", config=config, **params)
+    fed = (*_S3_CLIENT, *(_of_session(s) if boto_session is None else ()))
+    return _built(
+        s,
+        "the S3 client",
+        lambda: sess.client("s3", config=config, **params),
+        fed,
+        handed={**params, "config": config},
+        call="s3_client" if kwargs else "",
+    )
 
 
 def fetch_reference(
@@ -140,6 +183,147 @@ def fetch_reference(
 
     """
     return fetch_text(reference, resolution_of(settings), name, where, client=client)
+
+
+# --- what boto3 refuses -----------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+#: What boto3 and botocore raise on the arguments of a session or a client they refuse: a
+#: keyword they do not take or a value of the wrong type (TypeError, AttributeError), an
+#: endpoint or a region they refuse (ValueError, InvalidRegionError), partial credentials
+_REFUSED = (TypeError, ValueError, AttributeError, LookupError, BotoCoreError)
+#: The settings an S3 client is made from, besides its session's (see ``s3_client``)
+_S3_CLIENT = (
+    "DATATOOLS_CLIENT_PARAMS",
+    "S3_ENDPOINT_URL",
+    "S3_VERIFY_CERTIFICATE",
+    "S3_CLIENT_RETRY_CONFIG",
+)
+#: The settings the resolution does not hold to what boto3 takes (any JSON object, any text):
+#: a failure is theirs first; one of the others, held to it, is named only when none of these
+#: was set
+_UNCHECKED = frozenset({"DATATOOLS_CLIENT_PARAMS", "AWS_SANDBOX_REGION"})
+
+
+def _of_session(s: Settings) -> tuple[str, ...]:
+    """The settings a session of ``s`` is made from: the sandbox's region, in the sandbox.
+
+    As ``_snapshot.fetch.session`` gives it (the sandbox's region, when set, else nothing).
+    """
+    return ("AWS_SANDBOX_REGION",) if resolution_of(s).values["AWS_SANDBOX_ENABLED"] else ()
+
+
+def _built(
+    s: Settings,
+    what: str,
+    build: Callable[[], _T],
+    fed: Sequence[str],
+    *,
+    handed: Mapping[str, Any] | None = None,
+    call: str = "",
+) -> _T:
+    """``build()``, which makes ``what`` (a session, a client) from the settings ``fed``.
+
+    boto3 checks its arguments only when it makes a client, and its errors quote them (an
+    endpoint with its password, a key of DATATOOLS_CLIENT_PARAMS, a region). What it refuses
+    (``_REFUSED``) is a ConfigError naming those of ``fed`` a layer set, with their layers and
+    locations, and boto3's words with every secret masked (see :func:`_refused_by_boto3`);
+    raised outside the handler, from ``None``: no exception chain keeps boto3's error.
+    ``handed``: the arguments given to boto3 (none of their text is shown); ``call``: the
+    function whose caller gave arguments of its own, named when no setting was set. With
+    neither, what boto3 refused is none of the settings' (an AWS_DEFAULT_REGION, an
+    AWS_PROFILE): its error goes on as it is.
+    """
+    try:
+        return build()
+    except _REFUSED as exc:
+        failure = _refused_by_boto3(s, what, exc, fed, handed=handed or {}, call=call)
+        if failure is None:
+            raise
+    raise failure from None
+
+
+def _refused_by_boto3(
+    s: Settings,
+    what: str,
+    exc: BaseException,
+    fed: Sequence[str],
+    *,
+    handed: Mapping[str, Any],
+    call: str,
+) -> ConfigError | None:
+    """The ConfigError of ``exc``, boto3's refusal of ``what`` made from ``fed`` (or ``None``)."""
+    set_here = [name for name in fed if s.explain(name).source != "default"]
+    # a setting held to what boto3 takes is named only where nothing else can be the cause
+    named = [name for name in set_here if name in _UNCHECKED] or ([] if call else set_here)
+    if not named and not call:
+        return None
+    said = _masked_words(s, exc, handed)
+    made = [BY_NAME[name].env for name in named]
+    if call:
+        made.append(f"the arguments given to {call}()")
+    expected = f"arguments boto3 takes (it refused {what} made from {' and '.join(made)}: {said})"
+    problems = []
+    for name in named:
+        info = s.explain(name)
+        layer = BY_LAYER.get(info.source)
+        problems.append(
+            Problem.bad_value(
+                info.name,
+                info.source,
+                info.location,
+                value=show_value(info.value, secret=info.secret),
+                expected=expected,
+                fix=layer.fix(info.location) if layer else f"correct {info.name}",
+            )
+        )
+    if not named:
+        fix = f"pass {call}() only arguments boto3 takes, of the types it takes"
+        problems.append(Problem.bad_argument(f"{call}(...)", "", expected, fix))
+    return ConfigError(problems)
+
+
+def _masked_words(s: Settings, exc: BaseException, handed: Mapping[str, Any]) -> str:
+    """``exc`` in words (its type, its message), with no secret in them.
+
+    Masked: the secrets the snapshot holds or fetched, the URL passwords of its values and of
+    the arguments handed to boto3, every text among those arguments and every key of theirs
+    that is no argument boto3 names (a key of a secret map is secret), then every quoted part
+    (a secret under ``redact``'s shortest, a piece of one).
+    """
+    resolution = resolution_of(s)
+    held = [v for name, v in resolution.values.items() if BY_NAME[name].secret]
+    texts = texts_of([*resolution.fetched.values(), *held, *handed.values()])
+    passwords = url_passwords([*resolution.values.values(), *handed.values()])
+    boto3s = _client_arguments()
+    keys = [key for key in _keys(handed) if key not in boto3s]
+    words = redact(f"{type(exc).__name__}: {exc}", [*texts, *passwords, *keys])
+    return mask_quoted(mask_url_password(words))
+
+
+def _keys(value: Any) -> list[str]:
+    """The keys of the mappings in ``value``, at any depth (each mapping once)."""
+    found: list[str] = []
+    pending, seen = [value], set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Mapping):
+            found.extend(str(key) for key in item)
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return found
+
+
+def _client_arguments() -> frozenset[str]:
+    """The names of the arguments of boto3's ``Session.client`` (no secret: boto3's own)."""
+    import inspect  # the error path only
+
+    return frozenset(inspect.signature(boto3.session.Session.client).parameters)
 
 
 def _config(s: Settings, arguments: Mapping[str, Any]) -> Any:

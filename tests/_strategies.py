@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 from metaflow_config import ConfigError, Settings, load
 from metaflow_config._model.fields import Setting
 from metaflow_config._model.kinds import (
+    AWS_ENDPOINT,
     BOOL,
+    CLIENT_PARAMS,
     COMMA_LIST,
     DYNAMO_TABLE,
     GS_URL,
@@ -71,6 +73,10 @@ _SAFE = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 _safe_text = st.text(_SAFE, min_size=1, max_size=12)
 _bucket = st.from_regex(r"\A[a-z0-9][a-z0-9.\-]{1,10}[a-z0-9]\Z")
 _account = st.from_regex(r"\A[0-9]{12}\Z")
+#: a label of a URL's host name (letters, digits, '-', '_': no empty label, no '.')
+_host_label = st.from_regex(r"\A[a-z0-9_-]{1,12}\Z")
+#: a label of an AWS endpoint's host name (letters, digits, '-' not at either end: no '_')
+_endpoint_label = st.from_regex(r"\A[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?\Z")
 _label = st.from_regex(r"\A[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?\Z")  # a Kubernetes label's name
 
 
@@ -157,7 +163,10 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
     id(PATH): _same(_path),
     id(BOOL): _bool_triple(),
     id(NONNEG_INT): _int_triple(),
-    id(URL): _same(st.builds(lambda h, p: f"https://{h}.example/{p}", _safe_text, _safe_text)),
+    id(URL): _same(st.builds(lambda h, p: f"https://{h}.example/{p}", _host_label, _safe_text)),
+    id(AWS_ENDPOINT): _same(
+        st.builds(lambda h, p: f"https://{h}.example:9000/{p}", _endpoint_label, _safe_text)
+    ),
     id(S3_URL): _same(
         st.builds(
             lambda b, p: f"s3://{b}" + (f"/{p}" if p else ""), _bucket, st.none() | _safe_text
@@ -182,6 +191,15 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
         )
     ),
     id(JSON_OBJECT): _json_text(st.dictionaries(st.text(max_size=8), json_values, max_size=3)),
+    id(CLIENT_PARAMS): _json_text(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "endpoint_url": st.builds(lambda h: f"http://{h}.internal:9000", _endpoint_label),
+                "region_name": st.sampled_from(["us-east-1", "eu-west-1"]),
+            },
+        )
+    ),
     id(STR_LIST): _json_text(st.lists(plain_text, max_size=3)),
     id(RETRY_CONFIG): _json_text(
         st.fixed_dictionaries(

@@ -238,3 +238,134 @@ def test_settings_default_to_the_snapshot_in_force(monkeypatch: pytest.MonkeyPat
         "https://a.example",
         "https://b.example",
     ]
+
+
+# --- what boto3 refuses is a ConfigError --------------------------------------------------------
+
+CANARY = "ZQXJ"  # in every secret a test below writes: text no output holds by chance
+
+
+@pytest.fixture
+def boto_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3 with a region and no AWS files, credentials or instance metadata (clients are
+    made, never used)."""
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "BOTO_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+def _hides_boto3s_error(err: ConfigError) -> None:
+    """No text of ``err`` holds the canary, and no exception chain keeps boto3's error."""
+    texts = [str(err), repr(err), *(str(p) for p in err.problems), *map(repr, err.problems)]
+    for text in texts:
+        assert CANARY not in text, text
+    assert err.__cause__ is None
+    assert err.__context__ is None
+
+
+@pytest.mark.usefixtures("boto_env")
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        pytest.param({"region_name": 5}, "TypeError", id="region-a-number"),
+        pytest.param({f"{CANARY}_kw": 1}, "unexpected keyword argument '****'", id="unknown-key"),
+        pytest.param(
+            {"aws_secret_access_key": [f"{CANARY}-secret"]},
+            "PartialCredentialsError",
+            id="partial-credentials",
+        ),
+        pytest.param(
+            {"region_name": f"{CANARY} x"}, "Provided region_name '****'", id="region-quoted"
+        ),
+        pytest.param({"region_name": "Z Q"}, "region_name '****'", id="short-secret"),
+        pytest.param({"api_version": 5}, "TypeError", id="api-version-a-number"),
+    ],
+)
+def test_client_params_boto3_refuses_are_a_config_error(
+    tmp_path: Path, params: dict[str, Any], said: str
+) -> None:
+    """``aws.s3_client()`` of DATATOOLS_CLIENT_PARAMS that ``check`` calls valid but boto3
+    refuses raised boto3's error (``TypeError``, ``PartialCredentialsError``), which can quote
+    the secret setting: it is a ConfigError naming the setting, its layer and its location,
+    boto3's words masked, no chain keeping them."""
+    from metaflow_config import aws
+
+    s = _settings(tmp_path, DATATOOLS_CLIENT_PARAMS=json.dumps(params))
+    with pytest.raises(ConfigError) as err:
+        aws.s3_client(s)
+    (problem,) = err.value.problems
+    assert (problem.setting, problem.layer, problem.location) == (
+        "METAFLOW_DATATOOLS_CLIENT_PARAMS",
+        "env",
+        "METAFLOW_DATATOOLS_CLIENT_PARAMS",
+    )
+    assert problem.value == "****"
+    assert "it refused the S3 client made from METAFLOW_DATATOOLS_CLIENT_PARAMS" in str(problem)
+    assert said in problem.expected
+    assert "Z Q" not in str(err.value)
+    _hides_boto3s_error(err.value)
+
+
+@pytest.mark.usefixtures("boto_env")
+def test_a_profiles_client_params_are_named_by_file_and_key(tmp_path: Path) -> None:
+    """The setting's location is the profile file and key, as every other error says it."""
+    from metaflow_config import aws
+    from metaflow_config.testing import write_profile
+
+    home = tmp_path / "home"
+    path = write_profile(home, {"DATATOOLS_CLIENT_PARAMS": {f"{CANARY}": 1}})
+    s = load(env={}, home=home, cwd=tmp_path)
+    with pytest.raises(ConfigError) as err:
+        aws.client("s3", s)
+    (problem,) = err.value.problems
+    assert (problem.layer, problem.location) == (
+        "profile",
+        f"{path}:METAFLOW_DATATOOLS_CLIENT_PARAMS",
+    )
+    _hides_boto3s_error(err.value)
+
+
+@pytest.mark.usefixtures("boto_env")
+def test_the_sandbox_region_boto3_refuses_is_a_config_error(tmp_path: Path) -> None:
+    """Any client made in the sandbox gets AWS_SANDBOX_REGION: one boto3 refuses is said so."""
+    from metaflow_config import aws
+
+    s = _settings(tmp_path, AWS_SANDBOX_ENABLED="true", AWS_SANDBOX_REGION="us east 1")
+    with pytest.raises(ConfigError, match="METAFLOW_AWS_SANDBOX_REGION") as err:
+        aws.client("batch", s)
+    assert "InvalidRegionError" in err.value.problems[0].expected
+    _hides_boto3s_error(err.value)
+
+
+@pytest.mark.usefixtures("boto_env")
+def test_arguments_of_the_call_boto3_refuses_are_said_as_the_calls(tmp_path: Path) -> None:
+    """What the caller gave (an endpoint botocore refuses, printing its password; a keyword it
+    does not take) is an error of the call's arguments, not of a setting held to botocore's
+    rules (S3_ENDPOINT_URL)."""
+    from metaflow_config import aws
+
+    s = _settings(tmp_path, S3_ENDPOINT_URL="http://minio:9000")
+    for kwargs in ({"endpoint_url": f"https://u:{CANARY}@my_host"}, {f"{CANARY}_kw": 1}):
+        with pytest.raises(ConfigError, match=r"^invalid argument: s3_client\(\.\.\.\)") as err:
+            aws.s3_client(s, **kwargs)
+        assert "S3_ENDPOINT_URL" not in str(err.value)
+        _hides_boto3s_error(err.value)
+
+
+@pytest.mark.usefixtures("boto_env")
+def test_what_no_setting_gave_is_boto3s_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A region boto3 refuses from AWS_DEFAULT_REGION is boto3's business: its error as it is."""
+    from botocore.exceptions import InvalidRegionError
+
+    from metaflow_config import aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us east 1")
+    with pytest.raises(InvalidRegionError):
+        aws.s3_client(_settings(tmp_path))
+    assert aws.s3_client(_settings(tmp_path), region_name="eu-west-1") is not None

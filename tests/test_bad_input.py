@@ -503,7 +503,21 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
         [5.7, "five", True, -1, [], {}],
         ["5.7", "-1", "0x10", "five", "5\0"],
     ),
-    ("METAFLOW_SERVICE_URL", [8080, {}], ["ftp://x", "localhost:8080", "http://", "http://a\0b"]),
+    (
+        "METAFLOW_SERVICE_URL",
+        [8080, {}],
+        ["ftp://x", "localhost:8080", "http://", "http://a\0b", "http://h:8765#@corp/api"],
+    ),
+    (
+        "METAFLOW_S3_ENDPOINT_URL",
+        [9000, {}],
+        ["http://my_host:9000", "https://u:pw@minio", "http://-minio", "http://h/x@y"],
+    ),
+    (
+        "METAFLOW_DATATOOLS_CLIENT_PARAMS",
+        [[], "x", 5, {"endpoint_url": 5}],
+        ['{"endpoint_url": "https://my_host"}', "[]", "{"],
+    ),
     ("METAFLOW_SFN_DYNAMO_DB_TABLE", [5, ["t"]], ["ab", "my_table!", "a b c", "t" * 256]),
     (
         "METAFLOW_DATASTORE_SYSROOT_S3",

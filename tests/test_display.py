@@ -34,6 +34,7 @@ from metaflow_config import load, override
 from metaflow_config._display import (
     MASK,
     has_url_password,
+    mask_quoted,
     mask_url_password,
     mask_value,
     printable,
@@ -81,6 +82,7 @@ FUNCTIONS: dict[str, Callable[[str], Any]] = {
     "show_value(list)": lambda text: show_value([text, {"k": text}], secret=False),
     "shorten": lambda text: shorten(text, 60),
     "shorten(repr)": lambda text: shorten(repr(text), 60),
+    "mask_quoted": mask_quoted,
 }
 
 
@@ -732,3 +734,17 @@ def test_a_quoted_word_is_shown_safely_and_pastes_exactly(word: str) -> None:
         ["bash", "-c", f"printf %s {quoted}"], capture_output=True, check=True
     ).stdout
     assert back == raw
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Provided region_name 'a b' doesn't match", "Provided region_name '****' doesn't match"),
+        ('endpoint URL: "http://u:pw@h/"', 'endpoint URL: "****"'),
+        ("got 'x' and 'y", "got '****' and 'y"),  # an unclosed quote ends nothing
+        ("no quotes at all", "no quotes at all"),
+    ],
+)
+def test_a_quoted_part_of_a_librarys_message_is_masked(text: str, shown: str) -> None:
+    """What a library quotes of the arguments it refused is masked, however short."""
+    assert mask_quoted(text) == shown

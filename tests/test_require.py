@@ -250,8 +250,9 @@ def test_containers_cannot_reach_this_machine(
 
 
 def test_a_malformed_url_is_not_taken_for_this_machine(tmp_path: Path) -> None:
-    """A URL urllib cannot split (it passed the URL kind) does not crash the loopback check."""
-    _load(tmp_path, COMPLETE, overrides={"S3_ENDPOINT_URL": "http://[::1"}).require("batch")
+    """A URL urllib cannot split never reaches the loopback check: its kind refuses it."""
+    with pytest.raises(ConfigError, match=r"a '\[' without its '\]'"):
+        _load(tmp_path, COMPLETE, overrides={"S3_ENDPOINT_URL": "http://[::1"})
 
 
 def test_a_reachable_internal_url_fixes_a_local_service_url(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def _planted(kind_name: str, canary: str) -> Any:
         return canary
     if kind_name in ("JSON object of strings", "HTTP headers"):
         return {"Authorization": canary}
-    assert kind_name == "JSON object", kind_name
+    assert kind_name in ("JSON object", "JSON object of boto3 client arguments"), kind_name
     return {"aws_secret_access_key": canary}
 
 

@@ -25,6 +25,7 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.STR: frozenset({str}),
     _kinds.PATH: frozenset({str}),
     _kinds.URL: frozenset({str}),
+    _kinds.AWS_ENDPOINT: frozenset({str}),
     _kinds.S3_URL: frozenset({str}),
     _kinds.GS_URL: frozenset({str}),
     _kinds.IAM_ROLE_ARN: frozenset({str}),
@@ -48,6 +49,7 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.TAGS: frozenset({Mapping[str, str]}),
     _kinds.HEADERS: frozenset({Mapping[str, str]}),
     _kinds.JSON_OBJECT: frozenset({Mapping[str, Any]}),
+    _kinds.CLIENT_PARAMS: frozenset({Mapping[str, Any]}),
     _kinds.RETRY_CONFIG: frozenset({Mapping[str, Any]}),
     _kinds.STR_LIST: frozenset({tuple[str, ...]}),
 }

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from pydantic_core import CoreSchema
 
 __all__ = [
+    "AWS_ENDPOINT",
     "BOOL",
     "BOOL_WORDS",
+    "CLIENT_PARAMS",
     "COMMA_LIST",
     "DYNAMO_TABLE",
     "GS_URL",
@@ -74,6 +76,7 @@ class Kind:
         "json_text",
         "json_valued",
         "name",
+        "raw_diagnosis",
         "text",
     )
 
@@ -86,6 +89,7 @@ class Kind:
         json_valued: bool = False,
         choices: tuple[str, ...] = (),
         diagnose: Callable[[str], str] | None = None,
+        raw_diagnosis: bool = False,
         json_text: bool = False,
     ) -> None:
         self.name = name
@@ -96,6 +100,10 @@ class Kind:
         #: what is wrong with a string its pattern refused, said part by part (the error path
         #: only: valid values are matched by the pattern in pydantic-core alone)
         self.diagnose = diagnose
+        #: the diagnosis is given the value as written, not with its URL passwords masked (a
+        #: masked password hides what is wrong with it), and quotes no part a password could be
+        #: in (the error path redacts what it says too); else it is given the value masked
+        self.raw_diagnosis = raw_diagnosis
         #: a valid ``str`` is its own validated value (text and choice kinds): no coercion, no
         #: parsing, so what derives from the raw text derives from the validated value
         self.text = isinstance(factory, _Text) or bool(choices)
@@ -774,24 +782,118 @@ KEY_VALUE_LIST = Kind(
 QUANTITY = Kind("number", 'a number, as text or JSON (e.g. 2, 0.5, "4096")', _quantity)
 
 
+# --- URLs -------------------------------------------------------------------------------------
+#
+# A URL setting is handed to clients that each parse it their own way: urllib (``check``'s ping),
+# urllib3 under requests (Metaflow's service client, webhooks) and botocore (S3 endpoints). The
+# URL kinds take only what they all read alike, one way: a value they would refuse crashes a run
+# with a traceback that prints it (its password too), and a value they read differently can be
+# shown (masked) as going to one host while it goes to another (``http://h:8765#@corp/api``).
+# Each pattern is matched by pydantic-core's regex engine (linear in the value, whatever it is)
+# and holds no look-around, so that ECMA-262 (the JSON Schema) and Python's ``re`` read it too.
+
+#: A user name and password as written: printable ASCII but what ends the authority for urllib
+#: (``/``, ``?``, ``#``) or for urllib3 (``\``), and the brackets (urllib refuses a netloc with a
+#: lone one); anything else is percent-encoded. It may hold ``@`` and ``:``: the last ``@`` ends
+#: it and the first ``:`` ends the user name, in every client (``bob:p@ss@host``). A ``%``
+#: encodes a character requests can send as Basic authentication (Latin-1: ``%00``-``%7F``, or
+#: the UTF-8 ``%C2%A0``-``%C3%BF``; it raises on any other); a ``%`` of its own is ``%25``
+#: (urllib3 re-encodes every ``%`` of a user name that holds one, urllib none).
+_USERINFO = (
+    r"(?:[\x21\x22\x24\x26-\x2e\x30-\x3e\x40-\x5a\x5e-\x7e]"
+    r"|%[0-7][0-9A-Fa-f]|%[Cc][23]%[89ABab][0-9A-Fa-f])*"
+)
+#: An IPv4 address, dotted decimal without leading zeros (Python's ``ipaddress`` refuses them).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+#: An IPv6 address (RFC 3986's ``IPv6address``, as urllib checks it), without a zone, which
+#: urllib keeps percent-encoded and urllib3 decodes.
+_H16 = "[0-9A-Fa-f]{1,4}"
+_LS32 = f"(?:{_H16}:{_H16}|{_IPV4})"
+_IPV6 = (
+    "(?:"
+    + "|".join(
+        (
+            f"(?:{_H16}:){{6}}{_LS32}",
+            f"::(?:{_H16}:){{5}}{_LS32}",
+            f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+            f"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+            f"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+            f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+            f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+            f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+            f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+        )
+    )
+    + ")"
+)
+#: A port, 1 to 65535 without leading zeros (requests drops a port 0: the scheme's own is used).
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+#: The path and query: no ``@`` (which would read as the end of a user name and password), no
+#: ``#`` (a fragment: no client sends it, no endpoint uses it), no blank.
+_PATH_QUERY = r"(?:[/?][^\s@#]*)?"
+#: A host name of the URL kind: ASCII labels of letters, digits, ``-`` and ``_`` (requests takes
+#: an ``_``), 1 to 63 each, an optional final dot. A name that is not ASCII is written in its IDNA
+#: form: urllib encodes it by IDNA 2003 and requests by IDNA 2008 (``straße`` is two hosts), and
+#: it may look like another host.
+_LABEL = "[A-Za-z0-9_-]{1,63}"
+_NAME = rf"{_LABEL}(?:\.{_LABEL})*\.?"
+_URL = rf"^https?://(?:{_USERINFO}@)?(?:{_NAME}|\[{_IPV6}\])(?::{_PORT})?{_PATH_QUERY}$"
+#: A host name botocore takes in an endpoint (``botocore.utils.is_valid_endpoint_url``): labels
+#: of ASCII letters, digits and ``-``, not at either end, 1 to 63 each; an IPv4 address is such
+#: a name. No user name or password: botocore signs its requests, sends none, and prints the
+#: endpoint (the password too) in its errors.
+_AWS_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_AWS_NAME = rf"{_AWS_LABEL}(?:\.{_AWS_LABEL})*\.?"
+_AWS_ENDPOINT = rf"^https?://(?:{_AWS_NAME}|\[{_IPV6}\])(?::{_PORT})?{_PATH_QUERY}$"
+#: botocore's other rule of a host name, at most 255 characters: the labels' pattern cannot
+#: count them, so a second pattern does (no ``@`` comes before the host of an endpoint).
+_AWS_HOST_LENGTH = r"^https?://(?:[A-Za-z0-9.-]{1,255}(?:[:/?]|$)|\[)"
+
+
+class _Endpoint(_Text):
+    """The schema factory of an AWS endpoint: its pattern, then botocore's length of its host."""
+
+    __slots__ = ()
+
+    def __call__(self, *, shared: bool = False) -> CoreSchema:
+        checked = super().__call__(shared=shared)
+        length = _cs().str_schema(pattern=_AWS_HOST_LENGTH)
+        return _cs().chain_schema([checked, length])  # type: ignore[no-any-return]
+
+
 def _url_diagnosis(value: str) -> str:
-    """What is wrong with a URL its pattern refused: the scheme, the host, a space."""
-    scheme, found, rest = value.partition("://")
-    if not found:
-        return "it lacks 'http://' or 'https://'"
-    if scheme not in ("http", "https"):
-        return f"it starts with {_shown(scheme + '://')}, not 'http://' or 'https://'"
-    space = next((i for i, c in enumerate(value) if c.isspace()), None)
-    if space is not None:
-        return f"it holds a space (or another blank) at position {space}"
-    return "it names no host" if not rest or rest.startswith("/") else "a character no URL holds"
+    """What is wrong with a URL its pattern refused: each part that is (see ``urls``)."""
+    from .urls import url_problems  # the error path only
+
+    return "; ".join(url_problems(value)) or "a character no URL holds"
+
+
+def _endpoint_diagnosis(value: str) -> str:
+    """What is wrong with an AWS endpoint its patterns refused (see ``urls``)."""
+    from .urls import url_problems  # the error path only
+
+    return "; ".join(url_problems(value, endpoint=True)) or "a character no endpoint holds"
 
 
 URL = Kind(
     "URL",
-    "an http:// or https:// URL",
-    _str(r"^https?://[^\s/]+\S*$"),
+    "an http:// or https:// URL, [user:password@]host[:port][/path][?query] (the host a name "
+    "of ASCII letters, digits, '-', '_' and '.', an IPv4 or an [IPv6] address; no '#', no '@' "
+    "after the host, no blank: a '/', '?' or '#' of a password percent-encoded)",
+    _str(_URL),
     diagnose=_url_diagnosis,
+    raw_diagnosis=True,
+)
+#: A URL botocore takes as an ``endpoint_url`` (``S3_ENDPOINT_URL``): stricter than :data:`URL`.
+AWS_ENDPOINT = Kind(
+    "AWS endpoint URL",
+    "an http:// or https:// URL botocore takes as an endpoint, host[:port][/path] (the host a "
+    "name of labels of ASCII letters, digits and '-', no '_', none starting or ending with '-', "
+    "or an IPv4 or an [IPv6] address; no user name or password, no '#', no blank)",
+    _Endpoint(_AWS_ENDPOINT, None),
+    diagnose=_endpoint_diagnosis,
+    raw_diagnosis=True,
 )
 
 
@@ -929,6 +1031,41 @@ TAGS = Kind(
     json_valued=True,
 )
 JSON_OBJECT = Kind("JSON object", "a JSON object, e.g. {}", _Json(_object), json_valued=True)
+
+
+def _endpoint_param(value: Any, handler: Callable[[Any], Any]) -> Any:
+    """boto3 client arguments whose ``endpoint_url`` (if any) ``handler`` takes, as they are."""
+    endpoint = value.get("endpoint_url") if isinstance(value, dict) else None
+    if endpoint is not None:  # None is boto3's own default: no endpoint of its own
+        handler(endpoint)
+    return value
+
+
+def _client_params(*, shared: bool = False) -> CoreSchema:
+    """A JSON object (as :data:`JSON_OBJECT`'s) whose ``endpoint_url`` is an AWS endpoint.
+
+    One Python call more than a JSON object's, and the endpoint's patterns in pydantic-core:
+    the endpoint botocore would refuse at a run (printing it) is an error of the resolution.
+    """
+    cs = _cs()
+    endpoint = cs.no_info_wrap_validator_function(
+        _endpoint_param, AWS_ENDPOINT.core_schema(shared=shared)
+    )
+    return cs.chain_schema([_object(shared=shared), endpoint])  # type: ignore[no-any-return]
+
+
+#: Keyword arguments of a boto3 client (``DATATOOLS_CLIENT_PARAMS``): its ``endpoint_url`` is
+#: checked as ``S3_ENDPOINT_URL`` is; the rest is boto3's to take (``metaflow_config.aws``
+#: turns what it refuses into a ``ConfigError``).
+CLIENT_PARAMS = Kind(
+    "JSON object of boto3 client arguments",
+    'a JSON object of boto3 client arguments, e.g. {"region_name": "us-east-1"}, whose '
+    "endpoint_url, if given, is an http:// or https:// URL botocore takes as an endpoint (the "
+    "host a name of ASCII letters, digits, '-' and '.', no '_', or an IPv4 or an [IPv6] "
+    "address; no user name or password, no '#', no blank)",
+    _Json(_client_params),
+    json_valued=True,
+)
 STR_LIST = Kind(
     "JSON list of strings",
     'a JSON list of strings, e.g. ["a", "b"]',

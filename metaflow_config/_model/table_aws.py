@@ -21,7 +21,9 @@ from .fields import (
     under,
 )
 from .kinds import (
+    AWS_ENDPOINT,
     BOOL,
+    CLIENT_PARAMS,
     DYNAMO_TABLE,
     GS_URL,
     HEADERS,
@@ -61,7 +63,7 @@ class S3(Section):
 
     endpoint_url: str | None = setting(
         "S3_ENDPOINT_URL",
-        URL,
+        AWS_ENDPOINT,
         "endpoint_url for boto3 S3 clients (MinIO, VPC endpoints).",
         sensitive=True,
     )
@@ -125,7 +127,7 @@ class Datatools(Section):
     )
     client_params_setting: Mapping[str, Any] = setting(
         "DATATOOLS_CLIENT_PARAMS",
-        JSON_OBJECT,
+        CLIENT_PARAMS,
         "Extra keyword arguments for the datatools S3 client.",
         default={},
         secret=True,

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._display import mask_url_password
+from .._display import mask_url_password, redact, url_passwords
 from .._model.fields import Setting
 from .._model.kinds import plain_definition, plain_problem
 from .._model.references import MARK, Reference, parse_reference
@@ -140,9 +140,7 @@ def _found_a_number(setting: Setting, value: float, *, code: bool) -> str:
 _NOT_PLAIN_ERRORS = ("string_pattern_mismatch", "string_unicode")
 
 
-def _describe(  # noqa: PLR0911 - one phrase per kind of error
-    err: Mapping[str, Any], setting: Setting, value: Any, *, code: bool = False
-) -> str:
+def _describe(err: Mapping[str, Any], setting: Setting, value: Any, *, code: bool = False) -> str:
     """What ``setting`` expects, with what pydantic-core found wrong with ``value``.
 
     ``code``: the value was given in Python (``override()``), not in JSON or an environment.
@@ -166,12 +164,7 @@ def _describe(  # noqa: PLR0911 - one phrase per kind of error
     if kind == "string_type" and not inner and isinstance(value, (int, float)):
         return _found_a_number(setting, value, code=code)
     if kind == "string_pattern_mismatch" and not inner:
-        diagnose = setting.kind.diagnose
-        if diagnose is None or secret or not isinstance(value, str):
-            return expected
-        # a diagnosis quotes parts of the value (the characters a bucket holds): of a value
-        # holding a URL password, the value as it is shown (the password masked) is diagnosed
-        return f"{expected} ({diagnose(mask_url_password(value) if '@' in value else value)})"
+        return _diagnosed(setting, value)
     if kind in _SAID_BY_EXPECTED and not inner:  # pydantic-core's words would repeat it
         return expected + _SAID_BY_EXPECTED[kind]
     if kind == "literal_error" and not inner and setting.kind.choices:
@@ -181,6 +174,19 @@ def _describe(  # noqa: PLR0911 - one phrase per kind of error
     where = "".join(f"[{k!r}]" for k in inner)
     detail = f"{where}: {msg}" if where else msg
     return f"{expected} ({detail})"
+
+
+def _diagnosed(setting: Setting, value: Any) -> str:
+    """What ``setting`` expects, with what is wrong with ``value``, which its pattern refused."""
+    expected, diagnose = setting.kind.expected, setting.kind.diagnose
+    if diagnose is None or setting.secret or not isinstance(value, str):
+        return expected
+    if setting.kind.raw_diagnosis:  # it quotes no part a password may be in: and if it did,
+        # the password, and each piece a parser cuts it into, is masked where it is quoted
+        return f"{expected} ({redact(diagnose(value), url_passwords([value]))})"
+    # a diagnosis quotes parts of the value (the characters a bucket holds): of a value
+    # holding a URL password, the value as it is shown (the password masked) is diagnosed
+    return f"{expected} ({diagnose(mask_url_password(value) if '@' in value else value)})"
 
 
 #: pydantic-core's errors of an integer that the kind's ``expected`` says, and what to add.
