@@ -169,7 +169,7 @@ def test_a_url_clients_read_otherwise_is_refused_with_why(
     assert said in problem.expected
     assert len(problem.expected) < 1500  # every part it quotes is shortened as values are
     assert not _takes(_URL, url)
-    assert not re.match(kinds._URL, url)  # the JSON Schema's pattern (Python's re) agrees
+    assert not _python_takes(url)  # the JSON Schema's pattern (Python's re) and the IPv6 check
     for text in _texts(err):
         assert CANARY not in text, text
         assert "Zq9" not in text, text
@@ -246,9 +246,21 @@ def test_a_url_the_kind_takes_every_client_reads_alike(url: str) -> None:
     """Whatever the URL kind takes, urllib, urllib3 and requests take, reading one host, port,
     user and password; Python's ``re`` (the JSON Schema's pattern) decides as pydantic-core."""
     taken = _takes(_URL, url)
-    assert taken == bool(re.match(kinds._URL, url))
+    assert taken == _python_takes(url)
     if taken:
         _read_alike(url)
+
+
+def _python_takes(url: str) -> bool:
+    """What the URL kind takes, by Python's ``re`` (the JSON Schema's pattern) and the IPv6 host's
+    grammar checked after it."""
+    if not re.match(kinds._URL, url):
+        return False
+    try:
+        kinds._ipv6_checked(url)
+    except ValueError:
+        return False
+    return True
 
 
 _IPV6_TEXTS = st.lists(st.sampled_from([*"0af:.", "ffff", "1.2.3.4", "::"]), max_size=12).map(
