@@ -145,11 +145,16 @@ def plain_pydantic_settings() -> type[Any]:
             id(_kinds.NONNEG_INT): int,
             id(_kinds.STR_DICT): dict[str, str],
             id(_kinds.TAGS): dict[str, str],
+            id(_kinds.HEADERS): dict[str, str],
             id(_kinds.JSON_OBJECT): dict[str, Any],
+            id(_kinds.CLIENT_PARAMS): dict[str, Any],
             id(_kinds.RETRY_CONFIG): dict[str, Any],
             id(_kinds.STR_LIST): list[str],
             id(_kinds.VERIFY): Union[bool, str],
         }
+        if kind.json_valued and id(kind) not in simple:  # a new JSON kind: say which
+            msg = f"benchmarks/worker.py: no annotation for the JSON kind {kind.name!r}"
+            raise KeyError(msg)
         return simple.get(id(kind), str)
 
     class Base(BaseSettings):

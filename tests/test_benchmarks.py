@@ -246,6 +246,8 @@ def test_a_worker_reports_every_sample_on_both_clocks(bench: ModuleType, tmp_pat
         assert len(wall) == len(cpu) == 2
         wall, cpu = worker.run("read_module", 1)
         assert len(wall) == len(cpu) == 1
+        wall, cpu = worker.run("pydantic_settings", 1)  # its model declares every kind
+        assert len(wall) == len(cpu) == 1
         with pytest.raises(RuntimeError, match="AttributeError"):
             worker.run("no_such_case", 1)
     finally:
