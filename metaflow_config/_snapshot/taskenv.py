@@ -399,8 +399,8 @@ def exposed_text(names: list[str], target: str) -> str:
 
     Secret settings, and then the other settings whose value holds a URL's password.
     """
-    secret = [name for name in names if _is_secret(name)]
-    in_urls = [name for name in names if not _is_secret(name)]
+    secret = [name for name in names if name in _SECRETS]
+    in_urls = [name for name in names if name not in _SECRETS]
     said = [_secrets_text(secret, target)] if secret else []
     if in_urls:
         one = len(in_urls) == 1
@@ -411,10 +411,6 @@ def exposed_text(names: list[str], target: str) -> str:
             f"(Metaflow alone writes {it} nowhere): take the password out of the URL"
         )
     return "; ".join(said)
-
-
-def _is_secret(name: str) -> bool:
-    return name in _SECRETS
 
 
 def _secrets_text(names: list[str], target: str) -> str:
