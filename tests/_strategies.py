@@ -54,7 +54,7 @@ from metaflow_config._model.kinds import (
 from metaflow_config._model.metaflow_names import CORE_PLUGINS
 from metaflow_config._model.references import MARK
 from metaflow_config._model.table import BY_NAME, FIELDS
-from metaflow_config._snapshot.export import ELSEWHERE, TARGETS
+from metaflow_config._snapshot.export import TARGETS, stays_elsewhere
 from metaflow_config.testing import trust
 
 #: The layers a person or code writes, lowest first.
@@ -374,13 +374,13 @@ def travels(setting: Setting, target: str) -> bool:
 
     Everything for ``local``; for containers all but machine-local paths, what derives from them,
     the service URLs (the internal one becomes ``SERVICE_URL`` there), and on AWS Batch the
-    settings of other platforms' launchers (``ELSEWHERE``).
+    settings of other platforms' launchers (``stays_elsewhere``).
     """
     if target == "local":
         return True
     if setting.local or setting.name in ("SERVICE_URL", "SERVICE_INTERNAL_URL"):
         return False
-    if setting.section in ELSEWHERE.get(target, ()):
+    if stays_elsewhere(setting, target):
         return False
     bases = setting.derive.bases if setting.derive else ()
     return not any(BY_NAME[b].local or not travels(BY_NAME[b], target) for b in bases)

@@ -90,18 +90,21 @@ def test_machine_local_paths_stay_on_the_machine(tmp_path: Path, target: str) ->
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_other_platforms_launcher_settings_stay_off_aws_batch(tmp_path: Path, target: str) -> None:
-    """A Batch (or Step Functions) task never reads the settings of Kubernetes', Argo's or
-    Airflow's launchers, and its 8,192 characters of overrides hold all it is given: a fleet's
-    profile setting them all would pass AWS Batch's limit where Metaflow alone does not. Every
-    other target is given them."""
-    sections = {f.section for f in FIELDS if f.section in ELSEWHERE["batch"]}
-    assert sections == {"Kubernetes", "Argo", "Airflow"}  # each holds settings
+    """A Batch (or Step Functions) task builds no pod spec, template or DAG, and its 8,192
+    characters of overrides hold all it is given: a fleet's profile setting Kubernetes', Argo
+    Workflows' and Airflow's launchers' settings would pass AWS Batch's limit where Metaflow alone
+    does not. What a task reads itself travels: Argo Events' settings (``ArgoEvent`` publishes
+    from any step) and the events' prefix. Every other target is given them all."""
+    assert ELSEWHERE["batch"] == ("KUBERNETES_", "ARGO_WORKFLOWS_", "AIRFLOW_")
     s = _load(
         tmp_path,
         KUBERNETES_NAMESPACE="mf",
         KUBERNETES_SANDBOX_INIT_SCRIPT="x" * 9000,  # over the limit alone
         ARGO_WORKFLOWS_KUBERNETES_SECRETS="argo-secret",
         AIRFLOW_KUBERNETES_STARTUP_TIMEOUT_SECONDS="120",
+        ARGO_EVENTS_WEBHOOK_URL="https://events.example.com/metaflow-event",
+        ARGO_EVENTS_WEBHOOK_AUTH="service",
+        NAMESPACED_EVENTS_PREFIX="acme",
         BATCH_JOB_QUEUE="q",
     )
     elsewhere = {
@@ -110,13 +113,19 @@ def test_other_platforms_launcher_settings_stay_off_aws_batch(tmp_path: Path, ta
         "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS",
         "METAFLOW_AIRFLOW_KUBERNETES_STARTUP_TIMEOUT_SECONDS",
     }
+    read_by_tasks = {
+        "METAFLOW_ARGO_EVENTS_WEBHOOK_URL",
+        "METAFLOW_ARGO_EVENTS_WEBHOOK_AUTH",
+        "METAFLOW_NAMESPACED_EVENTS_PREFIX",
+        "METAFLOW_BATCH_JOB_QUEUE",
+    }
     exported = s.to_env(target)
-    assert exported["METAFLOW_BATCH_JOB_QUEUE"] == "q"
+    assert read_by_tasks <= exported.keys()
     if target in ("batch", "sfn"):
         assert not elsewhere & exported.keys()
         shown = invoke("show", "--target", target, env=s.to_env("local")).stdout
         row = next(r for r in shown.splitlines() if r.startswith("METAFLOW_KUBERNETES_NAMESPACE"))
-        assert "stays behind: a setting of the Kubernetes launcher" in row
+        assert "stays behind: a setting of another platform's launcher" in row
     else:
         assert elsewhere <= exported.keys()
 

@@ -39,6 +39,7 @@ __all__ = [
     "check_object_size",
     "check_overrides_size",
     "metaflow_sets",
+    "stays_elsewhere",
     "to_env",
 ]
 
@@ -72,12 +73,21 @@ def metaflow_sets(values: Mapping[str, Any], target: str) -> dict[str, str]:
     return sets
 
 
-#: The sections of other platforms' launchers, by target: a task on AWS Batch (or on Step
-#: Functions, which runs it there) never reads them, and its container overrides hold at most
-#: :data:`OVERRIDES_LIMIT` characters for all it is given (Metaflow alone gives it none of them).
-ELSEWHERE: dict[str, frozenset[str]] = dict.fromkeys(
-    ("batch", "sfn"), frozenset({"Kubernetes", "Argo", "Airflow"})
+#: The settings of other platforms' launchers, by target and by their names' prefixes: what
+#: Metaflow's Kubernetes, Argo Workflows and Airflow launchers read to build a pod spec, a
+#: template or a DAG. A task on AWS Batch (or on Step Functions, which runs it there) builds
+#: none, and its container overrides hold at most :data:`OVERRIDES_LIMIT` characters for all it
+#: is given (Metaflow alone gives it none of them). Argo Events' settings travel: a task
+#: publishes events (``ArgoEvent``, ``NAMESPACED_EVENTS_PREFIX``).
+ELSEWHERE: dict[str, tuple[str, ...]] = dict.fromkeys(
+    ("batch", "sfn"), ("KUBERNETES_", "ARGO_WORKFLOWS_", "AIRFLOW_")
 )
+
+
+def stays_elsewhere(field: Setting, target: str) -> bool:
+    """Whether ``field`` is another platform's launcher's, left out of ``target``'s tasks."""
+    prefixes = ELSEWHERE.get(target)
+    return prefixes is not None and field.name.startswith(prefixes)
 
 
 #: Linux refuses to start a process with one ``NAME=value`` environment string of this many
@@ -143,13 +153,12 @@ def to_env(resolution: Resolution, target: str = "local") -> ExportedEnv:
     if not isinstance(target, str) or target not in TARGETS:
         raise ConfigError([Problem.not_one_of("to_env(target)", target, TARGETS, "to_env(target)")])
     remote = target in REMOTE
-    elsewhere = ELSEWHERE.get(target, frozenset())
     values, origins = resolution.values, resolution.origins
     env = ExportedEnv()
     problems: list[Problem] = []
     for field in FIELDS:
         origin = origins.get(field.name)
-        if origin is None or (remote and field.local) or field.section in elsewhere:
+        if origin is None or (remote and field.local) or stays_elsewhere(field, target):
             continue
         if origin[0] == "derived" and not (field.derive and field.derive.machine):
             continue

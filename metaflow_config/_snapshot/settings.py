@@ -355,10 +355,11 @@ class Settings(Sections):
         ``METAFLOW_SERVICE_URL`` carries the internal service URL, and no variable may reach
         128 KiB (``NAME=value``: no Linux process starts with it). ``METAFLOW_HOME`` and
         ``METAFLOW_PROFILE`` never travel: a container has no profile. For ``batch`` and
-        ``sfn`` the settings of other platforms' launchers (Kubernetes, Argo Workflows, Airflow),
-        which a Batch task never reads, stay behind, and the size is checked against AWS Batch's
-        limit of 8,192 characters of container overrides; the Kubernetes objects' limits are
-        checked where they are built (the extension).
+        ``sfn`` the settings of other platforms' launchers (``KUBERNETES_*``,
+        ``ARGO_WORKFLOWS_*``, ``AIRFLOW_*``), with which a Batch task builds nothing, stay
+        behind, and the size is checked against AWS Batch's limit of 8,192 characters of
+        container overrides; the Kubernetes objects' limits are checked where they are built
+        (the extension).
 
         Secrets are included (the container needs them); the result's ``repr`` masks them.
 

@@ -21,7 +21,7 @@ from typing import Any
 from .._display import printable
 from .._model.fields import PREFIX, Setting
 from .._model.table import FIELDS, find
-from .._snapshot.export import ELSEWHERE, metaflow_sets
+from .._snapshot.export import metaflow_sets, stays_elsewhere
 from .._snapshot.require import points_here
 from .._snapshot.settings import Settings, resolution_of
 from .._snapshot.taskenv import HEADERS, WHERE, TaskEnv, launcher_values, not_carried
@@ -132,10 +132,10 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
                 notes.append(f"Metaflow sets it on {target}")
             elif field.name == "SERVICE_URL":
                 notes.append("the internal service URL")
-            elif field.section in ELSEWHERE.get(target, ()):
+            elif stays_elsewhere(field, target):
                 notes.append(
-                    f"stays behind: a setting of the {field.section} launcher, which a Batch task "
-                    "never reads"
+                    "stays behind: a setting of another platform's launcher (a pod spec, a "
+                    "template, a DAG), which a Batch task builds none of"
                 )
             elif field.local or source in ("default", "derived"):
                 notes.append("stays behind" if field.local else "re-derived there")
