@@ -231,8 +231,10 @@ def child_env(
     A process started here inherits ``os.environ``, not the ``override`` scopes in force:
     ``subprocess.run(cmd, env=child_env())`` or ``metaflow.Runner(flow, env=child_env())``
     gives it what the scope resolved. ``base`` (default ``os.environ``) keeps every variable
-    but the settings, which come from ``snapshot.to_env("local")``; ``METAFLOW_HOME`` and
-    ``METAFLOW_PROFILE`` name the snapshot's profile. Its ``repr`` masks the secrets, as
+    but the settings, which come from ``snapshot.to_env("local")`` (those ``base`` holds that
+    the snapshot does not export are ``""``: unset, also where the result is laid over
+    ``os.environ``); ``METAFLOW_HOME`` and ``METAFLOW_PROFILE`` name the snapshot's profile
+    (``""``: the default one). Its ``repr`` masks the secrets, as
     ``to_env``'s does. The child finds the snapshot's ``.metaflow/config.json`` when it runs in
     the working directory the snapshot searched from (this one, unless ``override(cwd=...)``
     said otherwise), or when ``$METAFLOW_CONFIG_PROJECT`` of ``base`` names where the search
@@ -243,17 +245,18 @@ def child_env(
             :meth:`Settings.to_env`).
 
     """
+    from ._snapshot.settings import child_variables
+
     snapshot = current() if snapshot is None else snapshot
+    base = os.environ if base is None else base
     env = ExportedEnv(  # a dict whose repr masks the secrets, as to_env's
         (key, value)
-        for key, value in (os.environ if base is None else base).items()
+        for key, value in base.items()
         if not (key.startswith(PREFIX) and find(key) is not None)
     )
-    env.update(snapshot.to_env("local"))
-    env["METAFLOW_HOME"] = snapshot.home
-    env.pop("METAFLOW_PROFILE", None)
-    if snapshot.profile:
-        env["METAFLOW_PROFILE"] = snapshot.profile
+    # the settings of base the snapshot leaves out are "" (unset), not absent: given to a
+    # metaflow.Runner, which lays env over os.environ, they stay left out
+    env.update(child_variables(snapshot, base))
     return env
 
 

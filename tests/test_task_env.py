@@ -520,3 +520,39 @@ def test_a_runner_or_deployer_made_inside_an_override_is_given_the_scope() -> No
         assert mine is not None
         assert mine["METAFLOW_BATCH_JOB_QUEUE"] == "x"  # the caller's own wins
         assert mine["METAFLOW_SFN_IAM_ROLE"].endswith(":role/r")
+
+
+def test_what_a_scope_leaves_out_stays_out_of_a_runners_flow(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A Runner lays its ``env`` over ``os.environ``: a scope that replaced the environment, or
+    chose the default profile over ``$METAFLOW_PROFILE``, gives the variables it left out as
+    ``""`` (unset), so the flow does not read them again; ``child_env()`` alike. A value
+    derived from this working directory is left to the Runner's own."""
+    from metaflow_config import override
+    from metaflow_config._metaflow.launch import in_scope
+    from metaflow_config.testing import child_env
+
+    def made(api: object, flow: str, env: dict[str, str] | None = None) -> dict[str, str] | None:
+        return env
+
+    home = tmp_path / "home"
+    (home).mkdir()
+    (home / "config_staging.json").write_text('{"METAFLOW_DATATOOLS_SUFFIX": "staging-data"}')
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    monkeypatch.setenv("METAFLOW_PROFILE", "staging")
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "from-the-process")
+    with override(env={"METAFLOW_HOME": str(home)}):
+        given = in_scope(made, object(), "flow.py")
+        assert given is not None
+        assert given["METAFLOW_BATCH_JOB_QUEUE"] == ""
+        assert given["METAFLOW_PROFILE"] == ""
+        assert "METAFLOW_ARTIFACT_LOCALROOT" not in given  # derived where the flow runs
+        child = child_env()
+        assert child["METAFLOW_BATCH_JOB_QUEUE"] == ""
+        assert child["METAFLOW_PROFILE"] == ""
+    with override(profile=""):
+        given = in_scope(made, object(), "flow.py")
+        assert given is not None
+        assert given["METAFLOW_PROFILE"] == ""
+        assert given["METAFLOW_BATCH_JOB_QUEUE"] == "from-the-process"

@@ -10,6 +10,7 @@ force; :func:`metaflows_headers_text` is the ``METAFLOW_SERVICE_HEADERS`` Metafl
 from __future__ import annotations
 
 import json
+import os
 import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -59,7 +60,8 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
     Their flow's processes are children of this one: they inherit ``os.environ``, not the
     scopes in force, so a test's ``with override(...): Runner("flow.py").run()`` ran the flow
     with what the scope overrode. Inside a scope, the ``env`` they are given starts with what
-    the scope resolved (``to_env("local")``, the profile's home and name, as
+    the scope resolved (``settings.child_variables``: ``to_env("local")``, the profile's home
+    and name, and ``""`` for each setting of ``os.environ`` the scope left out, as
     ``testing.child_env``); what the caller passes in ``env`` (and ``profile=``) wins.
     """
     from .._scope import chain, current
@@ -68,12 +70,11 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
         return original(api, *args, **kwargs)
     import inspect  # a Runner's first call only; Metaflow has imported it
 
+    from .._snapshot.settings import child_variables
+
     bound = inspect.signature(original).bind(api, *args, **kwargs)
-    snapshot = current()
-    env = dict(snapshot.to_env("local"))
-    env["METAFLOW_HOME"] = snapshot.home
-    if snapshot.profile:
-        env["METAFLOW_PROFILE"] = snapshot.profile
+    # laid over os.environ by the Runner: what the scope left out is said unset ("")
+    env = child_variables(current(), os.environ, cwd_known=True)
     env.update(bound.arguments.get("env") or {})
     bound.arguments["env"] = env
     return original(*bound.args, **bound.kwargs)

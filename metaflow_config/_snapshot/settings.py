@@ -8,7 +8,7 @@ explaining) is in modules of its own, imported on first use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._model.fields import Section, Setting, read_only
@@ -440,3 +440,30 @@ def changed_in_place(name: str, *, key: bool = False) -> str:
     section = _SECTION_CLASSES.get(name)
     fields = getattr(section, "fields", ())
     return read_only(None, fields[0] if fields else None)
+
+
+def child_variables(
+    snapshot: Settings, base: Mapping[str, str], *, cwd_known: bool = False
+) -> dict[str, str]:
+    """The variables a child process needs over ``base`` to resolve ``snapshot``.
+
+    ``base`` is the environment it inherits, or is given whole. The variables are
+    ``to_env("local")``, the snapshot's home and profile, and ``""`` (unset, to this package)
+    for each setting's variable ``base`` holds that the snapshot does not export, so that what a
+    scope left out is left out when they are laid over ``base`` too (``metaflow.Runner`` adds
+    ``env`` to ``os.environ``).
+
+    ``cwd_known``: the child runs where it is told (a Runner's ``cwd``): a value derived from
+    this process's working directory is left for it to derive.
+    """
+    env: dict[str, str] = dict(snapshot.to_env("local"))
+    if cwd_known and snapshot.source("ARTIFACT_LOCALROOT") == "derived":
+        env.pop("METAFLOW_ARTIFACT_LOCALROOT", None)
+    env.update(
+        (key, "")
+        for key in base
+        if key.startswith("METAFLOW_") and key not in env and find(key) is not None
+    )
+    env["METAFLOW_HOME"] = snapshot.home
+    env["METAFLOW_PROFILE"] = snapshot.profile or ""  # "": the default profile, config.json
+    return env
