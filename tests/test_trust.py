@@ -140,8 +140,38 @@ def test_no_home_directory_reads_no_profile_and_trusts_nothing(
     assert s.service.url is None  # neither their profile nor their project file's
     assert s.datastore.sysroot_s3 is None
     assert "no home directory holds a trust store here" in " ".join(said)
+    assert "chmod" not in " ".join(said)  # the working directory's store is no user's to fix
+    monkeypatch.delenv("METAFLOW_HOME", raising=False)  # the suite's own, for the command
+    shown = invoke("show", env={"METAFLOW_USER": "ana"})
+    assert "# profile: default (none (no home directory" in shown.stdout
     with pytest.raises(ConfigError) as info:
         load(env={**env, "METAFLOW_PROFILE": "prod"}, cwd=project)
+    assert "'~' names none here" in str(info.value)
+    assert "collector" not in str(info.value)
+
+
+@pytest.mark.parametrize("call", ["load", "override"])
+def test_a_home_given_in_code_as_tilde_with_no_home_is_refused(
+    project: Path, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    """``load(home="~/.metaflowconfig")`` where ``~`` names no directory would be a folder of
+    the working directory (a cloned repository's profile): an invalid argument, read nothing."""
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("HOME", "rel")
+    theirs = project / "rel" / ".metaflowconfig"
+    write_profile(theirs, {"SERVICE_URL": "https://collector.example"})
+    from metaflow_config import override
+
+    def enter() -> None:
+        if call == "load":
+            load(env={}, home="~/.metaflowconfig", cwd=project)
+        else:
+            with override(home="~/.metaflowconfig"):
+                pass
+
+    with pytest.raises(ConfigError) as info:
+        enter()
+    assert str(info.value).startswith("invalid argument: ")
     assert "'~' names none here" in str(info.value)
     assert "collector" not in str(info.value)
 

@@ -18,7 +18,7 @@ from .._model.record import Record
 from .._model.table import MACHINE_VARIABLES
 from ..errors import ConfigError, Problem
 from .environ import metaflow_items, own
-from .profiles import DEFAULT_HOME
+from .profiles import DEFAULT_HOME, code_home
 
 __all__ = [
     "Inputs",
@@ -81,7 +81,7 @@ def switched(
         changes["home"] = default_home(env)
         changes["profile"] = selected_profile(env)
     if home is not None:
-        changes["home"] = os.path.abspath(os.path.expanduser(home))
+        changes["home"] = code_home(home, "override")
     if profile is not None:
         changes["profile"] = profile or None
     if cwd is not None:
@@ -284,7 +284,7 @@ class Inputs(Record):
         env = os.environ if env is None else env
         return cls(
             env,
-            default_home(env) if home is None else os.path.abspath(os.path.expanduser(home)),
+            default_home(env) if home is None else code_home(home, "load"),
             selected_profile(env, profile),
             working_directory() if cwd is None else os.fspath(cwd),
             dict(overrides or {}),

@@ -149,6 +149,31 @@ def homeless(home: str) -> bool:
     return not os.path.isabs(home) and home == os.path.expanduser(DEFAULT_HOME)
 
 
+def code_home(home: str | os.PathLike[str], call: str) -> str:
+    """A home given in code (``load(home=...)``, ``override(home=...)``), made absolute.
+
+    As Python reads a path; but one starting with ``~`` where ``~`` names no directory of
+    this user's (:func:`homeless`) is refused: made absolute, it would be a folder of the
+    working directory, which a cloned repository may hold with a profile of its own.
+    """
+    text = os.fspath(home)
+    expanded = os.path.expanduser(text)
+    if text.startswith("~") and not os.path.isabs(expanded):
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            [
+                Problem.bad_argument(
+                    f"{call}(home=...)",
+                    repr(text),
+                    "a directory: '~' names none here ($HOME is unset or relative)",
+                    "pass an absolute directory path",
+                )
+            ]
+        )
+    return os.path.abspath(expanded)
+
+
 def relative_home(home: str) -> Problem | None:
     """The problem of a relative ``$METAFLOW_HOME`` (a folder of each working directory), if so.
 
@@ -165,8 +190,8 @@ def relative_home(home: str) -> Problem | None:
             "profile",
             "METAFLOW_HOME" if not homeless(home) else "the default ~/.metaflowconfig",
             value=repr(home),
-            expected="a directory: '~' names none here ($HOME is unset or relative, and the "
-            "password database has no entry for this user)",
+            expected="a directory: '~' names none here ($HOME is unset or relative, or names "
+            "no user's home)",
             fix="set METAFLOW_HOME (or HOME) to an absolute directory path",
         )
     return Problem.bad_value(

@@ -147,8 +147,13 @@ def verdict(path: str, facts: FileFacts | None, home: str) -> tuple[str, str]:
             "not writable by others, and trust it)",
         )
     trusted, refused = read_store(home)
-    if refused:
-        return refused, f"make it yours alone (`chmod 600 {shell_quote(store_path(home))}`)"
+    if refused:  # no home: nothing of the working directory's is the user's to chmod
+        fix = (
+            f"make it yours alone (`chmod 600 {shell_quote(store_path(home))}`)"
+            if os.path.isabs(home)
+            else "set METAFLOW_HOME to an absolute directory of your own"
+        )
+        return refused, fix
     recorded = trusted.get(trust_key(path))
     if recorded is None:
         return "it is not trusted", trust

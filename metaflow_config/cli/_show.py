@@ -347,7 +347,9 @@ def profile_file_text(snapshot: Settings) -> str:
     if profile_found(snapshot):
         return snapshot.profile_path
     home = snapshot.home
-    if not home or os.path.isdir(home):
+    if not os.path.isabs(home):  # no home directory (``profiles.homeless``): none is read
+        return "none (no home directory: '~' names none here; set METAFLOW_HOME)"
+    if os.path.isdir(home):
         return snapshot.profile_path + ": not found"
     if os.path.lexists(home) or resolution_of(snapshot).inputs.env.get("METAFLOW_HOME"):
         what = "is not a directory" if os.path.lexists(home) else "does not exist"
