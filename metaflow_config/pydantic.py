@@ -707,7 +707,23 @@ def _redacted(text: str, quoted: Iterable[str]) -> str:
     ``quoted`` (:func:`_quoted`, :func:`_inputs`) is in it, whole or in a piece (``nonnumeric
     port: 'pw@host'``), nor any other URL's password.
     """
-    return mask_url_password(redact(text, quoted))
+    return mask_url_password(redact(text, _escaped_too(quoted)))
+
+
+def _escaped_too(quoted: Iterable[str]) -> list[str]:
+    """``quoted``, and each as a ``repr`` or JSON writes it.
+
+    A validator's ``{v!r}`` writes a backslash or a tab of a secret escaped: as it is, the
+    secret no longer matches.
+    """
+    import json
+
+    forms: list[str] = []
+    for text in quoted:
+        once = repr(text)[1:-1]
+        written = json.dumps(text, ensure_ascii=False)[1:-1]
+        forms.extend(dict.fromkeys((text, once, repr(once)[1:-1], written)))
+    return forms
 
 
 def _said(message: str, *, secret: bool = False) -> str:

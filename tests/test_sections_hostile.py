@@ -577,7 +577,7 @@ class Telling(MetaflowBaseSettings):
     @model_validator(mode="after")
     def closed_takes_no_secret(self) -> "Telling":
         if self.mode == "closed" and (self.key or self.creds):
-            raise ValueError(f"mode closed takes no key, got {self.key} and {self.creds}")
+            raise ValueError(f"mode closed takes no key, got {self.key!r} and {self.creds}")
         return self
 '''
 
@@ -598,6 +598,8 @@ _REFUSED = {
     "token": ("TELLING_TOKEN", SECRET + "-token", "must start with ok-"),
     "model": ("TELLING_KEY", SECRET + "-key", "mode closed takes no key"),
     "dict": ("TELLING_CREDS", {"user": SECRET + "-creds"}, "mode closed takes no key"),
+    # quoted by its repr: a backslash and a tab are written escaped, the secret differently
+    "escaped": ("TELLING_KEY", SECRET + "-a\\b\tc", "mode closed takes no key"),
 }
 
 
@@ -629,6 +631,7 @@ def test_a_validators_message_quoting_a_secret_is_redacted(
     assert said in str(raised.value)
     assert SECRET not in str(raised.value)
     assert "****" in str(raised.value)
+    assert "-a\\\\b" not in str(raised.value)  # nor what follows it, escaped
 
 
 def test_the_commands_redact_a_validators_message_quoting_a_secret(
