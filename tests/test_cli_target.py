@@ -43,6 +43,21 @@ def test_show_target_marks_what_differs_and_what_points_here(
     assert "travels" in rows["METAFLOW_SERVICE_AUTH_KEY"]
 
 
+@pytest.mark.parametrize("target", ["batch", "sfn"])
+def test_a_batch_task_is_given_the_s3_datastore_by_metaflow(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """Metaflow writes ``METAFLOW_DEFAULT_DATASTORE=s3`` into every Batch job (``batch.py``),
+    whatever the launcher's default: the task's row says so, not this machine's ``local``."""
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("METAFLOW_DEFAULT_DATASTORE", raising=False)
+    rows = _rows(invoke("show", "--target", target, "--all").stdout)
+    row = rows["METAFLOW_DEFAULT_DATASTORE"]
+    assert row.split()[1:3] == ["s3", "metaflow"], row
+    assert f"Metaflow sets it on {target}; here: local" in row
+
+
 def test_show_target_json_and_the_metadata_airflow_tasks_use(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

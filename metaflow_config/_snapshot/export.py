@@ -54,7 +54,8 @@ REMOTE = TARGETS[1:]
 #: What Metaflow itself sets in a task of each target, whatever the launcher resolved (a
 #: production run's user; Airflow's tasks always record to the metadata service).
 METAFLOW_SETS: dict[str, dict[str, str]] = {
-    "sfn": {"METAFLOW_USER": "SFN"},
+    "batch": {"METAFLOW_DEFAULT_DATASTORE": "s3"},  # batch.py: every Batch job's
+    "sfn": {"METAFLOW_USER": "SFN", "METAFLOW_DEFAULT_DATASTORE": "s3"},
     "argo": {"METAFLOW_USER": "argo-workflows"},
     "airflow": {"METAFLOW_DEFAULT_METADATA": "service"},
 }

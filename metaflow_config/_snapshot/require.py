@@ -80,8 +80,8 @@ _CONTAINERS = ("SERVICE_INTERNAL_URL", "S3_ENDPOINT_URL")
 #: or Google Cloud datastore: its capability here is the S3 one's, by its includes alone.
 _S3_DEFAULT = Need(
     "DEFAULT_DATASTORE",
-    "the datastore its tasks use (Metaflow's @batch refuses a run on the local one unless every "
-    "command is given --datastore=s3)",
+    "the datastore a run or a deployment starts with (Metaflow's @batch refuses the local one, "
+    "so every command would need --datastore=s3; its tasks are given s3 by Metaflow itself)",
     value="s3",
 )
 
