@@ -421,3 +421,15 @@ def test_an_endpoint_is_what_botocore_takes(url: str) -> None:
         assert _takes(_URL, url)
     if _takes(_URL, url) and urllib.parse.urlsplit(url).username is None and "@" not in url:
         assert endpoint == _botocore_takes(url), url
+
+
+def test_the_scheme_is_taken_in_any_case(tmp_path: Path) -> None:
+    """``HTTP://MINIO:9000``: every client (urllib, urllib3, requests, botocore) lowers the
+    scheme; so do the URL kinds."""
+    env = {
+        "METAFLOW_S3_ENDPOINT_URL": "HTTP://MINIO:9000",
+        "METAFLOW_SERVICE_URL": "HTTPS://mf.example.com/api",
+    }
+    s = load(env=env, home=tmp_path / "none", cwd=tmp_path)
+    assert s["METAFLOW_S3_ENDPOINT_URL"] == "HTTP://MINIO:9000"
+    assert s.service.url == "HTTPS://mf.example.com/api"

@@ -843,17 +843,19 @@ _NAME = rf"{_LABEL}(?:\.{_LABEL})*\.?"
 #: after them (:func:`_ipv6_checked`). As a pattern, the grammar (:data:`_IPV6`) costs every
 #: process 0.5 ms compiling it at its first resolution, for a host few URLs have.
 _IPV6_CHARS = r"[0-9A-Fa-f:.]+"
-_URL = rf"^https?://(?:{_USERINFO}@)?(?:{_NAME}|\[{_IPV6_CHARS}\])(?::{_PORT})?{_PATH_QUERY}$"
+#: The scheme, in any case (every client lowers it)
+_SCHEME = "[Hh][Tt][Tt][Pp][Ss]?://"
+_URL = rf"^{_SCHEME}(?:{_USERINFO}@)?(?:{_NAME}|\[{_IPV6_CHARS}\])(?::{_PORT})?{_PATH_QUERY}$"
 #: A host name botocore takes in an endpoint (``botocore.utils.is_valid_endpoint_url``): labels
 #: of ASCII letters, digits and ``-``, not at either end, 1 to 63 each; an IPv4 address is such
 #: a name. No user name or password: botocore signs its requests, sends none, and prints the
 #: endpoint (the password too) in its errors.
 _AWS_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _AWS_NAME = rf"{_AWS_LABEL}(?:\.{_AWS_LABEL})*\.?"
-_AWS_ENDPOINT = rf"^https?://(?:{_AWS_NAME}|\[{_IPV6_CHARS}\])(?::{_PORT})?{_PATH_QUERY}$"
+_AWS_ENDPOINT = rf"^{_SCHEME}(?:{_AWS_NAME}|\[{_IPV6_CHARS}\])(?::{_PORT})?{_PATH_QUERY}$"
 #: botocore's other rule of a host name, at most 255 characters: the labels' pattern cannot
 #: count them, so a second pattern does (no ``@`` comes before the host of an endpoint).
-_AWS_HOST_LENGTH = r"^https?://(?:[A-Za-z0-9.-]{1,255}(?:[:/?]|$)|\[)"
+_AWS_HOST_LENGTH = rf"^{_SCHEME}(?:[A-Za-z0-9.-]{{1,255}}(?:[:/?]|$)|\[)"
 
 
 def _ipv6_checked(value: str) -> str:

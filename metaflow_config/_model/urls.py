@@ -46,7 +46,7 @@ def url_problems(value: str, *, endpoint: bool = False) -> list[str]:
     scheme, found, rest = value.partition("://")
     if not found:
         return ["it lacks 'http://' or 'https://'"]
-    if scheme not in _SCHEMES:
+    if scheme.lower() not in _SCHEMES:
         # a scheme's characters hold no ':' that could begin a password: shown
         named = scheme and scheme[0].isalpha() and set(scheme) <= _SCHEME_CHARS
         return [
