@@ -1044,6 +1044,8 @@ def test_a_json_key_given_twice_is_a_problem_in_every_layer(
         ({" x-ZQXJ": "v"}, "the name of header 1 is empty, starts with a blank, or holds ':'"),
         ({"x:ZQXJ": "v"}, "the name of header 1"),
         ({"": "ZQXJ"}, "the name of header 1"),
+        ({"Authorization": "Bearer ZQXJ\u20ac"}, "a character outside Latin-1"),
+        ({"X-T\u00f6k": "ZQXJ"}, "a character that is not ASCII"),
     ],
 )
 def test_a_header_requests_would_refuse_is_refused_unshown(

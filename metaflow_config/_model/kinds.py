@@ -1037,19 +1037,28 @@ _HEADER_VALUE = r"(?:\S[^\r\n]*)?"
 def _check_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
     """Refuse a header ``requests`` would refuse; said without its name or value (secret)."""
     for number, (name, value) in enumerate(headers.items(), 1):
-        if not re.fullmatch(_HEADER_NAME, name):
+        if not re.fullmatch(_HEADER_NAME, name) or not name.isascii():
             msg = (
-                f"the name of header {number} is empty, starts with a blank, or holds ':' or a "
-                "line break, which no HTTP client sends"
+                f"the name of header {number} is empty, starts with a blank, or holds ':', a "
+                "line break or a character that is not ASCII, which no HTTP client sends"
             )
             raise ValueError(msg)
-        if not re.fullmatch(_HEADER_VALUE, value):
+        if not re.fullmatch(_HEADER_VALUE, value) or not _latin1(value):
             msg = (
-                f"the value of header {number} starts with a blank or holds a line break, which "
-                "requests (Metaflow's client) refuses at every request"
+                f"the value of header {number} starts with a blank, or holds a line break or a "
+                "character outside Latin-1, which requests (Metaflow's client) refuses at every "
+                "request"
             )
             raise ValueError(msg)
     return headers
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _headers(*, shared: bool = False) -> CoreSchema:
