@@ -186,7 +186,11 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
     id(HEADERS): _json_text(
         st.dictionaries(
             st.from_regex(r"\A[A-Za-z][A-Za-z0-9-]{0,15}\Z"),
-            plain_text.filter(lambda v: not v[:1].isspace()),
+            plain_text.filter(
+                lambda v: (
+                    not v[:1].isspace() and v == v.encode("latin-1", "ignore").decode("latin-1")
+                )
+            ),
             max_size=3,
         )
     ),

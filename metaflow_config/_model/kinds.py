@@ -1067,8 +1067,8 @@ def _headers(*, shared: bool = False) -> CoreSchema:
 
 HEADERS = Kind(
     "HTTP headers",
-    'a JSON object of HTTP headers, e.g. {"Authorization": "Bearer ..."} (a name does not '
-    "start with a blank nor hold ':'; a value does not start with a blank)",
+    'a JSON object of HTTP headers, e.g. {"Authorization": "Bearer ..."} (a name in ASCII, not '
+    "starting with a blank nor holding ':'; a value in Latin-1, not starting with a blank)",
     _Json(_headers),
     json_valued=True,
 )
