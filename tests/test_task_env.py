@@ -380,6 +380,30 @@ def test_a_url_password_metaflow_would_not_write_is_warned_about_at_launch(
     assert not {"HUNTER2", "TOKEN9", "PW7"} & set(re.findall(r"\w+", said[0]))
 
 
+@pytest.mark.parametrize(
+    ("target", "warned"),
+    [
+        ("batch", True),  # batch.py writes no Azure endpoint
+        ("sfn", True),
+        ("kubernetes", False),  # kubernetes.py writes it into every pod
+        ("airflow", False),
+    ],
+)
+def test_what_metaflow_writes_itself_is_told_by_target(
+    monkeypatch: pytest.MonkeyPatch, target: str, warned: bool
+) -> None:
+    """A URL password in a setting Metaflow writes into some targets' tasks and not others'
+    (the Azure blob endpoint: pods, not Batch jobs) is warned about where Metaflow alone would
+    not write it."""
+    said, _ = _launched(
+        monkeypatch,
+        target,
+        METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT="https://acct:PW7@blob.example.com/",
+    )
+    assert bool(said) == warned, said
+    assert not any("PW7" in text for text in said)
+
+
 def test_a_launch_warning_is_not_hidden_by_metaflows_ignore_everything_filter(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -76,53 +76,69 @@ WHERE = {
 }
 
 
-#: The settings Metaflow's launchers write into a task themselves (of any remote target): a URL
-#: password in one of them is Metaflow's to carry, there without this library too. Any other
-#: setting holding one goes to the task only because the whole resolution travels.
-METAFLOW_WRITES = frozenset(
-    PREFIX + name
-    for name in (
-        "ARGO_EVENTS_EVENT",
-        "ARGO_EVENTS_EVENT_BUS",
-        "ARGO_EVENTS_EVENT_SOURCE",
-        "ARGO_EVENTS_INTERNAL_WEBHOOK_URL",  # written as ARGO_EVENTS_WEBHOOK_URL
-        "ARGO_EVENTS_SERVICE_ACCOUNT",
-        "ARGO_EVENTS_WEBHOOK_AUTH",
-        "ARGO_EVENTS_WEBHOOK_URL",
-        "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT",
-        "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
-        "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
-        "AWS_SECRETS_MANAGER_DEFAULT_REGION",
-        "AZURE_KEY_VAULT_PREFIX",
-        "AZURE_STORAGE_BLOB_SERVICE_ENDPOINT",
-        "CARD_AZUREROOT",
-        "CARD_GSROOT",
-        "CARD_S3ROOT",
-        "DATASTORE_SYSROOT_AZURE",
-        "DATASTORE_SYSROOT_GS",
-        "DATASTORE_SYSROOT_S3",
-        "DATATOOLS_S3ROOT",
-        "DEFAULT_AWS_CLIENT_PROVIDER",
-        "DEFAULT_DATASTORE",
-        "DEFAULT_GCP_CLIENT_PROVIDER",
-        "DEFAULT_METADATA",
-        "DEFAULT_SECRETS_BACKEND_TYPE",
-        "GCP_SECRET_MANAGER_PREFIX",
-        "KUBERNETES_FETCH_EC2_METADATA",
-        "KUBERNETES_NAMESPACE",
-        "KUBERNETES_SANDBOX_INIT_SCRIPT",
-        "OTEL_ENDPOINT",
-        "OTEL_SERVICE_NAME",
-        "S3_ENDPOINT_URL",
-        "S3_SERVER_SIDE_ENCRYPTION",
-        "SERVICE_HEADERS",
-        "SERVICE_INTERNAL_URL",  # written as SERVICE_URL
-        "SERVICE_URL",
-        "SFN_DYNAMO_DB_TABLE",
-        "TEMPDIR",
-        "USER",
-    )
+#: The settings Metaflow's launchers write into a task themselves, by target (read off
+#: Metaflow's ``batch.py``, ``step_functions.py``, ``kubernetes.py``, ``argo_workflows.py``,
+#: ``airflow.py``): a URL password in one of them is Metaflow's to carry, there without this
+#: library too. Any other setting holding one goes to the task only because the whole
+#: resolution travels (:meth:`TaskEnv.exposed_secrets`).
+_BATCH_WRITES = (
+    "AWS_SECRETS_MANAGER_DEFAULT_REGION",
+    "CARD_S3ROOT",
+    "DATASTORE_SYSROOT_S3",
+    "DATATOOLS_S3ROOT",
+    "DEFAULT_DATASTORE",
+    "DEFAULT_METADATA",
+    "DEFAULT_SECRETS_BACKEND_TYPE",
+    "OTEL_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "S3_ENDPOINT_URL",
+    "S3_SERVER_SIDE_ENCRYPTION",
+    "SERVICE_HEADERS",
+    "SERVICE_INTERNAL_URL",  # written as SERVICE_URL
+    "SERVICE_URL",
+    "TEMPDIR",
+    "USER",
 )
+#: What Metaflow writes into a pod (Kubernetes, Airflow's tasks): the datastores of every cloud
+_POD_WRITES = (
+    *_BATCH_WRITES,
+    "AZURE_KEY_VAULT_PREFIX",
+    "AZURE_STORAGE_BLOB_SERVICE_ENDPOINT",
+    "CARD_AZUREROOT",
+    "CARD_GSROOT",
+    "DATASTORE_SYSROOT_AZURE",
+    "DATASTORE_SYSROOT_GS",
+    "GCP_SECRET_MANAGER_PREFIX",
+)
+#: What Metaflow writes into a pod of ``--with kubernetes`` and of Argo Workflows: Argo
+#: Events' settings too (a step publishes events)
+_KUBERNETES_WRITES = (
+    *_POD_WRITES,
+    "ARGO_EVENTS_EVENT",
+    "ARGO_EVENTS_EVENT_BUS",
+    "ARGO_EVENTS_EVENT_SOURCE",
+    "ARGO_EVENTS_INTERNAL_WEBHOOK_URL",  # written as ARGO_EVENTS_WEBHOOK_URL
+    "ARGO_EVENTS_SERVICE_ACCOUNT",
+    "ARGO_EVENTS_WEBHOOK_AUTH",
+    "ARGO_EVENTS_WEBHOOK_URL",
+    "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
+    "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
+    "DEFAULT_AWS_CLIENT_PROVIDER",
+    "DEFAULT_GCP_CLIENT_PROVIDER",
+    "KUBERNETES_FETCH_EC2_METADATA",
+    "KUBERNETES_NAMESPACE",
+    "KUBERNETES_SANDBOX_INIT_SCRIPT",
+)
+METAFLOW_WRITES: dict[str, frozenset[str]] = {
+    target: frozenset(PREFIX + name for name in names)
+    for target, names in (
+        ("batch", _BATCH_WRITES),
+        ("sfn", (*_BATCH_WRITES, "SFN_DYNAMO_DB_TABLE")),
+        ("kubernetes", _KUBERNETES_WRITES),
+        ("argo", (*_KUBERNETES_WRITES, "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT")),
+        ("airflow", _POD_WRITES),
+    )
+}
 
 
 #: The settings that decide what a pod is given, which Metaflow's launchers read from its own
@@ -274,11 +290,12 @@ class TaskEnv:
         reference (the task fetches that), and not what Metaflow writes itself: its headers
         entry, the auth key merged in, and the sandbox's API key when the sandbox is on. And
         any other setting given whose value holds a URL's password (or a token as its user
-        name) that Metaflow itself writes nowhere (:data:`METAFLOW_WRITES`).
+        name) that Metaflow itself writes into no task of the target (:data:`METAFLOW_WRITES`).
         """
         values = self._values
         own = {*_IN_HEADERS, *(("AWS_SANDBOX_API_KEY",) if values["AWS_SANDBOX_ENABLED"] else ())}
         given = self.missing((), mounted=bool(self.mounted_secrets))
+        writes = METAFLOW_WRITES.get(self.target, frozenset())
         exposed = []
         for field in FIELDS:
             if field.env not in given:
@@ -287,7 +304,7 @@ class TaskEnv:
             if field.secret:
                 if field.name not in own and not isinstance(value, Reference):
                     exposed.append(field.env)
-            elif field.env not in METAFLOW_WRITES and field.bears_secret(value):
+            elif field.env not in writes and field.bears_secret(value):
                 exposed.append(field.env)
         return exposed
 
