@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 __all__ = [
@@ -370,24 +371,30 @@ def mask_url_password(text: str, *, rendered: bool = False) -> str:
 SHORTEST_SECRET = 4
 
 
-def texts_of(values: Iterable[Any]) -> list[str]:
+def texts_of(values: Iterable[Any], *, keys: bool = False) -> list[str]:
     """The strings in ``values``, as plain text, wherever they are held.
 
     Inside JSON objects and lists, sets, and the attributes of other objects (a model's fields,
-    a nested model's); each object once.
+    a nested model's); the secret of a secret type (``get_secret_value()``: pydantic's), bytes
+    as text; a mapping's keys too where ``keys``; each object once.
     """
     found: list[str] = []
     pending = list(values)
     seen: set[int] = set()
     while pending:
         item = pending.pop()
+        reveal = getattr(type(item), "get_secret_value", None)
+        if reveal is not None:
+            item = reveal(item)
+        if isinstance(item, bytes):
+            item = item.decode(errors="replace")
         if isinstance(item, str):
             found.append(str(item))
-        elif item is None or isinstance(item, (bool, int, float, bytes)) or id(item) in seen:
+        elif item is None or isinstance(item, (bool, int, float)) or id(item) in seen:
             continue
         elif isinstance(item, dict):
             seen.add(id(item))
-            pending.extend(item.values())
+            pending.extend(chain(item.keys(), item.values()) if keys else item.values())
         elif isinstance(item, (list, tuple, set, frozenset)):
             seen.add(id(item))
             pending.extend(item)

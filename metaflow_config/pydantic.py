@@ -32,7 +32,6 @@ import weakref
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from itertools import chain
 from typing import TYPE_CHECKING, Any, Union, cast, get_args, get_origin
 
 import pydantic as _pydantic
@@ -50,7 +49,7 @@ from ._display import (
     url_passwords,
 )
 from ._model.fields import is_unset
-from ._model.jsontext import decode_json
+from ._model.jsontext import decode_json, secret_texts
 from ._model.values import SecretDict, conceal, freeze
 from ._scope import current
 from ._snapshot.settings import Settings, resolution_of
@@ -644,7 +643,7 @@ def _quoted(
                 held.append(raw.value)
                 if name in secret:
                     hidden.append(raw.value)
-    return [*_secret_texts(hidden), *url_passwords(held)]
+    return [*secret_texts(hidden), *url_passwords(held)]
 
 
 def _inputs(cls: type[MetaflowBaseSettings], err: Mapping[str, Any]) -> list[str]:
@@ -657,46 +656,12 @@ def _inputs(cls: type[MetaflowBaseSettings], err: Mapping[str, Any]) -> list[str
     secret = _secret_fields(cls)
     given = err.get("input")
     if err["loc"]:
-        return _secret_texts([given]) if _field_name(cls, str(err["loc"][0])) in secret else []
+        return secret_texts([given]) if _field_name(cls, str(err["loc"][0])) in secret else []
     if isinstance(given, BaseModel):  # an "after" model validator's: the model itself
         given = dict(vars(given))
     if not isinstance(given, Mapping):
         return []
-    return _secret_texts(v for k, v in given.items() if _field_name(cls, str(k)) in secret)
-
-
-def _secret_texts(values: Iterable[Any]) -> list[str]:
-    """Every text ``values`` (of secret fields) hold: a message quoting one shows a secret.
-
-    Strings wherever they are held (a dict's keys too, a list's items, a nested model's fields,
-    the secret of pydantic's secret types, bytes as text); JSON text, as a layer holds a dict
-    or a list, both whole and decoded.
-    """
-    found: list[str] = []
-    pending = list(values)
-    seen: set[int] = set()
-    while pending:
-        item = pending.pop()
-        if isinstance(item, _SECRET_TYPES):
-            item = cast(Any, item).get_secret_value()
-        if isinstance(item, bytes):
-            item = item.decode(errors="replace")
-        if isinstance(item, str):
-            found.append(str(item))
-            if item.lstrip()[:1] in ("{", "["):
-                pending.append(decode_json(item, bounded=True)[0])
-        elif id(item) in seen:
-            continue
-        elif isinstance(item, Mapping):
-            seen.add(id(item))
-            pending.extend(chain(item.keys(), item.values()))
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            seen.add(id(item))
-            pending.extend(item)
-        elif isinstance(item, BaseModel):
-            seen.add(id(item))
-            pending.extend(vars(item).values())
-    return found
+    return secret_texts(v for k, v in given.items() if _field_name(cls, str(k)) in secret)
 
 
 def _redacted(text: str, quoted: Iterable[str]) -> str:

@@ -349,7 +349,7 @@ def _secrets_held() -> list[str]:
     file's withheld keys included (Metaflow's own reading applies them): a message of
     Metaflow's about a value quotes it as it was given, or as it parsed it.
     """
-    from .._model.jsontext import decode_json
+    from .._model.jsontext import secret_texts
     from .._model.table import BY_ENV, BY_NAME
     from .._sources.inputs import Inputs
     from .._sources.layers import LAYERS
@@ -368,9 +368,7 @@ def _secrets_held() -> list[str]:
         ]
         for secret, raw in raws:
             (secrets if secret else given).append(raw.value)
-    found = texts_of(secrets)
-    # as Metaflow quotes a secret it parsed (json.loads), too: '"tok"' shown as tok
-    found += texts_of(decode_json(text, bounded=True)[0] for text in list(found))
+    found = secret_texts(secrets)
     return [*found, *url_passwords([*found, *texts_of(given)])]
 
 

@@ -9,10 +9,11 @@ its nesting at :data:`~metaflow_config._model.values.MAX_JSON_DEPTH`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import Any
 
+from .._display import texts_of
 from .values import TooDeep, freeze
 
 __all__ = ["decode_json", "nests_within", "strict_loads"]
@@ -112,3 +113,16 @@ def nests_within(data: bytes, levels: int) -> bool:
     if b'"' in text:
         text = b"".join(text.split(b'"')[::2])
     return max(accumulate(memoryview(text.translate(_STEPS)).cast("b")), default=0) <= levels
+
+
+def secret_texts(values: Iterable[Any]) -> list[str]:
+    """Every text secret ``values`` hold, as a message could quote one.
+
+    The strings wherever they are held, a mapping's keys too (``_display.texts_of``), and
+    those of JSON text, as a layer holds a dict or a list, both whole and decoded (as
+    Metaflow's ``json.loads`` reads it: ``'"tok"'`` quoted as ``tok``).
+    """
+    found = texts_of(values, keys=True)
+    json_texts = [text for text in found if text.lstrip()[:1] in ("{", "[", '"')]
+    found += texts_of((decode_json(text, bounded=True)[0] for text in json_texts), keys=True)
+    return found
