@@ -580,3 +580,15 @@ def test_what_a_scope_leaves_out_stays_out_of_a_runners_flow(
         assert given is not None
         assert given["METAFLOW_PROFILE"] == ""
         assert given["METAFLOW_BATCH_JOB_QUEUE"] == "from-the-process"
+
+
+def test_what_metaflow_writes_names_only_settings_of_the_table() -> None:
+    """``METAFLOW_WRITES`` refers to the table's settings (read off Metaflow's launchers): a name
+    the table does not declare would be a typo that silently warns of nothing."""
+    from metaflow_config._model.table import BY_ENV
+    from metaflow_config._snapshot.export import REMOTE
+    from metaflow_config._snapshot.taskenv import METAFLOW_WRITES
+
+    assert set(METAFLOW_WRITES) == set(REMOTE)
+    for target, names in METAFLOW_WRITES.items():
+        assert names <= BY_ENV.keys(), (target, sorted(names - BY_ENV.keys()))
