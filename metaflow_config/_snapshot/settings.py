@@ -183,11 +183,16 @@ class Settings(Sections):
                 refuses it.
 
         """
-        if find(_name_given(name, "settings[name]")) is None:
-            section = find_key(name)
-            if section is not None:
-                registered, key = section
-                return getattr(self.section(registered.cls), registered.keys[key])
+        try:  # the read path: a name that is no str is told off it, below
+            field = find(name)
+        except (AttributeError, TypeError):  # no str (``startswith``): said outside this handler
+            field = None
+        if field is not None:
+            return self._value(field.name)
+        section = find_key(_name_given(name, "settings[name]"))
+        if section is not None:
+            registered, key = section
+            return getattr(self.section(registered.cls), registered.keys[key])
         return self._value(lookup(name).name)
 
     def section(self, cls: type[T]) -> T:
