@@ -2,9 +2,11 @@
 
 A resolution validates the values in force in one pydantic-core call (:func:`validate`); a
 handful of values asked for again (an ``override`` scope's) get a validator of their own
-settings (:func:`validator_for`). What a value is held as afterwards (frozen, concealed) is
-:func:`hold`'s; :func:`check_layer` and :func:`validate_value` validate a layer or one value alone,
-with the same messages.
+settings (:func:`validator_for`). A process's first resolution of values that are all plain
+ASCII text (a task's) is validated in Python by the same schemas, and pydantic-core is not even
+loaded (:func:`in_python`, ``_model.quick``): anything else, and every message, is its. What
+a value is held as afterwards (frozen, concealed) is :func:`hold`'s; :func:`check_layer` and
+:func:`validate_value` validate a layer or one value alone, with the same messages.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._display import mask_url_password, redact, url_passwords
 from .._model.fields import Setting
-from .._model.kinds import plain_definition, plain_problem
+from .._model.kinds import PLAIN_REF, plain_definition, plain_problem
+from .._model.quick import Unsure, quick
 from .._model.references import MARK, Reference, parse_reference
 from .._model.table import BY_ENV, BY_NAME, FIELDS
 from .._model.values import TooDeep, conceal, freeze, freeze_top
@@ -104,6 +107,37 @@ def _build_validator(names: frozenset[str]) -> tuple[SchemaValidator, type[Valid
     schema = core.definitions_schema(table, [plain_definition()])  # one compiled pattern
     validator, error = core.validator_types()
     return validator(schema), error
+
+
+#: Each setting's core schema as :func:`in_python` reads it, built on first use
+_SCHEMAS: dict[str, Any] = {}
+
+#: The definitions the schemas refer to: on ASCII text without control characters (all that
+#: ``_model.quick`` judges), the plain-text check (``plain_definition``) checks nothing more
+_DEFINITIONS = {PLAIN_REF: {"type": "str"}}
+
+
+def in_python(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``raw`` validated in Python where that is exact (see ``_model.quick``); ``None`` else."""
+    validated = {}
+    try:
+        for name, value in raw.items():
+            schema = _SCHEMAS.get(name)
+            if schema is None:
+                schema = _SCHEMAS[name] = BY_NAME[name].kind.core_schema(shared=True)
+            validated[name] = quick(schema, value, _DEFINITIONS)
+    except Unsure:
+        return None
+    return validated
+
+
+def _quickly(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """:func:`in_python`, where no validator of these settings is built yet; ``None`` else.
+
+    A process's first resolution whose values are all plain ASCII text (a task's) never loads
+    pydantic-core; where a validator is built, it is the faster of the two.
+    """
+    return None if frozenset(raw) in _BUILT else in_python(raw)
 
 
 DERIVED_LAYER = LayerData("derived")
@@ -270,6 +304,10 @@ def validate(
         references, problems = _references(winners)
         unread = {BY_ENV[p.setting].name for p in problems} | references.keys()
         raw = {name: value for name, value in raw.items() if name not in unread}
+    validated = _quickly(raw)
+    if validated is not None:
+        validated.update(references)
+        return validated, problems
     validator, validation_error = validator_for(raw)
     try:
         validated = validator.validate_python(raw)
@@ -334,7 +372,9 @@ def _references(
 
 
 def valid(values: dict[str, Any]) -> bool:
-    """Whether every one of ``values`` is valid (one pydantic-core call, no messages built)."""
+    """Whether every one of ``values`` is valid (no messages built: see :func:`validate`)."""
+    if _quickly(values) is not None:
+        return True
     validator, validation_error = validator_for(values)
     try:
         validator.validate_python(values)
