@@ -205,9 +205,12 @@ def test_a_process_that_resolves_once_builds_one_validator_of_its_settings() -> 
     from metaflow_config._resolve import validate
 
     validate._BUILT.clear()
+    validate._TRIED.clear()
     validate._table_validator.cache_clear()
     load(env={"METAFLOW_BATCH_JOB_QUEUE": "q"}, home="/nonexistent", cwd="/")
-    assert not validate._BUILT  # plain ASCII text: validated in Python (see _model.quick)
+    assert not validate._BUILT  # plain ASCII text, once: validated in Python (_model.quick)
+    load(env={"METAFLOW_BATCH_JOB_QUEUE": "r"}, home="/nonexistent", cwd="/")
+    assert frozenset({"BATCH_JOB_QUEUE"}) in validate._BUILT  # again: its validator
     load(env={"METAFLOW_USER": "jos\u00e9"}, home="/nonexistent", cwd="/")  # not ASCII
     assert frozenset({"USER"}) in validate._BUILT  # and the derived settings'
     with override(env={}, home="/nonexistent", cwd="/"):
