@@ -8,11 +8,12 @@ relocations, the regex engine's first compile): more than the rest of its resolu
 judge exactly as pydantic-core does, and pydantic-core is loaded only when a value needs it.
 
 :func:`quick` only ever *accepts*: what it cannot say yes to (a value that is not plain ASCII
-text, an integer written with a sign, a JSON value, a pattern that fails, a validator function
-that raises) raises :class:`Unsure`, and pydantic-core validates all the values again, as it
-did before this module existed, giving the very messages it gave. So the one property to hold
-is one-sided: what :func:`quick` accepts, pydantic-core accepts, giving an equal value of the
-same type (``tests/test_quick.py`` checks it, kind by kind, on generated values).
+text or is longer than :data:`LONGEST`, an integer written with a sign, a JSON value's
+container, a pattern that fails, a validator function that raises) raises :class:`Unsure`,
+and pydantic-core validates all the values again, as it did before this module existed, giving
+the very messages it gave. So the one property to hold is one-sided: what :func:`quick`
+accepts, pydantic-core accepts, giving an equal value of the same type (``tests/test_quick.py``
+checks it, kind by kind, on generated values).
 
 Text is judged only when it is ASCII without control characters (but tab), where Python's
 ``re`` and pydantic-core's Rust ``regex`` agree on every construct the kinds' patterns use:
@@ -26,7 +27,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Unsure", "quick"]
+__all__ = ["LONGEST", "Unsure", "quick"]
 
 
 class Unsure(Exception):  # noqa: N818 - no error: a value left to pydantic-core
@@ -35,6 +36,11 @@ class Unsure(Exception):  # noqa: N818 - no error: a value left to pydantic-core
 
 #: The ASCII characters a one-line value may not hold (``kinds._NOT_PLAIN``'s), as bytes
 _NOT_PLAIN = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])
+
+#: The longest text judged here. Python's ``re`` backtracks where pydantic-core's engine is
+#: linear whatever the pattern: longer text (a value of a hostile file may be 1 MiB) is left to
+#: it. A setting's text is a URL, an ARN, a few names: well under this.
+LONGEST = 1024
 
 #: The keys of a string schema that :func:`_str` checks (``core.str_schema``'s)
 _STR_KEYS = frozenset(("type", "pattern", "max_length", "ref"))
@@ -50,8 +56,8 @@ _MOST_DIGITS = 18
 
 
 def _text(value: Any) -> str:
-    """``value`` if it is a ``str`` of ASCII without control characters (but tab)."""
-    if type(value) is not str or not value.isascii():
+    """``value`` if it is a ``str`` of ASCII without control characters (but tab), not long."""
+    if type(value) is not str or len(value) > LONGEST or not value.isascii():
         raise Unsure
     encoded = value.encode("ascii")
     if len(encoded.translate(None, _NOT_PLAIN)) != len(encoded):
