@@ -23,7 +23,7 @@ from ._snapshot.settings import Settings, resolution_of
 from ._sources.inputs import Inputs, check_arguments, switched
 from ._sources.layers import OverrideLayer
 from ._sources.sections import is_secret
-from .errors import ConfigError
+from .errors import ConfigError, keeps_no_locals
 
 __all__ = ["Override", "override"]
 
@@ -180,6 +180,7 @@ class Override:
         self._cache = (parent, snapshot)
         return snapshot
 
+    @keeps_no_locals
     def __enter__(self) -> Settings:
         frame = link(self, chain())
         install(frame)
@@ -300,6 +301,7 @@ class Override:
         return run_async_gen
 
 
+@keeps_no_locals
 def override(
     values: Mapping[str, Any] | None = None,
     /,

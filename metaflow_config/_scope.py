@@ -37,6 +37,7 @@ from ._snapshot.settings import Settings, changed_in_place
 from ._sources.inputs import (
     Inputs,
 )
+from .errors import keeps_no_locals
 
 __all__ = [
     "Frame",
@@ -69,6 +70,7 @@ _put = object.__setattr__  # past the read-only __setattr__ of _ProcessSettings
 _LIVE: set[int] = set()
 
 
+@keeps_no_locals
 def load(
     *,
     env: Mapping[str, str] | None = None,
@@ -169,6 +171,7 @@ class _ProcessSettings:
         except Exception as exc:
             return f"<settings: unresolved ({type(exc).__name__})>"
 
+    @keeps_no_locals
     def reload(self) -> Settings:
         """Re-read the environment and the files for the whole process.
 

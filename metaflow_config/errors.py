@@ -12,9 +12,11 @@ a warning's, have every character that moves or restyles a terminal escaped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import FrozenInstanceError, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._display import MASK, Lines, has_url_password, mask_url_password, printable, show_value
 
@@ -24,10 +26,16 @@ __all__ = [
     "ConfigWarning",
     "Problem",
     "has_url_password",
+    "keeps_no_locals",
     "mask_url_password",
     "printable",
     "show_value",
 ]
+
+if TYPE_CHECKING:  # a bound TypeVar costs a process's import time: for mypy only
+    from typing import TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 #: The fields of a Problem, in order (its ``__init__``, ``repr``, equality and hash).
@@ -211,3 +219,52 @@ class ConfigWarning(UserWarning):
 
     def __str__(self) -> str:
         return printable(super().__str__())  # one line: none of its text starts a line
+
+
+#: Where the package's modules are: its frames are the ones :func:`keeps_no_locals` clears
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _forget_locals(error: BaseException) -> None:
+    """Clear the locals of the package's finished frames ``error`` (and its chain) passed through.
+
+    A frame still running (the caller's, a suspended generator's) cannot be cleared, and is not.
+    """
+    import contextlib  # the error path only
+
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        exc = pending.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        pending += [exc.__cause__, exc.__context__]
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+                with contextlib.suppress(RuntimeError):  # still running
+                    tb.tb_frame.clear()
+            tb = tb.tb_next
+
+
+def keeps_no_locals(function: F) -> F:
+    """``function``, which leaves no frame of the package holding locals when it raises.
+
+    A traceback shows the locals of every frame it passed through (``pytest -l``, Sentry, rich
+    tracebacks): the caller's environment (the machine's credentials) and the values it gave (a
+    secret's) are locals of the frames that check and read them. So a public call that takes
+    them clears, when anything raises, the package's frames the error passed through (their
+    code and lines stay, for the traceback) and drops its own arguments before the error leaves.
+    """
+
+    @functools.wraps(function)
+    def cleared(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except BaseException as error:
+            del args, kwargs
+            _forget_locals(error)
+            raise
+
+    return cleared  # type: ignore[return-value]

@@ -34,7 +34,7 @@ from ._sources.inputs import argument_problems
 from ._sources.layers import SOURCES
 from ._sources.profiles import PROJECT_VAR, profile_path
 from ._sources.trust import read_facts, record
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, keeps_no_locals
 
 if TYPE_CHECKING:
     import pytest
@@ -65,6 +65,7 @@ _USER_VARS = ("SUDO_USER", "USERNAME")
 TEST_USER = "metaflow-test"
 
 
+@keeps_no_locals
 def isolated(
     env: Mapping[str, str] | None = None,
     *,
@@ -223,6 +224,7 @@ def assert_source(
     return info
 
 
+@keeps_no_locals
 def child_env(
     snapshot: Settings | None = None, *, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -347,6 +349,7 @@ class SettingsFixture:
         """The snapshot in force (the same values ``metaflow_config.settings`` reads here)."""
         return current()
 
+    @keeps_no_locals
     def set(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Settings:
         """Override settings (short or full names) for the rest of the test; return the snapshot.
 

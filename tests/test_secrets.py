@@ -328,6 +328,12 @@ _MACHINE_SECRET = MARK + "-machine-aws-key"
         "override-values",
         "override-env-and-values",
         "override-nested",
+        "load-wrong-argument",
+        "load-wrong-env-value",
+        "override-unknown-name",
+        "override-unknown-keyword",
+        "override-wrong-env-value",
+        "isolated-unknown-name",
     ],
 )
 def test_no_frame_of_a_resolutions_error_holds_the_environment_or_the_values(
@@ -344,6 +350,21 @@ def test_no_frame_of_a_resolutions_error_holds_the_environment_or_the_values(
     values = {"SERVICE_AUTH_KEY": MARK + "-auth", "BATCH_EMIT_TAGS": "maybe"}
 
     def resolve() -> object:
+        # wrong arguments, told before any resolution: the checks hold what the caller gave
+        if how == "load-wrong-argument":
+            return load(env=dict(good), home=home, cwd=5)  # type: ignore[arg-type]
+        if how == "load-wrong-env-value":
+            return load(env={**good, "METAFLOW_USER": 5}, home=home)  # type: ignore[dict-item]
+        if how == "override-unknown-name":
+            return override({"SERVICE_AUTH_KEY": MARK + "-auth", "NOT_A_SETTING": 1})
+        if how == "override-unknown-keyword":
+            return override(SERVICE_AUTH_KEY=MARK + "-auth", NOT_A_SETTING=1)
+        if how == "override-wrong-env-value":
+            return override(env={**good, "METAFLOW_USER": 5})  # type: ignore[dict-item]
+        if how == "isolated-unknown-name":
+            from metaflow_config.testing import isolated
+
+            return isolated(dict(good), SERVICE_AUTH_KEY=MARK + "-auth", NOT_A_SETTING=1)
         if how == "load-env":
             return load(env=dict(bad), home=home)
         if how == "load-overrides":
