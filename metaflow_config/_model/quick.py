@@ -15,10 +15,13 @@ the very messages it gave. So the one property to hold is one-sided: what :func:
 accepts, pydantic-core accepts, giving an equal value of the same type (``tests/test_quick.py``
 checks it, kind by kind, on generated values).
 
-Text is judged only when it is ASCII without control characters (but tab), where Python's
+A string schema (a pattern, a length, the plain-text check) judges text only when it is ASCII
+without control characters (but tab) and at most :data:`LONGEST` characters, where Python's
 ``re`` and pydantic-core's Rust ``regex`` agree on every construct the kinds' patterns use:
 Unicode classes (digits, blanks), case folding and ``$`` before a final line break are where
-the two engines differ, and no such text gets here.
+the two engines differ, and no such text gets here. What a kind's own Python function decides
+(the boolean words, a CA bundle's path, JSON text and its shortcuts) is decided by the very
+function pydantic-core calls, whatever the text holds.
 """
 
 from __future__ import annotations
