@@ -748,3 +748,13 @@ def test_a_quoted_word_is_shown_safely_and_pastes_exactly(word: str) -> None:
 def test_a_quoted_part_of_a_librarys_message_is_masked(text: str, shown: str) -> None:
     """What a library quotes of the arguments it refused is masked, however short."""
     assert mask_quoted(text) == shown
+
+
+def test_quoted_pieces_of_a_value_are_masked_and_the_checks_own_words_kept() -> None:
+    from metaflow_config._display import MASK, mask_quoted_pieces
+
+    said = "the host '[1::2::BEEF]' holds ':' twice, not \"ok\""
+    assert mask_quoted_pieces(said, ["http://[1::2::BEEF]/", "ok"]) == (
+        f"the host '{MASK}' holds ':' twice, not \"ok\""  # under 4 characters: left
+    )
+    assert mask_quoted_pieces(said, ["unrelated"]) == said

@@ -616,3 +616,26 @@ def test_a_number_out_of_range_in_a_secret_is_not_quoted(name: str, tmp_path: Pa
     assert "out of a float's range" in str(info.value)
     assert digits not in str(info.value)
     assert digits not in repr(info.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # the IPv6 grammar's check quotes the host it refuses: a piece of a secret's value
+        ("METAFLOW_DATATOOLS_CLIENT_PARAMS", '{"endpoint_url": "http://[1::2::BEEF5EC]:99/"}'),
+        ("METAFLOW_DATATOOLS_CLIENT_PARAMS", {"endpoint_url": "http://[1::2::BEEF5EC]:99/"}),
+    ],
+)
+def test_a_check_of_a_secret_quotes_no_piece_of_its_value(
+    tmp_path: Path, name: str, value: Any
+) -> None:
+    """What a kind's check quotes of a value it refuses is masked where the setting is secret."""
+    from metaflow_config.testing import write_profile
+
+    env = {name: value} if isinstance(value, str) else {}
+    if not isinstance(value, str):
+        write_profile(tmp_path, {name: value})
+    with pytest.raises(ConfigError) as refused:
+        load(env=env, home=tmp_path, cwd=tmp_path)
+    assert "BEEF5EC" not in str(refused.value)
+    assert "is not an IPv6 address" in str(refused.value)  # the check's own words stay
