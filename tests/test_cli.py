@@ -111,7 +111,9 @@ def test_show_json_is_machine_readable_and_masked(configured: Path) -> None:
         "source": "profile",
         "location": f"{configured}:METAFLOW_SERVICE_AUTH_KEY",
         "secret": True,
+        "masked": True,
     }
+    assert by_name["METAFLOW_BATCH_JOB_QUEUE"]["masked"] is False
     assert SECRET not in result.stdout
     assert HEADERS_SECRET not in result.stdout
     assert "METAFLOW_S3_RETRY_COUNT" not in by_name

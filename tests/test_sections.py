@@ -491,7 +491,9 @@ def test_show_lists_its_keys_with_their_sources(registered: type[Any]) -> None:
         "source": "profile",
         "location": f"{home() / 'config.json'}:METAFLOW_ACME_GPU_QUEUE",
         "secret": False,
+        "masked": False,
     }
+    assert by_name["METAFLOW_ACME_API_TOKEN"]["masked"] is True
 
 
 def test_show_marks_its_invalid_values_and_fails(registered: type[Any]) -> None:

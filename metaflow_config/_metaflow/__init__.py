@@ -381,6 +381,10 @@ _SEE_EVERY_PROBLEM = (
     "To see every problem: `metaflow-config check` (or `metaflow-config show`: every setting, "
     "its value and where it comes from)."
 )
+_SEE_FETCHES = (
+    "To fetch every secret reference as a task would: `metaflow-config check --aws` (`check` "
+    "alone reads no secret)."
+)
 _ESCAPE_HATCH = (
     f"{_SEE_EVERY_PROBLEM}\n`metaflow configure` still runs, to repair it; to run Metaflow on "
     f"its own reading of the configuration meanwhile, set {SWITCH}=0 (a flow that reads "
@@ -394,9 +398,14 @@ def _escape_hatch(error: ConfigError) -> str:
     Where a project file's keys are withheld (``error.also``), switching the extension off is
     said with what it means: Metaflow's own reading applies them as they are, trusted or not.
     """
+    from .._snapshot.fetch import FetchError  # the error path only
+
+    hatch = _ESCAPE_HATCH
+    if isinstance(error, FetchError):  # a fetch: `check` alone fetches nothing
+        hatch = hatch.replace(_SEE_EVERY_PROBLEM, _SEE_FETCHES)
     if not error.also:
-        return _ESCAPE_HATCH
-    return _ESCAPE_HATCH + (
+        return hatch
+    return hatch + (
         f"Mind that with {SWITCH}=0 Metaflow's own reading applies the project file's keys "
         "that metaflow-config withholds (Also: above) as they are: remove them from the file "
         "first, or run elsewhere.\n"

@@ -79,7 +79,8 @@ class Explanation:
         ]
 
     def __str__(self) -> str:
-        lines = [f"{self.name} = {self.shown}", f"  source:   {self.source}"]
+        shown = "(unset)" if self.value is None else self.shown  # as `explain` says it
+        lines = [f"{self.name} = {shown}", f"  source:   {self.source}"]
         if self.location:  # labelled as `metaflow-config explain` labels it
             label = "derived:" if self.source == "derived" else "from:"
             lines.append(f"  {label:<9} {self.location}")

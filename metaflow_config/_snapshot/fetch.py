@@ -35,6 +35,7 @@ from ..errors import ConfigError, Problem
 
 __all__ = [
     "FETCH_TIMEOUTS",
+    "FetchError",
     "fetch_and_validate",
     "fetch_text",
     "fetched",
@@ -44,6 +45,14 @@ __all__ = [
 ]
 
 _LOCK = threading.Lock()
+
+
+class FetchError(ConfigError):
+    """A secret reference that could not be fetched, or fetched a value the setting refuses.
+
+    A ``ConfigError`` like any other; told apart where the way to see it again differs: only
+    ``metaflow-config check --aws`` fetches (``check`` alone reads no secret).
+    """
 
 
 def fetched(resolution: Resolution, name: str, reference: Reference) -> Any:
@@ -84,7 +93,7 @@ def fetch_and_validate(
             setting, text, layer=layer, location=location, references_taken=False
         )
     except ConfigError as exc:
-        failure = ConfigError(
+        failure = FetchError(
             [
                 Problem.bad_value(
                     setting.env,
@@ -134,7 +143,7 @@ def fetch_text(
     config = BotoConfig(**FETCH_TIMEOUTS, retries={"max_attempts": 2, "mode": "standard"})
 
     def problem(expected: str, fix: str) -> ConfigError:
-        return ConfigError([Problem.missing(name, f"{expected} for {where}", fix)])
+        return FetchError([Problem.missing(name, f"{expected} for {where}", fix)])
 
     # The error is raised outside the handlers: no exception chain keeps botocore's error.
     failure: ConfigError | None = None

@@ -85,8 +85,13 @@ def missing_profile(
     listed = existing
     if os.path.lexists(os.path.join(home, "config.json")):
         listed = [DEFAULT_LISTED, *existing]
+    default_home = home == os.path.expanduser(DEFAULT_HOME)
     if not os.path.isdir(home):
-        where = f"{home}, which does not exist (METAFLOW_HOME)"
+        where = (
+            f"{home}, the default home, which does not exist (nothing is configured here yet)"
+            if default_home
+            else f"{home}, which does not exist (METAFLOW_HOME)"
+        )
     else:
         where = f"{home} (profiles there: {', '.join(listed) if listed else 'none'})"
     fix = f"create it with `metaflow-config configure aws --profile {profile}`"
@@ -94,8 +99,10 @@ def missing_profile(
         fix += ", or " + use_existing_profile(source)
     elif listed:  # the default profile alone
         fix += ", or select the default profile, config.json, " + _no_name(source)
-    elif not os.path.isdir(home):  # a mistyped METAFLOW_HOME, first of all
-        fix = f"correct METAFLOW_HOME if it is mistyped; else {fix}"
+    elif not os.path.isdir(home):  # a mistyped METAFLOW_HOME, first of all (if one is set)
+        fix += ", or use the defaults " + _no_name(source)
+        if not default_home:
+            fix = f"correct METAFLOW_HOME if it is mistyped; else {fix}"
     near = nearest_profile(profile, existing)
     if near is not None:  # a typo of one that exists: said first
         fix = f"did you mean {near}? ({_given(source, near)}); or {fix}"

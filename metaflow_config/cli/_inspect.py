@@ -260,8 +260,8 @@ def env_cmd(profile: str | None, target: str, fmt: str, reveal_secrets: bool) ->
         click.echo(
             printable(
                 f"{head}: no setting of {profile_label(snapshot.profile)} is set in a layer "
-                f"({profile_file_text(snapshot)}); a {target} process would resolve the defaults "
-                "too."
+                f"({profile_file_text(snapshot)}); {_a(target)} {target} process would resolve "
+                "the defaults too."
             ),
             err=True,
         )
@@ -633,3 +633,8 @@ def _set_in_layers(snapshot: Settings) -> list[str]:
     """
     built_in = [f.env for f in FIELDS if snapshot.source(f.env) not in ("default", "derived")]
     return [*built_in, *held_keys(resolution_of(snapshot))]
+
+
+def _a(word: str) -> str:
+    """The article before ``word`` (a target's name): "an" before a vowel."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -247,8 +247,9 @@ def import_cmd(  # noqa: PLR0917 - click passes every option
 ) -> None:
     """Validate FILE, or a deployed stack's outputs, and write them as a profile (mode 0600).
 
-    Every value is checked before anything is written; an invalid file, or one with an unknown
-    key (unless --lenient), changes nothing. The profile is replaced by FILE's keys unless
+    Every value is checked before anything is written; an invalid file, or one with a misspelled
+    key (unless --lenient), changes nothing, and a key near no setting is imported with a
+    warning (--strict refuses it). The profile is replaced by FILE's keys unless
     --merge is given, and the keys that go are named; an existing profile is only changed after
     you confirm. Importing into a profile that does not exist yet creates it.
 

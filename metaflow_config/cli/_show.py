@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from .._display import (
     CUT,
     MASK,
+    has_url_password,
     mask_url_password,
     mask_value,
     printable,
@@ -568,8 +569,10 @@ def show_json(
     """The ``show --json`` document: profile, files, and each setting with value and source.
 
     ``profile`` is ``"default"`` for the default profile (``config.json``), as ``show`` names
-    it; ``profile_found`` says whether ``profile_path`` exists. An invalid setting has its
-    masked value as text and ``"problem"``; ``problems`` lists them all; ``unknown`` lists the
+    it; ``profile_found`` says whether ``profile_path`` exists. Each setting says whether it is
+    ``secret``, and whether its value is shown ``masked`` (a secret's, or a URL's password). An
+    invalid setting has its masked value as text and ``"problem"``; ``problems`` lists them
+    all; ``unknown`` lists the
     keys no setting knows (name, source, location, ``kind``, ``about``: what the key is, and
     ``suggestion``: the setting's name it likely stands for, else null; their values are not
     shown).
@@ -582,6 +585,12 @@ def show_json(
             entry.update(secret=secret, problem=str(e.problem))
         else:
             entry["secret"] = e.info.secret if e.info is not None else False
+        # what is shown is not the value: a secret, or a URL whose password is masked
+        entry["masked"] = bool(entry["secret"]) or (
+            e.info is not None and has_url_password(e.info.value)
+        )
+        if e.info is None:  # an invalid value: its text, masked as its problem shows it
+            entry["masked"] = entry["masked"] or MASK in str(entry["value"])
         entries.append(entry)
     return {
         "profile": snapshot.profile or "default",

@@ -1,0 +1,99 @@
+"""What a newcomer trying README's commands met: each message says what is wrong and the way
+out that works, and the commands and the Python API word the same thing alike."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metaflow_config import load
+from tests.conftest import invoke, write_json
+
+
+def test_import_metaflow_failing_on_a_secret_fetch_points_at_a_command_that_finds_it(
+    tmp_path: Path,
+) -> None:
+    """`import metaflow` stopped by a secret reference it cannot fetch (no region, no AWS)
+    names `check --aws`: `check` alone fetches nothing, and says the configuration is valid."""
+    home = tmp_path / "mfhome"
+    write_json(home / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": "{{resolve:secretsmanager:k}}"})
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "METAFLOW_HOME": str(home),
+        "USER": "me",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", "import metaflow"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    # what the suggested command says, in the same configuration
+    told = invoke("check", env={"METAFLOW_HOME": str(home)})
+    assert told.exit_code == 0
+    assert "is valid" in told.stdout
+    assert "check --aws" in proc.stderr, proc.stderr
+
+
+def test_missing_named_profile_does_not_blame_an_unset_metaflow_home(tmp_path: Path) -> None:
+    """Fresh machine, never configured, METAFLOW_PROFILE=prod exported (a team's instructions):
+    the fix does not blame METAFLOW_HOME, which is not set, and offers `unset METAFLOW_PROFILE`
+    (as `profiles` does, and the error once the folder exists)."""
+    result = invoke(
+        "check",
+        env={"METAFLOW_HOME": None, "HOME": str(tmp_path), "METAFLOW_PROFILE": "prod"},  # type: ignore[dict-item]
+    )
+    assert result.exit_code == 1
+    assert "METAFLOW_HOME if it is mistyped" not in result.stderr, result.stderr
+    assert "unset METAFLOW_PROFILE" in result.stderr, result.stderr
+
+
+def test_import_help_agrees_with_what_import_does_with_an_unknown_key(tmp_path: Path) -> None:
+    """`import --help` says what `import` does with a key near no setting: imported, with a
+    warning (its --strict/--lenient text and README say so); it said the file changed nothing."""
+    source = write_json(tmp_path / "team.json", {"METAFLOW_ACME_ENDPOINT": "https://x.example"})
+    result = invoke("import", str(source), "--yes")
+    assert result.exit_code == 0, result.stderr  # imported, with a warning
+    help_text = " ".join(invoke("import", "--help").stdout.split())
+    assert "one with an unknown key (unless --lenient), changes nothing" not in help_text
+
+
+@pytest.mark.parametrize("target", ["argo", "airflow"])
+def test_env_with_nothing_set_says_an_not_a_before_a_vowel(target: str) -> None:
+    """`env --target argo` with nothing configured says "an argo process", not "a argo"."""
+    result = invoke("env", "--target", target)
+    assert result.exit_code == 0
+    assert f"a {target} process" not in result.stderr, result.stderr
+
+
+def test_show_json_marks_a_masked_url_password_as_masked() -> None:
+    """A service URL holding a password is shown masked (as `env` and `get` say): `show --json`
+    says so (`masked`), so a script can tell the '****' from the value."""
+    result = invoke("show", "--json", env={"METAFLOW_SERVICE_URL": "https://u:pw@h.example"})
+    row = next(
+        r for r in json.loads(result.stdout)["settings"] if r["name"] == "METAFLOW_SERVICE_URL"
+    )
+    assert "****" in row["value"]
+    assert row["masked"], row
+    assert not row["secret"]  # the setting is not secret: its value's password is masked
+
+
+def test_python_explain_says_unset_as_the_command_does(tmp_path: Path) -> None:
+    """README's first example, `print(settings.explain("METAFLOW_DATATOOLS_S3ROOT"))`, says an
+    unset value as `metaflow-config explain` does: "= (unset)", not "= None"."""
+    cli = invoke("explain", "METAFLOW_DATATOOLS_S3ROOT").stdout.splitlines()[0]
+    py = str(load(env={}, home=str(tmp_path)).explain("METAFLOW_DATATOOLS_S3ROOT")).splitlines()[0]
+    assert cli == "METAFLOW_DATATOOLS_S3ROOT = (unset)"
+    assert py == cli
