@@ -639,3 +639,14 @@ def test_a_check_of_a_secret_quotes_no_piece_of_its_value(
         load(env=env, home=tmp_path, cwd=tmp_path)
     assert "BEEF5EC" not in str(refused.value)
     assert "is not an IPv6 address" in str(refused.value)  # the check's own words stay
+
+
+def test_a_secret_maps_wrong_value_is_said_by_its_place_not_its_key() -> None:
+    """A header's name is secret (``SERVICE_HEADERS``): a value of the wrong type is told by
+    its place in the map, so the fix can be found without the name being shown."""
+    given = '{"X-A": "ok", "X-Hidden-Name": 5}'
+    with pytest.raises(ConfigError) as refused:
+        load(env={"METAFLOW_SERVICE_HEADERS": given}, home="/nonexistent", cwd="/")
+    said = str(refused.value)
+    assert "X-Hidden-Name" not in said
+    assert "the value of item 2: Input should be a valid string" in said

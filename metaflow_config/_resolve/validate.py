@@ -224,9 +224,28 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any, *, code: boo
         return expected + _case_of(setting.kind.choices, value, secret)  # the choices: said once
     if kind == "extra_forbidden" and inner and str(inner[-1]) in _SNAKE:  # Kubernetes' spelling
         msg = f"{msg}: write it {_SNAKE[str(inner[-1])]!r}, as Metaflow takes it"
-    where = "".join(f"[{k!r}]" for k in inner)
+    # a secret map's key is secret too: its place is not
+    secret_place = secret and len(err["loc"]) > 1
+    where = _place_in(value, err["loc"][1]) if secret_place else "".join(f"[{k!r}]" for k in inner)
     detail = f"{where}: {msg}" if where else msg
     return f"{expected} ({detail})"
+
+
+def _place_in(value: Any, key: Any) -> str:
+    """Where ``key`` is in ``value`` (JSON text or a value), said without it: ``item 2``."""
+    import json  # the error path only
+
+    if isinstance(value, (str, bytes, bytearray)):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ""
+    if isinstance(value, Mapping):
+        places = [i for i, k in enumerate(value, 1) if k == key]
+        return f"the value of item {places[0]}" if places else ""
+    if isinstance(value, (list, tuple)) and isinstance(key, int) and 0 <= key < len(value):
+        return f"item {key + 1}"
+    return ""
 
 
 def _diagnosed(setting: Setting, value: Any) -> str:
