@@ -522,7 +522,7 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
     (
         "METAFLOW_DATASTORE_SYSROOT_S3",
         [5, ["s3://b"]],
-        ["s3://B", "s3:/bucket", "/local/path", "s3://bucket name", "s3://ok-bucket/a\nb"],
+        ["s3://a:b", "s3:/bucket", "/local/path", "s3://bucket name", "s3://ok-bucket/a\nb"],
     ),
     ("METAFLOW_DATASTORE_SYSROOT_GS", [5], ["s3://bucket", "gs://B"]),
     ("METAFLOW_SFN_STATE_MACHINE_PREFIX", [5, ["t"]], ["my team", "a/b", "x" * 80, "t\0"]),
@@ -750,12 +750,11 @@ def test_whitespace_that_is_fine(home: Path, work: Path, name: str, value: str) 
 @pytest.mark.parametrize(
     ("value", "said"),
     [
-        ("s3://b/mf", "the bucket 'b' has 1 character (3 to 63)"),
-        ("s3://My_Bucket/x", "the bucket holds 'B', 'M', '_'"),
+        (f"s3://{'b' * 256}/mf", "the bucket has 256 characters (1 to 255)"),
+        ("s3://my:bucket/x", "the bucket holds ':'"),
         ("gs://bucket/x", "it starts with 'gs://', not 's3://'"),
         ("bucket/x", "it lacks 's3://': 's3://bucket/x'?"),
-        ("My_Bucket/x", "it lacks 's3://')"),  # with it, still no S3 URL: nothing suggested
-        ("s3://-abc/x", "the bucket starts or ends with '.' or '-'"),
+        ("My Bucket/x", "it lacks 's3://')"),  # with it, still no S3 URL: nothing suggested
         ("s3://abc/a b", "the prefix holds a space"),
     ],
 )

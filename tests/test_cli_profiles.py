@@ -183,11 +183,11 @@ def test_wizard_declining_s3_drops_the_s3_default_datastore() -> None:
 
 def test_wizard_wrong_answer_is_asked_again() -> None:
     """An invalid answer is reported with what was expected and asked again."""
-    script = answers("y", "my-bucket/metaflow", "s3://My_Bucket", SYSROOT, "", "n", "n", "y")
+    script = answers("y", "my-bucket/metaflow", "s3://my bucket", SYSROOT, "", "n", "n", "y")
     result = invoke("configure", "aws", input=script)
     assert result.exit_code == 0, result.output
     assert result.output.count("Error: got 'my-bucket/metaflow'; expected an S3 URL") == 1
-    assert result.output.count("Error: got 's3://My_Bucket'; expected an S3 URL") == 1
+    assert result.output.count("Error: got 's3://my bucket'; expected an S3 URL") == 1
     assert read(home() / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
 
 

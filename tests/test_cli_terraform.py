@@ -170,7 +170,7 @@ def test_sensitive_outputs_are_masked_wherever_shown(tmp_path: Path) -> None:
     assert "sekrit" not in result.stdout
     assert SFN_ROLE not in result.stdout
     assert read(home() / "config.json")["METAFLOW_DATASTORE_SYSROOT_S3"] == canary
-    outputs["METAFLOW_DATASTORE_SYSROOT_S3"] = output("s3://SEKRIT_Bucket/x", sensitive=True)
+    outputs["METAFLOW_DATASTORE_SYSROOT_S3"] = output("s3://SEKRIT Bucket/x", sensitive=True)
     outputs["METAFLOW_SFN_IAM_ROLE"] = output("arn:aws:iam::1:role/SEKRIT other", sensitive=True)
     path = _outputs(tmp_path, outputs)
     result = _import(path, "-y")

@@ -265,7 +265,10 @@ def test_invalid_current_value_is_not_offered_as_the_default(home: Path) -> None
     path = home / "config.json"
     path.write_text(
         json.dumps(
-            {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf", "METAFLOW_DATATOOLS_S3ROOT": "s3://x"}
+            {
+                "METAFLOW_DATASTORE_SYSROOT_S3": "s3://b:c/mf",
+                "METAFLOW_DATATOOLS_S3ROOT": "s3://x:y",
+            }
         )
     )
     s = Session(home)
@@ -282,16 +285,16 @@ def test_invalid_current_value_is_not_offered_as_the_default(home: Path) -> None
         "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
         "METAFLOW_DEFAULT_DATASTORE": "s3",
     }
-    said = "is invalid: got 's3://b/mf'; expected an S3 URL"
+    said = "is invalid: got 's3://b:c/mf'; expected an S3 URL"
     assert s.transcript.count(f"The profile's METAFLOW_DATASTORE_SYSROOT_S3 {said}") == 1
     assert (
         "It is not offered as the default: type a valid value, or - to skip Amazon S3 as the "
         "datastore."
     ) in s.transcript
-    said = "is invalid: got 's3://x'; expected an S3 URL"
+    said = "is invalid: got 's3://x:y'; expected an S3 URL"
     assert s.transcript.count(f"The profile's METAFLOW_DATATOOLS_S3ROOT {said}") == 1
-    assert "[s3://b/mf]" not in s.transcript
-    assert "[s3://x]" not in s.transcript
+    assert "[s3://b:c/mf]" not in s.transcript
+    assert "[s3://x:y]" not in s.transcript
 
 
 def test_invalid_secret_or_url_password_is_neither_offered_nor_shown(home: Path) -> None:

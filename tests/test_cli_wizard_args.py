@@ -225,7 +225,7 @@ def test_the_wizard_warns_of_an_invalid_profile_before_its_questions() -> None:
 
 def test_piped_answers_that_end_at_an_invalid_value_leave_the_profile() -> None:
     """Piped answers used up mid-interview: a clear error, exit 1, the profile left as it was."""
-    path = write_json(home() / "config.json", {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"})
+    path = write_json(home() / "config.json", {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b:c/mf"})
     before = path.read_bytes()
     done = _piped("y\n\n\n\n")  # S3, then Enter three times at the invalid sysroot
     assert done.returncode == 1, done
@@ -288,12 +288,12 @@ def test_skipping_a_capability_leaves_the_profile_s_own_values() -> None:
 
 def test_invalid_current_value_is_explained_once_and_not_offered() -> None:
     """An invalid sysroot in the profile is said once, is not the default, and is replaced."""
-    path = write_json(home() / "config.json", {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"})
+    path = write_json(home() / "config.json", {"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b:c/mf"})
     result = invoke("configure", "aws", input=f"y\n\n\n{SYSROOT}\n\nn\nn\ny\n")
     assert result.exit_code == 0, result.output
     assert result.output.count("The profile's METAFLOW_DATASTORE_SYSROOT_S3 is invalid") == 1
-    assert "got 's3://b/mf'; expected an S3 URL" in result.output
-    assert "[s3://b/mf]" not in result.output
+    assert "got 's3://b:c/mf'; expected an S3 URL" in result.output
+    assert "[s3://b:c/mf]" not in result.output
     assert result.output.count("METAFLOW_DATASTORE_SYSROOT_S3 is required") == 2
     assert read(path)["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
 
@@ -302,7 +302,7 @@ def test_invalid_optional_value_needs_a_value_or_dash() -> None:
     """At an invalid optional value, Enter is refused; - removes it (it derives again)."""
     path = write_json(
         home() / "config.json",
-        {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT, "METAFLOW_DATATOOLS_S3ROOT": "s3://x"},
+        {"METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT, "METAFLOW_DATATOOLS_S3ROOT": "s3://x:y"},
     )
     result = invoke("configure", "aws", input="y\n\n\n-\nn\nn\ny\n")
     assert result.exit_code == 0, result.output

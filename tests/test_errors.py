@@ -25,7 +25,7 @@ def _load_env(tmp_path: Path, **env: str) -> object:
         pytest.param("S3_RETRY_COUNT", "5.7", "a whole number", id="int-fraction"),
         pytest.param("S3_RETRY_COUNT", "-1", ">= 0", id="int-negative"),
         pytest.param("DATASTORE_SYSROOT_S3", "bucket/prefix", "an S3 URL", id="s3-no-scheme"),
-        pytest.param("DATASTORE_SYSROOT_S3", "s3://B/x", "an S3 URL", id="s3-uppercase-bucket"),
+        pytest.param("DATASTORE_SYSROOT_S3", "s3://a:b/x", "an S3 URL", id="s3-colon-in-bucket"),
         pytest.param(
             "SFN_IAM_ROLE", "arn:aws:iam::123:role/x", "IAM role ARN", id="arn-short-acct"
         ),

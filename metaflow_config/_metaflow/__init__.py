@@ -385,6 +385,11 @@ _SEE_FETCHES = (
     "To fetch every secret reference as a task would: `metaflow-config check --aws` (`check` "
     "alone reads no secret)."
 )
+_NOT_EVEN_CONFIGURE = (
+    "`metaflow configure` cannot run on it either (Metaflow's own reading fails on it too): "
+    "correct the file as said above, or start the profile again with `metaflow-config reset` "
+    "and `metaflow-config configure aws`.\n"
+)
 _ESCAPE_HATCH = (
     f"{_SEE_EVERY_PROBLEM}\n`metaflow configure` still runs, to repair it; to run Metaflow on "
     f"its own reading of the configuration meanwhile, set {SWITCH}=0 (a flow that reads "
@@ -403,6 +408,8 @@ def _escape_hatch(error: ConfigError) -> str:
     hatch = _ESCAPE_HATCH
     if isinstance(error, FetchError):  # a fetch: `check` alone fetches nothing
         hatch = hatch.replace(_SEE_EVERY_PROBLEM, _SEE_FETCHES)
+    if _repairing():  # `metaflow configure` itself, whose own reading failed on it too
+        hatch = f"{_SEE_EVERY_PROBLEM}\n{_NOT_EVEN_CONFIGURE}"
     if not error.also:
         return hatch
     return hatch + (

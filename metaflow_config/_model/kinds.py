@@ -141,10 +141,26 @@ def _cs() -> Any:
     return core
 
 
-def _no_bool(value: Any) -> Any:
+def _whole_number(value: Any) -> Any:
+    """An integer as Metaflow reads one: a boolean is none; text is read by ``int()``.
+
+    pydantic-core would also read ``"7.0"`` as 7, which Metaflow's ``int("7.0")`` refuses (a
+    profile the extension took would stop a run with the extension off).
+    """
     if isinstance(value, bool):
         msg = "a boolean is not an integer"
         raise ValueError(msg)  # noqa: TRY004 - pydantic turns ValueError into a validation error
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        try:
+            float(value)
+        except ValueError:
+            return value  # no number at all: pydantic-core refuses it, in the kind's words
+        msg = "it is written with a fraction or an exponent"
+        raise ValueError(msg)
     return value
 
 
@@ -162,7 +178,7 @@ def _parse_json(value: Any) -> Any:
 def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
     def factory() -> CoreSchema:
         cs = _cs()
-        return cs.no_info_before_validator_function(_no_bool, cs.int_schema(ge=ge))  # type: ignore[no-any-return]
+        return cs.no_info_before_validator_function(_whole_number, cs.int_schema(ge=ge))  # type: ignore[no-any-return]
 
     return factory
 
@@ -950,25 +966,25 @@ def _s3_diagnosis(value: str) -> str:
     bucket, _, prefix = value[len("s3://") :].partition("/")
     wrong = []
     size = len(bucket)
-    if not 3 <= size <= 63:
-        named = f"the bucket {_shown(bucket)}" if size <= 20 else "the bucket"
-        wrong.append(f"{named} has {size} character{'' if size == 1 else 's'} (3 to 63)")
-    odd = sorted(
-        {c for c in bucket if not (c.isascii() and (c.islower() or c.isdigit()))} - {".", "-"}
-    )
+    if not 1 <= size <= _LONGEST_BUCKET:
+        wrong.append(f"the bucket has {size} characters (1 to {_LONGEST_BUCKET})")
+    odd = sorted({c for c in bucket if not (c.isascii() and c.isalnum())} - {".", "-", "_"})
     if odd:
         wrong.append(f"the bucket holds {', '.join(repr(c) for c in odd)}")
-    if bucket[:1] in (".", "-") or bucket[-1:] in (".", "-"):
-        wrong.append("the bucket starts or ends with '.' or '-'")
     if any(c.isspace() for c in prefix):
         wrong.append("the prefix holds a space")
     return "; ".join(wrong) or "a character no S3 URL holds"
 
 
-_S3 = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"
+#: A bucket as botocore takes it (``handlers.validate_bucket_name``): Metaflow's S3 client is
+#: boto3. Buckets made since 2018 are 3-63 lowercase letters, digits, dots and hyphens; older
+#: ones in us-east-1 (and S3-compatible stores) may hold capitals and '_', up to 255.
+_LONGEST_BUCKET = 255
+_S3 = r"^s3://[A-Za-z0-9._\-]{1,255}(/\S*)?$"
 S3_URL = Kind(
     "S3 URL",
-    "an S3 URL s3://bucket[/prefix] (bucket: 3-63 lowercase letters, digits, dots, hyphens)",
+    "an S3 URL s3://bucket[/prefix] (bucket: letters, digits, '.', '-' and '_', at most 255, as "
+    "boto3 takes it)",
     _str(_S3),
     diagnose=_s3_diagnosis,
 )

@@ -28,7 +28,7 @@ import click
 from .._display import MASK, printable, shell_quote
 from .._model.fields import PREFIX, is_unset
 from .._model.table import BY_ENV, BY_NAME, find
-from .._resolve.validate import check_layer
+from .._resolve.validate import check_layer, validate_value
 from .._sources.data import LayerData
 from .._sources.files import layer_from_document
 from .._sources.keys import suggest
@@ -81,7 +81,7 @@ class Found:
 
         A different value already there is a conflict, naming both outputs.
         """
-        if key in self.values and self.values[key] != value:
+        if key in self.values and not _same(key, self.values[key], value):
             self.conflicts.append(
                 _conflict(key, label, (self.sources[key][0], self.values[key]), (output, value))
             )
@@ -97,6 +97,23 @@ class Found:
             self.conflicts.append(
                 _conflict(key, label, (first, first.value), (output, output.value))
             )
+
+
+def _same(key: str, first: Any, second: Any) -> bool:
+    """Whether two outputs give ``key`` one value: equal, or equal as the setting reads them.
+
+    A number and its text (``7`` and ``"7"``), a boolean and its word (``true``, ``"True"``):
+    one value, as Metaflow (and a profile) reads either.
+    """
+    if first == second:
+        return True
+    setting = BY_ENV.get(key)
+    if setting is None:
+        return False
+    try:
+        return bool(validate_value(setting, first) == validate_value(setting, second))
+    except ConfigError:  # either is invalid: two different values, and its problem is said
+        return False
 
 
 def _conflict(
