@@ -255,3 +255,14 @@ def test_a_misspelled_section_is_said_with_one_did_you_mean(tmp_path: Path) -> N
     last = proc.stderr.strip().splitlines()[-1]
     assert last.lower().count("did you mean") == 1, last
     assert "'batch'" in last
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="Python says a did-you-mean from 3.10")
+def test_a_misspelled_section_attribute_gets_pythons_did_you_mean(tmp_path: Path) -> None:
+    """Sections hold their values as plain attributes (no ``__getattr__``, which would slow every
+    read): Python's own traceback names the attribute meant."""
+    code = "from metaflow_config import load\nload(env={}, home='/nonexistent').batch.job_qeue\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert "has no attribute 'job_qeue'. Did you mean: 'job_queue'?" in done.stderr
