@@ -1185,3 +1185,25 @@ def test_a_short_name_in_a_file_is_told_that_a_files_keys_are_whole(home: Path, 
         load(env={}, home=home, cwd=work)
     (said,) = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE? (BATCH_JOB_QUEUE is its short name" in said
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        (" 7 ", 7),  # as Metaflow's int() reads it
+        ("1_000", 1000),
+        ("+3", 3),
+        ("7.0", "a whole number >= 0 (it is written with a fraction or an exponent)"),
+        ("1e3", "a whole number >= 0 (it is written with a fraction or an exponent)"),
+        ("nan", "a whole number >= 0"),  # no number: said in the kind's words
+        ("junk", "a whole number >= 0"),
+    ],
+)
+def test_integer_text_is_read_as_metaflows_int_reads_it(
+    home: Path, work: Path, text: str, read: int | str
+) -> None:
+    env = {"METAFLOW_S3_RETRY_COUNT": text}
+    if isinstance(read, int):
+        assert load(env=env, home=home, cwd=work)["METAFLOW_S3_RETRY_COUNT"] == read
+    else:
+        assert [p.expected for p in config_error(env=env, home=home, cwd=work).problems] == [read]

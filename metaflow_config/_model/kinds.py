@@ -155,10 +155,14 @@ def _whole_number(value: Any) -> Any:
             return int(value)
         except ValueError:
             pass
+        import math  # text that is no integer: the error path
+
         try:
-            float(value)
+            number = float(value)
         except ValueError:
             return value  # no number at all: pydantic-core refuses it, in the kind's words
+        if not math.isfinite(number):  # "nan", "inf": no number either
+            return value
         msg = "it is written with a fraction or an exponent"
         raise ValueError(msg)
     return value

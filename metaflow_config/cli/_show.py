@@ -572,10 +572,9 @@ def show_json(
     it; ``profile_found`` says whether ``profile_path`` exists. Each setting says whether it is
     ``secret``, and whether its value is shown ``masked`` (a secret's, or a URL's password). An
     invalid setting has its masked value as text and ``"problem"``; ``problems`` lists them
-    all; ``unknown`` lists the
-    keys no setting knows (name, source, location, ``kind``, ``about``: what the key is, and
-    ``suggestion``: the setting's name it likely stands for, else null; their values are not
-    shown).
+    all; ``unknown`` lists the keys no setting knows (name, source, location, ``kind``,
+    ``about``: what the key is, and ``suggestion``: the setting's name it likely stands for,
+    else null; their values are not shown).
     """
     entries = []
     for e in _entries(snapshot, include_defaults=include_defaults, invalid=invalid):
