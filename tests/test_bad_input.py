@@ -522,7 +522,14 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
     (
         "METAFLOW_DATASTORE_SYSROOT_S3",
         [5, ["s3://b"]],
-        ["s3://a:b", "s3:/bucket", "/local/path", "s3://bucket name", "s3://ok-bucket/a\nb"],
+        [
+            "s3://a:b",
+            "s3:/bucket",
+            "/local/path",
+            "s3://bucket name",
+            "s3://ok-bucket/a\nb",
+            "s3://../x",  # a path a client may normalize away: the keys go to bucket x
+        ],
     ),
     ("METAFLOW_DATASTORE_SYSROOT_GS", [5], ["s3://bucket", "gs://B"]),
     ("METAFLOW_SFN_STATE_MACHINE_PREFIX", [5, ["t"]], ["my team", "a/b", "x" * 80, "t\0"]),

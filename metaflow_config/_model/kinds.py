@@ -985,11 +985,37 @@ def _s3_diagnosis(value: str) -> str:
 #: ones in us-east-1 (and S3-compatible stores) may hold capitals and '_', up to 255.
 _LONGEST_BUCKET = 255
 _S3 = r"^s3://[A-Za-z0-9._\-]{1,255}(/\S*)?$"
+
+
+def _bucket_checked(value: str) -> str:
+    """An S3 URL its pattern took, whose bucket is not dots alone.
+
+    botocore takes ``..`` as a bucket, and a client addressing it by path may normalize
+    ``/../key`` away: the keys would go to the bucket the prefix names. No S3 store names a
+    bucket so.
+    """
+    if not value[len("s3://") :].partition("/")[0].strip("."):
+        msg = "the bucket is dots alone, which a client may read as a path to another bucket"
+        raise ValueError(msg)
+    return value
+
+
+class _S3Url(_Text):
+    """The schema factory of an S3 URL: its pattern, then a bucket that is more than dots."""
+
+    __slots__ = ()
+
+    def __call__(self, *, shared: bool = False) -> CoreSchema:
+        return _cs().no_info_after_validator_function(  # type: ignore[no-any-return]
+            _bucket_checked, super().__call__(shared=shared)
+        )
+
+
 S3_URL = Kind(
     "S3 URL",
     "an S3 URL s3://bucket[/prefix] (bucket: letters, digits, '.', '-' and '_', at most 255, as "
-    "boto3 takes it)",
-    _str(_S3),
+    "boto3 takes it, not dots alone)",
+    _S3Url(_S3, None),
     diagnose=_s3_diagnosis,
 )
 GS_URL = Kind(
