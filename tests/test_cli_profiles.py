@@ -660,3 +660,16 @@ def test_a_refused_set_says_nothing_of_configuring() -> None:
     assert "did you mean METAFLOW_BATCH_JOB_QUEUE?" in result.stderr
     assert "Configuring" not in result.stdout
     assert not (home() / "config_x.json").exists()
+
+
+def test_import_writes_an_old_name_as_its_current_name_so_a_merge_applies_it(
+    tmp_path: Path,
+) -> None:
+    """An old name imported with --merge into a profile holding the current name: kept as it
+    was, it would lose to the current name and the import would change nothing it said."""
+    write_json(home() / "config.json", {"METAFLOW_DATATOOLS_S3ROOT": "s3://new/data"})
+    old = write_json(tmp_path / "old.json", {"METAFLOW_DATATOOLS_SYSROOT_S3": "s3://old/data"})
+    result = invoke("import", str(old), "--merge", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "Writing METAFLOW_DATATOOLS_SYSROOT_S3 as METAFLOW_DATATOOLS_S3ROOT" in result.stdout
+    assert read(home() / "config.json") == {"METAFLOW_DATATOOLS_S3ROOT": "s3://old/data"}

@@ -308,6 +308,7 @@ def _import_file(
     if not doc:
         msg = f"nothing to import: {source} holds no setting (`metaflow-config reset` clears one)"
         raise CliError(msg)
+    doc = _current_names(doc)
     home = home_dir()
     check_writable(target, home=home)  # before asking
     existing = read_json_object(target)
@@ -341,6 +342,25 @@ def _import_file(
             f"{listed} (--merge keeps them)."
         )
     click.echo(activation_hint(name))
+
+
+def _current_names(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with its old names of settings written as the current ones (as ``migrate`` does).
+
+    So the value it gives is the one the profile applies: kept under an old name, it would lose
+    to the current name a merged profile holds already. A name Metaflow no longer reads, or an
+    old name another of its keys overrides, is left out. Each is said.
+    """
+    from ._migrate import migration  # renaming as `migrate` renames
+
+    changes, notes = migration(doc)
+    if not changes.rename and not changes.remove:
+        return doc
+    for old, new in changes.rename.items():
+        click.echo(printable(f"Writing {old} as {new}, its current name."))
+    for key in sorted(changes.remove):
+        click.echo(printable(f"Leaving out {key}: {notes.get(key, 'not applied')}."))
+    return changes.apply(doc)
 
 
 @click.command(
