@@ -33,7 +33,7 @@ __all__ = [
     "has_url_password",
     "laid_out",
     "mask_quoted",
-    "mask_quoted_pieces",
+    "mask_quoted_long",
     "mask_url_password",
     "mask_value",
     "printable",
@@ -452,25 +452,33 @@ def mask_quoted(text: str) -> str:
     return re.sub(_QUOTED, _masked_quote, text)
 
 
-def mask_quoted_pieces(text: str, values: Iterable[str]) -> str:
-    """``text`` with every quoted part that is a piece of one of ``values`` masked.
+def mask_quoted_long(text: str) -> str | None:
+    """``text`` with every quoted part of :data:`SHORTEST_SECRET` characters or more masked.
 
-    For a message a check wrote about a secret's value, quoting what it refused (``the host
-    '[1::2::5ECDEF]' is not an IPv6 address``): its own words stay, what it quotes of the value
-    does not. A quoted part under :data:`SHORTEST_SECRET` characters (``':'``) is left, as
-    :func:`redact` leaves them. Linear in the text, each quote looked for in the values once.
+    For a message a check wrote about a secret's value, which may quote a piece of it (``the
+    host '[1::2::5ECDEF]' is not an IPv6 address``), whole, shortened or unescaped from JSON:
+    its own words stay, what it quotes does not (a part under 4 characters, ``':'``, is left, as
+    :func:`redact` leaves them). ``None`` where a quote is left open (a piece shortened to
+    ``'[1::2::5ecdef...``): no part of such a message can be told safe. Linear in the text.
     """
     if "'" not in text and '"' not in text:
         return text
-    held = "\0".join(values)
 
     def masked(quoted: re.Match[str]) -> str:
-        inner = quoted.group()[1:-1]
-        if len(inner) < SHORTEST_SECRET or inner not in held:
-            return quoted.group()
-        return _masked_quote(quoted)
+        short = len(quoted.group()) - 2 < SHORTEST_SECRET
+        return quoted.group() if short else _masked_quote(quoted)
 
-    return re.sub(_QUOTED, masked, text)
+    held = re.sub(_APOSTROPHE, _HELD_APOSTROPHE, text)  # prose's "float's" is no quote
+    shown = re.sub(_QUOTED, masked, held)
+    rest = re.sub(_QUOTED, "", shown)
+    if "'" in rest or '"' in rest:
+        return None
+    return shown.replace(_HELD_APOSTROPHE, "'")
+
+
+#: An apostrophe between two letters (``float's``), and what holds its place meanwhile
+_APOSTROPHE = r"(?<=[A-Za-z])'(?=[A-Za-z])"
+_HELD_APOSTROPHE = "\ue000"
 
 
 def _masked_quote(quoted: re.Match[str]) -> str:

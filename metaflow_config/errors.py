@@ -225,10 +225,16 @@ class ConfigWarning(UserWarning):
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+#: ``co_flags`` of a generator's, a coroutine's or an async generator's code (``inspect``'s)
+_SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200
+
+
 def _forget_locals(error: BaseException) -> None:
     """Clear the locals of the package's finished frames ``error`` (and its chain) passed through.
 
-    A frame still running (the caller's, a suspended generator's) cannot be cleared, and is not.
+    A frame still running (the caller's) cannot be cleared, and is not; nor is a generator's or
+    a coroutine's: before CPython 3.13, clearing a suspended one's frame closes it (the chain
+    may hold an exception the caller threw into an ``@override`` generator, still alive).
     """
     import contextlib  # the error path only
 
@@ -242,7 +248,8 @@ def _forget_locals(error: BaseException) -> None:
         pending += [exc.__cause__, exc.__context__]
         tb = exc.__traceback__
         while tb is not None:
-            if tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            code = tb.tb_frame.f_code
+            if code.co_filename.startswith(_PACKAGE_DIR) and not code.co_flags & _SUSPENDABLE:
                 with contextlib.suppress(RuntimeError):  # still running
                     tb.tb_frame.clear()
             tb = tb.tb_next

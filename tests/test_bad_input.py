@@ -529,6 +529,7 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
             "s3://bucket name",
             "s3://ok-bucket/a\nb",
             "s3://../x",  # a path a client may normalize away: the keys go to bucket x
+            "s3://mine/../theirs/x",
         ],
     ),
     ("METAFLOW_DATASTORE_SYSROOT_GS", [5], ["s3://bucket", "gs://B"]),

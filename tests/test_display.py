@@ -750,11 +750,15 @@ def test_a_quoted_part_of_a_librarys_message_is_masked(text: str, shown: str) ->
     assert mask_quoted(text) == shown
 
 
-def test_quoted_pieces_of_a_value_are_masked_and_the_checks_own_words_kept() -> None:
-    from metaflow_config._display import MASK, mask_quoted_pieces
+def test_a_checks_quotes_are_masked_its_words_kept_and_an_open_quote_tells_nothing() -> None:
+    """For a secret's message: each quoted part of 4 characters or more is masked, whatever it
+    quotes (whole, unescaped from JSON); a shorter one and prose's apostrophes stay; a quote
+    left open (a piece shortened) makes the message one that cannot be told safe."""
+    from metaflow_config._display import MASK, mask_quoted_long
 
-    said = "the host '[1::2::BEEF]' holds ':' twice, not \"ok\""
-    assert mask_quoted_pieces(said, ["http://[1::2::BEEF]/", "ok"]) == (
-        f"the host '{MASK}' holds ':' twice, not \"ok\""  # under 4 characters: left
+    said = "the host '[1::2::BEEF]' holds ':' twice, out of a float's range, not \"okay\""
+    assert mask_quoted_long(said) == (
+        f"the host '{MASK}' holds ':' twice, out of a float's range, not \"{MASK}\""
     )
-    assert mask_quoted_pieces(said, ["unrelated"]) == said
+    assert mask_quoted_long("the host '[1::2::5ecdef:dead... is not an IPv6 address") is None
+    assert mask_quoted_long("no quote at all") == "no quote at all"

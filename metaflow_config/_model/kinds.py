@@ -988,15 +988,17 @@ _S3 = r"^s3://[A-Za-z0-9._\-]{1,255}(/\S*)?$"
 
 
 def _bucket_checked(value: str) -> str:
-    """An S3 URL its pattern took, whose bucket is not dots alone.
+    """An S3 URL its pattern took, whose bucket and prefix hold no path step of dots alone.
 
-    botocore takes ``..`` as a bucket, and a client addressing it by path may normalize
-    ``/../key`` away: the keys would go to the bucket the prefix names. No S3 store names a
-    bucket so.
+    botocore takes ``..`` as a bucket (and in a key), and a client addressing the bucket by
+    path may normalize ``/bucket/../other/key`` away: the keys would go to another bucket. No
+    S3 store names a bucket so, and no Metaflow root needs such a step.
     """
-    if not value[len("s3://") :].partition("/")[0].strip("."):
-        msg = "the bucket is dots alone, which a client may read as a path to another bucket"
-        raise ValueError(msg)
+    if "." in value:
+        steps = value[len("s3://") :].split("/")
+        if not steps[0].strip(".") or any(step in (".", "..") for step in steps[1:]):
+            msg = "a step of the path is dots alone, which a client may read as another bucket"
+            raise ValueError(msg)
     return value
 
 
@@ -1014,7 +1016,7 @@ class _S3Url(_Text):
 S3_URL = Kind(
     "S3 URL",
     "an S3 URL s3://bucket[/prefix] (bucket: letters, digits, '.', '-' and '_', at most 255, as "
-    "boto3 takes it, not dots alone)",
+    "boto3 takes it, not dots alone; no '.' or '..' step in the prefix)",
     _S3Url(_S3, None),
     diagnose=_s3_diagnosis,
 )

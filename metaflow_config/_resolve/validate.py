@@ -15,13 +15,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._display import (
-    mask_quoted_pieces,
-    mask_url_password,
-    redact,
-    texts_of,
-    url_passwords,
-)
+from .._display import mask_quoted_long, mask_url_password, redact, url_passwords
 from .._model.fields import Setting
 from .._model.kinds import PLAIN_REF, plain_definition, plain_problem
 from .._model.quick import Unsure, quick
@@ -201,8 +195,8 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any, *, code: boo
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if secret:  # a check's words stay, what it quotes of the value (a host, a key) does not
-        msg = mask_quoted_pieces(msg, texts_of([value], keys=True))
+    if secret:  # a check's words stay, what it quotes (of the value: a host, a key) does not
+        msg = mask_quoted_long(msg) or ""  # a quote left open: the detail is not said
     found = err.get("input")
     if len(err["loc"]) > 1 and kind in _NOT_PLAIN_ERRORS and isinstance(found, str):
         problem = plain_problem(found)  # a string inside a JSON value: the character and where
@@ -227,8 +221,8 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any, *, code: boo
     # a secret map's key is secret too: its place is not
     secret_place = secret and len(err["loc"]) > 1
     where = _place_in(value, err["loc"][1]) if secret_place else "".join(f"[{k!r}]" for k in inner)
-    detail = f"{where}: {msg}" if where else msg
-    return f"{expected} ({detail})"
+    detail = f"{where}: {msg}" if where and msg else where or msg
+    return f"{expected} ({detail})" if detail else expected
 
 
 def _place_in(value: Any, key: Any) -> str:
