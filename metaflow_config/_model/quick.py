@@ -136,7 +136,7 @@ def _wrap(schema: Mapping[str, Any], value: Any, definitions: Mapping[str, Any])
         try:
             return quick(inner, item, definitions)
         except Unsure:
-            refused.append(item)  # seen even where the function catches what it raises
+            refused.append(True)  # seen even where the function catches what it raises
             raise
 
     result = _call(_function(schema), value, handler)
