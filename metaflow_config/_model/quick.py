@@ -8,7 +8,7 @@ relocations, the regex engine's first compile): more than the rest of its resolu
 judge exactly as pydantic-core does, and pydantic-core is loaded only when a value needs it.
 
 :func:`quick` only ever *accepts*: what it cannot say yes to (a value that is not plain ASCII
-text or is longer than :data:`LONGEST`, an integer written with a sign, a JSON value's
+text or is longer than :data:`LONGEST`, text where an integer schema reads one, a JSON value's
 container, a pattern that fails, a validator function that raises) raises :class:`Unsure`,
 and pydantic-core validates all the values again, as it did before this module existed, giving
 the very messages it gave. So the one property to hold is one-sided: what :func:`quick`
@@ -54,9 +54,6 @@ _INT_KEYS = frozenset(("type", "ge", "strict"))
 #: The patterns compiled by ``re``, by pattern (a few dozen at most: the table's)
 _PATTERNS: dict[str, re.Pattern[str]] = {}
 
-#: The longest text of ASCII digits taken as an integer (pydantic-core reads it as ``int()``)
-_MOST_DIGITS = 18
-
 
 def _text(value: Any) -> str:
     """``value`` if it is a ``str`` of ASCII without control characters (but tab), not long."""
@@ -88,20 +85,12 @@ def _str(schema: Mapping[str, Any], value: Any, definitions: Mapping[str, Any]) 
 def _int(schema: Mapping[str, Any], value: Any, definitions: Mapping[str, Any]) -> Any:
     if not schema.keys() <= _INT_KEYS:
         raise Unsure
-    if type(value) is int:
-        number = value
-    elif (
-        schema.get("strict")
-        or type(value) is not str
-        or not (value.isascii() and value.isdigit() and len(value) <= _MOST_DIGITS)
-    ):
+    if type(value) is not int:  # the kinds read text with int() first (``_whole_number``)
         raise Unsure
-    else:
-        number = int(value)
     least = schema.get("ge")
-    if least is not None and number < least:
+    if least is not None and value < least:
         raise Unsure
-    return number
+    return value
 
 
 def _literal(schema: Mapping[str, Any], value: Any, definitions: Mapping[str, Any]) -> Any:
