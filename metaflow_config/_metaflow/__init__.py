@@ -390,10 +390,10 @@ _NOT_EVEN_CONFIGURE = (
     "correct the file as said above, or start the profile again with `metaflow-config reset` "
     "and `metaflow-config configure aws`.\n"
 )
-_ESCAPE_HATCH = (
-    f"{_SEE_EVERY_PROBLEM}\n`metaflow configure` still runs, to repair it; to run Metaflow on "
-    f"its own reading of the configuration meanwhile, set {SWITCH}=0 (a flow that reads "
-    "metaflow_config's settings itself still needs a valid configuration).\n"
+_WAYS_OUT = (
+    f"`metaflow configure` still runs, to repair it; to run Metaflow on its own reading of the "
+    f"configuration meanwhile, set {SWITCH}=0 (a flow that reads metaflow_config's settings "
+    "itself still needs a valid configuration).\n"
 )
 
 
@@ -405,11 +405,11 @@ def _escape_hatch(error: ConfigError) -> str:
     """
     from .._snapshot.fetch import FetchError  # the error path only
 
-    hatch = _ESCAPE_HATCH
-    if isinstance(error, FetchError):  # a fetch: `check` alone fetches nothing
-        hatch = hatch.replace(_SEE_EVERY_PROBLEM, _SEE_FETCHES)
+    # a fetch: `check` alone fetches nothing
+    see = _SEE_FETCHES if isinstance(error, FetchError) else _SEE_EVERY_PROBLEM
     if _repairing():  # `metaflow configure` itself, whose own reading failed on it too
-        hatch = f"{_SEE_EVERY_PROBLEM}\n{_NOT_EVEN_CONFIGURE}"
+        return f"{see}\n{_NOT_EVEN_CONFIGURE}"
+    hatch = f"{see}\n{_WAYS_OUT}"
     if not error.also:
         return hatch
     return hatch + (
