@@ -42,6 +42,7 @@ from tests._differential import (
 )
 from tests._differential_scenarios import SCENARIOS
 from tests._strategies import Config, configs, write_private
+from tests.conftest import invoke
 
 pytestmark = pytest.mark.slow
 
@@ -366,6 +367,9 @@ def test_a_secret_reference_aws_does_not_answer_is_reported_with_the_ways_out(
     # `check` alone fetches nothing (and says the configuration is valid): `--aws` fetches
     assert "`metaflow-config check --aws`" in proc.stderr
     assert "set METAFLOW_CONFIG_EXTENSION=0" in proc.stderr
+    told = invoke("check", env={"METAFLOW_HOME": env["METAFLOW_HOME"]})
+    assert told.exit_code == 0
+    assert "is valid" in told.stdout
 
 
 def test_a_broken_configuration_still_says_what_a_project_file_has_withheld(

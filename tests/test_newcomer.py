@@ -4,47 +4,12 @@ out that works, and the commands and the Python API word the same thing alike.""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from metaflow_config import load
 from tests.conftest import invoke, write_json
-
-
-def test_import_metaflow_failing_on_a_secret_fetch_points_at_a_command_that_finds_it(
-    tmp_path: Path,
-) -> None:
-    """`import metaflow` stopped by a secret reference it cannot fetch (no region, no AWS)
-    names `check --aws`: `check` alone fetches nothing, and says the configuration is valid."""
-    home = tmp_path / "mfhome"
-    write_json(home / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": "{{resolve:secretsmanager:k}}"})
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "METAFLOW_HOME": str(home),
-        "USER": "me",
-        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    proc = subprocess.run(
-        [sys.executable, "-c", "import metaflow"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 1, proc.stderr
-    # what the suggested command says, in the same configuration
-    told = invoke("check", env={"METAFLOW_HOME": str(home)})
-    assert told.exit_code == 0
-    assert "is valid" in told.stdout
-    assert "check --aws" in proc.stderr, proc.stderr
 
 
 def test_missing_named_profile_does_not_blame_an_unset_metaflow_home(tmp_path: Path) -> None:
