@@ -332,8 +332,15 @@ def test_ctrl_c_still_aborts(home: Path) -> None:
     """Ctrl-C at a prompt is click's ``Aborted!`` (not the end-of-input error); nothing written."""
     s = Session(home)
     s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
-    s.child.expect_exact("[METAFLOW_DATASTORE_SYSROOT_S3]")
+    s.child.expect_exact("(the S3 datastore): ")  # the whole prompt: it is reading now
+    s.log.append(s.child.before + s.child.after)
     s.child.sendintr()
+    # On a loaded machine a ^C the terminal echoed has been seen lost in the read's setup (once,
+    # CPython 3.13 in CI): a second one, seconds later, is what a person would press too.
+    ended = s.child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=5) == 0
+    s.log.append(s.child.before)
+    if not ended:
+        s.child.sendintr()
     assert s.finish() == 1, s.transcript
     assert "Aborted!" in s.transcript
     assert "the input ended" not in s.transcript
