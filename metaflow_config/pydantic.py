@@ -26,18 +26,20 @@ Importing this module imports pydantic-settings; ``import metaflow_config`` does
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import types
 import weakref
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Union, cast, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Union, cast, get_args, get_origin, get_type_hints
 
 import pydantic as _pydantic
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from typing_extensions import is_typeddict
 
 from ._display import (
     MASK,
@@ -536,30 +538,57 @@ def _secret(field: FieldInfo) -> bool:
     return _marked(field, "secret")
 
 
-def _marked(field: FieldInfo, mark: str, seen: frozenset[type] = frozenset()) -> bool:
+def _marked(field: FieldInfo, mark: str) -> bool:
     """Whether ``field`` is marked ``mark`` (``secret``, ``sensitive``), or holds such a field.
 
-    Marked: ``json_schema_extra={mark: True}`` on it, or on a field of a model anywhere in its
-    type (``Endpoint``, ``Optional[list[Endpoint]]``); a secret also by its type (pydantic's
-    secret types, a subclass).
+    Marked: ``json_schema_extra={mark: True}`` on it, or anywhere in its type: on an
+    ``Annotated`` part (``Annotated[str, Field(json_schema_extra=...)] | None``, where pydantic
+    leaves the mark inside the type), or on a field of a structure pydantic validates by its
+    fields (a model, a dataclass, a ``TypedDict``, a ``NamedTuple``: ``Endpoint``,
+    ``Optional[list[Endpoint]]``); a secret also by its type (pydantic's secret types, a
+    subclass), anywhere in it.
     """
-    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-    if extra.get(mark):
-        return True
-    pending = [field.annotation]
+    seen: set[int] = set()
+    pending: list[Any] = [field]
     while pending:
-        annotation = pending.pop()
-        pending.extend(get_args(annotation))
-        for candidate in (annotation, get_origin(annotation)):
+        part = pending.pop()
+        if id(part) in seen:  # a type met twice (a recursive model) is looked at once
+            continue
+        seen.add(id(part))
+        if isinstance(part, FieldInfo):
+            extra = part.json_schema_extra
+            if isinstance(extra, dict) and extra.get(mark):
+                return True
+            pending.extend((part.annotation, *part.metadata))
+            continue
+        pending.extend(get_args(part))
+        for candidate in (part, get_origin(part)):
             if not isinstance(candidate, type):
                 continue
             if mark == "secret" and issubclass(candidate, _SECRET_TYPES):
                 return True
-            if issubclass(candidate, BaseModel) and candidate not in seen:
-                inner = seen | {candidate}
-                if any(_marked(f, mark, inner) for f in candidate.model_fields.values()):
-                    return True
+            pending.extend(_fields_of(candidate))
     return False
+
+
+def _fields_of(cls: type) -> list[Any]:
+    """The parts pydantic validates an instance of ``cls`` by, field by field.
+
+    Their ``FieldInfo`` or annotated types (``Annotated`` parts kept); none for a class that is
+    not a model, a dataclass, a ``TypedDict`` or a ``NamedTuple``.
+    """
+    if issubclass(cls, BaseModel):
+        return list(cls.model_fields.values())
+    fields = getattr(cls, "__pydantic_fields__", None)  # a pydantic dataclass
+    if isinstance(fields, dict):
+        return list(fields.values())
+    structural = dataclasses.is_dataclass(cls) or is_typeddict(cls)
+    if not (structural or (issubclass(cls, tuple) and hasattr(cls, "_fields"))):
+        return []
+    try:
+        return list(get_type_hints(cls, include_extras=True).values())
+    except Exception:  # a name it cannot resolve: pydantic would have refused the model
+        return list(getattr(cls, "__annotations__", {}).values())
 
 
 def _model_problem(cls: type[MetaflowBaseSettings], expected: str, rest: str) -> Problem:

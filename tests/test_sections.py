@@ -244,6 +244,107 @@ def test_a_field_holding_a_sensitive_field_is_sensitive(
         assert section.team == "theirs"  # not sensitive: applied
 
 
+MARKED_INSIDE = """
+import dataclasses
+from typing import Annotated, List, NamedTuple, Optional
+from typing_extensions import TypedDict
+from pydantic import BaseModel, Field, SecretStr
+from pydantic.dataclasses import dataclass
+from pydantic_settings import SettingsConfigDict
+from metaflow_config.pydantic import MetaflowBaseSettings
+
+
+@dataclass
+class Creds:
+    user: str = ""
+    password: SecretStr = SecretStr("")
+
+
+@dataclasses.dataclass
+class Plain:
+    key: Annotated[str, Field(json_schema_extra={"secret": True})] = ""
+
+
+class Token(TypedDict):
+    name: str
+    token: SecretStr
+
+
+class Pair(NamedTuple):
+    name: str
+    token: SecretStr
+
+
+class Tree(BaseModel):
+    label: str = ""
+    children: List["Tree"] = []
+
+
+class Acme(MetaflowBaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METAFLOW_ACME_")
+    creds: Optional[Creds] = None
+    plain: Optional[Plain] = None
+    tok: Optional[Token] = None
+    pair: Optional[Pair] = None
+    endpoint: Optional[Annotated[str, Field(json_schema_extra={"sensitive": True})]] = None
+    token: Annotated[str, Field(json_schema_extra={"secret": True})] | None = None
+    tree: Optional[Tree] = None
+    team: str = "ml"
+"""
+SECRET = "SEKRET-inside-7f3a"
+
+
+def test_a_mark_or_secret_type_anywhere_in_a_field_type_counts(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where pydantic keeps a field's parts, the marks are found: an ``Annotated`` part inside
+    ``Optional`` (the modern ``Annotated[...] | None``), a secret type inside a pydantic or
+    standard dataclass, a ``TypedDict``, a ``NamedTuple``; a recursive model ends the walk. A
+    secret found so is masked where it is shown, and a cloned repository sets none of them."""
+    if sys.version_info < (3, 10):  # `X | None` needs 3.10
+        module = MARKED_INSIDE.replace(
+            'Annotated[str, Field(json_schema_extra={"secret": True})] | None',
+            'Optional[Annotated[str, Field(json_schema_extra={"secret": True})]]',
+        )
+    else:
+        module = MARKED_INSIDE
+    for loaded in installed(
+        tmp_path_factory, monkeypatch, "acme-mf", "acme = acme_mf.config:Acme", module
+    ):
+        acme = loaded.Acme
+        secret = {f"METAFLOW_ACME_{n}" for n in ("CREDS", "PLAIN", "TOK", "PAIR", "TOKEN")}
+        assert acme.secret_keys() == secret
+        assert acme.sensitive_keys() == secret | {"METAFLOW_ACME_ENDPOINT"}
+        doc = {
+            "ACME_CREDS": {"user": "bob", "password": SECRET},
+            "ACME_TOK": {"name": "n", "token": SECRET},
+            "ACME_TOKEN": SECRET,
+            "ACME_ENDPOINT": "https://acme.example.com",
+        }
+        write_profile(home(), doc)
+        s = load(env={}, home=home(), cwd=tmp_path)
+        exported = s.to_env("batch")
+        assert json.loads(exported["METAFLOW_ACME_CREDS"])["password"] == SECRET  # it travels
+        assert SECRET not in repr(exported)
+        result = invoke("env", "--target", "batch", env={"METAFLOW_HOME": str(home())})
+        assert result.exit_code == 0, result.output
+        assert "METAFLOW_ACME_CREDS" in result.output
+        assert SECRET not in result.output
+        write_profile(home(), {"ACME_CREDS": {"user": ["not", "text"], "password": SECRET}})
+        with pytest.raises(ConfigError, match="METAFLOW_ACME_CREDS") as caught:
+            load(env={}, home=home(), cwd=tmp_path).section(acme)
+        assert SECRET not in str(caught.value)
+        write_profile(home(), {})
+        project = tmp_path / "repo"
+        write_local(project, {**doc, "ACME_TEAM": "theirs"})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            untrusted = load(env={}, home=home(), cwd=project)
+        assert untrusted.section(acme).team == "theirs"  # not sensitive: applied
+        for name in ("CREDS", "TOK", "TOKEN", "ENDPOINT"):
+            assert untrusted.source(f"ACME_{name}") == "default", name
+
+
 def test_its_keys_are_known_and_typos_get_a_suggestion(registered: type[Any]) -> None:
     """No unknown-key warning for its keys; a typo gets "did you mean" one of them."""
     with warnings.catch_warnings(record=True) as caught:

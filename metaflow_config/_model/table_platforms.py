@@ -300,7 +300,13 @@ class Conda(Section):
         plugin="conda_resolver",
     )
     use_fast_init: bool = setting(
-        "CONDA_USE_FAST_INIT", BOOL, "Use the fast init binary.", default=False
+        "CONDA_USE_FAST_INIT",
+        BOOL,
+        "Use the fast init binary.",
+        default=False,
+        # a task then runs `fast-initializer` from its PATH or its code package, else one it
+        # downloads (unpinned), to install its packages: what chooses the code that runs
+        sensitive=True,
     )
 
 
