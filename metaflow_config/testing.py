@@ -29,10 +29,11 @@ from ._override import Override, override
 from ._scope import current, load, reset
 from ._snapshot.explanation import Explanation
 from ._snapshot.export import ExportedEnv
-from ._snapshot.settings import Settings, lookup
+from ._snapshot.settings import Settings
 from ._sources.inputs import argument_problems
 from ._sources.layers import SOURCES
 from ._sources.profiles import PROJECT_VAR, profile_path
+from ._sources.sections import find_key
 from ._sources.trust import read_facts, record
 from .errors import ConfigError, Problem, keeps_no_locals
 
@@ -235,12 +236,12 @@ def child_env(
     gives it what the scope resolved. ``base`` (default ``os.environ``) keeps every variable
     but the settings, which come from ``snapshot.to_env("local")`` (those ``base`` holds that
     the snapshot does not export are ``""``: unset, also where the result is laid over
-    ``os.environ``); ``METAFLOW_HOME`` and ``METAFLOW_PROFILE`` name the snapshot's profile
-    (``""``: the default one). Its ``repr`` masks the secrets, as
-    ``to_env``'s does. The child finds the snapshot's ``.metaflow/config.json`` when it runs in
-    the working directory the snapshot searched from (this one, unless ``override(cwd=...)``
-    said otherwise), or when ``$METAFLOW_CONFIG_PROJECT`` of ``base`` names where the search
-    starts (as the pytest fixture's does).
+    ``os.environ``, old names and registered keys included); ``METAFLOW_HOME`` and
+    ``METAFLOW_PROFILE`` name the snapshot's profile (``""``: the default one), and
+    ``METAFLOW_CONFIG_PROJECT`` where the snapshot's search for ``.metaflow/config.json``
+    started (its ``override(cwd=...)``, else its working directory, or the project variable it
+    was given): the child reads the snapshot's project file wherever it runs. Its ``repr``
+    masks the secrets, as ``to_env``'s does.
 
     Raises:
         ConfigError: a value in force would not read back from an environment variable (see
@@ -362,8 +363,9 @@ class SettingsFixture:
         snapshot = scope.__enter__()
         self._scopes.append(scope)
         exported = snapshot.to_env("local")
-        for key in given:
-            name = lookup(key).env
+        for key in given:  # each valid (the scope took it): a setting's name, or a section's
+            field = find(key)
+            name = field.env if field is not None else _registered_key(key)
             if name in exported and snapshot.source(name) == "override":
                 self._monkeypatch.setenv(name, exported[name])
         return snapshot
@@ -438,3 +440,9 @@ class SettingsFixture:
             # is gone with its override.
             with contextlib.suppress(RuntimeError):
                 scope.__exit__(None, None, None)
+
+
+def _registered_key(name: str) -> str:
+    """The full key of a registered section's ``name`` (one ``override()`` took)."""
+    found = find_key(name)
+    return PREFIX + name.upper() if found is None else found[1]

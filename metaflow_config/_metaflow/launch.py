@@ -62,7 +62,9 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
     with what the scope overrode. Inside a scope, the ``env`` they are given starts with what
     the scope resolved (``settings.child_variables``: ``to_env("local")``, the profile's home
     and name, and ``""`` for each setting of ``os.environ`` the scope left out, as
-    ``testing.child_env``); what the caller passes in ``env`` (and ``profile=``) wins.
+    ``testing.child_env``); what the caller passes in ``env`` wins, and a profile it asks for
+    (``profile=``, or ``METAFLOW_PROFILE``/``METAFLOW_HOME`` in ``env``) is resolved under the
+    scope in its place: the scope's values over that profile's, not over the scope's own.
     """
     from .._scope import chain, current
 
@@ -73,9 +75,20 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
     from .._snapshot.settings import child_variables
 
     bound = inspect.signature(original).bind(api, *args, **kwargs)
+    given = dict(bound.arguments.get("env") or {})
+    # the profile the flow is asked to run with (Metaflow sets `profile=` over `env`'s): the
+    # scope resolved again with it, so that its values, not the scope's profile's, are given
+    profile = bound.arguments.get("profile") or given.get("METAFLOW_PROFILE")
+    home = given.get("METAFLOW_HOME") or None
+    snapshot = current()
+    if profile is not None or home is not None:
+        from .._override import override
+
+        with override(home=home, profile=profile) as switched:
+            snapshot = switched
     # laid over os.environ by the Runner: what the scope left out is said unset ("")
-    env = child_variables(current(), os.environ, cwd_known=True)
-    env.update(bound.arguments.get("env") or {})
+    env = child_variables(snapshot, os.environ, cwd_known=True)
+    env.update(given)
     bound.arguments["env"] = env
     return original(*bound.args, **bound.kwargs)
 

@@ -17,9 +17,11 @@ from .._model.table import FIELDS, SECTIONS, Sections, find
 from .._resolve.resolution import Resolution
 from .._resolve.resolve import resolve
 from .._sources.data import LayerData
+from .._sources.environ import own
 from .._sources.inputs import Inputs
-from .._sources.keys import suggest
+from .._sources.keys import applied_in_env, suggest
 from .._sources.layers import LAYERS, scope_layer
+from .._sources.profiles import PROJECT_VAR
 from .._sources.sections import find_key
 from ..errors import ConfigError, Problem, show_value
 from . import views
@@ -453,10 +455,12 @@ def child_variables(
     """The variables a child process needs over ``base`` to resolve ``snapshot``.
 
     ``base`` is the environment it inherits, or is given whole. The variables are
-    ``to_env("local")``, the snapshot's home and profile, and ``""`` (unset, to this package)
-    for each setting's variable ``base`` holds that the snapshot does not export, so that what a
-    scope left out is left out when they are laid over ``base`` too (``metaflow.Runner`` adds
-    ``env`` to ``os.environ``).
+    ``to_env("local")``; the snapshot's home and profile; its project, where its walk for
+    ``.metaflow/config.json`` started (``METAFLOW_CONFIG_PROJECT``); and ``""`` (unset, to this
+    package) for each variable ``base`` holds that the environment layer would apply (a
+    setting's, an old name, a registered key: ``keys.applied_in_env``) and the snapshot does
+    not export, so that what a scope left out is left out when they are laid over ``base`` too
+    (``metaflow.Runner`` adds ``env`` to ``os.environ``).
 
     ``cwd_known``: the child runs where it is told (a Runner's ``cwd``): a value derived from
     this process's working directory is left for it to derive.
@@ -467,8 +471,12 @@ def child_variables(
     env.update(
         (key, "")
         for key in base
-        if key.startswith("METAFLOW_") and key not in env and find(key) is not None
+        if key.startswith("METAFLOW_") and key not in env and applied_in_env(key)
     )
     env["METAFLOW_HOME"] = snapshot.home
     env["METAFLOW_PROFILE"] = snapshot.profile or ""  # "": the default profile, config.json
+    # the project file's walk starts where the snapshot's did (a scope's cwd=, a project
+    # variable), not where the child runs: a key the scope's project leaves unset stays unset
+    inputs = resolution_of(snapshot).inputs
+    env[PROJECT_VAR] = own(inputs.env, PROJECT_VAR) or inputs.cwd
     return env

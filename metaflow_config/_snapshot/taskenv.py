@@ -26,10 +26,12 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._display import has_url_password
 from .._model.fields import PREFIX
 from .._model.references import Reference
-from .._model.table import FIELDS
+from .._model.table import BY_ENV, FIELDS
 from .._resolve.resolution import Resolution
+from .._sources.sections import is_secret
 from ..errors import ConfigError, Problem
 from .export import ExportedEnv, to_env
 
@@ -63,6 +65,13 @@ HEADERS = "METAFLOW_SERVICE_HEADERS"
 #: The settings Metaflow writes into that variable itself (the sandbox's key too, when on).
 _IN_HEADERS = ("SERVICE_HEADERS", "SERVICE_AUTH_KEY")
 _SECRETS = frozenset(field.env for field in FIELDS if field.secret)
+
+
+def _secret_name(name: str) -> bool:
+    """Whether the variable ``name`` holds a secret: a secret setting's, a section's secret key."""
+    return name in _SECRETS or (name not in BY_ENV and is_secret(name))
+
+
 _KUBERNETES = ("kubernetes", "argo", "airflow")
 
 
@@ -191,6 +200,10 @@ class TaskEnv:
     ) -> None:
         self.target = target
         self.exported: ExportedEnv = to_env(resolution, target)
+        #: the registered sections' secret keys exported, which Metaflow alone writes nowhere
+        self._section_secrets = frozenset(
+            name for name in self.exported if name not in BY_ENV and is_secret(name)
+        )
         values: Mapping[str, Any] = resolution.values
         if launcher:
             values = {**values, **{k: v for k, v in launcher.items() if k in DECIDING}}
@@ -216,12 +229,14 @@ class TaskEnv:
         why = dict.fromkeys(self.skipped, "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists it")
         if mounted:
             secrets = ",".join(self.mounted_secrets) or "the step's"
-            for name in _SECRETS - self.skipped:
+            for name in (_SECRETS | self._section_secrets) - self.skipped:
                 why[name] = f"left to the Kubernetes Secrets the pod mounts ({secrets})"
         return {name: text for name, text in why.items() if name in self.exported}
 
     def left_to_secrets(self) -> list[str]:
         """The secret settings set here that no pod of this target is given, in table order.
+
+        A registered section's secret keys after them, by name.
 
         Where every container mounts Kubernetes Secrets (``KUBERNETES_SECRETS``, Argo's own),
         the secret settings are left to them (Metaflow's would be overwritten): a task resolves
@@ -235,7 +250,9 @@ class TaskEnv:
         left = self.left_out(mounted=True).keys() - self.skipped
         if HEADERS not in self.skipped and not self._fetched:  # Metaflow's entry carries them
             left -= {PREFIX + name for name in _IN_HEADERS}
-        return [field.env for field in FIELDS if field.env in left]
+        return [field.env for field in FIELDS if field.env in left] + sorted(
+            left & self._section_secrets
+        )
 
     def missing(self, present: Iterable[str], *, mounted: bool = False) -> dict[str, str]:
         """The exported variables a container lacks, as plain text (not yet encoded).
@@ -291,6 +308,8 @@ class TaskEnv:
         entry, the auth key merged in, and the sandbox's API key when the sandbox is on. And
         any other setting given whose value holds a URL's password (or a token as its user
         name) that Metaflow itself writes into no task of the target (:data:`METAFLOW_WRITES`).
+        Then a registered section's keys given: its secret keys, and any holding a URL's
+        password (Metaflow alone writes none of them).
         """
         values = self._values
         own = {*_IN_HEADERS, *(("AWS_SANDBOX_API_KEY",) if values["AWS_SANDBOX_ENABLED"] else ())}
@@ -306,6 +325,12 @@ class TaskEnv:
                     exposed.append(field.env)
             elif field.env not in writes and field.bears_secret(value):
                 exposed.append(field.env)
+        # a registered section's: its secret keys, and a URL's password in any of its keys
+        exposed.extend(
+            name
+            for name, text in given.items()
+            if name not in BY_ENV and (name in self._section_secrets or has_url_password(text))
+        )
         return exposed
 
     def metaflow_headers(self) -> str | None:
@@ -416,8 +441,8 @@ def exposed_text(names: list[str], target: str) -> str:
 
     Secret settings, and then the other settings whose value holds a URL's password.
     """
-    secret = [name for name in names if name in _SECRETS]
-    in_urls = [name for name in names if name not in _SECRETS]
+    secret = [name for name in names if _secret_name(name)]
+    in_urls = [name for name in names if not _secret_name(name)]
     said = [_secrets_text(secret, target)] if secret else []
     if in_urls:
         one = len(in_urls) == 1

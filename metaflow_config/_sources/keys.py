@@ -81,6 +81,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_SKIP",
+    "applied_in_env",
     "classify",
     "count_keys",
     "is_section_key",
@@ -440,6 +441,18 @@ def _registered(key: str, data: LayerData, *, exact: bool = False) -> bool:
             if problem not in data.problems:
                 data.problems.append(problem)
         return False
+
+
+def applied_in_env(key: str) -> bool:
+    """Whether the environment layer applies the variable ``key``'s value.
+
+    A setting's name or alias, an old name it applies (``METAFLOW_JOB_QUEUE_NAME``), a
+    registered section's key: what a child process given ``key`` would read as a value.
+    """
+    if key in BY_ENV:
+        return True
+    kind = _kind(key, False)
+    return kind == OLD or (kind == UNKNOWN and key.startswith(PREFIX) and _registered_quietly(key))
 
 
 def _registered_quietly(key: str) -> bool:

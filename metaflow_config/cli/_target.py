@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +23,15 @@ from .._model.fields import PREFIX, Setting
 from .._model.table import FIELDS, find
 from .._snapshot.export import metaflow_sets, stays_elsewhere
 from .._snapshot.require import points_here
+from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, resolution_of
 from .._snapshot.taskenv import HEADERS, WHERE, TaskEnv, launcher_values, not_carried
 from .._sources.extensions import config_names, config_settings
 from .._sources.keys import keys_said
+from .._sources.sections import find_key
+from .._sources.sections import registry as registered_keys
 from ..errors import ConfigError, ConfigWarning
-from ._show import display, explain_text, extension_settings_text
+from ._show import display, entry_text, explain_text, extension_settings_text
 
 __all__ = ["TARGET_TITLES", "compare", "target_explain_text", "target_json", "target_text"]
 
@@ -104,7 +107,10 @@ def _raw(s: Settings, field: Setting) -> Any:
 
 
 def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
-    """Every setting of ``target``'s task beside this machine's, in table order."""
+    """Every setting of ``target``'s task beside this machine's.
+
+    In table order, then the registered sections' keys by name.
+    """
     task = task_settings(snapshot, target)
     there = resolution_of(task).inputs.cwd  # a temporary directory: the task has its own
     sets = _metaflow_sets(snapshot, target)
@@ -144,6 +150,54 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
             notes.append("points at this machine: in a task, localhost is the task itself")
         shown = display(field, theirs, width=None).replace(there, "<the task's directory>")
         yield Compared(field.env, shown, source, "; ".join(notes))
+    yield from _compare_registered(snapshot, task, target, exported, left, exposed)
+
+
+def _compare_registered(  # noqa: PLR0917 - compare()'s state, handed on
+    snapshot: Settings,
+    task: Settings,
+    target: str,
+    exported: Mapping[str, str],
+    left: Mapping[str, str],
+    exposed: set[str],
+) -> Iterator[Compared]:
+    """Every registered section's key in ``target``'s task beside this machine's, by name.
+
+    As :func:`compare` sets a setting beside this machine's: a key travels as ``to_env`` gives
+    it (a secret one left out where the pods mount Secrets), its value masked if secret.
+    """
+    registry = registered_keys()
+    builds: dict[int, bool] = {}  # whether each model builds, here and in the task
+    for key in sorted(registry):
+        section = registry[key]
+        if id(section.cls) not in builds:
+            builds[id(section.cls)] = not (
+                model_problems(resolution_of(snapshot), section.cls)
+                or model_problems(resolution_of(task), section.cls)
+            )
+        typed = builds[id(section.cls)]
+        ours = explain_key(resolution_of(snapshot), section, key, typed=typed)
+        theirs = explain_key(resolution_of(task), section, key, typed=typed)
+        source, notes = theirs.source, []
+        if key in left:
+            source = "left out"
+            notes.append(left[key])
+        elif key in exported:
+            source = "travels"
+        secret = key in section.secret
+        if key in exposed:
+            notes.append(_exposed_text(secret=secret, target=target))
+        if entry_text(theirs.value) != entry_text(ours.value):
+            notes.append(f"here: {_registered_cell(ours.value, secret=secret)}")
+        yield Compared(key, _registered_cell(theirs.value, secret=secret), source, "; ".join(notes))
+
+
+def _registered_cell(value: Any, *, secret: bool) -> str:
+    """A registered key's value as a cell of the table (masked if secret)."""
+    if value is None:
+        return "(unset)"
+    text = entry_text(value, secret=secret)
+    return printable(text) if text != "" else '""'
 
 
 def _exposed_note(field: Setting, target: str) -> str:
@@ -151,7 +205,12 @@ def _exposed_note(field: Setting, target: str) -> str:
 
     A secret setting's value, or a URL's password (``TaskEnv.exposed_secrets``).
     """
-    if not field.secret:
+    return _exposed_text(secret=field.secret, target=target)
+
+
+def _exposed_text(*, secret: bool, target: str) -> str:
+    """:func:`_exposed_note` of a setting or a registered key, by whether it is secret."""
+    if not secret:
         return (
             f"its URL's password as text in {WHERE[target]}, where Metaflow alone would not "
             "write it: take the password out of the URL"
@@ -257,10 +316,12 @@ def target_explain_text(snapshot: Settings, name: str, target: str) -> str:
     """``explain --target``: the setting as the task explains it, then how it compares."""
     text = explain_text(task_settings(snapshot, target), name)
     field = find(name)
+    registered = find_key(name) if field is None else None
+    full = field.env if field is not None else registered[1] if registered else None
     for row in compare(snapshot, target):
-        if field is not None and row.name == field.env:
+        if full is not None and row.name == full:
             extra = [f"on:       {TARGET_TITLES[target]} ({target}), from: {row.source}"]
             if row.note:
                 extra.append(f"note:     {row.note}")
             return "\n".join(printable(line) for line in extra) + "\n" + text
-    return text  # a registered section's key: as the task explains it
+    return text
