@@ -49,7 +49,13 @@ from ._display import (
 from ._model.references import Reference
 from ._model.table import BY_NAME
 from ._scope import current
-from ._snapshot.fetch import FETCH_TIMEOUTS, fetch_text, no_answer, unlogged
+from ._snapshot.fetch import (
+    FETCH_TIMEOUTS,
+    fetch_text,
+    missing_aws_profile,
+    no_answer,
+    unlogged,
+)
 from ._snapshot.fetch import session as _session
 from ._snapshot.settings import Settings, resolution_of
 from ._sources.layers import BY_LAYER
@@ -432,14 +438,17 @@ def _plain_session(region: str | None, aws_profile: str | None, what: str) -> An
     failure: ConfigError | None = None
     try:
         made = boto3.session.Session(profile_name=aws_profile, region_name=region)
-    except ProfileNotFound:
+    except ProfileNotFound as exc:
+        name, source, known = missing_aws_profile(exc, aws_profile)
+        leave = f"unset {source}" if source.startswith("AWS_") else "leave it out"
         failure = ConfigError(
             [
                 Problem.bad_argument(
-                    "AWS profile",
-                    repr(aws_profile),
-                    "a profile of the AWS config or credentials file (none of that name)",
-                    "check the name (`aws configure list-profiles`), or leave it out to use "
+                    f"AWS profile ({source})",
+                    repr(name),
+                    "a profile of the AWS config or credentials file (none of that name; "
+                    f"profiles: {known})",
+                    f"check the name (`aws configure list-profiles`), or {leave} to use "
                     "boto3's default credentials",
                 )
             ]

@@ -455,14 +455,17 @@ class MetaflowBaseSettings(BaseSettings):
         return (init_settings, *(LayerSource(settings_cls, x.name) for x in reversed(LAYERS)))
 
     def __repr_args__(self) -> Any:
-        """The fields as ``repr`` and ``str`` show them: a secret's masked, URL passwords masked.
+        """The fields as ``repr`` and ``str`` show them: a secret masked, unset as ``None``.
+
+        A URL's password is masked too.
 
         As a built-in section shows its settings (a value ``_conceal`` could not hold so, a URL
         type or a nested model, is shown by its ``repr`` with the passwords masked).
         """
         secret = _secret_fields(type(self))
         for name, value in super().__repr_args__():
-            yield name, shown_as(MASK) if name in secret else mask_value(value)
+            masked = name in secret and value is not None  # unset shows as unset, as built-ins
+            yield name, shown_as(MASK) if masked else mask_value(value)
 
     @classmethod
     def secret_keys(cls) -> set[str]:

@@ -272,15 +272,16 @@ def reset_settings() -> None:
     reset()
 
 
-@contextlib.contextmanager
 def isolated_process(
     monkeypatch: pytest.MonkeyPatch,
     *,
     home: str | os.PathLike[str],
     project: str | os.PathLike[str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
-) -> Iterator[None]:
+) -> contextlib.AbstractContextManager[None]:
     """Isolate the process-wide ``settings`` from the machine for the enclosed code.
+
+    A context manager: ``with isolated_process(monkeypatch, home=..., project=...): ...``.
 
     Clears every ``METAFLOW_*`` variable (and ``SUDO_USER``, ``USERNAME``), points
     ``METAFLOW_HOME`` at ``home`` and resets the process snapshot on entry and exit, so
@@ -301,9 +302,20 @@ def isolated_process(
             directory would apply).
 
     """
-    if project is None and cwd is None:
+    if project is None and cwd is None:  # said at the call, whether or not it is entered
         msg = "isolated_process() needs project= or cwd=: where the project file is looked for"
         raise TypeError(msg)
+    return _isolated(monkeypatch, home, project, cwd)
+
+
+@contextlib.contextmanager
+def _isolated(
+    monkeypatch: pytest.MonkeyPatch,
+    home: str | os.PathLike[str],
+    project: str | os.PathLike[str] | None,
+    cwd: str | os.PathLike[str] | None,
+) -> Iterator[None]:
+    """:func:`isolated_process`'s isolation, for the ``with`` block."""
     for key in list(os.environ):
         if key.startswith(PREFIX) or key in _USER_VARS:
             monkeypatch.delenv(key)

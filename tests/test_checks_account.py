@@ -262,6 +262,75 @@ def test_missing_aws_profile_is_a_credentials_failure_listing_profiles(
     assert results["batch.job_queue"].status == SKIP
 
 
+def test_an_aws_profile_named_by_the_environment_is_named_where_it_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export AWS_PROFILE=prdo` (a typo): the failure names 'prdo' and AWS_PROFILE, lists the
+    profiles there are, and the fix names them (it said "AWS profile None", "profiles: unknown"
+    and `aws configure --profile None`). A fetch of a secret reference, and the stack import's
+    session, say it too (not "check the network")."""
+    (tmp_path / "aws-config").write_text("[profile dev]\nregion = eu-west-1\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_PROFILE", "prdo")
+    settings = settings_of({"METAFLOW_BATCH_JOB_QUEUE": "q"}, tmp_path)
+    results = {r.name: r for r in check(settings, timeout=1, deadline=10)}
+    creds = results["aws.credentials"]
+    assert "'prdo' (AWS_PROFILE)" in creds.detail, creds.detail
+    assert "profiles: dev" in creds.detail, creds.detail
+    assert "aws configure --profile prdo" in creds.fix
+    assert "unset AWS_PROFILE" in creds.fix
+    from metaflow_config import ConfigError, load
+    from metaflow_config.aws import _plain_session
+
+    referenced = load(
+        env={"METAFLOW_SERVICE_AUTH_KEY": "{{resolve:secretsmanager:mf/key}}"},
+        home=tmp_path / "home",
+        cwd=tmp_path,
+    )
+    with pytest.raises(ConfigError) as fetched:
+        str(referenced.service.auth_key)
+    assert "AWS_PROFILE names 'prdo'" in str(fetched.value), str(fetched.value)
+    assert "check the network" not in str(fetched.value)
+    with pytest.raises(ConfigError, match=r"AWS profile \(AWS_PROFILE\): got 'prdo'"):
+        _plain_session("us-west-2", None, "the stack")
+
+
+def test_a_region_botocore_does_not_know_is_a_warning_with_the_region_meant(
+    run: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS_DEFAULT_REGION=us-weast-2 passed aws.region, and every call then failed as if the
+    network did: it is a warning naming the region it is near."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-weast-2")
+    results = run(settings_of({}, tmp_path), session=boto3.Session(), capabilities=["s3"])
+    region = results["aws.region"]
+    assert region.status == WARN, region
+    assert "is no region botocore knows" in region.detail
+    assert "did you mean us-west-2?" in region.fix
+
+
+def test_a_missing_queue_or_table_given_as_an_arn_gets_fixes_that_run(
+    aws: Any, run: Runner, tmp_path: Path
+) -> None:
+    """A queue or table kept as its ARN (as a stack import keeps it): the create command takes
+    its name, not the ARN (which AWS refuses as a name), and an ARN of another region than the
+    session's is said as such, with the region to run in."""
+    here = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/mf-missing"
+    there = f"arn:aws:batch:eu-west-3:{ACCOUNT}:job-queue/mf-missing"
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/mf-missing"
+    for queue in (here, there):
+        env = {"METAFLOW_BATCH_JOB_QUEUE": queue, "METAFLOW_SFN_DYNAMO_DB_TABLE": table}
+        results = run(settings_of(env, tmp_path), capabilities=["batch", "sfn-foreach"])
+        failed = results["batch.job_queue"]
+        assert failed.status == FAIL
+        assert "--job-queue-name arn:" not in failed.fix
+        if queue == here:
+            assert "--job-queue-name mf-missing " in failed.fix, failed.fix
+        else:
+            assert "its ARN names the region eu-west-3" in failed.detail, failed.detail
+            assert "AWS_DEFAULT_REGION=eu-west-3" in failed.fix
+        assert "--table-name mf-missing " in results["sfn.dynamo_db_table"].fix
+
+
 def test_region_source_names_the_profile_config_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: Runner
 ) -> None:

@@ -62,3 +62,68 @@ def test_python_explain_says_unset_as_the_command_does(tmp_path: Path) -> None:
     py = str(load(env={}, home=str(tmp_path)).explain("METAFLOW_DATATOOLS_S3ROOT")).splitlines()[0]
     assert cli == "METAFLOW_DATATOOLS_S3ROOT = (unset)"
     assert py == cli
+
+
+#: A profile Metaflow's wizard up to 2.8.2 wrote: the datatools root under its old name
+OLD_PROFILE = {
+    "METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf",
+    "METAFLOW_DEFAULT_DATASTORE": "s3",
+    "METAFLOW_DATATOOLS_SYSROOT_S3": "s3://b/tools",
+}
+
+
+def _home_profile(values: dict[str, str]) -> Path:
+    import os
+
+    return write_json(Path(os.environ["METAFLOW_HOME"]) / "config.json", values)
+
+
+def test_configure_sees_a_setting_held_under_its_old_name() -> None:
+    """`configure aws` treats an old name the resolution applies as the setting's (as it does
+    an alias): `--set KEY=` removes it, the wizard offers its value (not a derivation it does
+    not have), and clearing it with `-` clears it. It printed "No changes" and kept it."""
+    profile = _home_profile(OLD_PROFILE)
+    result = invoke("configure", "aws", "--set", "DATATOOLS_S3ROOT=", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "METAFLOW_DATATOOLS_SYSROOT_S3" not in json.loads(profile.read_text())
+    assert load().datatools.s3root == "s3://b/mf/data"  # derived again
+
+    _home_profile(OLD_PROFILE)
+    shown = invoke("configure", "aws", input="y\n\n-\nn\nn\ny\n")
+    assert "= s3://b/tools" not in shown.stdout.replace("[s3://b/tools]", "")
+    assert "[s3://b/tools]" in shown.stdout, shown.stdout  # its value, offered
+    assert load().datatools.s3root == "s3://b/mf/data", shown.stdout  # `-` cleared it
+
+    profile = _home_profile({"METADATA_SERVICE_URL": "https://old.example.com"})
+    offered = invoke("configure", "aws", input="n\ny\n\n\n\ny\n")
+    assert offered.exit_code == 0, offered.stdout + offered.stderr
+    assert "[https://old.example.com]" in offered.stdout, offered.stdout
+    assert load().service.url == "https://old.example.com"
+
+
+def test_a_sections_unset_secret_shows_as_unset() -> None:
+    """A built-in unset secret shows `auth_key=None`; a section's unset SecretStr showed
+    `api_token=****`, as if a token were configured."""
+    from typing import Optional
+
+    from pydantic import SecretStr
+    from pydantic_settings import SettingsConfigDict
+
+    from metaflow_config.pydantic import MetaflowBaseSettings
+
+    class Acme(MetaflowBaseSettings):
+        model_config = SettingsConfigDict(env_prefix="METAFLOW_ACME_")
+        api_token: Optional[SecretStr] = None
+
+    assert "auth_key=None" in repr(load(env={}, home="/nonexistent").service)
+    assert "api_token=None" in repr(Acme())
+    assert "api_token=****" in repr(Acme(api_token="t0ken"))
+
+
+def test_isolated_process_says_at_the_call_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`isolated_process()` is a context manager (README shows it in a `with`); called without
+    `project=` or `cwd=` it says so at the call, not only once entered."""
+    from metaflow_config.testing import isolated_process
+
+    with pytest.raises(TypeError, match="needs project= or cwd="):
+        isolated_process(monkeypatch, home="/nonexistent")

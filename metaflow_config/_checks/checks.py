@@ -27,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Optional, TextIO, TypeVar
 
 from .._display import printable
+from .._snapshot.fetch import missing_aws_profile
 from .._snapshot.require import CAPABILITIES as _REQUIRE
 from .._snapshot.require import closure
 from .._snapshot.settings import Settings
@@ -179,7 +180,7 @@ def _context(
     except Exception as exc:
         if type(exc).__name__ != "ProfileNotFound":
             raise
-        session, session_error = None, _profile_not_found(boto3, profile)
+        session, session_error = None, _profile_not_found(exc, profile)
     if client_factory is None and session is not None:
         client_factory = session_clients(session, settings)
     return Context(
@@ -197,15 +198,17 @@ def _context(
     )
 
 
-def _profile_not_found(boto3: Any, profile: Optional[str]) -> Outcome:
-    try:
-        known = ", ".join(boto3.Session().available_profiles) or "none"
-    except Exception:
-        known = "unknown"
+def _profile_not_found(exc: BaseException, profile: Optional[str]) -> Outcome:
+    """The failure of a session whose AWS profile (given, or ``AWS_PROFILE``'s) is not there."""
+    name, source, known = missing_aws_profile(exc, profile)
     config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    fix = f"create it with `aws configure --profile {name}`, or use one of the profiles listed"
+    if source.startswith("AWS_"):
+        fix += f" (or unset {source})"
     return fail(
-        f"AWS profile {profile!r} is not in {config} or the credentials file (profiles: {known})",
-        f"create it with `aws configure --profile {profile}`, or use one of the profiles listed",
+        f"AWS profile {name!r} ({source}) is not in {config} or the credentials file "
+        f"(profiles: {known})",
+        fix,
     )
 
 

@@ -66,11 +66,39 @@ def _credentials(ctx: Context) -> Outcome:
     return ok(f"{ident.get('Arn')} (account {ident.get('Account')}{via})")
 
 
+def _known_regions() -> frozenset[str]:
+    """Every region of every partition botocore knows (empty where it cannot tell)."""
+    try:
+        import botocore.session
+
+        session = botocore.session.get_session()
+        return frozenset(
+            region
+            for partition in session.get_available_partitions()
+            for service in ("ec2", "sts", "s3")
+            for region in session.get_available_regions(service, partition_name=partition)
+        )
+    except Exception:  # botocore's data unreadable: no judgement
+        return frozenset()
+
+
 @register("aws.region", "aws")
 def _region(ctx: Context) -> Outcome:
     if ctx.session_error is not None:
         return skip("no AWS session (see aws.credentials)")
     if ctx.region:
+        known = _known_regions()
+        if known and ctx.region not in known:
+            import difflib
+
+            near = difflib.get_close_matches(ctx.region, sorted(known), n=1)
+            meant = f"did you mean {near[0]}? " if near else ""
+            return warn(
+                f"{ctx.region} (from {ctx.region_source}) is no region botocore knows: every "
+                "call goes to an endpoint that may not exist, and fails as if the network did",
+                f"{meant}correct {ctx.region_source} (a region newer than this botocore: "
+                "upgrade botocore)",
+            )
         return ok(f"{ctx.region} (from {ctx.region_source})")
     return fail(
         "no AWS region is configured: Batch, Step Functions, DynamoDB and CloudWatch Logs need one",
@@ -191,6 +219,27 @@ def _sse(ctx: Context) -> Outcome:
 _QUEUE = "METAFLOW_BATCH_JOB_QUEUE"
 
 
+def _created_as(ctx: Context, shown: str) -> tuple[str, tuple[str, str] | None]:
+    """The name a missing resource is created by (quoted), and what to say of another region.
+
+    The second, where ``shown`` is the ARN of another region than the session's: what to add
+    to the failure, and its fix. A queue or a table may be given by its ARN (a stack import
+    keeps it so); AWS creates one by its name, the ARN's last part, and finds one by its ARN
+    only in the ARN's region.
+    """
+    parts = shown.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return shell_quote(shown), None
+    name, region = parts[5].rpartition("/")[2], parts[3]
+    if region and ctx.region and region != ctx.region:
+        return shell_quote(name), (
+            f": its ARN names the region {region}",
+            f"run in {region} (export AWS_DEFAULT_REGION={region}), or give its name in "
+            f"{ctx.region} instead of the ARN",
+        )
+    return shell_quote(name), None
+
+
 @register("batch.job_queue", "batch", service="batch", setting=_QUEUE)
 def _job_queue(ctx: Context) -> Outcome:
     name = ctx.settings.batch.job_queue
@@ -201,12 +250,19 @@ def _job_queue(ctx: Context) -> Outcome:
     word = shell_quote(shown)
     queues = batch.describe_job_queues(jobQueues=[name])["jobQueues"]
     if not queues:
+        created, elsewhere = _created_as(ctx, shown)
+        other = f"set {_QUEUE} (set in {ctx.where(_QUEUE)}) to a queue from "
+        other += f"`aws batch describe-job-queues{r}`"
+        if elsewhere:
+            return fail(
+                f"job queue '{shown}' does not exist in {ctx.region}{elsewhere[0]}",
+                f"{elsewhere[1]}; or {other}",
+            )
         return fail(
             f"job queue '{shown}' does not exist in {ctx.region}",
-            f"create it: aws batch create-job-queue --job-queue-name {word} --state ENABLED "
+            f"create it: aws batch create-job-queue --job-queue-name {created} --state ENABLED "
             f"--priority 1 --compute-environment-order order=1,computeEnvironment=<env>{r}; or "
-            f"set {_QUEUE} (set in {ctx.where(_QUEUE)}) to a queue from "
-            f"`aws batch describe-job-queues{r}`",
+            f"{other}",
         )
     queue = queues[0]
     problems: list[tuple[str, str]] = []
@@ -348,8 +404,9 @@ def _dynamo_db_table(ctx: Context) -> Outcome:
     dynamodb, r = ctx.client("dynamodb"), ctx.region_arg()
     shown = ctx.shown(_TABLE)  # the lines show what show shows: never a fetched value
     word = shell_quote(shown)
+    created, elsewhere = _created_as(ctx, shown)
     create = (
-        f"aws dynamodb create-table --table-name {word} --attribute-definitions "
+        f"aws dynamodb create-table --table-name {created} --attribute-definitions "
         "AttributeName=pathspec,AttributeType=S --key-schema AttributeName=pathspec,KeyType=HASH "
         f"--billing-mode PAY_PER_REQUEST{r}"
     )
@@ -362,6 +419,10 @@ def _dynamo_db_table(ctx: Context) -> Outcome:
     except Exception as exc:
         if error_code(exc) != "ResourceNotFoundException":
             raise
+        if elsewhere:
+            return fail(
+                f"table '{shown}' does not exist in {ctx.region}{elsewhere[0]}", elsewhere[1]
+            )
         return fail(
             f"table '{shown}' does not exist in {ctx.region}",
             f"create it: {create}; then {ttl_fix}",

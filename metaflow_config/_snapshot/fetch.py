@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = [
     "fetch_and_validate",
     "fetch_text",
     "fetched",
+    "missing_aws_profile",
     "no_answer",
     "session",
     "unlogged",
@@ -135,7 +137,13 @@ def fetch_text(
 
     """
     from botocore.config import Config as BotoConfig
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        ProfileNotFound,
+    )
 
     region = reference.region
     if region is None and reference.service == "secretsmanager":
@@ -166,18 +174,8 @@ def fetch_text(
                 else:
                     text = str(answer["SecretString"])
             del answer
-    except NoRegionError:  # no call was made: the network and the timeouts are not the cause
-        own = ", or METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_REGION"
-        failure = problem(
-            "an AWS region to fetch it from",
-            "set AWS_DEFAULT_REGION (or AWS_REGION), or the region of the AWS profile in "
-            f"~/.aws/config{own if reference.service == 'secretsmanager' else ''}",
-        )
-    except NoCredentialsError:
-        failure = problem(
-            "AWS credentials to fetch it",
-            "configure credentials (AWS_PROFILE, `aws configure`, or a role of the machine)",
-        )
+    except (NoRegionError, ProfileNotFound, NoCredentialsError) as exc:  # no call was made:
+        failure = _not_called(exc, reference, problem)  # not the network nor the timeouts
     except ClientError as exc:
         failure = _client_problem(
             reference, where, str(exc.response.get("Error", {}).get("Code", "")), problem
@@ -195,6 +193,32 @@ def fetch_text(
         text = ""
         raise failure
     return text
+
+
+def _not_called(
+    exc: BaseException, reference: Reference, problem: Callable[[str, str], ConfigError]
+) -> ConfigError:
+    """The error of a fetch of ``reference`` that made no call: no region, profile, credentials."""
+    from botocore.exceptions import NoRegionError, ProfileNotFound
+
+    if isinstance(exc, NoRegionError):
+        own = ", or METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_REGION"
+        return problem(
+            "an AWS region to fetch it from",
+            "set AWS_DEFAULT_REGION (or AWS_REGION), or the region of the AWS profile in "
+            f"~/.aws/config{own if reference.service == 'secretsmanager' else ''}",
+        )
+    if isinstance(exc, ProfileNotFound):
+        profile, source, known = missing_aws_profile(exc)
+        return problem(
+            f"an AWS profile to fetch it with ({source} names {profile!r}, which the AWS "
+            f"config and credentials files do not hold; their profiles: {known})",
+            f"correct or unset {source}" if source.startswith("AWS_") else "correct it",
+        )
+    return problem(
+        "AWS credentials to fetch it",
+        "configure credentials (AWS_PROFILE, `aws configure`, or a role of the machine)",
+    )
 
 
 def _client_problem(
@@ -284,6 +308,33 @@ def session(values: Mapping[str, Any]) -> Any:
     if values["AWS_SANDBOX_ENABLED"] and values["AWS_SANDBOX_REGION"]:
         return boto3.session.Session(region_name=values["AWS_SANDBOX_REGION"])
     return boto3.session.Session()
+
+
+def missing_aws_profile(exc: BaseException, given: str | None = None) -> tuple[str, str, str]:
+    """The AWS profile boto3 did not find (``ProfileNotFound``), who named it, the profiles.
+
+    ``given``: the profile a command was given (``--aws-profile``); else boto3 took the name from
+    ``AWS_PROFILE`` (or ``AWS_DEFAULT_PROFILE``). The profiles are listed without selecting one
+    (which would fail again): ``"none"`` when there are none, ``"unknown"`` when unreadable.
+    """
+    kwargs = getattr(exc, "kwargs", None)
+    named = kwargs.get("profile") if isinstance(kwargs, dict) else None
+    name = str(given or named or os.environ.get("AWS_PROFILE") or "")
+    if given:
+        source = "--aws-profile"
+    elif os.environ.get("AWS_PROFILE") == name:
+        source = "AWS_PROFILE"
+    elif os.environ.get("AWS_DEFAULT_PROFILE") == name:
+        source = "AWS_DEFAULT_PROFILE"
+    else:
+        source = "the AWS configuration"
+    try:
+        import botocore.session
+
+        known = ", ".join(botocore.session.Session().available_profiles) or "none"
+    except Exception:  # an unreadable config file: said as unknown
+        known = "unknown"
+    return name, source, known
 
 
 def no_answer(service: str, exc: BaseException) -> str:

@@ -139,9 +139,17 @@ def _is_on(cap: Capability, existing: Mapping[str, Any]) -> bool:
     return all(_current(BY_NAME[k], existing) is not None for k in cap.required)
 
 
+def _names(setting: Setting) -> tuple[str, ...]:
+    """The keys a profile may hold ``setting`` under, its own name first (which always wins).
+
+    Then its aliases, and the old names the resolution applies (``METAFLOW_DATATOOLS_SYSROOT_S3``).
+    """
+    return (setting.env, *setting.aliases, *(r.name for r in setting.renamed if r.applied))
+
+
 def _current(setting: Setting, existing: Mapping[str, Any]) -> Any:
-    """The value a profile holds for ``setting`` (its own name first, then an alias)."""
-    for key in (setting.env, *setting.aliases):
+    """The value a profile holds for ``setting`` (:func:`_names`' first that holds one)."""
+    for key in _names(setting):
         value = existing.get(key)
         if not is_unset(value):
             return value
@@ -217,7 +225,7 @@ def derived_value(setting: Setting, doc: Mapping[str, Any]) -> str | None:
     """
     if setting.derive is None or setting.derive.machine:
         return None
-    own = {setting.env, *setting.aliases}
+    own = set(_names(setting))
     profile = layer_from_document(
         LayerData("profile"), "", {k: v for k, v in doc.items() if k not in own}
     )
@@ -287,10 +295,10 @@ def _ask(
 
 
 def _record(changes: Changes, setting: Setting, answer: Any, existing: Mapping[str, Any]) -> None:
-    """Turn one answer into changes; the aliases of an answered setting are removed."""
+    """Turn one answer into changes; the other names of an answered setting are removed."""
     if answer is _KEEP:
         return
-    changes.remove.update(a for a in setting.aliases if a in existing)
+    changes.remove.update(a for a in _names(setting)[1:] if a in existing)
     if answer is _UNSET:
         if setting.env in existing:
             changes.remove.add(setting.env)
