@@ -349,7 +349,7 @@ def test_without_credentials_the_error_names_the_stack(
     )
     result = _import("metaflow", "--aws-profile", "nobody", "-y")
     assert result.exit_code == 1
-    assert "AWS profile: got 'nobody'" in result.stderr
+    assert "AWS profile (--aws-profile): got 'nobody'" in result.stderr
 
 
 @pytest.fixture
