@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests._fake_kubernetes import fake_cluster, kubeconfig_env
+from tests.test_sections import _install
 
 pytestmark = pytest.mark.slow  # real flows and launches, in subprocesses
 
@@ -29,45 +30,29 @@ PY = sys.executable
 BIN = str(Path(PY).parent)
 TOKEN = "acme-plaintext-token-4242"
 
-FLOW = textwrap.dedent(
+
+def _flow(start: str, *, decorator: str = "") -> str:
+    """A flow file of two steps whose ``start`` runs the lines ``start`` (under ``decorator``)."""
+    body = textwrap.indent(textwrap.dedent(start).strip(), " " * 8)
+    above = f"    {decorator}\n" if decorator else ""
+    return (
+        "from metaflow import FlowSpec, kubernetes, step\n\n"
+        "class ProbeFlow(FlowSpec):\n"
+        f"{above}    @step\n    def start(self):\n{body}\n        self.next(self.end)\n\n"
+        "    @step\n    def end(self):\n        pass\n\n"
+        'if __name__ == "__main__":\n    ProbeFlow()\n'
+    )
+
+
+FLOW = _flow(
     """
-    from metaflow import FlowSpec, step
-
-    class ProbeFlow(FlowSpec):
-        @step
-        def start(self):
-            from metaflow_config import settings
-            self.queue = settings.batch.job_queue
-            self.retry = settings["METAFLOW_S3_RETRY_COUNT"]
-            self.next(self.end)
-
-        @step
-        def end(self):
-            pass
-
-    if __name__ == "__main__":
-        ProbeFlow()
-    """
-)
-
-K8S_FLOW = textwrap.dedent(
-    """
-    from metaflow import FlowSpec, kubernetes, step
-
-    class ProbeFlow(FlowSpec):
-        @kubernetes(secrets=["acme-secret"])
-        @step
-        def start(self):
-            self.next(self.end)
-
-        @step
-        def end(self):
-            pass
-
-    if __name__ == "__main__":
-        ProbeFlow()
+    from metaflow_config import settings
+    self.queue = settings.batch.job_queue
+    self.retry = settings["METAFLOW_S3_RETRY_COUNT"]
     """
 )
+#: a start step on Kubernetes, mounting a Secret of its own
+K8S_FLOW = _flow("pass", decorator='@kubernetes(secrets=["acme-secret"])')
 
 #: A registered section, as README's "Adding your own settings" declares one.
 SECTION = textwrap.dedent(
@@ -138,15 +123,7 @@ def _base_env(tmp: Path, moto_url: str | None = None) -> dict[str, str]:
 def _section_package(tmp: Path) -> Path:
     """An installed-like distribution registering the ``Acme`` section (on PYTHONPATH)."""
     root = tmp / "site"
-    (root / "acme_mf").mkdir(parents=True)
-    (root / "acme_mf" / "__init__.py").write_text("")
-    (root / "acme_mf" / "config.py").write_text(SECTION)
-    info = root / "acme_mf-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-mf\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[metaflow_config.sections]\nacme = acme_mf.config:Acme\n"
-    )
+    _install(root, "acme-mf", "acme = acme_mf.config:Acme", SECTION)
     return root
 
 
@@ -317,23 +294,10 @@ def test_a_runner_in_an_override_of_cwd_runs_what_the_scope_resolved(tmp_path: P
 
 # --- 3. the pytest fixture and marker with a registered section's key ------------------------
 
-SECTION_FLOW = textwrap.dedent(
+SECTION_FLOW = _flow(
     """
-    from metaflow import FlowSpec, step
-
-    class AcmeFlow(FlowSpec):
-        @step
-        def start(self):
-            from metaflow_config import settings
-            self.gpu_queue = settings["METAFLOW_ACME_GPU_QUEUE"]
-            self.next(self.end)
-
-        @step
-        def end(self):
-            pass
-
-    if __name__ == "__main__":
-        AcmeFlow()
+    from metaflow_config import settings
+    self.gpu_queue = settings["METAFLOW_ACME_GPU_QUEUE"]
     """
 )
 
@@ -434,50 +398,30 @@ def test_a_runners_profile_argument_wins_inside_an_override(tmp_path: Path) -> N
 
 
 def test_show_target_lists_the_registered_keys_a_task_is_given(tmp_path: Path) -> None:
-    """`show --target T` is "what a task on that target will resolve: it starts with
-    to_env(T)". to_env("batch") carries METAFLOW_ACME_GPU_QUEUE (and a secret field, as text),
-    plain `show` lists it, but `show --target batch` lists no registered key at all (with
-    --all too), and `explain KEY --target batch` ignores the target for one."""
+    """`show --target T` is what a task on that target resolves, starting with to_env(T): the
+    registered keys it is given are listed (travels), and `explain KEY --target` says so of one,
+    as of a built-in setting (both left them out)."""
     env = {
         **_base_env(tmp_path),
         "PYTHONPATH": str(_section_package(tmp_path)),
         "METAFLOW_ACME_GPU_QUEUE": "gpu-q",
     }
-    cli = [f"{BIN}/metaflow-config"]
-    exported = subprocess.run(
-        [PY, "-c", "from metaflow_config import settings; print(dict(settings.to_env('batch')))"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    exported = _run(
+        ["-c", "from metaflow_config import settings; print(dict(settings.to_env('batch')))"],
+        env,
+        tmp_path,
     ).stdout
     assert "METAFLOW_ACME_GPU_QUEUE" in exported  # the task is given it
-    plain = subprocess.run(
-        [*cli, "show"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    ).stdout
-    assert "METAFLOW_ACME_GPU_QUEUE" in plain
-    shown = subprocess.run(
-        [*cli, "show", "--target", "batch", "--json", "--all"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    ).stdout
-    rows = {row["name"] for row in json.loads(shown)["settings"]}
-    assert "METAFLOW_ACME_GPU_QUEUE" in rows
+    cli = [f"{BIN}/metaflow-config"]
+    assert "METAFLOW_ACME_GPU_QUEUE" in _run([*cli, "show"], env, tmp_path).stdout
+    shown = _run([*cli, "show", "--target", "batch", "--json", "--all"], env, tmp_path).stdout
+    rows = {row["name"]: row for row in json.loads(shown)["settings"]}
+    assert rows["METAFLOW_ACME_GPU_QUEUE"]["from"] == "travels", rows
+    explained = _run([*cli, "explain", "ACME_GPU_QUEUE", "--target", "batch"], env, tmp_path)
+    assert "on:       an AWS Batch job (batch), from: travels" in explained.stdout, explained
 
 
-# --- 6. override(env=...) + child_env()/Runner: old names and registered keys leak through --------
+# --- 6. override(env=...) + child_env()/Runner: old names and registered keys stay out ------
 
 ENV_SCOPED = textwrap.dedent(
     """
@@ -501,25 +445,12 @@ ENV_SCOPED = textwrap.dedent(
     """
 )
 
-ENV_FLOW = textwrap.dedent(
+ENV_FLOW = _flow(
     """
-    from metaflow import FlowSpec, step
-
-    class EnvFlow(FlowSpec):
-        @step
-        def start(self):
-            from metaflow_config import settings
-            self.gpu_queue = settings["METAFLOW_ACME_GPU_QUEUE"]
-            self.s3root = settings.datatools.s3root
-            self.queue = settings.batch.job_queue
-            self.next(self.end)
-
-        @step
-        def end(self):
-            pass
-
-    if __name__ == "__main__":
-        EnvFlow()
+    from metaflow_config import settings
+    self.gpu_queue = settings["METAFLOW_ACME_GPU_QUEUE"]
+    self.s3root = settings.datatools.s3root
+    self.queue = settings.batch.job_queue
     """
 )
 
