@@ -394,7 +394,7 @@ def test_a_runners_profile_argument_wins_inside_an_override(tmp_path: Path) -> N
     assert "SCOPED other-q" in proc.stdout, proc.stdout
 
 
-# --- 5. show --target / explain --target leave registered keys out ------------------------------
+# --- 5. show --target / explain --target list the registered keys ---------------------------
 
 
 def test_show_target_lists_the_registered_keys_a_task_is_given(tmp_path: Path) -> None:
