@@ -162,8 +162,9 @@ Examples:
 def explain_cmd(profile: str | None, names: tuple[str, ...], target: str | None) -> None:
     """Explain settings: value, source, location, the layers shadowed, rule, type and doc.
 
-    An invalid value is explained too (its problem with it); the command then exits 1. With
-    --target, as a task on that target resolves it (see show --target).
+    An invalid value is explained too (its problem with it). The command exits 1 when any
+    value in force is invalid, the one explained or another (each said after the
+    explanations). With --target, as a task on that target resolves it (see show --target).
     """
     if target is not None:
         snapshot = load_settings(profile)

@@ -423,7 +423,7 @@ Examples:
 def profiles_cmd(as_json: bool) -> None:
     """List the profiles of METAFLOW_HOME, the one in force (METAFLOW_PROFILE) marked.
 
-    The default profile is config.json, selected by no name (``-p default`` is
+    The default profile is config.json, selected by no name (-p default is
     config_default.json, as Metaflow reads it); each named profile is config_<name>.json.
     """
     import json

@@ -55,7 +55,7 @@ def complete_setting(ctx: click.Context, param: click.Parameter, incomplete: str
     epilog="""\b
 Examples:
   metaflow-config get BATCH_JOB_QUEUE
-  queue=$(metaflow-config get -p prod METAFLOW_BATCH_JOB_QUEUE) || echo "not set"
+  queue=$(metaflow-config get -p prod METAFLOW_BATCH_JOB_QUEUE); [ $? = 1 ] && echo "not set"
   (exit status 1: not set; 2: the configuration is invalid, said on stderr)
 """,
 )
