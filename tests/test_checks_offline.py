@@ -20,6 +20,7 @@ from tests._checks_helpers import (
     settings_of,
     trust,
 )
+from tests.conftest import invoke
 
 pytestmark = [pytest.mark.aws, pytest.mark.usefixtures("_aws_env")]
 
@@ -91,10 +92,22 @@ def test_trust_policy_reading(document: Any, expected: bool) -> None:
     ],
 )
 def test_image_reference_well_formed(tmp_path: Path, image: str, ok: bool) -> None:
-    """batch.container_image accepts Docker references and refuses capitals, spaces, schemes."""
+    """batch.container_image accepts Docker references and refuses capitals, spaces, schemes;
+    offline, `check` warns of what the live check refuses by its form alone."""
     env = {"METAFLOW_BATCH_CONTAINER_IMAGE": image}
     results = {r.name: r for r in check(settings_of(env, tmp_path), ["batch"], session=_NoAws())}
     assert (results["batch.container_image"].status == PASS) is ok
+    offline = invoke("check", env=env)
+    assert offline.exit_code == 0, offline.stderr
+    said = "METAFLOW_BATCH_CONTAINER_IMAGE is not an image reference" in offline.stderr
+    assert said is not ok, offline.stderr
+
+
+def test_offline_check_warns_of_a_registry_not_well_formed() -> None:
+    """A registry given as a URL: `check --aws` fails it on its form; `check` warns of it."""
+    env = {"METAFLOW_BATCH_CONTAINER_REGISTRY": f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"}
+    offline = invoke("check", env=env)
+    assert "METAFLOW_BATCH_CONTAINER_REGISTRY is not a registry host" in offline.stderr
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from http.client import HTTPException, HTTPMessage, InvalidURL
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from .._display import MASK, shown_text
 from .._snapshot.consumers import docker_registry
 from .probes import FAIL, PASS, WARN, Context, Outcome, fail, ok, register, skip, warn
+
+if TYPE_CHECKING:
+    from .._snapshot.settings import Settings
 
 __all__: list[str] = []  # nothing here is imported by name
 
@@ -246,6 +249,26 @@ _REGISTRY_VAR = "METAFLOW_BATCH_CONTAINER_REGISTRY"
 
 def _matches(pattern: str, value: str) -> bool:
     return re.match(pattern, value) is not None
+
+
+def malformed_images(settings: Settings) -> list[str]:
+    """What ``check --aws`` fails the Batch image settings on, by their form alone (no AWS).
+
+    Said by ``check`` offline too, as a warning: a job whose image is no image reference cannot
+    be pulled, and a user without credentials would learn it only then.
+    """
+    batch = settings.batch
+    said = []
+    registry = batch.container_registry
+    if registry and not _matches(_REGISTRY, registry):
+        said.append(f"{_REGISTRY_VAR} is not a registry host[:port][/path] (no scheme, no tag)")
+    elif batch.container_image and not _matches(_IMAGE, batch.image):
+        joined = f" ({_REGISTRY_VAR} + {_IMAGE_VAR}, as Metaflow joins them)" if registry else ""
+        said.append(
+            f"{_IMAGE_VAR}{joined} is not an image reference [registry/]name[:tag][@digest] "
+            "(lowercase name, no scheme, no spaces)"
+        )
+    return [f"{text}: a Batch job could not pull it (`check --aws` fails it)" for text in said]
 
 
 @register("batch.container_image", "batch", setting=_IMAGE_VAR)

@@ -406,12 +406,15 @@ def check_cmd(
         f"sets for a task); {compared}."
     )
     click.echo(f"{printable(ok)}\n{printable(seen)}")
+    from .._checks.probes_service import malformed_images  # the live checks' module: used here
+
     notes = (
         extensions_here_text(snapshot),
         extension_settings_text(),
         _no_user_text(snapshot),
         *_unused_texts(snapshot),
         _placeholders_text(snapshot),
+        *malformed_images(snapshot),
         *(_not_ready_text(snapshot, c, unmet) for c, unmet in begun.items() if unmet),
         "" if live else _unfetched_text(snapshot),
     )
