@@ -45,6 +45,32 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop at once, saying why, where installed distributions register sections.
+
+    The suite installs its own sections where it needs them, and uses names such as
+    ``METAFLOW_ACME_*`` (README's example section) as names no section registers: with README's
+    example installed in the same environment, a dozen tests would fail for no fault of the
+    code. It runs in an environment of its own (README's test command makes one).
+    """
+    from metaflow_config import ConfigError
+    from metaflow_config._sources import sections
+
+    try:
+        found = sorted({section.origin for section in sections.registry().values()})
+    except ConfigError as exc:
+        found = [problem.setting for problem in exc.problems]
+    sections.reset()
+    if found:
+        pytest.exit(
+            "the test suite needs an environment where no installed distribution registers a "
+            f"section (entry point group metaflow_config.sections); found: {'; '.join(found)}. "
+            "Run it in a virtual environment of its own (README: the test command), or "
+            "uninstall those distributions there.",
+            returncode=3,
+        )
+
+
 @pytest.fixture(autouse=True)
 def _isolate(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
