@@ -127,3 +127,23 @@ def test_isolated_process_says_at_the_call_what_it_needs(monkeypatch: pytest.Mon
 
     with pytest.raises(TypeError, match="needs project= or cwd="):
         isolated_process(monkeypatch, home="/nonexistent")
+
+
+def test_a_missing_profile_given_as_an_argument_is_headed_by_the_argument(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`load(profile="nope")`: the error is headed `profile=`, where the name was given (its fix
+    said `profile=` already, its heading METAFLOW_PROFILE, which was not set); from the
+    variable, and from `-p`, as before."""
+    from metaflow_config import ConfigError, override
+
+    with pytest.raises(ConfigError, match=r"^invalid Metaflow configuration: profile= \("):
+        load(profile="nope")
+    with pytest.raises(ConfigError, match=r"configuration: profile= \("), override(profile="nope"):
+        pass
+    monkeypatch.setenv("METAFLOW_PROFILE", "nope")
+    with pytest.raises(ConfigError, match=r"configuration: METAFLOW_PROFILE \("):
+        load()
+    assert (
+        "Error: invalid Metaflow configuration: -p/--profile (" in invoke("show", "-p", "no").stderr
+    )

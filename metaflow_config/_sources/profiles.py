@@ -117,7 +117,7 @@ def missing_profile(
         if not os.path.lexists(profile_path(home, meant)[0]):
             fix += f", and create it with `metaflow-config configure aws --profile {meant}`"
     return Problem.bad_value(
-        "METAFLOW_PROFILE",
+        "profile=" if source == "profile=" else "METAFLOW_PROFILE",  # where the name was given
         "profile",
         path,
         value=repr(profile),

@@ -210,7 +210,7 @@ def from_flag(problem: Problem, profile: str, flag: str = "-p/--profile") -> Pro
     line); when the command was given the name (``-p NAME``, or an argument such as diff's
     ``PROFILE_A``), that is what the message and the fix must name.
     """
-    if problem.setting != "METAFLOW_PROFILE":
+    if problem.setting not in ("METAFLOW_PROFILE", "profile="):
         return problem
     if problem.location == "METAFLOW_PROFILE":  # the name itself: no file to point at
         return dataclasses.replace(problem, setting=flag, layer="", location="")
