@@ -147,3 +147,16 @@ def test_a_missing_profile_given_as_an_argument_is_headed_by_the_argument(
     assert (
         "Error: invalid Metaflow configuration: -p/--profile (" in invoke("show", "-p", "no").stderr
     )
+
+
+def test_diff_of_a_missing_profile_offers_a_way_its_argument_can_take() -> None:
+    """`diff default b` with no b: the fix offered "giving no name" for the default profile,
+    which a positional argument cannot do; it says to give "" as PROFILE_B."""
+    import os
+
+    _home_profile({})
+    assert os.path.exists(Path(os.environ["METAFLOW_HOME"]) / "config.json")
+    result = invoke("diff", "default", "b")
+    assert result.exit_code == 1
+    assert 'by giving "" as PROFILE_B' in result.stderr, result.stderr
+    assert "giving no name" not in result.stderr

@@ -240,7 +240,9 @@ def _no_name(source: str) -> str:
         return "by unsetting METAFLOW_PROFILE (`unset METAFLOW_PROFILE`)"
     if source == "profile=":
         return 'with profile=""'
-    return f"by leaving out {source}" if source.startswith("-") else "by giving no name"
+    if source.startswith("-"):  # an option
+        return f"by leaving out {source}"
+    return 'by giving "" as ' + source  # an argument (diff's PROFILE_A): it cannot be left out
 
 
 def _given(source: str, profile: str) -> str:
