@@ -548,16 +548,19 @@ def _marked(field: FieldInfo, mark: str) -> bool:
     ``Annotated`` part (``Annotated[str, Field(json_schema_extra=...)] | None``, where pydantic
     leaves the mark inside the type), or on a field of a structure pydantic validates by its
     fields (a model, a dataclass, a ``TypedDict``, a ``NamedTuple``: ``Endpoint``,
-    ``Optional[list[Endpoint]]``); a secret also by its type (pydantic's secret types, a
-    subclass), anywhere in it.
+    ``Optional[list[Endpoint]]``), its ``Field()`` default included; a secret also by its type
+    (pydantic's secret types, a subclass), anywhere in it. A structure whose fields' types
+    cannot be read here counts as marked: what cannot be told apart is masked, and withheld.
     """
-    seen: set[int] = set()
+    seen: dict[int, Any] = {}  # each part by id, and kept: a freed part's id may be reused
     pending: list[Any] = [field]
     while pending:
         part = pending.pop()
+        if part is _UNREADABLE:
+            return True
         if id(part) in seen:  # a type met twice (a recursive model) is looked at once
             continue
-        seen.add(id(part))
+        seen[id(part)] = part
         if isinstance(part, FieldInfo):
             extra = part.json_schema_extra
             if isinstance(extra, dict) and extra.get(mark):
@@ -574,24 +577,37 @@ def _marked(field: FieldInfo, mark: str) -> bool:
     return False
 
 
+#: What :func:`_fields_of` gives for a structure whose fields' types it cannot read.
+_UNREADABLE = object()
+
+
 def _fields_of(cls: type) -> list[Any]:
     """The parts pydantic validates an instance of ``cls`` by, field by field.
 
-    Their ``FieldInfo`` or annotated types (``Annotated`` parts kept); none for a class that is
-    not a model, a dataclass, a ``TypedDict`` or a ``NamedTuple``.
+    Their ``FieldInfo`` (a ``Field()`` default of a dataclass or a ``NamedTuple`` too) or
+    annotated types (``Annotated`` parts kept); none for a class that is not a model, a
+    dataclass, a ``TypedDict`` or a ``NamedTuple``; :data:`_UNREADABLE` among them where the
+    types cannot be read (a name only the defining function knew).
     """
     if issubclass(cls, BaseModel):
         return list(cls.model_fields.values())
     fields = getattr(cls, "__pydantic_fields__", None)  # a pydantic dataclass
     if isinstance(fields, dict):
         return list(fields.values())
-    structural = dataclasses.is_dataclass(cls) or is_typeddict(cls)
-    if not (structural or (issubclass(cls, tuple) and hasattr(cls, "_fields"))):
+    named_tuple = issubclass(cls, tuple) and hasattr(cls, "_fields")
+    if not (dataclasses.is_dataclass(cls) or is_typeddict(cls) or named_tuple):
         return []
+    defaults: list[Any] = []
+    if dataclasses.is_dataclass(cls):
+        defaults = [f.default for f in dataclasses.fields(cls)]
+    elif named_tuple:
+        defaults = list(getattr(cls, "_field_defaults", {}).values())
+    parts: list[Any] = [d for d in defaults if isinstance(d, FieldInfo)]
     try:
-        return list(get_type_hints(cls, include_extras=True).values())
-    except Exception:  # a name it cannot resolve: pydantic would have refused the model
-        return list(getattr(cls, "__annotations__", {}).values())
+        parts.extend(get_type_hints(cls, include_extras=True).values())
+    except Exception:  # a name it cannot resolve from here (pydantic may, from its caller)
+        parts.append(_UNREADABLE)
+    return parts
 
 
 def _model_problem(cls: type[MetaflowBaseSettings], expected: str, rest: str) -> Problem:

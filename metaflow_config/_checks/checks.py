@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Optional, TextIO, TypeVar
 
-from .._display import printable
+from .._display import printable, shell_quote
 from .._snapshot.fetch import missing_aws_profile
 from .._snapshot.require import CAPABILITIES as _REQUIRE
 from .._snapshot.require import closure
@@ -202,7 +202,10 @@ def _profile_not_found(exc: BaseException, profile: Optional[str]) -> Outcome:
     """The failure of a session whose AWS profile (given, or ``AWS_PROFILE``'s) is not there."""
     name, source, known = missing_aws_profile(exc, profile)
     config = os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
-    fix = f"create it with `aws configure --profile {name}`, or use one of the profiles listed"
+    fix = (
+        f"create it with `aws configure --profile {shell_quote(name)}`, or use one of the "
+        "profiles listed"
+    )
     if source.startswith("AWS_"):
         fix += f" (or unset {source})"
     return fail(

@@ -234,8 +234,8 @@ def _created_as(ctx: Context, shown: str) -> tuple[str, tuple[str, str] | None]:
     if region and ctx.region and region != ctx.region:
         return shell_quote(name), (
             f": its ARN names the region {region}",
-            f"run in {region} (export AWS_DEFAULT_REGION={region}), or give its name in "
-            f"{ctx.region} instead of the ARN",
+            f"run in {region} (export AWS_DEFAULT_REGION={shell_quote(region)}), or give its "
+            f"name in {ctx.region} instead of the ARN",
         )
     return shell_quote(name), None
 

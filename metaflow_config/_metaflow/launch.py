@@ -63,8 +63,9 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
     the scope resolved (``settings.child_variables``: ``to_env("local")``, the profile's home
     and name, and ``""`` for each setting of ``os.environ`` the scope left out, as
     ``testing.child_env``); what the caller passes in ``env`` wins, and a profile it asks for
-    (``profile=``, or ``METAFLOW_PROFILE``/``METAFLOW_HOME`` in ``env``) is resolved under the
-    scope in its place: the scope's values over that profile's, not over the scope's own.
+    (``profile=``, or ``METAFLOW_PROFILE``/``METAFLOW_HOME`` in ``env``) and a working
+    directory (``cwd=``, whose project file the flow reads) are resolved under the scope in
+    place of the scope's own: the scope's values over that profile's and that project's.
     """
     from .._scope import chain, current
 
@@ -76,15 +77,17 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
 
     bound = inspect.signature(original).bind(api, *args, **kwargs)
     given = dict(bound.arguments.get("env") or {})
-    # the profile the flow is asked to run with (Metaflow sets `profile=` over `env`'s): the
-    # scope resolved again with it, so that its values, not the scope's profile's, are given
+    # the profile the flow is asked to run with (Metaflow sets `profile=` over `env`'s), and
+    # where (`cwd=`, whose project file the flow reads): the scope resolved again with them, so
+    # that its values over those are given, not over the scope's own profile and project
     profile = bound.arguments.get("profile") or given.get("METAFLOW_PROFILE")
     home = given.get("METAFLOW_HOME") or None
+    cwd = bound.arguments.get("cwd") or None
     snapshot = current()
-    if profile is not None or home is not None:
+    if profile is not None or home is not None or cwd is not None:
         from .._override import override
 
-        with override(home=home, profile=profile) as switched:
+        with override(home=home, profile=profile, cwd=cwd) as switched:
             snapshot = switched
     # laid over os.environ by the Runner: what the scope left out is said unset ("")
     env = child_variables(snapshot, os.environ, cwd_known=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 from .._display import has_url_password
 from .._model.fields import PREFIX
-from .._model.references import Reference
+from .._model.references import MARK, Reference
 from .._model.table import BY_ENV, FIELDS
 from .._resolve.resolution import Resolution
 from .._sources.sections import is_secret
@@ -325,11 +325,13 @@ class TaskEnv:
                     exposed.append(field.env)
             elif field.env not in writes and field.bears_secret(value):
                 exposed.append(field.env)
-        # a registered section's: its secret keys, and a URL's password in any of its keys
+        # a registered section's: its secret keys (but what holds '{{': the text of a reference,
+        # which a section does not fetch, holds no secret), a URL's password in any of its keys
         exposed.extend(
             name
             for name, text in given.items()
-            if name not in BY_ENV and (name in self._section_secrets or has_url_password(text))
+            if name not in BY_ENV
+            and ((name in self._section_secrets and MARK not in text) or has_url_password(text))
         )
         return exposed
 
@@ -441,9 +443,12 @@ def exposed_text(names: list[str], target: str) -> str:
 
     Secret settings, and then the other settings whose value holds a URL's password.
     """
-    secret = [name for name in names if _secret_name(name)]
+    secret = [name for name in names if name in _SECRETS]
+    sections = [name for name in names if name not in _SECRETS and _secret_name(name)]
     in_urls = [name for name in names if not _secret_name(name)]
     said = [_secrets_text(secret, target)] if secret else []
+    if sections:  # a section fetches no secret reference: a Kubernetes Secret, or the image
+        said.append(_secrets_text(sections, target, references=False))
     if in_urls:
         one = len(in_urls) == 1
         it = "it" if one else "them"
@@ -455,21 +460,37 @@ def exposed_text(names: list[str], target: str) -> str:
     return "; ".join(said)
 
 
-def _secrets_text(names: list[str], target: str) -> str:
+def _secrets_text(names: list[str], target: str, *, references: bool = True) -> str:
+    """What is said of secrets written as text into a target's tasks.
+
+    ``references``: they may be secret references (a built-in setting's; a registered section
+    fetches none).
+    """
     one = len(names) == 1
     them = "it" if one else "them"
-    how = (
+    mount = (
         "mount a Kubernetes Secret that holds them (METAFLOW_KUBERNETES_SECRETS or "
         "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS): pods that mount one are not given them"
-        if target == "argo"
-        else "keep them in Secrets Manager or SSM and set a secret reference in their place "
-        "({{resolve:secretsmanager:<name>}}, {{resolve:ssm:<name>}}), which the task fetches"
-        + (
-            "; or mount a Kubernetes Secret (METAFLOW_KUBERNETES_SECRETS)"
-            if target in ("kubernetes", "airflow")
-            else ""
-        )
     )
+    if target == "argo":
+        how = mount
+    elif not references:
+        how = (
+            mount
+            if target in ("kubernetes", "airflow")
+            else "give them to the tasks another way (the image, or a secret store the "
+            "section's own code reads), and unset them here"
+        )
+    else:
+        how = (
+            "keep them in Secrets Manager or SSM and set a secret reference in their place "
+            "({{resolve:secretsmanager:<name>}}, {{resolve:ssm:<name>}}), which the task fetches"
+            + (
+                "; or mount a Kubernetes Secret (METAFLOW_KUBERNETES_SECRETS)"
+                if target in ("kubernetes", "airflow")
+                else ""
+            )
+        )
     if one:
         how = how.replace("them", "it").replace("hold it", "holds it")
     return (

@@ -49,6 +49,7 @@ __all__ = [
     "holds_something",
     "local_file_text",
     "profile_file_text",
+    "registered_cell",
     "render",
     "render_env",
     "show_json",
@@ -225,6 +226,14 @@ def _registered_value(value: Any, *, secret: bool) -> Any:
     return mask_value(to_jsonable_python(value))  # a URL's password anywhere inside
 
 
+def registered_cell(value: Any, *, secret: bool) -> str:
+    """A registered key's value as a cell of a table: whole, masked (a secret, a URL password)."""
+    if value is None:
+        return _UNSET
+    text = shown_text(entry_text(value, secret=secret))
+    return text if text != "" else '""'
+
+
 @dataclass(frozen=True)
 class _Entry:
     """One setting as ``show`` lists it: its explanation, or the problem of its value."""
@@ -248,10 +257,7 @@ class _Entry:
             return _problem(self).value
         if self.field is not None:
             return display(self.field, self.info.value, width=None)
-        if self.info.value is None:
-            return _UNSET
-        text = shown_text(entry_text(self.info.value, secret=self.info.secret))
-        return text if text != "" else '""'
+        return registered_cell(self.info.value, secret=self.info.secret)
 
     @property
     def source(self) -> str:

@@ -31,7 +31,7 @@ from .._sources.keys import keys_said
 from .._sources.sections import find_key
 from .._sources.sections import registry as registered_keys
 from ..errors import ConfigError, ConfigWarning
-from ._show import display, entry_text, explain_text, extension_settings_text
+from ._show import display, entry_text, explain_text, extension_settings_text, registered_cell
 
 __all__ = ["TARGET_TITLES", "compare", "target_explain_text", "target_json", "target_text"]
 
@@ -188,16 +188,8 @@ def _compare_registered(  # noqa: PLR0917 - compare()'s state, handed on
         if key in exposed:
             notes.append(_exposed_text(secret=secret, target=target))
         if entry_text(theirs.value) != entry_text(ours.value):
-            notes.append(f"here: {_registered_cell(ours.value, secret=secret)}")
-        yield Compared(key, _registered_cell(theirs.value, secret=secret), source, "; ".join(notes))
-
-
-def _registered_cell(value: Any, *, secret: bool) -> str:
-    """A registered key's value as a cell of the table (masked if secret)."""
-    if value is None:
-        return "(unset)"
-    text = entry_text(value, secret=secret)
-    return printable(text) if text != "" else '""'
+            notes.append(f"here: {registered_cell(ours.value, secret=secret)}")
+        yield Compared(key, registered_cell(theirs.value, secret=secret), source, "; ".join(notes))
 
 
 def _exposed_note(field: Setting, target: str) -> str:
