@@ -477,3 +477,66 @@ def test_child_env_of_an_env_override_leaves_out_old_names_and_registered_keys(
 
     assert "CHILD None None None" in proc.stdout, proc.stdout
     assert "RUNNER None None None" in proc.stdout, proc.stdout
+
+
+# --- 7. show --target: what Metaflow's pod launchers write themselves ---------------------------
+
+#: names Metaflow itself writes into every pod, listed in the skip list
+_SKIPPED = "METAFLOW_DATASTORE_SYSROOT_S3,METAFLOW_USER"
+#: settings whose task value depends on what Metaflow writes
+_WATCHED = (
+    "METAFLOW_DATASTORE_SYSROOT_S3",
+    "METAFLOW_DATATOOLS_S3ROOT",
+    "METAFLOW_CARD_S3ROOT",
+    "METAFLOW_USER",
+)
+
+
+def _pod_env(target: str, env: dict[str, str], project: Path, tmp: Path) -> dict[str, str]:
+    """The environment of the `end` step's container, as the target's launcher builds it."""
+    if target == "airflow":
+        done = _run(["flow.py", "airflow", "create", str(tmp / "dag.py")], env, project)
+        assert done.returncode == 0, done.stderr
+        line = next(x for x in (tmp / "dag.py").read_text().splitlines() if x.startswith("CONFIG"))
+        config = ast.literal_eval(line.partition("=")[2].strip())
+        return {e["name"]: e["value"] for e in config["states"]["end"]["operator_args"]["env_vars"]}
+    if target == "argo":
+        done = _run(["flow.py", "argo-workflows", "create", "--only-json"], env, project)
+        [end] = [t for t in _argo(done)["spec"]["templates"] if t["name"] == "end"]
+        return {
+            e["name"]: e["value"] for e in end["container"]["env"] if e.get("value") is not None
+        }
+    with fake_cluster(tmp / "cluster") as cluster:
+        _run(
+            ["flow.py", "run", "--with", "kubernetes"], {**env, **kubeconfig_env(cluster)}, project
+        )
+    [container] = cluster.jobs()[0]["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e["value"] for e in container["env"] if e.get("value") is not None}
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "argo", "airflow"])
+def test_show_target_agrees_with_the_pod_when_the_skip_list_names_metaflows_own(
+    moto: str, tmp_path: Path, target: str
+) -> None:
+    """ARGO_WORKFLOWS_ENV_VARS_TO_SKIP naming what Metaflow writes itself: Argo's templates leave
+    those out, Kubernetes' and Airflow's launchers write them anyway, and Metaflow writes the
+    derived roots (and, on Argo and Airflow, USER) whatever the skip list leaves out. `show
+    --target` says what a fresh process resolves from exactly the pod's environment (it called
+    them left out, and the roots unset)."""
+    env = {**_base_env(tmp_path, moto), "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": _SKIPPED}
+    project = _project(tmp_path)
+    pod = _pod_env(target, env, project, tmp_path)
+    probe = (
+        "import json\nfrom metaflow_config import load\ns = load()\n"
+        f"print(json.dumps({{n: s[n] for n in {_WATCHED!r}}}))\n"
+    )
+    task_home = tmp_path / "task"
+    task_home.mkdir()
+    resolved = _run(["-c", probe], {**pod, "PATH": env["PATH"], "HOME": str(task_home)}, task_home)
+    in_task = json.loads(resolved.stdout)
+    shown = _run(
+        [f"{BIN}/metaflow-config", "show", "--target", target, "--all", "--json"], env, project
+    )
+    rows = {r["name"]: r["value"] for r in json.loads(shown.stdout)["settings"]}
+    said = {n: None if rows[n] in ("(unset)", "") else rows[n] for n in _WATCHED}
+    assert said == in_task, (said, in_task)

@@ -25,7 +25,14 @@ from .._snapshot.export import metaflow_sets, stays_elsewhere
 from .._snapshot.require import points_here
 from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, resolution_of
-from .._snapshot.taskenv import HEADERS, WHERE, TaskEnv, launcher_values, not_carried
+from .._snapshot.taskenv import (
+    HEADERS,
+    METAFLOW_WRITES,
+    WHERE,
+    TaskEnv,
+    launcher_values,
+    not_carried,
+)
 from .._sources.extensions import config_names, config_settings
 from .._sources.keys import keys_said
 from .._sources.sections import find_key
@@ -60,10 +67,47 @@ def task_settings(snapshot: Settings, target: str) -> Settings:
         raise ConfigError(problems)
     left = _left_out(snapshot, target)
     given = {k: v for k, v in snapshot.to_env(target).items() if k not in left}
-    env = {**given, **_metaflow_sets(snapshot, target)}
+    env = {**_metaflow_writes(snapshot, target), **given, **_metaflow_sets(snapshot, target)}
     with tempfile.TemporaryDirectory() as empty, warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfigWarning)
         return load(env=env, home=empty, cwd=empty, profile="")
+
+
+#: What Metaflow's launchers write under another name (``METAFLOW_SERVICE_URL`` from the
+#: internal URL, ``export.metaflow_sets`` the internal webhook): not written as themselves.
+_WRITTEN_AS_OTHERS = frozenset({"SERVICE_INTERNAL_URL", "ARGO_EVENTS_INTERNAL_WEBHOOK_URL"})
+
+
+def _metaflow_writes(snapshot: Settings, target: str) -> dict[str, str]:
+    """What Metaflow's pod launchers write from their own module into a task of ``target``.
+
+    On Kubernetes, Argo Workflows and Airflow, Metaflow writes a list of its settings
+    (``taskenv.METAFLOW_WRITES``) as its module holds them, derived ones too (the datatools and
+    card roots): a task gets them even where ``to_env`` leaves them to re-derive, and on
+    Kubernetes and Airflow even where ``ARGO_WORKFLOWS_ENV_VARS_TO_SKIP`` names them (only
+    Argo's templates leave those out); on Argo and Airflow, ``USER`` too, the launching user's
+    name (the metadata provider's runtime environment). Elsewhere (Batch, Step Functions)
+    nothing is added here.
+    """
+    if target not in ("kubernetes", "argo", "airflow"):
+        return {}
+    task = TaskEnv(resolution_of(snapshot), target, launcher=launcher_values())
+    values = resolution_of(snapshot).values
+    written: dict[str, str] = {}
+    for name in METAFLOW_WRITES[target]:
+        field = find(name)
+        if field is None or field.name in _WRITTEN_AS_OTHERS or field.secret or field.local:
+            continue  # a secret: as Metaflow writes it (its headers entry); a local path stays
+        if name == HEADERS or (target == "argo" and name in task.skipped):
+            continue
+        text = None if values[field.name] is None else field.export_text(values[field.name])
+        if text is not None:
+            written[name] = text
+    if target in ("argo", "airflow") and values["USER"] is not None:
+        # the metadata provider's runtime environment: USER, the launching user's name, which a
+        # task's USER derives from where METAFLOW_USER is skipped
+        written["USER"] = str(values["USER"])
+    return written
 
 
 def _metaflow_sets(snapshot: Settings, target: str) -> dict[str, str]:
