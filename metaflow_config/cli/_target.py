@@ -158,21 +158,16 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
     task = task_settings(snapshot, target)
     there = resolution_of(task).inputs.cwd  # a temporary directory: the task has its own
     sets = _metaflow_sets(snapshot, target)
+    writes = _metaflow_writes(snapshot, target)
     exported = snapshot.to_env(target)
     left = _left_out(snapshot, target)
     rules = TaskEnv(resolution_of(snapshot), target, launcher=launcher_values())
     exposed = set(rules.exposed_secrets())
     for field in FIELDS:
         theirs, ours = _raw(task, field), _raw(snapshot, field)
-        source = task.source(field.env)
-        notes = []
-        if field.env in sets:
-            source = "metaflow"
-        elif field.env in left:
-            source = "left out"
-            notes.append(left[field.env])
-        elif field.env in exported:
-            source = "travels"
+        source, note = _given_as(field.env, target, sets, writes, left, exported)
+        source = source or task.source(field.env)
+        notes = [note] if note else []
         if field.env in exposed:
             notes.append(_exposed_note(field, target))
         if field.env == HEADERS and field.env in sets and _holds_the_key(sets[HEADERS]):
@@ -195,6 +190,27 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
         shown = display(field, theirs, width=None).replace(there, "<the task's directory>")
         yield Compared(field.env, shown, source, "; ".join(notes))
     yield from _compare_registered(snapshot, task, target, exported, left, exposed)
+
+
+def _given_as(  # noqa: PLR0917 - compare()'s state, handed on
+    name: str,
+    target: str,
+    sets: Mapping[str, str],
+    writes: Mapping[str, str],
+    left: Mapping[str, str],
+    exported: Mapping[str, str],
+) -> tuple[str | None, str]:
+    """How a task of ``target`` is given ``name``, and what is said of it.
+
+    ``None``: it is not given; the task resolves it as it does.
+    """
+    if name in sets:
+        return "metaflow", ""
+    if name in left and name in writes:  # the skip list is Argo's templates' only
+        return "metaflow", f"Metaflow writes it itself on {target}, whatever the skip list says"
+    if name in left:
+        return "left out", left[name]
+    return ("travels", "") if name in exported else (None, "")
 
 
 def _compare_registered(  # noqa: PLR0917 - compare()'s state, handed on
