@@ -4,6 +4,7 @@ a Runner's `cwd=` in a scope, a section's secret reference): each failed before 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shlex
 import subprocess
@@ -38,6 +39,13 @@ def _env(tmp: Path, site: Path, **extra: str) -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         **extra,
     }
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``args`` run with exactly ``env`` in ``cwd``, its output captured as text."""
+    return subprocess.run(
+        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 # --- 1. a sensitive mark pydantic honours is missed: an untrusted project file sets it -------
@@ -87,15 +95,7 @@ def test_untrusted_project_file_sets_a_sensitive_key_marked_in_a_dataclass_field
         "print('HOOK', settings['METAFLOW_ACME_HOOK'])\n"
         "print('DIRECT', settings['METAFLOW_ACME_DIRECT'])\n"
     )
-    done = subprocess.run(
-        [PY, "-W", "ignore", "-c", probe],
-        env=_env(tmp_path, site),
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run([PY, "-W", "ignore", "-c", probe], _env(tmp_path, site), project)
     assert done.returncode == 0, done.stderr
     assert "DIRECT None" in done.stdout  # the reference: a mark found is withheld
     assert "attacker.example/exfil" not in done.stdout, done.stdout
@@ -159,14 +159,7 @@ def test_secret_mark_is_kept_when_a_sibling_annotation_does_not_resolve(tmp_path
     """pydantic resolves the local name (the defining frame); _fields_of's get_type_hints does
     not, and its fallback hands back the annotation strings: the secret is shown in the repr."""
     (tmp_path / "localmod.py").write_text(textwrap.dedent(LOCAL_MODULE))
-    done = subprocess.run(
-        [PY, "-W", "ignore", str(tmp_path / "localmod.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=tmp_path,
-    )
+    done = _run([PY, "-W", "ignore", str(tmp_path / "localmod.py")], dict(os.environ), tmp_path)
     assert done.returncode == 0, done.stderr
     assert "hunter2-secret" not in done.stdout, done.stdout
 
@@ -258,15 +251,7 @@ def test_show_target_masks_a_registered_keys_url_password(tmp_path: Path, extra:
         [CLI, "show", "--all"], env=env, cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert "postgres://u:****@h/db" in plain.stdout  # the reference
-    shown = subprocess.run(
-        [CLI, "show", "--target", "batch", "--all", *extra],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    shown = _run([CLI, "show", "--target", "batch", "--all", *extra], env, tmp_path)
     assert "METAFLOW_ACME_DB_URL" in shown.stdout, shown.stdout + shown.stderr
     assert "pw-SECRET-456" not in shown.stdout + shown.stderr
 
@@ -365,11 +350,9 @@ RUNNER_CWD = """
 
 
 def test_runner_cwd_inside_an_unrelated_override_keeps_its_project_file(tmp_path: Path) -> None:
-    """Runner("flow.py", cwd=B) reads B/.metaflow/config.json (S3_RETRY_COUNT=9); made inside
-    an override() that sets an unrelated key, the child is now handed METAFLOW_CONFIG_PROJECT =
-    the parent's working directory (child_variables), so B's project file is dropped (7, the
-    default). f64265f gave 9. A Runner's profile= is re-resolved under the scope; its cwd= is
-    overridden instead."""
+    """Runner("flow.py", cwd=B) reads B/.metaflow/config.json (S3_RETRY_COUNT=9), inside an
+    override() that sets an unrelated key too: its cwd= is resolved under the scope, as its
+    profile= is (the day's first version named the parent's project to the child: 7)."""
     here, there = tmp_path / "a", tmp_path / "b"
     here.mkdir()
     (there / ".metaflow").mkdir(parents=True)
@@ -377,15 +360,7 @@ def test_runner_cwd_inside_an_unrelated_override_keeps_its_project_file(tmp_path
     (there / ".metaflow" / "config.json").chmod(0o600)
     (tmp_path / "runner.py").write_text(textwrap.dedent(RUNNER_CWD))
     env = _env(tmp_path, Path(__file__).resolve().parent)
-    done = subprocess.run(
-        [PY, "-W", "ignore", str(tmp_path / "runner.py"), str(there)],
-        env=env,
-        cwd=here,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run([PY, "-W", "ignore", str(tmp_path / "runner.py"), str(there)], env, here)
     assert done.returncode == 0, done.stderr
     assert "PLAIN 9" in done.stdout, done.stdout
     assert "SCOPED 9" in done.stdout, done.stdout
@@ -428,15 +403,7 @@ def test_registered_secret_warning_gives_advice_that_works(tmp_path: Path) -> No
         METAFLOW_ACME_API_TOKEN="{{resolve:secretsmanager:mf/tok}}",
         AWS_DEFAULT_REGION="us-east-1",
     )
-    done = subprocess.run(
-        [PY, "-W", "ignore", "-c", ADVICE_PROBE],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run([PY, "-W", "ignore", "-c", ADVICE_PROBE], env, tmp_path)
     assert done.returncode == 0, done.stderr
     advice = done.stdout.split("ADVICE", 1)[1].split("VALUE", 1)[0]
     value = done.stdout.split("VALUE", 1)[1].strip()
