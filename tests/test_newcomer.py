@@ -160,3 +160,16 @@ def test_diff_of_a_missing_profile_offers_a_way_its_argument_can_take() -> None:
     assert result.exit_code != 0
     assert 'by giving "" as PROFILE_B' in result.stderr, result.stderr
     assert "giving no name" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("{resolve:ssm:/mf/key}}", True), ("{{resolve:ssm:/mf/key}}", False), ("k3y", False)],
+)
+def test_check_says_a_reference_missing_a_brace(value: str, said: bool) -> None:
+    """`{resolve:ssm:/key}}` (a brace missing) holds no `{{`: it is not read as a reference
+    and would be sent as the key itself; `check` says so, naming the setting, never its value."""
+    result = invoke("check", env={"METAFLOW_SERVICE_AUTH_KEY": value})
+    assert result.exit_code == 0, result.stderr
+    assert ("looks like a secret reference but is none" in result.stderr) is said
+    assert "/mf/key}}" not in result.stderr.replace("{{resolve:ssm:/mf/key}}", "")

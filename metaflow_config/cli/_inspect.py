@@ -414,6 +414,7 @@ def check_cmd(
         _no_user_text(snapshot),
         *_unused_texts(snapshot),
         _placeholders_text(snapshot),
+        _near_references_text(snapshot),
         *malformed_images(snapshot),
         *(_not_ready_text(snapshot, c, unmet) for c, unmet in begun.items() if unmet),
         "" if live else _unfetched_text(snapshot),
@@ -499,6 +500,33 @@ def _placeholders_text(snapshot: Settings) -> str:
         f"{', '.join(held)} {'holds' if one else 'hold'} a placeholder left to replace "
         f"(## ... ##), not a value: set {'it' if one else 'them'} to the value "
         f"(`{wizard_command(snapshot.profile)}` asks for each)"
+    )
+
+
+#: What a secret reference's text holds, brace or not (``{{resolve:ssm:<name>}}``)
+_REFERENCE_BODY = ("resolve:secretsmanager:", "resolve:ssm:")
+
+
+def _near_references_text(snapshot: Settings) -> str:
+    """The note of text values that look like a secret reference but are none, or ``""``.
+
+    ``{resolve:ssm:/key}}`` (a brace missing) holds no ``{{``: it is not read as a reference,
+    and Metaflow would send the text itself as the key. Named, never quoted (it may be a secret).
+    """
+    values = resolution_of(snapshot).values
+    held = [
+        field.env
+        for field in FIELDS
+        if isinstance(values[field.name], str)
+        and any(body in values[field.name] for body in _REFERENCE_BODY)
+    ]
+    if not held:
+        return ""
+    one = len(held) == 1
+    return (
+        f"{', '.join(held)} {'looks' if one else 'look'} like a secret reference but "
+        f"{'is' if one else 'are'} none (a brace missing?): used as text as it is; a reference "
+        "is {{resolve:secretsmanager:<secret-id>}} or {{resolve:ssm:<name>}}, two braces each side"
     )
 
 
