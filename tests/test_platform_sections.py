@@ -534,11 +534,56 @@ def test_show_target_agrees_with_the_pod_when_the_skip_list_names_metaflows_own(
     task_home.mkdir()
     resolved = _run(["-c", probe], {**pod, "PATH": env["PATH"], "HOME": str(task_home)}, task_home)
     in_task = json.loads(resolved.stdout)
-    shown = _run(
-        [f"{BIN}/metaflow-config", "show", "--target", target, "--all", "--json"], env, project
-    )
-    rows = {r["name"]: r for r in json.loads(shown.stdout)["settings"]}
+    rows = _shown(target, env, project)
     said = {n: None if rows[n]["value"] in ("(unset)", "") else rows[n]["value"] for n in _WATCHED}
     assert said == in_task, (said, in_task)
     if target != "argo":  # written by Metaflow, whatever the skip list says
         assert rows["METAFLOW_DATASTORE_SYSROOT_S3"]["from"] == "metaflow", rows
+
+
+_SSE = "METAFLOW_S3_SERVER_SIDE_ENCRYPTION"
+
+
+def _shown(target: str, env: dict[str, str], project: Path) -> dict[str, dict[str, str]]:
+    """`show --target T --all --json`'s rows, by name."""
+    shown = _run(
+        [f"{BIN}/metaflow-config", "show", "--target", target, "--all", "--json"], env, project
+    )
+    return {r["name"]: r for r in json.loads(shown.stdout)["settings"]}
+
+
+@pytest.mark.parametrize(
+    ("target", "skipped", "name", "in_pod"),
+    [
+        # Metaflow writes METAFLOW_SERVICE_URL from the internal URL, skip list or not
+        ("kubernetes", "METAFLOW_SERVICE_URL", "METAFLOW_SERVICE_URL", "http://internal.svc/api"),
+        ("airflow", "METAFLOW_SERVICE_URL", "METAFLOW_SERVICE_URL", "http://internal.svc/api"),
+        # Airflow's launcher writes no server-side encryption: skip-listed, it is left out
+        (
+            "airflow",
+            "METAFLOW_S3_SERVER_SIDE_ENCRYPTION",
+            "METAFLOW_S3_SERVER_SIDE_ENCRYPTION",
+            None,
+        ),
+        # Argo's templates leave out every name the list holds, USER (the runtime's) too
+        ("argo", "METAFLOW_USER,USER", "METAFLOW_USER", None),
+    ],
+)
+def test_show_target_says_what_metaflow_writes_under_its_own_rules(
+    moto: str, tmp_path: Path, target: str, skipped: str, name: str, in_pod: str | None
+) -> None:
+    """What each launcher writes, under the name and from the value it writes it with: `show
+    --target` agrees with the pod (a review found the public URL said, Airflow said to write
+    encryption it does not, and Argo's USER said given where the list names it)."""
+    env = {
+        **_base_env(tmp_path, moto),
+        "METAFLOW_SERVICE_URL": "https://public.example/api",
+        "METAFLOW_SERVICE_INTERNAL_URL": "http://internal.svc/api",
+        "METAFLOW_S3_SERVER_SIDE_ENCRYPTION": "aws:kms",
+        "METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP": skipped,
+    }
+    project = _project(tmp_path)
+    pod = _pod_env(target, env, project, tmp_path)
+    assert pod.get(name) == in_pod, pod
+    row = _shown(target, env, project)[name]
+    assert (None if row["value"] in ("(unset)", "") else row["value"]) == in_pod, row

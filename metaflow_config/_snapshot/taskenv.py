@@ -138,6 +138,8 @@ _KUBERNETES_WRITES = (
     "KUBERNETES_NAMESPACE",
     "KUBERNETES_SANDBOX_INIT_SCRIPT",
 )
+#: What Metaflow's Airflow launcher does not write of what a pod of ``--with kubernetes`` gets
+_NOT_BY_AIRFLOW = ("OTEL_ENDPOINT", "OTEL_SERVICE_NAME", "S3_SERVER_SIDE_ENCRYPTION")
 METAFLOW_WRITES: dict[str, frozenset[str]] = {
     target: frozenset(PREFIX + name for name in names)
     for target, names in (
@@ -145,7 +147,7 @@ METAFLOW_WRITES: dict[str, frozenset[str]] = {
         ("sfn", (*_BATCH_WRITES, "SFN_DYNAMO_DB_TABLE")),
         ("kubernetes", _KUBERNETES_WRITES),
         ("argo", (*_KUBERNETES_WRITES, "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT")),
-        ("airflow", _POD_WRITES),
+        ("airflow", tuple(name for name in _POD_WRITES if name not in _NOT_BY_AIRFLOW)),
     )
 }
 

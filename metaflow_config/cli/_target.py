@@ -20,7 +20,7 @@ from typing import Any
 
 from .._display import printable
 from .._model.fields import PREFIX, Setting
-from .._model.table import FIELDS, find
+from .._model.table import BY_NAME, FIELDS, find
 from .._snapshot.export import metaflow_sets, stays_elsewhere
 from .._snapshot.require import points_here
 from .._snapshot.sections import explain_key, model_problems
@@ -100,10 +100,13 @@ def _metaflow_writes(snapshot: Settings, target: str) -> dict[str, str]:
             continue  # a secret: as Metaflow writes it (its headers entry); a local path stays
         if name == HEADERS or (target == "argo" and name in task.skipped):
             continue
+        if field.name == "SERVICE_URL":  # Metaflow writes the internal URL under this name
+            field = BY_NAME["SERVICE_INTERNAL_URL"]
         text = None if values[field.name] is None else field.export_text(values[field.name])
         if text is not None:
             written[name] = text
-    if target in ("argo", "airflow") and values["USER"] is not None:
+    argo_skips_user = target == "argo" and "USER" in task.skipped
+    if target in ("argo", "airflow") and values["USER"] is not None and not argo_skips_user:
         # the metadata provider's runtime environment: USER, the launching user's name, which a
         # task's USER derives from where METAFLOW_USER is skipped
         written["USER"] = str(values["USER"])
