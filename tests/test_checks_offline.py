@@ -101,6 +101,9 @@ def test_image_reference_well_formed(tmp_path: Path, image: str, ok: bool) -> No
     assert offline.exit_code == 0, offline.stderr
     said = "METAFLOW_BATCH_CONTAINER_IMAGE is not an image reference" in offline.stderr
     assert said is not ok, offline.stderr
+    if said:  # where it is set, and the value to give
+        assert "(set in env: METAFLOW_BATCH_CONTAINER_IMAGE)" in offline.stderr
+        assert "set it to <name>:<tag>" in offline.stderr
 
 
 def test_offline_check_warns_of_a_registry_not_well_formed() -> None:
@@ -302,6 +305,32 @@ def test_network_errors_fail_with_the_proxy_fix(tmp_path: Path) -> None:
     result = stub_check(tmp_path, env, ["batch"], batch=_Stub(describe_job_queues=down))
     assert result["batch.job_queue"].status == FAIL
     assert "HTTPS_PROXY" in result["batch.job_queue"].fix
+
+
+def test_network_errors_in_a_region_botocore_does_not_know_name_the_region(
+    tmp_path: Path,
+) -> None:
+    """In a mistyped region (us-weast-2) no endpoint answers: the failures say to correct the
+    region, not to look at proxies and VPNs (they did, beside aws.region's warning)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    class _Mistyped(_NoAws):
+        region_name = "us-weast-2"
+
+    down = EndpointConnectionError(endpoint_url="https://batch.us-weast-2.amazonaws.com")
+
+    def factory(service: str, **kwargs: Any) -> Any:
+        return _Stub(describe_job_queues=down, get_caller_identity=down)
+
+    env = {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+    results = check(
+        settings_of(env, tmp_path), ["batch"], session=_Mistyped(), client_factory=factory
+    )
+    failed = {r.name: r for r in results if r.status == FAIL}
+    assert {"aws.credentials", "batch.job_queue"} <= set(failed), failed
+    for result in (failed["aws.credentials"], failed["batch.job_queue"]):
+        assert "us-weast-2 is no region botocore knows" in result.fix, result
+        assert "HTTPS_PROXY" not in result.fix
 
 
 def test_a_config_error_met_by_a_check_is_reported_with_its_own_fix(tmp_path: Path) -> None:

@@ -172,4 +172,5 @@ def test_check_says_a_reference_missing_a_brace(value: str, said: bool) -> None:
     result = invoke("check", env={"METAFLOW_SERVICE_AUTH_KEY": value})
     assert result.exit_code == 0, result.stderr
     assert ("looks like a secret reference but is none" in result.stderr) is said
+    assert ("(env: METAFLOW_SERVICE_AUTH_KEY) looks like" in result.stderr) is said
     assert "/mf/key}}" not in result.stderr.replace("{{resolve:ssm:/mf/key}}", "")

@@ -371,6 +371,22 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
     return CheckResult(check.name, status, ctx.redact(detail), ctx.redact(fix))
 
 
+def known_regions() -> frozenset[str]:
+    """Every region of every partition botocore knows (empty where it cannot tell)."""
+    try:
+        import botocore.session
+
+        session = botocore.session.get_session()
+        return frozenset(
+            region
+            for partition in session.get_available_partitions()
+            for service in ("ec2", "sts", "s3")
+            for region in session.get_available_regions(service, partition_name=partition)
+        )
+    except Exception:  # botocore's data unreadable: no judgement
+        return frozenset()
+
+
 def _from_error(check: Check, ctx: Context, exc: BaseException) -> Outcome:
     kind = classify(exc)
     if kind == "credentials":
@@ -385,11 +401,14 @@ def _from_error(check: Check, ctx: Context, exc: BaseException) -> Outcome:
         )
     region = ctx.region or "the default region"
     if kind == "network":
-        return fail(
-            f"could not reach {check.service} in {region}: {exc}",
-            "check network access to AWS from here: the proxy variables (HTTPS_PROXY, NO_PROXY), "
-            f"the VPN, or a VPC endpoint for {check.service} in {region}",
+        known = known_regions()
+        fix = (
+            f"correct the region: {region} is no region botocore knows (see aws.region)"
+            if ctx.region and known and ctx.region not in known  # no endpoint to reach there
+            else "check network access to AWS from here: the proxy variables (HTTPS_PROXY, "
+            f"NO_PROXY), the VPN, or a VPC endpoint for {check.service} in {region}"
         )
+        return fail(f"could not reach {check.service} in {region}: {exc}", fix)
     if kind == "denied":
         operation = str(getattr(exc, "operation_name", "")) or "the call"
         action = _S3_ACTIONS.get(operation, f"{check.service}:{operation}")

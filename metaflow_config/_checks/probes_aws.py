@@ -17,6 +17,7 @@ from .probes import (
     classify,
     error_code,
     fail,
+    known_regions,
     message,
     ok,
     register,
@@ -66,28 +67,12 @@ def _credentials(ctx: Context) -> Outcome:
     return ok(f"{ident.get('Arn')} (account {ident.get('Account')}{via})")
 
 
-def _known_regions() -> frozenset[str]:
-    """Every region of every partition botocore knows (empty where it cannot tell)."""
-    try:
-        import botocore.session
-
-        session = botocore.session.get_session()
-        return frozenset(
-            region
-            for partition in session.get_available_partitions()
-            for service in ("ec2", "sts", "s3")
-            for region in session.get_available_regions(service, partition_name=partition)
-        )
-    except Exception:  # botocore's data unreadable: no judgement
-        return frozenset()
-
-
 @register("aws.region", "aws")
 def _region(ctx: Context) -> Outcome:
     if ctx.session_error is not None:
         return skip("no AWS session (see aws.credentials)")
     if ctx.region:
-        known = _known_regions()
+        known = known_regions()
         if known and ctx.region not in known:
             import difflib
 

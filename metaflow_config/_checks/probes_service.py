@@ -254,21 +254,41 @@ def _matches(pattern: str, value: str) -> bool:
 def malformed_images(settings: Settings) -> list[str]:
     """What ``check --aws`` fails the Batch image settings on, by their form alone (no AWS).
 
-    Said by ``check`` offline too, as a warning: a job whose image is no image reference cannot
-    be pulled, and a user without credentials would learn it only then.
+    Said by ``check`` offline too, as a warning with where each is set and the fix: a job
+    whose image is no image reference cannot be pulled, and a user without credentials would
+    learn it only then.
     """
     batch = settings.batch
     said = []
     registry = batch.container_registry
     if registry and not _matches(_REGISTRY, registry):
-        said.append(f"{_REGISTRY_VAR} is not a registry host[:port][/path] (no scheme, no tag)")
-    elif batch.container_image and not _matches(_IMAGE, batch.image):
-        joined = f" ({_REGISTRY_VAR} + {_IMAGE_VAR}, as Metaflow joins them)" if registry else ""
         said.append(
-            f"{_IMAGE_VAR}{joined} is not an image reference [registry/]name[:tag][@digest] "
-            "(lowercase name, no scheme, no spaces)"
+            (
+                _REGISTRY_VAR,
+                "is not a registry host[:port][/path] (no scheme, no tag)",
+                "<account>.dkr.ecr.<region>.amazonaws.com",
+            )
         )
-    return [f"{text}: a Batch job could not pull it (`check --aws` fails it)" for text in said]
+    image = batch.container_image
+    joined = not said and registry and batch.image != image  # the registry put in front
+    if image and not _matches(_IMAGE, batch.image if joined else image):
+        how = f" ({_REGISTRY_VAR} + {_IMAGE_VAR}, as Metaflow joins them)" if joined else ""
+        said.append(
+            (
+                _IMAGE_VAR,
+                f"{how} is not an image reference [registry/]name[:tag][@digest] (lowercase "
+                "name, no scheme, no spaces)".lstrip(),
+                "<name>:<tag>, e.g. metaflow/my-image:latest",
+            )
+        )
+    texts = []
+    for name, what, example in said:
+        told = settings.explain(name)
+        texts.append(
+            f"{name} {what}: a Batch job could not pull it (`check --aws` fails it); set it to "
+            f"{example} (set in {told.source}: {told.location})"
+        )
+    return texts
 
 
 @register("batch.container_image", "batch", setting=_IMAGE_VAR)

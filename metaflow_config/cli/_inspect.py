@@ -523,8 +523,12 @@ def _near_references_text(snapshot: Settings) -> str:
     if not held:
         return ""
     one = len(held) == 1
+    named = ", ".join(
+        f"{name} ({told.source}: {told.location})"
+        for name, told in ((name, snapshot.explain(name)) for name in held)
+    )
     return (
-        f"{', '.join(held)} {'looks' if one else 'look'} like a secret reference but "
+        f"{named} {'looks' if one else 'look'} like a secret reference but "
         f"{'is' if one else 'are'} none (a brace missing?): used as text as it is; a reference "
         "is {{resolve:secretsmanager:<secret-id>}} or {{resolve:ssm:<name>}}, two braces each side"
     )
