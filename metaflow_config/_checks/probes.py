@@ -12,6 +12,7 @@ and botocore's errors are recognised by their class names.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -371,8 +372,12 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
     return CheckResult(check.name, status, ctx.redact(detail), ctx.redact(fix))
 
 
+@functools.lru_cache(maxsize=1)
 def known_regions() -> frozenset[str]:
-    """Every region of every partition botocore knows (empty where it cannot tell)."""
+    """Every region of every partition botocore knows (empty where it cannot tell).
+
+    Read once per process (botocore's endpoint data): every check that cannot connect asks.
+    """
     try:
         import botocore.session
 

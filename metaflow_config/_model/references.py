@@ -12,15 +12,16 @@ import re
 
 from .record import Record
 
-__all__ = ["MARK", "Reference", "parse_reference"]
+__all__ = ["MARK", "SERVICES", "SYNTAX", "Reference", "parse_reference"]
 
 
 #: What every secret reference starts with: a value holding it is read as one.
 MARK = "{{"
 #: Patterns as text: compiled (and kept) by ``re`` on first use, not by every process at import.
 _REFERENCE = r"\{\{resolve:([a-z]+):(.*)\}\}"
-_SERVICES = ("secretsmanager", "ssm")
-_SYNTAX = (
+#: The services a reference names, and how a reference is written.
+SERVICES = ("secretsmanager", "ssm")
+SYNTAX = (
     "{{resolve:secretsmanager:<secret-id>}}, "
     "{{resolve:secretsmanager:<secret-id>:SecretString:<json-key>}} or {{resolve:ssm:<name>}}"
 )
@@ -86,15 +87,15 @@ def parse_reference(text: str) -> Reference | str:
     """The reference ``text`` holds, or what is wrong with it (``text`` holds ``{{``)."""
     match = re.fullmatch(_REFERENCE, text.strip())
     if match is None:
-        return f"a secret reference ({_SYNTAX}); a value holding '{{{{' is read as one"
+        return f"a secret reference ({SYNTAX}); a value holding '{{{{' is read as one"
     service, body = match.groups()
-    if service not in _SERVICES:
-        return f"a reference to secretsmanager or ssm, not {service!r} ({_SYNTAX})"
+    if service not in SERVICES:
+        return f"a reference to secretsmanager or ssm, not {service!r} ({SYNTAX})"
     key = ""
     if service == "secretsmanager" and ":SecretString:" in body:
         body, key = body.rsplit(":SecretString:", 1)
         if not key:
-            return f"a JSON key after :SecretString: ({_SYNTAX})"
+            return f"a JSON key after :SecretString: ({SYNTAX})"
     if not body or any(c.isspace() for c in body):
-        return f"a secret id or parameter name without spaces ({_SYNTAX})"
+        return f"a secret id or parameter name without spaces ({SYNTAX})"
     return Reference(text.strip(), service, body, key)

@@ -13,6 +13,7 @@ import click
 from .._display import laid_out, printable, shell_quote
 from .._model.fields import PREFIX
 from .._model.metaflow_names import RUNTIME_VARS
+from .._model.references import SERVICES, SYNTAX
 from .._model.table import FIELDS, USER_VARIABLES, find
 from .._snapshot.export import TARGETS
 from .._snapshot.require import CAPABILITIES as REQUIRE
@@ -503,8 +504,8 @@ def _placeholders_text(snapshot: Settings) -> str:
     )
 
 
-#: What a secret reference's text holds, brace or not (``{{resolve:ssm:<name>}}``)
-_REFERENCE_BODY = ("resolve:secretsmanager:", "resolve:ssm:")
+#: What a secret reference's text holds, braces or not (``{{resolve:ssm:<name>}}``)
+_REFERENCE_BODY = tuple(f"resolve:{service}:" for service in SERVICES)
 
 
 def _near_references_text(snapshot: Settings) -> str:
@@ -530,7 +531,7 @@ def _near_references_text(snapshot: Settings) -> str:
     return (
         f"{named} {'looks' if one else 'look'} like a secret reference but "
         f"{'is' if one else 'are'} none (a brace missing?): used as text as it is; a reference "
-        "is {{resolve:secretsmanager:<secret-id>}} or {{resolve:ssm:<name>}}, two braces each side"
+        f"is {SYNTAX}, two braces each side"
     )
 
 
