@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -62,11 +64,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         found = [problem.setting for problem in exc.problems]
     sections.reset()
     if found:
+        names = sorted(
+            {
+                origin.removeprefix("section ").partition(": entry point")[0]
+                for origin in found
+                if ": entry point" in origin
+            }
+        )
+        uninstall = (
+            f" ({shlex.join([sys.executable, '-m', 'pip', 'uninstall', '-y', *names])})"
+            if names
+            else ""
+        )
         pytest.exit(
             "the test suite needs an environment where no installed distribution registers a "
             f"section (entry point group metaflow_config.sections); found: {'; '.join(found)}. "
             "Run it in a virtual environment of its own (README: the test command), or "
-            "uninstall those distributions there.",
+            f"uninstall those distributions there{uninstall}.",
             returncode=3,
         )
 

@@ -193,6 +193,15 @@ def test_show_json_of_a_file_that_is_not_json_is_a_document_of_its_problems() ->
     doc = json.loads(result.stdout)
     assert doc["settings"] == []
     assert "a trailing comma" in doc["problems"][0]
+    # which profile and file it is, as a readable configuration's document says them
+    assert doc["profile"] == "default"
+    assert doc["profile_path"] == str(home() / "config.json")
+    assert doc["profile_found"] is True
+    (home() / "config_dev.json").write_text("[")
+    doc = json.loads(invoke("show", "--json", "-p", "dev").stdout)
+    assert (doc["profile"], doc["profile_path"]) == ("dev", str(home() / "config_dev.json"))
+    doc = json.loads(invoke("show", "--json", "-p", "../dev").stdout)  # names no file
+    assert (doc["profile_path"], doc["profile_found"]) == (None, False)
 
 
 def test_missing_profile_from_the_flag_is_fixed_with_the_flag(

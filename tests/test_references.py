@@ -79,6 +79,8 @@ def test_a_reference_stays_a_reference_through_resolution(
         "{{resolve:ssm:x",
         "a {{ stray",
         "{{resolve:secretsmanager:mf/auth:SecretString:}}",
+        "{{resolve:ssm:/mf/x}}}",  # a brace too many: no service allows one in a name
+        "{{resolve:secretsmanager:{{mf/auth}}",
     ],
 )
 def test_a_malformed_reference_is_a_config_error_naming_where(tmp_path: Path, text: str) -> None:

@@ -786,3 +786,25 @@ def test_the_working_directory_registers_no_section(tmp_path: Path) -> None:
     )
     assert "METAFLOW_ACME_GPU_QUEUE" in proc.stdout, proc.stderr
     assert marker.exists()
+
+
+def test_the_suite_stops_where_a_section_is_installed_and_says_how_to_remove_it(
+    tmp_path: Path,
+) -> None:
+    """README's example section installed beside the suite: it stops at once (rc 3), naming
+    the distribution and the ``pip uninstall`` command that removes it from this environment."""
+    _install(tmp_path / "site", "acme-mf", "acme = acme_mf.config:Acme", ACME)
+    tests = Path(__file__).parent
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--co", str(tests)],
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+        cwd=tests.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    said = done.stdout + done.stderr
+    assert "acme-mf: entry point acme = acme_mf.config:Acme" in said
+    assert f"{sys.executable} -m pip uninstall -y acme-mf" in said

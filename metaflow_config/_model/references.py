@@ -96,6 +96,7 @@ def parse_reference(text: str) -> Reference | str:
         body, key = body.rsplit(":SecretString:", 1)
         if not key:
             return f"a JSON key after :SecretString: ({SYNTAX})"
-    if not body or any(c.isspace() for c in body):
-        return f"a secret id or parameter name without spaces ({SYNTAX})"
+    if not body or any(c.isspace() or c in "{}" for c in body):
+        # neither service allows a brace in a name: ``{{resolve:ssm:/x}}}`` is a typo
+        return f"a secret id or parameter name without spaces or braces ({SYNTAX})"
     return Reference(text.strip(), service, body, key)

@@ -27,11 +27,13 @@ from ._common import (
     CliError,
     NoSuchSettingError,
     StrictOrLenient,
+    home_dir,
     is_placeholder,
     load_settings,
     print_warnings,
     profile_label,
     profile_option,
+    selected_profile,
 )
 from ._diagnose import Diagnosis, diagnose, not_in_the_error, without_invalid
 from ._query import complete_setting
@@ -90,7 +92,7 @@ def show_cmd(
     UNKNOWN, and one known but not applied (a retired name) IGNORED; what is wrong with each
     is said once, on stderr, and an invalid value
     makes the command exit 1. With --json, a configuration that cannot be read at all (a file
-    that is not JSON) gives a document with its problems and no settings.
+    that is not JSON) gives a document of the profile and its file, its problems and no settings.
 
     With --target (batch, sfn, kubernetes, argo, airflow): what a task there resolves from what
     it is given (to_env(target) and what Metaflow sets for it, no profile or project file),
@@ -109,8 +111,9 @@ def show_cmd(
         found = diagnose(profile)
     except ConfigError as exc:
         if as_json:  # a script reading stdout still gets a document
-            problems = [str(p) for p in exc.problems]
-            click.echo(json.dumps({"settings": [], "warnings": [], "problems": problems}, indent=2))
+            doc = _unread_json(profile)
+            doc["problems"] = [str(p) for p in exc.problems]
+            click.echo(json.dumps(doc, indent=2))
         raise
     invalid = found.in_force
     if as_json:
@@ -506,6 +509,27 @@ def _placeholders_text(snapshot: Settings) -> str:
 
 #: What a secret reference's text holds, braces or not (``{{resolve:ssm:<name>}}``)
 _REFERENCE_BODY = tuple(f"resolve:{service}:" for service in SERVICES)
+
+
+def _unread_json(profile: str | None) -> dict[str, object]:
+    """``show --json``'s document of a configuration that cannot be read, but its problems.
+
+    Which profile was meant and its file (``None`` where even that cannot be told), no settings.
+    """
+    from .._sources.profiles import profile_path
+
+    name = selected_profile(profile)
+    try:
+        path = profile_path(home_dir(), name)[0]  # "": a name that names no file
+    except ConfigError:  # a relative METAFLOW_HOME: no file is named
+        path = ""
+    return {
+        "profile": name or "default",
+        "profile_path": path or None,
+        "profile_found": bool(path) and os.path.lexists(path),
+        "settings": [],
+        "warnings": [],
+    }
 
 
 def _near_references_text(snapshot: Settings) -> str:
