@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from metaflow_config import ConfigWarning, load
 from tests.conftest import invoke, write_json
 
 
@@ -192,6 +193,45 @@ def test_migrate_renames_old_names_and_keeps_every_value() -> None:
     )
     assert (profile.stat().st_mode & 0o777) == 0o600
     assert "Nothing to migrate" in invoke("migrate", "--yes").stdout
+
+
+@pytest.mark.parametrize("empty", ["", None])
+def test_migrate_renames_an_old_name_in_force_beside_its_own_name_set_to_nothing(
+    empty: str | None,
+) -> None:
+    """The own name holding ``""`` or ``null`` sets nothing (the old name is in force, as the
+    resolver reads it): the old name takes its place, and no value in force changes."""
+    profile = write_json(
+        home() / "config.json",
+        {
+            "METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf",
+            "METAFLOW_DATATOOLS_SYSROOT_S3": "s3://b/tools",
+            "METAFLOW_DATATOOLS_S3ROOT": empty,
+            "METADATA_SERVICE_URL": "https://mf.example.com",
+            "METAFLOW_SERVICE_URL": empty,
+            "METAFLOW_DECOSPECS": empty,  # an old name set to nothing: goes, as nothing
+        },
+    )
+    with pytest.warns(ConfigWarning, match="old name"):
+        before = load()
+    result = invoke("migrate", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert read(profile) == {
+        "METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf",
+        "METAFLOW_DATATOOLS_S3ROOT": "s3://b/tools",
+        "METAFLOW_SERVICE_URL": "https://mf.example.com",
+    }
+    after = load()
+    for name in ("METAFLOW_DATATOOLS_S3ROOT", "METAFLOW_SERVICE_URL"):
+        assert after[name] == before[name] != "", name
+    shown = json.dumps(empty)
+    assert (
+        "  ~ METADATA_SERVICE_URL -> METAFLOW_SERVICE_URL = https://mf.example.com  (in place "
+        f"of METAFLOW_SERVICE_URL = {shown})"
+    ) in result.stdout
+    assert "  - METAFLOW_SERVICE_URL" not in result.stdout
+    assert "(old name of METAFLOW_DEFAULT_DECOSPECS, set to" in result.stdout
+    assert "Migrated 3 key(s)" in result.stdout
 
 
 def test_migrate_asks_first_and_writes_nothing_on_no() -> None:

@@ -8,6 +8,7 @@ lock, on top of what is on disk at that moment, atomically, mode 0600.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager
@@ -53,13 +54,27 @@ class Changes:
         """``doc`` with the changes applied (the other keys kept, unless ``replace``)."""
         if self.replace:
             return dict(self.assign)
+        renamed = self.renamed(doc)
         result = {
-            self.rename.get(k, k): v
+            renamed.get(k, k): v
             for k, v in doc.items()
-            if k not in self.remove and self.rename.get(k) not in doc
+            if k not in self.remove and (k in renamed or k not in self.rename)
         }
         result.update(self.assign)
         return result
+
+    def renamed(self, doc: Mapping[str, Any]) -> dict[str, str]:
+        """The renames that apply to ``doc``.
+
+        A key it holds, to a name it does not hold or that is removed (an old name in force
+        beside its setting's own name set to ``""``). A rename to a name ``doc`` keeps drops
+        the key renamed (the name kept is in force).
+        """
+        return {
+            before: after
+            for before, after in self.rename.items()
+            if before in doc and (after not in doc or after in self.remove)
+        }
 
     def removed(self, doc: Mapping[str, Any]) -> set[str]:
         """The keys of ``doc`` that applying the changes removes."""
@@ -102,15 +117,15 @@ def describe(
     sensitive); ``notes`` adds a word per key (where its value came from).
     """
     lines = []
-    for before, after in sorted(changes.rename.items()):
-        if before in existing and after not in existing:
-            value = raw_text(after, existing[before], secret=is_masked(after) or after in masked)
-            note = f"  ({notes[after]})" if notes and after in notes else ""
-            lines.append(f"  ~ {before} -> {after} = {value}{note}")
-    renamed = {after for before, after in changes.rename.items() if before in existing}
-    for key in sorted((set(changes.assign) | changes.removed(existing)) - renamed):
-        if key in changes.rename and changes.rename[key] not in existing:
-            continue  # said as renamed
+    renames = changes.renamed(existing)
+    for before, after in sorted(renames.items()):
+        value = raw_text(after, existing[before], secret=is_masked(after) or after in masked)
+        note = f"  ({notes[after]})" if notes and after in notes else ""
+        if after in existing:  # its own name held "" or null, which sets nothing
+            note += f"  (in place of {after} = {json.dumps(existing[after])})"
+        lines.append(f"  ~ {before} -> {after} = {value}{note}")
+    said = set(renames) | set(renames.values())
+    for key in sorted((set(changes.assign) | changes.removed(existing)) - said):
         secret = is_masked(key)
         old = existing.get(key)
         note = f"  ({notes[key]})" if notes and key in notes else ""

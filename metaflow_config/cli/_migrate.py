@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +10,7 @@ import click
 
 from .._display import printable
 from .._model import metaflow_names as mf
+from .._model.fields import Setting, is_unset
 from .._model.table import BY_ENV
 from .._sources.keykind import OLD, RETIRED
 from .._sources.keys import classify
@@ -31,32 +33,44 @@ __all__ = ["migrate_cmd", "migration"]
 def migration(doc: Mapping[str, Any]) -> tuple[Changes, dict[str, str]]:
     """What migrating the profile ``doc`` changes, and a note on each key it renames or drops.
 
-    An old name in force (no key of the setting's own name, and none of its other names before
-    it, as a layer applies them) is renamed to the setting's own name, in place; one not in
-    force is removed, as is a name Metaflow no longer reads. So the profile resolves to the same
-    values after as before.
+    An old name in force is renamed to the setting's own name, in place; one not in force is
+    removed, as is a name Metaflow no longer reads. In force as the resolver applies a file's
+    keys (``_sources.keys.put``): a key holding ``""`` or ``null`` sets nothing, the setting's
+    own name beats its other names, and of those the first applies. The own name holding
+    ``""`` or ``null`` beside the old name in force goes with the rename. So the profile
+    resolves to the same values after as before.
     """
     changes = Changes()
     notes: dict[str, str] = {}
-    in_force: dict[str, str] = {}  # setting -> the key a layer applies it from
-    for key in doc:
+    in_force: dict[str, str] = {}  # setting -> the key the profile applies it from
+    old: dict[str, Setting] = {}  # the old names the profile holds, with their settings
+    for key, value in doc.items():
         field = BY_ENV.get(key)
-        if field is not None:
-            own = key == field.env
-            if own or field.name not in in_force:
-                in_force[field.name] = key
-    for key in doc:
-        found = classify(key, file=True)
-        if found.kind == RETIRED:
-            changes.remove.add(key)
-            notes[key] = f"no effect since Metaflow {mf.RETIRED[key][0]}"
-        elif found.kind == OLD and found.field is not None:
-            name = found.field.name
-            if in_force.setdefault(name, key) == key:
-                changes.rename[key] = found.field.env
-            else:
+        if field is None:
+            found = classify(key, file=True)
+            if found.kind == RETIRED:
                 changes.remove.add(key)
-                notes[key] = f"old name of {found.field.env}, not in force: {in_force[name]} is"
+                notes[key] = f"no effect since Metaflow {mf.RETIRED[key][0]}"
+                continue
+            if found.kind != OLD or found.field is None:
+                continue
+            field = old[key] = found.field
+        if is_unset(value):
+            continue
+        if key in (field.env, field.name) or field.name not in in_force:
+            in_force[field.name] = key
+    for key, field in old.items():
+        if in_force.get(field.name) == key:
+            changes.rename[key] = field.env
+            if field.env in doc:  # holding "" or null: the old name's value takes its place
+                changes.remove.add(field.env)
+        else:
+            changes.remove.add(key)
+            notes[key] = (
+                f"old name of {field.env}, not in force: {in_force[field.name]} is"
+                if field.name in in_force
+                else f"old name of {field.env}, set to {json.dumps(doc[key])}: sets nothing"
+            )
     return changes, notes
 
 
@@ -97,5 +111,5 @@ def migrate_cmd(profile: str | None, yes: bool) -> None:
         path, changes, doc, home=home_dir(), question=question, yes=yes, notes=notes
     )
     if new is not None:
-        count = len(changes.rename) + len(changes.remove)
+        count = len(changes.rename) + len(changes.remove - set(changes.rename.values()))
         click.echo(f"Migrated {count} key(s); the values in force are unchanged.")
