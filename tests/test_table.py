@@ -210,3 +210,33 @@ def test_views_add_accessors_to_the_same_fields() -> None:
     for attr, view in VIEWS.items():
         assert issubclass(view, table[attr])
         assert view.fields == table[attr].fields
+
+
+def test_arns_and_regions_of_every_partition_botocore_knows_are_taken() -> None:
+    """An IAM role, log group and table ARN of each partition botocore lists (the European
+    Sovereign Cloud's ``aws-eusc`` and its ``eusc-de-east-1`` among them), in each of its
+    regions: Metaflow takes them, and refusing one stops every ``import metaflow``."""
+    import json
+
+    import botocore
+
+    endpoints = Path(botocore.__file__).parent / "data" / "endpoints.json"
+    partitions = json.loads(endpoints.read_text(encoding="utf-8"))["partitions"]
+    assert set(_kinds.ARN_PARTITIONS) == {p["partition"] for p in partitions}
+    env = {}
+    for p in partitions:
+        name = p["partition"]
+        for region in p["regions"]:
+            env = {
+                "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": f"arn:{name}:iam::123456789012:role/mf",
+                "METAFLOW_SFN_EXECUTION_LOG_GROUP_ARN": (
+                    f"arn:{name}:logs:{region}:123456789012:log-group:/aws/states/mf:*"
+                ),
+                "METAFLOW_SFN_DYNAMO_DB_TABLE": (
+                    f"arn:{name}:dynamodb:{region}:123456789012:table/mf-steps"
+                ),
+            }
+            s = load(env=env)
+            assert {k: s[k] for k in env} == env
+    with pytest.raises(Exception, match="partition 'aws-eu' is not one of aws, aws-cn"):
+        load(env={"METAFLOW_ECS_S3_ACCESS_IAM_ROLE": "arn:aws-eu:iam::123456789012:role/mf"})

@@ -572,9 +572,20 @@ def choice(*choices: str) -> Kind:
     return Kind("choice", "one of " + ", ".join(repr(c) for c in choices), factory, choices=choices)
 
 
-#: The AWS partitions an ARN's second part may name.
-ARN_PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
-_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+#: The AWS partitions an ARN's second part may name: botocore's (its ``endpoints.json``), the
+#: European Sovereign Cloud's ``aws-eusc`` included; ``tests/test_table.py`` holds it to them.
+ARN_PARTITIONS = (
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+)
+#: A region name of any partition (``us-east-1``, ``us-isob-east-1``, ``eusc-de-east-1``).
+_REGION = r"[a-z]{2,4}(?:-[a-z]+)+-\d+"
 _ACCOUNT = r"[0-9]{12}"
 
 
@@ -1050,7 +1061,7 @@ DYNAMO_TABLE = Kind(
     "a DynamoDB table name (3 to 255 letters, digits, '_', '-' or '.'), or the table's ARN "
     "arn:aws:dynamodb:<region>:<12-digit account>:table/<name>",
     _str(
-        r"^(?:arn:aws[a-z-]*:dynamodb:[a-z]{2}(?:-[a-z]+)+-\d+:[0-9]{12}:table/)?"
+        rf"^(?:arn:aws[a-z-]*:dynamodb:{_REGION}:[0-9]{{12}}:table/)?"
         r"[A-Za-z0-9_.\-]{3,255}$"
     ),
 )
