@@ -673,3 +673,20 @@ def test_import_writes_an_old_name_as_its_current_name_so_a_merge_applies_it(
     assert result.exit_code == 0, result.stderr
     assert "Writing METAFLOW_DATATOOLS_SYSROOT_S3 as METAFLOW_DATATOOLS_S3ROOT" in result.stdout
     assert read(home() / "config.json") == {"METAFLOW_DATATOOLS_S3ROOT": "s3://old/data"}
+
+
+def test_profiles_lists_what_a_name_selects_and_warns_of_the_other_files() -> None:
+    """``config_a b.json`` (a name no profile name takes here) and ``config_.json`` (no name):
+    listed by no name, and not a second default; each said, with the fix. ``profiles`` lists
+    the rest (it stopped on ``METAFLOW_PROFILE (profile): got 'a b'``, a variable not set)."""
+    home = Path(os.environ["METAFLOW_HOME"])
+    for name in ("config_prod.json", "config_a b.json", "config_.json"):
+        write_json(home / name, {"METAFLOW_USER": "x"})
+    result = invoke("profiles", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [row["name"] for row in json.loads(result.stdout)] == ["prod"]
+    for name in ("config_a b.json", "config_.json"):
+        assert f"Warning: {home / name}: no profile name selects it here" in result.stderr
+    assert "rename it config_<name>.json" in result.stderr
+    missing = invoke("show", "-p", "prdo")
+    assert "(profiles there: prod)" in missing.stderr

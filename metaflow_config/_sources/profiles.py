@@ -30,6 +30,7 @@ __all__ = [
     "others_can_swap",
     "others_can_write",
     "profile_path",
+    "unnamed_profiles",
     "writable_by",
 ]
 
@@ -40,7 +41,7 @@ def profile_path(home: str, profile: str | None) -> tuple[str, list[Problem]]:
     """The profile file for ``profile`` under ``home``, or problems if the name is unsafe."""
     if not profile:
         return os.path.join(home, "config.json"), []
-    if not re.fullmatch(_PROFILE_NAME, profile) or ".." in profile:
+    if not _is_profile_name(profile):
         return "", [
             Problem.bad_value(
                 "METAFLOW_PROFILE",
@@ -59,12 +60,33 @@ def list_profiles(home: str) -> list[str]:
 
     Not the default profile, ``config.json``, which no name selects: ``-p default`` and
     ``METAFLOW_PROFILE=default`` select ``config_default.json``, as Metaflow reads them.
+    Only a name :func:`profile_path` takes: a file no name selects here (``config_a b.json``,
+    ``config_.json``) is one of :func:`unnamed_profiles`.
     """
+    return [name for name in _profile_names(home) if _is_profile_name(name)]
+
+
+def unnamed_profiles(home: str) -> list[str]:
+    """The files ``config_<name>.json`` under ``home`` that no profile name selects here.
+
+    Metaflow reads any name (``METAFLOW_PROFILE="a b"``); a name here holds only letters,
+    digits, ``_``, ``-`` and ``.`` (no ``/`` nor ``..``: it names a file under ``home``).
+    """
+    return [f"config_{name}.json" for name in _profile_names(home) if not _is_profile_name(name)]
+
+
+def _profile_names(home: str) -> list[str]:
+    """The ``<name>`` of each ``config_<name>.json`` under ``home``, sorted."""
     try:
         names = sorted(os.listdir(home))
     except (OSError, ValueError):
         return []
     return [n[7:-5] for n in names if n.startswith("config_") and n.endswith(".json")]
+
+
+def _is_profile_name(name: str) -> bool:
+    """Whether :func:`profile_path` takes ``name`` as a profile's name."""
+    return re.fullmatch(_PROFILE_NAME, name) is not None and ".." not in name
 
 
 #: How the default profile is listed beside the named ones.

@@ -18,7 +18,7 @@ from .._sources.files import layer_from_document
 from .._sources.jsonfile import read_json_file
 from .._sources.keykind import LENIENT, OLD, SECTION, SETTING, STRICT, TYPOS
 from .._sources.keys import classify
-from .._sources.profiles import DEFAULT_LISTED, list_profiles
+from .._sources.profiles import DEFAULT_LISTED, list_profiles, unnamed_profiles
 from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes
@@ -436,6 +436,16 @@ def profiles_cmd(as_json: bool) -> None:
         else []
     )
     found += [(name, profile_file(name)) for name in list_profiles(home)]
+    unnamed = unnamed_profiles(home)
+    if unnamed:
+        print_warnings(
+            [
+                f"{os.path.join(home, file)}: no profile name selects it here (a name holds "
+                "only letters, digits, '_', '-' and '.', and is not empty); rename it "
+                "config_<name>.json to use it"
+                for file in unnamed
+            ]
+        )
     if as_json:
         rows = [{"name": n, "path": p, "in_force": n == in_force} for n, p in found]
         click.echo(json.dumps(rows, indent=2))
