@@ -690,3 +690,31 @@ def test_profiles_lists_what_a_name_selects_and_warns_of_the_other_files() -> No
     assert "rename it config_<name>.json" in result.stderr
     missing = invoke("show", "-p", "prdo")
     assert "(profiles there: prod)" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "broken", ['{"METAFLOW_USER": "a", "METAFLOW_USER": "b"}', '{"METAFLOW_USER": "a",}']
+)
+def test_importing_over_a_broken_profile_says_how_to_replace_it(
+    broken: str, tmp_path: Path
+) -> None:
+    """``import good.json -p prod`` over a profile that does not read: refused (what replacing
+    it drops cannot be shown), with the way out beside the file's own fix; the file is left."""
+    home = Path(os.environ["METAFLOW_HOME"])
+    profile = home / "config_prod.json"
+    profile.write_text(broken, encoding="utf-8")
+    good = write_json(tmp_path / "good.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("import", str(good), "-p", "prod", "--yes")
+    assert result.exit_code == 1
+    assert "or, to replace it whole, remove it (`metaflow-config reset -p prod -y`)" in (
+        result.stderr
+    )
+    assert profile.read_text(encoding="utf-8") == broken
+    assert invoke("reset", "-p", "prod", "-y").exit_code == 0
+    assert invoke("import", str(good), "-p", "prod", "--yes").exit_code == 0
+    assert load(profile="prod")["METAFLOW_BATCH_JOB_QUEUE"] == "q"
+    # --merge keeps the keys: the profile must be corrected, not replaced
+    profile.write_text(broken, encoding="utf-8")
+    merged = invoke("import", str(good), "-p", "prod", "--merge", "--yes")
+    assert merged.exit_code == 1
+    assert "reset" not in merged.stderr

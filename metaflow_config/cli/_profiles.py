@@ -311,7 +311,16 @@ def _import_file(
     doc = _current_names(doc)
     home = home_dir()
     check_writable(target, home=home)  # before asking
-    existing = read_json_object(target)
+    try:
+        existing = read_json_object(target)
+    except ConfigError as exc:  # a broken profile: what replacing it would drop is unknown
+        if merge:
+            raise
+        reset = "metaflow-config reset" + (f" -p {shell_quote(name)}" if name else "") + " -y"
+        again = f"or, to replace it whole, remove it (`{reset}`) and import again"
+        raise ConfigError(
+            [dataclasses.replace(p, fix=f"{p.fix}; {again}") for p in exc.problems]
+        ) from None
     question = None
     if existing is not None:
         held = f"{profile_label(name)} in {target}"  # a file's name may hold any character
