@@ -281,3 +281,26 @@ def test_a_write_under_a_file_is_a_config_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(ConfigError, match=f"expected a directory, found a file at {blocker}"):
         write_json_atomic(blocker / "sub" / "x.json", {})
+
+
+def test_the_default_home_saved_as_the_profile_says_where_the_profile_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``~/.metaflowconfig`` written as the JSON file itself, METAFLOW_HOME not set: the fix
+    moves it to ``~/.metaflowconfig/config.json`` (it said to point METAFLOW_HOME at a
+    directory whose default is the very file); the command given works as written."""
+    import re
+
+    from metaflow_config import load
+
+    monkeypatch.delenv("METAFLOW_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".metaflowconfig").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}')
+    with pytest.raises(ConfigError) as caught:
+        load()
+    said = str(caught.value)
+    assert "move it to ~/.metaflowconfig/config.json" in said
+    command = re.search(r"\(`(mv [^`]*)`\)", said)
+    assert command is not None, said
+    subprocess.run(["sh", "-c", command.group(1)], env={"HOME": str(tmp_path)}, check=True)
+    assert load()["METAFLOW_BATCH_JOB_QUEUE"] == "q"

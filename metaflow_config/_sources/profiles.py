@@ -154,12 +154,21 @@ def home_is_a_file(home: str, blocker: str) -> Problem:
     Said alike by the resolver (``home`` itself) and by the commands that write a profile.
     """
     same = os.path.abspath(blocker) == os.path.abspath(home)
+    fix = "point METAFLOW_HOME at a directory (default ~/.metaflowconfig)"
+    if same and os.path.abspath(home) == os.path.abspath(os.path.expanduser(DEFAULT_HOME)):
+        # the default home saved as the profile itself: Metaflow alone ignores it, silently
+        fix = (
+            f"{DEFAULT_HOME} is the folder of the profiles: if the file is a profile, move it "
+            f"to {DEFAULT_HOME}/config.json (`mv {DEFAULT_HOME} {DEFAULT_HOME}.json && mkdir -m "
+            f"700 {DEFAULT_HOME} && mv {DEFAULT_HOME}.json {DEFAULT_HOME}/config.json`); else "
+            "remove it, or point METAFLOW_HOME at a directory"
+        )
     return Problem.bad_value(
         "METAFLOW_HOME",
         "profile",
         home,
         expected="a directory, found a file" + ("" if same else f" at {blocker}"),
-        fix="point METAFLOW_HOME at a directory (default ~/.metaflowconfig)",
+        fix=fix,
     )
 
 
