@@ -624,7 +624,11 @@ def short_name(name: str) -> str:
     """A name from input as a message says it: whole, or its start and its end (:data:`CUT`).
 
     A file may hold keys of any length: a message says each in a line a reader can take in.
+    A name with a space at its start or end is quoted (``'METAFLOW_USER '``): said bare, it
+    reads as the name without it.
     """
+    if name[:1] == " " or name[-1:] == " ":
+        return f"'{_middle(name, _LONGEST_NAME)}'"
     return _middle(name, _LONGEST_NAME)
 
 

@@ -633,3 +633,25 @@ def test_the_counted_keys_are_said_as_their_layer_says_them(
         "  - 1 more unknown key in the environment: expected known settings only. Fix: unset it"
         in strict
     )
+
+
+@pytest.mark.parametrize("key", ["METAFLOW_BATCH_JOB_QUEUE ", " METAFLOW_BATCH_JOB_QUEUE"])
+def test_a_key_with_a_blank_at_an_end_is_quoted_and_the_blank_named(
+    key: str, tmp_path: Path
+) -> None:
+    """``"METAFLOW_BATCH_JOB_QUEUE "`` (a space typed inside the quotes) is not applied: its
+    warning quotes it and names the blank, not "did you mean" the very name it shows."""
+    from metaflow_config import load
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text(json.dumps({key: "q"}), encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = load(env={}, home=str(home), cwd=tmp_path)
+    assert s.batch.job_queue is None
+    said = " ".join(str(w.message) for w in caught)
+    assert f"unknown setting '{key}' (profile:" in said
+    assert "did you mean METAFLOW_BATCH_JOB_QUEUE? (the key has a blank at its start or end" in (
+        said
+    )

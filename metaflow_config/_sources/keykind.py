@@ -126,7 +126,7 @@ class Key(Record):
     def hint(self) -> str:
         """What to do about the name where a setting's name is expected (``override``, a fix)."""
         if self.kind == TYPO:
-            return f"did you mean {self.near}?{self._old_note()}"
+            return f"did you mean {self.near}?{self._old_note()}{self._blank_note()}"
         if self.kind == OLD and self.field is not None:
             return f"did you mean {self.field.env}? ({self.key} is {self._story()})"
         if self.kind == FOREIGN:
@@ -135,6 +135,12 @@ class Key(Record):
         if instead is not None:  # a command line's variable whose option defaults to a setting
             return f"it is {self.what()}; set {PREFIX}{instead} instead"
         return f"it is {self.what()}"
+
+    def _blank_note(self) -> str:
+        """Where the key is the name it is near but for blanks at its ends: said (``""``: not)."""
+        if self.key == self.near or self.key.strip() != self.near:
+            return ""
+        return " (the key has a blank at its start or end: remove it)"
 
     def meant(self) -> str:
         """The setting's name the key likely stands for (``""``: none), as :meth:`hint` names it.
