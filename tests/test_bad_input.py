@@ -1215,3 +1215,25 @@ def test_integer_text_is_read_as_metaflows_int_reads_it(
         assert load(env=env, home=home, cwd=work)["METAFLOW_S3_RETRY_COUNT"] == read
     else:
         assert [p.expected for p in config_error(env=env, home=home, cwd=work).problems] == [read]
+
+
+def test_a_key_given_twice_is_fixed_by_keeping_one_of_the_lines_named(tmp_path: Path) -> None:
+    """README's promise (the fix, keep one): the lines that give the key, for a key written
+    with an escape too (said without lines); a value that holds the key's text is no line."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text(
+        '{\n  "METAFLOW_BATCH_JOB_QUEUE": "old",\n  "METAFLOW_USER": "METAFLOW_BATCH_JOB_QUEUE",'
+        '\n  "METAFLOW_BATCH_JOB_QUEUE": "new",\n  "METAFLOW_BATCH_JOB_QUEUE" : "newer",\n'
+        '  "METAFLOW_\\u0055SER": "x"\n}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(env={}, home=str(home), cwd=tmp_path)
+    queue, user = caught.value.problems
+    assert queue.expected == "each key once, found METAFLOW_BATCH_JOB_QUEUE 3 times"
+    assert queue.fix == (
+        f"keep one METAFLOW_BATCH_JOB_QUEUE (lines 2, 4 and 5) and remove the others in "
+        f"{home / 'config.json'}"
+    )
+    assert user.fix == f"keep one METAFLOW_USER and remove the other in {home / 'config.json'}"

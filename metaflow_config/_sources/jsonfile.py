@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import stat
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -231,20 +232,29 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
         return None, [
             _file_problem(layer, path, f"a JSON object at top level, found {found}", fix_edit)
         ]
-    return doc, _duplicate_problems(doc, dupes, path, layer, fix_edit) if dupes else []
+    return doc, _duplicate_problems(doc, dupes, path, layer, fix_edit, text) if dupes else []
 
 
-def _duplicate_problems(
-    doc: Mapping[str, Any], dupes: list[str], path: str, layer: str, fix: str
+def _duplicate_problems(  # noqa: PLR0917 - the read's parts, in order
+    doc: Mapping[str, Any], dupes: list[str], path: str, layer: str, fix: str, text: str
 ) -> list[Problem]:
     """The problems of the keys given twice.
 
-    A top-level key is said by name; a key inside a value by the top-level key holding it,
+    A top-level key is said by name, with the lines that give it (where its text is found as
+    written) and the fix, keep one; a key inside a value by the top-level key holding it,
     never by its own name (a secret's keys, a header's name, are secret themselves).
     """
     top = [key for key in dict.fromkeys(dupes) if key in doc]
+    counts = Counter(dupes)
+    lines = _key_lines(text, top)
     problems = [
-        _file_problem(layer, f"{path}:{key}", f"each key once, found {key} twice", fix)
+        _file_problem(
+            layer,
+            f"{path}:{key}",
+            f"each key once, found {key} {_times(counts[key] + 1)}",
+            f"keep one {key}{_lines_text(lines.get(key, []))} and remove the other"
+            f"{'s' if counts[key] > 1 else ''} in {path}",
+        )
         for key in top
     ]
     inner = set(dupes).difference(top)
@@ -261,6 +271,38 @@ def _duplicate_problems(
             for key in holders
         )
     return problems
+
+
+def _times(count: int) -> str:
+    """``twice``, ``3 times``, ..."""
+    return "twice" if count == 2 else f"{count} times"
+
+
+def _key_lines(text: str, keys: list[str]) -> dict[str, list[int]]:
+    """The lines where each of ``keys`` stands as a key, written as JSON writes it.
+
+    One pass over ``text``: a key written with escapes is not found, and is said without lines.
+    """
+    import re
+
+    wanted = {json.dumps(key, ensure_ascii=False): key for key in keys}
+    lines: dict[str, list[int]] = {}
+    line, at = 1, 0
+    for match in re.finditer(r'"(?:[^"\\\n]|\\.)*"\s*:', text):
+        key = wanted.get(match.group().rstrip(": \t\r\n"))
+        if key is not None:
+            line += text.count("\n", at, match.start())
+            at = match.start()
+            lines.setdefault(key, []).append(line)
+    return lines
+
+
+def _lines_text(lines: list[int]) -> str:
+    """`` (lines 2 and 5)``, or ``""`` for fewer than two lines (a one-line file)."""
+    lines = sorted(set(lines))
+    if len(lines) < 2:
+        return ""
+    return f" (lines {', '.join(map(str, lines[:-1]))} and {lines[-1]})"
 
 
 def _holds_key(value: Any, keys: set[str]) -> bool:
