@@ -1237,3 +1237,38 @@ def test_a_key_given_twice_is_fixed_by_keeping_one_of_the_lines_named(tmp_path: 
         f"{home / 'config.json'}"
     )
     assert user.fix == f"keep one METAFLOW_USER and remove the other in {home / 'config.json'}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        (
+            "METAFLOW_KUBERNETES_LABELS",
+            {"team": "ml", "env": "dev"},
+            "found a JSON object: Metaflow reads this setting as text, key=value pairs separated "
+            'by commas: "team=ml,env=dev")',
+        ),
+        (
+            "METAFLOW_KUBERNETES_ANNOTATIONS",
+            {"owner": "me"},
+            'key=value pairs separated by commas: "owner=me")',
+        ),
+        (
+            "METAFLOW_KUBERNETES_NAMESPACE",
+            ["team"],
+            "expected a string (found a JSON array: Metaflow reads this setting as text)",
+        ),
+    ],
+)
+def test_an_object_or_array_for_a_text_setting_is_said_as_its_text(
+    name: str, value: Any, said: str, tmp_path: Path
+) -> None:
+    """Labels written as their natural JSON object (Metaflow alone takes ``str(dict)`` and the
+    launch fails): the error says the text Metaflow reads, not pydantic's "a valid string"."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text(json.dumps({name: value}), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load(env={}, home=str(home), cwd=tmp_path)
+    assert said in str(caught.value)
+    assert "valid string" not in str(caught.value)

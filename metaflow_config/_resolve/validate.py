@@ -181,6 +181,43 @@ def _found_a_number(setting: Setting, value: float, *, code: bool) -> str:
     return f"{expected} (found {what}: if the text is meant, {how}{shown})"
 
 
+#: The text settings Metaflow reads as ``key=value`` pairs separated by commas
+#: (``parse_kube_keyvalue_list``): a JSON object given for one is said as that text.
+_KEY_VALUE_TEXT = frozenset(
+    {
+        "METAFLOW_KUBERNETES_LABELS",
+        "METAFLOW_KUBERNETES_ANNOTATIONS",
+        "METAFLOW_KUBERNETES_NODE_SELECTOR",
+    }
+)
+
+
+def _found_a_structure(setting: Setting, value: Any, *, code: bool) -> str:
+    """What a text setting given an object or an array expects: its text.
+
+    For a setting Metaflow reads as ``key=value`` pairs, the pairs an object of text values
+    stands for, where they would be valid (never a secret's).
+    """
+    import json  # the error path only
+
+    if code:
+        what = f"a Python {type(value).__name__}"
+    else:
+        what = "a JSON object" if isinstance(value, dict) else "a JSON array"
+    said = f"{setting.kind.expected} (found {what}: Metaflow reads this setting as text"
+    if (
+        isinstance(value, dict)
+        and value
+        and setting.env in _KEY_VALUE_TEXT
+        and not setting.secret
+        and all(isinstance(v, str) for v in value.values())
+    ):
+        text = ",".join(f"{k}={v}" for k, v in value.items())
+        if not validate({setting.name: (LayerData("check"), Raw(text, setting.env))})[1]:
+            return f"{said}, key=value pairs separated by commas: {json.dumps(text)})"
+    return said + ")"
+
+
 #: What pydantic-core says of a string its plain-text check refuses (see ``kinds.PLAIN_REF``)
 _NOT_PLAIN_ERRORS = ("string_pattern_mismatch", "string_unicode")
 
@@ -208,8 +245,9 @@ def _describe(err: Mapping[str, Any], setting: Setting, value: Any, *, code: boo
         problem = plain_problem(value)  # a control character and where: none of the text
         if problem is not None:
             return f"{expected} ({problem})"
-    if kind == "string_type" and not inner and isinstance(value, (int, float)):
-        return _found_a_number(setting, value, code=code)
+    if kind == "string_type" and not inner and isinstance(value, (int, float, dict, list, tuple)):
+        found = _found_a_number if isinstance(value, (int, float)) else _found_a_structure
+        return found(setting, value, code=code)
     if kind == "string_pattern_mismatch" and not inner:
         return _diagnosed(setting, value)
     if kind in _SAID_BY_EXPECTED and not inner:  # pydantic-core's words would repeat it
