@@ -161,7 +161,7 @@ def fix_of(layer: LayerData, location: str) -> str:
     return source.fix(location) if source else f"correct the value given in {location}"
 
 
-def _found_a_number(setting: Setting, value: float, *, code: bool) -> str:
+def _found_a_number(setting: Setting, value: Any, *, code: bool) -> str:
     """What a text setting given a number (or a boolean) expects: the text, if that is meant.
 
     In Python's words where the value came from code (``override()``), else in JSON's. The
