@@ -1115,3 +1115,21 @@ def test_a_profile_others_can_write_is_warned_about(tmp_path: Path) -> None:
     profile.chmod(0o644)
     _, said = _load(home, tmp_path)
     assert not [w for w in said if "is writable by" in w]
+
+
+@pytest.mark.parametrize("name", ["team.json", "config.json", "passwd"])
+def test_trust_refuses_a_file_no_resolution_reads_as_a_project_file(
+    tmp_path: Path, name: str
+) -> None:
+    """``trust team.json`` recorded a file nothing reads as a project file, and said it "may
+    now set" settings: refused, saying where a project's file is; nothing is recorded."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    target = tmp_path / "work" / name
+    target.parent.mkdir()
+    target.write_text(json.dumps({"METAFLOW_SERVICE_URL": "https://mf.example.com"}))
+    result = invoke("trust", str(target), env={"METAFLOW_HOME": str(home)})
+    assert result.exit_code == 1
+    assert "is not a project file: no resolution reads it" in result.stderr
+    assert "<folder>/.metaflow/config.json" in result.stderr
+    assert not (home / "trusted.json").exists()

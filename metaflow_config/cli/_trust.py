@@ -9,7 +9,7 @@ import os
 
 import click
 
-from .._display import printable
+from .._display import printable, shell_quote
 from .._model.table import BY_NAME
 from .._resolve.resolve import MAX_UNKNOWN_REPORTED
 from .._sources.data import LayerData
@@ -55,6 +55,15 @@ def _project_file(path: str | None, *, revoke: bool = False) -> str:
         is_meta = os.path.basename(target) == ".metaflow"  # its own, whatever it holds
         folder = inner if not is_meta and os.path.isdir(inner) else target
         target = os.path.join(folder, "config.json")
+    parts = target.split(os.sep)
+    if not revoke and parts[-2:] != [".metaflow", "config.json"]:  # read as no project file
+        msg = (
+            f"{path} is not a project file: no resolution reads it. A project's file is "
+            "<folder>/.metaflow/config.json, found walking up from where a flow runs; give "
+            "that file or its folder (or, for a profile, `metaflow-config import "
+            f"{shell_quote(path)}`)"
+        )
+        raise CliError(msg)
     return trust_key(target)  # the file as the trust store and the resolver name it
 
 
