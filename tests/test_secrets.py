@@ -650,3 +650,30 @@ def test_a_secret_maps_wrong_value_is_said_by_its_place_not_its_key() -> None:
     said = str(refused.value)
     assert "X-Hidden-Name" not in said
     assert "the value of item 2: Input should be a valid string" in said
+
+
+def test_a_readable_file_of_secret_references_is_not_said_to_hold_secrets(
+    tmp_path: Path,
+) -> None:
+    """README's way of keeping secrets out of files: a 0644 profile holding only references
+    (where the secrets are kept) holds none, and is not told to be chmod'ed; beside a secret
+    given as text, only that one is named."""
+    _posix_only()
+    home = tmp_path / "home"
+    home.mkdir()
+    profile = home / "config.json"
+    reference = "{{resolve:secretsmanager:mf/service-key}}"
+    profile.write_text(json.dumps({"METAFLOW_SERVICE_AUTH_KEY": reference}), encoding="utf-8")
+    profile.chmod(0o644)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load(env={}, home=home, cwd=tmp_path)
+    assert not [w for w in caught if "holds secrets" in str(w.message)]
+    profile.write_text(
+        json.dumps(
+            {"METAFLOW_SERVICE_AUTH_KEY": reference, "METAFLOW_AWS_SANDBOX_API_KEY": "plain-key"}
+        ),
+        encoding="utf-8",
+    )
+    with pytest.warns(ConfigWarning, match=r"holds secrets \(METAFLOW_AWS_SANDBOX_API_KEY\) and"):
+        load(env={}, home=home, cwd=tmp_path)

@@ -14,6 +14,7 @@ from typing import Any
 
 from .._display import shell_quote
 from .._model.fields import is_unset
+from .._model.references import MARK, Reference, parse_reference
 from .._model.table import BY_ENV, BY_NAME, OLD_NAMES
 from .._model.values import FrozenDict
 from ..errors import ConfigError, Problem
@@ -206,9 +207,15 @@ def layer_from_document(data: LayerData, path: str, doc: dict[str, Any] | None) 
 def _check_secret_mode(data: LayerData, path: str) -> None:
     """Warn when a file holding a secret setting can be read by its group or by everyone.
 
-    Built-in secrets, and the secret keys of registered sections the file holds.
+    Built-in secrets, and the secret keys of registered sections the file holds. A secret
+    reference (``{{resolve:...}}``) is no secret: it says where one is kept, as README's
+    "Keeping secrets out of files" has a profile hold it.
     """
-    secrets = sorted(BY_NAME[n].env for n in data.values if BY_NAME[n].secret)
+    secrets = sorted(
+        BY_NAME[n].env
+        for n, raw in data.values.items()
+        if BY_NAME[n].secret and not _is_reference(raw.value)
+    )
     if data.extra:
         try:
             known = registry()
@@ -227,6 +234,13 @@ def _check_secret_mode(data: LayerData, path: str) -> None:
             f"{'everyone' if mode & 0o004 else 'its group'} (mode {mode:04o}); "
             f"run `chmod 600 {shell_quote(path)}`"
         )
+
+
+def _is_reference(value: object) -> bool:
+    """Whether ``value`` is a secret reference's text (a value that only looks like one: no)."""
+    if not isinstance(value, str) or MARK not in value:
+        return False
+    return isinstance(parse_reference(value), Reference)
 
 
 def fix_file_key(location: str) -> str:
