@@ -898,3 +898,15 @@ def test_strict_and_lenient_together_are_a_usage_error(command: list[str]) -> No
     assert result.exit_code == 2
     assert "--strict and --lenient contradict each other" in result.stderr
     assert invoke("check", "--strict").exit_code != 2  # one of them: as before
+
+
+def test_a_missing_default_profile_beside_named_ones_says_how_to_select_them() -> None:
+    """``configure aws -p prod``, then ``METAFLOW_PROFILE`` not exported: ``show`` and
+    ``check`` said only "config.json: not found"; they name the profiles there and the way
+    to select one."""
+    configured = invoke("configure", "aws", "-p", "prod", "--yes", "--set", "BATCH_JOB_QUEUE=q")
+    assert configured.exit_code == 0, configured.stderr
+    said = "profiles here: prod (select one with `-p prod` or `export METAFLOW_PROFILE=prod`)"
+    assert said in invoke("show").stdout
+    assert said in invoke("check").stdout
+    assert "profiles here" not in invoke("show", "-p", "prod").stdout

@@ -36,7 +36,7 @@ from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, lookup, resolution_of
 from .._sources.keykind import FOREIGN, OLD, QUIET, RETIRED, TYPO
 from .._sources.keys import classify, keys_said
-from .._sources.profiles import find_local_config
+from .._sources.profiles import find_local_config, list_profiles
 from .._sources.sections import find_key
 from .._sources.sections import registry as registered_keys
 from ..errors import ConfigError, Problem
@@ -357,6 +357,13 @@ def profile_file_text(snapshot: Settings) -> str:
     if not os.path.isabs(home):  # no home directory (``profiles.homeless``): none is read
         return "none (no home directory: '~' names none here; set METAFLOW_HOME)"
     if os.path.isdir(home):
+        named = [] if snapshot.profile else list_profiles(home)
+        if named:  # configured with -p NAME, METAFLOW_PROFILE not exported: said where seen
+            shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+            return (
+                f"{snapshot.profile_path}: not found; profiles here: {shown} (select one with "
+                f"`-p {named[0]}` or `export METAFLOW_PROFILE={named[0]}`)"
+            )
         return snapshot.profile_path + ": not found"
     if os.path.lexists(home) or resolution_of(snapshot).inputs.env.get("METAFLOW_HOME"):
         what = "is not a directory" if os.path.lexists(home) else "does not exist"
