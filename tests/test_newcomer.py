@@ -174,3 +174,25 @@ def test_check_says_a_reference_missing_a_brace(value: str, said: bool) -> None:
     assert ("looks like a secret reference but is none" in result.stderr) is said
     assert ("(env: METAFLOW_SERVICE_AUTH_KEY) looks like" in result.stderr) is said
     assert "/mf/key}}" not in result.stderr.replace("{{resolve:ssm:/mf/key}}", "")
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [('"gpu-queue"', True), ("'gpu-queue'", True), ('"gpu-queue', False), ("gpu-queue", False)],
+)
+def test_check_says_a_value_wrapped_in_quotes(value: str, said: bool) -> None:
+    """``docker --env-file`` and systemd keep the quotes a shell removes: the queue would be
+    named ``"gpu-queue"``. Said by name and where it is set (never the value), not of what
+    follows from it (the namespace a sensor namespace derives from)."""
+    result = invoke(
+        "check",
+        env={"METAFLOW_BATCH_JOB_QUEUE": value, "METAFLOW_KUBERNETES_NAMESPACE": value},
+    )
+    assert result.exit_code == 0, result.stderr
+    note = (
+        "METAFLOW_BATCH_JOB_QUEUE (env: METAFLOW_BATCH_JOB_QUEUE), METAFLOW_KUBERNETES_NAMESPACE"
+        " (env: METAFLOW_KUBERNETES_NAMESPACE) are wrapped in quotes"
+    )
+    assert (note in result.stderr) is said, result.stderr
+    assert "ARGO_EVENTS_SENSOR_NAMESPACE (derived" not in result.stderr
+    assert value not in result.stderr

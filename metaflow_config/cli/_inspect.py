@@ -419,6 +419,7 @@ def check_cmd(
         *_unused_texts(snapshot),
         _placeholders_text(snapshot),
         _near_references_text(snapshot),
+        _quoted_text(snapshot),
         *malformed_images(snapshot),
         *(_not_ready_text(snapshot, c, unmet) for c, unmet in begun.items() if unmet),
         "" if live else _unfetched_text(snapshot),
@@ -556,6 +557,35 @@ def _near_references_text(snapshot: Settings) -> str:
         f"{named} {'looks' if one else 'look'} like a secret reference but "
         f"{'is' if one else 'are'} none (a brace missing?): used as text as it is; a reference "
         f"is {SYNTAX}, two braces each side"
+    )
+
+
+def _quoted_text(snapshot: Settings) -> str:
+    """The note of text values wrapped in quotes (``"gpu-queue"``), or ``""``.
+
+    A tool that writes variables (``docker --env-file``, systemd's ``Environment=``, a
+    ``.env`` loader) may keep the quotes a shell would remove: Metaflow then sends them as part
+    of the value (a job queue named ``"gpu-queue"``). Named, never quoted (it may be a secret).
+    """
+    values = resolution_of(snapshot).values
+    quoted = [
+        field.env
+        for field in FIELDS
+        if isinstance(value := values[field.name], str)
+        and len(value) >= 2
+        and value[0] == value[-1]
+        and value[0] in "'\""
+    ]
+    told = [(name, snapshot.explain(name)) for name in quoted]
+    held = [f"{name} ({t.source}: {t.location})" for name, t in told if t.source != "derived"]
+    if not held:
+        return ""
+    named = ", ".join(held)  # a derived value is said with the one it follows
+    one = len(held) == 1
+    return (
+        f"{named} {'is' if one else 'are'} wrapped in quotes, which Metaflow sends as part of "
+        f"the value (a tool that writes variables, such as docker --env-file, keeps them): "
+        "remove the quotes"
     )
 
 
