@@ -103,6 +103,10 @@ def _no_log_group(client: Callable[[str], Any], env: dict[str, str]) -> None:
     client("logs").delete_log_group(logGroupName=LOG_GROUP)
 
 
+def _uncreatable_bucket(client: Callable[[str], Any], env: dict[str, str]) -> None:
+    env["METAFLOW_DATASTORE_SYSROOT_S3"] = "s3://My_Bucket/mf"  # an old bucket's name may be so
+
+
 def _bad_image(client: Callable[[str], Any], env: dict[str, str]) -> None:
     env["METAFLOW_BATCH_CONTAINER_IMAGE"] = "My-Image : latest"
 
@@ -115,6 +119,13 @@ def _bad_registry(client: Callable[[str], Any], env: dict[str, str]) -> None:
     ("mutate", "name", "fix"),
     [
         pytest.param(_delete_bucket, "s3.sysroot", "aws s3 mb s3://mf-bucket", id="no-bucket"),
+        pytest.param(
+            _uncreatable_bucket,
+            "s3.sysroot",
+            "S3 creates no bucket of that name (only lowercase letters, digits, '.' and '-'): "
+            "correct METAFLOW_DATASTORE_SYSROOT_S3",
+            id="no-bucket-of-a-name-s3-refuses",
+        ),
         pytest.param(
             _disable_queue,
             "batch.job_queue",

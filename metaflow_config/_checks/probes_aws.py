@@ -109,6 +109,23 @@ def _withheld(ctx: Context) -> str:
     return ctx.untrusted(_ENDPOINT) if ctx.settings.s3.endpoint_url else ""
 
 
+def _uncreatable(bucket: str) -> str:
+    """Why S3 creates no bucket named ``bucket`` (its rules for new buckets), or ``""``.
+
+    Older buckets may have names these rules refuse (capitals, ``_``): such a bucket may
+    exist, but ``aws s3 mb`` cannot make one.
+    """
+    if not 3 <= len(bucket) <= 63:
+        return f"{len(bucket)} characters, not 3 to 63"
+    if bucket.strip("abcdefghijklmnopqrstuvwxyz0123456789.-"):
+        return "only lowercase letters, digits, '.' and '-'"
+    if not (bucket[0].isalnum() and bucket[-1].isalnum()):
+        return "a letter or digit at each end"
+    if ".." in bucket:
+        return "no two dots in a row"
+    return ""
+
+
 @register("s3.sysroot", "s3", service="s3", setting=_SYSROOT)
 def _sysroot(ctx: Context) -> Outcome:
     url = ctx.settings.datastore.sysroot_s3
@@ -124,10 +141,16 @@ def _sysroot(ctx: Context) -> Outcome:
     except Exception as exc:
         code = error_code(exc)
         if code in {"404", "NoSuchBucket"}:
+            refused = _uncreatable(bucket)
+            create = (
+                f"S3 creates no bucket of that name ({refused}): correct"
+                if refused
+                else f"create it: aws s3 mb {shell_quote(ctx.shown(_SYSROOT, f's3://{bucket}'))}"
+                f"{ctx.region_arg()}; or correct"
+            )
             return fail(
                 f"bucket '{shown}' of {ctx.shown(_SYSROOT)} does not exist{note}",
-                f"create it: aws s3 mb {shell_quote(ctx.shown(_SYSROOT, f's3://{bucket}'))}"
-                f"{ctx.region_arg()}; or correct {_SYSROOT} ({ctx.where(_SYSROOT)})",
+                f"{create} {_SYSROOT} ({ctx.where(_SYSROOT)})",
             )
         if code in {"301", "PermanentRedirect"}:
             metadata = getattr(exc, "response", {}).get("ResponseMetadata", {})
