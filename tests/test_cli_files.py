@@ -304,3 +304,43 @@ def test_the_default_home_saved_as_the_profile_says_where_the_profile_goes(
     assert command is not None, said
     subprocess.run(["sh", "-c", command.group(1)], env={"HOME": str(tmp_path)}, check=True)
     assert load()["METAFLOW_BATCH_JOB_QUEUE"] == "q"
+
+
+def test_a_lock_another_process_holds_is_waited_for_a_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone who can open a 0755 ``~/.metaflowconfig`` (as Metaflow's wizard makes it) can
+    lock it: a write waits ``LOCK_WAIT`` seconds, then says so (a ConfigError naming the folder
+    and the fix), never hangs; the file is left as it was; once released, the write goes."""
+    from metaflow_config._sources import writes
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    profile = home / "config.json"
+    profile.write_text('{"METAFLOW_USER": "a"}')
+    hold = (
+        "import fcntl, os, sys, time\n"
+        "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(home)], stdout=subprocess.PIPE, text=True
+    )
+    monkeypatch.setattr(writes, "LOCK_WAIT", 0.3)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ConfigError) as caught:
+            update_json(profile, lambda doc: {**doc, "METAFLOW_USER": "b"}, home=home)
+        (problem,) = caught.value.problems
+        assert problem.setting == str(home)
+        assert "found it locked for 0 s" in problem.expected
+        assert problem.fix.endswith(f"make it yours alone: chmod 700 {home}")
+        assert profile.read_text() == '{"METAFLOW_USER": "a"}'
+    finally:
+        holder.kill()
+        holder.communicate()  # closes its pipe
+    update_json(profile, lambda doc: {**doc, "METAFLOW_USER": "b"}, home=home)
+    assert json.loads(profile.read_text()) == {"METAFLOW_USER": "b"}

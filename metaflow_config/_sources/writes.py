@@ -29,6 +29,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .._display import shell_quote
 from ..errors import ConfigError, Problem
 from .jsonfile import read_json_file
 from .writable import check_home_dirs, check_writable, open_directory, open_lock, removable
@@ -116,6 +117,59 @@ def _prepare(path: str | os.PathLike[str], home: str | os.PathLike[str] | None) 
 _CANNOT_LOCK_A_DIRECTORY = (errno.EBADF, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP)
 
 
+#: How long a writer waits for the lock another process holds, in seconds (a writer holds it
+#: for milliseconds; a lock held longer is held on purpose, or by a process that hangs).
+LOCK_WAIT = 30.0
+
+
+def _wait_for_lock(fd: int, where: str) -> None:
+    """Take the exclusive lock of ``fd`` (of the folder ``where``), waiting :data:`LOCK_WAIT` s.
+
+    Anyone who can open the folder can lock it (``~/.metaflowconfig`` made 0755 by Metaflow's
+    wizard): a lock held past the wait is a ``ConfigError`` saying so, never a hang.
+
+    Raises:
+        ConfigError: the lock was held by another process all along.
+        OSError: the file system cannot lock (the caller falls back to a lock file).
+
+    """
+    import time
+
+    deadline = time.monotonic() + LOCK_WAIT
+    pause = 0.01
+    while not _took_lock(fd):
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+    else:
+        return
+    raise ConfigError(
+        [
+            Problem.bad_argument(
+                where,
+                "",
+                f"a folder no other process holds locked, found it locked for {LOCK_WAIT:.0f} s "
+                "(another metaflow-config writing, or another user's process: anyone who can "
+                "read the folder can lock it)",
+                "run the command again when the other one is done; if the folder stays "
+                f"locked, make it yours alone: chmod 700 {shell_quote(where)}",
+            )
+        ]
+    )
+
+
+def _took_lock(fd: int) -> bool:
+    """Whether the exclusive lock of ``fd`` was taken now (``False``: another holds it)."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def _hold(real: str) -> Iterator[None]:
     """Hold the exclusive advisory lock of the directory ``real`` is in (checked, no link).
@@ -123,23 +177,27 @@ def _hold(real: str) -> Iterator[None]:
     Where the directory cannot be locked, the lock file ``<real>.lock`` (see the module).
     """
     try:
-        import fcntl
+        import fcntl  # noqa: F401 - whether there is one: its calls are the helpers'
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    fd = open_directory(os.path.dirname(real))
+    directory = os.path.dirname(real)
+    fd = open_directory(directory)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _wait_for_lock(fd, directory)
     except OSError as exc:
         os.close(fd)
         if exc.errno not in _CANNOT_LOCK_A_DIRECTORY:
             raise
         fd = open_lock(real + ".lock", FILE_MODE)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _wait_for_lock(fd, directory)
         except BaseException:
             os.close(fd)
             raise
+    except BaseException:
+        os.close(fd)
+        raise
     try:
         yield
     finally:
