@@ -465,6 +465,34 @@ def test_airflow_tasks_carry_the_settings(aws_env: str, tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.parametrize(
+    "urls",
+    [
+        {
+            "METAFLOW_SERVICE_URL": "https://svc.example.com/api",
+            "METAFLOW_SERVICE_INTERNAL_URL": "http://mf:Pa55word@svc.internal/api",
+        },
+        {"METAFLOW_SERVICE_URL": "https://tok3nvalue@svc.example.com/api"},
+    ],
+    ids=["internal-url-password", "public-url-token"],
+)
+def test_airflow_writes_a_urls_password_not_its_masked_repr(
+    aws_env: str, tmp_path: Path, urls: dict[str, str]
+) -> None:
+    """Metaflow writes the DAG by ``str()`` of its dict, each value by its ``repr``: the URL
+    of Metaflow's module (a ``PasswordURL``, whose ``repr`` masks it) went in as ``****``, and
+    every Airflow task would send that password to the service. The DAG holds the URL."""
+    where = _launch(tmp_path, aws_env, **urls)
+    run(where, "--datastore=s3", "airflow", "create", "dag.py")
+    text = (where.project / "dag.py").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("CONFIG = "))
+    config = ast.literal_eval(line[len("CONFIG = ") :])
+    expected = urls.get("METAFLOW_SERVICE_INTERNAL_URL", urls["METAFLOW_SERVICE_URL"])
+    for step, state in config["states"].items():
+        entries = {e["name"]: e["value"] for e in state["operator_args"]["env_vars"]}
+        assert entries["METAFLOW_SERVICE_URL"] == expected, step
+
+
 # --- AWS Batch and Step Functions: no fetched secret either --------------------------------------
 
 

@@ -47,7 +47,10 @@ LAUNCHERS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "metaflow.plugins.argo.argo_workflows": (
         ("ArgoWorkflows", "_compile_workflow_template", "kubernetes.workflow_template"),
     ),
-    "metaflow.plugins.airflow.airflow": (("Airflow", "_to_job", "kubernetes.airflow_task"),),
+    "metaflow.plugins.airflow.airflow": (
+        ("Airflow", "_to_job", "kubernetes.airflow_task"),
+        ("Airflow", "_to_airflow_dag_file", "kubernetes.airflow_dag_file"),
+    ),
     "metaflow.packaging_sys.tar_backend": (  # see .packaging
         ("TarPackagingBackend", "create", "packaging.create"),
     ),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .._snapshot.export import ARGO_WORKFLOW_LIMIT, KUBERNETES_OBJECT_LIMIT, check_object_size
@@ -195,3 +195,26 @@ def airflow_task(original: Callable[..., Any], self: Any, node: Any) -> Any:
     args = original(self, node)
     _fill_operator(args)
     return args
+
+
+def airflow_dag_file(original: Callable[..., Any], self: Any, json_dag: Any) -> Any:
+    """``Airflow._to_airflow_dag_file`` of the DAG with every value as plain data.
+
+    Metaflow writes the DAG into a Python file by ``str()`` of its dict, so each value by its
+    ``repr``: a value of Metaflow's module that masks itself there (a URL's password, a
+    secret's text) would be written masked, and every task would send ``****``.
+    """
+    return original(self, _plain(json_dag))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with its text as ``str``, its mappings as dicts, its lists and tuples as such."""
+    if isinstance(value, str):
+        return str(value)  # a str subclass (PasswordURL, SecretText) as its text
+    if isinstance(value, Mapping):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    return value
