@@ -715,11 +715,17 @@ def shell_quote(word: str) -> str:
 
 
 def _ansi_c(char: str) -> str:
-    """``char`` inside ``$'...'``, meaning itself there.
+    r"""``char`` inside ``$'...'``, meaning itself there.
 
     A byte a file name held undecoded (``surrogateescape``) as that byte; a quote or a
-    backslash escaped; any other as :func:`printable` shows it.
+    backslash escaped; a character :func:`printable` escapes as its UTF-8 bytes, ``\xHH``
+    each (bash reads ``\xa0`` as the one byte, not as U+00A0, and in the C locale leaves
+    ``\u202e`` as it is: bytes mean the same in every shell and locale); any other as itself.
     """
     if "\udc80" <= char <= "\udcff":
         return f"\\x{ord(char) - 0xDC00:02x}"
-    return "\\" + char if char in "\\'" else printable(char)
+    if char in "\\'":
+        return "\\" + char
+    if printable(char) == char:
+        return char
+    return "".join(f"\\x{byte:02x}" for byte in char.encode("utf-8", "surrogatepass"))

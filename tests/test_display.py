@@ -12,6 +12,7 @@ import copy
 import json
 import logging
 import math
+import os
 import pickle
 import pprint
 import re
@@ -720,18 +721,26 @@ def test_a_later_url_in_a_value_never_unmasks_the_first(value: str) -> None:
         "rtl\u202eL",
         "back\\slash\tt",
         "a\udcffb",
+        "My\u00a0Project",  # a no-break space: bash read \xa0 as the byte, not U+00A0
+        "soft\u00adhyphen\x85nel",
+        "caf\u00e9 \u00e9t\u00e9",  # printable: as it is
     ],
 )
-def test_a_quoted_word_is_shown_safely_and_pastes_exactly(word: str) -> None:
+@pytest.mark.parametrize("locale", ["C.UTF-8", "C"])
+def test_a_quoted_word_is_shown_safely_and_pastes_exactly(word: str, locale: str) -> None:
     """A path a command suggests pasting (``metaflow-config trust PATH``): printable, and what
-    the shell reads back is the very word, a line break or an undecodable byte included."""
+    the shell reads back is the very word, a line break or an undecodable byte included, in a
+    UTF-8 locale and in the C locale (containers, cron, CI)."""
     from metaflow_config._display import shell_quote
 
     quoted = shell_quote(word)
     assert printable(quoted) == quoted
     raw = word.encode("utf-8", "surrogateescape")
     back = subprocess.run(
-        ["bash", "-c", f"printf %s {quoted}"], capture_output=True, check=True
+        ["bash", "-c", f"printf %s {quoted}"],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "LC_ALL": locale},
     ).stdout
     assert back == raw
 
