@@ -617,7 +617,9 @@ def test_a_linked_metaflow_folder_borrows_no_trust(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX owners and modes")
-@pytest.mark.parametrize("how", ["world-writable", "another-owner", "symlink", "not-json"])
+@pytest.mark.parametrize(
+    "how", ["world-writable", "another-owner", "symlink", "not-json", "nested-deep"]
+)
 def test_a_store_that_is_not_the_users_trusts_nothing(
     tmp_path: Path, project: Path, how: str
 ) -> None:
@@ -633,6 +635,8 @@ def test_a_store_that_is_not_the_users_trusts_nothing(
     elif how == "symlink":
         store.rename(tmp_path / "elsewhere.json")
         store.symlink_to(tmp_path / "elsewhere.json")
+    elif how == "nested-deep":  # the JSON decoder's RecursionError, which escaped
+        store.write_text('{"files": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
     else:
         store.write_text("{", encoding="utf-8")
     s, said = _load(home, project)

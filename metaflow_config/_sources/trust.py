@@ -119,7 +119,7 @@ def read_store(home: str) -> tuple[dict[str, str], str]:  # noqa: PLR0911 - a re
         os.close(fd)
     try:
         doc = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deep
         return {}, f"the trust store {path} is not valid JSON"
     files = doc.get("files") if isinstance(doc, dict) else None
     if not isinstance(files, dict) or not all(
