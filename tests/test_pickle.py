@@ -86,3 +86,27 @@ def test_the_process_settings_pickle_as_the_snapshot_in_force(configured: Settin
         assert copy.copy(settings) == current()
     assert scoped.batch.job_queue == "scoped"
     assert scoped.source("BATCH_JOB_QUEUE") == "override"
+
+
+@pytest.mark.parametrize(
+    ("name", "section"),
+    [("METAFLOW_DATATOOLS_CLIENT_PARAMS", "datatools"), ("METAFLOW_SERVICE_AUTH_KEY", "service")],
+)
+def test_a_section_holding_a_secret_reference_pickles_without_fetching(
+    tmp_path: Path, name: str, section: str
+) -> None:
+    """A flow storing ``settings.service`` as an artifact, or handing it to a pool's worker:
+    with a reference in it, the section's class (made to fetch on read) could not be found by
+    pickle. It pickles and comes back equal, its reference unfetched, its reads as before."""
+    reference = "{{resolve:ssm:/mf/x}}"
+    s = load(env={name: reference}, home=tmp_path, cwd=tmp_path)
+    held = getattr(s, section)
+    back = pickle.loads(pickle.dumps(held))
+    assert type(back) is type(held)
+    assert back == held
+    assert reference in repr(back)
+    assert s._resolution.fetched == {}
+    plain = load(env={"METAFLOW_USER": "u"}, home=tmp_path, cwd=tmp_path)
+    assert pickle.loads(pickle.dumps(getattr(plain, section))) == getattr(plain, section)
+    if section == "service":
+        assert back.url == held.url  # a value without a reference reads as it did

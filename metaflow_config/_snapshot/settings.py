@@ -64,13 +64,31 @@ def _fetching(cls: type[Section]) -> type[Section]:
         snapshot: Settings = object.__getattribute__(self, "_snapshot")
         return snapshot._resolution.values[field.name]
 
+    def __reduce_ex__(self: Section, protocol: Any) -> tuple[Any, ...]:  # noqa: N807 - the hook
+        # pickled by its base, which pickle finds by name (this class it cannot)
+        return (_remade, (cls, dict(vars(self))))
+
     made = type(
         cls.__name__,
         (cls,),
-        {"__getattr__": __getattr__, "_held": _held, "__module__": cls.__module__},
+        {
+            "__getattr__": __getattr__,
+            "_held": _held,
+            "__reduce_ex__": __reduce_ex__,
+            "__module__": cls.__module__,
+        },
     )
     _FETCHING[cls] = made
     return made
+
+
+def _remade(cls: type[Section], state: dict[str, Any]) -> Section:
+    """A section of ``cls`` holding secret references, unpickled (see :func:`_fetching`)."""
+    made = _fetching(cls)
+    section = made.__new__(made)
+    for attr, value in state.items():
+        object.__setattr__(section, attr, value)
+    return section
 
 
 _FETCHING: dict[type[Section], type[Section]] = {}
