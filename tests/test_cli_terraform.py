@@ -353,3 +353,34 @@ def test_the_fix_to_write_the_file_again_pastes_safely(name: str, tmp_path: Path
     scratch.mkdir()
     sh(command, scratch, env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert path.read_text() == "{}"
+
+
+def test_a_list_or_object_output_of_a_text_setting_is_written_as_its_text(
+    tmp_path: Path,
+) -> None:
+    """A list output (``KUBERNETES_SECRETS = ["s1", "s2"]``, tolerations) was written as a JSON
+    list, which Metaflow alone reads as ``str(list)``: written as the text this package holds,
+    both read one value. A setting whose value is an object in Metaflow too keeps it."""
+    headers = {"x-team": "ml"}
+    path = _outputs(
+        tmp_path,
+        {
+            "METAFLOW_DATASTORE_SYSROOT_S3": {"value": "s3://b/mf", "type": "string"},
+            "METAFLOW_KUBERNETES_SECRETS": {"value": ["s1", "s2"], "type": ["tuple", []]},
+            "METAFLOW_KUBERNETES_TOLERATIONS": {
+                "value": [{"key": "a", "operator": "Exists"}],
+                "type": ["list", []],
+            },
+            "METAFLOW_SERVICE_HEADERS": {"value": headers, "type": ["object", {}]},
+        },
+    )
+    result = _import(path, "-y")
+    assert result.exit_code == 0, result.stderr
+    written = read(home() / "config.json")
+    assert written["METAFLOW_KUBERNETES_SECRETS"] == "s1,s2"
+    assert json.loads(written["METAFLOW_KUBERNETES_TOLERATIONS"]) == [
+        {"key": "a", "operator": "Exists"}
+    ]
+    assert written["METAFLOW_SERVICE_HEADERS"] == headers
+    s = load()
+    assert s.kubernetes.secrets == "s1,s2"

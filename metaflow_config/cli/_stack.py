@@ -284,12 +284,30 @@ def _nothing(source: Source, found: Found) -> ConfigError:
 
 def _changes(found: Found, existing: Mapping[str, Any]) -> Changes:
     """The values as changes: the keys the source does not set kept, an alias replaced."""
-    changes = Changes(assign=dict(found.values))
+    changes = Changes(assign={key: _as_written(key, v) for key, v in found.values.items()})
     for key in found.values:
         setting = BY_ENV.get(key)
         aliases = () if setting is None else (setting.env, *setting.aliases)
         changes.remove.update(a for a in aliases if a != key and a in existing)
     return changes
+
+
+def _as_written(key: str, value: Any) -> Any:
+    """``value`` as the profile holds it: a list or an object for a text setting as its text.
+
+    Metaflow alone reads a text setting's list as ``str(list)`` (``"['s1', 's2']"``: secrets
+    named ``['s1'`` and `` 's2']``); written as the text this package holds (``s1,s2``, the
+    tolerations' JSON), both read one value. A setting whose value is an object or a list in
+    Metaflow too (``SERVICE_HEADERS``) keeps it.
+    """
+    setting = BY_ENV.get(key)
+    if setting is None or not isinstance(value, (dict, list)):
+        return value
+    try:
+        typed = validate_value(setting, value)
+    except ConfigError:  # said by the check of the values
+        return value
+    return str(typed) if isinstance(typed, str) else value
 
 
 def _read(found: Found, source: Source) -> None:
