@@ -384,3 +384,23 @@ def test_a_list_or_object_output_of_a_text_setting_is_written_as_its_text(
     assert written["METAFLOW_SERVICE_HEADERS"] == headers
     s = load()
     assert s.kubernetes.secrets == "s1,s2"
+
+
+@pytest.mark.parametrize("terraform", [True, False])
+def test_importing_from_a_pipe_says_to_save_it_to_a_file_first(
+    tmp_path: Path, terraform: bool
+) -> None:
+    """``terraform output -json | metaflow-config import --from-terraform /dev/stdin``: the fix
+    was "edit or remove /dev/stdin" (as root, it breaks the machine). It says to save the JSON
+    first, with the command; the pipe is never opened (nobody may write to it)."""
+    fifo = tmp_path / "outputs.pipe"
+    os.mkfifo(fifo)
+    args = ["--from-terraform", str(fifo)] if terraform else [str(fifo)]
+    result = invoke("import", *args, "-y")
+    assert result.exit_code == 1
+    assert f"{fifo} is a pipe or a device, not a file: save the JSON to a file first" in (
+        result.stderr
+    )
+    command = "import --from-terraform" if terraform else "import"
+    assert f"&& metaflow-config {command} outputs.json" in result.stderr
+    assert "remove" not in result.stderr

@@ -34,6 +34,7 @@ __all__ = [
     "home_dir",
     "load_settings",
     "missing_profile",
+    "no_pipe",
     "output_file",
     "print_warnings",
     "profile_file",
@@ -329,3 +330,30 @@ _PLACEHOLDER = re.compile(r"\s*##.*##\s*", re.DOTALL)
 def is_placeholder(value: Any) -> bool:
     """Whether ``value`` is a placeholder left to replace (``## Replace with ... ##``)."""
     return isinstance(value, str) and _PLACEHOLDER.fullmatch(value) is not None
+
+
+def no_pipe(path: str, command: str) -> None:
+    """Refuse ``path`` where it is a pipe or a device (``/dev/stdin``), saying to save it first.
+
+    Read as a file, it is refused as the resolver refuses one ("edit or remove" it, which of
+    ``/dev/stdin`` means nothing, or breaks the machine); ``command``: the import to run on
+    the file saved.
+
+    Raises:
+        CliError: ``path`` is neither a regular file nor missing (a missing file is said by
+            the read, as any).
+
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    msg = (
+        f"{path} is a pipe or a device, not a file: save the JSON to a file first, then "
+        f"import that file (e.g. `... > outputs.json && {command} outputs.json`)"
+    )
+    raise CliError(msg)

@@ -29,6 +29,7 @@ from ._common import (
     home_dir,
     is_placeholder,
     missing_profile,
+    no_pipe,
     output_file,
     print_warnings,
     profile_file,
@@ -293,6 +294,7 @@ def _import_file(
     name = selected_profile(profile)
     target = profile_file(name, _FLAG if profile else None)
     source = os.path.abspath(os.path.expanduser(file))
+    no_pipe(file, "metaflow-config import")
     doc = _validated(source, strictness=strictness)
     unset = sorted(k for k, v in doc.items() if is_unset(v))
     doc = {k: v for k, v in doc.items() if k not in unset}

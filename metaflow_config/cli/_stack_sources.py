@@ -18,6 +18,7 @@ from .._model.fields import PREFIX, is_unset
 from .._model.jsontext import decode_json
 from .._sources.jsonfile import read_json_file
 from ..errors import ConfigError, Problem
+from ._common import no_pipe
 
 __all__ = ["Output", "Source", "cloudformation", "terraform"]
 
@@ -146,6 +147,7 @@ def cloudformation(stack: str, region: str | None, aws_profile: str | None) -> S
 def terraform(path: str) -> Source:
     """The outputs in the ``terraform output -json`` file ``path`` (read offline)."""
     label = f"Terraform outputs {path}"
+    no_pipe(path, "metaflow-config import --from-terraform")
 
     def fix(given: list[Output]) -> str:
         names = ", ".join(sorted({o.key.split(":")[0] for o in given}))
