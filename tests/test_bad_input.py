@@ -1272,3 +1272,14 @@ def test_an_object_or_array_for_a_text_setting_is_said_as_its_text(
         load(env={}, home=str(home), cwd=tmp_path)
     assert said in str(caught.value)
     assert "valid string" not in str(caught.value)
+
+
+@pytest.mark.parametrize("home", ["$HOME/.metaflowconfig", "${HOME}/mf", "%USERPROFILE%\\mf"])
+def test_a_metaflow_home_naming_a_variable_not_expanded_says_so(home: str, tmp_path: Path) -> None:
+    """``METAFLOW_HOME='$HOME/.metaflowconfig'`` (docker --env-file, single quotes): the fix
+    was ``export METAFLOW_HOME='<cwd>/$HOME/.metaflowconfig'``, a folder nobody meant."""
+    with pytest.raises(ConfigError) as caught:
+        load(env={"METAFLOW_HOME": home}, cwd=tmp_path)
+    (problem,) = caught.value.problems
+    assert problem.fix.startswith(f"{home} names a variable that was not expanded")
+    assert str(tmp_path) not in problem.fix

@@ -232,6 +232,16 @@ def relative_home(home: str) -> Problem | None:
             "no user's home)",
             fix="set METAFLOW_HOME (or HOME) to an absolute directory path",
         )
+    fix = (
+        "point METAFLOW_HOME at it by its absolute path: "
+        f"export METAFLOW_HOME={shell_quote(os.path.abspath(home))}"
+    )
+    if home.startswith("$") or "${" in home or "%" in home:  # written where nothing expands it
+        fix = (
+            f"{home} names a variable that was not expanded (a quoted value, a file that sets "
+            "variables without a shell): give the path itself, e.g. "
+            '`export METAFLOW_HOME="$HOME/.metaflowconfig"` in a shell'
+        )
     return Problem.bad_value(
         "METAFLOW_HOME",
         "profile",
@@ -240,8 +250,7 @@ def relative_home(home: str) -> Problem | None:
         expected="an absolute directory path (or one starting with ~): a relative one is a "
         "folder of each working directory, which a cloned repository could hold, with a "
         "profile and a record of trusted files of its own",
-        fix="point METAFLOW_HOME at it by its absolute path: "
-        f"export METAFLOW_HOME={shell_quote(os.path.abspath(home))}",
+        fix=fix,
     )
 
 
