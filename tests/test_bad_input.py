@@ -1283,3 +1283,18 @@ def test_a_metaflow_home_naming_a_variable_not_expanded_says_so(home: str, tmp_p
     (problem,) = caught.value.problems
     assert problem.fix.startswith(f"{home} names a variable that was not expanded")
     assert str(tmp_path) not in problem.fix
+
+
+def test_a_missing_home_given_in_code_is_said_as_home_not_metaflow_home(tmp_path: Path) -> None:
+    """``load(home=<missing>, profile="prod")``: the fix said to correct METAFLOW_HOME, which
+    was set nowhere; it names ``home=``. Given by the variable, the variable is named."""
+    missing = tmp_path / "no-such-home"
+    with pytest.raises(ConfigError) as caught:
+        load(env={}, home=missing, profile="prod", cwd=tmp_path)
+    (problem,) = caught.value.problems
+    assert f"{missing}, which does not exist (home=)" in problem.expected
+    assert problem.fix.startswith("correct home= if it is mistyped")
+    with pytest.raises(ConfigError) as caught:
+        load(env={"METAFLOW_HOME": str(missing), "METAFLOW_PROFILE": "prod"}, cwd=tmp_path)
+    (problem,) = caught.value.problems
+    assert problem.fix.startswith("correct METAFLOW_HOME if it is mistyped")

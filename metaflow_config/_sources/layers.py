@@ -22,7 +22,7 @@ from ..errors import Problem
 from .data import LayerData, Raw
 from .environ import Found, getter, metaflow_found, metaflow_items, own
 from .files import FileLayer, fix_file_key
-from .inputs import Inputs
+from .inputs import Inputs, default_home
 from .keys import ENV_SKIP, put, put_extra, section_key, suggest, take_all
 from .profiles import (
     PROJECT_VAR,
@@ -186,12 +186,16 @@ def scope_layer(below: LayerData, own: LayerData) -> LayerData:
 
 
 def profile_layer(
-    home: str, profile: str | None, source: str | Callable[[], str] = "METAFLOW_PROFILE"
+    home: str,
+    profile: str | None,
+    source: str | Callable[[], str] = "METAFLOW_PROFILE",
+    home_source: str | Callable[[], str] = "METAFLOW_HOME",
 ) -> FileLayer:
     """The profile layer for ``home``/``profile``, with the problems of a bad home or profile.
 
     ``source`` is where the profile's name came from, for the fix of a missing one (see
-    :func:`missing_profile`), or what tells it, asked only then.
+    :func:`missing_profile`), or what tells it, asked only then; ``home_source`` the same of
+    the home (``METAFLOW_HOME``, or ``home=`` of ``load()``).
     """
     unusable = _home_problems(home, profile)
     if unusable is not None:
@@ -203,7 +207,8 @@ def profile_layer(
         return FileLayer("profile", None, [home_is_a_file(home, home)])
     if profile and not os.path.lexists(path):
         named = source if isinstance(source, str) else source()
-        return FileLayer("profile", None, [missing_profile(home, profile, path, named)])
+        given = home_source if isinstance(home_source, str) else home_source()
+        return FileLayer("profile", None, [missing_profile(home, profile, path, named, given)])
     return FileLayer("profile", path)
 
 
@@ -288,7 +293,10 @@ LAYERS: tuple[Layer, ...] = (
         "profile",
         ("home", "profile"),
         lambda inputs: profile_layer(
-            inputs.home, inputs.profile, lambda: _profile_source(inputs)
+            inputs.home,
+            inputs.profile,
+            lambda: _profile_source(inputs),
+            lambda: "METAFLOW_HOME" if inputs.home == default_home(inputs.env) else "home=",
         ).read(),
         fix_file_key,
     ),

@@ -94,14 +94,19 @@ DEFAULT_LISTED = "config.json (the default)"
 
 
 def missing_profile(
-    home: str, profile: str, path: str, source: str = "METAFLOW_PROFILE"
+    home: str,
+    profile: str,
+    path: str,
+    source: str = "METAFLOW_PROFILE",
+    home_source: str = "METAFLOW_HOME",
 ) -> Problem:
     """The problem of a named profile whose file does not exist, and what to do instead.
 
     Says when ``METAFLOW_HOME`` itself does not exist, lists the profiles that do, and names
     the profile meant when a file name was given for it (``config_prod.json``, ``prod.json``).
     ``source`` is where the name came from, which the fix names: ``METAFLOW_PROFILE``,
-    ``profile=`` (of ``load()`` or ``override()``), or a command-line argument (``-p/--profile``).
+    ``profile=`` (of ``load()`` or ``override()``), or a command-line argument (``-p/--profile``);
+    ``home_source`` where the home came from (``METAFLOW_HOME``, or ``home=``).
     """
     existing = list_profiles(home) if os.path.isdir(home) else []
     listed = existing
@@ -112,7 +117,7 @@ def missing_profile(
         where = (
             f"{home}, the default home, which does not exist (nothing is configured here yet)"
             if default_home
-            else f"{home}, which does not exist (METAFLOW_HOME)"
+            else f"{home}, which does not exist ({home_source})"
         )
     else:
         where = f"{home} (profiles there: {', '.join(listed) if listed else 'none'})"
@@ -124,7 +129,7 @@ def missing_profile(
     elif not os.path.isdir(home):  # a mistyped METAFLOW_HOME, first of all (if one is set)
         fix += ", or use the defaults " + _no_name(source)
         if not default_home:
-            fix = f"correct METAFLOW_HOME if it is mistyped; else {fix}"
+            fix = f"correct {home_source} if it is mistyped; else {fix}"
     near = nearest_profile(profile, existing)
     if near is not None:  # a typo of one that exists: said first
         fix = f"did you mean {near}? ({_given(source, near)}); or {fix}"
