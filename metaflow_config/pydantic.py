@@ -756,6 +756,16 @@ def _said(message: str, *, secret: bool = False) -> str:
     return message
 
 
+#: What pydantic takes, by the type of its error, where its own words do not say it
+_SAID_AS = {
+    "bool_parsing": "a boolean: true/false, 1/0, yes/no, on/off, t/f or y/n, in any case",
+    "bool_type": "a boolean: true/false, 1/0, yes/no, on/off, t/f or y/n, in any case",
+    "int_parsing": "a whole number (e.g. 60, not 5.7 or sixty)",
+    "int_from_float": "a whole number (e.g. 60, not 5.7)",
+    "float_parsing": "a number (e.g. 0.5)",
+}
+
+
 def _expected(
     cls: type[MetaflowBaseSettings], name: str, err: Mapping[str, Any], value: Any
 ) -> str:
@@ -765,6 +775,12 @@ def _expected(
     the field could take, is refused by validation; the JSON reason says why.
     """
     expected = _said(str(err["msg"]), secret=_key(cls, name) in cls.secret_keys())
+    kind = str(err.get("type", ""))
+    if kind in _SAID_AS:  # what pydantic takes, in words a user can act on
+        return _SAID_AS[kind]
+    if kind == "string_type" and isinstance(value, (int, float)):  # a JSON number, a bool
+        found = "boolean" if isinstance(value, bool) else "number"
+        return f"{expected} (found a JSON {found}: if the text is meant, write it in quotes)"
     shape = _shape(cls)
     if name in shape and shape[name][1] != PLAIN and isinstance(value, str):
         reason = decode_json(value, bounded=True)[1]

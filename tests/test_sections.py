@@ -399,8 +399,14 @@ def test_a_bad_value_is_a_config_error_naming_where(registered: type[Any]) -> No
     assert by_key["METAFLOW_ACME_API_TOKEN"].value == "****"
     assert "correct or unset the environment variable" in by_key["METAFLOW_ACME_SPOT"].fix
     # pydantic's sentence, said as what was expected
-    assert by_key["METAFLOW_ACME_SPOT"].expected == "a valid boolean (unable to interpret input)"
-    assert by_key["METAFLOW_ACME_RETRIES"].expected.startswith("a valid integer")
+    assert by_key["METAFLOW_ACME_SPOT"].expected == (
+        "a boolean: true/false, 1/0, yes/no, on/off, t/f or y/n, in any case"
+    )
+    assert by_key["METAFLOW_ACME_RETRIES"].expected.startswith("a whole number (e.g. 60")
+    # a JSON number for a text field: said as the built-in settings say it (the token: no value)
+    assert by_key["METAFLOW_ACME_API_TOKEN"].expected.endswith(
+        "(found a JSON number: if the text is meant, write it in quotes)"
+    )
 
 
 @pytest.mark.parametrize("scoped", [False, True], ids=["load", "override"])
@@ -434,7 +440,7 @@ def test_a_failed_resolution_names_the_sections_problems_too(
         "METAFLOW_SFN_IAM_ROLE",
         "METAFLOW_ACME_RETRIES",
     ]
-    assert info.value.problems[1].expected.startswith("a valid integer")
+    assert info.value.problems[1].expected.startswith("a whole number (e.g. 60")
     assert built == [registered]
     with pytest.raises(ConfigError, match="METAFLOW_ACME_RETRIES"):
         good.section(registered)
