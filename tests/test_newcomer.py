@@ -4,6 +4,7 @@ out that works, and the commands and the Python API word the same thing alike.""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,18 @@ def test_check_says_a_value_wrapped_in_quotes(value: str, said: bool) -> None:
     assert (note in result.stderr) is said, result.stderr
     assert "ARGO_EVENTS_SENSOR_NAMESPACE (derived" not in result.stderr
     assert value not in result.stderr
+
+
+def test_check_says_a_profile_with_a_byte_order_mark_reads_here_only() -> None:
+    """Notepad's byte-order mark: read here, but Metaflow's own ``json.load`` (the extension
+    off, ``metaflow configure show``) fails on it with a traceback. ``check`` says so; a file
+    without one says nothing."""
+    profile = Path(os.environ["METAFLOW_HOME"]) / "config.json"
+    profile.write_bytes(b'\xef\xbb\xbf{"METAFLOW_USER": "bob"}')
+    result = invoke("check")
+    assert result.exit_code == 0, result.stderr
+    assert f"{profile} starts with a byte-order mark: read here, but Metaflow alone" in (
+        result.stderr
+    )
+    profile.write_bytes(b'{"METAFLOW_USER": "bob"}')
+    assert "byte-order mark" not in invoke("check").stderr

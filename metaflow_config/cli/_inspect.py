@@ -420,6 +420,7 @@ def check_cmd(
         _placeholders_text(snapshot),
         _near_references_text(snapshot),
         _quoted_text(snapshot),
+        _byte_order_mark_text(snapshot),
         *malformed_images(snapshot),
         *(_not_ready_text(snapshot, c, unmet) for c, unmet in begun.items() if unmet),
         "" if live else _unfetched_text(snapshot),
@@ -557,6 +558,29 @@ def _near_references_text(snapshot: Settings) -> str:
         f"{named} {'looks' if one else 'look'} like a secret reference but "
         f"{'is' if one else 'are'} none (a brace missing?): used as text as it is; a reference "
         f"is {SYNTAX}, two braces each side"
+    )
+
+
+def _byte_order_mark_text(snapshot: Settings) -> str:
+    """The note of the config files that start with a byte-order mark, or ``""``.
+
+    Read here (Notepad and PowerShell write one), but Metaflow's own reading, ``json.load``,
+    refuses it: with ``METAFLOW_CONFIG_EXTENSION=0``, where this package is not installed, and
+    in Metaflow's own ``metaflow configure``, the file does not read.
+    """
+    from .._sources.jsonfile import MAX_FILE_BYTES, read_regular  # never blocks (a FIFO)
+
+    marked = [
+        path
+        for path in (snapshot.profile_path, snapshot.local_path)
+        if path and (read_regular(path, MAX_FILE_BYTES)[0] or b"").startswith(b"\xef\xbb\xbf")
+    ]
+    if not marked:
+        return ""
+    return (
+        f"{' and '.join(marked)} {'starts' if len(marked) == 1 else 'start'} with a byte-order "
+        "mark: read here, but Metaflow alone (METAFLOW_CONFIG_EXTENSION=0, or without this "
+        "package) and its `metaflow configure` cannot read it; save it as UTF-8 without one"
     )
 
 
