@@ -265,3 +265,32 @@ def test_the_look_at_an_extensions_folder_is_bounded(
     monkeypatch.chdir(tmp_path)
     found = [path for _, path in extensions.point_files("config") if path.startswith(str(tmp_path))]
     assert len(found) == MAX_ENTRIES
+
+
+def test_a_launch_says_the_extensions_names_it_leaves_behind(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``argo-workflows create`` with ``METAFLOW_ACME_ENDPOINT`` set: the pods got neither it
+    nor a word (only ``show --target`` said so). The launch says it once, with the way out;
+    a local run (its tasks inherit the environment) says nothing."""
+    from metaflow_config import settings
+    from metaflow_config._metaflow import launch
+
+    monkeypatch.setenv("METAFLOW_HOME", str(installed / "home"))
+    monkeypatch.setenv("METAFLOW_ACME_ENDPOINT", "https://x")
+    settings.reload()
+    with pytest.warns(ConfigWarning) as record:
+        launch.task_env("argo")
+    said = [str(w.message) for w in record]
+    assert any(
+        text.startswith(
+            "METAFLOW_ACME_ENDPOINT is set here and read by an installed Metaflow "
+            "extension, but not passed to the tasks (argo)"
+        )
+        and "with @environment" in text
+        for text in said
+    ), said
+    with warnings.catch_warnings(record=True) as local:
+        warnings.simplefilter("always")
+        launch.task_env("local")
+    assert not [w for w in local if "not passed to the tasks" in str(w.message)]

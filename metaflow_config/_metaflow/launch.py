@@ -15,7 +15,14 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .._snapshot.taskenv import TaskEnv, exposed_text, held_by_metaflow, left_to_secrets_text
+from .._snapshot.taskenv import (
+    TaskEnv,
+    exposed_text,
+    held_by_metaflow,
+    left_behind,
+    left_behind_text,
+    left_to_secrets_text,
+)
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,6 +51,9 @@ def task_env(target: str) -> TaskEnv:
     said = [exposed_text(exposed, target)] if exposed else []
     if task.left_to_secrets():  # where the Secrets must hold what the task is not given
         said.append(left_to_secrets_text(task))
+    behind = left_behind(resolution_of(snapshot))
+    if behind and target != "local":
+        said.append(left_behind_text(behind, target))
     if held is not None and chain() is not None:  # an override() in force at the launch
         said.extend(_scope_apart(sys.modules["metaflow.metaflow_config"], snapshot, target))
     if said:  # each once in the process tree, as every ConfigWarning

@@ -502,6 +502,36 @@ def _secrets_text(names: list[str], target: str, *, references: bool = True) -> 
     )
 
 
+def left_behind(resolution: Resolution) -> list[str]:
+    """The names installed extensions read that are set here (environment, files), in order.
+
+    Metaflow passes none of them to a remote task (nor does ``to_env``: their sensitivity is
+    the extension's to know): there the extension reads what the task's image and
+    ``@environment`` give it.
+    """
+    from .._sources.extensions import config_names  # the installed extensions: read once
+
+    read = config_names()
+    if not read:
+        return []
+    found: dict[str, None] = {}
+    for data in resolution.layers.values():
+        found.update((key, None) for key in data.loose if key in read)
+    return list(found)
+
+
+def left_behind_text(names: list[str], target: str) -> str:
+    """What a launch says of the extensions' names set here that its tasks are not given."""
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    one = len(names) == 1
+    return (
+        f"{shown} {'is' if one else 'are'} set here and read by an installed Metaflow "
+        f"extension, but not passed to the tasks ({target}): Metaflow passes none of an "
+        "extension's names. Give them in the image or with @environment for a task to resolve "
+        "what this machine resolves"
+    )
+
+
 def left_to_secrets_text(task: TaskEnv) -> str:
     """What is said of the secret settings a target's pods are not given (``left_to_secrets``)."""
     names = task.left_to_secrets()

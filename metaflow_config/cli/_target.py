@@ -33,7 +33,10 @@ from .._snapshot.taskenv import (
     launcher_values,
     not_carried,
 )
-from .._sources.extensions import config_names, config_settings
+from .._snapshot.taskenv import (
+    left_behind as taskenv_left_behind,
+)
+from .._sources.extensions import config_settings
 from .._sources.keys import keys_said
 from .._sources.sections import find_key
 from .._sources.sections import registry as registered_keys
@@ -340,18 +343,8 @@ def target_text(snapshot: Settings, target: str, *, include_defaults: bool) -> s
 
 
 def left_behind(snapshot: Settings) -> list[str]:
-    """The names installed extensions read that are set here (environment, files), in order.
-
-    Metaflow passes none of them to a remote task (nor does ``to_env``): there the extension
-    reads what the task's image and ``@environment`` give it.
-    """
-    read = config_names()
-    if not read:
-        return []
-    found: dict[str, None] = {}
-    for data in resolution_of(snapshot).layers.values():
-        found.update((key, None) for key in data.loose if key in read)
-    return list(found)
+    """The names installed extensions read that are set here (``taskenv.left_behind``)."""
+    return taskenv_left_behind(resolution_of(snapshot))
 
 
 def target_json(snapshot: Settings, target: str, *, include_defaults: bool) -> dict[str, Any]:
