@@ -295,6 +295,32 @@ def test_argo_templates_carry_the_settings(aws_env: str, tmp_path: Path) -> None
         )
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("METAFLOW_SERVICE_URL", "https://svc.example.com/api/$$v1/$(HOME)"),
+        ("METAFLOW_SERVICE_HEADERS", '{"x-team-token": "ab$$cd$(HOME)"}'),
+    ],
+)
+def test_a_dollar_in_what_metaflow_writes_into_a_pod_reaches_the_task_as_resolved(
+    aws_env: str, tmp_path: Path, name: str, value: str
+) -> None:
+    """Metaflow writes the service URL and headers into a pod as they are: Kubernetes read
+    ``$$`` as ``$`` and expanded ``$(HOME)``, and the task resolved another URL or header than
+    the launcher (Metaflow alone too). Each ``$`` of Metaflow's own entries is now ``$$``."""
+    where = _argo_launch(tmp_path, aws_env, **{name: value})
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
+    workflow = json.loads(proc.stdout[proc.stdout.index("{") :])
+    container = _templates(workflow)["end"]
+    env = pod_environment(container, {"metadata.namespace": "mf-ns"})
+    launcher = _launcher(where, "end")
+    task = _alone(env, tmp_path)
+    if name == "METAFLOW_SERVICE_URL":
+        assert task.service.url == launcher.service.url == value
+    else:
+        assert task.service.headers["x-team-token"] == "ab$$cd$(HOME)"
+
+
 def test_argo_honours_the_skip_list_and_kubernetes_secrets(aws_env: str, tmp_path: Path) -> None:
     """ARGO_WORKFLOWS_ENV_VARS_TO_SKIP stays out; with Kubernetes Secrets mounted the secret
     settings are left to them (an entry would override what the Secret supplies)."""

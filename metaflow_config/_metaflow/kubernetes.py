@@ -62,6 +62,8 @@ def _fill_spec(spec: Any, task: TaskEnv, later: Iterable[str] = ()) -> dict[str,
     """
     kwargs = spec._kwargs
     values: dict[str, Any] = kwargs.setdefault("environment_variables", {})
+    for name, value in values.items():  # Metaflow's own, before any is added: as they read
+        values[name] = task.literal(name, value)
     present = {*values, *kwargs.get("environment_variables_from_selectors", {}), *later}
     replace, headers = task.service_headers(present)
     if replace:
@@ -131,6 +133,9 @@ def _fill_entries(entries: list[dict[str, Any]], task: TaskEnv, *, mounted: bool
 
     ``mounted``: the container mounts Kubernetes Secrets as environment variables.
     """
+    for entry in entries:  # Metaflow's own, before any is added: as they read
+        if "value" in entry:
+            entry["value"] = task.literal(entry["name"], entry["value"])
     present = [entry["name"] for entry in entries]
     replace, headers = task.service_headers(present)
     if replace:

@@ -278,6 +278,23 @@ class TaskEnv:
             return for_argo(name, text)
         return for_kubernetes(text)
 
+    def literal(self, name: str, value: Any) -> Any:
+        """Metaflow's own entry ``name`` of a pod (:data:`METAFLOW_WRITES`), as its text reads.
+
+        Metaflow writes the settings' values into a pod as they are, and Kubernetes expands
+        ``$(NAME)`` and reads ``$$`` as ``$`` in them: a task resolved another service URL,
+        headers or init script than the launcher. Each ``$`` is written ``$$`` (a value of a
+        setting is text, never a reference to expand); any other entry is left as it is.
+        """
+        if (
+            isinstance(value, str)
+            and "$" in value
+            and name in METAFLOW_WRITES.get(self.target, ())
+            and self.target in ("kubernetes", "argo", "airflow")
+        ):
+            return for_kubernetes(value)
+        return value
+
     def refused(self, name: str, text: str) -> list[Problem]:
         """The problems of carrying ``text`` of variable ``name`` in this target (none: it can)."""
         try:
