@@ -5,6 +5,7 @@ The fast companion of tests/test_cli_wizard.py (which drives it in a real pseudo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -356,3 +357,18 @@ def test_a_bad_profile_name_is_said_of_the_option_it_came_by(
     monkeypatch.setenv("METAFLOW_PROFILE", "a b")
     said = invoke("configure", "aws", "--yes", "--set", "BATCH_JOB_QUEUE=q").stderr
     assert "METAFLOW_PROFILE (profile): got 'a b'" in said
+
+
+def test_a_misspelled_key_left_in_the_profile_is_said_with_the_command_that_removes_it() -> None:
+    """The wizard writes the queue beside ``METAFLOW_BATCH_JOB_QEUE`` (a hand edit, applied
+    nowhere): its warning gives the command that removes it, which works as written."""
+    home = Path(os.environ["METAFLOW_HOME"])
+    write_json(home / "config_dev.json", {"METAFLOW_BATCH_JOB_QEUE": "q"})
+    result = invoke("configure", "aws", "-p", "dev", "--yes", "--set", "BATCH_JOB_QUEUE=q")
+    assert result.exit_code == 0, result.stderr
+    command = "metaflow-config configure aws -p dev --set METAFLOW_BATCH_JOB_QEUE="
+    assert f"remove the misspelled key (applied nowhere): `{command}`" in result.stderr
+    removed = invoke(*command.split()[1:], input="y\n")
+    assert removed.exit_code == 0, removed.stderr
+    assert json.loads((home / "config_dev.json").read_text()) == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
+    assert "misspelled" not in removed.stderr

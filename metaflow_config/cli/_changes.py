@@ -156,6 +156,17 @@ def report_leftovers(path: str) -> None:
     print_warnings([f"the profile still has a problem: {p}" for p in problems])
     notes: list[str] = []
     report_keys(data, LENIENT, [], notes)
+    from .._sources.keys import misspelled
+
+    typos = [key for key in data.loose if misspelled(key)]
+    if typos:  # not applied, whatever was written beside them: said with the way to remove them
+        name = os.path.basename(path)
+        flag = f" -p {shell_quote(name[7:-5])}" if name.startswith("config_") else ""
+        unset = " ".join(shell_quote(f"{key}=") for key in typos)
+        notes.append(
+            f"remove the misspelled key{'s' if len(typos) > 1 else ''} (applied nowhere): "
+            f"`metaflow-config configure aws{flag} --set {unset}`"
+        )
     print_warnings(notes)
 
 
