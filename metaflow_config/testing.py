@@ -28,7 +28,7 @@ from ._model.table import find
 from ._override import Override, override
 from ._scope import current, load, reset
 from ._snapshot.explanation import Explanation
-from ._snapshot.export import ExportedEnv
+from ._snapshot.export import ChildEnv
 from ._snapshot.settings import Settings
 from ._sources.inputs import argument_problems
 from ._sources.layers import SOURCES
@@ -241,7 +241,8 @@ def child_env(
     ``METAFLOW_CONFIG_PROJECT`` where the snapshot's search for ``.metaflow/config.json``
     started (its ``override(cwd=...)``, else its working directory, or the project variable it
     was given): the child reads the snapshot's project file wherever it runs. Its ``repr``
-    masks the secrets, as ``to_env``'s does.
+    masks the secrets, as ``to_env``'s does, and shows no value of a variable that is not
+    ``METAFLOW_*`` (the machine's own: ``AWS_SECRET_ACCESS_KEY``, a token).
 
     Raises:
         ConfigError: a value in force would not read back from an environment variable (see
@@ -252,7 +253,7 @@ def child_env(
 
     snapshot = current() if snapshot is None else snapshot
     base = os.environ if base is None else base
-    env = ExportedEnv(  # a dict whose repr masks the secrets, as to_env's
+    env = ChildEnv(  # a dict whose repr masks the secrets, and the machine's other values
         (key, value)
         for key, value in base.items()
         if not (key.startswith(PREFIX) and find(key) is not None)

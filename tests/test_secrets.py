@@ -677,3 +677,25 @@ def test_a_readable_file_of_secret_references_is_not_said_to_hold_secrets(
     )
     with pytest.warns(ConfigWarning, match=r"holds secrets \(METAFLOW_AWS_SANDBOX_API_KEY\) and"):
         load(env={}, home=home, cwd=tmp_path)
+
+
+def test_child_envs_repr_shows_none_of_the_machines_other_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``child_env()`` holds the whole environment: its ``repr`` (a failed test's locals, a
+    log line) showed ``AWS_SECRET_ACCESS_KEY`` and any token in the clear. The machine's
+    variables are shown by name only; the settings' as ``to_env`` shows them."""
+    import pprint
+
+    from metaflow_config.testing import child_env
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-planted")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_planted")
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "shown-queue")
+    monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "planted-auth-key")
+    env = child_env()
+    for text in (repr(env), pprint.pformat(env), f"{env!r}", str(env)):
+        assert "planted" not in text
+        assert "'AWS_SECRET_ACCESS_KEY': ****" in text
+        assert "'METAFLOW_BATCH_JOB_QUEUE': 'shown-queue'" in text
+    assert env["AWS_SECRET_ACCESS_KEY"] == "wJalrXUtnFEMI-planted"  # the values, given whole

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._display import MASK, has_url_password
-from .._model.fields import Setting
+from .._model.fields import PREFIX, Setting
 from .._model.table import BY_ENV, FIELDS
 from .._model.values import conceal
 from .._resolve.resolution import Resolution
@@ -123,8 +123,24 @@ class ExportedEnv(dict[str, str]):
             return super().__new__(cls, *args, **kwargs)
 
     def __repr__(self) -> str:
-        shown = (f"{key!r}: {_shown(key, value)}" for key, value in self.items())
+        shown = (f"{key!r}: {self._shown(key, value)}" for key, value in self.items())
         return "{" + ", ".join(shown) + "}"
+
+    def _shown(self, key: str, value: str) -> str:
+        """How ``repr`` shows the variable ``key``'s value: masked where it bears a secret."""
+        return _shown(key, value)
+
+
+class ChildEnv(ExportedEnv):
+    """An environment for a child process (``testing.child_env``), its ``repr`` masked.
+
+    The settings' variables, and the machine's others, whose values its ``repr`` never shows.
+    Those are the machine's (``AWS_SECRET_ACCESS_KEY``, a ``GITHUB_TOKEN``): which of them is a
+    secret, nothing here can know.
+    """
+
+    def _shown(self, key: str, value: str) -> str:
+        return _shown(key, value) if key.startswith(PREFIX) else MASK
 
 
 def _mask_in_pprint() -> None:  # pragma: no cover - Python 3.9 only
