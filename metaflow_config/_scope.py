@@ -238,6 +238,11 @@ for _name in {*dir(Settings), *vars(Settings).get("__annotations__", {})}:
         setattr(_ProcessSettings, _name, _forward(_name))
 del _name
 
+# Named as what they stand for: an unknown attribute of the cached settings is Python's own
+# error (no __getattr__ there, see above), which names the type ("'Settings' object has no
+# attribute 'btach'"; Python 3.10+ adds its did-you-mean in the traceback).
+_ProcessSettings.__name__ = _Unresolved.__name__ = "Settings"
+
 _process = _Unresolved()
 #: The process-wide settings: resolved on first use, re-read by ``settings.reload()``.
 settings: Settings = cast(Settings, _process)

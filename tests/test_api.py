@@ -266,3 +266,13 @@ def test_a_misspelled_section_attribute_gets_pythons_did_you_mean(tmp_path: Path
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert "has no attribute 'job_qeue'. Did you mean: 'job_queue'?" in done.stderr
+
+
+def test_an_unknown_attribute_of_the_settings_names_settings_not_a_private_class() -> None:
+    """Once its sections are cached, ``settings`` has no ``__getattr__`` (for speed): a typo
+    was "'_ProcessSettings' object has no attribute 'btach'", a class no user knows."""
+    from metaflow_config import settings
+
+    settings.batch  # noqa: B018 - caches the sections
+    with pytest.raises(AttributeError, match=r"^'Settings' object has no attribute 'btach'"):
+        settings.btach  # type: ignore[attr-defined]  # noqa: B018
