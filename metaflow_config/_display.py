@@ -675,6 +675,8 @@ def _shorten(text: str, width: int) -> str:
         site = text if path < 0 else text[:path]
         if path > 0 and len(site) + 2 * len(CUT) < width:
             return site + _tail(text[path:], width - len(site))
+        if path > 0 and len(site) + len(CUT) <= width:  # the host whole, the path left out
+            return site + CUT
     return _middle(text, width)
 
 

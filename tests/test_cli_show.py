@@ -79,6 +79,9 @@ def rows(text: str) -> dict[str, str]:
                      id="url-host-too-long"),
         pytest.param("https://mf.example.com/a/long/path/to/the/metadata", 36,
                      "https://mf.example.com.../metadata", id="url-keeps-host-and-path-end"),
+        pytest.param(  # no room for the path's end beside the host: the host whole
+            "http://127.0.0.1:5056/api", 24, "http://127.0.0.1:5056...", id="url-host-whole"
+        ),
         pytest.param("x" * 10 + "y" * 10, 11, "xxxx...yyyy", id="text-keeps-both-ends"),
         pytest.param(ROLE, len(ROLE), ROLE, id="whole-when-it-fits"),
     ],
