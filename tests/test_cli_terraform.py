@@ -71,9 +71,14 @@ def test_the_module_outputs_become_a_working_profile(tmp_path: Path) -> None:
     assert "metaflow-config check --aws -p prod" in out
 
 
-def test_the_api_key_placeholder_is_not_a_value(tmp_path: Path) -> None:
-    """The module's "## Replace with ... ##" is not written; the line says how to fetch the key."""
-    path = _outputs(tmp_path, module_outputs())
+@pytest.mark.parametrize("sensitive", [False, True])
+def test_the_api_key_placeholder_is_not_a_value(tmp_path: Path, sensitive: bool) -> None:
+    """The module's "## Replace with ... ##" is not written; the line says how to fetch the key,
+    also where the profile output is marked sensitive (the placeholder holds the key's id)."""
+    outputs = module_outputs()
+    if sensitive:
+        outputs["metaflow_profile_json"]["sensitive"] = True
+    path = _outputs(tmp_path, outputs)
     write_json(home() / "config.json", {"METAFLOW_SERVICE_AUTH_KEY": "SEKRITkept"})
     result = _import(path, "-y")
     assert result.exit_code == 0, result.stderr

@@ -191,7 +191,9 @@ def map_outputs(outputs: Iterable[Output], label: str) -> Found:
 
 def _placeholder(key: str, output: Output) -> str:
     """Why a placeholder is not imported, and how to get the value (the API key's command)."""
-    text = output.value if not output.sensitive else ""
+    # the key's id (letters and digits: the value it names is fetched with permission only),
+    # from a sensitive output too: the placeholder holds no secret, and the command is the way
+    text = output.value if isinstance(output.value, str) else ""
     key_id = re.search(r"--api-key\s+([A-Za-z0-9]+)", text) if key == _AUTH_KEY else None
     if key_id is None:
         return f"a placeholder, not a value: {key} not set"
