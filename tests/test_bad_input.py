@@ -430,8 +430,13 @@ def test_a_utf16_profile_says_save_it_as_utf8(home: Path, work: Path) -> None:
 
 
 def test_a_named_profile_in_a_home_that_does_not_exist_says_check_the_home(work: Path) -> None:
-    """A mistyped METAFLOW_HOME is the likelier cause: said first, before creating there."""
+    """A mistyped home is the likelier cause: said first, before creating there (named as it
+    was given: ``home=`` here; METAFLOW_HOME where the variable gave it)."""
     err = config_error(env={"METAFLOW_PROFILE": "prod"}, home=work / "typo", cwd=work)
+    assert f"{work / 'typo'}, which does not exist (home=)" in str(err)
+    assert "Fix: correct home= if it is mistyped; else create it with" in str(err)
+    env = {"METAFLOW_PROFILE": "prod", "METAFLOW_HOME": str(work / "typo")}
+    err = config_error(env=env, cwd=work)
     assert f"{work / 'typo'}, which does not exist (METAFLOW_HOME)" in str(err)
     assert "Fix: correct METAFLOW_HOME if it is mistyped; else create it with" in str(err)
 
@@ -1218,14 +1223,14 @@ def test_integer_text_is_read_as_metaflows_int_reads_it(
 
 
 def test_a_key_given_twice_is_fixed_by_keeping_one_of_the_lines_named(tmp_path: Path) -> None:
-    """README's promise (the fix, keep one): the lines that give the key, for a key written
-    with an escape too (said without lines); a value that holds the key's text is no line."""
+    """README's promise (the fix, keep one): the lines that give the key, a key written with
+    an escape too; a value that holds the key's text, or a key inside a value, is no line."""
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.json").write_text(
         '{\n  "METAFLOW_BATCH_JOB_QUEUE": "old",\n  "METAFLOW_USER": "METAFLOW_BATCH_JOB_QUEUE",'
         '\n  "METAFLOW_BATCH_JOB_QUEUE": "new",\n  "METAFLOW_BATCH_JOB_QUEUE" : "newer",\n'
-        '  "METAFLOW_\\u0055SER": "x"\n}\n',
+        '  "METAFLOW_\\u0055SER": "x",\n  "METAFLOW_SERVICE_HEADERS": {"METAFLOW_USER": "y"}\n}\n',
         encoding="utf-8",
     )
     with pytest.raises(ConfigError) as caught:
@@ -1236,7 +1241,9 @@ def test_a_key_given_twice_is_fixed_by_keeping_one_of_the_lines_named(tmp_path: 
         f"keep one METAFLOW_BATCH_JOB_QUEUE (lines 2, 4 and 5) and remove the others in "
         f"{home / 'config.json'}"
     )
-    assert user.fix == f"keep one METAFLOW_USER and remove the other in {home / 'config.json'}"
+    assert user.fix == (
+        f"keep one METAFLOW_USER (lines 3 and 6) and remove the other in {home / 'config.json'}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -1298,3 +1305,29 @@ def test_a_missing_home_given_in_code_is_said_as_home_not_metaflow_home(tmp_path
         load(env={"METAFLOW_HOME": str(missing), "METAFLOW_PROFILE": "prod"}, cwd=tmp_path)
     (problem,) = caught.value.problems
     assert problem.fix.startswith("correct METAFLOW_HOME if it is mistyped")
+
+
+def test_the_lines_of_a_key_given_twice_are_found_in_linear_time(tmp_path: Path) -> None:
+    """A cloned repository's project file with a key given twice and a long string of escaped
+    quotes: the first search for the key's lines restarted at each escaped quote, and a 128 KB
+    value took about 50 s (1 MiB: an hour) of every ``load()``. Said at once now (as measured
+    by the regular expression engine's own work: no wall clock)."""
+    import re
+
+    from metaflow_config._sources import jsonfile
+
+    value = '\\"' * 200_000
+    text = '{"METAFLOW_USER": "a", "X": "' + value + '", "METAFLOW_USER": "b"}'
+    assert jsonfile._key_lines(text, ["METAFLOW_USER"]) == {"METAFLOW_USER": [1, 1]}
+    # each token's match starts where the last ended: a string is matched once, whole
+    starts = [m.start() for m in re.finditer(jsonfile._TOKENS, text)]
+    assert len(starts) == 11  # { key : "a" key : value key : "b" }
+    many = "{" + ", ".join(f'"METAFLOW_USER": "{i}"' for i in range(40)) + "}"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.json").write_text(many.replace(", ", ",\n"), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load(env={}, home=str(home), cwd=tmp_path)
+    (said,) = caught.value.problems
+    assert said.expected == "each key once, found METAFLOW_USER 40 times"
+    assert "(lines 1, 2, 3, 4, 5 and 35 more)" in said.fix

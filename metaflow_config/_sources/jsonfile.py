@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._display import short_name
 from .._model.jsontext import nests_within, strict_loads
 from .._model.values import MAX_JSON_DEPTH, frozen_object_hook
 from ..errors import Problem
@@ -251,9 +252,9 @@ def _duplicate_problems(  # noqa: PLR0917 - the read's parts, in order
         _file_problem(
             layer,
             f"{path}:{key}",
-            f"each key once, found {key} {_times(counts[key] + 1)}",
-            f"keep one {key}{_lines_text(lines.get(key, []))} and remove the other"
-            f"{'s' if counts[key] > 1 else ''} in {path}",
+            f"each key once, found {short_name(key)} {_times(counts[key] + 1)}",
+            f"keep one {short_name(key)}{_lines_text(lines.get(key, []))} and remove the "
+            f"other{'s' if counts[key] > 1 else ''} in {path}",
         )
         for key in top
     ]
@@ -278,30 +279,53 @@ def _times(count: int) -> str:
     return "twice" if count == 2 else f"{count} times"
 
 
-def _key_lines(text: str, keys: list[str]) -> dict[str, list[int]]:
-    """The lines where each of ``keys`` stands as a key, written as JSON writes it.
+#: A JSON text's tokens that tell its structure: a string (whole, escapes and all: a match
+#: never starts inside one, so the scan is linear), a bracket, a colon.
+_TOKENS = r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:]'
 
-    One pass over ``text``: a key written with escapes is not found, and is said without lines.
+
+def _key_lines(text: str, keys: list[str]) -> dict[str, list[int]]:
+    """The lines where each of ``keys`` stands as a key of the top-level object of ``text``.
+
+    One linear pass over the tokens of ``text`` (valid JSON, read already): a string of the
+    top-level object followed by ``:`` is a key, compared decoded (escapes and all).
     """
     import re
 
-    wanted = {json.dumps(key, ensure_ascii=False): key for key in keys}
+    wanted = set(keys)
     lines: dict[str, list[int]] = {}
-    line, at = 1, 0
-    for match in re.finditer(r'"(?:[^"\\\n]|\\.)*"\s*:', text):
-        key = wanted.get(match.group().rstrip(": \t\r\n"))
-        if key is not None:
-            line += text.count("\n", at, match.start())
-            at = match.start()
-            lines.setdefault(key, []).append(line)
+    if not wanted:
+        return lines
+    depth, line, at = 0, 1, 0
+    key: tuple[str, int] | None = None  # a string of the top level, if the last token was one
+    for match in re.finditer(_TOKENS, text):
+        part, start = match.group(), match.start()
+        if part == ":" and key is not None:
+            name, where = key
+            if name in wanted:
+                line += text.count("\n", at, where)
+                at = where
+                lines.setdefault(name, []).append(line)
+        key = None
+        if part in "{[":
+            depth += 1
+        elif part in "}]":
+            depth -= 1
+        elif part[0] == '"' and depth == 1:
+            key = (json.loads(part), start)
     return lines
 
 
 def _lines_text(lines: list[int]) -> str:
-    """`` (lines 2 and 5)``, or ``""`` for fewer than two lines (a one-line file)."""
+    """`` (lines 2 and 5)``, or ``""`` for fewer than two lines (a one-line file).
+
+    At most five are named: a hostile file may give a key thousands of times.
+    """
     lines = sorted(set(lines))
     if len(lines) < 2:
         return ""
+    if len(lines) > 5:
+        return f" (lines {', '.join(map(str, lines[:5]))} and {len(lines) - 5} more)"
     return f" (lines {', '.join(map(str, lines[:-1]))} and {lines[-1]})"
 
 
