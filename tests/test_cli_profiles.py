@@ -718,3 +718,21 @@ def test_importing_over_a_broken_profile_says_how_to_replace_it(
     merged = invoke("import", str(good), "-p", "prod", "--merge", "--yes")
     assert merged.exit_code == 1
     assert "reset" not in merged.stderr
+
+
+def test_the_reset_offered_over_a_broken_default_profile_names_it_where_another_is_selected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``METAFLOW_PROFILE=dev`` exported, ``import -p ''`` over a broken config.json: the reset
+    offered was ``reset -y``, which removes config_dev.json; it is ``reset -p '' -y``."""
+    home = Path(os.environ["METAFLOW_HOME"])
+    (home / "config.json").write_text('{"METAFLOW_USER": "a",}', encoding="utf-8")
+    write_json(home / "config_dev.json", {"METAFLOW_USER": "dev"})
+    monkeypatch.setenv("METAFLOW_PROFILE", "dev")
+    good = write_json(tmp_path / "good.json", {"METAFLOW_BATCH_JOB_QUEUE": "q"})
+    result = invoke("import", str(good), "-p", "", "--yes")
+    assert result.exit_code == 1
+    assert "remove it (`metaflow-config reset -p '' -y`)" in result.stderr
+    assert invoke("reset", "-p", "", "-y").exit_code == 0
+    assert (home / "config_dev.json").exists()
+    assert not (home / "config.json").exists()

@@ -372,3 +372,42 @@ def test_a_misspelled_key_left_in_the_profile_is_said_with_the_command_that_remo
     assert removed.exit_code == 0, removed.stderr
     assert json.loads((home / "config_dev.json").read_text()) == {"METAFLOW_BATCH_JOB_QUEUE": "q"}
     assert "misspelled" not in removed.stderr
+
+
+def test_the_removal_command_of_several_misspelled_keys_works_and_names_the_default_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two misspelled keys in config.json, ``METAFLOW_PROFILE=dev`` exported: the command
+    gives ``--set`` for each (one takes one) and ``-p ''`` (else it would work on dev); a key
+    with a blank (which ``--set`` strips) is left to an editor."""
+    home = Path(os.environ["METAFLOW_HOME"])
+    write_json(home / "config_dev.json", {"METAFLOW_USER": "dev"})
+    write_json(
+        home / "config.json",
+        {"METAFLOW_BATCH_JOB_QEUE": "q", "METAFLOW_USR": "me", "METAFLOW_BATCH_JOB_QUEUE ": "x"},
+    )
+    monkeypatch.setenv("METAFLOW_PROFILE", "dev")
+    result = invoke("configure", "aws", "-p", "", "--yes", "--set", "BATCH_JOB_QUEUE=q")
+    assert result.exit_code == 0, result.stderr
+    command = (
+        "metaflow-config configure aws -p '' --set METAFLOW_BATCH_JOB_QEUE= --set METAFLOW_USR="
+    )
+    assert f"remove the misspelled keys (applied nowhere): `{command}`" in result.stderr
+    assert f"remove the misspelled keys with blanks from {home / 'config.json'}" in result.stderr
+    removed = invoke(
+        "configure",
+        "aws",
+        "-p",
+        "",
+        "--set",
+        "METAFLOW_BATCH_JOB_QEUE=",
+        "--set",
+        "METAFLOW_USR=",
+        input="y\n",
+    )
+    assert removed.exit_code == 0, removed.stderr
+    assert json.loads((home / "config.json").read_text()) == {
+        "METAFLOW_BATCH_JOB_QUEUE ": "x",
+        "METAFLOW_BATCH_JOB_QUEUE": "q",
+    }
+    assert json.loads((home / "config_dev.json").read_text()) == {"METAFLOW_USER": "dev"}

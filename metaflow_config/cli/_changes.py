@@ -25,7 +25,7 @@ from .._sources.environ import own
 from .._sources.files import FileLayer
 from .._sources.writes import update_json
 from ..errors import ConfigError
-from ._common import CliError, home_dir, print_warnings, raw_text, yes_or_no
+from ._common import CliError, home_dir, print_warnings, profile_flag, raw_text, yes_or_no
 from ._common import answered as _answered
 
 __all__ = ["Changes", "activation_hint", "answered", "is_masked", "write_changes"]
@@ -159,14 +159,19 @@ def report_leftovers(path: str) -> None:
     from .._sources.keys import misspelled
 
     typos = [key for key in data.loose if misspelled(key)]
-    if typos:  # not applied, whatever was written beside them: said with the way to remove them
+    # not applied, whatever was written beside them: said with the way to remove them; --set
+    # strips a key's blanks, so one with a blank at an end is removed by hand
+    removable = [key for key in typos if key == key.strip() and key.isprintable()]
+    if removable:
         name = os.path.basename(path)
-        flag = f" -p {shell_quote(name[7:-5])}" if name.startswith("config_") else ""
-        unset = " ".join(shell_quote(f"{key}=") for key in typos)
+        flag = profile_flag(name[7:-5] if name.startswith("config_") else None)
+        unset = " ".join(f"--set {shell_quote(key + '=')}" for key in removable)
         notes.append(
-            f"remove the misspelled key{'s' if len(typos) > 1 else ''} (applied nowhere): "
-            f"`metaflow-config configure aws{flag} --set {unset}`"
+            f"remove the misspelled key{'s' if len(removable) > 1 else ''} (applied nowhere): "
+            f"`metaflow-config configure aws{flag} {unset}`"
         )
+    if len(removable) < len(typos):
+        notes.append(f"remove the misspelled keys with blanks from {path} in an editor")
     print_warnings(notes)
 
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from .._display import MASK, Lines, mask_value, printable, shown_text
+from .._display import MASK, Lines, mask_value, printable, shell_quote, shown_text
 from .._resolve.resolve import resolve
 from .._snapshot.settings import Settings
 from .._sources.inputs import Inputs, default_home
@@ -38,6 +38,7 @@ __all__ = [
     "output_file",
     "print_warnings",
     "profile_file",
+    "profile_flag",
     "profile_label",
     "profile_option",
     "raw_text",
@@ -357,3 +358,14 @@ def no_pipe(path: str, command: str) -> None:
         f"import that file (e.g. `... > outputs.json && {command} outputs.json`)"
     )
     raise CliError(msg)
+
+
+def profile_flag(profile: str | None) -> str:
+    """The ``-p`` option that names ``profile`` to a command pasted here (`` -p dev``).
+
+    The default profile is ``-p ''`` where ``METAFLOW_PROFILE`` is set (else the command would
+    work on the profile it names), and nothing where it is not.
+    """
+    if profile:
+        return f" -p {shell_quote(profile)}"
+    return " -p ''" if os.environ.get("METAFLOW_PROFILE") else ""

@@ -33,6 +33,7 @@ from ._common import (
     output_file,
     print_warnings,
     profile_file,
+    profile_flag,
     profile_label,
     profile_option,
     selected_profile,
@@ -318,7 +319,7 @@ def _import_file(
     except ConfigError as exc:  # a broken profile: what replacing it would drop is unknown
         if merge:
             raise
-        reset = "metaflow-config reset" + (f" -p {shell_quote(name)}" if name else "") + " -y"
+        reset = f"metaflow-config reset{profile_flag(name)} -y"
         again = f"or, to replace it whole, remove it (`{reset}`) and import again"
         raise ConfigError(
             [dataclasses.replace(p, fix=f"{p.fix}; {again}") for p in exc.problems]
