@@ -910,3 +910,18 @@ def test_a_missing_default_profile_beside_named_ones_says_how_to_select_them() -
     assert said in invoke("show").stdout
     assert said in invoke("check").stdout
     assert "profiles here" not in invoke("show", "-p", "prod").stdout
+
+
+def test_commands_offered_for_the_default_profile_name_it_where_another_is_selected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``check -p ''`` with ``METAFLOW_PROFILE=dev`` exported: a command offered without
+    ``-p`` would check dev. It says ``-p ''``; with no profile selected, nothing."""
+    home = Path(os.environ["METAFLOW_HOME"])
+    (home / "config.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}', encoding="utf-8")
+    (home / "config_dev.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setenv("METAFLOW_PROFILE", "dev")
+    result = invoke("check", "-p", "")
+    assert "`metaflow-config check -p '' --require batch` says why" in result.stderr
+    monkeypatch.delenv("METAFLOW_PROFILE")
+    assert "`metaflow-config check --require batch` says why" in invoke("check").stderr

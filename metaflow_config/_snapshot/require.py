@@ -282,11 +282,9 @@ def missing(s: Settings, need: Need, title: str, *, wizard: bool = True) -> Prob
 
 def wizard_command(profile: str | None) -> str:
     """The wizard's command line for ``profile`` (``""`` or None: the default profile)."""
-    if not profile:
-        return "metaflow-config configure aws"
-    from .._display import shell_quote  # an unmet need only
+    from .._sources.profiles import profile_flag  # an unmet need only
 
-    return f"metaflow-config configure aws --profile {shell_quote(profile)}"
+    return f"metaflow-config configure aws{profile_flag(profile, '--profile')}"
 
 
 def unmet(s: Settings, need: Need) -> bool:

@@ -297,10 +297,12 @@ class Key(Record):
 
 
 def _profile_option(path: str) -> str:
-    """`` -p NAME`` for ``config_NAME.json``; nothing for the default ``config.json``."""
-    name = os.path.basename(path)
-    if name.startswith("config_") and name.endswith(".json"):
-        from .._display import shell_quote
+    """`` -p NAME`` for ``config_NAME.json``; for the default ``config.json``, ``profile_flag``'s.
 
-        return f" -p {shell_quote(name[len('config_') : -len('.json')])}"
-    return ""
+    Nothing, or `` -p ''`` where ``METAFLOW_PROFILE`` names another profile.
+    """
+    from .profiles import profile_flag
+
+    name = os.path.basename(path)
+    named = name.startswith("config_") and name.endswith(".json")
+    return profile_flag(name[len("config_") : -len(".json")] if named else None)

@@ -29,6 +29,7 @@ __all__ = [
     "nearest_profile",
     "others_can_swap",
     "others_can_write",
+    "profile_flag",
     "profile_path",
     "unnamed_profiles",
     "writable_by",
@@ -511,3 +512,16 @@ def _target(link: str) -> str:
         return os.readlink(link)
     except OSError:
         return "?"
+
+
+def profile_flag(profile: str | None, option: str = "-p") -> str:
+    """The ``option`` that names ``profile`` to a command pasted here (`` -p dev``).
+
+    The default profile is ``-p ''`` where ``METAFLOW_PROFILE`` is set (else the command would
+    work on the profile it names), and nothing where it is not.
+    """
+    from .._display import shell_quote
+
+    if profile:
+        return f" {option} {shell_quote(profile)}"
+    return f" {option} ''" if os.environ.get("METAFLOW_PROFILE") else ""

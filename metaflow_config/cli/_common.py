@@ -13,12 +13,18 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from .._display import MASK, Lines, mask_value, printable, shell_quote, shown_text
+from .._display import MASK, Lines, mask_value, printable, shown_text
 from .._resolve.resolve import resolve
 from .._snapshot.settings import Settings
 from .._sources.inputs import Inputs, default_home
 from .._sources.inputs import selected_profile as resolved_profile
-from .._sources.profiles import home_is_a_file, list_profiles, profile_path, relative_home
+from .._sources.profiles import (
+    home_is_a_file,
+    list_profiles,
+    profile_flag,
+    profile_path,
+    relative_home,
+)
 from .._sources.profiles import missing_profile as missing_profile_problem
 from .._sources.writes import file_in_the_way
 from ..errors import ConfigError, ConfigWarning, Problem
@@ -358,14 +364,3 @@ def no_pipe(path: str, command: str) -> None:
         f"import that file (e.g. `... > outputs.json && {command} outputs.json`)"
     )
     raise CliError(msg)
-
-
-def profile_flag(profile: str | None) -> str:
-    """The ``-p`` option that names ``profile`` to a command pasted here (`` -p dev``).
-
-    The default profile is ``-p ''`` where ``METAFLOW_PROFILE`` is set (else the command would
-    work on the profile it names), and nothing where it is not.
-    """
-    if profile:
-        return f" -p {shell_quote(profile)}"
-    return " -p ''" if os.environ.get("METAFLOW_PROFILE") else ""

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from .._display import laid_out, printable, shell_quote
+from .._display import laid_out, printable
 from .._model.fields import PREFIX
 from .._model.metaflow_names import RUNTIME_VARS
 from .._model.references import SERVICES, SYNTAX
@@ -31,6 +31,7 @@ from ._common import (
     is_placeholder,
     load_settings,
     print_warnings,
+    profile_flag,
     profile_label,
     profile_option,
     selected_profile,
@@ -448,7 +449,7 @@ def _begun(snapshot: Settings, checked: list[str]) -> list[str]:
 
 def _not_ready_text(snapshot: Settings, capability: str, unmet: RequirementError) -> str:
     """The note of a capability configured in part that is not ready (not required here)."""
-    profile = f" -p {shell_quote(snapshot.profile)}" if snapshot.profile else ""
+    profile = profile_flag(snapshot.profile)
     names = ", ".join(dict.fromkeys(p.setting for p in unmet.problems))
     return (
         f"{REQUIRE[capability].title} is configured in part and not ready ({names}; not "

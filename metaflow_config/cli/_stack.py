@@ -40,6 +40,7 @@ from ._common import (
     home_dir,
     is_placeholder,
     profile_file,
+    profile_flag,
     profile_label,
     raw_text,
     selected_profile,
@@ -375,5 +376,5 @@ def import_stack(
     if kept:
         click.echo(f"Kept {len(kept)} key(s) of the profile that the source does not set.")
     click.echo(activation_hint(name))
-    check = "metaflow-config check --aws" + (f" -p {shell_quote(name)}" if name else "")
+    check = f"metaflow-config check --aws{profile_flag(name)}"
     click.echo(f"Then check it against AWS:\n  {check}")
