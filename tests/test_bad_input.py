@@ -1265,6 +1265,11 @@ def test_a_key_given_twice_is_fixed_by_keeping_one_of_the_lines_named(tmp_path: 
             ["team"],
             "expected a string (found a JSON array: Metaflow reads this setting as text)",
         ),
+        (  # "team=a,b=c" would read as two labels: no text is offered
+            "METAFLOW_KUBERNETES_LABELS",
+            {"team": "a,b=c"},
+            "expected a string (found a JSON object: Metaflow reads this setting as text)",
+        ),
     ],
 )
 def test_an_object_or_array_for_a_text_setting_is_said_as_its_text(
@@ -1281,7 +1286,9 @@ def test_an_object_or_array_for_a_text_setting_is_said_as_its_text(
     assert "valid string" not in str(caught.value)
 
 
-@pytest.mark.parametrize("home", ["$HOME/.metaflowconfig", "${HOME}/mf", "%USERPROFILE%\\mf"])
+@pytest.mark.parametrize(
+    "home", ["$HOME/.metaflowconfig", "${HOME}/mf", "%USERPROFILE%\\mf", '"$HOME/.metaflowconfig"']
+)
 def test_a_metaflow_home_naming_a_variable_not_expanded_says_so(home: str, tmp_path: Path) -> None:
     """``METAFLOW_HOME='$HOME/.metaflowconfig'`` (docker --env-file, single quotes): the fix
     was ``export METAFLOW_HOME='<cwd>/$HOME/.metaflowconfig'``, a folder nobody meant."""
@@ -1331,3 +1338,16 @@ def test_the_lines_of_a_key_given_twice_are_found_in_linear_time(tmp_path: Path)
     (said,) = caught.value.problems
     assert said.expected == "each key once, found METAFLOW_USER 40 times"
     assert "(lines 1, 2, 3, 4, 5 and 35 more)" in said.fix
+
+
+@pytest.mark.parametrize("home", ['"/srv/mf"', "'/srv/mf'"])
+def test_a_quoted_metaflow_home_is_said_to_hold_quotes(home: str, tmp_path: Path) -> None:
+    """docker --env-file and systemd keep quotes: the fix pointed into the working directory
+    (``export METAFLOW_HOME='<cwd>/"/srv/mf"'``), which the refusal is there to prevent."""
+    with pytest.raises(ConfigError) as caught:
+        load(env={"METAFLOW_HOME": home}, cwd=tmp_path)
+    (problem,) = caught.value.problems
+    assert problem.fix == (
+        "the value holds quotes, which a file of variables keeps (docker --env-file, systemd): "
+        "remove them (METAFLOW_HOME=/srv/mf)"
+    )

@@ -693,9 +693,12 @@ def test_child_envs_repr_shows_none_of_the_machines_other_values(
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_planted")
     monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "shown-queue")
     monkeypatch.setenv("METAFLOW_SERVICE_AUTH_KEY", "planted-auth-key")
-    env = child_env()
+    monkeypatch.setenv("METAFLOW_MYORG_API_TOKEN", "planted-extension-token")  # no setting's
+    with pytest.warns(ConfigWarning, match="METAFLOW_MYORG_API_TOKEN"):  # an unknown name
+        env = child_env()
     for text in (repr(env), pprint.pformat(env), f"{env!r}", str(env)):
         assert "planted" not in text
         assert "'AWS_SECRET_ACCESS_KEY': ****" in text
+        assert "'METAFLOW_MYORG_API_TOKEN': ****" in text
         assert "'METAFLOW_BATCH_JOB_QUEUE': 'shown-queue'" in text
     assert env["AWS_SECRET_ACCESS_KEY"] == "wJalrXUtnFEMI-planted"  # the values, given whole

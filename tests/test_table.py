@@ -240,3 +240,6 @@ def test_arns_and_regions_of_every_partition_botocore_knows_are_taken() -> None:
             assert {k: s[k] for k in env} == env
     with pytest.raises(Exception, match="partition 'aws-eu' is not one of aws, aws-cn"):
         load(env={"METAFLOW_ECS_S3_ACCESS_IAM_ROLE": "arn:aws-eu:iam::123456789012:role/mf"})
+    made_up = "arn:awsx:dynamodb:us-east-1:123456789012:table/steps"  # no such partition
+    with pytest.raises(Exception, match="METAFLOW_SFN_DYNAMO_DB_TABLE"):
+        load(env={"METAFLOW_SFN_DYNAMO_DB_TABLE": made_up})

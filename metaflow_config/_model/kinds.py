@@ -1061,7 +1061,7 @@ DYNAMO_TABLE = Kind(
     "a DynamoDB table name (3 to 255 letters, digits, '_', '-' or '.'), or the table's ARN "
     "arn:aws:dynamodb:<region>:<12-digit account>:table/<name>",
     _str(
-        rf"^(?:arn:aws[a-z-]*:dynamodb:{_REGION}:[0-9]{{12}}:table/)?"
+        rf"^(?:arn:(?:{'|'.join(ARN_PARTITIONS)}):dynamodb:{_REGION}:[0-9]{{12}}:table/)?"
         r"[A-Za-z0-9_.\-]{3,255}$"
     ),
 )

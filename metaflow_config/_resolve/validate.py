@@ -211,6 +211,8 @@ def _found_a_structure(setting: Setting, value: Any, *, code: bool) -> str:
         and setting.env in _KEY_VALUE_TEXT
         and not setting.secret
         and all(isinstance(v, str) for v in value.values())
+        # a ',' or '=' in a key or value would read as other pairs: no text stands for it
+        and not any(c in part for part in (*value, *value.values()) for c in ",=")
     ):
         text = ",".join(f"{k}={v}" for k, v in value.items())
         if not validate({setting.name: (LayerData("check"), Raw(text, setting.env))})[1]:

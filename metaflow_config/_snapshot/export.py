@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._display import MASK, has_url_password
-from .._model.fields import PREFIX, Setting
+from .._model.fields import Setting
 from .._model.table import BY_ENV, FIELDS
 from .._model.values import conceal
 from .._resolve.resolution import Resolution
@@ -140,7 +140,17 @@ class ChildEnv(ExportedEnv):
     """
 
     def _shown(self, key: str, value: str) -> str:
-        return _shown(key, value) if key.startswith(PREFIX) else MASK
+        # a setting's (or a registered key's) as to_env shows it; any other, an extension's
+        # METAFLOW_MYORG_API_TOKEN included, by name only
+        try:
+            known = key in BY_ENV or key in _SELECTORS or find_key(key) is not None
+        except ConfigError:  # a registry that does not load: nothing told apart is shown
+            known = False
+        return _shown(key, value) if known else MASK
+
+
+#: The variables ``child_env`` sets to name the snapshot's profile and project: shown
+_SELECTORS = frozenset({"METAFLOW_HOME", "METAFLOW_PROFILE", "METAFLOW_CONFIG_PROJECT"})
 
 
 def _mask_in_pprint() -> None:  # pragma: no cover - Python 3.9 only

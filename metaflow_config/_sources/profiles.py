@@ -242,11 +242,17 @@ def relative_home(home: str) -> Problem | None:
         "point METAFLOW_HOME at it by its absolute path: "
         f"export METAFLOW_HOME={shell_quote(os.path.abspath(home))}"
     )
-    if home.startswith("$") or "${" in home or "%" in home:  # written where nothing expands it
+    bare = home.strip("'\"")
+    if bare.startswith("$") or "${" in bare or "%" in bare:  # written where nothing expands it
         fix = (
             f"{home} names a variable that was not expanded (a quoted value, a file that sets "
             "variables without a shell): give the path itself, e.g. "
             '`export METAFLOW_HOME="$HOME/.metaflowconfig"` in a shell'
+        )
+    elif bare != home:  # quotes a file of variables kept (docker --env-file, systemd)
+        fix = (
+            f"the value holds quotes, which a file of variables keeps (docker --env-file, "
+            f"systemd): remove them (METAFLOW_HOME={bare})"
         )
     return Problem.bad_value(
         "METAFLOW_HOME",
