@@ -767,7 +767,12 @@ _SAID_AS = {
 
 
 def _expected(
-    cls: type[MetaflowBaseSettings], name: str, err: Mapping[str, Any], value: Any
+    cls: type[MetaflowBaseSettings],
+    name: str,
+    err: Mapping[str, Any],
+    value: Any,
+    *,
+    code: bool = False,
 ) -> str:
     """What pydantic said of field ``name``, with why its text is not JSON where it takes JSON.
 
@@ -778,9 +783,14 @@ def _expected(
     kind = str(err.get("type", ""))
     if kind in _SAID_AS:  # what pydantic takes, in words a user can act on
         return _SAID_AS[kind]
-    if kind == "string_type" and isinstance(value, (int, float)):  # a JSON number, a bool
+    if kind == "string_type" and isinstance(value, (int, float)):  # a number, a bool
+        if code:  # given by override(): in Python's words, as the built-in settings say it
+            return f"{expected} (found a Python {type(value).__name__}: pass it as a str)"
         found = "boolean" if isinstance(value, bool) else "number"
         return f"{expected} (found a JSON {found}: if the text is meant, write it in quotes)"
+    if kind == "string_type" and isinstance(value, (dict, list, tuple)) and not code:
+        found = "object" if isinstance(value, dict) else "array"
+        return f"{expected} (found a JSON {found}: this field reads text)"
     shape = _shape(cls)
     if name in shape and shape[name][1] != PLAIN and isinstance(value, str):
         reason = decode_json(value, bounded=True)[1]
@@ -818,7 +828,7 @@ def _problems(
                 if raw is not None:
                     layer, location, value = data.layer, raw.location, raw.value
         expected = _redacted(
-            _expected(cls, name, err, value)
+            _expected(cls, name, err, value, code=layer == "override")
             if layer not in {"init", "default"}  # text a layer held, not code's argument
             else str(err["msg"]),
             [*quoted, *_inputs(cls, err)],

@@ -432,3 +432,26 @@ def test_a_secret_reference_that_cannot_be_fetched_fails_its_check(
     assert "METAFLOW_AWS_SANDBOX_API_KEY: FAIL" in result.detail
     assert "mf/sandbox-key" in result.detail
     assert "METAFLOW_AWS_SANDBOX_API_KEY: create it" in result.fix
+
+
+@pytest.mark.parametrize(
+    ("bucket", "refused"),
+    [
+        ("mf-bucket", ""),
+        ("My_Bucket", "only lowercase letters"),
+        ("192.168.5.4", "not an IP address"),
+        ("xn--bucket", "(xn--)"),
+        ("sthree-bucket", "(sthree-)"),
+        ("bucket-s3alias", "(-s3alias)"),
+        ("bucket--ol-s3", "(--ol-s3)"),
+        ("bucket.mrap", "(.mrap)"),
+        ("ab", "2 characters"),
+        ("a..b", "two dots"),
+    ],
+)
+def test_a_bucket_s3_would_not_create_is_told_so(bucket: str, refused: str) -> None:
+    """``check --aws`` offers ``aws s3 mb`` only for a name S3 creates a bucket of."""
+    from metaflow_config._checks.probes_aws import _uncreatable
+
+    said = _uncreatable(bucket)
+    assert (said == "") if not refused else (refused in said), said

@@ -814,3 +814,20 @@ def test_the_suite_stops_where_a_section_is_installed_and_says_how_to_remove_it(
     said = done.stdout + done.stderr
     assert "acme-mf: entry point acme = acme_mf.config:Acme" in said
     assert f"{sys.executable} -m pip uninstall -y acme-mf" in said
+
+
+def test_a_sections_wrong_type_is_said_in_the_words_of_where_it_came_from(
+    registered: type[Any],
+) -> None:
+    """A number given in code is a Python int to pass as a str; an object in a file is a
+    JSON object for a field that reads text (pydantic said "a valid string")."""
+    with pytest.raises(ConfigError) as info, override(ACME_COST_CENTER=5):
+        settings.section(registered)
+    (problem,) = info.value.problems
+    assert problem.expected.endswith("(found a Python int: pass it as a str)")
+    write_profile(home(), {"ACME_COST_CENTER": {"team": "ml"}})
+    s = load(env={}, home=home(), cwd="/")
+    with pytest.raises(ConfigError) as info:
+        s.section(registered)
+    (problem,) = info.value.problems
+    assert problem.expected.endswith("(found a JSON object: this field reads text)")

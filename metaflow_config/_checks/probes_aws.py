@@ -109,7 +109,7 @@ def _withheld(ctx: Context) -> str:
     return ctx.untrusted(_ENDPOINT) if ctx.settings.s3.endpoint_url else ""
 
 
-def _uncreatable(bucket: str) -> str:
+def _uncreatable(bucket: str) -> str:  # noqa: PLR0911 - one return per rule
     """Why S3 creates no bucket named ``bucket`` (its rules for new buckets), or ``""``.
 
     Older buckets may have names these rules refuse (capitals, ``_``): such a bucket may
@@ -123,7 +123,18 @@ def _uncreatable(bucket: str) -> str:
         return "a letter or digit at each end"
     if ".." in bucket:
         return "no two dots in a row"
+    if all(part.isdigit() for part in bucket.split(".")) and bucket.count(".") == 3:
+        return "not an IP address"
+    reserved = [p for p in _RESERVED_PREFIXES if bucket.startswith(p)]
+    reserved += [s for s in _RESERVED_SUFFIXES if bucket.endswith(s)]
+    if reserved:
+        return f"not starting or ending as S3's own names do ({reserved[0]})"
     return ""
+
+
+#: What S3 keeps for its own names: no new bucket starts or ends so
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
 @register("s3.sysroot", "s3", service="s3", setting=_SYSROOT)
