@@ -138,6 +138,9 @@ _KUBERNETES_WRITES = (
     "KUBERNETES_NAMESPACE",
     "KUBERNETES_SANDBOX_INIT_SCRIPT",
 )
+#: What Metaflow writes into a pod under a name of its own, from a setting's value (each
+#: container runs ``eval "${METAFLOW_INIT_SCRIPT}"``)
+_WRITTEN_UNDER = {"METAFLOW_INIT_SCRIPT": PREFIX + "KUBERNETES_SANDBOX_INIT_SCRIPT"}
 #: What Metaflow's Airflow launcher does not write of what a pod of ``--with kubernetes`` gets
 _NOT_BY_AIRFLOW = ("OTEL_ENDPOINT", "OTEL_SERVICE_NAME", "S3_SERVER_SIDE_ENCRYPTION")
 METAFLOW_WRITES: dict[str, frozenset[str]] = {
@@ -282,18 +285,23 @@ class TaskEnv:
         """Metaflow's own entry ``name`` of a pod (:data:`METAFLOW_WRITES`), as its text reads.
 
         Metaflow writes the settings' values into a pod as they are, and Kubernetes expands
-        ``$(NAME)`` and reads ``$$`` as ``$`` in them: a task resolved another service URL,
-        headers or init script than the launcher. Each ``$`` is written ``$$`` (a value of a
-        setting is text, never a reference to expand); any other entry is left as it is.
+        ``$(NAME)`` and reads ``$$`` as ``$`` in them (Airflow renders them as Jinja first): a
+        task resolved another service URL, headers or init script than the launcher. Each
+        ``$`` is written ``$$`` (a value of a setting is text, never a reference to expand),
+        and on Airflow a value holding Jinja's marks goes in a raw block; any other entry is
+        left as it is. A step's ``@environment`` value under one of these names is taken
+        as text too (the launcher resolves it so).
         """
-        if (
-            isinstance(value, str)
-            and "$" in value
-            and name in METAFLOW_WRITES.get(self.target, ())
-            and self.target in ("kubernetes", "argo", "airflow")
-        ):
-            return for_kubernetes(value)
-        return value
+        if self.target not in ("kubernetes", "argo", "airflow") or not isinstance(value, str):
+            return value
+        if name not in METAFLOW_WRITES[self.target] and name not in _WRITTEN_UNDER:
+            return value
+        if self.target == "airflow" and any(mark in value for mark in _JINJA):
+            try:  # Airflow renders it as Jinja first: in a raw block, as the package's own
+                return for_airflow(name, value)
+            except ConfigError:  # an endraw in it: left as Metaflow wrote it
+                return value
+        return for_kubernetes(value) if "$" in value else value
 
     def refused(self, name: str, text: str) -> list[Problem]:
         """The problems of carrying ``text`` of variable ``name`` in this target (none: it can)."""

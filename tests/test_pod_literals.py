@@ -1,0 +1,169 @@
+"""What Metaflow writes into a pod itself reaches the task as the launcher resolved it.
+
+Metaflow writes settings' values into pods as they are: Kubernetes expands ``$(NAME)`` and reads
+``$$`` as ``$``, and Airflow renders its tasks' ``env_vars`` as Jinja first. The extension
+writes those entries as text (``TaskEnv.literal``), the init script each container evaluates
+(``METAFLOW_INIT_SCRIPT``) included. Real launches of the ``metaflow`` package (the suite's
+moto server, ``argo-workflows create --only-json``, ``airflow create``, the fake cluster).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests._fake_kubernetes import expand, fake_cluster, kubeconfig_env, pod_environment
+from tests.test_metaflow_flows import FLOW, run
+from tests.test_metaflow_kubernetes import (
+    _Airflow,
+    _alone,
+    _argo_launch,
+    _launch,
+    _step_of,
+    _templates,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.aws]
+
+PARALLEL_FLOW = FLOW.parent / "parallel_flow.py"
+INIT_SCRIPT = "export PROBE_PID=$$; echo $(HOSTNAME) > /tmp/probe-host"
+
+
+def _workflow(stdout: str) -> dict[str, Any]:
+    return json.loads(stdout[stdout.index("{") :])
+
+
+def _containers(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every container of a WorkflowTemplate: templates, and an @parallel step's JobSet jobs."""
+    import yaml
+
+    found = dict(_templates(workflow))
+    for t in workflow["spec"]["templates"]:
+        if "resource" in t:
+            count = "{{=asInt(inputs.parameters.workerCount)}}"
+            jobset = yaml.safe_load(t["resource"]["manifest"].replace(count, repr(count)))
+            for job in jobset["spec"]["replicatedJobs"]:
+                [c] = job["template"]["spec"]["template"]["spec"]["containers"]
+                found[f"{t['name']}/{job['name']}"] = c
+    return found
+
+
+# --- 1. The init script a pod runs is still expanded by Kubernetes --------------------------------
+
+
+def test_the_init_script_a_pod_evaluates_reaches_it_as_configured_on_argo(
+    aws_env: str,
+    tmp_path: Path,
+) -> None:
+    """Every Metaflow container runs ``${METAFLOW_INIT_SCRIPT:+eval "${METAFLOW_INIT_SCRIPT}"}``;
+    Metaflow writes ``METAFLOW_INIT_SCRIPT`` from ``KUBERNETES_SANDBOX_INIT_SCRIPT``. The new
+    escape (``TaskEnv.literal``) doubles the ``$`` of ``METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT``
+    only (``METAFLOW_WRITES`` names settings, and ``METAFLOW_INIT_SCRIPT`` is not one): the script
+    evaluated still has ``$$`` read as ``$`` and ``$(NAME)`` expanded, and differs from the
+    setting the same pod now resolves. Steps, error-capture hook, heartbeat daemon, @parallel
+    JobSet alike."""
+    where = _argo_launch(tmp_path, aws_env, METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT=INIT_SCRIPT)
+    (where.project / FLOW.name).write_text(PARALLEL_FLOW.read_text())
+    proc = run(
+        where,
+        "--datastore=s3",
+        "argo-workflows",
+        "create",
+        "--only-json",
+        "--enable-heartbeat-daemon",
+    )
+    containers = _containers(_workflow(proc.stdout))
+    assert {"start", "heartbeat-daemon", "error-msg-capture-hook", "train/worker"} <= set(
+        containers
+    )
+    wrong = {}
+    for name, c in containers.items():
+        env = pod_environment(c, {"metadata.namespace": "mf-ns"})
+        if env.get("METAFLOW_INIT_SCRIPT") != INIT_SCRIPT:
+            wrong[name] = env.get("METAFLOW_INIT_SCRIPT")
+        assert env.get("METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT", INIT_SCRIPT) == INIT_SCRIPT
+    assert wrong == {}
+
+
+def test_the_init_script_a_kubernetes_job_evaluates_reaches_it_as_configured(
+    aws_env: str,
+    tmp_path: Path,
+) -> None:
+    """``run --with kubernetes``: the Job's ``METAFLOW_INIT_SCRIPT`` (the one its command
+    evaluates) is written as it is, so the pod evaluates ``export PROBE_PID=$;...``."""
+    where = _launch(tmp_path, aws_env, METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT=INIT_SCRIPT)
+    with fake_cluster(tmp_path / "cluster") as cluster:  # recorded, not run
+        run(
+            where,
+            "--datastore=s3",
+            "run",
+            "--with",
+            "kubernetes",
+            env=kubeconfig_env(cluster),
+            check=False,
+        )
+    assert cluster.jobs()
+    for job in cluster.jobs():
+        [c] = job["spec"]["template"]["spec"]["containers"]
+        env = pod_environment(c, {"metadata.namespace": "mf-ns"})
+        assert env["METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT"] == INIT_SCRIPT
+        assert env["METAFLOW_INIT_SCRIPT"] == INIT_SCRIPT, _step_of(c)
+
+
+# --- 2. Airflow: Metaflow's own entries are not kept out of Jinja --------------------------------
+
+
+def _rendered(entries: list[dict[str, str]]) -> dict[str, str]:
+    """A task's environment as Airflow renders ``env_vars`` (Jinja), then Kubernetes expands."""
+    import jinja2
+
+    jinja = jinja2.Environment(undefined=jinja2.ChainableUndefined, autoescape=False)  # noqa: S701
+    for name in ("json_dump", "run_id_creator", "task_id_creator", "join_list"):
+        jinja.filters[name] = str
+    airflow = {"task_instance": _Airflow(), "ti": _Airflow(), "dag_run": _Airflow()}
+    out: dict[str, str] = {}
+    for e in entries:
+        try:
+            text = jinja.from_string(e["value"]).render(**airflow)
+        except jinja2.TemplateError as exc:
+            text = f"<Airflow fails to render it: {exc}>"
+        out[e["name"]] = expand(text, out)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("METAFLOW_SERVICE_HEADERS", '{"x-team": "ml{#1"}'),
+        ("METAFLOW_SERVICE_HEADERS", '{"x-team": "{%team%}"}'),
+        ("METAFLOW_SERVICE_INTERNAL_URL", "https://svc.internal/api/{%v1"),
+    ],
+)
+def test_airflow_keeps_metaflows_own_entries_out_of_jinja(
+    aws_env: str,
+    tmp_path: Path,
+    name: str,
+    value: str,
+) -> None:
+    """Airflow renders every ``env_vars`` value with Jinja. What the package adds goes in a
+    ``{% raw %}`` block (``for_airflow``), but Metaflow's own entries get only the new ``$``
+    escape (``TaskEnv.literal`` applies ``for_kubernetes`` on every Kubernetes target):
+    ``METAFLOW_SERVICE_HEADERS`` / ``METAFLOW_SERVICE_URL`` holding ``{#`` or ``{%`` make every
+    task fail to render (or resolve another value) while the launcher resolved the text."""
+    where = _launch(tmp_path, aws_env, METAFLOW_SERVICE_AUTH_KEY="plain-key", **{name: value})
+    run(where, "--datastore=s3", "airflow", "create", "dag.py")
+    text = (where.project / "dag.py").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("CONFIG = "))
+    config = ast.literal_eval(line[len("CONFIG = ") :])
+    for step, state in config["states"].items():
+        env = _rendered(state["operator_args"]["env_vars"])
+        if name == "METAFLOW_SERVICE_HEADERS":
+            assert not env[name].startswith("<Airflow fails"), (step, env[name])
+            task = _alone(env, tmp_path)
+            assert task.service.headers["x-team"] == json.loads(value)["x-team"], step
+        else:
+            assert env["METAFLOW_SERVICE_URL"] == value, step
