@@ -294,3 +294,17 @@ def test_a_launch_says_the_extensions_names_it_leaves_behind(
         warnings.simplefilter("always")
         launch.task_env("local")
     assert not [w for w in local if "not passed to the tasks" in str(w.message)]
+
+
+def test_names_metaflow_copies_into_every_task_are_not_said_left_behind(installed: Path) -> None:
+    """An extension's debug flag (``DEBUG_OPTIONS``) set in the profile: Metaflow's launchers
+    copy every ``METAFLOW_DEBUG_*`` and ``METAFLOW_CONDA_*`` name ``from_conf`` read into their
+    tasks, so it is passed (it was said "not passed"); its other names are not."""
+    home = installed / "home"
+    write_json(
+        home / "config.json",
+        {"METAFLOW_DEBUG_ACMECLIENT": "1", "METAFLOW_ACME_ENDPOINT": "https://x"},
+    )
+    shown = invoke("show", "--target", "kubernetes", "--json", env={"METAFLOW_HOME": str(home)})
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["not_passed"] == ["METAFLOW_ACME_ENDPOINT"]

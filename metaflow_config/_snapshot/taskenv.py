@@ -541,8 +541,15 @@ def left_behind(resolution: Resolution) -> list[str]:
         return []
     found: dict[str, None] = {}
     for data in resolution.layers.values():
-        found.update((key, None) for key in data.loose if key in read)
+        found.update(
+            (key, None) for key in data.loose if key in read and not key.startswith(_COPIED)
+        )
     return list(found)
+
+
+#: The families of names Metaflow's launchers copy into every task themselves, from what its
+#: ``from_conf`` read (``config_values()``): an extension's name under them is passed
+_COPIED = ("METAFLOW_CONDA_", "METAFLOW_DEBUG_")
 
 
 def left_behind_text(names: list[str], target: str) -> str:
