@@ -272,7 +272,8 @@ def test_a_launch_says_the_extensions_names_it_leaves_behind(
 ) -> None:
     """``argo-workflows create`` with ``METAFLOW_ACME_ENDPOINT`` set: the pods got neither it
     nor a word (only ``show --target`` said so). The launch says it once, with the way out;
-    a local run (its tasks inherit the environment) says nothing."""
+    a local run (its tasks inherit the environment), and a container a step's
+    ``@environment`` gives it, say nothing."""
     from metaflow_config import settings
     from metaflow_config._metaflow import launch
 
@@ -280,7 +281,7 @@ def test_a_launch_says_the_extensions_names_it_leaves_behind(
     monkeypatch.setenv("METAFLOW_ACME_ENDPOINT", "https://x")
     settings.reload()
     with pytest.warns(ConfigWarning) as record:
-        launch.task_env("argo")
+        launch.say_not_given(launch.task_env("argo"), ["METAFLOW_USER"])
     said = [str(w.message) for w in record]
     assert any(
         text.startswith(
@@ -290,10 +291,12 @@ def test_a_launch_says_the_extensions_names_it_leaves_behind(
         and "with @environment" in text
         for text in said
     ), said
-    with warnings.catch_warnings(record=True) as local:
+    with warnings.catch_warnings(record=True) as quiet:
         warnings.simplefilter("always")
-        launch.task_env("local")
-    assert not [w for w in local if "not passed to the tasks" in str(w.message)]
+        launch.say_not_given(launch.task_env("local"), [])
+        # a container given the name (a step's @environment): nothing to say of it
+        launch.say_not_given(launch.task_env("kubernetes"), ["METAFLOW_ACME_ENDPOINT"])
+    assert not [w for w in quiet if "not passed to the tasks" in str(w.message)]
 
 
 def test_names_metaflow_copies_into_every_task_are_not_said_left_behind(installed: Path) -> None:

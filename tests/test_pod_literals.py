@@ -167,3 +167,113 @@ def test_airflow_keeps_metaflows_own_entries_out_of_jinja(
             assert task.service.headers["x-team"] == json.loads(value)["x-team"], step
         else:
             assert env["METAFLOW_SERVICE_URL"] == value, step
+
+
+# --- The launch's word on an installed extension's names -----------------------------------------
+
+_ACME_CONFIG = """\
+from metaflow.metaflow_config_funcs import from_conf
+
+ACME_ENDPOINT = from_conf("ACME_ENDPOINT", "https://acme.example")
+CONDA_ACME_CHANNEL = from_conf("CONDA_ACME_CHANNEL")
+DEBUG_OPTIONS = ["acmeclient"]
+"""
+
+_ACME_FLOW = """\
+from metaflow import FlowSpec, environment, step
+
+ACME = {"METAFLOW_ACME_ENDPOINT": "https://acme.internal"}
+
+
+class AcmeFlow(FlowSpec):
+    @environment(vars=ACME)
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @environment(vars=ACME)
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    AcmeFlow()
+"""
+
+_BEHIND = "read by an installed Metaflow extension, but not passed to the tasks"
+
+
+def _acme(root: Path) -> str:
+    """An installed (importable) extension ``acme`` reading names of its own: its root."""
+    module = root / "metaflow_extensions" / "acme" / "config" / "mfextinit_acme.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(_ACME_CONFIG)
+    return str(root)
+
+
+def test_the_launch_does_not_say_left_behind_what_every_steps_environment_gives(
+    aws_env: str,
+    tmp_path: Path,
+) -> None:
+    """The warning's way out is "Give them ... with @environment". A flow whose every step
+    does exactly that (``airflow create``: the DAG's tasks hold the name) still hears that
+    ``METAFLOW_ACME_ENDPOINT`` is "not passed to the tasks", at every launch: ``launch.task_env``
+    says it from the resolution alone, before looking at any container."""
+    ext = _acme(tmp_path / "site")
+    where = _launch(
+        tmp_path, aws_env, PYTHONPATH=ext, METAFLOW_ACME_ENDPOINT="https://acme.internal"
+    )
+    (where.project / FLOW.name).write_text(_ACME_FLOW)
+    proc = run(where, "--datastore=s3", "airflow", "create", "dag.py")
+    text = (where.project / "dag.py").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("CONFIG = "))
+    config = ast.literal_eval(line[len("CONFIG = ") :])
+    for state in config["states"].values():  # every task is given it
+        names = {e["name"] for e in state["operator_args"]["env_vars"]}
+        assert "METAFLOW_ACME_ENDPOINT" in names
+    said = sum(_BEHIND in x for x in (proc.stdout + proc.stderr).splitlines())
+    assert said == 0, "the launch says METAFLOW_ACME_ENDPOINT is not passed to the tasks"
+
+
+def test_the_launch_does_not_say_left_behind_what_metaflow_passes(
+    aws_env: str,
+    tmp_path: Path,
+) -> None:
+    """Metaflow reads an extension's ``DEBUG_OPTIONS`` flags and ``from_conf("CONDA_...")``
+    names with ``from_conf`` (from the profile too), and every Kubernetes/Argo/Airflow/Batch
+    launcher copies the ``METAFLOW_DEBUG_*`` and ``METAFLOW_CONDA_*`` of ``config_values()``
+    into the task. Set in the profile, the launch says of them "not passed to the tasks ...
+    Metaflow passes none of an extension's names" while the template carries them."""
+    ext = _acme(tmp_path / "site")
+    where = _argo_launch(tmp_path, aws_env, PYTHONPATH=ext)
+    profile = tmp_path / "mfhome" / "config.json"
+    data = json.loads(profile.read_text())
+    data.update({"METAFLOW_DEBUG_ACMECLIENT": True, "METAFLOW_CONDA_ACME_CHANNEL": "acme-chan"})
+    profile.write_text(json.dumps(data))
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
+    entries = {e["name"]: e.get("value") for e in _templates(_workflow(proc.stdout))["end"]["env"]}
+    assert entries["METAFLOW_DEBUG_ACMECLIENT"] == "True"  # Metaflow passes them
+    assert entries["METAFLOW_CONDA_ACME_CHANNEL"] == "acme-chan"
+    said = [x for x in proc.stderr.splitlines() if _BEHIND in x]
+    names = ("METAFLOW_DEBUG_ACMECLIENT", "METAFLOW_CONDA_ACME_CHANNEL")
+    wrongly = [n for n in names if any(n in x for x in said)]
+    assert wrongly == [], said
+
+
+def test_the_launch_says_once_what_its_containers_are_not_given(
+    aws_env: str,
+    tmp_path: Path,
+) -> None:
+    """No step gives ``METAFLOW_ACME_ENDPOINT``: ``argo-workflows create`` says once that the
+    tasks are not given it (the name, never its value), on stderr (stdout stays the JSON)."""
+    ext = _acme(tmp_path / "site")
+    where = _argo_launch(
+        tmp_path, aws_env, PYTHONPATH=ext, METAFLOW_ACME_ENDPOINT="https://acme.internal"
+    )
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
+    _workflow(proc.stdout)  # the JSON, whole
+    said = [x for x in proc.stderr.splitlines() if _BEHIND in x]
+    assert len(said) == 1, proc.stderr
+    assert "METAFLOW_ACME_ENDPOINT is set here" in said[0]
+    assert "acme.internal" not in proc.stderr

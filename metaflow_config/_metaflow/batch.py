@@ -17,7 +17,7 @@ from typing import Any
 from .._snapshot.export import check_batch_overrides
 from .._snapshot.taskenv import HEADERS
 from ..errors import ConfigError
-from .launch import as_metaflow_error, metaflows_headers_text, task_env
+from .launch import as_metaflow_error, metaflows_headers_text, say_not_given, task_env
 
 __all__ = ["create_job", "fill_environment", "state_machine_task"]
 
@@ -37,6 +37,7 @@ def fill_environment(job: Any, target: str) -> None:
     task = task_env(target)
     entries = _environment(job)
     present = [entry["name"] for entry in entries]
+    say_not_given(task, present)
     replace, headers = task.service_headers(present)
     written = metaflows_headers_text() if replace else None
     if written is not None:  # Metaflow's own entry goes, by its text: the step's stays

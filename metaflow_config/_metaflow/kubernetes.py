@@ -28,7 +28,7 @@ from typing import Any
 from .._snapshot.export import ARGO_WORKFLOW_LIMIT, KUBERNETES_OBJECT_LIMIT, check_object_size
 from .._snapshot.taskenv import DOWNWARD, HEADERS, TaskEnv
 from ..errors import ConfigError
-from .launch import as_metaflow_error, task_env
+from .launch import as_metaflow_error, say_not_given, task_env
 
 __all__ = ["airflow_task", "argo_jobset", "job_object", "jobset", "workflow_template"]
 
@@ -65,6 +65,7 @@ def _fill_spec(spec: Any, task: TaskEnv, later: Iterable[str] = ()) -> dict[str,
     for name, value in values.items():  # Metaflow's own, before any is added: as they read
         values[name] = task.literal(name, value)
     present = {*values, *kwargs.get("environment_variables_from_selectors", {}), *later}
+    say_not_given(task, present)
     replace, headers = task.service_headers(present)
     if replace:
         values.pop(HEADERS, None)
@@ -137,6 +138,7 @@ def _fill_entries(entries: list[dict[str, Any]], task: TaskEnv, *, mounted: bool
         if "value" in entry:
             entry["value"] = task.literal(entry["name"], entry["value"])
     present = [entry["name"] for entry in entries]
+    say_not_given(task, present)
     replace, headers = task.service_headers(present)
     if replace:
         entries[:] = [entry for entry in entries if entry["name"] != HEADERS]

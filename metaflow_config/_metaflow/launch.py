@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,6 @@ from .._snapshot.taskenv import (
     TaskEnv,
     exposed_text,
     held_by_metaflow,
-    left_behind,
-    left_behind_text,
     left_to_secrets_text,
 )
 from ..errors import ConfigError
@@ -28,7 +27,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from .._snapshot.settings import Settings
 
-__all__ = ["as_metaflow_error", "in_scope", "metaflows_headers_text", "task_env"]
+__all__ = ["as_metaflow_error", "in_scope", "metaflows_headers_text", "say_not_given", "task_env"]
 
 
 def task_env(target: str) -> TaskEnv:
@@ -51,9 +50,6 @@ def task_env(target: str) -> TaskEnv:
     said = [exposed_text(exposed, target)] if exposed else []
     if task.left_to_secrets():  # where the Secrets must hold what the task is not given
         said.append(left_to_secrets_text(task))
-    behind = left_behind(resolution_of(snapshot))
-    if behind and target != "local":
-        said.append(left_behind_text(behind, target))
     if held is not None and chain() is not None:  # an override() in force at the launch
         said.extend(_scope_apart(sys.modules["metaflow.metaflow_config"], snapshot, target))
     if said:  # each once in the process tree, as every ConfigWarning
@@ -62,6 +58,19 @@ def task_env(target: str) -> TaskEnv:
         for text in said:
             show_once(text)
     return task
+
+
+def say_not_given(task: TaskEnv, present: Iterable[str]) -> None:
+    """Say once which extensions' names set here a container of the launch is not given.
+
+    Metaflow passes none of them (but its own ``DEBUG_``/``CONDA_`` families); a step's
+    ``@environment`` may give them: a container holding them all says nothing.
+    """
+    text = task.not_given(present)
+    if text:
+        from . import show_once
+
+        show_once(text)
 
 
 def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:

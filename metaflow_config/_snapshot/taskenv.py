@@ -204,6 +204,8 @@ class TaskEnv:
         self, resolution: Resolution, target: str, *, launcher: Mapping[str, Any] | None = None
     ) -> None:
         self.target = target
+        #: the names installed extensions read that are set here (``left_behind``)
+        self.behind = left_behind(resolution) if target != "local" else []
         self.exported: ExportedEnv = to_env(resolution, target)
         #: the registered sections' secret keys exported, which Metaflow alone writes nowhere
         self._section_secrets = frozenset(
@@ -280,6 +282,15 @@ class TaskEnv:
         if self.target == "argo":
             return for_argo(name, text)
         return for_kubernetes(text)
+
+    def not_given(self, present: Iterable[str]) -> str:
+        """What a launch says of the extensions' names set here a container is not given.
+
+        ``present``: the names it holds, a step's ``@environment`` among them; ``""``: none.
+        """
+        held = set(present)
+        names = [name for name in self.behind if name not in held]
+        return left_behind_text(names, self.target) if names else ""
 
     def literal(self, name: str, value: Any) -> Any:
         """Metaflow's own entry ``name`` of a pod (:data:`METAFLOW_WRITES`), as its text reads.
