@@ -1351,3 +1351,18 @@ def test_a_quoted_metaflow_home_is_said_to_hold_quotes(home: str, tmp_path: Path
         "the value holds quotes, which a file of variables keeps (docker --env-file, systemd): "
         "remove them (METAFLOW_HOME=/srv/mf)"
     )
+
+
+def test_the_text_offered_for_an_object_is_bounded(tmp_path: Path) -> None:
+    """A hostile project file's labels object of 0.5 MB: the error offered it whole as text
+    (a 549 KB message); past 200 characters, none is offered."""
+    home = tmp_path / "home"
+    home.mkdir()
+    labels = {f"k{i}": "v" for i in range(50_000)}
+    (home / "config.json").write_text(
+        json.dumps({"METAFLOW_KUBERNETES_LABELS": labels}), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(env={}, home=str(home), cwd=tmp_path)
+    assert len(str(caught.value)) < 2_000
+    assert "found a JSON object: Metaflow reads this setting as text)" in str(caught.value)

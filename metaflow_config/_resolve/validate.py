@@ -192,6 +192,10 @@ _KEY_VALUE_TEXT = frozenset(
 )
 
 
+#: The longest text an error offers to write instead (a hostile file's object may be huge)
+_LONGEST_SUGGESTED = 200
+
+
 def _found_a_structure(setting: Setting, value: Any, *, code: bool) -> str:
     """What a text setting given an object or an array expects: its text.
 
@@ -215,7 +219,10 @@ def _found_a_structure(setting: Setting, value: Any, *, code: bool) -> str:
         and not any(c in part for part in (*value, *value.values()) for c in ",=")
     ):
         text = ",".join(f"{k}={v}" for k, v in value.items())
-        if not validate({setting.name: (LayerData("check"), Raw(text, setting.env))})[1]:
+        if (
+            len(text) <= _LONGEST_SUGGESTED
+            and not validate({setting.name: (LayerData("check"), Raw(text, setting.env))})[1]
+        ):
             return f"{said}, key=value pairs separated by commas: {json.dumps(text)})"
     return said + ")"
 
