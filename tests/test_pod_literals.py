@@ -19,6 +19,7 @@ import pytest
 from tests._fake_kubernetes import expand, fake_cluster, kubeconfig_env, pod_environment
 from tests.test_metaflow_flows import FLOW, run
 from tests.test_metaflow_kubernetes import (
+    PARALLEL_FLOW,
     _Airflow,
     _alone,
     _argo_launch,
@@ -29,7 +30,6 @@ from tests.test_metaflow_kubernetes import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
 
-PARALLEL_FLOW = FLOW.parent / "parallel_flow.py"
 INIT_SCRIPT = "export PROBE_PID=$$; echo $(HOSTNAME) > /tmp/probe-host"
 
 
@@ -59,13 +59,10 @@ def test_the_init_script_a_pod_evaluates_reaches_it_as_configured_on_argo(
     aws_env: str,
     tmp_path: Path,
 ) -> None:
-    """Every Metaflow container runs ``${METAFLOW_INIT_SCRIPT:+eval "${METAFLOW_INIT_SCRIPT}"}``;
-    Metaflow writes ``METAFLOW_INIT_SCRIPT`` from ``KUBERNETES_SANDBOX_INIT_SCRIPT``. The new
-    escape (``TaskEnv.literal``) doubles the ``$`` of ``METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT``
-    only (``METAFLOW_WRITES`` names settings, and ``METAFLOW_INIT_SCRIPT`` is not one): the script
-    evaluated still has ``$$`` read as ``$`` and ``$(NAME)`` expanded, and differs from the
-    setting the same pod now resolves. Steps, error-capture hook, heartbeat daemon, @parallel
-    JobSet alike."""
+    """Every Metaflow container runs ``eval "${METAFLOW_INIT_SCRIPT}"``, which Metaflow writes
+    from ``KUBERNETES_SANDBOX_INIT_SCRIPT`` under a name of its own: the script evaluated is the
+    one configured (``$$`` was read as ``$``, ``$(NAME)`` expanded), in the steps, the
+    error-capture hook, the heartbeat daemon and an @parallel step's JobSet alike."""
     where = _argo_launch(tmp_path, aws_env, METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT=INIT_SCRIPT)
     (where.project / FLOW.name).write_text(PARALLEL_FLOW.read_text())
     proc = run(
@@ -94,7 +91,7 @@ def test_the_init_script_a_kubernetes_job_evaluates_reaches_it_as_configured(
     tmp_path: Path,
 ) -> None:
     """``run --with kubernetes``: the Job's ``METAFLOW_INIT_SCRIPT`` (the one its command
-    evaluates) is written as it is, so the pod evaluates ``export PROBE_PID=$;...``."""
+    evaluates) is the one configured (the pod evaluated ``export PROBE_PID=$;...``)."""
     where = _launch(tmp_path, aws_env, METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT=INIT_SCRIPT)
     with fake_cluster(tmp_path / "cluster") as cluster:  # recorded, not run
         run(
@@ -149,11 +146,9 @@ def test_airflow_keeps_metaflows_own_entries_out_of_jinja(
     name: str,
     value: str,
 ) -> None:
-    """Airflow renders every ``env_vars`` value with Jinja. What the package adds goes in a
-    ``{% raw %}`` block (``for_airflow``), but Metaflow's own entries get only the new ``$``
-    escape (``TaskEnv.literal`` applies ``for_kubernetes`` on every Kubernetes target):
-    ``METAFLOW_SERVICE_HEADERS`` / ``METAFLOW_SERVICE_URL`` holding ``{#`` or ``{%`` make every
-    task fail to render (or resolve another value) while the launcher resolved the text."""
+    """Airflow renders every ``env_vars`` value with Jinja: Metaflow's own entries holding
+    ``{#`` or ``{%`` (its headers, its service URL) go in a raw block, as the package's own
+    do; every task failed to render them, or resolved another value than the launcher."""
     where = _launch(tmp_path, aws_env, METAFLOW_SERVICE_AUTH_KEY="plain-key", **{name: value})
     run(where, "--datastore=s3", "airflow", "create", "dag.py")
     text = (where.project / "dag.py").read_text()
@@ -216,10 +211,9 @@ def test_the_launch_does_not_say_left_behind_what_every_steps_environment_gives(
     aws_env: str,
     tmp_path: Path,
 ) -> None:
-    """The warning's way out is "Give them ... with @environment". A flow whose every step
-    does exactly that (``airflow create``: the DAG's tasks hold the name) still hears that
-    ``METAFLOW_ACME_ENDPOINT`` is "not passed to the tasks", at every launch: ``launch.task_env``
-    says it from the resolution alone, before looking at any container."""
+    """The warning's way out is "Give them ... with @environment": a flow whose every step
+    does (``airflow create``: the DAG's tasks hold the name) hears nothing of it (each
+    container is looked at, not the resolution alone)."""
     ext = _acme(tmp_path / "site")
     where = _launch(
         tmp_path, aws_env, PYTHONPATH=ext, METAFLOW_ACME_ENDPOINT="https://acme.internal"
@@ -240,11 +234,9 @@ def test_the_launch_does_not_say_left_behind_what_metaflow_passes(
     aws_env: str,
     tmp_path: Path,
 ) -> None:
-    """Metaflow reads an extension's ``DEBUG_OPTIONS`` flags and ``from_conf("CONDA_...")``
-    names with ``from_conf`` (from the profile too), and every Kubernetes/Argo/Airflow/Batch
-    launcher copies the ``METAFLOW_DEBUG_*`` and ``METAFLOW_CONDA_*`` of ``config_values()``
-    into the task. Set in the profile, the launch says of them "not passed to the tasks ...
-    Metaflow passes none of an extension's names" while the template carries them."""
+    """Every launcher copies the ``METAFLOW_DEBUG_*`` and ``METAFLOW_CONDA_*`` names
+    ``from_conf`` read (an extension's ``DEBUG_OPTIONS`` flags, its ``CONDA_`` names) into the
+    task: set in the profile, they are not said "not passed to the tasks"."""
     ext = _acme(tmp_path / "site")
     where = _argo_launch(tmp_path, aws_env, PYTHONPATH=ext)
     profile = tmp_path / "mfhome" / "config.json"
