@@ -766,6 +766,21 @@ _SAID_AS = {
 }
 
 
+def _found_instead(value: Any, *, code: bool) -> str:
+    """What a text field was given instead, in the words of where it came from.
+
+    Given in code (``override()``), in Python's; in a file or variable, in JSON's. As the
+    built-in settings say it (``_resolve.validate``).
+    """
+    if code:
+        return f"found a Python {type(value).__name__}: pass it as a str"
+    if isinstance(value, (dict, list, tuple)):
+        found = "object" if isinstance(value, dict) else "array"
+        return f"found a JSON {found}: this field reads text"
+    found = "boolean" if isinstance(value, bool) else "number"
+    return f"found a JSON {found}: if the text is meant, write it in quotes"
+
+
 def _expected(
     cls: type[MetaflowBaseSettings],
     name: str,
@@ -783,14 +798,8 @@ def _expected(
     kind = str(err.get("type", ""))
     if kind in _SAID_AS:  # what pydantic takes, in words a user can act on
         return _SAID_AS[kind]
-    if kind == "string_type" and isinstance(value, (int, float)):  # a number, a bool
-        if code:  # given by override(): in Python's words, as the built-in settings say it
-            return f"{expected} (found a Python {type(value).__name__}: pass it as a str)"
-        found = "boolean" if isinstance(value, bool) else "number"
-        return f"{expected} (found a JSON {found}: if the text is meant, write it in quotes)"
-    if kind == "string_type" and isinstance(value, (dict, list, tuple)) and not code:
-        found = "object" if isinstance(value, dict) else "array"
-        return f"{expected} (found a JSON {found}: this field reads text)"
+    if kind == "string_type" and isinstance(value, (int, float, dict, list, tuple)):
+        return f"{expected} ({_found_instead(value, code=code)})"
     shape = _shape(cls)
     if name in shape and shape[name][1] != PLAIN and isinstance(value, str):
         reason = decode_json(value, bounded=True)[1]

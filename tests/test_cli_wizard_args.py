@@ -393,7 +393,9 @@ def test_the_removal_command_of_several_misspelled_keys_works_and_names_the_defa
         "metaflow-config configure aws -p '' --set METAFLOW_BATCH_JOB_QEUE= --set METAFLOW_USR="
     )
     assert f"remove the misspelled keys (applied nowhere): `{command}`" in result.stderr
-    assert f"remove the misspelled keys with blanks from {home / 'config.json'}" in result.stderr
+    assert f"remove the misspelled keys with a blank or '=' from {home / 'config.json'}" in (
+        result.stderr
+    )
     removed = invoke(
         "configure",
         "aws",

@@ -58,7 +58,7 @@ from .registry import pin_metaflows_registry
 if TYPE_CHECKING:
     from .._snapshot.settings import Settings
 
-__all__ = ["check_early", "metaflow_names", "show_once"]
+__all__ = ["check_early", "mark_said", "metaflow_names", "show_once", "was_said"]
 
 #: The environment variable that switches the extension off (``0``, ``false``, ``no``, ``off``).
 SWITCH = "METAFLOW_CONFIG_EXTENSION"
@@ -427,6 +427,21 @@ def _from_metaflows_reading(tb: TracebackType | None) -> bool:
             return True
         tb = tb.tb_next
     return False
+
+
+def mark_said(what: str) -> None:
+    """Record ``what`` (a topic, not a message) as said in this process tree.
+
+    As :func:`show_once` records what it shows: :func:`was_said` tells it, here and in children.
+    """
+    shown = {d for d in os.environ.get(WARNED, "").split(",") if d}
+    shown.add(_digest("topic:" + what))
+    os.environ[WARNED] = ",".join(sorted(shown))  # inherited by the tasks of this run
+
+
+def was_said(what: str) -> bool:
+    """Whether ``what`` was recorded by :func:`mark_said` here or in a parent process."""
+    return _digest("topic:" + what) in os.environ.get(WARNED, "").split(",")
 
 
 def _digest(text: str) -> str:

@@ -43,9 +43,9 @@ def _guarded(fill: Callable[..., Any]) -> Callable[..., Any]:
     """``fill`` raising a ConfigError as Metaflow's command line prints it (no traceback)."""
 
     @functools.wraps(fill)
-    def guarded(*args: Any) -> Any:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fill(*args)
+            return fill(*args, **kwargs)
         except ConfigError as exc:
             raise as_metaflow_error(exc) from exc
 
@@ -55,7 +55,9 @@ def _guarded(fill: Callable[..., Any]) -> Callable[..., Any]:
 # -- --with kubernetes, @kubernetes, JobSets ------------------------------------------------------
 
 
-def _fill_spec(spec: Any, task: TaskEnv, later: Iterable[str] = ()) -> dict[str, str]:
+def _fill_spec(
+    spec: Any, task: TaskEnv, later: Iterable[str] = (), *, say: bool = True
+) -> dict[str, str]:
     """Add to a ``KubernetesJob`` or ``JobSetSpec`` builder what it lacks; what was added.
 
     ``later``: names the builder adds itself when it builds the container.
@@ -65,7 +67,8 @@ def _fill_spec(spec: Any, task: TaskEnv, later: Iterable[str] = ()) -> dict[str,
     for name, value in values.items():  # Metaflow's own, before any is added: as they read
         values[name] = task.literal(name, value)
     present = {*values, *kwargs.get("environment_variables_from_selectors", {}), *later}
-    say_not_given(task, present)
+    if say:  # not an Argo @parallel step's JobSet: its workflow says it, of every container
+        say_not_given(task, present)
     replace, headers = task.service_headers(present)
     if replace:
         values.pop(HEADERS, None)
@@ -124,8 +127,8 @@ def jobset(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -
 def argo_jobset(original: Callable[..., Any], self: Any) -> Any:
     """``KubernetesArgoJobSet.dump`` (an Argo ``@parallel`` step's manifest), filled first."""
     task = task_env("argo")
-    _guarded(_fill_spec)(self.control, task)
-    _guarded(_fill_spec)(self.worker, task)
+    _guarded(_fill_spec)(self.control, task, say=False)
+    _guarded(_fill_spec)(self.worker, task, say=False)
     return original(self)
 
 
@@ -138,7 +141,6 @@ def _fill_entries(entries: list[dict[str, Any]], task: TaskEnv, *, mounted: bool
         if "value" in entry:
             entry["value"] = task.literal(entry["name"], entry["value"])
     present = [entry["name"] for entry in entries]
-    say_not_given(task, present)
     replace, headers = task.service_headers(present)
     if replace:
         entries[:] = [entry for entry in entries if entry["name"] != HEADERS]
@@ -164,9 +166,12 @@ def _fill_container(container: dict[str, Any], task: TaskEnv) -> dict[str, str]:
 def _fill_workflow_template(template: Any) -> None:
     task = task_env("argo")
     added: dict[str, str] = {}
+    given: set[str] = set()  # what the workflow's containers hold, together
     for each in template.payload["spec"]["templates"]:
         if "container" in each:  # `in`: the payloads are defaultdicts
+            given.update(entry["name"] for entry in each["container"].get("env") or ())
             added.update(_fill_container(each["container"], task))
+    say_not_given(task, given)
     check_object_size(
         "Argo WorkflowTemplate",
         _size(template.payload),
@@ -209,9 +214,19 @@ def airflow_dag_file(original: Callable[..., Any], self: Any, json_dag: Any) -> 
 
     Metaflow writes the DAG into a Python file by ``str()`` of its dict, so each value by its
     ``repr``: a value of Metaflow's module that masks itself there (a URL's password, a
-    secret's text) would be written masked, and every task would send ``****``.
+    secret's text) would be written masked, and every task would send ``****``. What its
+    tasks are not given of an installed extension's names is said here, of them all.
     """
-    return original(self, _plain(json_dag))
+    dag = _plain(json_dag)
+    states = dag.get("states", {}) if isinstance(dag, dict) else {}
+    given = {
+        entry.get("name")
+        for state in states.values()
+        for entry in state.get("operator_args", {}).get("env_vars") or ()
+        if isinstance(entry, dict)
+    }
+    _guarded(say_not_given)(task_env("airflow"), given)
+    return original(self, dag)
 
 
 def _plain(value: Any) -> Any:

@@ -61,16 +61,24 @@ def task_env(target: str) -> TaskEnv:
 
 
 def say_not_given(task: TaskEnv, present: Iterable[str]) -> None:
-    """Say once which extensions' names set here a container of the launch is not given.
+    """Say once which extensions' names set here no task of the launch is given.
 
     Metaflow passes none of them (but its own ``DEBUG_``/``CONDA_`` families); a step's
-    ``@environment`` may give them: a container holding them all says nothing.
+    ``@environment`` may give them. ``present``: the names the launch's tasks hold, together
+    (a deployment's containers, a local run's steps: :func:`run_execute`). A task process of
+    a run whose parent has looked at the launch already says nothing.
     """
+    from . import show_once, was_said
+
+    if was_said(_NOT_GIVEN + task.target):
+        return
     text = task.not_given(present)
     if text:
-        from . import show_once
-
         show_once(text)
+
+
+#: The topic recorded (``mark_said``) once a run has said what its launches are not given
+_NOT_GIVEN = "not-given:"
 
 
 def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
@@ -137,10 +145,24 @@ def run_execute(original: Any, runtime: Any, *args: Any, **kwargs: Any) -> Any:
     }
     for target in sorted(targets):
         try:
-            task_env(target)
-        except ConfigError:  # noqa: PERF203 - a target or two
+            task = task_env(target)
+        except ConfigError:
             continue
+        say_not_given(task, _environment_names(flow, getattr(runtime, "_graph", ())))
+        from . import mark_said
+
+        mark_said(_NOT_GIVEN + target)  # the tasks' processes need not look again
     return original(runtime, *args, **kwargs)
+
+
+def _environment_names(flow: Any, graph: Iterable[Any]) -> set[str]:
+    """The names the flow's steps give their tasks with ``@environment``, together."""
+    names: set[str] = set()
+    for node in graph:
+        for deco in getattr(getattr(flow, node.name, None), "decorators", ()):
+            if getattr(deco, "name", None) == "environment":
+                names.update(getattr(deco, "attributes", {}).get("vars") or {})
+    return names
 
 
 #: How many names a message of an override apart from Metaflow's module names.

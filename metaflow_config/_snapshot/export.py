@@ -142,13 +142,16 @@ class ChildEnv(ExportedEnv):
     def _shown(self, key: str, value: str) -> str:
         # a setting's (or a registered key's) as to_env shows it; any other, an extension's
         # METAFLOW_MYORG_API_TOKEN included, by name only
+        if not key.startswith(_PREFIX):  # the machine's own (find_key takes a short name)
+            return MASK
         try:
             known = key in BY_ENV or key in _SELECTORS or find_key(key) is not None
+            return _shown(key, value) if known else MASK
         except ConfigError:  # a registry that does not load: nothing told apart is shown
-            known = False
-        return _shown(key, value) if known else MASK
+            return MASK
 
 
+_PREFIX = "METAFLOW_"
 #: The variables ``child_env`` sets to name the snapshot's profile and project: shown
 _SELECTORS = frozenset({"METAFLOW_HOME", "METAFLOW_PROFILE", "METAFLOW_CONFIG_PROJECT"})
 

@@ -245,20 +245,21 @@ def _duplicate_problems(  # noqa: PLR0917 - the read's parts, in order
     written) and the fix, keep one; a key inside a value by the top-level key holding it,
     never by its own name (a secret's keys, a header's name, are secret themselves).
     """
-    top = [key for key in dict.fromkeys(dupes) if key in doc]
-    counts = Counter(dupes)
-    lines = _key_lines(text, top)
+    counts = Counter(dupes)  # of every object's: the top level's are told by their lines
+    lines = _key_lines(text, [key for key in counts if key in doc])
+    top = [key for key in dict.fromkeys(dupes) if len(lines.get(key, ())) > 1]
     problems = [
         _file_problem(
             layer,
-            f"{path}:{key}",
-            f"each key once, found {short_name(key)} {_times(counts[key] + 1)}",
-            f"keep one {short_name(key)}{_lines_text(lines.get(key, []))} and remove the "
-            f"other{'s' if counts[key] > 1 else ''} in {path}",
+            f"{path}:{short_name(key)}",
+            f"each key once, found {short_name(key)} {_times(len(lines[key]))}",
+            f"keep one {short_name(key)}{_lines_text(lines[key])} and remove the "
+            f"other{'s' if len(lines[key]) > 2 else ''} in {path}",
         )
         for key in top
     ]
-    inner = set(dupes).difference(top)
+    # the keys given twice inside a value: more than the top level's own repeats
+    inner = {key for key in counts if counts[key] > len(lines.get(key, (None,))) - 1}
     if inner:
         holders = [key for key, value in doc.items() if _holds_key(value, inner)] or [""]
         problems.extend(

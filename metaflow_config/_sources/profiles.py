@@ -250,9 +250,14 @@ def relative_home(home: str) -> Problem | None:
             '`export METAFLOW_HOME="$HOME/.metaflowconfig"` in a shell'
         )
     elif bare != home:  # quotes a file of variables kept (docker --env-file, systemd)
+        meant = (
+            f"METAFLOW_HOME={shell_quote(os.path.abspath(bare))}"
+            if bare
+            else "METAFLOW_HOME unset, for ~/.metaflowconfig"
+        )
         fix = (
             f"the value holds quotes, which a file of variables keeps (docker --env-file, "
-            f"systemd): remove them (METAFLOW_HOME={bare})"
+            f"systemd): remove them ({meant})"
         )
     return Problem.bad_value(
         "METAFLOW_HOME",

@@ -161,7 +161,9 @@ def report_leftovers(path: str) -> None:
     typos = [key for key in data.loose if misspelled(key)]
     # not applied, whatever was written beside them: said with the way to remove them; --set
     # strips a key's blanks, so one with a blank at an end is removed by hand
-    removable = [key for key in typos if key == key.strip() and key.isprintable()]
+    removable = [
+        key for key in typos if key == key.strip() and key.isprintable() and "=" not in key
+    ]
     if removable:
         name = os.path.basename(path)
         flag = profile_flag(name[7:-5] if name.startswith("config_") else None)
@@ -170,8 +172,8 @@ def report_leftovers(path: str) -> None:
             f"remove the misspelled key{'s' if len(removable) > 1 else ''} (applied nowhere): "
             f"`metaflow-config configure aws{flag} {unset}`"
         )
-    if len(removable) < len(typos):
-        notes.append(f"remove the misspelled keys with blanks from {path} in an editor")
+    if len(removable) < len(typos):  # --set would split or strip it
+        notes.append(f"remove the misspelled keys with a blank or '=' from {path} in an editor")
     print_warnings(notes)
 
 
@@ -212,7 +214,9 @@ def write_changes(
                 raise CliError(f"not written: {path} left unchanged")
     _, new = update_json(path, changes.apply, home=home)
     if not new:
-        click.echo("The profile is now empty ({}); `metaflow-config reset` removes it.")
+        name = os.path.basename(path)
+        flag = profile_flag(name[7:-5] if name.startswith("config_") else None)
+        click.echo(f"The profile is now empty ({{}}); `metaflow-config reset{flag}` removes it.")
     click.echo("\n" + printable(f"Configuration written to {path} (mode 0600)."))
     if leftovers:
         report_leftovers(path)

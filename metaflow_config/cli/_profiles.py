@@ -69,14 +69,14 @@ def export_cmd(profile: str | None, yes: bool, file: str) -> None:
     FILE is a file, never stdout: "-" is refused (the copy holds the secrets in the clear;
     `metaflow-config show` prints the profile masked). A file named - is ./-.
     """
+    name = selected_profile(profile)
     if file == "-":
         msg = (
             "- (stdout) is refused: the copy holds the profile's secrets in the clear, so it "
             "is written only to a file (mode 0600). Give a file name (./- for a file named -), "
-            "or see the profile masked with `metaflow-config show`"
+            f"or see the profile masked with `metaflow-config show{profile_flag(name)}`"
         )
         raise click.BadParameter(msg, param_hint="FILE")
-    name = selected_profile(profile)
     flag = _FLAG if profile else None
     source = profile_file(name, flag)
     doc = read_json_object(source)
