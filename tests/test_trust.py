@@ -1137,3 +1137,19 @@ def test_trust_refuses_a_file_no_resolution_reads_as_a_project_file(
     assert "is not a project file: no resolution reads it" in result.stderr
     assert "<folder>/.metaflow/config.json" in result.stderr
     assert not (home / "trusted.json").exists()
+
+
+def test_a_project_variable_naming_no_directory_is_said(tmp_path: Path) -> None:
+    """``METAFLOW_CONFIG_PROJECT`` mistyped: the walk starts above what it names, silently
+    (a project file of a folder above applied). Said, with what was read."""
+    (tmp_path / ".metaflow").mkdir()
+    (tmp_path / ".metaflow" / "config.json").write_text('{"METAFLOW_S3_RETRY_COUNT": 3}')
+    typo = tmp_path / "proejct"
+    with pytest.warns(ConfigWarning, match="METAFLOW_CONFIG_PROJECT=.*proejct names no directory"):
+        s = load(env={"METAFLOW_CONFIG_PROJECT": str(typo)}, home=tmp_path / "home")
+    assert s.explain("METAFLOW_S3_RETRY_COUNT").source == "local"
+    project = tmp_path / "project"
+    project.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConfigWarning)
+        load(env={"METAFLOW_CONFIG_PROJECT": str(project)}, home=tmp_path / "home")

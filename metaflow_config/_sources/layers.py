@@ -254,6 +254,22 @@ def local_layer(cwd: str, home: str, env: Mapping[str, str]) -> FileLayer:
     return FileLayer("local", find_local_config(own(env, PROJECT_VAR) or cwd), home=home)
 
 
+def _project_named(data: LayerData, env: Mapping[str, str]) -> LayerData:
+    """``data``, warned where ``$METAFLOW_CONFIG_PROJECT`` names no directory.
+
+    The walk then starts above what it names (a mistyped path): the project file found, if
+    any, is one of a folder above, which is said.
+    """
+    start = own(env, PROJECT_VAR)
+    if start and not os.path.isdir(start):
+        found = f"read {data.path}, found above it" if data.path else "no project file read"
+        data.warnings.append(
+            f"{PROJECT_VAR}={start} names no directory ({found}): correct it, or unset it "
+            "to look from the working directory"
+        )
+    return data
+
+
 # --- the layers, in order ----------------------------------------------------------------------
 
 
@@ -303,7 +319,9 @@ LAYERS: tuple[Layer, ...] = (
     Layer(
         "local",
         ("cwd", "env", "home"),
-        lambda inputs: local_layer(inputs.cwd, inputs.home, inputs.env).read(),
+        lambda inputs: _project_named(
+            local_layer(inputs.cwd, inputs.home, inputs.env).read(), inputs.env
+        ),
         fix_file_key,
     ),
     Layer(
