@@ -30,7 +30,14 @@ from .._snapshot.taskenv import DOWNWARD, HEADERS, TaskEnv
 from ..errors import ConfigError
 from .launch import as_metaflow_error, say_not_given, task_env
 
-__all__ = ["airflow_task", "argo_jobset", "job_object", "jobset", "workflow_template"]
+__all__ = [
+    "airflow_dag_file",
+    "airflow_task",
+    "argo_jobset",
+    "job_object",
+    "jobset",
+    "workflow_template",
+]
 
 _ETCD = "Kubernetes stores (etcd's default request limit of 1.5 MiB)"
 
@@ -220,12 +227,12 @@ def airflow_dag_file(original: Callable[..., Any], self: Any, json_dag: Any) -> 
     dag = _plain(json_dag)
     states = dag.get("states", {}) if isinstance(dag, dict) else {}
     given = {
-        entry.get("name")
+        str(entry.get("name"))
         for state in states.values()
         for entry in state.get("operator_args", {}).get("env_vars") or ()
         if isinstance(entry, dict)
     }
-    _guarded(say_not_given)(task_env("airflow"), given)
+    _guarded(lambda: say_not_given(task_env("airflow"), given))()
     return original(self, dag)
 
 

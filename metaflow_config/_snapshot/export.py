@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._display import MASK, has_url_password
-from .._model.fields import Setting
+from .._model.fields import PREFIX, Setting
 from .._model.table import BY_ENV, FIELDS
 from .._model.values import conceal
 from .._resolve.resolution import Resolution
@@ -142,7 +142,7 @@ class ChildEnv(ExportedEnv):
     def _shown(self, key: str, value: str) -> str:
         # a setting's (or a registered key's) as to_env shows it; any other, an extension's
         # METAFLOW_MYORG_API_TOKEN included, by name only
-        if not key.startswith(_PREFIX):  # the machine's own (find_key takes a short name)
+        if not key.startswith(PREFIX):  # the machine's own (find_key takes a short name)
             return MASK
         try:
             known = key in BY_ENV or key in _SELECTORS or find_key(key) is not None
@@ -151,7 +151,6 @@ class ChildEnv(ExportedEnv):
             return MASK
 
 
-_PREFIX = "METAFLOW_"
 #: The variables ``child_env`` sets to name the snapshot's profile and project: shown
 _SELECTORS = frozenset({"METAFLOW_HOME", "METAFLOW_PROFILE", "METAFLOW_CONFIG_PROJECT"})
 

@@ -204,8 +204,7 @@ class TaskEnv:
         self, resolution: Resolution, target: str, *, launcher: Mapping[str, Any] | None = None
     ) -> None:
         self.target = target
-        #: the names installed extensions read that are set here (``left_behind``)
-        self.behind = left_behind(resolution) if target != "local" else []
+        self._resolution = resolution  # what ``not_given`` looks at, a launch's only
         self.exported: ExportedEnv = to_env(resolution, target)
         #: the registered sections' secret keys exported, which Metaflow alone writes nowhere
         self._section_secrets = frozenset(
@@ -288,8 +287,10 @@ class TaskEnv:
 
         ``present``: the names it holds, a step's ``@environment`` among them; ``""``: none.
         """
+        if self.target == "local":  # its tasks inherit the environment
+            return ""
         held = set(present)
-        names = [name for name in self.behind if name not in held]
+        names = [name for name in left_behind(self._resolution) if name not in held]
         return left_behind_text(names, self.target) if names else ""
 
     def literal(self, name: str, value: Any) -> Any:
