@@ -9,8 +9,6 @@ what it is (:meth:`Key.what`) and what to do where a setting's name is expected
 
 from __future__ import annotations
 
-import os
-
 from .._display import short_location, short_name
 from .._model import metaflow_names as mf
 from .._model.fields import PREFIX, Renamed, Setting
@@ -301,8 +299,6 @@ def _profile_option(path: str) -> str:
 
     Nothing, or `` -p ''`` where ``METAFLOW_PROFILE`` names another profile.
     """
-    from .profiles import profile_flag
+    from .profiles import profile_flag_of
 
-    name = os.path.basename(path)
-    named = name.startswith("config_") and name.endswith(".json")
-    return profile_flag(name[len("config_") : -len(".json")] if named else None)
+    return profile_flag_of(path)

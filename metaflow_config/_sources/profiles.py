@@ -30,6 +30,7 @@ __all__ = [
     "others_can_swap",
     "others_can_write",
     "profile_flag",
+    "profile_flag_of",
     "profile_path",
     "unnamed_profiles",
     "writable_by",
@@ -536,3 +537,13 @@ def profile_flag(profile: str | None, option: str = "-p") -> str:
     if profile:
         return f" {option} {shell_quote(profile)}"
     return f" {option} ''" if os.environ.get("METAFLOW_PROFILE") else ""
+
+
+def profile_flag_of(path: str) -> str:
+    """:func:`profile_flag` of the profile whose file is ``path``.
+
+    ``config_NAME.json``, or the default ``config.json``.
+    """
+    name = os.path.basename(path)
+    named = name.startswith("config_") and name.endswith(".json")
+    return profile_flag(name[len("config_") : -len(".json")] if named else None)

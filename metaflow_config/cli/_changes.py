@@ -23,9 +23,10 @@ from .._model.table import BY_ENV, OLD_NAMES
 from .._resolve.validate import check_layer
 from .._sources.environ import own
 from .._sources.files import FileLayer
+from .._sources.profiles import profile_flag_of
 from .._sources.writes import update_json
 from ..errors import ConfigError
-from ._common import CliError, home_dir, print_warnings, profile_flag, raw_text, yes_or_no
+from ._common import CliError, home_dir, print_warnings, raw_text, yes_or_no
 from ._common import answered as _answered
 
 __all__ = ["Changes", "activation_hint", "answered", "is_masked", "write_changes"]
@@ -146,6 +147,10 @@ def answered(question: str, fix: str = _WIZARD_FIX) -> AbstractContextManager[No
     return _answered(question, fix)
 
 
+#: The most misspelled keys a removal command offered names
+_LISTED = 10
+
+
 def report_leftovers(path: str) -> None:
     """Warn about problems the profile still has in keys the command did not touch."""
     from .._resolve.resolve import report_keys
@@ -165,12 +170,11 @@ def report_leftovers(path: str) -> None:
         key for key in typos if key == key.strip() and key.isprintable() and "=" not in key
     ]
     if removable:
-        name = os.path.basename(path)
-        flag = profile_flag(name[7:-5] if name.startswith("config_") else None)
-        unset = " ".join(f"--set {shell_quote(key + '=')}" for key in removable)
+        unset = " ".join(f"--set {shell_quote(key + '=')}" for key in removable[:_LISTED])
+        more = f" (and {len(removable) - _LISTED} more)" if len(removable) > _LISTED else ""
         notes.append(
             f"remove the misspelled key{'s' if len(removable) > 1 else ''} (applied nowhere): "
-            f"`metaflow-config configure aws{flag} {unset}`"
+            f"`metaflow-config configure aws{profile_flag_of(path)} {unset}`{more}"
         )
     if len(removable) < len(typos):  # --set would split or strip it
         notes.append(f"remove the misspelled keys with a blank or '=' from {path} in an editor")
@@ -214,8 +218,7 @@ def write_changes(
                 raise CliError(f"not written: {path} left unchanged")
     _, new = update_json(path, changes.apply, home=home)
     if not new:
-        name = os.path.basename(path)
-        flag = profile_flag(name[7:-5] if name.startswith("config_") else None)
+        flag = profile_flag_of(path)
         click.echo(f"The profile is now empty ({{}}); `metaflow-config reset{flag}` removes it.")
     click.echo("\n" + printable(f"Configuration written to {path} (mode 0600)."))
     if leftovers:
