@@ -276,3 +276,29 @@ def test_an_unknown_attribute_of_the_settings_names_settings_not_a_private_class
     settings.batch  # noqa: B018 - caches the sections
     with pytest.raises(AttributeError, match=r"^'Settings' object has no attribute 'btach'"):
         settings.btach  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_an_explanations_text_says_the_value_as_the_command_line_does() -> None:
+    """``print(settings.explain(name))`` said ``True`` and a dict's repr where
+    ``metaflow-config explain`` says ``true`` and the JSON text; a URL's password masked."""
+    from metaflow_config import load
+
+    s = load(
+        env={
+            "METAFLOW_BATCH_DEFAULT_TAGS": '{"team": "ml"}',
+            "METAFLOW_SERVICE_URL": "https://user:pa55@mf.example.com/api",
+        }
+    )
+    first = [
+        str(s.explain(name)).splitlines()[0]
+        for name in (
+            "METAFLOW_INCLUDE_FOREACH_STACK",
+            "METAFLOW_BATCH_DEFAULT_TAGS",
+            "METAFLOW_SERVICE_URL",
+        )
+    ]
+    assert first == [
+        "METAFLOW_INCLUDE_FOREACH_STACK = true",
+        'METAFLOW_BATCH_DEFAULT_TAGS = {"team":"ml"}',
+        "METAFLOW_SERVICE_URL = https://user:****@mf.example.com/api",
+    ]

@@ -831,3 +831,12 @@ def test_a_sections_wrong_type_is_said_in_the_words_of_where_it_came_from(
         s.section(registered)
     (problem,) = info.value.problems
     assert problem.expected.endswith("(found a JSON object: this field reads text)")
+
+
+def test_an_explanation_of_a_field_without_a_description_has_no_empty_doc_line(
+    registered: type[Any],
+) -> None:
+    """``print(settings.explain("ACME_COST_CENTER"))`` ended with ``doc:`` and nothing."""
+    s = load(env={"METAFLOW_ACME_COST_CENTER": "ml"}, home=home(), cwd="/")
+    assert "doc:" not in str(s.explain("METAFLOW_ACME_COST_CENTER"))
+    assert "doc:      The GPU queue." in str(s.explain("METAFLOW_ACME_GPU_QUEUE"))

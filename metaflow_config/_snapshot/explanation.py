@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._display import printable, show_value
+from .._display import printable, show_value, shown_text
 from .._model.table import BY_ENV
 from .._resolve.resolution import Resolution
 
@@ -78,8 +78,15 @@ class Explanation:
             for s in self.not_applied
         ]
 
+    def _text(self) -> str:
+        """The value as ``metaflow-config explain`` says it (``true``, the JSON text)."""
+        field = BY_ENV.get(self.name)
+        if field is None or field.secret:  # a registered key's, or masked
+            return self.shown
+        return shown_text(field.kind.to_text(self.value)) or '""'
+
     def __str__(self) -> str:
-        shown = "(unset)" if self.value is None else self.shown  # as `explain` says it
+        shown = "(unset)" if self.value is None else self._text()  # as `explain` says it
         lines = [f"{self.name} = {shown}", f"  source:   {self.source}"]
         if self.location:  # labelled as `metaflow-config explain` labels it
             label = "derived:" if self.source == "derived" else "from:"
@@ -91,7 +98,8 @@ class Explanation:
         if self.fetched is not None:
             state = "fetched" if self.fetched else "fetched when first read (not yet)"
             lines.append(f"  secret:   a reference: {state}")
-        lines.append(f"  doc:      {self.doc}")
+        if self.doc:  # a registered section's field may have none
+            lines.append(f"  doc:      {self.doc}")
         return "\n".join(map(printable, lines))  # each line escaped: none can fake another
 
 
