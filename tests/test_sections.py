@@ -693,6 +693,10 @@ def test_docs_list_its_keys(registered: type[Any]) -> None:
     assert "The GPU queue." in after
     token_row = next(line for line in after.splitlines() if "METAFLOW_ACME_API_TOKEN" in line)
     assert "| yes |" in token_row
+    # its type as the code writes it (it said "Optional"), its default unset (it said nothing)
+    assert "| Optional[SecretStr] | unset | yes |" in token_row
+    queue_row = next(line for line in after.splitlines() if "METAFLOW_ACME_GPU_QUEUE" in line)
+    assert "| Optional[str] | unset |" in queue_row
 
 
 def test_check_fails_on_its_invalid_values(registered: type[Any]) -> None:

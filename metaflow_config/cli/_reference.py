@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._display import MASK
 from .._model.fields import Setting
 from .._model.kinds import BOOL, BOOL_WORDS, QUANTITY, QUANTITY_PATTERN, VERIFY, Kind, any_case
 from .._model.table import FIELDS, SECTIONS
@@ -234,17 +235,25 @@ def _registered_markdown() -> list[str]:
         lines.append("|---------|------|---------|--------|-------------|")
         for key in keys:
             model = cls.model_fields[section.keys[key]]
-            kind = getattr(model.annotation, "__name__", None) or str(model.annotation)
             default = model.get_default()
-            shown = "unset" if default is None else _code(entry_text(default))
             secret = "yes" if key in section.secret else ""
+            shown = "unset" if default is None else (MASK if secret else _code(entry_text(default)))
             cells = [
                 f"`{key}`<br>`settings.section({cls.__qualname__}).{section.keys[key]}`",
-                _cell(kind.replace("typing.", "")),
-                "" if secret else shown,
+                _cell(_annotation_text(model.annotation)),
+                shown,
                 secret,
                 _cell(model.description or ""),
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return lines
+
+
+def _annotation_text(annotation: Any) -> str:
+    """A field's type as its code writes it: ``Optional[SecretStr]``, ``int`` (no modules)."""
+    import re
+
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return re.sub(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", str(annotation))
