@@ -239,6 +239,7 @@ def test_concurrent_processes_lose_no_update(tmp_path: Path) -> None:
         pytest.param(["import", "in.json", "-y"], id="import"),
         pytest.param(["configure", "aws", "-y", "--set", "BATCH_JOB_QUEUE=q"], id="configure"),
         pytest.param(["reset", "-y"], id="reset"),
+        pytest.param(["profiles"], id="profiles"),  # it said "No profile in <the file>"
     ],
 )
 def test_metaflow_home_that_is_a_file_is_said_before_anything(

@@ -441,6 +441,7 @@ def profiles_cmd(as_json: bool) -> None:
     import json
 
     home = home_dir()
+    profile_file(None)  # a METAFLOW_HOME that is a file (or under one): said as every command
     in_force = selected_profile(None) or ""
     found = (
         [("", os.path.join(home, "config.json"))]
