@@ -52,7 +52,9 @@ from ._display import (
 )
 from ._model.fields import is_unset
 from ._model.jsontext import decode_json, secret_texts
+from ._model.kinds import INT
 from ._model.values import SecretDict, conceal, freeze
+from ._resolve.validate import given_instead
 from ._scope import current
 from ._snapshot.settings import Settings, resolution_of
 from ._sources.data import LayerData, Raw
@@ -760,8 +762,8 @@ def _said(message: str, *, secret: bool = False) -> str:
 _SAID_AS = {
     "bool_parsing": "a boolean: true/false, 1/0, yes/no, on/off, t/f or y/n, in any case",
     "bool_type": "a boolean: true/false, 1/0, yes/no, on/off, t/f or y/n, in any case",
-    "int_parsing": "a whole number (e.g. 60, not 5.7 or sixty)",
-    "int_from_float": "a whole number (e.g. 60, not 5.7)",
+    "int_parsing": INT.expected,
+    "int_from_float": INT.expected,
     "float_parsing": "a number (e.g. 0.5)",
 }
 
@@ -772,13 +774,10 @@ def _found_instead(value: Any, *, code: bool) -> str:
     Given in code (``override()``), in Python's; in a file or variable, in JSON's. As the
     built-in settings say it (``_resolve.validate``).
     """
+    what, how = given_instead(value, code=code)
     if code:
-        return f"found a Python {type(value).__name__}: pass it as a str"
-    if isinstance(value, (dict, list, tuple)):
-        found = "object" if isinstance(value, dict) else "array"
-        return f"found a JSON {found}: this field reads text"
-    found = "boolean" if isinstance(value, bool) else "number"
-    return f"found a JSON {found}: if the text is meant, write it in quotes"
+        return f"found {what}: {how}"
+    return f"found {what}: " + (f"if the text is meant, {how}" if how else "this field reads text")
 
 
 def _expected(

@@ -24,6 +24,7 @@ from .metaflow_cli import COMMANDS, ENABLED, FLOW_OPTIONS, PARAMETER_COMMANDS
 
 __all__ = [
     "CLI_VARIABLES",
+    "COPIED_TO_TASKS",
     "CORE_PLUGINS",
     "ENABLED",
     "FLOW_OPTION_PREFIX",
@@ -49,6 +50,10 @@ SELECTORS = frozenset(
         "CONFIG_PROJECT",
     )
 )
+
+#: The families of names Metaflow's launchers copy into every remote task themselves, of what
+#: its ``from_conf`` read (``config_values()``): an extension's name under them is passed.
+COPIED_TO_TASKS = ("METAFLOW_CONDA_", "METAFLOW_DEBUG_")
 
 #: ``METAFLOW_*`` variables that are not settings but are legitimately present: the selectors of
 #: this library and the variables Metaflow itself sets in task environments. Never "unknown".

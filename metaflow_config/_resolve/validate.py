@@ -161,6 +161,20 @@ def fix_of(layer: LayerData, location: str) -> str:
     return source.fix(location) if source else f"correct the value given in {location}"
 
 
+def given_instead(value: Any, *, code: bool) -> tuple[str, str]:
+    """What a text setting was given instead, and how its text is given where it came from.
+
+    In Python's words where the value came from code (``override()``), else in JSON's: the
+    built-in settings and the registered sections (``pydantic``) say it alike. The how is
+    ``""`` for an object or an array in a file (no quotes make text of it).
+    """
+    if code:
+        return f"a Python {type(value).__name__}", "pass it as a str"
+    if isinstance(value, (dict, list, tuple)):
+        return ("a JSON object" if isinstance(value, dict) else "a JSON array"), ""
+    return ("a JSON boolean" if isinstance(value, bool) else "a JSON number"), "write it in quotes"
+
+
 def _found_a_number(setting: Setting, value: Any, *, code: bool) -> str:
     """What a text setting given a number (or a boolean) expects: the text, if that is meant.
 
@@ -170,11 +184,8 @@ def _found_a_number(setting: Setting, value: Any, *, code: bool) -> str:
     import json  # the error path only
 
     text, expected = json.dumps(value), setting.kind.expected
-    if code:
-        what, how, quoted = f"a Python {type(value).__name__}", "pass it as a str", f"'{text}'"
-    else:
-        what = "a JSON boolean" if isinstance(value, bool) else "a JSON number"
-        how, quoted = "write it in quotes", f'"{text}"'
+    what, how = given_instead(value, code=code)
+    quoted = f"'{text}'" if code else f'"{text}"'
     if validate({setting.name: (LayerData("check"), Raw(text, setting.env))})[1]:
         return f"{expected} (found {what})"  # quoted, it would be wrong still: not said
     shown = "" if setting.secret else f", {quoted}"  # a secret's digits are secret
@@ -204,10 +215,7 @@ def _found_a_structure(setting: Setting, value: Any, *, code: bool) -> str:
     """
     import json  # the error path only
 
-    if code:
-        what = f"a Python {type(value).__name__}"
-    else:
-        what = "a JSON object" if isinstance(value, dict) else "a JSON array"
+    what = given_instead(value, code=code)[0]
     said = f"{setting.kind.expected} (found {what}: Metaflow reads this setting as text"
     if (
         isinstance(value, dict)

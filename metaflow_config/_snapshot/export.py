@@ -20,6 +20,7 @@ from typing import Any
 
 from .._display import MASK, has_url_password
 from .._model.fields import PREFIX, Setting
+from .._model.metaflow_names import SELECTORS
 from .._model.table import BY_ENV, FIELDS
 from .._model.values import conceal
 from .._resolve.resolution import Resolution
@@ -145,14 +146,10 @@ class ChildEnv(ExportedEnv):
         if not key.startswith(PREFIX):  # the machine's own (find_key takes a short name)
             return MASK
         try:
-            known = key in BY_ENV or key in _SELECTORS or find_key(key) is not None
+            known = key in BY_ENV or key in SELECTORS or find_key(key) is not None
             return _shown(key, value) if known else MASK
         except ConfigError:  # a registry that does not load: nothing told apart is shown
             return MASK
-
-
-#: The variables ``child_env`` sets to name the snapshot's profile and project: shown
-_SELECTORS = frozenset({"METAFLOW_HOME", "METAFLOW_PROFILE", "METAFLOW_CONFIG_PROJECT"})
 
 
 def _mask_in_pprint() -> None:  # pragma: no cover - Python 3.9 only

@@ -28,9 +28,11 @@ from typing import Any
 
 from .._display import has_url_password
 from .._model.fields import PREFIX
+from .._model.metaflow_names import COPIED_TO_TASKS
 from .._model.references import MARK, Reference
 from .._model.table import BY_ENV, FIELDS
 from .._resolve.resolution import Resolution
+from .._sources.keys import keys_said
 from .._sources.sections import is_secret
 from ..errors import ConfigError, Problem
 from .export import ExportedEnv, to_env
@@ -39,6 +41,7 @@ __all__ = [
     "DECIDING",
     "DOWNWARD",
     "HEADERS",
+    "POD_TARGETS",
     "WHERE",
     "TaskEnv",
     "for_airflow",
@@ -72,7 +75,8 @@ def _secret_name(name: str) -> bool:
     return name in _SECRETS or (name not in BY_ENV and is_secret(name))
 
 
-_KUBERNETES = ("kubernetes", "argo", "airflow")
+#: The targets whose tasks are Kubernetes pods (Argo's and Airflow's run on Kubernetes too)
+POD_TARGETS = ("kubernetes", "argo", "airflow")
 
 
 #: What each target's tasks are given their environment in, as whoever may read it there sees it.
@@ -138,9 +142,9 @@ _KUBERNETES_WRITES = (
     "KUBERNETES_NAMESPACE",
     "KUBERNETES_SANDBOX_INIT_SCRIPT",
 )
-#: What Metaflow writes into a pod under a name of its own, from a setting's value (each
-#: container runs ``eval "${METAFLOW_INIT_SCRIPT}"``)
-_WRITTEN_UNDER = {"METAFLOW_INIT_SCRIPT": PREFIX + "KUBERNETES_SANDBOX_INIT_SCRIPT"}
+#: What Metaflow writes into a pod under a name of its own, from a setting's value: each
+#: container runs ``eval "${METAFLOW_INIT_SCRIPT}"``, ``KUBERNETES_SANDBOX_INIT_SCRIPT``'s
+_WRITTEN_UNDER = frozenset({"METAFLOW_INIT_SCRIPT"})
 #: What Metaflow's Airflow launcher does not write of what a pod of ``--with kubernetes`` gets
 _NOT_BY_AIRFLOW = ("OTEL_ENDPOINT", "OTEL_SERVICE_NAME", "S3_SERVER_SIDE_ENCRYPTION")
 METAFLOW_WRITES: dict[str, frozenset[str]] = {
@@ -215,7 +219,7 @@ class TaskEnv:
             values = {**values, **{k: v for k, v in launcher.items() if k in DECIDING}}
         self._values = values
         self._fetched = any(isinstance(values[name], Reference) for name in _IN_HEADERS)
-        skip = values["ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"] if target in _KUBERNETES else ""
+        skip = values["ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"] if target in POD_TARGETS else ""
         self.skipped = frozenset(name for name in str(skip or "").split(",") if name)
         #: ``KUBERNETES_SECRETS``: Metaflow mounts them in every pod of ``--with kubernetes``
         self.cluster_secrets = tuple(s for s in str(values["KUBERNETES_SECRETS"]).split(",") if s)
@@ -223,7 +227,7 @@ class TaskEnv:
         #: the Kubernetes Secrets every container of this target mounts, whatever the step
         self.mounted_secrets = (
             (*self.cluster_secrets, *(s for s in argo.split(",") if s))
-            if target in _KUBERNETES
+            if target in POD_TARGETS
             else ()
         )
 
@@ -304,7 +308,7 @@ class TaskEnv:
         left as it is. A step's ``@environment`` value under one of these names is taken
         as text too (the launcher resolves it so).
         """
-        if self.target not in ("kubernetes", "argo", "airflow") or not isinstance(value, str):
+        if self.target not in POD_TARGETS or not isinstance(value, str):
             return value
         if name not in METAFLOW_WRITES[self.target] and name not in _WRITTEN_UNDER:
             return value
@@ -554,19 +558,16 @@ def left_behind(resolution: Resolution) -> list[str]:
     found: dict[str, None] = {}
     for data in resolution.layers.values():
         found.update(
-            (key, None) for key in data.loose if key in read and not key.startswith(_COPIED)
+            (key, None)
+            for key in data.loose
+            if key in read and not key.startswith(COPIED_TO_TASKS)  # Metaflow passes those
         )
     return list(found)
 
 
-#: The families of names Metaflow's launchers copy into every task themselves, from what its
-#: ``from_conf`` read (``config_values()``): an extension's name under them is passed
-_COPIED = ("METAFLOW_CONDA_", "METAFLOW_DEBUG_")
-
-
 def left_behind_text(names: list[str], target: str) -> str:
     """What a launch says of the extensions' names set here that its tasks are not given."""
-    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    shown = keys_said(names[:10], len(names[10:]))
     one = len(names) == 1
     return (
         f"{shown} {'is' if one else 'are'} set here and read by an installed Metaflow "

@@ -542,19 +542,17 @@ def _near_references_text(snapshot: Settings) -> str:
     and Metaflow would send the text itself as the key. Named, never quoted (it may be a secret).
     """
     values = resolution_of(snapshot).values
-    held = [
-        field.env
-        for field in FIELDS
-        if isinstance(values[field.name], str)
-        and any(body in values[field.name] for body in _REFERENCE_BODY)
-    ]
-    if not held:
-        return ""
-    one = len(held) == 1
-    named = ", ".join(
-        f"{name} ({told.source}: {told.location})"
-        for name, told in ((name, snapshot.explain(name)) for name in held)
+    named, one = _where_set(
+        snapshot,
+        [
+            field.env
+            for field in FIELDS
+            if isinstance(values[field.name], str)
+            and any(body in values[field.name] for body in _REFERENCE_BODY)
+        ],
     )
+    if not named:
+        return ""
     return (
         f"{named} {'looks' if one else 'look'} like a secret reference but "
         f"{'is' if one else 'are'} none (a brace missing?): used as text as it is; a reference "
@@ -593,25 +591,34 @@ def _quoted_text(snapshot: Settings) -> str:
     of the value (a job queue named ``"gpu-queue"``). Named, never quoted (it may be a secret).
     """
     values = resolution_of(snapshot).values
-    quoted = [
-        field.env
-        for field in FIELDS
-        if isinstance(value := values[field.name], str)
-        and len(value) >= 2
-        and value[0] == value[-1]
-        and value[0] in "'\""
-    ]
-    told = [(name, snapshot.explain(name)) for name in quoted]
-    held = [f"{name} ({t.source}: {t.location})" for name, t in told if t.source != "derived"]
-    if not held:
+    named, one = _where_set(
+        snapshot,
+        [
+            field.env
+            for field in FIELDS
+            if isinstance(value := values[field.name], str)
+            and len(value) >= 2
+            and value[0] == value[-1]
+            and value[0] in "'\""
+        ],
+    )
+    if not named:
         return ""
-    named = ", ".join(held)  # a derived value is said with the one it follows
-    one = len(held) == 1
     return (
         f"{named} {'is' if one else 'are'} wrapped in quotes, which Metaflow sends as part of "
         f"the value (a tool that writes variables, such as docker --env-file, keeps them): "
         "remove the quotes"
     )
+
+
+def _where_set(snapshot: Settings, names: list[str]) -> tuple[str, bool]:
+    """``names`` as a note names them, each with where it is set, and whether there is one.
+
+    A derived value is left out: it is said with the value it follows.
+    """
+    told = [(name, snapshot.explain(name)) for name in names]
+    held = [f"{name} ({t.source}: {t.location})" for name, t in told if t.source != "derived"]
+    return ", ".join(held), len(held) == 1
 
 
 def _unfetched_text(snapshot: Settings) -> str:

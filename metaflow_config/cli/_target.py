@@ -28,6 +28,7 @@ from .._snapshot.settings import Settings, resolution_of
 from .._snapshot.taskenv import (
     HEADERS,
     METAFLOW_WRITES,
+    POD_TARGETS,
     WHERE,
     TaskEnv,
     launcher_values,
@@ -92,7 +93,7 @@ def _metaflow_writes(snapshot: Settings, target: str) -> dict[str, str]:
     name (the metadata provider's runtime environment). Elsewhere (Batch, Step Functions)
     nothing is added here.
     """
-    if target not in ("kubernetes", "argo", "airflow"):
+    if target not in POD_TARGETS:
         return {}
     task = TaskEnv(resolution_of(snapshot), target, launcher=launcher_values())
     values = resolution_of(snapshot).values
@@ -177,7 +178,7 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
         if field.env in exposed:
             notes.append(_exposed_note(field, target))
         if field.env == HEADERS and field.env in sets and _holds_the_key(sets[HEADERS]):
-            notes.append(_KEY_IN_HEADERS[target in ("kubernetes", "argo", "airflow")])
+            notes.append(_KEY_IN_HEADERS[target in POD_TARGETS])
         if theirs != ours:
             if field.env in sets:
                 notes.append(f"Metaflow sets it on {target}")
