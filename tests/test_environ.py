@@ -165,3 +165,21 @@ def test_a_large_environment_is_searched_as_a_small_one(
     assert metaflow_items(env, ENV_SKIP) == expected
     without = {k: v for k, v in env.items() if "CONDA" not in k and "DEBUG" not in k}
     assert metaflow_items(without, ENV_SKIP) == expected[2:]
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_family_typo_found_by_its_end_is_kept_wherever_it_is(
+    monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A runtime family's name misspelled at its start (``XACKAGE``) is found from its end:
+    also as the environment's last name, which no NUL follows (it was passed over there)."""
+    from metaflow_config._sources import environ
+    from metaflow_config._sources.keys import ENV_SKIP
+
+    typo = ("METAFLOW_CONDA_XACKAGE_S3ROOT", "typo")
+    others = [("METAFLOW_CONDA_GUARD", "x"), ("METAFLOW_BATCH_JOB_QUEUE", "q"), ("PATH", "/b")]
+    at = {"first": 0, "middle": 1, "last": len(others)}[where]
+    env = dict([*others[:at], typo, *others[at:]])
+    monkeypatch.setattr(environ, "_last", ([], environ.Found((), native=False)))  # no memory
+    found = metaflow_items(env, ENV_SKIP)
+    assert found == [(k, v) for k, v in env.items() if k in (typo[0], "METAFLOW_BATCH_JOB_QUEUE")]

@@ -311,3 +311,18 @@ def test_names_metaflow_copies_into_every_task_are_not_said_left_behind(installe
     shown = invoke("show", "--target", "kubernetes", "--json", env={"METAFLOW_HOME": str(home)})
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output)["not_passed"] == ["METAFLOW_ACME_ENDPOINT"]
+
+
+def test_this_packages_own_extension_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_extensions: None
+) -> None:
+    """It declares no name: a process meeting an unknown name does not read it (its config
+    module mentions ``DEBUG_OPTIONS``, which would compile a search)."""
+    import metaflow_extensions.metaflow_config as own
+
+    monkeypatch.chdir(tmp_path)  # the package's folder is not the working directory
+    ours = [os.path.abspath(p) + os.sep for p in own.__path__]  # a namespace package's folders
+    assert [p for p in ours if os.path.isdir(p + "config")]
+    listed = [os.path.abspath(path) for _, path in extensions.point_files("config")]
+    assert not [path for path in listed if path.startswith(tuple(ours))]
+    assert own.__name__.rpartition(".")[2] == extensions.OWN_ORG

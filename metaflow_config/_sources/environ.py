@@ -116,19 +116,21 @@ class Skip:
             present = tuple(p for p in self.prefixes if (sep + (p if text else p.encode())) in blob)
         if not present:
             return re.findall(_FIND_STR if text else _FIND_BYTES, blob)
-        main, forward, backward = self._compiled(text, present)
-        if forward is None:
+        main, backward = self._compiled(text, present)
+        if backward is None:
             found: list[Any] = main.findall(blob)
             return found
-        # a name under a runtime family's prefix that a setting holds (CONDA_PACKAGE_S3ROOT) is
-        # kept too: every name found with its place in the blob, put in the environment's order
-        # by those places (the names found, not the environment, are sorted)
-        places = {m.start(1): m.group(1) for m in main.finditer(blob)}
-        kept = {m.start(1): m.group(1) for m in forward.finditer(blob)}
-        end = len(blob)
-        kept.update((end - m.end(1), m.group(1)[::-1]) for m in backward.finditer(blob[::-1]))
+        # a name under a runtime family's prefix kept by its end (the first part misspelled) is
+        # found in the names reversed: each reversed name after the NUL that ended it (one
+        # more at the end, for the last name). Where there is one, each name found takes its
+        # place in the blob, and the environment's order is theirs (the names found are sorted,
+        # not the environment)
+        end = len(blob) + 1
+        kept = {end - m.end(1): m.group(1)[::-1] for m in backward.finditer((blob + sep)[::-1])}
         if not kept:
-            return list(places.values())
+            found = main.findall(blob)
+            return found
+        places = {m.start(1): m.group(1) for m in main.finditer(blob)}
         places.update(kept)
         return [places[place] for place in sorted(places)]
 
@@ -140,19 +142,26 @@ class Skip:
             found = self._patterns[(text, ())] = (re.compile(source if text else source.encode()),)
         return found[0]
 
-    def _compiled(self, text: bool, present: tuple[str, ...]) -> tuple[Any, Any, Any]:
+    def _compiled(self, text: bool, present: tuple[str, ...]) -> tuple[Any, Any]:
+        """The search of the names not passed over, and of those kept by their end (or None).
+
+        One pass finds the names in order: a name under a prefix present is passed over unless
+        ``keep`` finds it from its start (``(?!(?!kept)prefix)``); those it finds from their end
+        take a second pass, over the names reversed.
+        """
         cached = self._patterns.get((text, present))
         if cached is not None:
-            return cached[0], cached[1], cached[2]
-        skipped = "|".join(re.escape(p) for p in present)
-        sources = [f"\0((?!{skipped}){PREFIX}[^\0]*)"]
+            return cached[0], cached[1]
         keep = self.keep
         kept = [keep[p] for p in present if p in keep]
+        skipped = "|".join(re.escape(p) for p in present)
         if kept:
-            sources.append(f"\0((?:{'|'.join(f for f, _ in kept)})[^\0]*)")
+            skipped = f"(?!{'|'.join(f for f, _ in kept)})(?:{skipped})"
+        sources = [f"\0((?!{skipped}){PREFIX}[^\0]*)"]
+        if kept:
             sources.append(f"\0((?:{'|'.join(b for _, b in kept)})(?![^\0]))")
         compiled = [re.compile(x if text else x.encode()) for x in sources]
-        found = (compiled[0], compiled[1], compiled[2]) if kept else (compiled[0], None, None)
+        found = (compiled[0], compiled[1] if kept else None)
         self._patterns[(text, present)] = found
         return found
 

@@ -28,7 +28,18 @@ from .jsonfile import read_regular
 from .profiles import MAX_ENTRIES
 from .sections import on_reset, outside_working_directory
 
-__all__ = ["MOST_BYTES", "config_literals", "config_names", "config_settings", "point_files"]
+__all__ = [
+    "MOST_BYTES",
+    "OWN_ORG",
+    "config_literals",
+    "config_names",
+    "config_settings",
+    "point_files",
+]
+
+#: The organisation name of this package's own extension (``metaflow_extensions.metaflow_config``):
+#: Metaflow imports one package of a name, so any folder of this name is this package's.
+OWN_ORG = "metaflow_config"
 
 #: The most of an extension's module read (Metaflow's own plugins module is 10 KB).
 MOST_BYTES = 1 << 20
@@ -38,11 +49,15 @@ def point_files(point: str) -> list[tuple[str, str]]:
     """The modules of extension point ``point`` of every ``metaflow_extensions`` package.
 
     Each as (the organisation's package name, the module's path), in Metaflow's order of names:
-    the point's ``__init__.py`` and its ``mfextinit_*.py`` modules.
+    the point's ``__init__.py`` and its ``mfextinit_*.py`` modules. This package's own extension
+    (:data:`OWN_ORG`) is not listed: it declares nothing a reader here reads, and a process
+    meeting an unknown name would pay for reading it.
     """
     found: list[tuple[str, str]] = []
     for root in outside_working_directory(_roots()):
         for org in _listed(root):
+            if org == OWN_ORG:
+                continue
             folder = os.path.join(root, org, point)
             found.extend(
                 (org, os.path.join(folder, f))
