@@ -569,6 +569,53 @@ def test_a_broken_entry_point_is_a_config_error_naming_it(
         _sections.reset()
 
 
+def test_a_distribution_declaring_much_before_the_group_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ``entry_points.txt`` whose group comes past the scan's first read (many console
+    scripts first) is read whole: its section is registered."""
+    from metaflow_config._sources import jsonfile
+
+    _install(tmp_path, "acme-big", "acme = acme_big.config:Acme", ACME)
+    scripts = "".join(f"acme-tool-{i} = acme_big.config:main\n" for i in range(400))
+    group = "[metaflow_config.sections]\nacme = acme_big.config:Acme\n"
+    text = f"[console_scripts]\n{scripts}\n{group}"
+    assert text.index("[metaflow_config.sections]") > jsonfile._FIRST_READ
+    (tmp_path / "acme_big-0.1.dist-info" / "entry_points.txt").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    _sections.reset()
+    try:
+        assert "METAFLOW_ACME_GPU_QUEUE" in _sections.registry()
+    finally:
+        for name in [m for m in sys.modules if m.startswith("acme_big")]:
+            del sys.modules[name]
+        _sections.reset()
+
+
+def test_the_scans_test_of_a_file_reads_what_it_may_only(tmp_path: Path) -> None:
+    """``holds``: missing, a directory, a FIFO without a writer (no hang) and a file over the
+    bound hold nothing; a file holds what it holds, before or past its first read."""
+    from metaflow_config._sources.jsonfile import _FIRST_READ, holds
+
+    needle = b"[metaflow_config.sections]"
+    assert not holds(str(tmp_path / "missing"), needle, 1 << 20)
+    assert not holds(str(tmp_path), needle, 1 << 20)
+    small, late, big = tmp_path / "small", tmp_path / "late", tmp_path / "big"
+    small.write_bytes(b"[console_scripts]\n" + needle)
+    late.write_bytes(b"#" * (_FIRST_READ + 10) + b"\n" + needle)
+    big.write_bytes(b"#" * 4096 + needle)
+    assert holds(str(small), needle, 1 << 20)
+    assert not holds(str(small), b"[other]", 1 << 20)
+    assert holds(str(late), needle, 1 << 20)
+    assert not holds(str(late), needle, _FIRST_READ)  # over the bound: nothing
+    assert holds(str(big), needle, 1 << 20)
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        assert not holds(str(fifo), needle, 1 << 20)
+
+
 # --- the command line lists them -------------------------------------------------------------
 
 

@@ -196,7 +196,7 @@ def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any
     ``sys.path``): a cloned repository one runs in registers no section, so that its
     ``*.dist-info`` cannot have its own module imported; a section's package is installed.
     """
-    from .jsonfile import read_regular  # the bounded reader: imported by a search only
+    from .jsonfile import holds  # the bounded reader: imported by a search only
 
     broken = [] if broken is None else broken
     found: list[tuple[Any, str]] = []
@@ -221,8 +221,8 @@ def _entry_points(broken: list[tuple[str, str]] | None = None) -> list[tuple[Any
         for name in names:
             if not name.endswith(_METADATA_FOLDERS):
                 continue
-            data = read_regular(f"{root}{os.sep}{name}{os.sep}entry_points.txt", _MOST_BYTES)[0]
-            if data is None or _GROUP_BYTES not in data:  # no such file, or not of the group
+            points = f"{root}{os.sep}{name}{os.sep}entry_points.txt"
+            if not holds(points, _GROUP_BYTES, _MOST_BYTES):  # no such file, or not of the group
                 pending.append(name)
                 continue
             seen.update(map(_folder_key, pending))
