@@ -30,6 +30,7 @@ __all__ = [
     "MASK",
     "SHORTEST_SECRET",
     "Lines",
+    "given_name",
     "has_url_password",
     "laid_out",
     "mask_quoted",
@@ -625,11 +626,26 @@ def short_name(name: str) -> str:
 
     A file may hold keys of any length: a message says each in a line a reader can take in.
     A name with a space at its start or end is quoted (``'METAFLOW_USER '``): said bare, it
-    reads as the name without it.
+    reads as the name without it. What no name holds is not said (:func:`given_name`): a
+    value pasted after an ``=``, a URL's password.
     """
+    name = given_name(name)
     if name[:1] == " " or name[-1:] == " ":
         return f"'{_middle(name, _LONGEST_NAME)}'"
     return _middle(name, _LONGEST_NAME)
+
+
+def given_name(name: str) -> str:
+    """``name``, given where a setting's name is expected, without what may be a secret.
+
+    A line of ``env`` output pasted whole (``METAFLOW_SERVICE_AUTH_KEY=...``): what follows the
+    first ``=`` is a value, masked; a URL given as a name has its password masked. A name of a
+    setting holds neither, so a name is said as it is.
+    """
+    head, equals, rest = name.partition("=")
+    if equals and rest:
+        name = head + equals + MASK
+    return mask_url_password(name) if "@" in name else name
 
 
 def short_location(location: str, path: str | None) -> str:

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._display import short_name
 from ._model.fields import PREFIX
 from ._model.table import find
 from ._override import Override, override
@@ -124,9 +125,9 @@ def _short_name_problems(values: Mapping[str, Any]) -> list[Problem]:
 
     return [
         Problem.bad_value(
-            key,
+            short_name(key),
             "argument",
-            f"values[{key!r}]",
+            f"values[{short_name(key)!r}]",
             expected="a setting's name (short, or a full METAFLOW_* name to write as it is)",
             fix=suggest(key),
         )

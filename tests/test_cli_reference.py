@@ -56,6 +56,8 @@ def test_schema_command_prints_the_schema() -> None:
             {"METAFLOW_KUBERNETES_MEMORY": 4096, "METAFLOW_KUBERNETES_CPU": "0.5"}, id="quantities"
         ),
         pytest.param({"METAFLOW_DEFAULT_DATASTORE": "spin"}, id="plugin-name"),
+        pytest.param({"METAFLOW_KUBERNETES_SECRETS": ["db", "api"]}, id="comma-list-as-json"),
+        pytest.param({"METAFLOW_DEFAULT_DECOSPECS": ["retry", "timeout:minutes=5"]}, id="spaces"),
     ],
 )
 def test_schema_accepts_what_the_resolver_accepts(doc: dict[str, Any], tmp_path: Path) -> None:
@@ -76,6 +78,9 @@ def test_schema_accepts_what_the_resolver_accepts(doc: dict[str, Any], tmp_path:
         pytest.param({"METAFLOW_KUBERNETES_CPU": "2 cores"}, id="quantity-words"),
         pytest.param({"METAFLOW_KUBERNETES_MEMORY": -1}, id="quantity-negative"),
         pytest.param({"METAFLOW_BATCH_JOB_QEUE": "q"}, id="unknown-key"),
+        pytest.param({"METAFLOW_KUBERNETES_SECRETS": ["db", "a,b"]}, id="list-item-with-sep"),
+        pytest.param({"METAFLOW_KUBERNETES_SECRETS": []}, id="list-empty"),
+        pytest.param({"METAFLOW_DEFAULT_DECOSPECS": ["retry "]}, id="list-item-blank-end"),
     ],
 )
 def test_schema_rejects_what_the_resolver_rejects(doc: dict[str, Any]) -> None:

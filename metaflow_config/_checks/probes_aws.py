@@ -24,6 +24,7 @@ from .probes import (
     skip,
     warn,
 )
+from .probes_service import malformed_name
 
 __all__: list[str] = []  # nothing here is imported by name
 
@@ -264,6 +265,13 @@ def _job_queue(ctx: Context) -> Outcome:
     name = ctx.settings.batch.job_queue
     if not name:
         return ctx.unset(_QUEUE, "batch")
+    malformed = malformed_name(_QUEUE, name)
+    if malformed is not None:  # no queue of that name can exist: none is offered to create
+        where = ctx.where(_QUEUE)
+        return fail(
+            f"{_QUEUE} {malformed[0]}",
+            f"set it (set in {where}) to such a name, e.g. {malformed[1]}",
+        )
     batch, r = ctx.client("batch"), ctx.region_arg()
     shown = ctx.shown(_QUEUE)  # the lines show what show shows: never a fetched value
     word = shell_quote(shown)

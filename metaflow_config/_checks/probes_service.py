@@ -14,6 +14,7 @@ from http.client import HTTPException, HTTPMessage, InvalidURL
 from typing import IO, TYPE_CHECKING
 
 from .._display import MASK, shown_text
+from .._model.kinds import ARN_PARTITIONS
 from .._snapshot.consumers import docker_registry
 from .probes import FAIL, PASS, WARN, Context, Outcome, fail, ok, register, skip, warn
 
@@ -287,6 +288,76 @@ def malformed_images(settings: Settings) -> list[str]:
         texts.append(
             f"{name} {what}: a Batch job could not pull it (`check --aws` fails it); set it to "
             f"{example} (set in {told.source}: {told.location})"
+        )
+    return texts
+
+
+#: A Kubernetes name of one label (a namespace): RFC 1123's, lowercase, at most 63 characters
+_K8S_LABEL = r"^(?=.{1,63}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$"
+#: A Kubernetes name of labels joined by dots (a service account): at most 253 characters
+_K8S_NAME = r"^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$"
+_QUEUE_NAME = r"[A-Za-z0-9_-]{1,128}"
+
+#: The names a service takes by their form alone: setting -> (its pattern, what it is, what
+#: the service would do with another, an example). Free text to Metaflow (as to this package's
+#: resolution), refused by the service only when a job is submitted.
+_FORMS: dict[str, tuple[str, str, str, str]] = {
+    "METAFLOW_BATCH_JOB_QUEUE": (
+        rf"^(?:{_QUEUE_NAME}|arn:(?:{'|'.join(ARN_PARTITIONS)}):batch:[a-z0-9-]+:[0-9]{{12}}:"
+        rf"job-queue/{_QUEUE_NAME})$",
+        "a job queue's name (letters, digits, - and _, at most 128) or ARN",
+        "AWS Batch refuses to submit a job to it",
+        "gpu-queue",
+    ),
+    "METAFLOW_KUBERNETES_NAMESPACE": (
+        _K8S_LABEL,
+        "a Kubernetes namespace (lowercase letters, digits and -, at most 63, a letter or digit "
+        "at each end)",
+        "Kubernetes refuses every object Metaflow creates in it",
+        "ml-team",
+    ),
+    "METAFLOW_KUBERNETES_SERVICE_ACCOUNT": (
+        _K8S_NAME,
+        "a Kubernetes service account's name (lowercase letters, digits, - and ., at most 253)",
+        "Kubernetes refuses every pod that names it",
+        "metaflow",
+    ),
+}
+
+
+def malformed_name(name: str, value: object) -> tuple[str, str] | None:
+    """What is wrong with ``value`` of setting ``name`` by the form its service takes, or None.
+
+    (what it is not and what the service would do, an example of a good name): said without
+    the value (it may be pasted with a secret, and a blank at its end is not seen in a message).
+    """
+    form = _FORMS.get(name)
+    if form is None or not isinstance(value, str) or not value:
+        return None
+    pattern, what, refused, example = form
+    if _matches(pattern, value):
+        return None
+    said = "holds a blank, so it is not" if any(c.isspace() for c in value) else "is not"
+    return f"{said} {what}: {refused}", example
+
+
+def malformed_names(settings: Settings) -> list[str]:
+    """What ``check`` warns of the names a service takes by their form (:data:`_FORMS`).
+
+    Each set here (a default or a derived value is well-formed, or said where it is set), with
+    where it is set and the fix; never the value.
+    """
+    texts = []
+    for name in _FORMS:
+        found = malformed_name(name, settings[name])
+        if found is None:
+            continue
+        told = settings.explain(name)
+        if told.source in ("default", "derived"):
+            continue
+        texts.append(
+            f"{name} {found[0]}; set it to such a name, e.g. {found[1]} (set in {told.source}: "
+            f"{told.location})"
         )
     return texts
 

@@ -122,6 +122,15 @@ class Kind:
             return self._factory(shared=shared)
         return self._factory()
 
+    @property
+    def list_item(self) -> str | None:
+        """The pattern of one item of the JSON list a file may write for this kind, or None.
+
+        A kind of items joined by a separator (:data:`COMMA_LIST`, :data:`SPACE_LIST`): a JSON
+        list of such items is taken too (what ``metaflow-config schema`` says of it).
+        """
+        return self._factory.item if isinstance(self._factory, _Joined) else None
+
     def to_text(self, value: Any) -> str:
         """Serialize a validated value so that validating the text gives the same value back."""
         if self.json_valued:
@@ -313,11 +322,13 @@ class _Joined(_Text):
     A file may write the items as a JSON list of strings: their text joined by ``sep``.
     """
 
-    __slots__ = ("sep",)
+    __slots__ = ("item", "sep")
 
-    def __init__(self, sep: str, pattern: str | None = None) -> None:
+    def __init__(self, sep: str, item: str, pattern: str | None = None) -> None:
         super().__init__(pattern, None)
         self.sep = sep
+        #: the pattern of one item of the list (what the joined text's check takes of each)
+        self.item = item
 
     def __call__(self, *, shared: bool = False) -> CoreSchema:
         return _cs().no_info_wrap_validator_function(self._join, super().__call__(shared=shared))  # type: ignore[no-any-return]
@@ -356,7 +367,7 @@ def _comma_list_diagnosis(value: str) -> str:
 COMMA_LIST = Kind(
     "comma-separated text",
     "comma-separated text, e.g. a,b, no spaces (in a file, a JSON list of strings is taken too)",
-    _Joined(",", r"^(?:|[^,\s\"'\[\]]+(?:,[^,\s\"'\[\]]+)*)$"),
+    _Joined(",", r"^[^,\s\"'\[\]]+$", r"^(?:|[^,\s\"'\[\]]+(?:,[^,\s\"'\[\]]+)*)$"),
     diagnose=_comma_list_diagnosis,
 )
 #: Items separated by spaces (``DEFAULT_DECOSPECS``); a file may write a JSON list.
@@ -364,7 +375,7 @@ SPACE_LIST = Kind(
     "space-separated text",
     'space-separated text, e.g. "kubernetes retry" (in a file, a JSON list of strings is '
     "taken too)",
-    _Joined(" "),
+    _Joined(" ", r"^\S(?:[^ ]*\S)?$"),
 )
 
 

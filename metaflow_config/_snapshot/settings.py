@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from .._display import short_name
 from .._model.fields import Section, Setting, read_only
 from .._model.references import Reference
 from .._model.table import FIELDS, SECTIONS, Sections, find
@@ -103,7 +104,9 @@ def lookup(name: str) -> Setting:
     """The setting called ``name`` (``METAFLOW_X``, an alias, or short ``X``); else KeyError."""
     field = find(name)
     if field is None:
-        msg = f"{name!r} is not a Metaflow setting; {suggest(name)}"
+        shown = short_name(name)  # a pasted NAME=VALUE's value, a URL's password: not said
+        quoted = shown if shown.startswith("'") else repr(shown)
+        msg = f"{quoted} is not a Metaflow setting; {suggest(name)}"
         raise KeyError(msg)
     return field
 

@@ -273,8 +273,17 @@ def _read_by_extension(key: str) -> str | None:
 def suggest(key: str) -> str:
     """What to say of a name given where a setting's name is expected: a did-you-mean, or why.
 
-    Short names count (``BATCH_JOB_QEUE``), and so do lower case and a missing prefix.
+    Short names count (``BATCH_JOB_QEUE``), and so do lower case and a missing prefix. A
+    ``NAME=VALUE`` pasted whole (a line of ``env`` output) is told by its name, never its value.
     """
+    name, equals, _ = key.partition("=")
+    if equals:
+        name = name.strip()
+        if not name:
+            return "give a setting's name alone, without '=' and a value"
+        named = classify(name if name.startswith(PREFIX) else PREFIX + name.upper(), file=True)
+        hint = f"did you mean {named.key}?" if named.kind in (SETTING, SECTION) else suggest(name)
+        return f"{hint} (the name alone: what follows '=' is a value)"
     full = key.upper() if key.upper().startswith(PREFIX) else PREFIX + key.upper()
     found = classify(key if key.startswith(PREFIX) else full, file=True)
     if found.kind in (SETTING, SECTION) and key != found.key:

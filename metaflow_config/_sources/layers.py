@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._display import short_name
 from .._model.fields import is_unset
 from .._model.table import BY_ENV, find
 from ..errors import Problem
@@ -156,11 +157,12 @@ class OverrideLayer:
                     put_extra(data, full, raw, fix=_fix_override)
                 continue
             if field is None:
+                shown = short_name(key)  # a NAME=VALUE given as a name: the value not said
                 data.problems.append(
                     Problem.bad_value(
-                        key,
+                        shown,
                         self.layer,
-                        f"override({key}=...)",
+                        f"override({shown}=...)",
                         expected="the name of a setting",
                         fix=suggest(key),
                     )

@@ -411,7 +411,7 @@ def check_cmd(
         f"sets for a task); {compared}."
     )
     click.echo(f"{printable(ok)}\n{printable(seen)}")
-    from .._checks.probes_service import malformed_images  # the live checks' module: used here
+    from .._checks.probes_service import malformed_images, malformed_names  # used here only
 
     notes = (
         extensions_here_text(snapshot),
@@ -423,6 +423,7 @@ def check_cmd(
         _quoted_text(snapshot),
         _byte_order_mark_text(snapshot),
         *malformed_images(snapshot),
+        *malformed_names(snapshot),
         *(_not_ready_text(snapshot, c, unmet) for c, unmet in begun.items() if unmet),
         "" if live else _unfetched_text(snapshot),
     )

@@ -48,6 +48,9 @@ def _kind_alternatives(kind: Kind) -> list[dict[str, Any]]:
         alternatives.append({"type": "string", "contentMediaType": "application/json"})
     if generated.get("type") == "integer":
         alternatives.append({"type": "string", "pattern": _INT_TEXT})
+    if kind.list_item is not None:  # the items as a JSON list (a file only)
+        item = {"type": "string", "pattern": kind.list_item}
+        alternatives.append({"type": "array", "items": item, "minItems": 1})
     return alternatives
 
 

@@ -22,10 +22,10 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from .._display import has_url_password, printable
+from .._display import has_url_password, printable, shell_quote
 from .._model.fields import PREFIX, Setting, is_unset
 from .._model.references import Reference
-from .._model.table import BY_NAME, find
+from .._model.table import BY_ENV, BY_NAME, find
 from .._resolve.plugins import PLUGIN_SETTINGS, plugin_problems
 from .._resolve.resolve import resolve
 from .._resolve.validate import validate_value
@@ -36,7 +36,7 @@ from .._sources.files import layer_from_document
 from .._sources.inputs import Inputs
 from .._sources.keys import suggest
 from .._sources.layers import LAYERS
-from .._sources.profiles import list_profiles, nearest_profile
+from .._sources.profiles import list_profiles, nearest_profile, profile_flag_of
 from .._sources.sections import find_key
 from .._sources.writes import check_writable, read_json_object
 from ..errors import ConfigError, Problem
@@ -204,6 +204,13 @@ def _checker(
             problem = exc.problems[0]
             shown = "" if setting.secret else f"got {problem.value}; "
             raise click.UsageError(f"{shown}expected {problem.expected}") from None
+        from .._checks.probes_service import malformed_name  # the names services take
+
+        malformed = malformed_name(setting.env, value)
+        if malformed is not None:  # taken by Metaflow, refused by the service at the first job
+            raise click.UsageError(
+                f"{setting.env} {malformed[0]}: type such a name, e.g. {malformed[1]}"
+            )
         if isinstance(value, Reference):
             click.echo(
                 f"  {setting.env} will be fetched from {value.service} ({value.name}) when "
@@ -330,15 +337,37 @@ def _say_what_is_invalid(path: str, existing: Mapping[str, Any]) -> None:
     from .._resolve.validate import check_layer
 
     problems = check_layer(layer_from_document(LayerData("profile"), path, dict(existing)))
-    if problems:
-        names = ", ".join(dict.fromkeys(p.setting for p in problems))
-        print_warnings(
-            [
-                f"{path} holds {len(problems)} invalid value(s) ({names}), which stop every "
-                "run: answer the capability they belong to and correct them, or `metaflow-config "
-                "check` says what is wrong with each"
-            ]
+    if not problems:
+        return
+    invalid = list(dict.fromkeys(p.setting for p in problems))
+    asked = {BY_NAME[short].env for cap in CAPABILITIES for short in (*cap.required, *cap.optional)}
+    unasked = [name for name in invalid if name not in asked]
+    how = []
+    if len(unasked) < len(invalid):
+        them = [name for name in invalid if name in asked]
+        how.append(
+            f"answer the capability {'it belongs' if len(them) == 1 else 'each belongs'} to and "
+            f"correct {', '.join(them)}"
         )
+    if unasked:  # no question reaches them: the command that does
+        sets = " ".join(
+            f"--set {shell_quote(name + '=')}<{BY_ENV[name].kind.name}>"
+            if name in BY_ENV
+            else f"--set {shell_quote(name + '=')}"
+            for name in unasked[:10]
+        )
+        command = f"metaflow-config configure aws{profile_flag_of(path)} {sets}"
+        it = "it" if len(unasked) == 1 else "them"
+        how.append(
+            f"no question asks {', '.join(unasked)}: correct {it} with `{command}` (an empty "
+            "value removes one)"
+        )
+    print_warnings(
+        [
+            f"{path} holds {len(problems)} invalid value(s) ({', '.join(invalid)}), which stop "
+            f"every run: {'; '.join(how)}; `metaflow-config check` says what is wrong with each"
+        ]
+    )
 
 
 def interview(existing: Mapping[str, Any]) -> Changes:

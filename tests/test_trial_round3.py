@@ -1,0 +1,146 @@
+"""Findings of the third round of outside trials (a newcomer on 3.9/3.13, an attacker, a
+platform engineer), each fixed at its root; every test here failed before its fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metaflow_config import ConfigError, load
+
+
+def _cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None, stdin: str = "") -> str:
+    """``metaflow-config ARGS`` in a fresh home and an empty working directory: its output."""
+    home = tmp_path / "home"
+    (home / ".metaflowconfig").mkdir(parents=True, exist_ok=True)
+    work = tmp_path / "work"
+    (work / ".metaflow").mkdir(parents=True, exist_ok=True)  # stops the project-file search
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "METAFLOW_HOME": str(home / ".metaflowconfig"),
+        "USER": "alice",
+        "LANG": "C.UTF-8",
+        **(env or {}),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "metaflow_config", *args],
+        cwd=work,
+        env=base,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.stdout + done.stderr
+
+
+# --- a name given with its value (a line of `env` output pasted back) ------------------------
+
+
+@pytest.mark.parametrize("command", ["get", "explain"])
+@pytest.mark.parametrize(
+    ("given", "secret", "meant"),
+    [
+        ("METAFLOW_SERVICE_AUTH_KEY=abc-secret-123", "abc-secret-123", "METAFLOW_SERVICE_AUTH_KEY"),
+        ("BATCH_JOB_QUEUE=gpu-secret", "gpu-secret", "METAFLOW_BATCH_JOB_QUEUE"),
+        ("https://alice:pw-secret-9@mf.example.com", "pw-secret-9", None),
+    ],
+)
+def test_a_name_pasted_with_its_value_is_told_by_its_name_alone(
+    tmp_path: Path, command: str, given: str, secret: str, meant: str | None
+) -> None:
+    said = _cli(tmp_path, command, given)
+    assert "is not a Metaflow setting" in said
+    assert secret not in said
+    if meant is not None:
+        assert f"did you mean {meant}?" in said
+        assert "what follows '=' is a value" in said
+
+
+def test_settings_and_override_say_no_pasted_value() -> None:
+    settings = load(env={}, home="/nonexistent")
+    with pytest.raises(KeyError) as missing:
+        settings["METAFLOW_SERVICE_AUTH_KEY=abc-secret"]
+    assert "abc-secret" not in str(missing.value)
+    assert "did you mean METAFLOW_SERVICE_AUTH_KEY?" in str(missing.value)
+    with pytest.raises(ConfigError) as refused:
+        load(env={}, home="/nonexistent", overrides={"METAFLOW_SERVICE_AUTH_KEY=abc-sec": 1})
+    assert "abc-sec" not in str(refused.value)
+    assert "METAFLOW_SERVICE_AUTH_KEY=****" in str(refused.value)
+
+
+# --- names a service refuses by their form: `check` said "ready" -----------------------------
+
+_BATCH_READY = {
+    "METAFLOW_DEFAULT_DATASTORE": "s3",
+    "METAFLOW_DATASTORE_SYSROOT_S3": "s3://my-bucket/metaflow",
+    "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": "arn:aws:iam::123456789012:role/batch",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("METAFLOW_BATCH_JOB_QUEUE", "team-queue "),
+        ("METAFLOW_BATCH_JOB_QUEUE", "team queue"),
+        ("METAFLOW_BATCH_JOB_QUEUE", "arn:aws:batch:us-east-1:123456789012:job-queue/a b"),
+        ("METAFLOW_KUBERNETES_NAMESPACE", "My Team"),
+        ("METAFLOW_KUBERNETES_NAMESPACE", "data-"),
+        ("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", "Metaflow_SA"),
+    ],
+)
+def test_check_warns_of_a_name_its_service_refuses(tmp_path: Path, name: str, value: str) -> None:
+    said = _cli(tmp_path, "check", "--require", "s3", env={**_BATCH_READY, name: value})
+    warned = [line for line in said.splitlines() if line.startswith(f"Warning: {name} ")]
+    assert warned, said
+    assert "set it to such a name" in warned[0]
+    assert f"(set in env: {name})" in warned[0]
+    assert value.strip() not in warned[0].replace(name, "")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("METAFLOW_BATCH_JOB_QUEUE", "gpu_queue-2"),
+        ("METAFLOW_BATCH_JOB_QUEUE", "arn:aws-cn:batch:cn-north-1:123456789012:job-queue/q"),
+        ("METAFLOW_KUBERNETES_NAMESPACE", "ml-team"),
+        ("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", "metaflow.sa-1"),
+    ],
+)
+def test_a_name_its_service_takes_is_not_warned_of(name: str, value: str) -> None:
+    from metaflow_config._checks.probes_service import malformed_name
+
+    assert malformed_name(name, value) is None
+    assert malformed_name(name, value + " ") is not None
+
+
+def test_the_wizard_refuses_a_name_its_service_refuses(tmp_path: Path) -> None:
+    said = _cli(
+        tmp_path,
+        "configure",
+        "aws",
+        env={"AWS_DEFAULT_REGION": "us-east-1"},
+        # S3 yes: root, role; Batch yes: queue "gpu queue" refused, then a good one
+        stdin="y\ns3://b/m\n\nn\ny\narn:aws:iam::123456789012:role/b\ngpu queue\ngpu-queue\n",
+    )
+    assert "METAFLOW_BATCH_JOB_QUEUE holds a blank, so it is not a job queue's name" in said
+
+
+# --- the wizard's advice for an invalid value no question asks ------------------------------
+
+
+def test_the_wizard_says_the_command_that_corrects_a_value_no_question_asks(tmp_path: Path) -> None:
+    home = tmp_path / "home" / ".metaflowconfig"
+    home.mkdir(parents=True)
+    (home / "config_p.json").write_text('{"METAFLOW_BATCH_EMIT_TAGS": "maybe"}')
+    (home / "config_p.json").chmod(0o600)
+    said = _cli(tmp_path, "configure", "aws", "-p", "p", stdin="y\n-\nn\n")
+    assert "no question asks METAFLOW_BATCH_EMIT_TAGS" in said
+    assert "metaflow-config configure aws -p p --set METAFLOW_BATCH_EMIT_TAGS=<boolean>" in said
+    assert "answer the capability" not in said  # none of its invalid values is asked
