@@ -30,6 +30,7 @@ __all__ = [
     "MASK",
     "SHORTEST_SECRET",
     "Lines",
+    "entry_text",
     "given_name",
     "has_url_password",
     "laid_out",
@@ -37,6 +38,7 @@ __all__ = [
     "mask_quoted_long",
     "mask_url_password",
     "mask_value",
+    "no_attribute",
     "printable",
     "redact",
     "shell_quote",
@@ -747,3 +749,38 @@ def _ansi_c(char: str) -> str:
     if printable(char) == char:
         return char
     return "".join(f"\\x{byte:02x}" for byte in char.encode("utf-8", "surrogatepass"))
+
+
+def entry_text(value: Any, *, secret: bool = False) -> str:
+    """A registered key's typed value as its variable would hold it; the mask when ``secret``.
+
+    Strings as they are, everything else JSON (``true``, ``3``; pydantic's JSON form: a
+    ``SecretStr`` is its mask; pass ``get_secret_value()`` to reveal it).
+    """
+    if value is None:
+        return ""
+    if secret:
+        return MASK
+    if isinstance(value, str):
+        return value
+    import json
+
+    from pydantic_core import to_jsonable_python  # a registered section's value: pydantic's
+
+    jsonable = to_jsonable_python(value)
+    return jsonable if isinstance(jsonable, str) else json.dumps(jsonable, sort_keys=True)
+
+
+def no_attribute(owner: str, name: str, names: Iterable[str]) -> str:
+    """The message of an attribute ``owner`` lacks, with the one of ``names`` it is near.
+
+    ``owner`` as Python says it (``'Settings' object``, ``module 'x'``). A private or special
+    name (``copy`` and ``pickle`` ask for some) is said plainly, with no search.
+    """
+    said = f"{owner} has no attribute {name!r}"
+    if name.startswith("_"):
+        return said
+    import difflib  # the error path only
+
+    near = difflib.get_close_matches(name, list(names), n=1)
+    return f"{said}; did you mean {near[0]!r}?" if near else said

@@ -106,6 +106,27 @@ def _shown(key: str, value: Any) -> str:
     return show_value(value, secret=is_secret(key))
 
 
+class _Given:
+    """What a scope was given: its values, and the inputs it switches (``env=`` whole).
+
+    Held where ``vars()``, ``pprint`` and a ``repr`` of the scope's internals show none of it.
+    """
+
+    __slots__ = ("mine", "switch", "values")
+
+    def __init__(
+        self, values: dict[str, Any], mine: dict[str, Any], switch: dict[str, Any]
+    ) -> None:
+        self.values = values
+        self.mine = mine
+        self.switch = switch
+
+    def __repr__(self) -> str:
+        env = self.switch.get("env")
+        said = "" if env is None else f", an environment of {len(env)} variables"
+        return f"<what override() was given: {len(self.values)} value(s){said}>"
+
+
 class Override:
     """A scope of injected values: a context manager and a decorator (see :func:`override`).
 
@@ -130,9 +151,9 @@ class Override:
             values=values,
             values_label="override(...)",
         )
-        self._values = dict(values)
+        given = dict(values)
         #: this scope's own values, read once: its layer, laid over the outer scope's on entry
-        self._layer = OverrideLayer(self._values).read()
+        self._layer = OverrideLayer(given).read()
         if self._layer.problems:  # with what is wrong with the values named right, all at once
             from ._resolve.plugins import PLUGIN_SETTINGS, plugin_problems
             from ._resolve.validate import validate
@@ -145,28 +166,32 @@ class Override:
                 ((n, values[n].value, "override", values[n].location) for n in named), problems, []
             )
             raise ConfigError(problems)
-        self._mine = {k: v for k, v in self._values.items() if not is_unset(v)}
-        self._names = {_name_of(k) for k in self._mine}
-        #: the inputs the scope switches (``env=``, ``home=``, ``profile=``, ``cwd=``), as given now
-        self._switch = switched(
-            env=None if env is None else dict(env), home=home, profile=profile, cwd=cwd
+        mine = {k: v for k, v in given.items() if not is_unset(v)}
+        self._names = {_name_of(k) for k in mine}
+        #: the values, and the inputs the scope switches (``env=``, ``home=``, ``profile=``,
+        #: ``cwd=``) as given now: held out of sight (``vars()`` of the scope shows none)
+        self._held = _Given(
+            given,
+            mine,
+            switched(env=None if env is None else dict(env), home=home, profile=profile, cwd=cwd),
         )
         #: what the repr shows of them: the variables counted, the rest as given (paths absolute)
-        given = {"home": home, "profile": profile, "cwd": cwd}
+        inputs = {"home": home, "profile": profile, "cwd": cwd}
         self._given = {
-            k: profile if k == "profile" else self._switch[k]
-            for k, v in given.items()
+            k: profile if k == "profile" else self._held.switch[k]
+            for k, v in inputs.items()
             if v is not None
         }
-        self._env_size = None if env is None else len(self._switch["env"])
+        self._env_size = None if env is None else len(self._held.switch["env"])
         self._cache: tuple[Settings, Settings] | None = None
 
     def _changes(self, inputs: Inputs) -> dict[str, Any]:
-        changes = dict(self._switch)
-        if self._mine:  # merged by setting: this scope's value beats an outer one however spelled
+        held = self._held
+        changes = dict(held.switch)
+        if held.mine:  # merged by setting: this scope's value beats an outer one however spelled
             names = self._names
             kept = {k: v for k, v in inputs.overrides.items() if _name_of(k) not in names}
-            changes["overrides"] = {**kept, **self._mine}
+            changes["overrides"] = {**kept, **held.mine}
         return changes
 
     def resolve_under(self, parent: Settings) -> Settings:
@@ -192,7 +217,7 @@ class Override:
     def __repr__(self) -> str:
         if not hasattr(self, "_cache"):  # its __init__ raised: a traceback shows it anyway
             return "override(<not made: invalid arguments>)"
-        shown = {k: _shown(k, v) for k, v in self._values.items()}
+        shown = {k: _shown(k, v) for k, v in self._held.values.items()}
         parts = [f"{k}={v}" for k, v in shown.items()]
         if self._env_size is not None:
             parts.append(f"env=<{self._env_size} variables>")

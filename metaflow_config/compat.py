@@ -16,6 +16,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from ._display import no_attribute
 from ._model import table as _table
 from ._model.table import BY_NAME
 from ._model.values import thaw
@@ -66,8 +67,7 @@ def module_values(snapshot: Settings | None = None) -> dict[str, Any]:
 def __getattr__(name: str) -> Any:
     if name in _EFFECTIVE or name in BY_NAME or name in CONSTANTS:
         return _value(current(), name)
-    msg = f"module 'metaflow_config.compat' has no attribute {name!r}"
-    raise AttributeError(msg)
+    raise AttributeError(no_attribute("module 'metaflow_config.compat'", name, NAMES))
 
 
 def __dir__() -> list[str]:

@@ -102,9 +102,38 @@ def _conceals(value: object) -> bool:
             pending.extend(item.values())
         elif isinstance(item, (list, tuple, set, frozenset)):
             pending.extend(item)
-        elif isinstance(getattr(item, "__dict__", None), dict):
-            pending.extend(vars(item).values())
+        else:
+            pending.extend(_attributes(item))
     return False
+
+
+def _attributes(item: object) -> list[object]:
+    """The values of ``item``'s attributes that pytest's diff may show.
+
+    Its ``__dict__``'s and its slots' (a ``@dataclass(slots=True)``, an ``attrs`` class: no
+    ``__dict__`` at all).
+    """
+    found: list[object] = []
+    own = getattr(item, "__dict__", None)
+    if isinstance(own, dict):
+        found.extend(own.values())
+    for cls in type(item).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if not isinstance(name, str) or name in ("__dict__", "__weakref__"):
+                continue
+            try:
+                found.append(object.__getattribute__(item, _mangled(cls, name)))
+            except Exception:  # noqa: S112 - unset, or a descriptor that raises: nothing shown
+                continue
+    return found
+
+
+def _mangled(cls: type, name: str) -> str:
+    """A slot's attribute name as Python stores it (``__x`` of class ``C`` is ``_C__x``)."""
+    if name.startswith("__") and not name.endswith("__"):
+        return f"_{cls.__name__.lstrip('_')}{name}"
+    return name
 
 
 def _shown_apart(item: object, plain: Callable[[Any], str]) -> bool:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metaflow_config import ConfigError, load
-from metaflow_config._sources.jsonerror import locate
+from metaflow_config._model.jsonerror import locate
 
 #: (file text, line, column, hint, the line as shown, what the caret is under)
 CASES = [

@@ -489,6 +489,51 @@ def test_a_failed_comparison_of_a_secret_shows_no_secret(pytester: pytest.Pytest
     assert "- plain-right" in out  # pytest's own diff, where nothing is secret
 
 
+def test_a_failed_comparison_of_a_slotted_class_shows_no_secret(
+    pytester: pytest.Pytester,
+) -> None:
+    """A dataclass with ``__slots__`` (``slots=True``, ``attrs.define``) has no ``vars()``: its
+    fields were not looked into, and pytest's field-by-field diff printed the secret."""
+    pytester.makepyfile(
+        """
+        import dataclasses
+
+        from metaflow_config import load
+
+        def _key():
+            env = {"METAFLOW_SERVICE_AUTH_KEY": "SLOTLEAK-abcdef"}
+            return load(env=env, home="/nonexistent", cwd="/").service.auth_key
+
+        @dataclasses.dataclass
+        class Client:
+            __slots__ = ("url", "key")  # what slots=True writes (Python 3.10+)
+            url: str
+            key: str
+
+        class Base:
+            __slots__ = ("__kept",)
+
+        @dataclasses.dataclass
+        class Wrapped(Base):
+            __slots__ = ("name",)
+            name: str
+
+        def test_slotted():
+            assert Client("https://x.example.com", _key()) == Client("https://x.example.com", "o")
+
+        def test_inherited_private_slot():
+            left = Wrapped("a")
+            left._Base__kept = _key()
+            assert left == Wrapped("b")
+        """
+    )
+    result = pytester.runpytest(*STRICT)
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert "SLOTLEAK" not in out
+    assert out.partition("short test summary info")[0].count("(a secret is compared") == 2
+
+
 def test_the_locals_pytest_shows_of_a_failed_export_hold_no_secret(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -144,3 +144,126 @@ def test_the_wizard_says_the_command_that_corrects_a_value_no_question_asks(tmp_
     assert "no question asks METAFLOW_BATCH_EMIT_TAGS" in said
     assert "metaflow-config configure aws -p p --set METAFLOW_BATCH_EMIT_TAGS=<boolean>" in said
     assert "answer the capability" not in said  # none of its invalid values is asked
+
+
+# --- the pytest plugin, vars() of a scope -----------------------------------------------------
+
+
+def test_vars_of_an_override_show_no_value_nor_the_environment() -> None:
+    import pprint
+
+    from metaflow_config import override
+
+    scope = override(SERVICE_AUTH_KEY="KEY-OV-5521", SERVICE_URL="https://u:PW-OV-5521@h.example")
+    switched = override(env={"METAFLOW_SERVICE_AUTH_KEY": "KEY-ENV", "AWS_SECRET_ACCESS_KEY": "AK"})
+    shown = pprint.pformat(vars(scope)) + pprint.pformat(vars(switched))
+    for secret in ("KEY-OV-5521", "PW-OV-5521", "KEY-ENV", "'AK'"):
+        assert secret not in shown
+    assert "an environment of 2 variables" in shown  # what it holds, counted
+    with scope as settings:  # what it holds still applies
+        assert str(settings.service.auth_key) == "KEY-OV-5521"
+
+
+# --- messages: the same on every Python -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"team": "ml",}', "a trailing comma"),
+        ('{"team": "ml" // ours\n}', "comments are not JSON"),
+        ("{'team': 'ml'}", "single quotes are not JSON"),
+        ('{"team": "ml"', "the text ends early"),
+        ("team=ml", 'write a JSON object, {"key": "value"}'),
+    ],
+)
+def test_a_json_values_mistake_is_said_as_a_json_files_is(text: str, said: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(env={"METAFLOW_BATCH_DEFAULT_TAGS": text}, home="/nonexistent")
+    assert said in str(caught.value)
+    assert "Expecting" not in str(caught.value)  # Python's own words, which differ by version
+
+
+def test_a_profile_option_before_the_command_reads_on_every_click(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Click 8.1 (the newest on Python 3.9) ends its message without a full stop."""
+    import click
+
+    from metaflow_config.cli import _Group
+
+    def click_8_1(self: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+        raise click.NoSuchOption("-p", "No such option: -p", None, ctx)
+
+    monkeypatch.setattr(click.Group, "parse_args", click_8_1)
+    group = _Group("metaflow-config")
+    ctx = click.Context(group, info_name="metaflow-config")
+    with pytest.raises(click.NoSuchOption) as caught:
+        group.parse_args(ctx, ["-p", "prod", "show"])
+    assert "No such option: -p. -p is an option of each command" in caught.value.format_message()
+
+
+def test_a_compat_names_typo_says_the_name_meant() -> None:
+    import metaflow_config.compat as compat
+
+    with pytest.raises(AttributeError, match="did you mean 'BATCH_JOB_QUEUE'"):
+        compat.BATCH_JOB_QUEU  # noqa: B018
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 10), reason="Python 3.10+ says it in the traceback")
+def test_a_sections_attribute_typo_says_the_attribute_meant_on_3_9() -> None:
+    settings = load(env={}, home="/nonexistent")
+    with pytest.raises(AttributeError, match="did you mean 'job_queue'"):
+        settings.batch.job_queu  # noqa: B018
+
+
+def test_a_section_keeps_no_attribute_hook_where_python_says_it() -> None:
+    """A ``__getattr__`` on a section's class would cost every read its specialized load."""
+    from metaflow_config._model.table import SECTIONS
+
+    hooked = [n for n, cls in SECTIONS if "__getattr__" in vars(cls) or hasattr(cls, "__getattr__")]
+    assert (hooked == []) is (sys.version_info >= (3, 10))
+
+
+# --- a registered section: its value said as the CLI says it, its import failure located -------
+
+
+def test_an_explanation_says_a_registered_keys_value_as_the_command_does(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_sections import ACME, installed
+
+    for _ in installed(
+        tmp_path_factory, monkeypatch, "acme-mf", "acme = acme_mf.config:Acme", ACME
+    ):
+        settings = load(env={"METAFLOW_ACME_SPOT": "yes"}, home="/nonexistent")
+        assert str(settings.explain("METAFLOW_ACME_SPOT")).splitlines()[0] == (
+            "METAFLOW_ACME_SPOT = true"
+        )
+        assert str(settings.explain("METAFLOW_ACME_COST_CENTER")).splitlines()[0] == (
+            "METAFLOW_ACME_COST_CENTER = ml"
+        )
+
+
+def test_a_section_that_fails_to_import_is_said_with_its_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from metaflow_config._sources import sections
+    from tests.test_sections import ACME, _install
+
+    _install(tmp_path, "acme-bad", "acme = acme_bad.config:Acme", "X = 1\nRATE = 1 / 0\n" + ACME)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    sections.reset()
+    try:
+        with pytest.raises(ConfigError) as caught:
+            load(env={"METAFLOW_ACME_GPU_QUEUE": "a100"}, home="/nonexistent")
+        said = str(caught.value)
+        assert "ZeroDivisionError" in said
+        assert f"at {tmp_path / 'acme_bad' / 'config.py'}:2" in said
+    finally:
+        for name in [m for m in sys.modules if m.startswith("acme_bad")]:
+            del sys.modules[name]
+        sections.reset()

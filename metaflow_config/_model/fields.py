@@ -13,10 +13,11 @@ attribute lookup and nothing more.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from .._display import MASK, has_url_password, mask_url_password, show_value
+from .._display import MASK, has_url_password, mask_url_password, no_attribute, show_value
 from .kinds import PLUGIN_NAME, Kind
 from .references import MARK, Reference, parse_reference
 from .values import thaw
@@ -361,6 +362,17 @@ class Section:
     def __setattr__(self, name: str, value: Any) -> None:
         named = next((f for f in self.fields if f.attr == name), None)
         raise AttributeError(read_only(named, self.fields[0] if self.fields else None))
+
+    if sys.version_info < (3, 10):  # pragma: no cover - 3.10+ prints its own "Did you mean"
+
+        def __getattr__(self, attr: str) -> Any:
+            """A name no attribute has (called then only): the one it is near, if any.
+
+            Not on Python 3.10+, whose traceback says it, and where a class with a
+            ``__getattr__`` loses the specialized attribute load of every read.
+            """
+            owner = f"{type(self).__name__!r} object"
+            raise AttributeError(no_attribute(owner, attr, dir(self)))
 
     def _held(self, field: Setting) -> Any:
         """The value of ``field`` as the resolution holds it: what ``repr`` shows, ``==`` compares.

@@ -29,9 +29,8 @@ def decode_json(text: str, *, bounded: bool = False) -> tuple[Any, str | None]:
     """
     try:
         value = strict_loads(text)
-    except json.JSONDecodeError as exc:  # "Invalid control character at": one "at" is enough
-        what = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
-        said = f"not valid JSON ({what} at line {exc.lineno} column {exc.colno})"
+    except json.JSONDecodeError as exc:
+        said = f"not valid JSON ({_mistake(text, exc)})"
         inner = text.strip()
         if len(inner) > 1 and inner[0] == inner[-1] and inner[0] in "'\"":  # quoted twice
             said += f"; the whole value is in {inner[0]} quotes, which are part of it: drop them"
@@ -46,6 +45,27 @@ def decode_json(text: str, *, bounded: bool = False) -> tuple[Any, str | None]:
         except TooDeep as exc:
             return None, str(exc)
     return value, None
+
+
+def _mistake(text: str, exc: json.JSONDecodeError) -> str:
+    """Where ``text`` stops being JSON and why, as a config file's error says it.
+
+    Read from the text itself (``jsonerror.locate``: a comment, a trailing comma, single
+    quotes...), the same on every Python; Python's own words where that finds nothing.
+    """
+    from .jsonerror import locate  # the error path only
+
+    found = locate(text)
+    if found is None:  # "Invalid control character at": one "at" is enough
+        what = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
+        return f"{what} at line {exc.lineno} column {exc.colno}"
+    hint = found.hint.replace("the file ends early", "the text ends early")
+    if hint.startswith("NAME=value lines"):  # a file's .env line; in a value, its text
+        hint = 'key=value text is not JSON: write a JSON object, {"key": "value"}'
+    pos = min(found.pos, len(text))
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return f"{hint} at line {line} column {column}"
 
 
 def strict_loads(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._display import printable, show_value, shown_text
+from .._display import entry_text, printable, show_value, shown_text
 from .._model.table import BY_ENV
 from .._resolve.resolution import Resolution
 
@@ -81,7 +81,9 @@ class Explanation:
     def _text(self) -> str:
         """The value as ``metaflow-config explain`` says it (``true``, the JSON text)."""
         field = BY_ENV.get(self.name)
-        if field is None or field.secret:  # a registered key's, or masked
+        if field is None:  # a registered key's: as its variable would hold it
+            return shown_text(entry_text(self.value, secret=self.secret)) or '""'
+        if field.secret:
             return self.shown
         return shown_text(field.kind.to_text(self.value)) or '""'
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from .._display import short_name
+from .._display import no_attribute, short_name
 from .._model.fields import Section, Setting, read_only
 from .._model.references import Reference
 from .._model.table import FIELDS, SECTIONS, Sections, find
@@ -54,8 +54,7 @@ def _fetching(cls: type[Section]) -> type[Section]:
     def __getattr__(self: Section, attr: str) -> Any:  # noqa: N807 - the hook itself
         field = by_attr.get(attr)
         if field is None:
-            msg = f"{type(self).__name__!r} object has no attribute {attr!r}"
-            raise AttributeError(msg)
+            raise AttributeError(no_attribute(f"{type(self).__name__!r} object", attr, dir(self)))
         value = object.__getattribute__(self, "_snapshot")._value(field.name)
         object.__setattr__(self, attr, value)
         return value
@@ -133,17 +132,8 @@ def _name_given(name: object, call: str) -> str:
 
 
 def _no_attribute(name: str) -> str:
-    """The message of an attribute a snapshot lacks, with the section it is near, if any.
-
-    A private or special name (``copy`` and ``pickle`` ask for some) is said plainly.
-    """
-    said = f"'Settings' object has no attribute {name!r}"
-    if name.startswith("_"):
-        return said
-    import difflib  # the error path only
-
-    near = difflib.get_close_matches(name, list(_SECTION_CLASSES), n=1)
-    return f"{said}; did you mean {near[0]!r}?" if near else said
+    """The message of an attribute a snapshot lacks, with the section it is near, if any."""
+    return no_attribute("'Settings' object", name, _SECTION_CLASSES)
 
 
 class Settings(Sections):

@@ -247,13 +247,13 @@ def read_json_file(  # noqa: PLR0911 - one early return per way a file can be wr
     try:
         doc = strict_loads(text, object_pairs_hook=hook)
     except json.JSONDecodeError as exc:
-        from .jsonerror import json_problem  # only when a file is not JSON
+        from .._model.jsonerror import json_problem  # only when a file is not JSON
 
         return None, [json_problem(text, path, layer, exc.pos)]
     except RecursionError:
         return None, [_file_problem(layer, path, "valid JSON (nested too deeply)", fix_edit)]
     except ValueError as exc:  # NaN, Infinity, 1e400, an integer of more than 4300 digits
-        from .jsonerror import json_problem, locate
+        from .._model.jsonerror import json_problem, locate
 
         if locate(text) is not None:  # NaN, Infinity: said where they stand
             return None, [json_problem(text, path, layer, 0)]

@@ -365,8 +365,9 @@ def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
         try:
             cls: Any = ep.load()
         except Exception as exc:  # any failure of a package's import is reported
+            where = _raised_at(exc, str(ep.value).partition(":")[0])
             problem(
-                f"an importable section ({type(exc).__name__}: {exc})",
+                f"an importable section ({type(exc).__name__}: {exc}{where})",
                 "fix or uninstall the package that declares it",
             )
             continue
@@ -397,6 +398,25 @@ def _discover() -> tuple[dict[str, Registered], tuple[Problem, ...]]:
         for key in section.keys:
             keys[key] = section
     return keys, tuple(problems)
+
+
+def _raised_at(exc: BaseException, module: str) -> str:
+    """Where in the section's own package ``exc`` was raised (`` at path:line``), or ``""``.
+
+    The deepest frame of the traceback in the entry point's top-level package (a section
+    module's ``str | None`` on Python 3.9 raises in its class body); else the deepest frame
+    outside the import machinery. A traceback is never shown: this line finds it.
+    """
+    top = module.strip().partition(".")[0]
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno, tb.tb_frame.f_globals))
+        tb = tb.tb_next
+    own = [f for f in frames if str(f[2].get("__name__", "")).partition(".")[0] == top]
+    others = [f for f in frames if not f[0].startswith("<")]
+    found = (own or others)[-1:] if top else others[-1:]
+    return f" at {found[0][0]}:{found[0][1]}" if found else ""
 
 
 #: Prefixes of names that Metaflow uses for itself: a section's keys cannot be under them

@@ -54,9 +54,11 @@ class _Group(click.Group):
         except click.NoSuchOption as exc:  # `metaflow-config -p prod show`: where -p goes
             if exc.option_name not in ("-p", "--profile"):
                 raise
+            said = exc.message.rstrip()  # click 8.2 ends it with a full stop, 8.1 does not
+            said += "" if said.endswith(".") else "."
             where = f" -p is an option of each command: {ctx.command_path} COMMAND -p NAME"
             raise click.NoSuchOption(
-                exc.option_name, exc.message + where, exc.possibilities, exc.ctx
+                exc.option_name, said + where, exc.possibilities, exc.ctx
             ) from None
 
     def resolve_command(

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from .._display import (
     CUT,
     MASK,
+    entry_text,
     has_url_password,
     mask_url_password,
     mask_value,
@@ -825,24 +826,6 @@ def _explain_registered(
     if model.description:
         lines.append(f"  doc:      {model.description}")
     return "\n".join(map(printable, lines))
-
-
-def entry_text(value: Any, *, secret: bool = False) -> str:
-    """A registered key's typed value as its variable would hold it; the mask when ``secret``.
-
-    Strings as they are, everything else JSON (``true``, ``3``; pydantic's JSON form: a
-    ``SecretStr`` is its mask; pass ``get_secret_value()`` to reveal it).
-    """
-    if value is None:
-        return ""
-    if secret:
-        return MASK
-    if isinstance(value, str):
-        return value
-    from pydantic_core import to_jsonable_python
-
-    jsonable = to_jsonable_python(value)
-    return jsonable if isinstance(jsonable, str) else json.dumps(jsonable, sort_keys=True)
 
 
 def _dotenv_quote(value: str) -> str | None:
