@@ -129,18 +129,11 @@ def test_aws_cli_arguments_of_fixes_paste_safely(name: str, tmp_path: Path, scra
 def test_a_fix_naming_a_crafted_job_queue_pastes_safely(
     run: Runner, tmp_path: Path, scratch: Path
 ) -> None:
-    """`aws batch create-job-queue --job-queue-name <name>`: run with a stand-in `aws`."""
-    name = CRAFTED[1]
-    env = {"METAFLOW_BATCH_JOB_QUEUE": name}
-    fix = run(settings_of(env, tmp_path), capabilities=["batch"])["batch.job_queue"].fix
-    start = fix.index("aws batch create-job-queue")
-    command = fix[start : fix.index("; or set", start)]
-    assert f"--job-queue-name {shlex.quote(name)} " in command
-    command = command.replace("<env>", "my-env")  # a placeholder the user fills in
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "aws").write_text("#!/bin/sh\nprintf '%s\\n' \"$@\"\n")
-    (bin_dir / "aws").chmod(0o755)
-    printed = sh(command, scratch, {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
-    args: list[str] = printed.splitlines()
-    assert args[args.index("--job-queue-name") + 1] == name
+    """No job queue's name (AWS Batch's form: letters, digits, - and _): no command is offered
+    to create it, and the fix quotes none of it."""
+    for name in CRAFTED:
+        env = {"METAFLOW_BATCH_JOB_QUEUE": name}
+        found = run(settings_of(env, tmp_path), capabilities=["batch"])["batch.job_queue"]
+        assert "is not a job queue's name" in found.detail
+        assert "create-job-queue" not in found.fix
+        assert "touch" not in found.fix + found.detail
