@@ -93,6 +93,11 @@ _BATCH_READY = {
         ("METAFLOW_KUBERNETES_NAMESPACE", "My Team"),
         ("METAFLOW_KUBERNETES_NAMESPACE", "data-"),
         ("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", "Metaflow_SA"),
+        ("METAFLOW_KUBERNETES_LABELS", "bad key=x"),
+        ("METAFLOW_KUBERNETES_LABELS", "team=ml,,app=mf"),
+        ("METAFLOW_KUBERNETES_LABELS", "team=-ml"),
+        ("METAFLOW_KUBERNETES_ANNOTATIONS", "team=ml,,app=mf"),
+        ("METAFLOW_KUBERNETES_ANNOTATIONS", "bad key=x"),
     ],
 )
 def test_check_warns_of_a_name_its_service_refuses(tmp_path: Path, name: str, value: str) -> None:
@@ -111,13 +116,15 @@ def test_check_warns_of_a_name_its_service_refuses(tmp_path: Path, name: str, va
         ("METAFLOW_BATCH_JOB_QUEUE", "arn:aws-cn:batch:cn-north-1:123456789012:job-queue/q"),
         ("METAFLOW_KUBERNETES_NAMESPACE", "ml-team"),
         ("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", "metaflow.sa-1"),
+        ("METAFLOW_KUBERNETES_LABELS", "team=ml,app.kubernetes.io/part-of=metaflow,empty="),
+        ("METAFLOW_KUBERNETES_ANNOTATIONS", "note=any text: here,example.com/cost=42"),
     ],
 )
 def test_a_name_its_service_takes_is_not_warned_of(name: str, value: str) -> None:
     from metaflow_config._checks.probes_service import malformed_name
 
     assert malformed_name(name, value) is None
-    assert malformed_name(name, value + " ") is not None
+    assert malformed_name(name, " " + value) is not None
 
 
 def test_the_wizard_refuses_a_name_its_service_refuses(tmp_path: Path) -> None:

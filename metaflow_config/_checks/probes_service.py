@@ -297,6 +297,17 @@ _K8S_LABEL = r"^(?=.{1,63}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$"
 #: A Kubernetes name of labels joined by dots (a service account): at most 253 characters
 _K8S_NAME = r"^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$"
 _QUEUE_NAME = r"[A-Za-z0-9_-]{1,128}"
+#: A Kubernetes label's name (or a label key's name part): at most 63 characters
+_K8S_LABEL_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+#: A label or annotation key: an optional DNS prefix and ``/``, then a name
+_K8S_KEY = rf"(?:[a-z0-9](?:[-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_K8S_LABEL_NAME}"
+
+
+def _k8s_pairs(value: str) -> str:
+    """``key[=value]`` items separated by commas, as Metaflow splits them, each value ``value``."""
+    item = rf"{_K8S_KEY}(?:={value})?"
+    return rf"^{item}(?:,{item})*$"
+
 
 #: The names a service takes by their form alone: setting -> (its pattern, what it is, what
 #: the service would do with another, an example). Free text to Metaflow (as to this package's
@@ -321,6 +332,20 @@ _FORMS: dict[str, tuple[str, str, str, str]] = {
         "a Kubernetes service account's name (lowercase letters, digits, - and ., at most 253)",
         "Kubernetes refuses every pod that names it",
         "metaflow",
+    ),
+    "METAFLOW_KUBERNETES_LABELS": (
+        _k8s_pairs(rf"(?:{_K8S_LABEL_NAME})?"),
+        "comma-separated key=value Kubernetes labels (a key: [prefix/]name; a name and a value: "
+        "letters, digits, -, _ and ., at most 63, a letter or digit at each end; no empty item)",
+        "Kubernetes refuses every pod carrying them",
+        "team=ml,app.kubernetes.io/part-of=metaflow",
+    ),
+    "METAFLOW_KUBERNETES_ANNOTATIONS": (
+        _k8s_pairs(r"[^,]*"),
+        "comma-separated key=value Kubernetes annotations (a key: [prefix/]name of letters, "
+        "digits, -, _ and ., at most 63, a letter or digit at each end; no empty item)",
+        "Kubernetes refuses every pod carrying them",
+        "owner=ml-team,example.com/cost-center=42",
     ),
 }
 

@@ -1044,7 +1044,8 @@ S3_URL = Kind(
 )
 GS_URL = Kind(
     "GCS URL",
-    "a Google Cloud Storage URL gs://bucket[/prefix]",
+    "a Google Cloud Storage URL gs://bucket[/prefix] (bucket: lowercase letters, digits, '-', "
+    "'_' and '.', a letter or digit at each end, 3 to 63 characters, up to 222 with dots)",
     _str(r"^gs://[a-z0-9][a-z0-9._\-]{1,221}[a-z0-9](/\S*)?$"),
 )
 _ROLE_SCHEMA, _ROLE_DIAGNOSIS = _arn(
