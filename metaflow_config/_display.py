@@ -234,10 +234,21 @@ def _colon(text: str, start: int, stop: int, schemes: set[int] | None, *, render
     found = colons.search(text, first, stop)  # (its look-behind sees before ``first``)
     while found is not None:
         colon = found.start()
-        if not (text.startswith("//", colon + 1) and schemes is not None and colon in schemes):
+        scheme = text.startswith("//", colon + 1) and schemes is not None and colon in schemes
+        if not scheme and not _mailto(text, colon):
             return colon
         found = colons.search(text, colon + 1, stop)  # a scheme's
     return -1
+
+
+def _mailto(text: str, colon: int) -> bool:
+    """Whether ``colon`` is that of a ``mailto:`` (RFC 6068: an address, never a userinfo)."""
+    start = colon - len("mailto")
+    return (
+        start >= 0
+        and text[start:colon].lower() == "mailto"
+        and (start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "+.-"))
+    )
 
 
 def _scheme_colons(text: str) -> set[int] | None:

@@ -771,3 +771,19 @@ def test_a_checks_quotes_are_masked_its_words_kept_and_an_open_quote_tells_nothi
     )
     assert mask_quoted_long("the host '[1::2::5ecdef:dead... is not an IPv6 address") is None
     assert mask_quoted_long("no quote at all") == "no quote at all"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("mailto:ml-team@acme.com", "mailto:ml-team@acme.com"),
+        ('{"Email": "mailto:ml@acme.com"}', '{"Email": "mailto:ml@acme.com"}'),
+        ("MailTo:ml@acme.com", "MailTo:ml@acme.com"),
+        ("mailto:u:pw@h", "mailto:u:****@h"),  # a password after the address's own colon
+        ("xmailto:u@h", "xmailto:****@h"),  # no mailto: another word's colon
+        ("mailto:a@b and https://u:pw@h", "mailto:a@b and https://u:****@h"),
+    ],
+)
+def test_a_mailto_address_is_no_userinfo(text: str, shown: str) -> None:
+    """RFC 6068: ``mailto:`` names an address (CONTACT_INFO's e-mail), never a user:password."""
+    assert mask_url_password(text) == shown
