@@ -274,3 +274,19 @@ def test_a_section_that_fails_to_import_is_said_with_its_file_and_line(
         for name in [m for m in sys.modules if m.startswith("acme_bad")]:
             del sys.modules[name]
         sections.reset()
+
+
+def test_a_derived_value_holding_a_reference_mark_is_refused_as_a_layers_is(
+    tmp_path: Path,
+) -> None:
+    """``$USER`` = ``ci-{{user}}`` (a template left unrendered): exported as METAFLOW_USER, the
+    task refused it ('{{' begins a secret reference); the launcher now refuses it too, saying
+    what it derives from, and a value set in a layer still exports and round-trips."""
+    with pytest.raises(ConfigError) as caught:
+        load(env={"USER": "ci-{{user}}"}, home=tmp_path / "home", cwd=tmp_path)
+    said = str(caught.value)
+    assert "METAFLOW_USER (derived: USER)" in said
+    assert "a value without '{{'" in said
+    settings = load(env={"USER": "ci-{{user}}", "METAFLOW_USER": "ci"}, home=tmp_path, cwd=tmp_path)
+    again = load(env=dict(settings.to_env("batch")), home=tmp_path / "home", cwd=tmp_path)
+    assert again["USER"] == settings["USER"] == "ci"

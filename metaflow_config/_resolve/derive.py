@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._model.fields import Context, Setting
+from .._model.references import MARK
 from .._model.table import DERIVED, FIELDS
 from .._model.values import freeze
 from .._sources.data import Raw
@@ -108,7 +109,10 @@ def derived_problems(
     derived: dict[str, Any], origins: Mapping[str, tuple[str, str]]
 ) -> list[Problem]:
     """The problem of each invalid derived value (one call when all are valid: none)."""
-    if derived and not valid(derived):  # the messages are built on this path only
+    # '{{' begins a secret reference in any layer (a task would refuse the exported value):
+    # a derived one holding it is refused here, as a layer's would be
+    marked = any(isinstance(v, str) and MARK in v for v in derived.values())
+    if derived and (marked or not valid(derived)):  # the messages are built on this path only
         raws = {n: (DERIVED_LAYER, Raw(v, origins[n][1])) for n, v in derived.items()}
         return validate(raws)[1]
     return []
