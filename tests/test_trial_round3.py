@@ -290,3 +290,31 @@ def test_a_derived_value_holding_a_reference_mark_is_refused_as_a_layers_is(
     settings = load(env={"USER": "ci-{{user}}", "METAFLOW_USER": "ci"}, home=tmp_path, cwd=tmp_path)
     again = load(env=dict(settings.to_env("batch")), home=tmp_path / "home", cwd=tmp_path)
     assert again["USER"] == settings["USER"] == "ci"
+
+
+def test_check_says_no_flow_runs_beside_a_second_copy_of_this_extension(tmp_path: Path) -> None:
+    """A second checkout of this repository (or a clone, with the package installed from a
+    wheel): Metaflow stops with its raw RuntimeError; ``check`` said only "review them"."""
+    import shutil
+
+    import metaflow_extensions.metaflow_config as ours
+
+    pytest.importorskip("metaflow")
+    work = tmp_path / "work"
+    (work / ".metaflow").mkdir(parents=True)
+    source = next(p for p in ours.__path__ if os.path.isdir(os.path.join(p, "config")))
+    shutil.copytree(source, work / "metaflow_extensions" / "metaflow_config")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "USER": "alice"}
+    metaflow = subprocess.run(
+        [sys.executable, "-c", "import metaflow"],
+        cwd=work,
+        env={**env, "METAFLOW_HOME": str(tmp_path / "mf")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Conflicts in 'metaflow_extensions'" in metaflow.stderr  # what Metaflow does there
+    said = _cli(tmp_path, "check")  # in tmp_path/work, as above
+    assert "is another copy of this package's Metaflow extension" in said
+    assert "Metaflow refuses to start here" in said

@@ -23,6 +23,7 @@ from .._display import (
     mask_url_password,
     mask_value,
     printable,
+    shell_quote,
     short_name,
     shorten,
     shown_text,
@@ -35,6 +36,7 @@ from .._snapshot.explanation import Explanation
 from .._snapshot.export import bears_secret
 from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, lookup, resolution_of
+from .._sources.extensions import OWN_ORG
 from .._sources.keykind import FOREIGN, OLD, QUIET, RETIRED, TYPO
 from .._sources.keys import classify, keys_said
 from .._sources.profiles import find_local_config, list_profiles
@@ -429,6 +431,14 @@ def extensions_here_text(snapshot: Settings) -> str:
     except (OSError, ValueError):
         return ""
     unseen = len(seen) > MAX_ENTRIES  # padded with files: what is past the look is said too
+    if OWN_ORG in names:  # another copy of this package's extension: Metaflow stops at the two
+        return (
+            f"{folder}{os.sep}{OWN_ORG} is another copy of this package's Metaflow extension "
+            f"(the one in force is {_OWN_EXTENSION}): Metaflow refuses to start here "
+            "(\"Conflicts in 'metaflow_extensions' files\"), so no flow runs in this directory; "
+            "run flows from another one, or install this copy instead (pip install -e "
+            f"{shell_quote(resolution_of(snapshot).inputs.cwd)})"
+        )
     if not names and not unseen:
         return ""
     listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
