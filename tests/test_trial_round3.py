@@ -316,5 +316,5 @@ def test_check_says_no_flow_runs_beside_a_second_copy_of_this_extension(tmp_path
     )
     assert "Conflicts in 'metaflow_extensions'" in metaflow.stderr  # what Metaflow does there
     said = _cli(tmp_path, "check")  # in tmp_path/work, as above
-    assert "is another copy of this package's Metaflow extension" in said
+    assert "is another package of this package's Metaflow extension" in said
     assert "Metaflow refuses to start here" in said

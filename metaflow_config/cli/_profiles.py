@@ -18,7 +18,7 @@ from .._sources.files import layer_from_document
 from .._sources.jsonfile import read_json_file
 from .._sources.keykind import LENIENT, OLD, SECTION, SETTING, STRICT, TYPOS
 from .._sources.keys import classify
-from .._sources.profiles import DEFAULT_LISTED, list_profiles, unnamed_profiles
+from .._sources.profiles import DEFAULT_LISTED, list_profiles, nearest_profile, unnamed_profiles
 from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes
@@ -296,18 +296,7 @@ def _import_file(
     target = profile_file(name, _FLAG if profile else None)
     source = os.path.abspath(os.path.expanduser(file))
     no_pipe(file, "metaflow-config import")
-    doc = _validated(source, strictness=strictness)
-    unset = sorted(k for k, v in doc.items() if is_unset(v))
-    doc = {k: v for k, v in doc.items() if k not in unset}
-    if unset:
-        click.echo(f'Skipping {len(unset)} key(s) set to null or "" (unset): {", ".join(unset)}')
-    left = sorted(k for k, v in doc.items() if is_placeholder(v))
-    doc = {k: v for k, v in doc.items() if k not in left}
-    if left:  # the Terraform module's README has its users write its profile output as it is
-        click.echo(
-            f"Skipping {len(left)} placeholder(s) left to replace (## ... ##), not values: "
-            f"{', '.join(left)}"
-        )
+    doc = _importable(_validated(source, strictness=strictness))
     if not doc:
         msg = f"nothing to import: {source} holds no setting (`metaflow-config reset` clears one)"
         raise CliError(msg)
@@ -332,8 +321,10 @@ def _import_file(
             if merge
             else f"Replace the configuration of {held} with the keys of {file}?"
         )
-    changes = Changes(assign=doc, replace=not merge)
     old = existing or {}
+    if "$schema" in old and not merge:  # the profile's own editor pointer stays
+        doc = {"$schema": old["$schema"], **doc}
+    changes = Changes(assign=doc, replace=not merge)
     new = write_changes(
         target, changes, old, home=home, question=question, yes=yes, leftovers=False
     )
@@ -341,7 +332,7 @@ def _import_file(
         return
     label = f"{profile_label(name)} ({target})"
     settings = sum(1 for key in doc if classify(key, file=True).kind in _APPLIED)
-    unread = len(doc) - settings  # --lenient: keys no setting reads, written as they are
+    unread = len(doc) - settings - ("$schema" in doc)  # --lenient: keys no setting reads
     also = f" and {unread} other key(s), as they are" if unread else ""
     click.echo(printable(f"Imported {settings} setting(s){also} from {source} into {label}."))
     others = sorted(set(old) - set(doc))
@@ -354,6 +345,26 @@ def _import_file(
             f"{listed} (--merge keeps them)."
         )
     click.echo(activation_hint(name))
+
+
+def _importable(doc: dict[str, Any]) -> dict[str, Any]:
+    """The keys of an imported file to write.
+
+    Not its editor pointer, unset values (said), or placeholders left to replace (said).
+    """
+    doc = {k: v for k, v in doc.items() if k != "$schema"}  # `metaflow-config schema`'s pointer
+    unset = sorted(k for k, v in doc.items() if is_unset(v))
+    doc = {k: v for k, v in doc.items() if k not in unset}
+    if unset:
+        click.echo(f'Skipping {len(unset)} key(s) set to null or "" (unset): {", ".join(unset)}')
+    left = sorted(k for k, v in doc.items() if is_placeholder(v))
+    doc = {k: v for k, v in doc.items() if k not in left}
+    if left:  # the Terraform module's README has its users write its profile output as it is
+        click.echo(
+            f"Skipping {len(left)} placeholder(s) left to replace (## ... ##), not values: "
+            f"{', '.join(left)}"
+        )
+    return doc
 
 
 def _current_names(doc: dict[str, Any]) -> dict[str, Any]:
@@ -391,8 +402,17 @@ def reset_cmd(profile: str | None, yes: bool) -> None:
     flag = _FLAG if profile else None
     target = profile_file(name, flag)
     if not os.path.lexists(target):
-        if name:
-            raise missing_profile(name, target, flag)
+        if name:  # nothing to remove: which profiles there are (one mistyped?), never "create"
+            existing = list_profiles(home_dir()) if os.path.isdir(home_dir()) else []
+            near = nearest_profile(name, existing)
+            listed = ", ".join(existing) if existing else "none"
+            meant = f"; did you mean {near}? (-p {shell_quote(near)})" if near else ""
+            raise CliError(
+                printable(
+                    f"nothing to reset: {profile_label(name)} has no file ({target} does not "
+                    f"exist; named profiles there: {listed}){meant}"
+                )
+            )
         click.echo(printable(f"Nothing to reset: {target} does not exist; Metaflow runs locally."))
         return
     question = f"Remove the configuration of {profile_label(name)} ({target})?"

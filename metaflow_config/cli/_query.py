@@ -8,12 +8,12 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from .._display import MASK, printable, shown_text
+from .._display import MASK, entry_text, printable, shown_text
 from .._model.fields import PREFIX
 from .._model.references import Reference
 from .._model.table import FIELDS, OLD_NAMES, find
 from .._snapshot.sections import held_keys
-from .._snapshot.settings import lookup, resolution_of
+from .._snapshot.settings import Settings, lookup, resolution_of
 from .._sources.profiles import profile_path
 from .._sources.sections import find_key, is_secret, registry
 from ..errors import ConfigError
@@ -26,7 +26,7 @@ from ._common import (
     load_settings,
     profile_option,
 )
-from ._show import display, entry_text, holds_something
+from ._show import display, holds_something, profile_file_text, profile_found
 
 __all__ = ["SHELLS", "complete_setting", "completion_source", "diff_cmd", "get_cmd"]
 
@@ -96,6 +96,18 @@ def _told_apart(error: CliError) -> CliError:
     return _UntoldError(error)
 
 
+def _say_unset_without_profile(snapshot: Settings, name: str) -> None:
+    """Say on stderr where the profile read does not exist but named ones do.
+
+    ``METAFLOW_PROFILE`` not exported, a newcomer's slip: stdout stays empty, the status 1.
+    """
+    if profile_found(snapshot) or snapshot.profile:
+        return
+    said = profile_file_text(snapshot)
+    if "profiles here:" in said:
+        click.echo(printable(f"Note: {name} is unset; the profile read is {said}"), err=True)
+
+
 def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: str) -> None:
     snapshot = load_settings(profile)
     registered = find_key(name) if find(name) is None else None
@@ -103,6 +115,7 @@ def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: st
         section, key = registered
         value = snapshot[key]
         if value is None:
+            _say_unset_without_profile(snapshot, key)
             ctx.exit(1)
         secret = key in section.secret
         if reveal_secrets:
@@ -126,6 +139,7 @@ def _get(ctx: click.Context, profile: str | None, reveal_secrets: bool, name: st
         click.echo(printable(f"Note: {name} is an old name of {field.env}"), err=True)
     value = snapshot.explain(field.env).value  # a secret reference as it is, not fetched
     if value is None:
+        _say_unset_without_profile(snapshot, field.env)
         ctx.exit(1)
     if isinstance(value, Reference):
         if not reveal_secrets:  # what show prints: where the secret is kept, not the secret

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._display import MASK
+from .._display import MASK, entry_text
 from .._model.fields import Setting
 from .._model.kinds import BOOL, BOOL_WORDS, QUANTITY, QUANTITY_PATTERN, VERIFY, Kind, any_case
 from .._model.table import FIELDS, SECTIONS
-from ._show import entry_text
 
 __all__ = ["profile_schema", "settings_markdown"]
 

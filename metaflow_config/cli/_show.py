@@ -23,7 +23,6 @@ from .._display import (
     mask_url_password,
     mask_value,
     printable,
-    shell_quote,
     short_name,
     shorten,
     shown_text,
@@ -431,13 +430,12 @@ def extensions_here_text(snapshot: Settings) -> str:
     except (OSError, ValueError):
         return ""
     unseen = len(seen) > MAX_ENTRIES  # padded with files: what is past the look is said too
-    if OWN_ORG in names:  # another copy of this package's extension: Metaflow stops at the two
+    if OWN_ORG in names:  # another package of this extension's name: Metaflow stops at two
         return (
-            f"{folder}{os.sep}{OWN_ORG} is another copy of this package's Metaflow extension "
+            f"{folder}{os.sep}{OWN_ORG} is another package of this package's Metaflow extension "
             f"(the one in force is {_OWN_EXTENSION}): Metaflow refuses to start here "
-            "(\"Conflicts in 'metaflow_extensions' files\"), so no flow runs in this directory; "
-            "run flows from another one, or install this copy instead (pip install -e "
-            f"{shell_quote(resolution_of(snapshot).inputs.cwd)})"
+            "(\"Conflicts in 'metaflow_extensions' files\"), so no flow runs in this "
+            "directory; run flows from another one"
         )
     if not names and not unseen:
         return ""

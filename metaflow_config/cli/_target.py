@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._display import printable
+from .._display import entry_text, printable
 from .._model.fields import PREFIX, Setting
 from .._model.table import BY_NAME, FIELDS, find
 from .._snapshot.export import metaflow_sets, stays_elsewhere
@@ -42,7 +42,7 @@ from .._sources.keys import keys_said
 from .._sources.sections import find_key
 from .._sources.sections import registry as registered_keys
 from ..errors import ConfigError, ConfigWarning
-from ._show import display, entry_text, explain_text, extension_settings_text, registered_cell
+from ._show import display, explain_text, extension_settings_text, registered_cell
 
 __all__ = ["TARGET_TITLES", "compare", "target_explain_text", "target_json", "target_text"]
 
