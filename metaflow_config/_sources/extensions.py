@@ -5,10 +5,12 @@ its extension points, each a folder of modules (``config/mfextinit_<org>.py``,
 ``plugins/__init__.py``, ...). This package must know some of what they declare without importing
 Metaflow (which would run this package's own extension and cost a resolution a fifth of a second)
 and without running their code: :func:`point_files` lists an extension point's modules, which
-their readers read as text, bounded (``jsonfile.read_regular``). :func:`config_names` gives the
-configuration names the ``config`` modules read with Metaflow's ``from_conf`` (a variable such as
-``METAFLOW_ACME_ENDPOINT`` is then the extension's, not an unknown name); the ``plugins`` modules
-are read by ``plugins`` (the plugin names).
+their readers read as text, bounded (``jsonfile.read_regular``). The ``config`` modules are
+parsed (``ast``, never run: :func:`_declared`): :func:`config_names` gives the configuration
+names they read with Metaflow's ``from_conf`` (a variable such as ``METAFLOW_ACME_ENDPOINT`` is
+then the extension's, not an unknown name), :func:`config_settings` the settings they bind in
+Metaflow's module, :func:`config_literals` the strings they bind some to; the ``plugins``
+modules are read by ``plugins`` (the plugin names).
 
 The working directory's own ``metaflow_extensions`` (a cloned repository's) counts for none of it
 (``sections.outside_working_directory``). Each is read once per process, at the first name that
@@ -23,6 +25,7 @@ import re
 import sys
 from collections.abc import Mapping
 from itertools import islice
+from typing import Any
 
 from .jsonfile import read_regular
 from .profiles import MAX_ENTRIES
@@ -96,18 +99,6 @@ def _roots() -> list[str]:
     return roots
 
 
-#: A call of ``from_conf`` with a literal name: ``from_conf("ACME_ENDPOINT"``, or ``name=`` it.
-_FROM_CONF = r"""\bfrom_conf\(\s*(?:name\s*=\s*)?(["'])([A-Za-z_][A-Za-z0-9_]*)\1"""
-#: ``from_conf`` imported under another name: ``from_conf as fc``.
-_ALIAS = r"\bfrom_conf[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)"
-#: A top-level assignment: ``NAME = ...``, ``NAME: str = ...`` (not ``==``).
-_ASSIGNED = r"^([A-Z][A-Z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)"
-#: A top-level list of debug options (``DEBUG_OPTIONS = ["acmeclient"]``): Metaflow adds each to
-#: its own and reads ``METAFLOW_DEBUG_<OPTION>`` with ``from_conf`` (its profile key too).
-_DEBUG_OPTIONS = r"^DEBUG_OPTIONS[ \t]*(?::[^=\n]*)?\+?=[ \t]*\[([^\]]*)\]"
-_OPTION = r"""(["'])([A-Za-z0-9_]+)\1"""
-
-
 @functools.lru_cache(maxsize=1)
 def _config_texts() -> tuple[tuple[str, str], ...]:
     """The text of each installed extension's ``config`` module, with its organisation."""
@@ -119,6 +110,161 @@ def _config_texts() -> tuple[tuple[str, str], ...]:
     return tuple(texts)
 
 
+class _Declared:
+    """What one ``config`` module declares, read from its syntax tree: see :func:`_declared`.
+
+    ``bound``: each name it binds at module level, with the string its last binding gives it
+    where that binding is a plain string literal at the top level (else ``None``: a value built
+    by code, or one bound inside an ``if``, ``try``, ``for`` or ``with``, which may not run).
+    ``read``: the literal names of its ``from_conf`` calls. ``debug``: the options its
+    ``DEBUG_OPTIONS`` lists name.
+    """
+
+    __slots__ = ("bound", "debug", "read")
+
+    def __init__(self) -> None:
+        self.bound: dict[str, str | None] = {}
+        self.read: list[str] = []
+        self.debug: list[str] = []
+
+
+#: A name a ``from_conf`` call reads as Metaflow does (``METAFLOW_<name>``): an identifier.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: The fields of a statement holding the statements of its blocks (``if``, ``try``, ``match``).
+_BLOCKS = ("body", "orelse", "handlers", "finalbody", "cases")
+
+
+@functools.cache
+def _declared(text: str) -> _Declared:
+    """What the ``config`` module of ``text`` declares, parsed (``ast``), never run.
+
+    Metaflow copies every module-level name of a config module (but a module or a dunder) over
+    its own: whatever binds it, an assignment (a tuple's, an annotated or augmented one), a
+    ``from ... import``, a ``def``, a ``for`` or ``with`` target, at the top level or in a
+    block (an ``if``, a ``try``). A name set through ``globals()`` or ``setattr`` is not read
+    so. A module that is no Python declares nothing (Metaflow fails to import it). The parse
+    costs about a millisecond for a module of a few KB, paid once per process and only by one
+    that needs what the extensions declare.
+    """
+    import ast
+
+    found = _Declared()
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return found
+    called = {"from_conf"}  # and the names it is imported as
+    calls = []
+    for node in ast.walk(tree):  # one walk: the tree of a 30 KB module has 10,000 nodes
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        elif isinstance(node, ast.ImportFrom):
+            called.update(a.asname for a in node.names if a.name == "from_conf" and a.asname)
+    for call in calls:
+        func = call.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        if name not in called or (isinstance(func, ast.Attribute) and name != "from_conf"):
+            continue
+        given = next((k.value for k in call.keywords if k.arg == "name"), None)
+        given = call.args[0] if call.args else given
+        if (
+            isinstance(given, ast.Constant)
+            and isinstance(given.value, str)
+            and _IDENTIFIER.fullmatch(given.value)
+        ):
+            found.read.append(given.value)
+    _bind(tree.body, found, top=True)
+    return found
+
+
+def _bind(statements: list[Any], found: _Declared, *, top: bool) -> None:
+    """Record in ``found`` what ``statements`` bind at module level, their blocks' included."""
+    import ast
+
+    clauses = (ast.ExceptHandler, *(getattr(ast, "match_case", ()),))  # blocks of their own
+    for node in statements:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.bound[node.name] = None  # its body is its own scope
+            continue
+        _bind_one(node, found, top=top)
+        for field in _BLOCKS:
+            for block in getattr(node, field, None) or ():
+                _bind(block.body if isinstance(block, clauses) else [block], found, top=False)
+
+
+def _bind_one(node: Any, found: _Declared, *, top: bool) -> None:
+    """Record in ``found`` what the statement ``node`` binds itself (not in its blocks)."""
+    import ast
+
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+        literal = top and not isinstance(node, ast.AugAssign)  # ``NAME: str`` binds nothing
+        for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+            found.bound.update(_pairs(target, node.value if literal else None))
+            if isinstance(target, ast.Name) and target.id == "DEBUG_OPTIONS":
+                found.debug.extend(_strings(node.value))
+    elif isinstance(node, ast.ImportFrom):  # ``import x`` binds a module: Metaflow skips it
+        found.bound.update((a.asname or a.name, None) for a in node.names if a.name != "*")
+    elif isinstance(node, ast.Delete):
+        for target in node.targets:
+            for name, _ in _pairs(target, None):
+                found.bound.pop(name, None)
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func  # DEBUG_OPTIONS.append("x"), DEBUG_OPTIONS.extend([...])
+        if isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "DEBUG_OPTIONS":
+            for arg in node.value.args:
+                found.debug.extend(_strings(arg if func.attr == "extend" else ast.List([arg])))
+    for target in _block_targets(node):
+        found.bound.update(_pairs(target, None))
+
+
+def _block_targets(node: Any) -> list[Any]:
+    """What a ``for`` or ``with`` statement binds (its target, its ``as`` names)."""
+    import ast
+
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return [node.target]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [item.optional_vars for item in node.items if item.optional_vars is not None]
+    return []
+
+
+def _pairs(target: Any, value: Any) -> list[tuple[str, str | None]]:
+    """The names ``target`` binds, each with its string where ``value`` gives one literally.
+
+    ``NAME = "text"``, ``A, B = "a", "b"``; a starred target, a value built by code, or
+    ``value`` ``None`` (not a top-level assignment): ``None``.
+    """
+    import ast
+
+    if isinstance(target, ast.Name):
+        literal = isinstance(value, ast.Constant) and isinstance(value.value, str)
+        return [(target.id, value.value if literal else None)]
+    if isinstance(target, ast.Starred):
+        return _pairs(target.value, None)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        parts = target.elts
+        values: list[Any] | None = None
+        if isinstance(value, (ast.Tuple, ast.List)):
+            values = value.elts
+        if (
+            values is None
+            or len(values) != len(parts)
+            or any(isinstance(v, ast.Starred) for v in [*parts, *values])
+        ):
+            values = [None] * len(parts)
+        return [pair for part, v in zip(parts, values) for pair in _pairs(part, v)]
+    return []  # an attribute or a subscript: no module-level name
+
+
+def _strings(value: Any) -> list[str]:
+    """The string literals of a list or tuple display (``["acmeclient", "acmetrace"]``)."""
+    import ast
+
+    if not isinstance(value, (ast.List, ast.Tuple)):
+        return []
+    return [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+
+
 @functools.lru_cache(maxsize=1)
 def config_names() -> Mapping[str, str]:
     """The variables the installed extensions' ``config`` modules read: name -> organisation.
@@ -126,70 +272,63 @@ def config_names() -> Mapping[str, str]:
     A name is ``METAFLOW_`` and what a ``from_conf`` call names as a literal (as Metaflow reads
     it: the environment variable, and the key of a profile or project file), ``from_conf``
     imported under another name too, and ``METAFLOW_DEBUG_<OPTION>`` of each option a
-    top-level ``DEBUG_OPTIONS`` list names (Metaflow reads those with ``from_conf`` too). A name
-    built by code cannot be read so. This package's
-    own extension reads nothing so. The patterns are compiled only for a module that calls
-    ``from_conf`` at all: a process meeting an unknown name pays for no more.
+    ``DEBUG_OPTIONS`` list names (Metaflow reads those with ``from_conf`` too). A name built by
+    code cannot be read so. Only a module that mentions ``from_conf`` or ``DEBUG_OPTIONS`` is
+    parsed: a process meeting an unknown name pays for no more.
     """
     names: dict[str, str] = {}
     for org, text in _config_texts():
-        if "DEBUG_OPTIONS" in text:  # Metaflow reads DEBUG_<OPTION> of each with from_conf
-            for listed in re.finditer(_DEBUG_OPTIONS, text, re.MULTILINE):
-                for option in re.finditer(_OPTION, listed.group(1)):
-                    names.setdefault("METAFLOW_DEBUG_" + option.group(2).upper(), org)
-        if "from_conf" not in text:
+        if "from_conf" not in text and "DEBUG_OPTIONS" not in text:
             continue
-        called = ["from_conf", *map(re.escape, re.findall(_ALIAS, text))]
-        calls = _FROM_CONF.replace("from_conf", f"(?:{'|'.join(called)})", 1)
-        for match in re.finditer(calls, text):
-            names.setdefault("METAFLOW_" + match.group(2), org)
+        declared = _declared(text)
+        for option in declared.debug:  # Metaflow reads DEBUG_<OPTION> of each with from_conf
+            names.setdefault("METAFLOW_DEBUG_" + option.upper(), org)
+        for name in declared.read:
+            names.setdefault("METAFLOW_" + name, org)
     return names
+
+
+def _last_bindings() -> dict[str, tuple[str, str | None]]:
+    """Each setting the ``config`` modules bind: the organisation whose value runs, its string.
+
+    Metaflow applies the extensions in order, each over the last: the last to bind a name wins.
+    """
+    from .._model.table import BY_NAME
+
+    last: dict[str, tuple[str, str | None]] = {}
+    for org, text in _config_texts():
+        for name, value in _declared(text).bound.items():
+            if name in BY_NAME:
+                last[name] = (org, value)
+    return last
 
 
 @functools.lru_cache(maxsize=1)
 def config_settings() -> Mapping[str, str]:
-    """The settings (by short name) that installed extensions' ``config`` modules assign.
+    """The settings (by short name) that installed extensions' ``config`` modules bind.
 
-    Metaflow copies a config extension's names over its module's, so for these Metaflow runs on
-    the extension's value (its ``from_conf`` default, say), not on this resolution's. A
-    top-level ``NAME = ...`` of a setting's name, read as text: name -> organisation.
+    Metaflow copies a config extension's module-level names over its module's, so for these
+    Metaflow runs on the extension's value (its ``from_conf`` default, say), not on this
+    resolution's: name -> the organisation whose value runs (of two binding a name, the later
+    in Metaflow's order). Read by :func:`_declared`: every binding, in a block too.
     """
-    from .._model.table import BY_NAME
-
-    assigned: dict[str, str] = {}
-    for org, text in _config_texts():
-        for match in re.finditer(_ASSIGNED, text, re.MULTILINE):
-            if match.group(1) in BY_NAME:
-                assigned.setdefault(match.group(1), org)
-    return assigned
-
-
-#: A top-level assignment of a string literal on one line: ``NAME = "text"`` (group 3).
-_LITERAL = r"""^([A-Z][A-Z0-9_]*)[ \t]*(?::[^=\n]*)?=[ \t]*(["'])([^"'\\\n]*)\2[ \t]*(?:#.*)?$"""
+    return {name: org for name, (org, _) in _last_bindings().items()}
 
 
 @functools.lru_cache(maxsize=1)
 def config_literals() -> Mapping[str, str]:
     """The settings installed extensions' ``config`` modules assign a plain string literal.
 
-    ``KUBERNETES_SECRETS = "acme-secrets"`` as text: short name -> the string, where the last
-    assignment of the name (Metaflow applies the extensions in order, each over the last) is
-    such a literal. A value built by code, or a string with a quote or an escape in it, is not
-    read so: :func:`config_settings` still names the setting.
+    ``KUBERNETES_SECRETS = "acme-secrets"`` at a module's top level: short name -> the string,
+    where the binding whose value runs (:func:`config_settings`) is such an assignment. A value
+    built by code, or bound in a block (an ``if``, a ``try``: it may not run), is not read so:
+    :func:`config_settings` still names the setting.
     """
-    last: dict[str, str | None] = {}
-    for _, text in _config_texts():
-        for match in re.finditer(_ASSIGNED, text, re.MULTILINE):
-            end = text.find("\n", match.start())
-            line = text[match.start() : end if end >= 0 else len(text)]
-            literal = re.fullmatch(_LITERAL, line)
-            last[match.group(1)] = literal.group(3) if literal else None
-    settings = config_settings()
-    return {n: v for n, v in last.items() if v is not None and n in settings}
+    return {n: v for n, (_, v) in _last_bindings().items() if v is not None}
 
 
 def _forget() -> None:
-    for cached in (_config_texts, config_names, config_settings, config_literals):
+    for cached in (_config_texts, _declared, config_names, config_settings, config_literals):
         cached.cache_clear()
 
 
