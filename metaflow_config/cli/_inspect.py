@@ -383,7 +383,9 @@ def check_cmd(
     try:
         snapshot = load_settings(profile, strict=strictness, warn=False)
     except ConfigError as exc:
-        raise CliError(_with_capabilities(str(exc), profile, required, strictness)) from None
+        message = _with_capabilities(str(exc), profile, required, strictness)
+        _say_extension_settings()
+        raise CliError(message) from None
     sections = problems_by_key(resolution_of(snapshot))
     capabilities = _capabilities(snapshot, required)
     failures = _requirement_failures(snapshot, capabilities, frozenset())
@@ -393,6 +395,7 @@ def check_cmd(
     if sections:
         failures.insert(0, str(ConfigError(list(sections.values()))))
     if failures:
+        _say_extension_settings()
         raise CliError(laid_out(failures))
     count = len(_set_in_layers(snapshot))
     # configured in part, not required: looked at too (each checked once)
@@ -432,6 +435,17 @@ def check_cmd(
         print_warnings(said)
     if live:
         _live_check(snapshot, required, aws_profile, write_probe)
+
+
+def _say_extension_settings() -> None:
+    """Say which installed extensions set which settings, on a failing ``check`` too.
+
+    A setting ``--require`` finds missing may be one an extension sets in Metaflow's module:
+    Metaflow runs on the extension's value, which the problem's fix does not change.
+    """
+    text = extension_settings_text()
+    if text:
+        print_warnings([text])
 
 
 def _begun(snapshot: Settings, checked: list[str]) -> list[str]:
