@@ -239,7 +239,9 @@ def test_an_unset_value_hands_metaflow_nothing(
 ) -> None:
     """null or "" sets nothing in any layer: Metaflow's reading of the project file does not
     get it either, so a repository's null cannot clear the profile's value (Metaflow takes a
-    key that is there, null or not, over the lower file's), trusted or not."""
+    key that is there, null or not, over the lower file's), trusted or not. A name left to
+    Metaflow (a plugin list, an extension's) is Metaflow's to read: its "" is the empty string,
+    as an empty variable gives it, once the file is trusted."""
     from metaflow_config._metaflow.parsing import metaflows_file
 
     home, repo = _home(tmp_path), tmp_path / "repo"
@@ -255,7 +257,10 @@ def test_an_unset_value_hands_metaflow_nothing(
     monkeypatch.setenv("METAFLOW_HOME", str(home))
     assert metaflows_file("local") == {}
     trust(home, local)
-    assert metaflows_file("local") == {}
+    assert metaflows_file("local") == {
+        "METAFLOW_ENABLED_FLOW_DECORATOR": "",
+        "METAFLOW_ACME_ENDPOINT": "",
+    }
     assert metaflows_file("profile")["METAFLOW_SERVICE_URL"] == "https://mine.example"
 
 

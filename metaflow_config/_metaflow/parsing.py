@@ -107,17 +107,20 @@ def take_over_files() -> None:
 def metaflows_file(layer: str) -> dict[str, Any]:
     """The profile (``layer="profile"``) or project file as Metaflow may read it: its object.
 
-    Read by ``jsonfile`` (bounded, never blocked); an absent file is ``{}``; a key whose value
-    is unset (``null``, ``""``) is left out, as every layer leaves it; of a project file the
-    user has not trusted, every key its trust withholds is left out: the sensitive settings
-    (by any name they are read by) and every key that is no setting (Metaflow's plugin lists, an
-    extension's names: ``files.foreign_keys``).
+    Read by ``jsonfile`` (bounded, never blocked); an absent file is ``{}``; a setting's key
+    whose value is unset (``null``, ``""``) is left out, as every layer leaves it; a key that is
+    no setting (Metaflow's plugin lists, an extension's names: ``files.foreign_keys``) is
+    Metaflow's to read, its ``""`` as the empty string, as an empty variable gives it (``null``
+    is left out); of a project file the user has not trusted, every key its trust withholds is
+    left out: the sensitive settings (by any name they are read by) and every key that is no
+    setting.
 
     Raises:
         ConfigError: the file (or the profile's name, or its home) is wrong: what a resolution
             says of it.
 
     """
+    from .._sources.files import foreign_keys
     from .._sources.inputs import Inputs
     from .._sources.layers import local_layer, profile_layer
 
@@ -135,9 +138,10 @@ def metaflows_file(layer: str) -> dict[str, Any]:
     data, frozen = found.read_document()  # one read: the trust is judged on these very bytes
     if data.problems or frozen is None:
         raise ConfigError(data.problems or "an unreadable file")
-    # null or "" sets nothing, in every layer (README): Metaflow would take it as the value,
-    # over the lower file's (an untrusted file's null would clear the profile's plugin list)
-    doc = {k: thaw(v) for k, v in frozen.items() if not is_unset(v)}
+    # a setting's null or "" sets nothing, in every layer (README): Metaflow would take it as
+    # the value, over the lower file's; a name left to Metaflow keeps its "" (files.foreign_keys)
+    theirs = set(foreign_keys(data, frozen))
+    doc = {k: thaw(v) for k, v in frozen.items() if k in theirs or not is_unset(v)}
     if not data.distrust:
         return doc
     return {k: v for k, v in doc.items() if k not in data.untrusted and not _steers(k)}

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._display import shell_quote
-from .._model.fields import is_unset
 from .._model.references import MARK, Reference, parse_reference
 from .._model.table import BY_ENV, BY_NAME, OLD_NAMES
 from .._model.values import FrozenDict
@@ -175,7 +174,9 @@ def foreign_keys(data: LayerData, doc: Mapping[str, Any]) -> list[str]:
     """The keys of the file ``doc`` that set something no setting of this package declares.
 
     Neither a setting (by its name, an alias or an old name it is read by), nor a registered
-    section's key, nor ``$schema``; a key whose value is unset (``null``, ``""``) sets nothing.
+    section's key, nor ``$schema``; a key whose value is ``null`` sets nothing. Such a key is
+    left to Metaflow (its plugin lists, an extension's names), whose ``from_conf`` takes ``""``
+    as the empty string, from a file as from the environment: ``""`` is a value of it.
     """
     return [
         key
@@ -184,7 +185,7 @@ def foreign_keys(data: LayerData, doc: Mapping[str, Any]) -> list[str]:
         and key not in data.extra
         and key not in _APPLIED_OLD_NAMES
         and key != "$schema"
-        and not is_unset(value)
+        and value is not None
         and not is_section_key(key)
     ]
 

@@ -27,7 +27,7 @@ from .._display import (
     shorten,
     shown_text,
 )
-from .._model.fields import PREFIX, Setting, is_unset
+from .._model.fields import PREFIX, Setting
 from .._model.metaflow_names import CLI_VARIABLES
 from .._model.references import Reference
 from .._model.table import BY_ENV, BY_NAME, DERIVED, FIELDS, find
@@ -754,12 +754,13 @@ def _explain_other(snapshot: Settings, name: str, invalid: Mapping[str, Problem]
 def _where_set(snapshot: Settings, name: str) -> list[str]:
     """Where ``name`` (no setting: Metaflow's, an extension's) is set, environment and files.
 
-    A project file's key its trust withholds is said so.
+    A project file's key its trust withholds is said so. ``""`` is a value of such a name, in
+    the environment as in a file (Metaflow reads it so: ``files.foreign_keys``).
     """
     from .._sources.writes import read_json_object
 
     resolution = resolution_of(snapshot)
-    found = ["in this environment"] if resolution.inputs.env.get(name) else []
+    found = ["in this environment"] if resolution.inputs.env.get(name) is not None else []
     for data in resolution.layers.values():
         if not data.path or data.layer == "env":
             continue
@@ -770,7 +771,7 @@ def _where_set(snapshot: Settings, name: str) -> list[str]:
             doc = read_json_object(data.path, data.layer)
         except ConfigError:  # said by the resolution
             continue
-        if doc is not None and not is_unset(doc.get(name)):
+        if doc is not None and doc.get(name) is not None:
             found.append(f"in {data.path} ({data.layer})")
     return found
 
