@@ -257,3 +257,23 @@ def test_metaflow_reads_an_extensions_empty_name_as_in_the_environment(tmp_path:
         for extra in ({}, {"METAFLOW_ACME_PROXY": ""}, {"METAFLOW_CONFIG_EXTENSION": "0"})
     ]
     assert [proc.stdout.strip() for proc in got] == ["''", "''", "''"], [p.stderr for p in got]
+
+
+def test_show_target_says_a_row_hangs_on_a_value_it_did_not_read(site: Path) -> None:
+    """``KUBERNETES_SECRETS`` bound in an ``if``: whether the pods get the auth key as text
+    hangs on that value, which is not read: the auth key's row says so; a literal is read, and
+    the row says where the key goes instead."""
+    _extension(site, _BLOCKS)
+    env = {"METAFLOW_HOME": str(site.parent / "home"), "METAFLOW_SERVICE_AUTH_KEY": "k-1"}
+    env["METAFLOW_DATATOOLS_SUFFIX"] = "d"
+    shown = invoke("show", "--target", "kubernetes", "--json", env=env)
+    rows = {r["name"]: r for r in json.loads(shown.output)["settings"]}
+    note = rows["METAFLOW_SERVICE_AUTH_KEY"]["note"]
+    assert "metaflow_extensions.acme sets KUBERNETES_SECRETS in code not read here" in note
+    assert "not read here" not in rows["METAFLOW_DATATOOLS_SUFFIX"]["note"]  # no secret
+    sections.reset()
+    _extension(site, 'KUBERNETES_SECRETS = "acme-secrets"\n', org="zorg")
+    shown = invoke("show", "--target", "kubernetes", "--json", env=env)
+    rows = {r["name"]: r for r in json.loads(shown.output)["settings"]}
+    assert "not read here" not in rows["METAFLOW_SERVICE_AUTH_KEY"]["note"]
+    assert rows["METAFLOW_SERVICE_AUTH_KEY"]["from"] == "left out"

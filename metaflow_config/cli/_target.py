@@ -26,6 +26,7 @@ from .._snapshot.require import points_here
 from .._snapshot.sections import explain_key, model_problems
 from .._snapshot.settings import Settings, resolution_of
 from .._snapshot.taskenv import (
+    DECIDING,
     HEADERS,
     METAFLOW_WRITES,
     POD_TARGETS,
@@ -143,6 +144,37 @@ def _left_out(snapshot: Settings, target: str) -> dict[str, str]:
     return task.left_out(mounted=bool(task.mounted_secrets))
 
 
+def _unread_deciding(target: str) -> dict[str, str]:
+    """The names deciding what a pod of ``target`` is given that an extension sets, unread.
+
+    Name -> the extension's organisation: its ``config`` module binds the name with a value
+    built by code or in a block that may not run (``extensions.config_literals`` does not read
+    it), and Metaflow's module is not imported here to hold it (``taskenv.launcher_values``).
+    """
+    if target not in POD_TARGETS:
+        return {}
+    known = launcher_values()
+    return {
+        name: org
+        for name, org in config_settings().items()
+        if name in DECIDING
+        and name not in known
+        and (target == "argo" or name != "ARGO_WORKFLOWS_KUBERNETES_SECRETS")
+    }
+
+
+def _unread_notes(field: Setting, unread: Mapping[str, str]) -> list[str]:
+    """The note of an exported setting whose being given depends on a name not read."""
+    names = [n for n in unread if field.secret or n == "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"]
+    if not names:
+        return []
+    said = ", ".join(f"metaflow_extensions.{unread[n]} sets {n}" for n in names)
+    return [
+        f"{said} in code not read here (in a block, or built): whether the task is given "
+        "this depends on the value Metaflow runs on"
+    ]
+
+
 @dataclass(frozen=True)
 class Compared:
     """One setting in a task and here: both values as shown, and what sets them apart."""
@@ -170,6 +202,7 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
     left = _left_out(snapshot, target)
     rules = TaskEnv(resolution_of(snapshot), target, launcher=launcher_values())
     exposed = set(rules.exposed_secrets())
+    unread = _unread_deciding(target)
     for field in FIELDS:
         theirs, ours = _raw(task, field), _raw(snapshot, field)
         source, note = _given_as(field.env, target, sets, writes, left, exported)
@@ -177,6 +210,8 @@ def compare(snapshot: Settings, target: str) -> Iterator[Compared]:
         notes = [note] if note else []
         if field.env in exposed:
             notes.append(_exposed_note(field, target))
+        if field.env in exported:
+            notes.extend(_unread_notes(field, unread))
         if field.env == HEADERS and field.env in sets and _holds_the_key(sets[HEADERS]):
             notes.append(_KEY_IN_HEADERS[target in POD_TARGETS])
         if theirs != ours:
