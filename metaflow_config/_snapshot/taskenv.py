@@ -181,8 +181,10 @@ def launcher_values() -> dict[str, Any]:
 
     An organisation's config extension may set them in Metaflow's module
     (``extensions.config_settings``): their values are the module's where it is imported, else
-    what the extension assigns them as plain text (``extensions.config_literals``: read, never
-    run). A name no extension sets is this resolution's, in Metaflow's module too: not here.
+    the string literal the extension whose value runs assigns them at its module's top level
+    (``extensions.config_literals``: parsed, never run); a value built by code or bound in a
+    block is not known (absent). A name no extension sets is this resolution's, in Metaflow's
+    module too: not here.
     """
     from .._sources.extensions import config_literals, config_settings
 
