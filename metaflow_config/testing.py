@@ -55,9 +55,13 @@ __all__ = [
     "write_profile",
 ]
 
-#: Where :func:`isolated` points the home and the working directory when none is given: paths
-#: that do not exist, so no profile and no project config is read.
+#: Where :func:`isolated` points the home when none is given: a path that does not exist, so no
+#: profile is read.
 ISOLATED_ROOT = os.path.join(os.path.abspath(os.sep), "nonexistent", "metaflow-config-isolated")
+
+#: The empty project :func:`isolated` starts the search for the project file in when no ``cwd``
+#: is given (made on first use, removed at exit; see :func:`_empty_project`).
+_EMPTY_PROJECT: list[str] = []
 
 #: Variables besides ``METAFLOW_*`` that :func:`isolated_process` clears: they feed the derived
 #: ``USER`` ahead of ``$USER``.
@@ -83,8 +87,10 @@ def isolated(
         env: the environment (default: empty, not ``os.environ``).
         home: the METAFLOW_HOME to read profiles from (default: a directory that does not exist).
         profile: the named profile (default: ``$METAFLOW_PROFILE`` of ``env``, else none).
-        cwd: where the search for ``.metaflow/config.json`` starts (default: a directory that
-            does not exist).
+        cwd: where the search for ``.metaflow/config.json`` starts (default: an empty project
+            of this process's, a private temporary directory holding an empty ``.metaflow``:
+            the search starts and stops there, as in the ``metaflow_settings`` fixture, so no
+            project file of the folders above is read).
         strict: unknown ``METAFLOW_*`` keys are errors (default: ``$METAFLOW_CONFIG_STRICT``).
         **values: overrides, by short or full name (``BATCH_JOB_QUEUE="q"``).
 
@@ -96,10 +102,32 @@ def isolated(
         env={} if env is None else env,
         home=os.path.join(ISOLATED_ROOT, "home") if home is None else home,
         profile=profile,
-        cwd=os.path.join(ISOLATED_ROOT, "cwd") if cwd is None else cwd,
+        cwd=_empty_project() if cwd is None else cwd,
         overrides=values,
         strict=strict,
     )
+
+
+def _empty_project() -> str:
+    """A project of this process's with an empty ``.metaflow``: where :func:`isolated` looks.
+
+    The search for ``.metaflow/config.json`` walks up to the nearest ``.metaflow`` directory,
+    and a directory that does not exist stops no walk: from one, a ``/.metaflow/config.json``
+    (a container whose working directory is ``/``) or one in ``/tmp`` would be read. A private
+    (0700) temporary directory, made once per process (again if something removed it) and
+    removed at exit.
+    """
+    if _EMPTY_PROJECT and os.path.isdir(os.path.join(_EMPTY_PROJECT[0], ".metaflow")):
+        return _EMPTY_PROJECT[0]
+    import atexit
+    import shutil
+    import tempfile
+
+    project = tempfile.mkdtemp(prefix="metaflow-config-isolated-")
+    os.mkdir(os.path.join(project, ".metaflow"), 0o700)
+    atexit.register(shutil.rmtree, project, ignore_errors=True)
+    _EMPTY_PROJECT[:] = [project]
+    return project
 
 
 def _write(path: Path, values: Mapping[str, Any]) -> Path:

@@ -66,7 +66,9 @@ def test_isolated_reads_nothing_of_the_machine() -> None:
     s = isolated()
     assert {s.explain(name).source for name, _ in s.items()} <= {"default", "derived"}
     assert s.home == os.path.join(ISOLATED_ROOT, "home")
-    assert s.local_path == ""
+    # its own empty project, where the search for the project file stops
+    assert s.local_path.endswith(os.path.join(".metaflow", "config.json"))
+    assert not os.path.exists(s.local_path)
 
 
 def test_isolated_reads_what_it_is_given(tmp_path: Path) -> None:
