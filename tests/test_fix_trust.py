@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import metaflow_config.testing as mf_testing
+from tests.conftest import invoke
 
 
 def test_isolated_reads_no_project_file_above_its_default_cwd(
@@ -30,3 +31,53 @@ def test_isolated_reads_no_project_file_above_its_default_cwd(
     assert snapshot["OTEL_SERVICE_NAME"] == "metaflow"
     assert not os.path.exists(snapshot.local_path)
     assert snapshot.explain("OTEL_SERVICE_NAME").source == "default"
+
+
+def _read_only_profile(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    profile = home / "config.json"
+    profile.write_text(json.dumps({"METAFLOW_BATCH_JOB_QUEUE": "managed"}), encoding="utf-8")
+    profile.chmod(0o444)
+    return profile
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(
+            ["configure", "aws", "--yes", "--set", "BATCH_JOB_QUEUE=mine"], id="configure"
+        ),
+        pytest.param(["reset", "--yes"], id="reset"),
+        pytest.param(["import", "--yes", "{src}"], id="import"),
+    ],
+)
+def test_a_read_only_profile_is_neither_replaced_nor_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    """A profile of mode 0444 is refused by every command that writes or removes it, as is."""
+    profile = _read_only_profile(tmp_path)
+    monkeypatch.setenv("METAFLOW_HOME", str(profile.parent))
+    src = tmp_path / "src.json"
+    src.write_text('{"METAFLOW_BATCH_JOB_QUEUE": "mine"}', encoding="utf-8")
+    done = invoke(*(a.format(src=src) for a in args))
+    assert done.exit_code != 0, done.output
+    assert "read-only (mode 0444" in done.output
+    assert f"chmod u+w {profile}" in done.output
+    assert json.loads(profile.read_text())["METAFLOW_BATCH_JOB_QUEUE"] == "managed"
+    assert profile.stat().st_mode & 0o777 == 0o444
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_write_json_atomic_refuses_a_read_only_file(tmp_path: Path) -> None:
+    """The one write path refuses a read-only file before anything is written."""
+    from metaflow_config import ConfigError
+    from metaflow_config._sources.writes import remove_file, write_json_atomic
+
+    profile = _read_only_profile(tmp_path)
+    with pytest.raises(ConfigError, match=r"read-only \(mode 0444.*nothing was written"):
+        write_json_atomic(profile, {"METAFLOW_BATCH_JOB_QUEUE": "mine"}, home=profile.parent)
+    with pytest.raises(ConfigError, match="read-only"):
+        remove_file(profile, home=profile.parent)
+    assert sorted(p.name for p in profile.parent.iterdir()) == ["config.json"]

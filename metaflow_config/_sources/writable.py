@@ -124,6 +124,25 @@ def _check_file(real: str, me: int | None) -> None:
             f"a file of your own, found one owned by {_who(st.st_uid)}",
             f"move it out of the way if you did not make it ({moved}), or ask its owner",
         )
+    _check_read_only(real, st)
+
+
+def _check_read_only(path: str, st: os.stat_result) -> None:
+    """Refuse to replace (or remove) the regular file ``path`` its owner made read-only.
+
+    A write renames a new file over it and a removal unlinks it, both of which its mode does
+    not stop: a profile a platform team manages, or one its user guards against edits, would
+    be replaced without a word. Not on Windows (the read-only attribute is not POSIX's mode).
+    """
+    if os.name == "nt" or not stat.S_ISREG(st.st_mode) or st.st_mode & stat.S_IWUSR:
+        return
+    raise _refused(
+        path,
+        f"a file you may write, found one made read-only (mode {stat.S_IMODE(st.st_mode):04o}: "
+        "managed by someone, or guarded against edits)",
+        f"if you mean to change it, make it writable first (chmod u+w {shell_quote(path)}) "
+        "and run the command again",
+    )
 
 
 def _kind_of(mode: int) -> str:
@@ -196,7 +215,8 @@ def check_writable(
     Without ``home`` (a file named on a command line: ``export``, ``schema --output``), ``path``
     itself being a symbolic link is refused, and so is a directory of it below the working
     directory that is one: a cloned repository's link is the cloner's own, and may point
-    anywhere (``~/.bashrc``, ``~/.ssh``).
+    anywhere (``~/.bashrc``, ``~/.ssh``). A file its owner made read-only is refused too: the
+    write would replace it all the same.
     """
     given = os.path.abspath(os.path.expanduser(os.fspath(path)))
     real = _real(given)
@@ -312,7 +332,7 @@ def removable(path: str | os.PathLike[str], *, home: str | os.PathLike[str] | No
     """The entry a removal of ``path`` takes: the link itself when it is one, never its target.
 
     ``home``: the file belongs in that ``METAFLOW_HOME``; the entry must be in it, and its
-    directories are checked as for a write.
+    directories are checked as for a write. A file its owner made read-only is refused.
     """
     link = os.path.abspath(os.path.expanduser(os.fspath(path)))
     directory = _real(os.path.dirname(link))
@@ -323,4 +343,7 @@ def removable(path: str | os.PathLike[str], *, home: str | os.PathLike[str] | No
             expected = f"a file inside {_HOME} ({shown}), found a path outside it"
             raise _refused(link, expected, "remove it by hand")
         _check_dirs(_real(shown), directory, _me())
+    found = _lstat(entry)
+    if found is not None:
+        _check_read_only(entry, found)
     return entry
