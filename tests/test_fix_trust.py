@@ -81,3 +81,81 @@ def test_write_json_atomic_refuses_a_read_only_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="read-only"):
         remove_file(profile, home=profile.parent)
     assert sorted(p.name for p in profile.parent.iterdir()) == ["config.json"]
+
+
+_OTHER = 65534  # a uid that is not the user's (nobody's)
+_ROOT_ONLY = pytest.mark.skipif(
+    os.name == "nt" or os.geteuid() != 0, reason="plays another user with chown (root)"
+)
+
+
+def _profile_said(home: Path, tmp_path: Path) -> list[str]:
+    """The warnings of a load of ``home``'s profile (which sets SERVICE_URL, applied)."""
+    import warnings
+
+    from metaflow_config import load
+
+    (tmp_path / "cwd" / ".metaflow").mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = load(env={}, home=home, cwd=tmp_path / "cwd")
+    assert s.service.url == "https://there.example.com"
+    return [str(w.message) for w in caught]
+
+
+def _home_with_profile(tmp_path: Path) -> tuple[Path, Path]:
+    home = tmp_path / "mfhome"
+    home.mkdir(mode=0o700)
+    profile = home / "config.json"
+    profile.write_text(json.dumps({"METAFLOW_SERVICE_URL": "https://there.example.com"}))
+    profile.chmod(0o644)
+    return home, profile
+
+
+@_ROOT_ONLY
+@pytest.mark.parametrize("whose", ["file", "home", "both"])
+def test_a_profile_another_user_owns_is_said(tmp_path: Path, whose: str) -> None:
+    """A profile, or a METAFLOW_HOME, owned by another user: applied, with a warning naming it."""
+    home, profile = _home_with_profile(tmp_path)
+    if whose in ("file", "both"):
+        os.chown(profile, _OTHER, _OTHER)
+    if whose in ("home", "both"):
+        os.chown(home, _OTHER, _OTHER)
+    said = [w for w in _profile_said(home, tmp_path) if str(profile) in w]
+    assert len(said) == 1, said
+    if whose == "file":
+        assert f"the file is owned by another user (uid {_OTHER})" in said[0]
+    else:
+        assert f"METAFLOW_HOME ({home}) is owned by another user (uid {_OTHER})" in said[0]
+    assert "whoever can write it decides where your data and credentials go" in said[0]
+
+
+@_ROOT_ONLY
+def test_a_profile_linked_by_another_user_is_said(tmp_path: Path) -> None:
+    """A profile that is a symbolic link another user owns (to a file of the user's) is said."""
+    home, _ = _home_with_profile(tmp_path)
+    mine = tmp_path / "mine.json"
+    (home / "config.json").rename(mine)
+    link = home / "config.json"
+    link.symlink_to(mine)
+    os.lchown(link, _OTHER, _OTHER)
+    said = [w for w in _profile_said(home, tmp_path) if str(link) in w]
+    assert len(said) == 1, said
+    assert f"the symlink is owned by another user (uid {_OTHER})" in said[0]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+@pytest.mark.parametrize(("mode", "warned"), [(0o777, True), (0o1777, False), (0o755, False)])
+def test_a_profile_in_a_home_others_may_write_to_is_said(
+    tmp_path: Path, mode: int, warned: bool
+) -> None:
+    """A METAFLOW_HOME others may write to without the sticky bit is said (as writes refuse it)."""
+    home, profile = _home_with_profile(tmp_path)
+    home.chmod(mode)
+    said = [w for w in _profile_said(home, tmp_path) if str(profile) in w]
+    if not warned:
+        assert said == []
+        return
+    assert len(said) == 1, said
+    assert f"METAFLOW_HOME ({home}) is writable by everyone without the sticky bit" in said[0]
+    assert f"chmod go-w {home}" in said[0]

@@ -1120,7 +1120,8 @@ def test_a_profile_others_can_write_is_warned_about(tmp_path: Path) -> None:
     profile = home / "config.json"
     profile.chmod(0o666)
     _, said = _load(home, tmp_path)
-    assert any(f"{profile} (profile) is writable by everyone (mode 0666)" in w for w in said)
+    said_of = f"{profile} (profile) is applied, but the file is writable by everyone (mode 0666)"
+    assert any(said_of in w for w in said)
     profile.chmod(0o644)
     _, said = _load(home, tmp_path)
     assert not [w for w in said if "is writable by" in w]

@@ -19,7 +19,7 @@ from .._model.values import FrozenDict
 from ..errors import ConfigError, Problem
 from .data import LayerData, Raw
 from .keys import is_section_key, sensitive_key, take_all
-from .profiles import planted_by_another, writable_by
+from .profiles import planted_by_another, written_by_others
 from .sections import registry
 
 __all__ = ["FileLayer", "fix_file_key", "foreign_keys", "layer_from_document"]
@@ -85,7 +85,7 @@ class FileLayer:
             if anothers:  # swapped since it was looked at
                 return _not_read(data, self.path, anothers), FrozenDict()
         elif read:  # the user's own file: applied whole, so said where others may write it
-            _check_writers(data, self.path, read[0][1])
+            _check_writers(data, self.path, read[0][1], link)
         data.problems.extend(problems)
         data.frozen = type(doc) is FrozenDict  # read frozen: within the depth bound
         layer_from_document(data, self.path, doc)
@@ -94,18 +94,21 @@ class FileLayer:
         return data, doc
 
 
-def _check_writers(data: LayerData, path: str, info: os.stat_result) -> None:
+def _check_writers(
+    data: LayerData, path: str, info: os.stat_result, link: os.stat_result | None
+) -> None:
     """Warn where others may write the profile ``path`` (``info``: the file read), as ssh does.
 
     A profile is applied whole, its settings that decide where data and credentials go
-    included: whoever may write it decides them.
+    included: whoever may write it decides them. The rule a project file is judged by
+    (:func:`profiles.written_by_others`): the file's owner and mode, its symlink's
+    (``link``) owner, and ``METAFLOW_HOME``'s owner and mode.
     """
-    who = writable_by(info, path) if stat.S_ISREG(info.st_mode) else ""
-    if who:
+    why, fix = written_by_others(info, link, path, home=True)
+    if why:
         data.warnings.append(
-            f"{path} ({data.layer}) is writable by {who} (mode {info.st_mode & 0o777:04o}): "
-            "whoever can write it decides where your data and credentials go (a profile is "
-            f"applied whole); run `chmod go-w {shell_quote(path)}`"
+            f"{path} ({data.layer}) is applied, but {why}: whoever can write it decides where "
+            f"your data and credentials go (a profile is applied whole); {fix}"
         )
 
 

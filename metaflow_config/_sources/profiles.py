@@ -34,6 +34,7 @@ __all__ = [
     "profile_path",
     "unnamed_profiles",
     "writable_by",
+    "written_by_others",
 ]
 
 _PROFILE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}"  # compiled by re when a profile is named
@@ -398,28 +399,86 @@ def planted_by_another(
     ``link``: the symlink found at its path, whose owner counts too; ``path``: where it is,
     whose access list counts (:func:`writable_by`), and so does the owner of the ``.metaflow``
     entry holding it (a folder the user may not even look in, or a link to one). Nothing on
-    Windows (owners and modes are not POSIX's there).
+    Windows (owners and modes are not POSIX's there). :func:`written_by_others`'s rule.
+    """
+    return written_by_others(target, link, path)[0]
+
+
+def written_by_others(
+    target: os.stat_result | None,
+    link: os.stat_result | None = None,
+    path: str | None = None,
+    *,
+    home: bool = False,
+) -> tuple[str, str]:
+    """Who besides the user may write the config file of these stats: why, and the fix.
+
+    The one rule for a file read (``("", "")``: no one): its owner, its symlink's (``link``)
+    and the folder's holding it are the user's or root's, and the file is writable by no one
+    else (:func:`writable_by`). A project file (``home`` false) so judged is not read; a
+    profile (``home``: the folder is its ``METAFLOW_HOME``) is applied, with a warning, and
+    its folder also counts when another user may write to it without the sticky bit (they
+    may replace the file at will; writes refuse such a home). Nothing on Windows (owners and
+    modes are not POSIX's there).
     """
     if os.name == "nt":  # pragma: no cover - POSIX modes and owners only
-        return ""
-    try:
-        folder = None if path is None else os.lstat(os.path.dirname(os.path.abspath(path)))
-    except (OSError, ValueError):
-        folder = None
-    if folder is not None and not yours(folder.st_uid):
-        what = "link" if stat.S_ISLNK(folder.st_mode) else "folder"
-        return f"the .metaflow {what} holding it is owned by another user (uid {folder.st_uid})"
+        return "", ""
+    from .._display import shell_quote
+
+    folder_path = None if path is None else os.path.dirname(os.path.abspath(path))
+    why, fix = _folder_writers(folder_path, home) if folder_path is not None else ("", "")
+    if why:
+        return why, fix
+    quoted = shell_quote(path or "")
     for what, info in (("the symlink", link), ("the file", target)):
         if info is None:
             continue
         if not yours(info.st_uid):
-            return f"{what} is owned by another user (uid {info.st_uid})"
+            fix = (
+                f"if you did not make it, remove it (`rm {quoted}`); else make it yours "
+                f"(`cp {quoted} {quoted}.mine && mv {quoted}.mine {quoted}`)"
+            )
+            return f"{what} is owned by another user (uid {info.st_uid})", fix
         # a device's mode says who may use it, not who wrote what it holds (the reader refuses it)
         regular = what == "the file" and stat.S_ISREG(info.st_mode)
         who = writable_by(info, path) if regular else ""
         if who:
-            return f"the file is writable by {who} (mode {info.st_mode & 0o777:04o})"
-    return ""
+            mode = info.st_mode & 0o777
+            return f"the file is writable by {who} (mode {mode:04o})", f"run `chmod go-w {quoted}`"
+    return "", ""
+
+
+def _folder_writers(folder: str, home: bool) -> tuple[str, str]:
+    """Why another user may change the folder ``folder`` holding a config file, and the fix.
+
+    Its entry (a link, or the folder) is another user's; for a home (``home``), the folder it
+    leads to is another's too, or writable by others without the sticky bit.
+    """
+    from .._display import shell_quote
+
+    try:
+        entry = os.lstat(folder)
+        real = os.stat(folder) if home else entry
+    except (OSError, ValueError):
+        return "", ""
+    what = "link" if stat.S_ISLNK(entry.st_mode) else "folder"
+    own = "point METAFLOW_HOME at a folder of your own (default ~/.metaflowconfig)"
+    if not home:
+        if yours(entry.st_uid):
+            return "", ""
+        return f"the .metaflow {what} holding it is owned by another user (uid {entry.st_uid})", ""
+    for info in (entry, real):
+        if not yours(info.st_uid):
+            return f"METAFLOW_HOME ({folder}) is owned by another user (uid {info.st_uid})", own
+    who = writable_by(real, folder)
+    if who and not real.st_mode & stat.S_ISVTX:
+        mode = real.st_mode & 0o777
+        return (
+            f"METAFLOW_HOME ({folder}) is writable by {who} without the sticky bit (mode "
+            f"{mode:04o}), who may replace the file",
+            f"run `chmod go-w {shell_quote(folder)}`, or {own}",
+        )
+    return "", ""
 
 
 def others_can_write(directory: str) -> str:
