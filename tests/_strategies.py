@@ -39,7 +39,11 @@ from metaflow_config._model.kinds import (
     QOS_CLASS,
     QUANTITY,
     RETRY_CONFIG,
+    S3_RETRIES,
+    S3_TRANSIENT_RETRIES,
     S3_URL,
+    S3_WORKERS,
+    SERVICE_RETRIES,
     SFN_NAME_PREFIX,
     SPACE_LIST,
     STR,
@@ -50,6 +54,7 @@ from metaflow_config._model.kinds import (
     URL,
     VERIFY,
     VOLUME_CLAIMS,
+    Kind,
 )
 from metaflow_config._model.metaflow_names import CORE_PLUGINS
 from metaflow_config._model.references import MARK
@@ -125,12 +130,18 @@ def _bool_triple() -> st.SearchStrategy[Triple]:
     return st.builds(build, _bool_words, st.booleans(), st.booleans())
 
 
-def _int_triple() -> st.SearchStrategy[Triple]:
+def _int_triple(least: int = 0, most: int = 2**40) -> st.SearchStrategy[Triple]:
     return st.builds(
         lambda n, as_text: (str(n) if as_text else n, str(n), n),
-        st.integers(min_value=0, max_value=2**40),
+        st.integers(min_value=least, max_value=most),
         st.booleans(),
     )
+
+
+def _bounds(kind: Kind) -> tuple[int, int]:
+    """The least and the most a counting kind takes (its integer schema's ``ge`` and ``le``)."""
+    inner = kind.core_schema()["schema"]
+    return inner["ge"], inner["le"]
 
 
 _json_scalar = (
@@ -163,6 +174,10 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
     id(PATH): _same(_path),
     id(BOOL): _bool_triple(),
     id(NONNEG_INT): _int_triple(),
+    **{
+        id(kind): _int_triple(*_bounds(kind))
+        for kind in (SERVICE_RETRIES, S3_RETRIES, S3_TRANSIENT_RETRIES, S3_WORKERS)
+    },
     id(URL): _same(st.builds(lambda h, p: f"https://{h}.example/{p}", _host_label, _safe_text)),
     id(AWS_ENDPOINT): _same(
         st.builds(lambda h, p: f"https://{h}.example:9000/{p}", _endpoint_label, _safe_text)

@@ -504,10 +504,14 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
     ("METAFLOW_CLIENT_CACHE_PATH", [5, ["/tmp"]], [" /leading-space", "/a\0b", "/a\nb"]),
     ("METAFLOW_BATCH_EMIT_TAGS", [2, 0.5, "maybe", [], {}], ["maybe", "2", "tru", "true\0"]),
     (
-        "METAFLOW_SERVICE_RETRY_COUNT",
+        "METAFLOW_CLIENT_CACHE_MAX_SIZE",
         [5.7, "five", True, -1, [], {}],
         ["5.7", "-1", "0x10", "five", "5\0"],
     ),
+    ("METAFLOW_SERVICE_RETRY_COUNT", [13, 10**12, -1, 5.7], ["13", "-1"]),
+    ("METAFLOW_S3_RETRY_COUNT", [13, -1], ["13", "1e3"]),
+    ("METAFLOW_S3_TRANSIENT_RETRY_COUNT", [101, -1], ["101"]),
+    ("METAFLOW_S3_WORKER_COUNT", [0, 513, 10**6], ["0", "513"]),
     (
         "METAFLOW_SERVICE_URL",
         [8080, {}],
@@ -813,10 +817,12 @@ def test_numbers_and_booleans_are_said_in_the_kinds_words(home: Path, work: Path
             "METAFLOW_BATCH_EMIT_TAGS": 5,
         },
     )
+    from metaflow_config._model.kinds import S3_RETRIES, S3_WORKERS
+
     said = {p.setting: p.expected for p in config_error(env={}, home=home, cwd=work).problems}
-    assert said["METAFLOW_S3_RETRY_COUNT"] == "a whole number >= 0"
+    assert said["METAFLOW_S3_RETRY_COUNT"] == S3_RETRIES.expected
     assert said["METAFLOW_CLIENT_CACHE_MAX_SIZE"] == "a whole number >= 0"
-    assert said["METAFLOW_S3_WORKER_COUNT"] == "a whole number >= 0 (it has a fractional part)"
+    assert said["METAFLOW_S3_WORKER_COUNT"] == f"{S3_WORKERS.expected} (it has a fractional part)"
     assert said["METAFLOW_BATCH_EMIT_TAGS"].endswith("(a number other than 1 or 0)")
     assert not any("Input should" in text for text in said.values())
 
@@ -1215,9 +1221,9 @@ def test_a_short_name_in_a_file_is_told_that_a_files_keys_are_whole(home: Path, 
 def test_integer_text_is_read_as_metaflows_int_reads_it(
     home: Path, work: Path, text: str, read: int | str
 ) -> None:
-    env = {"METAFLOW_S3_RETRY_COUNT": text}
+    env = {"METAFLOW_CLIENT_CACHE_MAX_SIZE": text}
     if isinstance(read, int):
-        assert load(env=env, home=home, cwd=work)["METAFLOW_S3_RETRY_COUNT"] == read
+        assert load(env=env, home=home, cwd=work)["METAFLOW_CLIENT_CACHE_MAX_SIZE"] == read
     else:
         assert [p.expected for p in config_error(env=env, home=home, cwd=work).problems] == [read]
 

@@ -159,3 +159,60 @@ def test_a_profile_in_a_home_others_may_write_to_is_said(
     assert len(said) == 1, said
     assert f"METAFLOW_HOME ({home}) is writable by everyone without the sticky bit" in said[0]
     assert f"chmod go-w {home}" in said[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "most"),
+    [
+        pytest.param("SERVICE_RETRY_COUNT", 10**12, "0 to 12", id="service-retries"),
+        pytest.param("S3_RETRY_COUNT", 13, "0 to 12", id="s3-retries"),
+        pytest.param("S3_TRANSIENT_RETRY_COUNT", 101, "0 to 100", id="s3-transient"),
+        pytest.param("S3_WORKER_COUNT", 10**6, "1 to 512", id="s3-workers"),
+        pytest.param("S3_WORKER_COUNT", 0, "1 to 512", id="no-s3-worker"),
+        pytest.param("S3_CLIENT_RETRY_CONFIG", {"max_attempts": 10**9}, "0-100", id="attempts"),
+    ],
+)
+@pytest.mark.parametrize("layer", ["local", "profile", "env"])
+def test_a_count_no_run_could_use_is_refused_from_every_layer(
+    tmp_path: Path, name: str, value: object, most: str, layer: str
+) -> None:
+    """Retry and worker counts past what a run could wait for (or fork) are bad values."""
+    from metaflow_config import ConfigError, load
+    from metaflow_config.testing import write_local, write_profile
+
+    home, project = tmp_path / "home", tmp_path / "repo"
+    (project / ".metaflow").mkdir(parents=True)
+    env: dict[str, str] = {}
+    if layer == "local":
+        write_local(project, {name: value})
+    elif layer == "profile":
+        write_profile(home, {name: value})
+    else:
+        env[f"METAFLOW_{name}"] = json.dumps(value) if isinstance(value, dict) else str(value)
+    with pytest.raises(ConfigError, match=f"METAFLOW_{name}.*{most}"):
+        load(env=env, home=home, cwd=project)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "bounds"),
+    [
+        ("SERVICE_RETRY_COUNT", 12, (0, 12)),
+        ("S3_RETRY_COUNT", 12, (0, 12)),
+        ("S3_TRANSIENT_RETRY_COUNT", 100, (0, 100)),
+        ("S3_WORKER_COUNT", 512, (1, 512)),
+    ],
+)
+def test_a_count_at_its_bound_applies_and_the_schema_says_the_bounds(
+    tmp_path: Path, name: str, value: int, bounds: tuple[int, int]
+) -> None:
+    """The most a count takes applies from a project file; `schema` tells an editor the bounds."""
+    from metaflow_config import load
+    from metaflow_config.cli._reference import profile_schema
+    from metaflow_config.testing import write_local
+
+    project = tmp_path / "repo"
+    write_local(project, {name: value})
+    s = load(env={}, home=tmp_path / "home", cwd=project)
+    assert (s[name], s.explain(name).source) == (value, "local")
+    typed = profile_schema()["properties"][f"METAFLOW_{name}"]["anyOf"][0]
+    assert (typed["type"], typed["minimum"], typed["maximum"]) == ("integer", *bounds)

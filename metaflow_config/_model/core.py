@@ -106,9 +106,9 @@ def str_schema(
     return _schema("str", pattern=pattern, max_length=max_length, ref=ref)
 
 
-def int_schema(*, ge: int | None = None, strict: bool | None = None) -> Any:
-    """``core_schema.int_schema``: an integer, at least ``ge`` (``strict``: a JSON integer only)."""
-    return _schema("int", ge=ge, strict=strict)
+def int_schema(*, ge: int | None = None, le: int | None = None, strict: bool | None = None) -> Any:
+    """``core_schema.int_schema``: an integer from ``ge`` to ``le`` (``strict``: JSON's only)."""
+    return _schema("int", ge=ge, le=le, strict=strict)
 
 
 def nullable_schema(schema: Any) -> Any:

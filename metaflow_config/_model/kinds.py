@@ -188,10 +188,10 @@ def _parse_json(value: Any) -> Any:
     return value
 
 
-def _int(ge: int | None = None) -> Callable[[], CoreSchema]:
+def _int(ge: int | None = None, le: int | None = None) -> Callable[[], CoreSchema]:
     def factory() -> CoreSchema:
         cs = _cs()
-        return cs.no_info_before_validator_function(_whole_number, cs.int_schema(ge=ge))  # type: ignore[no-any-return]
+        return cs.no_info_before_validator_function(_whole_number, cs.int_schema(ge=ge, le=le))  # type: ignore[no-any-return]
 
     return factory
 
@@ -523,8 +523,10 @@ def _tags(*, shared: bool = False) -> CoreSchema:
 def _retry_config(*, shared: bool = False) -> CoreSchema:
     cs = _cs()
     fields = {
-        "max_attempts": cs.typed_dict_field(_int(0)(), required=False),
-        "total_max_attempts": cs.typed_dict_field(_int(1)(), required=False),
+        "max_attempts": cs.typed_dict_field(_int(0, MOST_CLIENT_ATTEMPTS)(), required=False),
+        "total_max_attempts": cs.typed_dict_field(
+            _int(1, MOST_CLIENT_ATTEMPTS + 1)(), required=False
+        ),
         "mode": cs.typed_dict_field(
             cs.literal_schema(["legacy", "standard", "adaptive"]), required=False
         ),
@@ -658,6 +660,38 @@ PATH = Kind("path", "a file system path", _str(r"^\S.*$"))
 BOOL = Kind("boolean", "a boolean (true/false, 1/0, yes/no, on/off)", _bool)
 INT = Kind("integer", "a whole number (e.g. 60, not 5.7)", _int())
 NONNEG_INT = Kind("integer >= 0", "a whole number >= 0", _int(0))
+
+
+def count(least: int, most: int, why: str) -> Kind:
+    """A count Metaflow loops, waits or forks by: a whole number from ``least`` to ``most``.
+
+    Past ``most`` no run can use it (``why`` says what it would cost): a count from any layer
+    (a cloned repository's file, a typo in the environment) that would make a run wait for
+    days, or fork without end, is refused as a bad value rather than taken.
+    """
+    return Kind(
+        f"integer {least}-{most}",
+        f"a whole number from {least} to {most} ({why})",
+        _int(least, most),
+    )
+
+
+#: Attempts of a metadata service call (Metaflow: 5): Metaflow waits ``2**i`` seconds after
+#: the ``i``-th failed one, without a cap, so 12 wait about 68 minutes in all and each one more
+#: doubles that.
+SERVICE_RETRIES = count(0, 12, "Metaflow doubles its wait after each failed call: 12 wait an hour")
+#: Retries of a failed S3 operation (Metaflow: 7): Metaflow waits ``2**i`` seconds (and up to 5
+#: more) after the ``i``-th, without a cap: the 12th waits over an hour.
+S3_RETRIES = count(0, 12, "Metaflow doubles its wait after each failed try: the 12th waits an hour")
+#: Retries of transient S3 failures (Metaflow: 20): the waits are capped at 6 minutes, so 100
+#: wait about 10 hours in all.
+S3_TRANSIENT_RETRIES = count(0, 100, "Metaflow waits up to 6 minutes after each: 100 wait 10 hours")
+#: The processes ``metaflow.S3`` starts for one operation (Metaflow: 64); none would divide
+#: its work by zero.
+S3_WORKERS = count(1, 512, "Metaflow starts a process each; its default is 64")
+#: ``max_attempts`` of a botocore retry config (here: 10): botocore waits up to 20 s between
+#: attempts, so 100 keep one S3 call retrying for half an hour.
+MOST_CLIENT_ATTEMPTS = 100
 #: The name of a Metaflow plugin (a datastore, a metadata provider, a resolver): extensions add
 #: their own, so any name of this shape is taken here; a resolution then compares it with the
 #: names Metaflow knows (``_resolve.plugins``).
@@ -1194,7 +1228,8 @@ STR_LIST = Kind(
 )
 RETRY_CONFIG = Kind(
     "botocore retry config",
-    "a JSON object with optional keys max_attempts (int >= 0), total_max_attempts (int >= 1) "
+    f"a JSON object with optional keys max_attempts (int 0-{MOST_CLIENT_ATTEMPTS}), "
+    f"total_max_attempts (int 1-{MOST_CLIENT_ATTEMPTS + 1}) "
     'and mode ("legacy", "standard" or "adaptive")',
     _Json(_retry_config),
     json_valued=True,

@@ -30,10 +30,13 @@ from .kinds import (
     IAM_ROLE_ARN,
     JSON_OBJECT,
     LOG_GROUP_ARN,
-    NONNEG_INT,
     PATH,
     RETRY_CONFIG,
+    S3_RETRIES,
+    S3_TRANSIENT_RETRIES,
     S3_URL,
+    S3_WORKERS,
+    SERVICE_RETRIES,
     SFN_NAME_PREFIX,
     STR,
     TAGS,
@@ -80,13 +83,16 @@ class S3(Section):
         sensitive=True,  # a profile's aws:kms is not downgraded by a repository
     )
     retry_count: int = setting(
-        "S3_RETRY_COUNT", NONNEG_INT, "Retries of failed S3 operations.", default=7
+        "S3_RETRY_COUNT", S3_RETRIES, "Retries of failed S3 operations.", default=7
     )
     worker_count: int = setting(
-        "S3_WORKER_COUNT", NONNEG_INT, "Concurrent S3 worker processes.", default=64
+        "S3_WORKER_COUNT", S3_WORKERS, "Concurrent S3 worker processes.", default=64
     )
     transient_retry_count: int = setting(
-        "S3_TRANSIENT_RETRY_COUNT", NONNEG_INT, "Retries of transient S3 failures.", default=20
+        "S3_TRANSIENT_RETRY_COUNT",
+        S3_TRANSIENT_RETRIES,
+        "Retries of transient S3 failures.",
+        default=20,
     )
     log_transient_retries: bool = setting(
         "S3_LOG_TRANSIENT_RETRIES", BOOL, "Log transient S3 retries.", default=False
@@ -196,7 +202,7 @@ class Service(Section):
     )
     retry_count: int = setting(
         "SERVICE_RETRY_COUNT",
-        NONNEG_INT,
+        SERVICE_RETRIES,
         "Retries of metadata service calls.",
         default=5,
         renamed=(old_attribute("METADATA_SERVICE_NUM_RETRIES"),),

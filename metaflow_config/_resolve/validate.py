@@ -315,6 +315,7 @@ _SAID_BY_EXPECTED = {
     "int_parsing": "",
     "int_type": "",
     "greater_than_equal": "",
+    "less_than_equal": "",
     "int_from_float": " (it has a fractional part)",
 }
 #: Keys Kubernetes' API spells in camel case where Metaflow takes the Python client's names.
