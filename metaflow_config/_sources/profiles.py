@@ -102,6 +102,8 @@ def missing_profile(
     path: str,
     source: str = "METAFLOW_PROFILE",
     home_source: str = "METAFLOW_HOME",
+    *,
+    create: bool = True,
 ) -> Problem:
     """The problem of a named profile whose file does not exist, and what to do instead.
 
@@ -109,7 +111,8 @@ def missing_profile(
     the profile meant when a file name was given for it (``config_prod.json``, ``prod.json``).
     ``source`` is where the name came from, which the fix names: ``METAFLOW_PROFILE``,
     ``profile=`` (of ``load()`` or ``override()``), or a command-line argument (``-p/--profile``);
-    ``home_source`` where the home came from (``METAFLOW_HOME``, or ``home=``).
+    ``home_source`` where the home came from (``METAFLOW_HOME``, or ``home=``). ``create``:
+    whether making it is a way out (not for ``reset``, which would remove it again).
     """
     existing = list_profiles(home) if os.path.isdir(home) else []
     listed = existing
@@ -124,15 +127,7 @@ def missing_profile(
         )
     else:
         where = f"{home} (profiles there: {', '.join(listed) if listed else 'none'})"
-    fix = f"create it with `metaflow-config configure aws --profile {profile}`"
-    if existing:
-        fix += ", or " + use_existing_profile(source)
-    elif listed:  # the default profile alone
-        fix += ", or select the default profile, config.json, " + _no_name(source)
-    elif not os.path.isdir(home):  # a mistyped METAFLOW_HOME, first of all (if one is set)
-        fix += ", or use the defaults " + _no_name(source)
-        if not default_home:
-            fix = f"correct {home_source} if it is mistyped; else {fix}"
+    fix = _ways_out(profile, home, source, home_source, existing, listed, create=create)
     near = nearest_profile(profile, existing)
     if near is not None:  # a typo of one that exists: said first
         fix = f"did you mean {near}? ({_given(source, near)}); or {fix}"
@@ -154,6 +149,31 @@ def missing_profile(
         expected=f"an existing profile in {where}",
         fix=fix,
     )
+
+
+def _ways_out(  # noqa: PLR0917 - what missing_profile found, passed on
+    profile: str,
+    home: str,
+    source: str,
+    home_source: str,
+    existing: list[str],
+    listed: list[str],
+    *,
+    create: bool,
+) -> str:
+    """The fix of a missing named profile: create it (if ``create``), or select another."""
+    fix = f"create it with `metaflow-config configure aws --profile {profile}`"
+    if existing and not create:
+        return use_existing_profile(source)
+    if existing:
+        return fix + ", or " + use_existing_profile(source)
+    if listed:  # the default profile alone
+        return fix + ", or select the default profile, config.json, " + _no_name(source)
+    if not os.path.isdir(home):  # a mistyped METAFLOW_HOME, first of all (if one is set)
+        fix += ", or use the defaults " + _no_name(source)
+        if home != os.path.expanduser(DEFAULT_HOME):
+            fix = f"correct {home_source} if it is mistyped; else {fix}"
+    return fix
 
 
 def home_is_a_file(home: str, blocker: str) -> Problem:

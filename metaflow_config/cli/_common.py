@@ -196,12 +196,17 @@ def output_file(path: str, given: str) -> str:
     return target
 
 
-def missing_profile(profile: str, path: str, flag: str | None = None) -> ConfigError:
+def missing_profile(
+    profile: str, path: str, flag: str | None = None, *, create: bool = True
+) -> ConfigError:
     """The error for a named profile that does not exist, listing the profiles that do.
 
-    ``flag`` is the option or argument the name was given with (None: ``$METAFLOW_PROFILE``).
+    ``flag`` is the option or argument the name was given with (None: ``$METAFLOW_PROFILE``);
+    ``create``: whether creating it is offered as a way out (not where it would be removed).
     """
-    problem = missing_profile_problem(home_dir(), profile, path, flag or "METAFLOW_PROFILE")
+    problem = missing_profile_problem(
+        home_dir(), profile, path, flag or "METAFLOW_PROFILE", create=create
+    )
     return ConfigError([problem if flag is None else dataclasses.replace(problem, setting=flag)])
 
 

@@ -18,7 +18,7 @@ from .._sources.files import layer_from_document
 from .._sources.jsonfile import read_json_file
 from .._sources.keykind import LENIENT, OLD, SECTION, SETTING, STRICT, TYPOS
 from .._sources.keys import classify
-from .._sources.profiles import DEFAULT_LISTED, list_profiles, nearest_profile, unnamed_profiles
+from .._sources.profiles import DEFAULT_LISTED, list_profiles, unnamed_profiles
 from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes
@@ -402,17 +402,8 @@ def reset_cmd(profile: str | None, yes: bool) -> None:
     flag = _FLAG if profile else None
     target = profile_file(name, flag)
     if not os.path.lexists(target):
-        if name:  # nothing to remove: which profiles there are (one mistyped?), never "create"
-            existing = list_profiles(home_dir()) if os.path.isdir(home_dir()) else []
-            near = nearest_profile(name, existing)
-            listed = ", ".join(existing) if existing else "none"
-            meant = f"; did you mean {near}? (-p {shell_quote(near)})" if near else ""
-            raise CliError(
-                printable(
-                    f"nothing to reset: {profile_label(name)} has no file ({target} does not "
-                    f"exist; named profiles there: {listed}){meant}"
-                )
-            )
+        if name:  # nothing to remove: the profiles there are (one mistyped?), never "create"
+            raise missing_profile(name, target, flag, create=False)
         click.echo(printable(f"Nothing to reset: {target} does not exist; Metaflow runs locally."))
         return
     question = f"Remove the configuration of {profile_label(name)} ({target})?"
