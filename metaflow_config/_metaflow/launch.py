@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +89,10 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
     with what the scope overrode. Inside a scope, the ``env`` they are given starts with what
     the scope resolved (``settings.child_variables``: ``to_env("local")``, the profile's home
     and name, and ``""`` for each setting of ``os.environ`` the scope left out, as
-    ``testing.child_env``); what the caller passes in ``env`` wins, and a profile it asks for
+    ``testing.child_env``); what the caller passes in ``env`` wins where it differs from
+    ``os.environ`` (:func:`_passed`: ``NBRunner`` and ``NBDeployer`` pass a copy of
+    ``os.environ``, which the scope overrides as it overrides the inherited environment), and a
+    profile it asks for
     (``profile=``, or ``METAFLOW_PROFILE``/``METAFLOW_HOME`` in ``env``) and a working
     directory (``cwd=``, whose project file the flow reads) are resolved under the scope in
     place of the scope's own: the scope's values over that profile's and that project's.
@@ -103,7 +106,7 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
     from .._snapshot.settings import child_variables
 
     bound = inspect.signature(original).bind(api, *args, **kwargs)
-    given = dict(bound.arguments.get("env") or {})
+    given = _passed(bound.arguments.get("env"), os.environ)
     # the profile the flow is asked to run with (Metaflow sets `profile=` over `env`'s), and
     # where (`cwd=`, whose project file the flow reads): the scope resolved again with them, so
     # that its values over those are given, not over the scope's own profile and project
@@ -121,6 +124,17 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
     env.update(given)
     bound.arguments["env"] = env
     return original(*bound.args, **bound.kwargs)
+
+
+def _passed(env: Mapping[str, str] | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """What a caller's ``env`` sets over ``environ``, the environment a Runner lays it on.
+
+    An entry equal to ``environ``'s own changes nothing Metaflow's Runner gives the flow: it is
+    the process environment passed back (``NBRunner`` and ``NBDeployer`` pass
+    ``os.environ.copy()`` updated with their own ``env``; so does ``env={**os.environ, ...}``),
+    which a scope overrides, not a value the caller chose over the scope's.
+    """
+    return {key: value for key, value in (env or {}).items() if environ.get(key) != value}
 
 
 #: The step decorators a local run launches a step elsewhere with: each named as its target.

@@ -1,0 +1,145 @@
+"""Launches made in this process: a notebook's Runner and Deployer inside ``override()``, a
+refused ``airflow create``, and what ``show --target`` says a pod is given by Metaflow."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.test_metaflow_flows import SYSROOT, _aws_env, _boto, launch
+
+# -- a caller's env that is a copy of os.environ ------------------------------------------------
+
+
+def _made(api: object, flow: str, env: dict[str, str] | None = None, **kwargs: object) -> object:
+    return env
+
+
+def test_a_copy_of_the_process_environment_passed_as_env_does_not_beat_the_scope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``NBRunner``/``NBDeployer`` pass ``os.environ.copy()`` (updated with their ``env``): an
+    entry equal to the process's own is the inherited environment, which the scope overrides;
+    an entry the caller changed still wins."""
+    from metaflow_config import override
+    from metaflow_config._metaflow.launch import in_scope
+
+    monkeypatch.setenv("METAFLOW_BATCH_JOB_QUEUE", "from-environ")
+    monkeypatch.setenv("METAFLOW_DATATOOLS_SUFFIX", "from-environ")
+    with override(BATCH_JOB_QUEUE="scoped", DATATOOLS_SUFFIX="scoped"):
+        copied = {**os.environ, "METAFLOW_DATATOOLS_SUFFIX": "chosen", "JPY_PARENT_PID": ""}
+        given = in_scope(_made, object(), "flow.py", env=copied)
+    assert isinstance(given, dict)
+    assert given["METAFLOW_BATCH_JOB_QUEUE"] == "scoped"
+    assert given["METAFLOW_DATATOOLS_SUFFIX"] == "chosen"  # the caller's own
+    assert given["JPY_PARENT_PID"] == ""
+
+
+def test_a_copied_profile_or_home_does_not_replace_the_scopes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A copy of ``os.environ`` carries its ``METAFLOW_PROFILE``: a scope that chose the default
+    profile keeps it (the profile is not resolved again from the copy)."""
+    from metaflow_config import override
+    from metaflow_config._metaflow.launch import in_scope
+
+    home = Path(os.environ["METAFLOW_HOME"])
+    (home / "config_staging.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "staging-queue"}')
+    monkeypatch.setenv("METAFLOW_PROFILE", "staging")
+    with override(profile=""):
+        given = in_scope(_made, object(), "flow.py", env=dict(os.environ))
+    assert isinstance(given, dict)
+    assert given["METAFLOW_PROFILE"] == ""
+    assert given.get("METAFLOW_BATCH_JOB_QUEUE", "") == ""
+
+
+_CELL = """
+from metaflow import FlowSpec, step
+class QFlow(FlowSpec):
+    @step
+    def start(self):
+        import metaflow.metaflow_config as m
+        self.queue = m.BATCH_JOB_QUEUE
+        self.suffix = m.DATATOOLS_SUFFIX
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+"""
+
+_IPYTHON = f"""
+import sys, types
+sys.modules["IPython"] = types.SimpleNamespace(
+    get_ipython=lambda: types.SimpleNamespace(
+        history_manager=types.SimpleNamespace(input_hist_raw=[{_CELL!r}])))
+class QFlow: pass
+"""
+
+
+def _notebook(tmp_path: Path, code: str, **env: str) -> str:
+    where = launch(tmp_path, env)
+    proc = subprocess.run(
+        [sys.executable, "-c", _IPYTHON + textwrap.dedent(code)],
+        env=where.env,
+        cwd=where.project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [line for line in proc.stdout.splitlines() if line.startswith("RESULT")][-1]
+
+
+@pytest.mark.slow
+def test_a_nbrunner_made_inside_an_override_runs_the_override(tmp_path: Path) -> None:
+    """README: a Runner made inside a bare ``override()`` is given what the scope resolved; a
+    notebook's ``NBRunner`` too, though it passes ``env=os.environ.copy()``; its own ``env``
+    still wins."""
+    line = _notebook(
+        tmp_path,
+        """
+        from metaflow_config import override
+        from metaflow import NBRunner
+        with override(BATCH_JOB_QUEUE="from-override", DATATOOLS_SUFFIX="from-override"):
+            nb = NBRunner(QFlow, show_output=False, env={"METAFLOW_DATATOOLS_SUFFIX": "mine"})
+            task = nb.nbrun()["start"].task
+        print("RESULT", task["queue"].data, task["suffix"].data)
+        """,
+        METAFLOW_BATCH_JOB_QUEUE="from-environ",
+        METAFLOW_DATATOOLS_SUFFIX="from-environ",
+    )
+    assert line.split()[1:] == ["from-override", "mine"]
+
+
+@pytest.mark.slow
+@pytest.mark.aws
+def test_a_nbdeployer_made_inside_an_override_deploys_the_override(
+    tmp_path: Path, moto_server: str
+) -> None:
+    """``NBDeployer`` inside ``override(DATATOOLS_SUFFIX=...)`` writes the override's value into
+    the Argo template, not the notebook environment's."""
+    _boto(moto_server, "s3").create_bucket(Bucket="mf-bucket")
+    line = _notebook(
+        tmp_path,
+        """
+        from metaflow_config import override
+        from metaflow import NBDeployer
+        with override(DATATOOLS_SUFFIX="from-override"):
+            nb = NBDeployer(QFlow, show_output=False, datastore="s3")
+            made = nb.argo_workflows().create(only_json=True)
+        end = [t for t in made.workflow_template["spec"]["templates"] if t["name"] == "end"][0]
+        print("RESULT", {e["name"]: e.get("value") for e in end["container"]["env"]}[
+            "METAFLOW_DATATOOLS_SUFFIX"])
+        """,
+        **_aws_env(moto_server),
+        METAFLOW_DATASTORE_SYSROOT_S3=SYSROOT,
+        METAFLOW_S3_ENDPOINT_URL=moto_server,
+        METAFLOW_DATATOOLS_SUFFIX="from-environ",
+    )
+    assert line.split()[1:] == ["from-override"]
