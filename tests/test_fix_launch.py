@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_metaflow_flows import SYSROOT, _aws_env, _boto, launch
+from tests.test_metaflow_flows import SYSROOT, _aws_env, _boto, launch, run
 
 # -- a caller's env that is a copy of os.environ ------------------------------------------------
 
@@ -143,3 +143,89 @@ def test_a_nbdeployer_made_inside_an_override_deploys_the_override(
         METAFLOW_DATATOOLS_SUFFIX="from-environ",
     )
     assert line.split()[1:] == ["from-override"]
+
+
+# -- a refused `airflow create` leaves the deployed DAG file as it was --------------------------
+
+_TRIGGERED = """
+from metaflow import FlowSpec, step, trigger
+@trigger(event="data-ready")
+class TriggeredFlow(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+if __name__ == "__main__":
+    TriggeredFlow()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.aws
+def test_a_refused_airflow_create_leaves_the_deployed_dag_file(
+    tmp_path: Path, moto_server: str
+) -> None:
+    """``airflow create`` opens its output for writing before it compiles: the DAG is compiled
+    as Metaflow's ``Airflow`` object is made, so a refusal (this package's: a value Airflow's
+    Jinja would run; Metaflow's own: ``@trigger``) leaves a deployed DAG file as it was."""
+    _boto(moto_server, "s3").create_bucket(Bucket="mf-bucket")
+    where = launch(
+        tmp_path,
+        {
+            **_aws_env(moto_server),
+            "METAFLOW_DATASTORE_SYSROOT_S3": SYSROOT,
+            "METAFLOW_S3_ENDPOINT_URL": moto_server,
+        },
+    )
+    dag = where.project / "dag.py"
+    run(where, "--datastore=s3", "airflow", "create", "dag.py")
+    deployed = dag.read_text()
+    unsafe = {"METAFLOW_CONTACT_INFO": '{"Slack": "x{% endraw %}y"}'}
+    refused = run(where, "--datastore=s3", "airflow", "create", "dag.py", env=unsafe, check=False)
+    assert refused.returncode != 0
+    assert "endraw" in refused.stdout + refused.stderr
+    assert dag.read_text() == deployed
+    (where.project / "triggered.py").write_text(_TRIGGERED)
+    proc = subprocess.run(
+        [sys.executable, "triggered.py", "--datastore=s3", "airflow", "create", "dag.py"],
+        env=where.env,
+        cwd=where.project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "@trigger" in proc.stdout + proc.stderr
+    assert dag.read_text() == deployed
+
+
+def test_airflow_compiles_once_as_made() -> None:
+    """The DAG compiled as the ``Airflow`` object is made is what ``compile()`` gives, once; a
+    later call compiles again; a refusal is raised by the making."""
+    from metaflow_config._metaflow.kubernetes import airflow_compile, airflow_made
+
+    class Made:
+        count = 0
+
+        def __init__(self, refuse: bool) -> None:
+            self.refuse = refuse
+
+        def compile(self) -> str:
+            return airflow_compile(Made._compile, self)  # type: ignore[no-any-return]
+
+        def _compile(self) -> str:
+            if self.refuse:
+                raise ValueError("refused")
+            Made.count += 1
+            return f"dag {Made.count}"
+
+    made = Made.__new__(Made)
+    airflow_made(Made.__init__, made, refuse=False)
+    assert Made.count == 1
+    assert made.compile() == "dag 1"
+    assert made.compile() == "dag 2"
+    with pytest.raises(ValueError, match="refused"):
+        airflow_made(Made.__init__, Made.__new__(Made), True)

@@ -50,6 +50,9 @@ LAUNCHERS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "metaflow.plugins.airflow.airflow": (
         ("Airflow", "_to_job", "kubernetes.airflow_task"),
         ("Airflow", "_to_airflow_dag_file", "kubernetes.airflow_dag_file"),
+        # compiled as made: refused before `airflow create` opens the DAG file (see .kubernetes)
+        ("Airflow", "__init__", "kubernetes.airflow_made"),
+        ("Airflow", "compile", "kubernetes.airflow_compile"),
     ),
     "metaflow.packaging_sys.tar_backend": (  # see .packaging
         ("TarPackagingBackend", "create", "packaging.create"),

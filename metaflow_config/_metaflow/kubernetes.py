@@ -14,14 +14,18 @@ Hooked methods (all present since Metaflow 2.12): ``Kubernetes.create_job_object
 ``KubernetesArgoJobSet.dump`` (``...kubernetes_jobsets``: an Argo ``@parallel`` step's manifest,
 which Metaflow writes as YAML), ``ArgoWorkflows._compile_workflow_template``
 (``metaflow.plugins.argo.argo_workflows``: the template is built there, so ``create``,
-``--only-json`` and the Deployer all get it) and ``Airflow._to_job``
-(``metaflow.plugins.airflow.airflow``).
+``--only-json`` and the Deployer all get it), ``Airflow._to_job`` and
+``Airflow._to_airflow_dag_file`` (``metaflow.plugins.airflow.airflow``), and ``Airflow.__init__``
+with ``Airflow.compile``: ``airflow create`` opens its output for writing (emptying a deployed
+DAG file) before it compiles, so the DAG is compiled as the ``Airflow`` object is made, and any
+refusal (this package's, Metaflow's own) comes before the file is touched.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -31,7 +35,9 @@ from ..errors import ConfigError
 from .launch import as_metaflow_error, say_not_given, task_env
 
 __all__ = [
+    "airflow_compile",
     "airflow_dag_file",
+    "airflow_made",
     "airflow_task",
     "argo_jobset",
     "job_object",
@@ -234,6 +240,29 @@ def airflow_dag_file(original: Callable[..., Any], self: Any, json_dag: Any) -> 
     }
     _guarded(lambda: say_not_given(task_env("airflow"), given))()
     return original(self, dag)
+
+
+#: Each ``Airflow`` object's DAG file text, compiled as it was made, until ``compile()`` takes it.
+_COMPILED: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def airflow_made(original: Callable[..., Any], self: Any, *args: Any, **kwargs: Any) -> None:
+    """``Airflow.__init__``, then the DAG compiled: what refuses it, refuses it here.
+
+    ``airflow create`` makes the ``Airflow`` object, then runs ``open(file, "w")`` and writes
+    ``compile()`` into it: a compilation refused there (a value Airflow's Jinja would run, a
+    pod over its limit, Metaflow's own refusals) has already emptied the deployed DAG file.
+    Compiled here, before the file is opened, the refusal leaves it as it was; the text is
+    kept for :func:`airflow_compile`.
+    """
+    original(self, *args, **kwargs)
+    _COMPILED[self] = self.compile()  # nothing kept yet: Metaflow's compile, through the hooks
+
+
+def airflow_compile(original: Callable[..., Any], self: Any) -> Any:
+    """``Airflow.compile``: the text compiled as the object was made, once; after, compiled anew."""
+    compiled = _COMPILED.pop(self, None)
+    return original(self) if compiled is None else compiled
 
 
 def _plain(value: Any) -> Any:
