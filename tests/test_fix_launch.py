@@ -3,6 +3,7 @@ refused ``airflow create``, and what ``show --target`` says a pod is given by Me
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import invoke
 from tests.test_metaflow_flows import SYSROOT, _aws_env, _boto, launch, run
 
 # -- a caller's env that is a copy of os.environ ------------------------------------------------
@@ -229,3 +231,70 @@ def test_airflow_compiles_once_as_made() -> None:
     assert made.compile() == "dag 2"
     with pytest.raises(ValueError, match="refused"):
         airflow_made(Made.__init__, Made.__new__(Made), True)
+
+
+# -- show --target: what Metaflow gives a pod ---------------------------------------------------
+
+
+def _target(target: str, *args: str) -> dict[str, dict[str, str]]:
+    result = invoke("show", "--target", target, "--all", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return {row["name"]: row for row in json.loads(result.stdout)["settings"]}
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "argo", "airflow"])
+@pytest.mark.parametrize(
+    ("env", "datastore"),
+    [
+        pytest.param({"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"}, "s3", id="local-s3-root"),
+        pytest.param(
+            {"METAFLOW_DATASTORE_SYSROOT_AZURE": "https://acct.blob.core.windows.net/c/mf"},
+            "azure",
+            id="local-azure-root",
+        ),
+        pytest.param({}, "s3", id="local-no-root"),
+        pytest.param(
+            {"METAFLOW_DEFAULT_DATASTORE": "gs", "METAFLOW_DATASTORE_SYSROOT_GS": "gs://bkt/mf"},
+            "gs",
+            id="gs",
+        ),
+    ],
+)
+def test_a_pod_is_given_the_runs_datastore(
+    monkeypatch: pytest.MonkeyPatch, target: str, env: dict[str, str], datastore: str
+) -> None:
+    """Every pod Metaflow writes gets the run's datastore (``flow_datastore.TYPE``), never
+    ``local`` (``@kubernetes`` refuses it): the datastore configured where a pod runs on it,
+    else the cloud whose root is set, else s3; said as Metaflow's."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    row = _target(target)["METAFLOW_DEFAULT_DATASTORE"]
+    assert (row["value"], row["from"]) == (datastore, "metaflow"), row
+
+
+#: README's words for where a task's value comes from
+_WORDS = frozenset({"travels", "metaflow", "left out", "derived", "default"})
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "argo", "airflow"])
+def test_show_target_says_where_a_value_comes_from_in_readmes_words(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """README's words only (travels, metaflow, left out, derived, default): what Metaflow's pod
+    launchers write from their own module (``OTEL_SERVICE_NAME``, the GCP client provider) is
+    ``metaflow``, not the task's layer ``env``; ``explain --target`` alike."""
+    monkeypatch.setenv("METAFLOW_DATASTORE_SYSROOT_S3", "s3://b/mf")
+    monkeypatch.setenv("METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP", "METAFLOW_S3_RETRY_COUNT")
+    monkeypatch.setenv("METAFLOW_S3_RETRY_COUNT", "3")
+    rows = _target(target)
+    words = {name: row["from"] for name, row in rows.items()}
+    odd = {
+        n: w
+        for n, w in words.items()
+        if w not in {"travels", "metaflow", "left out", "derived", "default"}
+    }
+    assert odd == {}
+    if target in ("kubernetes", "argo"):
+        assert words["METAFLOW_OTEL_SERVICE_NAME"] == "metaflow"
+        explained = invoke("explain", "OTEL_SERVICE_NAME", "--target", target)
+        assert f"({target}), from: metaflow" in explained.stdout, explained.stdout

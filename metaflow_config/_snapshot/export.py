@@ -32,6 +32,8 @@ __all__ = [
     "ELSEWHERE",
     "KUBERNETES_OBJECT_LIMIT",
     "METAFLOW_SETS",
+    "POD_DATASTORES",
+    "POD_TARGETS",
     "REMOTE",
     "TARGETS",
     "ExportedEnv",
@@ -40,6 +42,7 @@ __all__ = [
     "check_object_size",
     "check_overrides_size",
     "metaflow_sets",
+    "pod_datastore",
     "stays_elsewhere",
     "to_env",
 ]
@@ -51,9 +54,12 @@ __all__ = [
 TARGETS = ("local", "batch", "sfn", "kubernetes", "argo", "airflow")
 #: The targets whose tasks run in a container, not on this machine.
 REMOTE = TARGETS[1:]
+#: The targets whose tasks are Kubernetes pods (Argo's and Airflow's run on Kubernetes too)
+POD_TARGETS = ("kubernetes", "argo", "airflow")
 
 #: What Metaflow itself sets in a task of each target, whatever the launcher resolved (a
-#: production run's user; Airflow's tasks always record to the metadata service).
+#: production run's user; Airflow's tasks always record to the metadata service). What it sets
+#: from the launch itself is :func:`metaflow_sets`'s.
 METAFLOW_SETS: dict[str, dict[str, str]] = {
     "batch": {"METAFLOW_DEFAULT_DATASTORE": "s3"},  # batch.py: every Batch job's
     "sfn": {"METAFLOW_USER": "SFN", "METAFLOW_DEFAULT_DATASTORE": "s3"},
@@ -61,18 +67,41 @@ METAFLOW_SETS: dict[str, dict[str, str]] = {
     "airflow": {"METAFLOW_DEFAULT_METADATA": "service"},
 }
 
+#: The datastores a pod runs on: Metaflow's ``@kubernetes`` (which Argo Workflows and Airflow
+#: attach to every step) refuses any other ``--datastore``, ``local`` first.
+POD_DATASTORES = ("s3", "azure", "gs")
+
 
 def metaflow_sets(values: Mapping[str, Any], target: str) -> dict[str, str]:
     """What Metaflow itself sets in a task of ``target`` (:data:`METAFLOW_SETS`), as text.
 
     Given the resolved ``values``, with what depends on them: a pod of Kubernetes or Argo
-    Workflows gets the internal webhook URL as its ``ARGO_EVENTS_WEBHOOK_URL``.
+    Workflows gets the internal webhook URL as its ``ARGO_EVENTS_WEBHOOK_URL``; every pod
+    (Kubernetes, Argo Workflows, Airflow) gets the run's datastore as its
+    ``DEFAULT_DATASTORE`` (Metaflow writes ``flow_datastore.TYPE``, not its module's value):
+    :func:`pod_datastore`.
     """
     sets = dict(METAFLOW_SETS.get(target, {}))
     internal = values.get("ARGO_EVENTS_INTERNAL_WEBHOOK_URL")
     if target in ("kubernetes", "argo") and internal:
         sets["METAFLOW_ARGO_EVENTS_WEBHOOK_URL"] = str(internal)
+    if target in POD_TARGETS:
+        sets["METAFLOW_DEFAULT_DATASTORE"] = pod_datastore(values)
     return sets
+
+
+def pod_datastore(values: Mapping[str, Any]) -> str:
+    """The datastore of a run whose tasks are pods, launched with the resolved ``values``.
+
+    ``DEFAULT_DATASTORE`` where a pod runs on it (:data:`POD_DATASTORES`); otherwise (``local``,
+    the default) the launch is given ``--datastore``, the cloud whose root is set here
+    (``DATASTORE_SYSROOT_S3``, ``_AZURE``, ``_GS``, in that order), ``s3`` where none is.
+    """
+    chosen = values.get("DEFAULT_DATASTORE")
+    if chosen in POD_DATASTORES:
+        return str(chosen)
+    rooted = (name for name in POD_DATASTORES if values.get(f"DATASTORE_SYSROOT_{name.upper()}"))
+    return next(rooted, POD_DATASTORES[0])
 
 
 #: The settings of other platforms' launchers, by target and by their names' prefixes: what

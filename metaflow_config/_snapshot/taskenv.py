@@ -35,7 +35,7 @@ from .._resolve.resolution import Resolution
 from .._sources.keys import keys_said
 from .._sources.sections import is_secret
 from ..errors import ConfigError, Problem
-from .export import ExportedEnv, to_env
+from .export import POD_TARGETS, ExportedEnv, to_env
 
 __all__ = [
     "DECIDING",
@@ -73,10 +73,6 @@ _SECRETS = frozenset(field.env for field in FIELDS if field.secret)
 def _secret_name(name: str) -> bool:
     """Whether the variable ``name`` holds a secret: a secret setting's, a section's secret key."""
     return name in _SECRETS or (name not in BY_ENV and is_secret(name))
-
-
-#: The targets whose tasks are Kubernetes pods (Argo's and Airflow's run on Kubernetes too)
-POD_TARGETS = ("kubernetes", "argo", "airflow")
 
 
 #: What each target's tasks are given their environment in, as whoever may read it there sees it.

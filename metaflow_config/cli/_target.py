@@ -244,7 +244,9 @@ def _given_as(  # noqa: PLR0917 - compare()'s state, handed on
 ) -> tuple[str | None, str]:
     """How a task of ``target`` is given ``name``, and what is said of it.
 
-    ``None``: it is not given; the task resolves it as it does.
+    One of the words README lists for the task's values: ``travels`` (``to_env``), ``metaflow``
+    (Metaflow sets it, or writes it from its own module where nothing travels), ``left out``;
+    ``None``: it is not given, the task resolves it as it does (``default``, ``derived``).
     """
     if name in sets:
         return "metaflow", ""
@@ -252,7 +254,9 @@ def _given_as(  # noqa: PLR0917 - compare()'s state, handed on
         return "metaflow", f"Metaflow writes it itself on {target}, whatever the skip list says"
     if name in left:
         return "left out", left[name]
-    return ("travels", "") if name in exported else (None, "")
+    if name in exported:
+        return "travels", ""
+    return ("metaflow", "") if name in writes else (None, "")
 
 
 def _compare_registered(  # noqa: PLR0917 - compare()'s state, handed on
