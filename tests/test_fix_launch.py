@@ -280,21 +280,54 @@ _WORDS = frozenset({"travels", "metaflow", "left out", "derived", "default"})
 def test_show_target_says_where_a_value_comes_from_in_readmes_words(
     monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
-    """README's words only (travels, metaflow, left out, derived, default): what Metaflow's pod
-    launchers write from their own module (``OTEL_SERVICE_NAME``, the GCP client provider) is
-    ``metaflow``, not the task's layer ``env``; ``explain --target`` alike."""
+    """README's words only (travels, metaflow, left out, derived, default): what Metaflow's
+    ``--with kubernetes`` pods are written from its own module (``OTEL_SERVICE_NAME``, the GCP
+    client provider) is ``metaflow``, not the task's layer ``env``; Argo's templates write
+    neither (``default``); ``explain --target`` alike."""
     monkeypatch.setenv("METAFLOW_DATASTORE_SYSROOT_S3", "s3://b/mf")
     monkeypatch.setenv("METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP", "METAFLOW_S3_RETRY_COUNT")
     monkeypatch.setenv("METAFLOW_S3_RETRY_COUNT", "3")
-    rows = _target(target)
-    words = {name: row["from"] for name, row in rows.items()}
-    odd = {
-        n: w
-        for n, w in words.items()
-        if w not in {"travels", "metaflow", "left out", "derived", "default"}
-    }
-    assert odd == {}
-    if target in ("kubernetes", "argo"):
-        assert words["METAFLOW_OTEL_SERVICE_NAME"] == "metaflow"
+    words = {name: row["from"] for name, row in _target(target).items()}
+    assert {n: w for n, w in words.items() if w not in _WORDS} == {}
+    word = {"kubernetes": "metaflow", "argo": "default"}.get(target)
+    if word is not None:
+        assert words["METAFLOW_OTEL_SERVICE_NAME"] == word
+        assert words["METAFLOW_DEFAULT_GCP_CLIENT_PROVIDER"] == word
         explained = invoke("explain", "OTEL_SERVICE_NAME", "--target", target)
-        assert f"({target}), from: metaflow" in explained.stdout, explained.stdout
+        assert f"({target}), from: {word}" in explained.stdout, explained.stdout
+
+
+#: Metaflow's launcher modules whose tasks' environments each target's are built in
+_LAUNCHER_SOURCES = {
+    "batch": ("plugins/aws/batch/batch.py",),
+    "sfn": ("plugins/aws/batch/batch.py", "plugins/aws/step_functions/step_functions.py"),
+    "kubernetes": ("plugins/kubernetes/kubernetes.py",),
+    "argo": ("plugins/argo/argo_workflows.py", "plugins/kubernetes/kubernetes_jobsets.py"),
+    "airflow": ("plugins/airflow/airflow.py",),
+}
+
+
+def test_what_metaflow_writes_is_what_its_launchers_name() -> None:
+    """``METAFLOW_WRITES`` (what ``show --target`` says Metaflow writes from its module) names
+    exactly the table's settings the installed Metaflow's launchers of each target write (but
+    those written under another name): Argo's templates write no OTel or client-provider
+    setting, Airflow's tasks no ``TEMPDIR``."""
+    import importlib.util
+    import re
+
+    from metaflow_config._model.table import BY_ENV
+    from metaflow_config._snapshot.taskenv import METAFLOW_WRITES
+
+    spec = importlib.util.find_spec("metaflow")  # not imported: only its launchers' text read
+    assert spec is not None
+    assert spec.origin is not None
+    root = Path(spec.origin).parent
+    under_others = {"METAFLOW_SERVICE_INTERNAL_URL", "METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL"}
+    for target, sources in _LAUNCHER_SOURCES.items():
+        named = {
+            name
+            for source in sources
+            for name in re.findall(r'"(METAFLOW_[A-Z0-9_]+)"', (root / source).read_text())
+            if name in BY_ENV
+        }
+        assert METAFLOW_WRITES[target] - under_others == named, target

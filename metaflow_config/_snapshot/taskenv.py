@@ -142,14 +142,28 @@ _KUBERNETES_WRITES = (
 #: container runs ``eval "${METAFLOW_INIT_SCRIPT}"``, ``KUBERNETES_SANDBOX_INIT_SCRIPT``'s
 _WRITTEN_UNDER = frozenset({"METAFLOW_INIT_SCRIPT"})
 #: What Metaflow's Airflow launcher does not write of what a pod of ``--with kubernetes`` gets
-_NOT_BY_AIRFLOW = ("OTEL_ENDPOINT", "OTEL_SERVICE_NAME", "S3_SERVER_SIDE_ENCRYPTION")
+_NOT_BY_AIRFLOW = ("OTEL_ENDPOINT", "OTEL_SERVICE_NAME", "S3_SERVER_SIDE_ENCRYPTION", "TEMPDIR")
+#: What Metaflow's Argo Workflows templates do not write of what a pod of ``--with kubernetes``
+#: gets: a task resolves them as it does
+_NOT_BY_ARGO = (
+    "DEFAULT_AWS_CLIENT_PROVIDER",
+    "DEFAULT_GCP_CLIENT_PROVIDER",
+    "OTEL_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+)
 METAFLOW_WRITES: dict[str, frozenset[str]] = {
     target: frozenset(PREFIX + name for name in names)
     for target, names in (
         ("batch", _BATCH_WRITES),
         ("sfn", (*_BATCH_WRITES, "SFN_DYNAMO_DB_TABLE")),
         ("kubernetes", _KUBERNETES_WRITES),
-        ("argo", (*_KUBERNETES_WRITES, "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT")),
+        (
+            "argo",
+            (
+                *(name for name in _KUBERNETES_WRITES if name not in _NOT_BY_ARGO),
+                "ARGO_WORKFLOWS_CAPTURE_ERROR_SCRIPT",
+            ),
+        ),
         ("airflow", tuple(name for name in _POD_WRITES if name not in _NOT_BY_AIRFLOW)),
     )
 }
