@@ -62,9 +62,10 @@ def test_a_read_only_profile_is_neither_replaced_nor_removed(
     src = tmp_path / "src.json"
     src.write_text('{"METAFLOW_BATCH_JOB_QUEUE": "mine"}', encoding="utf-8")
     done = invoke(*(a.format(src=src) for a in args))
-    assert done.exit_code != 0, done.output
-    assert "read-only (mode 0444" in done.output
-    assert f"chmod u+w {profile}" in done.output
+    said = done.output + (done.stderr or "")  # click 8.1 keeps stderr apart from output
+    assert done.exit_code != 0, said
+    assert "read-only (mode 0444" in said
+    assert f"chmod u+w {profile}" in said
     assert json.loads(profile.read_text())["METAFLOW_BATCH_JOB_QUEUE"] == "managed"
     assert profile.stat().st_mode & 0o777 == 0o444
 

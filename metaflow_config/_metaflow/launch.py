@@ -129,12 +129,17 @@ def in_scope(original: Any, api: Any, *args: Any, **kwargs: Any) -> Any:
 def _passed(env: Mapping[str, str] | None, environ: Mapping[str, str]) -> dict[str, str]:
     """What a caller's ``env`` sets over ``environ``, the environment a Runner lays it on.
 
-    An entry equal to ``environ``'s own changes nothing Metaflow's Runner gives the flow: it is
-    the process environment passed back (``NBRunner`` and ``NBDeployer`` pass
-    ``os.environ.copy()`` updated with their own ``env``; so does ``env={**os.environ, ...}``),
-    which a scope overrides, not a value the caller chose over the scope's.
+    A copy of the process environment passed back (``NBRunner`` and ``NBDeployer`` pass
+    ``os.environ.copy()`` updated with their own ``env``; so does ``env={**os.environ, ...}``):
+    its entries equal to ``environ``'s are the process's, which a scope overrides, not values
+    the caller chose over the scope's. A copy holds every variable of ``environ``; an ``env``
+    made by hand (``{"METAFLOW_BATCH_JOB_QUEUE": "q"}``) does not, and each of its entries is
+    the caller's, even where the shell exports the same value.
     """
-    return {key: value for key, value in (env or {}).items() if environ.get(key) != value}
+    given = dict(env or {})
+    if not given.keys() >= environ.keys():  # made by hand: all of it is the caller's
+        return given
+    return {key: value for key, value in given.items() if environ.get(key) != value}
 
 
 #: The step decorators a local run launches a step elsewhere with: each named as its target.

@@ -676,10 +676,12 @@ def count(least: int, most: int, why: str) -> Kind:
     )
 
 
-#: Attempts of a metadata service call (Metaflow: 5): Metaflow waits ``2**i`` seconds after
-#: the ``i``-th failed one, without a cap, so 12 wait about 68 minutes in all and each one more
-#: doubles that.
-SERVICE_RETRIES = count(0, 12, "Metaflow doubles its wait after each failed call: 12 wait an hour")
+#: Attempts of a metadata service call (Metaflow: 5): Metaflow loops ``range(count)`` around
+#: the call itself (0 makes no attempt: the service is "unreachable") and waits ``2**i``
+#: seconds after the ``i``-th failed one, without a cap, so 12 wait about 68 minutes in all.
+SERVICE_RETRIES = count(
+    1, 12, "Metaflow makes this many attempts, doubling its wait after each: 0 makes none"
+)
 #: Retries of a failed S3 operation (Metaflow: 7): Metaflow waits ``2**i`` seconds (and up to 5
 #: more) after the ``i``-th, without a cap: the 12th waits over an hour.
 S3_RETRIES = count(0, 12, "Metaflow doubles its wait after each failed try: the 12th waits an hour")

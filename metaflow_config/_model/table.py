@@ -39,6 +39,7 @@ from .kinds import (
     choice,
     plain_problem,
 )
+from .references import MARK
 
 # --- derivation rules -------------------------------------------------------------------------
 
@@ -60,13 +61,18 @@ def _user(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
 
 
 def _cwd(values: Mapping[str, Any], ctx: Context) -> tuple[Any, str]:
-    """The working directory; as ``.`` where its path is not one line of plain text.
+    """The working directory; as ``.`` where its path is not a value a layer could set.
 
-    A directory's name may hold a line break (a cloned repository's may): no layer could set
-    such a value, and ``.`` names the same directory.
+    A directory's name may hold a line break (a cloned repository's may), or ``{{``, which
+    begins a secret reference in any layer (a cookiecutter template's folder,
+    ``{{cookiecutter.project_slug}}``): no layer could set such a value, and ``.`` names the
+    same directory.
     """
-    if ctx.cwd.isprintable() or plain_problem(ctx.cwd) is None:
-        return ctx.cwd, "the working directory"
+    cwd = ctx.cwd
+    if MARK in cwd:
+        return ".", "the working directory, as '.' (its path holds '{{')"
+    if cwd.isprintable() or plain_problem(cwd) is None:
+        return cwd, "the working directory"
     return ".", "the working directory, as '.' (its path is not one line of plain text)"
 
 

@@ -106,8 +106,25 @@ def _config_texts() -> tuple[tuple[str, str], ...]:
     for org, path in point_files("config"):
         data = read_regular(path, MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
         if data is not None:
-            texts.append((org, data.decode("utf-8", "replace")))
+            texts.append((org, _source_text(data)))
     return tuple(texts)
+
+
+def _source_text(data: bytes) -> str:
+    """A module's bytes decoded as Python decodes its source.
+
+    UTF-8 unless a ``# coding:`` line says otherwise, a byte-order mark dropped; a module
+    whose encoding Python would refuse is no text (it declares nothing: Metaflow fails to
+    import it).
+    """
+    import io
+    import tokenize
+
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+        return data.decode(encoding, "replace")
+    except (SyntaxError, LookupError):
+        return ""
 
 
 class _Declared:
@@ -173,7 +190,10 @@ def _declared(text: str) -> _Declared:
             and _IDENTIFIER.fullmatch(given.value)
         ):
             found.read.append(given.value)
-    _bind(tree.body, found, top=True)
+    try:
+        _bind(tree.body, found, top=True)
+    except RecursionError:  # a target nested past the limit (a parse took it): as no Python
+        return _Declared()
     return found
 
 
@@ -182,14 +202,22 @@ def _bind(statements: list[Any], found: _Declared, *, top: bool) -> None:
     import ast
 
     clauses = (ast.ExceptHandler, *(getattr(ast, "match_case", ()),))  # blocks of their own
-    for node in statements:
+    # in the module's order, each statement before its blocks' (a loop: an `elif` chain of a
+    # thousand branches nests a thousand deep, which a recursion could not walk)
+    pending = [(node, top) for node in reversed(statements)]
+    while pending:
+        node, outer = pending.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             found.bound[node.name] = None  # its body is its own scope
             continue
-        _bind_one(node, found, top=top)
-        for field in _BLOCKS:
-            for block in getattr(node, field, None) or ():
-                _bind(block.body if isinstance(block, clauses) else [block], found, top=False)
+        _bind_one(node, found, top=outer)
+        inner = [
+            statement
+            for field in _BLOCKS
+            for block in getattr(node, field, None) or ()
+            for statement in (block.body if isinstance(block, clauses) else [block])
+        ]
+        pending.extend((statement, False) for statement in reversed(inner))
 
 
 def _bind_one(node: Any, found: _Declared, *, top: bool) -> None:
@@ -296,10 +324,17 @@ def _last_bindings() -> dict[str, tuple[str, str | None]]:
     from .._model.table import BY_NAME
 
     last: dict[str, tuple[str, str | None]] = {}
+    toggled = None  # the last extension listing decorators in TOGGLE_DECOSPECS
     for org, text in _config_texts():
         for name, value in _declared(text).bound.items():
             if name in BY_NAME:
                 last[name] = (org, value)
+            elif name == "TOGGLE_DECOSPECS":
+                toggled = org
+    if toggled is not None and "DEFAULT_DECOSPECS" not in last:
+        # Metaflow joins the extensions' TOGGLE_DECOSPECS into DEFAULT_DECOSPECS where nothing
+        # set it: every step gets those decorators (a value built by code, not a literal)
+        last["DEFAULT_DECOSPECS"] = (toggled, None)
     return last
 
 

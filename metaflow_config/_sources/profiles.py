@@ -162,9 +162,13 @@ def _ways_out(  # noqa: PLR0917 - what missing_profile found, passed on
     create: bool,
 ) -> str:
     """The fix of a missing named profile: create it (if ``create``), or select another."""
+    if not create:  # where it would be removed (reset): another profile, or nothing to do
+        if existing:
+            return use_existing_profile(source)
+        if listed:
+            return "the one profile there is the default, config.json: reset it " + _no_name(source)
+        return f"there is no profile in {home}: nothing to remove"
     fix = f"create it with `metaflow-config configure aws --profile {profile}`"
-    if existing and not create:
-        return use_existing_profile(source)
     if existing:
         return fix + ", or " + use_existing_profile(source)
     if listed:  # the default profile alone
@@ -461,7 +465,7 @@ def written_by_others(
             return f"{what} is owned by another user (uid {info.st_uid})", fix
         # a device's mode says who may use it, not who wrote what it holds (the reader refuses it)
         regular = what == "the file" and stat.S_ISREG(info.st_mode)
-        who = writable_by(info, path) if regular else ""
+        who = writable_by(info, path) if regular and not _read_only_mount(path) else ""
         if who:
             mode = info.st_mode & 0o777
             return f"the file is writable by {who} (mode {mode:04o})", f"run `chmod go-w {quoted}`"
@@ -490,7 +494,7 @@ def _folder_writers(folder: str, home: bool) -> tuple[str, str]:
     for info in (entry, real):
         if not yours(info.st_uid):
             return f"METAFLOW_HOME ({folder}) is owned by another user (uid {info.st_uid})", own
-    who = writable_by(real, folder)
+    who = "" if _read_only_mount(folder) else writable_by(real, folder)
     if who and not real.st_mode & stat.S_ISVTX:
         mode = real.st_mode & 0o777
         return (
@@ -499,6 +503,20 @@ def _folder_writers(folder: str, home: bool) -> tuple[str, str]:
             f"run `chmod go-w {shell_quote(folder)}`, or {own}",
         )
     return "", ""
+
+
+def _read_only_mount(path: str | None) -> bool:
+    """Whether ``path`` is on a file system mounted read-only.
+
+    A Kubernetes ConfigMap or Secret volume, a read-only image: its mode bits then let no one
+    write, whatever they say.
+    """
+    if path is None:
+        return False
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, ValueError, AttributeError):  # no statvfs (Windows), or not there
+        return False
 
 
 def others_can_write(directory: str) -> str:
