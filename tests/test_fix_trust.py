@@ -165,7 +165,7 @@ def test_a_profile_in_a_home_others_may_write_to_is_said(
 @pytest.mark.parametrize(
     ("name", "value", "most"),
     [
-        pytest.param("SERVICE_RETRY_COUNT", 10**12, "0 to 12", id="service-retries"),
+        pytest.param("SERVICE_RETRY_COUNT", 10**12, "1 to 12", id="service-retries"),
         pytest.param("S3_RETRY_COUNT", 13, "0 to 12", id="s3-retries"),
         pytest.param("S3_TRANSIENT_RETRY_COUNT", 101, "0 to 100", id="s3-transient"),
         pytest.param("S3_WORKER_COUNT", 10**6, "1 to 512", id="s3-workers"),
@@ -197,7 +197,7 @@ def test_a_count_no_run_could_use_is_refused_from_every_layer(
 @pytest.mark.parametrize(
     ("name", "value", "bounds"),
     [
-        ("SERVICE_RETRY_COUNT", 12, (0, 12)),
+        ("SERVICE_RETRY_COUNT", 12, (1, 12)),
         ("S3_RETRY_COUNT", 12, (0, 12)),
         ("S3_TRANSIENT_RETRY_COUNT", 100, (0, 100)),
         ("S3_WORKER_COUNT", 512, (1, 512)),

@@ -29,7 +29,7 @@ def _content(version: int) -> dict[str, Any]:
         "METAFLOW_BATCH_DEFAULT_TAGS": {"v": str(version)},
         "METAFLOW_SFN_IAM_ROLE": f"arn:aws:iam::123456789012:role/r{version}",
         "METAFLOW_DATASTORE_SYSROOT_S3": f"s3://bucket/v{version}",
-        "METAFLOW_SERVICE_RETRY_COUNT": version,
+        "METAFLOW_CLIENT_CACHE_MAX_SIZE": version,
     }
 
 
@@ -49,7 +49,7 @@ def _version_of_snapshot() -> int:
     assert snap.batch.default_tags == {"v": str(version)}
     assert snap.sfn.iam_role == f"arn:aws:iam::123456789012:role/r{version}"
     assert snap.datatools.s3root == f"s3://bucket/v{version}/data"
-    assert snap["METAFLOW_SERVICE_RETRY_COUNT"] == version
+    assert snap["METAFLOW_CLIENT_CACHE_MAX_SIZE"] == version
     return version
 
 
@@ -68,7 +68,7 @@ def _version_of_lookups() -> int:
     assert info.source == "derived"
     version = int(info.value.rsplit("/v", 1)[1].split("/")[0])
     assert info.value == f"s3://bucket/v{version}/data"
-    assert isinstance(settings["METAFLOW_SERVICE_RETRY_COUNT"], int)
+    assert isinstance(settings["METAFLOW_CLIENT_CACHE_MAX_SIZE"], int)
     return version
 
 
