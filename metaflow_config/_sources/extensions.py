@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 from collections.abc import Mapping
 from itertools import islice
@@ -145,8 +144,6 @@ class _Declared:
         self.debug: list[str] = []
 
 
-#: A name a ``from_conf`` call reads as Metaflow does (``METAFLOW_<name>``): an identifier.
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: The fields of a statement holding the statements of its blocks (``if``, ``try``, ``match``).
 _BLOCKS = ("body", "orelse", "handlers", "finalbody", "cases")
 
@@ -187,7 +184,8 @@ def _declared(text: str) -> _Declared:
         if (
             isinstance(given, ast.Constant)
             and isinstance(given.value, str)
-            and _IDENTIFIER.fullmatch(given.value)
+            and given.value.isascii()  # a name Metaflow reads (METAFLOW_<name>): an identifier
+            and given.value.isidentifier()
         ):
             found.read.append(given.value)
     try:

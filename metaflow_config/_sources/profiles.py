@@ -453,11 +453,11 @@ def written_by_others(
     why, fix = _folder_writers(folder_path, home) if folder_path is not None else ("", "")
     if why:
         return why, fix
-    quoted = shell_quote(path or "")
     for what, info in (("the symlink", link), ("the file", target)):
         if info is None:
             continue
         if not yours(info.st_uid):
+            quoted = shell_quote(path or "")  # the error path only: the quoting compiles
             fix = (
                 f"if you did not make it, remove it (`rm {quoted}`); else make it yours "
                 f"(`cp {quoted} {quoted}.mine && mv {quoted}.mine {quoted}`)"
@@ -465,10 +465,11 @@ def written_by_others(
             return f"{what} is owned by another user (uid {info.st_uid})", fix
         # a device's mode says who may use it, not who wrote what it holds (the reader refuses it)
         regular = what == "the file" and stat.S_ISREG(info.st_mode)
-        who = writable_by(info, path) if regular and not _read_only_mount(path) else ""
-        if who:
+        who = writable_by(info, path) if regular else ""
+        if who and not _read_only_mount(path):
             mode = info.st_mode & 0o777
-            return f"the file is writable by {who} (mode {mode:04o})", f"run `chmod go-w {quoted}`"
+            fix = f"run `chmod go-w {shell_quote(path or '')}`"
+            return f"the file is writable by {who} (mode {mode:04o})", fix
     return "", ""
 
 
@@ -494,8 +495,8 @@ def _folder_writers(folder: str, home: bool) -> tuple[str, str]:
     for info in (entry, real):
         if not yours(info.st_uid):
             return f"METAFLOW_HOME ({folder}) is owned by another user (uid {info.st_uid})", own
-    who = "" if _read_only_mount(folder) else writable_by(real, folder)
-    if who and not real.st_mode & stat.S_ISVTX:
+    who = writable_by(real, folder)
+    if who and not real.st_mode & stat.S_ISVTX and not _read_only_mount(folder):
         mode = real.st_mode & 0o777
         return (
             f"METAFLOW_HOME ({folder}) is writable by {who} without the sticky bit (mode "
