@@ -286,3 +286,25 @@ def test_a_profile_on_a_read_only_mount_is_not_said_to_be_writable(
 
     monkeypatch.setattr(profiles.os, "statvfs", ReadOnly)
     assert not [w for w in said() if "writable by" in w]
+
+
+def test_the_extension_named_is_the_one_metaflow_applies_last(tmp_path: Path) -> None:
+    """Metaflow applies installed distributions' extensions first (by name), then those of no
+    distribution (a PYTHONPATH folder) by their folder's path: the last one's value runs, and
+    that one is named, whatever the order of ``sys.path``."""
+    # a folder of no distribution whose path sorts first, one whose path sorts last, and an
+    # installed distribution's folder whose path sorts after both: installed comes first
+    c, b, site = tmp_path / "c", tmp_path / "b", tmp_path / "zsite"
+    _ext(c, "corg", 'KUBERNETES_NAMESPACE = "ns-from-corg"\n')
+    _ext(b, "borg", 'KUBERNETES_NAMESPACE = "ns-from-borg"\n')
+    _ext(site, "morg", 'KUBERNETES_NAMESPACE = "ns-from-morg"\n')
+    info = site / "morg_ext-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: morg-ext\nVersion: 1.0\n")
+    (info / "RECORD").write_text("metaflow_extensions/morg/config/mfextinit_morg.py,,\n")
+    (info / "top_level.txt").write_text("metaflow_extensions\n")  # what Metaflow asks first
+    _, settings, literals = _declared(tmp_path, [c, site, b])
+    assert settings["KUBERNETES_NAMESPACE"] == "corg"  # of no distribution, its path last
+    assert literals["KUBERNETES_NAMESPACE"] == "ns-from-corg"
+    _, settings, _ = _declared(tmp_path, [site])
+    assert settings["KUBERNETES_NAMESPACE"] == "morg"

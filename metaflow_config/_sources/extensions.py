@@ -99,14 +99,62 @@ def _roots() -> list[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _config_texts() -> tuple[tuple[str, str], ...]:
-    """The text of each installed extension's ``config`` module, with its organisation."""
-    texts = []
+def _config_sources() -> tuple[tuple[str, str, str], ...]:
+    """Each installed extension's ``config`` module: its organisation, path and text."""
+    sources = []
     for org, path in point_files("config"):
         data = read_regular(path, MOST_BYTES)[0]  # a FIFO, a device, a huge file: nothing
         if data is not None:
-            texts.append((org, _source_text(data)))
-    return tuple(texts)
+            sources.append((org, path, _source_text(data)))
+    return tuple(sources)
+
+
+def _config_texts() -> list[tuple[str, str]]:
+    """The text of each installed extension's ``config`` module, with its organisation."""
+    return [(org, text) for org, _, text in _config_sources()]
+
+
+def _metaflow_order(sources: tuple[tuple[str, str, str], ...]) -> list[tuple[str, str, str]]:
+    """``sources`` in the order Metaflow's loader applies the extensions, each over the last.
+
+    Installed distributions first, by their names (``extension_support``: in their
+    dependencies' order, alphabetical at each step; a dependency between two extensions is
+    not looked for here), then the packages of no distribution (a ``PYTHONPATH`` folder), by
+    their folder's path. A distribution owns a package where its ``RECORD`` lists the
+    package's files, in the ``sys.path`` entry holding it.
+    """
+    owners: dict[tuple[str, str], str | None] = {}
+
+    def key(source: tuple[str, str, str]) -> tuple[int, str, str]:
+        org, path = source[0], source[1]
+        root = path[: path.rfind(os.sep + org + os.sep)]  # .../metaflow_extensions
+        if (root, org) not in owners:
+            owners[(root, org)] = _owner(os.path.dirname(root), org)
+        owner = owners[(root, org)]
+        return (0, owner, org) if owner is not None else (1, root, org)
+
+    return sorted(sources, key=key)
+
+
+def _owner(entry: str, org: str) -> str | None:
+    """The distribution in ``entry`` that installed ``metaflow_extensions/<org>``, if one did.
+
+    As Metaflow's loader tells one: its ``top_level.txt`` names ``metaflow_extensions`` and its
+    ``RECORD`` lists the package's files (a wheel without ``top_level.txt``, an editable
+    install, is a package of no distribution to Metaflow too; its ``.pth`` is not followed).
+    """
+    listed = f"metaflow_extensions/{org}/".encode()
+    for name in _listed(entry):
+        if not name.endswith(".dist-info"):
+            continue
+        folder = os.path.join(entry, name)
+        top = read_regular(os.path.join(folder, "top_level.txt"), MOST_BYTES)[0]
+        if top is None or b"metaflow_extensions" not in top.split():
+            continue
+        record = read_regular(os.path.join(folder, "RECORD"), MOST_BYTES)[0]
+        if record is not None and listed in record:
+            return name[: -len(".dist-info")].rpartition("-")[0].lower() or name.lower()
+    return None
 
 
 def _source_text(data: bytes) -> str:
@@ -323,7 +371,10 @@ def _last_bindings() -> dict[str, tuple[str, str | None]]:
 
     last: dict[str, tuple[str, str | None]] = {}
     toggled = None  # the last extension listing decorators in TOGGLE_DECOSPECS
-    for org, text in _config_texts():
+    sources = _config_sources()
+    if len({org for org, _, _ in sources}) > 1:  # which comes last matters: Metaflow's order
+        sources = tuple(_metaflow_order(sources))
+    for org, _, text in sources:
         for name, value in _declared(text).bound.items():
             if name in BY_NAME:
                 last[name] = (org, value)
@@ -361,7 +412,7 @@ def config_literals() -> Mapping[str, str]:
 
 
 def _forget() -> None:
-    for cached in (_config_texts, _declared, config_names, config_settings, config_literals):
+    for cached in (_config_sources, _declared, config_names, config_settings, config_literals):
         cached.cache_clear()
 
 
