@@ -14,7 +14,7 @@ from http.client import HTTPException, HTTPMessage, InvalidURL
 from typing import IO, TYPE_CHECKING
 
 from .._display import MASK, shown_text
-from .._model.kinds import ARN_PARTITIONS
+from .._model.kinds import ARN_PARTITIONS, LABEL_KEY, LABEL_NAME
 from .._snapshot.consumers import docker_registry
 from .probes import FAIL, PASS, WARN, Context, Outcome, fail, ok, register, skip, warn
 
@@ -297,15 +297,11 @@ _K8S_LABEL = r"^(?=.{1,63}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$"
 #: A Kubernetes name of labels joined by dots (a service account): at most 253 characters
 _K8S_NAME = r"^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$"
 _QUEUE_NAME = r"[A-Za-z0-9_-]{1,128}"
-#: A Kubernetes label's name (or a label key's name part): at most 63 characters
-_K8S_LABEL_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-#: A label or annotation key: an optional DNS prefix and ``/``, then a name
-_K8S_KEY = rf"(?:[a-z0-9](?:[-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_K8S_LABEL_NAME}"
 
 
 def _k8s_pairs(value: str) -> str:
     """``key[=value]`` items separated by commas, as Metaflow splits them, each value ``value``."""
-    item = rf"{_K8S_KEY}(?:={value})?"
+    item = rf"{LABEL_KEY}(?:={value})?"
     return rf"^{item}(?:,{item})*$"
 
 
@@ -334,7 +330,7 @@ _FORMS: dict[str, tuple[str, str, str, str]] = {
         "metaflow",
     ),
     "METAFLOW_KUBERNETES_LABELS": (
-        _k8s_pairs(rf"(?:{_K8S_LABEL_NAME})?"),
+        _k8s_pairs(rf"(?:{LABEL_NAME})?"),
         "comma-separated key=value Kubernetes labels (a key: [prefix/]name; a name and a value: "
         "letters, digits, -, _ and ., at most 63, a letter or digit at each end; no empty item)",
         "Kubernetes refuses every pod carrying them",

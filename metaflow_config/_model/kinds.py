@@ -31,6 +31,8 @@ __all__ = [
     "IAM_ROLE_ARN",
     "JSON_OBJECT",
     "KEY_VALUE_LIST",
+    "LABEL_KEY",
+    "LABEL_NAME",
     "LOG_GROUP_ARN",
     "NAME_LIST",
     "NONNEG_INT",
@@ -826,8 +828,11 @@ def _keys_once(text: str) -> str:
 
 
 #: A Kubernetes label's name, and a label key: an optional DNS-subdomain prefix and ``/``.
-_LABEL_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_LABEL_PAIR = rf"(?:[a-z0-9](?:[-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}=(?:{_LABEL_NAME})?"
+#: A Kubernetes label's name or value (at most 63 characters), and a label (or annotation) key:
+#: an optional DNS prefix and ``/``, then a name. The check of ``check`` takes them too.
+LABEL_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+LABEL_KEY = rf"(?:[a-z0-9](?:[-a-z0-9.]{{0,251}}[a-z0-9])?/)?{LABEL_NAME}"
+_LABEL_PAIR = rf"{LABEL_KEY}=(?:{LABEL_NAME})?"
 
 
 def _key_values_diagnosis(value: str) -> str:

@@ -144,7 +144,11 @@ def _owner(entry: str, org: str) -> str | None:
     install, is a package of no distribution to Metaflow too; its ``.pth`` is not followed).
     """
     listed = f"metaflow_extensions/{org}/".encode()
-    for name in _listed(entry):
+    try:  # a sys.path entry, whole, as the section scan lists it (not a bounded look)
+        names = sorted(os.listdir(entry))
+    except (OSError, ValueError):
+        return None
+    for name in names:
         if not name.endswith(".dist-info"):
             continue
         folder = os.path.join(entry, name)
