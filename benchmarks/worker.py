@@ -80,10 +80,11 @@ def stubbed(what: str, replacement: object) -> Iterator[None]:
 def string_settings() -> list[str]:
     """The environment names of the table's plain text settings, in table order (not USER).
 
-    Plain strings, and the texts of items Metaflow splits (``bench-7`` is one item).
+    Plain strings, the texts of items Metaflow splits (``bench-7`` is one item), and Azure
+    roots (``bench-7`` is a container).
     """
     kinds = private("kinds")
-    plain = (kinds.STR, kinds.COMMA_LIST, kinds.SPACE_LIST)
+    plain = (kinds.STR, kinds.COMMA_LIST, kinds.SPACE_LIST, kinds.AZURE_ROOT)
     return [f.env for f in private("table").FIELDS if f.kind in plain and f.name != "USER"]
 
 

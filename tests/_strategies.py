@@ -22,6 +22,7 @@ from metaflow_config import ConfigError, Settings, load
 from metaflow_config._model.fields import Setting
 from metaflow_config._model.kinds import (
     AWS_ENDPOINT,
+    AZURE_ROOT,
     BOOL,
     CLIENT_PARAMS,
     COMMA_LIST,
@@ -77,6 +78,8 @@ plain_text = st.text(_PLAIN, min_size=1, max_size=20)
 _SAFE = "abcdefghijklmnopqrstuvwxyz0123456789-_."
 _safe_text = st.text(_SAFE, min_size=1, max_size=12)
 _bucket = st.from_regex(r"\A[a-z0-9][a-z0-9.\-]{1,10}[a-z0-9]\Z")
+_container = st.from_regex(r"\A[a-z0-9][a-z0-9\-]{1,10}[a-z0-9]\Z")
+_safe_step = st.from_regex(r"\A[a-z0-9_.\-]{1,12}(/[a-z0-9_.\-]{1,12}){0,2}\Z")
 _account = st.from_regex(r"\A[0-9]{12}\Z")
 #: a label of a URL's host name (letters, digits, '-', '_': no empty label, no '.')
 _host_label = st.from_regex(r"\A[a-z0-9_-]{1,12}\Z")
@@ -188,6 +191,7 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
         )
     ),
     id(GS_URL): _same(st.builds(lambda b, p: f"gs://{b}/{p}", _bucket, _safe_text)),
+    id(AZURE_ROOT): _same(st.builds(lambda c, p: f"{c}/{p}", _container, _safe_step)),
     id(IAM_ROLE_ARN): _same(
         st.builds(lambda a, n: f"arn:aws:iam::{a}:role/{n}", _account, _safe_text)
     ),

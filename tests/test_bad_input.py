@@ -541,7 +541,12 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
             "s3://mine/../theirs/x",
         ],
     ),
-    ("METAFLOW_DATASTORE_SYSROOT_GS", [5], ["s3://bucket", "gs://B"]),
+    ("METAFLOW_DATASTORE_SYSROOT_GS", [5], ["s3://bucket", "gs://B", "gs://bucket/a;b"]),
+    (
+        "METAFLOW_DATASTORE_SYSROOT_AZURE",
+        [5, ["c/p"]],
+        ["az://c/p", "Container/p", "c/p", "cont/p/", "cont//p", "cont/a b", "cont/$(id)"],
+    ),
     ("METAFLOW_SFN_STATE_MACHINE_PREFIX", [5, ["t"]], ["my team", "a/b", "x" * 80, "t\0"]),
     (
         "METAFLOW_SFN_IAM_ROLE",

@@ -248,7 +248,7 @@ def _target(target: str, *args: str) -> dict[str, dict[str, str]]:
     [
         pytest.param({"METAFLOW_DATASTORE_SYSROOT_S3": "s3://b/mf"}, "s3", id="local-s3-root"),
         pytest.param(
-            {"METAFLOW_DATASTORE_SYSROOT_AZURE": "https://acct.blob.core.windows.net/c/mf"},
+            {"METAFLOW_DATASTORE_SYSROOT_AZURE": "mf-container/mf"},
             "azure",
             id="local-azure-root",
         ),

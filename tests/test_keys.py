@@ -287,10 +287,10 @@ def test_where_the_new_name_is_set_too_it_wins_and_the_warning_says_so(tmp_path:
 
 def test_an_old_name_in_the_environment_says_to_rename_the_variable(tmp_path: Path) -> None:
     """The environment's fix is its own: rename the variable (migrate is for profiles)."""
-    env = {"METAFLOW_DATASTORE_CARD_AZUREROOT": "azure://c/cards"}
+    env = {"METAFLOW_DATASTORE_CARD_AZUREROOT": "mf-cards/cards"}
     with pytest.warns(ConfigWarning, match="rename the variable to METAFLOW_CARD_AZUREROOT"):
         s = load(env=env, home=str(tmp_path), cwd=str(tmp_path))
-    assert s["METAFLOW_CARD_AZUREROOT"] == "azure://c/cards"
+    assert s["METAFLOW_CARD_AZUREROOT"] == "mf-cards/cards"
 
 
 def test_an_old_name_is_no_name_to_set_in_code(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.AWS_ENDPOINT: frozenset({str}),
     _kinds.S3_URL: frozenset({str}),
     _kinds.GS_URL: frozenset({str}),
+    _kinds.AZURE_ROOT: frozenset({str}),
     _kinds.IAM_ROLE_ARN: frozenset({str}),
     _kinds.LOG_GROUP_ARN: frozenset({str}),
     _kinds.DYNAMO_TABLE: frozenset({str}),

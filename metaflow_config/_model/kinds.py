@@ -101,7 +101,8 @@ class Kind:
         self.json_valued = json_valued
         self.choices = choices
         #: what is wrong with a string its pattern refused, said part by part (the error path
-        #: only: valid values are matched by the pattern in pydantic-core alone)
+        #: only: valid values are matched by the pattern in pydantic-core alone); "" where it
+        #: has nothing to add to ``expected``
         self.diagnose = diagnose
         #: the diagnosis is given the value as written, not with its URL passwords masked (a
         #: masked password hides what is wrong with it), and quotes no part a password could be
@@ -1040,14 +1041,68 @@ def _s3_diagnosis(value: str) -> str:
         wrong.append(f"the bucket holds {', '.join(repr(c) for c in odd)}")
     if any(c.isspace() for c in prefix):
         wrong.append("the prefix holds a space")
+    wrong.extend(_shell_chars(prefix))
     return "; ".join(wrong) or "a character no S3 URL holds"
+
+
+def _shell_chars(prefix: str) -> list[str]:
+    """What a root's prefix holds that Metaflow's remote task command cannot carry."""
+    odd = sorted({c for c in prefix if c in _SHELL_CHARS})
+    if not odd:
+        return []
+    held = ", ".join(repr(c) for c in odd)
+    return [f"the prefix holds {held}, which Metaflow's remote task command cannot quote"]
+
+
+#: A character of a GCS or Azure root's prefix: Metaflow writes those into the remote task's
+#: command unquoted (``download-gcp-object --object=...``), where a shell reads any other
+#: (``;``, ``|``, ``(``, a quote, ``$``): only the characters a shell takes as they are
+_PLAIN_MARKS = "._-=+@,:%~"
+_UNQUOTED = "A-Za-z0-9" + re.escape(_PLAIN_MARKS)  # a character class's contents
+
+
+def _unquoted_chars(prefix: str) -> list[str]:
+    """What a GCS or Azure root's prefix holds that Metaflow's task command cannot carry."""
+    odd = sorted(
+        {c for c in prefix if not (c.isascii() and (c.isalnum() or c in "/" + _PLAIN_MARKS))}
+    )
+    if not odd:
+        return []
+    held = ", ".join(repr(c) for c in odd)
+    return [f"the prefix holds {held}, which Metaflow's remote task command does not quote"]
+
+
+def _gs_diagnosis(value: str) -> str:
+    """What is wrong with a GCS URL its pattern refused, where its prefix says it (else "")."""
+    return "; ".join(_unquoted_chars(value.partition("://")[2].partition("/")[2]))
+
+
+def _azure_diagnosis(value: str) -> str:
+    """What is wrong with an Azure root its pattern refused, part by part (else "")."""
+    if "://" in value:  # azure://, https://account.blob.core.windows.net/
+        return "it is container/prefix, with no scheme or host (Metaflow's form)"
+    container, _, prefix = value.partition("/")
+    wrong = []
+    if not re.fullmatch(r"[a-z0-9][a-z0-9\-]{1,61}[a-z0-9]", container):
+        wrong.append(f"the container {_shown(container)} breaks the rule")
+    if value.endswith("/") or "//" in value:
+        wrong.append("a '/' ends it or two follow each other")
+    wrong.extend(_unquoted_chars(prefix))
+    return "; ".join(wrong)
 
 
 #: A bucket as botocore takes it (``handlers.validate_bucket_name``): Metaflow's S3 client is
 #: boto3. Buckets made since 2018 are 3-63 lowercase letters, digits, dots and hyphens; older
 #: ones in us-east-1 (and S3-compatible stores) may hold capitals and '_', up to 255.
 _LONGEST_BUCKET = 255
-_S3 = r"^s3://[A-Za-z0-9._\-]{1,255}(/\S*)?$"
+#: An S3 root's prefix: no blank, and none of the characters that end or open a quoted part of
+#: a shell command. Metaflow writes the code package's URL, under the datastore's root, into
+#: each remote task's ``bash -c "..."`` command, unescaped (``metaflow_environment``: in a
+#: single-quoted ``python -c`` script and ``mflog`` line): a quote there runs what follows it in
+#: the task's container, and a ``$`` or backtick is what a shell reads in double quotes.
+_ROOT_PREFIX = r"""(/[^\s'"`$\\]*)?"""
+_SHELL_CHARS = "'\"`$\\"
+_S3 = r"^s3://[A-Za-z0-9._\-]{1,255}" + _ROOT_PREFIX + "$"
 
 
 def _bucket_checked(value: str) -> str:
@@ -1079,15 +1134,26 @@ class _S3Url(_Text):
 S3_URL = Kind(
     "S3 URL",
     "an S3 URL s3://bucket[/prefix] (bucket: letters, digits, '.', '-' and '_', at most 255, as "
-    "boto3 takes it, not dots alone; no '.' or '..' step in the prefix)",
+    "boto3 takes it, not dots alone; no '.' or '..' step, blank, quote, '$', '`' or '\\' in the "
+    "prefix)",
     _S3Url(_S3, None),
     diagnose=_s3_diagnosis,
 )
 GS_URL = Kind(
     "GCS URL",
     "a Google Cloud Storage URL gs://bucket[/prefix] (bucket: lowercase letters, digits, '-', "
-    "'_' and '.', a letter or digit at each end, 3 to 63 characters, up to 222 with dots)",
-    _str(r"^gs://[a-z0-9][a-z0-9._\-]{1,221}[a-z0-9](/\S*)?$"),
+    "'_' and '.', a letter or digit at each end, 3 to 63 characters, up to 222 with dots; "
+    "prefix: letters, digits and /._-=+@,:%~)",
+    _str(r"^gs://[a-z0-9][a-z0-9._\-]{1,221}[a-z0-9](/[/" + _UNQUOTED + "]*)?$"),
+    diagnose=_gs_diagnosis,
+)
+AZURE_ROOT = Kind(
+    "Azure root",
+    "an Azure Blob container and prefix container[/prefix] (container: lowercase letters, digits "
+    "and '-', 3 to 63; prefix: letters, digits and ._-=+@,:%~ in steps of one '/', no '/' at "
+    "its end)",
+    _str(r"^[a-z0-9][a-z0-9\-]{1,61}[a-z0-9](/[" + _UNQUOTED + "]+)*$"),
+    diagnose=_azure_diagnosis,
 )
 _ROLE_SCHEMA, _ROLE_DIAGNOSIS = _arn(
     "iam", r"role/[A-Za-z0-9+=,.@_\-/]+", "role/<name>", regional=False

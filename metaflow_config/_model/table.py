@@ -23,6 +23,7 @@ from .fields import (
     under,
 )
 from .kinds import (
+    AZURE_ROOT,
     BOOL,
     COMMA_LIST,
     GS_URL,
@@ -316,7 +317,7 @@ class Datastore(Section):
     )
     sysroot_azure: str | None = setting(
         "DATASTORE_SYSROOT_AZURE",
-        STR,
+        AZURE_ROOT,
         "Azure Blob container and prefix (container/prefix).",
         sensitive=True,
     )
@@ -403,7 +404,7 @@ class Cards(Section):
     )
     azureroot: str | None = setting(
         "CARD_AZUREROOT",
-        STR,
+        AZURE_ROOT,
         "Azure root of cards.",
         derive=under("DATASTORE_SYSROOT_AZURE", suffix="mf.cards"),
         sensitive=True,

@@ -22,6 +22,7 @@ from .fields import (
 )
 from .kinds import (
     AWS_ENDPOINT,
+    AZURE_ROOT,
     BOOL,
     CLIENT_PARAMS,
     DYNAMO_TABLE,
@@ -149,7 +150,7 @@ class Datatools(Section):
     )
     azureroot: str | None = setting(
         "DATATOOLS_AZUREROOT",
-        STR,
+        AZURE_ROOT,
         "Azure root used by IncludeFile.",
         derive=under("DATASTORE_SYSROOT_AZURE", suffix_setting="DATATOOLS_SUFFIX"),
         sensitive=True,

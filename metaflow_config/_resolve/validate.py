@@ -304,10 +304,11 @@ def _diagnosed(setting: Setting, value: Any) -> str:
         return expected
     if setting.kind.raw_diagnosis:  # it quotes no part a password may be in: and if it did,
         # the password, and each piece a parser cuts it into, is masked where it is quoted
-        return f"{expected} ({redact(diagnose(value), url_passwords([value]))})"
-    # a diagnosis quotes parts of the value (the characters a bucket holds): of a value
-    # holding a URL password, the value as it is shown (the password masked) is diagnosed
-    return f"{expected} ({diagnose(mask_url_password(value) if '@' in value else value)})"
+        said = redact(diagnose(value), url_passwords([value]))
+    else:  # a diagnosis quotes parts of the value (the characters a bucket holds): of a value
+        # holding a URL password, the value as it is shown (the password masked) is diagnosed
+        said = diagnose(mask_url_password(value) if "@" in value else value)
+    return f"{expected} ({said})" if said else expected  # "": nothing to add to ``expected``
 
 
 #: pydantic-core's errors of an integer that the kind's ``expected`` says, and what to add.
