@@ -189,6 +189,26 @@ def test_sensitive_outputs_are_masked_wherever_shown(tmp_path: Path) -> None:
     assert "SEKRIT" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [  # a secret setting, and a setting the module alone marks sensitive
+        ("METAFLOW_SERVICE_AUTH_KEY", "sk-SEKRIT-12\n", "contains '\\n' at position 12"),
+        ("METAFLOW_DATASTORE_SYSROOT_S3", "s3://b/SEKRIT\nx", "contains '\\n' at position 13"),
+    ],
+)
+def test_a_sensitive_outputs_control_character_is_said_not_its_text(
+    tmp_path: Path, name: str, value: str, said: str
+) -> None:
+    """A sensitive output refused for a line break (``file("key.txt")`` keeps the file's): the
+    character and where, as every layer says it (attacker trial: only "expected a string")."""
+    outputs = {name: output(value, sensitive=True)}
+    result = _import(_outputs(tmp_path, outputs), "-y")
+    assert result.exit_code == 1
+    assert "got ****" in result.stderr
+    assert said in result.stderr, result.stderr
+    assert "SEKRIT" not in result.stdout + result.stderr
+
+
 def test_an_invalid_output_names_it_and_writes_nothing(tmp_path: Path) -> None:
     """An output the setting refuses: the output, the setting, the fix; nothing written."""
     outputs = module_outputs()

@@ -27,6 +27,7 @@ import click
 
 from .._display import MASK, printable, shell_quote
 from .._model.fields import PREFIX, is_unset
+from .._model.kinds import plain_problem
 from .._model.table import BY_ENV, BY_NAME, find
 from .._resolve.validate import check_layer, validate_value
 from .._sources.data import LayerData
@@ -242,23 +243,33 @@ def _problems(found: Found, label: str, fix: Callable[[list[Output]], str]) -> l
             told.append(problem)
             continue
         hidden = any(o.sensitive for o in outputs)  # the detail may quote the value too
-        setting = BY_ENV.get(problem.setting)
-        kind_only = (
-            setting.kind.expected
-            if setting is not None
-            else "a value its section's model accepts (the detail is not shown: it is sensitive)"
-        )
         told.append(
             dataclasses.replace(
                 problem,
                 layer=label,
                 location=f"output {', '.join(o.key for o in outputs)}",
                 value=MASK if hidden and problem.value else problem.value,
-                expected=kind_only if hidden else problem.expected,
+                expected=_sensitive_detail(problem, found) if hidden else problem.expected,
                 fix=f"{fix(outputs)}; nothing was written",
             )
         )
     return told
+
+
+def _sensitive_detail(problem: Problem, found: Found) -> str:
+    """What a setting from a sensitive output expects, with no detail that may quote its value.
+
+    A secret setting's detail is already said as a secret's (the character and its position,
+    never its text: ``validate``); of any other setting, only a control character and where.
+    """
+    setting = BY_ENV.get(problem.setting)
+    if setting is None:
+        return "a value its section's model accepts (the detail is not shown: it is sensitive)"
+    if setting.secret:
+        return problem.expected
+    raw = found.values.get(problem.setting)
+    bad = plain_problem(raw) if isinstance(raw, str) else None
+    return f"{setting.kind.expected} ({bad})" if bad else setting.kind.expected
 
 
 # --- the command ------------------------------------------------------------------------------
