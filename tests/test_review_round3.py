@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -174,8 +175,62 @@ def test_toggle_decospecs_is_said_to_set_default_decospecs(tmp_path: Path) -> No
     DEFAULT_DECOSPECS is '' and config_settings() names no extension for it."""
     root = tmp_path / "ext"
     _ext(root, "torg", 'TOGGLE_DECOSPECS = ["retry"]\n')
-    _, settings, _ = _declared(tmp_path, [root])
-    assert settings.get("DEFAULT_DECOSPECS") == "torg"
+    code = (
+        "from metaflow_config import load\n"
+        "from metaflow_config._sources.extensions import set_by_extensions\n"
+        "print(set_by_extensions(load()).get('DEFAULT_DECOSPECS'))\n"
+    )
+    run = tmp_path / "run"
+    run.mkdir()
+    for given, said in (({}, "torg"), ({"METAFLOW_DEFAULT_DECOSPECS": "catch"}, "None")):
+        env = _clean_env(tmp_path, PYTHONPATH=str(root), **given)
+        done = subprocess.run(
+            [PY, "-c", code],
+            cwd=run,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.stdout.strip().splitlines()[-1] == said, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("given", ["", "catch"])
+def test_a_toggle_is_said_only_where_it_fills_default_decospecs(tmp_path: Path, given: str) -> None:
+    """Platform trial: with ``METAFLOW_DEFAULT_DECOSPECS=catch`` set, Metaflow's module holds
+    ``catch`` (the toggle fills an empty one only), yet ``explain`` said an extension's
+    ``TOGGLE_DECOSPECS`` replaced it. Said where the toggle fills it, and there only."""
+    pytest.importorskip("metaflow")
+    root = tmp_path / "ext"
+    _ext(root, "torg", 'TOGGLE_DECOSPECS = ["retry"]\n')
+    run = tmp_path / "run"
+    run.mkdir()
+    env = _clean_env(tmp_path, PYTHONPATH=str(root))
+    if given:
+        env["METAFLOW_DEFAULT_DECOSPECS"] = given
+    held = subprocess.run(
+        [PY, "-c", "import metaflow.metaflow_config as m; print(m.DEFAULT_DECOSPECS)"],
+        cwd=run,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert held.stdout.strip().splitlines()[-1] == (given or "retry")
+    for command in (["explain", "METAFLOW_DEFAULT_DECOSPECS"], ["show"], ["check"]):
+        done = subprocess.run(
+            [str(BIN / "metaflow-config"), *command],
+            cwd=run,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        said = re.search(r"torg sets (METAFLOW_)?DEFAULT_DECOSPECS", done.stdout + done.stderr)
+        assert (said is not None) == (not given), (command, done.stdout, done.stderr)
 
 
 # --- 7 (low-medium): `reset -p NAME` of a missing profile still offers to create it

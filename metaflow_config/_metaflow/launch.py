@@ -197,10 +197,10 @@ def _scope_apart(module: ModuleType, snapshot: Settings, target: str) -> list[st
     extension sets in Metaflow's module are the extension's (not said).
     """
     from .. import compat
-    from .._sources.extensions import config_settings
+    from .._sources.extensions import set_by_extensions
     from .._sources.keys import keys_said
 
-    theirs = set(config_settings())
+    theirs = set(set_by_extensions(snapshot))
     apart = [
         name
         for name, value in compat.module_values(snapshot).items()

@@ -24,11 +24,14 @@ import os
 import sys
 from collections.abc import Mapping
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .jsonfile import read_regular
 from .profiles import MAX_ENTRIES
 from .sections import on_reset, outside_working_directory
+
+if TYPE_CHECKING:
+    from .._snapshot.settings import Settings
 
 __all__ = [
     "MOST_BYTES",
@@ -36,7 +39,9 @@ __all__ = [
     "config_literals",
     "config_names",
     "config_settings",
+    "decospecs_toggled_by",
     "point_files",
+    "set_by_extensions",
 ]
 
 #: The organisation name of this package's own extension (``metaflow_extensions.metaflow_config``):
@@ -374,21 +379,50 @@ def _last_bindings() -> dict[str, tuple[str, str | None]]:
     from .._model.table import BY_NAME
 
     last: dict[str, tuple[str, str | None]] = {}
-    toggled = None  # the last extension listing decorators in TOGGLE_DECOSPECS
-    sources = _config_sources()
-    if len({org for org, _, _ in sources}) > 1:  # which comes last matters: Metaflow's order
-        sources = tuple(_metaflow_order(sources))
-    for org, _, text in sources:
+    for org, _, text in _ordered_sources():
         for name, value in _declared(text).bound.items():
             if name in BY_NAME:
                 last[name] = (org, value)
-            elif name == "TOGGLE_DECOSPECS":
-                toggled = org
-    if toggled is not None and "DEFAULT_DECOSPECS" not in last:
-        # Metaflow joins the extensions' TOGGLE_DECOSPECS into DEFAULT_DECOSPECS where nothing
-        # set it: every step gets those decorators (a value built by code, not a literal)
-        last["DEFAULT_DECOSPECS"] = (toggled, None)
     return last
+
+
+def _ordered_sources() -> tuple[tuple[str, str, str], ...]:
+    """The ``config`` modules' sources in the order Metaflow applies them."""
+    sources = _config_sources()
+    if len({org for org, _, _ in sources}) > 1:  # which comes last matters: Metaflow's order
+        sources = tuple(_metaflow_order(sources))
+    return sources
+
+
+@functools.lru_cache(maxsize=1)
+def decospecs_toggled_by() -> str | None:
+    """The last extension listing decorators in ``TOGGLE_DECOSPECS``, if any does.
+
+    Metaflow joins them into ``DEFAULT_DECOSPECS`` where that is empty once every extension is
+    applied: every step gets those decorators (a value built by code, not a literal). A
+    resolution that sets ``DEFAULT_DECOSPECS`` keeps its own (:func:`set_by_extensions`).
+    """
+    toggled = None
+    for org, _, text in _ordered_sources():
+        if "TOGGLE_DECOSPECS" in _declared(text).bound:
+            toggled = org
+    return toggled
+
+
+def set_by_extensions(snapshot: Settings | None) -> dict[str, str]:
+    """The settings (by short name) Metaflow's module holds an installed extension's value of.
+
+    :func:`config_settings`, and ``DEFAULT_DECOSPECS`` where an extension's ``TOGGLE_DECOSPECS``
+    fills it: neither ``snapshot`` nor an extension sets it (no ``snapshot``, as where the
+    resolution failed: not said).
+    """
+    names = dict(config_settings())
+    org = decospecs_toggled_by()
+    if org is None or snapshot is None or "DEFAULT_DECOSPECS" in names:
+        return names
+    if not snapshot["METAFLOW_DEFAULT_DECOSPECS"]:
+        names["DEFAULT_DECOSPECS"] = org
+    return names
 
 
 @functools.lru_cache(maxsize=1)
@@ -416,7 +450,14 @@ def config_literals() -> Mapping[str, str]:
 
 
 def _forget() -> None:
-    for cached in (_config_sources, _declared, config_names, config_settings, config_literals):
+    for cached in (
+        _config_sources,
+        _declared,
+        config_names,
+        config_settings,
+        config_literals,
+        decospecs_toggled_by,
+    ):
         cached.cache_clear()
 
 

@@ -418,7 +418,7 @@ def check_cmd(
 
     notes = (
         extensions_here_text(snapshot),
-        extension_settings_text(),
+        extension_settings_text(snapshot),
         _no_user_text(snapshot),
         *_unused_texts(snapshot),
         _placeholders_text(snapshot),
@@ -443,7 +443,7 @@ def _say_extension_settings() -> None:
     A setting ``--require`` finds missing may be one an extension sets in Metaflow's module:
     Metaflow runs on the extension's value, which the problem's fix does not change.
     """
-    text = extension_settings_text()
+    text = extension_settings_text(None)  # no resolution: what depends on one is not said
     if text:
         print_warnings([text])
 

@@ -449,16 +449,17 @@ def extensions_here_text(snapshot: Settings) -> str:
     )
 
 
-def extension_settings_text() -> str:
+def extension_settings_text(snapshot: Settings | None) -> str:
     """What installed Metaflow extensions set of the settings in Metaflow's module, or ``""``.
 
     Metaflow copies a config extension's names over its own: for those it runs on the
     extension's value (its own ``from_conf`` default, say), which this resolution cannot know.
+    ``snapshot``: the resolution, if there is one (``extensions.set_by_extensions``).
     """
-    from .._sources.extensions import config_settings
+    from .._sources.extensions import set_by_extensions
 
     by_org: dict[str, list[str]] = {}
-    for name, org in config_settings().items():
+    for name, org in set_by_extensions(snapshot).items():
         by_org.setdefault(org, []).append(PREFIX + name)
     if not by_org:
         return ""
@@ -499,7 +500,11 @@ def render(
     out.write(printable(f"# profile: {profile} ({tilde(profile_file_text(snapshot))})") + "\n")
     if snapshot.local_path:
         out.write(printable(f"# local config: {tilde(local_file_text(snapshot))}") + "\n")
-    notes = (untrusted_text(snapshot), extensions_here_text(snapshot), extension_settings_text())
+    notes = (
+        untrusted_text(snapshot),
+        extensions_here_text(snapshot),
+        extension_settings_text(snapshot),
+    )
     for said in notes:
         if said:
             out.write(printable(f"# {said}") + "\n")
@@ -687,7 +692,7 @@ def explain_text(
             )
     lines.extend(f"  shadows:  {s.source} {s.location} = {s.value}" for s in info.shadowed)
     lines.extend(info.ignored_lines())
-    lines.extend(_extension_lines(field))
+    lines.extend(_extension_lines(snapshot, field))
     if field.derive is not None:
         lines.append(f"  rule:     {field.derive.text} (when no layer sets it)")
     elif field.default is not None:
@@ -776,11 +781,11 @@ def _where_set(snapshot: Settings, name: str) -> list[str]:
     return found
 
 
-def _extension_lines(field: Setting) -> list[str]:
+def _extension_lines(snapshot: Settings, field: Setting) -> list[str]:
     """The line of a setting an installed extension sets in Metaflow's module, if one does."""
-    from .._sources.extensions import config_settings
+    from .._sources.extensions import set_by_extensions
 
-    org = config_settings().get(field.name)
+    org = set_by_extensions(snapshot).get(field.name)
     if org is None:
         return []
     return [

@@ -38,7 +38,7 @@ from .._snapshot.taskenv import (
 from .._snapshot.taskenv import (
     left_behind as taskenv_left_behind,
 )
-from .._sources.extensions import config_settings
+from .._sources.extensions import config_settings, set_by_extensions
 from .._sources.keys import keys_said
 from .._sources.sections import find_key
 from .._sources.sections import registry as registered_keys
@@ -366,7 +366,7 @@ def target_text(snapshot: Settings, target: str, *, include_defaults: bool) -> s
     if not include_defaults:
         lines.append("# settings at their default in the task are hidden (--all shows them)")
     lines.append(f"# {differing} setting(s) noted: they differ from this machine or point at it")
-    replaced = extension_settings_text()
+    replaced = extension_settings_text(snapshot)
     if replaced:  # what decides a launch may be among them (the Secrets mounted, the skip list)
         lines.append(printable(f"# {replaced}"))
     behind = left_behind(snapshot)
@@ -396,7 +396,7 @@ def target_json(snapshot: Settings, target: str, *, include_defaults: bool) -> d
             {"name": r.name, "value": r.task, "from": r.source, "note": r.note} for r in rows
         ],
         "not_passed": left_behind(snapshot),
-        "set_by_extensions": {PREFIX + n: org for n, org in config_settings().items()},
+        "set_by_extensions": {PREFIX + n: org for n, org in set_by_extensions(snapshot).items()},
     }
 
 
