@@ -211,6 +211,7 @@ def write_changes(
         return None
     click.echo("\n" + printable(f"Changes to {path}:"))
     click.echo("\n".join(lines))
+    print_warnings(malformed_assigned(changes))  # before the question: it may be answered no
     if question is not None and not yes:
         fix = "Run it again with --yes to write without asking."
         with answered(f'"{question}"', fix):
@@ -224,6 +225,23 @@ def write_changes(
     if leftovers:
         report_leftovers(path)
     return new
+
+
+def malformed_assigned(changes: Changes) -> list[str]:
+    """What the changes write that is no name its service takes (a job queue with a blank).
+
+    Metaflow takes such a value, and the service refuses the first job (``check`` warns of it
+    too: ``probes_service.malformed_name``); never the value.
+    """
+    from .._checks.probes_service import malformed_name  # the names services take
+
+    said = []
+    for key, value in changes.assign.items():
+        setting = BY_ENV.get(key)
+        found = None if setting is None else malformed_name(setting.env, value)
+        if found is not None:
+            said.append(f"{key} {found[0]}; set it to such a name, e.g. {found[1]}")
+    return said
 
 
 def activation_hint(profile: str | None) -> str:

@@ -539,6 +539,21 @@ def parse_sets(items: tuple[str, ...], existing: Mapping[str, Any]) -> Changes:
             fix = f"pass {where}=<{setting.kind.name}>, or {where}= to remove it"
             problems.extend(dataclasses.replace(p, fix=fix) for p in exc.problems)
             continue
+        from .._checks.probes_service import malformed_name  # the names services take
+
+        malformed = malformed_name(setting.env, typed)
+        if malformed is not None:  # refused, as the same answer typed at the prompt
+            problems.append(
+                Problem(
+                    setting.env,
+                    "command line",
+                    where,
+                    "",  # not said: a blank at its end is not seen (``malformed_name``)
+                    f"a name its service takes (it {malformed[0]})",
+                    f"pass {where}=<such a name, e.g. {malformed[1]}>",
+                )
+            )
+            continue
         if isinstance(typed, Reference):
             click.echo(f"{setting.env} will be fetched from {typed.service} when it is read.")
             typed = typed.text  # written as the reference
