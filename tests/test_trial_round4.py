@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,52 @@ def test_import_warns_of_a_name_its_service_refuses(tmp_path: Path) -> None:
     assert "Warning: METAFLOW_BATCH_JOB_QUEUE holds a blank" in err, err
     assert "e.g. gpu-queue" in err
     assert json.loads(_profile().read_text())["METAFLOW_BATCH_JOB_QUEUE"] == "gpu queue"
+
+
+# --- newcomer: the ways out of an invalid configuration, where they work ---------------------
+
+
+def _import_metaflow(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METAFLOW_")}
+    env.update(HOME=str(tmp_path / "home"), USER="newcomer", **extra)
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-c", "import metaflow"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("broken", ["malformed", "a-list", "missing-profile", "bad-value"])
+def test_the_ways_out_said_are_ways_that_work(tmp_path: Path, broken: str) -> None:
+    """A flow run on a profile with a trailing comma (or a ``METAFLOW_PROFILE`` not created
+    yet) said "`metaflow configure` still runs, to repair it; ... set
+    METAFLOW_CONFIG_EXTENSION=0": both failed there too (Metaflow's own reading of the file
+    raises). Said only where they work: the extension off, Metaflow then runs."""
+    pytest.importorskip("metaflow")
+    mfhome = tmp_path / "home" / ".metaflowconfig"
+    mfhome.mkdir(parents=True)
+    extra: dict[str, str] = {}
+    if broken == "missing-profile":
+        extra["METAFLOW_PROFILE"] = "prod"
+    else:
+        text = {
+            "malformed": '{"METAFLOW_BATCH_JOB_QUEUE": "q",}\n',
+            "a-list": '["METAFLOW_BATCH_JOB_QUEUE"]\n',
+            "bad-value": '{"METAFLOW_BATCH_EMIT_TAGS": "maybe"}\n',
+        }[broken]
+        (mfhome / "config.json").write_text(text)
+    report = _import_metaflow(tmp_path, **extra)
+    assert report.returncode == 1, report.stderr
+    assert "invalid Metaflow configuration" in report.stderr
+    off = _import_metaflow(tmp_path, METAFLOW_CONFIG_EXTENSION="0", **extra)
+    works = off.returncode == 0
+    assert works == (broken == "bad-value"), off.stderr[-500:]
+    offered = "METAFLOW_CONFIG_EXTENSION=0" in report.stderr
+    assert offered == works, report.stderr
+    assert ("Metaflow's own reading fails on it too" in report.stderr) == (not works)

@@ -387,8 +387,11 @@ _SEE_FETCHES = (
 )
 _NOT_EVEN_CONFIGURE = (
     "`metaflow configure` cannot run on it either (Metaflow's own reading fails on it too): "
-    "correct the file as said above, or start the profile again with `metaflow-config reset` "
-    "and `metaflow-config configure aws`.\n"
+    "fix it as said above.\n"
+)
+_NOT_EVEN_METAFLOW = (
+    "Metaflow's own reading fails on it too (Metaflow alone, and `metaflow configure`): fix it "
+    "as said above.\n"
 )
 _WAYS_OUT = (
     f"`metaflow configure` still runs, to repair it; to run Metaflow on its own reading of the "
@@ -409,6 +412,8 @@ def _escape_hatch(error: ConfigError) -> str:
     see = _SEE_FETCHES if isinstance(error, FetchError) else _SEE_EVERY_PROBLEM
     if _repairing():  # `metaflow configure` itself, whose own reading failed on it too
         return f"{see}\n{_NOT_EVEN_CONFIGURE}"
+    if not _metaflow_reads_files():  # a way out that fails would send the user on to another
+        return f"{see}\n{_NOT_EVEN_METAFLOW}"
     hatch = f"{see}\n{_WAYS_OUT}"
     if not error.also:
         return hatch
@@ -417,6 +422,46 @@ def _escape_hatch(error: ConfigError) -> str:
         "that metaflow-config withholds (Also: above) as they are: remove them from the file "
         "first, or run elsewhere.\n"
     )
+
+
+def _metaflow_reads_files() -> bool:
+    """Whether Metaflow's own reading (the extension off) reads the profile and project files.
+
+    As ``metaflow_config_funcs`` reads them (``init_config``, ``init_local_config``): the
+    profile ``METAFLOW_PROFILE`` names must exist, and each file found must be a JSON object
+    (``json.load``, then ``.get`` of each name). The error path only.
+    """
+    import json
+
+    from .._sources.jsonfile import MAX_FILE_BYTES, read_regular
+
+    home = os.environ.get("METAFLOW_HOME", "~/.metaflowconfig")
+    profile = os.environ.get("METAFLOW_PROFILE")
+    name = f"config_{profile}.json" if profile else "config.json"
+    paths = [os.path.expanduser(os.path.join(home, name))]
+    if profile and not os.path.exists(paths[0]):
+        return False  # "Unable to locate METAFLOW_PROFILE"
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = ""
+    while here:  # the first .metaflow folder up from the working directory
+        if os.path.isdir(os.path.join(here, ".metaflow")):
+            paths.append(os.path.join(here, ".metaflow", "config.json"))
+            break
+        here = "" if os.path.dirname(here) == here else os.path.dirname(here)
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        # read as every file anyone may have put in the way (a FIFO would hang Metaflow: said
+        # as failing, never opened), its size capped as the resolution's
+        data = read_regular(path, MAX_FILE_BYTES)[0]
+        try:
+            if data is None or not isinstance(json.loads(data.decode("utf-8")), dict):
+                return False
+        except ValueError:  # UnicodeDecodeError too
+            return False
+    return True
 
 
 def _from_metaflows_reading(tb: TracebackType | None) -> bool:
