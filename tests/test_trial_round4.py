@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from metaflow_config import ConfigError, load
 from tests.conftest import invoke
 
 
@@ -105,3 +106,31 @@ def test_the_ways_out_said_are_ways_that_work(tmp_path: Path, broken: str) -> No
     offered = "METAFLOW_CONFIG_EXTENSION=0" in report.stderr
     assert offered == works, report.stderr
     assert ("Metaflow's own reading fails on it too" in report.stderr) == (not works)
+
+
+# --- newcomer: a value refused for the quotes pasted around it says so -----------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("METAFLOW_DEFAULT_DATASTORE", '"s3"'),
+        ("METAFLOW_BATCH_EMIT_TAGS", '"true"'),
+        ("METAFLOW_SERVICE_RETRY_COUNT", "'3'"),
+        ("METAFLOW_DATASTORE_SYSROOT_S3", "'s3://bucket/mf'"),
+    ],
+)
+def test_a_value_valid_but_for_its_quotes_says_to_remove_them(name: str, value: str) -> None:
+    """``METAFLOW_DEFAULT_DATASTORE='"s3"'`` (an ``env_file`` line keeps its quotes) was refused
+    as no plugin name; ``check`` knew the mistake for valid text only. Said in the error."""
+    with pytest.raises(ConfigError) as raised:
+        load(env={name: value})
+    assert "wrapped in quotes" in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ['"maybe"', '"', "''", '"true'])
+def test_quotes_are_said_only_where_removing_them_helps(value: str) -> None:
+    """Quotes around a value that is wrong without them too: nothing said of quotes."""
+    with pytest.raises(ConfigError) as raised:
+        load(env={"METAFLOW_BATCH_EMIT_TAGS": value})
+    assert "wrapped in quotes" not in str(raised.value)

@@ -419,7 +419,8 @@ def validate(
                 layer.layer,
                 raw_value.location,
                 value=setting.show(raw_value.value),
-                expected=_describe(err, setting, raw_value.value, code=layer.layer == "override"),
+                expected=_describe(err, setting, raw_value.value, code=layer.layer == "override")
+                + _quoted(setting, raw_value.value),
                 fix=fix_of(layer, raw_value.location),
             )
         )
@@ -427,6 +428,21 @@ def validate(
     # the valid values too (one more call, on this path only): their problems come with these
     valid_rest = validate(rest, references_taken=references_taken)[0] if rest else {}
     return {**valid_rest, **references}, problems
+
+
+def _quoted(setting: Setting, value: Any) -> str:
+    """`` (wrapped in quotes: ...)`` where ``value`` is valid without the quotes around it.
+
+    A value pasted with its quotes (``METAFLOW_DEFAULT_DATASTORE='"s3"'``, an ``env_file``
+    line, which docker and systemd keep as written) holds them; the error path only.
+    """
+    if not (isinstance(value, str) and len(value) > 2 and value[0] == value[-1] in "'\""):
+        return ""
+    try:
+        validate_value(setting, value[1:-1])
+    except ConfigError:
+        return ""
+    return " (it is wrapped in quotes, which are part of the value where it is set: remove them)"
 
 
 def _references(
