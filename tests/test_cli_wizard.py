@@ -329,7 +329,8 @@ def test_invalid_secret_or_url_password_is_neither_offered_nor_shown(home: Path)
 
 
 def test_ctrl_c_still_aborts(home: Path) -> None:
-    """Ctrl-C at a prompt is click's ``Aborted!`` (not the end-of-input error); nothing written."""
+    """Ctrl-C at a prompt is click's ``Aborted!`` (not the end-of-input error), saying that
+    nothing was written (newcomer trial: it did not say)."""
     s = Session(home)
     s.ask("Configure Amazon S3 as the datastore? [Y/n]: ", "")
     s.child.expect_exact("(the S3 datastore): ")  # the whole prompt: it is reading now
@@ -342,6 +343,6 @@ def test_ctrl_c_still_aborts(home: Path) -> None:
     if not ended:
         s.child.sendintr()
     assert s.finish() == 1, s.transcript
-    assert "Aborted!" in s.transcript
+    assert "Aborted! Nothing was written." in s.transcript
     assert "the input ended" not in s.transcript
     assert not (home / "config.json").exists()

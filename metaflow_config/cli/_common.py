@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -309,15 +310,17 @@ def answered(question: str, fix: str) -> Iterator[None]:
     """Stop with a clear error when the input ends at ``question`` (no terminal, answers used up).
 
     click turns both the end of the input and Ctrl-C into ``Abort``; the end of the input is the
-    one whose context is an ``EOFError``. Ctrl-C stays click's ``Aborted!``. ``fix``: what to do
-    instead (``--yes``, ``--set``).
+    one whose context is an ``EOFError``. Ctrl-C is click's ``Aborted!``, saying that nothing was
+    written (every write comes after the last question). ``fix``: what to do instead
+    (``--yes``, ``--set``).
     """
     try:
         yield
     except click.Abort as exc:
-        if not isinstance(exc.__context__, EOFError):
-            raise
         click.echo()  # end the line of the unanswered prompt
+        if not isinstance(exc.__context__, EOFError):
+            click.echo("Aborted! Nothing was written.", err=True)
+            sys.exit(1)  # click's status for an abort
         raise CliError(
             f"the input ended before {question} was answered: nothing was written. {fix}"
         ) from None
