@@ -12,7 +12,9 @@ project) and compared with the launcher's resolution, setting by setting.
 from __future__ import annotations
 
 import ast
+import http.server
 import json
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -520,6 +522,58 @@ def test_airflow_writes_a_urls_password_not_its_masked_repr(
 
 
 # --- AWS Batch and Step Functions: no fetched secret either --------------------------------------
+
+
+class _SandboxAuth(http.server.BaseHTTPRequestHandler):
+    """Metaflow's sandbox client provider asks ``<SERVICE_URL>/auth/token`` for credentials."""
+
+    def do_GET(self) -> None:
+        body = json.dumps(
+            {
+                "aws_access_key_id": "testing",
+                "aws_secret_access_key": "testing",
+                "region_name": "us-east-1",
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_sandbox_key_reference_is_not_written_fetched(aws_env: str, tmp_path: Path) -> None:
+    """With the sandbox on, Metaflow merges ``AWS_SANDBOX_API_KEY`` into its headers entry as
+    ``x-api-key``: a reference there was written fetched into every state (attacker trial).
+    Replaced as the auth key's is; the reference travels and the task fetches it."""
+    _boto(aws_env, "ssm").put_parameter(Name="/mf/api-key", Value=SECRET, Type="SecureString")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SandboxAuth)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        where = _aws_launch(
+            tmp_path,
+            aws_env,
+            METAFLOW_AWS_SANDBOX_ENABLED="1",
+            METAFLOW_AWS_SANDBOX_REGION="us-east-1",
+            METAFLOW_AWS_SANDBOX_API_KEY=REFERENCE,
+            METAFLOW_SERVICE_URL=f"http://127.0.0.1:{server.server_address[1]}",
+            METAFLOW_AWS_SANDBOX_INTERNAL_SERVICE_URL="https://mf-internal.example.com",
+            METAFLOW_AWS_SANDBOX_STACK_NAME="sbx",
+        )
+        proc = run(where, "--datastore=s3", "step-functions", "create", "--only-json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    _no_plaintext(proc.stdout)
+    machine = json.loads(proc.stdout[proc.stdout.index("{") :])
+    for state in ("start", "end"):
+        entries = machine["States"][state]["Parameters"]["ContainerOverrides"]["Environment"]
+        env = {e["Name"]: e.get("Value") for e in entries}
+        assert env["METAFLOW_AWS_SANDBOX_API_KEY"] == REFERENCE
+        assert SECRET not in (env.get("METAFLOW_SERVICE_HEADERS") or "")
 
 
 def test_a_state_machine_carries_the_reference_not_the_secret(aws_env: str, tmp_path: Path) -> None:

@@ -134,3 +134,27 @@ def test_quotes_are_said_only_where_removing_them_helps(value: str) -> None:
     with pytest.raises(ConfigError) as raised:
         load(env={"METAFLOW_BATCH_EMIT_TAGS": value})
     assert "wrapped in quotes" not in str(raised.value)
+
+
+# --- attacker: the sandbox's API key as a secret reference -----------------------------------
+
+
+@pytest.mark.parametrize("target", ["batch", "sfn", "kubernetes", "airflow"])
+def test_show_target_with_a_sandbox_key_reference(target: str) -> None:
+    """``show --target sfn`` with the sandbox on and ``AWS_SANDBOX_API_KEY`` a reference
+    stopped with "unexpected TypeError: Object of type Reference is not JSON serializable":
+    Metaflow's headers entry was built with the reference in it. It is replaced, as for the
+    auth key's reference: the task gets the reference and fetches it."""
+    env = {
+        "METAFLOW_AWS_SANDBOX_ENABLED": "1",
+        "METAFLOW_AWS_SANDBOX_REGION": "us-east-1",
+        "METAFLOW_AWS_SANDBOX_API_KEY": "{{resolve:ssm:/mf/sandbox-key}}",
+        "METAFLOW_SERVICE_URL": "https://mf.example.com",
+        "METAFLOW_AWS_SANDBOX_INTERNAL_SERVICE_URL": "https://mfi.example.com",
+        "METAFLOW_DATASTORE_SYSROOT_S3": "s3://my-bucket/mf",
+    }
+    result = invoke("show", "--target", target, "--all", "--json", env=env)
+    assert result.exit_code == 0, result.output + (result.stderr or "")
+    rows = {row["name"]: row for row in json.loads(result.stdout)["settings"]}
+    assert rows["METAFLOW_AWS_SANDBOX_API_KEY"]["value"] == env["METAFLOW_AWS_SANDBOX_API_KEY"]
+    assert "x-api-key" not in (rows.get("METAFLOW_SERVICE_HEADERS", {}).get("value") or "")

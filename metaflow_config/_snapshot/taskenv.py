@@ -65,8 +65,24 @@ DOWNWARD = frozenset(
 )
 #: The variable Metaflow builds from its ``SERVICE_HEADERS`` with the auth key merged in.
 HEADERS = "METAFLOW_SERVICE_HEADERS"
-#: The settings Metaflow writes into that variable itself (the sandbox's key too, when on).
+#: The settings Metaflow writes into that variable itself (the sandbox's key too, when on:
+#: :func:`_in_headers`).
 _IN_HEADERS = ("SERVICE_HEADERS", "SERVICE_AUTH_KEY")
+
+
+def _in_headers(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The settings whose values Metaflow writes into ``METAFLOW_SERVICE_HEADERS`` itself.
+
+    Its ``SERVICE_HEADERS``, with ``SERVICE_AUTH_KEY`` merged in as ``x-api-key``, and with the
+    sandbox on, ``AWS_SANDBOX_API_KEY`` over it (``metaflow_config.py``): the one list that
+    says which fetched secret would be written into a job definition, and whose secrets reach
+    the task in that entry.
+    """
+    if values["AWS_SANDBOX_ENABLED"]:
+        return (*_IN_HEADERS, "AWS_SANDBOX_API_KEY")
+    return _IN_HEADERS
+
+
 _SECRETS = frozenset(field.env for field in FIELDS if field.secret)
 
 
@@ -230,7 +246,8 @@ class TaskEnv:
         if launcher:
             values = {**values, **{k: v for k, v in launcher.items() if k in DECIDING}}
         self._values = values
-        self._fetched = any(isinstance(values[name], Reference) for name in _IN_HEADERS)
+        self._in_headers = _in_headers(values)
+        self._fetched = any(isinstance(values[name], Reference) for name in self._in_headers)
         skip = values["ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"] if target in POD_TARGETS else ""
         self.skipped = frozenset(name for name in str(skip or "").split(",") if name)
         #: ``KUBERNETES_SECRETS``: Metaflow mounts them in every pod of ``--with kubernetes``
@@ -271,7 +288,7 @@ class TaskEnv:
             return []
         left = self.left_out(mounted=True).keys() - self.skipped
         if HEADERS not in self.skipped and not self._fetched:  # Metaflow's entry carries them
-            left -= {PREFIX + name for name in _IN_HEADERS}
+            left -= {PREFIX + name for name in self._in_headers}
         return [field.env for field in FIELDS if field.env in left] + sorted(
             left & self._section_secrets
         )
@@ -367,7 +384,7 @@ class TaskEnv:
         password (Metaflow alone writes none of them).
         """
         values = self._values
-        own = {*_IN_HEADERS, *(("AWS_SANDBOX_API_KEY",) if values["AWS_SANDBOX_ENABLED"] else ())}
+        own = set(self._in_headers)
         given = self.missing((), mounted=bool(self.mounted_secrets))
         writes = METAFLOW_WRITES.get(self.target, frozenset())
         exposed = []
