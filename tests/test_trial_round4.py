@@ -158,3 +158,30 @@ def test_show_target_with_a_sandbox_key_reference(target: str) -> None:
     rows = {row["name"]: row for row in json.loads(result.stdout)["settings"]}
     assert rows["METAFLOW_AWS_SANDBOX_API_KEY"]["value"] == env["METAFLOW_AWS_SANDBOX_API_KEY"]
     assert "x-api-key" not in (rows.get("METAFLOW_SERVICE_HEADERS", {}).get("value") or "")
+
+
+@pytest.mark.parametrize("missing", [True, False])
+def test_metaflow_configure_offers_reset_only_of_a_file_there(
+    tmp_path: Path, missing: bool
+) -> None:
+    """``metaflow configure show`` with a ``METAFLOW_PROFILE`` not created yet said to start the
+    profile again with ``metaflow-config reset``, which answers "Nothing to reset"."""
+    pytest.importorskip("metaflow")
+    mfhome = tmp_path / "home" / ".metaflowconfig"
+    mfhome.mkdir(parents=True)
+    if not missing:
+        (mfhome / "config_prod.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q",}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METAFLOW_")}
+    env.update(HOME=str(tmp_path / "home"), USER="newcomer", METAFLOW_PROFILE="prod")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("metaflow")), "configure", "show"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "cannot run on it either" in done.stderr, done.stderr
+    assert ("metaflow-config reset" in done.stderr) == (not missing)

@@ -387,7 +387,11 @@ _SEE_FETCHES = (
 )
 _NOT_EVEN_CONFIGURE = (
     "`metaflow configure` cannot run on it either (Metaflow's own reading fails on it too): "
-    "fix it as said above.\n"
+    "fix it as said above"
+)
+#: ... where the profile file is there (not a ``METAFLOW_PROFILE`` with no file)
+_OR_START_AGAIN = (
+    ", or start the profile again with `metaflow-config reset` and `metaflow-config configure aws`"
 )
 _NOT_EVEN_METAFLOW = (
     "Metaflow's own reading fails on it too (Metaflow alone, and `metaflow configure`): fix it "
@@ -411,7 +415,8 @@ def _escape_hatch(error: ConfigError) -> str:
     # a fetch: `check` alone fetches nothing
     see = _SEE_FETCHES if isinstance(error, FetchError) else _SEE_EVERY_PROBLEM
     if _repairing():  # `metaflow configure` itself, whose own reading failed on it too
-        return f"{see}\n{_NOT_EVEN_CONFIGURE}"
+        again = _OR_START_AGAIN if os.path.exists(_metaflows_profile()) else ""
+        return f"{see}\n{_NOT_EVEN_CONFIGURE}{again}.\n"
     if not _metaflow_reads_files():  # a way out that fails would send the user on to another
         return f"{see}\n{_NOT_EVEN_METAFLOW}"
     hatch = f"{see}\n{_WAYS_OUT}"
@@ -422,6 +427,14 @@ def _escape_hatch(error: ConfigError) -> str:
         "that metaflow-config withholds (Also: above) as they are: remove them from the file "
         "first, or run elsewhere.\n"
     )
+
+
+def _metaflows_profile() -> str:
+    """The profile file Metaflow's own reading reads (``init_config``)."""
+    home = os.environ.get("METAFLOW_HOME", "~/.metaflowconfig")
+    profile = os.environ.get("METAFLOW_PROFILE")
+    name = f"config_{profile}.json" if profile else "config.json"
+    return os.path.expanduser(os.path.join(home, name))
 
 
 def _metaflow_reads_files() -> bool:
@@ -435,11 +448,8 @@ def _metaflow_reads_files() -> bool:
 
     from .._sources.jsonfile import MAX_FILE_BYTES, read_regular
 
-    home = os.environ.get("METAFLOW_HOME", "~/.metaflowconfig")
-    profile = os.environ.get("METAFLOW_PROFILE")
-    name = f"config_{profile}.json" if profile else "config.json"
-    paths = [os.path.expanduser(os.path.join(home, name))]
-    if profile and not os.path.exists(paths[0]):
+    paths = [_metaflows_profile()]
+    if os.environ.get("METAFLOW_PROFILE") and not os.path.exists(paths[0]):
         return False  # "Unable to locate METAFLOW_PROFILE"
     try:
         here = os.getcwd()

@@ -24,14 +24,11 @@ import os
 import sys
 from collections.abc import Mapping
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .jsonfile import read_regular
 from .profiles import MAX_ENTRIES
 from .sections import on_reset, outside_working_directory
-
-if TYPE_CHECKING:
-    from .._snapshot.settings import Settings
 
 __all__ = [
     "MOST_BYTES",
@@ -409,7 +406,13 @@ def decospecs_toggled_by() -> str | None:
     return toggled
 
 
-def set_by_extensions(snapshot: Settings | None) -> dict[str, str]:
+class _Resolved(Protocol):
+    """A resolution's values by environment name (a ``Settings`` snapshot)."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+
+def set_by_extensions(snapshot: _Resolved | None) -> dict[str, str]:
     """The settings (by short name) Metaflow's module holds an installed extension's value of.
 
     :func:`config_settings`, and ``DEFAULT_DECOSPECS`` where an extension's ``TOGGLE_DECOSPECS``
