@@ -68,6 +68,7 @@ _LOCK = threading.RLock()
 _put = object.__setattr__  # past the read-only __setattr__ of _ProcessSettings
 #: ids of the override links alive anywhere (in any thread's, task's or copied context)
 _LIVE: set[int] = set()
+_MAIN = threading.main_thread()
 
 
 @keeps_no_locals
@@ -153,7 +154,27 @@ class _ProcessSettings:
     __hash__ = None  # type: ignore[assignment]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled (and copied), the process-wide settings are the snapshot in force here."""
+        """Pickled (and copied), the process-wide settings are the snapshot in force here.
+
+        A process pool pickles its arguments in a thread of its own, where no ``override()``
+        is in force: pickled in a thread other than the main one, with none in force here and
+        one alive elsewhere, the process's snapshot is sent with a warning to pass
+        :func:`current` (the snapshot where the call is made) instead.
+        """
+        if _LIVE and _STACK.get() is None and threading.current_thread() is not _MAIN:
+            import warnings  # the rare path
+
+            from .errors import ConfigWarning
+
+            warnings.warn(
+                ConfigWarning(
+                    "settings pickled in a thread where no override() is in force, while one "
+                    "is in force elsewhere (a process pool pickles its arguments in a thread of "
+                    "its own): the process-wide values are sent, not the override's; pass "
+                    "metaflow_config.current(), the snapshot in force where you call it"
+                ),
+                stacklevel=2,
+            )
         return self._snapshot().__reduce__()
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -185,3 +185,48 @@ def test_metaflow_configure_offers_reset_only_of_a_file_there(
     assert done.returncode == 1, done.stderr
     assert "cannot run on it either" in done.stderr, done.stderr
     assert ("metaflow-config reset" in done.stderr) == (not missing)
+
+
+# --- contract: settings handed to a process pool inside override() ---------------------------
+
+
+def _pickled_in_a_thread(payload: object, *, context: bool = False) -> list[object]:
+    import contextvars
+    import pickle
+    import threading
+
+    out: list[object] = []
+
+    def work() -> None:
+        back = pickle.loads(pickle.dumps(payload))  # noqa: S301 - its own pickle
+        out.append(back["METAFLOW_BATCH_JOB_QUEUE"])  # type: ignore[index]
+
+    target = contextvars.copy_context().run if context else None
+    thread = threading.Thread(target=(lambda: target(work)) if target else work)
+    thread.start()
+    thread.join()
+    return out
+
+
+def test_settings_pickled_by_a_pools_thread_inside_an_override_warns() -> None:
+    """``with override(BATCH_JOB_QUEUE="gpu"): pool.submit(work, settings)``: the pool pickles
+    its arguments in a thread of its own, where no override is in force, and the worker read
+    ``None``, silently. Said, with the fix: pass ``current()``."""
+    from metaflow_config import ConfigWarning, current, override, settings
+
+    with override(BATCH_JOB_QUEUE="gpu"):
+        with pytest.warns(ConfigWarning, match=r"pass metaflow_config\.current\(\)"):
+            assert _pickled_in_a_thread(settings) == [None]
+        assert _pickled_in_a_thread(current()) == ["gpu"]  # the fix said
+        assert _pickled_in_a_thread(settings, context=True) == ["gpu"]  # a copied context
+
+
+def test_settings_pickled_where_no_override_is_alive_does_not_warn() -> None:
+    """No override anywhere: the process-wide snapshot is the one meant, in any thread."""
+    import warnings
+
+    from metaflow_config import settings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _pickled_in_a_thread(settings) == [None]
