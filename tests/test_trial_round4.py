@@ -230,3 +230,34 @@ def test_settings_pickled_where_no_override_is_alive_does_not_warn() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert _pickled_in_a_thread(settings) == [None]
+
+
+# --- contract: cwd= as home= is taken ---------------------------------------------------------
+
+
+def test_a_cwd_given_with_a_tilde_finds_its_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``load(cwd="~/proj")`` searched ``<cwd>/~/proj``, silently no project (``home="~/..."``
+    is expanded); ``override(cwd=...)`` the same."""
+    from metaflow_config import override
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "proj" / ".metaflow").mkdir(parents=True)
+    (tmp_path / "proj" / ".metaflow" / "config.json").write_text('{"METAFLOW_S3_WORKER_COUNT": 7}')
+    assert load(cwd="~/proj")["METAFLOW_S3_WORKER_COUNT"] == 7
+    with override(cwd="~/proj") as snap:
+        assert snap["METAFLOW_S3_WORKER_COUNT"] == 7
+
+
+@pytest.mark.parametrize("kind", ["missing", "a-file"])
+def test_a_cwd_that_is_no_directory_is_an_invalid_argument(tmp_path: Path, kind: str) -> None:
+    """``load(cwd=...)`` of a folder that is not there (a typo) read no project, silently."""
+    from metaflow_config import override
+
+    where = tmp_path / "nope"
+    if kind == "a-file":
+        where.write_text("")
+    for call in (lambda: load(cwd=where), lambda: override(cwd=str(where)).__enter__()):
+        with pytest.raises(ConfigError, match=r"invalid argument.*cwd=.*an existing directory"):
+            call()

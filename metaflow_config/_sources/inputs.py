@@ -85,8 +85,13 @@ def switched(
     if profile is not None:
         changes["profile"] = profile or None
     if cwd is not None:
-        changes["cwd"] = os.path.abspath(cwd)
+        changes["cwd"] = os.path.abspath(given_cwd(cwd))
     return changes
+
+
+def given_cwd(cwd: str | os.PathLike[str]) -> str:
+    """A ``cwd=`` given by code as a path: ``~`` expanded, as a ``home=`` is."""
+    return os.path.expanduser(os.fspath(cwd))
 
 
 def check_arguments(
@@ -172,20 +177,32 @@ def place_problems(
     """
     if (
         (home is None or type(home) is str)
-        and (cwd is None or type(cwd) is str)
+        and cwd is None
         and (profile is None or type(profile) is str)
         and (strict is None or type(strict) is bool)
     ):
         return []  # the common case, without a call per argument
     problems: list[Problem] = []
     for name, value in (("home", home), ("cwd", cwd)):
-        if value is not None and not isinstance(_fspath(value), str):
+        path = _fspath(value)
+        if value is not None and not isinstance(path, str):
             problems.append(
                 Problem.bad_argument(
                     f"{call}({name}=...)",
                     show_value(value, secret=False),
                     "a path: a str or an os.PathLike (pathlib.Path)",
                     f"pass {name} as a str or a pathlib.Path",
+                )
+            )
+        elif name == "cwd" and isinstance(path, str) and not os.path.isdir(given_cwd(path)):
+            # the project file's search would start in a folder that is not there: no project
+            problems.append(
+                Problem.bad_argument(
+                    f"{call}(cwd=...)",
+                    show_value(path, secret=False),
+                    "an existing directory: where the search for .metaflow/config.json starts",
+                    "pass the project's directory (~ is expanded), or None for the working "
+                    "directory",
                 )
             )
     checks = (
@@ -286,7 +303,7 @@ class Inputs(Record):
             env,
             default_home(env) if home is None else code_home(home, "load"),
             selected_profile(env, profile),
-            working_directory() if cwd is None else os.fspath(cwd),
+            working_directory() if cwd is None else given_cwd(cwd),
             dict(overrides or {}),
             strict,
         )
