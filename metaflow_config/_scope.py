@@ -152,6 +152,7 @@ class _ProcessSettings:
         return self._snapshot() == other
 
     __hash__ = None  # type: ignore[assignment]
+    __iter__ = None  # as Settings'
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled (and copied), the process-wide settings are the snapshot in force here.

@@ -261,3 +261,17 @@ def test_a_cwd_that_is_no_directory_is_an_invalid_argument(tmp_path: Path, kind:
     for call in (lambda: load(cwd=where), lambda: override(cwd=str(where)).__enter__()):
         with pytest.raises(ConfigError, match=r"invalid argument.*cwd=.*an existing directory"):
             call()
+
+
+# --- contract: iterating a snapshot -----------------------------------------------------------
+
+
+def test_iterating_settings_is_pythons_not_iterable() -> None:
+    """``list(settings)`` said "invalid argument: settings[name]: got 0": Python's fallback
+    to ``__getitem__`` with 0, 1, ... A snapshot is not iterable (``items()`` is)."""
+    from metaflow_config import settings
+
+    for snapshot in (load(env={}), settings):
+        with pytest.raises(TypeError, match="not iterable"):
+            list(snapshot)  # type: ignore[call-overload]
+        assert dict(snapshot.items())["METAFLOW_BATCH_JOB_QUEUE"] is None

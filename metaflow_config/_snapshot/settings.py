@@ -426,6 +426,9 @@ class Settings(Sections):
         return self._resolution.values == other._resolution.values
 
     __hash__ = None  # type: ignore[assignment]
+    #: not a sequence: without this, ``list(settings)`` would call ``settings[0]`` and say the
+    #: name ``0`` is not a setting's; ``items()`` gives each setting's (name, value)
+    __iter__ = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (and copy) the resolution, with only the environment variables it read.
