@@ -78,7 +78,21 @@ __all__ = [
 ]
 
 
-def _snapshot(settings: Settings | None) -> Settings:
+def _snapshot(
+    settings: Settings | None, kwargs: Mapping[str, Any] | None = None, call: str = ""
+) -> Settings:
+    """``settings``, else the snapshot in force; ``kwargs``: the keywords ``call`` hands boto3."""
+    if kwargs and "snapshot" in kwargs:  # as testing's helpers name it: boto3 would refuse it
+        raise ConfigError(
+            [
+                Problem.bad_argument(
+                    f"{call}(snapshot=...)",
+                    "snapshot=, a keyword boto3 does not take",
+                    "the snapshot as settings= (or first), as every helper of aws takes it",
+                    f"call {call}(settings=<snapshot>)",
+                )
+            ]
+        )
     return current() if settings is None else settings
 
 
@@ -114,7 +128,7 @@ def client(
     """
     if service_name == "s3":
         return s3_client(settings, boto_session=boto_session, **kwargs)
-    s = _snapshot(settings)
+    s = _snapshot(settings, kwargs, "client")
     sess = boto_session if boto_session is not None else session(s)
     if not kwargs.get("region_name") and not sess.region_name:
         raise ConfigError(
@@ -154,7 +168,7 @@ def s3_client(settings: Settings | None = None, *, boto_session: Any = None, **k
             DATATOOLS_CLIENT_PARAMS).
 
     """
-    s = _snapshot(settings)
+    s = _snapshot(settings, kwargs, "s3_client")
     params = s.s3.client_kwargs
     theirs = kwargs.pop("config", None)
     params.update(kwargs)

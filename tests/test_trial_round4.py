@@ -275,3 +275,20 @@ def test_iterating_settings_is_pythons_not_iterable() -> None:
         with pytest.raises(TypeError, match="not iterable"):
             list(snapshot)  # type: ignore[call-overload]
         assert dict(snapshot.items())["METAFLOW_BATCH_JOB_QUEUE"] is None
+
+
+# --- contract: the snapshot's keyword, as testing names it ------------------------------------
+
+
+@pytest.mark.parametrize("call", ["s3_client", "client"])
+def test_an_aws_helper_given_snapshot_says_settings(call: str) -> None:
+    """``aws.s3_client(snapshot=s)`` (``testing``'s helpers name the snapshot so) said only
+    "unexpected keyword argument '****'" (a caller's keyword may come from a secret dict, so
+    boto3's quotes stay masked). The one keyword of this package's own vocabulary is said."""
+    pytest.importorskip("boto3")
+    from metaflow_config import aws
+
+    snapshot = load(env={"AWS_DEFAULT_REGION": "us-east-1"})
+    args = () if call == "s3_client" else ("batch",)
+    with pytest.raises(ConfigError, match=rf"{call}\(snapshot=\.\.\.\).*settings="):
+        getattr(aws, call)(*args, snapshot=snapshot)
