@@ -112,9 +112,11 @@ class LayerSource(PydanticBaseSettingsSource):
 
     def __init__(self, settings_cls: type[BaseSettings], layer: str) -> None:
         super().__init__(settings_cls)
-        if layer not in {x.name for x in LAYERS}:
-            msg = f"layer must be one of {', '.join(x.name for x in LAYERS)}, got {layer!r}"
-            raise ValueError(msg)
+        names = [x.name for x in LAYERS]
+        if layer not in names:
+            raise ConfigError(
+                [Problem.not_one_of("LayerSource(layer=...)", layer, names, "LayerSource()")]
+            )
         self.layer = layer
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:

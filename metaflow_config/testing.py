@@ -236,12 +236,13 @@ def assert_source(
 
     Raises:
         AssertionError: with the full explanation of the value, when it does not match.
-        ValueError: ``source`` is not the name of a layer.
+        ConfigError: ``source`` is not the name of a layer (an invalid argument).
 
     """
     if source not in SOURCES:
-        msg = f"source must be one of {', '.join(SOURCES)}, got {source!r}"
-        raise ValueError(msg)
+        raise ConfigError(
+            [Problem.not_one_of("assert_source(source=...)", source, SOURCES, "assert_source()")]
+        )
     info = (current() if snapshot is None else snapshot).explain(name)
     where = None if location is None else os.fspath(location)
     found = info.source == source and (
@@ -275,13 +276,18 @@ def child_env(
 
     Raises:
         ConfigError: a value in force would not read back from an environment variable (see
-            :meth:`Settings.to_env`).
+            :meth:`Settings.to_env`), or ``base`` is no mapping of names to text.
 
     """
     from ._snapshot.settings import child_variables
 
     snapshot = current() if snapshot is None else snapshot
-    base = os.environ if base is None else base
+    if base is None:
+        base = os.environ
+    else:
+        problems = argument_problems("child_env(base=...)", base, text_values=True)
+        if problems:
+            raise ConfigError(problems)
     env = ChildEnv(  # a dict whose repr masks the secrets, and the machine's other values
         (key, value)
         for key, value in base.items()

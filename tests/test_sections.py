@@ -505,7 +505,7 @@ def test_the_layers_are_pydantic_settings_sources(registered: type[Any]) -> None
     settings.reload()
     with override(ACME_GPU_QUEUE="ignored-here"):
         assert ProfileOnly().gpu_queue == "from-profile"
-    with pytest.raises(ValueError, match="layer must be one of"):
+    with pytest.raises(ConfigError, match=r"LayerSource\(layer=\.\.\.\).*one of"):
         LayerSource(ProfileOnly, "cloud")
 
 

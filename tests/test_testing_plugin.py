@@ -169,7 +169,7 @@ def test_assert_source_fails_with_the_explanation(
 
 def test_assert_source_rejects_an_unknown_layer() -> None:
     """A misspelled layer name is a ValueError, not a test that can never pass."""
-    with pytest.raises(ValueError, match="default, derived"):
+    with pytest.raises(ConfigError, match="'default', 'derived'"):
         assert_source(Q, "enviroment", snapshot=isolated())
 
 

@@ -292,3 +292,28 @@ def test_an_aws_helper_given_snapshot_says_settings(call: str) -> None:
     args = () if call == "s3_client" else ("batch",)
     with pytest.raises(ConfigError, match=rf"{call}\(snapshot=\.\.\.\).*settings="):
         getattr(aws, call)(*args, snapshot=snapshot)
+
+
+# --- contract: a wrong argument to a public helper is a ConfigError ---------------------------
+
+
+def test_wrong_arguments_to_the_helpers_are_invalid_arguments() -> None:
+    """``LayerSource(A, "defaults")`` and ``assert_source(..., "environment")`` raised
+    ``ValueError``; ``child_env(base=5)`` an ``AttributeError``: README says a wrong argument
+    to a call is a ``ConfigError`` headed "invalid argument"."""
+    pytest.importorskip("pydantic_settings")
+    from metaflow_config import testing
+    from metaflow_config.pydantic import LayerSource, MetaflowBaseSettings
+
+    class A(MetaflowBaseSettings):
+        pass
+
+    calls = [
+        lambda: LayerSource(A, "defaults"),
+        lambda: testing.assert_source("BATCH_JOB_QUEUE", "environment"),
+        lambda: testing.child_env(base=5),  # type: ignore[arg-type]
+        lambda: testing.child_env(base={"METAFLOW_X": 5}),  # type: ignore[dict-item]
+    ]
+    for call in calls:
+        with pytest.raises(ConfigError, match=r"^invalid argument: "):
+            call()
