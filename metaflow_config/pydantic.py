@@ -384,7 +384,8 @@ def layer_problems(data: LayerData) -> list[Problem]:
                         value=show_value(raw.value, secret=key in secret),
                         expected=_redacted(
                             _expected(cls, name, err, raw.value), [*quoted, *_inputs(cls, err)]
-                        ),
+                        )
+                        + _inner(cls, name, err, secret=key in secret),
                         fix=f"correct or remove {raw.location or key}",
                     )
                 )
@@ -799,6 +800,8 @@ def _expected(
     kind = str(err.get("type", ""))
     if kind in _SAID_AS:  # what pydantic takes, in words a user can act on
         return _SAID_AS[kind]
+    if len(err["loc"]) > 1:  # a part of the value (``_inner`` says where): pydantic's input
+        value = err.get("input")
     if kind == "string_type" and isinstance(value, (int, float, dict, list, tuple)):
         return f"{expected} ({_found_instead(value, code=code)})"
     shape = _shape(cls)
@@ -807,6 +810,42 @@ def _expected(
         if reason is not None:
             return f"{expected} ({reason})"
     return expected
+
+
+def _inner(cls: type[BaseSettings], name: str, err: Mapping[str, Any], *, secret: bool) -> str:
+    """`` (at .gpu.count)``: where in field ``name``'s value pydantic refused.
+
+    A nested model's field, a dict's key, a list's item. Of a secret field, a nested model's
+    field names are said (code), its dicts' keys are not (a header's name may be secret):
+    ``[...]``.
+    """
+    path = err["loc"][1:]
+    if not path:
+        return ""
+    hint: Any = cls.model_fields[name].annotation if name in cls.model_fields else None
+    said = []
+    for step in path:
+        fields = _model_fields(hint)
+        if isinstance(step, str) and fields is not None and step in fields:
+            said.append(f".{step}")
+            hint = fields[step].annotation
+        elif isinstance(step, int) and get_origin(hint) in (list, tuple, set, frozenset):
+            said.append(f"[{step}]")
+            hint = (get_args(hint) or (None,))[0]
+        else:  # a key of a mapping (or a place the annotation does not tell): data
+            said.append("[...]" if secret else f"[{step!r}]")
+            args = get_args(hint)
+            hint = args[-1] if len(args) == 2 else None
+    return f" (at {''.join(said)})"
+
+
+def _model_fields(hint: Any) -> Mapping[str, Any] | None:
+    """The fields of the pydantic model ``hint`` is, or is optionally (``X | None``), or None."""
+    candidates = get_args(hint) if get_origin(hint) in _UNIONS else (hint,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate.model_fields
+    return None
 
 
 def _problems(
@@ -840,9 +879,9 @@ def _problems(
         expected = _redacted(
             _expected(cls, name, err, value, code=layer == "override")
             if layer not in {"init", "default"}  # text a layer held, not code's argument
-            else str(err["msg"]),
+            else _said(str(err["msg"]), secret=key in secret),
             [*quoted, *_inputs(cls, err)],
-        )
+        ) + _inner(cls, name, err, secret=key in secret)
         fix = {
             "env": f"correct or unset the environment variable {location}",
             "override": "pass a valid value to override()",

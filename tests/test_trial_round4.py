@@ -9,7 +9,9 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -317,3 +319,44 @@ def test_wrong_arguments_to_the_helpers_are_invalid_arguments() -> None:
     for call in calls:
         with pytest.raises(ConfigError, match=r"^invalid argument: "):
             call()
+
+
+# --- contract: where in a registered section's nested value a problem is ---------------------
+
+
+def test_a_nested_fields_problem_says_where_it_is() -> None:
+    """A section's nested model refused for its ``count``: the error said "METAFLOW_ACME_GPU:
+    got ****; expected a whole number" (masked: the model holds a secret), naming no field.
+    The place is said: a nested model's fields and a list's items; a secret map's keys not."""
+    pytest.importorskip("pydantic_settings")
+    from pydantic import BaseModel, SecretStr
+    from pydantic_settings import SettingsConfigDict
+
+    from metaflow_config import override
+    from metaflow_config.pydantic import MetaflowBaseSettings
+
+    class Gpu(BaseModel):
+        count: int = 1
+        token: Optional[SecretStr] = None
+
+    class Acme(MetaflowBaseSettings):
+        model_config = SettingsConfigDict(env_prefix="METAFLOW_ACME_")
+        gpu: Gpu = Gpu()
+        hdrs: dict[str, SecretStr] = {}  # noqa: RUF012 - a model's default
+        ids: list[int] = []  # noqa: RUF012
+
+    env = {
+        "METAFLOW_ACME_GPU": json.dumps({"count": "x", "token": "t0k"}),
+        "METAFLOW_ACME_HDRS": json.dumps({"sekrit-header": 5}),
+        "METAFLOW_ACME_IDS": '[1, 2, "three"]',
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not registered: "not a setting"
+        with override(env=env), pytest.raises(ConfigError) as raised:
+            Acme()
+    said = str(raised.value)
+    assert "(at .count)" in said
+    assert "(at [2])" in said
+    assert "(at [...])" in said
+    assert "sekrit" not in said
+    assert "t0k" not in said
