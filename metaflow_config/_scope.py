@@ -25,6 +25,7 @@ cost of a module attribute read (see ``_ProcessSettings``); the plain path (``_U
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -247,11 +248,25 @@ class _Unresolved(_ProcessSettings):
         return value
 
 
-def _forward(name: str) -> property:
+def _forward(name: str) -> Any:
+    """The accessor of ``Settings.<name>`` on the snapshot in force here.
+
+    A method is forwarded as a method of the same signature and docstring (``help(settings)``
+    shows Settings' own); anything else as a property with the docstring of Settings'.
+    """
+    held = next((vars(k)[name] for k in Settings.__mro__ if name in vars(k)), None)
+    if callable(held) and not isinstance(held, (property, staticmethod, classmethod)):
+
+        def method(self: _ProcessSettings, *args: Any, **kwargs: Any) -> Any:
+            return getattr(self._snapshot(), name)(*args, **kwargs)
+
+        return functools.wraps(held)(method)
+
     def get(self: _ProcessSettings) -> Any:
         return getattr(self._snapshot(), name)
 
-    return property(get, doc=f"``Settings.{name}`` of the snapshot in force here.")
+    doc = getattr(held, "__doc__", None) if isinstance(held, property) else None
+    return property(get, doc=doc or f"``Settings.{name}`` of the snapshot in force here.")
 
 
 # Without __getattr__, every name Settings answers (but the sections) needs an accessor here.
@@ -264,6 +279,8 @@ del _name
 # error (no __getattr__ there, see above), which names the type ("'Settings' object has no
 # attribute 'btach'"; Python 3.10+ adds its did-you-mean in the traceback).
 _ProcessSettings.__name__ = _Unresolved.__name__ = "Settings"
+# what help(settings) shows: Settings' own words (the docstrings above are the implementation's)
+_ProcessSettings.__doc__ = _Unresolved.__doc__ = Settings.__doc__
 
 _process = _Unresolved()
 #: The process-wide settings: resolved on first use, re-read by ``settings.reload()``.

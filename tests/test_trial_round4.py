@@ -360,3 +360,23 @@ def test_a_nested_fields_problem_says_where_it_is() -> None:
     assert "(at [...])" in said
     assert "sekrit" not in said
     assert "t0k" not in said
+
+
+# --- contract: help() of the public objects ----------------------------------------------------
+
+
+def test_help_shows_settings_and_its_sections_in_their_own_words() -> None:
+    """``help(settings)`` showed the proxy's internals ("while their sections are not
+    cached") and its methods as properties without signatures; ``help(settings.batch)``
+    listed none of the section's settings."""
+    import pydoc
+
+    from metaflow_config import Settings, settings
+
+    text = pydoc.render_doc(settings, renderer=pydoc.plaintext)
+    assert "not cached" not in text
+    assert Settings.__doc__.splitlines()[0] in text  # type: ignore[union-attr]
+    assert "explain(self, name: 'str') -> 'Explanation'" in text
+    section = pydoc.render_doc(settings.batch, renderer=pydoc.plaintext)
+    assert "job_queue: METAFLOW_BATCH_JOB_QUEUE. AWS Batch job queue" in section
+    assert type(settings.batch).__doc__.startswith("AWS Batch")  # type: ignore[union-attr]

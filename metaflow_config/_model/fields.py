@@ -333,6 +333,28 @@ def setting(
     )
 
 
+class _SectionDoc:
+    """A section's ``__doc__``: its docstring, then its settings (what ``help()`` shows).
+
+    The settings are no class attributes (see ``Section.__init_subclass__``), so pydoc would
+    list none of them; the list is made when asked (of the class, or of an instance).
+    """
+
+    __slots__ = ("own",)
+
+    def __init__(self, own: str | None) -> None:
+        self.own = own
+
+    def __get__(self, instance: object, owner: type | None = None) -> str:
+        cls = owner if owner is not None else type(instance)
+        own = self.own or cls.__name__
+        fields: tuple[Setting, ...] = getattr(cls, "fields", ())
+        if not fields:
+            return own
+        listed = "\n".join(f"    {f.attr}: {f.env}. {f.doc}" for f in fields)
+        return f"{own}\n\nSettings (attribute: environment name. what it is):\n{listed}"
+
+
 class Section:
     """A family of settings; instances are immutable views of one resolution."""
 
@@ -351,6 +373,7 @@ class Section:
         # with object.__setattr__. Measured: 7 ns a read instead of 19 ns.
         for field in own:
             delattr(cls, field.attr)
+        type.__setattr__(cls, "__doc__", _SectionDoc(cls.__dict__.get("__doc__")))
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         put = object.__setattr__
