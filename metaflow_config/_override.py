@@ -23,7 +23,7 @@ from ._snapshot.settings import Settings, resolution_of
 from ._sources.inputs import Inputs, check_arguments, switched
 from ._sources.layers import OverrideLayer
 from ._sources.sections import is_secret
-from .errors import ConfigError, keeps_no_locals
+from .errors import ConfigError, Problem, keeps_no_locals
 
 __all__ = ["Override", "override"]
 
@@ -152,6 +152,17 @@ class Override:
             values_label="override(...)",
         )
         given = dict(values)
+        if "strict" in given:  # load()'s argument, no setting's name
+            raise ConfigError(
+                [
+                    Problem.bad_argument(
+                        "override(strict=...)",
+                        repr(given["strict"]),
+                        "no such argument: a scope resolves as strictly as the resolution under it",
+                        "pass strict= to load(), or set METAFLOW_CONFIG_STRICT=1",
+                    )
+                ]
+            )
         #: this scope's own values, read once: its layer, laid over the outer scope's on entry
         self._layer = OverrideLayer(given).read()
         if self._layer.problems:  # with what is wrong with the values named right, all at once

@@ -380,3 +380,14 @@ def test_help_shows_settings_and_its_sections_in_their_own_words() -> None:
     section = pydoc.render_doc(settings.batch, renderer=pydoc.plaintext)
     assert "job_queue: METAFLOW_BATCH_JOB_QUEUE. AWS Batch job queue" in section
     assert type(settings.batch).__doc__.startswith("AWS Batch")  # type: ignore[union-attr]
+
+
+def test_override_given_strict_says_where_strictness_is_set() -> None:
+    """``override(strict=True)`` (``load`` takes it) said "strict: expected the name of a
+    setting"; it says that a scope takes no ``strict=``, and where strictness is set."""
+    from metaflow_config import override
+
+    with pytest.raises(
+        ConfigError, match=r"^invalid argument: override\(strict=\.\.\.\).*load\(\)"
+    ):
+        override(strict=True)
