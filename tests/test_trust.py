@@ -193,6 +193,7 @@ def test_a_home_given_in_code_is_taken_from_the_working_directory(
     """``load(home="h")``: the program's own choice, as a path in Python reads, made absolute."""
     write_profile(tmp_path / "h", {"BATCH_JOB_QUEUE": "mine"})
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
     s = load(env={}, home="h", cwd=tmp_path / "elsewhere")
     assert s.batch.job_queue == "mine"
     assert s.explain("BATCH_JOB_QUEUE").location.startswith(str(tmp_path / "h"))
