@@ -391,3 +391,52 @@ def test_override_given_strict_says_where_strictness_is_set() -> None:
         ConfigError, match=r"^invalid argument: override\(strict=\.\.\.\).*load\(\)"
     ):
         override(strict=True)
+
+
+# --- wild profiles: what Metaflow alone reads, this package refuses ---------------------------
+
+
+def _metaflow(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METAFLOW_")}
+    env.update(HOME=str(tmp_path / "home"), USER="migrating", **extra)
+    command = (
+        [str(Path(sys.executable).with_name("metaflow")), *args]
+        if args
+        else [
+            sys.executable,
+            "-c",
+            "import metaflow",
+        ]
+    )
+    return subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_metaflow_configure_runs_on_a_profile_name_only_metaflow_takes(tmp_path: Path) -> None:
+    """``METAFLOW_PROFILE="my team" metaflow configure show``: refused here (a name with a
+    blank), read by Metaflow alone; ``metaflow configure`` said it could not run, though it is
+    how a profile is repaired. It runs on Metaflow's own reading of the profile."""
+    pytest.importorskip("metaflow")
+    mfhome = tmp_path / "home" / ".metaflowconfig"
+    mfhome.mkdir(parents=True)
+    (mfhome / "config_my team.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "gpu-queue"}')
+    done = _metaflow(tmp_path, "configure", "show", METAFLOW_PROFILE="my team")
+    assert done.returncode == 0, done.stderr
+    assert "METAFLOW_BATCH_JOB_QUEUE=gpu-queue" in done.stdout
+    assert "runs on Metaflow's own reading" in done.stderr
+
+
+def test_a_profile_over_the_cap_is_one_metaflow_alone_reads(tmp_path: Path) -> None:
+    """A 1.5 MB profile (a CA bundle pasted in an extension's key): refused here, read by
+    Metaflow alone, yet the report said Metaflow's own reading fails too. The switch is
+    offered, and works."""
+    pytest.importorskip("metaflow")
+    mfhome = tmp_path / "home" / ".metaflowconfig"
+    mfhome.mkdir(parents=True)
+    big = {"METAFLOW_BATCH_JOB_QUEUE": "q", "METAFLOW_ACME_CA_BUNDLE": "x" * 1_500_000}
+    (mfhome / "config.json").write_text(json.dumps(big))
+    report = _metaflow(tmp_path)
+    assert report.returncode == 1
+    assert "METAFLOW_CONFIG_EXTENSION=0" in report.stderr, report.stderr
+    assert _metaflow(tmp_path, METAFLOW_CONFIG_EXTENSION="0").returncode == 0

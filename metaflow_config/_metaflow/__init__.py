@@ -100,13 +100,18 @@ def check_early() -> None:
     if not on:
         return
     _report_config_errors_plainly()
-    take_over_files()  # Metaflow's own reading of the files: this package's reader
-    take_over_parsing(current, _pending)  # and of the values
     try:
         snapshot = _resolve()
     except ConfigError as exc:
         _PENDING[:] = [exc]
+        if _repairing():  # `metaflow configure` runs on Metaflow's own reading of the profile
+            take_over_files(profile=False)
+            return
+        take_over_files()
+        take_over_parsing(current, _pending)
         return
+    take_over_files()  # Metaflow's own reading of the files: this package's reader
+    take_over_parsing(current, _pending)  # and of the values
     trips = _what_metaflow_trips_on(snapshot)
     if trips:  # valid here, but Metaflow's own reading raises on it: said as ours
         _PENDING[:] = [ConfigError(trips)]
@@ -328,9 +333,10 @@ def _report_config_errors_plainly() -> None:
             # without any secret this configuration holds (a secret's malformed JSON, say)
             said = redact(f"{kind.__name__}: {value}", _secrets_held())
             theirs = printable(mask_url_password(said))
+            cannot = _configure_cannot() if _repairing() else ""
             sys.stderr.write(
                 f"{_PENDING[0]}\n(Metaflow's own reading of it failed: {theirs})\n"
-                f"{_SEE_EVERY_PROBLEM}\n"
+                f"{_SEE_EVERY_PROBLEM}\n{cannot}"
             )
         else:
             previous(kind, value, tb)
@@ -415,8 +421,7 @@ def _escape_hatch(error: ConfigError) -> str:
     # a fetch: `check` alone fetches nothing
     see = _SEE_FETCHES if isinstance(error, FetchError) else _SEE_EVERY_PROBLEM
     if _repairing():  # `metaflow configure` itself, whose own reading failed on it too
-        again = _OR_START_AGAIN if os.path.exists(_metaflows_profile()) else ""
-        return f"{see}\n{_NOT_EVEN_CONFIGURE}{again}.\n"
+        return f"{see}\n{_configure_cannot()}"
     if not _metaflow_reads_files():  # a way out that fails would send the user on to another
         return f"{see}\n{_NOT_EVEN_METAFLOW}"
     hatch = f"{see}\n{_WAYS_OUT}"
@@ -427,6 +432,16 @@ def _escape_hatch(error: ConfigError) -> str:
         "that metaflow-config withholds (Also: above) as they are: remove them from the file "
         "first, or run elsewhere.\n"
     )
+
+
+def _configure_cannot() -> str:
+    """What ``metaflow configure`` says where Metaflow's own reading fails too."""
+    again = _OR_START_AGAIN if os.path.exists(_metaflows_profile()) else ""
+    return f"{_NOT_EVEN_CONFIGURE}{again}.\n"
+
+
+#: The largest file the prediction of Metaflow's own reading reads (the error path only).
+_METAFLOWS_MOST = 64 << 20
 
 
 def _metaflows_profile() -> str:
@@ -446,7 +461,7 @@ def _metaflow_reads_files() -> bool:
     """
     import json
 
-    from .._sources.jsonfile import MAX_FILE_BYTES, read_regular
+    from .._sources.jsonfile import read_regular
 
     paths = [_metaflows_profile()]
     if os.environ.get("METAFLOW_PROFILE") and not os.path.exists(paths[0]):
@@ -464,8 +479,9 @@ def _metaflow_reads_files() -> bool:
         if not os.path.exists(path):
             continue
         # read as every file anyone may have put in the way (a FIFO would hang Metaflow: said
-        # as failing, never opened), its size capped as the resolution's
-        data = read_regular(path, MAX_FILE_BYTES)[0]
+        # as failing, never opened); Metaflow reads a file of any size (one over this package's
+        # cap too), this reading one of at most _METAFLOWS_MOST
+        data = read_regular(path, _METAFLOWS_MOST)[0]
         try:
             if data is None or not isinstance(json.loads(data.decode("utf-8")), dict):
                 return False

@@ -82,24 +82,32 @@ def take_over_parsing(
     funcs.from_conf = from_conf
 
 
-def take_over_files() -> None:
+def take_over_files(*, profile: bool = True) -> None:
     """Have Metaflow read its profile and project files as this package does (once per process).
 
     Metaflow reads them on its first ``from_conf``, through the module's ``init_config`` and
-    ``init_local_config``: those are replaced by :func:`metaflows_file`'s reads.
+    ``init_local_config``: those are replaced by :func:`metaflows_file`'s reads. ``profile=False``
+    (``metaflow configure`` repairing a profile this package refuses): the profile is Metaflow's
+    own reading, and the project file is this package's where it can be read (its trust still
+    applies), else none (``metaflow configure`` needs none).
     """
     import metaflow.metaflow_config_funcs as funcs
 
-    if getattr(funcs.init_config, "_metaflow_config", False):
+    if getattr(funcs.init_local_config, "_metaflow_config", False):
         return
 
     def init_config() -> dict[str, Any]:
         return metaflows_file("profile")
 
     def init_local_config() -> dict[str, Any]:
-        return metaflows_file("local")
+        if profile:
+            return metaflows_file("local")
+        try:
+            return metaflows_file("local")
+        except ConfigError:
+            return {}
 
-    for mine in (init_config, init_local_config):
+    for mine in (init_config, init_local_config) if profile else (init_local_config,):
         mine._metaflow_config = True  # type: ignore[attr-defined]
         setattr(funcs, mine.__name__, mine)
 
