@@ -1039,37 +1039,32 @@ def _s3_diagnosis(value: str) -> str:
     odd = sorted({c for c in bucket if not (c.isascii() and c.isalnum())} - {".", "-", "_"})
     if odd:
         wrong.append(f"the bucket holds {', '.join(repr(c) for c in odd)}")
-    if any(c.isspace() for c in prefix):
-        wrong.append("the prefix holds a space")
-    wrong.extend(_shell_chars(prefix))
+    wrong.extend(_unquoted_chars(prefix))
     return "; ".join(wrong) or "a character no S3 URL holds"
 
 
-def _shell_chars(prefix: str) -> list[str]:
-    """What a root's prefix holds that Metaflow's remote task command cannot carry."""
-    odd = sorted({c for c in prefix if c in _SHELL_CHARS})
-    if not odd:
-        return []
-    held = ", ".join(repr(c) for c in odd)
-    return [f"the prefix holds {held}, which Metaflow's remote task command cannot quote"]
-
-
-#: A character of a GCS or Azure root's prefix: Metaflow writes those into the remote task's
-#: command unquoted (``download-gcp-object --object=...``), where a shell reads any other
-#: (``;``, ``|``, ``(``, a quote, ``$``): only the characters a shell takes as they are
+#: A character of a datastore root's prefix (S3, GCS, Azure). Metaflow writes the root into
+#: each remote task's ``bash -c "..."`` command unescaped: bare as ``--datastore-root=...`` of
+#: the steps Argo Workflows, Step Functions and Airflow run, and as the code package's URL
+#: (``download-gcp-object --object=...``; for S3 in a single-quoted ``python -c`` script). A
+#: shell reads any other character (``;``, ``|``, ``(``, ``*``, a quote, ``$``): a root holding
+#: one runs what follows in the task's container, or breaks the command. Only the characters
+#: a shell takes as they are.
 _PLAIN_MARKS = "._-=+@,:%~"
 _UNQUOTED = "A-Za-z0-9" + re.escape(_PLAIN_MARKS)  # a character class's contents
 
 
 def _unquoted_chars(prefix: str) -> list[str]:
-    """What a GCS or Azure root's prefix holds that Metaflow's task command cannot carry."""
+    """What a datastore root's prefix holds that Metaflow's task command cannot carry."""
+    said = ["the prefix holds a space"] if any(c.isspace() for c in prefix) else []
+    plain = "/" + _PLAIN_MARKS
     odd = sorted(
-        {c for c in prefix if not (c.isascii() and (c.isalnum() or c in "/" + _PLAIN_MARKS))}
+        {c for c in prefix if not (c.isspace() or (c.isascii() and (c.isalnum() or c in plain)))}
     )
-    if not odd:
-        return []
-    held = ", ".join(repr(c) for c in odd)
-    return [f"the prefix holds {held}, which Metaflow's remote task command does not quote"]
+    if odd:
+        held = ", ".join(repr(c) for c in odd)
+        said.append(f"the prefix holds {held}, which Metaflow's remote task command does not quote")
+    return said
 
 
 def _gs_diagnosis(value: str) -> str:
@@ -1095,14 +1090,9 @@ def _azure_diagnosis(value: str) -> str:
 #: boto3. Buckets made since 2018 are 3-63 lowercase letters, digits, dots and hyphens; older
 #: ones in us-east-1 (and S3-compatible stores) may hold capitals and '_', up to 255.
 _LONGEST_BUCKET = 255
-#: An S3 root's prefix: no blank, and none of the characters that end or open a quoted part of
-#: a shell command. Metaflow writes the code package's URL, under the datastore's root, into
-#: each remote task's ``bash -c "..."`` command, unescaped (``metaflow_environment``: in a
-#: single-quoted ``python -c`` script and ``mflog`` line): a quote there runs what follows it in
-#: the task's container, and a ``$`` or backtick is what a shell reads in double quotes.
-_ROOT_PREFIX = r"""(/[^\s'"`$\\]*)?"""
-_SHELL_CHARS = "'\"`$\\"
-_S3 = r"^s3://[A-Za-z0-9._\-]{1,255}" + _ROOT_PREFIX + "$"
+#: An S3 root: a bucket as boto3 takes it, and a prefix of the characters a shell takes as they
+#: are (see ``_PLAIN_MARKS``)
+_S3 = r"^s3://[A-Za-z0-9._\-]{1,255}(/[/" + _UNQUOTED + "]*)?$"
 
 
 def _bucket_checked(value: str) -> str:
@@ -1134,8 +1124,8 @@ class _S3Url(_Text):
 S3_URL = Kind(
     "S3 URL",
     "an S3 URL s3://bucket[/prefix] (bucket: letters, digits, '.', '-' and '_', at most 255, as "
-    "boto3 takes it, not dots alone; no '.' or '..' step, blank, quote, '$', '`' or '\\' in the "
-    "prefix)",
+    "boto3 takes it, not dots alone; prefix: letters, digits and /._-=+@,:%~, no '.' or '..' "
+    "step)",
     _S3Url(_S3, None),
     diagnose=_s3_diagnosis,
 )
