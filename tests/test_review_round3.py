@@ -308,7 +308,7 @@ def test_runner_env_value_equal_to_shell_is_not_dropped(monkeypatch: pytest.Monk
     assert results == {"q-other": "q-shell", "q-shell": "q-shell"}
 
 
-def test_a_profile_on_a_read_only_mount_is_not_said_to_be_writable(
+def test_a_profile_on_aon_read_only_mount_is_not_said_to_be_writable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A Kubernetes ConfigMap volume: its folder mode 0777, the file system read-only. No one

@@ -440,3 +440,33 @@ def test_a_profile_over_the_cap_is_one_metaflow_alone_reads(tmp_path: Path) -> N
     assert report.returncode == 1
     assert "METAFLOW_CONFIG_EXTENSION=0" in report.stderr, report.stderr
     assert _metaflow(tmp_path, METAFLOW_CONFIG_EXTENSION="0").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["configure", "aws", "--yes", "--set", "BATCH_JOB_QUEUE=gpu"],
+        ["migrate", "--yes"],
+        ["trust"],
+    ],
+)
+def test_a_read_only_home_is_said_before_any_change(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A ``METAFLOW_HOME`` on a read-only NFS mount: the changes were listed, then "Error:
+    Read-only file system". Refused first, with the way out (a home of one's own)."""
+    from metaflow_config._sources import writable
+
+    home = Path(os.environ["METAFLOW_HOME"])
+    (home / "config.json").write_text('{"METAFLOW_DATATOOLS_SYSROOT_S3": "s3://b/mf/data"}')
+    (Path.cwd() / ".metaflow").mkdir()
+    (Path.cwd() / ".metaflow" / "config.json").write_text('{"METAFLOW_BATCH_JOB_QUEUE": "q"}')
+    monkeypatch.setattr(
+        writable, "on_read_only_mount", lambda path: str(path).startswith(str(home))
+    )
+    result = invoke(*command)
+    said = result.output + (result.stderr or "")
+    assert result.exit_code == 1, said
+    assert "mounted read-only" in said
+    assert 'export METAFLOW_HOME="$HOME/.metaflowconfig-mine"' in said
+    assert "Changes to" not in said

@@ -27,6 +27,7 @@ __all__ = [
     "list_profiles",
     "missing_profile",
     "nearest_profile",
+    "on_read_only_mount",
     "others_can_swap",
     "others_can_write",
     "profile_flag",
@@ -466,7 +467,7 @@ def written_by_others(
         # a device's mode says who may use it, not who wrote what it holds (the reader refuses it)
         regular = what == "the file" and stat.S_ISREG(info.st_mode)
         who = writable_by(info, path) if regular else ""
-        if who and not _read_only_mount(path):
+        if who and not on_read_only_mount(path):
             mode = info.st_mode & 0o777
             fix = f"run `chmod go-w {shell_quote(path or '')}`"
             return f"the file is writable by {who} (mode {mode:04o})", fix
@@ -496,7 +497,7 @@ def _folder_writers(folder: str, home: bool) -> tuple[str, str]:
         if not yours(info.st_uid):
             return f"METAFLOW_HOME ({folder}) is owned by another user (uid {info.st_uid})", own
     who = writable_by(real, folder)
-    if who and not real.st_mode & stat.S_ISVTX and not _read_only_mount(folder):
+    if who and not real.st_mode & stat.S_ISVTX and not on_read_only_mount(folder):
         mode = real.st_mode & 0o777
         return (
             f"METAFLOW_HOME ({folder}) is writable by {who} without the sticky bit (mode "
@@ -506,7 +507,7 @@ def _folder_writers(folder: str, home: bool) -> tuple[str, str]:
     return "", ""
 
 
-def _read_only_mount(path: str | None) -> bool:
+def on_read_only_mount(path: str | None) -> bool:
     """Whether ``path`` is on a file system mounted read-only.
 
     A Kubernetes ConfigMap or Secret volume, a read-only image: its mode bits then let no one

@@ -20,7 +20,7 @@ import stat
 
 from .._display import shell_quote
 from ..errors import ConfigError, Problem
-from .profiles import writable_by
+from .profiles import on_read_only_mount, writable_by
 
 __all__ = ["check_home_dirs", "check_writable", "open_directory", "open_lock", "removable"]
 
@@ -243,7 +243,32 @@ def check_writable(
     _check_file(real, me)
     if real_home is not None:
         _check_dirs(real_home, os.path.dirname(real), me)
+    _check_mount(given, real, shown_home)
     return real
+
+
+def _check_mount(given: str, real: str, home: str | None) -> None:
+    """Refuse a write onto a file system mounted read-only (a shared NFS home, a ConfigMap).
+
+    Said before anything is shown as written, with the way out: the write would fail with the
+    system's bare error after the changes were listed.
+    """
+    folder = os.path.dirname(real)
+    while folder and not os.path.isdir(folder):  # the nearest folder there: the write makes
+        parent = os.path.dirname(folder)  # the rest
+        folder = "" if parent == folder else parent
+    if not folder or not on_read_only_mount(folder):
+        return
+    if home is None:
+        fix = "write it to a folder on a file system you can write"
+    else:
+        mine = '"$HOME/.metaflowconfig-mine"'  # not quoted by shell_quote: $HOME is expanded
+        fix = (
+            f"copy the files you need to a home of your own (mkdir -p {mine} && cp "
+            f"{shell_quote(home)}/config*.json {mine}/) and export METAFLOW_HOME={mine}, or "
+            f"ask the owner of {shell_quote(home)} to make the change"
+        )
+    raise _refused(given, f"a file system you can write, found {folder} mounted read-only", fix)
 
 
 def _linked_directory(path: str | os.PathLike[str]) -> str | None:

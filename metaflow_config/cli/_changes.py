@@ -24,6 +24,7 @@ from .._resolve.validate import check_layer
 from .._sources.environ import own
 from .._sources.files import FileLayer
 from .._sources.profiles import profile_flag_of
+from .._sources.writable import check_writable
 from .._sources.writes import update_json
 from ..errors import ConfigError
 from ._common import CliError, home_dir, print_warnings, raw_text, yes_or_no
@@ -206,6 +207,8 @@ def write_changes(
 
     """
     lines = describe(changes, existing, masked=masked, notes=notes)
+    if lines:  # refused before the changes are shown (a read-only home, another user's file)
+        check_writable(path, home=home)
     if not lines:
         click.echo("\n" + printable(f"No changes: {path} left as it was."))
         return None
