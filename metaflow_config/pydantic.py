@@ -800,10 +800,13 @@ def _expected(
     kind = str(err.get("type", ""))
     if kind in _SAID_AS:  # what pydantic takes, in words a user can act on
         return _SAID_AS[kind]
-    if len(err["loc"]) > 1:  # a part of the value (``_inner`` says where): pydantic's input
-        value = err.get("input")
+    nested = len(err["loc"]) > 1  # a part of the value (``_inner`` says where)
+    if nested:
+        value = err.get("input")  # pydantic's input: that part
     if kind == "string_type" and isinstance(value, (int, float, dict, list, tuple)):
         return f"{expected} ({_found_instead(value, code=code)})"
+    if nested:  # the field's text was JSON (or it would not have a part): nothing to add
+        return expected
     shape = _shape(cls)
     if name in shape and shape[name][1] != PLAIN and isinstance(value, str):
         reason = decode_json(value, bounded=True)[1]
@@ -825,6 +828,10 @@ def _inner(cls: type[BaseSettings], name: str, err: Mapping[str, Any], *, secret
     hint: Any = cls.model_fields[name].annotation if name in cls.model_fields else None
     said = []
     for step in path:
+        members = {getattr(a, "__name__", None): a for a in get_args(hint)}
+        if get_origin(hint) in _UNIONS and isinstance(step, str) and step in members:
+            hint = members[step]  # pydantic's tag of the union's member it tried: no place
+            continue
         fields = _model_fields(hint)
         if isinstance(step, str) and fields is not None and step in fields:
             said.append(f".{step}")

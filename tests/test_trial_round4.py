@@ -470,3 +470,44 @@ def test_a_read_only_home_is_said_before_any_change(
     assert "mounted read-only" in said
     assert 'export METAFLOW_HOME="$HOME/.metaflowconfig-mine"' in said
     assert "Changes to" not in said
+
+
+@pytest.mark.parametrize("count", [3, 4, 1000, 5001])
+def test_a_value_of_many_quotes_is_an_error_not_a_recursion(count: int) -> None:
+    """Review: ``METAFLOW_S3_RETRY_COUNT`` of 1,000 quotes raised ``RecursionError``: the quote
+    hint validated the value without its quotes, which hinted again, one level a pair."""
+    with pytest.raises(ConfigError, match="METAFLOW_S3_RETRY_COUNT"):
+        load(env={"METAFLOW_S3_RETRY_COUNT": "'" * count})
+    with pytest.raises(ConfigError, match="wrapped in quotes"):
+        load(env={"METAFLOW_S3_RETRY_COUNT": "'3'"})
+
+
+def test_a_nested_choice_is_not_said_to_be_invalid_json() -> None:
+    """Review: a section's nested ``Literal`` refused said "expected 'fast' or 'slow' (not
+    valid JSON (a bare word ...))": the whole field's JSON diagnosis ran on the part."""
+    pytest.importorskip("pydantic_settings")
+    from typing import Literal
+
+    from pydantic import BaseModel
+    from pydantic_settings import SettingsConfigDict
+
+    from metaflow_config import override
+    from metaflow_config.pydantic import MetaflowBaseSettings
+
+    class Gpu(BaseModel):
+        mode: Literal["fast", "slow"] = "fast"
+
+    class Zed(MetaflowBaseSettings):
+        model_config = SettingsConfigDict(env_prefix="METAFLOW_ZED_")
+        gpu: Gpu = Gpu()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not registered: "not a setting"
+        with (
+            override(env={"METAFLOW_ZED_GPU": '{"mode": "medium"}'}),
+            pytest.raises(ConfigError) as raised,
+        ):
+            Zed()
+    said = str(raised.value)
+    assert "(at .mode)" in said
+    assert "JSON" not in said

@@ -438,8 +438,11 @@ def _quoted(setting: Setting, value: Any) -> str:
     """
     if not (isinstance(value, str) and len(value) > 2 and value[0] == value[-1] in "'\""):
         return ""
+    inner = value[1:-1]
+    if inner[0] == inner[-1] in "'\"":  # quoted twice: no hint (nor a validation per pair)
+        return ""
     try:
-        validate_value(setting, value[1:-1])
+        validate_value(setting, inner)
     except ConfigError:
         return ""
     return " (it is wrapped in quotes, which are part of the value where it is set: remove them)"
