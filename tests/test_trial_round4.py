@@ -511,3 +511,20 @@ def test_a_nested_choice_is_not_said_to_be_invalid_json() -> None:
     said = str(raised.value)
     assert "(at .mode)" in said
     assert "JSON" not in said
+
+
+def test_migrate_renames_no_value_its_setting_refuses() -> None:
+    """A 2.2 wizard's ``METAFLOW_DATATOOLS_SYSROOT_S3: "acme-mf/metaflow/data"`` (no s3://,
+    a key no Metaflow release read): ``migrate`` renamed it to the key Metaflow reads, and
+    Metaflow alone went from the working derived root to the broken one. Refused, nothing
+    written, with the fix."""
+    doc = {
+        "METAFLOW_DATASTORE_SYSROOT_S3": "s3://acme-mf/metaflow",
+        "METAFLOW_DATATOOLS_SYSROOT_S3": "acme-mf/metaflow/data",
+    }
+    _profile().write_text(json.dumps(doc))
+    result = invoke("migrate", "--yes")
+    said = result.output + (result.stderr or "")
+    assert result.exit_code == 1, said
+    assert "correct (or remove) METAFLOW_DATATOOLS_SYSROOT_S3" in said
+    assert json.loads(_profile().read_text()) == doc

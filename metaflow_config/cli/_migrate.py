@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -12,9 +13,12 @@ from .._display import printable
 from .._model import metaflow_names as mf
 from .._model.fields import Setting, is_unset
 from .._model.table import BY_ENV
+from .._resolve.validate import validate
+from .._sources.data import LayerData, Raw
 from .._sources.keykind import OLD, RETIRED
 from .._sources.keys import classify
 from .._sources.writes import read_json_object
+from ..errors import ConfigError
 from ._changes import Changes, write_changes
 from ._common import (
     CliError,
@@ -74,6 +78,32 @@ def migration(doc: Mapping[str, Any]) -> tuple[Changes, dict[str, str]]:
     return changes, notes
 
 
+def _refuse_invalid_renames(changes: Changes, doc: Mapping[str, Any], path: str) -> None:
+    """Refuse to rename an old name whose value its setting refuses (nothing is written).
+
+    No Metaflow release read some old names (``METAFLOW_DATATOOLS_SYSROOT_S3``): renamed, an
+    invalid value would reach Metaflow's own reading too, where the derived one worked.
+    """
+    layer = LayerData("profile")
+    raws = {
+        BY_ENV[name].name: (layer, Raw(doc[key], f"{path}:{key}"))
+        for key, name in changes.rename.items()
+    }
+    problems = validate(raws)[1]
+    if problems:
+        keys = {f"{path}:{key}": key for key in changes.rename}
+        raise ConfigError(
+            [
+                dataclasses.replace(
+                    p,
+                    fix=f"correct (or remove) {keys.get(p.location, p.setting)} in {path} first, "
+                    "then migrate: renamed, its value would be Metaflow's own reading's too",
+                )
+                for p in problems
+            ]
+        )
+
+
 @click.command(
     "migrate",
     epilog="""\b
@@ -103,6 +133,7 @@ def migrate_cmd(profile: str | None, yes: bool) -> None:
             raise missing_profile(name, path, flag)
         raise CliError(f"nothing to migrate: {path} does not exist")
     changes, notes = migration(doc)
+    _refuse_invalid_renames(changes, doc, path)
     if not changes.rename and not changes.remove:
         click.echo(printable(f"Nothing to migrate: {path} holds no old name of a setting."))
         return
