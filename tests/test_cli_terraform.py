@@ -158,6 +158,21 @@ def test_outputs_named_after_settings_alone(tmp_path: Path) -> None:
     assert "api_gateway_rest_api_id_key_id: no [METAFLOW_*] tag" in out
 
 
+@pytest.mark.parametrize("form", ["passed-through", "one-output"])
+def test_the_modules_outputs_passed_through_as_one(tmp_path: Path, form: str) -> None:
+    """The module's own example passes its outputs through as one (``output "metaflow" {
+    value = module.metaflow }``): refused as no Metaflow stack, and ``terraform output -json
+    metaflow`` (that output's value alone) gave one error per output (wild-profiles trial).
+    Both are read as the module's outputs."""
+    values = {name: entry["value"] for name, entry in module_outputs().items()}
+    content = {"metaflow": output(values)} if form == "passed-through" else values
+    result = _import(_outputs(tmp_path, content), "-y")
+    assert result.exit_code == 0, result.output + (result.stderr or "")
+    written = read(home() / "config.json")
+    assert written["METAFLOW_DATASTORE_SYSROOT_S3"] == SYSROOT
+    assert written["METAFLOW_SFN_IAM_ROLE"] == SFN_ROLE
+
+
 def test_sensitive_outputs_are_masked_wherever_shown(tmp_path: Path) -> None:
     """A sensitive output's value is never shown: not in the diff, nor in an error."""
     canary = "s3://sekrit-bucket-canary/metaflow"

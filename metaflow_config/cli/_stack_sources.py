@@ -48,7 +48,11 @@ def terraform_outputs(path: str) -> list[Output]:
     """The outputs in ``path``, written by ``terraform output -json``; the profile JSON expanded.
 
     Each output is ``{"value": ..., "type": ..., "sensitive": ...}``; a profile's output
-    (:data:`PROFILE_JSON`: a JSON object, or its text) gives one output per key.
+    (:data:`PROFILE_JSON`: a JSON object, or its text) gives one output per key. A root module
+    that passes the Metaflow module's outputs through as one (``output "metaflow" { value =
+    module.metaflow }``, as the module's own example does) gives an output whose value is an
+    object of them: each is read as an output, named ``metaflow.<output>``; so is a file of
+    that object alone (``terraform output -json metaflow``).
 
     Raises:
         ConfigError: a file that is not JSON, not an object, or not outputs.
@@ -62,9 +66,14 @@ def terraform_outputs(path: str) -> list[Output]:
         f"write it with `terraform output -json > {shell_quote(path)}` (a profile file is "
         "imported with `metaflow-config import FILE`)"
     )
+    entries: list[tuple[str, Any]] = list(doc.items())
+    if any(k in PROFILE_JSON for k in doc) and not any(_is_output(e) for e in doc.values()):
+        # one output's value: the module's outputs (its profile JSON among them, which tells
+        # them from a profile file's keys)
+        entries = [(name, {"value": value}) for name, value in entries]
     outputs: list[Output] = []
-    for name, entry in doc.items():
-        if not isinstance(entry, dict) or "value" not in entry:
+    for name, entry in entries:
+        if not _is_output(entry):
             problems.append(
                 Problem.bad_value(
                     name,
@@ -77,34 +86,64 @@ def terraform_outputs(path: str) -> list[Output]:
             )
             continue
         sensitive = entry.get("sensitive") is True
-        if name not in PROFILE_JSON:
-            claimed = name if name.startswith(PREFIX) else None
-            outputs.append(Output(name, entry["value"], name=claimed, sensitive=sensitive))
+        value = entry["value"]
+        if name not in PROFILE_JSON and _module_outputs(value):  # the module's, passed through
+            for inner, held in value.items():
+                _read_output(f"{name}.{inner}", inner, held, sensitive, outputs, problems, path)
             continue
-        profile, why = entry["value"], None
-        if isinstance(profile, str) and not is_unset(profile):
-            profile, why = decode_json(profile, bounded=True)
-        if is_unset(profile) and why is None:
-            outputs.append(Output(name, profile, sensitive=sensitive))
-        elif not isinstance(profile, dict):
-            found = why or f"found {type(profile).__name__}"
-            problems.append(
-                Problem.bad_value(
-                    name,
-                    layer,
-                    f"{path}:{name}",
-                    expected="a JSON object of settings, or its text (the Terraform module "
-                    f"writes it with jsonencode): {found}",
-                    fix=fix,
-                )
-            )
-        else:
-            outputs.extend(
-                Output(f"{name}:{k}", v, name=k, sensitive=sensitive) for k, v in profile.items()
-            )
+        _read_output(name, name, value, sensitive, outputs, problems, path)
     if problems:
         raise ConfigError(problems)
     return outputs
+
+
+def _is_output(entry: Any) -> bool:
+    """Whether ``entry`` is an output as ``terraform output -json`` writes one."""
+    return isinstance(entry, dict) and "value" in entry
+
+
+def _module_outputs(value: Any) -> bool:
+    """Whether ``value`` is an object of the Metaflow module's outputs (passed through whole)."""
+    return isinstance(value, dict) and any(
+        isinstance(k, str) and (k.startswith(PREFIX) or k in PROFILE_JSON) for k in value
+    )
+
+
+def _read_output(  # noqa: PLR0917 - one output's parts, and where they go
+    shown: str,
+    name: str,
+    value: Any,
+    sensitive: bool,
+    outputs: list[Output],
+    problems: list[Problem],
+    path: str,
+) -> None:
+    """One output ``name`` (said as ``shown``): a setting's, or the profile's JSON expanded."""
+    if name not in PROFILE_JSON:
+        claimed = name if name.startswith(PREFIX) else None
+        outputs.append(Output(shown, value, name=claimed, sensitive=sensitive))
+        return
+    profile, why = value, None
+    if isinstance(profile, str) and not is_unset(profile):
+        profile, why = decode_json(profile, bounded=True)
+    if is_unset(profile) and why is None:
+        outputs.append(Output(shown, profile, sensitive=sensitive))
+    elif not isinstance(profile, dict):
+        found = why or f"found {type(profile).__name__}"
+        problems.append(
+            Problem.bad_value(
+                shown,
+                "terraform outputs",
+                f"{path}:{shown}",
+                expected="a JSON object of settings, or its text (the Terraform module "
+                f"writes it with jsonencode): {found}",
+                fix=f"write it with `terraform output -json > {shell_quote(path)}`",
+            )
+        )
+    else:
+        outputs.extend(
+            Output(f"{shown}:{k}", v, name=k, sensitive=sensitive) for k, v in profile.items()
+        )
 
 
 @dataclass(frozen=True)
