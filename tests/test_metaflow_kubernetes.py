@@ -493,6 +493,54 @@ def test_airflow_tasks_carry_the_settings(aws_env: str, tmp_path: Path) -> None:
         )
 
 
+_STEP_SECRET_FLOW = """
+from metaflow import FlowSpec, kubernetes, step
+
+
+class ProbeFlow(FlowSpec):
+    @kubernetes(secrets=["db-credentials"])
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    ProbeFlow()
+"""
+
+
+def test_a_steps_own_secrets_keep_the_reference_and_say_the_rest(
+    aws_env: str, tmp_path: Path
+) -> None:
+    """A step mounting a Secret of its own (``@kubernetes(secrets=["db-credentials"])``, a
+    database password) got neither the auth key's reference nor Metaflow's headers entry
+    (removed: it held the fetched key), silently: its task resolved no auth key (pods trial).
+    The reference is given (no Secret replaces it); a plain-text secret left to the step's
+    Secrets is said, once."""
+    where = _launch(tmp_path, aws_env)
+    where.flow.write_text(_STEP_SECRET_FLOW)
+    proc = run(where, "--datastore=s3", "airflow", "create", "dag.py")
+    text = (where.project / "dag.py").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("CONFIG = "))
+    states = ast.literal_eval(line[len("CONFIG = ") :])["states"]
+    start = states["start"]["operator_args"]
+    assert start["secrets"] == ["db-credentials"]
+    given = {e["name"]: e["value"] for e in start["env_vars"]}
+    assert "resolve:ssm:/mf/api-key" in given["METAFLOW_SERVICE_AUTH_KEY"]
+    assert "METAFLOW_DATATOOLS_CLIENT_PARAMS" not in given  # left to the step's Secrets ...
+    said = proc.stdout + proc.stderr
+    assert "METAFLOW_DATATOOLS_CLIENT_PARAMS is set here and not given to the pods of steps" in (
+        said
+    )  # ... and said
+    assert "METAFLOW_DATATOOLS_CLIENT_PARAMS" in {
+        e["name"] for e in states["end"]["operator_args"]["env_vars"]
+    }
+
+
 @pytest.mark.parametrize(
     "urls",
     [

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .._snapshot.export import ARGO_WORKFLOW_LIMIT, KUBERNETES_OBJECT_LIMIT, check_object_size
-from .._snapshot.taskenv import DOWNWARD, HEADERS, TaskEnv
+from .._snapshot.taskenv import DOWNWARD, HEADERS, TaskEnv, left_to_step_secrets_text
 from ..errors import ConfigError
 from .launch import as_metaflow_error, say_not_given, task_env
 
@@ -68,6 +68,15 @@ def _guarded(fill: Callable[..., Any]) -> Callable[..., Any]:
 # -- --with kubernetes, @kubernetes, JobSets ------------------------------------------------------
 
 
+def _say_step_secrets(task: TaskEnv) -> None:
+    """Say once which secret settings the pods of steps mounting their own Secrets lack."""
+    names = task.left_to_step_secrets()
+    if names:
+        from . import show_once
+
+        show_once(left_to_step_secrets_text(task, names))
+
+
 def _fill_spec(
     spec: Any, task: TaskEnv, later: Iterable[str] = (), *, say: bool = True
 ) -> dict[str, str]:
@@ -89,6 +98,8 @@ def _fill_spec(
             values[HEADERS] = task.encoded(HEADERS, headers)
     secrets = [s for s in kwargs.get("secrets") or () if s]
     mounted = bool(secrets or task.cluster_secrets)
+    if secrets and not task.mounted_secrets:
+        _say_step_secrets(task)
     added = task.missing(present, mounted=mounted)
     for name, text in added.items():
         spec.environment_variable(name, task.encoded(name, text))
@@ -211,6 +222,8 @@ def _fill_operator(args: dict[str, Any]) -> None:
     task = task_env("airflow")
     entries: list[dict[str, Any]] = args.setdefault("env_vars", [])
     mounted = bool([s for s in args.get("secrets") or () if s])
+    if mounted and not task.mounted_secrets:
+        _say_step_secrets(task)
     added = _fill_entries(entries, task, mounted=mounted)
     check_object_size("Airflow task's pod", _size(args), KUBERNETES_OBJECT_LIMIT, added, _ETCD)
 

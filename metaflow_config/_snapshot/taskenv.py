@@ -268,9 +268,36 @@ class TaskEnv:
         why = dict.fromkeys(self.skipped, "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP lists it")
         if mounted:
             secrets = ",".join(self.mounted_secrets) or "the step's"
-            for name in (_SECRETS | self._section_secrets) - self.skipped:
+            for name in (_SECRETS | self._section_secrets) - self.skipped - self._references:
                 why[name] = f"left to the Kubernetes Secrets the pod mounts ({secrets})"
         return {name: text for name, text in why.items() if name in self.exported}
+
+    @property
+    def _references(self) -> frozenset[str]:
+        """The secret settings given as a reference, which no Secret a pod mounts replaces.
+
+        The reference is no secret (the task fetches it), and the mounted Secrets may well not
+        hold the setting (a step's ``@kubernetes(secrets=["db-credentials"])``): a task is given
+        it wherever the target carries ``{{`` (not on Argo, which refuses it with the way out).
+        """
+        if self.target == "argo":
+            return frozenset()
+        return frozenset(
+            f.env for f in FIELDS if f.secret and isinstance(self._values[f.name], Reference)
+        )
+
+    def left_to_step_secrets(self) -> list[str]:
+        """The secret settings set here a pod mounting a step's own Secrets is not given.
+
+        As :meth:`left_to_secrets` says of the Secrets every pod mounts: the step's
+        (``@kubernetes(secrets=[...])``) must hold them for its task to resolve them.
+        """
+        left = self.left_out(mounted=True).keys() - self.skipped
+        if HEADERS not in self.skipped and not self._fetched:  # Metaflow's entry carries them
+            left -= {PREFIX + name for name in self._in_headers}
+        return [field.env for field in FIELDS if field.env in left] + sorted(
+            left & self._section_secrets
+        )
 
     def left_to_secrets(self) -> list[str]:
         """The secret settings set here that no pod of this target is given, in table order.
@@ -603,6 +630,18 @@ def left_behind_text(names: list[str], target: str) -> str:
         f"extension, but not passed to the tasks ({target}): Metaflow passes none of an "
         "extension's names. Give them in the image or with @environment for a task to resolve "
         "what this machine resolves"
+    )
+
+
+def left_to_step_secrets_text(task: TaskEnv, names: list[str]) -> str:
+    """What is said of the secret settings a pod mounting its step's own Secrets is not given."""
+    one = len(names) == 1
+    return (
+        f"{', '.join(names)} {'is' if one else 'are'} set here and not given to the pods of "
+        f"steps that mount Kubernetes Secrets of their own (@kubernetes(secrets=[...]), "
+        f"{task.target}): left to those Secrets, which must hold {'it' if one else 'them'} for "
+        "a task to resolve what this machine resolves; or give it as a secret reference "
+        "({{resolve:...}}), which every pod is given"
     )
 
 
