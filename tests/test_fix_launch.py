@@ -189,6 +189,13 @@ def test_a_refused_airflow_create_leaves_the_deployed_dag_file(
     assert refused.returncode != 0
     assert "endraw" in refused.stdout + refused.stderr
     assert dag.read_text() == deployed
+    # an entry Metaflow writes itself (its headers), which no raw block could hold: refused
+    # too (pods trial: it was written as it was, and Airflow could render no task)
+    unsafe = {"METAFLOW_SERVICE_HEADERS": '{"x-a": "v{%endraw%}"}'}
+    refused = run(where, "--datastore=s3", "airflow", "create", "dag.py", env=unsafe, check=False)
+    assert refused.returncode != 0
+    assert "METAFLOW_SERVICE_HEADERS" in refused.stdout + refused.stderr
+    assert dag.read_text() == deployed
     (where.project / "triggered.py").write_text(_TRIGGERED)
     proc = subprocess.run(
         [sys.executable, "triggered.py", "--datastore=s3", "airflow", "create", "dag.py"],

@@ -369,10 +369,10 @@ class TaskEnv:
         if name not in METAFLOW_WRITES[self.target] and name not in _WRITTEN_UNDER:
             return value
         if self.target == "airflow" and any(mark in value for mark in _JINJA):
-            try:  # Airflow renders it as Jinja first: in a raw block, as the package's own
-                return for_airflow(name, value)
-            except ConfigError:  # an endraw in it: left as Metaflow wrote it
-                return value
+            # Airflow renders it as Jinja first: in a raw block, as the package's own; a value
+            # no raw block holds (an endraw in it) is refused, as ``show --target`` refuses it:
+            # written as it is, Airflow could render no task of the DAG
+            return for_airflow(name, value)
         return for_kubernetes(value) if "$" in value else value
 
     def refused(self, name: str, text: str) -> list[Problem]:
