@@ -528,3 +528,16 @@ def test_migrate_renames_no_value_its_setting_refuses() -> None:
     assert result.exit_code == 1, said
     assert "correct (or remove) METAFLOW_DATATOOLS_SYSROOT_S3" in said
     assert json.loads(_profile().read_text()) == doc
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "airflow"])
+def test_a_sections_secret_is_told_the_secrets_its_target_mounts(target: str) -> None:
+    """Pods trial: off Argo, the advice for a section's secret named
+    ARGO_WORKFLOWS_KUBERNETES_SECRETS, which no pod of those targets mounts."""
+    from metaflow_config._snapshot.taskenv import _secrets_text
+
+    text = _secrets_text(["METAFLOW_ACME_API_TOKEN"], target, references=False)
+    assert "ARGO_WORKFLOWS_KUBERNETES_SECRETS" not in text
+    assert "@kubernetes(secrets=[...])" in text
+    argo = _secrets_text(["METAFLOW_ACME_API_TOKEN"], "argo", references=False)
+    assert "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS" in argo

@@ -567,9 +567,14 @@ def _secrets_text(names: list[str], target: str, *, references: bool = True) -> 
     """
     one = len(names) == 1
     them = "it" if one else "them"
+    where = (  # what each target's pods mount
+        "METAFLOW_KUBERNETES_SECRETS or METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"
+        if target == "argo"
+        else "METAFLOW_KUBERNETES_SECRETS, or a step's @kubernetes(secrets=[...])"
+    )
     mount = (
-        "mount a Kubernetes Secret that holds them (METAFLOW_KUBERNETES_SECRETS or "
-        "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS): pods that mount one are not given them"
+        f"mount a Kubernetes Secret that holds them ({where}): pods that mount one are not "
+        "given them"
     )
     if target == "argo":
         how = mount
