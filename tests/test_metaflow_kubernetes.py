@@ -541,6 +541,43 @@ def test_a_steps_own_secrets_keep_the_reference_and_say_the_rest(
     }
 
 
+_ALIAS_FLOW = """
+from metaflow import FlowSpec, environment, step
+
+
+class ProbeFlow(FlowSpec):
+    @environment(vars={"METAFLOW_JOB_QUEUE_NAME": "gpu-from-decorator"})
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    ProbeFlow()
+"""
+
+
+def test_an_environment_alias_is_its_setting_in_the_pod(aws_env: str, tmp_path: Path) -> None:
+    """A step's ``@environment(vars={"METAFLOW_JOB_QUEUE_NAME": ...})`` (README's alias of the
+    job queue) won in the launcher; the pod was also given ``METAFLOW_BATCH_JOB_QUEUE`` from the
+    profile, whose own name won in the task (pods trial). The alias counts as its setting."""
+    where = _argo_launch(tmp_path, aws_env)
+    where.flow.write_text(_ALIAS_FLOW)
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
+    containers = _templates(json.loads(proc.stdout[proc.stdout.index("{") :]))
+    start = {e["name"]: e.get("value") for e in containers["start"]["env"]}
+    assert start["METAFLOW_JOB_QUEUE_NAME"] == "gpu-from-decorator"
+    assert "METAFLOW_BATCH_JOB_QUEUE" not in start
+    alone = _alone(pod_environment(containers["start"], {"metadata.namespace": "mf-ns"}), tmp_path)
+    assert alone.batch.job_queue == "gpu-from-decorator"
+    end = {e["name"]: e.get("value") for e in containers["end"]["env"]}
+    assert end["METAFLOW_BATCH_JOB_QUEUE"] == "mf-queue"
+
+
 @pytest.mark.parametrize(
     "urls",
     [

@@ -27,10 +27,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._display import has_url_password
-from .._model.fields import PREFIX
+from .._model.fields import PREFIX, Setting
 from .._model.metaflow_names import COPIED_TO_TASKS
 from .._model.references import MARK, Reference
-from .._model.table import BY_ENV, FIELDS
+from .._model.table import BY_ENV, FIELDS, OLD_NAMES
 from .._resolve.resolution import Resolution
 from .._sources.keys import keys_said
 from .._sources.sections import is_secret
@@ -84,6 +84,19 @@ def _in_headers(values: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 _SECRETS = frozenset(field.env for field in FIELDS if field.secret)
+
+
+def _setting_of(name: str) -> Setting | None:
+    """The setting the variable ``name`` sets: by its own name, an alias or an old name.
+
+    A step's ``@environment(vars={"METAFLOW_JOB_QUEUE_NAME": ...})`` sets the job queue: its
+    container holds the setting, and is not given ``METAFLOW_BATCH_JOB_QUEUE`` over it (which,
+    its own name, would win in the task where the alias won in the launcher).
+    """
+    field = BY_ENV.get(name)
+    if field is None and name in OLD_NAMES:
+        field = OLD_NAMES[name][0]
+    return field
 
 
 def _secret_name(name: str) -> bool:
@@ -327,6 +340,7 @@ class TaskEnv:
         ``mounted``: it mounts Kubernetes Secrets as environment variables.
         """
         held = set(present) | self.left_out(mounted=mounted).keys()
+        held |= {field.env for field in map(_setting_of, list(held)) if field is not None}
         return {name: text for name, text in self.exported.items() if name not in held}
 
     def encoded(self, name: str, text: str) -> str:
