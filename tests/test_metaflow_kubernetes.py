@@ -493,24 +493,24 @@ def test_airflow_tasks_carry_the_settings(aws_env: str, tmp_path: Path) -> None:
         )
 
 
-_STEP_SECRET_FLOW = """
-from metaflow import FlowSpec, kubernetes, step
+def _start_decorated(imported: str, decorator: str) -> str:
+    """A two-step flow whose ``start`` step carries ``decorator`` (``imported`` from metaflow)."""
+    return (
+        f"from metaflow import FlowSpec, {imported}, step\n\n\n"
+        "class ProbeFlow(FlowSpec):\n"
+        f"    {decorator}\n"
+        "    @step\n"
+        "    def start(self):\n"
+        "        self.next(self.end)\n\n"
+        "    @step\n"
+        "    def end(self):\n"
+        "        pass\n\n\n"
+        'if __name__ == "__main__":\n'
+        "    ProbeFlow()\n"
+    )
 
 
-class ProbeFlow(FlowSpec):
-    @kubernetes(secrets=["db-credentials"])
-    @step
-    def start(self):
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
-
-
-if __name__ == "__main__":
-    ProbeFlow()
-"""
+_STEP_SECRET_FLOW = _start_decorated("kubernetes", '@kubernetes(secrets=["db-credentials"])')
 
 
 def test_a_steps_own_secrets_keep_the_reference_and_say_the_rest(
@@ -541,24 +541,9 @@ def test_a_steps_own_secrets_keep_the_reference_and_say_the_rest(
     }
 
 
-_ALIAS_FLOW = """
-from metaflow import FlowSpec, environment, step
-
-
-class ProbeFlow(FlowSpec):
-    @environment(vars={"METAFLOW_JOB_QUEUE_NAME": "gpu-from-decorator"})
-    @step
-    def start(self):
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
-
-
-if __name__ == "__main__":
-    ProbeFlow()
-"""
+_ALIAS_FLOW = _start_decorated(
+    "environment", '@environment(vars={"METAFLOW_JOB_QUEUE_NAME": "gpu-from-decorator"})'
+)
 
 
 def test_an_environment_alias_is_its_setting_in_the_pod(aws_env: str, tmp_path: Path) -> None:
