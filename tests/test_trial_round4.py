@@ -80,7 +80,9 @@ def _import_metaflow(tmp_path: Path, **extra: str) -> subprocess.CompletedProces
     )
 
 
-@pytest.mark.parametrize("broken", ["malformed", "a-list", "missing-profile", "bad-value"])
+@pytest.mark.parametrize(
+    "broken", ["malformed", "a-list", "missing-profile", "bad-value", "not-a-number"]
+)
 def test_the_ways_out_said_are_ways_that_work(tmp_path: Path, broken: str) -> None:
     """A flow run on a profile with a trailing comma (or a ``METAFLOW_PROFILE`` not created
     yet) said "`metaflow configure` still runs, to repair it; ... set
@@ -97,6 +99,8 @@ def test_the_ways_out_said_are_ways_that_work(tmp_path: Path, broken: str) -> No
             "malformed": '{"METAFLOW_BATCH_JOB_QUEUE": "q",}\n',
             "a-list": '["METAFLOW_BATCH_JOB_QUEUE"]\n',
             "bad-value": '{"METAFLOW_BATCH_EMIT_TAGS": "maybe"}\n',
+            # final trial: Metaflow's from_conf converts it with int(), which raises
+            "not-a-number": '{"METAFLOW_S3_RETRY_COUNT": "abc"}\n',
         }[broken]
         (mfhome / "config.json").write_text(text)
     report = _import_metaflow(tmp_path, **extra)
@@ -541,3 +545,46 @@ def test_a_sections_secret_is_told_the_secrets_its_target_mounts(target: str) ->
     assert "@kubernetes(secrets=[...])" in text
     argo = _secrets_text(["METAFLOW_ACME_API_TOKEN"], "argo", references=False)
     assert "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS" in argo
+
+
+# --- final trial: bypasses of the day's fixes ------------------------------------------------
+
+
+def test_a_steps_variable_under_an_old_key_the_environment_ignores() -> None:
+    """``@environment(vars={"METADATA_SERVICE_NUM_RETRIES": "7"})``: an old name of the retry
+    count that the environment layer does not read (no prefix). Counted as the setting, the
+    container was not given ``METAFLOW_SERVICE_RETRY_COUNT``: the task resolved the default."""
+    from metaflow_config._snapshot.settings import resolution_of
+    from metaflow_config._snapshot.taskenv import TaskEnv
+
+    step_var = {"METADATA_SERVICE_NUM_RETRIES": "7"}
+    assert load(env=step_var)["METAFLOW_SERVICE_RETRY_COUNT"] == 5
+    launcher = load(env={"METAFLOW_SERVICE_RETRY_COUNT": "2"})
+    for target in ("batch", "kubernetes", "argo", "airflow"):
+        given = TaskEnv(resolution_of(launcher), target).missing(list(step_var))
+        assert given.get("METAFLOW_SERVICE_RETRY_COUNT") == "2", target
+    applied = {"METAFLOW_DATATOOLS_SYSROOT_S3": "s3://b/data"}  # one the environment applies
+    given = TaskEnv(resolution_of(launcher), "argo").missing(list(applied))
+    assert "METAFLOW_DATATOOLS_S3ROOT" not in given
+
+
+def test_the_sandbox_key_left_to_mounted_secrets_is_said() -> None:
+    """Sandbox on, its key plain, pods mounting ``KUBERNETES_SECRETS``: the pod is not given the
+    key (left to the Secret), and the launch said nothing, taking it as carried by Metaflow's
+    headers entry; Metaflow's task reads the setting itself (its S3 clients' sandbox calls)."""
+    from metaflow_config._snapshot.settings import resolution_of
+    from metaflow_config._snapshot.taskenv import TaskEnv
+
+    launcher = load(
+        env={
+            "METAFLOW_AWS_SANDBOX_ENABLED": "true",
+            "METAFLOW_AWS_SANDBOX_REGION": "us-west-2",
+            "METAFLOW_AWS_SANDBOX_API_KEY": "sbx-plain-key",
+            "METAFLOW_SERVICE_URL": "https://mf.example.com",
+            "METAFLOW_KUBERNETES_SECRETS": "mf-secrets",
+        }
+    )
+    for target in ("kubernetes", "airflow"):
+        task = TaskEnv(resolution_of(launcher), target)
+        assert "METAFLOW_AWS_SANDBOX_API_KEY" not in task.missing([], mounted=True)
+        assert "METAFLOW_AWS_SANDBOX_API_KEY" in task.left_to_secrets()

@@ -456,8 +456,10 @@ def _metaflow_reads_files() -> bool:
     """Whether Metaflow's own reading (the extension off) reads the profile and project files.
 
     As ``metaflow_config_funcs`` reads them (``init_config``, ``init_local_config``): the
-    profile ``METAFLOW_PROFILE`` names must exist, and each file found must be a JSON object
-    (``json.load``, then ``.get`` of each name). The error path only.
+    profile ``METAFLOW_PROFILE`` names must exist, each file found must be a JSON object
+    (``json.load``, then ``.get`` of each name), and a whole number Metaflow converts with
+    ``int()`` must convert (``from_conf``: ``"abc"``, or an empty variable, raises). The error
+    path only.
     """
     import json
 
@@ -475,6 +477,7 @@ def _metaflow_reads_files() -> bool:
             paths.append(os.path.join(here, ".metaflow", "config.json"))
             break
         here = "" if os.path.dirname(here) == here else os.path.dirname(here)
+    docs: list[dict[str, Any]] = []
     for path in paths:
         if not os.path.exists(path):
             continue
@@ -483,9 +486,36 @@ def _metaflow_reads_files() -> bool:
         # cap too), this reading one of at most _METAFLOWS_MOST
         data = read_regular(path, _METAFLOWS_MOST)[0]
         try:
-            if data is None or not isinstance(json.loads(data.decode("utf-8")), dict):
-                return False
+            doc = None if data is None else json.loads(data.decode("utf-8"))
         except ValueError:  # UnicodeDecodeError too
+            return False
+        if not isinstance(doc, dict):
+            return False
+        docs.insert(0, doc)  # the project file before the profile, as from_conf looks
+    return _metaflow_converts(docs)
+
+
+def _metaflow_converts(docs: list[dict[str, Any]]) -> bool:
+    """Whether ``from_conf`` converts every whole number it reads (environment, then ``docs``).
+
+    A setting whose default is an ``int`` is one Metaflow's module reads with an ``int``
+    default: a value of another type goes through ``int()``, which refuses ``"abc"``,
+    ``"5.7"`` and an empty variable.
+    """
+    from .._model.table import FIELDS
+
+    for field in FIELDS:
+        if not isinstance(field.default, int) or isinstance(field.default, bool):
+            continue
+        value: Any = os.environ.get(field.env)
+        for doc in docs:
+            if value is None:
+                value = doc.get(field.env)
+        if value is None or isinstance(value, int):
+            continue
+        try:
+            int(value)
+        except (TypeError, ValueError):
             return False
     return True
 

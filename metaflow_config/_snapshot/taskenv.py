@@ -94,8 +94,14 @@ def _setting_of(name: str) -> Setting | None:
     its own name, would win in the task where the alias won in the launcher).
     """
     field = BY_ENV.get(name)
-    if field is None and name in OLD_NAMES:
-        field = OLD_NAMES[name][0]
+    if field is None and name in OLD_NAMES and name.startswith(PREFIX):
+        # an old name only where the environment applies it (read as METAFLOW_* at all, and
+        # taken as the setting, not told as a misspelling: ``keys.classify``)
+        from .._sources.keykind import OLD
+        from .._sources.keys import classify
+
+        found = classify(name, file=False)
+        field = found.field if found.kind == OLD else None
     return field
 
 
@@ -307,7 +313,8 @@ class TaskEnv:
         """
         left = self.left_out(mounted=True).keys() - self.skipped
         if HEADERS not in self.skipped and not self._fetched:  # Metaflow's entry carries them
-            left -= {PREFIX + name for name in self._in_headers}
+            # (not the sandbox's key: Metaflow reads that setting itself too, for its client)
+            left -= {PREFIX + name for name in _IN_HEADERS}
         return [field.env for field in FIELDS if field.env in left] + sorted(
             left & self._section_secrets
         )
@@ -328,7 +335,8 @@ class TaskEnv:
             return []
         left = self.left_out(mounted=True).keys() - self.skipped
         if HEADERS not in self.skipped and not self._fetched:  # Metaflow's entry carries them
-            left -= {PREFIX + name for name in self._in_headers}
+            # (not the sandbox's key: Metaflow reads that setting itself too, for its client)
+            left -= {PREFIX + name for name in _IN_HEADERS}
         return [field.env for field in FIELDS if field.env in left] + sorted(
             left & self._section_secrets
         )
