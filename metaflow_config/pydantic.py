@@ -828,10 +828,11 @@ def _inner(cls: type[BaseSettings], name: str, err: Mapping[str, Any], *, secret
     hint: Any = cls.model_fields[name].annotation if name in cls.model_fields else None
     said = []
     for step in path:
-        members = {getattr(a, "__name__", None): a for a in get_args(hint)}
-        if get_origin(hint) in _UNIONS and isinstance(step, str) and step in members:
-            hint = members[step]  # pydantic's tag of the union's member it tried: no place
-            continue
+        if get_origin(hint) in _UNIONS and isinstance(step, str):
+            member = next((a for a in get_args(hint) if _tag(a) == _tag(step)), None)
+            if member is not None:  # pydantic's tag of the union's member it tried: no place
+                hint = member
+                continue
         fields = _model_fields(hint)
         if isinstance(step, str) and fields is not None and step in fields:
             said.append(f".{step}")
@@ -843,7 +844,15 @@ def _inner(cls: type[BaseSettings], name: str, err: Mapping[str, Any], *, secret
             said.append("[...]" if secret else f"[{step!r}]")
             args = get_args(hint)
             hint = args[-1] if len(args) == 2 else None
-    return f" (at {''.join(said)})"
+    return f" (at {''.join(said)})" if said else ""
+
+
+def _tag(member: Any) -> str:
+    """A union member as pydantic tags it in an error's location (``int``, ``list[int]``)."""
+    text = member if isinstance(member, str) else getattr(member, "__name__", None)
+    if text is None or get_args(member):
+        text = repr(member).replace("typing.", "")
+    return text.replace(" ", "").lower()
 
 
 def _model_fields(hint: Any) -> Mapping[str, Any] | None:

@@ -452,6 +452,7 @@ def test_a_profile_over_the_cap_is_one_metaflow_alone_reads(tmp_path: Path) -> N
         ["configure", "aws", "--yes", "--set", "BATCH_JOB_QUEUE=gpu"],
         ["migrate", "--yes"],
         ["trust"],
+        ["reset"],  # final trial: the removal asked first, then failed with the bare error
     ],
 )
 def test_a_read_only_home_is_said_before_any_change(
@@ -588,3 +589,38 @@ def test_the_sandbox_key_left_to_mounted_secrets_is_said() -> None:
         task = TaskEnv(resolution_of(launcher), target)
         assert "METAFLOW_AWS_SANDBOX_API_KEY" not in task.missing([], mounted=True)
         assert "METAFLOW_AWS_SANDBOX_API_KEY" in task.left_to_secrets()
+
+
+def test_a_union_members_tag_is_no_place_in_the_nested_path() -> None:
+    """``counts: Union[int, List[int]]`` given ``[1, "x"]`` said ``(at )`` and
+    ``(at ['list[int]'][1])``: pydantic's tag of a generic member was taken for a key."""
+    pytest.importorskip("pydantic_settings")
+    from typing import Dict, List, Union  # noqa: UP035 - typing's generics, as users write them
+
+    from pydantic_settings import SettingsConfigDict
+
+    from metaflow_config import override
+    from metaflow_config.pydantic import MetaflowBaseSettings
+
+    class Zed(MetaflowBaseSettings):
+        model_config = SettingsConfigDict(env_prefix="METAFLOW_ZED_")
+        counts: Union[int, List[int]] = 1  # noqa: UP006 (3.9)
+        maps: Union[int, Dict[str, int]] = 1  # noqa: UP006 (3.9)
+
+    said = []
+    for env in ({"METAFLOW_ZED_COUNTS": '[1, "x"]'}, {"METAFLOW_ZED_MAPS": '{"k": "v"}'}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # not registered: "not a setting"
+            with override(env=env), pytest.raises(ConfigError) as raised:
+                Zed()
+        said.append(str(raised.value))
+    assert "(at )" not in "".join(said)
+    assert "list[int]" not in said[0]
+    assert "(at [1])" in said[0]
+    assert "(at ['k'])" in said[1]
+
+
+def test_a_home_of_no_user_is_not_blamed_on_home() -> None:
+    """``load(home="~nosuchuser/x")`` said "$HOME is unset or relative" where it is set."""
+    with pytest.raises(ConfigError, match="names no user's home"):
+        load(home="~nosuchuser-zz9/x")

@@ -237,7 +237,8 @@ def code_home(home: str | os.PathLike[str], call: str) -> str:
                 Problem.bad_argument(
                     f"{call}(home=...)",
                     repr(text),
-                    "a directory: '~' names none here ($HOME is unset or relative)",
+                    "a directory: '~' names none here ($HOME is unset or relative, or '~user' "
+                    "names no user's home)",
                     "pass an absolute directory path",
                 )
             ]

@@ -371,4 +371,5 @@ def removable(path: str | os.PathLike[str], *, home: str | os.PathLike[str] | No
     found = _lstat(entry)
     if found is not None:
         _check_read_only(entry, found)
+    _check_mount(link, entry, None if home is None else os.path.expanduser(os.fspath(home)))
     return entry

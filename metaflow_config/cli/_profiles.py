@@ -19,6 +19,7 @@ from .._sources.jsonfile import read_json_file
 from .._sources.keykind import LENIENT, OLD, SECTION, SETTING, STRICT, TYPOS
 from .._sources.keys import classify
 from .._sources.profiles import DEFAULT_LISTED, list_profiles, unnamed_profiles
+from .._sources.writable import removable
 from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
 from ._changes import Changes, activation_hint, write_changes
@@ -406,6 +407,7 @@ def reset_cmd(profile: str | None, yes: bool) -> None:
             raise missing_profile(name, target, flag, create=False)
         click.echo(printable(f"Nothing to reset: {target} does not exist; Metaflow runs locally."))
         return
+    removable(target, home=home_dir())  # refused before the question (a read-only home)
     question = f"Remove the configuration of {profile_label(name)} ({target})?"
     if not confirm(question, default=False, assume_yes=yes):
         raise CliError(f"not reset: {target} left unchanged")
