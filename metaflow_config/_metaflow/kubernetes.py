@@ -98,7 +98,7 @@ def _fill_spec(
             values[HEADERS] = task.encoded(HEADERS, headers)
     secrets = [s for s in kwargs.get("secrets") or () if s]
     mounted = bool(secrets or task.cluster_secrets)
-    if secrets and not task.mounted_secrets:
+    if say and secrets and not task.mounted_secrets:  # (an Argo JobSet's: its workflow says)
         _say_step_secrets(task)
     added = task.missing(present, mounted=mounted)
     for name, text in added.items():

@@ -333,13 +333,7 @@ class TaskEnv:
         """
         if not self.mounted_secrets:
             return []
-        left = self.left_out(mounted=True).keys() - self.skipped
-        if HEADERS not in self.skipped and not self._fetched:  # Metaflow's entry carries them
-            # (not the sandbox's key: Metaflow reads that setting itself too, for its client)
-            left -= {PREFIX + name for name in _IN_HEADERS}
-        return [field.env for field in FIELDS if field.env in left] + sorted(
-            left & self._section_secrets
-        )
+        return self.left_to_step_secrets()
 
     def missing(self, present: Iterable[str], *, mounted: bool = False) -> dict[str, str]:
         """The exported variables a container lacks, as plain text (not yet encoded).
