@@ -41,6 +41,7 @@ variable, a JSON ``0`` for a boolean: :mod:`.parsing`).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -440,8 +441,11 @@ def _configure_cannot() -> str:
     return f"{_NOT_EVEN_CONFIGURE}{again}.\n"
 
 
-#: The largest file the prediction of Metaflow's own reading reads (the error path only).
-_METAFLOWS_MOST = 64 << 20
+#: The largest file the prediction of Metaflow's own reading reads (the error path only): past
+#: this package's cap (a 1.5 MB profile Metaflow alone reads), bounded for a hostile one.
+_METAFLOWS_MOST = 8 << 20
+#: What ``int()`` takes of a text: blanks around, a sign, digits with single underscores.
+_INT_TEXT = r"\s*[+-]?\d(?:_?\d)*\s*"
 
 
 def _metaflows_profile() -> str:
@@ -464,19 +468,17 @@ def _metaflow_reads_files() -> bool:
     import json
 
     from .._sources.jsonfile import read_regular
+    from .._sources.profiles import find_local_config
 
     paths = [_metaflows_profile()]
     if os.environ.get("METAFLOW_PROFILE") and not os.path.exists(paths[0]):
         return False  # "Unable to locate METAFLOW_PROFILE"
-    try:
-        here = os.getcwd()
+    try:  # the nearest .metaflow folder up from the working directory, as Metaflow looks
+        local = find_local_config(os.getcwd())
     except OSError:
-        here = ""
-    while here:  # the first .metaflow folder up from the working directory
-        if os.path.isdir(os.path.join(here, ".metaflow")):
-            paths.append(os.path.join(here, ".metaflow", "config.json"))
-            break
-        here = "" if os.path.dirname(here) == here else os.path.dirname(here)
+        local = None
+    if local is not None:
+        paths.append(local)
     docs: list[dict[str, Any]] = []
     for path in paths:
         if not os.path.exists(path):
@@ -487,7 +489,7 @@ def _metaflow_reads_files() -> bool:
         data = read_regular(path, _METAFLOWS_MOST)[0]
         try:
             doc = None if data is None else json.loads(data.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError too
+        except (ValueError, RecursionError):  # UnicodeDecodeError too; nesting past the limit
             return False
         if not isinstance(doc, dict):
             return False
@@ -511,11 +513,14 @@ def _metaflow_converts(docs: list[dict[str, Any]]) -> bool:
         for doc in docs:
             if value is None:
                 value = doc.get(field.env)
-        if value is None or isinstance(value, int):
+        if value is None or isinstance(value, (int, float)):
             continue
-        try:
-            int(value)
-        except (TypeError, ValueError):
+        # the text's form, not int() itself: a hostile value of a million digits costs
+        # int() seconds on Python 3.9 and 3.10
+        if not isinstance(value, str) or re.fullmatch(_INT_TEXT, value) is None:
+            return False
+        most = getattr(sys, "get_int_max_str_digits", lambda: 0)()  # 3.11+: int() refuses more
+        if most and sum(c.isdigit() for c in value) > most:
             return False
     return True
 

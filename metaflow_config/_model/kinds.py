@@ -1072,13 +1072,17 @@ def _gs_diagnosis(value: str) -> str:
     return "; ".join(_unquoted_chars(value.partition("://")[2].partition("/")[2]))
 
 
+#: An Azure Blob container's name: lowercase letters, digits and '-', 3 to 63
+_AZURE_CONTAINER = r"[a-z0-9][a-z0-9\-]{1,61}[a-z0-9]"
+
+
 def _azure_diagnosis(value: str) -> str:
     """What is wrong with an Azure root its pattern refused, part by part (else "")."""
     if "://" in value:  # azure://, https://account.blob.core.windows.net/
         return "it is container/prefix, with no scheme or host (Metaflow's form)"
     container, _, prefix = value.partition("/")
     wrong = []
-    if not re.fullmatch(r"[a-z0-9][a-z0-9\-]{1,61}[a-z0-9]", container):
+    if not re.fullmatch(_AZURE_CONTAINER, container):
         wrong.append(f"the container {_shown(container)} breaks the rule")
     if value.endswith("/") or "//" in value:
         wrong.append("a '/' ends it or two follow each other")
@@ -1142,7 +1146,7 @@ AZURE_ROOT = Kind(
     "an Azure Blob container and prefix container[/prefix] (container: lowercase letters, digits "
     "and '-', 3 to 63; prefix: letters, digits and ._-=+@,:%~ in steps of one '/', no '/' at "
     "its end)",
-    _str(r"^[a-z0-9][a-z0-9\-]{1,61}[a-z0-9](/[" + _UNQUOTED + "]+)*$"),
+    _str(rf"^{_AZURE_CONTAINER}(/[{_UNQUOTED}]+)*$"),
     diagnose=_azure_diagnosis,
 )
 _ROLE_SCHEMA, _ROLE_DIAGNOSIS = _arn(

@@ -58,14 +58,9 @@ def terraform_outputs(path: str) -> list[Output]:
         ConfigError: a file that is not JSON, not an object, or not outputs.
 
     """
-    layer = "terraform outputs"
-    doc, problems = read_json_file(path, layer)
+    doc, problems = read_json_file(path, _TERRAFORM)
     if problems or doc is None:
         raise ConfigError(problems)
-    fix = (
-        f"write it with `terraform output -json > {shell_quote(path)}` (a profile file is "
-        "imported with `metaflow-config import FILE`)"
-    )
     entries: list[tuple[str, Any]] = list(doc.items())
     if any(k in PROFILE_JSON for k in doc) and not any(_is_output(e) for e in doc.values()):
         # one output's value: the module's outputs (its profile JSON among them, which tells
@@ -77,11 +72,11 @@ def terraform_outputs(path: str) -> list[Output]:
             problems.append(
                 Problem.bad_value(
                     name,
-                    layer,
+                    _TERRAFORM,
                     f"{path}:{name}",
                     expected='an output as `terraform output -json` writes it: {"value": ..., '
                     '"type": ..., "sensitive": ...}',
-                    fix=fix,
+                    fix=_terraform_fix(path),
                 )
             )
             continue
@@ -95,6 +90,18 @@ def terraform_outputs(path: str) -> list[Output]:
     if problems:
         raise ConfigError(problems)
     return outputs
+
+
+#: The layer of ``terraform output -json``'s file, as messages name it.
+_TERRAFORM = "terraform outputs"
+
+
+def _terraform_fix(path: str) -> str:
+    """How to correct a file of Terraform outputs at ``path``."""
+    return (
+        f"write it with `terraform output -json > {shell_quote(path)}` (a profile file is "
+        "imported with `metaflow-config import FILE`)"
+    )
 
 
 def _is_output(entry: Any) -> bool:
@@ -133,11 +140,11 @@ def _read_output(  # noqa: PLR0917 - one output's parts, and where they go
         problems.append(
             Problem.bad_value(
                 shown,
-                "terraform outputs",
+                _TERRAFORM,
                 f"{path}:{shown}",
                 expected="a JSON object of settings, or its text (the Terraform module "
                 f"writes it with jsonencode): {found}",
-                fix=f"write it with `terraform output -json > {shell_quote(path)}`",
+                fix=_terraform_fix(path),
             )
         )
     else:
