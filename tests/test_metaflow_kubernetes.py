@@ -594,6 +594,17 @@ def test_airflow_writes_a_urls_password_not_its_masked_repr(
 # --- AWS Batch and Step Functions: no fetched secret either --------------------------------------
 
 
+def _states_environments(proc: Any) -> list[dict[str, Any]]:
+    """The environment of each state of ``step-functions create --only-json``'s machine (no
+    plain-text secret printed anywhere in it)."""
+    _no_plaintext(proc.stdout)
+    machine = json.loads(proc.stdout[proc.stdout.index("{") :])
+    return [
+        {e["Name"]: e.get("Value") for e in overrides["ContainerOverrides"]["Environment"]}
+        for overrides in (machine["States"][s]["Parameters"] for s in ("start", "end"))
+    ]
+
+
 class _SandboxAuth(http.server.BaseHTTPRequestHandler):
     """Metaflow's sandbox client provider asks ``<SERVICE_URL>/auth/token`` for credentials."""
 
@@ -637,11 +648,7 @@ def test_a_sandbox_key_reference_is_not_written_fetched(aws_env: str, tmp_path: 
     finally:
         server.shutdown()
         server.server_close()
-    _no_plaintext(proc.stdout)
-    machine = json.loads(proc.stdout[proc.stdout.index("{") :])
-    for state in ("start", "end"):
-        entries = machine["States"][state]["Parameters"]["ContainerOverrides"]["Environment"]
-        env = {e["Name"]: e.get("Value") for e in entries}
+    for env in _states_environments(proc):
         assert env["METAFLOW_AWS_SANDBOX_API_KEY"] == REFERENCE
         assert SECRET not in (env.get("METAFLOW_SERVICE_HEADERS") or "")
 
@@ -652,10 +659,6 @@ def test_a_state_machine_carries_the_reference_not_the_secret(aws_env: str, tmp_
     _boto(aws_env, "ssm").put_parameter(Name="/mf/api-key", Value=SECRET, Type="SecureString")
     where = _aws_launch(tmp_path, aws_env, METAFLOW_SERVICE_AUTH_KEY=REFERENCE)
     proc = run(where, "--datastore=s3", "step-functions", "create", "--only-json")
-    _no_plaintext(proc.stdout)
-    machine = json.loads(proc.stdout[proc.stdout.index("{") :])
-    for state in ("start", "end"):
-        entries = machine["States"][state]["Parameters"]["ContainerOverrides"]["Environment"]
-        env = {e["Name"]: e.get("Value") for e in entries}
+    for env in _states_environments(proc):
         assert env["METAFLOW_SERVICE_AUTH_KEY"] == REFERENCE
         assert "METAFLOW_SERVICE_HEADERS" not in env

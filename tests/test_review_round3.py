@@ -43,21 +43,26 @@ print(json.dumps([dict(config_names()), dict(config_settings()), dict(config_lit
 """
 
 
-def _declared(tmp_path: Path, pythonpath: list[Path]) -> tuple[dict, dict, dict]:
+def _printed(tmp_path: Path, code: str, **env: str) -> str:
+    """The last line ``code`` prints in a fresh interpreter (a clean environment and ``env``)."""
     run = tmp_path / "run"
     run.mkdir(exist_ok=True)
-    env = _clean_env(tmp_path, PYTHONPATH=os.pathsep.join(map(str, pythonpath)))
     done = subprocess.run(
-        [PY, "-c", _DECLARED],
+        [PY, "-c", code],
         cwd=run,
-        env=env,
+        env=_clean_env(tmp_path, **env),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    names, settings, literals = json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _declared(tmp_path: Path, pythonpath: list[Path]) -> tuple[dict, dict, dict]:
+    path = os.pathsep.join(map(str, pythonpath))
+    names, settings, literals = json.loads(_printed(tmp_path, _DECLARED, PYTHONPATH=path))
     return names, settings, literals
 
 
@@ -180,20 +185,8 @@ def test_toggle_decospecs_is_said_to_set_default_decospecs(tmp_path: Path) -> No
         "from metaflow_config._sources.extensions import set_by_extensions\n"
         "print(set_by_extensions(load()).get('DEFAULT_DECOSPECS'))\n"
     )
-    run = tmp_path / "run"
-    run.mkdir()
     for given, said in (({}, "torg"), ({"METAFLOW_DEFAULT_DECOSPECS": "catch"}, "None")):
-        env = _clean_env(tmp_path, PYTHONPATH=str(root), **given)
-        done = subprocess.run(
-            [PY, "-c", code],
-            cwd=run,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.stdout.strip().splitlines()[-1] == said, done.stderr[-2000:]
+        assert _printed(tmp_path, code, PYTHONPATH=str(root), **given) == said
 
 
 @pytest.mark.parametrize("given", ["", "catch"])
