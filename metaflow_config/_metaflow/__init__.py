@@ -519,7 +519,8 @@ def _metaflow_converts(docs: list[dict[str, Any]]) -> bool:
         # int() seconds on Python 3.9 and 3.10
         if not isinstance(value, str) or re.fullmatch(_INT_TEXT, value) is None:
             return False
-        most = getattr(sys, "get_int_max_str_digits", lambda: 0)()  # 3.11+: int() refuses more
+        # int() refuses more digits than its limit (3.11, and 3.9's and 3.10's security releases)
+        most = getattr(sys, "get_int_max_str_digits", lambda: 0)()
         if most and sum(c.isdigit() for c in value) > most:
             return False
     return True
