@@ -47,6 +47,56 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+#: What runs the tests marked slow too (README: the test command runs the others)
+SLOW_OPTION = "--slow"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--slow``: also run the tests marked slow (real flows, subprocess batteries)."""
+    parser.addoption(
+        SLOW_OPTION,
+        action="store_true",
+        help="also run the tests marked slow: real flows with the metaflow package, subprocess "
+        "batteries, pseudo-terminals (several minutes more)",
+    )
+
+
+def _runs_slow(config: pytest.Config) -> bool:
+    """Whether this run takes the tests marked slow: asked with ``--slow``, ``-m`` or by name.
+
+    A marker expression (``-m slow``, ``-m "not slow"``) selects as written; a test named by
+    its node id (``tests/test_x.py::test_y``) runs as asked.
+    """
+    if config.getoption(SLOW_OPTION) or config.getoption("markexpr"):
+        return True
+    return any("::" in str(arg) for arg in config.args)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the tests marked slow unless the run takes them (:func:`_runs_slow`)."""
+    if _runs_slow(config):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        kept = set(map(id, slow))
+        items[:] = [item for item in items if id(item) not in kept]
+        config.hook.pytest_deselected(items=slow)
+        config.stash[_LEFT_OUT] = len(slow)
+
+
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say how many slow tests were left out, and how to run them."""
+    left_out = config.stash.get(_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"{left_out} tests marked slow were left out (real flows, subprocess batteries): "
+            f"{SLOW_OPTION} runs them too"
+        )
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Stop at once, saying why, where installed distributions register sections.
 

@@ -49,6 +49,19 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
+def test_ci_runs_the_slow_tests_on_the_oldest_and_newest(pytestconfig: pytest.Config) -> None:
+    """README's command leaves the slow tests out; CI's whole runs ask for them with ``--slow``."""
+    from tests.conftest import SLOW_OPTION, _runs_slow
+
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert f'suite "$version" {SLOW_OPTION}' in run
+    assert "-m slow" in run  # the main Python's own slow run, where it is the oldest or newest
+    assert f"pytest -q {SLOW_OPTION}" in README
+    args = pytestconfig.invocation_params.args
+    if not any(arg in args for arg in (SLOW_OPTION, "-m")) and not any("::" in a for a in args):
+        assert not _runs_slow(pytestconfig)  # a plain `pytest -q`, as README's command is
+
+
 @pytest.mark.parametrize("index", range(len(_python_blocks())))
 def test_python_examples_run(index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each python example of the README runs in an isolated, unconfigured environment."""
