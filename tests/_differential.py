@@ -81,6 +81,8 @@ DIFFERENCES: dict[str, str] = {
     # the sandbox supplies derived defaults here; Metaflow overwrites explicit values
     "SERVICE_INTERNAL_URL": SANDBOX,
     "SFN_STATE_MACHINE_PREFIX": SANDBOX,
+    # without the sandbox's key, the auth key is still sent here; Metaflow sends no key
+    "SERVICE_HEADERS": SANDBOX,
     # the documented alias is read here; Metaflow does not read it at all
     "BATCH_JOB_QUEUE": JOB_QUEUE_ALIAS,
     # a role (sensitive) from a project file the user has not trusted is not applied here

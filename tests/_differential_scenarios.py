@@ -547,6 +547,15 @@ SCENARIOS = [
             "SERVICE_HEADERS": {"x-api-key": "sandbox-key"},
         },
     ),
+    case(  # Metaflow's sandbox block sets the header to the unset sandbox key: no key is sent
+        "sandbox-without-its-api-key-keeps-the-auth-key",
+        env={
+            **{k: v for k, v in SANDBOX_ENV.items() if k != "METAFLOW_AWS_SANDBOX_API_KEY"},
+            "METAFLOW_SERVICE_AUTH_KEY": "user-key",
+        },
+        differs=("SERVICE_HEADERS",),
+        metaflow_holds={"SERVICE_HEADERS": {"x-api-key": None}},
+    ),
     case(
         "sandbox-with-explicit-values",
         env={
