@@ -62,12 +62,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _runs_slow(config: pytest.Config) -> bool:
-    """Whether this run takes the tests marked slow: asked with ``--slow``, ``-m`` or by name.
+    """Whether this run takes the tests marked slow: asked with ``--slow``, ``-m``, ``-k``, by name.
 
-    A marker expression (``-m slow``, ``-m "not slow"``) selects as written; a test named by
-    its node id (``tests/test_x.py::test_y``) runs as asked.
+    A marker or keyword expression (``-m slow``, ``-m "not slow"``, ``-k kubernetes``)
+    selects as written; a test named by its node id (``tests/test_x.py::test_y``) runs as asked.
     """
-    if config.getoption(SLOW_OPTION) or config.getoption("markexpr"):
+    if any(config.getoption(option) for option in (SLOW_OPTION, "markexpr", "keyword")):
         return True
     return any("::" in str(arg) for arg in config.args)
 

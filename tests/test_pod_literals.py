@@ -269,3 +269,32 @@ def test_the_launch_says_once_what_its_containers_are_not_given(
     assert len(said) == 1, proc.stderr
     assert "METAFLOW_ACME_ENDPOINT is set here" in said[0]
     assert "acme.internal" not in proc.stderr
+
+
+_CHANNEL = "METAFLOW_CONDA_ACME_CHANNEL"
+
+
+def test_what_metaflow_copies_from_its_registry_reaches_the_pod_as_resolved(
+    aws_env: str,
+    tmp_path: Path,
+) -> None:
+    """Metaflow's launchers copy the ``METAFLOW_CONDA_*`` and ``METAFLOW_DEBUG_*`` names
+    ``from_conf`` read (an extension's too) into every pod, as they are: a ``$`` in one was
+    read as another text by Kubernetes, and Jinja's marks stopped Airflow rendering the DAG's
+    tasks (platform5 trial). They are Metaflow's own entries, written as text like the others."""
+    value = "chan$$v2$(HOME){#x"
+    ext = _acme(tmp_path / "site")
+    where = _argo_launch(tmp_path, aws_env, PYTHONPATH=ext)
+    profile = tmp_path / "mfhome" / "config.json"
+    profile.write_text(json.dumps({**json.loads(profile.read_text()), _CHANNEL: value}))
+    proc = run(where, "--datastore=s3", "argo-workflows", "create", "--only-json")
+    containers = _templates(_workflow(proc.stdout))
+    for step in ("start", "end"):  # Metaflow copies them into its steps' containers
+        env = pod_environment(containers[step], {"metadata.namespace": "mf-ns"})
+        assert env[_CHANNEL] == value, step
+    run(where, "--datastore=s3", "airflow", "create", "dag.py")
+    text = (where.project / "dag.py").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("CONFIG = "))
+    for step, state in ast.literal_eval(line[len("CONFIG = ") :])["states"].items():
+        env = _rendered(state["operator_args"]["env_vars"])
+        assert env[_CHANNEL] == value, step

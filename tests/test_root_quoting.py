@@ -134,3 +134,27 @@ def test_an_accepted_root_reaches_the_task_command_as_itself(
     bucket, _, key = path.partition("/")
     assert bucket in args
     assert key in args, (key, args)
+
+
+def test_every_root_of_a_datastore_takes_its_datastores_rule() -> None:
+    """Each S3, GCS and Azure root of the table (the datastore's, the cards', the datatools',
+    the conda packages') has its datastore's root kind: ``CONDA_PACKAGE_GSROOT`` and
+    ``_AZUREROOT`` took any text, and a ``$`` or Jinja's marks in one reached a pod changed
+    (platform5 trial)."""
+    from metaflow_config._model import kinds
+    from metaflow_config._model.table import FIELDS
+
+    rule = {"S3": kinds.S3_URL, "GS": kinds.GS_URL, "AZURE": kinds.AZURE_ROOT}
+    roots = {
+        f.env: f.kind
+        for f in FIELDS
+        for store in rule
+        if f.name.endswith((f"_{store}ROOT", f"_SYSROOT_{store}"))
+    }
+    assert len(roots) >= 12  # the datastore, card, datatools and conda package roots of each
+    wrong = {
+        name: kind.name
+        for name, kind in roots.items()
+        if kind is not next(rule[s] for s in rule if name.endswith((f"{s}ROOT", f"_{s}")))
+    }
+    assert wrong == {}

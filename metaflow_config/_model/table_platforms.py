@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from .fields import Section, old_attribute, same_as, setting, under
 from .kinds import (
+    AZURE_ROOT,
     BOOL,
     COMMA_LIST,
+    GS_URL,
     KEY_VALUE_LIST,
     NAME_LIST,
     NONNEG_INT,
@@ -287,10 +289,13 @@ class Conda(Section):
         sensitive=True,
     )
     package_azureroot: str | None = setting(
-        "CONDA_PACKAGE_AZUREROOT", STR, "Azure root of conda packages.", sensitive=True
+        "CONDA_PACKAGE_AZUREROOT",
+        AZURE_ROOT,
+        "Azure root of conda packages (container/prefix).",
+        sensitive=True,
     )
     package_gsroot: str | None = setting(
-        "CONDA_PACKAGE_GSROOT", STR, "GCS root of conda packages.", sensitive=True
+        "CONDA_PACKAGE_GSROOT", GS_URL, "GCS root of conda packages.", sensitive=True
     )
     dependency_resolver: str = setting(
         "CONDA_DEPENDENCY_RESOLVER",

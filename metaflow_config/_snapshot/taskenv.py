@@ -204,6 +204,21 @@ METAFLOW_WRITES: dict[str, frozenset[str]] = {
 }
 
 
+def written_by_metaflow(target: str, name: str) -> bool:
+    """Whether Metaflow's launcher writes the variable ``name`` into a task of ``target`` itself.
+
+    The settings of :data:`METAFLOW_WRITES`, what it writes under a name of its own from a
+    setting (:data:`_WRITTEN_UNDER`), and every name of the families it copies from its
+    registry of what ``from_conf`` read (``COPIED_TO_TASKS``: ``METAFLOW_CONDA_*``,
+    ``METAFLOW_DEBUG_*``, an extension's names under them too), on every target.
+    """
+    return (
+        name in METAFLOW_WRITES.get(target, ())
+        or name in _WRITTEN_UNDER
+        or name.startswith(COPIED_TO_TASKS)
+    )
+
+
 #: The settings that decide what a pod is given, which Metaflow's launchers read from its own
 #: module: an organisation's config extension may set them there (see :meth:`TaskEnv.launching`).
 DECIDING = (
@@ -370,7 +385,7 @@ class TaskEnv:
         return left_behind_text(names, self.target) if names else ""
 
     def literal(self, name: str, value: Any) -> Any:
-        """Metaflow's own entry ``name`` of a pod (:data:`METAFLOW_WRITES`), as its text reads.
+        """Metaflow's own entry ``name`` of a pod (:func:`written_by_metaflow`), as its text reads.
 
         Metaflow writes the settings' values into a pod as they are, and Kubernetes expands
         ``$(NAME)`` and reads ``$$`` as ``$`` in them (Airflow renders them as Jinja first): a
@@ -382,7 +397,7 @@ class TaskEnv:
         """
         if self.target not in POD_TARGETS or not isinstance(value, str):
             return value
-        if name not in METAFLOW_WRITES[self.target] and name not in _WRITTEN_UNDER:
+        if not written_by_metaflow(self.target, name):
             return value
         if self.target == "airflow" and any(mark in value for mark in _JINJA):
             # Airflow renders it as Jinja first: in a raw block, as the package's own; a value
@@ -422,14 +437,13 @@ class TaskEnv:
         reference (the task fetches that), and not what Metaflow writes itself: its headers
         entry, the auth key merged in, and the sandbox's API key when the sandbox is on. And
         any other setting given whose value holds a URL's password (or a token as its user
-        name) that Metaflow itself writes into no task of the target (:data:`METAFLOW_WRITES`).
+        name) that Metaflow itself writes into no task of the target (:func:`written_by_metaflow`).
         Then a registered section's keys given: its secret keys, and any holding a URL's
         password (Metaflow alone writes none of them).
         """
         values = self._values
         own = set(self._in_headers)
         given = self.missing((), mounted=bool(self.mounted_secrets))
-        writes = METAFLOW_WRITES.get(self.target, frozenset())
         exposed = []
         for field in FIELDS:
             if field.env not in given:
@@ -438,7 +452,7 @@ class TaskEnv:
             if field.secret:
                 if field.name not in own and not isinstance(value, Reference):
                     exposed.append(field.env)
-            elif field.env not in writes and field.bears_secret(value):
+            elif not written_by_metaflow(self.target, field.env) and field.bears_secret(value):
                 exposed.append(field.env)
         # a registered section's: its secret keys (but what holds '{{': the text of a reference,
         # which a section does not fetch, holds no secret), a URL's password in any of its keys
