@@ -479,3 +479,42 @@ def test_state_machine_over_the_limit_is_refused_at_create(aws_env: str, tmp_pat
     assert "8192" in proc.stderr
     assert "METAFLOW_CONTACT_INFO" in proc.stderr
     assert "y" * 100 not in proc.stderr
+
+
+def _chain_flow(steps: int) -> str:
+    """A linear flow of ``steps`` steps and ``end``."""
+    names = ["start", *(f"s{i}" for i in range(1, steps)), "end"]
+    body = "".join(
+        f"    @step\n    def {name}(self):\n        self.next(self.{after})\n\n"
+        for name, after in zip(names, names[1:])
+    )
+    return (
+        "from metaflow import FlowSpec, step\n\n\nclass ChainFlow(FlowSpec):\n"
+        f"{body}    @step\n    def end(self):\n        pass\n\n\n"
+        'if __name__ == "__main__":\n    ChainFlow()\n'
+    )
+
+
+@pytest.mark.aws
+def test_a_state_machine_over_step_functions_definition_limit_is_refused_at_create(
+    aws_env: str, tmp_path: Path
+) -> None:
+    """Each state's overrides within AWS Batch's 8,192 characters, but every one of 101 states
+    carries a 3,500-character value: the definition passes Step Functions' 1 MiB, which only
+    CreateStateMachine refused (`step-functions create --only-json` printed it). It is refused
+    when built, naming the largest variables, never their values (platform5 trial)."""
+    where = _aws_launch(
+        tmp_path,
+        aws_env,
+        METAFLOW_CONTACT_INFO=json.dumps({"x": "y" * 3500}),
+        METAFLOW_SFN_COMPRESS_STATE_MACHINE="true",  # each state's command is short then
+    )
+    where.flow.write_text(_chain_flow(100))  # Metaflow's own states: about 0.8 MB
+    proc = run(where, "--datastore=s3", "step-functions", "create", "--only-json", check=False)
+    assert proc.returncode != 0, proc.stdout[-300:]
+    assert "Traceback" not in proc.stderr
+    assert "Step Functions state machine definition" in proc.stderr
+    assert "1048576" in proc.stderr
+    assert "METAFLOW_CONTACT_INFO" in proc.stderr
+    assert "y" * 100 not in proc.stderr
+    assert "{" not in proc.stdout  # no definition printed

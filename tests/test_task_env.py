@@ -306,6 +306,56 @@ def test_a_job_with_batch_submits_is_held_to_aws_batchs_limit(
         batch.state_machine_task(lambda self, node: create(built("c" * 9000)), None, None)
 
 
+class _Machine:
+    """A state machine as Metaflow's ``Workflow`` holds it: a payload, written as JSON."""
+
+    def __init__(self, states: int, own: int, added: dict[str, str]) -> None:
+        entries = [{"Name": "METAFLOW_OWN", "Value": "o" * own}]
+        entries += [{"Name": name, "Value": value} for name, value in added.items()]
+        overrides = {"ContainerOverrides": {"Environment": entries}}
+        self.payload = {"States": {f"s{i}": {"Parameters": overrides} for i in range(states)}}
+
+    def to_json(self, pretty: bool = False) -> str:
+        import json
+
+        return json.dumps(self.payload, indent=4 if pretty else None)
+
+
+@pytest.mark.parametrize(
+    ("own", "said"),
+    [
+        (1000, "largest variables added: METAFLOW_CONTACT_INFO"),  # what is given passes it
+        (9000, "of which Metaflow's own states take"),  # Metaflow alone passes it too
+    ],
+)
+def test_a_state_machine_is_held_to_step_functions_definition_limit(
+    monkeypatch: pytest.MonkeyPatch, own: int, said: str
+) -> None:
+    """Every state carries what it is given: a definition over Step Functions' 1 MiB is refused
+    as the state machine is compiled, naming the largest variables given here; where the
+    flow's own states pass it, it says so and names no variable as the cause."""
+    from metaflow_config._metaflow import batch
+
+    monkeypatch.setattr(batch, "as_metaflow_error", lambda exc: exc)
+    given = {"METAFLOW_CONTACT_INFO": "c" * 3000, "METAFLOW_BATCH_JOB_QUEUE": "q"}
+
+    def compile_(self: object, states: int) -> _Machine:
+        added = batch._ADDED.get()
+        assert added is not None  # each state's task adds to it
+        added.update(given)
+        return _Machine(states, own, given)
+
+    small = batch.state_machine(compile_, None, 10)
+    assert isinstance(small, _Machine)
+    with pytest.raises(ConfigError, match="Step Functions state machine definition") as raised:
+        batch.state_machine(compile_, None, 260)
+    message = str(raised.value)
+    assert said in message
+    assert "1048576" in message
+    assert "ccc" not in message
+    assert batch._ADDED.get() is None  # nothing collected past the compilation
+
+
 def _launched(
     monkeypatch: pytest.MonkeyPatch, target: str, launches: int = 1, **env: str
 ) -> tuple[list[str], TaskEnv]:

@@ -36,6 +36,7 @@ LAUNCHERS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "metaflow.plugins.aws.batch.batch": (("Batch", "create_job", "batch.create_job"),),
     "metaflow.plugins.aws.step_functions.step_functions": (
         ("StepFunctions", "_batch", "batch.state_machine_task"),
+        ("StepFunctions", "_compile", "batch.state_machine"),
     ),
     "metaflow.plugins.kubernetes.kubernetes": (
         ("Kubernetes", "create_job_object", "kubernetes.job_object"),

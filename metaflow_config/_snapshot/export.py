@@ -5,9 +5,10 @@ stay behind to re-derive. A target may limit what its containers take: AWS Batch
 (from ``--with batch`` or a state machine) whose container overrides exceed
 :data:`OVERRIDES_LIMIT` characters (:func:`check_overrides_size`); a Linux
 process does not start with a variable of :data:`ENTRY_LIMIT` bytes or more (checked for every
-remote target); Kubernetes stores no object over :data:`KUBERNETES_OBJECT_LIMIT` bytes and Argo
-Workflows runs no workflow over :data:`ARGO_WORKFLOW_LIMIT` (:func:`check_object_size`, called
-where the object is built). What is exported holds secrets (the container needs them):
+remote target); Kubernetes stores no object over :data:`KUBERNETES_OBJECT_LIMIT` bytes, Argo
+Workflows runs no workflow over :data:`ARGO_WORKFLOW_LIMIT` and Step Functions takes no state
+machine over :data:`SFN_DEFINITION_LIMIT` (:func:`check_object_size`, called where the object
+is built). What is exported holds secrets (the container needs them):
 :class:`ExportedEnv` masks them in its ``repr``.
 """
 
@@ -35,6 +36,7 @@ __all__ = [
     "POD_DATASTORES",
     "POD_TARGETS",
     "REMOTE",
+    "SFN_DEFINITION_LIMIT",
     "TARGETS",
     "ExportedEnv",
     "bears_secret",
@@ -131,6 +133,9 @@ KUBERNETES_OBJECT_LIMIT = 1_572_864
 #: Argo Workflows' default ``MAX_WORKFLOW_SIZE`` (1 MiB of JSON): a run of a WorkflowTemplate
 #: stores the template's spec in the workflow, which the controller refuses over this size.
 ARGO_WORKFLOW_LIMIT = 1_048_576
+#: Step Functions' hard quota on a state machine's definition (1 MB, as UTF-8 JSON): every
+#: state of a state machine carries its task's variables.
+SFN_DEFINITION_LIMIT = 1_048_576
 
 
 #: AWS Batch starts no job whose container overrides exceed this many characters (as JSON): ECS,
