@@ -78,14 +78,24 @@ def stubbed(what: str, replacement: object) -> Iterator[None]:
 
 
 def string_settings() -> list[str]:
-    """The environment names of the table's plain text settings, in table order (not USER).
+    """The environment names of the table's text settings that take ``bench-7``, in table order.
 
-    Plain strings, the texts of items Metaflow splits (``bench-7`` is one item), and Azure
-    roots (``bench-7`` is a container).
+    Plain strings, comma-separated items, Azure roots, plugin and resource names: whatever the
+    setting's own kind takes as ``bench-<n>`` (not USER, and not a secret).
     """
-    kinds = private("kinds")
-    plain = (kinds.STR, kinds.COMMA_LIST, kinds.SPACE_LIST, kinds.AZURE_ROOT)
-    return [f.env for f in private("table").FIELDS if f.kind in plain and f.name != "USER"]
+    from metaflow_config._resolve.validate import validate_value
+
+    names = []
+    for f in private("table").FIELDS:
+        if f.name == "USER" or f.secret:
+            continue
+        try:
+            value = validate_value(f, "bench-7")
+        except metaflow_config.ConfigError:
+            continue
+        if value == "bench-7":
+            names.append(f.env)
+    return names
 
 
 def extend_table(count: int) -> None:

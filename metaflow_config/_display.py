@@ -30,6 +30,7 @@ __all__ = [
     "MASK",
     "SHORTEST_SECRET",
     "Lines",
+    "around",
     "entry_text",
     "given_name",
     "has_url_password",
@@ -795,3 +796,26 @@ def no_attribute(owner: str, name: str, names: Iterable[str]) -> str:
 
     near = difflib.get_close_matches(name, list(names), n=1)
     return f"{said}; did you mean {near[0]!r}?" if near else said
+
+
+def around(value: str, inner: str) -> str:
+    """`` (it ends with a blank, ...: remove it)``: what ``value`` holds around ``inner``.
+
+    ``inner`` is ``value`` stripped of its blanks and line endings.
+    """
+    start = value[: value.index(inner)]
+    end = value[value.index(inner) + len(inner) :]
+
+    def what(text: str) -> str:
+        if "\r" in text:
+            return "a carriage return (a Windows line ending)"
+        if "\n" in text:
+            return "a line break"
+        return "a blank" if len(text) == 1 else "blanks"
+
+    said = [f"starts with {what(start)}"] if start else []
+    said += [f"ends with {what(end)}"] if end else []
+    many = len(said) > 1 or what(start or end) == "blanks"
+    part = "are part" if many else "is part"
+    them = "them" if many else "it"
+    return f" (it {' and '.join(said)}, which {part} of the value where it is set: remove {them})"

@@ -109,16 +109,25 @@ def _held_as_text(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Triple]:
     return st.builds(build, values, st.booleans())
 
 
+#: a decorator spec as ``--with`` takes it: a name (or a module path), ``:`` and attributes
+_decospec = st.from_regex(
+    r"\A[a-z_][a-z0-9_]{0,8}(\.[a-z_][a-z0-9_]{0,5})?(:[a-z0-9_=,{}\"]{0,8})?\Z"
+)
+
+
 def _joined(sep: str) -> st.SearchStrategy[Triple]:
-    """Items separated by ``sep``: as text, or in a file as a JSON list of the items."""
+    """Items separated by ``sep``: as text, or in a file as a JSON list of the items.
+
+    Comma-separated items hold no space, quote or bracket; space-separated ones are decorator
+    specs (``DEFAULT_DECOSPECS``).
+    """
 
     def build(items: list[str], native: bool) -> Triple:
         text = sep.join(items)
         return (items if native else text, text, text)
 
-    joined = st.builds(build, st.lists(_safe_text, min_size=1, max_size=3), st.booleans())
-    # comma-separated items hold no space, quote or bracket; space-separated ones are any text
-    return joined if sep == "," else _same(plain_text) | joined
+    items = _safe_text if sep == "," else _decospec
+    return st.builds(build, st.lists(items, min_size=1, max_size=3), st.booleans())
 
 
 _bool_words = st.sampled_from(["true", "false", "1", "0", "yes", "no", "on", "off"])

@@ -384,7 +384,7 @@ _AWKWARD = {
     "METAFLOW_BATCH_DEFAULT_TAGS": {"team": "ml ops"},
     "METAFLOW_SERVICE_HEADERS": {"x": 'it\'s \\ "q"'},
     "METAFLOW_USER": "a b",
-    "METAFLOW_DEFAULT_DECOSPECS": 'retry:times=2 x="$HOME" `id`',
+    "METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT": 'retry:times=2 x="$HOME" `id`',
     "METAFLOW_BATCH_JOB_QUEUE": "q#1 = ok",
 }
 
@@ -415,10 +415,10 @@ def test_env_dotenv_reads_back_alike_in_sh_and_python_dotenv() -> None:
 def test_env_dotenv_refuses_a_value_it_cannot_carry(monkeypatch: pytest.MonkeyPatch) -> None:
     """A value no dotenv quoting carries for every reader is an error naming it."""
     monkeypatch.setenv("METAFLOW_USER", "it's $HOME")
-    monkeypatch.setenv("METAFLOW_DEFAULT_DECOSPECS", "${x}")
+    monkeypatch.setenv("METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT", "${x}")
     result = invoke("env", "--format", "dotenv")
     assert result.exit_code == 1
-    assert "METAFLOW_DEFAULT_DECOSPECS" in result.stderr
+    assert "METAFLOW_KUBERNETES_SANDBOX_INIT_SCRIPT" in result.stderr
     assert "METAFLOW_USER" in result.stderr
     assert "--format shell" in result.stderr
     assert "$HOME" not in result.stderr

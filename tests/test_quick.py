@@ -140,8 +140,8 @@ def test_patterns_match_ascii_text_as_pydantic_cores_regex_engine(pattern: str, 
     """Python's ``re`` and pydantic-core's engine agree, both ways, on the text quick judges."""
     drawn = data.draw(_from_pattern(pattern))
     text = data.draw(st.one_of(st.just(drawn), _near(drawn), st.text(alphabet=_PRINTABLE)))
-    if not all(c in _PRINTABLE for c in text):
-        return
+    if not all(c in _PRINTABLE for c in text) or len(text) > quick.LONGEST:
+        return  # not what quick judges: pydantic-core does
     validator_type, error = core.validator_types()
     theirs = validator_type(core.str_schema(pattern=pattern))
     try:

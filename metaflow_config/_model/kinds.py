@@ -373,12 +373,36 @@ COMMA_LIST = Kind(
     _Joined(",", r"^[^,\s\"'\[\]]+$", r"^(?:|[^,\s\"'\[\]]+(?:,[^,\s\"'\[\]]+)*)$"),
     diagnose=_comma_list_diagnosis,
 )
-#: Items separated by spaces (``DEFAULT_DECOSPECS``); a file may write a JSON list.
+#: One decorator spec as ``--with`` takes it: the decorator's name (a module path for a user's
+#: own, ``my_pkg.my_deco``), then ``:`` and its attributes, no blank in them
+_DECOSPEC = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?::\S*)?"
+
+
+def _decospecs_diagnosis(value: str) -> str:
+    """What is wrong with decorator specs their pattern refused: the first piece that is none.
+
+    Metaflow splits the setting at blanks (``DEFAULT_DECOSPECS.split()``), so a blank in a
+    spec's attributes (JSON as ``json.dumps`` writes it) cuts it in two, and every run stops at
+    the second piece: "Unknown step decorator".
+    """
+    for piece in value.split():
+        if not re.fullmatch(_DECOSPEC, piece):
+            return (
+                f"{piece!r} is no decorator spec (a decorator's name, then ':' and its "
+                "attributes): Metaflow splits this setting at blanks, so a blank inside a spec "
+                'cuts it in two; write each spec without blanks, e.g. environment:vars={"A":"b"}'
+            )
+    return ""
+
+
+#: Decorator specs separated by spaces (``DEFAULT_DECOSPECS``, which Metaflow splits at blanks);
+#: a file may write a JSON list.
 SPACE_LIST = Kind(
-    "space-separated text",
-    'space-separated text, e.g. "kubernetes retry" (in a file, a JSON list of strings is '
-    "taken too)",
-    _Joined(" ", r"^\S(?:[^ ]*\S)?$"),
+    "decorator specs",
+    'space-separated decorator specs as --with takes them, e.g. "kubernetes retry:times=3", '
+    "none holding a blank (in a file, a JSON list of strings is taken too)",
+    _Joined(" ", f"^{_DECOSPEC}$", f"^ *(?:{_DECOSPEC}(?: +{_DECOSPEC})*)? *$"),
+    diagnose=_decospecs_diagnosis,
 )
 
 

@@ -15,7 +15,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._display import mask_quoted_long, mask_url_password, redact, url_passwords
+from .._display import around, mask_quoted_long, mask_url_password, redact, url_passwords
 from .._model.fields import Setting
 from .._model.kinds import PLAIN_REF, plain_definition, plain_problem
 from .._model.quick import Unsure, quick
@@ -420,7 +420,7 @@ def validate(
                 raw_value.location,
                 value=setting.show(raw_value.value),
                 expected=_describe(err, setting, raw_value.value, code=layer.layer == "override")
-                + _quoted(setting, raw_value.value),
+                + _wrapped(setting, raw_value.value),
                 fix=fix_of(layer, raw_value.location),
             )
         )
@@ -430,13 +430,31 @@ def validate(
     return {**valid_rest, **references}, problems
 
 
-def _quoted(setting: Setting, value: Any) -> str:
-    """`` (wrapped in quotes: ...)`` where ``value`` is valid without the quotes around it.
+def _wrapped(setting: Setting, value: Any) -> str:
+    """What wraps ``value`` that it would be valid without: blanks at its ends, or quotes.
 
-    A value pasted with its quotes (``METAFLOW_DEFAULT_DATASTORE='"s3"'``, an ``env_file``
-    line, which docker and systemd keep as written) holds them; the error path only.
+    A value pasted with a blank before or after it (``KEY= value`` in an ``env_file``, a copy
+    from a console), a line ending of a file saved on Windows, or its quotes
+    (``METAFLOW_DEFAULT_DATASTORE='"s3"'``: docker and systemd keep them as written) holds
+    them, and each kind's own words say something else (an ARN's parts, a URL's scheme). Said
+    as `` (it ends with a blank, ...: remove it)`` where the value without them is valid; the
+    error path only.
     """
-    if not (isinstance(value, str) and len(value) > 2 and value[0] == value[-1] in "'\""):
+    if not isinstance(value, str):
+        return ""
+    inner = value.strip()
+    if inner and inner != value:
+        try:
+            validate_value(setting, inner)
+        except ConfigError:
+            return ""
+        return around(value, inner)
+    return _quoted(setting, value)
+
+
+def _quoted(setting: Setting, value: str) -> str:
+    """`` (wrapped in quotes: ...)`` where ``value`` is valid without the quotes around it."""
+    if not (len(value) > 2 and value[0] == value[-1] in "'\""):
         return ""
     inner = value[1:-1]
     if inner[0] == inner[-1] in "'\"":  # quoted twice: no hint (nor a validation per pair)

@@ -46,13 +46,19 @@ def profile_path(home: str, profile: str | None) -> tuple[str, list[Problem]]:
     if not profile:
         return os.path.join(home, "config.json"), []
     if not _is_profile_name(profile):
+        expected = "a profile name of letters, digits, '_', '-' and '.' (no '/', '..', NUL)"
+        inner = profile.strip()
+        if inner != profile and _is_profile_name(inner):  # a blank pasted, a Windows line end
+            from .._display import around
+
+            expected += around(profile, inner)
         return "", [
             Problem.bad_value(
                 "METAFLOW_PROFILE",
                 "profile",
                 "METAFLOW_PROFILE",
                 value=repr(profile),
-                expected="a profile name of letters, digits, '_', '-' and '.' (no '/', '..', NUL)",
+                expected=expected,
                 fix=f"use a plain name; profiles are files config_<name>.json in {home}",
             )
         ]
@@ -86,6 +92,52 @@ def _profile_names(home: str) -> list[str]:
     except (OSError, ValueError):
         return []
     return [n[7:-5] for n in names if n.startswith("config_") and n.endswith(".json")]
+
+
+def misnamed_profiles(home: str, profile: str | None = None) -> list[tuple[str, str]]:
+    """The files under ``home`` named nearly as a profile is, each with the profile meant.
+
+    A profile is read from ``config_<name>.json`` exactly: ``config-prod.json``,
+    ``config.prod.json``, ``config_prod.JSON`` (an editor's case), ``config_prod.json.txt``
+    (an editor's extension) are read by no one. With ``profile``, the files meant for it,
+    ``prod.json`` too (the profile's own name and ``.json``), ``config.json``'s near misses for
+    the default (``""``). Bounded as every look at a folder (``MAX_ENTRIES``).
+    """
+    try:
+        with os.scandir(home) as entries:
+            names = sorted(entry.name for entry in islice(entries, MAX_ENTRIES))
+    except (OSError, ValueError):
+        return []
+    found = []
+    for name in names:
+        meant = _meant_profile(name, bare=profile is not None)
+        if meant is None or (profile is not None and meant != profile):
+            continue
+        read = os.path.join(home, f"config_{meant}.json" if meant else "config.json")
+        try:  # a file system blind to case (macOS) reads config_prod.JSON as config_prod.json
+            if os.path.samefile(read, os.path.join(home, name)):
+                continue
+        except (OSError, ValueError):
+            pass
+        found.append((name, meant))
+    return found
+
+
+def _meant_profile(name: str, *, bare: bool) -> str | None:
+    """The profile a file ``name`` was meant to be (``""``: the default), if it is near one.
+
+    ``bare``: a name's own ``.json`` (``prod.json``) counts too.
+    """
+    stem = name[:-4] if name.lower().endswith(".txt") else name
+    if not stem.lower().endswith(".json") or name in ("config.json", "trusted.json"):
+        return None
+    stem = stem[:-5]
+    if stem.lower() == "config":
+        return ""
+    if stem.lower().startswith("config") and stem[6:7] in ("_", "-", "."):
+        meant = stem[7:]
+        return None if name == f"config_{meant}.json" or not meant else meant
+    return stem if bare and stem else None
 
 
 def _is_profile_name(name: str) -> bool:
@@ -132,8 +184,18 @@ def missing_profile(
     near = nearest_profile(profile, existing)
     if near is not None:  # a typo of one that exists: said first
         fix = f"did you mean {near}? ({_given(source, near)}); or {fix}"
-    meant = profile.removesuffix(".json")
-    meant = meant[len("config_") :] if meant.startswith("config_") else meant
+    misnamed = misnamed_profiles(home, profile) if os.path.isdir(home) else []
+    if misnamed:  # the file written for it, under a name no one reads: said first
+        from .._display import shell_quote
+
+        file = misnamed[0][0]
+        target = os.path.join(home, f"config_{profile}.json")
+        fix = (
+            f"{file} there looks like it, but the profile is read from config_{profile}.json "
+            f"only: rename it (mv {shell_quote(os.path.join(home, file))} "
+            f"{shell_quote(target)}); or {fix}"
+        )
+    meant = file_named_profile(profile)
     if meant == "config" or profile == "default":  # config.json: the default profile
         fix = 'config.json is the default profile: leave the profile out (or give "")'
         if profile == "default":
@@ -150,6 +212,16 @@ def missing_profile(
         expected=f"an existing profile in {where}",
         fix=fix,
     )
+
+
+def file_named_profile(profile: str) -> str:
+    """The profile meant where its file's name was given; ``profile`` itself otherwise.
+
+    ``config_prod.json``, ``prod.json`` and ``config_prod`` mean ``prod``; ``config`` (or
+    ``config.json``) is what the default profile's file is named.
+    """
+    meant = profile.removesuffix(".json")
+    return meant[len("config_") :] if meant.startswith("config_") else meant
 
 
 def _ways_out(  # noqa: PLR0917 - what missing_profile found, passed on
@@ -253,7 +325,9 @@ def relative_home(home: str) -> Problem | None:
     record of trusted files of its own. Said alike by the resolver and by the commands.
     """
     if os.path.isabs(home):
-        return None
+        return _wrapped_home(home)
+    if os.path.isabs(home.strip()):  # a blank before an absolute path: that one is meant
+        return _wrapped_home(home, relative=True)
     from .._display import shell_quote
 
     if home.startswith("~") or homeless(home):  # "~" expands to no absolute directory here
@@ -296,6 +370,30 @@ def relative_home(home: str) -> Problem | None:
         "folder of each working directory, which a cloned repository could hold, with a "
         "profile and a record of trusted files of its own",
         fix=fix,
+    )
+
+
+def _wrapped_home(home: str, *, relative: bool = False) -> Problem | None:
+    """The problem of a ``$METAFLOW_HOME`` that names its directory only without its ends.
+
+    A line of a file saved on Windows (``METAFLOW_HOME=/home/me/.metaflowconfig`` and a
+    carriage return), a value pasted with a blank: the folder meant holds the profile, the one
+    named is not there, and every setting of the profile would be dropped without a word. A
+    folder that is there as named is taken as it is; a ``relative`` one (a blank before the
+    path) is refused anyway.
+    """
+    inner = home.strip()
+    if not relative and (inner == home or os.path.lexists(home) or not os.path.isdir(inner)):
+        return None
+    from .._display import around, shell_quote
+
+    return Problem.bad_value(
+        "METAFLOW_HOME",
+        "profile",
+        "METAFLOW_HOME",
+        value=repr(home),
+        expected=f"{'an absolute' if relative else 'an existing'} directory{around(home, inner)}",
+        fix=f"export METAFLOW_HOME={shell_quote(inner)}",
     )
 
 

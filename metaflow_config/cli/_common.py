@@ -20,6 +20,7 @@ from .._snapshot.settings import Settings
 from .._sources.inputs import Inputs, default_home
 from .._sources.inputs import selected_profile as resolved_profile
 from .._sources.profiles import (
+    file_named_profile,
     home_is_a_file,
     list_profiles,
     profile_flag,
@@ -155,15 +156,18 @@ def profile_label(profile: str | None) -> str:
     return f"profile '{profile}'" if profile else "the default profile"
 
 
-def profile_file(profile: str | None, flag: str | None = None) -> str:
+def profile_file(profile: str | None, flag: str | None = None, *, creating: bool = False) -> str:
     """The file of ``profile`` under the METAFLOW_HOME in force, for reading or writing it.
 
     ``flag`` is the option the name was given with (None: ``$METAFLOW_PROFILE``).
+    ``creating``: the command writes the file, which may not exist yet.
 
     Raises:
         ConfigError: a bad profile name (naming ``flag`` when given), or a METAFLOW_HOME that
             cannot hold the file (a file where it, or a folder above it, should be a directory),
-            said as the resolver says it, before anything is written or told as done.
+            said as the resolver says it, before anything is written or told as done; where
+            ``creating``, a new profile named as its file is (``-p prod.json``: its file would
+            be ``config_prod.json.json``), said with the name meant, as a read says it.
 
     """
     home = home_dir()
@@ -175,7 +179,29 @@ def profile_file(profile: str | None, flag: str | None = None) -> str:
     blocker = file_in_the_way(home)
     if blocker is not None:
         raise ConfigError([home_is_a_file(home, blocker)])
+    meant = file_named_profile(profile) if profile and creating else profile
+    named_as_a_file = meant not in (profile, "") or (creating and meant == "config")
+    if named_as_a_file and not os.path.lexists(path):
+        raise ConfigError([_file_name_given(profile or "", meant or "", path, flag)])
     return path
+
+
+def _file_name_given(profile: str, meant: str, path: str, flag: str | None) -> Problem:
+    """The problem of a new profile named as a file is (``prod.json``, ``config``)."""
+    if meant == "config":  # config.json: the default profile, which no name selects
+        how = "leave -p out" if flag else "unset METAFLOW_PROFILE"
+        fix = f"config.json is the default profile: {how} to write it"
+    else:
+        how = f"{flag.split('/')[0]} {meant}" if flag else f"METAFLOW_PROFILE={meant}"
+        fix = f"give {meant}, whose file is config_{meant}.json ({how})"
+    return Problem.bad_value(
+        flag or "METAFLOW_PROFILE",
+        "" if flag else "profile",
+        "" if flag else "METAFLOW_PROFILE",
+        value=repr(profile),
+        expected=f"a profile's name, not its file's (its file would be {path})",
+        fix=fix,
+    )
 
 
 def output_file(path: str, given: str) -> str:

@@ -18,7 +18,12 @@ from .._sources.files import layer_from_document
 from .._sources.jsonfile import read_json_file
 from .._sources.keykind import LENIENT, OLD, SECTION, SETTING, STRICT, TYPOS
 from .._sources.keys import classify
-from .._sources.profiles import DEFAULT_LISTED, list_profiles, unnamed_profiles
+from .._sources.profiles import (
+    DEFAULT_LISTED,
+    list_profiles,
+    misnamed_profiles,
+    unnamed_profiles,
+)
 from .._sources.writable import removable
 from .._sources.writes import check_writable, read_json_object, remove_file, write_json_atomic
 from ..errors import ConfigError, Problem
@@ -294,7 +299,7 @@ def _import_file(
 ) -> None:
     """``import FILE``: validate it, show the changes, ask before changing a profile, write."""
     name = selected_profile(profile)
-    target = profile_file(name, _FLAG if profile else None)
+    target = profile_file(name, _FLAG if profile else None, creating=True)
     source = os.path.abspath(os.path.expanduser(file))
     no_pipe(file, "metaflow-config import")
     doc = _importable(_validated(source, strictness=strictness))
@@ -463,13 +468,20 @@ def profiles_cmd(as_json: bool) -> None:
     )
     found += [(name, profile_file(name)) for name in list_profiles(home)]
     unnamed = unnamed_profiles(home)
-    if unnamed:
+    misnamed = misnamed_profiles(home)
+    if unnamed or misnamed:
         print_warnings(
             [
                 f"{os.path.join(home, file)}: no profile name selects it here (a name holds "
                 "only letters, digits, '_', '-' and '.', and is not empty); rename it "
                 "config_<name>.json to use it"
                 for file in unnamed
+            ]
+            + [
+                f"{os.path.join(home, file)}: read by no one, as named; a profile is read from "
+                f"{'config.json' if not meant else f'config_{meant}.json'} only: rename it to "
+                "use it"
+                for file, meant in misnamed
             ]
         )
     if as_json:

@@ -349,7 +349,7 @@ def import_stack(
 ) -> None:
     """``import --from-cloudformation STACK`` / ``--from-terraform FILE`` into ``profile``."""
     name = selected_profile(profile)
-    target = profile_file(name, "-p/--profile" if profile else None)
+    target = profile_file(name, "-p/--profile" if profile else None, creating=True)
     home = home_dir()
     check_writable(target, home=home)  # before AWS is asked: a refusal costs nothing
     existing = read_json_object(target) or {}

@@ -602,7 +602,7 @@ def aws_cmd(profile: str | None, sets: tuple[str, ...], yes: bool) -> None:
     (--yes: without asking). For scripts, --set KEY=VALUE ... --yes asks nothing.
     """
     name = selected_profile(profile)
-    path = profile_file(name, "-p/--profile" if profile else None)
+    path = profile_file(name, "-p/--profile" if profile else None, creating=True)
     home = home_dir()
     check_writable(path, home=home)  # before a question is asked: a refusal wastes no answer
     existing = read_json_object(path)
