@@ -140,11 +140,11 @@ def env_settings() -> dict[str, str]:
         capture_output=True,
         text=True,
     )
-    names = [name for name in json.loads(out.stdout) if name not in PROFILE]
-    if len(names) < KNOWN:
-        msg = f"the table has {len(names)} text settings a benchmark can set, not {KNOWN}"
+    forms = {name: form for name, form in json.loads(out.stdout).items() if name not in PROFILE}
+    if len(forms) < KNOWN:
+        msg = f"the table has {len(forms)} plain text settings a benchmark can set, not {KNOWN}"
         raise SystemExit(msg)
-    return {name: f"bench-{i}" for i, name in enumerate(names[:KNOWN])}
+    return {name: forms[name].format(i) for i, name in enumerate(list(forms)[:KNOWN])}
 
 
 #: How many known settings every worker's environment holds

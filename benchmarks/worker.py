@@ -11,8 +11,9 @@ per line on stdout, ``{"wall": [seconds, ...], "cpu": [seconds, ...]}``, sample 
 (this process's user + system time), read outside the wall clock's reads so that wall samples
 carry no cost of the CPU clock.
 
-``python worker.py --string-settings`` prints the names of the table's string settings (JSON),
-from which ``run.py`` picks the 50 known variables every worker's environment holds.
+``python worker.py --string-settings`` prints the table's plain text settings and the form of
+their values (JSON), from which ``run.py`` picks the 50 known variables every worker's
+environment holds.
 """
 
 from __future__ import annotations
@@ -77,25 +78,18 @@ def stubbed(what: str, replacement: object) -> Iterator[None]:
         setattr(module, attribute, real)
 
 
-def string_settings() -> list[str]:
-    """The environment names of the table's text settings that take ``bench-7``, in table order.
+def string_settings() -> dict[str, str]:
+    """The table's plain text settings (not USER), in table order, each with its value's form.
 
-    Plain strings, comma-separated items, Azure roots, plugin and resource names: whatever the
-    setting's own kind takes as ``bench-<n>`` (not USER, and not a secret).
+    Plain strings, comma-separated items, Azure roots (``bench-7`` is one item, a container)
+    and the decorator specs of ``DEFAULT_DECOSPECS`` (``bench_7``, a decorator's name): kinds
+    whose check compiles no pattern of its own but the specs' (what a task setting them pays).
     """
-    from metaflow_config._resolve.validate import validate_value
-
-    names = []
-    for f in private("table").FIELDS:
-        if f.name == "USER" or f.secret:
-            continue
-        try:
-            value = validate_value(f, "bench-7")
-        except metaflow_config.ConfigError:
-            continue
-        if value == "bench-7":
-            names.append(f.env)
-    return names
+    kinds = private("kinds")
+    forms = {kinds.STR: "bench-{}", kinds.COMMA_LIST: "bench-{}", kinds.AZURE_ROOT: "bench-{}"}
+    forms[kinds.SPACE_LIST] = "bench_{}"
+    fields = private("table").FIELDS
+    return {f.env: forms[f.kind] for f in fields if f.kind in forms and f.name != "USER"}
 
 
 def extend_table(count: int) -> None:
