@@ -86,7 +86,9 @@ def string_settings() -> dict[str, str]:
     whose check compiles no pattern of its own but the specs' (what a task setting them pays).
     """
     kinds = private("kinds")
-    forms = {kinds.STR: "bench-{}", kinds.COMMA_LIST: "bench-{}", kinds.AZURE_ROOT: "bench-{}"}
+    forms = dict.fromkeys(
+        (kinds.STR, kinds.COMMA_LIST, kinds.COMMA_NAMES, kinds.AZURE_ROOT), "bench-{}"
+    )
     forms[kinds.SPACE_LIST] = "bench_{}"
     fields = private("table").FIELDS
     return {f.env: forms[f.kind] for f in fields if f.kind in forms and f.name != "USER"}

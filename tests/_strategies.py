@@ -26,6 +26,7 @@ from metaflow_config._model.kinds import (
     BOOL,
     CLIENT_PARAMS,
     COMMA_LIST,
+    COMMA_NAMES,
     DYNAMO_TABLE,
     GS_URL,
     HEADERS,
@@ -245,6 +246,7 @@ _BY_KIND: dict[int, st.SearchStrategy[Triple]] = {
     ),
     id(VERIFY): _bool_triple() | _same(_verify_path),
     id(COMMA_LIST): _joined(","),
+    id(COMMA_NAMES): _joined(","),
     id(SPACE_LIST): _joined(" "),
     id(TOLERATIONS): _held_as_text(
         st.lists(

@@ -613,7 +613,12 @@ WRONG_VALUES: list[tuple[str, list[Any], list[str]]] = [
     (
         "METAFLOW_KUBERNETES_SECRETS",
         [5, {}, ["a,b"], [""], [1], [], [" a"]],
-        ["a\nb", "a, b", '["a", "b"]', '"a,b"', "a,,b", "a,"],
+        ["a\nb", "a, b", '["a", "b"]', '"a,b"'],  # an empty item: left out, as by Metaflow
+    ),
+    (
+        "METAFLOW_DEFAULT_PACKAGE_SUFFIXES",
+        [5, {}, [".py,.R"], [""], []],
+        [".py, .R", ".py,,.R", ".py,", '".py"'],  # an empty suffix would take every file
     ),
     ("METAFLOW_DEFAULT_DECOSPECS", [5, ["retry kubernetes"], [" "]], ["retry\0"]),
 ]
@@ -744,7 +749,9 @@ def test_a_separated_list_takes_a_files_json_list(home: Path, work: Path) -> Non
     assert s.to_env("argo")["METAFLOW_ARGO_WORKFLOWS_ENV_VARS_TO_SKIP"] == "METAFLOW_USER"
     write_json(home / "config.json", {"METAFLOW_KUBERNETES_SECRETS": {"a": "b"}})
     err = config_error(env={}, home=home, cwd=work)
-    assert "expected comma-separated text, e.g. a,b, no spaces (in a file, a JSON list" in str(err)
+    assert "expected comma-separated names, e.g. a,b, no spaces (an empty item is left out" in str(
+        err
+    )
 
 
 def test_every_kind_has_wrong_values() -> None:

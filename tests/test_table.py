@@ -37,6 +37,7 @@ KIND_TYPES: dict[_kinds.Kind, frozenset[Any]] = {
     _kinds.QUANTITY: frozenset({str}),
     _kinds.QOS_CLASS: frozenset({str}),
     _kinds.COMMA_LIST: frozenset({str}),
+    _kinds.COMMA_NAMES: frozenset({str}),
     _kinds.SPACE_LIST: frozenset({str}),
     _kinds.KEY_VALUE_LIST: frozenset({str}),
     _kinds.TOLERATIONS: frozenset({str}),

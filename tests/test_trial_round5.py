@@ -204,3 +204,27 @@ def test_a_profiles_list_of_specs_holding_a_blank_is_refused() -> None:
     )
     with pytest.raises(ConfigError, match="DEFAULT_DECOSPECS"):
         load()
+
+
+# --- a list of Secrets with an empty item (profiles from the wild) -------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["METAFLOW_KUBERNETES_SECRETS", "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS"]
+)
+def test_a_secret_list_with_an_empty_item_is_read_as_metaflow_reads_it(name: str) -> None:
+    """``"METAFLOW_KUBERNETES_SECRETS": "mf-secret,"`` (a trailing comma, as a template or
+    Metaflow's own ``configure kubernetes`` prompt may leave it) stopped every ``import
+    metaflow``: Metaflow leaves an empty item out wherever it splits these lists. It is
+    taken; ``check`` warns where Airflow would mount a Secret of no name."""
+    (_home() / "config.json").write_text(json.dumps({name: "mf-secret,"}))
+    assert load()[name] == "mf-secret,"
+    said = _output(invoke("check"))
+    warned = f"Warning: {name} is not comma-separated Kubernetes Secret names" in said
+    assert warned == (name == "METAFLOW_KUBERNETES_SECRETS")
+
+
+def test_a_package_suffix_list_with_an_empty_item_is_refused() -> None:
+    """An empty suffix would take every file into the code package: still refused."""
+    with pytest.raises(ConfigError, match="an empty item"):
+        load(env={"METAFLOW_DEFAULT_PACKAGE_SUFFIXES": ".py,"})

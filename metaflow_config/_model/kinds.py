@@ -26,6 +26,7 @@ __all__ = [
     "BOOL_WORDS",
     "CLIENT_PARAMS",
     "COMMA_LIST",
+    "COMMA_NAMES",
     "DYNAMO_TABLE",
     "GS_URL",
     "IAM_ROLE_ARN",
@@ -373,6 +374,18 @@ COMMA_LIST = Kind(
     _Joined(",", r"^[^,\s\"'\[\]]+$", r"^(?:|[^,\s\"'\[\]]+(?:,[^,\s\"'\[\]]+)*)$"),
     diagnose=_comma_list_diagnosis,
 )
+#: Names separated by commas, of which Metaflow leaves an empty item out (the Secrets a pod
+#: mounts, the variables Argo's templates skip: ``if k`` wherever it splits them): ``a,b``, and
+#: ``a,`` as Metaflow's own ``configure kubernetes`` may write it. No item holds a space, a quote
+#: or a bracket (Metaflow would keep it in the name).
+COMMA_NAMES = Kind(
+    "comma-separated names",
+    "comma-separated names, e.g. a,b, no spaces (an empty item is left out, as Metaflow leaves "
+    "it out; in a file, a JSON list of strings is taken too)",
+    _Joined(",", r"^[^,\s\"'\[\]]+$", r"^[^\s\"'\[\]]*$"),
+    diagnose=_comma_list_diagnosis,
+)
+
 #: One decorator spec as ``--with`` takes it: the decorator's name (a module path for a user's
 #: own, ``my_pkg.my_deco``), then ``:`` and its attributes, no blank in them
 _DECOSPEC = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?::\S*)?"

@@ -6,7 +6,7 @@ from .fields import Section, old_attribute, same_as, setting, under
 from .kinds import (
     AZURE_ROOT,
     BOOL,
-    COMMA_LIST,
+    COMMA_NAMES,
     GS_URL,
     KEY_VALUE_LIST,
     NAME_LIST,
@@ -79,7 +79,7 @@ class Kubernetes(Section):
     )
     secrets: str = setting(
         "KUBERNETES_SECRETS",
-        COMMA_LIST,
+        COMMA_NAMES,
         "Names of Kubernetes secrets mounted into pods, comma-separated.",
         default="",
         sensitive=True,
@@ -181,14 +181,14 @@ class Argo(Section):
     )
     workflows_kubernetes_secrets: str = setting(
         "ARGO_WORKFLOWS_KUBERNETES_SECRETS",
-        COMMA_LIST,
+        COMMA_NAMES,
         "Secrets mounted into Argo pods, comma-separated.",
         default="",
         sensitive=True,
     )
     workflows_env_vars_to_skip: str = setting(
         "ARGO_WORKFLOWS_ENV_VARS_TO_SKIP",
-        COMMA_LIST,
+        COMMA_NAMES,
         "Variables not passed to Argo pods, comma-separated.",
         default="",
         sensitive=True,  # it strips any setting from the pods (the encryption, the datastore)
