@@ -112,7 +112,7 @@ def _held_as_text(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Triple]:
 
 #: a decorator spec as ``--with`` takes it: a name (or a module path), ``:`` and attributes
 _decospec = st.from_regex(
-    r"\A[a-z_][a-z0-9_]{0,8}(\.[a-z_][a-z0-9_]{0,5})?(:[a-z0-9_=,{}\"]{0,8})?\Z"
+    r"\A[a-z_][a-z0-9_]{0,8}(\.[a-z_][a-z0-9_]{0,5})?(:[a-z_]{1,5}=[a-z0-9_=,{}\"]{0,8})?\Z"
 )
 
 

@@ -62,21 +62,48 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _runs_slow(config: pytest.Config) -> bool:
-    """Whether this run takes the tests marked slow: asked with ``--slow``, ``-m``, ``-k``, by name.
+    """Whether this run takes every test marked slow: asked with ``--slow``, ``-m`` or ``-k``.
 
-    A marker or keyword expression (``-m slow``, ``-m "not slow"``, ``-k kubernetes``)
-    selects as written; a test named by its node id (``tests/test_x.py::test_y``) runs as asked.
+    A marker or keyword expression (``-m slow``, ``-m "not slow"``, ``-k kubernetes``) selects
+    as written. A test named by its node id runs as asked too (:func:`_named`).
     """
-    if any(config.getoption(option) for option in (SLOW_OPTION, "markexpr", "keyword")):
-        return True
-    return any("::" in str(arg) for arg in config.args)
+    return any(config.getoption(option) for option in (SLOW_OPTION, "markexpr", "keyword"))
+
+
+def _named(config: pytest.Config) -> list[tuple[Path, str]]:
+    """The tests named by node id in the arguments (``tests/test_x.py::test_y``): path, rest."""
+    here = config.invocation_params.dir
+    named = []
+    for arg in config.args:
+        path, sep, rest = str(arg).partition("::")
+        if sep:
+            named.append(((here / path).resolve(), rest))
+    return named
+
+
+def _asked_for(item: pytest.Item, named: list[tuple[Path, str]]) -> bool:
+    """Whether ``item`` is (under) a test named by its node id."""
+    test = item.nodeid.partition("::")[2]
+    return any(
+        item.path.resolve() == path and (test == rest or test.startswith((rest + "::", rest + "[")))
+        for path, rest in named
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the tests marked slow unless the run takes them (:func:`_runs_slow`)."""
+    """Leave out the tests marked slow unless the run takes them (:func:`_runs_slow`).
+
+    A test named by its node id runs, slow or not; the other tests of the run are left out
+    as without it (``tests/test_a.py tests/test_b.py::test_x``: test_a's slow ones are).
+    """
     if _runs_slow(config):
         return
-    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    named = _named(config)
+    slow = [
+        item
+        for item in items
+        if item.get_closest_marker("slow") is not None and not _asked_for(item, named)
+    ]
     if slow:
         kept = set(map(id, slow))
         items[:] = [item for item in items if id(item) not in kept]

@@ -62,6 +62,24 @@ def test_ci_runs_the_slow_tests_on_the_oldest_and_newest(pytestconfig: pytest.Co
         assert not _runs_slow(pytestconfig)  # a plain `pytest -q`, as README's command is
 
 
+def test_a_test_named_by_node_id_runs_and_the_others_slow_ones_stay_out() -> None:
+    """``pytest tests/test_pod_literals.py tests/test_cli.py::test_version`` ran every slow
+    test of the first file too (review trial): only the test named is asked for."""
+    import subprocess
+    import sys
+
+    named = ["tests/test_pod_literals.py", "tests/test_cli.py::test_version"]
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", *named],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    collected = [line for line in out.splitlines() if "::" in line]
+    assert collected == ["tests/test_cli.py::test_version"], out
+
+
 @pytest.mark.parametrize("index", range(len(_python_blocks())))
 def test_python_examples_run(index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each python example of the README runs in an isolated, unconfigured environment."""

@@ -386,9 +386,12 @@ COMMA_NAMES = Kind(
     diagnose=_comma_list_diagnosis,
 )
 
-#: One decorator spec as ``--with`` takes it: the decorator's name (a module path for a user's
-#: own, ``my_pkg.my_deco``), then ``:`` and its attributes, no blank in them
-_DECOSPEC = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?::\S*)?"
+#: A decorator's name in a spec: a step decorator's, or a module path to a user's own
+_DECONAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+#: One decorator spec as ``--with`` takes it: the decorator's name, then ``:`` and its
+#: attributes, ``name=value`` pairs separated by commas (Metaflow splits them at a comma before
+#: ``name=``: the text before the first such comma must hold a ``=``), no blank in them
+_DECOSPEC = _DECONAME + r"(?::(?:[^=,\s]+=\S*)?)?"
 
 
 def _decospecs_diagnosis(value: str) -> str:
@@ -396,15 +399,24 @@ def _decospecs_diagnosis(value: str) -> str:
 
     Metaflow splits the setting at blanks (``DEFAULT_DECOSPECS.split()``), so a blank in a
     spec's attributes (JSON as ``json.dumps`` writes it) cuts it in two, and every run stops at
-    the second piece: "Unknown step decorator".
+    the second piece: "Unknown step decorator". An attribute without ``=`` (``retry:times``)
+    stops every run with a traceback.
     """
     for piece in value.split():
-        if not re.fullmatch(_DECOSPEC, piece):
+        if re.fullmatch(_DECOSPEC, piece):
+            continue
+        name, colon, _ = piece.partition(":")
+        if colon and re.fullmatch(_DECONAME, name):
             return (
-                f"{piece!r} is no decorator spec (a decorator's name, then ':' and its "
-                "attributes): Metaflow splits this setting at blanks, so a blank inside a spec "
-                'cuts it in two; write each spec without blanks, e.g. environment:vars={"A":"b"}'
+                f"{piece!r}: a decorator's attributes are name=value pairs separated by commas, "
+                "e.g. retry:times=3,minutes_between_retries=1 (Metaflow fails on an attribute "
+                "without '=')"
             )
+        return (
+            f"{piece!r} is no decorator spec (a decorator's name, then ':' and its "
+            "attributes): Metaflow splits this setting at blanks, so a blank inside a spec "
+            'cuts it in two; write each spec without blanks, e.g. environment:vars={"A":"b"}'
+        )
     return ""
 
 
@@ -414,7 +426,7 @@ SPACE_LIST = Kind(
     "decorator specs",
     'space-separated decorator specs as --with takes them, e.g. "kubernetes retry:times=3", '
     "none holding a blank (in a file, a JSON list of strings is taken too)",
-    _Joined(" ", f"^{_DECOSPEC}$", f"^ *(?:{_DECOSPEC}(?: +{_DECOSPEC})*)? *$"),
+    _Joined(" ", f"^{_DECOSPEC}$", rf"^\s*(?:{_DECOSPEC}(?:\s+{_DECOSPEC})*)?\s*$"),
     diagnose=_decospecs_diagnosis,
 )
 
