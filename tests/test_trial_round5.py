@@ -130,14 +130,16 @@ def test_a_profile_read_as_named_is_no_near_miss() -> None:
         ("config", "config.json is the default profile: leave -p out"),
     ],
 )
-def test_configure_a_profile_named_as_a_file_is_refused(given: str, said: str) -> None:
+def test_configure_a_profile_named_as_a_file_is_refused(
+    given: str, said: str, tmp_path: Path
+) -> None:
     """``configure aws -p prod.json --yes --set ...`` wrote ``config_prod.json.json`` without
     a word (a read of that name is refused with the name meant). Nothing is written now."""
     result = invoke("configure", "aws", "-p", given, "--yes", "--set", "BATCH_JOB_QUEUE=q")
     assert result.exit_code == 1
     assert said in _output(result)
     assert not any(_home().iterdir())
-    source = _home().parent / "profile.json"
+    source = tmp_path / "profile.json"
     source.write_text(json.dumps({"METAFLOW_BATCH_JOB_QUEUE": "q"}))
     result = invoke("import", str(source), "-p", given, "--yes")
     assert result.exit_code == 1

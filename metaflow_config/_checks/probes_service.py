@@ -294,11 +294,11 @@ def malformed_images(settings: Settings) -> list[str]:
 
 #: A Kubernetes name of one label (a namespace): RFC 1123's, lowercase, at most 63 characters
 _K8S_LABEL = r"^(?=.{1,63}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$"
-#: A Kubernetes name of labels joined by dots (a service account): at most 253 characters
-_K8S_NAME = r"^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$"
+#: A Kubernetes name of labels joined by dots (a service account, a Secret), unanchored
+_K8S_DOTTED = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*"
+#: ... one name alone: at most 253 characters
+_K8S_NAME = rf"^(?=.{{1,253}}$){_K8S_DOTTED}$"
 _QUEUE_NAME = r"[A-Za-z0-9_-]{1,128}"
-#: A Kubernetes Secret's name (RFC 1123 labels joined by dots), one item of a list
-_K8S_MOUNT_NAME = r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?"
 
 
 def _k8s_pairs(value: str) -> str:
@@ -332,7 +332,7 @@ _FORMS: dict[str, tuple[str, str, str, str]] = {
         "metaflow",
     ),
     "METAFLOW_KUBERNETES_SECRETS": (
-        rf"^{_K8S_MOUNT_NAME}(?:,{_K8S_MOUNT_NAME})*$",
+        rf"^{_K8S_DOTTED}(?:,{_K8S_DOTTED})*$",
         "comma-separated Kubernetes Secret names (lowercase letters, digits, - and .; no empty "
         "item: Metaflow leaves one out on Kubernetes and Argo, but an Airflow DAG's tasks mount "
         "a Secret of no name)",
@@ -340,7 +340,7 @@ _FORMS: dict[str, tuple[str, str, str, str]] = {
         "db-credentials,api-keys",
     ),
     "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS": (  # Argo alone: an empty item is left out
-        rf"^(?:{_K8S_MOUNT_NAME})?(?:,(?:{_K8S_MOUNT_NAME})?)*$",
+        rf"^(?:{_K8S_DOTTED})?(?:,(?:{_K8S_DOTTED})?)*$",
         "comma-separated Kubernetes Secret names (lowercase letters, digits, - and .)",
         "Kubernetes refuses the pods that mount them",
         "db-credentials,api-keys",

@@ -366,12 +366,14 @@ def _comma_list_diagnosis(value: str) -> str:
     return "an empty item (two commas in a row, or one at an end)"
 
 
+#: A character of an item of a comma-separated list: no comma, blank, quote or bracket
+_ITEM_CHAR = r"[^,\s\"'\[\]]"
 #: Items separated by commas (Metaflow splits them on ``,`` alone): ``.py,.R``; a file may
 #: write a JSON list. No item is empty or holds a space, a quote or a bracket.
 COMMA_LIST = Kind(
     "comma-separated text",
     "comma-separated text, e.g. a,b, no spaces (in a file, a JSON list of strings is taken too)",
-    _Joined(",", r"^[^,\s\"'\[\]]+$", r"^(?:|[^,\s\"'\[\]]+(?:,[^,\s\"'\[\]]+)*)$"),
+    _Joined(",", f"^{_ITEM_CHAR}+$", f"^(?:|{_ITEM_CHAR}+(?:,{_ITEM_CHAR}+)*)$"),
     diagnose=_comma_list_diagnosis,
 )
 #: Names separated by commas, of which Metaflow leaves an empty item out (the Secrets a pod
@@ -382,7 +384,7 @@ COMMA_NAMES = Kind(
     "comma-separated names",
     "comma-separated names, e.g. a,b, no spaces (an empty item is left out, as Metaflow leaves "
     "it out; in a file, a JSON list of strings is taken too)",
-    _Joined(",", r"^[^,\s\"'\[\]]+$", r"^[^\s\"'\[\]]*$"),
+    _Joined(",", f"^{_ITEM_CHAR}+$", f"^(?:{_ITEM_CHAR}|,)*$"),
     diagnose=_comma_list_diagnosis,
 )
 
@@ -402,18 +404,19 @@ def _decospecs_diagnosis(value: str) -> str:
     the second piece: "Unknown step decorator". An attribute without ``=`` (``retry:times``)
     stops every run with a traceback.
     """
+    shown = _masked_part if has_url_password(value) else _shown  # as a value is shown
     for piece in value.split():
         if re.fullmatch(_DECOSPEC, piece):
             continue
         name, colon, _ = piece.partition(":")
         if colon and re.fullmatch(_DECONAME, name):
             return (
-                f"{piece!r}: a decorator's attributes are name=value pairs separated by commas, "
-                "e.g. retry:times=3,minutes_between_retries=1 (Metaflow fails on an attribute "
-                "without '=')"
+                f"{shown(piece)}: a decorator's attributes are name=value pairs separated by "
+                "commas, e.g. retry:times=3,minutes_between_retries=1 (Metaflow fails on an "
+                "attribute without '=')"
             )
         return (
-            f"{piece!r} is no decorator spec (a decorator's name, then ':' and its "
+            f"{shown(piece)} is no decorator spec (a decorator's name, then ':' and its "
             "attributes): Metaflow splits this setting at blanks, so a blank inside a spec "
             'cuts it in two; write each spec without blanks, e.g. environment:vars={"A":"b"}'
         )

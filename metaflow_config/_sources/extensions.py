@@ -23,11 +23,10 @@ import functools
 import os
 import sys
 from collections.abc import Mapping
-from itertools import islice
 from typing import Any, Protocol
 
 from .jsonfile import read_regular
-from .profiles import MAX_ENTRIES
+from .profiles import listed
 from .sections import on_reset, outside_working_directory
 
 __all__ = [
@@ -59,28 +58,16 @@ def point_files(point: str) -> list[tuple[str, str]]:
     """
     found: list[tuple[str, str]] = []
     for root in outside_working_directory(_roots()):
-        for org in _listed(root):
+        for org in listed(root):
             if org == OWN_ORG:
                 continue
             folder = os.path.join(root, org, point)
             found.extend(
                 (org, os.path.join(folder, f))
-                for f in _listed(folder)
+                for f in listed(folder)
                 if f == "__init__.py" or (f.startswith("mfextinit_") and f.endswith(".py"))
             )
     return found
-
-
-def _listed(folder: str) -> list[str]:
-    """The names in ``folder``, sorted; nothing where it cannot be listed.
-
-    A bounded look (``MAX_ENTRIES``), as every look at a folder this package does not own.
-    """
-    try:
-        with os.scandir(folder) as entries:
-            return sorted(entry.name for entry in islice(entries, MAX_ENTRIES))
-    except (OSError, ValueError):
-        return []
 
 
 def _roots() -> list[str]:

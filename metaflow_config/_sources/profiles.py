@@ -87,11 +87,20 @@ def unnamed_profiles(home: str) -> list[str]:
 
 def _profile_names(home: str) -> list[str]:
     """The ``<name>`` of each ``config_<name>.json`` under ``home``, sorted."""
+    return [n[7:-5] for n in listed(home) if n.startswith("config_") and n.endswith(".json")]
+
+
+def listed(folder: str) -> list[str]:
+    """The names in ``folder``, sorted; nothing where it cannot be listed.
+
+    A bounded look (:data:`MAX_ENTRIES`), as every look at a folder this package does not own
+    (a home anyone could fill, a ``sys.path`` entry).
+    """
     try:
-        names = sorted(os.listdir(home))
+        with os.scandir(folder) as entries:
+            return sorted(entry.name for entry in islice(entries, MAX_ENTRIES))
     except (OSError, ValueError):
         return []
-    return [n[7:-5] for n in names if n.startswith("config_") and n.endswith(".json")]
 
 
 def misnamed_profiles(home: str, profile: str | None = None) -> list[tuple[str, str]]:
@@ -103,13 +112,8 @@ def misnamed_profiles(home: str, profile: str | None = None) -> list[tuple[str, 
     ``prod.json`` too (the profile's own name and ``.json``), ``config.json``'s near misses for
     the default (``""``). Bounded as every look at a folder (``MAX_ENTRIES``).
     """
-    try:
-        with os.scandir(home) as entries:
-            names = sorted(entry.name for entry in islice(entries, MAX_ENTRIES))
-    except (OSError, ValueError):
-        return []
     found = []
-    for name in names:
+    for name in listed(home):
         meant = _meant_profile(name, bare=profile is not None)
         if meant is None or (profile is not None and meant != profile):
             continue
