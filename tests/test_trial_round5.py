@@ -247,3 +247,14 @@ def test_a_package_suffix_list_with_an_empty_item_is_refused() -> None:
     """An empty suffix would take every file into the code package: still refused."""
     with pytest.raises(ConfigError, match="an empty item"):
         load(env={"METAFLOW_DEFAULT_PACKAGE_SUFFIXES": ".py,"})
+
+
+def test_a_refused_specs_piece_is_shown_as_a_value_is() -> None:
+    """The piece named is shown bounded (a 1 MB piece was quoted whole in the message) and
+    masked where the value holds a URL's password."""
+    with pytest.raises(ConfigError) as raised:
+        load(env={"METAFLOW_DEFAULT_DECOSPECS": "x:" + "y" * 1_000_000})
+    assert len(str(raised.value)) < 2_000
+    with pytest.raises(ConfigError) as raised:
+        load(env={"METAFLOW_DEFAULT_DECOSPECS": 'environment:vars={"U":"https://u:pw@h"} x"}'})
+    assert "pw" not in str(raised.value)
